@@ -1,0 +1,78 @@
+/**
+ * Every error Baton raises on purpose carries a stable `code`, a message a user can act on,
+ * and the original `cause`. The CLI prints `message` and `code`, never a stack (unless --debug).
+ */
+export const ErrorCodes = {
+  /** Config file or BATON_* override is invalid. */
+  configInvalid: 'BATON_CONFIG_INVALID',
+  /** Workflow file is unreadable, not YAML, or fails validation. */
+  workflowInvalid: 'BATON_WORKFLOW_INVALID',
+  /** A model-server script is invalid. */
+  scriptInvalid: 'BATON_SCRIPT_INVALID',
+  /** Command-line usage error (unknown run id, bad flag value). */
+  usage: 'BATON_USAGE',
+  /** The store could not be opened or written. */
+  store: 'BATON_STORE',
+  /** The model answered 429. */
+  modelRateLimited: 'BATON_MODEL_RATE_LIMITED',
+  /** The model answered 529 / overloaded. */
+  modelOverloaded: 'BATON_MODEL_OVERLOADED',
+  /** The model answered 5xx. */
+  modelServerError: 'BATON_MODEL_SERVER_ERROR',
+  /** The connection to the model dropped or could not be made. */
+  modelConnection: 'BATON_MODEL_CONNECTION',
+  /** The model rejected the request (400, 404, 413 …). */
+  modelInvalidRequest: 'BATON_MODEL_INVALID_REQUEST',
+  /** The model rejected the credentials (401, 403). */
+  modelAuth: 'BATON_MODEL_AUTH',
+  /** The agent process exited without a result. */
+  agentCrashed: 'BATON_AGENT_CRASHED',
+  /** The agent ran past its timeout and was killed. */
+  agentTimeout: 'BATON_AGENT_TIMEOUT',
+  /** The agent spent its USD budget. */
+  agentBudgetExceeded: 'BATON_AGENT_BUDGET_EXCEEDED',
+  /** The agent used all its turns without finishing. */
+  agentMaxTurns: 'BATON_AGENT_MAX_TURNS',
+  /** The agent finished with an error the model or tools reported. */
+  agentFailed: 'BATON_AGENT_FAILED',
+  /** The run or agent was cancelled by the user. */
+  cancelled: 'BATON_CANCELLED',
+  /** An agent was skipped because a phase it depends on failed. */
+  dependencyFailed: 'BATON_DEPENDENCY_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BatonError';
+    this.code = code;
+  }
+}
+
+/** Errors that mean the user gave bad input: the CLI exits with 2 for these. */
+export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.configInvalid,
+  ErrorCodes.workflowInvalid,
+  ErrorCodes.scriptInvalid,
+  ErrorCodes.usage,
+]);
+
+export function isBatonError(error: unknown): error is BatonError {
+  return error instanceof BatonError;
+}
+
+/** A plain, storable description of an error. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+export function toErrorInfo(error: unknown): ErrorInfo {
+  if (isBatonError(error)) return { code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: ErrorCodes.agentFailed, message };
+}

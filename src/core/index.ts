@@ -1,0 +1,7 @@
+export { BatonError, ErrorCodes, inputErrorCodes, isBatonError, toErrorInfo } from './errors.js';
+export type { ErrorCode, ErrorInfo } from './errors.js';
+export { TypedEmitter } from './events.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
+export type { ValidationProblem } from './validate.js';
