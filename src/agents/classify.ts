@@ -1,0 +1,67 @@
+import { ErrorCodes, type ErrorCode } from '../core/index.js';
+import type { AttemptError } from './runtime.js';
+
+/** Why a signal aborted an agent; set as the abort reason by the runner and the orchestrator. */
+export class AgentAbort extends Error {
+  constructor(readonly kind: 'timeout' | 'cancelled', message: string) {
+    super(message);
+    this.name = 'AgentAbort';
+  }
+}
+
+export function abortError(signal: AbortSignal): AttemptError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof AgentAbort && reason.kind === 'timeout') {
+    return { code: ErrorCodes.agentTimeout, message: reason.message, transient: false };
+  }
+  const message = reason instanceof Error ? reason.message : 'the agent was cancelled';
+  return { code: ErrorCodes.cancelled, message, transient: false };
+}
+
+function fromStatus(status: number): { code: ErrorCode; transient: boolean } {
+  if (status === 429) return { code: ErrorCodes.modelRateLimited, transient: true };
+  if (status === 529) return { code: ErrorCodes.modelOverloaded, transient: true };
+  if (status === 408 || status >= 500) return { code: ErrorCodes.modelServerError, transient: true };
+  if (status === 401 || status === 403) return { code: ErrorCodes.modelAuth, transient: false };
+  return { code: ErrorCodes.modelInvalidRequest, transient: false };
+}
+
+/** The fields of Claude Code's `result` message that say how it ended. */
+export interface ResultSummary {
+  subtype: string;
+  isError: boolean;
+  apiErrorStatus: number | null;
+  terminalReason?: string;
+  text: string;
+  errors?: string[];
+}
+
+/**
+ * Maps how Claude Code ended to a Baton error, deciding whether a retry could help: rate limits,
+ * overload, 5xx and dropped connections are transient; bad requests, auth, budget and turn limits
+ * are not.
+ */
+export function classifyResult(result: ResultSummary): AttemptError | undefined {
+  if (result.subtype === 'error_max_budget_usd') {
+    return { code: ErrorCodes.agentBudgetExceeded, message: 'the agent spent its USD budget (maxBudgetUsd)', transient: false };
+  }
+  if (result.subtype === 'error_max_turns') {
+    return { code: ErrorCodes.agentMaxTurns, message: 'the agent used all its turns (maxTurns) without finishing', transient: false };
+  }
+  if (result.subtype === 'error_max_structured_output_retries') {
+    return { code: ErrorCodes.agentFailed, message: 'the agent did not produce output matching outputSchema', transient: false };
+  }
+  if (result.subtype === 'error_during_execution') {
+    const detail = result.errors?.join('; ') || result.text || 'error during execution';
+    return { code: ErrorCodes.agentFailed, message: detail, transient: true };
+  }
+  if (!result.isError) return undefined;
+
+  const message = result.text || 'the model returned an error';
+  if (result.apiErrorStatus !== null) return { ...fromStatus(result.apiErrorStatus), message };
+  if (result.terminalReason === 'api_error') {
+    // No status: the connection failed or dropped.
+    return { code: ErrorCodes.modelConnection, message, transient: true };
+  }
+  return { code: ErrorCodes.agentFailed, message, transient: false };
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedHome, type IsolatedHome } from '../../test/support/agent-env.js';
+import { startModelServer, type ModelServer, type Script } from '../model-server/index.js';
+import { ClaudeRuntime } from './claude-runtime.js';
+import { runAgent } from './runner.js';
+import { describeRuntimeContract, type ContractScenario } from './runtime.contract.js';
+import type { AgentSpec } from './runtime.js';
+
+const contractScript: Script = {
+  rules: [
+    { match: { prompt: 'scenario:text' }, reply: { text: 'contract-ok' }, sequencePer: 'script' },
+    { match: { prompt: 'scenario:structured' }, reply: { structured: { answer: 'forty-two' } }, sequencePer: 'script' },
+    { match: { prompt: 'scenario:rate-limited' }, reply: { fault: { status: 429, retryAfter: 0 } }, sequencePer: 'script' },
+    { match: { prompt: 'scenario:invalid-request' }, reply: { fault: { status: 400, message: 'bad request' } }, sequencePer: 'script' },
+    { match: { prompt: 'scenario:slow' }, reply: { hang: true }, sequencePer: 'script' },
+  ],
+  default: { text: 'OK' },
+};
+
+describeRuntimeContract('claude (real binary, scripted model)', async () => {
+  const { server, url } = await startModelServer({ script: contractScript });
+  const home = isolatedHome();
+  return {
+    runtime: new ClaudeRuntime(),
+    spec: (scenario: ContractScenario): AgentSpec => ({
+      agentId: scenario,
+      sessionId: randomUUID(),
+      prompt: `scenario:${scenario}`,
+      cwd: home.dir,
+      env: home.agentEnv(url),
+    }),
+    cleanup: async () => {
+      await server.close();
+      home.remove();
+    },
+  };
+});
+
+describe('claude runtime (real binary)', () => {
+  let server: ModelServer;
+  let url: string;
+  let home: IsolatedHome;
+
+  beforeAll(async () => {
+    ({ server, url } = await startModelServer({
+      script: {
+        rules: [
+          { match: { prompt: 'flaky' }, replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }], sequencePer: 'session' },
+          { match: { prompt: 'broken' }, reply: { fault: { status: 400, message: 'prompt is malformed' } }, sequencePer: 'script' },
+          { match: { system: 'ROLE: reviewer' }, reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } }, sequencePer: 'script' },
+        ],
+        default: { text: 'OK' },
+      },
+    }));
+    home = isolatedHome();
+  });
+  afterAll(async () => {
+    await server.close();
+    home.remove();
+  });
+
+  const spec = (prompt: string, extra: Partial<AgentSpec> = {}): AgentSpec => ({
+    agentId: 'a1',
+    sessionId: randomUUID(),
+    prompt,
+    cwd: home.dir,
+    env: home.agentEnv(url),
+    ...extra,
+  });
+  const fastRetry = { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50 };
+
+  it('session creation: the agent runs under the session UUID Baton chose, and the session is persisted', async () => {
+    const agent = spec('hello');
+    const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);
+    expect(outcome.status).toBe('succeeded');
+    const requests = server.messageRequests(agent.sessionId);
+    expect(requests.length).toBeGreaterThan(0);
+    const transcripts = readdirSync(join(home.dir, '.claude', 'projects'), { recursive: true }).map(String);
+    expect(transcripts.some((file) => file.endsWith(`${agent.sessionId}.jsonl`))).toBe(true);
+  });
+
+  it('system prompt generation: the appended text reaches the model after Claude Code\'s own prompt', async () => {
+    const agent = spec('please review', { appendSystemPrompt: 'ROLE: reviewer\nRun: r-123' });
+    const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);
+    expect(outcome.output?.text).toBe('reviewed');
+    const [request] = server.messageRequests(agent.sessionId);
+    const system = request!.view!.system;
+    expect(system).toContain('ROLE: reviewer\nRun: r-123');
+    expect(system.indexOf('Claude Code')).toBeLessThan(system.indexOf('ROLE: reviewer'));
+  });
+
+  it('agent spawning and result collection: model, usage and cost come back as reported', async () => {
+    const agent = spec('review this', { appendSystemPrompt: 'ROLE: reviewer', model: 'claude-sonnet-4-5' });
+    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, output: { text: 'reviewed' } });
+    const [request] = server.messageRequests(agent.sessionId);
+    expect(request!.view!.model).toBe('claude-sonnet-4-5');
+    expect(result.usage).toMatchObject({ inputTokens: 120, outputTokens: 30 });
+    expect(result.costUsd).toBeGreaterThan(0);
+  });
+
+  it('error handling: a 429 then success takes 2 attempts, the second resuming the session', async () => {
+    const agent = spec('flaky job');
+    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered' } });
+    const requests = server.messageRequests(agent.sessionId);
+    expect(requests.map((r) => r.outcome)).toEqual(['fault', 'message']);
+    // The resumed conversation still carries the original task.
+    expect(requests[1]!.view!.prompt).toContain('flaky job');
+    expect(requests[1]!.view!.last).toContain('previous attempt at this task was interrupted');
+  });
+
+  it('error handling: a permanent 400 is not retried and gives a clear error', async () => {
+    const result = await runAgent(spec('broken job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result.status).toBe('failed');
+    expect(result.attempts).toBe(1);
+    expect(result.error?.code).toBe('BATON_MODEL_INVALID_REQUEST');
+    expect(result.error?.message).toContain('prompt is malformed');
+  });
+});

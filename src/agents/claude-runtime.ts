@@ -1,0 +1,178 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { query, type Options, type SDKResultMessage, type SpawnOptions, type SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import { ErrorCodes } from '../core/index.js';
+import { emptyUsage, type Usage } from '../store/index.js';
+import { abortError, classifyResult } from './classify.js';
+import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
+
+/** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
+const KILL_GRACE_MS = 1000;
+const STDERR_TAIL_BYTES = 4000;
+
+export interface ClaudeRuntimeOptions {
+  /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
+  claudePath?: string;
+}
+
+/**
+ * A Claude Code process started by Baton in its own process group, so the agent and everything it
+ * started (MCP servers, shell commands) can be killed together: the kill switch leaves no orphans.
+ */
+class AgentProcess {
+  child?: ChildProcess;
+  stderrTail = '';
+  private killTimer?: NodeJS.Timeout;
+
+  spawn = (options: SpawnOptions): SpawnedProcess => {
+    const child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    // The SDK's own grace period is several seconds; our kill switch must be faster.
+    options.signal?.addEventListener('abort', () => this.kill(), { once: true });
+    child.once('exit', () => this.signalGroup('SIGKILL'));
+    this.child = child;
+    return child as SpawnedProcess;
+  };
+
+  kill(): void {
+    if (!this.child || this.killTimer) return;
+    this.signalGroup('SIGTERM');
+    this.killTimer = setTimeout(() => this.signalGroup('SIGKILL'), KILL_GRACE_MS);
+    this.killTimer.unref();
+  }
+
+  /** Waits until the agent process has exited (immediately if it never started). */
+  async exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // ESRCH: the whole group is already gone.
+    }
+  }
+}
+
+function usageOf(result: SDKResultMessage): Usage {
+  const u = result.usage;
+  return {
+    inputTokens: u.input_tokens ?? 0,
+    outputTokens: u.output_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheCreationTokens: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+function sdkOptions(spec: AgentSpec, runtime: ClaudeRuntimeOptions, process: AgentProcess, abortController: AbortController): Options {
+  return {
+    ...(spec.resume ? { resume: spec.sessionId } : { sessionId: spec.sessionId }),
+    systemPrompt: { type: 'preset', preset: 'claude_code', append: spec.appendSystemPrompt },
+    model: spec.model,
+    cwd: spec.cwd,
+    allowedTools: spec.allowedTools,
+    disallowedTools: spec.disallowedTools,
+    mcpServers: spec.mcpServers,
+    // Keeps server env and headers (secrets) off the command line.
+    mcpServersDelivery: 'initialize',
+    extraArgs: { 'strict-mcp-config': null },
+    // Project settings and CLAUDE.md of the working directory apply; the user's global ones do not.
+    settingSources: ['project'],
+    env: spec.env,
+    maxBudgetUsd: spec.maxBudgetUsd,
+    maxTurns: spec.maxTurns,
+    outputFormat: spec.outputSchema ? { type: 'json_schema', schema: spec.outputSchema } : undefined,
+    pathToClaudeCodeExecutable: runtime.claudePath,
+    abortController,
+    spawnClaudeCodeProcess: process.spawn,
+  };
+}
+
+/** Runs agents as real headless Claude Code processes through the official Agent SDK. */
+export class ClaudeRuntime implements AgentRuntime {
+  readonly name = 'claude';
+
+  constructor(private readonly options: ClaudeRuntimeOptions = {}) {}
+
+  async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
+    const startedAt = Date.now();
+    const agentProcess = new AgentProcess();
+    const abortController = new AbortController();
+    const onAbort = (): void => {
+      agentProcess.kill();
+      abortController.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+
+    let result: SDKResultMessage | undefined;
+    let sessionStarted = spec.resume === true;
+    let thrown: unknown;
+    try {
+      if (!signal.aborted) {
+        for await (const message of query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) })) {
+          if (message.type === 'system' && message.subtype === 'init') sessionStarted = true;
+          if (message.type === 'result') result = message;
+        }
+      }
+    } catch (error) {
+      // The SDK throws after an error result too; the result message says more than the exception.
+      thrown = error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      agentProcess.kill();
+      await agentProcess.exited();
+    }
+
+    const outcome: AttemptOutcome = {
+      status: 'failed',
+      sessionStarted,
+      usage: result ? usageOf(result) : emptyUsage(),
+      costUsd: result?.total_cost_usd ?? 0,
+      turns: result?.num_turns ?? 0,
+      durationMs: Date.now() - startedAt,
+    };
+    if (signal.aborted) return { ...outcome, error: abortError(signal) };
+    if (!result) {
+      const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
+      const detail = agentProcess.stderrTail.trim() || (thrown instanceof Error ? thrown.message : String(thrown ?? ''));
+      return {
+        ...outcome,
+        error: {
+          code: ErrorCodes.agentCrashed,
+          message: `the claude process ended without a result (exit ${exit})${detail ? `: ${detail}` : ''}`,
+          transient: true,
+        },
+      };
+    }
+
+    const error = classifyResult({
+      subtype: result.subtype,
+      isError: result.is_error,
+      apiErrorStatus: result.subtype === 'success' ? result.api_error_status ?? null : null,
+      terminalReason: result.terminal_reason,
+      text: result.subtype === 'success' ? result.result : '',
+      errors: result.subtype === 'success' ? undefined : result.errors,
+    });
+    if (error || result.subtype !== 'success') return { ...outcome, error };
+    return {
+      ...outcome,
+      status: 'succeeded',
+      output: {
+        text: result.result,
+        ...(result.structured_output !== undefined ? { structured: result.structured_output } : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { emptyUsage, type Usage } from '../store/index.js';
+import { abortError } from './classify.js';
+import type { AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
+
+/** What the fake agent does on one execution. */
+export interface FakeStep {
+  text?: string;
+  structured?: unknown;
+  error?: AttemptError;
+  /** How long the "agent" works; an abort during it ends the attempt. */
+  delayMs?: number;
+  usage?: Partial<Usage>;
+  costUsd?: number;
+  /** Whether a failed attempt had created its session (so a retry resumes). Default true. */
+  sessionStarted?: boolean;
+}
+
+export type FakeBehaviour = (spec: AgentSpec, call: number) => FakeStep;
+
+/**
+ * An in-process AgentRuntime for unit tests of the layers above the runtime: no process, no model.
+ * Integration tests use ClaudeRuntime with the real binary instead.
+ */
+export class FakeRuntime implements AgentRuntime {
+  readonly name = 'fake';
+  readonly calls: AgentSpec[] = [];
+
+  constructor(private readonly behaviour: FakeBehaviour = (spec) => ({ text: `done: ${spec.prompt}` })) {}
+
+  async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
+    this.calls.push(spec);
+    const step = this.behaviour(spec, this.calls.length);
+    const startedAt = Date.now();
+    const usage = { ...emptyUsage(), ...step.usage };
+    const base = { usage, costUsd: step.costUsd ?? 0, turns: 1, sessionStarted: step.sessionStarted ?? true };
+    try {
+      if (step.delayMs) await sleep(step.delayMs, undefined, { signal });
+    } catch {
+      // aborted while working
+    }
+    const durationMs = Date.now() - startedAt;
+    if (signal.aborted) return { ...base, status: 'failed', durationMs, error: abortError(signal) };
+    if (step.error) return { ...base, status: 'failed', durationMs, error: step.error };
+    return {
+      ...base,
+      status: 'succeeded',
+      durationMs,
+      output: { text: step.text ?? '', ...(step.structured !== undefined ? { structured: step.structured } : {}) },
+    };
+  }
+}

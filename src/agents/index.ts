@@ -1,0 +1,9 @@
+export type { AgentMcpServer, AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
+export { ClaudeRuntime } from './claude-runtime.js';
+export type { ClaudeRuntimeOptions } from './claude-runtime.js';
+export { FakeRuntime } from './fake-runtime.js';
+export type { FakeBehaviour, FakeStep } from './fake-runtime.js';
+export { AgentAbort, classifyResult } from './classify.js';
+export { continuationPrompt, defaultRetryOptions, runAgent } from './runner.js';
+export type { AgentResult, AgentResultStatus, AgentRunHooks, AgentRunOptions, AttemptInfo, RetryOptions } from './runner.js';
+export { agentEnvironment } from './environment.js';

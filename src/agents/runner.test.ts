@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../core/index.js';
+import { FakeRuntime, type FakeStep } from './fake-runtime.js';
+import { runAgent, type AttemptInfo } from './runner.js';
+import type { AgentSpec } from './runtime.js';
+
+const spec = (): AgentSpec => ({ agentId: 'a', sessionId: randomUUID(), prompt: 'do it', cwd: '/tmp', env: {} });
+const fast = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 };
+const rateLimited: FakeStep = { error: { code: ErrorCodes.modelRateLimited, message: '429', transient: true }, usage: { inputTokens: 5 }, costUsd: 0.01 };
+
+describe('runAgent', () => {
+  it('retries a transient failure and sums usage and cost over attempts', async () => {
+    const runtime = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok', usage: { inputTokens: 7, outputTokens: 3 }, costUsd: 0.02 }));
+    const result = await runAgent(spec(), { runtime, retry: fast });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'ok' } });
+    expect(result.usage).toEqual({ inputTokens: 12, outputTokens: 3, cacheReadTokens: 0, cacheCreationTokens: 0 });
+    expect(result.costUsd).toBeCloseTo(0.03);
+  });
+
+  it('gives up after maxRetries + 1 attempts (3 by default settings)', async () => {
+    const runtime = new FakeRuntime(() => rateLimited);
+    const result = await runAgent(spec(), { runtime, retry: fast });
+    expect(result).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'BATON_MODEL_RATE_LIMITED' } });
+  });
+
+  it('does not retry a permanent failure', async () => {
+    const runtime = new FakeRuntime(() => ({ error: { code: ErrorCodes.agentBudgetExceeded, message: 'budget', transient: false } }));
+    const result = await runAgent(spec(), { runtime, retry: fast });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+  });
+
+  it('resumes the session on retry when the failed attempt had started it, else starts it again', async () => {
+    const started = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
+    const s = spec();
+    await runAgent(s, { runtime: started, retry: fast });
+    expect(started.calls[0]).toMatchObject({ sessionId: s.sessionId, prompt: 'do it' });
+    expect(started.calls[1]!.resume).toBe(true);
+    expect(started.calls[1]!.sessionId).toBe(s.sessionId);
+    expect(started.calls[1]!.prompt).toContain('BATON_MODEL_RATE_LIMITED');
+
+    const neverStarted = new FakeRuntime((_, call) => (call === 1 ? { ...rateLimited, sessionStarted: false } : { text: 'ok' }));
+    await runAgent(spec(), { runtime: neverStarted, retry: fast });
+    expect(neverStarted.calls[1]!.resume).toBeUndefined();
+    expect(neverStarted.calls[1]!.prompt).toBe('do it');
+  });
+
+  it('reports each attempt through hooks', async () => {
+    const events: string[] = [];
+    const runtime = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
+    await runAgent(spec(), {
+      runtime,
+      retry: fast,
+      hooks: {
+        attemptStarted: (i: AttemptInfo) => void events.push(`start ${i.attempt} resumed=${i.resumed}`),
+        attemptFinished: (i, o) => void events.push(`end ${i.attempt} ${o.status}`),
+      },
+    });
+    expect(events).toEqual(['start 1 resumed=false', 'end 1 failed', 'start 2 resumed=true', 'end 2 succeeded']);
+  });
+
+  it('kills the agent at its timeout, and does not retry it', async () => {
+    const runtime = new FakeRuntime(() => ({ delayMs: 10_000 }));
+    const started = Date.now();
+    const result = await runAgent(spec(), { runtime, retry: fast, timeoutMs: 100 });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
+    expect(result.error?.message).toMatch(/timed out after 100 ms/);
+  });
+
+  it('is cancelled by its signal, also while waiting to retry', async () => {
+    const runtime = new FakeRuntime(() => rateLimited);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('run cancelled by user')), 100);
+    const started = Date.now();
+    const result = await runAgent(spec(), { runtime, retry: { maxRetries: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 }, signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(result).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'BATON_CANCELLED', message: 'run cancelled by user' } });
+  });
+});

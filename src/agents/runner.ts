@@ -1,0 +1,149 @@
+import { ExponentialBackoff, handleWhenResult, retry, type RetryPolicy } from 'cockatiel';
+import { ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { addUsage, emptyUsage, type AgentOutput, type Usage } from '../store/index.js';
+import { AgentAbort, abortError } from './classify.js';
+import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
+
+export interface RetryOptions {
+  /** Retries after the first attempt, for transient failures only. */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultRetryOptions: RetryOptions = { maxRetries: 2, baseDelayMs: 1000, maxDelayMs: 30_000 };
+
+export interface AttemptInfo {
+  /** 1-based. */
+  attempt: number;
+  resumed: boolean;
+  startedAt: number;
+}
+
+/** Plain hooks for the one layer above (the orchestrator), which turns them into stored attempts and run events. */
+export interface AgentRunHooks {
+  attemptStarted?(info: AttemptInfo): void | Promise<void>;
+  attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
+}
+
+export interface AgentRunOptions {
+  runtime: AgentRuntime;
+  retry?: RetryOptions;
+  /** The whole agent, all attempts and backoff included, is killed after this long. */
+  timeoutMs?: number;
+  /** Aborting it cancels the agent (the run's kill switch). */
+  signal?: AbortSignal;
+  hooks?: AgentRunHooks;
+}
+
+export type AgentResultStatus = 'succeeded' | 'failed' | 'cancelled';
+
+export interface AgentResult {
+  status: AgentResultStatus;
+  output?: AgentOutput;
+  /** Summed over all attempts: a failed attempt still cost tokens. */
+  usage: Usage;
+  costUsd: number;
+  turns: number;
+  attempts: number;
+  durationMs: number;
+  error?: ErrorInfo;
+}
+
+/** The prompt for a retry that resumes the session: the original task is already in the conversation. */
+export function continuationPrompt(error: ErrorInfo | undefined): string {
+  const why = error ? ` (${error.code}: ${error.message})` : '';
+  return `Your previous attempt at this task was interrupted${why}. Continue from where you left off and finish the task.`;
+}
+
+function retryPolicy(options: RetryOptions): RetryPolicy {
+  return retry(
+    handleWhenResult((outcome) => {
+      const o = outcome as AttemptOutcome | undefined;
+      return o?.status === 'failed' && o.error?.transient === true;
+    }),
+    {
+      maxAttempts: options.maxRetries,
+      backoff: new ExponentialBackoff({ initialDelay: options.baseDelayMs, maxDelay: options.maxDelayMs }),
+    },
+    // A cancelled agent's pending backoff timer must not keep the process alive.
+  ).dangerouslyUnref();
+}
+
+/** A signal that aborts when the caller's does, or with an AgentAbort('timeout') after timeoutMs. */
+function agentSignal(parent: AbortSignal | undefined, timeoutMs: number | undefined, agentId: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onParentAbort = (): void => controller.abort(parent?.reason);
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => controller.abort(new AgentAbort('timeout', `agent ${agentId} timed out after ${timeoutMs} ms and was killed`)), timeoutMs);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/**
+ * Runs one agent to completion: retries transient failures with exponential backoff and jitter,
+ * resumes the agent's Claude session on a retry when the failed attempt had started it (so work
+ * done before the failure is not lost), and enforces the timeout and the kill switch.
+ */
+export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promise<AgentResult> {
+  const startedAt = Date.now();
+  const { signal, dispose } = agentSignal(options.signal, options.timeoutMs, spec.agentId);
+  const outcomes: AttemptOutcome[] = [];
+  let attemptInFlight: Promise<unknown> = Promise.resolve();
+
+  const attemptOnce = async (): Promise<AttemptOutcome | undefined> => {
+    // Cockatiel's backoff wait ignores the signal, so a retry may still fire after cancellation.
+    if (signal.aborted) return undefined;
+    const previous = outcomes.at(-1);
+    const resumed = spec.resume === true || previous?.sessionStarted === true;
+    const info: AttemptInfo = { attempt: outcomes.length + 1, resumed, startedAt: Date.now() };
+    await options.hooks?.attemptStarted?.(info);
+    const attemptSpec: AgentSpec =
+      previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
+    const execution = options.runtime.execute(attemptSpec, signal);
+    attemptInFlight = execution;
+    const outcome = await execution;
+    outcomes.push(outcome);
+    await options.hooks?.attemptFinished?.(info, outcome);
+    return outcome;
+  };
+
+  try {
+    // On abort, stop waiting for backoff but let a running attempt finish killing its process.
+    await Promise.race([
+      retryPolicy(options.retry ?? defaultRetryOptions).execute(attemptOnce, signal),
+      aborted(signal).then(() => attemptInFlight),
+    ]);
+  } finally {
+    dispose();
+  }
+  const last = outcomes.at(-1);
+
+  const usage = outcomes.reduce((sum, o) => addUsage(sum, o.usage), emptyUsage());
+  const costUsd = outcomes.reduce((sum, o) => sum + o.costUsd, 0);
+  const turns = outcomes.reduce((sum, o) => sum + o.turns, 0);
+  const base = { usage, costUsd, turns, attempts: outcomes.length, durationMs: Date.now() - startedAt };
+
+  if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
+  const error = signal.aborted ? abortError(signal) : last?.error;
+  const status: AgentResultStatus = error?.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
+  return {
+    ...base,
+    status,
+    error: error ? { code: error.code, message: error.message } : { code: ErrorCodes.agentFailed, message: 'the agent did not run' },
+  };
+}

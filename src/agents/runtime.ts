@@ -1,0 +1,62 @@
+import type { ErrorInfo } from '../core/index.js';
+import type { AgentOutput, Usage } from '../store/index.js';
+
+/** An MCP server as Claude Code's `.mcp.json` describes it. */
+export type AgentMcpServer =
+  | { type?: 'stdio'; command: string; args?: string[]; env?: Record<string, string> }
+  | { type: 'http' | 'sse'; url: string; headers?: Record<string, string> };
+
+/** Everything one agent execution needs. Plain data: runtimes must not depend on workflow types. */
+export interface AgentSpec {
+  /** The workflow's agent id, for logs and error messages. */
+  agentId: string;
+  /** The Claude Code session UUID, chosen by Baton. */
+  sessionId: string;
+  /** Continue the existing session `sessionId` instead of starting it. */
+  resume?: boolean;
+  prompt: string;
+  /** Appended to Claude Code's own system prompt (the `claude_code` preset). */
+  appendSystemPrompt?: string;
+  model?: string;
+  cwd: string;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  /** Only these servers are given to the agent (`--strict-mcp-config`). */
+  mcpServers?: Record<string, AgentMcpServer>;
+  /** The complete environment of the agent process. */
+  env: Record<string, string>;
+  maxBudgetUsd?: number;
+  maxTurns?: number;
+  /** JSON Schema: ask the agent for structured output. */
+  outputSchema?: Record<string, unknown>;
+}
+
+/** An error from one attempt, with whether trying again could help. */
+export interface AttemptError extends ErrorInfo {
+  transient: boolean;
+}
+
+/** What one execution of an agent produced. */
+export interface AttemptOutcome {
+  status: 'succeeded' | 'failed';
+  /** The runtime created the session, so a retry can resume it instead of starting over. */
+  sessionStarted: boolean;
+  output?: AgentOutput;
+  usage: Usage;
+  costUsd: number;
+  turns: number;
+  durationMs: number;
+  error?: AttemptError;
+}
+
+/**
+ * Runs one agent attempt. Implementations: the real Claude Code runtime (Agent SDK) and an
+ * in-process fake for unit tests; both pass the same contract suite.
+ *
+ * `signal` aborting means stop now: the runtime kills whatever it started before resolving, and
+ * resolves (never rejects) with a failed outcome.
+ */
+export interface AgentRuntime {
+  readonly name: string;
+  execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome>;
+}

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentEnvironment } from '../../src/agents/index.js';
+
+/** A throwaway HOME / Claude config dir, so tests never read or write the developer's real ones. */
+export interface IsolatedHome {
+  dir: string;
+  /** Environment for an agent process talking to the scripted model at `modelUrl`. */
+  agentEnv(modelUrl: string, extra?: Record<string, string>): Record<string, string>;
+  /** Environment for a `baton` CLI child process (its agents inherit it). */
+  cliEnv(modelUrl: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
+  remove(): void;
+}
+
+export function isolatedHome(prefix = 'baton-test-'): IsolatedHome {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const base = (modelUrl: string): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    CLAUDE_CONFIG_DIR: join(dir, '.claude'),
+    ANTHROPIC_BASE_URL: modelUrl,
+    ANTHROPIC_API_KEY: 'sk-baton-test',
+    // A marker to find this test's processes (orphan checks).
+    BATON_TEST_HOME: dir,
+  });
+  return {
+    dir,
+    agentEnv: (modelUrl, extra = {}) => agentEnvironment(base(modelUrl), extra),
+    cliEnv: (modelUrl, extra = {}) => ({ ...base(modelUrl), ...extra }),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
