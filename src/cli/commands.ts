@@ -1,0 +1,137 @@
+import { resolve } from 'node:path';
+import { ClaudeRuntime } from '../agents/index.js';
+import { loadConfig, type BatonConfig } from '../config/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { loadScript, startModelServer } from '../model-server/index.js';
+import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { loadWorkflow } from '../workflow/index.js';
+import { formatSummary, printProgress } from './progress.js';
+
+export interface StoreOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+export interface Output {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export function effectiveConfig(options: StoreOptions): BatonConfig {
+  const { config } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  return options.dataDir ? { ...config, data_dir: resolve(options.dataDir) } : config;
+}
+
+async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
+  const config = effectiveConfig(options);
+  const store = openStore({ dataDir: config.data_dir });
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Exit code of a finished run: 0 only when every agent succeeded. */
+export const runExitCode = (summary: RunSummary): number => (summary.status === 'succeeded' ? 0 : 1);
+
+export interface RunCommandOptions extends StoreOptions {
+  json?: boolean;
+  /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
+  agentEnv?: Record<string, string>;
+}
+
+/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
+export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
+  const config = effectiveConfig(options);
+  const loaded = loadWorkflow(workflowPath);
+  const store = openStore({ dataDir: config.data_dir });
+  const events = new RunEvents();
+  if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
+
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cancel.signal.aborted) return;
+    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
+    cancel.abort(new Error(`run cancelled by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runWorkflow({
+      workflow: loaded.workflow,
+      workflowDir: loaded.dir,
+      workflowPath: loaded.path,
+      config,
+      store,
+      runtime: new ClaudeRuntime({ claudePath: config.claude_path }),
+      env: { ...process.env, ...options.agentEnv },
+      signal: cancel.signal,
+      events,
+    });
+    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    return runExitCode(summary);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+}
+
+export async function statusCommand(runId: string | undefined, options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
+  return withStore(options, async (store) => {
+    const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
+    if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    const summary = await summarizeRun(store, id);
+    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    return 0;
+  });
+}
+
+export async function runsCommand(options: StoreOptions & { json?: boolean; limit?: number }, output: Output): Promise<number> {
+  return withStore(options, async (store) => {
+    const runs = await store.listRuns({ limit: options.limit ?? 20 });
+    if (options.json) {
+      const rows = runs.map((r) => ({ runId: r.id, workflow: r.workflowName, status: r.status, createdAt: new Date(r.createdAt).toISOString(), finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null }));
+      output.stdout.write(`${JSON.stringify(rows)}\n`);
+    } else if (runs.length === 0) {
+      output.stdout.write('No runs yet.\n');
+    } else {
+      for (const r of runs) output.stdout.write(`${r.id}  ${r.status.padEnd(9)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`);
+    }
+    return 0;
+  });
+}
+
+export async function cancelCommand(runId: string, options: StoreOptions, output: Output): Promise<number> {
+  return withStore(options, async (store) => {
+    const run = await requestRunCancel(store, runId);
+    const note = run.status === 'running' ? 'its agents are being stopped' : `it had already ended (${run.status})`;
+    output.stdout.write(`Cancel requested for run ${runId}: ${note}.\n`);
+    return 0;
+  });
+}
+
+export async function configCheckCommand(options: { config?: string; json?: boolean }, output: Output): Promise<number> {
+  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  if (options.json) output.stdout.write(`${JSON.stringify({ config, sources })}\n`);
+  else {
+    output.stdout.write(`Config OK (from: ${sources.join(', ')})\n`);
+    for (const [key, value] of Object.entries(config)) output.stdout.write(`  ${key}: ${JSON.stringify(value)}\n`);
+  }
+  return 0;
+}
+
+/** `baton model-server`: the scripted model, standalone, until SIGINT/SIGTERM. */
+export async function modelServerCommand(options: { script: string; port?: number; host?: string; log?: string }, output: Output): Promise<number> {
+  const script = loadScript(options.script);
+  const { server, url } = await startModelServer({ script, port: options.port, host: options.host, logFile: options.log });
+  output.stdout.write(`Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { startModelServer, loadScript } from '../model-server/index.js';
+import { runCommand, type Output, type StoreOptions } from './commands.js';
+
+const demoDir = fileURLToPath(new URL('../../examples/demo/', import.meta.url));
+
+/** Talk to Claude only when a key is set and nothing redirects the API; otherwise use the scripted model. */
+export function demoUsesClaude(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.ANTHROPIC_API_KEY) && !env.ANTHROPIC_BASE_URL;
+}
+
+/** `baton demo` (what `npm start` runs): the demo workflow with real `claude` agents. */
+export async function demoCommand(options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
+  const workflow = `${demoDir}workflow.yaml`;
+  if (demoUsesClaude(process.env)) {
+    output.stderr.write('Demo on Claude (ANTHROPIC_API_KEY is set).\n');
+    return runCommand(workflow, options, output);
+  }
+  const { server, url } = await startModelServer({ script: loadScript(`${demoDir}model-script.yaml`) });
+  output.stderr.write(`Demo on the scripted model at ${url} (set ANTHROPIC_API_KEY to run it on Claude).\n`);
+  try {
+    const agentEnv = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted-demo' };
+    return await runCommand(workflow, { ...options, agentEnv }, output);
+  } finally {
+    await server.close();
+  }
+}

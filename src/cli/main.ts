@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { inputErrorCodes, isBatonError } from '../core/index.js';
+import {
+  cancelCommand,
+  configCheckCommand,
+  modelServerCommand,
+  runCommand,
+  runsCommand,
+  statusCommand,
+  type Output,
+} from './commands.js';
+import { demoCommand } from './demo.js';
+
+const output: Output = { stdout: process.stdout, stderr: process.stderr };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number.');
+  return n;
+}
+
+/** Runs a command and turns its outcome into an exit code: 2 for bad input, 1 for failures. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (error) {
+      const debug = process.argv.includes('--debug');
+      if (isBatonError(error)) {
+        process.stderr.write(`error ${error.code}: ${error.message}\n`);
+        if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+        process.exitCode = inputErrorCodes.has(error.code) ? 2 : 1;
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        process.stderr.write(`error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`);
+        process.exitCode = 1;
+      }
+    }
+  };
+}
+
+const program = new Command()
+  .name('baton')
+  .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
+  .option('--debug', 'show stack traces on errors')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+const storeOptions = (cmd: Command): Command =>
+  cmd.option('--config <file>', 'config file (default: baton.config.yaml|yml|json in the current directory)').option('--data-dir <dir>', 'where runs are stored (overrides data_dir)');
+
+storeOptions(program.command('run <workflow>').description('run a workflow file').option('--json', 'print exactly one JSON object with the result')).action(
+  action((workflow: string, opts: { json?: boolean; config?: string; dataDir?: string }) => runCommand(workflow, opts, output)),
+);
+
+storeOptions(program.command('demo').description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)').option('--json', 'print the result as JSON')).action(
+  action((opts: { json?: boolean; config?: string; dataDir?: string }) => demoCommand(opts, output)),
+);
+
+storeOptions(program.command('status [runId]').description('show a run (the latest when no id is given)').option('--json', 'print JSON')).action(
+  action((runId: string | undefined, opts: { json?: boolean; config?: string; dataDir?: string }) => statusCommand(runId, opts, output)),
+);
+
+storeOptions(program.command('runs').description('list recent runs').option('--json', 'print JSON').option('--limit <n>', 'how many', positiveInt)).action(
+  action((opts: { json?: boolean; limit?: number; config?: string; dataDir?: string }) => runsCommand(opts, output)),
+);
+
+storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
+  action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),
+);
+
+program
+  .command('model-server')
+  .description('serve the scripted model (Anthropic Messages API) for offline agents')
+  .requiredOption('--script <file>', 'model script (YAML or JSON)')
+  .option('--port <n>', 'port (default: a free one)', positiveInt)
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--log <file>', 'append every request as a JSON line')
+  .action(action((opts: { script: string; port?: number; host?: string; log?: string }) => modelServerCommand(opts, output)));
+
+program
+  .command('config')
+  .description('configuration')
+  .command('check')
+  .description('print the effective configuration, or what is wrong with it')
+  .option('--config <file>', 'config file')
+  .option('--json', 'print JSON')
+  .action(action((opts: { config?: string; json?: boolean }) => configCheckCommand(opts, output)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; every other commander error is a usage error.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else throw error;
+}

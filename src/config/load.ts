@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
+import { configKeys, configSchema, type BatonConfig, type ConfigKey } from './schema.js';
+
+export interface LoadedConfig {
+  config: BatonConfig;
+  /** What contributed, lowest precedence first: 'defaults', the file, each env override. */
+  sources: string[];
+}
+
+export interface LoadConfigOptions {
+  /** An explicit config file; it must exist. */
+  file?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const defaultFileNames = ['baton.config.yaml', 'baton.config.yml', 'baton.config.json'];
+
+/** The config file to read: the explicit one, else the first default name present in cwd. */
+export function resolveConfigFile(file: string | undefined, cwd: string): string | undefined {
+  if (file !== undefined) return resolve(cwd, file);
+  return defaultFileNames.map((name) => join(cwd, name)).find((path) => existsSync(path));
+}
+
+export const envName = (key: ConfigKey): string => `BATON_${key.toUpperCase()}`;
+
+function envValue(key: ConfigKey, raw: string): unknown {
+  const kind = configSchema.shape[key].unwrap();
+  if (kind instanceof z.ZodBoolean) {
+    if (['true', '1'].includes(raw)) return true;
+    if (['false', '0'].includes(raw)) return false;
+    throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a boolean: use true, false, 1 or 0.`);
+  }
+  if (kind instanceof z.ZodNumber) {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a number.`);
+    return n;
+  }
+  return raw;
+}
+
+/** Loads the config: defaults, then the file, then BATON_* environment overrides. */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const sources = ['defaults'];
+  const partial = configSchema.partial();
+
+  let fromFile: Record<string, unknown> = {};
+  const file = resolveConfigFile(options.file, cwd);
+  if (file) {
+    const text = readUserFile(file, { code: ErrorCodes.configInvalid, what: 'Config file' });
+    fromFile = parseYamlWithSchema(text, partial.nullable(), { source: file, code: ErrorCodes.configInvalid, what: 'Config file' }) ?? {};
+    sources.push(file);
+  }
+
+  const fromEnv: Record<string, unknown> = {};
+  for (const key of configKeys) {
+    const raw = env[envName(key)];
+    if (raw === undefined) continue;
+    fromEnv[key] = envValue(key, raw);
+    sources.push(`env ${envName(key)}`);
+  }
+  const envSource = Object.keys(fromEnv).map((key) => envName(key as ConfigKey)).join(', ');
+  const envChecked = validateData(partial, fromEnv, { source: `environment (${envSource})`, code: ErrorCodes.configInvalid, what: 'Config override' });
+
+  const config = configSchema.parse({ ...fromFile, ...envChecked });
+  const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(cwd, config.data_dir);
+  return { config: { ...config, data_dir: dataDir }, sources };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const redisUrl = z
+  .string()
+  .refine((value) => /^rediss?:\/\/[^\s]+$/.test(value), { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
+
+/** Baton's configuration. Keys are snake_case as in the roadmap; every default lives here. */
+export const configSchema = z
+  .object({
+    /** How long MCP preflight may take per server. */
+    mcp_timeout_ms: z.number().int().positive().default(5000),
+    /** Soft limit, in bytes, of context injected into one agent. */
+    context_size_limit: z.number().int().positive().default(50_000),
+    enable_debug_logging: z.boolean().default(false),
+    use_mock_mcp: z.boolean().default(false),
+    /** Most agents running at once in a run. */
+    parallel_limit: z.number().int().min(1).default(5),
+    enable_metrics: z.boolean().default(false),
+    redis_url: redisUrl.optional(),
+    /** Where the store lives; resolved against the working directory. */
+    data_dir: z.string().min(1).default('.baton'),
+    /** Retries after the first attempt, for transient failures: 2 means 3 attempts. */
+    max_retries: z.number().int().min(0).default(2),
+    retry_base_delay_ms: z.number().int().min(0).default(1000),
+    retry_max_delay_ms: z.number().int().min(0).default(30_000),
+    /** Per-agent timeout when the workflow sets none. */
+    agent_timeout_ms: z.number().int().positive().default(600_000),
+    /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
+    claude_path: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type BatonConfig = z.output<typeof configSchema>;
+export type BatonConfigInput = z.input<typeof configSchema>;
+export type ConfigKey = keyof BatonConfig;
+
+export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
+
+export function defaultConfig(): BatonConfig {
+  return configSchema.parse({});
+}

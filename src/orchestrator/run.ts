@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { bulkhead } from 'cockatiel';
+import { agentEnvironment, runAgent, type AgentRuntime, type AgentSpec } from '../agents/index.js';
+import type { BatonConfig } from '../config/index.js';
+import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
+import {
+  emptyUsage,
+  type AgentRecord,
+  type AgentStatus,
+  type PhaseRecord,
+  type PhaseStatus,
+  type RunRecord,
+  type RunStatus,
+  type Store,
+} from '../store/index.js';
+import { resolveAgent, type PhaseSpec, type Workflow } from '../workflow/index.js';
+import { RunEvents } from './events.js';
+import { summarizeRun, type RunSummary } from './summary.js';
+import { buildAppendedSystemPrompt } from './system-prompt.js';
+
+/** How often a running orchestrator checks the store for a `baton cancel` from another process. */
+const CANCEL_POLL_MS = 250;
+
+export interface RunWorkflowOptions {
+  workflow: Workflow;
+  /** Directory that relative paths in the workflow resolve against. */
+  workflowDir: string;
+  workflowPath?: string;
+  config: BatonConfig;
+  store: Store;
+  runtime: AgentRuntime;
+  /** Base environment for agent processes (ANTHROPIC_* pass through unchanged). */
+  env: NodeJS.ProcessEnv;
+  runId?: string;
+  /** Aborting it cancels the run: every agent is killed. */
+  signal?: AbortSignal;
+  events?: RunEvents;
+  clock?: Clock;
+}
+
+export class RunCancelled extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RunCancelled';
+  }
+}
+
+function phaseStatusOf(statuses: AgentStatus[]): PhaseStatus {
+  if (statuses.every((s) => s === 'succeeded')) return 'succeeded';
+  if (statuses.some((s) => s === 'cancelled')) return 'cancelled';
+  if (statuses.every((s) => s === 'skipped')) return 'skipped';
+  return statuses.some((s) => s === 'succeeded') ? 'partial' : 'failed';
+}
+
+function runStatusOf(statuses: AgentStatus[], cancelled: boolean): RunStatus {
+  if (cancelled) return 'cancelled';
+  if (statuses.every((s) => s === 'succeeded')) return 'succeeded';
+  return statuses.some((s) => s === 'succeeded') ? 'partial' : 'failed';
+}
+
+/**
+ * Runs a workflow: each phase starts once the phases it depends on have succeeded, its agents run
+ * in parallel, and at most `parallel_limit` agents run at once across the whole run. Every record
+ * is committed to the store as it changes, so a result is durable before anything depends on it.
+ */
+export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSummary> {
+  const { workflow, store, config } = options;
+  const clock = options.clock ?? systemClock;
+  const events = options.events ?? new RunEvents();
+  const runId = options.runId ?? randomUUID();
+  const cancel = new AbortController();
+  const limiter = bulkhead(config.parallel_limit, Number.POSITIVE_INFINITY);
+
+  const run: RunRecord = {
+    id: runId,
+    workflowName: workflow.name,
+    workflowPath: options.workflowPath,
+    workflow,
+    status: 'running',
+    createdAt: clock.now(),
+    startedAt: clock.now(),
+    pid: process.pid,
+    host: hostname(),
+  };
+  await store.saveRun(run);
+
+  const agents = new Map<string, AgentRecord>();
+  for (const phase of workflow.phases) {
+    await store.savePhase({ runId, id: phase.id, status: 'pending' });
+    for (const entry of phase.agents) {
+      const record: AgentRecord = {
+        runId,
+        phaseId: phase.id,
+        id: entry.id,
+        sessionId: randomUUID(),
+        status: 'pending',
+        prompt: entry.prompt,
+        systemPrompt: buildAppendedSystemPrompt({
+          workflowName: workflow.name,
+          workflowDescription: workflow.description,
+          phaseId: phase.id,
+          agentId: entry.id,
+          role: entry.systemPrompt,
+        }),
+        usage: emptyUsage(),
+        costUsd: 0,
+        turns: 0,
+        attempts: 0,
+        durationMs: 0,
+      };
+      agents.set(entry.id, record);
+      await store.saveAgent(record);
+    }
+  }
+  events.emit('run.started', { runId, workflowName: workflow.name, agents: agents.size });
+
+  const onExternalAbort = (): void => cancel.abort(new RunCancelled(reasonText(options.signal?.reason, 'run cancelled')));
+  if (options.signal?.aborted) onExternalAbort();
+  else options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+  const poll = setInterval(() => {
+    void store.isCancelRequested(runId).then((requested) => {
+      if (requested && !cancel.signal.aborted) cancel.abort(new RunCancelled('run cancelled by `baton cancel`'));
+    });
+  }, CANCEL_POLL_MS);
+
+  const saveAgent = async (record: AgentRecord): Promise<void> => {
+    agents.set(record.id, record);
+    await store.saveAgent(record);
+  };
+
+  const runOneAgent = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
+    if (cancel.signal.aborted) return skip(record, 'cancelled', { code: ErrorCodes.cancelled, message: reasonText(cancel.signal.reason, 'run cancelled') });
+    const entry = phase.agents.find((a) => a.id === record.id);
+    if (!entry) throw new Error(`agent ${record.id} missing from phase ${phase.id}`);
+    const resolved = resolveAgent(workflow, phase, entry, options.workflowDir);
+    const spec: AgentSpec = {
+      agentId: record.id,
+      sessionId: record.sessionId,
+      prompt: record.prompt,
+      appendSystemPrompt: record.systemPrompt,
+      model: resolved.model,
+      cwd: resolved.cwd,
+      allowedTools: resolved.allowedTools,
+      disallowedTools: resolved.disallowedTools,
+      mcpServers: resolved.mcpServers,
+      env: agentEnvironment(options.env, resolved.env),
+      maxBudgetUsd: resolved.maxBudgetUsd,
+      maxTurns: resolved.maxTurns,
+      outputSchema: resolved.outputSchema,
+    };
+
+    const started: AgentRecord = { ...record, status: 'running', model: resolved.model, startedAt: clock.now() };
+    await saveAgent(started);
+    await store.saveSession({ id: record.sessionId, runId, agentId: record.id, status: 'active', createdAt: clock.now(), updatedAt: clock.now() });
+    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId });
+
+    const result = await runAgent(spec, {
+      runtime: options.runtime,
+      retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
+      timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
+      signal: cancel.signal,
+      hooks: {
+        attemptStarted: async (info) => {
+          await store.saveAttempt({ runId, agentId: record.id, attempt: info.attempt, status: 'running', resumed: info.resumed, startedAt: info.startedAt, usage: emptyUsage(), costUsd: 0, durationMs: 0 });
+          events.emit('agent.attempt', { runId, agentId: record.id, attempt: info.attempt, resumed: info.resumed });
+        },
+        attemptFinished: async (info, outcome) => {
+          await store.saveAttempt({
+            runId,
+            agentId: record.id,
+            attempt: info.attempt,
+            status: outcome.status,
+            resumed: info.resumed,
+            startedAt: info.startedAt,
+            finishedAt: clock.now(),
+            usage: outcome.usage,
+            costUsd: outcome.costUsd,
+            durationMs: outcome.durationMs,
+            ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
+          });
+        },
+      },
+    });
+
+    const finished: AgentRecord = {
+      ...started,
+      status: result.status,
+      ...(result.output ? { output: result.output } : {}),
+      usage: result.usage,
+      costUsd: result.costUsd,
+      turns: result.turns,
+      attempts: result.attempts,
+      durationMs: result.durationMs,
+      ...(result.error ? { error: result.error } : {}),
+      finishedAt: clock.now(),
+    };
+    await saveAgent(finished);
+    await store.saveSession({
+      id: record.sessionId,
+      runId,
+      agentId: record.id,
+      status: result.status === 'succeeded' ? 'completed' : 'failed',
+      createdAt: started.startedAt ?? clock.now(),
+      updatedAt: clock.now(),
+    });
+    events.emit('agent.finished', {
+      runId,
+      phaseId: phase.id,
+      agentId: record.id,
+      status: finished.status,
+      durationMs: finished.durationMs,
+      attempts: finished.attempts,
+      costUsd: finished.costUsd,
+      ...(finished.error ? { error: finished.error } : {}),
+    });
+    return finished;
+  };
+
+  const skip = async (record: AgentRecord, status: 'skipped' | 'cancelled', error: ErrorInfo): Promise<AgentRecord> => {
+    const skipped: AgentRecord = { ...record, status, error, finishedAt: clock.now() };
+    await saveAgent(skipped);
+    events.emit('agent.finished', { runId, phaseId: record.phaseId, agentId: record.id, status, durationMs: 0, attempts: 0, costUsd: 0, error });
+    return skipped;
+  };
+
+  const phaseDone = new Map<string, Promise<PhaseStatus>>();
+  const runPhase = async (phase: PhaseSpec): Promise<PhaseStatus> => {
+    const dependencies = await Promise.all((phase.dependsOn ?? []).map((id) => phaseDone.get(id) ?? Promise.resolve<PhaseStatus>('failed')));
+    const phaseAgents = phase.agents.map((a) => agents.get(a.id)).filter((a): a is AgentRecord => a !== undefined);
+    const phaseRecord: PhaseRecord = { runId, id: phase.id, status: 'running', startedAt: clock.now() };
+
+    let finished: AgentRecord[];
+    const blockedBy = (phase.dependsOn ?? []).filter((_, i) => dependencies[i] !== 'succeeded');
+    if (blockedBy.length > 0 || cancel.signal.aborted) {
+      const error: ErrorInfo = cancel.signal.aborted
+        ? { code: ErrorCodes.cancelled, message: reasonText(cancel.signal.reason, 'run cancelled') }
+        : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
+      finished = await Promise.all(phaseAgents.map((a) => skip(a, cancel.signal.aborted ? 'cancelled' : 'skipped', error)));
+    } else {
+      await store.savePhase(phaseRecord);
+      events.emit('phase.started', { runId, phaseId: phase.id });
+      finished = await Promise.all(phaseAgents.map((a) => limiter.execute(() => runOneAgent(phase, a))));
+    }
+    const status = phaseStatusOf(finished.map((a) => a.status));
+    await store.savePhase({ ...phaseRecord, status, finishedAt: clock.now() });
+    events.emit('phase.finished', { runId, phaseId: phase.id, status });
+    return status;
+  };
+
+  try {
+    // Phases are registered before any starts, so a dependency declared later in the file is awaited too.
+    const resolvers = new Map<string, (status: PhaseStatus) => void>();
+    for (const phase of workflow.phases) {
+      phaseDone.set(phase.id, new Promise((resolve) => resolvers.set(phase.id, resolve)));
+    }
+    await Promise.all(
+      workflow.phases.map(async (phase) => {
+        const status = await runPhase(phase).catch(async (error: unknown) => {
+          run.error = toErrorInfo(error);
+          return 'failed' as const;
+        });
+        resolvers.get(phase.id)?.(status);
+      }),
+    );
+  } finally {
+    clearInterval(poll);
+    options.signal?.removeEventListener('abort', onExternalAbort);
+  }
+
+  const statuses = [...agents.values()].map((a) => a.status);
+  const finishedRun: RunRecord = { ...run, status: runStatusOf(statuses, cancel.signal.aborted), finishedAt: clock.now() };
+  await store.saveRun(finishedRun);
+  const summary = await summarizeRun(store, runId);
+  events.emit('run.finished', { runId, status: finishedRun.status, summary });
+  return summary;
+}
+
+function reasonText(reason: unknown, fallback: string): string {
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : fallback;
+}
+
+/** Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local. */
+export async function requestRunCancel(store: Store, runId: string): Promise<RunRecord> {
+  const run = await store.getRun(runId);
+  if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
+  await store.requestCancel(runId);
+  if (run.status === 'running' && run.pid !== undefined && run.host === hostname() && run.pid !== process.pid) {
+    try {
+      process.kill(run.pid, 'SIGTERM');
+    } catch {
+      // Already gone: the stored flag covers an orchestrator we cannot signal.
+    }
+  }
+  return run;
+}

@@ -1,0 +1,88 @@
+import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import type { AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
+
+/** One agent in `baton run --json` / `baton status --json`. */
+export interface AgentSummary {
+  id: string;
+  sessionId: string;
+  status: AgentStatus;
+  /** The agent's final text, or null when it produced none. */
+  result: string | null;
+  /** Present when the agent was asked for a JSON schema. */
+  structuredOutput?: unknown;
+  usage: Usage;
+  costUsd: number;
+  attempts: number;
+  durationMs: number;
+  error?: ErrorInfo;
+}
+
+export interface PhaseSummary {
+  id: string;
+  status: PhaseStatus;
+  agents: AgentSummary[];
+}
+
+export interface RunSummary {
+  runId: string;
+  workflow: string;
+  status: RunStatus;
+  phases: PhaseSummary[];
+  totals: {
+    agents: number;
+    succeeded: number;
+    failed: number;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheCreationTokens: number;
+    costUsd: number;
+    durationMs: number;
+  };
+}
+
+function agentSummary(agent: AgentRecord): AgentSummary {
+  return {
+    id: agent.id,
+    sessionId: agent.sessionId,
+    status: agent.status,
+    result: agent.output?.text ?? null,
+    ...(agent.output?.structured !== undefined ? { structuredOutput: agent.output.structured } : {}),
+    usage: agent.usage,
+    costUsd: agent.costUsd,
+    attempts: agent.attempts,
+    durationMs: agent.durationMs,
+    ...(agent.error ? { error: agent.error } : {}),
+  };
+}
+
+/** Builds the summary from what is stored, so a finished, running or crashed run reads the same. */
+export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
+  const run = await store.getRun(runId);
+  if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
+  const [phases, agents] = await Promise.all([store.listPhases(runId), store.listAgents(runId)]);
+  const phaseSummaries = phases.map((phase) => ({
+    id: phase.id,
+    status: phase.status,
+    agents: agents.filter((a) => a.phaseId === phase.id).map(agentSummary),
+  }));
+  const sum = (pick: (a: AgentRecord) => number): number => agents.reduce((total, a) => total + pick(a), 0);
+  const end = run.finishedAt ?? Date.now();
+  return {
+    runId,
+    workflow: run.workflowName,
+    status: run.status,
+    phases: phaseSummaries,
+    totals: {
+      agents: agents.length,
+      succeeded: agents.filter((a) => a.status === 'succeeded').length,
+      failed: agents.filter((a) => a.status === 'failed').length,
+      inputTokens: sum((a) => a.usage.inputTokens),
+      outputTokens: sum((a) => a.usage.outputTokens),
+      cacheReadTokens: sum((a) => a.usage.cacheReadTokens),
+      cacheCreationTokens: sum((a) => a.usage.cacheCreationTokens),
+      costUsd: sum((a) => a.costUsd),
+      durationMs: run.startedAt === undefined ? 0 : end - run.startedAt,
+    },
+  };
+}

@@ -1,0 +1,317 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { migrations as defaultMigrations, type Migration } from './migrations.js';
+import type {
+  AgentRecord,
+  AttemptRecord,
+  ListRunsOptions,
+  PhaseRecord,
+  RunRecord,
+  SessionRecord,
+  Store,
+  Usage,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+
+/** SQLite NULL reads back as an absent optional field, never as null. */
+const optional = <T>(value: unknown): T | undefined => (value === null || value === undefined ? undefined : (value as T));
+const toJson = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+const fromJson = <T>(value: unknown): T | undefined => (typeof value === 'string' ? (JSON.parse(value) as T) : undefined);
+/** Drops undefined fields so records compare equal to what was saved. */
+function compact<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
+}
+
+const runFromRow = (r: Row): RunRecord =>
+  compact({
+    id: r.id as string,
+    workflowName: r.workflow_name as string,
+    workflowPath: optional<string>(r.workflow_path),
+    workflow: fromJson<unknown>(r.workflow_json),
+    status: r.status as RunRecord['status'],
+    createdAt: r.created_at as number,
+    startedAt: optional<number>(r.started_at),
+    finishedAt: optional<number>(r.finished_at),
+    pid: optional<number>(r.pid),
+    host: optional<string>(r.host),
+    error: fromJson<ErrorInfo>(r.error_json),
+  });
+
+const phaseFromRow = (r: Row): PhaseRecord =>
+  compact({
+    runId: r.run_id as string,
+    id: r.id as string,
+    status: r.status as PhaseRecord['status'],
+    startedAt: optional<number>(r.started_at),
+    finishedAt: optional<number>(r.finished_at),
+  });
+
+const agentFromRow = (r: Row): AgentRecord =>
+  compact({
+    runId: r.run_id as string,
+    phaseId: r.phase_id as string,
+    id: r.id as string,
+    sessionId: r.session_id as string,
+    status: r.status as AgentRecord['status'],
+    prompt: r.prompt as string,
+    systemPrompt: r.system_prompt as string,
+    model: optional<string>(r.model),
+    output: fromJson<AgentRecord['output']>(r.output_json),
+    usage: fromJson<Usage>(r.usage_json) as Usage,
+    costUsd: r.cost_usd as number,
+    turns: r.turns as number,
+    attempts: r.attempts as number,
+    durationMs: r.duration_ms as number,
+    error: fromJson<ErrorInfo>(r.error_json),
+    startedAt: optional<number>(r.started_at),
+    finishedAt: optional<number>(r.finished_at),
+  });
+
+const attemptFromRow = (r: Row): AttemptRecord =>
+  compact({
+    runId: r.run_id as string,
+    agentId: r.agent_id as string,
+    attempt: r.attempt as number,
+    status: r.status as AttemptRecord['status'],
+    resumed: r.resumed === 1,
+    startedAt: r.started_at as number,
+    finishedAt: optional<number>(r.finished_at),
+    usage: fromJson<Usage>(r.usage_json) as Usage,
+    costUsd: r.cost_usd as number,
+    durationMs: r.duration_ms as number,
+    error: fromJson<ErrorInfo>(r.error_json),
+  });
+
+const sessionFromRow = (r: Row): SessionRecord =>
+  compact({
+    id: r.id as string,
+    runId: r.run_id as string,
+    agentId: r.agent_id as string,
+    parentId: optional<string>(r.parent_id),
+    status: r.status as SessionRecord['status'],
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  });
+
+/** `INSERT … ON CONFLICT DO UPDATE` for the given columns: an upsert that keeps other columns (seq, cancel flag). */
+function upsertSql(table: string, columns: string[], key: string[]): string {
+  const updates = columns.filter((c) => !key.includes(c)).map((c) => `${c} = excluded.${c}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})
+          ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+}
+
+function openDatabase(path: string): Db {
+  try {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    // Several processes share the file: `baton cancel` writes while a run is going.
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (cause) {
+    throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`, { cause });
+  }
+}
+
+/** Applies pending migrations in one transaction, after backing up a database that already holds data. */
+function migrate(db: Db, dataDir: string, fileName: string, list: Migration[]): void {
+  const newest = Math.max(...list.map((m) => m.version));
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > newest) {
+    throw new BatonError(ErrorCodes.store, `The store in ${dataDir} has schema version ${current}, newer than this Baton knows (${newest}). Upgrade Baton to open it.`);
+  }
+  if (current === newest) return;
+  if (current > 0) {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const backups = join(dataDir, 'backups');
+    mkdirSync(backups, { recursive: true });
+    copyFileSync(join(dataDir, fileName), join(backups, `${fileName}.v${current}.${Date.now()}.bak`));
+  }
+  const pending = list.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  db.transaction(() => {
+    for (const migration of pending) migration.up(db);
+    db.pragma(`user_version = ${newest}`);
+  })();
+}
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  fileName?: string;
+  /** Replaces the built-in migration list (tests of upgrades). */
+  migrations?: Migration[];
+}
+
+/** The embedded default store: one SQLite file in WAL mode; every save commits before it resolves. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly statements: Record<string, Statement>;
+
+  constructor(private readonly db: Db) {
+    const runColumns = ['id', 'workflow_name', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
+    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
+    const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
+    const prepare = (sql: string): Statement => db.prepare(sql);
+    this.statements = {
+      saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
+      getRun: prepare('SELECT * FROM runs WHERE id = ?'),
+      savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at'], ['run_id', 'id'])),
+      listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
+      saveAgent: prepare(upsertSql('agents', agentColumns, ['run_id', 'id'])),
+      getAgent: prepare('SELECT * FROM agents WHERE run_id = ? AND id = ?'),
+      listAgents: prepare('SELECT * FROM agents WHERE run_id = ? ORDER BY seq'),
+      saveAttempt: prepare(upsertSql('attempts', attemptColumns, ['run_id', 'agent_id', 'attempt'])),
+      listAttempts: prepare(`SELECT t.* FROM attempts t LEFT JOIN agents a ON a.run_id = t.run_id AND a.id = t.agent_id
+                             WHERE t.run_id = @run_id AND (@agent_id IS NULL OR t.agent_id = @agent_id)
+                             ORDER BY a.seq, t.agent_id, t.attempt`),
+      saveSession: prepare(upsertSql('sessions', ['id', 'run_id', 'agent_id', 'parent_id', 'status', 'created_at', 'updated_at'], ['id'])),
+      getSession: prepare('SELECT * FROM sessions WHERE id = ?'),
+      requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
+      isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
+    };
+  }
+
+  private run(name: string, params: unknown): void {
+    this.statements[name]!.run(params);
+  }
+
+  async saveRun(run: RunRecord): Promise<void> {
+    this.run('saveRun', {
+      id: run.id,
+      workflow_name: run.workflowName,
+      workflow_path: run.workflowPath ?? null,
+      workflow_json: JSON.stringify(run.workflow ?? null),
+      status: run.status,
+      created_at: run.createdAt,
+      started_at: run.startedAt ?? null,
+      finished_at: run.finishedAt ?? null,
+      pid: run.pid ?? null,
+      host: run.host ?? null,
+      error_json: toJson(run.error),
+    });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const row = this.statements.getRun!.get(runId) as Row | undefined;
+    return row ? runFromRow(row) : undefined;
+  }
+
+  async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
+    const where = options.status ? 'WHERE status = @status' : '';
+    const rows = this.db
+      .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT @limit`)
+      .all({ status: options.status ?? null, limit: options.limit ?? -1 }) as Row[];
+    return rows.map(runFromRow);
+  }
+
+  async savePhase(phase: PhaseRecord): Promise<void> {
+    this.run('savePhase', { run_id: phase.runId, id: phase.id, status: phase.status, started_at: phase.startedAt ?? null, finished_at: phase.finishedAt ?? null });
+  }
+
+  async listPhases(runId: string): Promise<PhaseRecord[]> {
+    return (this.statements.listPhases!.all(runId) as Row[]).map(phaseFromRow);
+  }
+
+  async saveAgent(agent: AgentRecord): Promise<void> {
+    this.run('saveAgent', {
+      run_id: agent.runId,
+      id: agent.id,
+      phase_id: agent.phaseId,
+      session_id: agent.sessionId,
+      status: agent.status,
+      prompt: agent.prompt,
+      system_prompt: agent.systemPrompt,
+      model: agent.model ?? null,
+      output_json: toJson(agent.output),
+      usage_json: JSON.stringify(agent.usage),
+      cost_usd: agent.costUsd,
+      turns: agent.turns,
+      attempts: agent.attempts,
+      duration_ms: agent.durationMs,
+      error_json: toJson(agent.error),
+      started_at: agent.startedAt ?? null,
+      finished_at: agent.finishedAt ?? null,
+    });
+  }
+
+  async getAgent(runId: string, agentId: string): Promise<AgentRecord | undefined> {
+    const row = this.statements.getAgent!.get(runId, agentId) as Row | undefined;
+    return row ? agentFromRow(row) : undefined;
+  }
+
+  async listAgents(runId: string): Promise<AgentRecord[]> {
+    return (this.statements.listAgents!.all(runId) as Row[]).map(agentFromRow);
+  }
+
+  async saveAttempt(attempt: AttemptRecord): Promise<void> {
+    this.run('saveAttempt', {
+      run_id: attempt.runId,
+      agent_id: attempt.agentId,
+      attempt: attempt.attempt,
+      status: attempt.status,
+      resumed: attempt.resumed ? 1 : 0,
+      started_at: attempt.startedAt,
+      finished_at: attempt.finishedAt ?? null,
+      usage_json: JSON.stringify(attempt.usage),
+      cost_usd: attempt.costUsd,
+      duration_ms: attempt.durationMs,
+      error_json: toJson(attempt.error),
+    });
+  }
+
+  async listAttempts(runId: string, agentId?: string): Promise<AttemptRecord[]> {
+    return (this.statements.listAttempts!.all({ run_id: runId, agent_id: agentId ?? null }) as Row[]).map(attemptFromRow);
+  }
+
+  async saveSession(session: SessionRecord): Promise<void> {
+    this.run('saveSession', {
+      id: session.id,
+      run_id: session.runId,
+      agent_id: session.agentId,
+      parent_id: session.parentId ?? null,
+      status: session.status,
+      created_at: session.createdAt,
+      updated_at: session.updatedAt,
+    });
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | undefined> {
+    const row = this.statements.getSession!.get(sessionId) as Row | undefined;
+    return row ? sessionFromRow(row) : undefined;
+  }
+
+  async requestCancel(runId: string): Promise<boolean> {
+    return this.statements.requestCancel!.run(runId).changes > 0;
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    const row = this.statements.isCancelRequested!.get(runId) as { cancel_requested: number } | undefined;
+    return row?.cancel_requested === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const fileName = options.fileName ?? 'baton.db';
+  try {
+    mkdirSync(options.dataDir, { recursive: true });
+  } catch (cause) {
+    throw new BatonError(ErrorCodes.store, `Cannot create the data directory ${options.dataDir}: ${(cause as Error).message}. Set data_dir to a writable path.`, { cause });
+  }
+  const path = join(options.dataDir, fileName);
+  const db = openDatabase(path);
+  try {
+    migrate(db, options.dataDir, fileName, options.migrations ?? defaultMigrations);
+  } catch (cause) {
+    db.close();
+    if (cause instanceof BatonError) throw cause;
+    throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`, { cause });
+  }
+  return new SqliteStore(db);
+}

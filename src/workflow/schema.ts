@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_", starting with a letter or digit' });
+
+const toolList = z.array(z.string().min(1));
+
+/** An MCP server, exactly as Claude Code's `.mcp.json` "mcpServers" entries look. */
+export const mcpServerSchema = z.union([
+  z
+    .object({
+      type: z.literal('stdio').optional(),
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      env: z.record(z.string(), z.string()).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.enum(['http', 'sse']),
+      url: z.string().url(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .strict(),
+]);
+
+const agentSettings = {
+  model: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  maxBudgetUsd: z.number().positive().optional(),
+  maxTurns: z.number().int().positive().optional(),
+  allowedTools: toolList.optional(),
+  disallowedTools: toolList.optional(),
+};
+
+export const agentEntrySchema = z
+  .object({
+    id: idSchema,
+    prompt: z.string().trim().min(1, { message: 'an agent needs a non-empty prompt' }),
+    /** Appended to the Claude Code system prompt: the agent's role. */
+    systemPrompt: z.string().optional(),
+    mcpServers: z.array(z.string().min(1)).optional(),
+    cwd: z.string().min(1).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    /** JSON Schema for structured output. */
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
+    ...agentSettings,
+  })
+  .strict();
+
+export const phaseSchema = z
+  .object({
+    id: idSchema,
+    dependsOn: z.array(idSchema).optional(),
+    agents: z.array(agentEntrySchema).min(1, { message: 'a phase needs at least one agent' }),
+  })
+  .strict();
+
+/** Finds a dependency cycle, returned as the path that closes it (`a -> b -> a`). */
+function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[] | undefined {
+  const deps = new Map(phases.map((p) => [p.id, p.dependsOn ?? []]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of deps.get(id) ?? []) {
+      if (!deps.has(dep)) continue; // reported as an unknown id
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const phase of phases) {
+    const cycle = visit(phase.id);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+export const workflowSchema = z
+  .object({
+    version: z.literal(1, { message: 'only version: 1 exists' }),
+    name: z.string().trim().min(1),
+    description: z.string().optional(),
+    defaults: z.object(agentSettings).strict().optional(),
+    mcpServers: z.record(z.string(), mcpServerSchema).optional(),
+    phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
+  })
+  .strict()
+  .superRefine((workflow, ctx) => {
+    const phaseIndex = new Map<string, number>();
+    const agentAt = new Map<string, string>();
+    workflow.phases.forEach((phase, p) => {
+      if (phaseIndex.has(phase.id)) {
+        ctx.addIssue({ code: 'custom', path: ['phases', p, 'id'], message: `duplicate phase id "${phase.id}" (first used by phases[${phaseIndex.get(phase.id)}])` });
+      } else phaseIndex.set(phase.id, p);
+      phase.agents.forEach((agent, a) => {
+        const first = agentAt.get(agent.id);
+        if (first) ctx.addIssue({ code: 'custom', path: ['phases', p, 'agents', a, 'id'], message: `duplicate agent id "${agent.id}" (first used by ${first}); agent ids are unique across the workflow` });
+        else agentAt.set(agent.id, `phases[${p}].agents[${a}]`);
+        agent.mcpServers?.forEach((name, s) => {
+          if (!workflow.mcpServers?.[name]) {
+            const known = Object.keys(workflow.mcpServers ?? {});
+            ctx.addIssue({
+              code: 'custom',
+              path: ['phases', p, 'agents', a, 'mcpServers', s],
+              message: `unknown MCP server "${name}"; ${known.length ? `known: ${known.join(', ')}` : 'declare it under mcpServers'}`,
+            });
+          }
+        });
+      });
+    });
+    workflow.phases.forEach((phase, p) => {
+      phase.dependsOn?.forEach((dep, d) => {
+        if (!phaseIndex.has(dep)) {
+          ctx.addIssue({ code: 'custom', path: ['phases', p, 'dependsOn', d], message: `unknown phase "${dep}"; phases are: ${[...phaseIndex.keys()].join(', ')}` });
+        } else if (dep === phase.id) {
+          ctx.addIssue({ code: 'custom', path: ['phases', p, 'dependsOn', d], message: `phase "${dep}" cannot depend on itself` });
+        }
+      });
+    });
+    const cycle = findCycle(workflow.phases);
+    if (cycle && cycle.length > 2) {
+      const start = phaseIndex.get(cycle[0] ?? '') ?? 0;
+      ctx.addIssue({ code: 'custom', path: ['phases', start, 'dependsOn'], message: `dependency cycle: ${cycle.join(' -> ')}` });
+    }
+  });
+
+export type Workflow = z.output<typeof workflowSchema>;
+export type PhaseSpec = z.output<typeof phaseSchema>;
+export type AgentEntry = z.output<typeof agentEntrySchema>;
+export type McpServerConfig = z.output<typeof mcpServerSchema>;
