@@ -29,12 +29,24 @@ export function formatProblems(source: string, problems: ValidationProblem[]): s
   return lines.join('\n');
 }
 
+/** Rewords zod's messages where a user would otherwise have to guess what to change. */
 function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number | undefined): ValidationProblem[] {
-  return error.issues.map((issue) => ({
-    field: formatFieldPath(issue.path),
-    message: issue.message,
-    line: locate(issue.path),
-  }));
+  return error.issues.flatMap((issue): ValidationProblem[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const path = [...issue.path, key];
+        return { field: formatFieldPath(path), message: 'unknown field (a typo?); remove or rename it', line: locate(path) };
+      });
+    }
+    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    return [
+      {
+        field: formatFieldPath(issue.path),
+        message: missing ? `required field is missing (expected ${issue.expected})` : issue.message,
+        line: locate(issue.path),
+      },
+    ];
+  });
 }
 
 /**

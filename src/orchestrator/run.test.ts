@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import { defaultConfig, type BatonConfig } from '../config/index.js';
+import { ErrorCodes } from '../core/index.js';
+import { openSqliteStore, type Store } from '../store/index.js';
+import { parseWorkflow, type Workflow } from '../workflow/index.js';
+import { RunEvents } from './events.js';
+import { requestRunCancel, runWorkflow } from './run.js';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-orch-'));
+  store = openSqliteStore({ dataDir: dir });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({ ...defaultConfig(), data_dir: dir, retry_base_delay_ms: 1, retry_max_delay_ms: 5, ...overrides });
+
+const diamond = parseWorkflow(
+  `
+version: 1
+name: diamond
+phases:
+  - { id: join, dependsOn: [left, right], agents: [{ id: j, prompt: join them }] }
+  - { id: start, agents: [{ id: s1, prompt: start one }, { id: s2, prompt: start two }] }
+  - { id: left, dependsOn: [start], agents: [{ id: l, prompt: go left }] }
+  - { id: right, dependsOn: [start], agents: [{ id: r, prompt: go right }] }
+`,
+  'diamond.yaml',
+);
+
+function run(workflow: Workflow, behaviour: FakeBehaviour, options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string } = {}) {
+  const runtime = new FakeRuntime(behaviour);
+  const result = runWorkflow({ workflow, workflowDir: dir, config: options.config ?? config(), store, runtime, env: { PATH: '/usr/bin' }, signal: options.signal, events: options.events, runId: options.runId });
+  return { runtime, result };
+}
+
+describe('runWorkflow', () => {
+  it('runs phases after their dependencies, independent ones concurrently', async () => {
+    const log: string[] = [];
+    const events = new RunEvents();
+    events.on('agent.started', (e) => log.push(`start ${e.agentId}`));
+    events.on('agent.finished', (e) => log.push(`end ${e.agentId}`));
+    const { result } = run(diamond, (spec) => ({ text: `did ${spec.agentId}`, delayMs: 20 }), { events });
+    const summary = await result;
+    expect(summary.status).toBe('succeeded');
+    const at = (entry: string) => log.indexOf(entry);
+    expect(at('start l')).toBeGreaterThan(Math.max(at('end s1'), at('end s2')));
+    expect(at('start r')).toBeLessThan(at('end l')); // left and right overlap
+    expect(at('start j')).toBeGreaterThan(Math.max(at('end l'), at('end r')));
+    expect(summary.phases.map((p) => p.id)).toEqual(['join', 'start', 'left', 'right']);
+    expect(summary.totals).toMatchObject({ agents: 5, succeeded: 5, failed: 0 });
+  });
+
+  it('never runs more than parallel_limit agents at once across the whole run', async () => {
+    const wide = parseWorkflow(
+      `version: 1\nname: wide\nphases:\n${['a', 'b'].map((p) => `  - id: ${p}\n    agents:\n${[1, 2, 3, 4].map((i) => `      - { id: ${p}${i}, prompt: work }`).join('\n')}`).join('\n')}\n`,
+      'wide.yaml',
+    );
+    let running = 0;
+    let peak = 0;
+    const events = new RunEvents();
+    events.on('agent.started', () => {
+      running++;
+      peak = Math.max(peak, running);
+    });
+    events.on('agent.finished', () => running--);
+    const summary = await run(wide, () => ({ text: 'ok', delayMs: 30 }), { config: config({ parallel_limit: 3 }), events }).result;
+    expect(summary.totals.succeeded).toBe(8);
+    expect(peak).toBe(3);
+  });
+
+  it('commits a phase\'s results before a dependent phase starts', async () => {
+    const events = new RunEvents();
+    let storedWhenJoinStarted: Promise<string[]> | undefined;
+    events.on('agent.started', (e) => {
+      if (e.agentId !== 'j') return;
+      storedWhenJoinStarted = store.listAgents(e.runId).then((agents) => agents.filter((a) => a.status === 'succeeded' && a.output).map((a) => a.id).sort());
+    });
+    await run(diamond, (spec) => ({ text: `did ${spec.agentId}`, delayMs: 5 }), { events }).result;
+    expect(await storedWhenJoinStarted).toEqual(['l', 'r', 's1', 's2']);
+  });
+
+  it('skips phases whose dependencies failed, and the run is partial', async () => {
+    const { result } = run(diamond, (spec) =>
+      spec.agentId === 'l' ? { error: { code: ErrorCodes.modelInvalidRequest, message: 'bad', transient: false } } : { text: 'ok' },
+    );
+    const summary = await result;
+    expect(summary.status).toBe('partial');
+    const phase = (id: string) => summary.phases.find((p) => p.id === id)!;
+    expect(phase('left').status).toBe('failed');
+    expect(phase('right').status).toBe('succeeded');
+    expect(phase('join').status).toBe('skipped');
+    expect(phase('join').agents[0]).toMatchObject({ status: 'skipped', error: { code: 'BATON_DEPENDENCY_FAILED', message: expect.stringContaining('left') } });
+    expect(summary.totals).toMatchObject({ succeeded: 3, failed: 1 });
+  });
+
+  it('gives each agent its own session and Baton\'s appended system prompt', async () => {
+    const { runtime, result } = run(diamond, () => ({ text: 'ok' }));
+    const summary = await result;
+    const sessions = runtime.calls.map((c) => c.sessionId);
+    expect(new Set(sessions).size).toBe(5);
+    const l = runtime.calls.find((c) => c.agentId === 'l')!;
+    expect(l.appendSystemPrompt).toContain('workflow "diamond"');
+    expect(l.appendSystemPrompt).toContain('Phase: left');
+    expect(l.env.CLAUDE_CODE_MAX_RETRIES).toBe('0');
+    const stored = await store.getSession(l.sessionId);
+    expect(stored).toMatchObject({ runId: summary.runId, agentId: 'l', status: 'completed' });
+  });
+
+  it('records each attempt of a retried agent', async () => {
+    const { result } = run(diamond, (spec, call) =>
+      spec.agentId === 's1' && call <= 2 ? { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } } : { text: 'ok' },
+    );
+    const summary = await result;
+    const attempts = await store.listAttempts(summary.runId, 's1');
+    expect(attempts.map((a) => `${a.attempt}:${a.status}`)).toEqual(['1:failed', '2:succeeded']);
+    expect(attempts[0]!.error?.code).toBe('BATON_MODEL_OVERLOADED');
+    expect(summary.phases.find((p) => p.id === 'start')!.agents.find((a) => a.id === 's1')!.attempts).toBe(2);
+  });
+
+  it('cancels every agent when its signal aborts', async () => {
+    const controller = new AbortController();
+    const events = new RunEvents();
+    events.on('agent.started', () => controller.abort(new Error('run cancelled by SIGINT')));
+    const summary = await run(diamond, () => ({ text: 'ok', delayMs: 5000 }), { signal: controller.signal, events }).result;
+    expect(summary.status).toBe('cancelled');
+    const all = summary.phases.flatMap((p) => p.agents);
+    expect(all.every((a) => a.status === 'cancelled')).toBe(true);
+    expect(all[0]!.error?.code).toBe('BATON_CANCELLED');
+  });
+
+  it('is cancelled through the store, as `baton cancel` from another process does', async () => {
+    const events = new RunEvents();
+    events.on('agent.started', (e) => void requestRunCancel(store, e.runId));
+    const started = Date.now();
+    const summary = await run(diamond, () => ({ text: 'ok', delayMs: 10_000 }), { events }).result;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(summary.status).toBe('cancelled');
+    expect((await store.getRun(summary.runId))?.status).toBe('cancelled');
+  });
+});

@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyUsage, type AgentRecord, type RunRecord, type Store } from './store.js';
+
+export interface StoreHarness {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+const run = (id: string, extra: Partial<RunRecord> = {}): RunRecord => ({
+  id,
+  workflowName: 'wf',
+  workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] },
+  status: 'running',
+  createdAt: 1_700_000_000_000,
+  ...extra,
+});
+
+const agent = (runId: string, id: string, extra: Partial<AgentRecord> = {}): AgentRecord => ({
+  runId,
+  phaseId: 'p1',
+  id,
+  sessionId: `session-${id}`,
+  status: 'pending',
+  prompt: `prompt ${id}`,
+  systemPrompt: 'system',
+  usage: emptyUsage(),
+  costUsd: 0,
+  turns: 0,
+  attempts: 0,
+  durationMs: 0,
+  ...extra,
+});
+
+/** The behaviour every Store passes: SQLite now, Redis when it lands. */
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    beforeEach(async () => {
+      harness = await makeStore();
+      store = harness.store;
+    });
+    afterEach(async () => {
+      await harness.cleanup();
+    });
+
+    it('round-trips a run, with optional fields absent or present', async () => {
+      const minimal = run('r1');
+      await store.saveRun(minimal);
+      expect(await store.getRun('r1')).toEqual(minimal);
+      const full = run('r2', { workflowPath: '/w.yaml', startedAt: 1, finishedAt: 2, pid: 42, host: 'h', status: 'failed', error: { code: 'BATON_AGENT_FAILED', message: 'x' } });
+      await store.saveRun(full);
+      expect(await store.getRun('r2')).toEqual(full);
+      expect(await store.getRun('missing')).toBeUndefined();
+    });
+
+    it('upserts a run, and saving it never clears a requested cancel', async () => {
+      await store.saveRun(run('r1'));
+      expect(await store.isCancelRequested('r1')).toBe(false);
+      expect(await store.requestCancel('r1')).toBe(true);
+      await store.saveRun(run('r1', { status: 'cancelled', finishedAt: 5 }));
+      expect(await store.isCancelRequested('r1')).toBe(true);
+      expect((await store.getRun('r1'))?.status).toBe('cancelled');
+      expect(await store.requestCancel('nope')).toBe(false);
+      expect(await store.isCancelRequested('nope')).toBe(false);
+    });
+
+    it('lists runs newest first, with limit and status filter', async () => {
+      await store.saveRun(run('old', { createdAt: 1, status: 'succeeded' }));
+      await store.saveRun(run('mid', { createdAt: 2, status: 'failed' }));
+      await store.saveRun(run('new', { createdAt: 3, status: 'succeeded' }));
+      expect((await store.listRuns()).map((r) => r.id)).toEqual(['new', 'mid', 'old']);
+      expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
+      expect((await store.listRuns({ status: 'succeeded' })).map((r) => r.id)).toEqual(['new', 'old']);
+    });
+
+    it('keeps phases and agents in first-saved order across updates', async () => {
+      await store.saveRun(run('r1'));
+      for (const id of ['b', 'a', 'c']) await store.savePhase({ runId: 'r1', id, status: 'pending' });
+      await store.savePhase({ runId: 'r1', id: 'b', status: 'succeeded', startedAt: 1, finishedAt: 2 });
+      const phases = await store.listPhases('r1');
+      expect(phases.map((p) => p.id)).toEqual(['b', 'a', 'c']);
+      expect(phases[0]).toEqual({ runId: 'r1', id: 'b', status: 'succeeded', startedAt: 1, finishedAt: 2 });
+
+      for (const id of ['z', 'y']) await store.saveAgent(agent('r1', id));
+      await store.saveAgent(agent('r1', 'z', { status: 'succeeded' }));
+      expect((await store.listAgents('r1')).map((a) => `${a.id}:${a.status}`)).toEqual(['z:succeeded', 'y:pending']);
+      expect(await store.getAgent('r1', 'nope')).toBeUndefined();
+    });
+
+    it('round-trips an agent result: structured output, usage, cost and error', async () => {
+      await store.saveRun(run('r1'));
+      const finished = agent('r1', 'a1', {
+        status: 'failed',
+        model: 'claude-sonnet-4-5',
+        output: { text: 'partial', structured: { steps: ['a', { nested: [1, 2.5, null, true] }] } },
+        usage: { inputTokens: 12345, outputTokens: 678, cacheReadTokens: 9, cacheCreationTokens: 10 },
+        costUsd: 0.123456789,
+        turns: 3,
+        attempts: 2,
+        durationMs: 1500,
+        error: { code: 'BATON_MODEL_OVERLOADED', message: 'overloaded' },
+        startedAt: 10,
+        finishedAt: 20,
+      });
+      await store.saveAgent(finished);
+      expect(await store.getAgent('r1', 'a1')).toEqual(finished);
+    });
+
+    it('orders attempts by agent then attempt number', async () => {
+      await store.saveRun(run('r1'));
+      await store.saveAgent(agent('r1', 'second'));
+      await store.saveAgent(agent('r1', 'first'));
+      const attempt = (agentId: string, n: number) => ({
+        runId: 'r1',
+        agentId,
+        attempt: n,
+        status: 'failed' as const,
+        resumed: n > 1,
+        startedAt: n,
+        usage: emptyUsage(),
+        costUsd: 0.01,
+        durationMs: 5,
+      });
+      await store.saveAttempt(attempt('first', 2));
+      await store.saveAttempt(attempt('second', 1));
+      await store.saveAttempt(attempt('first', 1));
+      await store.saveAttempt({ ...attempt('first', 2), status: 'succeeded', finishedAt: 9 });
+      expect((await store.listAttempts('r1')).map((a) => `${a.agentId}#${a.attempt}`)).toEqual(['second#1', 'first#1', 'first#2']);
+      const firsts = await store.listAttempts('r1', 'first');
+      expect(firsts.map((a) => a.attempt)).toEqual([1, 2]);
+      expect(firsts[1]).toMatchObject({ status: 'succeeded', finishedAt: 9, resumed: true });
+    });
+
+    it('round-trips and updates sessions', async () => {
+      const session = { id: 's1', runId: 'r1', agentId: 'a1', status: 'created' as const, createdAt: 1, updatedAt: 1 };
+      await store.saveSession(session);
+      expect(await store.getSession('s1')).toEqual(session);
+      await store.saveSession({ ...session, parentId: 's0', status: 'completed', updatedAt: 2 });
+      expect(await store.getSession('s1')).toEqual({ ...session, parentId: 's0', status: 'completed', updatedAt: 2 });
+      expect(await store.getSession('none')).toBeUndefined();
+    });
+
+    it('keeps every one of 200 agents saved concurrently', async () => {
+      await store.saveRun(run('r1'));
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.saveAgent(agent('r1', `a${i}`))));
+      const agents = await store.listAgents('r1');
+      expect(new Set(agents.map((a) => a.id)).size).toBe(200);
+    });
+  });
+}

@@ -1,0 +1,230 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startModelServer, type ModelServer } from '../src/model-server/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
+
+let server: ModelServer;
+let url: string;
+let home: IsolatedHome;
+
+beforeAll(async () => {
+  ({ server, url } = await startModelServer({
+    script: {
+      rules: [
+        { match: { prompt: 'Name three primes' }, reply: { text: '2, 3 and 5.', usage: { input_tokens: 100, output_tokens: 8 } }, sequencePer: 'script' },
+        { match: { prompt: 'Add them up' }, reply: { structured: { sum: 10 } }, sequencePer: 'script' },
+        { match: { prompt: 'parallel task' }, reply: { text: 'parallel done', delayMs: 1500 }, sequencePer: 'script' },
+        { match: { prompt: 'never answers' }, reply: { hang: true }, sequencePer: 'script' },
+      ],
+      default: { text: 'OK' },
+    },
+  }));
+  home = isolatedHome('baton-cli-');
+});
+afterAll(async () => {
+  await server.close();
+  home.remove();
+});
+
+let fileCounter = 0;
+function workflowFile(yaml: string): string {
+  const path = join(home.dir, `workflow-${++fileCounter}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const env = (extra: Record<string, string> = {}) => home.cliEnv(url, { BATON_DATA_DIR: join(home.dir, 'data'), ...extra });
+
+describe('baton run (real claude agents, scripted model)', () => {
+  it('simple workflow: runs phases in order and prints exactly one JSON result', async () => {
+    const path = workflowFile(`
+version: 1
+name: primes
+phases:
+  - id: list
+    agents: [{ id: lister, prompt: Name three primes }]
+  - id: sum
+    dependsOn: [list]
+    agents:
+      - id: adder
+        prompt: Add them up
+        outputSchema: { type: object, properties: { sum: { type: number } }, required: [sum] }
+`);
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/); // no stack traces
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(summary.status).toBe('succeeded');
+    const [list, sum] = summary.phases;
+    expect(list!.agents[0]).toMatchObject({ id: 'lister', status: 'succeeded', result: '2, 3 and 5.', attempts: 1, usage: { inputTokens: 100, outputTokens: 8 } });
+    expect(sum!.agents[0]).toMatchObject({ id: 'adder', status: 'succeeded', structuredOutput: { sum: 10 } });
+    expect(summary.totals).toMatchObject({ agents: 2, succeeded: 2, failed: 0 });
+    expect(summary.totals.costUsd).toBeGreaterThan(0);
+
+    // Each agent is a real claude process that used the session Baton chose.
+    const listerRequests = server.messageRequests(list!.agents[0]!.sessionId);
+    expect(listerRequests[0]!.view!.prompt).toBe('Name three primes');
+    expect(listerRequests[0]!.view!.system).toContain('Phase: list');
+    // The second phase started only after the first finished.
+    const adderFirst = server.messageRequests(sum!.agents[0]!.sessionId)[0]!;
+    expect(adderFirst.at).toBeGreaterThanOrEqual(listerRequests.at(-1)!.at);
+
+    // What was stored reads back the same through `baton status`.
+    const status = await runCli(['status', summary.runId, '--json'], { env: env() });
+    expect(status.code).toBe(0);
+    const stored = JSON.parse(status.stdout) as RunSummary;
+    expect(stored.phases).toEqual(summary.phases);
+    const runs = await runCli(['runs', '--json'], { env: env() });
+    expect((JSON.parse(runs.stdout) as Array<{ runId: string }>).map((r) => r.runId)).toContain(summary.runId);
+  });
+
+  it('parallel workflow: agents of a phase run concurrently, bounded by parallel_limit', async () => {
+    const path = workflowFile(`
+version: 1
+name: fan-out
+phases:
+  - id: work
+    agents:
+${[1, 2, 3, 4].map((i) => `      - { id: worker${i}, prompt: "parallel task ${i}" }`).join('\n')}
+`);
+    const { code, stdout } = await runCli(['run', path, '--json'], { env: env({ BATON_PARALLEL_LIMIT: '2' }) });
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const sessions = summary.phases[0]!.agents.map((a) => a.sessionId);
+    expect(new Set(sessions).size).toBe(4);
+    // Each scripted reply takes 1.5 s: count how many agents' model calls overlapped.
+    const spans = sessions.map((s) => {
+      const request = server.messageRequests(s).find((r) => r.view?.prompt.startsWith('parallel task'))!;
+      return [request.at, request.at + 1500] as const;
+    });
+    const overlapAt = (t: number) => spans.filter(([from, to]) => from <= t && t < to).length;
+    const peak = Math.max(...spans.map(([from]) => overlapAt(from)));
+    expect(peak).toBe(2);
+  });
+
+  it('kills an agent at its timeout and reports it, exit code 1', async () => {
+    const path = workflowFile(`
+version: 1
+name: slow
+phases:
+  - id: only
+    agents: [{ id: sleeper, prompt: never answers, timeoutMs: 3000 }]
+`);
+    const { code, stdout } = await runCli(['run', path, '--json'], { env: env() });
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.status).toBe('failed');
+    expect(summary.phases[0]!.agents[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
+    expect(processesWithEnv(home.dir)).toEqual([]);
+  });
+});
+
+describe('kill switch', () => {
+  const hangingWorkflow = () =>
+    workflowFile(`
+version: 1
+name: hanging
+phases:
+  - id: stuck
+    agents: [{ id: h1, prompt: never answers 1 }, { id: h2, prompt: never answers 2 }, { id: h3, prompt: never answers 3 }]
+`);
+
+  async function startHangingRun(dataDir: string) {
+    const cli = startCli(['run', hangingWorkflow(), '--json'], { env: env({ BATON_DATA_DIR: dataDir }) });
+    // Wait until every agent is a live claude process blocked on the model.
+    const before = server.messageRequests().length;
+    await waitFor(() => server.messageRequests().length - before >= 3 || undefined, 30_000, 'three agents to call the model');
+    return cli;
+  }
+
+  it('baton cancel stops every agent of the run within 2 s and leaves no claude process behind', async () => {
+    const dataDir = join(home.dir, 'cancel-data');
+    const cli = await startHangingRun(dataDir);
+    const runs = await runCli(['runs', '--json', '--data-dir', dataDir], { env: env() });
+    const [{ runId }] = JSON.parse(runs.stdout) as Array<{ runId: string }>;
+    expect(processesWithEnv(home.dir).length).toBeGreaterThanOrEqual(3);
+
+    const cancelledAt = Date.now();
+    const cancel = await runCli(['cancel', runId!, '--data-dir', dataDir], { env: env() });
+    expect(cancel.code).toBe(0);
+    const { code, stdout } = await cli.output;
+    const stopMs = Date.now() - cancelledAt;
+    expect(processesWithEnv(home.dir)).toEqual([]);
+    expect(stopMs).toBeLessThan(2000);
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.status).toBe('cancelled');
+    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('SIGINT cancels the run the same way', async () => {
+    const cli = await startHangingRun(join(home.dir, 'sigint-data'));
+    cli.kill('SIGINT');
+    const { code, stdout, stderr } = await cli.output;
+    expect(stderr).toContain('SIGINT: cancelling the run');
+    expect(code).toBe(1);
+    expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+    expect(processesWithEnv(home.dir)).toEqual([]);
+  });
+});
+
+describe('invalid input exits 2 with the field named and no stack trace', () => {
+  it('a workflow with a wrong field', async () => {
+    const path = workflowFile('version: 1\nname: bad\nphases:\n  - id: one\n    agents:\n      - id: a\n        promt: typo\n');
+    const { code, stdout, stderr } = await runCli(['run', path], { env: env() });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('BATON_WORKFLOW_INVALID');
+    expect(stderr).toMatch(/workflow-\d+\.yaml:6: phases\[0\]\.agents\[0\]\.prompt/);
+    expect(stderr).toMatch(/:7: phases\[0\]\.agents\[0\]\.promt: unknown field/);
+    expect(stderr).toMatch(/agents\[0\]\.prompt: required field is missing/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a dependency cycle, with its path', async () => {
+    const path = workflowFile('version: 1\nname: loop\nphases:\n  - { id: a, dependsOn: [b], agents: [{ id: x, prompt: p }] }\n  - { id: b, dependsOn: [a], agents: [{ id: y, prompt: p }] }\n');
+    const { code, stderr } = await runCli(['run', path], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/dependency cycle: a -> b -> a/);
+  });
+
+  it('a missing workflow file', async () => {
+    const { code, stderr } = await runCli(['run', join(home.dir, 'nope.yaml')], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/BATON_WORKFLOW_INVALID: Workflow file .*nope\.yaml does not exist/);
+  });
+
+  it('a bad config value from the environment', async () => {
+    const { code, stderr } = await runCli(['config', 'check'], { env: env({ BATON_PARALLEL_LIMIT: 'lots' }) });
+    expect(code).toBe(2);
+    expect(stderr).toContain('BATON_PARALLEL_LIMIT');
+  });
+
+  it('a bad config file, with the line', async () => {
+    const path = join(home.dir, 'bad-config.yaml');
+    writeFileSync(path, 'parallel_limit: 4\nmax_retries: -1\n');
+    const { code, stderr } = await runCli(['config', 'check', '--config', path], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/bad-config\.yaml:2: max_retries/);
+  });
+
+  it('an unknown run id', async () => {
+    const { code, stderr } = await runCli(['status', 'no-such-run'], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toContain('No run with id no-such-run');
+  });
+
+  it('config check prints the effective config', async () => {
+    const { code, stdout } = await runCli(['config', 'check', '--json'], { env: env({ BATON_PARALLEL_LIMIT: '7' }) });
+    expect(code).toBe(0);
+    const { config, sources } = JSON.parse(stdout) as { config: Record<string, unknown>; sources: string[] };
+    expect(config.parallel_limit).toBe(7);
+    expect(config.max_retries).toBe(2);
+    expect(sources).toContain('env BATON_PARALLEL_LIMIT');
+  });
+});
