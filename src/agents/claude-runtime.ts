@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { query, type Options, type SDKResultMessage, type SpawnOptions, type SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { Options, SDKResultMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
@@ -120,6 +120,8 @@ export class ClaudeRuntime implements AgentRuntime {
     let sessionStarted = spec.resume === true;
     let thrown: unknown;
     try {
+      // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
+      const { query } = await import('@anthropic-ai/claude-agent-sdk');
       if (!signal.aborted) {
         for await (const message of query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) })) {
           if (message.type === 'system' && message.subtype === 'init') sessionStarted = true;

@@ -1,0 +1,29 @@
+/**
+ * `npm run bench [name ...]`: runs the named benchmarks (all by default), writes
+ * bench/results/<name>.json and prints a table for each.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { orchestratorOverhead, parallelThroughput } from './agents.js';
+import { printTable, resultsDir, type BenchResult } from './harness.js';
+
+const benchmarks: Record<string, () => Promise<BenchResult>> = {
+  orchestrator_overhead: orchestratorOverhead,
+  parallel_throughput: parallelThroughput,
+};
+
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !(name in benchmarks));
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${Object.keys(benchmarks).join(', ')}`);
+  process.exit(2);
+}
+
+mkdirSync(resultsDir, { recursive: true });
+for (const name of requested.length > 0 ? requested : Object.keys(benchmarks)) {
+  const result = await benchmarks[name]!();
+  const record = { ...result, at: new Date().toISOString(), node: process.version, cpus: cpus().length };
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  printTable(result);
+}
