@@ -146,11 +146,11 @@ phases:
     const dataDir = join(home.dir, 'cancel-data');
     const cli = await startHangingRun(dataDir);
     const runs = await runCli(['runs', '--json', '--data-dir', dataDir], { env: env() });
-    const [{ runId }] = JSON.parse(runs.stdout) as Array<{ runId: string }>;
+    const runId = (JSON.parse(runs.stdout) as Array<{ runId: string }>)[0]!.runId;
     expect(processesWithEnv(home.dir).length).toBeGreaterThanOrEqual(3);
 
     const cancelledAt = Date.now();
-    const cancel = await runCli(['cancel', runId!, '--data-dir', dataDir], { env: env() });
+    const cancel = await runCli(['cancel', runId, '--data-dir', dataDir], { env: env() });
     expect(cancel.code).toBe(0);
     const { code, stdout } = await cli.output;
     const stopMs = Date.now() - cancelledAt;

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedHome, type IsolatedHome } from '../../test/support/agent-env.js';
+import { processesWithEnv } from '../../test/support/processes.js';
 import { startModelServer, type ModelServer, type Script } from '../model-server/index.js';
 import { ClaudeRuntime } from './claude-runtime.js';
 import { runAgent } from './runner.js';
@@ -80,6 +81,28 @@ describe('claude runtime (real binary)', () => {
     expect(requests.length).toBeGreaterThan(0);
     const transcripts = readdirSync(join(home.dir, '.claude', 'projects'), { recursive: true }).map(String);
     expect(transcripts.some((file) => file.endsWith(`${agent.sessionId}.jsonl`))).toBe(true);
+  });
+
+  it('a finished session can be resumed: the model sees the earlier conversation', async () => {
+    const first = spec('remember the word zebra');
+    const runtime = new ClaudeRuntime();
+    expect((await runtime.execute(first, new AbortController().signal)).status).toBe('succeeded');
+    await runtime.close();
+    const resumed = await runtime.execute({ ...first, resume: true, prompt: 'which word?' }, new AbortController().signal);
+    expect(resumed.status).toBe('succeeded');
+    const [request] = server.messageRequests(first.sessionId).slice(-1);
+    const messages = (request!.body as { messages: Array<{ role: string }> }).messages;
+    expect(request!.view!.prompt).toContain('remember the word zebra');
+    expect(request!.view!.last).toContain('which word?');
+    expect(messages.filter((m) => m.role === 'assistant').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('close() waits until every agent process has exited', async () => {
+    const runtime = new ClaudeRuntime();
+    const outcomes = await Promise.all([1, 2].map(() => runtime.execute(spec('hello again'), new AbortController().signal)));
+    expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
+    await runtime.close();
+    expect(processesWithEnv(home.dir)).toEqual([]);
   });
 
   it('system prompt generation: the appended text reaches the model after Claude Code\'s own prompt', async () => {

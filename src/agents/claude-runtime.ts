@@ -103,7 +103,15 @@ function sdkOptions(spec: AgentSpec, runtime: ClaudeRuntimeOptions, process: Age
 export class ClaudeRuntime implements AgentRuntime {
   readonly name = 'claude';
 
+  /** Agents whose result is in but whose process is still shutting down. */
+  private readonly exiting = new Set<Promise<void>>();
+
   constructor(private readonly options: ClaudeRuntimeOptions = {}) {}
+
+  /** Waits until every agent process this runtime started has exited. */
+  async close(): Promise<void> {
+    await Promise.all([...this.exiting]);
+  }
 
   async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
     const startedAt = Date.now();
@@ -125,7 +133,11 @@ export class ClaudeRuntime implements AgentRuntime {
       if (!signal.aborted) {
         for await (const message of query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) })) {
           if (message.type === 'system' && message.subtype === 'init') sessionStarted = true;
-          if (message.type === 'result') result = message;
+          if (message.type === 'result') {
+            result = message;
+            // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
+            break;
+          }
         }
       }
     } catch (error) {
@@ -134,7 +146,12 @@ export class ClaudeRuntime implements AgentRuntime {
     } finally {
       signal.removeEventListener('abort', onAbort);
       agentProcess.kill();
-      await agentProcess.exited();
+      const exit = agentProcess.exited();
+      if (result && !signal.aborted) {
+        // Don't make the run wait for the shutdown; close() does, before Baton exits.
+        this.exiting.add(exit);
+        void exit.then(() => this.exiting.delete(exit));
+      } else await exit;
     }
 
     const outcome: AttemptOutcome = {

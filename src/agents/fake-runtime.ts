@@ -28,6 +28,8 @@ export class FakeRuntime implements AgentRuntime {
 
   constructor(private readonly behaviour: FakeBehaviour = (spec) => ({ text: `done: ${spec.prompt}` })) {}
 
+  async close(): Promise<void> {}
+
   async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
     this.calls.push(spec);
     const step = this.behaviour(spec, this.calls.length);

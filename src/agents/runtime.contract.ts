@@ -76,14 +76,15 @@ export function describeRuntimeContract(name: string, makeHarness: () => Promise
       withHarness(async (h) => {
         const cancel = new AbortController();
         const timedOut = new AbortController();
-        setTimeout(() => cancel.abort(new Error('user cancelled')), 300);
-        setTimeout(() => timedOut.abort(new AgentAbort('timeout', 'agent timed out')), 300);
+        // Late enough that a real agent is blocked on its model call, not still starting.
+        setTimeout(() => cancel.abort(new Error('user cancelled')), 1500);
+        setTimeout(() => timedOut.abort(new AgentAbort('timeout', 'agent timed out')), 1500);
         const started = Date.now();
         const [cancelled, timeout] = await Promise.all([
           h.runtime.execute({ ...h.spec('slow'), sessionId: randomUUID() }, cancel.signal),
           h.runtime.execute({ ...h.spec('slow'), sessionId: randomUUID() }, timedOut.signal),
         ]);
-        expect(Date.now() - started).toBeLessThan(2300);
+        expect(Date.now() - started).toBeLessThan(1500 + 2000);
         expect(cancelled).toMatchObject({ status: 'failed', error: { code: 'BATON_CANCELLED', transient: false } });
         expect(timeout).toMatchObject({ status: 'failed', error: { code: 'BATON_AGENT_TIMEOUT', transient: false } });
       }),

@@ -59,4 +59,6 @@ export interface AttemptOutcome {
 export interface AgentRuntime {
   readonly name: string;
   execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome>;
+  /** Resolves once every process the runtime started has exited. */
+  close(): Promise<void>;
 }

@@ -58,6 +58,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
   try {
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -65,7 +66,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
       workflowPath: loaded.path,
       config,
       store,
-      runtime: new ClaudeRuntime({ claudePath: config.claude_path }),
+      runtime,
       env: { ...process.env, ...options.agentEnv },
       signal: cancel.signal,
       events,
@@ -73,6 +74,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return runExitCode(summary);
   } finally {
+    await runtime.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await store.close();
