@@ -27,6 +27,14 @@ export function resolveConfigFile(file: string | undefined, cwd: string): string
 
 export const envName = (key: ConfigKey): string => `BATON_${key.toUpperCase()}`;
 
+/**
+ * The schema with every key optional and no defaults, to validate one source (the file, the env)
+ * on its own: zod's `.partial()` would still fill in defaults and let them override other sources.
+ */
+const sourceSchema = z
+  .object(Object.fromEntries(configKeys.map((key) => [key, configSchema.shape[key].unwrap().optional()])))
+  .strict();
+
 function envValue(key: ConfigKey, raw: string): unknown {
   const kind = configSchema.shape[key].unwrap();
   if (kind instanceof z.ZodBoolean) {
@@ -47,13 +55,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const sources = ['defaults'];
-  const partial = configSchema.partial();
 
   let fromFile: Record<string, unknown> = {};
   const file = resolveConfigFile(options.file, cwd);
   if (file) {
     const text = readUserFile(file, { code: ErrorCodes.configInvalid, what: 'Config file' });
-    fromFile = parseYamlWithSchema(text, partial.nullable(), { source: file, code: ErrorCodes.configInvalid, what: 'Config file' }) ?? {};
+    fromFile = parseYamlWithSchema(text, sourceSchema.nullable(), { source: file, code: ErrorCodes.configInvalid, what: 'Config file' }) ?? {};
     sources.push(file);
   }
 
@@ -65,7 +72,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     sources.push(`env ${envName(key)}`);
   }
   const envSource = Object.keys(fromEnv).map((key) => envName(key as ConfigKey)).join(', ');
-  const envChecked = validateData(partial, fromEnv, { source: `environment (${envSource})`, code: ErrorCodes.configInvalid, what: 'Config override' });
+  const envChecked = validateData(sourceSchema, fromEnv, { source: `environment (${envSource})`, code: ErrorCodes.configInvalid, what: 'Config override' });
 
   const config = configSchema.parse({ ...fromFile, ...envChecked });
   const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(cwd, config.data_dir);

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig, loadConfig } from './index.js';
+
+let cwd: string;
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'baton-config-'));
+});
+afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+const templates = fileURLToPath(new URL('../../config/', import.meta.url));
+
+describe('loadConfig', () => {
+  it('has a default for every key, with data_dir resolved against cwd', () => {
+    const { config, sources } = loadConfig({ cwd, env: {} });
+    expect(config).toEqual({ ...defaultConfig(), data_dir: join(cwd, '.baton') });
+    expect(config).toMatchObject({ mcp_timeout_ms: 5000, context_size_limit: 50_000, parallel_limit: 5, max_retries: 2, use_mock_mcp: false, enable_metrics: false });
+    expect(sources).toEqual(['defaults']);
+  });
+
+  it('reads baton.config.yaml from cwd; env overrides beat the file', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'parallel_limit: 9\nenable_metrics: true\ndata_dir: state\n');
+    const { config, sources } = loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '3', BATON_USE_MOCK_MCP: '1' } });
+    expect(config).toMatchObject({ parallel_limit: 3, enable_metrics: true, use_mock_mcp: true, data_dir: join(cwd, 'state') });
+    expect(sources).toEqual(['defaults', join(cwd, 'baton.config.yaml'), 'env BATON_USE_MOCK_MCP', 'env BATON_PARALLEL_LIMIT']);
+  });
+
+  it('reads JSON config files', () => {
+    writeFileSync(join(cwd, 'baton.config.json'), JSON.stringify({ redis_url: 'redis://localhost:6379', max_retries: 0 }));
+    expect(loadConfig({ cwd, env: {} }).config).toMatchObject({ redis_url: 'redis://localhost:6379', max_retries: 0 });
+  });
+
+  it('names an unknown key and its line', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'parallel_limit: 2\nparalel_limit: 4\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/baton\.config\.yaml:2: paralel_limit: unknown field/);
+  });
+
+  it('names a wrongly typed key and its line', () => {
+    writeFileSync(join(cwd, 'c.yaml'), '# comment\nmcp_timeout_ms: soon\n');
+    expect(() => loadConfig({ cwd, env: {}, file: 'c.yaml' })).toThrow(expect.objectContaining({ code: 'BATON_CONFIG_INVALID', message: expect.stringMatching(/c\.yaml:2: mcp_timeout_ms/) }));
+  });
+
+  it('rejects a redis_url that is not a redis URL', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'redis_url: http://localhost\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/redis_url: must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('names a bad env variable and the values it accepts', () => {
+    expect(() => loadConfig({ cwd, env: { BATON_ENABLE_METRICS: 'yes' } })).toThrow(/BATON_ENABLE_METRICS=yes is not a boolean: use true, false, 1 or 0/);
+    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: 'many' } })).toThrow(/BATON_PARALLEL_LIMIT=many is not a number/);
+    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '0' } })).toThrow(/BATON_PARALLEL_LIMIT.*parallel_limit/s);
+  });
+
+  it('fails clearly when an explicit file does not exist', () => {
+    expect(() => loadConfig({ cwd, env: {}, file: 'missing.yaml' })).toThrow(/Config file .*missing\.yaml does not exist/);
+  });
+
+  it('treats an empty file as no settings', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), '# nothing yet\n');
+    expect(loadConfig({ cwd, env: {} }).config.parallel_limit).toBe(5);
+  });
+
+  it.each(['development.yaml', 'production.yaml'])('loads the shipped %s template', (name) => {
+    const { config } = loadConfig({ cwd, env: {}, file: join(templates, name) });
+    if (name === 'production.yaml') expect(config).toMatchObject({ parallel_limit: 20, mcp_timeout_ms: 2000, enable_metrics: true, redis_url: 'redis://prod-redis:6379' });
+    else expect(config).toMatchObject({ parallel_limit: 5, use_mock_mcp: true, enable_debug_logging: true, context_size_limit: 100_000 });
+  });
+});
