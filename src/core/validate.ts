@@ -74,11 +74,12 @@ export function parseYamlWithSchema<S extends z.ZodType>(
   options: { source: string; code: ErrorCode; what: string },
 ): z.output<S> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       field: '(syntax)',
-      message: e.message.split('\n')[0] ?? e.message,
+      // The line is reported separately; drop the library's own "at line N, column M:" suffix.
+      message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
       line: e.linePos?.[0]?.line,
     }));
     throw new BatonError(options.code, `${options.what} is not valid YAML:\n${formatProblems(options.source, problems)}`);

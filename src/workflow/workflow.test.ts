@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadWorkflow, parseWorkflow, resolveAgent } from './index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const valid = `version: 1
+name: review
+description: Review the code
+defaults:
+  model: claude-sonnet-4-5
+  timeoutMs: 60000
+  allowedTools: [Read, Grep]
+  maxTurns: 5
+mcpServers:
+  memory: { command: npx, args: [-y, '@modelcontextprotocol/server-memory'] }
+  web: { type: http, url: 'http://localhost:3000/mcp', headers: { Authorization: Bearer x } }
+phases:
+  - id: scan
+    agents:
+      - id: scanner
+        prompt: Scan the code
+        mcpServers: [memory]
+        cwd: src
+      - id: fast
+        prompt: Skim it
+        model: claude-haiku-4-5
+        allowedTools: []
+        timeoutMs: 1000
+        env: { MODE: quick }
+        outputSchema: { type: object }
+  - id: report
+    dependsOn: [scan]
+    agents: [{ id: writer, prompt: Write it up, systemPrompt: You write reports. }]
+`;
+
+/** The error message of parsing `text`, which must fail. */
+function errorOf(text: string): string {
+  try {
+    parseWorkflow(text, 'wf.yaml');
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'BATON_WORKFLOW_INVALID' });
+    return (error as Error).message;
+  }
+  throw new Error('expected the workflow to be rejected');
+}
+
+describe('workflow loading', () => {
+  it('loads a valid workflow', () => {
+    const workflow = parseWorkflow(valid, 'wf.yaml');
+    expect(workflow.phases.map((p) => p.id)).toEqual(['scan', 'report']);
+    expect(workflow.mcpServers?.web).toEqual({ type: 'http', url: 'http://localhost:3000/mcp', headers: { Authorization: 'Bearer x' } });
+  });
+
+  it('resolves an agent: defaults apply, the agent\'s own settings win, paths resolve against the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-wf-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'wf.yaml'), valid);
+    const { workflow, path, dir: workflowDir } = loadWorkflow(join(dir, 'wf.yaml'));
+    expect(path).toBe(join(dir, 'wf.yaml'));
+    const [scan, report] = workflow.phases;
+    expect(resolveAgent(workflow, scan!, scan!.agents[0]!, workflowDir)).toEqual({
+      id: 'scanner',
+      phaseId: 'scan',
+      prompt: 'Scan the code',
+      systemPrompt: undefined,
+      model: 'claude-sonnet-4-5',
+      timeoutMs: 60000,
+      maxBudgetUsd: undefined,
+      maxTurns: 5,
+      allowedTools: ['Read', 'Grep'],
+      disallowedTools: undefined,
+      cwd: join(dir, 'src'),
+      env: {},
+      mcpServers: { memory: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'] } },
+      outputSchema: undefined,
+    });
+    expect(resolveAgent(workflow, scan!, scan!.agents[1]!, workflowDir)).toMatchObject({
+      model: 'claude-haiku-4-5',
+      allowedTools: [],
+      timeoutMs: 1000,
+      cwd: dir,
+      env: { MODE: 'quick' },
+      mcpServers: {},
+      outputSchema: { type: 'object' },
+    });
+    expect(resolveAgent(workflow, report!, report!.agents[0]!, workflowDir).systemPrompt).toBe('You write reports.');
+  });
+
+  it('names a missing required field and its line', () => {
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents:\n      - id: b\n')).toMatch(/wf\.yaml:6: phases\[0\]\.agents\[0\]\.prompt: required field is missing/);
+  });
+
+  it('names an unknown field on its own line', () => {
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    dependson: [b]\n    agents: [{ id: c, prompt: p }]\n')).toMatch(/wf\.yaml:5: phases\[0\]\.dependson: unknown field/);
+  });
+
+  it('rejects a wrong version and a bad id', () => {
+    expect(errorOf('version: 2\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(/wf\.yaml:1: version: only version: 1 exists/);
+    expect(errorOf('version: 1\nname: x\nphases: [{ id: "a b", agents: [{ id: b, prompt: p }] }]\n')).toMatch(/phases\[0\]\.id: use letters, digits/);
+  });
+
+  it('rejects duplicate phase ids and agent ids across phases, saying where the first one is', () => {
+    const message = errorOf(`version: 1
+name: x
+phases:
+  - id: a
+    agents: [{ id: same, prompt: p }]
+  - id: a
+    agents:
+      - { id: same, prompt: q }
+`);
+    expect(message).toMatch(/wf\.yaml:6: phases\[1\]\.id: duplicate phase id "a" \(first used by phases\[0\]\)/);
+    expect(message).toMatch(/wf\.yaml:8: phases\[1\]\.agents\[0\]\.id: duplicate agent id "same" \(first used by phases\[0\]\.agents\[0\]\)/);
+  });
+
+  it('rejects an unknown dependency, listing the phases', () => {
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p }] }\n  - { id: c, dependsOn: [a, nope], agents: [{ id: d, prompt: p }] }\n')).toMatch(
+      /wf\.yaml:5: phases\[1\]\.dependsOn\[1\]: unknown phase "nope"; phases are: a, c/,
+    );
+  });
+
+  it('rejects a dependency cycle, naming its whole path', () => {
+    const message = errorOf(`version: 1
+name: x
+phases:
+  - { id: a, dependsOn: [c], agents: [{ id: x1, prompt: p }] }
+  - { id: b, dependsOn: [a], agents: [{ id: x2, prompt: p }] }
+  - { id: c, dependsOn: [b], agents: [{ id: x3, prompt: p }] }
+`);
+    expect(message).toMatch(/wf\.yaml:4: phases\[0\]\.dependsOn: dependency cycle: a -> c -> b -> a/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, dependsOn: [a], agents: [{ id: b, prompt: p }] }\n')).toMatch(/phase "a" cannot depend on itself/);
+  });
+
+  it('rejects an agent naming an MCP server the workflow does not declare', () => {
+    expect(errorOf('version: 1\nname: x\nmcpServers: { memory: { command: npx } }\nphases:\n  - id: a\n    agents:\n      - { id: b, prompt: p, mcpServers: [memory, github] }\n')).toMatch(
+      /wf\.yaml:7: phases\[0\]\.agents\[0\]\.mcpServers\[1\]: unknown MCP server "github"; known: memory/,
+    );
+  });
+
+  it('rejects an MCP server of neither stdio nor http/sse shape', () => {
+    expect(errorOf('version: 1\nname: x\nmcpServers:\n  web: { type: http }\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(/wf\.yaml:4: mcpServers\.web/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n   agents: [\n')).toMatch(/Workflow is not valid YAML:\n\s+- wf\.yaml:\d+: \(syntax\)/);
+  });
+
+  it('reports a file that does not exist', () => {
+    expect(() => loadWorkflow('/no/such/wf.yaml')).toThrow(/Workflow file \/no\/such\/wf\.yaml does not exist/);
+  });
+});
