@@ -1,43 +1,32 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startModelServer, type ModelServer } from '../src/model-server/index.js';
+import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { useScriptedModel } from './support/scripted-model.js';
 
-let server: ModelServer;
-let url: string;
-let home: IsolatedHome;
-
-beforeAll(async () => {
-  ({ server, url } = await startModelServer({
-    script: {
-      rules: [
-        { match: { prompt: 'Name three primes' }, reply: { text: '2, 3 and 5.', usage: { input_tokens: 100, output_tokens: 8 } }, sequencePer: 'script' },
-        { match: { prompt: 'Add them up' }, reply: { structured: { sum: 10 } }, sequencePer: 'script' },
-        { match: { prompt: 'parallel task' }, reply: { text: 'parallel done', delayMs: 1500 }, sequencePer: 'script' },
-        { match: { prompt: 'never answers' }, reply: { hang: true }, sequencePer: 'script' },
-      ],
-      default: { text: 'OK' },
-    },
-  }));
-  home = isolatedHome('baton-cli-');
-});
-afterAll(async () => {
-  await server.close();
-  home.remove();
-});
+const model = useScriptedModel(
+  {
+    rules: [
+      { match: { prompt: 'Name three primes' }, reply: { text: '2, 3 and 5.', usage: { input_tokens: 100, output_tokens: 8 } }, sequencePer: 'script' },
+      { match: { prompt: 'Add them up' }, reply: { structured: { sum: 10 } }, sequencePer: 'script' },
+      { match: { prompt: 'parallel task' }, reply: { text: 'parallel done', delayMs: 1500 }, sequencePer: 'script' },
+      { match: { prompt: 'never answers' }, reply: { hang: true }, sequencePer: 'script' },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-cli-',
+);
 
 let fileCounter = 0;
 function workflowFile(yaml: string): string {
-  const path = join(home.dir, `workflow-${++fileCounter}.yaml`);
+  const path = join(model.home.dir, `workflow-${++fileCounter}.yaml`);
   writeFileSync(path, yaml);
   return path;
 }
 
-const env = (extra: Record<string, string> = {}) => home.cliEnv(url, { BATON_DATA_DIR: join(home.dir, 'data'), ...extra });
+const env = (extra: Record<string, string> = {}) => model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), ...extra });
 
 describe('baton run (real claude agents, scripted model)', () => {
   it('simple workflow: runs phases in order and prints exactly one JSON result', async () => {
@@ -67,11 +56,11 @@ phases:
     expect(summary.totals.costUsd).toBeGreaterThan(0);
 
     // Each agent is a real claude process that used the session Baton chose.
-    const listerRequests = server.messageRequests(list!.agents[0]!.sessionId);
+    const listerRequests = model.server.messageRequests(list!.agents[0]!.sessionId);
     expect(listerRequests[0]!.view!.prompt).toBe('Name three primes');
     expect(listerRequests[0]!.view!.system).toContain('Phase: list');
     // The second phase started only after the first finished.
-    const adderFirst = server.messageRequests(sum!.agents[0]!.sessionId)[0]!;
+    const adderFirst = model.server.messageRequests(sum!.agents[0]!.sessionId)[0]!;
     expect(adderFirst.at).toBeGreaterThanOrEqual(listerRequests.at(-1)!.at);
 
     // What was stored reads back the same through `baton status`.
@@ -99,7 +88,7 @@ ${[1, 2, 3, 4].map((i) => `      - { id: worker${i}, prompt: "parallel task ${i}
     expect(new Set(sessions).size).toBe(4);
     // Each scripted reply takes 1.5 s: count how many agents' model calls overlapped.
     const spans = sessions.map((s) => {
-      const request = server.messageRequests(s).find((r) => r.view?.prompt.startsWith('parallel task'))!;
+      const request = model.server.messageRequests(s).find((r) => r.view?.prompt.startsWith('parallel task'))!;
       return [request.at, request.at + 1500] as const;
     });
     const overlapAt = (t: number) => spans.filter(([from, to]) => from <= t && t < to).length;
@@ -120,7 +109,7 @@ phases:
     const summary = JSON.parse(stdout) as RunSummary;
     expect(summary.status).toBe('failed');
     expect(summary.phases[0]!.agents[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
-    expect(processesWithEnv(home.dir)).toEqual([]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 });
 
@@ -137,24 +126,24 @@ phases:
   async function startHangingRun(dataDir: string) {
     const cli = startCli(['run', hangingWorkflow(), '--json'], { env: env({ BATON_DATA_DIR: dataDir }) });
     // Wait until every agent is a live claude process blocked on the model.
-    const before = server.messageRequests().length;
-    await waitFor(() => server.messageRequests().length - before >= 3 || undefined, 30_000, 'three agents to call the model');
+    const before = model.server.messageRequests().length;
+    await waitFor(() => model.server.messageRequests().length - before >= 3 || undefined, 30_000, 'three agents to call the model');
     return cli;
   }
 
   it('baton cancel stops every agent of the run within 2 s and leaves no claude process behind', async () => {
-    const dataDir = join(home.dir, 'cancel-data');
+    const dataDir = join(model.home.dir, 'cancel-data');
     const cli = await startHangingRun(dataDir);
     const runs = await runCli(['runs', '--json', '--data-dir', dataDir], { env: env() });
     const runId = (JSON.parse(runs.stdout) as Array<{ runId: string }>)[0]!.runId;
-    expect(processesWithEnv(home.dir).length).toBeGreaterThanOrEqual(3);
+    expect(processesWithEnv(model.home.dir).length).toBeGreaterThanOrEqual(3);
 
     const cancelledAt = Date.now();
     const cancel = await runCli(['cancel', runId, '--data-dir', dataDir], { env: env() });
     expect(cancel.code).toBe(0);
     const { code, stdout } = await cli.output;
     const stopMs = Date.now() - cancelledAt;
-    expect(processesWithEnv(home.dir)).toEqual([]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
     expect(stopMs).toBeLessThan(2000);
     expect(code).toBe(1);
     const summary = JSON.parse(stdout) as RunSummary;
@@ -163,13 +152,13 @@ phases:
   });
 
   it('SIGINT cancels the run the same way', async () => {
-    const cli = await startHangingRun(join(home.dir, 'sigint-data'));
+    const cli = await startHangingRun(join(model.home.dir, 'sigint-data'));
     cli.kill('SIGINT');
     const { code, stdout, stderr } = await cli.output;
     expect(stderr).toContain('SIGINT: cancelling the run');
     expect(code).toBe(1);
     expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
-    expect(processesWithEnv(home.dir)).toEqual([]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 });
 
@@ -194,7 +183,7 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
   });
 
   it('a missing workflow file', async () => {
-    const { code, stderr } = await runCli(['run', join(home.dir, 'nope.yaml')], { env: env() });
+    const { code, stderr } = await runCli(['run', join(model.home.dir, 'nope.yaml')], { env: env() });
     expect(code).toBe(2);
     expect(stderr).toMatch(/BATON_WORKFLOW_INVALID: Workflow file .*nope\.yaml does not exist/);
   });
@@ -206,7 +195,7 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
   });
 
   it('a bad config file, with the line', async () => {
-    const path = join(home.dir, 'bad-config.yaml');
+    const path = join(model.home.dir, 'bad-config.yaml');
     writeFileSync(path, 'parallel_limit: 4\nmax_retries: -1\n');
     const { code, stderr } = await runCli(['config', 'check', '--config', path], { env: env() });
     expect(code).toBe(2);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedHome, type IsolatedHome } from '../../test/support/agent-env.js';
+import { describe, expect, it } from 'vitest';
+import { isolatedHome } from '../../test/support/agent-env.js';
 import { processesWithEnv } from '../../test/support/processes.js';
-import { startModelServer, type ModelServer, type Script } from '../model-server/index.js';
+import { useScriptedModel } from '../../test/support/scripted-model.js';
+import { startModelServer, type Script } from '../model-server/index.js';
 import { ClaudeRuntime } from './claude-runtime.js';
 import { runAgent } from './runner.js';
 import { describeRuntimeContract, type ContractScenario } from './runtime.contract.js';
@@ -41,34 +42,21 @@ describeRuntimeContract('claude (real binary, scripted model)', async () => {
 });
 
 describe('claude runtime (real binary)', () => {
-  let server: ModelServer;
-  let url: string;
-  let home: IsolatedHome;
-
-  beforeAll(async () => {
-    ({ server, url } = await startModelServer({
-      script: {
-        rules: [
-          { match: { prompt: 'flaky' }, replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }], sequencePer: 'session' },
-          { match: { prompt: 'broken' }, reply: { fault: { status: 400, message: 'prompt is malformed' } }, sequencePer: 'script' },
-          { match: { system: 'ROLE: reviewer' }, reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } }, sequencePer: 'script' },
-        ],
-        default: { text: 'OK' },
-      },
-    }));
-    home = isolatedHome();
-  });
-  afterAll(async () => {
-    await server.close();
-    home.remove();
+  const model = useScriptedModel({
+    rules: [
+      { match: { prompt: 'flaky' }, replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }], sequencePer: 'session' },
+      { match: { prompt: 'broken' }, reply: { fault: { status: 400, message: 'prompt is malformed' } }, sequencePer: 'script' },
+      { match: { system: 'ROLE: reviewer' }, reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } }, sequencePer: 'script' },
+    ],
+    default: { text: 'OK' },
   });
 
   const spec = (prompt: string, extra: Partial<AgentSpec> = {}): AgentSpec => ({
     agentId: 'a1',
     sessionId: randomUUID(),
     prompt,
-    cwd: home.dir,
-    env: home.agentEnv(url),
+    cwd: model.home.dir,
+    env: model.home.agentEnv(model.url),
     ...extra,
   });
   const fastRetry = { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50 };
@@ -77,9 +65,9 @@ describe('claude runtime (real binary)', () => {
     const agent = spec('hello');
     const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);
     expect(outcome.status).toBe('succeeded');
-    const requests = server.messageRequests(agent.sessionId);
+    const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.length).toBeGreaterThan(0);
-    const transcripts = readdirSync(join(home.dir, '.claude', 'projects'), { recursive: true }).map(String);
+    const transcripts = readdirSync(join(model.home.dir, '.claude', 'projects'), { recursive: true }).map(String);
     expect(transcripts.some((file) => file.endsWith(`${agent.sessionId}.jsonl`))).toBe(true);
   });
 
@@ -90,7 +78,7 @@ describe('claude runtime (real binary)', () => {
     await runtime.close();
     const resumed = await runtime.execute({ ...first, resume: true, prompt: 'which word?' }, new AbortController().signal);
     expect(resumed.status).toBe('succeeded');
-    const [request] = server.messageRequests(first.sessionId).slice(-1);
+    const [request] = model.server.messageRequests(first.sessionId).slice(-1);
     const messages = (request!.body as { messages: Array<{ role: string }> }).messages;
     expect(request!.view!.prompt).toContain('remember the word zebra');
     expect(request!.view!.last).toContain('which word?');
@@ -102,14 +90,14 @@ describe('claude runtime (real binary)', () => {
     const outcomes = await Promise.all([1, 2].map(() => runtime.execute(spec('hello again'), new AbortController().signal)));
     expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
     await runtime.close();
-    expect(processesWithEnv(home.dir)).toEqual([]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 
   it('system prompt generation: the appended text reaches the model after Claude Code\'s own prompt', async () => {
     const agent = spec('please review', { appendSystemPrompt: 'ROLE: reviewer\nRun: r-123' });
     const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);
     expect(outcome.output?.text).toBe('reviewed');
-    const [request] = server.messageRequests(agent.sessionId);
+    const [request] = model.server.messageRequests(agent.sessionId);
     const system = request!.view!.system;
     expect(system).toContain('ROLE: reviewer\nRun: r-123');
     expect(system.indexOf('Claude Code')).toBeLessThan(system.indexOf('ROLE: reviewer'));
@@ -119,7 +107,7 @@ describe('claude runtime (real binary)', () => {
     const agent = spec('review this', { appendSystemPrompt: 'ROLE: reviewer', model: 'claude-sonnet-4-5' });
     const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1, output: { text: 'reviewed' } });
-    const [request] = server.messageRequests(agent.sessionId);
+    const [request] = model.server.messageRequests(agent.sessionId);
     expect(request!.view!.model).toBe('claude-sonnet-4-5');
     expect(result.usage).toMatchObject({ inputTokens: 120, outputTokens: 30 });
     expect(result.costUsd).toBeGreaterThan(0);
@@ -129,7 +117,7 @@ describe('claude runtime (real binary)', () => {
     const agent = spec('flaky job');
     const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered' } });
-    const requests = server.messageRequests(agent.sessionId);
+    const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.map((r) => r.outcome)).toEqual(['fault', 'message']);
     // The resumed conversation still carries the original task.
     expect(requests[1]!.view!.prompt).toContain('flaky job');

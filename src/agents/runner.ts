@@ -1,6 +1,6 @@
 import { ExponentialBackoff, handleWhenResult, retry, type RetryPolicy } from 'cockatiel';
 import { ErrorCodes, type ErrorInfo } from '../core/index.js';
-import { addUsage, emptyUsage, type AgentOutput, type Usage } from '../store/index.js';
+import { addUsage, emptyUsage, type AgentOutput, type AgentTotals } from '../store/index.js';
 import { AgentAbort, abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
 
@@ -38,15 +38,9 @@ export interface AgentRunOptions {
 
 export type AgentResultStatus = 'succeeded' | 'failed' | 'cancelled';
 
-export interface AgentResult {
+export interface AgentResult extends AgentTotals {
   status: AgentResultStatus;
   output?: AgentOutput;
-  /** Summed over all attempts: a failed attempt still cost tokens. */
-  usage: Usage;
-  costUsd: number;
-  turns: number;
-  attempts: number;
-  durationMs: number;
   error?: ErrorInfo;
 }
 

@@ -183,18 +183,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       },
     });
 
-    const finished: AgentRecord = {
-      ...started,
-      status: result.status,
-      ...(result.output ? { output: result.output } : {}),
-      usage: result.usage,
-      costUsd: result.costUsd,
-      turns: result.turns,
-      attempts: result.attempts,
-      durationMs: result.durationMs,
-      ...(result.error ? { error: result.error } : {}),
-      finishedAt: clock.now(),
-    };
+    const finished: AgentRecord = { ...started, ...result, finishedAt: clock.now() };
     await saveAgent(finished);
     await store.saveSession({
       id: record.sessionId,

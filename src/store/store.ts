@@ -57,7 +57,17 @@ export interface PhaseRecord {
   finishedAt?: number;
 }
 
-export interface AgentRecord {
+/** What running an agent added up to, over all its attempts. */
+export interface AgentTotals {
+  /** Summed over all attempts: a failed attempt still cost tokens. */
+  usage: Usage;
+  costUsd: number;
+  turns: number;
+  attempts: number;
+  durationMs: number;
+}
+
+export interface AgentRecord extends AgentTotals {
   runId: string;
   phaseId: string;
   id: string;
@@ -68,11 +78,6 @@ export interface AgentRecord {
   systemPrompt: string;
   model?: string;
   output?: AgentOutput;
-  usage: Usage;
-  costUsd: number;
-  turns: number;
-  attempts: number;
-  durationMs: number;
   error?: ErrorInfo;
   startedAt?: number;
   finishedAt?: number;
