@@ -138,9 +138,11 @@ phases:
     const runId = (JSON.parse(runs.stdout) as Array<{ runId: string }>)[0]!.runId;
     expect(processesWithEnv(model.home.dir).length).toBeGreaterThanOrEqual(3);
 
-    const cancelledAt = Date.now();
     const cancel = await runCli(['cancel', runId, '--data-dir', dataDir], { env: env() });
+    // Timed from the cancel being on record, not from the start of the `baton cancel` process.
+    const cancelledAt = Date.now();
     expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toContain(`Cancel requested for run ${runId}: its agents are being stopped.`);
     const { code, stdout } = await cli.output;
     const stopMs = Date.now() - cancelledAt;
     expect(processesWithEnv(model.home.dir)).toEqual([]);

@@ -119,9 +119,14 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   if (options.signal?.aborted) onExternalAbort();
   else options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const poll = setInterval(() => {
-    void store.isCancelRequested(runId).then((requested) => {
-      if (requested && !cancel.signal.aborted) cancel.abort(new RunCancelled('run cancelled by `baton cancel`'));
-    });
+    store.isCancelRequested(runId).then(
+      (requested) => {
+        if (requested && !cancel.signal.aborted) cancel.abort(new RunCancelled('run cancelled by `baton cancel`'));
+      },
+      () => {
+        // A store that cannot be read now fails the run's own writes too; the poll just tries again.
+      },
+    );
   }, CANCEL_POLL_MS);
 
   const saveAgent = async (record: AgentRecord): Promise<void> => {
