@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -217,5 +217,32 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(config.parallel_limit).toBe(7);
     expect(config.max_retries).toBe(2);
     expect(sources).toContain('env BATON_PARALLEL_LIMIT');
+  });
+});
+
+describe('baton model-server', () => {
+  it('serves a script standalone, logs requests, and stops on SIGTERM', async () => {
+    const script = join(model.home.dir, 'standalone-script.yaml');
+    const log = join(model.home.dir, 'standalone-requests.jsonl');
+    writeFileSync(script, 'rules:\n  - { match: { prompt: ping }, reply: { text: pong } }\n');
+    const cli = startCli(['model-server', '--script', script, '--log', log], { env: env() });
+    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(cli.stdoutSoFar())?.[1], 20_000, 'the server URL');
+    const response = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'ping' }] }),
+    });
+    expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]!.text).toBe('pong');
+    cli.kill('SIGTERM');
+    expect((await cli.output).code).toBe(0);
+    expect(JSON.parse(readFileSync(log, 'utf8').trim())).toMatchObject({ path: '/v1/messages', rule: 'rules[0]', outcome: 'message' });
+  });
+
+  it('rejects an invalid script with exit 2', async () => {
+    const script = join(model.home.dir, 'bad-script.yaml');
+    writeFileSync(script, 'rules:\n  - { match: { promt: x }, reply: { text: y } }\n');
+    const { code, stderr } = await runCli(['model-server', '--script', script], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/BATON_SCRIPT_INVALID: .*bad-script\.yaml:2: rules\[0\]\.match\.promt: unknown field/s);
   });
 });

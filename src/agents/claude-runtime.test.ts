@@ -47,6 +47,9 @@ describe('claude runtime (real binary)', () => {
       { match: { prompt: 'flaky' }, replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }], sequencePer: 'session' },
       { match: { prompt: 'broken' }, reply: { fault: { status: 400, message: 'prompt is malformed' } }, sequencePer: 'script' },
       { match: { system: 'ROLE: reviewer' }, reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } }, sequencePer: 'script' },
+      // Each turn calls a tool, so the agent never finishes by itself.
+      { match: { prompt: 'expensive' }, reply: { toolUse: { name: 'Glob', input: { pattern: '*.none' } }, usage: { input_tokens: 2_000_000, output_tokens: 10 } }, sequencePer: 'script' },
+      { match: { prompt: 'endless' }, reply: { toolUse: { name: 'Glob', input: { pattern: '*.none' } } }, sequencePer: 'script' },
     ],
     default: { text: 'OK' },
   });
@@ -122,6 +125,26 @@ describe('claude runtime (real binary)', () => {
     // The resumed conversation still carries the original task.
     expect(requests[1]!.view!.prompt).toContain('flaky job');
     expect(requests[1]!.view!.last).toContain('previous attempt at this task was interrupted');
+  });
+
+  it('stops an agent at its USD budget, without retrying', async () => {
+    const result = await runAgent(spec('expensive job', { allowedTools: ['Glob'], maxBudgetUsd: 0.05 }), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+    expect(result.costUsd).toBeGreaterThan(0.05);
+  });
+
+  it('stops an agent at its turn limit, without retrying', async () => {
+    const agent = spec('endless job', { allowedTools: ['Glob'], maxTurns: 2 });
+    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_MAX_TURNS' } });
+    // The Glob calls really ran: their results went back to the model.
+    expect(model.server.messageRequests(agent.sessionId).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('treats a claude process that dies without a result as a transient crash', async () => {
+    const result = await runAgent(spec('anything'), { runtime: new ClaudeRuntime({ claudePath: '/bin/false' }), retry: { ...fastRetry, maxRetries: 1 } });
+    expect(result).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'BATON_AGENT_CRASHED' } });
+    expect(result.error?.message).toMatch(/ended without a result \(exit 1\)/);
   });
 
   it('error handling: a permanent 400 is not retried and gives a clear error', async () => {

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Starts `baton <args>` as a real child process (TypeScript through tsx, as `npm run baton` does). */
-export function startCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): ChildProcess & { output: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): ChildProcess & { output: Promise<CliResult>; stdoutSoFar: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: options.cwd ?? root,
     env: options.env,
@@ -22,7 +25,7 @@ export function startCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const output = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return Object.assign(child, { output });
+  return Object.assign(child, { output, stdoutSoFar: () => stdout });
 }
 
 export function runCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult> {
