@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { catalogFor, startMcp } from '../mcp/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -42,10 +43,31 @@ export interface RunCommandOptions extends StoreOptions {
   agentEnv?: Record<string, string>;
 }
 
+/**
+ * Loads a workflow with the MCP servers declared around it (baton.config, `.mcp.json` in the working
+ * directory and the workflow's), so agents may name any of them.
+ */
+export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
+  const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
+  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
+  const loaded = loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) });
+  const mcpOptions = {
+    configServers: config.mcp_servers,
+    projectDirs,
+    workflowServers: loaded.workflow.mcpServers,
+    env: process.env,
+    timeoutMs: config.mcp_timeout_ms,
+    useMock: config.use_mock_mcp,
+    dataDir: config.data_dir,
+    cwd: loaded.dir,
+  };
+  return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
+}
+
 /** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
 export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
   const config = effectiveConfig(options);
-  const loaded = loadWorkflow(workflowPath);
+  const loaded = loadWorkflowWithMcp(workflowPath, config);
   const store = openStore({ dataDir: config.data_dir });
   const events = new RunEvents();
   if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
@@ -59,6 +81,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+  const mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
   try {
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -67,6 +90,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
       config,
       store,
       runtime,
+      mcp: mcp?.manager,
       env: { ...process.env, ...options.agentEnv },
       signal: cancel.signal,
       events,
@@ -75,6 +99,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
     return runExitCode(summary);
   } finally {
     await runtime.close();
+    await mcp?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await store.close();

@@ -11,6 +11,7 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
@@ -87,6 +88,17 @@ program
   .option('--config <file>', 'config file')
   .option('--json', 'print JSON')
   .action(action((opts: { config?: string; json?: boolean }) => configCheckCommand(opts, output)));
+
+const mcp = program.command('mcp').description('MCP servers: which a task needs, their config, their health');
+storeOptions(mcp.command('analyze <task>').description('which MCP servers a task needs, and why').option('--workflow <file>', 'also consider this workflow\'s servers').option('--json', 'print JSON')).action(
+  action((task: string, opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) => mcpAnalyzeCommand(task, opts, output)),
+);
+storeOptions(mcp.command('config <workflow>').description('print the MCP config an agent gets').requiredOption('--agent <id>', 'the agent')).action(
+  action((workflow: string, opts: { agent: string; config?: string; dataDir?: string }) => mcpConfigCommand(workflow, opts, output)),
+);
+storeOptions(mcp.command('check [servers...]').description('preflight MCP servers (initialize + tools/list), all in parallel').option('--workflow <file>', 'also check this workflow\'s servers').option('--json', 'print JSON')).action(
+  action((servers: string[], opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) => mcpCheckCommand(servers, opts, output)),
+);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,6 +8,10 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
   events.on('run.started', (e) => out.write(`run ${e.runId} · ${e.workflowName} · ${e.agents} agents\n`));
   events.on('phase.started', (e) => out.write(`▶ phase ${e.phaseId}\n`));
   events.on('agent.started', (e) => out.write(`  … ${e.agentId} running (session ${e.sessionId})\n`));
+  events.on('agent.mcp', (e) => {
+    if (e.servers.length > 0) out.write(`  ⚙ ${e.agentId} MCP: ${e.servers.join(', ')}\n`);
+    for (const missing of e.missing) out.write(`  ⚠ ${e.agentId} starts without MCP server ${missing.name}: ${missing.error.message}\n`);
+  });
   events.on('agent.attempt', (e) => {
     if (e.attempt > 1) out.write(`  ↻ ${e.agentId} attempt ${e.attempt}${e.resumed ? ' (resuming session)' : ''}\n`);
   });

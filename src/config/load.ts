@@ -42,6 +42,13 @@ function envValue(key: ConfigKey, raw: string): unknown {
     if (['false', '0'].includes(raw)) return false;
     throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a boolean: use true, false, 1 or 0.`);
   }
+  if (kind instanceof z.ZodRecord) {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw new BatonError(ErrorCodes.configInvalid, `${envName(key)} is not valid JSON: give an object, as in the config file.`);
+    }
+  }
   if (kind instanceof z.ZodNumber) {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n)) throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a number.`);
@@ -66,15 +73,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const fromEnv: Record<string, unknown> = {};
   for (const key of configKeys) {
-    const raw = env[envName(key)];
+    const name = envName(key);
+    const raw = env[name];
     if (raw === undefined) continue;
-    fromEnv[key] = envValue(key, raw);
-    sources.push(`env ${envName(key)}`);
+    // One variable at a time, so an error names exactly the variable to fix.
+    const checked = validateData(sourceSchema.pick({ [key]: true as const }), { [key]: envValue(key, raw) }, { source: name, code: ErrorCodes.configInvalid, what: 'Config override' });
+    fromEnv[key] = checked[key];
+    sources.push(`env ${name}`);
   }
-  const envSource = Object.keys(fromEnv).map((key) => envName(key as ConfigKey)).join(', ');
-  const envChecked = validateData(sourceSchema, fromEnv, { source: `environment (${envSource})`, code: ErrorCodes.configInvalid, what: 'Config override' });
 
-  const config = configSchema.parse({ ...fromFile, ...envChecked });
+  const config = configSchema.parse({ ...fromFile, ...fromEnv });
   const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(cwd, config.data_dir);
   return { config: { ...config, data_dir: dataDir }, sources };
 }

@@ -1,8 +1,13 @@
 import { z } from 'zod';
+import { mcpServerSchema } from '../mcp/index.js';
 
-const redisUrl = z
-  .string()
-  .refine((value) => /^rediss?:\/\/[^\s]+$/.test(value), { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
+function isRedisUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+}
+
+const redisUrl = z.string().refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
 
 /** Baton's configuration. Keys are snake_case as in the roadmap; every default lives here. */
 export const configSchema = z
@@ -25,6 +30,8 @@ export const configSchema = z
     retry_max_delay_ms: z.number().int().min(0).default(30_000),
     /** Per-agent timeout when the workflow sets none. */
     agent_timeout_ms: z.number().int().positive().default(600_000),
+    /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
+    mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
     claude_path: z.string().min(1).optional(),
   })

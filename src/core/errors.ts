@@ -9,6 +9,10 @@ export const ErrorCodes = {
   workflowInvalid: 'BATON_WORKFLOW_INVALID',
   /** A model-server script is invalid. */
   scriptInvalid: 'BATON_SCRIPT_INVALID',
+  /** An MCP server entry is invalid, or names an environment variable that is not set. */
+  mcpConfigInvalid: 'BATON_MCP_CONFIG_INVALID',
+  /** An MCP server an agent needs did not answer initialize + tools/list. */
+  mcpUnavailable: 'BATON_MCP_UNAVAILABLE',
   /** Command-line usage error (unknown run id, bad flag value). */
   usage: 'BATON_USAGE',
   /** The store could not be opened or written. */
@@ -58,6 +62,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.configInvalid,
   ErrorCodes.workflowInvalid,
   ErrorCodes.scriptInvalid,
+  ErrorCodes.mcpConfigInvalid,
   ErrorCodes.usage,
 ]);
 

@@ -7,6 +7,7 @@ export interface RunEventMap extends Record<string, unknown> {
   'run.started': { runId: string; workflowName: string; agents: number };
   'phase.started': { runId: string; phaseId: string };
   'agent.started': { runId: string; phaseId: string; agentId: string; sessionId: string };
+  'agent.mcp': { runId: string; agentId: string; servers: string[]; missing: Array<{ name: string; error: ErrorInfo }> };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
   'agent.finished': {
     runId: string;

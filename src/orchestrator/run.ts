@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { bulkhead } from 'cockatiel';
 import { agentEnvironment, runAgent, type AgentRuntime, type AgentSpec } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
+import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
 import {
   emptyUsage,
@@ -14,7 +17,7 @@ import {
   type RunStatus,
   type Store,
 } from '../store/index.js';
-import { resolveAgent, type PhaseSpec, type Workflow } from '../workflow/index.js';
+import { resolveAgent, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
 import { summarizeRun, type RunSummary } from './summary.js';
 import { buildAppendedSystemPrompt } from './system-prompt.js';
@@ -30,6 +33,8 @@ export interface RunWorkflowOptions {
   config: BatonConfig;
   store: Store;
   runtime: AgentRuntime;
+  /** Checks and provides the MCP servers agents need; without it agents get none. */
+  mcp?: McpManager;
   /** Base environment for agent processes (ANTHROPIC_* pass through unchanged). */
   env: NodeJS.ProcessEnv;
   runId?: string;
@@ -85,6 +90,16 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   };
   await store.saveRun(run);
 
+  const systemPromptFor = (phaseId: string, entry: AgentEntry, plan?: AgentMcpPlan): string =>
+    buildAppendedSystemPrompt({
+      workflowName: workflow.name,
+      workflowDescription: workflow.description,
+      phaseId,
+      agentId: entry.id,
+      role: entry.systemPrompt,
+      ...(plan ? { mcp: { available: plan.available, missing: plan.missing.map((m) => ({ name: m.name, reason: m.error.message })) } } : {}),
+    });
+
   const agents = new Map<string, AgentRecord>();
   for (const phase of workflow.phases) {
     await store.savePhase({ runId, id: phase.id, status: 'pending' });
@@ -96,13 +111,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
         sessionId: randomUUID(),
         status: 'pending',
         prompt: entry.prompt,
-        systemPrompt: buildAppendedSystemPrompt({
-          workflowName: workflow.name,
-          workflowDescription: workflow.description,
-          phaseId: phase.id,
-          agentId: entry.id,
-          role: entry.systemPrompt,
-        }),
+        systemPrompt: systemPromptFor(phase.id, entry),
         usage: emptyUsage(),
         costUsd: 0,
         turns: 0,
@@ -139,31 +148,60 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     const entry = phase.agents.find((a) => a.id === record.id);
     if (!entry) throw new Error(`agent ${record.id} missing from phase ${phase.id}`);
     const resolved = resolveAgent(workflow, phase, entry, options.workflowDir);
+    const timeoutMs = resolved.timeoutMs ?? config.agent_timeout_ms;
+    const startedAt = clock.now();
+    await store.saveSession({ id: record.sessionId, runId, agentId: record.id, status: 'active', createdAt: startedAt, updatedAt: startedAt });
+
+    let plan: AgentMcpPlan | undefined;
+    if (options.mcp) {
+      try {
+        plan = await options.mcp.prepareAgent({
+          agentId: record.id,
+          task: record.prompt,
+          requested: resolved.mcpServers,
+          policy: resolved.onMcpUnavailable,
+          // Waiting for a server counts against the agent's own time.
+          signal: AbortSignal.any([cancel.signal, AbortSignal.timeout(timeoutMs)]),
+        });
+      } catch (error) {
+        return finish(phase, { ...record, status: 'failed', model: resolved.model, startedAt, error: toErrorInfo(error) });
+      }
+      await writeMcpConfigFile(config.data_dir, runId, record.id, options.mcp, plan);
+      events.emit('agent.mcp', { runId, agentId: record.id, servers: Object.keys(plan.servers), missing: plan.missing });
+    }
+    const mcpServerNames = Object.keys(plan?.servers ?? {});
     const spec: AgentSpec = {
       agentId: record.id,
       sessionId: record.sessionId,
       prompt: record.prompt,
-      appendSystemPrompt: record.systemPrompt,
+      appendSystemPrompt: systemPromptFor(phase.id, entry, plan),
       model: resolved.model,
       cwd: resolved.cwd,
-      allowedTools: resolved.allowedTools,
+      // An agent may use the tools of every MCP server it was given.
+      allowedTools: mcpServerNames.length > 0 ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)] : resolved.allowedTools,
       disallowedTools: resolved.disallowedTools,
-      mcpServers: resolved.mcpServers,
+      mcpServers: plan?.servers,
       env: agentEnvironment(options.env, resolved.env),
       maxBudgetUsd: resolved.maxBudgetUsd,
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     };
 
-    const started: AgentRecord = { ...record, status: 'running', model: resolved.model, startedAt: clock.now() };
+    const started: AgentRecord = {
+      ...record,
+      status: 'running',
+      systemPrompt: spec.appendSystemPrompt ?? record.systemPrompt,
+      model: resolved.model,
+      startedAt,
+      ...(plan ? { mcp: { servers: mcpServerNames, chosen: plan.chosen, missing: plan.missing } } : {}),
+    };
     await saveAgent(started);
-    await store.saveSession({ id: record.sessionId, runId, agentId: record.id, status: 'active', createdAt: clock.now(), updatedAt: clock.now() });
     events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId });
 
     const result = await runAgent(spec, {
       runtime: options.runtime,
       retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
-      timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
+      timeoutMs: timeoutMs - (clock.now() - startedAt),
       signal: cancel.signal,
       hooks: {
         attemptStarted: async (info) => {
@@ -188,14 +226,19 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       },
     });
 
-    const finished: AgentRecord = { ...started, ...result, finishedAt: clock.now() };
+    return finish(phase, { ...started, ...result });
+  };
+
+  /** Stores an agent's final record, closes its session and tells subscribers. */
+  const finish = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
+    const finished: AgentRecord = { ...record, finishedAt: clock.now() };
     await saveAgent(finished);
     await store.saveSession({
       id: record.sessionId,
       runId,
       agentId: record.id,
-      status: result.status === 'succeeded' ? 'completed' : 'failed',
-      createdAt: started.startedAt ?? clock.now(),
+      status: finished.status === 'succeeded' ? 'completed' : 'failed',
+      createdAt: finished.startedAt ?? clock.now(),
       updatedAt: clock.now(),
     });
     events.emit('agent.finished', {
@@ -272,6 +315,17 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
 
 function reasonText(reason: unknown, fallback: string): string {
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : fallback;
+}
+
+/**
+ * Writes the MCP config an agent got, in `.mcp.json` form, for inspection. Variables stay as
+ * `${VAR}` references: the expanded config goes to the agent over its stdin, never to disk.
+ */
+async function writeMcpConfigFile(dataDir: string, runId: string, agentId: string, mcp: McpManager, plan: AgentMcpPlan): Promise<void> {
+  const dir = join(dataDir, 'runs', runId, 'mcp');
+  await mkdir(dir, { recursive: true });
+  const servers = Object.fromEntries(Object.keys(plan.servers).map((name) => [name, mcp.describe(name)]));
+  await writeFile(join(dir, `${agentId}.json`), `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
 }
 
 /** Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local. */

@@ -1,5 +1,5 @@
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
-import type { AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
+import type { AgentMcpRecord, AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
 
 /** One agent in `baton run --json` / `baton status --json`. */
 export interface AgentSummary {
@@ -14,6 +14,8 @@ export interface AgentSummary {
   costUsd: number;
   attempts: number;
   durationMs: number;
+  /** The MCP servers the agent ran with, why, and those it had to do without. */
+  mcp?: AgentMcpRecord;
   error?: ErrorInfo;
 }
 
@@ -52,6 +54,7 @@ function agentSummary(agent: AgentRecord): AgentSummary {
     costUsd: agent.costUsd,
     attempts: agent.attempts,
     durationMs: agent.durationMs,
+    ...(agent.mcp ? { mcp: agent.mcp } : {}),
     ...(agent.error ? { error: agent.error } : {}),
   };
 }

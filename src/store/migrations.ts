@@ -89,6 +89,13 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'agents.mcp_json: the MCP servers each agent ran with and the ones it missed',
+    up(db) {
+      db.exec('ALTER TABLE agents ADD COLUMN mcp_json TEXT');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrations } from './migrations.js';
+import { migrations, SCHEMA_VERSION } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { emptyUsage } from './store.js';
 import { describeStoreContract } from './store.contract.js';
@@ -73,20 +73,26 @@ describe('SqliteStore', () => {
 
   it('upgrades a version-1 store, keeping its data and backing it up first', async () => {
     const dir = tempDir();
-    const v1 = openSqliteStore({ dataDir: dir, migrations: migrations.filter((m) => m.version === 1) });
-    await v1.saveRun(sampleRun);
-    await v1.saveAgent({ runId: 'r1', phaseId: 'p', id: 'a', sessionId: 's', status: 'succeeded', prompt: 'p', systemPrompt: 's', usage: emptyUsage(), costUsd: 1, turns: 1, attempts: 1, durationMs: 1 });
-    await v1.close();
+    // A store as Baton's first schema wrote it.
+    const v1 = new Database(join(dir, 'baton.db'));
+    v1.pragma('journal_mode = WAL');
+    migrations.find((m) => m.version === 1)!.up(v1);
+    v1.pragma('user_version = 1');
+    v1.prepare("INSERT INTO runs (id, workflow_name, workflow_json, status, created_at) VALUES ('r1', 'wf', '{}', 'running', 1)").run();
+    v1.prepare(
+      `INSERT INTO agents (run_id, id, phase_id, session_id, status, prompt, system_prompt, usage_json, cost_usd, turns, attempts, duration_ms)
+       VALUES ('r1', 'a', 'p', 's', 'succeeded', 'p', 's', '{"inputTokens":1,"outputTokens":2,"cacheReadTokens":0,"cacheCreationTokens":0}', 1, 1, 1, 1)`,
+    ).run();
+    v1.close();
 
-    const v2 = [...migrations, { version: 2, description: 'test: agent labels', up: (db: Database.Database) => db.exec('ALTER TABLE agents ADD COLUMN label TEXT') }];
-    const upgraded = openSqliteStore({ dataDir: dir, migrations: v2 });
+    const upgraded = openSqliteStore({ dataDir: dir });
     expect(await upgraded.getRun('r1')).toEqual(sampleRun);
-    expect((await upgraded.listAgents('r1')).map((a) => a.id)).toEqual(['a']);
+    expect(await upgraded.getAgent('r1', 'a')).toMatchObject({ id: 'a', usage: { inputTokens: 1, outputTokens: 2 }, costUsd: 1 });
+    await upgraded.saveAgent({ ...(await upgraded.getAgent('r1', 'a'))!, mcp: { servers: [], chosen: [], missing: [] } });
     await upgraded.close();
 
     const db = new Database(join(dir, 'baton.db'));
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
-    expect(db.prepare("SELECT name FROM pragma_table_info('agents') WHERE name = 'label'").get()).toBeTruthy();
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
     const backups = readdirSync(join(dir, 'backups'));
     expect(backups).toHaveLength(1);
@@ -95,6 +101,17 @@ describe('SqliteStore', () => {
     expect(backup.pragma('user_version', { simple: true })).toBe(1);
     expect(backup.prepare('SELECT id FROM runs').all()).toEqual([{ id: 'r1' }]);
     backup.close();
+  });
+
+  it('applies a new migration to an existing store (one array entry is all a migration takes)', async () => {
+    const dir = tempDir();
+    await openSqliteStore({ dataDir: dir }).close();
+    const next = { version: SCHEMA_VERSION + 1, description: 'test: agent labels', up: (db: Database.Database) => db.exec('ALTER TABLE agents ADD COLUMN label TEXT') };
+    await openSqliteStore({ dataDir: dir, migrations: [...migrations, next] }).close();
+    const db = new Database(join(dir, 'baton.db'));
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
+    expect(db.prepare("SELECT name FROM pragma_table_info('agents') WHERE name = 'label'").get()).toBeTruthy();
+    db.close();
   });
 
   it('does not back up a brand-new store', async () => {

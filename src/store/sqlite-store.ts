@@ -60,6 +60,7 @@ const agentFromRow = (r: Row): AgentRecord =>
     systemPrompt: r.system_prompt as string,
     model: optional<string>(r.model),
     output: fromJson<AgentRecord['output']>(r.output_json),
+    mcp: fromJson<AgentRecord['mcp']>(r.mcp_json),
     usage: fromJson<Usage>(r.usage_json) as Usage,
     costUsd: r.cost_usd as number,
     turns: r.turns as number,
@@ -152,7 +153,7 @@ export class SqliteStore implements Store {
 
   constructor(private readonly db: Db) {
     const runColumns = ['id', 'workflow_name', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
-    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
+    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
     const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
     const prepare = (sql: string): Statement => db.prepare(sql);
     this.statements = {
@@ -226,6 +227,7 @@ export class SqliteStore implements Store {
       system_prompt: agent.systemPrompt,
       model: agent.model ?? null,
       output_json: toJson(agent.output),
+      mcp_json: toJson(agent.mcp),
       usage_json: JSON.stringify(agent.usage),
       cost_usd: agent.costUsd,
       turns: agent.turns,

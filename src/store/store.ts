@@ -67,6 +67,13 @@ export interface AgentTotals {
   durationMs: number;
 }
 
+/** The MCP servers an agent ran with, why, and the ones it had to do without. */
+export interface AgentMcpRecord {
+  servers: string[];
+  chosen: Array<{ name: string; reasons: string[] }>;
+  missing: Array<{ name: string; error: ErrorInfo }>;
+}
+
 export interface AgentRecord extends AgentTotals {
   runId: string;
   phaseId: string;
@@ -78,6 +85,7 @@ export interface AgentRecord extends AgentTotals {
   systemPrompt: string;
   model?: string;
   output?: AgentOutput;
+  mcp?: AgentMcpRecord;
   error?: ErrorInfo;
   startedAt?: number;
   finishedAt?: number;

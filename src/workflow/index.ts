@@ -1,4 +1,4 @@
-export { agentEntrySchema, mcpServerSchema, phaseSchema, workflowSchema } from './schema.js';
-export type { AgentEntry, McpServerConfig, PhaseSpec, Workflow } from './schema.js';
-export { loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
-export type { LoadedWorkflow, ResolvedAgent } from './load.js';
+export { agentEntrySchema, makeWorkflowSchema, phaseSchema, workflowSchema } from './schema.js';
+export type { AgentEntry, PhaseSpec, Workflow } from './schema.js';
+export { loadWorkflow, parseWorkflow, phaseLevels, resolveAgent } from './load.js';
+export type { LoadedWorkflow, ParseWorkflowOptions, ResolvedAgent } from './load.js';

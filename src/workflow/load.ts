@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
-import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
-import { workflowSchema, type AgentEntry, type McpServerConfig, type PhaseSpec, type Workflow } from './schema.js';
+import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+import type { McpUnavailablePolicy } from '../mcp/index.js';
+import { makeWorkflowSchema, type AgentEntry, type PhaseSpec, type Workflow } from './schema.js';
 
 export interface LoadedWorkflow {
   workflow: Workflow;
@@ -10,14 +11,40 @@ export interface LoadedWorkflow {
   dir: string;
 }
 
-export function parseWorkflow(text: string, source: string): Workflow {
-  return parseYamlWithSchema(text, workflowSchema, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+export interface ParseWorkflowOptions {
+  /** MCP server names declared outside the workflow (.mcp.json, baton.config) that agents may name. */
+  externalMcpServers?: ReadonlySet<string>;
 }
 
-export function loadWorkflow(path: string): LoadedWorkflow {
+export function parseWorkflow(text: string, source: string, options: ParseWorkflowOptions = {}): Workflow {
+  const schema = makeWorkflowSchema(options.externalMcpServers);
+  return parseYamlWithSchema(text, schema, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+}
+
+export function loadWorkflow(path: string, options: ParseWorkflowOptions = {}): LoadedWorkflow {
   const absolute = resolve(path);
   const text = readUserFile(absolute, { code: ErrorCodes.workflowInvalid, what: 'Workflow file' });
-  return { workflow: parseWorkflow(text, path), path: absolute, dir: dirname(absolute) };
+  return { workflow: parseWorkflow(text, path, options), path: absolute, dir: dirname(absolute) };
+}
+
+/**
+ * Phases grouped in dependency order (Kahn's algorithm): each group holds the phases whose
+ * dependencies all sit in earlier groups, in file order.
+ */
+export function phaseLevels(workflow: Pick<Workflow, 'phases'>): string[][] {
+  const waitingOn = new Map(workflow.phases.map((phase) => [phase.id, new Set(phase.dependsOn ?? [])]));
+  const levels: string[][] = [];
+  while (waitingOn.size > 0) {
+    const ready = [...waitingOn].filter(([, deps]) => deps.size === 0).map(([id]) => id);
+    // Validation rejects cycles and unknown ids; this guards callers that skipped it.
+    if (ready.length === 0) {
+      throw new BatonError(ErrorCodes.workflowInvalid, `phases ${[...waitingOn.keys()].join(', ')} wait on each other or on unknown phases`);
+    }
+    for (const id of ready) waitingOn.delete(id);
+    for (const deps of waitingOn.values()) for (const id of ready) deps.delete(id);
+    levels.push(ready);
+  }
+  return levels;
 }
 
 /** An agent's effective settings: workflow defaults, overridden by the agent's own. */
@@ -35,18 +62,14 @@ export interface ResolvedAgent {
   /** Absolute working directory. */
   cwd: string;
   env: Record<string, string>;
-  /** Only the servers this agent named. */
-  mcpServers: Record<string, McpServerConfig>;
+  /** The MCP servers the agent named; undefined means Baton picks them from the task. */
+  mcpServers?: string[];
+  onMcpUnavailable: McpUnavailablePolicy;
   outputSchema?: Record<string, unknown>;
 }
 
 export function resolveAgent(workflow: Workflow, phase: PhaseSpec, agent: AgentEntry, workflowDir: string): ResolvedAgent {
   const defaults = workflow.defaults ?? {};
-  const mcpServers: Record<string, McpServerConfig> = {};
-  for (const name of agent.mcpServers ?? []) {
-    const server = workflow.mcpServers?.[name];
-    if (server) mcpServers[name] = server;
-  }
   return {
     id: agent.id,
     phaseId: phase.id,
@@ -60,7 +83,8 @@ export function resolveAgent(workflow: Workflow, phase: PhaseSpec, agent: AgentE
     disallowedTools: agent.disallowedTools ?? defaults.disallowedTools,
     cwd: resolve(workflowDir, agent.cwd ?? '.'),
     env: agent.env ?? {},
-    mcpServers,
+    mcpServers: agent.mcpServers,
+    onMcpUnavailable: agent.onMcpUnavailable ?? defaults.onMcpUnavailable ?? 'degrade',
     outputSchema: agent.outputSchema,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 
 const idSchema = z
   .string()
@@ -6,27 +7,9 @@ const idSchema = z
 
 const toolList = z.array(z.string().min(1));
 
-/** An MCP server, exactly as Claude Code's `.mcp.json` "mcpServers" entries look. */
-export const mcpServerSchema = z.union([
-  z
-    .object({
-      type: z.literal('stdio').optional(),
-      command: z.string().min(1),
-      args: z.array(z.string()).optional(),
-      env: z.record(z.string(), z.string()).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.enum(['http', 'sse']),
-      url: z.string().url(),
-      headers: z.record(z.string(), z.string()).optional(),
-    })
-    .strict(),
-]);
-
 const agentSettings = {
   model: z.string().min(1).optional(),
+  onMcpUnavailable: mcpUnavailablePolicySchema.optional(),
   timeoutMs: z.number().int().positive().optional(),
   maxBudgetUsd: z.number().positive().optional(),
   maxTurns: z.number().int().positive().optional(),
@@ -40,6 +23,7 @@ export const agentEntrySchema = z
     prompt: z.string().trim().min(1, { message: 'an agent needs a non-empty prompt' }),
     /** Appended to the Claude Code system prompt: the agent's role. */
     systemPrompt: z.string().optional(),
+    /** Server names; left out, Baton picks servers from the task. `[]` means none. */
     mcpServers: z.array(z.string().min(1)).optional(),
     cwd: z.string().min(1).optional(),
     env: z.record(z.string(), z.string()).optional(),
@@ -83,7 +67,12 @@ function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[
   return undefined;
 }
 
-export const workflowSchema = z
+/**
+ * The workflow schema. `externalMcpServers` are the names declared outside the workflow (the
+ * project's `.mcp.json`, baton.config), which agents may name too.
+ */
+export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new Set()) {
+  return z
   .object({
     version: z.literal(1, { message: 'only version: 1 exists' }),
     name: z.string().trim().min(1),
@@ -105,8 +94,8 @@ export const workflowSchema = z
         if (first) ctx.addIssue({ code: 'custom', path: ['phases', p, 'agents', a, 'id'], message: `duplicate agent id "${agent.id}" (first used by ${first}); agent ids are unique across the workflow` });
         else agentAt.set(agent.id, `phases[${p}].agents[${a}]`);
         agent.mcpServers?.forEach((name, s) => {
-          if (!workflow.mcpServers?.[name]) {
-            const known = Object.keys(workflow.mcpServers ?? {});
+          if (!workflow.mcpServers?.[name] && !externalMcpServers.has(name)) {
+            const known = [...Object.keys(workflow.mcpServers ?? {}), ...externalMcpServers];
             ctx.addIssue({
               code: 'custom',
               path: ['phases', p, 'agents', a, 'mcpServers', s],
@@ -131,8 +120,10 @@ export const workflowSchema = z
       ctx.addIssue({ code: 'custom', path: ['phases', start, 'dependsOn'], message: `dependency cycle: ${cycle.join(' -> ')}` });
     }
   });
+}
+
+export const workflowSchema = makeWorkflowSchema();
 
 export type Workflow = z.output<typeof workflowSchema>;
 export type PhaseSpec = z.output<typeof phaseSchema>;
 export type AgentEntry = z.output<typeof agentEntrySchema>;
-export type McpServerConfig = z.output<typeof mcpServerSchema>;

@@ -77,7 +77,8 @@ describe('workflow loading', () => {
       disallowedTools: undefined,
       cwd: join(dir, 'src'),
       env: {},
-      mcpServers: { memory: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'] } },
+      mcpServers: ['memory'],
+      onMcpUnavailable: 'degrade',
       outputSchema: undefined,
     });
     expect(resolveAgent(workflow, scan!, scan!.agents[1]!, workflowDir)).toMatchObject({
@@ -86,7 +87,7 @@ describe('workflow loading', () => {
       timeoutMs: 1000,
       cwd: dir,
       env: { MODE: 'quick' },
-      mcpServers: {},
+      mcpServers: undefined,
       outputSchema: { type: 'object' },
     });
     expect(resolveAgent(workflow, report!, report!.agents[0]!, workflowDir).systemPrompt).toBe('You write reports.');

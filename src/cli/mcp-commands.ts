@@ -1,0 +1,94 @@
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { analyzeRequirements, catalogFor, startMcp, type ServerHealth } from '../mcp/index.js';
+import { resolveAgent } from '../workflow/index.js';
+import { effectiveConfig, loadWorkflowWithMcp, type Output, type StoreOptions } from './commands.js';
+
+interface McpCommandOptions extends StoreOptions {
+  workflow?: string;
+  json?: boolean;
+}
+
+/** The servers in reach: baton.config and `.mcp.json`, plus the workflow's when one is given. */
+function catalogOf(options: McpCommandOptions) {
+  const config = effectiveConfig(options);
+  if (options.workflow) return { config, ...loadWorkflowWithMcp(options.workflow, config) };
+  const mcpOptions = {
+    configServers: config.mcp_servers,
+    projectDirs: [process.cwd()],
+    env: process.env,
+    timeoutMs: config.mcp_timeout_ms,
+    useMock: config.use_mock_mcp,
+    dataDir: config.data_dir,
+    cwd: process.cwd(),
+  };
+  return { config, mcpOptions, catalog: catalogFor(mcpOptions) };
+}
+
+/** `baton mcp analyze "<task>"`: which servers the task would get, and why. */
+export async function mcpAnalyzeCommand(task: string, options: McpCommandOptions, output: Output): Promise<number> {
+  const { catalog } = catalogOf(options);
+  const analysis = analyzeRequirements(task, catalog);
+  if (options.json) {
+    output.stdout.write(`${JSON.stringify(analysis)}\n`);
+    return 0;
+  }
+  if (analysis.servers.length === 0) output.stdout.write(`No MCP server needed (${catalog.size} in reach).\n`);
+  for (const server of analysis.servers) {
+    output.stdout.write(`${server.name}${server.kind ? ` (${server.kind})` : ''}: score ${server.score}\n`);
+    for (const reason of server.reasons) output.stdout.write(`  - ${reason}\n`);
+  }
+  for (const suggestion of analysis.suggestions) {
+    output.stdout.write(`not configured: a ${suggestion.kind} server would help\n`);
+    for (const reason of suggestion.reasons) output.stdout.write(`  - ${reason}\n`);
+  }
+  return 0;
+}
+
+/** `baton mcp config <workflow> --agent <id>`: the MCP config that agent would get. */
+export async function mcpConfigCommand(workflowPath: string, options: StoreOptions & { agent: string }, output: Output): Promise<number> {
+  const { workflow, dir, catalog, mcpOptions } = loadWorkflowWithMcp(workflowPath, effectiveConfig(options));
+  const phase = workflow.phases.find((p) => p.agents.some((a) => a.id === options.agent));
+  const entry = phase?.agents.find((a) => a.id === options.agent);
+  if (!phase || !entry) {
+    const ids = workflow.phases.flatMap((p) => p.agents.map((a) => a.id));
+    throw new BatonError(ErrorCodes.usage, `No agent "${options.agent}" in ${workflowPath}. Agents: ${ids.join(', ')}.`);
+  }
+  const resolved = resolveAgent(workflow, phase, entry, dir);
+  const names = resolved.mcpServers ?? analyzeRequirements(resolved.prompt, catalog).servers.map((s) => s.name);
+  const mcp = await startMcp({ ...mcpOptions, timeoutMs: mcpOptions.timeoutMs });
+  try {
+    const servers = Object.fromEntries(names.map((name) => [name, mcp.manager.describe(name)]));
+    output.stdout.write(`${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
+  } finally {
+    await mcp.close();
+  }
+  return 0;
+}
+
+function healthLine(h: ServerHealth): string {
+  const detail = h.status === 'up' ? `${h.tools.length} tools` : (h.error?.message ?? 'down');
+  return `${h.status === 'up' ? '✓' : '✗'} ${h.name.padEnd(16)} ${h.status.padEnd(4)} ${`${Math.round(h.latencyMs)} ms`.padStart(8)}  ${detail}`;
+}
+
+/** `baton mcp check`: preflight every server in reach (or the named ones), in parallel. Exit 1 when any is down. */
+export async function mcpCheckCommand(names: string[], options: McpCommandOptions, output: Output): Promise<number> {
+  const { catalog, mcpOptions } = catalogOf(options);
+  const unknown = names.filter((n) => !catalog.has(n));
+  if (unknown.length > 0) throw new BatonError(ErrorCodes.usage, `Unknown MCP server(s): ${unknown.join(', ')}. In reach: ${[...catalog.keys()].join(', ') || 'none'}.`);
+  const targets = names.length > 0 ? names : [...catalog.keys()];
+  const mcp = await startMcp(mcpOptions);
+  try {
+    const health = await mcp.manager.check(targets);
+    if (options.json) {
+      const rows = health.map((h) => ({ name: h.name, status: h.status, latencyMs: Math.round(h.latencyMs), tools: h.tools.length, attempts: h.attempts, breaker: h.breaker, ...(h.error ? { error: h.error } : {}) }));
+      output.stdout.write(`${JSON.stringify(rows)}\n`);
+    } else if (health.length === 0) {
+      output.stdout.write('No MCP servers configured (workflow mcpServers, .mcp.json, or mcp_servers in baton.config).\n');
+    } else {
+      for (const h of health) output.stdout.write(`${healthLine(h)}\n`);
+    }
+    return health.every((h) => h.status === 'up') ? 0 : 1;
+  } finally {
+    await mcp.close();
+  }
+}

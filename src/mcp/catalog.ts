@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+
+/** A scripted stand-in for a server's tool, for `use_mock_mcp`. */
+export const mockToolSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    inputSchema: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+const batonFields = {
+  /** What the server is for, in words the task analysis matches (e.g. `issues`, `sql`). */
+  capabilities: z.array(z.string().min(1)).optional(),
+  /** Extra words or phrases in a task that call for this server. */
+  keywords: z.array(z.string().min(1)).optional(),
+  /** Mock mode: the tools to offer (else the last recorded tools/list) and what each call returns. */
+  mock: z
+    .object({
+      tools: z.array(mockToolSchema).optional(),
+      results: z.record(z.string(), z.string()).optional(),
+    })
+    .strict()
+    .optional(),
+};
+
+/** An MCP server as Claude Code's `.mcp.json` describes it, plus Baton's optional hints. */
+export const mcpServerSchema = z.union([
+  z
+    .object({
+      type: z.literal('stdio').optional(),
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      ...batonFields,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.enum(['http', 'sse']),
+      url: z.string().min(1),
+      headers: z.record(z.string(), z.string()).optional(),
+      ...batonFields,
+    })
+    .strict(),
+]);
+
+export type McpServerEntry = z.output<typeof mcpServerSchema>;
+export type MockTool = z.output<typeof mockToolSchema>;
+
+/** The part of an entry Claude Code understands, with `${VAR}` references expanded. */
+export type McpLaunchConfig =
+  | { type?: 'stdio'; command: string; args?: string[]; env?: Record<string, string> }
+  | { type: 'http' | 'sse'; url: string; headers?: Record<string, string> };
+
+export interface CatalogServer {
+  name: string;
+  /** Where it was declared: 'workflow', a `.mcp.json` path, or 'config'. */
+  source: string;
+  entry: McpServerEntry;
+}
+
+/** Every MCP server a run may use, by name. Later sources override earlier ones. */
+export type McpCatalog = ReadonlyMap<string, CatalogServer>;
+
+const mcpJsonSchema = z.object({ mcpServers: z.record(z.string(), mcpServerSchema).default({}) }).passthrough();
+
+/** Reads a project's `.mcp.json` (Claude Code's format), if there is one. */
+export function readMcpJson(path: string): Record<string, McpServerEntry> {
+  if (!existsSync(path)) return {};
+  const text = readUserFile(path, { code: ErrorCodes.mcpConfigInvalid, what: 'MCP config' });
+  return parseYamlWithSchema(text, mcpJsonSchema, { source: path, code: ErrorCodes.mcpConfigInvalid, what: 'MCP config' }).mcpServers;
+}
+
+export interface CatalogSources {
+  /** `mcp_servers` from baton.config. */
+  config?: Record<string, McpServerEntry>;
+  /** Directories whose `.mcp.json` to read, lowest precedence first (e.g. cwd, then the workflow's directory). */
+  projectDirs?: string[];
+  /** The workflow's own `mcpServers`: highest precedence. */
+  workflow?: Record<string, McpServerEntry>;
+}
+
+export function buildCatalog(sources: CatalogSources): McpCatalog {
+  const catalog = new Map<string, CatalogServer>();
+  const add = (servers: Record<string, McpServerEntry> | undefined, source: string): void => {
+    for (const [name, entry] of Object.entries(servers ?? {})) catalog.set(name, { name, source, entry });
+  };
+  add(sources.config, 'config');
+  const seen = new Set<string>();
+  for (const dir of sources.projectDirs ?? []) {
+    const path = join(resolve(dir), '.mcp.json');
+    if (seen.has(path)) continue;
+    seen.add(path);
+    add(readMcpJson(path), path);
+  }
+  add(sources.workflow, 'workflow');
+  return catalog;
+}
+
+const variablePattern = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Expands `${VAR}` and `${VAR:-default}` as Claude Code does; a missing variable names the server. */
+function expand(value: string, server: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(variablePattern, (_, name: string, fallback: string | undefined) => {
+    const found = env[name];
+    if (found !== undefined) return found;
+    if (fallback !== undefined) return fallback;
+    throw new BatonError(
+      ErrorCodes.mcpConfigInvalid,
+      `MCP server "${server}" needs the environment variable ${name}, which is not set. Set it, or give a default with \${${name}:-value}.`,
+    );
+  });
+}
+
+const expandAll = (values: Record<string, string> | undefined, server: string, env: NodeJS.ProcessEnv) =>
+  values && Object.fromEntries(Object.entries(values).map(([k, v]) => [k, expand(v, server, env)]));
+
+/** An entry as Claude Code's `.mcp.json` would hold it: Baton's hints removed, `${VAR}` left as written. */
+export function templateConfig(entry: McpServerEntry): McpLaunchConfig {
+  const { capabilities: _capabilities, keywords: _keywords, mock: _mock, ...config } = entry;
+  return config;
+}
+
+/** The config Claude Code gets for a server: Baton's hints removed, variables expanded. */
+export function launchConfig(server: CatalogServer, env: NodeJS.ProcessEnv): McpLaunchConfig {
+  const { name } = server;
+  const config = templateConfig(server.entry);
+  if ('command' in config) {
+    return {
+      ...config,
+      command: expand(config.command, name, env),
+      ...(config.args ? { args: config.args.map((a) => expand(a, name, env)) } : {}),
+      ...(config.env ? { env: expandAll(config.env, name, env) } : {}),
+    };
+  }
+  return { ...config, url: expand(config.url, name, env), ...(config.headers ? { headers: expandAll(config.headers, name, env) } : {}) };
+}

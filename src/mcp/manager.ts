@@ -1,0 +1,287 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleAll,
+  handleWhen,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
+import { z } from 'zod';
+import { BatonError, ErrorCodes, systemClock, toErrorInfo, TypedEmitter, type Clock, type ErrorInfo } from '../core/index.js';
+import { launchConfig, templateConfig, type CatalogServer, type McpCatalog, type McpLaunchConfig, type MockTool } from './catalog.js';
+import type { MockMcpHost } from './mock.js';
+import { McpProbeTimeout, probeServer, type McpProbe } from './probe.js';
+import { analyzeRequirements } from './requirements.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What preflight found out about one server. */
+export interface ServerHealth {
+  name: string;
+  status: 'up' | 'down';
+  latencyMs: number;
+  tools: MockTool[];
+  attempts: number;
+  /** Answered from the cache of recent healthy checks. */
+  cached: boolean;
+  breaker: BreakerState;
+  error?: ErrorInfo;
+}
+
+export interface McpEventMap extends Record<string, unknown> {
+  'mcp.checked': { server: string; status: 'up' | 'down'; latencyMs: number; attempts: number; cached: boolean; error?: ErrorInfo };
+  'mcp.breaker': { server: string; state: BreakerState };
+}
+
+export class McpEvents extends TypedEmitter<McpEventMap> {}
+
+export interface McpManagerOptions {
+  catalog: McpCatalog;
+  /** For `${VAR}` expansion in server entries. */
+  env: NodeJS.ProcessEnv;
+  /** `mcp_timeout_ms`: one server's whole preflight, retries included. */
+  timeoutMs: number;
+  maxAttempts?: number;
+  retryBaseDelayMs?: number;
+  /** Healthy results are reused this long. */
+  cacheTtlMs?: number;
+  /** Consecutive failed attempts that open a server's breaker. */
+  breakerThreshold?: number;
+  breakerHalfOpenAfterMs?: number;
+  /** How often the health monitor re-probes servers whose breaker is not closed. */
+  monitorIntervalMs?: number;
+  /** Working directory for stdio servers. */
+  cwd?: string;
+  /** Where each server's last tools/list is recorded (mock mode replays it). */
+  snapshotDir?: string;
+  /** `use_mock_mcp`: every server is replaced by a mock served from this host. */
+  mock?: MockMcpHost;
+  probe?: McpProbe;
+  events?: McpEvents;
+  clock?: Clock;
+}
+
+/** What to do when an MCP server an agent needs stays down. */
+export const mcpUnavailablePolicySchema = z.enum(['fail', 'degrade', 'wait']);
+export type McpUnavailablePolicy = z.output<typeof mcpUnavailablePolicySchema>;
+
+export interface AgentMcpRequest {
+  agentId: string;
+  task: string;
+  /** Servers the workflow named for the agent; undefined lets the task analysis choose. */
+  requested?: string[];
+  policy: McpUnavailablePolicy;
+  signal?: AbortSignal;
+}
+
+/** The MCP servers an agent starts with, why, and what it has to do without. */
+export interface AgentMcpPlan {
+  servers: Record<string, McpLaunchConfig>;
+  chosen: Array<{ name: string; reasons: string[] }>;
+  available: Array<{ name: string; tools: number }>;
+  missing: Array<{ name: string; error: ErrorInfo }>;
+}
+
+interface ServerState {
+  breaker: CircuitBreakerPolicy;
+  policy: IPolicy;
+  healthy?: { health: ServerHealth; expiresAt: number };
+}
+
+const breakerStates: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'open',
+};
+
+/**
+ * Knows, before an agent starts, that each MCP server it needs is up and which tools it offers:
+ * probes all of a request's servers in parallel (initialize + tools/list), retries with backoff,
+ * caches healthy answers, trips a breaker per server, and re-probes broken ones in the background.
+ */
+export class McpManager {
+  readonly events: McpEvents;
+  private readonly states = new Map<string, ServerState>();
+  private readonly probe: McpProbe;
+  private readonly clock: Clock;
+  private monitor?: NodeJS.Timeout;
+
+  constructor(private readonly options: McpManagerOptions) {
+    this.events = options.events ?? new McpEvents();
+    this.probe = options.probe ?? probeServer;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get catalog(): McpCatalog {
+    return this.options.catalog;
+  }
+
+  /** The config an agent gets for a server: the real one, or its mock's URL in mock mode. */
+  launch(name: string): McpLaunchConfig {
+    const server = this.server(name);
+    if (this.options.mock) return this.options.mock.serve(name, this.mockTools(name), server.entry.mock?.results ?? {});
+    return launchConfig(server, this.options.env);
+  }
+
+  /** The same, with `${VAR}` references unexpanded: safe to print or write to disk. */
+  describe(name: string): McpLaunchConfig {
+    return this.options.mock ? this.launch(name) : templateConfig(this.server(name).entry);
+  }
+
+  private server(name: string): CatalogServer {
+    const server = this.options.catalog.get(name);
+    if (!server) throw new BatonError(ErrorCodes.mcpConfigInvalid, `Unknown MCP server "${name}". Known: ${[...this.options.catalog.keys()].join(', ') || 'none'}.`);
+    return server;
+  }
+
+  breakerState(name: string): BreakerState {
+    const state = this.states.get(name);
+    return state ? breakerStates[state.breaker.state] : 'closed';
+  }
+
+  /** Checks servers, all in parallel. */
+  check(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
+    return Promise.all(names.map((name) => this.checkOne(name, signal)));
+  }
+
+  async checkOne(name: string, signal?: AbortSignal): Promise<ServerHealth> {
+    const state = this.state(name);
+    if (state.healthy && state.healthy.expiresAt > this.clock.now()) {
+      return { ...state.healthy.health, cached: true, latencyMs: 0 };
+    }
+    const started = performance.now();
+    const deadline = this.clock.now() + this.options.timeoutMs;
+    let attempts = 0;
+    try {
+      const config = this.launch(name);
+      const tools = await state.policy.execute(() => {
+        attempts++;
+        const timeoutMs = Math.max(1, deadline - this.clock.now());
+        return this.probe(name, config, { timeoutMs, signal, cwd: this.options.cwd });
+      }, signal);
+      const health: ServerHealth = { name, status: 'up', latencyMs: performance.now() - started, tools, attempts, cached: false, breaker: this.breakerState(name) };
+      state.healthy = { health, expiresAt: this.clock.now() + (this.options.cacheTtlMs ?? 60_000) };
+      if (!this.options.mock) this.recordSnapshot(name, tools);
+      this.events.emit('mcp.checked', { server: name, status: 'up', latencyMs: health.latencyMs, attempts, cached: false });
+      return health;
+    } catch (cause) {
+      state.healthy = undefined;
+      const error =
+        cause instanceof BrokenCircuitError
+          ? { code: ErrorCodes.mcpUnavailable, message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds` }
+          : toErrorInfo(cause);
+      const health: ServerHealth = { name, status: 'down', latencyMs: performance.now() - started, tools: [], attempts, cached: false, breaker: this.breakerState(name), error };
+      this.events.emit('mcp.checked', { server: name, status: 'down', latencyMs: health.latencyMs, attempts, cached: false, error });
+      return health;
+    }
+  }
+
+  /**
+   * Decides an agent's servers (the workflow's list, or the task analysis), checks them, and applies
+   * the agent's policy to any that stay down: `fail` throws, `degrade` leaves them out, `wait`
+   * re-checks until they are up or the signal aborts.
+   */
+  async prepareAgent(request: AgentMcpRequest): Promise<AgentMcpPlan> {
+    const chosen = request.requested
+      ? request.requested.map((name) => ({ name, reasons: ['listed for this agent in the workflow'] }))
+      : analyzeRequirements(request.task, this.options.catalog).servers.map(({ name, reasons }) => ({ name, reasons }));
+    if (chosen.length === 0) return { servers: {}, chosen, available: [], missing: [] };
+
+    let health = await this.check(chosen.map((c) => c.name), request.signal);
+    let wait = 500;
+    while (request.policy === 'wait' && health.some((h) => h.status === 'down') && !request.signal?.aborted) {
+      await sleep(wait, undefined, { signal: request.signal }).catch(() => undefined);
+      wait = Math.min(wait * 2, 10_000);
+      const again = await this.check(health.filter((h) => h.status === 'down').map((h) => h.name), request.signal);
+      health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
+    }
+
+    const down = health.filter((h) => h.status === 'down');
+    if (down.length > 0 && request.policy !== 'degrade') {
+      const detail = down.map((h) => `${h.name}: ${h.error?.message ?? 'down'}`).join('; ');
+      throw new BatonError(ErrorCodes.mcpUnavailable, `Agent ${request.agentId} needs MCP servers that are not up (${detail}).`);
+    }
+    const up = health.filter((h) => h.status === 'up');
+    return {
+      servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
+      chosen,
+      available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
+      missing: down.map((h) => ({ name: h.name, error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' } })),
+    };
+  }
+
+  /** Re-probes, in the background, every server whose breaker is not closed. */
+  startMonitor(): void {
+    if (this.monitor) return;
+    this.monitor = setInterval(() => {
+      for (const [name, state] of this.states) {
+        if (state.breaker.state !== CircuitState.Closed) void this.checkOne(name);
+      }
+    }, this.options.monitorIntervalMs ?? 2000);
+    this.monitor.unref();
+  }
+
+  close(): void {
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = undefined;
+  }
+
+  private state(name: string): ServerState {
+    const existing = this.states.get(name);
+    if (existing) return existing;
+    const breaker = circuitBreaker(handleAll, {
+      halfOpenAfter: this.options.breakerHalfOpenAfterMs ?? 5000,
+      breaker: new ConsecutiveBreaker(this.options.breakerThreshold ?? 3),
+    });
+    breaker.onBreak(() => this.events.emit('mcp.breaker', { server: name, state: 'open' }));
+    breaker.onHalfOpen(() => this.events.emit('mcp.breaker', { server: name, state: 'half-open' }));
+    breaker.onReset(() => this.events.emit('mcp.breaker', { server: name, state: 'closed' }));
+    // Each attempt passes the breaker; an open breaker or a timed-out server is not retried.
+    const retries = retry(
+      handleWhen((error) => !(error instanceof BrokenCircuitError) && !(error instanceof McpProbeTimeout)),
+      {
+        maxAttempts: (this.options.maxAttempts ?? 3) - 1,
+        backoff: new ExponentialBackoff({ initialDelay: this.options.retryBaseDelayMs ?? 100, maxDelay: 1000 }),
+      },
+    );
+    const state: ServerState = { breaker, policy: wrap(retries, breaker) };
+    this.states.set(name, state);
+    return state;
+  }
+
+  private snapshotPath(name: string): string | undefined {
+    return this.options.snapshotDir ? join(this.options.snapshotDir, `${name}.tools.json`) : undefined;
+  }
+
+  private recordSnapshot(name: string, tools: MockTool[]): void {
+    const path = this.snapshotPath(name);
+    if (!path) return;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `${JSON.stringify(tools, null, 2)}\n`);
+  }
+
+  /** Tools a mock offers: declared in the entry, else the last recorded tools/list. */
+  private mockTools(name: string): MockTool[] {
+    const declared = this.options.catalog.get(name)?.entry.mock?.tools;
+    if (declared) return declared;
+    const path = this.snapshotPath(name);
+    try {
+      if (path) return JSON.parse(readFileSync(path, 'utf8')) as MockTool[];
+    } catch {
+      // no snapshot yet
+    }
+    throw new BatonError(
+      ErrorCodes.mcpConfigInvalid,
+      `Cannot mock MCP server "${name}": it declares no mock.tools and no tools/list was recorded. Run \`baton mcp check\` once with use_mock_mcp off, or declare mock.tools.`,
+    );
+  }
+}

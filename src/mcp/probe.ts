@@ -1,0 +1,78 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import type { McpLaunchConfig, MockTool } from './catalog.js';
+
+export interface ProbeOptions {
+  /** The probe fails when initialize + tools/list have not answered by then. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Working directory for stdio servers. */
+  cwd?: string;
+}
+
+/** The server did not answer in time: retrying within the same preflight would not help. */
+export class McpProbeTimeout extends BatonError {
+  constructor(message: string) {
+    super(ErrorCodes.mcpUnavailable, message);
+  }
+}
+
+/** A probe asks a server for its tools; it throws a BatonError when the server is not up. */
+export type McpProbe = (name: string, config: McpLaunchConfig, options: ProbeOptions) => Promise<MockTool[]>;
+
+function transportFor(config: McpLaunchConfig, cwd: string | undefined): Transport {
+  if ('command' in config) {
+    return new StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      env: { ...getDefaultEnvironment(), ...config.env },
+      cwd,
+      stderr: 'ignore',
+    });
+  }
+  const requestInit = config.headers ? { headers: config.headers } : undefined;
+  const url = new URL(config.url);
+  return config.type === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+}
+
+/**
+ * Connects to a server with the MCP SDK client and asks for its tools (initialize + tools/list),
+ * then disconnects (which stops a stdio server). Fails after `timeoutMs` at the latest.
+ */
+export const probeServer: McpProbe = async (name, config, options) => {
+  const client = new Client({ name: 'baton-preflight', version: '0.1.0' });
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+  const onAbort = (): void => deadline.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const aborted = new Promise<never>((_, reject) => {
+    deadline.signal.addEventListener('abort', () =>
+      reject(
+        options.signal?.aborted
+          ? new BatonError(ErrorCodes.mcpUnavailable, `preflight of MCP server "${name}" was cancelled`)
+          : new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`),
+      ),
+    );
+  });
+  try {
+    const work = (async () => {
+      await client.connect(transportFor(config, options.cwd), { signal: deadline.signal });
+      const { tools } = await client.listTools(undefined, { signal: deadline.signal });
+      return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as Record<string, unknown> }));
+    })();
+    work.catch(() => undefined); // after a timeout wins the race, its late failure is expected
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (error instanceof BatonError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${name}" is not up: ${reason}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    await client.close().catch(() => undefined);
+  }
+};

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { buildCatalog, type McpCatalog, type McpServerEntry } from './catalog.js';
+import { McpManager } from './manager.js';
+import { MockMcpHost } from './mock.js';
+
+export interface McpSetupOptions {
+  /** `mcp_servers` from baton.config. */
+  configServers: Record<string, McpServerEntry>;
+  /** The working directory and the workflow's directory: their `.mcp.json` files are read. */
+  projectDirs: string[];
+  workflowServers?: Record<string, McpServerEntry>;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  useMock: boolean;
+  dataDir: string;
+  cwd: string;
+}
+
+/** Every server a run may use: baton.config < `.mcp.json` files < the workflow. */
+export function catalogFor(options: Pick<McpSetupOptions, 'configServers' | 'projectDirs' | 'workflowServers'>): McpCatalog {
+  return buildCatalog({ config: options.configServers, projectDirs: options.projectDirs, workflow: options.workflowServers });
+}
+
+/** An MCP manager for a run or a CLI check, with its health monitor (and mock host) running. */
+export async function startMcp(options: McpSetupOptions): Promise<{ manager: McpManager; close: () => Promise<void> }> {
+  const mock = options.useMock ? await MockMcpHost.start() : undefined;
+  const manager = new McpManager({
+    catalog: catalogFor(options),
+    env: options.env,
+    timeoutMs: options.timeoutMs,
+    cwd: options.cwd,
+    snapshotDir: join(options.dataDir, 'mcp-snapshots'),
+    mock,
+  });
+  manager.startMonitor();
+  return {
+    manager,
+    close: async () => {
+      manager.close();
+      await mock?.close();
+    },
+  };
+}
