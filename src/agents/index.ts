@@ -1,4 +1,4 @@
-export type { AgentMcpServer, AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
+export type { AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
 export { ClaudeRuntime } from './claude-runtime.js';
 export type { ClaudeRuntimeOptions } from './claude-runtime.js';
 export { FakeRuntime } from './fake-runtime.js';

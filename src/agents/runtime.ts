@@ -1,10 +1,6 @@
 import type { ErrorInfo } from '../core/index.js';
+import type { McpLaunchConfig } from '../mcp/index.js';
 import type { AgentOutput, Usage } from '../store/index.js';
-
-/** An MCP server as Claude Code's `.mcp.json` describes it. */
-export type AgentMcpServer =
-  | { type?: 'stdio'; command: string; args?: string[]; env?: Record<string, string> }
-  | { type: 'http' | 'sse'; url: string; headers?: Record<string, string> };
 
 /** Everything one agent execution needs. Plain data: runtimes must not depend on workflow types. */
 export interface AgentSpec {
@@ -22,7 +18,7 @@ export interface AgentSpec {
   allowedTools?: string[];
   disallowedTools?: string[];
   /** Only these servers are given to the agent (`--strict-mcp-config`). */
-  mcpServers?: Record<string, AgentMcpServer>;
+  mcpServers?: Record<string, McpLaunchConfig>;
   /** The complete environment of the agent process. */
   env: Record<string, string>;
   maxBudgetUsd?: number;

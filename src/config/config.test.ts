@@ -45,13 +45,20 @@ describe('loadConfig', () => {
 
   it('rejects a redis_url that is not a redis URL', () => {
     writeFileSync(join(cwd, 'baton.config.yaml'), 'redis_url: http://localhost\n');
-    expect(() => loadConfig({ cwd, env: {} })).toThrow(/redis_url: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/baton\.config\.yaml:1: redis_url: must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('accepts a redis URL with credentials from the env, and rejects one without a host', () => {
+    expect(loadConfig({ cwd, env: { BATON_REDIS_URL: 'rediss://:secret@cache:6380/1' } }).config.redis_url).toBe('rediss://:secret@cache:6380/1');
+    expect(() => loadConfig({ cwd, env: { BATON_REDIS_URL: 'redis://' } })).toThrow(/BATON_REDIS_URL: redis_url: must be a redis/);
   });
 
   it('names a bad env variable and the values it accepts', () => {
     expect(() => loadConfig({ cwd, env: { BATON_ENABLE_METRICS: 'yes' } })).toThrow(/BATON_ENABLE_METRICS=yes is not a boolean: use true, false, 1 or 0/);
     expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: 'many' } })).toThrow(/BATON_PARALLEL_LIMIT=many is not a number/);
-    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '0' } })).toThrow(/BATON_PARALLEL_LIMIT.*parallel_limit/s);
+    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '0', BATON_DATA_DIR: '/x' } })).toThrow(
+      expect.objectContaining({ code: 'BATON_CONFIG_INVALID', message: expect.stringMatching(/^Config override is invalid:\n  - BATON_PARALLEL_LIMIT: parallel_limit: Too small/) }),
+    );
   });
 
   it('fails clearly when an explicit file does not exist', () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
 import { configKeys, configSchema, type BatonConfig, type ConfigKey } from './schema.js';
@@ -83,6 +83,5 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const config = configSchema.parse({ ...fromFile, ...fromEnv });
-  const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(cwd, config.data_dir);
-  return { config: { ...config, data_dir: dataDir }, sources };
+  return { config: { ...config, data_dir: resolve(cwd, config.data_dir) }, sources };
 }
