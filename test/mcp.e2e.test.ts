@@ -19,6 +19,10 @@ const model = useScriptedModel(
       { match: { prompt: 'Record the launch', turn: 3 }, reply: { text: 'Launch recorded.' }, sequencePer: 'script' },
       { match: { prompt: 'Ping both', turn: 1 }, reply: { toolUse: { name: 'mcp__ok__ping', input: {} } }, sequencePer: 'script' },
       { match: { prompt: 'Ping both' }, reply: { text: 'Pinged what I could; dead was unavailable.' }, sequencePer: 'script' },
+      // The server answers one call, then dies: the agent gets an error for the second and carries on.
+      { match: { prompt: 'Add twice', turn: 1 }, reply: { toolUse: { name: 'mcp__calc__add', input: { a: 2, b: 3 } } }, sequencePer: 'script' },
+      { match: { prompt: 'Add twice', turn: 2 }, reply: { toolUse: { name: 'mcp__calc__add', input: { a: 5, b: 5 } } }, sequencePer: 'script' },
+      { match: { prompt: 'Add twice' }, reply: { text: 'First sum 5; the calculator died before the second.' }, sequencePer: 'script' },
       { match: { prompt: 'File the bug', turn: 1 }, reply: { toolUse: { name: 'mcp__github__create_issue', input: { title: 'Crash on start' } } }, sequencePer: 'script' },
       { match: { prompt: 'File the bug' }, reply: { text: 'Filed.' }, sequencePer: 'script' },
     ],
@@ -92,6 +96,28 @@ phases:
     expect(requests[0]!.view!.system).toMatch(/- dead: UNAVAILABLE/);
     expect(requests[0]!.view!.system).toMatch(/- ok: available \(2 tools/);
     expect(requests[1]!.view!.last).toContain('pong');
+  });
+
+  it('an MCP server that crashes mid-task fails that tool call, not the agent', async () => {
+    const workflow = write(
+      'crash.yaml',
+      `version: 1
+name: crash
+mcpServers:
+  calc: { command: ${process.execPath}, args: [${faultServer}, --crash-after, '1'] }
+phases:
+  - id: only
+    agents: [{ id: adder, prompt: Add twice with the calculator, mcpServers: [calc] }]
+`,
+    );
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(code).toBe(0);
+    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
+    expect(agent.status).toBe('succeeded');
+    const requests = model.server.messageRequests(agent.sessionId);
+    expect(requests[1]!.view!.last).toBe('5');
+    expect(requests[2]!.view!.last).not.toBe('10');
+    expect(requests[2]!.view!.last).toMatch(/error|closed|not connected/i);
   });
 
   it('fail policy: the agent does not start when its server is down', async () => {

@@ -30,10 +30,19 @@ function manager(servers: Record<string, McpServerEntry>, options: Partial<McpMa
 }
 
 describe('availability checking', () => {
-  it('finds a healthy real server up, with its tools', async () => {
-    const [health] = await manager({ memory }).check(['memory']);
-    expect(health).toMatchObject({ name: 'memory', status: 'up', attempts: 1, cached: false, breaker: 'closed' });
-    expect(health!.tools.map((t) => t.name)).toContain('read_graph');
+  it('finds the real npm servers up, with their tools', async () => {
+    const filesystem = node(join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js'), tmpdir());
+    const everything = node(join(modules, '@modelcontextprotocol/server-everything/dist/index.js'));
+    const health = await manager({ memory, filesystem, everything }).check(['memory', 'filesystem', 'everything']);
+    expect(health.map((h) => [h.name, h.status, h.attempts, h.breaker])).toEqual([
+      ['memory', 'up', 1, 'closed'],
+      ['filesystem', 'up', 1, 'closed'],
+      ['everything', 'up', 1, 'closed'],
+    ]);
+    const tools = Object.fromEntries(health.map((h) => [h.name, h.tools.map((t) => t.name)]));
+    expect(tools.memory).toContain('read_graph');
+    expect(tools.filesystem).toContain('read_text_file');
+    expect(tools.everything).toContain('echo');
   });
 
   it('accepts a slow server that answers within the timeout', async () => {
