@@ -27,26 +27,6 @@ export function loadWorkflow(path: string, options: ParseWorkflowOptions = {}): 
   return { workflow: parseWorkflow(text, path, options), path: absolute, dir: dirname(absolute) };
 }
 
-/**
- * Phases grouped in dependency order (Kahn's algorithm): each group holds the phases whose
- * dependencies all sit in earlier groups, in file order.
- */
-export function phaseLevels(workflow: Pick<Workflow, 'phases'>): string[][] {
-  const waitingOn = new Map(workflow.phases.map((phase) => [phase.id, new Set(phase.dependsOn ?? [])]));
-  const levels: string[][] = [];
-  while (waitingOn.size > 0) {
-    const ready = [...waitingOn].filter(([, deps]) => deps.size === 0).map(([id]) => id);
-    // Validation rejects cycles and unknown ids; this guards callers that skipped it.
-    if (ready.length === 0) {
-      throw new BatonError(ErrorCodes.workflowInvalid, `phases ${[...waitingOn.keys()].join(', ')} wait on each other or on unknown phases`);
-    }
-    for (const id of ready) waitingOn.delete(id);
-    for (const deps of waitingOn.values()) for (const id of ready) deps.delete(id);
-    levels.push(ready);
-  }
-  return levels;
-}
-
 /** An agent's effective settings: workflow defaults, overridden by the agent's own. */
 export interface ResolvedAgent {
   id: string;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadWorkflow, parseWorkflow, phaseLevels, resolveAgent } from './index.js';
+import { loadWorkflow, parseWorkflow, resolveAgent } from './index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -151,30 +151,6 @@ phases:
   it('reports YAML syntax errors with their line', () => {
     expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n   agents: [\n')).toMatch(/Workflow is not valid YAML:\n\s+- wf\.yaml:5: \(syntax\)/);
     expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: "p }]\n')).toMatch(/wf\.yaml:6: \(syntax\): Missing closing "quote/);
-  });
-
-  it('groups phases in dependency order: a diamond, declared out of order', () => {
-    const workflow = parseWorkflow(
-      `version: 1
-name: diamond
-phases:
-  - { id: join, dependsOn: [left, right], agents: [{ id: j, prompt: p }] }
-  - { id: right, dependsOn: [start], agents: [{ id: r, prompt: p }] }
-  - { id: start, agents: [{ id: s, prompt: p }] }
-  - { id: left, dependsOn: [start], agents: [{ id: l, prompt: p }] }
-  - { id: lone, agents: [{ id: o, prompt: p }] }
-`,
-      'wf.yaml',
-    );
-    expect(phaseLevels(workflow)).toEqual([['start', 'lone'], ['right', 'left'], ['join']]);
-  });
-
-  it('refuses to order phases that wait on each other', () => {
-    const phases = [
-      { id: 'a', dependsOn: ['b'], agents: [] },
-      { id: 'b', dependsOn: ['a'], agents: [] },
-    ];
-    expect(() => phaseLevels({ phases })).toThrow(expect.objectContaining({ code: 'BATON_WORKFLOW_INVALID', message: expect.stringMatching(/phases a, b wait on each other/) }));
   });
 
   it('reports a file that does not exist', () => {
