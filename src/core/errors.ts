@@ -13,6 +13,12 @@ export const ErrorCodes = {
   mcpConfigInvalid: 'BATON_MCP_CONFIG_INVALID',
   /** An MCP server an agent needs did not answer initialize + tools/list. */
   mcpUnavailable: 'BATON_MCP_UNAVAILABLE',
+  /** Two writers updated the same context key; the later one must re-read and retry. */
+  contextConflict: 'BATON_CONTEXT_CONFLICT',
+  /** A stored context entry does not match its checksum. */
+  contextCorrupt: 'BATON_CONTEXT_CORRUPT',
+  /** A context export file is invalid. */
+  contextImportInvalid: 'BATON_CONTEXT_IMPORT_INVALID',
   /** Command-line usage error (unknown run id, bad flag value). */
   usage: 'BATON_USAGE',
   /** The store could not be opened or written. */
@@ -63,6 +69,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.workflowInvalid,
   ErrorCodes.scriptInvalid,
   ErrorCodes.mcpConfigInvalid,
+  ErrorCodes.contextImportInvalid,
   ErrorCodes.usage,
 ]);
 

@@ -96,6 +96,53 @@ export const migrations: Migration[] = [
       db.exec('ALTER TABLE agents ADD COLUMN mcp_json TEXT');
     },
   },
+  {
+    version: 3,
+    description: 'context entries (checksummed, versioned, full-text indexed) and session lifecycle',
+    up(db) {
+      db.exec(`
+        ALTER TABLE sessions ADD COLUMN phase_id TEXT;
+        ALTER TABLE sessions ADD COLUMN expires_at INTEGER;
+        ALTER TABLE sessions ADD COLUMN archived_at INTEGER;
+        CREATE INDEX sessions_status ON sessions (status, updated_at);
+
+        CREATE TABLE context_entries (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          run_id TEXT NOT NULL,
+          session_id TEXT,
+          agent_id TEXT,
+          phase_id TEXT,
+          type TEXT NOT NULL,
+          key TEXT,
+          content TEXT NOT NULL,
+          tags_json TEXT NOT NULL,
+          tokens INTEGER NOT NULL,
+          level INTEGER NOT NULL,
+          summary_of_json TEXT,
+          checksum TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX context_run_key ON context_entries (run_id, key) WHERE key IS NOT NULL;
+        CREATE INDEX context_run_phase ON context_entries (run_id, phase_id, level, created_at);
+        CREATE INDEX context_session ON context_entries (session_id);
+
+        CREATE VIRTUAL TABLE context_fts USING fts5(content, tags, content = 'context_entries', content_rowid = 'seq', tokenize = 'porter unicode61');
+        CREATE TRIGGER context_fts_insert AFTER INSERT ON context_entries BEGIN
+          INSERT INTO context_fts (rowid, content, tags) VALUES (new.seq, new.content, new.tags_json);
+        END;
+        CREATE TRIGGER context_fts_delete AFTER DELETE ON context_entries BEGIN
+          INSERT INTO context_fts (context_fts, rowid, content, tags) VALUES ('delete', old.seq, old.content, old.tags_json);
+        END;
+        CREATE TRIGGER context_fts_update AFTER UPDATE OF content, tags_json ON context_entries BEGIN
+          INSERT INTO context_fts (context_fts, rowid, content, tags) VALUES ('delete', old.seq, old.content, old.tags_json);
+          INSERT INTO context_fts (rowid, content, tags) VALUES (new.seq, new.content, new.tags_json);
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

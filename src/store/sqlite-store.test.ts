@@ -93,6 +93,7 @@ describe('SqliteStore', () => {
 
     const db = new Database(join(dir, 'baton.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('context_entries', 'context_fts')").all()).toHaveLength(2);
     db.close();
     const backups = readdirSync(join(dir, 'backups'));
     expect(backups).toHaveLength(1);
@@ -112,6 +113,21 @@ describe('SqliteStore', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
     expect(db.prepare("SELECT name FROM pragma_table_info('agents') WHERE name = 'label'").get()).toBeTruthy();
     db.close();
+  });
+
+  it('detects a context entry changed outside Baton and does not serve it', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore({ dataDir: dir });
+    const base = { runId: 'r1', type: 'finding' as const, tags: [], tokens: 3, level: 0 as const, checksum: '', version: 0, createdAt: 1, updatedAt: 1 };
+    const good = await store.saveContextEntry({ ...base, id: 'good', content: 'intact fact' });
+    await store.saveContextEntry({ ...base, id: 'bad', content: 'the deploy window is Tuesday' });
+    const db = new Database(join(dir, 'baton.db'));
+    db.prepare("UPDATE context_entries SET content = 'the deploy window is Friday' WHERE id = 'bad'").run();
+    db.close();
+    await expect(store.getContextEntry('bad')).rejects.toMatchObject({ code: 'BATON_CONTEXT_CORRUPT', message: expect.stringContaining('bad') });
+    expect(await store.listContextEntries({ runId: 'r1' })).toEqual({ entries: [good], corrupt: ['bad'] });
+    expect((await store.searchContext({ runId: 'r1', text: 'deploy window', limit: 5 })).map((h) => h.entry.id)).toEqual([]);
+    await store.close();
   });
 
   it('does not back up a brand-new store', async () => {

@@ -3,15 +3,22 @@ import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
-import type {
-  AgentRecord,
-  AttemptRecord,
-  ListRunsOptions,
-  PhaseRecord,
-  RunRecord,
-  SessionRecord,
-  Store,
-  Usage,
+import {
+  contextChecksum,
+  type AgentRecord,
+  type AttemptRecord,
+  type ContextEntry,
+  type ContextHit,
+  type ContextListing,
+  type ContextQuery,
+  type ContextSearch,
+  type ListRunsOptions,
+  type ListSessionsOptions,
+  type PhaseRecord,
+  type RunRecord,
+  type SessionRecord,
+  type Store,
+  type Usage,
 } from './store.js';
 
 type Row = Record<string, unknown>;
@@ -91,11 +98,70 @@ const sessionFromRow = (r: Row): SessionRecord =>
     id: r.id as string,
     runId: r.run_id as string,
     agentId: r.agent_id as string,
+    phaseId: optional<string>(r.phase_id),
     parentId: optional<string>(r.parent_id),
     status: r.status as SessionRecord['status'],
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
+    expiresAt: optional<number>(r.expires_at),
+    archivedAt: optional<number>(r.archived_at),
   });
+
+const contextFromRow = (r: Row): ContextEntry =>
+  compact({
+    id: r.id as string,
+    runId: r.run_id as string,
+    sessionId: optional<string>(r.session_id),
+    agentId: optional<string>(r.agent_id),
+    phaseId: optional<string>(r.phase_id),
+    type: r.type as ContextEntry['type'],
+    key: optional<string>(r.key),
+    content: r.content as string,
+    tags: fromJson<string[]>(r.tags_json) ?? [],
+    tokens: r.tokens as number,
+    level: r.level as ContextEntry['level'],
+    summaryOf: fromJson<string[]>(r.summary_of_json),
+    checksum: r.checksum as string,
+    version: r.version as number,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  });
+
+/** A row whose content no longer matches its checksum was changed outside Baton: never serve it. */
+const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === entry.checksum;
+
+const stopWords = new Set(['the', 'and', 'for', 'are', 'was', 'with', 'this', 'that', 'from', 'what', 'which', 'into', 'your', 'you', 'our', 'has', 'have', 'not', 'but', 'all', 'any', 'can', 'its', 'about']);
+
+/** An FTS5 query matching any meaningful word of free text; undefined when there is none. */
+export function ftsQuery(text: string): string | undefined {
+  const words = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(0, 32);
+  return words.length > 0 ? words.map((w) => `"${w}"`).join(' OR ') : undefined;
+}
+
+function contextParams(entry: ContextEntry): Record<string, unknown> {
+  return {
+    id: entry.id,
+    run_id: entry.runId,
+    session_id: entry.sessionId ?? null,
+    agent_id: entry.agentId ?? null,
+    phase_id: entry.phaseId ?? null,
+    type: entry.type,
+    key: entry.key ?? null,
+    content: entry.content,
+    tags_json: JSON.stringify(entry.tags),
+    tokens: entry.tokens,
+    level: entry.level,
+    summary_of_json: toJson(entry.summaryOf),
+    checksum: entry.checksum,
+    version: entry.version,
+    created_at: entry.createdAt,
+    updated_at: entry.updatedAt,
+  };
+}
+
+function conflict(entry: ContextEntry, why: string): BatonError {
+  return new BatonError(ErrorCodes.contextConflict, `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`);
+}
 
 /** `INSERT … ON CONFLICT DO UPDATE` for the given columns: an upsert that keeps other columns (seq, cancel flag). */
 function upsertSql(table: string, columns: string[], key: string[]): string {
@@ -155,6 +221,7 @@ export class SqliteStore implements Store {
     const runColumns = ['id', 'workflow_name', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
     const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
     const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
+    const contextColumns = ['id', 'run_id', 'session_id', 'agent_id', 'phase_id', 'type', 'key', 'content', 'tags_json', 'tokens', 'level', 'summary_of_json', 'checksum', 'version', 'created_at', 'updated_at'];
     const prepare = (sql: string): Statement => db.prepare(sql);
     this.statements = {
       saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
@@ -168,8 +235,27 @@ export class SqliteStore implements Store {
       listAttempts: prepare(`SELECT t.* FROM attempts t LEFT JOIN agents a ON a.run_id = t.run_id AND a.id = t.agent_id
                              WHERE t.run_id = @run_id AND (@agent_id IS NULL OR t.agent_id = @agent_id)
                              ORDER BY a.seq, t.agent_id, t.attempt`),
-      saveSession: prepare(upsertSql('sessions', ['id', 'run_id', 'agent_id', 'parent_id', 'status', 'created_at', 'updated_at'], ['id'])),
+      saveSession: prepare(upsertSql('sessions', ['id', 'run_id', 'agent_id', 'phase_id', 'parent_id', 'status', 'created_at', 'updated_at', 'expires_at', 'archived_at'], ['id'])),
       getSession: prepare('SELECT * FROM sessions WHERE id = ?'),
+      listSessions: prepare(`SELECT * FROM sessions
+                             WHERE (@run_id IS NULL OR run_id = @run_id) AND (@status IS NULL OR status = @status)
+                               AND (@expired_before IS NULL OR expires_at < @expired_before)
+                             ORDER BY updated_at DESC, id LIMIT @limit`),
+      deleteSession: prepare('DELETE FROM sessions WHERE id = ?'),
+      insertContext: prepare(`INSERT INTO context_entries (${contextColumns.join(', ')}) VALUES (${contextColumns.map((c) => `@${c}`).join(', ')})`),
+      updateContext: prepare(`UPDATE context_entries SET ${contextColumns.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
+      getContext: prepare('SELECT * FROM context_entries WHERE id = ?'),
+      getContextByKey: prepare('SELECT * FROM context_entries WHERE run_id = ? AND key = ?'),
+      listContext: prepare(`SELECT * FROM context_entries
+                            WHERE (@run_id IS NULL OR run_id = @run_id)
+                              AND (@phases IS NULL OR phase_id IN (SELECT value FROM json_each(@phases)))
+                              AND (@sessions IS NULL OR session_id IN (SELECT value FROM json_each(@sessions)))
+                              AND (@level IS NULL OR level = @level)
+                            ORDER BY seq LIMIT @limit`),
+      searchContext: prepare(`SELECT e.*, -bm25(context_fts) AS relevance FROM context_fts JOIN context_entries e ON e.seq = context_fts.rowid
+                              WHERE context_fts MATCH @match AND e.run_id = @run_id
+                                AND (@phases IS NULL OR e.phase_id IN (SELECT value FROM json_each(@phases)))
+                              ORDER BY bm25(context_fts) LIMIT @limit`),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
     };
@@ -273,11 +359,100 @@ export class SqliteStore implements Store {
       id: session.id,
       run_id: session.runId,
       agent_id: session.agentId,
+      phase_id: session.phaseId ?? null,
       parent_id: session.parentId ?? null,
       status: session.status,
       created_at: session.createdAt,
       updated_at: session.updatedAt,
+      expires_at: session.expiresAt ?? null,
+      archived_at: session.archivedAt ?? null,
     });
+  }
+
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionRecord[]> {
+    const rows = this.statements.listSessions!.all({
+      run_id: options.runId ?? null,
+      status: options.status ?? null,
+      expired_before: options.expiredBefore ?? null,
+      limit: options.limit ?? -1,
+    }) as Row[];
+    return rows.map(sessionFromRow);
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    return this.statements.deleteSession!.run(sessionId).changes > 0;
+  }
+
+  async saveContextEntry(entry: ContextEntry, options: { expectedVersion?: number } = {}): Promise<ContextEntry> {
+    const save = this.db.transaction((): ContextEntry => {
+      const existingRow = (entry.key !== undefined ? this.statements.getContextByKey!.get(entry.runId, entry.key) : this.statements.getContext!.get(entry.id)) as Row | undefined;
+      const existing = existingRow ? contextFromRow(existingRow) : undefined;
+      const stored: ContextEntry = { ...entry, checksum: contextChecksum(entry), version: 1 };
+      if (!existing) {
+        if (options.expectedVersion !== undefined && options.expectedVersion !== 0) {
+          throw conflict(entry, `it does not exist (expected version ${options.expectedVersion})`);
+        }
+        this.statements.insertContext!.run(contextParams(stored));
+        return stored;
+      }
+      if (entry.key === undefined) {
+        // Unkeyed entries are immutable facts: saving the same one again is a no-op.
+        if (existing.checksum === stored.checksum) return existing;
+        throw conflict(entry, 'an entry with this id already says something else');
+      }
+      if (options.expectedVersion !== existing.version) {
+        throw conflict(entry, `it is at version ${existing.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`);
+      }
+      const updated: ContextEntry = { ...stored, id: existing.id, createdAt: existing.createdAt, version: existing.version + 1 };
+      this.statements.updateContext!.run(contextParams(updated));
+      return updated;
+    });
+    return save.immediate();
+  }
+
+  async getContextEntry(id: string): Promise<ContextEntry | undefined> {
+    return this.verified(this.statements.getContext!.get(id) as Row | undefined);
+  }
+
+  async getContextEntryByKey(runId: string, key: string): Promise<ContextEntry | undefined> {
+    return this.verified(this.statements.getContextByKey!.get(runId, key) as Row | undefined);
+  }
+
+  async listContextEntries(query: ContextQuery): Promise<ContextListing> {
+    const rows = this.statements.listContext!.all({
+      run_id: query.runId ?? null,
+      phases: query.phaseIds ? JSON.stringify(query.phaseIds) : null,
+      sessions: query.sessionIds ? JSON.stringify(query.sessionIds) : null,
+      level: query.level ?? null,
+      limit: query.limit ?? -1,
+    }) as Row[];
+    const listing: ContextListing = { entries: [], corrupt: [] };
+    for (const entry of rows.map(contextFromRow)) {
+      if (isIntact(entry)) listing.entries.push(entry);
+      else listing.corrupt.push(entry.id);
+    }
+    return listing;
+  }
+
+  async searchContext(query: ContextSearch): Promise<ContextHit[]> {
+    const match = ftsQuery(query.text);
+    if (!match) return [];
+    const rows = this.statements.searchContext!.all({
+      match,
+      run_id: query.runId,
+      phases: query.phaseIds ? JSON.stringify(query.phaseIds) : null,
+      limit: query.limit,
+    }) as Row[];
+    return rows.map((r) => ({ entry: contextFromRow(r), relevance: r.relevance as number })).filter((hit) => isIntact(hit.entry));
+  }
+
+  private verified(row: Row | undefined): ContextEntry | undefined {
+    if (!row) return undefined;
+    const entry = contextFromRow(row);
+    if (!isIntact(entry)) {
+      throw new BatonError(ErrorCodes.contextCorrupt, `Context entry ${entry.id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a backup or an export.`);
+    }
+    return entry;
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {

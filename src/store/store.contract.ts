@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyUsage, type AgentRecord, type RunRecord, type Store } from './store.js';
+import { emptyUsage, type AgentRecord, type ContextEntry, type RunRecord, type Store } from './store.js';
 
 export interface StoreHarness {
   store: Store;
@@ -12,6 +12,25 @@ const run = (id: string, extra: Partial<RunRecord> = {}): RunRecord => ({
   workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] },
   status: 'running',
   createdAt: 1_700_000_000_000,
+  ...extra,
+});
+
+let entryCounter = 0;
+const entry = (content: string, extra: Partial<ContextEntry> = {}): ContextEntry => ({
+  id: `e${++entryCounter}`,
+  runId: 'r1',
+  phaseId: 'p1',
+  sessionId: 's1',
+  agentId: 'a1',
+  type: 'finding',
+  content,
+  tags: [],
+  tokens: 5,
+  level: 0,
+  checksum: '',
+  version: 0,
+  createdAt: entryCounter,
+  updatedAt: entryCounter,
   ...extra,
 });
 
@@ -140,6 +159,71 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await store.saveSession({ ...session, parentId: 's0', status: 'completed', updatedAt: 2 });
       expect(await store.getSession('s1')).toEqual({ ...session, parentId: 's0', status: 'completed', updatedAt: 2 });
       expect(await store.getSession('none')).toBeUndefined();
+    });
+
+    it('lists sessions newest first with filters, and deletes them', async () => {
+      const session = (id: string, extra: Partial<import('./store.js').SessionRecord>) => ({ id, runId: 'r1', agentId: id, status: 'completed' as const, createdAt: 1, updatedAt: 1, ...extra });
+      await store.saveSession(session('old', { updatedAt: 1, expiresAt: 10 }));
+      await store.saveSession(session('new', { updatedAt: 5, expiresAt: 50, phaseId: 'p2' }));
+      await store.saveSession(session('other', { runId: 'r2', updatedAt: 3, status: 'archived', archivedAt: 4 }));
+      expect((await store.listSessions()).map((x) => x.id)).toEqual(['new', 'other', 'old']);
+      expect((await store.listSessions({ runId: 'r1' })).map((x) => x.id)).toEqual(['new', 'old']);
+      expect((await store.listSessions({ status: 'archived' })).map((x) => x.id)).toEqual(['other']);
+      expect((await store.listSessions({ expiredBefore: 20 })).map((x) => x.id)).toEqual(['old']);
+      expect((await store.getSession('new'))?.phaseId).toBe('p2');
+      expect(await store.deleteSession('old')).toBe(true);
+      expect(await store.deleteSession('old')).toBe(false);
+      expect(await store.getSession('old')).toBeUndefined();
+    });
+
+    it('saves context entries with a checksum and version, and reads them back', async () => {
+      const saved = await store.saveContextEntry(entry('The API uses cursor pagination', { tags: ['api'], summaryOf: undefined }));
+      expect(saved.version).toBe(1);
+      expect(saved.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(await store.getContextEntry(saved.id)).toEqual(saved);
+      expect(await store.getContextEntry('missing')).toBeUndefined();
+      // Saving the same immutable fact again changes nothing; a different one under its id is refused.
+      expect(await store.saveContextEntry({ ...saved, checksum: '', version: 0 })).toEqual(saved);
+      await expect(store.saveContextEntry({ ...saved, content: 'rewritten' })).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+    });
+
+    it('updates a keyed entry only from the version it read (optimistic concurrency)', async () => {
+      const first = await store.saveContextEntry(entry('Use SQLite', { type: 'decision', key: 'decision/db' }));
+      const second = await store.saveContextEntry({ ...first, content: 'Use Postgres' }, { expectedVersion: 1 });
+      expect(second).toMatchObject({ id: first.id, version: 2, content: 'Use Postgres' });
+      // A writer that read version 1 loses the race and is told so; nothing is overwritten.
+      await expect(store.saveContextEntry({ ...first, content: 'Use Redis' }, { expectedVersion: 1 })).rejects.toMatchObject({
+        code: 'BATON_CONTEXT_CONFLICT',
+        message: expect.stringContaining('key "decision/db"'),
+      });
+      expect((await store.getContextEntryByKey('r1', 'decision/db'))?.content).toBe('Use Postgres');
+      await expect(store.saveContextEntry(entry('x', { key: 'new/key' }), { expectedVersion: 3 })).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+    });
+
+    it('lists context by run, phase, session and level, in saved order', async () => {
+      const a = await store.saveContextEntry(entry('a', { phaseId: 'p1' }));
+      const b = await store.saveContextEntry(entry('b', { phaseId: 'p2', sessionId: 's2' }));
+      const c = await store.saveContextEntry(entry('c', { phaseId: 'p2', level: 1, type: 'summary', summaryOf: [b.id] }));
+      await store.saveContextEntry(entry('d', { runId: 'r2' }));
+      const ids = async (q: Parameters<Store['listContextEntries']>[0]) => (await store.listContextEntries(q)).entries.map((x) => x.id);
+      expect(await ids({ runId: 'r1' })).toEqual([a.id, b.id, c.id]);
+      expect(await ids({ runId: 'r1', phaseIds: ['p2'] })).toEqual([b.id, c.id]);
+      expect(await ids({ runId: 'r1', sessionIds: ['s2'] })).toEqual([b.id]);
+      expect(await ids({ runId: 'r1', level: 1 })).toEqual([c.id]);
+      expect((await store.listContextEntries({ runId: 'r1', level: 1 })).entries[0]?.summaryOf).toEqual([b.id]);
+      expect((await store.listContextEntries({ runId: 'r1' })).corrupt).toEqual([]);
+    });
+
+    it('finds the entries most relevant to a text', async () => {
+      await store.saveContextEntry(entry('The billing service retries webhooks three times'));
+      const target = await store.saveContextEntry(entry('Rate limiting on the payments API is 100 requests per minute', { tags: ['payments'] }));
+      await store.saveContextEntry(entry('Frontend uses React with Vite'));
+      await store.saveContextEntry(entry('Payments API rate limiting', { runId: 'other-run' }));
+      const hits = await store.searchContext({ runId: 'r1', text: 'What is the rate limit of the payments API?', limit: 5 });
+      expect(hits[0]?.entry.id).toBe(target.id);
+      expect(hits[0]!.relevance).toBeGreaterThan(0);
+      expect(hits.every((h) => h.entry.runId === 'r1')).toBe(true);
+      expect(await store.searchContext({ runId: 'r1', text: 'the and of', limit: 5 })).toEqual([]);
     });
 
     it('keeps every one of 200 agents saved concurrently', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ErrorInfo } from '../core/index.js';
 
 /** Token counts as the model reported them. */
@@ -23,7 +24,7 @@ export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partia
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
 export type AgentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed';
-export type SessionStatus = 'created' | 'active' | 'completed' | 'failed';
+export type SessionStatus = 'created' | 'active' | 'completed' | 'failed' | 'archived';
 
 /** What an agent produced. */
 export interface AgentOutput {
@@ -112,10 +113,85 @@ export interface SessionRecord {
   id: string;
   runId: string;
   agentId: string;
+  phaseId?: string;
+  /** The session this one was forked from, or whose context it inherits. */
   parentId?: string;
   status: SessionStatus;
   createdAt: number;
   updatedAt: number;
+  /** After this a finished session may be archived and pruned. */
+  expiresAt?: number;
+  archivedAt?: number;
+}
+
+export interface ListSessionsOptions {
+  runId?: string;
+  status?: SessionStatus;
+  /** Only sessions whose expiresAt is before this. */
+  expiredBefore?: number;
+  limit?: number;
+}
+
+export const contextEntryTypes = ['decision', 'finding', 'file_changed', 'error', 'artifact', 'summary'] as const;
+export type ContextEntryType = (typeof contextEntryTypes)[number];
+
+/** A fact an agent produced, kept for the agents after it. */
+export interface ContextEntry {
+  id: string;
+  runId: string;
+  sessionId?: string;
+  agentId?: string;
+  phaseId?: string;
+  type: ContextEntryType;
+  /** Keyed facts (e.g. `decision/database`) are updated in place, with optimistic concurrency. */
+  key?: string;
+  content: string;
+  tags: string[];
+  tokens: number;
+  /** 0 = an agent's own entry, 1 = a phase summary, 2 = a run summary. */
+  level: 0 | 1 | 2;
+  /** For summaries: the entries they summarise (which are kept). */
+  summaryOf?: string[];
+  /** sha256 of the entry's content fields, checked on every read. */
+  checksum: string;
+  /** 1 when created; each update of a keyed entry adds 1. */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ContextQuery {
+  runId?: string;
+  phaseIds?: string[];
+  sessionIds?: string[];
+  level?: number;
+  limit?: number;
+}
+
+/** Entries read back, and the ids of those whose checksum did not match (not served). */
+export interface ContextListing {
+  entries: ContextEntry[];
+  corrupt: string[];
+}
+
+export interface ContextSearch {
+  runId: string;
+  /** Free text: entries are ranked by BM25 relevance to it. */
+  text: string;
+  phaseIds?: string[];
+  limit: number;
+}
+
+export interface ContextHit {
+  entry: ContextEntry;
+  /** Higher is more relevant; 0 when the entry matched no search term. */
+  relevance: number;
+}
+
+/** The checksum of an entry's meaning: what it says, not when or where it was stored. */
+export function contextChecksum(entry: Pick<ContextEntry, 'type' | 'key' | 'content' | 'tags' | 'level' | 'summaryOf'>): string {
+  const canonical = JSON.stringify([entry.type, entry.key ?? null, entry.content, entry.tags, entry.level, entry.summaryOf ?? null]);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 export interface ListRunsOptions {
@@ -153,6 +229,24 @@ export interface Store {
 
   saveSession(session: SessionRecord): Promise<void>;
   getSession(sessionId: string): Promise<SessionRecord | undefined>;
+  /** Newest first. */
+  listSessions(options?: ListSessionsOptions): Promise<SessionRecord[]>;
+  /** Removes the session record (its context entries stay). Returns false when it did not exist. */
+  deleteSession(sessionId: string): Promise<boolean>;
+
+  /**
+   * Adds an entry, or replaces a keyed one. Replacing needs `expectedVersion` equal to the stored
+   * version (optimistic concurrency); a mismatch throws BATON_CONTEXT_CONFLICT and changes nothing.
+   * The store sets `checksum` and `version`.
+   */
+  saveContextEntry(entry: ContextEntry, options?: { expectedVersion?: number }): Promise<ContextEntry>;
+  /** Throws BATON_CONTEXT_CORRUPT when the stored entry does not match its checksum. */
+  getContextEntry(id: string): Promise<ContextEntry | undefined>;
+  getContextEntryByKey(runId: string, key: string): Promise<ContextEntry | undefined>;
+  /** In the order entries were first saved. */
+  listContextEntries(query: ContextQuery): Promise<ContextListing>;
+  /** The most relevant entries to `text` (full-text, BM25), best first. */
+  searchContext(query: ContextSearch): Promise<ContextHit[]>;
 
   /** Marks a run for cancellation. Returns false when the run does not exist. */
   requestCancel(runId: string): Promise<boolean>;
