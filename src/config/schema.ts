@@ -30,6 +30,8 @@ export const configSchema = z
     retry_max_delay_ms: z.number().int().min(0).default(30_000),
     /** Per-agent timeout when the workflow sets none. */
     agent_timeout_ms: z.number().int().positive().default(600_000),
+    /** How long a finished agent session is kept before it may be archived and pruned (default 7 days). */
+    session_ttl_ms: z.number().int().positive().default(7 * 24 * 3600 * 1000),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
     mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */

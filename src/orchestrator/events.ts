@@ -8,6 +8,8 @@ export interface RunEventMap extends Record<string, unknown> {
   'phase.started': { runId: string; phaseId: string };
   'agent.started': { runId: string; phaseId: string; agentId: string; sessionId: string };
   'agent.mcp': { runId: string; agentId: string; servers: string[]; missing: Array<{ name: string; error: ErrorInfo }> };
+  'context.added': { runId: string; agentId: string; entries: number; tokens: number };
+  'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
   'agent.finished': {
     runId: string;

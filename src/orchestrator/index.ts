@@ -4,5 +4,3 @@ export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { summarizeRun } from './summary.js';
 export type { AgentSummary, PhaseSummary, RunSummary } from './summary.js';
-export { buildAppendedSystemPrompt } from './system-prompt.js';
-export type { AgentPromptInput } from './system-prompt.js';

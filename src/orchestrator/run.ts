@@ -17,10 +17,10 @@ import {
   type RunStatus,
   type Store,
 } from '../store/index.js';
-import { resolveAgent, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
+import { ancestorPhases, resolveAgent, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
 import { summarizeRun, type RunSummary } from './summary.js';
-import { buildAppendedSystemPrompt } from './system-prompt.js';
+import { AgentSummarizer, buildAppendedSystemPrompt, DynamicContextAccumulator, expiryFrom, extractContext, type ContextDraft, type SelectedContext } from '../context/index.js';
 
 /** How often a running orchestrator checks the store for a `baton cancel` from another process. */
 const CANCEL_POLL_MS = 250;
@@ -90,13 +90,24 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   };
   await store.saveRun(run);
 
-  const systemPromptFor = (phaseId: string, entry: AgentEntry, plan?: AgentMcpPlan): string =>
+  const accumulator = new DynamicContextAccumulator({
+    store,
+    runId,
+    sizeLimitBytes: config.context_size_limit,
+    ...(workflow.context.summarizer === 'agent'
+      ? { summarizer: new AgentSummarizer({ runtime: options.runtime, env: options.env, cwd: options.workflowDir, model: workflow.defaults?.model }) }
+      : {}),
+    clock,
+  });
+
+  const systemPromptFor = (phaseId: string, entry: AgentEntry, plan?: AgentMcpPlan, context?: SelectedContext): string =>
     buildAppendedSystemPrompt({
       workflowName: workflow.name,
       workflowDescription: workflow.description,
       phaseId,
       agentId: entry.id,
       role: entry.systemPrompt,
+      ...(context ? { context: context.entries } : {}),
       ...(plan ? { mcp: { available: plan.available, missing: plan.missing.map((m) => ({ name: m.name, reason: m.error.message })) } } : {}),
     });
 
@@ -120,6 +131,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       };
       agents.set(entry.id, record);
       await store.saveAgent(record);
+      await store.saveSession({ id: record.sessionId, runId, agentId: entry.id, phaseId: phase.id, status: 'created', createdAt: clock.now(), updatedAt: clock.now() });
     }
   }
   events.emit('run.started', { runId, workflowName: workflow.name, agents: agents.size });
@@ -150,7 +162,16 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     const resolved = resolveAgent(workflow, phase, entry, options.workflowDir);
     const timeoutMs = resolved.timeoutMs ?? config.agent_timeout_ms;
     const startedAt = clock.now();
-    await store.saveSession({ id: record.sessionId, runId, agentId: record.id, status: 'active', createdAt: startedAt, updatedAt: startedAt });
+    const session = await store.getSession(record.sessionId);
+    if (session) await store.saveSession({ ...session, status: 'active', updatedAt: startedAt });
+
+    const context = await accumulator.select({
+      phaseIds: ancestorPhases(workflow, phase.id),
+      task: record.prompt,
+      mode: resolved.inherit,
+      budgetTokens: workflow.context.budgetTokens,
+    });
+    if (context.corrupt.length > 0) events.emit('context.corrupt', { runId, agentId: record.id, entryIds: context.corrupt });
 
     let plan: AgentMcpPlan | undefined;
     if (options.mcp) {
@@ -174,7 +195,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       agentId: record.id,
       sessionId: record.sessionId,
       prompt: record.prompt,
-      appendSystemPrompt: systemPromptFor(phase.id, entry, plan),
+      appendSystemPrompt: systemPromptFor(phase.id, entry, plan, context),
       model: resolved.model,
       cwd: resolved.cwd,
       // An agent may use the tools of every MCP server it was given.
@@ -194,6 +215,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       model: resolved.model,
       startedAt,
       ...(plan ? { mcp: { servers: mcpServerNames, chosen: plan.chosen, missing: plan.missing } } : {}),
+      context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
     };
     await saveAgent(started);
     events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId });
@@ -229,17 +251,31 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     return finish(phase, { ...started, ...result });
   };
 
-  /** Stores an agent's final record, closes its session and tells subscribers. */
+  /** What an agent leaves for the agents after it: the facts in its result, or why it failed. */
+  const factsOf = (record: AgentRecord): ContextDraft[] => {
+    if (record.status === 'succeeded' && record.output) return extractContext(record.output);
+    if (record.status === 'failed' && record.error) {
+      return [{ type: 'error', content: `Agent ${record.id} failed: ${record.error.code}: ${record.error.message}`, tags: [record.error.code.toLowerCase()] }];
+    }
+    return [];
+  };
+
+  /** Stores an agent's final record and its facts, closes its session and tells subscribers. */
   const finish = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
-    const finished: AgentRecord = { ...record, finishedAt: clock.now() };
+    const now = clock.now();
+    const finished: AgentRecord = { ...record, finishedAt: now };
+    const facts = factsOf(finished);
+    if (facts.length > 0) {
+      const added = await accumulator.add(facts, { sessionId: record.sessionId, agentId: record.id, phaseId: phase.id });
+      events.emit('context.added', { runId, agentId: record.id, entries: added.length, tokens: added.reduce((sum, e) => sum + e.tokens, 0) });
+    }
     await saveAgent(finished);
+    const session = await store.getSession(record.sessionId);
     await store.saveSession({
-      id: record.sessionId,
-      runId,
-      agentId: record.id,
+      ...(session ?? { id: record.sessionId, runId, agentId: record.id, phaseId: phase.id, createdAt: now }),
       status: finished.status === 'succeeded' ? 'completed' : 'failed',
-      createdAt: finished.startedAt ?? clock.now(),
-      updatedAt: clock.now(),
+      updatedAt: now,
+      expiresAt: expiryFrom(now, config.session_ttl_ms),
     });
     events.emit('agent.finished', {
       runId,
@@ -255,8 +291,11 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   };
 
   const skip = async (record: AgentRecord, status: 'skipped' | 'cancelled', error: ErrorInfo): Promise<AgentRecord> => {
-    const skipped: AgentRecord = { ...record, status, error, finishedAt: clock.now() };
+    const now = clock.now();
+    const skipped: AgentRecord = { ...record, status, error, finishedAt: now };
     await saveAgent(skipped);
+    const session = await store.getSession(record.sessionId);
+    if (session) await store.saveSession({ ...session, status: 'failed', updatedAt: now, expiresAt: expiryFrom(now, config.session_ttl_ms) });
     events.emit('agent.finished', { runId, phaseId: record.phaseId, agentId: record.id, status, durationMs: 0, attempts: 0, costUsd: 0, error });
     return skipped;
   };

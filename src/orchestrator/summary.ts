@@ -1,5 +1,5 @@
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
-import type { AgentMcpRecord, AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
+import type { AgentContextRecord, AgentMcpRecord, AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
 
 /** One agent in `baton run --json` / `baton status --json`. */
 export interface AgentSummary {
@@ -16,6 +16,8 @@ export interface AgentSummary {
   durationMs: number;
   /** The MCP servers the agent ran with, why, and those it had to do without. */
   mcp?: AgentMcpRecord;
+  /** What the agent inherited from earlier agents. */
+  context?: AgentContextRecord;
   error?: ErrorInfo;
 }
 
@@ -55,6 +57,7 @@ function agentSummary(agent: AgentRecord): AgentSummary {
     attempts: agent.attempts,
     durationMs: agent.durationMs,
     ...(agent.mcp ? { mcp: agent.mcp } : {}),
+    ...(agent.context ? { context: agent.context } : {}),
     ...(agent.error ? { error: agent.error } : {}),
   };
 }

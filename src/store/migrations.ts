@@ -101,6 +101,7 @@ export const migrations: Migration[] = [
     description: 'context entries (checksummed, versioned, full-text indexed) and session lifecycle',
     up(db) {
       db.exec(`
+        ALTER TABLE agents ADD COLUMN context_json TEXT;
         ALTER TABLE sessions ADD COLUMN phase_id TEXT;
         ALTER TABLE sessions ADD COLUMN expires_at INTEGER;
         ALTER TABLE sessions ADD COLUMN archived_at INTEGER;

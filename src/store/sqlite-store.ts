@@ -68,6 +68,7 @@ const agentFromRow = (r: Row): AgentRecord =>
     model: optional<string>(r.model),
     output: fromJson<AgentRecord['output']>(r.output_json),
     mcp: fromJson<AgentRecord['mcp']>(r.mcp_json),
+    context: fromJson<AgentRecord['context']>(r.context_json),
     usage: fromJson<Usage>(r.usage_json) as Usage,
     costUsd: r.cost_usd as number,
     turns: r.turns as number,
@@ -219,7 +220,7 @@ export class SqliteStore implements Store {
 
   constructor(private readonly db: Db) {
     const runColumns = ['id', 'workflow_name', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
-    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
+    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'context_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
     const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
     const contextColumns = ['id', 'run_id', 'session_id', 'agent_id', 'phase_id', 'type', 'key', 'content', 'tags_json', 'tokens', 'level', 'summary_of_json', 'checksum', 'version', 'created_at', 'updated_at'];
     const prepare = (sql: string): Statement => db.prepare(sql);
@@ -314,6 +315,7 @@ export class SqliteStore implements Store {
       model: agent.model ?? null,
       output_json: toJson(agent.output),
       mcp_json: toJson(agent.mcp),
+      context_json: toJson(agent.context),
       usage_json: JSON.stringify(agent.usage),
       cost_usd: agent.costUsd,
       turns: agent.turns,

@@ -113,6 +113,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         status: 'failed',
         model: 'claude-sonnet-4-5',
         output: { text: 'partial', structured: { steps: ['a', { nested: [1, 2.5, null, true] }] } },
+        context: { mode: 'filtered', entryIds: ['e1', 'e2'], tokens: 42, considered: 7 },
         mcp: { servers: ['memory'], chosen: [{ name: 'memory', reasons: ['listed'] }], missing: [{ name: 'gh', error: { code: 'BATON_MCP_UNAVAILABLE', message: 'down' } }] },
         usage: { inputTokens: 12345, outputTokens: 678, cacheReadTokens: 9, cacheCreationTokens: 10 },
         costUsd: 0.123456789,

@@ -75,6 +75,16 @@ export interface AgentMcpRecord {
   missing: Array<{ name: string; error: ErrorInfo }>;
 }
 
+/** What an agent inherited from the agents before it. */
+export interface AgentContextRecord {
+  mode: 'all' | 'summary' | 'filtered' | 'none';
+  /** Ids of the entries (or summaries) it was given. */
+  entryIds: string[];
+  tokens: number;
+  /** How many entries were candidates before filtering. */
+  considered: number;
+}
+
 export interface AgentRecord extends AgentTotals {
   runId: string;
   phaseId: string;
@@ -87,6 +97,7 @@ export interface AgentRecord extends AgentTotals {
   model?: string;
   output?: AgentOutput;
   mcp?: AgentMcpRecord;
+  context?: AgentContextRecord;
   error?: ErrorInfo;
   startedAt?: number;
   finishedAt?: number;

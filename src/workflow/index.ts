@@ -1,4 +1,4 @@
-export { agentEntrySchema, makeWorkflowSchema, phaseSchema, workflowSchema } from './schema.js';
-export type { AgentEntry, PhaseSpec, Workflow } from './schema.js';
-export { loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
+export { agentEntrySchema, inheritModeSchema, makeWorkflowSchema, phaseSchema, workflowSchema } from './schema.js';
+export type { AgentEntry, InheritMode, PhaseSpec, Workflow } from './schema.js';
+export { ancestorPhases, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
 export type { LoadedWorkflow, ParseWorkflowOptions, ResolvedAgent } from './load.js';

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
-import { makeWorkflowSchema, type AgentEntry, type PhaseSpec, type Workflow } from './schema.js';
+import { makeWorkflowSchema, type AgentEntry, type InheritMode, type PhaseSpec, type Workflow } from './schema.js';
 
 export interface LoadedWorkflow {
   workflow: Workflow;
@@ -9,6 +9,21 @@ export interface LoadedWorkflow {
   path: string;
   /** Its directory: relative paths in the workflow resolve against it. */
   dir: string;
+}
+
+/** The phases a phase inherits context from: its dependencies and theirs, in workflow order. */
+export function ancestorPhases(workflow: Workflow, phaseId: string): string[] {
+  const byId = new Map(workflow.phases.map((p) => [p.id, p]));
+  const found = new Set<string>();
+  const visit = (id: string): void => {
+    for (const dep of byId.get(id)?.dependsOn ?? []) {
+      if (found.has(dep)) continue;
+      found.add(dep);
+      visit(dep);
+    }
+  };
+  visit(phaseId);
+  return workflow.phases.map((p) => p.id).filter((id) => found.has(id));
 }
 
 export interface ParseWorkflowOptions {
@@ -45,6 +60,8 @@ export interface ResolvedAgent {
   /** The MCP servers the agent named; undefined means Baton picks them from the task. */
   mcpServers?: string[];
   onMcpUnavailable: McpUnavailablePolicy;
+  /** How the agent inherits earlier agents' context: the agent's, else its phase's, else the workflow's. */
+  inherit: InheritMode;
   outputSchema?: Record<string, unknown>;
 }
 
@@ -65,6 +82,7 @@ export function resolveAgent(workflow: Workflow, phase: PhaseSpec, agent: AgentE
     env: agent.env ?? {},
     mcpServers: agent.mcpServers,
     onMcpUnavailable: agent.onMcpUnavailable ?? defaults.onMcpUnavailable ?? 'degrade',
+    inherit: agent.inherit ?? phase.inherit ?? workflow.context.inherit,
     outputSchema: agent.outputSchema,
   };
 }

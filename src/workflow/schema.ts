@@ -7,6 +7,9 @@ const idSchema = z
 
 const toolList = z.array(z.string().min(1));
 
+/** How an agent inherits what earlier agents found. */
+export const inheritModeSchema = z.enum(['all', 'summary', 'filtered', 'none']);
+
 const agentSettings = {
   model: z.string().min(1).optional(),
   onMcpUnavailable: mcpUnavailablePolicySchema.optional(),
@@ -29,6 +32,7 @@ export const agentEntrySchema = z
     env: z.record(z.string(), z.string()).optional(),
     /** JSON Schema for structured output. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
+    inherit: inheritModeSchema.optional(),
     ...agentSettings,
   })
   .strict();
@@ -37,6 +41,7 @@ export const phaseSchema = z
   .object({
     id: idSchema,
     dependsOn: z.array(idSchema).optional(),
+    inherit: inheritModeSchema.optional(),
     agents: z.array(agentEntrySchema).min(1, { message: 'a phase needs at least one agent' }),
   })
   .strict();
@@ -79,6 +84,17 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
     description: z.string().optional(),
     defaults: z.object(agentSettings).strict().optional(),
     mcpServers: z.record(z.string(), mcpServerSchema).optional(),
+    context: z
+      .object({
+        /** Default for every agent: all, summary, filtered (default) or none. */
+        inherit: inheritModeSchema.default('filtered'),
+        /** For `filtered`: the most tokens of inherited context one agent gets. */
+        budgetTokens: z.number().int().positive().default(2000),
+        /** Who writes summaries when context outgrows context_size_limit: a Claude agent, or a deterministic extract. */
+        summarizer: z.enum(['agent', 'extractive']).default('agent'),
+      })
+      .strict()
+      .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent' }),
     phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
   })
   .strict()
@@ -127,3 +143,4 @@ export const workflowSchema = makeWorkflowSchema();
 export type Workflow = z.output<typeof workflowSchema>;
 export type PhaseSpec = z.output<typeof phaseSchema>;
 export type AgentEntry = z.output<typeof agentEntrySchema>;
+export type InheritMode = z.output<typeof inheritModeSchema>;

@@ -79,6 +79,7 @@ describe('workflow loading', () => {
       env: {},
       mcpServers: ['memory'],
       onMcpUnavailable: 'degrade',
+      inherit: 'filtered',
       outputSchema: undefined,
     });
     expect(resolveAgent(workflow, scan!, scan!.agents[1]!, workflowDir)).toMatchObject({

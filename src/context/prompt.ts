@@ -1,3 +1,5 @@
+import type { ContextEntry } from '../store/index.js';
+
 /** What an agent is told about its place in the run, appended to Claude Code's own system prompt. */
 export interface AgentPromptInput {
   workflowName: string;
@@ -6,6 +8,8 @@ export interface AgentPromptInput {
   agentId: string;
   /** The workflow's `systemPrompt` for this agent: its role. */
   role?: string;
+  /** What earlier agents found, as selected for this agent. */
+  context?: ContextEntry[];
   /** MCP servers the agent has, and the ones it needed but must do without. */
   mcp?: { available: Array<{ name: string; tools: number }>; missing: Array<{ name: string; reason: string }> };
 }
@@ -21,10 +25,21 @@ function mcpLines(mcp: AgentPromptInput['mcp']): string[] {
   return lines;
 }
 
+function contextLines(entries: ContextEntry[] | undefined): string[] {
+  if (!entries || entries.length === 0) return [];
+  const lines = ['', '## Context from earlier agents'];
+  for (const entry of entries) {
+    const from = [entry.agentId && `agent ${entry.agentId}`, entry.phaseId && `phase ${entry.phaseId}`].filter(Boolean).join(', ');
+    const label = entry.level === 0 ? entry.type : entry.level === 1 ? 'phase summary' : 'run summary';
+    lines.push(`- [${label}] ${entry.content.replace(/\n+/g, ' ')}${from ? ` (${from})` : ''}`);
+  }
+  return lines;
+}
+
 /**
- * Builds the appended system prompt. The part shared by every agent of a workflow comes first and
- * the per-agent part last, so the model's prompt cache can be reused across agents. Same inputs,
- * same bytes.
+ * Builds the appended system prompt. The part shared by every agent of a workflow comes first, then
+ * the inherited context (the same for a phase's agents unless filtered per task), and the per-agent
+ * part last, so the model's prompt cache can be reused across agents. Same inputs, same bytes.
  */
 export function buildAppendedSystemPrompt(input: AgentPromptInput): string {
   const shared = [
@@ -32,7 +47,8 @@ export function buildAppendedSystemPrompt(input: AgentPromptInput): string {
     `You are one of several Claude Code agents that Baton runs for the workflow "${input.workflowName}".`,
     ...(input.workflowDescription ? [`Workflow goal: ${input.workflowDescription}`] : []),
     'Work only on your own task. Your final message is your result: state it plainly and completely.',
+    'End it with one line per fact the agents after you should know, each starting with "Decision:", "Finding:", "File changed:", "Error:" or "Artifact:".',
   ];
   const own = [`## Your assignment`, `Phase: ${input.phaseId}`, `Agent: ${input.agentId}`, ...(input.role ? ['', input.role] : []), ...mcpLines(input.mcp)];
-  return [...shared, '', ...own].join('\n');
+  return [...shared, ...contextLines(input.context), '', ...own].join('\n');
 }

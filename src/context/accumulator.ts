@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import type { ContextEntry, ContextEntryType, Store } from '../store/index.js';
+import type { ContextDraft } from './extract.js';
+import { ExtractiveSummarizer, type Summarizer } from './summarize.js';
+import { countTokens } from './tokens.js';
+
+/** How an agent inherits what came before it. */
+export type InheritMode = 'all' | 'summary' | 'filtered' | 'none';
+
+/** Where an entry came from. */
+export interface ContextSource {
+  sessionId?: string;
+  agentId?: string;
+  phaseId?: string;
+}
+
+export interface SelectionRequest {
+  /** Phases whose accumulated context the agent inherits, oldest first (its phase's dependencies, transitively). */
+  phaseIds: string[];
+  /** Sessions whose context it inherits directly (its parent session). */
+  sessionIds?: string[];
+  /** The agent's task: filtering ranks entries by relevance to it. */
+  task: string;
+  mode: InheritMode;
+  /** For `filtered`: the most tokens of context to give. */
+  budgetTokens: number;
+}
+
+export interface SelectedContext {
+  mode: InheritMode;
+  /** In a stable order: by phase, then as saved. */
+  entries: ContextEntry[];
+  tokens: number;
+  /** How many entries (or summaries) were candidates before filtering. */
+  considered: number;
+  /** Entries left out because their checksum did not match. */
+  corrupt: string[];
+}
+
+/** How much each kind of fact is worth when space is short. */
+const typeWeights: Record<ContextEntryType, number> = { decision: 1, error: 0.9, file_changed: 0.8, finding: 0.7, artifact: 0.6, summary: 0.5 };
+const weights = { relevance: 0.6, type: 0.25, recency: 0.15 };
+
+export interface AccumulatorOptions {
+  store: Store;
+  runId: string;
+  /** `context_size_limit`: above this many bytes, older context is summarised. */
+  sizeLimitBytes: number;
+  summarizer?: Summarizer;
+  clock?: Clock;
+}
+
+const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0);
+
+/**
+ * The DynamicContextAccumulator: collects the facts agents produce across phases and picks, for each
+ * next agent, what it should know — all of it, summaries, or the most relevant within a token budget
+ * (BM25 relevance + type + recency) — summarising older context hierarchically (entries → phase
+ * summary → run summary) when it outgrows the size limit. Nothing is deleted: summaries point to the
+ * entries they replace, which stay in the store.
+ */
+export class DynamicContextAccumulator {
+  private readonly clock: Clock;
+  private readonly fallback = new ExtractiveSummarizer();
+  /** Hot candidate sets of the running phases; any write to the run clears it. */
+  private readonly cache = new LRUCache<string, { entries: ContextEntry[]; corrupt: string[] }>({ max: 64 });
+
+  constructor(private readonly options: AccumulatorOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Stores an agent's facts. Keyed facts update the current value (merging concurrent writers). */
+  async add(drafts: ContextDraft[], source: ContextSource): Promise<ContextEntry[]> {
+    const saved: ContextEntry[] = [];
+    for (const draft of drafts) {
+      saved.push(draft.key === undefined ? await this.options.store.saveContextEntry(this.entryFor(draft, source)) : await this.upsertKeyed(draft.key, () => draft, source));
+    }
+    this.cache.clear();
+    return saved;
+  }
+
+  /**
+   * Read-modify-write of a keyed fact with optimistic concurrency: `update` sees the current value
+   * and returns the next; when another writer got there first, it runs again on the newer value, so
+   * no update is lost.
+   */
+  async upsertKeyed(key: string, update: (current: ContextEntry | undefined) => ContextDraft, source: ContextSource): Promise<ContextEntry> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
+      const next = this.entryFor({ ...update(current), key }, source);
+      try {
+        const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, { expectedVersion: current?.version ?? 0 });
+        this.cache.clear();
+        return saved;
+      } catch (error) {
+        if (!(error instanceof BatonError && error.code === ErrorCodes.contextConflict) || attempt >= 20) throw error;
+      }
+    }
+  }
+
+  async select(request: SelectionRequest): Promise<SelectedContext> {
+    if (request.mode === 'none' || (request.phaseIds.length === 0 && !request.sessionIds?.length)) {
+      return { mode: request.mode, entries: [], tokens: 0, considered: 0, corrupt: [] };
+    }
+    const { entries: inherited, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
+    const fromParents = inherited.filter((e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''));
+    const byPhase = request.phaseIds.map((phaseId) => ({ phaseId, entries: inherited.filter((e) => e.phaseId === phaseId && !fromParents.includes(e)) }));
+
+    let candidates: ContextEntry[];
+    if (request.mode === 'summary') {
+      candidates = [...fromParents];
+      for (const phase of byPhase) if (phase.entries.length > 0) candidates.push(await this.summaryOf(1, phase.phaseId, phase.entries));
+    } else {
+      candidates = await this.withinSizeLimit(fromParents, byPhase);
+    }
+    const chosen = request.mode === 'filtered' ? await this.mostRelevant(candidates, request) : candidates;
+    const order = new Map(candidates.map((e, i) => [e.id, i]));
+    const entries = [...chosen].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    return { mode: request.mode, entries, tokens: entries.reduce((sum, e) => sum + e.tokens, 0), considered: candidates.length, corrupt };
+  }
+
+  private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {
+    const now = this.clock.now();
+    return {
+      id: randomUUID(),
+      runId: this.options.runId,
+      ...source,
+      type: draft.type,
+      ...(draft.key !== undefined ? { key: draft.key } : {}),
+      content: draft.content,
+      tags: draft.tags,
+      tokens: countTokens(draft.content),
+      level: 0,
+      checksum: '',
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  private async candidates(phaseIds: string[], sessionIds: string[]): Promise<{ entries: ContextEntry[]; corrupt: string[] }> {
+    const key = JSON.stringify([phaseIds, sessionIds]);
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const store = this.options.store;
+    const [byPhase, bySession] = await Promise.all([
+      store.listContextEntries({ runId: this.options.runId, phaseIds, level: 0 }),
+      sessionIds.length > 0 ? store.listContextEntries({ runId: this.options.runId, sessionIds, level: 0 }) : Promise.resolve({ entries: [], corrupt: [] }),
+    ]);
+    const seen = new Set<string>();
+    const entries = [...bySession.entries, ...byPhase.entries].filter((e) => !seen.has(e.id) && seen.add(e.id));
+    const result = { entries, corrupt: [...new Set([...byPhase.corrupt, ...bySession.corrupt])] };
+    this.cache.set(key, result);
+    return result;
+  }
+
+  /** Over the size limit, the oldest phases are replaced by their summaries, then everything by a run summary. */
+  private async withinSizeLimit(fromParents: ContextEntry[], byPhase: Array<{ phaseId: string; entries: ContextEntry[] }>): Promise<ContextEntry[]> {
+    const limit = this.options.sizeLimitBytes;
+    const parts = byPhase.map((p) => p.entries);
+    const flat = (): ContextEntry[] => [...fromParents, ...parts.flat()];
+    for (let i = 0; i < byPhase.length && bytesOf(flat()) > limit; i++) {
+      const phase = byPhase[i]!;
+      if (phase.entries.length > 0) parts[i] = [await this.summaryOf(1, phase.phaseId, phase.entries)];
+    }
+    if (bytesOf(flat()) <= limit) return flat();
+    const originals = byPhase.flatMap((p) => p.entries);
+    return [...fromParents, await this.summaryOf(2, undefined, originals)];
+  }
+
+  /** The summary of exactly these entries: the stored one if it exists, else a new one. */
+  private async summaryOf(level: 1 | 2, phaseId: string | undefined, entries: ContextEntry[]): Promise<ContextEntry> {
+    const ids = entries.map((e) => e.id).sort();
+    const existing = await this.options.store.listContextEntries({ runId: this.options.runId, level, ...(phaseId ? { phaseIds: [phaseId] } : {}) });
+    const same = existing.entries.find((s) => s.phaseId === phaseId && JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids));
+    if (same) return same;
+
+    const request = { scope: phaseId ? `phase ${phaseId}` : 'the run so far', entries, maxBytes: Math.max(500, Math.floor(this.options.sizeLimitBytes / 4)) };
+    let content: string;
+    let method = this.options.summarizer?.name ?? this.fallback.name;
+    try {
+      content = await (this.options.summarizer ?? this.fallback).summarize(request);
+    } catch {
+      // No model (or it failed): a deterministic extract keeps the run going.
+      method = this.fallback.name;
+      content = await this.fallback.summarize(request);
+    }
+    const summary: ContextEntry = {
+      ...this.entryFor({ type: 'summary', content, tags: ['summary', method] }, phaseId ? { phaseId } : {}),
+      level,
+      summaryOf: ids,
+    };
+    this.cache.clear();
+    return this.options.store.saveContextEntry(summary);
+  }
+
+  /** Ranks by BM25 relevance to the task, type and recency; takes the best that fit the token budget. */
+  private async mostRelevant(candidates: ContextEntry[], request: SelectionRequest): Promise<ContextEntry[]> {
+    const hits = await this.options.store.searchContext({ runId: this.options.runId, text: request.task, phaseIds: request.phaseIds, limit: 500 });
+    const relevance = new Map(hits.map((h) => [h.entry.id, h.relevance]));
+    const maxRelevance = Math.max(1e-9, ...hits.map((h) => h.relevance));
+    const byAge = [...candidates].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    const recency = new Map(byAge.map((e, i) => [e.id, byAge.length > 1 ? i / (byAge.length - 1) : 1]));
+    const score = (e: ContextEntry): number =>
+      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) + weights.type * typeWeights[e.type] + weights.recency * (recency.get(e.id) ?? 0);
+    const ranked = [...candidates].sort((a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+
+    const chosen: ContextEntry[] = [];
+    let tokens = 0;
+    for (const entry of ranked) {
+      if (tokens + entry.tokens > request.budgetTokens) continue;
+      chosen.push(entry);
+      tokens += entry.tokens;
+    }
+    return chosen;
+  }
+}

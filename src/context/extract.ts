@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { contextEntryTypes, type AgentOutput, type ContextEntryType } from '../store/index.js';
+
+/** A fact before it is stored: what an agent said, typed. */
+export interface ContextDraft {
+  type: ContextEntryType;
+  content: string;
+  tags: string[];
+  key?: string;
+}
+
+/** The structured `context` block an agent may return (ask for it with this in its outputSchema). */
+export const contextBlockSchema = z.array(
+  z.object({
+    type: z.enum(contextEntryTypes),
+    content: z.string().min(1),
+    tags: z.array(z.string()).default([]),
+    key: z.string().min(1).optional(),
+  }),
+);
+
+/** JSON Schema for the `context` property, for workflows that want agents to report facts as data. */
+export const contextBlockJsonSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      type: { type: 'string', enum: [...contextEntryTypes] },
+      content: { type: 'string' },
+      tags: { type: 'array', items: { type: 'string' } },
+      key: { type: 'string' },
+    },
+    required: ['type', 'content'],
+  },
+} as const;
+
+/** Line prefixes agents are asked to use (see the system prompt), and the type each gives. */
+const markers: Array<[RegExp, ContextEntryType]> = [
+  [/^decision:\s*/i, 'decision'],
+  [/^finding:\s*/i, 'finding'],
+  [/^(file changed|changed file):\s*/i, 'file_changed'],
+  [/^error:\s*/i, 'error'],
+  [/^artifact:\s*/i, 'artifact'],
+  [/^summary:\s*/i, 'summary'],
+];
+
+/** Words worth tagging an entry with: file paths and `code` spans it mentions. */
+function tagsOf(content: string): string[] {
+  const paths = content.match(/[\w./-]+\.[a-z]{1,5}\b/gi) ?? [];
+  const code = [...content.matchAll(/`([^`]{1,60})`/g)].map((m) => m[1] ?? '');
+  return [...new Set([...paths, ...code].map((t) => t.toLowerCase()))].slice(0, 10);
+}
+
+/**
+ * The facts in an agent's result: its structured `context` block when it returned one, else the
+ * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
+ * `Artifact:`, `Summary:`), else the whole text as one finding.
+ */
+export function extractContext(output: AgentOutput): ContextDraft[] {
+  const structured = output.structured as { context?: unknown } | undefined;
+  if (structured && typeof structured === 'object' && 'context' in structured) {
+    const block = contextBlockSchema.safeParse(structured.context);
+    if (block.success) return block.data.map((d) => ({ ...d, tags: d.tags.length > 0 ? d.tags : tagsOf(d.content) }));
+  }
+  const drafts: ContextDraft[] = [];
+  for (const rawLine of output.text.split('\n')) {
+    const line = rawLine.replace(/^\s*(?:[-*]|\d+\.)\s+/, '').trim();
+    const marker = markers.find(([pattern]) => pattern.test(line));
+    if (!marker) continue;
+    const content = line.replace(marker[0], '').trim();
+    if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content) });
+  }
+  if (drafts.length > 0) return drafts;
+  const text = output.text.trim();
+  return text ? [{ type: 'finding', content: text, tags: tagsOf(text) }] : [];
+}

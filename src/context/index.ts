@@ -1,0 +1,12 @@
+export { DynamicContextAccumulator } from './accumulator.js';
+export type { AccumulatorOptions, ContextSource, InheritMode, SelectedContext, SelectionRequest } from './accumulator.js';
+export { contextBlockJsonSchema, contextBlockSchema, extractContext } from './extract.js';
+export type { ContextDraft } from './extract.js';
+export { buildAppendedSystemPrompt } from './prompt.js';
+export type { AgentPromptInput } from './prompt.js';
+export { archiveSessions, expiryFrom, pruneSessions } from './sessions.js';
+export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';
+export type { AgentSummarizerOptions, Summarizer, SummaryRequest } from './summarize.js';
+export { countTokens } from './tokens.js';
+export { contextExportSchema, exportContext, importContext } from './transfer.js';
+export type { ContextExport, ImportReport } from './transfer.js';

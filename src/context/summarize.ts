@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentRuntime } from '../agents/index.js';
+import { agentEnvironment } from '../agents/index.js';
+import type { ContextEntry, ContextEntryType } from '../store/index.js';
+
+export interface SummaryRequest {
+  /** What is being summarised, for the summary's heading: "phase research", "the run". */
+  scope: string;
+  entries: ContextEntry[];
+  /** The summary should fit in this many bytes. */
+  maxBytes: number;
+}
+
+/** Turns many context entries into one shorter text. */
+export interface Summarizer {
+  readonly name: string;
+  summarize(request: SummaryRequest, signal?: AbortSignal): Promise<string>;
+}
+
+/** Which facts matter most when space is short. */
+const typePriority: ContextEntryType[] = ['decision', 'error', 'file_changed', 'finding', 'artifact', 'summary'];
+
+/**
+ * Deterministic, model-free summaries: the first sentence of each entry, most important types first,
+ * until the size is reached. The fallback when no summarizer agent is available or it fails.
+ */
+export class ExtractiveSummarizer implements Summarizer {
+  readonly name = 'extractive';
+
+  async summarize(request: SummaryRequest): Promise<string> {
+    const ordered = [...request.entries].sort(
+      (a, b) => typePriority.indexOf(a.type) - typePriority.indexOf(b.type) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
+    );
+    const lines = [`Summary of ${request.scope} (${request.entries.length} entries):`];
+    let bytes = Buffer.byteLength(lines[0]!);
+    for (const entry of ordered) {
+      const sentence = (entry.content.split(/(?<=[.!?])\s/)[0] ?? entry.content).slice(0, 240);
+      const line = `- [${entry.type}] ${sentence}`;
+      const size = Buffer.byteLength(line) + 1;
+      if (bytes + size > request.maxBytes) break;
+      lines.push(line);
+      bytes += size;
+    }
+    return lines.join('\n');
+  }
+}
+
+export interface AgentSummarizerOptions {
+  runtime: AgentRuntime;
+  /** Environment for the summarizer agent (ANTHROPIC_* pass through). */
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  model?: string;
+}
+
+/** Summaries written by a real Claude Code agent (no tools, one turn). */
+export class AgentSummarizer implements Summarizer {
+  readonly name = 'agent';
+
+  constructor(private readonly options: AgentSummarizerOptions) {}
+
+  async summarize(request: SummaryRequest, signal: AbortSignal = new AbortController().signal): Promise<string> {
+    const facts = request.entries.map((e) => `- [${e.type}] ${e.content}`).join('\n');
+    const prompt = [
+      `Summarize the context of ${request.scope} for the agents that come next, in at most ${request.maxBytes} bytes.`,
+      'Keep every decision, error and changed file; merge repeated findings; drop nothing a later agent would need.',
+      'Reply with the summary only.',
+      '',
+      '<facts>',
+      facts,
+      '</facts>',
+    ].join('\n');
+    const outcome = await this.options.runtime.execute(
+      {
+        agentId: 'context-summarizer',
+        sessionId: randomUUID(),
+        prompt,
+        cwd: this.options.cwd,
+        env: agentEnvironment(this.options.env),
+        model: this.options.model,
+        allowedTools: [],
+        maxTurns: 1,
+      },
+      signal,
+    );
+    if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
+      throw new Error(`summarizer agent failed: ${outcome.error?.message ?? 'empty summary'}`);
+    }
+    return outcome.output.text.trim();
+  }
+}
