@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { ContextEntry, ContextEntryType, Store } from '../store/index.js';
@@ -56,9 +57,9 @@ const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => 
 
 /**
  * The DynamicContextAccumulator: collects the facts agents produce across phases and picks, for each
- * next agent, what it should know — all of it, summaries, or the most relevant within a token budget
- * (BM25 relevance + type + recency) — summarising older context hierarchically (entries → phase
- * summary → run summary) when it outgrows the size limit. Nothing is deleted: summaries point to the
+ * next agent, what it should know — all of it (summarising older context hierarchically, entries →
+ * phase summary → run summary, when it outgrows the size limit), summaries, or the most relevant
+ * within a token budget (BM25 relevance + type + recency). Nothing is deleted: summaries point to the
  * entries they replace, which stay in the store.
  */
 export class DynamicContextAccumulator {
@@ -95,7 +96,9 @@ export class DynamicContextAccumulator {
         this.cache.clear();
         return saved;
       } catch (error) {
-        if (!(error instanceof BatonError && error.code === ErrorCodes.contextConflict) || attempt >= 20) throw error;
+        if (!(error instanceof BatonError && error.code === ErrorCodes.contextConflict) || attempt >= 50) throw error;
+        // Another writer won; back off a little (with jitter, so contenders spread out) and re-read.
+        await sleep(Math.random() * Math.min(50, 2 * attempt));
       }
     }
   }
@@ -112,8 +115,11 @@ export class DynamicContextAccumulator {
     if (request.mode === 'summary') {
       candidates = [...fromParents];
       for (const phase of byPhase) if (phase.entries.length > 0) candidates.push(await this.summaryOf(1, phase.phaseId, phase.entries));
-    } else {
+    } else if (request.mode === 'all') {
       candidates = await this.withinSizeLimit(fromParents, byPhase);
+    } else {
+      // Filtering is bounded by its token budget: it ranks the originals, so no detail is summarised away.
+      candidates = [...fromParents, ...byPhase.flatMap((p) => p.entries)];
     }
     const chosen = request.mode === 'filtered' ? await this.mostRelevant(candidates, request) : candidates;
     const order = new Map(candidates.map((e, i) => [e.id, i]));
