@@ -77,7 +77,7 @@ function usageOf(result: SDKResultMessage): Usage {
 
 function sdkOptions(spec: AgentSpec, runtime: ClaudeRuntimeOptions, process: AgentProcess, abortController: AbortController): Options {
   return {
-    ...(spec.resume ? { resume: spec.sessionId } : { sessionId: spec.sessionId }),
+    ...(spec.resume ? { resume: spec.sessionId } : spec.forkFrom ? { resume: spec.forkFrom, forkSession: true, sessionId: spec.sessionId } : { sessionId: spec.sessionId }),
     systemPrompt: { type: 'preset', preset: 'claude_code', append: spec.appendSystemPrompt },
     model: spec.model,
     cwd: spec.cwd,
@@ -126,6 +126,7 @@ export class ClaudeRuntime implements AgentRuntime {
 
     let result: SDKResultMessage | undefined;
     let sessionStarted = spec.resume === true;
+
     let thrown: unknown;
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.

@@ -10,6 +10,8 @@ export interface AgentSpec {
   sessionId: string;
   /** Continue the existing session `sessionId` instead of starting it. */
   resume?: boolean;
+  /** Start `sessionId` as a fork of this earlier session: its conversation so far, then `prompt`. */
+  forkFrom?: string;
   prompt: string;
   /** Appended to Claude Code's own system prompt (the `claude_code` preset). */
   appendSystemPrompt?: string;

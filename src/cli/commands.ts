@@ -24,7 +24,7 @@ export function effectiveConfig(options: StoreOptions): BatonConfig {
   return options.dataDir ? { ...config, data_dir: resolve(options.dataDir) } : config;
 }
 
-async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
+export async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
   const config = effectiveConfig(options);
   const store = openStore({ dataDir: config.data_dir });
   try {

@@ -11,6 +11,15 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import {
+  contextExportCommand,
+  contextImportCommand,
+  sessionsArchiveCommand,
+  sessionsContinueCommand,
+  sessionsListCommand,
+  sessionsPruneCommand,
+  sessionsShowCommand,
+} from './context-commands.js';
 import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
@@ -98,6 +107,34 @@ storeOptions(mcp.command('config <workflow>').description('print the MCP config 
 );
 storeOptions(mcp.command('check [servers...]').description('preflight MCP servers (initialize + tools/list), all in parallel').option('--workflow <file>', 'also check this workflow\'s servers').option('--json', 'print JSON')).action(
   action((servers: string[], opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) => mcpCheckCommand(servers, opts, output)),
+);
+
+type StoreFlags = { config?: string; dataDir?: string };
+const sessions = program.command('sessions').description('agent sessions: list, inspect, archive, prune, resume, fork');
+storeOptions(sessions.command('list').description('list sessions, newest first').option('--run <runId>', 'only this run').option('--status <status>', 'created|active|completed|failed|archived').option('--limit <n>', 'how many', positiveInt).option('--json', 'print JSON')).action(
+  action((opts: StoreFlags & { run?: string; status?: 'created'; limit?: number; json?: boolean }) => sessionsListCommand(opts, output)),
+);
+storeOptions(sessions.command('show <sessionId>').description('a session and the context it produced').option('--json', 'print JSON')).action(
+  action((id: string, opts: StoreFlags & { json?: boolean }) => sessionsShowCommand(id, opts, output)),
+);
+storeOptions(sessions.command('archive [sessionIds...]').description('archive these sessions, or every finished one past its expiry')).action(
+  action((ids: string[], opts: StoreFlags) => sessionsArchiveCommand(ids, opts, output)),
+);
+storeOptions(sessions.command('prune').description('delete archived sessions past their expiry, with their transcripts (context is kept)')).action(
+  action((opts: StoreFlags) => sessionsPruneCommand(opts, output)),
+);
+for (const mode of ['resume', 'fork'] as const) {
+  storeOptions(sessions.command(`${mode} <sessionId> <prompt>`).description(mode === 'resume' ? 'continue a finished session with a new prompt' : 'start a new session from a finished one, with a new prompt').option('--json', 'print JSON')).action(
+    action((id: string, prompt: string, opts: StoreFlags & { json?: boolean }) => sessionsContinueCommand(mode, id, prompt, opts, output)),
+  );
+}
+
+const context = program.command('context').description('the context agents share: export and import');
+storeOptions(context.command('export').description('write context entries and sessions as JSON').option('--run <runId>', 'only this run').option('--out <file>', 'write to a file instead of stdout')).action(
+  action((opts: StoreFlags & { run?: string; out?: string }) => contextExportCommand(opts, output)),
+);
+storeOptions(context.command('import <file>').description('load an export (checksums are verified first)')).action(
+  action((file: string, opts: StoreFlags) => contextImportCommand(file, opts, output)),
 );
 
 try {

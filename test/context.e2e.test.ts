@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli } from './support/cli.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const model = useScriptedModel(
+  {
+    rules: [
+      { match: { prompt: 'Survey the billing code' }, reply: { text: 'Surveyed.\nDecision: invoices are stored in the ledger_v2 table\nFinding: the PDF renderer is slow' }, sequencePer: 'script' },
+      { match: { prompt: 'Survey the frontend' }, reply: { text: 'Finding: the checkout page uses React 18' }, sequencePer: 'script' },
+      { match: { prompt: 'Plan the invoice export' }, reply: { text: 'Decision: export runs nightly at 02:00' }, sequencePer: 'script' },
+      { match: { prompt: 'Write the invoice export job', last: 'Which file did you change?' }, reply: { text: 'jobs/export.ts' }, sequencePer: 'script' },
+      { match: { prompt: 'Write the invoice export job' }, reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' }, sequencePer: 'script' },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-context-',
+);
+
+describe('context accumulation (real claude agents)', () => {
+  it('phase 3 is told a fact only phase 1 produced, and not what it does not depend on', async () => {
+    const workflow = join(model.home.dir, 'accumulate.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: accumulate
+context: { inherit: all }
+phases:
+  - id: survey
+    agents: [{ id: billing, prompt: Survey the billing code }]
+  - id: frontend
+    agents: [{ id: ui, prompt: Survey the frontend }]
+  - id: plan
+    dependsOn: [survey]
+    agents: [{ id: planner, prompt: Plan the invoice export }]
+  - id: build
+    dependsOn: [plan]
+    agents: [{ id: builder, prompt: Write the invoice export job }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+
+    const builderSystem = model.server.messageRequests(agent('builder').sessionId)[0]!.view!.system;
+    expect(builderSystem).toContain('- [decision] invoices are stored in the ledger_v2 table (agent billing, phase survey)');
+    expect(builderSystem).toContain('- [decision] export runs nightly at 02:00 (agent planner, phase plan)');
+    expect(builderSystem).not.toContain('React 18');
+    expect(agent('builder').context).toMatchObject({ mode: 'all', considered: 3 });
+    // The first phase inherits nothing.
+    expect(model.server.messageRequests(agent('billing').sessionId)[0]!.view!.system).not.toContain('Context from earlier agents');
+
+    // Sessions went through their lifecycle.
+    const sessions = await runCli(['sessions', 'list', '--run', summary.runId, '--json'], { env });
+    const rows = JSON.parse(sessions.stdout) as Array<{ agentId: string; status: string; expiresAt: number }>;
+    expect(rows.map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(rows.every((r) => r.expiresAt > Date.now())).toBe(true);
+
+    // A finished session can be forked: the new session carries the old conversation.
+    const fork = await runCli(['sessions', 'fork', agent('builder').sessionId, 'Which file did you change?', '--json'], { env });
+    expect(fork.code).toBe(0);
+    const forked = JSON.parse(fork.stdout) as { sessionId: string; status: string; output: { text: string } };
+    expect(forked).toMatchObject({ status: 'succeeded', output: { text: 'jobs/export.ts' } });
+    expect(forked.sessionId).not.toBe(agent('builder').sessionId);
+    const forkRequest = model.server.messageRequests(forked.sessionId)[0]!;
+    expect(forkRequest.view!.prompt).toContain('Write the invoice export job');
+    expect(forkRequest.view!.last).toBe('Which file did you change?');
+    const shown = JSON.parse((await runCli(['sessions', 'show', forked.sessionId, '--json'], { env })).stdout) as { session: { parentId: string; status: string } };
+    expect(shown.session).toMatchObject({ parentId: agent('builder').sessionId, status: 'completed' });
+
+    // Context moves between stores through export and import, checksums intact.
+    const file = join(model.home.dir, 'context.json');
+    expect((await runCli(['context', 'export', '--run', summary.runId, '--out', file], { env })).code).toBe(0);
+    const otherEnv = { ...env, BATON_DATA_DIR: join(model.home.dir, 'other-data') };
+    const imported = await runCli(['context', 'import', file], { env: otherEnv });
+    expect(imported.stdout).toBe('Imported 5 entries and 5 sessions; 0 entries were already there.\n');
+  });
+});
+
+describe('concurrent writers', () => {
+  it('two processes writing to one store lose nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-writers-'));
+    try {
+      openSqliteStore({ dataDir }).close();
+      const writerScript = fileURLToPath(new URL('./fixtures/context-writer.ts', import.meta.url));
+      const run = (writer: string) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, writer], { stdio: 'inherit' });
+          child.on('close', resolve);
+        });
+      expect(await Promise.all([run('alpha'), run('beta')])).toEqual([0, 0]);
+      const store = openSqliteStore({ dataDir });
+      const { entries, corrupt } = await store.listContextEntries({ runId: 'shared-run' });
+      const facts = entries.filter((e) => e.key === undefined);
+      expect(facts).toHaveLength(400);
+      expect(new Set(facts.map((e) => e.content)).size).toBe(400);
+      expect(corrupt).toEqual([]);
+      expect(await store.getContextEntryByKey('shared-run', 'tally')).toMatchObject({ content: '200', version: 200 });
+      await store.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
