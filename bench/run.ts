@@ -7,12 +7,14 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { orchestratorOverhead, parallelThroughput } from './agents.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
+import { contextQueryLatency } from './context.js';
 import { mcpLoadingTime } from './mcp.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
   orchestrator_overhead: orchestratorOverhead,
   parallel_throughput: parallelThroughput,
   mcp_loading_time: mcpLoadingTime,
+  context_query_latency: contextQueryLatency,
 };
 
 const requested = process.argv.slice(2);

@@ -107,24 +107,57 @@ export class DynamicContextAccumulator {
     if (request.mode === 'none' || (request.phaseIds.length === 0 && !request.sessionIds?.length)) {
       return { mode: request.mode, entries: [], tokens: 0, considered: 0, corrupt: [] };
     }
+    if (request.mode === 'filtered') return this.filtered(request);
+
     const { entries: inherited, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
     const fromParents = inherited.filter((e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''));
     const byPhase = request.phaseIds.map((phaseId) => ({ phaseId, entries: inherited.filter((e) => e.phaseId === phaseId && !fromParents.includes(e)) }));
-
-    let candidates: ContextEntry[];
+    let entries: ContextEntry[];
     if (request.mode === 'summary') {
-      candidates = [...fromParents];
-      for (const phase of byPhase) if (phase.entries.length > 0) candidates.push(await this.summaryOf(1, phase.phaseId, phase.entries));
-    } else if (request.mode === 'all') {
-      candidates = await this.withinSizeLimit(fromParents, byPhase);
+      entries = [...fromParents];
+      for (const phase of byPhase) if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries));
     } else {
-      // Filtering is bounded by its token budget: it ranks the originals, so no detail is summarised away.
-      candidates = [...fromParents, ...byPhase.flatMap((p) => p.entries)];
+      entries = await this.withinSizeLimit(fromParents, byPhase);
     }
-    const chosen = request.mode === 'filtered' ? await this.mostRelevant(candidates, request) : candidates;
-    const order = new Map(candidates.map((e, i) => [e.id, i]));
-    const entries = [...chosen].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-    return { mode: request.mode, entries, tokens: entries.reduce((sum, e) => sum + e.tokens, 0), considered: candidates.length, corrupt };
+    return { mode: request.mode, entries, tokens: entries.reduce((sum, e) => sum + e.tokens, 0), considered: entries.length, corrupt };
+  }
+
+  /**
+   * Ranks by BM25 relevance to the task, type and recency, and takes the best that fit the token
+   * budget. Only a shortlist is ranked — the best search hits plus the newest entries of each type —
+   * because no other entry can outscore them, which keeps a query fast however much context exists.
+   */
+  private async filtered(request: SelectionRequest): Promise<SelectedContext> {
+    const store = this.options.store;
+    const runId = this.options.runId;
+    const [parents, hits, recent] = await Promise.all([
+      request.sessionIds?.length ? this.candidates([], request.sessionIds) : Promise.resolve({ entries: [], corrupt: [] }),
+      store.searchContext({ runId, text: request.task, phaseIds: request.phaseIds, limit: 100 }),
+      request.phaseIds.length > 0 ? store.recentContext({ runId, phaseIds: request.phaseIds, level: 0, perType: 25 }) : Promise.resolve([]),
+    ]);
+    const pool = new Map<string, ContextEntry>();
+    for (const entry of [...parents.entries, ...hits.map((h) => h.entry).filter((e) => e.level === 0), ...recent]) pool.set(entry.id, entry);
+    const candidates = [...pool.values()];
+
+    const relevance = new Map(hits.map((h) => [h.entry.id, h.relevance]));
+    const maxRelevance = Math.max(1e-9, ...hits.map((h) => h.relevance));
+    const byAge = [...candidates].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    const recency = new Map(byAge.map((e, i) => [e.id, byAge.length > 1 ? i / (byAge.length - 1) : 1]));
+    const score = (e: ContextEntry): number =>
+      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) + weights.type * typeWeights[e.type] + weights.recency * (recency.get(e.id) ?? 0);
+    const ranked = [...candidates].sort((a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+
+    const chosen: ContextEntry[] = [];
+    let tokens = 0;
+    for (const entry of ranked) {
+      if (tokens + entry.tokens > request.budgetTokens) continue;
+      chosen.push(entry);
+      tokens += entry.tokens;
+    }
+    // Presented in a stable order: parent sessions first, then by phase, then as saved.
+    const phaseIndex = (e: ContextEntry): number => request.phaseIds.indexOf(e.phaseId ?? '');
+    chosen.sort((a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return { mode: 'filtered', entries: chosen, tokens, considered: candidates.length, corrupt: parents.corrupt };
   }
 
   private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {
@@ -200,26 +233,5 @@ export class DynamicContextAccumulator {
     };
     this.cache.clear();
     return this.options.store.saveContextEntry(summary);
-  }
-
-  /** Ranks by BM25 relevance to the task, type and recency; takes the best that fit the token budget. */
-  private async mostRelevant(candidates: ContextEntry[], request: SelectionRequest): Promise<ContextEntry[]> {
-    const hits = await this.options.store.searchContext({ runId: this.options.runId, text: request.task, phaseIds: request.phaseIds, limit: 500 });
-    const relevance = new Map(hits.map((h) => [h.entry.id, h.relevance]));
-    const maxRelevance = Math.max(1e-9, ...hits.map((h) => h.relevance));
-    const byAge = [...candidates].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    const recency = new Map(byAge.map((e, i) => [e.id, byAge.length > 1 ? i / (byAge.length - 1) : 1]));
-    const score = (e: ContextEntry): number =>
-      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) + weights.type * typeWeights[e.type] + weights.recency * (recency.get(e.id) ?? 0);
-    const ranked = [...candidates].sort((a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id));
-
-    const chosen: ContextEntry[] = [];
-    let tokens = 0;
-    for (const entry of ranked) {
-      if (tokens + entry.tokens > request.budgetTokens) continue;
-      chosen.push(entry);
-      tokens += entry.tokens;
-    }
-    return chosen;
   }
 }

@@ -129,8 +129,11 @@ export const migrations: Migration[] = [
         CREATE UNIQUE INDEX context_run_key ON context_entries (run_id, key) WHERE key IS NOT NULL;
         CREATE INDEX context_run_phase ON context_entries (run_id, phase_id, level, created_at);
         CREATE INDEX context_session ON context_entries (session_id);
+        CREATE INDEX context_run_type ON context_entries (run_id, type, level, seq);
 
         CREATE VIRTUAL TABLE context_fts USING fts5(content, tags, content = 'context_entries', content_rowid = 'seq', tokenize = 'porter unicode61');
+        -- Document frequency per indexed term: lets a search skip words that are in nearly every entry.
+        CREATE VIRTUAL TABLE context_vocab USING fts5vocab(context_fts, 'row');
         CREATE TRIGGER context_fts_insert AFTER INSERT ON context_entries BEGIN
           INSERT INTO context_fts (rowid, content, tags) VALUES (new.seq, new.content, new.tags_json);
         END;

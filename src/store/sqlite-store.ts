@@ -5,6 +5,7 @@ import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import {
   contextChecksum,
+  contextEntryTypes,
   type AgentRecord,
   type AttemptRecord,
   type ContextEntry,
@@ -14,6 +15,7 @@ import {
   type ContextSearch,
   type ListRunsOptions,
   type ListSessionsOptions,
+  type RecentContextQuery,
   type PhaseRecord,
   type RunRecord,
   type SessionRecord,
@@ -133,11 +135,13 @@ const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === en
 
 const stopWords = new Set(['the', 'and', 'for', 'are', 'was', 'with', 'this', 'that', 'from', 'what', 'which', 'into', 'your', 'you', 'our', 'has', 'have', 'not', 'but', 'all', 'any', 'can', 'its', 'about']);
 
-/** An FTS5 query matching any meaningful word of free text; undefined when there is none. */
-export function ftsQuery(text: string): string | undefined {
-  const words = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(0, 32);
-  return words.length > 0 ? words.map((w) => `"${w}"`).join(' OR ') : undefined;
+/** The meaningful words of free text, lower-cased, without duplicates. */
+export function searchWords(text: string): string[] {
+  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(0, 32);
 }
+
+/** Porter stems are nearly always a prefix of the word: these are the indexed forms a word may have. */
+const stemCandidates = (word: string): string[] => Array.from({ length: Math.min(4, word.length - 2) }, (_, i) => word.slice(0, word.length - i));
 
 function contextParams(entry: ContextEntry): Record<string, unknown> {
   return {
@@ -253,10 +257,18 @@ export class SqliteStore implements Store {
                               AND (@sessions IS NULL OR session_id IN (SELECT value FROM json_each(@sessions)))
                               AND (@level IS NULL OR level = @level)
                             ORDER BY seq LIMIT @limit`),
-      searchContext: prepare(`SELECT e.*, -bm25(context_fts) AS relevance FROM context_fts JOIN context_entries e ON e.seq = context_fts.rowid
-                              WHERE context_fts MATCH @match AND e.run_id = @run_id
-                                AND (@phases IS NULL OR e.phase_id IN (SELECT value FROM json_each(@phases)))
-                              ORDER BY bm25(context_fts) LIMIT @limit`),
+      vocab: prepare('SELECT term, doc FROM context_vocab WHERE term IN (SELECT value FROM json_each(?))'),
+      indexedEntries: prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM context_entries'),
+      recentContext: prepare(`SELECT * FROM context_entries
+                              WHERE run_id = @run_id AND type = @type AND level = @level
+                                AND phase_id IN (SELECT value FROM json_each(@phases))
+                              ORDER BY seq DESC LIMIT @limit`),
+      // Rank inside FTS5, then read just the top rows that belong to the run and phases asked for.
+      searchRanks: prepare(`SELECT rowid AS seq, -bm25(context_fts) AS relevance FROM context_fts
+                            WHERE context_fts MATCH @match ORDER BY bm25(context_fts) LIMIT @scan`),
+      // Driven by the id list, so each row is one primary-key seek rather than a table scan.
+      entriesBySeq: prepare(`SELECT e.* FROM json_each(@seqs) AS wanted CROSS JOIN context_entries AS e ON e.seq = wanted.value
+                             WHERE e.run_id = @run_id AND (@phases IS NULL OR e.phase_id IN (SELECT value FROM json_each(@phases)))`),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
     };
@@ -437,15 +449,48 @@ export class SqliteStore implements Store {
   }
 
   async searchContext(query: ContextSearch): Promise<ContextHit[]> {
-    const match = ftsQuery(query.text);
+    const match = this.matchExpression(searchWords(query.text));
     if (!match) return [];
-    const rows = this.statements.searchContext!.all({
-      match,
+    // The top hits across all runs, of which this run's and phases' are kept: three times the limit
+    // leaves room for the other phases (and runs) a store holds.
+    const ranks = this.statements.searchRanks!.all({ match, scan: query.limit * 3 }) as Array<{ seq: number; relevance: number }>;
+    const relevance = new Map(ranks.map((r) => [r.seq, r.relevance]));
+    const rows = this.statements.entriesBySeq!.all({
+      seqs: JSON.stringify(ranks.map((r) => r.seq)),
       run_id: query.runId,
       phases: query.phaseIds ? JSON.stringify(query.phaseIds) : null,
-      limit: query.limit,
     }) as Row[];
-    return rows.map((r) => ({ entry: contextFromRow(r), relevance: r.relevance as number })).filter((hit) => isIntact(hit.entry));
+    const hits: ContextHit[] = [];
+    for (const row of rows.sort((a, b) => (relevance.get(b.seq as number) ?? 0) - (relevance.get(a.seq as number) ?? 0) || (a.seq as number) - (b.seq as number))) {
+      const entry = contextFromRow(row);
+      if (isIntact(entry)) hits.push({ entry, relevance: relevance.get(row.seq as number) ?? 0 });
+      if (hits.length === query.limit) break;
+    }
+    return hits;
+  }
+
+  async recentContext(query: RecentContextQuery): Promise<ContextEntry[]> {
+    const phases = JSON.stringify(query.phaseIds);
+    const rows = contextEntryTypes.flatMap(
+      (type) => this.statements.recentContext!.all({ run_id: query.runId, type, level: query.level, phases, limit: query.perType }) as Row[],
+    );
+    return rows.map(contextFromRow).filter(isIntact);
+  }
+
+  /**
+   * An FTS5 query for the words that can tell entries apart: a word in more than a tenth of all
+   * entries has almost no weight in BM25 but would make the search visit nearly every row.
+   */
+  private matchExpression(words: string[]): string | undefined {
+    if (words.length === 0) return undefined;
+    const indexed = (this.statements.indexedEntries!.get() as { n: number }).n;
+    const candidates = words.flatMap(stemCandidates);
+    const docs = new Map((this.statements.vocab!.all(JSON.stringify(candidates)) as Array<{ term: string; doc: number }>).map((r) => [r.term, r.doc]));
+    const frequency = (word: string): number => stemCandidates(word).map((t) => docs.get(t)).find((d) => d !== undefined) ?? 0;
+    const ranked = [...words].sort((a, b) => frequency(a) - frequency(b));
+    const useful = ranked.filter((w) => frequency(w) <= Math.max(50, indexed / 10));
+    const chosen = useful.length > 0 ? useful : ranked.slice(0, 1);
+    return chosen.map((w) => `"${w}"`).join(' OR ');
   }
 
   private verified(row: Row | undefined): ContextEntry | undefined {

@@ -193,6 +193,14 @@ export interface ContextSearch {
   limit: number;
 }
 
+export interface RecentContextQuery {
+  runId: string;
+  phaseIds: string[];
+  level: number;
+  /** The newest this many of each entry type. */
+  perType: number;
+}
+
 export interface ContextHit {
   entry: ContextEntry;
   /** Higher is more relevant; 0 when the entry matched no search term. */
@@ -258,6 +266,8 @@ export interface Store {
   listContextEntries(query: ContextQuery): Promise<ContextListing>;
   /** The most relevant entries to `text` (full-text, BM25), best first. */
   searchContext(query: ContextSearch): Promise<ContextHit[]>;
+  /** The newest entries of each type in these phases: with a search, where the best candidates are. */
+  recentContext(query: RecentContextQuery): Promise<ContextEntry[]>;
 
   /** Marks a run for cancellation. Returns false when the run does not exist. */
   requestCancel(runId: string): Promise<boolean>;

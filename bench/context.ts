@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamicContextAccumulator, type ContextDraft } from '../src/context/index.js';
+import { openSqliteStore, type Store } from '../src/store/index.js';
+import { round, type BenchResult } from './harness.js';
+
+/** A deterministic pseudo-random sequence (mulberry32), so every run seeds the same data. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const subjects = ['billing', 'checkout', 'search', 'auth', 'payments', 'ledger', 'webhooks', 'reports', 'cache', 'queue', 'mailer', 'profile', 'admin', 'export', 'import', 'metrics'];
+const verbs = ['retries', 'validates', 'stores', 'streams', 'caches', 'signs', 'batches', 'logs', 'rejects', 'renders'];
+const objects = ['requests', 'invoices', 'tokens', 'events', 'rows', 'files', 'sessions', 'emails', 'images', 'jobs'];
+const types = ['decision', 'finding', 'file_changed', 'error', 'artifact'] as const;
+
+function fact(next: () => number, i: number): ContextDraft {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  return { type: pick(types), content: `The ${pick(subjects)} service ${pick(verbs)} ${pick(objects)} with ${pick(objects)} (${i}).`, tags: [] };
+}
+
+async function seed(store: Store, runId: string, count: number, phases: string[]): Promise<void> {
+  const next = random(count);
+  const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+  const batch = 500;
+  for (let i = 0; i < count; i += batch) {
+    const drafts = Array.from({ length: Math.min(batch, count - i) }, (_, j) => fact(next, i + j));
+    await accumulator.add(drafts, { phaseId: phases[Math.floor(i / batch) % phases.length] });
+  }
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+
+/** p50/p99 of filtered context queries at 1 k, 10 k and 100 k entries. */
+export async function contextQueryLatency(): Promise<BenchResult> {
+  const sizes = (process.env.BENCH_CONTEXT_SIZES ?? '1000,10000,100000').split(',').map(Number);
+  const queries = Number(process.env.BENCH_QUERIES ?? 200);
+  const rows: BenchResult['rows'] = [];
+  const metrics: BenchResult['metrics'] = {};
+  for (const size of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-bench-context-'));
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      const phases = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'];
+      await seed(store, 'bench', size, phases);
+      // A fresh accumulator per query: every query pays for its own candidate lookup (no warm cache).
+      const next = random(7);
+      const times: number[] = [];
+      for (let q = 0; q < queries; q++) {
+        const task = `How does the ${subjects[q % subjects.length]} service handle ${objects[Math.floor(next() * objects.length)]}?`;
+        const accumulator = new DynamicContextAccumulator({ store, runId: 'bench', sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+        const started = performance.now();
+        await accumulator.select({ phaseIds: phases.slice(0, 6), task, mode: 'filtered', budgetTokens: 2000 });
+        times.push(performance.now() - started);
+      }
+      const p50 = percentile(times, 50);
+      const p99 = percentile(times, 99);
+      rows.push({ entries: size, queries, p50_ms: round(p50, 2), p99_ms: round(p99, 2) });
+      metrics[`p50_ms_at_${size}`] = round(p50, 2);
+      metrics[`p99_ms_at_${size}`] = round(p99, 2);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { name: 'context_query_latency', goal: 'p99 < 50 ms (seed goal); ≤ 5 ms at 100 k (ours)', rows, metrics };
+}
