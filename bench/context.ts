@@ -75,3 +75,60 @@ export async function contextQueryLatency(): Promise<BenchResult> {
   }
   return { name: 'context_query_latency', goal: 'p99 < 50 ms (seed goal); ≤ 5 ms at 100 k (ours)', rows, metrics };
 }
+
+/**
+ * Tokens injected per child agent with filtering versus naive full inheritance, on the same
+ * accumulated context, and the share of the facts each child needs that it actually got.
+ */
+export async function tokenUsage(): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-tokens-'));
+  const store = openSqliteStore({ dataDir: dir });
+  try {
+    const accumulator = new DynamicContextAccumulator({ store, runId: 'tokens', sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+    const next = random(42);
+    // Phase 1: 12 agents report 25 facts each; each of 8 topics has 3 facts a later child needs.
+    const needed = new Map<string, string[]>(subjects.slice(0, 8).map((s) => [s, []]));
+    for (let agent = 0; agent < 12; agent++) {
+      const drafts = Array.from({ length: 25 }, (_, i) => fact(next, agent * 100 + i));
+      await accumulator.add(drafts, { phaseId: 'survey', agentId: `surveyor-${agent}` });
+    }
+    for (const [subject, ids] of needed) {
+      const saved = await accumulator.add(
+        [0, 1, 2].map((k) => ({ type: 'decision' as const, content: `Decision ${k} for the ${subject} migration: batch size ${(k + 1) * 100}, window ${k + 1} hours, owner team-${subject}.`, tags: [subject] })),
+        { phaseId: 'survey', agentId: 'planner' },
+      );
+      ids.push(...saved.map((e) => e.id));
+    }
+    const rows: BenchResult['rows'] = [];
+    let naiveTotal = 0;
+    let filteredTotal = 0;
+    let neededFound = 0;
+    let neededAll = 0;
+    for (const [subject, ids] of needed) {
+      const task = `Carry out the ${subject} migration with the agreed batch size, window and owner.`;
+      const naive = await accumulator.select({ phaseIds: ['survey'], task, mode: 'all', budgetTokens: 0 });
+      const filtered = await accumulator.select({ phaseIds: ['survey'], task, mode: 'filtered', budgetTokens: 400 });
+      const found = ids.filter((id) => filtered.entries.some((e) => e.id === id)).length;
+      naiveTotal += naive.tokens;
+      filteredTotal += filtered.tokens;
+      neededFound += found;
+      neededAll += ids.length;
+      rows.push({ child: subject, naive_tokens: naive.tokens, filtered_tokens: filtered.tokens, needed_facts_present: `${found}/${ids.length}` });
+    }
+    return {
+      name: 'token_usage',
+      goal: 'far fewer tokens per child than full inheritance, every needed fact present',
+      rows,
+      metrics: {
+        children: needed.size,
+        naive_tokens_per_child: round(naiveTotal / needed.size, 0),
+        filtered_tokens_per_child: round(filteredTotal / needed.size, 0),
+        reduction: round(1 - filteredTotal / naiveTotal, 3),
+        needed_facts_share: round(neededFound / neededAll, 3),
+      },
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

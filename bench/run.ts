@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { orchestratorOverhead, parallelThroughput } from './agents.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
-import { contextQueryLatency } from './context.js';
+import { contextQueryLatency, tokenUsage } from './context.js';
 import { mcpLoadingTime } from './mcp.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
@@ -15,6 +15,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   parallel_throughput: parallelThroughput,
   mcp_loading_time: mcpLoadingTime,
   context_query_latency: contextQueryLatency,
+  token_usage: tokenUsage,
 };
 
 const requested = process.argv.slice(2);

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ClaudeRuntime } from '../src/agents/index.js';
+import { AgentSummarizer, DynamicContextAccumulator } from '../src/context/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
@@ -14,6 +16,7 @@ const model = useScriptedModel(
     rules: [
       { match: { prompt: 'Survey the billing code' }, reply: { text: 'Surveyed.\nDecision: invoices are stored in the ledger_v2 table\nFinding: the PDF renderer is slow' }, sequencePer: 'script' },
       { match: { prompt: 'Survey the frontend' }, reply: { text: 'Finding: the checkout page uses React 18' }, sequencePer: 'script' },
+      { match: { prompt: 'Summarize the context of phase survey' }, reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.' }, sequencePer: 'script' },
       { match: { prompt: 'Plan the invoice export' }, reply: { text: 'Decision: export runs nightly at 02:00' }, sequencePer: 'script' },
       { match: { prompt: 'Write the invoice export job', last: 'Which file did you change?' }, reply: { text: 'jobs/export.ts' }, sequencePer: 'script' },
       { match: { prompt: 'Write the invoice export job' }, reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' }, sequencePer: 'script' },
@@ -82,6 +85,31 @@ phases:
     const otherEnv = { ...env, BATON_DATA_DIR: join(model.home.dir, 'other-data') };
     const imported = await runCli(['context', 'import', file], { env: otherEnv });
     expect(imported.stdout).toBe('Imported 5 entries and 5 sessions; 0 entries were already there.\n');
+  });
+});
+
+describe('summaries over the size limit', () => {
+  it('are written by a real claude summarizer agent, and the originals stay', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-summary-'));
+    const store = openSqliteStore({ dataDir });
+    const runtime = new ClaudeRuntime();
+    try {
+      const summarizer = new AgentSummarizer({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
+      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 400, summarizer });
+      const facts = Array.from({ length: 8 }, (_, i) => ({ type: 'finding' as const, content: `Survey fact ${i}: ${'the ledger_v2 table holds invoices. '.repeat(3)}`, tags: [] }));
+      const originals = await accumulator.add(facts, { phaseId: 'survey' });
+      const selected = await accumulator.select({ phaseIds: ['survey'], task: 'plan', mode: 'all', budgetTokens: 10_000 });
+      expect(selected.entries).toHaveLength(1);
+      expect(selected.entries[0]).toMatchObject({ type: 'summary', level: 1, content: 'Survey: invoices live in ledger_v2; PDF rendering is slow.', tags: ['summary', 'agent'] });
+      expect(selected.entries[0]!.summaryOf).toEqual(originals.map((e) => e.id).sort());
+      const request = model.server.messageRequests().find((r) => r.view?.prompt.startsWith('Summarize the context of phase survey'))!;
+      expect(request.view!.prompt).toContain('- [finding] Survey fact 7');
+      expect((await store.listContextEntries({ runId: 'r', level: 0 })).entries).toHaveLength(8);
+    } finally {
+      await runtime.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
