@@ -40,25 +40,25 @@ function write(name: string, text: string): string {
 // MCP tools are listed up front (not behind tool search) so the scripted model can call them by name.
 const env = (extra: Record<string, string> = {}) => model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), ENABLE_TOOL_SEARCH: 'false', ...extra });
 
+/** Runs a one-agent workflow with these MCP servers through `baton run --json`. */
+async function runAgentWith(name: string, servers: string, agent: string, extraEnv: Record<string, string> = {}) {
+  const workflow = write(`${name}.yaml`, `version: 1\nname: ${name}\nmcpServers:\n${servers}\nphases:\n  - id: only\n    agents: [${agent}]\n`);
+  const { code, stdout, stderr } = await runCli(['run', workflow, '--json'], { env: env(extraEnv) });
+  expect(stderr).not.toMatch(/\n\s+at /);
+  const summary = JSON.parse(stdout) as RunSummary;
+  return { code, summary, agent: summary.phases[0]!.agents[0]! };
+}
+
+const faultEntry = (...args: string[]) => `{ command: ${process.execPath}, args: [${[faultServer, ...args].join(', ')}] }`;
+
 describe('MCP servers for real agents', () => {
   it('a real claude agent calls tools on a real MCP server chosen from its task, and the results reach the model', async () => {
-    const workflow = write(
-      'memory.yaml',
-      `version: 1
-name: memory
-mcpServers:
-  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, 'memory.json')} } }
-  unused: { command: ${process.execPath}, args: [${faultServer}] }
-phases:
-  - id: only
-    agents: [{ id: recorder, prompt: "Record the launch date so we remember it" }]
-`,
+    const { code, summary, agent } = await runAgentWith(
+      'memory',
+      `  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, 'memory.json')} } }\n  unused: ${faultEntry()}`,
+      '{ id: recorder, prompt: "Record the launch date so we remember it" }',
     );
-    const { code, stdout, stderr } = await runCli(['run', workflow, '--json'], { env: env() });
-    expect(stderr).not.toMatch(/\n\s+at /);
     expect(code).toBe(0);
-    const summary = JSON.parse(stdout) as RunSummary;
-    const agent = summary.phases[0]!.agents[0]!;
     expect(agent).toMatchObject({ status: 'succeeded', result: 'Launch recorded.' });
     expect(agent.mcp).toEqual({ servers: ['memory'], chosen: [{ name: 'memory', reasons: ['task mentions "remember" (memory keyword)'] }], missing: [] });
 
@@ -74,21 +74,12 @@ phases:
   });
 
   it('a run with one of two servers dead finishes degraded, with the missing server recorded and told to the agent', async () => {
-    const workflow = write(
-      'degraded.yaml',
-      `version: 1
-name: degraded
-mcpServers:
-  ok: { command: ${process.execPath}, args: [${faultServer}] }
-  dead: { command: ${process.execPath}, args: [${faultServer}, --exit-at-start] }
-phases:
-  - id: only
-    agents: [{ id: pinger, prompt: Ping both servers, mcpServers: [ok, dead], onMcpUnavailable: degrade }]
-`,
+    const { code, agent } = await runAgentWith(
+      'degraded',
+      `  ok: ${faultEntry()}\n  dead: ${faultEntry('--exit-at-start')}`,
+      '{ id: pinger, prompt: Ping both servers, mcpServers: [ok, dead], onMcpUnavailable: degrade }',
     );
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env() });
     expect(code).toBe(0);
-    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
     expect(agent.status).toBe('succeeded');
     expect(agent.mcp?.servers).toEqual(['ok']);
     expect(agent.mcp?.missing).toEqual([{ name: 'dead', error: { code: 'BATON_MCP_UNAVAILABLE', message: expect.stringContaining('MCP server "dead" is not up') } }]);
@@ -99,20 +90,8 @@ phases:
   });
 
   it('an MCP server that crashes mid-task fails that tool call, not the agent', async () => {
-    const workflow = write(
-      'crash.yaml',
-      `version: 1
-name: crash
-mcpServers:
-  calc: { command: ${process.execPath}, args: [${faultServer}, --crash-after, '1'] }
-phases:
-  - id: only
-    agents: [{ id: adder, prompt: Add twice with the calculator, mcpServers: [calc] }]
-`,
-    );
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env() });
+    const { code, agent } = await runAgentWith('crash', `  calc: ${faultEntry('--crash-after', "'1'")}`, '{ id: adder, prompt: Add twice with the calculator, mcpServers: [calc] }');
     expect(code).toBe(0);
-    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
     expect(agent.status).toBe('succeeded');
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests[1]!.view!.last).toBe('5');
@@ -121,44 +100,23 @@ phases:
   });
 
   it('fail policy: the agent does not start when its server is down', async () => {
-    const workflow = write(
-      'strict.yaml',
-      `version: 1
-name: strict
-mcpServers:
-  dead: { command: ${process.execPath}, args: [${faultServer}, --exit-at-start] }
-phases:
-  - id: only
-    agents: [{ id: strict, prompt: Ping both servers, mcpServers: [dead], onMcpUnavailable: fail }]
-`,
-    );
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env() });
+    const { code, agent } = await runAgentWith('strict', `  dead: ${faultEntry('--exit-at-start')}`, '{ id: strict, prompt: Ping both servers, mcpServers: [dead], onMcpUnavailable: fail }');
     expect(code).toBe(1);
-    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
     expect(agent).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'BATON_MCP_UNAVAILABLE' } });
     expect(model.server.messageRequests(agent.sessionId)).toEqual([]);
   });
 
   it('mock mode: an agent uses a mocked GitHub server offline, getting the scripted result', async () => {
-    const workflow = write(
-      'mocked.yaml',
-      `version: 1
-name: mocked
-mcpServers:
-  github:
-    command: github-mcp-server-that-is-not-installed
-    env: { GITHUB_TOKEN: "\${GITHUB_TOKEN:-none}" }
-    mock:
-      tools: [{ name: create_issue, inputSchema: { type: object, properties: { title: { type: string } } } }]
-      results: { create_issue: "created issue #42" }
-phases:
-  - id: only
-    agents: [{ id: filer, prompt: File the bug on GitHub }]
-`,
-    );
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env({ BATON_USE_MOCK_MCP: 'true' }) });
+    const github = [
+      '  github:',
+      '    command: github-mcp-server-that-is-not-installed',
+      '    env: { GITHUB_TOKEN: "${GITHUB_TOKEN:-none}" }',
+      '    mock:',
+      '      tools: [{ name: create_issue, inputSchema: { type: object, properties: { title: { type: string } } } }]',
+      '      results: { create_issue: "created issue #42" }',
+    ].join('\n');
+    const { code, agent } = await runAgentWith('mocked', github, '{ id: filer, prompt: File the bug on GitHub }', { BATON_USE_MOCK_MCP: 'true' });
     expect(code).toBe(0);
-    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
     expect(agent).toMatchObject({ status: 'succeeded', result: 'Filed.', mcp: { servers: ['github'] } });
     expect(model.server.messageRequests(agent.sessionId)[1]!.view!.last).toContain('created issue #42');
   });
