@@ -7,7 +7,11 @@ const usd = (n: number): string => `$${n.toFixed(4)}`;
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
   events.on('run.started', (e) => out.write(`run ${e.runId} · ${e.workflowName} · ${e.agents} agents\n`));
   events.on('phase.started', (e) => out.write(`▶ phase ${e.phaseId}\n`));
-  events.on('agent.started', (e) => out.write(`  … ${e.agentId} running (session ${e.sessionId})\n`));
+  events.on('agent.started', (e) => {
+    const inherited = e.inherited.entries > 0 ? `, inherits ${e.inherited.entries} facts / ${e.inherited.tokens} tokens` : '';
+    out.write(`  … ${e.agentId} running (session ${e.sessionId}${inherited})\n`);
+  });
+  events.on('context.corrupt', (e) => out.write(`  ! ${e.agentId}: context entries ${e.entryIds.join(', ')} fail their checksum and were left out\n`));
   events.on('agent.mcp', (e) => {
     if (e.servers.length > 0) out.write(`  ⚙ ${e.agentId} MCP: ${e.servers.join(', ')}\n`);
     for (const missing of e.missing) out.write(`  ⚠ ${e.agentId} starts without MCP server ${missing.name}: ${missing.error.message}\n`);

@@ -6,7 +6,7 @@ import type { RunSummary } from './summary.js';
 export interface RunEventMap extends Record<string, unknown> {
   'run.started': { runId: string; workflowName: string; agents: number };
   'phase.started': { runId: string; phaseId: string };
-  'agent.started': { runId: string; phaseId: string; agentId: string; sessionId: string };
+  'agent.started': { runId: string; phaseId: string; agentId: string; sessionId: string; inherited: { entries: number; tokens: number } };
   'agent.mcp': { runId: string; agentId: string; servers: string[]; missing: Array<{ name: string; error: ErrorInfo }> };
   'context.added': { runId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };

@@ -218,7 +218,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
     };
     await saveAgent(started);
-    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId });
+    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: { entries: context.entries.length, tokens: context.tokens } });
 
     const result = await runAgent(spec, {
       runtime: options.runtime,
