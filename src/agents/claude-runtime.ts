@@ -126,7 +126,6 @@ export class ClaudeRuntime implements AgentRuntime {
 
     let result: SDKResultMessage | undefined;
     let sessionStarted = spec.resume === true;
-
     let thrown: unknown;
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.

@@ -1,5 +1,5 @@
-import { Tiktoken } from 'js-tiktoken/lite';
-import cl100k from 'js-tiktoken/ranks/cl100k_base';
+import { createRequire } from 'node:module';
+import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
 
 let encoder: Tiktoken | undefined;
 
@@ -8,6 +8,7 @@ let encoder: Tiktoken | undefined;
  * tokenizer is not public; cl100k is close enough for budgets, unlike a bytes/4 guess.
  */
 export function countTokens(text: string): number {
-  encoder ??= new Tiktoken(cl100k);
+  // The ranks (~1 MB) load on first use, so commands that count no tokens start faster.
+  encoder ??= new Tiktoken(createRequire(import.meta.url)('js-tiktoken/ranks/cl100k_base') as TiktokenBPE);
   return encoder.encode(text).length;
 }

@@ -1,7 +1,5 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
 
 interface MockedServer {
@@ -15,7 +13,19 @@ export interface MockToolCall {
   arguments: unknown;
 }
 
-function mcpServerFor(name: string, mocked: MockedServer, calls: MockToolCall[]): Server {
+/** The MCP SDK's server side, loaded when mock mode starts: other runs never pay for it. */
+const serverSdk = async () => {
+  const [{ Server }, { StreamableHTTPServerTransport }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/index.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
+  return { Server, StreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema };
+};
+type ServerSdk = Awaited<ReturnType<typeof serverSdk>>;
+
+function mcpServerFor(sdk: ServerSdk, name: string, mocked: MockedServer, calls: MockToolCall[]): Server {
+  const { Server, CallToolRequestSchema, ListToolsRequestSchema } = sdk;
   const server = new Server({ name: `baton-mock-${name}`, version: '0.1.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: mocked.tools.map((t) => ({ name: t.name, description: t.description ?? `Mock of ${name}.${t.name}`, inputSchema: t.inputSchema ?? { type: 'object' } })),
@@ -41,17 +51,19 @@ export class MockMcpHost {
   private readonly servers = new Map<string, MockedServer>();
 
   private constructor(
+    private readonly sdk: ServerSdk,
     private readonly http: HttpServer,
     readonly baseUrl: string,
   ) {}
 
   static async start(host = '127.0.0.1'): Promise<MockMcpHost> {
+    const sdk = await serverSdk();
     let mock: MockMcpHost | undefined;
     const http = createServer((req, res) => void mock?.handle(req, res));
     await new Promise<void>((resolve) => http.listen(0, host, resolve));
     const address = http.address();
     if (address === null || typeof address === 'string') throw new Error('mock MCP host has no TCP address');
-    mock = new MockMcpHost(http, `http://${host}:${address.port}`);
+    mock = new MockMcpHost(sdk, http, `http://${host}:${address.port}`);
     return mock;
   }
 
@@ -79,8 +91,8 @@ export class MockMcpHost {
       res.writeHead(405, { allow: 'POST' }).end();
       return;
     }
-    const server = mcpServerFor(name, mocked, this.calls);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const server = mcpServerFor(this.sdk, name, mocked, this.calls);
+    const transport = new this.sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
       void server.close();

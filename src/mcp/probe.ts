@@ -1,7 +1,3 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
@@ -24,7 +20,19 @@ export class McpProbeTimeout extends BatonError {
 /** A probe asks a server for its tools; it throws a BatonError when the server is not up. */
 export type McpProbe = (name: string, config: McpLaunchConfig, options: ProbeOptions) => Promise<MockTool[]>;
 
-function transportFor(config: McpLaunchConfig, cwd: string | undefined): Transport {
+/** The MCP SDK's client side, loaded on first use: runs without MCP servers never pay for it. */
+const clientSdk = async () => {
+  const [{ Client }, { SSEClientTransport }, { getDefaultEnvironment, StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/sse.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
+  return { Client, SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport };
+};
+
+function transportFor(sdk: Awaited<ReturnType<typeof clientSdk>>, config: McpLaunchConfig, cwd: string | undefined): Transport {
+  const { SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport } = sdk;
   if ('command' in config) {
     return new StdioClientTransport({
       command: config.command,
@@ -44,7 +52,8 @@ function transportFor(config: McpLaunchConfig, cwd: string | undefined): Transpo
  * then disconnects (which stops a stdio server). Fails after `timeoutMs` at the latest.
  */
 export const probeServer: McpProbe = async (name, config, options) => {
-  const client = new Client({ name: 'baton-preflight', version: '0.1.0' });
+  const sdk = await clientSdk();
+  const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
   const onAbort = (): void => deadline.abort();
@@ -60,7 +69,7 @@ export const probeServer: McpProbe = async (name, config, options) => {
   });
   try {
     const work = (async () => {
-      await client.connect(transportFor(config, options.cwd), { signal: deadline.signal });
+      await client.connect(transportFor(sdk, config, options.cwd), { signal: deadline.signal });
       const { tools } = await client.listTools(undefined, { signal: deadline.signal });
       return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as Record<string, unknown> }));
     })();
