@@ -19,21 +19,6 @@ export const contextBlockSchema = z.array(
   }),
 );
 
-/** JSON Schema for the `context` property, for workflows that want agents to report facts as data. */
-export const contextBlockJsonSchema = {
-  type: 'array',
-  items: {
-    type: 'object',
-    properties: {
-      type: { type: 'string', enum: [...contextEntryTypes] },
-      content: { type: 'string' },
-      tags: { type: 'array', items: { type: 'string' } },
-      key: { type: 'string' },
-    },
-    required: ['type', 'content'],
-  },
-} as const;
-
 /** Line prefixes agents are asked to use (see the system prompt), and the type each gives. */
 const markers: Array<[RegExp, ContextEntryType]> = [
   [/^decision:\s*/i, 'decision'],

@@ -1,6 +1,6 @@
 export { DynamicContextAccumulator } from './accumulator.js';
 export type { AccumulatorOptions, ContextSource, InheritMode, SelectedContext, SelectionRequest } from './accumulator.js';
-export { contextBlockJsonSchema, contextBlockSchema, extractContext } from './extract.js';
+export { contextBlockSchema, extractContext } from './extract.js';
 export type { ContextDraft } from './extract.js';
 export { buildAppendedSystemPrompt } from './prompt.js';
 export type { AgentPromptInput } from './prompt.js';
