@@ -246,3 +246,19 @@ describe('baton model-server', () => {
     expect(stderr).toMatch(/BATON_SCRIPT_INVALID: .*bad-script\.yaml:2: rules\[0\]\.match\.promt: unknown field/s);
   });
 });
+
+describe('metrics endpoint', () => {
+  it('serves Prometheus metrics while a run is going', async () => {
+    const path = workflowFile('version: 1\nname: metered\nphases:\n  - id: work\n    agents: [{ id: slow, prompt: "parallel task metered" }]\n');
+    const cli = startCli(['run', path], { env: env({ BATON_ENABLE_METRICS: 'true', BATON_METRICS_PORT: '0' }) });
+    let stderr = '';
+    cli.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const url = await waitFor(() => /Metrics at (http:\/\/\S+)/.exec(stderr)?.[1], 20_000, 'the metrics URL');
+    const during = await waitFor(async () => {
+      const text = await (await fetch(url)).text();
+      return /^baton_active_agents 1$/m.test(text) ? text : undefined;
+    }, 20_000, 'an active agent in the metrics');
+    expect(during).toContain('# TYPE baton_agent_spawn_seconds histogram');
+    expect((await cli.output).code).toBe(0);
+  });
+});

@@ -126,13 +126,17 @@ export class ClaudeRuntime implements AgentRuntime {
 
     let result: SDKResultMessage | undefined;
     let sessionStarted = spec.resume === true;
+    let startupMs: number | undefined;
     let thrown: unknown;
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
       if (!signal.aborted) {
         for await (const message of query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) })) {
-          if (message.type === 'system' && message.subtype === 'init') sessionStarted = true;
+          if (message.type === 'system' && message.subtype === 'init') {
+            sessionStarted = true;
+            startupMs = Date.now() - startedAt;
+          }
           if (message.type === 'result') {
             result = message;
             // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
@@ -161,6 +165,7 @@ export class ClaudeRuntime implements AgentRuntime {
       costUsd: result?.total_cost_usd ?? 0,
       turns: result?.num_turns ?? 0,
       durationMs: Date.now() - startedAt,
+      ...(startupMs !== undefined ? { startupMs } : {}),
     };
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
     if (!result) {

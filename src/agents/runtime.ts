@@ -44,6 +44,8 @@ export interface AttemptOutcome {
   costUsd: number;
   turns: number;
   durationMs: number;
+  /** How long the agent process took to start (spawn to ready), when the runtime knows. */
+  startupMs?: number;
   error?: AttemptError;
 }
 

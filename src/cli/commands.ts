@@ -2,7 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { catalogFor, startMcp } from '../mcp/index.js';
+import { catalogFor, startMcp, type McpEvents } from '../mcp/index.js';
+import { BatonMetrics, startMetricsServer } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -64,6 +65,16 @@ export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
   return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
 }
 
+/** Serves Prometheus metrics of this process's run while it goes. */
+async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
+  const metrics = new BatonMetrics();
+  metrics.observeRun(events);
+  if (mcpEvents) metrics.observeMcp(mcpEvents);
+  const server = await startMetricsServer(metrics, port);
+  output.stderr.write(`Metrics at ${server.url}\n`);
+  return server;
+}
+
 /** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
 export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
   const config = effectiveConfig(options);
@@ -82,6 +93,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   process.on('SIGTERM', onSignal);
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
   const mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
+  const metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
   try {
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -100,6 +112,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   } finally {
     await runtime.close();
     await mcp?.close();
+    await metrics?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await store.close();

@@ -84,6 +84,23 @@ describe('availability checking', () => {
     expect(peak).toBe(5);
   });
 
+  it('shares one probe between agents checking the same server at once', async () => {
+    let probes = 0;
+    const probe: McpProbe = async () => {
+      probes++;
+      await sleep(30);
+      return [{ name: 't' }];
+    };
+    const health = await Promise.all([1, 2, 3].map(() => manager({ a: fault() }, { probe }).check(['a'])));
+    expect(probes).toBe(3); // separate managers do not share
+    probes = 0;
+    const shared = manager({ a: fault() }, { probe });
+    const together = await Promise.all([1, 2, 3].map(() => shared.checkOne('a')));
+    expect(probes).toBe(1);
+    expect(together.every((h) => h.status === 'up')).toBe(true);
+    expect(health.flat().every((h) => h.status === 'up')).toBe(true);
+  });
+
   it('answers a second check of a healthy server from the cache', async () => {
     let probes = 0;
     const probe: McpProbe = async () => {

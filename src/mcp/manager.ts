@@ -94,6 +94,7 @@ interface ServerState {
   breaker: CircuitBreakerPolicy;
   policy: IPolicy;
   healthy?: { health: ServerHealth; expiresAt: number };
+  inFlight?: Promise<ServerHealth>;
 }
 
 const breakerStates: Record<CircuitState, BreakerState> = {
@@ -149,15 +150,24 @@ export class McpManager {
   }
 
   /** Checks servers, all in parallel. */
-  check(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
-    return Promise.all(names.map((name) => this.checkOne(name, signal)));
+  check(names: string[]): Promise<ServerHealth[]> {
+    return Promise.all(names.map((name) => this.checkOne(name)));
   }
 
-  async checkOne(name: string, signal?: AbortSignal): Promise<ServerHealth> {
+  async checkOne(name: string): Promise<ServerHealth> {
     const state = this.state(name);
     if (state.healthy && state.healthy.expiresAt > this.clock.now()) {
       return { ...state.healthy.health, cached: true, latencyMs: 0 };
     }
+    // Agents starting together share one probe of a server instead of each starting it; no caller
+    // can cancel it for the others, and mcp_timeout_ms bounds it.
+    state.inFlight ??= this.probeNow(name, state).finally(() => {
+      state.inFlight = undefined;
+    });
+    return state.inFlight;
+  }
+
+  private async probeNow(name: string, state: ServerState): Promise<ServerHealth> {
     const started = performance.now();
     const deadline = this.clock.now() + this.options.timeoutMs;
     let attempts = 0;
@@ -166,8 +176,8 @@ export class McpManager {
       const tools = await state.policy.execute(() => {
         attempts++;
         const timeoutMs = Math.max(1, deadline - this.clock.now());
-        return this.probe(name, config, { timeoutMs, signal, cwd: this.options.cwd });
-      }, signal);
+        return this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
+      });
       const health: ServerHealth = { name, status: 'up', latencyMs: performance.now() - started, tools, attempts, cached: false, breaker: this.breakerState(name) };
       state.healthy = { health, expiresAt: this.clock.now() + (this.options.cacheTtlMs ?? 60_000) };
       if (!this.options.mock) this.recordSnapshot(name, tools);
@@ -196,12 +206,12 @@ export class McpManager {
       : analyzeRequirements(request.task, this.options.catalog).servers.map(({ name, reasons }) => ({ name, reasons }));
     if (chosen.length === 0) return { servers: {}, chosen, available: [], missing: [] };
 
-    let health = await this.check(chosen.map((c) => c.name), request.signal);
+    let health = await this.check(chosen.map((c) => c.name));
     let wait = 500;
     while (request.policy === 'wait' && health.some((h) => h.status === 'down') && !request.signal?.aborted) {
       await sleep(wait, undefined, { signal: request.signal }).catch(() => undefined);
       wait = Math.min(wait * 2, 10_000);
-      const again = await this.check(health.filter((h) => h.status === 'down').map((h) => h.name), request.signal);
+      const again = await this.check(health.filter((h) => h.status === 'down').map((h) => h.name));
       health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
     }
 

@@ -5,7 +5,6 @@ import type { McpLaunchConfig, MockTool } from './catalog.js';
 export interface ProbeOptions {
   /** The probe fails when initialize + tools/list have not answered by then. */
   timeoutMs: number;
-  signal?: AbortSignal;
   /** Working directory for stdio servers. */
   cwd?: string;
 }
@@ -56,15 +55,9 @@ export const probeServer: McpProbe = async (name, config, options) => {
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
-  const onAbort = (): void => deadline.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const aborted = new Promise<never>((_, reject) => {
+  const timedOut = new Promise<never>((_, reject) => {
     deadline.signal.addEventListener('abort', () =>
-      reject(
-        options.signal?.aborted
-          ? new BatonError(ErrorCodes.mcpUnavailable, `preflight of MCP server "${name}" was cancelled`)
-          : new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`),
-      ),
+      reject(new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`)),
     );
   });
   try {
@@ -74,14 +67,13 @@ export const probeServer: McpProbe = async (name, config, options) => {
       return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as Record<string, unknown> }));
     })();
     work.catch(() => undefined); // after a timeout wins the race, its late failure is expected
-    return await Promise.race([work, aborted]);
+    return await Promise.race([work, timedOut]);
   } catch (error) {
     if (error instanceof BatonError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${name}" is not up: ${reason}`, { cause: error });
   } finally {
     clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
     await client.close().catch(() => undefined);
   }
 };

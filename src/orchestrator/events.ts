@@ -1,16 +1,26 @@
 import { TypedEmitter, type ErrorInfo } from '../core/index.js';
-import type { AgentStatus, PhaseStatus, RunStatus } from '../store/index.js';
+import type { AgentStatus, PhaseStatus, RunStatus, Usage } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
 /** Everything a run tells its subscribers (CLI progress, dashboards, metrics, audit). */
 export interface RunEventMap extends Record<string, unknown> {
   'run.started': { runId: string; workflowName: string; agents: number };
   'phase.started': { runId: string; phaseId: string };
-  'agent.started': { runId: string; phaseId: string; agentId: string; sessionId: string; inherited: { entries: number; tokens: number } };
+  /** An agent is ready to run and waits for a slot under parallel_limit. */
+  'agent.queued': { runId: string; phaseId: string; agentId: string };
+  'agent.started': {
+    runId: string;
+    phaseId: string;
+    agentId: string;
+    sessionId: string;
+    /** What it inherited: entries, tokens, from how many phases, and how long the selection took. */
+    inherited: { entries: number; tokens: number; phases: number; queryMs: number };
+  };
   'agent.mcp': { runId: string; agentId: string; servers: string[]; missing: Array<{ name: string; error: ErrorInfo }> };
   'context.added': { runId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
+  'agent.attempt.finished': { runId: string; agentId: string; attempt: number; status: 'succeeded' | 'failed'; startupMs?: number; errorCode?: string };
   'agent.finished': {
     runId: string;
     phaseId: string;
@@ -19,6 +29,8 @@ export interface RunEventMap extends Record<string, unknown> {
     durationMs: number;
     attempts: number;
     costUsd: number;
+    usage: Usage;
+    model?: string;
     error?: ErrorInfo;
   };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };

@@ -165,12 +165,15 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     const session = await store.getSession(record.sessionId);
     if (session) await store.saveSession({ ...session, status: 'active', updatedAt: startedAt });
 
+    const inheritedPhases = ancestorPhases(workflow, phase.id);
+    const queryStarted = performance.now();
     const context = await accumulator.select({
-      phaseIds: ancestorPhases(workflow, phase.id),
+      phaseIds: inheritedPhases,
       task: record.prompt,
       mode: resolved.inherit,
       budgetTokens: workflow.context.budgetTokens,
     });
+    const queryMs = performance.now() - queryStarted;
     if (context.corrupt.length > 0) events.emit('context.corrupt', { runId, agentId: record.id, entryIds: context.corrupt });
 
     let plan: AgentMcpPlan | undefined;
@@ -218,7 +221,13 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
     };
     await saveAgent(started);
-    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: { entries: context.entries.length, tokens: context.tokens } });
+    events.emit('agent.started', {
+      runId,
+      phaseId: phase.id,
+      agentId: record.id,
+      sessionId: record.sessionId,
+      inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs: queryMs },
+    });
 
     const result = await runAgent(spec, {
       runtime: options.runtime,
@@ -243,6 +252,14 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
             costUsd: outcome.costUsd,
             durationMs: outcome.durationMs,
             ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
+          });
+          events.emit('agent.attempt.finished', {
+            runId,
+            agentId: record.id,
+            attempt: info.attempt,
+            status: outcome.status,
+            ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
+            ...(outcome.error ? { errorCode: outcome.error.code } : {}),
           });
         },
       },
@@ -285,6 +302,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       durationMs: finished.durationMs,
       attempts: finished.attempts,
       costUsd: finished.costUsd,
+      usage: finished.usage,
+      ...(finished.model ? { model: finished.model } : {}),
       ...(finished.error ? { error: finished.error } : {}),
     });
     return finished;
@@ -296,7 +315,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     await saveAgent(skipped);
     const session = await store.getSession(record.sessionId);
     if (session) await store.saveSession({ ...session, status: 'failed', updatedAt: now, expiresAt: expiryFrom(now, config.session_ttl_ms) });
-    events.emit('agent.finished', { runId, phaseId: record.phaseId, agentId: record.id, status, durationMs: 0, attempts: 0, costUsd: 0, error });
+    events.emit('agent.finished', { runId, phaseId: record.phaseId, agentId: record.id, status, durationMs: 0, attempts: 0, costUsd: 0, usage: record.usage, error });
     return skipped;
   };
 
@@ -316,6 +335,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     } else {
       await store.savePhase(phaseRecord);
       events.emit('phase.started', { runId, phaseId: phase.id });
+      for (const agent of phaseAgents) events.emit('agent.queued', { runId, phaseId: phase.id, agentId: agent.id });
       finished = await Promise.all(phaseAgents.map((a) => limiter.execute(() => runOneAgent(phase, a))));
     }
     const status = phaseStatusOf(finished.map((a) => a.status));

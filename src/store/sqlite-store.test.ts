@@ -106,13 +106,28 @@ describe('SqliteStore', () => {
 
   it('applies a new migration to an existing store (one array entry is all a migration takes)', async () => {
     const dir = tempDir();
-    await openSqliteStore({ dataDir: dir }).close();
+    const current = openSqliteStore({ dataDir: dir });
+    await current.saveRun(sampleRun);
+    await current.close();
     const next = { version: SCHEMA_VERSION + 1, description: 'test: agent labels', up: (db: Database.Database) => db.exec('ALTER TABLE agents ADD COLUMN label TEXT') };
-    await openSqliteStore({ dataDir: dir, migrations: [...migrations, next] }).close();
+    const upgraded = openSqliteStore({ dataDir: dir, migrations: [...migrations, next] });
+    expect(await upgraded.getRun('r1')).toEqual(sampleRun);
+    await upgraded.close();
     const db = new Database(join(dir, 'baton.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
     expect(db.prepare("SELECT name FROM pragma_table_info('agents') WHERE name = 'label'").get()).toBeTruthy();
     db.close();
+    expect(readdirSync(join(dir, 'backups'))).toEqual([expect.stringMatching(new RegExp(`^baton\\.db\\.v${SCHEMA_VERSION}\\.\\d+\\.bak$`))]);
+    // Opening again with the same list finds nothing to do and takes no second backup.
+    await openSqliteStore({ dataDir: dir, migrations: [...migrations, next] }).close();
+    expect(readdirSync(join(dir, 'backups'))).toHaveLength(1);
+  });
+
+  it('reports a data directory that cannot be created, as BATON_STORE', () => {
+    const dir = tempDir();
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    expect(() => openSqliteStore({ dataDir: join(blocker, 'data') })).toThrow(expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(blocker, 'data')) }));
   });
 
   it('detects a context entry changed outside Baton and does not serve it', async () => {

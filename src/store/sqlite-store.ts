@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
@@ -176,38 +176,55 @@ function upsertSql(table: string, columns: string[], key: string[]): string {
 }
 
 function openDatabase(path: string): Db {
+  let db: Db | undefined;
   try {
-    const db = new Database(path);
+    db = new Database(path);
+    // Several processes share the file (`baton cancel` writes while a run is going): the busy
+    // timeout comes first so that even switching to WAL waits for them rather than failing.
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    // Several processes share the file: `baton cancel` writes while a run is going.
-    db.pragma('busy_timeout = 5000');
     return db;
   } catch (cause) {
+    db?.close();
     throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`, { cause });
   }
+}
+
+const schemaVersion = (db: Db): number => db.pragma('user_version', { simple: true }) as number;
+
+function refuseNewer(version: number, newest: number, dataDir: string): void {
+  if (version > newest) {
+    throw new BatonError(ErrorCodes.store, `The store in ${dataDir} has schema version ${version}, newer than this Baton knows (${newest}). Upgrade Baton to open it.`);
+  }
+}
+
+/**
+ * A consistent copy of the whole database, WAL included, even while other processes have it open
+ * (a file copy after a checkpoint misses frames that a reader in another process keeps pinned).
+ */
+function backUp(db: Db, dataDir: string, fileName: string, version: number): void {
+  const backups = join(dataDir, 'backups');
+  mkdirSync(backups, { recursive: true });
+  db.prepare('VACUUM INTO ?').run(join(backups, `${fileName}.v${version}.${Date.now()}.bak`));
 }
 
 /** Applies pending migrations in one transaction, after backing up a database that already holds data. */
 function migrate(db: Db, dataDir: string, fileName: string, list: Migration[]): void {
   const newest = Math.max(...list.map((m) => m.version));
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > newest) {
-    throw new BatonError(ErrorCodes.store, `The store in ${dataDir} has schema version ${current}, newer than this Baton knows (${newest}). Upgrade Baton to open it.`);
-  }
+  const current = schemaVersion(db);
+  refuseNewer(current, newest, dataDir);
   if (current === newest) return;
-  if (current > 0) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const backups = join(dataDir, 'backups');
-    mkdirSync(backups, { recursive: true });
-    copyFileSync(join(dataDir, fileName), join(backups, `${fileName}.v${current}.${Date.now()}.bak`));
-  }
-  const pending = list.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (current > 0) backUp(db, dataDir, fileName, current);
   db.transaction(() => {
+    // Read again under the write lock: another process may have migrated since the first read.
+    const locked = schemaVersion(db);
+    refuseNewer(locked, newest, dataDir);
+    const pending = list.filter((m) => m.version > locked).sort((a, b) => a.version - b.version);
     for (const migration of pending) migration.up(db);
     db.pragma(`user_version = ${newest}`);
-  })();
+  }).immediate();
 }
 
 export interface SqliteStoreOptions {
@@ -231,6 +248,7 @@ export class SqliteStore implements Store {
     this.statements = {
       saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
       getRun: prepare('SELECT * FROM runs WHERE id = ?'),
+      listRuns: prepare('SELECT * FROM runs WHERE (@status IS NULL OR status = @status) ORDER BY created_at DESC, id DESC LIMIT @limit'),
       savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at'], ['run_id', 'id'])),
       listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
       saveAgent: prepare(upsertSql('agents', agentColumns, ['run_id', 'id'])),
@@ -300,10 +318,7 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    const where = options.status ? 'WHERE status = @status' : '';
-    const rows = this.db
-      .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT @limit`)
-      .all({ status: options.status ?? null, limit: options.limit ?? -1 }) as Row[];
+    const rows = this.statements.listRuns!.all({ status: options.status ?? null, limit: options.limit ?? -1 }) as Row[];
     return rows.map(runFromRow);
   }
 

@@ -91,6 +91,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listRuns()).map((r) => r.id)).toEqual(['new', 'mid', 'old']);
       expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
       expect((await store.listRuns({ status: 'succeeded' })).map((r) => r.id)).toEqual(['new', 'old']);
+      expect((await store.listRuns({ status: 'succeeded', limit: 1 })).map((r) => r.id)).toEqual(['new']);
+      expect(await store.listRuns({ status: 'cancelled' })).toEqual([]);
+    });
+
+    it('breaks createdAt ties by id, newest-looking first, so listings are stable', async () => {
+      for (const id of ['b', 'c', 'a']) await store.saveRun(run(id, { createdAt: 7 }));
+      expect((await store.listRuns()).map((r) => r.id)).toEqual(['c', 'b', 'a']);
     });
 
     it('keeps phases and agents in first-saved order across updates', async () => {
@@ -151,6 +158,27 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const firsts = await store.listAttempts('r1', 'first');
       expect(firsts.map((a) => a.attempt)).toEqual([1, 2]);
       expect(firsts[1]).toMatchObject({ status: 'succeeded', finishedAt: 9, resumed: true });
+    });
+
+    it('round-trips an attempt exactly: usage, fractional cost, error, optional fields', async () => {
+      await store.saveRun(run('r1'));
+      await store.saveAgent(agent('r1', 'a1'));
+      const running = { runId: 'r1', agentId: 'a1', attempt: 1, status: 'running' as const, resumed: false, startedAt: 1_700_000_000_123, usage: emptyUsage(), costUsd: 0, durationMs: 0 };
+      await store.saveAttempt(running);
+      expect(await store.listAttempts('r1', 'a1')).toEqual([running]);
+      const failed = {
+        ...running,
+        status: 'failed' as const,
+        finishedAt: 1_700_000_004_567,
+        usage: { inputTokens: 2_000_000, outputTokens: 31_337, cacheReadTokens: 123_456, cacheCreationTokens: 7 },
+        costUsd: 0.1 + 0.2,
+        durationMs: 4444,
+        error: { code: 'BATON_MODEL_RATE_LIMITED' as const, message: 'slow down: "429"\nretry later' },
+      };
+      await store.saveAttempt(failed);
+      expect(await store.listAttempts('r1', 'a1')).toEqual([failed]);
+      expect(await store.listAttempts('r1', 'nobody')).toEqual([]);
+      expect(await store.listAttempts('no-run')).toEqual([]);
     });
 
     it('round-trips and updates sessions', async () => {

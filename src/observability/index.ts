@@ -1,0 +1,1 @@
+export { BatonMetrics, startMetricsServer } from './metrics.js';

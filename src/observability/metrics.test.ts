@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeRuntime } from '../agents/index.js';
+import { defaultConfig } from '../config/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { buildCatalog, McpManager } from '../mcp/index.js';
+import { RunEvents, runWorkflow } from '../orchestrator/index.js';
+import { openSqliteStore, type Store } from '../store/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { BatonMetrics, startMetricsServer } from './metrics.js';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-metrics-'));
+  store = openSqliteStore({ dataDir: dir });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The value of one series in Prometheus text format, e.g. `baton_agents_total{status="failed"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const workflow = parseWorkflow(
+  `version: 1
+name: metrics
+mcpServers:
+  memory: { command: mcp-memory }
+  dead: { command: mcp-dead }
+phases:
+  - id: build
+    agents:
+      - { id: ok, prompt: build it, mcpServers: [memory] }
+      - { id: flaky, prompt: build more, mcpServers: [memory, dead] }
+  - id: check
+    dependsOn: [build]
+    agents: [{ id: broken, prompt: check it, mcpServers: [] }]
+`,
+  'metrics.yaml',
+);
+
+describe('metrics', () => {
+  it('counts agents, attempts, retries, tokens, cost, context and MCP checks after a run', async () => {
+    const metrics = new BatonMetrics();
+    const events = new RunEvents();
+    metrics.observeRun(events);
+    const mcp = new McpManager({
+      catalog: buildCatalog({ workflow: workflow.mcpServers }),
+      env: {},
+      timeoutMs: 1000,
+      retryBaseDelayMs: 1,
+      probe: async (name) => {
+        if (name === 'dead') throw new BatonError(ErrorCodes.mcpUnavailable, 'down');
+        return [{ name: 'read_graph' }];
+      },
+    });
+    metrics.observeMcp(mcp.events);
+    const calls = new Map<string, number>();
+    const runtime = new FakeRuntime((spec) => {
+      calls.set(spec.agentId, (calls.get(spec.agentId) ?? 0) + 1);
+      if (spec.agentId === 'flaky' && calls.get('flaky') === 1) return { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } };
+      if (spec.agentId === 'broken') return { error: { code: ErrorCodes.modelInvalidRequest, message: '400', transient: false }, usage: { inputTokens: 5 } };
+      return { text: 'Decision: ship it', usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 7 }, costUsd: 0.25 };
+    });
+    const config = { ...defaultConfig(), data_dir: dir, retry_base_delay_ms: 1, retry_max_delay_ms: 2 };
+    const summary = await runWorkflow({ workflow, workflowDir: dir, config, store, runtime, mcp, env: {}, events });
+    mcp.close();
+
+    const text = await metrics.text();
+    expect(sample(text, 'baton_agents_total{status="succeeded"}')).toBe(2);
+    expect(sample(text, 'baton_agents_total{status="failed"}')).toBe(1);
+    expect(sample(text, 'baton_agent_attempts_total{status="failed",code="BATON_MODEL_OVERLOADED"}')).toBe(1);
+    expect(sample(text, 'baton_agent_retries_total')).toBe(1);
+    expect(sample(text, 'baton_runs_total{status="partial"}')).toBe(1);
+    // Token totals equal the sum of what the agents reported.
+    const input = summary.phases.flatMap((p) => p.agents).reduce((sum, a) => sum + a.usage.inputTokens, 0);
+    expect((sample(text, 'baton_tokens_total{phase="build",kind="input"}') ?? 0) + (sample(text, 'baton_tokens_total{phase="check",kind="input"}') ?? 0)).toBe(input);
+    expect(sample(text, 'baton_tokens_total{phase="build",kind="cache_read"}')).toBe(14);
+    expect(sample(text, 'baton_cost_usd_total{model="default"}')).toBeCloseTo(summary.totals.costUsd);
+    expect(sample(text, 'baton_active_agents')).toBe(0);
+    expect(sample(text, 'baton_queue_depth')).toBe(0);
+    expect(sample(text, 'baton_context_inheritance_depth_count')).toBe(3);
+    expect(sample(text, 'baton_context_entries_total')).toBe(3);
+    expect(sample(text, 'baton_mcp_checks_total{server="memory",status="up"}')).toBe(1);
+    expect(sample(text, 'baton_mcp_checks_total{server="dead",status="down"}')).toBe(1);
+    expect(sample(text, 'baton_mcp_retries_total{server="dead"}')).toBe(2);
+    expect(sample(text, 'baton_mcp_breaker_state{server="dead"}')).toBe(2);
+    expect(text).toContain('baton_process_resident_memory_bytes');
+    // Bounded labels: no run, agent or session ids.
+    expect(text).not.toContain(summary.runId);
+    expect(text).not.toMatch(/agent(Id)?="/);
+  });
+
+  it('serves /metrics over HTTP', async () => {
+    const metrics = new BatonMetrics();
+    const server = await startMetricsServer(metrics, 0);
+    try {
+      const response = await fetch(server.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      expect(await response.text()).toContain('# TYPE baton_agents_total counter');
+      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('exports every metric the shipped Grafana dashboard queries', async () => {
+    const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../../deploy/grafana/baton-dashboard.json', import.meta.url)), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []));
+    expect(queried.size).toBeGreaterThan(10);
+    const exported = await new BatonMetrics().seriesNames();
+    expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
