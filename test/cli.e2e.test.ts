@@ -262,3 +262,29 @@ describe('metrics endpoint', () => {
     expect((await cli.output).code).toBe(0);
   });
 });
+
+describe('baton usage', () => {
+  it('totals equal the usage the model reported for every agent', async () => {
+    const dataDir = join(model.home.dir, 'usage-data');
+    const path = workflowFile(`
+version: 1
+name: usage-check
+phases:
+  - id: one
+    agents: [{ id: u1, prompt: Name three primes }, { id: u2, prompt: Add them up, outputSchema: { type: object, properties: { sum: { type: number } } } }]
+`);
+    const run = await runCli(['run', path, '--json', '--data-dir', dataDir], { env: env() });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as RunSummary;
+    const reported = summary.phases[0]!.agents.flatMap((a) => model.server.messageRequests(a.sessionId)).map((r) => r.usage!);
+    const { stdout } = await runCli(['usage', '--by', 'workflow', '--since', '1h', '--json', '--data-dir', dataDir], { env: env() });
+    const usage = JSON.parse(stdout) as { rows: Array<{ key: string; agents: number; inputTokens: number; outputTokens: number; costUsd: number }>; totals: { inputTokens: number; outputTokens: number; costUsd: number } };
+    expect(usage.rows.map((r) => [r.key, r.agents])).toEqual([['usage-check', 2]]);
+    expect(usage.totals.inputTokens).toBe(reported.reduce((sum, u) => sum + u.input_tokens, 0));
+    expect(usage.totals.outputTokens).toBe(reported.reduce((sum, u) => sum + u.output_tokens, 0));
+    expect(usage.totals.costUsd).toBeCloseTo(summary.totals.costUsd);
+    const bad = await runCli(['usage', '--since', 'yesterday'], { env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since yesterday is not a duration');
+  });
+});

@@ -1,9 +1,9 @@
 import { ErrorCodes, type ErrorCode } from '../core/index.js';
 import type { AttemptError } from './runtime.js';
 
-/** Why a signal aborted an agent; set as the abort reason by the runner and the orchestrator. */
+/** Why a signal stopped an agent other than a user's cancel: its timeout, or its run's budget. */
 export class AgentAbort extends Error {
-  constructor(readonly kind: 'timeout' | 'cancelled', message: string) {
+  constructor(readonly kind: 'timeout' | 'budget', message: string) {
     super(message);
     this.name = 'AgentAbort';
   }
@@ -11,8 +11,8 @@ export class AgentAbort extends Error {
 
 export function abortError(signal: AbortSignal): AttemptError {
   const reason: unknown = signal.reason;
-  if (reason instanceof AgentAbort && reason.kind === 'timeout') {
-    return { code: ErrorCodes.agentTimeout, message: reason.message, transient: false };
+  if (reason instanceof AgentAbort) {
+    return { code: reason.kind === 'timeout' ? ErrorCodes.agentTimeout : ErrorCodes.runBudgetExceeded, message: reason.message, transient: false };
   }
   const message = reason instanceof Error ? reason.message : 'the agent was cancelled';
   return { code: ErrorCodes.cancelled, message, transient: false };

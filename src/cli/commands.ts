@@ -3,7 +3,7 @@ import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { catalogFor, startMcp, type McpEvents } from '../mcp/index.js';
-import { BatonMetrics, startMetricsServer } from '../observability/index.js';
+import { BatonMetrics, parseDuration, startMetricsServer, usageDimensions, usageReport, type UsageDimension } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -174,4 +174,25 @@ export async function modelServerCommand(options: { script: string; port?: numbe
   });
   await server.close();
   return 0;
+}
+
+/** `baton usage`: tokens and cost of recent runs, grouped by model, workflow, run or phase. */
+export async function usageCommand(options: StoreOptions & { since?: string; by?: string; json?: boolean }, output: Output): Promise<number> {
+  const by = (options.by ?? 'model') as UsageDimension;
+  if (!usageDimensions.includes(by)) throw new BatonError(ErrorCodes.usage, `--by ${options.by} is not one of: ${usageDimensions.join(', ')}.`);
+  const sinceMs = parseDuration(options.since ?? '7d');
+  return withStore(options, async (store) => {
+    const report = await usageReport(store, { sinceMs, by, now: Date.now() });
+    if (options.json) {
+      output.stdout.write(`${JSON.stringify(report)}\n`);
+      return 0;
+    }
+    output.stdout.write(`Usage since ${report.since}, by ${by}:\n`);
+    for (const row of [...report.rows, { key: 'total', ...report.totals }]) {
+      output.stdout.write(
+        `  ${row.key.padEnd(38)} ${String(row.agents).padStart(5)} agents ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  $${row.costUsd.toFixed(4)}\n`,
+      );
+    }
+    return 0;
+  });
 }

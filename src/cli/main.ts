@@ -8,6 +8,7 @@ import {
   runCommand,
   runsCommand,
   statusCommand,
+  usageCommand,
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
@@ -75,6 +76,15 @@ storeOptions(program.command('status [runId]').description('show a run (the late
 storeOptions(program.command('runs').description('list recent runs').option('--json', 'print JSON').option('--limit <n>', 'how many', positiveInt)).action(
   action((opts: { json?: boolean; limit?: number; config?: string; dataDir?: string }) => runsCommand(opts, output)),
 );
+
+storeOptions(
+  program
+    .command('usage')
+    .description('tokens and cost of recent runs')
+    .option('--since <duration>', 'how far back, e.g. 24h, 7d, 4w', '7d')
+    .option('--by <dimension>', 'model | workflow | run | phase', 'model')
+    .option('--json', 'print JSON'),
+).action(action((opts: { since?: string; by?: string; json?: boolean; config?: string; dataDir?: string }) => usageCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

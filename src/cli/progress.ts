@@ -23,6 +23,8 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     if (e.status === 'succeeded') out.write(`  ✓ ${e.agentId} ${seconds(e.durationMs)} ${usd(e.costUsd)}\n`);
     else out.write(`  ✗ ${e.agentId} ${e.status}${e.error ? `: ${e.error.code} ${e.error.message}` : ''}\n`);
   });
+  events.on('budget.warning', (e) => out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`));
+  events.on('budget.exceeded', (e) => out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
 }
 

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   agentMaxTurns: 'BATON_AGENT_MAX_TURNS',
   /** The agent finished with an error the model or tools reported. */
   agentFailed: 'BATON_AGENT_FAILED',
+  /** The run spent its budgetUsd: every agent still running was stopped. */
+  runBudgetExceeded: 'BATON_RUN_BUDGET_EXCEEDED',
   /** The run or agent was cancelled by the user. */
   cancelled: 'BATON_CANCELLED',
   /** An agent was skipped because a phase it depends on failed. */

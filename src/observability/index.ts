@@ -1,1 +1,3 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
+export { parseDuration, usageDimensions, usageReport } from './usage.js';
+export type { UsageDimension, UsageReport, UsageRow } from './usage.js';

@@ -33,6 +33,9 @@ export interface RunEventMap extends Record<string, unknown> {
     model?: string;
     error?: ErrorInfo;
   };
+  /** The run has spent 80 % of its budgetUsd (once), or all of it (then it stops). */
+  'budget.warning': { runId: string; spentUsd: number; budgetUsd: number };
+  'budget.exceeded': { runId: string; spentUsd: number; budgetUsd: number };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };
   'run.finished': { runId: string; status: RunStatus; summary: RunSummary };
 }

@@ -126,6 +126,26 @@ describe('runWorkflow', () => {
     expect(summary.phases.find((p) => p.id === 'start')!.agents.find((a) => a.id === 's1')!.attempts).toBe(2);
   });
 
+  it('warns at 80 % of the run budget and stops every agent at 100 %', async () => {
+    const serial = parseWorkflow(
+      `version: 1\nname: budget\nbudgetUsd: 1.0\nphases:\n  - id: p\n    agents:\n${[1, 2, 3, 4, 5].map((i) => `      - { id: a${i}, prompt: work }`).join('\n')}\n`,
+      'budget.yaml',
+    );
+    const events = new RunEvents();
+    const budget: string[] = [];
+    events.on('budget.warning', (e) => budget.push(`warning at ${e.spentUsd.toFixed(1)}`));
+    events.on('budget.exceeded', (e) => budget.push(`exceeded at ${e.spentUsd.toFixed(1)}`));
+    const { runtime, result } = run(serial, () => ({ text: 'ok', costUsd: 0.3 }), { config: config({ parallel_limit: 1 }), events });
+    const summary = await result;
+    expect(budget).toEqual(['warning at 0.9', 'exceeded at 1.2']);
+    expect(summary.status).toBe('failed');
+    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'cancelled']);
+    expect(summary.phases[0]!.agents[4]!.error).toMatchObject({ code: 'BATON_RUN_BUDGET_EXCEEDED' });
+    expect((await store.getRun(summary.runId))?.error?.code).toBe('BATON_RUN_BUDGET_EXCEEDED');
+    // Each agent may spend at most what is left of the run's budget.
+    expect(runtime.calls.map((c) => c.maxBudgetUsd?.toFixed(1))).toEqual(['1.0', '0.7', '0.4', '0.1']);
+  });
+
   it('cancels every agent when its signal aborts', async () => {
     const controller = new AbortController();
     const events = new RunEvents();

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { bulkhead } from 'cockatiel';
-import { agentEnvironment, runAgent, type AgentRuntime, type AgentSpec } from '../agents/index.js';
+import { AgentAbort, agentEnvironment, runAgent, type AgentRuntime, type AgentSpec } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
 import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
@@ -58,8 +58,8 @@ function phaseStatusOf(statuses: AgentStatus[]): PhaseStatus {
   return statuses.some((s) => s === 'succeeded') ? 'partial' : 'failed';
 }
 
-function runStatusOf(statuses: AgentStatus[], cancelled: boolean): RunStatus {
-  if (cancelled) return 'cancelled';
+function runStatusOf(statuses: AgentStatus[], stop: ErrorInfo | undefined): RunStatus {
+  if (stop) return stop.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
   if (statuses.every((s) => s === 'succeeded')) return 'succeeded';
   return statuses.some((s) => s === 'succeeded') ? 'partial' : 'failed';
 }
@@ -99,6 +99,30 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       : {}),
     clock,
   });
+
+  /** Why the run was stopped early, as an agent's error: a cancel, or the run budget. */
+  const stopError = (): ErrorInfo => {
+    const reason: unknown = cancel.signal.reason;
+    if (reason instanceof AgentAbort) return { code: ErrorCodes.runBudgetExceeded, message: reason.message };
+    return { code: ErrorCodes.cancelled, message: reasonText(reason, 'run cancelled') };
+  };
+
+  let spentUsd = 0;
+  let budgetWarned = false;
+  /** Adds an attempt's cost; warns at 80 % of the run budget and stops every agent at 100 %. */
+  const spend = (costUsd: number): void => {
+    spentUsd += costUsd;
+    const budgetUsd = workflow.budgetUsd;
+    if (budgetUsd === undefined) return;
+    if (!budgetWarned && spentUsd >= 0.8 * budgetUsd) {
+      budgetWarned = true;
+      events.emit('budget.warning', { runId, spentUsd, budgetUsd });
+    }
+    if (spentUsd >= budgetUsd && !cancel.signal.aborted) {
+      events.emit('budget.exceeded', { runId, spentUsd, budgetUsd });
+      cancel.abort(new AgentAbort('budget', `the run spent $${spentUsd.toFixed(4)} of its $${budgetUsd} budget (budgetUsd) and was stopped`));
+    }
+  };
 
   const systemPromptFor = (phaseId: string, entry: AgentEntry, plan?: AgentMcpPlan, context?: SelectedContext): string =>
     buildAppendedSystemPrompt({
@@ -156,7 +180,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   };
 
   const runOneAgent = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
-    if (cancel.signal.aborted) return skip(record, 'cancelled', { code: ErrorCodes.cancelled, message: reasonText(cancel.signal.reason, 'run cancelled') });
+    if (cancel.signal.aborted) return skip(record, 'cancelled', stopError());
     const entry = phase.agents.find((a) => a.id === record.id);
     if (!entry) throw new Error(`agent ${record.id} missing from phase ${phase.id}`);
     const resolved = resolveAgent(workflow, phase, entry, options.workflowDir);
@@ -206,7 +230,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       disallowedTools: resolved.disallowedTools,
       mcpServers: plan?.servers,
       env: agentEnvironment(options.env, resolved.env),
-      maxBudgetUsd: resolved.maxBudgetUsd,
+      // The agent may not spend more than what is left of the run's budget.
+      maxBudgetUsd: workflow.budgetUsd === undefined ? resolved.maxBudgetUsd : Math.min(resolved.maxBudgetUsd ?? Infinity, Math.max(0.0001, workflow.budgetUsd - spentUsd)),
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     };
@@ -240,6 +265,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
           events.emit('agent.attempt', { runId, agentId: record.id, attempt: info.attempt, resumed: info.resumed });
         },
         attemptFinished: async (info, outcome) => {
+          spend(outcome.costUsd);
           await store.saveAttempt({
             runId,
             agentId: record.id,
@@ -329,7 +355,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     const blockedBy = (phase.dependsOn ?? []).filter((_, i) => dependencies[i] !== 'succeeded');
     if (blockedBy.length > 0 || cancel.signal.aborted) {
       const error: ErrorInfo = cancel.signal.aborted
-        ? { code: ErrorCodes.cancelled, message: reasonText(cancel.signal.reason, 'run cancelled') }
+        ? stopError()
         : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
       finished = await Promise.all(phaseAgents.map((a) => skip(a, cancel.signal.aborted ? 'cancelled' : 'skipped', error)));
     } else {
@@ -365,7 +391,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   }
 
   const statuses = [...agents.values()].map((a) => a.status);
-  const finishedRun: RunRecord = { ...run, status: runStatusOf(statuses, cancel.signal.aborted), finishedAt: clock.now() };
+  const stop = cancel.signal.aborted ? stopError() : undefined;
+  const finishedRun: RunRecord = { ...run, status: runStatusOf(statuses, stop), finishedAt: clock.now(), ...(stop && !run.error ? { error: stop } : {}) };
   await store.saveRun(finishedRun);
   const summary = await summarizeRun(store, runId);
   events.emit('run.finished', { runId, status: finishedRun.status, summary });

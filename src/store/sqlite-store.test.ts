@@ -123,6 +123,21 @@ describe('SqliteStore', () => {
     expect(readdirSync(join(dir, 'backups'))).toHaveLength(1);
   });
 
+  it('does not upgrade a store it could not back up', async () => {
+    const dir = tempDir();
+    const current = openSqliteStore({ dataDir: dir });
+    await current.saveRun(sampleRun);
+    await current.close();
+    writeFileSync(join(dir, 'backups'), 'a file where the backups folder should be');
+    const next = { version: SCHEMA_VERSION + 1, description: 'test: never applied', up: (db: Database.Database) => db.exec('CREATE TABLE never (x)') };
+    expect(() => openSqliteStore({ dataDir: dir, migrations: [...migrations, next] })).toThrow(
+      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(`Cannot back up the store to ${join(dir, 'backups')}`) }),
+    );
+    const reopened = openSqliteStore({ dataDir: dir });
+    expect(await reopened.getRun('r1')).toEqual(sampleRun);
+    await reopened.close();
+  });
+
   it('reports a data directory that cannot be created, as BATON_STORE', () => {
     const dir = tempDir();
     const blocker = join(dir, 'a-file');

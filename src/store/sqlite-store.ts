@@ -201,27 +201,42 @@ function refuseNewer(version: number, newest: number, dataDir: string): void {
 }
 
 /**
- * A consistent copy of the whole database, WAL included, even while other processes have it open
- * (a file copy after a checkpoint misses frames that a reader in another process keeps pinned).
+ * Copies the database as it is now, WAL included, to backups/. Called by the migrating connection
+ * while it holds the write lock, so it reads through a second connection: WAL readers are never
+ * blocked by a writer, and the copy is exactly the schema and data about to be migrated.
  */
-function backUp(db: Db, dataDir: string, fileName: string, version: number): void {
-  const backups = join(dataDir, 'backups');
-  mkdirSync(backups, { recursive: true });
-  db.prepare('VACUUM INTO ?').run(join(backups, `${fileName}.v${version}.${Date.now()}.bak`));
+function backUp(dataDir: string, fileName: string, version: number): void {
+  const target = join(dataDir, 'backups', `${fileName}.v${version}.${Date.now()}.bak`);
+  let reader: Db | undefined;
+  try {
+    mkdirSync(join(dataDir, 'backups'), { recursive: true });
+    reader = new Database(join(dataDir, fileName), { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+    reader.prepare('VACUUM INTO ?').run(target);
+  } catch (cause) {
+    throw new BatonError(ErrorCodes.store, `Cannot back up the store to ${target} before upgrading its schema: ${(cause as Error).message}. Free disk space or make ${dataDir} writable, then run Baton again.`, { cause });
+  } finally {
+    reader?.close();
+  }
 }
 
-/** Applies pending migrations in one transaction, after backing up a database that already holds data. */
+/**
+ * Applies pending migrations in one transaction, after backing up a database that already holds data.
+ * The version is read again under the write lock so that, of several processes opening an old store
+ * at once, exactly one backs it up and migrates it and the others find it done.
+ */
 function migrate(db: Db, dataDir: string, fileName: string, list: Migration[]): void {
   const newest = Math.max(...list.map((m) => m.version));
-  const current = schemaVersion(db);
-  refuseNewer(current, newest, dataDir);
-  if (current === newest) return;
-  if (current > 0) backUp(db, dataDir, fileName, current);
+  // Outside the lock first: nearly every open finds the schema current and should not take the write lock.
+  const seen = schemaVersion(db);
+  refuseNewer(seen, newest, dataDir);
+  if (seen === newest) return;
   db.transaction(() => {
-    // Read again under the write lock: another process may have migrated since the first read.
-    const locked = schemaVersion(db);
-    refuseNewer(locked, newest, dataDir);
-    const pending = list.filter((m) => m.version > locked).sort((a, b) => a.version - b.version);
+    const current = schemaVersion(db);
+    refuseNewer(current, newest, dataDir);
+    if (current === newest) return;
+    if (current > 0) backUp(dataDir, fileName, current);
+    const pending = list.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
     for (const migration of pending) migration.up(db);
     db.pragma(`user_version = ${newest}`);
   }).immediate();
@@ -248,7 +263,8 @@ export class SqliteStore implements Store {
     this.statements = {
       saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
       getRun: prepare('SELECT * FROM runs WHERE id = ?'),
-      listRuns: prepare('SELECT * FROM runs WHERE (@status IS NULL OR status = @status) ORDER BY created_at DESC, id DESC LIMIT @limit'),
+      listRuns: prepare(`SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@since IS NULL OR created_at >= @since)
+                         ORDER BY created_at DESC, id DESC LIMIT @limit`),
       savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at'], ['run_id', 'id'])),
       listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
       saveAgent: prepare(upsertSql('agents', agentColumns, ['run_id', 'id'])),
@@ -318,7 +334,7 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    const rows = this.statements.listRuns!.all({ status: options.status ?? null, limit: options.limit ?? -1 }) as Row[];
+    const rows = this.statements.listRuns!.all({ status: options.status ?? null, since: options.since ?? null, limit: options.limit ?? -1 }) as Row[];
     return rows.map(runFromRow);
   }
 
@@ -547,10 +563,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const db = openDatabase(path);
   try {
     migrate(db, options.dataDir, fileName, options.migrations ?? defaultMigrations);
+    return new SqliteStore(db);
   } catch (cause) {
     db.close();
     if (cause instanceof BatonError) throw cause;
+    if ((cause as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new BatonError(ErrorCodes.store, `The store at ${path} stayed locked by another Baton process (upgrading it, perhaps). Run the command again in a moment.`, { cause });
+    }
     throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`, { cause });
   }
-  return new SqliteStore(db);
 }

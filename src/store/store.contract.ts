@@ -91,6 +91,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listRuns()).map((r) => r.id)).toEqual(['new', 'mid', 'old']);
       expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
       expect((await store.listRuns({ status: 'succeeded' })).map((r) => r.id)).toEqual(['new', 'old']);
+      expect((await store.listRuns({ since: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
       expect((await store.listRuns({ status: 'succeeded', limit: 1 })).map((r) => r.id)).toEqual(['new']);
       expect(await store.listRuns({ status: 'cancelled' })).toEqual([]);
     });

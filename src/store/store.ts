@@ -216,6 +216,8 @@ export function contextChecksum(entry: Pick<ContextEntry, 'type' | 'key' | 'cont
 export interface ListRunsOptions {
   limit?: number;
   status?: RunStatus;
+  /** Only runs created at or after this time (ms). */
+  since?: number;
 }
 
 /**

@@ -82,6 +82,8 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
     version: z.literal(1, { message: 'only version: 1 exists' }),
     name: z.string().trim().min(1),
     description: z.string().optional(),
+    /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
+    budgetUsd: z.number().positive().optional(),
     defaults: z.object(agentSettings).strict().optional(),
     mcpServers: z.record(z.string(), mcpServerSchema).optional(),
     context: z
