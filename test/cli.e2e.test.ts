@@ -13,6 +13,7 @@ const model = useScriptedModel(
       { match: { prompt: 'Add them up' }, reply: { structured: { sum: 10 } }, sequencePer: 'script' },
       { match: { prompt: 'parallel task' }, reply: { text: 'parallel done', delayMs: 1500 }, sequencePer: 'script' },
       { match: { prompt: 'never answers' }, reply: { hang: true }, sequencePer: 'script' },
+      { match: { prompt: 'Call the billing API' }, reply: { text: 'Called it with svc_live_0123456789abcd. Finding: the API answered 200' }, sequencePer: 'script' },
     ],
     default: { text: 'OK' },
   },
@@ -286,5 +287,30 @@ phases:
     const bad = await runCli(['usage', '--since', 'yesterday'], { env: env() });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since yesterday is not a duration');
+  });
+});
+
+describe('secrets', () => {
+  it('reach the agent, but not the stored run, the JSON output or the logs', async () => {
+    const dataDir = join(model.home.dir, 'secret-data');
+    const secret = 'svc_live_0123456789abcd';
+    const path = workflowFile(`version: 1\nname: secretive\nphases:\n  - id: one\n    agents: [{ id: caller, prompt: "Call the billing API with ${secret}" }]\n`);
+    const cliEnv = env({ BILLING_SERVICE_TOKEN: secret, BATON_DATA_DIR: dataDir });
+    const run = await runCli(['run', path, '--json'], { env: cliEnv });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as RunSummary;
+    // The agent itself got the real value...
+    expect(model.server.messageRequests(summary.phases[0]!.agents[0]!.sessionId)[0]!.view!.prompt).toContain(secret);
+    // ...nothing Baton keeps or shows has it.
+    expect(run.stdout).not.toContain(secret);
+    expect(summary.phases[0]!.agents[0]!.result).toBe('Called it with [REDACTED]. Finding: the API answered 200');
+    const status = await runCli(['status', summary.runId, '--json'], { env: cliEnv });
+    expect(status.stdout).not.toContain(secret);
+    const exported = await runCli(['context', 'export', '--run', summary.runId], { env: cliEnv });
+    expect(exported.stdout).toContain('[REDACTED]');
+    expect(exported.stdout).not.toContain(secret);
+    const log = readFileSync(join(dataDir, 'logs', 'baton.log'), 'utf8');
+    expect(log).toContain('"event":"run.finished"');
+    expect(log).not.toContain(secret);
   });
 });

@@ -1,9 +1,20 @@
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { catalogFor, startMcp, type McpEvents } from '../mcp/index.js';
-import { BatonMetrics, parseDuration, startMetricsServer, usageDimensions, usageReport, type UsageDimension } from '../observability/index.js';
+import { catalogFor, mcpSecretValues, startMcp, type McpEvents } from '../mcp/index.js';
+import {
+  BatonMetrics,
+  createLogger,
+  logEvents,
+  parseDuration,
+  redactingStore,
+  SecretRedactor,
+  startMetricsServer,
+  usageDimensions,
+  usageReport,
+  type UsageDimension,
+} from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -79,8 +90,13 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
 export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
   const config = effectiveConfig(options);
   const loaded = loadWorkflowWithMcp(workflowPath, config);
-  const store = openStore({ dataDir: config.data_dir });
+  const agentEnv = { ...process.env, ...options.agentEnv };
+  // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
+  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
+  const rawStore = openStore({ dataDir: config.data_dir });
+  const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
+  const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
   if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
 
   const cancel = new AbortController();
@@ -94,6 +110,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
   const mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
   const metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
+  logEvents(logger, events, mcp?.manager.events);
   try {
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -103,7 +120,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
       store,
       runtime,
       mcp: mcp?.manager,
-      env: { ...process.env, ...options.agentEnv },
+      env: agentEnv,
       signal: cancel.signal,
       events,
     });
@@ -113,9 +130,10 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
     await runtime.close();
     await mcp?.close();
     await metrics?.close();
+    logger.flush();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await store.close();
+    await rawStore.close();
   }
 }
 

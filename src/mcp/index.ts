@@ -8,5 +8,5 @@ export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js'
 export type { AgentMcpPlan, AgentMcpRequest, BreakerState, McpEventMap, McpManagerOptions, McpUnavailablePolicy, ServerHealth } from './manager.js';
 export { MockMcpHost } from './mock.js';
 export type { MockToolCall } from './mock.js';
-export { catalogFor, startMcp } from './setup.js';
+export { catalogFor, mcpSecretValues, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';
