@@ -152,6 +152,13 @@ phases:
     const summary = JSON.parse(stdout) as RunSummary;
     expect(summary.status).toBe('cancelled');
     expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+
+    // The audit trail says who started and who cancelled it.
+    const audit = await runCli(['audit', '--json', '--data-dir', dataDir], { env: env() });
+    const events = JSON.parse(audit.stdout) as Array<{ action: string; actor: string; target?: string; details: Record<string, unknown> }>;
+    expect(events.map((e) => e.action)).toEqual(['config.changed', 'run.started', 'run.cancel_requested', 'run.finished']);
+    expect(events[2]).toMatchObject({ target: runId, actor: expect.stringMatching(/.+@.+/) });
+    expect(events[3]!.details).toMatchObject({ status: 'cancelled' });
   });
 
   it('SIGINT cancels the run the same way', async () => {

@@ -4,6 +4,7 @@ import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { catalogFor, mcpSecretValues, startMcp, type McpEvents } from '../mcp/index.js';
 import {
+  AuditTrail,
   BatonMetrics,
   createLogger,
   logEvents,
@@ -31,10 +32,16 @@ export interface Output {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-export function effectiveConfig(options: StoreOptions): BatonConfig {
-  const { config } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
-  return options.dataDir ? { ...config, data_dir: resolve(options.dataDir) } : config;
+/** The config with --data-dir applied, and where it came from. */
+export function loadEffectiveConfig(options: StoreOptions): { config: BatonConfig; sources: string[] } {
+  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  return options.dataDir ? { config: { ...config, data_dir: resolve(options.dataDir) }, sources: [...sources, '--data-dir'] } : { config, sources };
 }
+
+export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffectiveConfig(options).config;
+
+/** The audit trail of a store, with the configured retention. */
+export const auditTrail = (store: Store, config: BatonConfig): AuditTrail => new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
 
 export async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
   const config = effectiveConfig(options);
@@ -88,7 +95,7 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
 
 /** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
 export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
-  const config = effectiveConfig(options);
+  const { config, sources } = loadEffectiveConfig(options);
   const loaded = loadWorkflowWithMcp(workflowPath, config);
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
@@ -97,6 +104,10 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
+  const audit = auditTrail(store, config);
+  await audit.prune();
+  await audit.recordConfig(config, sources);
+  audit.watchRun(events);
   if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
 
   const cancel = new AbortController();
@@ -130,6 +141,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
     await runtime.close();
     await mcp?.close();
     await metrics?.close();
+    await audit.flush();
     logger.flush();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -163,8 +175,9 @@ export async function runsCommand(options: StoreOptions & { json?: boolean; limi
 }
 
 export async function cancelCommand(runId: string, options: StoreOptions, output: Output): Promise<number> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const run = await requestRunCancel(store, runId);
+    await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
     const note = run.status === 'running' ? 'its agents are being stopped' : `it had already ended (${run.status})`;
     output.stdout.write(`Cancel requested for run ${runId}: ${note}.\n`);
     return 0;
@@ -210,6 +223,24 @@ export async function usageCommand(options: StoreOptions & { since?: string; by?
       output.stdout.write(
         `  ${row.key.padEnd(38)} ${String(row.agents).padStart(5)} agents ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  $${row.costUsd.toFixed(4)}\n`,
       );
+    }
+    return 0;
+  });
+}
+
+/** `baton audit`: the audit trail, oldest first. */
+export async function auditCommand(options: StoreOptions & { since?: string; action?: string; json?: boolean }, output: Output): Promise<number> {
+  const sinceMs = parseDuration(options.since ?? '30d');
+  return withStore(options, async (store, config) => {
+    await auditTrail(store, config).prune();
+    const events = await store.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
+    if (options.json) output.stdout.write(`${JSON.stringify(events)}\n`);
+    else if (events.length === 0) output.stdout.write('No audit events in that period.\n');
+    else {
+      for (const e of events) {
+        const details = Object.entries(e.details).filter(([k]) => k !== 'config').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+        output.stdout.write(`${new Date(e.at).toISOString()}  ${e.actor.padEnd(20)}  ${e.action.padEnd(22)}  ${e.target ?? ''}  ${details}\n`);
+      }
     }
     return 0;
   });

@@ -6,7 +6,7 @@ import { archiveSessions, exportContext, importContext, pruneSessions } from '..
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
 import { resolveAgent, workflowSchema } from '../workflow/index.js';
-import { effectiveConfig, withStore, type Output, type StoreOptions } from './commands.js';
+import { auditTrail, effectiveConfig, withStore, type Output, type StoreOptions } from './commands.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 
@@ -46,8 +46,9 @@ export async function sessionsShowCommand(id: string, options: StoreOptions & { 
 
 /** Archives the given sessions, or every finished one past its expiry. */
 export async function sessionsArchiveCommand(ids: string[], options: StoreOptions, output: Output): Promise<number> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const archived = await archiveSessions(store, Date.now(), ids.length > 0 ? ids : undefined);
+    await auditTrail(store, config).record('sessions.archived', undefined, { sessions: archived.map((s) => s.id) });
     output.stdout.write(`Archived ${archived.length} session(s).\n`);
     return 0;
   });
@@ -55,9 +56,10 @@ export async function sessionsArchiveCommand(ids: string[], options: StoreOption
 
 /** Deletes archived, expired sessions and their Claude Code transcripts; their context stays. */
 export async function sessionsPruneCommand(options: StoreOptions, output: Output): Promise<number> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const { deleteSession } = await import('@anthropic-ai/claude-agent-sdk');
     const pruned = await pruneSessions(store, Date.now(), (id) => deleteSession(id));
+    await auditTrail(store, config).record('sessions.pruned', undefined, { sessions: pruned });
     output.stdout.write(`Pruned ${pruned.length} session(s).\n`);
     return 0;
   });
@@ -118,8 +120,9 @@ export async function contextImportCommand(file: string, options: StoreOptions, 
   } catch (cause) {
     throw new BatonError(ErrorCodes.contextImportInvalid, `${file} is not a readable JSON export: ${(cause as Error).message}`, { cause });
   }
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const report = await importContext(store, data, file);
+    await auditTrail(store, config).record('context.imported', file, { ...report });
     output.stdout.write(`Imported ${report.entries} entries and ${report.sessions} sessions; ${report.unchanged} entries were already there.\n`);
     return 0;
   });

@@ -6,6 +6,7 @@ import {
   configCheckCommand,
   modelServerCommand,
   runCommand,
+  auditCommand,
   runsCommand,
   statusCommand,
   usageCommand,
@@ -85,6 +86,15 @@ storeOptions(
     .option('--by <dimension>', 'model | workflow | run | phase', 'model')
     .option('--json', 'print JSON'),
 ).action(action((opts: { since?: string; by?: string; json?: boolean; config?: string; dataDir?: string }) => usageCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('audit')
+    .description('the audit trail: who started, cancelled or changed what')
+    .option('--since <duration>', 'how far back, e.g. 24h, 30d', '30d')
+    .option('--action <action>', 'only this action, e.g. run.cancel_requested')
+    .option('--json', 'print JSON'),
+).action(action((opts: { since?: string; action?: string; json?: boolean; config?: string; dataDir?: string }) => auditCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

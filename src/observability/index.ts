@@ -4,3 +4,5 @@ export type { UsageDimension, UsageReport, UsageRow } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export type { LoggerOptions } from './logger.js';
 export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
+export { AuditTrail, currentActor } from './audit.js';
+export type { AuditOptions } from './audit.js';

@@ -147,6 +147,23 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'append-only audit trail',
+    up(db) {
+      db.exec(`
+        CREATE TABLE audit_events (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          at INTEGER NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          target TEXT,
+          details_json TEXT NOT NULL
+        );
+        CREATE INDEX audit_at ON audit_events (at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

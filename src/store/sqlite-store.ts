@@ -8,6 +8,8 @@ import {
   contextEntryTypes,
   type AgentRecord,
   type AttemptRecord,
+  type AuditEvent,
+  type ListAuditOptions,
   type ContextEntry,
   type ContextHit,
   type ContextListing,
@@ -303,6 +305,10 @@ export class SqliteStore implements Store {
       // Driven by the id list, so each row is one primary-key seek rather than a table scan.
       entriesBySeq: prepare(`SELECT e.* FROM json_each(@seqs) AS wanted CROSS JOIN context_entries AS e ON e.seq = wanted.value
                              WHERE e.run_id = @run_id AND (@phases IS NULL OR e.phase_id IN (SELECT value FROM json_each(@phases)))`),
+      saveAudit: prepare('INSERT INTO audit_events (at, actor, action, target, details_json) VALUES (@at, @actor, @action, @target, @details_json)'),
+      listAudit: prepare(`SELECT * FROM (SELECT * FROM audit_events WHERE (@since IS NULL OR at >= @since) AND (@action IS NULL OR action = @action)
+                            ORDER BY seq DESC LIMIT @limit) ORDER BY seq`),
+      pruneAudit: prepare('DELETE FROM audit_events WHERE at < ?'),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
     };
@@ -536,6 +542,21 @@ export class SqliteStore implements Store {
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
     const row = this.statements.getSession!.get(sessionId) as Row | undefined;
     return row ? sessionFromRow(row) : undefined;
+  }
+
+  async saveAuditEvent(event: AuditEvent): Promise<void> {
+    this.run('saveAudit', { at: event.at, actor: event.actor, action: event.action, target: event.target ?? null, details_json: JSON.stringify(event.details) });
+  }
+
+  async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
+    const rows = this.statements.listAudit!.all({ since: options.since ?? null, action: options.action ?? null, limit: options.limit ?? -1 }) as Row[];
+    return rows.map((r) =>
+      compact({ at: r.at as number, actor: r.actor as string, action: r.action as string, target: optional<string>(r.target), details: fromJson<Record<string, unknown>>(r.details_json) ?? {} }),
+    );
+  }
+
+  async pruneAuditEvents(before: number): Promise<number> {
+    return this.statements.pruneAudit!.run(before).changes;
   }
 
   async requestCancel(runId: string): Promise<boolean> {

@@ -256,6 +256,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.searchContext({ runId: 'r1', text: 'the and of', limit: 5 })).toEqual([]);
     });
 
+    it('appends to the audit trail, lists it oldest first with filters, and prunes by age', async () => {
+      await store.saveAuditEvent({ at: 10, actor: 'ann@host', action: 'run.started', target: 'r1', details: { workflow: 'wf' } });
+      await store.saveAuditEvent({ at: 20, actor: 'bob@host', action: 'run.cancel_requested', target: 'r1', details: {} });
+      await store.saveAuditEvent({ at: 30, actor: 'ann@host', action: 'config.changed', details: { keys: ['parallel_limit'] } });
+      expect((await store.listAuditEvents()).map((e) => e.action)).toEqual(['run.started', 'run.cancel_requested', 'config.changed']);
+      expect(await store.listAuditEvents({ action: 'run.cancel_requested' })).toEqual([{ at: 20, actor: 'bob@host', action: 'run.cancel_requested', target: 'r1', details: {} }]);
+      expect((await store.listAuditEvents({ since: 20 })).map((e) => e.at)).toEqual([20, 30]);
+      expect((await store.listAuditEvents({ limit: 2 })).map((e) => e.at)).toEqual([20, 30]);
+      expect(await store.pruneAuditEvents(25)).toBe(2);
+      expect((await store.listAuditEvents()).map((e) => e.action)).toEqual(['config.changed']);
+    });
+
     it('keeps every one of 200 agents saved concurrently', async () => {
       await store.saveRun(run('r1'));
       await Promise.all(Array.from({ length: 200 }, (_, i) => store.saveAgent(agent('r1', `a${i}`))));

@@ -213,6 +213,24 @@ export function contextChecksum(entry: Pick<ContextEntry, 'type' | 'key' | 'cont
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** One entry of the append-only audit trail: who did what to which target, and when. */
+export interface AuditEvent {
+  at: number;
+  /** user@host of the process that acted. */
+  actor: string;
+  /** e.g. run.started, run.cancel_requested, config.changed, budget.exceeded, context.imported. */
+  action: string;
+  /** A run id, session id or file, when the action has one. */
+  target?: string;
+  details: Record<string, unknown>;
+}
+
+export interface ListAuditOptions {
+  since?: number;
+  action?: string;
+  limit?: number;
+}
+
 export interface ListRunsOptions {
   limit?: number;
   status?: RunStatus;
@@ -270,6 +288,13 @@ export interface Store {
   searchContext(query: ContextSearch): Promise<ContextHit[]>;
   /** The newest entries of each type in these phases: with a search, where the best candidates are. */
   recentContext(query: RecentContextQuery): Promise<ContextEntry[]>;
+
+  /** Appends to the audit trail; entries are never changed, only dropped by retention. */
+  saveAuditEvent(event: AuditEvent): Promise<void>;
+  /** Oldest first. */
+  listAuditEvents(options?: ListAuditOptions): Promise<AuditEvent[]>;
+  /** Drops entries older than `before` (the retention setting); returns how many. */
+  pruneAuditEvents(before: number): Promise<number>;
 
   /** Marks a run for cancellation. Returns false when the run does not exist. */
   requestCancel(runId: string): Promise<boolean>;

@@ -1,0 +1,75 @@
+import { hostname, userInfo } from 'node:os';
+import { systemClock, type Clock } from '../core/index.js';
+import type { RunEvents } from '../orchestrator/index.js';
+import type { AuditEvent, Store } from '../store/index.js';
+
+/** Who is acting: the OS user and host of this process. */
+export function currentActor(): string {
+  let user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep the environment's name
+  }
+  return `${user}@${hostname()}`;
+}
+
+export interface AuditOptions {
+  actor?: string;
+  /** Entries older than this are dropped by prune() (`audit_retention_days`). */
+  retentionMs: number;
+  clock?: Clock;
+}
+
+/**
+ * The append-only audit trail: who started, cancelled or changed what, and budget events. Writes go
+ * through the store (redacted there like everything else); `flush()` waits for them.
+ */
+export class AuditTrail {
+  private readonly actor: string;
+  private readonly clock: Clock;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: AuditOptions,
+  ) {
+    this.actor = options.actor ?? currentActor();
+    this.clock = options.clock ?? systemClock;
+  }
+
+  record(action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
+    const event: AuditEvent = { at: this.clock.now(), actor: this.actor, action, ...(target !== undefined ? { target } : {}), details };
+    const write = this.store.saveAuditEvent(event).finally(() => this.pending.delete(write));
+    this.pending.add(write);
+    return write;
+  }
+
+  /** Records `config.changed` when the effective config differs from the last one recorded. */
+  async recordConfig(config: Record<string, unknown>, sources: string[]): Promise<void> {
+    const [last] = await this.store.listAuditEvents({ action: 'config.changed', limit: 1 });
+    const previous = (last?.details.config ?? {}) as Record<string, unknown>;
+    const changed = Object.keys({ ...previous, ...config }).filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(config[key]));
+    if (changed.length > 0) await this.record('config.changed', undefined, { keys: changed.sort(), sources, config });
+  }
+
+  /** Records a run's start, end and budget events. */
+  watchRun(events: RunEvents): () => void {
+    const offs = [
+      events.on('run.started', (e) => void this.record('run.started', e.runId, { workflow: e.workflowName, agents: e.agents })),
+      events.on('run.finished', (e) => void this.record('run.finished', e.runId, { status: e.status, costUsd: e.summary.totals.costUsd })),
+      events.on('budget.warning', (e) => void this.record('budget.warning', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd })),
+      events.on('budget.exceeded', (e) => void this.record('budget.exceeded', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd })),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** Applies the retention setting. */
+  prune(): Promise<number> {
+    return this.store.pruneAuditEvents(this.clock.now() - this.options.retentionMs);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+}
