@@ -245,3 +245,34 @@ export async function auditCommand(options: StoreOptions & { since?: string; act
     return 0;
   });
 }
+
+/** `baton dashboard [runId]`: the run's box, redrawn live until it ends (or once, with --once). */
+export async function dashboardCommand(runId: string | undefined, options: StoreOptions & { once?: boolean; interval?: number }, output: Output): Promise<number> {
+  const [{ createElement }, { render }, { Dashboard, watchRun }] = await Promise.all([import('react'), import('ink'), import('../dashboard/index.js')]);
+  return withStore(options, async (store, config) => {
+    const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
+    if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once('SIGINT', onSignal);
+    let app: ReturnType<typeof render> | undefined;
+    try {
+      const last = await watchRun(
+        store,
+        id,
+        (snapshot) => {
+          const view = createElement(Dashboard, { snapshot });
+          if (app) app.rerender(view);
+          else app = render(view, { stdout: output.stdout as NodeJS.WriteStream, patchConsole: false });
+          if (options.once) stop.abort();
+        },
+        { intervalMs: options.interval ?? 500, contextLimitBytes: config.context_size_limit, signal: stop.signal },
+      );
+      if (!last) throw new BatonError(ErrorCodes.usage, `No run with id ${id}. List runs with: baton runs`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      app?.unmount();
+    }
+  });
+}

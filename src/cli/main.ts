@@ -7,6 +7,7 @@ import {
   modelServerCommand,
   runCommand,
   auditCommand,
+  dashboardCommand,
   runsCommand,
   statusCommand,
   usageCommand,
@@ -95,6 +96,14 @@ storeOptions(
     .option('--action <action>', 'only this action, e.g. run.cancel_requested')
     .option('--json', 'print JSON'),
 ).action(action((opts: { since?: string; action?: string; json?: boolean; config?: string; dataDir?: string }) => auditCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('dashboard [runId]')
+    .description('a live terminal dashboard of a run (the latest by default), also of a run in another process')
+    .option('--once', 'draw it once and exit')
+    .option('--interval <ms>', 'how often to redraw', positiveInt),
+).action(action((runId: string | undefined, opts: { once?: boolean; interval?: number; config?: string; dataDir?: string }) => dashboardCommand(runId, opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

@@ -1,0 +1,57 @@
+import { Box, Text } from 'ink';
+import type { DashboardSnapshot } from './snapshot.js';
+
+const WIDTH = 10;
+
+/** `■■■■■■■□□□`: a share (0..1) as a ten-cell bar, as in the roadmap's dashboard. */
+export function bar(share: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, share)) * WIDTH);
+  return '■'.repeat(filled) + '□'.repeat(WIDTH - filled);
+}
+
+const kb = (bytes: number): string => `${Math.round(bytes / 1000)}KB`;
+const percent = (share: number | undefined): string => (share === undefined ? '—' : `${Math.round(share * 100)}%`);
+const duration = (ms: number | undefined): string => (ms === undefined ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 60_000).toFixed(1)}m`);
+
+/** The roadmap's "Agent Orchestration" box, for one run. */
+export function Dashboard({ snapshot }: { snapshot: DashboardSnapshot }) {
+  const s = snapshot;
+  return (
+    <Box flexDirection="column" borderStyle="single" width={48} paddingX={1}>
+      <Text bold>Agent Orchestration</Text>
+      <Text>
+        {s.workflow} · {s.status}
+      </Text>
+      <Text dimColor>run {s.runId}</Text>
+      <Box>
+        <Box width={22}>
+          <Text>Active: {s.active}</Text>
+        </Box>
+        <Text>Queue: {s.queued}</Text>
+      </Box>
+      <Box>
+        <Box width={22}>
+          <Text>Success: {percent(s.successRate)}</Text>
+        </Box>
+        <Text>Avg Time: {duration(s.avgDurationMs)}</Text>
+      </Box>
+      <Text>
+        Done: {s.succeeded + s.failed}/{s.agents} ({s.failed} failed)
+      </Text>
+      <Text bold>MCP Servers:</Text>
+      {s.mcp.length === 0 ? <Text dimColor> none used yet</Text> : null}
+      {s.mcp.map((m) => (
+        <Text key={m.server}>
+          {bar(m.share)} {m.server} ({percent(m.share)})
+        </Text>
+      ))}
+      <Text>
+        Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)}
+      </Text>
+      <Text>
+        Token Usage: {s.tokens.toLocaleString('en-US')} · ${s.costUsd.toFixed(4)}
+        {s.budgetUsd !== undefined ? ` / $${s.budgetUsd}` : ''}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeRuntime } from '../agents/index.js';
+import { defaultConfig } from '../config/index.js';
+import { runWorkflow } from '../orchestrator/index.js';
+import { openSqliteStore, type Store } from '../store/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { bar, Dashboard } from './Dashboard.js';
+import type { DashboardSnapshot } from './snapshot.js';
+import { watchRun } from './watch.js';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-dash-'));
+  store = openSqliteStore({ dataDir: dir });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const snapshot: DashboardSnapshot = {
+  runId: 'run-1',
+  workflow: 'review',
+  status: 'running',
+  agents: 50,
+  active: 12,
+  queued: 34,
+  succeeded: 89,
+  failed: 11,
+  successRate: 0.89,
+  avgDurationMs: 34_000,
+  mcp: [
+    { server: 'git', agents: 7, share: 0.7 },
+    { server: 'web', agents: 4, share: 0.4 },
+    { server: 'db', agents: 2, share: 0.2 },
+  ],
+  contextBytes: 34_000,
+  contextLimitBytes: 50_000,
+  tokens: 12_456,
+  costUsd: 1.5,
+  budgetUsd: 5,
+};
+
+describe('terminal dashboard', () => {
+  it('renders the roadmap\'s box', () => {
+    const frame = render(<Dashboard snapshot={snapshot} />).lastFrame() ?? '';
+    for (const line of ['Active: 12', 'Queue: 34', 'Success: 89%', 'Avg Time: 34s', '■■■■■■■□□□ git (70%)', '■■■■□□□□□□ web (40%)', '■■□□□□□□□□ db (20%)', 'Context Size: 34KB / 50KB', 'Token Usage: 12,456 · $1.5000 / $5']) {
+      expect(frame).toContain(line);
+    }
+    expect(frame).toMatch(/^┌─+┐/);
+  });
+
+  it('draws bars from shares', () => {
+    expect([bar(0), bar(0.44), bar(1), bar(1.7)]).toEqual(['□□□□□□□□□□', '■■■■□□□□□□', '■■■■■■■■■■', '■■■■■■■■■■']);
+  });
+
+  it('follows a run as it progresses, reading only the store', async () => {
+    const workflow = parseWorkflow(
+      'version: 1\nname: live\nphases:\n  - id: a\n    agents: [{ id: a1, prompt: one }, { id: a2, prompt: two }]\n  - id: b\n    dependsOn: [a]\n    agents: [{ id: b1, prompt: three }]\n',
+      'live.yaml',
+    );
+    const runtime = new FakeRuntime(() => ({ text: 'Finding: done', delayMs: 120, usage: { inputTokens: 10, outputTokens: 5 }, costUsd: 0.01 }));
+    const running = runWorkflow({ workflow, workflowDir: dir, config: { ...defaultConfig(), data_dir: dir }, store, runtime, env: {}, runId: 'live-run' });
+    const seen: DashboardSnapshot[] = [];
+    await new Promise((r) => setTimeout(r, 20)); // the run is saved before its first agent starts
+    const last = await watchRun(store, 'live-run', (s) => seen.push(s), { intervalMs: 25, contextLimitBytes: 50_000 });
+    await running;
+    expect(seen.some((s) => s.active > 0)).toBe(true);
+    expect(seen.some((s) => s.queued > 0)).toBe(true);
+    expect(last).toMatchObject({ status: 'succeeded', agents: 3, succeeded: 3, successRate: 1, tokens: 45, active: 0, queued: 0 });
+    expect(last!.contextBytes).toBeGreaterThan(0);
+    const frame = render(<Dashboard snapshot={last!} />).lastFrame() ?? '';
+    expect(frame).toContain('Success: 100%');
+    expect(frame).toContain('Done: 3/3 (0 failed)');
+  });
+});

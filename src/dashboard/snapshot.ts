@@ -1,0 +1,59 @@
+import type { AgentRecord, RunStatus, Store } from '../store/index.js';
+import { workflowSchema } from '../workflow/index.js';
+
+/** What the dashboards show of one run: plain data, read from the store. */
+export interface DashboardSnapshot {
+  runId: string;
+  workflow: string;
+  status: RunStatus;
+  agents: number;
+  active: number;
+  /** Agents not started yet. */
+  queued: number;
+  succeeded: number;
+  failed: number;
+  /** Succeeded / finished, 0..1; undefined before any agent finished. */
+  successRate?: number;
+  avgDurationMs?: number;
+  /** Each MCP server and the share of agents (so far) that used it. */
+  mcp: Array<{ server: string; agents: number; share: number }>;
+  contextBytes: number;
+  contextLimitBytes: number;
+  tokens: number;
+  costUsd: number;
+  budgetUsd?: number;
+}
+
+const finished = (a: AgentRecord): boolean => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(a.status);
+
+export async function dashboardSnapshot(store: Store, runId: string, contextLimitBytes: number): Promise<DashboardSnapshot | undefined> {
+  const run = await store.getRun(runId);
+  if (!run) return undefined;
+  const [agents, context] = await Promise.all([store.listAgents(runId), store.listContextEntries({ runId, level: 0 })]);
+  const done = agents.filter(finished);
+  const succeeded = agents.filter((a) => a.status === 'succeeded').length;
+  const failed = agents.filter((a) => a.status === 'failed').length;
+  const withMcp = agents.filter((a) => a.mcp);
+  const servers = new Map<string, number>();
+  for (const agent of withMcp) for (const server of agent.mcp?.servers ?? []) servers.set(server, (servers.get(server) ?? 0) + 1);
+  const workflow = workflowSchema.safeParse(run.workflow);
+  const ran = done.filter((a) => a.attempts > 0);
+  return {
+    runId,
+    workflow: run.workflowName,
+    status: run.status,
+    agents: agents.length,
+    active: agents.filter((a) => a.status === 'running').length,
+    queued: agents.filter((a) => a.status === 'pending').length,
+    succeeded,
+    failed,
+    ...(succeeded + failed > 0 ? { successRate: succeeded / (succeeded + failed) } : {}),
+    ...(ran.length > 0 ? { avgDurationMs: ran.reduce((sum, a) => sum + a.durationMs, 0) / ran.length } : {}),
+    mcp: [...servers.entries()].map(([server, n]) => ({ server, agents: n, share: n / Math.max(1, withMcp.length) })).sort((a, b) => b.share - a.share || a.server.localeCompare(b.server)),
+    contextBytes: context.entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0),
+    contextLimitBytes,
+    tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
+    costUsd: agents.reduce((sum, a) => sum + a.costUsd, 0),
+    ...(workflow.success && workflow.data.budgetUsd !== undefined ? { budgetUsd: workflow.data.budgetUsd } : {}),
+  };
+}
