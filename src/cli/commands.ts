@@ -276,3 +276,18 @@ export async function dashboardCommand(runId: string | undefined, options: Store
     }
   });
 }
+
+/** `baton serve`: the web dashboard, until SIGINT/SIGTERM. */
+export async function serveCommand(options: StoreOptions & { port?: number; host?: string }, output: Output): Promise<number> {
+  const { startWebDashboard } = await import('../dashboard/index.js');
+  return withStore(options, async (store) => {
+    const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host });
+    output.stdout.write(`Baton dashboard at ${dashboard.url}\n`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await dashboard.close();
+    return 0;
+  });
+}

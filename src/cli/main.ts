@@ -9,6 +9,7 @@ import {
   auditCommand,
   dashboardCommand,
   runsCommand,
+  serveCommand,
   statusCommand,
   usageCommand,
   type Output,
@@ -104,6 +105,14 @@ storeOptions(
     .option('--once', 'draw it once and exit')
     .option('--interval <ms>', 'how often to redraw', positiveInt),
 ).action(action((runId: string | undefined, opts: { once?: boolean; interval?: number; config?: string; dataDir?: string }) => dashboardCommand(runId, opts, output)));
+
+storeOptions(
+  program
+    .command('serve')
+    .description('the web dashboard: runs, agents, MCP health, costs, live')
+    .option('--port <n>', 'port (0 picks a free one)', positiveInt, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1'),
+).action(action((opts: { port?: number; host?: string; config?: string; dataDir?: string }) => serveCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

@@ -1,0 +1,110 @@
+/**
+ * The web dashboard: one self-contained page (no build step, no external assets — it works offline).
+ * Everything it shows is set through textContent, so agent output can never inject markup.
+ */
+export function dashboardPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Baton</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d2330; }
+  header { background: #1d2330; color: #fff; padding: 10px 20px; font-weight: 600; }
+  header small { font-weight: 400; opacity: .7; margin-left: 8px; }
+  main { display: grid; grid-template-columns: 1.3fr 1fr; gap: 16px; padding: 16px 20px; }
+  section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 12px 14px; }
+  h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: #5b6475; margin: 0 0 8px; }
+  table { width: 100%; border-collapse: collapse; }
+  td, th { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eef0f3; font-variant-numeric: tabular-nums; }
+  tr[data-run-id] { cursor: pointer; }
+  tr[data-run-id]:hover { background: #f0f4ff; }
+  .status { font-weight: 600; }
+  .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending { color: #9a6700; } .cancelled { color: #6e7781; }
+  #detail { grid-column: 1 / -1; }
+  .agent { border-top: 1px solid #eef0f3; padding: 8px 0; }
+  .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
+  .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
+  .muted { color: #6e7781; }
+</style>
+</head>
+<body>
+<header>Baton <small id="live">connecting…</small></header>
+<main>
+  <section><h2>Runs</h2>
+    <table><thead><tr><th>Workflow</th><th>Status</th><th>Agents</th><th>Tokens</th><th>Cost</th><th>Started</th></tr></thead><tbody id="runs"></tbody></table>
+  </section>
+  <section><h2>Cost per run (USD)</h2><svg id="chart" width="100%" height="170" role="img" aria-label="cost per run"></svg>
+    <h2 style="margin-top:12px">MCP servers</h2><table><tbody id="mcp"></tbody></table>
+  </section>
+  <section id="detail"><h2>Run</h2><p class="muted">Pick a run to see its agents: prompts, results, usage and errors.</p></section>
+</main>
+<script>
+const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
+const usd = (n) => '$' + n.toFixed(4);
+let selected = null;
+
+async function refresh() {
+  const [runs, mcp] = await Promise.all([fetch('/api/runs').then((r) => r.json()), fetch('/api/mcp').then((r) => r.json())]);
+  const body = document.getElementById('runs');
+  body.replaceChildren(...runs.map((run) => {
+    const tr = el('tr');
+    tr.dataset.runId = run.runId;
+    tr.append(el('td', run.workflow), el('td', run.status, 'status ' + run.status), el('td', run.totals.succeeded + '/' + run.totals.agents),
+      el('td', String(run.totals.inputTokens + run.totals.outputTokens)), el('td', usd(run.totals.costUsd)), el('td', new Date(run.createdAt).toLocaleTimeString()));
+    tr.onclick = () => { selected = run.runId; showRun(); };
+    return tr;
+  }));
+  drawChart(runs.slice(0, 10).reverse());
+  document.getElementById('mcp').replaceChildren(...(mcp.length ? mcp.map((m) => {
+    const tr = el('tr');
+    tr.append(el('td', m.server), el('td', Math.round(m.availability * 100) + '% available'), el('td', m.missing ? 'missed by ' + m.missing + ' agents: ' + m.lastError : 'used by ' + m.used + ' agents', 'muted'));
+    return tr;
+  }) : [el('tr', 'No MCP servers used yet.', 'muted')]));
+  if (selected) await showRun();
+}
+
+function drawChart(runs) {
+  const svg = document.getElementById('chart');
+  const width = svg.clientWidth || 400, height = 150, max = Math.max(0.0001, ...runs.map((r) => r.totals.costUsd));
+  const ns = 'http://www.w3.org/2000/svg', barWidth = runs.length ? width / runs.length : 0;
+  svg.replaceChildren(...runs.flatMap((run, i) => {
+    const h = Math.max(1, (run.totals.costUsd / max) * (height - 20));
+    const rect = document.createElementNS(ns, 'rect');
+    Object.entries({ x: i * barWidth + 4, y: height - h, width: Math.max(2, barWidth - 8), height: h, class: 'bar' }).forEach(([k, v]) => rect.setAttribute(k, v));
+    const title = document.createElementNS(ns, 'title'); title.textContent = run.workflow + ': ' + usd(run.totals.costUsd); rect.append(title);
+    const label = document.createElementNS(ns, 'text');
+    Object.entries({ x: i * barWidth + 4, y: height + 14, class: 'axis' }).forEach(([k, v]) => label.setAttribute(k, v));
+    label.textContent = usd(run.totals.costUsd);
+    return [rect, label];
+  }));
+  svg.setAttribute('height', String(height + 20));
+}
+
+async function showRun() {
+  const response = await fetch('/api/runs/' + encodeURIComponent(selected));
+  if (!response.ok) return;
+  const run = await response.json();
+  const detail = document.getElementById('detail');
+  const head = el('h2', 'Run ' + run.runId + ' · ' + run.workflow);
+  head.style.textTransform = 'none';
+  const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + usd(run.totals.costUsd), 'muted'));
+  detail.replaceChildren(head, status, ...run.agents.map((a) => {
+    const box = el('div', undefined, 'agent');
+    box.dataset.agentId = a.id;
+    box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
+      el('span', ' · ' + a.usage.inputTokens + ' in / ' + a.usage.outputTokens + ' out tokens · ' + usd(a.costUsd) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted'),
+      el('div', 'Prompt', 'muted'), el('pre', a.prompt, 'prompt'));
+    if (a.result !== null) box.append(el('div', 'Result', 'muted'), el('pre', a.result, 'result'));
+    if (a.error) box.append(el('div', 'Error', 'muted'), el('pre', a.error.code + ': ' + a.error.message, 'error'));
+    return box;
+  }));
+}
+
+const events = new EventSource('/api/events');
+events.addEventListener('update', () => { document.getElementById('live').textContent = 'live'; refresh(); });
+events.onerror = () => { document.getElementById('live').textContent = 'reconnecting…'; };
+</script>
+</body>
+</html>`;
+}
