@@ -281,7 +281,7 @@ phases:
   - id: one
     agents: [{ id: u1, prompt: Name three primes }, { id: u2, prompt: Add them up, outputSchema: { type: object, properties: { sum: { type: number } } } }]
 `);
-    const run = await runCli(['run', path, '--json', '--data-dir', dataDir], { env: env() });
+    const run = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env() });
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as RunSummary;
     const reported = summary.phases[0]!.agents.flatMap((a) => model.server.messageRequests(a.sessionId)).map((r) => r.usage!);
@@ -294,6 +294,16 @@ phases:
     const bad = await runCli(['usage', '--since', 'yesterday'], { env: env() });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since yesterday is not a duration');
+
+    const byTenant = JSON.parse((await runCli(['usage', '--by', 'tenant', '--json', '--data-dir', dataDir], { env: env() })).stdout) as { rows: Array<{ key: string; costUsd: number }> };
+    expect(byTenant.rows.map((r) => r.key)).toEqual(['team-a']);
+    // With its daily budget spent, the tenant's next run is refused before any agent starts.
+    const budgets = JSON.stringify({ 'team-a': byTenant.rows[0]!.costUsd / 2 });
+    const refused = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/BATON_TENANT_BUDGET_EXCEEDED: Tenant team-a has spent \$[\d.]+ of its \$[\d.]+ daily budget/);
+    const otherTenant = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-b'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
+    expect(otherTenant.code).toBe(0);
   });
 });
 

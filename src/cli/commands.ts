@@ -12,6 +12,7 @@ import {
   redactingStore,
   SecretRedactor,
   startMetricsServer,
+  tenantSpendToday,
   usageDimensions,
   usageReport,
   type UsageDimension,
@@ -58,6 +59,7 @@ export const runExitCode = (summary: RunSummary): number => (summary.status === 
 
 export interface RunCommandOptions extends StoreOptions {
   json?: boolean;
+  tenant?: string;
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
 }
@@ -83,6 +85,17 @@ export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
   return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
 }
 
+/** What is left of a tenant's daily budget, if it has one; refuses to start when nothing is. */
+async function remainingTenantBudget(store: Store, config: BatonConfig, tenant: string): Promise<number | undefined> {
+  const daily = config.tenant_daily_budget_usd[tenant];
+  if (daily === undefined) return undefined;
+  const spent = await tenantSpendToday(store, tenant, Date.now());
+  if (spent >= daily) {
+    throw new BatonError(ErrorCodes.tenantBudgetExceeded, `Tenant ${tenant} has spent $${spent.toFixed(4)} of its $${daily} daily budget (tenant_daily_budget_usd); the run was not started. It resets at 00:00 UTC.`);
+  }
+  return daily - spent;
+}
+
 /** Serves Prometheus metrics of this process's run while it goes. */
 async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
   const metrics = new BatonMetrics();
@@ -104,6 +117,8 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
+  const tenant = options.tenant ?? 'default';
+  const tenantBudget = await remainingTenantBudget(rawStore, config, tenant);
   const audit = auditTrail(store, config);
   await audit.prune();
   await audit.recordConfig(config, sources);
@@ -131,6 +146,8 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
       store,
       runtime,
       mcp: mcp?.manager,
+      tenant,
+      ...(tenantBudget !== undefined ? { budgetUsd: tenantBudget } : {}),
       env: agentEnv,
       signal: cancel.signal,
       events,

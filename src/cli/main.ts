@@ -64,9 +64,13 @@ const program = new Command()
 const storeOptions = (cmd: Command): Command =>
   cmd.option('--config <file>', 'config file (default: baton.config.yaml|yml|json in the current directory)').option('--data-dir <dir>', 'where runs are stored (overrides data_dir)');
 
-storeOptions(program.command('run <workflow>').description('run a workflow file').option('--json', 'print exactly one JSON object with the result')).action(
-  action((workflow: string, opts: { json?: boolean; config?: string; dataDir?: string }) => runCommand(workflow, opts, output)),
-);
+storeOptions(
+  program
+    .command('run <workflow>')
+    .description('run a workflow file')
+    .option('--json', 'print exactly one JSON object with the result')
+    .option('--tenant <name>', 'who the run is for: usage and daily budgets add up per tenant', 'default'),
+).action(action((workflow: string, opts: { json?: boolean; tenant?: string; config?: string; dataDir?: string }) => runCommand(workflow, opts, output)));
 
 storeOptions(program.command('demo').description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)').option('--json', 'print the result as JSON')).action(
   action((opts: { json?: boolean; config?: string; dataDir?: string }) => demoCommand(opts, output)),
@@ -85,7 +89,7 @@ storeOptions(
     .command('usage')
     .description('tokens and cost of recent runs')
     .option('--since <duration>', 'how far back, e.g. 24h, 7d, 4w', '7d')
-    .option('--by <dimension>', 'model | workflow | run | phase', 'model')
+    .option('--by <dimension>', 'model | workflow | tenant | run | phase', 'model')
     .option('--json', 'print JSON'),
 ).action(action((opts: { since?: string; by?: string; json?: boolean; config?: string; dataDir?: string }) => usageCommand(opts, output)));
 

@@ -34,6 +34,8 @@ export const configSchema = z
     agent_timeout_ms: z.number().int().positive().default(600_000),
     /** How long a finished agent session is kept before it may be archived and pruned (default 7 days). */
     session_ttl_ms: z.number().int().positive().default(7 * 24 * 3600 * 1000),
+    /** USD each tenant may spend per UTC day, across all its runs; tenants not listed have no limit. */
+    tenant_daily_budget_usd: z.record(z.string(), z.number().positive()).default({}),
     /** How long audit trail entries are kept (days). */
     audit_retention_days: z.number().int().positive().default(90),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */

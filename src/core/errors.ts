@@ -47,6 +47,8 @@ export const ErrorCodes = {
   agentFailed: 'BATON_AGENT_FAILED',
   /** The run spent its budgetUsd: every agent still running was stopped. */
   runBudgetExceeded: 'BATON_RUN_BUDGET_EXCEEDED',
+  /** The tenant has spent its daily budget: the run was not started. */
+  tenantBudgetExceeded: 'BATON_TENANT_BUDGET_EXCEEDED',
   /** The run or agent was cancelled by the user. */
   cancelled: 'BATON_CANCELLED',
   /** An agent was skipped because a phase it depends on failed. */

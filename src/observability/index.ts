@@ -1,5 +1,5 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
-export { parseDuration, usageDimensions, usageReport } from './usage.js';
+export { parseDuration, tenantSpendToday, usageDimensions, usageReport } from './usage.js';
 export type { UsageDimension, UsageReport, UsageRow } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export type { LoggerOptions } from './logger.js';

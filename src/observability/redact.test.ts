@@ -47,7 +47,7 @@ describe('secret redaction', () => {
     const raw = openSqliteStore({ dataDir: dir });
     try {
       const store = redactingStore(raw, redactor);
-      await store.saveRun({ id: 'r', workflowName: 'wf', workflow: { env: { TOKEN: env.GITHUB_TOKEN } }, status: 'running', createdAt: 1 });
+      await store.saveRun({ id: 'r', workflowName: 'wf', tenant: 'default', workflow: { env: { TOKEN: env.GITHUB_TOKEN } }, status: 'running', createdAt: 1 });
       const saved = await store.saveContextEntry({ id: 'e', runId: 'r', type: 'finding', content: `the password is ${env.DB_PASSWORD}`, tags: [], tokens: 1, level: 0, checksum: '', version: 0, createdAt: 1, updatedAt: 1 });
       expect(saved.content).toBe('the password is [REDACTED]');
       expect(await store.getContextEntry('e')).toEqual(saved);

@@ -1,7 +1,7 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { addUsage, emptyUsage, type Store, type Usage } from '../store/index.js';
 
-export const usageDimensions = ['model', 'workflow', 'run', 'phase'] as const;
+export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
 export type UsageDimension = (typeof usageDimensions)[number];
 
 export interface UsageRow extends Usage {
@@ -33,7 +33,7 @@ export async function usageReport(store: Store, options: { sinceMs: number; by: 
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
     for (const agent of await store.listAgents(run.id)) {
-      const key = { model: agent.model ?? 'default', workflow: run.workflowName, run: run.id, phase: agent.phaseId }[options.by];
+      const key = { model: agent.model ?? 'default', workflow: run.workflowName, tenant: run.tenant, run: run.id, phase: agent.phaseId }[options.by];
       const group = groups.get(key) ?? { ...emptyUsage(), agents: 0, costUsd: 0 };
       groups.set(key, { ...addUsage(group, agent.usage), agents: group.agents + 1, costUsd: group.costUsd + agent.costUsd });
     }
@@ -41,4 +41,14 @@ export async function usageReport(store: Store, options: { sinceMs: number; by: 
   const rows = [...groups.entries()].map(([key, totals]) => ({ key, ...totals })).sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
   const totals = rows.reduce((sum, r) => ({ ...addUsage(sum, r), agents: sum.agents + r.agents, costUsd: sum.costUsd + r.costUsd }), { ...emptyUsage(), agents: 0, costUsd: 0 });
   return { since: new Date(options.now - options.sinceMs).toISOString(), by: options.by, rows, totals };
+}
+
+/** What a tenant's runs have cost since the start of the UTC day of `now`. */
+export async function tenantSpendToday(store: Store, tenant: string, now: number): Promise<number> {
+  const startOfDay = now - (now % 86_400_000);
+  let total = 0;
+  for (const run of await store.listRuns({ tenant, since: startOfDay })) {
+    for (const agent of await store.listAgents(run.id)) total += agent.costUsd;
+  }
+  return total;
 }

@@ -38,6 +38,10 @@ export interface RunWorkflowOptions {
   /** Base environment for agent processes (ANTHROPIC_* pass through unchanged). */
   env: NodeJS.ProcessEnv;
   runId?: string;
+  /** Who the run is for (default "default"): usage and budgets add up per tenant. */
+  tenant?: string;
+  /** USD the run may spend: the lower of the workflow's budgetUsd and what is left of its tenant's. */
+  budgetUsd?: number;
   /** Aborting it cancels the run: every agent is killed. */
   signal?: AbortSignal;
   events?: RunEvents;
@@ -80,6 +84,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   const run: RunRecord = {
     id: runId,
     workflowName: workflow.name,
+    tenant: options.tenant ?? 'default',
     workflowPath: options.workflowPath,
     workflow,
     status: 'running',
@@ -107,12 +112,13 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     return { code: ErrorCodes.cancelled, message: reasonText(reason, 'run cancelled') };
   };
 
+  const budgets = [workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
+  const budgetUsd = budgets.length > 0 ? Math.min(...budgets) : undefined;
   let spentUsd = 0;
   let budgetWarned = false;
   /** Adds an attempt's cost; warns at 80 % of the run budget and stops every agent at 100 %. */
   const spend = (costUsd: number): void => {
     spentUsd += costUsd;
-    const budgetUsd = workflow.budgetUsd;
     if (budgetUsd === undefined) return;
     if (!budgetWarned && spentUsd >= 0.8 * budgetUsd) {
       budgetWarned = true;
@@ -120,7 +126,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     }
     if (spentUsd >= budgetUsd && !cancel.signal.aborted) {
       events.emit('budget.exceeded', { runId, spentUsd, budgetUsd });
-      cancel.abort(new AgentAbort('budget', `the run spent $${spentUsd.toFixed(4)} of its $${budgetUsd} budget (budgetUsd) and was stopped`));
+      cancel.abort(new AgentAbort('budget', `the run spent $${spentUsd.toFixed(4)} of its $${budgetUsd.toFixed(4)} budget and was stopped`));
     }
   };
 
@@ -231,7 +237,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       mcpServers: plan?.servers,
       env: agentEnvironment(options.env, resolved.env),
       // The agent may not spend more than what is left of the run's budget.
-      maxBudgetUsd: workflow.budgetUsd === undefined ? resolved.maxBudgetUsd : Math.min(resolved.maxBudgetUsd ?? Infinity, Math.max(0.0001, workflow.budgetUsd - spentUsd)),
+      maxBudgetUsd: budgetUsd === undefined ? resolved.maxBudgetUsd : Math.min(resolved.maxBudgetUsd ?? Infinity, Math.max(0.0001, budgetUsd - spentUsd)),
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     };

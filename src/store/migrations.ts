@@ -149,9 +149,10 @@ export const migrations: Migration[] = [
   },
   {
     version: 4,
-    description: 'append-only audit trail',
+    description: 'append-only audit trail; runs carry a tenant',
     up(db) {
       db.exec(`
+        ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
         CREATE TABLE audit_events (
           seq INTEGER PRIMARY KEY AUTOINCREMENT,
           at INTEGER NOT NULL,

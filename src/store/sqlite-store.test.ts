@@ -30,7 +30,7 @@ describeStoreContract('sqlite', async () => {
   };
 });
 
-const sampleRun = { id: 'r1', workflowName: 'wf', workflow: {}, status: 'running' as const, createdAt: 1 };
+const sampleRun = { id: 'r1', workflowName: 'wf', tenant: 'default', workflow: {}, status: 'running' as const, createdAt: 1 };
 
 describe('SqliteStore', () => {
   it('uses WAL mode and keeps data across close and reopen', async () => {

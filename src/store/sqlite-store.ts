@@ -40,6 +40,7 @@ const runFromRow = (r: Row): RunRecord =>
   compact({
     id: r.id as string,
     workflowName: r.workflow_name as string,
+    tenant: r.tenant as string,
     workflowPath: optional<string>(r.workflow_path),
     workflow: fromJson<unknown>(r.workflow_json),
     status: r.status as RunRecord['status'],
@@ -257,7 +258,7 @@ export class SqliteStore implements Store {
   private readonly statements: Record<string, Statement>;
 
   constructor(private readonly db: Db) {
-    const runColumns = ['id', 'workflow_name', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
+    const runColumns = ['id', 'workflow_name', 'tenant', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
     const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'context_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
     const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
     const contextColumns = ['id', 'run_id', 'session_id', 'agent_id', 'phase_id', 'type', 'key', 'content', 'tags_json', 'tokens', 'level', 'summary_of_json', 'checksum', 'version', 'created_at', 'updated_at'];
@@ -266,6 +267,7 @@ export class SqliteStore implements Store {
       saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
       getRun: prepare('SELECT * FROM runs WHERE id = ?'),
       listRuns: prepare(`SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@since IS NULL OR created_at >= @since)
+                           AND (@tenant IS NULL OR tenant = @tenant)
                          ORDER BY created_at DESC, id DESC LIMIT @limit`),
       savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at'], ['run_id', 'id'])),
       listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
@@ -322,6 +324,7 @@ export class SqliteStore implements Store {
     this.run('saveRun', {
       id: run.id,
       workflow_name: run.workflowName,
+      tenant: run.tenant,
       workflow_path: run.workflowPath ?? null,
       workflow_json: JSON.stringify(run.workflow ?? null),
       status: run.status,
@@ -340,7 +343,7 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    const rows = this.statements.listRuns!.all({ status: options.status ?? null, since: options.since ?? null, limit: options.limit ?? -1 }) as Row[];
+    const rows = this.statements.listRuns!.all({ status: options.status ?? null, since: options.since ?? null, tenant: options.tenant ?? null, limit: options.limit ?? -1 }) as Row[];
     return rows.map(runFromRow);
   }
 

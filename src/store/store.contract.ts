@@ -9,6 +9,7 @@ export interface StoreHarness {
 const run = (id: string, extra: Partial<RunRecord> = {}): RunRecord => ({
   id,
   workflowName: 'wf',
+  tenant: 'default',
   workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] },
   status: 'running',
   createdAt: 1_700_000_000_000,
@@ -92,6 +93,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
       expect((await store.listRuns({ status: 'succeeded' })).map((r) => r.id)).toEqual(['new', 'old']);
       expect((await store.listRuns({ since: 2 })).map((r) => r.id)).toEqual(['new', 'mid']);
+      await store.saveRun(run('other', { createdAt: 4, tenant: 'team-b' }));
+      expect((await store.listRuns({ tenant: 'team-b' })).map((r) => r.id)).toEqual(['other']);
+      expect((await store.getRun('other'))?.tenant).toBe('team-b');
       expect((await store.listRuns({ status: 'succeeded', limit: 1 })).map((r) => r.id)).toEqual(['new']);
       expect(await store.listRuns({ status: 'cancelled' })).toEqual([]);
     });

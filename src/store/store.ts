@@ -36,6 +36,8 @@ export interface AgentOutput {
 export interface RunRecord {
   id: string;
   workflowName: string;
+  /** Who the run is for: usage and budgets add up per tenant. */
+  tenant: string;
   /** Absolute path of the workflow file, when it came from one. */
   workflowPath?: string;
   /** The validated workflow, as JSON, so a run can be inspected (and later resumed) without the file. */
@@ -236,6 +238,7 @@ export interface ListRunsOptions {
   status?: RunStatus;
   /** Only runs created at or after this time (ms). */
   since?: number;
+  tenant?: string;
 }
 
 /**
