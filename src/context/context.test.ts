@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { openSqliteStore, type ContextEntry } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { buildAppendedSystemPrompt } from './prompt.js';
@@ -11,21 +12,12 @@ import type { Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
 import { exportContext, importContext } from './transfer.js';
 
-let dir: string;
-let store: Store;
 let now = 1_000;
 const clock = { now: () => now++ };
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-context-'));
-  store = openSqliteStore({ dataDir: dir });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore('baton-context-');
 
 const accumulator = (extra: Partial<ConstructorParameters<typeof DynamicContextAccumulator>[0]> = {}) =>
-  new DynamicContextAccumulator({ store, runId: 'run-1', sizeLimitBytes: 50_000, clock, ...extra });
+  new DynamicContextAccumulator({ store: temp.store, runId: 'run-1', sizeLimitBytes: 50_000, clock, ...extra });
 
 describe('context inheritance', () => {
   it('a phase inherits the accumulated context of the phases it depends on, and only those', async () => {
@@ -111,7 +103,7 @@ describe('size limits', () => {
     expect(selected.entries[0]!.summaryOf).toEqual(old.map((e) => e.id).sort());
     expect(selected.entries.slice(1).every((e) => e.phaseId === 'new' && e.level === 0)).toBe(true);
     // Nothing deleted: the originals are all still there, and the summary is reused next time.
-    expect((await store.listContextEntries({ runId: 'run-1', phaseIds: ['old'], level: 0 })).entries).toHaveLength(20);
+    expect((await temp.store.listContextEntries({ runId: 'run-1', phaseIds: ['old'], level: 0 })).entries).toHaveLength(20);
     await acc.select({ phaseIds: ['old', 'new'], task: 't', mode: 'all', budgetTokens: 100_000 });
     expect(summaries).toEqual(['phase old']);
   });
@@ -146,7 +138,7 @@ describe('keyed facts', () => {
         acc.upsertKeyed('tally', (current) => ({ type: 'finding', content: String(Number(current?.content ?? 0) + 1), tags: [`writer-${i}`] }), source),
       ),
     );
-    const tally = await store.getContextEntryByKey('run-1', 'tally');
+    const tally = await temp.store.getContextEntryByKey('run-1', 'tally');
     expect(tally).toMatchObject({ content: '25', version: 25 });
   });
 });
@@ -205,9 +197,9 @@ describe('extracting context from results', () => {
 describe('persistence', () => {
   it('exports and imports context, refusing a tampered file', async () => {
     const acc = accumulator();
-    await store.saveSession({ id: 's1', runId: 'run-1', agentId: 'a', status: 'completed', createdAt: 1, updatedAt: 2 });
+    await temp.store.saveSession({ id: 's1', runId: 'run-1', agentId: 'a', status: 'completed', createdAt: 1, updatedAt: 2 });
     await acc.add([{ type: 'decision', content: 'Use tabs', tags: [] }, { type: 'finding', content: 'CI takes 9 minutes', tags: [], key: 'ci/duration' }], { phaseId: 'p', sessionId: 's1' });
-    const exported = await exportContext(store, 'run-1', new Date(0));
+    const exported = await exportContext(temp.store, 'run-1', new Date(0));
     expect(exported.entries).toHaveLength(2);
 
     const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
@@ -230,15 +222,15 @@ describe('persistence', () => {
 describe('session lifecycle', () => {
   it('archives finished sessions past their expiry, then prunes them with their transcripts', async () => {
     const session = (id: string, status: 'completed' | 'active', expiresAt: number) => ({ id, runId: 'r', agentId: id, status, createdAt: 1, updatedAt: 1, expiresAt });
-    await store.saveSession(session('expired', 'completed', 100));
-    await store.saveSession(session('fresh', 'completed', 10_000));
-    await store.saveSession(session('running', 'active', 100));
-    expect((await archiveSessions(store, 500)).map((s) => s.id)).toEqual(['expired']);
-    expect(await store.getSession('expired')).toMatchObject({ status: 'archived', archivedAt: 500 });
+    await temp.store.saveSession(session('expired', 'completed', 100));
+    await temp.store.saveSession(session('fresh', 'completed', 10_000));
+    await temp.store.saveSession(session('running', 'active', 100));
+    expect((await archiveSessions(temp.store, 500)).map((s) => s.id)).toEqual(['expired']);
+    expect(await temp.store.getSession('expired')).toMatchObject({ status: 'archived', archivedAt: 500 });
     const deleted: string[] = [];
-    expect(await pruneSessions(store, 500, async (id) => void deleted.push(id))).toEqual(['expired']);
+    expect(await pruneSessions(temp.store, 500, async (id) => void deleted.push(id))).toEqual(['expired']);
     expect(deleted).toEqual(['expired']);
-    expect(await store.getSession('expired')).toBeUndefined();
-    expect((await store.listSessions()).map((s) => s.id).sort()).toEqual(['fresh', 'running']);
+    expect(await temp.store.getSession('expired')).toBeUndefined();
+    expect((await temp.store.listSessions()).map((s) => s.id).sort()).toEqual(['fresh', 'running']);
   });
 });

@@ -1,27 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { runWorkflow } from '../orchestrator/index.js';
-import { openSqliteStore, type Store } from '../store/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { bar, Dashboard } from './Dashboard.js';
 import type { DashboardSnapshot } from './snapshot.js';
 import { watchRun } from './watch.js';
 
-let dir: string;
-let store: Store;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-dash-'));
-  store = openSqliteStore({ dataDir: dir });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore('baton-dash-');
 
 const snapshot: DashboardSnapshot = {
   runId: 'run-1',
@@ -65,10 +53,10 @@ describe('terminal dashboard', () => {
       'live.yaml',
     );
     const runtime = new FakeRuntime(() => ({ text: 'Finding: done', delayMs: 120, usage: { inputTokens: 10, outputTokens: 5 }, costUsd: 0.01 }));
-    const running = runWorkflow({ workflow, workflowDir: dir, config: { ...defaultConfig(), data_dir: dir }, store, runtime, env: {}, runId: 'live-run' });
+    const running = runWorkflow({ workflow, workflowDir: temp.dir, config: { ...defaultConfig(), data_dir: temp.dir }, store: temp.store, runtime, env: {}, runId: 'live-run' });
     const seen: DashboardSnapshot[] = [];
     await new Promise((r) => setTimeout(r, 20)); // the run is saved before its first agent starts
-    const last = await watchRun(store, 'live-run', (s) => seen.push(s), { intervalMs: 25, contextLimitBytes: 50_000 });
+    const last = await watchRun(temp.store, 'live-run', (s) => seen.push(s), { intervalMs: 25, contextLimitBytes: 50_000 });
     await running;
     expect(seen.some((s) => s.active > 0)).toBe(true);
     expect(seen.some((s) => s.queued > 0)).toBe(true);

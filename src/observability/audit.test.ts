@@ -1,30 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, type Store } from '../store/index.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import { AuditTrail } from './audit.js';
 
-let dir: string;
-let store: Store;
 let now = 1_000_000;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-audit-'));
-  store = openSqliteStore({ dataDir: dir });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore('baton-audit-');
 
 describe('audit trail', () => {
-  const trail = () => new AuditTrail(store, { actor: 'ann@box', retentionMs: 1000, clock: { now: () => now } });
+  const trail = () => new AuditTrail(temp.store, { actor: 'ann@box', retentionMs: 1000, clock: { now: () => now } });
 
   it('records a config change only when the effective config differs, naming the keys', async () => {
     await trail().recordConfig({ parallel_limit: 5, max_retries: 2 }, ['defaults']);
     await trail().recordConfig({ parallel_limit: 5, max_retries: 2 }, ['defaults']);
     await trail().recordConfig({ parallel_limit: 8, max_retries: 2 }, ['defaults', 'env BATON_PARALLEL_LIMIT']);
-    const changes = await store.listAuditEvents({ action: 'config.changed' });
+    const changes = await temp.store.listAuditEvents({ action: 'config.changed' });
     expect(changes.map((c) => c.details.keys)).toEqual([['max_retries', 'parallel_limit'], ['parallel_limit']]);
     expect(changes[1]).toMatchObject({ actor: 'ann@box', details: { sources: ['defaults', 'env BATON_PARALLEL_LIMIT'] } });
   });
@@ -35,6 +23,6 @@ describe('audit trail', () => {
     now += 5000;
     await audit.record('run.started', 'r2');
     expect(await audit.prune()).toBe(1);
-    expect((await store.listAuditEvents()).map((e) => e.target)).toEqual(['r2']);
+    expect((await temp.store.listAuditEvents()).map((e) => e.target)).toEqual(['r2']);
   });
 });

@@ -1,27 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { buildCatalog, McpManager } from '../mcp/index.js';
 import { RunEvents, runWorkflow } from '../orchestrator/index.js';
-import { openSqliteStore, type Store } from '../store/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { BatonMetrics, startMetricsServer } from './metrics.js';
 
-let dir: string;
-let store: Store;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-metrics-'));
-  store = openSqliteStore({ dataDir: dir });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore('baton-metrics-');
 
 /** The value of one series in Prometheus text format, e.g. `baton_agents_total{status="failed"}`. */
 function sample(text: string, series: string): number | undefined {
@@ -70,8 +59,8 @@ describe('metrics', () => {
       if (spec.agentId === 'broken') return { error: { code: ErrorCodes.modelInvalidRequest, message: '400', transient: false }, usage: { inputTokens: 5 } };
       return { text: 'Decision: ship it', usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 7 }, costUsd: 0.25 };
     });
-    const config = { ...defaultConfig(), data_dir: dir, retry_base_delay_ms: 1, retry_max_delay_ms: 2 };
-    const summary = await runWorkflow({ workflow, workflowDir: dir, config, store, runtime, mcp, env: {}, events });
+    const config = { ...defaultConfig(), data_dir: temp.dir, retry_base_delay_ms: 1, retry_max_delay_ms: 2 };
+    const summary = await runWorkflow({ workflow, workflowDir: temp.dir, config, store: temp.store, runtime, mcp, env: {}, events });
     mcp.close();
 
     const text = await metrics.text();

@@ -1,27 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig, type BatonConfig } from '../config/index.js';
 import { ErrorCodes } from '../core/index.js';
-import { openSqliteStore, type Store } from '../store/index.js';
 import { parseWorkflow, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
 import { requestRunCancel, runWorkflow } from './run.js';
 
-let dir: string;
-let store: Store;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-orch-'));
-  store = openSqliteStore({ dataDir: dir });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempStore('baton-orch-');
 
-const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({ ...defaultConfig(), data_dir: dir, retry_base_delay_ms: 1, retry_max_delay_ms: 5, ...overrides });
+const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({ ...defaultConfig(), data_dir: temp.dir, retry_base_delay_ms: 1, retry_max_delay_ms: 5, ...overrides });
 
 const diamond = parseWorkflow(
   `
@@ -38,7 +26,7 @@ phases:
 
 function run(workflow: Workflow, behaviour: FakeBehaviour, options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string } = {}) {
   const runtime = new FakeRuntime(behaviour);
-  const result = runWorkflow({ workflow, workflowDir: dir, config: options.config ?? config(), store, runtime, env: { PATH: '/usr/bin' }, signal: options.signal, events: options.events, runId: options.runId });
+  const result = runWorkflow({ workflow, workflowDir: temp.dir, config: options.config ?? config(), store: temp.store, runtime, env: { PATH: '/usr/bin' }, signal: options.signal, events: options.events, runId: options.runId });
   return { runtime, result };
 }
 
@@ -82,7 +70,7 @@ describe('runWorkflow', () => {
     let storedWhenJoinStarted: Promise<string[]> | undefined;
     events.on('agent.started', (e) => {
       if (e.agentId !== 'j') return;
-      storedWhenJoinStarted = store.listAgents(e.runId).then((agents) => agents.filter((a) => a.status === 'succeeded' && a.output).map((a) => a.id).sort());
+      storedWhenJoinStarted = temp.store.listAgents(e.runId).then((agents) => agents.filter((a) => a.status === 'succeeded' && a.output).map((a) => a.id).sort());
     });
     await run(diamond, (spec) => ({ text: `did ${spec.agentId}`, delayMs: 5 }), { events }).result;
     expect(await storedWhenJoinStarted).toEqual(['l', 'r', 's1', 's2']);
@@ -111,7 +99,7 @@ describe('runWorkflow', () => {
     expect(l.appendSystemPrompt).toContain('workflow "diamond"');
     expect(l.appendSystemPrompt).toContain('Phase: left');
     expect(l.env.CLAUDE_CODE_MAX_RETRIES).toBe('0');
-    const stored = await store.getSession(l.sessionId);
+    const stored = await temp.store.getSession(l.sessionId);
     expect(stored).toMatchObject({ runId: summary.runId, agentId: 'l', status: 'completed' });
   });
 
@@ -120,7 +108,7 @@ describe('runWorkflow', () => {
       spec.agentId === 's1' && call <= 2 ? { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } } : { text: 'ok' },
     );
     const summary = await result;
-    const attempts = await store.listAttempts(summary.runId, 's1');
+    const attempts = await temp.store.listAttempts(summary.runId, 's1');
     expect(attempts.map((a) => `${a.attempt}:${a.status}`)).toEqual(['1:failed', '2:succeeded']);
     expect(attempts[0]!.error?.code).toBe('BATON_MODEL_OVERLOADED');
     expect(summary.phases.find((p) => p.id === 'start')!.agents.find((a) => a.id === 's1')!.attempts).toBe(2);
@@ -141,7 +129,7 @@ describe('runWorkflow', () => {
     expect(summary.status).toBe('failed');
     expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'cancelled']);
     expect(summary.phases[0]!.agents[4]!.error).toMatchObject({ code: 'BATON_RUN_BUDGET_EXCEEDED' });
-    expect((await store.getRun(summary.runId))?.error?.code).toBe('BATON_RUN_BUDGET_EXCEEDED');
+    expect((await temp.store.getRun(summary.runId))?.error?.code).toBe('BATON_RUN_BUDGET_EXCEEDED');
     // Each agent may spend at most what is left of the run's budget.
     expect(runtime.calls.map((c) => c.maxBudgetUsd?.toFixed(1))).toEqual(['1.0', '0.7', '0.4', '0.1']);
   });
@@ -159,11 +147,11 @@ describe('runWorkflow', () => {
 
   it('is cancelled through the store, as `baton cancel` from another process does', async () => {
     const events = new RunEvents();
-    events.on('agent.started', (e) => void requestRunCancel(store, e.runId));
+    events.on('agent.started', (e) => void requestRunCancel(temp.store, e.runId));
     const started = Date.now();
     const summary = await run(diamond, () => ({ text: 'ok', delayMs: 10_000 }), { events }).result;
     expect(Date.now() - started).toBeLessThan(2000);
     expect(summary.status).toBe('cancelled');
-    expect((await store.getRun(summary.runId))?.status).toBe('cancelled');
+    expect((await temp.store.getRun(summary.runId))?.status).toBe('cancelled');
   });
 });
