@@ -117,14 +117,8 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
-  const tenant = options.tenant ?? 'default';
-  const tenantBudget = await remainingTenantBudget(rawStore, config, tenant);
   const audit = auditTrail(store, config);
-  await audit.prune();
-  await audit.recordConfig(config, sources);
-  audit.watchRun(events);
-  if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-
+  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;
@@ -133,11 +127,20 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
-  const mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-  const metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
-  logEvents(logger, events, mcp?.manager.events);
+  // Whatever was started is stopped again, however far start-up got.
+  let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
+    const tenant = options.tenant ?? 'default';
+    const tenantBudget = await remainingTenantBudget(rawStore, config, tenant);
+    await audit.prune();
+    await audit.recordConfig(config, sources);
+    audit.watchRun(events);
+    if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
+    mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
+    metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
+    logEvents(logger, events, mcp?.manager.events);
+
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 
@@ -124,7 +125,9 @@ export async function startMetricsServer(metrics: BatonMetrics, port: number, ho
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (cause: NodeJS.ErrnoException) =>
+      reject(new BatonError(ErrorCodes.configInvalid, `Cannot serve metrics on ${host}:${port} (metrics_port): ${cause.code ?? cause.message}. Set another metrics_port, or 0 for a free one.`, { cause })),
+    );
     server.listen(port, host, () => resolve());
   });
   const address = server.address();

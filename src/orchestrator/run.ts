@@ -257,7 +257,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       phaseId: phase.id,
       agentId: record.id,
       sessionId: record.sessionId,
-      inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs: queryMs },
+      inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs },
     });
 
     const result = await runAgent(spec, {
@@ -384,7 +384,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     }
     await Promise.all(
       workflow.phases.map(async (phase) => {
-        const status = await runPhase(phase).catch(async (error: unknown) => {
+        const status = await runPhase(phase).catch((error: unknown) => {
           run.error = toErrorInfo(error);
           return 'failed' as const;
         });
