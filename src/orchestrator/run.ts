@@ -186,7 +186,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
   };
 
   const runOneAgent = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
-    if (cancel.signal.aborted) return skip(record, 'cancelled', stopError());
+    if (cancel.signal.aborted) return finish({ ...record, status: 'cancelled', error: stopError() });
     const entry = phase.agents.find((a) => a.id === record.id);
     if (!entry) throw new Error(`agent ${record.id} missing from phase ${phase.id}`);
     const resolved = resolveAgent(workflow, phase, entry, options.workflowDir);
@@ -218,7 +218,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
           signal: AbortSignal.any([cancel.signal, AbortSignal.timeout(timeoutMs)]),
         });
       } catch (error) {
-        return finish(phase, { ...record, status: 'failed', model: resolved.model, startedAt, error: toErrorInfo(error) });
+        return finish({ ...record, status: 'failed', model: resolved.model, startedAt, error: toErrorInfo(error) });
       }
       await writeMcpConfigFile(config.data_dir, runId, record.id, options.mcp, plan);
       events.emit('agent.mcp', { runId, agentId: record.id, servers: Object.keys(plan.servers), missing: plan.missing });
@@ -297,7 +297,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       },
     });
 
-    return finish(phase, { ...started, ...result });
+    return finish({ ...started, ...result });
   };
 
   /** What an agent leaves for the agents after it: the facts in its result, or why it failed. */
@@ -309,26 +309,29 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
     return [];
   };
 
-  /** Stores an agent's final record and its facts, closes its session and tells subscribers. */
-  const finish = async (phase: PhaseSpec, record: AgentRecord): Promise<AgentRecord> => {
+  /**
+   * Stores an agent's final record and its facts, closes its session and tells subscribers — for
+   * agents that ran, failed to start, or never started (skipped, cancelled).
+   */
+  const finish = async (record: AgentRecord): Promise<AgentRecord> => {
     const now = clock.now();
     const finished: AgentRecord = { ...record, finishedAt: now };
     const facts = factsOf(finished);
     if (facts.length > 0) {
-      const added = await accumulator.add(facts, { sessionId: record.sessionId, agentId: record.id, phaseId: phase.id });
+      const added = await accumulator.add(facts, { sessionId: record.sessionId, agentId: record.id, phaseId: record.phaseId });
       events.emit('context.added', { runId, agentId: record.id, entries: added.length, tokens: added.reduce((sum, e) => sum + e.tokens, 0) });
     }
     await saveAgent(finished);
     const session = await store.getSession(record.sessionId);
     await store.saveSession({
-      ...(session ?? { id: record.sessionId, runId, agentId: record.id, phaseId: phase.id, createdAt: now }),
+      ...(session ?? { id: record.sessionId, runId, agentId: record.id, phaseId: record.phaseId, createdAt: now }),
       status: finished.status === 'succeeded' ? 'completed' : 'failed',
       updatedAt: now,
       expiresAt: expiryFrom(now, config.session_ttl_ms),
     });
     events.emit('agent.finished', {
       runId,
-      phaseId: phase.id,
+      phaseId: record.phaseId,
       agentId: record.id,
       status: finished.status,
       durationMs: finished.durationMs,
@@ -339,16 +342,6 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       ...(finished.error ? { error: finished.error } : {}),
     });
     return finished;
-  };
-
-  const skip = async (record: AgentRecord, status: 'skipped' | 'cancelled', error: ErrorInfo): Promise<AgentRecord> => {
-    const now = clock.now();
-    const skipped: AgentRecord = { ...record, status, error, finishedAt: now };
-    await saveAgent(skipped);
-    const session = await store.getSession(record.sessionId);
-    if (session) await store.saveSession({ ...session, status: 'failed', updatedAt: now, expiresAt: expiryFrom(now, config.session_ttl_ms) });
-    events.emit('agent.finished', { runId, phaseId: record.phaseId, agentId: record.id, status, durationMs: 0, attempts: 0, costUsd: 0, usage: record.usage, error });
-    return skipped;
   };
 
   const phaseDone = new Map<string, Promise<PhaseStatus>>();
@@ -363,7 +356,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSumma
       const error: ErrorInfo = cancel.signal.aborted
         ? stopError()
         : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
-      finished = await Promise.all(phaseAgents.map((a) => skip(a, cancel.signal.aborted ? 'cancelled' : 'skipped', error)));
+      finished = await Promise.all(phaseAgents.map((a) => finish({ ...a, status: cancel.signal.aborted ? 'cancelled' : 'skipped', error })));
     } else {
       await store.savePhase(phaseRecord);
       events.emit('phase.started', { runId, phaseId: phase.id });
