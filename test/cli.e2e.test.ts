@@ -295,6 +295,13 @@ phases:
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since yesterday is not a duration');
 
+    // The terminal dashboard, drawn once from the store.
+    const dashboard = await runCli(['dashboard', summary.runId, '--once', '--data-dir', dataDir], { env: env() });
+    expect(dashboard.code).toBe(0);
+    expect(dashboard.stdout).toContain('Agent Orchestration');
+    expect(dashboard.stdout).toContain('usage-check · succeeded');
+    expect(dashboard.stdout).toContain('Done: 2/2 (0 failed)');
+
     const byTenant = JSON.parse((await runCli(['usage', '--by', 'tenant', '--json', '--data-dir', dataDir], { env: env() })).stdout) as { rows: Array<{ key: string; costUsd: number }> };
     expect(byTenant.rows.map((r) => r.key)).toEqual(['team-a']);
     // With its daily budget spent, the tenant's next run is refused before any agent starts.

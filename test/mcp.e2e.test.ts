@@ -131,6 +131,29 @@ describe('baton mcp', () => {
     expect(analysis.servers[0]!.reasons).toContain('task mentions "commit" (git keyword)');
   });
 
+  it('config prints the servers an agent gets, listed or chosen from its task, with ${VAR} left unexpanded', async () => {
+    const workflow = write(
+      'config.yaml',
+      `version: 1
+name: config
+mcpServers:
+  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { TOKEN: "\${SECRET_TOKEN}" } }
+  calc: ${faultEntry()}
+phases:
+  - id: only
+    agents: [{ id: listed, prompt: anything, mcpServers: [calc] }, { id: chosen, prompt: Remember the plan }]
+`,
+    );
+    const listed = await runCli(['mcp', 'config', workflow, '--agent', 'listed'], { env: env() });
+    expect(listed.code).toBe(0);
+    expect(Object.keys((JSON.parse(listed.stdout) as { mcpServers: object }).mcpServers)).toEqual(['calc']);
+    const chosen = await runCli(['mcp', 'config', workflow, '--agent', 'chosen'], { env: env({ SECRET_TOKEN: 'tok_abcdefghijkl' }) });
+    expect(JSON.parse(chosen.stdout)).toEqual({ mcpServers: { memory: { command: process.execPath, args: [memoryServer], env: { TOKEN: '${SECRET_TOKEN}' } } } });
+    const unknown = await runCli(['mcp', 'config', workflow, '--agent', 'nobody'], { env: env() });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No agent "nobody"');
+  });
+
   it('check reports each server, and exits 1 when one is down', async () => {
     const servers = { up: { command: process.execPath, args: [faultServer] }, down: { command: process.execPath, args: [faultServer, '--exit-at-start'] } };
     const { code, stdout } = await runCli(['mcp', 'check', '--json'], { env: env({ BATON_MCP_SERVERS: JSON.stringify(servers) }) });

@@ -2,7 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { catalogFor, mcpSecretValues, startMcp, type McpEvents } from '../mcp/index.js';
+import { catalogFor, mcpSecretValues, startMcp, type McpEvents, type McpServerEntry, type McpSetupOptions } from '../mcp/index.js';
 import {
   AuditTrail,
   BatonMetrics,
@@ -64,6 +64,20 @@ export interface RunCommandOptions extends StoreOptions {
   agentEnv?: Record<string, string>;
 }
 
+/** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
+export function mcpSetup(config: BatonConfig, projectDirs: string[], cwd: string, workflowServers?: Record<string, McpServerEntry>): McpSetupOptions {
+  return {
+    configServers: config.mcp_servers,
+    projectDirs,
+    ...(workflowServers ? { workflowServers } : {}),
+    env: process.env,
+    timeoutMs: config.mcp_timeout_ms,
+    useMock: config.use_mock_mcp,
+    dataDir: config.data_dir,
+    cwd,
+  };
+}
+
 /**
  * Loads a workflow with the MCP servers declared around it (baton.config, `.mcp.json` in the working
  * directory and the workflow's), so agents may name any of them.
@@ -72,16 +86,7 @@ export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
   const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
   const loaded = loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) });
-  const mcpOptions = {
-    configServers: config.mcp_servers,
-    projectDirs,
-    workflowServers: loaded.workflow.mcpServers,
-    env: process.env,
-    timeoutMs: config.mcp_timeout_ms,
-    useMock: config.use_mock_mcp,
-    dataDir: config.data_dir,
-    cwd: loaded.dir,
-  };
+  const mcpOptions = mcpSetup(config, projectDirs, loaded.dir, loaded.workflow.mcpServers);
   return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
 }
 

@@ -1,7 +1,7 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { analyzeRequirements, catalogFor, startMcp, type ServerHealth } from '../mcp/index.js';
 import { resolveAgent } from '../workflow/index.js';
-import { effectiveConfig, loadWorkflowWithMcp, type Output, type StoreOptions } from './commands.js';
+import { effectiveConfig, loadWorkflowWithMcp, mcpSetup, type Output, type StoreOptions } from './commands.js';
 
 interface McpCommandOptions extends StoreOptions {
   workflow?: string;
@@ -12,15 +12,7 @@ interface McpCommandOptions extends StoreOptions {
 function catalogOf(options: McpCommandOptions) {
   const config = effectiveConfig(options);
   if (options.workflow) return { config, ...loadWorkflowWithMcp(options.workflow, config) };
-  const mcpOptions = {
-    configServers: config.mcp_servers,
-    projectDirs: [process.cwd()],
-    env: process.env,
-    timeoutMs: config.mcp_timeout_ms,
-    useMock: config.use_mock_mcp,
-    dataDir: config.data_dir,
-    cwd: process.cwd(),
-  };
+  const mcpOptions = mcpSetup(config, [process.cwd()], process.cwd());
   return { config, mcpOptions, catalog: catalogFor(mcpOptions) };
 }
 
@@ -55,7 +47,7 @@ export async function mcpConfigCommand(workflowPath: string, options: StoreOptio
   }
   const resolved = resolveAgent(workflow, phase, entry, dir);
   const names = resolved.mcpServers ?? analyzeRequirements(resolved.prompt, catalog).servers.map((s) => s.name);
-  const mcp = await startMcp({ ...mcpOptions, timeoutMs: mcpOptions.timeoutMs });
+  const mcp = await startMcp(mcpOptions);
   try {
     const servers = Object.fromEntries(names.map((name) => [name, mcp.manager.describe(name)]));
     output.stdout.write(`${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
