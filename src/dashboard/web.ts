@@ -15,13 +15,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-/** Recent runs with their headline numbers. */
-async function runsList(store: Store) {
+type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
+
+/** Recent runs with their headline numbers; a finished run's totals never change, so they are kept in `finished`. */
+async function runsList(store: Store, finished: Map<string, Totals>) {
   const runs = await store.listRuns({ limit: 50 });
   return Promise.all(
     runs.map(async (run) => {
-      const summary = await summarizeRun(store, run.id);
-      return { runId: run.id, workflow: run.workflowName, status: run.status, createdAt: run.createdAt, totals: summary.totals };
+      let totals = finished.get(run.id);
+      if (!totals) {
+        totals = (await summarizeRun(store, run.id)).totals;
+        if (run.status !== 'running' && run.status !== 'pending') finished.set(run.id, totals);
+      }
+      return { runId: run.id, workflow: run.workflowName, status: run.status, createdAt: run.createdAt, totals };
     }),
   );
 }
@@ -71,6 +77,7 @@ async function runDetail(store: Store, runId: string) {
 export async function startWebDashboard(options: WebDashboardOptions): Promise<{ url: string; close: () => Promise<void> }> {
   const { store } = options;
   const clients = new Set<ServerResponse>();
+  const finishedTotals = new Map<string, Totals>();
   let lastState = '';
 
   const server = createServer((req, res) => {
@@ -79,7 +86,7 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<{
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(dashboardPage());
       } else if (url.pathname === '/api/runs') {
-        sendJson(res, 200, await runsList(store));
+        sendJson(res, 200, await runsList(store, finishedTotals));
       } else if (url.pathname === '/api/mcp') {
         sendJson(res, 200, await mcpHealth(store));
       } else if (url.pathname.startsWith('/api/runs/')) {
@@ -101,9 +108,10 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<{
     });
   });
 
-  // Pushes an update to every open page whenever any run's state changes.
+  // Pushes an update to every open page whenever any run's state changes (only while pages are open).
   const poll = setInterval(() => {
-    void runsList(store).then((runs) => {
+    if (clients.size === 0) return;
+    void runsList(store, finishedTotals).then((runs) => {
       const state = JSON.stringify(runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]));
       if (state === lastState) return;
       lastState = state;
