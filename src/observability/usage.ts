@@ -45,10 +45,6 @@ export async function usageReport(store: Store, options: { sinceMs: number; by: 
 
 /** What a tenant's runs have cost since the start of the UTC day of `now`. */
 export async function tenantSpendToday(store: Store, tenant: string, now: number): Promise<number> {
-  const startOfDay = now - (now % 86_400_000);
-  let total = 0;
-  for (const run of await store.listRuns({ tenant, since: startOfDay })) {
-    for (const agent of await store.listAgents(run.id)) total += agent.costUsd;
-  }
-  return total;
+  const report = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now });
+  return report.rows.find((row) => row.key === tenant)?.costUsd ?? 0;
 }
