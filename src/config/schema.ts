@@ -42,6 +42,21 @@ export const configSchema = z
     mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
     claude_path: z.string().min(1).optional(),
+    /** Port of the Context Bridge (`baton bridge`) on `bridge_host`. */
+    bridge_port: z.number().int().min(0).max(65535).default(7311),
+    /** Address the Context Bridge binds; loopback unless you mean to expose it. */
+    bridge_host: z.string().min(1).default('127.0.0.1'),
+    /** A Neo4j server for the knowledge graph (bolt:// or neo4j://); the embedded SQLite graph when unset. */
+    neo4j_url: z.string().regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\/[^/]+/, 'must be a bolt:// or neo4j:// URL, e.g. bolt://localhost:7687').optional(),
+    neo4j_user: z.string().min(1).default('neo4j'),
+    /** Prefer the BATON_NEO4J_PASSWORD environment variable over writing it in a file. */
+    neo4j_password: z.string().optional(),
+    /** Agents one `baton worker` runs at once. */
+    worker_concurrency: z.number().int().min(1).default(2),
+    /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */
+    tenant_max_concurrent_agents: z.record(z.string(), z.number().int().min(1)).default({}),
+    /** Tokens (input + output) each tenant may use per UTC day; tenants not listed have no limit. */
+    tenant_daily_token_budget: z.record(z.string(), z.number().int().positive()).default({}),
   })
   .strict();
 
