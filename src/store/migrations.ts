@@ -165,6 +165,28 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'orchestration: run priority and resumes, generated phases and their outputs, swarm instances, worktrees, agent pids',
+    up(db) {
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN priority INTEGER;
+        ALTER TABLE runs ADD COLUMN resumes INTEGER;
+        ALTER TABLE phases ADD COLUMN generation INTEGER;
+        ALTER TABLE phases ADD COLUMN parent_id TEXT;
+        ALTER TABLE phases ADD COLUMN spec_json TEXT;
+        ALTER TABLE phases ADD COLUMN output_json TEXT;
+        ALTER TABLE phases ADD COLUMN error_json TEXT;
+        ALTER TABLE agents ADD COLUMN entry_id TEXT;
+        ALTER TABLE agents ADD COLUMN generation INTEGER;
+        ALTER TABLE agents ADD COLUMN idx INTEGER;
+        ALTER TABLE agents ADD COLUMN role TEXT;
+        ALTER TABLE agents ADD COLUMN workspace_json TEXT;
+        ALTER TABLE attempts ADD COLUMN pid INTEGER;
+        ALTER TABLE attempts ADD COLUMN host TEXT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -50,6 +50,8 @@ const runFromRow = (r: Row): RunRecord =>
     pid: optional<number>(r.pid),
     host: optional<string>(r.host),
     error: fromJson<ErrorInfo>(r.error_json),
+    priority: optional<number>(r.priority),
+    resumes: optional<number>(r.resumes),
   });
 
 const phaseFromRow = (r: Row): PhaseRecord =>
@@ -59,6 +61,11 @@ const phaseFromRow = (r: Row): PhaseRecord =>
     status: r.status as PhaseRecord['status'],
     startedAt: optional<number>(r.started_at),
     finishedAt: optional<number>(r.finished_at),
+    generation: optional<number>(r.generation),
+    parentId: optional<string>(r.parent_id),
+    spec: fromJson<unknown>(r.spec_json),
+    output: fromJson<PhaseRecord['output']>(r.output_json),
+    error: fromJson<ErrorInfo>(r.error_json),
   });
 
 const agentFromRow = (r: Row): AgentRecord =>
@@ -82,6 +89,11 @@ const agentFromRow = (r: Row): AgentRecord =>
     error: fromJson<ErrorInfo>(r.error_json),
     startedAt: optional<number>(r.started_at),
     finishedAt: optional<number>(r.finished_at),
+    entryId: optional<string>(r.entry_id),
+    generation: optional<number>(r.generation),
+    index: optional<number>(r.idx),
+    role: optional<AgentRecord['role']>(r.role),
+    workspace: fromJson<AgentRecord['workspace']>(r.workspace_json),
   });
 
 const attemptFromRow = (r: Row): AttemptRecord =>
@@ -97,6 +109,8 @@ const attemptFromRow = (r: Row): AttemptRecord =>
     costUsd: r.cost_usd as number,
     durationMs: r.duration_ms as number,
     error: fromJson<ErrorInfo>(r.error_json),
+    pid: optional<number>(r.pid),
+    host: optional<string>(r.host),
   });
 
 const sessionFromRow = (r: Row): SessionRecord =>
@@ -258,9 +272,9 @@ export class SqliteStore implements Store {
   private readonly statements: Record<string, Statement>;
 
   constructor(private readonly db: Db) {
-    const runColumns = ['id', 'workflow_name', 'tenant', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json'];
-    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'context_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at'];
-    const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json'];
+    const runColumns = ['id', 'workflow_name', 'tenant', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json', 'priority', 'resumes'];
+    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'context_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at', 'entry_id', 'generation', 'idx', 'role', 'workspace_json'];
+    const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json', 'pid', 'host'];
     const contextColumns = ['id', 'run_id', 'session_id', 'agent_id', 'phase_id', 'type', 'key', 'content', 'tags_json', 'tokens', 'level', 'summary_of_json', 'checksum', 'version', 'created_at', 'updated_at'];
     const prepare = (sql: string): Statement => db.prepare(sql);
     this.statements = {
@@ -269,7 +283,7 @@ export class SqliteStore implements Store {
       listRuns: prepare(`SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@since IS NULL OR created_at >= @since)
                            AND (@tenant IS NULL OR tenant = @tenant)
                          ORDER BY created_at DESC, id DESC LIMIT @limit`),
-      savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at'], ['run_id', 'id'])),
+      savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at', 'generation', 'parent_id', 'spec_json', 'output_json', 'error_json'], ['run_id', 'id'])),
       listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
       saveAgent: prepare(upsertSql('agents', agentColumns, ['run_id', 'id'])),
       getAgent: prepare('SELECT * FROM agents WHERE run_id = ? AND id = ?'),
@@ -334,6 +348,8 @@ export class SqliteStore implements Store {
       pid: run.pid ?? null,
       host: run.host ?? null,
       error_json: toJson(run.error),
+      priority: run.priority ?? null,
+      resumes: run.resumes ?? null,
     });
   }
 
@@ -348,7 +364,18 @@ export class SqliteStore implements Store {
   }
 
   async savePhase(phase: PhaseRecord): Promise<void> {
-    this.run('savePhase', { run_id: phase.runId, id: phase.id, status: phase.status, started_at: phase.startedAt ?? null, finished_at: phase.finishedAt ?? null });
+    this.run('savePhase', {
+      run_id: phase.runId,
+      id: phase.id,
+      status: phase.status,
+      started_at: phase.startedAt ?? null,
+      finished_at: phase.finishedAt ?? null,
+      generation: phase.generation ?? null,
+      parent_id: phase.parentId ?? null,
+      spec_json: toJson(phase.spec),
+      output_json: toJson(phase.output),
+      error_json: toJson(phase.error),
+    });
   }
 
   async listPhases(runId: string): Promise<PhaseRecord[]> {
@@ -376,6 +403,11 @@ export class SqliteStore implements Store {
       error_json: toJson(agent.error),
       started_at: agent.startedAt ?? null,
       finished_at: agent.finishedAt ?? null,
+      entry_id: agent.entryId ?? null,
+      generation: agent.generation ?? null,
+      idx: agent.index ?? null,
+      role: agent.role ?? null,
+      workspace_json: toJson(agent.workspace),
     });
   }
 
@@ -401,6 +433,8 @@ export class SqliteStore implements Store {
       cost_usd: attempt.costUsd,
       duration_ms: attempt.durationMs,
       error_json: toJson(attempt.error),
+      pid: attempt.pid ?? null,
+      host: attempt.host ?? null,
     });
   }
 

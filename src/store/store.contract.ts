@@ -68,7 +68,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const minimal = run('r1');
       await store.saveRun(minimal);
       expect(await store.getRun('r1')).toEqual(minimal);
-      const full = run('r2', { workflowPath: '/w.yaml', startedAt: 1, finishedAt: 2, pid: 42, host: 'h', status: 'failed', error: { code: 'BATON_AGENT_FAILED', message: 'x' } });
+      const full = run('r2', { workflowPath: '/w.yaml', startedAt: 1, finishedAt: 2, pid: 42, host: 'h', status: 'failed', error: { code: 'BATON_AGENT_FAILED', message: 'x' }, priority: -3, resumes: 2 });
       await store.saveRun(full);
       expect(await store.getRun('r2')).toEqual(full);
       expect(await store.getRun('missing')).toBeUndefined();
@@ -138,6 +138,34 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
       await store.saveAgent(finished);
       expect(await store.getAgent('r1', 'a1')).toEqual(finished);
+    });
+
+    it('round-trips orchestration fields: generated phases with outputs, swarm instances, worktrees, agent pids', async () => {
+      await store.saveRun(run('r1'));
+      const generated = {
+        runId: 'r1',
+        id: 'plan.g2.build',
+        status: 'partial' as const,
+        generation: 2,
+        parentId: 'plan',
+        spec: { id: 'plan.g2.build', agents: [{ id: 'plan.g2.build', prompt: 'build it' }] },
+        output: { strategy: 'vote' as const, text: 'yes', structured: { verdict: 'yes' }, details: { votes: { yes: 2, no: 1 }, ties: [] } },
+        error: { code: 'BATON_CONDITION_FALSE', message: 'when: not met' },
+      };
+      await store.savePhase(generated);
+      expect(await store.listPhases('r1')).toEqual([generated]);
+      const instance = agent('r1', 'review.3', {
+        entryId: 'review',
+        generation: 1,
+        index: 3,
+        role: 'judge',
+        workspace: { branch: 'baton/r1/review.3', path: '/tmp/wt', baseCommit: 'abc', commit: 'def', diffStat: { files: 2, insertions: 10, deletions: 1 } },
+      });
+      await store.saveAgent(instance);
+      expect(await store.getAgent('r1', 'review.3')).toEqual(instance);
+      const attempt = { runId: 'r1', agentId: 'review.3', attempt: 1, status: 'running' as const, resumed: false, startedAt: 5, usage: emptyUsage(), costUsd: 0, durationMs: 0, pid: 4242, host: 'h1' };
+      await store.saveAttempt(attempt);
+      expect(await store.listAttempts('r1', 'review.3')).toEqual([attempt]);
     });
 
     it('orders attempts by agent then attempt number', async () => {

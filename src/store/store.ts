@@ -50,6 +50,22 @@ export interface RunRecord {
   pid?: number;
   host?: string;
   error?: ErrorInfo;
+  /** Higher runs first when agents wait for a slot; absent means 0. */
+  priority?: number;
+  /** How many times `baton run --resume` continued this run. */
+  resumes?: number;
+}
+
+export const aggregateStrategies = ['concat', 'merge', 'vote', 'judge', 'reduce'] as const;
+export type AggregateStrategy = (typeof aggregateStrategies)[number];
+
+/** What a phase produced: its agents' results combined by its aggregate strategy. */
+export interface PhaseOutput {
+  strategy: AggregateStrategy | 'single' | 'plan';
+  text: string;
+  structured?: unknown;
+  /** What the strategy found on the way: merge conflicts, vote counts and ties, the judge's agent. */
+  details?: Record<string, unknown>;
 }
 
 export interface PhaseRecord {
@@ -58,7 +74,28 @@ export interface PhaseRecord {
   status: PhaseStatus;
   startedAt?: number;
   finishedAt?: number;
+  /** For phases a planner created: which planning generation (1-based) … */
+  generation?: number;
+  /** … and the plan phase that created them. */
+  parentId?: string;
+  /** The phase as planned (a workflow phase spec), so a resumed run can rebuild generated phases. */
+  spec?: unknown;
+  output?: PhaseOutput;
+  /** Why the phase did not run or failed as a whole (a false `when`, an invalid plan). */
+  error?: ErrorInfo;
 }
+
+/** The git worktree an agent worked in, for `workspace: worktree` phases. */
+export interface AgentWorkspace {
+  branch: string;
+  path: string;
+  baseCommit: string;
+  /** The commit holding the agent's changes; absent when it changed nothing. */
+  commit?: string;
+  diffStat: { files: number; insertions: number; deletions: number };
+}
+
+export type AgentRole = 'worker' | 'planner' | 'judge' | 'reducer';
 
 /** What running an agent added up to, over all its attempts. */
 export interface AgentTotals {
@@ -103,6 +140,14 @@ export interface AgentRecord extends AgentTotals {
   error?: ErrorInfo;
   startedAt?: number;
   finishedAt?: number;
+  /** The workflow agent entry this instance came from (swarms fan one entry out into many). */
+  entryId?: string;
+  /** Planning generation (1-based) for agents of generated phases and planners. */
+  generation?: number;
+  /** Position in a `count`/`foreach` fan-out (0-based). */
+  index?: number;
+  role?: AgentRole;
+  workspace?: AgentWorkspace;
 }
 
 export interface AttemptRecord {
@@ -119,6 +164,9 @@ export interface AttemptRecord {
   costUsd: number;
   durationMs: number;
   error?: ErrorInfo;
+  /** The agent process and its host, so a resumed run can stop one a killed orchestrator left behind. */
+  pid?: number;
+  host?: string;
 }
 
 export interface SessionRecord {
