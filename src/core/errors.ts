@@ -53,6 +53,16 @@ export const ErrorCodes = {
   cancelled: 'BATON_CANCELLED',
   /** An agent was skipped because a phase it depends on failed. */
   dependencyFailed: 'BATON_DEPENDENCY_FAILED',
+  /** A phase's `when:` condition was not met, so it did not run (its dependents still may). */
+  conditionFalse: 'BATON_CONDITION_FALSE',
+  /** A planner returned a plan Baton cannot run (bad task ids, unknown dependencies, a cycle). */
+  planInvalid: 'BATON_PLAN_INVALID',
+  /** `baton run --resume` was given a run that cannot be continued. */
+  runNotResumable: 'BATON_RUN_NOT_RESUMABLE',
+  /** The orchestrator running an attempt died (killed, crashed) before the attempt ended. */
+  orchestratorLost: 'BATON_ORCHESTRATOR_LOST',
+  /** A git worktree for an agent could not be created or committed. */
+  worktree: 'BATON_WORKTREE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

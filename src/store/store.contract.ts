@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type AgentRecord, type ContextEntry, type RunRecord, type Store } from './store.js';
 
 export interface StoreHarness {
@@ -150,7 +151,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         parentId: 'plan',
         spec: { id: 'plan.g2.build', agents: [{ id: 'plan.g2.build', prompt: 'build it' }] },
         output: { strategy: 'vote' as const, text: 'yes', structured: { verdict: 'yes' }, details: { votes: { yes: 2, no: 1 }, ties: [] } },
-        error: { code: 'BATON_CONDITION_FALSE', message: 'when: not met' },
+        error: { code: ErrorCodes.conditionFalse, message: 'when: not met' },
       };
       await store.savePhase(generated);
       expect(await store.listPhases('r1')).toEqual([generated]);
