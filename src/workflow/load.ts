@@ -12,7 +12,7 @@ export interface LoadedWorkflow {
 }
 
 /** The phases a phase inherits context from: its dependencies and theirs, in workflow order. */
-export function ancestorPhases(workflow: Workflow, phaseId: string): string[] {
+export function ancestorPhases(workflow: { phases: ReadonlyArray<{ id: string; dependsOn?: string[] }> }, phaseId: string): string[] {
   const byId = new Map(workflow.phases.map((p) => [p.id, p]));
   const found = new Set<string>();
   const visit = (id: string): void => {

@@ -20,6 +20,18 @@ const agentSettings = {
   disallowedTools: toolList.optional(),
 };
 
+/** Where a swarm's items come from: a list, or a field (an array) of an earlier phase's structured output. */
+export const foreachSchema = z.union([
+  z.array(z.unknown()).min(1, { message: 'foreach needs at least one item' }),
+  z
+    .object({
+      phase: idSchema,
+      /** Dot path in that phase's structured output, e.g. `files` or `plan.steps`; left out, the output itself. */
+      field: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
 export const agentEntrySchema = z
   .object({
     id: idSchema,
@@ -33,21 +45,72 @@ export const agentEntrySchema = z
     /** JSON Schema for structured output. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
     inherit: inheritModeSchema.optional(),
+    /** A swarm: this many agents with the same task, each with its own session (`{{index}}` in the prompt). */
+    count: z.number().int().min(1).max(10_000).optional(),
+    /** A swarm: one agent per item (`{{item}}`, `{{item.field}}`, `{{index}}` in the prompt). */
+    foreach: foreachSchema.optional(),
     ...agentSettings,
   })
+  .strict()
+  .refine((agent) => agent.count === undefined || agent.foreach === undefined, { message: 'give either count or foreach, not both' });
+
+/** Run a phase only when an earlier phase's result says so. */
+export const whenSchema = z
+  .object({
+    /** A phase this one depends on (directly or through others). */
+    phase: idSchema,
+    /** Its status must be one of these; left out, any status the comparison below accepts. */
+    status: z.array(z.enum(['succeeded', 'partial', 'failed', 'skipped'])).min(1).optional(),
+    /** Dot path in its structured output; left out, the comparisons apply to its text. */
+    field: z.string().min(1).optional(),
+    equals: z.unknown().optional(),
+    notEquals: z.unknown().optional(),
+    in: z.array(z.unknown()).min(1).optional(),
+    /** true: the field must be present (and not null); false: absent. */
+    exists: z.boolean().optional(),
+  })
   .strict();
+
+export const aggregateSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { strategy: value } : value),
+  z
+    .object({
+      strategy: z.enum(['concat', 'merge', 'vote', 'judge', 'reduce']),
+      /** vote: the field of each agent's structured output to count. */
+      field: z.string().min(1).optional(),
+      /** judge / reduce: what the judging or folding agent is asked to do. */
+      prompt: z.string().min(1).optional(),
+      model: z.string().min(1).optional(),
+      /** reduce: how many results one reducer folds at a time (hierarchically for more). */
+      fanIn: z.number().int().min(2).max(50).default(4),
+    })
+    .strict()
+    .refine((a) => a.strategy !== 'vote' || a.field !== undefined, { message: 'vote needs `field`: the structured-output field to count', path: ['field'] }),
+);
 
 export const phaseSchema = z
   .object({
     id: idSchema,
     dependsOn: z.array(idSchema).optional(),
     inherit: inheritModeSchema.optional(),
+    when: whenSchema.optional(),
+    /** How the agents' results become the phase's output (default: the one agent's, else concat). */
+    aggregate: aggregateSchema.optional(),
+    /** A planning phase: its one agent returns a plan that Baton runs, generation after generation. */
+    plan: z
+      .object({ maxGenerations: z.number().int().min(1).max(50).default(3) })
+      .strict()
+      .optional(),
+    /** `worktree`: each agent works in its own git worktree and branch of `repo`. */
+    workspace: z.enum(['shared', 'worktree']).default('shared'),
+    /** The git repository for `workspace: worktree` (default: the workflow's directory). */
+    repo: z.string().min(1).optional(),
     agents: z.array(agentEntrySchema).min(1, { message: 'a phase needs at least one agent' }),
   })
   .strict();
 
 /** Finds a dependency cycle, returned as the path that closes it (`a -> b -> a`). */
-function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[] | undefined {
+export function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[] | undefined {
   const deps = new Map(phases.map((p) => [p.id, p.dependsOn ?? []]));
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];
@@ -82,6 +145,8 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
     version: z.literal(1, { message: 'only version: 1 exists' }),
     name: z.string().trim().min(1),
     description: z.string().optional(),
+    /** Higher goes first when agents of several runs wait for a slot (default 0). */
+    priority: z.number().int().min(-1000).max(1000).default(0),
     /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
     budgetUsd: z.number().positive().optional(),
     defaults: z.object(agentSettings).strict().optional(),
@@ -132,6 +197,36 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
         }
       });
     });
+    const ancestorsOf = (id: string): Set<string> => {
+      const found = new Set<string>();
+      const visit = (current: string): void => {
+        for (const dep of workflow.phases[phaseIndex.get(current) ?? -1]?.dependsOn ?? []) {
+          if (found.has(dep)) continue;
+          found.add(dep);
+          visit(dep);
+        }
+      };
+      visit(id);
+      return found;
+    };
+    const requireAncestor = (p: number, referenced: string, path: Array<string | number>, what: string): void => {
+      const ancestors = ancestorsOf(workflow.phases[p]!.id);
+      if (!ancestors.has(referenced)) {
+        ctx.addIssue({ code: 'custom', path, message: `${what} names phase "${referenced}", which this phase does not depend on; add it to dependsOn` });
+      }
+    };
+    workflow.phases.forEach((phase, p) => {
+      if (phase.when) requireAncestor(p, phase.when.phase, ['phases', p, 'when', 'phase'], 'when');
+      phase.agents.forEach((agent, a) => {
+        if (agent.foreach && !Array.isArray(agent.foreach)) requireAncestor(p, agent.foreach.phase, ['phases', p, 'agents', a, 'foreach', 'phase'], 'foreach');
+      });
+      if (phase.plan && (phase.agents.length !== 1 || phase.agents[0]?.count !== undefined || phase.agents[0]?.foreach !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['phases', p, 'agents'], message: 'a plan phase has exactly one agent (the planner), without count or foreach' });
+      }
+      if (phase.plan && phase.aggregate) {
+        ctx.addIssue({ code: 'custom', path: ['phases', p, 'aggregate'], message: 'a plan phase\'s output is its plan and results; aggregate does not apply' });
+      }
+    });
     const cycle = findCycle(workflow.phases);
     if (cycle && cycle.length > 2) {
       const start = phaseIndex.get(cycle[0] ?? '') ?? 0;
@@ -146,3 +241,6 @@ export type Workflow = z.output<typeof workflowSchema>;
 export type PhaseSpec = z.output<typeof phaseSchema>;
 export type AgentEntry = z.output<typeof agentEntrySchema>;
 export type InheritMode = z.output<typeof inheritModeSchema>;
+export type WhenCondition = z.output<typeof whenSchema>;
+export type AggregateSpec = z.output<typeof aggregateSchema>;
+export type Foreach = z.output<typeof foreachSchema>;

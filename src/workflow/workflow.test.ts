@@ -139,6 +139,49 @@ phases:
     expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, dependsOn: [a], agents: [{ id: b, prompt: p }] }\n')).toMatch(/phase "a" cannot depend on itself/);
   });
 
+  it('rejects a when or foreach that names a phase it does not depend on', () => {
+    const message = errorOf(`version: 1
+name: x
+phases:
+  - { id: a, agents: [{ id: x1, prompt: p }] }
+  - id: b
+    when: { phase: a, field: ok, equals: true }
+    agents:
+      - { id: x2, prompt: p, foreach: { phase: a, field: files } }
+`);
+    expect(message).toMatch(/wf\.yaml:6: phases\[1\]\.when\.phase: when names phase "a", which this phase does not depend on; add it to dependsOn/);
+    expect(message).toMatch(/wf\.yaml:8: phases\[1\]\.agents\[0\]\.foreach\.phase: foreach names phase "a"/);
+  });
+
+  it('accepts swarms, conditions, aggregation and plans, and rejects their misuse', () => {
+    const workflow = parseWorkflow(
+      `version: 1
+name: x
+priority: 5
+phases:
+  - { id: scan, agents: [{ id: s, prompt: p, outputSchema: { type: object } }] }
+  - id: review
+    dependsOn: [scan]
+    when: { phase: scan, field: files, exists: true }
+    aggregate: { strategy: vote, field: verdict }
+    agents:
+      - { id: r, prompt: "review {{item}}", foreach: { phase: scan, field: files } }
+      - { id: t, prompt: "test {{index}}", count: 3 }
+  - { id: plan, plan: { maxGenerations: 2 }, agents: [{ id: planner, prompt: plan it }] }
+  - { id: sum, dependsOn: [review], aggregate: judge, workspace: worktree, agents: [{ id: j, prompt: p, count: 2 }] }
+`,
+      'wf.yaml',
+    );
+    expect(workflow.priority).toBe(5);
+    expect(workflow.phases[1]?.aggregate).toEqual({ strategy: 'vote', field: 'verdict', fanIn: 4 });
+    expect(workflow.phases[3]?.aggregate).toEqual({ strategy: 'judge', fanIn: 4 });
+    expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2 });
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: vote, agents: [{ id: b, prompt: p }] }\n')).toMatch(/phases\[0\]\.aggregate\.field: vote needs `field`/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p, count: 2, foreach: [1] }] }\n')).toMatch(/give either count or foreach, not both/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, plan: {}, agents: [{ id: b, prompt: p }, { id: c, prompt: q }] }\n')).toMatch(/a plan phase has exactly one agent/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: blend, agents: [{ id: b, prompt: p }] }\n')).toMatch(/phases\[0\]\.aggregate\.strategy/);
+  });
+
   it('rejects an agent naming an MCP server the workflow does not declare', () => {
     expect(errorOf('version: 1\nname: x\nmcpServers: { memory: { command: npx } }\nphases:\n  - id: a\n    agents:\n      - { id: b, prompt: p, mcpServers: [memory, github] }\n')).toMatch(
       /wf\.yaml:7: phases\[0\]\.agents\[0\]\.mcpServers\[1\]: unknown MCP server "github"; known: memory/,
