@@ -63,6 +63,10 @@ export const ErrorCodes = {
   orchestratorLost: 'BATON_ORCHESTRATOR_LOST',
   /** A git worktree for an agent could not be created or committed. */
   worktree: 'BATON_WORKTREE',
+  /** A knowledge-graph input (question, fact, directory to build from) is invalid. */
+  knowledgeInvalid: 'BATON_KNOWLEDGE_INVALID',
+  /** The knowledge graph (knowledge.db or the Neo4j server) could not be opened, read or written. */
+  knowledgeGraph: 'BATON_KNOWLEDGE_GRAPH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -85,6 +89,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.mcpConfigInvalid,
   ErrorCodes.contextImportInvalid,
   ErrorCodes.usage,
+  ErrorCodes.knowledgeInvalid,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {
