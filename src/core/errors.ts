@@ -23,6 +23,12 @@ export const ErrorCodes = {
   usage: 'BATON_USAGE',
   /** The store could not be opened or written. */
   store: 'BATON_STORE',
+  /** redis_url is set but Redis did not answer (down, wrong host or port, wrong password). */
+  redisUnavailable: 'BATON_REDIS_UNAVAILABLE',
+  /** `baton migrate` found a record in the target that differs from the source's; nothing was written. */
+  migrateConflict: 'BATON_MIGRATE_CONFLICT',
+  /** After `baton migrate` copied everything, the target did not read back the same as the source. */
+  migrateMismatch: 'BATON_MIGRATE_MISMATCH',
   /** The model answered 429. */
   modelRateLimited: 'BATON_MODEL_RATE_LIMITED',
   /** The model answered 529 / overloaded. */
