@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Options, SDKResultMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
-import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
+import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1000;
@@ -23,6 +27,8 @@ class AgentProcess {
   stderrTail = '';
   private killTimer?: NodeJS.Timeout;
 
+  constructor(private readonly observer?: AttemptObserver) {}
+
   spawn = (options: SpawnOptions): SpawnedProcess => {
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
@@ -37,6 +43,7 @@ class AgentProcess {
     options.signal?.addEventListener('abort', () => this.kill(), { once: true });
     child.once('exit', () => this.signalGroup('SIGKILL'));
     this.child = child;
+    if (child.pid !== undefined) this.observer?.spawned?.(child.pid);
     return child as SpawnedProcess;
   };
 
@@ -113,9 +120,9 @@ export class ClaudeRuntime implements AgentRuntime {
     await Promise.all([...this.exiting]);
   }
 
-  async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
+  async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     const startedAt = Date.now();
-    const agentProcess = new AgentProcess();
+    const agentProcess = new AgentProcess(observer);
     const abortController = new AbortController();
     const onAbort = (): void => {
       agentProcess.kill();
@@ -198,5 +205,40 @@ export class ClaudeRuntime implements AgentRuntime {
         ...(result.structured_output !== undefined ? { structured: result.structured_output } : {}),
       },
     };
+  }
+}
+
+/**
+ * Stops an agent process a dead orchestrator left running: only when that pid is still a claude
+ * process of this session (pids get reused), together with its process group.
+ */
+export function stopLeftoverAgent(pid: number, sessionId: string): boolean {
+  let commandLine: string;
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return false; // gone, or not a Linux /proc: nothing to stop
+  }
+  if (!commandLine.includes(sessionId)) return false;
+  try {
+    process.kill(-pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether Claude Code has a transcript of this session, i.e. whether it can be resumed. */
+export async function sessionTranscriptExists(sessionId: string, cwd: string, env: Record<string, string | undefined>): Promise<boolean> {
+  const configDir = env.CLAUDE_CONFIG_DIR ?? join(env.HOME ?? homedir(), '.claude');
+  const projects = join(configDir, 'projects');
+  // Claude Code names a project's folder after its cwd; look there first, then in every folder.
+  const likely = join(projects, cwd.replace(/[^a-zA-Z0-9]/g, '-'), `${sessionId}.jsonl`);
+  if (existsSync(likely)) return true;
+  try {
+    const folders = await readdir(projects);
+    return folders.some((folder) => existsSync(join(projects, folder, `${sessionId}.jsonl`)));
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,5 @@
-export type { AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
-export { ClaudeRuntime } from './claude-runtime.js';
+export type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
+export { ClaudeRuntime, sessionTranscriptExists, stopLeftoverAgent } from './claude-runtime.js';
 export type { ClaudeRuntimeOptions } from './claude-runtime.js';
 export { FakeRuntime } from './fake-runtime.js';
 export type { FakeBehaviour, FakeStep } from './fake-runtime.js';

@@ -23,6 +23,8 @@ export interface AttemptInfo {
 /** Plain hooks for the one layer above (the orchestrator), which turns them into stored attempts and run events. */
 export interface AgentRunHooks {
   attemptStarted?(info: AttemptInfo): void | Promise<void>;
+  /** The attempt's process started: where to find it if the orchestrator dies. */
+  processStarted?(info: AttemptInfo, pid: number): void | Promise<void>;
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
 }
 
@@ -108,7 +110,11 @@ export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promi
     await options.hooks?.attemptStarted?.(info);
     const attemptSpec: AgentSpec =
       previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
-    const execution = options.runtime.execute(attemptSpec, signal);
+    const recorded: Array<void | Promise<void>> = [];
+    const execution = options.runtime.execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) }).then(async (outcome) => {
+      await Promise.all(recorded); // the pid is stored before the attempt's end, never after
+      return outcome;
+    });
     attemptInFlight = execution;
     const outcome = await execution;
     outcomes.push(outcome);

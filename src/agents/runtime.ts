@@ -56,9 +56,15 @@ export interface AttemptOutcome {
  * `signal` aborting means stop now: the runtime kills whatever it started before resolving, and
  * resolves (never rejects) with a failed outcome.
  */
+/** What a runtime reports while an attempt runs. */
+export interface AttemptObserver {
+  /** The agent's process started (runtimes without processes never call it). */
+  spawned?(pid: number): void;
+}
+
 export interface AgentRuntime {
   readonly name: string;
-  execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome>;
+  execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome>;
   /** Resolves once every process the runtime started has exited. */
   close(): Promise<void>;
 }

@@ -73,10 +73,19 @@ export class DynamicContextAccumulator {
   }
 
   /** Stores an agent's facts. Keyed facts update the current value (merging concurrent writers). */
-  async add(drafts: ContextDraft[], source: ContextSource): Promise<ContextEntry[]> {
+  /**
+   * Saves an agent's facts. With `idPrefix` the entries get ids `<idPrefix>:<n>`, so saving the same
+   * facts again (a resumed run finishing an agent's bookkeeping) is a no-op instead of a duplicate.
+   */
+  async add(drafts: ContextDraft[], source: ContextSource, idPrefix?: string): Promise<ContextEntry[]> {
     const saved: ContextEntry[] = [];
-    for (const draft of drafts) {
-      saved.push(draft.key === undefined ? await this.options.store.saveContextEntry(this.entryFor(draft, source)) : await this.upsertKeyed(draft.key, () => draft, source));
+    for (const [n, draft] of drafts.entries()) {
+      if (draft.key !== undefined) {
+        saved.push(await this.upsertKeyed(draft.key, () => draft, source));
+        continue;
+      }
+      const entry = this.entryFor(draft, source);
+      saved.push(await this.options.store.saveContextEntry(idPrefix === undefined ? entry : { ...entry, id: `${idPrefix}:${n}` }));
     }
     this.cache.clear();
     return saved;

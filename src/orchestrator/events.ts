@@ -4,7 +4,14 @@ import type { RunSummary } from './summary.js';
 
 /** Everything a run tells its subscribers (CLI progress, dashboards, metrics, audit). */
 export interface RunEventMap extends Record<string, unknown> {
-  'run.started': { runId: string; workflowName: string; agents: number };
+  /** `agents` counts those known at the start (a foreach over a phase's output adds more later). */
+  'run.started': { runId: string; workflowName: string; agents: number; resumed?: boolean; reused?: number };
+  /** A resumed run kept this agent's stored result instead of running it again. */
+  'agent.reused': { runId: string; phaseId: string; agentId: string; status: AgentStatus };
+  /** A planner answered: how many tasks its next generation has, or that it is done. */
+  'plan.generation': { runId: string; phaseId: string; generation: number; tasks: number; done: boolean };
+  /** An agent's worktree could not be committed or removed; its result stands. */
+  'agent.workspace.failed': { runId: string; agentId: string; error: ErrorInfo };
   'phase.started': { runId: string; phaseId: string };
   /** An agent is ready to run and waits for a slot under parallel_limit. */
   'agent.queued': { runId: string; phaseId: string; agentId: string };

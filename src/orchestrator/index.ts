@@ -4,3 +4,7 @@ export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { summarizeRun } from './summary.js';
 export type { AgentSummary, PhaseSummary, RunSummary } from './summary.js';
+export { AgentScheduler } from './scheduler.js';
+export type { AgentSchedulerOptions, SlotRequest } from './scheduler.js';
+export { planJsonSchema, planSchema } from './planning.js';
+export type { Plan } from './planning.js';

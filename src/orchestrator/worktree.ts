@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import type { AgentWorkspace } from '../store/index.js';
+
+const exec = promisify(execFile);
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec('git', args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new BatonError(ErrorCodes.worktree, `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`, { cause: error });
+  }
+}
+
+/** A branch name git accepts, from a run and agent id. */
+export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
+
+/**
+ * Gives an agent its own worktree and branch of `repo`, started at the repository's HEAD. Calling
+ * it again for the same agent (a resumed run) reuses the worktree it made before.
+ */
+export async function createWorktree(repo: string, dataDir: string, runId: string, agentId: string): Promise<AgentWorkspace> {
+  const root = await git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
+    throw new BatonError(ErrorCodes.worktree, `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`, { cause: error });
+  });
+  const branch = worktreeBranch(runId, agentId);
+  const path = resolve(dataDir, 'worktrees', runId, agentId);
+  const existing = await git(root, ['worktree', 'list', '--porcelain']);
+  if (existing.split('\n').includes(`worktree ${path}`)) {
+    const baseCommit = await git(root, ['merge-base', 'HEAD', branch]);
+    return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+  }
+  await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
+  const baseCommit = await git(root, ['rev-parse', 'HEAD']);
+  await git(root, ['worktree', 'add', '-B', branch, path, baseCommit]);
+  return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+}
+
+function parseShortStat(line: string): AgentWorkspace['diffStat'] {
+  const number = (pattern: RegExp): number => Number(pattern.exec(line)?.[1] ?? 0);
+  return { files: number(/(\d+) files? changed/), insertions: number(/(\d+) insertions?/), deletions: number(/(\d+) deletions?/) };
+}
+
+/**
+ * Commits what the agent changed in its worktree to its branch and records the diff stat against
+ * where it started. The worktree is removed; the branch stays for review and merging.
+ */
+export async function finishWorktree(workspace: AgentWorkspace, agentId: string): Promise<AgentWorkspace> {
+  await git(workspace.path, ['add', '-A']);
+  const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
+  if (changed) {
+    await git(workspace.path, ['-c', 'user.name=Baton', '-c', 'user.email=baton@localhost', 'commit', '-q', '-m', `baton: changes by agent ${agentId}`]);
+  }
+  const head = await git(workspace.path, ['rev-parse', 'HEAD']);
+  const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
+  const root = await git(workspace.path, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  await git(resolve(root, '..'), ['worktree', 'remove', '--force', workspace.path]);
+  return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
+}
