@@ -36,6 +36,13 @@ export interface MergeConflict {
 export function mergeResults(results: AgentResultInput[]): PhaseOutput {
   const conflicts = new Map<string, MergeConflict>();
   const owner = new Map<string, string>();
+  /** Who gave the value at a path: the agent that first set it or the object holding it. */
+  const ownerOf = (path: string): string => {
+    for (let at = path; ; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+      const agentId = owner.get(at);
+      if (agentId !== undefined || at === '') return agentId ?? '?';
+    }
+  };
   const merge = (target: unknown, source: unknown, path: string, agentId: string): unknown => {
     if (target === undefined) {
       owner.set(path, agentId);
@@ -51,7 +58,7 @@ export function mergeResults(results: AgentResultInput[]): PhaseOutput {
       return [...target, ...source.filter((v) => !seen.has(JSON.stringify(v)))];
     }
     if (JSON.stringify(target) !== JSON.stringify(source)) {
-      const conflict = conflicts.get(path) ?? { path: path || '(root)', values: [{ agentId: owner.get(path) ?? '?', value: target }] };
+      const conflict = conflicts.get(path) ?? { path: path || '(root)', values: [{ agentId: ownerOf(path), value: target }] };
       conflict.values.push({ agentId, value: source });
       conflicts.set(path, conflict);
     }
