@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -20,7 +22,7 @@ import {
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { loadWorkflow } from '../workflow/index.js';
+import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
 export interface StoreOptions {
@@ -44,9 +46,12 @@ export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffec
 /** The audit trail of a store, with the configured retention. */
 export const auditTrail = (store: Store, config: BatonConfig): AuditTrail => new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
 
+/** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
+export const openConfiguredStore = (config: BatonConfig): Promise<Store> => openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
+
 export async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
   const config = effectiveConfig(options);
-  const store = openStore({ dataDir: config.data_dir });
+  const store = await openConfiguredStore(config);
   try {
     return await fn(store, config);
   } finally {
@@ -60,6 +65,11 @@ export const runExitCode = (summary: RunSummary): number => (summary.status === 
 export interface RunCommandOptions extends StoreOptions {
   json?: boolean;
   tenant?: string;
+  /** Continue this stored run instead of starting a new one. */
+  resume?: string;
+  priority?: number;
+  /** When the tenant's daily quota is used up: fail at once (default) or wait for the next UTC day. */
+  onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
 }
@@ -85,20 +95,66 @@ export function mcpSetup(config: BatonConfig, projectDirs: string[], cwd: string
 export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
   const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  const loaded = loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) });
+  return withMcpSetup(loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) }), config, projectDirs);
+}
+
+function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: string[]) {
   const mcpOptions = mcpSetup(config, projectDirs, loaded.dir, loaded.workflow.mcpServers);
   return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
 }
 
-/** What is left of a tenant's daily budget, if it has one; refuses to start when nothing is. */
-async function remainingTenantBudget(store: Store, config: BatonConfig, tenant: string): Promise<number | undefined> {
-  const daily = config.tenant_daily_budget_usd[tenant];
-  if (daily === undefined) return undefined;
-  const spent = await tenantSpendToday(store, tenant, Date.now());
-  if (spent >= daily) {
-    throw new BatonError(ErrorCodes.tenantBudgetExceeded, `Tenant ${tenant} has spent $${spent.toFixed(4)} of its $${daily} daily budget (tenant_daily_budget_usd); the run was not started. It resets at 00:00 UTC.`);
+/** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
+async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
+  const run = await store.getRun(runId);
+  if (!run) throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
+  if (run.status === 'succeeded') throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
+  if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
+    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`);
   }
-  return daily - spent;
+  const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
+  const projectDirs = [process.cwd(), dir];
+  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
+  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, { externalMcpServers: new Set(external.keys()) });
+  return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);
+
+/**
+ * What is left of a tenant's daily USD and token budgets, if it has them. When one is used up the
+ * run fails with a clear error, or with `onQuota: wait` waits for the next UTC day.
+ */
+async function remainingTenantQuota(store: Store, config: BatonConfig, tenant: string, onQuota: 'wait' | 'fail', signal: AbortSignal, output: Output): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
+  const dailyUsd = config.tenant_daily_budget_usd[tenant];
+  const dailyTokens = config.tenant_daily_token_budget[tenant];
+  if (dailyUsd === undefined && dailyTokens === undefined) return {};
+  for (;;) {
+    const spent = await tenantSpendToday(store, tenant, Date.now());
+    const overUsd = dailyUsd !== undefined && spent.costUsd >= dailyUsd;
+    const overTokens = dailyTokens !== undefined && spent.tokens >= dailyTokens;
+    if (!overUsd && !overTokens) {
+      return {
+        ...(dailyUsd !== undefined ? { budgetUsd: dailyUsd - spent.costUsd } : {}),
+        ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
+      };
+    }
+    const what = overUsd ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)` : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
+    if (onQuota === 'fail') {
+      throw new BatonError(ErrorCodes.tenantBudgetExceeded, `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`);
+    }
+    const waitMs = msUntilUtcMidnight(Date.now());
+    output.stderr.write(`Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`);
+    await sleep(waitMs + 1000, undefined, { signal });
+  }
 }
 
 /** Serves Prometheus metrics of this process's run while it goes. */
@@ -112,13 +168,26 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
 }
 
 /** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
-export async function runCommand(workflowPath: string, options: RunCommandOptions, output: Output): Promise<number> {
+export async function runCommand(workflowPath: string | undefined, options: RunCommandOptions, output: Output): Promise<number> {
   const { config, sources } = loadEffectiveConfig(options);
-  const loaded = loadWorkflowWithMcp(workflowPath, config);
+  if (!workflowPath && !options.resume) throw new BatonError(ErrorCodes.usage, 'Give a workflow file to run, or --resume <runId> to continue a stored run.');
+  if (workflowPath && options.resume) throw new BatonError(ErrorCodes.usage, '--resume continues a run with the workflow it started with; leave out the workflow file.');
+  const rawStore = await openConfiguredStore(config);
+  let loaded: ReturnType<typeof loadWorkflowWithMcp>;
+  let tenant = options.tenant ?? 'default';
+  try {
+    if (options.resume) {
+      const resumable = await loadRunToResume(rawStore, options.resume, config);
+      loaded = resumable;
+      tenant = resumable.run.tenant;
+    } else loaded = loadWorkflowWithMcp(workflowPath!, config);
+  } catch (error) {
+    await rawStore.close();
+    throw error;
+  }
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
   const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
-  const rawStore = openStore({ dataDir: config.data_dir });
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
@@ -136,8 +205,7 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
   let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    const tenant = options.tenant ?? 'default';
-    const tenantBudget = await remainingTenantBudget(rawStore, config, tenant);
+    const quota = await remainingTenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
     await audit.prune();
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
@@ -149,13 +217,15 @@ export async function runCommand(workflowPath: string, options: RunCommandOption
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
-      workflowPath: loaded.path,
+      ...(loaded.path ? { workflowPath: loaded.path } : {}),
       config,
       store,
       runtime,
       mcp: mcp?.manager,
       tenant,
-      ...(tenantBudget !== undefined ? { budgetUsd: tenantBudget } : {}),
+      ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      ...quota,
       env: agentEnv,
       signal: cancel.signal,
       events,

@@ -64,13 +64,31 @@ const program = new Command()
 const storeOptions = (cmd: Command): Command =>
   cmd.option('--config <file>', 'config file (default: baton.config.yaml|yml|json in the current directory)').option('--data-dir <dir>', 'where runs are stored (overrides data_dir)');
 
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number.');
+  return n;
+}
+
+function onQuotaPolicy(value: string): 'wait' | 'fail' {
+  if (value !== 'wait' && value !== 'fail') throw new InvalidArgumentError('expected wait or fail.');
+  return value;
+}
+
 storeOptions(
   program
-    .command('run <workflow>')
-    .description('run a workflow file')
+    .command('run [workflow]')
+    .description('run a workflow file, or continue a stored run with --resume')
     .option('--json', 'print exactly one JSON object with the result')
-    .option('--tenant <name>', 'who the run is for: usage and daily budgets add up per tenant', 'default'),
-).action(action((workflow: string, opts: { json?: boolean; tenant?: string; config?: string; dataDir?: string }) => runCommand(workflow, opts, output)));
+    .option('--tenant <name>', 'who the run is for: usage, daily budgets and concurrency limits add up per tenant', 'default')
+    .option('--resume <runId>', 'continue a run whose orchestrator stopped: finished agents are kept, the rest run')
+    .option('--priority <n>', "higher goes first when agents wait for a slot (overrides the workflow's priority)", integer)
+    .option('--on-quota <policy>', "when the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC", onQuotaPolicy),
+).action(
+  action((workflow: string | undefined, opts: { json?: boolean; tenant?: string; resume?: string; priority?: number; onQuota?: 'wait' | 'fail'; config?: string; dataDir?: string }) =>
+    runCommand(workflow, opts, output),
+  ),
+);
 
 storeOptions(program.command('demo').description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)').option('--json', 'print the result as JSON')).action(
   action((opts: { json?: boolean; config?: string; dataDir?: string }) => demoCommand(opts, output)),

@@ -44,7 +44,8 @@ export async function usageReport(store: Store, options: { sinceMs: number; by: 
 }
 
 /** What a tenant's runs have cost since the start of the UTC day of `now`. */
-export async function tenantSpendToday(store: Store, tenant: string, now: number): Promise<number> {
+export async function tenantSpendToday(store: Store, tenant: string, now: number): Promise<{ costUsd: number; tokens: number }> {
   const report = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now });
-  return report.rows.find((row) => row.key === tenant)?.costUsd ?? 0;
+  const row = report.rows.find((r) => r.key === tenant);
+  return { costUsd: row?.costUsd ?? 0, tokens: row ? row.inputTokens + row.outputTokens : 0 };
 }
