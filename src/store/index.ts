@@ -1,12 +1,15 @@
 export * from './store.js';
 export { openSqliteStore, SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
+export { openRedisStore, redactRedisUrl, RedisStore, REDIS_LAYOUT_VERSION } from './redis-store.js';
+export type { RedisStoreOptions } from './redis-store.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 export type { Migration } from './migrations.js';
+import { openRedisStore } from './redis-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
-/** Opens the configured store (SQLite in data_dir; Redis arrives with the scale-out work). */
-export function openStore(options: { dataDir: string }): Store {
-  return openSqliteStore({ dataDir: options.dataDir });
+/** Opens the configured store: Redis when redis_url is set (shared by several machines), else SQLite in data_dir. */
+export async function openStore(options: { dataDir: string; redisUrl?: string }): Promise<Store> {
+  return options.redisUrl !== undefined ? openRedisStore({ url: options.redisUrl }) : openSqliteStore({ dataDir: options.dataDir });
 }

@@ -1,0 +1,624 @@
+import { createHash } from 'node:crypto';
+import { Redis, type ChainableCommander } from 'ioredis';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { bm25Term, termFrequencies, stem, usefulTerms } from './redis-search.js';
+import { searchWords } from './sqlite-store.js';
+import {
+  contextChecksum,
+  contextEntryTypes,
+  type AgentRecord,
+  type AttemptRecord,
+  type AuditEvent,
+  type ContextEntry,
+  type ContextHit,
+  type ContextListing,
+  type ContextQuery,
+  type ContextSearch,
+  type ListAuditOptions,
+  type ListRunsOptions,
+  type ListSessionsOptions,
+  type PhaseRecord,
+  type RecentContextQuery,
+  type RunRecord,
+  type SessionRecord,
+  type Store,
+} from './store.js';
+
+/** The layout this code writes; a Redis holding a newer one is refused rather than misread. */
+export const REDIS_LAYOUT_VERSION = 1;
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// URL (the `redis_url` setting). */
+  url: string;
+  /** Prepended to every key, so several Baton installations (or tests) can share one Redis. Default `baton:`. */
+  keyPrefix?: string;
+  /** How long the first connection may take before Baton gives up with BATON_REDIS_UNAVAILABLE. Default 3 s. */
+  connectTimeoutMs?: number;
+}
+
+/** The URL as it may be shown: any password replaced by `***`. */
+export function redactRedisUrl(url: string): string {
+  if (!URL.canParse(url)) return '(unparseable URL)';
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+// Ids go into key names encoded, so no id can contain the `:` that separates key segments.
+const enc = encodeURIComponent;
+
+/** Every key the store uses, in one place (docs/scaling.md shows the same layout). */
+function storeKeys(p: string) {
+  const k = {
+    meta: `${p}meta`,
+    runs: `${p}runs`,
+    runsByStatus: (status: string): string => `${p}runs:status:${enc(status)}`,
+    runsByTenant: (tenant: string): string => `${p}runs:tenant:${enc(tenant)}`,
+    run: (id: string): string => `${p}run:${enc(id)}`,
+    phases: (runId: string): string => `${k.run(runId)}:phases`,
+    phaseOrder: (runId: string): string => `${k.run(runId)}:phases:order`,
+    agents: (runId: string): string => `${k.run(runId)}:agents`,
+    agentOrder: (runId: string): string => `${k.run(runId)}:agents:order`,
+    attempts: (runId: string): string => `${k.run(runId)}:attempts`,
+
+    sessions: `${p}sessions`,
+    sessionsByRun: (runId: string): string => `${p}sessions:run:${enc(runId)}`,
+    sessionsByStatus: (status: string): string => `${p}sessions:status:${enc(status)}`,
+    sessionsByExpiry: `${p}sessions:expiry`,
+    session: (id: string): string => `${p}session:${enc(id)}`,
+
+    contextSeq: `${p}context:seq`,
+    contextAll: `${p}context`,
+    contextEntry: (id: string): string => `${p}context:entry:${enc(id)}`,
+    runContext: (runId: string): string => `${k.run(runId)}:context`,
+    contextKeys: (runId: string): string => `${k.runContext(runId)}:keys`,
+    contextByPhase: (runId: string, phaseId: string): string => `${k.runContext(runId)}:phase:${enc(phaseId)}`,
+    contextRecent: (runId: string, phaseId: string, type: string, level: number): string => `${k.runContext(runId)}:recent:${enc(phaseId)}:${type}:${level}`,
+    contextTerm: (runId: string, term: string): string => `${k.runContext(runId)}:term:${enc(term)}`,
+    contextLengths: (runId: string): string => `${k.runContext(runId)}:length`,
+    contextStats: (runId: string): string => `${k.runContext(runId)}:stats`,
+
+    auditSeq: `${p}audit:seq`,
+    auditEvents: `${p}audit:events`,
+    auditByTime: `${p}audit:at`,
+    auditByAction: (action: string): string => `${p}audit:action:${enc(action)}`,
+  };
+  return k;
+}
+type Keys = ReturnType<typeof storeKeys>;
+
+/**
+ * The sorted sets a record is listed in, as `score key` lines. A record remembers its lines (hash
+ * field `idx`) so that saving it again moves it out of the sets it no longer belongs to (a run that
+ * changed status, a session that changed run or expiry) in the same atomic step.
+ */
+type IndexLines = Array<[score: number, key: string]>;
+const indexMemo = (lines: IndexLines): string => lines.map(([score, key]) => `${score} ${key}`).join('\n');
+
+const reindexLua = `
+local function reindex(record, member, memo)
+  local old = redis.call('HGET', record, 'idx')
+  if old then
+    for line in string.gmatch(old, '[^\\n]+') do redis.call('ZREM', string.match(line, '^%S+ (.+)$'), member) end
+  end
+  for line in string.gmatch(memo, '[^\\n]+') do
+    local score, key = string.match(line, '^(%S+) (.+)$')
+    redis.call('ZADD', key, score, member)
+  end
+  redis.call('HSET', record, 'idx', memo)
+end
+`;
+
+/** A Lua script run by its SHA, loaded again when Redis lost it (a restart flushes the script cache). */
+class LuaScript {
+  private readonly sha: string;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const scripts = {
+  /** KEYS: record hash. ARGV: member, json, index memo. */
+  saveIndexed: new LuaScript(`${reindexLua}
+reindex(KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'json', ARGV[2])`),
+  /** KEYS: record hash. ARGV: member. Returns 1 when it existed. */
+  deleteIndexed: new LuaScript(`${reindexLua}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+reindex(KEYS[1], ARGV[1], '')
+redis.call('DEL', KEYS[1])
+return 1`),
+  /** KEYS: records hash, order list. ARGV: id, json. A new id goes to the end of the order; an update keeps its place. */
+  saveInOrder: new LuaScript(`if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`),
+  /** KEYS: run hash. Returns 1 when the run exists (and is now flagged). */
+  requestCancel: new LuaScript(`if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return 1`),
+  /**
+   * Compare-and-set of a context entry. KEYS: entry hash, the run's key→id hash, the run's stats hash.
+   * ARGV: id, json, index memo, version the stored entry must have ('' = must not exist), key ('' = none),
+   * new version, seq, length in terms. Returns 0, changing nothing, when another writer got there first.
+   */
+  commitContext: new LuaScript(`${reindexLua}
+local current = redis.call('HGET', KEYS[1], 'version')
+if ARGV[4] == '' then
+  if current then return 0 end
+  if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[2], ARGV[5], ARGV[1]) == 0 then return 0 end
+elseif current ~= ARGV[4] then
+  return 0
+end
+redis.call('HINCRBY', KEYS[3], 'length', tonumber(ARGV[8]) - tonumber(redis.call('HGET', KEYS[1], 'length') or '0'))
+reindex(KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[6], 'seq', ARGV[7], 'length', ARGV[8])
+return 1`),
+};
+
+/** Runs a pipeline or transaction and returns its replies, throwing the first error. */
+async function replies(batch: ChainableCommander): Promise<unknown[]> {
+  const results = (await batch.exec()) ?? [];
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+const parse = <T>(json: unknown): T | undefined => (typeof json === 'string' ? (JSON.parse(json) as T) : undefined);
+
+function conflict(entry: ContextEntry, why: string): BatonError {
+  return new BatonError(ErrorCodes.contextConflict, `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`);
+}
+
+/** An entry read back, or the id of one that no longer matches its checksum (with what is left of it, if it still parses). */
+type ReadEntry = { entry: ContextEntry } | { corrupt: string; damaged?: ContextEntry };
+
+function readEntry(id: string, json: string): ReadEntry {
+  let entry: ContextEntry;
+  try {
+    entry = JSON.parse(json) as ContextEntry;
+  } catch {
+    return { corrupt: id };
+  }
+  return contextChecksum(entry) === entry.checksum ? { entry } : { corrupt: id, damaged: entry };
+}
+
+const page = 500;
+/** Enough rounds for any honest race; a key wedged between two ids would otherwise spin forever. */
+const maxCommitRounds = 50;
+
+/**
+ * The shared store for several machines: every record is kept whole as JSON (fields added to the
+ * records later round-trip untouched), with sorted sets and lists for the orders the Store promises.
+ * Multi-key updates run as Lua scripts, so each save is atomic, as a SQLite transaction is.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  private readonly keys: Keys;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix = 'baton:',
+  ) {
+    this.keys = storeKeys(keyPrefix);
+  }
+
+  /** The connection, for tests and tools that look at the raw layout. */
+  get client(): Redis {
+    return this.redis;
+  }
+
+  /** Refuses a Redis written by a newer Baton, and marks a fresh one with this layout version. */
+  async checkLayout(url: string): Promise<void> {
+    await this.redis.hsetnx(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
+    const layout = Number(await this.redis.hget(this.keys.meta, 'layout'));
+    if (layout > REDIS_LAYOUT_VERSION) {
+      throw new BatonError(ErrorCodes.store, `The Redis store at ${redactRedisUrl(url)} (keys ${this.keys.meta}) has layout version ${layout}, newer than this Baton knows (${REDIS_LAYOUT_VERSION}). Upgrade Baton to use it.`);
+    }
+  }
+
+  // ---- runs, phases, agents, attempts
+
+  async saveRun(run: RunRecord): Promise<void> {
+    const k = this.keys;
+    const lines: IndexLines = [
+      [run.createdAt, k.runs],
+      [run.createdAt, k.runsByStatus(run.status)],
+      [run.createdAt, k.runsByTenant(run.tenant)],
+    ];
+    await scripts.saveIndexed.run(this.redis, [k.run(run.id)], [run.id, JSON.stringify(run), indexMemo(lines)]);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return parse<RunRecord>(await this.redis.hget(this.keys.run(runId), 'json'));
+  }
+
+  async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
+    const k = this.keys;
+    // Walk the most selective index newest first (createdAt, then id, descending); check the rest per record.
+    const index = options.status !== undefined ? k.runsByStatus(options.status) : options.tenant !== undefined ? k.runsByTenant(options.tenant) : k.runs;
+    const keep = (r: RunRecord): boolean => (options.status === undefined || r.status === options.status) && (options.tenant === undefined || r.tenant === options.tenant);
+    const found: RunRecord[] = [];
+    const limit = options.limit ?? Infinity;
+    for (let offset = 0; found.length < limit; offset += page) {
+      const ids = await this.redis.zrevrangebyscore(index, '+inf', options.since ?? '-inf', 'LIMIT', offset, page);
+      for (const run of await this.readJson<RunRecord>(ids.map(k.run))) if (run && keep(run) && found.length < limit) found.push(run);
+      if (ids.length < page) break;
+    }
+    return found;
+  }
+
+  async savePhase(phase: PhaseRecord): Promise<void> {
+    await scripts.saveInOrder.run(this.redis, [this.keys.phases(phase.runId), this.keys.phaseOrder(phase.runId)], [phase.id, JSON.stringify(phase)]);
+  }
+
+  async listPhases(runId: string): Promise<PhaseRecord[]> {
+    return this.listInOrder<PhaseRecord>(this.keys.phases(runId), this.keys.phaseOrder(runId));
+  }
+
+  async saveAgent(agent: AgentRecord): Promise<void> {
+    await scripts.saveInOrder.run(this.redis, [this.keys.agents(agent.runId), this.keys.agentOrder(agent.runId)], [agent.id, JSON.stringify(agent)]);
+  }
+
+  async getAgent(runId: string, agentId: string): Promise<AgentRecord | undefined> {
+    return parse<AgentRecord>(await this.redis.hget(this.keys.agents(runId), agentId));
+  }
+
+  async listAgents(runId: string): Promise<AgentRecord[]> {
+    return this.listInOrder<AgentRecord>(this.keys.agents(runId), this.keys.agentOrder(runId));
+  }
+
+  async saveAttempt(attempt: AttemptRecord): Promise<void> {
+    await this.redis.hset(this.keys.attempts(attempt.runId), `${enc(attempt.agentId)} ${attempt.attempt}`, JSON.stringify(attempt));
+  }
+
+  async listAttempts(runId: string, agentId?: string): Promise<AttemptRecord[]> {
+    const [order, all] = await replies(this.redis.multi().lrange(this.keys.agentOrder(runId), 0, -1).hvals(this.keys.attempts(runId)));
+    const position = new Map((order as string[]).map((id, i) => [id, i]));
+    const attempts = (all as string[]).map((json) => JSON.parse(json) as AttemptRecord).filter((a) => agentId === undefined || a.agentId === agentId);
+    // As SQLite orders them: attempts of agents never saved first (NULL sorts first), then by agent id.
+    const rank = (a: AttemptRecord): number => position.get(a.agentId) ?? -1;
+    return attempts.sort((a, b) => rank(a) - rank(b) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) || a.attempt - b.attempt);
+  }
+
+  // ---- sessions
+
+  async saveSession(session: SessionRecord): Promise<void> {
+    const k = this.keys;
+    // Scored by -updatedAt: ascending order is then newest first, with ties by id ascending (as SQLite lists them).
+    const newestFirst = -session.updatedAt;
+    const lines: IndexLines = [
+      [newestFirst, k.sessions],
+      [newestFirst, k.sessionsByRun(session.runId)],
+      [newestFirst, k.sessionsByStatus(session.status)],
+    ];
+    if (session.expiresAt !== undefined) lines.push([session.expiresAt, k.sessionsByExpiry]);
+    await scripts.saveIndexed.run(this.redis, [k.session(session.id)], [session.id, JSON.stringify(session), indexMemo(lines)]);
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | undefined> {
+    return parse<SessionRecord>(await this.redis.hget(this.keys.session(sessionId), 'json'));
+  }
+
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionRecord[]> {
+    const k = this.keys;
+    const keep = (s: SessionRecord): boolean =>
+      (options.runId === undefined || s.runId === options.runId) &&
+      (options.status === undefined || s.status === options.status) &&
+      (options.expiredBefore === undefined || (s.expiresAt !== undefined && s.expiresAt < options.expiredBefore));
+    const limit = options.limit ?? Infinity;
+    if (options.expiredBefore !== undefined) {
+      // The expiry index finds them; they are then put newest first like every other listing.
+      const ids = await this.redis.zrangebyscore(k.sessionsByExpiry, '-inf', `(${options.expiredBefore}`);
+      const sessions = (await this.readJson<SessionRecord>(ids.map(k.session))).filter((s): s is SessionRecord => s !== undefined && keep(s));
+      return sessions.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1)).slice(0, limit);
+    }
+    const index = options.runId !== undefined ? k.sessionsByRun(options.runId) : options.status !== undefined ? k.sessionsByStatus(options.status) : k.sessions;
+    const found: SessionRecord[] = [];
+    for (let offset = 0; found.length < limit; offset += page) {
+      const ids = await this.redis.zrangebyscore(index, '-inf', '+inf', 'LIMIT', offset, page);
+      for (const s of await this.readJson<SessionRecord>(ids.map(k.session))) if (s && keep(s) && found.length < limit) found.push(s);
+      if (ids.length < page) break;
+    }
+    return found;
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    return (await scripts.deleteIndexed.run(this.redis, [this.keys.session(sessionId)], [sessionId])) === 1;
+  }
+
+  // ---- context
+
+  async saveContextEntry(entry: ContextEntry, options: { expectedVersion?: number } = {}): Promise<ContextEntry> {
+    for (let round = 0; round < maxCommitRounds; round++) {
+      const existing = await this.findExisting(entry);
+      const stored: ContextEntry = { ...entry, checksum: contextChecksum(entry), version: 1 };
+      if (!existing) {
+        if (options.expectedVersion !== undefined && options.expectedVersion !== 0) {
+          throw conflict(entry, `it does not exist (expected version ${options.expectedVersion})`);
+        }
+        const seq = await this.redis.incr(this.keys.contextSeq);
+        if (await this.commitContext(stored, seq, undefined)) return stored;
+        continue; // another writer saved this id or key meanwhile: decide again from what is there now
+      }
+      if (entry.key === undefined) {
+        // Unkeyed entries are immutable facts: saving the same one again is a no-op.
+        if (existing.entry.checksum === stored.checksum) return existing.entry;
+        throw conflict(entry, 'an entry with this id already says something else');
+      }
+      if (options.expectedVersion !== existing.entry.version) {
+        throw conflict(entry, `it is at version ${existing.entry.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`);
+      }
+      const updated: ContextEntry = { ...stored, id: existing.entry.id, createdAt: existing.entry.createdAt, version: existing.entry.version + 1 };
+      if (await this.commitContext(updated, existing.seq, existing.entry.version)) return updated;
+    }
+    throw conflict(entry, `it kept changing under ${maxCommitRounds} attempts to save it; try again`);
+  }
+
+  async getContextEntry(id: string): Promise<ContextEntry | undefined> {
+    return this.verified(id, await this.redis.hget(this.keys.contextEntry(id), 'json'));
+  }
+
+  async getContextEntryByKey(runId: string, key: string): Promise<ContextEntry | undefined> {
+    const id = await this.redis.hget(this.keys.contextKeys(runId), key);
+    return id === null ? undefined : this.getContextEntry(id);
+  }
+
+  async listContextEntries(query: ContextQuery): Promise<ContextListing> {
+    const k = this.keys;
+    const listing: ContextListing = { entries: [], corrupt: [] };
+    if (query.phaseIds?.length === 0 || query.sessionIds?.length === 0) return listing; // `IN ()` matches nothing
+    let ids: string[];
+    if (query.runId === undefined) ids = await this.redis.zrange(k.contextAll, 0, '-1');
+    else if (query.phaseIds) ids = await this.redis.zunion(query.phaseIds.length, ...query.phaseIds.map((p) => k.contextByPhase(query.runId!, p)));
+    else ids = await this.redis.zrange(k.runContext(query.runId), 0, '-1');
+    const phases = query.phaseIds ? new Set(query.phaseIds) : undefined;
+    const sessions = query.sessionIds ? new Set(query.sessionIds) : undefined;
+    const keep = (e: ContextEntry): boolean =>
+      (phases === undefined || (e.phaseId !== undefined && phases.has(e.phaseId))) &&
+      (sessions === undefined || (e.sessionId !== undefined && sessions.has(e.sessionId))) &&
+      (query.level === undefined || e.level === query.level);
+    const limit = query.limit ?? Infinity;
+    let taken = 0;
+    for (let offset = 0; offset < ids.length && taken < limit; offset += page) {
+      for (const read of await this.readEntries(ids.slice(offset, offset + page))) {
+        if (taken >= limit) break;
+        if ('corrupt' in read) {
+          // Listed when what is left of it matches the query (or nothing is left to tell).
+          if (read.damaged === undefined || keep(read.damaged)) {
+            listing.corrupt.push(read.corrupt);
+            taken++;
+          }
+        } else if (keep(read.entry)) {
+          listing.entries.push(read.entry);
+          taken++;
+        }
+      }
+    }
+    return listing;
+  }
+
+  async searchContext(query: ContextSearch): Promise<ContextHit[]> {
+    const k = this.keys;
+    const terms = [...new Set(searchWords(query.text).map(stem))];
+    if (terms.length === 0 || query.phaseIds?.length === 0) return [];
+    const head = this.redis.pipeline().zcard(k.contextLengths(query.runId)).hget(k.contextStats(query.runId), 'length');
+    for (const term of terms) head.zcard(k.contextTerm(query.runId, term));
+    const [documents, totalLength, ...frequencies] = (await replies(head)) as [number, string | null, ...number[]];
+    if (documents === 0) return [];
+    const documentFrequency = new Map(terms.map((t, i) => [t, frequencies[i]!] as const).filter(([, df]) => df > 0));
+    if (documentFrequency.size === 0) return [];
+    const corpus = { documents, averageLength: Number(totalLength ?? 0) / documents };
+    const chosen = usefulTerms(documentFrequency, documents);
+
+    const postings = this.redis.pipeline();
+    for (const term of chosen) postings.zrange(k.contextTerm(query.runId, term), 0, '-1', 'WITHSCORES');
+    const frequencyByTerm = (await replies(postings)) as string[][];
+    const candidates = new Map<string, Array<[df: number, tf: number]>>();
+    chosen.forEach((term, i) => {
+      const pairs = frequencyByTerm[i]!;
+      for (let j = 0; j < pairs.length; j += 2) {
+        const id = pairs[j]!;
+        candidates.set(id, [...(candidates.get(id) ?? []), [documentFrequency.get(term)!, Number(pairs[j + 1])]]);
+      }
+    });
+    const ids = [...candidates.keys()];
+    const [lengths, seqs] = (await replies(this.redis.pipeline().zmscore(k.contextLengths(query.runId), ...ids).zmscore(k.runContext(query.runId), ...ids))) as [Array<string | null>, Array<string | null>];
+    const ranked = ids
+      .map((id, i) => ({
+        id,
+        seq: Number(seqs[i] ?? 0),
+        relevance: candidates.get(id)!.reduce((sum, [df, tf]) => sum + bm25Term(corpus, df, tf, Number(lengths[i] ?? 0)), 0),
+      }))
+      .sort((a, b) => b.relevance - a.relevance || a.seq - b.seq);
+
+    const phases = query.phaseIds ? new Set(query.phaseIds) : undefined;
+    const hits: ContextHit[] = [];
+    for (let offset = 0; offset < ranked.length && hits.length < query.limit; offset += query.limit * 2) {
+      const slice = ranked.slice(offset, offset + query.limit * 2);
+      const reads = await this.readEntries(slice.map((r) => r.id));
+      reads.forEach((read, i) => {
+        if ('entry' in read && hits.length < query.limit && (phases === undefined || (read.entry.phaseId !== undefined && phases.has(read.entry.phaseId)))) {
+          hits.push({ entry: read.entry, relevance: slice[i]!.relevance });
+        }
+      });
+    }
+    return hits;
+  }
+
+  async recentContext(query: RecentContextQuery): Promise<ContextEntry[]> {
+    if (query.phaseIds.length === 0) return [];
+    const batch = this.redis.pipeline();
+    for (const type of contextEntryTypes) {
+      for (const phase of query.phaseIds) batch.zrevrange(this.keys.contextRecent(query.runId, phase, type, query.level), 0, query.perType - 1, 'WITHSCORES');
+    }
+    const results = (await replies(batch)) as string[][];
+    // Per type, the newest across its phases (by seq), newest first; types in their declared order.
+    const ids = contextEntryTypes.flatMap((_, t) => {
+      const newest: Array<[id: string, seq: number]> = [];
+      for (const pairs of results.slice(t * query.phaseIds.length, (t + 1) * query.phaseIds.length)) {
+        for (let j = 0; j < pairs.length; j += 2) newest.push([pairs[j]!, Number(pairs[j + 1])]);
+      }
+      return newest.sort((a, b) => b[1] - a[1]).slice(0, query.perType).map(([id]) => id);
+    });
+    return (await this.readEntries(ids)).flatMap((read) => ('entry' in read ? [read.entry] : []));
+  }
+
+  // ---- audit
+
+  async saveAuditEvent(event: AuditEvent): Promise<void> {
+    const k = this.keys;
+    const seq = await this.redis.incr(k.auditSeq);
+    await replies(this.redis.multi().hset(k.auditEvents, String(seq), JSON.stringify(event)).zadd(k.auditByTime, event.at, String(seq)).zadd(k.auditByAction(event.action), event.at, String(seq)));
+  }
+
+  async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
+    const k = this.keys;
+    const index = options.action !== undefined ? k.auditByAction(options.action) : k.auditByTime;
+    const seqs = (await this.redis.zrangebyscore(index, options.since ?? '-inf', '+inf')).map(Number).sort((a, b) => a - b);
+    // The newest `limit`, oldest first: the order they were appended in.
+    const wanted = options.limit !== undefined ? seqs.slice(Math.max(0, seqs.length - options.limit)) : seqs;
+    if (wanted.length === 0) return [];
+    const events = await this.redis.hmget(k.auditEvents, ...wanted.map(String));
+    return events.flatMap((json) => (json === null ? [] : [JSON.parse(json) as AuditEvent]));
+  }
+
+  async pruneAuditEvents(before: number): Promise<number> {
+    const k = this.keys;
+    let pruned = 0;
+    for (;;) {
+      const seqs = await this.redis.zrangebyscore(k.auditByTime, '-inf', `(${before}`, 'LIMIT', 0, page);
+      if (seqs.length === 0) return pruned;
+      const events = await this.redis.hmget(k.auditEvents, ...seqs);
+      const drop = this.redis.multi().zrem(k.auditByTime, ...seqs).hdel(k.auditEvents, ...seqs);
+      events.forEach((json, i) => {
+        const action = parse<AuditEvent>(json)?.action;
+        if (action !== undefined) drop.zrem(k.auditByAction(action), seqs[i]!);
+      });
+      // Counted from what this call removed, so two pruning processes never count an event twice.
+      pruned += (await replies(drop))[0] as number;
+    }
+  }
+
+  // ---- cancellation
+
+  async requestCancel(runId: string): Promise<boolean> {
+    return (await scripts.requestCancel.run(this.redis, [this.keys.run(runId)], [])) === 1;
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.run(runId), 'cancel')) === '1';
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect(); // already gone: nothing left to flush
+    }
+  }
+
+  // ---- helpers
+
+  private async readJson<T>(hashKeys: string[]): Promise<Array<T | undefined>> {
+    if (hashKeys.length === 0) return [];
+    const batch = this.redis.pipeline();
+    for (const key of hashKeys) batch.hget(key, 'json');
+    return (await replies(batch)).map((json) => parse<T>(json));
+  }
+
+  private async listInOrder<T>(hashKey: string, orderKey: string): Promise<T[]> {
+    const ids = await this.redis.lrange(orderKey, 0, -1);
+    if (ids.length === 0) return [];
+    return (await this.redis.hmget(hashKey, ...ids)).flatMap((json) => (json === null ? [] : [JSON.parse(json) as T]));
+  }
+
+  /** Entries by id, in that order; ids with no entry are left out. */
+  private async readEntries(ids: string[]): Promise<ReadEntry[]> {
+    if (ids.length === 0) return [];
+    const batch = this.redis.pipeline();
+    for (const id of ids) batch.hget(this.keys.contextEntry(id), 'json');
+    const jsons = (await replies(batch)) as Array<string | null>;
+    return ids.flatMap((id, i) => (jsons[i] === null ? [] : [readEntry(id, jsons[i]!)]));
+  }
+
+  private verified(id: string, json: string | null): ContextEntry | undefined {
+    if (json === null) return undefined;
+    const read = readEntry(id, json);
+    if ('corrupt' in read) {
+      throw new BatonError(ErrorCodes.contextCorrupt, `Context entry ${id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a Redis backup (RDB or AOF) or an export.`);
+    }
+    return read.entry;
+  }
+
+  /** The stored entry this save would replace (by key when it has one), with its position in saved order. */
+  private async findExisting(entry: ContextEntry): Promise<{ entry: ContextEntry; seq: number } | undefined> {
+    const id = entry.key !== undefined ? ((await this.redis.hget(this.keys.contextKeys(entry.runId), entry.key)) ?? undefined) : entry.id;
+    const [json, seq] = await this.redis.hmget(this.keys.contextEntry(id ?? entry.id), 'json', 'seq');
+    if (json === null || json === undefined) return undefined;
+    if (id === undefined) {
+      // A new key, but its id is taken by an entry under another key (or none): never overwrite that one.
+      throw conflict(entry, `entry id ${entry.id} is already used by another entry`);
+    }
+    const stored = this.verified(id, json)!;
+    return { entry: stored, seq: Number(seq) };
+  }
+
+  private async commitContext(entry: ContextEntry, seq: number, replacesVersion: number | undefined): Promise<boolean> {
+    const k = this.keys;
+    const { terms, length } = termFrequencies(`${entry.content} ${entry.tags.join(' ')}`);
+    const lines: IndexLines = [
+      [seq, k.contextAll],
+      [seq, k.runContext(entry.runId)],
+      [length, k.contextLengths(entry.runId)],
+    ];
+    if (entry.phaseId !== undefined) lines.push([seq, k.contextByPhase(entry.runId, entry.phaseId)], [seq, k.contextRecent(entry.runId, entry.phaseId, entry.type, entry.level)]);
+    for (const [term, frequency] of terms) lines.push([frequency, k.contextTerm(entry.runId, term)]);
+    const committed = await scripts.commitContext.run(
+      this.redis,
+      [k.contextEntry(entry.id), k.contextKeys(entry.runId), k.contextStats(entry.runId)],
+      [entry.id, JSON.stringify(entry), indexMemo(lines), replacesVersion === undefined ? '' : String(replacesVersion), entry.key ?? '', String(entry.version), String(seq), String(length)],
+    );
+    return committed === 1;
+  }
+}
+
+/**
+ * Connects to Redis and returns the store. Unreachable at start is an immediate, clear error naming
+ * redis_url; once connected, the client reconnects by itself (a Redis restart mid-run is ridden out).
+ */
+export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  let connected = false;
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    // RESP2 replies (flat WITHSCORES arrays) on every server version, RESP3-capable or not.
+    protocol: 2,
+    connectTimeout: options.connectTimeoutMs ?? 3000,
+    retryStrategy: (times) => (connected ? Math.min(50 * 2 ** times, 2000) : null),
+  });
+  // Connection errors reach the caller through the commands they fail; without a listener ioredis prints them.
+  redis.on('error', () => undefined);
+  const unavailable = (cause: unknown): BatonError =>
+    new BatonError(
+      ErrorCodes.redisUnavailable,
+      `Cannot use the Redis store at ${redactRedisUrl(options.url)} (redis_url): ${(cause as Error).message || String(cause)}. Start Redis there or fix redis_url (or BATON_REDIS_URL); remove it to keep the store in SQLite under data_dir.`,
+      { cause },
+    );
+  const store = new RedisStore(redis, options.keyPrefix);
+  try {
+    await redis.connect();
+    connected = true;
+    await store.checkLayout(options.url);
+    return store;
+  } catch (cause) {
+    redis.disconnect();
+    throw cause instanceof BatonError ? cause : unavailable(cause);
+  }
+}
