@@ -301,6 +301,52 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listAuditEvents()).map((e) => e.action)).toEqual(['config.changed']);
     });
 
+    it('searches only the phases asked for, at most `limit` hits, best first', async () => {
+      const strong = await store.saveContextEntry(entry('Webhook retries: webhooks are retried with webhook backoff', { phaseId: 'p1' }));
+      const weak = await store.saveContextEntry(entry('Webhook payloads are signed', { phaseId: 'p1' }));
+      const elsewhere = await store.saveContextEntry(entry('Webhook retries use webhooks queues', { phaseId: 'p2' }));
+      for (let i = 0; i < 5; i++) await store.saveContextEntry(entry(`Unrelated note ${i} about invoices`, { phaseId: 'p1' }));
+      const inP1 = await store.searchContext({ runId: 'r1', text: 'webhook retries', phaseIds: ['p1'], limit: 5 });
+      expect(inP1.map((h) => h.entry.id)).toEqual([strong.id, weak.id]);
+      expect(inP1[0]!.relevance).toBeGreaterThan(inP1[1]!.relevance);
+      expect((await store.searchContext({ runId: 'r1', text: 'webhook retries', limit: 1 })).map((h) => h.entry.id)).toHaveLength(1);
+      expect((await store.searchContext({ runId: 'r1', text: 'webhook', phaseIds: ['p2'], limit: 5 })).map((h) => h.entry.id)).toEqual([elsewhere.id]);
+      expect(await store.searchContext({ runId: 'r1', text: 'webhook', phaseIds: [], limit: 5 })).toEqual([]);
+      expect(await store.searchContext({ runId: 'r1', text: 'kubernetes', limit: 5 })).toEqual([]);
+    });
+
+    it('gives the newest entries of each type in the phases asked for, at one level', async () => {
+      const saved: Record<string, ContextEntry> = {};
+      for (const [name, extra] of [
+        ['d1', { type: 'decision', phaseId: 'p1' }],
+        ['f1', { type: 'finding', phaseId: 'p1' }],
+        ['d2', { type: 'decision', phaseId: 'p2' }],
+        ['f2', { type: 'finding', phaseId: 'p1' }],
+        ['d3', { type: 'decision', phaseId: 'p1' }],
+        ['other-phase', { type: 'finding', phaseId: 'p3' }],
+        ['summary', { type: 'summary', phaseId: 'p1', level: 1 }],
+        ['other-run', { type: 'finding', phaseId: 'p1', runId: 'r2' }],
+      ] as const) {
+        saved[name] = await store.saveContextEntry(entry(name, extra));
+      }
+      const recent = await store.recentContext({ runId: 'r1', phaseIds: ['p1', 'p2'], level: 0, perType: 2 });
+      // Types in their declared order (decision, finding, …), each newest first.
+      expect(recent.map((e) => e.content)).toEqual(['d3', 'd2', 'f2', 'f1']);
+      expect((await store.recentContext({ runId: 'r1', phaseIds: ['p1'], level: 1, perType: 5 })).map((e) => e.id)).toEqual([saved.summary!.id]);
+      expect(await store.recentContext({ runId: 'r1', phaseIds: [], level: 0, perType: 5 })).toEqual([]);
+    });
+
+    it('limits listings of sessions and context, and lists context of every run when no run is given', async () => {
+      for (const [id, updatedAt] of [['s1', 1], ['s2', 3], ['s3', 2]] as const) await store.saveSession({ id, runId: 'r1', agentId: id, status: 'completed', createdAt: 1, updatedAt });
+      expect((await store.listSessions({ limit: 2 })).map((s) => s.id)).toEqual(['s2', 's3']);
+      const a = await store.saveContextEntry(entry('a'));
+      const b = await store.saveContextEntry(entry('b', { runId: 'r2' }));
+      await store.saveContextEntry(entry('c'));
+      expect((await store.listContextEntries({})).entries.map((e) => e.id)).toEqual([a.id, b.id, expect.any(String)]);
+      expect((await store.listContextEntries({ runId: 'r1', limit: 1 })).entries.map((e) => e.id)).toEqual([a.id]);
+      expect(await store.getContextEntryByKey('r1', 'no/such/key')).toBeUndefined();
+    });
+
     it('keeps every one of 200 agents saved concurrently', async () => {
       await store.saveRun(run('r1'));
       await Promise.all(Array.from({ length: 200 }, (_, i) => store.saveAgent(agent('r1', `a${i}`))));
