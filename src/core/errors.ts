@@ -96,6 +96,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.contextImportInvalid,
   ErrorCodes.usage,
   ErrorCodes.knowledgeInvalid,
+  ErrorCodes.runNotResumable,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {
