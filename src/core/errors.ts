@@ -73,6 +73,10 @@ export const ErrorCodes = {
   knowledgeInvalid: 'BATON_KNOWLEDGE_INVALID',
   /** The knowledge graph (knowledge.db or the Neo4j server) could not be opened, read or written. */
   knowledgeGraph: 'BATON_KNOWLEDGE_GRAPH',
+  /** A Context Bridge input (port, host, directory, bridge URL) is invalid. */
+  bridgeInvalid: 'BATON_BRIDGE_INVALID',
+  /** The Context Bridge could not start (port taken), is not running, or refused the token. */
+  bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -96,6 +100,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.contextImportInvalid,
   ErrorCodes.usage,
   ErrorCodes.knowledgeInvalid,
+  ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
 ]);
 
