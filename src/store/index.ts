@@ -5,6 +5,8 @@ export { openRedisStore, redactRedisUrl, RedisStore, REDIS_LAYOUT_VERSION } from
 export type { RedisStoreOptions } from './redis-store.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 export type { Migration } from './migrations.js';
+export { migrateStore } from './migrate.js';
+export type { MigrationReport, RecordCounts } from './migrate.js';
 import { openRedisStore } from './redis-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
