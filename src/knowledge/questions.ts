@@ -130,7 +130,9 @@ const decisions: Answerer = async (asked, verb, subject) => {
   const words = meaningfulWords(subject);
   if (words) {
     const all = await asked.graph.search(words, { kinds: ['decision', 'finding'], limit: asked.limit });
-    for (const e of all.length > 0 ? all : await asked.graph.search(words, { kinds: ['decision', 'finding'], limit: asked.limit, anyWord: true })) facts.set(e.id, e);
+    // Loosen to any word only for a topic; for a named file or symbol, "sqlite" alone would find facts about other files.
+    const loose = all.length === 0 && references.length === 0 ? await asked.graph.search(words, { kinds: ['decision', 'finding'], limit: asked.limit, anyWord: true }) : [];
+    for (const e of [...all, ...loose]) facts.set(e.id, e);
   }
   const first = /^find|^found|^finding/i.test(verb ?? '') ? 'finding' : 'decision';
   const ordered = [...facts.values()].sort((a, b) => Number(b.kind === first) - Number(a.kind === first) || Number(b.properties.createdAt ?? 0) - Number(a.properties.createdAt ?? 0));
