@@ -15,6 +15,7 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { kgBuildCommand, kgQueryCommand, kgStatsCommand } from './kg-commands.js';
 import {
   contextExportCommand,
   contextImportCommand,
@@ -25,6 +26,7 @@ import {
   sessionsShowCommand,
 } from './context-commands.js';
 import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
+import { migrateCommand } from './migrate-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
@@ -189,6 +191,17 @@ for (const mode of ['resume', 'fork'] as const) {
   );
 }
 
+const kg = program.command('kg').description('the knowledge graph: the code\'s imports, definitions and calls, and what agents decided about them');
+storeOptions(kg.command('build [dir]').description('build it from a repository (default: the current directory), then add what agents recorded').option('--no-context', 'only the code, not the context store').option('--json', 'print JSON')).action(
+  action((dir: string | undefined, opts: StoreFlags & { context?: boolean; json?: boolean }) => kgBuildCommand(dir, opts, output)),
+);
+storeOptions(kg.command('query <question>').description('ask it, e.g. "what depends on src/x.ts", "what did agents decide about caching"').option('--run <runId>', 'the run "this run" means').option('--limit <n>', 'at most this many entities (default 100)', positiveInt).option('--json', 'print JSON')).action(
+  action((question: string, opts: StoreFlags & { run?: string; limit?: number; json?: boolean }) => kgQueryCommand(question, opts, output)),
+);
+storeOptions(kg.command('stats').description('entities and relations by kind, and where the graph is stored').option('--json', 'print JSON')).action(
+  action((opts: StoreFlags & { json?: boolean }) => kgStatsCommand(opts, output)),
+);
+
 const context = program.command('context').description('the context agents share: export and import');
 storeOptions(context.command('export').description('write context entries and sessions as JSON').option('--run <runId>', 'only this run').option('--out <file>', 'write to a file instead of stdout')).action(
   action((opts: StoreFlags & { run?: string; out?: string }) => contextExportCommand(opts, output)),
@@ -196,6 +209,16 @@ storeOptions(context.command('export').description('write context entries and se
 storeOptions(context.command('import <file>').description('load an export (checksums are verified first)')).action(
   action((file: string, opts: StoreFlags) => contextImportCommand(file, opts, output)),
 );
+
+storeOptions(
+  program
+    .command('migrate')
+    .description('copy every run, session, context entry and audit event between the SQLite and Redis stores, then verify the copy')
+    .requiredOption('--from <store>', 'sqlite | redis')
+    .requiredOption('--to <store>', 'sqlite | redis')
+    .option('--redis-url <url>', 'the Redis side (overrides redis_url)')
+    .option('--json', 'print the report as JSON'),
+).action(action((opts: { from: string; to: string; redisUrl?: string; json?: boolean; config?: string; dataDir?: string }) => migrateCommand(opts, output)));
 
 try {
   await program.parseAsync(process.argv);
