@@ -25,8 +25,9 @@ export const planSchema = z
 
 export type Plan = z.output<typeof planSchema>;
 
-/** The JSON Schema the planner agent must answer in (its structured output). */
-export const planJsonSchema: Record<string, unknown> = z.toJSONSchema(planSchema, { io: 'input' }) as Record<string, unknown>;
+/** The JSON Schema the planner agent must answer in (its structured output); Claude Code rejects a `$schema` dialect line. */
+const { $schema: _dialect, ...planJson } = z.toJSONSchema(planSchema, { io: 'input' }) as Record<string, unknown>;
+export const planJsonSchema: Record<string, unknown> = planJson;
 
 /** Reads a planner's structured output as a plan, or says what is wrong with it. */
 export function parsePlan(output: AgentOutput | undefined, plannerId: string): Plan {
