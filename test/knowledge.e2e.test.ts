@@ -9,7 +9,8 @@ import { runCli } from './support/cli.js';
 let home: string;
 let project: string;
 let env: NodeJS.ProcessEnv;
-const baton = (...args: string[]) => runCli(args, { env, cwd: home });
+/** `baton <args>` from the repository root (tsx resolves from there); its data dir is this test's own. */
+const baton = (...args: string[]) => runCli(args, { env });
 
 const entry = (id: string, type: ContextEntry['type'], content: string, agentId: string): ContextEntry => ({
   id,
@@ -80,7 +81,7 @@ describe('baton kg', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`error BATON_KNOWLEDGE_INVALID: dir: ${join(home, 'no-such-project')} is not a directory; give the root of the repository to build the knowledge graph from.\n`);
 
-    const badNeo4j = await runCli(['kg', 'stats'], { env: { ...env, BATON_NEO4J_URL: 'http://localhost:7474' }, cwd: home });
+    const badNeo4j = await runCli(['kg', 'stats'], { env: { ...env, BATON_NEO4J_URL: 'http://localhost:7474' } });
     expect(badNeo4j.code).toBe(2);
     expect(badNeo4j.stderr).toMatch(/BATON_CONFIG_INVALID[\s\S]*neo4j_url[\s\S]*bolt:\/\//);
   });
