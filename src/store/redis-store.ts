@@ -603,12 +603,16 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     connectTimeout: options.connectTimeoutMs ?? 3000,
     retryStrategy: (times) => (connected ? Math.min(50 * 2 ** times, 2000) : null),
   });
-  // Connection errors reach the caller through the commands they fail; without a listener ioredis prints them.
-  redis.on('error', () => undefined);
-  const unavailable = (cause: unknown): BatonError =>
+  // Connection errors reach the caller through the commands they fail; without a listener ioredis
+  // prints them. The first one says why connecting failed (connect() itself only says "closed").
+  let connectError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    if (!connected) connectError ??= error;
+  });
+  const unavailable = (cause: Error): BatonError =>
     new BatonError(
       ErrorCodes.redisUnavailable,
-      `Cannot use the Redis store at ${redactRedisUrl(options.url)} (redis_url): ${(cause as Error).message || String(cause)}. Start Redis there or fix redis_url (or BATON_REDIS_URL); remove it to keep the store in SQLite under data_dir.`,
+      `Cannot use the Redis store at ${redactRedisUrl(options.url)} (redis_url): ${cause.message.replace(/\.$/, '')}. Start Redis there or fix redis_url (or BATON_REDIS_URL); remove it to keep the store in SQLite under data_dir.`,
       { cause },
     );
   const store = new RedisStore(redis, options.keyPrefix);
@@ -618,7 +622,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     await store.checkLayout(options.url);
     return store;
   } catch (cause) {
-    redis.disconnect();
-    throw cause instanceof BatonError ? cause : unavailable(cause);
+    // A connection that never opened is already closed; disconnecting it again would hold the process for 2 s.
+    if (redis.status !== 'end') redis.disconnect();
+    throw cause instanceof BatonError ? cause : unavailable(connectError ?? (cause as Error));
   }
 }
