@@ -9,6 +9,7 @@ import { orchestratorOverhead, parallelThroughput } from './agents.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { mcpLoadingTime } from './mcp.js';
+import { storeLatency } from './store.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
   orchestrator_overhead: orchestratorOverhead,
@@ -16,6 +17,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   mcp_loading_time: mcpLoadingTime,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
+  store_latency: storeLatency,
 };
 
 const requested = process.argv.slice(2);
