@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BridgeClient, BridgeRequestError, type BridgeEndpoint } from './client.js';
+import type { BridgeEvent } from './protocol.js';
+import { startBridge, type BridgeServer } from './server.js';
+import { readAddress, readToken, tokenFile } from './token.js';
+
+let dataDir: string;
+let bridge: BridgeServer;
+let endpoint: BridgeEndpoint;
+const clients: BridgeClient[] = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'baton-bridge-'));
+  bridge = await startBridge({ dataDir, port: 0 });
+  endpoint = { url: bridge.url, token: readToken(dataDir) };
+});
+afterAll(async () => {
+  await bridge.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+async function connect(name?: string, target: BridgeEndpoint = endpoint): Promise<BridgeClient> {
+  const client = await BridgeClient.connect(target, name ? { name } : {});
+  clients.push(client);
+  return client;
+}
+
+/** Resolves with the first `count` events the client receives from now on. */
+function received(client: BridgeClient, count: number): Promise<BridgeEvent[]> {
+  const events: BridgeEvent[] = [];
+  return new Promise((resolve) => {
+    const off = client.events.on('event', (event) => {
+      events.push(event);
+      if (events.length === count) {
+        off();
+        resolve(events);
+      }
+    });
+  });
+}
+
+const get = (path: string, token: string | null = endpoint.token) => fetch(new URL(path, bridge.url), token !== null ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+describe('Context Bridge server', () => {
+  it('creates a private token and says where it listens', () => {
+    expect(statSync(tokenFile(dataDir)).mode & 0o777).toBe(0o600);
+    expect(endpoint.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(readAddress(dataDir)).toEqual({ url: bridge.url, pid: process.pid });
+    expect(bridge.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('a subscriber receives a pushed file change and diagnostic, in order, and not what it filtered out', async () => {
+    const editor = await connect('editor');
+    const agent = await connect('agent');
+    await agent.subscribe({ types: ['file.changed', 'diagnostics.updated'], paths: ['**/src/**'] });
+    const delivered = received(agent, 2);
+    await editor.push({ type: 'file.opened', path: '/w/src/a.ts' });
+    await editor.push({ type: 'file.changed', path: '/w/docs/x.md', diff: '' });
+    const changed = await editor.push({ type: 'file.changed', path: '/w/src/a.ts', diff: '@@ -1 +1 @@\n-a\n+b\n' });
+    const diagnosed = await editor.push({ type: 'diagnostics.updated', path: '/w/src/a.ts', diagnostics: [{ severity: 'error', message: "Cannot find name 'b'." }] });
+
+    const events = await delivered;
+    expect(events.map((e) => [e.seq, e.event.type, e.source])).toEqual([
+      [changed, 'file.changed', 'editor'],
+      [diagnosed, 'diagnostics.updated', 'editor'],
+    ]);
+    expect(events[0]!.event).toEqual({ type: 'file.changed', path: '/w/src/a.ts', change: 'changed', diff: '@@ -1 +1 @@\n-a\n+b\n' });
+  });
+
+  it('replays retained events after `since` before live ones', async () => {
+    const editor = await connect();
+    const first = await editor.push({ type: 'terminal.output', terminal: 'replay', data: 'one\n' });
+    await editor.push({ type: 'terminal.output', terminal: 'replay', data: 'two\n' });
+    const late = await connect();
+    const delivered = received(late, 3);
+    const subscribed = await late.subscribe({ types: ['terminal.output'], since: first - 1 });
+    expect(subscribed.replayed).toBe(2);
+    await editor.push({ type: 'terminal.output', terminal: 'replay', data: 'three\n' });
+    expect((await delivered).map((e) => (e.event.type === 'terminal.output' ? e.event.data : ''))).toEqual(['one\n', 'two\n', 'three\n']);
+  });
+
+  it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {
+    await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({ code: 'BATON_BRIDGE_UNAVAILABLE', message: expect.stringContaining('refused the token (401)') });
+    await expect(connect(undefined, { url: bridge.url, token: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'BATON_BRIDGE_UNAVAILABLE' });
+    expect((await get('/state', null)).status).toBe(401);
+    expect((await get('/state', 'wrong')).status).toBe(401);
+    expect((await get('/state')).status).toBe(200);
+    expect(await (await get('/health', null)).json()).toMatchObject({ ok: true });
+  });
+
+  it('answers malformed, invalid and oversized messages with an error and keeps that connection and the others', async () => {
+    const bad = await connect('bad');
+    const watcher = await connect('watcher');
+    await watcher.subscribe({ types: ['file.opened'] });
+    const errors: BridgeRequestError[] = [];
+    bad.events.on('refused', (e) => errors.push(e));
+
+    bad.sendRaw('{"type": "file.opened", ');
+    await expect(bad.push({ type: 'file.opened' } as never)).rejects.toMatchObject({ code: 'invalid_message', message: expect.stringContaining('path:') });
+    await expect(bad.push({ type: 'file.exploded', path: '/x' } as never)).rejects.toMatchObject({ code: 'invalid_message', message: expect.stringMatching(/^type: expected one of file\.opened/) });
+    await expect(bad.push({ type: 'file.opened', path: '/x', extra: 1 } as never)).rejects.toMatchObject({ message: 'extra: unknown field' });
+    await expect(bad.push({ type: 'terminal.output', data: 'x'.repeat(1024 * 1024 + 1) })).rejects.toMatchObject({ code: 'message_too_large' });
+    expect(errors.map((e) => e.code)).toEqual(['malformed_json']);
+
+    // Both connections still work, and the watcher sees the next good event.
+    const delivered = received(watcher, 1);
+    const seq = await bad.push({ type: 'file.opened', path: '/w/ok.ts' });
+    expect((await delivered)[0]).toMatchObject({ seq, event: { path: '/w/ok.ts' } });
+  });
+
+  it('a frame over the hard limit closes only that connection', async () => {
+    const flooder = await connect();
+    const bystander = await connect();
+    const closed = new Promise<number>((resolve) => flooder.events.on('close', ({ code }) => resolve(code)));
+    flooder.sendRaw('x'.repeat(16 * 1024 * 1024 + 1));
+    expect(await closed).toBe(1009);
+    expect(await bystander.ping()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('HTTP: POST /events publishes, GET /events and /state read what was published', async () => {
+    const subscriber = await connect();
+    await subscriber.subscribe({ paths: ['**/http/**'] });
+    const delivered = received(subscriber, 2);
+    const posted = await fetch(new URL('/events', bridge.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { type: 'file.opened', path: '/w/http/a.lua', language: 'lua' },
+        { type: 'selection.changed', path: '/w/http/a.lua', range: { start: { line: 3, character: 0 }, end: { line: 3, character: 5 } }, text: 'local' },
+      ]),
+    });
+    const { seqs } = (await posted.json()) as { seqs: number[] };
+    expect(seqs).toHaveLength(2);
+    expect((await delivered).map((e) => [e.seq, e.source])).toEqual(seqs.map((s) => [s, 'http']));
+
+    const events = (await (await get(`/events?since=${seqs[0]! - 1}&types=selection.changed`)).json()) as { events: BridgeEvent[] };
+    expect(events.events.map((e) => e.seq)).toEqual([seqs[1]]);
+    const state = (await (await get('/state')).json()) as { activeFile: string; selection: { text: string } };
+    expect(state).toMatchObject({ activeFile: '/w/http/a.lua', selection: { text: 'local' } });
+
+    const invalid = await fetch(new URL('/events', bridge.url), { method: 'POST', headers: { authorization: `Bearer ${endpoint.token}` }, body: '{"type":"file.opened","path":""}' });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ error: { code: 'invalid_message', message: expect.stringContaining('path:') } });
+    expect((await get('/events?types=nope')).status).toBe(400);
+  });
+
+  it('100 clients × 100 events: every subscriber gets every event it asked for, none lost, in order', async () => {
+    const pushers = await Promise.all(Array.from({ length: 100 }, (_, i) => connect(`c${i}`)));
+    const observer = await connect('observer');
+    await observer.subscribe({ types: ['file.changed'], paths: ['/load/**'] });
+    // Each pusher also follows its own folder: 100 filtered subscriptions besides the observer's.
+    await Promise.all(pushers.map((c, i) => c.subscribe({ paths: [`/load/c${i}/**`] })));
+    const observed = received(observer, 100 * 100);
+    const own = pushers.map((c) => received(c, 100));
+
+    for (let n = 0; n < 100; n++) for (const [i, c] of pushers.entries()) c.send({ type: 'file.changed', path: `/load/c${i}/${n}.ts` });
+
+    const all = await observed;
+    expect(new Set(all.map((e) => e.event.type === 'file.changed' && e.event.path)).size).toBe(100 * 100);
+    expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
+    const mine = await Promise.all(own);
+    for (const [i, events] of mine.entries()) {
+      expect(events.map((e) => (e.event.type === 'file.changed' ? e.event.path : ''))).toEqual(Array.from({ length: 100 }, (_, n) => `/load/c${i}/${n}.ts`));
+    }
+  }, 60_000);
+});
