@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { orchestratorOverhead, parallelThroughput } from './agents.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
+import { kgQueryLatency } from './knowledge.js';
 import { mcpLoadingTime } from './mcp.js';
 import { storeLatency } from './store.js';
 
@@ -18,6 +19,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
   store_latency: storeLatency,
+  kg_query_latency: kgQueryLatency,
 };
 
 const requested = process.argv.slice(2);

@@ -85,4 +85,11 @@ describe('baton kg', () => {
     expect(badNeo4j.code).toBe(2);
     expect(badNeo4j.stderr).toMatch(/BATON_CONFIG_INVALID[\s\S]*neo4j_url[\s\S]*bolt:\/\//);
   });
+
+  it('a Neo4j server that does not answer is a clear error, not a fallback', async () => {
+    const unreachable = await runCli(['kg', 'query', 'what depends on src/db.ts'], { env: { ...env, BATON_NEO4J_URL: 'bolt://127.0.0.1:9' } });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^error BATON_KNOWLEDGE_GRAPH: Cannot use Neo4j at bolt:\/\/127\.0\.0\.1:9 \(neo4j_url, neo4j_user, neo4j_password\): /);
+    expect(unreachable.stderr).not.toMatch(/\n\s+at /);
+  });
 });

@@ -67,6 +67,20 @@ export interface ReachedEntity {
   via: string;
 }
 
+export interface ReachOptions {
+  direction: 'in' | 'out';
+  kinds: readonly RelationKind[];
+  limit?: number;
+}
+
+export interface Reach {
+  /** Nearest first; ties in the order of the entity they were reached from, then by id. */
+  reached: ReachedEntity[];
+  /** Everything reachable, however many were returned. */
+  total: number;
+  relations: KnowledgeRelation[];
+}
+
 export interface EntityFilter {
   ids?: readonly string[];
   /** Exact names. */
@@ -121,11 +135,12 @@ export interface KnowledgeGraph {
   /** The entities one relation away from `id`, and those relations. */
   neighbours(id: string, options?: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number }): Promise<Subgraph>;
   /**
-   * Everything reachable from `id` following relations of `kinds` (against their direction for
-   * `in`), nearest first, with the relations walked. The impact of changing a file is
+   * What is reachable from `id` following relations of `kinds` (against their direction for `in`):
+   * the nearest `limit` entities (all by default), how many there are in all, and the relations
+   * walked between them. The impact of changing a file is
    * `reach(file, { direction: 'in', kinds: ['imports'] })`.
    */
-  reach(id: string, options: { direction: 'in' | 'out'; kinds: readonly RelationKind[] }): Promise<{ reached: ReachedEntity[]; relations: KnowledgeRelation[] }>;
+  reach(id: string, options: ReachOptions): Promise<Reach>;
   /**
    * A shortest path from one entity to another: its entities in order, and the relation of each
    * step. `direction: 'out'` follows relations forwards only; `both` ignores their direction.
@@ -157,23 +172,36 @@ export function searchableText(entity: KnowledgeEntity): string {
 /** `properties.runId`, which both backends index so "what happened in run R" stays fast. */
 export const runIdOf = (properties: Record<string, unknown> | undefined): string | null => (typeof properties?.runId === 'string' ? properties.runId : null);
 
-/** Nearest-first order of what `reach` walked, from the edges it found (shared by both backends). */
-export function nearestFirst(start: string, direction: 'in' | 'out', relations: readonly KnowledgeRelation[]): Array<{ id: string; depth: number; via: string }> {
-  const next = new Map<string, string[]>();
-  for (const r of relations) {
-    const [near, far] = direction === 'out' ? [r.from, r.to] : [r.to, r.from];
-    const list = next.get(near);
-    if (list) list.push(far);
-    else next.set(near, [far]);
-  }
+/**
+ * The nearest-first part of `reach`, shared by both backends: breadth first from `start`, one
+ * `expand` (the relations of a frontier, a single query) per level, stopping once `limit`
+ * entities are found, so a short answer about a file thousands depend on stays cheap.
+ */
+export async function nearestFirst(
+  start: string,
+  options: ReachOptions,
+  expand: (frontier: string[]) => Promise<KnowledgeRelation[]>,
+): Promise<{ order: Array<{ id: string; depth: number; via: string }>; relations: KnowledgeRelation[] }> {
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const ends = (r: KnowledgeRelation): [string, string] => (options.direction === 'out' ? [r.from, r.to] : [r.to, r.from]);
   const seen = new Set([start]);
   const order: Array<{ id: string; depth: number; via: string }> = [];
+  const walked: KnowledgeRelation[] = [];
   let frontier = [start];
-  for (let depth = 1; frontier.length > 0; depth++) {
+  for (let depth = 1; frontier.length > 0 && order.length < limit; depth++) {
+    const byNear = new Map<string, KnowledgeRelation[]>();
+    for (const r of await expand(frontier)) {
+      const near = ends(r)[0];
+      const list = byNear.get(near);
+      if (list) list.push(r);
+      else byNear.set(near, [r]);
+    }
     const following: string[] = [];
     for (const near of frontier) {
-      for (const far of (next.get(near) ?? []).sort()) {
-        if (seen.has(far)) continue;
+      for (const r of (byNear.get(near) ?? []).sort((a, b) => compareIds(ends(a)[1], ends(b)[1]))) {
+        const far = ends(r)[1];
+        walked.push(r);
+        if (seen.has(far) || order.length >= limit) continue;
         seen.add(far);
         order.push({ id: far, depth, via: near });
         following.push(far);
@@ -181,8 +209,12 @@ export function nearestFirst(start: string, direction: 'in' | 'out', relations: 
     }
     frontier = following;
   }
-  return order;
+  const kept = new Set([start, ...order.map((o) => o.id)]);
+  return { order, relations: walked.filter((r) => kept.has(r.from) && kept.has(r.to)) };
 }
+
+/** Plain string order, as SQLite's and Neo4j's ORDER BY sort ids (localeCompare does not). */
+export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export const emptyStats = (): GraphStats => ({
   entities: Object.fromEntries(entityKinds.map((k) => [k, 0])) as Record<EntityKind, number>,

@@ -3,6 +3,7 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 import {
   defaultPathDepth,
   emptyStats,
+  compareIds,
   nearestFirst,
   relationKinds,
   runIdOf,
@@ -15,6 +16,8 @@ import {
   type KnowledgeEntity,
   type KnowledgeGraph,
   type KnowledgeRelation,
+  type Reach,
+  type ReachOptions,
   type RelationFilter,
   type RelationKind,
   type Subgraph,
@@ -58,8 +61,7 @@ function relationOf(r: RelationRecord): KnowledgeRelation {
   return Object.keys(properties).length > 0 ? { ...relation, properties } : relation;
 }
 
-const byRelationKey = (a: KnowledgeRelation, b: KnowledgeRelation): number => a.from.localeCompare(b.from) || a.kind.localeCompare(b.kind) || a.to.localeCompare(b.to);
-const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byRelationKey = (a: KnowledgeRelation, b: KnowledgeRelation): number => compareIds(a.from, b.from) || compareIds(a.kind, b.kind) || compareIds(a.to, b.to);
 
 const ENTITY = 'n {.id, .kind, .name, .properties}';
 
@@ -196,30 +198,23 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     if (direction !== 'out') parts.push(`MATCH (s:${this.label} {id: $id})<-[r${types}]-(n:${this.label}) RETURN n.id AS fromId, type(r) AS relType, s.id AS toId, r.properties AS properties, ${ENTITY} AS other`);
     const rows = await this.read<RelationRecord & { other: Parameters<typeof entityOf>[0] }>(parts.join(' UNION ALL '), { id });
     // Ordered like the SQLite graph: by the other end, then kind.
-    rows.sort((a, b) => compareIds(a.other.id, b.other.id) || a.relType.localeCompare(b.relType));
+    rows.sort((a, b) => compareIds(a.other.id, b.other.id) || compareIds(relKind(a.relType), relKind(b.relType)));
     const kept = options.limit !== undefined ? rows.slice(0, options.limit) : rows;
     const entities = new Map(kept.map((r) => [r.other.id, entityOf(r.other)]));
     return { entities: [...entities.values()].sort((a, b) => compareIds(a.id, b.id)), relations: kept.map(relationOf) };
   }
 
-  async reach(id: string, options: { direction: 'in' | 'out'; kinds: readonly RelationKind[] }) {
+  async reach(id: string, options: ReachOptions): Promise<Reach> {
     const types = typePattern(options.kinds);
-    if (!types) return { reached: [], relations: [] };
-    const [walk, step] = options.direction === 'out' ? [`-[${types}*1..]->`, `-[r${types}]->`] : [`<-[${types}*1..]-`, `<-[r${types}]-`];
+    if (!types) return { reached: [], total: 0, relations: [] };
+    const walk = options.direction === 'out' ? `-[${types}*1..]->` : `<-[${types}*1..]-`;
     // DISTINCT end nodes let Neo4j prune the variable-length walk instead of listing every path.
-    const rows = await this.read<RelationRecord>(
-      `MATCH (s:${this.label} {id: $id})
-       OPTIONAL MATCH (s)${walk}(d:${this.label})
-       WITH s, collect(DISTINCT d) AS reached
-       UNWIND [s] + reached AS near
-       MATCH (near)${step}(far:${this.label})
-       RETURN ${options.direction === 'out' ? 'near.id AS fromId, far.id AS toId' : 'far.id AS fromId, near.id AS toId'}, type(r) AS relType, r.properties AS properties`,
-      { id },
+    const [counted] = await this.read<{ total: number }>(`MATCH (s:${this.label} {id: $id}) OPTIONAL MATCH (s)${walk}(d:${this.label}) WHERE d <> s RETURN count(DISTINCT d) AS total`, { id });
+    const { order, relations } = await nearestFirst(id, options, (frontier) =>
+      this.findRelations({ ...(options.direction === 'out' ? { from: frontier } : { to: frontier }), kinds: options.kinds }),
     );
-    const relations = rows.map(relationOf).sort(byRelationKey);
-    const order = nearestFirst(id, options.direction, relations);
     const byId = new Map((await this.findEntities({ ids: order.map((o) => o.id) })).map((e) => [e.id, e]));
-    return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), relations };
+    return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), total: counted?.total ?? 0, relations };
   }
 
   async path(from: string, to: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {}): Promise<Subgraph | undefined> {

@@ -74,15 +74,14 @@ const impact: Answerer = async (asked, reference) => {
   if (isAnswer(subject)) return subject;
   const kinds: RelationKind[] = subject.kind === 'symbol' ? ['calls'] : ['imports'];
   const how = subject.kind === 'symbol' ? { direct: 'calls it', relation: 'calls' } : { direct: 'imports it', relation: 'imports' };
-  const { reached, relations } = await asked.graph.reach(subject.id, { direction: 'in', kinds });
-  const shown = reached.slice(0, asked.limit);
-  const lines = shown.map((r) => `${describe(r.entity)} — ${r.depth === 1 ? how.direct : `through ${r.via} (${r.depth} steps)`}`);
+  const { reached, total, relations } = await asked.graph.reach(subject.id, { direction: 'in', kinds, limit: asked.limit });
+  const direct = (await asked.graph.findRelations({ to: [subject.id], kinds })).length;
+  const lines = reached.map((r) => `${describe(r.entity)} — ${r.depth === 1 ? how.direct : `through ${r.via} (${r.depth} steps)`}`);
   const text =
-    reached.length === 0
+    total === 0
       ? `Nothing in the graph depends on ${subject.id} (nothing ${how.relation} it).`
-      : `${plural(reached.length, subject.kind === 'symbol' ? 'caller' : 'file')} depend on ${subject.id} (${reached.filter((r) => r.depth === 1).length} directly):\n${bulleted(lines, reached.length)}`;
-  const kept = new Set([subject.id, ...shown.map((r) => r.entity.id)]);
-  return answer(asked, `${interpretation} (${kinds[0]} relations, reversed)`, [subject, ...shown.map((r) => r.entity)], relations.filter((r) => kept.has(r.from) && kept.has(r.to)), text);
+      : `${plural(total, subject.kind === 'symbol' ? 'caller' : 'file')} depend on ${subject.id} (${direct} directly):\n${bulleted(lines, total)}`;
+  return answer(asked, `${interpretation} (${kinds[0]} relations, reversed)`, [subject, ...reached.map((r) => r.entity)], relations, text);
 };
 
 /** What `reference` uses: one step (`import`) or all the way down (`dependencies`). */
@@ -93,11 +92,12 @@ function dependencies(transitive: boolean): Answerer {
     if (isAnswer(subject)) return subject;
     const kinds: RelationKind[] = subject.kind === 'symbol' ? ['calls'] : ['imports'];
     const found = transitive
-      ? await asked.graph.reach(subject.id, { direction: 'out', kinds }).then((r) => ({ entities: r.reached.map((x) => x.entity), relations: r.relations }))
-      : await asked.graph.neighbours(subject.id, { direction: 'out', kinds });
+      ? await asked.graph.reach(subject.id, { direction: 'out', kinds, limit: asked.limit }).then((r) => ({ entities: r.reached.map((x) => x.entity), total: r.total, relations: r.relations }))
+      : await asked.graph.neighbours(subject.id, { direction: 'out', kinds }).then((n) => ({ ...n, total: n.entities.length }));
     const shown = found.entities.slice(0, asked.limit);
-    const text = shown.length === 0 ? `${subject.id} ${kinds[0] === 'calls' ? 'calls' : 'imports'} nothing the graph knows.` : `${subject.id} ${transitive ? 'depends on' : kinds[0] === 'calls' ? 'calls' : 'imports'} ${plural(found.entities.length, 'entity', 'entities')}:\n${bulleted(shown.map(describe), found.entities.length)}`;
-    return answer(asked, interpretation, [subject, ...shown], found.relations, text);
+    const kept = new Set([subject.id, ...shown.map((e) => e.id)]);
+    const text = shown.length === 0 ? `${subject.id} ${kinds[0] === 'calls' ? 'calls' : 'imports'} nothing the graph knows.` : `${subject.id} ${transitive ? 'depends on' : kinds[0] === 'calls' ? 'calls' : 'imports'} ${plural(found.total, 'entity', 'entities')}:\n${bulleted(shown.map(describe), found.total)}`;
+    return answer(asked, interpretation, [subject, ...shown], found.relations.filter((r) => kept.has(r.from) && kept.has(r.to)), text);
   };
 }
 

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
   defaultPathDepth,
   emptyStats,
   nearestFirst,
+  relationKinds,
   runIdOf,
   searchableText,
   searchWords,
@@ -16,6 +17,8 @@ import {
   type KnowledgeEntity,
   type KnowledgeGraph,
   type KnowledgeRelation,
+  type Reach,
+  type ReachOptions,
   type RelationFilter,
   type RelationKind,
   type Subgraph,
@@ -88,6 +91,7 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   readonly backend = 'sqlite' as const;
   readonly location: string;
   private readonly db: Db;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(path: string) {
     this.location = path;
@@ -180,24 +184,34 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     return { entities, relations: rows.map(relationFromRow) };
   }
 
-  async reach(id: string, options: { direction: 'in' | 'out'; kinds: readonly RelationKind[] }) {
-    // The closure is walked once (UNION drops entities already reached, so cycles end); the edges
-    // it walked come back with it, and the nearest-first order is worked out from them.
+  async reach(id: string, options: ReachOptions): Promise<Reach> {
     const [near, far] = options.direction === 'out' ? ['from_id', 'to_id'] : ['to_id', 'from_id'];
-    const rows = this.db
-      .prepare(
-        `WITH RECURSIVE reached (id) AS (
-           SELECT @id
-           UNION
-           SELECT r.${far} FROM reached JOIN relations r ON r.${near} = reached.id AND r.kind IN (SELECT value FROM json_each(@kinds))
-         )
-         SELECT r.from_id, r.kind, r.to_id, r.properties FROM reached JOIN relations r ON r.${near} = reached.id AND r.kind IN (SELECT value FROM json_each(@kinds))`,
-      )
-      .all({ id, kinds: list(options.kinds) }) as RelationRow[];
-    const relations = rows.map(relationFromRow);
-    const order = nearestFirst(id, options.direction, relations);
+    // Kinds are checked against the fixed list, so they can be written into the SQL: the planner
+    // then walks the (to_id, kind) index directly, twice as fast as a json_each join here.
+    const kinds = options.kinds.filter((k) => relationKinds.includes(k)).map((k) => `'${k}'`).join(', ') || 'NULL';
+    // The closure: UNION drops entities already reached, so cycles end and each is expanded once.
+    const { total } = this.cached(
+      `WITH RECURSIVE reached (id) AS (
+         SELECT @id
+         UNION
+         SELECT r.${far} FROM reached JOIN relations r ON r.${near} = reached.id AND r.kind IN (${kinds})
+       )
+       SELECT count(*) - 1 AS total FROM reached`,
+    ).get({ id }) as { total: number };
+    const expand = this.cached(`SELECT from_id, kind, to_id, properties FROM relations WHERE ${near} IN (${IN_LIST}) AND kind IN (${kinds})`);
+    const { order, relations } = await nearestFirst(id, options, async (frontier) => (expand.all(list(frontier)) as RelationRow[]).map(relationFromRow));
     const byId = new Map((await this.findEntities({ ids: order.map((o) => o.id) })).map((e) => [e.id, e]));
-    return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), relations };
+    return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), total, relations };
+  }
+
+  /** Statements built from a fixed set of shapes, prepared once each. */
+  private cached(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async path(from: string, to: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {}): Promise<Subgraph | undefined> {
