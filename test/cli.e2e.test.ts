@@ -308,7 +308,10 @@ phases:
     const budgets = JSON.stringify({ 'team-a': byTenant.rows[0]!.costUsd / 2 });
     const refused = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/BATON_TENANT_BUDGET_EXCEEDED: Tenant team-a has spent \$[\d.]+ of its \$[\d.]+ daily budget/);
+    expect(refused.stderr).toMatch(/BATON_TENANT_BUDGET_EXCEEDED: Tenant team-a has used \$[\d.]+ of its \$[\d.]+ daily budget/);
+    const overTokens = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env({ BATON_TENANT_DAILY_TOKEN_BUDGET: JSON.stringify({ 'team-a': 1000 }) }) });
+    expect(overTokens.code).toBe(1);
+    expect(overTokens.stderr).toMatch(/Tenant team-a has used \d+ of its 1000 daily tokens \(tenant_daily_token_budget\)/);
     const otherTenant = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-b'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
     expect(otherTenant.code).toBe(0);
   });

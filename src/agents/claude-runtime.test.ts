@@ -96,6 +96,30 @@ describe('claude runtime (real binary)', () => {
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 
+  it('session pool: a prewarmed agent is started and initialized before its prompt, and runs it in its own session', async () => {
+    const runtime = new ClaudeRuntime({ poolSize: 1 });
+    const agent = spec('warm task', { appendSystemPrompt: 'ROLE: warm' });
+    expect(runtime.prewarm(agent)).toBe(true);
+    expect(runtime.prewarm(spec('no room'))).toBe(false); // the pool holds one
+    expect(await runtime.warmed(agent.sessionId)).toBe(true);
+    const pids: number[] = [];
+    const warmPids = processesWithEnv(model.home.dir);
+    expect(warmPids.length).toBeGreaterThan(0); // the process is up before the task is given
+    expect(model.server.messageRequests(agent.sessionId)).toEqual([]); // and has not asked the model anything
+    const outcome = await runtime.execute(agent, new AbortController().signal, { spawned: (pid) => pids.push(pid) });
+    expect(outcome.status).toBe('succeeded');
+    expect(warmPids).toContain(pids[0]);
+    const [first] = model.server.messageRequests(agent.sessionId);
+    expect(first!.view!.prompt).toBe('warm task');
+    expect(first!.view!.system).toContain('ROLE: warm');
+    // A spec that differs from the prewarmed one (other tools) starts cold instead of using the wrong process.
+    const other = spec('cold task');
+    runtime.prewarm(other);
+    expect((await runtime.execute({ ...other, allowedTools: ['Read'] }, new AbortController().signal)).status).toBe('succeeded');
+    await runtime.close();
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  });
+
   it('system prompt generation: the appended text reaches the model after Claude Code\'s own prompt', async () => {
     const agent = spec('please review', { appendSystemPrompt: 'ROLE: reviewer\nRun: r-123' });
     const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);

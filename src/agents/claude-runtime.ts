@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Options, SDKResultMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { Options, Query, SDKResultMessage, SpawnOptions, SpawnedProcess, WarmQuery } from '@anthropic-ai/claude-agent-sdk';
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
@@ -16,7 +16,21 @@ const STDERR_TAIL_BYTES = 4000;
 export interface ClaudeRuntimeOptions {
   /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
   claudePath?: string;
+  /** Most agent processes kept started and initialized ahead of their task (`prewarm`); 0 disables it. */
+  poolSize?: number;
 }
+
+/** An agent process started ahead of its task: spawned, initialized, waiting for the prompt. */
+interface WarmAgent {
+  /** Everything but the prompt must match for the task to use this process. */
+  key: string;
+  process: AgentProcess;
+  abortController: AbortController;
+  ready: Promise<WarmQuery>;
+}
+
+/** The parts of a spec fixed when the process starts: everything but the prompt. */
+const warmKey = ({ prompt: _prompt, ...fixed }: AgentSpec): string => JSON.stringify(fixed);
 
 /**
  * A Claude Code process started by Baton in its own process group, so the agent and everything it
@@ -112,18 +126,69 @@ export class ClaudeRuntime implements AgentRuntime {
 
   /** Agents whose result is in but whose process is still shutting down. */
   private readonly exiting = new Set<Promise<void>>();
+  /** Processes started ahead of their task, by session id. */
+  private readonly warm = new Map<string, WarmAgent>();
 
   constructor(private readonly options: ClaudeRuntimeOptions = {}) {}
 
-  /** Waits until every agent process this runtime started has exited. */
+  /** How many more agents `prewarm` would start now. */
+  get warmCapacity(): number {
+    return Math.max(0, (this.options.poolSize ?? 0) - this.warm.size);
+  }
+
+  /**
+   * Starts the agent's process now — spawn, module load, MCP servers, the initialize handshake — so
+   * that `execute` with the same spec only has to send the prompt (the Agent SDK's `startup()`).
+   * Returns false when the pool is full. A spare that dies is dropped and `execute` starts cold.
+   */
+  prewarm(spec: AgentSpec): boolean {
+    if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
+    const agentProcess = new AgentProcess();
+    const abortController = new AbortController();
+    const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) => startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }));
+    const warm: WarmAgent = { key: warmKey(spec), process: agentProcess, abortController, ready };
+    this.warm.set(spec.sessionId, warm);
+    ready.catch(() => this.warm.get(spec.sessionId) === warm && this.warm.delete(spec.sessionId));
+    return true;
+  }
+
+  /** Resolves once a prewarmed agent is ready for its prompt (false if it failed to start). */
+  async warmed(sessionId: string): Promise<boolean> {
+    const warm = this.warm.get(sessionId);
+    return warm ? warm.ready.then(() => true, () => false) : false;
+  }
+
+  /** Waits until every agent process this runtime started has exited; spares never used are stopped. */
   async close(): Promise<void> {
+    for (const [sessionId, warm] of this.warm) {
+      this.warm.delete(sessionId);
+      warm.process.kill();
+      this.exiting.add(warm.process.exited());
+    }
     await Promise.all([...this.exiting]);
+  }
+
+  /** The prompt's query on a prewarmed process for this spec, when there is a ready one. */
+  private async claimWarm(spec: AgentSpec, observer?: AttemptObserver): Promise<{ query: Query; process: AgentProcess; abortController: AbortController } | undefined> {
+    const warm = this.warm.get(spec.sessionId);
+    if (!warm) return undefined;
+    this.warm.delete(spec.sessionId);
+    const handle = await warm.ready.catch(() => undefined);
+    if (!handle || warm.key !== warmKey(spec)) {
+      handle?.close();
+      warm.process.kill();
+      return undefined;
+    }
+    const pid = warm.process.child?.pid;
+    if (pid !== undefined) observer?.spawned?.(pid);
+    return { query: handle.query(spec.prompt), process: warm.process, abortController: warm.abortController };
   }
 
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     const startedAt = Date.now();
-    const agentProcess = new AgentProcess(observer);
-    const abortController = new AbortController();
+    const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
+    const agentProcess = claimed?.process ?? new AgentProcess(observer);
+    const abortController = claimed?.abortController ?? new AbortController();
     const onAbort = (): void => {
       agentProcess.kill();
       abortController.abort(signal.reason);
@@ -139,7 +204,8 @@ export class ClaudeRuntime implements AgentRuntime {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
       if (!signal.aborted) {
-        for await (const message of query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) })) {
+        const messages = claimed?.query ?? query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
+        for await (const message of messages) {
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
             startupMs = Date.now() - startedAt;

@@ -67,4 +67,8 @@ export interface AgentRuntime {
   execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome>;
   /** Resolves once every process the runtime started has exited. */
   close(): Promise<void>;
+  /** Optional session pool: start the agent's process ahead of its task; false when the pool is full. */
+  prewarm?(spec: AgentSpec): boolean;
+  /** How many more agents `prewarm` would take now. */
+  readonly warmCapacity?: number;
 }

@@ -192,7 +192,7 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
   const events = new RunEvents();
   const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
   const audit = auditTrail(store, config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+  const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;

@@ -51,6 +51,8 @@ export const configSchema = z
     neo4j_user: z.string().min(1).default('neo4j'),
     /** Prefer the BATON_NEO4J_PASSWORD environment variable over writing it in a file. */
     neo4j_password: z.string().optional(),
+    /** Agent processes started ahead of their task while they wait for a slot (each holds ~250 MB); 0 disables. */
+    session_pool_size: z.number().int().min(0).max(64).default(2),
     /** Agents one `baton worker` runs at once. */
     worker_concurrency: z.number().int().min(1).default(2),
     /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */

@@ -99,6 +99,16 @@ function runStatusOf(phases: PhaseResult[], stop: ErrorInfo | undefined): RunSta
   return phases.some((p) => p.status === 'succeeded' || p.status === 'partial') ? 'partial' : 'failed';
 }
 
+/** An agent ready to start: its spec, its record as it starts, and what it inherited. */
+interface PreparedAgent {
+  spec: AgentSpec;
+  started: AgentRecord;
+  phase: PhaseSpec;
+  timeoutMs: number;
+  recovered?: { previous: number; resume: boolean; usage: AgentRecord['usage']; costUsd: number };
+  inherited: { entries: number; tokens: number; phases: number; queryMs: number };
+}
+
 /** Where an agent comes from and what it is for, beyond its workflow entry. */
 interface InstanceContext {
   phase: PhaseSpec;
@@ -489,11 +499,28 @@ class RunExecution {
     }
     if (this.cancel.signal.aborted) return this.finish({ ...record, status: 'cancelled', error: this.stopError() });
     this.events.emit('agent.queued', { runId: this.runId, phaseId: where.phase.id, agentId: record.id });
+    const { runtime } = this.options;
+    // An agent that has to wait for a slot gets its process started meanwhile, while the pool has room.
+    const warmUp = runtime.prewarm && (runtime.warmCapacity ?? 0) > 0 && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
+    const slot = this.scheduler.acquire({ tenant: this.tenant, priority: this.runRecord.priority ?? 0, signal: this.cancel.signal });
+    let prepared: PreparedAgent | AgentRecord | undefined;
+    let release: () => void;
     try {
-      return await this.scheduler.run({ tenant: this.tenant, priority: this.runRecord.priority ?? 0, signal: this.cancel.signal }, () => this.execute(instance, record, where));
+      if (warmUp) {
+        prepared = await this.prepare(instance, record, where);
+        if ('spec' in prepared && !this.cancel.signal.aborted) runtime.prewarm!(prepared.spec);
+      }
+      release = await slot;
     } catch (error) {
+      slot.then((r) => r(), () => undefined);
       if (this.cancel.signal.aborted) return this.finish({ ...record, status: 'cancelled', error: this.stopError() });
       throw error;
+    }
+    try {
+      prepared ??= await this.prepare(instance, record, where);
+      return 'spec' in prepared ? await this.launch(prepared) : prepared;
+    } finally {
+      release();
     }
   }
 
@@ -512,15 +539,16 @@ class RunExecution {
     };
   }
 
-  private async execute(instance: AgentInstance, record: AgentRecord, where: InstanceContext): Promise<AgentRecord> {
-    if (this.cancel.signal.aborted) return this.finish({ ...record, status: 'cancelled', error: this.stopError() });
+  /**
+   * Everything an agent needs before its process starts: context, MCP servers, worktree, the spec.
+   * Returns the agent's final record instead when it cannot start.
+   */
+  private async prepare(instance: AgentInstance, record: AgentRecord, where: InstanceContext): Promise<PreparedAgent | AgentRecord> {
     const { phase } = where;
     const { config, runId, events } = this;
     const resolved = resolveAgent(this.workflow, phase, instance.entry, this.options.workflowDir);
     const timeoutMs = resolved.timeoutMs ?? config.agent_timeout_ms;
     const startedAt = this.clock.now();
-    const session = await this.store.getSession(record.sessionId);
-    if (session) await this.store.saveSession({ ...session, status: 'active', updatedAt: startedAt });
 
     const inheritedPhases = this.inheritedPhases(phase.id);
     const queryStarted = performance.now();
@@ -590,14 +618,20 @@ class RunExecution {
       ...(workspace ? { workspace } : {}),
       context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
     };
+    return { spec, started, phase, timeoutMs, recovered, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs } };
+  }
+
+  /** Starts a prepared agent and runs it to its end: attempts, retries, its worktree's commit. */
+  private async launch(prepared: PreparedAgent): Promise<AgentRecord> {
+    const { spec, started, phase, timeoutMs, recovered } = prepared;
+    const { config, runId, events } = this;
+    const record = started;
+    if (this.cancel.signal.aborted) return this.finish({ ...started, status: 'cancelled', error: this.stopError() });
+    const startedAt = this.clock.now();
+    const session = await this.store.getSession(record.sessionId);
+    if (session) await this.store.saveSession({ ...session, status: 'active', updatedAt: startedAt });
     await this.saveAgent(started);
-    events.emit('agent.started', {
-      runId,
-      phaseId: phase.id,
-      agentId: record.id,
-      sessionId: record.sessionId,
-      inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs },
-    });
+    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: prepared.inherited });
 
     const attemptOffset = recovered?.previous ?? 0;
     const host = hostname();
@@ -641,6 +675,7 @@ class RunExecution {
       },
     });
 
+    const workspace = started.workspace;
     let finalWorkspace = workspace;
     if (workspace && phase.workspace === 'worktree') {
       finalWorkspace = await finishWorktree(workspace, record.id).catch((error: unknown) => {
