@@ -118,11 +118,18 @@ export function describeKnowledgeGraphContract(name: string, makeGraph: () => Pr
       ]);
       expect(impact.relations).toEqual(expect.arrayContaining([imports('db.ts', 'errors.ts'), imports('app.ts', 'api.ts'), imports('cache.ts', 'db.ts')]));
       expect(impact.relations.every((r) => r.kind === 'imports')).toBe(true);
+      expect(impact.total).toBe(5);
+      // The nearest few, with the count of all: what a short answer about a much-used file needs.
+      const nearest = await graph.reach('errors.ts', { direction: 'in', kinds: ['imports'], limit: 3 });
+      expect(nearest.reached.map((r) => r.entity.id)).toEqual(['cli.ts', 'db.ts', 'api.ts']);
+      expect(nearest.total).toBe(5);
+      expect(nearest.relations).toEqual(expect.arrayContaining([imports('cli.ts', 'errors.ts'), imports('db.ts', 'errors.ts'), imports('api.ts', 'db.ts')]));
+      expect(nearest.relations).toHaveLength(3);
       // Forwards, other kinds, and entities that reach nothing.
       expect(ids((await graph.reach('app.ts', { direction: 'out', kinds: ['imports'] })).reached.map((r) => r.entity))).toEqual(['api.ts', 'db.ts', 'cache.ts', 'errors.ts']);
       expect(ids((await graph.reach('errors.ts#Failure', { direction: 'in', kinds: ['calls'] })).reached.map((r) => r.entity))).toEqual(['api.ts#handler']);
       expect((await graph.reach('util.ts', { direction: 'out', kinds: ['imports'] })).reached).toEqual([]);
-      expect((await graph.reach('missing.ts', { direction: 'in', kinds: ['imports'] })).reached).toEqual([]);
+      expect(await graph.reach('missing.ts', { direction: 'in', kinds: ['imports'] })).toEqual({ reached: [], total: 0, relations: [] });
     });
 
     it('path: the shortest way forwards, or ignoring direction, within a depth', async () => {

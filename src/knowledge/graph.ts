@@ -181,7 +181,7 @@ export async function nearestFirst(
   start: string,
   options: ReachOptions,
   expand: (frontier: string[]) => Promise<KnowledgeRelation[]>,
-): Promise<{ order: Array<{ id: string; depth: number; via: string }>; relations: KnowledgeRelation[] }> {
+): Promise<{ order: Array<{ id: string; depth: number; via: string }>; relations: KnowledgeRelation[]; complete: boolean }> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const ends = (r: KnowledgeRelation): [string, string] => (options.direction === 'out' ? [r.from, r.to] : [r.to, r.from]);
   const seen = new Set([start]);
@@ -210,7 +210,8 @@ export async function nearestFirst(
     frontier = following;
   }
   const kept = new Set([start, ...order.map((o) => o.id)]);
-  return { order, relations: walked.filter((r) => kept.has(r.from) && kept.has(r.to)) };
+  // `complete`: the walk ran out of entities before the limit, so `order` is all there is.
+  return { order, relations: walked.filter((r) => kept.has(r.from) && kept.has(r.to)), complete: frontier.length === 0 };
 }
 
 /** Plain string order, as SQLite's and Neo4j's ORDER BY sort ids (localeCompare does not). */

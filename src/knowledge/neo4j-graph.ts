@@ -209,10 +209,12 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     if (!types) return { reached: [], total: 0, relations: [] };
     const walk = options.direction === 'out' ? `-[${types}*1..]->` : `<-[${types}*1..]-`;
     // DISTINCT end nodes let Neo4j prune the variable-length walk instead of listing every path.
-    const [counted] = await this.read<{ total: number }>(`MATCH (s:${this.label} {id: $id}) OPTIONAL MATCH (s)${walk}(d:${this.label}) WHERE d <> s RETURN count(DISTINCT d) AS total`, { id });
-    const { order, relations } = await nearestFirst(id, options, (frontier) =>
+    const { order, relations, complete } = await nearestFirst(id, options, (frontier) =>
       this.findRelations({ ...(options.direction === 'out' ? { from: frontier } : { to: frontier }), kinds: options.kinds }),
     );
+    const [counted] = complete
+      ? [{ total: order.length }]
+      : await this.read<{ total: number }>(`MATCH (s:${this.label} {id: $id}) OPTIONAL MATCH (s)${walk}(d:${this.label}) WHERE d <> s RETURN count(DISTINCT d) AS total`, { id });
     const byId = new Map((await this.findEntities({ ids: order.map((o) => o.id) })).map((e) => [e.id, e]));
     return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), total: counted?.total ?? 0, relations };
   }

@@ -189,17 +189,22 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     // Kinds are checked against the fixed list, so they can be written into the SQL: the planner
     // then walks the (to_id, kind) index directly, twice as fast as a json_each join here.
     const kinds = options.kinds.filter((k) => relationKinds.includes(k)).map((k) => `'${k}'`).join(', ') || 'NULL';
-    // The closure: UNION drops entities already reached, so cycles end and each is expanded once.
-    const { total } = this.cached(
-      `WITH RECURSIVE reached (id) AS (
-         SELECT @id
-         UNION
-         SELECT r.${far} FROM reached JOIN relations r ON r.${near} = reached.id AND r.kind IN (${kinds})
-       )
-       SELECT count(*) - 1 AS total FROM reached`,
-    ).get({ id }) as { total: number };
     const expand = this.cached(`SELECT from_id, kind, to_id, properties FROM relations WHERE ${near} IN (${IN_LIST}) AND kind IN (${kinds})`);
-    const { order, relations } = await nearestFirst(id, options, async (frontier) => (expand.all(list(frontier)) as RelationRow[]).map(relationFromRow));
+    const { order, relations, complete } = await nearestFirst(id, options, async (frontier) => (expand.all(list(frontier)) as RelationRow[]).map(relationFromRow));
+    // Cut short by the limit, the walk does not know how many there are: the closure counts them
+    // (UNION drops entities already reached, so cycles end and each is expanded once).
+    const total = complete
+      ? order.length
+      : (
+          this.cached(
+            `WITH RECURSIVE reached (id) AS (
+               SELECT @id
+               UNION
+               SELECT r.${far} FROM reached JOIN relations r ON r.${near} = reached.id AND r.kind IN (${kinds})
+             )
+             SELECT count(*) - 1 AS total FROM reached`,
+          ).get({ id }) as { total: number }
+        ).total;
     const byId = new Map((await this.findEntities({ ids: order.map((o) => o.id) })).map((e) => [e.id, e]));
     return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), total, relations };
   }
