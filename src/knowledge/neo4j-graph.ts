@@ -170,13 +170,13 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
   }
 
   async findEntities(filter: EntityFilter): Promise<KnowledgeEntity[]> {
-    const rows = await this.read<{ n: Parameters<typeof entityOf>[0] }>(
+    const rows = await this.read<{ entity: Parameters<typeof entityOf>[0] }>(
       `MATCH (n:${this.label})
        WHERE ($ids IS NULL OR n.id IN $ids) AND ($names IS NULL OR n.name IN $names) AND ($kinds IS NULL OR n.kind IN $kinds) AND ($runId IS NULL OR n.runId = $runId)
-       RETURN ${ENTITY} AS n ORDER BY n.id ${filter.limit !== undefined ? 'LIMIT $limit' : ''}`,
+       RETURN ${ENTITY} AS entity ORDER BY n.id ${filter.limit !== undefined ? 'LIMIT $limit' : ''}`,
       { ids: filter.ids ?? null, names: filter.names ?? null, kinds: filter.kinds ?? null, runId: filter.runId ?? null, limit: neo4j.int(filter.limit ?? 0) },
     );
-    return rows.map((r) => entityOf(r.n));
+    return rows.map((r) => entityOf(r.entity));
   }
 
   async findRelations(filter: RelationFilter): Promise<KnowledgeRelation[]> {
@@ -241,19 +241,19 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
   async search(text: string, options: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean } = {}): Promise<KnowledgeEntity[]> {
     const words = searchWords(text);
     if (words.length === 0) return [];
-    const rows = await this.read<{ n: Parameters<typeof entityOf>[0] }>(
+    const rows = await this.read<{ entity: Parameters<typeof entityOf>[0] }>(
       `MATCH (n:${this.label})
        WHERE ($kinds IS NULL OR n.kind IN $kinds) AND ${options.anyWord ? 'any' : 'all'}(w IN $words WHERE n.searchText CONTAINS w)
-       RETURN ${ENTITY} AS n ORDER BY size(n.searchText), n.id LIMIT $limit`,
+       RETURN ${ENTITY} AS entity ORDER BY size(n.searchText), n.id LIMIT $limit`,
       { kinds: options.kinds ?? null, words, limit: neo4j.int(options.limit ?? 20) },
     );
-    return rows.map((r) => entityOf(r.n));
+    return rows.map((r) => entityOf(r.entity));
   }
 
   async stats(): Promise<GraphStats> {
     const stats = emptyStats();
-    for (const r of await this.read<{ kind: EntityKind; n: number }>(`MATCH (n:${this.label}) RETURN n.kind AS kind, count(*) AS n`)) stats.entities[r.kind] = r.n;
-    for (const r of await this.read<{ relType: string; n: number }>(`MATCH (:${this.label})-[r]->(:${this.label}) RETURN type(r) AS relType, count(*) AS n`)) stats.relations[relKind(r.relType)] = r.n;
+    for (const r of await this.read<{ kind: EntityKind; total: number }>(`MATCH (n:${this.label}) RETURN n.kind AS kind, count(*) AS total`)) stats.entities[r.kind] = r.total;
+    for (const r of await this.read<{ relType: string; total: number }>(`MATCH (:${this.label})-[r]->(:${this.label}) RETURN type(r) AS relType, count(*) AS total`)) stats.relations[relKind(r.relType)] = r.total;
     return stats;
   }
 
