@@ -8,3 +8,8 @@ export type { BridgeStateOptions, DiagnosticsSummary, EventQuery, FileDiagnostic
 export { startBridge } from './server.js';
 export type { BridgeServer, BridgeServerEvents, BridgeServerOptions } from './server.js';
 export { addressFile, ensureToken, readToken, tokenFile } from './token.js';
+export { createBatonMcpServer, serveBatonMcpStdio } from './mcp-server.js';
+export type { BatonMcpServerOptions } from './mcp-server.js';
+export { parseDiagnostics, parseGitStatus, startWatcher } from './watcher.js';
+export type { Watcher, WatcherOptions } from './watcher.js';
+export { unifiedDiff } from './diff.js';

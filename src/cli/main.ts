@@ -26,6 +26,7 @@ import {
   sessionsShowCommand,
 } from './context-commands.js';
 import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
+import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand } from './migrate-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
@@ -169,6 +170,27 @@ storeOptions(mcp.command('config <workflow>').description('print the MCP config 
 );
 storeOptions(mcp.command('check [servers...]').description('preflight MCP servers (initialize + tools/list), all in parallel').option('--workflow <file>', 'also check this workflow\'s servers').option('--json', 'print JSON')).action(
   action((servers: string[], opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) => mcpCheckCommand(servers, opts, output)),
+);
+
+// `baton bridge` runs `bridge serve`: a subcommand of its own, so `bridge watch` can take the same options.
+const bridge = program.command('bridge').description('the Context Bridge: IDE clients push events (files, selection, diagnostics), agents and others subscribe');
+storeOptions(
+  bridge
+    .command('serve', { isDefault: true })
+    .description('run the bridge (what `baton bridge` does)')
+    .option('--port <n>', 'port (default: bridge_port; 0 picks a free one)', positiveInt)
+    .option('--host <host>', 'address to bind (default: bridge_host, 127.0.0.1)'),
+).action(action((opts: StoreFlags & { port?: number; host?: string }) => bridgeCommand(opts, output)));
+storeOptions(
+  bridge
+    .command('watch <dir>')
+    .description('an editor-agnostic IDE client: pushes file changes (with diffs), git status and diagnostics of <dir> to the bridge')
+    .option('--url <url>', 'the bridge (default: the one running for data_dir, else bridge_host:bridge_port)')
+    .option('--diagnostics <command>', 'run after changes; its compiler/linter output becomes diagnostics, e.g. "npx tsc --noEmit --pretty false"')
+    .option('--no-git', 'do not report git status'),
+).action(action((dir: string, opts: StoreFlags & { url?: string; diagnostics?: string; git?: boolean }) => bridgeWatchCommand(dir, opts, output)));
+storeOptions(program.command('mcp-server').description("Baton's MCP server on stdio: ide_state, recent_changes, diagnostics, query_knowledge, add_knowledge")).action(
+  action((opts: StoreFlags) => mcpServerCommand(opts)),
 );
 
 type StoreFlags = { config?: string; dataDir?: string };

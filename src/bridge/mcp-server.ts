@@ -1,0 +1,171 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { isBatonError } from '../core/index.js';
+import { addKnowledge, answerQuestion, type KnowledgeGraph } from '../knowledge/index.js';
+import { fetchBridge, type BridgeEndpoint } from './client.js';
+import type { BridgeEvent } from './protocol.js';
+import type { FileDiagnostics, IdeState } from './state.js';
+
+export interface BatonMcpServerOptions {
+  /** Where the bridge is; asked on every call, so a bridge started after the agent is still found. */
+  bridge: () => BridgeEndpoint;
+  /** Opens the knowledge graph; called on the first knowledge tool call only. */
+  openKnowledge: () => Promise<KnowledgeGraph>;
+  /** The run and agent this server works for, as defaults for the knowledge tools. */
+  runId?: string;
+  agentId?: string;
+}
+
+/** Longest diff `recent_changes` shows per change: agents read the file for more. */
+const MAX_DIFF_CHARS = 4000;
+
+const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
+const json = (value: unknown): CallToolResult => text(JSON.stringify(value, null, 2));
+
+/** A tool's failure as the model should see it: the message, not a stack. */
+async function answer(fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await fn();
+  } catch (error) {
+    const message = isBatonError(error) ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+    return { isError: true, content: [{ type: 'text', text: message }] };
+  }
+}
+
+const query = (params: Record<string, string | number | undefined>): string => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  return search.size > 0 ? `?${search}` : '';
+};
+
+/**
+ * Baton's own MCP server: what the IDE shows (through the Context Bridge) and what the team knows
+ * (the knowledge graph), as tools any agent can be given.
+ */
+export function createBatonMcpServer(options: BatonMcpServerOptions): { server: McpServer; close: () => Promise<void> } {
+  const server = new McpServer({ name: 'baton', version: '0.1.0' });
+  let graph: Promise<KnowledgeGraph> | undefined;
+  const knowledge = (): Promise<KnowledgeGraph> => {
+    graph ??= options.openKnowledge();
+    // A failed open is retried on the next call rather than remembered.
+    graph.catch(() => (graph = undefined));
+    return graph;
+  };
+
+  server.registerTool(
+    'ide_state',
+    {
+      description:
+        "What the developer's IDE shows right now, from Baton's Context Bridge: open files, the active file, the selection (with its text), a diagnostics summary (errors and warnings per file), git branch and changed files, and the tail of terminal output.",
+      inputSchema: {},
+    },
+    () => answer(async () => json(await fetchBridge<IdeState>(options.bridge(), '/state'))),
+  );
+
+  server.registerTool(
+    'recent_changes',
+    {
+      description: 'Files changed recently in the IDE or on disk, newest last, each with its unified diff when known, from the Context Bridge.',
+      inputSchema: {
+        path: z.string().min(1).optional().describe('only paths matching this glob, e.g. **/src/** or *.ts'),
+        since: z.number().int().min(0).optional().describe('only changes after this bridge sequence number'),
+        limit: z.number().int().min(1).max(200).default(20).describe('at most this many, the newest'),
+      },
+    },
+    ({ path, since, limit }) =>
+      answer(async () => {
+        const { events, latestSeq } = await fetchBridge<{ events: BridgeEvent[]; latestSeq: number }>(options.bridge(), `/events${query({ types: 'file.changed', paths: path, since, limit })}`);
+        const changes = events.map(({ seq, at, source, event }) => {
+          const diff = event.type === 'file.changed' ? event.diff : undefined;
+          return {
+            seq,
+            at: new Date(at).toISOString(),
+            source,
+            ...(event.type === 'file.changed' ? { path: event.path, change: event.change } : {}),
+            ...(diff !== undefined ? { diff: diff.length > MAX_DIFF_CHARS ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (${diff.length - MAX_DIFF_CHARS} more characters)` : diff } : {}),
+          };
+        });
+        return json({ latestSeq, changes });
+      }),
+  );
+
+  server.registerTool(
+    'diagnostics',
+    {
+      description: 'Current compiler and linter diagnostics reported by the IDE (or the watcher), per file, from the Context Bridge.',
+      inputSchema: {
+        path: z.string().min(1).optional().describe('only files matching this glob'),
+        severity: z.enum(['error', 'warning', 'info', 'hint']).optional().describe('this severity and worse; all by default'),
+      },
+    },
+    ({ path, severity }) =>
+      answer(async () => {
+        const { files } = await fetchBridge<{ files: FileDiagnostics[] }>(options.bridge(), `/diagnostics${query({ paths: path, severity })}`);
+        return files.length === 0 ? text('No diagnostics.') : json(files);
+      }),
+  );
+
+  server.registerTool(
+    'query_knowledge',
+    {
+      description:
+        "Ask the project's knowledge graph (code structure and what agents decided or found), e.g. \"what imports src/x.ts\", \"what was decided about the cache\", \"how is A related to B\".",
+      inputSchema: {
+        question: z.string().min(1).max(2000),
+        runId: z.string().min(1).optional().describe('the run "this run" refers to'),
+      },
+    },
+    ({ question, runId }) =>
+      answer(async () => {
+        const found = await answerQuestion(await knowledge(), question, { ...((runId ?? options.runId) ? { runId: runId ?? options.runId } : {}) });
+        return text(`${found.text}\n\n(read as: ${found.interpretation})`);
+      }),
+  );
+
+  server.registerTool(
+    'add_knowledge',
+    {
+      description: 'Record a decision or a finding in the knowledge graph, linked to the files or symbols it is about, so later agents and people can find it.',
+      inputSchema: {
+        kind: z.enum(['decision', 'finding']),
+        text: z.string().min(1).max(10_000).describe('what was decided or found, and why'),
+        about: z.array(z.string().min(1)).max(50).optional().describe('file paths or symbol names it concerns'),
+        runId: z.string().min(1).optional(),
+        agentId: z.string().min(1).optional(),
+      },
+    },
+    ({ kind, text: body, about, runId, agentId }) =>
+      answer(async () => {
+        const run = runId ?? options.runId;
+        const agent = agentId ?? options.agentId;
+        const entity = await addKnowledge(await knowledge(), { kind, text: body, ...(about ? { about } : {}), ...(run ? { runId: run } : {}), ...(agent ? { agentId: agent } : {}) });
+        return text(`Recorded ${entity.kind} ${entity.id}: ${entity.name}`);
+      }),
+  );
+
+  return {
+    server,
+    close: async () => {
+      await server.close();
+      if (graph) await (await graph.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/** Serves Baton's MCP server over stdio until the client goes away or the signal aborts. */
+export async function serveBatonMcpStdio(options: BatonMcpServerOptions & { signal?: AbortSignal }): Promise<void> {
+  const { server, close } = createBatonMcpServer(options);
+  const transport = new StdioServerTransport();
+  const done = new Promise<void>((resolve) => {
+    // The client closing our stdin is how an MCP stdio session ends.
+    process.stdin.once('end', resolve);
+    process.stdin.once('close', resolve);
+    transport.onclose = resolve;
+    options.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.connect(transport);
+  await done;
+  await close();
+}
