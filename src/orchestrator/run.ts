@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { AgentAbort, agentEnvironment, continuationPrompt, runAgent, sessionTranscriptExists, stopLeftoverAgent, type AgentRuntime, type AgentSpec } from '../agents/index.js';
+import { AgentAbort, agentEnvironment, type AgentRuntime, type AgentSpec } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
 import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
 import {
-  addUsage,
   emptyUsage,
   type AgentRecord,
   type AgentRole,
@@ -29,6 +28,7 @@ import { evaluateCondition } from './condition.js';
 import { concatResults, judgePrompt, mergeResults, reduceGroups, reducePrompt, voteResults, type AgentResultInput } from './aggregate.js';
 import { nextGenerationPrompt, parsePlan, phasesFromPlan, planJsonSchema, type Plan } from './planning.js';
 import { createWorktree, finishWorktree } from './worktree.js';
+import { LocalExecutor, type AgentExecutor, type AgentJob } from './execute.js';
 
 /** How often a running orchestrator checks the store for a `baton cancel` from another process. */
 const CANCEL_POLL_MS = 250;
@@ -58,6 +58,8 @@ export interface RunWorkflowOptions {
   budgetUsd?: number;
   /** Tokens (input + output) the run may use: what is left of its tenant's daily token budget. */
   budgetTokens?: number;
+  /** Who runs the agents: this process (default) or `baton worker`s through a queue. */
+  executor?: AgentExecutor;
   /** Shared by runs in one process so parallel_limit, priorities and tenant limits hold across them. */
   scheduler?: AgentScheduler;
   /** Aborting it cancels the run: every agent is killed. */
@@ -101,11 +103,11 @@ function runStatusOf(phases: PhaseResult[], stop: ErrorInfo | undefined): RunSta
 
 /** An agent ready to start: its spec, its record as it starts, and what it inherited. */
 interface PreparedAgent {
+  /** The whole spec, for the session pool to start its process ahead. */
   spec: AgentSpec;
+  job: AgentJob;
   started: AgentRecord;
   phase: PhaseSpec;
-  timeoutMs: number;
-  recovered?: { previous: number; resume: boolean; usage: AgentRecord['usage']; costUsd: number };
   inherited: { entries: number; tokens: number; phases: number; queryMs: number };
 }
 
@@ -137,6 +139,7 @@ class RunExecution {
   private readonly cancel = new AbortController();
   private readonly scheduler: AgentScheduler;
   private readonly accumulator: DynamicContextAccumulator;
+  private readonly executor: AgentExecutor;
   private runRecord!: RunRecord;
   /** Every phase, from the workflow and from planners, by id. */
   private readonly phases = new Map<string, PhaseSpec>();
@@ -163,6 +166,7 @@ class RunExecution {
     const budgets = [this.workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
     this.budgetUsd = budgets.length > 0 ? Math.min(...budgets) : undefined;
     for (const phase of this.workflow.phases) this.phases.set(phase.id, phase);
+    this.executor = options.executor ?? new LocalExecutor({ store: options.store, runtime: options.runtime, env: options.env, ...(options.clock ? { clock: options.clock } : {}) });
     this.accumulator = new DynamicContextAccumulator({
       store: this.store,
       runId: this.runId,
@@ -524,21 +528,6 @@ class RunExecution {
     }
   }
 
-  /** Stops what a dead orchestrator left of an agent and tells how its next attempt should start. */
-  private async recoverLostAttempts(record: AgentRecord, cwd: string, env: Record<string, string>): Promise<{ previous: number; resume: boolean; usage: AgentRecord['usage']; costUsd: number }> {
-    const attempts = await this.store.listAttempts(this.runId, record.id);
-    for (const attempt of attempts.filter((a) => a.status === 'running')) {
-      if (attempt.pid !== undefined && attempt.host === hostname()) stopLeftoverAgent(attempt.pid, record.sessionId);
-      await this.store.saveAttempt({ ...attempt, status: 'failed', finishedAt: this.clock.now(), error: { code: ErrorCodes.orchestratorLost, message: 'the orchestrator stopped before this attempt ended' } });
-    }
-    return {
-      previous: attempts.length,
-      resume: attempts.length > 0 && (await sessionTranscriptExists(record.sessionId, cwd, env)),
-      usage: attempts.reduce((sum, a) => addUsage(sum, a.usage), emptyUsage()),
-      costUsd: attempts.reduce((sum, a) => sum + a.costUsd, 0),
-    };
-  }
-
   /**
    * Everything an agent needs before its process starts: context, MCP servers, worktree, the spec.
    * Returns the agent's final record instead when it cannot start.
@@ -583,17 +572,13 @@ class RunExecution {
       }
     }
     const cwd = workspace?.path ?? resolved.cwd;
-    const env = agentEnvironment(this.options.env, resolved.env);
-    // Only a resumed run has attempts from before: stop what is left of them and continue their session.
-    const recovered = this.options.resume ? await this.recoverLostAttempts(record, cwd, env) : undefined;
 
     const mcpServerNames = Object.keys(plan?.servers ?? {});
     const remainingBudget = this.budgetUsd === undefined ? undefined : Math.max(0.0001, this.budgetUsd - this.spentUsd);
     const spec: AgentSpec = {
       agentId: record.id,
       sessionId: record.sessionId,
-      // A resumed run continues the agent's interrupted conversation where it can.
-      ...(recovered?.resume ? { resume: true, prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the orchestrator stopped' }) } : { prompt: record.prompt }),
+      prompt: record.prompt,
       appendSystemPrompt: this.systemPromptFor(phase.id, record.id, instance.entry, plan, context),
       model: resolved.model,
       cwd,
@@ -601,7 +586,7 @@ class RunExecution {
       allowedTools: mcpServerNames.length > 0 ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)] : resolved.allowedTools,
       disallowedTools: resolved.disallowedTools,
       mcpServers: plan?.servers,
-      env,
+      env: agentEnvironment(this.options.env, resolved.env),
       // The agent may not spend more than what is left of the run's budget.
       maxBudgetUsd: remainingBudget === undefined ? resolved.maxBudgetUsd : Math.min(resolved.maxBudgetUsd ?? Infinity, remainingBudget),
       maxTurns: resolved.maxTurns,
@@ -618,13 +603,24 @@ class RunExecution {
       ...(workspace ? { workspace } : {}),
       context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
     };
-    return { spec, started, phase, timeoutMs, recovered, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs } };
+    const { env: _env, ...portable } = spec;
+    const job: AgentJob = {
+      runId,
+      agentId: record.id,
+      tenant: this.tenant,
+      priority: this.runRecord.priority ?? 0,
+      spec: portable,
+      env: resolved.env,
+      retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
+      timeoutMs,
+    };
+    return { spec, job, started, phase, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs } };
   }
 
   /** Starts a prepared agent and runs it to its end: attempts, retries, its worktree's commit. */
   private async launch(prepared: PreparedAgent): Promise<AgentRecord> {
-    const { spec, started, phase, timeoutMs, recovered } = prepared;
-    const { config, runId, events } = this;
+    const { started, phase } = prepared;
+    const { runId, events } = this;
     const record = started;
     if (this.cancel.signal.aborted) return this.finish({ ...started, status: 'cancelled', error: this.stopError() });
     const startedAt = this.clock.now();
@@ -633,47 +629,21 @@ class RunExecution {
     await this.saveAgent(started);
     events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: prepared.inherited });
 
-    const attemptOffset = recovered?.previous ?? 0;
-    const host = hostname();
-    const result = await runAgent(spec, {
-      runtime: this.options.runtime,
-      retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
-      timeoutMs: timeoutMs - (this.clock.now() - startedAt),
-      signal: this.cancel.signal,
-      hooks: {
-        attemptStarted: async (info) => {
-          await this.store.saveAttempt({ runId, agentId: record.id, attempt: attemptOffset + info.attempt, status: 'running', resumed: info.resumed, startedAt: info.startedAt, usage: emptyUsage(), costUsd: 0, durationMs: 0 });
-          events.emit('agent.attempt', { runId, agentId: record.id, attempt: attemptOffset + info.attempt, resumed: info.resumed });
-        },
-        processStarted: async (info, pid) => {
-          await this.store.saveAttempt({ runId, agentId: record.id, attempt: attemptOffset + info.attempt, status: 'running', resumed: info.resumed, startedAt: info.startedAt, usage: emptyUsage(), costUsd: 0, durationMs: 0, pid, host });
-        },
-        attemptFinished: async (info, outcome) => {
-          this.spend(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
-          await this.store.saveAttempt({
-            runId,
-            agentId: record.id,
-            attempt: attemptOffset + info.attempt,
-            status: outcome.status,
-            resumed: info.resumed,
-            startedAt: info.startedAt,
-            finishedAt: this.clock.now(),
-            usage: outcome.usage,
-            costUsd: outcome.costUsd,
-            durationMs: outcome.durationMs,
-            ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
-          });
-          events.emit('agent.attempt.finished', {
-            runId,
-            agentId: record.id,
-            attempt: attemptOffset + info.attempt,
-            status: outcome.status,
-            ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
-            ...(outcome.error ? { errorCode: outcome.error.code } : {}),
-          });
-        },
+    const result = await this.executor.execute({ ...prepared.job, timeoutMs: prepared.job.timeoutMs - (this.clock.now() - (started.startedAt ?? startedAt)) }, this.cancel.signal, {
+      attemptStarted: (info, attempt) => events.emit('agent.attempt', { runId, agentId: record.id, attempt, resumed: info.resumed }),
+      attemptFinished: (_info, attempt, outcome) => {
+        this.spend(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
+        events.emit('agent.attempt.finished', {
+          runId,
+          agentId: record.id,
+          attempt,
+          status: outcome.status,
+          ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
+          ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+        });
       },
     });
+    if (!this.executor.local) this.spend(result.costUsd, result.usage.inputTokens + result.usage.outputTokens);
 
     const workspace = started.workspace;
     let finalWorkspace = workspace;
@@ -686,7 +656,6 @@ class RunExecution {
     return this.finish({
       ...started,
       ...result,
-      ...(recovered ? { usage: addUsage(recovered.usage, result.usage), costUsd: recovered.costUsd + result.costUsd, attempts: attemptOffset + result.attempts } : {}),
       ...(finalWorkspace ? { workspace: finalWorkspace } : {}),
     });
   }
