@@ -3,7 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { isBatonError } from '../core/index.js';
-import { addKnowledge, answerQuestion, type KnowledgeGraph } from '../knowledge/index.js';
+import type { KnowledgeGraph } from '../knowledge/index.js';
 import { fetchBridge, type BridgeEndpoint } from './client.js';
 import type { BridgeEvent } from './protocol.js';
 import type { FileDiagnostics, IdeState } from './state.js';
@@ -17,6 +17,9 @@ export interface BatonMcpServerOptions {
   runId?: string;
   agentId?: string;
 }
+
+/** The knowledge graph's code loads on first use: it brings a TypeScript parser, and IDE tools need none of it. */
+const knowledgeModule = () => import('../knowledge/index.js');
 
 /** Longest diff `recent_changes` shows per change: agents read the file for more. */
 const MAX_DIFF_CHARS = 4000;
@@ -119,6 +122,7 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
     },
     ({ question, runId }) =>
       answer(async () => {
+        const { answerQuestion } = await knowledgeModule();
         const found = await answerQuestion(await knowledge(), question, { ...((runId ?? options.runId) ? { runId: runId ?? options.runId } : {}) });
         return text(`${found.text}\n\n(read as: ${found.interpretation})`);
       }),
@@ -140,6 +144,7 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
       answer(async () => {
         const run = runId ?? options.runId;
         const agent = agentId ?? options.agentId;
+        const { addKnowledge } = await knowledgeModule();
         const entity = await addKnowledge(await knowledge(), { kind, text: body, ...(about ? { about } : {}), ...(run ? { runId: run } : {}), ...(agent ? { agentId: agent } : {}) });
         return text(`Recorded ${entity.kind} ${entity.id}: ${entity.name}`);
       }),

@@ -149,24 +149,4 @@ describe('Context Bridge server', () => {
     expect(await invalid.json()).toMatchObject({ error: { code: 'invalid_message', message: expect.stringContaining('path:') } });
     expect((await get('/events?types=nope')).status).toBe(400);
   });
-
-  it('100 clients × 100 events: every subscriber gets every event it asked for, none lost, in order', async () => {
-    const pushers = await Promise.all(Array.from({ length: 100 }, (_, i) => connect(`c${i}`)));
-    const observer = await connect('observer');
-    await observer.subscribe({ types: ['file.changed'], paths: ['/load/**'] });
-    // Each pusher also follows its own folder: 100 filtered subscriptions besides the observer's.
-    await Promise.all(pushers.map((c, i) => c.subscribe({ paths: [`/load/c${i}/**`] })));
-    const observed = received(observer, 100 * 100);
-    const own = pushers.map((c) => received(c, 100));
-
-    for (let n = 0; n < 100; n++) for (const [i, c] of pushers.entries()) c.send({ type: 'file.changed', path: `/load/c${i}/${n}.ts` });
-
-    const all = await observed;
-    expect(new Set(all.map((e) => e.event.type === 'file.changed' && e.event.path)).size).toBe(100 * 100);
-    expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
-    const mine = await Promise.all(own);
-    for (const [i, events] of mine.entries()) {
-      expect(events.map((e) => (e.event.type === 'file.changed' ? e.event.path : ''))).toEqual(Array.from({ length: 100 }, (_, n) => `/load/c${i}/${n}.ts`));
-    }
-  }, 60_000);
 });

@@ -127,7 +127,12 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
     afterChanges();
   };
 
-  const watcher: FSWatcher = watch(root, { ignored: (path) => ignoredDirs.test(relative(root, path)), ignoreInitial: false, persistent: true });
+  const watcher: FSWatcher = watch(root, {
+    ignored: (path) => ignoredDirs.test(relative(root, path)),
+    ignoreInitial: false,
+    // Report a file once its size held still for 50 ms: a write in progress would diff as a half file.
+    awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 },
+  });
   await new Promise<void>((resolveReady, rejectReady) => {
     // The initial scan records what each file holds, so the first change has a diff.
     const remember = (path: string) => void contents.set(resolve(root, path), readText(resolve(root, path), maxDiffBytes));

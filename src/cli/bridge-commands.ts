@@ -76,11 +76,11 @@ export async function bridgeWatchCommand(dir: string, options: StoreOptions & { 
 /** `baton mcp-server`: Baton's MCP server (IDE state, knowledge graph) on stdio. */
 export async function mcpServerCommand(options: StoreOptions): Promise<number> {
   const config = effectiveConfig(options);
-  const [{ locateBridge, serveBatonMcpStdio }, { openKnowledgeGraph }] = await Promise.all([import('../bridge/index.js'), import('../knowledge/index.js')]);
+  const { locateBridge, serveBatonMcpStdio } = await import('../bridge/index.js');
   await serveBatonMcpStdio({
     bridge: () => locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port }),
-    openKnowledge: () =>
-      openKnowledgeGraph({
+    openKnowledge: async () =>
+      (await import('../knowledge/index.js')).openKnowledgeGraph({
         dataDir: config.data_dir,
         ...(config.neo4j_url ? { neo4jUrl: config.neo4j_url, neo4jUser: config.neo4j_user } : {}),
         ...(config.neo4j_password ? { neo4jPassword: config.neo4j_password } : {}),

@@ -67,7 +67,8 @@ export async function mcpCheckCommand(names: string[], options: McpCommandOption
   const { catalog, mcpOptions } = catalogOf(options);
   const unknown = names.filter((n) => !catalog.has(n));
   if (unknown.length > 0) throw new BatonError(ErrorCodes.usage, `Unknown MCP server(s): ${unknown.join(', ')}. In reach: ${[...catalog.keys()].join(', ') || 'none'}.`);
-  const targets = names.length > 0 ? names : [...catalog.keys()];
+  // Built-in servers are checked when named (`baton mcp check baton`), not with every declared one.
+  const targets = names.length > 0 ? names : [...catalog.values()].filter((s) => s.source !== 'built-in').map((s) => s.name);
   const mcp = await startMcp(mcpOptions);
   try {
     const health = await mcp.manager.check(targets);

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
 
@@ -58,7 +60,7 @@ export type McpLaunchConfig =
 
 export interface CatalogServer {
   name: string;
-  /** Where it was declared: 'workflow', a `.mcp.json` path, or 'config'. */
+  /** Where it was declared: 'workflow', a `.mcp.json` path, 'config', or 'built-in'. */
   source: string;
   entry: McpServerEntry;
 }
@@ -82,6 +84,25 @@ export interface CatalogSources {
   projectDirs?: string[];
   /** The workflow's own `mcpServers`: highest precedence. */
   workflow?: Record<string, McpServerEntry>;
+  /** The data_dir Baton's own server (`baton`) reads: its Context Bridge and knowledge graph. */
+  dataDir?: string;
+}
+
+/**
+ * Baton's own MCP server (`baton mcp-server`: IDE state from the Context Bridge, the knowledge
+ * graph), started with this Node and this copy of Baton: built (`dist/`) or from source through tsx.
+ */
+export function batonServerEntry(dataDir?: string): McpServerEntry {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const cli = fileURLToPath(new URL(`../cli/main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  // tsx by absolute URL: the server runs in the agent's directory, where `--import tsx` would not resolve.
+  const loader = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+  return {
+    command: process.execPath,
+    args: [...loader, cli, 'mcp-server', ...(dataDir ? ['--data-dir', dataDir] : [])],
+    capabilities: ['ide', 'ide state', 'open files', 'diagnostics', 'knowledge graph'],
+    keywords: ['editor', 'selection', 'selected code', 'recent changes', 'compiler errors', 'what was decided', 'record the decision'],
+  };
 }
 
 export function buildCatalog(sources: CatalogSources): McpCatalog {
@@ -89,6 +110,8 @@ export function buildCatalog(sources: CatalogSources): McpCatalog {
   const add = (servers: Record<string, McpServerEntry> | undefined, source: string): void => {
     for (const [name, entry] of Object.entries(servers ?? {})) catalog.set(name, { name, source, entry });
   };
+  // Built-in first, so a server of the same name declared anywhere replaces it.
+  add({ baton: batonServerEntry(sources.dataDir) }, 'built-in');
   add(sources.config, 'config');
   const seen = new Set<string>();
   for (const dir of sources.projectDirs ?? []) {

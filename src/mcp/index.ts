@@ -1,4 +1,4 @@
-export { buildCatalog, launchConfig, mcpServerSchema, mockToolSchema, readMcpJson, templateConfig } from './catalog.js';
+export { batonServerEntry, buildCatalog, launchConfig, mcpServerSchema, mockToolSchema, readMcpJson, templateConfig } from './catalog.js';
 export type { CatalogServer, CatalogSources, McpCatalog, McpLaunchConfig, McpServerEntry, MockTool } from './catalog.js';
 export { analyzeRequirements, kindOf } from './requirements.js';
 export type { RequirementAnalysis, ServerRequirement } from './requirements.js';

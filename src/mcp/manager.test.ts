@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { buildCatalog, launchConfig, type McpServerEntry } from './catalog.js';
 import { McpManager, type McpManagerOptions } from './manager.js';
+import { analyzeRequirements } from './requirements.js';
 import { MockMcpHost } from './mock.js';
 import type { McpProbe } from './probe.js';
 
@@ -197,10 +198,25 @@ describe('catalog', () => {
     writeFileSync(join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { a: { command: 'from-project' }, b: { command: 'from-project' } } }));
     const catalog = buildCatalog({ config: { a: { command: 'from-config' }, c: { command: 'from-config' } }, projectDirs: [dir], workflow: { b: { command: 'from-workflow' } } });
     expect([...catalog.values()].map((s) => [s.name, 'command' in s.entry ? s.entry.command : ''])).toEqual([
+      ['baton', process.execPath],
       ['a', 'from-project'],
       ['c', 'from-config'],
       ['b', 'from-workflow'],
     ]);
+  });
+
+  it("has Baton's own server built in: this Node running this CLI's mcp-server on the data_dir, unless a declared baton replaces it", () => {
+    const builtIn = buildCatalog({ dataDir: '/data' }).get('baton')!;
+    expect(builtIn.source).toBe('built-in');
+    // Tests run from source, so the CLI starts through tsx, found by absolute path (agents run elsewhere).
+    expect(builtIn.entry).toMatchObject({
+      command: process.execPath,
+      args: ['--import', expect.stringMatching(/^file:\/\/.*\/node_modules\/tsx\/.+\.mjs$/), fileURLToPath(new URL('../cli/main.ts', import.meta.url)), 'mcp-server', '--data-dir', '/data'],
+    });
+    expect(analyzeRequirements('Explain the diagnostics in the open files', buildCatalog({})).servers.map((s) => s.name)).toEqual(['baton']);
+
+    const declared = buildCatalog({ workflow: { baton: { command: 'my-baton' } } }).get('baton')!;
+    expect(declared).toMatchObject({ source: 'workflow', entry: { command: 'my-baton' } });
   });
 });
 
