@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { unifiedDiff } from './diff.js';
+import { parseDiagnostics, parseGitStatus } from './watcher.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-diff-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('unifiedDiff', () => {
+  it.each([
+    ['one line changed in the middle', 'a\nb\nc\nd\ne\nf\ng\nh\n', 'a\nb\nc\nd\nX\nf\ng\nh\n'],
+    ['a new file', '', 'new\nfile\n'],
+    ['a file emptied', 'old\n', ''],
+    ['a line appended', '1\n2\n3\n', '1\n2\n3\n4\n'],
+    ['edits at both ends', '1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n', '0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\nB\n'],
+  ])('%s: git apply turns the old text into the new one', (_, before, after) => {
+    writeFileSync(join(dir, 'f.txt'), before);
+    writeFileSync(join(dir, 'change.diff'), unifiedDiff(before, after, 'f.txt'));
+    execFileSync('git', ['apply', '--unsafe-paths', `--directory=${dir}`, '-p1', join(dir, 'change.diff')], { cwd: dir });
+    expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toBe(after);
+  });
+
+  it('shows three lines of context around the change, and nothing for equal texts', () => {
+    expect(unifiedDiff('a\nb\nc\nd\ne\nf\ng\nh\n', 'a\nb\nc\nd\nX\nf\ng\nh\n', 'f.txt')).toBe('--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+X\n f\n g\n h\n');
+    expect(unifiedDiff('same\n', 'same\n', 'f.txt')).toBe('');
+  });
+});
+
+describe('watcher parsers', () => {
+  it('reads tsc and gcc/eslint-style diagnostics, with 0-based positions and absolute paths', () => {
+    const output = [
+      "src/a.ts(3,7): error TS2322: Type 'number' is not assignable to type 'string'.",
+      '/abs/b.c:10:2: warning: unused variable [-Wunused-variable]',
+      'src/a.ts:1:1: note: declared here',
+      'Found 1 error.',
+    ].join('\n');
+    expect(Object.fromEntries(parseDiagnostics(output, '/w'))).toEqual({
+      '/w/src/a.ts': [
+        { severity: 'error', code: 'TS2322', message: "Type 'number' is not assignable to type 'string'.", range: { start: { line: 2, character: 6 }, end: { line: 2, character: 6 } } },
+        { severity: 'info', message: 'declared here', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } },
+      ],
+      '/abs/b.c': [{ severity: 'warning', message: 'unused variable [-Wunused-variable]', range: { start: { line: 9, character: 1 }, end: { line: 9, character: 1 } } }],
+    });
+  });
+
+  it('reads the branch and changed files of git status, renames by their new path', () => {
+    const status = '## main...origin/main [ahead 1]\n M src/a.ts\nR  old.ts -> new.ts\n?? "with space.ts"\n';
+    expect(parseGitStatus(status, '/repo')).toEqual({
+      branch: 'main',
+      files: [
+        { path: '/repo/src/a.ts', status: 'M' },
+        { path: '/repo/new.ts', status: 'R' },
+        { path: '/repo/with space.ts', status: '??' },
+      ],
+    });
+    expect(parseGitStatus('## No commits yet on trunk\n', '/repo')).toEqual({ branch: 'trunk', files: [] });
+  });
+});
