@@ -10,6 +10,7 @@ import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { kgQueryLatency } from './knowledge.js';
 import { mcpLoadingTime } from './mcp.js';
+import { bridgeFanout } from './bridge.js';
 import { storeLatency } from './store.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
@@ -18,6 +19,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   mcp_loading_time: mcpLoadingTime,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
+  bridge_fanout: bridgeFanout,
   store_latency: storeLatency,
   kg_query_latency: kgQueryLatency,
 };
