@@ -1,0 +1,221 @@
+-- Baton Context Bridge client for Neovim (0.7+): pushes file.opened/closed/changed (with a diff),
+-- selection.changed and diagnostics.updated to `baton bridge` over HTTP (POST /events).
+-- Events are queued and sent in order, in batches, one request at a time.
+local M = {}
+local uv = vim.loop
+
+local state = {
+  host = nil, port = nil, token = nil,
+  queue = {}, in_flight = false,
+  saved = {},        -- buffer -> text as last read or written, for diffs
+  languages = {},    -- buffer -> the filetype it was reported opened with
+  sent = 0, errors = 0, last_error = nil,
+  selection_timer = nil,
+  debounce_ms = 150,
+}
+
+local severities = { 'error', 'warning', 'info', 'hint' }
+
+local function read_file(path)
+  local f = io.open(path, 'r')
+  if not f then return nil end
+  local text = f:read('*a')
+  f:close()
+  return text
+end
+
+local function buffer_path(buf)
+  if not vim.api.nvim_buf_is_valid(buf) or vim.bo[buf].buftype ~= '' then return nil end
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name == '' then return nil end
+  return vim.fn.fnamemodify(name, ':p')
+end
+
+local function buffer_text(buf)
+  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n') .. '\n'
+end
+
+local function report(message)
+  state.errors = state.errors + 1
+  state.last_error = message
+  vim.schedule(function() vim.notify('baton bridge: ' .. message, vim.log.levels.WARN) end)
+end
+
+-- One HTTP/1.1 request over libuv TCP: no curl needed. `done(err)` runs in a fast callback.
+local function post(body, done)
+  local tcp = uv.new_tcp()
+  tcp:connect(state.host, state.port, function(err)
+    if err then
+      tcp:close()
+      return done('cannot reach ' .. state.host .. ':' .. state.port .. ' (' .. err .. '); is `baton bridge` running?')
+    end
+    local chunks = {}
+    tcp:read_start(function(read_err, chunk)
+      if read_err or not chunk then
+        tcp:close()
+        local response = table.concat(chunks)
+        local status = response:match('^HTTP/1%.%d (%d+)')
+        if status == '200' then return done(nil) end
+        return done('the bridge answered ' .. (status or 'nothing') .. ': ' .. (response:match('\r\n\r\n(.*)$') or read_err or ''))
+      end
+      table.insert(chunks, chunk)
+    end)
+    tcp:write(table.concat({
+      'POST /events HTTP/1.1',
+      'Host: ' .. state.host .. ':' .. state.port,
+      'Authorization: Bearer ' .. state.token,
+      'Content-Type: application/json',
+      'Content-Length: ' .. #body,
+      'Connection: close',
+      '',
+      body,
+    }, '\r\n'))
+  end)
+end
+
+-- Sends what is queued (up to 1000 events per request, the bridge's limit), then what queued meanwhile.
+local function flush()
+  if state.in_flight or #state.queue == 0 or not state.host then return end
+  local batch = {}
+  while #batch < 1000 and #state.queue > 0 do table.insert(batch, table.remove(state.queue, 1)) end
+  state.in_flight = true
+  post(vim.json.encode(batch), function(err)
+    state.in_flight = false
+    if err then report(err) else state.sent = state.sent + #batch end
+    vim.schedule(flush)
+  end)
+end
+
+local function push(event)
+  table.insert(state.queue, event)
+  vim.schedule(flush)
+end
+
+function M.opened(buf)
+  local path = buffer_path(buf)
+  if not path then return end
+  state.saved[buf] = buffer_text(buf)
+  local language = vim.bo[buf].filetype
+  state.languages[buf] = language
+  push({ type = 'file.opened', path = path, language = language ~= '' and language or nil })
+end
+
+function M.closed(buf)
+  local path = buffer_path(buf)
+  state.saved[buf], state.languages[buf] = nil, nil
+  if path then push({ type = 'file.closed', path = path }) end
+end
+
+function M.written(buf)
+  local path = buffer_path(buf)
+  if not path then return end
+  local before, after = state.saved[buf] or '', buffer_text(buf)
+  state.saved[buf] = after
+  if before == after then return end
+  local label = vim.fn.fnamemodify(path, ':.'):gsub('^/', '')
+  local hunks = vim.diff(before, after, { result_type = 'unified', ctxlen = 3 })
+  push({ type = 'file.changed', path = path, change = 'changed', diff = '--- a/' .. label .. '\n+++ b/' .. label .. '\n' .. hunks })
+end
+
+function M.diagnostics(buf)
+  local path = buffer_path(buf)
+  if not path then return end
+  local list = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    local code = d.code
+    if type(code) ~= 'string' and type(code) ~= 'number' then code = nil end
+    table.insert(list, {
+      severity = severities[d.severity] or 'error',
+      message = d.message,
+      source = d.source,
+      code = code,
+      range = {
+        start = { line = d.lnum, character = d.col },
+        ['end'] = { line = d.end_lnum or d.lnum, character = d.end_col or d.col },
+      },
+    })
+  end
+  -- An empty list (vim.json encodes {} as []) clears the file's diagnostics.
+  push({ type = 'diagnostics.updated', path = path, diagnostics = list })
+end
+
+-- The visual selection (with its text), or the cursor position when there is none.
+function M.selection()
+  local buf = vim.api.nvim_get_current_buf()
+  local path = buffer_path(buf)
+  if not path then return end
+  local mode = vim.api.nvim_get_mode().mode
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  local range = { start = { line = cursor[1] - 1, character = cursor[2] }, ['end'] = { line = cursor[1] - 1, character = cursor[2] } }
+  local text = nil
+  if mode == 'v' or mode == 'V' or mode == '\22' then
+    local a, b = vim.fn.getpos('v'), vim.fn.getpos('.')
+    if a[2] > b[2] or (a[2] == b[2] and a[3] > b[3]) then a, b = b, a end
+    local lines = vim.api.nvim_buf_get_lines(buf, a[2] - 1, b[2], false)
+    if mode == 'V' then
+      range = { start = { line = a[2] - 1, character = 0 }, ['end'] = { line = b[2] - 1, character = #(lines[#lines] or '') } }
+    else
+      lines[#lines] = string.sub(lines[#lines], 1, b[3])
+      lines[1] = string.sub(lines[1], a[3])
+      range = { start = { line = a[2] - 1, character = a[3] - 1 }, ['end'] = { line = b[2] - 1, character = b[3] } }
+    end
+    text = table.concat(lines, '\n')
+  end
+  push({ type = 'selection.changed', path = path, range = range, text = text })
+end
+
+local function selection_soon()
+  state.selection_timer:stop()
+  state.selection_timer:start(state.debounce_ms, 0, vim.schedule_wrap(M.selection))
+end
+
+-- Waits (at most timeout_ms) until everything queued has been sent; true when it has.
+function M.drain(timeout_ms)
+  return vim.wait(timeout_ms or 2000, function() return #state.queue == 0 and not state.in_flight end, 10)
+end
+
+function M.status()
+  return { url = state.host and ('http://' .. state.host .. ':' .. state.port) or nil, sent = state.sent, queued = #state.queue, errors = state.errors, last_error = state.last_error }
+end
+
+-- opts: { url = 'http://127.0.0.1:7311', token = '…' } or { data_dir = '/path/.baton' } (reads
+-- bridge.json and bridge.token there; default: $BATON_DATA_DIR, else .baton in the working directory).
+function M.setup(opts)
+  opts = opts or {}
+  local data_dir = opts.data_dir or vim.env.BATON_DATA_DIR or (vim.fn.getcwd() .. '/.baton')
+  local url = opts.url
+  if not url then
+    local address = read_file(data_dir .. '/bridge.json')
+    url = address and vim.json.decode(address).url or 'http://127.0.0.1:7311'
+  end
+  state.token = opts.token or (read_file(data_dir .. '/bridge.token') or ''):gsub('%s+$', '')
+  if state.token == '' then return report('no token: start `baton bridge` once, or pass token = …') end
+  local host, port = url:match('^https?://%[?([^%]/]+)%]?:(%d+)')
+  if not host then return report('url must look like http://127.0.0.1:7311, not ' .. url) end
+  if not host:match('^[%d%.]+$') and not host:match(':') then
+    local found = uv.getaddrinfo(host, nil, { socktype = 'stream' })
+    host = found and found[1] and found[1].addr or host
+  end
+  state.host, state.port = host, tonumber(port)
+  state.debounce_ms = opts.debounce_ms or state.debounce_ms
+  state.selection_timer = state.selection_timer or uv.new_timer()
+
+  local group = vim.api.nvim_create_augroup('BatonBridge', { clear = true })
+  local on = function(events, fn) vim.api.nvim_create_autocmd(events, { group = group, callback = fn }) end
+  on({ 'BufReadPost', 'BufNewFile' }, function(args) M.opened(args.buf) end)
+  -- A file opened before its type was known is reported again once it is (e.g. `filetype on` after setup).
+  on('FileType', function(args)
+    if state.saved[args.buf] ~= nil and state.languages[args.buf] == '' then M.opened(args.buf) end
+  end)
+  on('BufDelete', function(args) M.closed(args.buf) end)
+  on('BufWritePost', function(args) M.written(args.buf) end)
+  on('DiagnosticChanged', function(args) M.diagnostics(args.buf) end)
+  on({ 'CursorMoved', 'CursorMovedI' }, selection_soon)
+  on('VimLeavePre', function() M.drain(1000) end)
+  -- Buffers already open when setup runs.
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) and buffer_path(buf) then M.opened(buf) end
+  end
+end
+
+return M

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BridgeClient, readToken, startBridge, type BridgeEvent, type BridgeServer } from '../src/bridge/index.js';
+
+const plugin = fileURLToPath(new URL('../editors/nvim', import.meta.url));
+const run = promisify(execFile);
+
+let dir: string;
+let bridge: BridgeServer;
+let subscriber: BridgeClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-nvim-'));
+  bridge = await startBridge({ dataDir: join(dir, 'data'), port: 0 });
+  subscriber = await BridgeClient.connect({ url: bridge.url, token: readToken(join(dir, 'data')) });
+});
+afterAll(async () => {
+  await subscriber.close();
+  await bridge.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Neovim plugin (editors/nvim) in real nvim --headless', () => {
+  it('pushes open, diagnostics, a save with its diff, the visual selection and close, in that order', async () => {
+    const file = join(dir, 'greet.ts');
+    writeFileSync(file, 'export const greet = (name: string) => name;\nexport const two = 2;\n');
+    const events: BridgeEvent[] = [];
+    const closed = new Promise<void>((resolve) =>
+      subscriber.events.on('event', (e) => {
+        events.push(e);
+        if (e.event.type === 'file.closed') resolve();
+      }),
+    );
+    await subscriber.subscribe({ paths: ['**/greet.ts'] });
+
+    const lua = (code: string) => ['-c', `lua ${code}`];
+    await run(
+      'nvim',
+      [
+        '--headless',
+        '-u', 'NONE',
+        '--cmd', `set rtp^=${plugin}`,
+        '--cmd', 'filetype on',
+        ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+        '-c', `edit ${file}`,
+        ...lua(`vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 1, col = 13, end_col = 16, message = 'two is not two', severity = vim.diagnostic.severity.ERROR, source = 'test', code = 'T1' }})`),
+        '-c', 'call setline(2, "export const two = 3;")',
+        '-c', 'write',
+        // Select both lines linewise and stay in visual mode while the plugin reads the selection.
+        ...lua(`vim.api.nvim_feedkeys('ggVj', 'x!', false) require('baton').selection()`),
+        '-c', 'bdelete',
+        ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
+        '-c', 'qa!',
+      ],
+      { timeout: 20_000 },
+    );
+    await closed;
+
+    const path = file;
+    expect(events.map((e) => e.event)).toEqual([
+      { type: 'file.opened', path, language: 'typescript' },
+      { type: 'diagnostics.updated', path, diagnostics: [{ severity: 'error', message: 'two is not two', source: 'test', code: 'T1', range: { start: { line: 1, character: 13 }, end: { line: 1, character: 16 } } }] },
+      { type: 'file.changed', path, change: 'changed', diff: expect.stringContaining('@@ -1,2 +1,2 @@\n export const greet = (name: string) => name;\n-export const two = 2;\n+export const two = 3;\n') },
+      { type: 'selection.changed', path, range: { start: { line: 0, character: 0 }, end: { line: 1, character: 21 } }, text: 'export const greet = (name: string) => name;\nexport const two = 3;' },
+      { type: 'file.closed', path },
+    ]);
+    expect(bridge.state.snapshot()).toMatchObject({ openFiles: [], diagnostics: { errors: 1 } });
+  }, 30_000);
+});
