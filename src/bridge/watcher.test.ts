@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unifiedDiff } from './diff.js';
-import { parseDiagnostics, parseGitStatus } from './watcher.js';
+import type { IdeEventInput } from './protocol.js';
+import { parseDiagnostics, parseGitStatus, startWatcher } from './watcher.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,5 +58,49 @@ describe('watcher parsers', () => {
       ],
     });
     expect(parseGitStatus('## No commits yet on trunk\n', '/repo')).toEqual({ branch: 'trunk', files: [] });
+  });
+});
+
+describe('startWatcher', () => {
+  it('reports the git status at start, then files added, changed and deleted with their diffs, in order', async () => {
+    const repo = join(dir, 'repo');
+    mkdirSync(join(repo, 'node_modules'), { recursive: true });
+    execFileSync('git', ['init', '-q', '-b', 'trunk'], { cwd: repo });
+    writeFileSync(join(repo, 'kept.txt'), 'one\n');
+    const events: IdeEventInput[] = [];
+    let check = (): void => undefined;
+    /** Resolves once this many file events arrived (git status events come in between). */
+    const fileEvents = (count: number) =>
+      new Promise<IdeEventInput[]>((resolve) => {
+        check = () => {
+          const found = events.filter((e) => e.type === 'file.changed');
+          if (found.length >= count) resolve(found);
+        };
+        check();
+      });
+    const controller = new AbortController();
+    await startWatcher({
+      dir: repo,
+      push: async (event) => {
+        events.push(event);
+        check();
+      },
+      settleMs: 10,
+      signal: controller.signal,
+    });
+    expect(events).toEqual([{ type: 'git.changed', root: repo, branch: 'trunk', files: [{ path: join(repo, 'kept.txt'), status: '??' }] }]);
+
+    writeFileSync(join(repo, 'kept.txt'), 'one\ntwo\n');
+    await fileEvents(1);
+    writeFileSync(join(repo, 'node_modules', 'ignored.js'), 'x');
+    writeFileSync(join(repo, 'new.txt'), 'fresh\n');
+    await fileEvents(2);
+    unlinkSync(join(repo, 'new.txt'));
+    expect(await fileEvents(3)).toEqual([
+      { type: 'file.changed', path: join(repo, 'kept.txt'), change: 'changed', diff: '--- a/kept.txt\n+++ b/kept.txt\n@@ -1,1 +1,2 @@\n one\n+two\n' },
+      { type: 'file.changed', path: join(repo, 'new.txt'), change: 'added', diff: '--- a/new.txt\n+++ b/new.txt\n@@ -0,0 +1,1 @@\n+fresh\n' },
+      { type: 'file.changed', path: join(repo, 'new.txt'), change: 'deleted', diff: '--- a/new.txt\n+++ b/new.txt\n@@ -1,1 +0,0 @@\n-fresh\n' },
+    ]);
+    controller.abort();
   });
 });

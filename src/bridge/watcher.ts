@@ -28,6 +28,8 @@ export interface WatcherOptions {
   /** Called with every event pushed, and with errors that did not stop the watcher. */
   onEvent?: (event: IdeEventInput) => void;
   onError?: (error: Error) => void;
+  /** Aborting it stops the watcher (as `close()` does). */
+  signal?: AbortSignal;
 }
 
 export interface Watcher {
@@ -150,15 +152,20 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   });
   await Promise.all([reportGit(), reportDiagnostics()]);
 
-  return {
-    close: async () => {
+  let stopped: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (stopped ??= (async () => {
+      options.signal?.removeEventListener('abort', onAbort);
       clearTimeout(settleTimer);
       await watcher.close();
       await settling;
       await queue;
       closed = true;
-    },
-  };
+    })());
+  const onAbort = (): void => void close();
+  if (options.signal?.aborted) await close();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  return { close };
 }
 
 /** `git status --porcelain=v1 --branch` → branch and changed files (absolute paths). */

@@ -64,6 +64,7 @@ export async function bridgeWatchCommand(dir: string, options: StoreOptions & { 
     ...(options.diagnostics ? { diagnosticsCommand: options.diagnostics } : {}),
     onEvent: (event) => output.stdout.write(`${event.type}${'path' in event ? ` ${relative(root, event.path) || '.'}` : ''}${event.type === 'file.changed' && event.change !== 'changed' ? ` (${event.change})` : ''}\n`),
     onError: (error) => output.stderr.write(`warning: ${error.message}\n`),
+    signal,
   });
   output.stdout.write(`Watching ${root} → ${endpoint.url}\n`);
   const lost = await Promise.race([aborted(signal).then(() => undefined), bridgeClosed]);
