@@ -148,5 +148,7 @@ describe('Context Bridge server', () => {
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ error: { code: 'invalid_message', message: expect.stringContaining('path:') } });
     expect((await get('/events?types=nope')).status).toBe(400);
+    const huge = await fetch(new URL('/events', bridge.url), { method: 'POST', headers: { authorization: `Bearer ${endpoint.token}` }, body: JSON.stringify({ type: 'terminal.output', data: 'x'.repeat(2 * 1024 * 1024) }) });
+    expect(huge.status).toBe(413);
   });
 });
