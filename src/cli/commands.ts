@@ -21,6 +21,7 @@ import {
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import type { QueueExecutor } from '../queue/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
 import { formatSummary, printProgress } from './progress.js';
@@ -204,6 +205,7 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
   // Whatever was started is stopped again, however far start-up got.
   let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let executor: QueueExecutor | undefined;
   try {
     const quota = await remainingTenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
     await audit.prune();
@@ -213,6 +215,10 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
     mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
     metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
     logEvents(logger, events, mcp?.manager.events);
+    // With Redis, agents go to `baton worker`s through the queue instead of running here.
+    // Loaded only then: BullMQ is not needed on one machine.
+    executor = config.redis_url ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store }) : undefined;
+    if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
 
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -225,6 +231,7 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
       tenant,
       ...(options.resume ? { runId: options.resume, resume: true } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      ...(executor ? { executor } : {}),
       ...quota,
       env: agentEnv,
       signal: cancel.signal,
@@ -233,6 +240,7 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return runExitCode(summary);
   } finally {
+    await executor?.close();
     await runtime.close();
     await mcp?.close();
     await metrics?.close();

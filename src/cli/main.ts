@@ -26,6 +26,7 @@ import {
   sessionsShowCommand,
 } from './context-commands.js';
 import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
+import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand } from './migrate-commands.js';
 
@@ -138,6 +139,13 @@ storeOptions(
     .option('--port <n>', 'port (0 picks a free one)', positiveInt, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1'),
 ).action(action((opts: { port?: number; host?: string; config?: string; dataDir?: string }) => serveCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('worker')
+    .description('run agents of any run from the Redis queue (needs redis_url); start one per machine')
+    .option('--concurrency <n>', 'agents at once (default: worker_concurrency)', positiveInt),
+).action(action((opts: { concurrency?: number; config?: string; dataDir?: string }) => workerCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

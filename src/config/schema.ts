@@ -55,6 +55,8 @@ export const configSchema = z
     session_pool_size: z.number().int().min(0).max(64).default(2),
     /** Agents one `baton worker` runs at once. */
     worker_concurrency: z.number().int().min(1).default(2),
+    /** A worker silent this long (died) loses its jobs to other workers. */
+    worker_stall_timeout_ms: z.number().int().min(1000).default(30_000),
     /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */
     tenant_max_concurrent_agents: z.record(z.string(), z.number().int().min(1)).default({}),
     /** Tokens (input + output) each tenant may use per UTC day; tenants not listed have no limit. */

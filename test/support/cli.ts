@@ -14,7 +14,7 @@ export interface CliResult {
 export function startCli(
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd?: string },
-): ChildProcess & { output: Promise<CliResult>; stdoutSoFar: () => string } {
+): ChildProcess & { output: Promise<CliResult>; stdoutSoFar: () => string; stderrSoFar: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: options.cwd ?? root,
     env: options.env,
@@ -25,7 +25,7 @@ export function startCli(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const output = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return Object.assign(child, { output, stdoutSoFar: () => stdout });
+  return Object.assign(child, { output, stdoutSoFar: () => stdout, stderrSoFar: () => stderr });
 }
 
 export function runCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult> {

@@ -1,0 +1,44 @@
+import { hostname } from 'node:os';
+import { ClaudeRuntime } from '../agents/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
+
+export interface WorkerCommandOptions extends StoreOptions {
+  concurrency?: number;
+}
+
+/**
+ * `baton worker`: takes agents of every run off the Redis queue and runs them here until
+ * SIGINT/SIGTERM. Agents get this machine's environment (API key, HOME) plus their workflow's env.
+ */
+export async function workerCommand(options: WorkerCommandOptions, output: Output): Promise<number> {
+  const { config } = loadEffectiveConfig(options);
+  if (!config.redis_url) {
+    throw new BatonError(ErrorCodes.configInvalid, 'baton worker needs redis_url: the Redis server that holds the queue and the store (set it in baton.config or BATON_REDIS_URL).');
+  }
+  const store = await openConfiguredStore(config);
+  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+  const concurrency = options.concurrency ?? config.worker_concurrency;
+  const { startAgentWorker } = await import('../queue/index.js');
+  const worker = await startAgentWorker({
+    redisUrl: config.redis_url,
+    store,
+    runtime,
+    env: process.env,
+    concurrency,
+    stallTimeoutMs: config.worker_stall_timeout_ms,
+    onJob: (e) => output.stderr.write(`${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`),
+  });
+  output.stderr.write(`Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      output.stderr.write(`${signal}: stopping; running agents are cancelled and their jobs go back to the queue.\n`);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await worker.stop();
+  await store.close();
+  return 0;
+}

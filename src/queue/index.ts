@@ -1,0 +1,2 @@
+export { AGENT_QUEUE, agentJobId, bullPriority, QueueExecutor, startAgentWorker } from './queue.js';
+export type { AgentWorker, AgentWorkerOptions } from './queue.js';

@@ -1,0 +1,170 @@
+import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AgentResult, AgentRuntime } from '../agents/index.js';
+import { ErrorCodes, type ErrorCode } from '../core/index.js';
+import { executeAgentJob, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
+import { emptyUsage, type Store } from '../store/index.js';
+
+/** The BullMQ queue agents wait in for a worker. */
+export const AGENT_QUEUE = 'baton-agents';
+/** How long finished jobs are kept, so a duplicated or re-sent job returns the stored result instead of running again. */
+const KEEP_FINISHED_S = 7 * 24 * 3600;
+/** How often a worker checks whether the run of its job was cancelled. */
+const CANCEL_POLL_MS = 500;
+
+/**
+ * The job id of an agent: `<runId>|<agentId>|g<generation>|i<index>`. The same agent of the same
+ * run always gets the same id, so a job sent twice (a resumed orchestrator) is one job. BullMQ
+ * reserves `:` in ids, hence `|`.
+ */
+export const agentJobId = (job: AgentJob): string => `${job.runId}|${job.agentId}|g${job.generation ?? 0}|i${job.index ?? 0}`;
+
+/** BullMQ runs lower numbers first (1 is the highest); Baton's priority is higher-first, -1000…1000. */
+export const bullPriority = (priority: number): number => 1001 - Math.max(-1000, Math.min(1000, priority));
+
+/** A Redis connection for BullMQ, which needs blocking commands never to give up. */
+const connect = (redisUrl: string): Redis => new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+
+const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, message: string): AgentResult => ({
+  status,
+  usage: emptyUsage(),
+  costUsd: 0,
+  turns: 0,
+  attempts: 0,
+  durationMs: 0,
+  error: { code, message },
+});
+
+/**
+ * Sends agents to `baton worker`s through BullMQ and waits for their results. Cancelling a run
+ * sets its cancel flag in the store, which workers watch; jobs still waiting are removed.
+ */
+export class QueueExecutor implements AgentExecutor {
+  readonly local = false;
+
+  private constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly store: Store,
+    /** BullMQ leaves connections it was given open; they are closed with the executor. */
+    private readonly connections: Redis[],
+  ) {}
+
+  static async open(options: { redisUrl: string; store: Store }): Promise<QueueExecutor> {
+    const connections = [connect(options.redisUrl), connect(options.redisUrl)];
+    const queue = new Queue(AGENT_QUEUE, { connection: connections[0]! });
+    const events = new QueueEvents(AGENT_QUEUE, { connection: connections[1]! });
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    return new QueueExecutor(queue, events, options.store, connections);
+  }
+
+  async execute(job: AgentJob, signal: AbortSignal, _hooks?: AgentJobHooks): Promise<AgentResult> {
+    const queued: Job<AgentJob, AgentResult> = await this.queue.add('agent', job, {
+      jobId: agentJobId(job),
+      priority: bullPriority(job.priority),
+      removeOnComplete: { age: KEEP_FINISHED_S },
+      removeOnFail: { age: KEEP_FINISHED_S },
+    });
+    let onAbort: (() => void) | undefined;
+    const cancelled = new Promise<AgentResult>((resolve) => {
+      onAbort = (): void => {
+        void this.store.requestCancel(job.runId).catch(() => undefined);
+        void queued.remove().catch(() => undefined); // only succeeds while the job still waits
+        const reason: unknown = signal.reason;
+        resolve(resultWithoutRun('cancelled', ErrorCodes.cancelled, reason instanceof Error ? reason.message : 'run cancelled'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const finished = queued.waitUntilFinished(this.events).then(
+      (result) => result,
+      (error: unknown) => resultWithoutRun('failed', ErrorCodes.agentFailed, `worker failed the job ${queued.id}: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    try {
+      return await Promise.race([finished, cancelled]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.events.close(), this.queue.close()]);
+    for (const connection of this.connections) connection.disconnect();
+  }
+}
+
+export interface AgentWorkerOptions {
+  redisUrl: string;
+  store: Store;
+  runtime: AgentRuntime;
+  /** The worker's environment: its API key, base URL and HOME reach its agents. */
+  env: NodeJS.ProcessEnv;
+  concurrency: number;
+  /**
+   * A job whose worker stops renewing its lock for this long (the worker died) goes back to the
+   * queue for another worker.
+   */
+  stallTimeoutMs: number;
+  onJob?(event: { jobId: string; agentId: string; runId: string; status: 'started' | AgentResult['status'] }): void;
+}
+
+/** A running worker; `stop()` hands the jobs it was running back to the queue for other workers. */
+export interface AgentWorker {
+  stop(): Promise<void>;
+}
+
+/** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
+export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
+  const { store } = options;
+  let stopping = false;
+  const connection = connect(options.redisUrl);
+  const worker = new Worker<AgentJob, AgentResult>(
+    AGENT_QUEUE,
+    async (job, token, signal) => {
+      const data = job.data;
+      const controller = new AbortController();
+      const abort = (reason: unknown): void => {
+        if (!controller.signal.aborted) controller.abort(reason);
+      };
+      signal?.addEventListener('abort', () => abort(new Error('the worker is shutting down')), { once: true });
+      const watch = setInterval(() => {
+        store.isCancelRequested(data.runId).then(
+          (requested) => requested && abort(new Error('run cancelled')),
+          () => undefined, // the store is briefly unreachable (Redis restarting): ask again
+        );
+      }, CANCEL_POLL_MS);
+      try {
+        if (await store.isCancelRequested(data.runId)) return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+        options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
+        const result = await executeAgentJob(data, { store, runtime: options.runtime, env: options.env, signal: controller.signal });
+        if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
+          // Stopped by this worker's shutdown, not by the run: another worker continues it.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
+        return result;
+      } finally {
+        clearInterval(watch);
+      }
+    },
+    {
+      connection,
+      concurrency: options.concurrency,
+      lockDuration: options.stallTimeoutMs,
+      stalledInterval: Math.max(1000, Math.floor(options.stallTimeoutMs / 2)),
+      // A job may lose its worker a few times (crashes, deploys) before it is given up as failed.
+      maxStalledCount: 3,
+    },
+  );
+  await worker.waitUntilReady();
+  return {
+    async stop() {
+      stopping = true;
+      worker.cancelAllJobs('the worker is shutting down');
+      await worker.close();
+      connection.disconnect();
+      await options.runtime.close();
+    },
+  };
+}

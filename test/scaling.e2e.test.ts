@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openRedisStore, type Store } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
+import { startRedisServer, type RedisServer } from './support/redis.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const model = useScriptedModel(
+  {
+    rules: [
+      { match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done' }, sequencePer: 'script' },
+    ],
+    default: { text: 'Finding: done' },
+  },
+  'baton-scaling-',
+);
+
+let redis: RedisServer;
+let store: Store;
+beforeAll(async () => {
+  redis = await startRedisServer();
+  store = await openRedisStore({ url: redis.url });
+});
+afterAll(async () => {
+  await store?.close();
+  await redis?.stop();
+});
+
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: join(model.home.dir, 'data'),
+    BATON_REDIS_URL: redis.url,
+    BATON_WORKER_STALL_TIMEOUT_MS: '3000',
+    BATON_PARALLEL_LIMIT: '8',
+    ...extra,
+  });
+
+function workflowFile(name: string, agents: number): string {
+  const path = join(model.home.dir, `${name}.yaml`);
+  writeFileSync(path, `version: 1\nname: ${name}\nphases:\n  - { id: work, agents: [{ id: task, count: ${agents}, prompt: "Distributed task {{index}}" }] }\n`);
+  return path;
+}
+
+describe('scale-out: Redis store and BullMQ workers (real redis-server, real claude agents)', () => {
+  it('two workers share a 20-agent run; one is killed mid-run and every result still exists exactly once', async () => {
+    const workers = [startCli(['worker', '--concurrency', '4'], { env: env() }), startCli(['worker', '--concurrency', '4'], { env: env() })];
+    try {
+      await waitFor(() => workers.every((w) => w.stderrSoFar().includes('ready')) || undefined, 30_000, 'workers to be ready');
+      const run = startCli(['run', workflowFile('shared', 20), '--json'], { env: env() });
+      // Kill the first worker once it is in the middle of agents.
+      await waitFor(() => (workers[0]!.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined, 60_000, 'worker 1 to start agents');
+      workers[0]!.kill('SIGKILL');
+      const { code, stdout, stderr } = await run.output;
+      expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      expect(summary.totals).toMatchObject({ agents: 20, succeeded: 20, failed: 0 });
+
+      const agents = await store.listAgents(summary.runId);
+      expect(agents.map((a) => a.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `task.${i}`).sort());
+      // Each agent's fact was recorded once, whichever worker finished it.
+      const facts = (await store.listContextEntries({ runId: summary.runId })).entries.filter((e) => e.agentId);
+      expect(facts.map((e) => e.agentId).sort()).toEqual(agents.map((a) => a.id).sort());
+      // The agents the dead worker had were picked up by the other one: their first attempt is closed as lost.
+      const attempts = await store.listAttempts(summary.runId);
+      const lost = attempts.filter((a) => a.error?.code === 'BATON_ORCHESTRATOR_LOST');
+      expect(lost.length).toBeGreaterThanOrEqual(1);
+      for (const attempt of lost) expect(attempts.some((a) => a.agentId === attempt.agentId && a.status === 'succeeded')).toBe(true);
+      expect(attempts.filter((a) => a.status === 'succeeded')).toHaveLength(20);
+      // Both workers did some of the work.
+      expect(workers[1]!.stderrSoFar()).toMatch(/✓ task\.\d+/);
+    } finally {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.output));
+    }
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  }, 180_000);
+
+  it('completes a run while redis-server restarts under it', async () => {
+    const worker = startCli(['worker', '--concurrency', '3'], { env: env() });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'worker to be ready');
+      const run = startCli(['run', workflowFile('restart', 6), '--json'], { env: env() });
+      await waitFor(() => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined, 60_000, 'agents to start');
+      await redis.restart();
+      const { code, stdout } = await run.output;
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      expect(summary.totals).toMatchObject({ agents: 6, succeeded: 6 });
+      expect((await store.listAgents(summary.runId)).every((a) => a.status === 'succeeded')).toBe(true);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 120_000);
+
+  it('says which setting to fix when Redis cannot be reached', async () => {
+    const unreachable = { BATON_REDIS_URL: 'redis://127.0.0.1:1' };
+    for (const args of [['run', workflowFile('nowhere', 1)], ['worker']]) {
+      const { code, stderr } = await runCli(args, { env: env(unreachable) });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/BATON_REDIS_UNAVAILABLE: Cannot use the Redis store at redis:\/\/127\.0\.0\.1:1 \(redis_url\)/);
+    }
+    const { BATON_REDIS_URL: _url, ...withoutRedis } = env();
+    const noRedis = await runCli(['worker'], { env: withoutRedis });
+    expect(noRedis.stderr).toMatch(/baton worker needs redis_url/);
+  });
+});
