@@ -11,15 +11,16 @@ const model = useScriptedModel(
   {
     rules: [
       // Planner, generation by generation: the prompt grows with the results of the last one.
-      { match: { prompt: '/Plan the release[\\s\\S]*Generation 1:/' }, reply: { structured: { done: true, summary: 'released', tasks: [] } } },
+      { match: { prompt: '/Plan the release[\\s\\S]*Generation 1:/' }, reply: { structured: { done: true, summary: 'released', tasks: [] } }, sequencePer: 'script' },
       {
         match: { prompt: 'Plan the release' },
         reply: { structured: { done: false, tasks: [{ id: 'notes', prompt: 'Write the release notes' }, { id: 'tag', prompt: 'Tag the release', dependsOn: ['notes'] }] } },
+        sequencePer: 'script',
       },
-      { match: { prompt: 'Write the release notes' }, reply: { text: 'Decision: version 2.0 ships the new scheduler' } },
-      { match: { prompt: 'Tag the release' }, reply: { text: 'Artifact: tag v2.0' } },
+      { match: { prompt: 'Write the release notes' }, reply: { text: 'Decision: version 2.0 ships the new scheduler' }, sequencePer: 'script' },
+      { match: { prompt: 'Tag the release' }, reply: { text: 'Artifact: tag v2.0' }, sequencePer: 'script' },
       // Streams slowly, so the orchestrator can be killed while the request is in flight (recorded at its start).
-      { match: { prompt: 'Slow second step' }, reply: { text: 'Finding: second step done', chunkDelayMs: 500 } },
+      { match: { prompt: 'Slow second step' }, reply: { text: 'Finding: second step done', chunkDelayMs: 500 }, sequencePer: 'script' },
     ],
     default: { text: 'Finding: done' },
   },

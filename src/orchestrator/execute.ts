@@ -12,6 +12,9 @@ export interface AgentJob {
   agentId: string;
   tenant: string;
   priority: number;
+  /** Planning generation and swarm index: with run and agent id, what makes the job unique. */
+  generation?: number;
+  index?: number;
   /** The spec without its environment: the executor adds its own (API key, HOME) to `env`. */
   spec: Omit<AgentSpec, 'env'>;
   /** The workflow's per-agent environment additions. */

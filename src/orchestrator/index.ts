@@ -8,3 +8,5 @@ export { AgentScheduler } from './scheduler.js';
 export type { AgentSchedulerOptions, SlotRequest } from './scheduler.js';
 export { planJsonSchema, planSchema } from './planning.js';
 export type { Plan } from './planning.js';
+export { executeAgentJob, LocalExecutor } from './execute.js';
+export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';

@@ -505,7 +505,7 @@ class RunExecution {
     this.events.emit('agent.queued', { runId: this.runId, phaseId: where.phase.id, agentId: record.id });
     const { runtime } = this.options;
     // An agent that has to wait for a slot gets its process started meanwhile, while the pool has room.
-    const warmUp = runtime.prewarm && (runtime.warmCapacity ?? 0) > 0 && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
+    const warmUp = this.executor.local && runtime.prewarm && (runtime.warmCapacity ?? 0) > 0 && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
     const slot = this.scheduler.acquire({ tenant: this.tenant, priority: this.runRecord.priority ?? 0, signal: this.cancel.signal });
     let prepared: PreparedAgent | AgentRecord | undefined;
     let release: () => void;
@@ -609,6 +609,8 @@ class RunExecution {
       agentId: record.id,
       tenant: this.tenant,
       priority: this.runRecord.priority ?? 0,
+      ...(record.generation !== undefined ? { generation: record.generation } : {}),
+      ...(record.index !== undefined ? { index: record.index } : {}),
       spec: portable,
       env: resolved.env,
       retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
