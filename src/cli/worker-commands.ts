@@ -27,6 +27,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     env: process.env,
     concurrency,
     stallTimeoutMs: config.worker_stall_timeout_ms,
+    tenantLimits: config.tenant_max_concurrent_agents,
     onJob: (e) => output.stderr.write(`${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`),
   });
   output.stderr.write(`Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`);

@@ -1,9 +1,10 @@
-import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { ErrorCodes, type ErrorCode } from '../core/index.js';
 import { executeAgentJob, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import { emptyUsage, type Store } from '../store/index.js';
+import { TenantSlots } from './tenant-slots.js';
 
 /** The BullMQ queue agents wait in for a worker. */
 export const AGENT_QUEUE = 'baton-agents';
@@ -11,6 +12,8 @@ export const AGENT_QUEUE = 'baton-agents';
 const KEEP_FINISHED_S = 7 * 24 * 3600;
 /** How often a worker checks whether the run of its job was cancelled. */
 const CANCEL_POLL_MS = 500;
+/** How long a job of a tenant at its limit waits before a worker tries it again. */
+const TENANT_RETRY_MS = 1000;
 
 /**
  * The job id of an agent: `<runId>|<agentId>|g<generation>|i<index>`. The same agent of the same
@@ -105,6 +108,8 @@ export interface AgentWorkerOptions {
    * queue for another worker.
    */
   stallTimeoutMs: number;
+  /** Most agents of a tenant running at once across all workers (`tenant_max_concurrent_agents`). */
+  tenantLimits?: Record<string, number>;
   onJob?(event: { jobId: string; agentId: string; runId: string; status: 'started' | AgentResult['status'] }): void;
 }
 
@@ -118,10 +123,19 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
   const { store } = options;
   let stopping = false;
   const connection = connect(options.redisUrl);
+  const slots = new TenantSlots(connection, options.stallTimeoutMs);
   const worker = new Worker<AgentJob, AgentResult>(
     AGENT_QUEUE,
     async (job, token, signal) => {
       const data = job.data;
+      const tenantLimit = options.tenantLimits?.[data.tenant];
+      const slot = job.id ?? agentJobId(data);
+      if (tenantLimit !== undefined && !(await slots.acquire(data.tenant, slot, tenantLimit))) {
+        // The tenant has its fill of agents running on other workers: this job waits its turn.
+        await job.moveToDelayed(Date.now() + TENANT_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      const renew = tenantLimit === undefined ? undefined : setInterval(() => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined), options.stallTimeoutMs / 3);
       const controller = new AbortController();
       const abort = (reason: unknown): void => {
         if (!controller.signal.aborted) controller.abort(reason);
@@ -146,6 +160,10 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         return result;
       } finally {
         clearInterval(watch);
+        if (renew) {
+          clearInterval(renew);
+          await slots.release(data.tenant, slot).catch(() => undefined);
+        }
       }
     },
     {

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServer } from '../../test/support/redis.js';
+import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import type { AgentJob } from '../orchestrator/index.js';
+import { openRedisStore, type Store } from '../store/index.js';
+import { agentJobId, QueueExecutor, startAgentWorker, type AgentWorker } from './queue.js';
+import { TenantSlots } from './tenant-slots.js';
+
+let redis: RedisServer;
+let store: Store;
+beforeAll(async () => {
+  redis = await startRedisServer();
+  store = await openRedisStore({ url: redis.url });
+});
+afterAll(async () => {
+  await store?.close();
+  await redis?.stop();
+});
+beforeEach(async () => {
+  const client = new Redis(redis.url);
+  await client.flushdb();
+  client.disconnect();
+});
+
+let counter = 0;
+const job = (extra: Partial<AgentJob> = {}): AgentJob => ({
+  runId: `run-${++counter}`,
+  agentId: 'agent',
+  tenant: 'default',
+  priority: 0,
+  spec: { agentId: 'agent', sessionId: `session-${counter}`, prompt: 'work', cwd: '/tmp' },
+  env: {},
+  retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+  timeoutMs: 30_000,
+  ...extra,
+});
+
+async function withWorkers<T>(count: number, behaviour: FakeBehaviour, options: { concurrency?: number; tenantLimits?: Record<string, number> }, body: (runtimes: FakeRuntime[], executor: QueueExecutor) => Promise<T>): Promise<T> {
+  const runtimes = Array.from({ length: count }, () => new FakeRuntime(behaviour));
+  const workers: AgentWorker[] = [];
+  const executor = await QueueExecutor.open({ redisUrl: redis.url, store });
+  try {
+    for (const runtime of runtimes) {
+      workers.push(await startAgentWorker({ redisUrl: redis.url, store, runtime, env: { PATH: '/usr/bin' }, concurrency: options.concurrency ?? 2, stallTimeoutMs: 3000, ...(options.tenantLimits ? { tenantLimits: options.tenantLimits } : {}) }));
+    }
+    return await body(runtimes, executor);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await executor.close();
+  }
+}
+
+describe('BullMQ execution (real redis-server, in-process workers)', () => {
+  it('runs a job sent twice once: the job id makes it idempotent, and both senders get the result', async () => {
+    await withWorkers(2, () => ({ text: 'done once', delayMs: 100 }), {}, async (runtimes, executor) => {
+      const twice = job();
+      const signal = new AbortController().signal;
+      const [a, b] = await Promise.all([executor.execute(twice, signal), executor.execute(twice, signal)]);
+      expect(a).toMatchObject({ status: 'succeeded', output: { text: 'done once' } });
+      expect(b).toEqual(a);
+      // Sent again after it finished: the stored result comes back, nothing runs.
+      expect(await executor.execute(twice, signal)).toEqual(a);
+      expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
+      expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
+      expect((await store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
+    });
+  });
+
+  it('holds a tenant to tenant_max_concurrent_agents across workers while others run', async () => {
+    let running = 0;
+    let peak = 0;
+    const behaviour: FakeBehaviour = () => {
+      peak = Math.max(peak, ++running);
+      setTimeout(() => running--, 150);
+      return { text: 'ok', delayMs: 150 };
+    };
+    await withWorkers(2, behaviour, { concurrency: 3, tenantLimits: { acme: 1 } }, async (_runtimes, executor) => {
+      const signal = new AbortController().signal;
+      const results = await Promise.all(Array.from({ length: 4 }, (_, i) => executor.execute(job({ tenant: 'acme', agentId: `a${i}` }), signal)));
+      expect(results.every((r) => r.status === 'succeeded')).toBe(true);
+      expect(peak).toBe(1);
+    });
+  });
+
+  it('starts higher-priority jobs first when workers are busy', async () => {
+    const order: string[] = [];
+    await withWorkers(1, (spec) => (order.push(spec.prompt), { text: 'ok', delayMs: 100 }), { concurrency: 1 }, async (_runtimes, executor) => {
+      const signal = new AbortController().signal;
+      const busy = executor.execute(job({ spec: { agentId: 'x', sessionId: 's-busy', prompt: 'busy', cwd: '/tmp' } }), signal);
+      await new Promise((r) => setTimeout(r, 50));
+      const waiting = [
+        executor.execute(job({ priority: 0, spec: { agentId: 'x', sessionId: 's-low', prompt: 'low', cwd: '/tmp' } }), signal),
+        executor.execute(job({ priority: 9, spec: { agentId: 'x', sessionId: 's-high', prompt: 'high', cwd: '/tmp' } }), signal),
+      ];
+      await Promise.all([busy, ...waiting]);
+      expect(order).toEqual(['busy', 'high', 'low']);
+    });
+  });
+});
+
+describe('TenantSlots', () => {
+  it('gives out at most limit slots, renews a held one, and lets a dead holder\'s lapse', async () => {
+    const client = new Redis(redis.url);
+    let now = 1_000_000;
+    const slots = new TenantSlots(client, 1000, () => now);
+    try {
+      expect(await slots.acquire('t', 'a', 2)).toBe(true);
+      expect(await slots.acquire('t', 'b', 2)).toBe(true);
+      expect(await slots.acquire('t', 'c', 2)).toBe(false);
+      expect(await slots.acquire('t', 'a', 2)).toBe(true); // renewal of a held slot
+      await slots.release('t', 'b');
+      expect(await slots.acquire('t', 'c', 2)).toBe(true);
+      now += 1500; // a and c were not renewed: their holders are gone
+      expect(await slots.held('t')).toBe(0);
+      expect(await slots.acquire('t', 'd', 2)).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
