@@ -3,18 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamicContextAccumulator, type ContextDraft } from '../src/context/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
-import { round, type BenchResult } from './harness.js';
-
-/** A deterministic pseudo-random sequence (mulberry32), so every run seeds the same data. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, round, type BenchResult } from './harness.js';
 
 const subjects = ['billing', 'checkout', 'search', 'auth', 'payments', 'ledger', 'webhooks', 'reports', 'cache', 'queue', 'mailer', 'profile', 'admin', 'export', 'import', 'metrics'];
 const verbs = ['retries', 'validates', 'stores', 'streams', 'caches', 'signs', 'batches', 'logs', 'rejects', 'renders'];

@@ -2,18 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answerQuestion, openSqliteKnowledgeGraph, type KnowledgeEntity, type KnowledgeGraph, type KnowledgeRelation } from '../src/knowledge/index.js';
-import { round, type BenchResult } from './harness.js';
-
-/** A deterministic pseudo-random sequence (mulberry32), so every run builds the same graph. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, round, type BenchResult } from './harness.js';
 
 const areas = ['billing', 'checkout', 'search', 'auth', 'payments', 'ledger', 'webhooks', 'reports', 'cache', 'queue', 'mailer', 'profile', 'admin', 'export', 'import', 'metrics'];
 const topics = ['retries', 'timeouts', 'schema', 'indexes', 'caching', 'logging', 'rounding', 'batching', 'locking', 'pagination'];
