@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { openRedisStore, type Store } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
-import { startRedisServer, type RedisServer } from './support/redis.js';
+import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel(
@@ -18,21 +17,12 @@ const model = useScriptedModel(
   'baton-scaling-',
 );
 
-let redis: RedisServer;
-let store: Store;
-beforeAll(async () => {
-  redis = await startRedisServer();
-  store = await openRedisStore({ url: redis.url });
-});
-afterAll(async () => {
-  await store?.close();
-  await redis?.stop();
-});
+const redis = useRedisStore();
 
 const env = (extra: Record<string, string> = {}) =>
   model.home.cliEnv(model.url, {
     BATON_DATA_DIR: join(model.home.dir, 'data'),
-    BATON_REDIS_URL: redis.url,
+    BATON_REDIS_URL: redis.server.url,
     BATON_WORKER_STALL_TIMEOUT_MS: '3000',
     BATON_PARALLEL_LIMIT: '8',
     ...extra,
@@ -59,13 +49,13 @@ describe('scale-out: Redis store and BullMQ workers (real redis-server, real cla
       const summary = JSON.parse(stdout) as RunSummary;
       expect(summary.totals).toMatchObject({ agents: 20, succeeded: 20, failed: 0 });
 
-      const agents = await store.listAgents(summary.runId);
+      const agents = await redis.store.listAgents(summary.runId);
       expect(agents.map((a) => a.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `task.${i}`).sort());
       // Each agent's fact was recorded once, whichever worker finished it.
-      const facts = (await store.listContextEntries({ runId: summary.runId })).entries.filter((e) => e.agentId);
+      const facts = (await redis.store.listContextEntries({ runId: summary.runId })).entries.filter((e) => e.agentId);
       expect(facts.map((e) => e.agentId).sort()).toEqual(agents.map((a) => a.id).sort());
       // The agents the dead worker had were picked up by the other one: their first attempt is closed as lost.
-      const attempts = await store.listAttempts(summary.runId);
+      const attempts = await redis.store.listAttempts(summary.runId);
       const lost = attempts.filter((a) => a.error?.code === 'BATON_ORCHESTRATOR_LOST');
       expect(lost.length).toBeGreaterThanOrEqual(1);
       for (const attempt of lost) expect(attempts.some((a) => a.agentId === attempt.agentId && a.status === 'succeeded')).toBe(true);
@@ -85,12 +75,12 @@ describe('scale-out: Redis store and BullMQ workers (real redis-server, real cla
       await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'worker to be ready');
       const run = startCli(['run', workflowFile('restart', 6), '--json'], { env: env() });
       await waitFor(() => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined, 60_000, 'agents to start');
-      await redis.restart();
+      await redis.server.restart();
       const { code, stdout } = await run.output;
       expect(code).toBe(0);
       const summary = JSON.parse(stdout) as RunSummary;
       expect(summary.totals).toMatchObject({ agents: 6, succeeded: 6 });
-      expect((await store.listAgents(summary.runId)).every((a) => a.status === 'succeeded')).toBe(true);
+      expect((await redis.store.listAgents(summary.runId)).every((a) => a.status === 'succeeded')).toBe(true);
     } finally {
       worker.kill('SIGTERM');
       await worker.output;

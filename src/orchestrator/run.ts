@@ -246,7 +246,12 @@ class RunExecution {
     }
     await this.store.saveRun(this.runRecord);
     if (!this.options.resume) {
-      for (const phase of this.workflow.phases) await this.store.savePhase({ runId: this.runId, id: phase.id, status: 'pending' });
+      // Every agent known before the run starts is stored as pending now, so the queue shows the work ahead.
+      for (const phase of this.workflow.phases) {
+        await this.store.savePhase({ runId: this.runId, id: phase.id, status: 'pending' });
+        const instances = phase.plan ? [] : expandAgents(phase.agents, () => undefined);
+        if (Array.isArray(instances)) for (const instance of instances) await this.agentRecord(instance, { phase, role: 'worker' });
+      }
     }
     const known = this.workflow.phases.flatMap((p) => p.agents).reduce((n, a) => n + (Array.isArray(a.foreach) ? a.foreach.length : (a.count ?? 1)), 0);
     this.events.emit('run.started', { runId: this.runId, workflowName: this.workflow.name, agents: known, ...(this.options.resume ? { resumed: true, reused: [...this.agents.values()].filter((a) => finishedStatuses.has(a.status)).length } : {}) });

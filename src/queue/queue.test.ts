@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from '../../test/support/redis.js';
+import { useRedisStore } from '../../test/support/redis.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import type { AgentJob } from '../orchestrator/index.js';
-import { openRedisStore, type Store } from '../store/index.js';
 import { agentJobId, QueueExecutor, startAgentWorker, type AgentWorker } from './queue.js';
 import { TenantSlots } from './tenant-slots.js';
 
-let redis: RedisServer;
-let store: Store;
-beforeAll(async () => {
-  redis = await startRedisServer();
-  store = await openRedisStore({ url: redis.url });
-});
-afterAll(async () => {
-  await store?.close();
-  await redis?.stop();
-});
+const redis = useRedisStore();
 beforeEach(async () => {
-  const client = new Redis(redis.url);
+  const client = new Redis(redis.server.url);
   await client.flushdb();
   client.disconnect();
 });
@@ -39,10 +29,10 @@ const job = (extra: Partial<AgentJob> = {}): AgentJob => ({
 async function withWorkers<T>(count: number, behaviour: FakeBehaviour, options: { concurrency?: number; tenantLimits?: Record<string, number> }, body: (runtimes: FakeRuntime[], executor: QueueExecutor) => Promise<T>): Promise<T> {
   const runtimes = Array.from({ length: count }, () => new FakeRuntime(behaviour));
   const workers: AgentWorker[] = [];
-  const executor = await QueueExecutor.open({ redisUrl: redis.url, store });
+  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store });
   try {
     for (const runtime of runtimes) {
-      workers.push(await startAgentWorker({ redisUrl: redis.url, store, runtime, env: { PATH: '/usr/bin' }, concurrency: options.concurrency ?? 2, stallTimeoutMs: 3000, ...(options.tenantLimits ? { tenantLimits: options.tenantLimits } : {}) }));
+      workers.push(await startAgentWorker({ redisUrl: redis.server.url, store: redis.store, runtime, env: { PATH: '/usr/bin' }, concurrency: options.concurrency ?? 2, stallTimeoutMs: 3000, ...(options.tenantLimits ? { tenantLimits: options.tenantLimits } : {}) }));
     }
     return await body(runtimes, executor);
   } finally {
@@ -63,7 +53,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
       expect(await executor.execute(twice, signal)).toEqual(a);
       expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
       expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
-      expect((await store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
+      expect((await redis.store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
     });
   });
 
@@ -101,7 +91,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
 
 describe('TenantSlots', () => {
   it('gives out at most limit slots, renews a held one, and lets a dead holder\'s lapse', async () => {
-    const client = new Redis(redis.url);
+    const client = new Redis(redis.server.url);
     let now = 1_000_000;
     const slots = new TenantSlots(client, 1000, () => now);
     try {

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { openRedisStore, type Store } from '../../src/store/index.js';
 
 /** A real redis-server on a loopback port, with its data in a temp dir. */
 export interface RedisServer {
@@ -114,4 +116,21 @@ export async function startRedisServer(): Promise<RedisServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A redis-server and a Redis store on it for one test file, started before its tests and stopped
+ * after. Read the fields inside tests (they are set by beforeAll).
+ */
+export function useRedisStore(): { server: RedisServer; store: Store } {
+  const current = {} as { server: RedisServer; store: Store };
+  beforeAll(async () => {
+    current.server = await startRedisServer();
+    current.store = await openRedisStore({ url: current.server.url });
+  });
+  afterAll(async () => {
+    await current.store?.close();
+    await current.server?.stop();
+  });
+  return current;
 }
