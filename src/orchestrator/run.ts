@@ -388,9 +388,9 @@ class RunExecution {
       id,
       prompt,
       ...(spec.model ?? template.model ? { model: spec.model ?? template.model } : {}),
+      // The judge answers in the shape the phase's agents did, so dependents read one format.
       ...(template.outputSchema ? { outputSchema: template.outputSchema } : {}),
       mcpServers: [],
-      maxTurns: 1,
     });
     const runAggregator = async (id: string, prompt: string, role: AgentRole): Promise<AgentResultInput | undefined> => {
       const entry = aggregatorEntry(id, prompt);
