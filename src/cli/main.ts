@@ -144,7 +144,11 @@ storeOptions(
   program
     .command('worker')
     .description('run agents of any run from the Redis queue (needs redis_url); start one per machine')
-    .option('--concurrency <n>', 'agents at once (default: worker_concurrency)', positiveInt),
+    .option('--concurrency <n>', 'agents at once (default: worker_concurrency)', (value: string) => {
+      const n = positiveInt(value);
+      if (n < 1) throw new InvalidArgumentError('a worker runs at least 1 agent at a time.');
+      return n;
+    }),
 ).action(action((opts: { concurrency?: number; config?: string; dataDir?: string }) => workerCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
