@@ -1,11 +1,12 @@
-import type { RunEvents, RunSummary } from '../orchestrator/index.js';
+import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const usd = (n: number): string => `$${n.toFixed(4)}`;
 
 /** Prints a line as each agent starts, retries and finishes, so a user sees the run as it goes. */
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
-  events.on('run.started', (e) => out.write(`run ${e.runId} · ${e.workflowName} · ${e.agents} agents\n`));
+  events.on('run.started', (e) => out.write(`run ${e.runId} · ${e.workflowName} · ${e.agents} agents${e.resumed ? ` · resumed, ${e.reused ?? 0} finished agents kept` : ''}\n`));
+  events.on('agent.reused', (e) => out.write(`  = ${e.agentId} ${e.status} before, kept (not run again)\n`));
   events.on('phase.started', (e) => out.write(`▶ phase ${e.phaseId}\n`));
   events.on('agent.started', (e) => {
     const inherited = e.inherited.entries > 0 ? `, inherits ${e.inherited.entries} facts / ${e.inherited.tokens} tokens` : '';
@@ -33,18 +34,39 @@ function firstLine(text: string | null, width: number): string {
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 
-/** A human-readable account of a run: every agent's status, cost and result. */
+/** What a phase's agents added up to, when it is more than one agent's own result: a vote, a merge, a verdict, a plan. */
+function phaseOutputLines(phase: PhaseSummary): string[] {
+  const output = phase.output;
+  if (!output || output.strategy === 'single' || output.strategy === 'concat') return [];
+  if (output.strategy === 'plan') return output.text.split('\n').filter((l) => l.trim()).map((l) => `    ⇒ ${l}`);
+  if (output.strategy === 'merge') {
+    const conflicts = (output.details?.conflicts ?? []) as Array<{ path: string; values: Array<{ agentId: string; value: unknown }> }>;
+    const listed = conflicts.map((c) => `${c.path}: ${c.values.map((v) => `${v.agentId}=${JSON.stringify(v.value)}`).join(' vs ')}`).join('; ');
+    return [`    ⇒ merge: ${conflicts.length === 0 ? 'no conflicts' : `${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} (first value kept): ${listed}`}`];
+  }
+  return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
+}
+
+/** A human-readable account of a run: every agent's status, cost and result, and each phase's combined output. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}`];
   for (const phase of summary.phases) {
-    lines.push(`  phase ${phase.id}: ${phase.status}`);
+    lines.push(`  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`);
+    // An error of the phase as a whole (an invalid plan, a missing foreach list) that no agent line shows.
+    if (phase.error && !phase.agents.some((a) => a.error?.code === phase.error!.code)) lines.push(`    ! ${phase.error.code}: ${phase.error.message}`);
     for (const agent of phase.agents) {
       const tokens = agent.usage.inputTokens + agent.usage.outputTokens;
       const detail = agent.error ? `${agent.error.code}: ${agent.error.message}` : firstLine(agent.result, 70);
       lines.push(
         `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${usd(agent.costUsd)} ×${agent.attempts}  ${detail}`,
       );
+      const ws = agent.workspace;
+      if (ws) {
+        const changed = ws.commit ? `commit ${ws.commit.slice(0, 10)}, ${ws.diffStat.files} file(s) +${ws.diffStat.insertions} -${ws.diffStat.deletions}` : 'no changes';
+        lines.push(`              branch ${ws.branch} (${changed})`);
+      }
     }
+    lines.push(...phaseOutputLines(phase));
   }
   const t = summary.totals;
   lines.push(

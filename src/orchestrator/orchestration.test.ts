@@ -136,6 +136,8 @@ describe('orchestration: aggregation', () => {
     const output = (await phaseOf(summary.runId, 'p')).output!;
     expect(output.structured).toMatchObject({ verdict: 'yes' });
     expect(output.text).toBe('verdict = "yes" (2 of 3 votes)');
+    // `baton status` / `--json` show it under the phase.
+    expect(summary.phases[0]!.output).toEqual(output);
 
     const tied = await start(swarm('{ strategy: vote, field: verdict }', 2), (spec) => ({ text: 'ok', structured: { verdict: spec.agentId === 'a.0' ? 'yes' : 'no' } })).result;
     const tie = (await phaseOf(tied.runId, 'p')).output!;
@@ -199,6 +201,8 @@ phases:
     const phases = await temp.store.listPhases(summary.runId);
     expect(phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual(['plan.g1.schema@1', 'plan.g1.api@1', 'plan.g2.tests@2']);
     expect(phases.find((p) => p.id === 'plan.g1.api')?.spec).toMatchObject({ dependsOn: ['plan.g1.schema'] });
+    expect(summary.phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual(['plan.g1.schema@1', 'plan.g1.api@1', 'plan.g2.tests@2']);
+    expect(summary.phases[0]!.agents.map((a) => `${a.id}:${a.role}`)).toEqual(['planner.g1:planner', 'planner.g2:planner', 'planner.g3:planner']);
     // Later generations inherit what earlier ones found.
     expect(runtime.calls.find((c) => c.agentId === 'plan.g2.tests')!.appendSystemPrompt).toContain('design schema done');
     expect((await phaseOf(summary.runId, 'plan')).output).toMatchObject({ strategy: 'plan', structured: { done: true }, details: { generations: 2 } });
@@ -230,6 +234,17 @@ describe('orchestration: priorities and tenant quotas', () => {
     await Promise.all([low.result, high.result]);
     expect(order).toEqual(['low1', 'high1', 'high2', 'high3', 'low2', 'low3']);
     expect((await temp.store.getRun((await high.result).runId))?.priority).toBe(10);
+  });
+
+  it('keeps a resumed run\'s priority unless the resume gives a new one', async () => {
+    const yaml = `version: 1\nname: p\npriority: 3\nphases:\n  - { id: p, agents: [{ id: a, prompt: work }] }\n`;
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('stopped before it began'));
+    const { runId } = await start(yaml, () => ({ text: 'ok' }), { signal: cancelled.signal }).result;
+    expect((await temp.store.getRun(runId))?.priority).toBe(3);
+    const resumed = await start(yaml, () => ({ text: 'ok' }), { runId, resume: true, priority: 7 }).result;
+    expect(resumed.status).toBe('succeeded');
+    expect((await temp.store.getRun(runId))?.priority).toBe(7);
   });
 
   it('holds a tenant to its concurrent-agent limit across its runs', async () => {
@@ -293,6 +308,33 @@ describe('orchestration: resume', () => {
   });
 });
 
+describe('orchestration: agent timeouts', () => {
+  it('counts neither the time a crashed run waited for --resume nor a prewarmed agent\'s wait for a slot against its timeout', async () => {
+    const yaml = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work, timeoutMs: 400 }] }\n`;
+    // A runtime with a session pool: the agent waiting for the one slot is prepared and prewarmed early.
+    class PooledRuntime extends FakeRuntime {
+      readonly prewarmed: string[] = [];
+      readonly warmCapacity = 1;
+      prewarm(spec: { agentId: string }): boolean {
+        this.prewarmed.push(spec.agentId);
+        return true;
+      }
+    }
+    const pooled = new PooledRuntime(() => ({ text: 'ok', delayMs: 300 }));
+    const first = await start(yaml, () => ({ text: 'unused' }), { runtime: pooled, config: config({ parallel_limit: 1 }) }).result;
+    expect(pooled.prewarmed).toEqual(['a.1']);
+    expect(first.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
+
+    // An agent left running by an orchestrator that died an hour ago gets its whole timeout on resume.
+    const runId = first.runId;
+    const agent = (await temp.store.getAgent(runId, 'a.1'))!;
+    await temp.store.saveAgent({ ...agent, status: 'running', startedAt: Date.now() - 3_600_000, output: undefined });
+    await temp.store.saveRun({ ...(await temp.store.getRun(runId))!, status: 'running' });
+    const resumed = await start(yaml, () => ({ text: 'ok', delayMs: 100 }), { runId, resume: true }).result;
+    expect(resumed.phases[0]!.agents.map((a) => `${a.id}:${a.status}`)).toEqual(['a.0:succeeded', 'a.1:succeeded']);
+  });
+});
+
 describe('orchestration: worktrees', () => {
   it('gives each agent its own branch and records what it changed', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'baton-repo-'));
@@ -314,6 +356,7 @@ describe('orchestration: worktrees', () => {
         expect(git('show', `${agent.workspace!.branch}:${agent.id}.txt`)).toBe(`work of ${agent.id}\nline two`);
       }
       expect(git('status', '--porcelain')).toBe(''); // the main checkout is untouched
+      expect(summary.phases[0]!.agents.map((a) => a.workspace?.branch)).toEqual(agents.map((a) => a.workspace!.branch));
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }

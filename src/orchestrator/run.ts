@@ -109,6 +109,8 @@ interface PreparedAgent {
   started: AgentRecord;
   phase: PhaseSpec;
   inherited: { entries: number; tokens: number; phases: number; queryMs: number };
+  /** How long getting ready took (waiting for MCP servers included): it counts against the agent's timeout. */
+  prepareMs: number;
 }
 
 /** Where an agent comes from and what it is for, beyond its workflow entry. */
@@ -227,7 +229,8 @@ class RunExecution {
       const stored = await this.store.getRun(this.runId);
       if (!stored) throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${this.runId} to resume. List runs with: baton runs`);
       const { error: _previousError, finishedAt: _finishedAt, ...rest } = stored;
-      this.runRecord = { ...rest, ...base, resumes: (stored.resumes ?? 0) + 1 };
+      // `baton run --resume <id> --priority <n>` changes the priority of what is left to run.
+      this.runRecord = { ...rest, ...base, resumes: (stored.resumes ?? 0) + 1, ...(this.options.priority !== undefined ? { priority: this.options.priority } : {}) };
       for (const agent of await this.store.listAgents(this.runId)) this.agents.set(agent.id, agent);
       for (const phase of await this.store.listPhases(this.runId)) {
         if (phase.generation !== undefined && phase.parentId !== undefined) this.generatedFrom.set(phase.id, { generation: phase.generation, parentId: phase.parentId });
@@ -621,7 +624,7 @@ class RunExecution {
       retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
       timeoutMs,
     };
-    return { spec, job, started, phase, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs } };
+    return { spec, job, started, phase, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs }, prepareMs: this.clock.now() - startedAt };
   }
 
   /** Starts a prepared agent and runs it to its end: attempts, retries, its worktree's commit. */
@@ -636,7 +639,9 @@ class RunExecution {
     await this.saveAgent(started);
     events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: prepared.inherited });
 
-    const result = await this.executor.execute({ ...prepared.job, timeoutMs: prepared.job.timeoutMs - (this.clock.now() - (started.startedAt ?? startedAt)) }, this.cancel.signal, {
+    // Neither a wait for a slot (a prewarmed agent is prepared before it) nor the time between a crash and
+    // `--resume` counts against the agent's timeout; its own preparation does.
+    const result = await this.executor.execute({ ...prepared.job, timeoutMs: prepared.job.timeoutMs - prepared.prepareMs }, this.cancel.signal, {
       attemptStarted: (info, attempt) => events.emit('agent.attempt', { runId, agentId: record.id, attempt, resumed: info.resumed }),
       attemptFinished: (_info, attempt, outcome) => {
         this.spend(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);

@@ -1,5 +1,5 @@
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
-import type { AgentContextRecord, AgentMcpRecord, AgentRecord, AgentStatus, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
+import type { AgentContextRecord, AgentMcpRecord, AgentRecord, AgentRole, AgentStatus, AgentWorkspace, PhaseOutput, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
 
 /** One agent in `baton run --json` / `baton status --json`. */
 export interface AgentSummary {
@@ -18,12 +18,23 @@ export interface AgentSummary {
   mcp?: AgentMcpRecord;
   /** What the agent inherited from earlier agents. */
   context?: AgentContextRecord;
+  /** Set for the agents Baton adds: a phase's planner, judge or reducers (workers leave it out). */
+  role?: Exclude<AgentRole, 'worker'>;
+  /** `workspace: worktree`: the agent's branch and what it changed. */
+  workspace?: AgentWorkspace;
   error?: ErrorInfo;
 }
 
 export interface PhaseSummary {
   id: string;
   status: PhaseStatus;
+  /** For phases a planner created: its generation and plan phase. */
+  generation?: number;
+  parentId?: string;
+  /** What the phase's agents add up to (the aggregated vote, merge, judge, reduce or plan result). */
+  output?: PhaseOutput;
+  /** Why the phase as a whole did not run or failed (a false `when`, an invalid plan, a missing foreach list). */
+  error?: ErrorInfo;
   agents: AgentSummary[];
 }
 
@@ -58,6 +69,8 @@ function agentSummary(agent: AgentRecord): AgentSummary {
     durationMs: agent.durationMs,
     ...(agent.mcp ? { mcp: agent.mcp } : {}),
     ...(agent.context ? { context: agent.context } : {}),
+    ...(agent.role && agent.role !== 'worker' ? { role: agent.role } : {}),
+    ...(agent.workspace ? { workspace: agent.workspace } : {}),
     ...(agent.error ? { error: agent.error } : {}),
   };
 }
@@ -67,9 +80,13 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   const run = await store.getRun(runId);
   if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
   const [phases, agents] = await Promise.all([store.listPhases(runId), store.listAgents(runId)]);
-  const phaseSummaries = phases.map((phase) => ({
+  const phaseSummaries = phases.map((phase): PhaseSummary => ({
     id: phase.id,
     status: phase.status,
+    ...(phase.generation !== undefined ? { generation: phase.generation } : {}),
+    ...(phase.parentId !== undefined ? { parentId: phase.parentId } : {}),
+    ...(phase.output ? { output: phase.output } : {}),
+    ...(phase.error ? { error: phase.error } : {}),
     agents: agents.filter((a) => a.phaseId === phase.id).map(agentSummary),
   }));
   const sum = (pick: (a: AgentRecord) => number): number => agents.reduce((total, a) => total + pick(a), 0);
