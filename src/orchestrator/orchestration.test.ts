@@ -100,6 +100,24 @@ phases:
     expect(summary.status).toBe('succeeded');
   });
 
+  it('runs an on-failure phase whose when asks for its failed dependency\'s status', async () => {
+    const summary = await start(
+      `version: 1
+name: on-failure
+phases:
+  - { id: build, agents: [{ id: builder, prompt: build }] }
+  - { id: ship, dependsOn: [build], agents: [{ id: shipper, prompt: ship }] }
+  - id: triage
+    dependsOn: [build]
+    when: { phase: build, status: [failed, partial] }
+    agents: [{ id: triager, prompt: triage }]
+`,
+      (spec) => (spec.agentId === 'builder' ? { error: { code: ErrorCodes.agentFailed, message: 'compile error', transient: false } } : { text: 'ok' }),
+    ).result;
+    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual(['build:failed', 'ship:skipped', 'triage:succeeded']);
+    expect(summary.phases[1]!.agents[0]!.error?.code).toBe(ErrorCodes.dependencyFailed);
+  });
+
   it('runs it when the condition holds', async () => {
     const { runtime, result } = start(yaml, () => ({ text: 'ok', structured: { verdict: 'changes' } }));
     const summary = await result;

@@ -328,7 +328,9 @@ class RunExecution {
       startedAt: this.clock.now(),
       ...(origin ? { generation: origin.generation, parentId: origin.parentId, spec: phase } : {}),
     };
-    const blockedBy = (phase.dependsOn ?? []).filter((_, i) => !satisfies(dependencies[i]!));
+    // A dependency that did not succeed blocks the phase, unless its `when` asks for exactly that status (an on-failure phase).
+    const wanted = (id: string, result: PhaseResult): boolean => phase.when?.phase === id && (phase.when.status as string[] | undefined)?.includes(result.status) === true;
+    const blockedBy = (phase.dependsOn ?? []).filter((id, i) => !satisfies(dependencies[i]!) && !wanted(id, dependencies[i]!));
     let result: PhaseResult;
     if (blockedBy.length > 0 || this.cancel.signal.aborted) {
       const error: ErrorInfo = this.cancel.signal.aborted ? this.stopError() : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
