@@ -326,6 +326,20 @@ describe('orchestration: resume', () => {
   });
 });
 
+describe('orchestration: resume after baton cancel', () => {
+  it('is not cancelled again by the cancel request that stopped the run', async () => {
+    const yaml = `version: 1\nname: c\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work }] }\n`;
+    const events = new RunEvents();
+    const first = start(yaml, () => ({ text: 'ok', delayMs: 2_000 }), { events, config: config({ parallel_limit: 1 }) });
+    events.on('agent.started', (e) => void temp.store.requestCancel(e.runId)); // what `baton cancel` does from another shell
+    const cancelled = await first.result;
+    expect(cancelled.status).toBe('cancelled');
+    const resumed = await start(yaml, () => ({ text: 'ok', delayMs: 400 }), { runId: cancelled.runId, resume: true }).result; // long enough for the cancel poll
+    expect(resumed.status).toBe('succeeded');
+    expect(await temp.store.isCancelRequested(cancelled.runId)).toBe(false);
+  });
+});
+
 describe('orchestration: agent timeouts', () => {
   it('counts neither the time a crashed run waited for --resume nor a prewarmed agent\'s wait for a slot against its timeout', async () => {
     const yaml = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work, timeoutMs: 400 }] }\n`;

@@ -229,6 +229,8 @@ class RunExecution {
       const stored = await this.store.getRun(this.runId);
       if (!stored) throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${this.runId} to resume. List runs with: baton runs`);
       const { error: _previousError, finishedAt: _finishedAt, ...rest } = stored;
+      // A `baton cancel` that stopped the run before must not stop it again (nor make workers refuse its agents).
+      await this.store.clearCancel(this.runId);
       // `baton run --resume <id> --priority <n>` changes the priority of what is left to run.
       this.runRecord = { ...rest, ...base, resumes: (stored.resumes ?? 0) + 1, ...(this.options.priority !== undefined ? { priority: this.options.priority } : {}) };
       for (const agent of await this.store.listAgents(this.runId)) this.agents.set(agent.id, agent);

@@ -516,6 +516,10 @@ export class RedisStore implements Store {
     return (await this.redis.hget(this.keys.run(runId), 'cancel')) === '1';
   }
 
+  async clearCancel(runId: string): Promise<void> {
+    await this.redis.hdel(this.keys.run(runId), 'cancel');
+  }
+
   async close(): Promise<void> {
     if (this.redis.status === 'end') return;
     try {

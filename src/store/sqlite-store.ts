@@ -327,6 +327,7 @@ export class SqliteStore implements Store {
       pruneAudit: prepare('DELETE FROM audit_events WHERE at < ?'),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
+      clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
     };
   }
 
@@ -603,6 +604,10 @@ export class SqliteStore implements Store {
   async isCancelRequested(runId: string): Promise<boolean> {
     const row = this.statements.isCancelRequested!.get(runId) as { cancel_requested: number } | undefined;
     return row?.cancel_requested === 1;
+  }
+
+  async clearCancel(runId: string): Promise<void> {
+    this.statements.clearCancel!.run(runId);
   }
 
   async close(): Promise<void> {

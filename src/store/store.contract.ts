@@ -84,6 +84,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.getRun('r1'))?.status).toBe('cancelled');
       expect(await store.requestCancel('nope')).toBe(false);
       expect(await store.isCancelRequested('nope')).toBe(false);
+      // A resumed run takes the cancel back.
+      await store.clearCancel('r1');
+      expect(await store.isCancelRequested('r1')).toBe(false);
+      expect(await store.requestCancel('r1')).toBe(true);
+      expect(await store.isCancelRequested('r1')).toBe(true);
     });
 
     it('lists runs newest first, with limit and status filter', async () => {

@@ -350,6 +350,8 @@ export interface Store {
   /** Marks a run for cancellation. Returns false when the run does not exist. */
   requestCancel(runId: string): Promise<boolean>;
   isCancelRequested(runId: string): Promise<boolean>;
+  /** Takes a run's cancel request back: a resumed run is not stopped by the cancel that ended it before. */
+  clearCancel(runId: string): Promise<void>;
 
   close(): Promise<void>;
 }
