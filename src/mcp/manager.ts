@@ -188,7 +188,10 @@ export class McpManager {
       const error =
         cause instanceof BrokenCircuitError
           ? { code: ErrorCodes.mcpUnavailable, message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds` }
-          : toErrorInfo(cause);
+          : cause instanceof McpProbeTimeout
+            ? // The last attempt only had what was left of the deadline; the user set the whole of it.
+              { code: ErrorCodes.mcpUnavailable, message: `MCP server "${name}" did not answer initialize + tools/list within ${this.options.timeoutMs} ms (mcp_timeout_ms)` }
+            : toErrorInfo(cause);
       const health: ServerHealth = { name, status: 'down', latencyMs: performance.now() - started, tools: [], attempts, cached: false, breaker: this.breakerState(name), error };
       this.events.emit('mcp.checked', { server: name, status: 'down', latencyMs: health.latencyMs, attempts, cached: false, error });
       return health;
