@@ -109,9 +109,15 @@ export function voteResults(results: AgentResultInput[], field: string): PhaseOu
   return {
     strategy: 'vote',
     text,
-    structured: { [field]: winner ?? null, votes, ...(tie ? { tie } : {}) },
+    // The winner sits at the voted path, so `when:` and `foreach:` read it back with the same field.
+    structured: { ...objectAt(field, winner ?? null), votes, ...(tie ? { tie } : {}) },
     details: { votes, ...(tie ? { tie } : {}), abstained },
   };
+}
+
+/** `{a: {b: value}}` for the path `a.b`. */
+function objectAt(path: string, value: unknown): Record<string, unknown> {
+  return path.split('.').reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), value as never);
 }
 
 function quoteResults(results: AgentResultInput[]): string {
