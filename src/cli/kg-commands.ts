@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
-import { answerQuestion, buildFromRepository, ingestContext, openKnowledgeGraph, type KnowledgeGraph } from '../knowledge/index.js';
+// The knowledge graph (neo4j-driver, the TypeScript compiler) is loaded only by the kg commands: every other command starts without it.
+import type { KnowledgeGraph } from '../knowledge/index.js';
 import { effectiveConfig, withStore, type Output, type StoreOptions } from './commands.js';
 
 /** Opens the configured knowledge graph (Neo4j when neo4j_url is set, else data_dir/knowledge.db) for one command. */
 async function withKnowledgeGraph<T>(config: BatonConfig, fn: (graph: KnowledgeGraph) => Promise<T>): Promise<T> {
+  const { openKnowledgeGraph } = await import('../knowledge/index.js');
   const graph = await openKnowledgeGraph({ dataDir: config.data_dir, neo4jUrl: config.neo4j_url, neo4jUser: config.neo4j_user, neo4jPassword: config.neo4j_password });
   try {
     return await fn(graph);
@@ -18,6 +20,7 @@ export async function kgBuildCommand(dir: string | undefined, options: StoreOpti
   const root = resolve(dir ?? process.cwd());
   return withStore(options, (store, config) =>
     withKnowledgeGraph(config, async (graph) => {
+      const { buildFromRepository, ingestContext } = await import('../knowledge/index.js');
       const started = performance.now();
       const code = await buildFromRepository(graph, root);
       const context = options.context === false ? undefined : await ingestContext(graph, store);
@@ -38,6 +41,7 @@ export async function kgBuildCommand(dir: string | undefined, options: StoreOpti
 /** `baton kg query "<question>"`: answers from the graph, as text or JSON. */
 export async function kgQueryCommand(question: string, options: StoreOptions & { run?: string; limit?: number; json?: boolean }, output: Output): Promise<number> {
   return withKnowledgeGraph(effectiveConfig(options), async (graph) => {
+    const { answerQuestion } = await import('../knowledge/index.js');
     const answer = await answerQuestion(graph, question, { ...(options.run ? { runId: options.run } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) });
     output.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `(${answer.interpretation})\n${answer.text}\n`);
     return 0;

@@ -367,6 +367,32 @@ describe('orchestration: agent timeouts', () => {
   });
 });
 
+describe('orchestration: session pool', () => {
+  it('prepares only as many waiting agents ahead of their slot as the pool has room for', async () => {
+    const yaml = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 6, prompt: work }] }\n`;
+    class PooledRuntime extends FakeRuntime {
+      /** Every agent offered to the pool, taken or not. */
+      readonly offered: string[] = [];
+      private taken = 0;
+      get warmCapacity(): number {
+        return Math.max(0, 2 - this.taken);
+      }
+      prewarm(spec: { agentId: string }): boolean {
+        this.offered.push(spec.agentId);
+        if (this.warmCapacity === 0) return false;
+        this.taken++;
+        return true;
+      }
+    }
+    const pooled = new PooledRuntime(() => ({ text: 'ok', delayMs: 20 }));
+    const summary = await start(yaml, () => ({ text: 'unused' }), { runtime: pooled, config: config({ parallel_limit: 1 }) }).result;
+    expect(summary.phases[0]!.agents.every((a) => a.status === 'succeeded')).toBe(true);
+    // Five agents wait; only the first two are prepared early (the others would hold a spec the pool never takes).
+    expect(pooled.offered).toEqual(['a.1', 'a.2']);
+    expect(pooled.calls).toHaveLength(6);
+  });
+});
+
 describe('orchestration: worktrees', () => {
   it('gives each agent its own branch and records what it changed', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'baton-repo-'));

@@ -156,6 +156,8 @@ class RunExecution {
   private spentUsd = 0;
   private spentTokens = 0;
   private budgetWarned = false;
+  /** Waiting agents being prepared for the session pool: pool room they will take once prewarmed. */
+  private warming = 0;
 
   constructor(private readonly options: RunWorkflowOptions) {
     this.workflow = options.workflow;
@@ -517,14 +519,20 @@ class RunExecution {
     this.events.emit('agent.queued', { runId: this.runId, phaseId: where.phase.id, agentId: record.id });
     const { runtime } = this.options;
     // An agent that has to wait for a slot gets its process started meanwhile, while the pool has room.
-    const warmUp = this.executor.local && runtime.prewarm && (runtime.warmCapacity ?? 0) > 0 && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
+    // Room is counted as taken while the agent is prepared, so a long queue does not prepare every agent.
+    const warmUp = this.executor.local && runtime.prewarm && (runtime.warmCapacity ?? 0) > this.warming && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
     const slot = this.scheduler.acquire({ tenant: this.tenant, priority: this.runRecord.priority ?? 0, signal: this.cancel.signal });
     let prepared: PreparedAgent | AgentRecord | undefined;
     let release: () => void;
     try {
       if (warmUp) {
-        prepared = await this.prepare(instance, record, where);
-        if ('spec' in prepared && !this.cancel.signal.aborted) runtime.prewarm!(prepared.spec);
+        this.warming++;
+        try {
+          prepared = await this.prepare(instance, record, where);
+          if ('spec' in prepared && !this.cancel.signal.aborted) runtime.prewarm!(prepared.spec);
+        } finally {
+          this.warming--;
+        }
       }
       release = await slot;
     } catch (error) {
