@@ -150,7 +150,7 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(plan.agents.map((a) => `${a.id}:${a.role}`)).toEqual(['planner.g1:planner', 'planner.g2:planner']);
       expect(plan.output).toMatchObject({ strategy: 'plan', structured: { done: false }, details: { generations: 2, reachedLimit: true } });
       expect(plan.output?.text).toBe(
-        'Generation 1: changelog succeeded, tag succeeded\nGeneration 2: announce succeeded\nChangelog and tag are done; the announcement is next.\nStopped after max_generations (2) before the planner said done.',
+        'Generation 1: changelog succeeded, tag succeeded\nGeneration 2: announce succeeded\nChangelog and tag are done; the announcement is next.\nStopped after plan.maxGenerations (2) before the planner said done.',
       );
       // Generation 2's planner saw generation 1's results; the tag task ran after the changelog and inherited its decision.
       expect(server.messageRequests(plan.agents[1]!.sessionId)[0]!.view!.prompt).toContain('- changelog (succeeded): Decision: 2.0 ships the priority scheduler');

@@ -428,7 +428,7 @@ class RunExecution {
 
   /**
    * A plan phase: the planner answers with tasks, Baton runs them as phases of the next generation,
-   * feeds their results back, and asks again — until the planner says done or max_generations.
+   * feeds their results back, and asks again — until the planner says done or plan.maxGenerations.
    */
   private async runPlanning(phase: PhaseSpec): Promise<PhaseResult> {
     const planner = phase.agents[0]!;
@@ -470,7 +470,7 @@ class RunExecution {
     const text = [
       ...history.map((g) => `Generation ${g.generation}: ${g.results.map((r) => `${r.task} ${r.status}`).join(', ')}`),
       lastPlan?.summary ?? '',
-      reachedLimit ? `Stopped after max_generations (${maxGenerations}) before the planner said done.` : 'The planner said done.',
+      reachedLimit ? `Stopped after plan.maxGenerations (${maxGenerations}) before the planner said done.` : 'The planner said done.',
     ]
       .filter(Boolean)
       .join('\n');
