@@ -98,6 +98,9 @@ export function random(seed: number): () => number {
 
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
+/** The p-th percentile (nearest rank) of `values`. */
+export const percentile = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+
 export function printTable(result: BenchResult): void {
   console.log(`\n## ${result.name}${result.goal ? `  (goal: ${result.goal})` : ''}`);
   const columns = [...new Set(result.rows.flatMap((r) => Object.keys(r)))];

@@ -12,6 +12,7 @@ import { kgQueryLatency } from './knowledge.js';
 import { mcpLoadingTime } from './mcp.js';
 import { bridgeFanout } from './bridge.js';
 import { storeLatency } from './store.js';
+import { workerThroughput } from './workers.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
   orchestrator_overhead: orchestratorOverhead,
@@ -22,6 +23,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   bridge_fanout: bridgeFanout,
   store_latency: storeLatency,
   kg_query_latency: kgQueryLatency,
+  worker_throughput: workerThroughput,
 };
 
 const requested = process.argv.slice(2);

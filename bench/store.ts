@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyUsage, openRedisStore, openSqliteStore, type AgentRecord, type Store } from '../src/store/index.js';
-import { startRedisServer } from '../test/support/redis.js';
-import { round, type BenchResult } from './harness.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { percentile, round, type BenchResult } from './harness.js';
 
 const agentsPerRun = Number(process.env.BENCH_STORE_AGENTS ?? 200);
 const contextEntries = Number(process.env.BENCH_STORE_ENTRIES ?? 5000);
@@ -30,8 +30,6 @@ const agent = (i: number): AgentRecord => ({
   attempts: 1,
   durationMs: 1200,
 });
-
-const percentile = (times: number[], p: number): number => [...times].sort((a, b) => a - b)[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]!;
 
 async function timeEach(count: number, operation: (i: number) => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];
