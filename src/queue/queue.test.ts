@@ -57,6 +57,26 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
     });
   });
 
+  it('runs an agent again when the run it was cancelled with is resumed', async () => {
+    let calls = 0;
+    await withWorkers(1, () => (++calls === 1 ? { text: 'never finishes', delayMs: 10_000 } : { text: 'done on resume', delayMs: 10 }), {}, async (_runtimes, executor) => {
+      const resumed = job();
+      // A cancel is a flag on the stored run, which workers watch.
+      await redis.store.saveRun({ id: resumed.runId, workflowName: 'wf', tenant: 'default', workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] }, status: 'running', createdAt: Date.now() });
+      const cancel = new AbortController();
+      const first = executor.execute(resumed, cancel.signal);
+      await expect.poll(() => calls, { timeout: 10_000 }).toBe(1);
+      cancel.abort(new Error('run cancelled'));
+      expect((await first).status).toBe('cancelled');
+      // The worker sees the cancel flag, stops the agent and ends its job as cancelled.
+      await expect.poll(async () => (await executor['queue'].getJob(agentJobId(resumed)))?.returnvalue?.status, { timeout: 10_000 }).toBe('cancelled');
+
+      await redis.store.clearCancel(resumed.runId); // what `baton run --resume` does first
+      expect(await executor.execute(resumed, new AbortController().signal)).toMatchObject({ status: 'succeeded', output: { text: 'done on resume' } });
+      expect(calls).toBe(2);
+    });
+  });
+
   it('holds a tenant to tenant_max_concurrent_agents across workers while others run', async () => {
     let running = 0;
     let peak = 0;

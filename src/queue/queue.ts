@@ -62,8 +62,10 @@ export class QueueExecutor implements AgentExecutor {
   }
 
   async execute(job: AgentJob, signal: AbortSignal, _hooks?: AgentJobHooks): Promise<AgentResult> {
+    const jobId = agentJobId(job);
+    await this.forgetUnfinishedAttempt(jobId);
     const queued: Job<AgentJob, AgentResult> = await this.queue.add('agent', job, {
-      jobId: agentJobId(job),
+      jobId,
       priority: bullPriority(job.priority),
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
@@ -88,6 +90,18 @@ export class QueueExecutor implements AgentExecutor {
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * The orchestrator only sends agents without a final result. A kept job of the same id that ended
+   * cancelled (a cancelled run, now resumed) or failed in BullMQ (its workers kept dying) holds no
+   * result to reuse: it is removed so the agent runs again instead of returning that end at once.
+   */
+  private async forgetUnfinishedAttempt(jobId: string): Promise<void> {
+    const kept: Job<AgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
+    if (!kept) return;
+    const state = await kept.getState();
+    if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
   }
 
   async close(): Promise<void> {
