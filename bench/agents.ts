@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { batonBin, claudeBin, openLab, round, timeCommand, withConcurrency, type BenchResult, type Lab } from './harness.js';
 
@@ -73,24 +74,41 @@ export async function orchestratorOverhead(): Promise<BenchResult> {
   }
 }
 
-/** Parallel throughput: agents per second at parallel_limit 1, 2, 4, against raw claude at the same concurrency. */
-export async function parallelThroughput(): Promise<BenchResult> {
-  const n = Number(process.env.BENCH_AGENTS ?? 8);
+/**
+ * Parallel scaling: agents per second at parallel_limit 1, 2, 4 and 8 through `baton run` (default
+ * config, session pool included) against raw `claude -p` processes at the same concurrency, same
+ * scripted model. Each side is timed BENCH_ROUNDS times, alternating which goes first; the best run
+ * of each counts (other work on the machine only ever slows a run down).
+ */
+export async function parallelScaling(): Promise<BenchResult> {
+  const n = Number(process.env.BENCH_AGENTS ?? 16);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
   const lab = await openLab(script);
   try {
     const tasks = prompts(n);
+    await rawClaude(lab, tasks.slice(0, 1), 1); // warm the binary's page cache before timing either side
     const rows: BenchResult['rows'] = [];
-    const metrics: BenchResult['metrics'] = { agents: n };
-    for (const limit of [1, 2, 4]) {
-      const rawMs = await rawClaude(lab, tasks, limit);
-      const batonMs = await batonRun(lab, tasks, limit);
-      const batonRate = n / (batonMs / 1000);
-      const rawRate = n / (rawMs / 1000);
-      rows.push({ parallel_limit: limit, baton_agents_per_s: round(batonRate), raw_agents_per_s: round(rawRate), baton_vs_raw: `${round((batonRate / rawRate) * 100, 0)}%` });
+    // Other work on the machine skews the comparison; the load averages say how much there was.
+    const metrics: BenchResult['metrics'] = { agents: n, rounds, load_1m_before: round(loadavg()[0]!) };
+    for (const limit of [1, 2, 4, 8]) {
+      const raw: number[] = [];
+      const baton: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        if (r % 2 === 0) raw.push(await rawClaude(lab, tasks, limit));
+        baton.push(await batonRun(lab, tasks, limit));
+        if (r % 2 === 1) raw.push(await rawClaude(lab, tasks, limit));
+      }
+      const batonRate = n / (Math.min(...baton) / 1000);
+      const rawRate = n / (Math.min(...raw) / 1000);
+      const ratio = batonRate / rawRate;
+      rows.push({ parallel_limit: limit, baton_agents_per_s: round(batonRate), raw_agents_per_s: round(rawRate), baton_vs_raw: `${round(ratio * 100, 0)}%` });
       metrics[`baton_agents_per_s_at_${limit}`] = round(batonRate);
       metrics[`raw_agents_per_s_at_${limit}`] = round(rawRate);
+      metrics[`ratio_at_${limit}`] = round(ratio, 3);
     }
-    return { name: 'parallel_throughput', goal: 'scales with parallel_limit; close to raw claude at equal concurrency', rows, metrics };
+    metrics.min_ratio = Math.min(...[1, 2, 4, 8].map((l) => metrics[`ratio_at_${l}`]!));
+    metrics.load_1m_after = round(loadavg()[0]!);
+    return { name: 'parallel_scaling', goal: 'baton ≥ 90 % of raw claude -p at equal concurrency', rows, metrics };
   } finally {
     await lab.close();
   }

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { orchestratorOverhead, parallelThroughput } from './agents.js';
+import { orchestratorOverhead, parallelScaling } from './agents.js';
+import { orchestratorRss, sessionPool } from './orchestration.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { kgQueryLatency } from './knowledge.js';
@@ -16,7 +17,9 @@ import { workerThroughput } from './workers.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
   orchestrator_overhead: orchestratorOverhead,
-  parallel_throughput: parallelThroughput,
+  parallel_scaling: parallelScaling,
+  session_pool: sessionPool,
+  orchestrator_rss: orchestratorRss,
   mcp_loading_time: mcpLoadingTime,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
