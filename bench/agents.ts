@@ -1,9 +1,19 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { batonBin, claudeBin, openLab, round, timeCommand, withConcurrency, type BenchResult, type Lab } from './harness.js';
+import {
+  batonBin,
+  claudeBin,
+  openLab,
+  round,
+  timeCommand,
+  withConcurrency,
+  type BenchResult,
+  type Lab,
+} from './harness.js';
 
 const script = { rules: [], default: { text: 'done' } };
-const prompts = (n: number): string[] => Array.from({ length: n }, (_, i) => `Benchmark task ${i + 1}: reply with one word.`);
+const prompts = (n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `Benchmark task ${i + 1}: reply with one word.`);
 
 function workflowYaml(tasks: string[]): string {
   const agents = tasks.map((p, i) => `      - { id: task${i + 1}, prompt: "${p}", cwd: work }`).join('\n');
@@ -24,7 +34,10 @@ async function rawClaude(lab: Lab, tasks: string[], concurrency: number): Promis
   const started = performance.now();
   await withConcurrency(
     concurrency,
-    tasks.map((prompt) => () => timeCommand(claudeBin, ['-p', prompt, '--output-format', 'json'], { env: lab.env, cwd: join(lab.dir, 'work') })),
+    tasks.map(
+      (prompt) => () =>
+        timeCommand(claudeBin, ['-p', prompt, '--output-format', 'json'], { env: lab.env, cwd: join(lab.dir, 'work') }),
+    ),
   );
   return performance.now() - started;
 }
@@ -101,7 +114,12 @@ export async function parallelScaling(): Promise<BenchResult> {
       const batonRate = n / (Math.min(...baton) / 1000);
       const rawRate = n / (Math.min(...raw) / 1000);
       const ratio = batonRate / rawRate;
-      rows.push({ parallel_limit: limit, baton_agents_per_s: round(batonRate), raw_agents_per_s: round(rawRate), baton_vs_raw: `${round(ratio * 100, 0)}%` });
+      rows.push({
+        parallel_limit: limit,
+        baton_agents_per_s: round(batonRate),
+        raw_agents_per_s: round(rawRate),
+        baton_vs_raw: `${round(ratio * 100, 0)}%`,
+      });
       metrics[`baton_agents_per_s_at_${limit}`] = round(batonRate);
       metrics[`raw_agents_per_s_at_${limit}`] = round(rawRate);
       metrics[`ratio_at_${limit}`] = round(ratio, 3);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { BridgeClient, readToken, startBridge } from '../src/bridge/index.js';
 import { round, type BenchResult } from './harness.js';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 /**
  * Event fan-out through a real bridge (WebSocket, loopback, clients in this process): the latency of
@@ -72,7 +73,14 @@ export async function bridgeFanout(): Promise<BenchResult> {
         { measure: `burst: ${total} events → ${deliveries} deliveries`, value: `${round(elapsed, 0)} ms` },
         { measure: 'burst throughput', value: `${perSecond} deliveries/s` },
       ],
-      metrics: { subscribers, latency_p50_ms: round(percentile(latencies, 50), 2), latency_p99_ms: round(percentile(latencies, 99), 2), burst_events: total, burst_ms: round(elapsed, 0), deliveries_per_s: perSecond },
+      metrics: {
+        subscribers,
+        latency_p50_ms: round(percentile(latencies, 50), 2),
+        latency_p99_ms: round(percentile(latencies, 99), 2),
+        burst_events: total,
+        burst_ms: round(elapsed, 0),
+        deliveries_per_s: perSecond,
+      },
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));

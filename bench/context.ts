@@ -5,14 +5,35 @@ import { DynamicContextAccumulator, type ContextDraft } from '../src/context/ind
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { random, round, type BenchResult } from './harness.js';
 
-const subjects = ['billing', 'checkout', 'search', 'auth', 'payments', 'ledger', 'webhooks', 'reports', 'cache', 'queue', 'mailer', 'profile', 'admin', 'export', 'import', 'metrics'];
+const subjects = [
+  'billing',
+  'checkout',
+  'search',
+  'auth',
+  'payments',
+  'ledger',
+  'webhooks',
+  'reports',
+  'cache',
+  'queue',
+  'mailer',
+  'profile',
+  'admin',
+  'export',
+  'import',
+  'metrics',
+];
 const verbs = ['retries', 'validates', 'stores', 'streams', 'caches', 'signs', 'batches', 'logs', 'rejects', 'renders'];
 const objects = ['requests', 'invoices', 'tokens', 'events', 'rows', 'files', 'sessions', 'emails', 'images', 'jobs'];
 const types = ['decision', 'finding', 'file_changed', 'error', 'artifact'] as const;
 
 function fact(next: () => number, i: number): ContextDraft {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  return { type: pick(types), content: `The ${pick(subjects)} service ${pick(verbs)} ${pick(objects)} with ${pick(objects)} (${i}).`, tags: [] };
+  return {
+    type: pick(types),
+    content: `The ${pick(subjects)} service ${pick(verbs)} ${pick(objects)} with ${pick(objects)} (${i}).`,
+    tags: [],
+  };
 }
 
 async function seed(store: Store, runId: string, count: number, phases: string[]): Promise<void> {
@@ -47,7 +68,11 @@ export async function contextQueryLatency(): Promise<BenchResult> {
       const times: number[] = [];
       for (let q = 0; q < queries; q++) {
         const task = `How does the ${subjects[q % subjects.length]} service handle ${objects[Math.floor(next() * objects.length)]}?`;
-        const accumulator = new DynamicContextAccumulator({ store, runId: 'bench', sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+        const accumulator = new DynamicContextAccumulator({
+          store,
+          runId: 'bench',
+          sizeLimitBytes: Number.MAX_SAFE_INTEGER,
+        });
         const started = performance.now();
         await accumulator.select({ phaseIds: phases.slice(0, 6), task, mode: 'filtered', budgetTokens: 2000 });
         times.push(performance.now() - started);
@@ -73,7 +98,11 @@ export async function tokenUsage(): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-tokens-'));
   const store = openSqliteStore({ dataDir: dir });
   try {
-    const accumulator = new DynamicContextAccumulator({ store, runId: 'tokens', sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+    const accumulator = new DynamicContextAccumulator({
+      store,
+      runId: 'tokens',
+      sizeLimitBytes: Number.MAX_SAFE_INTEGER,
+    });
     const next = random(42);
     // Phase 1: 12 agents report 25 facts each; each of 8 topics has 3 facts a later child needs.
     const needed = new Map<string, string[]>(subjects.slice(0, 8).map((s) => [s, []]));
@@ -83,7 +112,11 @@ export async function tokenUsage(): Promise<BenchResult> {
     }
     for (const [subject, ids] of needed) {
       const saved = await accumulator.add(
-        [0, 1, 2].map((k) => ({ type: 'decision' as const, content: `Decision ${k} for the ${subject} migration: batch size ${(k + 1) * 100}, window ${k + 1} hours, owner team-${subject}.`, tags: [subject] })),
+        [0, 1, 2].map((k) => ({
+          type: 'decision' as const,
+          content: `Decision ${k} for the ${subject} migration: batch size ${(k + 1) * 100}, window ${k + 1} hours, owner team-${subject}.`,
+          tags: [subject],
+        })),
         { phaseId: 'survey', agentId: 'planner' },
       );
       ids.push(...saved.map((e) => e.id));
@@ -102,7 +135,12 @@ export async function tokenUsage(): Promise<BenchResult> {
       filteredTotal += filtered.tokens;
       neededFound += found;
       neededAll += ids.length;
-      rows.push({ child: subject, naive_tokens: naive.tokens, filtered_tokens: filtered.tokens, needed_facts_present: `${found}/${ids.length}` });
+      rows.push({
+        child: subject,
+        naive_tokens: naive.tokens,
+        filtered_tokens: filtered.tokens,
+        needed_facts_present: `${found}/${ids.length}`,
+      });
     }
     return {
       name: 'token_usage',

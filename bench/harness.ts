@@ -61,13 +61,21 @@ export async function openLab(script: Script): Promise<Lab> {
 }
 
 /** Runs a command to completion; rejects on a non-zero exit. Returns wall time in ms. */
-export function timeCommand(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<number> {
+export function timeCommand(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string },
+): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - started)
+        : reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`)),
+    );
   });
 }
 
@@ -99,7 +107,8 @@ export function random(seed: number): () => number {
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /** The p-th percentile (nearest rank) of `values`. */
-export const percentile = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+export const percentile = (values: number[], p: number): number =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
 
 export function printTable(result: BenchResult): void {
   console.log(`\n## ${result.name}${result.goal ? `  (goal: ${result.goal})` : ''}`);
@@ -109,5 +118,9 @@ export function printTable(result: BenchResult): void {
   console.log(line(columns));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of result.rows) console.log(line(columns.map((c) => String(row[c] ?? ''))));
-  console.log(Object.entries(result.metrics).map(([k, v]) => `${k}: ${v}`).join(' · '));
+  console.log(
+    Object.entries(result.metrics)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(' · '),
+  );
 }

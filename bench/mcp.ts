@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import { buildCatalog, McpManager, type McpServerEntry } from '../src/mcp/index.js';
 import { root, round, type BenchResult } from './harness.js';
 
-const node = (script: string, ...args: string[]): McpServerEntry => ({ command: process.execPath, args: [join(root, script), ...args] });
+const node = (script: string, ...args: string[]): McpServerEntry => ({
+  command: process.execPath,
+  args: [join(root, script), ...args],
+});
 
 /** Three real servers from npm and two of ours that take 300 ms to start. */
 const servers: Record<string, McpServerEntry> = {
@@ -13,7 +16,8 @@ const servers: Record<string, McpServerEntry> = {
   slow2: node('test/fixtures/fault-mcp-server.mjs', '--start-delay', '300'),
 };
 
-const fresh = () => new McpManager({ catalog: buildCatalog({ workflow: servers }), env: process.env, timeoutMs: 10_000 });
+const fresh = () =>
+  new McpManager({ catalog: buildCatalog({ workflow: servers }), env: process.env, timeoutMs: 10_000 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Preflight of 5 cold stdio servers in parallel, against the slowest one started alone; then a warm (cached) check. */
@@ -48,6 +52,12 @@ export async function mcpLoadingTime(): Promise<BenchResult> {
       { preflight: 'all 5 in parallel (cold)', median_ms: round(all, 0) },
       { preflight: 'all 5 again (cached)', median_ms: round(median(warm), 3) },
     ],
-    metrics: { rounds, slowest_alone_ms: round(slowestAlone, 0), all_parallel_ms: round(all, 0), ratio: round(all / slowestAlone, 2), warm_ms: round(median(warm), 3) },
+    metrics: {
+      rounds,
+      slowest_alone_ms: round(slowestAlone, 0),
+      all_parallel_ms: round(all, 0),
+      ratio: round(all / slowestAlone, 2),
+      warm_ms: round(median(warm), 3),
+    },
   };
 }

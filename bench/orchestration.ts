@@ -39,7 +39,13 @@ async function runtimeOnlyWarm(lab: Lab, server: ModelServer, rounds: number): P
   const latencies: number[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      const spec = { agentId: `floor${r}`, sessionId: randomUUID(), prompt: `Runtime task ${r}: reply with one word.`, cwd: join(lab.dir, 'work'), env };
+      const spec = {
+        agentId: `floor${r}`,
+        sessionId: randomUUID(),
+        prompt: `Runtime task ${r}: reply with one word.`,
+        cwd: join(lab.dir, 'work'),
+        env,
+      };
       runtime.prewarm(spec);
       if (!(await runtime.warmed(spec.sessionId))) throw new Error('the prewarmed claude process did not start');
       await sleep(500);
@@ -79,16 +85,24 @@ export async function sessionPool(): Promise<BenchResult> {
       for (const mode of r % 2 === 0 ? (['cold', 'warm'] as const) : (['warm', 'cold'] as const)) {
         const dataDir = `${lab.dir}/data-${mode}-${r}`;
         await timeCommand(process.execPath, [batonBin, 'run', workflow, '--json'], {
-          env: { ...lab.env, BATON_DATA_DIR: dataDir, BATON_PARALLEL_LIMIT: '1', ...(mode === 'cold' ? { BATON_SESSION_POOL_SIZE: '0' } : {}) },
+          env: {
+            ...lab.env,
+            BATON_DATA_DIR: dataDir,
+            BATON_PARALLEL_LIMIT: '1',
+            ...(mode === 'cold' ? { BATON_SESSION_POOL_SIZE: '0' } : {}),
+          },
           cwd: lab.dir,
         });
         const store = openSqliteStore({ dataDir });
         try {
           const [run] = await store.listRuns({ limit: 1 });
           const agents = await store.listAgents(run!.id);
-          const firstRequest = (sessionId: string): number => Math.min(...server.messageRequests(sessionId).map((q) => q.at));
+          const firstRequest = (sessionId: string): number =>
+            Math.min(...server.messageRequests(sessionId).map((q) => q.at));
           // At parallel_limit 1 the agents ran one after another, in the order their first requests arrived.
-          const ordered = agents.map((a) => ({ finishedAt: a.finishedAt!, first: firstRequest(a.sessionId) })).sort((a, b) => a.first - b.first);
+          const ordered = agents
+            .map((a) => ({ finishedAt: a.finishedAt!, first: firstRequest(a.sessionId) }))
+            .sort((a, b) => a.first - b.first);
           for (let i = 1; i < ordered.length; i++) {
             const ms = ordered[i]!.first - ordered[i - 1]!.finishedAt;
             latencies[mode].push(ms);
@@ -152,7 +166,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -182,12 +198,24 @@ async function stopRun(child: ChildProcess): Promise<void> {
  * a model that never answers: 2 agents run, the others wait. Once /metrics shows them all queued and
  * the orchestrator's RSS has settled, its VmRSS is read from /proc.
  */
-async function queuedRunMemory(model: { lab: Lab; server: ModelServer }, queued: number): Promise<{ rssKiB: number; peakKiB: number; settleMs: number }> {
+async function queuedRunMemory(
+  model: { lab: Lab; server: ModelServer },
+  queued: number,
+): Promise<{ rssKiB: number; peakKiB: number; settleMs: number }> {
   const { lab, server } = model;
   const port = await freePort();
-  const workflow = lab.write(`rss-${queued}.yaml`, swarmYaml(queued + 2, 'Queued task {{index}}: reply with one word.'));
+  const workflow = lab.write(
+    `rss-${queued}.yaml`,
+    swarmYaml(queued + 2, 'Queued task {{index}}: reply with one word.'),
+  );
   const child = spawn(process.execPath, [batonBin, 'run', workflow, '--json'], {
-    env: { ...lab.env, BATON_DATA_DIR: `${lab.dir}/data-rss-${queued}`, BATON_PARALLEL_LIMIT: '2', BATON_ENABLE_METRICS: 'true', BATON_METRICS_PORT: String(port) },
+    env: {
+      ...lab.env,
+      BATON_DATA_DIR: `${lab.dir}/data-rss-${queued}`,
+      BATON_PARALLEL_LIMIT: '2',
+      BATON_ENABLE_METRICS: 'true',
+      BATON_METRICS_PORT: String(port),
+    },
     cwd: lab.dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -234,8 +262,18 @@ export async function orchestratorRss(): Promise<BenchResult> {
       name: 'orchestrator_rss',
       goal: '≤ 50 MiB',
       rows: [
-        { queued_agents: 1, rss_mib: mib(one.rssKiB), peak_rss_mib: mib(one.peakKiB), settled_after_ms: round(one.settleMs, 0) },
-        { queued_agents: queued, rss_mib: mib(many.rssKiB), peak_rss_mib: mib(many.peakKiB), settled_after_ms: round(many.settleMs, 0) },
+        {
+          queued_agents: 1,
+          rss_mib: mib(one.rssKiB),
+          peak_rss_mib: mib(one.peakKiB),
+          settled_after_ms: round(one.settleMs, 0),
+        },
+        {
+          queued_agents: queued,
+          rss_mib: mib(many.rssKiB),
+          peak_rss_mib: mib(many.peakKiB),
+          settled_after_ms: round(many.settleMs, 0),
+        },
       ],
       metrics: {
         queued_agents: queued,

@@ -9,11 +9,25 @@ const agentsPerRun = Number(process.env.BENCH_STORE_AGENTS ?? 200);
 const contextEntries = Number(process.env.BENCH_STORE_ENTRIES ?? 5000);
 const repetitions = Number(process.env.BENCH_STORE_REPETITIONS ?? 200);
 
-const services = ['billing', 'checkout', 'search', 'auth', 'payments', 'ledger', 'webhooks', 'reports', 'cache', 'queue', 'mailer', 'profile'];
+const services = [
+  'billing',
+  'checkout',
+  'search',
+  'auth',
+  'payments',
+  'ledger',
+  'webhooks',
+  'reports',
+  'cache',
+  'queue',
+  'mailer',
+  'profile',
+];
 const actions = ['retries', 'validates', 'stores', 'streams', 'caches', 'signs', 'batches', 'rejects'];
 const things = ['requests', 'invoices', 'tokens', 'events', 'rows', 'files', 'sessions', 'emails'];
 /** The i-th fact: every service/action/thing combination in turn, so both stores get the same text. */
-const factText = (i: number): string => `The ${services[i % services.length]} service ${actions[(i >> 2) % actions.length]} ${things[(i >> 5) % things.length]} in batches of ${i % 97}.`;
+const factText = (i: number): string =>
+  `The ${services[i % services.length]} service ${actions[(i >> 2) % actions.length]} ${things[(i >> 5) % things.length]} in batches of ${i % 97}.`;
 
 const agent = (i: number): AgentRecord => ({
   runId: 'bench',
@@ -43,14 +57,39 @@ async function timeEach(count: number, operation: (i: number) => Promise<unknown
 
 /** Latency of the calls a run makes most, on one store. */
 async function measure(store: Store): Promise<Record<string, number[]>> {
-  await store.saveRun({ id: 'bench', workflowName: 'bench', tenant: 'default', workflow: {}, status: 'running', createdAt: Date.now() });
+  await store.saveRun({
+    id: 'bench',
+    workflowName: 'bench',
+    tenant: 'default',
+    workflow: {},
+    status: 'running',
+    createdAt: Date.now(),
+  });
   const saveAgent = await timeEach(agentsPerRun, (i) => store.saveAgent(agent(i)));
   const listAgents = await timeEach(repetitions, () => store.listAgents('bench'));
   for (let i = 0; i < contextEntries; i++) {
-    await store.saveContextEntry({ id: `fact-${i}`, runId: 'bench', phaseId: `phase-${i % 8}`, type: 'finding', content: factText(i), tags: [], tokens: 15, level: 0, checksum: '', version: 0, createdAt: i, updatedAt: i });
+    await store.saveContextEntry({
+      id: `fact-${i}`,
+      runId: 'bench',
+      phaseId: `phase-${i % 8}`,
+      type: 'finding',
+      content: factText(i),
+      tags: [],
+      tokens: 15,
+      level: 0,
+      checksum: '',
+      version: 0,
+      createdAt: i,
+      updatedAt: i,
+    });
   }
   const searchContext = await timeEach(repetitions, (q) =>
-    store.searchContext({ runId: 'bench', text: `How does the ${services[q % services.length]} service handle ${things[q % things.length]}?`, phaseIds: ['phase-0', 'phase-1', 'phase-2', 'phase-3'], limit: 100 }),
+    store.searchContext({
+      runId: 'bench',
+      text: `How does the ${services[q % services.length]} service handle ${things[q % things.length]}?`,
+      phaseIds: ['phase-0', 'phase-1', 'phase-2', 'phase-3'],
+      limit: 100,
+    }),
   );
   return { saveAgent, listAgents, searchContext };
 }
@@ -84,5 +123,10 @@ export async function storeLatency(): Promise<BenchResult> {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { name: 'store_latency', goal: `Redis within a few loopback round trips of SQLite (${agentsPerRun} agents, ${contextEntries} context entries)`, rows, metrics };
+  return {
+    name: 'store_latency',
+    goal: `Redis within a few loopback round trips of SQLite (${agentsPerRun} agents, ${contextEntries} context entries)`,
+    rows,
+    metrics,
+  };
 }

@@ -30,11 +30,18 @@ interface Worker {
 
 /** `baton worker --concurrency N` as users start it (the built CLI); resolves once it says it is ready. */
 async function startWorker(env: NodeJS.ProcessEnv, cwd: string): Promise<Worker> {
-  const child = spawn(process.execPath, [batonBin, 'worker', '--concurrency', String(concurrency)], { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [batonBin, 'worker', '--concurrency', String(concurrency)], {
+    env,
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`baton worker not ready after 30 s:\n${stderr.slice(-1000)}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`baton worker not ready after 30 s:\n${stderr.slice(-1000)}`)),
+      30_000,
+    );
     child.once('exit', (code) => reject(new Error(`baton worker exited ${code}:\n${stderr.slice(-1000)}`)));
     const check = setInterval(() => {
       if (!stderr.includes('ready')) return;
@@ -83,7 +90,11 @@ class MemorySampler {
         const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
         const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
         const peak = this.peaks.get(pid) ?? { comm, rssMb: 0, pssMb: 0 };
-        this.peaks.set(pid, { comm, rssMb: Math.max(peak.rssMb, kb('Rss') / 1024), pssMb: Math.max(peak.pssMb, kb('Pss') / 1024) });
+        this.peaks.set(pid, {
+          comm,
+          rssMb: Math.max(peak.rssMb, kb('Rss') / 1024),
+          pssMb: Math.max(peak.pssMb, kb('Pss') / 1024),
+        });
       } catch {
         // the process exited while we looked
       }
@@ -94,13 +105,18 @@ class MemorySampler {
 /** Total calls of every command since the last CONFIG RESETSTAT, by command. */
 async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    calls.set(match[1]!, Number(match[2]));
   return calls;
 }
 
 /** CPU-seconds all processes on this machine have used (from /proc/stat). */
 function machineBusySeconds(): number {
-  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .map(Number);
   return (user! + nice! + system! + irq! + softirq! + steal!) / ticksPerSecond;
 }
 
@@ -136,7 +152,15 @@ interface RunMeasurement {
  * already listening. The jobs are read back from BullMQ, which keeps finished ones for 7 days
  * (QueueExecutor's removeOnComplete), so their timestamps are all there after the run.
  */
-async function measureRun(lab: Lab, env: NodeJS.ProcessEnv, workers: Worker[], queue: Queue, redis: Redis, parallelLimit: number, label: string): Promise<RunMeasurement> {
+async function measureRun(
+  lab: Lab,
+  env: NodeJS.ProcessEnv,
+  workers: Worker[],
+  queue: Queue,
+  redis: Redis,
+  parallelLimit: number,
+  label: string,
+): Promise<RunMeasurement> {
   const workflow = lab.write(`${label}.yaml`, workflowYaml(label));
   const cpuBefore = workers.map((w) => cpuSeconds(w.child.pid!));
   const finishedBefore = workers.map((w) => (w.stderr().match(/✓/g) ?? []).length);
@@ -148,7 +172,11 @@ async function measureRun(lab: Lab, env: NodeJS.ProcessEnv, workers: Worker[], q
   const benchCpuBefore = process.cpuUsage();
 
   const started = performance.now();
-  const run = spawn(process.execPath, [batonBin, 'run', workflow, '--json'], { env: { ...env, BATON_PARALLEL_LIMIT: String(parallelLimit) }, cwd: lab.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = spawn(process.execPath, [batonBin, 'run', workflow, '--json'], {
+    env: { ...env, BATON_PARALLEL_LIMIT: String(parallelLimit) },
+    cwd: lab.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   run.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -170,22 +198,35 @@ async function measureRun(lab: Lab, env: NodeJS.ProcessEnv, workers: Worker[], q
   if (summary.totals.succeeded !== agents) throw new Error(`${summary.totals.succeeded} of ${agents} agents succeeded`);
 
   // Agent processes still shutting down after their result count toward this run's CPU and memory.
-  for (let i = 0; i < 100 && processesWithEnv(lab.dir).some((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'claude'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 && processesWithEnv(lab.dir).some((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'claude');
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   memory.stop();
   const cpuAfter = workers.map((w) => cpuSeconds(w.child.pid!));
   const redisCalls = await commandCalls(redis);
   const redisCpuS = (await redisCpuSeconds(redis)) - redisCpuBefore;
   const benchCpu = process.cpuUsage(benchCpuBefore); // this process: the scripted model, the sampling
-  const workerCpuS = cpuAfter.reduce((sum, after, i) => sum + after.self + after.children - cpuBefore[i]!.self - cpuBefore[i]!.children, 0);
+  const workerCpuS = cpuAfter.reduce(
+    (sum, after, i) => sum + after.self + after.children - cpuBefore[i]!.self - cpuBefore[i]!.children,
+    0,
+  );
   const ownCpuS = workerCpuS + orchestratorCpuS + redisCpuS + (benchCpu.user + benchCpu.system) / 1e6;
   const otherCpuS = Math.max(0, machineBusySeconds() - busyBefore - ownCpuS);
 
   const jobs = (await queue.getJobs(['completed', 'failed'])).filter((job) => job.id?.startsWith(`${summary.runId}|`));
-  if (jobs.length !== agents) throw new Error(`found ${jobs.length} jobs of run ${summary.runId} in the queue, expected ${agents}`);
+  if (jobs.length !== agents)
+    throw new Error(`found ${jobs.length} jobs of run ${summary.runId} in the queue, expected ${agents}`);
   const waits = jobs.map((job) => job.processedOn! - job.timestamp);
   const runs = jobs.map((job) => job.finishedOn! - job.processedOn!);
   // What a finished job holds in Redis for the 7 days it is kept: its hash (spec, result) and its logs.
-  const jobBytes = await Promise.all(jobs.map(async (job) => Number(await redis.call('MEMORY', 'USAGE', `bull:${AGENT_QUEUE}:${job.id}`, 'SAMPLES', '0'))));
+  const jobBytes = await Promise.all(
+    jobs.map(async (job) =>
+      Number(await redis.call('MEMORY', 'USAGE', `bull:${AGENT_QUEUE}:${job.id}`, 'SAMPLES', '0')),
+    ),
+  );
   const spanMs = Math.max(...jobs.map((job) => job.finishedOn!)) - Math.min(...jobs.map((job) => job.timestamp));
   return {
     wallMs,
@@ -234,7 +275,8 @@ export async function workerThroughput(): Promise<BenchResult> {
       while (workers.length < count) workers.push(await startWorker(env, lab.dir));
       const slots = count * concurrency;
       const saturated: RunMeasurement[] = [];
-      for (let r = 0; r < rounds; r++) saturated.push(await measureRun(lab, env, workers, queue, redis, agents, `saturated-${count}-${r}`));
+      for (let r = 0; r < rounds; r++)
+        saturated.push(await measureRun(lab, env, workers, queue, redis, agents, `saturated-${count}-${r}`));
       saturated.sort((a, b) => a.spanMs - b.spanMs);
       const run = saturated[Math.floor((saturated.length - 1) / 2)]!;
       const dispatch = await measureRun(lab, env, workers, queue, redis, slots, `dispatch-${count}`);
@@ -302,7 +344,12 @@ export async function workerThroughput(): Promise<BenchResult> {
     metrics.agent_pss_mb_p50 = round(median(agentPss), 0);
     metrics.worker_rss_mb_max = round(Math.max(0, ...workerRss), 0);
     metrics.orchestrator_rss_mb_max = round(Math.max(0, ...orchestratorRss), 0);
-    return { name: 'worker_throughput', goal: 'agents/s grows with workers while cores are free; dispatch p99 ≪ agent duration', rows, metrics };
+    return {
+      name: 'worker_throughput',
+      goal: 'agents/s grows with workers while cores are free; dispatch p99 ≪ agent duration',
+      rows,
+      metrics,
+    };
   } finally {
     await Promise.all(workers.map(stopWorker));
     await queue.close();

@@ -43,19 +43,29 @@ describe('Neovim plugin (editors/nvim) in real nvim --headless', () => {
       'nvim',
       [
         '--headless',
-        '-u', 'NONE',
-        '--cmd', `set rtp^=${plugin}`,
-        '--cmd', 'filetype on',
+        '-u',
+        'NONE',
+        '--cmd',
+        `set rtp^=${plugin}`,
+        '--cmd',
+        'filetype on',
         ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
-        '-c', `edit ${file}`,
-        ...lua(`vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 1, col = 13, end_col = 16, message = 'two is not two', severity = vim.diagnostic.severity.ERROR, source = 'test', code = 'T1' }})`),
-        '-c', 'call setline(2, "export const two = 3;")',
-        '-c', 'write',
+        '-c',
+        `edit ${file}`,
+        ...lua(
+          `vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 1, col = 13, end_col = 16, message = 'two is not two', severity = vim.diagnostic.severity.ERROR, source = 'test', code = 'T1' }})`,
+        ),
+        '-c',
+        'call setline(2, "export const two = 3;")',
+        '-c',
+        'write',
         // Select both lines linewise and stay in visual mode while the plugin reads the selection.
         ...lua(`vim.api.nvim_feedkeys('ggVj', 'x!', false) require('baton').selection()`),
-        '-c', 'bdelete',
+        '-c',
+        'bdelete',
         ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
-        '-c', 'qa!',
+        '-c',
+        'qa!',
       ],
       { timeout: 20_000 },
     );
@@ -64,9 +74,33 @@ describe('Neovim plugin (editors/nvim) in real nvim --headless', () => {
     const path = file;
     expect(events.map((e) => e.event)).toEqual([
       { type: 'file.opened', path, language: 'typescript' },
-      { type: 'diagnostics.updated', path, diagnostics: [{ severity: 'error', message: 'two is not two', source: 'test', code: 'T1', range: { start: { line: 1, character: 13 }, end: { line: 1, character: 16 } } }] },
-      { type: 'file.changed', path, change: 'changed', diff: expect.stringContaining('@@ -1,2 +1,2 @@\n export const greet = (name: string) => name;\n-export const two = 2;\n+export const two = 3;\n') },
-      { type: 'selection.changed', path, range: { start: { line: 0, character: 0 }, end: { line: 1, character: 21 } }, text: 'export const greet = (name: string) => name;\nexport const two = 3;' },
+      {
+        type: 'diagnostics.updated',
+        path,
+        diagnostics: [
+          {
+            severity: 'error',
+            message: 'two is not two',
+            source: 'test',
+            code: 'T1',
+            range: { start: { line: 1, character: 13 }, end: { line: 1, character: 16 } },
+          },
+        ],
+      },
+      {
+        type: 'file.changed',
+        path,
+        change: 'changed',
+        diff: expect.stringContaining(
+          '@@ -1,2 +1,2 @@\n export const greet = (name: string) => name;\n-export const two = 2;\n+export const two = 3;\n',
+        ),
+      },
+      {
+        type: 'selection.changed',
+        path,
+        range: { start: { line: 0, character: 0 }, end: { line: 1, character: 21 } },
+        text: 'export const greet = (name: string) => name;\nexport const two = 3;',
+      },
       { type: 'file.closed', path },
     ]);
     expect(bridge.state.snapshot()).toMatchObject({ openFiles: [], diagnostics: { errors: 1 } });

@@ -16,14 +16,35 @@ const model = useScriptedModel(
   {
     rules: [
       // A real agent asks the IDE what is going on, records a decision, then asks the graph about it.
-      { match: { prompt: 'diagnostics of the open files', turn: 1 }, reply: { toolUse: { name: 'mcp__baton__ide_state', input: {} } }, sequencePer: 'script' },
       {
-        match: { prompt: 'diagnostics of the open files', turn: 2 },
-        reply: { toolUse: { name: 'mcp__baton__add_knowledge', input: { kind: 'decision', text: 'greet returns a string; fix the caller, not the type', about: ['greet.ts'] } } },
+        match: { prompt: 'diagnostics of the open files', turn: 1 },
+        reply: { toolUse: { name: 'mcp__baton__ide_state', input: {} } },
         sequencePer: 'script',
       },
-      { match: { prompt: 'diagnostics of the open files', turn: 3 }, reply: { toolUse: { name: 'mcp__baton__query_knowledge', input: { question: 'decisions about greet.ts' } } }, sequencePer: 'script' },
-      { match: { prompt: 'diagnostics of the open files' }, reply: { text: 'greet.ts has one type error.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'diagnostics of the open files', turn: 2 },
+        reply: {
+          toolUse: {
+            name: 'mcp__baton__add_knowledge',
+            input: {
+              kind: 'decision',
+              text: 'greet returns a string; fix the caller, not the type',
+              about: ['greet.ts'],
+            },
+          },
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'diagnostics of the open files', turn: 3 },
+        reply: { toolUse: { name: 'mcp__baton__query_knowledge', input: { question: 'decisions about greet.ts' } } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'diagnostics of the open files' },
+        reply: { text: 'greet.ts has one type error.' },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -62,17 +83,30 @@ beforeAll(async () => {
   const dataDir = join(model.home.dir, 'data');
   // Agents' MCP tools are listed up front so the scripted model can call them; the built-in server
   // starts through tsx from source here, slower than the built CLI, hence the roomy preflight timeout.
-  env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir, ENABLE_TOOL_SEARCH: 'false', BATON_MCP_TIMEOUT_MS: '30000' });
+  env = model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: dataDir,
+    ENABLE_TOOL_SEARCH: 'false',
+    BATON_MCP_TIMEOUT_MS: '30000',
+  });
   project = join(model.home.dir, 'project');
   mkdirSync(project);
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: [] }, include: ['*.ts'] }));
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: [] }, include: ['*.ts'] }),
+  );
   writeFileSync(join(project, 'greet.ts'), 'export const greet = (name: string): string => `hi ${name}`;\n');
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: project });
 
   bridge = startCli(['bridge', '--port', '0'], { env });
-  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(bridge.stdoutSoFar())?.[1], 30_000, 'the bridge address');
+  const url = await waitFor(
+    () => /listening on (http:\/\/\S+)/.exec(bridge.stdoutSoFar())?.[1],
+    30_000,
+    'the bridge address',
+  );
   endpoint = { url, token: readFileSync(join(dataDir, 'bridge.token'), 'utf8').trim() };
-  watcher = startCli(['bridge', 'watch', project, '--diagnostics', `${process.execPath} ${tsc} --pretty false -p .`], { env });
+  watcher = startCli(['bridge', 'watch', project, '--diagnostics', `${process.execPath} ${tsc} --pretty false -p .`], {
+    env,
+  });
   await waitFor(() => watcher.stdoutSoFar().includes('Watching '), 30_000, 'the watcher to start');
 }, 90_000);
 
@@ -91,16 +125,33 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
     await agentSide.subscribe({ types: ['file.changed', 'diagnostics.updated'], paths: ['**/greet.ts'] });
     const delivered = receiveUntil(agentSide, (events) => events.some((e) => e.event.type === 'diagnostics.updated'));
 
-    writeFileSync(join(project, 'greet.ts'), 'export const greet = (name: string): string => `hi ${name}`;\nexport const count: number = greet("x");\n');
+    writeFileSync(
+      join(project, 'greet.ts'),
+      'export const greet = (name: string): string => `hi ${name}`;\nexport const count: number = greet("x");\n',
+    );
 
     const events = await delivered;
     expect(events.map((e) => e.event.type)).toEqual(['file.changed', 'diagnostics.updated']);
     expect(events[0]!.seq).toBeLessThan(events[1]!.seq);
-    expect(events[0]).toMatchObject({ source: 'watch:project', event: { path: join(project, 'greet.ts'), change: 'changed', diff: expect.stringContaining('+export const count: number = greet("x");') } });
+    expect(events[0]).toMatchObject({
+      source: 'watch:project',
+      event: {
+        path: join(project, 'greet.ts'),
+        change: 'changed',
+        diff: expect.stringContaining('+export const count: number = greet("x");'),
+      },
+    });
     expect(events[1]!.event).toEqual({
       type: 'diagnostics.updated',
       path: join(project, 'greet.ts'),
-      diagnostics: [{ severity: 'error', code: 'TS2322', message: "Type 'string' is not assignable to type 'number'.", range: { start: { line: 1, character: 13 }, end: { line: 1, character: 13 } } }],
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'TS2322',
+          message: "Type 'string' is not assignable to type 'number'.",
+          range: { start: { line: 1, character: 13 }, end: { line: 1, character: 13 } },
+        },
+      ],
     });
   }, 60_000);
 
@@ -108,10 +159,18 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
     // What an editor plugin would add: the file is open and something is selected.
     const editor = await connect('nvim');
     await editor.push({ type: 'file.opened', path: join(project, 'greet.ts'), language: 'typescript' });
-    await editor.push({ type: 'selection.changed', path: join(project, 'greet.ts'), range: { start: { line: 1, character: 0 }, end: { line: 1, character: 12 } }, text: 'export const' });
+    await editor.push({
+      type: 'selection.changed',
+      path: join(project, 'greet.ts'),
+      range: { start: { line: 1, character: 0 }, end: { line: 1, character: 12 } },
+      text: 'export const',
+    });
 
     const workflow = join(model.home.dir, 'ide.yaml');
-    writeFileSync(workflow, 'version: 1\nname: ide\nphases:\n  - id: look\n    agents: [{ id: looker, prompt: "Explain the diagnostics of the open files" }]\n');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: ide\nphases:\n  - id: look\n    agents: [{ id: looker, prompt: "Explain the diagnostics of the open files" }]\n',
+    );
     const { code, stdout, stderr } = await runCli(['run', workflow, '--json'], { env });
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(code).toBe(0);
@@ -121,8 +180,22 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
 
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests).toHaveLength(4);
-    expect(requests[0]!.view!.tools).toEqual(expect.arrayContaining(['mcp__baton__ide_state', 'mcp__baton__recent_changes', 'mcp__baton__diagnostics', 'mcp__baton__query_knowledge', 'mcp__baton__add_knowledge']));
-    const ideState = JSON.parse(requests[1]!.view!.last) as { activeFile: string; openFiles: Array<{ path: string }>; selection: { text: string }; diagnostics: { errors: number; files: Array<{ path: string; errors: number }> }; git: { branch: string } };
+    expect(requests[0]!.view!.tools).toEqual(
+      expect.arrayContaining([
+        'mcp__baton__ide_state',
+        'mcp__baton__recent_changes',
+        'mcp__baton__diagnostics',
+        'mcp__baton__query_knowledge',
+        'mcp__baton__add_knowledge',
+      ]),
+    );
+    const ideState = JSON.parse(requests[1]!.view!.last) as {
+      activeFile: string;
+      openFiles: Array<{ path: string }>;
+      selection: { text: string };
+      diagnostics: { errors: number; files: Array<{ path: string; errors: number }> };
+      git: { branch: string };
+    };
     expect(ideState).toMatchObject({
       activeFile: join(project, 'greet.ts'),
       openFiles: [{ path: join(project, 'greet.ts'), language: 'typescript' }],
@@ -141,7 +214,11 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
   }, 60_000);
 
   it('refuses a connection without the token, and answers a malformed message without dropping anyone', async () => {
-    const refused = await new Promise<number>((resolve) => new WebSocket(endpoint.url.replace('http', 'ws')).once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    const refused = await new Promise<number>((resolve) =>
+      new WebSocket(endpoint.url.replace('http', 'ws')).once('unexpected-response', (_req, res) =>
+        resolve(res.statusCode ?? 0),
+      ),
+    );
     expect(refused).toBe(401);
     expect((await fetch(`${endpoint.url}/state`)).status).toBe(401);
 
@@ -170,7 +247,9 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
     );
     const events = await all;
     const byTerminal = new Map<string, string[]>();
-    for (const { event } of events) if (event.type === 'terminal.output') byTerminal.set(event.terminal, [...(byTerminal.get(event.terminal) ?? []), event.data]);
+    for (const { event } of events)
+      if (event.type === 'terminal.output')
+        byTerminal.set(event.terminal, [...(byTerminal.get(event.terminal) ?? []), event.data]);
     expect(byTerminal.size).toBe(100);
     for (const lines of byTerminal.values()) expect(lines).toEqual(Array.from({ length: 100 }, (_, n) => `${n}\n`));
     expect(events.every((e, i) => i === 0 || e.seq > events[i - 1]!.seq)).toBe(true);

@@ -9,11 +9,19 @@ import { useScriptedModel } from './support/scripted-model.js';
 const model = useScriptedModel(
   {
     rules: [
-      { match: { prompt: 'Name three primes' }, reply: { text: '2, 3 and 5.', usage: { input_tokens: 100, output_tokens: 8 } }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Name three primes' },
+        reply: { text: '2, 3 and 5.', usage: { input_tokens: 100, output_tokens: 8 } },
+        sequencePer: 'script',
+      },
       { match: { prompt: 'Add them up' }, reply: { structured: { sum: 10 } }, sequencePer: 'script' },
       { match: { prompt: 'parallel task' }, reply: { text: 'parallel done', delayMs: 1500 }, sequencePer: 'script' },
       { match: { prompt: 'never answers' }, reply: { hang: true }, sequencePer: 'script' },
-      { match: { prompt: 'Call the billing API' }, reply: { text: 'Called it with svc_live_0123456789abcd. Finding: the API answered 200' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Call the billing API' },
+        reply: { text: 'Called it with svc_live_0123456789abcd. Finding: the API answered 200' },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -27,7 +35,8 @@ function workflowFile(yaml: string): string {
   return path;
 }
 
-const env = (extra: Record<string, string> = {}) => model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), ...extra });
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), ...extra });
 
 describe('baton run (real claude agents, scripted model)', () => {
   it('simple workflow: runs phases in order and prints exactly one JSON result', async () => {
@@ -51,7 +60,13 @@ phases:
     expect(stdout.trim().split('\n')).toHaveLength(1);
     expect(summary.status).toBe('succeeded');
     const [list, sum] = summary.phases;
-    expect(list!.agents[0]).toMatchObject({ id: 'lister', status: 'succeeded', result: '2, 3 and 5.', attempts: 1, usage: { inputTokens: 100, outputTokens: 8 } });
+    expect(list!.agents[0]).toMatchObject({
+      id: 'lister',
+      status: 'succeeded',
+      result: '2, 3 and 5.',
+      attempts: 1,
+      usage: { inputTokens: 100, outputTokens: 8 },
+    });
     expect(sum!.agents[0]).toMatchObject({ id: 'adder', status: 'succeeded', structuredOutput: { sum: 10 } });
     expect(summary.totals).toMatchObject({ agents: 2, succeeded: 2, failed: 0 });
     expect(summary.totals.costUsd).toBeGreaterThan(0);
@@ -109,7 +124,11 @@ phases:
     expect(code).toBe(1);
     const summary = JSON.parse(stdout) as RunSummary;
     expect(summary.status).toBe('failed');
-    expect(summary.phases[0]!.agents[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
+    expect(summary.phases[0]!.agents[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'BATON_AGENT_TIMEOUT' },
+    });
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 });
@@ -128,7 +147,11 @@ phases:
     const cli = startCli(['run', hangingWorkflow(), '--json'], { env: env({ BATON_DATA_DIR: dataDir }) });
     // Wait until every agent is a live claude process blocked on the model.
     const before = model.server.messageRequests().length;
-    await waitFor(() => model.server.messageRequests().length - before >= 3 || undefined, 30_000, 'three agents to call the model');
+    await waitFor(
+      () => model.server.messageRequests().length - before >= 3 || undefined,
+      30_000,
+      'three agents to call the model',
+    );
     return cli;
   }
 
@@ -155,8 +178,18 @@ phases:
 
     // The audit trail says who started and who cancelled it.
     const audit = await runCli(['audit', '--json', '--data-dir', dataDir], { env: env() });
-    const events = JSON.parse(audit.stdout) as Array<{ action: string; actor: string; target?: string; details: Record<string, unknown> }>;
-    expect(events.map((e) => e.action)).toEqual(['config.changed', 'run.started', 'run.cancel_requested', 'run.finished']);
+    const events = JSON.parse(audit.stdout) as Array<{
+      action: string;
+      actor: string;
+      target?: string;
+      details: Record<string, unknown>;
+    }>;
+    expect(events.map((e) => e.action)).toEqual([
+      'config.changed',
+      'run.started',
+      'run.cancel_requested',
+      'run.finished',
+    ]);
     expect(events[2]).toMatchObject({ target: runId, actor: expect.stringMatching(/.+@.+/) });
     expect(events[3]!.details).toMatchObject({ status: 'cancelled' });
   });
@@ -174,7 +207,9 @@ phases:
 
 describe('invalid input exits 2 with the field named and no stack trace', () => {
   it('a workflow with a wrong field', async () => {
-    const path = workflowFile('version: 1\nname: bad\nphases:\n  - id: one\n    agents:\n      - id: a\n        promt: typo\n');
+    const path = workflowFile(
+      'version: 1\nname: bad\nphases:\n  - id: one\n    agents:\n      - id: a\n        promt: typo\n',
+    );
     const { code, stdout, stderr } = await runCli(['run', path], { env: env() });
     expect(code).toBe(2);
     expect(stdout).toBe('');
@@ -186,7 +221,9 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
   });
 
   it('a dependency cycle, with its path', async () => {
-    const path = workflowFile('version: 1\nname: loop\nphases:\n  - { id: a, dependsOn: [b], agents: [{ id: x, prompt: p }] }\n  - { id: b, dependsOn: [a], agents: [{ id: y, prompt: p }] }\n');
+    const path = workflowFile(
+      'version: 1\nname: loop\nphases:\n  - { id: a, dependsOn: [b], agents: [{ id: x, prompt: p }] }\n  - { id: b, dependsOn: [a], agents: [{ id: y, prompt: p }] }\n',
+    );
     const { code, stderr } = await runCli(['run', path], { env: env() });
     expect(code).toBe(2);
     expect(stderr).toMatch(/dependency cycle: a -> b -> a/);
@@ -234,7 +271,11 @@ describe('baton model-server', () => {
     const log = join(model.home.dir, 'standalone-requests.jsonl');
     writeFileSync(script, 'rules:\n  - { match: { prompt: ping }, reply: { text: pong } }\n');
     const cli = startCli(['model-server', '--script', script, '--log', log], { env: env() });
-    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(cli.stdoutSoFar())?.[1], 20_000, 'the server URL');
+    const url = await waitFor(
+      () => /listening on (http:\/\/\S+)/.exec(cli.stdoutSoFar())?.[1],
+      20_000,
+      'the server URL',
+    );
     const response = await fetch(`${url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -243,7 +284,11 @@ describe('baton model-server', () => {
     expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]!.text).toBe('pong');
     cli.kill('SIGTERM');
     expect((await cli.output).code).toBe(0);
-    expect(JSON.parse(readFileSync(log, 'utf8').trim())).toMatchObject({ path: '/v1/messages', rule: 'rules[0]', outcome: 'message' });
+    expect(JSON.parse(readFileSync(log, 'utf8').trim())).toMatchObject({
+      path: '/v1/messages',
+      rule: 'rules[0]',
+      outcome: 'message',
+    });
   });
 
   it('rejects an invalid script with exit 2', async () => {
@@ -257,15 +302,21 @@ describe('baton model-server', () => {
 
 describe('metrics endpoint', () => {
   it('serves Prometheus metrics while a run is going', async () => {
-    const path = workflowFile('version: 1\nname: metered\nphases:\n  - id: work\n    agents: [{ id: slow, prompt: "parallel task metered" }]\n');
+    const path = workflowFile(
+      'version: 1\nname: metered\nphases:\n  - id: work\n    agents: [{ id: slow, prompt: "parallel task metered" }]\n',
+    );
     const cli = startCli(['run', path], { env: env({ BATON_ENABLE_METRICS: 'true', BATON_METRICS_PORT: '0' }) });
     let stderr = '';
     cli.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const url = await waitFor(() => /Metrics at (http:\/\/\S+)/.exec(stderr)?.[1], 20_000, 'the metrics URL');
-    const during = await waitFor(async () => {
-      const text = await (await fetch(url)).text();
-      return /^baton_active_agents 1$/m.test(text) ? text : undefined;
-    }, 20_000, 'an active agent in the metrics');
+    const during = await waitFor(
+      async () => {
+        const text = await (await fetch(url)).text();
+        return /^baton_active_agents 1$/m.test(text) ? text : undefined;
+      },
+      20_000,
+      'an active agent in the metrics',
+    );
     expect(during).toContain('# TYPE baton_agent_spawn_seconds histogram');
     expect((await cli.output).code).toBe(0);
   });
@@ -284,9 +335,16 @@ phases:
     const run = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env() });
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as RunSummary;
-    const reported = summary.phases[0]!.agents.flatMap((a) => model.server.messageRequests(a.sessionId)).map((r) => r.usage!);
-    const { stdout } = await runCli(['usage', '--by', 'workflow', '--since', '1h', '--json', '--data-dir', dataDir], { env: env() });
-    const usage = JSON.parse(stdout) as { rows: Array<{ key: string; agents: number; inputTokens: number; outputTokens: number; costUsd: number }>; totals: { inputTokens: number; outputTokens: number; costUsd: number } };
+    const reported = summary.phases[0]!.agents.flatMap((a) => model.server.messageRequests(a.sessionId)).map(
+      (r) => r.usage!,
+    );
+    const { stdout } = await runCli(['usage', '--by', 'workflow', '--since', '1h', '--json', '--data-dir', dataDir], {
+      env: env(),
+    });
+    const usage = JSON.parse(stdout) as {
+      rows: Array<{ key: string; agents: number; inputTokens: number; outputTokens: number; costUsd: number }>;
+      totals: { inputTokens: number; outputTokens: number; costUsd: number };
+    };
     expect(usage.rows.map((r) => [r.key, r.agents])).toEqual([['usage-check', 2]]);
     expect(usage.totals.inputTokens).toBe(reported.reduce((sum, u) => sum + u.input_tokens, 0));
     expect(usage.totals.outputTokens).toBe(reported.reduce((sum, u) => sum + u.output_tokens, 0));
@@ -302,17 +360,29 @@ phases:
     expect(dashboard.stdout).toContain('usage-check · succeeded');
     expect(dashboard.stdout).toContain('Done: 2/2 (0 failed)');
 
-    const byTenant = JSON.parse((await runCli(['usage', '--by', 'tenant', '--json', '--data-dir', dataDir], { env: env() })).stdout) as { rows: Array<{ key: string; costUsd: number }> };
+    const byTenant = JSON.parse(
+      (await runCli(['usage', '--by', 'tenant', '--json', '--data-dir', dataDir], { env: env() })).stdout,
+    ) as { rows: Array<{ key: string; costUsd: number }> };
     expect(byTenant.rows.map((r) => r.key)).toEqual(['team-a']);
     // With its daily budget spent, the tenant's next run is refused before any agent starts.
     const budgets = JSON.stringify({ 'team-a': byTenant.rows[0]!.costUsd / 2 });
-    const refused = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
+    const refused = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], {
+      env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }),
+    });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/BATON_TENANT_BUDGET_EXCEEDED: Tenant team-a has used \$[\d.]+ of its \$[\d.]+ daily budget/);
-    const overTokens = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], { env: env({ BATON_TENANT_DAILY_TOKEN_BUDGET: JSON.stringify({ 'team-a': 1000 }) }) });
+    expect(refused.stderr).toMatch(
+      /BATON_TENANT_BUDGET_EXCEEDED: Tenant team-a has used \$[\d.]+ of its \$[\d.]+ daily budget/,
+    );
+    const overTokens = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-a'], {
+      env: env({ BATON_TENANT_DAILY_TOKEN_BUDGET: JSON.stringify({ 'team-a': 1000 }) }),
+    });
     expect(overTokens.code).toBe(1);
-    expect(overTokens.stderr).toMatch(/Tenant team-a has used \d+ of its 1000 daily tokens \(tenant_daily_token_budget\)/);
-    const otherTenant = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-b'], { env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }) });
+    expect(overTokens.stderr).toMatch(
+      /Tenant team-a has used \d+ of its 1000 daily tokens \(tenant_daily_token_budget\)/,
+    );
+    const otherTenant = await runCli(['run', path, '--json', '--data-dir', dataDir, '--tenant', 'team-b'], {
+      env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }),
+    });
     expect(otherTenant.code).toBe(0);
   });
 });
@@ -321,7 +391,9 @@ describe('secrets', () => {
   it('reach the agent, but not the stored run, the JSON output or the logs', async () => {
     const dataDir = join(model.home.dir, 'secret-data');
     const secret = 'svc_live_0123456789abcd';
-    const path = workflowFile(`version: 1\nname: secretive\nphases:\n  - id: one\n    agents: [{ id: caller, prompt: "Call the billing API with ${secret}" }]\n`);
+    const path = workflowFile(
+      `version: 1\nname: secretive\nphases:\n  - id: one\n    agents: [{ id: caller, prompt: "Call the billing API with ${secret}" }]\n`,
+    );
     const cliEnv = env({ BILLING_SERVICE_TOKEN: secret, BATON_DATA_DIR: dataDir });
     const run = await runCli(['run', path, '--json'], { env: cliEnv });
     expect(run.code).toBe(0);

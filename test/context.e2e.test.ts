@@ -14,12 +14,38 @@ import { useScriptedModel } from './support/scripted-model.js';
 const model = useScriptedModel(
   {
     rules: [
-      { match: { prompt: 'Survey the billing code' }, reply: { text: 'Surveyed.\nDecision: invoices are stored in the ledger_v2 table\nFinding: the PDF renderer is slow' }, sequencePer: 'script' },
-      { match: { prompt: 'Survey the frontend' }, reply: { text: 'Finding: the checkout page uses React 18' }, sequencePer: 'script' },
-      { match: { prompt: 'Summarize the context of phase survey' }, reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.' }, sequencePer: 'script' },
-      { match: { prompt: 'Plan the invoice export' }, reply: { text: 'Decision: export runs nightly at 02:00' }, sequencePer: 'script' },
-      { match: { prompt: 'Write the invoice export job', last: 'Which file did you change?' }, reply: { text: 'jobs/export.ts' }, sequencePer: 'script' },
-      { match: { prompt: 'Write the invoice export job' }, reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Survey the billing code' },
+        reply: {
+          text: 'Surveyed.\nDecision: invoices are stored in the ledger_v2 table\nFinding: the PDF renderer is slow',
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Survey the frontend' },
+        reply: { text: 'Finding: the checkout page uses React 18' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Summarize the context of phase survey' },
+        reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Plan the invoice export' },
+        reply: { text: 'Decision: export runs nightly at 02:00' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Write the invoice export job', last: 'Which file did you change?' },
+        reply: { text: 'jobs/export.ts' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Write the invoice export job' },
+        reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -54,12 +80,16 @@ phases:
     const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
 
     const builderSystem = model.server.messageRequests(agent('builder').sessionId)[0]!.view!.system;
-    expect(builderSystem).toContain('- [decision] invoices are stored in the ledger_v2 table (agent billing, phase survey)');
+    expect(builderSystem).toContain(
+      '- [decision] invoices are stored in the ledger_v2 table (agent billing, phase survey)',
+    );
     expect(builderSystem).toContain('- [decision] export runs nightly at 02:00 (agent planner, phase plan)');
     expect(builderSystem).not.toContain('React 18');
     expect(agent('builder').context).toMatchObject({ mode: 'all', considered: 3 });
     // The first phase inherits nothing.
-    expect(model.server.messageRequests(agent('billing').sessionId)[0]!.view!.system).not.toContain('Context from earlier agents');
+    expect(model.server.messageRequests(agent('billing').sessionId)[0]!.view!.system).not.toContain(
+      'Context from earlier agents',
+    );
 
     // Sessions went through their lifecycle.
     const sessions = await runCli(['sessions', 'list', '--run', summary.runId, '--json'], { env });
@@ -68,7 +98,10 @@ phases:
     expect(rows.every((r) => r.expiresAt > Date.now())).toBe(true);
 
     // A finished session can be forked: the new session carries the old conversation.
-    const fork = await runCli(['sessions', 'fork', agent('builder').sessionId, 'Which file did you change?', '--json'], { env });
+    const fork = await runCli(
+      ['sessions', 'fork', agent('builder').sessionId, 'Which file did you change?', '--json'],
+      { env },
+    );
     expect(fork.code).toBe(0);
     const forked = JSON.parse(fork.stdout) as { sessionId: string; status: string; output: { text: string } };
     expect(forked).toMatchObject({ status: 'succeeded', output: { text: 'jobs/export.ts' } });
@@ -76,7 +109,9 @@ phases:
     const forkRequest = model.server.messageRequests(forked.sessionId)[0]!;
     expect(forkRequest.view!.prompt).toContain('Write the invoice export job');
     expect(forkRequest.view!.last).toBe('Which file did you change?');
-    const shown = JSON.parse((await runCli(['sessions', 'show', forked.sessionId, '--json'], { env })).stdout) as { session: { parentId: string; status: string } };
+    const shown = JSON.parse((await runCli(['sessions', 'show', forked.sessionId, '--json'], { env })).stdout) as {
+      session: { parentId: string; status: string };
+    };
     expect(shown.session).toMatchObject({ parentId: agent('builder').sessionId, status: 'completed' });
 
     // Context moves between stores through export and import, checksums intact.
@@ -96,13 +131,29 @@ describe('summaries over the size limit', () => {
     try {
       const summarizer = new AgentSummarizer({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
       const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 400, summarizer });
-      const facts = Array.from({ length: 8 }, (_, i) => ({ type: 'finding' as const, content: `Survey fact ${i}: ${'the ledger_v2 table holds invoices. '.repeat(3)}`, tags: [] }));
+      const facts = Array.from({ length: 8 }, (_, i) => ({
+        type: 'finding' as const,
+        content: `Survey fact ${i}: ${'the ledger_v2 table holds invoices. '.repeat(3)}`,
+        tags: [],
+      }));
       const originals = await accumulator.add(facts, { phaseId: 'survey' });
-      const selected = await accumulator.select({ phaseIds: ['survey'], task: 'plan', mode: 'all', budgetTokens: 10_000 });
+      const selected = await accumulator.select({
+        phaseIds: ['survey'],
+        task: 'plan',
+        mode: 'all',
+        budgetTokens: 10_000,
+      });
       expect(selected.entries).toHaveLength(1);
-      expect(selected.entries[0]).toMatchObject({ type: 'summary', level: 1, content: 'Survey: invoices live in ledger_v2; PDF rendering is slow.', tags: ['summary', 'agent'] });
+      expect(selected.entries[0]).toMatchObject({
+        type: 'summary',
+        level: 1,
+        content: 'Survey: invoices live in ledger_v2; PDF rendering is slow.',
+        tags: ['summary', 'agent'],
+      });
       expect(selected.entries[0]!.summaryOf).toEqual(originals.map((e) => e.id).sort());
-      const request = model.server.messageRequests().find((r) => r.view?.prompt.startsWith('Summarize the context of phase survey'))!;
+      const request = model.server
+        .messageRequests()
+        .find((r) => r.view?.prompt.startsWith('Summarize the context of phase survey'))!;
       expect(request.view!.prompt).toContain('- [finding] Survey fact 7');
       expect((await store.listContextEntries({ runId: 'r', level: 0 })).entries).toHaveLength(8);
     } finally {
@@ -121,7 +172,9 @@ describe('concurrent writers', () => {
       const writerScript = fileURLToPath(new URL('./fixtures/context-writer.ts', import.meta.url));
       const run = (writer: string) =>
         new Promise<number | null>((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, writer], { stdio: 'inherit' });
+          const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, writer], {
+            stdio: 'inherit',
+          });
           child.on('close', resolve);
         });
       expect(await Promise.all([run('alpha'), run('beta')])).toEqual([0, 0]);

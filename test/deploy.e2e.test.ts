@@ -15,7 +15,11 @@ import { useScriptedModel } from './support/scripted-model.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
-const packageJson = JSON.parse(read('package.json')) as { bin: { baton: string }; scripts: Record<string, string>; engines: { node: string } };
+const packageJson = JSON.parse(read('package.json')) as {
+  bin: { baton: string };
+  scripts: Record<string, string>;
+  engines: { node: string };
+};
 
 /** `[Section] Key=value` lines of a systemd unit; a key set twice keeps its last value. */
 function unitFile(text: string): Record<string, Record<string, string>> {
@@ -52,7 +56,17 @@ const seconds = (value: string): number => Number(/^(\d+)s?$/.exec(value)?.[1] ?
 
 const unit = unitFile(read('deploy/systemd/baton-worker.service'));
 const compose = parse(read('deploy/docker-compose.yml'), { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }>; stop_grace_period?: string; healthcheck?: { test: string[] } }>;
+  services: Record<
+    string,
+    {
+      command?: string[];
+      environment?: Record<string, string>;
+      volumes?: string[];
+      depends_on?: Record<string, { condition: string }>;
+      stop_grace_period?: string;
+      healthcheck?: { test: string[] };
+    }
+  >;
   volumes: Record<string, unknown>;
 };
 const docker = dockerInstructions(read('deploy/Dockerfile'));
@@ -75,17 +89,24 @@ describe('deploy/: the systemd unit, compose file and Dockerfile', () => {
     expect(seconds(service.TimeoutStopSec!)).toBeGreaterThanOrEqual(10);
     // What the env example names is what Baton reads.
     const example = read('deploy/systemd/worker.env.example');
-    for (const name of ['BATON_REDIS_URL', 'ANTHROPIC_API_KEY', 'BATON_WORKER_CONCURRENCY']) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+    for (const name of ['BATON_REDIS_URL', 'ANTHROPIC_API_KEY', 'BATON_WORKER_CONCURRENCY'])
+      expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
   });
 
-  it.runIf(spawnSync('systemd-analyze', ['--version']).status === 0)('systemd-analyze verify finds nothing to complain about in the unit', () => {
-    // It checks every key and value, and that ExecStart's program exists: point it at this machine's node.
-    const copy = join(mkdtempSync(join(tmpdir(), 'baton-unit-')), 'baton-worker.service');
-    writeFileSync(copy, read('deploy/systemd/baton-worker.service').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
-    const result = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
-    expect(result.stderr.split('\n').filter((l) => l.includes('baton-worker.service'))).toEqual([]);
-    expect(result.status).toBe(0);
-  });
+  it.runIf(spawnSync('systemd-analyze', ['--version']).status === 0)(
+    'systemd-analyze verify finds nothing to complain about in the unit',
+    () => {
+      // It checks every key and value, and that ExecStart's program exists: point it at this machine's node.
+      const copy = join(mkdtempSync(join(tmpdir(), 'baton-unit-')), 'baton-worker.service');
+      writeFileSync(
+        copy,
+        read('deploy/systemd/baton-worker.service').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`),
+      );
+      const result = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
+      expect(result.stderr.split('\n').filter((l) => l.includes('baton-worker.service'))).toEqual([]);
+      expect(result.status).toBe(0);
+    },
+  );
 
   it('compose: Redis keeps its data and never evicts; two workers wait for it to be healthy and share the workspace path', () => {
     const redis = compose.services.redis!;
@@ -110,7 +131,10 @@ describe('deploy/: the systemd unit, compose file and Dockerfile', () => {
   });
 
   it('Dockerfile: copies files that exist and are not ignored, builds with scripts Baton has, runs the built CLI as a non-root user', () => {
-    const ignored = read('deploy/Dockerfile.dockerignore').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.replace(/^\*\*\//, ''));
+    const ignored = read('deploy/Dockerfile.dockerignore')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+      .map((l) => l.replace(/^\*\*\//, ''));
     const copies = docker.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
     expect(copies.length).toBeGreaterThan(0);
     for (const copy of copies) {
@@ -122,11 +146,19 @@ describe('deploy/: the systemd unit, compose file and Dockerfile', () => {
     const from = docker.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0]!);
     const engineMajor = Number(/\d+/.exec(packageJson.engines.node)![0]);
     for (const image of from) expect(Number(/^node:(\d+)/.exec(image)?.[1])).toBeGreaterThanOrEqual(engineMajor);
-    const runs = docker.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
-    for (const script of runs.matchAll(/npm run (\S+)/g)) expect(packageJson.scripts[script[1]!], `npm script ${script[1]}`).toBeDefined();
+    const runs = docker
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
+    for (const script of runs.matchAll(/npm run (\S+)/g))
+      expect(packageJson.scripts[script[1]!], `npm script ${script[1]}`).toBeDefined();
     // Installed with --ignore-scripts: every production dependency with an install script is rebuilt.
-    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean; dev?: boolean; optional?: boolean }> };
-    const native = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript && !p.dev && !p.optional).map(([path]) => path.replace(/^.*node_modules\//, ''));
+    const lock = JSON.parse(read('package-lock.json')) as {
+      packages: Record<string, { hasInstallScript?: boolean; dev?: boolean; optional?: boolean }>;
+    };
+    const native = Object.entries(lock.packages)
+      .filter(([, p]) => p.hasInstallScript && !p.dev && !p.optional)
+      .map(([path]) => path.replace(/^.*node_modules\//, ''));
     expect(native.length).toBeGreaterThan(0);
     for (const name of native) expect(runs).toMatch(new RegExp(`npm rebuild [^&]*\\b${name}\\b`));
     const user = docker.filter((i) => i.op === 'USER').at(-1)?.args;
@@ -143,17 +175,32 @@ const redis = useRedisStore();
 
 describe('the stop timeouts in deploy/ leave a worker time to hand its agents back (real redis-server and claude)', () => {
   it('SIGTERM: the worker stops its running agents, puts their jobs back on the queue and exits well within TimeoutStopSec', async () => {
-    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), BATON_REDIS_URL: redis.server.url, BATON_PARALLEL_LIMIT: '4' });
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PARALLEL_LIMIT: '4',
+    });
     const workflow = join(model.home.dir, 'slow.yaml');
-    writeFileSync(workflow, 'version: 1\nname: slow\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "Slow task {{index}}" }] }\n');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: slow\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "Slow task {{index}}" }] }\n',
+    );
     const worker = startCli(['worker', '--concurrency', '2'], { env });
     const run = startCli(['run', workflow], { env });
     const connection = new Redis(redis.server.url, { maxRetriesPerRequest: null });
     const queue = new Queue(AGENT_QUEUE, { connection });
     try {
-      await waitFor(() => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined, 60_000, 'both agents to start');
+      await waitFor(
+        () => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined,
+        60_000,
+        'both agents to start',
+      );
       // Both agents are waiting on the model: their claude processes are up.
-      await waitFor(() => new Set(model.server.messageRequests().map((r) => r.sessionId)).size >= 2 || undefined, 60_000, 'both agents to ask the model');
+      await waitFor(
+        () => new Set(model.server.messageRequests().map((r) => r.sessionId)).size >= 2 || undefined,
+        60_000,
+        'both agents to ask the model',
+      );
       const started = performance.now();
       worker.kill('SIGTERM');
       const { code } = await worker.output;

@@ -66,7 +66,10 @@ const statuses = (summary: RunSummary): string[] => summary.phases.map((p) => `$
 
 describe('examples/orchestration on real claude agents (scripted model)', () => {
   it('has a test below for every example folder', () => {
-    const folders = readdirSync(examplesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const folders = readdirSync(examplesDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(folders).toEqual(tested);
   });
 
@@ -78,20 +81,25 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(summary.status).toBe('succeeded');
       expect(statuses(summary)).toEqual(['review:succeeded', 'fix:skipped', 'docs:succeeded', 'report:succeeded']);
       const fixer = phase(summary, 'fix').agents[0]!;
-      expect(fixer.error).toEqual({ code: 'BATON_CONDITION_FALSE', message: 'not run: when: review.verdict is "approve", not "changes"' });
+      expect(fixer.error).toEqual({
+        code: 'BATON_CONDITION_FALSE',
+        message: 'not run: when: review.verdict is "approve", not "changes"',
+      });
       expect(server.messageRequests(fixer.sessionId)).toHaveLength(0);
       // The reporter inherited what the docs phase decided.
       const reporter = phase(summary, 'report').agents[0]!;
       expect(server.messageRequests(reporter.sessionId)[0]!.view!.system).toContain('never wait longer than 30 s');
     }));
 
-  it('swarm-vote: foreach over a phase\'s output with {{item.x}}/{{index}}/{{count}}, decided 2 to 1 by a vote', () =>
+  it("swarm-vote: foreach over a phase's output with {{item.x}}/{{index}}/{{count}}, decided 2 to 1 by a vote", () =>
     useExample('swarm-vote', async ({ server, workflow, run, withStore }) => {
       const result = await run(['run', workflow]);
       expect(result.code).toBe(0);
       // The human-readable summary shows the verdict under the phase.
       expect(result.stdout).toContain('    ⇒ vote: decision = "ship" (2 of 3 votes)');
-      const summary = await withStore(async (store) => summarizeRun(store, (await store.listRuns({ limit: 1 }))[0]!.id));
+      const summary = await withStore(async (store) =>
+        summarizeRun(store, (await store.listRuns({ limit: 1 }))[0]!.id),
+      );
       const reviewers = phase(summary, 'review').agents;
       expect(reviewers.map((a) => server.messageRequests(a.sessionId)[0]!.view!.prompt)).toEqual([
         'Review src/queue.ts (owner ann) as reviewer 0 of 3: can it ship?',
@@ -101,7 +109,13 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(phase(summary, 'review').output).toMatchObject({
         strategy: 'vote',
         text: 'decision = "ship" (2 of 3 votes)',
-        structured: { decision: 'ship', votes: [{ value: 'ship', votes: 2, agents: ['reviewer.0', 'reviewer.2'] }, { value: 'hold', votes: 1, agents: ['reviewer.1'] }] },
+        structured: {
+          decision: 'ship',
+          votes: [
+            { value: 'ship', votes: 2, agents: ['reviewer.0', 'reviewer.2'] },
+            { value: 'hold', votes: 1, agents: ['reviewer.1'] },
+          ],
+        },
       });
     }));
 
@@ -113,10 +127,24 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(phase(summary, 'inventory').output).toMatchObject({
         strategy: 'merge',
         structured: { dependencies: ['react', 'zod', 'better-sqlite3'], owner: 'ann', ci: { node: 20, redis: true } },
-        details: { conflicts: [{ path: 'owner', values: [{ agentId: 'frontend-survey', value: 'ann' }, { agentId: 'backend-survey', value: 'bob' }] }] },
+        details: {
+          conflicts: [
+            {
+              path: 'owner',
+              values: [
+                { agentId: 'frontend-survey', value: 'ann' },
+                { agentId: 'backend-survey', value: 'bob' },
+              ],
+            },
+          ],
+        },
       });
       const names = phase(summary, 'names');
-      expect(names.output).toMatchObject({ strategy: 'judge', text: expect.stringContaining('name it Relay'), details: { judge: 'names.judge', candidates: ['namer.0', 'namer.1'] } });
+      expect(names.output).toMatchObject({
+        strategy: 'judge',
+        text: expect.stringContaining('name it Relay'),
+        details: { judge: 'names.judge', candidates: ['namer.0', 'namer.1'] },
+      });
       const judge = names.agents.find((a) => a.id === 'names.judge')!;
       expect(judge.role).toBe('judge');
       const judgePrompt = server.messageRequests(judge.sessionId)[0]!.view!.prompt;
@@ -127,7 +155,13 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
         'Propose a descriptive name for the new scheduler (proposal 1 of 2).',
       ]);
       const notes = phase(summary, 'notes');
-      expect(notes.agents.map((a) => `${a.id}${a.role ? `:${a.role}` : ''}`)).toEqual(['note-taker.0', 'note-taker.1', 'note-taker.2', 'notes.reduce.1.0:reducer', 'notes.reduce.2.0:reducer']);
+      expect(notes.agents.map((a) => `${a.id}${a.role ? `:${a.role}` : ''}`)).toEqual([
+        'note-taker.0',
+        'note-taker.1',
+        'note-taker.2',
+        'notes.reduce.1.0:reducer',
+        'notes.reduce.2.0:reducer',
+      ]);
       expect(notes.output).toMatchObject({ strategy: 'reduce', details: { levels: 2, inputs: 3 } });
       // The second level folds the first reducer's result with the result that passed through alone.
       const last = server.messageRequests(notes.agents[4]!.sessionId)[0]!.view!.prompt;
@@ -148,12 +182,18 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       ]);
       const plan = phase(summary, 'plan');
       expect(plan.agents.map((a) => `${a.id}:${a.role}`)).toEqual(['planner.g1:planner', 'planner.g2:planner']);
-      expect(plan.output).toMatchObject({ strategy: 'plan', structured: { done: false }, details: { generations: 2, reachedLimit: true } });
+      expect(plan.output).toMatchObject({
+        strategy: 'plan',
+        structured: { done: false },
+        details: { generations: 2, reachedLimit: true },
+      });
       expect(plan.output?.text).toBe(
         'Generation 1: changelog succeeded, tag succeeded\nGeneration 2: announce succeeded\nChangelog and tag are done; the announcement is next.\nStopped after plan.maxGenerations (2) before the planner said done.',
       );
       // Generation 2's planner saw generation 1's results; the tag task ran after the changelog and inherited its decision.
-      expect(server.messageRequests(plan.agents[1]!.sessionId)[0]!.view!.prompt).toContain('- changelog (succeeded): Decision: 2.0 ships the priority scheduler');
+      expect(server.messageRequests(plan.agents[1]!.sessionId)[0]!.view!.prompt).toContain(
+        '- changelog (succeeded): Decision: 2.0 ships the priority scheduler',
+      );
       const tag = phase(summary, 'plan.g1.tag').agents[0]!;
       expect(server.messageRequests(tag.sessionId)[0]!.view!.system).toContain('2.0 ships the priority scheduler');
     }));
@@ -162,7 +202,11 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
     useExample('worktree', async ({ run }) => {
       const repo = join(home.dir, 'worktree-repo');
       cpSync(join(examplesDir, 'worktree'), repo, { recursive: true });
-      const git = (...args: string[]): string => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+      const git = (...args: string[]): string =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+          cwd: repo,
+          encoding: 'utf8',
+        }).trim();
       git('init', '-q', '-b', 'main');
       git('add', '.');
       git('commit', '-q', '-m', 'init');
@@ -172,7 +216,11 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       const summary = summaryOf(result);
       const agents = phase(summary, 'edit').agents;
       for (const agent of agents) {
-        expect(agent.workspace).toMatchObject({ branch: `baton/${summary.runId.slice(0, 8)}/${agent.id}`, baseCommit: git('rev-parse', 'main'), commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+        expect(agent.workspace).toMatchObject({
+          branch: `baton/${summary.runId.slice(0, 8)}/${agent.id}`,
+          baseCommit: git('rev-parse', 'main'),
+          commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+        });
         expect(git('rev-parse', agent.workspace!.branch)).toBe(agent.workspace!.commit);
       }
       const [writer, bumper] = agents;
@@ -186,18 +234,24 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
     }));
 
-  it('resume: after kill -9 mid-phase, --resume keeps the collectors, continues the analyst\'s session and finishes once', () =>
+  it("resume: after kill -9 mid-phase, --resume keeps the collectors, continues the analyst's session and finishes once", () =>
     useExample('resume', async ({ server, dataDir, env, workflow, run }) => {
       const orchestrator = startCli(['run', workflow, '--data-dir', dataDir], { env });
       let store: Store | undefined;
       try {
         store = openSqliteStore({ dataDir });
-        const runId = await waitFor(async () => {
-          const [stored] = await store!.listRuns({ limit: 1 });
-          if (!stored) return undefined;
-          const analyst = await store!.getAgent(stored.id, 'analyst');
-          return analyst?.status === 'running' && server.messageRequests(analyst.sessionId).length > 0 ? stored.id : undefined;
-        }, 45_000, 'the analyst to be talking to the model');
+        const runId = await waitFor(
+          async () => {
+            const [stored] = await store!.listRuns({ limit: 1 });
+            if (!stored) return undefined;
+            const analyst = await store!.getAgent(stored.id, 'analyst');
+            return analyst?.status === 'running' && server.messageRequests(analyst.sessionId).length > 0
+              ? stored.id
+              : undefined;
+          },
+          45_000,
+          'the analyst to be talking to the model',
+        );
         orchestrator.kill('SIGKILL');
         await orchestrator.output;
         const collectors = (await store.listAgents(runId)).filter((a) => a.phaseId === 'gather');
@@ -212,12 +266,17 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
         const summary = await summarizeRun(store, runId);
         expect(statuses(summary)).toEqual(['gather:succeeded', 'analyse:succeeded', 'publish:succeeded']);
         // A swarm without aggregate: every result under its agent id.
-        expect(phase(summary, 'gather').output?.text).toBe('## collector.0\nFinding: p99 latency is 180 ms.\n\n## collector.1\nFinding: p99 latency is 180 ms.');
+        expect(phase(summary, 'gather').output?.text).toBe(
+          '## collector.0\nFinding: p99 latency is 180 ms.\n\n## collector.1\nFinding: p99 latency is 180 ms.',
+        );
         // The collectors were not asked again; the analyst's interrupted attempt is recorded as lost and
         // the second one continued its Claude session.
         expect(collectors.map((a) => server.messageRequests(a.sessionId).length)).toEqual(requestsBefore);
         const attempts = await store.listAttempts(runId, 'analyst');
-        expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.resumed}`)).toEqual(['1:failed:false', '2:succeeded:true']);
+        expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.resumed}`)).toEqual([
+          '1:failed:false',
+          '2:succeeded:true',
+        ]);
         expect(attempts[0]!.error?.code).toBe('BATON_ORCHESTRATOR_LOST');
         // Every agent's facts are stored once.
         const facts = (await store.listContextEntries({ runId })).entries.filter((e) => e.level === 0 && e.agentId);
@@ -247,7 +306,9 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       });
       const refused = await run(['run', workflow, '--config', config, '--tenant', 'acme']);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('error BATON_TENANT_BUDGET_EXCEEDED: Tenant acme has used 10000 of its 8000 daily tokens (tenant_daily_token_budget); the run was not started.');
+      expect(refused.stderr).toContain(
+        'error BATON_TENANT_BUDGET_EXCEEDED: Tenant acme has used 10000 of its 8000 daily tokens (tenant_daily_token_budget); the run was not started.',
+      );
     }));
 
   it('README.md there describes every example', () => {

@@ -35,13 +35,18 @@ beforeAll(async () => {
   mkdirSync(join(project, 'src'), { recursive: true });
   // app → service → db; tools is on its own.
   writeFileSync(join(project, 'src', 'app.ts'), `import { serve } from './service.js';\nserve();\n`);
-  writeFileSync(join(project, 'src', 'service.ts'), `import { query } from './db.js';\nexport function serve() { return query('select 1'); }\n`);
+  writeFileSync(
+    join(project, 'src', 'service.ts'),
+    `import { query } from './db.js';\nexport function serve() { return query('select 1'); }\n`,
+  );
   writeFileSync(join(project, 'src', 'db.ts'), `export function query(sql: string) { return sql; }\n`);
   writeFileSync(join(project, 'src', 'tools.ts'), `export const version = '1';\n`);
   env = { PATH: process.env.PATH, HOME: home, BATON_DATA_DIR: join(home, 'data') };
   // What agents of run r1 recorded, as a run would have left it in the store.
   const store = openSqliteStore({ dataDir: join(home, 'data') });
-  await store.saveContextEntry(entry('e1', 'decision', 'All SQL goes through `query` in src/db.ts, parameterised', 'architect'));
+  await store.saveContextEntry(
+    entry('e1', 'decision', 'All SQL goes through `query` in src/db.ts, parameterised', 'architect'),
+  );
   await store.saveContextEntry(entry('e2', 'file_changed', 'src/service.ts', 'builder'));
   await store.close();
 });
@@ -52,23 +57,38 @@ describe('baton kg', () => {
     const build = await baton('kg', 'build', project, '--json');
     expect(build.stderr).toBe('');
     expect(build.code).toBe(0);
-    expect(JSON.parse(build.stdout)).toMatchObject({ root: project, graph: { backend: 'sqlite', location: join(home, 'data', 'knowledge.db') }, code: { files: 4, symbols: 3 }, context: { entities: 3, relations: 4 } });
+    expect(JSON.parse(build.stdout)).toMatchObject({
+      root: project,
+      graph: { backend: 'sqlite', location: join(home, 'data', 'knowledge.db') },
+      code: { files: 4, symbols: 3 },
+      context: { entities: 3, relations: 4 },
+    });
 
     const impact = await baton('kg', 'query', 'what depends on src/db.ts', '--json');
     expect(impact.code).toBe(0);
     const answer = JSON.parse(impact.stdout) as KnowledgeAnswer;
     expect(answer.entities.map((e) => e.id)).toEqual(['src/db.ts', 'src/service.ts', 'src/app.ts']);
-    expect(answer.relations).toEqual(expect.arrayContaining([expect.objectContaining({ from: 'src/app.ts', to: 'src/service.ts', kind: 'imports' })]));
+    expect(answer.relations).toEqual(
+      expect.arrayContaining([expect.objectContaining({ from: 'src/app.ts', to: 'src/service.ts', kind: 'imports' })]),
+    );
 
     const decided = await baton('kg', 'query', 'What did agents decide about src/db.ts?');
     expect(decided.code).toBe(0);
-    expect(decided.stdout).toContain('- [decision] All SQL goes through `query` in src/db.ts, parameterised (agent architect, run r1)');
+    expect(decided.stdout).toContain(
+      '- [decision] All SQL goes through `query` in src/db.ts, parameterised (agent architect, run r1)',
+    );
 
     const changed = await baton('kg', 'query', 'which files changed in this run', '--run', 'r1');
-    expect(changed.stdout).toBe('(files changed in run r1 (file_changed context entries))\n1 file changed in run r1:\n- src/service.ts — by builder\n');
+    expect(changed.stdout).toBe(
+      '(files changed in run r1 (file_changed context entries))\n1 file changed in run r1:\n- src/service.ts — by builder\n',
+    );
 
     const stats = await baton('kg', 'stats', '--json');
-    expect(JSON.parse(stats.stdout)).toMatchObject({ backend: 'sqlite', entities: { file: 4, symbol: 3, decision: 1, session: 2 }, relations: { imports: 2, defines: 3, calls: 2, decided_by: 1, touches: 3 } });
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      backend: 'sqlite',
+      entities: { file: 4, symbol: 3, decision: 1, session: 2 },
+      relations: { imports: 2, defines: 3, calls: 2, decided_by: 1, touches: 3 },
+    });
   });
 
   it('bad input exits 2 with a code and a message naming what is wrong, and no stack', async () => {
@@ -79,7 +99,9 @@ describe('baton kg', () => {
 
     const missing = await baton('kg', 'build', join(home, 'no-such-project'));
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe(`error BATON_KNOWLEDGE_INVALID: dir: ${join(home, 'no-such-project')} is not a directory; give the root of the repository to build the knowledge graph from.\n`);
+    expect(missing.stderr).toBe(
+      `error BATON_KNOWLEDGE_INVALID: dir: ${join(home, 'no-such-project')} is not a directory; give the root of the repository to build the knowledge graph from.\n`,
+    );
 
     const badNeo4j = await runCli(['kg', 'stats'], { env: { ...env, BATON_NEO4J_URL: 'http://localhost:7474' } });
     expect(badNeo4j.code).toBe(2);
@@ -87,9 +109,13 @@ describe('baton kg', () => {
   });
 
   it('a Neo4j server that does not answer is a clear error, not a fallback', async () => {
-    const unreachable = await runCli(['kg', 'query', 'what depends on src/db.ts'], { env: { ...env, BATON_NEO4J_URL: 'bolt://127.0.0.1:9' } });
+    const unreachable = await runCli(['kg', 'query', 'what depends on src/db.ts'], {
+      env: { ...env, BATON_NEO4J_URL: 'bolt://127.0.0.1:9' },
+    });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/^error BATON_KNOWLEDGE_GRAPH: Cannot use Neo4j at bolt:\/\/127\.0\.0\.1:9 \(neo4j_url, neo4j_user, neo4j_password\): /);
+    expect(unreachable.stderr).toMatch(
+      /^error BATON_KNOWLEDGE_GRAPH: Cannot use Neo4j at bolt:\/\/127\.0\.0\.1:9 \(neo4j_url, neo4j_user, neo4j_password\): /,
+    );
     expect(unreachable.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -19,7 +19,11 @@ afterAll(async () => {
 });
 
 // A throwaway HOME and no inherited BATON_* variables; every command names its data dir.
-const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: home, ...extra });
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: home,
+  ...extra,
+});
 const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { env: env(extra) });
 let dirs = 0;
 const dataDir = (): string => join(home, `data-${++dirs}`);
@@ -37,12 +41,31 @@ describe('baton migrate', () => {
     const original = await sampleSqliteStore();
     const redisUrl = `${server.url}/1`;
 
-    const toRedis = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--redis-url', redisUrl, '--data-dir', original, '--json']);
+    const toRedis = await cli([
+      'migrate',
+      '--from',
+      'sqlite',
+      '--to',
+      'redis',
+      '--redis-url',
+      redisUrl,
+      '--data-dir',
+      original,
+      '--json',
+    ]);
     expect(toRedis.stderr).toBe('');
     expect(toRedis.code).toBe(0);
     const report = JSON.parse(toRedis.stdout) as MigrationReport;
     expect(report).toMatchObject({ from: `sqlite (${original})`, to: `redis (${redisUrl})`, corrupt: [] });
-    expect(report.copied).toEqual({ runs: 2, phases: 4, agents: 4, attempts: 6, sessions: 5, contextEntries: 5, auditEvents: 4 });
+    expect(report.copied).toEqual({
+      runs: 2,
+      phases: 4,
+      agents: 4,
+      attempts: 6,
+      sessions: 5,
+      contextEntries: 5,
+      auditEvents: 4,
+    });
     expect(report.verified.contextChecksums).toBe(5);
 
     // Any command now uses Redis when redis_url is set, whatever data_dir holds.
@@ -52,23 +75,44 @@ describe('baton migrate', () => {
 
     // Back to a fresh SQLite store, taking the Redis side from redis_url.
     const copy = dataDir();
-    const back = await cli(['migrate', '--from', 'redis', '--to', 'sqlite', '--data-dir', copy], { BATON_REDIS_URL: redisUrl });
+    const back = await cli(['migrate', '--from', 'redis', '--to', 'sqlite', '--data-dir', copy], {
+      BATON_REDIS_URL: redisUrl,
+    });
     expect(back.code).toBe(0);
     expect(back.stdout).toMatch(/Migrated redis \(redis:\/\/127\.0\.0\.1:\d+\/1\) → sqlite/);
     expect(back.stdout).toContain('5 context checksums match');
 
-    const [before, after] = await Promise.all([openSqliteStore({ dataDir: original }), openSqliteStore({ dataDir: copy })]);
+    const [before, after] = await Promise.all([
+      openSqliteStore({ dataDir: original }),
+      openSqliteStore({ dataDir: copy }),
+    ]);
     const { audit: auditBefore, ...restBefore } = await readEverything(before);
     const { audit: auditAfter, ...restAfter } = await readEverything(after);
     expect(restAfter).toEqual(restBefore);
     // The audit trail came along, plus one store.migrated event per migration.
-    expect(auditAfter).toEqual([...(auditBefore as unknown[]), expect.objectContaining({ action: 'store.migrated', target: `sqlite (${original})` }), expect.objectContaining({ action: 'store.migrated', target: `redis (${redisUrl})` })]);
+    expect(auditAfter).toEqual([
+      ...(auditBefore as unknown[]),
+      expect.objectContaining({ action: 'store.migrated', target: `sqlite (${original})` }),
+      expect.objectContaining({ action: 'store.migrated', target: `redis (${redisUrl})` }),
+    ]);
     await Promise.all([before.close(), after.close()]);
 
     // Running the first migration again copies nothing twice.
-    const again = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--redis-url', redisUrl, '--data-dir', original]);
+    const again = await cli([
+      'migrate',
+      '--from',
+      'sqlite',
+      '--to',
+      'redis',
+      '--redis-url',
+      redisUrl,
+      '--data-dir',
+      original,
+    ]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/copied: +0 runs, 0 phases, 0 agents, 0 attempts, 0 sessions, 0 context entries, 0 audit events/);
+    expect(again.stdout).toMatch(
+      /copied: +0 runs, 0 phases, 0 agents, 0 attempts, 0 sessions, 0 context entries, 0 audit events/,
+    );
     expect(again.stdout).toMatch(/already there: +2 runs/);
   });
 
@@ -76,8 +120,25 @@ describe('baton migrate', () => {
     const original = await sampleSqliteStore();
     const redisUrl = `${server.url}/2`;
     const target = await openRedisStore({ url: redisUrl });
-    await target.saveRun({ id: 'run-a', workflowName: 'something else', tenant: 'default', workflow: {}, status: 'running', createdAt: 1 });
-    const { code, stderr } = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--redis-url', redisUrl, '--data-dir', original]);
+    await target.saveRun({
+      id: 'run-a',
+      workflowName: 'something else',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: 1,
+    });
+    const { code, stderr } = await cli([
+      'migrate',
+      '--from',
+      'sqlite',
+      '--to',
+      'redis',
+      '--redis-url',
+      redisUrl,
+      '--data-dir',
+      original,
+    ]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^error BATON_MIGRATE_CONFLICT: .*run run-a .*Nothing was written/);
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-a']);
@@ -86,9 +147,15 @@ describe('baton migrate', () => {
 
   it('names redis_url, without its password, when Redis is unreachable; asks for a Redis URL when none is given', async () => {
     const port = await freePort();
-    const unreachable = await cli(['runs', '--data-dir', dataDir()], { BATON_REDIS_URL: `redis://baton:hunter22@127.0.0.1:${port}` });
+    const unreachable = await cli(['runs', '--data-dir', dataDir()], {
+      BATON_REDIS_URL: `redis://baton:hunter22@127.0.0.1:${port}`,
+    });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(new RegExp(`^error BATON_REDIS_UNAVAILABLE: Cannot use the Redis store at redis://baton:\\*\\*\\*@127\\.0\\.0\\.1:${port}(/)? \\(redis_url\\)`));
+    expect(unreachable.stderr).toMatch(
+      new RegExp(
+        `^error BATON_REDIS_UNAVAILABLE: Cannot use the Redis store at redis://baton:\\*\\*\\*@127\\.0\\.0\\.1:${port}(/)? \\(redis_url\\)`,
+      ),
+    );
     expect(unreachable.stderr).not.toContain('hunter22');
     expect(unreachable.stderr).not.toMatch(/at .*\.ts:\d+/);
 

@@ -11,16 +11,36 @@ const model = useScriptedModel(
   {
     rules: [
       // Planner, generation by generation: the prompt grows with the results of the last one.
-      { match: { prompt: '/Plan the release[\\s\\S]*Generation 1:/' }, reply: { structured: { done: true, summary: 'released', tasks: [] } }, sequencePer: 'script' },
       {
-        match: { prompt: 'Plan the release' },
-        reply: { structured: { done: false, tasks: [{ id: 'notes', prompt: 'Write the release notes' }, { id: 'tag', prompt: 'Tag the release', dependsOn: ['notes'] }] } },
+        match: { prompt: '/Plan the release[\\s\\S]*Generation 1:/' },
+        reply: { structured: { done: true, summary: 'released', tasks: [] } },
         sequencePer: 'script',
       },
-      { match: { prompt: 'Write the release notes' }, reply: { text: 'Decision: version 2.0 ships the new scheduler' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Plan the release' },
+        reply: {
+          structured: {
+            done: false,
+            tasks: [
+              { id: 'notes', prompt: 'Write the release notes' },
+              { id: 'tag', prompt: 'Tag the release', dependsOn: ['notes'] },
+            ],
+          },
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Write the release notes' },
+        reply: { text: 'Decision: version 2.0 ships the new scheduler' },
+        sequencePer: 'script',
+      },
       { match: { prompt: 'Tag the release' }, reply: { text: 'Artifact: tag v2.0' }, sequencePer: 'script' },
       // Streams slowly, so the orchestrator can be killed while the request is in flight (recorded at its start).
-      { match: { prompt: 'Slow second step' }, reply: { text: 'Finding: second step done', chunkDelayMs: 500 }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Slow second step' },
+        reply: { text: 'Finding: second step done', chunkDelayMs: 500 },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'Finding: done' },
   },
@@ -36,7 +56,7 @@ function workflowFile(name: string, yaml: string): string {
 }
 
 describe('orchestration on real claude agents (scripted model)', () => {
-  it('plans two generations: the planner\'s tasks run as agents and their results go back to it', async () => {
+  it("plans two generations: the planner's tasks run as agents and their results go back to it", async () => {
     const path = workflowFile(
       'release',
       `version: 1
@@ -49,7 +69,11 @@ phases:
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(code).toBe(0);
     const summary = JSON.parse(stdout) as RunSummary;
-    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual(['plan:succeeded', 'plan.g1.notes:succeeded', 'plan.g1.tag:succeeded']);
+    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual([
+      'plan:succeeded',
+      'plan.g1.notes:succeeded',
+      'plan.g1.tag:succeeded',
+    ]);
     const planners = summary.phases[0]!.agents.map((a) => a.id);
     expect(planners).toEqual(['planner.g1', 'planner.g2']);
     // The second planner call saw what generation 1 produced, through the real binary's request.
@@ -57,7 +81,9 @@ phases:
     expect(second.view!.prompt).toContain('notes (succeeded): Decision: version 2.0 ships the new scheduler');
     // The tag task ran after the notes task and inherited its decision.
     const tag = summary.phases[2]!.agents[0]!;
-    expect(model.server.messageRequests(tag.sessionId)[0]!.view!.system).toContain('version 2.0 ships the new scheduler');
+    expect(model.server.messageRequests(tag.sessionId)[0]!.view!.system).toContain(
+      'version 2.0 ships the new scheduler',
+    );
   });
 
   it('resumes a run whose orchestrator was SIGKILLed mid-phase: nothing lost, nothing run twice', async () => {
@@ -75,13 +101,17 @@ phases:
     const store = openSqliteStore({ dataDir: join(model.home.dir, 'data') });
     try {
       // Kill it once both phase-two agents are talking to the model.
-      const runId = await waitFor(async () => {
-        const [run] = await store.listRuns({ limit: 1 });
-        if (!run || run.workflowName !== 'three-phases') return undefined;
-        const running = (await store.listAgents(run.id)).filter((a) => a.phaseId === 'two' && a.status === 'running');
-        const talking = running.filter((a) => model.server.messageRequests(a.sessionId).length > 0);
-        return talking.length === 2 ? run.id : undefined;
-      }, 60_000, 'phase two to be running');
+      const runId = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          if (!run || run.workflowName !== 'three-phases') return undefined;
+          const running = (await store.listAgents(run.id)).filter((a) => a.phaseId === 'two' && a.status === 'running');
+          const talking = running.filter((a) => model.server.messageRequests(a.sessionId).length > 0);
+          return talking.length === 2 ? run.id : undefined;
+        },
+        60_000,
+        'phase two to be running',
+      );
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
 
@@ -89,7 +119,9 @@ phases:
       const phaseOne = before.filter((a) => a.phaseId === 'one');
       expect(phaseOne.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
       const requestsBefore = new Map(phaseOne.map((a) => [a.id, model.server.messageRequests(a.sessionId).length]));
-      const leftoverPids = (await store.listAttempts(runId)).filter((a) => a.status === 'running' && a.pid !== undefined).map((a) => a.pid!);
+      const leftoverPids = (await store.listAttempts(runId))
+        .filter((a) => a.status === 'running' && a.pid !== undefined)
+        .map((a) => a.pid!);
       expect(leftoverPids).toHaveLength(2);
 
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
@@ -105,7 +137,12 @@ phases:
       expect(after.every((a) => a.status === 'succeeded' && a.output)).toBe(true);
       const entries = (await store.listContextEntries({ runId })).entries.filter((e) => e.level === 0);
       // Each agent answered with one Finding line: one fact each, none saved twice …
-      expect(entries.filter((e) => e.agentId).map((e) => e.agentId).sort()).toEqual(['first.0', 'first.1', 'second.0', 'second.1', 'third']);
+      expect(
+        entries
+          .filter((e) => e.agentId)
+          .map((e) => e.agentId)
+          .sort(),
+      ).toEqual(['first.0', 'first.1', 'second.0', 'second.1', 'third']);
       // … and each swarm phase's combined output once.
       expect(entries.filter((e) => !e.agentId).map((e) => e.key)).toEqual(['phase-output/one', 'phase-output/two']);
       // Phase one was not run again: its sessions got no new model requests.

@@ -9,9 +9,7 @@ import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel(
   {
-    rules: [
-      { match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done' }, sequencePer: 'script' },
-    ],
+    rules: [{ match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done' }, sequencePer: 'script' }],
     default: { text: 'Finding: done' },
   },
   'baton-scaling-',
@@ -30,18 +28,32 @@ const env = (extra: Record<string, string> = {}) =>
 
 function workflowFile(name: string, agents: number): string {
   const path = join(model.home.dir, `${name}.yaml`);
-  writeFileSync(path, `version: 1\nname: ${name}\nphases:\n  - { id: work, agents: [{ id: task, count: ${agents}, prompt: "Distributed task {{index}}" }] }\n`);
+  writeFileSync(
+    path,
+    `version: 1\nname: ${name}\nphases:\n  - { id: work, agents: [{ id: task, count: ${agents}, prompt: "Distributed task {{index}}" }] }\n`,
+  );
   return path;
 }
 
 describe('scale-out: Redis store and BullMQ workers (real redis-server, real claude agents)', () => {
   it('two workers share a 20-agent run; one is killed mid-run and every result still exists exactly once', async () => {
-    const workers = [startCli(['worker', '--concurrency', '4'], { env: env() }), startCli(['worker', '--concurrency', '4'], { env: env() })];
+    const workers = [
+      startCli(['worker', '--concurrency', '4'], { env: env() }),
+      startCli(['worker', '--concurrency', '4'], { env: env() }),
+    ];
     try {
-      await waitFor(() => workers.every((w) => w.stderrSoFar().includes('ready')) || undefined, 30_000, 'workers to be ready');
+      await waitFor(
+        () => workers.every((w) => w.stderrSoFar().includes('ready')) || undefined,
+        30_000,
+        'workers to be ready',
+      );
       const run = startCli(['run', workflowFile('shared', 20), '--json'], { env: env() });
       // Kill the first worker once it is in the middle of agents.
-      await waitFor(() => (workers[0]!.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined, 60_000, 'worker 1 to start agents');
+      await waitFor(
+        () => (workers[0]!.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined,
+        60_000,
+        'worker 1 to start agents',
+      );
       workers[0]!.kill('SIGKILL');
       const { code, stdout, stderr } = await run.output;
       expect(stderr).not.toMatch(/at .*\.ts:\d+/);
@@ -58,7 +70,8 @@ describe('scale-out: Redis store and BullMQ workers (real redis-server, real cla
       const attempts = await redis.store.listAttempts(summary.runId);
       const lost = attempts.filter((a) => a.error?.code === 'BATON_ORCHESTRATOR_LOST');
       expect(lost.length).toBeGreaterThanOrEqual(1);
-      for (const attempt of lost) expect(attempts.some((a) => a.agentId === attempt.agentId && a.status === 'succeeded')).toBe(true);
+      for (const attempt of lost)
+        expect(attempts.some((a) => a.agentId === attempt.agentId && a.status === 'succeeded')).toBe(true);
       expect(attempts.filter((a) => a.status === 'succeeded')).toHaveLength(20);
       // Both workers did some of the work.
       expect(workers[1]!.stderrSoFar()).toMatch(/✓ task\.\d+/);
@@ -92,7 +105,9 @@ describe('scale-out: Redis store and BullMQ workers (real redis-server, real cla
     for (const args of [['run', workflowFile('nowhere', 1)], ['worker']]) {
       const { code, stderr } = await runCli(args, { env: env(unreachable) });
       expect(code).toBe(1);
-      expect(stderr).toMatch(/BATON_REDIS_UNAVAILABLE: Cannot use the Redis store at redis:\/\/127\.0\.0\.1:1 \(redis_url\)/);
+      expect(stderr).toMatch(
+        /BATON_REDIS_UNAVAILABLE: Cannot use the Redis store at redis:\/\/127\.0\.0\.1:1 \(redis_url\)/,
+      );
     }
     const { BATON_REDIS_URL: _url, ...withoutRedis } = env();
     const noRedis = await runCli(['worker'], { env: withoutRedis });

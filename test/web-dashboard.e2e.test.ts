@@ -7,7 +7,13 @@ import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel(
   {
-    rules: [{ match: { prompt: 'Summarise the release' }, reply: { text: 'Summary: the release is ready. Decision: ship on Friday', delayMs: 2500 }, sequencePer: 'script' }],
+    rules: [
+      {
+        match: { prompt: 'Summarise the release' },
+        reply: { text: 'Summary: the release is ready. Decision: ship on Friday', delayMs: 2500 },
+        sequencePer: 'script',
+      },
+    ],
     default: { text: 'OK' },
   },
   'baton-web-',
@@ -20,13 +26,20 @@ describe('web dashboard (headless chromium)', () => {
     const serve = startCli(['serve', '--port', '0'], { env });
     const browser = await launchChromium();
     try {
-      const url = await waitFor(() => /dashboard at (http:\/\/\S+)/.exec(serve.stdoutSoFar())?.[1], 20_000, 'the dashboard URL');
+      const url = await waitFor(
+        () => /dashboard at (http:\/\/\S+)/.exec(serve.stdoutSoFar())?.[1],
+        20_000,
+        'the dashboard URL',
+      );
       const page = await browser.newPage();
       await page.goto(url);
       await page.waitForSelector('#live:text("live")');
 
       const workflow = join(model.home.dir, 'release.yaml');
-      writeFileSync(workflow, 'version: 1\nname: release-notes\nphases:\n  - id: write\n    agents: [{ id: summariser, prompt: Summarise the release }]\n');
+      writeFileSync(
+        workflow,
+        'version: 1\nname: release-notes\nphases:\n  - id: write\n    agents: [{ id: summariser, prompt: Summarise the release }]\n',
+      );
       const run = startCli(['run', workflow], { env });
 
       // The run appears while it is going, and the page updates itself when it finishes.
@@ -40,7 +53,9 @@ describe('web dashboard (headless chromium)', () => {
       const agent = page.locator('.agent[data-agent-id="summariser"]');
       await agent.locator('.result').waitFor();
       expect(await agent.locator('.prompt').textContent()).toBe('Summarise the release');
-      expect(await agent.locator('.result').textContent()).toBe('Summary: the release is ready. Decision: ship on Friday');
+      expect(await agent.locator('.result').textContent()).toBe(
+        'Summary: the release is ready. Decision: ship on Friday',
+      );
       expect(await agent.textContent()).toMatch(/succeeded · \d+ in \/ \d+ out tokens · \$\d+\.\d{4}/);
       if (process.env.BATON_SCREENSHOT) await page.screenshot({ path: process.env.BATON_SCREENSHOT, fullPage: true });
     } finally {

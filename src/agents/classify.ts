@@ -3,7 +3,10 @@ import type { AttemptError } from './runtime.js';
 
 /** Why a signal stopped an agent other than a user's cancel: its timeout, or its run's budget. */
 export class AgentAbort extends Error {
-  constructor(readonly kind: 'timeout' | 'budget', message: string) {
+  constructor(
+    readonly kind: 'timeout' | 'budget',
+    message: string,
+  ) {
     super(message);
     this.name = 'AgentAbort';
   }
@@ -12,7 +15,11 @@ export class AgentAbort extends Error {
 export function abortError(signal: AbortSignal): AttemptError {
   const reason: unknown = signal.reason;
   if (reason instanceof AgentAbort) {
-    return { code: reason.kind === 'timeout' ? ErrorCodes.agentTimeout : ErrorCodes.runBudgetExceeded, message: reason.message, transient: false };
+    return {
+      code: reason.kind === 'timeout' ? ErrorCodes.agentTimeout : ErrorCodes.runBudgetExceeded,
+      message: reason.message,
+      transient: false,
+    };
   }
   const message = reason instanceof Error ? reason.message : 'the agent was cancelled';
   return { code: ErrorCodes.cancelled, message, transient: false };
@@ -43,13 +50,25 @@ export interface ResultSummary {
  */
 export function classifyResult(result: ResultSummary): AttemptError | undefined {
   if (result.subtype === 'error_max_budget_usd') {
-    return { code: ErrorCodes.agentBudgetExceeded, message: 'the agent spent its USD budget (maxBudgetUsd)', transient: false };
+    return {
+      code: ErrorCodes.agentBudgetExceeded,
+      message: 'the agent spent its USD budget (maxBudgetUsd)',
+      transient: false,
+    };
   }
   if (result.subtype === 'error_max_turns') {
-    return { code: ErrorCodes.agentMaxTurns, message: 'the agent used all its turns (maxTurns) without finishing', transient: false };
+    return {
+      code: ErrorCodes.agentMaxTurns,
+      message: 'the agent used all its turns (maxTurns) without finishing',
+      transient: false,
+    };
   }
   if (result.subtype === 'error_max_structured_output_retries') {
-    return { code: ErrorCodes.agentFailed, message: 'the agent did not produce output matching outputSchema', transient: false };
+    return {
+      code: ErrorCodes.agentFailed,
+      message: 'the agent did not produce output matching outputSchema',
+      transient: false,
+    };
   }
   if (result.subtype === 'error_during_execution') {
     const detail = result.errors?.join('; ') || result.text || 'error during execution';

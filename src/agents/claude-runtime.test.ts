@@ -15,8 +15,16 @@ const contractScript: Script = {
   rules: [
     { match: { prompt: 'scenario:text' }, reply: { text: 'contract-ok' }, sequencePer: 'script' },
     { match: { prompt: 'scenario:structured' }, reply: { structured: { answer: 'forty-two' } }, sequencePer: 'script' },
-    { match: { prompt: 'scenario:rate-limited' }, reply: { fault: { status: 429, retryAfter: 0 } }, sequencePer: 'script' },
-    { match: { prompt: 'scenario:invalid-request' }, reply: { fault: { status: 400, message: 'bad request' } }, sequencePer: 'script' },
+    {
+      match: { prompt: 'scenario:rate-limited' },
+      reply: { fault: { status: 429, retryAfter: 0 } },
+      sequencePer: 'script',
+    },
+    {
+      match: { prompt: 'scenario:invalid-request' },
+      reply: { fault: { status: 400, message: 'bad request' } },
+      sequencePer: 'script',
+    },
     { match: { prompt: 'scenario:slow' }, reply: { hang: true }, sequencePer: 'script' },
   ],
   default: { text: 'OK' },
@@ -44,12 +52,35 @@ describeRuntimeContract('claude (real binary, scripted model)', async () => {
 describe('claude runtime (real binary)', () => {
   const model = useScriptedModel({
     rules: [
-      { match: { prompt: 'flaky' }, replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }], sequencePer: 'session' },
-      { match: { prompt: 'broken' }, reply: { fault: { status: 400, message: 'prompt is malformed' } }, sequencePer: 'script' },
-      { match: { system: 'ROLE: reviewer' }, reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } }, sequencePer: 'script' },
+      {
+        match: { prompt: 'flaky' },
+        replies: [{ fault: { status: 429, retryAfter: 0 } }, { text: 'recovered' }],
+        sequencePer: 'session',
+      },
+      {
+        match: { prompt: 'broken' },
+        reply: { fault: { status: 400, message: 'prompt is malformed' } },
+        sequencePer: 'script',
+      },
+      {
+        match: { system: 'ROLE: reviewer' },
+        reply: { text: 'reviewed', usage: { input_tokens: 120, output_tokens: 30 } },
+        sequencePer: 'script',
+      },
       // Each turn calls a tool, so the agent never finishes by itself.
-      { match: { prompt: 'expensive' }, reply: { toolUse: { name: 'Glob', input: { pattern: '*.none' } }, usage: { input_tokens: 2_000_000, output_tokens: 10 } }, sequencePer: 'script' },
-      { match: { prompt: 'endless' }, reply: { toolUse: { name: 'Glob', input: { pattern: '*.none' } } }, sequencePer: 'script' },
+      {
+        match: { prompt: 'expensive' },
+        reply: {
+          toolUse: { name: 'Glob', input: { pattern: '*.none' } },
+          usage: { input_tokens: 2_000_000, output_tokens: 10 },
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'endless' },
+        reply: { toolUse: { name: 'Glob', input: { pattern: '*.none' } } },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   });
@@ -79,7 +110,10 @@ describe('claude runtime (real binary)', () => {
     const runtime = new ClaudeRuntime();
     expect((await runtime.execute(first, new AbortController().signal)).status).toBe('succeeded');
     await runtime.close();
-    const resumed = await runtime.execute({ ...first, resume: true, prompt: 'which word?' }, new AbortController().signal);
+    const resumed = await runtime.execute(
+      { ...first, resume: true, prompt: 'which word?' },
+      new AbortController().signal,
+    );
     expect(resumed.status).toBe('succeeded');
     const [request] = model.server.messageRequests(first.sessionId).slice(-1);
     const messages = (request!.body as { messages: Array<{ role: string }> }).messages;
@@ -90,7 +124,9 @@ describe('claude runtime (real binary)', () => {
 
   it('close() waits until every agent process has exited', async () => {
     const runtime = new ClaudeRuntime();
-    const outcomes = await Promise.all([1, 2].map(() => runtime.execute(spec('hello again'), new AbortController().signal)));
+    const outcomes = await Promise.all(
+      [1, 2].map(() => runtime.execute(spec('hello again'), new AbortController().signal)),
+    );
     expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
     await runtime.close();
     expect(processesWithEnv(model.home.dir)).toEqual([]);
@@ -115,12 +151,14 @@ describe('claude runtime (real binary)', () => {
     // A spec that differs from the prewarmed one (other tools) starts cold instead of using the wrong process.
     const other = spec('cold task');
     runtime.prewarm(other);
-    expect((await runtime.execute({ ...other, allowedTools: ['Read'] }, new AbortController().signal)).status).toBe('succeeded');
+    expect((await runtime.execute({ ...other, allowedTools: ['Read'] }, new AbortController().signal)).status).toBe(
+      'succeeded',
+    );
     await runtime.close();
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 
-  it('system prompt generation: the appended text reaches the model after Claude Code\'s own prompt', async () => {
+  it("system prompt generation: the appended text reaches the model after Claude Code's own prompt", async () => {
     const agent = spec('please review', { appendSystemPrompt: 'ROLE: reviewer\nRun: r-123' });
     const outcome = await new ClaudeRuntime().execute(agent, new AbortController().signal);
     expect(outcome.output?.text).toBe('reviewed');
@@ -152,7 +190,10 @@ describe('claude runtime (real binary)', () => {
   });
 
   it('stops an agent at its USD budget, without retrying', async () => {
-    const result = await runAgent(spec('expensive job', { allowedTools: ['Glob'], maxBudgetUsd: 0.05 }), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runAgent(spec('expensive job', { allowedTools: ['Glob'], maxBudgetUsd: 0.05 }), {
+      runtime: new ClaudeRuntime(),
+      retry: fastRetry,
+    });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
     expect(result.costUsd).toBeGreaterThan(0.05);
   });
@@ -166,7 +207,10 @@ describe('claude runtime (real binary)', () => {
   });
 
   it('treats a claude process that dies without a result as a transient crash', async () => {
-    const result = await runAgent(spec('anything'), { runtime: new ClaudeRuntime({ claudePath: '/bin/false' }), retry: { ...fastRetry, maxRetries: 1 } });
+    const result = await runAgent(spec('anything'), {
+      runtime: new ClaudeRuntime({ claudePath: '/bin/false' }),
+      retry: { ...fastRetry, maxRetries: 1 },
+    });
     expect(result).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'BATON_AGENT_CRASHED' } });
     expect(result.error?.message).toMatch(/ended without a result \(exit 1\)/);
   });

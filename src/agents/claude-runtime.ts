@@ -3,7 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Options, Query, SDKResultMessage, SpawnOptions, SpawnedProcess, WarmQuery } from '@anthropic-ai/claude-agent-sdk';
+import type {
+  Options,
+  Query,
+  SDKResultMessage,
+  SpawnOptions,
+  SpawnedProcess,
+  WarmQuery,
+} from '@anthropic-ai/claude-agent-sdk';
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
@@ -96,9 +103,18 @@ function usageOf(result: SDKResultMessage): Usage {
   };
 }
 
-function sdkOptions(spec: AgentSpec, runtime: ClaudeRuntimeOptions, process: AgentProcess, abortController: AbortController): Options {
+function sdkOptions(
+  spec: AgentSpec,
+  runtime: ClaudeRuntimeOptions,
+  process: AgentProcess,
+  abortController: AbortController,
+): Options {
   return {
-    ...(spec.resume ? { resume: spec.sessionId } : spec.forkFrom ? { resume: spec.forkFrom, forkSession: true, sessionId: spec.sessionId } : { sessionId: spec.sessionId }),
+    ...(spec.resume
+      ? { resume: spec.sessionId }
+      : spec.forkFrom
+        ? { resume: spec.forkFrom, forkSession: true, sessionId: spec.sessionId }
+        : { sessionId: spec.sessionId }),
     systemPrompt: { type: 'preset', preset: 'claude_code', append: spec.appendSystemPrompt },
     model: spec.model,
     cwd: spec.cwd,
@@ -145,7 +161,9 @@ export class ClaudeRuntime implements AgentRuntime {
     if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
     const agentProcess = new AgentProcess();
     const abortController = new AbortController();
-    const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) => startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }));
+    const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) =>
+      startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }),
+    );
     const warm: WarmAgent = { key: warmKey(spec), process: agentProcess, abortController, ready };
     this.warm.set(spec.sessionId, warm);
     ready.catch(() => this.warm.get(spec.sessionId) === warm && this.warm.delete(spec.sessionId));
@@ -155,7 +173,12 @@ export class ClaudeRuntime implements AgentRuntime {
   /** Resolves once a prewarmed agent is ready for its prompt (false if it failed to start). */
   async warmed(sessionId: string): Promise<boolean> {
     const warm = this.warm.get(sessionId);
-    return warm ? warm.ready.then(() => true, () => false) : false;
+    return warm
+      ? warm.ready.then(
+          () => true,
+          () => false,
+        )
+      : false;
   }
 
   /** Waits until every agent process this runtime started has exited; spares never used are stopped. */
@@ -169,7 +192,10 @@ export class ClaudeRuntime implements AgentRuntime {
   }
 
   /** The prompt's query on a prewarmed process for this spec, when there is a ready one. */
-  private async claimWarm(spec: AgentSpec, observer?: AttemptObserver): Promise<{ query: Query; process: AgentProcess; abortController: AbortController } | undefined> {
+  private async claimWarm(
+    spec: AgentSpec,
+    observer?: AttemptObserver,
+  ): Promise<{ query: Query; process: AgentProcess; abortController: AbortController } | undefined> {
     const warm = this.warm.get(spec.sessionId);
     if (!warm) return undefined;
     this.warm.delete(spec.sessionId);
@@ -204,7 +230,9 @@ export class ClaudeRuntime implements AgentRuntime {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
       if (!signal.aborted) {
-        const messages = claimed?.query ?? query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
+        const messages =
+          claimed?.query ??
+          query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
         for await (const message of messages) {
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
@@ -243,7 +271,8 @@ export class ClaudeRuntime implements AgentRuntime {
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
     if (!result) {
       const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
-      const detail = agentProcess.stderrTail.trim() || (thrown instanceof Error ? thrown.message : String(thrown ?? ''));
+      const detail =
+        agentProcess.stderrTail.trim() || (thrown instanceof Error ? thrown.message : String(thrown ?? ''));
       return {
         ...outcome,
         error: {
@@ -257,7 +286,7 @@ export class ClaudeRuntime implements AgentRuntime {
     const error = classifyResult({
       subtype: result.subtype,
       isError: result.is_error,
-      apiErrorStatus: result.subtype === 'success' ? result.api_error_status ?? null : null,
+      apiErrorStatus: result.subtype === 'success' ? (result.api_error_status ?? null) : null,
       terminalReason: result.terminal_reason,
       text: result.subtype === 'success' ? result.result : '',
       errors: result.subtype === 'success' ? undefined : result.errors,
@@ -295,7 +324,11 @@ export function stopLeftoverAgent(pid: number, sessionId: string): boolean {
 }
 
 /** Whether Claude Code has a transcript of this session, i.e. whether it can be resumed. */
-export async function sessionTranscriptExists(sessionId: string, cwd: string, env: Record<string, string | undefined>): Promise<boolean> {
+export async function sessionTranscriptExists(
+  sessionId: string,
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<boolean> {
   const configDir = env.CLAUDE_CONFIG_DIR ?? join(env.HOME ?? homedir(), '.claude');
   const projects = join(configDir, 'projects');
   // Claude Code names a project's folder after its cwd; look there first, then in every folder.

@@ -5,5 +5,12 @@ export { FakeRuntime } from './fake-runtime.js';
 export type { FakeBehaviour, FakeStep } from './fake-runtime.js';
 export { AgentAbort, classifyResult } from './classify.js';
 export { continuationPrompt, defaultRetryOptions, runAgent } from './runner.js';
-export type { AgentResult, AgentResultStatus, AgentRunHooks, AgentRunOptions, AttemptInfo, RetryOptions } from './runner.js';
+export type {
+  AgentResult,
+  AgentResultStatus,
+  AgentRunHooks,
+  AgentRunOptions,
+  AttemptInfo,
+  RetryOptions,
+} from './runner.js';
 export { agentEnvironment } from './environment.js';

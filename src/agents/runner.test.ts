@@ -7,11 +7,17 @@ import type { AgentSpec } from './runtime.js';
 
 const spec = (): AgentSpec => ({ agentId: 'a', sessionId: randomUUID(), prompt: 'do it', cwd: '/tmp', env: {} });
 const fast = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 };
-const rateLimited: FakeStep = { error: { code: ErrorCodes.modelRateLimited, message: '429', transient: true }, usage: { inputTokens: 5 }, costUsd: 0.01 };
+const rateLimited: FakeStep = {
+  error: { code: ErrorCodes.modelRateLimited, message: '429', transient: true },
+  usage: { inputTokens: 5 },
+  costUsd: 0.01,
+};
 
 describe('runAgent', () => {
   it('retries a transient failure and sums usage and cost over attempts', async () => {
-    const runtime = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok', usage: { inputTokens: 7, outputTokens: 3 }, costUsd: 0.02 }));
+    const runtime = new FakeRuntime((_, call) =>
+      call === 1 ? rateLimited : { text: 'ok', usage: { inputTokens: 7, outputTokens: 3 }, costUsd: 0.02 },
+    );
     const result = await runAgent(spec(), { runtime, retry: fast });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'ok' } });
     expect(result.usage).toEqual({ inputTokens: 12, outputTokens: 3, cacheReadTokens: 0, cacheCreationTokens: 0 });
@@ -25,7 +31,9 @@ describe('runAgent', () => {
   });
 
   it('does not retry a permanent failure', async () => {
-    const runtime = new FakeRuntime(() => ({ error: { code: ErrorCodes.agentBudgetExceeded, message: 'budget', transient: false } }));
+    const runtime = new FakeRuntime(() => ({
+      error: { code: ErrorCodes.agentBudgetExceeded, message: 'budget', transient: false },
+    }));
     const result = await runAgent(spec(), { runtime, retry: fast });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
   });
@@ -39,7 +47,9 @@ describe('runAgent', () => {
     expect(started.calls[1]!.sessionId).toBe(s.sessionId);
     expect(started.calls[1]!.prompt).toContain('BATON_MODEL_RATE_LIMITED');
 
-    const neverStarted = new FakeRuntime((_, call) => (call === 1 ? { ...rateLimited, sessionStarted: false } : { text: 'ok' }));
+    const neverStarted = new FakeRuntime((_, call) =>
+      call === 1 ? { ...rateLimited, sessionStarted: false } : { text: 'ok' },
+    );
     await runAgent(spec(), { runtime: neverStarted, retry: fast });
     expect(neverStarted.calls[1]!.resume).toBeUndefined();
     expect(neverStarted.calls[1]!.prompt).toBe('do it');
@@ -73,8 +83,16 @@ describe('runAgent', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('run cancelled by user')), 100);
     const started = Date.now();
-    const result = await runAgent(spec(), { runtime, retry: { maxRetries: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 }, signal: controller.signal });
+    const result = await runAgent(spec(), {
+      runtime,
+      retry: { maxRetries: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 },
+      signal: controller.signal,
+    });
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(result).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'BATON_CANCELLED', message: 'run cancelled by user' } });
+    expect(result).toMatchObject({
+      status: 'cancelled',
+      attempts: 1,
+      error: { code: 'BATON_CANCELLED', message: 'run cancelled by user' },
+    });
   });
 });

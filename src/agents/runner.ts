@@ -67,7 +67,11 @@ function retryPolicy(options: RetryOptions): RetryPolicy {
 }
 
 /** A signal that aborts when the caller's does, or with an AgentAbort('timeout') after timeoutMs. */
-function agentSignal(parent: AbortSignal | undefined, timeoutMs: number | undefined, agentId: string): { signal: AbortSignal; dispose: () => void } {
+function agentSignal(
+  parent: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  agentId: string,
+): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent?.reason);
   if (parent?.aborted) onParentAbort();
@@ -75,7 +79,13 @@ function agentSignal(parent: AbortSignal | undefined, timeoutMs: number | undefi
   const timer =
     timeoutMs === undefined
       ? undefined
-      : setTimeout(() => controller.abort(new AgentAbort('timeout', `agent ${agentId} timed out after ${timeoutMs} ms and was killed`)), timeoutMs);
+      : setTimeout(
+          () =>
+            controller.abort(
+              new AgentAbort('timeout', `agent ${agentId} timed out after ${timeoutMs} ms and was killed`),
+            ),
+          timeoutMs,
+        );
   return {
     signal: controller.signal,
     dispose: () => {
@@ -111,10 +121,12 @@ export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promi
     const attemptSpec: AgentSpec =
       previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
     const recorded: Array<void | Promise<void>> = [];
-    const execution = options.runtime.execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) }).then(async (outcome) => {
-      await Promise.all(recorded); // the pid is stored before the attempt's end, never after
-      return outcome;
-    });
+    const execution = options.runtime
+      .execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) })
+      .then(async (outcome) => {
+        await Promise.all(recorded); // the pid is stored before the attempt's end, never after
+        return outcome;
+      });
     attemptInFlight = execution;
     const outcome = await execution;
     outcomes.push(outcome);
@@ -144,6 +156,8 @@ export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promi
   return {
     ...base,
     status,
-    error: error ? { code: error.code, message: error.message } : { code: ErrorCodes.agentFailed, message: 'the agent did not run' },
+    error: error
+      ? { code: error.code, message: error.message }
+      : { code: ErrorCodes.agentFailed, message: 'the agent did not run' },
   };
 }

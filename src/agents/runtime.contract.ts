@@ -47,7 +47,10 @@ export function describeRuntimeContract(name: string, makeHarness: () => Promise
     it(
       'returns structured output when a JSON schema is asked for',
       withHarness(async (h) => {
-        const outcome = await h.runtime.execute({ ...h.spec('structured'), outputSchema: { ...contractSchema } }, new AbortController().signal);
+        const outcome = await h.runtime.execute(
+          { ...h.spec('structured'), outputSchema: { ...contractSchema } },
+          new AbortController().signal,
+        );
         expect(outcome.status).toBe('succeeded');
         expect(outcome.output?.structured).toEqual({ answer: 'forty-two' });
       }),

@@ -1,6 +1,12 @@
 import WebSocket from 'ws';
 import { BatonError, ErrorCodes, TypedEmitter } from '../core/index.js';
-import { serverMessageSchema, type BridgeEvent, type IdeEventInput, type SubscriptionFilter, type WireErrorCode } from './protocol.js';
+import {
+  serverMessageSchema,
+  type BridgeEvent,
+  type IdeEventInput,
+  type SubscriptionFilter,
+  type WireErrorCode,
+} from './protocol.js';
 import { readAddress, readToken } from './token.js';
 
 /** Where a bridge listens and the token it wants. */
@@ -15,7 +21,9 @@ export interface BridgeEndpoint {
  * `bridge_host:bridge_port`; the token from `bridge.token`.
  */
 export function locateBridge(options: { dataDir: string; host: string; port: number }): BridgeEndpoint {
-  const url = readAddress(options.dataDir)?.url ?? `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const url =
+    readAddress(options.dataDir)?.url ??
+    `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   return { url, token: readToken(options.dataDir) };
 }
 
@@ -54,14 +62,23 @@ export class BridgeClient {
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data) => this.onMessage(data.toString()));
     socket.on('close', (code, reason) => {
-      for (const p of this.pending.values()) p.reject(new BatonError(ErrorCodes.bridgeUnavailable, `The Context Bridge connection closed (${code} ${reason.toString()}).`));
+      for (const p of this.pending.values())
+        p.reject(
+          new BatonError(
+            ErrorCodes.bridgeUnavailable,
+            `The Context Bridge connection closed (${code} ${reason.toString()}).`,
+          ),
+        );
       this.pending.clear();
       this.events.emit('close', { code, reason: reason.toString() });
     });
   }
 
   /** Connects and waits for the bridge's welcome; a wrong token fails with BATON_BRIDGE_UNAVAILABLE. */
-  static connect(endpoint: BridgeEndpoint, options: { name?: string; signal?: AbortSignal } = {}): Promise<BridgeClient> {
+  static connect(
+    endpoint: BridgeEndpoint,
+    options: { name?: string; signal?: AbortSignal } = {},
+  ): Promise<BridgeClient> {
     const url = new URL(endpoint.url.replace(/^http/, 'ws'));
     if (options.name) url.searchParams.set('client', options.name);
     const socket = new WebSocket(url, { headers: { authorization: `Bearer ${endpoint.token}` } });
@@ -69,11 +86,23 @@ export class BridgeClient {
       const fail = (why: string, cause?: unknown) => {
         options.signal?.removeEventListener('abort', onAbort);
         socket.terminate();
-        reject(new BatonError(ErrorCodes.bridgeUnavailable, `Could not connect to the Context Bridge at ${endpoint.url}: ${why}.`, { cause }));
+        reject(
+          new BatonError(
+            ErrorCodes.bridgeUnavailable,
+            `Could not connect to the Context Bridge at ${endpoint.url}: ${why}.`,
+            { cause },
+          ),
+        );
       };
       const onAbort = () => fail('cancelled');
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('unexpected-response', (_req, res) => fail(res.statusCode === 401 ? 'it refused the token (401); use the one in data_dir/bridge.token' : `HTTP ${res.statusCode}`));
+      socket.once('unexpected-response', (_req, res) =>
+        fail(
+          res.statusCode === 401
+            ? 'it refused the token (401); use the one in data_dir/bridge.token'
+            : `HTTP ${res.statusCode}`,
+        ),
+      );
       socket.once('error', (error) => fail(error.message, error));
       // The welcome is the first message: the client is usable once it arrived.
       socket.once('message', () => {
@@ -105,7 +134,9 @@ export class BridgeClient {
    * Subscribes to events matching the filter; with `since`, retained events after it come first.
    * Resolves once the subscription is active.
    */
-  async subscribe(filter: SubscriptionFilter & { since?: number } = {}): Promise<{ seq: number; oldestSeq: number; replayed: number }> {
+  async subscribe(
+    filter: SubscriptionFilter & { since?: number } = {},
+  ): Promise<{ seq: number; oldestSeq: number; replayed: number }> {
     const reply = await this.request({ type: 'subscribe', ...filter });
     return { seq: reply.seq as number, oldestSeq: reply.oldestSeq as number, replayed: reply.replayed as number };
   }
@@ -154,14 +185,29 @@ export class BridgeClient {
 }
 
 /** GET a JSON resource of a running bridge, e.g. `/state`. */
-export async function fetchBridge<T>(endpoint: BridgeEndpoint, path: string, options: { signal?: AbortSignal } = {}): Promise<T> {
+export async function fetchBridge<T>(
+  endpoint: BridgeEndpoint,
+  path: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(new URL(path, endpoint.url), { headers: { authorization: `Bearer ${endpoint.token}` }, ...(options.signal ? { signal: options.signal } : {}) });
+    response = await fetch(new URL(path, endpoint.url), {
+      headers: { authorization: `Bearer ${endpoint.token}` },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (error) {
-    throw new BatonError(ErrorCodes.bridgeUnavailable, `The Context Bridge is not running at ${endpoint.url} (start it with \`baton bridge\`): ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}.`, { cause: error });
+    throw new BatonError(
+      ErrorCodes.bridgeUnavailable,
+      `The Context Bridge is not running at ${endpoint.url} (start it with \`baton bridge\`): ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}.`,
+      { cause: error },
+    );
   }
   const body = (await response.json()) as T & { error?: { message: string } };
-  if (!response.ok) throw new BatonError(ErrorCodes.bridgeUnavailable, `The Context Bridge answered ${response.status} for ${path}: ${body.error?.message ?? 'no reason given'}.`);
+  if (!response.ok)
+    throw new BatonError(
+      ErrorCodes.bridgeUnavailable,
+      `The Context Bridge answered ${response.status} for ${path}: ${body.error?.message ?? 'no reason given'}.`,
+    );
   return body;
 }

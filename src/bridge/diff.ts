@@ -13,7 +13,12 @@ export function unifiedDiff(before: string, after: string, path: string): string
   let prefix = 0;
   while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
   let suffix = 0;
-  while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) suffix++;
+  while (
+    suffix < a.length - prefix &&
+    suffix < b.length - prefix &&
+    a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
+  )
+    suffix++;
 
   const start = Math.max(0, prefix - CONTEXT);
   const aEnd = Math.min(a.length, a.length - suffix + CONTEXT);
@@ -25,7 +30,10 @@ export function unifiedDiff(before: string, after: string, path: string): string
     ...a.slice(a.length - suffix, aEnd).map((l) => ` ${l}`),
   ];
   const range = (from: number, to: number) => `${to - from === 0 ? from : from + 1},${to - from}`;
-  return [`--- a/${path}`, `+++ b/${path}`, `@@ -${range(start, aEnd)} +${range(start, bEnd)} @@`, ...lines].join('\n') + '\n';
+  return (
+    [`--- a/${path}`, `+++ b/${path}`, `@@ -${range(start, aEnd)} +${range(start, bEnd)} @@`, ...lines].join('\n') +
+    '\n'
+  );
 }
 
 /** Lines without their terminators; a final newline does not make an extra empty line. */

@@ -1,8 +1,27 @@
 export { BridgeClient, BridgeRequestError, fetchBridge, locateBridge } from './client.js';
 export type { BridgeClientEvents, BridgeEndpoint } from './client.js';
 export { globToRegExp, pathMatcher } from './glob.js';
-export { clientMessageSchema, diagnosticSchema, ideEventSchema, ideEventTypes, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, subscriptionFilterSchema, wireErrorCodes } from './protocol.js';
-export type { BridgeEvent, ClientMessage, Diagnostic, IdeEvent, IdeEventInput, IdeEventType, ServerMessage, SubscriptionFilter, WireErrorCode } from './protocol.js';
+export {
+  clientMessageSchema,
+  diagnosticSchema,
+  ideEventSchema,
+  ideEventTypes,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_BYTES,
+  subscriptionFilterSchema,
+  wireErrorCodes,
+} from './protocol.js';
+export type {
+  BridgeEvent,
+  ClientMessage,
+  Diagnostic,
+  IdeEvent,
+  IdeEventInput,
+  IdeEventType,
+  ServerMessage,
+  SubscriptionFilter,
+  WireErrorCode,
+} from './protocol.js';
 export { BridgeState, eventFilter } from './state.js';
 export type { BridgeStateOptions, DiagnosticsSummary, EventQuery, FileDiagnostics, IdeState } from './state.js';
 export { startBridge } from './server.js';

@@ -21,7 +21,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'baton-mcp-server-'));
   bridge = await startBridge({ dataDir: dir, port: 0 });
   endpoint = { url: bridge.url, token: readToken(dir) };
-  const { server, close } = createBatonMcpServer({ bridge: () => endpoint, openKnowledge: () => openKnowledgeGraph({ dataDir: dir }), runId: 'run-1' });
+  const { server, close } = createBatonMcpServer({
+    bridge: () => endpoint,
+    openKnowledge: () => openKnowledgeGraph({ dataDir: dir }),
+    runId: 'run-1',
+  });
   closeServer = close;
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
@@ -36,7 +40,8 @@ afterAll(async () => {
 });
 
 type ToolResult = { isError?: boolean; content: Array<{ type: string; text: string }> };
-const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
+const call = async (name: string, args: Record<string, unknown> = {}) =>
+  (await client.callTool({ name, arguments: args })) as ToolResult;
 const publish = (events: IdeEventInput[]) => events.map((e) => bridge.state.apply(ideEventSchema.parse(e), 'test'));
 
 describe("Baton's MCP server", () => {
@@ -47,23 +52,43 @@ describe("Baton's MCP server", () => {
       { type: 'file.changed', path: '/w/docs/b.md', change: 'added', diff: '+b\n' },
       { type: 'file.changed', path: '/w/src/c.ts', change: 'changed', diff: `+${'x'.repeat(5000)}\n` },
     ]);
-    const { changes } = JSON.parse((await call('recent_changes', { path: '**/src/**' })).content[0]!.text) as { changes: Array<{ path: string; diff: string; at: string }> };
+    const { changes } = JSON.parse((await call('recent_changes', { path: '**/src/**' })).content[0]!.text) as {
+      changes: Array<{ path: string; diff: string; at: string }>;
+    };
     expect(changes.map((c) => c.path)).toEqual(['/w/src/a.ts', '/w/src/c.ts']);
     expect(changes[1]!.diff).toMatch(/^\+x{3999}\n… \(1002 more characters\)$/);
     expect(changes[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT/);
-    const newest = JSON.parse((await call('recent_changes', { limit: 1 })).content[0]!.text) as { changes: Array<{ path: string }> };
+    const newest = JSON.parse((await call('recent_changes', { limit: 1 })).content[0]!.text) as {
+      changes: Array<{ path: string }>;
+    };
     expect(newest.changes.map((c) => c.path)).toEqual(['/w/src/c.ts']);
   });
 
   it('diagnostics: per file, filtered by severity', async () => {
     expect((await call('diagnostics')).content[0]!.text).toBe('No diagnostics.');
-    publish([{ type: 'diagnostics.updated', path: '/w/src/a.ts', diagnostics: [{ severity: 'warning', message: 'unused' }, { severity: 'error', message: 'broken' }] }]);
-    const errors = JSON.parse((await call('diagnostics', { severity: 'error' })).content[0]!.text) as Array<{ path: string; diagnostics: Array<{ message: string }> }>;
+    publish([
+      {
+        type: 'diagnostics.updated',
+        path: '/w/src/a.ts',
+        diagnostics: [
+          { severity: 'warning', message: 'unused' },
+          { severity: 'error', message: 'broken' },
+        ],
+      },
+    ]);
+    const errors = JSON.parse((await call('diagnostics', { severity: 'error' })).content[0]!.text) as Array<{
+      path: string;
+      diagnostics: Array<{ message: string }>;
+    }>;
     expect(errors.map((f) => [f.path, f.diagnostics.map((d) => d.message)])).toEqual([['/w/src/a.ts', ['broken']]]);
   });
 
   it('add_knowledge then query_knowledge: a decision is found by what it is about, in the run the server works for', async () => {
-    const added = await call('add_knowledge', { kind: 'decision', text: 'Cache tokens for one hour', about: ['src/auth/cache.ts'] });
+    const added = await call('add_knowledge', {
+      kind: 'decision',
+      text: 'Cache tokens for one hour',
+      about: ['src/auth/cache.ts'],
+    });
     expect(added.content[0]!.text).toMatch(/^Recorded decision decision:\w+: Cache tokens for one hour$/);
     const answer = await call('query_knowledge', { question: 'decisions about src/auth/cache.ts' });
     expect(answer.isError).toBeFalsy();
@@ -76,7 +101,9 @@ describe("Baton's MCP server", () => {
     try {
       const result = await call('ide_state');
       expect(result.isError).toBe(true);
-      expect(result.content[0]!.text).toMatch(/^The Context Bridge is not running at http:\/\/127\.0\.0\.1:1 \(start it with `baton bridge`\).*\(BATON_BRIDGE_UNAVAILABLE\)$/);
+      expect(result.content[0]!.text).toMatch(
+        /^The Context Bridge is not running at http:\/\/127\.0\.0\.1:1 \(start it with `baton bridge`\).*\(BATON_BRIDGE_UNAVAILABLE\)$/,
+      );
     } finally {
       endpoint = saved;
     }

@@ -32,7 +32,11 @@ async function answer(fn: () => Promise<CallToolResult>): Promise<CallToolResult
   try {
     return await fn();
   } catch (error) {
-    const message = isBatonError(error) ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+    const message = isBatonError(error)
+      ? `${error.message} (${error.code})`
+      : error instanceof Error
+        ? error.message
+        : String(error);
     return { isError: true, content: [{ type: 'text', text: message }] };
   }
 }
@@ -47,7 +51,10 @@ const query = (params: Record<string, string | number | undefined>): string => {
  * Baton's own MCP server: what the IDE shows (through the Context Bridge) and what the team knows
  * (the knowledge graph), as tools any agent can be given.
  */
-export function createBatonMcpServer(options: BatonMcpServerOptions): { server: McpServer; close: () => Promise<void> } {
+export function createBatonMcpServer(options: BatonMcpServerOptions): {
+  server: McpServer;
+  close: () => Promise<void>;
+} {
   const server = new McpServer({ name: 'baton', version: '0.1.0' });
   let graph: Promise<KnowledgeGraph> | undefined;
   const knowledge = (): Promise<KnowledgeGraph> => {
@@ -70,7 +77,8 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
   server.registerTool(
     'recent_changes',
     {
-      description: 'Files changed recently in the IDE or on disk, newest last, each with its unified diff when known, from the Context Bridge.',
+      description:
+        'Files changed recently in the IDE or on disk, newest last, each with its unified diff when known, from the Context Bridge.',
       inputSchema: {
         path: z.string().min(1).optional().describe('only paths matching this glob, e.g. **/src/** or *.ts'),
         since: z.number().int().min(0).optional().describe('only changes after this bridge sequence number'),
@@ -79,7 +87,10 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
     },
     ({ path, since, limit }) =>
       answer(async () => {
-        const { events, latestSeq } = await fetchBridge<{ events: BridgeEvent[]; latestSeq: number }>(options.bridge(), `/events${query({ types: 'file.changed', paths: path, since, limit })}`);
+        const { events, latestSeq } = await fetchBridge<{ events: BridgeEvent[]; latestSeq: number }>(
+          options.bridge(),
+          `/events${query({ types: 'file.changed', paths: path, since, limit })}`,
+        );
         const changes = events.map(({ seq, at, source, event }) => {
           const diff = event.type === 'file.changed' ? event.diff : undefined;
           return {
@@ -87,7 +98,14 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
             at: new Date(at).toISOString(),
             source,
             ...(event.type === 'file.changed' ? { path: event.path, change: event.change } : {}),
-            ...(diff !== undefined ? { diff: diff.length > MAX_DIFF_CHARS ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (${diff.length - MAX_DIFF_CHARS} more characters)` : diff } : {}),
+            ...(diff !== undefined
+              ? {
+                  diff:
+                    diff.length > MAX_DIFF_CHARS
+                      ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (${diff.length - MAX_DIFF_CHARS} more characters)`
+                      : diff,
+                }
+              : {}),
           };
         });
         return json({ latestSeq, changes });
@@ -97,15 +115,22 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
   server.registerTool(
     'diagnostics',
     {
-      description: 'Current compiler and linter diagnostics reported by the IDE (or the watcher), per file, from the Context Bridge.',
+      description:
+        'Current compiler and linter diagnostics reported by the IDE (or the watcher), per file, from the Context Bridge.',
       inputSchema: {
         path: z.string().min(1).optional().describe('only files matching this glob'),
-        severity: z.enum(['error', 'warning', 'info', 'hint']).optional().describe('this severity and worse; all by default'),
+        severity: z
+          .enum(['error', 'warning', 'info', 'hint'])
+          .optional()
+          .describe('this severity and worse; all by default'),
       },
     },
     ({ path, severity }) =>
       answer(async () => {
-        const { files } = await fetchBridge<{ files: FileDiagnostics[] }>(options.bridge(), `/diagnostics${query({ paths: path, severity })}`);
+        const { files } = await fetchBridge<{ files: FileDiagnostics[] }>(
+          options.bridge(),
+          `/diagnostics${query({ paths: path, severity })}`,
+        );
         return files.length === 0 ? text('No diagnostics.') : json(files);
       }),
   );
@@ -114,7 +139,7 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
     'query_knowledge',
     {
       description:
-        "Ask the project's knowledge graph (code structure and what agents decided or found), e.g. \"what imports src/x.ts\", \"what was decided about the cache\", \"how is A related to B\".",
+        'Ask the project\'s knowledge graph (code structure and what agents decided or found), e.g. "what imports src/x.ts", "what was decided about the cache", "how is A related to B".',
       inputSchema: {
         question: z.string().min(1).max(2000),
         runId: z.string().min(1).optional().describe('the run "this run" refers to'),
@@ -123,7 +148,9 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
     ({ question, runId }) =>
       answer(async () => {
         const { answerQuestion } = await knowledgeModule();
-        const found = await answerQuestion(await knowledge(), question, { ...((runId ?? options.runId) ? { runId: runId ?? options.runId } : {}) });
+        const found = await answerQuestion(await knowledge(), question, {
+          ...((runId ?? options.runId) ? { runId: runId ?? options.runId } : {}),
+        });
         return text(`${found.text}\n\n(read as: ${found.interpretation})`);
       }),
   );
@@ -131,7 +158,8 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
   server.registerTool(
     'add_knowledge',
     {
-      description: 'Record a decision or a finding in the knowledge graph, linked to the files or symbols it is about, so later agents and people can find it.',
+      description:
+        'Record a decision or a finding in the knowledge graph, linked to the files or symbols it is about, so later agents and people can find it.',
       inputSchema: {
         kind: z.enum(['decision', 'finding']),
         text: z.string().min(1).max(10_000).describe('what was decided or found, and why'),
@@ -145,7 +173,13 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): { server: 
         const run = runId ?? options.runId;
         const agent = agentId ?? options.agentId;
         const { addKnowledge } = await knowledgeModule();
-        const entity = await addKnowledge(await knowledge(), { kind, text: body, ...(about ? { about } : {}), ...(run ? { runId: run } : {}), ...(agent ? { agentId: agent } : {}) });
+        const entity = await addKnowledge(await knowledge(), {
+          kind,
+          text: body,
+          ...(about ? { about } : {}),
+          ...(run ? { runId: run } : {}),
+          ...(agent ? { agentId: agent } : {}),
+        });
         return text(`Recorded ${entity.kind} ${entity.id}: ${entity.name}`);
       }),
   );

@@ -41,10 +41,21 @@ export const ideEventSchema = z.discriminatedUnion('type', [
       diff: z.string().optional(),
     })
     .strict(),
-  z.object({ type: z.literal('selection.changed'), id, path, range, text: z.string().max(100_000).optional() }).strict(),
+  z
+    .object({ type: z.literal('selection.changed'), id, path, range, text: z.string().max(100_000).optional() })
+    .strict(),
   /** Replaces the file's diagnostics; an empty list clears them. */
-  z.object({ type: z.literal('diagnostics.updated'), id, path, diagnostics: z.array(diagnosticSchema).max(5000) }).strict(),
-  z.object({ type: z.literal('terminal.output'), id, terminal: z.string().min(1).max(200).default('default'), data: z.string() }).strict(),
+  z
+    .object({ type: z.literal('diagnostics.updated'), id, path, diagnostics: z.array(diagnosticSchema).max(5000) })
+    .strict(),
+  z
+    .object({
+      type: z.literal('terminal.output'),
+      id,
+      terminal: z.string().min(1).max(200).default('default'),
+      data: z.string(),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('git.changed'),
@@ -57,7 +68,15 @@ export const ideEventSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-export const ideEventTypes = ['file.opened', 'file.closed', 'file.changed', 'selection.changed', 'diagnostics.updated', 'terminal.output', 'git.changed'] as const;
+export const ideEventTypes = [
+  'file.opened',
+  'file.closed',
+  'file.changed',
+  'selection.changed',
+  'diagnostics.updated',
+  'terminal.output',
+  'git.changed',
+] as const;
 export type IdeEventType = (typeof ideEventTypes)[number];
 
 export const subscriptionFilterSchema = z
@@ -83,7 +102,10 @@ const controlMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), id }).strict(),
 ]);
 
-export const clientMessageSchema = z.discriminatedUnion('type', [...ideEventSchema.options, ...controlMessageSchema.options]);
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  ...ideEventSchema.options,
+  ...controlMessageSchema.options,
+]);
 
 export type IdeEvent = z.output<typeof ideEventSchema>;
 export type IdeEventInput = z.input<typeof ideEventSchema>;

@@ -45,7 +45,8 @@ function received(client: BridgeClient, count: number): Promise<BridgeEvent[]> {
   });
 }
 
-const get = (path: string, token: string | null = endpoint.token) => fetch(new URL(path, bridge.url), token !== null ? { headers: { authorization: `Bearer ${token}` } } : {});
+const get = (path: string, token: string | null = endpoint.token) =>
+  fetch(new URL(path, bridge.url), token !== null ? { headers: { authorization: `Bearer ${token}` } } : {});
 
 describe('Context Bridge server', () => {
   it('creates a private token and says where it listens', () => {
@@ -63,14 +64,23 @@ describe('Context Bridge server', () => {
     await editor.push({ type: 'file.opened', path: '/w/src/a.ts' });
     await editor.push({ type: 'file.changed', path: '/w/docs/x.md', diff: '' });
     const changed = await editor.push({ type: 'file.changed', path: '/w/src/a.ts', diff: '@@ -1 +1 @@\n-a\n+b\n' });
-    const diagnosed = await editor.push({ type: 'diagnostics.updated', path: '/w/src/a.ts', diagnostics: [{ severity: 'error', message: "Cannot find name 'b'." }] });
+    const diagnosed = await editor.push({
+      type: 'diagnostics.updated',
+      path: '/w/src/a.ts',
+      diagnostics: [{ severity: 'error', message: "Cannot find name 'b'." }],
+    });
 
     const events = await delivered;
     expect(events.map((e) => [e.seq, e.event.type, e.source])).toEqual([
       [changed, 'file.changed', 'editor'],
       [diagnosed, 'diagnostics.updated', 'editor'],
     ]);
-    expect(events[0]!.event).toEqual({ type: 'file.changed', path: '/w/src/a.ts', change: 'changed', diff: '@@ -1 +1 @@\n-a\n+b\n' });
+    expect(events[0]!.event).toEqual({
+      type: 'file.changed',
+      path: '/w/src/a.ts',
+      change: 'changed',
+      diff: '@@ -1 +1 @@\n-a\n+b\n',
+    });
   });
 
   it('replays retained events after `since` before live ones', async () => {
@@ -82,12 +92,21 @@ describe('Context Bridge server', () => {
     const subscribed = await late.subscribe({ types: ['terminal.output'], since: first - 1 });
     expect(subscribed.replayed).toBe(2);
     await editor.push({ type: 'terminal.output', terminal: 'replay', data: 'three\n' });
-    expect((await delivered).map((e) => (e.event.type === 'terminal.output' ? e.event.data : ''))).toEqual(['one\n', 'two\n', 'three\n']);
+    expect((await delivered).map((e) => (e.event.type === 'terminal.output' ? e.event.data : ''))).toEqual([
+      'one\n',
+      'two\n',
+      'three\n',
+    ]);
   });
 
   it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {
-    await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({ code: 'BATON_BRIDGE_UNAVAILABLE', message: expect.stringContaining('refused the token (401)') });
-    await expect(connect(undefined, { url: bridge.url, token: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'BATON_BRIDGE_UNAVAILABLE' });
+    await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({
+      code: 'BATON_BRIDGE_UNAVAILABLE',
+      message: expect.stringContaining('refused the token (401)'),
+    });
+    await expect(connect(undefined, { url: bridge.url, token: 'f'.repeat(64) })).rejects.toMatchObject({
+      code: 'BATON_BRIDGE_UNAVAILABLE',
+    });
     expect((await get('/state', null)).status).toBe(401);
     expect((await get('/state', 'wrong')).status).toBe(401);
     expect((await get('/state')).status).toBe(200);
@@ -102,10 +121,20 @@ describe('Context Bridge server', () => {
     bad.events.on('refused', (e) => errors.push(e));
 
     bad.sendRaw('{"type": "file.opened", ');
-    await expect(bad.push({ type: 'file.opened' } as never)).rejects.toMatchObject({ code: 'invalid_message', message: expect.stringContaining('path:') });
-    await expect(bad.push({ type: 'file.exploded', path: '/x' } as never)).rejects.toMatchObject({ code: 'invalid_message', message: expect.stringMatching(/^type: expected one of file\.opened/) });
-    await expect(bad.push({ type: 'file.opened', path: '/x', extra: 1 } as never)).rejects.toMatchObject({ message: 'extra: unknown field' });
-    await expect(bad.push({ type: 'terminal.output', data: 'x'.repeat(1024 * 1024 + 1) })).rejects.toMatchObject({ code: 'message_too_large' });
+    await expect(bad.push({ type: 'file.opened' } as never)).rejects.toMatchObject({
+      code: 'invalid_message',
+      message: expect.stringContaining('path:'),
+    });
+    await expect(bad.push({ type: 'file.exploded', path: '/x' } as never)).rejects.toMatchObject({
+      code: 'invalid_message',
+      message: expect.stringMatching(/^type: expected one of file\.opened/),
+    });
+    await expect(bad.push({ type: 'file.opened', path: '/x', extra: 1 } as never)).rejects.toMatchObject({
+      message: 'extra: unknown field',
+    });
+    await expect(bad.push({ type: 'terminal.output', data: 'x'.repeat(1024 * 1024 + 1) })).rejects.toMatchObject({
+      code: 'message_too_large',
+    });
     expect(errors.map((e) => e.code)).toEqual(['malformed_json']);
 
     // Both connections still work, and the watcher sees the next good event.
@@ -132,23 +161,40 @@ describe('Context Bridge server', () => {
       headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
       body: JSON.stringify([
         { type: 'file.opened', path: '/w/http/a.lua', language: 'lua' },
-        { type: 'selection.changed', path: '/w/http/a.lua', range: { start: { line: 3, character: 0 }, end: { line: 3, character: 5 } }, text: 'local' },
+        {
+          type: 'selection.changed',
+          path: '/w/http/a.lua',
+          range: { start: { line: 3, character: 0 }, end: { line: 3, character: 5 } },
+          text: 'local',
+        },
       ]),
     });
     const { seqs } = (await posted.json()) as { seqs: number[] };
     expect(seqs).toHaveLength(2);
     expect((await delivered).map((e) => [e.seq, e.source])).toEqual(seqs.map((s) => [s, 'http']));
 
-    const events = (await (await get(`/events?since=${seqs[0]! - 1}&types=selection.changed`)).json()) as { events: BridgeEvent[] };
+    const events = (await (await get(`/events?since=${seqs[0]! - 1}&types=selection.changed`)).json()) as {
+      events: BridgeEvent[];
+    };
     expect(events.events.map((e) => e.seq)).toEqual([seqs[1]]);
     const state = (await (await get('/state')).json()) as { activeFile: string; selection: { text: string } };
     expect(state).toMatchObject({ activeFile: '/w/http/a.lua', selection: { text: 'local' } });
 
-    const invalid = await fetch(new URL('/events', bridge.url), { method: 'POST', headers: { authorization: `Bearer ${endpoint.token}` }, body: '{"type":"file.opened","path":""}' });
+    const invalid = await fetch(new URL('/events', bridge.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${endpoint.token}` },
+      body: '{"type":"file.opened","path":""}',
+    });
     expect(invalid.status).toBe(400);
-    expect(await invalid.json()).toMatchObject({ error: { code: 'invalid_message', message: expect.stringContaining('path:') } });
+    expect(await invalid.json()).toMatchObject({
+      error: { code: 'invalid_message', message: expect.stringContaining('path:') },
+    });
     expect((await get('/events?types=nope')).status).toBe(400);
-    const huge = await fetch(new URL('/events', bridge.url), { method: 'POST', headers: { authorization: `Bearer ${endpoint.token}` }, body: JSON.stringify({ type: 'terminal.output', data: 'x'.repeat(2 * 1024 * 1024) }) });
+    const huge = await fetch(new URL('/events', bridge.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${endpoint.token}` },
+      body: JSON.stringify({ type: 'terminal.output', data: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect(huge.status).toBe(413);
   });
 });

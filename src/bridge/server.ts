@@ -69,8 +69,10 @@ interface Connection {
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${formatFieldPath([...issue.path, key])}: unknown field`).join('; ');
-      if (issue.path.length === 1 && issue.path[0] === 'type') return `type: expected one of ${[...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'].join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return issue.keys.map((key) => `${formatFieldPath([...issue.path, key])}: unknown field`).join('; ');
+      if (issue.path.length === 1 && issue.path[0] === 'type')
+        return `type: expected one of ${[...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'].join(', ')}`;
       return `${formatFieldPath(issue.path)}: ${issue.message}`;
     })
     .join('; ');
@@ -87,7 +89,11 @@ class Rejection extends Error {
 
 /** Parses and validates one message, or says precisely why not. */
 function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: number): z.output<S> {
-  if (Buffer.byteLength(text) > maxBytes) throw new Rejection(wireErrorCodes.tooLarge, `message is ${Buffer.byteLength(text)} bytes; the limit is ${maxBytes}`);
+  if (Buffer.byteLength(text) > maxBytes)
+    throw new Rejection(
+      wireErrorCodes.tooLarge,
+      `message is ${Buffer.byteLength(text)} bytes; the limit is ${maxBytes}`,
+    );
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -117,7 +123,9 @@ const eventsQuerySchema = z
     paths: csv,
   })
   .strict();
-const diagnosticsQuerySchema = z.object({ paths: csv, severity: z.enum(['error', 'warning', 'info', 'hint']).optional() }).strict();
+const diagnosticsQuerySchema = z
+  .object({ paths: csv, severity: z.enum(['error', 'warning', 'info', 'hint']).optional() })
+  .strict();
 const postBodySchema = z.union([ideEventSchema, z.array(ideEventSchema).min(1).max(1000)]);
 
 /**
@@ -165,7 +173,9 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
   };
 
   const onMessage = (connection: Connection, data: RawData): void => {
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     let message: z.output<typeof clientMessageSchema>;
     try {
       message = parseMessage(text, clientMessageSchema, maxMessageBytes);
@@ -186,12 +196,21 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
         send(connection, { type: 'unsubscribed', ...(id !== undefined ? { id } : {}) });
         return;
       case 'subscribe': {
-        const filter = { ...(message.types ? { types: message.types } : {}), ...(message.paths ? { paths: message.paths } : {}) };
+        const filter = {
+          ...(message.types ? { types: message.types } : {}),
+          ...(message.paths ? { paths: message.paths } : {}),
+        };
         // Replay, then the `subscribed` reply, then live events: all sent synchronously, so nothing falls in between.
         const replay = message.since !== undefined ? state.events({ ...filter, since: message.since }) : [];
         for (const stored of replay) send(connection, { type: 'event', ...stored });
         connection.subscriptions.set(id ?? '', eventFilter(filter));
-        send(connection, { type: 'subscribed', ...(id !== undefined ? { id } : {}), seq: state.latestSeq, oldestSeq: state.oldestSeq, replayed: replay.length });
+        send(connection, {
+          type: 'subscribed',
+          ...(id !== undefined ? { id } : {}),
+          seq: state.latestSeq,
+          oldestSeq: state.oldestSeq,
+          replayed: replay.length,
+        });
         return;
       }
       default: {
@@ -213,14 +232,22 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
   });
 
   const http = createServer((req, res) => {
-    handleHttp(req, res).catch((error: unknown) => respond(res, 500, { error: { code: 'internal', message: (error as Error).message } }));
+    handleHttp(req, res).catch((error: unknown) =>
+      respond(res, 500, { error: { code: 'internal', message: (error as Error).message } }),
+    );
   });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://bridge');
-    if (req.method === 'GET' && url.pathname === '/health') return respond(res, 200, { ok: true, seq: state.latestSeq, clients: connections.size });
+    if (req.method === 'GET' && url.pathname === '/health')
+      return respond(res, 200, { ok: true, seq: state.latestSeq, clients: connections.size });
     if (!tokenMatches(token, bearer(req) ?? url.searchParams.get('token') ?? undefined)) {
-      return respond(res, 401, { error: { code: 'unauthorized', message: `the bridge needs its token (${tokenFile(options.dataDir)}) as Authorization: Bearer <token>` } });
+      return respond(res, 401, {
+        error: {
+          code: 'unauthorized',
+          message: `the bridge needs its token (${tokenFile(options.dataDir)}) as Authorization: Bearer <token>`,
+        },
+      });
     }
     url.searchParams.delete('token');
     const query = Object.fromEntries(url.searchParams);
@@ -228,19 +255,24 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     if (route === 'GET /state') return respond(res, 200, state.snapshot());
     if (route === 'GET /events') {
       const parsed = eventsQuerySchema.safeParse(query);
-      if (!parsed.success) return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
+      if (!parsed.success)
+        return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
       const q = parsed.data;
       return respond(res, 200, { latestSeq: state.latestSeq, oldestSeq: state.oldestSeq, events: state.events(q) });
     }
     if (route === 'GET /diagnostics') {
       const parsed = diagnosticsQuerySchema.safeParse(query);
-      if (!parsed.success) return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
+      if (!parsed.success)
+        return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
       const { paths, severity } = parsed.data;
       return respond(res, 200, { files: state.fileDiagnostics({ paths, minSeverity: severity }) });
     }
     if (route === 'POST /events') {
       const body = await readBody(req, maxMessageBytes);
-      if (body === undefined) return respond(res, 413, { error: { code: wireErrorCodes.tooLarge, message: `body is over the ${maxMessageBytes}-byte limit` } });
+      if (body === undefined)
+        return respond(res, 413, {
+          error: { code: wireErrorCodes.tooLarge, message: `body is over the ${maxMessageBytes}-byte limit` },
+        });
       try {
         const parsed = parseMessage(body, postBodySchema, maxMessageBytes);
         const list = Array.isArray(parsed) ? parsed : [parsed];
@@ -256,7 +288,9 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://bridge');
     if (!tokenMatches(token, bearer(req) ?? url.searchParams.get('token') ?? undefined)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthe Context Bridge needs its token\n');
+      socket.end(
+        'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthe Context Bridge needs its token\n',
+      );
       return;
     }
     const name = (url.searchParams.get('client') ?? '').slice(0, 100) || `client-${++clientNumber}`;
@@ -311,7 +345,9 @@ function idOf(text: string): string | number | undefined {
  */
 function idAtEdges(text: string): string | number | undefined {
   const value = String.raw`"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,15})`;
-  const found = new RegExp(String.raw`^\s*\{\s*${value}`).exec(text.slice(0, 300)) ?? new RegExp(String.raw`[{,]\s*${value}\s*\}\s*$`).exec(text.slice(-300));
+  const found =
+    new RegExp(String.raw`^\s*\{\s*${value}`).exec(text.slice(0, 300)) ??
+    new RegExp(String.raw`[{,]\s*${value}\s*\}\s*$`).exec(text.slice(-300));
   try {
     return found ? (JSON.parse(found[1]!) as string | number) : undefined;
   } catch {
@@ -343,10 +379,18 @@ async function listen(http: ReturnType<typeof createServer>, port: number, host:
       resolve();
     });
   }).catch((error: NodeJS.ErrnoException) => {
-    const why = error.code === 'EADDRINUSE' ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port` : error.message;
-    throw new BatonError(ErrorCodes.bridgeUnavailable, `The Context Bridge could not listen on ${host}:${port}: ${why}.`, { cause: error });
+    const why =
+      error.code === 'EADDRINUSE'
+        ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
+        : error.message;
+    throw new BatonError(
+      ErrorCodes.bridgeUnavailable,
+      `The Context Bridge could not listen on ${host}:${port}: ${why}.`,
+      { cause: error },
+    );
   });
   const address = http.address();
-  if (address === null || typeof address === 'string') throw new BatonError(ErrorCodes.bridgeUnavailable, 'The Context Bridge has no TCP address.');
+  if (address === null || typeof address === 'string')
+    throw new BatonError(ErrorCodes.bridgeUnavailable, 'The Context Bridge has no TCP address.');
   return address.port;
 }

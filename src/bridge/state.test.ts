@@ -29,8 +29,19 @@ describe('BridgeState', () => {
     apply(state, { type: 'file.opened', path: '/p/a.ts', language: 'typescript' });
     apply(state, { type: 'file.opened', path: '/p/b.ts' });
     apply(state, { type: 'selection.changed', path: '/p/a.ts', range, text: 'const x' });
-    apply(state, { type: 'diagnostics.updated', path: '/p/a.ts', diagnostics: [{ severity: 'error', message: 'x is unused' }, { severity: 'warning', message: 'w' }] });
-    apply(state, { type: 'diagnostics.updated', path: '/p/b.ts', diagnostics: [{ severity: 'warning', message: 'w2' }] });
+    apply(state, {
+      type: 'diagnostics.updated',
+      path: '/p/a.ts',
+      diagnostics: [
+        { severity: 'error', message: 'x is unused' },
+        { severity: 'warning', message: 'w' },
+      ],
+    });
+    apply(state, {
+      type: 'diagnostics.updated',
+      path: '/p/b.ts',
+      diagnostics: [{ severity: 'warning', message: 'w2' }],
+    });
     apply(state, { type: 'file.closed', path: '/p/b.ts' });
 
     const snapshot = state.snapshot();
@@ -49,14 +60,24 @@ describe('BridgeState', () => {
         { path: '/p/b.ts', errors: 0, warnings: 1 },
       ],
     });
-    expect(state.fileDiagnostics({ minSeverity: 'error' })).toEqual([{ path: '/p/a.ts', diagnostics: [{ severity: 'error', message: 'x is unused' }], at: 1_000 }]);
+    expect(state.fileDiagnostics({ minSeverity: 'error' })).toEqual([
+      { path: '/p/a.ts', diagnostics: [{ severity: 'error', message: 'x is unused' }], at: 1_000 },
+    ]);
   });
 
   it('an empty diagnostics list and a deleted file clear what was known about the file', () => {
     const state = new BridgeState({ clock });
     apply(state, { type: 'file.opened', path: '/p/gone.ts' });
-    apply(state, { type: 'diagnostics.updated', path: '/p/gone.ts', diagnostics: [{ severity: 'error', message: 'e' }] });
-    apply(state, { type: 'diagnostics.updated', path: '/p/fixed.ts', diagnostics: [{ severity: 'error', message: 'e' }] });
+    apply(state, {
+      type: 'diagnostics.updated',
+      path: '/p/gone.ts',
+      diagnostics: [{ severity: 'error', message: 'e' }],
+    });
+    apply(state, {
+      type: 'diagnostics.updated',
+      path: '/p/fixed.ts',
+      diagnostics: [{ severity: 'error', message: 'e' }],
+    });
     apply(state, { type: 'diagnostics.updated', path: '/p/fixed.ts', diagnostics: [] });
     apply(state, { type: 'file.changed', path: '/p/gone.ts', change: 'deleted' });
     expect(state.snapshot()).toMatchObject({ openFiles: [], diagnostics: { errors: 0, files: [] } });

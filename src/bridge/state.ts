@@ -1,6 +1,13 @@
 import type { Clock } from '../core/index.js';
 import { pathMatcher } from './glob.js';
-import { eventPath, type BridgeEvent, type Diagnostic, type IdeEvent, type IdeEventType, type SubscriptionFilter } from './protocol.js';
+import {
+  eventPath,
+  type BridgeEvent,
+  type Diagnostic,
+  type IdeEvent,
+  type IdeEventType,
+  type SubscriptionFilter,
+} from './protocol.js';
 
 /** What an agent wants to know about the IDE right now. */
 export interface IdeState {
@@ -102,7 +109,11 @@ export class BridgeState {
   private update(event: IdeEvent, at: number): void {
     switch (event.type) {
       case 'file.opened':
-        this.openFiles.set(event.path, { path: event.path, ...(event.language ? { language: event.language } : {}), openedAt: at });
+        this.openFiles.set(event.path, {
+          path: event.path,
+          ...(event.language ? { language: event.language } : {}),
+          openedAt: at,
+        });
         this.activeFile = event.path;
         break;
       case 'file.closed':
@@ -116,7 +127,12 @@ export class BridgeState {
         }
         break;
       case 'selection.changed':
-        this.selection = { path: event.path, range: event.range, ...(event.text !== undefined ? { text: event.text } : {}), at };
+        this.selection = {
+          path: event.path,
+          range: event.range,
+          ...(event.text !== undefined ? { text: event.text } : {}),
+          at,
+        };
         this.activeFile = event.path;
         break;
       case 'diagnostics.updated':
@@ -125,11 +141,20 @@ export class BridgeState {
         break;
       case 'terminal.output': {
         const previous = this.terminals.get(event.terminal)?.tail ?? '';
-        this.terminals.set(event.terminal, { terminal: event.terminal, tail: (previous + event.data).slice(-this.terminalTailChars), at });
+        this.terminals.set(event.terminal, {
+          terminal: event.terminal,
+          tail: (previous + event.data).slice(-this.terminalTailChars),
+          at,
+        });
         break;
       }
       case 'git.changed':
-        this.git = { ...(event.root ? { root: event.root } : {}), ...(event.branch ? { branch: event.branch } : {}), files: event.files, at };
+        this.git = {
+          ...(event.root ? { root: event.root } : {}),
+          ...(event.branch ? { branch: event.branch } : {}),
+          files: event.files,
+          at,
+        };
         break;
     }
   }
@@ -158,7 +183,8 @@ export class BridgeState {
   }
 
   snapshot(): IdeState {
-    const count = (list: Diagnostic[], severity: Diagnostic['severity']) => list.filter((d) => d.severity === severity).length;
+    const count = (list: Diagnostic[], severity: Diagnostic['severity']) =>
+      list.filter((d) => d.severity === severity).length;
     const all = [...this.diagnostics.values()];
     const flat = all.flatMap((f) => f.diagnostics);
     return {
@@ -172,7 +198,11 @@ export class BridgeState {
         infos: count(flat, 'info'),
         hints: count(flat, 'hint'),
         files: all
-          .map((f) => ({ path: f.path, errors: count(f.diagnostics, 'error'), warnings: count(f.diagnostics, 'warning') }))
+          .map((f) => ({
+            path: f.path,
+            errors: count(f.diagnostics, 'error'),
+            warnings: count(f.diagnostics, 'warning'),
+          }))
           .sort((a, b) => b.errors - a.errors || b.warnings - a.warnings || a.path.localeCompare(b.path)),
       },
       ...(this.git ? { git: this.git } : {}),

@@ -32,7 +32,10 @@ export function readToken(dataDir: string): string {
   } catch {
     // reported below
   }
-  throw new BatonError(ErrorCodes.bridgeUnavailable, `No Context Bridge token in ${tokenFile(dataDir)}: start the bridge once with \`baton bridge\` (it creates the token), using the same data_dir.`);
+  throw new BatonError(
+    ErrorCodes.bridgeUnavailable,
+    `No Context Bridge token in ${tokenFile(dataDir)}: start the bridge once with \`baton bridge\` (it creates the token), using the same data_dir.`,
+  );
 }
 
 /** Constant-time comparison, so response timing does not reveal how much of a guess was right. */

@@ -20,12 +20,16 @@ describe('unifiedDiff', () => {
   ])('%s: git apply turns the old text into the new one', (_, before, after) => {
     writeFileSync(join(dir, 'f.txt'), before);
     writeFileSync(join(dir, 'change.diff'), unifiedDiff(before, after, 'f.txt'));
-    execFileSync('git', ['apply', '--unsafe-paths', `--directory=${dir}`, '-p1', join(dir, 'change.diff')], { cwd: dir });
+    execFileSync('git', ['apply', '--unsafe-paths', `--directory=${dir}`, '-p1', join(dir, 'change.diff')], {
+      cwd: dir,
+    });
     expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toBe(after);
   });
 
   it('shows three lines of context around the change, and nothing for equal texts', () => {
-    expect(unifiedDiff('a\nb\nc\nd\ne\nf\ng\nh\n', 'a\nb\nc\nd\nX\nf\ng\nh\n', 'f.txt')).toBe('--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+X\n f\n g\n h\n');
+    expect(unifiedDiff('a\nb\nc\nd\ne\nf\ng\nh\n', 'a\nb\nc\nd\nX\nf\ng\nh\n', 'f.txt')).toBe(
+      '--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+X\n f\n g\n h\n',
+    );
     expect(unifiedDiff('same\n', 'same\n', 'f.txt')).toBe('');
   });
 });
@@ -40,10 +44,25 @@ describe('watcher parsers', () => {
     ].join('\n');
     expect(Object.fromEntries(parseDiagnostics(output, '/w'))).toEqual({
       '/w/src/a.ts': [
-        { severity: 'error', code: 'TS2322', message: "Type 'number' is not assignable to type 'string'.", range: { start: { line: 2, character: 6 }, end: { line: 2, character: 6 } } },
-        { severity: 'info', message: 'declared here', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } },
+        {
+          severity: 'error',
+          code: 'TS2322',
+          message: "Type 'number' is not assignable to type 'string'.",
+          range: { start: { line: 2, character: 6 }, end: { line: 2, character: 6 } },
+        },
+        {
+          severity: 'info',
+          message: 'declared here',
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+        },
       ],
-      '/abs/b.c': [{ severity: 'warning', message: 'unused variable [-Wunused-variable]', range: { start: { line: 9, character: 1 }, end: { line: 9, character: 1 } } }],
+      '/abs/b.c': [
+        {
+          severity: 'warning',
+          message: 'unused variable [-Wunused-variable]',
+          range: { start: { line: 9, character: 1 }, end: { line: 9, character: 1 } },
+        },
+      ],
     });
   });
 
@@ -88,7 +107,9 @@ describe('startWatcher', () => {
       settleMs: 10,
       signal: controller.signal,
     });
-    expect(events).toEqual([{ type: 'git.changed', root: repo, branch: 'trunk', files: [{ path: join(repo, 'kept.txt'), status: '??' }] }]);
+    expect(events).toEqual([
+      { type: 'git.changed', root: repo, branch: 'trunk', files: [{ path: join(repo, 'kept.txt'), status: '??' }] },
+    ]);
 
     writeFileSync(join(repo, 'kept.txt'), 'one\ntwo\n');
     await fileEvents(1);
@@ -97,9 +118,24 @@ describe('startWatcher', () => {
     await fileEvents(2);
     unlinkSync(join(repo, 'new.txt'));
     expect(await fileEvents(3)).toEqual([
-      { type: 'file.changed', path: join(repo, 'kept.txt'), change: 'changed', diff: '--- a/kept.txt\n+++ b/kept.txt\n@@ -1,1 +1,2 @@\n one\n+two\n' },
-      { type: 'file.changed', path: join(repo, 'new.txt'), change: 'added', diff: '--- a/new.txt\n+++ b/new.txt\n@@ -0,0 +1,1 @@\n+fresh\n' },
-      { type: 'file.changed', path: join(repo, 'new.txt'), change: 'deleted', diff: '--- a/new.txt\n+++ b/new.txt\n@@ -1,1 +0,0 @@\n-fresh\n' },
+      {
+        type: 'file.changed',
+        path: join(repo, 'kept.txt'),
+        change: 'changed',
+        diff: '--- a/kept.txt\n+++ b/kept.txt\n@@ -1,1 +1,2 @@\n one\n+two\n',
+      },
+      {
+        type: 'file.changed',
+        path: join(repo, 'new.txt'),
+        change: 'added',
+        diff: '--- a/new.txt\n+++ b/new.txt\n@@ -0,0 +1,1 @@\n+fresh\n',
+      },
+      {
+        type: 'file.changed',
+        path: join(repo, 'new.txt'),
+        change: 'deleted',
+        diff: '--- a/new.txt\n+++ b/new.txt\n@@ -1,1 +0,0 @@\n-fresh\n',
+      },
     ]);
     controller.abort();
   });

@@ -74,11 +74,19 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
     }));
   const push = (event: IdeEventInput): Promise<void> => enqueue(async () => event);
 
-  const gitRoot = options.git === false ? undefined : await run('git', ['rev-parse', '--show-toplevel'], { cwd: root }).then((r) => r.stdout.trim(), () => undefined);
+  const gitRoot =
+    options.git === false
+      ? undefined
+      : await run('git', ['rev-parse', '--show-toplevel'], { cwd: root }).then(
+          (r) => r.stdout.trim(),
+          () => undefined,
+        );
   let lastGitStatus: string | undefined;
   const reportGit = async (): Promise<void> => {
     if (!gitRoot) return;
-    const { stdout } = await run('git', ['status', '--porcelain=v1', '--branch', '--untracked-files=all'], { cwd: gitRoot });
+    const { stdout } = await run('git', ['status', '--porcelain=v1', '--branch', '--untracked-files=all'], {
+      cwd: gitRoot,
+    });
     if (stdout === lastGitStatus) return;
     lastGitStatus = stdout;
     await push({ type: 'git.changed', root: gitRoot, ...parseGitStatus(stdout, gitRoot) });
@@ -88,7 +96,10 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   const reportDiagnostics = async (): Promise<void> => {
     if (!options.diagnosticsCommand) return;
     // Compilers exit non-zero when they find problems: their output is what we want either way.
-    const output = await run('/bin/sh', ['-c', options.diagnosticsCommand], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).then(
+    const output = await run('/bin/sh', ['-c', options.diagnosticsCommand], {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    }).then(
       (r) => r.stdout + r.stderr,
       (e: { stdout?: string; stderr?: string }) => (e.stdout ?? '') + (e.stderr ?? ''),
     );
@@ -107,7 +118,12 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   const afterChanges = (): void => {
     clearTimeout(settleTimer);
     settleTimer = setTimeout(() => {
-      settling = settling.then(() => Promise.all([reportGit(), reportDiagnostics()]).then(() => undefined, (error: Error) => onError(error)));
+      settling = settling.then(() =>
+        Promise.all([reportGit(), reportDiagnostics()]).then(
+          () => undefined,
+          (error: Error) => onError(error),
+        ),
+      );
     }, settleMs);
   };
 
@@ -120,7 +136,9 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
     else contents.set(absolute, current);
     void enqueue(async () => {
       const [before, after] = await Promise.all([previous, current]);
-      const label = relative(gitRoot ?? root, absolute).split(sep).join('/');
+      const label = relative(gitRoot ?? root, absolute)
+        .split(sep)
+        .join('/');
       const known = change === 'deleted' ? before !== undefined : after !== undefined;
       const diff = known ? unifiedDiff(before ?? '', after ?? '', label) : undefined;
       if (change === 'changed' && diff === '') return undefined; // touched, not changed
@@ -137,7 +155,8 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   });
   await new Promise<void>((resolveReady, rejectReady) => {
     // The initial scan records what each file holds, so the first change has a diff.
-    const remember = (path: string) => void contents.set(resolve(root, path), readText(resolve(root, path), maxDiffBytes));
+    const remember = (path: string) =>
+      void contents.set(resolve(root, path), readText(resolve(root, path), maxDiffBytes));
     watcher.on('add', remember);
     watcher.once('error', rejectReady);
     watcher.once('ready', () => {
@@ -169,23 +188,41 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
 }
 
 /** `git status --porcelain=v1 --branch` → branch and changed files (absolute paths). */
-export function parseGitStatus(output: string, gitRoot: string): { branch?: string; files: Array<{ path: string; status: string }> } {
+export function parseGitStatus(
+  output: string,
+  gitRoot: string,
+): { branch?: string; files: Array<{ path: string; status: string }> } {
   let branch: string | undefined;
   const files: Array<{ path: string; status: string }> = [];
   for (const line of output.split('\n')) {
     if (line.startsWith('## ')) {
-      branch = line.slice(3).split('...')[0]!.replace(/^No commits yet on /, '');
+      branch = line
+        .slice(3)
+        .split('...')[0]!
+        .replace(/^No commits yet on /, '');
       continue;
     }
     if (line.length < 4) continue;
     // Renames read `R  old -> new`: the new path is the one that exists.
-    const path = line.slice(3).split(' -> ').pop()!.replace(/^"(.*)"$/, '$1');
+    const path = line
+      .slice(3)
+      .split(' -> ')
+      .pop()!
+      .replace(/^"(.*)"$/, '$1');
     files.push({ path: resolve(gitRoot, path), status: line.slice(0, 2).trim() });
   }
   return { ...(branch ? { branch } : {}), files };
 }
 
-const severities: Record<string, Diagnostic['severity']> = { error: 'error', fatal: 'error', warning: 'warning', warn: 'warning', note: 'info', info: 'info', hint: 'hint' };
+const severities: Record<string, Diagnostic['severity']> = {
+  error: 'error',
+  fatal: 'error',
+  warning: 'warning',
+  warn: 'warning',
+  note: 'info',
+  info: 'info',
+  hint: 'hint',
+};
 /** `file(line,col): error TS2304: message` (tsc) */
 const tscLine = /^(.+?)\((\d+),(\d+)\): (error|warning|info|hint) (?:([A-Z]+\d+): )?(.*)$/;
 /** `file:line:col: error: message` (gcc, clang, eslint -f unix, rustc short, go vet) */
@@ -197,7 +234,18 @@ export function parseDiagnostics(output: string, cwd: string): Map<string, Diagn
   for (const line of output.split('\n')) {
     const tsc = tscLine.exec(line);
     const unix = tsc ? undefined : unixLine.exec(line);
-    const match = tsc ? { file: tsc[1]!, line: tsc[2]!, col: tsc[3]!, level: tsc[4]!, code: tsc[5], message: tsc[6]! } : unix ? { file: unix[1]!, line: unix[2]!, col: unix[3]!, level: unix[4] ?? 'error', code: undefined, message: unix[5]! } : undefined;
+    const match = tsc
+      ? { file: tsc[1]!, line: tsc[2]!, col: tsc[3]!, level: tsc[4]!, code: tsc[5], message: tsc[6]! }
+      : unix
+        ? {
+            file: unix[1]!,
+            line: unix[2]!,
+            col: unix[3]!,
+            level: unix[4] ?? 'error',
+            code: undefined,
+            message: unix[5]!,
+          }
+        : undefined;
     if (!match || match.message.trim() === '') continue;
     const path = isAbsolute(match.file) ? match.file : resolve(cwd, match.file);
     const position = { line: Number(match.line) - 1, character: Number(match.col) - 1 };

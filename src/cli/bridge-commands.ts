@@ -16,32 +16,58 @@ function untilStopped(): AbortSignal {
   return controller.signal;
 }
 
-const aborted = (signal: AbortSignal): Promise<void> => new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
+const aborted = (signal: AbortSignal): Promise<void> =>
+  new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
 
 function checkPort(port: number | undefined, field: string): void {
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new BatonError(ErrorCodes.bridgeInvalid, `${field} ${port} is not a port: use 0 to 65535 (0 picks a free one).`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new BatonError(
+      ErrorCodes.bridgeInvalid,
+      `${field} ${port} is not a port: use 0 to 65535 (0 picks a free one).`,
+    );
 }
 
 const loopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 /** `baton bridge`: the Context Bridge, until SIGINT/SIGTERM. */
-export async function bridgeCommand(options: StoreOptions & { port?: number; host?: string }, output: Output): Promise<number> {
+export async function bridgeCommand(
+  options: StoreOptions & { port?: number; host?: string },
+  output: Output,
+): Promise<number> {
   checkPort(options.port, '--port');
-  if (options.host !== undefined && options.host.trim() === '') throw new BatonError(ErrorCodes.bridgeInvalid, '--host must not be empty: give an address to bind, e.g. 127.0.0.1.');
+  if (options.host !== undefined && options.host.trim() === '')
+    throw new BatonError(
+      ErrorCodes.bridgeInvalid,
+      '--host must not be empty: give an address to bind, e.g. 127.0.0.1.',
+    );
   const config = effectiveConfig(options);
   const { startBridge, tokenFile } = await import('../bridge/index.js');
   const signal = untilStopped();
   const host = options.host ?? config.bridge_host;
-  const bridge = await startBridge({ dataDir: config.data_dir, host, port: options.port ?? config.bridge_port, signal });
-  output.stdout.write(`Context Bridge listening on ${bridge.url} (WebSocket: ${bridge.url.replace(/^http/, 'ws')})\ntoken: ${tokenFile(config.data_dir)}\n`);
-  if (!loopback(host)) output.stderr.write(`warning: bound to ${host}, reachable from other machines; anyone with the token can read what the IDE shows.\n`);
+  const bridge = await startBridge({
+    dataDir: config.data_dir,
+    host,
+    port: options.port ?? config.bridge_port,
+    signal,
+  });
+  output.stdout.write(
+    `Context Bridge listening on ${bridge.url} (WebSocket: ${bridge.url.replace(/^http/, 'ws')})\ntoken: ${tokenFile(config.data_dir)}\n`,
+  );
+  if (!loopback(host))
+    output.stderr.write(
+      `warning: bound to ${host}, reachable from other machines; anyone with the token can read what the IDE shows.\n`,
+    );
   await aborted(signal);
   await bridge.close();
   return 0;
 }
 
 /** `baton bridge watch <dir>`: pushes file changes, git status and diagnostics of a directory to the bridge. */
-export async function bridgeWatchCommand(dir: string, options: StoreOptions & { url?: string; diagnostics?: string; git?: boolean }, output: Output): Promise<number> {
+export async function bridgeWatchCommand(
+  dir: string,
+  options: StoreOptions & { url?: string; diagnostics?: string; git?: boolean },
+  output: Output,
+): Promise<number> {
   const root = resolve(dir);
   let isDir = false;
   try {
@@ -49,20 +75,34 @@ export async function bridgeWatchCommand(dir: string, options: StoreOptions & { 
   } catch {
     // reported below
   }
-  if (!isDir) throw new BatonError(ErrorCodes.bridgeInvalid, `<dir> ${dir} is not a directory: give the folder to watch.`);
-  if (options.url !== undefined && !/^https?:\/\/[^/]+/.test(options.url)) throw new BatonError(ErrorCodes.bridgeInvalid, `--url ${options.url} is not a bridge address: give http://host:port, e.g. http://127.0.0.1:7311.`);
+  if (!isDir)
+    throw new BatonError(ErrorCodes.bridgeInvalid, `<dir> ${dir} is not a directory: give the folder to watch.`);
+  if (options.url !== undefined && !/^https?:\/\/[^/]+/.test(options.url))
+    throw new BatonError(
+      ErrorCodes.bridgeInvalid,
+      `--url ${options.url} is not a bridge address: give http://host:port, e.g. http://127.0.0.1:7311.`,
+    );
   const config = effectiveConfig(options);
   const { BridgeClient, locateBridge, readToken, startWatcher } = await import('../bridge/index.js');
-  const endpoint = options.url ? { url: options.url, token: readToken(config.data_dir) } : locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port });
+  const endpoint = options.url
+    ? { url: options.url, token: readToken(config.data_dir) }
+    : locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port });
   const signal = untilStopped();
   const client = await BridgeClient.connect(endpoint, { name: `watch:${basename(root)}`, signal });
-  const bridgeClosed = new Promise<string>((done) => client.events.on('close', ({ code, reason }) => done(`the bridge closed the connection (${code}${reason ? ` ${reason}` : ''})`)));
+  const bridgeClosed = new Promise<string>((done) =>
+    client.events.on('close', ({ code, reason }) =>
+      done(`the bridge closed the connection (${code}${reason ? ` ${reason}` : ''})`),
+    ),
+  );
   const watcher = await startWatcher({
     dir: root,
     push: (event) => client.push(event),
     git: options.git !== false,
     ...(options.diagnostics ? { diagnosticsCommand: options.diagnostics } : {}),
-    onEvent: (event) => output.stdout.write(`${event.type}${'path' in event ? ` ${relative(root, event.path) || '.'}` : ''}${event.type === 'file.changed' && event.change !== 'changed' ? ` (${event.change})` : ''}\n`),
+    onEvent: (event) =>
+      output.stdout.write(
+        `${event.type}${'path' in event ? ` ${relative(root, event.path) || '.'}` : ''}${event.type === 'file.changed' && event.change !== 'changed' ? ` (${event.change})` : ''}\n`,
+      ),
     onError: (error) => output.stderr.write(`warning: ${error.message}\n`),
     signal,
   });

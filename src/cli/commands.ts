@@ -4,7 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { catalogFor, mcpSecretValues, startMcp, type McpEvents, type McpServerEntry, type McpSetupOptions } from '../mcp/index.js';
+import {
+  catalogFor,
+  mcpSecretValues,
+  startMcp,
+  type McpEvents,
+  type McpServerEntry,
+  type McpSetupOptions,
+} from '../mcp/index.js';
 import {
   AuditTrail,
   BatonMetrics,
@@ -39,18 +46,25 @@ export interface Output {
 /** The config with --data-dir applied, and where it came from. */
 export function loadEffectiveConfig(options: StoreOptions): { config: BatonConfig; sources: string[] } {
   const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
-  return options.dataDir ? { config: { ...config, data_dir: resolve(options.dataDir) }, sources: [...sources, '--data-dir'] } : { config, sources };
+  return options.dataDir
+    ? { config: { ...config, data_dir: resolve(options.dataDir) }, sources: [...sources, '--data-dir'] }
+    : { config, sources };
 }
 
 export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffectiveConfig(options).config;
 
 /** The audit trail of a store, with the configured retention. */
-export const auditTrail = (store: Store, config: BatonConfig): AuditTrail => new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
+export const auditTrail = (store: Store, config: BatonConfig): AuditTrail =>
+  new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
 
 /** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
-export const openConfiguredStore = (config: BatonConfig): Promise<Store> => openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
+export const openConfiguredStore = (config: BatonConfig): Promise<Store> =>
+  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
 
-export async function withStore<T>(options: StoreOptions, fn: (store: Store, config: BatonConfig) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  options: StoreOptions,
+  fn: (store: Store, config: BatonConfig) => Promise<T>,
+): Promise<T> {
   const config = effectiveConfig(options);
   const store = await openConfiguredStore(config);
   try {
@@ -76,7 +90,12 @@ export interface RunCommandOptions extends StoreOptions {
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
-export function mcpSetup(config: BatonConfig, projectDirs: string[], cwd: string, workflowServers?: Record<string, McpServerEntry>): McpSetupOptions {
+export function mcpSetup(
+  config: BatonConfig,
+  projectDirs: string[],
+  cwd: string,
+  workflowServers?: Record<string, McpServerEntry>,
+): McpSetupOptions {
   return {
     configServers: config.mcp_servers,
     projectDirs,
@@ -96,7 +115,11 @@ export function mcpSetup(config: BatonConfig, projectDirs: string[], cwd: string
 export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
   const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  return withMcpSetup(loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) }), config, projectDirs);
+  return withMcpSetup(
+    loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) }),
+    config,
+    projectDirs,
+  );
 }
 
 function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: string[]) {
@@ -107,15 +130,22 @@ function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: 
 /** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
 async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
   const run = await store.getRun(runId);
-  if (!run) throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded') throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
+  if (!run)
+    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
+  if (run.status === 'succeeded')
+    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
   if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
-    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`);
+    throw new BatonError(
+      ErrorCodes.runNotResumable,
+      `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
+    );
   }
   const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
   const projectDirs = [process.cwd(), dir];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, { externalMcpServers: new Set(external.keys()) });
+  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, {
+    externalMcpServers: new Set(external.keys()),
+  });
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
 }
 
@@ -134,7 +164,14 @@ const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_0
  * What is left of a tenant's daily USD and token budgets, if it has them. When one is used up the
  * run fails with a clear error, or with `onQuota: wait` waits for the next UTC day.
  */
-async function remainingTenantQuota(store: Store, config: BatonConfig, tenant: string, onQuota: 'wait' | 'fail', signal: AbortSignal, output: Output): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
+async function remainingTenantQuota(
+  store: Store,
+  config: BatonConfig,
+  tenant: string,
+  onQuota: 'wait' | 'fail',
+  signal: AbortSignal,
+  output: Output,
+): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
   const dailyUsd = config.tenant_daily_budget_usd[tenant];
   const dailyTokens = config.tenant_daily_token_budget[tenant];
   if (dailyUsd === undefined && dailyTokens === undefined) return {};
@@ -148,12 +185,19 @@ async function remainingTenantQuota(store: Store, config: BatonConfig, tenant: s
         ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
       };
     }
-    const what = overUsd ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)` : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
+    const what = overUsd
+      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
+      : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
     if (onQuota === 'fail') {
-      throw new BatonError(ErrorCodes.tenantBudgetExceeded, `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`);
+      throw new BatonError(
+        ErrorCodes.tenantBudgetExceeded,
+        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
+      );
     }
     const waitMs = msUntilUtcMidnight(Date.now());
-    output.stderr.write(`Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`);
+    output.stderr.write(
+      `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`,
+    );
     await sleep(waitMs + 1000, undefined, { signal });
   }
 }
@@ -169,10 +213,22 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
 }
 
 /** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
-export async function runCommand(workflowPath: string | undefined, options: RunCommandOptions, output: Output): Promise<number> {
+export async function runCommand(
+  workflowPath: string | undefined,
+  options: RunCommandOptions,
+  output: Output,
+): Promise<number> {
   const { config, sources } = loadEffectiveConfig(options);
-  if (!workflowPath && !options.resume) throw new BatonError(ErrorCodes.usage, 'Give a workflow file to run, or --resume <runId> to continue a stored run.');
-  if (workflowPath && options.resume) throw new BatonError(ErrorCodes.usage, '--resume continues a run with the workflow it started with; leave out the workflow file.');
+  if (!workflowPath && !options.resume)
+    throw new BatonError(
+      ErrorCodes.usage,
+      'Give a workflow file to run, or --resume <runId> to continue a stored run.',
+    );
+  if (workflowPath && options.resume)
+    throw new BatonError(
+      ErrorCodes.usage,
+      '--resume continues a run with the workflow it started with; leave out the workflow file.',
+    );
   const rawStore = await openConfiguredStore(config);
   let loaded: ReturnType<typeof loadWorkflowWithMcp>;
   let tenant = options.tenant ?? 'default';
@@ -191,7 +247,11 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
   const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
-  const logger = createLogger({ debug: config.enable_debug_logging, file: join(config.data_dir, 'logs', 'baton.log'), redactor });
+  const logger = createLogger({
+    debug: config.enable_debug_logging,
+    file: join(config.data_dir, 'logs', 'baton.log'),
+    redactor,
+  });
   const audit = auditTrail(store, config);
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
   const cancel = new AbortController();
@@ -207,17 +267,28 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let executor: QueueExecutor | undefined;
   try {
-    const quota = await remainingTenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
+    const quota = await remainingTenantQuota(
+      rawStore,
+      config,
+      tenant,
+      options.onQuota ?? 'fail',
+      cancel.signal,
+      output,
+    );
     await audit.prune();
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
     mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-    metrics = config.enable_metrics ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output) : undefined;
+    metrics = config.enable_metrics
+      ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
+      : undefined;
     logEvents(logger, events, mcp?.manager.events);
     // With Redis, agents go to `baton worker`s through the queue instead of running here.
     // Loaded only then: BullMQ is not needed on one machine.
-    executor = config.redis_url ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store }) : undefined;
+    executor = config.redis_url
+      ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store })
+      : undefined;
     if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
 
     const summary = await runWorkflow({
@@ -252,7 +323,11 @@ export async function runCommand(workflowPath: string | undefined, options: RunC
   }
 }
 
-export async function statusCommand(runId: string | undefined, options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
+export async function statusCommand(
+  runId: string | undefined,
+  options: StoreOptions & { json?: boolean },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store) => {
     const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
@@ -262,16 +337,28 @@ export async function statusCommand(runId: string | undefined, options: StoreOpt
   });
 }
 
-export async function runsCommand(options: StoreOptions & { json?: boolean; limit?: number }, output: Output): Promise<number> {
+export async function runsCommand(
+  options: StoreOptions & { json?: boolean; limit?: number },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store) => {
     const runs = await store.listRuns({ limit: options.limit ?? 20 });
     if (options.json) {
-      const rows = runs.map((r) => ({ runId: r.id, workflow: r.workflowName, status: r.status, createdAt: new Date(r.createdAt).toISOString(), finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null }));
+      const rows = runs.map((r) => ({
+        runId: r.id,
+        workflow: r.workflowName,
+        status: r.status,
+        createdAt: new Date(r.createdAt).toISOString(),
+        finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
+      }));
       output.stdout.write(`${JSON.stringify(rows)}\n`);
     } else if (runs.length === 0) {
       output.stdout.write('No runs yet.\n');
     } else {
-      for (const r of runs) output.stdout.write(`${r.id}  ${r.status.padEnd(9)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`);
+      for (const r of runs)
+        output.stdout.write(
+          `${r.id}  ${r.status.padEnd(9)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`,
+        );
     }
     return 0;
   });
@@ -287,7 +374,10 @@ export async function cancelCommand(runId: string, options: StoreOptions, output
   });
 }
 
-export async function configCheckCommand(options: { config?: string; json?: boolean }, output: Output): Promise<number> {
+export async function configCheckCommand(
+  options: { config?: string; json?: boolean },
+  output: Output,
+): Promise<number> {
   const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
   if (options.json) output.stdout.write(`${JSON.stringify({ config, sources })}\n`);
   else {
@@ -298,9 +388,17 @@ export async function configCheckCommand(options: { config?: string; json?: bool
 }
 
 /** `baton model-server`: the scripted model, standalone, until SIGINT/SIGTERM. */
-export async function modelServerCommand(options: { script: string; port?: number; host?: string; log?: string }, output: Output): Promise<number> {
+export async function modelServerCommand(
+  options: { script: string; port?: number; host?: string; log?: string },
+  output: Output,
+): Promise<number> {
   const script = loadScript(options.script);
-  const { server, url } = await startModelServer({ script, port: options.port, host: options.host, logFile: options.log });
+  const { server, url } = await startModelServer({
+    script,
+    port: options.port,
+    host: options.host,
+    logFile: options.log,
+  });
   output.stdout.write(`Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\n`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
@@ -311,9 +409,13 @@ export async function modelServerCommand(options: { script: string; port?: numbe
 }
 
 /** `baton usage`: tokens and cost of recent runs, grouped by model, workflow, run or phase. */
-export async function usageCommand(options: StoreOptions & { since?: string; by?: string; json?: boolean }, output: Output): Promise<number> {
+export async function usageCommand(
+  options: StoreOptions & { since?: string; by?: string; json?: boolean },
+  output: Output,
+): Promise<number> {
   const by = (options.by ?? 'model') as UsageDimension;
-  if (!usageDimensions.includes(by)) throw new BatonError(ErrorCodes.usage, `--by ${options.by} is not one of: ${usageDimensions.join(', ')}.`);
+  if (!usageDimensions.includes(by))
+    throw new BatonError(ErrorCodes.usage, `--by ${options.by} is not one of: ${usageDimensions.join(', ')}.`);
   const sinceMs = parseDuration(options.since ?? '7d');
   return withStore(options, async (store) => {
     const report = await usageReport(store, { sinceMs, by, now: Date.now() });
@@ -332,7 +434,10 @@ export async function usageCommand(options: StoreOptions & { since?: string; by?
 }
 
 /** `baton audit`: the audit trail, oldest first. */
-export async function auditCommand(options: StoreOptions & { since?: string; action?: string; json?: boolean }, output: Output): Promise<number> {
+export async function auditCommand(
+  options: StoreOptions & { since?: string; action?: string; json?: boolean },
+  output: Output,
+): Promise<number> {
   const sinceMs = parseDuration(options.since ?? '30d');
   return withStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
@@ -341,8 +446,13 @@ export async function auditCommand(options: StoreOptions & { since?: string; act
     else if (events.length === 0) output.stdout.write('No audit events in that period.\n');
     else {
       for (const e of events) {
-        const details = Object.entries(e.details).filter(([k]) => k !== 'config').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-        output.stdout.write(`${new Date(e.at).toISOString()}  ${e.actor.padEnd(20)}  ${e.action.padEnd(22)}  ${e.target ?? ''}  ${details}\n`);
+        const details = Object.entries(e.details)
+          .filter(([k]) => k !== 'config')
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(' ');
+        output.stdout.write(
+          `${new Date(e.at).toISOString()}  ${e.actor.padEnd(20)}  ${e.action.padEnd(22)}  ${e.target ?? ''}  ${details}\n`,
+        );
       }
     }
     return 0;
@@ -350,8 +460,16 @@ export async function auditCommand(options: StoreOptions & { since?: string; act
 }
 
 /** `baton dashboard [runId]`: the run's box, redrawn live until it ends (or once, with --once). */
-export async function dashboardCommand(runId: string | undefined, options: StoreOptions & { once?: boolean; interval?: number }, output: Output): Promise<number> {
-  const [{ createElement }, { render }, { Dashboard, watchRun }] = await Promise.all([import('react'), import('ink'), import('../dashboard/index.js')]);
+export async function dashboardCommand(
+  runId: string | undefined,
+  options: StoreOptions & { once?: boolean; interval?: number },
+  output: Output,
+): Promise<number> {
+  const [{ createElement }, { render }, { Dashboard, watchRun }] = await Promise.all([
+    import('react'),
+    import('ink'),
+    import('../dashboard/index.js'),
+  ]);
   return withStore(options, async (store, config) => {
     const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
@@ -381,7 +499,10 @@ export async function dashboardCommand(runId: string | undefined, options: Store
 }
 
 /** `baton serve`: the web dashboard, until SIGINT/SIGTERM. */
-export async function serveCommand(options: StoreOptions & { port?: number; host?: string }, output: Output): Promise<number> {
+export async function serveCommand(
+  options: StoreOptions & { port?: number; host?: string },
+  output: Output,
+): Promise<number> {
   const { startWebDashboard } = await import('../dashboard/index.js');
   return withStore(options, async (store) => {
     const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host });

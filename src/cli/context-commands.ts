@@ -16,17 +16,32 @@ async function sessionOrFail(store: Store, id: string): Promise<SessionRecord> {
   return session;
 }
 
-export async function sessionsListCommand(options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean }, output: Output): Promise<number> {
+export async function sessionsListCommand(
+  options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store) => {
-    const sessions = await store.listSessions({ runId: options.run, status: options.status, limit: options.limit ?? 50 });
+    const sessions = await store.listSessions({
+      runId: options.run,
+      status: options.status,
+      limit: options.limit ?? 50,
+    });
     if (options.json) output.stdout.write(`${JSON.stringify(sessions)}\n`);
     else if (sessions.length === 0) output.stdout.write('No sessions.\n');
-    else for (const s of sessions) output.stdout.write(`${s.id}  ${s.status.padEnd(9)}  ${s.agentId.padEnd(16)}  run ${s.runId}  expires ${when(s.expiresAt)}\n`);
+    else
+      for (const s of sessions)
+        output.stdout.write(
+          `${s.id}  ${s.status.padEnd(9)}  ${s.agentId.padEnd(16)}  run ${s.runId}  expires ${when(s.expiresAt)}\n`,
+        );
     return 0;
   });
 }
 
-export async function sessionsShowCommand(id: string, options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
+export async function sessionsShowCommand(
+  id: string,
+  options: StoreOptions & { json?: boolean },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store) => {
     const session = await sessionOrFail(store, id);
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
@@ -34,12 +49,19 @@ export async function sessionsShowCommand(id: string, options: StoreOptions & { 
       output.stdout.write(`${JSON.stringify({ session, context: entries, corrupt })}\n`);
       return 0;
     }
-    output.stdout.write(`Session ${session.id}: ${session.status}\n  run ${session.runId}, agent ${session.agentId}${session.phaseId ? `, phase ${session.phaseId}` : ''}\n`);
+    output.stdout.write(
+      `Session ${session.id}: ${session.status}\n  run ${session.runId}, agent ${session.agentId}${session.phaseId ? `, phase ${session.phaseId}` : ''}\n`,
+    );
     if (session.parentId) output.stdout.write(`  parent ${session.parentId}\n`);
-    output.stdout.write(`  created ${when(session.createdAt)}, updated ${when(session.updatedAt)}, expires ${when(session.expiresAt)}\n`);
+    output.stdout.write(
+      `  created ${when(session.createdAt)}, updated ${when(session.updatedAt)}, expires ${when(session.expiresAt)}\n`,
+    );
     output.stdout.write(`Context it produced (${entries.length}):\n`);
     for (const e of entries) output.stdout.write(`  - [${e.type}] ${e.content}\n`);
-    if (corrupt.length > 0) output.stdout.write(`  ! ${corrupt.length} entries fail their checksum and are not shown: ${corrupt.join(', ')}\n`);
+    if (corrupt.length > 0)
+      output.stdout.write(
+        `  ! ${corrupt.length} entries fail their checksum and are not shown: ${corrupt.join(', ')}\n`,
+      );
     return 0;
   });
 }
@@ -69,45 +91,99 @@ export async function sessionsPruneCommand(options: StoreOptions, output: Output
  * `baton sessions resume|fork <id> <prompt>`: continues a finished session, in place or as a new
  * forked session, in the agent's original working directory.
  */
-export async function sessionsContinueCommand(mode: 'resume' | 'fork', id: string, prompt: string, options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
+export async function sessionsContinueCommand(
+  mode: 'resume' | 'fork',
+  id: string,
+  prompt: string,
+  options: StoreOptions & { json?: boolean },
+  output: Output,
+): Promise<number> {
   const config = effectiveConfig(options);
   return withStore(options, async (store) => {
     const session = await sessionOrFail(store, id);
     const run = await store.getRun(session.runId);
     const workflow = workflowSchema.safeParse(run?.workflow);
-    const phase = workflow.success ? workflow.data.phases.find((p) => p.agents.some((a) => a.id === session.agentId)) : undefined;
+    const phase = workflow.success
+      ? workflow.data.phases.find((p) => p.agents.some((a) => a.id === session.agentId))
+      : undefined;
     const entry = phase?.agents.find((a) => a.id === session.agentId);
     if (!run?.workflowPath || !workflow.success || !phase || !entry) {
-      throw new BatonError(ErrorCodes.usage, `Session ${id} does not belong to a stored workflow run, so its working directory is unknown.`);
+      throw new BatonError(
+        ErrorCodes.usage,
+        `Session ${id} does not belong to a stored workflow run, so its working directory is unknown.`,
+      );
     }
     const resolved = resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath));
     const sessionId = mode === 'fork' ? randomUUID() : id;
     const now = Date.now();
     await store.saveSession(
-      mode === 'fork' ? { id: sessionId, runId: session.runId, agentId: session.agentId, phaseId: session.phaseId, parentId: id, status: 'active', createdAt: now, updatedAt: now } : { ...session, status: 'active', updatedAt: now },
+      mode === 'fork'
+        ? {
+            id: sessionId,
+            runId: session.runId,
+            agentId: session.agentId,
+            phaseId: session.phaseId,
+            parentId: id,
+            status: 'active',
+            createdAt: now,
+            updatedAt: now,
+          }
+        : { ...session, status: 'active', updatedAt: now },
     );
     const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
     const result = await runAgent(
-      { agentId: session.agentId, sessionId, ...(mode === 'fork' ? { forkFrom: id } : { resume: true }), prompt, cwd: resolved.cwd, model: resolved.model, allowedTools: resolved.allowedTools, env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)) },
-      { runtime, retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms }, timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms },
+      {
+        agentId: session.agentId,
+        sessionId,
+        ...(mode === 'fork' ? { forkFrom: id } : { resume: true }),
+        prompt,
+        cwd: resolved.cwd,
+        model: resolved.model,
+        allowedTools: resolved.allowedTools,
+        env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      },
+      {
+        runtime,
+        retry: {
+          maxRetries: config.max_retries,
+          baseDelayMs: config.retry_base_delay_ms,
+          maxDelayMs: config.retry_max_delay_ms,
+        },
+        timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
+      },
     );
     await runtime.close();
     const finished = Date.now();
     const stored = await sessionOrFail(store, sessionId);
-    await store.saveSession({ ...stored, status: result.status === 'succeeded' ? 'completed' : 'failed', updatedAt: finished, expiresAt: finished + config.session_ttl_ms });
+    await store.saveSession({
+      ...stored,
+      status: result.status === 'succeeded' ? 'completed' : 'failed',
+      updatedAt: finished,
+      expiresAt: finished + config.session_ttl_ms,
+    });
     if (options.json) output.stdout.write(`${JSON.stringify({ sessionId, ...result })}\n`);
-    else output.stdout.write(result.status === 'succeeded' ? `${result.output?.text ?? ''}\n(session ${sessionId})\n` : `error ${result.error?.code}: ${result.error?.message}\n`);
+    else
+      output.stdout.write(
+        result.status === 'succeeded'
+          ? `${result.output?.text ?? ''}\n(session ${sessionId})\n`
+          : `error ${result.error?.code}: ${result.error?.message}\n`,
+      );
     return result.status === 'succeeded' ? 0 : 1;
   });
 }
 
-export async function contextExportCommand(options: StoreOptions & { run?: string; out?: string }, output: Output): Promise<number> {
+export async function contextExportCommand(
+  options: StoreOptions & { run?: string; out?: string },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store) => {
     const data = await exportContext(store, options.run, new Date());
     const text = `${JSON.stringify(data, null, 2)}\n`;
     if (options.out) {
       writeFileSync(options.out, text);
-      output.stderr.write(`Exported ${data.entries.length} entries and ${data.sessions.length} sessions to ${options.out}.\n`);
+      output.stderr.write(
+        `Exported ${data.entries.length} entries and ${data.sessions.length} sessions to ${options.out}.\n`,
+      );
     } else output.stdout.write(text);
     return 0;
   });
@@ -118,12 +194,18 @@ export async function contextImportCommand(file: string, options: StoreOptions, 
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new BatonError(ErrorCodes.contextImportInvalid, `${file} is not a readable JSON export: ${(cause as Error).message}`, { cause });
+    throw new BatonError(
+      ErrorCodes.contextImportInvalid,
+      `${file} is not a readable JSON export: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return withStore(options, async (store, config) => {
     const report = await importContext(store, data, file);
     await auditTrail(store, config).record('context.imported', file, { ...report });
-    output.stdout.write(`Imported ${report.entries} entries and ${report.sessions} sessions; ${report.unchanged} entries were already there.\n`);
+    output.stdout.write(
+      `Imported ${report.entries} entries and ${report.sessions} sessions; ${report.unchanged} entries were already there.\n`,
+    );
     return 0;
   });
 }

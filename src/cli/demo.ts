@@ -19,7 +19,10 @@ export async function demoCommand(options: StoreOptions & { json?: boolean }, ou
   const { server, url } = await startModelServer({ script: loadScript(`${demoDir}model-script.yaml`) });
   output.stderr.write(`Demo on the scripted model at ${url} (set ANTHROPIC_API_KEY to run it on Claude).\n`);
   try {
-    const agentEnv = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted-demo' };
+    const agentEnv = {
+      ANTHROPIC_BASE_URL: url,
+      ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted-demo',
+    };
     return await runCommand(workflow, { ...options, agentEnv }, output);
   } finally {
     await server.close();

@@ -7,7 +7,12 @@ import { effectiveConfig, withStore, type Output, type StoreOptions } from './co
 /** Opens the configured knowledge graph (Neo4j when neo4j_url is set, else data_dir/knowledge.db) for one command. */
 async function withKnowledgeGraph<T>(config: BatonConfig, fn: (graph: KnowledgeGraph) => Promise<T>): Promise<T> {
   const { openKnowledgeGraph } = await import('../knowledge/index.js');
-  const graph = await openKnowledgeGraph({ dataDir: config.data_dir, neo4jUrl: config.neo4j_url, neo4jUser: config.neo4j_user, neo4jPassword: config.neo4j_password });
+  const graph = await openKnowledgeGraph({
+    dataDir: config.data_dir,
+    neo4jUrl: config.neo4j_url,
+    neo4jUser: config.neo4j_user,
+    neo4jPassword: config.neo4j_password,
+  });
   try {
     return await fn(graph);
   } finally {
@@ -16,7 +21,11 @@ async function withKnowledgeGraph<T>(config: BatonConfig, fn: (graph: KnowledgeG
 }
 
 /** `baton kg build [dir]`: the code of a repository, then what agents recorded in the store (unless --no-context). */
-export async function kgBuildCommand(dir: string | undefined, options: StoreOptions & { context?: boolean; json?: boolean }, output: Output): Promise<number> {
+export async function kgBuildCommand(
+  dir: string | undefined,
+  options: StoreOptions & { context?: boolean; json?: boolean },
+  output: Output,
+): Promise<number> {
   const root = resolve(dir ?? process.cwd());
   return withStore(options, (store, config) =>
     withKnowledgeGraph(config, async (graph) => {
@@ -26,11 +35,16 @@ export async function kgBuildCommand(dir: string | undefined, options: StoreOpti
       const context = options.context === false ? undefined : await ingestContext(graph, store);
       const ms = Math.round(performance.now() - started);
       if (options.json) {
-        output.stdout.write(`${JSON.stringify({ root, graph: { backend: graph.backend, location: graph.location }, code, context: context ?? null, ms })}\n`);
+        output.stdout.write(
+          `${JSON.stringify({ root, graph: { backend: graph.backend, location: graph.location }, code, context: context ?? null, ms })}\n`,
+        );
       } else {
         output.stdout.write(`Knowledge graph of ${root} (${graph.backend}: ${graph.location}):\n`);
         output.stdout.write(`  code: ${code.files} files, ${code.symbols} symbols, ${code.relations} relations\n`);
-        if (context) output.stdout.write(`  context: ${context.entities} entities, ${context.relations} relations from agents' decisions, findings and changed files\n`);
+        if (context)
+          output.stdout.write(
+            `  context: ${context.entities} entities, ${context.relations} relations from agents' decisions, findings and changed files\n`,
+          );
         output.stdout.write(`  built in ${ms} ms. Ask it: baton kg query "what depends on <file>"\n`);
       }
       return 0;
@@ -39,10 +53,17 @@ export async function kgBuildCommand(dir: string | undefined, options: StoreOpti
 }
 
 /** `baton kg query "<question>"`: answers from the graph, as text or JSON. */
-export async function kgQueryCommand(question: string, options: StoreOptions & { run?: string; limit?: number; json?: boolean }, output: Output): Promise<number> {
+export async function kgQueryCommand(
+  question: string,
+  options: StoreOptions & { run?: string; limit?: number; json?: boolean },
+  output: Output,
+): Promise<number> {
   return withKnowledgeGraph(effectiveConfig(options), async (graph) => {
     const { answerQuestion } = await import('../knowledge/index.js');
-    const answer = await answerQuestion(graph, question, { ...(options.run ? { runId: options.run } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+    const answer = await answerQuestion(graph, question, {
+      ...(options.run ? { runId: options.run } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    });
     output.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `(${answer.interpretation})\n${answer.text}\n`);
     return 0;
   });
@@ -56,8 +77,13 @@ export async function kgStatsCommand(options: StoreOptions & { json?: boolean },
       output.stdout.write(`${JSON.stringify({ backend: graph.backend, location: graph.location, ...stats })}\n`);
       return 0;
     }
-    const counts = (record: Record<string, number>): string => Object.entries(record).map(([kind, n]) => `${kind} ${n}`).join(', ');
-    output.stdout.write(`Knowledge graph (${graph.backend}: ${graph.location})\n  entities: ${counts(stats.entities)}\n  relations: ${counts(stats.relations)}\n`);
+    const counts = (record: Record<string, number>): string =>
+      Object.entries(record)
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(', ');
+    output.stdout.write(
+      `Knowledge graph (${graph.backend}: ${graph.location})\n  entities: ${counts(stats.entities)}\n  relations: ${counts(stats.relations)}\n`,
+    );
     return 0;
   });
 }

@@ -37,13 +37,20 @@ export async function mcpAnalyzeCommand(task: string, options: McpCommandOptions
 }
 
 /** `baton mcp config <workflow> --agent <id>`: the MCP config that agent would get. */
-export async function mcpConfigCommand(workflowPath: string, options: StoreOptions & { agent: string }, output: Output): Promise<number> {
+export async function mcpConfigCommand(
+  workflowPath: string,
+  options: StoreOptions & { agent: string },
+  output: Output,
+): Promise<number> {
   const { workflow, dir, catalog, mcpOptions } = loadWorkflowWithMcp(workflowPath, effectiveConfig(options));
   const phase = workflow.phases.find((p) => p.agents.some((a) => a.id === options.agent));
   const entry = phase?.agents.find((a) => a.id === options.agent);
   if (!phase || !entry) {
     const ids = workflow.phases.flatMap((p) => p.agents.map((a) => a.id));
-    throw new BatonError(ErrorCodes.usage, `No agent "${options.agent}" in ${workflowPath}. Agents: ${ids.join(', ')}.`);
+    throw new BatonError(
+      ErrorCodes.usage,
+      `No agent "${options.agent}" in ${workflowPath}. Agents: ${ids.join(', ')}.`,
+    );
   }
   const resolved = resolveAgent(workflow, phase, entry, dir);
   const names = resolved.mcpServers ?? analyzeRequirements(resolved.prompt, catalog).servers.map((s) => s.name);
@@ -66,17 +73,32 @@ function healthLine(h: ServerHealth): string {
 export async function mcpCheckCommand(names: string[], options: McpCommandOptions, output: Output): Promise<number> {
   const { catalog, mcpOptions } = catalogOf(options);
   const unknown = names.filter((n) => !catalog.has(n));
-  if (unknown.length > 0) throw new BatonError(ErrorCodes.usage, `Unknown MCP server(s): ${unknown.join(', ')}. In reach: ${[...catalog.keys()].join(', ') || 'none'}.`);
+  if (unknown.length > 0)
+    throw new BatonError(
+      ErrorCodes.usage,
+      `Unknown MCP server(s): ${unknown.join(', ')}. In reach: ${[...catalog.keys()].join(', ') || 'none'}.`,
+    );
   // Built-in servers are checked when named (`baton mcp check baton`), not with every declared one.
-  const targets = names.length > 0 ? names : [...catalog.values()].filter((s) => s.source !== 'built-in').map((s) => s.name);
+  const targets =
+    names.length > 0 ? names : [...catalog.values()].filter((s) => s.source !== 'built-in').map((s) => s.name);
   const mcp = await startMcp(mcpOptions);
   try {
     const health = await mcp.manager.check(targets);
     if (options.json) {
-      const rows = health.map((h) => ({ name: h.name, status: h.status, latencyMs: Math.round(h.latencyMs), tools: h.tools.length, attempts: h.attempts, breaker: h.breaker, ...(h.error ? { error: h.error } : {}) }));
+      const rows = health.map((h) => ({
+        name: h.name,
+        status: h.status,
+        latencyMs: Math.round(h.latencyMs),
+        tools: h.tools.length,
+        attempts: h.attempts,
+        breaker: h.breaker,
+        ...(h.error ? { error: h.error } : {}),
+      }));
       output.stdout.write(`${JSON.stringify(rows)}\n`);
     } else if (health.length === 0) {
-      output.stdout.write('No MCP servers configured (workflow mcpServers, .mcp.json, or mcp_servers in baton.config).\n');
+      output.stdout.write(
+        'No MCP servers configured (workflow mcpServers, .mcp.json, or mcp_servers in baton.config).\n',
+      );
     } else {
       for (const h of health) output.stdout.write(`${healthLine(h)}\n`);
     }

@@ -1,5 +1,13 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { migrateStore, openRedisStore, openSqliteStore, redactRedisUrl, type MigrationReport, type RecordCounts, type Store } from '../store/index.js';
+import {
+  migrateStore,
+  openRedisStore,
+  openSqliteStore,
+  redactRedisUrl,
+  type MigrationReport,
+  type RecordCounts,
+  type Store,
+} from '../store/index.js';
 import { auditTrail, effectiveConfig, type Output, type StoreOptions } from './commands.js';
 
 export const storeKinds = ['sqlite', 'redis'] as const;
@@ -29,7 +37,8 @@ function formatReport(report: MigrationReport, from: string, to: string): string
     `  verified:        ${countsLine(report.verified.counts)}; ${report.verified.contextChecksums} context checksums match`,
     `  digest:          ${report.verified.digest}`,
   ];
-  if (report.corrupt.length > 0) lines.push(`  ! not copied, they fail their checksum in the source: ${report.corrupt.join(', ')}`);
+  if (report.corrupt.length > 0)
+    lines.push(`  ! not copied, they fail their checksum in the source: ${report.corrupt.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -40,21 +49,41 @@ function formatReport(report: MigrationReport, from: string, to: string): string
 export async function migrateCommand(options: MigrateOptions, output: Output): Promise<number> {
   const from = storeKind('--from', options.from);
   const to = storeKind('--to', options.to);
-  if (from === to) throw new BatonError(ErrorCodes.usage, `--from and --to are both ${from}: migrate between sqlite and redis.`);
+  if (from === to)
+    throw new BatonError(ErrorCodes.usage, `--from and --to are both ${from}: migrate between sqlite and redis.`);
   const config = effectiveConfig(options);
   const redisUrl = options.redisUrl ?? config.redis_url;
-  if (redisUrl === undefined) throw new BatonError(ErrorCodes.usage, 'Migrating to or from Redis needs its URL: pass --redis-url redis://host:6379, or set redis_url (BATON_REDIS_URL).');
-  if (!/^rediss?:\/\/[^/]/.test(redisUrl)) throw new BatonError(ErrorCodes.usage, `--redis-url must be a redis:// or rediss:// URL, e.g. redis://localhost:6379, not "${redactRedisUrl(redisUrl)}".`);
-  const describe = (kind: StoreKind): string => (kind === 'sqlite' ? `sqlite (${config.data_dir})` : `redis (${redactRedisUrl(redisUrl)})`);
-  const open = (kind: StoreKind): Promise<Store> | Store => (kind === 'sqlite' ? openSqliteStore({ dataDir: config.data_dir }) : openRedisStore({ url: redisUrl }));
+  if (redisUrl === undefined)
+    throw new BatonError(
+      ErrorCodes.usage,
+      'Migrating to or from Redis needs its URL: pass --redis-url redis://host:6379, or set redis_url (BATON_REDIS_URL).',
+    );
+  if (!/^rediss?:\/\/[^/]/.test(redisUrl))
+    throw new BatonError(
+      ErrorCodes.usage,
+      `--redis-url must be a redis:// or rediss:// URL, e.g. redis://localhost:6379, not "${redactRedisUrl(redisUrl)}".`,
+    );
+  const describe = (kind: StoreKind): string =>
+    kind === 'sqlite' ? `sqlite (${config.data_dir})` : `redis (${redactRedisUrl(redisUrl)})`;
+  const open = (kind: StoreKind): Promise<Store> | Store =>
+    kind === 'sqlite' ? openSqliteStore({ dataDir: config.data_dir }) : openRedisStore({ url: redisUrl });
 
   const source = await open(from);
   let target: Store | undefined;
   try {
     target = await open(to);
     const report = await migrateStore(source, target);
-    await auditTrail(target, config).record('store.migrated', describe(from), { from: describe(from), to: describe(to), copied: report.copied, digest: report.verified.digest });
-    output.stdout.write(options.json ? `${JSON.stringify({ ...report, from: describe(from), to: describe(to) })}\n` : formatReport(report, describe(from), describe(to)));
+    await auditTrail(target, config).record('store.migrated', describe(from), {
+      from: describe(from),
+      to: describe(to),
+      copied: report.copied,
+      digest: report.verified.digest,
+    });
+    output.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...report, from: describe(from), to: describe(to) })}\n`
+        : formatReport(report, describe(from), describe(to)),
+    );
     return report.corrupt.length > 0 ? 1 : 0;
   } finally {
     await target?.close();

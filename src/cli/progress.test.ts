@@ -3,8 +3,28 @@ import { emptyUsage } from '../store/index.js';
 import type { AgentSummary, RunSummary } from '../orchestrator/index.js';
 import { formatSummary } from './progress.js';
 
-const agent = (id: string, extra: Partial<AgentSummary> = {}): AgentSummary => ({ id, sessionId: `s-${id}`, status: 'succeeded', result: `result of ${id}`, usage: emptyUsage(), costUsd: 0, attempts: 1, durationMs: 1000, ...extra });
-const totals = { agents: 0, succeeded: 0, failed: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, durationMs: 0 };
+const agent = (id: string, extra: Partial<AgentSummary> = {}): AgentSummary => ({
+  id,
+  sessionId: `s-${id}`,
+  status: 'succeeded',
+  result: `result of ${id}`,
+  usage: emptyUsage(),
+  costUsd: 0,
+  attempts: 1,
+  durationMs: 1000,
+  ...extra,
+});
+const totals = {
+  agents: 0,
+  succeeded: 0,
+  failed: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheCreationTokens: 0,
+  costUsd: 0,
+  durationMs: 0,
+};
 
 describe('formatSummary', () => {
   it('shows what a phase adds up to, planning generations, worktree branches and phase errors', () => {
@@ -14,23 +34,62 @@ describe('formatSummary', () => {
       status: 'partial',
       totals,
       phases: [
-        { id: 'vote', status: 'succeeded', output: { strategy: 'vote', text: 'decision = "ship" (2 of 3 votes)' }, agents: [agent('v.0')] },
+        {
+          id: 'vote',
+          status: 'succeeded',
+          output: { strategy: 'vote', text: 'decision = "ship" (2 of 3 votes)' },
+          agents: [agent('v.0')],
+        },
         {
           id: 'merge',
           status: 'succeeded',
-          output: { strategy: 'merge', text: '{}', details: { conflicts: [{ path: 'owner', values: [{ agentId: 'a', value: 'ann' }, { agentId: 'b', value: 'bob' }] }] } },
+          output: {
+            strategy: 'merge',
+            text: '{}',
+            details: {
+              conflicts: [
+                {
+                  path: 'owner',
+                  values: [
+                    { agentId: 'a', value: 'ann' },
+                    { agentId: 'b', value: 'bob' },
+                  ],
+                },
+              ],
+            },
+          },
           agents: [agent('a'), agent('b')],
         },
-        { id: 'plan', status: 'succeeded', output: { strategy: 'plan', text: 'Generation 1: t succeeded\nThe planner said done.' }, agents: [agent('planner.g1', { role: 'planner' })] },
+        {
+          id: 'plan',
+          status: 'succeeded',
+          output: { strategy: 'plan', text: 'Generation 1: t succeeded\nThe planner said done.' },
+          agents: [agent('planner.g1', { role: 'planner' })],
+        },
         {
           id: 'plan.g1.t',
           status: 'succeeded',
           generation: 1,
           parentId: 'plan',
           output: { strategy: 'single', text: 'one' },
-          agents: [agent('plan.g1.t', { workspace: { branch: 'baton/r1/plan.g1.t', path: '/x', baseCommit: 'a', commit: '0123456789abcdef', diffStat: { files: 1, insertions: 2, deletions: 0 } } })],
+          agents: [
+            agent('plan.g1.t', {
+              workspace: {
+                branch: 'baton/r1/plan.g1.t',
+                path: '/x',
+                baseCommit: 'a',
+                commit: '0123456789abcdef',
+                diffStat: { files: 1, insertions: 2, deletions: 0 },
+              },
+            }),
+          ],
         },
-        { id: 'bad', status: 'failed', error: { code: 'BATON_PLAN_INVALID', message: 'planner p.g1: task "a" depends on unknown task "x"' }, agents: [agent('p.g1')] },
+        {
+          id: 'bad',
+          status: 'failed',
+          error: { code: 'BATON_PLAN_INVALID', message: 'planner p.g1: task "a" depends on unknown task "x"' },
+          agents: [agent('p.g1')],
+        },
       ],
     };
     const text = formatSummary(summary);
@@ -40,7 +99,9 @@ describe('formatSummary', () => {
     expect(text).toContain('    ⇒ Generation 1: t succeeded\n    ⇒ The planner said done.');
     expect(text).toContain('  phase plan.g1.t: succeeded (generation 1 of plan)');
     expect(text).toContain('              branch baton/r1/plan.g1.t (commit 0123456789, 1 file(s) +2 -0)');
-    expect(text).toContain('  phase bad: failed\n    ! BATON_PLAN_INVALID: planner p.g1: task "a" depends on unknown task "x"');
+    expect(text).toContain(
+      '  phase bad: failed\n    ! BATON_PLAN_INVALID: planner p.g1: task "a" depends on unknown task "x"',
+    );
     expect(text).not.toContain('⇒ single');
   });
 });

@@ -5,17 +5,25 @@ const usd = (n: number): string => `$${n.toFixed(4)}`;
 
 /** Prints a line as each agent starts, retries and finishes, so a user sees the run as it goes. */
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
-  events.on('run.started', (e) => out.write(`run ${e.runId} · ${e.workflowName} · ${e.agents} agents${e.resumed ? ` · resumed, ${e.reused ?? 0} finished agents kept` : ''}\n`));
+  events.on('run.started', (e) =>
+    out.write(
+      `run ${e.runId} · ${e.workflowName} · ${e.agents} agents${e.resumed ? ` · resumed, ${e.reused ?? 0} finished agents kept` : ''}\n`,
+    ),
+  );
   events.on('agent.reused', (e) => out.write(`  = ${e.agentId} ${e.status} before, kept (not run again)\n`));
   events.on('phase.started', (e) => out.write(`▶ phase ${e.phaseId}\n`));
   events.on('agent.started', (e) => {
-    const inherited = e.inherited.entries > 0 ? `, inherits ${e.inherited.entries} facts / ${e.inherited.tokens} tokens` : '';
+    const inherited =
+      e.inherited.entries > 0 ? `, inherits ${e.inherited.entries} facts / ${e.inherited.tokens} tokens` : '';
     out.write(`  … ${e.agentId} running (session ${e.sessionId}${inherited})\n`);
   });
-  events.on('context.corrupt', (e) => out.write(`  ! ${e.agentId}: context entries ${e.entryIds.join(', ')} fail their checksum and were left out\n`));
+  events.on('context.corrupt', (e) =>
+    out.write(`  ! ${e.agentId}: context entries ${e.entryIds.join(', ')} fail their checksum and were left out\n`),
+  );
   events.on('agent.mcp', (e) => {
     if (e.servers.length > 0) out.write(`  ⚙ ${e.agentId} MCP: ${e.servers.join(', ')}\n`);
-    for (const missing of e.missing) out.write(`  ⚠ ${e.agentId} starts without MCP server ${missing.name}: ${missing.error.message}\n`);
+    for (const missing of e.missing)
+      out.write(`  ⚠ ${e.agentId} starts without MCP server ${missing.name}: ${missing.error.message}\n`);
   });
   events.on('agent.attempt', (e) => {
     if (e.attempt > 1) out.write(`  ↻ ${e.agentId} attempt ${e.attempt}${e.resumed ? ' (resuming session)' : ''}\n`);
@@ -24,8 +32,12 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     if (e.status === 'succeeded') out.write(`  ✓ ${e.agentId} ${seconds(e.durationMs)} ${usd(e.costUsd)}\n`);
     else out.write(`  ✗ ${e.agentId} ${e.status}${e.error ? `: ${e.error.code} ${e.error.message}` : ''}\n`);
   });
-  events.on('budget.warning', (e) => out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`));
-  events.on('budget.exceeded', (e) => out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`));
+  events.on('budget.warning', (e) =>
+    out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`),
+  );
+  events.on('budget.exceeded', (e) =>
+    out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`),
+  );
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
 }
 
@@ -38,11 +50,22 @@ function firstLine(text: string | null, width: number): string {
 function phaseOutputLines(phase: PhaseSummary): string[] {
   const output = phase.output;
   if (!output || output.strategy === 'single' || output.strategy === 'concat') return [];
-  if (output.strategy === 'plan') return output.text.split('\n').filter((l) => l.trim()).map((l) => `    ⇒ ${l}`);
+  if (output.strategy === 'plan')
+    return output.text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => `    ⇒ ${l}`);
   if (output.strategy === 'merge') {
-    const conflicts = (output.details?.conflicts ?? []) as Array<{ path: string; values: Array<{ agentId: string; value: unknown }> }>;
-    const listed = conflicts.map((c) => `${c.path}: ${c.values.map((v) => `${v.agentId}=${JSON.stringify(v.value)}`).join(' vs ')}`).join('; ');
-    return [`    ⇒ merge: ${conflicts.length === 0 ? 'no conflicts' : `${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} (first value kept): ${listed}`}`];
+    const conflicts = (output.details?.conflicts ?? []) as Array<{
+      path: string;
+      values: Array<{ agentId: string; value: unknown }>;
+    }>;
+    const listed = conflicts
+      .map((c) => `${c.path}: ${c.values.map((v) => `${v.agentId}=${JSON.stringify(v.value)}`).join(' vs ')}`)
+      .join('; ');
+    return [
+      `    ⇒ merge: ${conflicts.length === 0 ? 'no conflicts' : `${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} (first value kept): ${listed}`}`,
+    ];
   }
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
 }
@@ -51,9 +74,12 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
 export function formatSummary(summary: RunSummary): string {
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}`];
   for (const phase of summary.phases) {
-    lines.push(`  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`);
+    lines.push(
+      `  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`,
+    );
     // An error of the phase as a whole (an invalid plan, a missing foreach list) that no agent line shows.
-    if (phase.error && !phase.agents.some((a) => a.error?.code === phase.error!.code)) lines.push(`    ! ${phase.error.code}: ${phase.error.message}`);
+    if (phase.error && !phase.agents.some((a) => a.error?.code === phase.error!.code))
+      lines.push(`    ! ${phase.error.code}: ${phase.error.message}`);
     for (const agent of phase.agents) {
       const tokens = agent.usage.inputTokens + agent.usage.outputTokens;
       const detail = agent.error ? `${agent.error.code}: ${agent.error.message}` : firstLine(agent.result, 70);
@@ -62,7 +88,9 @@ export function formatSummary(summary: RunSummary): string {
       );
       const ws = agent.workspace;
       if (ws) {
-        const changed = ws.commit ? `commit ${ws.commit.slice(0, 10)}, ${ws.diffStat.files} file(s) +${ws.diffStat.insertions} -${ws.diffStat.deletions}` : 'no changes';
+        const changed = ws.commit
+          ? `commit ${ws.commit.slice(0, 10)}, ${ws.diffStat.files} file(s) +${ws.diffStat.insertions} -${ws.diffStat.deletions}`
+          : 'no changes';
         lines.push(`              branch ${ws.branch} (${changed})`);
       }
     }

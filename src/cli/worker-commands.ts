@@ -14,7 +14,10 @@ export interface WorkerCommandOptions extends StoreOptions {
 export async function workerCommand(options: WorkerCommandOptions, output: Output): Promise<number> {
   const { config } = loadEffectiveConfig(options);
   if (!config.redis_url) {
-    throw new BatonError(ErrorCodes.configInvalid, 'baton worker needs redis_url: the Redis server that holds the queue and the store (set it in baton.config or BATON_REDIS_URL).');
+    throw new BatonError(
+      ErrorCodes.configInvalid,
+      'baton worker needs redis_url: the Redis server that holds the queue and the store (set it in baton.config or BATON_REDIS_URL).',
+    );
   }
   const store = await openConfiguredStore(config);
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
@@ -28,9 +31,14 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     concurrency,
     stallTimeoutMs: config.worker_stall_timeout_ms,
     tenantLimits: config.tenant_max_concurrent_agents,
-    onJob: (e) => output.stderr.write(`${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`),
+    onJob: (e) =>
+      output.stderr.write(
+        `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
+      ),
   });
-  output.stderr.write(`Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`);
+  output.stderr.write(
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       output.stderr.write(`${signal}: stopping; running agents are cancelled and their jobs go back to the queue.\n`);

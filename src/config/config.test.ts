@@ -17,19 +17,39 @@ describe('loadConfig', () => {
   it('has a default for every key, with data_dir resolved against cwd', () => {
     const { config, sources } = loadConfig({ cwd, env: {} });
     expect(config).toEqual({ ...defaultConfig(), data_dir: join(cwd, '.baton') });
-    expect(config).toMatchObject({ mcp_timeout_ms: 5000, context_size_limit: 50_000, parallel_limit: 5, max_retries: 2, use_mock_mcp: false, enable_metrics: false });
+    expect(config).toMatchObject({
+      mcp_timeout_ms: 5000,
+      context_size_limit: 50_000,
+      parallel_limit: 5,
+      max_retries: 2,
+      use_mock_mcp: false,
+      enable_metrics: false,
+    });
     expect(sources).toEqual(['defaults']);
   });
 
   it('reads baton.config.yaml from cwd; env overrides beat the file', () => {
     writeFileSync(join(cwd, 'baton.config.yaml'), 'parallel_limit: 9\nenable_metrics: true\ndata_dir: state\n');
     const { config, sources } = loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '3', BATON_USE_MOCK_MCP: '1' } });
-    expect(config).toMatchObject({ parallel_limit: 3, enable_metrics: true, use_mock_mcp: true, data_dir: join(cwd, 'state') });
-    expect(sources).toEqual(['defaults', join(cwd, 'baton.config.yaml'), 'env BATON_USE_MOCK_MCP', 'env BATON_PARALLEL_LIMIT']);
+    expect(config).toMatchObject({
+      parallel_limit: 3,
+      enable_metrics: true,
+      use_mock_mcp: true,
+      data_dir: join(cwd, 'state'),
+    });
+    expect(sources).toEqual([
+      'defaults',
+      join(cwd, 'baton.config.yaml'),
+      'env BATON_USE_MOCK_MCP',
+      'env BATON_PARALLEL_LIMIT',
+    ]);
   });
 
   it('reads JSON config files', () => {
-    writeFileSync(join(cwd, 'baton.config.json'), JSON.stringify({ redis_url: 'redis://localhost:6379', max_retries: 0 }));
+    writeFileSync(
+      join(cwd, 'baton.config.json'),
+      JSON.stringify({ redis_url: 'redis://localhost:6379', max_retries: 0 }),
+    );
     expect(loadConfig({ cwd, env: {} }).config).toMatchObject({ redis_url: 'redis://localhost:6379', max_retries: 0 });
   });
 
@@ -40,29 +60,51 @@ describe('loadConfig', () => {
 
   it('names a wrongly typed key and its line', () => {
     writeFileSync(join(cwd, 'c.yaml'), '# comment\nmcp_timeout_ms: soon\n');
-    expect(() => loadConfig({ cwd, env: {}, file: 'c.yaml' })).toThrow(expect.objectContaining({ code: 'BATON_CONFIG_INVALID', message: expect.stringMatching(/c\.yaml:2: mcp_timeout_ms/) }));
+    expect(() => loadConfig({ cwd, env: {}, file: 'c.yaml' })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(/c\.yaml:2: mcp_timeout_ms/),
+      }),
+    );
   });
 
   it('rejects a redis_url that is not a redis URL', () => {
     writeFileSync(join(cwd, 'baton.config.yaml'), 'redis_url: http://localhost\n');
-    expect(() => loadConfig({ cwd, env: {} })).toThrow(/baton\.config\.yaml:1: redis_url: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      /baton\.config\.yaml:1: redis_url: must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
   });
 
   it('accepts a redis URL with credentials from the env, and rejects one without a host', () => {
-    expect(loadConfig({ cwd, env: { BATON_REDIS_URL: 'rediss://:secret@cache:6380/1' } }).config.redis_url).toBe('rediss://:secret@cache:6380/1');
-    expect(() => loadConfig({ cwd, env: { BATON_REDIS_URL: 'redis://' } })).toThrow(/BATON_REDIS_URL: redis_url: must be a redis/);
+    expect(loadConfig({ cwd, env: { BATON_REDIS_URL: 'rediss://:secret@cache:6380/1' } }).config.redis_url).toBe(
+      'rediss://:secret@cache:6380/1',
+    );
+    expect(() => loadConfig({ cwd, env: { BATON_REDIS_URL: 'redis://' } })).toThrow(
+      /BATON_REDIS_URL: redis_url: must be a redis/,
+    );
   });
 
   it('names a bad env variable and the values it accepts', () => {
-    expect(() => loadConfig({ cwd, env: { BATON_ENABLE_METRICS: 'yes' } })).toThrow(/BATON_ENABLE_METRICS=yes is not a boolean: use true, false, 1 or 0/);
-    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: 'many' } })).toThrow(/BATON_PARALLEL_LIMIT=many is not a number/);
+    expect(() => loadConfig({ cwd, env: { BATON_ENABLE_METRICS: 'yes' } })).toThrow(
+      /BATON_ENABLE_METRICS=yes is not a boolean: use true, false, 1 or 0/,
+    );
+    expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: 'many' } })).toThrow(
+      /BATON_PARALLEL_LIMIT=many is not a number/,
+    );
     expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: '0', BATON_DATA_DIR: '/x' } })).toThrow(
-      expect.objectContaining({ code: 'BATON_CONFIG_INVALID', message: expect.stringMatching(/^Config override is invalid:\n  - BATON_PARALLEL_LIMIT: parallel_limit: Too small/) }),
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(
+          /^Config override is invalid:\n  - BATON_PARALLEL_LIMIT: parallel_limit: Too small/,
+        ),
+      }),
     );
   });
 
   it('fails clearly when an explicit file does not exist', () => {
-    expect(() => loadConfig({ cwd, env: {}, file: 'missing.yaml' })).toThrow(/Config file .*missing\.yaml does not exist/);
+    expect(() => loadConfig({ cwd, env: {}, file: 'missing.yaml' })).toThrow(
+      /Config file .*missing\.yaml does not exist/,
+    );
   });
 
   it('treats an empty file as no settings', () => {
@@ -72,7 +114,19 @@ describe('loadConfig', () => {
 
   it.each(['development.yaml', 'production.yaml'])('loads the shipped %s template', (name) => {
     const { config } = loadConfig({ cwd, env: {}, file: join(templates, name) });
-    if (name === 'production.yaml') expect(config).toMatchObject({ parallel_limit: 20, mcp_timeout_ms: 2000, enable_metrics: true, redis_url: 'redis://prod-redis:6379' });
-    else expect(config).toMatchObject({ parallel_limit: 5, use_mock_mcp: true, enable_debug_logging: true, context_size_limit: 100_000 });
+    if (name === 'production.yaml')
+      expect(config).toMatchObject({
+        parallel_limit: 20,
+        mcp_timeout_ms: 2000,
+        enable_metrics: true,
+        redis_url: 'redis://prod-redis:6379',
+      });
+    else
+      expect(config).toMatchObject({
+        parallel_limit: 5,
+        use_mock_mcp: true,
+        enable_debug_logging: true,
+        context_size_limit: 100_000,
+      });
   });
 });

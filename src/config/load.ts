@@ -46,12 +46,16 @@ function envValue(key: ConfigKey, raw: string): unknown {
     try {
       return JSON.parse(raw) as unknown;
     } catch {
-      throw new BatonError(ErrorCodes.configInvalid, `${envName(key)} is not valid JSON: give an object, as in the config file.`);
+      throw new BatonError(
+        ErrorCodes.configInvalid,
+        `${envName(key)} is not valid JSON: give an object, as in the config file.`,
+      );
     }
   }
   if (kind instanceof z.ZodNumber) {
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a number.`);
+    if (raw.trim() === '' || !Number.isFinite(n))
+      throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a number.`);
     return n;
   }
   return raw;
@@ -67,7 +71,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const file = resolveConfigFile(options.file, cwd);
   if (file) {
     const text = readUserFile(file, { code: ErrorCodes.configInvalid, what: 'Config file' });
-    fromFile = parseYamlWithSchema(text, sourceSchema.nullable(), { source: file, code: ErrorCodes.configInvalid, what: 'Config file' }) ?? {};
+    fromFile =
+      parseYamlWithSchema(text, sourceSchema.nullable(), {
+        source: file,
+        code: ErrorCodes.configInvalid,
+        what: 'Config file',
+      }) ?? {};
     sources.push(file);
   }
 
@@ -77,7 +86,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const raw = env[name];
     if (raw === undefined) continue;
     // One variable at a time, so an error names exactly the variable to fix.
-    const checked = validateData(sourceSchema.pick({ [key]: true as const }), { [key]: envValue(key, raw) }, { source: name, code: ErrorCodes.configInvalid, what: 'Config override' });
+    const checked = validateData(
+      sourceSchema.pick({ [key]: true as const }),
+      { [key]: envValue(key, raw) },
+      { source: name, code: ErrorCodes.configInvalid, what: 'Config override' },
+    );
     fromEnv[key] = checked[key];
     sources.push(`env ${name}`);
   }

@@ -7,7 +7,9 @@ function isRedisUrl(value: string): boolean {
   return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
 }
 
-const redisUrl = z.string().refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
+const redisUrl = z
+  .string()
+  .refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
 
 /** Baton's configuration. Keys are snake_case as in the roadmap; every default lives here. */
 export const configSchema = z
@@ -33,7 +35,11 @@ export const configSchema = z
     /** Per-agent timeout when the workflow sets none. */
     agent_timeout_ms: z.number().int().positive().default(600_000),
     /** How long a finished agent session is kept before it may be archived and pruned (default 7 days). */
-    session_ttl_ms: z.number().int().positive().default(7 * 24 * 3600 * 1000),
+    session_ttl_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * 24 * 3600 * 1000),
     /** USD each tenant may spend per UTC day, across all its runs; tenants not listed have no limit. */
     tenant_daily_budget_usd: z.record(z.string(), z.number().positive()).default({}),
     /** How long audit trail entries are kept (days). */
@@ -47,7 +53,10 @@ export const configSchema = z
     /** Address the Context Bridge binds; loopback unless you mean to expose it. */
     bridge_host: z.string().min(1).default('127.0.0.1'),
     /** A Neo4j server for the knowledge graph (bolt:// or neo4j://); the embedded SQLite graph when unset. */
-    neo4j_url: z.string().regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\/[^/]+/, 'must be a bolt:// or neo4j:// URL, e.g. bolt://localhost:7687').optional(),
+    neo4j_url: z
+      .string()
+      .regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\/[^/]+/, 'must be a bolt:// or neo4j:// URL, e.g. bolt://localhost:7687')
+      .optional(),
     neo4j_user: z.string().min(1).default('neo4j'),
     /** Prefer the BATON_NEO4J_PASSWORD environment variable over writing it in a file. */
     neo4j_password: z.string().optional(),

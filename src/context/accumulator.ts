@@ -41,7 +41,14 @@ export interface SelectedContext {
 }
 
 /** How much each kind of fact is worth when space is short. */
-const typeWeights: Record<ContextEntryType, number> = { decision: 1, error: 0.9, file_changed: 0.8, finding: 0.7, artifact: 0.6, summary: 0.5 };
+const typeWeights: Record<ContextEntryType, number> = {
+  decision: 1,
+  error: 0.9,
+  file_changed: 0.8,
+  finding: 0.7,
+  artifact: 0.6,
+  summary: 0.5,
+};
 const weights = { relevance: 0.6, type: 0.25, recency: 0.15 };
 
 export interface AccumulatorOptions {
@@ -85,7 +92,11 @@ export class DynamicContextAccumulator {
         continue;
       }
       const entry = this.entryFor(draft, source);
-      saved.push(await this.options.store.saveContextEntry(idPrefix === undefined ? entry : { ...entry, id: `${idPrefix}:${n}` }));
+      saved.push(
+        await this.options.store.saveContextEntry(
+          idPrefix === undefined ? entry : { ...entry, id: `${idPrefix}:${n}` },
+        ),
+      );
     }
     this.cache.clear();
     return saved;
@@ -96,12 +107,18 @@ export class DynamicContextAccumulator {
    * and returns the next; when another writer got there first, it runs again on the newer value, so
    * no update is lost.
    */
-  async upsertKeyed(key: string, update: (current: ContextEntry | undefined) => ContextDraft, source: ContextSource): Promise<ContextEntry> {
+  async upsertKeyed(
+    key: string,
+    update: (current: ContextEntry | undefined) => ContextDraft,
+    source: ContextSource,
+  ): Promise<ContextEntry> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
       const next = this.entryFor({ ...update(current), key }, source);
       try {
-        const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, { expectedVersion: current?.version ?? 0 });
+        const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, {
+          expectedVersion: current?.version ?? 0,
+        });
         this.cache.clear();
         return saved;
       } catch (error) {
@@ -119,16 +136,28 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: inherited, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const fromParents = inherited.filter((e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''));
-    const byPhase = request.phaseIds.map((phaseId) => ({ phaseId, entries: inherited.filter((e) => e.phaseId === phaseId && !fromParents.includes(e)) }));
+    const fromParents = inherited.filter(
+      (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
+    );
+    const byPhase = request.phaseIds.map((phaseId) => ({
+      phaseId,
+      entries: inherited.filter((e) => e.phaseId === phaseId && !fromParents.includes(e)),
+    }));
     let entries: ContextEntry[];
     if (request.mode === 'summary') {
       entries = [...fromParents];
-      for (const phase of byPhase) if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries));
+      for (const phase of byPhase)
+        if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries));
     } else {
       entries = await this.withinSizeLimit(fromParents, byPhase);
     }
-    return { mode: request.mode, entries, tokens: entries.reduce((sum, e) => sum + e.tokens, 0), considered: entries.length, corrupt };
+    return {
+      mode: request.mode,
+      entries,
+      tokens: entries.reduce((sum, e) => sum + e.tokens, 0),
+      considered: entries.length,
+      corrupt,
+    };
   }
 
   /**
@@ -140,12 +169,17 @@ export class DynamicContextAccumulator {
     const store = this.options.store;
     const runId = this.options.runId;
     const [parents, hits, recent] = await Promise.all([
-      request.sessionIds?.length ? this.candidates([], request.sessionIds) : Promise.resolve({ entries: [], corrupt: [] }),
+      request.sessionIds?.length
+        ? this.candidates([], request.sessionIds)
+        : Promise.resolve({ entries: [], corrupt: [] }),
       store.searchContext({ runId, text: request.task, phaseIds: request.phaseIds, limit: 100 }),
-      request.phaseIds.length > 0 ? store.recentContext({ runId, phaseIds: request.phaseIds, level: 0, perType: 25 }) : Promise.resolve([]),
+      request.phaseIds.length > 0
+        ? store.recentContext({ runId, phaseIds: request.phaseIds, level: 0, perType: 25 })
+        : Promise.resolve([]),
     ]);
     const pool = new Map<string, ContextEntry>();
-    for (const entry of [...parents.entries, ...hits.map((h) => h.entry).filter((e) => e.level === 0), ...recent]) pool.set(entry.id, entry);
+    for (const entry of [...parents.entries, ...hits.map((h) => h.entry).filter((e) => e.level === 0), ...recent])
+      pool.set(entry.id, entry);
     const candidates = [...pool.values()];
 
     const relevance = new Map(hits.map((h) => [h.entry.id, h.relevance]));
@@ -153,8 +187,12 @@ export class DynamicContextAccumulator {
     const byAge = [...candidates].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     const recency = new Map(byAge.map((e, i) => [e.id, byAge.length > 1 ? i / (byAge.length - 1) : 1]));
     const score = (e: ContextEntry): number =>
-      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) + weights.type * typeWeights[e.type] + weights.recency * (recency.get(e.id) ?? 0);
-    const ranked = [...candidates].sort((a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) +
+      weights.type * typeWeights[e.type] +
+      weights.recency * (recency.get(e.id) ?? 0);
+    const ranked = [...candidates].sort(
+      (a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id),
+    );
 
     const chosen: ContextEntry[] = [];
     let tokens = 0;
@@ -188,14 +226,19 @@ export class DynamicContextAccumulator {
     };
   }
 
-  private async candidates(phaseIds: string[], sessionIds: string[]): Promise<{ entries: ContextEntry[]; corrupt: string[] }> {
+  private async candidates(
+    phaseIds: string[],
+    sessionIds: string[],
+  ): Promise<{ entries: ContextEntry[]; corrupt: string[] }> {
     const key = JSON.stringify([phaseIds, sessionIds]);
     const hit = this.cache.get(key);
     if (hit) return hit;
     const store = this.options.store;
     const [byPhase, bySession] = await Promise.all([
       store.listContextEntries({ runId: this.options.runId, phaseIds, level: 0 }),
-      sessionIds.length > 0 ? store.listContextEntries({ runId: this.options.runId, sessionIds, level: 0 }) : Promise.resolve({ entries: [], corrupt: [] }),
+      sessionIds.length > 0
+        ? store.listContextEntries({ runId: this.options.runId, sessionIds, level: 0 })
+        : Promise.resolve({ entries: [], corrupt: [] }),
     ]);
     const seen = new Set<string>();
     const entries = [...bySession.entries, ...byPhase.entries].filter((e) => !seen.has(e.id) && seen.add(e.id));
@@ -205,7 +248,10 @@ export class DynamicContextAccumulator {
   }
 
   /** Over the size limit, the oldest phases are replaced by their summaries, then everything by a run summary. */
-  private async withinSizeLimit(fromParents: ContextEntry[], byPhase: Array<{ phaseId: string; entries: ContextEntry[] }>): Promise<ContextEntry[]> {
+  private async withinSizeLimit(
+    fromParents: ContextEntry[],
+    byPhase: Array<{ phaseId: string; entries: ContextEntry[] }>,
+  ): Promise<ContextEntry[]> {
     const limit = this.options.sizeLimitBytes;
     const parts = byPhase.map((p) => p.entries);
     const flat = (): ContextEntry[] => [...fromParents, ...parts.flat()];
@@ -221,11 +267,21 @@ export class DynamicContextAccumulator {
   /** The summary of exactly these entries: the stored one if it exists, else a new one. */
   private async summaryOf(level: 1 | 2, phaseId: string | undefined, entries: ContextEntry[]): Promise<ContextEntry> {
     const ids = entries.map((e) => e.id).sort();
-    const existing = await this.options.store.listContextEntries({ runId: this.options.runId, level, ...(phaseId ? { phaseIds: [phaseId] } : {}) });
-    const same = existing.entries.find((s) => s.phaseId === phaseId && JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids));
+    const existing = await this.options.store.listContextEntries({
+      runId: this.options.runId,
+      level,
+      ...(phaseId ? { phaseIds: [phaseId] } : {}),
+    });
+    const same = existing.entries.find(
+      (s) => s.phaseId === phaseId && JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
+    );
     if (same) return same;
 
-    const request = { scope: phaseId ? `phase ${phaseId}` : 'the run so far', entries, maxBytes: Math.max(500, Math.floor(this.options.sizeLimitBytes / 4)) };
+    const request = {
+      scope: phaseId ? `phase ${phaseId}` : 'the run so far',
+      entries,
+      maxBytes: Math.max(500, Math.floor(this.options.sizeLimitBytes / 4)),
+    };
     let content: string;
     let method = this.options.summarizer?.name ?? this.fallback.name;
     try {

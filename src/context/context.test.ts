@@ -22,18 +22,43 @@ const accumulator = (extra: Partial<ConstructorParameters<typeof DynamicContextA
 describe('context inheritance', () => {
   it('a phase inherits the accumulated context of the phases it depends on, and only those', async () => {
     const acc = accumulator();
-    await acc.add([{ type: 'decision', content: 'We use PostgreSQL 16', tags: [] }], { phaseId: 'design', agentId: 'architect', sessionId: 's1' });
-    await acc.add([{ type: 'finding', content: 'The UI uses React', tags: [] }], { phaseId: 'ui', agentId: 'scout', sessionId: 's2' });
-    const selected = await acc.select({ phaseIds: ['design'], task: 'write the migration', mode: 'all', budgetTokens: 1000 });
+    await acc.add([{ type: 'decision', content: 'We use PostgreSQL 16', tags: [] }], {
+      phaseId: 'design',
+      agentId: 'architect',
+      sessionId: 's1',
+    });
+    await acc.add([{ type: 'finding', content: 'The UI uses React', tags: [] }], {
+      phaseId: 'ui',
+      agentId: 'scout',
+      sessionId: 's2',
+    });
+    const selected = await acc.select({
+      phaseIds: ['design'],
+      task: 'write the migration',
+      mode: 'all',
+      budgetTokens: 1000,
+    });
     expect(selected.entries.map((e) => e.content)).toEqual(['We use PostgreSQL 16']);
     expect(selected.tokens).toBe(countTokens('We use PostgreSQL 16'));
   });
 
-  it('a child session inherits its parent session\'s context', async () => {
+  it("a child session inherits its parent session's context", async () => {
     const acc = accumulator();
-    await acc.add([{ type: 'finding', content: 'The flaky test is auth.spec.ts', tags: [] }], { phaseId: 'p1', sessionId: 'parent' });
-    await acc.add([{ type: 'finding', content: 'Unrelated session fact', tags: [] }], { phaseId: 'p1', sessionId: 'stranger' });
-    const selected = await acc.select({ phaseIds: [], sessionIds: ['parent'], task: 'fix it', mode: 'all', budgetTokens: 1000 });
+    await acc.add([{ type: 'finding', content: 'The flaky test is auth.spec.ts', tags: [] }], {
+      phaseId: 'p1',
+      sessionId: 'parent',
+    });
+    await acc.add([{ type: 'finding', content: 'Unrelated session fact', tags: [] }], {
+      phaseId: 'p1',
+      sessionId: 'stranger',
+    });
+    const selected = await acc.select({
+      phaseIds: [],
+      sessionIds: ['parent'],
+      task: 'fix it',
+      mode: 'all',
+      budgetTokens: 1000,
+    });
     expect(selected.entries.map((e) => e.content)).toEqual(['The flaky test is auth.spec.ts']);
   });
 
@@ -58,20 +83,50 @@ describe('context inheritance', () => {
     await acc.add([{ type: 'finding', content: 'first', tags: [] }], { phaseId: 'p1' });
     expect((await acc.select({ phaseIds: ['p1'], task: 't', mode: 'all', budgetTokens: 100 })).entries).toHaveLength(1);
     await acc.add([{ type: 'finding', content: 'second', tags: [] }], { phaseId: 'p1' });
-    expect((await acc.select({ phaseIds: ['p1'], task: 't', mode: 'all', budgetTokens: 100 })).entries.map((e) => e.content)).toEqual(['first', 'second']);
+    expect(
+      (await acc.select({ phaseIds: ['p1'], task: 't', mode: 'all', budgetTokens: 100 })).entries.map((e) => e.content),
+    ).toEqual(['first', 'second']);
   });
 });
 
 describe('smart filtering', () => {
   it('picks the relevant entry among 1,000 distractors, within the token budget', async () => {
     const acc = accumulator();
-    const topics = ['logging format', 'button colours', 'CI cache keys', 'font loading', 'README wording', 'lint rules', 'icon sizes', 'docker layers'];
-    const distractors = Array.from({ length: 1000 }, (_, i) => ({ type: 'finding' as const, content: `Note ${i}: the ${topics[i % topics.length]} were reviewed and left as they are.`, tags: [] }));
+    const topics = [
+      'logging format',
+      'button colours',
+      'CI cache keys',
+      'font loading',
+      'README wording',
+      'lint rules',
+      'icon sizes',
+      'docker layers',
+    ];
+    const distractors = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'finding' as const,
+      content: `Note ${i}: the ${topics[i % topics.length]} were reviewed and left as they are.`,
+      tags: [],
+    }));
     await acc.add(distractors.slice(0, 500), { phaseId: 'survey', agentId: 'many' });
-    await acc.add([{ type: 'finding', content: 'The payments webhook retries with exponential backoff, max 5 attempts, and signs requests with HMAC-SHA256.', tags: ['payments'] }], { phaseId: 'survey', agentId: 'one' });
+    await acc.add(
+      [
+        {
+          type: 'finding',
+          content:
+            'The payments webhook retries with exponential backoff, max 5 attempts, and signs requests with HMAC-SHA256.',
+          tags: ['payments'],
+        },
+      ],
+      { phaseId: 'survey', agentId: 'one' },
+    );
     await acc.add(distractors.slice(500), { phaseId: 'survey', agentId: 'many' });
 
-    const selected = await acc.select({ phaseIds: ['survey'], task: 'How does the payments webhook sign and retry requests?', mode: 'filtered', budgetTokens: 120 });
+    const selected = await acc.select({
+      phaseIds: ['survey'],
+      task: 'How does the payments webhook sign and retry requests?',
+      mode: 'filtered',
+      budgetTokens: 120,
+    });
     expect(selected.considered).toBeLessThanOrEqual(1001);
     expect(selected.entries[0]?.content).toContain('payments webhook');
     expect(selected.tokens).toBeLessThanOrEqual(120);
@@ -82,34 +137,58 @@ describe('smart filtering', () => {
     const acc = accumulator();
     await acc.add([{ type: 'finding', content: 'The queue is Redis', tags: [] }], { phaseId: 'p' });
     await acc.add([{ type: 'decision', content: 'The queue is BullMQ', tags: [] }], { phaseId: 'p' });
-    const selected = await acc.select({ phaseIds: ['p'], task: 'which queue', mode: 'filtered', budgetTokens: countTokens('The queue is BullMQ') });
+    const selected = await acc.select({
+      phaseIds: ['p'],
+      task: 'which queue',
+      mode: 'filtered',
+      budgetTokens: countTokens('The queue is BullMQ'),
+    });
     expect(selected.entries.map((e) => e.content)).toEqual(['The queue is BullMQ']);
   });
 });
 
 describe('size limits', () => {
-  const bulky = (phase: string, n: number) => Array.from({ length: n }, (_, i) => ({ type: 'finding' as const, content: `${phase} fact ${i}: ${'detail '.repeat(40)}`, tags: [] }));
+  const bulky = (phase: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      type: 'finding' as const,
+      content: `${phase} fact ${i}: ${'detail '.repeat(40)}`,
+      tags: [],
+    }));
 
   it('summarises the oldest phases over the limit and keeps every original', async () => {
     const summaries: string[] = [];
-    const summarizer: Summarizer = { name: 'test-agent', summarize: async (r) => (summaries.push(r.scope), `summary of ${r.scope}: ${r.entries.length} facts`) };
+    const summarizer: Summarizer = {
+      name: 'test-agent',
+      summarize: async (r) => (summaries.push(r.scope), `summary of ${r.scope}: ${r.entries.length} facts`),
+    };
     const acc = accumulator({ sizeLimitBytes: 6_000, summarizer });
     const old = await acc.add(bulky('old', 20), { phaseId: 'old' });
     await acc.add(bulky('new', 5), { phaseId: 'new' });
 
     const selected = await acc.select({ phaseIds: ['old', 'new'], task: 't', mode: 'all', budgetTokens: 100_000 });
     expect(summaries).toEqual(['phase old']);
-    expect(selected.entries[0]).toMatchObject({ type: 'summary', level: 1, phaseId: 'old', content: 'summary of phase old: 20 facts', tags: ['summary', 'test-agent'] });
+    expect(selected.entries[0]).toMatchObject({
+      type: 'summary',
+      level: 1,
+      phaseId: 'old',
+      content: 'summary of phase old: 20 facts',
+      tags: ['summary', 'test-agent'],
+    });
     expect(selected.entries[0]!.summaryOf).toEqual(old.map((e) => e.id).sort());
     expect(selected.entries.slice(1).every((e) => e.phaseId === 'new' && e.level === 0)).toBe(true);
     // Nothing deleted: the originals are all still there, and the summary is reused next time.
-    expect((await temp.store.listContextEntries({ runId: 'run-1', phaseIds: ['old'], level: 0 })).entries).toHaveLength(20);
+    expect((await temp.store.listContextEntries({ runId: 'run-1', phaseIds: ['old'], level: 0 })).entries).toHaveLength(
+      20,
+    );
     await acc.select({ phaseIds: ['old', 'new'], task: 't', mode: 'all', budgetTokens: 100_000 });
     expect(summaries).toEqual(['phase old']);
   });
 
   it('goes up to a run summary when phase summaries are not enough', async () => {
-    const summarizer: Summarizer = { name: 'verbose', summarize: async (r) => `${r.scope} `.repeat(r.scope === 'the run so far' ? 5 : 400) };
+    const summarizer: Summarizer = {
+      name: 'verbose',
+      summarize: async (r) => `${r.scope} `.repeat(r.scope === 'the run so far' ? 5 : 400),
+    };
     const acc = accumulator({ sizeLimitBytes: 3_000, summarizer });
     await acc.add(bulky('a', 10), { phaseId: 'a' });
     await acc.add(bulky('b', 10), { phaseId: 'b' });
@@ -122,10 +201,15 @@ describe('size limits', () => {
   it('falls back to a deterministic extract when the summarizer agent fails', async () => {
     const failing: Summarizer = { name: 'agent', summarize: async () => Promise.reject(new Error('no model')) };
     const acc = accumulator({ sizeLimitBytes: 2_000, summarizer: failing });
-    await acc.add([{ type: 'decision', content: 'Ship on Friday. Then rest.', tags: [] }, ...bulky('x', 10)], { phaseId: 'x' });
+    await acc.add([{ type: 'decision', content: 'Ship on Friday. Then rest.', tags: [] }, ...bulky('x', 10)], {
+      phaseId: 'x',
+    });
     const first = await acc.select({ phaseIds: ['x'], task: 't', mode: 'all', budgetTokens: 100_000 });
     expect(first.entries[0]!.tags).toEqual(['summary', 'extractive']);
-    expect(first.entries[0]!.content.split('\n').slice(0, 2)).toEqual(['Summary of phase x (11 entries):', '- [decision] Ship on Friday.']);
+    expect(first.entries[0]!.content.split('\n').slice(0, 2)).toEqual([
+      'Summary of phase x (11 entries):',
+      '- [decision] Ship on Friday.',
+    ]);
   });
 });
 
@@ -135,7 +219,11 @@ describe('keyed facts', () => {
     const source = { phaseId: 'p' };
     await Promise.all(
       Array.from({ length: 25 }, (_, i) =>
-        acc.upsertKeyed('tally', (current) => ({ type: 'finding', content: String(Number(current?.content ?? 0) + 1), tags: [`writer-${i}`] }), source),
+        acc.upsertKeyed(
+          'tally',
+          (current) => ({ type: 'finding', content: String(Number(current?.content ?? 0) + 1), tags: [`writer-${i}`] }),
+          source,
+        ),
       ),
     );
     const tally = await temp.store.getContextEntryByKey('run-1', 'tally');
@@ -145,8 +233,35 @@ describe('keyed facts', () => {
 
 describe('system prompt generation', () => {
   const context: ContextEntry[] = [
-    { id: 'e1', runId: 'r', agentId: 'architect', phaseId: 'design', type: 'decision', content: 'Use PostgreSQL 16.\nNo ORM.', tags: [], tokens: 8, level: 0, checksum: 'x', version: 1, createdAt: 1, updatedAt: 1 },
-    { id: 'e2', runId: 'r', phaseId: 'survey', type: 'summary', content: 'Three services, one shared DB.', tags: [], tokens: 7, level: 1, checksum: 'x', version: 1, createdAt: 2, updatedAt: 2 },
+    {
+      id: 'e1',
+      runId: 'r',
+      agentId: 'architect',
+      phaseId: 'design',
+      type: 'decision',
+      content: 'Use PostgreSQL 16.\nNo ORM.',
+      tags: [],
+      tokens: 8,
+      level: 0,
+      checksum: 'x',
+      version: 1,
+      createdAt: 1,
+      updatedAt: 1,
+    },
+    {
+      id: 'e2',
+      runId: 'r',
+      phaseId: 'survey',
+      type: 'summary',
+      content: 'Three services, one shared DB.',
+      tags: [],
+      tokens: 7,
+      level: 1,
+      checksum: 'x',
+      version: 1,
+      createdAt: 2,
+      updatedAt: 2,
+    },
   ];
   const input = {
     workflowName: 'migration',
@@ -155,7 +270,10 @@ describe('system prompt generation', () => {
     agentId: 'migrator',
     role: 'You write careful database migrations.',
     context,
-    mcp: { available: [{ name: 'postgres', tools: 3 }], missing: [{ name: 'github', reason: 'MCP server "github" is not up: exited' }] },
+    mcp: {
+      available: [{ name: 'postgres', tools: 3 }],
+      missing: [{ name: 'github', reason: 'MCP server "github" is not up: exited' }],
+    },
   };
 
   it('is deterministic and matches the snapshot', () => {
@@ -176,7 +294,9 @@ describe('system prompt generation', () => {
 
 describe('extracting context from results', () => {
   it('reads marked lines, typed', () => {
-    const drafts = extractContext({ text: 'I did it.\n- Decision: use `pnpm` workspaces\nFile changed: src/app.ts — added retry\nError: tests in api/ fail on Node 18\nArtifact: dist/report.html' });
+    const drafts = extractContext({
+      text: 'I did it.\n- Decision: use `pnpm` workspaces\nFile changed: src/app.ts — added retry\nError: tests in api/ fail on Node 18\nArtifact: dist/report.html',
+    });
     expect(drafts).toEqual([
       { type: 'decision', content: 'use `pnpm` workspaces', tags: ['pnpm'] },
       { type: 'file_changed', content: 'src/app.ts — added retry', tags: ['src/app.ts'] },
@@ -186,10 +306,15 @@ describe('extracting context from results', () => {
   });
 
   it('prefers a structured context block, and falls back to the whole text', () => {
-    expect(extractContext({ text: '{}', structured: { answer: 1, context: [{ type: 'decision', content: 'Go with plan B', key: 'plan' }] } })).toEqual([
-      { type: 'decision', content: 'Go with plan B', key: 'plan', tags: [] },
+    expect(
+      extractContext({
+        text: '{}',
+        structured: { answer: 1, context: [{ type: 'decision', content: 'Go with plan B', key: 'plan' }] },
+      }),
+    ).toEqual([{ type: 'decision', content: 'Go with plan B', key: 'plan', tags: [] }]);
+    expect(extractContext({ text: '  The build is green.  ' })).toEqual([
+      { type: 'finding', content: 'The build is green.', tags: [] },
     ]);
-    expect(extractContext({ text: '  The build is green.  ' })).toEqual([{ type: 'finding', content: 'The build is green.', tags: [] }]);
     expect(extractContext({ text: '' })).toEqual([]);
   });
 });
@@ -197,21 +322,45 @@ describe('extracting context from results', () => {
 describe('persistence', () => {
   it('exports and imports context, refusing a tampered file', async () => {
     const acc = accumulator();
-    await temp.store.saveSession({ id: 's1', runId: 'run-1', agentId: 'a', status: 'completed', createdAt: 1, updatedAt: 2 });
-    await acc.add([{ type: 'decision', content: 'Use tabs', tags: [] }, { type: 'finding', content: 'CI takes 9 minutes', tags: [], key: 'ci/duration' }], { phaseId: 'p', sessionId: 's1' });
+    await temp.store.saveSession({
+      id: 's1',
+      runId: 'run-1',
+      agentId: 'a',
+      status: 'completed',
+      createdAt: 1,
+      updatedAt: 2,
+    });
+    await acc.add(
+      [
+        { type: 'decision', content: 'Use tabs', tags: [] },
+        { type: 'finding', content: 'CI takes 9 minutes', tags: [], key: 'ci/duration' },
+      ],
+      { phaseId: 'p', sessionId: 's1' },
+    );
     const exported = await exportContext(temp.store, 'run-1', new Date(0));
     expect(exported.entries).toHaveLength(2);
 
     const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
     const other = openSqliteStore({ dataDir: otherDir });
     try {
-      expect(await importContext(other, JSON.parse(JSON.stringify(exported)), 'export.json')).toEqual({ entries: 2, unchanged: 0, sessions: 1 });
+      expect(await importContext(other, JSON.parse(JSON.stringify(exported)), 'export.json')).toEqual({
+        entries: 2,
+        unchanged: 0,
+        sessions: 1,
+      });
       expect(await importContext(other, exported, 'export.json')).toEqual({ entries: 0, unchanged: 2, sessions: 0 });
-      expect((await other.listContextEntries({ runId: 'run-1' })).entries.map((e) => e.content)).toEqual(['Use tabs', 'CI takes 9 minutes']);
+      expect((await other.listContextEntries({ runId: 'run-1' })).entries.map((e) => e.content)).toEqual([
+        'Use tabs',
+        'CI takes 9 minutes',
+      ]);
       const tampered = structuredClone(exported);
       tampered.entries[0]!.content = 'Use spaces';
-      await expect(importContext(other, tampered, 'export.json')).rejects.toThrow(/export\.json: entries .* do not match their checksums; nothing was imported/);
-      await expect(importContext(other, { format: 'nope' }, 'bad.json')).rejects.toMatchObject({ code: 'BATON_CONTEXT_IMPORT_INVALID' });
+      await expect(importContext(other, tampered, 'export.json')).rejects.toThrow(
+        /export\.json: entries .* do not match their checksums; nothing was imported/,
+      );
+      await expect(importContext(other, { format: 'nope' }, 'bad.json')).rejects.toMatchObject({
+        code: 'BATON_CONTEXT_IMPORT_INVALID',
+      });
     } finally {
       await other.close();
       rmSync(otherDir, { recursive: true, force: true });
@@ -221,7 +370,15 @@ describe('persistence', () => {
 
 describe('session lifecycle', () => {
   it('archives finished sessions past their expiry, then prunes them with their transcripts', async () => {
-    const session = (id: string, status: 'completed' | 'active', expiresAt: number) => ({ id, runId: 'r', agentId: id, status, createdAt: 1, updatedAt: 1, expiresAt });
+    const session = (id: string, status: 'completed' | 'active', expiresAt: number) => ({
+      id,
+      runId: 'r',
+      agentId: id,
+      status,
+      createdAt: 1,
+      updatedAt: 1,
+      expiresAt,
+    });
     await temp.store.saveSession(session('expired', 'completed', 100));
     await temp.store.saveSession(session('fresh', 'completed', 10_000));
     await temp.store.saveSession(session('running', 'active', 100));

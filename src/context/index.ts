@@ -1,5 +1,11 @@
 export { DynamicContextAccumulator } from './accumulator.js';
-export type { AccumulatorOptions, ContextSource, InheritMode, SelectedContext, SelectionRequest } from './accumulator.js';
+export type {
+  AccumulatorOptions,
+  ContextSource,
+  InheritMode,
+  SelectedContext,
+  SelectionRequest,
+} from './accumulator.js';
 export { contextBlockSchema, extractContext } from './extract.js';
 export type { ContextDraft } from './extract.js';
 export { buildAppendedSystemPrompt } from './prompt.js';

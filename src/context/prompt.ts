@@ -17,10 +17,13 @@ export interface AgentPromptInput {
 function mcpLines(mcp: AgentPromptInput['mcp']): string[] {
   if (!mcp || (mcp.available.length === 0 && mcp.missing.length === 0)) return [];
   const lines = ['', '## MCP servers'];
-  for (const server of mcp.available) lines.push(`- ${server.name}: available (${server.tools} tools, named mcp__${server.name}__*)`);
+  for (const server of mcp.available)
+    lines.push(`- ${server.name}: available (${server.tools} tools, named mcp__${server.name}__*)`);
   for (const server of mcp.missing) lines.push(`- ${server.name}: UNAVAILABLE (${server.reason})`);
   if (mcp.missing.length > 0) {
-    lines.push('Do the task without the unavailable servers as far as you can, and say in your result what you could not do because of them.');
+    lines.push(
+      'Do the task without the unavailable servers as far as you can, and say in your result what you could not do because of them.',
+    );
   }
   return lines;
 }
@@ -29,7 +32,9 @@ function contextLines(entries: ContextEntry[] | undefined): string[] {
   if (!entries || entries.length === 0) return [];
   const lines = ['', '## Context from earlier agents'];
   for (const entry of entries) {
-    const from = [entry.agentId && `agent ${entry.agentId}`, entry.phaseId && `phase ${entry.phaseId}`].filter(Boolean).join(', ');
+    const from = [entry.agentId && `agent ${entry.agentId}`, entry.phaseId && `phase ${entry.phaseId}`]
+      .filter(Boolean)
+      .join(', ');
     const label = entry.level === 0 ? entry.type : entry.level === 1 ? 'phase summary' : 'run summary';
     lines.push(`- [${label}] ${entry.content.replace(/\n+/g, ' ')}${from ? ` (${from})` : ''}`);
   }
@@ -49,6 +54,12 @@ export function buildAppendedSystemPrompt(input: AgentPromptInput): string {
     'Work only on your own task. Your final message is your result: state it plainly and completely.',
     'End it with one line per fact the agents after you should know, each starting with "Decision:", "Finding:", "File changed:", "Error:" or "Artifact:".',
   ];
-  const own = [`## Your assignment`, `Phase: ${input.phaseId}`, `Agent: ${input.agentId}`, ...(input.role ? ['', input.role] : []), ...mcpLines(input.mcp)];
+  const own = [
+    `## Your assignment`,
+    `Phase: ${input.phaseId}`,
+    `Agent: ${input.agentId}`,
+    ...(input.role ? ['', input.role] : []),
+    ...mcpLines(input.mcp),
+  ];
   return [...shared, ...contextLines(input.context), '', ...own].join('\n');
 }

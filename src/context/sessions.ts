@@ -23,7 +23,11 @@ export async function archiveSessions(store: Store, now: number, ids?: string[])
  * Deletes archived sessions past their expiry: the record in the store and, through
  * `deleteTranscript`, Claude Code's own transcript. Context entries they produced are kept.
  */
-export async function pruneSessions(store: Store, now: number, deleteTranscript: (sessionId: string) => Promise<void>): Promise<string[]> {
+export async function pruneSessions(
+  store: Store,
+  now: number,
+  deleteTranscript: (sessionId: string) => Promise<void>,
+): Promise<string[]> {
   const expired = (await store.listSessions({ status: 'archived', expiredBefore: now })).map((s) => s.id);
   for (const id of expired) {
     await deleteTranscript(id).catch(() => undefined); // already gone, or never written

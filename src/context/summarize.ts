@@ -29,7 +29,10 @@ export class ExtractiveSummarizer implements Summarizer {
 
   async summarize(request: SummaryRequest): Promise<string> {
     const ordered = [...request.entries].sort(
-      (a, b) => typePriority.indexOf(a.type) - typePriority.indexOf(b.type) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
+      (a, b) =>
+        typePriority.indexOf(a.type) - typePriority.indexOf(b.type) ||
+        a.createdAt - b.createdAt ||
+        a.id.localeCompare(b.id),
     );
     const lines = [`Summary of ${request.scope} (${request.entries.length} entries):`];
     let bytes = Buffer.byteLength(lines[0]!);

@@ -9,6 +9,7 @@ let count: CountTokens | undefined;
  */
 export function countTokens(text: string): number {
   // Loaded on first use (~0.2 s), so commands that count no tokens start faster.
-  count ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/cl100k_base') as { countTokens: CountTokens }).countTokens;
+  count ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/cl100k_base') as { countTokens: CountTokens })
+    .countTokens;
   return count(text);
 }

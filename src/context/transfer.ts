@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { BatonError, ErrorCodes, validateData } from '../core/index.js';
-import { contextChecksum, contextEntryTypes, type ContextEntry, type SessionRecord, type Store } from '../store/index.js';
+import {
+  contextChecksum,
+  contextEntryTypes,
+  type ContextEntry,
+  type SessionRecord,
+  type Store,
+} from '../store/index.js';
 
 const entrySchema = z.object({
   id: z.string().min(1),
@@ -46,11 +52,23 @@ export type ContextExport = z.output<typeof contextExportSchema>;
 
 /** Everything the context store holds for a run (or for all runs). */
 export async function exportContext(store: Store, runId: string | undefined, now: Date): Promise<ContextExport> {
-  const [sessions, listing] = await Promise.all([store.listSessions(runId ? { runId } : {}), store.listContextEntries(runId ? { runId } : {})]);
+  const [sessions, listing] = await Promise.all([
+    store.listSessions(runId ? { runId } : {}),
+    store.listContextEntries(runId ? { runId } : {}),
+  ]);
   if (listing.corrupt.length > 0) {
-    throw new BatonError(ErrorCodes.contextCorrupt, `Not exporting: context entries ${listing.corrupt.join(', ')} do not match their checksums. Restore them from a backup first.`);
+    throw new BatonError(
+      ErrorCodes.contextCorrupt,
+      `Not exporting: context entries ${listing.corrupt.join(', ')} do not match their checksums. Restore them from a backup first.`,
+    );
   }
-  return { format: 'baton-context', version: 1, exportedAt: now.toISOString(), sessions: [...sessions].reverse(), entries: listing.entries };
+  return {
+    format: 'baton-context',
+    version: 1,
+    exportedAt: now.toISOString(),
+    sessions: [...sessions].reverse(),
+    entries: listing.entries,
+  };
 }
 
 export interface ImportReport {
@@ -65,10 +83,17 @@ export interface ImportReport {
  * fails. Entries already present are left as they are; a keyed entry is imported only if newer.
  */
 export async function importContext(store: Store, data: unknown, source: string): Promise<ImportReport> {
-  const file = validateData(contextExportSchema, data, { source, code: ErrorCodes.contextImportInvalid, what: 'Context export' });
+  const file = validateData(contextExportSchema, data, {
+    source,
+    code: ErrorCodes.contextImportInvalid,
+    what: 'Context export',
+  });
   const tampered = file.entries.filter((e) => contextChecksum(e) !== e.checksum).map((e) => e.id);
   if (tampered.length > 0) {
-    throw new BatonError(ErrorCodes.contextImportInvalid, `${source}: entries ${tampered.join(', ')} do not match their checksums; nothing was imported.`);
+    throw new BatonError(
+      ErrorCodes.contextImportInvalid,
+      `${source}: entries ${tampered.join(', ')} do not match their checksums; nothing was imported.`,
+    );
   }
   const report: ImportReport = { entries: 0, unchanged: 0, sessions: 0 };
   for (const session of file.sessions as SessionRecord[]) {
@@ -77,12 +102,18 @@ export async function importContext(store: Store, data: unknown, source: string)
     report.sessions++;
   }
   for (const entry of file.entries as ContextEntry[]) {
-    const existing = entry.key !== undefined ? await store.getContextEntryByKey(entry.runId, entry.key) : await store.getContextEntry(entry.id);
+    const existing =
+      entry.key !== undefined
+        ? await store.getContextEntryByKey(entry.runId, entry.key)
+        : await store.getContextEntry(entry.id);
     if (existing && (existing.checksum === entry.checksum || existing.version >= entry.version)) {
       report.unchanged++;
       continue;
     }
-    await store.saveContextEntry({ ...entry, ...(existing ? { id: existing.id } : {}) }, existing ? { expectedVersion: existing.version } : {});
+    await store.saveContextEntry(
+      { ...entry, ...(existing ? { id: existing.id } : {}) },
+      existing ? { expectedVersion: existing.version } : {},
+    );
     report.entries++;
   }
   return report;

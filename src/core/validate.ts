@@ -35,7 +35,11 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
         const path = [...issue.path, key];
-        return { field: formatFieldPath(path), message: 'unknown field (a typo?); remove or rename it', line: locate(path) };
+        return {
+          field: formatFieldPath(path),
+          message: 'unknown field (a typo?); remove or rename it',
+          line: locate(path),
+        };
       });
     }
     const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
@@ -82,7 +86,10 @@ export function parseYamlWithSchema<S extends z.ZodType>(
       message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
       line: e.linePos?.[0]?.line,
     }));
-    throw new BatonError(options.code, `${options.what} is not valid YAML:\n${formatProblems(options.source, problems)}`);
+    throw new BatonError(
+      options.code,
+      `${options.what} is not valid YAML:\n${formatProblems(options.source, problems)}`,
+    );
   }
   const data: unknown = doc.toJS();
   const parsed = schema.safeParse(data);

@@ -11,7 +11,8 @@ export function bar(share: number): string {
 
 const kb = (bytes: number): string => `${Math.round(bytes / 1000)}KB`;
 const percent = (share: number | undefined): string => (share === undefined ? '—' : `${Math.round(share * 100)}%`);
-const duration = (ms: number | undefined): string => (ms === undefined ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 60_000).toFixed(1)}m`);
+const duration = (ms: number | undefined): string =>
+  ms === undefined ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 60_000).toFixed(1)}m`;
 
 /** The roadmap's "Agent Orchestration" box, for one run. */
 export function Dashboard({ snapshot }: { snapshot: DashboardSnapshot }) {

@@ -35,9 +35,19 @@ const snapshot: DashboardSnapshot = {
 };
 
 describe('terminal dashboard', () => {
-  it('renders the roadmap\'s box', () => {
+  it("renders the roadmap's box", () => {
     const frame = render(<Dashboard snapshot={snapshot} />).lastFrame() ?? '';
-    for (const line of ['Active: 12', 'Queue: 34', 'Success: 89%', 'Avg Time: 34s', '■■■■■■■□□□ git (70%)', '■■■■□□□□□□ web (40%)', '■■□□□□□□□□ db (20%)', 'Context Size: 34KB / 50KB', 'Token Usage: 12,456 · $1.5000 / $5']) {
+    for (const line of [
+      'Active: 12',
+      'Queue: 34',
+      'Success: 89%',
+      'Avg Time: 34s',
+      '■■■■■■■□□□ git (70%)',
+      '■■■■□□□□□□ web (40%)',
+      '■■□□□□□□□□ db (20%)',
+      'Context Size: 34KB / 50KB',
+      'Token Usage: 12,456 · $1.5000 / $5',
+    ]) {
       expect(frame).toContain(line);
     }
     expect(frame).toMatch(/^┌─+┐/);
@@ -52,15 +62,39 @@ describe('terminal dashboard', () => {
       'version: 1\nname: live\nphases:\n  - id: a\n    agents: [{ id: a1, prompt: one }, { id: a2, prompt: two }]\n  - id: b\n    dependsOn: [a]\n    agents: [{ id: b1, prompt: three }]\n',
       'live.yaml',
     );
-    const runtime = new FakeRuntime(() => ({ text: 'Finding: done', delayMs: 120, usage: { inputTokens: 10, outputTokens: 5 }, costUsd: 0.01 }));
-    const running = runWorkflow({ workflow, workflowDir: temp.dir, config: { ...defaultConfig(), data_dir: temp.dir }, store: temp.store, runtime, env: {}, runId: 'live-run' });
+    const runtime = new FakeRuntime(() => ({
+      text: 'Finding: done',
+      delayMs: 120,
+      usage: { inputTokens: 10, outputTokens: 5 },
+      costUsd: 0.01,
+    }));
+    const running = runWorkflow({
+      workflow,
+      workflowDir: temp.dir,
+      config: { ...defaultConfig(), data_dir: temp.dir },
+      store: temp.store,
+      runtime,
+      env: {},
+      runId: 'live-run',
+    });
     const seen: DashboardSnapshot[] = [];
     await new Promise((r) => setTimeout(r, 20)); // the run is saved before its first agent starts
-    const last = await watchRun(temp.store, 'live-run', (s) => seen.push(s), { intervalMs: 25, contextLimitBytes: 50_000 });
+    const last = await watchRun(temp.store, 'live-run', (s) => seen.push(s), {
+      intervalMs: 25,
+      contextLimitBytes: 50_000,
+    });
     await running;
     expect(seen.some((s) => s.active > 0)).toBe(true);
     expect(seen.some((s) => s.queued > 0)).toBe(true);
-    expect(last).toMatchObject({ status: 'succeeded', agents: 3, succeeded: 3, successRate: 1, tokens: 45, active: 0, queued: 0 });
+    expect(last).toMatchObject({
+      status: 'succeeded',
+      agents: 3,
+      succeeded: 3,
+      successRate: 1,
+      tokens: 45,
+      active: 0,
+      queued: 0,
+    });
     expect(last!.contextBytes).toBeGreaterThan(0);
     const frame = render(<Dashboard snapshot={last!} />).lastFrame() ?? '';
     expect(frame).toContain('Success: 100%');

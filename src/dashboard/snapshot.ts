@@ -26,7 +26,11 @@ export interface DashboardSnapshot {
 
 const finished = (a: AgentRecord): boolean => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(a.status);
 
-export async function dashboardSnapshot(store: Store, runId: string, contextLimitBytes: number): Promise<DashboardSnapshot | undefined> {
+export async function dashboardSnapshot(
+  store: Store,
+  runId: string,
+  contextLimitBytes: number,
+): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
   const [agents, context] = await Promise.all([store.listAgents(runId), store.listContextEntries({ runId, level: 0 })]);
@@ -35,7 +39,8 @@ export async function dashboardSnapshot(store: Store, runId: string, contextLimi
   const failed = agents.filter((a) => a.status === 'failed').length;
   const withMcp = agents.filter((a) => a.mcp);
   const servers = new Map<string, number>();
-  for (const agent of withMcp) for (const server of agent.mcp?.servers ?? []) servers.set(server, (servers.get(server) ?? 0) + 1);
+  for (const agent of withMcp)
+    for (const server of agent.mcp?.servers ?? []) servers.set(server, (servers.get(server) ?? 0) + 1);
   const workflow = workflowSchema.safeParse(run.workflow);
   const ran = done.filter((a) => a.attempts > 0);
   return {
@@ -49,7 +54,9 @@ export async function dashboardSnapshot(store: Store, runId: string, contextLimi
     failed,
     ...(succeeded + failed > 0 ? { successRate: succeeded / (succeeded + failed) } : {}),
     ...(ran.length > 0 ? { avgDurationMs: ran.reduce((sum, a) => sum + a.durationMs, 0) / ran.length } : {}),
-    mcp: [...servers.entries()].map(([server, n]) => ({ server, agents: n, share: n / Math.max(1, withMcp.length) })).sort((a, b) => b.share - a.share || a.server.localeCompare(b.server)),
+    mcp: [...servers.entries()]
+      .map(([server, n]) => ({ server, agents: n, share: n / Math.max(1, withMcp.length) }))
+      .sort((a, b) => b.share - a.share || a.server.localeCompare(b.server)),
     contextBytes: context.entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0),
     contextLimitBytes,
     tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),

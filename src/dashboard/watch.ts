@@ -13,7 +13,12 @@ export interface WatchOptions {
  * another process — and hands each to `onSnapshot`, until the run has ended (after one last
  * snapshot) or the signal aborts.
  */
-export async function watchRun(store: Store, runId: string, onSnapshot: (snapshot: DashboardSnapshot) => void, options: WatchOptions): Promise<DashboardSnapshot | undefined> {
+export async function watchRun(
+  store: Store,
+  runId: string,
+  onSnapshot: (snapshot: DashboardSnapshot) => void,
+  options: WatchOptions,
+): Promise<DashboardSnapshot | undefined> {
   let last: DashboardSnapshot | undefined;
   while (!options.signal?.aborted) {
     last = await dashboardSnapshot(store, runId, options.contextLimitBytes);

@@ -12,7 +12,9 @@ export interface WebDashboardOptions {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
@@ -37,21 +39,33 @@ async function mcpHealth(store: Store) {
   const servers = new Map<string, { used: number; missing: number; lastError?: string }>();
   for (const run of await store.listRuns({ limit: 20 })) {
     for (const agent of await store.listAgents(run.id)) {
-      for (const name of agent.mcp?.servers ?? []) servers.set(name, { ...(servers.get(name) ?? { used: 0, missing: 0 }), used: (servers.get(name)?.used ?? 0) + 1 });
+      for (const name of agent.mcp?.servers ?? [])
+        servers.set(name, {
+          ...(servers.get(name) ?? { used: 0, missing: 0 }),
+          used: (servers.get(name)?.used ?? 0) + 1,
+        });
       for (const miss of agent.mcp?.missing ?? []) {
         const current = servers.get(miss.name) ?? { used: 0, missing: 0 };
         servers.set(miss.name, { ...current, missing: current.missing + 1, lastError: miss.error.message });
       }
     }
   }
-  return [...servers.entries()].map(([server, s]) => ({ server, ...s, availability: s.used / Math.max(1, s.used + s.missing) }));
+  return [...servers.entries()].map(([server, s]) => ({
+    server,
+    ...s,
+    availability: s.used / Math.max(1, s.used + s.missing),
+  }));
 }
 
 /** A run in full: its summary, and each agent's prompt, appended system prompt, result and errors. */
 async function runDetail(store: Store, runId: string) {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [summary, agents, attempts] = await Promise.all([summarizeRun(store, runId), store.listAgents(runId), store.listAttempts(runId)]);
+  const [summary, agents, attempts] = await Promise.all([
+    summarizeRun(store, runId),
+    store.listAgents(runId),
+    store.listAttempts(runId),
+  ]);
   return {
     ...summary,
     agents: agents.map((a) => ({
@@ -65,7 +79,9 @@ async function runDetail(store: Store, runId: string) {
       costUsd: a.costUsd,
       durationMs: a.durationMs,
       error: a.error ?? null,
-      attempts: attempts.filter((t) => t.agentId === a.id).map((t) => ({ attempt: t.attempt, status: t.status, resumed: t.resumed, error: t.error ?? null })),
+      attempts: attempts
+        .filter((t) => t.agentId === a.id)
+        .map((t) => ({ attempt: t.attempt, status: t.status, resumed: t.resumed, error: t.error ?? null })),
     })),
   };
 }
@@ -74,7 +90,9 @@ async function runDetail(store: Store, runId: string) {
  * `baton serve`: a page with the runs, their agents, MCP health and token/cost charts, kept live over
  * server-sent events. Reads only the store, so it shows runs from any process sharing the data dir.
  */
-export async function startWebDashboard(options: WebDashboardOptions): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startWebDashboard(
+  options: WebDashboardOptions,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const { store } = options;
   const clients = new Set<ServerResponse>();
   const finishedTotals = new Map<string, Totals>();
@@ -94,7 +112,11 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<{
         if (detail) sendJson(res, 200, detail);
         else sendJson(res, 404, { error: 'no such run' });
       } else if (url.pathname === '/api/events') {
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+        });
         res.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
         clients.add(res);
         req.on('close', () => clients.delete(res));
@@ -112,7 +134,9 @@ export async function startWebDashboard(options: WebDashboardOptions): Promise<{
   const poll = setInterval(() => {
     if (clients.size === 0) return;
     void runsList(store, finishedTotals).then((runs) => {
-      const state = JSON.stringify(runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]));
+      const state = JSON.stringify(
+        runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
+      );
       if (state === lastState) return;
       lastState = state;
       for (const client of clients) client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);

@@ -15,12 +15,23 @@ function headline(text: string): string {
 const sessionId = (s: { sessionId?: string; runId?: string; agentId?: string }): string | undefined =>
   s.sessionId ? `session:${s.sessionId}` : s.runId && s.agentId ? `session:${s.runId}/${s.agentId}` : undefined;
 
-const defined = (properties: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
+const defined = (properties: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
 
-function sessionEntity(s: { sessionId?: string; runId?: string; agentId?: string; phaseId?: string }): KnowledgeEntity | undefined {
+function sessionEntity(s: {
+  sessionId?: string;
+  runId?: string;
+  agentId?: string;
+  phaseId?: string;
+}): KnowledgeEntity | undefined {
   const id = sessionId(s);
   if (!id) return undefined;
-  return { id, kind: 'session', name: s.agentId ?? s.sessionId ?? id, properties: defined({ runId: s.runId, agentId: s.agentId, phaseId: s.phaseId, sessionId: s.sessionId }) };
+  return {
+    id,
+    kind: 'session',
+    name: s.agentId ?? s.sessionId ?? id,
+    properties: defined({ runId: s.runId, agentId: s.agentId, phaseId: s.phaseId, sessionId: s.sessionId }),
+  };
 }
 
 /** The files and symbols a text mentions that the graph knows, each once. */
@@ -34,7 +45,12 @@ async function mentioned(references: ReferenceCache, text: string): Promise<Know
 }
 
 /** Files an agent changed whose paths the repository does not have (another checkout, a new file). */
-const contextFile = (path: string): KnowledgeEntity => ({ id: path, kind: 'file', name: path.split('/').pop() ?? path, properties: { source: 'context' } });
+const contextFile = (path: string): KnowledgeEntity => ({
+  id: path,
+  kind: 'file',
+  name: path.split('/').pop() ?? path,
+  properties: { source: 'context' },
+});
 
 /**
  * Adds what agents learned to the graph, from the context store (all runs, or one): decisions and
@@ -43,7 +59,11 @@ const contextFile = (path: string): KnowledgeEntity => ({ id: path, kind: 'file'
  * changed them. Summaries and artifacts are left out: they repeat or point outside the code.
  * Running it again updates what changed and adds nothing twice.
  */
-export async function ingestContext(graph: KnowledgeGraph, store: Store, runId?: string): Promise<{ entities: number; relations: number }> {
+export async function ingestContext(
+  graph: KnowledgeGraph,
+  store: Store,
+  runId?: string,
+): Promise<{ entities: number; relations: number }> {
   const { entries } = await store.listContextEntries(runId !== undefined ? { runId, level: 0 } : { level: 0 });
   const references = new ReferenceCache(graph);
   const entities = new Map<string, KnowledgeEntity>();
@@ -58,19 +78,33 @@ export async function ingestContext(graph: KnowledgeGraph, store: Store, runId?:
       for (const path of mentions(entry.content).filter(looksLikePath)) {
         const file = (await references.unique(path)) ?? newFiles.get(path) ?? contextFile(path);
         if (file.properties.source === 'context') newFiles.set(file.id, file);
-        relations.push({ from: session.id, to: file.id, kind: 'touches', properties: { runId: entry.runId, via: 'file_changed', entryId: entry.id, text: entry.content } });
+        relations.push({
+          from: session.id,
+          to: file.id,
+          kind: 'touches',
+          properties: { runId: entry.runId, via: 'file_changed', entryId: entry.id, text: entry.content },
+        });
       }
     } else if (entry.type === 'decision' || entry.type === 'finding' || entry.type === 'error') {
       const fact = factEntity(entry);
       entities.set(fact.id, fact);
-      if (session) relations.push({ from: fact.id, to: session.id, kind: 'decided_by', properties: { runId: entry.runId } });
+      if (session)
+        relations.push({ from: fact.id, to: session.id, kind: 'decided_by', properties: { runId: entry.runId } });
       for (const about of await mentioned(references, `${entry.content} ${entry.tags.join(' ')}`)) {
-        relations.push({ from: fact.id, to: about.id, kind: 'touches', properties: { runId: entry.runId, via: 'mention' } });
+        relations.push({
+          from: fact.id,
+          to: about.id,
+          kind: 'touches',
+          properties: { runId: entry.runId, via: 'mention' },
+        });
       }
     }
   }
   // A fact whose text changed (keyed entries are updated in place) keeps only what it mentions now.
-  await graph.removeRelations({ from: [...entities.values()].filter((e) => e.kind !== 'session').map((e) => e.id), kinds: ['touches'] });
+  await graph.removeRelations({
+    from: [...entities.values()].filter((e) => e.kind !== 'session').map((e) => e.id),
+    kinds: ['touches'],
+  });
   await graph.ensureEntities([...newFiles.values()]);
   await graph.upsertEntities([...entities.values()]);
   const stored = await graph.upsertRelations(relations);
@@ -115,15 +149,35 @@ export type KnowledgeFact = z.input<typeof knowledgeFactSchema>;
  * graph knows; an unknown path becomes a file entity) and to the session that made it. The same
  * fact from the same agent and run is one entity however often it is added.
  */
-export async function addKnowledge(graph: KnowledgeGraph, input: KnowledgeFact, options: { clock?: Clock } = {}): Promise<KnowledgeEntity> {
-  const fact = validateData(knowledgeFactSchema, input, { source: 'add_knowledge', code: ErrorCodes.knowledgeInvalid, what: 'The fact' });
-  const key = createHash('sha256').update(JSON.stringify([fact.kind, fact.text, fact.runId ?? null, fact.agentId ?? null])).digest('hex').slice(0, 16);
+export async function addKnowledge(
+  graph: KnowledgeGraph,
+  input: KnowledgeFact,
+  options: { clock?: Clock } = {},
+): Promise<KnowledgeEntity> {
+  const fact = validateData(knowledgeFactSchema, input, {
+    source: 'add_knowledge',
+    code: ErrorCodes.knowledgeInvalid,
+    what: 'The fact',
+  });
+  const key = createHash('sha256')
+    .update(JSON.stringify([fact.kind, fact.text, fact.runId ?? null, fact.agentId ?? null]))
+    .digest('hex')
+    .slice(0, 16);
   const about = fact.about ?? [];
   const entity: KnowledgeEntity = {
     id: `${fact.kind}:${key}`,
     kind: fact.kind,
     name: headline(fact.text),
-    properties: defined({ text: `${fact.text}${about.length ? `\nAbout: ${about.join(', ')}` : ''}`, type: fact.kind, source: 'agent', about, runId: fact.runId, agentId: fact.agentId, sessionId: fact.sessionId, createdAt: (options.clock ?? systemClock).now() }),
+    properties: defined({
+      text: `${fact.text}${about.length ? `\nAbout: ${about.join(', ')}` : ''}`,
+      type: fact.kind,
+      source: 'agent',
+      about,
+      runId: fact.runId,
+      agentId: fact.agentId,
+      sessionId: fact.sessionId,
+      createdAt: (options.clock ?? systemClock).now(),
+    }),
   };
   const session = await knownSession(graph, fact);
   const references = new ReferenceCache(graph);
@@ -137,14 +191,24 @@ export async function addKnowledge(graph: KnowledgeGraph, input: KnowledgeFact, 
   await graph.upsertEntities([entity]);
   await graph.removeRelations({ from: [entity.id], kinds: ['touches'] });
   await graph.upsertRelations([
-    ...(session ? [{ from: entity.id, to: session.id, kind: 'decided_by' as const, properties: defined({ runId: fact.runId }) }] : []),
-    ...targets.map((t) => ({ from: entity.id, to: t.id, kind: 'touches' as const, properties: defined({ runId: fact.runId, via: 'about' }) })),
+    ...(session
+      ? [{ from: entity.id, to: session.id, kind: 'decided_by' as const, properties: defined({ runId: fact.runId }) }]
+      : []),
+    ...targets.map((t) => ({
+      from: entity.id,
+      to: t.id,
+      kind: 'touches' as const,
+      properties: defined({ runId: fact.runId, via: 'about' }),
+    })),
   ]);
   return entity;
 }
 
 /** The session entity of the agent that states a fact: the one context ingestion made, when it did. */
-async function knownSession(graph: KnowledgeGraph, fact: { sessionId?: string; runId?: string; agentId?: string }): Promise<KnowledgeEntity | undefined> {
+async function knownSession(
+  graph: KnowledgeGraph,
+  fact: { sessionId?: string; runId?: string; agentId?: string },
+): Promise<KnowledgeEntity | undefined> {
   if (!fact.sessionId && fact.runId && fact.agentId) {
     const sessions = await graph.findEntities({ kinds: ['session'], runId: fact.runId });
     const existing = sessions.find((s) => s.properties.agentId === fact.agentId);

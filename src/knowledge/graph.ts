@@ -133,7 +133,10 @@ export interface KnowledgeGraph {
   /** Relations matching every given criterion, ordered by from, kind, to. */
   findRelations(filter: RelationFilter): Promise<KnowledgeRelation[]>;
   /** The entities one relation away from `id`, and those relations. */
-  neighbours(id: string, options?: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number }): Promise<Subgraph>;
+  neighbours(
+    id: string,
+    options?: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number },
+  ): Promise<Subgraph>;
   /**
    * What is reachable from `id` following relations of `kinds` (against their direction for `in`):
    * the nearest `limit` entities (all by default), how many there are in all, and the relations
@@ -145,12 +148,19 @@ export interface KnowledgeGraph {
    * A shortest path from one entity to another: its entities in order, and the relation of each
    * step. `direction: 'out'` follows relations forwards only; `both` ignores their direction.
    */
-  path(from: string, to: string, options?: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number }): Promise<Subgraph | undefined>;
+  path(
+    from: string,
+    to: string,
+    options?: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number },
+  ): Promise<Subgraph | undefined>;
   /**
    * Entities whose name, id or text contain the words (whole words or their beginnings), best
    * first; `anyWord` finds those containing any of them.
    */
-  search(text: string, options?: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean }): Promise<KnowledgeEntity[]>;
+  search(
+    text: string,
+    options?: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean },
+  ): Promise<KnowledgeEntity[]>;
   stats(): Promise<GraphStats>;
   close(): Promise<void>;
 }
@@ -170,7 +180,8 @@ export function searchableText(entity: KnowledgeEntity): string {
 }
 
 /** `properties.runId`, which both backends index so "what happened in run R" stays fast. */
-export const runIdOf = (properties: Record<string, unknown> | undefined): string | null => (typeof properties?.runId === 'string' ? properties.runId : null);
+export const runIdOf = (properties: Record<string, unknown> | undefined): string | null =>
+  typeof properties?.runId === 'string' ? properties.runId : null;
 
 /**
  * The nearest-first part of `reach`, shared by both backends: breadth first from `start`, one
@@ -181,9 +192,14 @@ export async function nearestFirst(
   start: string,
   options: ReachOptions,
   expand: (frontier: string[]) => Promise<KnowledgeRelation[]>,
-): Promise<{ order: Array<{ id: string; depth: number; via: string }>; relations: KnowledgeRelation[]; complete: boolean }> {
+): Promise<{
+  order: Array<{ id: string; depth: number; via: string }>;
+  relations: KnowledgeRelation[];
+  complete: boolean;
+}> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const ends = (r: KnowledgeRelation): [string, string] => (options.direction === 'out' ? [r.from, r.to] : [r.to, r.from]);
+  const ends = (r: KnowledgeRelation): [string, string] =>
+    options.direction === 'out' ? [r.from, r.to] : [r.to, r.from];
   const seen = new Set([start]);
   const order: Array<{ id: string; depth: number; via: string }> = [];
   const walked: KnowledgeRelation[] = [];
@@ -211,7 +227,11 @@ export async function nearestFirst(
   }
   const kept = new Set([start, ...order.map((o) => o.id)]);
   // `complete`: the walk ran out of entities before the limit, so `order` is all there is.
-  return { order, relations: walked.filter((r) => kept.has(r.from) && kept.has(r.to)), complete: frontier.length === 0 };
+  return {
+    order,
+    relations: walked.filter((r) => kept.has(r.from) && kept.has(r.to)),
+    complete: frontier.length === 0,
+  };
 }
 
 /** Plain string order, as SQLite's and Neo4j's ORDER BY sort ids (localeCompare does not). */

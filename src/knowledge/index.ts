@@ -24,6 +24,11 @@ export interface OpenKnowledgeGraphOptions {
 
 /** Opens the configured knowledge graph: Neo4j when `neo4jUrl` is set, else SQLite in `dataDir`. */
 export async function openKnowledgeGraph(options: OpenKnowledgeGraphOptions): Promise<KnowledgeGraph> {
-  if (options.neo4jUrl) return Neo4jKnowledgeGraph.open({ url: options.neo4jUrl, user: options.neo4jUser, password: options.neo4jPassword });
+  if (options.neo4jUrl)
+    return Neo4jKnowledgeGraph.open({
+      url: options.neo4jUrl,
+      user: options.neo4jUser,
+      password: options.neo4jPassword,
+    });
   return openSqliteKnowledgeGraph({ dataDir: options.dataDir });
 }

@@ -10,13 +10,21 @@ import { Neo4jKnowledgeGraph, probeNeo4j } from './neo4j-graph.js';
 const url = process.env.BATON_TEST_NEO4J_URL ?? process.env.BATON_NEO4J_URL;
 const user = process.env.BATON_TEST_NEO4J_USER ?? process.env.BATON_NEO4J_USER ?? 'neo4j';
 const password = process.env.BATON_TEST_NEO4J_PASSWORD ?? process.env.BATON_NEO4J_PASSWORD;
-const server = url ? await probeNeo4j({ url, user, password }) : { reachable: false as const, reason: 'BATON_TEST_NEO4J_URL is not set' };
-if (!server.reachable) console.warn(`KnowledgeGraph contract: neo4j NOT RUN — ${server.reason}${url ? ` (${url})` : ''}.`);
+const server = url
+  ? await probeNeo4j({ url, user, password })
+  : { reachable: false as const, reason: 'BATON_TEST_NEO4J_URL is not set' };
+if (!server.reachable)
+  console.warn(`KnowledgeGraph contract: neo4j NOT RUN — ${server.reason}${url ? ` (${url})` : ''}.`);
 
 describeKnowledgeGraphContract(
   'neo4j',
   async () => {
-    const graph = await Neo4jKnowledgeGraph.open({ url: url!, user, password, label: `BatonTest_${randomUUID().replace(/-/g, '')}` });
+    const graph = await Neo4jKnowledgeGraph.open({
+      url: url!,
+      user,
+      password,
+      label: `BatonTest_${randomUUID().replace(/-/g, '')}`,
+    });
     return {
       graph,
       cleanup: async () => {

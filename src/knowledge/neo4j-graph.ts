@@ -40,11 +40,13 @@ export interface Neo4jGraphOptions {
 const relType = (kind: RelationKind): string => kind.toUpperCase();
 const relKind = (type: string): RelationKind => type.toLowerCase() as RelationKind;
 /** A relationship-type alternation for a pattern (`:IMPORTS|CALLS`); every type when none are given. */
-const typePattern = (kinds: readonly RelationKind[] | undefined): string => (kinds && kinds.length > 0 ? `:${kinds.map(relType).join('|')}` : '');
+const typePattern = (kinds: readonly RelationKind[] | undefined): string =>
+  kinds && kinds.length > 0 ? `:${kinds.map(relType).join('|')}` : '';
 
 /** Writes go in batches: one round trip per batch instead of per row, small enough for the server's memory. */
 const BATCH = 1000;
-const batches = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
+const batches = <T>(items: readonly T[]): T[][] =>
+  Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
 
 interface RelationRecord {
   fromId: string;
@@ -53,7 +55,12 @@ interface RelationRecord {
   properties: string | null;
 }
 
-const entityOf = (n: { id: string; kind: string; name: string; properties: string }): KnowledgeEntity => ({ id: n.id, kind: n.kind as EntityKind, name: n.name, properties: JSON.parse(n.properties) as Record<string, unknown> });
+const entityOf = (n: { id: string; kind: string; name: string; properties: string }): KnowledgeEntity => ({
+  id: n.id,
+  kind: n.kind as EntityKind,
+  name: n.name,
+  properties: JSON.parse(n.properties) as Record<string, unknown>,
+});
 
 function relationOf(r: RelationRecord): KnowledgeRelation {
   const properties = r.properties ? (JSON.parse(r.properties) as Record<string, unknown>) : {};
@@ -61,7 +68,8 @@ function relationOf(r: RelationRecord): KnowledgeRelation {
   return Object.keys(properties).length > 0 ? { ...relation, properties } : relation;
 }
 
-const byRelationKey = (a: KnowledgeRelation, b: KnowledgeRelation): number => compareIds(a.from, b.from) || compareIds(a.kind, b.kind) || compareIds(a.to, b.to);
+const byRelationKey = (a: KnowledgeRelation, b: KnowledgeRelation): number =>
+  compareIds(a.from, b.from) || compareIds(a.kind, b.kind) || compareIds(a.to, b.to);
 
 const ENTITY = 'n {.id, .kind, .name, .properties}';
 
@@ -86,7 +94,11 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
 
   static async open(options: Neo4jGraphOptions): Promise<Neo4jKnowledgeGraph> {
     const label = options.label ?? 'BatonKnowledge';
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(label)) throw new BatonError(ErrorCodes.knowledgeInvalid, `Neo4j label "${label}" must be letters, digits and underscores, starting with a letter.`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(label))
+      throw new BatonError(
+        ErrorCodes.knowledgeInvalid,
+        `Neo4j label "${label}" must be letters, digits and underscores, starting with a letter.`,
+      );
     const driver = connect(options);
     try {
       await driver.verifyConnectivity();
@@ -95,23 +107,35 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
       return graph;
     } catch (error) {
       await driver.close();
-      throw new BatonError(ErrorCodes.knowledgeGraph, `Cannot use Neo4j at ${options.url} (neo4j_url, neo4j_user, neo4j_password): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new BatonError(
+        ErrorCodes.knowledgeGraph,
+        `Cannot use Neo4j at ${options.url} (neo4j_url, neo4j_user, neo4j_password): ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 
   private async createIndexes(): Promise<void> {
     const l = this.label;
     await this.write(`CREATE CONSTRAINT ${l}_id IF NOT EXISTS FOR (n:${l}) REQUIRE n.id IS UNIQUE`);
-    for (const field of ['name', 'kind', 'runId']) await this.write(`CREATE INDEX ${l}_${field} IF NOT EXISTS FOR (n:${l}) ON (n.${field})`);
-    for (const kind of relationKinds) await this.write(`CREATE INDEX ${l}_${kind}_run IF NOT EXISTS FOR ()-[r:${relType(kind)}]-() ON (r.runId)`);
+    for (const field of ['name', 'kind', 'runId'])
+      await this.write(`CREATE INDEX ${l}_${field} IF NOT EXISTS FOR (n:${l}) ON (n.${field})`);
+    for (const kind of relationKinds)
+      await this.write(`CREATE INDEX ${l}_${kind}_run IF NOT EXISTS FOR ()-[r:${relType(kind)}]-() ON (r.runId)`);
   }
 
   private async run<T>(cypher: string, params: Record<string, unknown>, mode: 'READ' | 'WRITE'): Promise<T[]> {
     try {
-      const result = await this.driver.executeQuery(cypher, params, { routing: mode === 'READ' ? neo4j.routing.READ : neo4j.routing.WRITE });
+      const result = await this.driver.executeQuery(cypher, params, {
+        routing: mode === 'READ' ? neo4j.routing.READ : neo4j.routing.WRITE,
+      });
       return result.records.map((r) => r.toObject() as T);
     } catch (error) {
-      throw new BatonError(ErrorCodes.knowledgeGraph, `Neo4j at ${this.location} failed a query: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new BatonError(
+        ErrorCodes.knowledgeGraph,
+        `Neo4j at ${this.location} failed a query: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -124,18 +148,31 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
   }
 
   private rows(entities: readonly KnowledgeEntity[]) {
-    return entities.map((e) => ({ id: e.id, kind: e.kind, name: e.name, properties: JSON.stringify(e.properties), runId: runIdOf(e.properties), searchText: searchableText(e) }));
+    return entities.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      name: e.name,
+      properties: JSON.stringify(e.properties),
+      runId: runIdOf(e.properties),
+      searchText: searchableText(e),
+    }));
   }
 
   async upsertEntities(entities: readonly KnowledgeEntity[]): Promise<void> {
     for (const rows of batches(this.rows(entities))) {
-      await this.write(`UNWIND $rows AS row MERGE (n:${this.label} {id: row.id}) SET n.kind = row.kind, n.name = row.name, n.properties = row.properties, n.runId = row.runId, n.searchText = row.searchText`, { rows });
+      await this.write(
+        `UNWIND $rows AS row MERGE (n:${this.label} {id: row.id}) SET n.kind = row.kind, n.name = row.name, n.properties = row.properties, n.runId = row.runId, n.searchText = row.searchText`,
+        { rows },
+      );
     }
   }
 
   async ensureEntities(entities: readonly KnowledgeEntity[]): Promise<void> {
     for (const rows of batches(this.rows(entities))) {
-      await this.write(`UNWIND $rows AS row MERGE (n:${this.label} {id: row.id}) ON CREATE SET n.kind = row.kind, n.name = row.name, n.properties = row.properties, n.runId = row.runId, n.searchText = row.searchText`, { rows });
+      await this.write(
+        `UNWIND $rows AS row MERGE (n:${this.label} {id: row.id}) ON CREATE SET n.kind = row.kind, n.name = row.name, n.properties = row.properties, n.runId = row.runId, n.searchText = row.searchText`,
+        { rows },
+      );
     }
   }
 
@@ -143,7 +180,14 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     let stored = 0;
     // Relationship types cannot be parameters: one statement per kind.
     for (const kind of relationKinds) {
-      const ofKind = relations.filter((r) => r.kind === kind).map((r) => ({ fromId: r.from, toId: r.to, properties: JSON.stringify(r.properties ?? {}), runId: runIdOf(r.properties) }));
+      const ofKind = relations
+        .filter((r) => r.kind === kind)
+        .map((r) => ({
+          fromId: r.from,
+          toId: r.to,
+          properties: JSON.stringify(r.properties ?? {}),
+          runId: runIdOf(r.properties),
+        }));
       for (const rows of batches(ofKind)) {
         const [counted] = await this.write<{ stored: number }>(
           `UNWIND $rows AS row
@@ -159,13 +203,17 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
   }
 
   async removeEntities(ids: readonly string[]): Promise<void> {
-    for (const part of batches(ids)) await this.write(`MATCH (n:${this.label}) WHERE n.id IN $ids DETACH DELETE n`, { ids: part });
+    for (const part of batches(ids))
+      await this.write(`MATCH (n:${this.label}) WHERE n.id IN $ids DETACH DELETE n`, { ids: part });
   }
 
   async removeRelations(filter: { from: readonly string[]; kinds: readonly RelationKind[] }): Promise<void> {
     if (filter.kinds.length === 0) return;
     for (const from of batches(filter.from)) {
-      await this.write(`MATCH (a:${this.label})-[r${typePattern(filter.kinds)}]->(:${this.label}) WHERE a.id IN $fromIds DELETE r`, { fromIds: from });
+      await this.write(
+        `MATCH (a:${this.label})-[r${typePattern(filter.kinds)}]->(:${this.label}) WHERE a.id IN $fromIds DELETE r`,
+        { fromIds: from },
+      );
     }
   }
 
@@ -174,7 +222,13 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
       `MATCH (n:${this.label})
        WHERE ($ids IS NULL OR n.id IN $ids) AND ($names IS NULL OR n.name IN $names) AND ($kinds IS NULL OR n.kind IN $kinds) AND ($runId IS NULL OR n.runId = $runId)
        RETURN ${ENTITY} AS entity ORDER BY n.id ${filter.limit !== undefined ? 'LIMIT $limit' : ''}`,
-      { ids: filter.ids ?? null, names: filter.names ?? null, kinds: filter.kinds ?? null, runId: filter.runId ?? null, limit: neo4j.int(filter.limit ?? 0) },
+      {
+        ids: filter.ids ?? null,
+        names: filter.names ?? null,
+        kinds: filter.kinds ?? null,
+        runId: filter.runId ?? null,
+        limit: neo4j.int(filter.limit ?? 0),
+      },
     );
     return rows.map((r) => entityOf(r.entity));
   }
@@ -185,18 +239,35 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
        WHERE ($fromIds IS NULL OR a.id IN $fromIds) AND ($toIds IS NULL OR b.id IN $toIds) AND ($runId IS NULL OR r.runId = $runId)
        RETURN a.id AS fromId, type(r) AS relType, b.id AS toId, r.properties AS properties
        ORDER BY fromId, relType, toId ${filter.limit !== undefined ? 'LIMIT $limit' : ''}`,
-      { fromIds: filter.from ?? null, toIds: filter.to ?? null, runId: filter.runId ?? null, limit: neo4j.int(filter.limit ?? 0) },
+      {
+        fromIds: filter.from ?? null,
+        toIds: filter.to ?? null,
+        runId: filter.runId ?? null,
+        limit: neo4j.int(filter.limit ?? 0),
+      },
     );
     return rows.map(relationOf).sort(byRelationKey);
   }
 
-  async neighbours(id: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number } = {}): Promise<Subgraph> {
+  async neighbours(
+    id: string,
+    options: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number } = {},
+  ): Promise<Subgraph> {
     const direction = options.direction ?? 'both';
     const types = typePattern(options.kinds);
     const parts: string[] = [];
-    if (direction !== 'in') parts.push(`MATCH (s:${this.label} {id: $id})-[r${types}]->(n:${this.label}) RETURN s.id AS fromId, type(r) AS relType, n.id AS toId, r.properties AS properties, ${ENTITY} AS other`);
-    if (direction !== 'out') parts.push(`MATCH (s:${this.label} {id: $id})<-[r${types}]-(n:${this.label}) RETURN n.id AS fromId, type(r) AS relType, s.id AS toId, r.properties AS properties, ${ENTITY} AS other`);
-    const rows = await this.read<RelationRecord & { other: Parameters<typeof entityOf>[0] }>(parts.join(' UNION ALL '), { id });
+    if (direction !== 'in')
+      parts.push(
+        `MATCH (s:${this.label} {id: $id})-[r${types}]->(n:${this.label}) RETURN s.id AS fromId, type(r) AS relType, n.id AS toId, r.properties AS properties, ${ENTITY} AS other`,
+      );
+    if (direction !== 'out')
+      parts.push(
+        `MATCH (s:${this.label} {id: $id})<-[r${types}]-(n:${this.label}) RETURN n.id AS fromId, type(r) AS relType, s.id AS toId, r.properties AS properties, ${ENTITY} AS other`,
+      );
+    const rows = await this.read<RelationRecord & { other: Parameters<typeof entityOf>[0] }>(
+      parts.join(' UNION ALL '),
+      { id },
+    );
     // Ordered like the SQLite graph: by the other end, then kind.
     rows.sort((a, b) => compareIds(a.other.id, b.other.id) || compareIds(relKind(a.relType), relKind(b.relType)));
     const kept = options.limit !== undefined ? rows.slice(0, options.limit) : rows;
@@ -210,16 +281,30 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     const walk = options.direction === 'out' ? `-[${types}*1..]->` : `<-[${types}*1..]-`;
     // DISTINCT end nodes let Neo4j prune the variable-length walk instead of listing every path.
     const { order, relations, complete } = await nearestFirst(id, options, (frontier) =>
-      this.findRelations({ ...(options.direction === 'out' ? { from: frontier } : { to: frontier }), kinds: options.kinds }),
+      this.findRelations({
+        ...(options.direction === 'out' ? { from: frontier } : { to: frontier }),
+        kinds: options.kinds,
+      }),
     );
     const [counted] = complete
       ? [{ total: order.length }]
-      : await this.read<{ total: number }>(`MATCH (s:${this.label} {id: $id}) OPTIONAL MATCH (s)${walk}(d:${this.label}) WHERE d <> s RETURN count(DISTINCT d) AS total`, { id });
+      : await this.read<{ total: number }>(
+          `MATCH (s:${this.label} {id: $id}) OPTIONAL MATCH (s)${walk}(d:${this.label}) WHERE d <> s RETURN count(DISTINCT d) AS total`,
+          { id },
+        );
     const byId = new Map((await this.findEntities({ ids: order.map((o) => o.id) })).map((e) => [e.id, e]));
-    return { reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })), total: counted?.total ?? 0, relations };
+    return {
+      reached: order.map((o) => ({ entity: byId.get(o.id)!, depth: o.depth, via: o.via })),
+      total: counted?.total ?? 0,
+      relations,
+    };
   }
 
-  async path(from: string, to: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {}): Promise<Subgraph | undefined> {
+  async path(
+    from: string,
+    to: string,
+    options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {},
+  ): Promise<Subgraph | undefined> {
     const ends = await this.findEntities({ ids: [from, to] });
     const start = ends.find((e) => e.id === from);
     if (!start || !ends.some((e) => e.id === to)) return undefined;
@@ -238,7 +323,10 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     return row ? { entities: row.nodes.map(entityOf), relations: row.rels.map(relationOf) } : undefined;
   }
 
-  async search(text: string, options: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean } = {}): Promise<KnowledgeEntity[]> {
+  async search(
+    text: string,
+    options: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean } = {},
+  ): Promise<KnowledgeEntity[]> {
     const words = searchWords(text);
     if (words.length === 0) return [];
     const rows = await this.read<{ entity: Parameters<typeof entityOf>[0] }>(
@@ -252,8 +340,14 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
 
   async stats(): Promise<GraphStats> {
     const stats = emptyStats();
-    for (const r of await this.read<{ kind: EntityKind; total: number }>(`MATCH (n:${this.label}) RETURN n.kind AS kind, count(*) AS total`)) stats.entities[r.kind] = r.total;
-    for (const r of await this.read<{ relType: string; total: number }>(`MATCH (:${this.label})-[r]->(:${this.label}) RETURN type(r) AS relType, count(*) AS total`)) stats.relations[relKind(r.relType)] = r.total;
+    for (const r of await this.read<{ kind: EntityKind; total: number }>(
+      `MATCH (n:${this.label}) RETURN n.kind AS kind, count(*) AS total`,
+    ))
+      stats.entities[r.kind] = r.total;
+    for (const r of await this.read<{ relType: string; total: number }>(
+      `MATCH (:${this.label})-[r]->(:${this.label}) RETURN type(r) AS relType, count(*) AS total`,
+    ))
+      stats.relations[relKind(r.relType)] = r.total;
     return stats;
   }
 
@@ -276,7 +370,9 @@ function connect(options: Neo4jGraphOptions): Driver {
 }
 
 /** Whether a Neo4j server answers at `url`, and if not, why: for tests and `baton kg stats`. */
-export async function probeNeo4j(options: Neo4jGraphOptions): Promise<{ reachable: true } | { reachable: false; reason: string }> {
+export async function probeNeo4j(
+  options: Neo4jGraphOptions,
+): Promise<{ reachable: true } | { reachable: false; reason: string }> {
   const driver = connect({ ...options, connectionTimeoutMs: options.connectionTimeoutMs ?? 2000 });
   try {
     await driver.verifyConnectivity();

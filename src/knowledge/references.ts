@@ -49,7 +49,34 @@ export async function resolveReference(graph: KnowledgeGraph, reference: string)
 }
 
 /** Extensions that make a word a file name in an agent's prose ("e.g." and "v1.2" are not files). */
-const fileExtensions = new Set(['ts', 'tsx', 'mts', 'cts', 'js', 'jsx', 'mjs', 'cjs', 'json', 'md', 'yaml', 'yml', 'toml', 'sql', 'sh', 'py', 'go', 'rs', 'java', 'rb', 'c', 'h', 'cpp', 'css', 'scss', 'html']);
+const fileExtensions = new Set([
+  'ts',
+  'tsx',
+  'mts',
+  'cts',
+  'js',
+  'jsx',
+  'mjs',
+  'cjs',
+  'json',
+  'md',
+  'yaml',
+  'yml',
+  'toml',
+  'sql',
+  'sh',
+  'py',
+  'go',
+  'rs',
+  'java',
+  'rb',
+  'c',
+  'h',
+  'cpp',
+  'css',
+  'scss',
+  'html',
+]);
 
 /**
  * Paths (`src/x.ts`, `docs/a.md`, `jobs/export.ts`) and `backticked` names in a text: what a
@@ -85,4 +112,3 @@ export class ReferenceCache {
     this.known.delete(reference);
   }
 }
-

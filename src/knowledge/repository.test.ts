@@ -18,16 +18,27 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 function importersByGrep(root: string): Map<string, Set<string>> {
   const files = (readdirSync(root, { recursive: true }) as string[])
     .map((f) => f.split('\\').join('/'))
-    .filter((f) => /\.(ts|tsx)$/.test(f) && !f.endsWith('.d.ts') && !f.split('/').some((part) => part === 'node_modules' || part === 'dist' || part.startsWith('.')));
+    .filter(
+      (f) =>
+        /\.(ts|tsx)$/.test(f) &&
+        !f.endsWith('.d.ts') &&
+        !f.split('/').some((part) => part === 'node_modules' || part === 'dist' || part.startsWith('.')),
+    );
   const known = new Set(files);
   const importers = new Map<string, Set<string>>();
-  const importLine = /\b(?:import|export)\b[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+  const importLine =
+    /\b(?:import|export)\b[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
   for (const file of files) {
     for (const m of readFileSync(join(root, file), 'utf8').matchAll(importLine)) {
       const specifier = m[1] ?? m[2] ?? m[3]!;
       if (!specifier.startsWith('.')) continue;
       const base = posix.join(posix.dirname(file), specifier);
-      const target = [base.replace(/\.js$/, '.ts'), base.replace(/\.js$/, '.tsx'), `${base}.ts`, `${base}/index.ts`].find((c) => known.has(c));
+      const target = [
+        base.replace(/\.js$/, '.ts'),
+        base.replace(/\.js$/, '.tsx'),
+        `${base}.ts`,
+        `${base}/index.ts`,
+      ].find((c) => known.has(c));
       if (!target) continue;
       if (!importers.has(target)) importers.set(target, new Set());
       importers.get(target)!.add(file);
@@ -54,7 +65,8 @@ describe('the knowledge graph of this repository', () => {
   let dir: string;
   let graph: KnowledgeGraph;
   let importers: Map<string, Set<string>>;
-  const snapshot = (m: Map<string, Set<string>>): string => JSON.stringify([...m].map(([k, v]) => [k, [...v].sort()]).sort());
+  const snapshot = (m: Map<string, Set<string>>): string =>
+    JSON.stringify([...m].map(([k, v]) => [k, [...v].sort()]).sort());
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'baton-kg-repo-'));
     graph = openSqliteKnowledgeGraph({ dataDir: dir });
@@ -91,7 +103,9 @@ describe('the knowledge graph of this repository', () => {
 
   it('knows what a file defines and who calls a symbol through the core barrel', async () => {
     const defines = await answerQuestion(graph, 'what does src/core/errors.ts define');
-    expect(defines.entities.map((e) => e.id)).toEqual(expect.arrayContaining(['src/core/errors.ts#BatonError', 'src/core/errors.ts#ErrorCodes']));
+    expect(defines.entities.map((e) => e.id)).toEqual(
+      expect.arrayContaining(['src/core/errors.ts#BatonError', 'src/core/errors.ts#ErrorCodes']),
+    );
     // sqlite-graph.ts imports BatonError from '../core/index.js', which re-exports it from errors.ts.
     const callers = await answerQuestion(graph, 'who calls BatonError');
     expect(callers.entities.map((e) => e.id)).toContain('src/knowledge/sqlite-graph.ts#openSqliteKnowledgeGraph');
@@ -105,7 +119,8 @@ describe('buildFromRepository', () => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   };
-  const relationsOf = async (from: string) => (await graph.findRelations({ from: [from] })).map((r) => `${r.kind} ${r.to}`);
+  const relationsOf = async (from: string) =>
+    (await graph.findRelations({ from: [from] })).map((r) => `${r.kind} ${r.to}`);
 
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'baton-kg-project-'));
@@ -116,9 +131,15 @@ describe('buildFromRepository', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('resolves ESM specifiers as TypeScript does and records packages, definitions and calls', async () => {
-    write('src/util/index.ts', `export function slug(s: string) { return s.toLowerCase(); }\nexport const VERSION = 1;\n`);
+    write(
+      'src/util/index.ts',
+      `export function slug(s: string) { return s.toLowerCase(); }\nexport const VERSION = 1;\n`,
+    );
     write('src/model.ts', `export interface Item { id: string }\nexport * from './util/index.js';\n`);
-    write('src/view.tsx', `import { slug } from './model.js';\nexport default function Card() { return <b>{slug('A')}</b>; }\n`);
+    write(
+      'src/view.tsx',
+      `import { slug } from './model.js';\nexport default function Card() { return <b>{slug('A')}</b>; }\n`,
+    );
     write(
       'src/app.ts',
       [
@@ -145,7 +166,13 @@ describe('buildFromRepository', () => {
     const result = await buildFromRepository(graph, root);
     // Declaration files, dependencies, build output and hidden folders are not the project's code.
     expect(result.files).toBe(5);
-    expect((await graph.findEntities({ kinds: ['file'] })).map((e) => e.id)).toEqual(['scripts/legacy.cjs', 'src/app.ts', 'src/model.ts', 'src/util/index.ts', 'src/view.tsx']);
+    expect((await graph.findEntities({ kinds: ['file'] })).map((e) => e.id)).toEqual([
+      'scripts/legacy.cjs',
+      'src/app.ts',
+      'src/model.ts',
+      'src/util/index.ts',
+      'src/view.tsx',
+    ]);
     expect((await graph.findEntities({ kinds: ['module'] })).map((e) => [e.name, e.properties.builtin])).toEqual([
       ['@scope/pkg', false],
       ['node:fs', true],
@@ -169,7 +196,13 @@ describe('buildFromRepository', () => {
     // Calls resolve through a namespace import, a re-export (model.ts → util/index.ts) and JSX.
     expect(await relationsOf('src/app.ts#main')).toEqual(['calls src/app.ts#helper', 'calls src/util/index.ts#slug']);
     expect(await relationsOf('src/view.tsx#Card')).toEqual(['calls src/util/index.ts#slug']);
-    expect((await graph.findEntities({ ids: ['src/app.ts#helper', 'src/app.ts#main', 'src/view.tsx#Card'] })).map((e) => [e.id, e.properties.exported, e.properties.line])).toEqual([
+    expect(
+      (await graph.findEntities({ ids: ['src/app.ts#helper', 'src/app.ts#main', 'src/view.tsx#Card'] })).map((e) => [
+        e.id,
+        e.properties.exported,
+        e.properties.line,
+      ]),
+    ).toEqual([
       ['src/app.ts#helper', false, 11],
       ['src/app.ts#main', true, 7],
       ['src/view.tsx#Card', true, 2],
@@ -186,7 +219,11 @@ describe('buildFromRepository', () => {
 
   it('a rebuild drops what was deleted and keeps what agents said about what is left', async () => {
     graph = openSqliteKnowledgeGraph({ dataDir: join(root, '.baton') });
-    await addKnowledge(graph, { kind: 'decision', text: 'Slugs are lower-case', about: ['src/util/index.ts', 'src/view.tsx'] });
+    await addKnowledge(graph, {
+      kind: 'decision',
+      text: 'Slugs are lower-case',
+      about: ['src/util/index.ts', 'src/view.tsx'],
+    });
     unlinkSync(join(root, 'src/view.tsx'));
     write('src/app.ts', `import { slug } from './util/index.js';\nexport const main = () => slug('x');\n`);
     await buildFromRepository(graph, root);
@@ -199,6 +236,9 @@ describe('buildFromRepository', () => {
 
   it('refuses a directory that does not exist, naming it', async () => {
     graph = openSqliteKnowledgeGraph({ dataDir: join(root, '.baton') });
-    await expect(buildFromRepository(graph, join(root, 'no-such-dir'))).rejects.toMatchObject({ code: 'BATON_KNOWLEDGE_INVALID', message: expect.stringContaining(join(root, 'no-such-dir')) });
+    await expect(buildFromRepository(graph, join(root, 'no-such-dir'))).rejects.toMatchObject({
+      code: 'BATON_KNOWLEDGE_INVALID',
+      message: expect.stringContaining(join(root, 'no-such-dir')),
+    });
   });
 });

@@ -11,7 +11,12 @@ const sourceExtensions = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', 
 /** Bigger files are bundles or generated code: their imports say nothing about the project. */
 const maxFileBytes = 1_000_000;
 /** What an ESM specifier's `.js` may stand for in a TypeScript project, in the order tsc tries them. */
-const sourceFor: Record<string, string[]> = { '.js': ['.ts', '.tsx'], '.jsx': ['.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'] };
+const sourceFor: Record<string, string[]> = {
+  '.js': ['.ts', '.tsx'],
+  '.jsx': ['.tsx'],
+  '.mjs': ['.mts'],
+  '.cjs': ['.cts'],
+};
 
 interface Binding {
   /** The specifier it was imported from. */
@@ -60,7 +65,11 @@ function listSourceFiles(rootDir: string, signal?: AbortSignal): string[] {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!skippedDirs.has(entry.name)) walk(path);
-      } else if (entry.isFile() && sourceExtensions.includes(extname(entry.name)) && !/\.d\.[mc]?ts$/.test(entry.name)) {
+      } else if (
+        entry.isFile() &&
+        sourceExtensions.includes(extname(entry.name)) &&
+        !/\.d\.[mc]?ts$/.test(entry.name)
+      ) {
         files.push(relative(rootDir, path).split(sep).join('/'));
       }
     }
@@ -69,8 +78,10 @@ function listSourceFiles(rootDir: string, signal?: AbortSignal): string[] {
   return files.sort();
 }
 
-const hasModifier = (node: ts.Node, kind: ts.SyntaxKind): boolean => ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
-const stringLiteral = (node: ts.Node | undefined): string | undefined => (node && ts.isStringLiteralLike(node) ? node.text : undefined);
+const hasModifier = (node: ts.Node, kind: ts.SyntaxKind): boolean =>
+  ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
+const stringLiteral = (node: ts.Node | undefined): string | undefined =>
+  node && ts.isStringLiteralLike(node) ? node.text : undefined;
 
 function bindingNames(name: ts.BindingName): string[] {
   if (ts.isIdentifier(name)) return [name.text];
@@ -89,7 +100,14 @@ const declarationKinds: Array<[(n: ts.Node) => boolean, string]> = [
 /** Reads one file with the TypeScript parser (syntax only: no type checking, so broken files still parse). */
 function parseFile(id: string, text: string): ParsedFile {
   const ext = extname(id);
-  const kind = { '.tsx': ts.ScriptKind.TSX, '.jsx': ts.ScriptKind.JSX, '.js': ts.ScriptKind.JS, '.mjs': ts.ScriptKind.JS, '.cjs': ts.ScriptKind.JS }[ext] ?? ts.ScriptKind.TS;
+  const kind =
+    {
+      '.tsx': ts.ScriptKind.TSX,
+      '.jsx': ts.ScriptKind.JSX,
+      '.js': ts.ScriptKind.JS,
+      '.mjs': ts.ScriptKind.JS,
+      '.cjs': ts.ScriptKind.JS,
+    }[ext] ?? ts.ScriptKind.TS;
   const source = ts.createSourceFile(id, text, ts.ScriptTarget.Latest, true, kind);
   const parsed: ParsedFile = {
     id,
@@ -104,7 +122,8 @@ function parseFile(id: string, text: string): ParsedFile {
   };
   const line = (node: ts.Node): number => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   const declare = (name: string, declaration: string, node: ts.Node, exported: boolean): void => {
-    if (!parsed.declarations.has(name)) parsed.declarations.set(name, { name, declaration, exported, line: line(node) });
+    if (!parsed.declarations.has(name))
+      parsed.declarations.set(name, { name, declaration, exported, line: line(node) });
     else if (exported) parsed.declarations.get(name)!.exported = true;
   };
 
@@ -113,14 +132,22 @@ function parseFile(id: string, text: string): ParsedFile {
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       const callee = node.expression;
       const firstArg = node.arguments?.[0];
-      if (ts.isCallExpression(node) && (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) && stringLiteral(firstArg)) {
+      if (
+        ts.isCallExpression(node) &&
+        (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) &&
+        stringLiteral(firstArg)
+      ) {
         parsed.imports.push({ specifier: stringLiteral(firstArg)!, names: [], typeOnly: false, dynamic: true });
       } else if (ts.isIdentifier(callee)) {
         parsed.calls.push({ caller, callee: callee.text });
       } else if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)) {
         parsed.calls.push({ caller, callee: callee.expression.text, member: callee.name.text });
       }
-    } else if ((ts.isJsxOpeningElement(node) || ts.isJsxSelfClosingElement(node)) && ts.isIdentifier(node.tagName) && /^[A-Z]/.test(node.tagName.text)) {
+    } else if (
+      (ts.isJsxOpeningElement(node) || ts.isJsxSelfClosingElement(node)) &&
+      ts.isIdentifier(node.tagName) &&
+      /^[A-Z]/.test(node.tagName.text)
+    ) {
       // <Dashboard /> calls the Dashboard component.
       parsed.calls.push({ caller, callee: node.tagName.text });
     }
@@ -147,16 +174,30 @@ function parseFile(id: string, text: string): ParsedFile {
           parsed.bindings.set(element.name.text, { specifier, imported });
         }
       }
-      const typeOnly = Boolean(clause?.isTypeOnly) || (named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && !clause?.name && named.elements.every((e) => e.isTypeOnly));
+      const typeOnly =
+        Boolean(clause?.isTypeOnly) ||
+        (named !== undefined &&
+          ts.isNamedImports(named) &&
+          named.elements.length > 0 &&
+          !clause?.name &&
+          named.elements.every((e) => e.isTypeOnly));
       parsed.imports.push({ specifier, names, typeOnly, dynamic: false });
     } else if (ts.isExportDeclaration(statement)) {
       const specifier = stringLiteral(statement.moduleSpecifier);
       const clause = statement.exportClause;
       if (specifier !== undefined) {
-        const names = clause && ts.isNamedExports(clause) ? new Map(clause.elements.map((e) => [e.name.text, (e.propertyName ?? e.name).text])) : undefined;
+        const names =
+          clause && ts.isNamedExports(clause)
+            ? new Map(clause.elements.map((e) => [e.name.text, (e.propertyName ?? e.name).text]))
+            : undefined;
         // `export * as ns from` exports a namespace, not a symbol: it is an import with nothing to resolve.
         if (!clause || names) parsed.reexports.push({ specifier, ...(names ? { names } : {}) });
-        parsed.imports.push({ specifier, names: names ? [...names.values()] : ['*'], typeOnly: statement.isTypeOnly, dynamic: false });
+        parsed.imports.push({
+          specifier,
+          names: names ? [...names.values()] : ['*'],
+          typeOnly: statement.isTypeOnly,
+          dynamic: false,
+        });
       } else if (clause && ts.isNamedExports(clause)) {
         for (const e of clause.elements) parsed.localExports.set(e.name.text, (e.propertyName ?? e.name).text);
       }
@@ -221,7 +262,8 @@ export function packageName(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
-const isRelative = (specifier: string): boolean => specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..';
+const isRelative = (specifier: string): boolean =>
+  specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..';
 
 /** Entity ids: files are their repo-relative path, symbols `<file>#<name>`, packages `module:<name>`. */
 export const symbolId = (file: string, name: string): string => `${file}#${name}`;
@@ -297,7 +339,11 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
   } catch {
     // reported below
   }
-  if (!isDir) throw new BatonError(ErrorCodes.knowledgeInvalid, `dir: ${root} is not a directory; give the root of the repository to build the knowledge graph from.`);
+  if (!isDir)
+    throw new BatonError(
+      ErrorCodes.knowledgeInvalid,
+      `dir: ${root} is not a directory; give the root of the repository to build the knowledge graph from.`,
+    );
 
   const parsed = new Map<string, ParsedFile>();
   for (const id of listSourceFiles(root, signal)) {
@@ -307,7 +353,8 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
     parsed.set(id, parseFile(id, readFileSync(path, 'utf8')));
   }
   const fileIds = new Set(parsed.keys());
-  const target = (importer: string, specifier: string): string | undefined => (isRelative(specifier) ? resolveRelative(importer, specifier, fileIds) : undefined);
+  const target = (importer: string, specifier: string): string | undefined =>
+    isRelative(specifier) ? resolveRelative(importer, specifier, fileIds) : undefined;
   const exports = new ExportResolver(parsed, target);
 
   const entities: KnowledgeEntity[] = [];
@@ -322,16 +369,37 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
     // Two imports of one file (a value import and a type import): one relation, all the names.
     const a = existing.properties as { names: string[]; typeOnly: boolean; dynamic: boolean };
     const b = relation.properties as typeof a;
-    existing.properties = { ...a, names: [...new Set([...a.names, ...b.names])], typeOnly: a.typeOnly && b.typeOnly, dynamic: a.dynamic && b.dynamic };
+    existing.properties = {
+      ...a,
+      names: [...new Set([...a.names, ...b.names])],
+      typeOnly: a.typeOnly && b.typeOnly,
+      dynamic: a.dynamic && b.dynamic,
+    };
   };
   const modules = new Set<string>();
   let symbols = 0;
 
   for (const file of parsed.values()) {
-    entities.push({ id: file.id, kind: 'file', name: posix.basename(file.id), properties: { source: 'repository', language: file.language, lines: file.lines } });
+    entities.push({
+      id: file.id,
+      kind: 'file',
+      name: posix.basename(file.id),
+      properties: { source: 'repository', language: file.language, lines: file.lines },
+    });
     for (const d of file.declarations.values()) {
       symbols++;
-      entities.push({ id: symbolId(file.id, d.name), kind: 'symbol', name: d.name, properties: { source: 'repository', file: file.id, declaration: d.declaration, exported: d.exported, line: d.line } });
+      entities.push({
+        id: symbolId(file.id, d.name),
+        kind: 'symbol',
+        name: d.name,
+        properties: {
+          source: 'repository',
+          file: file.id,
+          declaration: d.declaration,
+          exported: d.exported,
+          line: d.line,
+        },
+      });
       relate({ from: file.id, to: symbolId(file.id, d.name), kind: 'defines' });
     }
     for (const i of file.imports) {
@@ -342,15 +410,28 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
         modules.add(name);
         to = moduleId(name);
       }
-      if (to) relate({ from: file.id, to, kind: 'imports', properties: { specifier: i.specifier, names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic } });
+      if (to)
+        relate({
+          from: file.id,
+          to,
+          kind: 'imports',
+          properties: { specifier: i.specifier, names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic },
+        });
     }
     for (const call of file.calls) {
       const callee = exports.local(file.id, call.callee, call.member);
-      const caller = call.caller !== undefined && file.declarations.has(call.caller) ? symbolId(file.id, call.caller) : file.id;
+      const caller =
+        call.caller !== undefined && file.declarations.has(call.caller) ? symbolId(file.id, call.caller) : file.id;
       if (callee && callee !== caller) relate({ from: caller, to: callee, kind: 'calls' });
     }
   }
-  for (const name of [...modules].sort()) entities.push({ id: moduleId(name), kind: 'module', name, properties: { source: 'repository', builtin: isBuiltin(name) } });
+  for (const name of [...modules].sort())
+    entities.push({
+      id: moduleId(name),
+      kind: 'module',
+      name,
+      properties: { source: 'repository', builtin: isBuiltin(name) },
+    });
   return { entities, relations: [...relations.values()], files: parsed.size, symbols };
 }
 
@@ -359,12 +440,21 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
  * symbols, the packages they use, and imports, defines and calls between them. Entities an earlier
  * build made that are gone now are removed; what agents said (decisions, findings) is kept.
  */
-export async function buildFromRepository(graph: KnowledgeGraph, rootDir: string, options: { signal?: AbortSignal } = {}): Promise<{ files: number; symbols: number; relations: number }> {
+export async function buildFromRepository(
+  graph: KnowledgeGraph,
+  rootDir: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<{ files: number; symbols: number; relations: number }> {
   const built = readRepository(rootDir, options.signal);
   const ids = new Set(built.entities.map((e) => e.id));
   const previous = await graph.findEntities({ kinds: ['file', 'symbol', 'module'] });
-  await graph.removeEntities(previous.filter((e) => e.properties.source === 'repository' && !ids.has(e.id)).map((e) => e.id));
-  await graph.removeRelations({ from: built.entities.filter((e) => e.kind !== 'module').map((e) => e.id), kinds: ['imports', 'defines', 'calls'] });
+  await graph.removeEntities(
+    previous.filter((e) => e.properties.source === 'repository' && !ids.has(e.id)).map((e) => e.id),
+  );
+  await graph.removeRelations({
+    from: built.entities.filter((e) => e.kind !== 'module').map((e) => e.id),
+    kinds: ['imports', 'defines', 'calls'],
+  });
   await graph.upsertEntities(built.entities);
   const relations = await graph.upsertRelations(built.relations);
   return { files: built.files, symbols: built.symbols, relations };

@@ -50,21 +50,45 @@ describe('SqliteKnowledgeGraph', () => {
     const db = new Database(join(dir, 'knowledge.db'));
     db.pragma('user_version = 7');
     db.close();
-    expect(() => openSqliteKnowledgeGraph({ dataDir: dir })).toThrow(expect.objectContaining({ code: 'BATON_KNOWLEDGE_GRAPH', message: expect.stringMatching(/version 7.*Upgrade Baton/) }));
+    expect(() => openSqliteKnowledgeGraph({ dataDir: dir })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_KNOWLEDGE_GRAPH',
+        message: expect.stringMatching(/version 7.*Upgrade Baton/),
+      }),
+    );
   });
 
   it('reports a file that is not a database, and a data dir it cannot create, with their paths', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'knowledge.db'), 'not sqlite '.repeat(200));
-    expect(() => openSqliteKnowledgeGraph({ dataDir: dir })).toThrow(expect.objectContaining({ code: 'BATON_KNOWLEDGE_GRAPH', message: expect.stringContaining(join(dir, 'knowledge.db')) }));
+    expect(() => openSqliteKnowledgeGraph({ dataDir: dir })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_KNOWLEDGE_GRAPH',
+        message: expect.stringContaining(join(dir, 'knowledge.db')),
+      }),
+    );
     writeFileSync(join(dir, 'blocker'), '');
-    expect(() => openSqliteKnowledgeGraph({ dataDir: join(dir, 'blocker', 'data') })).toThrow(expect.objectContaining({ code: 'BATON_KNOWLEDGE_GRAPH', message: expect.stringContaining(join(dir, 'blocker', 'data')) }));
+    expect(() => openSqliteKnowledgeGraph({ dataDir: join(dir, 'blocker', 'data') })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_KNOWLEDGE_GRAPH',
+        message: expect.stringContaining(join(dir, 'blocker', 'data')),
+      }),
+    );
   });
 
   it('keeps the search index in step when an entity is renamed or removed', async () => {
     const graph = openSqliteKnowledgeGraph({ dataDir: tempDir() });
-    await graph.upsertEntities([{ id: 'decision:1', kind: 'decision', name: 'cache', properties: { text: 'use redis for the session cache' } }]);
-    await graph.upsertEntities([{ id: 'decision:1', kind: 'decision', name: 'cache', properties: { text: 'use memcached for the session cache' } }]);
+    await graph.upsertEntities([
+      { id: 'decision:1', kind: 'decision', name: 'cache', properties: { text: 'use redis for the session cache' } },
+    ]);
+    await graph.upsertEntities([
+      {
+        id: 'decision:1',
+        kind: 'decision',
+        name: 'cache',
+        properties: { text: 'use memcached for the session cache' },
+      },
+    ]);
     expect(await graph.search('redis')).toEqual([]);
     expect((await graph.search('memcached')).map((e) => e.id)).toEqual(['decision:1']);
     await graph.removeEntities(['decision:1']);
@@ -75,9 +99,18 @@ describe('SqliteKnowledgeGraph', () => {
   it('stops a path search at maxDepth even in a graph dense with cycles', async () => {
     const graph = openSqliteKnowledgeGraph({ dataDir: tempDir() });
     // 30 files that all import each other: millions of simple paths, one hop between any two.
-    const files = Array.from({ length: 30 }, (_, i) => ({ id: `f${i}.ts`, kind: 'file' as const, name: `f${i}.ts`, properties: {} }));
+    const files = Array.from({ length: 30 }, (_, i) => ({
+      id: `f${i}.ts`,
+      kind: 'file' as const,
+      name: `f${i}.ts`,
+      properties: {},
+    }));
     await graph.upsertEntities([...files, { id: 'island.ts', kind: 'file', name: 'island.ts', properties: {} }]);
-    await graph.upsertRelations(files.flatMap((a) => files.filter((b) => b !== a).map((b) => ({ from: a.id, to: b.id, kind: 'imports' as const }))));
+    await graph.upsertRelations(
+      files.flatMap((a) =>
+        files.filter((b) => b !== a).map((b) => ({ from: a.id, to: b.id, kind: 'imports' as const })),
+      ),
+    );
     const started = performance.now();
     expect(await graph.path('f0.ts', 'island.ts', { direction: 'both', maxDepth: 3 })).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(5_000);

@@ -67,7 +67,12 @@ const schema = `
 type EntityRow = { id: string; kind: string; name: string; properties: string };
 type RelationRow = { from_id: string; kind: string; to_id: string; properties: string };
 
-const entityFromRow = (r: EntityRow): KnowledgeEntity => ({ id: r.id, kind: r.kind as EntityKind, name: r.name, properties: JSON.parse(r.properties) as Record<string, unknown> });
+const entityFromRow = (r: EntityRow): KnowledgeEntity => ({
+  id: r.id,
+  kind: r.kind as EntityKind,
+  name: r.name,
+  properties: JSON.parse(r.properties) as Record<string, unknown>,
+});
 
 function relationFromRow(r: RelationRow): KnowledgeRelation {
   const properties = JSON.parse(r.properties) as Record<string, unknown>;
@@ -104,18 +109,28 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) {
         this.db.close();
-        throw new BatonError(ErrorCodes.knowledgeGraph, `${path} was written by a newer Baton (knowledge schema version ${version}, this one knows ${SCHEMA_VERSION}). Upgrade Baton, or delete the file and run baton kg build.`);
+        throw new BatonError(
+          ErrorCodes.knowledgeGraph,
+          `${path} was written by a newer Baton (knowledge schema version ${version}, this one knows ${SCHEMA_VERSION}). Upgrade Baton, or delete the file and run baton kg build.`,
+        );
       }
       this.db.exec(schema);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       if (error instanceof BatonError) throw error;
-      throw new BatonError(ErrorCodes.knowledgeGraph, `Cannot open the knowledge graph ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new BatonError(
+        ErrorCodes.knowledgeGraph,
+        `Cannot open the knowledge graph ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 
   async upsertEntities(entities: readonly KnowledgeEntity[]): Promise<void> {
-    this.writeEntities(entities, 'ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, properties = excluded.properties, run_id = excluded.run_id, search_text = excluded.search_text');
+    this.writeEntities(
+      entities,
+      'ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, properties = excluded.properties, run_id = excluded.run_id, search_text = excluded.search_text',
+    );
   }
 
   async ensureEntities(entities: readonly KnowledgeEntity[]): Promise<void> {
@@ -123,9 +138,12 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   }
 
   private writeEntities(entities: readonly KnowledgeEntity[], onConflict: string): void {
-    const insert = this.db.prepare(`INSERT INTO entities (id, kind, name, properties, run_id, search_text) VALUES (?, ?, ?, ?, ?, ?) ${onConflict}`);
+    const insert = this.db.prepare(
+      `INSERT INTO entities (id, kind, name, properties, run_id, search_text) VALUES (?, ?, ?, ?, ?, ?) ${onConflict}`,
+    );
     this.db.transaction(() => {
-      for (const e of entities) insert.run(e.id, e.kind, e.name, JSON.stringify(e.properties), runIdOf(e.properties), searchableText(e));
+      for (const e of entities)
+        insert.run(e.id, e.kind, e.name, JSON.stringify(e.properties), runIdOf(e.properties), searchableText(e));
     })();
   }
 
@@ -137,7 +155,14 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     );
     return this.db.transaction(() => {
       let stored = 0;
-      for (const r of relations) stored += insert.run({ from: r.from, kind: r.kind, to: r.to, properties: JSON.stringify(r.properties ?? {}), runId: runIdOf(r.properties) }).changes;
+      for (const r of relations)
+        stored += insert.run({
+          from: r.from,
+          kind: r.kind,
+          to: r.to,
+          properties: JSON.stringify(r.properties ?? {}),
+          runId: runIdOf(r.properties),
+        }).changes;
       return stored;
     })();
   }
@@ -147,16 +172,18 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   }
 
   async removeRelations(filter: { from: readonly string[]; kinds: readonly RelationKind[] }): Promise<void> {
-    this.db.prepare(`DELETE FROM relations WHERE from_id IN (${IN_LIST}) AND kind IN (${IN_LIST})`).run(list(filter.from), list(filter.kinds));
+    this.db
+      .prepare(`DELETE FROM relations WHERE from_id IN (${IN_LIST}) AND kind IN (${IN_LIST})`)
+      .run(list(filter.from), list(filter.kinds));
   }
 
   async findEntities(filter: EntityFilter): Promise<KnowledgeEntity[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.ids) where.push(`id IN (${IN_LIST})`), params.push(list(filter.ids));
-    if (filter.names) where.push(`name IN (${IN_LIST})`), params.push(list(filter.names));
-    if (filter.kinds) where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds));
-    if (filter.runId !== undefined) where.push('run_id = ?'), params.push(filter.runId);
+    if (filter.ids) (where.push(`id IN (${IN_LIST})`), params.push(list(filter.ids)));
+    if (filter.names) (where.push(`name IN (${IN_LIST})`), params.push(list(filter.names)));
+    if (filter.kinds) (where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds)));
+    if (filter.runId !== undefined) (where.push('run_id = ?'), params.push(filter.runId));
     const sql = `SELECT id, kind, name, properties FROM entities ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? -1) as EntityRow[]).map(entityFromRow);
   }
@@ -164,22 +191,33 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   async findRelations(filter: RelationFilter): Promise<KnowledgeRelation[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.from) where.push(`from_id IN (${IN_LIST})`), params.push(list(filter.from));
-    if (filter.to) where.push(`to_id IN (${IN_LIST})`), params.push(list(filter.to));
-    if (filter.kinds) where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds));
-    if (filter.runId !== undefined) where.push('run_id = ?'), params.push(filter.runId);
+    if (filter.from) (where.push(`from_id IN (${IN_LIST})`), params.push(list(filter.from)));
+    if (filter.to) (where.push(`to_id IN (${IN_LIST})`), params.push(list(filter.to)));
+    if (filter.kinds) (where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds)));
+    if (filter.runId !== undefined) (where.push('run_id = ?'), params.push(filter.runId));
     const sql = `SELECT from_id, kind, to_id, properties FROM relations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY from_id, kind, to_id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? -1) as RelationRow[]).map(relationFromRow);
   }
 
-  async neighbours(id: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number } = {}): Promise<Subgraph> {
+  async neighbours(
+    id: string,
+    options: { direction?: Direction; kinds?: readonly RelationKind[]; limit?: number } = {},
+  ): Promise<Subgraph> {
     const direction = options.direction ?? 'both';
     const kinds = list(options.kinds ?? []);
     const anyKind = options.kinds === undefined ? 1 : 0;
     const parts: string[] = [];
-    if (direction !== 'in') parts.push(`SELECT from_id, kind, to_id, properties, to_id AS other FROM relations WHERE from_id = @id AND (@anyKind OR kind IN (SELECT value FROM json_each(@kinds)))`);
-    if (direction !== 'out') parts.push(`SELECT from_id, kind, to_id, properties, from_id AS other FROM relations WHERE to_id = @id AND (@anyKind OR kind IN (SELECT value FROM json_each(@kinds)))`);
-    const rows = this.db.prepare(`${parts.join(' UNION ALL ')} ORDER BY other, kind LIMIT @limit`).all({ id, anyKind, kinds, limit: options.limit ?? -1 }) as Array<RelationRow & { other: string }>;
+    if (direction !== 'in')
+      parts.push(
+        `SELECT from_id, kind, to_id, properties, to_id AS other FROM relations WHERE from_id = @id AND (@anyKind OR kind IN (SELECT value FROM json_each(@kinds)))`,
+      );
+    if (direction !== 'out')
+      parts.push(
+        `SELECT from_id, kind, to_id, properties, from_id AS other FROM relations WHERE to_id = @id AND (@anyKind OR kind IN (SELECT value FROM json_each(@kinds)))`,
+      );
+    const rows = this.db
+      .prepare(`${parts.join(' UNION ALL ')} ORDER BY other, kind LIMIT @limit`)
+      .all({ id, anyKind, kinds, limit: options.limit ?? -1 }) as Array<RelationRow & { other: string }>;
     const entities = await this.findEntities({ ids: [...new Set(rows.map((r) => r.other))] });
     return { entities, relations: rows.map(relationFromRow) };
   }
@@ -188,9 +226,17 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     const [near, far] = options.direction === 'out' ? ['from_id', 'to_id'] : ['to_id', 'from_id'];
     // Kinds are checked against the fixed list, so they can be written into the SQL: the planner
     // then walks the (to_id, kind) index directly, twice as fast as a json_each join here.
-    const kinds = options.kinds.filter((k) => relationKinds.includes(k)).map((k) => `'${k}'`).join(', ') || 'NULL';
-    const expand = this.cached(`SELECT from_id, kind, to_id, properties FROM relations WHERE ${near} IN (${IN_LIST}) AND kind IN (${kinds})`);
-    const { order, relations, complete } = await nearestFirst(id, options, async (frontier) => (expand.all(list(frontier)) as RelationRow[]).map(relationFromRow));
+    const kinds =
+      options.kinds
+        .filter((k) => relationKinds.includes(k))
+        .map((k) => `'${k}'`)
+        .join(', ') || 'NULL';
+    const expand = this.cached(
+      `SELECT from_id, kind, to_id, properties FROM relations WHERE ${near} IN (${IN_LIST}) AND kind IN (${kinds})`,
+    );
+    const { order, relations, complete } = await nearestFirst(id, options, async (frontier) =>
+      (expand.all(list(frontier)) as RelationRow[]).map(relationFromRow),
+    );
     // Cut short by the limit, the walk does not know how many there are: the closure counts them
     // (UNION drops entities already reached, so cycles end and each is expanded once).
     const total = complete
@@ -219,7 +265,11 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     return statement;
   }
 
-  async path(from: string, to: string, options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {}): Promise<Subgraph | undefined> {
+  async path(
+    from: string,
+    to: string,
+    options: { direction?: Direction; kinds?: readonly RelationKind[]; maxDepth?: number } = {},
+  ): Promise<Subgraph | undefined> {
     const ends = await this.findEntities({ ids: [from, to] });
     if (ends.length < (from === to ? 1 : 2)) return undefined;
     const direction = options.direction ?? 'out';
@@ -231,7 +281,10 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
       `SELECT r.${far}, walk.depth + 1, walk.trail || r.kind || '${arrow}' || '${FIELD}' || r.${far} || '${STEP}'
        FROM walk JOIN relations r ON r.${near} = walk.id ${kindFilter}
        WHERE walk.depth < @maxDepth AND walk.id <> @to AND instr(walk.trail, '${FIELD}' || r.${far} || '${STEP}') = 0`;
-    const steps = [direction !== 'in' ? step('from_id', 'to_id', '>') : undefined, direction !== 'out' ? step('to_id', 'from_id', '<') : undefined].filter(Boolean);
+    const steps = [
+      direction !== 'in' ? step('from_id', 'to_id', '>') : undefined,
+      direction !== 'out' ? step('to_id', 'from_id', '<') : undefined,
+    ].filter(Boolean);
     const row = this.db
       .prepare(
         `WITH RECURSIVE walk (id, depth, trail) AS (
@@ -242,7 +295,8 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
          )
          SELECT trail FROM walk WHERE id = @to LIMIT 1`,
       )
-      .get({ from, to, maxDepth, kinds: list(options.kinds ?? []), anyKind: options.kinds === undefined ? 1 : 0 }) as { trail: string } | undefined;
+      .get({ from, to, maxDepth, kinds: list(options.kinds ?? []), anyKind: options.kinds === undefined ? 1 : 0 }) as
+      { trail: string } | undefined;
     if (!row) return undefined;
     return this.subgraphOfTrail(from, row.trail);
   }
@@ -260,13 +314,18 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     const relations: KnowledgeRelation[] = [];
     for (const [i, s] of steps.entries()) {
       const [a, b] = s.forward ? [ids[i]!, ids[i + 1]!] : [ids[i + 1]!, ids[i]!];
-      const row = this.db.prepare('SELECT from_id, kind, to_id, properties FROM relations WHERE from_id = ? AND kind = ? AND to_id = ?').get(a, s.kind, b) as RelationRow;
+      const row = this.db
+        .prepare('SELECT from_id, kind, to_id, properties FROM relations WHERE from_id = ? AND kind = ? AND to_id = ?')
+        .get(a, s.kind, b) as RelationRow;
       relations.push(relationFromRow(row));
     }
     return { entities: ids.map((id) => byId.get(id)!), relations };
   }
 
-  async search(text: string, options: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean } = {}): Promise<KnowledgeEntity[]> {
+  async search(
+    text: string,
+    options: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean } = {},
+  ): Promise<KnowledgeEntity[]> {
     const words = searchWords(text);
     if (words.length === 0) return [];
     // Each word quoted (FTS syntax never leaks in from a user's text) and prefix-matched.
@@ -277,14 +336,27 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
          WHERE entities_fts MATCH @match AND (@anyKind OR e.kind IN (SELECT value FROM json_each(@kinds)))
          ORDER BY bm25(entities_fts), e.id LIMIT @limit`,
       )
-      .all({ match, anyKind: options.kinds === undefined ? 1 : 0, kinds: list(options.kinds ?? []), limit: options.limit ?? 20 }) as EntityRow[];
+      .all({
+        match,
+        anyKind: options.kinds === undefined ? 1 : 0,
+        kinds: list(options.kinds ?? []),
+        limit: options.limit ?? 20,
+      }) as EntityRow[];
     return rows.map(entityFromRow);
   }
 
   async stats(): Promise<GraphStats> {
     const stats = emptyStats();
-    for (const r of this.db.prepare('SELECT kind, count(*) AS n FROM entities GROUP BY kind').all() as Array<{ kind: EntityKind; n: number }>) stats.entities[r.kind] = r.n;
-    for (const r of this.db.prepare('SELECT kind, count(*) AS n FROM relations GROUP BY kind').all() as Array<{ kind: RelationKind; n: number }>) stats.relations[r.kind] = r.n;
+    for (const r of this.db.prepare('SELECT kind, count(*) AS n FROM entities GROUP BY kind').all() as Array<{
+      kind: EntityKind;
+      n: number;
+    }>)
+      stats.entities[r.kind] = r.n;
+    for (const r of this.db.prepare('SELECT kind, count(*) AS n FROM relations GROUP BY kind').all() as Array<{
+      kind: RelationKind;
+      n: number;
+    }>)
+      stats.relations[r.kind] = r.n;
     return stats;
   }
 
@@ -298,7 +370,11 @@ export function openSqliteKnowledgeGraph(options: { dataDir: string }): SqliteKn
   try {
     mkdirSync(options.dataDir, { recursive: true });
   } catch (error) {
-    throw new BatonError(ErrorCodes.knowledgeGraph, `Cannot create the data directory ${options.dataDir} for the knowledge graph: ${(error as Error).message}`, { cause: error });
+    throw new BatonError(
+      ErrorCodes.knowledgeGraph,
+      `Cannot create the data directory ${options.dataDir} for the knowledge graph: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   return new SqliteKnowledgeGraph(join(options.dataDir, 'knowledge.db'));
 }

@@ -74,7 +74,11 @@ const mcpJsonSchema = z.object({ mcpServers: z.record(z.string(), mcpServerSchem
 export function readMcpJson(path: string): Record<string, McpServerEntry> {
   if (!existsSync(path)) return {};
   const text = readUserFile(path, { code: ErrorCodes.mcpConfigInvalid, what: 'MCP config' });
-  return parseYamlWithSchema(text, mcpJsonSchema, { source: path, code: ErrorCodes.mcpConfigInvalid, what: 'MCP config' }).mcpServers;
+  return parseYamlWithSchema(text, mcpJsonSchema, {
+    source: path,
+    code: ErrorCodes.mcpConfigInvalid,
+    what: 'MCP config',
+  }).mcpServers;
 }
 
 export interface CatalogSources {
@@ -101,7 +105,15 @@ export function batonServerEntry(dataDir?: string): McpServerEntry {
     command: process.execPath,
     args: [...loader, cli, 'mcp-server', ...(dataDir ? ['--data-dir', dataDir] : [])],
     capabilities: ['ide', 'ide state', 'open files', 'diagnostics', 'knowledge graph'],
-    keywords: ['editor', 'selection', 'selected code', 'recent changes', 'compiler errors', 'what was decided', 'record the decision'],
+    keywords: [
+      'editor',
+      'selection',
+      'selected code',
+      'recent changes',
+      'compiler errors',
+      'what was decided',
+      'record the decision',
+    ],
   };
 }
 
@@ -160,5 +172,9 @@ export function launchConfig(server: CatalogServer, env: NodeJS.ProcessEnv): Mcp
       ...(config.env ? { env: expandAll(config.env, name, env) } : {}),
     };
   }
-  return { ...config, url: expand(config.url, name, env), ...(config.headers ? { headers: expandAll(config.headers, name, env) } : {}) };
+  return {
+    ...config,
+    url: expand(config.url, name, env),
+    ...(config.headers ? { headers: expandAll(config.headers, name, env) } : {}),
+  };
 }

@@ -1,11 +1,34 @@
-export { batonServerEntry, buildCatalog, launchConfig, mcpServerSchema, mockToolSchema, readMcpJson, templateConfig } from './catalog.js';
-export type { CatalogServer, CatalogSources, McpCatalog, McpLaunchConfig, McpServerEntry, MockTool } from './catalog.js';
+export {
+  batonServerEntry,
+  buildCatalog,
+  launchConfig,
+  mcpServerSchema,
+  mockToolSchema,
+  readMcpJson,
+  templateConfig,
+} from './catalog.js';
+export type {
+  CatalogServer,
+  CatalogSources,
+  McpCatalog,
+  McpLaunchConfig,
+  McpServerEntry,
+  MockTool,
+} from './catalog.js';
 export { analyzeRequirements, kindOf } from './requirements.js';
 export type { RequirementAnalysis, ServerRequirement } from './requirements.js';
 export { McpProbeTimeout, probeServer } from './probe.js';
 export type { McpProbe, ProbeOptions } from './probe.js';
 export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js';
-export type { AgentMcpPlan, AgentMcpRequest, BreakerState, McpEventMap, McpManagerOptions, McpUnavailablePolicy, ServerHealth } from './manager.js';
+export type {
+  AgentMcpPlan,
+  AgentMcpRequest,
+  BreakerState,
+  McpEventMap,
+  McpManagerOptions,
+  McpUnavailablePolicy,
+  ServerHealth,
+} from './manager.js';
 export { MockMcpHost } from './mock.js';
 export type { MockToolCall } from './mock.js';
 export { catalogFor, mcpSecretValues, startMcp } from './setup.js';

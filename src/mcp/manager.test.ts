@@ -15,7 +15,10 @@ import type { McpProbe } from './probe.js';
 
 const modules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
 const faultServer = fileURLToPath(new URL('../../test/fixtures/fault-mcp-server.mjs', import.meta.url));
-const node = (script: string, ...args: string[]): McpServerEntry => ({ command: process.execPath, args: [script, ...args] });
+const node = (script: string, ...args: string[]): McpServerEntry => ({
+  command: process.execPath,
+  args: [script, ...args],
+});
 const memory = node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js'));
 const fault = (...args: string[]) => node(faultServer, ...args);
 
@@ -25,7 +28,13 @@ afterEach(async () => {
 });
 
 function manager(servers: Record<string, McpServerEntry>, options: Partial<McpManagerOptions> = {}): McpManager {
-  const m = new McpManager({ catalog: buildCatalog({ workflow: servers }), env: {}, timeoutMs: 5000, retryBaseDelayMs: 10, ...options });
+  const m = new McpManager({
+    catalog: buildCatalog({ workflow: servers }),
+    env: {},
+    timeoutMs: 5000,
+    retryBaseDelayMs: 10,
+    ...options,
+  });
   cleanups.push(() => m.close());
   return m;
 }
@@ -142,29 +151,51 @@ describe('agent MCP plans and graceful degradation', () => {
   const servers = { memory, dead: fault('--exit-at-start'), git: { command: 'uvx', args: ['mcp-server-git'] } };
 
   it('config generation: gives an agent only the servers it needs, launch-ready', async () => {
-    const plan = await manager(servers, { probe: up }).prepareAgent({ agentId: 'a', task: 'Remember the release date', policy: 'fail' });
+    const plan = await manager(servers, { probe: up }).prepareAgent({
+      agentId: 'a',
+      task: 'Remember the release date',
+      policy: 'fail',
+    });
     expect(Object.keys(plan.servers)).toEqual(['memory']);
     expect(plan.servers.memory).toEqual(memory);
     expect(plan.chosen).toEqual([{ name: 'memory', reasons: ['task mentions "remember" (memory keyword)'] }]);
     expect(plan.available).toEqual([{ name: 'memory', tools: 1 }]);
   });
 
-  it('uses the workflow\'s list when there is one, and [] means none', async () => {
+  it("uses the workflow's list when there is one, and [] means none", async () => {
     const m = manager(servers, { probe: up });
-    expect(Object.keys((await m.prepareAgent({ agentId: 'a', task: 'Remember it', requested: ['git'], policy: 'fail' })).servers)).toEqual(['git']);
-    expect((await m.prepareAgent({ agentId: 'a', task: 'Remember it', requested: [], policy: 'fail' })).servers).toEqual({});
+    expect(
+      Object.keys(
+        (await m.prepareAgent({ agentId: 'a', task: 'Remember it', requested: ['git'], policy: 'fail' })).servers,
+      ),
+    ).toEqual(['git']);
+    expect(
+      (await m.prepareAgent({ agentId: 'a', task: 'Remember it', requested: [], policy: 'fail' })).servers,
+    ).toEqual({});
   });
 
   it('degrade: starts without the dead server and records it', async () => {
-    const plan = await manager(servers, { probe: up }).prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'dead'], policy: 'degrade' });
+    const plan = await manager(servers, { probe: up }).prepareAgent({
+      agentId: 'a',
+      task: 'x',
+      requested: ['memory', 'dead'],
+      policy: 'degrade',
+    });
     expect(Object.keys(plan.servers)).toEqual(['memory']);
-    expect(plan.missing).toEqual([{ name: 'dead', error: { code: 'BATON_MCP_UNAVAILABLE', message: 'MCP server "dead" is not up: exited' } }]);
+    expect(plan.missing).toEqual([
+      { name: 'dead', error: { code: 'BATON_MCP_UNAVAILABLE', message: 'MCP server "dead" is not up: exited' } },
+    ]);
   });
 
   it('fail: refuses to start the agent, naming the server', async () => {
-    await expect(manager(servers, { probe: up }).prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'dead'], policy: 'fail' })).rejects.toThrow(
-      /Agent a needs MCP servers that are not up \(dead: MCP server "dead" is not up: exited\)/,
-    );
+    await expect(
+      manager(servers, { probe: up }).prepareAgent({
+        agentId: 'a',
+        task: 'x',
+        requested: ['memory', 'dead'],
+        policy: 'fail',
+      }),
+    ).rejects.toThrow(/Agent a needs MCP servers that are not up \(dead: MCP server "dead" is not up: exited\)/);
   });
 
   it('wait: holds the agent until the server comes up', async () => {
@@ -173,7 +204,10 @@ describe('agent MCP plans and graceful degradation', () => {
       if (++attempts < 3) throw new BatonError(ErrorCodes.mcpUnavailable, 'starting');
       return [{ name: 't' }];
     };
-    const plan = await manager({ later: fault() }, { probe: recovering, maxAttempts: 1, breakerThreshold: 10 }).prepareAgent({ agentId: 'a', task: 'x', requested: ['later'], policy: 'wait' });
+    const plan = await manager(
+      { later: fault() },
+      { probe: recovering, maxAttempts: 1, breakerThreshold: 10 },
+    ).prepareAgent({ agentId: 'a', task: 'x', requested: ['later'], policy: 'wait' });
     expect(plan.missing).toEqual([]);
     expect(Object.keys(plan.servers)).toEqual(['later']);
   });
@@ -181,22 +215,39 @@ describe('agent MCP plans and graceful degradation', () => {
   it('wait: gives up when the agent is cancelled', async () => {
     const signal = AbortSignal.timeout(300);
     const m = manager({ dead: fault() }, { probe: up, maxAttempts: 1, breakerThreshold: 100 });
-    await expect(m.prepareAgent({ agentId: 'a', task: 'x', requested: ['dead'], policy: 'wait', signal })).rejects.toThrow(/not up/);
+    await expect(
+      m.prepareAgent({ agentId: 'a', task: 'x', requested: ['dead'], policy: 'wait', signal }),
+    ).rejects.toThrow(/not up/);
   });
 });
 
 describe('catalog', () => {
   it('expands ${VAR} and ${VAR:-default}, naming the server and variable when one is missing', () => {
-    const catalog = buildCatalog({ workflow: { gh: { command: 'gh-mcp', args: ['--org', '${ORG:-acme}'], env: { TOKEN: '${GITHUB_TOKEN}' } } } });
-    expect(launchConfig(catalog.get('gh')!, { GITHUB_TOKEN: 't0k' })).toEqual({ command: 'gh-mcp', args: ['--org', 'acme'], env: { TOKEN: 't0k' } });
-    expect(() => launchConfig(catalog.get('gh')!, {})).toThrow(/MCP server "gh" needs the environment variable GITHUB_TOKEN, which is not set/);
+    const catalog = buildCatalog({
+      workflow: { gh: { command: 'gh-mcp', args: ['--org', '${ORG:-acme}'], env: { TOKEN: '${GITHUB_TOKEN}' } } },
+    });
+    expect(launchConfig(catalog.get('gh')!, { GITHUB_TOKEN: 't0k' })).toEqual({
+      command: 'gh-mcp',
+      args: ['--org', 'acme'],
+      env: { TOKEN: 't0k' },
+    });
+    expect(() => launchConfig(catalog.get('gh')!, {})).toThrow(
+      /MCP server "gh" needs the environment variable GITHUB_TOKEN, which is not set/,
+    );
   });
 
   it('merges config < .mcp.json < workflow', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-mcp-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { a: { command: 'from-project' }, b: { command: 'from-project' } } }));
-    const catalog = buildCatalog({ config: { a: { command: 'from-config' }, c: { command: 'from-config' } }, projectDirs: [dir], workflow: { b: { command: 'from-workflow' } } });
+    writeFileSync(
+      join(dir, '.mcp.json'),
+      JSON.stringify({ mcpServers: { a: { command: 'from-project' }, b: { command: 'from-project' } } }),
+    );
+    const catalog = buildCatalog({
+      config: { a: { command: 'from-config' }, c: { command: 'from-config' } },
+      projectDirs: [dir],
+      workflow: { b: { command: 'from-workflow' } },
+    });
     expect([...catalog.values()].map((s) => [s.name, 'command' in s.entry ? s.entry.command : ''])).toEqual([
       ['baton', process.execPath],
       ['a', 'from-project'],
@@ -211,9 +262,18 @@ describe('catalog', () => {
     // Tests run from source, so the CLI starts through tsx, found by absolute path (agents run elsewhere).
     expect(builtIn.entry).toMatchObject({
       command: process.execPath,
-      args: ['--import', expect.stringMatching(/^file:\/\/.*\/node_modules\/tsx\/.+\.mjs$/), fileURLToPath(new URL('../cli/main.ts', import.meta.url)), 'mcp-server', '--data-dir', '/data'],
+      args: [
+        '--import',
+        expect.stringMatching(/^file:\/\/.*\/node_modules\/tsx\/.+\.mjs$/),
+        fileURLToPath(new URL('../cli/main.ts', import.meta.url)),
+        'mcp-server',
+        '--data-dir',
+        '/data',
+      ],
     });
-    expect(analyzeRequirements('Explain the diagnostics in the open files', buildCatalog({})).servers.map((s) => s.name)).toEqual(['baton']);
+    expect(
+      analyzeRequirements('Explain the diagnostics in the open files', buildCatalog({})).servers.map((s) => s.name),
+    ).toEqual(['baton']);
 
     const declared = buildCatalog({ workflow: { baton: { command: 'my-baton' } } }).get('baton')!;
     expect(declared).toMatchObject({ source: 'workflow', entry: { command: 'my-baton' } });
@@ -229,7 +289,10 @@ describe('mock MCP mode', () => {
     // ...which mock mode replays without starting the server.
     const host = await MockMcpHost.start();
     cleanups.push(() => host.close());
-    const mocked = manager({ memory: { ...memory, mock: { results: { read_graph: '{"entities":[{"name":"mocked"}]}' } } } }, { snapshotDir, mock: host });
+    const mocked = manager(
+      { memory: { ...memory, mock: { results: { read_graph: '{"entities":[{"name":"mocked"}]}' } } } },
+      { snapshotDir, mock: host },
+    );
     const [health] = await mocked.check(['memory']);
     expect(health!.status).toBe('up');
     expect(health!.tools.map((t) => t.name)).toContain('create_entities');
@@ -247,7 +310,10 @@ describe('mock MCP mode', () => {
   it('serves declared mock tools, and says what to do when there are none', async () => {
     const host = await MockMcpHost.start();
     cleanups.push(() => host.close());
-    const m = manager({ github: { command: 'gh-mcp', mock: { tools: [{ name: 'create_issue' }] } }, pg: { command: 'pg-mcp' } }, { mock: host });
+    const m = manager(
+      { github: { command: 'gh-mcp', mock: { tools: [{ name: 'create_issue' }] } }, pg: { command: 'pg-mcp' } },
+      { mock: host },
+    );
     const [github, pg] = await m.check(['github', 'pg']);
     expect(github).toMatchObject({ status: 'up', tools: [{ name: 'create_issue' }] });
     expect(pg).toMatchObject({ status: 'down', error: { code: 'BATON_MCP_CONFIG_INVALID' } });

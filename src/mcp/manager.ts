@@ -15,8 +15,23 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import { z } from 'zod';
-import { BatonError, ErrorCodes, systemClock, toErrorInfo, TypedEmitter, type Clock, type ErrorInfo } from '../core/index.js';
-import { launchConfig, templateConfig, type CatalogServer, type McpCatalog, type McpLaunchConfig, type MockTool } from './catalog.js';
+import {
+  BatonError,
+  ErrorCodes,
+  systemClock,
+  toErrorInfo,
+  TypedEmitter,
+  type Clock,
+  type ErrorInfo,
+} from '../core/index.js';
+import {
+  launchConfig,
+  templateConfig,
+  type CatalogServer,
+  type McpCatalog,
+  type McpLaunchConfig,
+  type MockTool,
+} from './catalog.js';
 import type { MockMcpHost } from './mock.js';
 import { McpProbeTimeout, probeServer, type McpProbe } from './probe.js';
 import { analyzeRequirements } from './requirements.js';
@@ -37,7 +52,14 @@ export interface ServerHealth {
 }
 
 export interface McpEventMap extends Record<string, unknown> {
-  'mcp.checked': { server: string; status: 'up' | 'down'; latencyMs: number; attempts: number; cached: boolean; error?: ErrorInfo };
+  'mcp.checked': {
+    server: string;
+    status: 'up' | 'down';
+    latencyMs: number;
+    attempts: number;
+    cached: boolean;
+    error?: ErrorInfo;
+  };
   'mcp.breaker': { server: string; state: BreakerState };
 }
 
@@ -140,7 +162,11 @@ export class McpManager {
 
   private server(name: string): CatalogServer {
     const server = this.options.catalog.get(name);
-    if (!server) throw new BatonError(ErrorCodes.mcpConfigInvalid, `Unknown MCP server "${name}". Known: ${[...this.options.catalog.keys()].join(', ') || 'none'}.`);
+    if (!server)
+      throw new BatonError(
+        ErrorCodes.mcpConfigInvalid,
+        `Unknown MCP server "${name}". Known: ${[...this.options.catalog.keys()].join(', ') || 'none'}.`,
+      );
     return server;
   }
 
@@ -178,22 +204,58 @@ export class McpManager {
         const timeoutMs = Math.max(1, deadline - this.clock.now());
         return this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
       });
-      const health: ServerHealth = { name, status: 'up', latencyMs: performance.now() - started, tools, attempts, cached: false, breaker: this.breakerState(name) };
+      const health: ServerHealth = {
+        name,
+        status: 'up',
+        latencyMs: performance.now() - started,
+        tools,
+        attempts,
+        cached: false,
+        breaker: this.breakerState(name),
+      };
       state.healthy = { health, expiresAt: this.clock.now() + (this.options.cacheTtlMs ?? 60_000) };
       if (!this.options.mock) this.recordSnapshot(name, tools);
-      this.events.emit('mcp.checked', { server: name, status: 'up', latencyMs: health.latencyMs, attempts, cached: false });
+      this.events.emit('mcp.checked', {
+        server: name,
+        status: 'up',
+        latencyMs: health.latencyMs,
+        attempts,
+        cached: false,
+      });
       return health;
     } catch (cause) {
       state.healthy = undefined;
       const error =
         cause instanceof BrokenCircuitError
-          ? { code: ErrorCodes.mcpUnavailable, message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds` }
+          ? {
+              code: ErrorCodes.mcpUnavailable,
+              message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`,
+            }
           : cause instanceof McpProbeTimeout
             ? // The last attempt only had what was left of the deadline; the user set the whole of it.
-              { code: ErrorCodes.mcpUnavailable, message: `MCP server "${name}" did not answer initialize + tools/list within ${this.options.timeoutMs} ms (mcp_timeout_ms)` }
+              {
+                code: ErrorCodes.mcpUnavailable,
+                message: `MCP server "${name}" did not answer initialize + tools/list within ${this.options.timeoutMs} ms (mcp_timeout_ms)`,
+              }
             : toErrorInfo(cause);
-      const health: ServerHealth = { name, status: 'down', latencyMs: performance.now() - started, tools: [], attempts, cached: false, breaker: this.breakerState(name), error };
-      this.events.emit('mcp.checked', { server: name, status: 'down', latencyMs: health.latencyMs, attempts, cached: false, error });
+      const health: ServerHealth = {
+        name,
+        status: 'down',
+        latencyMs: performance.now() - started,
+        tools: [],
+        attempts,
+        cached: false,
+        breaker: this.breakerState(name),
+        error,
+      };
+      this.events.emit('mcp.checked', {
+        server: name,
+        status: 'down',
+        latencyMs: health.latencyMs,
+        attempts,
+        cached: false,
+        error,
+      });
       return health;
     }
   }
@@ -221,14 +283,20 @@ export class McpManager {
     const down = health.filter((h) => h.status === 'down');
     if (down.length > 0 && request.policy !== 'degrade') {
       const detail = down.map((h) => `${h.name}: ${h.error?.message ?? 'down'}`).join('; ');
-      throw new BatonError(ErrorCodes.mcpUnavailable, `Agent ${request.agentId} needs MCP servers that are not up (${detail}).`);
+      throw new BatonError(
+        ErrorCodes.mcpUnavailable,
+        `Agent ${request.agentId} needs MCP servers that are not up (${detail}).`,
+      );
     }
     const up = health.filter((h) => h.status === 'up');
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
-      missing: down.map((h) => ({ name: h.name, error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' } })),
+      missing: down.map((h) => ({
+        name: h.name,
+        error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' },
+      })),
     };
   }
 

@@ -15,11 +15,12 @@ export interface MockToolCall {
 
 /** The MCP SDK's server side, loaded when mock mode starts: other runs never pay for it. */
 const serverSdk = async () => {
-  const [{ Server }, { StreamableHTTPServerTransport }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/index.js'),
-    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
-  ]);
+  const [{ Server }, { StreamableHTTPServerTransport }, { CallToolRequestSchema, ListToolsRequestSchema }] =
+    await Promise.all([
+      import('@modelcontextprotocol/sdk/server/index.js'),
+      import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+      import('@modelcontextprotocol/sdk/types.js'),
+    ]);
   return { Server, StreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema };
 };
 type ServerSdk = Awaited<ReturnType<typeof serverSdk>>;
@@ -28,7 +29,11 @@ function mcpServerFor(sdk: ServerSdk, name: string, mocked: MockedServer, calls:
   const { Server, CallToolRequestSchema, ListToolsRequestSchema } = sdk;
   const server = new Server({ name: `baton-mock-${name}`, version: '0.1.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: mocked.tools.map((t) => ({ name: t.name, description: t.description ?? `Mock of ${name}.${t.name}`, inputSchema: t.inputSchema ?? { type: 'object' } })),
+    tools: mocked.tools.map((t) => ({
+      name: t.name,
+      description: t.description ?? `Mock of ${name}.${t.name}`,
+      inputSchema: t.inputSchema ?? { type: 'object' },
+    })),
   }));
   server.setRequestHandler(CallToolRequestSchema, (request) => {
     const tool = request.params.name;
@@ -83,7 +88,9 @@ export class MockMcpHost {
     const name = match ? decodeURIComponent(match[1] ?? '') : '';
     const mocked = this.servers.get(name);
     if (!mocked) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no mock MCP server "${name}"` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: `no mock MCP server "${name}"` }));
       return;
     }
     if (req.method !== 'POST') {

@@ -21,7 +21,12 @@ export type McpProbe = (name: string, config: McpLaunchConfig, options: ProbeOpt
 
 /** The MCP SDK's client side, loaded on first use: runs without MCP servers never pay for it. */
 const clientSdk = async () => {
-  const [{ Client }, { SSEClientTransport }, { getDefaultEnvironment, StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+  const [
+    { Client },
+    { SSEClientTransport },
+    { getDefaultEnvironment, StdioClientTransport },
+    { StreamableHTTPClientTransport },
+  ] = await Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
     import('@modelcontextprotocol/sdk/client/sse.js'),
     import('@modelcontextprotocol/sdk/client/stdio.js'),
@@ -30,7 +35,11 @@ const clientSdk = async () => {
   return { Client, SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport };
 };
 
-function transportFor(sdk: Awaited<ReturnType<typeof clientSdk>>, config: McpLaunchConfig, cwd: string | undefined): Transport {
+function transportFor(
+  sdk: Awaited<ReturnType<typeof clientSdk>>,
+  config: McpLaunchConfig,
+  cwd: string | undefined,
+): Transport {
   const { SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport } = sdk;
   if ('command' in config) {
     return new StdioClientTransport({
@@ -43,7 +52,9 @@ function transportFor(sdk: Awaited<ReturnType<typeof clientSdk>>, config: McpLau
   }
   const requestInit = config.headers ? { headers: config.headers } : undefined;
   const url = new URL(config.url);
-  return config.type === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  return config.type === 'sse'
+    ? new SSEClientTransport(url, { requestInit })
+    : new StreamableHTTPClientTransport(url, { requestInit });
 }
 
 /**
@@ -57,14 +68,22 @@ export const probeServer: McpProbe = async (name, config, options) => {
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
   const timedOut = new Promise<never>((_, reject) => {
     deadline.signal.addEventListener('abort', () =>
-      reject(new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`)),
+      reject(
+        new McpProbeTimeout(
+          `MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`,
+        ),
+      ),
     );
   });
   try {
     const work = (async () => {
       await client.connect(transportFor(sdk, config, options.cwd), { signal: deadline.signal });
       const { tools } = await client.listTools(undefined, { signal: deadline.signal });
-      return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as Record<string, unknown> }));
+      return tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        inputSchema: t.inputSchema as Record<string, unknown>,
+      }));
     })();
     work.catch(() => undefined); // after a timeout wins the race, its late failure is expected
     return await Promise.race([work, timedOut]);

@@ -9,13 +9,22 @@ const catalog = buildCatalog({
     memory: npx('@modelcontextprotocol/server-memory'),
     files: npx('@modelcontextprotocol/server-filesystem', '/srv/data'),
     git: { command: 'uvx', args: ['mcp-server-git'] },
-    gh: { command: 'docker', args: ['run', '-i', 'ghcr.io/github/github-mcp-server'], env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_TOKEN}' } },
+    gh: {
+      command: 'docker',
+      args: ['run', '-i', 'ghcr.io/github/github-mcp-server'],
+      env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_TOKEN}' },
+    },
     fetch: { command: 'uvx', args: ['mcp-server-fetch'] },
     pg: npx('@modelcontextprotocol/server-postgres', 'postgresql://localhost/app'),
     lite: { command: 'uvx', args: ['mcp-server-sqlite', '--db-path', 'app.db'] },
     browser: npx('@playwright/mcp'),
     everything: npx('@modelcontextprotocol/server-everything'),
-    jira: { type: 'http', url: 'https://jira.example/mcp', capabilities: ['tickets', 'sprint'], keywords: ['jira', 'backlog'] },
+    jira: {
+      type: 'http',
+      url: 'https://jira.example/mcp',
+      capabilities: ['tickets', 'sprint'],
+      keywords: ['jira', 'backlog'],
+    },
   },
 });
 
@@ -55,7 +64,10 @@ describe('mcp requirement analysis', () => {
   it('explains each choice', () => {
     const [gh] = analyzeRequirements('Open a pull request on GitHub', catalog).servers;
     expect(gh).toMatchObject({ name: 'gh', kind: 'github' });
-    expect(gh!.reasons).toEqual(['task mentions "github" (github keyword)', 'task mentions "pull request" (github keyword)']);
+    expect(gh!.reasons).toEqual([
+      'task mentions "github" (github keyword)',
+      'task mentions "pull request" (github keyword)',
+    ]);
   });
 
   it('is deterministic: same task and catalog, same answer', () => {
@@ -67,7 +79,12 @@ describe('mcp requirement analysis', () => {
     const small = buildCatalog({ workflow: { memory: npx('@modelcontextprotocol/server-memory') } });
     const analysis = analyzeRequirements('Open a pull request on GitHub', small);
     expect(analysis.servers).toEqual([]);
-    expect(analysis.suggestions).toEqual([{ kind: 'github', reasons: ['task mentions "github" (github keyword)', 'task mentions "pull request" (github keyword)'] }]);
+    expect(analysis.suggestions).toEqual([
+      {
+        kind: 'github',
+        reasons: ['task mentions "github" (github keyword)', 'task mentions "pull request" (github keyword)'],
+      },
+    ]);
   });
 
   it('recognises a server by its name when its package is unknown', () => {

@@ -17,8 +17,15 @@ export interface McpSetupOptions {
 }
 
 /** Every server a run may use: baton.config < `.mcp.json` files < the workflow. */
-export function catalogFor(options: Pick<McpSetupOptions, 'configServers' | 'projectDirs' | 'workflowServers'> & { dataDir?: string }): McpCatalog {
-  return buildCatalog({ config: options.configServers, projectDirs: options.projectDirs, workflow: options.workflowServers, dataDir: options.dataDir });
+export function catalogFor(
+  options: Pick<McpSetupOptions, 'configServers' | 'projectDirs' | 'workflowServers'> & { dataDir?: string },
+): McpCatalog {
+  return buildCatalog({
+    config: options.configServers,
+    projectDirs: options.projectDirs,
+    workflow: options.workflowServers,
+    dataDir: options.dataDir,
+  });
 }
 
 /** An MCP manager for a run or a CLI check, with its health monitor (and mock host) running. */

@@ -6,8 +6,7 @@
 import type { ModelRequestView, Reply } from './script.js';
 
 export type ContentBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+  { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 export interface ReplyUsage {
   input_tokens: number;
@@ -37,7 +36,11 @@ export function roughTokenCount(text: string): number {
   return Math.max(1, Math.ceil(Buffer.byteLength(text) / 4));
 }
 
-export function buildMessage(reply: Reply, request: { model: string; bodyBytes: number }, messageId: string): ModelMessage {
+export function buildMessage(
+  reply: Reply,
+  request: { model: string; bodyBytes: number },
+  messageId: string,
+): ModelMessage {
   const content: ContentBlock[] = [];
   if (reply.text !== undefined) content.push({ type: 'text', text: reply.text });
   const toolUses = reply.toolUse === undefined ? [] : Array.isArray(reply.toolUse) ? reply.toolUse : [reply.toolUse];
@@ -79,23 +82,41 @@ export function messageEvents(message: ModelMessage): SseEvent[] {
   ];
   message.content.forEach((block, index) => {
     if (block.type === 'text') {
-      events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'text', text: '' } } });
-      events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } } });
-    } else {
       events.push({
         event: 'content_block_start',
-        data: { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } },
+        data: { type: 'content_block_start', index, content_block: { type: 'text', text: '' } },
       });
       events.push({
         event: 'content_block_delta',
-        data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } },
+        data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } },
+      });
+    } else {
+      events.push({
+        event: 'content_block_start',
+        data: {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+        },
+      });
+      events.push({
+        event: 'content_block_delta',
+        data: {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+        },
       });
     }
     events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
   });
   events.push({
     event: 'message_delta',
-    data: { type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: message.usage.output_tokens } },
+    data: {
+      type: 'message_delta',
+      delta: { stop_reason: message.stop_reason, stop_sequence: null },
+      usage: { output_tokens: message.usage.output_tokens },
+    },
   });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
   return events;
@@ -116,7 +137,11 @@ const errorTypes: Record<number, string> = {
   529: 'overloaded_error',
 };
 
-export function errorBody(status: number, type: string | undefined, message: string | undefined): Record<string, unknown> {
+export function errorBody(
+  status: number,
+  type: string | undefined,
+  message: string | undefined,
+): Record<string, unknown> {
   const errorType = type ?? errorTypes[status] ?? 'api_error';
   return { type: 'error', error: { type: errorType, message: message ?? `Scripted ${errorType} (${status})` } };
 }

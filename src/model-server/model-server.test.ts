@@ -28,7 +28,12 @@ const ask = (text: string, extra: Partial<Anthropic.MessageCreateParamsNonStream
 
 describe('scripted model server', () => {
   it('streams a text reply the official client can assemble, with usage', async () => {
-    const client = await clientFor(parseScript('rules:\n  - match: { prompt: hello }\n    reply: { text: "Hi there", usage: { input_tokens: 7, output_tokens: 3 } }\n', 's.yaml'));
+    const client = await clientFor(
+      parseScript(
+        'rules:\n  - match: { prompt: hello }\n    reply: { text: "Hi there", usage: { input_tokens: 7, output_tokens: 3 } }\n',
+        's.yaml',
+      ),
+    );
     const stream = client.messages.stream(ask('hello world'));
     const message = await stream.finalMessage();
     expect(message.content).toHaveLength(1);
@@ -46,7 +51,13 @@ describe('scripted model server', () => {
 
   it('streams tool_use blocks with their input', async () => {
     const client = await clientFor({
-      rules: [{ match: { prompt: 'read' }, reply: { toolUse: { name: 'Read', input: { file_path: '/x' } } }, sequencePer: 'script' }],
+      rules: [
+        {
+          match: { prompt: 'read' },
+          reply: { toolUse: { name: 'Read', input: { file_path: '/x' } } },
+          sequencePer: 'script',
+        },
+      ],
       default: { text: 'OK' },
     });
     const message = await client.messages.stream(ask('please read')).finalMessage();
@@ -79,7 +90,11 @@ describe('scripted model server', () => {
         return undefined;
       } catch (error) {
         const e = error as InstanceType<typeof Anthropic.APIError>;
-        return { status: e.status, retryAfter: e.headers?.get('retry-after'), type: (e.error as { error?: { type?: string } })?.error?.type };
+        return {
+          status: e.status,
+          retryAfter: e.headers?.get('retry-after'),
+          type: (e.error as { error?: { type?: string } })?.error?.type,
+        };
       }
     };
     expect(await statusOf('r429')).toEqual({ status: 429, retryAfter: '3', type: 'rate_limit_error' });
@@ -101,11 +116,22 @@ describe('scripted model server', () => {
         return 'fault';
       }
     };
-    expect([await call('a'), await call('a'), await call('a'), await call('b'), await call('b')]).toEqual(['fault', 'second', 'second', 'fault', 'second']);
+    expect([await call('a'), await call('a'), await call('a'), await call('b'), await call('b')]).toEqual([
+      'fault',
+      'second',
+      'second',
+      'fault',
+      'second',
+    ]);
   });
 
   it('drops connections and hangs on request', async () => {
-    const client = await clientFor(parseScript('rules:\n  - { match: { prompt: drop }, reply: { drop: before-response } }\n  - { match: { prompt: hang }, reply: { hang: true } }\n', 's.yaml'));
+    const client = await clientFor(
+      parseScript(
+        'rules:\n  - { match: { prompt: drop }, reply: { drop: before-response } }\n  - { match: { prompt: hang }, reply: { hang: true } }\n',
+        's.yaml',
+      ),
+    );
     await expect(client.messages.create(ask('drop'))).rejects.toThrow(/Connection error/i);
     await expect(client.messages.create(ask('hang'), { timeout: 300 })).rejects.toThrow(/timed out/i);
     expect(server!.requests.map((r) => r.outcome)).toEqual(['drop', 'hang']);
@@ -148,7 +174,9 @@ describe('scripted model server', () => {
       }),
     );
     expect(second.content[0]).toMatchObject({ text: 'second-turn' });
-    const withTool = await client.messages.create(ask('x', { tools: [{ name: 'Bash', input_schema: { type: 'object' } }] }));
+    const withTool = await client.messages.create(
+      ask('x', { tools: [{ name: 'Bash', input_schema: { type: 'object' } }] }),
+    );
     expect(withTool.content[0]).toMatchObject({ text: 'has-bash' });
   });
 
@@ -159,18 +187,34 @@ describe('scripted model server', () => {
     await client.messages.create(ask('the real task'), { headers: { 'x-claude-code-session-id': 'sess-1' } });
     const recorded = server!.messageRequests('sess-1');
     expect(recorded).toHaveLength(1);
-    expect(recorded[0]!.view).toMatchObject({ prompt: 'the real task', system: 'You are BATON-TEST.', turn: 1, model: 'claude-test' });
+    expect(recorded[0]!.view).toMatchObject({
+      prompt: 'the real task',
+      system: 'You are BATON-TEST.',
+      turn: 1,
+      model: 'claude-test',
+    });
     expect(server!.messageRequests()[0]!.view!.prompt).toBe('');
-    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatchObject({ sessionId: 'sess-1', outcome: 'message', usage: { output_tokens: expect.any(Number) } });
+    expect(lines[1]).toMatchObject({
+      sessionId: 'sess-1',
+      outcome: 'message',
+      usage: { output_tokens: expect.any(Number) },
+    });
     expect(lines[1]).not.toHaveProperty('body');
   });
 
   it('rejects an invalid script naming the field and line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-ms-'));
     writeFileSync(join(dir, 'bad.yaml'), 'rules:\n  - match: { prompt: x }\n    reply: { txt: typo }\n');
-    expect(() => parseScript('rules:\n  - match: { prompt: x }\n    reply: { txt: typo }\n', 'bad.yaml')).toThrow(/bad\.yaml:3: rules\[0\]\.reply/);
-    expect(() => parseScript('rules:\n  - match: { prompt: x }\n', 'bad.yaml')).toThrow(/exactly one of reply or replies/);
+    expect(() => parseScript('rules:\n  - match: { prompt: x }\n    reply: { txt: typo }\n', 'bad.yaml')).toThrow(
+      /bad\.yaml:3: rules\[0\]\.reply/,
+    );
+    expect(() => parseScript('rules:\n  - match: { prompt: x }\n', 'bad.yaml')).toThrow(
+      /exactly one of reply or replies/,
+    );
   });
 });

@@ -81,9 +81,7 @@ export class ModelServer {
 
   /** Model requests (POST /v1/messages) only, optionally for one agent session. */
   messageRequests(sessionId?: string): RecordedRequest[] {
-    return this.requests.filter(
-      (r) => r.view !== undefined && (sessionId === undefined || r.sessionId === sessionId),
-    );
+    return this.requests.filter((r) => r.view !== undefined && (sessionId === undefined || r.sessionId === sessionId));
   }
 
   async close(): Promise<void> {
@@ -163,7 +161,11 @@ export class ModelServer {
       return;
     }
 
-    const message = buildMessage(reply, { model: body.model ?? 'scripted-model', bodyBytes: Buffer.byteLength(raw) }, `msg_scripted_${++this.messageCounter}`);
+    const message = buildMessage(
+      reply,
+      { model: body.model ?? 'scripted-model', bodyBytes: Buffer.byteLength(raw) },
+      `msg_scripted_${++this.messageCounter}`,
+    );
     if (!base.stream) {
       this.record({ ...base, outcome: 'message', status: 200, usage: message.usage });
       sendJson(res, 200, message, { 'request-id': message.id });
@@ -171,7 +173,12 @@ export class ModelServer {
     }
 
     const dropMidStream = reply.drop === 'mid-stream';
-    this.record({ ...base, outcome: dropMidStream ? 'drop' : 'message', status: 200, usage: dropMidStream ? undefined : message.usage });
+    this.record({
+      ...base,
+      outcome: dropMidStream ? 'drop' : 'message',
+      status: 200,
+      usage: dropMidStream ? undefined : message.usage,
+    });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': message.id });
     const events = messageEvents(message);
     for (const [i, event] of events.entries()) {

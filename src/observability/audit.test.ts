@@ -14,7 +14,10 @@ describe('audit trail', () => {
     await trail().recordConfig({ parallel_limit: 8, max_retries: 2 }, ['defaults', 'env BATON_PARALLEL_LIMIT']);
     const changes = await temp.store.listAuditEvents({ action: 'config.changed' });
     expect(changes.map((c) => c.details.keys)).toEqual([['max_retries', 'parallel_limit'], ['parallel_limit']]);
-    expect(changes[1]).toMatchObject({ actor: 'ann@box', details: { sources: ['defaults', 'env BATON_PARALLEL_LIMIT'] } });
+    expect(changes[1]).toMatchObject({
+      actor: 'ann@box',
+      details: { sources: ['defaults', 'env BATON_PARALLEL_LIMIT'] },
+    });
   });
 
   it('drops entries older than the retention', async () => {

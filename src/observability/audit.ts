@@ -39,7 +39,13 @@ export class AuditTrail {
   }
 
   record(action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
-    const event: AuditEvent = { at: this.clock.now(), actor: this.actor, action, ...(target !== undefined ? { target } : {}), details };
+    const event: AuditEvent = {
+      at: this.clock.now(),
+      actor: this.actor,
+      action,
+      ...(target !== undefined ? { target } : {}),
+      details,
+    };
     const write = this.store.saveAuditEvent(event).finally(() => this.pending.delete(write));
     this.pending.add(write);
     return write;
@@ -49,17 +55,31 @@ export class AuditTrail {
   async recordConfig(config: Record<string, unknown>, sources: string[]): Promise<void> {
     const [last] = await this.store.listAuditEvents({ action: 'config.changed', limit: 1 });
     const previous = (last?.details.config ?? {}) as Record<string, unknown>;
-    const changed = Object.keys({ ...previous, ...config }).filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(config[key]));
+    const changed = Object.keys({ ...previous, ...config }).filter(
+      (key) => JSON.stringify(previous[key]) !== JSON.stringify(config[key]),
+    );
     if (changed.length > 0) await this.record('config.changed', undefined, { keys: changed.sort(), sources, config });
   }
 
   /** Records a run's start, end and budget events. */
   watchRun(events: RunEvents): () => void {
     const offs = [
-      events.on('run.started', (e) => void this.record('run.started', e.runId, { workflow: e.workflowName, agents: e.agents })),
-      events.on('run.finished', (e) => void this.record('run.finished', e.runId, { status: e.status, costUsd: e.summary.totals.costUsd })),
-      events.on('budget.warning', (e) => void this.record('budget.warning', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd })),
-      events.on('budget.exceeded', (e) => void this.record('budget.exceeded', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd })),
+      events.on(
+        'run.started',
+        (e) => void this.record('run.started', e.runId, { workflow: e.workflowName, agents: e.agents }),
+      ),
+      events.on(
+        'run.finished',
+        (e) => void this.record('run.finished', e.runId, { status: e.status, costUsd: e.summary.totals.costUsd }),
+      ),
+      events.on(
+        'budget.warning',
+        (e) => void this.record('budget.warning', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd }),
+      ),
+      events.on(
+        'budget.exceeded',
+        (e) => void this.record('budget.exceeded', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd }),
+      ),
     ];
     return () => offs.forEach((off) => off());
   }

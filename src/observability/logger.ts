@@ -31,17 +31,41 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** Events worth a line at info level; the rest are debug. */
-const infoEvents: Array<keyof RunEventMap & string> = ['run.started', 'run.finished', 'phase.started', 'phase.finished', 'agent.started', 'agent.finished', 'budget.warning', 'budget.exceeded', 'context.corrupt'];
-const debugEvents: Array<keyof RunEventMap & string> = ['agent.queued', 'agent.mcp', 'agent.attempt', 'agent.attempt.finished', 'context.added'];
+const infoEvents: Array<keyof RunEventMap & string> = [
+  'run.started',
+  'run.finished',
+  'phase.started',
+  'phase.finished',
+  'agent.started',
+  'agent.finished',
+  'budget.warning',
+  'budget.exceeded',
+  'context.corrupt',
+];
+const debugEvents: Array<keyof RunEventMap & string> = [
+  'agent.queued',
+  'agent.mcp',
+  'agent.attempt',
+  'agent.attempt.finished',
+  'context.added',
+];
 
 /** Logs every run and MCP event as one structured line. */
 export function logEvents(logger: Logger, events: RunEvents, mcpEvents?: McpEvents): () => void {
   const offs = [
-    ...infoEvents.map((name) => events.on(name, (payload) => logger.info({ event: name, ...withoutSummary(payload as object) }, name))),
-    ...debugEvents.map((name) => events.on(name, (payload) => logger.debug({ event: name, ...(payload as object) }, name))),
+    ...infoEvents.map((name) =>
+      events.on(name, (payload) => logger.info({ event: name, ...withoutSummary(payload as object) }, name)),
+    ),
+    ...debugEvents.map((name) =>
+      events.on(name, (payload) => logger.debug({ event: name, ...(payload as object) }, name)),
+    ),
     ...(mcpEvents
       ? [
-          mcpEvents.on('mcp.checked', (e) => (e.status === 'up' ? logger.debug({ event: 'mcp.checked', ...e }, 'mcp.checked') : logger.warn({ event: 'mcp.checked', ...e }, 'mcp.checked'))),
+          mcpEvents.on('mcp.checked', (e) =>
+            e.status === 'up'
+              ? logger.debug({ event: 'mcp.checked', ...e }, 'mcp.checked')
+              : logger.warn({ event: 'mcp.checked', ...e }, 'mcp.checked'),
+          ),
           mcpEvents.on('mcp.breaker', (e) => logger.warn({ event: 'mcp.breaker', ...e }, 'mcp.breaker')),
         ]
       : []),

@@ -55,12 +55,30 @@ describe('metrics', () => {
     const calls = new Map<string, number>();
     const runtime = new FakeRuntime((spec) => {
       calls.set(spec.agentId, (calls.get(spec.agentId) ?? 0) + 1);
-      if (spec.agentId === 'flaky' && calls.get('flaky') === 1) return { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } };
-      if (spec.agentId === 'broken') return { error: { code: ErrorCodes.modelInvalidRequest, message: '400', transient: false }, usage: { inputTokens: 5 } };
-      return { text: 'Decision: ship it', usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 7 }, costUsd: 0.25 };
+      if (spec.agentId === 'flaky' && calls.get('flaky') === 1)
+        return { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } };
+      if (spec.agentId === 'broken')
+        return {
+          error: { code: ErrorCodes.modelInvalidRequest, message: '400', transient: false },
+          usage: { inputTokens: 5 },
+        };
+      return {
+        text: 'Decision: ship it',
+        usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 7 },
+        costUsd: 0.25,
+      };
     });
     const config = { ...defaultConfig(), data_dir: temp.dir, retry_base_delay_ms: 1, retry_max_delay_ms: 2 };
-    const summary = await runWorkflow({ workflow, workflowDir: temp.dir, config, store: temp.store, runtime, mcp, env: {}, events });
+    const summary = await runWorkflow({
+      workflow,
+      workflowDir: temp.dir,
+      config,
+      store: temp.store,
+      runtime,
+      mcp,
+      env: {},
+      events,
+    });
     mcp.close();
 
     const text = await metrics.text();
@@ -71,7 +89,10 @@ describe('metrics', () => {
     expect(sample(text, 'baton_runs_total{status="partial"}')).toBe(1);
     // Token totals equal the sum of what the agents reported.
     const input = summary.phases.flatMap((p) => p.agents).reduce((sum, a) => sum + a.usage.inputTokens, 0);
-    expect((sample(text, 'baton_tokens_total{phase="build",kind="input"}') ?? 0) + (sample(text, 'baton_tokens_total{phase="check",kind="input"}') ?? 0)).toBe(input);
+    expect(
+      (sample(text, 'baton_tokens_total{phase="build",kind="input"}') ?? 0) +
+        (sample(text, 'baton_tokens_total{phase="check",kind="input"}') ?? 0),
+    ).toBe(input);
     expect(sample(text, 'baton_tokens_total{phase="build",kind="cache_read"}')).toBe(14);
     expect(sample(text, 'baton_cost_usd_total{model="default"}')).toBeCloseTo(summary.totals.costUsd);
     expect(sample(text, 'baton_active_agents')).toBe(0);
@@ -103,8 +124,12 @@ describe('metrics', () => {
   });
 
   it('exports every metric the shipped Grafana dashboard queries', async () => {
-    const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../../deploy/grafana/baton-dashboard.json', import.meta.url)), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
-    const queried = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []));
+    const dashboard = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../deploy/grafana/baton-dashboard.json', import.meta.url)), 'utf8'),
+    ) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const queried = new Set(
+      dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []),
+    );
     expect(queried.size).toBeGreaterThan(10);
     const exported = await new BatonMetrics().seriesNames();
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);

@@ -14,24 +14,112 @@ const breakerValues = { closed: 0, 'half-open': 1, open: 2 } as const;
 export class BatonMetrics {
   readonly registry = new Registry();
 
-  private readonly agentSpawn = new Histogram({ name: 'baton_agent_spawn_seconds', help: 'Time from starting an agent process until it is ready', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [this.registry] });
-  private readonly agentDuration = new Histogram({ name: 'baton_agent_duration_seconds', help: 'Agent run time, all attempts included', labelNames: ['status'], buckets: [1, 5, 15, 30, 60, 120, 300, 600], registers: [this.registry] });
-  private readonly agents = new Counter({ name: 'baton_agents_total', help: 'Agents that finished, by status', labelNames: ['status'], registers: [this.registry] });
-  private readonly attempts = new Counter({ name: 'baton_agent_attempts_total', help: 'Agent attempts, by outcome and error code', labelNames: ['status', 'code'], registers: [this.registry] });
-  private readonly retries = new Counter({ name: 'baton_agent_retries_total', help: 'Agent attempts after the first', registers: [this.registry] });
-  private readonly tokens = new Counter({ name: 'baton_tokens_total', help: 'Model tokens used, by phase and kind', labelNames: ['phase', 'kind'], registers: [this.registry] });
-  private readonly cost = new Counter({ name: 'baton_cost_usd_total', help: 'Cost in USD, by model', labelNames: ['model'], registers: [this.registry] });
-  private readonly contextTokens = new Histogram({ name: 'baton_context_inherited_tokens', help: 'Tokens of inherited context given to an agent', buckets: [0, 100, 500, 1000, 2000, 5000, 10000, 50000], registers: [this.registry] });
-  private readonly contextDepth = new Histogram({ name: 'baton_context_inheritance_depth', help: 'Phases an agent inherits context from', buckets: [0, 1, 2, 3, 5, 8, 13], registers: [this.registry] });
-  private readonly contextQuery = new Histogram({ name: 'baton_context_query_seconds', help: 'Time to select an agent\'s inherited context', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [this.registry] });
-  private readonly contextEntries = new Counter({ name: 'baton_context_entries_total', help: 'Context entries agents produced', registers: [this.registry] });
-  private readonly mcpCheck = new Histogram({ name: 'baton_mcp_check_seconds', help: 'MCP preflight time of a server (cache hits excluded)', labelNames: ['server'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [this.registry] });
-  private readonly mcpChecks = new Counter({ name: 'baton_mcp_checks_total', help: 'MCP preflight checks, by server and result', labelNames: ['server', 'status'], registers: [this.registry] });
-  private readonly mcpRetries = new Counter({ name: 'baton_mcp_retries_total', help: 'MCP preflight attempts after the first, by server', labelNames: ['server'], registers: [this.registry] });
-  private readonly mcpBreaker = new Gauge({ name: 'baton_mcp_breaker_state', help: 'Circuit breaker per MCP server: 0 closed, 1 half-open, 2 open', labelNames: ['server'], registers: [this.registry] });
-  private readonly activeAgents = new Gauge({ name: 'baton_active_agents', help: 'Agents running now', registers: [this.registry] });
-  private readonly queueDepth = new Gauge({ name: 'baton_queue_depth', help: 'Agents ready to run, waiting for a slot under parallel_limit', registers: [this.registry] });
-  private readonly runs = new Counter({ name: 'baton_runs_total', help: 'Runs that finished, by status', labelNames: ['status'], registers: [this.registry] });
+  private readonly agentSpawn = new Histogram({
+    name: 'baton_agent_spawn_seconds',
+    help: 'Time from starting an agent process until it is ready',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly agentDuration = new Histogram({
+    name: 'baton_agent_duration_seconds',
+    help: 'Agent run time, all attempts included',
+    labelNames: ['status'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+  private readonly agents = new Counter({
+    name: 'baton_agents_total',
+    help: 'Agents that finished, by status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly attempts = new Counter({
+    name: 'baton_agent_attempts_total',
+    help: 'Agent attempts, by outcome and error code',
+    labelNames: ['status', 'code'],
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'baton_agent_retries_total',
+    help: 'Agent attempts after the first',
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'baton_tokens_total',
+    help: 'Model tokens used, by phase and kind',
+    labelNames: ['phase', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly cost = new Counter({
+    name: 'baton_cost_usd_total',
+    help: 'Cost in USD, by model',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+  private readonly contextTokens = new Histogram({
+    name: 'baton_context_inherited_tokens',
+    help: 'Tokens of inherited context given to an agent',
+    buckets: [0, 100, 500, 1000, 2000, 5000, 10000, 50000],
+    registers: [this.registry],
+  });
+  private readonly contextDepth = new Histogram({
+    name: 'baton_context_inheritance_depth',
+    help: 'Phases an agent inherits context from',
+    buckets: [0, 1, 2, 3, 5, 8, 13],
+    registers: [this.registry],
+  });
+  private readonly contextQuery = new Histogram({
+    name: 'baton_context_query_seconds',
+    help: "Time to select an agent's inherited context",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  private readonly contextEntries = new Counter({
+    name: 'baton_context_entries_total',
+    help: 'Context entries agents produced',
+    registers: [this.registry],
+  });
+  private readonly mcpCheck = new Histogram({
+    name: 'baton_mcp_check_seconds',
+    help: 'MCP preflight time of a server (cache hits excluded)',
+    labelNames: ['server'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  private readonly mcpChecks = new Counter({
+    name: 'baton_mcp_checks_total',
+    help: 'MCP preflight checks, by server and result',
+    labelNames: ['server', 'status'],
+    registers: [this.registry],
+  });
+  private readonly mcpRetries = new Counter({
+    name: 'baton_mcp_retries_total',
+    help: 'MCP preflight attempts after the first, by server',
+    labelNames: ['server'],
+    registers: [this.registry],
+  });
+  private readonly mcpBreaker = new Gauge({
+    name: 'baton_mcp_breaker_state',
+    help: 'Circuit breaker per MCP server: 0 closed, 1 half-open, 2 open',
+    labelNames: ['server'],
+    registers: [this.registry],
+  });
+  private readonly activeAgents = new Gauge({
+    name: 'baton_active_agents',
+    help: 'Agents running now',
+    registers: [this.registry],
+  });
+  private readonly queueDepth = new Gauge({
+    name: 'baton_queue_depth',
+    help: 'Agents ready to run, waiting for a slot under parallel_limit',
+    registers: [this.registry],
+  });
+  private readonly runs = new Counter({
+    name: 'baton_runs_total',
+    help: 'Runs that finished, by status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
 
   constructor() {
     // Process memory, CPU and event-loop lag, under Baton's prefix.
@@ -105,7 +193,8 @@ export class BatonMetrics {
     for (const metric of await this.registry.getMetricsAsJSON()) {
       const base = metric.name;
       // prom-client's typings declare a numeric MetricType enum; at runtime the JSON holds 'histogram'.
-      if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(base + suffix);
+      if (String(metric.type) === 'histogram')
+        for (const suffix of ['_bucket', '_sum', '_count']) names.add(base + suffix);
       else names.add(base);
     }
     return names;
@@ -113,7 +202,11 @@ export class BatonMetrics {
 }
 
 /** Serves `/metrics` (Prometheus text format) until closed. Binds to loopback unless told otherwise. */
-export async function startMetricsServer(metrics: BatonMetrics, port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startMetricsServer(
+  metrics: BatonMetrics,
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end('Baton serves metrics at /metrics\n');
@@ -126,7 +219,13 @@ export async function startMetricsServer(metrics: BatonMetrics, port: number, ho
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause: NodeJS.ErrnoException) =>
-      reject(new BatonError(ErrorCodes.configInvalid, `Cannot serve metrics on ${host}:${port} (metrics_port): ${cause.code ?? cause.message}. Set another metrics_port, or 0 for a free one.`, { cause })),
+      reject(
+        new BatonError(
+          ErrorCodes.configInvalid,
+          `Cannot serve metrics on ${host}:${port} (metrics_port): ${cause.code ?? cause.message}. Set another metrics_port, or 0 for a free one.`,
+          { cause },
+        ),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

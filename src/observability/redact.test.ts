@@ -6,19 +6,35 @@ import { openSqliteStore } from '../store/index.js';
 import { createLogger } from './logger.js';
 import { redactingStore, SecretRedactor } from './redact.js';
 
-const env = { ANTHROPIC_API_KEY: 'sk-ant-api03-abcdefghijklmnop', GITHUB_TOKEN: 'ghp_1234567890abcdefghij', DB_PASSWORD: 'hunter2hunter2', HOME: '/home/someone', SHORT_TOKEN: 'abc' };
+const env = {
+  ANTHROPIC_API_KEY: 'sk-ant-api03-abcdefghijklmnop',
+  GITHUB_TOKEN: 'ghp_1234567890abcdefghij',
+  DB_PASSWORD: 'hunter2hunter2',
+  HOME: '/home/someone',
+  SHORT_TOKEN: 'abc',
+};
 
 describe('secret redaction', () => {
   const redactor = SecretRedactor.fromEnvironment(env, ['mcp-header-value-42']);
 
   it('removes secret env values, marked values and key-shaped strings, keeping the rest', () => {
     const text = `key=${env.ANTHROPIC_API_KEY} token ${env.GITHUB_TOKEN} pw:${env.DB_PASSWORD} mcp:mcp-header-value-42 home ${env.HOME} short abc`;
-    expect(redactor.redact(text)).toBe('key=[REDACTED] token [REDACTED] pw:[REDACTED] mcp:[REDACTED] home /home/someone short abc');
-    expect(redactor.redact('Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig and sk-ant-other-key-0123456789')).toBe('Authorization: Bearer [REDACTED] and [REDACTED]');
+    expect(redactor.redact(text)).toBe(
+      'key=[REDACTED] token [REDACTED] pw:[REDACTED] mcp:[REDACTED] home /home/someone short abc',
+    );
+    expect(
+      redactor.redact('Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig and sk-ant-other-key-0123456789'),
+    ).toBe('Authorization: Bearer [REDACTED] and [REDACTED]');
   });
 
   it('redacts deeply, and whole Authorization and API key fields', () => {
-    expect(redactor.redactDeep({ headers: { Authorization: 'anything at all', 'x-api-key': 'whatever' }, list: [`pw ${env.DB_PASSWORD}`], n: 3 })).toEqual({
+    expect(
+      redactor.redactDeep({
+        headers: { Authorization: 'anything at all', 'x-api-key': 'whatever' },
+        list: [`pw ${env.DB_PASSWORD}`],
+        n: 3,
+      }),
+    ).toEqual({
       headers: { Authorization: '[REDACTED]', 'x-api-key': '[REDACTED]' },
       list: ['pw [REDACTED]'],
       n: 3,
@@ -30,12 +46,23 @@ describe('secret redaction', () => {
     try {
       const file = join(dir, 'logs', 'baton.log');
       const logger = createLogger({ debug: false, file, redactor });
-      logger.info({ event: 'agent.finished', error: { message: `401 with key ${env.ANTHROPIC_API_KEY}` } }, 'agent.finished');
+      logger.info(
+        { event: 'agent.finished', error: { message: `401 with key ${env.ANTHROPIC_API_KEY}` } },
+        'agent.finished',
+      );
       logger.debug({ hidden: true }, 'not at info level');
       logger.flush();
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ level: 30, event: 'agent.finished', error: { message: '401 with key [REDACTED]' }, msg: 'agent.finished' });
+      expect(lines[0]).toMatchObject({
+        level: 30,
+        event: 'agent.finished',
+        error: { message: '401 with key [REDACTED]' },
+        msg: 'agent.finished',
+      });
       expect(createLogger({ debug: true, file, redactor }).isLevelEnabled('debug')).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -47,8 +74,27 @@ describe('secret redaction', () => {
     const raw = openSqliteStore({ dataDir: dir });
     try {
       const store = redactingStore(raw, redactor);
-      await store.saveRun({ id: 'r', workflowName: 'wf', tenant: 'default', workflow: { env: { TOKEN: env.GITHUB_TOKEN } }, status: 'running', createdAt: 1 });
-      const saved = await store.saveContextEntry({ id: 'e', runId: 'r', type: 'finding', content: `the password is ${env.DB_PASSWORD}`, tags: [], tokens: 1, level: 0, checksum: '', version: 0, createdAt: 1, updatedAt: 1 });
+      await store.saveRun({
+        id: 'r',
+        workflowName: 'wf',
+        tenant: 'default',
+        workflow: { env: { TOKEN: env.GITHUB_TOKEN } },
+        status: 'running',
+        createdAt: 1,
+      });
+      const saved = await store.saveContextEntry({
+        id: 'e',
+        runId: 'r',
+        type: 'finding',
+        content: `the password is ${env.DB_PASSWORD}`,
+        tags: [],
+        tokens: 1,
+        level: 0,
+        checksum: '',
+        version: 0,
+        createdAt: 1,
+        updatedAt: 1,
+      });
       expect(saved.content).toBe('the password is [REDACTED]');
       expect(await store.getContextEntry('e')).toEqual(saved);
       expect((await raw.getRun('r'))?.workflow).toEqual({ env: { TOKEN: '[REDACTED]' } });

@@ -44,7 +44,10 @@ export class SecretRedactor {
     if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
     if (value !== null && typeof value === 'object') {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, /^(authorization|x-api-key|api[_-]?key)$/i.test(k) && typeof v === 'string' ? REDACTED : this.redactDeep(v)]),
+        Object.entries(value).map(([k, v]) => [
+          k,
+          /^(authorization|x-api-key|api[_-]?key)$/i.test(k) && typeof v === 'string' ? REDACTED : this.redactDeep(v),
+        ]),
       ) as T;
     }
     return value;
@@ -61,7 +64,8 @@ export function redactingStore<S extends object>(store: S, redactor: SecretRedac
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       if (typeof property === 'string' && property.startsWith('save')) {
-        return (record: unknown, ...rest: unknown[]) => (value as (...args: unknown[]) => unknown).call(target, redactor.redactDeep(record), ...rest);
+        return (record: unknown, ...rest: unknown[]) =>
+          (value as (...args: unknown[]) => unknown).call(target, redactor.redactDeep(record), ...rest);
       }
       return (value as (...args: unknown[]) => unknown).bind(target);
     },

@@ -23,28 +23,54 @@ const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
 /** `7d`, `12h`, `30m` … → milliseconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)([smhdw])$/.exec(text.trim());
-  if (!match) throw new BatonError(ErrorCodes.usage, `--since ${text} is not a duration: use a number and s, m, h, d or w, e.g. 7d.`);
+  if (!match)
+    throw new BatonError(
+      ErrorCodes.usage,
+      `--since ${text} is not a duration: use a number and s, m, h, d or w, e.g. 7d.`,
+    );
   return Number(match[1]) * units[match[2]!]!;
 }
 
 /** Tokens and cost of every agent of the runs created since `sinceMs`, grouped by one dimension. */
-export async function usageReport(store: Store, options: { sinceMs: number; by: UsageDimension; now: number }): Promise<UsageReport> {
+export async function usageReport(
+  store: Store,
+  options: { sinceMs: number; by: UsageDimension; now: number },
+): Promise<UsageReport> {
   const runs = await store.listRuns({ since: options.now - options.sinceMs });
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
     for (const agent of await store.listAgents(run.id)) {
-      const key = { model: agent.model ?? 'default', workflow: run.workflowName, tenant: run.tenant, run: run.id, phase: agent.phaseId }[options.by];
+      const key = {
+        model: agent.model ?? 'default',
+        workflow: run.workflowName,
+        tenant: run.tenant,
+        run: run.id,
+        phase: agent.phaseId,
+      }[options.by];
       const group = groups.get(key) ?? { ...emptyUsage(), agents: 0, costUsd: 0 };
-      groups.set(key, { ...addUsage(group, agent.usage), agents: group.agents + 1, costUsd: group.costUsd + agent.costUsd });
+      groups.set(key, {
+        ...addUsage(group, agent.usage),
+        agents: group.agents + 1,
+        costUsd: group.costUsd + agent.costUsd,
+      });
     }
   }
-  const rows = [...groups.entries()].map(([key, totals]) => ({ key, ...totals })).sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
-  const totals = rows.reduce((sum, r) => ({ ...addUsage(sum, r), agents: sum.agents + r.agents, costUsd: sum.costUsd + r.costUsd }), { ...emptyUsage(), agents: 0, costUsd: 0 });
+  const rows = [...groups.entries()]
+    .map(([key, totals]) => ({ key, ...totals }))
+    .sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+  const totals = rows.reduce(
+    (sum, r) => ({ ...addUsage(sum, r), agents: sum.agents + r.agents, costUsd: sum.costUsd + r.costUsd }),
+    { ...emptyUsage(), agents: 0, costUsd: 0 },
+  );
   return { since: new Date(options.now - options.sinceMs).toISOString(), by: options.by, rows, totals };
 }
 
 /** What a tenant's runs have cost since the start of the UTC day of `now`. */
-export async function tenantSpendToday(store: Store, tenant: string, now: number): Promise<{ costUsd: number; tokens: number }> {
+export async function tenantSpendToday(
+  store: Store,
+  tenant: string,
+  now: number,
+): Promise<{ costUsd: number; tokens: number }> {
   const report = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now });
   const row = report.rows.find((r) => r.key === tenant);
   return { costUsd: row?.costUsd ?? 0, tokens: row ? row.inputTokens + row.outputTokens : 0 };

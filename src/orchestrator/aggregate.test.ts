@@ -4,10 +4,16 @@ import { evaluateCondition } from './condition.js';
 
 describe('vote aggregation', () => {
   it('puts the winner of a dotted field at that path, where a when: condition finds it', () => {
-    const ballots = ['ship', 'ship', 'hold'].map((verdict, i) => ({ agentId: `r.${i}`, output: { text: verdict, structured: { review: { verdict } } } }));
+    const ballots = ['ship', 'ship', 'hold'].map((verdict, i) => ({
+      agentId: `r.${i}`,
+      output: { text: verdict, structured: { review: { verdict } } },
+    }));
     const output = voteResults(ballots, 'review.verdict');
     expect(output.structured).toMatchObject({ review: { verdict: 'ship' } });
     expect(output.text).toBe('review.verdict = "ship" (2 of 3 votes)');
-    expect(evaluateCondition({ phase: 'review', field: 'review.verdict', equals: 'ship' }, { status: 'succeeded', output }).holds).toBe(true);
+    expect(
+      evaluateCondition({ phase: 'review', field: 'review.verdict', equals: 'ship' }, { status: 'succeeded', output })
+        .holds,
+    ).toBe(true);
   });
 });

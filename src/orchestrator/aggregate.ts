@@ -11,7 +11,8 @@ export interface AgentResultInput {
 /** Longest text of one result quoted into a judge's or reducer's prompt. */
 const QUOTE_LIMIT = 8000;
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Every agent's text under its id, and the list of structured outputs. */
 export function concatResults(results: AgentResultInput[]): PhaseOutput {
@@ -50,7 +51,8 @@ export function mergeResults(results: AgentResultInput[]): PhaseOutput {
     }
     if (isObject(target) && isObject(source)) {
       const merged: Record<string, unknown> = { ...target };
-      for (const [key, value] of Object.entries(source)) merged[key] = merge(target[key], value, path ? `${path}.${key}` : key, agentId);
+      for (const [key, value] of Object.entries(source))
+        merged[key] = merge(target[key], value, path ? `${path}.${key}` : key, agentId);
       return merged;
     }
     if (Array.isArray(target) && Array.isArray(source)) {
@@ -58,7 +60,10 @@ export function mergeResults(results: AgentResultInput[]): PhaseOutput {
       return [...target, ...source.filter((v) => !seen.has(JSON.stringify(v)))];
     }
     if (JSON.stringify(target) !== JSON.stringify(source)) {
-      const conflict = conflicts.get(path) ?? { path: path || '(root)', values: [{ agentId: ownerOf(path), value: target }] };
+      const conflict = conflicts.get(path) ?? {
+        path: path || '(root)',
+        values: [{ agentId: ownerOf(path), value: target }],
+      };
       conflict.values.push({ agentId, value: source });
       conflicts.set(path, conflict);
     }
@@ -66,10 +71,14 @@ export function mergeResults(results: AgentResultInput[]): PhaseOutput {
   };
   let structured: unknown;
   for (const result of results) {
-    if (result.output.structured !== undefined) structured = merge(structured, result.output.structured, '', result.agentId);
+    if (result.output.structured !== undefined)
+      structured = merge(structured, result.output.structured, '', result.agentId);
   }
   const listed = [...conflicts.values()];
-  const note = listed.length > 0 ? `\n\nConflicts (first value kept): ${listed.map((c) => `${c.path}: ${c.values.map((v) => `${v.agentId}=${JSON.stringify(v.value)}`).join(' vs ')}`).join('; ')}` : '';
+  const note =
+    listed.length > 0
+      ? `\n\nConflicts (first value kept): ${listed.map((c) => `${c.path}: ${c.values.map((v) => `${v.agentId}=${JSON.stringify(v.value)}`).join(' vs ')}`).join('; ')}`
+      : '';
   return {
     strategy: 'merge',
     text: `${JSON.stringify(structured ?? null, null, 2)}${note}`,
@@ -131,13 +140,16 @@ function quoteResults(results: AgentResultInput[]): string {
 
 /** The task of the agent that judges a phase's results. */
 export function judgePrompt(spec: AggregateSpec, phaseId: string, results: AgentResultInput[]): string {
-  const task = spec.prompt ?? 'Pick the best of these results, or combine their best parts into one better result. Say which agents you drew on and why.';
+  const task =
+    spec.prompt ??
+    'Pick the best of these results, or combine their best parts into one better result. Say which agents you drew on and why.';
   return `You are the judge of phase "${phaseId}": ${results.length} agents worked on the same task.\n\n${task}\n\n${quoteResults(results)}`;
 }
 
 /** The task of one reducer: fold a group of results (or of earlier reductions) into one. */
 export function reducePrompt(spec: AggregateSpec, phaseId: string, results: AgentResultInput[]): string {
-  const task = spec.prompt ?? 'Combine these results into one result that keeps every distinct finding and drops repetition.';
+  const task =
+    spec.prompt ?? 'Combine these results into one result that keeps every distinct finding and drops repetition.';
   return `You are folding the results of phase "${phaseId}" together, ${results.length} at a time.\n\n${task}\n\n${quoteResults(results)}`;
 }
 

@@ -23,11 +23,23 @@ export interface RunEventMap extends Record<string, unknown> {
     /** What it inherited: entries, tokens, from how many phases, and how long the selection took. */
     inherited: { entries: number; tokens: number; phases: number; queryMs: number };
   };
-  'agent.mcp': { runId: string; agentId: string; servers: string[]; missing: Array<{ name: string; error: ErrorInfo }> };
+  'agent.mcp': {
+    runId: string;
+    agentId: string;
+    servers: string[];
+    missing: Array<{ name: string; error: ErrorInfo }>;
+  };
   'context.added': { runId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
-  'agent.attempt.finished': { runId: string; agentId: string; attempt: number; status: 'succeeded' | 'failed'; startupMs?: number; errorCode?: string };
+  'agent.attempt.finished': {
+    runId: string;
+    agentId: string;
+    attempt: number;
+    status: 'succeeded' | 'failed';
+    startupMs?: number;
+    errorCode?: string;
+  };
   'agent.finished': {
     runId: string;
     phaseId: string;

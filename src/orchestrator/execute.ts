@@ -1,5 +1,17 @@
 import { hostname } from 'node:os';
-import { agentEnvironment, continuationPrompt, runAgent, sessionTranscriptExists, stopLeftoverAgent, type AgentResult, type AgentRuntime, type AgentSpec, type AttemptInfo, type AttemptOutcome, type RetryOptions } from '../agents/index.js';
+import {
+  agentEnvironment,
+  continuationPrompt,
+  runAgent,
+  sessionTranscriptExists,
+  stopLeftoverAgent,
+  type AgentResult,
+  type AgentRuntime,
+  type AgentSpec,
+  type AttemptInfo,
+  type AttemptOutcome,
+  type RetryOptions,
+} from '../agents/index.js';
 import { ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import { addUsage, emptyUsage, type Store } from '../store/index.js';
 
@@ -46,7 +58,14 @@ export interface AgentExecutor {
  */
 export async function executeAgentJob(
   job: AgentJob,
-  deps: { store: Store; runtime: AgentRuntime; env: NodeJS.ProcessEnv; signal: AbortSignal; hooks?: AgentJobHooks; clock?: Clock },
+  deps: {
+    store: Store;
+    runtime: AgentRuntime;
+    env: NodeJS.ProcessEnv;
+    signal: AbortSignal;
+    hooks?: AgentJobHooks;
+    clock?: Clock;
+  },
 ): Promise<AgentResult> {
   const { store } = deps;
   const { runId } = job;
@@ -56,16 +75,32 @@ export async function executeAgentJob(
   const earlier = await store.listAttempts(runId, job.agentId);
   for (const attempt of earlier.filter((a) => a.status === 'running')) {
     if (attempt.pid !== undefined && attempt.host === host) stopLeftoverAgent(attempt.pid, job.spec.sessionId);
-    await store.saveAttempt({ ...attempt, status: 'failed', finishedAt: clock.now(), error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' } });
+    await store.saveAttempt({
+      ...attempt,
+      status: 'failed',
+      finishedAt: clock.now(),
+      error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' },
+    });
   }
   const resume = earlier.length > 0 && (await sessionTranscriptExists(job.spec.sessionId, job.spec.cwd, env));
   const spec: AgentSpec = {
     ...job.spec,
     env,
-    ...(resume ? { resume: true, prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' }) } : {}),
+    ...(resume
+      ? {
+          resume: true,
+          prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' }),
+        }
+      : {}),
   };
   const offset = earlier.length;
-  const attemptRecord = (info: AttemptInfo) => ({ runId, agentId: job.agentId, attempt: offset + info.attempt, resumed: info.resumed, startedAt: info.startedAt });
+  const attemptRecord = (info: AttemptInfo) => ({
+    runId,
+    agentId: job.agentId,
+    attempt: offset + info.attempt,
+    resumed: info.resumed,
+    startedAt: info.startedAt,
+  });
   const result = await runAgent(spec, {
     runtime: deps.runtime,
     retry: job.retry,
@@ -73,11 +108,25 @@ export async function executeAgentJob(
     signal: deps.signal,
     hooks: {
       attemptStarted: async (info) => {
-        await store.saveAttempt({ ...attemptRecord(info), status: 'running', usage: emptyUsage(), costUsd: 0, durationMs: 0 });
+        await store.saveAttempt({
+          ...attemptRecord(info),
+          status: 'running',
+          usage: emptyUsage(),
+          costUsd: 0,
+          durationMs: 0,
+        });
         deps.hooks?.attemptStarted?.(info, offset + info.attempt);
       },
       processStarted: async (info, pid) => {
-        await store.saveAttempt({ ...attemptRecord(info), status: 'running', usage: emptyUsage(), costUsd: 0, durationMs: 0, pid, host });
+        await store.saveAttempt({
+          ...attemptRecord(info),
+          status: 'running',
+          usage: emptyUsage(),
+          costUsd: 0,
+          durationMs: 0,
+          pid,
+          host,
+        });
       },
       attemptFinished: async (info, outcome) => {
         await store.saveAttempt({

@@ -14,12 +14,27 @@ import { AgentScheduler } from './scheduler.js';
 
 const temp = useTempStore('baton-orchestration-');
 
-const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({ ...defaultConfig(), data_dir: temp.dir, retry_base_delay_ms: 1, retry_max_delay_ms: 5, ...overrides });
+const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({
+  ...defaultConfig(),
+  data_dir: temp.dir,
+  retry_base_delay_ms: 1,
+  retry_max_delay_ms: 5,
+  ...overrides,
+});
 
 function start(yaml: string, behaviour: FakeBehaviour, options: Partial<RunWorkflowOptions> = {}) {
   const runtime = new FakeRuntime(behaviour);
   const events = options.events ?? new RunEvents();
-  const result = runWorkflow({ workflow: parseWorkflow(yaml, 'wf.yaml'), workflowDir: temp.dir, config: config(), store: temp.store, runtime, env: { PATH: '/usr/bin' }, events, ...options });
+  const result = runWorkflow({
+    workflow: parseWorkflow(yaml, 'wf.yaml'),
+    workflowDir: temp.dir,
+    config: config(),
+    store: temp.store,
+    runtime,
+    env: { PATH: '/usr/bin' },
+    events,
+    ...options,
+  });
   return { runtime, events, result };
 }
 
@@ -36,16 +51,20 @@ describe('orchestration: swarms', () => {
     const agents = summary.phases[0]!.agents;
     expect(agents.map((a) => a.id)).toEqual(Array.from({ length: 20 }, (_, i) => `worker.${i}`));
     expect(new Set(agents.map((a) => a.sessionId)).size).toBe(20);
-    expect(runtime.calls.map((c) => c.prompt).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `part ${i} of 20`).sort());
+    expect(runtime.calls.map((c) => c.prompt).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `part ${i} of 20`).sort(),
+    );
     expect(agents.map((a) => a.result)).toEqual(Array.from({ length: 20 }, (_, i) => `did part ${i} of 20`));
     const stored = await temp.store.listAgents(summary.runId);
-    expect(stored.filter((a) => a.entryId === 'worker').map((a) => a.index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(stored.filter((a) => a.entryId === 'worker').map((a) => a.index)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     const output = (await phaseOf(summary.runId, 'fan')).output!;
     expect(output.strategy).toBe('concat');
     expect((output.structured as unknown[]).length).toBe(20);
   });
 
-  it('fans foreach out over an earlier phase\'s structured output, with {{item}} fields in the prompt', async () => {
+  it("fans foreach out over an earlier phase's structured output, with {{item}} fields in the prompt", async () => {
     const { runtime, result } = start(
       `version: 1
 name: foreach
@@ -56,18 +75,28 @@ phases:
     agents:
       - { id: reviewer, prompt: "review {{item.path}} ({{item.lang}})", foreach: { phase: scan, field: files } }
 `,
-      (spec) => (spec.agentId === 'scanner' ? { text: 'found 3', structured: { files: [{ path: 'a.ts', lang: 'ts' }, { path: 'b.py', lang: 'py' }, { path: 'c.go', lang: 'go' }] } } : { text: `ok ${spec.prompt}` }),
+      (spec) =>
+        spec.agentId === 'scanner'
+          ? {
+              text: 'found 3',
+              structured: {
+                files: [
+                  { path: 'a.ts', lang: 'ts' },
+                  { path: 'b.py', lang: 'py' },
+                  { path: 'c.go', lang: 'go' },
+                ],
+              },
+            }
+          : { text: `ok ${spec.prompt}` },
     );
     const summary = await result;
     expect(summary.status).toBe('succeeded');
-    expect(runtime.calls.filter((c) => c.agentId.startsWith('reviewer')).map((c) => `${c.agentId}: ${c.prompt}`)).toEqual([
-      'reviewer.0: review a.ts (ts)',
-      'reviewer.1: review b.py (py)',
-      'reviewer.2: review c.go (go)',
-    ]);
+    expect(
+      runtime.calls.filter((c) => c.agentId.startsWith('reviewer')).map((c) => `${c.agentId}: ${c.prompt}`),
+    ).toEqual(['reviewer.0: review a.ts (ts)', 'reviewer.1: review b.py (py)', 'reviewer.2: review c.go (go)']);
   });
 
-  it('fails the phase with a clear error when foreach\'s list is missing', async () => {
+  it("fails the phase with a clear error when foreach's list is missing", async () => {
     const { result } = start(
       `version: 1\nname: x\nphases:\n  - { id: scan, agents: [{ id: s, prompt: p }] }\n  - { id: r, dependsOn: [scan], agents: [{ id: x, prompt: p, foreach: { phase: scan, field: files } }] }\n`,
       () => ({ text: 'no structure' }),
@@ -96,11 +125,14 @@ phases:
     const summary = await result;
     expect(runtime.calls.map((c) => c.agentId)).toEqual(['reviewer', 'reporter']);
     const fix = await phaseOf(summary.runId, 'fix');
-    expect(fix).toMatchObject({ status: 'skipped', error: { code: ErrorCodes.conditionFalse, message: 'not run: when: review.verdict is "approve", not "changes"' } });
+    expect(fix).toMatchObject({
+      status: 'skipped',
+      error: { code: ErrorCodes.conditionFalse, message: 'not run: when: review.verdict is "approve", not "changes"' },
+    });
     expect(summary.status).toBe('succeeded');
   });
 
-  it('runs an on-failure phase whose when asks for its failed dependency\'s status', async () => {
+  it("runs an on-failure phase whose when asks for its failed dependency's status", async () => {
     const summary = await start(
       `version: 1
 name: on-failure
@@ -112,9 +144,16 @@ phases:
     when: { phase: build, status: [failed, partial] }
     agents: [{ id: triager, prompt: triage }]
 `,
-      (spec) => (spec.agentId === 'builder' ? { error: { code: ErrorCodes.agentFailed, message: 'compile error', transient: false } } : { text: 'ok' }),
+      (spec) =>
+        spec.agentId === 'builder'
+          ? { error: { code: ErrorCodes.agentFailed, message: 'compile error', transient: false } }
+          : { text: 'ok' },
     ).result;
-    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual(['build:failed', 'ship:skipped', 'triage:succeeded']);
+    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual([
+      'build:failed',
+      'ship:skipped',
+      'triage:succeeded',
+    ]);
     expect(summary.phases[1]!.agents[0]!.error?.code).toBe(ErrorCodes.dependencyFailed);
   });
 
@@ -145,38 +184,63 @@ describe('orchestration: aggregation', () => {
     const summary = await start(swarm('merge'), (spec) => ({ text: 'ok', structured: outputs[spec.agentId] })).result;
     const output = (await phaseOf(summary.runId, 'p')).output!;
     expect(output.structured).toEqual({ files: ['x.ts', 'y.ts'], meta: { owner: 'ann', lang: 'ts' }, tests: 4 });
-    expect(output.details?.conflicts).toEqual([{ path: 'meta.owner', values: [{ agentId: 'a.0', value: 'ann' }, { agentId: 'a.1', value: 'bob' }] }]);
+    expect(output.details?.conflicts).toEqual([
+      {
+        path: 'meta.owner',
+        values: [
+          { agentId: 'a.0', value: 'ann' },
+          { agentId: 'a.1', value: 'bob' },
+        ],
+      },
+    ]);
   });
 
   it('vote takes the majority on a field and reports ties', async () => {
     const verdicts: Record<string, string> = { 'a.0': 'yes', 'a.1': 'no', 'a.2': 'yes' };
-    const summary = await start(swarm('{ strategy: vote, field: verdict }'), (spec) => ({ text: 'ok', structured: { verdict: verdicts[spec.agentId] } })).result;
+    const summary = await start(swarm('{ strategy: vote, field: verdict }'), (spec) => ({
+      text: 'ok',
+      structured: { verdict: verdicts[spec.agentId] },
+    })).result;
     const output = (await phaseOf(summary.runId, 'p')).output!;
     expect(output.structured).toMatchObject({ verdict: 'yes' });
     expect(output.text).toBe('verdict = "yes" (2 of 3 votes)');
     // `baton status` / `--json` show it under the phase.
     expect(summary.phases[0]!.output).toEqual(output);
 
-    const tied = await start(swarm('{ strategy: vote, field: verdict }', 2), (spec) => ({ text: 'ok', structured: { verdict: spec.agentId === 'a.0' ? 'yes' : 'no' } })).result;
+    const tied = await start(swarm('{ strategy: vote, field: verdict }', 2), (spec) => ({
+      text: 'ok',
+      structured: { verdict: spec.agentId === 'a.0' ? 'yes' : 'no' },
+    })).result;
     const tie = (await phaseOf(tied.runId, 'p')).output!;
     expect(tie.structured).toMatchObject({ verdict: null, tie: ['yes', 'no'] });
     expect(tie.text).toMatch(/^tie on verdict between "yes" and "no"/);
   });
 
   it('judge runs a judge agent over every result, and its answer is the phase output that dependents inherit', async () => {
-    const { runtime, result } = start(swarm('judge'), (spec) => (spec.agentId === 'p.judge' ? { text: 'Decision: a.1 is best', structured: { best: 'a.1' } } : { text: `answer ${spec.agentId}`, structured: { n: spec.agentId } }));
+    const { runtime, result } = start(swarm('judge'), (spec) =>
+      spec.agentId === 'p.judge'
+        ? { text: 'Decision: a.1 is best', structured: { best: 'a.1' } }
+        : { text: `answer ${spec.agentId}`, structured: { n: spec.agentId } },
+    );
     const summary = await result;
     const judge = runtime.calls.find((c) => c.agentId === 'p.judge')!;
     for (const id of ['a.0', 'a.1', 'a.2']) expect(judge.prompt).toContain(`<result agent="${id}">`);
     const output = (await phaseOf(summary.runId, 'p')).output!;
-    expect(output).toMatchObject({ strategy: 'judge', text: 'Decision: a.1 is best', structured: { best: 'a.1' }, details: { judge: 'p.judge' } });
+    expect(output).toMatchObject({
+      strategy: 'judge',
+      text: 'Decision: a.1 is best',
+      structured: { best: 'a.1' },
+      details: { judge: 'p.judge' },
+    });
     const next = runtime.calls.find((c) => c.agentId === 'n')!;
     expect(next.appendSystemPrompt).toContain('a.1 is best');
     expect((await temp.store.getAgent(summary.runId, 'p.judge'))?.role).toBe('judge');
   });
 
   it('reduce folds a large fan-out level by level, fanIn at a time', async () => {
-    const { runtime, result } = start(swarm('{ strategy: reduce, fanIn: 3 }', 7), (spec) => ({ text: `r(${spec.agentId})` }));
+    const { runtime, result } = start(swarm('{ strategy: reduce, fanIn: 3 }', 7), (spec) => ({
+      text: `r(${spec.agentId})`,
+    }));
     const summary = await result;
     const reducers = runtime.calls.filter((c) => c.agentId.startsWith('p.reduce')).map((c) => c.agentId);
     // 7 results -> 3 groups (3, 3, 1: the single one passes through) -> 1 group of 3 -> done.
@@ -184,12 +248,16 @@ describe('orchestration: aggregation', () => {
     const last = runtime.calls.find((c) => c.agentId === 'p.reduce.2.0')!;
     expect(last.prompt).toContain('r(p.reduce.1.0)');
     expect(last.prompt).toContain('<result agent="a.6">');
-    expect((await phaseOf(summary.runId, 'p')).output).toMatchObject({ strategy: 'reduce', text: 'r(p.reduce.2.0)', details: { levels: 2, inputs: 7 } });
+    expect((await phaseOf(summary.runId, 'p')).output).toMatchObject({
+      strategy: 'reduce',
+      text: 'r(p.reduce.2.0)',
+      details: { levels: 2, inputs: 7 },
+    });
   });
 });
 
 describe('orchestration: multi-generation planning', () => {
-  it('runs the planner\'s tasks as the next generation, feeds results back, and stops when it says done', async () => {
+  it("runs the planner's tasks as the next generation, feeds results back, and stops when it says done", async () => {
     const yaml = `version: 1
 name: planned
 phases:
@@ -197,43 +265,89 @@ phases:
   - { id: report, dependsOn: [plan], agents: [{ id: reporter, prompt: report }] }
 `;
     const plans: Record<string, unknown> = {
-      'planner.g1': { done: false, tasks: [{ id: 'schema', prompt: 'design schema' }, { id: 'api', prompt: 'write api', dependsOn: ['schema'] }] },
+      'planner.g1': {
+        done: false,
+        tasks: [
+          { id: 'schema', prompt: 'design schema' },
+          { id: 'api', prompt: 'write api', dependsOn: ['schema'] },
+        ],
+      },
       'planner.g2': { done: false, tasks: [{ id: 'tests', prompt: 'write tests' }] },
       'planner.g3': { done: true, summary: 'all done', tasks: [] },
     };
     const order: string[] = [];
     const { runtime, events, result } = start(yaml, (spec) => {
       order.push(spec.agentId);
-      return plans[spec.agentId] ? { text: 'plan', structured: plans[spec.agentId] } : { text: `Finding: ${spec.prompt} done` };
+      return plans[spec.agentId]
+        ? { text: 'plan', structured: plans[spec.agentId] }
+        : { text: `Finding: ${spec.prompt} done` };
     });
     const generations: number[] = [];
     events.on('plan.generation', (e) => generations.push(e.generation));
     const summary = await result;
     expect(summary.status).toBe('succeeded');
-    expect(order).toEqual(['planner.g1', 'plan.g1.schema', 'plan.g1.api', 'planner.g2', 'plan.g2.tests', 'planner.g3', 'reporter']);
+    expect(order).toEqual([
+      'planner.g1',
+      'plan.g1.schema',
+      'plan.g1.api',
+      'planner.g2',
+      'plan.g2.tests',
+      'planner.g3',
+      'reporter',
+    ]);
     expect(generations).toEqual([1, 2, 3]);
     const second = runtime.calls.find((c) => c.agentId === 'planner.g2')!;
     expect(second.prompt).toContain('Build the feature');
     expect(second.prompt).toMatch(/Generation 1:\n- schema \(succeeded\): Finding: design schema done/);
     expect(second.outputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['done']) });
     const phases = await temp.store.listPhases(summary.runId);
-    expect(phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual(['plan.g1.schema@1', 'plan.g1.api@1', 'plan.g2.tests@2']);
+    expect(phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual([
+      'plan.g1.schema@1',
+      'plan.g1.api@1',
+      'plan.g2.tests@2',
+    ]);
     expect(phases.find((p) => p.id === 'plan.g1.api')?.spec).toMatchObject({ dependsOn: ['plan.g1.schema'] });
-    expect(summary.phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual(['plan.g1.schema@1', 'plan.g1.api@1', 'plan.g2.tests@2']);
-    expect(summary.phases[0]!.agents.map((a) => `${a.id}:${a.role}`)).toEqual(['planner.g1:planner', 'planner.g2:planner', 'planner.g3:planner']);
+    expect(summary.phases.filter((p) => p.parentId === 'plan').map((p) => `${p.id}@${p.generation}`)).toEqual([
+      'plan.g1.schema@1',
+      'plan.g1.api@1',
+      'plan.g2.tests@2',
+    ]);
+    expect(summary.phases[0]!.agents.map((a) => `${a.id}:${a.role}`)).toEqual([
+      'planner.g1:planner',
+      'planner.g2:planner',
+      'planner.g3:planner',
+    ]);
     // Later generations inherit what earlier ones found.
-    expect(runtime.calls.find((c) => c.agentId === 'plan.g2.tests')!.appendSystemPrompt).toContain('design schema done');
-    expect((await phaseOf(summary.runId, 'plan')).output).toMatchObject({ strategy: 'plan', structured: { done: true }, details: { generations: 2 } });
+    expect(runtime.calls.find((c) => c.agentId === 'plan.g2.tests')!.appendSystemPrompt).toContain(
+      'design schema done',
+    );
+    expect((await phaseOf(summary.runId, 'plan')).output).toMatchObject({
+      strategy: 'plan',
+      structured: { done: true },
+      details: { generations: 2 },
+    });
   });
 
   it('stops at maxGenerations and fails a plan that is not valid', async () => {
     const yaml = `version: 1\nname: p\nphases:\n  - { id: plan, plan: { maxGenerations: 2 }, agents: [{ id: planner, prompt: go }] }\n`;
-    const endless = await start(yaml, (spec) => (spec.agentId.startsWith('planner') ? { text: 'plan', structured: { done: false, tasks: [{ id: 't', prompt: 'again' }] } } : { text: 'did it' })).result;
-    expect((await phaseOf(endless.runId, 'plan')).output).toMatchObject({ details: { generations: 2, reachedLimit: true } });
+    const endless = await start(yaml, (spec) =>
+      spec.agentId.startsWith('planner')
+        ? { text: 'plan', structured: { done: false, tasks: [{ id: 't', prompt: 'again' }] } }
+        : { text: 'did it' },
+    ).result;
+    expect((await phaseOf(endless.runId, 'plan')).output).toMatchObject({
+      details: { generations: 2, reachedLimit: true },
+    });
 
-    const broken = await start(yaml, () => ({ text: 'plan', structured: { done: false, tasks: [{ id: 'a', prompt: 'x', dependsOn: ['ghost'] }] } })).result;
+    const broken = await start(yaml, () => ({
+      text: 'plan',
+      structured: { done: false, tasks: [{ id: 'a', prompt: 'x', dependsOn: ['ghost'] }] },
+    })).result;
     expect(broken.status).toBe('failed');
-    expect((await phaseOf(broken.runId, 'plan')).error).toEqual({ code: ErrorCodes.planInvalid, message: 'planner planner.g1: task "a" depends on unknown task "ghost"' });
+    expect((await phaseOf(broken.runId, 'plan')).error).toEqual({
+      code: ErrorCodes.planInvalid,
+      message: 'planner planner.g1: task "a" depends on unknown task "ghost"',
+    });
   });
 });
 
@@ -245,7 +359,8 @@ describe('orchestration: priorities and tenant quotas', () => {
       order.push(spec.agentId);
       return { text: 'ok', delayMs: 10 };
     };
-    const wf = (name: string) => `version: 1\nname: ${name}\nphases:\n  - id: p\n    agents:\n${[1, 2, 3].map((i) => `      - { id: ${name}${i}, prompt: work }`).join('\n')}\n`;
+    const wf = (name: string) =>
+      `version: 1\nname: ${name}\nphases:\n  - id: p\n    agents:\n${[1, 2, 3].map((i) => `      - { id: ${name}${i}, prompt: work }`).join('\n')}\n`;
     const low = start(wf('low'), behaviour, { scheduler, priority: 0 });
     await new Promise((r) => setTimeout(r, 5)); // low's first agent holds the slot; the rest queue
     const high = start(wf('high'), behaviour, { scheduler, priority: 10 });
@@ -254,7 +369,7 @@ describe('orchestration: priorities and tenant quotas', () => {
     expect((await temp.store.getRun((await high.result).runId))?.priority).toBe(10);
   });
 
-  it('keeps a resumed run\'s priority unless the resume gives a new one', async () => {
+  it("keeps a resumed run's priority unless the resume gives a new one", async () => {
     const yaml = `version: 1\nname: p\npriority: 3\nphases:\n  - { id: p, agents: [{ id: a, prompt: work }] }\n`;
     const cancelled = new AbortController();
     cancelled.abort(new Error('stopped before it began'));
@@ -274,17 +389,31 @@ describe('orchestration: priorities and tenant quotas', () => {
     events.on('agent.started', () => (peak = Math.max(peak, ++running)));
     events.on('agent.finished', () => running--);
     const wf = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 4, prompt: work }] }\n`;
-    await Promise.all([start(wf, behaviour, { scheduler, tenant: 'acme', events }).result, start(wf, behaviour, { scheduler, tenant: 'acme', events }).result]);
+    await Promise.all([
+      start(wf, behaviour, { scheduler, tenant: 'acme', events }).result,
+      start(wf, behaviour, { scheduler, tenant: 'acme', events }).result,
+    ]);
     expect(peak).toBe(2);
   });
 
-  it('stops a run that uses up what is left of its tenant\'s daily token budget', async () => {
-    const summary = await start(`version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 4, prompt: work }] }\n`, () => ({ text: 'ok', usage: { inputTokens: 600, outputTokens: 100 } }), {
-      config: config({ parallel_limit: 1 }),
-      budgetTokens: 1500,
-    }).result;
-    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'cancelled']);
-    expect((await temp.store.getRun(summary.runId))?.error?.message).toMatch(/tokens, all that was left of tenant default's daily token budget/);
+  it("stops a run that uses up what is left of its tenant's daily token budget", async () => {
+    const summary = await start(
+      `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 4, prompt: work }] }\n`,
+      () => ({ text: 'ok', usage: { inputTokens: 600, outputTokens: 100 } }),
+      {
+        config: config({ parallel_limit: 1 }),
+        budgetTokens: 1500,
+      },
+    ).result;
+    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'cancelled',
+    ]);
+    expect((await temp.store.getRun(summary.runId))?.error?.message).toMatch(
+      /tokens, all that was left of tenant default's daily token budget/,
+    );
   });
 });
 
@@ -297,15 +426,42 @@ describe('orchestration: resume', () => {
     events.on('agent.started', (e) => {
       if (e.agentId === 'b.1') controller.abort(new Error('orchestrator died'));
     });
-    const first = await start(yaml, (spec) => ({ text: `Finding: ${spec.agentId} done`, delayMs: spec.agentId.startsWith('b') ? 50 : 0 }), { signal: controller.signal, events, config: config({ parallel_limit: 1 }) }).result;
+    const first = await start(
+      yaml,
+      (spec) => ({ text: `Finding: ${spec.agentId} done`, delayMs: spec.agentId.startsWith('b') ? 50 : 0 }),
+      { signal: controller.signal, events, config: config({ parallel_limit: 1 }) },
+    ).result;
     const runId = first.runId;
     // Make it look like the process died instead of cancelling: pending/running records, a running attempt.
-    expect((await temp.store.listAgents(runId)).map((a) => `${a.id}:${a.status}`)).toEqual(['a.0:succeeded', 'a.1:succeeded', 'b.0:succeeded', 'b.1:cancelled', 'b.2:cancelled', 'c:cancelled']);
+    expect((await temp.store.listAgents(runId)).map((a) => `${a.id}:${a.status}`)).toEqual([
+      'a.0:succeeded',
+      'a.1:succeeded',
+      'b.0:succeeded',
+      'b.1:cancelled',
+      'b.2:cancelled',
+      'c:cancelled',
+    ]);
     for (const agent of await temp.store.listAgents(runId)) {
-      if (agent.status === 'cancelled') await temp.store.saveAgent({ ...agent, status: agent.id === 'b.1' ? 'running' : 'pending', error: undefined });
+      if (agent.status === 'cancelled')
+        await temp.store.saveAgent({ ...agent, status: agent.id === 'b.1' ? 'running' : 'pending', error: undefined });
     }
-    await temp.store.saveAttempt({ runId, agentId: 'b.1', attempt: 1, status: 'running', resumed: false, startedAt: Date.now(), usage: { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: 0.5, durationMs: 0 });
-    await temp.store.saveRun({ ...(await temp.store.getRun(runId))!, status: 'running', error: undefined, finishedAt: undefined });
+    await temp.store.saveAttempt({
+      runId,
+      agentId: 'b.1',
+      attempt: 1,
+      status: 'running',
+      resumed: false,
+      startedAt: Date.now(),
+      usage: { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 },
+      costUsd: 0.5,
+      durationMs: 0,
+    });
+    await temp.store.saveRun({
+      ...(await temp.store.getRun(runId))!,
+      status: 'running',
+      error: undefined,
+      finishedAt: undefined,
+    });
 
     const resumed = start(yaml, (spec) => ({ text: `Finding: ${spec.agentId} done again` }), { runId, resume: true });
     const reused: string[] = [];
@@ -315,8 +471,14 @@ describe('orchestration: resume', () => {
     expect(reused.sort()).toEqual(['a.0', 'a.1', 'b.0']);
     expect(resumed.runtime.calls.map((c) => c.agentId).sort()).toEqual(['b.1', 'b.2', 'c']);
     // The attempt the dead orchestrator left is closed as lost; the new one is numbered after it.
-    expect((await temp.store.listAttempts(runId, 'b.1')).map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`)).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST', '2:succeeded:']);
-    expect(await temp.store.getAgent(runId, 'b.1')).toMatchObject({ attempts: 2, costUsd: 0.5, usage: { inputTokens: 100 } });
+    expect(
+      (await temp.store.listAttempts(runId, 'b.1')).map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`),
+    ).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST', '2:succeeded:']);
+    expect(await temp.store.getAgent(runId, 'b.1')).toMatchObject({
+      attempts: 2,
+      costUsd: 0.5,
+      usage: { inputTokens: 100 },
+    });
     const agents = await temp.store.listAgents(runId);
     expect(agents.map((a) => a.id).sort()).toEqual(['a.0', 'a.1', 'b.0', 'b.1', 'b.2', 'c']);
     expect(agents.every((a) => a.status === 'succeeded')).toBe(true);
@@ -330,18 +492,22 @@ describe('orchestration: resume after baton cancel', () => {
   it('is not cancelled again by the cancel request that stopped the run', async () => {
     const yaml = `version: 1\nname: c\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work }] }\n`;
     const events = new RunEvents();
-    const first = start(yaml, () => ({ text: 'ok', delayMs: 2_000 }), { events, config: config({ parallel_limit: 1 }) });
+    const first = start(yaml, () => ({ text: 'ok', delayMs: 2_000 }), {
+      events,
+      config: config({ parallel_limit: 1 }),
+    });
     events.on('agent.started', (e) => void temp.store.requestCancel(e.runId)); // what `baton cancel` does from another shell
     const cancelled = await first.result;
     expect(cancelled.status).toBe('cancelled');
-    const resumed = await start(yaml, () => ({ text: 'ok', delayMs: 400 }), { runId: cancelled.runId, resume: true }).result; // long enough for the cancel poll
+    const resumed = await start(yaml, () => ({ text: 'ok', delayMs: 400 }), { runId: cancelled.runId, resume: true })
+      .result; // long enough for the cancel poll
     expect(resumed.status).toBe('succeeded');
     expect(await temp.store.isCancelRequested(cancelled.runId)).toBe(false);
   });
 });
 
 describe('orchestration: agent timeouts', () => {
-  it('counts neither the time a crashed run waited for --resume nor a prewarmed agent\'s wait for a slot against its timeout', async () => {
+  it("counts neither the time a crashed run waited for --resume nor a prewarmed agent's wait for a slot against its timeout", async () => {
     const yaml = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work, timeoutMs: 400 }] }\n`;
     // A runtime with a session pool: the agent waiting for the one slot is prepared and prewarmed early.
     class PooledRuntime extends FakeRuntime {
@@ -353,7 +519,10 @@ describe('orchestration: agent timeouts', () => {
       }
     }
     const pooled = new PooledRuntime(() => ({ text: 'ok', delayMs: 300 }));
-    const first = await start(yaml, () => ({ text: 'unused' }), { runtime: pooled, config: config({ parallel_limit: 1 }) }).result;
+    const first = await start(yaml, () => ({ text: 'unused' }), {
+      runtime: pooled,
+      config: config({ parallel_limit: 1 }),
+    }).result;
     expect(pooled.prewarmed).toEqual(['a.1']);
     expect(first.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
 
@@ -385,7 +554,10 @@ describe('orchestration: session pool', () => {
       }
     }
     const pooled = new PooledRuntime(() => ({ text: 'ok', delayMs: 20 }));
-    const summary = await start(yaml, () => ({ text: 'unused' }), { runtime: pooled, config: config({ parallel_limit: 1 }) }).result;
+    const summary = await start(yaml, () => ({ text: 'unused' }), {
+      runtime: pooled,
+      config: config({ parallel_limit: 1 }),
+    }).result;
     expect(summary.phases[0]!.agents.every((a) => a.status === 'succeeded')).toBe(true);
     // Five agents wait; only the first two are prepared early (the others would hold a spec the pool never takes).
     expect(pooled.offered).toEqual(['a.1', 'a.2']);
@@ -397,7 +569,11 @@ describe('orchestration: worktrees', () => {
   it('gives each agent its own branch and records what it changed', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'baton-repo-'));
     try {
-      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+          cwd: repo,
+          encoding: 'utf8',
+        }).trim();
       git('init', '-q', '-b', 'main');
       writeFileSync(join(repo, 'README.md'), 'hello\n');
       git('add', '.');
@@ -410,7 +586,10 @@ describe('orchestration: worktrees', () => {
       expect(summary.status).toBe('succeeded');
       const agents = await temp.store.listAgents(summary.runId);
       for (const agent of agents) {
-        expect(agent.workspace).toMatchObject({ branch: expect.stringMatching(new RegExp(`^baton/.+/${agent.id.replace('.', '\\.')}$`)), diffStat: { files: 1, insertions: 2, deletions: 0 } });
+        expect(agent.workspace).toMatchObject({
+          branch: expect.stringMatching(new RegExp(`^baton/.+/${agent.id.replace('.', '\\.')}$`)),
+          diffStat: { files: 1, insertions: 2, deletions: 0 },
+        });
         expect(git('show', `${agent.workspace!.branch}:${agent.id}.txt`)).toBe(`work of ${agent.id}\nline two`);
       }
       expect(git('status', '--porcelain')).toBe(''); // the main checkout is untouched

@@ -6,22 +6,21 @@ import { findCycle, type AgentEntry, type PhaseSpec } from '../workflow/index.js
 const taskId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_"' });
 
 /** What a planner returns: the next generation's tasks, or done. */
-export const planSchema = z
-  .object({
-    /** True when the goal is reached and no further generation is needed. */
-    done: z.boolean(),
-    summary: z.string().optional(),
-    tasks: z
-      .array(
-        z.object({
-          id: taskId,
-          prompt: z.string().min(1),
-          dependsOn: z.array(taskId).optional(),
-          mcpServers: z.array(z.string().min(1)).optional(),
-        }),
-      )
-      .default([]),
-  });
+export const planSchema = z.object({
+  /** True when the goal is reached and no further generation is needed. */
+  done: z.boolean(),
+  summary: z.string().optional(),
+  tasks: z
+    .array(
+      z.object({
+        id: taskId,
+        prompt: z.string().min(1),
+        dependsOn: z.array(taskId).optional(),
+        mcpServers: z.array(z.string().min(1)).optional(),
+      }),
+    )
+    .default([]),
+});
 
 export type Plan = z.output<typeof planSchema>;
 
@@ -39,20 +38,27 @@ export function parsePlan(output: AgentOutput | undefined, plannerId: string): P
   const plan = parsed.data;
   const ids = new Set<string>();
   for (const task of plan.tasks) {
-    if (ids.has(task.id)) throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task id "${task.id}" is used twice`);
+    if (ids.has(task.id))
+      throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task id "${task.id}" is used twice`);
     ids.add(task.id);
   }
   for (const task of plan.tasks) {
     const unknown = task.dependsOn?.find((dep) => !ids.has(dep));
-    if (unknown) throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task "${task.id}" depends on unknown task "${unknown}"`);
+    if (unknown)
+      throw new BatonError(
+        ErrorCodes.planInvalid,
+        `planner ${plannerId}: task "${task.id}" depends on unknown task "${unknown}"`,
+      );
   }
   const cycle = findCycle(plan.tasks);
-  if (cycle) throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task dependency cycle ${cycle.join(' -> ')}`);
+  if (cycle)
+    throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task dependency cycle ${cycle.join(' -> ')}`);
   return plan;
 }
 
 /** The id of a generated phase (and of its one agent): `<plan phase>.g<generation>.<task>`. */
-export const generatedPhaseId = (planPhaseId: string, generation: number, task: string): string => `${planPhaseId}.g${generation}.${task}`;
+export const generatedPhaseId = (planPhaseId: string, generation: number, task: string): string =>
+  `${planPhaseId}.g${generation}.${task}`;
 
 /**
  * Turns one generation's plan into phases: one phase per task, one agent per phase, with the
@@ -62,7 +68,12 @@ export function phasesFromPlan(plan: Plan, planPhaseId: string, generation: numb
   const { id: _id, prompt: _prompt, outputSchema: _schema, systemPrompt: _role, ...settings } = planner;
   return plan.tasks.map((task) => {
     const id = generatedPhaseId(planPhaseId, generation, task.id);
-    const agent: AgentEntry = { ...settings, id, prompt: task.prompt, ...(task.mcpServers ? { mcpServers: task.mcpServers } : {}) };
+    const agent: AgentEntry = {
+      ...settings,
+      id,
+      prompt: task.prompt,
+      ...(task.mcpServers ? { mcpServers: task.mcpServers } : {}),
+    };
     return {
       id,
       dependsOn: (task.dependsOn ?? []).map((dep) => generatedPhaseId(planPhaseId, generation, dep)),
@@ -73,12 +84,18 @@ export function phasesFromPlan(plan: Plan, planPhaseId: string, generation: numb
 }
 
 /** The planner's prompt for the next generation: its goal, then what the last generations produced. */
-export function nextGenerationPrompt(goal: string, history: Array<{ generation: number; results: Array<{ task: string; status: string; text: string }> }>): string {
+export function nextGenerationPrompt(
+  goal: string,
+  history: Array<{ generation: number; results: Array<{ task: string; status: string; text: string }> }>,
+): string {
   if (history.length === 0) {
     return `${goal}\n\nAnswer with a plan: tasks for agents to run now (ids, prompts, dependencies between them, MCP servers they need), or done: true when nothing is left to do.`;
   }
   const reports = history
-    .map((g) => `Generation ${g.generation}:\n${g.results.map((r) => `- ${r.task} (${r.status}): ${r.text.length > 2000 ? `${r.text.slice(0, 2000)}…` : r.text}`).join('\n')}`)
+    .map(
+      (g) =>
+        `Generation ${g.generation}:\n${g.results.map((r) => `- ${r.task} (${r.status}): ${r.text.length > 2000 ? `${r.text.slice(0, 2000)}…` : r.text}`).join('\n')}`,
+    )
     .join('\n\n');
   return `${goal}\n\nYour earlier plans have run. Results so far:\n\n${reports}\n\nPlan the next generation of tasks, or answer done: true when the goal is reached.`;
 }

@@ -9,7 +9,13 @@ import { requestRunCancel, runWorkflow } from './run.js';
 
 const temp = useTempStore('baton-orch-');
 
-const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({ ...defaultConfig(), data_dir: temp.dir, retry_base_delay_ms: 1, retry_max_delay_ms: 5, ...overrides });
+const config = (overrides: Partial<BatonConfig> = {}): BatonConfig => ({
+  ...defaultConfig(),
+  data_dir: temp.dir,
+  retry_base_delay_ms: 1,
+  retry_max_delay_ms: 5,
+  ...overrides,
+});
 
 const diamond = parseWorkflow(
   `
@@ -24,9 +30,23 @@ phases:
   'diamond.yaml',
 );
 
-function run(workflow: Workflow, behaviour: FakeBehaviour, options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string } = {}) {
+function run(
+  workflow: Workflow,
+  behaviour: FakeBehaviour,
+  options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string } = {},
+) {
   const runtime = new FakeRuntime(behaviour);
-  const result = runWorkflow({ workflow, workflowDir: temp.dir, config: options.config ?? config(), store: temp.store, runtime, env: { PATH: '/usr/bin' }, signal: options.signal, events: options.events, runId: options.runId });
+  const result = runWorkflow({
+    workflow,
+    workflowDir: temp.dir,
+    config: options.config ?? config(),
+    store: temp.store,
+    runtime,
+    env: { PATH: '/usr/bin' },
+    signal: options.signal,
+    events: options.events,
+    runId: options.runId,
+  });
   return { runtime, result };
 }
 
@@ -60,17 +80,25 @@ describe('runWorkflow', () => {
       peak = Math.max(peak, running);
     });
     events.on('agent.finished', () => running--);
-    const summary = await run(wide, () => ({ text: 'ok', delayMs: 30 }), { config: config({ parallel_limit: 3 }), events }).result;
+    const summary = await run(wide, () => ({ text: 'ok', delayMs: 30 }), {
+      config: config({ parallel_limit: 3 }),
+      events,
+    }).result;
     expect(summary.totals.succeeded).toBe(8);
     expect(peak).toBe(3);
   });
 
-  it('commits a phase\'s results before a dependent phase starts', async () => {
+  it("commits a phase's results before a dependent phase starts", async () => {
     const events = new RunEvents();
     let storedWhenJoinStarted: Promise<string[]> | undefined;
     events.on('agent.started', (e) => {
       if (e.agentId !== 'j') return;
-      storedWhenJoinStarted = temp.store.listAgents(e.runId).then((agents) => agents.filter((a) => a.status === 'succeeded' && a.output).map((a) => a.id).sort());
+      storedWhenJoinStarted = temp.store.listAgents(e.runId).then((agents) =>
+        agents
+          .filter((a) => a.status === 'succeeded' && a.output)
+          .map((a) => a.id)
+          .sort(),
+      );
     });
     await run(diamond, (spec) => ({ text: `did ${spec.agentId}`, delayMs: 5 }), { events }).result;
     expect(await storedWhenJoinStarted).toEqual(['l', 'r', 's1', 's2']);
@@ -78,7 +106,9 @@ describe('runWorkflow', () => {
 
   it('skips phases whose dependencies failed, and the run is partial', async () => {
     const { result } = run(diamond, (spec) =>
-      spec.agentId === 'l' ? { error: { code: ErrorCodes.modelInvalidRequest, message: 'bad', transient: false } } : { text: 'ok' },
+      spec.agentId === 'l'
+        ? { error: { code: ErrorCodes.modelInvalidRequest, message: 'bad', transient: false } }
+        : { text: 'ok' },
     );
     const summary = await result;
     expect(summary.status).toBe('partial');
@@ -86,11 +116,14 @@ describe('runWorkflow', () => {
     expect(phase('left').status).toBe('failed');
     expect(phase('right').status).toBe('succeeded');
     expect(phase('join').status).toBe('skipped');
-    expect(phase('join').agents[0]).toMatchObject({ status: 'skipped', error: { code: 'BATON_DEPENDENCY_FAILED', message: expect.stringContaining('left') } });
+    expect(phase('join').agents[0]).toMatchObject({
+      status: 'skipped',
+      error: { code: 'BATON_DEPENDENCY_FAILED', message: expect.stringContaining('left') },
+    });
     expect(summary.totals).toMatchObject({ succeeded: 3, failed: 1 });
   });
 
-  it('gives each agent its own session and Baton\'s appended system prompt', async () => {
+  it("gives each agent its own session and Baton's appended system prompt", async () => {
     const { runtime, result } = run(diamond, () => ({ text: 'ok' }));
     const summary = await result;
     const sessions = runtime.calls.map((c) => c.sessionId);
@@ -105,7 +138,9 @@ describe('runWorkflow', () => {
 
   it('records each attempt of a retried agent', async () => {
     const { result } = run(diamond, (spec, call) =>
-      spec.agentId === 's1' && call <= 2 ? { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } } : { text: 'ok' },
+      spec.agentId === 's1' && call <= 2
+        ? { error: { code: ErrorCodes.modelOverloaded, message: '529', transient: true } }
+        : { text: 'ok' },
     );
     const summary = await result;
     const attempts = await temp.store.listAttempts(summary.runId, 's1');
@@ -123,11 +158,20 @@ describe('runWorkflow', () => {
     const budget: string[] = [];
     events.on('budget.warning', (e) => budget.push(`warning at ${e.spentUsd.toFixed(1)}`));
     events.on('budget.exceeded', (e) => budget.push(`exceeded at ${e.spentUsd.toFixed(1)}`));
-    const { runtime, result } = run(serial, () => ({ text: 'ok', costUsd: 0.3 }), { config: config({ parallel_limit: 1 }), events });
+    const { runtime, result } = run(serial, () => ({ text: 'ok', costUsd: 0.3 }), {
+      config: config({ parallel_limit: 1 }),
+      events,
+    });
     const summary = await result;
     expect(budget).toEqual(['warning at 0.9', 'exceeded at 1.2']);
     expect(summary.status).toBe('failed');
-    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'cancelled']);
+    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'cancelled',
+    ]);
     expect(summary.phases[0]!.agents[4]!.error).toMatchObject({ code: 'BATON_RUN_BUDGET_EXCEEDED' });
     expect((await temp.store.getRun(summary.runId))?.error?.code).toBe('BATON_RUN_BUDGET_EXCEEDED');
     // Each agent may spend at most what is left of the run's budget.
@@ -138,7 +182,8 @@ describe('runWorkflow', () => {
     const controller = new AbortController();
     const events = new RunEvents();
     events.on('agent.started', () => controller.abort(new Error('run cancelled by SIGINT')));
-    const summary = await run(diamond, () => ({ text: 'ok', delayMs: 5000 }), { signal: controller.signal, events }).result;
+    const summary = await run(diamond, () => ({ text: 'ok', delayMs: 5000 }), { signal: controller.signal, events })
+      .result;
     expect(summary.status).toBe('cancelled');
     const all = summary.phases.flatMap((p) => p.agents);
     expect(all.every((a) => a.status === 'cancelled')).toBe(true);

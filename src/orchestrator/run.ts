@@ -21,11 +21,27 @@ import {
 import { ancestorPhases, resolveAgent, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
 import { summarizeRun, type RunSummary } from './summary.js';
-import { AgentSummarizer, buildAppendedSystemPrompt, DynamicContextAccumulator, expiryFrom, extractContext, type ContextDraft, type SelectedContext } from '../context/index.js';
+import {
+  AgentSummarizer,
+  buildAppendedSystemPrompt,
+  DynamicContextAccumulator,
+  expiryFrom,
+  extractContext,
+  type ContextDraft,
+  type SelectedContext,
+} from '../context/index.js';
 import { AgentScheduler } from './scheduler.js';
 import { expandAgents, type AgentInstance } from './swarm.js';
 import { evaluateCondition } from './condition.js';
-import { concatResults, judgePrompt, mergeResults, reduceGroups, reducePrompt, voteResults, type AgentResultInput } from './aggregate.js';
+import {
+  concatResults,
+  judgePrompt,
+  mergeResults,
+  reduceGroups,
+  reducePrompt,
+  voteResults,
+  type AgentResultInput,
+} from './aggregate.js';
 import { nextGenerationPrompt, parsePlan, phasesFromPlan, planJsonSchema, type Plan } from './planning.js';
 import { createWorktree, finishWorktree } from './worktree.js';
 import { LocalExecutor, type AgentExecutor, type AgentJob } from './execute.js';
@@ -83,7 +99,8 @@ interface PhaseResult {
 }
 
 /** A phase skipped because its `when:` did not hold still lets its dependents run. */
-const satisfies = (result: PhaseResult): boolean => result.status === 'succeeded' || result.error?.code === ErrorCodes.conditionFalse;
+const satisfies = (result: PhaseResult): boolean =>
+  result.status === 'succeeded' || result.error?.code === ErrorCodes.conditionFalse;
 
 /** Agents whose stored result a resumed run reuses instead of running them again. */
 const finishedStatuses: ReadonlySet<AgentStatus> = new Set(['succeeded', 'failed']);
@@ -166,17 +183,36 @@ class RunExecution {
     this.clock = options.clock ?? systemClock;
     this.events = options.events ?? new RunEvents();
     this.runId = options.runId ?? randomUUID();
-    this.scheduler = options.scheduler ?? new AgentScheduler({ limit: options.config.parallel_limit, tenantLimits: options.config.tenant_max_concurrent_agents });
+    this.scheduler =
+      options.scheduler ??
+      new AgentScheduler({
+        limit: options.config.parallel_limit,
+        tenantLimits: options.config.tenant_max_concurrent_agents,
+      });
     const budgets = [this.workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
     this.budgetUsd = budgets.length > 0 ? Math.min(...budgets) : undefined;
     for (const phase of this.workflow.phases) this.phases.set(phase.id, phase);
-    this.executor = options.executor ?? new LocalExecutor({ store: options.store, runtime: options.runtime, env: options.env, ...(options.clock ? { clock: options.clock } : {}) });
+    this.executor =
+      options.executor ??
+      new LocalExecutor({
+        store: options.store,
+        runtime: options.runtime,
+        env: options.env,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
     this.accumulator = new DynamicContextAccumulator({
       store: this.store,
       runId: this.runId,
       sizeLimitBytes: this.config.context_size_limit,
       ...(this.workflow.context.summarizer === 'agent'
-        ? { summarizer: new AgentSummarizer({ runtime: options.runtime, env: options.env, cwd: options.workflowDir, model: this.workflow.defaults?.model }) }
+        ? {
+            summarizer: new AgentSummarizer({
+              runtime: options.runtime,
+              env: options.env,
+              cwd: options.workflowDir,
+              model: this.workflow.defaults?.model,
+            }),
+          }
         : {}),
       clock: this.clock,
     });
@@ -188,13 +224,15 @@ class RunExecution {
 
   async run(): Promise<RunSummary> {
     await this.start();
-    const onExternalAbort = (): void => this.cancel.abort(new RunCancelled(reasonText(this.options.signal?.reason, 'run cancelled')));
+    const onExternalAbort = (): void =>
+      this.cancel.abort(new RunCancelled(reasonText(this.options.signal?.reason, 'run cancelled')));
     if (this.options.signal?.aborted) onExternalAbort();
     else this.options.signal?.addEventListener('abort', onExternalAbort, { once: true });
     const poll = setInterval(() => {
       this.store.isCancelRequested(this.runId).then(
         (requested) => {
-          if (requested && !this.cancel.signal.aborted) this.cancel.abort(new RunCancelled('run cancelled by `baton cancel`'));
+          if (requested && !this.cancel.signal.aborted)
+            this.cancel.abort(new RunCancelled('run cancelled by `baton cancel`'));
         },
         () => {
           // A store that cannot be read now fails the run's own writes too; the poll just tries again.
@@ -229,15 +267,25 @@ class RunExecution {
     const base = { status: 'running' as const, pid: process.pid, host: hostname(), startedAt: now };
     if (this.options.resume) {
       const stored = await this.store.getRun(this.runId);
-      if (!stored) throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${this.runId} to resume. List runs with: baton runs`);
+      if (!stored)
+        throw new BatonError(
+          ErrorCodes.runNotResumable,
+          `No run with id ${this.runId} to resume. List runs with: baton runs`,
+        );
       const { error: _previousError, finishedAt: _finishedAt, ...rest } = stored;
       // A `baton cancel` that stopped the run before must not stop it again (nor make workers refuse its agents).
       await this.store.clearCancel(this.runId);
       // `baton run --resume <id> --priority <n>` changes the priority of what is left to run.
-      this.runRecord = { ...rest, ...base, resumes: (stored.resumes ?? 0) + 1, ...(this.options.priority !== undefined ? { priority: this.options.priority } : {}) };
+      this.runRecord = {
+        ...rest,
+        ...base,
+        resumes: (stored.resumes ?? 0) + 1,
+        ...(this.options.priority !== undefined ? { priority: this.options.priority } : {}),
+      };
       for (const agent of await this.store.listAgents(this.runId)) this.agents.set(agent.id, agent);
       for (const phase of await this.store.listPhases(this.runId)) {
-        if (phase.generation !== undefined && phase.parentId !== undefined) this.generatedFrom.set(phase.id, { generation: phase.generation, parentId: phase.parentId });
+        if (phase.generation !== undefined && phase.parentId !== undefined)
+          this.generatedFrom.set(phase.id, { generation: phase.generation, parentId: phase.parentId });
       }
     } else {
       this.runRecord = {
@@ -257,11 +305,21 @@ class RunExecution {
       for (const phase of this.workflow.phases) {
         await this.store.savePhase({ runId: this.runId, id: phase.id, status: 'pending' });
         const instances = phase.plan ? [] : expandAgents(phase.agents, () => undefined);
-        if (Array.isArray(instances)) for (const instance of instances) await this.agentRecord(instance, { phase, role: 'worker' });
+        if (Array.isArray(instances))
+          for (const instance of instances) await this.agentRecord(instance, { phase, role: 'worker' });
       }
     }
-    const known = this.workflow.phases.flatMap((p) => p.agents).reduce((n, a) => n + (Array.isArray(a.foreach) ? a.foreach.length : (a.count ?? 1)), 0);
-    this.events.emit('run.started', { runId: this.runId, workflowName: this.workflow.name, agents: known, ...(this.options.resume ? { resumed: true, reused: [...this.agents.values()].filter((a) => finishedStatuses.has(a.status)).length } : {}) });
+    const known = this.workflow.phases
+      .flatMap((p) => p.agents)
+      .reduce((n, a) => n + (Array.isArray(a.foreach) ? a.foreach.length : (a.count ?? 1)), 0);
+    this.events.emit('run.started', {
+      runId: this.runId,
+      workflowName: this.workflow.name,
+      agents: known,
+      ...(this.options.resume
+        ? { resumed: true, reused: [...this.agents.values()].filter((a) => finishedStatuses.has(a.status)).length }
+        : {}),
+    });
   }
 
   /** The phase's result, starting it on first ask (dependencies first, through the same map). */
@@ -299,13 +357,29 @@ class RunExecution {
     if (this.cancel.signal.aborted) return;
     if (budgetUsd !== undefined && this.spentUsd >= budgetUsd) {
       events.emit('budget.exceeded', { runId, spentUsd: this.spentUsd, budgetUsd });
-      this.cancel.abort(new AgentAbort('budget', `the run spent $${this.spentUsd.toFixed(4)} of its $${budgetUsd.toFixed(4)} budget and was stopped`));
+      this.cancel.abort(
+        new AgentAbort(
+          'budget',
+          `the run spent $${this.spentUsd.toFixed(4)} of its $${budgetUsd.toFixed(4)} budget and was stopped`,
+        ),
+      );
     } else if (tokenBudget !== undefined && this.spentTokens >= tokenBudget) {
-      this.cancel.abort(new AgentAbort('budget', `the run used ${this.spentTokens} tokens, all that was left of tenant ${this.tenant}'s daily token budget, and was stopped`));
+      this.cancel.abort(
+        new AgentAbort(
+          'budget',
+          `the run used ${this.spentTokens} tokens, all that was left of tenant ${this.tenant}'s daily token budget, and was stopped`,
+        ),
+      );
     }
   }
 
-  private systemPromptFor(phaseId: string, agentId: string, entry: AgentEntry, plan?: AgentMcpPlan, context?: SelectedContext): string {
+  private systemPromptFor(
+    phaseId: string,
+    agentId: string,
+    entry: AgentEntry,
+    plan?: AgentMcpPlan,
+    context?: SelectedContext,
+  ): string {
     return buildAppendedSystemPrompt({
       workflowName: this.workflow.name,
       workflowDescription: this.workflow.description,
@@ -313,7 +387,14 @@ class RunExecution {
       agentId,
       role: entry.systemPrompt,
       ...(context ? { context: context.entries } : {}),
-      ...(plan ? { mcp: { available: plan.available, missing: plan.missing.map((m) => ({ name: m.name, reason: m.error.message })) } } : {}),
+      ...(plan
+        ? {
+            mcp: {
+              available: plan.available,
+              missing: plan.missing.map((m) => ({ name: m.name, reason: m.error.message })),
+            },
+          }
+        : {}),
     });
   }
 
@@ -333,16 +414,24 @@ class RunExecution {
       ...(origin ? { generation: origin.generation, parentId: origin.parentId, spec: phase } : {}),
     };
     // A dependency that did not succeed blocks the phase, unless its `when` asks for exactly that status (an on-failure phase).
-    const wanted = (id: string, result: PhaseResult): boolean => phase.when?.phase === id && (phase.when.status as string[] | undefined)?.includes(result.status) === true;
-    const blockedBy = (phase.dependsOn ?? []).filter((id, i) => !satisfies(dependencies[i]!) && !wanted(id, dependencies[i]!));
+    const wanted = (id: string, result: PhaseResult): boolean =>
+      phase.when?.phase === id && (phase.when.status as string[] | undefined)?.includes(result.status) === true;
+    const blockedBy = (phase.dependsOn ?? []).filter(
+      (id, i) => !satisfies(dependencies[i]!) && !wanted(id, dependencies[i]!),
+    );
     let result: PhaseResult;
     if (blockedBy.length > 0 || this.cancel.signal.aborted) {
-      const error: ErrorInfo = this.cancel.signal.aborted ? this.stopError() : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
+      const error: ErrorInfo = this.cancel.signal.aborted
+        ? this.stopError()
+        : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
       result = await this.skipPhase(phase, this.cancel.signal.aborted ? 'cancelled' : 'skipped', error);
     } else {
       const condition = phase.when ? evaluateCondition(phase.when, await this.result(phase.when.phase)) : undefined;
       if (condition && !condition.holds) {
-        result = await this.skipPhase(phase, 'skipped', { code: ErrorCodes.conditionFalse, message: `not run: when: ${condition.reason}` });
+        result = await this.skipPhase(phase, 'skipped', {
+          code: ErrorCodes.conditionFalse,
+          message: `not run: when: ${condition.reason}`,
+        });
       } else {
         await this.store.savePhase(record);
         this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
@@ -353,7 +442,13 @@ class RunExecution {
       this.outputs.set(phase.id, result.output);
       await this.passOnOutput(phase, result.output);
     }
-    await this.store.savePhase({ ...record, status: result.status, finishedAt: this.clock.now(), ...(result.output ? { output: result.output } : {}), ...(result.error ? { error: result.error } : {}) });
+    await this.store.savePhase({
+      ...record,
+      status: result.status,
+      finishedAt: this.clock.now(),
+      ...(result.output ? { output: result.output } : {}),
+      ...(result.error ? { error: result.error } : {}),
+    });
     this.events.emit('phase.finished', { runId: this.runId, phaseId: phase.id, status: result.status });
     return result;
   }
@@ -361,7 +456,9 @@ class RunExecution {
   /** Records every agent of a phase that will not run as skipped or cancelled (reusing ones already finished). */
   private async skipPhase(phase: PhaseSpec, status: 'skipped' | 'cancelled', error: ErrorInfo): Promise<PhaseResult> {
     const expanded = expandAgents(phase.agents, (id) => this.outputs.get(id));
-    const instances = Array.isArray(expanded) ? expanded : phase.agents.map((entry) => ({ id: entry.id, entry, prompt: entry.prompt }));
+    const instances = Array.isArray(expanded)
+      ? expanded
+      : phase.agents.map((entry) => ({ id: entry.id, entry, prompt: entry.prompt }));
     const generation = this.generatedFrom.get(phase.id)?.generation;
     const finished = await Promise.all(
       instances.map(async (instance) => {
@@ -375,19 +472,37 @@ class RunExecution {
   private async runAgentsOf(phase: PhaseSpec, generation: number | undefined): Promise<PhaseResult> {
     const expanded = expandAgents(phase.agents, (id) => this.outputs.get(id));
     if (!Array.isArray(expanded)) return { status: 'failed', error: expanded };
-    const finished = await Promise.all(expanded.map((instance) => this.runInstance(instance, { phase, role: 'worker', generation })));
+    const finished = await Promise.all(
+      expanded.map((instance) => this.runInstance(instance, { phase, role: 'worker', generation })),
+    );
     const statuses = finished.map((a) => a.status);
-    const succeeded = finished.filter((a) => a.status === 'succeeded' && a.output).map((a): AgentResultInput => ({ agentId: a.id, output: a.output! }));
+    const succeeded = finished
+      .filter((a) => a.status === 'succeeded' && a.output)
+      .map((a): AgentResultInput => ({ agentId: a.id, output: a.output! }));
     if (succeeded.length === 0) return { status: phaseStatusOf(statuses) };
     const output = await this.aggregate(phase, succeeded, generation);
     const aggregatorFailed = output === undefined;
-    return { status: aggregatorFailed ? (statuses.every((s) => s === 'succeeded') ? 'partial' : phaseStatusOf(statuses)) : phaseStatusOf(statuses), ...(output ? { output } : {}) };
+    return {
+      status: aggregatorFailed
+        ? statuses.every((s) => s === 'succeeded')
+          ? 'partial'
+          : phaseStatusOf(statuses)
+        : phaseStatusOf(statuses),
+      ...(output ? { output } : {}),
+    };
   }
 
   /** Combines a phase's successful results into its output; undefined when its judge or reducer failed. */
-  private async aggregate(phase: PhaseSpec, results: AgentResultInput[], generation: number | undefined): Promise<PhaseOutput | undefined> {
+  private async aggregate(
+    phase: PhaseSpec,
+    results: AgentResultInput[],
+    generation: number | undefined,
+  ): Promise<PhaseOutput | undefined> {
     const spec = phase.aggregate;
-    if (!spec) return results.length === 1 && phase.agents.every((a) => a.count === undefined && a.foreach === undefined) ? { strategy: 'single', ...results[0]!.output } : concatResults(results);
+    if (!spec)
+      return results.length === 1 && phase.agents.every((a) => a.count === undefined && a.foreach === undefined)
+        ? { strategy: 'single', ...results[0]!.output }
+        : concatResults(results);
     if (spec.strategy === 'concat') return concatResults(results);
     if (spec.strategy === 'merge') return mergeResults(results);
     if (spec.strategy === 'vote') return voteResults(results, spec.field!);
@@ -396,12 +511,16 @@ class RunExecution {
     const aggregatorEntry = (id: string, prompt: string): AgentEntry => ({
       id,
       prompt,
-      ...(spec.model ?? template.model ? { model: spec.model ?? template.model } : {}),
+      ...((spec.model ?? template.model) ? { model: spec.model ?? template.model } : {}),
       // The judge answers in the shape the phase's agents did, so dependents read one format.
       ...(template.outputSchema ? { outputSchema: template.outputSchema } : {}),
       mcpServers: [],
     });
-    const runAggregator = async (id: string, prompt: string, role: AgentRole): Promise<AgentResultInput | undefined> => {
+    const runAggregator = async (
+      id: string,
+      prompt: string,
+      role: AgentRole,
+    ): Promise<AgentResultInput | undefined> => {
       const entry = aggregatorEntry(id, prompt);
       const agent = await this.runInstance({ id, entry, prompt }, { phase, role, generation });
       return agent.status === 'succeeded' && agent.output ? { agentId: agent.id, output: agent.output } : undefined;
@@ -409,7 +528,13 @@ class RunExecution {
 
     if (spec.strategy === 'judge') {
       const verdict = await runAggregator(`${phase.id}.judge`, judgePrompt(spec, phase.id, results), 'judge');
-      return verdict && { strategy: 'judge', ...verdict.output, details: { judge: verdict.agentId, candidates: results.map((r) => r.agentId) } };
+      return (
+        verdict && {
+          strategy: 'judge',
+          ...verdict.output,
+          details: { judge: verdict.agentId, candidates: results.map((r) => r.agentId) },
+        }
+      );
     }
     // reduce: fold `fanIn` results at a time, level by level, until one is left.
     let level = 0;
@@ -418,7 +543,11 @@ class RunExecution {
       level++;
       const groups = reduceGroups(current, spec.fanIn);
       const folded = await Promise.all(
-        groups.map((group, i) => (group.length === 1 ? group[0] : runAggregator(`${phase.id}.reduce.${level}.${i}`, reducePrompt(spec, phase.id, group), 'reducer'))),
+        groups.map((group, i) =>
+          group.length === 1
+            ? group[0]
+            : runAggregator(`${phase.id}.reduce.${level}.${i}`, reducePrompt(spec, phase.id, group), 'reducer'),
+        ),
       );
       if (folded.some((r) => r === undefined)) return undefined;
       current = folded as AgentResultInput[];
@@ -440,14 +569,27 @@ class RunExecution {
     for (let generation = 1; generation <= maxGenerations; generation++) {
       const id = `${planner.id}.g${generation}`;
       const entry: AgentEntry = { ...planner, id, outputSchema: planJsonSchema };
-      const agent = await this.runInstance({ id, entry, prompt: nextGenerationPrompt(planner.prompt, history) }, { phase, role: 'planner', generation });
-      if (agent.status !== 'succeeded') return { status: generation === 1 ? phaseStatusOf([agent.status]) : 'partial', ...(agent.error ? { error: agent.error } : {}) };
+      const agent = await this.runInstance(
+        { id, entry, prompt: nextGenerationPrompt(planner.prompt, history) },
+        { phase, role: 'planner', generation },
+      );
+      if (agent.status !== 'succeeded')
+        return {
+          status: generation === 1 ? phaseStatusOf([agent.status]) : 'partial',
+          ...(agent.error ? { error: agent.error } : {}),
+        };
       try {
         lastPlan = parsePlan(agent.output, agent.id);
       } catch (error) {
         return { status: generation === 1 ? 'failed' : 'partial', error: toErrorInfo(error) };
       }
-      this.events.emit('plan.generation', { runId: this.runId, phaseId: phase.id, generation, tasks: lastPlan.tasks.length, done: lastPlan.done });
+      this.events.emit('plan.generation', {
+        runId: this.runId,
+        phaseId: phase.id,
+        generation,
+        tasks: lastPlan.tasks.length,
+        done: lastPlan.done,
+      });
       if (lastPlan.done || lastPlan.tasks.length === 0) break;
 
       const planned = phasesFromPlan(lastPlan, phase.id, generation, planner);
@@ -461,7 +603,11 @@ class RunExecution {
       generatedIds.push(...planned.map((spec) => spec.id));
       history.push({
         generation,
-        results: planned.map((spec, i) => ({ task: lastPlan!.tasks[i]!.id, status: results[i]!.status, text: results[i]!.output?.text ?? results[i]!.error?.message ?? '' })),
+        results: planned.map((spec, i) => ({
+          task: lastPlan!.tasks[i]!.id,
+          status: results[i]!.status,
+          text: results[i]!.output?.text ?? results[i]!.error?.message ?? '',
+        })),
       });
       if (results.some((r) => !satisfies(r))) status = 'partial';
       if (this.cancel.signal.aborted) return { status: 'cancelled', error: this.stopError() };
@@ -470,11 +616,21 @@ class RunExecution {
     const text = [
       ...history.map((g) => `Generation ${g.generation}: ${g.results.map((r) => `${r.task} ${r.status}`).join(', ')}`),
       lastPlan?.summary ?? '',
-      reachedLimit ? `Stopped after plan.maxGenerations (${maxGenerations}) before the planner said done.` : 'The planner said done.',
+      reachedLimit
+        ? `Stopped after plan.maxGenerations (${maxGenerations}) before the planner said done.`
+        : 'The planner said done.',
     ]
       .filter(Boolean)
       .join('\n');
-    return { status, output: { strategy: 'plan', text, structured: { done: !reachedLimit, generations: history }, details: { generations: history.length, reachedLimit } } };
+    return {
+      status,
+      output: {
+        strategy: 'plan',
+        text,
+        structured: { done: !reachedLimit, generations: history },
+        details: { generations: history.length, reachedLimit },
+      },
+    };
   }
 
   /** The agent's stored record (a resumed run), or a new pending one with its own session. */
@@ -502,7 +658,15 @@ class RunExecution {
     };
     this.agents.set(record.id, record);
     await this.store.saveAgent(record);
-    await this.store.saveSession({ id: record.sessionId, runId: this.runId, agentId: record.id, phaseId: where.phase.id, status: 'created', createdAt: now, updatedAt: now });
+    await this.store.saveSession({
+      id: record.sessionId,
+      runId: this.runId,
+      agentId: record.id,
+      phaseId: where.phase.id,
+      status: 'created',
+      createdAt: now,
+      updatedAt: now,
+    });
     return record;
   }
 
@@ -512,7 +676,12 @@ class RunExecution {
     if (finishedStatuses.has(record.status)) {
       // Its facts may not have been saved when the orchestrator died; saving them again is a no-op.
       await this.saveFacts(record);
-      this.events.emit('agent.reused', { runId: this.runId, phaseId: record.phaseId, agentId: record.id, status: record.status });
+      this.events.emit('agent.reused', {
+        runId: this.runId,
+        phaseId: record.phaseId,
+        agentId: record.id,
+        status: record.status,
+      });
       return record;
     }
     if (this.cancel.signal.aborted) return this.finish({ ...record, status: 'cancelled', error: this.stopError() });
@@ -520,8 +689,17 @@ class RunExecution {
     const { runtime } = this.options;
     // An agent that has to wait for a slot gets its process started meanwhile, while the pool has room.
     // Room is counted as taken while the agent is prepared, so a long queue does not prepare every agent.
-    const warmUp = this.executor.local && runtime.prewarm && (runtime.warmCapacity ?? 0) > this.warming && !this.scheduler.hasFreeSlot(this.tenant) && this.budgetUsd === undefined;
-    const slot = this.scheduler.acquire({ tenant: this.tenant, priority: this.runRecord.priority ?? 0, signal: this.cancel.signal });
+    const warmUp =
+      this.executor.local &&
+      runtime.prewarm &&
+      (runtime.warmCapacity ?? 0) > this.warming &&
+      !this.scheduler.hasFreeSlot(this.tenant) &&
+      this.budgetUsd === undefined;
+    const slot = this.scheduler.acquire({
+      tenant: this.tenant,
+      priority: this.runRecord.priority ?? 0,
+      signal: this.cancel.signal,
+    });
     let prepared: PreparedAgent | AgentRecord | undefined;
     let release: () => void;
     try {
@@ -536,7 +714,10 @@ class RunExecution {
       }
       release = await slot;
     } catch (error) {
-      slot.then((r) => r(), () => undefined);
+      slot.then(
+        (r) => r(),
+        () => undefined,
+      );
       if (this.cancel.signal.aborted) return this.finish({ ...record, status: 'cancelled', error: this.stopError() });
       throw error;
     }
@@ -552,7 +733,11 @@ class RunExecution {
    * Everything an agent needs before its process starts: context, MCP servers, worktree, the spec.
    * Returns the agent's final record instead when it cannot start.
    */
-  private async prepare(instance: AgentInstance, record: AgentRecord, where: InstanceContext): Promise<PreparedAgent | AgentRecord> {
+  private async prepare(
+    instance: AgentInstance,
+    record: AgentRecord,
+    where: InstanceContext,
+  ): Promise<PreparedAgent | AgentRecord> {
     const { phase } = where;
     const { config, runId, events } = this;
     const resolved = resolveAgent(this.workflow, phase, instance.entry, this.options.workflowDir);
@@ -561,9 +746,15 @@ class RunExecution {
 
     const inheritedPhases = this.inheritedPhases(phase.id);
     const queryStarted = performance.now();
-    const context = await this.accumulator.select({ phaseIds: inheritedPhases, task: record.prompt, mode: resolved.inherit, budgetTokens: this.workflow.context.budgetTokens });
+    const context = await this.accumulator.select({
+      phaseIds: inheritedPhases,
+      task: record.prompt,
+      mode: resolved.inherit,
+      budgetTokens: this.workflow.context.budgetTokens,
+    });
     const queryMs = performance.now() - queryStarted;
-    if (context.corrupt.length > 0) events.emit('context.corrupt', { runId, agentId: record.id, entryIds: context.corrupt });
+    if (context.corrupt.length > 0)
+      events.emit('context.corrupt', { runId, agentId: record.id, entryIds: context.corrupt });
 
     let plan: AgentMcpPlan | undefined;
     if (this.options.mcp) {
@@ -577,18 +768,40 @@ class RunExecution {
           signal: AbortSignal.any([this.cancel.signal, AbortSignal.timeout(timeoutMs)]),
         });
       } catch (error) {
-        return this.finish({ ...record, status: 'failed', model: resolved.model, startedAt, error: toErrorInfo(error) });
+        return this.finish({
+          ...record,
+          status: 'failed',
+          model: resolved.model,
+          startedAt,
+          error: toErrorInfo(error),
+        });
       }
       await writeMcpConfigFile(config.data_dir, runId, record.id, this.options.mcp, plan);
-      events.emit('agent.mcp', { runId, agentId: record.id, servers: Object.keys(plan.servers), missing: plan.missing });
+      events.emit('agent.mcp', {
+        runId,
+        agentId: record.id,
+        servers: Object.keys(plan.servers),
+        missing: plan.missing,
+      });
     }
 
     let workspace = record.workspace;
     if (phase.workspace === 'worktree') {
       try {
-        workspace = await createWorktree(resolve(this.options.workflowDir, phase.repo ?? '.'), resolve(config.data_dir), runId, record.id);
+        workspace = await createWorktree(
+          resolve(this.options.workflowDir, phase.repo ?? '.'),
+          resolve(config.data_dir),
+          runId,
+          record.id,
+        );
       } catch (error) {
-        return this.finish({ ...record, status: 'failed', model: resolved.model, startedAt, error: toErrorInfo(error) });
+        return this.finish({
+          ...record,
+          status: 'failed',
+          model: resolved.model,
+          startedAt,
+          error: toErrorInfo(error),
+        });
       }
     }
     const cwd = workspace?.path ?? resolved.cwd;
@@ -603,12 +816,18 @@ class RunExecution {
       model: resolved.model,
       cwd,
       // An agent may use the tools of every MCP server it was given.
-      allowedTools: mcpServerNames.length > 0 ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)] : resolved.allowedTools,
+      allowedTools:
+        mcpServerNames.length > 0
+          ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
+          : resolved.allowedTools,
       disallowedTools: resolved.disallowedTools,
       mcpServers: plan?.servers,
       env: agentEnvironment(this.options.env, resolved.env),
       // The agent may not spend more than what is left of the run's budget.
-      maxBudgetUsd: remainingBudget === undefined ? resolved.maxBudgetUsd : Math.min(resolved.maxBudgetUsd ?? Infinity, remainingBudget),
+      maxBudgetUsd:
+        remainingBudget === undefined
+          ? resolved.maxBudgetUsd
+          : Math.min(resolved.maxBudgetUsd ?? Infinity, remainingBudget),
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     };
@@ -621,7 +840,12 @@ class RunExecution {
       startedAt: record.startedAt ?? startedAt,
       ...(plan ? { mcp: { servers: mcpServerNames, chosen: plan.chosen, missing: plan.missing } } : {}),
       ...(workspace ? { workspace } : {}),
-      context: { mode: context.mode, entryIds: context.entries.map((e) => e.id), tokens: context.tokens, considered: context.considered },
+      context: {
+        mode: context.mode,
+        entryIds: context.entries.map((e) => e.id),
+        tokens: context.tokens,
+        considered: context.considered,
+      },
     };
     const { env: _env, ...portable } = spec;
     const job: AgentJob = {
@@ -633,10 +857,21 @@ class RunExecution {
       ...(record.index !== undefined ? { index: record.index } : {}),
       spec: portable,
       env: resolved.env,
-      retry: { maxRetries: config.max_retries, baseDelayMs: config.retry_base_delay_ms, maxDelayMs: config.retry_max_delay_ms },
+      retry: {
+        maxRetries: config.max_retries,
+        baseDelayMs: config.retry_base_delay_ms,
+        maxDelayMs: config.retry_max_delay_ms,
+      },
       timeoutMs,
     };
-    return { spec, job, started, phase, inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs }, prepareMs: this.clock.now() - startedAt };
+    return {
+      spec,
+      job,
+      started,
+      phase,
+      inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs },
+      prepareMs: this.clock.now() - startedAt,
+    };
   }
 
   /** Starts a prepared agent and runs it to its end: attempts, retries, its worktree's commit. */
@@ -649,24 +884,35 @@ class RunExecution {
     const session = await this.store.getSession(record.sessionId);
     if (session) await this.store.saveSession({ ...session, status: 'active', updatedAt: startedAt });
     await this.saveAgent(started);
-    events.emit('agent.started', { runId, phaseId: phase.id, agentId: record.id, sessionId: record.sessionId, inherited: prepared.inherited });
+    events.emit('agent.started', {
+      runId,
+      phaseId: phase.id,
+      agentId: record.id,
+      sessionId: record.sessionId,
+      inherited: prepared.inherited,
+    });
 
     // Neither a wait for a slot (a prewarmed agent is prepared before it) nor the time between a crash and
     // `--resume` counts against the agent's timeout; its own preparation does.
-    const result = await this.executor.execute({ ...prepared.job, timeoutMs: prepared.job.timeoutMs - prepared.prepareMs }, this.cancel.signal, {
-      attemptStarted: (info, attempt) => events.emit('agent.attempt', { runId, agentId: record.id, attempt, resumed: info.resumed }),
-      attemptFinished: (_info, attempt, outcome) => {
-        this.spend(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
-        events.emit('agent.attempt.finished', {
-          runId,
-          agentId: record.id,
-          attempt,
-          status: outcome.status,
-          ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
-          ...(outcome.error ? { errorCode: outcome.error.code } : {}),
-        });
+    const result = await this.executor.execute(
+      { ...prepared.job, timeoutMs: prepared.job.timeoutMs - prepared.prepareMs },
+      this.cancel.signal,
+      {
+        attemptStarted: (info, attempt) =>
+          events.emit('agent.attempt', { runId, agentId: record.id, attempt, resumed: info.resumed }),
+        attemptFinished: (_info, attempt, outcome) => {
+          this.spend(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
+          events.emit('agent.attempt.finished', {
+            runId,
+            agentId: record.id,
+            attempt,
+            status: outcome.status,
+            ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
+            ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+          });
+        },
       },
-    });
+    );
     if (!this.executor.local) this.spend(result.costUsd, result.usage.inputTokens + result.usage.outputTokens);
 
     const workspace = started.workspace;
@@ -693,7 +939,13 @@ class RunExecution {
   private factsOf(record: AgentRecord): ContextDraft[] {
     if (record.status === 'succeeded' && record.output) return extractContext(record.output);
     if (record.status === 'failed' && record.error) {
-      return [{ type: 'error', content: `Agent ${record.id} failed: ${record.error.code}: ${record.error.message}`, tags: [record.error.code.toLowerCase()] }];
+      return [
+        {
+          type: 'error',
+          content: `Agent ${record.id} failed: ${record.error.code}: ${record.error.message}`,
+          tags: [record.error.code.toLowerCase()],
+        },
+      ];
     }
     return [];
   }
@@ -702,8 +954,17 @@ class RunExecution {
   private async saveFacts(record: AgentRecord): Promise<void> {
     const facts = this.factsOf(record);
     if (facts.length === 0) return;
-    const added = await this.accumulator.add(facts, { sessionId: record.sessionId, agentId: record.id, phaseId: record.phaseId }, `${record.sessionId}:fact`);
-    this.events.emit('context.added', { runId: this.runId, agentId: record.id, entries: added.length, tokens: added.reduce((sum, e) => sum + e.tokens, 0) });
+    const added = await this.accumulator.add(
+      facts,
+      { sessionId: record.sessionId, agentId: record.id, phaseId: record.phaseId },
+      `${record.sessionId}:fact`,
+    );
+    this.events.emit('context.added', {
+      runId: this.runId,
+      agentId: record.id,
+      entries: added.length,
+      tokens: added.reduce((sum, e) => sum + e.tokens, 0),
+    });
   }
 
   /**
@@ -718,7 +979,13 @@ class RunExecution {
     await this.saveFacts(finished);
     const session = await this.store.getSession(record.sessionId);
     await this.store.saveSession({
-      ...(session ?? { id: record.sessionId, runId: this.runId, agentId: record.id, phaseId: record.phaseId, createdAt: now }),
+      ...(session ?? {
+        id: record.sessionId,
+        runId: this.runId,
+        agentId: record.id,
+        phaseId: record.phaseId,
+        createdAt: now,
+      }),
       status: finished.status === 'succeeded' ? 'completed' : 'failed',
       updatedAt: now,
       expiresAt: expiryFrom(now, this.config.session_ttl_ms),
@@ -741,8 +1008,19 @@ class RunExecution {
   /** An aggregated output (not one agent's own) becomes a fact of its phase, for the phases after it. */
   private async passOnOutput(phase: PhaseSpec, output: PhaseOutput): Promise<void> {
     if (output.strategy === 'single' || output.strategy === 'judge' || output.strategy === 'reduce') return; // the deciding agent's own facts carry it
-    const text = output.text.length > PHASE_OUTPUT_CONTEXT_CHARS ? `${output.text.slice(0, PHASE_OUTPUT_CONTEXT_CHARS)}…` : output.text;
-    await this.accumulator.upsertKeyed(`phase-output/${phase.id}`, () => ({ type: 'artifact', content: `Output of phase ${phase.id} (${output.strategy}):\n${text}`, tags: ['phase-output', output.strategy] }), { phaseId: phase.id });
+    const text =
+      output.text.length > PHASE_OUTPUT_CONTEXT_CHARS
+        ? `${output.text.slice(0, PHASE_OUTPUT_CONTEXT_CHARS)}…`
+        : output.text;
+    await this.accumulator.upsertKeyed(
+      `phase-output/${phase.id}`,
+      () => ({
+        type: 'artifact',
+        content: `Output of phase ${phase.id} (${output.strategy}):\n${text}`,
+        tags: ['phase-output', output.strategy],
+      }),
+      { phaseId: phase.id },
+    );
   }
 }
 
@@ -754,7 +1032,13 @@ function reasonText(reason: unknown, fallback: string): string {
  * Writes the MCP config an agent got, in `.mcp.json` form, for inspection. Variables stay as
  * `${VAR}` references: the expanded config goes to the agent over its stdin, never to disk.
  */
-async function writeMcpConfigFile(dataDir: string, runId: string, agentId: string, mcp: McpManager, plan: AgentMcpPlan): Promise<void> {
+async function writeMcpConfigFile(
+  dataDir: string,
+  runId: string,
+  agentId: string,
+  mcp: McpManager,
+  plan: AgentMcpPlan,
+): Promise<void> {
   const dir = join(dataDir, 'runs', runId, 'mcp');
   await mkdir(dir, { recursive: true });
   const servers = Object.fromEntries(Object.keys(plan.servers).map((name) => [name, mcp.describe(name)]));

@@ -23,7 +23,14 @@ describe('AgentScheduler', () => {
     const h = harness(scheduler);
     void h.ask('first', 't', 0);
     await new Promise((r) => setImmediate(r));
-    for (const [name, priority] of [['low-a', 0], ['high-a', 5], ['low-b', 0], ['high-b', 5], ['urgent', 9]] as const) void h.ask(name, 't', priority);
+    for (const [name, priority] of [
+      ['low-a', 0],
+      ['high-a', 5],
+      ['low-b', 0],
+      ['high-b', 5],
+      ['urgent', 9],
+    ] as const)
+      void h.ask(name, 't', priority);
     expect(scheduler.waiting).toBe(5);
     for (const name of ['first', 'urgent', 'high-a', 'high-b', 'low-a']) await h.release(name);
     expect(h.started).toEqual(['first', 'urgent', 'high-a', 'high-b', 'low-a', 'low-b']);

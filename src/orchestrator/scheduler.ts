@@ -95,11 +95,14 @@ export class AgentScheduler {
 
   private fits(tenant: string): boolean {
     const tenantLimit = this.options.tenantLimits?.[tenant];
-    return this.running < this.options.limit && (tenantLimit === undefined || (this.runningByTenant.get(tenant) ?? 0) < tenantLimit);
+    return (
+      this.running < this.options.limit &&
+      (tenantLimit === undefined || (this.runningByTenant.get(tenant) ?? 0) < tenantLimit)
+    );
   }
 
   private pump(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.options.limit; ) {
+    for (let i = 0; i < this.queue.length && this.running < this.options.limit;) {
       const waiter = this.queue[i]!;
       const { tenant } = waiter.request;
       if (!this.fits(tenant)) {

@@ -1,5 +1,17 @@
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
-import type { AgentContextRecord, AgentMcpRecord, AgentRecord, AgentRole, AgentStatus, AgentWorkspace, PhaseOutput, PhaseStatus, RunStatus, Store, Usage } from '../store/index.js';
+import type {
+  AgentContextRecord,
+  AgentMcpRecord,
+  AgentRecord,
+  AgentRole,
+  AgentStatus,
+  AgentWorkspace,
+  PhaseOutput,
+  PhaseStatus,
+  RunStatus,
+  Store,
+  Usage,
+} from '../store/index.js';
 
 /** One agent in `baton run --json` / `baton status --json`. */
 export interface AgentSummary {

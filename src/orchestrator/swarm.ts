@@ -13,7 +13,8 @@ export function valueAt(value: unknown, path: string | undefined): unknown {
   return current;
 }
 
-const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value));
+const asText = (value: unknown): string =>
+  typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
 
 /** Fills `{{item}}`, `{{item.path}}`, `{{index}}` and `{{count}}` in a swarm agent's prompt. */
 export function fillTemplate(prompt: string, values: { item?: unknown; index: number; count: number }): string {
@@ -50,17 +51,29 @@ function foreachItems(foreach: Foreach, outputOf: (phaseId: string) => PhaseOutp
  * Expands a phase's entries into the agents that run: `count: N` and `foreach` give N agents with
  * their own sessions; a plain entry is one agent. Returns an error when a foreach's list is missing.
  */
-export function expandAgents(entries: AgentEntry[], outputOf: (phaseId: string) => PhaseOutput | undefined): AgentInstance[] | ErrorInfo {
+export function expandAgents(
+  entries: AgentEntry[],
+  outputOf: (phaseId: string) => PhaseOutput | undefined,
+): AgentInstance[] | ErrorInfo {
   const instances: AgentInstance[] = [];
   for (const entry of entries) {
-    const items = entry.foreach ? foreachItems(entry.foreach, outputOf) : entry.count !== undefined ? Array.from({ length: entry.count }, () => undefined) : undefined;
+    const items = entry.foreach
+      ? foreachItems(entry.foreach, outputOf)
+      : entry.count !== undefined
+        ? Array.from({ length: entry.count }, () => undefined)
+        : undefined;
     if (items === undefined) {
       instances.push({ id: entry.id, entry, prompt: entry.prompt });
       continue;
     }
     if (!Array.isArray(items)) return items;
     items.forEach((item, index) => {
-      instances.push({ id: `${entry.id}.${index}`, entry, index, prompt: fillTemplate(entry.prompt, { item, index, count: items.length }) });
+      instances.push({
+        id: `${entry.id}.${index}`,
+        entry,
+        index,
+        prompt: fillTemplate(entry.prompt, { item, index, count: items.length }),
+      });
     });
   }
   return instances;

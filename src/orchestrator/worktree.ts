@@ -13,7 +13,11 @@ async function git(cwd: string, args: string[]): Promise<string> {
     return stdout.trim();
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new BatonError(ErrorCodes.worktree, `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`, { cause: error });
+    throw new BatonError(
+      ErrorCodes.worktree,
+      `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -24,9 +28,18 @@ export const worktreeBranch = (runId: string, agentId: string): string => `baton
  * Gives an agent its own worktree and branch of `repo`, started at the repository's HEAD. Calling
  * it again for the same agent (a resumed run) reuses the worktree it made before.
  */
-export async function createWorktree(repo: string, dataDir: string, runId: string, agentId: string): Promise<AgentWorkspace> {
+export async function createWorktree(
+  repo: string,
+  dataDir: string,
+  runId: string,
+  agentId: string,
+): Promise<AgentWorkspace> {
   const root = await git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
-    throw new BatonError(ErrorCodes.worktree, `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`, { cause: error });
+    throw new BatonError(
+      ErrorCodes.worktree,
+      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
+      { cause: error },
+    );
   });
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
@@ -43,7 +56,11 @@ export async function createWorktree(repo: string, dataDir: string, runId: strin
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
   const number = (pattern: RegExp): number => Number(pattern.exec(line)?.[1] ?? 0);
-  return { files: number(/(\d+) files? changed/), insertions: number(/(\d+) insertions?/), deletions: number(/(\d+) deletions?/) };
+  return {
+    files: number(/(\d+) files? changed/),
+    insertions: number(/(\d+) insertions?/),
+    deletions: number(/(\d+) deletions?/),
+  };
 }
 
 /**
@@ -54,7 +71,16 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   await git(workspace.path, ['add', '-A']);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
-    await git(workspace.path, ['-c', 'user.name=Baton', '-c', 'user.email=baton@localhost', 'commit', '-q', '-m', `baton: changes by agent ${agentId}`]);
+    await git(workspace.path, [
+      '-c',
+      'user.name=Baton',
+      '-c',
+      'user.email=baton@localhost',
+      'commit',
+      '-q',
+      '-m',
+      `baton: changes by agent ${agentId}`,
+    ]);
   }
   const head = await git(workspace.path, ['rev-parse', 'HEAD']);
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));

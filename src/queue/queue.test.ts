@@ -26,13 +26,28 @@ const job = (extra: Partial<AgentJob> = {}): AgentJob => ({
   ...extra,
 });
 
-async function withWorkers<T>(count: number, behaviour: FakeBehaviour, options: { concurrency?: number; tenantLimits?: Record<string, number> }, body: (runtimes: FakeRuntime[], executor: QueueExecutor) => Promise<T>): Promise<T> {
+async function withWorkers<T>(
+  count: number,
+  behaviour: FakeBehaviour,
+  options: { concurrency?: number; tenantLimits?: Record<string, number> },
+  body: (runtimes: FakeRuntime[], executor: QueueExecutor) => Promise<T>,
+): Promise<T> {
   const runtimes = Array.from({ length: count }, () => new FakeRuntime(behaviour));
   const workers: AgentWorker[] = [];
   const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store });
   try {
     for (const runtime of runtimes) {
-      workers.push(await startAgentWorker({ redisUrl: redis.server.url, store: redis.store, runtime, env: { PATH: '/usr/bin' }, concurrency: options.concurrency ?? 2, stallTimeoutMs: 3000, ...(options.tenantLimits ? { tenantLimits: options.tenantLimits } : {}) }));
+      workers.push(
+        await startAgentWorker({
+          redisUrl: redis.server.url,
+          store: redis.store,
+          runtime,
+          env: { PATH: '/usr/bin' },
+          concurrency: options.concurrency ?? 2,
+          stallTimeoutMs: 3000,
+          ...(options.tenantLimits ? { tenantLimits: options.tenantLimits } : {}),
+        }),
+      );
     }
     return await body(runtimes, executor);
   } finally {
@@ -43,38 +58,62 @@ async function withWorkers<T>(count: number, behaviour: FakeBehaviour, options: 
 
 describe('BullMQ execution (real redis-server, in-process workers)', () => {
   it('runs a job sent twice once: the job id makes it idempotent, and both senders get the result', async () => {
-    await withWorkers(2, () => ({ text: 'done once', delayMs: 100 }), {}, async (runtimes, executor) => {
-      const twice = job();
-      const signal = new AbortController().signal;
-      const [a, b] = await Promise.all([executor.execute(twice, signal), executor.execute(twice, signal)]);
-      expect(a).toMatchObject({ status: 'succeeded', output: { text: 'done once' } });
-      expect(b).toEqual(a);
-      // Sent again after it finished: the stored result comes back, nothing runs.
-      expect(await executor.execute(twice, signal)).toEqual(a);
-      expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
-      expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
-      expect((await redis.store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
-    });
+    await withWorkers(
+      2,
+      () => ({ text: 'done once', delayMs: 100 }),
+      {},
+      async (runtimes, executor) => {
+        const twice = job();
+        const signal = new AbortController().signal;
+        const [a, b] = await Promise.all([executor.execute(twice, signal), executor.execute(twice, signal)]);
+        expect(a).toMatchObject({ status: 'succeeded', output: { text: 'done once' } });
+        expect(b).toEqual(a);
+        // Sent again after it finished: the stored result comes back, nothing runs.
+        expect(await executor.execute(twice, signal)).toEqual(a);
+        expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
+        expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
+        expect((await redis.store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
+      },
+    );
   });
 
   it('runs an agent again when the run it was cancelled with is resumed', async () => {
     let calls = 0;
-    await withWorkers(1, () => (++calls === 1 ? { text: 'never finishes', delayMs: 10_000 } : { text: 'done on resume', delayMs: 10 }), {}, async (_runtimes, executor) => {
-      const resumed = job();
-      // A cancel is a flag on the stored run, which workers watch.
-      await redis.store.saveRun({ id: resumed.runId, workflowName: 'wf', tenant: 'default', workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] }, status: 'running', createdAt: Date.now() });
-      const cancel = new AbortController();
-      const first = executor.execute(resumed, cancel.signal);
-      await expect.poll(() => calls, { timeout: 10_000 }).toBe(1);
-      cancel.abort(new Error('run cancelled'));
-      expect((await first).status).toBe('cancelled');
-      // The worker sees the cancel flag, stops the agent and ends its job as cancelled.
-      await expect.poll(async () => (await executor['queue'].getJob(agentJobId(resumed)))?.returnvalue?.status, { timeout: 10_000 }).toBe('cancelled');
+    await withWorkers(
+      1,
+      () => (++calls === 1 ? { text: 'never finishes', delayMs: 10_000 } : { text: 'done on resume', delayMs: 10 }),
+      {},
+      async (_runtimes, executor) => {
+        const resumed = job();
+        // A cancel is a flag on the stored run, which workers watch.
+        await redis.store.saveRun({
+          id: resumed.runId,
+          workflowName: 'wf',
+          tenant: 'default',
+          workflow: { version: 1, name: 'wf', phases: [{ id: 'p', agents: [] }] },
+          status: 'running',
+          createdAt: Date.now(),
+        });
+        const cancel = new AbortController();
+        const first = executor.execute(resumed, cancel.signal);
+        await expect.poll(() => calls, { timeout: 10_000 }).toBe(1);
+        cancel.abort(new Error('run cancelled'));
+        expect((await first).status).toBe('cancelled');
+        // The worker sees the cancel flag, stops the agent and ends its job as cancelled.
+        await expect
+          .poll(async () => (await executor['queue'].getJob(agentJobId(resumed)))?.returnvalue?.status, {
+            timeout: 10_000,
+          })
+          .toBe('cancelled');
 
-      await redis.store.clearCancel(resumed.runId); // what `baton run --resume` does first
-      expect(await executor.execute(resumed, new AbortController().signal)).toMatchObject({ status: 'succeeded', output: { text: 'done on resume' } });
-      expect(calls).toBe(2);
-    });
+        await redis.store.clearCancel(resumed.runId); // what `baton run --resume` does first
+        expect(await executor.execute(resumed, new AbortController().signal)).toMatchObject({
+          status: 'succeeded',
+          output: { text: 'done on resume' },
+        });
+        expect(calls).toBe(2);
+      },
+    );
   });
 
   it('holds a tenant to tenant_max_concurrent_agents across workers while others run', async () => {
@@ -87,7 +126,9 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
     };
     await withWorkers(2, behaviour, { concurrency: 3, tenantLimits: { acme: 1 } }, async (_runtimes, executor) => {
       const signal = new AbortController().signal;
-      const results = await Promise.all(Array.from({ length: 4 }, (_, i) => executor.execute(job({ tenant: 'acme', agentId: `a${i}` }), signal)));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => executor.execute(job({ tenant: 'acme', agentId: `a${i}` }), signal)),
+      );
       expect(results.every((r) => r.status === 'succeeded')).toBe(true);
       expect(peak).toBe(1);
     });
@@ -95,22 +136,36 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
 
   it('starts higher-priority jobs first when workers are busy', async () => {
     const order: string[] = [];
-    await withWorkers(1, (spec) => (order.push(spec.prompt), { text: 'ok', delayMs: 100 }), { concurrency: 1 }, async (_runtimes, executor) => {
-      const signal = new AbortController().signal;
-      const busy = executor.execute(job({ spec: { agentId: 'x', sessionId: 's-busy', prompt: 'busy', cwd: '/tmp' } }), signal);
-      await new Promise((r) => setTimeout(r, 50));
-      const waiting = [
-        executor.execute(job({ priority: 0, spec: { agentId: 'x', sessionId: 's-low', prompt: 'low', cwd: '/tmp' } }), signal),
-        executor.execute(job({ priority: 9, spec: { agentId: 'x', sessionId: 's-high', prompt: 'high', cwd: '/tmp' } }), signal),
-      ];
-      await Promise.all([busy, ...waiting]);
-      expect(order).toEqual(['busy', 'high', 'low']);
-    });
+    await withWorkers(
+      1,
+      (spec) => (order.push(spec.prompt), { text: 'ok', delayMs: 100 }),
+      { concurrency: 1 },
+      async (_runtimes, executor) => {
+        const signal = new AbortController().signal;
+        const busy = executor.execute(
+          job({ spec: { agentId: 'x', sessionId: 's-busy', prompt: 'busy', cwd: '/tmp' } }),
+          signal,
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        const waiting = [
+          executor.execute(
+            job({ priority: 0, spec: { agentId: 'x', sessionId: 's-low', prompt: 'low', cwd: '/tmp' } }),
+            signal,
+          ),
+          executor.execute(
+            job({ priority: 9, spec: { agentId: 'x', sessionId: 's-high', prompt: 'high', cwd: '/tmp' } }),
+            signal,
+          ),
+        ];
+        await Promise.all([busy, ...waiting]);
+        expect(order).toEqual(['busy', 'high', 'low']);
+      },
+    );
   });
 });
 
 describe('TenantSlots', () => {
-  it('gives out at most limit slots, renews a held one, and lets a dead holder\'s lapse', async () => {
+  it("gives out at most limit slots, renews a held one, and lets a dead holder's lapse", async () => {
     const client = new Redis(redis.server.url);
     let now = 1_000_000;
     const slots = new TenantSlots(client, 1000, () => now);

@@ -20,7 +20,8 @@ const TENANT_RETRY_MS = 1000;
  * run always gets the same id, so a job sent twice (a resumed orchestrator) is one job. BullMQ
  * reserves `:` in ids, hence `|`.
  */
-export const agentJobId = (job: AgentJob): string => `${job.runId}|${job.agentId}|g${job.generation ?? 0}|i${job.index ?? 0}`;
+export const agentJobId = (job: AgentJob): string =>
+  `${job.runId}|${job.agentId}|g${job.generation ?? 0}|i${job.index ?? 0}`;
 
 /** BullMQ runs lower numbers first (1 is the highest); Baton's priority is higher-first, -1000…1000. */
 export const bullPriority = (priority: number): number => 1001 - Math.max(-1000, Math.min(1000, priority));
@@ -76,14 +77,25 @@ export class QueueExecutor implements AgentExecutor {
         void this.store.requestCancel(job.runId).catch(() => undefined);
         void queued.remove().catch(() => undefined); // only succeeds while the job still waits
         const reason: unknown = signal.reason;
-        resolve(resultWithoutRun('cancelled', ErrorCodes.cancelled, reason instanceof Error ? reason.message : 'run cancelled'));
+        resolve(
+          resultWithoutRun(
+            'cancelled',
+            ErrorCodes.cancelled,
+            reason instanceof Error ? reason.message : 'run cancelled',
+          ),
+        );
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     const finished = queued.waitUntilFinished(this.events).then(
       (result) => result,
-      (error: unknown) => resultWithoutRun('failed', ErrorCodes.agentFailed, `worker failed the job ${queued.id}: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        resultWithoutRun(
+          'failed',
+          ErrorCodes.agentFailed,
+          `worker failed the job ${queued.id}: ${error instanceof Error ? error.message : String(error)}`,
+        ),
     );
     try {
       return await Promise.race([finished, cancelled]);
@@ -149,7 +161,13 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         await job.moveToDelayed(Date.now() + TENANT_RETRY_MS, token);
         throw new DelayedError();
       }
-      const renew = tenantLimit === undefined ? undefined : setInterval(() => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined), options.stallTimeoutMs / 3);
+      const renew =
+        tenantLimit === undefined
+          ? undefined
+          : setInterval(
+              () => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined),
+              options.stallTimeoutMs / 3,
+            );
       const controller = new AbortController();
       const abort = (reason: unknown): void => {
         if (!controller.signal.aborted) controller.abort(reason);
@@ -162,9 +180,15 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         );
       }, CANCEL_POLL_MS);
       try {
-        if (await store.isCancelRequested(data.runId)) return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+        if (await store.isCancelRequested(data.runId))
+          return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
-        const result = await executeAgentJob(data, { store, runtime: options.runtime, env: options.env, signal: controller.signal });
+        const result = await executeAgentJob(data, {
+          store,
+          runtime: options.runtime,
+          env: options.env,
+          signal: controller.signal,
+        });
         if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
           // Stopped by this worker's shutdown, not by the run: another worker continues it.
           await job.moveToWait(token);

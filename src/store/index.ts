@@ -13,5 +13,7 @@ import type { Store } from './store.js';
 
 /** Opens the configured store: Redis when redis_url is set (shared by several machines), else SQLite in data_dir. */
 export async function openStore(options: { dataDir: string; redisUrl?: string }): Promise<Store> {
-  return options.redisUrl !== undefined ? openRedisStore({ url: options.redisUrl }) : openSqliteStore({ dataDir: options.dataDir });
+  return options.redisUrl !== undefined
+    ? openRedisStore({ url: options.redisUrl })
+    : openSqliteStore({ dataDir: options.dataDir });
 }

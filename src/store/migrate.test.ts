@@ -53,13 +53,29 @@ describe('migrateStore', () => {
       await fillSampleStore(source);
 
       const report = await migrateStore(source, target);
-      expect(report).toMatchObject({ from, to, source: everything, copied: everything, alreadyPresent: nothing, corrupt: [] });
+      expect(report).toMatchObject({
+        from,
+        to,
+        source: everything,
+        copied: everything,
+        alreadyPresent: nothing,
+        corrupt: [],
+      });
       expect(report.verified.counts).toEqual(everything);
       expect(report.verified.contextChecksums).toBe(5);
       expect(await readEverything(target)).toEqual(await readEverything(source));
       // The keyed entry kept its version, so writers that read it before the move still update it.
-      expect(await target.getContextEntryByKey('run-a', 'decision/database')).toMatchObject({ id: 'ctx-2', version: 3, content: 'Use Postgres 16 with pgbouncer' });
-      await expect(target.saveContextEntry({ ...(await target.getContextEntry('ctx-2'))!, content: 'stale' }, { expectedVersion: 2 })).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+      expect(await target.getContextEntryByKey('run-a', 'decision/database')).toMatchObject({
+        id: 'ctx-2',
+        version: 3,
+        content: 'Use Postgres 16 with pgbouncer',
+      });
+      await expect(
+        target.saveContextEntry(
+          { ...(await target.getContextEntry('ctx-2'))!, content: 'stale' },
+          { expectedVersion: 2 },
+        ),
+      ).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
 
       const again = await migrateStore(source, target);
       expect(again).toMatchObject({ copied: nothing, alreadyPresent: everything });
@@ -76,7 +92,9 @@ describe('migrateStore', () => {
     await target.saveRun({ ...runB, status: 'failed' });
     await expect(migrateStore(source, target)).rejects.toMatchObject({
       code: 'BATON_MIGRATE_CONFLICT',
-      message: expect.stringMatching(/run run-b \(run, cancelRequested, phases, agents, attempts differ\).*Nothing was written/),
+      message: expect.stringMatching(
+        /run run-b \(run, cancelRequested, phases, agents, attempts differ\).*Nothing was written/,
+      ),
     });
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-b']);
     expect(await target.listSessions()).toEqual([]);
@@ -100,7 +118,18 @@ describe('migrateStore', () => {
     const source = await redisStore();
     const { store: target } = sqliteStore();
     // A field a newer Baton added to runs: Redis keeps it (records are JSON), this SQLite schema has no column for it.
-    await source.saveRun({ id: 'r1', workflowName: 'wf', tenant: 'default', workflow: {}, status: 'running', createdAt: 1, shard: 'eu-1' } as never);
-    await expect(migrateStore(source, target)).rejects.toMatchObject({ code: 'BATON_MIGRATE_MISMATCH', message: expect.stringContaining('run r1: run differ') });
+    await source.saveRun({
+      id: 'r1',
+      workflowName: 'wf',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: 1,
+      shard: 'eu-1',
+    } as never);
+    await expect(migrateStore(source, target)).rejects.toMatchObject({
+      code: 'BATON_MIGRATE_MISMATCH',
+      message: expect.stringContaining('run r1: run differ'),
+    });
   });
 });

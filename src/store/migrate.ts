@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import type { AgentRecord, AttemptRecord, AuditEvent, ContextEntry, PhaseRecord, RunRecord, SessionRecord, Store } from './store.js';
+import type {
+  AgentRecord,
+  AttemptRecord,
+  AuditEvent,
+  ContextEntry,
+  PhaseRecord,
+  RunRecord,
+  SessionRecord,
+  Store,
+} from './store.js';
 
 /** How many records of each kind. */
 export interface RecordCounts {
@@ -54,22 +63,41 @@ interface Snapshot {
 /** JSON with object keys sorted, so equal records give equal text whatever order their fields were set in. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
   );
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
-const zeroCounts = (): RecordCounts => ({ runs: 0, phases: 0, agents: 0, attempts: 0, sessions: 0, contextEntries: 0, auditEvents: 0 });
+const zeroCounts = (): RecordCounts => ({
+  runs: 0,
+  phases: 0,
+  agents: 0,
+  attempts: 0,
+  sessions: 0,
+  contextEntries: 0,
+  auditEvents: 0,
+});
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts] = await Promise.all([store.isCancelRequested(run.id), store.listPhases(run.id), store.listAgents(run.id), store.listAttempts(run.id)]);
+  const [cancelRequested, phases, agents, attempts] = await Promise.all([
+    store.isCancelRequested(run.id),
+    store.listPhases(run.id),
+    store.listAgents(run.id),
+    store.listAttempts(run.id),
+  ]);
   return { run, cancelRequested, phases, agents, attempts };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
-  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts'] as const).filter((part) => !same(a[part], b[part]));
+  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts'] as const).filter(
+    (part) => !same(a[part], b[part]),
+  );
 }
 
 async function readSnapshot(store: Store, signal?: AbortSignal): Promise<Snapshot> {
@@ -80,7 +108,13 @@ async function readSnapshot(store: Store, signal?: AbortSignal): Promise<Snapsho
     runs.push(await readBundle(store, run));
   }
   const listing = await store.listContextEntries({});
-  return { runs, sessions: (await store.listSessions()).reverse(), context: listing.entries, corrupt: listing.corrupt, audit: await store.listAuditEvents() };
+  return {
+    runs,
+    sessions: (await store.listSessions()).reverse(),
+    context: listing.entries,
+    corrupt: listing.corrupt,
+    audit: await store.listAuditEvents(),
+  };
 }
 
 function countsOf(snapshot: Pick<Snapshot, 'runs' | 'sessions' | 'context' | 'audit'>): RecordCounts {
@@ -112,7 +146,8 @@ function auditMultiset(events: AuditEvent[]): Map<string, number> {
   return counts;
 }
 
-const listSome = (items: string[], max = 8): string => (items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`);
+const listSome = (items: string[], max = 8): string =>
+  items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`;
 
 interface Plan {
   runs: RunBundle[];
@@ -148,10 +183,18 @@ async function plan(source: Snapshot, target: Store, alreadyPresent: RecordCount
   }
   for (const entry of source.context) {
     const byId = await target.getContextEntry(entry.id).catch(() => 'corrupt' as const);
-    const byKey = entry.key !== undefined ? await target.getContextEntryByKey(entry.runId, entry.key).catch(() => undefined) : undefined;
+    const byKey =
+      entry.key !== undefined
+        ? await target.getContextEntryByKey(entry.runId, entry.key).catch(() => undefined)
+        : undefined;
     if (byId === undefined && byKey === undefined) todo.context.push(entry);
     else if (byId !== 'corrupt' && same(byId, entry)) alreadyPresent.contextEntries++;
-    else conflicts.push(byKey !== undefined && byKey.id !== entry.id ? `context key "${entry.key}" of run ${entry.runId} (held by entry ${byKey.id})` : `context entry ${entry.id}`);
+    else
+      conflicts.push(
+        byKey !== undefined && byKey.id !== entry.id
+          ? `context key "${entry.key}" of run ${entry.runId} (held by entry ${byKey.id})`
+          : `context entry ${entry.id}`,
+      );
   }
   const present = auditMultiset(await target.listAuditEvents());
   for (const event of source.audit) {
@@ -178,7 +221,8 @@ async function plan(source: Snapshot, target: Store, alreadyPresent: RecordCount
  */
 async function copyContextEntry(target: Store, entry: ContextEntry): Promise<void> {
   await target.saveContextEntry(entry);
-  for (let version = 1; version < entry.version; version++) await target.saveContextEntry(entry, { expectedVersion: version });
+  for (let version = 1; version < entry.version; version++)
+    await target.saveContextEntry(entry, { expectedVersion: version });
 }
 
 async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: AbortSignal): Promise<void> {
@@ -237,7 +281,8 @@ async function verify(source: Snapshot, target: Store): Promise<MigrationReport[
       mismatches.push(`context entry ${entry.id} ${copy ? `cannot be read (${copy.message})` : 'is missing'}`);
       continue;
     }
-    if (copy.checksum !== entry.checksum || copy.version !== entry.version) mismatches.push(`context entry ${entry.id}: checksum or version differs`);
+    if (copy.checksum !== entry.checksum || copy.version !== entry.version)
+      mismatches.push(`context entry ${entry.id}: checksum or version differs`);
     else if (!same(copy, entry)) mismatches.push(`context entry ${entry.id} differs`);
     else contextChecksums++;
     found.context.push(copy);
@@ -266,12 +311,24 @@ async function verify(source: Snapshot, target: Store): Promise<MigrationReport[
  * compares. The source is only read. Running it again copies nothing twice; a target holding other
  * data under the same ids is refused before anything is written.
  */
-export async function migrateStore(source: Store, target: Store, options: { signal?: AbortSignal } = {}): Promise<MigrationReport> {
+export async function migrateStore(
+  source: Store,
+  target: Store,
+  options: { signal?: AbortSignal } = {},
+): Promise<MigrationReport> {
   const snapshot = await readSnapshot(source, options.signal);
   const alreadyPresent = zeroCounts();
   const copied = zeroCounts();
   const todo = await plan(snapshot, target, alreadyPresent);
   await copy(todo, target, copied, options.signal);
   const verified = await verify(snapshot, target);
-  return { from: source.kind, to: target.kind, source: countsOf(snapshot), copied, alreadyPresent, corrupt: snapshot.corrupt, verified };
+  return {
+    from: source.kind,
+    to: target.kind,
+    source: countsOf(snapshot),
+    copied,
+    alreadyPresent,
+    corrupt: snapshot.corrupt,
+    verified,
+  };
 }

@@ -167,7 +167,8 @@ export const migrations: Migration[] = [
   },
   {
     version: 5,
-    description: 'orchestration: run priority and resumes, generated phases and their outputs, swarm instances, worktrees, agent pids',
+    description:
+      'orchestration: run priority and resumes, generated phases and their outputs, swarm instances, worktrees, agent pids',
     up(db) {
       db.exec(`
         ALTER TABLE runs ADD COLUMN priority INTEGER;

@@ -60,7 +60,12 @@ const k1 = 1.2;
 const b = 0.75;
 
 /** One term's BM25 contribution to one document (the +1 keeps the idf positive even for common terms). */
-export function bm25Term(corpus: Bm25Corpus, documentFrequency: number, termFrequency: number, documentLength: number): number {
+export function bm25Term(
+  corpus: Bm25Corpus,
+  documentFrequency: number,
+  termFrequency: number,
+  documentLength: number,
+): number {
   const idf = Math.log(1 + (corpus.documents - documentFrequency + 0.5) / (documentFrequency + 0.5));
   const norm = 1 - b + b * (documentLength / (corpus.averageLength || 1));
   return (idf * termFrequency * (k1 + 1)) / (termFrequency + k1 * norm);

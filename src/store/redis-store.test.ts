@@ -55,12 +55,23 @@ describe('RedisStore', () => {
     const prefix = `test${prefixes}:`;
     await store.client.hset(`${prefix}meta`, 'layout', String(REDIS_LAYOUT_VERSION + 1));
     await store.close();
-    await expect(openRedisStore({ url: server.url, keyPrefix: prefix })).rejects.toMatchObject({ code: 'BATON_STORE', message: expect.stringMatching(/newer than this Baton knows.*Upgrade Baton/) });
+    await expect(openRedisStore({ url: server.url, keyPrefix: prefix })).rejects.toMatchObject({
+      code: 'BATON_STORE',
+      message: expect.stringMatching(/newer than this Baton knows.*Upgrade Baton/),
+    });
   });
 
   it('keeps fields it does not know about, so records added to later round-trip unchanged', async () => {
     const store = await freshStore();
-    const run = { id: 'r1', workflowName: 'wf', tenant: 't', workflow: {}, status: 'running' as const, createdAt: 1, shard: { zone: 'eu', weight: 0.5 } };
+    const run = {
+      id: 'r1',
+      workflowName: 'wf',
+      tenant: 't',
+      workflow: {},
+      status: 'running' as const,
+      createdAt: 1,
+      shard: { zone: 'eu', weight: 0.5 },
+    };
     await store.saveRun(run);
     expect(await store.getRun('r1')).toEqual(run);
     await store.close();
@@ -84,7 +95,10 @@ describe('RedisStore', () => {
     const key = `test${prefixes}:context:entry:bad`;
     const json = (await store.client.hget(key, 'json'))!;
     await store.client.hset(key, 'json', json.replace('Tuesday', 'Friday'));
-    await expect(store.getContextEntry('bad')).rejects.toMatchObject({ code: 'BATON_CONTEXT_CORRUPT', message: expect.stringContaining('bad') });
+    await expect(store.getContextEntry('bad')).rejects.toMatchObject({
+      code: 'BATON_CONTEXT_CORRUPT',
+      message: expect.stringContaining('bad'),
+    });
     expect(await store.listContextEntries({ runId: 'r1' })).toEqual({ entries: [good], corrupt: ['bad'] });
     expect(await store.searchContext({ runId: 'r1', text: 'deploy window', limit: 5 })).toEqual([]);
     // Not even JSON any more: still reported by id, never thrown at a listing.
@@ -95,11 +109,19 @@ describe('RedisStore', () => {
 
   it('lets exactly one of many concurrent writers of a new key win; the others get BATON_CONTEXT_CONFLICT', async () => {
     const store = await freshStore();
-    const writers = Array.from({ length: 20 }, (_, i) => store.saveContextEntry(entry(`w${i}`, `writer ${i}`, { key: 'decision/db', type: 'decision' }), { expectedVersion: 0 }));
+    const writers = Array.from({ length: 20 }, (_, i) =>
+      store.saveContextEntry(entry(`w${i}`, `writer ${i}`, { key: 'decision/db', type: 'decision' }), {
+        expectedVersion: 0,
+      }),
+    );
     const outcomes = await Promise.allSettled(writers);
     const winners = outcomes.filter((o) => o.status === 'fulfilled');
     expect(winners).toHaveLength(1);
-    expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason.code === 'BATON_CONTEXT_CONFLICT')).toBe(true);
+    expect(
+      outcomes
+        .filter((o) => o.status === 'rejected')
+        .every((o) => (o as PromiseRejectedResult).reason.code === 'BATON_CONTEXT_CONFLICT'),
+    ).toBe(true);
     const stored = await store.getContextEntryByKey('r1', 'decision/db');
     expect(stored).toEqual((winners[0] as PromiseFulfilledResult<ContextEntry>).value);
     expect((await store.listContextEntries({ runId: 'r1' })).entries).toHaveLength(1);
@@ -108,12 +130,21 @@ describe('RedisStore', () => {
 
   it('re-indexes a keyed entry that moved phase, so searches and listings follow it', async () => {
     const store = await freshStore();
-    const first = await store.saveContextEntry(entry('k1', 'Postgres is the database', { key: 'decision/db', phaseId: 'design' }));
-    await store.saveContextEntry({ ...first, content: 'Redis holds the queue', phaseId: 'build' }, { expectedVersion: 1 });
+    const first = await store.saveContextEntry(
+      entry('k1', 'Postgres is the database', { key: 'decision/db', phaseId: 'design' }),
+    );
+    await store.saveContextEntry(
+      { ...first, content: 'Redis holds the queue', phaseId: 'build' },
+      { expectedVersion: 1 },
+    );
     expect(await store.listContextEntries({ runId: 'r1', phaseIds: ['design'] })).toEqual({ entries: [], corrupt: [] });
-    expect((await store.listContextEntries({ runId: 'r1', phaseIds: ['build'] })).entries.map((e) => e.version)).toEqual([2]);
+    expect(
+      (await store.listContextEntries({ runId: 'r1', phaseIds: ['build'] })).entries.map((e) => e.version),
+    ).toEqual([2]);
     expect(await store.searchContext({ runId: 'r1', text: 'postgres database', limit: 5 })).toEqual([]);
-    expect((await store.searchContext({ runId: 'r1', text: 'queue', phaseIds: ['build'], limit: 5 })).map((h) => h.entry.id)).toEqual(['k1']);
+    expect(
+      (await store.searchContext({ runId: 'r1', text: 'queue', phaseIds: ['build'], limit: 5 })).map((h) => h.entry.id),
+    ).toEqual(['k1']);
     await store.close();
   });
 
@@ -125,19 +156,30 @@ describe('RedisStore', () => {
     const store = await freshStore();
     await store.saveContextEntry(entry('e1', 'The webhook sender retries failed deliveries'));
     await store.saveContextEntry(entry('e2', 'Invoices are rendered as PDF'));
-    expect((await store.searchContext({ runId: 'r1', text: 'retrying a delivery', limit: 5 })).map((h) => h.entry.id)).toEqual(['e1']);
+    expect(
+      (await store.searchContext({ runId: 'r1', text: 'retrying a delivery', limit: 5 })).map((h) => h.entry.id),
+    ).toEqual(['e1']);
     await store.close();
   });
 
   it('keeps its data across a redis-server restart, and reconnects by itself', async () => {
     const store = await freshStore();
-    await store.saveRun({ id: 'r1', workflowName: 'wf', tenant: 'default', workflow: {}, status: 'running', createdAt: 1 });
+    await store.saveRun({
+      id: 'r1',
+      workflowName: 'wf',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: 1,
+    });
     await store.saveContextEntry(entry('e1', 'payments API allows 100 requests per minute'));
     await server.restart();
     expect((await store.getRun('r1'))?.status).toBe('running');
     // The script cache is empty after a restart: scripts are loaded again as needed.
     expect(await store.requestCancel('r1')).toBe(true);
-    expect((await store.searchContext({ runId: 'r1', text: 'payments requests', limit: 5 })).map((h) => h.entry.id)).toEqual(['e1']);
+    expect(
+      (await store.searchContext({ runId: 'r1', text: 'payments requests', limit: 5 })).map((h) => h.entry.id),
+    ).toEqual(['e1']);
     await store.close();
   });
 

@@ -73,7 +73,8 @@ function storeKeys(p: string) {
     runContext: (runId: string): string => `${k.run(runId)}:context`,
     contextKeys: (runId: string): string => `${k.runContext(runId)}:keys`,
     contextByPhase: (runId: string, phaseId: string): string => `${k.runContext(runId)}:phase:${enc(phaseId)}`,
-    contextRecent: (runId: string, phaseId: string, type: string, level: number): string => `${k.runContext(runId)}:recent:${enc(phaseId)}:${type}:${level}`,
+    contextRecent: (runId: string, phaseId: string, type: string, level: number): string =>
+      `${k.runContext(runId)}:recent:${enc(phaseId)}:${type}:${level}`,
     contextTerm: (runId: string, term: string): string => `${k.runContext(runId)}:term:${enc(term)}`,
     contextLengths: (runId: string): string => `${k.runContext(runId)}:length`,
     contextStats: (runId: string): string => `${k.runContext(runId)}:stats`,
@@ -137,7 +138,9 @@ reindex(KEYS[1], ARGV[1], '')
 redis.call('DEL', KEYS[1])
 return 1`),
   /** KEYS: records hash, order list. ARGV: id, json. A new id goes to the end of the order; an update keeps its place. */
-  saveInOrder: new LuaScript(`if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`),
+  saveInOrder: new LuaScript(
+    `if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`,
+  ),
   /** KEYS: run hash. Returns 1 when the run exists (and is now flagged). */
   requestCancel: new LuaScript(`if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
@@ -173,7 +176,10 @@ async function replies(batch: ChainableCommander): Promise<unknown[]> {
 const parse = <T>(json: unknown): T | undefined => (typeof json === 'string' ? (JSON.parse(json) as T) : undefined);
 
 function conflict(entry: ContextEntry, why: string): BatonError {
-  return new BatonError(ErrorCodes.contextConflict, `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`);
+  return new BatonError(
+    ErrorCodes.contextConflict,
+    `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`,
+  );
 }
 
 /** An entry read back, or the id of one that no longer matches its checksum (with what is left of it, if it still parses). */
@@ -219,7 +225,10 @@ export class RedisStore implements Store {
     await this.redis.hsetnx(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
     const layout = Number(await this.redis.hget(this.keys.meta, 'layout'));
     if (layout > REDIS_LAYOUT_VERSION) {
-      throw new BatonError(ErrorCodes.store, `The Redis store at ${redactRedisUrl(url)} (keys ${this.keys.meta}) has layout version ${layout}, newer than this Baton knows (${REDIS_LAYOUT_VERSION}). Upgrade Baton to use it.`);
+      throw new BatonError(
+        ErrorCodes.store,
+        `The Redis store at ${redactRedisUrl(url)} (keys ${this.keys.meta}) has layout version ${layout}, newer than this Baton knows (${REDIS_LAYOUT_VERSION}). Upgrade Baton to use it.`,
+      );
     }
   }
 
@@ -242,20 +251,32 @@ export class RedisStore implements Store {
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
     const k = this.keys;
     // Walk the most selective index newest first (createdAt, then id, descending); check the rest per record.
-    const index = options.status !== undefined ? k.runsByStatus(options.status) : options.tenant !== undefined ? k.runsByTenant(options.tenant) : k.runs;
-    const keep = (r: RunRecord): boolean => (options.status === undefined || r.status === options.status) && (options.tenant === undefined || r.tenant === options.tenant);
+    const index =
+      options.status !== undefined
+        ? k.runsByStatus(options.status)
+        : options.tenant !== undefined
+          ? k.runsByTenant(options.tenant)
+          : k.runs;
+    const keep = (r: RunRecord): boolean =>
+      (options.status === undefined || r.status === options.status) &&
+      (options.tenant === undefined || r.tenant === options.tenant);
     const found: RunRecord[] = [];
     const limit = options.limit ?? Infinity;
     for (let offset = 0; found.length < limit; offset += page) {
       const ids = await this.redis.zrevrangebyscore(index, '+inf', options.since ?? '-inf', 'LIMIT', offset, page);
-      for (const run of await this.readJson<RunRecord>(ids.map(k.run))) if (run && keep(run) && found.length < limit) found.push(run);
+      for (const run of await this.readJson<RunRecord>(ids.map(k.run)))
+        if (run && keep(run) && found.length < limit) found.push(run);
       if (ids.length < page) break;
     }
     return found;
   }
 
   async savePhase(phase: PhaseRecord): Promise<void> {
-    await scripts.saveInOrder.run(this.redis, [this.keys.phases(phase.runId), this.keys.phaseOrder(phase.runId)], [phase.id, JSON.stringify(phase)]);
+    await scripts.saveInOrder.run(
+      this.redis,
+      [this.keys.phases(phase.runId), this.keys.phaseOrder(phase.runId)],
+      [phase.id, JSON.stringify(phase)],
+    );
   }
 
   async listPhases(runId: string): Promise<PhaseRecord[]> {
@@ -263,7 +284,11 @@ export class RedisStore implements Store {
   }
 
   async saveAgent(agent: AgentRecord): Promise<void> {
-    await scripts.saveInOrder.run(this.redis, [this.keys.agents(agent.runId), this.keys.agentOrder(agent.runId)], [agent.id, JSON.stringify(agent)]);
+    await scripts.saveInOrder.run(
+      this.redis,
+      [this.keys.agents(agent.runId), this.keys.agentOrder(agent.runId)],
+      [agent.id, JSON.stringify(agent)],
+    );
   }
 
   async getAgent(runId: string, agentId: string): Promise<AgentRecord | undefined> {
@@ -275,16 +300,27 @@ export class RedisStore implements Store {
   }
 
   async saveAttempt(attempt: AttemptRecord): Promise<void> {
-    await this.redis.hset(this.keys.attempts(attempt.runId), `${enc(attempt.agentId)} ${attempt.attempt}`, JSON.stringify(attempt));
+    await this.redis.hset(
+      this.keys.attempts(attempt.runId),
+      `${enc(attempt.agentId)} ${attempt.attempt}`,
+      JSON.stringify(attempt),
+    );
   }
 
   async listAttempts(runId: string, agentId?: string): Promise<AttemptRecord[]> {
-    const [order, all] = await replies(this.redis.multi().lrange(this.keys.agentOrder(runId), 0, -1).hvals(this.keys.attempts(runId)));
+    const [order, all] = await replies(
+      this.redis.multi().lrange(this.keys.agentOrder(runId), 0, -1).hvals(this.keys.attempts(runId)),
+    );
     const position = new Map((order as string[]).map((id, i) => [id, i]));
-    const attempts = (all as string[]).map((json) => JSON.parse(json) as AttemptRecord).filter((a) => agentId === undefined || a.agentId === agentId);
+    const attempts = (all as string[])
+      .map((json) => JSON.parse(json) as AttemptRecord)
+      .filter((a) => agentId === undefined || a.agentId === agentId);
     // As SQLite orders them: attempts of agents never saved first (NULL sorts first), then by agent id.
     const rank = (a: AttemptRecord): number => position.get(a.agentId) ?? -1;
-    return attempts.sort((a, b) => rank(a) - rank(b) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) || a.attempt - b.attempt);
+    return attempts.sort(
+      (a, b) =>
+        rank(a) - rank(b) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) || a.attempt - b.attempt,
+    );
   }
 
   // ---- sessions
@@ -299,7 +335,11 @@ export class RedisStore implements Store {
       [newestFirst, k.sessionsByStatus(session.status)],
     ];
     if (session.expiresAt !== undefined) lines.push([session.expiresAt, k.sessionsByExpiry]);
-    await scripts.saveIndexed.run(this.redis, [k.session(session.id)], [session.id, JSON.stringify(session), indexMemo(lines)]);
+    await scripts.saveIndexed.run(
+      this.redis,
+      [k.session(session.id)],
+      [session.id, JSON.stringify(session), indexMemo(lines)],
+    );
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -316,14 +356,22 @@ export class RedisStore implements Store {
     if (options.expiredBefore !== undefined) {
       // The expiry index finds them; they are then put newest first like every other listing.
       const ids = await this.redis.zrangebyscore(k.sessionsByExpiry, '-inf', `(${options.expiredBefore}`);
-      const sessions = (await this.readJson<SessionRecord>(ids.map(k.session))).filter((s): s is SessionRecord => s !== undefined && keep(s));
+      const sessions = (await this.readJson<SessionRecord>(ids.map(k.session))).filter(
+        (s): s is SessionRecord => s !== undefined && keep(s),
+      );
       return sessions.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1)).slice(0, limit);
     }
-    const index = options.runId !== undefined ? k.sessionsByRun(options.runId) : options.status !== undefined ? k.sessionsByStatus(options.status) : k.sessions;
+    const index =
+      options.runId !== undefined
+        ? k.sessionsByRun(options.runId)
+        : options.status !== undefined
+          ? k.sessionsByStatus(options.status)
+          : k.sessions;
     const found: SessionRecord[] = [];
     for (let offset = 0; found.length < limit; offset += page) {
       const ids = await this.redis.zrangebyscore(index, '-inf', '+inf', 'LIMIT', offset, page);
-      for (const s of await this.readJson<SessionRecord>(ids.map(k.session))) if (s && keep(s) && found.length < limit) found.push(s);
+      for (const s of await this.readJson<SessionRecord>(ids.map(k.session)))
+        if (s && keep(s) && found.length < limit) found.push(s);
       if (ids.length < page) break;
     }
     return found;
@@ -353,9 +401,17 @@ export class RedisStore implements Store {
         throw conflict(entry, 'an entry with this id already says something else');
       }
       if (options.expectedVersion !== existing.entry.version) {
-        throw conflict(entry, `it is at version ${existing.entry.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`);
+        throw conflict(
+          entry,
+          `it is at version ${existing.entry.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`,
+        );
       }
-      const updated: ContextEntry = { ...stored, id: existing.entry.id, createdAt: existing.entry.createdAt, version: existing.entry.version + 1 };
+      const updated: ContextEntry = {
+        ...stored,
+        id: existing.entry.id,
+        createdAt: existing.entry.createdAt,
+        version: existing.entry.version + 1,
+      };
       if (await this.commitContext(updated, existing.seq, existing.entry.version)) return updated;
     }
     throw conflict(entry, `it kept changing under ${maxCommitRounds} attempts to save it; try again`);
@@ -376,7 +432,11 @@ export class RedisStore implements Store {
     if (query.phaseIds?.length === 0 || query.sessionIds?.length === 0) return listing; // `IN ()` matches nothing
     let ids: string[];
     if (query.runId === undefined) ids = await this.redis.zrange(k.contextAll, 0, '-1');
-    else if (query.phaseIds) ids = await this.redis.zunion(query.phaseIds.length, ...query.phaseIds.map((p) => k.contextByPhase(query.runId!, p)));
+    else if (query.phaseIds)
+      ids = await this.redis.zunion(
+        query.phaseIds.length,
+        ...query.phaseIds.map((p) => k.contextByPhase(query.runId!, p)),
+      );
     else ids = await this.redis.zrange(k.runContext(query.runId), 0, '-1');
     const phases = query.phaseIds ? new Set(query.phaseIds) : undefined;
     const sessions = query.sessionIds ? new Set(query.sessionIds) : undefined;
@@ -429,12 +489,19 @@ export class RedisStore implements Store {
       }
     });
     const ids = [...candidates.keys()];
-    const [lengths, seqs] = (await replies(this.redis.pipeline().zmscore(k.contextLengths(query.runId), ...ids).zmscore(k.runContext(query.runId), ...ids))) as [Array<string | null>, Array<string | null>];
+    const [lengths, seqs] = (await replies(
+      this.redis
+        .pipeline()
+        .zmscore(k.contextLengths(query.runId), ...ids)
+        .zmscore(k.runContext(query.runId), ...ids),
+    )) as [Array<string | null>, Array<string | null>];
     const ranked = ids
       .map((id, i) => ({
         id,
         seq: Number(seqs[i] ?? 0),
-        relevance: candidates.get(id)!.reduce((sum, [df, tf]) => sum + bm25Term(corpus, df, tf, Number(lengths[i] ?? 0)), 0),
+        relevance: candidates
+          .get(id)!
+          .reduce((sum, [df, tf]) => sum + bm25Term(corpus, df, tf, Number(lengths[i] ?? 0)), 0),
       }))
       .sort((a, b) => b.relevance - a.relevance || a.seq - b.seq);
 
@@ -444,7 +511,11 @@ export class RedisStore implements Store {
       const slice = ranked.slice(offset, offset + query.limit * 2);
       const reads = await this.readEntries(slice.map((r) => r.id));
       reads.forEach((read, i) => {
-        if ('entry' in read && hits.length < query.limit && (phases === undefined || (read.entry.phaseId !== undefined && phases.has(read.entry.phaseId)))) {
+        if (
+          'entry' in read &&
+          hits.length < query.limit &&
+          (phases === undefined || (read.entry.phaseId !== undefined && phases.has(read.entry.phaseId)))
+        ) {
           hits.push({ entry: read.entry, relevance: slice[i]!.relevance });
         }
       });
@@ -456,7 +527,13 @@ export class RedisStore implements Store {
     if (query.phaseIds.length === 0) return [];
     const batch = this.redis.pipeline();
     for (const type of contextEntryTypes) {
-      for (const phase of query.phaseIds) batch.zrevrange(this.keys.contextRecent(query.runId, phase, type, query.level), 0, query.perType - 1, 'WITHSCORES');
+      for (const phase of query.phaseIds)
+        batch.zrevrange(
+          this.keys.contextRecent(query.runId, phase, type, query.level),
+          0,
+          query.perType - 1,
+          'WITHSCORES',
+        );
     }
     const results = (await replies(batch)) as string[][];
     // Per type, the newest across its phases (by seq), newest first; types in their declared order.
@@ -465,7 +542,10 @@ export class RedisStore implements Store {
       for (const pairs of results.slice(t * query.phaseIds.length, (t + 1) * query.phaseIds.length)) {
         for (let j = 0; j < pairs.length; j += 2) newest.push([pairs[j]!, Number(pairs[j + 1])]);
       }
-      return newest.sort((a, b) => b[1] - a[1]).slice(0, query.perType).map(([id]) => id);
+      return newest
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, query.perType)
+        .map(([id]) => id);
     });
     return (await this.readEntries(ids)).flatMap((read) => ('entry' in read ? [read.entry] : []));
   }
@@ -475,13 +555,21 @@ export class RedisStore implements Store {
   async saveAuditEvent(event: AuditEvent): Promise<void> {
     const k = this.keys;
     const seq = await this.redis.incr(k.auditSeq);
-    await replies(this.redis.multi().hset(k.auditEvents, String(seq), JSON.stringify(event)).zadd(k.auditByTime, event.at, String(seq)).zadd(k.auditByAction(event.action), event.at, String(seq)));
+    await replies(
+      this.redis
+        .multi()
+        .hset(k.auditEvents, String(seq), JSON.stringify(event))
+        .zadd(k.auditByTime, event.at, String(seq))
+        .zadd(k.auditByAction(event.action), event.at, String(seq)),
+    );
   }
 
   async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
     const k = this.keys;
     const index = options.action !== undefined ? k.auditByAction(options.action) : k.auditByTime;
-    const seqs = (await this.redis.zrangebyscore(index, options.since ?? '-inf', '+inf')).map(Number).sort((a, b) => a - b);
+    const seqs = (await this.redis.zrangebyscore(index, options.since ?? '-inf', '+inf'))
+      .map(Number)
+      .sort((a, b) => a - b);
     // The newest `limit`, oldest first: the order they were appended in.
     const wanted = options.limit !== undefined ? seqs.slice(Math.max(0, seqs.length - options.limit)) : seqs;
     if (wanted.length === 0) return [];
@@ -496,7 +584,10 @@ export class RedisStore implements Store {
       const seqs = await this.redis.zrangebyscore(k.auditByTime, '-inf', `(${before}`, 'LIMIT', 0, page);
       if (seqs.length === 0) return pruned;
       const events = await this.redis.hmget(k.auditEvents, ...seqs);
-      const drop = this.redis.multi().zrem(k.auditByTime, ...seqs).hdel(k.auditEvents, ...seqs);
+      const drop = this.redis
+        .multi()
+        .zrem(k.auditByTime, ...seqs)
+        .hdel(k.auditEvents, ...seqs);
       events.forEach((json, i) => {
         const action = parse<AuditEvent>(json)?.action;
         if (action !== undefined) drop.zrem(k.auditByAction(action), seqs[i]!);
@@ -557,14 +648,20 @@ export class RedisStore implements Store {
     if (json === null) return undefined;
     const read = readEntry(id, json);
     if ('corrupt' in read) {
-      throw new BatonError(ErrorCodes.contextCorrupt, `Context entry ${id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a Redis backup (RDB or AOF) or an export.`);
+      throw new BatonError(
+        ErrorCodes.contextCorrupt,
+        `Context entry ${id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a Redis backup (RDB or AOF) or an export.`,
+      );
     }
     return read.entry;
   }
 
   /** The stored entry this save would replace (by key when it has one), with its position in saved order. */
   private async findExisting(entry: ContextEntry): Promise<{ entry: ContextEntry; seq: number } | undefined> {
-    const id = entry.key !== undefined ? ((await this.redis.hget(this.keys.contextKeys(entry.runId), entry.key)) ?? undefined) : entry.id;
+    const id =
+      entry.key !== undefined
+        ? ((await this.redis.hget(this.keys.contextKeys(entry.runId), entry.key)) ?? undefined)
+        : entry.id;
     const [json, seq] = await this.redis.hmget(this.keys.contextEntry(id ?? entry.id), 'json', 'seq');
     if (json === null || json === undefined) return undefined;
     if (id === undefined) {
@@ -583,12 +680,25 @@ export class RedisStore implements Store {
       [seq, k.runContext(entry.runId)],
       [length, k.contextLengths(entry.runId)],
     ];
-    if (entry.phaseId !== undefined) lines.push([seq, k.contextByPhase(entry.runId, entry.phaseId)], [seq, k.contextRecent(entry.runId, entry.phaseId, entry.type, entry.level)]);
+    if (entry.phaseId !== undefined)
+      lines.push(
+        [seq, k.contextByPhase(entry.runId, entry.phaseId)],
+        [seq, k.contextRecent(entry.runId, entry.phaseId, entry.type, entry.level)],
+      );
     for (const [term, frequency] of terms) lines.push([frequency, k.contextTerm(entry.runId, term)]);
     const committed = await scripts.commitContext.run(
       this.redis,
       [k.contextEntry(entry.id), k.contextKeys(entry.runId), k.contextStats(entry.runId)],
-      [entry.id, JSON.stringify(entry), indexMemo(lines), replacesVersion === undefined ? '' : String(replacesVersion), entry.key ?? '', String(entry.version), String(seq), String(length)],
+      [
+        entry.id,
+        JSON.stringify(entry),
+        indexMemo(lines),
+        replacesVersion === undefined ? '' : String(replacesVersion),
+        entry.key ?? '',
+        String(entry.version),
+        String(seq),
+        String(length),
+      ],
     );
     return committed === 1;
   }

@@ -30,7 +30,14 @@ describeStoreContract('sqlite', async () => {
   };
 });
 
-const sampleRun = { id: 'r1', workflowName: 'wf', tenant: 'default', workflow: {}, status: 'running' as const, createdAt: 1 };
+const sampleRun = {
+  id: 'r1',
+  workflowName: 'wf',
+  tenant: 'default',
+  workflow: {},
+  status: 'running' as const,
+  createdAt: 1,
+};
 
 describe('SqliteStore', () => {
   it('uses WAL mode and keeps data across close and reopen', async () => {
@@ -62,13 +69,17 @@ describe('SqliteStore', () => {
     const db = new Database(join(dir, 'baton.db'));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => openSqliteStore({ dataDir: dir })).toThrow(expect.objectContaining({ code: 'BATON_STORE', message: expect.stringMatching(/version 99.*Upgrade Baton/) }));
+    expect(() => openSqliteStore({ dataDir: dir })).toThrow(
+      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringMatching(/version 99.*Upgrade Baton/) }),
+    );
   });
 
   it('reports a file that is not a database with its path, as BATON_STORE', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'baton.db'), 'this is not sqlite '.repeat(100));
-    expect(() => openSqliteStore({ dataDir: dir })).toThrow(expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(dir, 'baton.db')) }));
+    expect(() => openSqliteStore({ dataDir: dir })).toThrow(
+      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(dir, 'baton.db')) }),
+    );
   });
 
   it('upgrades a version-1 store, keeping its data and backing it up first', async () => {
@@ -78,7 +89,9 @@ describe('SqliteStore', () => {
     v1.pragma('journal_mode = WAL');
     migrations.find((m) => m.version === 1)!.up(v1);
     v1.pragma('user_version = 1');
-    v1.prepare("INSERT INTO runs (id, workflow_name, workflow_json, status, created_at) VALUES ('r1', 'wf', '{}', 'running', 1)").run();
+    v1.prepare(
+      "INSERT INTO runs (id, workflow_name, workflow_json, status, created_at) VALUES ('r1', 'wf', '{}', 'running', 1)",
+    ).run();
     v1.prepare(
       `INSERT INTO agents (run_id, id, phase_id, session_id, status, prompt, system_prompt, usage_json, cost_usd, turns, attempts, duration_ms)
        VALUES ('r1', 'a', 'p', 's', 'succeeded', 'p', 's', '{"inputTokens":1,"outputTokens":2,"cacheReadTokens":0,"cacheCreationTokens":0}', 1, 1, 1, 1)`,
@@ -87,13 +100,22 @@ describe('SqliteStore', () => {
 
     const upgraded = openSqliteStore({ dataDir: dir });
     expect(await upgraded.getRun('r1')).toEqual(sampleRun);
-    expect(await upgraded.getAgent('r1', 'a')).toMatchObject({ id: 'a', usage: { inputTokens: 1, outputTokens: 2 }, costUsd: 1 });
-    await upgraded.saveAgent({ ...(await upgraded.getAgent('r1', 'a'))!, mcp: { servers: [], chosen: [], missing: [] } });
+    expect(await upgraded.getAgent('r1', 'a')).toMatchObject({
+      id: 'a',
+      usage: { inputTokens: 1, outputTokens: 2 },
+      costUsd: 1,
+    });
+    await upgraded.saveAgent({
+      ...(await upgraded.getAgent('r1', 'a'))!,
+      mcp: { servers: [], chosen: [], missing: [] },
+    });
     await upgraded.close();
 
     const db = new Database(join(dir, 'baton.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('context_entries', 'context_fts')").all()).toHaveLength(2);
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE name IN ('context_entries', 'context_fts')").all(),
+    ).toHaveLength(2);
     db.close();
     const backups = readdirSync(join(dir, 'backups'));
     expect(backups).toHaveLength(1);
@@ -109,7 +131,11 @@ describe('SqliteStore', () => {
     const current = openSqliteStore({ dataDir: dir });
     await current.saveRun(sampleRun);
     await current.close();
-    const next = { version: SCHEMA_VERSION + 1, description: 'test: agent labels', up: (db: Database.Database) => db.exec('ALTER TABLE agents ADD COLUMN label TEXT') };
+    const next = {
+      version: SCHEMA_VERSION + 1,
+      description: 'test: agent labels',
+      up: (db: Database.Database) => db.exec('ALTER TABLE agents ADD COLUMN label TEXT'),
+    };
     const upgraded = openSqliteStore({ dataDir: dir, migrations: [...migrations, next] });
     expect(await upgraded.getRun('r1')).toEqual(sampleRun);
     await upgraded.close();
@@ -117,7 +143,9 @@ describe('SqliteStore', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
     expect(db.prepare("SELECT name FROM pragma_table_info('agents') WHERE name = 'label'").get()).toBeTruthy();
     db.close();
-    expect(readdirSync(join(dir, 'backups'))).toEqual([expect.stringMatching(new RegExp(`^baton\\.db\\.v${SCHEMA_VERSION}\\.\\d+\\.bak$`))]);
+    expect(readdirSync(join(dir, 'backups'))).toEqual([
+      expect.stringMatching(new RegExp(`^baton\\.db\\.v${SCHEMA_VERSION}\\.\\d+\\.bak$`)),
+    ]);
     // Opening again with the same list finds nothing to do and takes no second backup.
     await openSqliteStore({ dataDir: dir, migrations: [...migrations, next] }).close();
     expect(readdirSync(join(dir, 'backups'))).toHaveLength(1);
@@ -129,9 +157,16 @@ describe('SqliteStore', () => {
     await current.saveRun(sampleRun);
     await current.close();
     writeFileSync(join(dir, 'backups'), 'a file where the backups folder should be');
-    const next = { version: SCHEMA_VERSION + 1, description: 'test: never applied', up: (db: Database.Database) => db.exec('CREATE TABLE never (x)') };
+    const next = {
+      version: SCHEMA_VERSION + 1,
+      description: 'test: never applied',
+      up: (db: Database.Database) => db.exec('CREATE TABLE never (x)'),
+    };
     expect(() => openSqliteStore({ dataDir: dir, migrations: [...migrations, next] })).toThrow(
-      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(`Cannot back up the store to ${join(dir, 'backups')}`) }),
+      expect.objectContaining({
+        code: 'BATON_STORE',
+        message: expect.stringContaining(`Cannot back up the store to ${join(dir, 'backups')}`),
+      }),
     );
     const reopened = openSqliteStore({ dataDir: dir });
     expect(await reopened.getRun('r1')).toEqual(sampleRun);
@@ -142,21 +177,38 @@ describe('SqliteStore', () => {
     const dir = tempDir();
     const blocker = join(dir, 'a-file');
     writeFileSync(blocker, '');
-    expect(() => openSqliteStore({ dataDir: join(blocker, 'data') })).toThrow(expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(blocker, 'data')) }));
+    expect(() => openSqliteStore({ dataDir: join(blocker, 'data') })).toThrow(
+      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(blocker, 'data')) }),
+    );
   });
 
   it('detects a context entry changed outside Baton and does not serve it', async () => {
     const dir = tempDir();
     const store = openSqliteStore({ dataDir: dir });
-    const base = { runId: 'r1', type: 'finding' as const, tags: [], tokens: 3, level: 0 as const, checksum: '', version: 0, createdAt: 1, updatedAt: 1 };
+    const base = {
+      runId: 'r1',
+      type: 'finding' as const,
+      tags: [],
+      tokens: 3,
+      level: 0 as const,
+      checksum: '',
+      version: 0,
+      createdAt: 1,
+      updatedAt: 1,
+    };
     const good = await store.saveContextEntry({ ...base, id: 'good', content: 'intact fact' });
     await store.saveContextEntry({ ...base, id: 'bad', content: 'the deploy window is Tuesday' });
     const db = new Database(join(dir, 'baton.db'));
     db.prepare("UPDATE context_entries SET content = 'the deploy window is Friday' WHERE id = 'bad'").run();
     db.close();
-    await expect(store.getContextEntry('bad')).rejects.toMatchObject({ code: 'BATON_CONTEXT_CORRUPT', message: expect.stringContaining('bad') });
+    await expect(store.getContextEntry('bad')).rejects.toMatchObject({
+      code: 'BATON_CONTEXT_CORRUPT',
+      message: expect.stringContaining('bad'),
+    });
     expect(await store.listContextEntries({ runId: 'r1' })).toEqual({ entries: [good], corrupt: ['bad'] });
-    expect((await store.searchContext({ runId: 'r1', text: 'deploy window', limit: 5 })).map((h) => h.entry.id)).toEqual([]);
+    expect(
+      (await store.searchContext({ runId: 'r1', text: 'deploy window', limit: 5 })).map((h) => h.entry.id),
+    ).toEqual([]);
     await store.close();
   });
 

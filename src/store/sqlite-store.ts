@@ -28,9 +28,11 @@ import {
 type Row = Record<string, unknown>;
 
 /** SQLite NULL reads back as an absent optional field, never as null. */
-const optional = <T>(value: unknown): T | undefined => (value === null || value === undefined ? undefined : (value as T));
+const optional = <T>(value: unknown): T | undefined =>
+  value === null || value === undefined ? undefined : (value as T);
 const toJson = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
-const fromJson = <T>(value: unknown): T | undefined => (typeof value === 'string' ? (JSON.parse(value) as T) : undefined);
+const fromJson = <T>(value: unknown): T | undefined =>
+  typeof value === 'string' ? (JSON.parse(value) as T) : undefined;
 /** Drops undefined fields so records compare equal to what was saved. */
 function compact<T extends object>(record: T): T {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
@@ -150,15 +152,44 @@ const contextFromRow = (r: Row): ContextEntry =>
 /** A row whose content no longer matches its checksum was changed outside Baton: never serve it. */
 const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === entry.checksum;
 
-const stopWords = new Set(['the', 'and', 'for', 'are', 'was', 'with', 'this', 'that', 'from', 'what', 'which', 'into', 'your', 'you', 'our', 'has', 'have', 'not', 'but', 'all', 'any', 'can', 'its', 'about']);
+const stopWords = new Set([
+  'the',
+  'and',
+  'for',
+  'are',
+  'was',
+  'with',
+  'this',
+  'that',
+  'from',
+  'what',
+  'which',
+  'into',
+  'your',
+  'you',
+  'our',
+  'has',
+  'have',
+  'not',
+  'but',
+  'all',
+  'any',
+  'can',
+  'its',
+  'about',
+]);
 
 /** The meaningful words of free text, lower-cased, without duplicates. */
 export function searchWords(text: string): string[] {
-  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(0, 32);
+  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(
+    0,
+    32,
+  );
 }
 
 /** Porter stems are nearly always a prefix of the word: these are the indexed forms a word may have. */
-const stemCandidates = (word: string): string[] => Array.from({ length: Math.min(4, word.length - 2) }, (_, i) => word.slice(0, word.length - i));
+const stemCandidates = (word: string): string[] =>
+  Array.from({ length: Math.min(4, word.length - 2) }, (_, i) => word.slice(0, word.length - i));
 
 function contextParams(entry: ContextEntry): Record<string, unknown> {
   return {
@@ -182,7 +213,10 @@ function contextParams(entry: ContextEntry): Record<string, unknown> {
 }
 
 function conflict(entry: ContextEntry, why: string): BatonError {
-  return new BatonError(ErrorCodes.contextConflict, `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`);
+  return new BatonError(
+    ErrorCodes.contextConflict,
+    `Context ${entry.key !== undefined ? `key "${entry.key}"` : `entry ${entry.id}`} was not saved: ${why}.`,
+  );
 }
 
 /** `INSERT … ON CONFLICT DO UPDATE` for the given columns: an upsert that keeps other columns (seq, cancel flag). */
@@ -205,7 +239,11 @@ function openDatabase(path: string): Db {
     return db;
   } catch (cause) {
     db?.close();
-    throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`, { cause });
+    throw new BatonError(
+      ErrorCodes.store,
+      `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`,
+      { cause },
+    );
   }
 }
 
@@ -213,7 +251,10 @@ const schemaVersion = (db: Db): number => db.pragma('user_version', { simple: tr
 
 function refuseNewer(version: number, newest: number, dataDir: string): void {
   if (version > newest) {
-    throw new BatonError(ErrorCodes.store, `The store in ${dataDir} has schema version ${version}, newer than this Baton knows (${newest}). Upgrade Baton to open it.`);
+    throw new BatonError(
+      ErrorCodes.store,
+      `The store in ${dataDir} has schema version ${version}, newer than this Baton knows (${newest}). Upgrade Baton to open it.`,
+    );
   }
 }
 
@@ -231,7 +272,11 @@ function backUp(dataDir: string, fileName: string, version: number): void {
     reader.pragma('busy_timeout = 5000');
     reader.prepare('VACUUM INTO ?').run(target);
   } catch (cause) {
-    throw new BatonError(ErrorCodes.store, `Cannot back up the store to ${target} before upgrading its schema: ${(cause as Error).message}. Free disk space or make ${dataDir} writable, then run Baton again.`, { cause });
+    throw new BatonError(
+      ErrorCodes.store,
+      `Cannot back up the store to ${target} before upgrading its schema: ${(cause as Error).message}. Free disk space or make ${dataDir} writable, then run Baton again.`,
+      { cause },
+    );
   } finally {
     reader?.close();
   }
@@ -272,18 +317,107 @@ export class SqliteStore implements Store {
   private readonly statements: Record<string, Statement>;
 
   constructor(private readonly db: Db) {
-    const runColumns = ['id', 'workflow_name', 'tenant', 'workflow_path', 'workflow_json', 'status', 'created_at', 'started_at', 'finished_at', 'pid', 'host', 'error_json', 'priority', 'resumes'];
-    const agentColumns = ['run_id', 'id', 'phase_id', 'session_id', 'status', 'prompt', 'system_prompt', 'model', 'output_json', 'mcp_json', 'context_json', 'usage_json', 'cost_usd', 'turns', 'attempts', 'duration_ms', 'error_json', 'started_at', 'finished_at', 'entry_id', 'generation', 'idx', 'role', 'workspace_json'];
-    const attemptColumns = ['run_id', 'agent_id', 'attempt', 'status', 'resumed', 'started_at', 'finished_at', 'usage_json', 'cost_usd', 'duration_ms', 'error_json', 'pid', 'host'];
-    const contextColumns = ['id', 'run_id', 'session_id', 'agent_id', 'phase_id', 'type', 'key', 'content', 'tags_json', 'tokens', 'level', 'summary_of_json', 'checksum', 'version', 'created_at', 'updated_at'];
+    const runColumns = [
+      'id',
+      'workflow_name',
+      'tenant',
+      'workflow_path',
+      'workflow_json',
+      'status',
+      'created_at',
+      'started_at',
+      'finished_at',
+      'pid',
+      'host',
+      'error_json',
+      'priority',
+      'resumes',
+    ];
+    const agentColumns = [
+      'run_id',
+      'id',
+      'phase_id',
+      'session_id',
+      'status',
+      'prompt',
+      'system_prompt',
+      'model',
+      'output_json',
+      'mcp_json',
+      'context_json',
+      'usage_json',
+      'cost_usd',
+      'turns',
+      'attempts',
+      'duration_ms',
+      'error_json',
+      'started_at',
+      'finished_at',
+      'entry_id',
+      'generation',
+      'idx',
+      'role',
+      'workspace_json',
+    ];
+    const attemptColumns = [
+      'run_id',
+      'agent_id',
+      'attempt',
+      'status',
+      'resumed',
+      'started_at',
+      'finished_at',
+      'usage_json',
+      'cost_usd',
+      'duration_ms',
+      'error_json',
+      'pid',
+      'host',
+    ];
+    const contextColumns = [
+      'id',
+      'run_id',
+      'session_id',
+      'agent_id',
+      'phase_id',
+      'type',
+      'key',
+      'content',
+      'tags_json',
+      'tokens',
+      'level',
+      'summary_of_json',
+      'checksum',
+      'version',
+      'created_at',
+      'updated_at',
+    ];
     const prepare = (sql: string): Statement => db.prepare(sql);
     this.statements = {
       saveRun: prepare(upsertSql('runs', runColumns, ['id'])),
       getRun: prepare('SELECT * FROM runs WHERE id = ?'),
-      listRuns: prepare(`SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@since IS NULL OR created_at >= @since)
+      listRuns:
+        prepare(`SELECT * FROM runs WHERE (@status IS NULL OR status = @status) AND (@since IS NULL OR created_at >= @since)
                            AND (@tenant IS NULL OR tenant = @tenant)
                          ORDER BY created_at DESC, id DESC LIMIT @limit`),
-      savePhase: prepare(upsertSql('phases', ['run_id', 'id', 'status', 'started_at', 'finished_at', 'generation', 'parent_id', 'spec_json', 'output_json', 'error_json'], ['run_id', 'id'])),
+      savePhase: prepare(
+        upsertSql(
+          'phases',
+          [
+            'run_id',
+            'id',
+            'status',
+            'started_at',
+            'finished_at',
+            'generation',
+            'parent_id',
+            'spec_json',
+            'output_json',
+            'error_json',
+          ],
+          ['run_id', 'id'],
+        ),
+      ),
       listPhases: prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY seq'),
       saveAgent: prepare(upsertSql('agents', agentColumns, ['run_id', 'id'])),
       getAgent: prepare('SELECT * FROM agents WHERE run_id = ? AND id = ?'),
@@ -292,15 +426,39 @@ export class SqliteStore implements Store {
       listAttempts: prepare(`SELECT t.* FROM attempts t LEFT JOIN agents a ON a.run_id = t.run_id AND a.id = t.agent_id
                              WHERE t.run_id = @run_id AND (@agent_id IS NULL OR t.agent_id = @agent_id)
                              ORDER BY a.seq, t.agent_id, t.attempt`),
-      saveSession: prepare(upsertSql('sessions', ['id', 'run_id', 'agent_id', 'phase_id', 'parent_id', 'status', 'created_at', 'updated_at', 'expires_at', 'archived_at'], ['id'])),
+      saveSession: prepare(
+        upsertSql(
+          'sessions',
+          [
+            'id',
+            'run_id',
+            'agent_id',
+            'phase_id',
+            'parent_id',
+            'status',
+            'created_at',
+            'updated_at',
+            'expires_at',
+            'archived_at',
+          ],
+          ['id'],
+        ),
+      ),
       getSession: prepare('SELECT * FROM sessions WHERE id = ?'),
       listSessions: prepare(`SELECT * FROM sessions
                              WHERE (@run_id IS NULL OR run_id = @run_id) AND (@status IS NULL OR status = @status)
                                AND (@expired_before IS NULL OR expires_at < @expired_before)
                              ORDER BY updated_at DESC, id LIMIT @limit`),
       deleteSession: prepare('DELETE FROM sessions WHERE id = ?'),
-      insertContext: prepare(`INSERT INTO context_entries (${contextColumns.join(', ')}) VALUES (${contextColumns.map((c) => `@${c}`).join(', ')})`),
-      updateContext: prepare(`UPDATE context_entries SET ${contextColumns.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
+      insertContext: prepare(
+        `INSERT INTO context_entries (${contextColumns.join(', ')}) VALUES (${contextColumns.map((c) => `@${c}`).join(', ')})`,
+      ),
+      updateContext: prepare(
+        `UPDATE context_entries SET ${contextColumns
+          .filter((c) => c !== 'id' && c !== 'created_at')
+          .map((c) => `${c} = @${c}`)
+          .join(', ')} WHERE id = @id`,
+      ),
       getContext: prepare('SELECT * FROM context_entries WHERE id = ?'),
       getContextByKey: prepare('SELECT * FROM context_entries WHERE run_id = ? AND key = ?'),
       listContext: prepare(`SELECT * FROM context_entries
@@ -319,10 +477,14 @@ export class SqliteStore implements Store {
       searchRanks: prepare(`SELECT rowid AS seq, -bm25(context_fts) AS relevance FROM context_fts
                             WHERE context_fts MATCH @match ORDER BY bm25(context_fts) LIMIT @scan`),
       // Driven by the id list, so each row is one primary-key seek rather than a table scan.
-      entriesBySeq: prepare(`SELECT e.* FROM json_each(@seqs) AS wanted CROSS JOIN context_entries AS e ON e.seq = wanted.value
+      entriesBySeq:
+        prepare(`SELECT e.* FROM json_each(@seqs) AS wanted CROSS JOIN context_entries AS e ON e.seq = wanted.value
                              WHERE e.run_id = @run_id AND (@phases IS NULL OR e.phase_id IN (SELECT value FROM json_each(@phases)))`),
-      saveAudit: prepare('INSERT INTO audit_events (at, actor, action, target, details_json) VALUES (@at, @actor, @action, @target, @details_json)'),
-      listAudit: prepare(`SELECT * FROM (SELECT * FROM audit_events WHERE (@since IS NULL OR at >= @since) AND (@action IS NULL OR action = @action)
+      saveAudit: prepare(
+        'INSERT INTO audit_events (at, actor, action, target, details_json) VALUES (@at, @actor, @action, @target, @details_json)',
+      ),
+      listAudit:
+        prepare(`SELECT * FROM (SELECT * FROM audit_events WHERE (@since IS NULL OR at >= @since) AND (@action IS NULL OR action = @action)
                             ORDER BY seq DESC LIMIT @limit) ORDER BY seq`),
       pruneAudit: prepare('DELETE FROM audit_events WHERE at < ?'),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
@@ -360,7 +522,12 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    const rows = this.statements.listRuns!.all({ status: options.status ?? null, since: options.since ?? null, tenant: options.tenant ?? null, limit: options.limit ?? -1 }) as Row[];
+    const rows = this.statements.listRuns!.all({
+      status: options.status ?? null,
+      since: options.since ?? null,
+      tenant: options.tenant ?? null,
+      limit: options.limit ?? -1,
+    }) as Row[];
     return rows.map(runFromRow);
   }
 
@@ -440,7 +607,9 @@ export class SqliteStore implements Store {
   }
 
   async listAttempts(runId: string, agentId?: string): Promise<AttemptRecord[]> {
-    return (this.statements.listAttempts!.all({ run_id: runId, agent_id: agentId ?? null }) as Row[]).map(attemptFromRow);
+    return (this.statements.listAttempts!.all({ run_id: runId, agent_id: agentId ?? null }) as Row[]).map(
+      attemptFromRow,
+    );
   }
 
   async saveSession(session: SessionRecord): Promise<void> {
@@ -474,7 +643,11 @@ export class SqliteStore implements Store {
 
   async saveContextEntry(entry: ContextEntry, options: { expectedVersion?: number } = {}): Promise<ContextEntry> {
     const save = this.db.transaction((): ContextEntry => {
-      const existingRow = (entry.key !== undefined ? this.statements.getContextByKey!.get(entry.runId, entry.key) : this.statements.getContext!.get(entry.id)) as Row | undefined;
+      const existingRow = (
+        entry.key !== undefined
+          ? this.statements.getContextByKey!.get(entry.runId, entry.key)
+          : this.statements.getContext!.get(entry.id)
+      ) as Row | undefined;
       const existing = existingRow ? contextFromRow(existingRow) : undefined;
       const stored: ContextEntry = { ...entry, checksum: contextChecksum(entry), version: 1 };
       if (!existing) {
@@ -490,9 +663,17 @@ export class SqliteStore implements Store {
         throw conflict(entry, 'an entry with this id already says something else');
       }
       if (options.expectedVersion !== existing.version) {
-        throw conflict(entry, `it is at version ${existing.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`);
+        throw conflict(
+          entry,
+          `it is at version ${existing.version}, not ${options.expectedVersion ?? 'unset'}: re-read it and apply the change again`,
+        );
       }
-      const updated: ContextEntry = { ...stored, id: existing.id, createdAt: existing.createdAt, version: existing.version + 1 };
+      const updated: ContextEntry = {
+        ...stored,
+        id: existing.id,
+        createdAt: existing.createdAt,
+        version: existing.version + 1,
+      };
       this.statements.updateContext!.run(contextParams(updated));
       return updated;
     });
@@ -528,7 +709,10 @@ export class SqliteStore implements Store {
     if (!match) return [];
     // The top hits across all runs, of which this run's and phases' are kept: three times the limit
     // leaves room for the other phases (and runs) a store holds.
-    const ranks = this.statements.searchRanks!.all({ match, scan: query.limit * 3 }) as Array<{ seq: number; relevance: number }>;
+    const ranks = this.statements.searchRanks!.all({ match, scan: query.limit * 3 }) as Array<{
+      seq: number;
+      relevance: number;
+    }>;
     const relevance = new Map(ranks.map((r) => [r.seq, r.relevance]));
     const rows = this.statements.entriesBySeq!.all({
       seqs: JSON.stringify(ranks.map((r) => r.seq)),
@@ -536,7 +720,11 @@ export class SqliteStore implements Store {
       phases: query.phaseIds ? JSON.stringify(query.phaseIds) : null,
     }) as Row[];
     const hits: ContextHit[] = [];
-    for (const row of rows.sort((a, b) => (relevance.get(b.seq as number) ?? 0) - (relevance.get(a.seq as number) ?? 0) || (a.seq as number) - (b.seq as number))) {
+    for (const row of rows.sort(
+      (a, b) =>
+        (relevance.get(b.seq as number) ?? 0) - (relevance.get(a.seq as number) ?? 0) ||
+        (a.seq as number) - (b.seq as number),
+    )) {
       const entry = contextFromRow(row);
       if (isIntact(entry)) hits.push({ entry, relevance: relevance.get(row.seq as number) ?? 0 });
       if (hits.length === query.limit) break;
@@ -547,7 +735,14 @@ export class SqliteStore implements Store {
   async recentContext(query: RecentContextQuery): Promise<ContextEntry[]> {
     const phases = JSON.stringify(query.phaseIds);
     const rows = contextEntryTypes.flatMap(
-      (type) => this.statements.recentContext!.all({ run_id: query.runId, type, level: query.level, phases, limit: query.perType }) as Row[],
+      (type) =>
+        this.statements.recentContext!.all({
+          run_id: query.runId,
+          type,
+          level: query.level,
+          phases,
+          limit: query.perType,
+        }) as Row[],
     );
     return rows.map(contextFromRow).filter(isIntact);
   }
@@ -560,8 +755,16 @@ export class SqliteStore implements Store {
     if (words.length === 0) return undefined;
     const indexed = (this.statements.indexedEntries!.get() as { n: number }).n;
     const candidates = words.flatMap(stemCandidates);
-    const docs = new Map((this.statements.vocab!.all(JSON.stringify(candidates)) as Array<{ term: string; doc: number }>).map((r) => [r.term, r.doc]));
-    const frequency = (word: string): number => stemCandidates(word).map((t) => docs.get(t)).find((d) => d !== undefined) ?? 0;
+    const docs = new Map(
+      (this.statements.vocab!.all(JSON.stringify(candidates)) as Array<{ term: string; doc: number }>).map((r) => [
+        r.term,
+        r.doc,
+      ]),
+    );
+    const frequency = (word: string): number =>
+      stemCandidates(word)
+        .map((t) => docs.get(t))
+        .find((d) => d !== undefined) ?? 0;
     const ranked = [...words].sort((a, b) => frequency(a) - frequency(b));
     const useful = ranked.filter((w) => frequency(w) <= Math.max(50, indexed / 10));
     const chosen = useful.length > 0 ? useful : ranked.slice(0, 1);
@@ -572,7 +775,10 @@ export class SqliteStore implements Store {
     if (!row) return undefined;
     const entry = contextFromRow(row);
     if (!isIntact(entry)) {
-      throw new BatonError(ErrorCodes.contextCorrupt, `Context entry ${entry.id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a backup or an export.`);
+      throw new BatonError(
+        ErrorCodes.contextCorrupt,
+        `Context entry ${entry.id} does not match its checksum: it was changed outside Baton. It is not served; restore it from a backup or an export.`,
+      );
     }
     return entry;
   }
@@ -583,13 +789,29 @@ export class SqliteStore implements Store {
   }
 
   async saveAuditEvent(event: AuditEvent): Promise<void> {
-    this.run('saveAudit', { at: event.at, actor: event.actor, action: event.action, target: event.target ?? null, details_json: JSON.stringify(event.details) });
+    this.run('saveAudit', {
+      at: event.at,
+      actor: event.actor,
+      action: event.action,
+      target: event.target ?? null,
+      details_json: JSON.stringify(event.details),
+    });
   }
 
   async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
-    const rows = this.statements.listAudit!.all({ since: options.since ?? null, action: options.action ?? null, limit: options.limit ?? -1 }) as Row[];
+    const rows = this.statements.listAudit!.all({
+      since: options.since ?? null,
+      action: options.action ?? null,
+      limit: options.limit ?? -1,
+    }) as Row[];
     return rows.map((r) =>
-      compact({ at: r.at as number, actor: r.actor as string, action: r.action as string, target: optional<string>(r.target), details: fromJson<Record<string, unknown>>(r.details_json) ?? {} }),
+      compact({
+        at: r.at as number,
+        actor: r.actor as string,
+        action: r.action as string,
+        target: optional<string>(r.target),
+        details: fromJson<Record<string, unknown>>(r.details_json) ?? {},
+      }),
     );
   }
 
@@ -620,7 +842,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   try {
     mkdirSync(options.dataDir, { recursive: true });
   } catch (cause) {
-    throw new BatonError(ErrorCodes.store, `Cannot create the data directory ${options.dataDir}: ${(cause as Error).message}. Set data_dir to a writable path.`, { cause });
+    throw new BatonError(
+      ErrorCodes.store,
+      `Cannot create the data directory ${options.dataDir}: ${(cause as Error).message}. Set data_dir to a writable path.`,
+      { cause },
+    );
   }
   const path = join(options.dataDir, fileName);
   const db = openDatabase(path);
@@ -631,8 +857,16 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.close();
     if (cause instanceof BatonError) throw cause;
     if ((cause as { code?: unknown }).code === 'SQLITE_BUSY') {
-      throw new BatonError(ErrorCodes.store, `The store at ${path} stayed locked by another Baton process (upgrading it, perhaps). Run the command again in a moment.`, { cause });
+      throw new BatonError(
+        ErrorCodes.store,
+        `The store at ${path} stayed locked by another Baton process (upgrading it, perhaps). Run the command again in a moment.`,
+        { cause },
+      );
     }
-    throw new BatonError(ErrorCodes.store, `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`, { cause });
+    throw new BatonError(
+      ErrorCodes.store,
+      `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`,
+      { cause },
+    );
   }
 }

@@ -69,7 +69,17 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const minimal = run('r1');
       await store.saveRun(minimal);
       expect(await store.getRun('r1')).toEqual(minimal);
-      const full = run('r2', { workflowPath: '/w.yaml', startedAt: 1, finishedAt: 2, pid: 42, host: 'h', status: 'failed', error: { code: 'BATON_AGENT_FAILED', message: 'x' }, priority: -3, resumes: 2 });
+      const full = run('r2', {
+        workflowPath: '/w.yaml',
+        startedAt: 1,
+        finishedAt: 2,
+        pid: 42,
+        host: 'h',
+        status: 'failed',
+        error: { code: 'BATON_AGENT_FAILED', message: 'x' },
+        priority: -3,
+        resumes: 2,
+      });
       await store.saveRun(full);
       expect(await store.getRun('r2')).toEqual(full);
       expect(await store.getRun('missing')).toBeUndefined();
@@ -132,7 +142,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         model: 'claude-sonnet-4-5',
         output: { text: 'partial', structured: { steps: ['a', { nested: [1, 2.5, null, true] }] } },
         context: { mode: 'filtered', entryIds: ['e1', 'e2'], tokens: 42, considered: 7 },
-        mcp: { servers: ['memory'], chosen: [{ name: 'memory', reasons: ['listed'] }], missing: [{ name: 'gh', error: { code: 'BATON_MCP_UNAVAILABLE', message: 'down' } }] },
+        mcp: {
+          servers: ['memory'],
+          chosen: [{ name: 'memory', reasons: ['listed'] }],
+          missing: [{ name: 'gh', error: { code: 'BATON_MCP_UNAVAILABLE', message: 'down' } }],
+        },
         usage: { inputTokens: 12345, outputTokens: 678, cacheReadTokens: 9, cacheCreationTokens: 10 },
         costUsd: 0.123456789,
         turns: 3,
@@ -155,7 +169,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         generation: 2,
         parentId: 'plan',
         spec: { id: 'plan.g2.build', agents: [{ id: 'plan.g2.build', prompt: 'build it' }] },
-        output: { strategy: 'vote' as const, text: 'yes', structured: { verdict: 'yes' }, details: { votes: { yes: 2, no: 1 }, ties: [] } },
+        output: {
+          strategy: 'vote' as const,
+          text: 'yes',
+          structured: { verdict: 'yes' },
+          details: { votes: { yes: 2, no: 1 }, ties: [] },
+        },
         error: { code: ErrorCodes.conditionFalse, message: 'when: not met' },
       };
       await store.savePhase(generated);
@@ -165,11 +184,29 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         generation: 1,
         index: 3,
         role: 'judge',
-        workspace: { branch: 'baton/r1/review.3', path: '/tmp/wt', baseCommit: 'abc', commit: 'def', diffStat: { files: 2, insertions: 10, deletions: 1 } },
+        workspace: {
+          branch: 'baton/r1/review.3',
+          path: '/tmp/wt',
+          baseCommit: 'abc',
+          commit: 'def',
+          diffStat: { files: 2, insertions: 10, deletions: 1 },
+        },
       });
       await store.saveAgent(instance);
       expect(await store.getAgent('r1', 'review.3')).toEqual(instance);
-      const attempt = { runId: 'r1', agentId: 'review.3', attempt: 1, status: 'running' as const, resumed: false, startedAt: 5, usage: emptyUsage(), costUsd: 0, durationMs: 0, pid: 4242, host: 'h1' };
+      const attempt = {
+        runId: 'r1',
+        agentId: 'review.3',
+        attempt: 1,
+        status: 'running' as const,
+        resumed: false,
+        startedAt: 5,
+        usage: emptyUsage(),
+        costUsd: 0,
+        durationMs: 0,
+        pid: 4242,
+        host: 'h1',
+      };
       await store.saveAttempt(attempt);
       expect(await store.listAttempts('r1', 'review.3')).toEqual([attempt]);
     });
@@ -193,7 +230,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await store.saveAttempt(attempt('second', 1));
       await store.saveAttempt(attempt('first', 1));
       await store.saveAttempt({ ...attempt('first', 2), status: 'succeeded', finishedAt: 9 });
-      expect((await store.listAttempts('r1')).map((a) => `${a.agentId}#${a.attempt}`)).toEqual(['second#1', 'first#1', 'first#2']);
+      expect((await store.listAttempts('r1')).map((a) => `${a.agentId}#${a.attempt}`)).toEqual([
+        'second#1',
+        'first#1',
+        'first#2',
+      ]);
       const firsts = await store.listAttempts('r1', 'first');
       expect(firsts.map((a) => a.attempt)).toEqual([1, 2]);
       expect(firsts[1]).toMatchObject({ status: 'succeeded', finishedAt: 9, resumed: true });
@@ -202,7 +243,17 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     it('round-trips an attempt exactly: usage, fractional cost, error, optional fields', async () => {
       await store.saveRun(run('r1'));
       await store.saveAgent(agent('r1', 'a1'));
-      const running = { runId: 'r1', agentId: 'a1', attempt: 1, status: 'running' as const, resumed: false, startedAt: 1_700_000_000_123, usage: emptyUsage(), costUsd: 0, durationMs: 0 };
+      const running = {
+        runId: 'r1',
+        agentId: 'a1',
+        attempt: 1,
+        status: 'running' as const,
+        resumed: false,
+        startedAt: 1_700_000_000_123,
+        usage: emptyUsage(),
+        costUsd: 0,
+        durationMs: 0,
+      };
       await store.saveAttempt(running);
       expect(await store.listAttempts('r1', 'a1')).toEqual([running]);
       const failed = {
@@ -230,7 +281,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     it('lists sessions newest first with filters, and deletes them', async () => {
-      const session = (id: string, extra: Partial<import('./store.js').SessionRecord>) => ({ id, runId: 'r1', agentId: id, status: 'completed' as const, createdAt: 1, updatedAt: 1, ...extra });
+      const session = (id: string, extra: Partial<import('./store.js').SessionRecord>) => ({
+        id,
+        runId: 'r1',
+        agentId: id,
+        status: 'completed' as const,
+        createdAt: 1,
+        updatedAt: 1,
+        ...extra,
+      });
       await store.saveSession(session('old', { updatedAt: 1, expiresAt: 10 }));
       await store.saveSession(session('new', { updatedAt: 5, expiresAt: 50, phaseId: 'p2' }));
       await store.saveSession(session('other', { runId: 'r2', updatedAt: 3, status: 'archived', archivedAt: 4 }));
@@ -245,14 +304,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     it('saves context entries with a checksum and version, and reads them back', async () => {
-      const saved = await store.saveContextEntry(entry('The API uses cursor pagination', { tags: ['api'], summaryOf: undefined }));
+      const saved = await store.saveContextEntry(
+        entry('The API uses cursor pagination', { tags: ['api'], summaryOf: undefined }),
+      );
       expect(saved.version).toBe(1);
       expect(saved.checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(await store.getContextEntry(saved.id)).toEqual(saved);
       expect(await store.getContextEntry('missing')).toBeUndefined();
       // Saving the same immutable fact again changes nothing; a different one under its id is refused.
       expect(await store.saveContextEntry({ ...saved, checksum: '', version: 0 })).toEqual(saved);
-      await expect(store.saveContextEntry({ ...saved, content: 'rewritten' })).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+      await expect(store.saveContextEntry({ ...saved, content: 'rewritten' })).rejects.toMatchObject({
+        code: 'BATON_CONTEXT_CONFLICT',
+      });
     });
 
     it('updates a keyed entry only from the version it read (optimistic concurrency)', async () => {
@@ -260,20 +323,27 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const second = await store.saveContextEntry({ ...first, content: 'Use Postgres' }, { expectedVersion: 1 });
       expect(second).toMatchObject({ id: first.id, version: 2, content: 'Use Postgres' });
       // A writer that read version 1 loses the race and is told so; nothing is overwritten.
-      await expect(store.saveContextEntry({ ...first, content: 'Use Redis' }, { expectedVersion: 1 })).rejects.toMatchObject({
+      await expect(
+        store.saveContextEntry({ ...first, content: 'Use Redis' }, { expectedVersion: 1 }),
+      ).rejects.toMatchObject({
         code: 'BATON_CONTEXT_CONFLICT',
         message: expect.stringContaining('key "decision/db"'),
       });
       expect((await store.getContextEntryByKey('r1', 'decision/db'))?.content).toBe('Use Postgres');
-      await expect(store.saveContextEntry(entry('x', { key: 'new/key' }), { expectedVersion: 3 })).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+      await expect(
+        store.saveContextEntry(entry('x', { key: 'new/key' }), { expectedVersion: 3 }),
+      ).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
     });
 
     it('lists context by run, phase, session and level, in saved order', async () => {
       const a = await store.saveContextEntry(entry('a', { phaseId: 'p1' }));
       const b = await store.saveContextEntry(entry('b', { phaseId: 'p2', sessionId: 's2' }));
-      const c = await store.saveContextEntry(entry('c', { phaseId: 'p2', level: 1, type: 'summary', summaryOf: [b.id] }));
+      const c = await store.saveContextEntry(
+        entry('c', { phaseId: 'p2', level: 1, type: 'summary', summaryOf: [b.id] }),
+      );
       await store.saveContextEntry(entry('d', { runId: 'r2' }));
-      const ids = async (q: Parameters<Store['listContextEntries']>[0]) => (await store.listContextEntries(q)).entries.map((x) => x.id);
+      const ids = async (q: Parameters<Store['listContextEntries']>[0]) =>
+        (await store.listContextEntries(q)).entries.map((x) => x.id);
       expect(await ids({ runId: 'r1' })).toEqual([a.id, b.id, c.id]);
       expect(await ids({ runId: 'r1', phaseIds: ['p2'] })).toEqual([b.id, c.id]);
       expect(await ids({ runId: 'r1', sessionIds: ['s2'] })).toEqual([b.id]);
@@ -284,10 +354,16 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     it('finds the entries most relevant to a text', async () => {
       await store.saveContextEntry(entry('The billing service retries webhooks three times'));
-      const target = await store.saveContextEntry(entry('Rate limiting on the payments API is 100 requests per minute', { tags: ['payments'] }));
+      const target = await store.saveContextEntry(
+        entry('Rate limiting on the payments API is 100 requests per minute', { tags: ['payments'] }),
+      );
       await store.saveContextEntry(entry('Frontend uses React with Vite'));
       await store.saveContextEntry(entry('Payments API rate limiting', { runId: 'other-run' }));
-      const hits = await store.searchContext({ runId: 'r1', text: 'What is the rate limit of the payments API?', limit: 5 });
+      const hits = await store.searchContext({
+        runId: 'r1',
+        text: 'What is the rate limit of the payments API?',
+        limit: 5,
+      });
       expect(hits[0]?.entry.id).toBe(target.id);
       expect(hits[0]!.relevance).toBeGreaterThan(0);
       expect(hits.every((h) => h.entry.runId === 'r1')).toBe(true);
@@ -295,11 +371,34 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     it('appends to the audit trail, lists it oldest first with filters, and prunes by age', async () => {
-      await store.saveAuditEvent({ at: 10, actor: 'ann@host', action: 'run.started', target: 'r1', details: { workflow: 'wf' } });
-      await store.saveAuditEvent({ at: 20, actor: 'bob@host', action: 'run.cancel_requested', target: 'r1', details: {} });
-      await store.saveAuditEvent({ at: 30, actor: 'ann@host', action: 'config.changed', details: { keys: ['parallel_limit'] } });
-      expect((await store.listAuditEvents()).map((e) => e.action)).toEqual(['run.started', 'run.cancel_requested', 'config.changed']);
-      expect(await store.listAuditEvents({ action: 'run.cancel_requested' })).toEqual([{ at: 20, actor: 'bob@host', action: 'run.cancel_requested', target: 'r1', details: {} }]);
+      await store.saveAuditEvent({
+        at: 10,
+        actor: 'ann@host',
+        action: 'run.started',
+        target: 'r1',
+        details: { workflow: 'wf' },
+      });
+      await store.saveAuditEvent({
+        at: 20,
+        actor: 'bob@host',
+        action: 'run.cancel_requested',
+        target: 'r1',
+        details: {},
+      });
+      await store.saveAuditEvent({
+        at: 30,
+        actor: 'ann@host',
+        action: 'config.changed',
+        details: { keys: ['parallel_limit'] },
+      });
+      expect((await store.listAuditEvents()).map((e) => e.action)).toEqual([
+        'run.started',
+        'run.cancel_requested',
+        'config.changed',
+      ]);
+      expect(await store.listAuditEvents({ action: 'run.cancel_requested' })).toEqual([
+        { at: 20, actor: 'bob@host', action: 'run.cancel_requested', target: 'r1', details: {} },
+      ]);
       expect((await store.listAuditEvents({ since: 20 })).map((e) => e.at)).toEqual([20, 30]);
       expect((await store.listAuditEvents({ limit: 2 })).map((e) => e.at)).toEqual([20, 30]);
       expect(await store.pruneAuditEvents(25)).toBe(2);
@@ -307,15 +406,24 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     it('searches only the phases asked for, at most `limit` hits, best first', async () => {
-      const strong = await store.saveContextEntry(entry('Webhook retries: webhooks are retried with webhook backoff', { phaseId: 'p1' }));
+      const strong = await store.saveContextEntry(
+        entry('Webhook retries: webhooks are retried with webhook backoff', { phaseId: 'p1' }),
+      );
       const weak = await store.saveContextEntry(entry('Webhook payloads are signed', { phaseId: 'p1' }));
       const elsewhere = await store.saveContextEntry(entry('Webhook retries use webhooks queues', { phaseId: 'p2' }));
-      for (let i = 0; i < 5; i++) await store.saveContextEntry(entry(`Unrelated note ${i} about invoices`, { phaseId: 'p1' }));
+      for (let i = 0; i < 5; i++)
+        await store.saveContextEntry(entry(`Unrelated note ${i} about invoices`, { phaseId: 'p1' }));
       const inP1 = await store.searchContext({ runId: 'r1', text: 'webhook retries', phaseIds: ['p1'], limit: 5 });
       expect(inP1.map((h) => h.entry.id)).toEqual([strong.id, weak.id]);
       expect(inP1[0]!.relevance).toBeGreaterThan(inP1[1]!.relevance);
-      expect((await store.searchContext({ runId: 'r1', text: 'webhook retries', limit: 1 })).map((h) => h.entry.id)).toHaveLength(1);
-      expect((await store.searchContext({ runId: 'r1', text: 'webhook', phaseIds: ['p2'], limit: 5 })).map((h) => h.entry.id)).toEqual([elsewhere.id]);
+      expect(
+        (await store.searchContext({ runId: 'r1', text: 'webhook retries', limit: 1 })).map((h) => h.entry.id),
+      ).toHaveLength(1);
+      expect(
+        (await store.searchContext({ runId: 'r1', text: 'webhook', phaseIds: ['p2'], limit: 5 })).map(
+          (h) => h.entry.id,
+        ),
+      ).toEqual([elsewhere.id]);
       expect(await store.searchContext({ runId: 'r1', text: 'webhook', phaseIds: [], limit: 5 })).toEqual([]);
       expect(await store.searchContext({ runId: 'r1', text: 'kubernetes', limit: 5 })).toEqual([]);
     });
@@ -337,12 +445,19 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const recent = await store.recentContext({ runId: 'r1', phaseIds: ['p1', 'p2'], level: 0, perType: 2 });
       // Types in their declared order (decision, finding, …), each newest first.
       expect(recent.map((e) => e.content)).toEqual(['d3', 'd2', 'f2', 'f1']);
-      expect((await store.recentContext({ runId: 'r1', phaseIds: ['p1'], level: 1, perType: 5 })).map((e) => e.id)).toEqual([saved.summary!.id]);
+      expect(
+        (await store.recentContext({ runId: 'r1', phaseIds: ['p1'], level: 1, perType: 5 })).map((e) => e.id),
+      ).toEqual([saved.summary!.id]);
       expect(await store.recentContext({ runId: 'r1', phaseIds: [], level: 0, perType: 5 })).toEqual([]);
     });
 
     it('limits listings of sessions and context, and lists context of every run when no run is given', async () => {
-      for (const [id, updatedAt] of [['s1', 1], ['s2', 3], ['s3', 2]] as const) await store.saveSession({ id, runId: 'r1', agentId: id, status: 'completed', createdAt: 1, updatedAt });
+      for (const [id, updatedAt] of [
+        ['s1', 1],
+        ['s2', 3],
+        ['s3', 2],
+      ] as const)
+        await store.saveSession({ id, runId: 'r1', agentId: id, status: 'completed', createdAt: 1, updatedAt });
       expect((await store.listSessions({ limit: 2 })).map((s) => s.id)).toEqual(['s2', 's3']);
       const a = await store.saveContextEntry(entry('a'));
       const b = await store.saveContextEntry(entry('b', { runId: 'r2' }));

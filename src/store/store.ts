@@ -9,7 +9,12 @@ export interface Usage {
   cacheCreationTokens: number;
 }
 
-export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });
+export const emptyUsage = (): Usage => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheCreationTokens: 0,
+});
 
 export function addUsage(a: Usage, b: Usage): Usage {
   return {
@@ -258,8 +263,17 @@ export interface ContextHit {
 }
 
 /** The checksum of an entry's meaning: what it says, not when or where it was stored. */
-export function contextChecksum(entry: Pick<ContextEntry, 'type' | 'key' | 'content' | 'tags' | 'level' | 'summaryOf'>): string {
-  const canonical = JSON.stringify([entry.type, entry.key ?? null, entry.content, entry.tags, entry.level, entry.summaryOf ?? null]);
+export function contextChecksum(
+  entry: Pick<ContextEntry, 'type' | 'key' | 'content' | 'tags' | 'level' | 'summaryOf'>,
+): string {
+  const canonical = JSON.stringify([
+    entry.type,
+    entry.key ?? null,
+    entry.content,
+    entry.tags,
+    entry.level,
+    entry.summaryOf ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

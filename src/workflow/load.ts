@@ -12,7 +12,10 @@ export interface LoadedWorkflow {
 }
 
 /** The phases a phase inherits context from: its dependencies and theirs, in workflow order. */
-export function ancestorPhases(workflow: { phases: ReadonlyArray<{ id: string; dependsOn?: string[] }> }, phaseId: string): string[] {
+export function ancestorPhases(
+  workflow: { phases: ReadonlyArray<{ id: string; dependsOn?: string[] }> },
+  phaseId: string,
+): string[] {
   const byId = new Map(workflow.phases.map((p) => [p.id, p]));
   const found = new Set<string>();
   const visit = (id: string): void => {
@@ -65,7 +68,12 @@ export interface ResolvedAgent {
   outputSchema?: Record<string, unknown>;
 }
 
-export function resolveAgent(workflow: Workflow, phase: PhaseSpec, agent: AgentEntry, workflowDir: string): ResolvedAgent {
+export function resolveAgent(
+  workflow: Workflow,
+  phase: PhaseSpec,
+  agent: AgentEntry,
+  workflowDir: string,
+): ResolvedAgent {
   const defaults = workflow.defaults ?? {};
   return {
     id: agent.id,

@@ -3,7 +3,9 @@ import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 
 const idSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_", starting with a letter or digit' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+    message: 'use letters, digits, "-" and "_", starting with a letter or digit',
+  });
 
 const toolList = z.array(z.string().min(1));
 
@@ -52,7 +54,9 @@ export const agentEntrySchema = z
     ...agentSettings,
   })
   .strict()
-  .refine((agent) => agent.count === undefined || agent.foreach === undefined, { message: 'give either count or foreach, not both' });
+  .refine((agent) => agent.count === undefined || agent.foreach === undefined, {
+    message: 'give either count or foreach, not both',
+  });
 
 /** Run a phase only when an earlier phase's result says so. */
 export const whenSchema = z
@@ -60,7 +64,10 @@ export const whenSchema = z
     /** A phase this one depends on (directly or through others). */
     phase: idSchema,
     /** Its status must be one of these; left out, any status the comparison below accepts. */
-    status: z.array(z.enum(['succeeded', 'partial', 'failed', 'skipped'])).min(1).optional(),
+    status: z
+      .array(z.enum(['succeeded', 'partial', 'failed', 'skipped']))
+      .min(1)
+      .optional(),
     /** Dot path in its structured output; left out, the comparisons apply to its text. */
     field: z.string().min(1).optional(),
     equals: z.unknown().optional(),
@@ -85,7 +92,10 @@ export const aggregateSchema = z.preprocess(
       fanIn: z.number().int().min(2).max(50).default(4),
     })
     .strict()
-    .refine((a) => a.strategy !== 'vote' || a.field !== undefined, { message: 'vote needs `field`: the structured-output field to count', path: ['field'] }),
+    .refine((a) => a.strategy !== 'vote' || a.field !== undefined, {
+      message: 'vote needs `field`: the structured-output field to count',
+      path: ['field'],
+    }),
 );
 
 export const phaseSchema = z
@@ -141,98 +151,135 @@ export function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): 
  */
 export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new Set()) {
   return z
-  .object({
-    version: z.literal(1, { message: 'only version: 1 exists' }),
-    name: z.string().trim().min(1),
-    description: z.string().optional(),
-    /** Higher goes first when agents of several runs wait for a slot (default 0). */
-    priority: z.number().int().min(-1000).max(1000).default(0),
-    /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
-    budgetUsd: z.number().positive().optional(),
-    defaults: z.object(agentSettings).strict().optional(),
-    mcpServers: z.record(z.string(), mcpServerSchema).optional(),
-    context: z
-      .object({
-        /** Default for every agent: all, summary, filtered (default) or none. */
-        inherit: inheritModeSchema.default('filtered'),
-        /** For `filtered`: the most tokens of inherited context one agent gets. */
-        budgetTokens: z.number().int().positive().default(2000),
-        /** Who writes summaries when context outgrows context_size_limit: a Claude agent, or a deterministic extract. */
-        summarizer: z.enum(['agent', 'extractive']).default('agent'),
-      })
-      .strict()
-      .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent' }),
-    phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
-  })
-  .strict()
-  .superRefine((workflow, ctx) => {
-    const phaseIndex = new Map<string, number>();
-    const agentAt = new Map<string, string>();
-    workflow.phases.forEach((phase, p) => {
-      if (phaseIndex.has(phase.id)) {
-        ctx.addIssue({ code: 'custom', path: ['phases', p, 'id'], message: `duplicate phase id "${phase.id}" (first used by phases[${phaseIndex.get(phase.id)}])` });
-      } else phaseIndex.set(phase.id, p);
-      phase.agents.forEach((agent, a) => {
-        const first = agentAt.get(agent.id);
-        if (first) ctx.addIssue({ code: 'custom', path: ['phases', p, 'agents', a, 'id'], message: `duplicate agent id "${agent.id}" (first used by ${first}); agent ids are unique across the workflow` });
-        else agentAt.set(agent.id, `phases[${p}].agents[${a}]`);
-        agent.mcpServers?.forEach((name, s) => {
-          if (!workflow.mcpServers?.[name] && !externalMcpServers.has(name)) {
-            const known = [...Object.keys(workflow.mcpServers ?? {}), ...externalMcpServers];
+    .object({
+      version: z.literal(1, { message: 'only version: 1 exists' }),
+      name: z.string().trim().min(1),
+      description: z.string().optional(),
+      /** Higher goes first when agents of several runs wait for a slot (default 0). */
+      priority: z.number().int().min(-1000).max(1000).default(0),
+      /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
+      budgetUsd: z.number().positive().optional(),
+      defaults: z.object(agentSettings).strict().optional(),
+      mcpServers: z.record(z.string(), mcpServerSchema).optional(),
+      context: z
+        .object({
+          /** Default for every agent: all, summary, filtered (default) or none. */
+          inherit: inheritModeSchema.default('filtered'),
+          /** For `filtered`: the most tokens of inherited context one agent gets. */
+          budgetTokens: z.number().int().positive().default(2000),
+          /** Who writes summaries when context outgrows context_size_limit: a Claude agent, or a deterministic extract. */
+          summarizer: z.enum(['agent', 'extractive']).default('agent'),
+        })
+        .strict()
+        .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent' }),
+      phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
+    })
+    .strict()
+    .superRefine((workflow, ctx) => {
+      const phaseIndex = new Map<string, number>();
+      const agentAt = new Map<string, string>();
+      workflow.phases.forEach((phase, p) => {
+        if (phaseIndex.has(phase.id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'id'],
+            message: `duplicate phase id "${phase.id}" (first used by phases[${phaseIndex.get(phase.id)}])`,
+          });
+        } else phaseIndex.set(phase.id, p);
+        phase.agents.forEach((agent, a) => {
+          const first = agentAt.get(agent.id);
+          if (first)
             ctx.addIssue({
               code: 'custom',
-              path: ['phases', p, 'agents', a, 'mcpServers', s],
-              message: `unknown MCP server "${name}"; ${known.length ? `known: ${known.join(', ')}` : 'declare it under mcpServers'}`,
+              path: ['phases', p, 'agents', a, 'id'],
+              message: `duplicate agent id "${agent.id}" (first used by ${first}); agent ids are unique across the workflow`,
+            });
+          else agentAt.set(agent.id, `phases[${p}].agents[${a}]`);
+          agent.mcpServers?.forEach((name, s) => {
+            if (!workflow.mcpServers?.[name] && !externalMcpServers.has(name)) {
+              const known = [...Object.keys(workflow.mcpServers ?? {}), ...externalMcpServers];
+              ctx.addIssue({
+                code: 'custom',
+                path: ['phases', p, 'agents', a, 'mcpServers', s],
+                message: `unknown MCP server "${name}"; ${known.length ? `known: ${known.join(', ')}` : 'declare it under mcpServers'}`,
+              });
+            }
+          });
+        });
+      });
+      workflow.phases.forEach((phase, p) => {
+        phase.dependsOn?.forEach((dep, d) => {
+          if (!phaseIndex.has(dep)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['phases', p, 'dependsOn', d],
+              message: `unknown phase "${dep}"; phases are: ${[...phaseIndex.keys()].join(', ')}`,
+            });
+          } else if (dep === phase.id) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['phases', p, 'dependsOn', d],
+              message: `phase "${dep}" cannot depend on itself`,
             });
           }
         });
       });
-    });
-    workflow.phases.forEach((phase, p) => {
-      phase.dependsOn?.forEach((dep, d) => {
-        if (!phaseIndex.has(dep)) {
-          ctx.addIssue({ code: 'custom', path: ['phases', p, 'dependsOn', d], message: `unknown phase "${dep}"; phases are: ${[...phaseIndex.keys()].join(', ')}` });
-        } else if (dep === phase.id) {
-          ctx.addIssue({ code: 'custom', path: ['phases', p, 'dependsOn', d], message: `phase "${dep}" cannot depend on itself` });
-        }
-      });
-    });
-    const ancestorsOf = (id: string): Set<string> => {
-      const found = new Set<string>();
-      const visit = (current: string): void => {
-        for (const dep of workflow.phases[phaseIndex.get(current) ?? -1]?.dependsOn ?? []) {
-          if (found.has(dep)) continue;
-          found.add(dep);
-          visit(dep);
+      const ancestorsOf = (id: string): Set<string> => {
+        const found = new Set<string>();
+        const visit = (current: string): void => {
+          for (const dep of workflow.phases[phaseIndex.get(current) ?? -1]?.dependsOn ?? []) {
+            if (found.has(dep)) continue;
+            found.add(dep);
+            visit(dep);
+          }
+        };
+        visit(id);
+        return found;
+      };
+      const requireAncestor = (p: number, referenced: string, path: Array<string | number>, what: string): void => {
+        const ancestors = ancestorsOf(workflow.phases[p]!.id);
+        if (!ancestors.has(referenced)) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `${what} names phase "${referenced}", which this phase does not depend on; add it to dependsOn`,
+          });
         }
       };
-      visit(id);
-      return found;
-    };
-    const requireAncestor = (p: number, referenced: string, path: Array<string | number>, what: string): void => {
-      const ancestors = ancestorsOf(workflow.phases[p]!.id);
-      if (!ancestors.has(referenced)) {
-        ctx.addIssue({ code: 'custom', path, message: `${what} names phase "${referenced}", which this phase does not depend on; add it to dependsOn` });
-      }
-    };
-    workflow.phases.forEach((phase, p) => {
-      if (phase.when) requireAncestor(p, phase.when.phase, ['phases', p, 'when', 'phase'], 'when');
-      phase.agents.forEach((agent, a) => {
-        if (agent.foreach && !Array.isArray(agent.foreach)) requireAncestor(p, agent.foreach.phase, ['phases', p, 'agents', a, 'foreach', 'phase'], 'foreach');
+      workflow.phases.forEach((phase, p) => {
+        if (phase.when) requireAncestor(p, phase.when.phase, ['phases', p, 'when', 'phase'], 'when');
+        phase.agents.forEach((agent, a) => {
+          if (agent.foreach && !Array.isArray(agent.foreach))
+            requireAncestor(p, agent.foreach.phase, ['phases', p, 'agents', a, 'foreach', 'phase'], 'foreach');
+        });
+        if (
+          phase.plan &&
+          (phase.agents.length !== 1 || phase.agents[0]?.count !== undefined || phase.agents[0]?.foreach !== undefined)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'agents'],
+            message: 'a plan phase has exactly one agent (the planner), without count or foreach',
+          });
+        }
+        if (phase.plan && phase.aggregate) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'aggregate'],
+            message: "a plan phase's output is its plan and results; aggregate does not apply",
+          });
+        }
       });
-      if (phase.plan && (phase.agents.length !== 1 || phase.agents[0]?.count !== undefined || phase.agents[0]?.foreach !== undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['phases', p, 'agents'], message: 'a plan phase has exactly one agent (the planner), without count or foreach' });
-      }
-      if (phase.plan && phase.aggregate) {
-        ctx.addIssue({ code: 'custom', path: ['phases', p, 'aggregate'], message: 'a plan phase\'s output is its plan and results; aggregate does not apply' });
+      const cycle = findCycle(workflow.phases);
+      if (cycle && cycle.length > 2) {
+        const start = phaseIndex.get(cycle[0] ?? '') ?? 0;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', start, 'dependsOn'],
+          message: `dependency cycle: ${cycle.join(' -> ')}`,
+        });
       }
     });
-    const cycle = findCycle(workflow.phases);
-    if (cycle && cycle.length > 2) {
-      const start = phaseIndex.get(cycle[0] ?? '') ?? 0;
-      ctx.addIssue({ code: 'custom', path: ['phases', start, 'dependsOn'], message: `dependency cycle: ${cycle.join(' -> ')}` });
-    }
-  });
 }
 
 export const workflowSchema = makeWorkflowSchema();

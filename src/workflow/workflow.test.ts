@@ -54,10 +54,14 @@ describe('workflow loading', () => {
   it('loads a valid workflow', () => {
     const workflow = parseWorkflow(valid, 'wf.yaml');
     expect(workflow.phases.map((p) => p.id)).toEqual(['scan', 'report']);
-    expect(workflow.mcpServers?.web).toEqual({ type: 'http', url: 'http://localhost:3000/mcp', headers: { Authorization: 'Bearer x' } });
+    expect(workflow.mcpServers?.web).toEqual({
+      type: 'http',
+      url: 'http://localhost:3000/mcp',
+      headers: { Authorization: 'Bearer x' },
+    });
   });
 
-  it('resolves an agent: defaults apply, the agent\'s own settings win, paths resolve against the file', () => {
+  it("resolves an agent: defaults apply, the agent's own settings win, paths resolve against the file", () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-wf-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'wf.yaml'), valid);
@@ -95,16 +99,24 @@ describe('workflow loading', () => {
   });
 
   it('names a missing required field and its line', () => {
-    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents:\n      - id: b\n')).toMatch(/wf\.yaml:6: phases\[0\]\.agents\[0\]\.prompt: required field is missing/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents:\n      - id: b\n')).toMatch(
+      /wf\.yaml:6: phases\[0\]\.agents\[0\]\.prompt: required field is missing/,
+    );
   });
 
   it('names an unknown field on its own line', () => {
-    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    dependson: [b]\n    agents: [{ id: c, prompt: p }]\n')).toMatch(/wf\.yaml:5: phases\[0\]\.dependson: unknown field/);
+    expect(
+      errorOf('version: 1\nname: x\nphases:\n  - id: a\n    dependson: [b]\n    agents: [{ id: c, prompt: p }]\n'),
+    ).toMatch(/wf\.yaml:5: phases\[0\]\.dependson: unknown field/);
   });
 
   it('rejects a wrong version and a bad id', () => {
-    expect(errorOf('version: 2\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(/wf\.yaml:1: version: only version: 1 exists/);
-    expect(errorOf('version: 1\nname: x\nphases: [{ id: "a b", agents: [{ id: b, prompt: p }] }]\n')).toMatch(/phases\[0\]\.id: use letters, digits/);
+    expect(errorOf('version: 2\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(
+      /wf\.yaml:1: version: only version: 1 exists/,
+    );
+    expect(errorOf('version: 1\nname: x\nphases: [{ id: "a b", agents: [{ id: b, prompt: p }] }]\n')).toMatch(
+      /phases\[0\]\.id: use letters, digits/,
+    );
   });
 
   it('rejects duplicate phase ids and agent ids across phases, saying where the first one is', () => {
@@ -118,13 +130,17 @@ phases:
       - { id: same, prompt: q }
 `);
     expect(message).toMatch(/wf\.yaml:6: phases\[1\]\.id: duplicate phase id "a" \(first used by phases\[0\]\)/);
-    expect(message).toMatch(/wf\.yaml:8: phases\[1\]\.agents\[0\]\.id: duplicate agent id "same" \(first used by phases\[0\]\.agents\[0\]\)/);
+    expect(message).toMatch(
+      /wf\.yaml:8: phases\[1\]\.agents\[0\]\.id: duplicate agent id "same" \(first used by phases\[0\]\.agents\[0\]\)/,
+    );
   });
 
   it('rejects an unknown dependency, listing the phases', () => {
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p }] }\n  - { id: c, dependsOn: [a, nope], agents: [{ id: d, prompt: p }] }\n')).toMatch(
-      /wf\.yaml:5: phases\[1\]\.dependsOn\[1\]: unknown phase "nope"; phases are: a, c/,
-    );
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p }] }\n  - { id: c, dependsOn: [a, nope], agents: [{ id: d, prompt: p }] }\n',
+      ),
+    ).toMatch(/wf\.yaml:5: phases\[1\]\.dependsOn\[1\]: unknown phase "nope"; phases are: a, c/);
   });
 
   it('rejects a dependency cycle, naming its whole path', () => {
@@ -136,7 +152,9 @@ phases:
   - { id: c, dependsOn: [b], agents: [{ id: x3, prompt: p }] }
 `);
     expect(message).toMatch(/wf\.yaml:4: phases\[0\]\.dependsOn: dependency cycle: a -> c -> b -> a/);
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, dependsOn: [a], agents: [{ id: b, prompt: p }] }\n')).toMatch(/phase "a" cannot depend on itself/);
+    expect(
+      errorOf('version: 1\nname: x\nphases:\n  - { id: a, dependsOn: [a], agents: [{ id: b, prompt: p }] }\n'),
+    ).toMatch(/phase "a" cannot depend on itself/);
   });
 
   it('rejects a when or foreach that names a phase it does not depend on', () => {
@@ -149,7 +167,9 @@ phases:
     agents:
       - { id: x2, prompt: p, foreach: { phase: a, field: files } }
 `);
-    expect(message).toMatch(/wf\.yaml:6: phases\[1\]\.when\.phase: when names phase "a", which this phase does not depend on; add it to dependsOn/);
+    expect(message).toMatch(
+      /wf\.yaml:6: phases\[1\]\.when\.phase: when names phase "a", which this phase does not depend on; add it to dependsOn/,
+    );
     expect(message).toMatch(/wf\.yaml:8: phases\[1\]\.agents\[0\]\.foreach\.phase: foreach names phase "a"/);
   });
 
@@ -176,25 +196,45 @@ phases:
     expect(workflow.phases[1]?.aggregate).toEqual({ strategy: 'vote', field: 'verdict', fanIn: 4 });
     expect(workflow.phases[3]?.aggregate).toEqual({ strategy: 'judge', fanIn: 4 });
     expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2 });
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: vote, agents: [{ id: b, prompt: p }] }\n')).toMatch(/phases\[0\]\.aggregate\.field: vote needs `field`/);
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p, count: 2, foreach: [1] }] }\n')).toMatch(/give either count or foreach, not both/);
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, plan: {}, agents: [{ id: b, prompt: p }, { id: c, prompt: q }] }\n')).toMatch(/a plan phase has exactly one agent/);
-    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: blend, agents: [{ id: b, prompt: p }] }\n')).toMatch(/phases\[0\]\.aggregate\.strategy/);
+    expect(
+      errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: vote, agents: [{ id: b, prompt: p }] }\n'),
+    ).toMatch(/phases\[0\]\.aggregate\.field: vote needs `field`/);
+    expect(
+      errorOf('version: 1\nname: x\nphases:\n  - { id: a, agents: [{ id: b, prompt: p, count: 2, foreach: [1] }] }\n'),
+    ).toMatch(/give either count or foreach, not both/);
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, plan: {}, agents: [{ id: b, prompt: p }, { id: c, prompt: q }] }\n',
+      ),
+    ).toMatch(/a plan phase has exactly one agent/);
+    expect(
+      errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: blend, agents: [{ id: b, prompt: p }] }\n'),
+    ).toMatch(/phases\[0\]\.aggregate\.strategy/);
   });
 
   it('rejects an agent naming an MCP server the workflow does not declare', () => {
-    expect(errorOf('version: 1\nname: x\nmcpServers: { memory: { command: npx } }\nphases:\n  - id: a\n    agents:\n      - { id: b, prompt: p, mcpServers: [memory, github] }\n')).toMatch(
-      /wf\.yaml:7: phases\[0\]\.agents\[0\]\.mcpServers\[1\]: unknown MCP server "github"; known: memory/,
-    );
+    expect(
+      errorOf(
+        'version: 1\nname: x\nmcpServers: { memory: { command: npx } }\nphases:\n  - id: a\n    agents:\n      - { id: b, prompt: p, mcpServers: [memory, github] }\n',
+      ),
+    ).toMatch(/wf\.yaml:7: phases\[0\]\.agents\[0\]\.mcpServers\[1\]: unknown MCP server "github"; known: memory/);
   });
 
   it('rejects an MCP server of neither stdio nor http/sse shape', () => {
-    expect(errorOf('version: 1\nname: x\nmcpServers:\n  web: { type: http }\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(/wf\.yaml:4: mcpServers\.web/);
+    expect(
+      errorOf(
+        'version: 1\nname: x\nmcpServers:\n  web: { type: http }\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n',
+      ),
+    ).toMatch(/wf\.yaml:4: mcpServers\.web/);
   });
 
   it('reports YAML syntax errors with their line', () => {
-    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n   agents: [\n')).toMatch(/Workflow is not valid YAML:\n\s+- wf\.yaml:5: \(syntax\)/);
-    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: "p }]\n')).toMatch(/wf\.yaml:6: \(syntax\): Missing closing "quote/);
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n   agents: [\n')).toMatch(
+      /Workflow is not valid YAML:\n\s+- wf\.yaml:5: \(syntax\)/,
+    );
+    expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: "p }]\n')).toMatch(
+      /wf\.yaml:6: \(syntax\): Missing closing "quote/,
+    );
   });
 
   it('reports a file that does not exist', () => {

@@ -19,7 +19,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-const installHint = 'The Redis store tests need a real redis-server. Install it with `sudo apt-get install redis-server` (Debian/Ubuntu; .ci/run does this) or `brew install redis`.';
+const installHint =
+  'The Redis store tests need a real redis-server. Install it with `sudo apt-get install redis-server` (Debian/Ubuntu; .ci/run does this) or `brew install redis`.';
 
 /** A port nothing listens on right now (the kernel's pick). */
 export function freePort(): Promise<number> {
@@ -49,26 +50,46 @@ function ping(port: number): Promise<boolean> {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Starts redis-server and waits until it answers PING; fails with its own output if it exits first. */
 async function launch(port: number, dir: string): Promise<ChildProcess> {
   // appendonly: a restarted server keeps its data, as a production Redis for Baton should.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, '--logfile', '', '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--dir',
+    dir,
+    '--logfile',
+    '',
+    '--daemonize',
+    'no',
+  ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error) => reject(new Error(`Cannot start redis-server: ${error.message}. ${installHint}`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before answering PING:\n${output.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server exited with ${code} before answering PING:\n${output.slice(-2000)}`)),
+    );
   });
   const ready = (async () => {
     const deadline = Date.now() + 10_000;
     while (!(await ping(port))) {
       if (child.exitCode !== null) return;
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
@@ -93,7 +114,8 @@ process.once('exit', () => {
  * in afterAll; nothing is skipped when redis-server is missing: the error says how to install it.
  */
 export async function startRedisServer(): Promise<RedisServer> {
-  if (spawnSync('redis-server', ['--version']).error) throw new Error(`redis-server was not found on PATH. ${installHint}`);
+  if (spawnSync('redis-server', ['--version']).error)
+    throw new Error(`redis-server was not found on PATH. ${installHint}`);
   const dir = mkdtempSync(join(tmpdir(), 'baton-redis-'));
   const port = await freePort();
   let child = await launch(port, dir);

@@ -44,45 +44,179 @@ const agent = (runId: string, id: string, phaseId: string, extra: Partial<AgentR
  */
 export async function fillSampleStore(store: Store): Promise<void> {
   const workflow = { version: 1, name: 'ship', phases: [{ id: 'design' }, { id: 'build', dependsOn: ['design'] }] };
-  await store.saveRun({ id: 'run-a', workflowName: 'ship', tenant: 'default', workflow, status: 'succeeded', createdAt: 1_700_000_000_000, startedAt: 1_700_000_000_001, finishedAt: 1_700_000_001_000, pid: 4242, host: 'ci-1', priority: 2 });
-  await store.saveRun({ id: 'run-b', workflowName: 'ship', tenant: 'team-b', workflow, status: 'cancelled', createdAt: 1_700_000_005_000, error: { code: 'BATON_CANCELLED', message: 'cancelled by SIGINT' }, resumes: 1 });
+  await store.saveRun({
+    id: 'run-a',
+    workflowName: 'ship',
+    tenant: 'default',
+    workflow,
+    status: 'succeeded',
+    createdAt: 1_700_000_000_000,
+    startedAt: 1_700_000_000_001,
+    finishedAt: 1_700_000_001_000,
+    pid: 4242,
+    host: 'ci-1',
+    priority: 2,
+  });
+  await store.saveRun({
+    id: 'run-b',
+    workflowName: 'ship',
+    tenant: 'team-b',
+    workflow,
+    status: 'cancelled',
+    createdAt: 1_700_000_005_000,
+    error: { code: 'BATON_CANCELLED', message: 'cancelled by SIGINT' },
+    resumes: 1,
+  });
   await store.requestCancel('run-b');
   for (const runId of ['run-a', 'run-b']) {
-    await store.savePhase({ runId, id: 'design', status: 'succeeded', startedAt: 1, finishedAt: 2, output: { strategy: 'single', text: 'a design' } });
-    await store.savePhase({ runId, id: 'build', status: runId === 'run-a' ? 'succeeded' : 'cancelled', generation: 1, parentId: 'design', spec: { id: 'build', agents: [] } });
-    await store.saveAgent(agent(runId, 'planner', 'design', { output: { text: 'plan', structured: { steps: ['a', { n: 1.5 }] } }, model: 'claude-sonnet-4-5' }));
+    await store.savePhase({
+      runId,
+      id: 'design',
+      status: 'succeeded',
+      startedAt: 1,
+      finishedAt: 2,
+      output: { strategy: 'single', text: 'a design' },
+    });
+    await store.savePhase({
+      runId,
+      id: 'build',
+      status: runId === 'run-a' ? 'succeeded' : 'cancelled',
+      generation: 1,
+      parentId: 'design',
+      spec: { id: 'build', agents: [] },
+    });
+    await store.saveAgent(
+      agent(runId, 'planner', 'design', {
+        output: { text: 'plan', structured: { steps: ['a', { n: 1.5 }] } },
+        model: 'claude-sonnet-4-5',
+      }),
+    );
     await store.saveAgent(
       agent(runId, 'builder.0', 'build', {
         entryId: 'builder',
         index: 0,
         role: 'worker',
         attempts: 2,
-        workspace: { branch: `baton/${runId}/builder.0`, path: '/tmp/wt', baseCommit: 'abc', commit: 'def', diffStat: { files: 1, insertions: 3, deletions: 0 } },
+        workspace: {
+          branch: `baton/${runId}/builder.0`,
+          path: '/tmp/wt',
+          baseCommit: 'abc',
+          commit: 'def',
+          diffStat: { files: 1, insertions: 3, deletions: 0 },
+        },
       }),
     );
-    const attempt = { runId, agentId: 'builder.0', resumed: false, startedAt: 10, usage: emptyUsage(), costUsd: 0.001, durationMs: 50 };
-    await store.saveAttempt({ ...attempt, attempt: 1, status: 'failed', finishedAt: 60, error: { code: 'BATON_MODEL_OVERLOADED', message: 'overloaded' } });
-    await store.saveAttempt({ ...attempt, attempt: 2, status: 'succeeded', resumed: true, finishedAt: 90, pid: 777, host: 'ci-1' });
+    const attempt = {
+      runId,
+      agentId: 'builder.0',
+      resumed: false,
+      startedAt: 10,
+      usage: emptyUsage(),
+      costUsd: 0.001,
+      durationMs: 50,
+    };
+    await store.saveAttempt({
+      ...attempt,
+      attempt: 1,
+      status: 'failed',
+      finishedAt: 60,
+      error: { code: 'BATON_MODEL_OVERLOADED', message: 'overloaded' },
+    });
+    await store.saveAttempt({
+      ...attempt,
+      attempt: 2,
+      status: 'succeeded',
+      resumed: true,
+      finishedAt: 90,
+      pid: 777,
+      host: 'ci-1',
+    });
     await store.saveAttempt({ ...attempt, agentId: 'planner', attempt: 1, status: 'succeeded' });
     for (const id of ['planner', 'builder.0']) {
-      await store.saveSession({ id: `session-${runId}-${id}`, runId, agentId: id, phaseId: id === 'planner' ? 'design' : 'build', status: 'completed', createdAt: 5, updatedAt: runId === 'run-a' ? 20 : 30, expiresAt: 1_000 });
+      await store.saveSession({
+        id: `session-${runId}-${id}`,
+        runId,
+        agentId: id,
+        phaseId: id === 'planner' ? 'design' : 'build',
+        status: 'completed',
+        createdAt: 5,
+        updatedAt: runId === 'run-a' ? 20 : 30,
+        expiresAt: 1_000,
+      });
     }
   }
-  await store.saveSession({ id: 'session-orphan', runId: 'run-gone', agentId: 'x', parentId: 'session-run-a-planner', status: 'archived', createdAt: 1, updatedAt: 2, archivedAt: 3 });
+  await store.saveSession({
+    id: 'session-orphan',
+    runId: 'run-gone',
+    agentId: 'x',
+    parentId: 'session-run-a-planner',
+    status: 'archived',
+    createdAt: 1,
+    updatedAt: 2,
+    archivedAt: 3,
+  });
 
-  const finding = await store.saveContextEntry(contextEntry('ctx-1', 'run-a', 'The payments API is rate limited to 100 requests per minute', { tags: ['payments'] }));
-  let decision = await store.saveContextEntry(contextEntry('ctx-2', 'run-a', 'Use SQLite', { type: 'decision', key: 'decision/database' }));
+  const finding = await store.saveContextEntry(
+    contextEntry('ctx-1', 'run-a', 'The payments API is rate limited to 100 requests per minute', {
+      tags: ['payments'],
+    }),
+  );
+  let decision = await store.saveContextEntry(
+    contextEntry('ctx-2', 'run-a', 'Use SQLite', { type: 'decision', key: 'decision/database' }),
+  );
   for (const choice of ['Use Postgres', 'Use Postgres 16 with pgbouncer']) {
-    decision = await store.saveContextEntry({ ...decision, content: choice, updatedAt: decision.updatedAt + 1 }, { expectedVersion: decision.version });
+    decision = await store.saveContextEntry(
+      { ...decision, content: choice, updatedAt: decision.updatedAt + 1 },
+      { expectedVersion: decision.version },
+    );
   }
-  await store.saveContextEntry(contextEntry('ctx-3', 'run-a', 'Design: Postgres behind a rate-limited payments API', { type: 'summary', level: 1, phaseId: 'design', summaryOf: [finding.id, decision.id] }));
-  await store.saveContextEntry(contextEntry('ctx-4', 'run-b', 'The build was cancelled before the cache was warmed', { type: 'error', phaseId: 'build', sessionId: 'session-run-b-builder.0', agentId: 'builder.0' }));
-  await store.saveContextEntry(contextEntry('ctx-5', 'run-gone', 'An entry whose run record no longer exists', { phaseId: undefined }));
+  await store.saveContextEntry(
+    contextEntry('ctx-3', 'run-a', 'Design: Postgres behind a rate-limited payments API', {
+      type: 'summary',
+      level: 1,
+      phaseId: 'design',
+      summaryOf: [finding.id, decision.id],
+    }),
+  );
+  await store.saveContextEntry(
+    contextEntry('ctx-4', 'run-b', 'The build was cancelled before the cache was warmed', {
+      type: 'error',
+      phaseId: 'build',
+      sessionId: 'session-run-b-builder.0',
+      agentId: 'builder.0',
+    }),
+  );
+  await store.saveContextEntry(
+    contextEntry('ctx-5', 'run-gone', 'An entry whose run record no longer exists', { phaseId: undefined }),
+  );
 
-  await store.saveAuditEvent({ at: 1_700_000_000_000, actor: 'ann@ci-1', action: 'run.started', target: 'run-a', details: { workflow: 'ship' } });
-  await store.saveAuditEvent({ at: 1_700_000_005_500, actor: 'bob@laptop', action: 'run.cancel_requested', target: 'run-b', details: {} });
-  await store.saveAuditEvent({ at: 1_700_000_005_500, actor: 'bob@laptop', action: 'run.cancel_requested', target: 'run-b', details: {} });
-  await store.saveAuditEvent({ at: 1_700_000_006_000, actor: 'ann@ci-1', action: 'config.changed', details: { keys: ['parallel_limit'], sources: ['baton.config.yaml'] } });
+  await store.saveAuditEvent({
+    at: 1_700_000_000_000,
+    actor: 'ann@ci-1',
+    action: 'run.started',
+    target: 'run-a',
+    details: { workflow: 'ship' },
+  });
+  await store.saveAuditEvent({
+    at: 1_700_000_005_500,
+    actor: 'bob@laptop',
+    action: 'run.cancel_requested',
+    target: 'run-b',
+    details: {},
+  });
+  await store.saveAuditEvent({
+    at: 1_700_000_005_500,
+    actor: 'bob@laptop',
+    action: 'run.cancel_requested',
+    target: 'run-b',
+    details: {},
+  });
+  await store.saveAuditEvent({
+    at: 1_700_000_006_000,
+    actor: 'ann@ci-1',
+    action: 'config.changed',
+    details: { keys: ['parallel_limit'], sources: ['baton.config.yaml'] },
+  });
 }
 
 /** Everything a store gives back through its interface, for comparing two stores. */
@@ -102,8 +236,12 @@ export async function readEverything(store: Store): Promise<Record<string, unkno
     sessions: await store.listSessions(),
     context: await store.listContextEntries({}),
     byKey: await store.getContextEntryByKey('run-a', 'decision/database'),
-    search: (await store.searchContext({ runId: 'run-a', text: 'payments rate limit', limit: 5 })).map((h) => h.entry.id),
-    recent: (await store.recentContext({ runId: 'run-a', phaseIds: ['design'], level: 0, perType: 5 })).map((e) => e.id),
+    search: (await store.searchContext({ runId: 'run-a', text: 'payments rate limit', limit: 5 })).map(
+      (h) => h.entry.id,
+    ),
+    recent: (await store.recentContext({ runId: 'run-a', phaseIds: ['design'], level: 0, perType: 5 })).map(
+      (e) => e.id,
+    ),
     audit: await store.listAuditEvents(),
   };
 }
