@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 
-const idSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
-    message: 'use letters, digits, "-" and "_", starting with a letter or digit',
-  });
+const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+  message: 'use letters, digits, "-" and "_", starting with a letter or digit',
+});
 
 const toolList = z.array(z.string().min(1));
 
