@@ -3,13 +3,13 @@ export { ClaudeRuntime, sessionTranscriptExists, stopLeftoverAgent } from './cla
 export type { ClaudeRuntimeOptions } from './claude-runtime.js';
 export { FakeRuntime } from './fake-runtime.js';
 export type { FakeBehaviour, FakeStep } from './fake-runtime.js';
-export { AgentAbort, classifyResult } from './classify.js';
-export { continuationPrompt, defaultRetryOptions, runAgent } from './runner.js';
+export { classifyResult } from './classify.js';
+export { continuationPrompt, defaultRetryOptions, runWithRetries } from './runner.js';
 export type {
   AgentResult,
   AgentResultStatus,
-  AgentRunHooks,
-  AgentRunOptions,
+  RetryHooks,
+  RunWithRetriesOptions,
   AttemptInfo,
   RetryOptions,
 } from './runner.js';

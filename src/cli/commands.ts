@@ -489,7 +489,7 @@ export async function dashboardCommand(
         },
         { intervalMs: options.interval ?? 500, contextLimitBytes: config.context_size_limit, signal: stop.signal },
       );
-      if (!last) throw new BatonError(ErrorCodes.usage, `No run with id ${id}. List runs with: baton runs`);
+      if (!last) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${id}. List runs with: baton runs`);
       return 0;
     } finally {
       process.off('SIGINT', onSignal);

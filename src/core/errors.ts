@@ -77,6 +77,10 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** Something Baton did not expect went wrong (a bug, or a failure with no code of its own). */
+  internal: 'BATON_INTERNAL',
+  /** No stored run has the given id. */
+  runNotFound: 'BATON_RUN_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -102,6 +106,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.knowledgeInvalid,
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
+  ErrorCodes.runNotFound,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {
@@ -114,8 +119,9 @@ export interface ErrorInfo {
   message: string;
 }
 
+/** An error as stored: a BatonError keeps its code; anything else was not expected, so it is BATON_INTERNAL. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (isBatonError(error)) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { code: ErrorCodes.agentFailed, message };
+  return { code: ErrorCodes.internal, message };
 }

@@ -5,3 +5,5 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { ValidationProblem } from './validate.js';
+export { addUsage, emptyUsage } from './values.js';
+export type { AgentOutput, AgentTotals, Usage } from './values.js';

@@ -90,7 +90,7 @@ function agentSummary(agent: AgentRecord): AgentSummary {
 /** Builds the summary from what is stored, so a finished, running or crashed run reads the same. */
 export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
-  if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
   const [phases, agents] = await Promise.all([store.listPhases(runId), store.listAgents(runId)]);
   const phaseSummaries = phases.map((phase): PhaseSummary => ({
     id: phase.id,

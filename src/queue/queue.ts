@@ -1,9 +1,9 @@
 import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
-import { ErrorCodes, type ErrorCode } from '../core/index.js';
-import { executeAgentJob, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
-import { emptyUsage, type Store } from '../store/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
+import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
+import type { Store } from '../store/index.js';
 import { TenantSlots } from './tenant-slots.js';
 
 /** The BullMQ queue agents wait in for a worker. */
@@ -44,7 +44,8 @@ const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, messa
  * sets its cancel flag in the store, which workers watch; jobs still waiting are removed.
  */
 export class QueueExecutor implements AgentExecutor {
-  readonly local = false;
+  /** Agents start on workers, which keep their own pools: nothing to start ahead here. */
+  readonly warmCapacity = 0;
 
   private constructor(
     private readonly queue: Queue,
@@ -62,7 +63,18 @@ export class QueueExecutor implements AgentExecutor {
     return new QueueExecutor(queue, events, options.store, connections);
   }
 
-  async execute(job: AgentJob, signal: AbortSignal, _hooks?: AgentJobHooks): Promise<AgentResult> {
+  prewarm(): boolean {
+    return false;
+  }
+
+  /** A worker tells nothing until the job ends, so the spend is reported once, with the result. */
+  async runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
+    const result = await this.sendAndWait(job, signal);
+    hooks?.spent?.(result.costUsd, result.usage.inputTokens + result.usage.outputTokens);
+    return result;
+  }
+
+  private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
     const queued: Job<AgentJob, AgentResult> = await this.queue.add('agent', job, {
@@ -172,10 +184,16 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       const abort = (reason: unknown): void => {
         if (!controller.signal.aborted) controller.abort(reason);
       };
-      signal?.addEventListener('abort', () => abort(new Error('the worker is shutting down')), { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => abort(new BatonError(ErrorCodes.cancelled, 'the worker is shutting down')),
+        {
+          once: true,
+        },
+      );
       const watch = setInterval(() => {
         store.isCancelRequested(data.runId).then(
-          (requested) => requested && abort(new Error('run cancelled')),
+          (requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled')),
           () => undefined, // the store is briefly unreachable (Redis restarting): ask again
         );
       }, CANCEL_POLL_MS);
@@ -183,7 +201,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
-        const result = await executeAgentJob(data, {
+        const result = await runJobHere(data, {
           store,
           runtime: options.runtime,
           env: options.env,

@@ -1,42 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { ErrorInfo } from '../core/index.js';
-
-/** Token counts as the model reported them. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheCreationTokens: number;
-}
-
-export const emptyUsage = (): Usage => ({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheCreationTokens: 0,
-});
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheCreationTokens: a.cacheCreationTokens + b.cacheCreationTokens,
-  };
-}
+import type { AgentOutput, AgentTotals, ErrorInfo, Usage } from '../core/index.js';
+// Shared value types live in core/; the store keeps re-exporting them for its own callers.
+export { addUsage, emptyUsage } from '../core/index.js';
+export type { AgentOutput, AgentTotals, Usage } from '../core/index.js';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
 export type AgentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed';
 export type SessionStatus = 'created' | 'active' | 'completed' | 'failed' | 'archived';
-
-/** What an agent produced. */
-export interface AgentOutput {
-  text: string;
-  /** Present when the agent was asked for a JSON schema. */
-  structured?: unknown;
-}
 
 export interface RunRecord {
   id: string;
@@ -101,16 +73,6 @@ export interface AgentWorkspace {
 }
 
 export type AgentRole = 'worker' | 'planner' | 'judge' | 'reducer';
-
-/** What running an agent added up to, over all its attempts. */
-export interface AgentTotals {
-  /** Summed over all attempts: a failed attempt still cost tokens. */
-  usage: Usage;
-  costUsd: number;
-  turns: number;
-  attempts: number;
-  durationMs: number;
-}
 
 /** The MCP servers an agent ran with, why, and the ones it had to do without. */
 export interface AgentMcpRecord {
