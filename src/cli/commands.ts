@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -19,15 +17,22 @@ import {
   logEvents,
   parseDuration,
   redactingStore,
+  remainingTenantQuota,
   SecretRedactor,
   startMetricsServer,
-  tenantSpendToday,
   usageDimensions,
   usageReport,
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import {
+  requestRunCancel,
+  resumableRun,
+  RunEvents,
+  runWorkflow,
+  summarizeRun,
+  type RunSummary,
+} from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
@@ -129,17 +134,7 @@ function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: 
 
 /** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
 async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
-  const run = await store.getRun(runId);
-  if (!run)
-    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded')
-    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
-  if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
-    throw new BatonError(
-      ErrorCodes.runNotResumable,
-      `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
-    );
-  }
+  const run = await resumableRun(store, runId);
   const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
   const projectDirs = [process.cwd(), dir];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
@@ -147,59 +142,6 @@ async function loadRunToResume(store: Store, runId: string, config: BatonConfig)
     externalMcpServers: new Set(external.keys()),
   });
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);
-
-/**
- * What is left of a tenant's daily USD and token budgets, if it has them. When one is used up the
- * run fails with a clear error, or with `onQuota: wait` waits for the next UTC day.
- */
-async function remainingTenantQuota(
-  store: Store,
-  config: BatonConfig,
-  tenant: string,
-  onQuota: 'wait' | 'fail',
-  signal: AbortSignal,
-  output: Output,
-): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
-  const dailyUsd = config.tenant_daily_budget_usd[tenant];
-  const dailyTokens = config.tenant_daily_token_budget[tenant];
-  if (dailyUsd === undefined && dailyTokens === undefined) return {};
-  for (;;) {
-    const spent = await tenantSpendToday(store, tenant, Date.now());
-    const overUsd = dailyUsd !== undefined && spent.costUsd >= dailyUsd;
-    const overTokens = dailyTokens !== undefined && spent.tokens >= dailyTokens;
-    if (!overUsd && !overTokens) {
-      return {
-        ...(dailyUsd !== undefined ? { budgetUsd: dailyUsd - spent.costUsd } : {}),
-        ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
-      };
-    }
-    const what = overUsd
-      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
-      : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
-    if (onQuota === 'fail') {
-      throw new BatonError(
-        ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
-      );
-    }
-    const waitMs = msUntilUtcMidnight(Date.now());
-    output.stderr.write(
-      `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`,
-    );
-    await sleep(waitMs + 1000, undefined, { signal });
-  }
 }
 
 /** Serves Prometheus metrics of this process's run while it goes. */
@@ -267,14 +209,14 @@ export async function runCommand(
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let executor: QueueExecutor | undefined;
   try {
-    const quota = await remainingTenantQuota(
-      rawStore,
-      config,
+    const quota = await remainingTenantQuota(rawStore, {
       tenant,
-      options.onQuota ?? 'fail',
-      cancel.signal,
-      output,
-    );
+      dailyUsd: config.tenant_daily_budget_usd[tenant],
+      dailyTokens: config.tenant_daily_token_budget[tenant],
+      onQuota: options.onQuota ?? 'fail',
+      signal: cancel.signal,
+      waiting: (message) => output.stderr.write(`${message}\n`),
+    });
     await audit.prune();
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
