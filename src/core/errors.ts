@@ -81,6 +81,12 @@ export const ErrorCodes = {
   internal: 'BATON_INTERNAL',
   /** No stored run has the given id. */
   runNotFound: 'BATON_RUN_NOT_FOUND',
+  /** A Context Bridge client sent a message over the size limit (wire reply code). */
+  bridgeMessageTooLarge: 'BATON_BRIDGE_MESSAGE_TOO_LARGE',
+  /** A Context Bridge client sent a message that is not JSON (wire reply code). */
+  bridgeMalformedJson: 'BATON_BRIDGE_MALFORMED_JSON',
+  /** A Context Bridge client sent JSON of the wrong shape (wire reply code). */
+  bridgeMessageInvalid: 'BATON_BRIDGE_MESSAGE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
