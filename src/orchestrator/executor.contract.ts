@@ -64,87 +64,110 @@ const transient = { code: ErrorCodes.modelOverloaded, message: 'overloaded', tra
  * attempt in the store, report what was spent, give agents Baton's environment, and end a cancelled
  * job as cancelled instead of rejecting. The orchestrator relies on exactly this and nothing more.
  */
-export function executorContract(name: string, open: (behaviour: FakeBehaviour) => Promise<ExecutorHarness>): void {
+export function executorContract(name: string, open: OpenHarness): void {
   describe(`AgentExecutor contract: ${name}`, () => {
-    async function withHarness(behaviour: FakeBehaviour, body: (h: ExecutorHarness) => Promise<void>): Promise<void> {
-      const harness = await open(behaviour);
-      try {
-        await body(harness);
-      } finally {
-        await harness.close();
-      }
-    }
+    resultContract(open);
+    controlContract(open);
+  });
+}
 
-    it('runs a job to its result and records its attempt', async () => {
-      await withHarness(
-        () => ({ text: 'done', costUsd: 0.25, usage: { inputTokens: 10, outputTokens: 5 } }),
-        async (h) => {
-          const one = await stored(h.store, job());
-          const result = await h.executor.runJob(one, new AbortController().signal);
-          expect(result).toMatchObject({ status: 'succeeded', output: { text: 'done' }, attempts: 1, costUsd: 0.25 });
-          const attempts = await h.store.listAttempts(one.runId, one.agentId);
-          expect(attempts).toMatchObject([{ attempt: 1, status: 'succeeded', costUsd: 0.25 }]);
-        },
-      );
-    });
+type OpenHarness = (behaviour: FakeBehaviour) => Promise<ExecutorHarness>;
 
-    it('retries a transient failure and reports all it spent, once', async () => {
-      await withHarness(
-        (_spec, call) => (call === 1 ? { error: transient, costUsd: 0.1 } : { text: 'second time', costUsd: 0.2 }),
-        async (h) => {
-          const one = await stored(h.store, job());
-          const spent: number[] = [];
-          const result = await h.executor.runJob(one, new AbortController().signal, {
-            spent: (costUsd) => spent.push(costUsd),
-          });
-          expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
-          expect(result.costUsd).toBeCloseTo(0.3);
-          expect(spent.reduce((a, b) => a + b, 0)).toBeCloseTo(result.costUsd);
-          const attempts = await h.store.listAttempts(one.runId, one.agentId);
-          expect(attempts.map((a) => [a.attempt, a.status, a.resumed])).toEqual([
-            [1, 'failed', false],
-            [2, 'succeeded', true],
-          ]);
-        },
-      );
-    });
+async function withHarness(
+  open: OpenHarness,
+  behaviour: FakeBehaviour,
+  body: (h: ExecutorHarness) => Promise<void>,
+): Promise<void> {
+  const harness = await open(behaviour);
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}
 
-    it("gives the agent Baton's environment: the binary's own retries off, the workflow's extras on", async () => {
-      await withHarness(
-        () => ({ text: 'ok' }),
-        async (h) => {
-          await h.executor.runJob(await stored(h.store, job()), new AbortController().signal);
-          const env = h.calls()[0]!.env;
-          expect(env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: '0', WORKFLOW_EXTRA: 'from the workflow' });
-        },
-      );
-    });
+/** Results, attempts and spend. */
+function resultContract(open: OpenHarness): void {
+  it('runs a job to its result and records its attempt', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done', costUsd: 0.25, usage: { inputTokens: 10, outputTokens: 5 } }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const result = await h.executor.runJob(one, new AbortController().signal);
+        expect(result).toMatchObject({ status: 'succeeded', output: { text: 'done' }, attempts: 1, costUsd: 0.25 });
+        const attempts = await h.store.listAttempts(one.runId, one.agentId);
+        expect(attempts).toMatchObject([{ attempt: 1, status: 'succeeded', costUsd: 0.25 }]);
+      },
+    );
+  });
 
-    it('ends a cancelled job as cancelled, never rejecting', async () => {
-      await withHarness(
-        () => ({ text: 'too late', delayMs: 20_000 }),
-        async (h) => {
-          const cancel = new AbortController();
-          const running = h.executor.runJob(await stored(h.store, job()), cancel.signal);
-          // Cancel once the agent is running, as the orchestrator's kill switch does.
-          await waitFor(() => h.calls().length > 0);
-          cancel.abort(new Error('run cancelled'));
-          const result = await running;
-          expect(result.status).toBe('cancelled');
-          expect(result.error?.code).toBe(ErrorCodes.cancelled);
-        },
-      );
-    });
+  it('retries a transient failure and reports all it spent, once', async () => {
+    await withHarness(
+      open,
+      (_spec, call) => (call === 1 ? { error: transient, costUsd: 0.1 } : { text: 'second time', costUsd: 0.2 }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const spent: number[] = [];
+        const result = await h.executor.runJob(one, new AbortController().signal, {
+          spent: (costUsd) => spent.push(costUsd),
+        });
+        expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+        expect(result.costUsd).toBeCloseTo(0.3);
+        expect(spent.reduce((a, b) => a + b, 0)).toBeCloseTo(result.costUsd);
+        const attempts = await h.store.listAttempts(one.runId, one.agentId);
+        expect(attempts.map((a) => [a.attempt, a.status, a.resumed])).toEqual([
+          [1, 'failed', false],
+          [2, 'succeeded', true],
+        ]);
+      },
+    );
+  });
+}
 
-    it('prewarms only as far as it says it has room', async () => {
-      await withHarness(
-        () => ({ text: 'ok' }),
-        async (h) => {
-          if (h.executor.warmCapacity === 0) expect(h.executor.prewarm(job())).toBe(false);
-          else expect(typeof h.executor.prewarm(job())).toBe('boolean');
-        },
-      );
-    });
+/** The agent's environment, cancellation and prewarming. */
+function controlContract(open: OpenHarness): void {
+  it("gives the agent Baton's environment: the binary's own retries off, the workflow's extras on", async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'ok' }),
+      async (h) => {
+        await h.executor.runJob(await stored(h.store, job()), new AbortController().signal);
+        const env = h.calls()[0]!.env;
+        expect(env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: '0', WORKFLOW_EXTRA: 'from the workflow' });
+      },
+    );
+  });
+
+  it('ends a cancelled job as cancelled, never rejecting', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'too late', delayMs: 20_000 }),
+      async (h) => {
+        const cancel = new AbortController();
+        const running = h.executor.runJob(await stored(h.store, job()), cancel.signal);
+        // Cancel once the agent is running, as the orchestrator's kill switch does.
+        await waitFor(() => h.calls().length > 0);
+        cancel.abort(new Error('run cancelled'));
+        const result = await running;
+        expect(result.status).toBe('cancelled');
+        expect(result.error?.code).toBe(ErrorCodes.cancelled);
+      },
+    );
+  });
+
+  it('prewarming never runs the task: no attempt until runJob', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'ok' }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const warmed = h.executor.prewarm(one);
+        expect(warmed).toBe(h.executor.warmCapacity > 0 && warmed);
+        expect(h.calls()).toEqual([]);
+        expect(await h.store.listAttempts(one.runId, one.agentId)).toEqual([]);
+      },
+    );
   });
 }
 

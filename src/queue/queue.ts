@@ -156,6 +156,32 @@ export interface AgentWorker {
   stop(): Promise<void>;
 }
 
+/** A job's kill switch: the worker shutting down, or its run cancelled in the store (polled). */
+function jobCancellation(
+  store: Store,
+  runId: string,
+  shutdown: AbortSignal | undefined,
+): { signal: AbortSignal; stopWatching: () => void } {
+  const controller = new AbortController();
+  const abort = (reason: BatonError): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  shutdown?.addEventListener(
+    'abort',
+    () => abort(new BatonError(ErrorCodes.cancelled, 'the worker is shutting down')),
+    {
+      once: true,
+    },
+  );
+  const watch = setInterval(() => {
+    store.isCancelRequested(runId).then(
+      (requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled')),
+      () => undefined, // the store is briefly unreachable (Redis restarting): ask again
+    );
+  }, CANCEL_POLL_MS);
+  return { signal: controller.signal, stopWatching: () => clearInterval(watch) };
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -180,23 +206,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
               () => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined),
               options.stallTimeoutMs / 3,
             );
-      const controller = new AbortController();
-      const abort = (reason: unknown): void => {
-        if (!controller.signal.aborted) controller.abort(reason);
-      };
-      signal?.addEventListener(
-        'abort',
-        () => abort(new BatonError(ErrorCodes.cancelled, 'the worker is shutting down')),
-        {
-          once: true,
-        },
-      );
-      const watch = setInterval(() => {
-        store.isCancelRequested(data.runId).then(
-          (requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled')),
-          () => undefined, // the store is briefly unreachable (Redis restarting): ask again
-        );
-      }, CANCEL_POLL_MS);
+      const { signal: jobSignal, stopWatching } = jobCancellation(store, data.runId, signal);
       try {
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
@@ -205,7 +215,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
           store,
           runtime: options.runtime,
           env: options.env,
-          signal: controller.signal,
+          signal: jobSignal,
         });
         if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
           // Stopped by this worker's shutdown, not by the run: another worker continues it.
@@ -215,7 +225,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
         return result;
       } finally {
-        clearInterval(watch);
+        stopWatching();
         if (renew) {
           clearInterval(renew);
           await slots.release(data.tenant, slot).catch(() => undefined);
