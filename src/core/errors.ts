@@ -87,6 +87,8 @@ export const ErrorCodes = {
   bridgeMalformedJson: 'BATON_BRIDGE_MALFORMED_JSON',
   /** A Context Bridge client sent JSON of the wrong shape (wire reply code). */
   bridgeMessageInvalid: 'BATON_BRIDGE_MESSAGE_INVALID',
+  /** No stored session has the given id. */
+  sessionNotFound: 'BATON_SESSION_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -113,6 +115,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
   ErrorCodes.runNotFound,
+  ErrorCodes.sessionNotFound,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {

@@ -79,7 +79,8 @@ export async function continueSession(
 
 export async function storedSession(store: Store, id: string): Promise<SessionRecord> {
   const session = await store.getSession(id);
-  if (!session) throw new BatonError(ErrorCodes.usage, `No session ${id}. List sessions with: baton sessions list`);
+  if (!session)
+    throw new BatonError(ErrorCodes.sessionNotFound, `No session ${id}. List sessions with: baton sessions list`);
   return session;
 }
 
@@ -96,7 +97,7 @@ async function agentOfSession(
   const entry = phase?.agents.find((a) => a.id === session.agentId);
   if (!run?.workflowPath || !workflow.success || !phase || !entry) {
     throw new BatonError(
-      ErrorCodes.usage,
+      ErrorCodes.runNotFound,
       `Session ${session.id} does not belong to a stored workflow run, so its working directory is unknown.`,
     );
   }
