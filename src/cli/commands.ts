@@ -154,13 +154,8 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
   return server;
 }
 
-/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
-export async function runCommand(
-  workflowPath: string | undefined,
-  options: RunCommandOptions,
-  output: Output,
-): Promise<number> {
-  const { config, sources } = loadEffectiveConfig(options);
+/** `baton run` takes a workflow file or `--resume <runId>`, not both. */
+function checkRunArguments(workflowPath: string | undefined, options: RunCommandOptions): void {
   if (!workflowPath && !options.resume)
     throw new BatonError(
       ErrorCodes.usage,
@@ -171,19 +166,90 @@ export async function runCommand(
       ErrorCodes.usage,
       '--resume continues a run with the workflow it started with; leave out the workflow file.',
     );
+}
+
+/** Cancels the run on SIGINT and SIGTERM, saying so; `dispose` stops listening. */
+function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => void } {
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cancel.signal.aborted) return;
+    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
+    cancel.abort(new BatonError(ErrorCodes.cancelled, `run cancelled by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: cancel.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * With Redis, agents go to `baton worker`s through the queue instead of running here. Loaded only
+ * then: BullMQ is not needed on one machine.
+ */
+async function openQueueExecutor(
+  config: BatonConfig,
+  store: Store,
+  output: Output,
+): Promise<QueueExecutor | undefined> {
+  if (!config.redis_url) return undefined;
+  const { QueueExecutor } = await import('../queue/index.js');
+  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
+  output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
+  return executor;
+}
+
+/** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */
+const tenantQuota = (
+  store: Store,
+  config: BatonConfig,
+  tenant: string,
+  onQuota: 'wait' | 'fail',
+  signal: AbortSignal,
+  output: Output,
+) =>
+  remainingTenantQuota(store, {
+    tenant,
+    dailyUsd: config.tenant_daily_budget_usd[tenant],
+    dailyTokens: config.tenant_daily_token_budget[tenant],
+    onQuota,
+    signal,
+    waiting: (message) => output.stderr.write(`${message}\n`),
+  });
+
+/** The workflow `baton run` runs and for which tenant: a file, or the stored run `--resume` continues. */
+async function whatToRun(
+  workflowPath: string | undefined,
+  options: RunCommandOptions,
+  store: Store,
+  config: BatonConfig,
+): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant: string }> {
+  if (!options.resume) return { ...loadWorkflowWithMcp(workflowPath!, config), tenant: options.tenant ?? 'default' };
+  const resumable = await loadRunToResume(store, options.resume, config);
+  return { ...resumable, tenant: resumable.run.tenant };
+}
+
+/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
+export async function runCommand(
+  workflowPath: string | undefined,
+  options: RunCommandOptions,
+  output: Output,
+): Promise<number> {
+  const { config, sources } = loadEffectiveConfig(options);
+  checkRunArguments(workflowPath, options);
   const rawStore = await openConfiguredStore(config);
-  let loaded: ReturnType<typeof loadWorkflowWithMcp>;
-  let tenant = options.tenant ?? 'default';
+  let loaded: Awaited<ReturnType<typeof whatToRun>>;
   try {
-    if (options.resume) {
-      const resumable = await loadRunToResume(rawStore, options.resume, config);
-      loaded = resumable;
-      tenant = resumable.run.tenant;
-    } else loaded = loadWorkflowWithMcp(workflowPath!, config);
+    loaded = await whatToRun(workflowPath, options, rawStore, config);
   } catch (error) {
     await rawStore.close();
     throw error;
   }
+  const { tenant } = loaded;
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
   const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
@@ -196,27 +262,13 @@ export async function runCommand(
   });
   const audit = auditTrail(store, config);
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
-  const cancel = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (cancel.signal.aborted) return;
-    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
-    cancel.abort(new Error(`run cancelled by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const cancel = cancelOnSignals(output);
   // Whatever was started is stopped again, however far start-up got.
   let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let executor: QueueExecutor | undefined;
   try {
-    const quota = await remainingTenantQuota(rawStore, {
-      tenant,
-      dailyUsd: config.tenant_daily_budget_usd[tenant],
-      dailyTokens: config.tenant_daily_token_budget[tenant],
-      onQuota: options.onQuota ?? 'fail',
-      signal: cancel.signal,
-      waiting: (message) => output.stderr.write(`${message}\n`),
-    });
+    const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
     await audit.prune();
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
@@ -226,12 +278,7 @@ export async function runCommand(
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
       : undefined;
     logEvents(logger, events, mcp?.manager.events);
-    // With Redis, agents go to `baton worker`s through the queue instead of running here.
-    // Loaded only then: BullMQ is not needed on one machine.
-    executor = config.redis_url
-      ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store })
-      : undefined;
-    if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
+    executor = await openQueueExecutor(config, store, output);
 
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -259,8 +306,7 @@ export async function runCommand(
     await metrics?.close();
     await audit.flush();
     logger.flush();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cancel.dispose();
     await rawStore.close();
   }
 }
