@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AgentRuntime } from '../agents/index.js';
-import type { BatonConfig } from '../config/index.js';
-import { AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
-import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
-import type { McpManager } from '../mcp/index.js';
-import type { PhaseOutput, PhaseRecord, RunRecord, RunStatus, Store } from '../store/index.js';
+import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
+import type { PhaseOutput, PhaseRecord, RunRecord, RunStatus } from '../store/index.js';
 import { ancestorPhases, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { passOnPhaseOutput, runAgentPhase } from './aggregate-phase.js';
-import { AgentRecords } from './agent-records.js';
 import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
-import { LocalExecutor, type AgentExecutor } from './execute.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
 import { loadResumedRun } from './resume.js';
 import { createAgentRunner, type RunAgent } from './run-agent.js';
-import { RunBudget } from './run-budget.js';
 import {
   createRunContext,
   finishedStatuses,
@@ -25,8 +18,6 @@ import {
   type RunContext,
   type RunWorkflowOptions,
 } from './run-context.js';
-import { RunStop } from './run-stop.js';
-import { AgentScheduler } from './scheduler.js';
 import { summarizeRun, type RunSummary } from './summary.js';
 import { expandAgents, type AgentInstance } from './swarm.js';
 
@@ -36,6 +27,8 @@ function runStatusOf(phases: PhaseResult[], stop: ErrorInfo | undefined): RunSta
   return phases.some((p) => p.status === 'succeeded' || p.status === 'partial') ? 'partial' : 'failed';
 }
 
+export type { RunWorkflowOptions };
+
 /**
  * Runs a workflow: each phase starts once the phases it depends on have succeeded (or were skipped
  * by their `when:`), swarms fan out, results are aggregated into each phase's output, plan phases
@@ -43,8 +36,6 @@ function runStatusOf(phases: PhaseResult[], stop: ErrorInfo | undefined): RunSta
  * whole run. Every record is committed to the store as it changes, so a run whose orchestrator dies
  * can be resumed with nothing lost and nothing done twice.
  */
-export type { RunWorkflowOptions };
-
 export async function runWorkflow(options: RunWorkflowOptions): Promise<RunSummary> {
   return new RunExecution(options).run();
 }
