@@ -1,6 +1,6 @@
 import { toErrorInfo } from '../core/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
-import { resolveAgent, type PhaseSpec, type ResolvedAgent } from '../workflow/index.js';
+import { resolveAgent, type PhaseSpec } from '../workflow/index.js';
 import { prepareAgent, type PreparedAgent } from './prepare-agent.js';
 import { finishedStatuses, type InstanceContext, type RunContext } from './run-context.js';
 import type { AgentInstance } from './swarm.js';
@@ -54,7 +54,7 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
     }
     try {
       prepared ??= await prepare();
-      return 'job' in prepared ? await execute(ctx, prepared, where.phase) : prepared;
+      return 'job' in prepared ? await runPreparedAgent(ctx, prepared, where.phase) : prepared;
     } finally {
       release();
     }
@@ -64,7 +64,7 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
 /** Prepares the agent; one that cannot start (MCP servers down, no worktree) is finished as failed. */
 async function prepareOrFail(
   ctx: RunContext,
-  agent: Parameters<typeof prepareAgent>[1] & { resolved: ResolvedAgent },
+  agent: Parameters<typeof prepareAgent>[1],
   where: InstanceContext,
 ): Promise<PreparedAgent | AgentRecord> {
   const startedAt = ctx.clock.now();
@@ -82,7 +82,7 @@ async function prepareOrFail(
 }
 
 /** Hands a prepared agent to the executor and records how it ended; attempts and spend come back as hooks. */
-async function execute(ctx: RunContext, prepared: PreparedAgent, phase: PhaseSpec): Promise<AgentRecord> {
+async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase: PhaseSpec): Promise<AgentRecord> {
   const { started } = prepared;
   const { runId, events } = ctx;
   if (ctx.stop.stopped) return ctx.records.finish({ ...started, status: 'cancelled', error: ctx.stop.error() });
