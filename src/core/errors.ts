@@ -77,6 +77,10 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** Merging a worktree phase's branches stopped: a conflict or failed verify under a `fail` policy, or git failed. */
+  mergeFailed: 'BATON_MERGE_FAILED',
+  /** A merge's `into` names a branch that exists and that this run did not create; Baton never overwrites it. */
+  mergeBranchExists: 'BATON_MERGE_BRANCH_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
