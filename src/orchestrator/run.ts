@@ -45,6 +45,7 @@ import {
 import { nextGenerationPrompt, parsePlan, phasesFromPlan, planJsonSchema, type Plan } from './planning.js';
 import { createWorktree, finishWorktree } from './worktree.js';
 import { LocalExecutor, type AgentExecutor, type AgentJob } from './execute.js';
+import { integrationHead, mergePhase, phaseAfterMerge, type MergePhaseOptions } from '../merge/index.js';
 
 /** How often a running orchestrator checks the store for a `baton cancel` from another process. */
 const CANCEL_POLL_MS = 250;
@@ -78,6 +79,8 @@ export interface RunWorkflowOptions {
   executor?: AgentExecutor;
   /** Shared by runs in one process so parallel_limit, priorities and tenant limits hold across them. */
   scheduler?: AgentScheduler;
+  /** `baton merge`: the phases whose branches are merged again from their base commit. */
+  redoMerge?: string[];
   /** Aborting it cancels the run: every agent is killed. */
   signal?: AbortSignal;
   events?: RunEvents;
@@ -436,6 +439,7 @@ class RunExecution {
         await this.store.savePhase(record);
         this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
         result = phase.plan ? await this.runPlanning(phase) : await this.runAgentsOf(phase, origin?.generation);
+        if (phase.merge) result = phaseAfterMerge(result, await mergePhase(this.mergeOptions(phase)));
       }
     }
     if (result.output) {
@@ -451,6 +455,36 @@ class RunExecution {
     });
     this.events.emit('phase.finished', { runId: this.runId, phaseId: phase.id, status: result.status });
     return result;
+  }
+
+  /** What merging a worktree phase's branches needs: its agents, and Baton's agent path for a resolver. */
+  private mergeOptions(phase: PhaseSpec): MergePhaseOptions {
+    return {
+      store: this.store,
+      runId: this.runId,
+      phase,
+      repo: resolve(this.options.workflowDir, phase.repo ?? '.'),
+      dataDir: this.config.data_dir,
+      agents: [...this.agents.values()].filter((a) => a.phaseId === phase.id && a.role === 'worker'),
+      resolve: ({ agentId, prompt, cwd, model, allowedTools }) => {
+        const entry: AgentEntry = {
+          id: agentId,
+          prompt,
+          cwd,
+          allowedTools,
+          mcpServers: [],
+          ...(model ? { model } : {}),
+        };
+        // The resolver works in the conflicted integration worktree, not a worktree of its own.
+        return this.runInstance(
+          { id: agentId, entry, prompt },
+          { phase: { ...phase, workspace: 'shared' }, role: 'resolver' },
+        );
+      },
+      redo: this.options.redoMerge?.includes(phase.id) === true,
+      signal: this.cancel.signal,
+      clock: this.clock,
+    };
   }
 
   /** Records every agent of a phase that will not run as skipped or cancelled (reusing ones already finished). */
@@ -793,6 +827,8 @@ class RunExecution {
           resolve(config.data_dir),
           runId,
           record.id,
+          // Phases after a merged phase build on its integration branch.
+          await integrationHead(this.store, runId, this.inheritedPhases(phase.id)),
         );
       } catch (error) {
         return this.finish({

@@ -491,7 +491,8 @@ export class SqliteStore implements Store {
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
       clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
-      saveMergeReport: prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
+      saveMergeReport:
+        prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
                                 ON CONFLICT (run_id, phase_id) DO UPDATE SET report_json = excluded.report_json`),
       listMergeReports: prepare('SELECT report_json FROM merge_reports WHERE run_id = ? ORDER BY seq'),
     };
