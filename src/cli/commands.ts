@@ -87,6 +87,8 @@ export interface RunCommandOptions extends StoreOptions {
   onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
+  /** `baton merge`: with resume, the phases whose branches are merged again (a succeeded run may be given). */
+  redoMerge?: string[];
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
@@ -128,11 +130,11 @@ function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: 
 }
 
 /** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
-async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
+async function loadRunToResume(store: Store, runId: string, config: BatonConfig, redoMerge: boolean) {
   const run = await store.getRun(runId);
   if (!run)
     throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded')
+  if (run.status === 'succeeded' && !redoMerge)
     throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
   if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
     throw new BatonError(
@@ -234,7 +236,7 @@ export async function runCommand(
   let tenant = options.tenant ?? 'default';
   try {
     if (options.resume) {
-      const resumable = await loadRunToResume(rawStore, options.resume, config);
+      const resumable = await loadRunToResume(rawStore, options.resume, config, options.redoMerge !== undefined);
       loaded = resumable;
       tenant = resumable.run.tenant;
     } else loaded = loadWorkflowWithMcp(workflowPath!, config);
@@ -301,6 +303,7 @@ export async function runCommand(
       mcp: mcp?.manager,
       tenant,
       ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(executor ? { executor } : {}),
       ...quota,

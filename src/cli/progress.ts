@@ -1,4 +1,5 @@
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
+import type { MergeReport, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const usd = (n: number): string => `$${n.toFixed(4)}`;
@@ -70,6 +71,31 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
 }
 
+const verifyText = (verify: VerifyResult | undefined): string =>
+  verify === undefined
+    ? ''
+    : ` · verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`}`;
+
+/** A merged phase: its integration branch and head, then one line per agent branch. */
+function mergeLines(merge: MergeReport | undefined): string[] {
+  if (!merge) return [];
+  const count = (outcome: string): number => merge.steps.filter((s) => s.outcome === outcome).length;
+  const lines = [
+    `    ⇄ merge ${merge.status}: ${merge.into} at ${merge.head.slice(0, 10)} (${count('merged')} merged, ${count('resolved')} resolved, ${count('skipped')} skipped)`,
+  ];
+  if (merge.error) lines.push(`      ! ${merge.error.code}: ${merge.error.message}`);
+  for (const step of merge.steps) {
+    const conflict = step.conflictFiles ? ` · conflict in ${step.conflictFiles.join(', ')}` : '';
+    const resolver = step.resolver ? ` · resolver ${step.resolver.agentId} ${step.resolver.status}` : '';
+    const branchVerify = step.branchVerify ? ` · branch${verifyText(step.branchVerify)}` : '';
+    lines.push(
+      `      ${step.outcome.padEnd(8)} ${step.agentId.padEnd(16)} ${step.reason ?? ''}${conflict}${resolver}${branchVerify}${verifyText(step.verify)}`.trimEnd(),
+    );
+  }
+  if (merge.pr) lines.push(`      pr ${merge.pr.url ?? merge.pr.skipped ?? `gh exit ${merge.pr.exitCode}`}`);
+  return lines;
+}
+
 /** A human-readable account of a run: every agent's status, cost and result, and each phase's combined output. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}`];
@@ -94,7 +120,7 @@ export function formatSummary(summary: RunSummary): string {
         lines.push(`              branch ${ws.branch} (${changed})`);
       }
     }
-    lines.push(...phaseOutputLines(phase));
+    lines.push(...phaseOutputLines(phase), ...mergeLines(phase.merge));
   }
   const t = summary.totals;
   lines.push(
