@@ -22,7 +22,7 @@ export function dashboardPage(): string {
   .status { font-weight: 600; }
   .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending { color: #9a6700; } .cancelled { color: #6e7781; }
   #detail { grid-column: 1 / -1; }
-  .agent { border-top: 1px solid #eef0f3; padding: 8px 0; }
+  .agent, .merge { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
   .muted { color: #6e7781; }
@@ -103,7 +103,7 @@ async function showRun() {
 
 // A merged worktree phase: its integration branch and head, and what became of each agent's branch.
 function mergeBox(m) {
-  const box = el('div', undefined, 'merge agent');
+  const box = el('div', undefined, 'merge');
   box.dataset.phaseId = m.phaseId;
   box.append(el('strong', 'Merge of ' + m.phaseId), el('span', ' ' + m.status, 'status ' + m.status),
     el('span', ' · ' + m.into + ' at ' + m.head.slice(0, 10), 'muted'));
