@@ -71,10 +71,10 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
 }
 
-const verifyText = (verify: VerifyResult | undefined): string =>
-  verify === undefined
-    ? ''
-    : ` · verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`}`;
+const verifyText = (verify: VerifyResult): string => {
+  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`;
+  return `verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${failure}`;
+};
 
 /** A merged phase: its integration branch and head, then one line per agent branch. */
 function mergeLines(merge: MergeReport | undefined): string[] {
@@ -85,12 +85,14 @@ function mergeLines(merge: MergeReport | undefined): string[] {
   ];
   if (merge.error) lines.push(`      ! ${merge.error.code}: ${merge.error.message}`);
   for (const step of merge.steps) {
-    const conflict = step.conflictFiles ? ` · conflict in ${step.conflictFiles.join(', ')}` : '';
-    const resolver = step.resolver ? ` · resolver ${step.resolver.agentId} ${step.resolver.status}` : '';
-    const branchVerify = step.branchVerify ? ` · branch${verifyText(step.branchVerify)}` : '';
-    lines.push(
-      `      ${step.outcome.padEnd(8)} ${step.agentId.padEnd(16)} ${step.reason ?? ''}${conflict}${resolver}${branchVerify}${verifyText(step.verify)}`.trimEnd(),
-    );
+    const details = [
+      step.reason,
+      step.conflictFiles && `conflict in ${step.conflictFiles.join(', ')}`,
+      step.resolver && `resolver ${step.resolver.agentId} ${step.resolver.status}`,
+      step.branchVerify && `branch ${verifyText(step.branchVerify)}`,
+      step.verify && verifyText(step.verify),
+    ];
+    lines.push(`      ${step.outcome.padEnd(8)} ${step.agentId.padEnd(16)} ${details.filter(Boolean).join(' · ')}`);
   }
   if (merge.pr) lines.push(`      pr ${merge.pr.url ?? merge.pr.skipped ?? `gh exit ${merge.pr.exitCode}`}`);
   return lines;
