@@ -193,7 +193,7 @@ phases:
     });
     const into = edit.merge!.into;
     expect(s.git('show', `${into}:shared.txt`)).toBe('shared by A\nshared by B');
-    expect(() => s.git('show', `${into}:d.txt`)).toThrow();
+    expect(s.git('ls-tree', '--name-only', into).split('\n')).toEqual(['check.sh', 'notes.txt', 'shared.txt']);
     // The resolver, a real claude agent of the phase, was told the file and both sides' prompts and results.
     const resolver = edit.agents.find((a) => a.id === 'edit.resolve.claim-b')!;
     expect(resolver.role).toBe('resolver');

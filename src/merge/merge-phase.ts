@@ -266,7 +266,11 @@ async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: st
     return stepOf(agent, report.head, { reason: 'unresolved', ...details });
   }
   return {
-    head: await commitMerge(path, commit, `${message}\nConflicts resolved by agent ${resolver.agentId}.`),
+    head: await commitMerge(
+      path,
+      commit,
+      `${message}\nConflicts in ${conflictFiles.join(', ')} resolved by a resolver agent.`,
+    ),
     details,
   };
 }
