@@ -9,10 +9,11 @@ import { loadScript, startModelServer, type ModelServer } from '../src/model-ser
 import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
+import { checkoutFingerprint, hasGit, makeRepo } from './support/git-repo.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/orchestration/', import.meta.url));
-const tested = ['aggregation', 'dag-when', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
+const tested = ['aggregation', 'dag-when', 'merge', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
 
 let home: IsolatedHome;
 beforeAll(() => {
