@@ -81,7 +81,6 @@ interface MergeContext extends MergePhaseOptions {
 export async function mergePhase(options: MergePhaseOptions): Promise<MergeReport> {
   const spec = options.phase.merge;
   if (!spec) throw new Error(`phase ${options.phase.id} has no merge`);
-  options.signal.throwIfAborted();
   const clock = options.clock ?? systemClock;
   const stored = (await options.store.listMergeReports(options.runId)).find((r) => r.phaseId === options.phase.id);
   if (stored && stored.status !== 'running' && !options.redo) return stored;
@@ -98,7 +97,7 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
     await removeWorktree(root, path);
     return await finishReport(context);
   } catch (error) {
-    if (options.signal.aborted) throw error; // the run was cancelled: the merge continues on resume
+    if (options.signal.aborted) return report; // the run was cancelled: the merge continues on resume
     await removeWorktree(root, path).catch(() => undefined);
     return finishReport(context, error instanceof MergeStopped ? error.info : toMergeError(error));
   }
@@ -310,10 +309,14 @@ async function runResolver(
   return { agentId, status };
 }
 
-/** The phase's result after its merge: a merge that failed fails the phase, with the merge's error. */
+/**
+ * The phase's result after its merge: a merge that failed fails the phase, with the merge's error; one
+ * a cancel interrupted leaves the phase cancelled (a resumed run continues the merge).
+ */
 export function phaseAfterMerge<R extends { status: PhaseStatus; error?: ErrorInfo }>(
   result: R,
   report: MergeReport,
 ): R {
+  if (report.status === 'running') return { ...result, status: 'cancelled' };
   return report.status === 'failed' && report.error ? { ...result, status: 'failed', error: report.error } : result;
 }

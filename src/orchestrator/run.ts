@@ -439,7 +439,8 @@ class RunExecution {
         await this.store.savePhase(record);
         this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
         result = phase.plan ? await this.runPlanning(phase) : await this.runAgentsOf(phase, origin?.generation);
-        if (phase.merge) result = phaseAfterMerge(result, await mergePhase(this.mergeOptions(phase)));
+        if (phase.merge && !this.cancel.signal.aborted)
+          result = phaseAfterMerge(result, await mergePhase(this.mergeOptions(phase)));
       }
     }
     if (result.output) {
