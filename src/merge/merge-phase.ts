@@ -49,6 +49,8 @@ export interface MergePhaseOptions {
   agents: AgentRecord[];
   /** Runs a resolver agent to its end (onConflict: agent). */
   resolve: (request: ResolveRequest) => Promise<{ status: AgentStatus }>;
+  /** Told of each step as it is recorded (the run's progress events). */
+  onStep?: (step: MergeStep, into: string) => void;
   /** `baton merge`: start again from the base commit instead of reusing or continuing a stored merge. */
   redo?: boolean;
   signal: AbortSignal;
@@ -164,6 +166,7 @@ async function record(context: MergeContext, step: MergeStep): Promise<void> {
   context.report.steps.push(step);
   context.report.head = step.head;
   await context.store.saveMergeReport(context.report);
+  context.onStep?.(step, context.report.into);
 }
 
 async function finishReport(context: MergeContext, error?: ErrorInfo): Promise<MergeReport> {

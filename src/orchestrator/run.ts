@@ -482,6 +482,7 @@ class RunExecution {
           { phase: { ...phase, workspace: 'shared' }, role: 'resolver' },
         );
       },
+      onStep: (step, into) => this.events.emit('merge.step', { runId: this.runId, phaseId: phase.id, into, step }),
       redo: this.options.redoMerge?.includes(phase.id) === true,
       signal: this.cancel.signal,
       clock: this.clock,
