@@ -213,6 +213,11 @@ phases:
     expect(redone.merge).toMatchObject({ round: 2, head: edit.merge!.head, status: 'partial' });
     expect(redone.merge!.steps[2]!.resolver!.agentId).toBe('edit.resolve.claim-b.2');
     expect(edit.agents.map((a) => model.server.messageRequests(a.sessionId).length)).toEqual(workerRequests);
+    const wrongPhase = await s.run(['merge', summary.runId, '--phase', 'nope']);
+    expect(wrongPhase.code).toBe(2);
+    expect(wrongPhase.stderr).toContain(
+      `error BATON_USAGE: --phase nope is not a merged phase of run ${summary.runId}; merged phases: edit`,
+    );
     expect(checkoutFingerprint(s.repo)).toEqual(before);
   });
 
