@@ -31,7 +31,7 @@ export interface AgentSummary {
   mcp?: AgentMcpRecord;
   /** What the agent inherited from earlier agents. */
   context?: AgentContextRecord;
-  /** Set for the agents Baton adds: a phase's planner, judge or reducers (workers leave it out). */
+  /** Set for the agents Baton adds: a phase's planner, judge, reducers or merge resolvers (workers leave it out). */
   role?: Exclude<AgentRole, 'worker'>;
   /** `workspace: worktree`: the agent's branch and what it changed. */
   workspace?: AgentWorkspace;
