@@ -210,4 +210,53 @@ describe.runIf(hasGit)('mergePhase with real git', () => {
     expect(resumed.steps).toEqual(whole.steps);
     expect(git('rev-parse', resumed.into)).toBe(whole.head);
   });
+
+  it('a merge committed but not recorded before the orchestrator died is kept, not made again', async () => {
+    const { repo, git } = setup('committed');
+    const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { [`${id}.txt`]: `${id}\n` }));
+    const whole = await merge(repo, agents, {});
+    const { finishedAt: _finishedAt, ...unfinished } = whole;
+    // The branch holds c's merge on top of the recorded head: the step died between commit and record.
+    await temp.store.saveMergeReport({
+      ...unfinished,
+      status: 'running',
+      steps: whole.steps.slice(0, 2),
+      head: whole.steps[1]!.head,
+    });
+    const moves = git('reflog', 'show', '--format=%H', whole.into).split('\n').length;
+    const resumed = await merge(repo, agents, {});
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head, steps: whole.steps });
+    // The branch never moved: no reset, no second commit.
+    expect(git('reflog', 'show', '--format=%H', whole.into).split('\n')).toHaveLength(moves);
+  });
+
+  it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
+    const { repo, git } = setup('midmerge');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+    ];
+    const cancel = new AbortController();
+    const interrupted = await merge(
+      repo,
+      agents,
+      { onConflict: 'agent' },
+      {
+        signal: cancel.signal,
+        resolve: async () => {
+          cancel.abort();
+          throw new Error('the orchestrator stopped');
+        },
+      },
+    );
+    expect(interrupted).toMatchObject({ status: 'running', steps: [{ agentId: 'a', outcome: 'merged' }] });
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
+      return { status: 'succeeded' };
+    };
+    const resumed = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.steps[1]).toMatchObject({ agentId: 'b', outcome: 'resolved', conflictFiles: ['shared.txt'] });
+    expect(git('show', `${resumed.into}:shared.txt`)).toBe('A\nB');
+  });
 });
