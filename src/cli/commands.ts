@@ -92,6 +92,8 @@ export interface RunCommandOptions extends StoreOptions {
   onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
+  /** `baton merge`: with resume, the phases whose branches are merged again (a succeeded run may be given). */
+  redoMerge?: string[];
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
@@ -133,8 +135,8 @@ function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: 
 }
 
 /** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
-async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
-  const run = await resumableRun(store, runId);
+async function loadRunToResume(store: Store, runId: string, config: BatonConfig, redoMerge: boolean) {
+  const run = await resumableRun(store, runId, redoMerge);
   const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
   const projectDirs = [process.cwd(), dir];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
@@ -229,7 +231,7 @@ async function whatToRun(
   config: BatonConfig,
 ): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant: string }> {
   if (!options.resume) return { ...loadWorkflowWithMcp(workflowPath!, config), tenant: options.tenant ?? 'default' };
-  const resumable = await loadRunToResume(store, options.resume, config);
+  const resumable = await loadRunToResume(store, options.resume, config, options.redoMerge !== undefined);
   return { ...resumable, tenant: resumable.run.tenant };
 }
 
@@ -290,6 +292,7 @@ export async function runCommand(
       mcp: mcp?.manager,
       tenant,
       ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(executor ? { executor } : {}),
       ...quota,

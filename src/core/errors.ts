@@ -89,6 +89,10 @@ export const ErrorCodes = {
   bridgeMessageInvalid: 'BATON_BRIDGE_MESSAGE_INVALID',
   /** No stored session has the given id. */
   sessionNotFound: 'BATON_SESSION_NOT_FOUND',
+  /** Merging a worktree phase's branches stopped: a conflict or failed verify under a `fail` policy, or git failed. */
+  mergeFailed: 'BATON_MERGE_FAILED',
+  /** A merge's `into` names a branch that exists and that this run did not create; Baton never overwrites it. */
+  mergeBranchExists: 'BATON_MERGE_BRANCH_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,5 +1,5 @@
 import { TypedEmitter, type ErrorCode, type ErrorInfo, type Usage } from '../core/index.js';
-import type { AgentStatus, PhaseStatus, RunStatus } from '../store/index.js';
+import type { AgentStatus, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
 /**
@@ -59,6 +59,8 @@ export interface RunEventMap extends Record<string, unknown> {
   /** The run has spent 80 % of its budgetUsd (once), or all of it (then it stops). */
   'budget.warning': { runId: string; spentUsd: number; budgetUsd: number };
   'budget.exceeded': { runId: string; spentUsd: number; budgetUsd: number };
+  /** One agent's branch of a `merge:` phase was merged, resolved or skipped (recorded in its merge report). */
+  'merge.step': { runId: string; phaseId: string; into: string; step: MergeStep };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };
   'run.finished': { runId: string; status: RunStatus; summary: RunSummary };
 }

@@ -8,6 +8,7 @@ import type { RunEventMap } from './events.js';
 import type { AgentJob } from './execute.js';
 import type { InstanceContext, RunContext } from './run-context.js';
 import { createWorktree } from './worktree.js';
+import { integrationHead } from '../merge/index.js';
 
 /** An agent ready to start: the job for the executor, its record as it starts, and what it inherited. */
 export interface PreparedAgent {
@@ -108,12 +109,14 @@ async function planMcp(
   return plan;
 }
 
-function worktreeFor(ctx: RunContext, where: InstanceContext, record: AgentRecord): Promise<AgentWorkspace> {
+async function worktreeFor(ctx: RunContext, where: InstanceContext, record: AgentRecord): Promise<AgentWorkspace> {
   return createWorktree(
     resolve(ctx.workflowDir, where.phase.repo ?? '.'),
     resolve(ctx.config.data_dir),
     ctx.runId,
     record.id,
+    // Phases after a merged phase build on its integration branch.
+    await integrationHead(ctx.store, ctx.runId, ctx.inheritedPhases(where.phase.id)),
   );
 }
 

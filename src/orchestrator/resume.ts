@@ -3,14 +3,16 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 import type { AgentRecord, RunRecord, Store } from '../store/index.js';
 
 /**
- * The stored run `baton run --resume` may continue: it exists, has not succeeded, and is not still
+ * The stored run `baton run --resume` may continue: it exists, has not succeeded (unless `baton merge`
+ * redoes its merges), and is not still
  * running in a live process on this host. Throws BATON_RUN_NOT_RESUMABLE saying which.
  */
-export async function resumableRun(store: Store, runId: string): Promise<RunRecord> {
+export async function resumableRun(store: Store, runId: string, redoMerge = false): Promise<RunRecord> {
   const run = await store.getRun(runId);
   if (!run)
     throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded')
+  // `baton merge` continues a succeeded run to merge its branches again.
+  if (run.status === 'succeeded' && !redoMerge)
     throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
   if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
     throw new BatonError(

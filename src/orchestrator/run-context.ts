@@ -29,6 +29,8 @@ export interface RunContext {
   readonly stop: RunStop;
   readonly budget: RunBudget;
   readonly records: AgentRecords;
+  /** `baton merge`: the phases whose branches are merged again from their base commit. */
+  readonly redoMerge?: string[];
   /** The run as stored; set once the run starts. */
   readonly run: () => RunRecord;
   /** The phases whose context an agent of this phase inherits. */
@@ -90,6 +92,8 @@ export interface RunWorkflowOptions {
   executor?: AgentExecutor;
   /** Shared by runs in one process so parallel_limit, priorities and tenant limits hold across them. */
   scheduler?: AgentScheduler;
+  /** `baton merge`: the phases whose branches are merged again from their base commit. */
+  redoMerge?: string[];
   /** Aborting it cancels the run: every agent is killed. */
   signal?: AbortSignal;
   events?: RunEvents;
@@ -134,6 +138,7 @@ export function createRunContext(
     stop,
     accumulator,
     ...(options.mcp ? { mcp: options.mcp } : {}),
+    ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
     executor:
       options.executor ??
       new LocalExecutor({ store, runtime: options.runtime, env: options.env, ...(options.clock ? { clock } : {}) }),

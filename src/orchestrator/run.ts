@@ -7,6 +7,7 @@ import { passOnPhaseOutput, runAgentPhase } from './aggregate-phase.js';
 import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
+import { mergeBack } from './merge-back.js';
 import { loadResumedRun } from './resume.js';
 import { createAgentRunner, type RunAgent } from './run-agent.js';
 import {
@@ -198,6 +199,7 @@ class RunExecution implements PhaseGraph {
         result = phase.plan
           ? await runPlanningPhase(phase, this, this.runAgent)
           : await runAgentPhase(phase, origin?.generation, (id) => this.outputs.get(id), this.runAgent);
+        result = await mergeBack(this.ctx, phase, result, this.runAgent);
       }
     }
     if (result.output) {
