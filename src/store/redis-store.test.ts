@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis.js';
 import { openRedisStore, redactRedisUrl, REDIS_LAYOUT_VERSION, type RedisStore } from './redis-store.js';
-import { stem } from './redis-search.js';
 import { describeStoreContract } from './store.contract.js';
 import type { ContextEntry } from './store.js';
 
@@ -145,20 +144,6 @@ describe('RedisStore', () => {
     expect(
       (await store.searchContext({ runId: 'r1', text: 'queue', phaseIds: ['build'], limit: 5 })).map((h) => h.entry.id),
     ).toEqual(['k1']);
-    await store.close();
-  });
-
-  it('matches inflected forms of a word (plurals, -ing, -ed)', async () => {
-    expect(['limit', 'limits', 'limiting', 'limited'].map(stem)).toEqual(Array(4).fill('limit'));
-    expect(['retry', 'retries', 'retried', 'retrying'].map(stem)).toEqual(Array(4).fill('retri'));
-    expect(['cache', 'caches', 'caching', 'cached'].map(stem)).toEqual(Array(4).fill('cach'));
-    expect(['running', 'stopped', 'passed', 'status'].map(stem)).toEqual(['run', 'stop', 'pass', 'status']);
-    const store = await freshStore();
-    await store.saveContextEntry(entry('e1', 'The webhook sender retries failed deliveries'));
-    await store.saveContextEntry(entry('e2', 'Invoices are rendered as PDF'));
-    expect(
-      (await store.searchContext({ runId: 'r1', text: 'retrying a delivery', limit: 5 })).map((h) => h.entry.id),
-    ).toEqual(['e1']);
     await store.close();
   });
 

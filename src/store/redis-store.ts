@@ -1,7 +1,7 @@
 import { Redis, type ChainableCommander, type Result } from 'ioredis';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { bm25Term, termFrequencies, stem, usefulTerms } from './redis-search.js';
-import { searchWords } from './sqlite-store.js';
+import { bm25Term } from './redis-search.js';
+import { searchTerms, termFrequencies, usefulTerms } from './terms.js';
 import {
   contextChecksum,
   contextEntryTypes,
@@ -488,7 +488,7 @@ export class RedisStore implements Store {
 
   async searchContext(query: ContextSearch): Promise<ContextHit[]> {
     const k = this.keys;
-    const terms = [...new Set(searchWords(query.text).map(stem))];
+    const terms = searchTerms(query.text);
     if (terms.length === 0 || query.phaseIds?.length === 0) return [];
     const head = this.redis.pipeline().zcard(k.contextLengths(query.runId)).hget(k.contextStats(query.runId), 'length');
     for (const term of terms) head.zcard(k.contextTerm(query.runId, term));
