@@ -30,7 +30,9 @@ function resolutionOptions(root: string): ts.CompilerOptions {
     moduleResolution: ts.ModuleResolutionKind.Bundler,
   };
   const configPath = join(root, 'tsconfig.json');
-  const read = ts.sys.fileExists(configPath) ? ts.readConfigFile(configPath, ts.sys.readFile) : undefined;
+  const read = ts.sys.fileExists(configPath)
+    ? ts.readConfigFile(configPath, (path) => ts.sys.readFile(path))
+    : undefined;
   // An unreadable tsconfig still leaves a graph worth having: it is built as for a project without one.
   const options =
     read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, root, undefined, configPath).options : {};

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis.js';
 import { openRedisStore, redactRedisUrl, REDIS_LAYOUT_VERSION, type RedisStore } from './redis-store.js';
+import type { BatonError } from '../core/index.js';
 import { describeStoreContract } from './store.contract.js';
 import type { ContextEntry } from './store.js';
 
@@ -116,11 +117,10 @@ describe('RedisStore', () => {
     const outcomes = await Promise.allSettled(writers);
     const winners = outcomes.filter((o) => o.status === 'fulfilled');
     expect(winners).toHaveLength(1);
-    expect(
-      outcomes
-        .filter((o) => o.status === 'rejected')
-        .every((o) => (o as PromiseRejectedResult).reason.code === 'BATON_CONTEXT_CONFLICT'),
-    ).toBe(true);
+    const losers = outcomes.filter((o) => o.status === 'rejected');
+    expect(losers.map((o) => (o.reason as BatonError).code)).toEqual(
+      Array<string>(losers.length).fill('BATON_CONTEXT_CONFLICT'),
+    );
     const stored = await store.getContextEntryByKey('r1', 'decision/db');
     expect(stored).toEqual((winners[0] as PromiseFulfilledResult<ContextEntry>).value);
     expect((await store.listContextEntries({ runId: 'r1' })).entries).toHaveLength(1);
