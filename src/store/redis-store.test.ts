@@ -61,6 +61,27 @@ describe('RedisStore', () => {
     });
   });
 
+  it('re-indexes the context of a store an older layout wrote (stems of its own) when it opens it', async () => {
+    const store = await freshStore();
+    const prefix = `test${prefixes}:`;
+    await store.saveContextEntry(entry('e1', 'The status page lists every outage'));
+    // What layout 1 left: postings under its own stem ("status", where Porter gives "statu"), and its mark.
+    const [oldTerm, newTerm] = ['status', 'statu'].map((term) => `${prefix}run:r1:context:term:${term}`);
+    const indexed = (await store.client.hget(`${prefix}context:entry:e1`, 'idx'))!;
+    await store.client.rename(newTerm!, oldTerm!);
+    await store.client.hset(`${prefix}context:entry:e1`, 'idx', indexed.replace(newTerm!, oldTerm!));
+    await store.client.hset(`${prefix}meta`, 'layout', '1');
+    expect(await store.searchContext({ runId: 'r1', text: 'status', limit: 5 })).toEqual([]);
+    await store.close();
+
+    const reopened = await openRedisStore({ url: server.url, keyPrefix: prefix });
+    const hits = await reopened.searchContext({ runId: 'r1', text: 'status', limit: 5 });
+    expect(hits.map((h) => h.entry.id)).toEqual(['e1']);
+    expect(await reopened.client.exists(oldTerm!)).toBe(0);
+    expect(await reopened.client.hget(`${prefix}meta`, 'layout')).toBe(String(REDIS_LAYOUT_VERSION));
+    await reopened.close();
+  });
+
   it('keeps fields it does not know about, so records added to later round-trip unchanged', async () => {
     const store = await freshStore();
     const run = {

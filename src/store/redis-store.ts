@@ -23,8 +23,11 @@ import {
   type Store,
 } from './store.js';
 
-/** The layout this code writes; a Redis holding a newer one is refused rather than misread. */
-export const REDIS_LAYOUT_VERSION = 1;
+/**
+ * The layout this code writes; a Redis holding a newer one is refused rather than misread, an older
+ * one is brought up to date. 2: context postings hold Porter stems (`terms.ts`), as SQLite's FTS5 does.
+ */
+export const REDIS_LAYOUT_VERSION = 2;
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL (the `redis_url` setting). */
@@ -242,7 +245,10 @@ export class RedisStore implements Store {
     return this.redis;
   }
 
-  /** Refuses a Redis written by a newer Baton, and marks a fresh one with this layout version. */
+  /**
+   * Refuses a Redis written by a newer Baton, marks a fresh one with this layout version, and
+   * re-indexes the context of one written by an older Baton.
+   */
   async checkLayout(url: string): Promise<void> {
     await this.redis.hsetnx(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
     const layout = Number(await this.redis.hget(this.keys.meta, 'layout'));
@@ -251,6 +257,23 @@ export class RedisStore implements Store {
         ErrorCodes.store,
         `The Redis store at ${redactRedisUrl(url)} (keys ${this.keys.meta}) has layout version ${layout}, newer than this Baton knows (${REDIS_LAYOUT_VERSION}). Upgrade Baton to use it.`,
       );
+    }
+    if (layout < 2) await this.reindexContext();
+    if (layout < REDIS_LAYOUT_VERSION) await this.redis.hset(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
+  }
+
+  /**
+   * Indexes every context entry again with the current search terms. Each entry is committed over
+   * its own version, so a writer that got there first simply wins; running it twice is harmless.
+   */
+  private async reindexContext(): Promise<void> {
+    const listed = await this.redis.zrange(this.keys.contextAll, 0, '-1', 'WITHSCORES');
+    for (let offset = 0; offset < listed.length; offset += 2 * page) {
+      const slice = listed.slice(offset, offset + 2 * page);
+      const seqs = new Map(slice.flatMap((value, i) => (i % 2 === 0 ? [[value, Number(slice[i + 1])] as const] : [])));
+      for (const read of await this.readEntries([...seqs.keys()])) {
+        if ('entry' in read) await this.commitContext(read.entry, seqs.get(read.entry.id)!, read.entry.version);
+      }
     }
   }
 
