@@ -11,7 +11,7 @@ import { openSqliteStore } from '../src/store/index.js';
 import { batonBin, openLab, percentile, round, timeCommand, type BenchResult, type Lab } from './harness.js';
 
 /** A lab whose scripted model this process can see: every request it received, with its arrival time. */
-async function openModelLab(script: Script): Promise<{ lab: Lab; server: ModelServer; close(): Promise<void> }> {
+async function openModelLab(script: Script): Promise<{ lab: Lab; server: ModelServer; close: () => Promise<void> }> {
   const lab = await openLab({ rules: [], default: { text: 'unused' } });
   const { server, url } = await startModelServer({ script });
   lab.env.ANTHROPIC_BASE_URL = url;
@@ -220,7 +220,7 @@ async function queuedRunMemory(
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const started = performance.now();
   const requestsBefore = server.messageRequests().length;
   try {

@@ -36,7 +36,7 @@ async function startWorker(env: NodeJS.ProcessEnv, cwd: string): Promise<Worker>
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`baton worker not ready after 30 s:\n${stderr.slice(-1000)}`)),

@@ -179,7 +179,7 @@ describe('concurrent writers', () => {
   it('two processes writing to one store lose nothing', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'baton-writers-'));
     try {
-      openSqliteStore({ dataDir }).close();
+      await openSqliteStore({ dataDir }).close();
       const writerScript = fileURLToPath(new URL('./fixtures/context-writer.ts', import.meta.url));
       const run = (writer: string) =>
         new Promise<number | null>((resolve) => {

@@ -47,7 +47,7 @@ function dockerInstructions(text: string): Array<{ op: string; args: string }> {
 /** Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}`, with `env` as the shell's environment. */
 const interpolate = (value: string, env: Record<string, string>): string =>
   value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, kind?: string, rest?: string) => {
-    if (env[name] !== undefined && env[name] !== '') return env[name]!;
+    if (env[name] !== undefined && env[name] !== '') return env[name];
     if (kind === '?') throw new Error(`compose would refuse to start: ${name}: ${rest}`);
     return kind === '-' ? rest! : '';
   });

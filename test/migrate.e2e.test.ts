@@ -82,10 +82,8 @@ describe('baton migrate', () => {
     expect(back.stdout).toMatch(/Migrated redis \(redis:\/\/127\.0\.0\.1:\d+\/1\) → sqlite/);
     expect(back.stdout).toContain('5 context checksums match');
 
-    const [before, after] = await Promise.all([
-      openSqliteStore({ dataDir: original }),
-      openSqliteStore({ dataDir: copy }),
-    ]);
+    const before = openSqliteStore({ dataDir: original });
+    const after = openSqliteStore({ dataDir: copy });
     const { audit: auditBefore, ...restBefore } = await readEverything(before);
     const { audit: auditAfter, ...restAfter } = await readEverything(after);
     expect(restAfter).toEqual(restBefore);

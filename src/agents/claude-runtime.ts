@@ -64,7 +64,7 @@ class AgentProcess {
     child.once('exit', () => this.signalGroup('SIGKILL'));
     this.child = child;
     if (child.pid !== undefined) this.observer?.spawned?.(child.pid);
-    return child as SpawnedProcess;
+    return child;
   };
 
   kill(): void {
@@ -271,7 +271,8 @@ export class ClaudeRuntime implements AgentRuntime {
     if (!result) {
       const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
       const detail =
-        agentProcess.stderrTail.trim() || (thrown instanceof Error ? thrown.message : String(thrown ?? ''));
+        agentProcess.stderrTail.trim() ||
+        (thrown instanceof Error ? thrown.message : typeof thrown === 'string' ? thrown : '');
       return {
         ...outcome,
         error: {

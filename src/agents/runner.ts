@@ -131,9 +131,11 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
     await options.hooks?.attemptStarted?.(info);
     const attemptSpec: AgentSpec =
       previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
-    const recorded: Array<void | Promise<void>> = [];
+    const recorded: Array<Promise<void>> = [];
     const execution = options.runtime
-      .execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) })
+      .execute(attemptSpec, signal, {
+        spawned: (pid) => recorded.push(Promise.resolve(options.hooks?.processStarted?.(info, pid))),
+      })
       .then(async (outcome) => {
         await Promise.all(recorded); // the pid is stored before the attempt's end, never after
         return outcome;

@@ -9,6 +9,10 @@ import {
 } from './protocol.js';
 import { readAddress, readToken } from './token.js';
 
+/** A WebSocket message as text, whichever of its binary forms `ws` delivers it in. */
+const messageText = (data: WebSocket.RawData): string =>
+  (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
+
 /** Where a bridge listens and the token it wants. */
 export interface BridgeEndpoint {
   /** `http://host:port` */
@@ -60,7 +64,7 @@ export class BridgeClient {
   private nextId = 0;
 
   private constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data) => this.onMessage(data.toString()));
+    socket.on('message', (data) => this.onMessage(messageText(data)));
     socket.on('close', (code, reason) => {
       for (const p of this.pending.values())
         p.reject(

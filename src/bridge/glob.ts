@@ -1,26 +1,12 @@
-/**
- * Path globs for subscriptions: `**` any number of path segments, `*` anything but `/`, `?` one
- * character but `/`. A pattern without `/` matches the last segment (`*.ts` matches `src/a.ts`).
- */
-export function globToRegExp(pattern: string): RegExp {
-  const basenameOnly = !pattern.includes('/');
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      // `**/` also matches no directory at all, so `src/**/a.ts` matches `src/a.ts`.
-      const slash = pattern[i + 2] === '/';
-      source += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(basenameOnly ? `(?:^|/)${source}$` : `^${source}$`);
-}
+import picomatch from 'picomatch';
 
-/** A matcher for any of the globs. */
+/**
+ * A matcher for any of the path globs (picomatch syntax: `**` any number of segments, `*` anything but
+ * `/`, `?` one character but `/`, braces and classes). A glob without `/` matches the last segment, so
+ * `*.ts` matches `/home/me/src/a.ts`; dotfiles match like any other file.
+ */
 export function pathMatcher(globs: readonly string[]): (path: string) => boolean {
-  const patterns = globs.map(globToRegExp);
-  return (path) => patterns.some((p) => p.test(path));
+  // picomatch's `basename` option applies to every pattern it is given, so it is set per glob.
+  const matchers = globs.map((glob) => picomatch(glob, { dot: true, basename: !glob.includes('/') }));
+  return (path) => matchers.some((matches) => matches(path));
 }

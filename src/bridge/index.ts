@@ -1,6 +1,6 @@
 export { BridgeClient, BridgeRequestError, fetchBridge, locateBridge } from './client.js';
 export type { BridgeClientEvents, BridgeEndpoint } from './client.js';
-export { globToRegExp, pathMatcher } from './glob.js';
+export { pathMatcher } from './glob.js';
 export {
   clientMessageSchema,
   diagnosticSchema,

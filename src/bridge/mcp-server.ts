@@ -44,7 +44,7 @@ async function answer(fn: () => Promise<CallToolResult>): Promise<CallToolResult
 const query = (params: Record<string, string | number | undefined>): string => {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
-  return search.size > 0 ? `?${search}` : '';
+  return search.size > 0 ? `?${search.toString()}` : '';
 };
 
 /**

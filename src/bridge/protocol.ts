@@ -153,5 +153,5 @@ export function eventPath(event: IdeEvent): string | undefined {
 export function withoutId(event: IdeEvent): IdeEvent {
   if (event.id === undefined) return event;
   const { id: _id, ...rest } = event;
-  return rest as IdeEvent;
+  return rest;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp } from './glob.js';
+import { pathMatcher } from './glob.js';
 import { ideEventSchema, type IdeEventInput } from './protocol.js';
 import { BridgeState } from './state.js';
 
@@ -16,10 +16,19 @@ describe('path globs', () => {
     ['*.ts', '/home/me/project/src/a.ts', true],
     ['*.ts', '/home/me/project/src/a.tsx', false],
     ['**/src/**', '/home/me/project/src/a.ts', true],
+    ['**/src/**', '/w/src/a.ts', true],
+    ['src/**', '/w/src/a.ts', false],
+    ['*.ts', '/w/.hidden.ts', true],
+    ['src/{a,b}.ts', 'src/b.ts', true],
     ['a?.md', 'docs/ab.md', true],
     ['a.md', 'docs/aXmd', false],
   ])('%s on %s → %s', (glob, path, expected) => {
-    expect(globToRegExp(glob).test(path)).toBe(expected);
+    expect(pathMatcher([glob])(path)).toBe(expected);
+  });
+
+  it('matches when any of the globs matches', () => {
+    const matches = pathMatcher(['*.md', 'src/**']);
+    expect([matches('docs/a.md'), matches('src/x/y.ts'), matches('lib/y.ts')]).toEqual([true, true, false]);
   });
 });
 

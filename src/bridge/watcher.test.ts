@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parsePatch } from 'diff';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unifiedDiff } from './diff.js';
 import type { IdeEventInput } from './protocol.js';
@@ -17,6 +18,8 @@ describe('unifiedDiff', () => {
     ['a file emptied', 'old\n', ''],
     ['a line appended', '1\n2\n3\n', '1\n2\n3\n4\n'],
     ['edits at both ends', '1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n', '0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\nB\n'],
+    ['the final newline removed', 'a\nb\n', 'a\nb'],
+    ['Windows line endings', 'a\r\nb\r\nc\r\n', 'a\r\nB\r\nc\r\n'],
   ])('%s: git apply turns the old text into the new one', (_, before, after) => {
     writeFileSync(join(dir, 'f.txt'), before);
     writeFileSync(join(dir, 'change.diff'), unifiedDiff(before, after, 'f.txt'));
@@ -31,6 +34,18 @@ describe('unifiedDiff', () => {
       '--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+X\n f\n g\n h\n',
     );
     expect(unifiedDiff('same\n', 'same\n', 'f.txt')).toBe('');
+  });
+
+  it('scattered edits make one hunk each, not one hunk spanning the file', () => {
+    const before = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
+    const after = before.map((line, i) => (i === 1 || i === 27 ? `${line} edited` : line));
+    const [patch] = parsePatch(unifiedDiff(`${before.join('\n')}\n`, `${after.join('\n')}\n`, 'f.txt'));
+    expect(patch?.hunks.map((hunk) => [hunk.oldStart, hunk.oldLines, hunk.newStart, hunk.newLines])).toEqual([
+      [1, 5, 1, 5],
+      [25, 6, 25, 6],
+    ]);
+    const changed = patch?.hunks.flatMap((hunk) => hunk.lines.filter((line) => !line.startsWith(' ')));
+    expect(changed).toEqual(['-line 2', '+line 2 edited', '-line 28', '+line 28 edited']);
   });
 });
 

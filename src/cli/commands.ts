@@ -20,7 +20,6 @@ import {
   remainingTenantQuota,
   SecretRedactor,
   startMetricsServer,
-  usageDimensions,
   usageReport,
   type UsageDimension,
 } from '../observability/index.js';
@@ -401,12 +400,10 @@ export async function modelServerCommand(
 
 /** `baton usage`: tokens and cost of recent runs, grouped by model, workflow, run or phase. */
 export async function usageCommand(
-  options: StoreOptions & { since?: string; by?: string; json?: boolean },
+  options: StoreOptions & { since?: string; by?: UsageDimension; json?: boolean },
   output: Output,
 ): Promise<number> {
-  const by = (options.by ?? 'model') as UsageDimension;
-  if (!usageDimensions.includes(by))
-    throw new BatonError(ErrorCodes.usage, `--by ${options.by} is not one of: ${usageDimensions.join(', ')}.`);
+  const by = options.by ?? 'model';
   const sinceMs = parseDuration(options.since ?? '7d');
   return withStore(options, async (store) => {
     const report = await usageReport(store, { sinceMs, by, now: Date.now() });

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
+import { usageDimensions } from '../observability/index.js';
+import type { SessionStatus } from '../store/index.js';
 import { inputErrorCodes, isBatonError } from '../core/index.js';
 import {
   cancelCommand,
@@ -28,7 +30,7 @@ import {
 import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-commands.js';
 import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
-import { migrateCommand } from './migrate-commands.js';
+import { migrateCommand, storeKinds } from './migrate-commands.js';
 import { mergeCommand } from './merge-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
@@ -68,7 +70,10 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-const storeOptions = (cmd: Command): Command =>
+/** The options every command that opens the store takes (the command's own typed options are kept). */
+const storeOptions = <Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
+  cmd: Command<Args, Opts, Globals>,
+) =>
   cmd
     .option('--config <file>', 'config file (default: baton.config.yaml|yml|json in the current directory)')
     .option('--data-dir <dir>', 'where runs are stored (overrides data_dir)');
@@ -105,22 +110,7 @@ storeOptions(
       "when the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC",
       onQuotaPolicy,
     ),
-).action(
-  action(
-    (
-      workflow: string | undefined,
-      opts: {
-        json?: boolean;
-        tenant?: string;
-        resume?: string;
-        priority?: number;
-        onQuota?: 'wait' | 'fail';
-        config?: string;
-        dataDir?: string;
-      },
-    ) => runCommand(workflow, opts, output),
-  ),
-);
+).action(action((workflow, opts) => runCommand(workflow, opts, output)));
 
 storeOptions(
   program
@@ -128,29 +118,21 @@ storeOptions(
     .description("merge a finished run's worktree branches again (merge: phases), without rerunning its agents")
     .option('--phase <id>', 'only this phase (default: every phase with merge:)')
     .option('--json', 'print exactly one JSON object with the result'),
-).action(
-  action((runId: string, opts: { phase?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    mergeCommand(runId, opts, output),
-  ),
-);
+).action(action((runId, opts) => mergeCommand(runId, opts, output)));
 
 storeOptions(
   program
     .command('demo')
     .description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)')
     .option('--json', 'print the result as JSON'),
-).action(action((opts: { json?: boolean; config?: string; dataDir?: string }) => demoCommand(opts, output)));
+).action(action((opts) => demoCommand(opts, output)));
 
 storeOptions(
   program
     .command('status [runId]')
     .description('show a run (the latest when no id is given)')
     .option('--json', 'print JSON'),
-).action(
-  action((runId: string | undefined, opts: { json?: boolean; config?: string; dataDir?: string }) =>
-    statusCommand(runId, opts, output),
-  ),
-);
+).action(action((runId, opts) => statusCommand(runId, opts, output)));
 
 storeOptions(
   program
@@ -158,22 +140,16 @@ storeOptions(
     .description('list recent runs')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many', positiveInt),
-).action(
-  action((opts: { json?: boolean; limit?: number; config?: string; dataDir?: string }) => runsCommand(opts, output)),
-);
+).action(action((opts) => runsCommand(opts, output)));
 
 storeOptions(
   program
     .command('usage')
     .description('tokens and cost of recent runs')
     .option('--since <duration>', 'how far back, e.g. 24h, 7d, 4w', '7d')
-    .option('--by <dimension>', 'model | workflow | tenant | run | phase', 'model')
+    .addOption(new Option('--by <dimension>', 'how to group the rows').choices(usageDimensions).default('model'))
     .option('--json', 'print JSON'),
-).action(
-  action((opts: { since?: string; by?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    usageCommand(opts, output),
-  ),
-);
+).action(action((opts) => usageCommand(opts, output)));
 
 storeOptions(
   program
@@ -182,11 +158,7 @@ storeOptions(
     .option('--since <duration>', 'how far back, e.g. 24h, 30d', '30d')
     .option('--action <action>', 'only this action, e.g. run.cancel_requested')
     .option('--json', 'print JSON'),
-).action(
-  action((opts: { since?: string; action?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    auditCommand(opts, output),
-  ),
-);
+).action(action((opts) => auditCommand(opts, output)));
 
 storeOptions(
   program
@@ -194,11 +166,7 @@ storeOptions(
     .description('a live terminal dashboard of a run (the latest by default), also of a run in another process')
     .option('--once', 'draw it once and exit')
     .option('--interval <ms>', 'how often to redraw', positiveInt),
-).action(
-  action((runId: string | undefined, opts: { once?: boolean; interval?: number; config?: string; dataDir?: string }) =>
-    dashboardCommand(runId, opts, output),
-  ),
-);
+).action(action((runId, opts) => dashboardCommand(runId, opts, output)));
 
 storeOptions(
   program
@@ -206,9 +174,7 @@ storeOptions(
     .description('the web dashboard: runs, agents, MCP health, costs, live')
     .option('--port <n>', 'port (0 picks a free one)', positiveInt, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1'),
-).action(
-  action((opts: { port?: number; host?: string; config?: string; dataDir?: string }) => serveCommand(opts, output)),
-);
+).action(action((opts) => serveCommand(opts, output)));
 
 storeOptions(
   program
@@ -219,10 +185,10 @@ storeOptions(
       if (n < 1) throw new InvalidArgumentError('a worker runs at least 1 agent at a time.');
       return n;
     }),
-).action(action((opts: { concurrency?: number; config?: string; dataDir?: string }) => workerCommand(opts, output)));
+).action(action((opts) => workerCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
-  action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),
+  action((runId, opts) => cancelCommand(runId, opts, output)),
 );
 
 program
@@ -232,9 +198,7 @@ program
   .option('--port <n>', 'port (default: a free one)', positiveInt)
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--log <file>', 'append every request as a JSON line')
-  .action(
-    action((opts: { script: string; port?: number; host?: string; log?: string }) => modelServerCommand(opts, output)),
-  );
+  .action(action((opts) => modelServerCommand(opts, output)));
 
 program
   .command('config')
@@ -243,7 +207,7 @@ program
   .description('print the effective configuration, or what is wrong with it')
   .option('--config <file>', 'config file')
   .option('--json', 'print JSON')
-  .action(action((opts: { config?: string; json?: boolean }) => configCheckCommand(opts, output)));
+  .action(action((opts) => configCheckCommand(opts, output)));
 
 const mcp = program.command('mcp').description('MCP servers: which a task needs, their config, their health');
 storeOptions(
@@ -252,32 +216,20 @@ storeOptions(
     .description('which MCP servers a task needs, and why')
     .option('--workflow <file>', "also consider this workflow's servers")
     .option('--json', 'print JSON'),
-).action(
-  action((task: string, opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    mcpAnalyzeCommand(task, opts, output),
-  ),
-);
+).action(action((task, opts) => mcpAnalyzeCommand(task, opts, output)));
 storeOptions(
   mcp
     .command('config <workflow>')
     .description('print the MCP config an agent gets')
     .requiredOption('--agent <id>', 'the agent'),
-).action(
-  action((workflow: string, opts: { agent: string; config?: string; dataDir?: string }) =>
-    mcpConfigCommand(workflow, opts, output),
-  ),
-);
+).action(action((workflow, opts) => mcpConfigCommand(workflow, opts, output)));
 storeOptions(
   mcp
     .command('check [servers...]')
     .description('preflight MCP servers (initialize + tools/list), all in parallel')
     .option('--workflow <file>', "also check this workflow's servers")
     .option('--json', 'print JSON'),
-).action(
-  action((servers: string[], opts: { workflow?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    mcpCheckCommand(servers, opts, output),
-  ),
-);
+).action(action((servers, opts) => mcpCheckCommand(servers, opts, output)));
 
 // `baton bridge` runs `bridge serve`: a subcommand of its own, so `bridge watch` can take the same options.
 const bridge = program
@@ -291,7 +243,7 @@ storeOptions(
     .description('run the bridge (what `baton bridge` does)')
     .option('--port <n>', 'port (default: bridge_port; 0 picks a free one)', positiveInt)
     .option('--host <host>', 'address to bind (default: bridge_host, 127.0.0.1)'),
-).action(action((opts: StoreFlags & { port?: number; host?: string }) => bridgeCommand(opts, output)));
+).action(action((opts) => bridgeCommand(opts, output)));
 storeOptions(
   bridge
     .command('watch <dir>')
@@ -304,48 +256,40 @@ storeOptions(
       'run after changes; its compiler/linter output becomes diagnostics, e.g. "npx tsc --noEmit --pretty false"',
     )
     .option('--no-git', 'do not report git status'),
-).action(
-  action((dir: string, opts: StoreFlags & { url?: string; diagnostics?: string; git?: boolean }) =>
-    bridgeWatchCommand(dir, opts, output),
-  ),
-);
+).action(action((dir, opts) => bridgeWatchCommand(dir, opts, output)));
 storeOptions(
   program
     .command('mcp-server')
     .description("Baton's MCP server on stdio: ide_state, recent_changes, diagnostics, query_knowledge, add_knowledge"),
-).action(action((opts: StoreFlags) => mcpServerCommand(opts)));
+).action(action((opts) => mcpServerCommand(opts)));
 
-type StoreFlags = { config?: string; dataDir?: string };
+const sessionStatuses = ['created', 'active', 'completed', 'failed', 'archived'] as const satisfies SessionStatus[];
 const sessions = program.command('sessions').description('agent sessions: list, inspect, archive, prune, resume, fork');
 storeOptions(
   sessions
     .command('list')
     .description('list sessions, newest first')
     .option('--run <runId>', 'only this run')
-    .option('--status <status>', 'created|active|completed|failed|archived')
+    .addOption(new Option('--status <status>', 'only sessions in this status').choices(sessionStatuses))
     .option('--limit <n>', 'how many', positiveInt)
     .option('--json', 'print JSON'),
-).action(
-  action((opts: StoreFlags & { run?: string; status?: 'created'; limit?: number; json?: boolean }) =>
-    sessionsListCommand(opts, output),
-  ),
-);
+).action(action((opts) => sessionsListCommand(opts, output)));
 storeOptions(
   sessions
     .command('show <sessionId>')
     .description('a session and the context it produced')
     .option('--json', 'print JSON'),
-).action(action((id: string, opts: StoreFlags & { json?: boolean }) => sessionsShowCommand(id, opts, output)));
+).action(action((id, opts) => sessionsShowCommand(id, opts, output)));
 storeOptions(
   sessions
     .command('archive [sessionIds...]')
     .description('archive these sessions, or every finished one past its expiry'),
-).action(action((ids: string[], opts: StoreFlags) => sessionsArchiveCommand(ids, opts, output)));
+).action(action((ids, opts) => sessionsArchiveCommand(ids, opts, output)));
 storeOptions(
   sessions
     .command('prune')
     .description('delete archived sessions past their expiry, with their transcripts (context is kept)'),
-).action(action((opts: StoreFlags) => sessionsPruneCommand(opts, output)));
+).action(action((opts) => sessionsPruneCommand(opts, output)));
 for (const mode of ['resume', 'fork'] as const) {
   storeOptions(
     sessions
@@ -356,11 +300,7 @@ for (const mode of ['resume', 'fork'] as const) {
           : 'start a new session from a finished one, with a new prompt',
       )
       .option('--json', 'print JSON'),
-  ).action(
-    action((id: string, prompt: string, opts: StoreFlags & { json?: boolean }) =>
-      sessionsContinueCommand(mode, id, prompt, opts, output),
-    ),
-  );
+  ).action(action((id, prompt, opts) => sessionsContinueCommand(mode, id, prompt, opts, output)));
 }
 
 const kg = program
@@ -372,11 +312,7 @@ storeOptions(
     .description('build it from a repository (default: the current directory), then add what agents recorded')
     .option('--no-context', 'only the code, not the context store')
     .option('--json', 'print JSON'),
-).action(
-  action((dir: string | undefined, opts: StoreFlags & { context?: boolean; json?: boolean }) =>
-    kgBuildCommand(dir, opts, output),
-  ),
-);
+).action(action((dir, opts) => kgBuildCommand(dir, opts, output)));
 storeOptions(
   kg
     .command('query <question>')
@@ -384,17 +320,13 @@ storeOptions(
     .option('--run <runId>', 'the run "this run" means')
     .option('--limit <n>', 'at most this many entities (default 100)', positiveInt)
     .option('--json', 'print JSON'),
-).action(
-  action((question: string, opts: StoreFlags & { run?: string; limit?: number; json?: boolean }) =>
-    kgQueryCommand(question, opts, output),
-  ),
-);
+).action(action((question, opts) => kgQueryCommand(question, opts, output)));
 storeOptions(
   kg
     .command('stats')
     .description('entities and relations by kind, and where the graph is stored')
     .option('--json', 'print JSON'),
-).action(action((opts: StoreFlags & { json?: boolean }) => kgStatsCommand(opts, output)));
+).action(action((opts) => kgStatsCommand(opts, output)));
 
 const context = program.command('context').description('the context agents share: export and import');
 storeOptions(
@@ -403,9 +335,9 @@ storeOptions(
     .description('write context entries and sessions as JSON')
     .option('--run <runId>', 'only this run')
     .option('--out <file>', 'write to a file instead of stdout'),
-).action(action((opts: StoreFlags & { run?: string; out?: string }) => contextExportCommand(opts, output)));
+).action(action((opts) => contextExportCommand(opts, output)));
 storeOptions(context.command('import <file>').description('load an export (checksums are verified first)')).action(
-  action((file: string, opts: StoreFlags) => contextImportCommand(file, opts, output)),
+  action((file, opts) => contextImportCommand(file, opts, output)),
 );
 
 storeOptions(
@@ -414,15 +346,11 @@ storeOptions(
     .description(
       'copy every run, session, context entry and audit event between the SQLite and Redis stores, then verify the copy',
     )
-    .requiredOption('--from <store>', 'sqlite | redis')
-    .requiredOption('--to <store>', 'sqlite | redis')
+    .addOption(new Option('--from <store>', 'the store to copy from').choices(storeKinds).makeOptionMandatory())
+    .addOption(new Option('--to <store>', 'the store to copy to').choices(storeKinds).makeOptionMandatory())
     .option('--redis-url <url>', 'the Redis side (overrides redis_url)')
     .option('--json', 'print the report as JSON'),
-).action(
-  action((opts: { from: string; to: string; redisUrl?: string; json?: boolean; config?: string; dataDir?: string }) =>
-    migrateCommand(opts, output),
-  ),
-);
+).action(action((opts) => migrateCommand(opts, output)));
 
 try {
   await program.parseAsync(process.argv);

@@ -14,15 +14,10 @@ export const storeKinds = ['sqlite', 'redis'] as const;
 export type StoreKind = (typeof storeKinds)[number];
 
 export interface MigrateOptions extends StoreOptions {
-  from: string;
-  to: string;
+  from: StoreKind;
+  to: StoreKind;
   redisUrl?: string;
   json?: boolean;
-}
-
-function storeKind(flag: string, value: string): StoreKind {
-  if ((storeKinds as readonly string[]).includes(value)) return value as StoreKind;
-  throw new BatonError(ErrorCodes.usage, `${flag} must be one of ${storeKinds.join(', ')}, not "${value}".`);
 }
 
 const countsLine = (c: RecordCounts): string =>
@@ -47,8 +42,7 @@ function formatReport(report: MigrationReport, from: string, to: string): string
  * Exits 1 when the source had corrupt context entries (everything else is copied).
  */
 export async function migrateCommand(options: MigrateOptions, output: Output): Promise<number> {
-  const from = storeKind('--from', options.from);
-  const to = storeKind('--to', options.to);
+  const { from, to } = options;
   if (from === to)
     throw new BatonError(ErrorCodes.usage, `--from and --to are both ${from}: migrate between sqlite and redis.`);
   const config = effectiveConfig(options);

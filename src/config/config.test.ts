@@ -95,7 +95,7 @@ describe('loadConfig', () => {
       expect.objectContaining({
         code: 'BATON_CONFIG_INVALID',
         message: expect.stringMatching(
-          /^Config override is invalid:\n  - BATON_PARALLEL_LIMIT: parallel_limit: Too small/,
+          /^Config override is invalid:\n {2}- BATON_PARALLEL_LIMIT: parallel_limit: Too small/,
         ),
       }),
     );

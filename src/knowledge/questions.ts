@@ -65,20 +65,22 @@ const meaningfulWords = (text: string): string =>
 /** One line per entity, as people name them: paths for files, `name (file:line)` for symbols, the text of facts. */
 function describe(entity: KnowledgeEntity): string {
   const p = entity.properties;
+  // Properties are JSON: a string as it is, anything else as JSON.
+  const text = (value: unknown): string => (typeof value === 'string' ? value : `${JSON.stringify(value)}`);
   switch (entity.kind) {
     case 'symbol':
-      return `${entity.name} (${String(p.declaration ?? 'symbol')} in ${String(p.file)}:${String(p.line)})`;
+      return `${entity.name} (${text(p.declaration ?? 'symbol')} in ${text(p.file)}:${text(p.line)})`;
     case 'module':
       return `package ${entity.name}`;
     case 'decision':
     case 'finding': {
-      const who = [p.agentId ? `agent ${String(p.agentId)}` : undefined, p.runId ? `run ${String(p.runId)}` : undefined]
+      const who = [p.agentId ? `agent ${text(p.agentId)}` : undefined, p.runId ? `run ${text(p.runId)}` : undefined]
         .filter(Boolean)
         .join(', ');
-      return `[${entity.kind}] ${String(p.text ?? entity.name).replace(/\s+/g, ' ')}${who ? ` (${who})` : ''}`;
+      return `[${entity.kind}] ${text(p.text ?? entity.name).replace(/\s+/g, ' ')}${who ? ` (${who})` : ''}`;
     }
     case 'session':
-      return `session of agent ${entity.name}${p.runId ? ` in run ${String(p.runId)}` : ''}`;
+      return `session of agent ${entity.name}${p.runId ? ` in run ${text(p.runId)}` : ''}`;
     default:
       return entity.id;
   }

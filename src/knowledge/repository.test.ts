@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,6 +241,63 @@ describe('buildFromRepository', () => {
     const decision = await answerQuestion(graph, 'what did agents decide about src/util/index.ts');
     expect(decision.text).toContain('Slugs are lower-case');
     expect(decision.relations).toEqual([expect.objectContaining({ kind: 'touches', to: 'src/util/index.ts' })]);
+  });
+
+  it("follows the project's tsconfig paths and package exports, as tsc resolves them", async () => {
+    const project = join(root, 'aliased');
+    const put = (path: string, text: string): void => write(posix.join('aliased', path), text);
+    put(
+      'tsconfig.json',
+      JSON.stringify({
+        // tsconfig allows comments: the project's own parser reads it, not JSON.parse.
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', paths: { '@app/*': ['./src/*'] } },
+      }).replace('{', '{ // paths alias\n'),
+    );
+    put('package.json', JSON.stringify({ name: 'app', type: 'module', exports: { './api': './src/api/v2.ts' } }));
+    put('src/util.ts', `export function helper() { return 1; }\n`);
+    put('src/api/v2.ts', `export const api = 2;\n`);
+    // A workspace package, linked into node_modules as npm workspaces do; its `exports` name files nothing else would find.
+    put(
+      'packages/lib/package.json',
+      JSON.stringify({
+        name: '@acme/lib',
+        type: 'module',
+        exports: { '.': './src/main.ts', './extra': './src/impl/extra.ts' },
+      }),
+    );
+    put('packages/lib/src/main.ts', `export const main = 1;\n`);
+    put('packages/lib/src/impl/extra.ts', `export function extra() { return 2; }\n`);
+    mkdirSync(join(project, 'node_modules/@acme'), { recursive: true });
+    symlinkSync(join(project, 'packages/lib'), join(project, 'node_modules/@acme/lib'), 'dir');
+    // An installed package with `exports`: still a package, not files of the project.
+    put('node_modules/ext/package.json', JSON.stringify({ name: 'ext', exports: { './feature': './lib/feature.js' } }));
+    put('node_modules/ext/lib/feature.js', `export const feature = 1;\n`);
+    put(
+      'src/app.ts',
+      [
+        `import { helper } from '@app/util.js';`,
+        `import { api } from 'app/api';`,
+        `import { main } from '@acme/lib';`,
+        `import { extra } from '@acme/lib/extra';`,
+        `import { feature } from 'ext/feature';`,
+        `export const run = () => helper() + extra() + api + main + feature;`,
+      ].join('\n'),
+    );
+
+    graph = openSqliteKnowledgeGraph({ dataDir: join(project, '.baton') });
+    await buildFromRepository(graph, project);
+    expect(await relationsOf('src/app.ts')).toEqual([
+      'defines src/app.ts#run',
+      'imports module:ext',
+      'imports packages/lib/src/impl/extra.ts',
+      'imports packages/lib/src/main.ts',
+      'imports src/api/v2.ts',
+      'imports src/util.ts',
+    ]);
+    expect(await relationsOf('src/app.ts#run')).toEqual([
+      'calls packages/lib/src/impl/extra.ts#extra',
+      'calls src/util.ts#helper',
+    ]);
   });
 
   it('refuses a directory that does not exist, naming it', async () => {

@@ -4,20 +4,13 @@ import { extname, join, posix, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation } from './graph.js';
+import { importResolver } from './imports.js';
 
 /** Folders that hold dependencies or build output, not the project's own code. Hidden folders are skipped too. */
 const skippedDirs = new Set(['node_modules', 'dist', 'build', 'out', 'coverage']);
 const sourceExtensions = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 /** Bigger files are bundles or generated code: their imports say nothing about the project. */
 const maxFileBytes = 1_000_000;
-/** What an ESM specifier's `.js` may stand for in a TypeScript project, in the order tsc tries them. */
-const sourceFor: Record<string, string[]> = {
-  '.js': ['.ts', '.tsx'],
-  '.jsx': ['.tsx'],
-  '.mjs': ['.mts'],
-  '.cjs': ['.cts'],
-};
-
 interface Binding {
   /** The specifier it was imported from. */
   specifier: string;
@@ -241,30 +234,6 @@ function parseFile(id: string, text: string): ParsedFile {
   return parsed;
 }
 
-/** The file a relative specifier means, trying what TypeScript's ESM resolution tries; undefined outside the project. */
-function resolveRelative(importer: string, specifier: string, files: ReadonlySet<string>): string | undefined {
-  const base = posix.normalize(posix.join(posix.dirname(importer), specifier));
-  if (base.startsWith('../')) return undefined;
-  const ext = posix.extname(base);
-  const stem = base.slice(0, base.length - ext.length);
-  const candidates = [
-    ...(sourceFor[ext] ?? []).map((e) => stem + e),
-    base,
-    ...sourceExtensions.map((e) => base + e),
-    ...sourceExtensions.map((e) => `${base}/index${e}`),
-  ];
-  return candidates.find((c) => files.has(c));
-}
-
-/** The package a bare specifier names: `@scope/pkg/sub` → `@scope/pkg`, `node:fs` → `node:fs`. */
-export function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
-
-const isRelative = (specifier: string): boolean =>
-  specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..';
-
 /** Entity ids: files are their repo-relative path, symbols `<file>#<name>`, packages `module:<name>`. */
 export const symbolId = (file: string, name: string): string => `${file}#${name}`;
 export const moduleId = (name: string): string => `module:${name}`;
@@ -353,8 +322,11 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
     parsed.set(id, parseFile(id, readFileSync(path, 'utf8')));
   }
   const fileIds = new Set(parsed.keys());
-  const target = (importer: string, specifier: string): string | undefined =>
-    isRelative(specifier) ? resolveRelative(importer, specifier, fileIds) : undefined;
+  const resolveImport = importResolver(root, fileIds);
+  const target = (importer: string, specifier: string): string | undefined => {
+    const found = resolveImport(importer, specifier);
+    return found && 'file' in found ? found.file : undefined;
+  };
   const exports = new ExportResolver(parsed, target);
 
   const entities: KnowledgeEntity[] = [];
@@ -403,13 +375,9 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
       relate({ from: file.id, to: symbolId(file.id, d.name), kind: 'defines' });
     }
     for (const i of file.imports) {
-      let to: string | undefined;
-      if (isRelative(i.specifier)) to = target(file.id, i.specifier);
-      else if (!i.specifier.startsWith('/')) {
-        const name = packageName(i.specifier);
-        modules.add(name);
-        to = moduleId(name);
-      }
+      const found = resolveImport(file.id, i.specifier);
+      if (found && 'module' in found) modules.add(found.module);
+      const to = found && ('file' in found ? found.file : moduleId(found.module));
       if (to)
         relate({
           from: file.id,

@@ -84,6 +84,17 @@ function relationFromRow(r: RelationRow): KnowledgeRelation {
 const list = (values: readonly string[]): string => JSON.stringify(values);
 const IN_LIST = 'SELECT value FROM json_each(?)';
 
+/** A WHERE clause built up condition by condition, with its parameters in step. */
+function conditions() {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (condition: string, param: unknown): void => {
+    where.push(condition);
+    params.push(param);
+  };
+  return { where, params, add };
+}
+
 /** Separators of a path trail: ids and kinds never contain these control characters. */
 const STEP = '\u001e';
 const FIELD = '\u001f';
@@ -178,23 +189,21 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   }
 
   async findEntities(filter: EntityFilter): Promise<KnowledgeEntity[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.ids) (where.push(`id IN (${IN_LIST})`), params.push(list(filter.ids)));
-    if (filter.names) (where.push(`name IN (${IN_LIST})`), params.push(list(filter.names)));
-    if (filter.kinds) (where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds)));
-    if (filter.runId !== undefined) (where.push('run_id = ?'), params.push(filter.runId));
+    const { where, params, add } = conditions();
+    if (filter.ids) add(`id IN (${IN_LIST})`, list(filter.ids));
+    if (filter.names) add(`name IN (${IN_LIST})`, list(filter.names));
+    if (filter.kinds) add(`kind IN (${IN_LIST})`, list(filter.kinds));
+    if (filter.runId !== undefined) add('run_id = ?', filter.runId);
     const sql = `SELECT id, kind, name, properties FROM entities ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? -1) as EntityRow[]).map(entityFromRow);
   }
 
   async findRelations(filter: RelationFilter): Promise<KnowledgeRelation[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.from) (where.push(`from_id IN (${IN_LIST})`), params.push(list(filter.from)));
-    if (filter.to) (where.push(`to_id IN (${IN_LIST})`), params.push(list(filter.to)));
-    if (filter.kinds) (where.push(`kind IN (${IN_LIST})`), params.push(list(filter.kinds)));
-    if (filter.runId !== undefined) (where.push('run_id = ?'), params.push(filter.runId));
+    const { where, params, add } = conditions();
+    if (filter.from) add(`from_id IN (${IN_LIST})`, list(filter.from));
+    if (filter.to) add(`to_id IN (${IN_LIST})`, list(filter.to));
+    if (filter.kinds) add(`kind IN (${IN_LIST})`, list(filter.kinds));
+    if (filter.runId !== undefined) add('run_id = ?', filter.runId);
     const sql = `SELECT from_id, kind, to_id, properties FROM relations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY from_id, kind, to_id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? -1) as RelationRow[]).map(relationFromRow);
   }

@@ -9,6 +9,7 @@ import {
   circuitBreaker,
   handleAll,
   handleWhen,
+  noJitterGenerator,
   retry,
   wrap,
   type CircuitBreakerPolicy,
@@ -118,6 +119,15 @@ interface ServerState {
   healthy?: { health: ServerHealth; expiresAt: number };
   inFlight?: Promise<ServerHealth>;
 }
+
+/**
+ * The `wait` policy's schedule: re-check servers that are down after 0.5 s, doubling to 10 s. Only
+ * cockatiel's backoff, not its retry policy: the policy's delay cannot be cut short by the agent's
+ * signal, and a delay left running would hold the process up to 10 s after a cancel.
+ */
+const waitBackoff = new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000, generator: noJitterGenerator });
+
+const isDown = (health: ServerHealth): boolean => health.status === 'down';
 
 const breakerStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -271,14 +281,8 @@ export class McpManager {
       : analyzeRequirements(request.task, this.options.catalog).servers.map(({ name, reasons }) => ({ name, reasons }));
     if (chosen.length === 0) return { servers: {}, chosen, available: [], missing: [] };
 
-    let health = await this.check(chosen.map((c) => c.name));
-    let wait = 500;
-    while (request.policy === 'wait' && health.some((h) => h.status === 'down') && !request.signal?.aborted) {
-      await sleep(wait, undefined, { signal: request.signal }).catch(() => undefined);
-      wait = Math.min(wait * 2, 10_000);
-      const again = await this.check(health.filter((h) => h.status === 'down').map((h) => h.name));
-      health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
-    }
+    const names = chosen.map((c) => c.name);
+    const health = request.policy === 'wait' ? await this.checkUntilUp(names, request.signal) : await this.check(names);
 
     const down = health.filter((h) => h.status === 'down');
     if (down.length > 0 && request.policy !== 'degrade') {
@@ -298,6 +302,21 @@ export class McpManager {
         error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' },
       })),
     };
+  }
+
+  /**
+   * Checks the servers, then re-checks the ones still down on the `wait` schedule until all are up or
+   * the signal aborts; returns the latest health of each either way.
+   */
+  private async checkUntilUp(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
+    let health = await this.check(names);
+    for (let delay = waitBackoff.next(); health.some(isDown); delay = delay.next(undefined)) {
+      await sleep(delay.duration, undefined, { signal }).catch(() => undefined);
+      if (signal?.aborted) break;
+      const again = await this.check(health.filter(isDown).map((h) => h.name));
+      health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
+    }
+    return health;
   }
 
   /** Re-probes, in the background, every server whose breaker is not closed. */

@@ -63,6 +63,8 @@ export class MockMcpHost {
 
   static async start(host = '127.0.0.1'): Promise<MockMcpHost> {
     const sdk = await serverSdk();
+    // Assigned once the port is known; a request may arrive sooner and then finds no host yet.
+    // eslint-disable-next-line prefer-const -- a const would be read before it is set (TDZ) by such a request
     let mock: MockMcpHost | undefined;
     const http = createServer((req, res) => void mock?.handle(req, res));
     await new Promise<void>((resolve) => http.listen(0, host, resolve));

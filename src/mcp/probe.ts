@@ -82,7 +82,7 @@ export const probeServer: McpProbe = async (name, config, options) => {
       return tools.map((t) => ({
         name: t.name,
         description: t.description,
-        inputSchema: t.inputSchema as Record<string, unknown>,
+        inputSchema: t.inputSchema,
       }));
     })();
     work.catch(() => undefined); // after a timeout wins the race, its late failure is expected

@@ -41,7 +41,7 @@ export class SecretRedactor {
   /** The same, through every string of a JSON-like value. */
   redactDeep<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
+    if (Array.isArray(value)) return (value as unknown[]).map((v) => this.redactDeep(v)) as T;
     if (value !== null && typeof value === 'object') {
       return Object.fromEntries(
         Object.entries(value).map(([k, v]) => [

@@ -112,10 +112,10 @@ async function reduce(
     level++;
     const groups = reduceGroups(current, spec.fanIn);
     const folded = await Promise.all(
-      groups.map((group, i) =>
+      groups.map(async (group, i) =>
         group.length === 1
-          ? group[0]
-          : runAggregator(`${phase.id}.reduce.${level}.${i}`, reducePrompt(spec, phase.id, group), 'reducer'),
+          ? group[0]!
+          : await runAggregator(`${phase.id}.reduce.${level}.${i}`, reducePrompt(spec, phase.id, group), 'reducer'),
       ),
     );
     if (folded.some((r) => r === undefined)) return undefined;

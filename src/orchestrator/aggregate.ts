@@ -56,8 +56,9 @@ export function mergeResults(results: AgentResultInput[]): PhaseOutput {
       return merged;
     }
     if (Array.isArray(target) && Array.isArray(source)) {
-      const seen = new Set(target.map((v) => JSON.stringify(v)));
-      return [...target, ...source.filter((v) => !seen.has(JSON.stringify(v)))];
+      const [before, after]: [unknown[], unknown[]] = [target, source];
+      const seen = new Set(before.map((v) => JSON.stringify(v)));
+      return [...before, ...after.filter((v) => !seen.has(JSON.stringify(v)))];
     }
     if (JSON.stringify(target) !== JSON.stringify(source)) {
       const conflict = conflicts.get(path) ?? {

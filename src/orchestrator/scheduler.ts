@@ -61,7 +61,7 @@ export class AgentScheduler {
   /** Resolves with a release function once the agent may start. */
   acquire(request: SlotRequest): Promise<() => void> {
     const { signal } = request;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         request,
@@ -74,7 +74,7 @@ export class AgentScheduler {
       const onAbort = (): void => {
         const at = this.queue.indexOf(waiter);
         if (at >= 0) this.queue.splice(at, 1);
-        reject(signal?.reason);
+        if (signal) reject(abortReason(signal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.splice(this.insertionPoint(waiter), 0, waiter);
@@ -122,4 +122,10 @@ export class AgentScheduler {
       });
     }
   }
+}
+
+/** Why a wait was aborted, as an Error (the run aborts with a BatonError; anything else is wrapped). */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { useRedisStore } from '../../test/support/redis.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import type { AgentResult } from '../agents/index.js';
 import type { AgentJob } from '../orchestrator/index.js';
 import { agentJobId, QueueExecutor, startAgentWorker, type AgentWorker } from './queue.js';
 import { TenantSlots } from './tenant-slots.js';
@@ -101,9 +102,13 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
         expect((await first).status).toBe('cancelled');
         // The worker sees the cancel flag, stops the agent and ends its job as cancelled.
         await expect
-          .poll(async () => (await executor['queue'].getJob(agentJobId(resumed)))?.returnvalue?.status, {
-            timeout: 10_000,
-          })
+          .poll(
+            async () =>
+              ((await executor['queue'].getJob(agentJobId(resumed)))?.returnvalue as AgentResult | undefined)?.status,
+            {
+              timeout: 10_000,
+            },
+          )
           .toBe('cancelled');
 
         await redis.store.clearCancel(resumed.runId); // what `baton run --resume` does first

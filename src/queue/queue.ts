@@ -77,12 +77,12 @@ export class QueueExecutor implements AgentExecutor {
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
-    const queued: Job<AgentJob, AgentResult> = await this.queue.add('agent', job, {
+    const queued = (await this.queue.add('agent', job, {
       jobId,
       priority: bullPriority(job.priority),
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
-    });
+    })) as Job<AgentJob, AgentResult>;
     let onAbort: (() => void) | undefined;
     const cancelled = new Promise<AgentResult>((resolve) => {
       onAbort = (): void => {

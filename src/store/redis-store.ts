@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { Redis, type ChainableCommander } from 'ioredis';
+import { Redis, type ChainableCommander, type Result } from 'ioredis';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { bm25Term, termFrequencies, stem, usefulTerms } from './redis-search.js';
-import { searchWords } from './sqlite-store.js';
+import { bm25Term } from './redis-search.js';
+import { searchTerms, termFrequencies, usefulTerms } from './terms.js';
 import {
   contextChecksum,
   contextEntryTypes,
@@ -25,8 +24,11 @@ import {
   type Store,
 } from './store.js';
 
-/** The layout this code writes; a Redis holding a newer one is refused rather than misread. */
-export const REDIS_LAYOUT_VERSION = 1;
+/**
+ * The layout this code writes; a Redis holding a newer one is refused rather than misread, an older
+ * one is brought up to date. 2: context postings hold Porter stems (`terms.ts`), as SQLite's FTS5 does.
+ */
+export const REDIS_LAYOUT_VERSION = 2;
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL (the `redis_url` setting). */
@@ -113,47 +115,38 @@ local function reindex(record, member, memo)
 end
 `;
 
-/** A Lua script run by its SHA, loaded again when Redis lost it (a restart flushes the script cache). */
-class LuaScript {
-  private readonly sha: string;
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
-
-const scripts = {
-  /** KEYS: record hash. ARGV: member, json, index memo. */
-  saveIndexed: new LuaScript(`${reindexLua}
+/**
+ * The Lua scripts, defined on the connection as commands: ioredis runs each by its SHA and sends the
+ * source again when Redis lost it (a restart flushes the script cache).
+ */
+const luaCommands = {
+  batonSaveIndexed: {
+    numberOfKeys: 1,
+    lua: `${reindexLua}
 reindex(KEYS[1], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[1], 'json', ARGV[2])`),
-  /** KEYS: record hash. ARGV: member. Returns 1 when it existed. */
-  deleteIndexed: new LuaScript(`${reindexLua}
+redis.call('HSET', KEYS[1], 'json', ARGV[2])`,
+  },
+  batonDeleteIndexed: {
+    numberOfKeys: 1,
+    lua: `${reindexLua}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 reindex(KEYS[1], ARGV[1], '')
 redis.call('DEL', KEYS[1])
-return 1`),
-  /** KEYS: records hash, order list. ARGV: id, json. A new id goes to the end of the order; an update keeps its place. */
-  saveInOrder: new LuaScript(
-    `if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`,
-  ),
-  /** KEYS: run hash. Returns 1 when the run exists (and is now flagged). */
-  requestCancel: new LuaScript(`if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+return 1`,
+  },
+  batonSaveInOrder: {
+    numberOfKeys: 2,
+    lua: `if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`,
+  },
+  batonRequestCancel: {
+    numberOfKeys: 1,
+    lua: `if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
-return 1`),
-  /**
-   * Compare-and-set of a context entry. KEYS: entry hash, the run's key→id hash, the run's stats hash.
-   * ARGV: id, json, index memo, version the stored entry must have ('' = must not exist), key ('' = none),
-   * new version, seq, length in terms. Returns 0, changing nothing, when another writer got there first.
-   */
-  commitContext: new LuaScript(`${reindexLua}
+return 1`,
+  },
+  batonCommitContext: {
+    numberOfKeys: 3,
+    lua: `${reindexLua}
 local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[4] == '' then
   if current then return 0 end
@@ -164,8 +157,39 @@ end
 redis.call('HINCRBY', KEYS[3], 'length', tonumber(ARGV[8]) - tonumber(redis.call('HGET', KEYS[1], 'length') or '0'))
 reindex(KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[6], 'seq', ARGV[7], 'length', ARGV[8])
-return 1`),
+return 1`,
+  },
 };
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** Saves a record hash and moves it between its sorted sets. */
+    batonSaveIndexed(record: string, member: string, json: string, indexMemo: string): Result<null, Context>;
+    /** Deletes a record hash and takes it out of its sorted sets. 1 when it existed. */
+    batonDeleteIndexed(record: string, member: string): Result<0 | 1, Context>;
+    /** A new id goes to the end of the order; an update keeps its place. */
+    batonSaveInOrder(records: string, order: string, id: string, json: string): Result<null, Context>;
+    /** Flags a run for cancelling. 1 when the run exists. */
+    batonRequestCancel(run: string): Result<0 | 1, Context>;
+    /**
+     * Compare-and-set of a context entry: `replacesVersion` is the version the stored entry must have
+     * ('' = must not exist), `key` '' = none. 0, changing nothing, when another writer got there first.
+     */
+    batonCommitContext(
+      entry: string,
+      runKeys: string,
+      runStats: string,
+      id: string,
+      json: string,
+      indexMemo: string,
+      replacesVersion: string,
+      key: string,
+      version: string,
+      seq: string,
+      length: string,
+    ): Result<0 | 1, Context>;
+  }
+}
 
 /** Runs a pipeline or transaction and returns its replies, throwing the first error. */
 async function replies(batch: ChainableCommander): Promise<unknown[]> {
@@ -216,6 +240,7 @@ export class RedisStore implements Store {
     keyPrefix = 'baton:',
   ) {
     this.keys = storeKeys(keyPrefix);
+    for (const [name, definition] of Object.entries(luaCommands)) redis.defineCommand(name, definition);
   }
 
   /** The connection, for tests and tools that look at the raw layout. */
@@ -223,7 +248,10 @@ export class RedisStore implements Store {
     return this.redis;
   }
 
-  /** Refuses a Redis written by a newer Baton, and marks a fresh one with this layout version. */
+  /**
+   * Refuses a Redis written by a newer Baton, marks a fresh one with this layout version, and
+   * re-indexes the context of one written by an older Baton.
+   */
   async checkLayout(url: string): Promise<void> {
     await this.redis.hsetnx(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
     const layout = Number(await this.redis.hget(this.keys.meta, 'layout'));
@@ -232,6 +260,23 @@ export class RedisStore implements Store {
         ErrorCodes.store,
         `The Redis store at ${redactRedisUrl(url)} (keys ${this.keys.meta}) has layout version ${layout}, newer than this Baton knows (${REDIS_LAYOUT_VERSION}). Upgrade Baton to use it.`,
       );
+    }
+    if (layout < 2) await this.reindexContext();
+    if (layout < REDIS_LAYOUT_VERSION) await this.redis.hset(this.keys.meta, 'layout', String(REDIS_LAYOUT_VERSION));
+  }
+
+  /**
+   * Indexes every context entry again with the current search terms. Each entry is committed over
+   * its own version, so a writer that got there first simply wins; running it twice is harmless.
+   */
+  private async reindexContext(): Promise<void> {
+    const listed = await this.redis.zrange(this.keys.contextAll, 0, '-1', 'WITHSCORES');
+    for (let offset = 0; offset < listed.length; offset += 2 * page) {
+      const slice = listed.slice(offset, offset + 2 * page);
+      const seqs = new Map(slice.flatMap((value, i) => (i % 2 === 0 ? [[value, Number(slice[i + 1])] as const] : [])));
+      for (const read of await this.readEntries([...seqs.keys()])) {
+        if ('entry' in read) await this.commitContext(read.entry, seqs.get(read.entry.id)!, read.entry.version);
+      }
     }
   }
 
@@ -244,7 +289,7 @@ export class RedisStore implements Store {
       [run.createdAt, k.runsByStatus(run.status)],
       [run.createdAt, k.runsByTenant(run.tenant)],
     ];
-    await scripts.saveIndexed.run(this.redis, [k.run(run.id)], [run.id, JSON.stringify(run), indexMemo(lines)]);
+    await this.redis.batonSaveIndexed(k.run(run.id), run.id, JSON.stringify(run), indexMemo(lines));
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
@@ -275,10 +320,12 @@ export class RedisStore implements Store {
   }
 
   async savePhase(phase: PhaseRecord): Promise<void> {
-    await scripts.saveInOrder.run(
-      this.redis,
-      [this.keys.phases(phase.runId), this.keys.phaseOrder(phase.runId)],
-      [phase.id, JSON.stringify(phase)],
+    const k = this.keys;
+    await this.redis.batonSaveInOrder(
+      k.phases(phase.runId),
+      k.phaseOrder(phase.runId),
+      phase.id,
+      JSON.stringify(phase),
     );
   }
 
@@ -287,10 +334,12 @@ export class RedisStore implements Store {
   }
 
   async saveAgent(agent: AgentRecord): Promise<void> {
-    await scripts.saveInOrder.run(
-      this.redis,
-      [this.keys.agents(agent.runId), this.keys.agentOrder(agent.runId)],
-      [agent.id, JSON.stringify(agent)],
+    const k = this.keys;
+    await this.redis.batonSaveInOrder(
+      k.agents(agent.runId),
+      k.agentOrder(agent.runId),
+      agent.id,
+      JSON.stringify(agent),
     );
   }
 
@@ -338,11 +387,7 @@ export class RedisStore implements Store {
       [newestFirst, k.sessionsByStatus(session.status)],
     ];
     if (session.expiresAt !== undefined) lines.push([session.expiresAt, k.sessionsByExpiry]);
-    await scripts.saveIndexed.run(
-      this.redis,
-      [k.session(session.id)],
-      [session.id, JSON.stringify(session), indexMemo(lines)],
-    );
+    await this.redis.batonSaveIndexed(k.session(session.id), session.id, JSON.stringify(session), indexMemo(lines));
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -381,7 +426,7 @@ export class RedisStore implements Store {
   }
 
   async deleteSession(sessionId: string): Promise<boolean> {
-    return (await scripts.deleteIndexed.run(this.redis, [this.keys.session(sessionId)], [sessionId])) === 1;
+    return (await this.redis.batonDeleteIndexed(this.keys.session(sessionId), sessionId)) === 1;
   }
 
   // ---- context
@@ -469,7 +514,7 @@ export class RedisStore implements Store {
 
   async searchContext(query: ContextSearch): Promise<ContextHit[]> {
     const k = this.keys;
-    const terms = [...new Set(searchWords(query.text).map(stem))];
+    const terms = searchTerms(query.text);
     if (terms.length === 0 || query.phaseIds?.length === 0) return [];
     const head = this.redis.pipeline().zcard(k.contextLengths(query.runId)).hget(k.contextStats(query.runId), 'length');
     for (const term of terms) head.zcard(k.contextTerm(query.runId, term));
@@ -603,7 +648,7 @@ export class RedisStore implements Store {
   // ---- cancellation
 
   async requestCancel(runId: string): Promise<boolean> {
-    return (await scripts.requestCancel.run(this.redis, [this.keys.run(runId)], [])) === 1;
+    return (await this.redis.batonRequestCancel(this.keys.run(runId))) === 1;
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {
@@ -615,10 +660,11 @@ export class RedisStore implements Store {
   }
 
   async saveMergeReport(report: MergeReport): Promise<void> {
-    await scripts.saveInOrder.run(
-      this.redis,
-      [this.keys.merges(report.runId), this.keys.mergeOrder(report.runId)],
-      [report.phaseId, JSON.stringify(report)],
+    await this.redis.batonSaveInOrder(
+      this.keys.merges(report.runId),
+      this.keys.mergeOrder(report.runId),
+      report.phaseId,
+      JSON.stringify(report),
     );
   }
 
@@ -701,19 +747,18 @@ export class RedisStore implements Store {
         [seq, k.contextRecent(entry.runId, entry.phaseId, entry.type, entry.level)],
       );
     for (const [term, frequency] of terms) lines.push([frequency, k.contextTerm(entry.runId, term)]);
-    const committed = await scripts.commitContext.run(
-      this.redis,
-      [k.contextEntry(entry.id), k.contextKeys(entry.runId), k.contextStats(entry.runId)],
-      [
-        entry.id,
-        JSON.stringify(entry),
-        indexMemo(lines),
-        replacesVersion === undefined ? '' : String(replacesVersion),
-        entry.key ?? '',
-        String(entry.version),
-        String(seq),
-        String(length),
-      ],
+    const committed = await this.redis.batonCommitContext(
+      k.contextEntry(entry.id),
+      k.contextKeys(entry.runId),
+      k.contextStats(entry.runId),
+      entry.id,
+      JSON.stringify(entry),
+      indexMemo(lines),
+      replacesVersion === undefined ? '' : String(replacesVersion),
+      entry.key ?? '',
+      String(entry.version),
+      String(seq),
+      String(length),
     );
     return committed === 1;
   }

@@ -5,7 +5,6 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations, SCHEMA_VERSION } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { emptyUsage } from './store.js';
 import { describeStoreContract } from './store.contract.js';
 
 const tempDirs: string[] = [];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
+import { searchWords, stem, usefulTerms } from './terms.js';
 import {
   contextChecksum,
   contextEntryTypes,
@@ -150,47 +151,14 @@ const contextFromRow = (r: Row): ContextEntry =>
     updatedAt: r.updated_at as number,
   });
 
-/** A row whose content no longer matches its checksum was changed outside Baton: never serve it. */
-const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === entry.checksum;
-
-const stopWords = new Set([
-  'the',
-  'and',
-  'for',
-  'are',
-  'was',
-  'with',
-  'this',
-  'that',
-  'from',
-  'what',
-  'which',
-  'into',
-  'your',
-  'you',
-  'our',
-  'has',
-  'have',
-  'not',
-  'but',
-  'all',
-  'any',
-  'can',
-  'its',
-  'about',
-]);
-
-/** The meaningful words of free text, lower-cased, without duplicates. */
-export function searchWords(text: string): string[] {
-  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? []).filter((w) => !stopWords.has(w)))].slice(
-    0,
-    32,
-  );
+/** A row of the FTS5 vocabulary: an indexed term and how many entries hold it. */
+interface VocabRow {
+  term: string;
+  doc: number;
 }
 
-/** Porter stems are nearly always a prefix of the word: these are the indexed forms a word may have. */
-const stemCandidates = (word: string): string[] =>
-  Array.from({ length: Math.min(4, word.length - 2) }, (_, i) => word.slice(0, word.length - i));
+/** A row whose content no longer matches its checksum was changed outside Baton: never serve it. */
+const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === entry.checksum;
 
 function contextParams(entry: ContextEntry): Record<string, unknown> {
   return {
@@ -710,7 +678,7 @@ export class SqliteStore implements Store {
   }
 
   async searchContext(query: ContextSearch): Promise<ContextHit[]> {
-    const match = this.matchExpression(searchWords(query.text));
+    const match = this.matchExpression(query.text);
     if (!match) return [];
     // The top hits across all runs, of which this run's and phases' are kept: three times the limit
     // leaves room for the other phases (and runs) a store holds.
@@ -756,24 +724,20 @@ export class SqliteStore implements Store {
    * An FTS5 query for the words that can tell entries apart: a word in more than a tenth of all
    * entries has almost no weight in BM25 but would make the search visit nearly every row.
    */
-  private matchExpression(words: string[]): string | undefined {
+  private matchExpression(text: string): string | undefined {
+    const words = searchWords(text);
     if (words.length === 0) return undefined;
     const indexed = (this.statements.indexedEntries!.get() as { n: number }).n;
-    const candidates = words.flatMap(stemCandidates);
-    const docs = new Map(
-      (this.statements.vocab!.all(JSON.stringify(candidates)) as Array<{ term: string; doc: number }>).map((r) => [
-        r.term,
-        r.doc,
-      ]),
-    );
-    const frequency = (word: string): number =>
-      stemCandidates(word)
-        .map((t) => docs.get(t))
-        .find((d) => d !== undefined) ?? 0;
-    const ranked = [...words].sort((a, b) => frequency(a) - frequency(b));
-    const useful = ranked.filter((w) => frequency(w) <= Math.max(50, indexed / 10));
-    const chosen = useful.length > 0 ? useful : ranked.slice(0, 1);
-    return chosen.map((w) => `"${w}"`).join(' OR ');
+    // The vocabulary holds what the porter tokenizer indexed: the same stems `stem` gives.
+    const stems = new Map(words.map((word) => [word, stem(word)]));
+    const rows = this.statements.vocab!.all(JSON.stringify([...new Set(stems.values())])) as VocabRow[];
+    const indexedFrequency = new Map(rows.map((r) => [r.term, r.doc]));
+    const frequency = new Map([...stems.values()].map((term) => [term, indexedFrequency.get(term) ?? 0]));
+    const chosen = new Set(usefulTerms(frequency, indexed));
+    return words
+      .filter((word) => chosen.has(stems.get(word)!))
+      .map((word) => `"${word}"`)
+      .join(' OR ');
   }
 
   private verified(row: Row | undefined): ContextEntry | undefined {

@@ -377,6 +377,21 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.searchContext({ runId: 'r1', text: 'the and of', limit: 5 })).toEqual([]);
     });
 
+    it('matches a word by its Porter stem, and ranks the matches the same in every store', async () => {
+      const logs = await store.saveContextEntry(entry('The worker logs every retry'));
+      const logged = await store.saveContextEntry(entry('Requests are logged with their trace id and status'));
+      await store.saveContextEntry(entry('Billing runs nightly'));
+      const cafe = await store.saveContextEntry(entry('Le café ouvre à huit heures'));
+      // "logging", "logs" and "logged" share the stem "log"; the shorter entry ranks first (BM25).
+      const hits = await store.searchContext({ runId: 'r1', text: 'logging', limit: 5 });
+      expect(hits.map((h) => h.entry.id)).toEqual([logs.id, logged.id]);
+      expect(hits[0]!.relevance).toBeGreaterThan(hits[1]!.relevance);
+      // Diacritics are folded, as SQLite's unicode61 tokenizer folds them.
+      expect((await store.searchContext({ runId: 'r1', text: 'CAFE', limit: 5 })).map((h) => h.entry.id)).toEqual([
+        cafe.id,
+      ]);
+    });
+
     it('appends to the audit trail, lists it oldest first with filters, and prunes by age', async () => {
       await store.saveAuditEvent({
         at: 10,

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
 import { makeWorkflowSchema, type AgentEntry, type InheritMode, type PhaseSpec, type Workflow } from './schema.js';
 

@@ -76,8 +76,8 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error) => reject(new Error(`Cannot start redis-server: ${error.message}. ${installHint}`)));
     child.once('exit', (code) =>
