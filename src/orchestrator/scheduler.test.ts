@@ -59,10 +59,10 @@ describe('AgentScheduler', () => {
     const controller = new AbortController();
     const cancelled = h.ask('cancelled', 't', 0, controller.signal).then(
       () => 'started',
-      (reason: unknown) => String(reason),
+      (reason: unknown) => (reason as Error).message,
     );
     void h.ask('next', 't', 0);
-    controller.abort('run cancelled');
+    controller.abort(new Error('run cancelled'));
     expect(await cancelled).toBe('run cancelled');
     await h.release('running');
     expect(h.started).toEqual(['running', 'next']);
