@@ -5,3 +5,11 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { ValidationProblem } from './validate.js';
+export type {
+  ApprovalAnswer,
+  ApprovalDecision,
+  ApprovalKind,
+  ApprovalRecord,
+  ApprovalStatus,
+  ListApprovalsOptions,
+} from './approval.js';

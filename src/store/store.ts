@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ErrorInfo } from '../core/index.js';
+import type { ApprovalDecision, ApprovalRecord, ErrorInfo, ListApprovalsOptions } from '../core/index.js';
 
 /** Token counts as the model reported them. */
 export interface Usage {
@@ -368,4 +368,15 @@ export interface Store {
   clearCancel(runId: string): Promise<void>;
 
   close(): Promise<void>;
+
+  /** Stores a new approval request; one with the same id already stored is kept as it is and returned. */
+  saveApproval(request: ApprovalRecord): Promise<ApprovalRecord>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Oldest first. */
+  listApprovals(options?: ListApprovalsOptions): Promise<ApprovalRecord[]>;
+  /**
+   * Answers a pending request, atomically: the first answer wins. Returns the answered request, or
+   * undefined when it does not exist or was answered (or expired) already.
+   */
+  saveApprovalDecision(decision: ApprovalDecision): Promise<ApprovalRecord | undefined>;
 }
