@@ -14,3 +14,5 @@ export type {
   RetryOptions,
 } from './runner.js';
 export { agentEnvironment } from './environment.js';
+export { ruleDenialMessage, rulesOnlyGate } from './tool-gate.js';
+export type { GatedToolCall, ToolGate, ToolVerdict } from './tool-gate.js';

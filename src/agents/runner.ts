@@ -3,6 +3,7 @@ import { ErrorCodes, type ErrorInfo } from '../core/index.js';
 import { addUsage, emptyUsage, type AgentOutput, type AgentTotals } from '../store/index.js';
 import { AgentAbort, abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
+import type { ToolGate } from './tool-gate.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt, for transient failures only. */
@@ -36,6 +37,8 @@ export interface AgentRunOptions {
   /** Aborting it cancels the agent (the run's kill switch). */
   signal?: AbortSignal;
   hooks?: AgentRunHooks;
+  /** Decides each tool call (passed on to the runtime). */
+  toolGate?: ToolGate;
 }
 
 export type AgentResultStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -122,7 +125,10 @@ export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promi
       previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
     const recorded: Array<void | Promise<void>> = [];
     const execution = options.runtime
-      .execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) })
+      .execute(attemptSpec, signal, {
+        spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)),
+        ...(options.toolGate ? { toolGate: options.toolGate } : {}),
+      })
       .then(async (outcome) => {
         await Promise.all(recorded); // the pid is stored before the attempt's end, never after
         return outcome;

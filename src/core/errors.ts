@@ -77,6 +77,14 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** Nobody answered an approval request before its deadline, and `onTimeout: fail` stopped the agent. */
+  approvalTimeout: 'BATON_APPROVAL_TIMEOUT',
+  /** A person denied a phase gate: the phase did not run, or its output was not passed on. */
+  approvalDenied: 'BATON_APPROVAL_DENIED',
+  /** `baton approve` / `baton deny` named a request that does not exist or was answered already. */
+  approvalNotFound: 'BATON_APPROVAL_NOT_FOUND',
+  /** `baton run --detach-on-wait` stopped: everything left to do waits for a person (exit 3). */
+  waitingForApproval: 'BATON_WAITING_FOR_APPROVAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -102,7 +110,11 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.knowledgeInvalid,
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
+  ErrorCodes.approvalNotFound,
 ]);
+
+/** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */
+export const EXIT_WAITING_FOR_APPROVAL = 3;
 
 export function isBatonError(error: unknown): error is BatonError {
   return error instanceof BatonError;

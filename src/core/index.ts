@@ -1,4 +1,11 @@
-export { BatonError, ErrorCodes, inputErrorCodes, isBatonError, toErrorInfo } from './errors.js';
+export {
+  BatonError,
+  ErrorCodes,
+  EXIT_WAITING_FOR_APPROVAL,
+  inputErrorCodes,
+  isBatonError,
+  toErrorInfo,
+} from './errors.js';
 export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';

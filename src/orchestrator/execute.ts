@@ -12,6 +12,7 @@ import {
   type AttemptOutcome,
   type RetryOptions,
 } from '../agents/index.js';
+import { ApprovalDesk } from '../approvals/index.js';
 import { ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import { addUsage, emptyUsage, type Store } from '../store/index.js';
 
@@ -106,6 +107,7 @@ export async function executeAgentJob(
     retry: job.retry,
     timeoutMs: job.timeoutMs,
     signal: deps.signal,
+    toolGate: ApprovalDesk.forJob(store, job, clock),
     hooks: {
       attemptStarted: async (info) => {
         await store.saveAttempt({

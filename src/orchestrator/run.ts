@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { AgentAbort, agentEnvironment, type AgentRuntime, type AgentSpec } from '../agents/index.js';
+import { agentPermissions } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
@@ -821,6 +822,7 @@ class RunExecution {
           ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
           : resolved.allowedTools,
       disallowedTools: resolved.disallowedTools,
+      permissions: agentPermissions(config, resolved, mcpServerNames),
       mcpServers: plan?.servers,
       env: agentEnvironment(this.options.env, resolved.env),
       // The agent may not spend more than what is left of the run's budget.

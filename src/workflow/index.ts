@@ -9,6 +9,15 @@ export {
   whenSchema,
   workflowSchema,
 } from './schema.js';
-export type { AgentEntry, AggregateSpec, Foreach, InheritMode, PhaseSpec, WhenCondition, Workflow } from './schema.js';
+export type {
+  AgentEntry,
+  AggregateSpec,
+  ApprovalGate,
+  Foreach,
+  InheritMode,
+  PhaseSpec,
+  WhenCondition,
+  Workflow,
+} from './schema.js';
 export { ancestorPhases, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
 export type { LoadedWorkflow, ParseWorkflowOptions, ResolvedAgent } from './load.js';
