@@ -139,6 +139,8 @@ export class ApprovalDesk {
     decision: PermissionDecision,
     call: GatedToolCall,
   ): Promise<ToolVerdict> {
+    // The agent is being stopped (a cancel, --detach-on-wait): the request stays open for a resumed run.
+    if (answered.status === 'pending') return { behavior: 'deny', message: 'The agent was stopped while it waited.' };
     const said = answered.answer?.message ? `: ${answered.answer.message}` : '';
     const details = { ...approvalDetails(answered), rule: decision.rule };
     if (answered.status === 'approved') {
@@ -153,7 +155,6 @@ export class ApprovalDesk {
     await this.record('tool.denied', answered.runId, details);
     if (answered.status === 'denied')
       return { behavior: 'deny', message: `${answered.answer?.by ?? 'A person'} denied this tool call${said}` };
-    if (answered.status === 'pending') return { behavior: 'deny', message: 'The agent was stopped while it waited.' };
     const message = `Nobody approved this tool call before its deadline (rule "${decision.rule}"), so it was denied.`;
     return answered.onTimeout === 'fail'
       ? { behavior: 'deny', message, interrupt: true }

@@ -5,3 +5,6 @@ export type { WaitOptions } from './requests.js';
 export { notifyWebhook, webhookPayload } from './webhook.js';
 export { agentPermissions } from './policy.js';
 export type { AgentPermissions } from './policy.js';
+export { PhaseGates } from './phase-gate.js';
+export type { GatedResult, PhaseGateOptions } from './phase-gate.js';
+export { onlyPeopleLeft, untilOnlyPeopleLeft } from './detach.js';

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
+import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL } from '../core/index.js';
 import {
   catalogFor,
   mcpSecretValues,
@@ -87,6 +89,8 @@ export interface RunCommandOptions extends StoreOptions {
   onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
+  /** Stop (exit 3) once everything left waits for a person; `--resume` after the approvals. */
+  detachOnWait?: boolean;
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
@@ -291,6 +295,8 @@ export async function runCommand(
       : undefined;
     if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
 
+    const runId = options.resume ?? randomUUID();
+    const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, cancel, output) : undefined;
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
@@ -300,7 +306,8 @@ export async function runCommand(
       runtime,
       mcp: mcp?.manager,
       tenant,
-      ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      runId,
+      ...(options.resume ? { resume: true } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(executor ? { executor } : {}),
       ...quota,
@@ -309,7 +316,7 @@ export async function runCommand(
       events,
     });
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-    return runExitCode(summary);
+    return (await detached?.stop()) ? EXIT_WAITING_FOR_APPROVAL : runExitCode(summary);
   } finally {
     await executor?.close();
     await runtime.close();
@@ -321,6 +328,31 @@ export async function runCommand(
     process.off('SIGTERM', onSignal);
     await rawStore.close();
   }
+}
+
+/**
+ * `--detach-on-wait`: stops the run once all that is left waits for a person. Its agents are
+ * stopped like a cancel does; the requests stay open, and `--resume` picks up their answers.
+ */
+function detachWhenOnlyPeopleLeft(store: Store, runId: string, cancel: AbortController, output: Output) {
+  const watching = new AbortController();
+  const found = untilOnlyPeopleLeft(store, runId, { signal: AbortSignal.any([watching.signal, cancel.signal]) }).then(
+    (only) => {
+      if (!only) return false;
+      output.stderr.write(
+        `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
+      );
+      cancel.abort(new Error(`detached while waiting for approval (${ErrorCodes.waitingForApproval})`));
+      return true;
+    },
+  );
+  return {
+    /** Stops watching; true when the run was detached. */
+    stop: async (): Promise<boolean> => {
+      watching.abort();
+      return found;
+    },
+  };
 }
 
 export async function statusCommand(

@@ -104,6 +104,10 @@ storeOptions(
       '--on-quota <policy>',
       "when the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC",
       onQuotaPolicy,
+    )
+    .option(
+      '--detach-on-wait',
+      'exit with code 3 once everything left waits for a person; continue later with --resume',
     ),
 ).action(
   action(
@@ -115,6 +119,7 @@ storeOptions(
         resume?: string;
         priority?: number;
         onQuota?: 'wait' | 'fail';
+        detachOnWait?: boolean;
         config?: string;
         dataDir?: string;
       },

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { AgentAbort, agentEnvironment, type AgentRuntime, type AgentSpec } from '../agents/index.js';
-import { agentPermissions } from '../approvals/index.js';
+import { agentPermissions, PhaseGates } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
@@ -176,6 +176,7 @@ class RunExecution {
   private budgetWarned = false;
   /** Waiting agents being prepared for the session pool: pool room they will take once prewarmed. */
   private warming = 0;
+  private readonly gates: PhaseGates;
 
   constructor(private readonly options: RunWorkflowOptions) {
     this.workflow = options.workflow;
@@ -193,6 +194,7 @@ class RunExecution {
     const budgets = [this.workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
     this.budgetUsd = budgets.length > 0 ? Math.min(...budgets) : undefined;
     for (const phase of this.workflow.phases) this.phases.set(phase.id, phase);
+    this.gates = new PhaseGates({ ...options, runId: this.runId, signal: this.cancel.signal, clock: this.clock });
     this.executor =
       options.executor ??
       new LocalExecutor({
@@ -434,9 +436,14 @@ class RunExecution {
           message: `not run: when: ${condition.reason}`,
         });
       } else {
-        await this.store.savePhase(record);
-        this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
-        result = phase.plan ? await this.runPlanning(phase) : await this.runAgentsOf(phase, origin?.generation);
+        const refused = await this.gates.before(phase, this.outputs);
+        if (refused) result = await this.skipPhase(phase, refused.status, refused.error);
+        else {
+          await this.store.savePhase(record);
+          this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
+          result = phase.plan ? await this.runPlanning(phase) : await this.runAgentsOf(phase, origin?.generation);
+          result = await this.gates.after(phase, result);
+        }
       }
     }
     if (result.output) {
