@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../store/index.js';
 import { DEFAULT_POLL_MS } from './requests.js';
 
@@ -30,7 +31,8 @@ export async function untilOnlyPeopleLeft(
 ): Promise<boolean> {
   let seen = 0;
   while (!options.signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? DEFAULT_POLL_MS).unref());
+    const slept = await sleep(options.pollMs ?? DEFAULT_POLL_MS, true, { signal: options.signal }).catch(() => false);
+    if (!slept) break;
     seen = (await onlyPeopleLeft(store, runId).catch(() => false)) ? seen + 1 : 0;
     if (seen >= 2) return true;
   }
