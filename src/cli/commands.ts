@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
-import { untilOnlyPeopleLeft } from '../approvals/index.js';
+import { answerApproval, untilOnlyPeopleLeft } from '../approvals/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL } from '../core/index.js';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../mcp/index.js';
 import {
   AuditTrail,
+  currentActor,
   BatonMetrics,
   createLogger,
   logEvents,
@@ -509,12 +510,17 @@ export async function dashboardCommand(
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);
     let app: ReturnType<typeof render> | undefined;
+    // Keys answer requests only on a terminal someone types into.
+    const interactive = !options.once && process.stdin.isTTY === true;
+    const onAnswer = (id: string, approve: boolean): void =>
+      // Answered meanwhile elsewhere: the next snapshot no longer lists it, which is all there is to show.
+      void answerApproval(store, { id, approve, by: currentActor() }).catch(() => undefined);
     try {
       const last = await watchRun(
         store,
         id,
         (snapshot) => {
-          const view = createElement(Dashboard, { snapshot });
+          const view = createElement(Dashboard, { snapshot, ...(interactive ? { onAnswer } : {}) });
           if (app) app.rerender(view);
           else app = render(view, { stdout: output.stdout as NodeJS.WriteStream, patchConsole: false });
           if (options.once) stop.abort();
