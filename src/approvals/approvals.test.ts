@@ -159,6 +159,8 @@ describe('detach on wait', () => {
         attempts: 0,
         durationMs: 0,
       });
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r1', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
     await store.savePhase({ runId: 'r1', id: 'p1', status: 'running' });
     await store.savePhase({ runId: 'r1', id: 'p2', status: 'pending' });
     await agent('done', 'succeeded');
