@@ -39,6 +39,11 @@ const model = useScriptedModel(
         },
       ]),
       {
+        match: { prompt: 'Publish the notes', turn: 1 },
+        sequencePer: 'script' as const,
+        reply: { toolUse: { name: 'Write', input: { file_path: 'published.txt', content: 'notes' } } },
+      },
+      {
         match: { prompt: 'Stamp the clock', turn: 1 },
         sequencePer: 'script' as const,
         reply: { toolUse: { name: 'Write', input: { file_path: 'clock.txt', content: 'tick' } } },
@@ -163,4 +168,28 @@ phases:
     );
     expect(await pending()).toEqual([]);
   }, 180_000);
+
+  it('fails the agent when nobody answers in time and onTimeout is fail', async () => {
+    const dir = model.home.dir;
+    const workflow = join(dir, 'strict.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: strict
+phases:
+  - id: publish
+    agents:
+      - id: publisher
+        prompt: Publish the notes
+        permissions: { ask: [Write], approvalTimeoutMs: 1000, onTimeout: fail }
+`,
+    );
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(code).toBe(1);
+    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
+    expect(agent.status).toBe('failed');
+    expect(agent.error?.code).toBe('BATON_APPROVAL_TIMEOUT');
+    expect(agent.attempts).toBe(1); // not retried: waiting again would not bring an answer
+    expect(existsSync(join(dir, 'published.txt'))).toBe(false);
+  }, 120_000);
 });
