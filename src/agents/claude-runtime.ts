@@ -13,6 +13,7 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import { emptyUsage, ErrorCodes, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
+import { ClaudePermissions } from './claude-permissions.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
@@ -46,8 +47,16 @@ class AgentProcess {
   child?: ChildProcess;
   stderrTail = '';
   private killTimer?: NodeJS.Timeout;
+  /** Baton's decision on each tool call, when the spec has permission rules. */
+  readonly permissions?: ClaudePermissions;
 
-  constructor(private readonly observer?: AttemptObserver) {}
+  constructor(
+    spec: AgentSpec,
+    private readonly observer?: AttemptObserver,
+  ) {
+    if (spec.permissions)
+      this.permissions = new ClaudePermissions(spec.permissions, { cwd: spec.cwd, home: spec.env.HOME });
+  }
 
   spawn = (options: SpawnOptions): SpawnedProcess => {
     const child = spawn(options.command, options.args, {
@@ -117,7 +126,8 @@ function sdkOptions(
     systemPrompt: { type: 'preset', preset: 'claude_code', append: spec.appendSystemPrompt },
     model: spec.model,
     cwd: spec.cwd,
-    allowedTools: spec.allowedTools,
+    // With permission rules Baton decides every call; an SDK allow list would let calls skip it.
+    ...(process.permissions ? process.permissions.options() : { allowedTools: spec.allowedTools }),
     disallowedTools: spec.disallowedTools,
     mcpServers: spec.mcpServers,
     // Keeps server env and headers (secrets) off the command line.
@@ -158,7 +168,7 @@ export class ClaudeRuntime implements AgentRuntime {
    */
   prewarm(spec: AgentSpec): boolean {
     if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
-    const agentProcess = new AgentProcess();
+    const agentProcess = new AgentProcess(spec);
     const abortController = new AbortController();
     const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) =>
       startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }),
@@ -212,7 +222,8 @@ export class ClaudeRuntime implements AgentRuntime {
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     const startedAt = Date.now();
     const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
-    const agentProcess = claimed?.process ?? new AgentProcess(observer);
+    const agentProcess = claimed?.process ?? new AgentProcess(spec, observer);
+    if (agentProcess.permissions && observer?.toolGate) agentProcess.permissions.gate = observer.toolGate;
     const abortController = claimed?.abortController ?? new AbortController();
     const onAbort = (): void => {
       agentProcess.kill();
@@ -268,6 +279,8 @@ export class ClaudeRuntime implements AgentRuntime {
       ...(startupMs !== undefined ? { startupMs } : {}),
     };
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
+    const stoppedBy = agentProcess.permissions?.failure;
+    if (stoppedBy) return { ...outcome, error: stoppedBy };
     if (!result) {
       const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
       const detail =

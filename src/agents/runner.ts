@@ -10,6 +10,7 @@ import {
 } from '../core/index.js';
 import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
+import type { ToolGate } from './tool-gate.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt, for transient failures only. */
@@ -43,6 +44,8 @@ export interface RunWithRetriesOptions {
   /** Aborting it cancels the agent (the run's kill switch). */
   signal?: AbortSignal;
   hooks?: RetryHooks;
+  /** Decides each tool call (passed on to the runtime). */
+  toolGate?: ToolGate;
 }
 
 export type AgentResultStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -135,6 +138,7 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
     const execution = options.runtime
       .execute(attemptSpec, signal, {
         spawned: (pid) => recorded.push(Promise.resolve(options.hooks?.processStarted?.(info, pid))),
+        ...(options.toolGate ? { toolGate: options.toolGate } : {}),
       })
       .then(async (outcome) => {
         await Promise.all(recorded); // the pid is stored before the attempt's end, never after

@@ -1,5 +1,7 @@
 import type { AgentOutput, ErrorInfo, Usage } from '../core/index.js';
 import type { McpLaunchConfig } from '../mcp/index.js';
+import type { PermissionPolicy } from '../permissions/index.js';
+import type { ToolGate } from './tool-gate.js';
 
 /** Everything one agent execution needs. Plain data: runtimes must not depend on workflow types. */
 export interface AgentSpec {
@@ -18,6 +20,11 @@ export interface AgentSpec {
   cwd: string;
   allowedTools?: string[];
   disallowedTools?: string[];
+  /**
+   * Every tool call is decided by Baton under these rules (allowedTools and disallowedTools already
+   * merged in); without them Claude Code decides with allowedTools alone, as before permissions.
+   */
+  permissions?: PermissionPolicy & { webhookUrl?: string };
   /** Only these servers are given to the agent (`--strict-mcp-config`). */
   mcpServers?: Record<string, McpLaunchConfig>;
   /** The complete environment of the agent process. */
@@ -59,6 +66,8 @@ export interface AttemptOutcome {
 export interface AttemptObserver {
   /** The agent's process started (runtimes without processes never call it). */
   spawned?(pid: number): void;
+  /** Decides each tool call (rules, and a person for an `ask`); without it the rules alone decide. */
+  toolGate?: ToolGate;
 }
 
 export interface AgentRuntime {

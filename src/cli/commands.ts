@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
+import { answerApproval, untilOnlyPeopleLeft } from '../approvals/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL } from '../core/index.js';
 import {
   catalogFor,
   mcpSecretValues,
@@ -12,6 +14,7 @@ import {
 } from '../mcp/index.js';
 import {
   AuditTrail,
+  currentActor,
   BatonMetrics,
   createLogger,
   logEvents,
@@ -93,6 +96,8 @@ export interface RunCommandOptions extends StoreOptions {
   agentEnv?: Record<string, string>;
   /** `baton merge`: with resume, the phases whose branches are merged again (a succeeded run may be given). */
   redoMerge?: string[];
+  /** Stop (exit 3) once everything left waits for a person; `--resume` after the approvals. */
+  detachOnWait?: boolean;
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
@@ -170,7 +175,14 @@ function checkRunArguments(workflowPath: string | undefined, options: RunCommand
 }
 
 /** Cancels the run on SIGINT and SIGTERM, saying so; `dispose` stops listening. */
-function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => void } {
+/** Cancels a `baton run`: on SIGINT/SIGTERM, or when the run detaches to wait for a person. */
+interface RunCancel {
+  signal: AbortSignal;
+  abort(reason: Error): void;
+  dispose(): void;
+}
+
+function cancelOnSignals(output: Output): RunCancel {
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;
@@ -181,6 +193,7 @@ function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => 
   process.on('SIGTERM', onSignal);
   return {
     signal: cancel.signal,
+    abort: (reason) => cancel.abort(reason),
     dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -281,6 +294,8 @@ export async function runCommand(
     logEvents(logger, events, mcp?.manager.events);
     executor = await openQueueExecutor(config, store, output);
 
+    const runId = options.resume ?? randomUUID();
+    const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, cancel, output) : undefined;
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
@@ -290,7 +305,8 @@ export async function runCommand(
       runtime,
       mcp: mcp?.manager,
       tenant,
-      ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      runId,
+      ...(options.resume ? { resume: true } : {}),
       ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(executor ? { executor } : {}),
@@ -300,7 +316,7 @@ export async function runCommand(
       events,
     });
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-    return runExitCode(summary);
+    return (await detached?.stop()) ? EXIT_WAITING_FOR_APPROVAL : runExitCode(summary);
   } finally {
     await executor?.close();
     await runtime.close();
@@ -311,6 +327,31 @@ export async function runCommand(
     cancel.dispose();
     await rawStore.close();
   }
+}
+
+/**
+ * `--detach-on-wait`: stops the run once all that is left waits for a person. Its agents are
+ * stopped like a cancel does; the requests stay open, and `--resume` picks up their answers.
+ */
+function detachWhenOnlyPeopleLeft(store: Store, runId: string, cancel: RunCancel, output: Output) {
+  const watching = new AbortController();
+  const found = untilOnlyPeopleLeft(store, runId, { signal: AbortSignal.any([watching.signal, cancel.signal]) }).then(
+    (only) => {
+      if (!only) return false;
+      output.stderr.write(
+        `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
+      );
+      cancel.abort(new BatonError(ErrorCodes.waitingForApproval, 'detached while waiting for approval'));
+      return true;
+    },
+  );
+  return {
+    /** Stops watching; true when the run was detached. */
+    stop: async (): Promise<boolean> => {
+      watching.abort();
+      return found;
+    },
+  };
 }
 
 export async function statusCommand(
@@ -465,12 +506,17 @@ export async function dashboardCommand(
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);
     let app: ReturnType<typeof render> | undefined;
+    // Keys answer requests only on a terminal someone types into.
+    const interactive = !options.once && process.stdin.isTTY === true;
+    const onAnswer = (id: string, approve: boolean): void =>
+      // Answered meanwhile elsewhere: the next snapshot no longer lists it, which is all there is to show.
+      void answerApproval(store, { id, approve, by: currentActor() }).catch(() => undefined);
     try {
       const last = await watchRun(
         store,
         id,
         (snapshot) => {
-          const view = createElement(Dashboard, { snapshot });
+          const view = createElement(Dashboard, { snapshot, ...(interactive ? { onAnswer } : {}) });
           if (app) app.rerender(view);
           else app = render(view, { stdout: output.stdout as NodeJS.WriteStream, patchConsole: false });
           if (options.once) stop.abort();

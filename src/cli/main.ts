@@ -32,6 +32,7 @@ import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand, storeKinds } from './migrate-commands.js';
 import { mergeCommand } from './merge-commands.js';
+import { answerCommand, approvalsCommand } from './approval-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
@@ -109,6 +110,10 @@ storeOptions(
       '--on-quota <policy>',
       "when the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC",
       onQuotaPolicy,
+    )
+    .option(
+      '--detach-on-wait',
+      'exit with code 3 once everything left waits for a person; continue later with --resume',
     ),
 ).action(action((workflow, opts) => runCommand(workflow, opts, output)));
 
@@ -133,6 +138,39 @@ storeOptions(
     .description('show a run (the latest when no id is given)')
     .option('--json', 'print JSON'),
 ).action(action((runId, opts) => statusCommand(runId, opts, output)));
+
+storeOptions(
+  program
+    .command('approvals')
+    .description('list the tool calls and phase gates waiting for a person')
+    .option('--run <runId>', 'only this run')
+    .option('--all', 'answered and expired requests too')
+    .option('--json', 'print JSON'),
+).action(
+  action((opts: { run?: string; all?: boolean; json?: boolean; config?: string; dataDir?: string }) =>
+    approvalsCommand(opts, output),
+  ),
+);
+
+for (const [name, approve] of [
+  ['approve', true],
+  ['deny', false],
+] as const) {
+  storeOptions(
+    program
+      .command(`${name} <id>`)
+      .description(
+        approve
+          ? 'approve a waiting request (the message reaches the agent as an instruction)'
+          : 'deny a waiting request (the message tells the agent why)',
+      )
+      .option('--message <text>', approve ? 'an instruction for the agent' : 'why, for the agent'),
+  ).action(
+    action((id: string, opts: { message?: string; config?: string; dataDir?: string }) =>
+      answerCommand(id, approve, opts, output),
+    ),
+  );
+}
 
 storeOptions(
   program

@@ -111,7 +111,10 @@ function mergeLines(merge: MergeReport | undefined): string[] {
 
 /** A human-readable account of a run: every agent's status, cost and result, and each phase's combined output. */
 export function formatSummary(summary: RunSummary): string {
-  const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}`];
+  const waiting = summary.waiting
+    ? `, waiting for ${summary.waiting} approval(s): baton approvals --run ${summary.runId}`
+    : '';
+  const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${waiting}`];
   for (const phase of summary.phases) {
     lines.push(
       `  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`,
@@ -125,6 +128,10 @@ export function formatSummary(summary: RunSummary): string {
       lines.push(
         `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${usd(agent.costUsd)} ×${agent.attempts}  ${detail}`,
       );
+      if (agent.permissions)
+        lines.push(
+          `              tool calls: ${agent.permissions.asked} asked a person, ${agent.permissions.denied} denied`,
+        );
       const ws = agent.workspace;
       if (ws) {
         const changed = ws.commit

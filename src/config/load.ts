@@ -42,7 +42,7 @@ function envValue(key: ConfigKey, raw: string): unknown {
     if (['false', '0'].includes(raw)) return false;
     throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a boolean: use true, false, 1 or 0.`);
   }
-  if (kind instanceof z.ZodRecord) {
+  if (kind instanceof z.ZodRecord || kind instanceof z.ZodObject) {
     try {
       return JSON.parse(raw) as unknown;
     } catch {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mcpServerSchema } from '../mcp/index.js';
+import { permissionsSchema } from '../permissions/index.js';
 
 function isRedisUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -70,6 +71,15 @@ export const configSchema = z
     tenant_max_concurrent_agents: z.record(z.string(), z.number().int().min(1)).default({}),
     /** Tokens (input + output) each tenant may use per UTC day; tenants not listed have no limit. */
     tenant_daily_token_budget: z.record(z.string(), z.number().int().positive()).default({}),
+    /** Permission rules for every agent of every run, below the workflow's own (Claude Code rule syntax). */
+    permissions: permissionsSchema.optional(),
+    /** Receives a JSON POST for each approval request; a failing webhook never holds up the run. */
+    approval_webhook_url: z
+      .string()
+      .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+        message: 'must be an http:// or https:// URL',
+      })
+      .optional(),
   })
   .strict();
 

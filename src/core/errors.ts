@@ -93,6 +93,14 @@ export const ErrorCodes = {
   mergeFailed: 'BATON_MERGE_FAILED',
   /** A merge's `into` names a branch that exists and that this run did not create; Baton never overwrites it. */
   mergeBranchExists: 'BATON_MERGE_BRANCH_EXISTS',
+  /** Nobody answered an approval request before its deadline, and `onTimeout: fail` stopped the agent. */
+  approvalTimeout: 'BATON_APPROVAL_TIMEOUT',
+  /** A person denied a phase gate: the phase did not run, or its output was not passed on. */
+  approvalDenied: 'BATON_APPROVAL_DENIED',
+  /** `baton approve` / `baton deny` named a request that does not exist or was answered already. */
+  approvalNotFound: 'BATON_APPROVAL_NOT_FOUND',
+  /** `baton run --detach-on-wait` stopped: everything left to do waits for a person (exit 3). */
+  waitingForApproval: 'BATON_WAITING_FOR_APPROVAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -120,7 +128,11 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.runNotResumable,
   ErrorCodes.runNotFound,
   ErrorCodes.sessionNotFound,
+  ErrorCodes.approvalNotFound,
 ]);
+
+/** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */
+export const EXIT_WAITING_FOR_APPROVAL = 3;
 
 export function isBatonError(error: unknown): error is BatonError {
   return error instanceof BatonError;

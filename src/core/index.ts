@@ -1,8 +1,24 @@
-export { BatonError, ErrorCodes, inputErrorCodes, isBatonError, toErrorInfo } from './errors.js';
+export {
+  BatonError,
+  ErrorCodes,
+  EXIT_WAITING_FOR_APPROVAL,
+  inputErrorCodes,
+  isBatonError,
+  toErrorInfo,
+} from './errors.js';
 export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
+export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
+export type { ValidationProblem } from './validate.js';
 export { addUsage, emptyUsage } from './values.js';
 export type { AgentOutput, AgentTotals, Usage } from './values.js';
+export type {
+  ApprovalAnswer,
+  ApprovalDecision,
+  ApprovalKind,
+  ApprovalRecord,
+  ApprovalStatus,
+  ListApprovalsOptions,
+} from './approval.js';

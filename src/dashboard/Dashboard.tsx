@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box, Text, useInput } from 'ink';
+import { useRef, useState } from 'react';
 import type { DashboardSnapshot } from './snapshot.js';
 
 const WIDTH = 10;
@@ -14,8 +15,61 @@ const percent = (share: number | undefined): string => (share === undefined ? '�
 const duration = (ms: number | undefined): string =>
   ms === undefined ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 60_000).toFixed(1)}m`;
 
+const firstLine = (text: string): string => (text.split('\n')[0] ?? '').slice(0, 60);
+
+/**
+ * Requests waiting for a person. With `onAnswer` (an interactive terminal) ↑/↓ pick one, `a`
+ * approves and `d` denies it.
+ */
+function Waiting({
+  waiting,
+  onAnswer,
+}: {
+  waiting: DashboardSnapshot['waiting'];
+  onAnswer?: (id: string, approve: boolean) => void;
+}) {
+  const [, redraw] = useState(0);
+  // A ref, not only state: keys typed quickly must act on the row picked by the key before them.
+  const picked = useRef(0);
+  const current = Math.min(picked.current, Math.max(0, waiting.length - 1));
+  const pick = (index: number): void => {
+    picked.current = Math.min(Math.max(0, index), waiting.length - 1);
+    redraw((n) => n + 1);
+  };
+  useInput(
+    (input, key) => {
+      const at = Math.min(picked.current, waiting.length - 1);
+      if (key.upArrow) pick(at - 1);
+      else if (key.downArrow) pick(at + 1);
+      else if ((input === 'a' || input === 'd') && waiting[at]) onAnswer?.(waiting[at].id, input === 'a');
+    },
+    { isActive: onAnswer !== undefined && waiting.length > 0 },
+  );
+  if (waiting.length === 0) return null;
+  return (
+    <Box flexDirection="column">
+      <Text bold color="yellow">
+        Waiting for you: {waiting.length}
+      </Text>
+      {waiting.map((w, i) => (
+        <Text key={w.id} inverse={onAnswer !== undefined && i === current}>
+          {onAnswer !== undefined && i === current ? '› ' : ''}
+          {w.id} {w.who}: {firstLine(w.summary)}
+        </Text>
+      ))}
+      <Text dimColor>{onAnswer ? '↑/↓ pick · a approve · d deny' : 'baton approve|deny <id>'}</Text>
+    </Box>
+  );
+}
+
 /** The roadmap's "Agent Orchestration" box, for one run. */
-export function Dashboard({ snapshot }: { snapshot: DashboardSnapshot }) {
+export function Dashboard({
+  snapshot,
+  onAnswer,
+}: {
+  snapshot: DashboardSnapshot;
+  onAnswer?: (id: string, approve: boolean) => void;
+}) {
   const s = snapshot;
   return (
     <Box flexDirection="column" borderStyle="single" width={48} paddingX={1}>
@@ -53,6 +107,7 @@ export function Dashboard({ snapshot }: { snapshot: DashboardSnapshot }) {
         Token Usage: {s.tokens.toLocaleString('en-US')} · ${s.costUsd.toFixed(4)}
         {s.budgetUsd !== undefined ? ` / $${s.budgetUsd}` : ''}
       </Text>
+      <Waiting waiting={s.waiting} {...(onAnswer ? { onAnswer } : {})} />
     </Box>
   );
 }

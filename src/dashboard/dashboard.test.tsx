@@ -1,5 +1,6 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/cli.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
@@ -32,6 +33,7 @@ const snapshot: DashboardSnapshot = {
   tokens: 12_456,
   costUsd: 1.5,
   budgetUsd: 5,
+  waiting: [],
 };
 
 describe('terminal dashboard', () => {
@@ -51,6 +53,35 @@ describe('terminal dashboard', () => {
       expect(frame).toContain(line);
     }
     expect(frame).toMatch(/^┌─+┐/);
+  });
+
+  it('lists requests waiting for a person; on a terminal, arrows pick one and a / d answer it', async () => {
+    const waiting = [
+      { id: 'aaa111', who: 'agent fixer', summary: 'Edit(typo.txt)', deadline: 0 },
+      { id: 'bbb222', who: 'phase deploy', summary: 'Start phase deploy?\nbuild: ok', deadline: 0 },
+    ];
+    const plain = render(<Dashboard snapshot={{ ...snapshot, waiting }} />).lastFrame() ?? '';
+    expect(plain).toContain('Waiting for you: 2');
+    expect(plain).toContain('aaa111 agent fixer: Edit(typo.txt)');
+    expect(plain).toContain('bbb222 phase deploy: Start phase deploy?');
+    expect(plain).toContain('baton approve|deny <id>');
+
+    const answers: Array<[string, boolean]> = [];
+    const app = render(<Dashboard snapshot={{ ...snapshot, waiting }} onAnswer={(id, ok) => answers.push([id, ok])} />);
+    const until = (holds: () => boolean) => waitFor(() => holds() || undefined, 5000, 'the dashboard to react');
+    await until(() => (app.lastFrame() ?? '').includes('› aaa111'));
+    app.stdin.write('a');
+    await until(() => answers.length === 1);
+    app.stdin.write('\u001B[B'); // arrow down
+    await until(() => (app.lastFrame() ?? '').includes('› bbb222'));
+    app.stdin.write('d');
+    await until(() => answers.length === 2);
+    expect(answers).toEqual([
+      ['aaa111', true],
+      ['bbb222', false],
+    ]);
+    expect(app.lastFrame()).toContain('a approve · d deny');
+    app.unmount();
   });
 
   it('draws bars from shares', () => {

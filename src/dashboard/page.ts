@@ -21,7 +21,10 @@ export function dashboardPage(): string {
   tr[data-run-id]:hover { background: #f0f4ff; }
   .status { font-weight: 600; }
   .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending { color: #9a6700; } .cancelled { color: #6e7781; }
-  #detail { grid-column: 1 / -1; }
+  #detail, #approvals { grid-column: 1 / -1; }
+  .approval { border-top: 1px solid #eef0f3; padding: 8px 0; }
+  .approval pre { white-space: pre-wrap; background: #fff8e5; padding: 6px 8px; border-radius: 4px; margin: 4px 0; }
+  .approval input { width: 40%; margin-right: 6px; } .approval button { margin-right: 6px; }
   .agent, .merge { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
@@ -31,6 +34,7 @@ export function dashboardPage(): string {
 <body>
 <header>Baton <small id="live">connecting…</small></header>
 <main>
+  <section id="approvals"><h2>Waiting for you</h2><div id="waiting"><p class="muted">Nothing waits for you.</p></div></section>
   <section><h2>Runs</h2>
     <table><thead><tr><th>Workflow</th><th>Status</th><th>Agents</th><th>Tokens</th><th>Cost</th><th>Started</th></tr></thead><tbody id="runs"></tbody></table>
   </section>
@@ -43,6 +47,34 @@ export function dashboardPage(): string {
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
 const usd = (n) => '$' + n.toFixed(4);
 let selected = null;
+// The token comes in the URL's fragment, which the browser never sends anywhere; actions send it back.
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+
+async function answer(id, verdict, message) {
+  const response = await fetch('/api/approvals/' + encodeURIComponent(id) + '/' + verdict, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-baton-token': token },
+    body: JSON.stringify(message ? { message } : {}),
+  });
+  if (!response.ok) alert('Not answered: ' + (await response.json()).error);
+  await refreshApprovals();
+}
+
+async function refreshApprovals() {
+  const waiting = await fetch('/api/approvals').then((r) => r.json());
+  const box = document.getElementById('waiting');
+  if (!waiting.length) { box.replaceChildren(el('p', 'Nothing waits for you.', 'muted')); return; }
+  box.replaceChildren(...waiting.map((request) => {
+    const item = el('div', undefined, 'approval');
+    item.dataset.approvalId = request.id;
+    const who = request.agentId ? 'agent ' + request.agentId : 'phase ' + request.phaseId;
+    const message = el('input'); message.placeholder = 'message for the agent (optional)'; message.className = 'message';
+    const approve = el('button', 'Approve', 'approve'); approve.onclick = () => answer(request.id, 'approve', message.value);
+    const deny = el('button', 'Deny', 'deny'); deny.onclick = () => answer(request.id, 'deny', message.value);
+    item.append(el('strong', who), el('span', ' · run ' + request.runId.slice(0, 8) + (request.rule ? ' · rule ' + request.rule : '') + ' · deadline ' + new Date(request.deadline).toLocaleTimeString(), 'muted'),
+      el('pre', request.summary, 'summary'), message, approve, deny);
+    return item;
+  }));
+}
 
 async function refresh() {
   const [runs, mcp] = await Promise.all([fetch('/api/runs').then((r) => r.json()), fetch('/api/mcp').then((r) => r.json())]);
@@ -61,6 +93,7 @@ async function refresh() {
     tr.append(el('td', m.server), el('td', Math.round(m.availability * 100) + '% available'), el('td', m.missing ? 'missed by ' + m.missing + ' agents: ' + m.lastError : 'used by ' + m.used + ' agents', 'muted'));
     return tr;
   }) : [el('tr', 'No MCP servers used yet.', 'muted')]));
+  await refreshApprovals();
   if (selected) await showRun();
 }
 

@@ -22,6 +22,8 @@ export interface DashboardSnapshot {
   tokens: number;
   costUsd: number;
   budgetUsd?: number;
+  /** Requests of this run waiting for a person, oldest first. */
+  waiting: Array<{ id: string; who: string; summary: string; deadline: number }>;
 }
 
 const finished = (a: AgentRecord): boolean => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(a.status);
@@ -33,7 +35,11 @@ export async function dashboardSnapshot(
 ): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [agents, context] = await Promise.all([store.listAgents(runId), store.listContextEntries({ runId, level: 0 })]);
+  const [agents, context, pending] = await Promise.all([
+    store.listAgents(runId),
+    store.listContextEntries({ runId, level: 0 }),
+    store.listApprovals({ runId, status: 'pending' }),
+  ]);
   const done = agents.filter(finished);
   const succeeded = agents.filter((a) => a.status === 'succeeded').length;
   const failed = agents.filter((a) => a.status === 'failed').length;
@@ -62,5 +68,11 @@ export async function dashboardSnapshot(
     tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
     costUsd: agents.reduce((sum, a) => sum + a.costUsd, 0),
     ...(workflow.success && workflow.data.budgetUsd !== undefined ? { budgetUsd: workflow.data.budgetUsd } : {}),
+    waiting: pending.map((request) => ({
+      id: request.id,
+      who: request.agentId ? `agent ${request.agentId}` : `phase ${request.phaseId ?? '?'}`,
+      summary: request.summary,
+      deadline: request.deadline,
+    })),
   };
 }

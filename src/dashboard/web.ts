@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
+import { handleApprovalRoute, newDashboardToken } from './approval-routes.js';
 import { dashboardPage } from './page.js';
 
 export interface WebDashboardOptions {
@@ -9,6 +10,8 @@ export interface WebDashboardOptions {
   host?: string;
   /** How often the store is checked for changes pushed to open pages. */
   pollMs?: number;
+  /** Needed for actions (approve, deny); a random one when not given. It is in the URL's #fragment. */
+  token?: string;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -97,10 +100,14 @@ export async function startWebDashboard(
   const clients = new Set<ServerResponse>();
   const finishedTotals = new Map<string, Totals>();
   let lastState = '';
+  const token = options.token ?? newDashboardToken();
+  const host = options.host ?? '127.0.0.1';
+  let origin = '';
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = async (): Promise<void> => {
+      if (await handleApprovalRoute(req, res, url, { store, token, origin })) return;
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(dashboardPage());
       } else if (url.pathname === '/api/runs') {
@@ -133,26 +140,30 @@ export async function startWebDashboard(
   // Pushes an update to every open page whenever any run's state changes (only while pages are open).
   const poll = setInterval(() => {
     if (clients.size === 0) return;
-    void runsList(store, finishedTotals).then((runs) => {
-      const state = JSON.stringify(
-        runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
-      );
-      if (state === lastState) return;
-      lastState = state;
-      for (const client of clients) client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
-    });
+    void Promise.all([runsList(store, finishedTotals), store.listApprovals({ status: 'pending' })]).then(
+      ([runs, waiting]) => {
+        const state = JSON.stringify([
+          runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
+          waiting.map((w) => w.id),
+        ]);
+        if (state === lastState) return;
+        lastState = state;
+        for (const client of clients) client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
+      },
+    );
   }, options.pollMs ?? 500);
   poll.unref();
 
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => resolve());
   });
   const address = server.address();
   const port = address && typeof address === 'object' ? address.port : options.port;
+  origin = `http://${host}:${port}`;
   return {
-    url: `http://${host}:${port}/`,
+    // The token rides in the fragment: browsers never send it to a server or in a Referer.
+    url: `${origin}/#token=${token}`,
     close: async () => {
       clearInterval(poll);
       for (const client of clients) client.end();

@@ -3,4 +3,4 @@ export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } fro
 export type { UsageDimension } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
-export { AuditTrail } from './audit.js';
+export { AuditTrail, currentActor } from './audit.js';

@@ -13,6 +13,7 @@ import {
   type RetryHooks,
   type RetryOptions,
 } from '../agents/index.js';
+import { ApprovalDesk } from '../approvals/index.js';
 import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 
@@ -95,6 +96,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     retry: job.retry,
     timeoutMs: job.timeoutMs,
     signal: deps.signal,
+    toolGate: ApprovalDesk.forJob(deps.store, job, clock),
     hooks: attemptRecorder(job, earlier.length, deps, clock),
   });
   if (earlier.length === 0 || job.followUp) return result;

@@ -9,6 +9,7 @@ import type { AgentJob } from './execute.js';
 import type { InstanceContext, RunContext } from './run-context.js';
 import { createWorktree } from './worktree.js';
 import { integrationHead } from '../merge/index.js';
+import { agentPermissions } from '../approvals/index.js';
 
 /** An agent ready to start: the job for the executor, its record as it starts, and what it inherited. */
 export interface PreparedAgent {
@@ -151,6 +152,7 @@ function agentJob(
           ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
           : resolved.allowedTools,
       disallowedTools: resolved.disallowedTools,
+      permissions: agentPermissions(ctx.config, resolved, mcpServerNames),
       mcpServers: made.plan?.servers,
       // The agent may not spend more than what is left of the run's budget.
       maxBudgetUsd:

@@ -1,4 +1,5 @@
 import type { AgentRuntime } from '../agents/index.js';
+import { PhaseGates } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
 import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/index.js';
@@ -29,6 +30,8 @@ export interface RunContext {
   readonly stop: RunStop;
   readonly budget: RunBudget;
   readonly records: AgentRecords;
+  /** Phase gates (`approval: { before, after }`): a person approves before a phase starts or passes on. */
+  readonly gates: PhaseGates;
   /** `baton merge`: the phases whose branches are merged again from their base commit. */
   readonly redoMerge?: string[];
   /** The run as stored; set once the run starts. */
@@ -162,6 +165,7 @@ export function createRunContext(
       accumulator,
       sessionTtlMs: config.session_ttl_ms,
     }),
+    gates: new PhaseGates({ ...options, runId, signal: stop.signal, clock }),
     run: graph.run,
     inheritedPhases: graph.inheritedPhases,
   };

@@ -194,12 +194,7 @@ class RunExecution implements PhaseGraph {
           message: `not run: when: ${condition.reason}`,
         });
       } else {
-        await store.savePhase(record);
-        this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
-        result = phase.plan
-          ? await runPlanningPhase(phase, this, this.runAgent)
-          : await runAgentPhase(phase, origin?.generation, (id) => this.outputs.get(id), this.runAgent);
-        result = await mergeBack(this.ctx, phase, result, this.runAgent);
+        result = await this.runGatedPhase(phase, record, origin?.generation);
       }
     }
     if (result.output) {
@@ -215,6 +210,18 @@ class RunExecution implements PhaseGraph {
     });
     this.events.emit('phase.finished', { runId: this.runId, phaseId: phase.id, status: result.status });
     return result;
+  }
+
+  /** A phase that may run: its `before` gate, its agents (or planner), merge-back, then its `after` gate. */
+  private async runGatedPhase(phase: PhaseSpec, record: PhaseRecord, generation?: number): Promise<PhaseResult> {
+    const refused = await this.ctx.gates.before(phase, this.outputs);
+    if (refused) return this.skipPhase(phase, refused.status, refused.error);
+    await this.ctx.store.savePhase(record);
+    this.events.emit('phase.started', { runId: this.runId, phaseId: phase.id });
+    const result = phase.plan
+      ? await runPlanningPhase(phase, this, this.runAgent)
+      : await runAgentPhase(phase, generation, (id) => this.outputs.get(id), this.runAgent);
+    return this.ctx.gates.after(phase, await mergeBack(this.ctx, phase, result, this.runAgent));
   }
 
   /** Records every agent of a phase that will not run as skipped or cancelled (reusing ones already finished). */

@@ -35,6 +35,8 @@ export interface AgentSummary {
   role?: Exclude<AgentRole, 'worker'>;
   /** `workspace: worktree`: the agent's branch and what it changed. */
   workspace?: AgentWorkspace;
+  /** Tool calls that waited for a person, and calls refused (by a rule, a person or a deadline). */
+  permissions?: { asked: number; denied: number };
   error?: ErrorInfo;
 }
 
@@ -57,6 +59,8 @@ export interface RunSummary {
   runId: string;
   workflow: string;
   status: RunStatus;
+  /** Requests (tool calls, phase gates) waiting for a person right now. */
+  waiting?: number;
   phases: PhaseSummary[];
   totals: {
     agents: number;
@@ -96,11 +100,21 @@ const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (
 export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
-  const [phases, agents, merges] = await Promise.all([
+  const [phases, agents, merges, approvals, denials] = await Promise.all([
     store.listPhases(runId),
     store.listAgents(runId),
     store.listMergeReports(runId),
+    store.listApprovals({ runId }),
+    store.listAuditEvents({ action: 'tool.denied' }),
   ]);
+  const count = (items: Array<{ agentId?: unknown }>, agentId: string): number =>
+    items.filter((item) => item.agentId === agentId).length;
+  const deniedCalls = denials.filter((event) => event.target === runId).map((event) => event.details);
+  const withPermissions = (agent: AgentRecord): AgentSummary => {
+    const tally = { asked: count(approvals, agent.id), denied: count(deniedCalls, agent.id) };
+    return tally.asked + tally.denied > 0 ? { ...agentSummary(agent), permissions: tally } : agentSummary(agent);
+  };
+  const waiting = approvals.filter((a) => a.status === 'pending').length;
   const phaseSummaries = phases.map((phase): PhaseSummary => ({
     id: phase.id,
     status: phase.status,
@@ -109,7 +123,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     ...(phase.output ? { output: phase.output } : {}),
     ...(phase.error ? { error: phase.error } : {}),
     ...withMerge(merges.find((m) => m.phaseId === phase.id)),
-    agents: agents.filter((a) => a.phaseId === phase.id).map(agentSummary),
+    agents: agents.filter((a) => a.phaseId === phase.id).map(withPermissions),
   }));
   const sum = (pick: (a: AgentRecord) => number): number => agents.reduce((total, a) => total + pick(a), 0);
   const end = run.finishedAt ?? Date.now();
@@ -117,6 +131,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     runId,
     workflow: run.workflowName,
     status: run.status,
+    ...(waiting > 0 ? { waiting } : {}),
     phases: phaseSummaries,
     totals: {
       agents: agents.length,

@@ -93,7 +93,7 @@ describe('migrateStore', () => {
     await expect(migrateStore(source, target)).rejects.toMatchObject({
       code: 'BATON_MIGRATE_CONFLICT',
       message: expect.stringMatching(
-        /run run-b \(run, cancelRequested, phases, agents, attempts differ\).*Nothing was written/,
+        /run run-b \(run, cancelRequested, phases, agents, attempts, approvals differ\).*Nothing was written/,
       ),
     });
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-b']);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import type {
   AgentRecord,
   AttemptRecord,
@@ -52,6 +52,8 @@ interface RunBundle {
   agents: AgentRecord[];
   attempts: AttemptRecord[];
   merges: MergeReport[];
+  /** Its approval requests, answered or not: a resumed run on the target must find them. */
+  approvals: ApprovalRecord[];
 }
 
 interface Snapshot {
@@ -86,19 +88,20 @@ const zeroCounts = (): RecordCounts => ({
 });
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts, merges] = await Promise.all([
+  const [cancelRequested, phases, agents, attempts, merges, approvals] = await Promise.all([
     store.isCancelRequested(run.id),
     store.listPhases(run.id),
     store.listAgents(run.id),
     store.listAttempts(run.id),
     store.listMergeReports(run.id),
+    store.listApprovals({ runId: run.id }),
   ]);
-  return { run, cancelRequested, phases, agents, attempts, merges };
+  return { run, cancelRequested, phases, agents, attempts, merges, approvals };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
-  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges'] as const).filter(
+  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals'] as const).filter(
     (part) => !same(a[part], b[part]),
   );
 }
@@ -236,6 +239,7 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
     for (const agent of bundle.agents) await target.saveAgent(agent);
     for (const attempt of bundle.attempts) await target.saveAttempt(attempt);
     for (const merge of bundle.merges) await target.saveMergeReport(merge);
+    for (const approval of bundle.approvals) await target.saveApproval(approval);
     if (bundle.cancelRequested) await target.requestCancel(bundle.run.id);
     copied.runs++;
     copied.phases += bundle.phases.length;

@@ -189,6 +189,24 @@ export const migrations: Migration[] = [
     },
   },
   {
+    version: 6,
+    description: 'approval requests: tool calls and phase gates waiting for a person',
+    up(db) {
+      db.exec(`
+        CREATE TABLE approvals (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          run_id TEXT NOT NULL,
+          status TEXT NOT NULL,
+          requested_at INTEGER NOT NULL,
+          record_json TEXT NOT NULL
+        );
+        CREATE INDEX approvals_run ON approvals (run_id, status);
+        CREATE INDEX approvals_status ON approvals (status);
+      `);
+    },
+  },
+  {
     version: 7,
     description: 'merge reports: the integration branch of each merged worktree phase and what became of each branch',
     up(db) {

@@ -1,5 +1,11 @@
 import { Redis, type ChainableCommander, type Result } from 'ioredis';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import {
+  BatonError,
+  ErrorCodes,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ListApprovalsOptions,
+} from '../core/index.js';
 import { bm25Term } from './redis-search.js';
 import { searchTerms, termFrequencies, usefulTerms } from './terms.js';
 import {
@@ -88,6 +94,11 @@ function storeKeys(p: string) {
     auditEvents: `${p}audit:events`,
     auditByTime: `${p}audit:at`,
     auditByAction: (action: string): string => `${p}audit:action:${enc(action)}`,
+
+    approval: (id: string): string => `${p}approval:${enc(id)}`,
+    /** Sorted sets of approval ids by request time: all, and by run, status, run and status. */
+    approvals: (runId?: string, status?: string): string =>
+      `${p}approvals:${runId === undefined ? '*' : enc(runId)}:${status ?? '*'}`,
   };
   return k;
 }
@@ -138,6 +149,14 @@ return 1`,
     numberOfKeys: 2,
     lua: `if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end`,
   },
+  batonDecideApproval: {
+    numberOfKeys: 1,
+    lua: `if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'json', ARGV[2])
+for key in string.gmatch(ARGV[4], '%S+') do redis.call('ZREM', key, ARGV[3]) end
+for key in string.gmatch(ARGV[5], '%S+') do redis.call('ZADD', key, ARGV[6], ARGV[3]) end
+return 1`,
+  },
   batonRequestCancel: {
     numberOfKeys: 1,
     lua: `if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
@@ -171,6 +190,19 @@ declare module 'ioredis' {
     batonSaveInOrder(records: string, order: string, id: string, json: string): Result<null, Context>;
     /** Flags a run for cancelling. 1 when the run exists. */
     batonRequestCancel(run: string): Result<0 | 1, Context>;
+    /**
+     * Answers a pending approval: status, json, id, the pending index keys, then the answered ones
+     * (space-separated), request time. 0 when it is not pending.
+     */
+    batonDecideApproval(
+      approval: string,
+      status: string,
+      json: string,
+      id: string,
+      pendingIndexes: string,
+      answeredIndexes: string,
+      requestedAt: number,
+    ): Result<0 | 1, Context>;
     /**
      * Compare-and-set of a context entry: `replacesVersion` is the version the stored entry must have
      * ('' = must not exist), `key` '' = none. 0, changing nothing, when another writer got there first.
@@ -670,6 +702,58 @@ export class RedisStore implements Store {
 
   async listMergeReports(runId: string): Promise<MergeReport[]> {
     return this.listInOrder<MergeReport>(this.keys.merges(runId), this.keys.mergeOrder(runId));
+  }
+
+  // ---- approvals
+
+  /** The sorted sets listing an approval in this status. */
+  private approvalIndexes(request: ApprovalRecord, status: string): string[] {
+    const k = this.keys;
+    return [
+      k.approvals(),
+      k.approvals(request.runId),
+      k.approvals(undefined, status),
+      k.approvals(request.runId, status),
+    ];
+  }
+
+  async saveApproval(request: ApprovalRecord): Promise<ApprovalRecord> {
+    const key = this.keys.approval(request.id);
+    const created = await this.redis.hsetnx(key, 'json', JSON.stringify(request));
+    if (created === 1) {
+      const batch = this.redis.multi().hset(key, 'status', request.status);
+      for (const index of this.approvalIndexes(request, request.status))
+        batch.zadd(index, request.requestedAt, request.id);
+      await replies(batch);
+      return request;
+    }
+    return (await this.getApproval(request.id))!;
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    return parse<ApprovalRecord>(await this.redis.hget(this.keys.approval(id), 'json'));
+  }
+
+  async listApprovals(options: ListApprovalsOptions = {}): Promise<ApprovalRecord[]> {
+    const ids = await this.redis.zrange(this.keys.approvals(options.runId, options.status), 0, '-1');
+    const records = await this.readJson<ApprovalRecord>(ids.map((id) => this.keys.approval(id)));
+    return records.filter((r): r is ApprovalRecord => r !== undefined);
+  }
+
+  async saveApprovalDecision(decision: ApprovalDecision): Promise<ApprovalRecord | undefined> {
+    const current = await this.getApproval(decision.id);
+    if (!current || current.status !== 'pending') return undefined;
+    const answered: ApprovalRecord = { ...current, status: decision.status, answer: decision.answer };
+    const done = await this.redis.batonDecideApproval(
+      this.keys.approval(decision.id),
+      decision.status,
+      JSON.stringify(answered),
+      decision.id,
+      this.approvalIndexes(current, 'pending').join(' '),
+      this.approvalIndexes(current, decision.status).join(' '),
+      current.requestedAt,
+    );
+    return done === 1 ? answered : undefined;
   }
 
   async close(): Promise<void> {

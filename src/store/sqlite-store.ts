@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import {
+  BatonError,
+  ErrorCodes,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ErrorInfo,
+  type ListApprovalsOptions,
+} from '../core/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import { searchWords, stem, usefulTerms } from './terms.js';
 import {
@@ -463,6 +470,16 @@ export class SqliteStore implements Store {
         prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
                                 ON CONFLICT (run_id, phase_id) DO UPDATE SET report_json = excluded.report_json`),
       listMergeReports: prepare('SELECT report_json FROM merge_reports WHERE run_id = ? ORDER BY seq'),
+      saveApproval: prepare(`INSERT INTO approvals (id, run_id, status, requested_at, record_json)
+                             VALUES (@id, @run_id, @status, @requested_at, @record_json) ON CONFLICT (id) DO NOTHING`),
+      getApproval: prepare('SELECT record_json FROM approvals WHERE id = ?'),
+      listApprovals: prepare(`SELECT record_json FROM approvals
+                              WHERE (@run_id IS NULL OR run_id = @run_id) AND (@status IS NULL OR status = @status)
+                              ORDER BY requested_at, seq`),
+      // Only a pending request takes an answer: two people answering at once cannot both win.
+      decideApproval: prepare(
+        "UPDATE approvals SET status = @status, record_json = @record_json WHERE id = @id AND status = 'pending'",
+      ),
     };
   }
 
@@ -816,6 +833,42 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  async saveApproval(request: ApprovalRecord): Promise<ApprovalRecord> {
+    this.run('saveApproval', {
+      id: request.id,
+      run_id: request.runId,
+      status: request.status,
+      requested_at: request.requestedAt,
+      record_json: JSON.stringify(request),
+    });
+    return (await this.getApproval(request.id))!;
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    const row = this.statements.getApproval!.get(id) as Row | undefined;
+    return fromJson<ApprovalRecord>(row?.record_json);
+  }
+
+  async listApprovals(options: ListApprovalsOptions = {}): Promise<ApprovalRecord[]> {
+    const rows = this.statements.listApprovals!.all({
+      run_id: options.runId ?? null,
+      status: options.status ?? null,
+    }) as Row[];
+    return rows.map((row) => fromJson<ApprovalRecord>(row.record_json)!);
+  }
+
+  async saveApprovalDecision(decision: ApprovalDecision): Promise<ApprovalRecord | undefined> {
+    const current = await this.getApproval(decision.id);
+    if (!current || current.status !== 'pending') return undefined;
+    const answered: ApprovalRecord = { ...current, status: decision.status, answer: decision.answer };
+    const changed = this.statements.decideApproval!.run({
+      id: decision.id,
+      status: decision.status,
+      record_json: JSON.stringify(answered),
+    }).changes;
+    return changed > 0 ? answered : undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../core/index.js';
+import { ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import {
   emptyUsage,
   type AgentRecord,
@@ -56,6 +56,21 @@ const agent = (runId: string, id: string, extra: Partial<AgentRecord> = {}): Age
   turns: 0,
   attempts: 0,
   durationMs: 0,
+  ...extra,
+});
+
+const approval = (id: string, extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  id,
+  kind: 'tool',
+  runId: 'r1',
+  agentId: 'a1',
+  tool: 'Bash',
+  summary: 'Bash(git push)',
+  rule: 'Bash(git push:*)',
+  requestedAt: 1_000,
+  deadline: 2_000,
+  onTimeout: 'deny',
+  status: 'pending',
   ...extra,
 });
 
@@ -546,6 +561,41 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await Promise.all(Array.from({ length: 200 }, (_, i) => store.saveAgent(agent('r1', `a${i}`))));
       const agents = await store.listAgents('r1');
       expect(new Set(agents.map((a) => a.id)).size).toBe(200);
+    });
+
+    it('keeps approval requests: the first save wins, listings by run and status, oldest first', async () => {
+      expect(await store.saveApproval(approval('q2', { requestedAt: 2_000 }))).toEqual(
+        approval('q2', { requestedAt: 2_000 }),
+      );
+      await store.saveApproval(approval('q1'));
+      await store.saveApproval(
+        approval('q3', { runId: 'r2', kind: 'phase.before', phaseId: 'p1', requestedAt: 3_000 }),
+      );
+      // Asking the same question again (after a crash) returns the stored request unchanged.
+      expect(await store.saveApproval(approval('q1', { requestedAt: 9_999 }))).toEqual(approval('q1'));
+      expect((await store.listApprovals()).map((a) => a.id)).toEqual(['q1', 'q2', 'q3']);
+      expect((await store.listApprovals({ runId: 'r1' })).map((a) => a.id)).toEqual(['q1', 'q2']);
+      expect(await store.getApproval('q3')).toEqual(
+        approval('q3', { runId: 'r2', kind: 'phase.before', phaseId: 'p1', requestedAt: 3_000 }),
+      );
+      expect(await store.getApproval('nope')).toBeUndefined();
+    });
+
+    it('answers a pending approval once: the first answer wins, listings follow the status', async () => {
+      await store.saveApproval(approval('q1'));
+      await store.saveApproval(approval('q2', { requestedAt: 1_500 }));
+      const answer = { by: 'ann@host', at: 1_234, message: 'go ahead' };
+      const [first, second] = await Promise.all([
+        store.saveApprovalDecision({ id: 'q1', status: 'approved', answer }),
+        store.saveApprovalDecision({ id: 'q1', status: 'denied', answer: { by: 'bob@host', at: 1_235 } }),
+      ]);
+      expect(first).toEqual({ ...approval('q1'), status: 'approved', answer });
+      expect(second).toBeUndefined();
+      expect(await store.getApproval('q1')).toEqual({ ...approval('q1'), status: 'approved', answer });
+      expect(await store.saveApprovalDecision({ id: 'missing', status: 'denied', answer })).toBeUndefined();
+      expect((await store.listApprovals({ status: 'pending' })).map((a) => a.id)).toEqual(['q2']);
+      expect((await store.listApprovals({ runId: 'r1', status: 'approved' })).map((a) => a.id)).toEqual(['q1']);
+      expect(await store.listApprovals({ runId: 'r2', status: 'pending' })).toEqual([]);
     });
   });
 }

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { AgentOutput, AgentTotals, ErrorInfo, Usage } from '../core/index.js';
+import type {
+  AgentOutput,
+  AgentTotals,
+  ApprovalDecision,
+  ApprovalRecord,
+  ErrorInfo,
+  ListApprovalsOptions,
+  Usage,
+} from '../core/index.js';
 // Shared value types live in core/; the store keeps re-exporting them for its own callers.
 export { addUsage, emptyUsage } from '../core/index.js';
 export type { AgentOutput, AgentTotals, Usage } from '../core/index.js';
@@ -390,4 +398,14 @@ export interface Store {
   saveMergeReport(report: MergeReport): Promise<void>;
   /** In the order reports were first saved. */
   listMergeReports(runId: string): Promise<MergeReport[]>;
+  /** Stores a new approval request; one with the same id already stored is kept as it is and returned. */
+  saveApproval(request: ApprovalRecord): Promise<ApprovalRecord>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Oldest first. */
+  listApprovals(options?: ListApprovalsOptions): Promise<ApprovalRecord[]>;
+  /**
+   * Answers a pending request, atomically: the first answer wins. Returns the answered request, or
+   * undefined when it does not exist or was answered (or expired) already.
+   */
+  saveApprovalDecision(decision: ApprovalDecision): Promise<ApprovalRecord | undefined>;
 }

@@ -13,6 +13,7 @@ export {
 export type {
   AgentEntry,
   AggregateSpec,
+  ApprovalGate,
   Foreach,
   InheritMode,
   MergeSpec,

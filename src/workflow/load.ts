@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
+import type { PermissionsInput } from '../permissions/index.js';
 import { makeWorkflowSchema, type AgentEntry, type InheritMode, type PhaseSpec, type Workflow } from './schema.js';
 
 export interface LoadedWorkflow {
@@ -57,6 +58,8 @@ export interface ResolvedAgent {
   maxTurns?: number;
   allowedTools?: string[];
   disallowedTools?: string[];
+  /** Permission blocks from the broadest (workflow defaults) to the agent's own. */
+  permissionLevels: Array<PermissionsInput | undefined>;
   /** Absolute working directory. */
   cwd: string;
   env: Record<string, string>;
@@ -86,6 +89,7 @@ export function resolveAgent(
     maxTurns: agent.maxTurns ?? defaults.maxTurns,
     allowedTools: agent.allowedTools ?? defaults.allowedTools,
     disallowedTools: agent.disallowedTools ?? defaults.disallowedTools,
+    permissionLevels: [defaults.permissions, phase.permissions, agent.permissions],
     cwd: resolve(workflowDir, agent.cwd ?? '.'),
     env: agent.env ?? {},
     mcpServers: agent.mcpServers,

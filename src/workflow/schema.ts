@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
+import { permissionsSchema } from '../permissions/index.js';
 
 const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
   message: 'use letters, digits, "-" and "_", starting with a letter or digit',
@@ -18,6 +19,8 @@ const agentSettings = {
   maxTurns: z.number().int().positive().optional(),
   allowedTools: toolList.optional(),
   disallowedTools: toolList.optional(),
+  /** Which tool calls run, wait for a person, or are refused (Claude Code rule syntax). */
+  permissions: permissionsSchema.optional(),
 };
 
 /** Where a swarm's items come from: a list, or a field (an array) of an earlier phase's structured output. */
@@ -133,6 +136,17 @@ export const mergeSchema = z
     message: 'verifyEach runs `verify` on each branch: give verify a command too',
     path: ['verifyEach'],
   });
+export const approvalGateSchema = z
+  .object({
+    /** Wait for a person before the phase starts (after its dependencies, which they can review). */
+    before: z.boolean().default(false),
+    /** Hold the phase's output until a person approves it. */
+    after: z.boolean().default(false),
+    /** Shown to whoever approves. */
+    message: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((gate) => gate.before || gate.after, { message: 'an approval gate needs before: true or after: true' });
 
 export const phaseSchema = z
   .object({
@@ -154,6 +168,10 @@ export const phaseSchema = z
     /** `workspace: worktree`: merge the agents' branches into one integration branch when they finish. */
     merge: mergeSchema.optional(),
     agents: z.array(agentEntrySchema).min(1, { message: 'a phase needs at least one agent' }),
+    /** Permission rules for every agent of the phase (added to the workflow's defaults). */
+    permissions: permissionsSchema.optional(),
+    /** A phase gate: a person approves before the phase starts, or before its output is passed on. */
+    approval: approvalGateSchema.optional(),
   })
   .strict();
 
@@ -340,3 +358,4 @@ export type AggregateSpec = z.output<typeof aggregateSchema>;
 export type Foreach = z.output<typeof foreachSchema>;
 export type MergeSpec = z.output<typeof mergeSchema>;
 export type VerifySpec = z.output<typeof verifySchema>;
+export type ApprovalGate = z.output<typeof approvalGateSchema>;

@@ -79,6 +79,7 @@ describe('workflow loading', () => {
       maxTurns: 5,
       allowedTools: ['Read', 'Grep'],
       disallowedTools: undefined,
+      permissionLevels: [undefined, undefined, undefined],
       cwd: join(dir, 'src'),
       env: {},
       mcpServers: ['memory'],
@@ -117,6 +118,23 @@ describe('workflow loading', () => {
     expect(errorOf('version: 1\nname: x\nphases: [{ id: "a b", agents: [{ id: b, prompt: p }] }]\n')).toMatch(
       /phases\[0\]\.id: use letters, digits/,
     );
+  });
+
+  it('rejects a permission rule it cannot read and a gate that gates nothing, naming the field', () => {
+    const message = errorOf(`version: 1
+name: x
+defaults:
+  permissions: { allow: ["Bash(npm test"] }
+phases:
+  - id: a
+    approval: { message: look first }
+    agents:
+      - { id: b, prompt: p, permissions: { deny: ["Glob(src/**)"], default: maybe } }
+`);
+    expect(message).toMatch(/wf\.yaml:4: defaults\.permissions\.allow\[0\]: "Bash\(npm test" is missing its closing/);
+    expect(message).toMatch(/phases\[0\]\.approval: an approval gate needs before: true or after: true/);
+    expect(message).toMatch(/phases\[0\]\.agents\[0\]\.permissions\.deny\[0\]: "Glob\(src\/\*\*\)": only Bash/);
+    expect(message).toMatch(/phases\[0\]\.agents\[0\]\.permissions\.default/);
   });
 
   it('rejects duplicate phase ids and agent ids across phases, saying where the first one is', () => {

@@ -132,6 +132,26 @@ export async function fillSampleStore(store: Store): Promise<void> {
       host: 'ci-1',
     });
     await store.saveAttempt({ ...attempt, agentId: 'planner', attempt: 1, status: 'succeeded' });
+    // One request still waiting and one answered: a resumed run on the target finds both.
+    const request = {
+      kind: 'tool' as const,
+      runId,
+      agentId: 'builder.0',
+      tool: 'Bash',
+      summary: 'Bash(git push)',
+      rule: 'Bash(git push:*)',
+      requestedAt: 40,
+      deadline: 4_000,
+      onTimeout: 'deny' as const,
+    };
+    await store.saveApproval({ ...request, id: `${runId}-waiting`, status: 'pending' });
+    await store.saveApproval({
+      ...request,
+      id: `${runId}-answered`,
+      requestedAt: 30,
+      status: 'approved',
+      answer: { by: 'ann@box', at: 50, message: 'go' },
+    });
     for (const id of ['planner', 'builder.0']) {
       await store.saveSession({
         id: `session-${runId}-${id}`,
@@ -229,6 +249,7 @@ export async function readEverything(store: Store): Promise<Record<string, unkno
       phases: await store.listPhases(run.id),
       agents: await store.listAgents(run.id),
       attempts: await store.listAttempts(run.id),
+      approvals: await store.listApprovals({ runId: run.id }),
     })),
   );
   return {

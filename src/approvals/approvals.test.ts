@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
+import { SecretRedactor } from '../observability/index.js';
+import { mergePermissions } from '../permissions/index.js';
+import { ApprovalDesk, answerApproval, onlyPeopleLeft, waitForAnswer, webhookPayload } from './index.js';
+
+const temp = useTempStore('baton-approvals-');
+
+/** A clock the test moves by hand. */
+const manualClock = (start = 1_000): Clock & { advance(ms: number): void } => {
+  let now = start;
+  return { now: () => now, advance: (ms) => (now += ms) };
+};
+
+const request = (extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  id: 'q1',
+  kind: 'tool',
+  runId: 'r1',
+  agentId: 'a1',
+  tool: 'Bash',
+  summary: 'Bash(git push)',
+  rule: 'Bash(git push:*)',
+  requestedAt: 1_000,
+  deadline: 5_000,
+  onTimeout: 'deny',
+  status: 'pending',
+  ...extra,
+});
+
+const call = (command: string) => ({ tool: 'Bash', input: { command }, cwd: '/repo', toolUseId: 't1' });
+
+describe('approval requests', () => {
+  it('expires a request nobody answered once its deadline passes', async () => {
+    const clock = manualClock(6_000);
+    await temp.store.saveApproval(request());
+    const ended = await waitForAnswer(temp.store, 'q1', { clock, pollMs: 1 });
+    expect(ended).toMatchObject({ status: 'expired', answer: { by: 'baton', at: 6_000 } });
+  });
+
+  it('returns the answer given from elsewhere while it waited', async () => {
+    const clock = manualClock();
+    await temp.store.saveApproval(request());
+    const waiting = waitForAnswer(temp.store, 'q1', { clock, pollMs: 1 });
+    await answerApproval(temp.store, { id: 'q1', approve: true, by: 'ann@box', message: 'ok', clock });
+    expect(await waiting).toMatchObject({ status: 'approved', answer: { by: 'ann@box', message: 'ok' } });
+    const [audit] = await temp.store.listAuditEvents({ action: 'approval.approved' });
+    expect(audit).toMatchObject({ actor: 'ann@box', target: 'r1', details: { approvalId: 'q1', message: 'ok' } });
+  });
+
+  it('refuses a second answer and an unknown id with BATON_APPROVAL_NOT_FOUND, saying who answered', async () => {
+    await temp.store.saveApproval(request());
+    await answerApproval(temp.store, { id: 'q1', approve: false, by: 'ann@box' });
+    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'bob@box' })).rejects.toMatchObject({
+      code: ErrorCodes.approvalNotFound,
+      message: expect.stringContaining('denied already (by ann@box)'),
+    });
+    await expect(answerApproval(temp.store, { id: 'nope', approve: true, by: 'x' })).rejects.toMatchObject({
+      code: ErrorCodes.approvalNotFound,
+    });
+  });
+
+  it('puts what a webhook needs in its payload: the request and the commands that answer it', () => {
+    expect(webhookPayload(request())).toEqual({
+      id: 'q1',
+      kind: 'tool',
+      runId: 'r1',
+      agentId: 'a1',
+      tool: 'Bash',
+      summary: 'Bash(git push)',
+      rule: 'Bash(git push:*)',
+      requestedAt: new Date(1_000).toISOString(),
+      deadline: new Date(5_000).toISOString(),
+      approve: 'baton approve q1 --message "…"',
+      deny: 'baton deny q1 --message "…"',
+    });
+  });
+});
+
+describe('the tool gate', () => {
+  const policy = mergePermissions([
+    { allow: ['Bash(npm test:*)'], ask: ['Bash(git push:*)'], deny: ['Bash(rm:*)'], approvalTimeoutMs: 60_000 },
+  ]);
+
+  it('decides by rule at once, records each decision, and tells a denied agent the rule', async () => {
+    const desk = new ApprovalDesk({ store: temp.store, actor: 'baton@box', redactor: new SecretRedactor([]) });
+    const gate = desk.toolGate({ runId: 'r1', agentId: 'a1' }, policy);
+    const signal = new AbortController().signal;
+    expect(await gate(call('npm test'), signal)).toEqual({ behavior: 'allow' });
+    expect(await gate(call('rm -rf /'), signal)).toEqual({
+      behavior: 'deny',
+      message: expect.stringContaining('"Bash(rm:*)" forbids it'),
+    });
+    expect(await gate(call('curl x'), signal)).toMatchObject({ behavior: 'deny' });
+    const audit = await temp.store.listAuditEvents();
+    expect(audit.map((e) => `${e.action} ${String(e.details.rule)}`)).toEqual([
+      'tool.allowed Bash(npm test:*)',
+      'tool.denied Bash(rm:*)',
+      'tool.denied default',
+    ]);
+  });
+
+  it('asks a person for an ask rule, with secrets redacted, and passes their words on', async () => {
+    const clock = manualClock();
+    const desk = new ApprovalDesk({
+      store: temp.store,
+      clock,
+      pollMs: 1,
+      actor: 'baton@box',
+      redactor: new SecretRedactor(['hunter2-secret-token']),
+    });
+    const gate = desk.toolGate({ runId: 'r1', agentId: 'a1' }, policy);
+    const verdict = gate(call('git push https://hunter2-secret-token@host/repo'), new AbortController().signal);
+    const asked = await waitForPending();
+    expect(asked.summary).toBe('Bash(git push https://[REDACTED]@host/repo)');
+    expect(asked).toMatchObject({ rule: 'Bash(git push:*)', deadline: 61_000, agentId: 'a1' });
+    await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday' });
+    expect(await verdict).toEqual({ behavior: 'deny', message: 'ann@box denied this tool call: not on Friday' });
+  });
+
+  it('denies when the deadline passes, and stops the agent with onTimeout: fail', async () => {
+    const clock = manualClock();
+    const desk = new ApprovalDesk({ store: temp.store, clock, pollMs: 1, redactor: new SecretRedactor([]) });
+    const failing = desk.toolGate({ runId: 'r1', agentId: 'a1' }, { ...policy, onTimeout: 'fail' });
+    const verdict = failing(call('git push'), new AbortController().signal);
+    await waitForPending();
+    clock.advance(60_000);
+    expect(await verdict).toMatchObject({
+      behavior: 'deny',
+      interrupt: true,
+      message: expect.stringContaining('deadline'),
+    });
+  });
+
+  async function waitForPending(): Promise<ApprovalRecord> {
+    for (;;) {
+      const [pending] = await temp.store.listApprovals({ status: 'pending' });
+      if (pending) return pending;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+});
+
+describe('detach on wait', () => {
+  it('sees only people left when every running agent waits and no agent of a started phase is still to start', async () => {
+    const { store } = temp;
+    const agent = (id: string, status: 'running' | 'pending' | 'succeeded', phaseId = 'p1') =>
+      store.saveAgent({
+        runId: 'r1',
+        phaseId,
+        id,
+        sessionId: `s-${id}`,
+        status,
+        prompt: 'p',
+        systemPrompt: '',
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        turns: 0,
+        attempts: 0,
+        durationMs: 0,
+      });
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r1', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r1', id: 'p1', status: 'running' });
+    await store.savePhase({ runId: 'r1', id: 'p2', status: 'pending' });
+    await agent('done', 'succeeded');
+    await agent('asker', 'running');
+    await agent('later', 'pending', 'p2');
+    expect(await onlyPeopleLeft(store, 'r1')).toBe(false); // nothing asked yet
+    await store.saveApproval(request({ agentId: 'asker' }));
+    expect(await onlyPeopleLeft(store, 'r1')).toBe(true);
+    await agent('busy', 'running');
+    expect(await onlyPeopleLeft(store, 'r1')).toBe(false);
+  });
+});

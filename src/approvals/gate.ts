@@ -1,0 +1,163 @@
+import { ruleDenialMessage, type GatedToolCall, type ToolGate, type ToolVerdict } from '../agents/index.js';
+import { systemClock, type ApprovalRecord, type Clock } from '../core/index.js';
+import { currentActor, SecretRedactor } from '../observability/index.js';
+import {
+  decideToolCall,
+  describeToolCall,
+  type PermissionDecision,
+  type PermissionPolicy,
+} from '../permissions/index.js';
+import type { Store } from '../store/index.js';
+import { approvalDetails, approvalId, waitForAnswer } from './requests.js';
+import { notifyWebhook } from './webhook.js';
+
+export interface ApprovalDeskOptions {
+  store: Store;
+  clock?: Clock;
+  /** How often a waiting request is looked up (default 500 ms). */
+  pollMs?: number;
+  /** Receives a JSON POST per new request (`approval_webhook_url`). */
+  webhookUrl?: string;
+  /** Scrubs secrets from the call summary before it is stored or sent (default: this process's secrets). */
+  redactor?: SecretRedactor;
+  /** Who Baton's own decisions are recorded as (default user@host of this process). */
+  actor?: string;
+}
+
+/**
+ * Creates requests for a person's decision, waits for the answer (given from any process: the
+ * store is the only channel), notifies the webhook and writes every decision to the audit trail.
+ */
+export class ApprovalDesk {
+  private readonly clock: Clock;
+  private readonly redactor: SecretRedactor;
+  private readonly actor: string;
+
+  constructor(private readonly options: ApprovalDeskOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.redactor = options.redactor ?? SecretRedactor.fromEnvironment(process.env);
+    this.actor = options.actor ?? currentActor();
+  }
+
+  /** Stores the request (or finds the one asked before), tells the webhook about a new one, and waits. */
+  async ask(
+    request: Omit<ApprovalRecord, 'requestedAt' | 'deadline' | 'status' | 'summary'> & {
+      summary: string;
+      timeoutMs: number;
+    },
+    signal: AbortSignal,
+  ): Promise<ApprovalRecord> {
+    const { store } = this.options;
+    const now = this.clock.now();
+    const { timeoutMs, ...fields } = request;
+    const fresh: ApprovalRecord = {
+      ...fields,
+      summary: this.redactor.redact(request.summary),
+      requestedAt: now,
+      deadline: now + timeoutMs,
+      status: 'pending',
+    };
+    const stored = await store.saveApproval(fresh);
+    if (stored.requestedAt === now && stored.status === 'pending') await this.announce(stored);
+    return waitForAnswer(store, stored.id, {
+      clock: this.clock,
+      signal,
+      ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
+    });
+  }
+
+  /** Records a decision in the audit trail: Baton's own by rule, or the outcome of a request. */
+  async record(action: string, runId: string, details: Record<string, unknown>): Promise<void> {
+    await this.options.store.saveAuditEvent({
+      at: this.clock.now(),
+      actor: this.actor,
+      action,
+      target: runId,
+      details,
+    });
+  }
+
+  private async announce(request: ApprovalRecord): Promise<void> {
+    await this.record('approval.requested', request.runId, approvalDetails(request));
+    const url = this.options.webhookUrl;
+    if (url === undefined) return;
+    // Never awaited: the agent waits for a person, not for the webhook.
+    void notifyWebhook(url, request).then((error) =>
+      error
+        ? this.record('approval.webhook_failed', request.runId, { approvalId: request.id, error: error.message })
+        : undefined,
+    );
+  }
+
+  /**
+   * The gate for the agent of a job (on whichever process runs it): every tool call decided by its
+   * rules, an `ask` by a person. Undefined when the job has no rules (Claude Code decides).
+   */
+  static forJob(
+    store: Store,
+    job: { runId: string; agentId: string; spec: { permissions?: PermissionPolicy & { webhookUrl?: string } } },
+    clock?: Clock,
+  ): ToolGate | undefined {
+    const policy = job.spec.permissions;
+    if (!policy) return undefined;
+    const desk = new ApprovalDesk({
+      store,
+      ...(clock ? { clock } : {}),
+      ...(policy.webhookUrl !== undefined ? { webhookUrl: policy.webhookUrl } : {}),
+    });
+    return desk.toolGate({ runId: job.runId, agentId: job.agentId }, policy);
+  }
+
+  /** The gate for one agent: every tool call decided by its rules, an `ask` by a person. */
+  toolGate(target: { runId: string; agentId: string; phaseId?: string }, policy: PermissionPolicy): ToolGate {
+    return async (call, signal) => {
+      const decision = decideToolCall(policy, call);
+      const summary = this.redactor.redact(describeToolCall(call));
+      const base = { ...target, tool: call.tool, summary, rule: decision.rule };
+      if (decision.behavior !== 'ask') {
+        await this.record(decision.behavior === 'allow' ? 'tool.allowed' : 'tool.denied', target.runId, base);
+        return decision.behavior === 'allow'
+          ? { behavior: 'allow' }
+          : { behavior: 'deny', message: ruleDenialMessage(decision.rule) };
+      }
+      const answered = await this.ask(
+        {
+          id: approvalId(target.runId, target.agentId, call.tool, call.input),
+          kind: 'tool',
+          ...base,
+          onTimeout: policy.onTimeout,
+          timeoutMs: policy.approvalTimeoutMs,
+        },
+        signal,
+      );
+      return this.verdict(answered, decision, call);
+    };
+  }
+
+  private async verdict(
+    answered: ApprovalRecord,
+    decision: PermissionDecision,
+    call: GatedToolCall,
+  ): Promise<ToolVerdict> {
+    // The agent is being stopped (a cancel, --detach-on-wait): the request stays open for a resumed run.
+    if (answered.status === 'pending') return { behavior: 'deny', message: 'The agent was stopped while it waited.' };
+    const said = answered.answer?.message ? `: ${answered.answer.message}` : '';
+    const details = { ...approvalDetails(answered), rule: decision.rule };
+    if (answered.status === 'approved') {
+      await this.record('tool.allowed', answered.runId, details);
+      return {
+        behavior: 'allow',
+        ...(answered.answer?.message
+          ? { message: `${answered.answer.by} approved this ${call.tool} call${said}` }
+          : {}),
+      };
+    }
+    await this.record('tool.denied', answered.runId, details);
+    if (answered.status === 'denied')
+      return { behavior: 'deny', message: `${answered.answer?.by ?? 'A person'} denied this tool call${said}` };
+    const message = `Nobody approved this tool call before its deadline (rule "${decision.rule}"), so it was denied.`;
+    return answered.onTimeout === 'fail'
+      ? { behavior: 'deny', message, interrupt: true }
+      : { behavior: 'deny', message };
+  }
+}

@@ -1,0 +1,105 @@
+import type { BatonConfig } from '../config/index.js';
+import { ErrorCodes, systemClock, type ApprovalRecord, type Clock, type ErrorInfo } from '../core/index.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../permissions/index.js';
+import type { PhaseOutput, PhaseStatus, Store } from '../store/index.js';
+import type { PhaseSpec, Workflow } from '../workflow/index.js';
+import { ApprovalDesk } from './gate.js';
+import { approvalId } from './requests.js';
+
+/** Longest piece of an output shown to whoever decides a gate. */
+const PREVIEW_CHARS = 600;
+
+const preview = (text: string): string => (text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text);
+
+export interface PhaseGateOptions {
+  store: Store;
+  runId: string;
+  workflow: Workflow;
+  config: BatonConfig;
+  /** The run's kill switch: a cancelled run stops waiting. */
+  signal: AbortSignal;
+  clock?: Clock;
+}
+
+/** A phase result as the gates see it. */
+export interface GatedResult {
+  status: PhaseStatus;
+  output?: PhaseOutput;
+  error?: ErrorInfo;
+}
+
+/**
+ * Phase gates (`approval: { before, after, message }`): a person approves before a phase starts,
+ * seeing what its dependencies produced, or before its output is passed on.
+ */
+export class PhaseGates {
+  private readonly desk: ApprovalDesk;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: PhaseGateOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.desk = new ApprovalDesk({
+      store: options.store,
+      clock: this.clock,
+      ...(options.config.approval_webhook_url !== undefined ? { webhookUrl: options.config.approval_webhook_url } : {}),
+    });
+  }
+
+  /** Waits at a `before` gate; returns why the phase must not run, or undefined to go ahead. */
+  async before(
+    phase: PhaseSpec,
+    outputs: ReadonlyMap<string, PhaseOutput>,
+  ): Promise<{ status: 'skipped' | 'cancelled'; error: ErrorInfo } | undefined> {
+    if (!phase.approval?.before) return undefined;
+    const shown = (phase.dependsOn ?? [])
+      .map((id) => `${id}: ${preview(outputs.get(id)?.text ?? '(no output)')}`)
+      .join('\n');
+    const answered = await this.ask(phase, 'phase.before', `Start phase ${phase.id}?${shown ? `\n${shown}` : ''}`);
+    const refused = this.refusal(answered, phase);
+    return refused && { status: refused.code === ErrorCodes.cancelled ? 'cancelled' : 'skipped', error: refused };
+  }
+
+  /** Holds a phase's output at an `after` gate; a refused output fails the phase and is not passed on. */
+  async after<R extends GatedResult>(phase: PhaseSpec, result: R): Promise<R | GatedResult> {
+    if (!phase.approval?.after || !result.output) return result;
+    const answered = await this.ask(
+      phase,
+      'phase.after',
+      `Pass on the output of phase ${phase.id} (${result.status})?\n${preview(result.output.text)}`,
+    );
+    const refused = this.refusal(answered, phase);
+    return refused
+      ? { status: refused.code === ErrorCodes.cancelled ? 'cancelled' : 'failed', error: refused }
+      : result;
+  }
+
+  private ask(phase: PhaseSpec, kind: 'phase.before' | 'phase.after', summary: string): Promise<ApprovalRecord> {
+    const { runId, workflow, config } = this.options;
+    const policy = { ...config.permissions, ...workflow.defaults?.permissions };
+    return this.desk.ask(
+      {
+        id: approvalId(runId, kind, phase.id),
+        kind,
+        runId,
+        phaseId: phase.id,
+        summary: phase.approval?.message ? `${phase.approval.message}\n${summary}` : summary,
+        onTimeout: policy.onTimeout ?? 'deny',
+        timeoutMs: policy.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      },
+      this.options.signal,
+    );
+  }
+
+  /** Why a gate did not open, or undefined when it was approved. */
+  private refusal(answered: ApprovalRecord, phase: PhaseSpec): ErrorInfo | undefined {
+    if (answered.status === 'approved') return undefined;
+    if (answered.status === 'pending') return { code: ErrorCodes.cancelled, message: 'the run stopped at the gate' };
+    const said = answered.answer?.message ? `: ${answered.answer.message}` : '';
+    if (answered.status === 'denied')
+      return { code: ErrorCodes.approvalDenied, message: `${answered.answer?.by} denied phase ${phase.id}${said}` };
+    return {
+      code: ErrorCodes.approvalTimeout,
+      message: `nobody approved phase ${phase.id} before its deadline`,
+    };
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import {
+  BatonError,
+  ErrorCodes,
+  systemClock,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type Clock,
+} from '../core/index.js';
+import type { Store } from '../store/index.js';
+
+/** How often a waiting agent or gate looks for an answer given from another process. */
+export const DEFAULT_POLL_MS = 500;
+
+/**
+ * A request's id, derived from what is asked: the same question asked again — by an agent resumed
+ * after its orchestrator died — finds the stored request and any answer given meanwhile.
+ */
+export function approvalId(...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12);
+}
+
+export interface WaitOptions {
+  clock?: Clock;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Waits until the request is answered, or marks it expired once its deadline has passed. Resolves
+ * with the request as it stands when the wait ends (still pending only when `signal` aborted).
+ */
+export async function waitForAnswer(store: Store, id: string, options: WaitOptions = {}): Promise<ApprovalRecord> {
+  const clock = options.clock ?? systemClock;
+  for (;;) {
+    const request = await store.getApproval(id);
+    if (!request)
+      throw new BatonError(ErrorCodes.approvalNotFound, `approval request ${id} disappeared from the store`);
+    if (request.status !== 'pending' || options.signal?.aborted) return request;
+    if (clock.now() >= request.deadline) {
+      const expired = await store.saveApprovalDecision({
+        id,
+        status: 'expired',
+        answer: { by: 'baton', at: clock.now(), message: 'nobody answered before the deadline' },
+      });
+      // Someone answered in the same instant: their answer stands.
+      return expired ?? (await store.getApproval(id))!;
+    }
+    await pause(
+      Math.min(options.pollMs ?? DEFAULT_POLL_MS, Math.max(1, request.deadline - clock.now())),
+      options.signal,
+    );
+  }
+}
+
+/** A person's answer from `baton approve|deny`, a dashboard or any other process. */
+export async function answerApproval(
+  store: Store,
+  answer: { id: string; approve: boolean; by: string; message?: string; clock?: Clock },
+): Promise<ApprovalRecord> {
+  const status: ApprovalStatus = answer.approve ? 'approved' : 'denied';
+  const decided = await store.saveApprovalDecision({
+    id: answer.id,
+    status,
+    answer: {
+      by: answer.by,
+      at: (answer.clock ?? systemClock).now(),
+      ...(answer.message !== undefined ? { message: answer.message } : {}),
+    },
+  });
+  if (decided) {
+    await store.saveAuditEvent({
+      at: decided.answer!.at,
+      actor: answer.by,
+      action: answer.approve ? 'approval.approved' : 'approval.denied',
+      target: decided.runId,
+      details: approvalDetails(decided),
+    });
+    return decided;
+  }
+  const existing = await store.getApproval(answer.id);
+  throw new BatonError(
+    ErrorCodes.approvalNotFound,
+    existing
+      ? `Approval request ${answer.id} is ${existing.status} already${existing.answer ? ` (by ${existing.answer.by})` : ''}. List pending ones with: baton approvals`
+      : `No approval request ${answer.id}. List pending ones with: baton approvals`,
+  );
+}
+
+/** What the audit trail keeps about a request. */
+export function approvalDetails(request: ApprovalRecord): Record<string, unknown> {
+  return {
+    approvalId: request.id,
+    kind: request.kind,
+    ...(request.phaseId !== undefined ? { phaseId: request.phaseId } : {}),
+    ...(request.agentId !== undefined ? { agentId: request.agentId } : {}),
+    ...(request.tool !== undefined ? { tool: request.tool } : {}),
+    summary: request.summary,
+    ...(request.rule !== undefined ? { rule: request.rule } : {}),
+    status: request.status,
+    ...(request.answer ? { by: request.answer.by, message: request.answer.message } : {}),
+  };
+}

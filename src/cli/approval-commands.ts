@@ -1,0 +1,65 @@
+import { answerApproval } from '../approvals/index.js';
+import type { ApprovalRecord } from '../core/index.js';
+import { currentActor } from '../observability/index.js';
+import { withStore, type Output, type StoreOptions } from './commands.js';
+
+/** How long until the deadline, in words a person reads at a glance. */
+function timeLeft(deadline: number, now: number): string {
+  const minutes = Math.round((deadline - now) / 60_000);
+  if (minutes <= 0) return 'deadline passed';
+  return minutes < 90 ? `${minutes} min left` : `${Math.round(minutes / 60)} h left`;
+}
+
+function approvalLine(request: ApprovalRecord, now: number): string {
+  const who = request.agentId ? `agent ${request.agentId}` : `phase ${request.phaseId ?? '?'}`;
+  const why = request.rule ? `  (rule ${request.rule})` : '';
+  return `${request.id}  run ${request.runId.slice(0, 8)}  ${who}  ${request.summary}${why}  ${timeLeft(request.deadline, now)}`;
+}
+
+/** `baton approvals [--run <id>] [--json]`: what waits for a person. */
+export async function approvalsCommand(
+  options: StoreOptions & { run?: string; json?: boolean; all?: boolean },
+  output: Output,
+): Promise<number> {
+  return withStore(options, async (store) => {
+    const requests = await store.listApprovals({
+      ...(options.run !== undefined ? { runId: options.run } : {}),
+      ...(options.all ? {} : { status: 'pending' as const }),
+    });
+    if (options.json) {
+      output.stdout.write(`${JSON.stringify(requests)}\n`);
+      return 0;
+    }
+    if (requests.length === 0) output.stdout.write('Nothing waits for approval.\n');
+    const now = Date.now();
+    for (const request of requests) {
+      const state =
+        request.status === 'pending' ? '' : `  [${request.status}${request.answer ? ` by ${request.answer.by}` : ''}]`;
+      output.stdout.write(`${approvalLine(request, now)}${state}\n`);
+    }
+    if (requests.some((r) => r.status === 'pending'))
+      output.stdout.write(
+        'Answer with: baton approve <id> [--message <text>]  or  baton deny <id> [--message <text>]\n',
+      );
+    return 0;
+  });
+}
+
+/** `baton approve <id>` and `baton deny <id>`: answers a request from any shell; the message reaches the agent. */
+export async function answerCommand(
+  id: string,
+  approve: boolean,
+  options: StoreOptions & { message?: string },
+  output: Output,
+): Promise<number> {
+  return withStore(options, async (store) => {
+    const answered = await answerApproval(store, {
+      id,
+      approve,
+      by: currentActor(),
+      ...(options.message !== undefined ? { message: options.message } : {}),
+    });
+    output.stdout.write(`${approve ? 'Approved' : 'Denied'}: ${answered.summary} (run ${answered.runId}).\n`);
+    return 0;
+  });
+}

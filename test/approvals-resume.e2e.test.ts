@@ -1,0 +1,137 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT_WAITING_FOR_APPROVAL, type ApprovalRecord } from '../src/core/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const fixer = (match: { last?: string }, reply: object) => ({
+  match: { prompt: 'Fix the typo', ...match },
+  reply,
+  sequencePer: 'script' as const,
+});
+const readTypo = { toolUse: { name: 'Read', input: { file_path: 'typo.txt' } } };
+
+const model = useScriptedModel(
+  {
+    rules: [
+      // A resumed fixer reads the file again (its earlier read may be gone), then repeats the same edit.
+      fixer({ last: 'previous attempt' }, readTypo),
+      fixer(
+        { last: '/teh cat|unchanged since/' },
+        { toolUse: { name: 'Edit', input: { file_path: 'typo.txt', old_string: 'teh cat', new_string: 'the cat' } } },
+      ),
+      fixer({ last: 'updated successfully' }, { text: 'Finding: typo fixed' }),
+      fixer({}, readTypo),
+    ],
+    default: { text: 'Finding: first step done' },
+  },
+  'baton-appr-resume-e2e-',
+);
+
+const env = () => model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data') });
+
+/** A two-phase workflow in its own directory: a quick first agent, then a fixer whose edit asks a person. */
+function governedWorkflow(name: string): { path: string; dir: string } {
+  const dir = join(model.home.dir, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'typo.txt'), 'teh cat\n');
+  const path = join(dir, 'workflow.yaml');
+  writeFileSync(
+    path,
+    `version: 1
+name: ${name}
+phases:
+  - { id: one, agents: [{ id: first, prompt: Quick first step }] }
+  - id: two
+    dependsOn: [one]
+    agents: [{ id: fixer, prompt: Fix the typo, permissions: { ask: ["Edit(typo.txt)"] } }]
+`,
+  );
+  return { path, dir };
+}
+
+async function pendingFor(runWorkflowName: string): Promise<ApprovalRecord & { runId: string }> {
+  const store = openSqliteStore({ dataDir: join(model.home.dir, 'data') });
+  try {
+    return await waitFor(
+      async () => {
+        const runs = await store.listRuns();
+        const run = runs.find((r) => r.workflowName === runWorkflowName);
+        return run && (await store.listApprovals({ runId: run.id, status: 'pending' }))[0];
+      },
+      90_000,
+      'the fixer to wait for approval',
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+function requestCount(summary: RunSummary, agentId: string): number {
+  const agent = summary.phases.flatMap((p) => p.agents).find((a) => a.id === agentId)!;
+  return model.server.messageRequests(agent.sessionId).length;
+}
+
+describe('approvals survive the orchestrator (real claude, scripted model)', () => {
+  it('SIGKILLed while a request waits: approved meanwhile, --resume continues with each agent once', async () => {
+    const { path, dir } = governedWorkflow('killed');
+    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    try {
+      const request = await pendingFor('killed');
+      expect(request).toMatchObject({ agentId: 'fixer', tool: 'Edit', rule: 'Edit(typo.txt)' });
+      orchestrator.kill('SIGKILL');
+      await orchestrator.output;
+
+      expect((await runCli(['approve', request.id], { env: env() })).code).toBe(0);
+      const resumed = await runCli(['run', '--resume', request.runId, '--json'], { env: env() });
+      expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(resumed.code).toBe(0);
+      const summary = JSON.parse(resumed.stdout) as RunSummary;
+      expect(summary.status).toBe('succeeded');
+      expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('the cat\n');
+      // Each agent once: the first agent was not run again (one model request), the fixer continued its session.
+      expect(summary.phases.flatMap((p) => p.agents.map((a) => `${a.id}:${a.status}`))).toEqual([
+        'first:succeeded',
+        'fixer:succeeded',
+      ]);
+      expect(requestCount(summary, 'first')).toBe(1);
+      const fixerAgent = summary.phases[1]!.agents[0]!;
+      expect(fixerAgent.attempts).toBe(2);
+      expect(fixerAgent.permissions).toEqual({ asked: 1, denied: 0 });
+      // Nothing of the killed orchestrator is left running.
+      await waitFor(() => processesWithEnv(model.home.dir).length === 0 || undefined, 20_000, 'no leftovers');
+    } finally {
+      orchestrator.kill('SIGKILL');
+    }
+  }, 240_000);
+
+  it('--detach-on-wait exits 3 when only a person can go on; a later --resume picks up the approval', async () => {
+    const { path, dir } = governedWorkflow('detached');
+    const first = await runCli(['run', path, '--detach-on-wait', '--json'], { env: env() });
+    expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    expect(first.stderr).toContain('baton run --resume');
+    const stopped = JSON.parse(first.stdout) as RunSummary;
+    expect(stopped.waiting).toBe(1);
+    expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('teh cat\n');
+
+    const listed = await runCli(['approvals', '--run', stopped.runId], { env: env() });
+    expect(listed.stdout).toContain('agent fixer');
+    const [request] = JSON.parse((await runCli(['approvals', '--json'], { env: env() })).stdout) as ApprovalRecord[];
+    expect((await runCli(['approve', request!.id, '--message', 'go'], { env: env() })).code).toBe(0);
+
+    const resumed = await runCli(['run', '--resume', stopped.runId, '--detach-on-wait', '--json'], { env: env() });
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as RunSummary;
+    expect(summary.status).toBe('succeeded');
+    expect(summary.waiting).toBeUndefined();
+    expect(requestCount(summary, 'first')).toBe(1);
+    expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('the cat\n');
+    const status = await runCli(['status', stopped.runId], { env: env() });
+    expect(status.stdout).toContain('tool calls: 1 asked a person, 0 denied');
+  }, 240_000);
+});

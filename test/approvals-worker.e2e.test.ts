@@ -1,0 +1,96 @@
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { useRedisStore } from './support/redis.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const model = useScriptedModel(
+  {
+    rules: [
+      {
+        match: { prompt: 'Write the release note', turn: 1 },
+        reply: { toolUse: { name: 'Write', input: { file_path: 'NOTE.md', content: 'v2 is out\n' } } },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'Finding: note written' },
+  },
+  'baton-appr-worker-',
+);
+
+const redis = useRedisStore();
+
+/** A webhook receiver that fails its first call, to show the POST is tried again. */
+async function flakyWebhook() {
+  const received: Array<Record<string, unknown>> = [];
+  let calls = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      calls++;
+      if (calls === 1) return void res.writeHead(500).end();
+      received.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, received, close: () => server.close() };
+}
+
+describe('approvals on baton workers (real redis-server, real claude)', () => {
+  it('an agent on a worker asks; the webhook hears of it; baton approve lets it go on', async () => {
+    const hook = await flakyWebhook();
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_APPROVAL_WEBHOOK_URL: hook.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+    });
+    const dir = join(model.home.dir, 'project');
+    mkdirSync(dir);
+    const workflow = join(dir, 'note.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: note\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note }] }\n',
+    );
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      const run = startCli(['run', workflow, '--json'], { env });
+      const request = await waitFor(
+        async () => (await redis.store.listApprovals({ status: 'pending' }))[0],
+        90_000,
+        'the agent on the worker to ask',
+      );
+      expect(request).toMatchObject({ agentId: 'writer', tool: 'Write', rule: 'Write' });
+      expect(worker.stderrSoFar()).toContain('writer');
+      // The webhook failed once and was tried again; the agent waited for a person, not for it.
+      const [payload] = await waitFor(() => (hook.received.length > 0 ? hook.received : undefined), 20_000, 'webhook');
+      expect(payload).toMatchObject({
+        id: request.id,
+        runId: request.runId,
+        agentId: 'writer',
+        tool: 'Write',
+        approve: `baton approve ${request.id} --message "…"`,
+      });
+      expect(String(payload!.summary)).toContain('NOTE.md');
+      expect(existsSync(join(dir, 'NOTE.md'))).toBe(false);
+
+      expect((await runCli(['approve', request.id], { env })).code).toBe(0);
+      const { code, stdout } = await run.output;
+      expect(code).toBe(0);
+      expect((JSON.parse(stdout) as RunSummary).status).toBe('succeeded');
+      expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
+    } finally {
+      hook.close();
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 180_000);
+});
