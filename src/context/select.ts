@@ -1,0 +1,286 @@
+import { LRUCache } from 'lru-cache';
+import type { ContextEntry, ContextEntryType } from '../store/index.js';
+import { renderContext } from './prompt.js';
+import { isEmptyFact, termsOf, type Terms } from './terms.js';
+import { countTokens } from './tokens.js';
+import type { WordNet } from './wordnet.js';
+
+/** The knobs of relevance selection; `defaultSelectionTuning` holds the defaults. */
+export interface SelectionTuning {
+  /** A fact goes in only if its relevance (the share of the task's term weight it covers, 0–1) reaches this... */
+  minRelevance: number;
+  /** ...and this share of the best fact's relevance for the same task. */
+  relativeRelevance: number;
+  /** No single term may carry more than this share of a task's weight (a rare word must not decide alone). */
+  maxTermShare: number;
+  /** Facts at least this similar are one fact said twice: only the best (then newest) is kept. */
+  duplicateSimilarity: number;
+  /** A newer decision this similar to an older one, on the same subject, replaces it... */
+  conflictSimilarity: number;
+  /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
+  revisedSimilarity: number;
+}
+
+export const defaultSelectionTuning: SelectionTuning = {
+  minRelevance: 0.08,
+  relativeRelevance: 0.3,
+  maxTermShare: 0.25,
+  duplicateSimilarity: 0.8,
+  conflictSimilarity: 0.5,
+  revisedSimilarity: 0.25,
+};
+
+/** What the agent is about to do: everything selection ranks facts against. */
+export interface TaskDescription {
+  task: string;
+  role?: string;
+  phaseId?: string;
+  files?: string[];
+}
+
+/** A mild preference between equally relevant facts; relevance decides first. */
+const typeFactor: Record<ContextEntryType, number> = {
+  decision: 1,
+  error: 0.95,
+  finding: 0.9,
+  file_changed: 0.85,
+  artifact: 0.8,
+  summary: 0.75,
+};
+
+/** Words that mark a decision as revising an earlier one. */
+const revisionCue =
+  /\b(instead|no longer|rather than|replac\w*|switch\w*|supersed\w*|revis\w*|overrid\w*|revert\w*|reverses?d?|anymore|abandon\w*|dropp?(ed|ing)?|changed? to|moved? to|now)\b/i;
+
+/** Each fact's terms, analysed once per content (the checksum) for the life of the process. */
+const analysed = new LRUCache<string, Terms>({ max: 50_000 });
+
+interface Candidate {
+  entry: ContextEntry;
+  terms: Terms;
+}
+
+function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
+  const key = `${entry.id}:${entry.checksum}:${entry.version}:${wordnet ? 'wn' : ''}`;
+  const known = analysed.get(key);
+  if (known) return known;
+  const terms = termsOf(entry.content, wordnet);
+  analysed.set(key, terms);
+  return terms;
+}
+
+const isPhaseOutput = (entry: ContextEntry): boolean => entry.key?.startsWith('phase-output/') ?? false;
+
+/**
+ * The facts worth ranking: empty ones ("File changed: none") dropped, and a phase's aggregated output
+ * dropped when the phase's own facts are there, since it repeats them.
+ */
+function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
+  const phasesWithFacts = new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
+  return entries
+    .filter((e) => !isEmptyFact(e.content) && !(isPhaseOutput(e) && phasesWithFacts.has(e.phaseId)))
+    .map((entry) => ({ entry, terms: termsOfEntry(entry, wordnet) }));
+}
+
+/** Document frequency and inverse document frequency of each term among this selection's candidates (never the whole store). */
+function frequenciesOf(candidates: Candidate[]): { df: Map<string, number>; idf: Map<string, number> } {
+  const df = new Map<string, number>();
+  for (const { terms } of candidates) for (const term of terms.keys()) df.set(term, (df.get(term) ?? 0) + 1);
+  const n = candidates.length;
+  return { df, idf: new Map([...df].map(([term, d]) => [term, Math.log(1 + (n - d + 0.5) / (d + 0.5))])) };
+}
+
+type Vector = Map<string, number>;
+const MAX_SUBJECT_DF = 200;
+
+/** The candidates of one selection, analysed together. */
+interface Corpus {
+  candidates: Candidate[];
+  df: Map<string, number>;
+  idf: Map<string, number>;
+  vectors: Map<string, Vector>;
+}
+
+function corpusOf(entries: ContextEntry[], wordnet?: WordNet): Corpus {
+  const candidates = candidatesOf(entries, wordnet);
+  const { df, idf } = frequenciesOf(candidates);
+  return { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+}
+
+/**
+ * The facts without repetition, in their order: no empty facts, no phase output next to its own
+ * facts, no decision a newer one superseded, one of each set of near-duplicates.
+ */
+export function withoutRepetition(
+  entries: ContextEntry[],
+  tuning: SelectionTuning = defaultSelectionTuning,
+  wordnet?: WordNet,
+): ContextEntry[] {
+  const corpus = corpusOf(entries, wordnet);
+  const redundant = redundantFacts(corpus, tuning);
+  return corpus.candidates.map((c) => c.entry).filter((e) => !redundant.has(e.id));
+}
+
+function weigh(terms: Terms, idf: Map<string, number>, maxShare = 1): Vector {
+  const vector: Vector = new Map();
+  for (const [term, weight] of terms) {
+    const w = weight * (idf.get(term) ?? 0);
+    if (w > 0) vector.set(term, w);
+  }
+  if (maxShare < 1) {
+    const total = [...vector.values()].reduce((s, w) => s + w, 0);
+    for (const [term, w] of vector) vector.set(term, Math.min(w, maxShare * total));
+  }
+  return vector;
+}
+
+function cosine(a: Vector, b: Vector): number {
+  let dot = 0;
+  for (const [term, w] of a) dot += w * (b.get(term) ?? 0);
+  if (dot === 0) return 0;
+  const norm = (v: Vector): number => Math.sqrt([...v.values()].reduce((s, w) => s + w * w, 0));
+  return dot / (norm(a) * norm(b));
+}
+
+/**
+ * How much of the task a fact speaks to: the share of the task's (idf-weighted, capped) term weight
+ * found in the fact, each term counted as strongly as the fact has it. A long fact is not penalised
+ * for saying more; a fact that shares only common words scores little.
+ */
+function coverage(query: Vector, fact: Terms): number {
+  let total = 0;
+  let found = 0;
+  for (const [term, w] of query) {
+    total += w;
+    found += w * Math.min(1, fact.get(term) ?? 0);
+  }
+  return total > 0 ? found / total : 0;
+}
+
+/** Order of age; ties broken by id, so the result never depends on which agent finished first. */
+const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+
+/**
+ * Which facts another fact makes redundant: a newer decision on the same subject supersedes an
+ * older one (keyed decisions are already replaced in the store), and of near-duplicates only the
+ * most important (then newest) is kept. Maps each redundant fact's id to the id of the fact kept.
+ */
+function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, string> {
+  const { candidates, vectors, df } = corpus;
+  const replacedBy = new Map<string, string>();
+  const byTerm = new Map<string, Candidate[]>();
+  // Facts that share only words found everywhere are not about one subject; skipping those words keeps this fast.
+  const subjectTerms = (c: Candidate): string[] =>
+    [...c.terms.keys()].filter((t) => (df.get(t) ?? 0) <= MAX_SUBJECT_DF);
+  const ordered = [...candidates].sort((a, b) => older(a.entry, b.entry));
+  for (const newer of ordered) {
+    const vector = vectors.get(newer.entry.id)!;
+    const seen = new Set<Candidate>();
+    for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
+    for (const old of seen) {
+      const similarity = cosine(vector, vectors.get(old.entry.id)!);
+      const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+      const supersedes =
+        bothDecisions &&
+        (similarity >= tuning.conflictSimilarity ||
+          (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+      if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
+      else if (similarity >= tuning.duplicateSimilarity) {
+        const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
+        if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
+        else replacedBy.set(old.entry.id, newer.entry.id);
+      }
+    }
+    for (const term of subjectTerms(newer)) byTerm.set(term, [...(byTerm.get(term) ?? []), newer]);
+  }
+  // Follow chains (a → b → c) to the fact that survives.
+  const survivor = (id: string): string => {
+    for (let next = replacedBy.get(id), hops = 0; next !== undefined && hops < 1000; hops++) {
+      id = next;
+      next = replacedBy.get(id);
+    }
+    return id;
+  };
+  return new Map([...replacedBy.keys()].map((id) => [id, survivor(id)]));
+}
+
+export interface Ranked {
+  entry: ContextEntry;
+  relevance: number;
+}
+
+export interface Ranking {
+  /** Facts worth giving, best first. */
+  ranked: Ranked[];
+  /** Facts left out because a newer decision replaced them: id → the replacement's id. */
+  superseded: Map<string, string>;
+  /** Candidates after dropping empty facts and repeated phase outputs. */
+  considered: number;
+}
+
+function queryTerms(description: TaskDescription, wordnet?: WordNet): Terms {
+  const terms: Terms = new Map(termsOf(description.task, wordnet));
+  const addScaled = (text: string | undefined, scale: number): void => {
+    for (const [term, w] of text ? termsOf(text, wordnet) : [])
+      terms.set(term, Math.max(terms.get(term) ?? 0, w * scale));
+  };
+  addScaled(description.role, 0.4);
+  addScaled(description.phaseId, 0.5);
+  addScaled(description.files?.join(' '), 1);
+  return terms;
+}
+
+/**
+ * Ranks every inherited fact by relevance to the task: the cosine of idf-weighted term vectors
+ * (stems, identifiers, WordNet synsets; idf over this run's candidates; one term's weight capped),
+ * with a mild preference by type. Superseded and duplicate facts give their relevance to the fact
+ * that replaces them. Only facts above the relevance thresholds are ranked.
+ */
+export function rankFacts(
+  entries: ContextEntry[],
+  description: TaskDescription,
+  tuning: SelectionTuning,
+  wordnet?: WordNet,
+): Ranking {
+  const corpus = corpusOf(entries, wordnet);
+  const { candidates, idf, vectors } = corpus;
+  const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
+  const redundant = redundantFacts(corpus, tuning);
+
+  const relevance = new Map<string, number>();
+  for (const c of candidates) {
+    const score = coverage(query, c.terms) * typeFactor[c.entry.type];
+    const owner = redundant.get(c.entry.id) ?? c.entry.id;
+    relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
+  }
+  const best = Math.max(0, ...relevance.values());
+  const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
+  const ranked = candidates
+    .filter((c) => !redundant.has(c.entry.id) && (relevance.get(c.entry.id) ?? 0) >= floor)
+    .map((c) => ({ entry: c.entry, relevance: relevance.get(c.entry.id)! }))
+    .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
+  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
+  const superseded = new Map([...redundant].filter(([id]) => decisions.has(id)));
+  return { ranked, superseded, considered: candidates.length };
+}
+
+/**
+ * The best-ranked facts whose rendered section (see `renderContext`) fits the budget, counted
+ * exactly, in presentation order. `present` puts a set of facts in the order they are shown.
+ */
+export function fitBudget(
+  ranked: Ranked[],
+  budgetTokens: number,
+  present: (entries: ContextEntry[]) => ContextEntry[],
+): { entries: ContextEntry[]; tokens: number } {
+  let chosen: ContextEntry[] = [];
+  let tokens = 0;
+  for (const { entry } of ranked) {
+    const trial = present([...chosen, entry]);
+    const trialTokens = countTokens(renderContext(trial));
+    if (trialTokens > budgetTokens) continue;
+    chosen = trial;
+    tokens = trialTokens;
+  }
+  return { entries: chosen, tokens };
+}
