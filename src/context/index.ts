@@ -8,7 +8,9 @@ export type {
 } from './accumulator.js';
 export { contextBlockSchema, extractContext } from './extract.js';
 export type { ContextDraft } from './extract.js';
-export { buildAppendedSystemPrompt } from './prompt.js';
+export { buildAppendedSystemPrompt, renderContext } from './prompt.js';
+export { defaultSelectionTuning } from './select.js';
+export type { SelectionTuning } from './select.js';
 export type { AgentPromptInput } from './prompt.js';
 export { archiveSessions, expiryFrom, pruneSessions } from './sessions.js';
 export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';

@@ -13,6 +13,9 @@ export interface SelectionTuning {
   relativeRelevance: number;
   /** No single term may carry more than this share of a task's weight (a rare word must not decide alone). */
   maxTermShare: number;
+  /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
+  feedbackFacts: number;
+  feedbackWeight: number;
   /** Facts at least this similar are one fact said twice: only the best (then newest) is kept. */
   duplicateSimilarity: number;
   /** A newer decision this similar to an older one, on the same subject, replaces it... */
@@ -22,9 +25,11 @@ export interface SelectionTuning {
 }
 
 export const defaultSelectionTuning: SelectionTuning = {
-  minRelevance: 0.08,
-  relativeRelevance: 0.3,
+  minRelevance: 0.03,
+  relativeRelevance: 0.2,
   maxTermShare: 0.25,
+  feedbackFacts: 3,
+  feedbackWeight: 0.3,
   duplicateSimilarity: 0.8,
   conflictSimilarity: 0.5,
   revisedSimilarity: 0.25,
@@ -157,6 +162,31 @@ function coverage(query: Vector, fact: Terms): number {
   return total > 0 ? found / total : 0;
 }
 
+/**
+ * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
+ * vectors, so facts that use the words of the relevant facts rather than the task's words are found.
+ */
+function withFeedback(
+  query: Vector,
+  relevance: Map<string, number>,
+  vectors: Map<string, Vector>,
+  tuning: SelectionTuning,
+): Vector {
+  const top = [...relevance]
+    .filter(([, score]) => score > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, tuning.feedbackFacts);
+  const sumOf = (v: Vector): number => [...v.values()].reduce((s, w) => s + w, 0);
+  const queryTotal = sumOf(query);
+  const expanded: Vector = new Map(query);
+  for (const [id] of top) {
+    const vector = vectors.get(id)!;
+    const scale = (tuning.feedbackWeight * queryTotal) / (sumOf(vector) * top.length);
+    for (const [term, w] of vector) expanded.set(term, (expanded.get(term) ?? 0) + w * scale);
+  }
+  return expanded;
+}
+
 /** Order of age; ties broken by id, so the result never depends on which agent finished first. */
 const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
 
@@ -247,12 +277,17 @@ export function rankFacts(
   const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
   const redundant = redundantFacts(corpus, tuning);
 
-  const relevance = new Map<string, number>();
-  for (const c of candidates) {
-    const score = coverage(query, c.terms) * typeFactor[c.entry.type];
-    const owner = redundant.get(c.entry.id) ?? c.entry.id;
-    relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
-  }
+  const scoreAll = (q: Vector): Map<string, number> => {
+    const relevance = new Map<string, number>();
+    for (const c of candidates) {
+      const score = coverage(q, c.terms) * typeFactor[c.entry.type];
+      const owner = redundant.get(c.entry.id) ?? c.entry.id;
+      relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
+    }
+    return relevance;
+  };
+  const first = scoreAll(query);
+  const relevance = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
   const best = Math.max(0, ...relevance.values());
   const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
   const ranked = candidates

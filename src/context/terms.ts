@@ -5,7 +5,7 @@ import type { WordNet } from './wordnet.js';
 export type Terms = Map<string, number>;
 
 /** How much a term found each way counts, next to the word itself (1). */
-export const termWeights = { synonym: 0.6, derived: 0.35, compoundPart: 0.6 };
+export const termWeights = { synonym: 0.3, derived: 0.2, compoundPart: 0.6 };
 
 /** Function words and task boilerplate: they say nothing about what a fact is about. */
 const stopwords = new Set(
