@@ -30,7 +30,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   maxTermShare: 0.25,
   feedbackFacts: 3,
   feedbackWeight: 0.3,
-  duplicateSimilarity: 0.8,
+  duplicateSimilarity: 0.5,
   conflictSimilarity: 0.5,
   revisedSimilarity: 0.25,
 };
@@ -91,11 +91,13 @@ function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
 function frequenciesOf(candidates: Candidate[]): { df: Map<string, number>; idf: Map<string, number> } {
   const df = new Map<string, number>();
   for (const { terms } of candidates) for (const term of terms.keys()) df.set(term, (df.get(term) ?? 0) + 1);
-  const n = candidates.length;
+  // A handful of facts says little about how common a word is: below MIN_IDF_DOCUMENTS, count as if there were that many.
+  const n = Math.max(candidates.length, MIN_IDF_DOCUMENTS);
   return { df, idf: new Map([...df].map(([term, d]) => [term, Math.log(1 + (n - d + 0.5) / (d + 0.5))])) };
 }
 
 type Vector = Map<string, number>;
+const MIN_IDF_DOCUMENTS = 20;
 const MAX_SUBJECT_DF = 200;
 
 /** The candidates of one selection, analysed together. */
