@@ -81,9 +81,9 @@ phases:
 
     const builderSystem = model.server.messageRequests(agent('builder').sessionId)[0]!.view!.system;
     expect(builderSystem).toContain(
-      '- [decision] invoices are stored in the ledger_v2 table (agent billing, phase survey)',
+      '### From agent billing, phase survey\n- [decision] invoices are stored in the ledger_v2 table\n- [finding] the PDF renderer is slow\n',
     );
-    expect(builderSystem).toContain('- [decision] export runs nightly at 02:00 (agent planner, phase plan)');
+    expect(builderSystem).toContain('### From agent planner, phase plan\n- [decision] export runs nightly at 02:00');
     expect(builderSystem).not.toContain('React 18');
     expect(agent('builder').context).toMatchObject({ mode: 'all', considered: 3 });
     // The first phase inherits nothing.

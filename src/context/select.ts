@@ -18,7 +18,9 @@ export interface SelectionTuning {
   feedbackWeight: number;
   /** Facts at least this similar are one fact said twice: only the best (then newest) is kept. */
   duplicateSimilarity: number;
-  /** A newer decision this similar to an older one, on the same subject, replaces it... */
+  /** ...and name each other's subject at least this much (see `subjectShare`). */
+  duplicateSubject: number;
+  /** A newer decision naming at least this share of an older one's subject replaces it... */
   conflictSimilarity: number;
   /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
   revisedSimilarity: number;
@@ -31,7 +33,8 @@ export const defaultSelectionTuning: SelectionTuning = {
   feedbackFacts: 3,
   feedbackWeight: 0.3,
   duplicateSimilarity: 0.5,
-  conflictSimilarity: 0.5,
+  duplicateSubject: 0.3,
+  conflictSimilarity: 0.8,
   revisedSimilarity: 0.25,
 };
 
@@ -189,6 +192,23 @@ function withFeedback(
   return expanded;
 }
 
+/**
+ * How much of one fact's subject — its words and identifiers, not its numbers, weighted by rarity —
+ * the other fact also names. "Log level in production will be warn" is wholly inside "Production
+ * log level will be info, not warn"; "billing uses PostgreSQL" is not inside "checkout uses PostgreSQL".
+ */
+function subjectShare(of: Terms, inside: Terms, idf: Map<string, number>): number {
+  let total = 0;
+  let shared = 0;
+  for (const [term, w] of of) {
+    if (!(term.startsWith('s:') || term.startsWith('i:')) || /^s:\d+$/.test(term)) continue;
+    const weight = w * (idf.get(term) ?? 0);
+    total += weight;
+    if (inside.has(term)) shared += weight;
+  }
+  return total > 0 ? shared / total : 0;
+}
+
 /** Order of age; ties broken by id, so the result never depends on which agent finished first. */
 const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
 
@@ -210,14 +230,19 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
     const seen = new Set<Candidate>();
     for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
     for (const old of seen) {
+      // One agent does not repeat or contradict itself in one result: its similar facts are about different things.
+      if (old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId) continue;
       const similarity = cosine(vector, vectors.get(old.entry.id)!);
       const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+      const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
       const supersedes =
         bothDecisions &&
-        (similarity >= tuning.conflictSimilarity ||
+        (oldInNew >= tuning.conflictSimilarity ||
           (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+      const sameSubject =
+        Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
       if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-      else if (similarity >= tuning.duplicateSimilarity) {
+      else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
         const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
         if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
         else replacedBy.set(old.entry.id, newer.entry.id);

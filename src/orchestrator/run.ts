@@ -749,6 +749,8 @@ class RunExecution {
     const context = await this.accumulator.select({
       phaseIds: inheritedPhases,
       task: record.prompt,
+      ...(instance.entry.systemPrompt ? { role: instance.entry.systemPrompt } : {}),
+      phaseId: phase.id,
       mode: resolved.inherit,
       budgetTokens: this.workflow.context.budgetTokens,
     });
