@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
 import { renderContext } from './prompt.js';
@@ -101,7 +102,8 @@ function frequenciesOf(candidates: Candidate[]): { df: Map<string, number>; idf:
 
 type Vector = Map<string, number>;
 const MIN_IDF_DOCUMENTS = 20;
-const MAX_SUBJECT_DF = 200;
+/** Words in more facts than this share (or 20 facts, if more) do not name a subject. */
+const SUBJECT_DF_SHARE = 0.02;
 
 /** The candidates of one selection, analysed together. */
 interface Corpus {
@@ -111,10 +113,26 @@ interface Corpus {
   vectors: Map<string, Vector>;
 }
 
-function corpusOf(entries: ContextEntry[], wordnet?: WordNet): Corpus {
+/** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
+const analysedSets = new LRUCache<string, { corpus: Corpus; redundant: Map<string, string> }>({ max: 32 });
+
+/** The candidates analysed together, and which of them are redundant; cached per candidate set. */
+function analyse(
+  entries: ContextEntry[],
+  tuning: SelectionTuning,
+  wordnet?: WordNet,
+): { corpus: Corpus; redundant: Map<string, string> } {
+  const hash = createHash('sha1');
+  for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
+  const key = `${hash.digest('hex')}:${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
+  const known = analysedSets.get(key);
+  if (known) return known;
   const candidates = candidatesOf(entries, wordnet);
   const { df, idf } = frequenciesOf(candidates);
-  return { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+  const corpus = { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+  const result = { corpus, redundant: redundantFacts(corpus, tuning) };
+  analysedSets.set(key, result);
+  return result;
 }
 
 /**
@@ -126,8 +144,7 @@ export function withoutRepetition(
   tuning: SelectionTuning = defaultSelectionTuning,
   wordnet?: WordNet,
 ): ContextEntry[] {
-  const corpus = corpusOf(entries, wordnet);
-  const redundant = redundantFacts(corpus, tuning);
+  const { corpus, redundant } = analyse(entries, tuning, wordnet);
   return corpus.candidates.map((c) => c.entry).filter((e) => !redundant.has(e.id));
 }
 
@@ -219,11 +236,11 @@ const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.crea
  */
 function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, string> {
   const { candidates, vectors, df } = corpus;
+  const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * candidates.length);
   const replacedBy = new Map<string, string>();
   const byTerm = new Map<string, Candidate[]>();
   // Facts that share only words found everywhere are not about one subject; skipping those words keeps this fast.
-  const subjectTerms = (c: Candidate): string[] =>
-    [...c.terms.keys()].filter((t) => (df.get(t) ?? 0) <= MAX_SUBJECT_DF);
+  const subjectTerms = (c: Candidate): string[] => [...c.terms.keys()].filter((t) => (df.get(t) ?? 0) <= maxSubjectDf);
   const ordered = [...candidates].sort((a, b) => older(a.entry, b.entry));
   for (const newer of ordered) {
     const vector = vectors.get(newer.entry.id)!;
@@ -248,7 +265,11 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
         else replacedBy.set(old.entry.id, newer.entry.id);
       }
     }
-    for (const term of subjectTerms(newer)) byTerm.set(term, [...(byTerm.get(term) ?? []), newer]);
+    for (const term of subjectTerms(newer)) {
+      const list = byTerm.get(term);
+      if (list) list.push(newer);
+      else byTerm.set(term, [newer]);
+    }
   }
   // Follow chains (a → b → c) to the fact that survives.
   const survivor = (id: string): string => {
@@ -299,10 +320,9 @@ export function rankFacts(
   tuning: SelectionTuning,
   wordnet?: WordNet,
 ): Ranking {
-  const corpus = corpusOf(entries, wordnet);
+  const { corpus, redundant } = analyse(entries, tuning, wordnet);
   const { candidates, idf, vectors } = corpus;
   const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
-  const redundant = redundantFacts(corpus, tuning);
 
   const scoreAll = (q: Vector): Map<string, number> => {
     const relevance = new Map<string, number>();
@@ -329,20 +349,31 @@ export function rankFacts(
 /**
  * The best-ranked facts whose rendered section (see `renderContext`) fits the budget, counted
  * exactly, in presentation order. `present` puts a set of facts in the order they are shown.
+ * Lines are counted one by one to choose, then the whole text once to be exact; if the whole counts
+ * more than its lines (tokens can merge across a line break), the lowest-ranked facts go until it fits.
  */
 export function fitBudget(
   ranked: Ranked[],
   budgetTokens: number,
   present: (entries: ContextEntry[]) => ContextEntry[],
 ): { entries: ContextEntry[]; tokens: number } {
-  let chosen: ContextEntry[] = [];
-  let tokens = 0;
-  for (const { entry } of ranked) {
-    const trial = present([...chosen, entry]);
-    const trialTokens = countTokens(renderContext(trial));
-    if (trialTokens > budgetTokens) continue;
-    chosen = trial;
-    tokens = trialTokens;
+  const linesOf = (entry: ContextEntry): string[] => renderContext([entry]).split('\n');
+  const seen = new Set<string>();
+  let estimate = 0;
+  let chosen: Ranked[] = [];
+  for (const item of ranked) {
+    const [heading, source, line] = linesOf(item.entry);
+    const extra = [...(estimate === 0 ? [heading!] : []), ...(seen.has(source!) ? [] : [source!]), line!];
+    const cost = extra.reduce((sum, text) => sum + countTokens(text) + 1, 0);
+    if (estimate + cost > budgetTokens + 1) continue;
+    estimate += cost;
+    seen.add(source!);
+    chosen.push(item);
   }
-  return { entries: chosen, tokens };
+  for (;;) {
+    const entries = present(chosen.map((c) => c.entry));
+    const tokens = countTokens(renderContext(entries));
+    if (tokens <= budgetTokens) return { entries, tokens };
+    chosen = chosen.slice(0, -1);
+  }
 }
