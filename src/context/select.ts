@@ -346,6 +346,9 @@ export function rankFacts(
   return { ranked, superseded, considered: candidates.length };
 }
 
+/** `- [error] x` plus its line break: fewer tokens than any rendered fact. */
+const MIN_LINE_TOKENS = 5;
+
 /**
  * The best-ranked facts whose rendered section (see `renderContext`) fits the budget, counted
  * exactly, in presentation order. `present` puts a set of facts in the order they are shown.
@@ -362,6 +365,7 @@ export function fitBudget(
   let estimate = 0;
   let chosen: Ranked[] = [];
   for (const item of ranked) {
+    if (budgetTokens - estimate < MIN_LINE_TOKENS) break; // full: no fact line is this short
     const [heading, source, line] = linesOf(item.entry);
     const extra = [...(estimate === 0 ? [heading!] : []), ...(seen.has(source!) ? [] : [source!]), line!];
     const cost = extra.reduce((sum, text) => sum + countTokens(text) + 1, 0);
