@@ -5,10 +5,18 @@ import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.j
 import type { ContextEntry, ContextEntryType, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
 import { renderContext } from './prompt.js';
-import { defaultSelectionTuning, fitBudget, rankFacts, withoutRepetition, type SelectionTuning } from './select.js';
+import type { Reranker } from './rerank.js';
+import {
+  defaultSelectionTuning,
+  fitBudget,
+  rankFacts,
+  withoutRepetition,
+  type Ranked,
+  type SelectionTuning,
+} from './select.js';
 import { ExtractiveSummarizer, type Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
-import { loadWordNet } from './wordnet.js';
+import { loadWordNet, type WordNet } from './wordnet.js';
 
 /** How an agent inherits what came before it. */
 export type InheritMode = 'all' | 'summary' | 'filtered' | 'none';
@@ -34,6 +42,8 @@ export interface SelectionRequest {
   mode: InheritMode;
   /** For `filtered`: the most tokens of context to give, counted on the rendered section; a ceiling, not a target. */
   budgetTokens: number;
+  /** Cancels a re-ranker's model call. */
+  signal?: AbortSignal;
 }
 
 export interface SelectedContext {
@@ -59,7 +69,15 @@ export interface AccumulatorOptions {
   clock?: Clock;
   /** Thresholds of `filtered` selection (see `defaultSelectionTuning`). */
   tuning?: Partial<SelectionTuning>;
+  /**
+   * Optional second stage of `filtered`: a model picks, among the best `RERANK_POOL` facts by the
+   * deterministic ranking, the ones the agent needs. Off by default (no model call).
+   */
+  reranker?: Reranker;
 }
+
+/** How many of the deterministically best facts a re-ranker chooses from. */
+const RERANK_POOL = 40;
 
 /** Parent sessions' facts first, then by inherited phase, then as saved. */
 function presentationOrder(entries: ContextEntry[], request: SelectionRequest): ContextEntry[] {
@@ -184,7 +202,8 @@ export class DynamicContextAccumulator {
       this.candidates(request.phaseIds, request.sessionIds ?? []),
       loadWordNet(),
     ]);
-    const { ranked, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
+    const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
+    const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
     const { entries, tokens } = fitBudget(ranked, request.budgetTokens, present);
     return {
@@ -195,6 +214,32 @@ export class DynamicContextAccumulator {
       corrupt,
       ...(superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {}),
     };
+  }
+
+  /**
+   * The facts a re-ranker picks from a wider pool (the deterministic ranking with no relative
+   * threshold), in its order; when it fails, the deterministic choice — a run never stops for it.
+   */
+  private async reranked(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    deterministic: Ranked[],
+    wordnet: WordNet | undefined,
+  ): Promise<Ranked[]> {
+    // Facts that share no word with the task are in the pool too: the model may see what words miss.
+    const loose = { ...this.tuning, minRelevance: 0, relativeRelevance: 0 };
+    const pool = rankFacts(all, request, loose, wordnet).ranked.slice(0, RERANK_POOL);
+    if (pool.length === 0) return deterministic;
+    try {
+      const ids = await this.options.reranker!.rerank(
+        { task: request.task, facts: pool.map((r) => r.entry) },
+        request.signal,
+      );
+      const byId = new Map(pool.map((r) => [r.entry.id, r]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    } catch {
+      return deterministic;
+    }
   }
 
   private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {

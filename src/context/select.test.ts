@@ -323,3 +323,57 @@ describe('extractive summaries', () => {
     ]);
   });
 });
+
+describe('model re-ranker (optional)', () => {
+  const seed = async (acc: DynamicContextAccumulator) => {
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(
+      facts(
+        'Decision: 3-D Secure is requested automatically by Stripe.',
+        'Finding: Apple Pay is enabled through the Payment Request Button.',
+      ),
+      { phaseId: 'research', agentId: 'payments' },
+    );
+  };
+  const task = 'Build the pay page: wallets like Apple Pay, and bank authentication challenges.';
+
+  it('takes the facts the model names, from a wider pool than the thresholds let through', async () => {
+    const seen: string[][] = [];
+    const reranker = {
+      name: 'test',
+      rerank: async (request: { facts: Array<{ id: string; content: string }> }) => {
+        seen.push(request.facts.map((f) => f.content));
+        return request.facts.filter((f) => /3-D Secure|Apple Pay/.test(f.content)).map((f) => f.id);
+      },
+    };
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'run-1',
+      sizeLimitBytes: 1e6,
+      clock,
+      reranker,
+    });
+    await seed(acc);
+    const selected = await selectFor(acc, task);
+    expect(contents(selected).sort()).toEqual([
+      '3-D Secure is requested automatically by Stripe.',
+      'Apple Pay is enabled through the Payment Request Button.',
+    ]);
+    expect(seen[0]!.length).toBeGreaterThan(2);
+  });
+
+  it('falls back to the deterministic choice when the model fails', async () => {
+    const failing = { name: 'down', rerank: async () => Promise.reject(new Error('no model')) };
+    const plain = accumulator('run-plain');
+    await seed(plain);
+    const withFailing = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'run-failing',
+      sizeLimitBytes: 1e6,
+      clock,
+      reranker: failing,
+    });
+    await seed(withFailing);
+    expect(contents(await selectFor(withFailing, task))).toEqual(contents(await selectFor(plain, task)));
+  });
+});

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { AgentRuntime } from '../agents/index.js';
-import { agentEnvironment } from '../agents/index.js';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
+import { askOneTurn, type OneTurnAgentOptions } from './one-turn.js';
 import { isEmptyFact, termsOf } from './terms.js';
 
 export interface SummaryRequest {
@@ -56,13 +54,7 @@ export class ExtractiveSummarizer implements Summarizer {
   }
 }
 
-export interface AgentSummarizerOptions {
-  runtime: AgentRuntime;
-  /** Environment for the summarizer agent (ANTHROPIC_* pass through). */
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  model?: string;
-}
+export type AgentSummarizerOptions = OneTurnAgentOptions;
 
 /** Summaries written by a real Claude Code agent (no tools, one turn). */
 export class AgentSummarizer implements Summarizer {
@@ -81,22 +73,6 @@ export class AgentSummarizer implements Summarizer {
       facts,
       '</facts>',
     ].join('\n');
-    const outcome = await this.options.runtime.execute(
-      {
-        agentId: 'context-summarizer',
-        sessionId: randomUUID(),
-        prompt,
-        cwd: this.options.cwd,
-        env: agentEnvironment(this.options.env),
-        model: this.options.model,
-        allowedTools: [],
-        maxTurns: 1,
-      },
-      signal,
-    );
-    if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
-      throw new Error(`summarizer agent failed: ${outcome.error?.message ?? 'empty summary'}`);
-    }
-    return outcome.output.text.trim();
+    return askOneTurn(this.options, 'context-summarizer', prompt, signal);
   }
 }
