@@ -202,6 +202,8 @@ export class DynamicContextAccumulator {
       this.candidates(request.phaseIds, request.sessionIds ?? []),
       loadWordNet(),
     ]);
+    const small = this.smallContext(all, request, wordnet);
+    if (small) return { mode: 'filtered', ...small, considered: small.entries.length, corrupt };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
@@ -214,6 +216,19 @@ export class DynamicContextAccumulator {
       corrupt,
       ...(superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {}),
     };
+  }
+
+  /** All inherited facts (without repetition) when they are few enough to give whole; else undefined. */
+  private smallContext(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    wordnet: WordNet | undefined,
+  ): { entries: ContextEntry[]; tokens: number } | undefined {
+    const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
+    if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet), request);
+    const tokens = countTokens(renderContext(entries));
+    return tokens <= limit ? { entries, tokens } : undefined;
   }
 
   /**

@@ -12,8 +12,10 @@ let now = 1_000;
 const clock = { now: () => now++ };
 const temp = useTempStore('baton-select-');
 
+/** Relevance is what these tests are about: no "small context, give it all" shortcut (tested on its own). */
+const tuning = { smallContextTokens: 0 };
 const accumulator = (runId = 'run-1') =>
-  new DynamicContextAccumulator({ store: temp.store, runId, sizeLimitBytes: 1_000_000, clock });
+  new DynamicContextAccumulator({ store: temp.store, runId, sizeLimitBytes: 1_000_000, clock, tuning });
 
 const facts = (...lines: string[]): ContextDraft[] => extractContext({ text: lines.join('\n') });
 
@@ -101,6 +103,22 @@ describe('relevance-first selection', () => {
     });
     const selected = await selectFor(acc, 'Tune the retry policy of the payments webhook.', 100_000);
     expect(contents(selected)).toEqual(['The payments webhook retries five times with exponential backoff.']);
+  });
+
+  it('gives a small context whole: filtering it saves less than a missed fact costs', async () => {
+    const acc = new DynamicContextAccumulator({ store: temp.store, runId: 'run-1', sizeLimitBytes: 1e6, clock });
+    await acc.add(facts('Decision: version 2.0 ships the new scheduler.', 'File changed: none'), {
+      phaseId: 'research',
+      agentId: 'notes',
+    });
+    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual(['version 2.0 ships the new scheduler.']);
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      type: 'finding' as const,
+      content: `Service ${i} exports ${['metrics', 'traces', 'logs'][i % 3]} to the ${['eu', 'us'][i % 2]} collector.`,
+      tags: [],
+    }));
+    await acc.add(many, { phaseId: 'research', agentId: 'survey' });
+    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual([]);
   });
 
   it('does not let one rare word decide alone', async () => {
@@ -351,6 +369,7 @@ describe('model re-ranker (optional)', () => {
       runId: 'run-1',
       sizeLimitBytes: 1e6,
       clock,
+      tuning,
       reranker,
     });
     await seed(acc);
@@ -371,6 +390,7 @@ describe('model re-ranker (optional)', () => {
       runId: 'run-failing',
       sizeLimitBytes: 1e6,
       clock,
+      tuning,
       reranker: failing,
     });
     await seed(withFailing);

@@ -14,6 +14,11 @@ export interface SelectionTuning {
   relativeRelevance: number;
   /** No single term may carry more than this share of a task's weight (a rare word must not decide alone). */
   maxTermShare: number;
+  /**
+   * When everything inherited (without repetition) renders to at most this many tokens, and fits the
+   * budget, the agent gets all of it: filtering so little saves less than a missed fact costs.
+   */
+  smallContextTokens: number;
   /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
   feedbackFacts: number;
   feedbackWeight: number;
@@ -31,6 +36,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   minRelevance: 0.03,
   relativeRelevance: 0.2,
   maxTermShare: 0.25,
+  smallContextTokens: 200,
   feedbackFacts: 3,
   feedbackWeight: 0.3,
   duplicateSimilarity: 0.5,
