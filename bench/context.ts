@@ -87,7 +87,12 @@ export async function contextQueryLatency(): Promise<BenchResult> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return { name: 'context_query_latency', goal: 'p99 < 50 ms (seed goal); ≤ 5 ms at 100 k (ours)', rows, metrics };
+  return {
+    name: 'context_query_latency',
+    goal: 'p99 < 50 ms (seed goal); not met beyond ~1 k entries since every inherited fact is scored (docs/context.md)',
+    rows,
+    metrics,
+  };
 }
 
 /**
