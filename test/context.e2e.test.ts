@@ -176,7 +176,9 @@ describe('a model re-ranker', () => {
     const runtime = new ClaudeRuntime();
     try {
       const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, reranker });
+      // A context this small would be given whole, without asking: filter it anyway.
+      const tuning = { smallContextTokens: 0 };
+      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
       await accumulator.add(
         [
           { type: 'decision', content: '3-D Secure is requested automatically by Stripe.', tags: [] },
