@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicContextAccumulator, type ContextDraft } from '../src/context/index.js';
+import { DynamicContextAccumulator, countTokens, renderContext, type ContextDraft } from '../src/context/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { random, round, type BenchResult } from './harness.js';
 
@@ -116,12 +116,13 @@ export async function tokenUsage(): Promise<BenchResult> {
       await accumulator.add(drafts, { phaseId: 'survey', agentId: `surveyor-${agent}` });
     }
     for (const [subject, ids] of needed) {
+      // Three different decisions per migration (not three versions of one: a newer version would supersede).
       const saved = await accumulator.add(
-        [0, 1, 2].map((k) => ({
-          type: 'decision' as const,
-          content: `Decision ${k} for the ${subject} migration: batch size ${(k + 1) * 100}, window ${k + 1} hours, owner team-${subject}.`,
-          tags: [subject],
-        })),
+        [
+          `The ${subject} migration copies rows in batches of 500.`,
+          `The ${subject} migration runs in the maintenance window from 01:00 to 03:00 UTC.`,
+          `Team ${subject}-core owns the ${subject} migration and its rollback.`,
+        ].map((content) => ({ type: 'decision' as const, content, tags: [subject] })),
         { phaseId: 'survey', agentId: 'planner' },
       );
       ids.push(...saved.map((e) => e.id));
@@ -133,7 +134,9 @@ export async function tokenUsage(): Promise<BenchResult> {
     let neededAll = 0;
     for (const [subject, ids] of needed) {
       const task = `Carry out the ${subject} migration with the agreed batch size, window and owner.`;
-      const naive = await accumulator.select({ phaseIds: ['survey'], task, mode: 'all', budgetTokens: 0 });
+      // Naive: every fact of the phase, rendered as the agent would see it.
+      const everything = await store.listContextEntries({ runId: 'tokens', phaseIds: ['survey'], level: 0 });
+      const naive = { tokens: countTokens(renderContext(everything.entries)) };
       const filtered = await accumulator.select({ phaseIds: ['survey'], task, mode: 'filtered', budgetTokens: 400 });
       const found = ids.filter((id) => filtered.entries.some((e) => e.id === id)).length;
       naiveTotal += naive.tokens;

@@ -9,6 +9,7 @@ import { orchestratorOverhead, parallelScaling } from './agents.js';
 import { orchestratorRss, sessionPool } from './orchestration.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
+import { contextQuality } from './context-quality.js';
 import { kgQueryLatency } from './knowledge.js';
 import { mcpLoadingTime } from './mcp.js';
 import { bridgeFanout } from './bridge.js';
@@ -23,6 +24,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   mcp_loading_time: mcpLoadingTime,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
+  context_quality: contextQuality,
   bridge_fanout: bridgeFanout,
   store_latency: storeLatency,
   kg_query_latency: kgQueryLatency,

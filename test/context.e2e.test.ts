@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ClaudeRuntime } from '../src/agents/index.js';
-import { AgentSummarizer, DynamicContextAccumulator } from '../src/context/index.js';
+import { AgentReranker, AgentSummarizer, DynamicContextAccumulator } from '../src/context/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
@@ -29,6 +29,11 @@ const model = useScriptedModel(
       {
         match: { prompt: 'Summarize the context of phase survey' },
         reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Pick the facts from earlier agents' },
+        reply: { text: 'It needs 2 and 1.' },
         sequencePer: 'script',
       },
       {
@@ -81,9 +86,9 @@ phases:
 
     const builderSystem = model.server.messageRequests(agent('builder').sessionId)[0]!.view!.system;
     expect(builderSystem).toContain(
-      '- [decision] invoices are stored in the ledger_v2 table (agent billing, phase survey)',
+      '### From agent billing, phase survey\n- [decision] invoices are stored in the ledger_v2 table\n- [finding] the PDF renderer is slow\n',
     );
-    expect(builderSystem).toContain('- [decision] export runs nightly at 02:00 (agent planner, phase plan)');
+    expect(builderSystem).toContain('### From agent planner, phase plan\n- [decision] export runs nightly at 02:00');
     expect(builderSystem).not.toContain('React 18');
     expect(agent('builder').context).toMatchObject({ mode: 'all', considered: 3 });
     // The first phase inherits nothing.
@@ -167,6 +172,48 @@ describe('summaries over the size limit', () => {
         .find((r) => r.view?.prompt.startsWith('Summarize the context of phase survey'))!;
       expect(request.view!.prompt).toContain('- [finding] Survey fact 7');
       expect((await store.listContextEntries({ runId: 'r', level: 0 })).entries).toHaveLength(8);
+    } finally {
+      await runtime.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a model re-ranker', () => {
+  it('is a real claude call: the facts it names by number are the ones selected', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
+    const store = openSqliteStore({ dataDir });
+    const runtime = new ClaudeRuntime();
+    try {
+      const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
+      // A context this small would be given whole, without asking: filter it anyway.
+      const tuning = { smallContextTokens: 0 };
+      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
+      await accumulator.add(
+        [
+          { type: 'decision', content: '3-D Secure is requested automatically by Stripe.', tags: [] },
+          { type: 'finding', content: 'Apple Pay is enabled through the Payment Request Button.', tags: [] },
+          { type: 'finding', content: 'Metrics are scraped by Prometheus.', tags: [] },
+        ],
+        { phaseId: 'research', agentId: 'payments' },
+      );
+      const selected = await accumulator.select({
+        phaseIds: ['research'],
+        task: 'Build the pay page with wallets and bank authentication challenges.',
+        mode: 'filtered',
+        budgetTokens: 2000,
+      });
+      const request = model.server
+        .messageRequests()
+        .find((r) => r.view?.prompt.startsWith('Pick the facts from earlier agents'))!;
+      const listed = (n: number) =>
+        request
+          .view!.prompt.split('\n')
+          .find((line) => line.startsWith(`${n}. `))!
+          .replace(/^\d+\. \[\w+\] /, '');
+      expect(selected.entries.map((e) => e.content).sort()).toEqual([listed(1), listed(2)].sort());
+      expect(request.view!.prompt.split('\n').filter((line) => /^\d+\. /.test(line))).toHaveLength(3);
     } finally {
       await runtime.close();
       await store.close();

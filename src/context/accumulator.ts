@@ -2,10 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
-import type { ContextEntry, ContextEntryType, Store } from '../store/index.js';
+import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
+import { renderContext } from './prompt.js';
+import type { Reranker } from './rerank.js';
+import {
+  defaultSelectionTuning,
+  fitBudget,
+  rankFacts,
+  withoutRepetition,
+  type Ranked,
+  type SelectionTuning,
+} from './select.js';
 import { ExtractiveSummarizer, type Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
+import { loadWordNet, type WordNet } from './wordnet.js';
 
 /** How an agent inherits what came before it. */
 export type InheritMode = 'all' | 'summary' | 'filtered' | 'none';
@@ -24,32 +35,30 @@ export interface SelectionRequest {
   sessionIds?: string[];
   /** The agent's task: filtering ranks entries by relevance to it. */
   task: string;
+  /** The agent's role (its system prompt), its phase and the files it will touch: weaker hints of what it needs. */
+  role?: string;
+  phaseId?: string;
+  files?: string[];
   mode: InheritMode;
-  /** For `filtered`: the most tokens of context to give. */
+  /** For `filtered`: the most tokens of context to give, counted on the rendered section; a ceiling, not a target. */
   budgetTokens: number;
+  /** Cancels a re-ranker's model call. */
+  signal?: AbortSignal;
 }
 
 export interface SelectedContext {
   mode: InheritMode;
-  /** In a stable order: by phase, then as saved. */
+  /** In a stable order: parent sessions, then by phase, then as saved. */
   entries: ContextEntry[];
+  /** Tokens of the rendered context section (`renderContext(entries)`), exactly. */
   tokens: number;
   /** How many entries (or summaries) were candidates before filtering. */
   considered: number;
   /** Entries left out because their checksum did not match. */
   corrupt: string[];
+  /** Decisions left out because a newer one replaced them: id → the replacement's id. */
+  superseded?: Record<string, string>;
 }
-
-/** How much each kind of fact is worth when space is short. */
-const typeWeights: Record<ContextEntryType, number> = {
-  decision: 1,
-  error: 0.9,
-  file_changed: 0.8,
-  finding: 0.7,
-  artifact: 0.6,
-  summary: 0.5,
-};
-const weights = { relevance: 0.6, type: 0.25, recency: 0.15 };
 
 export interface AccumulatorOptions {
   store: Store;
@@ -58,6 +67,24 @@ export interface AccumulatorOptions {
   sizeLimitBytes: number;
   summarizer?: Summarizer;
   clock?: Clock;
+  /** Thresholds of `filtered` selection (see `defaultSelectionTuning`). */
+  tuning?: Partial<SelectionTuning>;
+  /**
+   * Optional second stage of `filtered`: a model picks, among the best `RERANK_POOL` facts by the
+   * deterministic ranking, the ones the agent needs. Off by default (no model call).
+   */
+  reranker?: Reranker;
+}
+
+/** How many of the deterministically best facts a re-ranker chooses from. */
+const RERANK_POOL = 40;
+
+/** Parent sessions' facts first, then by inherited phase, then as saved. */
+function presentationOrder(entries: ContextEntry[], request: SelectionRequest): ContextEntry[] {
+  const phaseIndex = (e: ContextEntry): number => request.phaseIds.indexOf(e.phaseId ?? '');
+  return [...entries].sort(
+    (a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
+  );
 }
 
 const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0);
@@ -65,8 +92,8 @@ const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => 
 /**
  * The DynamicContextAccumulator: collects the facts agents produce across phases and picks, for each
  * next agent, what it should know — all of it (summarising older context hierarchically, entries →
- * phase summary → run summary, when it outgrows the size limit), summaries, or the most relevant
- * within a token budget (BM25 relevance + type + recency). Nothing is deleted: summaries point to the
+ * phase summary → run summary, when it outgrows the size limit), summaries, or only the facts relevant
+ * to its task within a token budget (see `rankFacts`). Nothing is deleted: summaries point to the
  * entries they replace, which stay in the store.
  */
 export class DynamicContextAccumulator {
@@ -75,13 +102,17 @@ export class DynamicContextAccumulator {
   /** Hot candidate sets of the running phases; any write to the run clears it. */
   private readonly cache = new LRUCache<string, { entries: ContextEntry[]; corrupt: string[] }>({ max: 64 });
 
+  private readonly tuning: SelectionTuning;
+
   constructor(private readonly options: AccumulatorOptions) {
     this.clock = options.clock ?? systemClock;
+    this.tuning = { ...defaultSelectionTuning, ...options.tuning };
+    // WordNet loads in the background now, so the first selection (after a whole phase) rarely waits for it.
+    void loadWordNet();
   }
 
-  /** Stores an agent's facts. Keyed facts update the current value (merging concurrent writers). */
   /**
-   * Saves an agent's facts. With `idPrefix` the entries get ids `<idPrefix>:<n>`, so saving the same
+   * Saves an agent's facts; keyed facts update the current value (merging concurrent writers). With `idPrefix` the entries get ids `<idPrefix>:<n>`, so saving the same
    * facts again (a resumed run finishing an agent's bookkeeping) is a no-op instead of a duplicate.
    */
   async add(drafts: ContextDraft[], source: ContextSource, idPrefix?: string): Promise<ContextEntry[]> {
@@ -135,7 +166,8 @@ export class DynamicContextAccumulator {
     }
     if (request.mode === 'filtered') return this.filtered(request);
 
-    const { entries: inherited, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
+    const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
+    const inherited = withoutRepetition(all, this.tuning, await loadWordNet());
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -154,57 +186,75 @@ export class DynamicContextAccumulator {
     return {
       mode: request.mode,
       entries,
-      tokens: entries.reduce((sum, e) => sum + e.tokens, 0),
+      tokens: countTokens(renderContext(entries)),
       considered: entries.length,
       corrupt,
     };
   }
 
   /**
-   * Ranks by BM25 relevance to the task, type and recency, and takes the best that fit the token
-   * budget. Only a shortlist is ranked — the best search hits plus the newest entries of each type —
-   * because no other entry can outscore them, which keeps a query fast however much context exists.
+   * Every inherited fact is a candidate; those relevant enough to the agent's task go in, best first,
+   * while the rendered section fits the budget (a ceiling: irrelevant facts never fill it). Superseded
+   * decisions, repeated phase outputs, near-duplicates and empty facts never go in.
    */
   private async filtered(request: SelectionRequest): Promise<SelectedContext> {
-    const store = this.options.store;
-    const runId = this.options.runId;
-    const [parents, hits, recent] = await Promise.all([
-      request.sessionIds?.length
-        ? this.candidates([], request.sessionIds)
-        : Promise.resolve({ entries: [], corrupt: [] }),
-      store.searchContext({ runId, text: request.task, phaseIds: request.phaseIds, limit: 100 }),
-      request.phaseIds.length > 0
-        ? store.recentContext({ runId, phaseIds: request.phaseIds, level: 0, perType: 25 })
-        : Promise.resolve([]),
+    const [{ entries: all, corrupt }, wordnet] = await Promise.all([
+      this.candidates(request.phaseIds, request.sessionIds ?? []),
+      loadWordNet(),
     ]);
-    const pool = new Map<string, ContextEntry>();
-    for (const entry of [...parents.entries, ...hits.map((h) => h.entry).filter((e) => e.level === 0), ...recent])
-      pool.set(entry.id, entry);
-    const candidates = [...pool.values()];
+    const small = this.smallContext(all, request, wordnet);
+    if (small) return { mode: 'filtered', ...small, considered: small.entries.length, corrupt };
+    const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
+    const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
+    const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
+    const { entries, tokens } = fitBudget(ranked, request.budgetTokens, present);
+    return {
+      mode: 'filtered',
+      entries,
+      tokens,
+      considered,
+      corrupt,
+      ...(superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {}),
+    };
+  }
 
-    const relevance = new Map(hits.map((h) => [h.entry.id, h.relevance]));
-    const maxRelevance = Math.max(1e-9, ...hits.map((h) => h.relevance));
-    const byAge = [...candidates].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    const recency = new Map(byAge.map((e, i) => [e.id, byAge.length > 1 ? i / (byAge.length - 1) : 1]));
-    const score = (e: ContextEntry): number =>
-      weights.relevance * ((relevance.get(e.id) ?? 0) / maxRelevance) +
-      weights.type * typeWeights[e.type] +
-      weights.recency * (recency.get(e.id) ?? 0);
-    const ranked = [...candidates].sort(
-      (a, b) => score(b) - score(a) || b.createdAt - a.createdAt || a.id.localeCompare(b.id),
-    );
+  /** All inherited facts (without repetition) when they are few enough to give whole; else undefined. */
+  private smallContext(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    wordnet: WordNet | undefined,
+  ): { entries: ContextEntry[]; tokens: number } | undefined {
+    const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
+    if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet), request);
+    const tokens = countTokens(renderContext(entries));
+    return tokens <= limit ? { entries, tokens } : undefined;
+  }
 
-    const chosen: ContextEntry[] = [];
-    let tokens = 0;
-    for (const entry of ranked) {
-      if (tokens + entry.tokens > request.budgetTokens) continue;
-      chosen.push(entry);
-      tokens += entry.tokens;
+  /**
+   * The facts a re-ranker picks from a wider pool (the deterministic ranking with no relative
+   * threshold), in its order; when it fails, the deterministic choice — a run never stops for it.
+   */
+  private async reranked(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    deterministic: Ranked[],
+    wordnet: WordNet | undefined,
+  ): Promise<Ranked[]> {
+    // Facts that share no word with the task are in the pool too: the model may see what words miss.
+    const loose = { ...this.tuning, minRelevance: 0, relativeRelevance: 0 };
+    const pool = rankFacts(all, request, loose, wordnet).ranked.slice(0, RERANK_POOL);
+    if (pool.length === 0) return deterministic;
+    try {
+      const ids = await this.options.reranker!.rerank(
+        { task: request.task, facts: pool.map((r) => r.entry) },
+        request.signal,
+      );
+      const byId = new Map(pool.map((r) => [r.entry.id, r]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    } catch {
+      return deterministic;
     }
-    // Presented in a stable order: parent sessions first, then by phase, then as saved.
-    const phaseIndex = (e: ContextEntry): number => request.phaseIds.indexOf(e.phaseId ?? '');
-    chosen.sort((a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    return { mode: 'filtered', entries: chosen, tokens, considered: candidates.length, corrupt: parents.corrupt };
   }
 
   private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {

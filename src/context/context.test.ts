@@ -39,7 +39,11 @@ describe('context inheritance', () => {
       budgetTokens: 1000,
     });
     expect(selected.entries.map((e) => e.content)).toEqual(['We use PostgreSQL 16']);
-    expect(selected.tokens).toBe(countTokens('We use PostgreSQL 16'));
+    expect(selected.tokens).toBe(
+      countTokens(
+        '## Context from earlier agents\n### From agent architect, phase design\n- [decision] We use PostgreSQL 16',
+      ),
+    );
   });
 
   it("a child session inherits its parent session's context", async () => {
@@ -141,7 +145,7 @@ describe('smart filtering', () => {
       phaseIds: ['p'],
       task: 'which queue',
       mode: 'filtered',
-      budgetTokens: countTokens('The queue is BullMQ'),
+      budgetTokens: countTokens('## Context from earlier agents\n### From phase p\n- [decision] The queue is BullMQ'),
     });
     expect(selected.entries.map((e) => e.content)).toEqual(['The queue is BullMQ']);
   });
@@ -151,7 +155,8 @@ describe('size limits', () => {
   const bulky = (phase: string, n: number) =>
     Array.from({ length: n }, (_, i) => ({
       type: 'finding' as const,
-      content: `${phase} fact ${i}: ${'detail '.repeat(40)}`,
+      // Distinct words per fact: near-duplicates would be merged.
+      content: `${phase} fact ${i}: ${Array.from({ length: 40 }, (_, k) => `${phase}detail${k}n${i}`).join(' ')}`,
       tags: [],
     }));
 

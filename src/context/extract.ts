@@ -19,14 +19,17 @@ export const contextBlockSchema = z.array(
   }),
 );
 
-/** Line prefixes agents are asked to use (see the system prompt), and the type each gives. */
+/**
+ * Line prefixes agents are asked to use (see the system prompt), and the type each gives. A prefix may
+ * carry a key — `Decision[database]: use PostgreSQL` — and a later line with the same key replaces it.
+ */
 const markers: Array<[RegExp, ContextEntryType]> = [
-  [/^decision:\s*/i, 'decision'],
-  [/^finding:\s*/i, 'finding'],
-  [/^(file changed|changed file):\s*/i, 'file_changed'],
-  [/^error:\s*/i, 'error'],
-  [/^artifact:\s*/i, 'artifact'],
-  [/^summary:\s*/i, 'summary'],
+  [/^decision(?:\[([^\]]+)\])?:\s*/i, 'decision'],
+  [/^finding(?:\[([^\]]+)\])?:\s*/i, 'finding'],
+  [/^(?:file changed|changed file)(?:\[([^\]]+)\])?:\s*/i, 'file_changed'],
+  [/^error(?:\[([^\]]+)\])?:\s*/i, 'error'],
+  [/^artifact(?:\[([^\]]+)\])?:\s*/i, 'artifact'],
+  [/^summary(?:\[([^\]]+)\])?:\s*/i, 'summary'],
 ];
 
 /** Words worth tagging an entry with: file paths and `code` spans it mentions. */
@@ -39,7 +42,7 @@ function tagsOf(content: string): string[] {
 /**
  * The facts in an agent's result: its structured `context` block when it returned one, else the
  * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
- * `Artifact:`, `Summary:`), else the whole text as one finding.
+ * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`), else the whole text as one finding.
  */
 export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
@@ -52,8 +55,9 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
     const line = rawLine.replace(/^\s*(?:[-*]|\d+\.)\s+/, '').trim();
     const marker = markers.find(([pattern]) => pattern.test(line));
     if (!marker) continue;
+    const key = marker[0].exec(line)?.[1]?.trim();
     const content = line.replace(marker[0], '').trim();
-    if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content) });
+    if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) });
   }
   if (drafts.length > 0) return drafts;
   const text = output.text.trim();

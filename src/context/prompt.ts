@@ -28,17 +28,30 @@ function mcpLines(mcp: AgentPromptInput['mcp']): string[] {
   return lines;
 }
 
-function contextLines(entries: ContextEntry[] | undefined): string[] {
-  if (!entries || entries.length === 0) return [];
-  const lines = ['', '## Context from earlier agents'];
+/** Who a fact came from, named once above its facts. */
+function sourceOf(entry: ContextEntry): string {
+  const parts = [entry.agentId && `agent ${entry.agentId}`, entry.phaseId && `phase ${entry.phaseId}`].filter(Boolean);
+  return parts.length > 0 ? `### From ${parts.join(', ')}` : '### From earlier agents';
+}
+
+/**
+ * The inherited-context section of the system prompt, exactly as the agent sees it (a selection's
+ * token budget counts this text): facts grouped by source, each source named once, in the order given.
+ */
+export function renderContext(entries: ContextEntry[]): string {
+  if (entries.length === 0) return '';
+  const groups = new Map<string, string[]>();
   for (const entry of entries) {
-    const from = [entry.agentId && `agent ${entry.agentId}`, entry.phaseId && `phase ${entry.phaseId}`]
-      .filter(Boolean)
-      .join(', ');
     const label = entry.level === 0 ? entry.type : entry.level === 1 ? 'phase summary' : 'run summary';
-    lines.push(`- [${label}] ${entry.content.replace(/\n+/g, ' ')}${from ? ` (${from})` : ''}`);
+    const lines = groups.get(sourceOf(entry)) ?? [];
+    lines.push(`- [${label}] ${entry.content.replace(/\n+/g, ' ')}`);
+    groups.set(sourceOf(entry), lines);
   }
-  return lines;
+  return ['## Context from earlier agents', ...[...groups].flatMap(([source, lines]) => [source, ...lines])].join('\n');
+}
+
+function contextLines(entries: ContextEntry[] | undefined): string[] {
+  return entries && entries.length > 0 ? ['', renderContext(entries)] : [];
 }
 
 /**
@@ -53,6 +66,7 @@ export function buildAppendedSystemPrompt(input: AgentPromptInput): string {
     ...(input.workflowDescription ? [`Workflow goal: ${input.workflowDescription}`] : []),
     'Work only on your own task. Your final message is your result: state it plainly and completely.',
     'End it with one line per fact the agents after you should know, each starting with "Decision:", "Finding:", "File changed:", "Error:" or "Artifact:".',
+    'To change an earlier decision, give both the same key: "Decision[<key>]: …" replaces the earlier "Decision[<key>]:".',
   ];
   const own = [
     `## Your assignment`,

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { AgentRuntime } from '../agents/index.js';
-import { agentEnvironment } from '../agents/index.js';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
+import { askOneTurn, type OneTurnAgentOptions } from './one-turn.js';
+import { isEmptyFact, termsOf } from './terms.js';
 
 export interface SummaryRequest {
   /** What is being summarised, for the summary's heading: "phase research", "the run". */
@@ -17,30 +16,37 @@ export interface Summarizer {
   summarize(request: SummaryRequest, signal?: AbortSignal): Promise<string>;
 }
 
-/** Which facts matter most when space is short. */
-const typePriority: ContextEntryType[] = ['decision', 'error', 'file_changed', 'finding', 'artifact', 'summary'];
+/** Which facts matter most when space is short: what was decided and learned before bookkeeping. */
+const typePriority: ContextEntryType[] = ['decision', 'error', 'finding', 'file_changed', 'artifact', 'summary'];
+
+/** How much a fact says: its distinct content words. Trivia ("File changed: none") says least. */
+const substance = (entry: ContextEntry): number => termsOf(entry.content).size;
 
 /**
- * Deterministic, model-free summaries: the first sentence of each entry, most important types first,
- * until the size is reached. The fallback when no summarizer agent is available or it fails.
+ * Deterministic, model-free summaries: the first sentence of each entry — decisions, errors and
+ * findings first, the most substantial of each first, trivia last and empty facts never — until the
+ * size is reached. The fallback when no summarizer agent is available or it fails.
  */
 export class ExtractiveSummarizer implements Summarizer {
   readonly name = 'extractive';
 
   async summarize(request: SummaryRequest): Promise<string> {
-    const ordered = [...request.entries].sort(
-      (a, b) =>
-        typePriority.indexOf(a.type) - typePriority.indexOf(b.type) ||
-        a.createdAt - b.createdAt ||
-        a.id.localeCompare(b.id),
-    );
+    const ordered = request.entries
+      .filter((e) => !isEmptyFact(e.content))
+      .sort(
+        (a, b) =>
+          typePriority.indexOf(a.type) - typePriority.indexOf(b.type) ||
+          substance(b) - substance(a) ||
+          a.createdAt - b.createdAt ||
+          a.id.localeCompare(b.id),
+      );
     const lines = [`Summary of ${request.scope} (${request.entries.length} entries):`];
     let bytes = Buffer.byteLength(lines[0]!);
     for (const entry of ordered) {
       const sentence = (entry.content.split(/(?<=[.!?])\s/)[0] ?? entry.content).slice(0, 240);
       const line = `- [${entry.type}] ${sentence}`;
       const size = Buffer.byteLength(line) + 1;
-      if (bytes + size > request.maxBytes) break;
+      if (bytes + size > request.maxBytes) continue; // a shorter fact further down may still fit
       lines.push(line);
       bytes += size;
     }
@@ -48,13 +54,7 @@ export class ExtractiveSummarizer implements Summarizer {
   }
 }
 
-export interface AgentSummarizerOptions {
-  runtime: AgentRuntime;
-  /** Environment for the summarizer agent (ANTHROPIC_* pass through). */
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  model?: string;
-}
+export type AgentSummarizerOptions = OneTurnAgentOptions;
 
 /** Summaries written by a real Claude Code agent (no tools, one turn). */
 export class AgentSummarizer implements Summarizer {
@@ -66,29 +66,13 @@ export class AgentSummarizer implements Summarizer {
     const facts = request.entries.map((e) => `- [${e.type}] ${e.content}`).join('\n');
     const prompt = [
       `Summarize the context of ${request.scope} for the agents that come next, in at most ${request.maxBytes} bytes.`,
-      'Keep every decision, error and changed file; merge repeated findings; drop nothing a later agent would need.',
+      'Keep every decision, error and finding a later agent could ask about, decisions first; merge repeated facts; put trivia (file lists, routine notes) last and drop empty ones ("none").',
       'Reply with the summary only.',
       '',
       '<facts>',
       facts,
       '</facts>',
     ].join('\n');
-    const outcome = await this.options.runtime.execute(
-      {
-        agentId: 'context-summarizer',
-        sessionId: randomUUID(),
-        prompt,
-        cwd: this.options.cwd,
-        env: agentEnvironment(this.options.env),
-        model: this.options.model,
-        allowedTools: [],
-        maxTurns: 1,
-      },
-      signal,
-    );
-    if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
-      throw new Error(`summarizer agent failed: ${outcome.error?.message ?? 'empty summary'}`);
-    }
-    return outcome.output.text.trim();
+    return askOneTurn(this.options, 'context-summarizer', prompt, signal);
   }
 }

@@ -77,6 +77,8 @@ async function selectContext(
   const context = await ctx.accumulator.select({
     phaseIds,
     task: record.prompt,
+    ...(resolved.systemPrompt ? { role: resolved.systemPrompt } : {}),
+    phaseId: record.phaseId,
     mode: resolved.inherit,
     budgetTokens: ctx.workflow.context.budgetTokens,
   });

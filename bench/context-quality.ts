@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamicContextAccumulator, countTokens, extractContext, renderContext } from '../src/context/index.js';
+import { openSqliteStore, type ContextEntry, type Store } from '../src/store/index.js';
+import { contextWorkflows, type BenchChild, type BenchWorkflow } from './context-workflows.js';
+import { round, type BenchResult } from './harness.js';
+
+/** The default budget first: the targets apply to it. */
+const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(',').map(Number);
+/** Longest phase output the orchestrator passes on (PHASE_OUTPUT_CONTEXT_CHARS in run.ts). */
+const PHASE_OUTPUT_CHARS = 4000;
+
+/** Stores a workflow's results as the orchestrator does; returns each fact id's entry id. */
+async function record(workflow: BenchWorkflow, accumulator: DynamicContextAccumulator): Promise<Map<string, string>> {
+  const entryOf = new Map<string, string>();
+  for (const result of workflow.results) {
+    const drafts = extractContext({ text: result.text });
+    const saved = await accumulator.add(
+      drafts,
+      { sessionId: `${result.agent}-session`, agentId: result.agent, phaseId: result.phase },
+      `${result.agent}-session:fact`,
+    );
+    saved.forEach((entry, n) => entryOf.set(`${result.agent}.${n + 1}`, entry.id));
+  }
+  for (const phase of workflow.phaseOutputs) {
+    const text = workflow.results
+      .filter((r) => r.phase === phase)
+      .map((r) => `## ${r.agent}\n${r.text}`)
+      .join('\n\n');
+    await accumulator.upsertKeyed(
+      `phase-output/${phase}`,
+      () => ({
+        type: 'artifact',
+        content: `Output of phase ${phase} (concat):\n${text.length > PHASE_OUTPUT_CHARS ? `${text.slice(0, PHASE_OUTPUT_CHARS)}…` : text}`,
+        tags: ['phase-output', 'concat'],
+      }),
+      { phaseId: phase },
+    );
+  }
+  return entryOf;
+}
+
+/** Naive inheritance: every entry of every inherited phase, rendered as the agent would see it. */
+async function naiveTokens(store: Store, runId: string, child: BenchChild): Promise<number> {
+  const { entries } = await store.listContextEntries({ runId, phaseIds: child.inherits, level: 0 });
+  const order = (e: ContextEntry): number => child.inherits.indexOf(e.phaseId ?? '');
+  return countTokens(renderContext([...entries].sort((a, b) => order(a) - order(b) || a.createdAt - b.createdAt)));
+}
+
+interface ChildScore {
+  found: number;
+  needed: number;
+  relevantInjected: number;
+  injected: number;
+  tokens: number;
+  naive: number;
+  supersededWithReplacement: number;
+  supersededInjected: number;
+  missed: string[];
+}
+
+function scoreChild(
+  workflow: BenchWorkflow,
+  child: BenchChild,
+  entryOf: Map<string, string>,
+  injected: ContextEntry[],
+): Omit<ChildScore, 'tokens' | 'naive'> {
+  const given = new Set(injected.map((e) => e.id));
+  const group = (fact: string): string[] => workflow.duplicates.find((g) => g.includes(fact)) ?? [fact];
+  const has = (fact: string): boolean => group(fact).some((f) => given.has(entryOf.get(f) ?? ''));
+  const missed = child.needs.filter((fact) => !has(fact));
+  const neededIds = new Set(child.needs.flatMap((f) => group(f).map((g) => entryOf.get(g))));
+  let supersededWithReplacement = 0;
+  let supersededInjected = 0;
+  for (const [old, replacement] of Object.entries(workflow.superseded)) {
+    const [oldId, newId] = [entryOf.get(old), entryOf.get(replacement)];
+    if (oldId === newId || !oldId || !given.has(oldId)) continue; // keyed: replaced in place, nothing to inject
+    supersededInjected++;
+    if (newId && given.has(newId)) supersededWithReplacement++;
+  }
+  return {
+    found: child.needs.length - missed.length,
+    needed: child.needs.length,
+    relevantInjected: injected.filter((e) => neededIds.has(e.id)).length,
+    injected: injected.length,
+    supersededWithReplacement,
+    supersededInjected,
+    missed,
+  };
+}
+
+function sum(scores: ChildScore[], field: keyof Omit<ChildScore, 'missed'>): number {
+  return scores.reduce((s, c) => s + c[field], 0);
+}
+
+async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, ChildScore[]>> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-quality-'));
+  const store = openSqliteStore({ dataDir: dir });
+  try {
+    const runId = workflow.name;
+    const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+    const entryOf = await record(workflow, accumulator);
+    const byBudget = new Map<number, ChildScore[]>();
+    for (const budgetTokens of budgets) {
+      const scores: ChildScore[] = [];
+      for (const child of workflow.children) {
+        const selected = await accumulator.select({
+          phaseIds: child.inherits,
+          task: child.task,
+          ...(child.role ? { role: child.role } : {}),
+          phaseId: child.phase,
+          mode: 'filtered',
+          budgetTokens,
+        });
+        const naive = await naiveTokens(store, runId, child);
+        scores.push({ ...scoreChild(workflow, child, entryOf, selected.entries), tokens: selected.tokens, naive });
+      }
+      byBudget.set(budgetTokens, scores);
+    }
+    return byBudget;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * How well `filtered` inheritance picks what each child needs, on workflows whose children's tasks
+ * paraphrase the facts they need, with near-duplicates, contradicting decisions, empty facts and
+ * phase outputs present: recall of needed facts, precision, tokens versus naive full inheritance.
+ */
+export async function contextQuality(): Promise<BenchResult> {
+  const rows: BenchResult['rows'] = [];
+  const totals = new Map<number, ChildScore[]>();
+  for (const workflow of contextWorkflows) {
+    const byBudget = await measureWorkflow(workflow);
+    for (const [budget, scores] of byBudget) {
+      totals.set(budget, [...(totals.get(budget) ?? []), ...scores]);
+      rows.push({
+        workflow: workflow.name,
+        budget,
+        recall: round(sum(scores, 'found') / sum(scores, 'needed'), 3),
+        precision: round(sum(scores, 'relevantInjected') / Math.max(1, sum(scores, 'injected')), 3),
+        tokens: sum(scores, 'tokens'),
+        naive: sum(scores, 'naive'),
+        vs_naive: round(sum(scores, 'tokens') / sum(scores, 'naive'), 3),
+        superseded_next_to_replacement: sum(scores, 'supersededWithReplacement'),
+        superseded_injected: sum(scores, 'supersededInjected'),
+        missed: scores.flatMap((s) => s.missed).join(' ') || '-',
+      });
+    }
+  }
+  const metrics: BenchResult['metrics'] = {};
+  for (const [budget, scores] of totals) {
+    metrics[`recall_at_${budget}`] = round(sum(scores, 'found') / sum(scores, 'needed'), 3);
+    metrics[`precision_at_${budget}`] = round(
+      sum(scores, 'relevantInjected') / Math.max(1, sum(scores, 'injected')),
+      3,
+    );
+    metrics[`vs_naive_at_${budget}`] = round(sum(scores, 'tokens') / sum(scores, 'naive'), 3);
+    metrics[`superseded_next_to_replacement_at_${budget}`] = sum(scores, 'supersededWithReplacement');
+  }
+  return {
+    name: 'context_quality',
+    goal: 'at the default budget (2000): recall ≥ 0.95, tokens ≤ 0.2× naive, no superseded decision next to its replacement',
+    rows,
+    metrics,
+  };
+}

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentRuntime } from '../agents/index.js';
+import { agentEnvironment } from '../agents/index.js';
+
+/** A Claude Code agent with no tools that answers in one turn: how the summarizer and re-ranker ask. */
+export interface OneTurnAgentOptions {
+  runtime: AgentRuntime;
+  /** Environment for the agent (ANTHROPIC_* pass through). */
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  model?: string;
+}
+
+/** Asks once and returns the agent's non-empty answer; throws, naming `agentId`, when there is none. */
+export async function askOneTurn(
+  options: OneTurnAgentOptions,
+  agentId: string,
+  prompt: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const outcome = await options.runtime.execute(
+    {
+      agentId,
+      sessionId: randomUUID(),
+      prompt,
+      cwd: options.cwd,
+      env: agentEnvironment(options.env),
+      model: options.model,
+      allowedTools: [],
+      maxTurns: 1,
+    },
+    signal,
+  );
+  if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
+    throw new Error(`${agentId} agent failed: ${outcome.error?.message ?? 'empty answer'}`);
+  }
+  return outcome.output.text.trim();
+}

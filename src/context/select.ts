@@ -1,0 +1,389 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { ContextEntry, ContextEntryType } from '../store/index.js';
+import { renderContext } from './prompt.js';
+import { isEmptyFact, termsOf, type Terms } from './terms.js';
+import { countTokens } from './tokens.js';
+import type { WordNet } from './wordnet.js';
+
+/** The knobs of relevance selection; `defaultSelectionTuning` holds the defaults. */
+export interface SelectionTuning {
+  /** A fact goes in only if its relevance (the share of the task's term weight it covers, 0–1) reaches this... */
+  minRelevance: number;
+  /** ...and this share of the best fact's relevance for the same task. */
+  relativeRelevance: number;
+  /** No single term may carry more than this share of a task's weight (a rare word must not decide alone). */
+  maxTermShare: number;
+  /**
+   * When everything inherited (without repetition) renders to at most this many tokens, and fits the
+   * budget, the agent gets all of it: filtering so little saves less than a missed fact costs.
+   */
+  smallContextTokens: number;
+  /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
+  feedbackFacts: number;
+  feedbackWeight: number;
+  /** Facts at least this similar are one fact said twice: only the best (then newest) is kept. */
+  duplicateSimilarity: number;
+  /** ...and name each other's subject at least this much (see `subjectShare`). */
+  duplicateSubject: number;
+  /** A newer decision naming at least this share of an older one's subject replaces it... */
+  conflictSimilarity: number;
+  /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
+  revisedSimilarity: number;
+}
+
+export const defaultSelectionTuning: SelectionTuning = {
+  minRelevance: 0.03,
+  relativeRelevance: 0.2,
+  maxTermShare: 0.25,
+  smallContextTokens: 200,
+  feedbackFacts: 3,
+  feedbackWeight: 0.3,
+  duplicateSimilarity: 0.5,
+  duplicateSubject: 0.3,
+  conflictSimilarity: 0.8,
+  revisedSimilarity: 0.25,
+};
+
+/** What the agent is about to do: everything selection ranks facts against. */
+export interface TaskDescription {
+  task: string;
+  role?: string;
+  phaseId?: string;
+  files?: string[];
+}
+
+/** A mild preference between equally relevant facts; relevance decides first. */
+const typeFactor: Record<ContextEntryType, number> = {
+  decision: 1,
+  error: 0.95,
+  finding: 0.9,
+  file_changed: 0.85,
+  artifact: 0.8,
+  summary: 0.75,
+};
+
+/** Words that mark a decision as revising an earlier one. */
+const revisionCue =
+  /\b(instead|no longer|rather than|replac\w*|switch\w*|supersed\w*|revis\w*|overrid\w*|revert\w*|reverses?d?|anymore|abandon\w*|dropp?(ed|ing)?|changed? to|moved? to|now)\b/i;
+
+/** Each fact's terms, analysed once per content (the checksum) for the life of the process. */
+const analysed = new LRUCache<string, Terms>({ max: 50_000 });
+
+interface Candidate {
+  entry: ContextEntry;
+  terms: Terms;
+}
+
+function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
+  const key = `${entry.id}:${entry.checksum}:${entry.version}:${wordnet ? 'wn' : ''}`;
+  const known = analysed.get(key);
+  if (known) return known;
+  const terms = termsOf(entry.content, wordnet);
+  analysed.set(key, terms);
+  return terms;
+}
+
+const isPhaseOutput = (entry: ContextEntry): boolean => entry.key?.startsWith('phase-output/') ?? false;
+
+/**
+ * The facts worth ranking: empty ones ("File changed: none") dropped, and a phase's aggregated output
+ * dropped when the phase's own facts are there, since it repeats them.
+ */
+function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
+  const phasesWithFacts = new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
+  return entries
+    .filter((e) => !isEmptyFact(e.content) && !(isPhaseOutput(e) && phasesWithFacts.has(e.phaseId)))
+    .map((entry) => ({ entry, terms: termsOfEntry(entry, wordnet) }));
+}
+
+/** Document frequency and inverse document frequency of each term among this selection's candidates (never the whole store). */
+function frequenciesOf(candidates: Candidate[]): { df: Map<string, number>; idf: Map<string, number> } {
+  const df = new Map<string, number>();
+  for (const { terms } of candidates) for (const term of terms.keys()) df.set(term, (df.get(term) ?? 0) + 1);
+  // A handful of facts says little about how common a word is: below MIN_IDF_DOCUMENTS, count as if there were that many.
+  const n = Math.max(candidates.length, MIN_IDF_DOCUMENTS);
+  return { df, idf: new Map([...df].map(([term, d]) => [term, Math.log(1 + (n - d + 0.5) / (d + 0.5))])) };
+}
+
+type Vector = Map<string, number>;
+const MIN_IDF_DOCUMENTS = 20;
+/** Words in more facts than this share (or 20 facts, if more) do not name a subject. */
+const SUBJECT_DF_SHARE = 0.02;
+
+/** The candidates of one selection, analysed together. */
+interface Corpus {
+  candidates: Candidate[];
+  df: Map<string, number>;
+  idf: Map<string, number>;
+  vectors: Map<string, Vector>;
+}
+
+/** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
+const analysedSets = new LRUCache<string, { corpus: Corpus; redundant: Map<string, string> }>({ max: 32 });
+
+/** The candidates analysed together, and which of them are redundant; cached per candidate set. */
+function analyse(
+  entries: ContextEntry[],
+  tuning: SelectionTuning,
+  wordnet?: WordNet,
+): { corpus: Corpus; redundant: Map<string, string> } {
+  const hash = createHash('sha1');
+  for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
+  const key = `${hash.digest('hex')}:${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
+  const known = analysedSets.get(key);
+  if (known) return known;
+  const candidates = candidatesOf(entries, wordnet);
+  const { df, idf } = frequenciesOf(candidates);
+  const corpus = { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+  const result = { corpus, redundant: redundantFacts(corpus, tuning) };
+  analysedSets.set(key, result);
+  return result;
+}
+
+/**
+ * The facts without repetition, in their order: no empty facts, no phase output next to its own
+ * facts, no decision a newer one superseded, one of each set of near-duplicates.
+ */
+export function withoutRepetition(
+  entries: ContextEntry[],
+  tuning: SelectionTuning = defaultSelectionTuning,
+  wordnet?: WordNet,
+): ContextEntry[] {
+  const { corpus, redundant } = analyse(entries, tuning, wordnet);
+  return corpus.candidates.map((c) => c.entry).filter((e) => !redundant.has(e.id));
+}
+
+function weigh(terms: Terms, idf: Map<string, number>, maxShare = 1): Vector {
+  const vector: Vector = new Map();
+  for (const [term, weight] of terms) {
+    const w = weight * (idf.get(term) ?? 0);
+    if (w > 0) vector.set(term, w);
+  }
+  if (maxShare < 1) {
+    const total = [...vector.values()].reduce((s, w) => s + w, 0);
+    for (const [term, w] of vector) vector.set(term, Math.min(w, maxShare * total));
+  }
+  return vector;
+}
+
+function cosine(a: Vector, b: Vector): number {
+  let dot = 0;
+  for (const [term, w] of a) dot += w * (b.get(term) ?? 0);
+  if (dot === 0) return 0;
+  const norm = (v: Vector): number => Math.sqrt([...v.values()].reduce((s, w) => s + w * w, 0));
+  return dot / (norm(a) * norm(b));
+}
+
+/**
+ * How much of the task a fact speaks to: the share of the task's (idf-weighted, capped) term weight
+ * found in the fact, each term counted as strongly as the fact has it. A long fact is not penalised
+ * for saying more; a fact that shares only common words scores little.
+ */
+function coverage(query: Vector, fact: Terms): number {
+  let total = 0;
+  let found = 0;
+  for (const [term, w] of query) {
+    total += w;
+    found += w * Math.min(1, fact.get(term) ?? 0);
+  }
+  return total > 0 ? found / total : 0;
+}
+
+/**
+ * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
+ * vectors, so facts that use the words of the relevant facts rather than the task's words are found.
+ */
+function withFeedback(
+  query: Vector,
+  relevance: Map<string, number>,
+  vectors: Map<string, Vector>,
+  tuning: SelectionTuning,
+): Vector {
+  const top = [...relevance]
+    .filter(([, score]) => score > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, tuning.feedbackFacts);
+  const sumOf = (v: Vector): number => [...v.values()].reduce((s, w) => s + w, 0);
+  const queryTotal = sumOf(query);
+  const expanded: Vector = new Map(query);
+  for (const [id] of top) {
+    const vector = vectors.get(id)!;
+    const scale = (tuning.feedbackWeight * queryTotal) / (sumOf(vector) * top.length);
+    for (const [term, w] of vector) expanded.set(term, (expanded.get(term) ?? 0) + w * scale);
+  }
+  return expanded;
+}
+
+/**
+ * How much of one fact's subject — its words and identifiers, not its numbers, weighted by rarity —
+ * the other fact also names. "Log level in production will be warn" is wholly inside "Production
+ * log level will be info, not warn"; "billing uses PostgreSQL" is not inside "checkout uses PostgreSQL".
+ */
+function subjectShare(of: Terms, inside: Terms, idf: Map<string, number>): number {
+  let total = 0;
+  let shared = 0;
+  for (const [term, w] of of) {
+    if (!(term.startsWith('s:') || term.startsWith('i:')) || /^s:\d+$/.test(term)) continue;
+    const weight = w * (idf.get(term) ?? 0);
+    total += weight;
+    if (inside.has(term)) shared += weight;
+  }
+  return total > 0 ? shared / total : 0;
+}
+
+/** Order of age; ties broken by id, so the result never depends on which agent finished first. */
+const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+
+/**
+ * Which facts another fact makes redundant: a newer decision on the same subject supersedes an
+ * older one (keyed decisions are already replaced in the store), and of near-duplicates only the
+ * most important (then newest) is kept. Maps each redundant fact's id to the id of the fact kept.
+ */
+function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, string> {
+  const { candidates, vectors, df } = corpus;
+  const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * candidates.length);
+  const replacedBy = new Map<string, string>();
+  const byTerm = new Map<string, Candidate[]>();
+  // Facts that share only words found everywhere are not about one subject; skipping those words keeps this fast.
+  const subjectTerms = (c: Candidate): string[] => [...c.terms.keys()].filter((t) => (df.get(t) ?? 0) <= maxSubjectDf);
+  const ordered = [...candidates].sort((a, b) => older(a.entry, b.entry));
+  for (const newer of ordered) {
+    const vector = vectors.get(newer.entry.id)!;
+    const seen = new Set<Candidate>();
+    for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
+    for (const old of seen) {
+      // One agent does not repeat or contradict itself in one result: its similar facts are about different things.
+      if (old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId) continue;
+      const similarity = cosine(vector, vectors.get(old.entry.id)!);
+      const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+      const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
+      const supersedes =
+        bothDecisions &&
+        (oldInNew >= tuning.conflictSimilarity ||
+          (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+      const sameSubject =
+        Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
+      if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
+      else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
+        const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
+        if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
+        else replacedBy.set(old.entry.id, newer.entry.id);
+      }
+    }
+    for (const term of subjectTerms(newer)) {
+      const list = byTerm.get(term);
+      if (list) list.push(newer);
+      else byTerm.set(term, [newer]);
+    }
+  }
+  // Follow chains (a → b → c) to the fact that survives.
+  const survivor = (id: string): string => {
+    for (let next = replacedBy.get(id), hops = 0; next !== undefined && hops < 1000; hops++) {
+      id = next;
+      next = replacedBy.get(id);
+    }
+    return id;
+  };
+  return new Map([...replacedBy.keys()].map((id) => [id, survivor(id)]));
+}
+
+export interface Ranked {
+  entry: ContextEntry;
+  relevance: number;
+}
+
+export interface Ranking {
+  /** Facts worth giving, best first. */
+  ranked: Ranked[];
+  /** Facts left out because a newer decision replaced them: id → the replacement's id. */
+  superseded: Map<string, string>;
+  /** Candidates after dropping empty facts and repeated phase outputs. */
+  considered: number;
+}
+
+function queryTerms(description: TaskDescription, wordnet?: WordNet): Terms {
+  const terms: Terms = new Map(termsOf(description.task, wordnet));
+  const addScaled = (text: string | undefined, scale: number): void => {
+    for (const [term, w] of text ? termsOf(text, wordnet) : [])
+      terms.set(term, Math.max(terms.get(term) ?? 0, w * scale));
+  };
+  addScaled(description.role, 0.4);
+  addScaled(description.phaseId, 0.5);
+  addScaled(description.files?.join(' '), 1);
+  return terms;
+}
+
+/**
+ * Ranks every inherited fact by relevance to the task: the cosine of idf-weighted term vectors
+ * (stems, identifiers, WordNet synsets; idf over this run's candidates; one term's weight capped),
+ * with a mild preference by type. Superseded and duplicate facts give their relevance to the fact
+ * that replaces them. Only facts above the relevance thresholds are ranked.
+ */
+export function rankFacts(
+  entries: ContextEntry[],
+  description: TaskDescription,
+  tuning: SelectionTuning,
+  wordnet?: WordNet,
+): Ranking {
+  const { corpus, redundant } = analyse(entries, tuning, wordnet);
+  const { candidates, idf, vectors } = corpus;
+  const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
+
+  const scoreAll = (q: Vector): Map<string, number> => {
+    const relevance = new Map<string, number>();
+    for (const c of candidates) {
+      const score = coverage(q, c.terms) * typeFactor[c.entry.type];
+      const owner = redundant.get(c.entry.id) ?? c.entry.id;
+      relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
+    }
+    return relevance;
+  };
+  const first = scoreAll(query);
+  const relevance = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
+  const best = Math.max(0, ...relevance.values());
+  const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
+  const ranked = candidates
+    .filter((c) => !redundant.has(c.entry.id) && (relevance.get(c.entry.id) ?? 0) >= floor)
+    .map((c) => ({ entry: c.entry, relevance: relevance.get(c.entry.id)! }))
+    .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
+  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
+  const superseded = new Map([...redundant].filter(([id]) => decisions.has(id)));
+  return { ranked, superseded, considered: candidates.length };
+}
+
+/** `- [error] x` plus its line break: fewer tokens than any rendered fact. */
+const MIN_LINE_TOKENS = 5;
+
+/**
+ * The best-ranked facts whose rendered section (see `renderContext`) fits the budget, counted
+ * exactly, in presentation order. `present` puts a set of facts in the order they are shown.
+ * Lines are counted one by one to choose, then the whole text once to be exact; if the whole counts
+ * more than its lines (tokens can merge across a line break), the lowest-ranked facts go until it fits.
+ */
+export function fitBudget(
+  ranked: Ranked[],
+  budgetTokens: number,
+  present: (entries: ContextEntry[]) => ContextEntry[],
+): { entries: ContextEntry[]; tokens: number } {
+  const linesOf = (entry: ContextEntry): string[] => renderContext([entry]).split('\n');
+  const seen = new Set<string>();
+  let estimate = 0;
+  let chosen: Ranked[] = [];
+  for (const item of ranked) {
+    if (budgetTokens - estimate < MIN_LINE_TOKENS) break; // full: no fact line is this short
+    const [heading, source, line] = linesOf(item.entry);
+    const extra = [...(estimate === 0 ? [heading!] : []), ...(seen.has(source!) ? [] : [source!]), line!];
+    const cost = extra.reduce((sum, text) => sum + countTokens(text) + 1, 0);
+    if (estimate + cost > budgetTokens + 1) continue;
+    estimate += cost;
+    seen.add(source!);
+    chosen.push(item);
+  }
+  for (;;) {
+    const entries = present(chosen.map((c) => c.entry));
+    const tokens = countTokens(renderContext(entries));
+    if (tokens <= budgetTokens) return { entries, tokens };
+    chosen = chosen.slice(0, -1);
+  }
+}
