@@ -10,6 +10,7 @@ import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchest
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/orchestration/', import.meta.url));
 const tested = ['aggregation', 'dag-when', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
@@ -62,6 +63,7 @@ const phase = (summary: RunSummary, id: string): PhaseSummary => {
   if (!found) throw new Error(`no phase ${id} in ${summary.phases.map((p) => p.id).join(', ')}`);
   return found;
 };
+const hasGit = requireProgram('git');
 const statuses = (summary: RunSummary): string[] => summary.phases.map((p) => `${p.id}:${p.status}`);
 
 describe('examples/orchestration on real claude agents (scripted model)', () => {
@@ -198,7 +200,7 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(server.messageRequests(tag.sessionId)[0]!.view!.system).toContain('2.0 ships the priority scheduler');
     }));
 
-  it('worktree: each agent commits to its own branch baton/<run8>/<agent>; the main checkout is untouched', () =>
+  it.runIf(hasGit)('worktree: each agent commits to its own branch baton/<run8>/<agent>; main is untouched', () =>
     useExample('worktree', async ({ run }) => {
       const repo = join(home.dir, 'worktree-repo');
       cpSync(join(examplesDir, 'worktree'), repo, { recursive: true });
@@ -232,7 +234,8 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(git('status', '--porcelain')).toBe('');
       expect(readFileSync(join(repo, 'VERSION'), 'utf8')).toBe('1.9.0\n');
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-    }));
+    }),
+  );
 
   it("resume: after kill -9 mid-phase, --resume keeps the collectors, continues the analyst's session and finishes once", () =>
     useExample('resume', async ({ server, dataDir, env, workflow, run }) => {
