@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { inputErrorCodes, isBatonError } from '../core/index.js';
 import {
@@ -60,8 +61,12 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
   };
 }
 
+// From dist/cli/ and src/cli/ alike, the package's own package.json is two levels up.
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command()
   .name('baton')
+  .version(version, '-V, --version', 'print the version of baton')
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()

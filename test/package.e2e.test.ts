@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeOfflineInstallLock } from './support/offline-install.js';
+import { processesWithEnv } from './support/processes.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface PackResult {
+  filename: string;
+  files: Array<{ path: string }>;
+}
+
+/** `npm pack` as a user's `npm publish` would build it (prepare compiles dist/ first). */
+async function pack(): Promise<PackResult> {
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return (JSON.parse(stdout) as PackResult[])[0]!;
+}
+
+describe('the npm package', () => {
+  let packed: PackResult;
+
+  it('ships dist, docs, examples, editors, deploy and config, and no sources, tests or benchmarks', async () => {
+    packed = await pack();
+    const files = packed.files.map((f) => f.path);
+    const tops = new Set(files.map((f) => f.split('/')[0]));
+    expect([...tops].sort()).toEqual(
+      ['README.md', 'config', 'deploy', 'dist', 'docs', 'editors', 'examples', 'package.json'].sort(),
+    );
+    for (const needed of [
+      'dist/cli/main.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'docs/api.md',
+      'examples/demo/workflow.yaml',
+      'editors/nvim/lua/baton/init.lua',
+      'deploy/docker-compose.yml',
+      'config/production.yaml',
+    ])
+      expect(files).toContain(needed);
+    expect(files.filter((f) => /\.test\.js$|\.map$/.test(f))).toEqual([]);
+  }, 300_000);
+
+  it('installs into an empty prefix without the network, and `baton demo` runs from it', async () => {
+    const prefix = join(dir, 'prefix');
+    mkdirSync(prefix);
+    writeOfflineInstallLock(root, join(dir, packed.filename), prefix);
+    // better-sqlite3 builds its native module (from source: offline there is no prebuilt download).
+    await run('npm', ['ci', '--offline', '--omit=dev', '--no-audit', '--no-fund'], {
+      cwd: prefix,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const baton = join(prefix, 'node_modules', '.bin', 'baton');
+    const version = await run(baton, ['--version']);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, BATON_TEST_HOME: home };
+    const demo = await run(baton, ['demo', '--json', '--data-dir', join(home, 'data')], { cwd: home, env });
+    const summary = JSON.parse(demo.stdout) as { status: string; phases: Array<{ id: string; status: string }> };
+    expect(summary.status).toBe('succeeded');
+    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual([
+      'survey:succeeded',
+      'plan:succeeded',
+      'report:succeeded',
+    ]);
+    expect(processesWithEnv(home)).toEqual([]);
+  }, 900_000);
+});
