@@ -1,77 +1,26 @@
-import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ClaudeRuntime } from '../agents/index.js';
-import { loadConfig, type BatonConfig } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import {
-  catalogFor,
-  mcpSecretValues,
-  startMcp,
-  type McpEvents,
-  type McpServerEntry,
-  type McpSetupOptions,
-} from '../mcp/index.js';
-import {
-  AuditTrail,
-  BatonMetrics,
-  createLogger,
-  logEvents,
-  parseDuration,
-  redactingStore,
-  SecretRedactor,
-  startMetricsServer,
-  tenantSpendToday,
-  usageDimensions,
-  usageReport,
-  type UsageDimension,
-} from '../observability/index.js';
+import { parseDuration, usageDimensions, usageReport, type UsageDimension } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
-import type { QueueExecutor } from '../queue/index.js';
-import { openStore, type Store } from '../store/index.js';
-import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
+import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { auditTrail, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
-export interface StoreOptions {
-  config?: string;
-  dataDir?: string;
-}
+// The CLI's other commands share these with the library.
+export {
+  auditTrail,
+  effectiveConfig,
+  loadEffectiveConfig,
+  loadWorkflowWithMcp,
+  mcpSetup,
+  openConfiguredStore,
+  withStore,
+} from '../api/index.js';
+export type { StoreOptions } from '../api/index.js';
 
 export interface Output {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-/** The config with --data-dir applied, and where it came from. */
-export function loadEffectiveConfig(options: StoreOptions): { config: BatonConfig; sources: string[] } {
-  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
-  return options.dataDir
-    ? { config: { ...config, data_dir: resolve(options.dataDir) }, sources: [...sources, '--data-dir'] }
-    : { config, sources };
-}
-
-export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffectiveConfig(options).config;
-
-/** The audit trail of a store, with the configured retention. */
-export const auditTrail = (store: Store, config: BatonConfig): AuditTrail =>
-  new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
-
-/** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
-export const openConfiguredStore = (config: BatonConfig): Promise<Store> =>
-  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
-
-export async function withStore<T>(
-  options: StoreOptions,
-  fn: (store: Store, config: BatonConfig) => Promise<T>,
-): Promise<T> {
-  const config = effectiveConfig(options);
-  const store = await openConfiguredStore(config);
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Exit code of a finished run: 0 only when every agent succeeded. */
@@ -89,136 +38,12 @@ export interface RunCommandOptions extends StoreOptions {
   agentEnv?: Record<string, string>;
 }
 
-/** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
-export function mcpSetup(
-  config: BatonConfig,
-  projectDirs: string[],
-  cwd: string,
-  workflowServers?: Record<string, McpServerEntry>,
-): McpSetupOptions {
-  return {
-    configServers: config.mcp_servers,
-    projectDirs,
-    ...(workflowServers ? { workflowServers } : {}),
-    env: process.env,
-    timeoutMs: config.mcp_timeout_ms,
-    useMock: config.use_mock_mcp,
-    dataDir: config.data_dir,
-    cwd,
-  };
-}
-
-/**
- * Loads a workflow with the MCP servers declared around it (baton.config, `.mcp.json` in the working
- * directory and the workflow's), so agents may name any of them.
- */
-export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
-  const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
-  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  return withMcpSetup(
-    loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) }),
-    config,
-    projectDirs,
-  );
-}
-
-function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: string[]) {
-  const mcpOptions = mcpSetup(config, projectDirs, loaded.dir, loaded.workflow.mcpServers);
-  return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
-}
-
-/** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
-async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
-  const run = await store.getRun(runId);
-  if (!run)
-    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded')
-    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
-  if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
-    throw new BatonError(
-      ErrorCodes.runNotResumable,
-      `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
-    );
-  }
-  const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
-  const projectDirs = [process.cwd(), dir];
-  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, {
-    externalMcpServers: new Set(external.keys()),
-  });
-  return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);
-
-/**
- * What is left of a tenant's daily USD and token budgets, if it has them. When one is used up the
- * run fails with a clear error, or with `onQuota: wait` waits for the next UTC day.
- */
-async function remainingTenantQuota(
-  store: Store,
-  config: BatonConfig,
-  tenant: string,
-  onQuota: 'wait' | 'fail',
-  signal: AbortSignal,
-  output: Output,
-): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
-  const dailyUsd = config.tenant_daily_budget_usd[tenant];
-  const dailyTokens = config.tenant_daily_token_budget[tenant];
-  if (dailyUsd === undefined && dailyTokens === undefined) return {};
-  for (;;) {
-    const spent = await tenantSpendToday(store, tenant, Date.now());
-    const overUsd = dailyUsd !== undefined && spent.costUsd >= dailyUsd;
-    const overTokens = dailyTokens !== undefined && spent.tokens >= dailyTokens;
-    if (!overUsd && !overTokens) {
-      return {
-        ...(dailyUsd !== undefined ? { budgetUsd: dailyUsd - spent.costUsd } : {}),
-        ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
-      };
-    }
-    const what = overUsd
-      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
-      : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
-    if (onQuota === 'fail') {
-      throw new BatonError(
-        ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
-      );
-    }
-    const waitMs = msUntilUtcMidnight(Date.now());
-    output.stderr.write(
-      `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`,
-    );
-    await sleep(waitMs + 1000, undefined, { signal });
-  }
-}
-
-/** Serves Prometheus metrics of this process's run while it goes. */
-async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
-  const metrics = new BatonMetrics();
-  metrics.observeRun(events);
-  if (mcpEvents) metrics.observeMcp(mcpEvents);
-  const server = await startMetricsServer(metrics, port);
-  output.stderr.write(`Metrics at ${server.url}\n`);
-  return server;
-}
-
-/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
+/** `baton run`: the library's `run` (or `resume`), until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
 export async function runCommand(
   workflowPath: string | undefined,
   options: RunCommandOptions,
   output: Output,
 ): Promise<number> {
-  const { config, sources } = loadEffectiveConfig(options);
   if (!workflowPath && !options.resume)
     throw new BatonError(
       ErrorCodes.usage,
@@ -229,31 +54,6 @@ export async function runCommand(
       ErrorCodes.usage,
       '--resume continues a run with the workflow it started with; leave out the workflow file.',
     );
-  const rawStore = await openConfiguredStore(config);
-  let loaded: ReturnType<typeof loadWorkflowWithMcp>;
-  let tenant = options.tenant ?? 'default';
-  try {
-    if (options.resume) {
-      const resumable = await loadRunToResume(rawStore, options.resume, config);
-      loaded = resumable;
-      tenant = resumable.run.tenant;
-    } else loaded = loadWorkflowWithMcp(workflowPath!, config);
-  } catch (error) {
-    await rawStore.close();
-    throw error;
-  }
-  const agentEnv = { ...process.env, ...options.agentEnv };
-  // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
-  const store = redactingStore(rawStore, redactor);
-  const events = new RunEvents();
-  const logger = createLogger({
-    debug: config.enable_debug_logging,
-    file: join(config.data_dir, 'logs', 'baton.log'),
-    redactor,
-  });
-  const audit = auditTrail(store, config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;
@@ -262,64 +62,25 @@ export async function runCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Whatever was started is stopped again, however far start-up got.
-  let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
-  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  let executor: QueueExecutor | undefined;
   try {
-    const quota = await remainingTenantQuota(
-      rawStore,
-      config,
-      tenant,
-      options.onQuota ?? 'fail',
-      cancel.signal,
-      output,
-    );
-    await audit.prune();
-    await audit.recordConfig(config, sources);
-    audit.watchRun(events);
-    if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-    mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-    metrics = config.enable_metrics
-      ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
-      : undefined;
-    logEvents(logger, events, mcp?.manager.events);
-    // With Redis, agents go to `baton worker`s through the queue instead of running here.
-    // Loaded only then: BullMQ is not needed on one machine.
-    executor = config.redis_url
-      ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store })
-      : undefined;
-    if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
-
-    const summary = await runWorkflow({
-      workflow: loaded.workflow,
-      workflowDir: loaded.dir,
-      ...(loaded.path ? { workflowPath: loaded.path } : {}),
-      config,
-      store,
-      runtime,
-      mcp: mcp?.manager,
-      tenant,
-      ...(options.resume ? { runId: options.resume, resume: true } : {}),
+    const runOptions: RunOptions = {
+      ...(options.config ? { config: options.config } : {}),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.tenant ? { tenant: options.tenant } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
-      ...(executor ? { executor } : {}),
-      ...quota,
-      env: agentEnv,
+      ...(options.onQuota ? { onQuota: options.onQuota } : {}),
+      ...(options.agentEnv ? { env: options.agentEnv } : {}),
       signal: cancel.signal,
-      events,
-    });
+      onNotice: (message) => output.stderr.write(message),
+    };
+    const handle = options.resume ? resume(options.resume, runOptions) : run(workflowPath!, runOptions);
+    if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
+    const summary = await handle.result;
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return runExitCode(summary);
   } finally {
-    await executor?.close();
-    await runtime.close();
-    await mcp?.close();
-    await metrics?.close();
-    await audit.flush();
-    logger.flush();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await rawStore.close();
   }
 }
 
