@@ -36,6 +36,24 @@ export interface RunCommandOptions extends StoreOptions {
   onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
+  /** Serve this model script and point the agents at it: the run is offline and free. */
+  modelScript?: string;
+}
+
+/** Runs `fn` with a scripted model serving `scriptPath`; `fn` gets the environment that points agents at it. */
+export async function withScriptedModel<T>(
+  scriptPath: string,
+  fn: (agentEnv: Record<string, string>, url: string) => Promise<T>,
+): Promise<T> {
+  const { server, url } = await startModelServer({ script: loadScript(scriptPath) });
+  try {
+    return await fn(
+      { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted' },
+      url,
+    );
+  } finally {
+    await server.close();
+  }
 }
 
 /** `baton run`: the library's `run` (or `resume`), until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
@@ -54,6 +72,13 @@ export async function runCommand(
       ErrorCodes.usage,
       '--resume continues a run with the workflow it started with; leave out the workflow file.',
     );
+  if (options.modelScript) {
+    const { modelScript, ...rest } = options;
+    return withScriptedModel(modelScript, (agentEnv, url) => {
+      output.stderr.write(`Agents talk to the scripted model at ${url} (${modelScript}), not Claude.\n`);
+      return runCommand(workflowPath, { ...rest, agentEnv: { ...rest.agentEnv, ...agentEnv } }, output);
+    });
+  }
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;

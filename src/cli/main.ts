@@ -16,6 +16,7 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { initCommand } from './init.js';
 import { kgBuildCommand, kgQueryCommand, kgStatsCommand } from './kg-commands.js';
 import {
   contextExportCommand,
@@ -108,7 +109,8 @@ storeOptions(
       '--on-quota <policy>',
       "when the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC",
       onQuotaPolicy,
-    ),
+    )
+    .option('--model-script <file>', 'run offline: agents talk to the scripted model serving this script, not Claude'),
 ).action(
   action(
     (
@@ -119,6 +121,7 @@ storeOptions(
         resume?: string;
         priority?: number;
         onQuota?: 'wait' | 'fail';
+        modelScript?: string;
         config?: string;
         dataDir?: string;
       },
@@ -132,6 +135,11 @@ storeOptions(
     .description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)')
     .option('--json', 'print the result as JSON'),
 ).action(action((opts: { json?: boolean; config?: string; dataDir?: string }) => demoCommand(opts, output)));
+
+program
+  .command('init [dir]')
+  .description('write a commented starter workflow.yaml, baton.config.yaml and model-script.yaml (never overwrites)')
+  .action(action((dir: string | undefined) => initCommand(dir, output)));
 
 storeOptions(
   program

@@ -77,6 +77,8 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** `baton init` would overwrite a file that is already there; it never does. */
+  initExists: 'BATON_INIT_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -102,6 +104,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.knowledgeInvalid,
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
+  ErrorCodes.initExists,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {

@@ -40,7 +40,8 @@ export function writeOfflineInstallLock(projectRoot: string, tarball: string, pr
     },
   };
   for (const [path, entry] of Object.entries(lock.packages))
-    if (path !== '' && !entry.dev) packages[path] = { ...entry, resolved: entry.resolved ?? registryTarball(path, entry) };
+    if (path !== '' && !entry.dev)
+      packages[path] = { ...entry, resolved: entry.resolved ?? registryTarball(path, entry) };
   const manifest = { name: 'empty-prefix', version: '1.0.0', dependencies: { [lock.name]: `file:${tarball}` } };
   writeFileSync(join(prefix, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(
