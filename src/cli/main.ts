@@ -17,6 +17,7 @@ import {
 } from './commands.js';
 import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
+import { planCommand } from './plan-commands.js';
 import { kgBuildCommand, kgQueryCommand, kgStatsCommand } from './kg-commands.js';
 import {
   contextExportCommand,
@@ -140,6 +141,17 @@ program
   .command('init [dir]')
   .description('write a commented starter workflow.yaml, baton.config.yaml and model-script.yaml (never overwrites)')
   .action(action((dir: string | undefined) => initCommand(dir, output)));
+
+storeOptions(
+  program
+    .command('plan <workflow>')
+    .description('validate a workflow and show what it will do: phase DAG, agents, MCP servers, workspaces, cost range')
+    .option('--json', 'print JSON'),
+).action(
+  action((workflow: string, opts: { json?: boolean; config?: string; dataDir?: string }) =>
+    planCommand(workflow, opts, output),
+  ),
+);
 
 storeOptions(
   program
