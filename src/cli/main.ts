@@ -16,6 +16,7 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { completionScript } from './completion.js';
 import { initCommand } from './init.js';
 import { planCommand } from './plan-commands.js';
 import { kgBuildCommand, kgQueryCommand, kgStatsCommand } from './kg-commands.js';
@@ -435,6 +436,16 @@ storeOptions(
     migrateCommand(opts, output),
   ),
 );
+
+program
+  .command('completion <shell>')
+  .description('print shell completion for bash, zsh or fish, e.g. source <(baton completion bash)')
+  .action(
+    action(async (shell: string) => {
+      output.stdout.write(completionScript(shell, program));
+      return 0;
+    }),
+  );
 
 try {
   await program.parseAsync(process.argv);
