@@ -90,7 +90,7 @@ compdef _baton baton
 function fish(nodes: CompletionNode[]): string {
   const paths = nodes.filter((n) => n.path).map((n) => fishQuote(n.path));
   const lines = nodes.flatMap((n) => {
-    const when = `-n ${fishQuote(`test (__baton_path) = ${fishQuote(n.path)}`)}`;
+    const when = `-n ${fishQuote(`test "$(__baton_path)" = ${fishQuote(n.path)}`)}`;
     return [
       ...n.subcommands.map(
         (s) => `complete -c baton -f ${when} -a ${fishQuote(s.name)} -d ${fishQuote(s.description)}`,
