@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,5 +76,36 @@ describe('the npm package', () => {
       'report:succeeded',
     ]);
     expect(processesWithEnv(home)).toEqual([]);
+
+    // A TypeScript user's import type-checks against the installed package's `exports` and `types`.
+    writeFileSync(
+      join(prefix, 'use.mts'),
+      [
+        "import { defineWorkflow, run, type BatonEvent, type RunSummary } from 'baton';",
+        "const workflow = defineWorkflow({ version: 1, name: 'typed', phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }] });",
+        'const handle = run(workflow, { onEvent: (event: BatonEvent) => void event.type });',
+        'export const summary: Promise<RunSummary> = handle.result;',
+        '// @ts-expect-error: a phase needs an id',
+        "defineWorkflow({ version: 1, name: 'bad', phases: [{ agents: [] }] });",
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
+    const typecheck = await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        'use.mts',
+      ],
+      { cwd: prefix },
+    ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }));
+    expect(typecheck.stdout).toBe('');
   }, 900_000);
 });

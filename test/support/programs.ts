@@ -12,7 +12,12 @@
  *
  * Call it at the top of the file (at collection), once per program; put every test and every hook that
  * starts the program inside the `describe.runIf` block (vitest then runs none of them, file-level hooks
- * included when every test of the file is in such a block).
+ * included when every test of the file is in such a block). When other tests of the file run without the
+ * program, move its hooks (e.g. `useRedisStore()`) into the block, as test/deploy.e2e.test.ts does; one
+ * test alone can use `it.runIf(requireProgram('git'))`.
+ *
+ * Another program: add it with its install command to `systemPrograms` (not-run-reporter.ts), install it
+ * in .ci/run, and add it to the README's table of suites and packages.
  */
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
