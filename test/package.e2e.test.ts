@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,8 @@ import { processesWithEnv } from './support/processes.js';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Asynchronously: an installed prefix is large, and a synchronous delete would stall vitest's worker.
+afterAll(() => rm(dir, { recursive: true, force: true }), 300_000);
 
 interface PackResult {
   filename: string;
