@@ -1,4 +1,10 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { notRunFileVariable, NotRunReporter } from './test/support/not-run-reporter.js';
+
+// Suites whose system program is missing record themselves here; the reporter lists them at the end.
+const notRunFile = join(tmpdir(), `baton-not-run-${process.pid}.jsonl`);
 
 export default defineConfig({
   test: {
@@ -8,5 +14,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    env: { [notRunFileVariable]: notRunFile },
+    reporters: ['default', new NotRunReporter(notRunFile)],
   },
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeClient, readToken, startBridge, type BridgeEvent, type BridgeServer } from '../src/bridge/index.js';
+import { requireProgram } from './support/programs.js';
 
 const plugin = fileURLToPath(new URL('../editors/nvim', import.meta.url));
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Neovim plugin (editors/nvim) in real nvim --headless', () => {
+describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvim --headless', () => {
   it('pushes open, diagnostics, a save with its diff, the visual selection and close, in that order', async () => {
     const file = join(dir, 'greet.ts');
     writeFileSync(file, 'export const greet = (name: string) => name;\nexport const two = 2;\n');

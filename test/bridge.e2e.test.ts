@@ -8,6 +8,7 @@ import { BridgeClient, type BridgeEndpoint, type BridgeEvent } from '../src/brid
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
@@ -119,7 +120,7 @@ afterAll(async () => {
   expect(processesWithEnv(model.home.dir)).toEqual([]);
 });
 
-describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)', () => {
+describe.runIf(requireProgram('git'))('context bridge (baton bridge + baton bridge watch + baton mcp-server)', () => {
   it('the watcher pushes a file change and its diagnostic; a subscribed client receives both, in order', async () => {
     const agentSide = await connect('subscriber');
     await agentSide.subscribe({ types: ['file.changed', 'diagnostics.updated'], paths: ['**/greet.ts'] });

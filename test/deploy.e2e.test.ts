@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { AGENT_QUEUE } from '../src/queue/index.js';
 import { startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -171,54 +172,56 @@ describe('deploy/: the systemd unit, compose file and Dockerfile', () => {
 });
 
 const model = useScriptedModel({ rules: [], default: { hang: true } }, 'baton-deploy-');
-const redis = useRedisStore();
-
-describe('the stop timeouts in deploy/ leave a worker time to hand its agents back (real redis-server and claude)', () => {
-  it('SIGTERM: the worker stops its running agents, puts their jobs back on the queue and exits well within TimeoutStopSec', async () => {
-    const env = model.home.cliEnv(model.url, {
-      BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.server.url,
-      BATON_PARALLEL_LIMIT: '4',
-    });
-    const workflow = join(model.home.dir, 'slow.yaml');
-    writeFileSync(
-      workflow,
-      'version: 1\nname: slow\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "Slow task {{index}}" }] }\n',
-    );
-    const worker = startCli(['worker', '--concurrency', '2'], { env });
-    const run = startCli(['run', workflow], { env });
-    const connection = new Redis(redis.server.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(AGENT_QUEUE, { connection });
-    try {
-      await waitFor(
-        () => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined,
-        60_000,
-        'both agents to start',
+describe.runIf(requireProgram('redis-server'))(
+  'the stop timeouts in deploy/ leave a worker time to hand its agents back (real redis-server and claude)',
+  () => {
+    const redis = useRedisStore();
+    it('SIGTERM: the worker stops its running agents, puts their jobs back on the queue and exits well within TimeoutStopSec', async () => {
+      const env = model.home.cliEnv(model.url, {
+        BATON_DATA_DIR: join(model.home.dir, 'data'),
+        BATON_REDIS_URL: redis.server.url,
+        BATON_PARALLEL_LIMIT: '4',
+      });
+      const workflow = join(model.home.dir, 'slow.yaml');
+      writeFileSync(
+        workflow,
+        'version: 1\nname: slow\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "Slow task {{index}}" }] }\n',
       );
-      // Both agents are waiting on the model: their claude processes are up.
-      await waitFor(
-        () => new Set(model.server.messageRequests().map((r) => r.sessionId)).size >= 2 || undefined,
-        60_000,
-        'both agents to ask the model',
-      );
-      const started = performance.now();
-      worker.kill('SIGTERM');
-      const { code } = await worker.output;
-      const stopMs = performance.now() - started;
-      expect(code).toBe(0);
-      expect(stopMs).toBeLessThan(5000); // docs/scaling.md says "about a second"
-      expect(stopMs).toBeLessThan(seconds(unit.Service!.TimeoutStopSec!) * 1000);
-      const counts = await queue.getJobCounts();
-      expect(counts.active).toBe(0);
-      expect((counts.prioritized ?? 0) + (counts.waiting ?? 0)).toBe(2);
-      // Only the orchestrator is left: no agent process outlived its worker.
-      expect(processesWithEnv(model.home.dir)).toEqual([run.pid]);
-    } finally {
-      worker.kill('SIGKILL');
-      run.kill('SIGINT');
-      await run.output;
-      await queue.close();
-      connection.disconnect();
-    }
-  }, 120_000);
-});
+      const worker = startCli(['worker', '--concurrency', '2'], { env });
+      const run = startCli(['run', workflow], { env });
+      const connection = new Redis(redis.server.url, { maxRetriesPerRequest: null });
+      const queue = new Queue(AGENT_QUEUE, { connection });
+      try {
+        await waitFor(
+          () => (worker.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined,
+          60_000,
+          'both agents to start',
+        );
+        // Both agents are waiting on the model: their claude processes are up.
+        await waitFor(
+          () => new Set(model.server.messageRequests().map((r) => r.sessionId)).size >= 2 || undefined,
+          60_000,
+          'both agents to ask the model',
+        );
+        const started = performance.now();
+        worker.kill('SIGTERM');
+        const { code } = await worker.output;
+        const stopMs = performance.now() - started;
+        expect(code).toBe(0);
+        expect(stopMs).toBeLessThan(5000); // docs/scaling.md says "about a second"
+        expect(stopMs).toBeLessThan(seconds(unit.Service!.TimeoutStopSec!) * 1000);
+        const counts = await queue.getJobCounts();
+        expect(counts.active).toBe(0);
+        expect((counts.prioritized ?? 0) + (counts.waiting ?? 0)).toBe(2);
+        // Only the orchestrator is left: no agent process outlived its worker.
+        expect(processesWithEnv(model.home.dir)).toEqual([run.pid]);
+      } finally {
+        worker.kill('SIGKILL');
+        run.kill('SIGINT');
+        await run.output;
+        await queue.close();
+        connection.disconnect();
+      }
+    }, 120_000);
+  },
+);

@@ -9,8 +9,9 @@ import { loadScript, startModelServer, type ModelServer } from '../src/model-ser
 import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
-import { checkoutFingerprint, hasGit, makeRepo } from './support/git-repo.js';
+import { checkoutFingerprint, makeRepo } from './support/git-repo.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/orchestration/', import.meta.url));
 const tested = ['aggregation', 'dag-when', 'merge', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
@@ -63,6 +64,7 @@ const phase = (summary: RunSummary, id: string): PhaseSummary => {
   if (!found) throw new Error(`no phase ${id} in ${summary.phases.map((p) => p.id).join(', ')}`);
   return found;
 };
+const hasGit = requireProgram('git');
 const statuses = (summary: RunSummary): string[] => summary.phases.map((p) => `${p.id}:${p.status}`);
 
 describe('examples/orchestration on real claude agents (scripted model)', () => {
@@ -199,7 +201,7 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(server.messageRequests(tag.sessionId)[0]!.view!.system).toContain('2.0 ships the priority scheduler');
     }));
 
-  it('worktree: each agent commits to its own branch baton/<run8>/<agent>; the main checkout is untouched', () =>
+  it.runIf(hasGit)('worktree: each agent commits to its own branch baton/<run8>/<agent>; main is untouched', () =>
     useExample('worktree', async ({ run }) => {
       const repo = join(home.dir, 'worktree-repo');
       cpSync(join(examplesDir, 'worktree'), repo, { recursive: true });
@@ -233,7 +235,8 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(git('status', '--porcelain')).toBe('');
       expect(readFileSync(join(repo, 'VERSION'), 'utf8')).toBe('1.9.0\n');
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-    }));
+    }),
+  );
 
   it.runIf(hasGit)(
     'merge: three branches merged into baton/<run8>/edit with verify, the CHANGELOG conflict resolved by an agent, the release phase built on it',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStore, openSqliteStore, type MigrationReport } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 import { freePort, startRedisServer, type RedisServer } from './support/redis.js';
 import { fillSampleStore, readEverything } from './support/sample-store.js';
 
@@ -36,7 +37,7 @@ async function sampleSqliteStore(): Promise<string> {
   return dir;
 }
 
-describe('baton migrate', () => {
+describe.runIf(requireProgram('redis-server'))('baton migrate', () => {
   it('moves a SQLite store to Redis and back without loss; baton then reads Redis when redis_url is set', async () => {
     const original = await sampleSqliteStore();
     const redisUrl = `${server.url}/1`;

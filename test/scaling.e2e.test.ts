@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -15,6 +16,7 @@ const model = useScriptedModel(
   'baton-scaling-',
 );
 
+const hasRedis = requireProgram('redis-server');
 const redis = useRedisStore();
 
 const env = (extra: Record<string, string> = {}) =>
@@ -35,7 +37,7 @@ function workflowFile(name: string, agents: number): string {
   return path;
 }
 
-describe('scale-out: Redis store and BullMQ workers (real redis-server, real claude agents)', () => {
+describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-server, real claude agents)', () => {
   it('two workers share a 20-agent run; one is killed mid-run and every result still exists exactly once', async () => {
     const workers = [
       startCli(['worker', '--concurrency', '4'], { env: env() }),

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.js';
+import { requireProgram } from './support/programs.js';
 import { startCli, waitFor } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -19,7 +20,7 @@ const model = useScriptedModel(
   'baton-web-',
 );
 
-describe('web dashboard (headless chromium)', () => {
+describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', () => {
   it('shows a run appear, go live and finish, then its agents in detail', async () => {
     const dataDir = join(model.home.dir, 'data');
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePatch } from 'diff';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireProgram } from '../../test/support/programs.js';
 import { unifiedDiff } from './diff.js';
 import type { IdeEventInput } from './protocol.js';
 import { parseDiagnostics, parseGitStatus, startWatcher } from './watcher.js';
@@ -95,7 +96,7 @@ describe('watcher parsers', () => {
   });
 });
 
-describe('startWatcher', () => {
+describe.runIf(requireProgram('git'))('startWatcher', () => {
   it('reports the git status at start, then files added, changed and deleted with their diffs, in order', async () => {
     const repo = join(dir, 'repo');
     mkdirSync(join(repo, 'node_modules'), { recursive: true });

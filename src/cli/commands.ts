@@ -1,84 +1,27 @@
-import { randomUUID } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { ClaudeRuntime } from '../agents/index.js';
-import { answerApproval, untilOnlyPeopleLeft } from '../approvals/index.js';
-import { loadConfig, type BatonConfig } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL } from '../core/index.js';
-import {
-  catalogFor,
-  mcpSecretValues,
-  startMcp,
-  type McpEvents,
-  type McpServerEntry,
-  type McpSetupOptions,
-} from '../mcp/index.js';
-import {
-  AuditTrail,
-  currentActor,
-  BatonMetrics,
-  createLogger,
-  logEvents,
-  parseDuration,
-  redactingStore,
-  remainingTenantQuota,
-  SecretRedactor,
-  startMetricsServer,
-  usageReport,
-  type UsageDimension,
-} from '../observability/index.js';
+import { answerApproval } from '../approvals/index.js';
+import { currentActor, parseDuration, usageReport, type UsageDimension } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import {
-  requestRunCancel,
-  resumableRun,
-  RunEvents,
-  runWorkflow,
-  summarizeRun,
-  type RunSummary,
-} from '../orchestrator/index.js';
-import type { QueueExecutor } from '../queue/index.js';
-import { openStore, type Store } from '../store/index.js';
-import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
+import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { auditTrail, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
-export interface StoreOptions {
-  config?: string;
-  dataDir?: string;
-}
+// The CLI's other commands share these with the library.
+export {
+  auditTrail,
+  effectiveConfig,
+  loadEffectiveConfig,
+  loadWorkflowWithMcp,
+  mcpSetup,
+  openConfiguredStore,
+  withStore,
+} from '../api/index.js';
+export type { StoreOptions } from '../api/index.js';
 
 export interface Output {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-/** The config with --data-dir applied, and where it came from. */
-export function loadEffectiveConfig(options: StoreOptions): { config: BatonConfig; sources: string[] } {
-  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
-  return options.dataDir
-    ? { config: { ...config, data_dir: resolve(options.dataDir) }, sources: [...sources, '--data-dir'] }
-    : { config, sources };
-}
-
-export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffectiveConfig(options).config;
-
-/** The audit trail of a store, with the configured retention. */
-export const auditTrail = (store: Store, config: BatonConfig): AuditTrail =>
-  new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
-
-/** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
-export const openConfiguredStore = (config: BatonConfig): Promise<Store> =>
-  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
-
-export async function withStore<T>(
-  options: StoreOptions,
-  fn: (store: Store, config: BatonConfig) => Promise<T>,
-): Promise<T> {
-  const config = effectiveConfig(options);
-  const store = await openConfiguredStore(config);
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Exit code of a finished run: 0 only when every agent succeeded. */
@@ -98,66 +41,43 @@ export interface RunCommandOptions extends StoreOptions {
   redoMerge?: string[];
   /** Stop (exit 3) once everything left waits for a person; `--resume` after the approvals. */
   detachOnWait?: boolean;
+  /** Serve this model script and point the agents at it: the run is offline and free. */
+  modelScript?: string;
 }
 
-/** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
-export function mcpSetup(
-  config: BatonConfig,
-  projectDirs: string[],
-  cwd: string,
-  workflowServers?: Record<string, McpServerEntry>,
-): McpSetupOptions {
-  return {
-    configServers: config.mcp_servers,
-    projectDirs,
-    ...(workflowServers ? { workflowServers } : {}),
-    env: process.env,
-    timeoutMs: config.mcp_timeout_ms,
-    useMock: config.use_mock_mcp,
-    dataDir: config.data_dir,
-    cwd,
+/** Runs `fn` with a scripted model serving `scriptPath`; `fn` gets the environment that points agents at it. */
+export async function withScriptedModel<T>(
+  scriptPath: string,
+  fn: (agentEnv: Record<string, string>, url: string) => Promise<T>,
+): Promise<T> {
+  const { server, url } = await startModelServer({ script: loadScript(scriptPath) });
+  try {
+    return await fn(
+      { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted' },
+      url,
+    );
+  } finally {
+    await server.close();
+  }
+}
+
+/** Cancels the run on SIGINT and SIGTERM, saying so; `dispose` stops listening. */
+function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => void } {
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cancel.signal.aborted) return;
+    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
+    cancel.abort(new BatonError(ErrorCodes.cancelled, `run cancelled by ${signal}`));
   };
-}
-
-/**
- * Loads a workflow with the MCP servers declared around it (baton.config, `.mcp.json` in the working
- * directory and the workflow's), so agents may name any of them.
- */
-export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig) {
-  const projectDirs = [process.cwd(), dirname(resolve(workflowPath))];
-  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  return withMcpSetup(
-    loadWorkflow(workflowPath, { externalMcpServers: new Set(external.keys()) }),
-    config,
-    projectDirs,
-  );
-}
-
-function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: string[]) {
-  const mcpOptions = mcpSetup(config, projectDirs, loaded.dir, loaded.workflow.mcpServers);
-  return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
-}
-
-/** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
-async function loadRunToResume(store: Store, runId: string, config: BatonConfig, redoMerge: boolean) {
-  const run = await resumableRun(store, runId, redoMerge);
-  const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
-  const projectDirs = [process.cwd(), dir];
-  const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, {
-    externalMcpServers: new Set(external.keys()),
-  });
-  return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
-}
-
-/** Serves Prometheus metrics of this process's run while it goes. */
-async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
-  const metrics = new BatonMetrics();
-  metrics.observeRun(events);
-  if (mcpEvents) metrics.observeMcp(mcpEvents);
-  const server = await startMetricsServer(metrics, port);
-  output.stderr.write(`Metrics at ${server.url}\n`);
-  return server;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: cancel.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** `baton run` takes a workflow file or `--resume <runId>`, not both. */
@@ -174,184 +94,45 @@ function checkRunArguments(workflowPath: string | undefined, options: RunCommand
     );
 }
 
-/** Cancels the run on SIGINT and SIGTERM, saying so; `dispose` stops listening. */
-/** Cancels a `baton run`: on SIGINT/SIGTERM, or when the run detaches to wait for a person. */
-interface RunCancel {
-  signal: AbortSignal;
-  abort(reason: Error): void;
-  dispose(): void;
-}
+/** The library's run options for `baton run`'s flags. */
+const runOptionsOf = (options: RunCommandOptions, signal: AbortSignal, output: Output): RunOptions => ({
+  ...(options.config ? { config: options.config } : {}),
+  ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  ...(options.tenant ? { tenant: options.tenant } : {}),
+  ...(options.priority !== undefined ? { priority: options.priority } : {}),
+  ...(options.onQuota ? { onQuota: options.onQuota } : {}),
+  ...(options.agentEnv ? { env: options.agentEnv } : {}),
+  ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
+  ...(options.detachOnWait ? { detachOnWait: true } : {}),
+  signal,
+  onNotice: (message) => output.stderr.write(message),
+});
 
-function cancelOnSignals(output: Output): RunCancel {
-  const cancel = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (cancel.signal.aborted) return;
-    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
-    cancel.abort(new BatonError(ErrorCodes.cancelled, `run cancelled by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: cancel.signal,
-    abort: (reason) => cancel.abort(reason),
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
-/**
- * With Redis, agents go to `baton worker`s through the queue instead of running here. Loaded only
- * then: BullMQ is not needed on one machine.
- */
-async function openQueueExecutor(
-  config: BatonConfig,
-  store: Store,
-  output: Output,
-): Promise<QueueExecutor | undefined> {
-  if (!config.redis_url) return undefined;
-  const { QueueExecutor } = await import('../queue/index.js');
-  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
-  output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
-  return executor;
-}
-
-/** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */
-const tenantQuota = (
-  store: Store,
-  config: BatonConfig,
-  tenant: string,
-  onQuota: 'wait' | 'fail',
-  signal: AbortSignal,
-  output: Output,
-) =>
-  remainingTenantQuota(store, {
-    tenant,
-    dailyUsd: config.tenant_daily_budget_usd[tenant],
-    dailyTokens: config.tenant_daily_token_budget[tenant],
-    onQuota,
-    signal,
-    waiting: (message) => output.stderr.write(`${message}\n`),
-  });
-
-/** The workflow `baton run` runs and for which tenant: a file, or the stored run `--resume` continues. */
-async function whatToRun(
-  workflowPath: string | undefined,
-  options: RunCommandOptions,
-  store: Store,
-  config: BatonConfig,
-): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant: string }> {
-  if (!options.resume) return { ...loadWorkflowWithMcp(workflowPath!, config), tenant: options.tenant ?? 'default' };
-  const resumable = await loadRunToResume(store, options.resume, config, options.redoMerge !== undefined);
-  return { ...resumable, tenant: resumable.run.tenant };
-}
-
-/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
+/** `baton run`: the library's `run` (or `resume`), until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
 export async function runCommand(
   workflowPath: string | undefined,
   options: RunCommandOptions,
   output: Output,
 ): Promise<number> {
-  const { config, sources } = loadEffectiveConfig(options);
   checkRunArguments(workflowPath, options);
-  const rawStore = await openConfiguredStore(config);
-  let loaded: Awaited<ReturnType<typeof whatToRun>>;
-  try {
-    loaded = await whatToRun(workflowPath, options, rawStore, config);
-  } catch (error) {
-    await rawStore.close();
-    throw error;
-  }
-  const { tenant } = loaded;
-  const agentEnv = { ...process.env, ...options.agentEnv };
-  // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
-  const store = redactingStore(rawStore, redactor);
-  const events = new RunEvents();
-  const logger = createLogger({
-    debug: config.enable_debug_logging,
-    file: join(config.data_dir, 'logs', 'baton.log'),
-    redactor,
-  });
-  const audit = auditTrail(store, config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
-  const cancel = cancelOnSignals(output);
-  // Whatever was started is stopped again, however far start-up got.
-  let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
-  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  let executor: QueueExecutor | undefined;
-  try {
-    const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
-    await audit.prune();
-    await audit.recordConfig(config, sources);
-    audit.watchRun(events);
-    if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-    mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-    metrics = config.enable_metrics
-      ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
-      : undefined;
-    logEvents(logger, events, mcp?.manager.events);
-    executor = await openQueueExecutor(config, store, output);
-
-    const runId = options.resume ?? randomUUID();
-    const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, cancel, output) : undefined;
-    const summary = await runWorkflow({
-      workflow: loaded.workflow,
-      workflowDir: loaded.dir,
-      ...(loaded.path ? { workflowPath: loaded.path } : {}),
-      config,
-      store,
-      runtime,
-      mcp: mcp?.manager,
-      tenant,
-      runId,
-      ...(options.resume ? { resume: true } : {}),
-      ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
-      ...(options.priority !== undefined ? { priority: options.priority } : {}),
-      ...(executor ? { executor } : {}),
-      ...quota,
-      env: agentEnv,
-      signal: cancel.signal,
-      events,
+  if (options.modelScript) {
+    const { modelScript, ...rest } = options;
+    return withScriptedModel(modelScript, (agentEnv, url) => {
+      output.stderr.write(`Agents talk to the scripted model at ${url} (${modelScript}), not Claude.\n`);
+      return runCommand(workflowPath, { ...rest, agentEnv: { ...rest.agentEnv, ...agentEnv } }, output);
     });
-    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-    return (await detached?.stop()) ? EXIT_WAITING_FOR_APPROVAL : runExitCode(summary);
-  } finally {
-    await executor?.close();
-    await runtime.close();
-    await mcp?.close();
-    await metrics?.close();
-    await audit.flush();
-    logger.flush();
-    cancel.dispose();
-    await rawStore.close();
   }
-}
-
-/**
- * `--detach-on-wait`: stops the run once all that is left waits for a person. Its agents are
- * stopped like a cancel does; the requests stay open, and `--resume` picks up their answers.
- */
-function detachWhenOnlyPeopleLeft(store: Store, runId: string, cancel: RunCancel, output: Output) {
-  const watching = new AbortController();
-  const found = untilOnlyPeopleLeft(store, runId, { signal: AbortSignal.any([watching.signal, cancel.signal]) }).then(
-    (only) => {
-      if (!only) return false;
-      output.stderr.write(
-        `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
-      );
-      cancel.abort(new BatonError(ErrorCodes.waitingForApproval, 'detached while waiting for approval'));
-      return true;
-    },
-  );
-  return {
-    /** Stops watching; true when the run was detached. */
-    stop: async (): Promise<boolean> => {
-      watching.abort();
-      return found;
-    },
-  };
+  const cancel = cancelOnSignals(output);
+  try {
+    const runOptions = runOptionsOf(options, cancel.signal, output);
+    const handle = options.resume ? resume(options.resume, runOptions) : run(workflowPath!, runOptions);
+    if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
+    const summary = await handle.result;
+    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    return summary.detached ? EXIT_WAITING_FOR_APPROVAL : runExitCode(summary);
+  } finally {
+    cancel.dispose();
+  }
 }
 
 export async function statusCommand(

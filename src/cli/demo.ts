@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { startModelServer, loadScript } from '../model-server/index.js';
-import { runCommand, type Output, type StoreOptions } from './commands.js';
+import { runCommand, withScriptedModel, type Output, type StoreOptions } from './commands.js';
 
 const demoDir = fileURLToPath(new URL('../../examples/demo/', import.meta.url));
 
@@ -16,15 +15,8 @@ export async function demoCommand(options: StoreOptions & { json?: boolean }, ou
     output.stderr.write('Demo on Claude (ANTHROPIC_API_KEY is set).\n');
     return runCommand(workflow, options, output);
   }
-  const { server, url } = await startModelServer({ script: loadScript(`${demoDir}model-script.yaml`) });
-  output.stderr.write(`Demo on the scripted model at ${url} (set ANTHROPIC_API_KEY to run it on Claude).\n`);
-  try {
-    const agentEnv = {
-      ANTHROPIC_BASE_URL: url,
-      ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted-demo',
-    };
-    return await runCommand(workflow, { ...options, agentEnv }, output);
-  } finally {
-    await server.close();
-  }
+  return withScriptedModel(`${demoDir}model-script.yaml`, (agentEnv, url) => {
+    output.stderr.write(`Demo on the scripted model at ${url} (set ANTHROPIC_API_KEY to run it on Claude).\n`);
+    return runCommand(workflow, { ...options, agentEnv }, output);
+  });
 }

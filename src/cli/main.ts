@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import { usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
@@ -17,6 +18,9 @@ import {
   type Output,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { completionScript } from './completion.js';
+import { initCommand } from './init.js';
+import { planCommand } from './plan-commands.js';
 import { kgBuildCommand, kgQueryCommand, kgStatsCommand } from './kg-commands.js';
 import {
   contextExportCommand,
@@ -64,8 +68,12 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
   };
 }
 
+// From dist/cli/ and src/cli/ alike, the package's own package.json is two levels up.
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command()
   .name('baton')
+  .version(version, '-V, --version', 'print the version of baton')
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()
@@ -114,7 +122,8 @@ storeOptions(
     .option(
       '--detach-on-wait',
       'exit with code 3 once everything left waits for a person; continue later with --resume',
-    ),
+    )
+    .option('--model-script <file>', 'run offline: agents talk to the scripted model serving this script, not Claude'),
 ).action(action((workflow, opts) => runCommand(workflow, opts, output)));
 
 storeOptions(
@@ -131,6 +140,22 @@ storeOptions(
     .description('run the demo workflow (scripted model, or Claude when ANTHROPIC_API_KEY is set)')
     .option('--json', 'print the result as JSON'),
 ).action(action((opts) => demoCommand(opts, output)));
+
+program
+  .command('init [dir]')
+  .description('write a commented starter workflow.yaml, baton.config.yaml and model-script.yaml (never overwrites)')
+  .action(action((dir: string | undefined) => initCommand(dir, output)));
+
+storeOptions(
+  program
+    .command('plan <workflow>')
+    .description('validate a workflow and show what it will do: phase DAG, agents, MCP servers, workspaces, cost range')
+    .option('--json', 'print JSON'),
+).action(
+  action((workflow: string, opts: { json?: boolean; config?: string; dataDir?: string }) =>
+    planCommand(workflow, opts, output),
+  ),
+);
 
 storeOptions(
   program
@@ -389,6 +414,16 @@ storeOptions(
     .option('--redis-url <url>', 'the Redis side (overrides redis_url)')
     .option('--json', 'print the report as JSON'),
 ).action(action((opts) => migrateCommand(opts, output)));
+
+program
+  .command('completion <shell>')
+  .description('print shell completion for bash, zsh or fish, e.g. source <(baton completion bash)')
+  .action(
+    action(async (shell: string) => {
+      output.stdout.write(completionScript(shell, program));
+      return 0;
+    }),
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -101,6 +101,8 @@ export const ErrorCodes = {
   approvalNotFound: 'BATON_APPROVAL_NOT_FOUND',
   /** `baton run --detach-on-wait` stopped: everything left to do waits for a person (exit 3). */
   waitingForApproval: 'BATON_WAITING_FOR_APPROVAL',
+  /** `baton init` would overwrite a file that is already there; it never does. */
+  initExists: 'BATON_INIT_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -129,6 +131,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.runNotFound,
   ErrorCodes.sessionNotFound,
   ErrorCodes.approvalNotFound,
+  ErrorCodes.initExists,
 ]);
 
 /** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
  */
 export class TypedEmitter<Events extends Record<string, unknown>> {
   private readonly emitter = new EventEmitter();
+  private readonly anyListeners = new Set<(event: keyof Events & string, payload: unknown) => void>();
 
   constructor() {
     // Many subscribers (CLI, metrics, dashboards) are normal; don't warn at 10.
@@ -17,7 +18,15 @@ export class TypedEmitter<Events extends Record<string, unknown>> {
     return () => this.emitter.off(event, listener);
   }
 
+  /** Every event, in the order they are emitted (the library's event stream subscribes this way). */
+  onAny(listener: <K extends keyof Events & string>(event: K, payload: Events[K]) => void): () => void {
+    const untyped = listener as (event: keyof Events & string, payload: unknown) => void;
+    this.anyListeners.add(untyped);
+    return () => this.anyListeners.delete(untyped);
+  }
+
   emit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
     this.emitter.emit(event, payload);
+    for (const listener of this.anyListeners) listener(event, payload);
   }
 }

@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { checkoutFingerprint, hasGit, makeRepo } from '../../test/support/git-repo.js';
+import { checkoutFingerprint, makeRepo } from '../../test/support/git-repo.js';
+import { requireProgram } from '../../test/support/programs.js';
 import { emptyUsage, type AgentRecord, type AgentStatus } from '../store/index.js';
 import { mergeSchema, type PhaseSpec } from '../workflow/index.js';
 import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
@@ -94,7 +95,7 @@ async function merge(
   });
 }
 
-describe.runIf(hasGit)('mergePhase with real git', () => {
+describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
   it('onConflict: skip leaves the conflicting branch out and merges the rest; the checkout is untouched', async () => {
     const { repo, git } = setup('skip');
     const before = checkoutFingerprint(repo);

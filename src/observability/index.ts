@@ -1,6 +1,6 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
 export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } from './usage.js';
-export type { UsageDimension } from './usage.js';
+export type { UsageDimension, UsageReport } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
 export { AuditTrail, currentActor } from './audit.js';

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { requireProgram } from '../../test/support/programs.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig, type BatonConfig } from '../config/index.js';
@@ -565,7 +566,7 @@ describe('orchestration: session pool', () => {
   });
 });
 
-describe('orchestration: worktrees', () => {
+describe.runIf(requireProgram('git'))('orchestration: worktrees', () => {
   it('gives each agent its own branch and records what it changed', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'baton-repo-'));
     try {

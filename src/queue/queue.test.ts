@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { requireProgram } from '../../test/support/programs.js';
 import { useRedisStore } from '../../test/support/redis.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import type { AgentResult } from '../agents/index.js';
@@ -7,6 +8,7 @@ import type { AgentJob } from '../orchestrator/index.js';
 import { agentJobId, QueueExecutor, startAgentWorker, type AgentWorker } from './queue.js';
 import { TenantSlots } from './tenant-slots.js';
 
+const hasRedis = requireProgram('redis-server');
 const redis = useRedisStore();
 beforeEach(async () => {
   const client = new Redis(redis.server.url);
@@ -57,7 +59,7 @@ async function withWorkers<T>(
   }
 }
 
-describe('BullMQ execution (real redis-server, in-process workers)', () => {
+describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process workers)', () => {
   it('runs a job sent twice once: the job id makes it idempotent, and both senders get the result', async () => {
     await withWorkers(
       2,
@@ -169,7 +171,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
   });
 });
 
-describe('TenantSlots', () => {
+describe.runIf(hasRedis)('TenantSlots', () => {
   it("gives out at most limit slots, renews a held one, and lets a dead holder's lapse", async () => {
     const client = new Redis(redis.server.url);
     let now = 1_000_000;

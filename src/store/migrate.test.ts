@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireProgram } from '../../test/support/programs.js';
 import { startRedisServer, type RedisServer } from '../../test/support/redis.js';
 import { fillSampleStore, readEverything } from '../../test/support/sample-store.js';
 import { migrateStore } from './migrate.js';
@@ -42,7 +43,7 @@ function sqliteStore(): { store: Store; dir: string } {
 const everything = { runs: 2, phases: 4, agents: 4, attempts: 6, sessions: 5, contextEntries: 5, auditEvents: 4 };
 const nothing = { runs: 0, phases: 0, agents: 0, attempts: 0, sessions: 0, contextEntries: 0, auditEvents: 0 };
 
-describe('migrateStore', () => {
+describe.runIf(requireProgram('redis-server'))('migrateStore', () => {
   for (const [from, to] of [
     ['sqlite', 'redis'],
     ['redis', 'sqlite'],

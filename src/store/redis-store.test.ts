@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireProgram } from '../../test/support/programs.js';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis.js';
 import { openRedisStore, redactRedisUrl, REDIS_LAYOUT_VERSION, type RedisStore } from './redis-store.js';
 import type { BatonError } from '../core/index.js';
 import { describeStoreContract } from './store.contract.js';
 import type { ContextEntry } from './store.js';
 
+const hasRedis = requireProgram('redis-server');
 let server: RedisServer;
 beforeAll(async () => {
   server = await startRedisServer();
@@ -17,10 +19,12 @@ let prefixes = 0;
 /** Each test gets its own key prefix, so nothing one test saved is seen by the next. */
 const freshStore = (): Promise<RedisStore> => openRedisStore({ url: server.url, keyPrefix: `test${++prefixes}:` });
 
-describeStoreContract('redis', async () => {
-  const store = await freshStore();
-  return { store, cleanup: () => store.close() };
-});
+describe.runIf(hasRedis)('redis-server', () =>
+  describeStoreContract('redis', async () => {
+    const store = await freshStore();
+    return { store, cleanup: () => store.close() };
+  }),
+);
 
 const entry = (id: string, content: string, extra: Partial<ContextEntry> = {}): ContextEntry => ({
   id,
@@ -38,7 +42,7 @@ const entry = (id: string, content: string, extra: Partial<ContextEntry> = {}): 
   ...extra,
 });
 
-describe('RedisStore', () => {
+describe.runIf(hasRedis)('RedisStore', () => {
   it('fails at once with BATON_REDIS_UNAVAILABLE naming redis_url, with the password redacted', async () => {
     const port = await freePort(); // nothing listens there
     const url = `redis://baton:s3cret-pass@127.0.0.1:${port}/0`;

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const entry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+// tsx by absolute URL, so the CLI also starts in a directory outside this checkout (as a user's project is).
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   code: number | null;
@@ -15,7 +18,7 @@ export function startCli(
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd?: string },
 ): ChildProcess & { output: Promise<CliResult>; stdoutSoFar: () => string; stderrSoFar: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
     cwd: options.cwd ?? root,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,15 +1,11 @@
 /**
  * Real git repositories for tests, and a fingerprint of a checkout to prove Baton left it alone.
- * `hasGit` is false (and says NOT RUN once) on a machine without git: suites needing it use
- * `describe.runIf(hasGit)`.
+ * Suites using them run under `describe.runIf(requireProgram('git'))` (programs.ts).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-
-export const hasGit = spawnSync('git', ['--version']).status === 0;
-if (!hasGit) process.stderr.write('NOT RUN: this suite needs git on PATH (sudo apt-get install git)\n');
 
 /** Runs git in `repo` as a test user and returns its trimmed stdout. */
 export const gitIn =

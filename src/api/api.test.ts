@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCodes, isBatonError } from '../core/index.js';
+import { defineWorkflow, getRun, listRuns, run, usage } from './index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-api-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const where = { config: { data_dir: join(dir, 'data') } };
+
+const rejection = async (promise: Promise<unknown>) => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isBatonError(error), String(error)).toBe(true);
+  return error as { code: string; message: string };
+};
+
+describe('the library API', () => {
+  it('defineWorkflow validates with the YAML schema and fills in its defaults', () => {
+    const workflow = defineWorkflow({
+      version: 1,
+      name: 'w',
+      phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }],
+    });
+    expect(workflow.context).toEqual({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent' });
+    expect(workflow.phases[0]!.workspace).toBe('shared');
+    let error: unknown;
+    try {
+      defineWorkflow({
+        version: 1,
+        name: 'w',
+        phases: [{ id: 'p', dependsOn: ['q'], agents: [{ id: 'a', prompt: ' ' }] }],
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(isBatonError(error) && error.code).toBe(ErrorCodes.workflowInvalid);
+    expect(String((error as Error).message)).toContain('phases[0].agents[0].prompt: an agent needs a non-empty prompt');
+    expect(String((error as Error).message)).toContain('phases[0].dependsOn[0]: unknown phase "q"');
+  });
+
+  it('rejects bad settings given in code as BATON_CONFIG_INVALID, naming the key, before anything runs', async () => {
+    const workflow = defineWorkflow({
+      version: 1,
+      name: 'w',
+      phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }],
+    });
+    const handle = run(workflow, { config: { parallel_limit: 0 } });
+    const error = await rejection(handle.result);
+    expect(error.code).toBe(ErrorCodes.configInvalid);
+    expect(error.message).toContain('parallel_limit');
+    // The event stream ends with the same error.
+    await expect(
+      (async () => {
+        for await (const _ of handle) void _;
+      })(),
+    ).rejects.toThrow(/parallel_limit/);
+  });
+
+  it('reads an empty store: no runs, zero usage, and a clear error for an unknown run id', async () => {
+    expect(await listRuns(where)).toEqual([]);
+    expect((await usage({ ...where, by: 'workflow' })).totals.agents).toBe(0);
+    const error = await rejection(getRun('nope', where));
+    expect(error.code).toBe(ErrorCodes.usage);
+  });
+});

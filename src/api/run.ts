@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { ClaudeRuntime } from '../agents/index.js';
+import { untilOnlyPeopleLeft } from '../approvals/index.js';
+import type { BatonConfig } from '../config/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { mcpSecretValues, startMcp } from '../mcp/index.js';
+import { createLogger, logEvents, redactingStore, SecretRedactor } from '../observability/index.js';
+import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
+import type { QueueExecutor } from '../queue/index.js';
+import type { Store } from '../store/index.js';
+import type { Workflow } from '../workflow/index.js';
+import { eventStream, type BatonEvent } from './events.js';
+import {
+  auditTrail,
+  loadRunToResume,
+  loadWorkflowWithMcp,
+  openConfiguredStore,
+  resolveRunConfig,
+  serveMetrics,
+  tenantQuota,
+  workflowWithMcp,
+  type ConfigOption,
+} from './setup.js';
+
+/** Options of `run` and `resume`; every one has a default, documented in docs/api.md. */
+export interface RunOptions {
+  /** A config file, or the settings themselves (validated like baton.config.yaml). Default: baton.config.* in `cwd` and BATON_* variables. */
+  config?: ConfigOption;
+  /** Overrides the config's data_dir. */
+  dataDir?: string;
+  /** A store you opened (and close); default: the one the config names, opened and closed by the run. */
+  store?: Store;
+  /** Who the run is for (default "default"): usage, daily budgets and concurrency limits add up per tenant. */
+  tenant?: string;
+  /** Overrides the workflow's priority. */
+  priority?: number;
+  /** When the tenant's daily quota is used up: fail (default) or wait for 00:00 UTC. */
+  onQuota?: 'wait' | 'fail';
+  /** Extra environment for agents, on top of this process's (e.g. ANTHROPIC_BASE_URL of a scripted model). */
+  env?: Record<string, string>;
+  /** Directory relative paths of a workflow defined in code resolve against (default: `cwd`). */
+  workflowDir?: string;
+  /** Where baton.config.* and `.mcp.json` are looked for (default: process.cwd()). */
+  cwd?: string;
+  /** Aborting it cancels the run: every agent is stopped, and the result says `cancelled`. */
+  signal?: AbortSignal;
+  /** Called with every event, in order, as it happens. */
+  onEvent?: (event: BatonEvent) => void;
+  /** Human-readable notices (waiting for a quota, where metrics are served); default: dropped. */
+  onNotice?: (message: string) => void;
+  /** With `resume`: the phases whose worktree branches are merged again (`baton merge`); a succeeded run may be given. */
+  redoMerge?: string[];
+  /**
+   * Stop once everything left waits for a person (approvals): agents are stopped, requests stay open,
+   * and the result has `detached: true`; `resume` later picks up the answers.
+   */
+  detachOnWait?: boolean;
+}
+
+/** A run's summary; `detached` when `detachOnWait` stopped it to wait for a person. */
+export type RunResult = RunSummary & { detached?: true };
+
+/** A run in progress: its events (to iterate or subscribe to) and its result. */
+export interface RunHandle extends AsyncIterable<BatonEvent> {
+  /** The run's typed event emitter, for `events.on('agent.finished', …)`. */
+  readonly events: RunEvents;
+  /** The summary once the run has ended (also when agents failed; rejects on bad input). */
+  readonly result: Promise<RunResult>;
+}
+
+/** Runs a workflow: one defined in code (`defineWorkflow`) or a workflow file's path. */
+export function run(workflow: Workflow | string, options: RunOptions = {}): RunHandle {
+  return start({ workflow }, options);
+}
+
+/** Continues a stored run whose orchestrator stopped: finished agents are kept, the others run. */
+export function resume(runId: string, options: RunOptions = {}): RunHandle {
+  return start({ resume: runId }, options);
+}
+
+/** A workflow to run, or the id of a stored run to resume. */
+interface RunTarget {
+  workflow?: Workflow | string;
+  resume?: string;
+}
+
+function start(what: RunTarget, options: RunOptions): RunHandle {
+  const events = new RunEvents();
+  if (options.onEvent) {
+    const onEvent = options.onEvent;
+    events.onAny((type, payload) => onEvent({ type, payload }));
+  }
+  const result = execute(what, options, events);
+  const stream = eventStream(events, result);
+  return { events, result, [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() };
+}
+
+/** The workflow to run and what surrounds it (its directory, MCP setup), or the stored run to resume. */
+async function prepare(
+  what: RunTarget,
+  config: BatonConfig,
+  store: Store,
+  options: RunOptions,
+): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant?: string }> {
+  const cwd = options.cwd ?? process.cwd();
+  if (what.resume) {
+    const resumable = await loadRunToResume(store, what.resume, config, cwd, options.redoMerge !== undefined);
+    return { ...resumable, tenant: resumable.run.tenant };
+  }
+  if (typeof what.workflow === 'string') return loadWorkflowWithMcp(resolve(cwd, what.workflow), config, cwd);
+  if (!what.workflow) throw new BatonError(ErrorCodes.usage, 'Give a workflow to run, or a run id to resume.');
+  const dir = resolve(cwd, options.workflowDir ?? '.');
+  return workflowWithMcp(what.workflow, `workflow ${what.workflow.name}`, { dir, cwd }, config);
+}
+
+async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {
+  const { config, sources } = resolveRunConfig(options.config, options.dataDir, options.cwd ?? process.cwd());
+  const rawStore = options.store ?? (await openConfiguredStore(config));
+  const notice = options.onNotice ?? (() => undefined);
+  try {
+    const loaded = await prepare(what, config, rawStore, options);
+    const tenant = loaded.tenant ?? options.tenant ?? 'default';
+    const agentEnv = { ...process.env, ...options.env };
+    // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
+    const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
+    const store = redactingStore(rawStore, redactor);
+    const logger = createLogger({
+      debug: config.enable_debug_logging,
+      file: join(config.data_dir, 'logs', 'baton.log'),
+      redactor,
+    });
+    const audit = auditTrail(store, config);
+    const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const runId = what.resume ?? randomUUID();
+    // Whatever was started is stopped again, however far start-up got.
+    let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
+    let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+    let executor: QueueExecutor | undefined;
+    try {
+      const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
+      await audit.prune();
+      await audit.recordConfig(config, sources);
+      audit.watchRun(events);
+      mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
+      metrics = config.enable_metrics
+        ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, notice)
+        : undefined;
+      logEvents(logger, events, mcp?.manager.events);
+      executor = await openQueueExecutor(config, store, notice);
+      const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, stop, notice) : undefined;
+      const summary = await runWorkflow({
+        workflow: loaded.workflow,
+        workflowDir: loaded.dir,
+        ...(loaded.path ? { workflowPath: loaded.path } : {}),
+        config,
+        store,
+        runtime,
+        mcp: mcp?.manager,
+        tenant,
+        runId,
+        ...(what.resume ? { resume: true } : {}),
+        ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
+        ...(options.priority !== undefined ? { priority: options.priority } : {}),
+        ...(executor ? { executor } : {}),
+        ...quota,
+        env: agentEnv,
+        signal,
+        events,
+      });
+      return (await detached?.stop()) ? { ...summary, detached: true } : summary;
+    } finally {
+      await executor?.close();
+      await runtime.close();
+      await mcp?.close();
+      await metrics?.close();
+      await audit.flush();
+      logger.flush();
+    }
+  } finally {
+    if (!options.store) await rawStore.close();
+  }
+}
+
+/**
+ * With Redis, agents go to `baton worker`s through the queue instead of running here. Loaded only
+ * then: BullMQ is not needed on one machine.
+ */
+async function openQueueExecutor(
+  config: BatonConfig,
+  store: Store,
+  notice: (message: string) => void,
+): Promise<QueueExecutor | undefined> {
+  if (!config.redis_url) return undefined;
+  const { QueueExecutor } = await import('../queue/index.js');
+  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
+  notice('Agents go to baton workers through the Redis queue (redis_url).\n');
+  return executor;
+}
+
+/**
+ * `detachOnWait`: stops the run once all that is left waits for a person. Its agents are stopped
+ * like a cancel does; the requests stay open, and a resume picks up their answers.
+ */
+function detachWhenOnlyPeopleLeft(store: Store, runId: string, stop: AbortController, notice: (m: string) => void) {
+  const watching = new AbortController();
+  const found = untilOnlyPeopleLeft(store, runId, { signal: AbortSignal.any([watching.signal, stop.signal]) }).then(
+    (only) => {
+      if (!only) return false;
+      notice(
+        `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
+      );
+      stop.abort(new BatonError(ErrorCodes.waitingForApproval, 'detached while waiting for approval'));
+      return true;
+    },
+  );
+  return {
+    /** Stops watching; true when the run was detached. */
+    stop: async (): Promise<boolean> => {
+      watching.abort();
+      return found;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { BatonError, ErrorCodes } from '../core/index.js';
+import {
+  parseDuration,
+  usageDimensions,
+  usageReport,
+  type UsageDimension,
+  type UsageReport,
+} from '../observability/index.js';
+import { summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import type { RunRecord, Store } from '../store/index.js';
+import { openConfiguredStore, resolveRunConfig, type ConfigOption } from './setup.js';
+
+/** Where to read runs from: a store you opened, or the one the config names (opened and closed per call). */
+export interface StoreAccess {
+  store?: Store;
+  config?: ConfigOption;
+  dataDir?: string;
+  cwd?: string;
+}
+
+async function withAccess<T>(access: StoreAccess, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (access.store) return fn(access.store);
+  const { config } = resolveRunConfig(access.config, access.dataDir, access.cwd ?? process.cwd());
+  const store = await openConfiguredStore(config);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Stored runs, newest first (at most `limit`, default 20). */
+export function listRuns(access: StoreAccess & { limit?: number } = {}): Promise<RunRecord[]> {
+  return withAccess(access, (store) => store.listRuns({ limit: access.limit ?? 20 }));
+}
+
+/** A stored run with its phases and agents, as `baton status` shows it. */
+export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSummary> {
+  return withAccess(access, async (store) => {
+    if (!(await store.getRun(runId)))
+      throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
+    return summarizeRun(store, runId);
+  });
+}
+
+/** Tokens and cost since `since` ago (e.g. "24h", "7d"; default 7d), grouped by `by` (default model). */
+export function usage(
+  access: StoreAccess & { since?: string; by?: UsageDimension; now?: number } = {},
+): Promise<UsageReport> {
+  const by = access.by ?? 'model';
+  if (!usageDimensions.includes(by))
+    throw new BatonError(ErrorCodes.usage, `by: ${String(by)} is not one of: ${usageDimensions.join(', ')}.`);
+  const sinceMs = parseDuration(access.since ?? '7d');
+  return withAccess(access, (store) => usageReport(store, { sinceMs, by, now: access.now ?? Date.now() }));
+}

@@ -1,0 +1,183 @@
+/**
+ * What a run needs around the orchestrator: the effective config, the store, the MCP setup of a
+ * workflow, tenant quotas, metrics. Shared by the library API and the CLI.
+ */
+import { dirname, resolve } from 'node:path';
+import {
+  configSchema,
+  loadConfig,
+  type BatonConfig,
+  type BatonConfigInput,
+  type LoadedConfig,
+} from '../config/index.js';
+import { ErrorCodes, validateData } from '../core/index.js';
+import { catalogFor, type McpEvents, type McpServerEntry, type McpSetupOptions } from '../mcp/index.js';
+import { AuditTrail, BatonMetrics, remainingTenantQuota, startMetricsServer } from '../observability/index.js';
+import { resumableRun, type RunEvents } from '../orchestrator/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
+
+export interface StoreOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+/** The `config` option of the library: a config file, or the settings themselves. */
+export type ConfigOption = string | BatonConfigInput;
+
+/**
+ * The effective config and where it came from: settings given in code (validated like a file), else
+ * the file (explicit, or baton.config.* in `cwd`) and BATON_* variables; `dataDir` overrides data_dir.
+ */
+export function resolveRunConfig(
+  option: ConfigOption | undefined,
+  dataDir: string | undefined,
+  cwd: string,
+): LoadedConfig {
+  const loaded: LoadedConfig =
+    typeof option === 'object'
+      ? {
+          config: validateData(configSchema, option, {
+            source: 'config option',
+            code: ErrorCodes.configInvalid,
+            what: 'Config',
+          }),
+          sources: ['defaults', 'config option'],
+        }
+      : loadConfig({ file: option, cwd, env: process.env });
+  return dataDir
+    ? { config: { ...loaded.config, data_dir: resolve(cwd, dataDir) }, sources: [...loaded.sources, '--data-dir'] }
+    : loaded;
+}
+
+/** The config with --data-dir applied, and where it came from. */
+export const loadEffectiveConfig = (options: StoreOptions): LoadedConfig =>
+  resolveRunConfig(options.config, options.dataDir, process.cwd());
+
+export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffectiveConfig(options).config;
+
+/** The audit trail of a store, with the configured retention. */
+export const auditTrail = (store: Store, config: BatonConfig): AuditTrail =>
+  new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
+
+/** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
+export const openConfiguredStore = (config: BatonConfig): Promise<Store> =>
+  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
+
+export async function withStore<T>(
+  options: StoreOptions,
+  fn: (store: Store, config: BatonConfig) => Promise<T>,
+): Promise<T> {
+  const config = effectiveConfig(options);
+  const store = await openConfiguredStore(config);
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
+export function mcpSetup(
+  config: BatonConfig,
+  projectDirs: string[],
+  cwd: string,
+  workflowServers?: Record<string, McpServerEntry>,
+): McpSetupOptions {
+  return {
+    configServers: config.mcp_servers,
+    projectDirs,
+    ...(workflowServers ? { workflowServers } : {}),
+    env: process.env,
+    timeoutMs: config.mcp_timeout_ms,
+    useMock: config.use_mock_mcp,
+    dataDir: config.data_dir,
+    cwd,
+  };
+}
+
+/**
+ * Loads a workflow with the MCP servers declared around it (baton.config, `.mcp.json` in the working
+ * directory and the workflow's), so agents may name any of them.
+ */
+export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig, cwd = process.cwd()) {
+  const projectDirs = [cwd, dirname(resolve(workflowPath))];
+  const external = externalServers(config, projectDirs);
+  return withMcpSetup(loadWorkflow(workflowPath, { externalMcpServers: external }), config, projectDirs);
+}
+
+/** MCP server names declared around a workflow (baton.config, `.mcp.json` of `projectDirs`), which agents may name. */
+const externalServers = (config: BatonConfig, projectDirs: string[]): Set<string> =>
+  new Set(catalogFor({ configServers: config.mcp_servers, projectDirs }).keys());
+
+function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: string[]) {
+  const mcpOptions = mcpSetup(config, projectDirs, loaded.dir, loaded.workflow.mcpServers);
+  return { ...loaded, mcpOptions, catalog: catalogFor(mcpOptions) };
+}
+
+/**
+ * A workflow that is not (or no longer) a file: defined in code, or stored with a run. It is
+ * validated again with the MCP servers declared around it, as a workflow file is.
+ */
+export function workflowWithMcp(
+  data: unknown,
+  source: string,
+  where: { dir: string; path?: string; cwd: string },
+  config: BatonConfig,
+) {
+  const projectDirs = [where.cwd, where.dir];
+  const workflow = parseWorkflow(JSON.stringify(data), source, {
+    externalMcpServers: externalServers(config, projectDirs),
+  });
+  return withMcpSetup({ workflow, path: where.path ?? '', dir: where.dir }, config, projectDirs);
+}
+
+/**
+ * The workflow a stored run was started with, for `baton run --resume` (the file may have changed
+ * since); `redoMerge` (`baton merge`) also accepts a run that succeeded.
+ */
+export async function loadRunToResume(
+  store: Store,
+  runId: string,
+  config: BatonConfig,
+  cwd = process.cwd(),
+  redoMerge = false,
+) {
+  const run = await resumableRun(store, runId, redoMerge);
+  const dir = run.workflowPath ? dirname(run.workflowPath) : cwd;
+  const where = { dir, cwd, ...(run.workflowPath ? { path: run.workflowPath } : {}) };
+  return { run, ...workflowWithMcp(run.workflow, `run ${runId}`, where, config) };
+}
+
+/** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */
+export const tenantQuota = (
+  store: Store,
+  config: BatonConfig,
+  tenant: string,
+  onQuota: 'wait' | 'fail',
+  signal: AbortSignal,
+  notice: (message: string) => void,
+) =>
+  remainingTenantQuota(store, {
+    tenant,
+    dailyUsd: config.tenant_daily_budget_usd[tenant],
+    dailyTokens: config.tenant_daily_token_budget[tenant],
+    onQuota,
+    signal,
+    waiting: (message) => notice(`${message}\n`),
+  });
+
+/** Serves Prometheus metrics of this process's run while it goes. */
+export async function serveMetrics(
+  port: number,
+  events: RunEvents,
+  mcpEvents: McpEvents | undefined,
+  notice: (message: string) => void,
+) {
+  const metrics = new BatonMetrics();
+  metrics.observeRun(events);
+  if (mcpEvents) metrics.observeMcp(mcpEvents);
+  const server = await startMetricsServer(metrics, port);
+  notice(`Metrics at ${server.url}\n`);
+  return server;
+}

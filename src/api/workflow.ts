@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+import { ErrorCodes, validateData } from '../core/index.js';
+import { makeWorkflowSchema, type Workflow } from '../workflow/index.js';
+
+/** A workflow as you write it: the same fields as workflow.yaml, defaults optional. */
+export type WorkflowInput = z.input<ReturnType<typeof makeWorkflowSchema>>;
+
+export interface DefineWorkflowOptions {
+  /** MCP servers declared outside the workflow (baton.config, `.mcp.json`) that its agents name. */
+  externalMcpServers?: Iterable<string>;
+}
+
+/**
+ * A workflow defined in code, validated by the same schema as workflow.yaml: a mistake throws a
+ * BatonError (BATON_WORKFLOW_INVALID) naming each field, and the result has every default filled in.
+ */
+export function defineWorkflow(input: WorkflowInput, options: DefineWorkflowOptions = {}): Workflow {
+  const schema = makeWorkflowSchema(new Set(options.externalMcpServers ?? []));
+  const source = typeof input?.name === 'string' ? `workflow ${input.name}` : 'workflow';
+  return validateData(schema, input, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+}

@@ -1,0 +1,35 @@
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import type { Output } from './commands.js';
+
+const starterDir = fileURLToPath(new URL('../../examples/starter/', import.meta.url));
+/** What `baton init` writes: a commented workflow, a config, and the scripted model's replies for it. */
+export const starterFiles = ['workflow.yaml', 'baton.config.yaml', 'model-script.yaml'] as const;
+
+/** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
+export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
+  const target = resolve(dir ?? '.');
+  const taken = starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path));
+  if (taken.length > 0)
+    throw new BatonError(
+      ErrorCodes.initExists,
+      `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}; baton init never overwrites. Run it in an empty directory or move the file away.`,
+    );
+  mkdirSync(target, { recursive: true });
+  for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
+  const where = relative(process.cwd(), target) || '.';
+  const cd = where === '.' ? '' : `cd ${where} && `;
+  output.stdout.write(
+    [
+      `Wrote ${starterFiles.map((name) => join(where, name)).join(', ')}.`,
+      'Next:',
+      `  ${cd}npx baton plan workflow.yaml                                   # what it will do and cost`,
+      `  ${cd}npx baton run workflow.yaml --model-script model-script.yaml   # offline, scripted model`,
+      `  ${cd}npx baton run workflow.yaml                                    # on Claude (ANTHROPIC_API_KEY)`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findProgram } from './support/programs.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const absent = new Set(['redis-server', 'nvim', 'chromium']);
+
+/** A PATH with everything of this machine's PATH except redis-server, nvim and chromium (symlinks in one dir). */
+function pathWithout(): string {
+  const bin = mkdtempSync(join(tmpdir(), 'baton-fresh-path-'));
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (absent.has(name)) continue;
+      try {
+        symlinkSync(join(dir, name), join(bin, name));
+      } catch {
+        // an earlier PATH entry already provides it
+      }
+    }
+  }
+  return bin;
+}
+
+const bin = pathWithout();
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+// One suite per program the simulated machine lacks, and one that needs nothing but Node.
+const subset = [
+  'src/store/migrate.test.ts',
+  'test/bridge-nvim.e2e.test.ts',
+  'test/web-dashboard.e2e.test.ts',
+  'src/observability/redact.test.ts',
+];
+
+function vitestOnFreshMachine(extraEnv: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin };
+  delete env.BATON_TEST_REQUIRE_ALL; // CI sets it for the outer run
+  delete env.FORCE_COLOR;
+  env.NO_COLOR = '1';
+  Object.assign(env, extraEnv);
+  const child = spawn(process.execPath, [vitest, 'run', ...subset], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+}
+
+describe('npm test on a machine with only Node and npm (PATH without redis-server, nvim, chromium)', () => {
+  it('the simulated PATH really lacks them', () => {
+    for (const program of ['redis-server', 'nvim', 'chromium'] as const)
+      expect(findProgram(program, bin)).toBeUndefined();
+    expect(findProgram('git', bin)).toBeDefined();
+  });
+
+  it('passes, and lists each suite NOT RUN with the command that installs its program, together at the end', async () => {
+    const { code, output } = await vitestOnFreshMachine({});
+    expect(code, output).toBe(0);
+    const lines = output.trimEnd().split('\n');
+    const notRun = lines.filter((line) => line.startsWith('NOT RUN '));
+    expect(notRun.sort()).toEqual([
+      'NOT RUN  src/store/migrate.test.ts: needs redis-server. Install it: sudo apt-get install -y redis-server',
+      'NOT RUN  test/bridge-nvim.e2e.test.ts: needs nvim. Install it: sudo apt-get install -y neovim',
+      'NOT RUN  test/web-dashboard.e2e.test.ts: needs chromium. Install it: sudo apt-get install -y chromium',
+    ]);
+    // Together, as the last lines of the run, after vitest's summary.
+    expect(lines.slice(-3).sort()).toEqual(notRun);
+    expect(lines.findIndex((line) => line.startsWith('NOT RUN '))).toBeGreaterThan(
+      lines.findIndex((line) => /Test Files/.test(line)),
+    );
+    expect(output).toMatch(/Tests\s+\d+ passed/);
+  }, 120_000);
+
+  it('fails with BATON_TEST_REQUIRE_ALL=1 (as .ci/run sets it), naming each missing program', async () => {
+    const { code, output } = await vitestOnFreshMachine({ BATON_TEST_REQUIRE_ALL: '1' });
+    expect(code).not.toBe(0);
+    for (const program of absent)
+      expect(output).toContain(`needs ${program}, which is not on PATH (BATON_TEST_REQUIRE_ALL=1)`);
+    expect(output).toMatch(/Test Files\s+3 failed \| 1 passed/);
+  }, 120_000);
+});

@@ -1,0 +1,62 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { isolatedHome } from './support/agent-env.js';
+import { runCli } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
+
+const home = isolatedHome('baton-init-');
+afterAll(() => home.remove());
+/** A user's shell: no model server of the test's, no BATON_* settings. */
+const env = (): NodeJS.ProcessEnv => {
+  const base: NodeJS.ProcessEnv = home.cliEnv('unused');
+  delete base.ANTHROPIC_BASE_URL;
+  delete base.ANTHROPIC_API_KEY;
+  return base;
+};
+
+describe('baton init', () => {
+  const project = join(home.dir, 'project');
+
+  it('writes a commented starter workflow, config and model script; `baton run` then works offline at once', async () => {
+    const init = await runCli(['init', project], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(0);
+    for (const name of ['workflow.yaml', 'baton.config.yaml', 'model-script.yaml']) {
+      const text = readFileSync(join(project, name), 'utf8');
+      expect(text.startsWith('#'), `${name} explains itself`).toBe(true);
+      expect(parse(text)).toBeTypeOf('object');
+    }
+    expect(init.stdout).toContain('npx baton run workflow.yaml --model-script model-script.yaml');
+
+    const run = await runCli(['run', 'workflow.yaml', '--model-script', 'model-script.yaml', '--json'], {
+      env: env(),
+      cwd: project,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as RunSummary;
+    expect(summary.status).toBe('succeeded');
+    expect(summary.phases.map((p) => `${p.id}:${p.agents.length}:${p.status}`)).toEqual([
+      'survey:1:succeeded',
+      'review:3:succeeded',
+      'summary:1:succeeded',
+    ]);
+    expect(summary.phases[2]!.agents[0]!.result).toContain('Three reviewers');
+    // The config it wrote is the one that ran: the store is in the project's .baton.
+    expect(existsSync(join(project, '.baton'))).toBe(true);
+    expect(processesWithEnv(home.dir)).toEqual([]);
+  }, 240_000);
+
+  it('never overwrites: exits 2 naming the file, and writes nothing at all', async () => {
+    const other = join(home.dir, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'baton.config.yaml'), 'data_dir: mine\n');
+    const again = await runCli(['init'], { env: env(), cwd: other });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`BATON_INIT_EXISTS: ${join(other, 'baton.config.yaml')} already exists`);
+    expect(again.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(readFileSync(join(other, 'baton.config.yaml'), 'utf8')).toBe('data_dir: mine\n');
+    expect(existsSync(join(other, 'workflow.yaml'))).toBe(false);
+  }, 60_000);
+});

@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeOfflineInstallLock } from './support/offline-install.js';
+import { processesWithEnv } from './support/processes.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
+// Asynchronously: an installed prefix is large, and a synchronous delete would stall vitest's worker.
+afterAll(() => rm(dir, { recursive: true, force: true }), 300_000);
+
+interface PackResult {
+  filename: string;
+  files: Array<{ path: string }>;
+}
+
+/** `npm pack` as a user's `npm publish` would build it (prepare compiles dist/ first). */
+async function pack(): Promise<PackResult> {
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return (JSON.parse(stdout) as PackResult[])[0]!;
+}
+
+describe('the npm package', () => {
+  let packed: PackResult;
+
+  it('ships dist, docs, examples, editors, deploy and config, and no sources, tests or benchmarks', async () => {
+    packed = await pack();
+    const files = packed.files.map((f) => f.path);
+    const tops = new Set(files.map((f) => f.split('/')[0]));
+    expect([...tops].sort()).toEqual(
+      ['README.md', 'config', 'deploy', 'dist', 'docs', 'editors', 'examples', 'package.json'].sort(),
+    );
+    for (const needed of [
+      'dist/cli/main.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'docs/api.md',
+      'examples/demo/workflow.yaml',
+      'editors/nvim/lua/baton/init.lua',
+      'deploy/docker-compose.yml',
+      'config/production.yaml',
+    ])
+      expect(files).toContain(needed);
+    expect(files.filter((f) => /\.test\.js$|\.map$/.test(f))).toEqual([]);
+  }, 300_000);
+
+  it('installs into an empty prefix without the network, and `baton demo` runs from it', async () => {
+    const prefix = join(dir, 'prefix');
+    mkdirSync(prefix);
+    writeOfflineInstallLock(root, join(dir, packed.filename), prefix);
+    // Offline there is no prebuilt better-sqlite3 to download, and compiling it from source takes
+    // 5–10 minutes on a 2-core machine: install without scripts and take the native module this
+    // checkout built for the same Node (its one install script; the tarball ships a built dist/).
+    await run('npm', ['ci', '--offline', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: prefix,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    cpSync(join(root, 'node_modules/better-sqlite3/build'), join(prefix, 'node_modules/better-sqlite3/build'), {
+      recursive: true,
+    });
+    const baton = join(prefix, 'node_modules', '.bin', 'baton');
+    const version = await run(baton, ['--version']);
+    expect(version.stdout.trim()).toBe(
+      (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+    );
+
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, BATON_TEST_HOME: home };
+    const demo = await run(baton, ['demo', '--json', '--data-dir', join(home, 'data')], { cwd: home, env });
+    const summary = JSON.parse(demo.stdout) as { status: string; phases: Array<{ id: string; status: string }> };
+    expect(summary.status).toBe('succeeded');
+    expect(summary.phases.map((p) => `${p.id}:${p.status}`)).toEqual([
+      'survey:succeeded',
+      'plan:succeeded',
+      'report:succeeded',
+    ]);
+    expect(processesWithEnv(home)).toEqual([]);
+
+    // A TypeScript user's import type-checks against the installed package's `exports` and `types`.
+    writeFileSync(
+      join(prefix, 'use.mts'),
+      [
+        "import { defineWorkflow, run, type BatonEvent, type RunSummary } from 'baton';",
+        "const workflow = defineWorkflow({ version: 1, name: 'typed', phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }] });",
+        'const handle = run(workflow, { onEvent: (event: BatonEvent) => void event.type });',
+        'export const summary: Promise<RunSummary> = handle.result;',
+        '// @ts-expect-error: a phase needs an id',
+        "defineWorkflow({ version: 1, name: 'bad', phases: [{ agents: [] }] });",
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
+    const typecheck = await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        'use.mts',
+      ],
+      { cwd: prefix },
+    ).catch((error: Error & { stdout?: string }) => ({ stdout: error.stdout ?? error.message }));
+    expect(typecheck.stdout).toBe('');
+  }, 300_000);
+});

@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import type { WorkflowPlan } from '../src/preview/index.js';
+import { isolatedHome } from './support/agent-env.js';
+import { runCli } from './support/cli.js';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+const workflows = [
+  join(examples, 'demo', 'workflow.yaml'),
+  join(examples, 'starter', 'workflow.yaml'),
+  ...readdirSync(join(examples, 'orchestration'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join(examples, 'orchestration', entry.name, 'workflow.yaml')),
+];
+
+const home = isolatedHome('baton-plan-');
+afterAll(() => home.remove());
+const env = (dataDir: string) => home.cliEnv('http://127.0.0.1:9', { BATON_DATA_DIR: join(home.dir, dataDir) });
+
+interface YamlAgent {
+  id: string;
+  count?: number;
+  foreach?: unknown;
+}
+
+async function plan(path: string, dataDir = 'empty'): Promise<WorkflowPlan> {
+  const result = await runCli(['plan', path, '--json'], { env: env(dataDir), cwd: home.dir });
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as WorkflowPlan;
+}
+
+describe('baton plan on the examples (nothing runs)', () => {
+  it.each(workflows.map((path) => [path.slice(examples.length), path]))(
+    '%s: every phase and agent of the file, swarms expanded where the file tells their size, a cost range from prices',
+    async (_, path) => {
+      const yaml = parse(readFileSync(path, 'utf8')) as { phases: Array<{ id: string; agents: YamlAgent[] }> };
+      const planned = await plan(path);
+      expect(planned.valid).toBe(true);
+      expect(planned.phases.map((p) => p.id)).toEqual(yaml.phases.map((p) => p.id));
+      const expected = yaml.phases.flatMap((p) =>
+        p.agents.map((a) => ({
+          id: a.id,
+          instances: a.count ?? (Array.isArray(a.foreach) ? a.foreach.length : a.foreach ? null : 1),
+        })),
+      );
+      expect(planned.phases.flatMap((p) => p.agents.map((a) => ({ id: a.id, instances: a.instances })))).toEqual(
+        expected,
+      );
+      expect(planned.agents.known).toBe(expected.reduce((sum, a) => sum + (a.instances ?? 0), 0));
+      expect(planned.cost.source).toBe('prices');
+      expect(planned.cost.low).toBeGreaterThan(0);
+      expect(planned.cost.high).toBeGreaterThanOrEqual(planned.cost.low);
+    },
+    60_000,
+  );
+
+  it('draws the DAG by level, with conditions, and names the MCP servers each agent would get', async () => {
+    const dag = await runCli(['plan', join(examples, 'orchestration', 'dag-when', 'workflow.yaml')], {
+      env: env('empty'),
+      cwd: home.dir,
+    });
+    expect(dag.code, dag.stderr).toBe(0);
+    const lines = dag.stdout.split('\n');
+    const level = (n: number): string[] => {
+      const start = lines.findIndex((l) => l.trimStart().startsWith(`L${n} `));
+      const end = lines.findIndex((l, i) => i > start && (l.trim() === '|' || l.trim() === ''));
+      return lines.slice(start, end).map((l) => /\[([^\]]+)\]/.exec(l)?.[1] ?? '');
+    };
+    expect([level(1), level(2), level(3)]).toEqual([['review'], ['fix', 'docs'], ['report']]);
+    expect(dag.stdout).toMatch(/\[fix\].*<- review; when review\.verdict = "changes"/);
+    expect([...dag.stdout].every((c) => c.charCodeAt(0) < 128)).toBe(true); // ASCII
+
+    const demo = await plan(join(examples, 'demo', 'workflow.yaml'));
+    const writer = demo.phases.flatMap((p) => p.agents).find((a) => a.id === 'writer')!;
+    expect(writer).toMatchObject({ mcpServers: ['memory'], mcpChosenBy: 'task', mcpMissing: [] });
+    const starter = await plan(join(examples, 'starter', 'workflow.yaml'));
+    expect(starter.phases.at(-1)!.agents[0]).toMatchObject({ mcpServers: ['baton'], mcpChosenBy: 'workflow' });
+    const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
+    expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
+  }, 120_000);
+
+  it("estimates from this workflow's earlier runs once there are some (real claude run on the scripted model)", async () => {
+    const demo = await runCli(['demo', '--json'], { env: env('history'), cwd: home.dir });
+    expect(demo.code, demo.stderr).toBe(0);
+    const cost = (JSON.parse(demo.stdout) as RunSummary).totals.costUsd;
+    const planned = await plan(join(examples, 'demo', 'workflow.yaml'), 'history');
+    expect(planned.cost).toMatchObject({ source: 'history', history: { match: 'hash', runs: 1 } });
+    expect(planned.cost.low).toBeCloseTo(cost, 6);
+    expect(planned.cost.high).toBeCloseTo(cost, 6);
+  }, 240_000);
+
+  it('rejects an invalid workflow with exit 2, naming the field', async () => {
+    const path = join(home.dir, 'bad.yaml');
+    writeFileSync(
+      path,
+      'version: 1\nname: bad\nphases:\n  - id: a\n    dependsOn: [nope]\n    agents: [{ id: x, prompt: hi }]\n',
+    );
+    const result = await runCli(['plan', path], { env: env('empty'), cwd: home.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('BATON_WORKFLOW_INVALID');
+    expect(result.stderr).toContain('phases[0].dependsOn[0]: unknown phase "nope"');
+  }, 60_000);
+});
