@@ -48,6 +48,7 @@ export async function bridgeCommand(
     dataDir: config.data_dir,
     host,
     port: options.port ?? config.bridge_port,
+    allowedHosts: config.http_allowed_hosts,
     signal,
   });
   output.stdout.write(

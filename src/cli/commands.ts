@@ -504,9 +504,21 @@ export async function serveCommand(
   output: Output,
 ): Promise<number> {
   const { startWebDashboard } = await import('../dashboard/index.js');
-  return withStore(options, async (store) => {
-    const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host });
-    output.stdout.write(`Baton dashboard at ${dashboard.url}\n`);
+  const { ensureTokenFile } = await import('../http/index.js');
+  return withStore(options, async (store, config) => {
+    const tokenFile = join(config.data_dir, 'dashboard.token');
+    const token = ensureTokenFile(tokenFile);
+    if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the dashboard token in ${tokenFile}.`);
+    const dashboard = await startWebDashboard({
+      store,
+      port: options.port ?? 8080,
+      host: options.host,
+      token,
+      tokenHint: `it is in ${tokenFile}; or open the URL baton serve printed`,
+      allowedHosts: config.http_allowed_hosts,
+    });
+    // The URL carries the token: opening it once stores it in a cookie, so only this user's browser gets in.
+    output.stdout.write(`Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile})\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
