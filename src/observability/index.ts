@@ -3,6 +3,7 @@ export { parseDuration, tenantSpendToday, usageDimensions, usageReport } from '.
 export type { UsageDimension, UsageReport, UsageRow } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export type { LoggerOptions } from './logger.js';
-export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
+export { redactingStore } from './redact.js';
+export { REDACTED, SecretRedactor } from '../core/index.js';
 export { AuditTrail, currentActor } from './audit.js';
 export type { AuditOptions } from './audit.js';

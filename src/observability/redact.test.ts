@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/index.js';
 import { createLogger } from './logger.js';
-import { redactingStore, SecretRedactor } from './redact.js';
+import { SecretRedactor } from '../core/index.js';
+import { redactingStore } from './redact.js';
 
 const env = {
   ANTHROPIC_API_KEY: 'sk-ant-api03-abcdefghijklmnop',

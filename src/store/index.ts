@@ -2,6 +2,8 @@ export * from './store.js';
 export { openSqliteStore, SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
 export { openRedisStore, redactRedisUrl, RedisStore, REDIS_LAYOUT_VERSION } from './redis-store.js';
+export { createRedisClient } from './redis-client.js';
+export type { RedisClientOptions } from './redis-client.js';
 export type { RedisStoreOptions } from './redis-store.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 export type { Migration } from './migrations.js';
