@@ -41,6 +41,8 @@ export interface StoreOptions {
 export interface Output {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Values to keep out of everything written from now on (a workflow's MCP secrets), when the output redacts. */
+  hide?(values: Iterable<string>): void;
 }
 
 /** The config with --data-dir applied, and where it came from. */
@@ -244,7 +246,9 @@ export async function runCommand(
   }
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
+  const mcpSecrets = mcpSecretValues(loaded.catalog, agentEnv);
+  output.hide?.(mcpSecrets);
+  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecrets);
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({
@@ -378,7 +382,12 @@ export async function configCheckCommand(
   options: { config?: string; json?: boolean },
   output: Output,
 ): Promise<number> {
-  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  const loaded = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  const servers = catalogFor(mcpSetup(loaded.config, [process.cwd()], process.cwd()));
+  const secrets = mcpSecretValues(servers, process.env);
+  output.hide?.(secrets);
+  // Secret-named fields (MCP env and headers, neo4j_password) are hidden whole, even short ones.
+  const { config, sources } = SecretRedactor.fromEnvironment(process.env, secrets).redactDeep(loaded);
   if (options.json) output.stdout.write(`${JSON.stringify({ config, sources })}\n`);
   else {
     output.stdout.write(`Config OK (from: ${sources.join(', ')})\n`);

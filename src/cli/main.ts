@@ -29,8 +29,9 @@ import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-comm
 import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand } from './migrate-commands.js';
+import { RedactedOutput } from './output.js';
 
-const output: Output = { stdout: process.stdout, stderr: process.stderr };
+const output: Output = new RedactedOutput({ stdout: process.stdout, stderr: process.stderr }, process.env);
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -46,12 +47,12 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
     } catch (error) {
       const debug = process.argv.includes('--debug');
       if (isBatonError(error)) {
-        process.stderr.write(`error ${error.code}: ${error.message}\n`);
-        if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+        output.stderr.write(`error ${error.code}: ${error.message}\n`);
+        if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
         process.exitCode = inputErrorCodes.has(error.code) ? 2 : 1;
       } else {
         const message = error instanceof Error ? error.message : String(error);
-        process.stderr.write(
+        output.stderr.write(
           `error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
         );
         process.exitCode = 1;
@@ -65,7 +66,7 @@ const program = new Command()
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => output.stderr.write(s) });
 
 const storeOptions = (cmd: Command): Command =>
   cmd

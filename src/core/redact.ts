@@ -22,6 +22,9 @@ const secretShapes: Array<[RegExp, string]> = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, `$1${URL_PASSWORD_MASK}@`],
 ];
 
+/** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
+const onlyReferences = /^(Bearer |Basic )?(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*)+$/;
+
 /**
  * Whether a variable, header or field of this name holds a secret, judged word by word
  * (`API_KEY`, `x-api-key`, `authToken` yes; `author`, `authority` no).
@@ -78,7 +81,9 @@ export class SecretRedactor {
       return Object.fromEntries(
         Object.entries(value).map(([k, v]) => [
           k,
-          isSecretName(k) && typeof v === 'string' && v.length > 0 ? REDACTED : this.redactDeep(v),
+          isSecretName(k) && typeof v === 'string' && v.length > 0 && !onlyReferences.test(v)
+            ? REDACTED
+            : this.redactDeep(v),
         ]),
       ) as T;
     }
