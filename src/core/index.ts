@@ -5,4 +5,4 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { ValidationProblem } from './validate.js';
-export { isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
+export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';

@@ -24,6 +24,7 @@ const secretShapes: Array<[RegExp, string]> = [
 
 /** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
 const onlyReferences = /^(Bearer |Basic )?(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*)+$/;
+export const isEnvReference = (value: string): boolean => onlyReferences.test(value);
 
 /**
  * Whether a variable, header or field of this name holds a secret, judged word by word

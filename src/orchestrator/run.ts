@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { AgentAbort, agentEnvironment, type AgentRuntime, type AgentSpec } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
-import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
+import { finishAgentMcpConfig, type AgentMcpPlan, type McpManager } from '../mcp/index.js';
 import { BatonError, ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
 import {
   emptyUsage,
@@ -776,7 +775,8 @@ class RunExecution {
           error: toErrorInfo(error),
         });
       }
-      await writeMcpConfigFile(config.data_dir, runId, record.id, this.options.mcp, plan);
+      const mcpConfig = { dataDir: config.data_dir, runId, agentId: record.id, tenant: this.tenant };
+      plan = await finishAgentMcpConfig({ ...mcpConfig, mcp: this.options.mcp, plan });
       events.emit('agent.mcp', {
         runId,
         agentId: record.id,
@@ -1026,23 +1026,6 @@ class RunExecution {
 
 function reasonText(reason: unknown, fallback: string): string {
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : fallback;
-}
-
-/**
- * Writes the MCP config an agent got, in `.mcp.json` form, for inspection. Variables stay as
- * `${VAR}` references: the expanded config goes to the agent over its stdin, never to disk.
- */
-async function writeMcpConfigFile(
-  dataDir: string,
-  runId: string,
-  agentId: string,
-  mcp: McpManager,
-  plan: AgentMcpPlan,
-): Promise<void> {
-  const dir = join(dataDir, 'runs', runId, 'mcp');
-  await mkdir(dir, { recursive: true });
-  const servers = Object.fromEntries(Object.keys(plan.servers).map((name) => [name, mcp.describe(name)]));
-  await writeFile(join(dir, `${agentId}.json`), `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
 }
 
 /** Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local. */
