@@ -5,7 +5,7 @@
  */
 
 /** A word of a name (GITHUB_TOKEN, x-api-key, dbPassword) that makes its value a secret. */
-const secretWord = /token|secret|passw|credential|apikey|privatekey|^auth$|^authorization$|^cookie$|^pwd$/;
+const secretWord = /token|secret|passw|credential|apikey|privatekey|^auth$|^authorization$|^cookie$/;
 
 export const REDACTED = '[REDACTED]';
 /** A URL's password becomes this, so the URL still reads (and parses) as one. */
