@@ -93,6 +93,7 @@ const secrets = {
   mcpEnv: 'mcp-env-literal-secret-9f8e7d', // a literal in an MCP server's env
   header: 'header-literal-secret-1a2b3c', // a literal bearer token in an MCP server's headers
   redis: 'redis-password-5c6d7e8f', // the password in redis_url
+  configMcp: 'config-mcp-literal-secret-0f0f', // a literal in an MCP server of the config
 };
 
 const leaks = (text: string): string[] => Object.values(secrets).filter((secret) => text.includes(secret));
@@ -108,7 +109,14 @@ describe('no secret in any output or file (real claude, real redis-server)', () 
     await admin.config('SET', 'requirepass', secrets.redis);
     admin.disconnect();
     const redisUrl = redis.url.replace('redis://', `redis://:${secrets.redis}@`);
-    env = cliEnv({ GITHUB_TOKEN: secrets.env, BATON_REDIS_URL: redisUrl });
+    const configServers = {
+      search: { command: 'search-mcp', env: { SEARCH_PASSWORD: secrets.configMcp, GH: '${GITHUB_TOKEN}' } },
+    };
+    env = cliEnv({
+      GITHUB_TOKEN: secrets.env,
+      BATON_REDIS_URL: redisUrl,
+      BATON_MCP_SERVERS: JSON.stringify(configServers),
+    });
     workflow = join(model.home.dir, 'secretive.yaml');
     writeFileSync(
       workflow,

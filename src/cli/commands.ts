@@ -30,7 +30,13 @@ import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
+import {
+  loadWorkflow,
+  parseWorkflow,
+  restoreWorkflowEnv,
+  workflowEnvValues,
+  type LoadedWorkflow,
+} from '../workflow/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
 export interface StoreOptions {
@@ -145,9 +151,16 @@ async function loadRunToResume(store: Store, runId: string, config: BatonConfig)
   const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
   const projectDirs = [process.cwd(), dir];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
-  const workflow = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, {
-    externalMcpServers: new Set(external.keys()),
-  });
+  const options = { externalMcpServers: new Set(external.keys()) };
+  const fromFile = () => {
+    try {
+      return run.workflowPath ? loadWorkflow(run.workflowPath, options).workflow : undefined;
+    } catch {
+      return undefined; // gone or changed beyond parsing: reported if a hidden value was needed from it
+    }
+  };
+  const stored = parseWorkflow(JSON.stringify(run.workflow), `run ${runId}`, options);
+  const workflow = restoreWorkflowEnv(stored, fromFile, runId);
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
 }
 
@@ -246,7 +259,7 @@ export async function runCommand(
   }
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-  const mcpSecrets = mcpSecretValues(loaded.catalog, agentEnv);
+  const mcpSecrets = [...mcpSecretValues(loaded.catalog, agentEnv), ...workflowEnvValues(loaded.workflow)];
   output.hide?.(mcpSecrets);
   const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecrets);
   const store = redactingStore(rawStore, redactor);
