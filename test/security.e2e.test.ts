@@ -80,6 +80,19 @@ describe("tenant isolation of Baton's MCP server (real claude agents)", () => {
     const colleague = await runAgent('colleague', 'What was decided about Initech', 'acme');
     expect(toolAnswer(colleague.sessionId)).toContain('We will acquire Initech in March');
 
+    // The CLI reads the same way with --tenant.
+    const cli = (...args: string[]) => runCli(args, { env: cliEnv() });
+    const runs = JSON.parse((await cli('runs', '--tenant', 'globex', '--json')).stdout) as Array<{ runId: string }>;
+    expect(runs.map((r) => r.runId)).toEqual([outsider.runId]);
+    expect((await cli('status', recorder.runId, '--tenant', 'globex')).code).toBe(2);
+    const usage = JSON.parse((await cli('usage', '--tenant', 'globex', '--json')).stdout) as {
+      totals: { agents: number };
+    };
+    expect(usage.totals.agents).toBe(1);
+    const question = ['kg', 'query', 'what was decided about Initech'];
+    expect((await cli(...question, '--tenant', 'globex')).stdout).not.toContain('acquire Initech');
+    expect((await cli(...question, '--tenant', 'acme')).stdout).toContain('acquire Initech');
+
     // The per-agent MCP config records where the scope came from and is private.
     const file = join(dataDir(), 'runs', outsider.runId, 'mcp', 'outsider.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);

@@ -3,10 +3,9 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { isBatonError } from '../core/index.js';
-import type { KnowledgeGraph } from '../knowledge/index.js';
+import type { KnowledgeGraph, RunTenant } from '../knowledge/index.js';
 import { fetchBridge, type BridgeEndpoint } from './client.js';
 import type { BridgeEvent } from './protocol.js';
-import { tenantGraph, type AgentScope, type RunTenant } from './scoped-graph.js';
 import type { FileDiagnostics, IdeState } from './state.js';
 
 export interface BatonMcpServerOptions {
@@ -22,6 +21,13 @@ export interface BatonMcpServerOptions {
    * and tenant only, whatever the agent asks (no run or agent arguments), and see only its tenant's facts.
    */
   scope?: AgentScope & { runTenant: RunTenant };
+}
+
+/** Who an agent works for: set by Baton in the environment of the `baton` MCP server it gives the agent. */
+export interface AgentScope {
+  runId: string;
+  agentId?: string;
+  tenant: string;
 }
 
 /** The knowledge graph's code loads on first use: it brings a TypeScript parser, and IDE tools need none of it. */
@@ -67,7 +73,9 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
   const knowledge = (): Promise<KnowledgeGraph> => {
     graph ??= options
       .openKnowledge()
-      .then((opened) => (scope ? tenantGraph(opened, scope.tenant, scope.runTenant) : opened));
+      .then(async (opened) =>
+        scope ? (await knowledgeModule()).tenantGraph(opened, scope.tenant, scope.runTenant) : opened,
+      );
     // A failed open is retried on the next call rather than remembered.
     graph.catch(() => (graph = undefined));
     return graph;

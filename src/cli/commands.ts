@@ -342,12 +342,19 @@ export async function runCommand(
 
 export async function statusCommand(
   runId: string | undefined,
-  options: StoreOptions & { json?: boolean },
+  options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
+  const { tenant } = options;
   return withStore(options, async (store) => {
-    const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
+    const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    // Another tenant's run reads as no run at all: its id tells nothing.
+    if (tenant && (await store.getRun(id))?.tenant !== tenant)
+      throw new BatonError(
+        ErrorCodes.usage,
+        `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
+      );
     const summary = await summarizeRun(store, id);
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return 0;
@@ -355,11 +362,14 @@ export async function statusCommand(
 }
 
 export async function runsCommand(
-  options: StoreOptions & { json?: boolean; limit?: number },
+  options: StoreOptions & { json?: boolean; limit?: number; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const runs = await store.listRuns({ limit: options.limit ?? 20 });
+    const runs = await store.listRuns({
+      limit: options.limit ?? 20,
+      ...(options.tenant ? { tenant: options.tenant } : {}),
+    });
     if (options.json) {
       const rows = runs.map((r) => ({
         runId: r.id,
@@ -432,7 +442,7 @@ export async function modelServerCommand(
 
 /** `baton usage`: tokens and cost of recent runs, grouped by model, workflow, run or phase. */
 export async function usageCommand(
-  options: StoreOptions & { since?: string; by?: string; json?: boolean },
+  options: StoreOptions & { since?: string; by?: string; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   const by = (options.by ?? 'model') as UsageDimension;
@@ -440,7 +450,7 @@ export async function usageCommand(
     throw new BatonError(ErrorCodes.usage, `--by ${options.by} is not one of: ${usageDimensions.join(', ')}.`);
   const sinceMs = parseDuration(options.since ?? '7d');
   return withStore(options, async (store) => {
-    const report = await usageReport(store, { sinceMs, by, now: Date.now() });
+    const report = await usageReport(store, { sinceMs, by, now: Date.now(), tenant: options.tenant });
     if (options.json) {
       output.stdout.write(`${JSON.stringify(report)}\n`);
       return 0;

@@ -133,9 +133,10 @@ storeOptions(
   program
     .command('status [runId]')
     .description('show a run (the latest when no id is given)')
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(
-  action((runId: string | undefined, opts: { json?: boolean; config?: string; dataDir?: string }) =>
+  action((runId: string | undefined, opts: { json?: boolean; tenant?: string; config?: string; dataDir?: string }) =>
     statusCommand(runId, opts, output),
   ),
 );
@@ -145,9 +146,12 @@ storeOptions(
     .command('runs')
     .description('list recent runs')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'how many', positiveInt),
+    .option('--limit <n>', 'how many', positiveInt)
+    .option('--tenant <name>', "only this tenant's runs"),
 ).action(
-  action((opts: { json?: boolean; limit?: number; config?: string; dataDir?: string }) => runsCommand(opts, output)),
+  action((opts: { json?: boolean; limit?: number; tenant?: string; config?: string; dataDir?: string }) =>
+    runsCommand(opts, output),
+  ),
 );
 
 storeOptions(
@@ -156,9 +160,10 @@ storeOptions(
     .description('tokens and cost of recent runs')
     .option('--since <duration>', 'how far back, e.g. 24h, 7d, 4w', '7d')
     .option('--by <dimension>', 'model | workflow | tenant | run | phase', 'model')
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(
-  action((opts: { since?: string; by?: string; json?: boolean; config?: string; dataDir?: string }) =>
+  action((opts: { since?: string; by?: string; json?: boolean; tenant?: string; config?: string; dataDir?: string }) =>
     usageCommand(opts, output),
   ),
 );
@@ -371,9 +376,10 @@ storeOptions(
     .description('ask it, e.g. "what depends on src/x.ts", "what did agents decide about caching"')
     .option('--run <runId>', 'the run "this run" means')
     .option('--limit <n>', 'at most this many entities (default 100)', positiveInt)
+    .option('--tenant <name>', "leave out facts of other tenants' runs")
     .option('--json', 'print JSON'),
 ).action(
-  action((question: string, opts: StoreFlags & { run?: string; limit?: number; json?: boolean }) =>
+  action((question: string, opts: StoreFlags & { run?: string; limit?: number; json?: boolean; tenant?: string }) =>
     kgQueryCommand(question, opts, output),
   ),
 );
