@@ -66,7 +66,13 @@ const auth = { authorization: `Bearer ${token}` };
 
 describe('the shared HTTP server', () => {
   it('refuses a foreign Host name (DNS rebinding) before anything else, even with the token', async () => {
-    for (const host of ['evil.example', 'evil.example:80', '127.0.0.1.evil.example', 'localhost.evil.example', 'user@localhost']) {
+    for (const host of [
+      'evil.example',
+      'evil.example:80',
+      '127.0.0.1.evil.example',
+      'localhost.evil.example',
+      'user@localhost',
+    ]) {
       const answer = await send('GET', '/items', { ...auth, host });
       expect([host, answer.status]).toEqual([host, 403]);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'forbidden_host' } });
