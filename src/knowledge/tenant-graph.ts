@@ -35,9 +35,11 @@ export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: Ru
     entities: await entities(found.entities),
     relations: await relations(found.relations),
   });
-  const hidden = async (id: string): Promise<boolean> =>
-    (await entities(await graph.findEntities({ ids: [id] }))).length === 0 &&
-    (await graph.findEntities({ ids: [id] })).length > 0;
+  /** An entity of another tenant's run: nothing is reached from it. */
+  const hidden = async (id: string): Promise<boolean> => {
+    const found = await graph.findEntities({ ids: [id] });
+    return found.length > 0 && (await entities(found)).length === 0;
+  };
 
   return {
     backend: graph.backend,
