@@ -24,8 +24,8 @@ describe('approvals in the web dashboard (headless chromium)', () => {
     const browser = await launchChromium();
     try {
       const url = await waitFor(() => /dashboard at (http:\/\/\S+)/.exec(serve.stdoutSoFar())?.[1], 20_000, 'the URL');
-      const { origin, hash } = new URL(url);
-      const token = new URLSearchParams(hash.slice(1)).get('token')!;
+      const { origin, searchParams } = new URL(url);
+      const token = searchParams.get('token')!;
       expect(token.length).toBeGreaterThan(20);
       const page = await browser.newPage();
       await page.goto(url);
@@ -57,15 +57,20 @@ phases:
       const post = (headers: Record<string, string>, body = '{}') =>
         fetch(`${origin}/api/approvals/${id}/approve`, { method: 'POST', headers, body });
       expect((await post({ 'content-type': 'application/json', origin })).status).toBe(401);
-      expect((await post({ 'content-type': 'application/json', 'x-baton-token': 'wrong', origin })).status).toBe(401);
+      expect((await post({ 'content-type': 'application/json', authorization: 'Bearer wrong', origin })).status).toBe(
+        401,
+      );
       const crossSite = await post({
         'content-type': 'application/json',
-        'x-baton-token': token,
+        authorization: `Bearer ${token}`,
         origin: 'http://evil.example',
       });
       expect(crossSite.status).toBe(403);
       // A plain HTML form (what another site can post without a preflight) is not read either.
-      const form = await post({ 'content-type': 'application/x-www-form-urlencoded', 'x-baton-token': token }, 'x=1');
+      const form = await post(
+        { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+        'x=1',
+      );
       expect(form.status).toBe(415);
       // From a page of another origin in the real browser: refused too.
       const other = await browser.newPage();
@@ -75,7 +80,7 @@ phases:
           try {
             const r = await fetch(target!, {
               method: 'POST',
-              headers: { 'content-type': 'application/json', 'x-baton-token': t! },
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${t!}` },
               body: '{}',
             });
             return r.status;
@@ -86,7 +91,9 @@ phases:
         [`${origin}/api/approvals/${id}/approve`, token],
       );
       expect(fromOtherSite === 'blocked' || fromOtherSite === 403).toBe(true);
-      const stillPending = (await (await fetch(`${origin}/api/approvals`)).json()) as ApprovalRecord[];
+      const stillPending = (await (
+        await fetch(`${origin}/api/approvals`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as ApprovalRecord[];
       expect(stillPending.map((r) => r.id)).toEqual([id]);
 
       await item.locator('input.message').fill('Go, the plan is sound');

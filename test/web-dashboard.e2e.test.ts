@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.js';
@@ -20,6 +21,30 @@ const model = useScriptedModel(
   'baton-web-',
 );
 
+/** Without the token, from another Host name, or with a method the route does not answer: refused. */
+async function expectGuarded(origin: string, token: string, runId: string | null): Promise<void> {
+  const runUrl = `${origin}/api/runs/${runId}`;
+  expect((await fetch(`${origin}/api/runs`)).status).toBe(401);
+  expect((await fetch(runUrl, { headers: { cookie: 'baton_dashboard=guess' } })).status).toBe(401);
+  const auth = { authorization: `Bearer ${token}` };
+  expect((await fetch(runUrl, { headers: auth })).status).toBe(200);
+  const posted = await fetch(runUrl, { method: 'POST', headers: auth });
+  expect([posted.status, posted.headers.get('allow')]).toEqual([405, 'GET']);
+  const { port } = new URL(origin);
+  const rebound = await new Promise<number>((resolve, reject) =>
+    request(
+      { host: '127.0.0.1', port, path: '/api/runs', headers: { ...auth, host: `attacker.example:${port}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    )
+      .on('error', reject)
+      .end(),
+  );
+  expect(rebound).toBe(403);
+}
+
 describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', () => {
   it('shows a run appear, go live and finish, then its agents in detail', async () => {
     const dataDir = join(model.home.dir, 'data');
@@ -32,9 +57,13 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
         20_000,
         'the dashboard URL',
       );
+      // The printed URL carries the token; the browser keeps it as a cookie and drops it from the address.
+      const { origin, searchParams } = new URL(url);
+      expect(searchParams.get('token')).toMatch(/^[0-9a-f]{64}$/);
       const page = await browser.newPage();
       await page.goto(url);
       await page.waitForSelector('#live:text("live")');
+      expect(page.url()).toBe(`${origin}/`);
 
       const workflow = join(model.home.dir, 'release.yaml');
       writeFileSync(
@@ -58,6 +87,11 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
         'Summary: the release is ready. Decision: ship on Friday',
       );
       expect(await agent.textContent()).toMatch(/succeeded · \d+ in \/ \d+ out tokens · \$\d+\.\d{4}/);
+      await expectGuarded(
+        origin,
+        String(searchParams.get('token')),
+        await page.getAttribute('tr[data-run-id]', 'data-run-id'),
+      );
       if (process.env.BATON_SCREENSHOT) await page.screenshot({ path: process.env.BATON_SCREENSHOT, fullPage: true });
     } finally {
       await browser.close();

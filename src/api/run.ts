@@ -9,7 +9,7 @@ import { createLogger, logEvents, redactingStore, SecretRedactor } from '../obse
 import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import type { Store } from '../store/index.js';
-import type { Workflow } from '../workflow/index.js';
+import { workflowEnvValues, type Workflow } from '../workflow/index.js';
 import { eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
@@ -49,6 +49,8 @@ export interface RunOptions {
   onEvent?: (event: BatonEvent) => void;
   /** Human-readable notices (waiting for a quota, where metrics are served); default: dropped. */
   onNotice?: (message: string) => void;
+  /** Told the secret values the run found (MCP env and headers, literal agent env), to hide them from your own output. */
+  onSecrets?: (values: string[]) => void;
   /** With `resume`: the phases whose worktree branches are merged again (`baton merge`); a succeeded run may be given. */
   redoMerge?: string[];
   /**
@@ -123,7 +125,9 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
     const tenant = loaded.tenant ?? options.tenant ?? 'default';
     const agentEnv = { ...process.env, ...options.env };
     // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-    const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
+    const secrets = [...mcpSecretValues(loaded.catalog, agentEnv), ...workflowEnvValues(loaded.workflow)];
+    options.onSecrets?.(secrets);
+    const redactor = SecretRedactor.fromEnvironment(agentEnv, secrets);
     const store = redactingStore(rawStore, redactor);
     const logger = createLogger({
       debug: config.enable_debug_logging,

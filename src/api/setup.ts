@@ -15,7 +15,13 @@ import { catalogFor, type McpEvents, type McpServerEntry, type McpSetupOptions }
 import { AuditTrail, BatonMetrics, remainingTenantQuota, startMetricsServer } from '../observability/index.js';
 import { resumableRun, type RunEvents } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
+import {
+  loadWorkflow,
+  parseWorkflow,
+  restoreWorkflowEnv,
+  type LoadedWorkflow,
+  type Workflow,
+} from '../workflow/index.js';
 
 export interface StoreOptions {
   config?: string;
@@ -146,7 +152,18 @@ export async function loadRunToResume(
   const run = await resumableRun(store, runId, redoMerge);
   const dir = run.workflowPath ? dirname(run.workflowPath) : cwd;
   const where = { dir, cwd, ...(run.workflowPath ? { path: run.workflowPath } : {}) };
-  return { run, ...workflowWithMcp(run.workflow, `run ${runId}`, where, config) };
+  const resumed = workflowWithMcp(run.workflow, `run ${runId}`, where, config);
+  // Literal agent env values are stored redacted: take them back from the workflow file, if it still has them.
+  const fromFile = (): Workflow | undefined => {
+    try {
+      return run.workflowPath
+        ? loadWorkflow(run.workflowPath, { externalMcpServers: externalServers(config, [cwd, dir]) }).workflow
+        : undefined;
+    } catch {
+      return undefined; // gone or changed beyond parsing: reported if a hidden value was needed from it
+    }
+  };
+  return { run, ...resumed, workflow: restoreWorkflowEnv(resumed.workflow, fromFile, runId) };
 }
 
 /** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */

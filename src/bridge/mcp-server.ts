@@ -3,7 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { isBatonError } from '../core/index.js';
-import type { KnowledgeGraph } from '../knowledge/index.js';
+import type { KnowledgeGraph, RunTenant } from '../knowledge/index.js';
 import { fetchBridge, type BridgeEndpoint } from './client.js';
 import type { BridgeEvent } from './protocol.js';
 import type { FileDiagnostics, IdeState } from './state.js';
@@ -16,6 +16,18 @@ export interface BatonMcpServerOptions {
   /** The run and agent this server works for, as defaults for the knowledge tools. */
   runId?: string;
   agentId?: string;
+  /**
+   * Set when Baton gave this server to an agent of a run: the knowledge tools then work for that run
+   * and tenant only, whatever the agent asks (no run or agent arguments), and see only its tenant's facts.
+   */
+  scope?: AgentScope & { runTenant: RunTenant };
+}
+
+/** Who an agent works for: set by Baton in the environment of the `baton` MCP server it gives the agent. */
+export interface AgentScope {
+  runId: string;
+  agentId?: string;
+  tenant: string;
 }
 
 /** The knowledge graph's code loads on first use: it brings a TypeScript parser, and IDE tools need none of it. */
@@ -56,9 +68,14 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
   close: () => Promise<void>;
 } {
   const server = new McpServer({ name: 'baton', version: '0.1.0' });
+  const { scope } = options;
   let graph: Promise<KnowledgeGraph> | undefined;
   const knowledge = (): Promise<KnowledgeGraph> => {
-    graph ??= options.openKnowledge();
+    graph ??= options
+      .openKnowledge()
+      .then(async (opened) =>
+        scope ? (await knowledgeModule()).tenantGraph(opened, scope.tenant, scope.runTenant) : opened,
+      );
     // A failed open is retried on the next call rather than remembered.
     graph.catch(() => (graph = undefined));
     return graph;
@@ -142,15 +159,14 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
         'Ask the project\'s knowledge graph (code structure and what agents decided or found), e.g. "what imports src/x.ts", "what was decided about the cache", "how is A related to B".',
       inputSchema: {
         question: z.string().min(1).max(2000),
-        runId: z.string().min(1).optional().describe('the run "this run" refers to'),
+        ...(scope ? {} : { runId: z.string().min(1).optional().describe('the run "this run" refers to') }),
       },
     },
-    ({ question, runId }) =>
+    (args) =>
       answer(async () => {
         const { answerQuestion } = await knowledgeModule();
-        const found = await answerQuestion(await knowledge(), question, {
-          ...((runId ?? options.runId) ? { runId: runId ?? options.runId } : {}),
-        });
+        const runId = scope?.runId ?? (args as { runId?: string }).runId ?? options.runId;
+        const found = await answerQuestion(await knowledge(), args.question, { ...(runId ? { runId } : {}) });
         return text(`${found.text}\n\n(read as: ${found.interpretation})`);
       }),
   );
@@ -164,14 +180,14 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
         kind: z.enum(['decision', 'finding']),
         text: z.string().min(1).max(10_000).describe('what was decided or found, and why'),
         about: z.array(z.string().min(1)).max(50).optional().describe('file paths or symbol names it concerns'),
-        runId: z.string().min(1).optional(),
-        agentId: z.string().min(1).optional(),
+        ...(scope ? {} : { runId: z.string().min(1).optional(), agentId: z.string().min(1).optional() }),
       },
     },
-    ({ kind, text: body, about, runId, agentId }) =>
+    ({ kind, text: body, about, ...given }) =>
       answer(async () => {
-        const run = runId ?? options.runId;
-        const agent = agentId ?? options.agentId;
+        const { runId, agentId } = given;
+        const run = scope ? scope.runId : (runId ?? options.runId);
+        const agent = scope ? scope.agentId : (agentId ?? options.agentId);
         const { addKnowledge } = await knowledgeModule();
         const entity = await addKnowledge(await knowledge(), {
           kind,

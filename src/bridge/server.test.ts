@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -196,5 +197,31 @@ describe('Context Bridge server', () => {
       body: JSON.stringify({ type: 'terminal.output', data: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(huge.status).toBe(413);
+  });
+
+  it('HTTP: refuses foreign Host names, other methods and cross-site posts; a 413 leaves a kept-alive connection usable', async () => {
+    const { port } = new URL(bridge.url);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; allow?: string }>((resolve, reject) => {
+        const auth = { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' };
+        request({ host: '127.0.0.1', port, method, path, agent, headers: { ...auth, ...headers } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow }));
+        })
+          .on('error', reject)
+          .end(body);
+      });
+    try {
+      expect((await send('GET', '/state', { host: `rebound.example:${port}` })).status).toBe(403);
+      expect(await send('DELETE', '/events', {})).toEqual({ status: 405, allow: 'GET, POST' });
+      const event = JSON.stringify({ type: 'terminal.output', data: 'x' });
+      expect((await send('POST', '/events', { origin: 'https://evil.example' }, event)).status).toBe(403);
+      const huge = JSON.stringify({ type: 'terminal.output', data: 'x'.repeat(2 * 1024 * 1024) });
+      expect((await send('POST', '/events', {}, huge)).status).toBe(413);
+      expect((await send('POST', '/events', {}, event)).status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -18,7 +18,8 @@ import {
   type WireErrorCode,
 } from './protocol.js';
 import { BridgeState, eventFilter } from './state.js';
-import { addressFile, ensureToken, readAddress, tokenFile, tokenMatches, writeAddress } from './token.js';
+import { HttpError, readBody, sendJson, startHttpServer, type Route } from '../http/index.js';
+import { addressFile, ensureToken, readAddress, tokenFile, writeAddress } from './token.js';
 
 export interface BridgeServerOptions {
   /** Holds `bridge.token` (created when missing) and `bridge.json` (where this bridge listens). */
@@ -29,6 +30,8 @@ export interface BridgeServerOptions {
   port?: number;
   /** Default: the token in `data_dir/bridge.token`, created on first start. */
   token?: string;
+  /** Host names accepted besides loopback and `host` (config `http_allowed_hosts`). */
+  allowedHosts?: readonly string[];
   /** Recent events kept for replay and queries (default 2000). */
   retainEvents?: number;
   maxMessageBytes?: number;
@@ -104,11 +107,6 @@ function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: nu
   if (!parsed.success) throw new Rejection(wireErrorCodes.invalid, describeIssues(parsed.error));
   return parsed.data;
 }
-
-const bearer = (req: IncomingMessage): string | undefined => {
-  const header = req.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-};
 
 /** `a,b,c` in a query string → ['a', 'b', 'c']. */
 const csv = z
@@ -231,74 +229,91 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     send(connection, { type: 'welcome', client: name, seq: state.latestSeq, maxMessageBytes });
   });
 
-  const http = createServer((req, res) => {
-    handleHttp(req, res).catch((error: unknown) =>
-      respond(res, 500, { error: { code: 'internal', message: (error as Error).message } }),
-    );
-  });
-
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://bridge');
-    if (req.method === 'GET' && url.pathname === '/health')
-      return respond(res, 200, { ok: true, seq: state.latestSeq, clients: connections.size });
-    if (!tokenMatches(token, bearer(req) ?? url.searchParams.get('token') ?? undefined)) {
-      return respond(res, 401, {
-        error: {
-          code: 'unauthorized',
-          message: `the bridge needs its token (${tokenFile(options.dataDir)}) as Authorization: Bearer <token>`,
-        },
-      });
-    }
+  const badQuery = (error: z.ZodError) => new HttpError(400, wireErrorCodes.invalid, describeIssues(error));
+  const query = (url: URL): Record<string, string> => {
     url.searchParams.delete('token');
-    const query = Object.fromEntries(url.searchParams);
-    const route = `${req.method} ${url.pathname}`;
-    if (route === 'GET /state') return respond(res, 200, state.snapshot());
-    if (route === 'GET /events') {
-      const parsed = eventsQuerySchema.safeParse(query);
-      if (!parsed.success)
-        return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
-      const q = parsed.data;
-      return respond(res, 200, { latestSeq: state.latestSeq, oldestSeq: state.oldestSeq, events: state.events(q) });
-    }
-    if (route === 'GET /diagnostics') {
-      const parsed = diagnosticsQuerySchema.safeParse(query);
-      if (!parsed.success)
-        return respond(res, 400, { error: { code: wireErrorCodes.invalid, message: describeIssues(parsed.error) } });
-      const { paths, severity } = parsed.data;
-      return respond(res, 200, { files: state.fileDiagnostics({ paths, minSeverity: severity }) });
-    }
-    if (route === 'POST /events') {
-      const body = await readBody(req, maxMessageBytes);
-      if (body === undefined)
-        return respond(res, 413, {
-          error: { code: wireErrorCodes.tooLarge, message: `body is over the ${maxMessageBytes}-byte limit` },
+    return Object.fromEntries(url.searchParams);
+  };
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: '/health',
+      open: true,
+      handle: ({ res }) => sendJson(res, 200, { ok: true, seq: state.latestSeq, clients: connections.size }),
+    },
+    { method: 'GET', path: '/state', handle: ({ res }) => sendJson(res, 200, state.snapshot()) },
+    {
+      method: 'GET',
+      path: '/events',
+      handle: ({ res, url }) => {
+        const parsed = eventsQuerySchema.safeParse(query(url));
+        if (!parsed.success) throw badQuery(parsed.error);
+        sendJson(res, 200, {
+          latestSeq: state.latestSeq,
+          oldestSeq: state.oldestSeq,
+          events: state.events(parsed.data),
         });
-      try {
-        const parsed = parseMessage(body, postBodySchema, maxMessageBytes);
-        const list = Array.isArray(parsed) ? parsed : [parsed];
-        return respond(res, 200, { seqs: list.map((event) => publish(event, 'http').seq) });
-      } catch (error) {
-        if (!(error instanceof Rejection)) throw error;
-        return respond(res, 400, { error: { code: error.code, message: error.message } });
-      }
-    }
-    return respond(res, 404, { error: { code: 'not_found', message: `no ${route}; see docs/context-bridge.md` } });
-  }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/diagnostics',
+      handle: ({ res, url }) => {
+        const parsed = diagnosticsQuerySchema.safeParse(query(url));
+        if (!parsed.success) throw badQuery(parsed.error);
+        const { paths, severity } = parsed.data;
+        sendJson(res, 200, { files: state.fileDiagnostics({ paths, minSeverity: severity }) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/events',
+      handle: async ({ req, res }) => {
+        const body = await readBody(req, maxMessageBytes).catch((error: unknown) => {
+          if (error instanceof HttpError && error.status === 413)
+            throw new HttpError(413, wireErrorCodes.tooLarge, error.message);
+          throw error;
+        });
+        try {
+          const parsed = parseMessage(body, postBodySchema, maxMessageBytes);
+          const list = Array.isArray(parsed) ? parsed : [parsed];
+          sendJson(res, 200, { seqs: list.map((event) => publish(event, 'http').seq) });
+        } catch (error) {
+          if (!(error instanceof Rejection)) throw error;
+          throw new HttpError(400, error.code, error.message);
+        }
+      },
+    },
+  ];
 
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://bridge');
-    if (!tokenMatches(token, bearer(req) ?? url.searchParams.get('token') ?? undefined)) {
-      socket.end(
-        'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthe Context Bridge needs its token\n',
-      );
-      return;
-    }
     const name = (url.searchParams.get('client') ?? '').slice(0, 100) || `client-${++clientNumber}`;
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, name));
-  });
+  };
 
-  const port = await listen(http, options.port ?? 7311, host);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const http = await startHttpServer({
+    host,
+    port: options.port ?? 7311,
+    routes,
+    upgrade,
+    access: { token, allowedHosts: options.allowedHosts, tokenHint: `it is in ${tokenFile(options.dataDir)}` },
+    listenError: (cause) => {
+      const port = options.port ?? 7311;
+      const why =
+        cause.code === 'EADDRINUSE'
+          ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
+          : cause.message;
+      return new BatonError(
+        ErrorCodes.bridgeUnavailable,
+        `The Context Bridge could not listen on ${host}:${port}: ${why}.`,
+        {
+          cause,
+        },
+      );
+    },
+  });
+  const { url, port } = http;
   writeAddress(options.dataDir, { url, pid: process.pid });
 
   let closed: Promise<void> | undefined;
@@ -307,8 +322,7 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
       options.signal?.removeEventListener('abort', onAbort);
       for (const { socket } of connections) socket.close(1001, 'bridge closing');
       wss.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await http.close();
       for (const { socket } of connections) socket.terminate();
       // Only the bridge that wrote bridge.json removes it (a second one on another port may have replaced it).
       if (readAddress(options.dataDir)?.url === url) rmSync(addressFile(options.dataDir), { force: true });
@@ -353,44 +367,4 @@ function idAtEdges(text: string): string | number | undefined {
   } catch {
     return undefined; // an invalid escape inside the id
   }
-}
-
-function respond(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-/** The request body, or undefined when it is over the limit (then the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function listen(http: ReturnType<typeof createServer>, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  }).catch((error: NodeJS.ErrnoException) => {
-    const why =
-      error.code === 'EADDRINUSE'
-        ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
-        : error.message;
-    throw new BatonError(
-      ErrorCodes.bridgeUnavailable,
-      `The Context Bridge could not listen on ${host}:${port}: ${why}.`,
-      { cause: error },
-    );
-  });
-  const address = http.address();
-  if (address === null || typeof address === 'string')
-    throw new BatonError(ErrorCodes.bridgeUnavailable, 'The Context Bridge has no TCP address.');
-  return address.port;
 }

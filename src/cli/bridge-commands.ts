@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { effectiveConfig, type Output, type StoreOptions } from './commands.js';
+import { effectiveConfig, openConfiguredStore, type Output, type StoreOptions } from './commands.js';
 
 /** A signal aborted by the first SIGINT or SIGTERM: how the long-running commands stop. */
 function untilStopped(): AbortSignal {
@@ -48,6 +48,7 @@ export async function bridgeCommand(
     dataDir: config.data_dir,
     host,
     port: options.port ?? config.bridge_port,
+    allowedHosts: config.http_allowed_hosts,
     signal,
   });
   output.stdout.write(
@@ -118,7 +119,23 @@ export async function bridgeWatchCommand(
 export async function mcpServerCommand(options: StoreOptions): Promise<number> {
   const config = effectiveConfig(options);
   const { locateBridge, serveBatonMcpStdio } = await import('../bridge/index.js');
+  const { agentScopeEnv } = await import('../mcp/index.js');
+  const runId = process.env[agentScopeEnv.runId];
+  const tenant = process.env[agentScopeEnv.tenant];
+  // Baton scopes the server it gives an agent to that agent's run and tenant; the run's tenant is read from the store.
+  const store = runId && tenant ? await openConfiguredStore(config) : undefined;
+  const agentId = process.env[agentScopeEnv.agentId];
+  const scope =
+    store && runId && tenant
+      ? {
+          runId,
+          tenant,
+          ...(agentId ? { agentId } : {}),
+          runTenant: async (id: string) => (await store.getRun(id))?.tenant,
+        }
+      : undefined;
   await serveBatonMcpStdio({
+    ...(scope ? { scope } : {}),
     bridge: () => locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port }),
     openKnowledge: async () =>
       (await import('../knowledge/index.js')).openKnowledgeGraph({
@@ -128,5 +145,6 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
       }),
     signal: untilStopped(),
   });
+  await store?.close();
   return 0;
 }

@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL } from '../core/index.js';
+import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
+import { catalogFor, mcpSecretValues } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
 import { currentActor, parseDuration, usageReport, type UsageDimension } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
-import { auditTrail, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
+import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
 // The CLI's other commands share these with the library.
@@ -22,6 +24,8 @@ export type { StoreOptions } from '../api/index.js';
 export interface Output {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Values to keep out of everything written from now on (a workflow's MCP secrets), when the output redacts. */
+  hide?(values: Iterable<string>): void;
 }
 
 /** Exit code of a finished run: 0 only when every agent succeeded. */
@@ -106,6 +110,7 @@ const runOptionsOf = (options: RunCommandOptions, signal: AbortSignal, output: O
   ...(options.detachOnWait ? { detachOnWait: true } : {}),
   signal,
   onNotice: (message) => output.stderr.write(message),
+  onSecrets: (values) => output.hide?.(values),
 });
 
 /** `baton run`: the library's `run` (or `resume`), until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
@@ -137,12 +142,19 @@ export async function runCommand(
 
 export async function statusCommand(
   runId: string | undefined,
-  options: StoreOptions & { json?: boolean },
+  options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
+  const { tenant } = options;
   return withStore(options, async (store) => {
-    const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
+    const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    // Another tenant's run reads as no run at all: its id tells nothing.
+    if (tenant && (await store.getRun(id))?.tenant !== tenant)
+      throw new BatonError(
+        ErrorCodes.usage,
+        `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
+      );
     const summary = await summarizeRun(store, id);
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return 0;
@@ -150,11 +162,14 @@ export async function statusCommand(
 }
 
 export async function runsCommand(
-  options: StoreOptions & { json?: boolean; limit?: number },
+  options: StoreOptions & { json?: boolean; limit?: number; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const runs = await store.listRuns({ limit: options.limit ?? 20 });
+    const runs = await store.listRuns({
+      limit: options.limit ?? 20,
+      ...(options.tenant ? { tenant: options.tenant } : {}),
+    });
     if (options.json) {
       const rows = runs.map((r) => ({
         runId: r.id,
@@ -190,7 +205,12 @@ export async function configCheckCommand(
   options: { config?: string; json?: boolean },
   output: Output,
 ): Promise<number> {
-  const { config, sources } = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  const loaded = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
+  const servers = catalogFor(mcpSetup(loaded.config, [process.cwd()], process.cwd()));
+  const secrets = mcpSecretValues(servers, process.env);
+  output.hide?.(secrets);
+  // Secret-named fields (MCP env and headers, neo4j_password) are hidden whole, even short ones.
+  const { config, sources } = SecretRedactor.fromEnvironment(process.env, secrets).redactDeep(loaded);
   if (options.json) output.stdout.write(`${JSON.stringify({ config, sources })}\n`);
   else {
     output.stdout.write(`Config OK (from: ${sources.join(', ')})\n`);
@@ -222,13 +242,13 @@ export async function modelServerCommand(
 
 /** `baton usage`: tokens and cost of recent runs, grouped by model, workflow, run or phase. */
 export async function usageCommand(
-  options: StoreOptions & { since?: string; by?: UsageDimension; json?: boolean },
+  options: StoreOptions & { since?: string; by?: UsageDimension; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   const by = options.by ?? 'model';
   const sinceMs = parseDuration(options.since ?? '7d');
   return withStore(options, async (store) => {
-    const report = await usageReport(store, { sinceMs, by, now: Date.now() });
+    const report = await usageReport(store, { sinceMs, by, now: Date.now(), tenant: options.tenant });
     if (options.json) {
       output.stdout.write(`${JSON.stringify(report)}\n`);
       return 0;
@@ -319,9 +339,21 @@ export async function serveCommand(
   output: Output,
 ): Promise<number> {
   const { startWebDashboard } = await import('../dashboard/index.js');
-  return withStore(options, async (store) => {
-    const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host });
-    output.stdout.write(`Baton dashboard at ${dashboard.url}\n`);
+  const { ensureTokenFile } = await import('../http/index.js');
+  return withStore(options, async (store, config) => {
+    const tokenFile = join(config.data_dir, 'dashboard.token');
+    const token = ensureTokenFile(tokenFile);
+    if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the dashboard token in ${tokenFile}.`);
+    const dashboard = await startWebDashboard({
+      store,
+      port: options.port ?? 8080,
+      host: options.host,
+      token,
+      tokenHint: `it is in ${tokenFile}; or open the URL baton serve printed`,
+      allowedHosts: config.http_allowed_hosts,
+    });
+    // The URL carries the token: opening it once stores it in a cookie, so only this user's browser gets in.
+    output.stdout.write(`Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile})\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);

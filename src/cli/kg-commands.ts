@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
 // The knowledge graph (neo4j-driver, the TypeScript compiler) is loaded only by the kg commands: every other command starts without it.
 import type { KnowledgeGraph } from '../knowledge/index.js';
-import { effectiveConfig, withStore, type Output, type StoreOptions } from './commands.js';
+import { effectiveConfig, openConfiguredStore, withStore, type Output, type StoreOptions } from './commands.js';
 
 /** Opens the configured knowledge graph (Neo4j when neo4j_url is set, else data_dir/knowledge.db) for one command. */
 async function withKnowledgeGraph<T>(config: BatonConfig, fn: (graph: KnowledgeGraph) => Promise<T>): Promise<T> {
@@ -55,15 +55,20 @@ export async function kgBuildCommand(
 /** `baton kg query "<question>"`: answers from the graph, as text or JSON. */
 export async function kgQueryCommand(
   question: string,
-  options: StoreOptions & { run?: string; limit?: number; json?: boolean },
+  options: StoreOptions & { run?: string; limit?: number; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withKnowledgeGraph(effectiveConfig(options), async (graph) => {
-    const { answerQuestion } = await import('../knowledge/index.js');
+  const config = effectiveConfig(options);
+  const { tenant } = options;
+  return withKnowledgeGraph(config, async (whole) => {
+    const { answerQuestion, tenantGraph } = await import('../knowledge/index.js');
+    // With --tenant, facts of other tenants' runs are left out, as for that tenant's agents.
+    const store = tenant ? await openConfiguredStore(config) : undefined;
+    const graph = store && tenant ? tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant) : whole;
     const answer = await answerQuestion(graph, question, {
       ...(options.run ? { runId: options.run } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    });
+    }).finally(() => store?.close());
     output.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `(${answer.interpretation})\n${answer.text}\n`);
     return 0;
   });

@@ -37,8 +37,9 @@ import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-co
 import { migrateCommand, storeKinds } from './migrate-commands.js';
 import { mergeCommand } from './merge-commands.js';
 import { answerCommand, approvalsCommand } from './approval-commands.js';
+import { RedactedOutput } from './output.js';
 
-const output: Output = { stdout: process.stdout, stderr: process.stderr };
+const output: Output = new RedactedOutput({ stdout: process.stdout, stderr: process.stderr }, process.env);
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -54,12 +55,12 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
     } catch (error) {
       const debug = process.argv.includes('--debug');
       if (isBatonError(error)) {
-        process.stderr.write(`error ${error.code}: ${error.message}\n`);
-        if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+        output.stderr.write(`error ${error.code}: ${error.message}\n`);
+        if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
         process.exitCode = inputErrorCodes.has(error.code) ? 2 : 1;
       } else {
         const message = error instanceof Error ? error.message : String(error);
-        process.stderr.write(
+        output.stderr.write(
           `error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
         );
         process.exitCode = 1;
@@ -77,7 +78,7 @@ const program = new Command()
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => output.stderr.write(s) });
 
 /** The options every command that opens the store takes (the command's own typed options are kept). */
 const storeOptions = <Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
@@ -161,6 +162,7 @@ storeOptions(
   program
     .command('status [runId]')
     .description('show a run (the latest when no id is given)')
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((runId, opts) => statusCommand(runId, opts, output)));
 
@@ -202,7 +204,8 @@ storeOptions(
     .command('runs')
     .description('list recent runs')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'how many', positiveInt),
+    .option('--limit <n>', 'how many', positiveInt)
+    .option('--tenant <name>', "only this tenant's runs"),
 ).action(action((opts) => runsCommand(opts, output)));
 
 storeOptions(
@@ -211,6 +214,7 @@ storeOptions(
     .description('tokens and cost of recent runs')
     .option('--since <duration>', 'how far back, e.g. 24h, 7d, 4w', '7d')
     .addOption(new Option('--by <dimension>', 'how to group the rows').choices(usageDimensions).default('model'))
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => usageCommand(opts, output)));
 
@@ -382,6 +386,7 @@ storeOptions(
     .description('ask it, e.g. "what depends on src/x.ts", "what did agents decide about caching"')
     .option('--run <runId>', 'the run "this run" means')
     .option('--limit <n>', 'at most this many entities (default 100)', positiveInt)
+    .option('--tenant <name>', "leave out facts of other tenants' runs")
     .option('--json', 'print JSON'),
 ).action(action((question, opts) => kgQueryCommand(question, opts, output)));
 storeOptions(

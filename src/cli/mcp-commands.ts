@@ -1,5 +1,5 @@
-import { BatonError, ErrorCodes } from '../core/index.js';
-import { analyzeRequirements, catalogFor, startMcp, type ServerHealth } from '../mcp/index.js';
+import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
+import { analyzeRequirements, catalogFor, mcpSecretValues, startMcp, type ServerHealth } from '../mcp/index.js';
 import { resolveAgent } from '../workflow/index.js';
 import { effectiveConfig, loadWorkflowWithMcp, mcpSetup, type Output, type StoreOptions } from './commands.js';
 
@@ -56,7 +56,11 @@ export async function mcpConfigCommand(
   const names = resolved.mcpServers ?? analyzeRequirements(resolved.prompt, catalog).servers.map((s) => s.name);
   const mcp = await startMcp(mcpOptions);
   try {
-    const servers = Object.fromEntries(names.map((name) => [name, mcp.manager.describe(name)]));
+    const secrets = mcpSecretValues(catalog, process.env);
+    output.hide?.(secrets);
+    // The config as the agent gets it, with every secret value hidden: `${VAR}` names say where each comes from.
+    const described = Object.fromEntries(names.map((name) => [name, mcp.manager.describe(name)]));
+    const servers = SecretRedactor.fromEnvironment(process.env, secrets).redactDeep(described);
     output.stdout.write(`${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
   } finally {
     await mcp.close();

@@ -52,6 +52,7 @@ function envValue(key: ConfigKey, raw: string): unknown {
       );
     }
   }
+  if (kind instanceof z.ZodArray) return raw.split(',').flatMap((item) => (item.trim() ? [item.trim()] : []));
   if (kind instanceof z.ZodNumber) {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n))

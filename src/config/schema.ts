@@ -53,6 +53,8 @@ export const configSchema = z
     bridge_port: z.number().int().min(0).max(65535).default(7311),
     /** Address the Context Bridge binds; loopback unless you mean to expose it. */
     bridge_host: z.string().min(1).default('127.0.0.1'),
+    /** Host names `baton serve` and the Context Bridge answer besides loopback ones (DNS-rebinding guard). */
+    http_allowed_hosts: z.array(z.string().min(1)).default([]),
     /** A Neo4j server for the knowledge graph (bolt:// or neo4j://); the embedded SQLite graph when unset. */
     neo4j_url: z
       .string()

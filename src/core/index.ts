@@ -22,3 +22,4 @@ export type {
   ApprovalStatus,
   ListApprovalsOptions,
 } from './approval.js';
+export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';

@@ -1,7 +1,9 @@
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { HttpError, sendJson, startHttpServer, type Route } from '../http/index.js';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
-import { handleApprovalRoute, newDashboardToken } from './approval-routes.js';
+import { approvalRoutes } from './approval-routes.js';
 import { dashboardPage } from './page.js';
 
 export interface WebDashboardOptions {
@@ -10,14 +12,12 @@ export interface WebDashboardOptions {
   host?: string;
   /** How often the store is checked for changes pushed to open pages. */
   pollMs?: number;
-  /** Needed for actions (approve, deny); a random one when not given. It is in the URL's #fragment. */
-  token?: string;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res
-    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-    .end(JSON.stringify(body));
+  /** Every request needs it: the login URL swaps it for a cookie. */
+  token: string;
+  /** Where the token is kept, for the 401 message. */
+  tokenHint?: string;
+  /** Host names accepted besides loopback and `host` (config `http_allowed_hosts`). */
+  allowedHosts?: readonly string[];
 }
 
 type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
@@ -95,30 +95,39 @@ async function runDetail(store: Store, runId: string) {
  */
 export async function startWebDashboard(
   options: WebDashboardOptions,
-): Promise<{ url: string; close: () => Promise<void> }> {
+): Promise<{ url: string; loginUrl: string; close: () => Promise<void> }> {
   const { store } = options;
   const clients = new Set<ServerResponse>();
   const finishedTotals = new Map<string, Totals>();
   let lastState = '';
-  const token = options.token ?? newDashboardToken();
-  const host = options.host ?? '127.0.0.1';
-  let origin = '';
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = async (): Promise<void> => {
-      if (await handleApprovalRoute(req, res, url, { store, token, origin })) return;
-      if (url.pathname === '/') {
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: '/',
+      handle: ({ res }) => {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(dashboardPage());
-      } else if (url.pathname === '/api/runs') {
-        sendJson(res, 200, await runsList(store, finishedTotals));
-      } else if (url.pathname === '/api/mcp') {
-        sendJson(res, 200, await mcpHealth(store));
-      } else if (url.pathname.startsWith('/api/runs/')) {
-        const detail = await runDetail(store, decodeURIComponent(url.pathname.slice('/api/runs/'.length)));
-        if (detail) sendJson(res, 200, detail);
-        else sendJson(res, 404, { error: 'no such run' });
-      } else if (url.pathname === '/api/events') {
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/runs',
+      handle: async ({ res }) => sendJson(res, 200, await runsList(store, finishedTotals)),
+    },
+    { method: 'GET', path: '/api/mcp', handle: async ({ res }) => sendJson(res, 200, await mcpHealth(store)) },
+    {
+      method: 'GET',
+      path: /^\/api\/runs\/([^/]+)$/,
+      handle: async ({ res, params }) => {
+        const detail = await runDetail(store, params[0] ?? '');
+        if (!detail) throw new HttpError(404, 'not_found', 'no such run');
+        sendJson(res, 200, detail);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/events',
+      handle: ({ req, res }) => {
         res.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
@@ -127,15 +136,10 @@ export async function startWebDashboard(
         res.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
         clients.add(res);
         req.on('close', () => clients.delete(res));
-      } else {
-        sendJson(res, 404, { error: 'not found' });
-      }
-    };
-    route().catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: String(error) });
-      else res.end();
-    });
-  });
+      },
+    },
+    ...approvalRoutes(store),
+  ];
 
   // Pushes an update to every open page whenever any run's state changes (only while pages are open).
   const poll = setInterval(() => {
@@ -144,7 +148,7 @@ export async function startWebDashboard(
       ([runs, waiting]) => {
         const state = JSON.stringify([
           runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
-          waiting.map((w) => w.id),
+          waiting.map((a) => a.id),
         ]);
         if (state === lastState) return;
         lastState = state;
@@ -154,21 +158,31 @@ export async function startWebDashboard(
   }, options.pollMs ?? 500);
   poll.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
+  const host = options.host ?? '127.0.0.1';
+  const http = await startHttpServer({
+    host,
+    port: options.port,
+    routes,
+    access: {
+      token: options.token,
+      allowedHosts: options.allowedHosts,
+      cookie: 'baton_dashboard',
+      tokenHint: options.tokenHint,
+    },
+    listenError: (cause) =>
+      new BatonError(
+        ErrorCodes.usage,
+        `The dashboard could not listen on ${host}:${options.port}: ${cause.code === 'EADDRINUSE' ? 'the port is taken; choose another with --port' : cause.message}.`,
+        { cause },
+      ),
   });
-  const address = server.address();
-  const port = address && typeof address === 'object' ? address.port : options.port;
-  origin = `http://${host}:${port}`;
   return {
-    // The token rides in the fragment: browsers never send it to a server or in a Referer.
-    url: `${origin}/#token=${token}`,
+    url: `${http.url}/`,
+    loginUrl: `${http.url}/?token=${options.token}`,
     close: async () => {
       clearInterval(poll);
       for (const client of clients) client.end();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
     },
   };
 }

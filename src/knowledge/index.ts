@@ -32,3 +32,5 @@ export async function openKnowledgeGraph(options: OpenKnowledgeGraphOptions): Pr
     });
   return openSqliteKnowledgeGraph({ dataDir: options.dataDir });
 }
+export { tenantGraph } from './tenant-graph.js';
+export type { RunTenant } from './tenant-graph.js';

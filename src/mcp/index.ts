@@ -33,3 +33,5 @@ export { MockMcpHost } from './mock.js';
 export type { MockToolCall } from './mock.js';
 export { catalogFor, mcpSecretValues, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';
+export { agentScopeEnv, finishAgentMcpConfig } from './agent-config.js';
+export type { AgentMcpConfigRequest } from './agent-config.js';

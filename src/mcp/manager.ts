@@ -165,6 +165,11 @@ export class McpManager {
     return launchConfig(server, this.options.env);
   }
 
+  /** Whether this is Baton's own server (`baton mcp-server`), not one a user declared. */
+  isBuiltIn(name: string): boolean {
+    return this.options.catalog.get(name)?.source === 'built-in';
+  }
+
   /** The same, with `${VAR}` references unexpanded: safe to print or write to disk. */
   describe(name: string): McpLaunchConfig {
     return this.options.mock ? this.launch(name) : templateConfig(this.server(name).entry);

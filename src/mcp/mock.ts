@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { HttpError, startHttpServer, type HttpService } from '../http/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
 
 interface MockedServer {
@@ -57,7 +58,7 @@ export class MockMcpHost {
 
   private constructor(
     private readonly sdk: ServerSdk,
-    private readonly http: HttpServer,
+    private readonly http: HttpService,
     readonly baseUrl: string,
   ) {}
 
@@ -66,11 +67,20 @@ export class MockMcpHost {
     // Assigned once the port is known; a request may arrive sooner and then finds no host yet.
     // eslint-disable-next-line prefer-const -- a const would be read before it is set (TDZ) by such a request
     let mock: MockMcpHost | undefined;
-    const http = createServer((req, res) => void mock?.handle(req, res));
-    await new Promise<void>((resolve) => http.listen(0, host, resolve));
-    const address = http.address();
-    if (address === null || typeof address === 'string') throw new Error('mock MCP host has no TCP address');
-    mock = new MockMcpHost(sdk, http, `http://${host}:${address.port}`);
+    const http = await startHttpServer({
+      host,
+      port: 0,
+      routes: [
+        // Stateless: no server-initiated streams or sessions to resume or delete, so POST only.
+        {
+          method: 'POST',
+          path: /^\/mcp\/([^/]+)$/,
+          handle: ({ req, res, params }) => mock?.handle(params[0] ?? '', req, res),
+        },
+      ],
+      listenError: (cause) => new Error(`the mock MCP host could not listen on ${host}: ${cause.message}`),
+    });
+    mock = new MockMcpHost(sdk, http, http.url);
     return mock;
   }
 
@@ -81,25 +91,12 @@ export class MockMcpHost {
   }
 
   async close(): Promise<void> {
-    this.http.closeAllConnections();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.http.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const match = /^\/mcp\/([^/?]+)/.exec(req.url ?? '');
-    const name = match ? decodeURIComponent(match[1] ?? '') : '';
+  private async handle(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const mocked = this.servers.get(name);
-    if (!mocked) {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: `no mock MCP server "${name}"` }));
-      return;
-    }
-    if (req.method !== 'POST') {
-      // Stateless: no server-initiated streams or sessions to resume or delete.
-      res.writeHead(405, { allow: 'POST' }).end();
-      return;
-    }
+    if (!mocked) throw new HttpError(404, 'not_found', `no mock MCP server "${name}"`);
     const server = mcpServerFor(this.sdk, name, mocked, this.calls);
     const transport = new this.sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {

@@ -1,6 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   buildMessage,
@@ -12,7 +11,11 @@ import {
   type MessagesRequestBody,
   type ReplyUsage,
 } from './anthropic.js';
+import { readBody, startHttpServer, type HttpService } from '../http/index.js';
 import { ScriptPlayer, type ModelRequestView, type Reply, type Script, type ScriptFunction } from './script.js';
+
+/** The Messages API's own request size limit. */
+const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 export type RequestOutcome = 'message' | 'fault' | 'hang' | 'drop' | 'count_tokens' | 'other';
 
@@ -49,34 +52,31 @@ export interface ModelServerOptions {
 export class ModelServer {
   readonly requests: RecordedRequest[] = [];
   private readonly player: ScriptPlayer;
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private http: HttpService | undefined;
   private seq = 0;
   private messageCounter = 0;
 
   constructor(private readonly options: ModelServerOptions) {
     this.player = new ScriptPlayer(options.script);
-    this.server = createServer((req, res) => {
-      void this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(errorBody(500, 'api_error', `scripted model server failed: ${String(error)}`)));
-      });
-    });
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
   }
 
   /** Starts listening; returns the base URL to use as ANTHROPIC_BASE_URL. */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
+    this.http = await startHttpServer({
+      host,
+      port,
+      handle: (req, res) => this.handle(req, res),
+      // Errors in the API's own shape (a 500 of the script itself included), so claude reads them as the API's.
+      errorBody: (status, code, message) =>
+        errorBody(
+          status,
+          status === 500 ? 'api_error' : undefined,
+          status === 500 ? `scripted model server failed: ${message}` : message,
+        ),
+      listenError: (cause) =>
+        new Error(`the scripted model server could not listen on ${host}:${port}: ${cause.message}`),
     });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('model server has no TCP address');
-    return `http://${host}:${address.port}`;
+    return this.http.url;
   }
 
   /** Model requests (POST /v1/messages) only, optionally for one agent session. */
@@ -84,10 +84,9 @@ export class ModelServer {
     return this.requests.filter((r) => r.view !== undefined && (sessionId === undefined || r.sessionId === sessionId));
   }
 
+  /** Cuts every connection too: hanging requests would keep it waiting forever. */
   async close(): Promise<void> {
-    // Hanging requests would keep close() waiting forever.
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.http?.close();
   }
 
   private record(entry: Omit<RecordedRequest, 'seq' | 'at'>): RecordedRequest {
@@ -101,7 +100,7 @@ export class ModelServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_REQUEST_BYTES);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const sessionHeader = req.headers['x-claude-code-session-id'];
     const sessionId = typeof sessionHeader === 'string' ? sessionHeader : undefined;
@@ -192,15 +191,6 @@ export class ModelServer {
     }
     res.end();
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {

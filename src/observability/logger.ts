@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEventMap, RunEvents } from '../orchestrator/index.js';
-import type { SecretRedactor } from './redact.js';
+import type { SecretRedactor } from '../core/index.js';
 
 export interface LoggerOptions {
   /** `enable_debug_logging`: debug level instead of info. */

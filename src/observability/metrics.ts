@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 
@@ -207,32 +207,25 @@ export async function startMetricsServer(
   port: number,
   host = '127.0.0.1',
 ): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    if (req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404).end('Baton serves metrics at /metrics\n');
-      return;
-    }
-    metrics.text().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500).end(String(error)),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause: NodeJS.ErrnoException) =>
-      reject(
-        new BatonError(
-          ErrorCodes.configInvalid,
-          `Cannot serve metrics on ${host}:${port} (metrics_port): ${cause.code ?? cause.message}. Set another metrics_port, or 0 for a free one.`,
-          { cause },
-        ),
+  const http = await startHttpServer({
+    host,
+    port,
+    routes: [
+      {
+        method: 'GET',
+        path: '/metrics',
+        handle: async ({ res }) => {
+          const text = await metrics.text();
+          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+        },
+      },
+    ],
+    listenError: (cause) =>
+      new BatonError(
+        ErrorCodes.configInvalid,
+        `Cannot serve metrics on ${host}:${port} (metrics_port): ${cause.code ?? cause.message}. Set another metrics_port, or 0 for a free one.`,
+        { cause },
       ),
-    );
-    server.listen(port, host, () => resolve());
   });
-  const address = server.address();
-  const actualPort = address && typeof address === 'object' ? address.port : port;
-  return {
-    url: `http://${host}:${actualPort}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { url: `${http.url}/metrics`, close: () => http.close() };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/index.js';
 import { createLogger } from './logger.js';
-import { redactingStore, SecretRedactor } from './redact.js';
+import { isSecretName, redactShapes, SecretRedactor } from '../core/index.js';
+import { redactingStore } from './redact.js';
 
 const env = {
   ANTHROPIC_API_KEY: 'sk-ant-api03-abcdefghijklmnop',
@@ -102,5 +103,46 @@ describe('secret redaction', () => {
       await raw.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the one redaction rule', () => {
+  const redactor = new SecretRedactor(['literal-secret-value']);
+
+  it('judges names word by word', () => {
+    for (const name of [
+      'GITHUB_TOKEN',
+      'x-api-key',
+      'ANTHROPIC_API_KEY',
+      'dbPassword',
+      'Authorization',
+      'client_secret',
+    ])
+      expect([name, isSecretName(name)]).toEqual([name, true]);
+    for (const name of ['author', 'authority', 'HOME', 'keyboard', 'apiVersion', 'PATH'])
+      expect([name, isSecretName(name)]).toEqual([name, false]);
+  });
+
+  it('hides URL passwords and known key shapes, keeping the rest of the URL', () => {
+    expect(redactShapes('redis://:hunter2@redis.internal:6379/0 and rediss://u:p%40ss@h/1 and http://host/a@b')).toBe(
+      'redis://:***@redis.internal:6379/0 and rediss://u:***@h/1 and http://host/a@b',
+    );
+    expect(redactShapes('github_pat_11ABCDEFG0123456789_abcdefghijkl xoxb-123456789012-abcdef')).toBe(
+      '[REDACTED] [REDACTED]',
+    );
+  });
+
+  it('hides secret-named fields whole, but leaves ${VAR} references (they say where, not what)', () => {
+    expect(
+      redactor.redactDeep({
+        env: { TOKEN: 'short', API_KEY: '${API_KEY}', NOTE: 'has literal-secret-value inside' },
+        headers: { Authorization: 'Bearer ${GH_TOKEN}' },
+        usage: { input_tokens: 12 },
+      }),
+    ).toEqual({
+      env: { TOKEN: '[REDACTED]', API_KEY: '${API_KEY}', NOTE: 'has [REDACTED] inside' },
+      headers: { Authorization: 'Bearer ${GH_TOKEN}' },
+      usage: { input_tokens: 12 },
+    });
   });
 });

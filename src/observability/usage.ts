@@ -35,9 +35,10 @@ export function parseDuration(text: string): number {
 /** Tokens and cost of every agent of the runs created since `sinceMs`, grouped by one dimension. */
 export async function usageReport(
   store: Store,
-  options: { sinceMs: number; by: UsageDimension; now: number },
+  options: { sinceMs: number; by: UsageDimension; now: number; tenant?: string },
 ): Promise<UsageReport> {
-  const runs = await store.listRuns({ since: options.now - options.sinceMs });
+  const { tenant } = options;
+  const runs = await store.listRuns({ since: options.now - options.sinceMs, ...(tenant ? { tenant } : {}) });
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
     for (const agent of await store.listAgents(run.id)) {

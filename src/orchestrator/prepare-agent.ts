@@ -1,7 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { buildAppendedSystemPrompt, type SelectedContext } from '../context/index.js';
-import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
+import { finishAgentMcpConfig, type AgentMcpPlan, type McpManager } from '../mcp/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
 import type { AgentEntry, ResolvedAgent, Workflow } from '../workflow/index.js';
 import type { RunEventMap } from './events.js';
@@ -95,14 +94,22 @@ async function planMcp(
   record: AgentRecord,
   timeoutMs: number,
 ): Promise<AgentMcpPlan> {
-  const plan = await mcp.prepareAgent({
+  const planned = await mcp.prepareAgent({
     agentId: record.id,
     task: record.prompt,
     requested: resolved.mcpServers,
     policy: resolved.onMcpUnavailable,
     signal: AbortSignal.any([ctx.stop.signal, AbortSignal.timeout(timeoutMs)]),
   });
-  await writeMcpConfigFile(ctx.config.data_dir, ctx.runId, record.id, mcp, plan);
+  // Baton's own server is scoped to this run and tenant; the config file written holds no literal secret.
+  const plan = await finishAgentMcpConfig({
+    dataDir: ctx.config.data_dir,
+    runId: ctx.runId,
+    agentId: record.id,
+    tenant: ctx.run().tenant,
+    mcp,
+    plan: planned,
+  });
   ctx.events.emit('agent.mcp', {
     runId: ctx.runId,
     agentId: record.id,
@@ -199,21 +206,4 @@ export function systemPromptFor(
         }
       : {}),
   });
-}
-
-/**
- * Writes the MCP config an agent got, in `.mcp.json` form, for inspection. Variables stay as
- * `${VAR}` references: the expanded config goes to the agent over its stdin, never to disk.
- */
-async function writeMcpConfigFile(
-  dataDir: string,
-  runId: string,
-  agentId: string,
-  mcp: McpManager,
-  plan: AgentMcpPlan,
-): Promise<void> {
-  const dir = join(dataDir, 'runs', runId, 'mcp');
-  await mkdir(dir, { recursive: true });
-  const servers = Object.fromEntries(Object.keys(plan.servers).map((name) => [name, mcp.describe(name)]));
-  await writeFile(join(dir, `${agentId}.json`), `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
 }

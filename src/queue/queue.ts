@@ -1,9 +1,9 @@
 import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
-import type { Store } from '../store/index.js';
+import { createRedisClient, type Store } from '../store/index.js';
 import { TenantSlots } from './tenant-slots.js';
 
 /** The BullMQ queue agents wait in for a worker. */
@@ -27,7 +27,7 @@ export const agentJobId = (job: AgentJob): string =>
 export const bullPriority = (priority: number): number => 1001 - Math.max(-1000, Math.min(1000, priority));
 
 /** A Redis connection for BullMQ, which needs blocking commands never to give up. */
-const connect = (redisUrl: string): Redis => new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+const connect = (redisUrl: string): Redis => createRedisClient({ url: redisUrl, blocking: true });
 
 const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, message: string): AgentResult => ({
   status,

@@ -1,6 +1,7 @@
 export * from './store.js';
 export { openSqliteStore } from './sqlite-store.js';
 export { openRedisStore, redactRedisUrl } from './redis-store.js';
+export { createRedisClient } from './redis-client.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 export { migrateStore } from './migrate.js';
 export type { MigrationReport, RecordCounts } from './migrate.js';

@@ -2,10 +2,12 @@ import { Redis, type ChainableCommander, type Result } from 'ioredis';
 import {
   BatonError,
   ErrorCodes,
+  redactShapes,
   type ApprovalDecision,
   type ApprovalRecord,
   type ListApprovalsOptions,
 } from '../core/index.js';
+import { createRedisClient } from './redis-client.js';
 import { bm25Term } from './redis-search.js';
 import { searchTerms, termFrequencies, usefulTerms } from './terms.js';
 import {
@@ -47,10 +49,7 @@ export interface RedisStoreOptions {
 
 /** The URL as it may be shown: any password replaced by `***`. */
 export function redactRedisUrl(url: string): string {
-  if (!URL.canParse(url)) return '(unparseable URL)';
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
+  return URL.canParse(url) ? redactShapes(url) : '(unparseable URL)';
 }
 
 // Ids go into key names encoded, so no id can contain the `:` that separates key segments.
@@ -854,19 +853,12 @@ export class RedisStore implements Store {
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
   let connected = false;
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    // RESP2 replies (flat WITHSCORES arrays) on every server version, RESP3-capable or not.
-    protocol: 2,
-    connectTimeout: options.connectTimeoutMs ?? 3000,
-    retryStrategy: (times) => (connected ? Math.min(50 * 2 ** times, 2000) : null),
-  });
-  // Connection errors reach the caller through the commands they fail; without a listener ioredis
-  // prints them. The first one says why connecting failed (connect() itself only says "closed").
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+  const redis = createRedisClient({ url: options.url, connectTimeoutMs, reconnect: () => connected });
+  // The first error says why connecting failed (connect() itself only says "closed").
   let connectError: Error | undefined;
-  redis.on('error', (error: Error) => {
-    if (!connected) connectError ??= error;
-  });
+  const onConnectError = (error: Error): void => void (connectError ??= error);
+  redis.on('error', onConnectError);
   const unavailable = (cause: Error): BatonError =>
     new BatonError(
       ErrorCodes.redisUnavailable,
@@ -874,14 +866,24 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       { cause },
     );
   const store = new RedisStore(redis, options.keyPrefix);
+  // An endpoint that accepts the connection but never answers (not Redis, or stopped) fails like a refused one.
+  let deadline: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    deadline = setTimeout(
+      () => reject(new Error(`connected, but no answer within ${connectTimeoutMs} ms (is it Redis?)`)),
+      connectTimeoutMs,
+    );
+  });
   try {
-    await redis.connect();
+    await Promise.race([redis.connect().then(() => store.checkLayout(options.url)), silent]);
     connected = true;
-    await store.checkLayout(options.url);
+    redis.off('error', onConnectError);
     return store;
   } catch (cause) {
     // A connection that never opened is already closed; disconnecting it again would hold the process for 2 s.
     if (redis.status !== 'end') redis.disconnect();
     throw cause instanceof BatonError ? cause : unavailable(connectError ?? (cause as Error));
+  } finally {
+    clearTimeout(deadline);
   }
 }

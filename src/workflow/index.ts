@@ -24,3 +24,4 @@ export type {
 } from './schema.js';
 export { ancestorPhases, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
 export type { LoadedWorkflow, ParseWorkflowOptions, ResolvedAgent } from './load.js';
+export { restoreWorkflowEnv, workflowEnvValues } from './secrets.js';

@@ -1,0 +1,50 @@
+import { SecretRedactor } from '../core/index.js';
+import type { Output } from './commands.js';
+
+/**
+ * Where every command writes, through the one redaction rule: secret-named environment values, the
+ * values of MCP env and headers in reach, and anything secret-shaped (keys, tokens, URL passwords) never
+ * reach the terminal, whichever command or error message carries them. `hide` adds values found later
+ * (a workflow's own MCP servers).
+ */
+export class RedactedOutput implements Output {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  private secrets: string[] = [];
+  private redactor: SecretRedactor;
+
+  constructor(
+    streams: Output,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.redactor = SecretRedactor.fromEnvironment(env);
+    this.stdout = this.redacting(streams.stdout);
+    this.stderr = this.redacting(streams.stderr);
+  }
+
+  hide(values: Iterable<string>): void {
+    this.secrets.push(...values);
+    this.redactor = SecretRedactor.fromEnvironment(this.env, this.secrets);
+  }
+
+  redact(text: string): string {
+    return this.redactor.redact(text);
+  }
+
+  /** The stream with `write` redacting what it is given; everything else (isTTY, columns, events) as is. */
+  private redacting<S extends NodeJS.WritableStream>(stream: S): S {
+    return new Proxy(stream, {
+      get: (target, property, receiver) => {
+        if (property !== 'write') {
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+        return (chunk: string | Uint8Array, ...rest: unknown[]) =>
+          (target.write as (...a: unknown[]) => boolean)(
+            this.redactor.redact(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
+            ...rest,
+          );
+      },
+    });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The one redaction rule of Baton, used for everything it stores, logs or prints: a value is secret by
+ * its name (an environment variable, header or field called like a key, token or password), by its
+ * shape (API keys, bearer tokens, a URL's password), or because the caller marked it (MCP env values).
+ */
+
+/** A word of a name (GITHUB_TOKEN, x-api-key, dbPassword) that makes its value a secret. */
+const secretWord = /token|secret|passw|credential|apikey|privatekey|^auth$|^authorization$|^cookie$/;
+
+export const REDACTED = '[REDACTED]';
+/** A URL's password becomes this, so the URL still reads (and parses) as one. */
+const URL_PASSWORD_MASK = '***';
+
+/** Secrets recognisable by their shape, wherever they come from. */
+const secretShapes: Array<[RegExp, string]> = [
+  [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, REDACTED],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, `$1 ${REDACTED}`],
+  [/\b(gh[pousr]_[A-Za-z0-9]{16,})\b/g, REDACTED],
+  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
+  // scheme://user:password@host (redis://:pw@host included): the password only.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, `$1${URL_PASSWORD_MASK}@`],
+];
+
+/** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
+const onlyReferences = /^(Bearer |Basic )?(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*)+$/;
+export const isEnvReference = (value: string): boolean => onlyReferences.test(value);
+
+/**
+ * Whether a variable, header or field of this name holds a secret, judged word by word
+ * (`API_KEY`, `x-api-key`, `authToken` yes; `author`, `authority` no).
+ */
+export function isSecretName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+  return words.some(
+    (word, i) => secretWord.test(word) || (word === 'key' && (words[i - 1] === 'api' || words[i - 1] === 'private')),
+  );
+}
+
+/** Text with every secret-shaped part replaced (no known values needed). */
+export function redactShapes(text: string): string {
+  let out = text;
+  for (const [shape, replacement] of secretShapes) out = out.replace(shape, replacement);
+  return out;
+}
+
+/**
+ * Removes secrets from text before it is logged, stored or shown: the values of secret-looking
+ * environment variables and of MCP server env and headers (by value, so a key is caught wherever it
+ * ends up — a prompt, an error message, a URL), and anything shaped like an API key or bearer token.
+ */
+export class SecretRedactor {
+  private readonly secrets: string[];
+
+  constructor(secrets: Iterable<string>) {
+    // Longest first, so a secret containing another is replaced whole; short values are too common to scrub.
+    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 8))].sort((a, b) => b.length - a.length);
+  }
+
+  /** Secrets from an environment (by variable name) plus any values marked secret by the caller. */
+  static fromEnvironment(env: NodeJS.ProcessEnv, marked: Iterable<string> = []): SecretRedactor {
+    const fromEnv = Object.entries(env)
+      .filter(([name, value]) => value !== undefined && isSecretName(name))
+      .map(([, value]) => value as string);
+    return new SecretRedactor([...fromEnv, ...marked]);
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
+    return redactShapes(out);
+  }
+
+  /** The same, through every string of a JSON-like value; a string field with a secret's name is redacted whole. */
+  redactDeep<T>(value: T): T {
+    if (typeof value === 'string') return this.redact(value) as T;
+    if (Array.isArray(value)) return (value as unknown[]).map((v) => this.redactDeep(v)) as T;
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          isSecretName(k) && typeof v === 'string' && v.length > 0 && !onlyReferences.test(v)
+            ? REDACTED
+            : this.redactDeep(v),
+        ]),
+      ) as T;
+    }
+    return value;
+  }
+}

@@ -1,0 +1,111 @@
+import { isIP } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { tokenMatches } from './token.js';
+
+/**
+ * Who may talk to a server. Host names other than loopback (and the address the server binds) are
+ * refused so a web page cannot reach it by rebinding its own domain to 127.0.0.1; a token is required
+ * except on open routes; a request that changes state must come from the server's own origin.
+ */
+export interface AccessRules {
+  /** Required on every route not marked open: `Authorization: Bearer`, the cookie below, or `?token=`. */
+  token?: string;
+  /** Host names accepted besides loopback ones and the address the server binds (config `http_allowed_hosts`). */
+  allowedHosts?: readonly string[];
+  /** For browsers: a valid `?token=` on a GET is swapped for this cookie and a redirect to the same URL without it. */
+  cookie?: string;
+  /** Where the token is, for the 401 message. */
+  tokenHint?: string;
+}
+
+/** Why a request was refused, as the JSON error the client gets. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+const loopbackNames = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** The host name of a `Host` or `Origin` value (`[::1]:80` → `::1`), or undefined when it is not one. */
+function hostnameOf(value: string, withScheme: boolean): string | undefined {
+  try {
+    const url = new URL(withScheme ? value : `http://${value}`);
+    if (!withScheme && (url.pathname !== '/' || url.username || url.search)) return undefined;
+    return url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+export function hostAllowed(hostname: string, rules: AccessRules, boundHost: string): boolean {
+  if (loopbackNames.has(hostname) || hostname.endsWith('.localhost')) return true;
+  if (isIP(hostname) === 4 && hostname.startsWith('127.')) return true;
+  const listed = [boundHost, ...(rules.allowedHosts ?? [])].map((h) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase());
+  return listed.includes(hostname);
+}
+
+function givenToken(req: IncomingMessage, url: URL, cookie: string | undefined): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  const fromQuery = url.searchParams.get('token');
+  if (fromQuery !== null) return fromQuery;
+  if (!cookie) return undefined;
+  for (const pair of (req.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = pair.trim().split('=');
+    if (name === cookie) return value.join('=');
+  }
+  return undefined;
+}
+
+/** Host first (a rebinding page learns nothing, not even whether it has the token), then token. */
+export function checkAccess(
+  req: IncomingMessage,
+  url: URL,
+  rules: AccessRules,
+  boundHost: string,
+  open: boolean,
+): Refusal | undefined {
+  const hostname = hostnameOf(req.headers.host ?? '', false);
+  if (hostname === undefined || !hostAllowed(hostname, rules, boundHost))
+    return {
+      status: 403,
+      code: 'forbidden_host',
+      message: `Host "${req.headers.host ?? ''}" is not allowed: use 127.0.0.1 or localhost, or list the name in http_allowed_hosts`,
+    };
+  if (open || rules.token === undefined || tokenMatches(rules.token, givenToken(req, url, rules.cookie))) return;
+  return {
+    status: 401,
+    code: 'unauthorized',
+    message: `this server needs its token as Authorization: Bearer <token>${rules.tokenHint ? ` (${rules.tokenHint})` : ''}`,
+  };
+}
+
+/**
+ * A state-changing request must not come from another site: its `Origin` (sent by every browser on
+ * such requests) must name an allowed host, and `Sec-Fetch-Site` must not say cross-site.
+ */
+export function checkOrigin(req: IncomingMessage, rules: AccessRules, boundHost: string): Refusal | undefined {
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  const originHost = origin === undefined ? undefined : hostnameOf(origin, true);
+  const sameHost = originHost !== undefined && hostnameOf(req.headers.host ?? '', false) === originHost;
+  const bad =
+    (origin !== undefined && (!sameHost || !hostAllowed(originHost, rules, boundHost))) ||
+    site === 'cross-site' ||
+    site === 'same-site';
+  if (!bad) return undefined;
+  return {
+    status: 403,
+    code: 'forbidden_origin',
+    message: `requests from ${origin ?? 'another site'} may not change anything here`,
+  };
+}
+
+/** A valid `?token=` seen by a browser: the cookie that replaces it, or undefined when there is nothing to swap. */
+export function tokenCookie(req: IncomingMessage, url: URL, rules: AccessRules): string | undefined {
+  if (!rules.cookie || !rules.token || req.method !== 'GET') return undefined;
+  if (!tokenMatches(rules.token, url.searchParams.get('token') ?? undefined)) return undefined;
+  return `${rules.cookie}=${rules.token}; HttpOnly; SameSite=Strict; Path=/`;
+}

@@ -1,0 +1,36 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * A server's token: read from `file`, or created there (32 random bytes, hex, mode 0600) on first start,
+ * so clients configured once keep working across restarts. Undefined when the file cannot be read back.
+ */
+export function ensureTokenFile(file: string): string | undefined {
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Someone else may read a token left group- or world-readable: tighten it.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+  return readTokenFile(file);
+}
+
+export function readTokenFile(file: string): string | undefined {
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    return token.length > 0 ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Constant-time comparison, so response timing does not reveal how much of a guess was right. */
+export function tokenMatches(expected: string, given: string | undefined): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
