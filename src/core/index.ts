@@ -4,4 +4,19 @@ export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
-export type { ValidationProblem } from './validate.js';
+export type { ParseOptions, PathProblem, ValidationProblem } from './validate.js';
+export {
+  argumentText,
+  day,
+  durationMs,
+  hour,
+  intRange,
+  maxEnvTotalBytes,
+  maxEnvValueBytes,
+  maxIdLength,
+  maxTimerMs,
+  minute,
+  processEnvSchema,
+  second,
+  usdAmount,
+} from './limits.js';
