@@ -58,6 +58,16 @@ describe('claude runtime (real binary)', () => {
         sequencePer: 'session',
       },
       {
+        match: { prompt: 'stalling' },
+        replies: [{ text: 'never finished', stall: true }, { text: 'recovered after the stall' }],
+        sequencePer: 'session',
+      },
+      {
+        match: { prompt: 'unauthorized' },
+        reply: { fault: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' } },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'broken' },
         reply: { fault: { status: 400, message: 'prompt is malformed' } },
         sequencePer: 'script',
@@ -187,6 +197,31 @@ describe('claude runtime (real binary)', () => {
     // The resumed conversation still carries the original task.
     expect(requests[1]!.view!.prompt).toContain('flaky job');
     expect(requests[1]!.view!.last).toContain('previous attempt at this task was interrupted');
+  });
+
+  it('a stream that stalls mid-response is retried after stream_idle_timeout_ms, resuming the session', async () => {
+    const agent = spec('stalling job');
+    const result = await runAgent(agent, {
+      runtime: new ClaudeRuntime({ streamIdleTimeoutMs: 1500 }),
+      retry: fastRetry,
+    });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered after the stall' } });
+    const requests = model.server.messageRequests(agent.sessionId);
+    expect(requests.map((r) => r.outcome)).toEqual(['stall', 'message']);
+    expect(requests[1]!.view!.last).toContain('BATON_MODEL_STALLED');
+  });
+
+  it('a missing API key is BATON_MODEL_AUTH at once, not retried, saying to set ANTHROPIC_API_KEY', async () => {
+    const { ANTHROPIC_API_KEY: _key, ...env } = model.home.agentEnv(model.url);
+    const result = await runAgent(spec('hello', { env }), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
+    expect(result.error?.message).toMatch(/Not logged in.*set ANTHROPIC_API_KEY/);
+  });
+
+  it('a rejected API key (401) is BATON_MODEL_AUTH at once, saying to set ANTHROPIC_API_KEY', async () => {
+    const result = await runAgent(spec('unauthorized job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
+    expect(result.error?.message).toContain('set ANTHROPIC_API_KEY');
   });
 
   it('stops an agent at its USD budget, without retrying', async () => {

@@ -14,6 +14,7 @@ import type {
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
+import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
@@ -25,7 +26,12 @@ export interface ClaudeRuntimeOptions {
   claudePath?: string;
   /** Most agent processes kept started and initialized ahead of their task (`prewarm`); 0 disables it. */
   poolSize?: number;
+  /** `stream_idle_timeout_ms`: a model response silent this long mid-stream is a stalled connection. */
+  streamIdleTimeoutMs?: number;
 }
+
+/** The default of `stream_idle_timeout_ms`, for runtimes built without a config. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /** An agent process started ahead of its task: spawned, initialized, waiting for the prompt. */
 interface WarmAgent {
@@ -130,6 +136,8 @@ function sdkOptions(
     maxBudgetUsd: spec.maxBudgetUsd,
     maxTurns: spec.maxTurns,
     outputFormat: spec.outputSchema ? { type: 'json_schema', schema: spec.outputSchema } : undefined,
+    // Every streamed event, so a response that stops mid-way is seen (StreamIdleWatch).
+    includePartialMessages: true,
     pathToClaudeCodeExecutable: runtime.claudePath,
     abortController,
     spawnClaudeCodeProcess: process.spawn,
@@ -221,11 +229,16 @@ export class ClaudeRuntime implements AgentRuntime {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    const idleWatch = new StreamIdleWatch(this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS, () => {
+      agentProcess.kill();
+      abortController.abort(new Error('the model stream stalled'));
+    });
 
     let result: SDKResultMessage | undefined;
     let sessionStarted = spec.resume === true;
     let startupMs: number | undefined;
     let thrown: unknown;
+    let assistantError: string | undefined;
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
@@ -234,10 +247,12 @@ export class ClaudeRuntime implements AgentRuntime {
           claimed?.query ??
           query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
         for await (const message of messages) {
+          idleWatch.observe(message);
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
             startupMs = Date.now() - startedAt;
           }
+          if (message.type === 'assistant' && message.error) assistantError = message.error;
           if (message.type === 'result') {
             result = message;
             // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
@@ -249,6 +264,7 @@ export class ClaudeRuntime implements AgentRuntime {
       // The SDK throws after an error result too; the result message says more than the exception.
       thrown = error;
     } finally {
+      idleWatch.stop();
       signal.removeEventListener('abort', onAbort);
       agentProcess.kill();
       const exit = agentProcess.exited();
@@ -269,6 +285,17 @@ export class ClaudeRuntime implements AgentRuntime {
       ...(startupMs !== undefined ? { startupMs } : {}),
     };
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
+    if (idleWatch.stalled && !result) {
+      const idleMs = this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+      return {
+        ...outcome,
+        error: {
+          code: ErrorCodes.modelStalled,
+          message: `the model stream was silent for ${idleMs} ms mid-response (stream_idle_timeout_ms)`,
+          transient: true,
+        },
+      };
+    }
     if (!result) {
       const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
       const detail =
@@ -290,6 +317,7 @@ export class ClaudeRuntime implements AgentRuntime {
       terminalReason: result.terminal_reason,
       text: result.subtype === 'success' ? result.result : '',
       errors: result.subtype === 'success' ? undefined : result.errors,
+      assistantError,
     });
     if (error || result.subtype !== 'success') return { ...outcome, error };
     return {

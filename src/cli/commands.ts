@@ -253,7 +253,11 @@ export async function runCommand(
     redactor,
   });
   const audit = auditTrail(store, config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
+  const runtime = new ClaudeRuntime({
+    claudePath: config.claude_path,
+    poolSize: config.session_pool_size,
+    streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+  });
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;

@@ -130,7 +130,10 @@ export async function sessionsContinueCommand(
           }
         : { ...session, status: 'active', updatedAt: now },
     );
-    const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+    const runtime = new ClaudeRuntime({
+      claudePath: config.claude_path,
+      streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+    });
     const result = await runAgent(
       {
         agentId: session.agentId,

@@ -20,7 +20,10 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     );
   }
   const store = await openConfiguredStore(config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+  const runtime = new ClaudeRuntime({
+    claudePath: config.claude_path,
+    streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+  });
   const concurrency = options.concurrency ?? config.worker_concurrency;
   const { startAgentWorker } = await import('../queue/index.js');
   const worker = await startAgentWorker({

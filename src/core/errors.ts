@@ -77,6 +77,12 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** A model response went silent mid-stream for stream_idle_timeout_ms; retried, resuming the session. */
+  modelStalled: 'BATON_MODEL_STALLED',
+  /** The disk holding data_dir is full: the run was stopped and can be resumed once there is space. */
+  diskFull: 'BATON_DISK_FULL',
+  /** A backup file is not a sound Baton store (integrity or checksums fail); nothing was restored. */
+  backupInvalid: 'BATON_BACKUP_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -102,6 +108,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.knowledgeInvalid,
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
+  ErrorCodes.backupInvalid,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {

@@ -14,7 +14,7 @@ import {
 } from './anthropic.js';
 import { ScriptPlayer, type ModelRequestView, type Reply, type Script, type ScriptFunction } from './script.js';
 
-export type RequestOutcome = 'message' | 'fault' | 'hang' | 'drop' | 'count_tokens' | 'other';
+export type RequestOutcome = 'message' | 'fault' | 'hang' | 'drop' | 'stall' | 'count_tokens' | 'other';
 
 /** One request as the scripted model saw it, for tests and `--log`. */
 export interface RecordedRequest {
@@ -173,11 +173,12 @@ export class ModelServer {
     }
 
     const dropMidStream = reply.drop === 'mid-stream';
+    const unfinished = dropMidStream || reply.stall === true;
     this.record({
       ...base,
-      outcome: dropMidStream ? 'drop' : 'message',
+      outcome: dropMidStream ? 'drop' : reply.stall ? 'stall' : 'message',
       status: 200,
-      usage: dropMidStream ? undefined : message.usage,
+      usage: unfinished ? undefined : message.usage,
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': message.id });
     const events = messageEvents(message);
@@ -186,6 +187,8 @@ export class ModelServer {
         res.socket?.destroy();
         return;
       }
+      // message_start, content_block_start, one delta: then silence until the client gives up.
+      if (reply.stall && i === 3) return;
       if (reply.chunkDelayMs && i > 0) await sleep(reply.chunkDelayMs);
       if (res.destroyed) return;
       res.write(formatSse(event));
