@@ -32,6 +32,16 @@ import { migrateCommand } from './migrate-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
+/** `baton runs | head -1`: the reader has gone, so there is no one left to tell; end quietly, as Unix tools do. */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+endQuietlyOnClosedPipe(process.stdout);
+endQuietlyOnClosedPipe(process.stderr);
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number.');
