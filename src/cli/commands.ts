@@ -29,7 +29,7 @@ import {
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { diskFullError, openStore, type Store } from '../store/index.js';
 import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
@@ -295,6 +295,8 @@ export async function runCommand(
       : undefined;
     if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
 
+    let runId = options.resume;
+    events.on('run.started', (event) => (runId = event.runId));
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
@@ -311,6 +313,8 @@ export async function runCommand(
       env: agentEnv,
       signal: cancel.signal,
       events,
+    }).catch((error: unknown) => {
+      throw diskFullError(error, config.data_dir, runId) ?? error;
     });
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return runExitCode(summary);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { inputErrorCodes, isBatonError } from '../core/index.js';
+import { diskFullError } from '../store/index.js';
 import {
   cancelCommand,
   configCheckCommand,
@@ -53,8 +54,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
   return async (...args: A) => {
     try {
       process.exitCode = await fn(...args);
-    } catch (error) {
+    } catch (thrown) {
       const debug = process.argv.includes('--debug');
+      const error = diskFullError(thrown, 'data_dir', undefined) ?? thrown;
       if (isBatonError(error)) {
         process.stderr.write(`error ${error.code}: ${error.message}\n`);
         if (debug && error.stack) process.stderr.write(`${error.stack}\n`);

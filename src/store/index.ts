@@ -17,3 +17,4 @@ export async function openStore(options: { dataDir: string; redisUrl?: string })
     ? openRedisStore({ url: options.redisUrl })
     : openSqliteStore({ dataDir: options.dataDir });
 }
+export { diskFullError, isDiskFull } from './disk-full.js';
