@@ -29,7 +29,7 @@ import {
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
-import { diskFullError, openStore, type Store } from '../store/index.js';
+import { diskFullError, openStore, scheduleBackups, type Store } from '../store/index.js';
 import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
@@ -149,7 +149,7 @@ async function loadRunToResume(store: Store, runId: string, config: BatonConfig)
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -258,6 +258,14 @@ export async function runCommand(
     poolSize: config.session_pool_size,
     streamIdleTimeoutMs: config.stream_idle_timeout_ms,
   });
+  // Only the SQLite store is Baton's to back up; Redis has its own persistence.
+  const stopBackups = config.redis_url
+    ? () => undefined
+    : scheduleBackups(config.data_dir, {
+        keep: config.backup_keep,
+        intervalMs: config.backup_interval_ms,
+        onError: (error) => output.stderr.write(`warning: scheduled backup failed: ${error.message}\n`),
+      });
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (cancel.signal.aborted) return;
@@ -319,6 +327,7 @@ export async function runCommand(
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return runExitCode(summary);
   } finally {
+    stopBackups();
     await executor?.close();
     await runtime.close();
     await mcp?.close();

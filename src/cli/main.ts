@@ -30,6 +30,7 @@ import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-comm
 import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand } from './migrate-commands.js';
+import { backupCommand, doctorCommand, restoreCommand } from './backup-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
@@ -422,6 +423,25 @@ storeOptions(
     migrateCommand(opts, output),
   ),
 );
+
+storeOptions(
+  program
+    .command('backup')
+    .description('take an online backup of the SQLite store into data_dir/backups/ (keeps backup_keep)'),
+).action(action((opts: { config?: string; dataDir?: string }) => backupCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('restore <file>')
+    .description('check a backup (integrity, checksums) and put it in place of the store; the replaced store is kept'),
+).action(action((file: string, opts: { config?: string; dataDir?: string }) => restoreCommand(file, opts, output)));
+
+storeOptions(
+  program
+    .command('doctor')
+    .description('check the store, the claude binary, Redis if configured, and runs of dead orchestrators')
+    .option('--json', 'print JSON'),
+).action(action((opts: { json?: boolean; config?: string; dataDir?: string }) => doctorCommand(opts, output)));
 
 try {
   await program.parseAsync(process.argv);

@@ -18,3 +18,13 @@ export async function openStore(options: { dataDir: string; redisUrl?: string })
     : openSqliteStore({ dataDir: options.dataDir });
 }
 export { diskFullError, isDiskFull } from './disk-full.js';
+export {
+  backupStore,
+  backupsDir,
+  checkStoreFile,
+  listBackups,
+  restoreStore,
+  scheduleBackups,
+  storeFileName,
+} from './backup.js';
+export type { BackupOptions, StoreCheck } from './backup.js';
