@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -81,11 +81,16 @@ class AgentProcess {
     this.killTimer.unref();
   }
 
-  /** Waits until the agent process has exited (immediately if it never started). */
+  /**
+   * Waits until the agent process and everything in its process group have exited (immediately if
+   * it never started): SIGKILL is delivered asynchronously, so a grandchild can outlive `exit` by a moment.
+   */
   async exited(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.pid !== undefined) await processGroupGone(child.pid);
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -96,6 +101,36 @@ class AgentProcess {
     } catch {
       // ESRCH: the whole group is already gone.
     }
+  }
+}
+
+/** How long to wait for a killed process group's last members to go. */
+const GROUP_EXIT_WAIT_MS = 3000;
+
+/** Whether any live (not zombie) process is in process group `pgid`, read from /proc. */
+function groupHasLiveMembers(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false; // not Linux: nothing to look at
+  }
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, pgrp, …
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return state !== 'Z' && Number(pgrp) === pgid;
+    } catch {
+      return false; // exited while we looked
+    }
+  });
+}
+
+async function processGroupGone(pgid: number): Promise<void> {
+  for (let waited = 0; waited < GROUP_EXIT_WAIT_MS && groupHasLiveMembers(pgid); waited += 25) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -150,6 +185,8 @@ export class ClaudeRuntime implements AgentRuntime {
 
   /** Agents whose result is in but whose process is still shutting down. */
   private readonly exiting = new Set<Promise<void>>();
+  /** Agent processes of attempts still running, so close() can stop them (a worker's shutdown). */
+  private readonly running = new Set<AgentProcess>();
   /** Processes started ahead of their task, by session id. */
   private readonly warm = new Map<string, WarmAgent>();
 
@@ -189,12 +226,19 @@ export class ClaudeRuntime implements AgentRuntime {
       : false;
   }
 
-  /** Waits until every agent process this runtime started has exited; spares never used are stopped. */
+  /**
+   * Waits until every agent process this runtime started has exited; spares never used and agents
+   * still running (their attempts end as crashed) are stopped.
+   */
   async close(): Promise<void> {
     for (const [sessionId, warm] of this.warm) {
       this.warm.delete(sessionId);
       warm.process.kill();
       this.exiting.add(warm.process.exited());
+    }
+    for (const agentProcess of this.running) {
+      agentProcess.kill();
+      this.exiting.add(agentProcess.exited());
     }
     await Promise.all([...this.exiting]);
   }
@@ -222,6 +266,7 @@ export class ClaudeRuntime implements AgentRuntime {
     const startedAt = Date.now();
     const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
     const agentProcess = claimed?.process ?? new AgentProcess(observer);
+    this.running.add(agentProcess);
     const abortController = claimed?.abortController ?? new AbortController();
     const onAbort = (): void => {
       agentProcess.kill();
@@ -273,6 +318,7 @@ export class ClaudeRuntime implements AgentRuntime {
         this.exiting.add(exit);
         void exit.then(() => this.exiting.delete(exit));
       } else await exit;
+      this.running.delete(agentProcess);
     }
 
     const outcome: AttemptOutcome = {
