@@ -15,6 +15,31 @@ afterAll(async () => {
   await redis?.stop().catch(() => undefined);
 });
 
+describe('agent lifetime (real claude)', () => {
+  it('the agents of an orchestrator killed with SIGKILL are gone within seconds, without --resume', async () => {
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data-sqlite') });
+    const workflow = join(model.home.dir, 'two.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: two\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "Hanging task {{index}}" }] }\n',
+    );
+    const run = startCli(['run', workflow], { env });
+    try {
+      await waitFor(
+        () => new Set(model.server.messageRequests().map((r) => r.sessionId)).size >= 2 || undefined,
+        60_000,
+        'both agents to ask the model',
+      );
+      expect(processesWithEnv(model.home.dir).length).toBeGreaterThanOrEqual(3); // the orchestrator and two claude
+      run.kill('SIGKILL');
+      await run.output;
+      await waitFor(() => processesWithEnv(model.home.dir).length === 0 || undefined, 10_000, 'the agents to be gone');
+    } finally {
+      run.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
 describe('worker lifetime (real redis-server and claude)', () => {
   it('a worker whose Redis has gone away still exits on SIGTERM, after its agents’ processes have exited', async () => {
     const env = model.home.cliEnv(model.url, {
@@ -26,11 +51,13 @@ describe('worker lifetime (real redis-server and claude)', () => {
       workflow,
       'version: 1\nname: slow\nphases:\n  - { id: work, agents: [{ id: task, prompt: "Slow task" }] }\n',
     );
+    const asked = model.server.messageRequests().length;
     const worker = startCli(['worker', '--concurrency', '1'], { env });
     const run = startCli(['run', workflow], { env });
     try {
+      await waitFor(() => worker.stderrSoFar().includes('▶') || undefined, 60_000, 'the worker to start the agent');
       await waitFor(
-        () => model.server.messageRequests().length >= 1 || undefined,
+        () => model.server.messageRequests().length > asked || undefined,
         60_000,
         'the agent to ask the model',
       );

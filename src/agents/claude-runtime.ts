@@ -14,6 +14,7 @@ import type {
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
+import { agentReaper } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
 
@@ -68,9 +69,15 @@ class AgentProcess {
     });
     // The SDK's own grace period is several seconds; our kill switch must be faster.
     options.signal?.addEventListener('abort', () => this.kill(), { once: true });
-    child.once('exit', () => this.signalGroup('SIGKILL'));
+    child.once('exit', () => {
+      this.signalGroup('SIGKILL');
+      if (child.pid !== undefined) agentReaper.release(child.pid);
+    });
     this.child = child;
-    if (child.pid !== undefined) this.observer?.spawned?.(child.pid);
+    if (child.pid !== undefined) {
+      agentReaper.watch(child.pid);
+      this.observer?.spawned?.(child.pid);
+    }
     return child as SpawnedProcess;
   };
 
