@@ -63,6 +63,11 @@ describe('claude runtime (real binary)', () => {
         sequencePer: 'session',
       },
       {
+        match: { prompt: 'patient' },
+        replies: [{ fault: { status: 429, retryAfter: 3 } }, { text: 'after waiting' }],
+        sequencePer: 'session',
+      },
+      {
         match: { prompt: 'unauthorized' },
         reply: { fault: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' } },
         sequencePer: 'script',
@@ -104,6 +109,13 @@ describe('claude runtime (real binary)', () => {
     ...extra,
   });
   const fastRetry = { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50 };
+  const waitForRequests = async (sessionId: string, n: number) => {
+    for (;;) {
+      const requests = model.server.messageRequests(sessionId);
+      if (requests.length >= n) return requests;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   it('session creation: the agent runs under the session UUID Baton chose, and the session is persisted', async () => {
     const agent = spec('hello');
@@ -209,6 +221,26 @@ describe('claude runtime (real binary)', () => {
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.map((r) => r.outcome)).toEqual(['stall', 'message']);
     expect(requests[1]!.view!.last).toContain('BATON_MODEL_STALLED');
+  });
+
+  it('Retry-After of a 429 sets the retry delay, for every agent of the runtime on that model', async () => {
+    const runtime = new ClaudeRuntime();
+    const first = spec('patient job');
+    const running = runAgent(first, { runtime, retry: fastRetry });
+    const [fault] = await waitForRequests(first.sessionId, 1);
+    // Another agent starting now waits for the same Retry-After instead of hammering the API.
+    const second = spec('hello');
+    const other = await runAgent(second, { runtime, retry: fastRetry });
+    const result = await running;
+    await runtime.close();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'after waiting' } });
+    expect(other).toMatchObject({ status: 'succeeded', attempts: 1 });
+    const [, retried] = model.server.messageRequests(first.sessionId);
+    const [otherFirst] = model.server.messageRequests(second.sessionId);
+    // Retry-After: 3 s, against a 10 ms backoff; generous bounds, read from the model server's log.
+    expect(retried!.at - fault!.at).toBeGreaterThanOrEqual(2500);
+    expect(otherFirst!.at - fault!.at).toBeGreaterThanOrEqual(2500);
+    expect(retried!.at - fault!.at).toBeLessThan(60_000);
   });
 
   it('a missing API key is BATON_MODEL_AUTH at once, not retried, saying to set ANTHROPIC_API_KEY', async () => {

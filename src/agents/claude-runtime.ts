@@ -14,6 +14,7 @@ import type {
 import { ErrorCodes } from '../core/index.js';
 import { emptyUsage, type Usage } from '../store/index.js';
 import { abortError, classifyResult } from './classify.js';
+import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
@@ -29,6 +30,8 @@ export interface ClaudeRuntimeOptions {
   poolSize?: number;
   /** `stream_idle_timeout_ms`: a model response silent this long mid-stream is a stalled connection. */
   streamIdleTimeoutMs?: number;
+  /** Route model traffic through a loopback relay that reads Retry-After (default true). */
+  relayModelTraffic?: boolean;
 }
 
 /** The default of `stream_idle_timeout_ms`, for runtimes built without a config. */
@@ -194,6 +197,10 @@ export class ClaudeRuntime implements AgentRuntime {
   private readonly exiting = new Set<Promise<void>>();
   /** Agent processes of attempts still running, so close() can stop them (a worker's shutdown). */
   private readonly running = new Set<AgentProcess>();
+  /** When each model may be asked again after a 429/529, shared by every agent of this runtime. */
+  private readonly rateLimits = new RateLimitGate();
+  /** One relay per upstream base URL, started on first use. */
+  private readonly relays = new Map<string, { relay: ModelRelay; url: Promise<string> }>();
   /** Processes started ahead of their task, by session id. */
   private readonly warm = new Map<string, WarmAgent>();
 
@@ -213,8 +220,8 @@ export class ClaudeRuntime implements AgentRuntime {
     if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
     const agentProcess = new AgentProcess();
     const abortController = new AbortController();
-    const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) =>
-      startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }),
+    const ready = Promise.all([import('@anthropic-ai/claude-agent-sdk'), this.routed(spec)]).then(
+      ([{ startup }, routed]) => startup({ options: sdkOptions(routed, this.options, agentProcess, abortController) }),
     );
     const warm: WarmAgent = { key: warmKey(spec), process: agentProcess, abortController, ready };
     this.warm.set(spec.sessionId, warm);
@@ -248,6 +255,22 @@ export class ClaudeRuntime implements AgentRuntime {
       this.exiting.add(agentProcess.exited());
     }
     await Promise.all([...this.exiting]);
+    await Promise.all([...this.relays.values()].map(({ relay }) => relay.close()));
+  }
+
+  /** The spec with its model traffic sent through the relay for its base URL (Bedrock and Vertex go direct). */
+  private async routed(spec: AgentSpec): Promise<AgentSpec> {
+    const env = spec.env;
+    if (this.options.relayModelTraffic === false || env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX)
+      return spec;
+    const upstream = env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com';
+    let entry = this.relays.get(upstream);
+    if (!entry) {
+      const relay = new ModelRelay(upstream, this.rateLimits);
+      entry = { relay, url: relay.start() };
+      this.relays.set(upstream, entry);
+    }
+    return { ...spec, env: { ...env, ANTHROPIC_BASE_URL: await entry.url } };
   }
 
   /** The prompt's query on a prewarmed process for this spec, when there is a ready one. */
@@ -270,6 +293,8 @@ export class ClaudeRuntime implements AgentRuntime {
   }
 
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
+    // After a 429/529 with Retry-After, no agent asks that model again before it said to.
+    await this.rateLimits.wait(spec.model, signal);
     const startedAt = Date.now();
     const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
     const agentProcess = claimed?.process ?? new AgentProcess(observer);
@@ -297,7 +322,10 @@ export class ClaudeRuntime implements AgentRuntime {
       if (!signal.aborted) {
         const messages =
           claimed?.query ??
-          query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
+          query({
+            prompt: spec.prompt,
+            options: sdkOptions(await this.routed(spec), this.options, agentProcess, abortController),
+          });
         for await (const message of messages) {
           idleWatch.observe(message);
           if (message.type === 'system' && message.subtype === 'init') {
