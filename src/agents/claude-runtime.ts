@@ -255,7 +255,10 @@ export class ClaudeRuntime implements AgentRuntime {
       this.exiting.add(agentProcess.exited());
     }
     await Promise.all([...this.exiting]);
-    await Promise.all([...this.relays.values()].map(({ relay }) => relay.close()));
+    // A runtime may be used again after close(): its next agent starts a new relay.
+    const relays = [...this.relays.values()];
+    this.relays.clear();
+    await Promise.all(relays.map(({ relay }) => relay.close()));
   }
 
   /** The spec with its model traffic sent through the relay for its base URL (Bedrock and Vertex go direct). */
