@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 
 /**
  * When the model may be asked again, per model: set from a 429/529's `Retry-After`, waited for by
@@ -84,6 +84,8 @@ function modelOf(body: Buffer): string {
 export class ModelRelay {
   private server?: Server;
   private readonly token = randomBytes(16).toString('hex');
+  /** Requests being relayed: a hanging upstream must not keep Baton alive after its agent is gone. */
+  private readonly inFlight = new Set<AbortController>();
 
   constructor(
     private readonly upstream: string,
@@ -99,6 +101,7 @@ export class ModelRelay {
   }
 
   async close(): Promise<void> {
+    for (const controller of this.inFlight) controller.abort();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -109,6 +112,13 @@ export class ModelRelay {
       res.writeHead(403).end();
       return;
     }
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    // The agent hung up (killed, cancelled): stop waiting on the model for it.
+    res.on('close', () => {
+      controller.abort();
+      this.inFlight.delete(controller);
+    });
     try {
       const body = await readBody(req);
       const headers = Object.entries(req.headers).flatMap(([name, value]) =>
@@ -119,6 +129,7 @@ export class ModelRelay {
       const answer = await fetch(`${this.upstream.replace(/\/$/, '')}${req.url.slice(prefix.length)}`, {
         method: req.method,
         headers,
+        signal: controller.signal,
         ...(body.length > 0 ? { body } : {}),
       });
       if (answer.status === 429 || answer.status === 529) {
@@ -130,7 +141,8 @@ export class ModelRelay {
         if (!hopHeaders.has(name)) out[name] = value;
       });
       res.writeHead(answer.status, out);
-      if (answer.body) Readable.fromWeb(answer.body as never).pipe(res);
+      // pipeline, not pipe: a stream cut off mid-way (the agent was killed) is an ended request, not a crash.
+      if (answer.body) pipeline(Readable.fromWeb(answer.body as never), res, () => undefined);
       else res.end();
     } catch {
       // The model is unreachable: to Claude Code that is a dropped connection, as it would be without the relay.
