@@ -227,7 +227,7 @@ describe('context bridge (baton bridge + baton bridge watch + baton mcp-server)'
     await bystander.subscribe({ types: ['terminal.output'] });
     const refusal = new Promise((resolve) => sloppy.events.on('refused', resolve));
     sloppy.sendRaw('{"type": "terminal.output", "data": ');
-    expect(await refusal).toMatchObject({ code: 'malformed_json' });
+    expect(await refusal).toMatchObject({ code: 'BATON_BRIDGE_MALFORMED_JSON' });
     const next = receiveUntil(bystander, (events) => events.length === 1);
     await sloppy.push({ type: 'terminal.output', data: 'still here\n' });
     expect((await next)[0]!.event).toMatchObject({ data: 'still here\n' });

@@ -113,6 +113,17 @@ phases:
       session: { parentId: string; status: string };
     };
     expect(shown.session).toMatchObject({ parentId: agent('builder').sessionId, status: 'completed' });
+    // The fork took the path of every agent: its attempt is recorded after the run's, under the same agent.
+    const store = openSqliteStore({ dataDir: join(model.home.dir, 'data') });
+    try {
+      const attempts = await store.listAttempts(summary.runId, 'builder');
+      expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'succeeded'],
+        [2, 'succeeded'],
+      ]);
+    } finally {
+      await store.close();
+    }
 
     // Context moves between stores through export and import, checksums intact.
     const file = join(model.home.dir, 'context.json');

@@ -9,10 +9,11 @@ import { loadScript, startModelServer, type ModelServer } from '../src/model-ser
 import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
 import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
+import { checkoutFingerprint, hasGit, makeRepo } from './support/git-repo.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/orchestration/', import.meta.url));
-const tested = ['aggregation', 'dag-when', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
+const tested = ['aggregation', 'dag-when', 'merge', 'planning', 'quotas', 'resume', 'swarm-vote', 'worktree'];
 
 let home: IsolatedHome;
 beforeAll(() => {
@@ -233,6 +234,43 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
       expect(readFileSync(join(repo, 'VERSION'), 'utf8')).toBe('1.9.0\n');
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
     }));
+
+  it.runIf(hasGit)(
+    'merge: three branches merged into baton/<run8>/edit with verify, the CHANGELOG conflict resolved by an agent, the release phase built on it',
+    () =>
+      useExample('merge', async ({ run, server }) => {
+        const repo = join(home.dir, 'merge-repo');
+        const files = ['CHANGELOG.md', 'VERSION', 'check.sh', 'workflow.yaml', 'model-script.yaml'];
+        const git = makeRepo(
+          repo,
+          Object.fromEntries(files.map((f) => [f, readFileSync(join(examplesDir, 'merge', f), 'utf8')])),
+        );
+        const before = checkoutFingerprint(repo);
+        const result = await run(['run', join(repo, 'workflow.yaml'), '--json']);
+        expect(result.code).toBe(0);
+        const summary = summaryOf(result);
+        expect(statuses(summary)).toEqual(['edit:succeeded', 'release:succeeded']);
+        const merge = phase(summary, 'edit').merge!;
+        expect(merge).toMatchObject({ status: 'succeeded', into: `baton/${summary.runId.slice(0, 8)}/edit` });
+        expect(merge.steps.map((s) => `${s.agentId}:${s.outcome}:${s.verify?.exitCode}`)).toEqual([
+          'scheduler-notes:merged:0',
+          'pool-notes:resolved:0',
+          'version-bumper:merged:0',
+        ]);
+        expect(merge.steps[1]).toMatchObject({
+          conflictFiles: ['CHANGELOG.md'],
+          resolver: { agentId: 'edit.resolve.pool-notes', status: 'succeeded' },
+        });
+        expect(merge.steps[2]!.verify!.outputTail).toBe('check passed: version 2.0.0\n');
+        expect(git('show', `${merge.into}:CHANGELOG.md`)).toContain('## 2.0\n- Priority scheduler.\n- Session pool.');
+        // The release phase's worktree started from the merge, so its agent read the merged files.
+        const releaser = phase(summary, 'release').agents[0]!;
+        expect(releaser.workspace!.baseCommit).toBe(merge.head);
+        expect(server.messageRequests(releaser.sessionId).at(-1)!.view!.last).toContain('2.0.0');
+        expect(releaser.result).toBe('Release 2.0.0: the priority scheduler and the session pool.');
+        expect(checkoutFingerprint(repo)).toEqual(before);
+      }),
+  );
 
   it("resume: after kill -9 mid-phase, --resume keeps the collectors, continues the analyst's session and finishes once", () =>
     useExample('resume', async ({ server, dataDir, env, workflow, run }) => {

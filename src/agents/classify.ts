@@ -1,26 +1,13 @@
-import { ErrorCodes, type ErrorCode } from '../core/index.js';
+import { ErrorCodes, isBatonError, type ErrorCode } from '../core/index.js';
 import type { AttemptError } from './runtime.js';
 
-/** Why a signal stopped an agent other than a user's cancel: its timeout, or its run's budget. */
-export class AgentAbort extends Error {
-  constructor(
-    readonly kind: 'timeout' | 'budget',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AgentAbort';
-  }
-}
-
+/**
+ * Why a signal stopped an agent. Whoever aborts says why with a BatonError (BATON_AGENT_TIMEOUT,
+ * BATON_RUN_BUDGET_EXCEEDED, BATON_CANCELLED); any other reason is a cancel.
+ */
 export function abortError(signal: AbortSignal): AttemptError {
   const reason: unknown = signal.reason;
-  if (reason instanceof AgentAbort) {
-    return {
-      code: reason.kind === 'timeout' ? ErrorCodes.agentTimeout : ErrorCodes.runBudgetExceeded,
-      message: reason.message,
-      transient: false,
-    };
-  }
+  if (isBatonError(reason)) return { code: reason.code, message: reason.message, transient: false };
   const message = reason instanceof Error ? reason.message : 'the agent was cancelled';
   return { code: ErrorCodes.cancelled, message, transient: false };
 }

@@ -7,7 +7,7 @@ import { processesWithEnv } from '../../test/support/processes.js';
 import { useScriptedModel } from '../../test/support/scripted-model.js';
 import { startModelServer, type Script } from '../model-server/index.js';
 import { ClaudeRuntime } from './claude-runtime.js';
-import { runAgent } from './runner.js';
+import { runWithRetries } from './runner.js';
 import { describeRuntimeContract, type ContractScenario } from './runtime.contract.js';
 import type { AgentSpec } from './runtime.js';
 
@@ -192,7 +192,7 @@ describe('claude runtime (real binary)', () => {
 
   it('agent spawning and result collection: model, usage and cost come back as reported', async () => {
     const agent = spec('review this', { appendSystemPrompt: 'ROLE: reviewer', model: 'claude-sonnet-4-5' });
-    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1, output: { text: 'reviewed' } });
     const [request] = model.server.messageRequests(agent.sessionId);
     expect(request!.view!.model).toBe('claude-sonnet-4-5');
@@ -202,7 +202,7 @@ describe('claude runtime (real binary)', () => {
 
   it('error handling: a 429 then success takes 2 attempts, the second resuming the session', async () => {
     const agent = spec('flaky job');
-    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered' } });
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.map((r) => r.outcome)).toEqual(['fault', 'message']);
@@ -213,7 +213,7 @@ describe('claude runtime (real binary)', () => {
 
   it('a stream that stalls mid-response is retried after stream_idle_timeout_ms, resuming the session', async () => {
     const agent = spec('stalling job');
-    const result = await runAgent(agent, {
+    const result = await runWithRetries(agent, {
       runtime: new ClaudeRuntime({ streamIdleTimeoutMs: 1500 }),
       retry: fastRetry,
     });
@@ -226,11 +226,11 @@ describe('claude runtime (real binary)', () => {
   it('Retry-After of a 429 sets the retry delay, for every agent of the runtime on that model', async () => {
     const runtime = new ClaudeRuntime();
     const first = spec('patient job');
-    const running = runAgent(first, { runtime, retry: fastRetry });
+    const running = runWithRetries(first, { runtime, retry: fastRetry });
     const [fault] = await waitForRequests(first.sessionId, 1);
     // Another agent starting now waits for the same Retry-After instead of hammering the API.
     const second = spec('hello');
-    const other = await runAgent(second, { runtime, retry: fastRetry });
+    const other = await runWithRetries(second, { runtime, retry: fastRetry });
     const result = await running;
     await runtime.close();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'after waiting' } });
@@ -245,19 +245,19 @@ describe('claude runtime (real binary)', () => {
 
   it('a missing API key is BATON_MODEL_AUTH at once, not retried, saying to set ANTHROPIC_API_KEY', async () => {
     const { ANTHROPIC_API_KEY: _key, ...env } = model.home.agentEnv(model.url);
-    const result = await runAgent(spec('hello', { env }), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(spec('hello', { env }), { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
     expect(result.error?.message).toMatch(/Not logged in.*set ANTHROPIC_API_KEY/);
   });
 
   it('a rejected API key (401) is BATON_MODEL_AUTH at once, saying to set ANTHROPIC_API_KEY', async () => {
-    const result = await runAgent(spec('unauthorized job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(spec('unauthorized job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
     expect(result.error?.message).toContain('set ANTHROPIC_API_KEY');
   });
 
   it('stops an agent at its USD budget, without retrying', async () => {
-    const result = await runAgent(spec('expensive job', { allowedTools: ['Glob'], maxBudgetUsd: 0.05 }), {
+    const result = await runWithRetries(spec('expensive job', { allowedTools: ['Glob'], maxBudgetUsd: 0.05 }), {
       runtime: new ClaudeRuntime(),
       retry: fastRetry,
     });
@@ -267,14 +267,14 @@ describe('claude runtime (real binary)', () => {
 
   it('stops an agent at its turn limit, without retrying', async () => {
     const agent = spec('endless job', { allowedTools: ['Glob'], maxTurns: 2 });
-    const result = await runAgent(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(agent, { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_MAX_TURNS' } });
     // The Glob calls really ran: their results went back to the model.
     expect(model.server.messageRequests(agent.sessionId).length).toBeGreaterThanOrEqual(2);
   });
 
   it('treats a claude process that dies without a result as a transient crash', async () => {
-    const result = await runAgent(spec('anything'), {
+    const result = await runWithRetries(spec('anything'), {
       runtime: new ClaudeRuntime({ claudePath: '/bin/false' }),
       retry: { ...fastRetry, maxRetries: 1 },
     });
@@ -283,7 +283,7 @@ describe('claude runtime (real binary)', () => {
   });
 
   it('error handling: a permanent 400 is not retried and gives a clear error', async () => {
-    const result = await runAgent(spec('broken job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    const result = await runWithRetries(spec('broken job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
     expect(result.status).toBe('failed');
     expect(result.attempts).toBe(1);
     expect(result.error?.code).toBe('BATON_MODEL_INVALID_REQUEST');

@@ -11,8 +11,7 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import { ErrorCodes } from '../core/index.js';
-import { emptyUsage, type Usage } from '../store/index.js';
+import { emptyUsage, ErrorCodes, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { emptyUsage, type Usage } from '../store/index.js';
+import { emptyUsage, type Usage } from '../core/index.js';
 import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
 

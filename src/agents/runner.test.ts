@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../core/index.js';
 import { FakeRuntime, type FakeStep } from './fake-runtime.js';
-import { runAgent, type AttemptInfo } from './runner.js';
+import { runWithRetries, type AttemptInfo } from './runner.js';
 import type { AgentSpec } from './runtime.js';
 
 const spec = (): AgentSpec => ({ agentId: 'a', sessionId: randomUUID(), prompt: 'do it', cwd: '/tmp', env: {} });
@@ -13,12 +13,12 @@ const rateLimited: FakeStep = {
   costUsd: 0.01,
 };
 
-describe('runAgent', () => {
+describe('runWithRetries', () => {
   it('retries a transient failure and sums usage and cost over attempts', async () => {
     const runtime = new FakeRuntime((_, call) =>
       call === 1 ? rateLimited : { text: 'ok', usage: { inputTokens: 7, outputTokens: 3 }, costUsd: 0.02 },
     );
-    const result = await runAgent(spec(), { runtime, retry: fast });
+    const result = await runWithRetries(spec(), { runtime, retry: fast });
     expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'ok' } });
     expect(result.usage).toEqual({ inputTokens: 12, outputTokens: 3, cacheReadTokens: 0, cacheCreationTokens: 0 });
     expect(result.costUsd).toBeCloseTo(0.03);
@@ -26,7 +26,7 @@ describe('runAgent', () => {
 
   it('gives up after maxRetries + 1 attempts (3 by default settings)', async () => {
     const runtime = new FakeRuntime(() => rateLimited);
-    const result = await runAgent(spec(), { runtime, retry: fast });
+    const result = await runWithRetries(spec(), { runtime, retry: fast });
     expect(result).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'BATON_MODEL_RATE_LIMITED' } });
   });
 
@@ -34,14 +34,14 @@ describe('runAgent', () => {
     const runtime = new FakeRuntime(() => ({
       error: { code: ErrorCodes.agentBudgetExceeded, message: 'budget', transient: false },
     }));
-    const result = await runAgent(spec(), { runtime, retry: fast });
+    const result = await runWithRetries(spec(), { runtime, retry: fast });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
   });
 
   it('resumes the session on retry when the failed attempt had started it, else starts it again', async () => {
     const started = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
     const s = spec();
-    await runAgent(s, { runtime: started, retry: fast });
+    await runWithRetries(s, { runtime: started, retry: fast });
     expect(started.calls[0]).toMatchObject({ sessionId: s.sessionId, prompt: 'do it' });
     expect(started.calls[1]!.resume).toBe(true);
     expect(started.calls[1]!.sessionId).toBe(s.sessionId);
@@ -50,7 +50,7 @@ describe('runAgent', () => {
     const neverStarted = new FakeRuntime((_, call) =>
       call === 1 ? { ...rateLimited, sessionStarted: false } : { text: 'ok' },
     );
-    await runAgent(spec(), { runtime: neverStarted, retry: fast });
+    await runWithRetries(spec(), { runtime: neverStarted, retry: fast });
     expect(neverStarted.calls[1]!.resume).toBeUndefined();
     expect(neverStarted.calls[1]!.prompt).toBe('do it');
   });
@@ -58,7 +58,7 @@ describe('runAgent', () => {
   it('reports each attempt through hooks', async () => {
     const events: string[] = [];
     const runtime = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
-    await runAgent(spec(), {
+    await runWithRetries(spec(), {
       runtime,
       retry: fast,
       hooks: {
@@ -72,7 +72,7 @@ describe('runAgent', () => {
   it('kills the agent at its timeout, and does not retry it', async () => {
     const runtime = new FakeRuntime(() => ({ delayMs: 10_000 }));
     const started = Date.now();
-    const result = await runAgent(spec(), { runtime, retry: fast, timeoutMs: 100 });
+    const result = await runWithRetries(spec(), { runtime, retry: fast, timeoutMs: 100 });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
     expect(result.error?.message).toMatch(/timed out after 100 ms/);
@@ -83,7 +83,7 @@ describe('runAgent', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('run cancelled by user')), 100);
     const started = Date.now();
-    const result = await runAgent(spec(), {
+    const result = await runWithRetries(spec(), {
       runtime,
       retry: { maxRetries: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 },
       signal: controller.signal,

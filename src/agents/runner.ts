@@ -1,7 +1,14 @@
 import { ExponentialBackoff, handleWhenResult, retry, type RetryPolicy } from 'cockatiel';
-import { ErrorCodes, type ErrorInfo } from '../core/index.js';
-import { addUsage, emptyUsage, type AgentOutput, type AgentTotals } from '../store/index.js';
-import { AgentAbort, abortError } from './classify.js';
+import {
+  addUsage,
+  BatonError,
+  emptyUsage,
+  ErrorCodes,
+  type AgentOutput,
+  type AgentTotals,
+  type ErrorInfo,
+} from '../core/index.js';
+import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
 
 export interface RetryOptions {
@@ -20,22 +27,22 @@ export interface AttemptInfo {
   startedAt: number;
 }
 
-/** Plain hooks for the one layer above (the orchestrator), which turns them into stored attempts and run events. */
-export interface AgentRunHooks {
+/** Plain hooks for the one layer above (runJob), which turns them into stored attempts and run events. */
+export interface RetryHooks {
   attemptStarted?(info: AttemptInfo): void | Promise<void>;
   /** The attempt's process started: where to find it if the orchestrator dies. */
   processStarted?(info: AttemptInfo, pid: number): void | Promise<void>;
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
 }
 
-export interface AgentRunOptions {
+export interface RunWithRetriesOptions {
   runtime: AgentRuntime;
   retry?: RetryOptions;
   /** The whole agent, all attempts and backoff included, is killed after this long. */
   timeoutMs?: number;
   /** Aborting it cancels the agent (the run's kill switch). */
   signal?: AbortSignal;
-  hooks?: AgentRunHooks;
+  hooks?: RetryHooks;
 }
 
 export type AgentResultStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -66,7 +73,7 @@ function retryPolicy(options: RetryOptions): RetryPolicy {
   ).dangerouslyUnref();
 }
 
-/** A signal that aborts when the caller's does, or with an AgentAbort('timeout') after timeoutMs. */
+/** A signal that aborts when the caller's does, or with BATON_AGENT_TIMEOUT after timeoutMs. */
 function agentSignal(
   parent: AbortSignal | undefined,
   timeoutMs: number | undefined,
@@ -82,7 +89,10 @@ function agentSignal(
       : setTimeout(
           () =>
             controller.abort(
-              new AgentAbort('timeout', `agent ${agentId} timed out after ${timeoutMs} ms and was killed`),
+              new BatonError(
+                ErrorCodes.agentTimeout,
+                `agent ${agentId} timed out after ${timeoutMs} ms and was killed`,
+              ),
             ),
           timeoutMs,
         );
@@ -101,17 +111,18 @@ function aborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs one agent to completion: retries transient failures with exponential backoff and jitter,
- * resumes the agent's Claude session on a retry when the failed attempt had started it (so work
- * done before the failure is not lost), and enforces the timeout and the kill switch.
+ * Runs one agent to completion, one attempt (one `claude` process) at a time: retries transient
+ * failures with exponential backoff and jitter, resumes the agent's Claude session on a retry when
+ * the failed attempt had started it (so work done before the failure is not lost), and enforces the
+ * timeout and the kill switch.
  */
-export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promise<AgentResult> {
+export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOptions): Promise<AgentResult> {
   const startedAt = Date.now();
   const { signal, dispose } = agentSignal(options.signal, options.timeoutMs, spec.agentId);
   const outcomes: AttemptOutcome[] = [];
   let attemptInFlight: Promise<unknown> = Promise.resolve();
 
-  const attemptOnce = async (): Promise<AttemptOutcome | undefined> => {
+  const runAttempt = async (): Promise<AttemptOutcome | undefined> => {
     // Cockatiel's backoff wait ignores the signal, so a retry may still fire after cancellation.
     if (signal.aborted) return undefined;
     const previous = outcomes.at(-1);
@@ -137,7 +148,7 @@ export async function runAgent(spec: AgentSpec, options: AgentRunOptions): Promi
   try {
     // On abort, stop waiting for backoff but let a running attempt finish killing its process.
     await Promise.race([
-      retryPolicy(options.retry ?? defaultRetryOptions).execute(attemptOnce, signal),
+      retryPolicy(options.retry ?? defaultRetryOptions).execute(runAttempt, signal),
       aborted(signal).then(() => attemptInFlight),
     ]);
   } finally {

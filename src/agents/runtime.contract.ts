@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AgentAbort } from './classify.js';
 import type { AgentRuntime, AgentSpec } from './runtime.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
 
 /** Behaviours every runtime must be able to show; each harness scripts them its own way. */
 export type ContractScenario = 'text' | 'structured' | 'rate-limited' | 'invalid-request' | 'slow';
@@ -81,7 +81,7 @@ export function describeRuntimeContract(name: string, makeHarness: () => Promise
         const timedOut = new AbortController();
         // Late enough that a real agent is blocked on its model call, not still starting.
         setTimeout(() => cancel.abort(new Error('user cancelled')), 1500);
-        setTimeout(() => timedOut.abort(new AgentAbort('timeout', 'agent timed out')), 1500);
+        setTimeout(() => timedOut.abort(new BatonError(ErrorCodes.agentTimeout, 'agent timed out')), 1500);
         const started = Date.now();
         const [cancelled, timeout] = await Promise.all([
           h.runtime.execute({ ...h.spec('slow'), sessionId: randomUUID() }, cancel.signal),

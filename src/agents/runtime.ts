@@ -1,6 +1,5 @@
-import type { ErrorInfo } from '../core/index.js';
+import type { AgentOutput, ErrorInfo, Usage } from '../core/index.js';
 import type { McpLaunchConfig } from '../mcp/index.js';
-import type { AgentOutput, Usage } from '../store/index.js';
 
 /** Everything one agent execution needs. Plain data: runtimes must not depend on workflow types. */
 export interface AgentSpec {

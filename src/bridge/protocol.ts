@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCodes } from '../core/index.js';
 
 /**
  * The Context Bridge's wire protocol: JSON messages `{ type, id?, ...payload }`. IDE clients push
@@ -123,11 +124,11 @@ export interface BridgeEvent {
   event: IdeEvent;
 }
 
-/** Stable codes of the bridge's `error` replies. */
+/** Stable codes of the bridge's `error` replies, from the one error catalogue. */
 export const wireErrorCodes = {
-  tooLarge: 'message_too_large',
-  malformedJson: 'malformed_json',
-  invalid: 'invalid_message',
+  tooLarge: ErrorCodes.bridgeMessageTooLarge,
+  malformedJson: ErrorCodes.bridgeMalformedJson,
+  invalid: ErrorCodes.bridgeMessageInvalid,
 } as const;
 export type WireErrorCode = (typeof wireErrorCodes)[keyof typeof wireErrorCodes];
 

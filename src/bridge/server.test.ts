@@ -122,20 +122,20 @@ describe('Context Bridge server', () => {
 
     bad.sendRaw('{"type": "file.opened", ');
     await expect(bad.push({ type: 'file.opened' } as never)).rejects.toMatchObject({
-      code: 'invalid_message',
+      code: 'BATON_BRIDGE_MESSAGE_INVALID',
       message: expect.stringContaining('path:'),
     });
     await expect(bad.push({ type: 'file.exploded', path: '/x' } as never)).rejects.toMatchObject({
-      code: 'invalid_message',
+      code: 'BATON_BRIDGE_MESSAGE_INVALID',
       message: expect.stringMatching(/^type: expected one of file\.opened/),
     });
     await expect(bad.push({ type: 'file.opened', path: '/x', extra: 1 } as never)).rejects.toMatchObject({
       message: 'extra: unknown field',
     });
     await expect(bad.push({ type: 'terminal.output', data: 'x'.repeat(1024 * 1024 + 1) })).rejects.toMatchObject({
-      code: 'message_too_large',
+      code: 'BATON_BRIDGE_MESSAGE_TOO_LARGE',
     });
-    expect(errors.map((e) => e.code)).toEqual(['malformed_json']);
+    expect(errors.map((e) => e.code)).toEqual(['BATON_BRIDGE_MALFORMED_JSON']);
 
     // Both connections still work, and the watcher sees the next good event.
     const delivered = received(watcher, 1);
@@ -187,7 +187,7 @@ describe('Context Bridge server', () => {
     });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({
-      error: { code: 'invalid_message', message: expect.stringContaining('path:') },
+      error: { code: 'BATON_BRIDGE_MESSAGE_INVALID', message: expect.stringContaining('path:') },
     });
     expect((await get('/events?types=nope')).status).toBe(400);
     const huge = await fetch(new URL('/events', bridge.url), {

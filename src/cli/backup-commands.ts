@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName, type Store } from '../store/index.js';
-import { effectiveConfig, openConfiguredStore, processAlive, type Output, type StoreOptions } from './commands.js';
+import { processAlive } from '../orchestrator/index.js';
+import { effectiveConfig, openConfiguredStore, type Output, type StoreOptions } from './commands.js';
 
 function requireSqlite(config: BatonConfig, what: string): void {
   if (config.redis_url)

@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ClaudeRuntime } from '../agents/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -19,15 +17,22 @@ import {
   logEvents,
   parseDuration,
   redactingStore,
+  remainingTenantQuota,
   SecretRedactor,
   startMetricsServer,
-  tenantSpendToday,
   usageDimensions,
   usageReport,
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { requestRunCancel, RunEvents, runWorkflow, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import {
+  requestRunCancel,
+  resumableRun,
+  RunEvents,
+  runWorkflow,
+  summarizeRun,
+  type RunSummary,
+} from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, openStore, scheduleBackups, type Store } from '../store/index.js';
 import { loadWorkflow, parseWorkflow, type LoadedWorkflow } from '../workflow/index.js';
@@ -87,6 +92,8 @@ export interface RunCommandOptions extends StoreOptions {
   onQuota?: 'wait' | 'fail';
   /** Extra environment for agents on top of Baton's own (the demo points them at its scripted model). */
   agentEnv?: Record<string, string>;
+  /** `baton merge`: with resume, the phases whose branches are merged again (a succeeded run may be given). */
+  redoMerge?: string[];
 }
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
@@ -128,18 +135,8 @@ function withMcpSetup(loaded: LoadedWorkflow, config: BatonConfig, projectDirs: 
 }
 
 /** The workflow a stored run was started with, for `baton run --resume`: the file may have changed since. */
-async function loadRunToResume(store: Store, runId: string, config: BatonConfig) {
-  const run = await store.getRun(runId);
-  if (!run)
-    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
-  if (run.status === 'succeeded')
-    throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
-  if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
-    throw new BatonError(
-      ErrorCodes.runNotResumable,
-      `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
-    );
-  }
+async function loadRunToResume(store: Store, runId: string, config: BatonConfig, redoMerge: boolean) {
+  const run = await resumableRun(store, runId, redoMerge);
   const dir = run.workflowPath ? dirname(run.workflowPath) : process.cwd();
   const projectDirs = [process.cwd(), dir];
   const external = catalogFor({ configServers: config.mcp_servers, projectDirs });
@@ -147,59 +144,6 @@ async function loadRunToResume(store: Store, runId: string, config: BatonConfig)
     externalMcpServers: new Set(external.keys()),
   });
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);
-
-/**
- * What is left of a tenant's daily USD and token budgets, if it has them. When one is used up the
- * run fails with a clear error, or with `onQuota: wait` waits for the next UTC day.
- */
-async function remainingTenantQuota(
-  store: Store,
-  config: BatonConfig,
-  tenant: string,
-  onQuota: 'wait' | 'fail',
-  signal: AbortSignal,
-  output: Output,
-): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
-  const dailyUsd = config.tenant_daily_budget_usd[tenant];
-  const dailyTokens = config.tenant_daily_token_budget[tenant];
-  if (dailyUsd === undefined && dailyTokens === undefined) return {};
-  for (;;) {
-    const spent = await tenantSpendToday(store, tenant, Date.now());
-    const overUsd = dailyUsd !== undefined && spent.costUsd >= dailyUsd;
-    const overTokens = dailyTokens !== undefined && spent.tokens >= dailyTokens;
-    if (!overUsd && !overTokens) {
-      return {
-        ...(dailyUsd !== undefined ? { budgetUsd: dailyUsd - spent.costUsd } : {}),
-        ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
-      };
-    }
-    const what = overUsd
-      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
-      : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
-    if (onQuota === 'fail') {
-      throw new BatonError(
-        ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
-      );
-    }
-    const waitMs = msUntilUtcMidnight(Date.now());
-    output.stderr.write(
-      `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).\n`,
-    );
-    await sleep(waitMs + 1000, undefined, { signal });
-  }
 }
 
 /** Serves Prometheus metrics of this process's run while it goes. */
@@ -212,13 +156,8 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
   return server;
 }
 
-/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
-export async function runCommand(
-  workflowPath: string | undefined,
-  options: RunCommandOptions,
-  output: Output,
-): Promise<number> {
-  const { config, sources } = loadEffectiveConfig(options);
+/** `baton run` takes a workflow file or `--resume <runId>`, not both. */
+function checkRunArguments(workflowPath: string | undefined, options: RunCommandOptions): void {
   if (!workflowPath && !options.resume)
     throw new BatonError(
       ErrorCodes.usage,
@@ -229,19 +168,90 @@ export async function runCommand(
       ErrorCodes.usage,
       '--resume continues a run with the workflow it started with; leave out the workflow file.',
     );
+}
+
+/** Cancels the run on SIGINT and SIGTERM, saying so; `dispose` stops listening. */
+function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => void } {
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cancel.signal.aborted) return;
+    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
+    cancel.abort(new BatonError(ErrorCodes.cancelled, `run cancelled by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: cancel.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * With Redis, agents go to `baton worker`s through the queue instead of running here. Loaded only
+ * then: BullMQ is not needed on one machine.
+ */
+async function openQueueExecutor(
+  config: BatonConfig,
+  store: Store,
+  output: Output,
+): Promise<QueueExecutor | undefined> {
+  if (!config.redis_url) return undefined;
+  const { QueueExecutor } = await import('../queue/index.js');
+  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
+  output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
+  return executor;
+}
+
+/** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */
+const tenantQuota = (
+  store: Store,
+  config: BatonConfig,
+  tenant: string,
+  onQuota: 'wait' | 'fail',
+  signal: AbortSignal,
+  output: Output,
+) =>
+  remainingTenantQuota(store, {
+    tenant,
+    dailyUsd: config.tenant_daily_budget_usd[tenant],
+    dailyTokens: config.tenant_daily_token_budget[tenant],
+    onQuota,
+    signal,
+    waiting: (message) => output.stderr.write(`${message}\n`),
+  });
+
+/** The workflow `baton run` runs and for which tenant: a file, or the stored run `--resume` continues. */
+async function whatToRun(
+  workflowPath: string | undefined,
+  options: RunCommandOptions,
+  store: Store,
+  config: BatonConfig,
+): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant: string }> {
+  if (!options.resume) return { ...loadWorkflowWithMcp(workflowPath!, config), tenant: options.tenant ?? 'default' };
+  const resumable = await loadRunToResume(store, options.resume, config, options.redoMerge !== undefined);
+  return { ...resumable, tenant: resumable.run.tenant };
+}
+
+/** `baton run`: runs a workflow until it finishes or is cancelled (SIGINT, SIGTERM, `baton cancel`). */
+export async function runCommand(
+  workflowPath: string | undefined,
+  options: RunCommandOptions,
+  output: Output,
+): Promise<number> {
+  const { config, sources } = loadEffectiveConfig(options);
+  checkRunArguments(workflowPath, options);
   const rawStore = await openConfiguredStore(config);
-  let loaded: ReturnType<typeof loadWorkflowWithMcp>;
-  let tenant = options.tenant ?? 'default';
+  let loaded: Awaited<ReturnType<typeof whatToRun>>;
   try {
-    if (options.resume) {
-      const resumable = await loadRunToResume(rawStore, options.resume, config);
-      loaded = resumable;
-      tenant = resumable.run.tenant;
-    } else loaded = loadWorkflowWithMcp(workflowPath!, config);
+    loaded = await whatToRun(workflowPath, options, rawStore, config);
   } catch (error) {
     await rawStore.close();
     throw error;
   }
+  const { tenant } = loaded;
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
   const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
@@ -266,27 +276,13 @@ export async function runCommand(
         intervalMs: config.backup_interval_ms,
         onError: (error) => output.stderr.write(`warning: scheduled backup failed: ${error.message}\n`),
       });
-  const cancel = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (cancel.signal.aborted) return;
-    output.stderr.write(`\n${signal}: cancelling the run, stopping its agents…\n`);
-    cancel.abort(new Error(`run cancelled by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const cancel = cancelOnSignals(output);
   // Whatever was started is stopped again, however far start-up got.
   let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let executor: QueueExecutor | undefined;
   try {
-    const quota = await remainingTenantQuota(
-      rawStore,
-      config,
-      tenant,
-      options.onQuota ?? 'fail',
-      cancel.signal,
-      output,
-    );
+    const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
     await audit.prune();
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
@@ -296,12 +292,7 @@ export async function runCommand(
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
       : undefined;
     logEvents(logger, events, mcp?.manager.events);
-    // With Redis, agents go to `baton worker`s through the queue instead of running here.
-    // Loaded only then: BullMQ is not needed on one machine.
-    executor = config.redis_url
-      ? await (await import('../queue/index.js')).QueueExecutor.open({ redisUrl: config.redis_url, store })
-      : undefined;
-    if (executor) output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
+    executor = await openQueueExecutor(config, store, output);
 
     let runId = options.resume;
     events.on('run.started', (event) => (runId = event.runId));
@@ -315,6 +306,7 @@ export async function runCommand(
       mcp: mcp?.manager,
       tenant,
       ...(options.resume ? { runId: options.resume, resume: true } : {}),
+      ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(executor ? { executor } : {}),
       ...quota,
@@ -334,8 +326,7 @@ export async function runCommand(
     await metrics?.close();
     await audit.flush();
     logger.flush();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cancel.dispose();
     await rawStore.close();
   }
 }
@@ -506,7 +497,7 @@ export async function dashboardCommand(
         },
         { intervalMs: options.interval ?? 500, contextLimitBytes: config.context_size_limit, signal: stop.signal },
       );
-      if (!last) throw new BatonError(ErrorCodes.usage, `No run with id ${id}. List runs with: baton runs`);
+      if (!last) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${id}. List runs with: baton runs`);
       return 0;
     } finally {
       process.off('SIGINT', onSignal);

@@ -1,20 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { ClaudeRuntime, runAgent } from '../agents/index.js';
+import { ClaudeRuntime } from '../agents/index.js';
 import { archiveSessions, exportContext, importContext, pruneSessions } from '../context/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
-import { resolveAgent, workflowSchema } from '../workflow/index.js';
-import { auditTrail, effectiveConfig, withStore, type Output, type StoreOptions } from './commands.js';
+import { redactingStore, SecretRedactor } from '../observability/index.js';
+import { continueSession, storedSession } from '../orchestrator/index.js';
+import type { SessionStatus } from '../store/index.js';
+import { auditTrail, withStore, type Output, type StoreOptions } from './commands.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
-
-async function sessionOrFail(store: Store, id: string): Promise<SessionRecord> {
-  const session = await store.getSession(id);
-  if (!session) throw new BatonError(ErrorCodes.usage, `No session ${id}. List sessions with: baton sessions list`);
-  return session;
-}
 
 export async function sessionsListCommand(
   options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean },
@@ -43,7 +36,7 @@ export async function sessionsShowCommand(
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const session = await sessionOrFail(store, id);
+    const session = await storedSession(store, id);
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
     if (options.json) {
       output.stdout.write(`${JSON.stringify({ session, context: entries, corrupt })}\n`);
@@ -89,7 +82,7 @@ export async function sessionsPruneCommand(options: StoreOptions, output: Output
 
 /**
  * `baton sessions resume|fork <id> <prompt>`: continues a finished session, in place or as a new
- * forked session, in the agent's original working directory.
+ * forked session, in the agent's original working directory, on the path every agent takes.
  */
 export async function sessionsContinueCommand(
   mode: 'resume' | 'fork',
@@ -98,72 +91,20 @@ export async function sessionsContinueCommand(
   options: StoreOptions & { json?: boolean },
   output: Output,
 ): Promise<number> {
-  const config = effectiveConfig(options);
-  return withStore(options, async (store) => {
-    const session = await sessionOrFail(store, id);
-    const run = await store.getRun(session.runId);
-    const workflow = workflowSchema.safeParse(run?.workflow);
-    const phase = workflow.success
-      ? workflow.data.phases.find((p) => p.agents.some((a) => a.id === session.agentId))
-      : undefined;
-    const entry = phase?.agents.find((a) => a.id === session.agentId);
-    if (!run?.workflowPath || !workflow.success || !phase || !entry) {
-      throw new BatonError(
-        ErrorCodes.usage,
-        `Session ${id} does not belong to a stored workflow run, so its working directory is unknown.`,
-      );
-    }
-    const resolved = resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath));
-    const sessionId = mode === 'fork' ? randomUUID() : id;
-    const now = Date.now();
-    await store.saveSession(
-      mode === 'fork'
-        ? {
-            id: sessionId,
-            runId: session.runId,
-            agentId: session.agentId,
-            phaseId: session.phaseId,
-            parentId: id,
-            status: 'active',
-            createdAt: now,
-            updatedAt: now,
-          }
-        : { ...session, status: 'active', updatedAt: now },
-    );
+  return withStore(options, async (rawStore, config) => {
+    // Secrets in the environment never reach the store, as in `baton run`.
+    const store = redactingStore(rawStore, SecretRedactor.fromEnvironment(process.env));
     const runtime = new ClaudeRuntime({
       claudePath: config.claude_path,
       streamIdleTimeoutMs: config.stream_idle_timeout_ms,
     });
-    const result = await runAgent(
-      {
-        agentId: session.agentId,
-        sessionId,
-        ...(mode === 'fork' ? { forkFrom: id } : { resume: true }),
-        prompt,
-        cwd: resolved.cwd,
-        model: resolved.model,
-        allowedTools: resolved.allowedTools,
-        env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
-      },
-      {
-        runtime,
-        retry: {
-          maxRetries: config.max_retries,
-          baseDelayMs: config.retry_base_delay_ms,
-          maxDelayMs: config.retry_max_delay_ms,
-        },
-        timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
-      },
-    );
-    await runtime.close();
-    const finished = Date.now();
-    const stored = await sessionOrFail(store, sessionId);
-    await store.saveSession({
-      ...stored,
-      status: result.status === 'succeeded' ? 'completed' : 'failed',
-      updatedAt: finished,
-      expiresAt: finished + config.session_ttl_ms,
-    });
+    let continued: Awaited<ReturnType<typeof continueSession>>;
+    try {
+      continued = await continueSession({ mode, sessionId: id, prompt, store, runtime, env: process.env, config });
+    } finally {
+      await runtime.close();
+    }
+    const { sessionId, result } = continued;
     if (options.json) output.stdout.write(`${JSON.stringify({ sessionId, ...result })}\n`);
     else
       output.stdout.write(

@@ -31,6 +31,7 @@ import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand } from './migrate-commands.js';
 import { backupCommand, doctorCommand, restoreCommand } from './backup-commands.js';
+import { mergeCommand } from './merge-commands.js';
 
 const output: Output = { stdout: process.stdout, stderr: process.stderr };
 
@@ -131,6 +132,18 @@ storeOptions(
         dataDir?: string;
       },
     ) => runCommand(workflow, opts, output),
+  ),
+);
+
+storeOptions(
+  program
+    .command('merge <runId>')
+    .description("merge a finished run's worktree branches again (merge: phases), without rerunning its agents")
+    .option('--phase <id>', 'only this phase (default: every phase with merge:)')
+    .option('--json', 'print exactly one JSON object with the result'),
+).action(
+  action((runId: string, opts: { phase?: string; json?: boolean; config?: string; dataDir?: string }) =>
+    mergeCommand(runId, opts, output),
   ),
 );
 

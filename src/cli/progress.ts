@@ -1,4 +1,5 @@
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
+import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const usd = (n: number): string => `$${n.toFixed(4)}`;
@@ -38,6 +39,7 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
   events.on('budget.exceeded', (e) =>
     out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`),
   );
+  events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
 }
 
@@ -70,6 +72,43 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
 }
 
+const verifyText = (verify: VerifyResult): string => {
+  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`;
+  return `verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${failure}`;
+};
+
+/** Why a branch was skipped, its conflict and resolver, and what verify said. */
+function mergeDetails(step: MergeStep): string {
+  return [
+    step.reason,
+    step.conflictFiles && `conflict in ${step.conflictFiles.join(', ')}`,
+    step.resolver && `resolver ${step.resolver.agentId} ${step.resolver.status}`,
+    step.branchVerify && `branch ${verifyText(step.branchVerify)}`,
+    step.verify && verifyText(step.verify),
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+const mergeStepText = (step: MergeStep): string => {
+  const details = mergeDetails(step);
+  return details ? `${step.outcome}: ${details}` : step.outcome;
+};
+
+/** A merged phase: its integration branch and head, then one line per agent branch. */
+function mergeLines(merge: MergeReport | undefined): string[] {
+  if (!merge) return [];
+  const count = (outcome: string): number => merge.steps.filter((s) => s.outcome === outcome).length;
+  const lines = [
+    `    ⇄ merge ${merge.status}: ${merge.into} at ${merge.head.slice(0, 10)} (${count('merged')} merged, ${count('resolved')} resolved, ${count('skipped')} skipped)`,
+  ];
+  if (merge.error) lines.push(`      ! ${merge.error.code}: ${merge.error.message}`);
+  for (const step of merge.steps)
+    lines.push(`      ${step.outcome.padEnd(8)} ${step.agentId.padEnd(16)} ${mergeDetails(step)}`);
+  if (merge.pr) lines.push(`      pr ${merge.pr.url ?? merge.pr.skipped ?? `gh exit ${merge.pr.exitCode}`}`);
+  return lines;
+}
+
 /** A human-readable account of a run: every agent's status, cost and result, and each phase's combined output. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}`];
@@ -94,7 +133,7 @@ export function formatSummary(summary: RunSummary): string {
         lines.push(`              branch ${ws.branch} (${changed})`);
       }
     }
-    lines.push(...phaseOutputLines(phase));
+    lines.push(...phaseOutputLines(phase), ...mergeLines(phase.merge));
   }
   const t = summary.totals;
   lines.push(

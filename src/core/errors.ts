@@ -77,6 +77,22 @@ export const ErrorCodes = {
   bridgeInvalid: 'BATON_BRIDGE_INVALID',
   /** The Context Bridge could not start (port taken), is not running, or refused the token. */
   bridgeUnavailable: 'BATON_BRIDGE_UNAVAILABLE',
+  /** Something Baton did not expect went wrong (a bug, or a failure with no code of its own). */
+  internal: 'BATON_INTERNAL',
+  /** No stored run has the given id. */
+  runNotFound: 'BATON_RUN_NOT_FOUND',
+  /** A Context Bridge client sent a message over the size limit (wire reply code). */
+  bridgeMessageTooLarge: 'BATON_BRIDGE_MESSAGE_TOO_LARGE',
+  /** A Context Bridge client sent a message that is not JSON (wire reply code). */
+  bridgeMalformedJson: 'BATON_BRIDGE_MALFORMED_JSON',
+  /** A Context Bridge client sent JSON of the wrong shape (wire reply code). */
+  bridgeMessageInvalid: 'BATON_BRIDGE_MESSAGE_INVALID',
+  /** No stored session has the given id. */
+  sessionNotFound: 'BATON_SESSION_NOT_FOUND',
+  /** Merging a worktree phase's branches stopped: a conflict or failed verify under a `fail` policy, or git failed. */
+  mergeFailed: 'BATON_MERGE_FAILED',
+  /** A merge's `into` names a branch that exists and that this run did not create; Baton never overwrites it. */
+  mergeBranchExists: 'BATON_MERGE_BRANCH_EXISTS',
   /** A model response went silent mid-stream for stream_idle_timeout_ms; retried, resuming the session. */
   modelStalled: 'BATON_MODEL_STALLED',
   /** The disk holding data_dir is full: the run was stopped and can be resumed once there is space. */
@@ -108,6 +124,8 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.knowledgeInvalid,
   ErrorCodes.bridgeInvalid,
   ErrorCodes.runNotResumable,
+  ErrorCodes.runNotFound,
+  ErrorCodes.sessionNotFound,
   ErrorCodes.backupInvalid,
 ]);
 
@@ -121,8 +139,9 @@ export interface ErrorInfo {
   message: string;
 }
 
+/** An error as stored: a BatonError keeps its code; anything else was not expected, so it is BATON_INTERNAL. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (isBatonError(error)) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { code: ErrorCodes.agentFailed, message };
+  return { code: ErrorCodes.internal, message };
 }

@@ -3,8 +3,10 @@ export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
-export type { ParseOptions, PathProblem, ValidationProblem } from './validate.js';
+export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
+export type { ParseOptions, PathProblem } from './validate.js';
+export { addUsage, emptyUsage } from './values.js';
+export type { AgentOutput, AgentTotals, Usage } from './values.js';
 export {
   argumentText,
   day,

@@ -22,7 +22,7 @@ export function dashboardPage(): string {
   .status { font-weight: 600; }
   .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending { color: #9a6700; } .cancelled { color: #6e7781; }
   #detail { grid-column: 1 / -1; }
-  .agent { border-top: 1px solid #eef0f3; padding: 8px 0; }
+  .agent, .merge { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
   .muted { color: #6e7781; }
@@ -89,7 +89,7 @@ async function showRun() {
   const head = el('h2', 'Run ' + run.runId + ' · ' + run.workflow);
   head.style.textTransform = 'none';
   const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + usd(run.totals.costUsd), 'muted'));
-  detail.replaceChildren(head, status, ...run.agents.map((a) => {
+  detail.replaceChildren(head, status, ...run.phases.filter((p) => p.merge).map((p) => mergeBox(p.merge)), ...run.agents.map((a) => {
     const box = el('div', undefined, 'agent');
     box.dataset.agentId = a.id;
     box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
@@ -99,6 +99,29 @@ async function showRun() {
     if (a.error) box.append(el('div', 'Error', 'muted'), el('pre', a.error.code + ': ' + a.error.message, 'error'));
     return box;
   }));
+}
+
+// A merged worktree phase: its integration branch and head, and what became of each agent's branch.
+function mergeBox(m) {
+  const box = el('div', undefined, 'merge');
+  box.dataset.phaseId = m.phaseId;
+  box.append(el('strong', 'Merge of ' + m.phaseId), el('span', ' ' + m.status, 'status ' + m.status),
+    el('span', ' · ' + m.into + ' at ' + m.head.slice(0, 10), 'muted'));
+  if (m.error) box.append(el('pre', m.error.code + ': ' + m.error.message, 'error'));
+  const verify = (v) => v ? (v.timedOut ? 'timed out' : 'exit ' + v.exitCode) : '';
+  const table = el('table');
+  table.append(...m.steps.map((step) => {
+    const tr = el('tr');
+    tr.dataset.agentId = step.agentId;
+    tr.append(el('td', step.agentId), el('td', step.outcome, 'status ' + (step.outcome === 'skipped' ? 'failed' : 'succeeded')),
+      el('td', [step.reason, step.conflictFiles ? 'conflict in ' + step.conflictFiles.join(', ') : '', step.resolver ? 'resolver ' + step.resolver.agentId + ' ' + step.resolver.status : ''].filter(Boolean).join(' · '), 'muted'),
+      el('td', verify(step.verify)));
+    tr.title = step.verify ? step.verify.outputTail : '';
+    return tr;
+  }));
+  box.append(table);
+  if (m.pr) box.append(el('div', 'Pull request: ' + (m.pr.url || m.pr.skipped || 'gh exit ' + m.pr.exitCode), 'muted'));
+  return box;
 }
 
 const events = new EventSource('/api/events');

@@ -1,8 +1,6 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
-export { parseDuration, tenantSpendToday, usageDimensions, usageReport } from './usage.js';
-export type { UsageDimension, UsageReport, UsageRow } from './usage.js';
+export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } from './usage.js';
+export type { UsageDimension } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
-export type { LoggerOptions } from './logger.js';
 export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
-export { AuditTrail, currentActor } from './audit.js';
-export type { AuditOptions } from './audit.js';
+export { AuditTrail } from './audit.js';

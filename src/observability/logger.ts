@@ -41,6 +41,7 @@ const infoEvents: Array<keyof RunEventMap & string> = [
   'budget.warning',
   'budget.exceeded',
   'context.corrupt',
+  'merge.step',
 ];
 const debugEvents: Array<keyof RunEventMap & string> = [
   'agent.queued',

@@ -1,5 +1,6 @@
-import { BatonError, ErrorCodes } from '../core/index.js';
-import { addUsage, emptyUsage, type Store, type Usage } from '../store/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { addUsage, BatonError, emptyUsage, ErrorCodes, systemClock, type Clock, type Usage } from '../core/index.js';
+import type { Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
 export type UsageDimension = (typeof usageDimensions)[number];
@@ -74,4 +75,57 @@ export async function tenantSpendToday(
   const report = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now });
   const row = report.rows.find((r) => r.key === tenant);
   return { costUsd: row?.costUsd ?? 0, tokens: row ? row.inputTokens + row.outputTokens : 0 };
+}
+
+const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);
+
+export interface TenantQuotaOptions {
+  tenant: string;
+  /** The tenant's daily USD and token budgets (tenant_daily_budget_usd, tenant_daily_token_budget), if any. */
+  dailyUsd?: number;
+  dailyTokens?: number;
+  /** When a budget is used up: fail at once, or wait for the next UTC day. */
+  onQuota: 'wait' | 'fail';
+  signal: AbortSignal;
+  /** Told why the run waits, and for how long. */
+  waiting?(message: string): void;
+  clock?: Clock;
+}
+
+/**
+ * What is left of a tenant's daily USD and token budgets, for a run about to start. When one is used
+ * up it throws BATON_TENANT_BUDGET_EXCEEDED, or with `onQuota: wait` waits for the next UTC day.
+ */
+export async function remainingTenantQuota(
+  store: Store,
+  options: TenantQuotaOptions,
+): Promise<{ budgetUsd?: number; budgetTokens?: number }> {
+  const { tenant, dailyUsd, dailyTokens } = options;
+  const clock = options.clock ?? systemClock;
+  if (dailyUsd === undefined && dailyTokens === undefined) return {};
+  for (;;) {
+    const spent = await tenantSpendToday(store, tenant, clock.now());
+    const overUsd = dailyUsd !== undefined && spent.costUsd >= dailyUsd;
+    const overTokens = dailyTokens !== undefined && spent.tokens >= dailyTokens;
+    if (!overUsd && !overTokens) {
+      return {
+        ...(dailyUsd !== undefined ? { budgetUsd: dailyUsd - spent.costUsd } : {}),
+        ...(dailyTokens !== undefined ? { budgetTokens: dailyTokens - spent.tokens } : {}),
+      };
+    }
+    const what = overUsd
+      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
+      : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
+    if (options.onQuota === 'fail') {
+      throw new BatonError(
+        ErrorCodes.tenantBudgetExceeded,
+        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
+      );
+    }
+    const waitMs = msUntilUtcMidnight(clock.now());
+    options.waiting?.(
+      `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).`,
+    );
+    await sleep(waitMs + 1000, undefined, { signal: options.signal });
+  }
 }

@@ -1,8 +1,12 @@
-import { TypedEmitter, type ErrorInfo } from '../core/index.js';
-import type { AgentStatus, PhaseStatus, RunStatus, Usage } from '../store/index.js';
+import { TypedEmitter, type ErrorCode, type ErrorInfo, type Usage } from '../core/index.js';
+import type { AgentStatus, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
-/** Everything a run tells its subscribers (CLI progress, dashboards, metrics, audit). */
+/**
+ * Everything a run tells its subscribers (CLI progress, dashboards, metrics, audit). The path of one
+ * agent: agent.queued → (agent.mcp) → agent.started → agent.attempt / agent.attempt.finished per
+ * attempt → agent.finished; hooks that observe an agent subscribe here rather than into the path.
+ */
 export interface RunEventMap extends Record<string, unknown> {
   /** `agents` counts those known at the start (a foreach over a phase's output adds more later). */
   'run.started': { runId: string; workflowName: string; agents: number; resumed?: boolean; reused?: number };
@@ -38,7 +42,7 @@ export interface RunEventMap extends Record<string, unknown> {
     attempt: number;
     status: 'succeeded' | 'failed';
     startupMs?: number;
-    errorCode?: string;
+    errorCode?: ErrorCode;
   };
   'agent.finished': {
     runId: string;
@@ -55,6 +59,8 @@ export interface RunEventMap extends Record<string, unknown> {
   /** The run has spent 80 % of its budgetUsd (once), or all of it (then it stops). */
   'budget.warning': { runId: string; spentUsd: number; budgetUsd: number };
   'budget.exceeded': { runId: string; spentUsd: number; budgetUsd: number };
+  /** One agent's branch of a `merge:` phase was merged, resolved or skipped (recorded in its merge report). */
+  'merge.step': { runId: string; phaseId: string; into: string; step: MergeStep };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };
   'run.finished': { runId: string; status: RunStatus; summary: RunSummary };
 }

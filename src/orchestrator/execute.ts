@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import {
   agentEnvironment,
   continuationPrompt,
-  runAgent,
+  runWithRetries,
   sessionTranscriptExists,
   stopLeftoverAgent,
   type AgentResult,
@@ -10,10 +10,11 @@ import {
   type AgentSpec,
   type AttemptInfo,
   type AttemptOutcome,
+  type RetryHooks,
   type RetryOptions,
 } from '../agents/index.js';
-import { ErrorCodes, systemClock, type Clock } from '../core/index.js';
-import { addUsage, emptyUsage, type Store } from '../store/index.js';
+import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import type { AttemptRecord, Store } from '../store/index.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -34,45 +35,80 @@ export interface AgentJob {
   retry: RetryOptions;
   /** For all attempts and backoff. */
   timeoutMs: number;
+  /**
+   * A further turn of a finished agent's session (`baton sessions resume|fork`): the spec says how
+   * the session starts, and the agent's earlier attempts are numbered past, not continued or summed.
+   */
+  followUp?: boolean;
 }
 
-/** What the orchestrator hears while an agent runs in this process (a remote worker tells nothing until the end). */
+/** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
 export interface AgentJobHooks {
-  attemptStarted?(info: AttemptInfo, attempt: number): void;
-  attemptFinished?(info: AttemptInfo, attempt: number, outcome: AttemptOutcome): void;
-}
-
-/** Runs agent jobs: in this process by default, or through a queue on workers. */
-export interface AgentExecutor {
-  /** True when hooks report every attempt as it ends (the orchestrator counts spend from them). */
-  readonly local: boolean;
-  execute(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult>;
-  close(): Promise<void>;
+  attemptStarted?(info: AttemptInfo): void;
+  attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void;
+  /** Money and tokens spent: after each attempt where the executor sees attempts, else once when the job ends. */
+  spent?(costUsd: number, tokens: number): void;
 }
 
 /**
- * Runs a job to its end and records every attempt in the store. Attempts an earlier executor left
- * unfinished (an orchestrator or worker that died) are closed as lost, what they left running on
- * this host is stopped, and the agent continues its own Claude session when it has a transcript.
- * Totals include those earlier attempts, so a re-run job reports what the agent cost in all.
+ * The one seam between the orchestrator and whoever runs its agents: this process (LocalExecutor)
+ * or `baton worker`s through a queue (QueueExecutor). The orchestrator never asks which it has.
  */
-export async function executeAgentJob(
-  job: AgentJob,
-  deps: {
-    store: Store;
-    runtime: AgentRuntime;
-    env: NodeJS.ProcessEnv;
-    signal: AbortSignal;
-    hooks?: AgentJobHooks;
-    clock?: Clock;
-  },
-): Promise<AgentResult> {
-  const { store } = deps;
-  const { runId } = job;
+export interface AgentExecutor {
+  /** How many more agents `prewarm` would take now; 0 when this executor cannot start agents ahead. */
+  readonly warmCapacity: number;
+  /** Starts a job's agent process while it waits for its slot; false when it could not. */
+  prewarm(job: AgentJob): boolean;
+  /** Runs a job to its end (all attempts); never rejects for an agent's own failure. */
+  runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult>;
+  close(): Promise<void>;
+}
+
+/** The spec an agent process starts with: the job's, in the environment built once here from the executor's own. */
+export const jobSpec = (job: AgentJob, baseEnv: NodeJS.ProcessEnv): AgentSpec => ({
+  ...job.spec,
+  env: agentEnvironment(baseEnv, job.env),
+});
+
+interface RunJobDeps {
+  store: Store;
+  runtime: AgentRuntime;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  hooks?: AgentJobHooks;
+  clock?: Clock;
+}
+
+/**
+ * Runs a job to its end in this process and records every attempt in the store. Attempts an earlier
+ * executor left unfinished (an orchestrator or worker that died) are closed as lost, what they left
+ * running on this host is stopped, and the agent continues its own Claude session when it has a
+ * transcript. Totals include those earlier attempts, so a re-run job reports what the agent cost in all.
+ */
+export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
+  const earlier = await deps.store.listAttempts(job.runId, job.agentId);
+  await closeLostAttempts(job, earlier, deps.store, clock);
+  const spec = await startingSpec(job, earlier.length > 0, deps.env);
+  const result = await runWithRetries(spec, {
+    runtime: deps.runtime,
+    retry: job.retry,
+    timeoutMs: job.timeoutMs,
+    signal: deps.signal,
+    hooks: attemptRecorder(job, earlier.length, deps, clock),
+  });
+  if (earlier.length === 0 || job.followUp) return result;
+  return {
+    ...result,
+    usage: earlier.reduce((sum, a) => addUsage(sum, a.usage), result.usage),
+    costUsd: earlier.reduce((sum, a) => sum + a.costUsd, result.costUsd),
+    attempts: earlier.length + result.attempts,
+  };
+}
+
+/** Attempts still marked running belong to a process that died: stop what is left of it here, record them lost. */
+async function closeLostAttempts(job: AgentJob, earlier: AttemptRecord[], store: Store, clock: Clock): Promise<void> {
   const host = hostname();
-  const env = agentEnvironment(deps.env, job.env);
-  const earlier = await store.listAttempts(runId, job.agentId);
   for (const attempt of earlier.filter((a) => a.status === 'running')) {
     if (attempt.pid !== undefined && attempt.host === host) stopLeftoverAgent(attempt.pid, job.spec.sessionId);
     await store.saveAttempt({
@@ -82,83 +118,72 @@ export async function executeAgentJob(
       error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' },
     });
   }
-  const resume = earlier.length > 0 && (await sessionTranscriptExists(job.spec.sessionId, job.spec.cwd, env));
-  const spec: AgentSpec = {
-    ...job.spec,
-    env,
-    ...(resume
-      ? {
-          resume: true,
-          prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' }),
-        }
-      : {}),
+}
+
+/** A job run again after earlier attempts continues the agent's session when its transcript exists. */
+async function startingSpec(job: AgentJob, ranBefore: boolean, baseEnv: NodeJS.ProcessEnv): Promise<AgentSpec> {
+  const spec = jobSpec(job, baseEnv);
+  if (!ranBefore || job.followUp || !(await sessionTranscriptExists(spec.sessionId, spec.cwd, spec.env))) return spec;
+  return {
+    ...spec,
+    resume: true,
+    prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' }),
   };
-  const offset = earlier.length;
-  const attemptRecord = (info: AttemptInfo) => ({
-    runId,
+}
+
+/** Turns each attempt's start, process and end into its stored record and the caller's hooks. */
+function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock: Clock): RetryHooks {
+  const { store, hooks } = deps;
+  const numbered = (info: AttemptInfo): AttemptInfo => ({ ...info, attempt: offset + info.attempt });
+  const running = (info: AttemptInfo): AttemptRecord => ({
+    runId: job.runId,
     agentId: job.agentId,
     attempt: offset + info.attempt,
     resumed: info.resumed,
     startedAt: info.startedAt,
+    status: 'running',
+    usage: emptyUsage(),
+    costUsd: 0,
+    durationMs: 0,
   });
-  const result = await runAgent(spec, {
-    runtime: deps.runtime,
-    retry: job.retry,
-    timeoutMs: job.timeoutMs,
-    signal: deps.signal,
-    hooks: {
-      attemptStarted: async (info) => {
-        await store.saveAttempt({
-          ...attemptRecord(info),
-          status: 'running',
-          usage: emptyUsage(),
-          costUsd: 0,
-          durationMs: 0,
-        });
-        deps.hooks?.attemptStarted?.(info, offset + info.attempt);
-      },
-      processStarted: async (info, pid) => {
-        await store.saveAttempt({
-          ...attemptRecord(info),
-          status: 'running',
-          usage: emptyUsage(),
-          costUsd: 0,
-          durationMs: 0,
-          pid,
-          host,
-        });
-      },
-      attemptFinished: async (info, outcome) => {
-        await store.saveAttempt({
-          ...attemptRecord(info),
-          status: outcome.status,
-          finishedAt: clock.now(),
-          usage: outcome.usage,
-          costUsd: outcome.costUsd,
-          durationMs: outcome.durationMs,
-          ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
-        });
-        deps.hooks?.attemptFinished?.(info, offset + info.attempt, outcome);
-      },
-    },
-  });
-  if (offset === 0) return result;
   return {
-    ...result,
-    usage: earlier.reduce((sum, a) => addUsage(sum, a.usage), result.usage),
-    costUsd: earlier.reduce((sum, a) => sum + a.costUsd, result.costUsd),
-    attempts: offset + result.attempts,
+    attemptStarted: async (info) => {
+      await store.saveAttempt(running(info));
+      hooks?.attemptStarted?.(numbered(info));
+    },
+    processStarted: async (info, pid) => {
+      await store.saveAttempt({ ...running(info), pid, host: hostname() });
+    },
+    attemptFinished: async (info, outcome) => {
+      await store.saveAttempt({
+        ...running(info),
+        status: outcome.status,
+        finishedAt: clock.now(),
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        durationMs: outcome.durationMs,
+        ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
+      });
+      hooks?.attemptFinished?.(numbered(info), outcome);
+      hooks?.spent?.(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
+    },
   };
 }
 
-/** Runs agents in this process, with the runtime it was given. */
+/** Runs agents in this process, with the runtime it was given; its session pool prewarms them. */
 export class LocalExecutor implements AgentExecutor {
-  readonly local = true;
-
   constructor(private readonly deps: { store: Store; runtime: AgentRuntime; env: NodeJS.ProcessEnv; clock?: Clock }) {}
 
-  execute(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
-    return executeAgentJob(job, { ...this.deps, signal, ...(hooks ? { hooks } : {}) });
+  get warmCapacity(): number {
+    return this.deps.runtime.prewarm ? (this.deps.runtime.warmCapacity ?? 0) : 0;
+  }
+
+  prewarm(job: AgentJob): boolean {
+    return this.deps.runtime.prewarm?.(jobSpec(job, this.deps.env)) ?? false;
+  }
+
+  runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
+    return runJobHere(job, { ...this.deps, signal, ...(hooks ? { hooks } : {}) });
   }
 
   async close(): Promise<void> {}

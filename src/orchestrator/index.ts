@@ -1,12 +1,10 @@
-export { requestRunCancel, RunCancelled, runWorkflow } from './run.js';
-export type { RunWorkflowOptions } from './run.js';
+export { runWorkflow } from './run.js';
+export { requestRunCancel } from './run-stop.js';
+export { processAlive, resumableRun } from './resume.js';
 export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { summarizeRun } from './summary.js';
 export type { AgentSummary, PhaseSummary, RunSummary } from './summary.js';
-export { AgentScheduler } from './scheduler.js';
-export type { AgentSchedulerOptions, SlotRequest } from './scheduler.js';
-export { planJsonSchema, planSchema } from './planning.js';
-export type { Plan } from './planning.js';
-export { executeAgentJob, LocalExecutor } from './execute.js';
+export { runJobHere } from './execute.js';
 export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';
+export { continueSession, storedSession } from './continue-session.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import type { AgentOutput } from '../store/index.js';
+import type { AgentOutput } from '../core/index.js';
 import { findCycle, type AgentEntry, type PhaseSpec } from '../workflow/index.js';
 
 const taskId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_"' });

@@ -5,7 +5,8 @@ import { defaultConfig, type BatonConfig } from '../config/index.js';
 import { ErrorCodes } from '../core/index.js';
 import { parseWorkflow, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
-import { requestRunCancel, runWorkflow } from './run.js';
+import { runWorkflow } from './run.js';
+import { requestRunCancel } from './run-stop.js';
 
 const temp = useTempStore('baton-orch-');
 

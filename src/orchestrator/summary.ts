@@ -6,6 +6,7 @@ import type {
   AgentRole,
   AgentStatus,
   AgentWorkspace,
+  MergeReport,
   PhaseOutput,
   PhaseStatus,
   RunStatus,
@@ -30,7 +31,7 @@ export interface AgentSummary {
   mcp?: AgentMcpRecord;
   /** What the agent inherited from earlier agents. */
   context?: AgentContextRecord;
-  /** Set for the agents Baton adds: a phase's planner, judge or reducers (workers leave it out). */
+  /** Set for the agents Baton adds: a phase's planner, judge, reducers or merge resolvers (workers leave it out). */
   role?: Exclude<AgentRole, 'worker'>;
   /** `workspace: worktree`: the agent's branch and what it changed. */
   workspace?: AgentWorkspace;
@@ -47,6 +48,8 @@ export interface PhaseSummary {
   output?: PhaseOutput;
   /** Why the phase as a whole did not run or failed (a false `when`, an invalid plan, a missing foreach list). */
   error?: ErrorInfo;
+  /** `merge:` of a worktree phase: the integration branch, its head, and what became of each branch. */
+  merge?: MergeReport;
   agents: AgentSummary[];
 }
 
@@ -87,11 +90,17 @@ function agentSummary(agent: AgentRecord): AgentSummary {
   };
 }
 
+const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (merge ? { merge } : {});
+
 /** Builds the summary from what is stored, so a finished, running or crashed run reads the same. */
 export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
-  if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
-  const [phases, agents] = await Promise.all([store.listPhases(runId), store.listAgents(runId)]);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
+  const [phases, agents, merges] = await Promise.all([
+    store.listPhases(runId),
+    store.listAgents(runId),
+    store.listMergeReports(runId),
+  ]);
   const phaseSummaries = phases.map((phase): PhaseSummary => ({
     id: phase.id,
     status: phase.status,
@@ -99,6 +108,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     ...(phase.parentId !== undefined ? { parentId: phase.parentId } : {}),
     ...(phase.output ? { output: phase.output } : {}),
     ...(phase.error ? { error: phase.error } : {}),
+    ...withMerge(merges.find((m) => m.phaseId === phase.id)),
     agents: agents.filter((a) => a.phaseId === phase.id).map(agentSummary),
   }));
   const sum = (pick: (a: AgentRecord) => number): number => agents.reduce((total, a) => total + pick(a), 0);

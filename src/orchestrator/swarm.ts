@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
 import type { PhaseOutput } from '../store/index.js';
 import type { AgentEntry, Foreach } from '../workflow/index.js';
 
@@ -34,27 +34,27 @@ export interface AgentInstance {
   index?: number;
 }
 
-/** The items a `foreach` fans out over, or why they cannot be had. */
-function foreachItems(foreach: Foreach, outputOf: (phaseId: string) => PhaseOutput | undefined): unknown[] | ErrorInfo {
+/** The items a `foreach` fans out over; BATON_WORKFLOW_INVALID when they cannot be had. */
+function foreachItems(foreach: Foreach, outputOf: (phaseId: string) => PhaseOutput | undefined): unknown[] {
   if (Array.isArray(foreach)) return foreach;
   const output = outputOf(foreach.phase);
   const items = valueAt(output?.structured, foreach.field);
   if (Array.isArray(items)) return items;
   const where = `phase "${foreach.phase}"${foreach.field ? ` field "${foreach.field}"` : ''}`;
-  return {
-    code: ErrorCodes.workflowInvalid,
-    message: `foreach: ${where} is ${items === undefined ? 'missing from its structured output' : `not a list (got ${typeof items})`}; give that phase an outputSchema with a list there`,
-  };
+  throw new BatonError(
+    ErrorCodes.workflowInvalid,
+    `foreach: ${where} is ${items === undefined ? 'missing from its structured output' : `not a list (got ${typeof items})`}; give that phase an outputSchema with a list there`,
+  );
 }
 
 /**
  * Expands a phase's entries into the agents that run: `count: N` and `foreach` give N agents with
- * their own sessions; a plain entry is one agent. Returns an error when a foreach's list is missing.
+ * their own sessions; a plain entry is one agent. Throws BATON_WORKFLOW_INVALID when a foreach's list is missing.
  */
 export function expandAgents(
   entries: AgentEntry[],
   outputOf: (phaseId: string) => PhaseOutput | undefined,
-): AgentInstance[] | ErrorInfo {
+): AgentInstance[] {
   const instances: AgentInstance[] = [];
   for (const entry of entries) {
     const items = entry.foreach
@@ -66,7 +66,6 @@ export function expandAgents(
       instances.push({ id: entry.id, entry, prompt: entry.prompt });
       continue;
     }
-    if (!Array.isArray(items)) return items;
     items.forEach((item, index) => {
       instances.push({
         id: `${entry.id}.${index}`,

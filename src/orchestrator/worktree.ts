@@ -1,38 +1,23 @@
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { git } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
-
-const exec = promisify(execFile);
-
-async function git(cwd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await exec('git', args, { cwd, maxBuffer: 16 * 1024 * 1024 });
-    return stdout.trim();
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new BatonError(
-      ErrorCodes.worktree,
-      `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
 
 /** A branch name git accepts, from a run and agent id. */
 export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
 
 /**
- * Gives an agent its own worktree and branch of `repo`, started at the repository's HEAD. Calling
- * it again for the same agent (a resumed run) reuses the worktree it made before.
+ * Gives an agent its own worktree and branch of `repo`, started at `base` (a merged earlier phase's
+ * integration head) or else the repository's HEAD. Calling it again for the same agent (a resumed
+ * run) reuses the worktree it made before.
  */
 export async function createWorktree(
   repo: string,
   dataDir: string,
   runId: string,
   agentId: string,
+  base?: string,
 ): Promise<AgentWorkspace> {
   const root = await git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
     throw new BatonError(
@@ -45,11 +30,11 @@ export async function createWorktree(
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
   if (existing.split('\n').includes(`worktree ${path}`)) {
-    const baseCommit = await git(root, ['merge-base', 'HEAD', branch]);
+    const baseCommit = base ?? (await git(root, ['merge-base', 'HEAD', branch]));
     return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
   }
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
-  const baseCommit = await git(root, ['rev-parse', 'HEAD']);
+  const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
   await git(root, ['worktree', 'add', '-B', branch, path, baseCommit]);
   return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
 }

@@ -1,3 +1,1 @@
-export { AGENT_QUEUE, agentJobId, bullPriority, QueueExecutor, startAgentWorker } from './queue.js';
-export type { AgentWorker, AgentWorkerOptions } from './queue.js';
-export { TenantSlots } from './tenant-slots.js';
+export { AGENT_QUEUE, QueueExecutor, startAgentWorker } from './queue.js';

@@ -65,11 +65,11 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
       async (runtimes, executor) => {
         const twice = job();
         const signal = new AbortController().signal;
-        const [a, b] = await Promise.all([executor.execute(twice, signal), executor.execute(twice, signal)]);
+        const [a, b] = await Promise.all([executor.runJob(twice, signal), executor.runJob(twice, signal)]);
         expect(a).toMatchObject({ status: 'succeeded', output: { text: 'done once' } });
         expect(b).toEqual(a);
         // Sent again after it finished: the stored result comes back, nothing runs.
-        expect(await executor.execute(twice, signal)).toEqual(a);
+        expect(await executor.runJob(twice, signal)).toEqual(a);
         expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
         expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
         expect((await redis.store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
@@ -95,7 +95,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
           createdAt: Date.now(),
         });
         const cancel = new AbortController();
-        const first = executor.execute(resumed, cancel.signal);
+        const first = executor.runJob(resumed, cancel.signal);
         await expect.poll(() => calls, { timeout: 10_000 }).toBe(1);
         cancel.abort(new Error('run cancelled'));
         expect((await first).status).toBe('cancelled');
@@ -107,7 +107,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
           .toBe('cancelled');
 
         await redis.store.clearCancel(resumed.runId); // what `baton run --resume` does first
-        expect(await executor.execute(resumed, new AbortController().signal)).toMatchObject({
+        expect(await executor.runJob(resumed, new AbortController().signal)).toMatchObject({
           status: 'succeeded',
           output: { text: 'done on resume' },
         });
@@ -127,7 +127,7 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
     await withWorkers(2, behaviour, { concurrency: 3, tenantLimits: { acme: 1 } }, async (_runtimes, executor) => {
       const signal = new AbortController().signal;
       const results = await Promise.all(
-        Array.from({ length: 4 }, (_, i) => executor.execute(job({ tenant: 'acme', agentId: `a${i}` }), signal)),
+        Array.from({ length: 4 }, (_, i) => executor.runJob(job({ tenant: 'acme', agentId: `a${i}` }), signal)),
       );
       expect(results.every((r) => r.status === 'succeeded')).toBe(true);
       expect(peak).toBe(1);
@@ -142,17 +142,17 @@ describe('BullMQ execution (real redis-server, in-process workers)', () => {
       { concurrency: 1 },
       async (_runtimes, executor) => {
         const signal = new AbortController().signal;
-        const busy = executor.execute(
+        const busy = executor.runJob(
           job({ spec: { agentId: 'x', sessionId: 's-busy', prompt: 'busy', cwd: '/tmp' } }),
           signal,
         );
         await new Promise((r) => setTimeout(r, 50));
         const waiting = [
-          executor.execute(
+          executor.runJob(
             job({ priority: 0, spec: { agentId: 'x', sessionId: 's-low', prompt: 'low', cwd: '/tmp' } }),
             signal,
           ),
-          executor.execute(
+          executor.runJob(
             job({ priority: 9, spec: { agentId: 'x', sessionId: 's-high', prompt: 'high', cwd: '/tmp' } }),
             signal,
           ),

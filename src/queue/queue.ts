@@ -1,9 +1,9 @@
 import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
-import { ErrorCodes, type ErrorCode } from '../core/index.js';
-import { executeAgentJob, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
-import { emptyUsage, type Store } from '../store/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
+import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
+import type { Store } from '../store/index.js';
 import { TenantSlots } from './tenant-slots.js';
 
 /** The BullMQ queue agents wait in for a worker. */
@@ -48,7 +48,8 @@ const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, messa
  * sets its cancel flag in the store, which workers watch; jobs still waiting are removed.
  */
 export class QueueExecutor implements AgentExecutor {
-  readonly local = false;
+  /** Agents start on workers, which keep their own pools: nothing to start ahead here. */
+  readonly warmCapacity = 0;
 
   private constructor(
     private readonly queue: Queue,
@@ -66,7 +67,18 @@ export class QueueExecutor implements AgentExecutor {
     return new QueueExecutor(queue, events, options.store, connections);
   }
 
-  async execute(job: AgentJob, signal: AbortSignal, _hooks?: AgentJobHooks): Promise<AgentResult> {
+  prewarm(): boolean {
+    return false;
+  }
+
+  /** A worker tells nothing until the job ends, so the spend is reported once, with the result. */
+  async runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
+    const result = await this.sendAndWait(job, signal);
+    hooks?.spent?.(result.costUsd, result.usage.inputTokens + result.usage.outputTokens);
+    return result;
+  }
+
+  private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
     const queued: Job<AgentJob, AgentResult> = await this.queue.add('agent', job, {
@@ -148,6 +160,32 @@ export interface AgentWorker {
   stop(): Promise<void>;
 }
 
+/** A job's kill switch: the worker shutting down, or its run cancelled in the store (polled). */
+function jobCancellation(
+  store: Store,
+  runId: string,
+  shutdown: AbortSignal | undefined,
+): { signal: AbortSignal; stopWatching: () => void } {
+  const controller = new AbortController();
+  const abort = (reason: BatonError): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  shutdown?.addEventListener(
+    'abort',
+    () => abort(new BatonError(ErrorCodes.cancelled, 'the worker is shutting down')),
+    {
+      once: true,
+    },
+  );
+  const watch = setInterval(() => {
+    store.isCancelRequested(runId).then(
+      (requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled')),
+      () => undefined, // the store is briefly unreachable (Redis restarting): ask again
+    );
+  }, CANCEL_POLL_MS);
+  return { signal: controller.signal, stopWatching: () => clearInterval(watch) };
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -172,26 +210,16 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
               () => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined),
               options.stallTimeoutMs / 3,
             );
-      const controller = new AbortController();
-      const abort = (reason: unknown): void => {
-        if (!controller.signal.aborted) controller.abort(reason);
-      };
-      signal?.addEventListener('abort', () => abort(new Error('the worker is shutting down')), { once: true });
-      const watch = setInterval(() => {
-        store.isCancelRequested(data.runId).then(
-          (requested) => requested && abort(new Error('run cancelled')),
-          () => undefined, // the store is briefly unreachable (Redis restarting): ask again
-        );
-      }, CANCEL_POLL_MS);
+      const { signal: jobSignal, stopWatching } = jobCancellation(store, data.runId, signal);
       try {
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
-        const result = await executeAgentJob(data, {
+        const result = await runJobHere(data, {
           store,
           runtime: options.runtime,
           env: options.env,
-          signal: controller.signal,
+          signal: jobSignal,
         });
         if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
           // Stopped by this worker's shutdown, not by the run: another worker continues it.
@@ -201,7 +229,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
         return result;
       } finally {
-        clearInterval(watch);
+        stopWatching();
         if (renew) {
           clearInterval(renew);
           await slots.release(data.tenant, slot).catch(() => undefined);

@@ -1,10 +1,7 @@
 export * from './store.js';
-export { openSqliteStore, SqliteStore } from './sqlite-store.js';
-export type { SqliteStoreOptions } from './sqlite-store.js';
-export { openRedisStore, redactRedisUrl, RedisStore, REDIS_LAYOUT_VERSION } from './redis-store.js';
-export type { RedisStoreOptions } from './redis-store.js';
+export { openSqliteStore } from './sqlite-store.js';
+export { openRedisStore, redactRedisUrl } from './redis-store.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
-export type { Migration } from './migrations.js';
 export { migrateStore } from './migrate.js';
 export type { MigrationReport, RecordCounts } from './migrate.js';
 import { openRedisStore } from './redis-store.js';

@@ -5,6 +5,7 @@ import type {
   AttemptRecord,
   AuditEvent,
   ContextEntry,
+  MergeReport,
   PhaseRecord,
   RunRecord,
   SessionRecord,
@@ -50,6 +51,7 @@ interface RunBundle {
   phases: PhaseRecord[];
   agents: AgentRecord[];
   attempts: AttemptRecord[];
+  merges: MergeReport[];
 }
 
 interface Snapshot {
@@ -84,18 +86,19 @@ const zeroCounts = (): RecordCounts => ({
 });
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts] = await Promise.all([
+  const [cancelRequested, phases, agents, attempts, merges] = await Promise.all([
     store.isCancelRequested(run.id),
     store.listPhases(run.id),
     store.listAgents(run.id),
     store.listAttempts(run.id),
+    store.listMergeReports(run.id),
   ]);
-  return { run, cancelRequested, phases, agents, attempts };
+  return { run, cancelRequested, phases, agents, attempts, merges };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
-  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts'] as const).filter(
+  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges'] as const).filter(
     (part) => !same(a[part], b[part]),
   );
 }
@@ -232,6 +235,7 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
     for (const phase of bundle.phases) await target.savePhase(phase);
     for (const agent of bundle.agents) await target.saveAgent(agent);
     for (const attempt of bundle.attempts) await target.saveAttempt(attempt);
+    for (const merge of bundle.merges) await target.saveMergeReport(merge);
     if (bundle.cancelRequested) await target.requestCancel(bundle.run.id);
     copied.runs++;
     copied.phases += bundle.phases.length;

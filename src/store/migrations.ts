@@ -188,6 +188,21 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'merge reports: the integration branch of each merged worktree phase and what became of each branch',
+    up(db) {
+      db.exec(`
+        CREATE TABLE merge_reports (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          phase_id TEXT NOT NULL,
+          report_json TEXT NOT NULL,
+          UNIQUE (run_id, phase_id)
+        );
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -15,6 +15,7 @@ import {
   type ContextQuery,
   type ContextSearch,
   type ListAuditOptions,
+  type MergeReport,
   type ListRunsOptions,
   type ListSessionsOptions,
   type PhaseRecord,
@@ -60,6 +61,8 @@ function storeKeys(p: string) {
     agents: (runId: string): string => `${k.run(runId)}:agents`,
     agentOrder: (runId: string): string => `${k.run(runId)}:agents:order`,
     attempts: (runId: string): string => `${k.run(runId)}:attempts`,
+    merges: (runId: string): string => `${k.run(runId)}:merges`,
+    mergeOrder: (runId: string): string => `${k.run(runId)}:merges:order`,
 
     sessions: `${p}sessions`,
     sessionsByRun: (runId: string): string => `${p}sessions:run:${enc(runId)}`,
@@ -609,6 +612,18 @@ export class RedisStore implements Store {
 
   async clearCancel(runId: string): Promise<void> {
     await this.redis.hdel(this.keys.run(runId), 'cancel');
+  }
+
+  async saveMergeReport(report: MergeReport): Promise<void> {
+    await scripts.saveInOrder.run(
+      this.redis,
+      [this.keys.merges(report.runId), this.keys.mergeOrder(report.runId)],
+      [report.phaseId, JSON.stringify(report)],
+    );
+  }
+
+  async listMergeReports(runId: string): Promise<MergeReport[]> {
+    return this.listInOrder<MergeReport>(this.keys.merges(runId), this.keys.mergeOrder(runId));
   }
 
   async close(): Promise<void> {

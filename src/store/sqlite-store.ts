@@ -10,6 +10,7 @@ import {
   type AttemptRecord,
   type AuditEvent,
   type ListAuditOptions,
+  type MergeReport,
   type ContextEntry,
   type ContextHit,
   type ContextListing,
@@ -505,6 +506,10 @@ export class SqliteStore implements Store {
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
       clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
+      saveMergeReport:
+        prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
+                                ON CONFLICT (run_id, phase_id) DO UPDATE SET report_json = excluded.report_json`),
+      listMergeReports: prepare('SELECT report_json FROM merge_reports WHERE run_id = ? ORDER BY seq'),
     };
   }
 
@@ -845,6 +850,19 @@ export class SqliteStore implements Store {
 
   async clearCancel(runId: string): Promise<void> {
     this.statements.clearCancel!.run(runId);
+  }
+
+  async saveMergeReport(report: MergeReport): Promise<void> {
+    this.run('saveMergeReport', {
+      run_id: report.runId,
+      phase_id: report.phaseId,
+      report_json: JSON.stringify(report),
+    });
+  }
+
+  async listMergeReports(runId: string): Promise<MergeReport[]> {
+    const rows = this.statements.listMergeReports!.all(runId) as Array<{ report_json: string }>;
+    return rows.map((r) => JSON.parse(r.report_json) as MergeReport);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../core/index.js';
-import { emptyUsage, type AgentRecord, type ContextEntry, type RunRecord, type Store } from './store.js';
+import {
+  emptyUsage,
+  type AgentRecord,
+  type ContextEntry,
+  type MergeReport,
+  type RunRecord,
+  type Store,
+} from './store.js';
 
 export interface StoreHarness {
   store: Store;
@@ -465,6 +472,58 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listContextEntries({})).entries.map((e) => e.id)).toEqual([a.id, b.id, expect.any(String)]);
       expect((await store.listContextEntries({ runId: 'r1', limit: 1 })).entries.map((e) => e.id)).toEqual([a.id]);
       expect(await store.getContextEntryByKey('r1', 'no/such/key')).toBeUndefined();
+    });
+
+    it('upserts merge reports per run and phase and lists them in first-saved order', async () => {
+      await store.saveRun(run('r1'));
+      await store.saveRun(run('r2'));
+      const report = (phaseId: string, extra: Partial<MergeReport> = {}): MergeReport => ({
+        runId: 'r1',
+        phaseId,
+        status: 'running',
+        into: `baton/r1/${phaseId}`,
+        createdBranch: true,
+        baseCommit: 'a'.repeat(40),
+        head: 'a'.repeat(40),
+        round: 1,
+        steps: [],
+        startedAt: 5,
+        ...extra,
+      });
+      await store.saveMergeReport(report('edit'));
+      await store.saveMergeReport(report('docs'));
+      const finished = report('edit', {
+        status: 'partial',
+        head: 'b'.repeat(40),
+        finishedAt: 9,
+        steps: [
+          {
+            agentId: 'a1',
+            branch: 'baton/r1/a1',
+            commit: 'c'.repeat(40),
+            outcome: 'resolved',
+            conflictFiles: ['src/x.ts'],
+            resolver: { agentId: 'edit.resolve.a1.1', status: 'succeeded' },
+            verify: { command: 'npm test', exitCode: 0, outputTail: 'ok', durationMs: 12 },
+            head: 'b'.repeat(40),
+          },
+          {
+            agentId: 'a2',
+            branch: 'baton/r1/a2',
+            outcome: 'skipped',
+            reason: 'verify-failed',
+            verify: { command: 'npm test', exitCode: null, outputTail: '', durationMs: 3, timedOut: true },
+            head: 'b'.repeat(40),
+          },
+        ],
+        pr: { skipped: 'gh is not on PATH' },
+        error: { code: 'BATON_MERGE_FAILED', message: 'x' },
+      });
+      await store.saveMergeReport(finished);
+      await store.saveMergeReport(report('edit', { runId: 'r2' }));
+      expect(await store.listMergeReports('r1')).toEqual([finished, report('docs')]);
+      expect((await store.listMergeReports('r2')).map((r) => r.phaseId)).toEqual(['edit']);
+      expect(await store.listMergeReports('none')).toEqual([]);
     });
 
     it('keeps every one of 200 agents saved concurrently', async () => {

@@ -1,42 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { ErrorInfo } from '../core/index.js';
-
-/** Token counts as the model reported them. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheCreationTokens: number;
-}
-
-export const emptyUsage = (): Usage => ({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheCreationTokens: 0,
-});
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheCreationTokens: a.cacheCreationTokens + b.cacheCreationTokens,
-  };
-}
+import type { AgentOutput, AgentTotals, ErrorInfo, Usage } from '../core/index.js';
+// Shared value types live in core/; the store keeps re-exporting them for its own callers.
+export { addUsage, emptyUsage } from '../core/index.js';
+export type { AgentOutput, AgentTotals, Usage } from '../core/index.js';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
 export type AgentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed';
 export type SessionStatus = 'created' | 'active' | 'completed' | 'failed' | 'archived';
-
-/** What an agent produced. */
-export interface AgentOutput {
-  text: string;
-  /** Present when the agent was asked for a JSON schema. */
-  structured?: unknown;
-}
 
 export interface RunRecord {
   id: string;
@@ -100,17 +72,7 @@ export interface AgentWorkspace {
   diffStat: { files: number; insertions: number; deletions: number };
 }
 
-export type AgentRole = 'worker' | 'planner' | 'judge' | 'reducer';
-
-/** What running an agent added up to, over all its attempts. */
-export interface AgentTotals {
-  /** Summed over all attempts: a failed attempt still cost tokens. */
-  usage: Usage;
-  costUsd: number;
-  turns: number;
-  attempts: number;
-  durationMs: number;
-}
+export type AgentRole = 'worker' | 'planner' | 'judge' | 'reducer' | 'resolver';
 
 /** The MCP servers an agent ran with, why, and the ones it had to do without. */
 export interface AgentMcpRecord {
@@ -153,6 +115,61 @@ export interface AgentRecord extends AgentTotals {
   index?: number;
   role?: AgentRole;
   workspace?: AgentWorkspace;
+}
+
+/** What became of one agent's branch when its phase was merged. */
+export type MergeOutcome = 'merged' | 'resolved' | 'skipped';
+
+/** A `verify` command's run: its exit code (null when it was killed: timeout) and the end of its output. */
+export interface VerifyResult {
+  command: string;
+  exitCode: number | null;
+  /** The last few thousand characters of stdout and stderr together. */
+  outputTail: string;
+  durationMs: number;
+  timedOut?: boolean;
+}
+
+/** One agent's branch in a merge, in merge order. */
+export interface MergeStep {
+  agentId: string;
+  branch: string;
+  /** The agent's commit that was merged (absent when it changed nothing). */
+  commit?: string;
+  outcome: MergeOutcome;
+  /** Why it was skipped: `agent-failed`, `no-changes`, `branch-verify-failed`, `conflict`, `unresolved`, `verify-failed`. */
+  reason?: string;
+  /** The files git could not merge. */
+  conflictFiles?: string[];
+  /** The resolver agent for a conflict (onConflict: agent) and how it ended. */
+  resolver?: { agentId: string; status: AgentStatus };
+  /** verifyEach: the command on the agent's own branch. */
+  branchVerify?: VerifyResult;
+  /** The command on the integration branch after this merge. */
+  verify?: VerifyResult;
+  /** The integration branch's head after this step. */
+  head: string;
+}
+
+/** The merge-back of a `workspace: worktree` phase: its integration branch and what happened to each branch. */
+export interface MergeReport {
+  runId: string;
+  phaseId: string;
+  status: 'running' | 'succeeded' | 'partial' | 'failed';
+  /** The integration branch. */
+  into: string;
+  /** True once Baton created `into` for this run: only then may it move or reset it. */
+  createdBranch: boolean;
+  baseCommit: string;
+  /** The integration branch's head. */
+  head: string;
+  /** 1 for the run's own merge, +1 for each `baton merge` that redid it. */
+  round: number;
+  steps: MergeStep[];
+  pr?: { url?: string; exitCode?: number | null; outputTail?: string; skipped?: string };
+  error?: ErrorInfo;
+  startedAt: number;
+  finishedAt?: number;
 }
 
 export interface AttemptRecord {
@@ -368,4 +385,9 @@ export interface Store {
   clearCancel(runId: string): Promise<void>;
 
   close(): Promise<void>;
+
+  /** Upserts a phase's merge report (one per run and phase). */
+  saveMergeReport(report: MergeReport): Promise<void>;
+  /** In the order reports were first saved. */
+  listMergeReports(runId: string): Promise<MergeReport[]>;
 }

@@ -24,6 +24,8 @@ const phaseView = z
     when: z.object({ phase: text }).optional().catch(undefined),
     plan: z.unknown().optional(),
     aggregate: z.unknown().optional(),
+    workspace: z.unknown().optional(),
+    merge: z.unknown().optional(),
     agents: z.array(agentView).catch([]),
   })
   .nullable()
@@ -177,6 +179,15 @@ function dependencyProblems(
 function planProblems(phases: Array<{ phase: PhaseView; p: number }>): PathProblem[] {
   const problems: PathProblem[] = [];
   for (const { phase, p } of phases) {
+    if (phase.merge !== undefined && (phase.workspace !== 'worktree' || phase.plan !== undefined)) {
+      problems.push({
+        path: ['phases', p, 'merge'],
+        message:
+          phase.plan !== undefined
+            ? 'a plan phase has no branches of its own to merge; put merge on a workspace: worktree phase'
+            : 'merge merges the branches of a workspace: worktree phase; add `workspace: worktree` to this phase',
+      });
+    }
     if (phase.plan === undefined) continue;
     const only = phase.agents[0];
     if (phase.agents.length !== 1 || only?.count !== undefined || only?.foreach !== undefined) {

@@ -103,6 +103,44 @@ export const aggregateSchema = z.preprocess(
     }),
 );
 
+/** A shell command that checks a worktree: exit code 0 passes. */
+export const verifySchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { command: value } : value),
+  z
+    .object({
+      command: z.string().trim().min(1, { message: 'verify needs a command, e.g. "npm test"' }),
+      /** Longer than this and the command is killed and counts as failed. */
+      timeoutMs: durationMs(1, day).default(600_000),
+    })
+    .strict(),
+);
+
+/** How a `workspace: worktree` phase's branches are merged back once its agents finish. */
+export const mergeSchema = z
+  .object({
+    /** The integration branch; `{{run8}}`, `{{runId}}` and `{{phase}}` are filled in. */
+    into: z.string().trim().min(1).default('baton/{{run8}}/{{phase}}'),
+    verify: verifySchema.optional(),
+    /** Also run `verify` on each agent's own branch before merging it. */
+    verifyEach: z.boolean().default(false),
+    /** `agents`: declaration order; `smallest-first`: fewest changed lines first. */
+    order: z.enum(['agents', 'smallest-first']).default('agents'),
+    onConflict: z.enum(['fail', 'skip', 'agent']).default('skip'),
+    onVerifyFailure: z.enum(['skip', 'fail']).default('skip'),
+    /** The conflict-resolving agent of `onConflict: agent`. */
+    resolver: z
+      .object({ model: z.string().min(1).optional(), allowedTools: toolList.optional() })
+      .strict()
+      .optional(),
+    /** Open a pull request for the integration branch with `gh pr create` when gh is on PATH. */
+    pr: z.boolean().default(false),
+  })
+  .strict()
+  .refine((m) => !m.verifyEach || m.verify !== undefined, {
+    message: 'verifyEach runs `verify` on each branch: give verify a command too',
+    path: ['verifyEach'],
+  });
+
 export const phaseSchema = z
   .object({
     id: idSchema,
@@ -120,6 +158,8 @@ export const phaseSchema = z
     workspace: z.enum(['shared', 'worktree']).default('shared'),
     /** The git repository for `workspace: worktree` (default: the workflow's directory). */
     repo: z.string().min(1).optional(),
+    /** `workspace: worktree`: merge the agents' branches into one integration branch when they finish. */
+    merge: mergeSchema.optional(),
     agents: z.array(agentEntrySchema).min(1, { message: 'a phase needs at least one agent' }),
   })
   .strict();
@@ -170,3 +210,5 @@ export type InheritMode = z.output<typeof inheritModeSchema>;
 export type WhenCondition = z.output<typeof whenSchema>;
 export type AggregateSpec = z.output<typeof aggregateSchema>;
 export type Foreach = z.output<typeof foreachSchema>;
+export type MergeSpec = z.output<typeof mergeSchema>;
+export type VerifySpec = z.output<typeof verifySchema>;

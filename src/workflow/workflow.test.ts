@@ -212,6 +212,47 @@ phases:
     ).toMatch(/phases\[0\]\.aggregate\.strategy/);
   });
 
+  it('accepts merge on a worktree phase with its defaults, and rejects it elsewhere with the fix', () => {
+    const workflow = parseWorkflow(
+      `version: 1
+name: x
+phases:
+  - id: edit
+    workspace: worktree
+    merge: { verify: "npm test", onConflict: agent, order: smallest-first }
+    agents: [{ id: a, prompt: p }]
+`,
+      'wf.yaml',
+    );
+    expect(workflow.phases[0]?.merge).toEqual({
+      into: 'baton/{{run8}}/{{phase}}',
+      verify: { command: 'npm test', timeoutMs: 600_000 },
+      verifyEach: false,
+      order: 'smallest-first',
+      onConflict: 'agent',
+      onVerifyFailure: 'skip',
+      pr: false,
+    });
+    expect(errorOf('version: 1\nname: x\nphases:\n  - { id: a, merge: {}, agents: [{ id: b, prompt: p }] }\n')).toMatch(
+      /wf\.yaml:4: phases\[0\]\.merge: merge merges the branches of a workspace: worktree phase; add `workspace: worktree`/,
+    );
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verifyEach: true }, agents: [{ id: b, prompt: p }] }\n',
+      ),
+    ).toMatch(/phases\[0\]\.merge\.verifyEach: verifyEach runs `verify` on each branch: give verify a command too/);
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { onConflict: theirs }, agents: [{ id: b, prompt: p }] }\n',
+      ),
+    ).toMatch(/phases\[0\]\.merge\.onConflict/);
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verify: { command: t, timeoutMs: -1 } }, agents: [{ id: b, prompt: p }] }\n',
+      ),
+    ).toMatch(/phases\[0\]\.merge\.verify\.timeoutMs/);
+  });
+
   it('rejects an agent naming an MCP server the workflow does not declare', () => {
     expect(
       errorOf(

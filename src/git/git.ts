@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
+
+const exec = promisify(execFile);
+
+export interface GitOptions {
+  /** Added to the process environment (commit dates, for one). */
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+  /** The code a failure is reported under (default BATON_WORKTREE). */
+  errorCode?: ErrorCode;
+}
+
+/** What a git command printed and how it ended, for the commands whose failure is an answer. */
+export interface GitOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execOptions = (cwd: string, options: GitOptions) => ({
+  cwd,
+  maxBuffer: 16 * 1024 * 1024,
+  ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  ...(options.signal ? { signal: options.signal } : {}),
+});
+
+/** Runs git and returns its trimmed stdout; a non-zero exit is a BatonError carrying git's stderr. */
+export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
+  try {
+    const { stdout } = await exec('git', args, execOptions(cwd, options));
+    return stdout.trim();
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new BatonError(
+      options.errorCode ?? ErrorCodes.worktree,
+      `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Runs git and reports how it ended, without throwing on a non-zero exit (a merge with conflicts, say). */
+export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
+  try {
+    const { stdout, stderr } = await exec('git', args, execOptions(cwd, options));
+    return { code: 0, stdout: stdout.trim(), stderr: stderr.trim() };
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error; // git did not run at all, or was aborted
+    return { code: failed.code, stdout: failed.stdout?.trim() ?? '', stderr: failed.stderr?.trim() ?? '' };
+  }
+}

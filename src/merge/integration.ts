@@ -1,0 +1,141 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import { git, tryGit, type GitOptions } from '../git/index.js';
+
+const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
+/** Merge commits are made by Baton, unsigned and without the repository's hooks. */
+const identity = ['-c', 'user.name=Baton', '-c', 'user.email=baton@localhost', '-c', 'commit.gpgSign=false'];
+
+/** The integration branch's worktree: under data_dir, never the user's checkout. */
+export const integrationPath = (dataDir: string, runId: string, phaseId: string): string =>
+  resolve(dataDir, 'merges', runId, phaseId);
+
+/** The branch name from `into`: `{{run8}}`, `{{runId}}` and `{{phase}}` filled in, checked by git. */
+export async function integrationBranch(repo: string, into: string, runId: string, phaseId: string): Promise<string> {
+  const name = into
+    .replaceAll('{{run8}}', runId.slice(0, 8))
+    .replaceAll('{{runId}}', runId)
+    .replaceAll('{{phase}}', phaseId);
+  const checked = await tryGit(repo, ['check-ref-format', '--branch', name]);
+  if (checked.code !== 0)
+    throw new BatonError(
+      ErrorCodes.workflowInvalid,
+      `merge.into gives "${name}", which git does not accept as a branch name`,
+    );
+  return name;
+}
+
+export async function repositoryRoot(repo: string): Promise<string> {
+  return git(repo, ['rev-parse', '--show-toplevel'], mergeErrors);
+}
+
+export async function branchExists(repo: string, branch: string): Promise<boolean> {
+  return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).code === 0;
+}
+
+async function worktreeRegistered(repo: string, path: string): Promise<boolean> {
+  const listing = await git(repo, ['worktree', 'list', '--porcelain'], mergeErrors);
+  return listing.split('\n').includes(`worktree ${path}`);
+}
+
+/**
+ * Checks out the integration branch in its worktree (creating the branch at `base` the first time)
+ * and puts the worktree at `head`, the last recorded step. A merge left mid-way by a killed
+ * orchestrator is kept when it is the merge of `next` (a resolver's edits survive); anything else
+ * is thrown away, so a resumed merge redoes exactly the unrecorded step.
+ */
+export async function checkoutIntegration(
+  repo: string,
+  path: string,
+  branch: string,
+  head: string,
+  next?: string,
+): Promise<'clean' | 'merging' | 'committed'> {
+  if (!(await worktreeRegistered(repo, path))) {
+    // A directory left by a worktree add that was killed half-way is Baton's own and in the way.
+    await rm(path, { recursive: true, force: true });
+    await mkdir(dirname(path), { recursive: true });
+    await git(repo, ['worktree', 'prune'], mergeErrors);
+    const checkout = (await branchExists(repo, branch)) ? [path, branch] : ['-b', branch, path, head];
+    await git(repo, ['worktree', 'add', '-q', ...checkout], mergeErrors);
+  }
+  if (next) {
+    const current = await git(path, ['rev-parse', 'HEAD'], mergeErrors);
+    const parents = (await git(path, ['rev-list', '--parents', '-n', '1', 'HEAD'], mergeErrors)).split(' ').slice(1);
+    if (current !== head && parents[0] === head && parents[1] === next) return 'committed';
+    const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
+    if (current === head && merging.code === 0 && merging.stdout === next) return 'merging';
+  }
+  await resetTo(path, head);
+  return 'clean';
+}
+
+/** Throws away whatever is in the worktree and puts it (and its branch) at `commit`. */
+export async function resetTo(path: string, commit: string): Promise<void> {
+  if ((await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD'])).code === 0)
+    await git(path, ['merge', '--abort'], mergeErrors);
+  await git(path, ['reset', '-q', '--hard', commit], mergeErrors);
+  await git(path, ['clean', '-q', '-fd'], mergeErrors);
+}
+
+/** Starts merging `commit` without committing; returns the files git could not merge (empty: clean). */
+export async function startMerge(path: string, commit: string): Promise<string[]> {
+  const merged = await tryGit(path, [...identity, 'merge', '--no-ff', '--no-commit', '--no-verify', commit]);
+  const conflicts = await unmergedFiles(path);
+  if (merged.code !== 0 && conflicts.length === 0)
+    throw new BatonError(
+      ErrorCodes.mergeFailed,
+      `git merge ${commit} failed in ${path}: ${merged.stderr || merged.stdout}`,
+    );
+  return conflicts;
+}
+
+export async function unmergedFiles(path: string): Promise<string[]> {
+  const listing = await git(path, ['diff', '--name-only', '--diff-filter=U'], mergeErrors);
+  return listing === '' ? [] : listing.split('\n');
+}
+
+/**
+ * Stages a resolver's work and tells whether the conflict is gone: nothing left unmerged and no
+ * conflict marker left in the staged files (git's own `diff --check` finds them).
+ */
+export async function stageResolution(path: string): Promise<boolean> {
+  await git(path, ['add', '-A'], mergeErrors);
+  if ((await unmergedFiles(path)).length > 0) return false;
+  const check = await tryGit(path, ['diff', '--cached', '--check', 'HEAD']);
+  return !check.stdout.includes('conflict marker');
+}
+
+/**
+ * Commits the merge of `commit`, dated like `commit` itself: the same merges of the same branches give
+ * the same commit ids, so a resumed or redone merge ends at the same integration head.
+ */
+export async function commitMerge(path: string, commit: string, message: string): Promise<string> {
+  const date = `@${await git(path, ['show', '-s', '--format=%ct', commit], mergeErrors)} +0000`;
+  await git(path, [...identity, 'commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
+    ...mergeErrors,
+    env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+  });
+  return git(path, ['rev-parse', 'HEAD'], mergeErrors);
+}
+
+/** Files an agent's branch changed since `base`. */
+export async function changedFiles(repo: string, base: string, commit: string): Promise<string[]> {
+  const listing = await git(repo, ['diff', '--name-only', base, commit], mergeErrors);
+  return listing === '' ? [] : listing.split('\n');
+}
+
+/** A throwaway worktree at `commit` for `verifyEach`; removed by the returned function. */
+export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
+  await mkdir(dirname(path), { recursive: true });
+  if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+  await git(repo, ['worktree', 'add', '--force', '--detach', path, commit], mergeErrors);
+  return async () => {
+    await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+  };
+}
+
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+}

@@ -1,0 +1,262 @@
+// The merge loop against real git repositories, with agent branches made by hand and a resolver
+// that edits files directly: the policies, ordering, branch safety and resumability.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { checkoutFingerprint, hasGit, makeRepo } from '../../test/support/git-repo.js';
+import { emptyUsage, type AgentRecord, type AgentStatus } from '../store/index.js';
+import { mergeSchema, type PhaseSpec } from '../workflow/index.js';
+import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
+
+const RUN = '0123456789abcdef';
+const temp = useTempStore('baton-merge-');
+
+/** An agent of the phase that committed `files` on its own branch, as a finished worktree agent does. */
+function agentBranch(
+  git: (...a: string[]) => string,
+  repo: string,
+  id: string,
+  files: Record<string, string>,
+): AgentRecord {
+  const base = git('rev-parse', 'main');
+  const branch = `baton/${RUN.slice(0, 8)}/${id}`;
+  git('branch', branch, base);
+  const path = join(repo, '..', `wt-${id}`);
+  git('worktree', 'add', '-q', path, branch);
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(path, file), text);
+  const inWt = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: path, encoding: 'utf8' }).trim();
+  inWt('add', '-A');
+  inWt('commit', '-q', '-m', `agent ${id}`);
+  const commit = inWt('rev-parse', 'HEAD');
+  git('worktree', 'remove', '--force', path);
+  const lines = Object.values(files).join('').split('\n').length - 1;
+  return {
+    runId: RUN,
+    phaseId: 'edit',
+    id,
+    sessionId: `s-${id}`,
+    status: 'succeeded',
+    prompt: `task of ${id}`,
+    systemPrompt: '',
+    usage: emptyUsage(),
+    costUsd: 0,
+    turns: 1,
+    attempts: 1,
+    durationMs: 1,
+    role: 'worker',
+    output: { text: `result of ${id}` },
+    workspace: { branch, path, baseCommit: base, commit, diffStat: { files: 1, insertions: lines, deletions: 0 } },
+  };
+}
+
+function setup(name: string) {
+  const repo = join(temp.dir, name, 'repo');
+  const git = makeRepo(repo, {
+    'check.sh': 'if grep -rq BROKEN --exclude=check.sh --exclude-dir=.git .; then echo broken; exit 1; fi\n',
+    'shared.txt': 'original\n',
+  });
+  return { repo, git };
+}
+
+async function merge(
+  repo: string,
+  agents: AgentRecord[],
+  merge: Record<string, unknown>,
+  extra: Partial<MergePhaseOptions> = {},
+) {
+  await temp.store.saveRun({
+    id: RUN,
+    workflowName: 'w',
+    tenant: 'default',
+    workflow: {},
+    status: 'running',
+    createdAt: 1,
+  });
+  const phase = {
+    id: 'edit',
+    workspace: 'worktree',
+    merge: mergeSchema.parse(merge),
+    agents: [],
+  } as unknown as PhaseSpec;
+  return mergePhase({
+    store: temp.store,
+    runId: RUN,
+    phase,
+    repo,
+    dataDir: join(temp.dir, 'data'),
+    agents,
+    resolve: () => Promise.reject(new Error('no resolver in this test')),
+    signal: new AbortController().signal,
+    ...extra,
+  });
+}
+
+describe.runIf(hasGit)('mergePhase with real git', () => {
+  it('onConflict: skip leaves the conflicting branch out and merges the rest; the checkout is untouched', async () => {
+    const { repo, git } = setup('skip');
+    const before = checkoutFingerprint(repo);
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+      agentBranch(git, repo, 'c', { 'c.txt': 'C\n' }),
+    ];
+    const report = await merge(repo, agents, { onConflict: 'skip' });
+    expect(report.status).toBe('partial');
+    expect(report.steps.map((s) => [s.agentId, s.outcome, s.reason ?? '', s.conflictFiles ?? []])).toEqual([
+      ['a', 'merged', '', []],
+      ['b', 'skipped', 'conflict', ['shared.txt']],
+      ['c', 'merged', '', []],
+    ]);
+    expect(git('show', `${report.into}:shared.txt`)).toBe('A');
+    expect(git('rev-parse', report.into)).toBe(report.head);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(await temp.store.listMergeReports(RUN)).toEqual([report]);
+  });
+
+  it('onConflict: fail stops the merge and fails the phase; what merged before stays on the branch', async () => {
+    const { repo, git } = setup('fail');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+    ];
+    const report = await merge(repo, agents, { onConflict: 'fail' });
+    expect(report.status).toBe('failed');
+    expect(report.error).toEqual({
+      code: 'BATON_MERGE_FAILED',
+      message: `merging ${agents[1]!.workspace!.branch} conflicts in shared.txt`,
+    });
+    expect(git('show', `${report.into}:shared.txt`)).toBe('A');
+    expect(phaseAfterMerge({ status: 'succeeded' as const }, report)).toEqual({
+      status: 'failed',
+      error: report.error,
+    });
+  });
+
+  it('never overwrites an `into` branch the run did not create', async () => {
+    const { repo, git } = setup('exists');
+    git('branch', 'release', 'main');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const report = await merge(repo, agents, { into: 'release' });
+    expect(report).toMatchObject({
+      status: 'failed',
+      createdBranch: false,
+      error: { code: 'BATON_MERGE_BRANCH_EXISTS' },
+    });
+    expect(git('rev-parse', 'release')).toBe(git('rev-parse', 'main'));
+  });
+
+  it('smallest-first with verifyEach: a branch failing verify on its own is never merged', async () => {
+    const { repo, git } = setup('order');
+    const agents = [
+      agentBranch(git, repo, 'big', { 'big.txt': '1\n2\n3\n' }),
+      agentBranch(git, repo, 'broken', { 'x.txt': 'BROKEN\n1\n' }),
+      agentBranch(git, repo, 'small', { 'small.txt': '1\n' }),
+    ];
+    const report = await merge(repo, agents, { order: 'smallest-first', verify: 'sh check.sh', verifyEach: true });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+      'small:merged:',
+      'broken:skipped:branch-verify-failed',
+      'big:merged:',
+    ]);
+    expect(report.steps[1]!.branchVerify).toMatchObject({ exitCode: 1, outputTail: 'broken\n' });
+    expect(report.steps[1]!.verify).toBeUndefined();
+  });
+
+  it("a resolver's edits are committed when they leave no conflict, and skipped as unresolved when markers remain", async () => {
+    const { repo, git } = setup('resolve');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+      agentBranch(git, repo, 'c', { 'shared.txt': 'C\n' }),
+    ];
+    const asked: string[] = [];
+    const resolve: MergePhaseOptions['resolve'] = async ({ agentId, cwd, prompt }) => {
+      asked.push(`${agentId}: ${prompt.split('\n')[0]}`);
+      // b's conflict is resolved; c's resolver gives up and leaves the markers.
+      if (agentId.endsWith('.b')) writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
+      return { status: 'succeeded' as AgentStatus };
+    };
+    const report = await merge(repo, agents, { onConflict: 'agent', verify: 'sh check.sh' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+      'a:merged:',
+      'b:resolved:',
+      'c:skipped:unresolved',
+    ]);
+    expect(asked).toEqual([
+      `edit.resolve.b: Merging branch ${agents[1]!.workspace!.branch} into ${report.into} stopped on conflicts in: shared.txt.`,
+      `edit.resolve.c: Merging branch ${agents[2]!.workspace!.branch} into ${report.into} stopped on conflicts in: shared.txt.`,
+    ]);
+    expect(git('show', `${report.into}:shared.txt`)).toBe('A\nB');
+  });
+
+  it('a merge stopped after its first step continues to the same head as an uninterrupted one', async () => {
+    const { repo, git } = setup('resume');
+    const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { [`${id}.txt`]: `${id}\n` }));
+    const whole = await merge(repo, agents, {});
+    // As if the orchestrator died after recording the first step: the branch is ahead of the record.
+    const { finishedAt: _finishedAt, ...unfinished } = whole;
+    await temp.store.saveMergeReport({
+      ...unfinished,
+      status: 'running',
+      steps: whole.steps.slice(0, 1),
+      head: whole.steps[0]!.head,
+    });
+    const resumed = await merge(repo, agents, {});
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.head).toBe(whole.head);
+    expect(resumed.steps).toEqual(whole.steps);
+    expect(git('rev-parse', resumed.into)).toBe(whole.head);
+  });
+
+  it('a merge committed but not recorded before the orchestrator died is kept, not made again', async () => {
+    const { repo, git } = setup('committed');
+    const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { [`${id}.txt`]: `${id}\n` }));
+    const whole = await merge(repo, agents, {});
+    const { finishedAt: _finishedAt, ...unfinished } = whole;
+    // The branch holds c's merge on top of the recorded head: the step died between commit and record.
+    await temp.store.saveMergeReport({
+      ...unfinished,
+      status: 'running',
+      steps: whole.steps.slice(0, 2),
+      head: whole.steps[1]!.head,
+    });
+    const moves = git('reflog', 'show', '--format=%H', whole.into).split('\n').length;
+    const resumed = await merge(repo, agents, {});
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head, steps: whole.steps });
+    // The branch never moved: no reset, no second commit.
+    expect(git('reflog', 'show', '--format=%H', whole.into).split('\n')).toHaveLength(moves);
+  });
+
+  it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
+    const { repo, git } = setup('midmerge');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+    ];
+    const cancel = new AbortController();
+    const interrupted = await merge(
+      repo,
+      agents,
+      { onConflict: 'agent' },
+      {
+        signal: cancel.signal,
+        resolve: async () => {
+          cancel.abort();
+          throw new Error('the orchestrator stopped');
+        },
+      },
+    );
+    expect(interrupted).toMatchObject({ status: 'running', steps: [{ agentId: 'a', outcome: 'merged' }] });
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
+      return { status: 'succeeded' };
+    };
+    const resumed = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.steps[1]).toMatchObject({ agentId: 'b', outcome: 'resolved', conflictFiles: ['shared.txt'] });
+    expect(git('show', `${resumed.into}:shared.txt`)).toBe('A\nB');
+  });
+});

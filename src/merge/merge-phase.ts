@@ -1,0 +1,325 @@
+import { resolve } from 'node:path';
+import { ErrorCodes, systemClock, toErrorInfo, type Clock, type ErrorInfo } from '../core/index.js';
+import type {
+  AgentRecord,
+  AgentStatus,
+  MergeReport,
+  MergeStep,
+  PhaseStatus,
+  Store,
+  VerifyResult,
+} from '../store/index.js';
+import { git } from '../git/index.js';
+import type { MergeSpec, PhaseSpec } from '../workflow/index.js';
+import {
+  branchExists,
+  changedFiles,
+  checkoutIntegration,
+  commitMerge,
+  detachedWorktree,
+  integrationBranch,
+  integrationPath,
+  removeWorktree,
+  repositoryRoot,
+  resetTo,
+  stageResolution,
+  startMerge,
+} from './integration.js';
+import { openPullRequest } from './pull-request.js';
+import { resolverPrompt, type ConflictSide } from './resolver.js';
+import { runVerify, verifyPassed } from './verify.js';
+
+/** A resolver agent to run: Baton's own agent path runs it (a real claude, its cwd the conflicted worktree). */
+export interface ResolveRequest {
+  agentId: string;
+  prompt: string;
+  cwd: string;
+  model?: string;
+  allowedTools: string[];
+}
+
+export interface MergePhaseOptions {
+  store: Store;
+  runId: string;
+  phase: PhaseSpec;
+  /** The phase's repository (any directory inside it). */
+  repo: string;
+  dataDir: string;
+  /** The phase's worker agents, in declaration order, as they finished. */
+  agents: AgentRecord[];
+  /** Runs a resolver agent to its end (onConflict: agent). */
+  resolve: (request: ResolveRequest) => Promise<{ status: AgentStatus }>;
+  /** Told of each step as it is recorded (the run's progress events). */
+  onStep?: (step: MergeStep, into: string) => void;
+  /** `baton merge`: start again from the base commit instead of reusing or continuing a stored merge. */
+  redo?: boolean;
+  signal: AbortSignal;
+  clock?: Clock;
+}
+
+/** Tools a resolver gets unless `merge.resolver.allowedTools` says otherwise. */
+const RESOLVER_TOOLS = ['Read', 'Edit', 'Write', 'Bash'];
+
+class MergeStopped extends Error {
+  constructor(readonly info: ErrorInfo) {
+    super(info.message);
+  }
+}
+
+/** Everything one merge works with, so the steps below take one argument. */
+interface MergeContext extends MergePhaseOptions {
+  spec: MergeSpec;
+  root: string;
+  path: string;
+  clock: Clock;
+  report: MergeReport;
+}
+
+/**
+ * Merges a worktree phase's agent branches into its integration branch, one at a time with real git,
+ * verifying as configured, and records each step as it completes. Called once after the phase's
+ * agents finish; a stored finished merge is returned as it is, an unfinished one continues.
+ */
+export async function mergePhase(options: MergePhaseOptions): Promise<MergeReport> {
+  const spec = options.phase.merge;
+  if (!spec) throw new Error(`phase ${options.phase.id} has no merge`);
+  const clock = options.clock ?? systemClock;
+  const stored = (await options.store.listMergeReports(options.runId)).find((r) => r.phaseId === options.phase.id);
+  if (stored && stored.status !== 'running' && !options.redo) return stored;
+  const root = await repositoryRoot(options.repo);
+  const path = integrationPath(resolve(options.dataDir), options.runId, options.phase.id);
+  const report = stored && !options.redo ? stored : await startReport(options, spec, root, stored, clock);
+  const context: MergeContext = { ...options, spec, root, path, clock, report };
+  if (report.status === 'failed') return report;
+  try {
+    for (const agent of mergeOrder(options.agents, spec)) {
+      if (report.steps.some((s) => s.agentId === agent.id)) continue; // recorded before the orchestrator stopped
+      await record(context, await mergeAgent(context, agent));
+    }
+    await removeWorktree(root, path);
+    return await finishReport(context);
+  } catch (error) {
+    if (options.signal.aborted) return report; // the run was cancelled: the merge continues on resume
+    await removeWorktree(root, path).catch(() => undefined);
+    return finishReport(context, error instanceof MergeStopped ? error.info : toMergeError(error));
+  }
+}
+
+const toMergeError = (error: unknown): ErrorInfo => {
+  const info = toErrorInfo(error);
+  return info.code === ErrorCodes.agentFailed ? { code: ErrorCodes.mergeFailed, message: info.message } : info;
+};
+
+/** A new report at the phase's base commit; refuses an `into` branch this run did not create. */
+async function startReport(
+  options: MergePhaseOptions,
+  spec: MergeSpec,
+  root: string,
+  stored: MergeReport | undefined,
+  clock: Clock,
+): Promise<MergeReport> {
+  const { runId, phase } = options;
+  const into = await integrationBranch(root, spec.into, runId, phase.id);
+  const baseCommit = options.agents.find((a) => a.workspace)?.workspace?.baseCommit ?? (await headOf(root));
+  const report: MergeReport = {
+    runId,
+    phaseId: phase.id,
+    status: 'running',
+    into,
+    createdBranch: true,
+    baseCommit,
+    head: baseCommit,
+    round: (stored?.round ?? 0) + 1,
+    steps: [],
+    startedAt: clock.now(),
+  };
+  if (!stored?.createdBranch && (await branchExists(root, into))) {
+    const error = {
+      code: ErrorCodes.mergeBranchExists,
+      message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
+    };
+    const refused: MergeReport = { ...report, createdBranch: false, status: 'failed', error, finishedAt: clock.now() };
+    await options.store.saveMergeReport(refused);
+    return refused;
+  }
+  // Recorded before the branch exists: a run killed in between still owns it when it resumes.
+  await options.store.saveMergeReport(report);
+  if (stored) await removeWorktree(root, integrationPath(resolve(options.dataDir), runId, phase.id));
+  return report;
+}
+
+const headOf = (path: string): Promise<string> => git(path, ['rev-parse', 'HEAD']);
+
+const changedLines = (agent: AgentRecord): number =>
+  (agent.workspace?.diffStat.insertions ?? 0) + (agent.workspace?.diffStat.deletions ?? 0);
+
+/** `agents`: declaration order; `smallest-first`: fewest changed lines first, ties in declaration order. */
+export function mergeOrder(agents: AgentRecord[], spec: MergeSpec): AgentRecord[] {
+  if (spec.order === 'agents') return agents;
+  return agents
+    .map((agent, i) => ({ agent, i }))
+    .sort((a, b) => changedLines(a.agent) - changedLines(b.agent) || a.i - b.i)
+    .map((x) => x.agent);
+}
+
+async function record(context: MergeContext, step: MergeStep): Promise<void> {
+  context.report.steps.push(step);
+  context.report.head = step.head;
+  await context.store.saveMergeReport(context.report);
+  context.onStep?.(step, context.report.into);
+}
+
+async function finishReport(context: MergeContext, error?: ErrorInfo): Promise<MergeReport> {
+  const { report, clock } = context;
+  const mergeable = report.steps.filter((s) => s.reason !== 'agent-failed' && s.reason !== 'no-changes');
+  report.status = error ? 'failed' : mergeable.some((s) => s.outcome === 'skipped') ? 'partial' : 'succeeded';
+  if (error) report.error = error;
+  if (!error && context.spec.pr) report.pr = await openPullRequest(context.root, report, context.signal);
+  report.finishedAt = clock.now();
+  await context.store.saveMergeReport(report);
+  return report;
+}
+
+const stepOf = (agent: AgentRecord, head: string, extra: Partial<MergeStep>): MergeStep => ({
+  agentId: agent.id,
+  branch: agent.workspace?.branch ?? '',
+  ...(agent.workspace?.commit ? { commit: agent.workspace.commit } : {}),
+  outcome: 'skipped',
+  head,
+  ...extra,
+});
+
+/** Stops the merge when the policy for this kind of failure is `fail`, recording the step first. */
+async function failIf(context: MergeContext, policy: string, step: MergeStep, message: string): Promise<MergeStep> {
+  if (policy !== 'fail') return step;
+  await record(context, step);
+  throw new MergeStopped({ code: ErrorCodes.mergeFailed, message });
+}
+
+/** One agent's branch: checked, merged, its conflicts resolved, verified — or skipped, and why. */
+async function mergeAgent(context: MergeContext, agent: AgentRecord): Promise<MergeStep> {
+  const { report, spec } = context;
+  const commit = agent.workspace?.commit;
+  if (agent.status !== 'succeeded') return stepOf(agent, report.head, { reason: 'agent-failed' });
+  if (!commit) return stepOf(agent, report.head, { reason: 'no-changes' });
+  const branchVerify = spec.verifyEach ? await verifyBranch(context, commit) : undefined;
+  if (!verifyPassed(branchVerify)) {
+    const step = stepOf(agent, report.head, {
+      reason: 'branch-verify-failed',
+      ...(branchVerify ? { branchVerify } : {}),
+    });
+    return failIf(
+      context,
+      spec.onVerifyFailure,
+      step,
+      `verify failed on branch ${agent.workspace!.branch} (exit ${branchVerify!.exitCode})`,
+    );
+  }
+  const merged = await mergeCommit(context, agent, commit);
+  if ('agentId' in merged) return { ...merged, ...(branchVerify ? { branchVerify } : {}) };
+  const verify = spec.verify ? await runVerify(spec.verify, context.path, context.signal, context.clock) : undefined;
+  const extra = { ...(branchVerify ? { branchVerify } : {}), ...(verify ? { verify } : {}), ...merged.details };
+  if (!verifyPassed(verify)) {
+    await resetTo(context.path, report.head);
+    const step = stepOf(agent, report.head, { reason: 'verify-failed', ...extra });
+    return failIf(
+      context,
+      spec.onVerifyFailure,
+      step,
+      `verify failed after merging ${agent.workspace!.branch} (exit ${verify!.exitCode})`,
+    );
+  }
+  return stepOf(agent, merged.head, { outcome: merged.details.resolver ? 'resolved' : 'merged', ...extra });
+}
+
+async function verifyBranch(context: MergeContext, commit: string): Promise<VerifyResult> {
+  const remove = await detachedWorktree(context.root, `${context.path}.verify`, commit);
+  try {
+    return await runVerify(context.spec.verify!, `${context.path}.verify`, context.signal, context.clock);
+  } finally {
+    await remove();
+  }
+}
+
+type Merged = { head: string; details: Partial<MergeStep> } | MergeStep;
+
+/** Merges `commit` into the integration worktree and commits it; a conflict goes by `onConflict`. */
+async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: string): Promise<Merged> {
+  const { report, root, path, spec, runId } = context;
+  const message = `baton: merge agent ${agent.id} of run ${runId}\n\nBranch ${agent.workspace!.branch} (${commit}).`;
+  const state = await checkoutIntegration(root, path, report.into, report.head, commit);
+  if (state === 'committed') return { head: await headOf(path), details: {} };
+  const conflictFiles = state === 'merging' ? await conflictedFiles(context, commit) : await startMerge(path, commit);
+  if (conflictFiles.length === 0) return { head: await commitMerge(path, commit, message), details: {} };
+  const conflicted = { reason: 'conflict', conflictFiles };
+  if (spec.onConflict !== 'agent') {
+    await resetTo(path, report.head);
+    return failIf(
+      context,
+      spec.onConflict,
+      stepOf(agent, report.head, conflicted),
+      `merging ${agent.workspace!.branch} conflicts in ${conflictFiles.join(', ')}`,
+    );
+  }
+  const resolver = await runResolver(context, agent, conflictFiles);
+  const details = { conflictFiles, resolver };
+  if (resolver.status !== 'succeeded' || !(await stageResolution(path))) {
+    await resetTo(path, report.head);
+    return stepOf(agent, report.head, { reason: 'unresolved', ...details });
+  }
+  return {
+    head: await commitMerge(
+      path,
+      commit,
+      `${message}\nConflicts in ${conflictFiles.join(', ')} resolved by a resolver agent.`,
+    ),
+    details,
+  };
+}
+
+/**
+ * The conflicted files of a merge a killed orchestrator left half-done: the files both sides changed
+ * (a resolver may already have staged some, so git's unmerged list is not enough).
+ */
+async function conflictedFiles(context: MergeContext, commit: string): Promise<string[]> {
+  const base = await git(context.path, ['merge-base', 'HEAD', commit]);
+  const ours = await changedFiles(context.path, base, 'HEAD');
+  return (await changedFiles(context.path, base, commit)).filter((file) => ours.includes(file));
+}
+
+async function runResolver(
+  context: MergeContext,
+  agent: AgentRecord,
+  files: string[],
+): Promise<{ agentId: string; status: AgentStatus }> {
+  const { report, spec, phase, agents } = context;
+  const side = (a: AgentRecord): ConflictSide => ({ agent: a, branch: a.workspace?.branch ?? '' });
+  const merged: ConflictSide[] = [];
+  for (const step of report.steps.filter((s) => s.outcome !== 'skipped')) {
+    const other = agents.find((a) => a.id === step.agentId);
+    if (!other?.workspace?.commit) continue;
+    const touched = await changedFiles(context.root, report.baseCommit, other.workspace.commit);
+    if (touched.some((f) => files.includes(f))) merged.push(side(other));
+  }
+  const agentId = `${phase.id}.resolve.${agent.id}${report.round > 1 ? `.${report.round}` : ''}`;
+  const { status } = await context.resolve({
+    agentId,
+    prompt: resolverPrompt({ into: report.into, files, incoming: side(agent), merged, spec }),
+    cwd: context.path,
+    ...(spec.resolver?.model ? { model: spec.resolver.model } : {}),
+    allowedTools: spec.resolver?.allowedTools ?? RESOLVER_TOOLS,
+  });
+  return { agentId, status };
+}
+
+/**
+ * The phase's result after its merge: a merge that failed fails the phase, with the merge's error; one
+ * a cancel interrupted leaves the phase cancelled (a resumed run continues the merge).
+ */
+export function phaseAfterMerge<R extends { status: PhaseStatus; error?: ErrorInfo }>(
+  result: R,
+  report: MergeReport,
+): R {
+  if (report.status === 'running') return { ...result, status: 'cancelled' };
+  return report.status === 'failed' && report.error ? { ...result, status: 'failed', error: report.error } : result;
+}

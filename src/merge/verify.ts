@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import type { Clock } from '../core/index.js';
+import type { VerifyResult } from '../store/index.js';
+import type { VerifySpec } from '../workflow/index.js';
+
+/** How much of a verify command's output the report keeps: its end, where test runners say what failed. */
+const OUTPUT_TAIL_CHARS = 4000;
+
+/**
+ * Runs `verify` with `sh -c` in `cwd`. Past its timeout, or when `signal` aborts, the whole process
+ * group is killed (a test runner's children too); a timeout counts as a failure, an abort throws.
+ */
+export async function runVerify(
+  spec: VerifySpec,
+  cwd: string,
+  signal: AbortSignal,
+  clock: Clock,
+): Promise<VerifyResult> {
+  signal.throwIfAborted();
+  const started = clock.now();
+  const child = spawn('sh', ['-c', spec.command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const timeout = AbortSignal.timeout(spec.timeoutMs);
+  const stop = AbortSignal.any([signal, timeout]);
+  const killGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  stop.addEventListener('abort', killGroup, { once: true });
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  }).finally(() => stop.removeEventListener('abort', killGroup));
+  signal.throwIfAborted();
+  return {
+    command: spec.command,
+    exitCode,
+    outputTail: output,
+    durationMs: clock.now() - started,
+    ...(timeout.aborted ? { timedOut: true } : {}),
+  };
+}
+
+export const verifyPassed = (result: VerifyResult | undefined): boolean =>
+  result === undefined || result.exitCode === 0;

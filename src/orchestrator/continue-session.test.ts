@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import { defaultConfig, type BatonConfig } from '../config/index.js';
+import { ErrorCodes } from '../core/index.js';
+import { redactingStore, REDACTED, SecretRedactor } from '../observability/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { continueSession } from './continue-session.js';
+import { runWorkflow } from './run.js';
+
+const temp = useTempStore('baton-continue-');
+const secret = 'sk-test-0123456789abcdef';
+const env = { PATH: '/usr/bin', EXAMPLE_API_KEY: secret };
+const config = (): BatonConfig => ({
+  ...defaultConfig(),
+  data_dir: temp.dir,
+  retry_base_delay_ms: 1,
+  retry_max_delay_ms: 5,
+});
+const workflow = parseWorkflow(
+  `version: 1\nname: one\nphases:\n  - { id: build, agents: [{ id: builder, prompt: build it, env: { FROM_WORKFLOW: "yes" } }] }\n`,
+  'one.yaml',
+);
+
+/** A finished one-agent run whose session the tests continue, stored as `baton run` stores it. */
+async function finishedRun() {
+  const summary = await runWorkflow({
+    workflow,
+    workflowDir: temp.dir,
+    workflowPath: join(temp.dir, 'one.yaml'),
+    config: config(),
+    store: temp.store,
+    runtime: new FakeRuntime(() => ({ text: 'built' })),
+    env,
+  });
+  return { runId: summary.runId, sessionId: summary.phases[0]!.agents[0]!.sessionId };
+}
+
+const continueWith = (mode: 'resume' | 'fork', sessionId: string, behaviour: FakeBehaviour) => {
+  const runtime = new FakeRuntime(behaviour);
+  const store = redactingStore(temp.store, SecretRedactor.fromEnvironment(env));
+  return {
+    runtime,
+    done: continueSession({ mode, sessionId, prompt: 'one more thing', store, runtime, env, config: config() }),
+  };
+};
+
+describe('baton sessions resume|fork take the path of every agent', () => {
+  it('resume: the session continues with retries off in the binary, and its attempts follow the run’s', async () => {
+    const builder = await finishedRun();
+    const { runtime, done } = continueWith('resume', builder.sessionId, (_spec, call) =>
+      call === 1
+        ? { error: { code: ErrorCodes.modelOverloaded, message: 'overloaded', transient: true } }
+        : { text: 'resumed' },
+    );
+    const { sessionId, result } = await done;
+    expect(sessionId).toBe(builder.sessionId);
+    expect(result).toMatchObject({ status: 'succeeded', output: { text: 'resumed' }, attempts: 2 });
+    expect(runtime.calls[0]).toMatchObject({ resume: true, prompt: 'one more thing', sessionId: builder.sessionId });
+    expect(runtime.calls[0]!.env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: '0', FROM_WORKFLOW: 'yes' });
+    const attempts = await temp.store.listAttempts(builder.runId, 'builder');
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'succeeded'],
+      [2, 'failed'],
+      [3, 'succeeded'],
+    ]);
+    expect(await temp.store.getSession(builder.sessionId)).toMatchObject({ status: 'completed' });
+  });
+
+  it('fork: a new session from the old one, closed as failed when the agent fails, with no secret stored', async () => {
+    const builder = await finishedRun();
+    const { runtime, done } = continueWith('fork', builder.sessionId, () => ({
+      error: { code: ErrorCodes.modelAuth, message: `key ${secret} was refused`, transient: false },
+    }));
+    const { sessionId, result } = await done;
+    expect(sessionId).not.toBe(builder.sessionId);
+    expect(runtime.calls[0]).toMatchObject({ forkFrom: builder.sessionId, sessionId });
+    expect(result.status).toBe('failed');
+    expect(await temp.store.getSession(sessionId)).toMatchObject({ status: 'failed', parentId: builder.sessionId });
+    const attempts = await temp.store.listAttempts(builder.runId, 'builder');
+    expect(attempts.at(-1)!.error?.message).toBe(`key ${REDACTED} was refused`);
+    expect(JSON.stringify(attempts)).not.toContain(secret);
+  });
+});

@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentSpec, FakeBehaviour } from '../agents/index.js';
+import { emptyUsage, ErrorCodes } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import type { AgentExecutor, AgentJob } from './execute.js';
+
+/** One executor with a fake agent runtime behind it (in this process, or on a queue worker). */
+export interface ExecutorHarness {
+  executor: AgentExecutor;
+  /** Where the executor records attempts. */
+  store: Store;
+  /** Every spec the runtime behind the executor was asked to run. */
+  calls(): AgentSpec[];
+  close(): Promise<void>;
+}
+
+let counter = 0;
+const job = (extra: Partial<AgentJob> = {}): AgentJob => {
+  const n = ++counter;
+  return {
+    runId: `contract-run-${n}-${Date.now()}`,
+    agentId: 'agent',
+    tenant: 'default',
+    priority: 0,
+    spec: { agentId: 'agent', sessionId: `contract-session-${n}-${Date.now()}`, prompt: 'work', cwd: '/tmp' },
+    env: { WORKFLOW_EXTRA: 'from the workflow' },
+    retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    timeoutMs: 30_000,
+    ...extra,
+  };
+};
+
+/** The run and agent a job belongs to, stored as the orchestrator stores them before it sends the job. */
+async function stored(store: Store, one: AgentJob): Promise<AgentJob> {
+  await store.saveRun({
+    id: one.runId,
+    workflowName: 'contract',
+    tenant: one.tenant,
+    workflow: {},
+    status: 'running',
+    createdAt: 1_700_000_000_000,
+  });
+  await store.saveAgent({
+    runId: one.runId,
+    phaseId: 'p',
+    id: one.agentId,
+    sessionId: one.spec.sessionId,
+    status: 'running',
+    prompt: one.spec.prompt,
+    systemPrompt: '',
+    usage: emptyUsage(),
+    costUsd: 0,
+    turns: 0,
+    attempts: 0,
+    durationMs: 0,
+  });
+  return one;
+}
+
+const transient = { code: ErrorCodes.modelOverloaded, message: 'overloaded', transient: true };
+
+/**
+ * What every AgentExecutor must do, wherever it runs agents: run a job to one result, record each
+ * attempt in the store, report what was spent, give agents Baton's environment, and end a cancelled
+ * job as cancelled instead of rejecting. The orchestrator relies on exactly this and nothing more.
+ */
+export function executorContract(name: string, open: OpenHarness): void {
+  describe(`AgentExecutor contract: ${name}`, () => {
+    resultContract(open);
+    controlContract(open);
+  });
+}
+
+type OpenHarness = (behaviour: FakeBehaviour) => Promise<ExecutorHarness>;
+
+async function withHarness(
+  open: OpenHarness,
+  behaviour: FakeBehaviour,
+  body: (h: ExecutorHarness) => Promise<void>,
+): Promise<void> {
+  const harness = await open(behaviour);
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}
+
+/** Results, attempts and spend. */
+function resultContract(open: OpenHarness): void {
+  it('runs a job to its result and records its attempt', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done', costUsd: 0.25, usage: { inputTokens: 10, outputTokens: 5 } }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const result = await h.executor.runJob(one, new AbortController().signal);
+        expect(result).toMatchObject({ status: 'succeeded', output: { text: 'done' }, attempts: 1, costUsd: 0.25 });
+        const attempts = await h.store.listAttempts(one.runId, one.agentId);
+        expect(attempts).toMatchObject([{ attempt: 1, status: 'succeeded', costUsd: 0.25 }]);
+      },
+    );
+  });
+
+  it('retries a transient failure and reports all it spent, once', async () => {
+    await withHarness(
+      open,
+      (_spec, call) => (call === 1 ? { error: transient, costUsd: 0.1 } : { text: 'second time', costUsd: 0.2 }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const spent: number[] = [];
+        const result = await h.executor.runJob(one, new AbortController().signal, {
+          spent: (costUsd) => spent.push(costUsd),
+        });
+        expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+        expect(result.costUsd).toBeCloseTo(0.3);
+        expect(spent.reduce((a, b) => a + b, 0)).toBeCloseTo(result.costUsd);
+        const attempts = await h.store.listAttempts(one.runId, one.agentId);
+        expect(attempts.map((a) => [a.attempt, a.status, a.resumed])).toEqual([
+          [1, 'failed', false],
+          [2, 'succeeded', true],
+        ]);
+      },
+    );
+  });
+}
+
+/** The agent's environment, cancellation and prewarming. */
+function controlContract(open: OpenHarness): void {
+  it("gives the agent Baton's environment: the binary's own retries off, the workflow's extras on", async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'ok' }),
+      async (h) => {
+        await h.executor.runJob(await stored(h.store, job()), new AbortController().signal);
+        const env = h.calls()[0]!.env;
+        expect(env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: '0', WORKFLOW_EXTRA: 'from the workflow' });
+      },
+    );
+  });
+
+  it('ends a cancelled job as cancelled, never rejecting', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'too late', delayMs: 20_000 }),
+      async (h) => {
+        const cancel = new AbortController();
+        const running = h.executor.runJob(await stored(h.store, job()), cancel.signal);
+        // Cancel once the agent is running, as the orchestrator's kill switch does.
+        await waitFor(() => h.calls().length > 0);
+        cancel.abort(new Error('run cancelled'));
+        const result = await running;
+        expect(result.status).toBe('cancelled');
+        expect(result.error?.code).toBe(ErrorCodes.cancelled);
+      },
+    );
+  });
+
+  it('prewarming never runs the task: no attempt until runJob', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'ok' }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const warmed = h.executor.prewarm(one);
+        expect(warmed).toBe(h.executor.warmCapacity > 0 && warmed);
+        expect(h.calls()).toEqual([]);
+        expect(await h.store.listAttempts(one.runId, one.agentId)).toEqual([]);
+      },
+    );
+  });
+}
+
+/** Polls a condition the executor makes true on its own schedule (a worker picking the job up). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}

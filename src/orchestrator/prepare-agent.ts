@@ -1,0 +1,215 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { buildAppendedSystemPrompt, type SelectedContext } from '../context/index.js';
+import type { AgentMcpPlan, McpManager } from '../mcp/index.js';
+import type { AgentRecord, AgentWorkspace } from '../store/index.js';
+import type { AgentEntry, ResolvedAgent, Workflow } from '../workflow/index.js';
+import type { RunEventMap } from './events.js';
+import type { AgentJob } from './execute.js';
+import type { InstanceContext, RunContext } from './run-context.js';
+import { createWorktree } from './worktree.js';
+import { integrationHead } from '../merge/index.js';
+
+/** An agent ready to start: the job for the executor, its record as it starts, and what it inherited. */
+export interface PreparedAgent {
+  job: AgentJob;
+  started: AgentRecord;
+  inherited: RunEventMap['agent.started']['inherited'];
+  /** How long getting ready took (waiting for MCP servers included): it counts against the agent's timeout. */
+  prepareMs: number;
+}
+
+/**
+ * Everything an agent needs before its process starts, in order: the context it inherits, its MCP
+ * servers (and their config file, for inspection), its worktree, then the job the executor runs.
+ * Throws a BatonError (BATON_MCP_UNAVAILABLE, BATON_WORKTREE, …) when the agent cannot start.
+ */
+export async function prepareAgent(
+  ctx: RunContext,
+  agent: { entry: AgentEntry; resolved: ResolvedAgent; record: AgentRecord },
+  where: InstanceContext,
+): Promise<PreparedAgent> {
+  const { resolved, record } = agent;
+  const startedAt = ctx.clock.now();
+  const timeoutMs = resolved.timeoutMs ?? ctx.config.agent_timeout_ms;
+  const inheritedPhases = ctx.inheritedPhases(where.phase.id);
+  const queryStarted = performance.now();
+  const context = await selectContext(ctx, resolved, record, inheritedPhases);
+  const queryMs = performance.now() - queryStarted;
+  const plan = ctx.mcp ? await planMcp(ctx, ctx.mcp, resolved, record, timeoutMs) : undefined;
+  const workspace = where.phase.workspace === 'worktree' ? await worktreeFor(ctx, where, record) : record.workspace;
+  const job = agentJob(ctx, resolved, record, {
+    appendSystemPrompt: systemPromptFor(ctx.workflow, where.phase.id, record.id, agent.entry, plan, context),
+    cwd: workspace?.path ?? resolved.cwd,
+    plan,
+    timeoutMs,
+  });
+  const started: AgentRecord = {
+    ...record,
+    status: 'running',
+    systemPrompt: job.spec.appendSystemPrompt ?? record.systemPrompt,
+    model: resolved.model,
+    startedAt: record.startedAt ?? startedAt,
+    ...(plan ? { mcp: { servers: Object.keys(plan.servers), chosen: plan.chosen, missing: plan.missing } } : {}),
+    ...(workspace ? { workspace } : {}),
+    context: {
+      mode: context.mode,
+      entryIds: context.entries.map((e) => e.id),
+      tokens: context.tokens,
+      considered: context.considered,
+    },
+  };
+  return {
+    job,
+    started,
+    inherited: { entries: context.entries.length, tokens: context.tokens, phases: inheritedPhases.length, queryMs },
+    prepareMs: ctx.clock.now() - startedAt,
+  };
+}
+
+async function selectContext(
+  ctx: RunContext,
+  resolved: ResolvedAgent,
+  record: AgentRecord,
+  phaseIds: string[],
+): Promise<SelectedContext> {
+  const context = await ctx.accumulator.select({
+    phaseIds,
+    task: record.prompt,
+    mode: resolved.inherit,
+    budgetTokens: ctx.workflow.context.budgetTokens,
+  });
+  if (context.corrupt.length > 0)
+    ctx.events.emit('context.corrupt', { runId: ctx.runId, agentId: record.id, entryIds: context.corrupt });
+  return context;
+}
+
+/** The MCP servers the agent gets (waiting for them counts against its own time), written out for inspection. */
+async function planMcp(
+  ctx: RunContext,
+  mcp: McpManager,
+  resolved: ResolvedAgent,
+  record: AgentRecord,
+  timeoutMs: number,
+): Promise<AgentMcpPlan> {
+  const plan = await mcp.prepareAgent({
+    agentId: record.id,
+    task: record.prompt,
+    requested: resolved.mcpServers,
+    policy: resolved.onMcpUnavailable,
+    signal: AbortSignal.any([ctx.stop.signal, AbortSignal.timeout(timeoutMs)]),
+  });
+  await writeMcpConfigFile(ctx.config.data_dir, ctx.runId, record.id, mcp, plan);
+  ctx.events.emit('agent.mcp', {
+    runId: ctx.runId,
+    agentId: record.id,
+    servers: Object.keys(plan.servers),
+    missing: plan.missing,
+  });
+  return plan;
+}
+
+async function worktreeFor(ctx: RunContext, where: InstanceContext, record: AgentRecord): Promise<AgentWorkspace> {
+  return createWorktree(
+    resolve(ctx.workflowDir, where.phase.repo ?? '.'),
+    resolve(ctx.config.data_dir),
+    ctx.runId,
+    record.id,
+    // Phases after a merged phase build on its integration branch.
+    await integrationHead(ctx.store, ctx.runId, ctx.inheritedPhases(where.phase.id)),
+  );
+}
+
+/** The job the executor runs: the spec without its environment (the executor builds that), retries and timeout. */
+function agentJob(
+  ctx: RunContext,
+  resolved: ResolvedAgent,
+  record: AgentRecord,
+  made: { appendSystemPrompt: string; cwd: string; plan: AgentMcpPlan | undefined; timeoutMs: number },
+): AgentJob {
+  const { config } = ctx;
+  const mcpServerNames = Object.keys(made.plan?.servers ?? {});
+  const remainingBudget = ctx.budget.remainingUsd();
+  const run = ctx.run();
+  return {
+    runId: ctx.runId,
+    agentId: record.id,
+    tenant: run.tenant,
+    priority: run.priority ?? 0,
+    ...(record.generation !== undefined ? { generation: record.generation } : {}),
+    ...(record.index !== undefined ? { index: record.index } : {}),
+    spec: {
+      agentId: record.id,
+      sessionId: record.sessionId,
+      prompt: record.prompt,
+      appendSystemPrompt: made.appendSystemPrompt,
+      model: resolved.model,
+      cwd: made.cwd,
+      // An agent may use the tools of every MCP server it was given.
+      allowedTools:
+        mcpServerNames.length > 0
+          ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
+          : resolved.allowedTools,
+      disallowedTools: resolved.disallowedTools,
+      mcpServers: made.plan?.servers,
+      // The agent may not spend more than what is left of the run's budget.
+      maxBudgetUsd:
+        remainingBudget === undefined
+          ? resolved.maxBudgetUsd
+          : Math.min(resolved.maxBudgetUsd ?? Infinity, remainingBudget),
+      maxTurns: resolved.maxTurns,
+      outputSchema: resolved.outputSchema,
+    },
+    env: resolved.env,
+    retry: {
+      maxRetries: config.max_retries,
+      baseDelayMs: config.retry_base_delay_ms,
+      maxDelayMs: config.retry_max_delay_ms,
+    },
+    timeoutMs: made.timeoutMs,
+  };
+}
+
+/** The system prompt Baton appends for an agent: where it is in the workflow, what it inherited, its MCP servers. */
+export function systemPromptFor(
+  workflow: Workflow,
+  phaseId: string,
+  agentId: string,
+  entry: AgentEntry,
+  plan?: AgentMcpPlan,
+  context?: SelectedContext,
+): string {
+  return buildAppendedSystemPrompt({
+    workflowName: workflow.name,
+    workflowDescription: workflow.description,
+    phaseId,
+    agentId,
+    role: entry.systemPrompt,
+    ...(context ? { context: context.entries } : {}),
+    ...(plan
+      ? {
+          mcp: {
+            available: plan.available,
+            missing: plan.missing.map((m) => ({ name: m.name, reason: m.error.message })),
+          },
+        }
+      : {}),
+  });
+}
+
+/**
+ * Writes the MCP config an agent got, in `.mcp.json` form, for inspection. Variables stay as
+ * `${VAR}` references: the expanded config goes to the agent over its stdin, never to disk.
+ */
+async function writeMcpConfigFile(
+  dataDir: string,
+  runId: string,
+  agentId: string,
+  mcp: McpManager,
+  plan: AgentMcpPlan,
+): Promise<void> {
+  const dir = join(dataDir, 'runs', runId, 'mcp');
+  await mkdir(dir, { recursive: true });
+  const servers = Object.fromEntries(Object.keys(plan.servers).map((name) => [name, mcp.describe(name)]));
+  await writeFile(join(dir, `${agentId}.json`), `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`);
+}

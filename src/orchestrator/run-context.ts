@@ -1,0 +1,168 @@
+import type { AgentRuntime } from '../agents/index.js';
+import type { BatonConfig } from '../config/index.js';
+import { AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
+import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/index.js';
+import type { McpManager } from '../mcp/index.js';
+import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
+import type { PhaseSpec, Workflow } from '../workflow/index.js';
+import { AgentRecords } from './agent-records.js';
+import type { RunEvents } from './events.js';
+import { LocalExecutor, type AgentExecutor } from './execute.js';
+import { RunBudget } from './run-budget.js';
+import { RunStop } from './run-stop.js';
+import { AgentScheduler } from './scheduler.js';
+
+/** What the modules of one run share: its record, its seams (store, executor, events) and its controls. */
+export interface RunContext {
+  readonly runId: string;
+  readonly workflow: Workflow;
+  /** Directory that relative paths in the workflow resolve against. */
+  readonly workflowDir: string;
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly events: RunEvents;
+  readonly executor: AgentExecutor;
+  readonly scheduler: AgentScheduler;
+  readonly accumulator: DynamicContextAccumulator;
+  readonly mcp?: McpManager;
+  readonly stop: RunStop;
+  readonly budget: RunBudget;
+  readonly records: AgentRecords;
+  /** `baton merge`: the phases whose branches are merged again from their base commit. */
+  readonly redoMerge?: string[];
+  /** The run as stored; set once the run starts. */
+  readonly run: () => RunRecord;
+  /** The phases whose context an agent of this phase inherits. */
+  inheritedPhases(phaseId: string): string[];
+}
+
+/** Where an agent comes from and what it is for, beyond its workflow entry. */
+export interface InstanceContext {
+  phase: PhaseSpec;
+  role: AgentRole;
+  generation?: number;
+}
+
+/** How a phase ended, as its dependents see it. */
+export interface PhaseResult {
+  status: PhaseStatus;
+  output?: PhaseOutput;
+  error?: ErrorInfo;
+}
+
+/** Agents whose stored result a resumed run reuses instead of running them again. */
+export const finishedStatuses: ReadonlySet<AgentStatus> = new Set(['succeeded', 'failed']);
+
+/** A phase skipped because its `when:` did not hold still lets its dependents run. */
+export const satisfies = (result: PhaseResult): boolean =>
+  result.status === 'succeeded' || result.error?.code === ErrorCodes.conditionFalse;
+
+export function phaseStatusOf(statuses: AgentStatus[]): PhaseStatus {
+  if (statuses.every((s) => s === 'succeeded')) return 'succeeded';
+  if (statuses.some((s) => s === 'cancelled')) return 'cancelled';
+  if (statuses.every((s) => s === 'skipped')) return 'skipped';
+  return statuses.some((s) => s === 'succeeded') ? 'partial' : 'failed';
+}
+
+export interface RunWorkflowOptions {
+  workflow: Workflow;
+  /** Directory that relative paths in the workflow resolve against. */
+  workflowDir: string;
+  workflowPath?: string;
+  config: BatonConfig;
+  store: Store;
+  runtime: AgentRuntime;
+  /** Checks and provides the MCP servers agents need; without it agents get none. */
+  mcp?: McpManager;
+  /** Base environment for agent processes (ANTHROPIC_* pass through unchanged). */
+  env: NodeJS.ProcessEnv;
+  runId?: string;
+  /** Continue the stored run `runId`: finished agents are reused, the others run (again). */
+  resume?: boolean;
+  /** Who the run is for (default "default"): usage, budgets and concurrency limits add up per tenant. */
+  tenant?: string;
+  /** Overrides the workflow's priority. */
+  priority?: number;
+  /** USD the run may spend: the lower of the workflow's budgetUsd and what is left of its tenant's. */
+  budgetUsd?: number;
+  /** Tokens (input + output) the run may use: what is left of its tenant's daily token budget. */
+  budgetTokens?: number;
+  /** Who runs the agents: this process (default) or `baton worker`s through a queue. */
+  executor?: AgentExecutor;
+  /** Shared by runs in one process so parallel_limit, priorities and tenant limits hold across them. */
+  scheduler?: AgentScheduler;
+  /** `baton merge`: the phases whose branches are merged again from their base commit. */
+  redoMerge?: string[];
+  /** Aborting it cancels the run: every agent is killed. */
+  signal?: AbortSignal;
+  events?: RunEvents;
+  clock?: Clock;
+}
+
+/** Builds the context of a run from its options; `graph` is what the phase graph itself provides. */
+export function createRunContext(
+  options: RunWorkflowOptions,
+  graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'inheritedPhases'>,
+): RunContext {
+  const { workflow } = options;
+  const { runId, events } = graph;
+  const { config, store } = options;
+  const clock = options.clock ?? systemClock;
+  const stop = new RunStop();
+  const budgets = [workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
+  const accumulator = new DynamicContextAccumulator({
+    store,
+    runId,
+    sizeLimitBytes: config.context_size_limit,
+    ...(workflow.context.summarizer === 'agent'
+      ? {
+          summarizer: new AgentSummarizer({
+            runtime: options.runtime,
+            env: options.env,
+            cwd: options.workflowDir,
+            model: workflow.defaults?.model,
+          }),
+        }
+      : {}),
+    clock,
+  });
+  return {
+    runId,
+    workflow,
+    workflowDir: options.workflowDir,
+    config,
+    store,
+    clock,
+    events,
+    stop,
+    accumulator,
+    ...(options.mcp ? { mcp: options.mcp } : {}),
+    ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
+    executor:
+      options.executor ??
+      new LocalExecutor({ store, runtime: options.runtime, env: options.env, ...(options.clock ? { clock } : {}) }),
+    scheduler:
+      options.scheduler ??
+      new AgentScheduler({ limit: config.parallel_limit, tenantLimits: config.tenant_max_concurrent_agents }),
+    budget: new RunBudget({
+      runId,
+      tenant: () => graph.run().tenant,
+      ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
+      ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}),
+      events,
+      stop,
+    }),
+    records: new AgentRecords({
+      runId,
+      workflow,
+      store,
+      clock,
+      events,
+      accumulator,
+      sessionTtlMs: config.session_ttl_ms,
+    }),
+    run: graph.run,
+    inheritedPhases: graph.inheritedPhases,
+  };
+}

@@ -1,0 +1,77 @@
+import { hostname } from 'node:os';
+import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
+import type { RunRecord, Store } from '../store/index.js';
+
+/** How often a running orchestrator checks the store for a `baton cancel` from another process. */
+const CANCEL_POLL_MS = 250;
+
+/**
+ * The run's kill switch: aborted by a cancel (signal, `baton cancel`) or by its budget, always with
+ * a BatonError that says which, so every agent it stops records the same code.
+ */
+export class RunStop {
+  private readonly controller = new AbortController();
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Stops the run, once: the first reason is the one recorded. */
+  abort(reason: BatonError): void {
+    if (!this.stopped) this.controller.abort(reason);
+  }
+
+  /** Why the run was stopped early, as an agent's error: a cancel, or the run budget. */
+  error(): ErrorInfo {
+    const reason: unknown = this.controller.signal.reason;
+    if (reason instanceof BatonError) return toErrorInfo(reason);
+    return { code: ErrorCodes.cancelled, message: reasonText(reason) };
+  }
+
+  /**
+   * Stops the run when `external` aborts or a `baton cancel` from another process shows up in the
+   * store; returns what ends the watching.
+   */
+  watch(store: Store, runId: string, external: AbortSignal | undefined): () => void {
+    const onExternalAbort = (): void => this.abort(new BatonError(ErrorCodes.cancelled, reasonText(external?.reason)));
+    if (external?.aborted) onExternalAbort();
+    else external?.addEventListener('abort', onExternalAbort, { once: true });
+    const poll = setInterval(() => {
+      store.isCancelRequested(runId).then(
+        (requested) => {
+          if (requested) this.abort(new BatonError(ErrorCodes.cancelled, 'run cancelled by `baton cancel`'));
+        },
+        () => {
+          // A store that cannot be read now fails the run's own writes too; the poll just tries again.
+        },
+      );
+    }, CANCEL_POLL_MS);
+    return () => {
+      clearInterval(poll);
+      external?.removeEventListener('abort', onExternalAbort);
+    };
+  }
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'run cancelled';
+}
+
+/** Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local. */
+export async function requestRunCancel(store: Store, runId: string): Promise<RunRecord> {
+  const run = await store.getRun(runId);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
+  await store.requestCancel(runId);
+  if (run.status === 'running' && run.pid !== undefined && run.host === hostname() && run.pid !== process.pid) {
+    try {
+      process.kill(run.pid, 'SIGTERM');
+    } catch {
+      // Already gone: the stored flag covers an orchestrator we cannot signal.
+    }
+  }
+  return run;
+}

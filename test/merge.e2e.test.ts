@@ -1,0 +1,286 @@
+// Merging a worktree phase's branches back (merge:), with real git and real claude agents on the
+// scripted model: verify after each merge, a resolver agent for a conflict, a branch that breaks
+// verify left out, the next phase built on the merge, resume after SIGKILL, and the user's checkout
+// byte-for-byte unchanged throughout.
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scriptSchema } from '../src/model-server/index.js';
+import type { PhaseSummary, RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { checkoutFingerprint, dirtyCheckout, hasGit, makeRepo } from './support/git-repo.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const bash = (command: string) => ({ toolUse: { name: 'Bash', input: { command, description: 'edit' } } });
+const model = useScriptedModel(
+  scriptSchema.parse({
+    rules: [
+      // The resolver first: its prompt quotes the other agents' prompts.
+      {
+        match: { prompt: 'stopped on conflicts in', turn: 1 },
+        reply: bash("printf 'shared by A\\nshared by B\\n' > shared.txt"),
+      },
+      { match: { prompt: 'stopped on conflicts in' }, reply: { text: 'Kept both lines in shared.txt.' } },
+      { match: { prompt: 'Write alpha', turn: 1 }, reply: bash('echo alpha > a.txt') },
+      { match: { prompt: 'Write alpha' }, reply: { text: 'Wrote alpha to a.txt.' } },
+      { match: { prompt: 'Write beta', turn: 1 }, reply: bash('echo beta > b.txt') },
+      { match: { prompt: 'Write beta' }, reply: { text: 'Wrote beta to b.txt.' } },
+      { match: { prompt: 'Write gamma', turn: 1 }, reply: bash('echo gamma > c.txt') },
+      { match: { prompt: 'Write gamma' }, reply: { text: 'Wrote gamma to c.txt.' } },
+      { match: { prompt: 'Break the check', turn: 1 }, reply: bash('echo BROKEN > d.txt') },
+      { match: { prompt: 'Break the check' }, reply: { text: 'Wrote d.txt.' } },
+      { match: { prompt: 'Claim the shared line as A', turn: 1 }, reply: bash("echo 'shared by A' > shared.txt") },
+      { match: { prompt: 'Claim the shared line as A' }, reply: { text: 'shared.txt now says A.' } },
+      { match: { prompt: 'Claim the shared line as B', turn: 1 }, reply: bash("echo 'shared by B' > shared.txt") },
+      { match: { prompt: 'Claim the shared line as B' }, reply: { text: 'shared.txt now says B.' } },
+      { match: { prompt: 'Read what was merged', turn: 1 }, reply: bash('cat a.txt b.txt') },
+      { match: { prompt: 'Read what was merged' }, reply: { text: 'Both files are there.' } },
+    ],
+    default: { text: 'OK' },
+  }),
+  'baton-merge-e2e-',
+);
+
+/** The repository every test starts from: a check that fails when any file says BROKEN. */
+const baseFiles = {
+  'check.sh':
+    'if grep -rl BROKEN --exclude=check.sh --exclude-dir=.git .; then echo "check failed: BROKEN found"; exit 1; fi\necho check passed\n',
+  'shared.txt': 'original\n',
+  'notes.txt': 'notes\n',
+};
+
+interface Scenario {
+  repo: string;
+  git: (...args: string[]) => string;
+  dataDir: string;
+  run: (args: string[], extraEnv?: Record<string, string>) => Promise<CliResult>;
+  workflow: (yaml: string) => string;
+}
+
+function scenario(name: string): Scenario {
+  const dir = join(model.home.dir, name);
+  const repo = join(dir, 'repo');
+  const git = makeRepo(repo, baseFiles);
+  const dataDir = join(dir, 'data');
+  const env = (extra: Record<string, string> = {}) => model.home.cliEnv(model.url, extra);
+  return {
+    repo,
+    git,
+    dataDir,
+    run: async (args, extraEnv) => {
+      const result = await runCli([...args, '--data-dir', dataDir], { env: env(extraEnv) });
+      expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+      return result;
+    },
+    workflow: (yaml) => {
+      const path = join(dir, 'workflow.yaml');
+      writeFileSync(path, yaml.replaceAll('REPO', repo));
+      return path;
+    },
+  };
+}
+
+const phaseOf = (summary: RunSummary, id: string): PhaseSummary => summary.phases.find((p) => p.id === id)!;
+const steps = (phase: PhaseSummary): string[] =>
+  phase.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`);
+
+describe.runIf(hasGit)('merge: worktree branches merged back with real git and real claude agents', () => {
+  it('merges three branches with verify passing after each; the next phase starts from the merge; gh opens a PR; the checkout is untouched', async () => {
+    const s = scenario('three');
+    dirtyCheckout(s.repo, 'notes.txt');
+    const before = checkoutFingerprint(s.repo);
+    const stubDir = join(model.home.dir, 'three', 'bin');
+    mkdirSync(stubDir, { recursive: true });
+    writeFileSync(
+      join(stubDir, 'gh'),
+      '#!/bin/sh\nprintf \'%s\\n\' "$@" > "$GH_ARGS_FILE"\necho https://github.com/acme/repo/pull/7\n',
+    );
+    chmodSync(join(stubDir, 'gh'), 0o755);
+    const ghArgs = join(model.home.dir, 'three', 'gh-args.txt');
+    const workflow = s.workflow(`version: 1
+name: merge-three
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, pr: true }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+      - { id: writer-b, allowedTools: [Bash], prompt: Write beta into b.txt. }
+      - { id: writer-c, allowedTools: [Bash], prompt: Write gamma into c.txt. }
+  - id: read
+    dependsOn: [edit]
+    workspace: worktree
+    repo: REPO
+    agents:
+      - { id: reader, allowedTools: [Bash], prompt: Read what was merged into a.txt and b.txt. }
+`);
+    const result = await s.run(['run', workflow, '--json'], {
+      PATH: `${stubDir}:${process.env.PATH}`,
+      GH_ARGS_FILE: ghArgs,
+    });
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    const edit = phaseOf(summary, 'edit');
+    const merge = edit.merge!;
+    const into = `baton/${summary.runId.slice(0, 8)}/edit`;
+    expect(merge).toMatchObject({ status: 'succeeded', into, createdBranch: true, round: 1 });
+    expect(steps(edit)).toEqual(['writer-a:merged', 'writer-b:merged', 'writer-c:merged']);
+    for (const step of merge.steps) {
+      expect(step.verify).toMatchObject({ command: 'sh check.sh', exitCode: 0 });
+      expect(step.verify!.outputTail).toContain('check passed');
+    }
+    // Real merge commits, --no-ff, one per agent, named after agent and run, on top of the base.
+    expect(s.git('rev-parse', into)).toBe(merge.head);
+    expect(merge.baseCommit).toBe(s.git('rev-parse', 'main'));
+    const merges = s.git('log', '--merges', '--format=%s', `${merge.baseCommit}..${into}`).split('\n');
+    expect(merges).toEqual(
+      ['writer-c', 'writer-b', 'writer-a'].map((id) => `baton: merge agent ${id} of run ${summary.runId}`),
+    );
+    expect(s.git('show', `${into}:a.txt`)).toBe('alpha');
+    expect(s.git('show', `${into}:c.txt`)).toBe('gamma');
+    // The dependent phase's worktree started at the integration head and its agent read both files.
+    const reader = phaseOf(summary, 'read').agents[0]!;
+    expect(reader.workspace!.baseCommit).toBe(merge.head);
+    const readerTurn2 = model.server.messageRequests(reader.sessionId).at(-1)!.view!.last;
+    expect(readerTurn2).toContain('alpha');
+    expect(readerTurn2).toContain('beta');
+    // gh pr create for the integration branch, against the branch the checkout is on.
+    expect(merge.pr).toEqual({ url: 'https://github.com/acme/repo/pull/7', exitCode: 0 });
+    const args = readFileSync(ghArgs, 'utf8').split('\n');
+    expect(args.slice(0, 6)).toEqual(['pr', 'create', '--head', into, '--base', 'main']);
+    // baton status shows the merge under the phase.
+    const status = await s.run(['status', summary.runId]);
+    expect(status.stdout).toContain(
+      `    ⇄ merge succeeded: ${into} at ${merge.head.slice(0, 10)} (3 merged, 0 resolved, 0 skipped)`,
+    );
+    expect(status.stdout).toContain('      merged   writer-b         verify exit 0');
+    // The user's checkout: same branch, index, working tree and stash; no worktree left behind.
+    expect(checkoutFingerprint(s.repo)).toEqual(before);
+    expect(s.git('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+
+  it('a conflict goes to a resolver agent whose resolution passes verify; a branch breaking verify is left out; baton merge redoes it to the same head', async () => {
+    const s = scenario('conflict');
+    const before = checkoutFingerprint(s.repo);
+    const workflow = s.workflow(`version: 1
+name: merge-conflict
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, onConflict: agent }
+    agents:
+      - { id: claim-a, allowedTools: [Bash], prompt: Claim the shared line as A in shared.txt. }
+      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
+      - { id: claim-b, allowedTools: [Bash], prompt: Claim the shared line as B in shared.txt. }
+`);
+    const result = await s.run(['run', workflow, '--json']);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    const edit = phaseOf(summary, 'edit');
+    expect(edit.status).toBe('succeeded');
+    expect(edit.merge!.status).toBe('partial');
+    expect(steps(edit)).toEqual(['claim-a:merged', 'breaker:skipped:verify-failed', 'claim-b:resolved']);
+    const [, breaker, claimB] = edit.merge!.steps;
+    expect(breaker!.verify!.exitCode).toBe(1);
+    expect(breaker!.verify!.outputTail).toContain('check failed: BROKEN found');
+    expect(claimB).toMatchObject({
+      conflictFiles: ['shared.txt'],
+      resolver: { agentId: 'edit.resolve.claim-b', status: 'succeeded' },
+      verify: { exitCode: 0 },
+    });
+    const into = edit.merge!.into;
+    expect(s.git('show', `${into}:shared.txt`)).toBe('shared by A\nshared by B');
+    expect(s.git('ls-tree', '--name-only', into).split('\n')).toEqual(['check.sh', 'notes.txt', 'shared.txt']);
+    // The resolver, a real claude agent of the phase, was told the file and both sides' prompts and results.
+    const resolver = edit.agents.find((a) => a.id === 'edit.resolve.claim-b')!;
+    expect(resolver.role).toBe('resolver');
+    const prompt = model.server.messageRequests(resolver.sessionId)[0]!.view!.prompt;
+    expect(prompt).toContain('stopped on conflicts in: shared.txt');
+    expect(prompt).toContain('<incoming agent="claim-b"');
+    expect(prompt).toContain('Task: Claim the shared line as B in shared.txt.\nResult: shared.txt now says B.');
+    expect(prompt).toContain('<merged agent="claim-a"');
+    expect(prompt).toContain('Task: Claim the shared line as A in shared.txt.\nResult: shared.txt now says A.');
+    expect(prompt).not.toContain('breaker');
+
+    // baton merge: from the base again, without rerunning the agents; a new resolver; the same head.
+    const workerRequests = edit.agents.map((a) => model.server.messageRequests(a.sessionId).length);
+    const redo = await s.run(['merge', summary.runId, '--json']);
+    expect(redo.code).toBe(0);
+    const redone = phaseOf(JSON.parse(redo.stdout) as RunSummary, 'edit');
+    expect(redone.merge).toMatchObject({ round: 2, head: edit.merge!.head, status: 'partial' });
+    expect(redone.merge!.steps[2]!.resolver!.agentId).toBe('edit.resolve.claim-b.2');
+    expect(edit.agents.map((a) => model.server.messageRequests(a.sessionId).length)).toEqual(workerRequests);
+    const wrongPhase = await s.run(['merge', summary.runId, '--phase', 'nope']);
+    expect(wrongPhase.code).toBe(2);
+    expect(wrongPhase.stderr).toContain(
+      `error BATON_USAGE: --phase nope is not a merged phase of run ${summary.runId}; merged phases: edit`,
+    );
+    expect(checkoutFingerprint(s.repo)).toEqual(before);
+  });
+
+  it('a run SIGKILLed while merging resumes the merge where it stopped and ends at the same integration head', async () => {
+    const s = scenario('killed');
+    const before = checkoutFingerprint(s.repo);
+    const slow = join(model.home.dir, 'killed', 'slow');
+    writeFileSync(slow, '');
+    const workflow = s.workflow(`version: 1
+name: merge-killed
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: "sh check.sh && if [ -f ${slow} ]; then sleep 3; fi" }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+      - { id: writer-b, allowedTools: [Bash], prompt: Write beta into b.txt. }
+      - { id: writer-c, allowedTools: [Bash], prompt: Write gamma into c.txt. }
+`);
+    const orchestrator = startCli(['run', workflow, '--data-dir', s.dataDir], {
+      env: model.home.cliEnv(model.url),
+    });
+    const store = openSqliteStore({ dataDir: s.dataDir });
+    try {
+      const runId = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          const [report] = run ? await store.listMergeReports(run.id) : [];
+          return report && report.steps.length === 1 ? run!.id : undefined;
+        },
+        120_000,
+        'the first branch to be merged',
+      );
+      orchestrator.kill('SIGKILL');
+      await orchestrator.output;
+      rmSync(slow);
+      const [interrupted] = await store.listMergeReports(runId);
+      expect(interrupted!.status).toBe('running');
+      const agents = (await store.listAgents(runId)).filter((a) => a.role === 'worker');
+      const requests = agents.map((a) => model.server.messageRequests(a.sessionId).length);
+
+      const resumed = await s.run(['run', '--resume', runId, '--json']);
+      expect(resumed.code).toBe(0);
+      const merge = phaseOf(JSON.parse(resumed.stdout) as RunSummary, 'edit').merge!;
+      expect(merge.status).toBe('succeeded');
+      expect(merge.steps.map((step) => step.agentId)).toEqual(['writer-a', 'writer-b', 'writer-c']);
+      expect(merge.steps[0]).toEqual(interrupted!.steps[0]);
+      expect(s.git('rev-list', '--merges', '--count', `${merge.baseCommit}..${merge.into}`)).toBe('3');
+      expect(agents.map((a) => model.server.messageRequests(a.sessionId).length)).toEqual(requests);
+
+      // Merging everything again from the base gives the very same integration head.
+      const redo = await s.run(['merge', runId, '--phase', 'edit', '--json']);
+      expect(redo.code).toBe(0);
+      expect(phaseOf(JSON.parse(redo.stdout) as RunSummary, 'edit').merge).toMatchObject({
+        round: 2,
+        head: merge.head,
+      });
+      expect(s.git('rev-parse', merge.into)).toBe(merge.head);
+      expect(checkoutFingerprint(s.repo)).toEqual(before);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
+  });
+});

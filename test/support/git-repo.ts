@@ -1,0 +1,71 @@
+/**
+ * Real git repositories for tests, and a fingerprint of a checkout to prove Baton left it alone.
+ * `hasGit` is false (and says NOT RUN once) on a machine without git: suites needing it use
+ * `describe.runIf(hasGit)`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+
+export const hasGit = spawnSync('git', ['--version']).status === 0;
+if (!hasGit) process.stderr.write('NOT RUN: this suite needs git on PATH (sudo apt-get install git)\n');
+
+/** Runs git in `repo` as a test user and returns its trimmed stdout. */
+export const gitIn =
+  (repo: string) =>
+  (...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+
+/** A new repository on branch main with `files` committed. */
+export function makeRepo(dir: string, files: Record<string, string>): (...args: string[]) => string {
+  mkdirSync(dir, { recursive: true });
+  const git = gitIn(dir);
+  git('init', '-q', '-b', 'main');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  git('add', '.');
+  git('commit', '-q', '-m', 'init');
+  return git;
+}
+
+function treeDigest(root: string, dir: string, hash: ReturnType<typeof createHash>): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name === '.git' && dir === root) continue;
+    const path = join(dir, entry.name);
+    hash.update(`${relative(root, path)}\0`);
+    if (entry.isDirectory()) treeDigest(root, path, hash);
+    else hash.update(readFileSync(path));
+  }
+}
+
+/**
+ * What a user would see of their checkout: current branch and commit, the index file's bytes, every
+ * working-tree file's bytes and the stash. Read without commands that refresh the index.
+ */
+export function checkoutFingerprint(repo: string): Record<string, string> {
+  const git = gitIn(repo);
+  const tree = createHash('sha256');
+  treeDigest(repo, repo, tree);
+  return {
+    head: readFileSync(join(repo, '.git', 'HEAD'), 'utf8'),
+    commit: git('rev-parse', 'HEAD'),
+    index: createHash('sha256')
+      .update(readFileSync(join(repo, '.git', 'index')))
+      .digest('hex'),
+    tree: tree.digest('hex'),
+    stash: git('stash', 'list', '--format=%H %s'),
+  };
+}
+
+/** Gives the checkout a stash entry, a staged change and an unstaged one: a user in the middle of work. */
+export function dirtyCheckout(repo: string, file: string): void {
+  const git = gitIn(repo);
+  writeFileSync(join(repo, file), 'stashed work\n');
+  git('stash', 'push', '-q', '-m', 'user stash');
+  writeFileSync(join(repo, 'staged.txt'), 'staged work\n');
+  git('add', 'staged.txt');
+  writeFileSync(join(repo, file), 'unstaged work\n');
+}
