@@ -16,7 +16,6 @@ function fromStatus(status: number): { code: ErrorCode; transient: boolean } {
   if (status === 429) return { code: ErrorCodes.modelRateLimited, transient: true };
   if (status === 529) return { code: ErrorCodes.modelOverloaded, transient: true };
   if (status === 408 || status >= 500) return { code: ErrorCodes.modelServerError, transient: true };
-  if (status === 401 || status === 403) return { code: ErrorCodes.modelAuth, transient: false };
   return { code: ErrorCodes.modelInvalidRequest, transient: false };
 }
 
@@ -28,7 +27,16 @@ export interface ResultSummary {
   terminalReason?: string;
   text: string;
   errors?: string[];
+  /** The kind of API error Claude Code reported on its last assistant message (`authentication_failed`, …). */
+  assistantError?: string;
 }
+
+/** What to tell a user whose key is missing or refused: the fix, not a network hunt. */
+export const authFix =
+  'set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment of baton to a valid key; not retried';
+
+/** Claude Code's own words for "no usable credentials", for results that carry no status. */
+const authErrors = new Set(['authentication_failed', 'oauth_org_not_allowed', 'cloud_credential_error']);
 
 /**
  * Maps how Claude Code ended to a Baton error, deciding whether a retry could help: rate limits,
@@ -64,7 +72,12 @@ export function classifyResult(result: ResultSummary): AttemptError | undefined 
   if (!result.isError) return undefined;
 
   const message = result.text || 'the model returned an error';
-  if (result.apiErrorStatus !== null) return { ...fromStatus(result.apiErrorStatus), message };
+  const status = result.apiErrorStatus;
+  if (status === 401 || status === 403 || (result.assistantError && authErrors.has(result.assistantError))) {
+    // "Not logged in" comes with no status: without this it would look like a dropped connection.
+    return { code: ErrorCodes.modelAuth, message: `${message}: ${authFix}`, transient: false };
+  }
+  if (status !== null) return { ...fromStatus(status), message };
   if (result.terminalReason === 'api_error') {
     // No status: the connection failed or dropped.
     return { code: ErrorCodes.modelConnection, message, transient: true };

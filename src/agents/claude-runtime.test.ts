@@ -58,6 +58,21 @@ describe('claude runtime (real binary)', () => {
         sequencePer: 'session',
       },
       {
+        match: { prompt: 'stalling' },
+        replies: [{ text: 'never finished', stall: true }, { text: 'recovered after the stall' }],
+        sequencePer: 'session',
+      },
+      {
+        match: { prompt: 'patient' },
+        replies: [{ fault: { status: 429, retryAfter: 3 } }, { text: 'after waiting' }],
+        sequencePer: 'session',
+      },
+      {
+        match: { prompt: 'unauthorized' },
+        reply: { fault: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' } },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'broken' },
         reply: { fault: { status: 400, message: 'prompt is malformed' } },
         sequencePer: 'script',
@@ -94,6 +109,13 @@ describe('claude runtime (real binary)', () => {
     ...extra,
   });
   const fastRetry = { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50 };
+  const waitForRequests = async (sessionId: string, n: number) => {
+    for (;;) {
+      const requests = model.server.messageRequests(sessionId);
+      if (requests.length >= n) return requests;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   it('session creation: the agent runs under the session UUID Baton chose, and the session is persisted', async () => {
     const agent = spec('hello');
@@ -187,6 +209,51 @@ describe('claude runtime (real binary)', () => {
     // The resumed conversation still carries the original task.
     expect(requests[1]!.view!.prompt).toContain('flaky job');
     expect(requests[1]!.view!.last).toContain('previous attempt at this task was interrupted');
+  });
+
+  it('a stream that stalls mid-response is retried after stream_idle_timeout_ms, resuming the session', async () => {
+    const agent = spec('stalling job');
+    const result = await runWithRetries(agent, {
+      runtime: new ClaudeRuntime({ streamIdleTimeoutMs: 1500 }),
+      retry: fastRetry,
+    });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered after the stall' } });
+    const requests = model.server.messageRequests(agent.sessionId);
+    expect(requests.map((r) => r.outcome)).toEqual(['stall', 'message']);
+    expect(requests[1]!.view!.last).toContain('BATON_MODEL_STALLED');
+  });
+
+  it('Retry-After of a 429 sets the retry delay, for every agent of the runtime on that model', async () => {
+    const runtime = new ClaudeRuntime();
+    const first = spec('patient job');
+    const running = runWithRetries(first, { runtime, retry: fastRetry });
+    const [fault] = await waitForRequests(first.sessionId, 1);
+    // Another agent starting now waits for the same Retry-After instead of hammering the API.
+    const second = spec('hello');
+    const other = await runWithRetries(second, { runtime, retry: fastRetry });
+    const result = await running;
+    await runtime.close();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'after waiting' } });
+    expect(other).toMatchObject({ status: 'succeeded', attempts: 1 });
+    const [, retried] = model.server.messageRequests(first.sessionId);
+    const [otherFirst] = model.server.messageRequests(second.sessionId);
+    // Retry-After: 3 s, against a 10 ms backoff; generous bounds, read from the model server's log.
+    expect(retried!.at - fault!.at).toBeGreaterThanOrEqual(2500);
+    expect(otherFirst!.at - fault!.at).toBeGreaterThanOrEqual(2500);
+    expect(retried!.at - fault!.at).toBeLessThan(60_000);
+  });
+
+  it('a missing API key is BATON_MODEL_AUTH at once, not retried, saying to set ANTHROPIC_API_KEY', async () => {
+    const { ANTHROPIC_API_KEY: _key, ...env } = model.home.agentEnv(model.url);
+    const result = await runWithRetries(spec('hello', { env }), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
+    expect(result.error?.message).toMatch(/Not logged in.*set ANTHROPIC_API_KEY/);
+  });
+
+  it('a rejected API key (401) is BATON_MODEL_AUTH at once, saying to set ANTHROPIC_API_KEY', async () => {
+    const result = await runWithRetries(spec('unauthorized job'), { runtime: new ClaudeRuntime(), retry: fastRetry });
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_MODEL_AUTH' } });
+    expect(result.error?.message).toContain('set ANTHROPIC_API_KEY');
   });
 
   it('stops an agent at its USD budget, without retrying', async () => {

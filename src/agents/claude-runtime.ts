@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,9 @@ import type {
 import { emptyUsage, ErrorCodes, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { ClaudePermissions } from './claude-permissions.js';
+import { ModelRelay, RateLimitGate } from './rate-limit.js';
+import { agentReaper } from './reaper.js';
+import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
@@ -25,7 +28,14 @@ export interface ClaudeRuntimeOptions {
   claudePath?: string;
   /** Most agent processes kept started and initialized ahead of their task (`prewarm`); 0 disables it. */
   poolSize?: number;
+  /** `stream_idle_timeout_ms`: a model response silent this long mid-stream is a stalled connection. */
+  streamIdleTimeoutMs?: number;
+  /** Route model traffic through a loopback relay that reads Retry-After (default true). */
+  relayModelTraffic?: boolean;
 }
+
+/** The default of `stream_idle_timeout_ms`, for runtimes built without a config. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /** An agent process started ahead of its task: spawned, initialized, waiting for the prompt. */
 interface WarmAgent {
@@ -70,9 +80,15 @@ class AgentProcess {
     });
     // The SDK's own grace period is several seconds; our kill switch must be faster.
     options.signal?.addEventListener('abort', () => this.kill(), { once: true });
-    child.once('exit', () => this.signalGroup('SIGKILL'));
+    child.once('exit', () => {
+      this.signalGroup('SIGKILL');
+      if (child.pid !== undefined) agentReaper.release(child.pid);
+    });
     this.child = child;
-    if (child.pid !== undefined) this.observer?.spawned?.(child.pid);
+    if (child.pid !== undefined) {
+      agentReaper.watch(child.pid);
+      this.observer?.spawned?.(child.pid);
+    }
     return child;
   };
 
@@ -83,11 +99,16 @@ class AgentProcess {
     this.killTimer.unref();
   }
 
-  /** Waits until the agent process has exited (immediately if it never started). */
+  /**
+   * Waits until the agent process and everything in its process group have exited (immediately if
+   * it never started): SIGKILL is delivered asynchronously, so a grandchild can outlive `exit` by a moment.
+   */
   async exited(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.pid !== undefined) await processGroupGone(child.pid);
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -98,6 +119,36 @@ class AgentProcess {
     } catch {
       // ESRCH: the whole group is already gone.
     }
+  }
+}
+
+/** How long to wait for a killed process group's last members to go. */
+const GROUP_EXIT_WAIT_MS = 3000;
+
+/** Whether any live (not zombie) process is in process group `pgid`, read from /proc. */
+function groupHasLiveMembers(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false; // not Linux: nothing to look at
+  }
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, pgrp, …
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return state !== 'Z' && Number(pgrp) === pgid;
+    } catch {
+      return false; // exited while we looked
+    }
+  });
+}
+
+async function processGroupGone(pgid: number): Promise<void> {
+  for (let waited = 0; waited < GROUP_EXIT_WAIT_MS && groupHasLiveMembers(pgid); waited += 25) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -139,6 +190,8 @@ function sdkOptions(
     maxBudgetUsd: spec.maxBudgetUsd,
     maxTurns: spec.maxTurns,
     outputFormat: spec.outputSchema ? { type: 'json_schema', schema: spec.outputSchema } : undefined,
+    // Every streamed event, so a response that stops mid-way is seen (StreamIdleWatch).
+    includePartialMessages: true,
     pathToClaudeCodeExecutable: runtime.claudePath,
     abortController,
     spawnClaudeCodeProcess: process.spawn,
@@ -151,6 +204,12 @@ export class ClaudeRuntime implements AgentRuntime {
 
   /** Agents whose result is in but whose process is still shutting down. */
   private readonly exiting = new Set<Promise<void>>();
+  /** Agent processes of attempts still running, so close() can stop them (a worker's shutdown). */
+  private readonly running = new Set<AgentProcess>();
+  /** When each model may be asked again after a 429/529, shared by every agent of this runtime. */
+  private readonly rateLimits = new RateLimitGate();
+  /** One relay per upstream base URL, started on first use. */
+  private readonly relays = new Map<string, { relay: ModelRelay; url: Promise<string> }>();
   /** Processes started ahead of their task, by session id. */
   private readonly warm = new Map<string, WarmAgent>();
 
@@ -170,8 +229,8 @@ export class ClaudeRuntime implements AgentRuntime {
     if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
     const agentProcess = new AgentProcess(spec);
     const abortController = new AbortController();
-    const ready = import('@anthropic-ai/claude-agent-sdk').then(({ startup }) =>
-      startup({ options: sdkOptions(spec, this.options, agentProcess, abortController) }),
+    const ready = Promise.all([import('@anthropic-ai/claude-agent-sdk'), this.routed(spec)]).then(
+      ([{ startup }, routed]) => startup({ options: sdkOptions(routed, this.options, agentProcess, abortController) }),
     );
     const warm: WarmAgent = { key: warmKey(spec), process: agentProcess, abortController, ready };
     this.warm.set(spec.sessionId, warm);
@@ -190,14 +249,40 @@ export class ClaudeRuntime implements AgentRuntime {
       : false;
   }
 
-  /** Waits until every agent process this runtime started has exited; spares never used are stopped. */
+  /**
+   * Waits until every agent process this runtime started has exited; spares never used and agents
+   * still running (their attempts end as crashed) are stopped.
+   */
   async close(): Promise<void> {
     for (const [sessionId, warm] of this.warm) {
       this.warm.delete(sessionId);
       warm.process.kill();
       this.exiting.add(warm.process.exited());
     }
+    for (const agentProcess of this.running) {
+      agentProcess.kill();
+      this.exiting.add(agentProcess.exited());
+    }
     await Promise.all([...this.exiting]);
+    // A runtime may be used again after close(): its next agent starts a new relay.
+    const relays = [...this.relays.values()];
+    this.relays.clear();
+    await Promise.all(relays.map(({ relay }) => relay.close()));
+  }
+
+  /** The spec with its model traffic sent through the relay for its base URL (Bedrock and Vertex go direct). */
+  private async routed(spec: AgentSpec): Promise<AgentSpec> {
+    const env = spec.env;
+    if (this.options.relayModelTraffic === false || env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX)
+      return spec;
+    const upstream = env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com';
+    let entry = this.relays.get(upstream);
+    if (!entry) {
+      const relay = new ModelRelay(upstream, this.rateLimits);
+      entry = { relay, url: relay.start() };
+      this.relays.set(upstream, entry);
+    }
+    return { ...spec, env: { ...env, ANTHROPIC_BASE_URL: await entry.url } };
   }
 
   /** The prompt's query on a prewarmed process for this spec, when there is a ready one. */
@@ -220,10 +305,13 @@ export class ClaudeRuntime implements AgentRuntime {
   }
 
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
+    // After a 429/529 with Retry-After, no agent asks that model again before it said to.
+    await this.rateLimits.wait(spec.model, signal);
     const startedAt = Date.now();
     const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
     const agentProcess = claimed?.process ?? new AgentProcess(spec, observer);
     if (agentProcess.permissions && observer?.toolGate) agentProcess.permissions.gate = observer.toolGate;
+    this.running.add(agentProcess);
     const abortController = claimed?.abortController ?? new AbortController();
     const onAbort = (): void => {
       agentProcess.kill();
@@ -231,23 +319,33 @@ export class ClaudeRuntime implements AgentRuntime {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    const idleWatch = new StreamIdleWatch(this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS, () => {
+      agentProcess.kill();
+      abortController.abort(new Error('the model stream stalled'));
+    });
 
     let result: SDKResultMessage | undefined;
     let sessionStarted = spec.resume === true;
     let startupMs: number | undefined;
     let thrown: unknown;
+    let assistantError: string | undefined;
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
       if (!signal.aborted) {
         const messages =
           claimed?.query ??
-          query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
+          query({
+            prompt: spec.prompt,
+            options: sdkOptions(await this.routed(spec), this.options, agentProcess, abortController),
+          });
         for await (const message of messages) {
+          idleWatch.observe(message);
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
             startupMs = Date.now() - startedAt;
           }
+          if (message.type === 'assistant' && message.error) assistantError = message.error;
           if (message.type === 'result') {
             result = message;
             // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
@@ -259,6 +357,7 @@ export class ClaudeRuntime implements AgentRuntime {
       // The SDK throws after an error result too; the result message says more than the exception.
       thrown = error;
     } finally {
+      idleWatch.stop();
       signal.removeEventListener('abort', onAbort);
       agentProcess.kill();
       const exit = agentProcess.exited();
@@ -267,6 +366,7 @@ export class ClaudeRuntime implements AgentRuntime {
         this.exiting.add(exit);
         void exit.then(() => this.exiting.delete(exit));
       } else await exit;
+      this.running.delete(agentProcess);
     }
 
     const outcome: AttemptOutcome = {
@@ -281,6 +381,17 @@ export class ClaudeRuntime implements AgentRuntime {
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
     const stoppedBy = agentProcess.permissions?.failure;
     if (stoppedBy) return { ...outcome, error: stoppedBy };
+    if (idleWatch.stalled && !result) {
+      const idleMs = this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+      return {
+        ...outcome,
+        error: {
+          code: ErrorCodes.modelStalled,
+          message: `the model stream was silent for ${idleMs} ms mid-response (stream_idle_timeout_ms)`,
+          transient: true,
+        },
+      };
+    }
     if (!result) {
       const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
       const detail =
@@ -303,6 +414,7 @@ export class ClaudeRuntime implements AgentRuntime {
       terminalReason: result.terminal_reason,
       text: result.subtype === 'success' ? result.result : '',
       errors: result.subtype === 'success' ? undefined : result.errors,
+      assistantError,
     });
     if (error || result.subtype !== 'success') return { ...outcome, error };
     return {

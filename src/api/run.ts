@@ -8,7 +8,7 @@ import { mcpSecretValues, startMcp } from '../mcp/index.js';
 import { createLogger, logEvents, redactingStore, SecretRedactor } from '../observability/index.js';
 import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
-import type { Store } from '../store/index.js';
+import { diskFullError, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
 import { eventStream, type BatonEvent } from './events.js';
 import {
@@ -135,7 +135,19 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
       redactor,
     });
     const audit = auditTrail(store, config);
-    const runtime = new ClaudeRuntime({ claudePath: config.claude_path, poolSize: config.session_pool_size });
+    const runtime = new ClaudeRuntime({
+      claudePath: config.claude_path,
+      poolSize: config.session_pool_size,
+      streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+    });
+    // Only the SQLite store is Baton's to back up; Redis has its own persistence.
+    const stopBackups = config.redis_url
+      ? () => undefined
+      : scheduleBackups(config.data_dir, {
+          keep: config.backup_keep,
+          intervalMs: config.backup_interval_ms,
+          onError: (error) => notice(`warning: scheduled backup failed: ${error.message}\n`),
+        });
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const runId = what.resume ?? randomUUID();
@@ -173,9 +185,12 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
         env: agentEnv,
         signal,
         events,
+      }).catch((error: unknown) => {
+        throw diskFullError(error, config.data_dir, runId) ?? error;
       });
       return (await detached?.stop()) ? { ...summary, detached: true } : summary;
     } finally {
+      stopBackups();
       await executor?.close();
       await runtime.close();
       await mcp?.close();

@@ -94,7 +94,10 @@ export async function sessionsContinueCommand(
   return withStore(options, async (rawStore, config) => {
     // Secrets in the environment never reach the store, as in `baton run`.
     const store = redactingStore(rawStore, SecretRedactor.fromEnvironment(process.env));
-    const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+    const runtime = new ClaudeRuntime({
+      claudePath: config.claude_path,
+      streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+    });
     let continued: Awaited<ReturnType<typeof continueSession>>;
     try {
       continued = await continueSession({ mode, sessionId: id, prompt, store, runtime, env: process.env, config });

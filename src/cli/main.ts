@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option, type OptionValue
 import { usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
 import { inputErrorCodes, isBatonError } from '../core/index.js';
+import { diskFullError } from '../store/index.js';
 import {
   cancelCommand,
   configCheckCommand,
@@ -35,11 +36,22 @@ import { mcpAnalyzeCommand, mcpCheckCommand, mcpConfigCommand } from './mcp-comm
 import { workerCommand } from './worker-commands.js';
 import { bridgeCommand, bridgeWatchCommand, mcpServerCommand } from './bridge-commands.js';
 import { migrateCommand, storeKinds } from './migrate-commands.js';
+import { backupCommand, doctorCommand, restoreCommand } from './backup-commands.js';
 import { mergeCommand } from './merge-commands.js';
 import { answerCommand, approvalsCommand } from './approval-commands.js';
 import { RedactedOutput } from './output.js';
 
 const output: Output = new RedactedOutput({ stdout: process.stdout, stderr: process.stderr }, process.env);
+
+/** `baton runs | head -1`: the reader has gone, so there is no one left to tell; end quietly, as Unix tools do. */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+endQuietlyOnClosedPipe(process.stdout);
+endQuietlyOnClosedPipe(process.stderr);
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -52,8 +64,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
   return async (...args: A) => {
     try {
       process.exitCode = await fn(...args);
-    } catch (error) {
+    } catch (thrown) {
       const debug = process.argv.includes('--debug');
+      const error = diskFullError(thrown, 'data_dir', undefined) ?? thrown;
       if (isBatonError(error)) {
         output.stderr.write(`error ${error.code}: ${error.message}\n`);
         if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
@@ -429,6 +442,25 @@ program
       return 0;
     }),
   );
+
+storeOptions(
+  program
+    .command('backup')
+    .description('take an online backup of the SQLite store into data_dir/backups/ (keeps backup_keep)'),
+).action(action((opts: { config?: string; dataDir?: string }) => backupCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('restore <file>')
+    .description('check a backup (integrity, checksums) and put it in place of the store; the replaced store is kept'),
+).action(action((file: string, opts: { config?: string; dataDir?: string }) => restoreCommand(file, opts, output)));
+
+storeOptions(
+  program
+    .command('doctor')
+    .description('check the store, the claude binary, Redis if configured, and runs of dead orchestrators')
+    .option('--json', 'print JSON'),
+).action(action((opts: { json?: boolean; config?: string; dataDir?: string }) => doctorCommand(opts, output)));
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,9 @@ import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
 
+/** How long closing the store may take once the worker has stopped. */
+const CLOSE_WAIT_MS = 2000;
+
 export interface WorkerCommandOptions extends StoreOptions {
   concurrency?: number;
 }
@@ -20,7 +23,10 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     );
   }
   const store = await openConfiguredStore(config);
-  const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
+  const runtime = new ClaudeRuntime({
+    claudePath: config.claude_path,
+    streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+  });
   const concurrency = options.concurrency ?? config.worker_concurrency;
   const { startAgentWorker } = await import('../queue/index.js');
   const worker = await startAgentWorker({
@@ -48,6 +54,9 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     process.once('SIGTERM', stop);
   });
   await worker.stop();
-  await store.close();
+  // With Redis gone its client keeps reconnecting: closing is bounded, and once the agents have exited
+  // nothing may keep the worker alive past its stop timeout.
+  await Promise.race([store.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+  setTimeout(() => process.exit(0), CLOSE_WAIT_MS).unref();
   return 0;
 }

@@ -95,8 +95,48 @@ describe('loadConfig', () => {
       expect.objectContaining({
         code: 'BATON_CONFIG_INVALID',
         message: expect.stringMatching(
-          /^Config override is invalid:\n {2}- BATON_PARALLEL_LIMIT: parallel_limit: Too small/,
+          /^Config override is invalid:\n {2}- BATON_PARALLEL_LIMIT: parallel_limit: must be at least 1 \(range 1–1000\)/,
         ),
+      }),
+    );
+  });
+
+  it('refuses durations a timer cannot hold (2^31 ms and more), naming the key and its range', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'agent_timeout_ms: 2147483648\nmcp_timeout_ms: 1e12\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(
+          /:1: agent_timeout_ms: must be at most 86400000[\s\S]*:2: mcp_timeout_ms: must be at most/,
+        ),
+      }),
+    );
+    expect(() =>
+      loadConfig({
+        cwd: mkdtempSync(join(tmpdir(), 'baton-config-')),
+        env: { BATON_RETRY_MAX_DELAY_MS: '2147483648' },
+      }),
+    ).toThrow(/BATON_RETRY_MAX_DELAY_MS: retry_max_delay_ms: must be at most 3600000/);
+  });
+
+  it.each(['0x10', '1e3', ' 8', '8 ', 'Infinity', '+8', '0b11'])(
+    'reads numbers from BATON_* as plain decimals only: %j is refused',
+    (raw) => {
+      expect(() => loadConfig({ cwd, env: { BATON_PARALLEL_LIMIT: raw } })).toThrow(
+        expect.objectContaining({
+          code: 'BATON_CONFIG_INVALID',
+          message: expect.stringMatching(/is not a number: write a plain decimal/),
+        }),
+      );
+    },
+  );
+
+  it('refuses a .json config with a trailing comma', () => {
+    writeFileSync(join(cwd, 'baton.config.json'), '{\n  "parallel_limit": 3,\n}\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(/baton\.config\.json:3: \(syntax\)/),
       }),
     );
   });

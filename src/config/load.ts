@@ -35,6 +35,8 @@ const sourceSchema = z
   .object(Object.fromEntries(configKeys.map((key) => [key, configSchema.shape[key].unwrap().optional()])))
   .strict();
 
+const plainDecimal = /^-?[0-9]+(\.[0-9]+)?$/;
+
 function envValue(key: ConfigKey, raw: string): unknown {
   const kind = configSchema.shape[key].unwrap();
   if (kind instanceof z.ZodBoolean) {
@@ -54,10 +56,13 @@ function envValue(key: ConfigKey, raw: string): unknown {
   }
   if (kind instanceof z.ZodArray) return raw.split(',').flatMap((item) => (item.trim() ? [item.trim()] : []));
   if (kind instanceof z.ZodNumber) {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n))
-      throw new BatonError(ErrorCodes.configInvalid, `${envName(key)}=${raw} is not a number.`);
-    return n;
+    // Number() would also read `0x10`, `1e3`, ` 8 ` and `Infinity`: only plain decimals are meant.
+    if (!plainDecimal.test(raw))
+      throw new BatonError(
+        ErrorCodes.configInvalid,
+        `${envName(key)}=${raw} is not a number: write a plain decimal such as 8 or 0.5.`,
+      );
+    return Number(raw);
   }
   return raw;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { day, durationMs, hour, intRange, minute, second, usdAmount } from '../core/index.js';
 import { mcpServerSchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
 
@@ -16,41 +17,37 @@ const redisUrl = z
 export const configSchema = z
   .object({
     /** How long MCP preflight may take per server. */
-    mcp_timeout_ms: z.number().int().positive().default(5000),
+    mcp_timeout_ms: durationMs(1, 10 * minute).default(5000),
     /** Soft limit, in bytes, of context injected into one agent. */
-    context_size_limit: z.number().int().positive().default(50_000),
+    context_size_limit: intRange(1, 100_000_000).default(50_000),
     enable_debug_logging: z.boolean().default(false),
     use_mock_mcp: z.boolean().default(false),
     /** Most agents running at once in a run. */
-    parallel_limit: z.number().int().min(1).default(5),
+    parallel_limit: intRange(1, 1000).default(5),
     enable_metrics: z.boolean().default(false),
     /** Port of the Prometheus `/metrics` endpoint while a run is going (0 picks a free one). */
-    metrics_port: z.number().int().min(0).max(65535).default(9464),
+    metrics_port: intRange(0, 65535).default(9464),
     redis_url: redisUrl.optional(),
     /** Where the store lives; resolved against the working directory. */
     data_dir: z.string().min(1).default('.baton'),
     /** Retries after the first attempt, for transient failures: 2 means 3 attempts. */
-    max_retries: z.number().int().min(0).default(2),
-    retry_base_delay_ms: z.number().int().min(0).default(1000),
-    retry_max_delay_ms: z.number().int().min(0).default(30_000),
+    max_retries: intRange(0, 20).default(2),
+    retry_base_delay_ms: durationMs(0, hour).default(1000),
+    retry_max_delay_ms: durationMs(0, hour).default(30_000),
     /** Per-agent timeout when the workflow sets none. */
-    agent_timeout_ms: z.number().int().positive().default(600_000),
+    agent_timeout_ms: durationMs(1, day).default(600_000),
     /** How long a finished agent session is kept before it may be archived and pruned (default 7 days). */
-    session_ttl_ms: z
-      .number()
-      .int()
-      .positive()
-      .default(7 * 24 * 3600 * 1000),
+    session_ttl_ms: intRange(1, 3650 * day).default(7 * day),
     /** USD each tenant may spend per UTC day, across all its runs; tenants not listed have no limit. */
-    tenant_daily_budget_usd: z.record(z.string(), z.number().positive()).default({}),
+    tenant_daily_budget_usd: z.record(z.string(), usdAmount).default({}),
     /** How long audit trail entries are kept (days). */
-    audit_retention_days: z.number().int().positive().default(90),
+    audit_retention_days: intRange(1, 36_500).default(90),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
     mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
     claude_path: z.string().min(1).optional(),
     /** Port of the Context Bridge (`baton bridge`) on `bridge_host`. */
-    bridge_port: z.number().int().min(0).max(65535).default(7311),
+    bridge_port: intRange(0, 65535).default(7311),
     /** Address the Context Bridge binds; loopback unless you mean to expose it. */
     bridge_host: z.string().min(1).default('127.0.0.1'),
     /** Host names `baton serve` and the Context Bridge answer besides loopback ones (DNS-rebinding guard). */
@@ -64,15 +61,15 @@ export const configSchema = z
     /** Prefer the BATON_NEO4J_PASSWORD environment variable over writing it in a file. */
     neo4j_password: z.string().optional(),
     /** Agent processes started ahead of their task while they wait for a slot (each holds ~250 MB); 0 disables. */
-    session_pool_size: z.number().int().min(0).max(64).default(2),
+    session_pool_size: intRange(0, 64).default(2),
     /** Agents one `baton worker` runs at once. */
-    worker_concurrency: z.number().int().min(1).default(2),
+    worker_concurrency: intRange(1, 1000).default(2),
     /** A worker silent this long (died) loses its jobs to other workers. */
-    worker_stall_timeout_ms: z.number().int().min(1000).default(30_000),
+    worker_stall_timeout_ms: durationMs(second, hour).default(30_000),
     /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */
-    tenant_max_concurrent_agents: z.record(z.string(), z.number().int().min(1)).default({}),
+    tenant_max_concurrent_agents: z.record(z.string(), intRange(1, 100_000)).default({}),
     /** Tokens (input + output) each tenant may use per UTC day; tenants not listed have no limit. */
-    tenant_daily_token_budget: z.record(z.string(), z.number().int().positive()).default({}),
+    tenant_daily_token_budget: z.record(z.string(), intRange(1, Number.MAX_SAFE_INTEGER)).default({}),
     /** Permission rules for every agent of every run, below the workflow's own (Claude Code rule syntax). */
     permissions: permissionsSchema.optional(),
     /** Receives a JSON POST for each approval request; a failing webhook never holds up the run. */
@@ -82,6 +79,12 @@ export const configSchema = z
         message: 'must be an http:// or https:// URL',
       })
       .optional(),
+    /** A model stream silent this long while a turn is in flight is a stalled connection: retried, session resumed. */
+    stream_idle_timeout_ms: durationMs(second, hour).default(60_000),
+    /** Online backups of the SQLite store (`data_dir/backups/`) kept; older ones are deleted. */
+    backup_keep: intRange(1, 1000).default(5),
+    /** How often a running `baton run` or `baton worker` backs the SQLite store up; 0 only before migrations. */
+    backup_interval_ms: durationMs(0, 24 * day).default(hour),
   })
   .strict();
 

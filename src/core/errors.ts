@@ -103,6 +103,12 @@ export const ErrorCodes = {
   waitingForApproval: 'BATON_WAITING_FOR_APPROVAL',
   /** `baton init` would overwrite a file that is already there; it never does. */
   initExists: 'BATON_INIT_EXISTS',
+  /** A model response went silent mid-stream for stream_idle_timeout_ms; retried, resuming the session. */
+  modelStalled: 'BATON_MODEL_STALLED',
+  /** The disk holding data_dir is full: the run was stopped and can be resumed once there is space. */
+  diskFull: 'BATON_DISK_FULL',
+  /** A backup file is not a sound Baton store (integrity or checksums fail); nothing was restored. */
+  backupInvalid: 'BATON_BACKUP_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -132,6 +138,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.sessionNotFound,
   ErrorCodes.approvalNotFound,
   ErrorCodes.initExists,
+  ErrorCodes.backupInvalid,
 ]);
 
 /** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */

@@ -11,7 +11,7 @@ export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
-export type { ValidationProblem } from './validate.js';
+export type { ParseOptions, PathProblem, ValidationProblem } from './validate.js';
 export { addUsage, emptyUsage } from './values.js';
 export type { AgentOutput, AgentTotals, Usage } from './values.js';
 export type {
@@ -23,3 +23,18 @@ export type {
   ListApprovalsOptions,
 } from './approval.js';
 export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
+export {
+  argumentText,
+  day,
+  durationMs,
+  hour,
+  intRange,
+  maxEnvTotalBytes,
+  maxEnvValueBytes,
+  maxIdLength,
+  maxTimerMs,
+  minute,
+  processEnvSchema,
+  second,
+  usdAmount,
+} from './limits.js';

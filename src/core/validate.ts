@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { readFileSync, statSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, type ErrorCode } from './errors.js';
 
@@ -42,6 +42,11 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
         };
       });
     }
+    if (issue.code === 'invalid_key') {
+      // zod says only "Invalid key in record"; the key schema's own message says what a key must be.
+      const reason = issue.issues[0]?.message ?? issue.message;
+      return [{ field: formatFieldPath(issue.path), message: `invalid key: ${reason}`, line: locate(issue.path) }];
+    }
     const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
     return [
       {
@@ -68,30 +73,120 @@ export function validateData<S extends z.ZodType>(
   throw new BatonError(options.code, `${options.what} is invalid:\n${formatProblems(options.source, problems)}`);
 }
 
-/**
- * Parses YAML (a superset of JSON) and validates it, reporting each problem with its field path and
- * the line it is on, so a user can jump straight to it.
- */
-export function parseYamlWithSchema<S extends z.ZodType>(
+/** A problem a caller's own check found, by path (located like a schema problem). */
+export interface PathProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+export interface ParseOptions {
+  source: string;
+  code: ErrorCode;
+  what: string;
+  /**
+   * Checks run on the raw data when the schema refuses it, so that problems a schema refinement would
+   * find only on valid data (references between fields) are reported in the same pass.
+   */
+  alsoCheck?: (data: unknown) => PathProblem[];
+}
+
+/** Deeper than any workflow or config needs; far below where a parser or validator would overflow its stack. */
+const maxNestingDepth = 64;
+/** Aliases one document may expand: anchors are for sharing a few blocks, not for "billion laughs". */
+const maxAliasCount = 100;
+
+function syntaxError(options: ParseOptions, problems: ValidationProblem[]): BatonError {
+  return new BatonError(
+    options.code,
+    `${options.what} is not valid ${isJsonSource(options.source) ? 'JSON' : 'YAML'}:\n${formatProblems(options.source, problems)}`,
+  );
+}
+
+const isJsonSource = (source: string): boolean => source.toLowerCase().endsWith('.json');
+
+/** JSON files are held to JSON (no trailing commas, comments or single quotes), which YAML would accept. */
+function checkStrictJson(text: string, lineCounter: LineCounter, options: ParseOptions): void {
+  try {
+    JSON.parse(text);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const position = /position (\d+)/.exec(message)?.[1];
+    const line = position === undefined ? undefined : lineCounter.linePos(Number(position)).line;
+    throw syntaxError(options, [
+      { field: '(syntax)', message: `${message.replace(/ in JSON.*$/, '')} [JSON_SYNTAX]`, line },
+    ]);
+  }
+}
+
+/** The line of the alias named `name` (the first alias when no name is given), to point at an alias problem. */
+function aliasLine(doc: Document.Parsed, lineCounter: LineCounter, name: string | undefined): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (name !== undefined && node.source !== name) return undefined;
+      if (node.range) line = lineCounter.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
+function nestingDepth(data: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[data, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    deepest = Math.max(deepest, depth);
+    if (deepest > maxNestingDepth) return deepest;
+    if (value !== null && typeof value === 'object') {
+      for (const child of Object.values(value)) stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
+}
+
+/** YAML text to plain data, every syntax or resource problem a BatonError with its line and the library's code. */
+function parseToData(
   text: string,
-  schema: S,
-  options: { source: string; code: ErrorCode; what: string },
-): z.output<S> {
+  options: ParseOptions,
+): { doc: Document.Parsed; lineCounter: LineCounter; data: unknown } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
+  // `merge: false`: `<<` is an ordinary (unknown) key, so merge-key bombs cannot expand.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       field: '(syntax)',
       // The line is reported separately; drop the library's own "at line N, column M:" suffix.
-      message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+      message: `${(e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '')} [${e.code}]`,
       line: e.linePos?.[0]?.line,
     }));
-    throw new BatonError(
-      options.code,
-      `${options.what} is not valid YAML:\n${formatProblems(options.source, problems)}`,
-    );
+    throw syntaxError(options, problems);
   }
-  const data: unknown = doc.toJS();
+  if (isJsonSource(options.source)) checkStrictJson(text, lineCounter, options);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount });
+  } catch (cause) {
+    // Undefined aliases and alias bombs surface only while building the data.
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const code = message.startsWith('Excessive alias count') ? 'ALIAS_BOMB' : 'BAD_ALIAS';
+    const line = aliasLine(doc, lineCounter, /: (\S+)$/.exec(message)?.[1]);
+    throw syntaxError(options, [{ field: '(syntax)', message: `${message} [${code}]`, line }]);
+  }
+  if (nestingDepth(data) > maxNestingDepth) {
+    throw syntaxError(options, [
+      { field: '(syntax)', message: `nested more than ${maxNestingDepth} levels deep [TOO_DEEP]` },
+    ]);
+  }
+  return { doc, lineCounter, data };
+}
+
+/**
+ * Parses YAML (a superset of JSON) and validates it, reporting each problem with its field path and
+ * the line it is on, so a user can jump straight to it.
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S, options: ParseOptions): z.output<S> {
+  const { doc, lineCounter, data } = parseToData(text, options);
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
 
@@ -104,14 +199,28 @@ export function parseYamlWithSchema<S extends z.ZodType>(
     return undefined;
   };
   const problems = zodProblems(parsed.error, locate);
+  const seen = new Set(problems.map((p) => `${p.field}\0${p.message}`));
+  for (const extra of options.alsoCheck?.(data) ?? []) {
+    const field = formatFieldPath(extra.path);
+    if (seen.has(`${field}\0${extra.message}`)) continue;
+    problems.push({ field, message: extra.message, line: locate(extra.path) });
+  }
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   throw new BatonError(options.code, `${options.what} is invalid:\n${formatProblems(options.source, problems)}`);
 }
+
+/** Far beyond any workflow, config or script; a larger file is a mistake, not something to parse. */
+const maxUserFileBytes = 10 * 1024 * 1024;
 
 /** Reads a file for parseYamlWithSchema, turning "no such file" into a clear input error. */
 export function readUserFile(path: string, options: { code: ErrorCode; what: string }): string {
   try {
+    if (statSync(path).size > maxUserFileBytes) {
+      throw new BatonError(options.code, `${options.what} ${path} is larger than ${maxUserFileBytes} bytes.`);
+    }
     return readFileSync(path, 'utf8');
   } catch (cause) {
+    if (cause instanceof BatonError) throw cause;
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
     throw new BatonError(options.code, `${options.what} ${path} ${reason}.`, { cause });
   }

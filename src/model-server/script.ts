@@ -47,10 +47,12 @@ export const replySchema = z
     hang: z.literal(true).optional(),
     /** Drop the connection: before any response, or after the stream has started. */
     drop: z.enum(['before-response', 'mid-stream']).optional(),
+    /** Send message_start and the first delta, then go silent with the connection open (a stalled stream). */
+    stall: z.literal(true).optional(),
   })
   .strict()
-  .refine((r) => [r.fault, r.hang, r.drop].filter((x) => x !== undefined).length <= 1, {
-    message: 'use at most one of fault, hang and drop in one reply',
+  .refine((r) => [r.fault, r.hang, r.drop, r.stall].filter((x) => x !== undefined).length <= 1, {
+    message: 'use at most one of fault, hang, drop and stall in one reply',
   });
 
 export type Reply = z.output<typeof replySchema>;

@@ -17,7 +17,7 @@ import { ScriptPlayer, type ModelRequestView, type Reply, type Script, type Scri
 /** The Messages API's own request size limit. */
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
-export type RequestOutcome = 'message' | 'fault' | 'hang' | 'drop' | 'count_tokens' | 'other';
+export type RequestOutcome = 'message' | 'fault' | 'hang' | 'drop' | 'stall' | 'count_tokens' | 'other';
 
 /** One request as the scripted model saw it, for tests and `--log`. */
 export interface RecordedRequest {
@@ -172,11 +172,12 @@ export class ModelServer {
     }
 
     const dropMidStream = reply.drop === 'mid-stream';
+    const unfinished = dropMidStream || reply.stall === true;
     this.record({
       ...base,
-      outcome: dropMidStream ? 'drop' : 'message',
+      outcome: dropMidStream ? 'drop' : reply.stall ? 'stall' : 'message',
       status: 200,
-      usage: dropMidStream ? undefined : message.usage,
+      usage: unfinished ? undefined : message.usage,
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': message.id });
     const events = messageEvents(message);
@@ -185,6 +186,8 @@ export class ModelServer {
         res.socket?.destroy();
         return;
       }
+      // message_start, content_block_start, one delta: then silence until the client gives up.
+      if (reply.stall && i === 3) return;
       if (reply.chunkDelayMs && i > 0) await sleep(reply.chunkDelayMs);
       if (res.destroyed) return;
       res.write(formatSse(event));

@@ -23,7 +23,7 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
   return run;
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

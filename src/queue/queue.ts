@@ -14,6 +14,10 @@ const KEEP_FINISHED_S = 7 * 24 * 3600;
 const CANCEL_POLL_MS = 500;
 /** How long a job of a tenant at its limit waits before a worker tries it again. */
 const TENANT_RETRY_MS = 1000;
+/** How long a stopping worker waits to hand its jobs back before it stops anyway (Redis unreachable). */
+const STOP_GRACE_MS = 5000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The job id of an agent: `<runId>|<agentId>|g<generation>|i<index>`. The same agent of the same
@@ -246,8 +250,12 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
     async stop() {
       stopping = true;
       worker.cancelAllJobs('the worker is shutting down');
-      await worker.close();
+      // With Redis gone, handing jobs back never completes: give it a grace period, then stop anyway
+      // (the jobs' locks expire and other workers take them up).
+      const closed = worker.close().then(() => true);
+      if (!(await Promise.race([closed, delay(STOP_GRACE_MS).then(() => false)]))) void worker.close(true);
       connection.disconnect();
+      // Every agent process this worker started has exited before stop() resolves.
       await options.runtime.close();
     },
   };

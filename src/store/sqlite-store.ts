@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import {
   BatonError,
@@ -158,6 +158,15 @@ const contextFromRow = (r: Row): ContextEntry =>
     updatedAt: r.updated_at as number,
   });
 
+/** Ids of the context entries of a store file whose content no longer matches its checksum. */
+export function corruptContextEntryIds(db: Db): string[] {
+  const rows = db.prepare('SELECT * FROM context_entries').all() as Row[];
+  return rows
+    .map(contextFromRow)
+    .filter((entry) => !isIntact(entry))
+    .map((entry) => entry.id);
+}
+
 /** A row of the FTS5 vocabulary: an indexed term and how many entries hold it. */
 interface VocabRow {
   term: string;
@@ -241,20 +250,26 @@ function refuseNewer(version: number, newest: number, dataDir: string): void {
  */
 function backUp(dataDir: string, fileName: string, version: number): void {
   const target = join(dataDir, 'backups', `${fileName}.v${version}.${Date.now()}.bak`);
-  let reader: Db | undefined;
   try {
-    mkdirSync(join(dataDir, 'backups'), { recursive: true });
-    reader = new Database(join(dataDir, fileName), { readonly: true });
-    reader.pragma('busy_timeout = 5000');
-    reader.prepare('VACUUM INTO ?').run(target);
+    copyStoreFile(join(dataDir, fileName), target);
   } catch (cause) {
     throw new BatonError(
       ErrorCodes.store,
       `Cannot back up the store to ${target} before upgrading its schema: ${(cause as Error).message}. Free disk space or make ${dataDir} writable, then run Baton again.`,
       { cause },
     );
+  }
+}
+
+/** A consistent online copy of a store file (WAL included) that other connections may be writing. */
+export function copyStoreFile(source: string, target: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const reader = new Database(source, { readonly: true });
+  try {
+    reader.pragma('busy_timeout = 5000');
+    reader.prepare('VACUUM INTO ?').run(target);
   } finally {
-    reader?.close();
+    reader.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
 import type { PermissionsInput } from '../permissions/index.js';
+import { referenceProblems, workflowReferenceView } from './references.js';
 import { makeWorkflowSchema, type AgentEntry, type InheritMode, type PhaseSpec, type Workflow } from './schema.js';
 
 export interface LoadedWorkflow {
@@ -37,7 +38,13 @@ export interface ParseWorkflowOptions {
 
 export function parseWorkflow(text: string, source: string, options: ParseWorkflowOptions = {}): Workflow {
   const schema = makeWorkflowSchema(options.externalMcpServers);
-  return parseYamlWithSchema(text, schema, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+  return parseYamlWithSchema(text, schema, {
+    source,
+    code: ErrorCodes.workflowInvalid,
+    what: 'Workflow',
+    alsoCheck: (data) =>
+      referenceProblems(workflowReferenceView.parse(data), options.externalMcpServers ?? new Set<string>()),
+  });
 }
 
 export function loadWorkflow(path: string, options: ParseWorkflowOptions = {}): LoadedWorkflow {

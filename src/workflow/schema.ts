@@ -1,10 +1,17 @@
 import { z } from 'zod';
+import { argumentText, day, durationMs, intRange, maxIdLength, processEnvSchema, usdAmount } from '../core/index.js';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
+import { referenceProblems } from './references.js';
 
-const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
-  message: 'use letters, digits, "-" and "_", starting with a letter or digit',
-});
+export { findCycle } from './references.js';
+
+const idSchema = z
+  .string()
+  .max(maxIdLength, { message: `at most ${maxIdLength} characters (ids become file and branch names)` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+    message: 'use letters, digits, "-" and "_", starting with a letter or digit',
+  });
 
 const toolList = z.array(z.string().min(1));
 
@@ -14,9 +21,9 @@ export const inheritModeSchema = z.enum(['all', 'summary', 'filtered', 'none']);
 const agentSettings = {
   model: z.string().min(1).optional(),
   onMcpUnavailable: mcpUnavailablePolicySchema.optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  maxBudgetUsd: z.number().positive().optional(),
-  maxTurns: z.number().int().positive().optional(),
+  timeoutMs: durationMs(1, day).optional(),
+  maxBudgetUsd: usdAmount.optional(),
+  maxTurns: intRange(1, 10_000).optional(),
   allowedTools: toolList.optional(),
   disallowedTools: toolList.optional(),
   /** Which tool calls run, wait for a person, or are refused (Claude Code rule syntax). */
@@ -40,16 +47,16 @@ export const agentEntrySchema = z
     id: idSchema,
     prompt: z.string().trim().min(1, { message: 'an agent needs a non-empty prompt' }),
     /** Appended to the Claude Code system prompt: the agent's role. */
-    systemPrompt: z.string().optional(),
+    systemPrompt: argumentText().optional(),
     /** Server names; left out, Baton picks servers from the task. `[]` means none. */
     mcpServers: z.array(z.string().min(1)).optional(),
     cwd: z.string().min(1).optional(),
-    env: z.record(z.string(), z.string()).optional(),
+    env: processEnvSchema.optional(),
     /** JSON Schema for structured output. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
     inherit: inheritModeSchema.optional(),
     /** A swarm: this many agents with the same task, each with its own session (`{{index}}` in the prompt). */
-    count: z.number().int().min(1).max(10_000).optional(),
+    count: intRange(1, 10_000).optional(),
     /** A swarm: one agent per item (`{{item}}`, `{{item.field}}`, `{{index}}` in the prompt). */
     foreach: foreachSchema.optional(),
     ...agentSettings,
@@ -90,7 +97,7 @@ export const aggregateSchema = z.preprocess(
       prompt: z.string().min(1).optional(),
       model: z.string().min(1).optional(),
       /** reduce: how many results one reducer folds at a time (hierarchically for more). */
-      fanIn: z.number().int().min(2).max(50).default(4),
+      fanIn: intRange(2, 50).default(4),
     })
     .strict()
     .refine((a) => a.strategy !== 'vote' || a.field !== undefined, {
@@ -106,7 +113,7 @@ export const verifySchema = z.preprocess(
     .object({
       command: z.string().trim().min(1, { message: 'verify needs a command, e.g. "npm test"' }),
       /** Longer than this and the command is killed and counts as failed. */
-      timeoutMs: z.number().int().positive().default(600_000),
+      timeoutMs: durationMs(1, day).default(600_000),
     })
     .strict(),
 );
@@ -158,7 +165,7 @@ export const phaseSchema = z
     aggregate: aggregateSchema.optional(),
     /** A planning phase: its one agent returns a plan that Baton runs, generation after generation. */
     plan: z
-      .object({ maxGenerations: z.number().int().min(1).max(50).default(3) })
+      .object({ maxGenerations: intRange(1, 50).default(3) })
       .strict()
       .optional(),
     /** `worktree`: each agent works in its own git worktree and branch of `repo`. */
@@ -175,32 +182,6 @@ export const phaseSchema = z
   })
   .strict();
 
-/** Finds a dependency cycle, returned as the path that closes it (`a -> b -> a`). */
-export function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[] | undefined {
-  const deps = new Map(phases.map((p) => [p.id, p.dependsOn ?? []]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | undefined => {
-    if (state.get(id) === 'done') return undefined;
-    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const dep of deps.get(id) ?? []) {
-      if (!deps.has(dep)) continue; // reported as an unknown id
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(id, 'done');
-    return undefined;
-  };
-  for (const phase of phases) {
-    const cycle = visit(phase.id);
-    if (cycle) return cycle;
-  }
-  return undefined;
-}
-
 /**
  * The workflow schema. `externalMcpServers` are the names declared outside the workflow (the
  * project's `.mcp.json`, baton.config), which agents may name too.
@@ -212,9 +193,9 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
       name: z.string().trim().min(1),
       description: z.string().optional(),
       /** Higher goes first when agents of several runs wait for a slot (default 0). */
-      priority: z.number().int().min(-1000).max(1000).default(0),
+      priority: intRange(-1000, 1000).default(0),
       /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
-      budgetUsd: z.number().positive().optional(),
+      budgetUsd: usdAmount.optional(),
       defaults: z.object(agentSettings).strict().optional(),
       mcpServers: z.record(z.string(), mcpServerSchema).optional(),
       context: z
@@ -222,7 +203,7 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
           /** Default for every agent: all, summary, filtered (default) or none. */
           inherit: inheritModeSchema.default('filtered'),
           /** For `filtered`: the most tokens of inherited context one agent gets. */
-          budgetTokens: z.number().int().positive().default(2000),
+          budgetTokens: intRange(1, 10_000_000).default(2000),
           /** Who writes summaries when context outgrows context_size_limit: a Claude agent, or a deterministic extract. */
           summarizer: z.enum(['agent', 'extractive']).default('agent'),
         })
@@ -232,117 +213,8 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
     })
     .strict()
     .superRefine((workflow, ctx) => {
-      const phaseIndex = new Map<string, number>();
-      const agentAt = new Map<string, string>();
-      workflow.phases.forEach((phase, p) => {
-        if (phaseIndex.has(phase.id)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', p, 'id'],
-            message: `duplicate phase id "${phase.id}" (first used by phases[${phaseIndex.get(phase.id)}])`,
-          });
-        } else phaseIndex.set(phase.id, p);
-        phase.agents.forEach((agent, a) => {
-          const first = agentAt.get(agent.id);
-          if (first)
-            ctx.addIssue({
-              code: 'custom',
-              path: ['phases', p, 'agents', a, 'id'],
-              message: `duplicate agent id "${agent.id}" (first used by ${first}); agent ids are unique across the workflow`,
-            });
-          else agentAt.set(agent.id, `phases[${p}].agents[${a}]`);
-          agent.mcpServers?.forEach((name, s) => {
-            if (!workflow.mcpServers?.[name] && !externalMcpServers.has(name)) {
-              const known = [...Object.keys(workflow.mcpServers ?? {}), ...externalMcpServers];
-              ctx.addIssue({
-                code: 'custom',
-                path: ['phases', p, 'agents', a, 'mcpServers', s],
-                message: `unknown MCP server "${name}"; ${known.length ? `known: ${known.join(', ')}` : 'declare it under mcpServers'}`,
-              });
-            }
-          });
-        });
-      });
-      workflow.phases.forEach((phase, p) => {
-        phase.dependsOn?.forEach((dep, d) => {
-          if (!phaseIndex.has(dep)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['phases', p, 'dependsOn', d],
-              message: `unknown phase "${dep}"; phases are: ${[...phaseIndex.keys()].join(', ')}`,
-            });
-          } else if (dep === phase.id) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['phases', p, 'dependsOn', d],
-              message: `phase "${dep}" cannot depend on itself`,
-            });
-          }
-        });
-      });
-      const ancestorsOf = (id: string): Set<string> => {
-        const found = new Set<string>();
-        const visit = (current: string): void => {
-          for (const dep of workflow.phases[phaseIndex.get(current) ?? -1]?.dependsOn ?? []) {
-            if (found.has(dep)) continue;
-            found.add(dep);
-            visit(dep);
-          }
-        };
-        visit(id);
-        return found;
-      };
-      const requireAncestor = (p: number, referenced: string, path: Array<string | number>, what: string): void => {
-        const ancestors = ancestorsOf(workflow.phases[p]!.id);
-        if (!ancestors.has(referenced)) {
-          ctx.addIssue({
-            code: 'custom',
-            path,
-            message: `${what} names phase "${referenced}", which this phase does not depend on; add it to dependsOn`,
-          });
-        }
-      };
-      workflow.phases.forEach((phase, p) => {
-        if (phase.when) requireAncestor(p, phase.when.phase, ['phases', p, 'when', 'phase'], 'when');
-        phase.agents.forEach((agent, a) => {
-          if (agent.foreach && !Array.isArray(agent.foreach))
-            requireAncestor(p, agent.foreach.phase, ['phases', p, 'agents', a, 'foreach', 'phase'], 'foreach');
-        });
-        if (
-          phase.plan &&
-          (phase.agents.length !== 1 || phase.agents[0]?.count !== undefined || phase.agents[0]?.foreach !== undefined)
-        ) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', p, 'agents'],
-            message: 'a plan phase has exactly one agent (the planner), without count or foreach',
-          });
-        }
-        if (phase.merge && (phase.workspace !== 'worktree' || phase.plan)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', p, 'merge'],
-            message: phase.plan
-              ? 'a plan phase has no branches of its own to merge; put merge on a workspace: worktree phase'
-              : 'merge merges the branches of a workspace: worktree phase; add `workspace: worktree` to this phase',
-          });
-        }
-        if (phase.plan && phase.aggregate) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', p, 'aggregate'],
-            message: "a plan phase's output is its plan and results; aggregate does not apply",
-          });
-        }
-      });
-      const cycle = findCycle(workflow.phases);
-      if (cycle && cycle.length > 2) {
-        const start = phaseIndex.get(cycle[0] ?? '') ?? 0;
-        ctx.addIssue({
-          code: 'custom',
-          path: ['phases', start, 'dependsOn'],
-          message: `dependency cycle: ${cycle.join(' -> ')}`,
-        });
+      for (const problem of referenceProblems(workflow, externalMcpServers)) {
+        ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
       }
     });
 }

@@ -296,6 +296,47 @@ phases:
     );
   });
 
+  it('reports field errors and reference errors of a file together, in one pass', () => {
+    const message = errorOf(
+      'version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: w, promt: p }]\n  - id: b\n    dependsOn: [sruvey]\n    agents: [{ id: w, prompt: p }]\n',
+    );
+    expect(message).toMatch(/wf\.yaml:5: phases\[0\]\.agents\[0\]\.prompt: required field is missing/);
+    expect(message).toMatch(/wf\.yaml:5: phases\[0\]\.agents\[0\]\.promt: unknown field/);
+    expect(message).toMatch(/wf\.yaml:7: phases\[1\]\.dependsOn\[0\]: unknown phase "sruvey"/);
+    expect(message).toMatch(/wf\.yaml:8: phases\[1\]\.agents\[0\]\.id: duplicate agent id "w"/);
+  });
+
+  it('refuses an id too long for a file or branch name (300 characters)', () => {
+    const id = 'a'.repeat(300);
+    expect(errorOf(`version: 1\nname: x\nphases: [{ id: p, agents: [{ id: ${id}, prompt: p }] }]\n`)).toMatch(
+      /phases\[0\]\.agents\[0\]\.id: at most 64 characters/,
+    );
+    expect(() =>
+      parseWorkflow(
+        `version: 1\nname: x\nphases: [{ id: p, agents: [{ id: ${'a'.repeat(64)}, prompt: p }] }]\n`,
+        'wf.yaml',
+      ),
+    ).not.toThrow();
+  });
+
+  it('refuses env values too large for a process environment, naming the field', () => {
+    const big = 'x'.repeat(300 * 1024);
+    expect(
+      errorOf(`version: 1\nname: x\nphases: [{ id: p, agents: [{ id: a, prompt: p, env: { BIG: ${big} } }] }]\n`),
+    ).toMatch(/phases\[0\]\.agents\[0\]\.env\.BIG: too large for a process environment/);
+    expect(
+      errorOf('version: 1\nname: x\nphases: [{ id: p, agents: [{ id: a, prompt: p, env: { "A=B": x } }] }]\n'),
+    ).toMatch(/env\.A=B: invalid key: an environment variable name/);
+  });
+
+  it('refuses a timeoutMs of 2^31 ms or more, which a timer would fire at once', () => {
+    expect(
+      errorOf(
+        'version: 1\nname: x\ndefaults: { timeoutMs: 2147483648 }\nphases: [{ id: p, agents: [{ id: a, prompt: p }] }]\n',
+      ),
+    ).toMatch(/wf\.yaml:3: defaults\.timeoutMs: must be at most 86400000 \(range 1–86400000\)/);
+  });
+
   it('reports a file that does not exist', () => {
     expect(() => loadWorkflow('/no/such/wf.yaml')).toThrow(/Workflow file \/no\/such\/wf\.yaml does not exist/);
   });

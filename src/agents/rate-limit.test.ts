@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimitGate, retryAfterMs } from './rate-limit.js';
+
+describe('Retry-After', () => {
+  it('reads seconds and HTTP dates; ignores what it cannot read', () => {
+    const now = Date.parse('2026-11-30T10:00:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs('0.5', now)).toBe(500);
+    expect(retryAfterMs('Mon, 30 Nov 2026 10:00:07 GMT', now)).toBe(7000);
+    expect(retryAfterMs('Mon, 30 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs(null, now)).toBeUndefined();
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+  });
+
+  it('the gate keeps the latest time per model; an agent with no model waits for all of them', async () => {
+    let now = 1000;
+    const gate = new RateLimitGate(() => now);
+    gate.note('opus', 5000);
+    gate.note('opus', 1000); // an earlier time does not shorten the wait
+    gate.note('haiku', 2000);
+    now = 6000; // opus may be asked again exactly now; no timer is needed to see it
+    const signal = new AbortController().signal;
+    await expect(gate.wait('opus', signal)).resolves.toBeUndefined();
+    await expect(gate.wait(undefined, signal)).resolves.toBeUndefined();
+  });
+
+  it('an aborted signal ends the wait at once', async () => {
+    const gate = new RateLimitGate(() => 0);
+    gate.note('opus', 3_600_000);
+    const controller = new AbortController();
+    const waiting = gate.wait('opus', controller.signal);
+    controller.abort();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * The watchdog's whole program: it reads "+<pgid>" and "-<pgid>" lines on stdin, and when stdin
+ * closes — Baton exited, or was killed with SIGKILL and could not clean up — it kills every process
+ * group still registered, then exits.
+ */
+const watchdogProgram = `
+const groups = new Set();
+let pending = '';
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  for (let end = pending.indexOf('\\n'); end >= 0; end = pending.indexOf('\\n')) {
+    const line = pending.slice(0, end);
+    pending = pending.slice(end + 1);
+    const pgid = Number(line.slice(1));
+    if (line[0] === '+') groups.add(pgid); else groups.delete(pgid);
+  }
+});
+process.stdin.on('close', () => {
+  for (const pgid of groups) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
+  process.exit(0);
+});
+`;
+
+/**
+ * Makes the agent processes of this Baton process die with it. Agents run in their own process
+ * groups (so a kill reaches their children), which also means nothing ends them when the
+ * orchestrator or worker dies; a watchdog holding a pipe from this process does, within moments.
+ */
+class AgentReaper {
+  private watchdog?: ChildProcess;
+
+  watch(pgid: number): void {
+    this.send(`+${pgid}\n`);
+  }
+
+  release(pgid: number): void {
+    this.send(`-${pgid}\n`);
+  }
+
+  private send(line: string): void {
+    const stdin = this.start().stdin;
+    if (stdin?.writable) stdin.write(line);
+  }
+
+  private start(): ChildProcess {
+    if (this.watchdog && this.watchdog.exitCode === null) return this.watchdog;
+    // Its own process group: a Ctrl-C to Baton's group must not take the watchdog down with it.
+    // An empty environment: it holds no secret, and is not mistaken for an agent of this Baton.
+    const watchdog = spawn(process.execPath, ['-e', watchdogProgram], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+      env: {},
+    });
+    watchdog.on('error', () => undefined); // no watchdog: agents are still stopped by every normal path
+    watchdog.stdin?.on('error', () => undefined);
+    // Neither the watchdog nor its pipe may keep Baton running.
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    this.watchdog = watchdog;
+    return watchdog;
+  }
+}
+
+/** One watchdog per Baton process, for every agent it starts. */
+export const agentReaper = new AgentReaper();

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * Ranges every duration, size and id in config and workflow files is held to, so a value either works
+ * or is refused at validation (docs/configuration.md, docs/workflow-format.md list them).
+ */
+
+/** Node's timers hold at most 2^31-1 ms; a longer delay fires after 1 ms (TimeoutOverflowWarning). */
+export const maxTimerMs = 2 ** 31 - 1;
+
+export const second = 1000;
+export const minute = 60 * second;
+export const hour = 60 * minute;
+export const day = 24 * hour;
+
+/** An integer within [min, max], with the range in the message. */
+export function intRange(min: number, max: number) {
+  return z
+    .number()
+    .int()
+    .min(min, { message: `must be at least ${min} (range ${min}–${max})` })
+    .max(max, { message: `must be at most ${max} (range ${min}–${max})` });
+}
+
+/** A duration in ms that may become a timer: never beyond what a timer holds. */
+export function durationMs(min: number, max: number) {
+  if (max > maxTimerMs) throw new RangeError(`durationMs max ${max} exceeds a timer's range`);
+  return intRange(min, max);
+}
+
+/** A positive USD amount, finite and below an amount no run could mean. */
+export const usdAmount = z.number().positive().max(1_000_000, { message: 'must be at most 1000000 USD' });
+
+/**
+ * Ids become file names (`<agent>.json`), git branch names and metric labels: short enough for each,
+ * with room for the suffixes Baton adds (`.17`, `.g3.task`).
+ */
+export const maxIdLength = 64;
+
+/**
+ * Linux refuses one environment string ("NAME=value") over 128 KiB (MAX_ARG_STRLEN) with E2BIG, and
+ * all of them together over about 2 MiB: values are held well below both.
+ */
+export const maxEnvValueBytes = 64 * 1024;
+export const maxEnvTotalBytes = 512 * 1024;
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name is letters, digits and "_"' });
+
+/** Environment variables for a process: names it can hold, values that fit in its environment. */
+export const processEnvSchema = z
+  .record(
+    envName,
+    z
+      .string()
+      .refine((value) => !value.includes('\0'), { message: 'a value cannot hold a NUL character' })
+      .refine((value) => Buffer.byteLength(value) <= maxEnvValueBytes, {
+        message: `too large for a process environment (at most ${maxEnvValueBytes} bytes)`,
+      }),
+  )
+  .refine(
+    (env) =>
+      Object.entries(env).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, 0) <=
+      maxEnvTotalBytes,
+    { message: `all values together are too large for a process environment (at most ${maxEnvTotalBytes} bytes)` },
+  );
+
+/** A string passed on a command line (Claude Code's system prompt): the same per-string limit. */
+export function argumentText() {
+  return z.string().refine((value) => Buffer.byteLength(value) <= maxEnvValueBytes, {
+    message: `too long (at most ${maxEnvValueBytes} bytes)`,
+  });
+}

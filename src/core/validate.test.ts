@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BatonError, ErrorCodes } from './errors.js';
+import { parseYamlWithSchema } from './validate.js';
+
+const schema = z.record(z.string(), z.unknown());
+
+function problemOf(text: string, source = 'file.yaml'): BatonError {
+  try {
+    parseYamlWithSchema(text, schema, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+  } catch (error) {
+    if (error instanceof BatonError) return error;
+    throw new Error(`not a BatonError: ${String(error)}`, { cause: error });
+  }
+  throw new Error('accepted');
+}
+
+const laughs = [
+  'a: &a ["x","x","x","x","x","x","x","x","x"]',
+  ...['b', 'c', 'd', 'e', 'f'].map((name, i) => {
+    const prev = 'abcde'[i]!;
+    return `${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`;
+  }),
+  `g: [${Array(9).fill('*f').join(',')}]`,
+].join('\n');
+
+describe('hostile YAML and JSON', () => {
+  it.each([
+    ['billion laughs', laughs, /file\.yaml:2: \(syntax\): Excessive alias count .* \[ALIAS_BOMB\]/],
+    ['an undefined alias', 'a: 1\nb: *nope\n', /file\.yaml:2: \(syntax\): Unresolved alias.*nope \[BAD_ALIAS\]/],
+    ['5,000-deep nesting', '['.repeat(5000) + ']'.repeat(5000), /file\.yaml:1: \(syntax\): .* \[RESOURCE_EXHAUSTION\]/],
+    [
+      '200-deep nesting',
+      'a: ' + '['.repeat(200) + ']'.repeat(200),
+      /\(syntax\): nested more than 64 levels deep \[TOO_DEEP\]/,
+    ],
+    ['a duplicate key', 'a: 1\nb: 2\na: 3\n', /file\.yaml:3: \(syntax\): Map keys must be unique \[DUPLICATE_KEY\]/],
+    ['two documents', 'a: 1\n---\nb: 2\n', /\[MULTIPLE_DOCS\]/],
+  ])('%s is a coded input error with its line', (_name, text, expected) => {
+    const error = problemOf(text);
+    expect(error.code).toBe(ErrorCodes.workflowInvalid);
+    expect(error.message).toMatch(expected);
+  });
+
+  it('does not expand merge keys: `<<` stays an ordinary key', () => {
+    const data = parseYamlWithSchema('a: &a { x: 1 }\nb: { <<: *a }\n', schema, {
+      source: 'f.yaml',
+      code: ErrorCodes.configInvalid,
+      what: 'Config',
+    });
+    expect(data['b']).toEqual({ '<<': { x: 1 } });
+  });
+
+  it('holds .json files to JSON: a trailing comma is refused with its line', () => {
+    const error = problemOf('{\n  "a": 1,\n}\n', 'baton.config.json');
+    expect(error.message).toMatch(
+      /Workflow is not valid JSON:\n {2}- baton\.config\.json:3: \(syntax\): .* \[JSON_SYNTAX\]/,
+    );
+  });
+
+  it('refuses duplicate keys in JSON, which JSON.parse would silently accept', () => {
+    expect(problemOf('{"a": 1, "a": 2}', 'x.json').message).toMatch(/\[DUPLICATE_KEY\]/);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fillSampleStore, readEverything } from '../../test/support/sample-store.js';
+import { ErrorCodes } from '../core/index.js';
+import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName } from './backup.js';
+import { openSqliteStore } from './sqlite-store.js';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'baton-backup-'));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function filledStore(): Promise<void> {
+  const store = openSqliteStore({ dataDir });
+  await fillSampleStore(store);
+  await store.close();
+}
+
+async function everything(): Promise<Record<string, unknown>> {
+  const store = openSqliteStore({ dataDir });
+  try {
+    return await readEverything(store);
+  } finally {
+    await store.close();
+  }
+}
+
+let tick = Date.parse('2026-11-30T10:00:00Z');
+const clock = (): number => (tick += 1000);
+
+describe('store backups', () => {
+  it('round trip: a backup restores the store after its content was tampered with and its file damaged', async () => {
+    await filledStore();
+    const before = await everything();
+    const backup = backupStore(dataDir, { keep: 5, reason: 'manual', now: clock });
+    expect(checkStoreFile(backup).problems).toEqual([]);
+
+    // Tampering: a context entry changed outside Baton no longer matches its checksum.
+    const db = new Database(join(dataDir, storeFileName));
+    db.prepare('UPDATE context_entries SET content = ? WHERE rowid = (SELECT MIN(rowid) FROM context_entries)').run(
+      'forged',
+    );
+    db.close();
+    const tampered = checkStoreFile(join(dataDir, storeFileName));
+    expect(tampered.corruptEntries).toHaveLength(1);
+    expect(tampered.problems).toEqual(['1 context entries do not match their checksums']);
+
+    // Damage: overwrite pages in the middle of the file.
+    const path = join(dataDir, storeFileName);
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 4096, Math.min(bytes.length, 4096 * 3));
+    writeFileSync(path, bytes);
+    expect(checkStoreFile(path).problems).not.toEqual([]);
+
+    const { keptAs } = restoreStore(dataDir, backup, { keep: 5, now: clock });
+    expect(checkStoreFile(path).problems).toEqual([]);
+    expect(await everything()).toEqual(before);
+    // The damaged store was kept, not deleted.
+    expect(keptAs).toMatch(/baton\.db\.(damaged-\d+|.*before-restore\.bak)$/);
+    expect(readFileSync(keptAs!).length).toBeGreaterThan(0);
+  });
+
+  it('refuses to restore an unsound file and leaves the current store exactly as it was', async () => {
+    await filledStore();
+    const junk = join(dataDir, 'junk.bak');
+    writeFileSync(junk, 'not a database at all');
+    const storeBytes = readFileSync(join(dataDir, storeFileName));
+    expect(() => restoreStore(dataDir, junk, { keep: 5 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.backupInvalid,
+        message: expect.stringContaining('nothing was restored'),
+      }),
+    );
+    expect(readFileSync(join(dataDir, storeFileName)).equals(storeBytes)).toBe(true);
+  });
+
+  it('keeps only the newest `keep` backups', async () => {
+    await filledStore();
+    const made = [1, 2, 3, 4].map(() => backupStore(dataDir, { keep: 2, reason: 'scheduled', now: clock }));
+    expect(listBackups(dataDir)).toEqual([made[3], made[2]]);
+  });
+});

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, BATON_DATA_DIR: join(dir, 'data') };
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const laughs = [
+  'version: 1',
+  'a: &a ["x","x","x","x","x","x","x","x","x"]',
+  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+  'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+].join('\n');
+
+describe('hostile files through the CLI: exit 2, file, line and a code, no stack trace', () => {
+  it.each([
+    ['billion laughs', 'laughs.yaml', laughs, /laughs\.yaml:3: \(syntax\): .*\[ALIAS_BOMB\]/],
+    ['an undefined alias', 'alias.yaml', 'version: 1\nname: *nope\n', /alias\.yaml:2: .*\[BAD_ALIAS\]/],
+    [
+      '5,000-deep nesting',
+      'deep.yaml',
+      `version: 1\nname: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+      /deep\.yaml:2: .*\[RESOURCE_EXHAUSTION\]/,
+    ],
+    [
+      'a 300-character agent id',
+      'long-id.yaml',
+      `version: 1\nname: x\nphases: [{ id: p, agents: [{ id: ${'a'.repeat(300)}, prompt: p }] }]\n`,
+      /long-id\.yaml:3: phases\[0\]\.agents\[0\]\.id: at most 64 characters/,
+    ],
+  ])('baton run: %s', async (_name, name, text, expected) => {
+    const result = await runCli(['run', file(name, text)], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error BATON_WORKFLOW_INVALID: /);
+    expect(result.stderr).toMatch(expected);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('baton config check: a .json config with a trailing comma', async () => {
+    const config = file('baton.config.json', '{\n  "parallel_limit": 4,\n}\n');
+    const result = await runCli(['config', 'check', '--config', config], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/error BATON_CONFIG_INVALID: .*\n {2}- .*baton\.config\.json:3: \(syntax\)/);
+  });
+
+  it('baton config check: BATON_PARALLEL_LIMIT=0x10 is refused, not read as 16', async () => {
+    const result = await runCli(['config', 'check'], { env: { ...env, BATON_PARALLEL_LIMIT: '0x10' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/BATON_PARALLEL_LIMIT=0x10 is not a number/);
+  });
+});
+
+describe('output to a closed pipe', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  it.each([['config check'], ['runs']])('baton %s | (a reader that is already gone) ends quietly', (args) => {
+    // `true` exits at once, so every write of baton meets a closed pipe (EPIPE).
+    const shell = spawnSync(
+      'bash',
+      ['-o', 'pipefail', '-c', `"${process.execPath}" --import tsx src/cli/main.ts ${args} | true; echo "exit=$?" >&2`],
+      { env, encoding: 'utf8', cwd: root },
+    );
+    expect(shell.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(shell.stderr).toMatch(/exit=0/);
+  });
+});

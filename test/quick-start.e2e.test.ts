@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lexer, type Tokens } from 'marked';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadScript, startModelServer } from '../src/model-server/index.js';
+import { isolatedHome } from './support/agent-env.js';
+import { waitFor } from './support/cli.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const example = join(root, 'examples/quick-start');
+
+/** The code blocks of docs/quick-start.md, by the heading they sit under. */
+function blocks(): Array<{ section: string; lang: string; text: string }> {
+  let section = '';
+  const found: Array<{ section: string; lang: string; text: string }> = [];
+  for (const token of new Lexer().lex(readFileSync(join(root, 'docs/quick-start.md'), 'utf8'))) {
+    if (token.type === 'heading') section = (token as Tokens.Heading).text;
+    if (token.type === 'code')
+      found.push({ section, lang: (token as Tokens.Code).lang ?? '', text: (token as Tokens.Code).text });
+  }
+  return found;
+}
+const shellBlock = (prefix: string): string => {
+  const block = blocks().find((b) => b.lang === 'sh' && b.section.startsWith(prefix));
+  if (!block) throw new Error(`no shell block under "${prefix}"`);
+  return block.text;
+};
+
+const home = isolatedHome('baton-quick-start-');
+const work = mkdtempSync(join(tmpdir(), 'baton-quick-start-work-'));
+cpSync(example, work, { recursive: true });
+afterAll(() => {
+  home.remove();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** `npx baton …` as the docs write it, run by this checkout's CLI (TypeScript through tsx). */
+const npxShim = `npx() { if [ "$1" = baton ]; then shift; node --import "${join(root, 'node_modules/tsx/dist/loader.mjs')}" "${join(root, 'src/cli/main.ts')}" "$@"; else command npx "$@"; fi; }`;
+
+/** Runs one line in bash; asynchronously, so that a model server in this process keeps answering. */
+function shell(
+  line: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', `${npxShim}\n${line}`], { cwd: work, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('docs/quick-start.md, run as written', () => {
+  it('the hello.yaml it shows is the one shipped in examples/quick-start/', () => {
+    const yaml = blocks().find((b) => b.lang === 'yaml' && b.text.startsWith('# hello.yaml'));
+    expect(yaml?.text.trim()).toBe(readFileSync(join(example, 'hello.yaml'), 'utf8').trim());
+  });
+
+  it('2. Your first workflow: both commands succeed; --json prints exactly one JSON object', async () => {
+    const { server, url } = await startModelServer({ script: loadScript(join(example, 'my-script.yaml')) });
+    try {
+      const env = home.cliEnv(url);
+      for (const line of shellBlock('2.')
+        .split('\n')
+        .filter((l) => l.trim())) {
+        const result = await shell(line, env);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+        expect(result.status, `${line}\n${result.stderr}`).toBe(0);
+        if (line.includes('--json')) expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded' });
+      }
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+
+  it('3. Offline, against your own script: the model server from my-script.yaml serves the run', async () => {
+    const [serveLine, , runLine] = shellBlock('3.').split('\n');
+    const env = home.cliEnv('http://127.0.0.1:9'); // overridden by the line itself
+    const modelServer = spawn('bash', ['-c', `${npxShim}\n${serveLine}`], { cwd: work, env, detached: true });
+    let served = '';
+    modelServer.stderr.on('data', (chunk: Buffer) => (served += chunk.toString()));
+    modelServer.stdout.on('data', (chunk: Buffer) => (served += chunk.toString()));
+    try {
+      await waitFor(() => /127\.0\.0\.1:8123/.test(served) || undefined, 60_000, 'the model server to listen');
+      const result = await shell(runLine!, env);
+      expect(result.status, result.stderr).toBe(0);
+      expect(readFileSync(join(work, 'requests.jsonl'), 'utf8')).toMatch(/lister-answers/);
+    } finally {
+      if (modelServer.exitCode === null) process.kill(-modelServer.pid!, 'SIGTERM');
+    }
+  }, 300_000);
+
+  it('4. Looking at runs: every command that ends by itself succeeds as written', async () => {
+    // Long-running servers and commands needing another system (Redis, a live run) are covered by their own tests.
+    const elsewhere = [
+      'baton cancel',
+      'baton dashboard',
+      'baton serve',
+      '--resume',
+      'baton worker',
+      'baton migrate',
+      'baton bridge',
+      'baton kg',
+    ];
+    const env = home.cliEnv('http://127.0.0.1:9');
+    const lines = shellBlock('4.')
+      .split('\n')
+      .filter((l) => l.trim());
+    const command = (line: string): string => line.split('#')[0]!;
+    const run = lines.filter((line) => !elsewhere.some((word) => command(line).includes(word)));
+    expect(run.length).toBeGreaterThanOrEqual(8);
+    for (const line of run) {
+      const result = await shell(line.replace(' [runId]', ''), env);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.status, `${line}\n${result.stderr}`).toBe(0);
+    }
+  }, 300_000);
+});
