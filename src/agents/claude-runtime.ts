@@ -14,6 +14,7 @@ import type {
 import { emptyUsage, ErrorCodes, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
+import { ToolCallTracker } from './tool-calls.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1000;
@@ -225,6 +226,7 @@ export class ClaudeRuntime implements AgentRuntime {
     let sessionStarted = spec.resume === true;
     let startupMs: number | undefined;
     let thrown: unknown;
+    const tools = new ToolCallTracker((call) => observer?.toolCall?.(call));
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
@@ -233,6 +235,7 @@ export class ClaudeRuntime implements AgentRuntime {
           claimed?.query ??
           query({ prompt: spec.prompt, options: sdkOptions(spec, this.options, agentProcess, abortController) });
         for await (const message of messages) {
+          tools.observe(message);
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
             startupMs = Date.now() - startedAt;
@@ -248,6 +251,7 @@ export class ClaudeRuntime implements AgentRuntime {
       // The SDK throws after an error result too; the result message says more than the exception.
       thrown = error;
     } finally {
+      tools.end();
       signal.removeEventListener('abort', onAbort);
       agentProcess.kill();
       const exit = agentProcess.exited();
@@ -266,6 +270,7 @@ export class ClaudeRuntime implements AgentRuntime {
       turns: result?.num_turns ?? 0,
       durationMs: Date.now() - startedAt,
       ...(startupMs !== undefined ? { startupMs } : {}),
+      toolCalls: tools.calls,
     };
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
     if (!result) {

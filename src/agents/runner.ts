@@ -7,6 +7,7 @@ import {
   type AgentOutput,
   type AgentTotals,
   type ErrorInfo,
+  type ToolCall,
 } from '../core/index.js';
 import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
@@ -33,6 +34,8 @@ export interface RetryHooks {
   /** The attempt's process started: where to find it if the orchestrator dies. */
   processStarted?(info: AttemptInfo, pid: number): void | Promise<void>;
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
+  /** A tool call of the attempt started or finished. */
+  toolCall?(info: AttemptInfo, call: ToolCall): void | Promise<void>;
 }
 
 export interface RunWithRetriesOptions {
@@ -133,9 +136,12 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
       previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
     const recorded: Array<void | Promise<void>> = [];
     const execution = options.runtime
-      .execute(attemptSpec, signal, { spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)) })
+      .execute(attemptSpec, signal, {
+        spawned: (pid) => recorded.push(options.hooks?.processStarted?.(info, pid)),
+        toolCall: (call) => recorded.push(options.hooks?.toolCall?.(info, call)),
+      })
       .then(async (outcome) => {
-        await Promise.all(recorded); // the pid is stored before the attempt's end, never after
+        await Promise.all(recorded); // the pid and tool calls are stored before the attempt's end, never after
         return outcome;
       });
     attemptInFlight = execution;

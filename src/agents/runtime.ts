@@ -1,4 +1,4 @@
-import type { AgentOutput, ErrorInfo, Usage } from '../core/index.js';
+import type { AgentOutput, ErrorInfo, ToolCall, Usage } from '../core/index.js';
 import type { McpLaunchConfig } from '../mcp/index.js';
 
 /** Everything one agent execution needs. Plain data: runtimes must not depend on workflow types. */
@@ -46,6 +46,8 @@ export interface AttemptOutcome {
   /** How long the agent process took to start (spawn to ready), when the runtime knows. */
   startupMs?: number;
   error?: AttemptError;
+  /** The attempt's tool calls in the order the agent asked for them (runtimes that see them). */
+  toolCalls?: ToolCall[];
 }
 
 /**
@@ -59,6 +61,8 @@ export interface AttemptOutcome {
 export interface AttemptObserver {
   /** The agent's process started (runtimes without processes never call it). */
   spawned?(pid: number): void;
+  /** A tool call started or finished (the same `seq` again, with its result). */
+  toolCall?(call: ToolCall): void;
 }
 
 export interface AgentRuntime {

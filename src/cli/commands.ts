@@ -11,8 +11,11 @@ import {
   type McpSetupOptions,
 } from '../mcp/index.js';
 import {
+  agentTimeline,
   AuditTrail,
   BatonMetrics,
+  formatTimeline,
+  pruneToolCalls,
   createLogger,
   logEvents,
   parseDuration,
@@ -270,6 +273,7 @@ export async function runCommand(
   try {
     const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
     await audit.prune();
+    await pruneToolCalls(store, config.tool_call_retention_days);
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
@@ -313,12 +317,17 @@ export async function runCommand(
 
 export async function statusCommand(
   runId: string | undefined,
-  options: StoreOptions & { json?: boolean },
+  options: StoreOptions & { json?: boolean; agent?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
     const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    if (options.agent !== undefined) {
+      const timeline = await agentTimeline(store, id, options.agent);
+      output.stdout.write(options.json ? `${JSON.stringify(timeline)}\n` : `${formatTimeline(timeline)}\n`);
+      return 0;
+    }
     const summary = await summarizeRun(store, id);
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return 0;

@@ -132,9 +132,10 @@ storeOptions(
   program
     .command('status [runId]')
     .description('show a run (the latest when no id is given)')
+    .option('--agent <id>', "one agent's timeline: attempts, tool calls, turns, tokens, cost")
     .option('--json', 'print JSON'),
 ).action(
-  action((runId: string | undefined, opts: { json?: boolean; config?: string; dataDir?: string }) =>
+  action((runId: string | undefined, opts: { json?: boolean; agent?: string; config?: string; dataDir?: string }) =>
     statusCommand(runId, opts, output),
   ),
 );

@@ -44,6 +44,8 @@ export const configSchema = z
     tenant_daily_budget_usd: z.record(z.string(), z.number().positive()).default({}),
     /** How long audit trail entries are kept (days). */
     audit_retention_days: z.number().int().positive().default(90),
+    /** How long agents' tool-call records are kept (days). */
+    tool_call_retention_days: z.number().int().positive().default(30),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
     mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */

@@ -89,6 +89,8 @@ export const ErrorCodes = {
   bridgeMessageInvalid: 'BATON_BRIDGE_MESSAGE_INVALID',
   /** No stored session has the given id. */
   sessionNotFound: 'BATON_SESSION_NOT_FOUND',
+  /** The run has no agent with the given id (`baton status <run> --agent <id>`). */
+  agentNotFound: 'BATON_AGENT_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -116,6 +118,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.runNotResumable,
   ErrorCodes.runNotFound,
   ErrorCodes.sessionNotFound,
+  ErrorCodes.agentNotFound,
 ]);
 
 export function isBatonError(error: unknown): error is BatonError {

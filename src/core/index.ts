@@ -5,4 +5,4 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export { addUsage, emptyUsage } from './values.js';
-export type { AgentOutput, AgentTotals, Usage } from './values.js';
+export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from './values.js';

@@ -13,8 +13,9 @@ import {
   type RetryHooks,
   type RetryOptions,
 } from '../agents/index.js';
-import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock, type ToolCall } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
+import { toolCallRecorder } from './tool-call-records.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -48,6 +49,8 @@ export interface AgentJobHooks {
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void;
   /** Money and tokens spent: after each attempt where the executor sees attempts, else once when the job ends. */
   spent?(costUsd: number, tokens: number): void;
+  /** A tool call started or ended, previews redacted (executors that see the agent's stream). */
+  toolCall?(info: AttemptInfo, call: ToolCall): void;
 }
 
 /**
@@ -95,7 +98,10 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     retry: job.retry,
     timeoutMs: job.timeoutMs,
     signal: deps.signal,
-    hooks: attemptRecorder(job, earlier.length, deps, clock),
+    hooks: {
+      ...attemptRecorder(job, earlier.length, deps, clock),
+      toolCall: toolCallRecorder(job, spec, earlier.length, deps),
+    },
   });
   if (earlier.length === 0 || job.followUp) return result;
   return {
