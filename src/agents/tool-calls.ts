@@ -72,7 +72,7 @@ export class ToolCallTracker {
     return this.turnIds.size;
   }
 
-  observe(message: { type: string }): void {
+  observe(message: { type: string } & Record<string, unknown>): void {
     if (message.type === 'assistant') this.assistant(message);
     else if (message.type === 'user') this.user(message);
     else if (message.type === 'system') this.denied(message);
