@@ -1,5 +1,7 @@
+import { systemClock, type Clock } from '../core/index.js';
 import type { AgentRecord, RunStatus, Store } from '../store/index.js';
 import { workflowSchema } from '../workflow/index.js';
+import { agentActivity, type AgentActivity } from './activity.js';
 
 /** What the dashboards show of one run: plain data, read from the store. */
 export interface DashboardSnapshot {
@@ -22,6 +24,8 @@ export interface DashboardSnapshot {
   tokens: number;
   costUsd: number;
   budgetUsd?: number;
+  /** What each running agent is doing now. */
+  running: AgentActivity[];
 }
 
 const finished = (a: AgentRecord): boolean => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(a.status);
@@ -30,10 +34,15 @@ export async function dashboardSnapshot(
   store: Store,
   runId: string,
   contextLimitBytes: number,
+  clock: Clock = systemClock,
 ): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [agents, context] = await Promise.all([store.listAgents(runId), store.listContextEntries({ runId, level: 0 })]);
+  const [agents, context, calls] = await Promise.all([
+    store.listAgents(runId),
+    store.listContextEntries({ runId, level: 0 }),
+    store.listToolCalls(runId),
+  ]);
   const done = agents.filter(finished);
   const succeeded = agents.filter((a) => a.status === 'succeeded').length;
   const failed = agents.filter((a) => a.status === 'failed').length;
@@ -62,5 +71,6 @@ export async function dashboardSnapshot(
     tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
     costUsd: agents.reduce((sum, a) => sum + a.costUsd, 0),
     ...(workflow.success && workflow.data.budgetUsd !== undefined ? { budgetUsd: workflow.data.budgetUsd } : {}),
+    running: agentActivity(agents, calls, clock.now()),
   };
 }

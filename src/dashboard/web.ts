@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
+import { agentActivity } from './activity.js';
 import { dashboardPage } from './page.js';
 
 export interface WebDashboardOptions {
@@ -57,15 +58,17 @@ async function mcpHealth(store: Store) {
   }));
 }
 
-/** A run in full: its summary, and each agent's prompt, appended system prompt, result and errors. */
+/** A run in full: its summary, and each agent's prompt, appended system prompt, result, errors, tool calls and current activity. */
 async function runDetail(store: Store, runId: string) {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [summary, agents, attempts] = await Promise.all([
+  const [summary, agents, attempts, toolCalls] = await Promise.all([
     summarizeRun(store, runId),
     store.listAgents(runId),
     store.listAttempts(runId),
+    store.listToolCalls(runId),
   ]);
+  const activity = new Map(agentActivity(agents, toolCalls, Date.now()).map((a) => [a.agentId, a]));
   return {
     ...summary,
     agents: agents.map((a) => ({
@@ -82,8 +85,16 @@ async function runDetail(store: Store, runId: string) {
       attempts: attempts
         .filter((t) => t.agentId === a.id)
         .map((t) => ({ attempt: t.attempt, status: t.status, resumed: t.resumed, error: t.error ?? null })),
+      toolCalls: toolCalls.filter((c) => c.agentId === a.id),
+      now: activity.get(a.id) ?? null,
     })),
   };
+}
+
+/** A running run's tool calls as they start and end: a change is worth pushing to open pages. */
+async function toolProgress(store: Store, runId: string): Promise<string> {
+  const calls = await store.listToolCalls(runId);
+  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}`;
 }
 
 /**
@@ -133,9 +144,18 @@ export async function startWebDashboard(
   // Pushes an update to every open page whenever any run's state changes (only while pages are open).
   const poll = setInterval(() => {
     if (clients.size === 0) return;
-    void runsList(store, finishedTotals).then((runs) => {
+    void runsList(store, finishedTotals).then(async (runs) => {
       const state = JSON.stringify(
-        runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
+        await Promise.all(
+          runs.map(async (r) => [
+            r.runId,
+            r.status,
+            r.totals.succeeded,
+            r.totals.failed,
+            r.totals.costUsd,
+            r.status === 'running' ? await toolProgress(store, r.runId) : '',
+          ]),
+        ),
       );
       if (state === lastState) return;
       lastState = state;
