@@ -23,6 +23,7 @@ import {
   remainingTenantQuota,
   SecretRedactor,
   startMetricsServer,
+  StoreMetrics,
   usageDimensions,
   usageReport,
   type UsageDimension,
@@ -278,9 +279,11 @@ export async function runCommand(
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
     mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-    metrics = config.enable_metrics
-      ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
-      : undefined;
+    // Opt-in, on a free port unless one is named: concurrent runs never fight over a port.
+    metrics =
+      config.enable_metrics || config.metrics_port !== undefined
+        ? await serveMetrics(config.metrics_port ?? 0, events, mcp?.manager.events, output)
+        : undefined;
     logEvents(logger, events, mcp?.manager.events);
     executor = await openQueueExecutor(config, store, output);
 
@@ -502,8 +505,9 @@ export async function serveCommand(
 ): Promise<number> {
   const { startWebDashboard } = await import('../dashboard/index.js');
   return withStore(options, async (store) => {
-    const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host });
-    output.stdout.write(`Baton dashboard at ${dashboard.url}\n`);
+    const metrics = new StoreMetrics(store);
+    const dashboard = await startWebDashboard({ store, port: options.port ?? 8080, host: options.host, metrics });
+    output.stdout.write(`Baton dashboard at ${dashboard.url}\nMetrics at ${dashboard.url}metrics\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);

@@ -206,8 +206,13 @@ storeOptions(
       const n = positiveInt(value);
       if (n < 1) throw new InvalidArgumentError('a worker runs at least 1 agent at a time.');
       return n;
-    }),
-).action(action((opts: { concurrency?: number; config?: string; dataDir?: string }) => workerCommand(opts, output)));
+    })
+    .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', positiveInt),
+).action(
+  action((opts: { concurrency?: number; metricsPort?: number; config?: string; dataDir?: string }) =>
+    workerCommand(opts, output),
+  ),
+);
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
   action((runId: string, opts: { config?: string; dataDir?: string }) => cancelCommand(runId, opts, output)),

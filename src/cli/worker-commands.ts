@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { startMetricsServer, StoreMetrics } from '../observability/index.js';
 import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
 
 export interface WorkerCommandOptions extends StoreOptions {
   concurrency?: number;
+  /** Port of the worker's `/metrics` (default: metrics_port, else a free one). */
+  metricsPort?: number;
 }
 
 /**
@@ -36,8 +39,10 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
         `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
       ),
   });
+  // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
+  const metrics = await startMetricsServer(new StoreMetrics(store), options.metricsPort ?? config.metrics_port ?? 0);
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`,
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -48,6 +53,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     process.once('SIGTERM', stop);
   });
   await worker.stop();
+  await metrics.close();
   await store.close();
   return 0;
 }

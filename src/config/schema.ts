@@ -23,8 +23,11 @@ export const configSchema = z
     /** Most agents running at once in a run. */
     parallel_limit: z.number().int().min(1).default(5),
     enable_metrics: z.boolean().default(false),
-    /** Port of the Prometheus `/metrics` endpoint while a run is going (0 picks a free one). */
-    metrics_port: z.number().int().min(0).max(65535).default(9464),
+    /**
+     * Port of `baton worker`'s `/metrics`, and of `baton run`'s own while it goes; 0 picks a free one.
+     * Unset: a worker picks a free one and a run serves none unless `enable_metrics` (then a free one).
+     */
+    metrics_port: z.number().int().min(0).max(65535).optional(),
     redis_url: redisUrl.optional(),
     /** Where the store lives; resolved against the working directory. */
     data_dir: z.string().min(1).default('.baton'),

@@ -1,5 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { summarizeRun } from '../orchestrator/index.js';
+import type { MetricsSource } from '../observability/index.js';
 import type { Store } from '../store/index.js';
 import { agentActivity } from './activity.js';
 import { dashboardPage } from './page.js';
@@ -10,6 +11,8 @@ export interface WebDashboardOptions {
   host?: string;
   /** How often the store is checked for changes pushed to open pages. */
   pollMs?: number;
+  /** Served at `/metrics` (Prometheus text) for as long as the dashboard runs. */
+  metrics?: MetricsSource;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -114,6 +117,9 @@ export async function startWebDashboard(
     const route = async (): Promise<void> => {
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(dashboardPage());
+      } else if (url.pathname === '/metrics' && options.metrics) {
+        const text = await options.metrics.text();
+        res.writeHead(200, { 'content-type': options.metrics.contentType }).end(text);
       } else if (url.pathname === '/api/runs') {
         sendJson(res, 200, await runsList(store, finishedTotals));
       } else if (url.pathname === '/api/mcp') {

@@ -1,4 +1,6 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
+export type { MetricsSource } from './metrics.js';
+export { StoreMetrics } from './store-metrics.js';
 export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } from './usage.js';
 export type { UsageDimension } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
