@@ -16,6 +16,8 @@ import {
   BatonMetrics,
   formatTimeline,
   pruneToolCalls,
+  RunTracing,
+  tracingEnabled,
   createLogger,
   logEvents,
   parseDuration,
@@ -158,6 +160,15 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
   return server;
 }
 
+/** OpenTelemetry traces of the run, when `otel_endpoint` or the OTLP endpoint variables ask for them. */
+async function traceRun(config: BatonConfig, events: RunEvents, tenant: string): Promise<RunTracing | undefined> {
+  const options = { env: process.env, ...(config.otel_endpoint ? { endpoint: config.otel_endpoint } : {}) };
+  if (!tracingEnabled(options)) return undefined;
+  const tracing = await RunTracing.start(options);
+  tracing.observeRun(events, tenant);
+  return tracing;
+}
+
 /** `baton run` takes a workflow file or `--resume <runId>`, not both. */
 function checkRunArguments(workflowPath: string | undefined, options: RunCommandOptions): void {
   if (!workflowPath && !options.resume)
@@ -270,6 +281,7 @@ export async function runCommand(
   // Whatever was started is stopped again, however far start-up got.
   let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let tracing: RunTracing | undefined;
   let executor: QueueExecutor | undefined;
   try {
     const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', cancel.signal, output);
@@ -285,6 +297,7 @@ export async function runCommand(
         ? await serveMetrics(config.metrics_port ?? 0, events, mcp?.manager.events, output)
         : undefined;
     logEvents(logger, events, mcp?.manager.events);
+    tracing = await traceRun(config, events, tenant);
     executor = await openQueueExecutor(config, store, output);
 
     const summary = await runWorkflow({
@@ -311,6 +324,7 @@ export async function runCommand(
     await runtime.close();
     await mcp?.close();
     await metrics?.close();
+    await tracing?.shutdown();
     await audit.flush();
     logger.flush();
     cancel.dispose();

@@ -47,6 +47,8 @@ export const configSchema = z
     tenant_daily_budget_usd: z.record(z.string(), z.number().positive()).default({}),
     /** How long audit trail entries are kept (days). */
     audit_retention_days: z.number().int().positive().default(90),
+    /** Base URL of an OTLP/HTTP receiver for OpenTelemetry traces (`/v1/traces` is added); unset: traces off unless OTEL_EXPORTER_OTLP_* says. */
+    otel_endpoint: z.string().url().optional(),
     /** How long agents' tool-call records are kept (days). */
     tool_call_retention_days: z.number().int().positive().default(30),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */

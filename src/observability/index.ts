@@ -8,3 +8,5 @@ export { REDACTED, redactingStore, SecretRedactor } from './redact.js';
 export { AuditTrail } from './audit.js';
 export { agentTimeline, formatTimeline, pruneToolCalls } from './timeline.js';
 export type { AgentTimeline, AttemptTimeline } from './timeline.js';
+export { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
+export type { TracingOptions } from './tracing.js';

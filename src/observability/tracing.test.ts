@@ -1,0 +1,175 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import { defaultConfig } from '../config/index.js';
+import { ErrorCodes, type ToolCall } from '../core/index.js';
+import { RunEvents, runWorkflow } from '../orchestrator/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
+
+const temp = useTempStore('baton-tracing-');
+
+/** OTLP/JSON as the exporter sends it (ExportTraceServiceRequest), the parts these tests read. */
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: Array<{ key: string; value: OtlpValue }>;
+  status?: { code?: number };
+}
+interface OtlpRequest {
+  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+}
+
+/** An OTLP/HTTP receiver: every POST to /v1/traces, decoded as the OTLP JSON it is. */
+let receiver: Server;
+let received: OtlpSpan[];
+let endpoint: string;
+beforeEach(async () => {
+  received = [];
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      expect(req.url).toBe('/v1/traces');
+      expect(req.headers['content-type']).toContain('application/json');
+      const request = JSON.parse(body) as OtlpRequest;
+      received.push(...request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+});
+afterEach(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+
+const attr = (span: OtlpSpan, key: string): unknown => {
+  const value = span.attributes.find((a) => a.key === key)?.value;
+  return (
+    value?.stringValue ??
+    (value?.intValue !== undefined ? Number(value.intValue) : undefined) ??
+    value?.doubleValue ??
+    value?.boolValue
+  );
+};
+
+const secret = 'sk-ant-tracing-secret-0123456789';
+const call = (seq: number, name: string, status: ToolCall['status']): ToolCall => ({
+  seq,
+  toolUseId: `toolu_${seq}`,
+  name,
+  ...(name.startsWith('mcp__') ? { server: 'memory' } : {}),
+  turn: seq,
+  startedAt: 1_700_000_000_000 + seq * 10,
+  finishedAt: 1_700_000_000_005 + seq * 10,
+  durationMs: 5,
+  status,
+  inputPreview: `{"key":"${secret}"}`,
+});
+
+const workflow = parseWorkflow(
+  'version: 1\nname: traced\nphases:\n  - id: research\n    agents: [{ id: finder, prompt: find }]\n  - id: write\n    dependsOn: [research]\n    agents: [{ id: writer, prompt: write }]\n',
+  'traced.yaml',
+);
+
+async function tracedRun(behaviour: FakeBehaviour, extra: { runId?: string; resume?: boolean } = {}) {
+  const tracing = await RunTracing.start({ endpoint, env: {} });
+  const events = new RunEvents();
+  tracing.observeRun(events, 'acme');
+  const config = { ...defaultConfig(), data_dir: temp.dir, max_retries: 0 };
+  const runtime = new FakeRuntime(behaviour);
+  const summary = await runWorkflow({
+    workflow,
+    workflowDir: temp.dir,
+    config,
+    store: temp.store,
+    runtime,
+    env: { ANTHROPIC_API_KEY: secret },
+    events,
+    ...extra,
+  });
+  await tracing.shutdown();
+  return summary;
+}
+
+describe('OpenTelemetry traces of runs', () => {
+  it('is off unless an endpoint is configured', () => {
+    expect(tracingEnabled({ env: {} })).toBe(false);
+    expect(tracingEnabled({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } })).toBe(true);
+    expect(tracingEnabled({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' } })).toBe(
+      true,
+    );
+    expect(tracingEnabled({ env: {}, endpoint: 'http://collector:4318' })).toBe(true);
+  });
+
+  it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {
+    const first = await tracedRun((spec) =>
+      spec.agentId === 'finder'
+        ? {
+            text: 'found',
+            costUsd: 0.25,
+            usage: { inputTokens: 120, outputTokens: 30 },
+            toolCalls: [call(1, 'mcp__memory__read_graph', 'ok'), call(2, 'Bash', 'error')],
+          }
+        : { error: { code: ErrorCodes.modelInvalidRequest, message: `bad request ${secret}`, transient: false } },
+    );
+    expect(first.status).not.toBe('succeeded');
+    const traceId = traceIdOf(first.runId);
+    expect(new Set(received.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    const byId = new Map(received.map((s) => [s.spanId, s]));
+    const named = (name: string): OtlpSpan => received.find((s) => s.name === name)!;
+    const parentName = (span: OtlpSpan): string | undefined => byId.get(span.parentSpanId ?? '')?.name;
+
+    const run = named('baton.run');
+    expect(run.parentSpanId || undefined).toBeUndefined();
+    expect([attr(run, 'baton.run.id'), attr(run, 'baton.tenant'), attr(run, 'baton.workflow')]).toEqual([
+      first.runId,
+      'acme',
+      'traced',
+    ]);
+    expect(parentName(named('baton.phase research'))).toBe('baton.run');
+    const finder = named('invoke_agent finder');
+    expect(parentName(finder)).toBe('baton.phase research');
+    expect([
+      attr(finder, 'gen_ai.operation.name'),
+      attr(finder, 'gen_ai.usage.input_tokens'),
+      attr(finder, 'gen_ai.usage.output_tokens'),
+      attr(finder, 'baton.cost_usd'),
+    ]).toEqual(['invoke_agent', 120, 30, 0.25]);
+    const attempts = received.filter((s) => s.name === 'baton.attempt 1');
+    expect(attempts.map(parentName).sort()).toEqual(['invoke_agent finder', 'invoke_agent writer']);
+    const tools = received.filter((s) => s.name.startsWith('execute_tool'));
+    expect(
+      tools.map((s) => [s.name, parentName(s), attr(s, 'gen_ai.tool.name'), attr(s, 'baton.mcp.server') ?? null]),
+    ).toEqual([
+      ['execute_tool mcp__memory__read_graph', 'baton.attempt 1', 'mcp__memory__read_graph', 'memory'],
+      ['execute_tool Bash', 'baton.attempt 1', 'Bash', null],
+    ]);
+    expect(tools.map((s) => byId.get(s.parentSpanId!)!.parentSpanId)).toEqual([finder.spanId, finder.spanId]);
+    const writer = named('invoke_agent writer');
+    expect(attr(writer, 'baton.error.code')).toBe(ErrorCodes.modelInvalidRequest);
+    expect(writer.status?.code).toBe(2); // ERROR
+    expect(JSON.stringify(received)).not.toContain(secret);
+
+    // The same run resumed (a later process): its spans join the same trace.
+    received = [];
+    await tracedRun(() => ({ text: 'written' }), { runId: first.runId, resume: true });
+    expect(received.length).toBeGreaterThan(0);
+    expect(new Set(received.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    expect(
+      attr(
+        received.find((s) => s.name === 'baton.run')!,
+        'baton.resumed',
+      ),
+    ).toBe(true);
+  });
+});
