@@ -17,7 +17,6 @@ import {
   formatTimeline,
   pruneToolCalls,
   RunTracing,
-  tracingEnabled,
   createLogger,
   logEvents,
   parseDuration,
@@ -162,10 +161,8 @@ async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvent
 
 /** OpenTelemetry traces of the run, when `otel_endpoint` or the OTLP endpoint variables ask for them. */
 async function traceRun(config: BatonConfig, events: RunEvents, tenant: string): Promise<RunTracing | undefined> {
-  const options = { env: process.env, ...(config.otel_endpoint ? { endpoint: config.otel_endpoint } : {}) };
-  if (!tracingEnabled(options)) return undefined;
-  const tracing = await RunTracing.start(options);
-  tracing.observeRun(events, tenant);
+  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
+  tracing?.observeRun(events, tenant);
   return tracing;
 }
 
@@ -210,10 +207,15 @@ async function openQueueExecutor(
   config: BatonConfig,
   store: Store,
   output: Output,
+  tracing?: RunTracing,
 ): Promise<QueueExecutor | undefined> {
   if (!config.redis_url) return undefined;
   const { QueueExecutor } = await import('../queue/index.js');
-  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
+  const executor = await QueueExecutor.open({
+    redisUrl: config.redis_url,
+    store,
+    ...(tracing ? { traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId) } : {}),
+  });
   output.stderr.write('Agents go to baton workers through the Redis queue (redis_url).\n');
   return executor;
 }
@@ -298,7 +300,7 @@ export async function runCommand(
         : undefined;
     logEvents(logger, events, mcp?.manager.events);
     tracing = await traceRun(config, events, tenant);
-    executor = await openQueueExecutor(config, store, output);
+    executor = await openQueueExecutor(config, store, output, tracing);
 
     const summary = await runWorkflow({
       workflow: loaded.workflow,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { startMetricsServer, StoreMetrics } from '../observability/index.js';
+import { RunTracing, startMetricsServer, StoreMetrics } from '../observability/index.js';
 import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
 
 export interface WorkerCommandOptions extends StoreOptions {
@@ -26,6 +26,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   const runtime = new ClaudeRuntime({ claudePath: config.claude_path });
   const concurrency = options.concurrency ?? config.worker_concurrency;
   const { startAgentWorker } = await import('../queue/index.js');
+  // Agents' attempts and tool calls join their run's trace when the worker traces too.
+  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
@@ -34,6 +36,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     concurrency,
     stallTimeoutMs: config.worker_stall_timeout_ms,
     tenantLimits: config.tenant_max_concurrent_agents,
+    ...(tracing ? { observeJob: (job) => tracing.jobHooks(job) } : {}),
     onJob: (e) =>
       output.stderr.write(
         `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
@@ -54,6 +57,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   });
   await worker.stop();
   await metrics.close();
+  await tracing?.shutdown();
   await store.close();
   return 0;
 }

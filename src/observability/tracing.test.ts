@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
-import { ErrorCodes, type ToolCall } from '../core/index.js';
-import { RunEvents, runWorkflow } from '../orchestrator/index.js';
+import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
+import { RunEvents, runJobHere, runWorkflow, type AgentJob } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
 
@@ -171,5 +171,85 @@ describe('OpenTelemetry traces of runs', () => {
         'baton.resumed',
       ),
     ).toBe(true);
+  });
+
+  it("joins a worker's attempt and tool spans to the orchestrator's trace through the job's traceparent", async () => {
+    const runId = 'run-worker-trace';
+    // The orchestrator's side: the run and the agent span, and the traceparent its job carries.
+    const orchestrator = await RunTracing.start({ endpoint, env: {} });
+    const events = new RunEvents();
+    orchestrator.observeRun(events);
+    events.emit('run.started', { runId, workflowName: 'w', agents: 1 });
+    events.emit('phase.started', { runId, phaseId: 'p' });
+    const inherited = { entries: 0, tokens: 0, phases: 0, queryMs: 0 };
+    events.emit('agent.started', { runId, phaseId: 'p', agentId: 'remote', sessionId: 's', inherited });
+    const traceparent = orchestrator.traceparentOf(runId, 'remote')!;
+    expect(traceparent).toMatch(new RegExp(`^00-${traceIdOf(runId)}-[0-9a-f]{16}-01$`));
+
+    // The worker's side (another process in production): runJobHere with the hooks `baton worker` gives it.
+    const worker = await RunTracing.start({ endpoint, env: {} });
+    const job: AgentJob = {
+      runId,
+      agentId: 'remote',
+      tenant: 'default',
+      priority: 0,
+      spec: { agentId: 'remote', sessionId: 'session-remote', prompt: 'work', cwd: temp.dir },
+      env: {},
+      retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      timeoutMs: 30_000,
+      traceparent,
+    };
+    await temp.store.saveRun({
+      id: runId,
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: 1,
+    });
+    await temp.store.saveAgent({
+      runId,
+      phaseId: 'p',
+      id: 'remote',
+      sessionId: 'session-remote',
+      status: 'running',
+      prompt: 'work',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 0,
+      durationMs: 0,
+    });
+    const observed = worker.jobHooks(job)!;
+    const runtime = new FakeRuntime(() => ({ text: 'ok', toolCalls: [call(1, 'Read', 'ok')] }));
+    await runJobHere(job, {
+      store: temp.store,
+      runtime,
+      env: {},
+      signal: new AbortController().signal,
+      hooks: observed.hooks,
+    });
+    observed.done();
+    await worker.shutdown();
+    const workerSpans = [...received];
+    events.emit('agent.finished', {
+      runId,
+      phaseId: 'p',
+      agentId: 'remote',
+      status: 'succeeded',
+      durationMs: 1,
+      attempts: 1,
+      costUsd: 0,
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+    });
+    await orchestrator.shutdown();
+
+    const agentSpan = received.find((s) => s.name === 'invoke_agent remote')!;
+    expect(workerSpans.map((s) => s.name)).toEqual(['execute_tool Read', 'baton.attempt 1']);
+    expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
+    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
+    expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
+    expect(workerSpans.find((s) => s.name === 'execute_tool Read')!.parentSpanId).toBe(attemptSpan.spanId);
   });
 });

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { context, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import type { RunEvents } from '../orchestrator/index.js';
+import { TypedEmitter } from '../core/index.js';
+import type { AgentJob, AgentJobHooks, RunEventMap, RunEvents } from '../orchestrator/index.js';
 
 /**
  * GenAI semantic-convention attribute names (still "incubating" upstream, so copied here as the
@@ -63,6 +64,12 @@ export class RunTracing {
     private readonly ids: RunIdGenerator,
   ) {
     this.tracer = provider.getTracer('baton');
+  }
+
+  /** Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off. */
+  static async configured(otelEndpoint: string | undefined, env: NodeJS.ProcessEnv): Promise<RunTracing | undefined> {
+    const options = { env, ...(otelEndpoint ? { endpoint: otelEndpoint } : {}) };
+    return tracingEnabled(options) ? RunTracing.start(options) : undefined;
   }
 
   /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
@@ -207,6 +214,50 @@ export class RunTracing {
       }),
     ];
     return () => offs.forEach((off) => off());
+  }
+
+  /** The W3C `traceparent` of an agent's span while it runs, to carry in its job to a worker. */
+  traceparentOf(runId: string, agentId: string): string | undefined {
+    const span = this.spans.get(`${runId}/a/${agentId}`);
+    if (!span) return undefined;
+    const { traceId, spanId, traceFlags } = span.spanContext();
+    return `00-${traceId}-${spanId}-0${traceFlags.toString(16)}`;
+  }
+
+  /**
+   * For a `baton worker`: hooks that trace a job's attempts and tool calls as children of the agent
+   * span its `traceparent` names, in the orchestrator's trace. `done` when the job ends.
+   */
+  jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
+    const parsed = job.traceparent ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(job.traceparent) : null;
+    if (!parsed) return undefined;
+    const agentKey = `${job.runId}/a/${job.agentId}`;
+    this.spans.set(
+      agentKey,
+      trace.wrapSpanContext({
+        traceId: parsed[1]!,
+        spanId: parsed[2]!,
+        traceFlags: Number.parseInt(parsed[3]!, 16),
+        isRemote: true,
+      }),
+    );
+    // The worker's hooks become the same events the orchestrator's tracer follows.
+    const events = new TypedEmitter<RunEventMap>();
+    const off = this.observeRun(events);
+    const ids = { runId: job.runId, agentId: job.agentId };
+    const hooks: AgentJobHooks = {
+      attemptStarted: (info) => events.emit('agent.attempt', { ...ids, attempt: info.attempt, resumed: info.resumed }),
+      attemptFinished: (info, outcome) =>
+        events.emit('agent.attempt.finished', {
+          ...ids,
+          attempt: info.attempt,
+          status: outcome.status,
+          ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
+          ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+        }),
+      toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
+    };
+    return { hooks, done: () => (off(), this.spans.delete(agentKey)) };
   }
 
   /** Sends what is buffered and stops. */

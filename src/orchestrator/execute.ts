@@ -41,6 +41,8 @@ export interface AgentJob {
    * the session starts, and the agent's earlier attempts are numbered past, not continued or summed.
    */
   followUp?: boolean;
+  /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
+  traceparent?: string;
 }
 
 /** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
