@@ -39,8 +39,26 @@ function sqliteStore(): { store: Store; dir: string } {
   return { store, dir };
 }
 
-const everything = { runs: 2, phases: 4, agents: 4, attempts: 6, sessions: 5, contextEntries: 5, auditEvents: 4 };
-const nothing = { runs: 0, phases: 0, agents: 0, attempts: 0, sessions: 0, contextEntries: 0, auditEvents: 0 };
+const everything = {
+  runs: 2,
+  phases: 4,
+  agents: 4,
+  attempts: 6,
+  toolCalls: 4,
+  sessions: 5,
+  contextEntries: 5,
+  auditEvents: 4,
+};
+const nothing = {
+  runs: 0,
+  phases: 0,
+  agents: 0,
+  attempts: 0,
+  toolCalls: 0,
+  sessions: 0,
+  contextEntries: 0,
+  auditEvents: 0,
+};
 
 describe('migrateStore', () => {
   for (const [from, to] of [
@@ -93,7 +111,7 @@ describe('migrateStore', () => {
     await expect(migrateStore(source, target)).rejects.toMatchObject({
       code: 'BATON_MIGRATE_CONFLICT',
       message: expect.stringMatching(
-        /run run-b \(run, cancelRequested, phases, agents, attempts differ\).*Nothing was written/,
+        /run run-b \(run, cancelRequested, phases, agents, attempts, toolCalls differ\).*Nothing was written/,
       ),
     });
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-b']);
