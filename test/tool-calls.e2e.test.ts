@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli } from './support/cli.js';
+import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
@@ -49,15 +50,16 @@ const model = useScriptedModel(
 );
 
 // MCP tools are listed up front (not behind tool search) so the scripted model can call them by name.
-const env = () =>
+const env = (extra: Record<string, string> = {}) =>
   model.home.cliEnv(model.url, {
     BATON_DATA_DIR: join(model.home.dir, 'data'),
     ENABLE_TOOL_SEARCH: 'false',
     MEMORY_TOKEN: serverSecret,
+    ...extra,
   });
 
 describe('tool-call records of a real agent', () => {
-  it('records every tool call in order, with server, durations, errors and redacted previews; status --agent shows them', async () => {
+  it('records every tool call in order, with server, durations, errors and redacted previews; status --agent shows them; spans follow them', async () => {
     const workflow = join(model.home.dir, 'tools.yaml');
     writeFileSync(
       workflow,
@@ -72,10 +74,32 @@ describe('tool-call records of a real agent', () => {
         '',
       ].join('\n'),
     );
-    const run = await runCli(['run', workflow, '--json'], { env: env() });
+    // Traced too, through the standard OTLP variable, to a receiver in this test.
+    const otlp = await startOtlpReceiver();
+    const run = await runCli(['run', workflow, '--json'], {
+      env: env({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }),
+    }).finally(() => otlp.close());
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as RunSummary;
+    const spans = otlp.spans;
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const toolSpans = spans.filter((s) => s.name.startsWith('execute_tool'));
+    expect(toolSpans.map((s) => [spanAttribute(s, 'gen_ai.tool.name'), s.status?.code ?? 0])).toEqual([
+      ['mcp__memory__create_entities', 0],
+      ['mcp__memory__no_such_tool', 2],
+      ['mcp__memory__read_graph', 0],
+    ]);
+    const agentSpan = spans.find((s) => s.name === 'invoke_agent recorder')!;
+    for (const tool of toolSpans) expect(byId.get(tool.parentSpanId!)?.parentSpanId).toBe(agentSpan.spanId);
+    expect(spanAttribute(agentSpan, 'gen_ai.usage.output_tokens')).toBeGreaterThan(0);
+    expect(
+      spanAttribute(
+        spans.find((s) => s.name === 'baton.run')!,
+        'baton.run.id',
+      ),
+    ).toBe(summary.runId);
+    expect(JSON.stringify(spans)).not.toContain(serverSecret);
 
     const status = await runCli(['status', summary.runId, '--agent', 'recorder', '--json'], { env: env() });
     expect(status.code).toBe(0);

@@ -1,6 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  startOtlpReceiver,
+  spanAttribute,
+  type OtlpReceiver,
+  type OtlpSpan,
+} from '../../test/support/otlp-receiver.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
@@ -11,56 +15,17 @@ import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
 
 const temp = useTempStore('baton-tracing-');
 
-/** OTLP/JSON as the exporter sends it (ExportTraceServiceRequest), the parts these tests read. */
-interface OtlpValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number;
-  boolValue?: boolean;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: Array<{ key: string; value: OtlpValue }>;
-  status?: { code?: number };
-}
-interface OtlpRequest {
-  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
-}
-
-/** An OTLP/HTTP receiver: every POST to /v1/traces, decoded as the OTLP JSON it is. */
-let receiver: Server;
-let received: OtlpSpan[];
+let receiver: OtlpReceiver;
 let endpoint: string;
 beforeEach(async () => {
-  received = [];
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      expect(req.url).toBe('/v1/traces');
-      expect(req.headers['content-type']).toContain('application/json');
-      const request = JSON.parse(body) as OtlpRequest;
-      received.push(...request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  endpoint = receiver.endpoint;
 });
-afterEach(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-
-const attr = (span: OtlpSpan, key: string): unknown => {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  return (
-    value?.stringValue ??
-    (value?.intValue !== undefined ? Number(value.intValue) : undefined) ??
-    value?.doubleValue ??
-    value?.boolValue
-  );
-};
+afterEach(async () => {
+  expect(receiver.rejected).toEqual([]);
+  await receiver.close();
+});
+const attr = spanAttribute;
 
 const secret = 'sk-ant-tracing-secret-0123456789';
 const call = (seq: number, name: string, status: ToolCall['status']): ToolCall => ({
@@ -124,9 +89,9 @@ describe('OpenTelemetry traces of runs', () => {
     );
     expect(first.status).not.toBe('succeeded');
     const traceId = traceIdOf(first.runId);
-    expect(new Set(received.map((s) => s.traceId))).toEqual(new Set([traceId]));
-    const byId = new Map(received.map((s) => [s.spanId, s]));
-    const named = (name: string): OtlpSpan => received.find((s) => s.name === name)!;
+    expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    const byId = new Map(receiver.spans.map((s) => [s.spanId, s]));
+    const named = (name: string): OtlpSpan => receiver.spans.find((s) => s.name === name)!;
     const parentName = (span: OtlpSpan): string | undefined => byId.get(span.parentSpanId ?? '')?.name;
 
     const run = named('baton.run');
@@ -145,9 +110,9 @@ describe('OpenTelemetry traces of runs', () => {
       attr(finder, 'gen_ai.usage.output_tokens'),
       attr(finder, 'baton.cost_usd'),
     ]).toEqual(['invoke_agent', 120, 30, 0.25]);
-    const attempts = received.filter((s) => s.name === 'baton.attempt 1');
+    const attempts = receiver.spans.filter((s) => s.name === 'baton.attempt 1');
     expect(attempts.map(parentName).sort()).toEqual(['invoke_agent finder', 'invoke_agent writer']);
-    const tools = received.filter((s) => s.name.startsWith('execute_tool'));
+    const tools = receiver.spans.filter((s) => s.name.startsWith('execute_tool'));
     expect(
       tools.map((s) => [s.name, parentName(s), attr(s, 'gen_ai.tool.name'), attr(s, 'baton.mcp.server') ?? null]),
     ).toEqual([
@@ -158,16 +123,16 @@ describe('OpenTelemetry traces of runs', () => {
     const writer = named('invoke_agent writer');
     expect(attr(writer, 'baton.error.code')).toBe(ErrorCodes.modelInvalidRequest);
     expect(writer.status?.code).toBe(2); // ERROR
-    expect(JSON.stringify(received)).not.toContain(secret);
+    expect(JSON.stringify(receiver.spans)).not.toContain(secret);
 
     // The same run resumed (a later process): its spans join the same trace.
-    received = [];
+    receiver.spans = [];
     await tracedRun(() => ({ text: 'written' }), { runId: first.runId, resume: true });
-    expect(received.length).toBeGreaterThan(0);
-    expect(new Set(received.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
     expect(
       attr(
-        received.find((s) => s.name === 'baton.run')!,
+        receiver.spans.find((s) => s.name === 'baton.run')!,
         'baton.resumed',
       ),
     ).toBe(true);
@@ -232,7 +197,7 @@ describe('OpenTelemetry traces of runs', () => {
     });
     observed.done();
     await worker.shutdown();
-    const workerSpans = [...received];
+    const workerSpans = [...receiver.spans];
     events.emit('agent.finished', {
       runId,
       phaseId: 'p',
@@ -245,7 +210,7 @@ describe('OpenTelemetry traces of runs', () => {
     });
     await orchestrator.shutdown();
 
-    const agentSpan = received.find((s) => s.name === 'invoke_agent remote')!;
+    const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent remote')!;
     expect(workerSpans.map((s) => s.name)).toEqual(['execute_tool Read', 'baton.attempt 1']);
     expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
     const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
