@@ -149,8 +149,13 @@ async function loadRunToResume(store: Store, runId: string, config: BatonConfig)
   return { run, ...withMcpSetup({ workflow, path: run.workflowPath ?? '', dir }, config, projectDirs) };
 }
 
-/** Serves Prometheus metrics of this process's run while it goes. */
-async function serveMetrics(port: number, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
+/**
+ * Serves Prometheus metrics of this process's run while it goes, when asked (`enable_metrics` or a
+ * `metrics_port`): on a free port unless one is named, so concurrent runs never fight over a port.
+ */
+async function serveMetrics(config: BatonConfig, events: RunEvents, mcpEvents: McpEvents | undefined, output: Output) {
+  if (!config.enable_metrics && config.metrics_port === undefined) return undefined;
+  const port = config.metrics_port ?? 0;
   const metrics = new BatonMetrics();
   metrics.observeRun(events);
   if (mcpEvents) metrics.observeMcp(mcpEvents);
@@ -293,11 +298,7 @@ export async function runCommand(
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
     mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-    // Opt-in, on a free port unless one is named: concurrent runs never fight over a port.
-    metrics =
-      config.enable_metrics || config.metrics_port !== undefined
-        ? await serveMetrics(config.metrics_port ?? 0, events, mcp?.manager.events, output)
-        : undefined;
+    metrics = await serveMetrics(config, events, mcp?.manager.events, output);
     logEvents(logger, events, mcp?.manager.events);
     tracing = await traceRun(config, events, tenant);
     executor = await openQueueExecutor(config, store, output, tracing);
