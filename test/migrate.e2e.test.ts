@@ -63,6 +63,7 @@ describe.runIf(requireProgram('redis-server'))('baton migrate', () => {
       phases: 4,
       agents: 4,
       attempts: 6,
+      toolCalls: 4,
       sessions: 5,
       contextEntries: 5,
       auditEvents: 4,
@@ -110,7 +111,7 @@ describe.runIf(requireProgram('redis-server'))('baton migrate', () => {
     ]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(
-      /copied: +0 runs, 0 phases, 0 agents, 0 attempts, 0 sessions, 0 context entries, 0 audit events/,
+      /copied: +0 runs, 0 phases, 0 agents, 0 attempts, 0 tool calls, 0 sessions, 0 context entries, 0 audit events/,
     );
     expect(again.stdout).toMatch(/already there: +2 runs/);
   });

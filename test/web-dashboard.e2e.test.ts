@@ -1,15 +1,24 @@
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.js';
 import { requireProgram } from './support/programs.js';
 import { startCli, waitFor } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
+const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
+
 const model = useScriptedModel(
   {
     rules: [
+      // A slow tool first (the page shows it as the agent's current tool), then the answer.
+      {
+        match: { prompt: 'Summarise the release', turn: 1 },
+        reply: { toolUse: { name: 'mcp__notes__ping', input: {} } },
+        sequencePer: 'script',
+      },
       {
         match: { prompt: 'Summarise the release' },
         reply: { text: 'Summary: the release is ready. Decision: ship on Friday', delayMs: 2500 },
@@ -68,12 +77,17 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
       const workflow = join(model.home.dir, 'release.yaml');
       writeFileSync(
         workflow,
-        'version: 1\nname: release-notes\nphases:\n  - id: write\n    agents: [{ id: summariser, prompt: Summarise the release }]\n',
+        `version: 1\nname: release-notes\nmcpServers:\n  notes: { command: ${process.execPath}, args: [${faultServer}, --call-delay, '4000'] }\n` +
+          'phases:\n  - id: write\n    agents: [{ id: summariser, prompt: Summarise the release, mcpServers: [notes] }]\n',
       );
       const run = startCli(['run', workflow], { env });
 
-      // The run appears while it is going, and the page updates itself when it finishes.
+      // The run appears while it is going, with what its agent is doing now; the page updates itself when it finishes.
       await page.waitForSelector('tr[data-run-id] .status.running', { timeout: 30_000 });
+      await page.click('tr[data-run-id]');
+      await page.waitForSelector('.agent[data-agent-id="summariser"] .now:text("Now: mcp__notes__ping")', {
+        timeout: 30_000,
+      });
       await page.waitForSelector('tr[data-run-id] .status.succeeded', { timeout: 30_000 });
       expect((await run.output).code).toBe(0);
       expect(await page.textContent('tr[data-run-id]')).toContain('release-notes');
@@ -92,6 +106,15 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
         String(searchParams.get('token')),
         await page.getAttribute('tr[data-run-id]', 'data-run-id'),
       );
+      expect(await agent.locator('.now').count()).toBe(0);
+      expect(await agent.locator('.tools td').allTextContents()).toEqual([
+        '1.1',
+        'turn 1',
+        'mcp__notes__ping',
+        'ok',
+        expect.stringMatching(/^\d+\.\d{2}s$/),
+        '{}',
+      ]);
       if (process.env.BATON_SCREENSHOT) await page.screenshot({ path: process.env.BATON_SCREENSHOT, fullPage: true });
     } finally {
       await browser.close();

@@ -18,6 +18,7 @@ import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
+import { ToolCallTracker } from './tool-calls.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1000;
@@ -329,6 +330,7 @@ export class ClaudeRuntime implements AgentRuntime {
     let startupMs: number | undefined;
     let thrown: unknown;
     let assistantError: string | undefined;
+    const tools = new ToolCallTracker((call) => observer?.toolCall?.(call));
     try {
       // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
       const { query } = await import('@anthropic-ai/claude-agent-sdk');
@@ -341,6 +343,7 @@ export class ClaudeRuntime implements AgentRuntime {
           });
         for await (const message of messages) {
           idleWatch.observe(message);
+          tools.observe(message);
           if (message.type === 'system' && message.subtype === 'init') {
             sessionStarted = true;
             startupMs = Date.now() - startedAt;
@@ -358,6 +361,7 @@ export class ClaudeRuntime implements AgentRuntime {
       thrown = error;
     } finally {
       idleWatch.stop();
+      tools.end();
       signal.removeEventListener('abort', onAbort);
       agentProcess.kill();
       const exit = agentProcess.exited();
@@ -377,6 +381,7 @@ export class ClaudeRuntime implements AgentRuntime {
       turns: result?.num_turns ?? 0,
       durationMs: Date.now() - startedAt,
       ...(startupMs !== undefined ? { startupMs } : {}),
+      toolCalls: tools.calls,
     };
     if (signal.aborted) return { ...outcome, error: abortError(signal) };
     const stoppedBy = agentProcess.permissions?.failure;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { emptyUsage, type Usage } from '../core/index.js';
+import { emptyUsage, type ToolCall, type Usage } from '../core/index.js';
 import { abortError } from './classify.js';
-import type { AgentRuntime, AgentSpec, AttemptError, AttemptOutcome } from './runtime.js';
+import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 
 /** What the fake agent does on one execution. */
 export interface FakeStep {
@@ -14,6 +14,8 @@ export interface FakeStep {
   costUsd?: number;
   /** Whether a failed attempt had created its session (so a retry resumes). Default true. */
   sessionStarted?: boolean;
+  /** Tool calls the "agent" reports, as they would come from its message stream. */
+  toolCalls?: ToolCall[];
 }
 
 export type FakeBehaviour = (spec: AgentSpec, call: number) => FakeStep;
@@ -30,12 +32,20 @@ export class FakeRuntime implements AgentRuntime {
 
   async close(): Promise<void> {}
 
-  async execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
+  async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     this.calls.push(spec);
     const step = this.behaviour(spec, this.calls.length);
     const startedAt = Date.now();
     const usage = { ...emptyUsage(), ...step.usage };
-    const base = { usage, costUsd: step.costUsd ?? 0, turns: 1, sessionStarted: step.sessionStarted ?? true };
+    const toolCalls = step.toolCalls ?? [];
+    for (const call of toolCalls) observer?.toolCall?.(call);
+    const base = {
+      usage,
+      costUsd: step.costUsd ?? 0,
+      turns: 1,
+      sessionStarted: step.sessionStarted ?? true,
+      toolCalls,
+    };
     try {
       if (step.delayMs) await sleep(step.delayMs, undefined, { signal });
     } catch {

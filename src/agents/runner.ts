@@ -7,6 +7,7 @@ import {
   type AgentOutput,
   type AgentTotals,
   type ErrorInfo,
+  type ToolCall,
 } from '../core/index.js';
 import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
@@ -34,6 +35,8 @@ export interface RetryHooks {
   /** The attempt's process started: where to find it if the orchestrator dies. */
   processStarted?(info: AttemptInfo, pid: number): void | Promise<void>;
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
+  /** A tool call of the attempt started or finished. */
+  toolCall?(info: AttemptInfo, call: ToolCall): void | Promise<void>;
 }
 
 export interface RunWithRetriesOptions {
@@ -139,9 +142,10 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
       .execute(attemptSpec, signal, {
         spawned: (pid) => recorded.push(Promise.resolve(options.hooks?.processStarted?.(info, pid))),
         ...(options.toolGate ? { toolGate: options.toolGate } : {}),
+        toolCall: (call) => recorded.push(Promise.resolve(options.hooks?.toolCall?.(info, call))),
       })
       .then(async (outcome) => {
-        await Promise.all(recorded); // the pid is stored before the attempt's end, never after
+        await Promise.all(recorded); // the pid and tool calls are stored before the attempt's end, never after
         return outcome;
       });
     attemptInFlight = execution;

@@ -1,4 +1,4 @@
-import type { AgentOutput, ErrorInfo, Usage } from '../core/index.js';
+import type { AgentOutput, ErrorInfo, ToolCall, Usage } from '../core/index.js';
 import type { McpLaunchConfig } from '../mcp/index.js';
 import type { PermissionPolicy } from '../permissions/index.js';
 import type { ToolGate } from './tool-gate.js';
@@ -53,6 +53,8 @@ export interface AttemptOutcome {
   /** How long the agent process took to start (spawn to ready), when the runtime knows. */
   startupMs?: number;
   error?: AttemptError;
+  /** The attempt's tool calls in the order the agent asked for them (runtimes that see them). */
+  toolCalls?: ToolCall[];
 }
 
 /**
@@ -68,6 +70,8 @@ export interface AttemptObserver {
   spawned?(pid: number): void;
   /** Decides each tool call (rules, and a person for an `ask`); without it the rules alone decide. */
   toolGate?: ToolGate;
+  /** A tool call started or finished (the same `seq` again, with its result). */
+  toolCall?(call: ToolCall): void;
 }
 
 export interface AgentRuntime {

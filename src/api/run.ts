@@ -5,7 +5,14 @@ import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, startMcp } from '../mcp/index.js';
-import { createLogger, logEvents, redactingStore, SecretRedactor } from '../observability/index.js';
+import {
+  createLogger,
+  logEvents,
+  pruneToolCalls,
+  redactingStore,
+  RunTracing,
+  SecretRedactor,
+} from '../observability/index.js';
 import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, scheduleBackups, type Store } from '../store/index.js';
@@ -154,18 +161,20 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
     // Whatever was started is stopped again, however far start-up got.
     let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
     let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+    let tracing: RunTracing | undefined;
     let executor: QueueExecutor | undefined;
     try {
       const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
       await audit.prune();
+      await pruneToolCalls(store, config.tool_call_retention_days);
       await audit.recordConfig(config, sources);
       audit.watchRun(events);
       mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
-      metrics = config.enable_metrics
-        ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, notice)
-        : undefined;
+      metrics = await serveMetrics(config, events, mcp?.manager.events, notice);
       logEvents(logger, events, mcp?.manager.events);
-      executor = await openQueueExecutor(config, store, notice);
+      tracing = await RunTracing.configured(config.otel_endpoint, process.env);
+      tracing?.observeRun(events, tenant);
+      executor = await openQueueExecutor(config, store, notice, tracing);
       const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, stop, notice) : undefined;
       const summary = await runWorkflow({
         workflow: loaded.workflow,
@@ -195,6 +204,7 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
       await runtime.close();
       await mcp?.close();
       await metrics?.close();
+      await tracing?.shutdown();
       await audit.flush();
       logger.flush();
     }
@@ -211,10 +221,16 @@ async function openQueueExecutor(
   config: BatonConfig,
   store: Store,
   notice: (message: string) => void,
+  tracing?: RunTracing,
 ): Promise<QueueExecutor | undefined> {
   if (!config.redis_url) return undefined;
   const { QueueExecutor } = await import('../queue/index.js');
-  const executor = await QueueExecutor.open({ redisUrl: config.redis_url, store });
+  const executor = await QueueExecutor.open({
+    redisUrl: config.redis_url,
+    store,
+    // Workers' spans join the run's trace.
+    ...(tracing ? { traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId) } : {}),
+  });
   notice('Agents go to baton workers through the Redis queue (redis_url).\n');
   return executor;
 }

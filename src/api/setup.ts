@@ -184,13 +184,18 @@ export const tenantQuota = (
     waiting: (message) => notice(`${message}\n`),
   });
 
-/** Serves Prometheus metrics of this process's run while it goes. */
+/**
+ * Serves Prometheus metrics of this process's run while it goes, when asked (`enable_metrics` or a
+ * `metrics_port`): on a free port unless one is named, so concurrent runs never fight over a port.
+ */
 export async function serveMetrics(
-  port: number,
+  config: BatonConfig,
   events: RunEvents,
   mcpEvents: McpEvents | undefined,
   notice: (message: string) => void,
 ) {
+  if (!config.enable_metrics && config.metrics_port === undefined) return undefined;
+  const port = config.metrics_port ?? 0;
   const metrics = new BatonMetrics();
   metrics.observeRun(events);
   if (mcpEvents) metrics.observeMcp(mcpEvents);

@@ -3,7 +3,15 @@ import { loadConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
 import { catalogFor, mcpSecretValues } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
-import { currentActor, parseDuration, usageReport, type UsageDimension } from '../observability/index.js';
+import {
+  agentTimeline,
+  currentActor,
+  formatTimeline,
+  parseDuration,
+  StoreMetrics,
+  usageReport,
+  type UsageDimension,
+} from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
@@ -142,7 +150,7 @@ export async function runCommand(
 
 export async function statusCommand(
   runId: string | undefined,
-  options: StoreOptions & { json?: boolean; tenant?: string },
+  options: StoreOptions & { json?: boolean; tenant?: string; agent?: string },
   output: Output,
 ): Promise<number> {
   const { tenant } = options;
@@ -155,6 +163,11 @@ export async function statusCommand(
         ErrorCodes.usage,
         `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
       );
+    if (options.agent !== undefined) {
+      const timeline = await agentTimeline(store, id, options.agent);
+      output.stdout.write(options.json ? `${JSON.stringify(timeline)}\n` : `${formatTimeline(timeline)}\n`);
+      return 0;
+    }
     const summary = await summarizeRun(store, id);
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return 0;
@@ -346,6 +359,7 @@ export async function serveCommand(
     if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the dashboard token in ${tokenFile}.`);
     const dashboard = await startWebDashboard({
       store,
+      metrics: new StoreMetrics(store),
       port: options.port ?? 8080,
       host: options.host,
       token,
@@ -353,7 +367,9 @@ export async function serveCommand(
       allowedHosts: config.http_allowed_hosts,
     });
     // The URL carries the token: opening it once stores it in a cookie, so only this user's browser gets in.
-    output.stdout.write(`Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile})\n`);
+    output.stdout.write(
+      `Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile})\nMetrics at ${dashboard.url}metrics\n`,
+    );
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);

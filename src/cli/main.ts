@@ -176,6 +176,7 @@ storeOptions(
     .command('status [runId]')
     .description('show a run (the latest when no id is given)')
     .option('--tenant <name>', "only this tenant's runs")
+    .option('--agent <id>', "one agent's timeline: attempts, tool calls, turns, tokens, cost")
     .option('--json', 'print JSON'),
 ).action(action((runId, opts) => statusCommand(runId, opts, output)));
 
@@ -264,7 +265,8 @@ storeOptions(
       const n = positiveInt(value);
       if (n < 1) throw new InvalidArgumentError('a worker runs at least 1 agent at a time.');
       return n;
-    }),
+    })
+    .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', positiveInt),
 ).action(action((opts) => workerCommand(opts, output)));
 
 storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(

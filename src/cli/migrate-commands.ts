@@ -21,7 +21,7 @@ export interface MigrateOptions extends StoreOptions {
 }
 
 const countsLine = (c: RecordCounts): string =>
-  `${c.runs} runs, ${c.phases} phases, ${c.agents} agents, ${c.attempts} attempts, ${c.sessions} sessions, ${c.contextEntries} context entries, ${c.auditEvents} audit events`;
+  `${c.runs} runs, ${c.phases} phases, ${c.agents} agents, ${c.attempts} attempts, ${c.toolCalls} tool calls, ${c.sessions} sessions, ${c.contextEntries} context entries, ${c.auditEvents} audit events`;
 
 function formatReport(report: MigrationReport, from: string, to: string): string {
   const lines = [

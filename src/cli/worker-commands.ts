@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { RunTracing, startMetricsServer, StoreMetrics } from '../observability/index.js';
 import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
 
 /** How long closing the store may take once the worker has stopped. */
@@ -8,6 +9,8 @@ const CLOSE_WAIT_MS = 2000;
 
 export interface WorkerCommandOptions extends StoreOptions {
   concurrency?: number;
+  /** Port of the worker's `/metrics` (default: metrics_port, else a free one). */
+  metricsPort?: number;
 }
 
 /**
@@ -29,6 +32,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   });
   const concurrency = options.concurrency ?? config.worker_concurrency;
   const { startAgentWorker } = await import('../queue/index.js');
+  // Agents' attempts and tool calls join their run's trace when the worker traces too.
+  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
@@ -37,13 +42,16 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     concurrency,
     stallTimeoutMs: config.worker_stall_timeout_ms,
     tenantLimits: config.tenant_max_concurrent_agents,
+    ...(tracing ? { observeJob: (job) => tracing.jobHooks(job) } : {}),
     onJob: (e) =>
       output.stderr.write(
         `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
       ),
   });
+  // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
+  const metrics = await startMetricsServer(new StoreMetrics(store), options.metricsPort ?? config.metrics_port ?? 0);
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue.\n`,
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -54,6 +62,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     process.once('SIGTERM', stop);
   });
   await worker.stop();
+  await metrics.close();
+  await tracing?.shutdown();
   // With Redis gone its client keeps reconnecting: closing is bounded, and once the agents have exited
   // nothing may keep the worker alive past its stop timeout.
   await Promise.race([store.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);

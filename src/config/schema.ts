@@ -25,8 +25,11 @@ export const configSchema = z
     /** Most agents running at once in a run. */
     parallel_limit: intRange(1, 1000).default(5),
     enable_metrics: z.boolean().default(false),
-    /** Port of the Prometheus `/metrics` endpoint while a run is going (0 picks a free one). */
-    metrics_port: intRange(0, 65535).default(9464),
+    /**
+     * Port of `baton worker`'s `/metrics`, and of `baton run`'s own while it goes; 0 picks a free one.
+     * Unset: a worker picks a free one and a run serves none unless `enable_metrics` (then a free one).
+     */
+    metrics_port: intRange(0, 65535).optional(),
     redis_url: redisUrl.optional(),
     /** Where the store lives; resolved against the working directory. */
     data_dir: z.string().min(1).default('.baton'),
@@ -42,6 +45,10 @@ export const configSchema = z
     tenant_daily_budget_usd: z.record(z.string(), usdAmount).default({}),
     /** How long audit trail entries are kept (days). */
     audit_retention_days: intRange(1, 36_500).default(90),
+    /** Base URL of an OTLP/HTTP receiver for OpenTelemetry traces (`/v1/traces` is added); unset: traces off unless OTEL_EXPORTER_OTLP_* says. */
+    otel_endpoint: z.string().url().optional(),
+    /** How long agents' tool-call records are kept (days). */
+    tool_call_retention_days: intRange(1, 36_500).default(30),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
     mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */

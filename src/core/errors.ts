@@ -109,6 +109,8 @@ export const ErrorCodes = {
   diskFull: 'BATON_DISK_FULL',
   /** A backup file is not a sound Baton store (integrity or checksums fail); nothing was restored. */
   backupInvalid: 'BATON_BACKUP_INVALID',
+  /** The run has no agent with the given id (`baton status <run> --agent <id>`). */
+  agentNotFound: 'BATON_AGENT_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -139,6 +141,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.approvalNotFound,
   ErrorCodes.initExists,
   ErrorCodes.backupInvalid,
+  ErrorCodes.agentNotFound,
 ]);
 
 /** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */

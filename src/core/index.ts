@@ -13,7 +13,7 @@ export type { Clock } from './clock.js';
 export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { ParseOptions, PathProblem, ValidationProblem } from './validate.js';
 export { addUsage, emptyUsage } from './values.js';
-export type { AgentOutput, AgentTotals, Usage } from './values.js';
+export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from './values.js';
 export type {
   ApprovalAnswer,
   ApprovalDecision,

@@ -44,3 +44,35 @@ export interface AgentTotals {
   attempts: number;
   durationMs: number;
 }
+
+/** A permission decision on one tool call, when one was asked for (approvals, permission prompts). */
+export interface ToolPermission {
+  decision: 'allow' | 'deny';
+  /** Who or what decided: a policy, a person, a hook. */
+  by?: string;
+}
+
+/**
+ * One tool call of an agent as its message stream shows it: the assistant's `tool_use` up to the
+ * matching `tool_result`. Previews are capped; whoever stores or publishes them redacts them first.
+ */
+export interface ToolCall {
+  /** 1-based position among the attempt's tool calls, in the order the agent asked for them. */
+  seq: number;
+  /** The model's id of the call (`toolu_…`). */
+  toolUseId: string;
+  /** The tool as the agent named it (`Bash`, `mcp__memory__create_entities`). */
+  name: string;
+  /** The MCP server, for `mcp__<server>__<tool>` names. */
+  server?: string;
+  /** Which model turn (1-based assistant message) asked for it. */
+  turn: number;
+  startedAt: number;
+  finishedAt?: number;
+  durationMs?: number;
+  /** `running` until its result arrives; an attempt that ends first leaves it `error`. */
+  status: 'running' | 'ok' | 'error';
+  inputPreview: string;
+  outputPreview?: string;
+  permission?: ToolPermission;
+}

@@ -93,6 +93,11 @@ export function Dashboard({
       <Text>
         Done: {s.succeeded + s.failed}/{s.agents} ({s.failed} failed)
       </Text>
+      {s.running.map((a) => (
+        <Text key={a.agentId}>
+          ▶ {a.agentId}: {a.tool ?? 'thinking'} ({duration(a.elapsedMs)})
+        </Text>
+      ))}
       <Text bold>MCP Servers:</Text>
       {s.mcp.length === 0 ? <Text dimColor> none used yet</Text> : null}
       {s.mcp.map((m) => (

@@ -6,6 +6,9 @@ import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
+import { emptyUsage } from '../core/index.js';
+import type { AgentRecord, ToolCallRecord } from '../store/index.js';
+import { agentActivity } from './activity.js';
 import { bar, Dashboard } from './Dashboard.js';
 import type { DashboardSnapshot } from './snapshot.js';
 import { watchRun } from './watch.js';
@@ -34,6 +37,10 @@ const snapshot: DashboardSnapshot = {
   costUsd: 1.5,
   budgetUsd: 5,
   waiting: [],
+  running: [
+    { agentId: 'reviewer.3', tool: 'mcp__git__diff', elapsedMs: 12_000 },
+    { agentId: 'writer', elapsedMs: 3_000 },
+  ],
 };
 
 describe('terminal dashboard', () => {
@@ -49,6 +56,8 @@ describe('terminal dashboard', () => {
       '■■□□□□□□□□ db (20%)',
       'Context Size: 34KB / 50KB',
       'Token Usage: 12,456 · $1.5000 / $5',
+      '▶ reviewer.3: mcp__git__diff (12s)',
+      '▶ writer: thinking (3s)',
     ]) {
       expect(frame).toContain(line);
     }
@@ -82,6 +91,54 @@ describe('terminal dashboard', () => {
     ]);
     expect(app.lastFrame()).toContain('a approve · d deny');
     app.unmount();
+  });
+
+  it('shows what each running agent is doing: its open tool call and for how long, or thinking since its last', () => {
+    const agent = (id: string, status: AgentRecord['status']): AgentRecord => ({
+      runId: 'r',
+      phaseId: 'p',
+      id,
+      sessionId: id,
+      status,
+      prompt: '',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 1,
+      durationMs: 0,
+      startedAt: 1_000,
+    });
+    const call = (agentId: string, attempt: number, seq: number, extra: Partial<ToolCallRecord>): ToolCallRecord => ({
+      runId: 'r',
+      agentId,
+      attempt,
+      seq,
+      toolUseId: `${agentId}${attempt}${seq}`,
+      name: 'Bash',
+      turn: 1,
+      startedAt: 2_000,
+      status: 'running',
+      inputPreview: '',
+      ...extra,
+    });
+    const calls = [
+      call('busy', 1, 1, { status: 'error', finishedAt: 2_500 }),
+      call('busy', 2, 1, { name: 'mcp__git__diff', startedAt: 4_000 }),
+      call('between', 1, 1, { status: 'ok', finishedAt: 3_000 }),
+      call('done', 1, 1, {}),
+    ];
+    const agents = [
+      agent('busy', 'running'),
+      agent('between', 'running'),
+      agent('fresh', 'running'),
+      agent('done', 'succeeded'),
+    ];
+    expect(agentActivity(agents, calls, 10_000)).toEqual([
+      { agentId: 'busy', tool: 'mcp__git__diff', elapsedMs: 6_000 },
+      { agentId: 'between', elapsedMs: 7_000 },
+      { agentId: 'fresh', elapsedMs: 9_000 },
+    ]);
   });
 
   it('draws bars from shares', () => {

@@ -29,6 +29,7 @@ export function dashboardPage(): string {
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
   .muted { color: #6e7781; }
+  .tools td { font-size: 12px; max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -127,6 +128,18 @@ async function showRun() {
     box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
       el('span', ' · ' + a.usage.inputTokens + ' in / ' + a.usage.outputTokens + ' out tokens · ' + usd(a.costUsd) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted'),
       el('div', 'Prompt', 'muted'), el('pre', a.prompt, 'prompt'));
+    if (a.now) box.append(el('div', 'Now: ' + (a.now.tool ?? 'thinking') + ' (' + (a.now.elapsedMs / 1000).toFixed(0) + 's)', 'now'));
+    if (a.toolCalls.length) {
+      const calls = el('table', undefined, 'tools');
+      calls.append(...a.toolCalls.map((c) => {
+        const tr = el('tr');
+        tr.append(el('td', c.attempt + '.' + c.seq, 'muted'), el('td', 'turn ' + c.turn, 'muted'), el('td', c.name),
+          el('td', c.status, 'status ' + (c.status === 'ok' ? 'succeeded' : c.status === 'error' ? 'failed' : 'running')),
+          el('td', c.durationMs === undefined ? '…' : (c.durationMs / 1000).toFixed(2) + 's'), el('td', c.inputPreview, 'muted'));
+        return tr;
+      }));
+      box.append(el('div', 'Tool calls', 'muted'), calls);
+    }
     if (a.result !== null) box.append(el('div', 'Result', 'muted'), el('pre', a.result, 'result'));
     if (a.error) box.append(el('div', 'Error', 'muted'), el('pre', a.error.code + ': ' + a.error.message, 'error'));
     return box;

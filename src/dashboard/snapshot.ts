@@ -1,5 +1,7 @@
+import { systemClock, type Clock } from '../core/index.js';
 import type { AgentRecord, RunStatus, Store } from '../store/index.js';
 import { workflowSchema } from '../workflow/index.js';
+import { agentActivity, type AgentActivity } from './activity.js';
 
 /** What the dashboards show of one run: plain data, read from the store. */
 export interface DashboardSnapshot {
@@ -24,6 +26,8 @@ export interface DashboardSnapshot {
   budgetUsd?: number;
   /** Requests of this run waiting for a person, oldest first. */
   waiting: Array<{ id: string; who: string; summary: string; deadline: number }>;
+  /** What each running agent is doing now. */
+  running: AgentActivity[];
 }
 
 const finished = (a: AgentRecord): boolean => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(a.status);
@@ -32,13 +36,15 @@ export async function dashboardSnapshot(
   store: Store,
   runId: string,
   contextLimitBytes: number,
+  clock: Clock = systemClock,
 ): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [agents, context, pending] = await Promise.all([
+  const [agents, context, pending, calls] = await Promise.all([
     store.listAgents(runId),
     store.listContextEntries({ runId, level: 0 }),
     store.listApprovals({ runId, status: 'pending' }),
+    store.listToolCalls(runId),
   ]);
   const done = agents.filter(finished);
   const succeeded = agents.filter((a) => a.status === 'succeeded').length;
@@ -74,5 +80,6 @@ export async function dashboardSnapshot(
       summary: request.summary,
       deadline: request.deadline,
     })),
+    running: agentActivity(agents, calls, clock.now()),
   };
 }

@@ -2,8 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { HttpError, sendJson, startHttpServer, type Route } from '../http/index.js';
 import { summarizeRun } from '../orchestrator/index.js';
+import type { MetricsSource } from '../observability/index.js';
 import type { Store } from '../store/index.js';
 import { approvalRoutes } from './approval-routes.js';
+import { agentActivity } from './activity.js';
 import { dashboardPage } from './page.js';
 
 export interface WebDashboardOptions {
@@ -18,6 +20,8 @@ export interface WebDashboardOptions {
   tokenHint?: string;
   /** Host names accepted besides loopback and `host` (config `http_allowed_hosts`). */
   allowedHosts?: readonly string[];
+  /** Served at `/metrics` (Prometheus text) for as long as the dashboard runs. */
+  metrics?: MetricsSource;
 }
 
 type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
@@ -60,15 +64,17 @@ async function mcpHealth(store: Store) {
   }));
 }
 
-/** A run in full: its summary, and each agent's prompt, appended system prompt, result and errors. */
+/** A run in full: its summary, and each agent's prompt, appended system prompt, result, errors, tool calls and current activity. */
 async function runDetail(store: Store, runId: string) {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [summary, agents, attempts] = await Promise.all([
+  const [summary, agents, attempts, toolCalls] = await Promise.all([
     summarizeRun(store, runId),
     store.listAgents(runId),
     store.listAttempts(runId),
+    store.listToolCalls(runId),
   ]);
+  const activity = new Map(agentActivity(agents, toolCalls, Date.now()).map((a) => [a.agentId, a]));
   return {
     ...summary,
     agents: agents.map((a) => ({
@@ -85,8 +91,16 @@ async function runDetail(store: Store, runId: string) {
       attempts: attempts
         .filter((t) => t.agentId === a.id)
         .map((t) => ({ attempt: t.attempt, status: t.status, resumed: t.resumed, error: t.error ?? null })),
+      toolCalls: toolCalls.filter((c) => c.agentId === a.id),
+      now: activity.get(a.id) ?? null,
     })),
   };
+}
+
+/** A running run's tool calls as they start and end: a change is worth pushing to open pages. */
+async function toolProgress(store: Store, runId: string): Promise<string> {
+  const calls = await store.listToolCalls(runId);
+  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}`;
 }
 
 /**
@@ -140,14 +154,33 @@ export async function startWebDashboard(
     },
     ...approvalRoutes(store),
   ];
+  const { metrics } = options;
+  if (metrics)
+    routes.push({
+      method: 'GET',
+      path: '/metrics',
+      handle: async ({ res }) => {
+        const text = await metrics.text();
+        res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
+      },
+    });
 
   // Pushes an update to every open page whenever any run's state changes (only while pages are open).
   const poll = setInterval(() => {
     if (clients.size === 0) return;
     void Promise.all([runsList(store, finishedTotals), store.listApprovals({ status: 'pending' })]).then(
-      ([runs, waiting]) => {
+      async ([runs, waiting]) => {
         const state = JSON.stringify([
-          runs.map((r) => [r.runId, r.status, r.totals.succeeded, r.totals.failed, r.totals.costUsd]),
+          await Promise.all(
+            runs.map(async (r) => [
+              r.runId,
+              r.status,
+              r.totals.succeeded,
+              r.totals.failed,
+              r.totals.costUsd,
+              r.status === 'running' ? await toolProgress(store, r.runId) : '',
+            ]),
+          ),
           waiting.map((a) => a.id),
         ]);
         if (state === lastState) return;

@@ -31,7 +31,7 @@ export type {
 } from './manager.js';
 export { MockMcpHost } from './mock.js';
 export type { MockToolCall } from './mock.js';
-export { catalogFor, mcpSecretValues, startMcp } from './setup.js';
+export { catalogFor, launchSecretValues, mcpSecretValues, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';
 export { agentScopeEnv, finishAgentMcpConfig } from './agent-config.js';
 export type { AgentMcpConfigRequest } from './agent-config.js';

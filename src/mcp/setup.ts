@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildCatalog, launchConfig, type McpCatalog, type McpServerEntry } from './catalog.js';
+import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
 import { McpManager } from './manager.js';
 import { MockMcpHost } from './mock.js';
 
@@ -49,13 +49,16 @@ export async function startMcp(options: McpSetupOptions): Promise<{ manager: Mcp
   };
 }
 
+/** The values of one launched server's env or headers: what it must keep to itself. */
+export const launchSecretValues = (config: McpLaunchConfig): string[] =>
+  Object.values('command' in config ? (config.env ?? {}) : (config.headers ?? {}));
+
 /** The values of every MCP server's env and headers, expanded: secrets to keep out of logs and stores. */
 export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv): string[] {
   const values: string[] = [];
   for (const server of catalog.values()) {
     try {
-      const config = launchConfig(server, env);
-      values.push(...Object.values('command' in config ? (config.env ?? {}) : (config.headers ?? {})));
+      values.push(...launchSecretValues(launchConfig(server, env)));
     } catch {
       // A missing ${VAR}: that server is reported down elsewhere, and has no value to hide.
     }

@@ -1,4 +1,6 @@
 export { BatonMetrics, startMetricsServer } from './metrics.js';
+export type { MetricsSource } from './metrics.js';
+export { StoreMetrics } from './store-metrics.js';
 export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } from './usage.js';
 export type { UsageDimension, UsageReport } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
@@ -6,3 +8,7 @@ export type { LoggerOptions } from './logger.js';
 export { redactingStore } from './redact.js';
 export { REDACTED, SecretRedactor } from '../core/index.js';
 export { AuditTrail, currentActor } from './audit.js';
+export { agentTimeline, formatTimeline, pruneToolCalls } from './timeline.js';
+export type { AgentTimeline, AttemptTimeline } from './timeline.js';
+export { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
+export type { TracingOptions } from './tracing.js';

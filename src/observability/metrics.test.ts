@@ -9,6 +9,7 @@ import { buildCatalog, McpManager } from '../mcp/index.js';
 import { RunEvents, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { BatonMetrics, startMetricsServer } from './metrics.js';
+import { StoreMetrics } from './store-metrics.js';
 
 const temp = useTempStore('baton-metrics-');
 
@@ -131,7 +132,73 @@ describe('metrics', () => {
       dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []),
     );
     expect(queried.size).toBeGreaterThan(10);
-    const exported = await new BatonMetrics().seriesNames();
+    // What `baton serve` and `baton worker` export (the store's totals), and a run's own when it serves some.
+    const exported = new Set([
+      ...(await new StoreMetrics(temp.store).seriesNames()),
+      ...(await new BatonMetrics().seriesNames()),
+    ]);
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
+    expect(queried).toContain('baton_tool_calls_total');
+  });
+
+  it('derives run, agent, token, cost and tool-call totals from the store, with bounded labels', async () => {
+    const derived = parseWorkflow(
+      'version: 1\nname: derived\nphases:\n  - id: work\n    agents: [{ id: a, prompt: go }, { id: b, prompt: fail }]\n',
+      'derived.yaml',
+    );
+    const runtime = new FakeRuntime((spec) =>
+      spec.prompt === 'fail'
+        ? { error: { code: ErrorCodes.agentFailed, message: 'no', transient: false }, costUsd: 0.5 }
+        : {
+            text: 'ok',
+            costUsd: 0.25,
+            usage: { inputTokens: 10, outputTokens: 3 },
+            toolCalls: [
+              {
+                seq: 1,
+                toolUseId: 't1',
+                name: 'Read',
+                turn: 1,
+                startedAt: 1,
+                finishedAt: 2,
+                durationMs: 1,
+                status: 'ok',
+                inputPreview: '{}',
+              },
+              {
+                seq: 2,
+                toolUseId: 't2',
+                name: 'mcp__git__log',
+                server: 'git',
+                turn: 1,
+                startedAt: 3,
+                finishedAt: 5,
+                durationMs: 2,
+                status: 'error',
+                inputPreview: '{}',
+              },
+            ],
+          },
+    );
+    const config = { ...defaultConfig(), data_dir: temp.dir };
+    const summary = await runWorkflow({
+      workflow: derived,
+      workflowDir: temp.dir,
+      config,
+      store: temp.store,
+      runtime,
+      env: {},
+      events: new RunEvents(),
+    });
+    const text = await new StoreMetrics(temp.store).text();
+    expect(sample(text, 'baton_runs_total{status="partial"}')).toBe(1);
+    expect(sample(text, 'baton_agents_total{status="succeeded"}')).toBe(1);
+    expect(sample(text, 'baton_agents_total{status="failed"}')).toBe(1);
+    expect(sample(text, 'baton_tokens_total{phase="work",kind="input"}')).toBe(10);
+    expect(sample(text, 'baton_cost_usd_total{model="default"}')).toBeCloseTo(0.75);
+    expect(sample(text, 'baton_tool_calls_total{tool="Read",server="",status="ok"}')).toBe(1);
+    expect(sample(text, 'baton_tool_calls_total{tool="mcp__git__log",server="git",status="error"}')).toBe(1);
+    expect(sample(text, 'baton_active_agents')).toBe(0);
+    expect(text).not.toContain(summary.runId);
   });
 });

@@ -3,6 +3,13 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 import { startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
+import { seriesNames } from './store-metrics.js';
+
+/** Whatever serves Prometheus text: a run's own metrics, or the store's. */
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
 
 const seconds = (ms: number): number => ms / 1000;
 const breakerValues = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -187,23 +194,19 @@ export class BatonMetrics {
     return this.registry.metrics();
   }
 
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
   /** Names of every exported series (histograms as their _bucket/_sum/_count series). */
-  async seriesNames(): Promise<Set<string>> {
-    const names = new Set<string>();
-    for (const metric of await this.registry.getMetricsAsJSON()) {
-      const base = metric.name;
-      // prom-client's typings declare a numeric MetricType enum; at runtime the JSON holds 'histogram'.
-      if (String(metric.type) === 'histogram')
-        for (const suffix of ['_bucket', '_sum', '_count']) names.add(base + suffix);
-      else names.add(base);
-    }
-    return names;
+  seriesNames(): Promise<Set<string>> {
+    return seriesNames(this.registry);
   }
 }
 
 /** Serves `/metrics` (Prometheus text format) until closed. Binds to loopback unless told otherwise. */
 export async function startMetricsServer(
-  metrics: BatonMetrics,
+  metrics: MetricsSource,
   port: number,
   host = '127.0.0.1',
 ): Promise<{ url: string; close: () => Promise<void> }> {
@@ -216,7 +219,7 @@ export async function startMetricsServer(
         path: '/metrics',
         handle: async ({ res }) => {
           const text = await metrics.text();
-          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+          res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
         },
       },
     ],

@@ -14,8 +14,9 @@ import {
   type RetryOptions,
 } from '../agents/index.js';
 import { ApprovalDesk } from '../approvals/index.js';
-import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock, type ToolCall } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
+import { toolCallRecorder } from './tool-call-records.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -41,6 +42,8 @@ export interface AgentJob {
    * the session starts, and the agent's earlier attempts are numbered past, not continued or summed.
    */
   followUp?: boolean;
+  /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
+  traceparent?: string;
 }
 
 /** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
@@ -49,6 +52,8 @@ export interface AgentJobHooks {
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void;
   /** Money and tokens spent: after each attempt where the executor sees attempts, else once when the job ends. */
   spent?(costUsd: number, tokens: number): void;
+  /** A tool call started or ended, previews redacted (executors that see the agent's stream). */
+  toolCall?(info: AttemptInfo, call: ToolCall): void;
 }
 
 /**
@@ -97,7 +102,10 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     timeoutMs: job.timeoutMs,
     signal: deps.signal,
     toolGate: ApprovalDesk.forJob(deps.store, job, clock),
-    hooks: attemptRecorder(job, earlier.length, deps, clock),
+    hooks: {
+      ...attemptRecorder(job, earlier.length, deps, clock),
+      toolCall: toolCallRecorder(job, spec, earlier.length, deps),
+    },
   });
   if (earlier.length === 0 || job.followUp) return result;
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentSpec, FakeBehaviour } from '../agents/index.js';
-import { emptyUsage, ErrorCodes } from '../core/index.js';
+import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { AgentExecutor, AgentJob } from './execute.js';
 
@@ -68,6 +68,7 @@ export function executorContract(name: string, open: OpenHarness): void {
   describe(`AgentExecutor contract: ${name}`, () => {
     resultContract(open);
     controlContract(open);
+    toolCallContract(open);
   });
 }
 
@@ -119,6 +120,44 @@ function resultContract(open: OpenHarness): void {
         expect(attempts.map((a) => [a.attempt, a.status, a.resumed])).toEqual([
           [1, 'failed', false],
           [2, 'succeeded', true],
+        ]);
+      },
+    );
+  });
+}
+
+const toolCall = (seq: number, input: string): ToolCall => ({
+  seq,
+  toolUseId: `toolu_${seq}`,
+  name: 'mcp__memory__read_graph',
+  server: 'memory',
+  turn: seq,
+  startedAt: 1_700_000_000_000 + seq,
+  finishedAt: 1_700_000_000_010 + seq,
+  durationMs: 10,
+  status: 'ok',
+  inputPreview: input,
+  outputPreview: '{}',
+});
+
+/** Tool calls: wherever the agent runs, its calls reach the store, per attempt, without the agent's secrets. */
+function toolCallContract(open: OpenHarness): void {
+  it("records each attempt's tool calls, redacted", async () => {
+    const secret = 'tok-7f3a9c1e55b2';
+    await withHarness(
+      open,
+      (_spec, call) =>
+        call === 1
+          ? { error: transient, toolCalls: [toolCall(1, `token ${secret}`)] }
+          : { text: 'done', toolCalls: [toolCall(1, 'again'), toolCall(2, 'more')] },
+      async (h) => {
+        const one = await stored(h.store, job({ env: { SERVICE_TOKEN: secret } }));
+        await h.executor.runJob(one, new AbortController().signal);
+        const calls = await h.store.listToolCalls(one.runId, one.agentId);
+        expect(calls.map((c) => [c.attempt, c.seq, c.inputPreview])).toEqual([
+          [1, 1, 'token [REDACTED]'],
+          [2, 1, 'again'],
+          [2, 2, 'more'],
         ]);
       },
     );

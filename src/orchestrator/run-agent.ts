@@ -103,6 +103,7 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
         ...(outcome.error ? { errorCode: outcome.error.code } : {}),
       }),
     spent: (costUsd, tokens) => ctx.budget.spend(costUsd, tokens),
+    toolCall: (info, call) => events.emit('agent.tool', { runId, agentId: started.id, attempt: info.attempt, call }),
   });
   const workspace =
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;

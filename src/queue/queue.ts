@@ -57,14 +57,20 @@ export class QueueExecutor implements AgentExecutor {
     private readonly store: Store,
     /** BullMQ leaves connections it was given open; they are closed with the executor. */
     private readonly connections: Redis[],
+    private readonly traceparent?: (job: AgentJob) => string | undefined,
   ) {}
 
-  static async open(options: { redisUrl: string; store: Store }): Promise<QueueExecutor> {
+  /** `traceparent`: the trace context a job carries to its worker, when the run is traced. */
+  static async open(options: {
+    redisUrl: string;
+    store: Store;
+    traceparent?: (job: AgentJob) => string | undefined;
+  }): Promise<QueueExecutor> {
     const connections = [connect(options.redisUrl), connect(options.redisUrl)];
     const queue = new Queue(AGENT_QUEUE, { connection: connections[0]! });
     const events = new QueueEvents(AGENT_QUEUE, { connection: connections[1]! });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return new QueueExecutor(queue, events, options.store, connections);
+    return new QueueExecutor(queue, events, options.store, connections, options.traceparent);
   }
 
   prewarm(): boolean {
@@ -81,7 +87,8 @@ export class QueueExecutor implements AgentExecutor {
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
-    const queued = (await this.queue.add('agent', job, {
+    const traceparent = this.traceparent?.(job);
+    const queued = (await this.queue.add('agent', traceparent ? { ...job, traceparent } : job, {
       jobId,
       priority: bullPriority(job.priority),
       removeOnComplete: { age: KEEP_FINISHED_S },
@@ -153,6 +160,8 @@ export interface AgentWorkerOptions {
   /** Most agents of a tenant running at once across all workers (`tenant_max_concurrent_agents`). */
   tenantLimits?: Record<string, number>;
   onJob?(event: { jobId: string; agentId: string; runId: string; status: 'started' | AgentResult['status'] }): void;
+  /** Hooks that observe a job's attempts and tool calls here (tracing); `done` when the job ends. */
+  observeJob?(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined;
 }
 
 /** A running worker; `stop()` hands the jobs it was running back to the queue for other workers. */
@@ -215,12 +224,14 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
+        const observed = options.observeJob?.(data);
         const result = await runJobHere(data, {
           store,
           runtime: options.runtime,
           env: options.env,
           signal: jobSignal,
-        });
+          ...(observed ? { hooks: observed.hooks } : {}),
+        }).finally(() => observed?.done());
         if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
           // Stopped by this worker's shutdown, not by the run: another worker continues it.
           await job.moveToWait(token);

@@ -40,8 +40,26 @@ function sqliteStore(): { store: Store; dir: string } {
   return { store, dir };
 }
 
-const everything = { runs: 2, phases: 4, agents: 4, attempts: 6, sessions: 5, contextEntries: 5, auditEvents: 4 };
-const nothing = { runs: 0, phases: 0, agents: 0, attempts: 0, sessions: 0, contextEntries: 0, auditEvents: 0 };
+const everything = {
+  runs: 2,
+  phases: 4,
+  agents: 4,
+  attempts: 6,
+  toolCalls: 4,
+  sessions: 5,
+  contextEntries: 5,
+  auditEvents: 4,
+};
+const nothing = {
+  runs: 0,
+  phases: 0,
+  agents: 0,
+  attempts: 0,
+  toolCalls: 0,
+  sessions: 0,
+  contextEntries: 0,
+  auditEvents: 0,
+};
 
 describe.runIf(requireProgram('redis-server'))('migrateStore', () => {
   for (const [from, to] of [
@@ -94,7 +112,7 @@ describe.runIf(requireProgram('redis-server'))('migrateStore', () => {
     await expect(migrateStore(source, target)).rejects.toMatchObject({
       code: 'BATON_MIGRATE_CONFLICT',
       message: expect.stringMatching(
-        /run run-b \(run, cancelRequested, phases, agents, attempts, approvals differ\).*Nothing was written/,
+        /run run-b \(run, cancelRequested, phases, agents, attempts, approvals, toolCalls differ\).*Nothing was written/,
       ),
     });
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-b']);

@@ -3,6 +3,7 @@ import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import type {
   AgentRecord,
   AttemptRecord,
+  ToolCallRecord,
   AuditEvent,
   ContextEntry,
   MergeReport,
@@ -18,6 +19,7 @@ export interface RecordCounts {
   phases: number;
   agents: number;
   attempts: number;
+  toolCalls: number;
   sessions: number;
   contextEntries: number;
   auditEvents: number;
@@ -54,6 +56,7 @@ interface RunBundle {
   merges: MergeReport[];
   /** Its approval requests, answered or not: a resumed run on the target must find them. */
   approvals: ApprovalRecord[];
+  toolCalls: ToolCallRecord[];
 }
 
 interface Snapshot {
@@ -82,28 +85,30 @@ const zeroCounts = (): RecordCounts => ({
   phases: 0,
   agents: 0,
   attempts: 0,
+  toolCalls: 0,
   sessions: 0,
   contextEntries: 0,
   auditEvents: 0,
 });
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts, merges, approvals] = await Promise.all([
+  const [cancelRequested, phases, agents, attempts, merges, approvals, toolCalls] = await Promise.all([
     store.isCancelRequested(run.id),
     store.listPhases(run.id),
     store.listAgents(run.id),
     store.listAttempts(run.id),
     store.listMergeReports(run.id),
     store.listApprovals({ runId: run.id }),
+    store.listToolCalls(run.id),
   ]);
-  return { run, cancelRequested, phases, agents, attempts, merges, approvals };
+  return { run, cancelRequested, phases, agents, attempts, merges, approvals, toolCalls };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
-  return (['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals'] as const).filter(
-    (part) => !same(a[part], b[part]),
-  );
+  return (
+    ['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals', 'toolCalls'] as const
+  ).filter((part) => !same(a[part], b[part]));
 }
 
 async function readSnapshot(store: Store, signal?: AbortSignal): Promise<Snapshot> {
@@ -129,6 +134,7 @@ function countsOf(snapshot: Pick<Snapshot, 'runs' | 'sessions' | 'context' | 'au
     phases: snapshot.runs.reduce((n, b) => n + b.phases.length, 0),
     agents: snapshot.runs.reduce((n, b) => n + b.agents.length, 0),
     attempts: snapshot.runs.reduce((n, b) => n + b.attempts.length, 0),
+    toolCalls: snapshot.runs.reduce((n, b) => n + b.toolCalls.length, 0),
     sessions: snapshot.sessions.length,
     contextEntries: snapshot.context.length,
     auditEvents: snapshot.audit.length,
@@ -179,6 +185,7 @@ async function plan(source: Snapshot, target: Store, alreadyPresent: RecordCount
       alreadyPresent.phases += bundle.phases.length;
       alreadyPresent.agents += bundle.agents.length;
       alreadyPresent.attempts += bundle.attempts.length;
+      alreadyPresent.toolCalls += bundle.toolCalls.length;
     }
   }
   for (const session of source.sessions) {
@@ -240,11 +247,13 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
     for (const attempt of bundle.attempts) await target.saveAttempt(attempt);
     for (const merge of bundle.merges) await target.saveMergeReport(merge);
     for (const approval of bundle.approvals) await target.saveApproval(approval);
+    for (const call of bundle.toolCalls) await target.saveToolCall(call);
     if (bundle.cancelRequested) await target.requestCancel(bundle.run.id);
     copied.runs++;
     copied.phases += bundle.phases.length;
     copied.agents += bundle.agents.length;
     copied.attempts += bundle.attempts.length;
+    copied.toolCalls += bundle.toolCalls.length;
   }
   for (const session of todo.sessions) {
     await target.saveSession(session);

@@ -221,6 +221,24 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: 'tool calls of every attempt (a timeline per agent), pruned by tool_call_retention_days',
+    up(db) {
+      db.exec(`
+        CREATE TABLE tool_calls (
+          run_id TEXT NOT NULL,
+          agent_id TEXT NOT NULL,
+          attempt INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          started_at INTEGER NOT NULL,
+          json TEXT NOT NULL,
+          PRIMARY KEY (run_id, agent_id, attempt, seq)
+        );
+        CREATE INDEX tool_calls_started ON tool_calls (started_at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

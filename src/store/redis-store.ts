@@ -30,6 +30,7 @@ import {
   type RunRecord,
   type SessionRecord,
   type Store,
+  type ToolCallRecord,
 } from './store.js';
 
 /**
@@ -98,6 +99,8 @@ function storeKeys(p: string) {
     /** Sorted sets of approval ids by request time: all, and by run, status, run and status. */
     approvals: (runId?: string, status?: string): string =>
       `${p}approvals:${runId === undefined ? '*' : enc(runId)}:${status ?? '*'}`,
+    toolCalls: (runId: string): string => `${k.run(runId)}:tools`,
+    toolCallsByStart: `${p}tools:at`,
   };
   return k;
 }
@@ -761,6 +764,48 @@ export class RedisStore implements Store {
       await this.redis.quit();
     } catch {
       this.redis.disconnect(); // already gone: nothing left to flush
+    }
+  }
+
+  // ---- tool calls
+
+  async saveToolCall(call: ToolCallRecord): Promise<void> {
+    const field = `${enc(call.agentId)} ${call.attempt} ${call.seq}`;
+    await replies(
+      this.redis
+        .multi()
+        .hset(this.keys.toolCalls(call.runId), field, JSON.stringify(call))
+        .zadd(this.keys.toolCallsByStart, call.startedAt, `${enc(call.runId)} ${field}`),
+    );
+  }
+
+  async listToolCalls(runId: string, agentId?: string): Promise<ToolCallRecord[]> {
+    const calls = (await this.redis.hvals(this.keys.toolCalls(runId)))
+      .map((json) => JSON.parse(json) as ToolCallRecord)
+      .filter((c) => agentId === undefined || c.agentId === agentId);
+    // As SQLite orders them: start time, then agent id, attempt and seq.
+    return calls.sort(
+      (a, b) =>
+        a.startedAt - b.startedAt ||
+        (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) ||
+        a.attempt - b.attempt ||
+        a.seq - b.seq,
+    );
+  }
+
+  async pruneToolCalls(before: number): Promise<number> {
+    const k = this.keys;
+    let pruned = 0;
+    for (;;) {
+      const members = await this.redis.zrangebyscore(k.toolCallsByStart, '-inf', `(${before}`, 'LIMIT', 0, page);
+      if (members.length === 0) return pruned;
+      const drop = this.redis.multi().zrem(k.toolCallsByStart, ...members);
+      for (const member of members) {
+        const space = member.indexOf(' ');
+        drop.hdel(k.toolCalls(decodeURIComponent(member.slice(0, space))), member.slice(space + 1));
+      }
+      // Counted from what this call removed, so two pruning processes never count a call twice.
+      pruned += (await replies(drop)).slice(1).reduce<number>((sum, n) => sum + (n as number), 0);
     }
   }
 

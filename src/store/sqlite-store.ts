@@ -16,6 +16,7 @@ import {
   contextEntryTypes,
   type AgentRecord,
   type AttemptRecord,
+  type ToolCallRecord,
   type AuditEvent,
   type ListAuditOptions,
   type MergeReport,
@@ -495,6 +496,17 @@ export class SqliteStore implements Store {
       decideApproval: prepare(
         "UPDATE approvals SET status = @status, record_json = @record_json WHERE id = @id AND status = 'pending'",
       ),
+      saveToolCall: prepare(
+        upsertSql(
+          'tool_calls',
+          ['run_id', 'agent_id', 'attempt', 'seq', 'started_at', 'json'],
+          ['run_id', 'agent_id', 'attempt', 'seq'],
+        ),
+      ),
+      listToolCalls:
+        prepare(`SELECT json FROM tool_calls WHERE run_id = @run_id AND (@agent_id IS NULL OR agent_id = @agent_id)
+                              ORDER BY started_at, agent_id, attempt, seq`),
+      pruneToolCalls: prepare('DELETE FROM tool_calls WHERE started_at < ?'),
     };
   }
 
@@ -884,6 +896,26 @@ export class SqliteStore implements Store {
       record_json: JSON.stringify(answered),
     }).changes;
     return changed > 0 ? answered : undefined;
+  }
+
+  async saveToolCall(call: ToolCallRecord): Promise<void> {
+    this.run('saveToolCall', {
+      run_id: call.runId,
+      agent_id: call.agentId,
+      attempt: call.attempt,
+      seq: call.seq,
+      started_at: call.startedAt,
+      json: JSON.stringify(call),
+    });
+  }
+
+  async listToolCalls(runId: string, agentId?: string): Promise<ToolCallRecord[]> {
+    const rows = this.statements.listToolCalls!.all({ run_id: runId, agent_id: agentId ?? null }) as Row[];
+    return rows.map((r) => JSON.parse(r.json as string) as ToolCallRecord);
+  }
+
+  async pruneToolCalls(before: number): Promise<number> {
+    return this.statements.pruneToolCalls!.run(before).changes;
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type MergeReport,
   type RunRecord,
   type Store,
+  type ToolCallRecord,
 } from './store.js';
 
 export interface StoreHarness {
@@ -72,6 +73,20 @@ const approval = (id: string, extra: Partial<ApprovalRecord> = {}): ApprovalReco
   onTimeout: 'deny',
   status: 'pending',
   ...extra,
+});
+
+const toolCall = (agentId: string, attempt: number, seq: number, startedAt: number): ToolCallRecord => ({
+  runId: 'r1',
+  agentId,
+  attempt,
+  seq,
+  toolUseId: `toolu_${agentId}_${attempt}_${seq}`,
+  name: 'mcp__memory__create_entities',
+  server: 'memory',
+  turn: seq,
+  startedAt,
+  status: 'running',
+  inputPreview: '{"entities":[]}',
 });
 
 /** The behaviour every Store passes: SQLite now, Redis when it lands. */
@@ -554,6 +569,31 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.listMergeReports('r1')).toEqual([finished, report('docs')]);
       expect((await store.listMergeReports('r2')).map((r) => r.phaseId)).toEqual(['edit']);
       expect(await store.listMergeReports('none')).toEqual([]);
+    });
+
+    it('keeps tool calls per agent, updates a call when it ends, lists them in start order and prunes old ones', async () => {
+      await store.saveRun(run('r1'));
+      await store.saveToolCall(toolCall('b', 1, 1, 100));
+      await store.saveToolCall(toolCall('a', 1, 1, 100));
+      await store.saveToolCall(toolCall('a', 2, 1, 300));
+      await store.saveToolCall(toolCall('a', 1, 2, 200));
+      const ended: ToolCallRecord = {
+        ...toolCall('a', 1, 1, 100),
+        status: 'error',
+        finishedAt: 150,
+        durationMs: 50,
+        outputPreview: 'Error: no such entity',
+        permission: { decision: 'deny', by: 'rule' },
+      };
+      await store.saveToolCall(ended);
+      const order = (calls: ToolCallRecord[]): string[] => calls.map((c) => `${c.agentId}${c.attempt}.${c.seq}`);
+      expect(order(await store.listToolCalls('r1'))).toEqual(['a1.1', 'b1.1', 'a1.2', 'a2.1']);
+      const ofA = await store.listToolCalls('r1', 'a');
+      expect(order(ofA)).toEqual(['a1.1', 'a1.2', 'a2.1']);
+      expect(ofA[0]).toEqual(ended);
+      expect(await store.listToolCalls('r2')).toEqual([]);
+      expect(await store.pruneToolCalls(200)).toBe(2);
+      expect(order(await store.listToolCalls('r1'))).toEqual(['a1.2', 'a2.1']);
     });
 
     it('keeps every one of 200 agents saved concurrently', async () => {

@@ -6,11 +6,12 @@ import type {
   ApprovalRecord,
   ErrorInfo,
   ListApprovalsOptions,
+  ToolCall,
   Usage,
 } from '../core/index.js';
 // Shared value types live in core/; the store keeps re-exporting them for its own callers.
 export { addUsage, emptyUsage } from '../core/index.js';
-export type { AgentOutput, AgentTotals, Usage } from '../core/index.js';
+export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from '../core/index.js';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
@@ -197,6 +198,13 @@ export interface AttemptRecord {
   /** The agent process and its host, so a resumed run can stop one a killed orchestrator left behind. */
   pid?: number;
   host?: string;
+}
+
+/** One tool call of one attempt of an agent, previews redacted; saved when it starts and again when it ends. */
+export interface ToolCallRecord extends ToolCall {
+  runId: string;
+  agentId: string;
+  attempt: number;
 }
 
 export interface SessionRecord {
@@ -408,4 +416,10 @@ export interface Store {
    * undefined when it does not exist or was answered (or expired) already.
    */
   saveApprovalDecision(decision: ApprovalDecision): Promise<ApprovalRecord | undefined>;
+  /** Upserts a tool call by run, agent, attempt and `seq`. */
+  saveToolCall(call: ToolCallRecord): Promise<void>;
+  /** Ordered by start time, then agent id, attempt and seq. */
+  listToolCalls(runId: string, agentId?: string): Promise<ToolCallRecord[]>;
+  /** Drops tool calls started before `before` (`tool_call_retention_days`); returns how many. */
+  pruneToolCalls(before: number): Promise<number>;
 }

@@ -152,6 +152,28 @@ export async function fillSampleStore(store: Store): Promise<void> {
       status: 'approved',
       answer: { by: 'ann@box', at: 50, message: 'go' },
     });
+    // Two tool calls of the retried attempt: one that failed, one still running when it was stored.
+    const toolCall = { runId: attempt.runId, agentId: attempt.agentId, attempt: 2, turn: 1, inputPreview: '{}' };
+    await store.saveToolCall({
+      ...toolCall,
+      seq: 1,
+      toolUseId: 'toolu_1',
+      name: 'mcp__git__log',
+      server: 'git',
+      startedAt: 70,
+      finishedAt: 75,
+      durationMs: 5,
+      status: 'error',
+      outputPreview: 'not a git repository',
+    });
+    await store.saveToolCall({
+      ...toolCall,
+      seq: 2,
+      toolUseId: 'toolu_2',
+      name: 'Bash',
+      startedAt: 80,
+      status: 'running',
+    });
     for (const id of ['planner', 'builder.0']) {
       await store.saveSession({
         id: `session-${runId}-${id}`,
@@ -250,6 +272,7 @@ export async function readEverything(store: Store): Promise<Record<string, unkno
       agents: await store.listAgents(run.id),
       attempts: await store.listAttempts(run.id),
       approvals: await store.listApprovals({ runId: run.id }),
+      toolCalls: await store.listToolCalls(run.id),
     })),
   );
   return {

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { ToolCall } from '../core/index.js';
+import { mcpServerOf, preview, TOOL_PREVIEW_CHARS, ToolCallTracker } from './tool-calls.js';
+
+const assistant = (id: string, content: unknown[]) => ({ type: 'assistant', message: { id, content } });
+const user = (content: unknown[]) => ({ type: 'user', message: { role: 'user', content } });
+const use = (id: string, name: string, input: unknown = {}) => ({ type: 'tool_use', id, name, input });
+
+function tracker() {
+  let now = 1000;
+  const reported: ToolCall[] = [];
+  const tools = new ToolCallTracker((call) => reported.push(call), { now: () => now });
+  return { tools, reported, advance: (ms: number) => (now += ms) };
+}
+
+describe('ToolCallTracker', () => {
+  it('pairs tool_use with tool_result, numbering calls and turns, and reports each start and end', () => {
+    const { tools, reported, advance } = tracker();
+    tools.observe(assistant('msg_1', [{ type: 'text', text: 'Let me look.' }]));
+    tools.observe(assistant('msg_1', [use('t1', 'Read', { file_path: '/a' })]));
+    tools.observe(assistant('msg_1', [use('t2', 'mcp__memory__read_graph')]));
+    advance(30);
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't2', content: [{ type: 'text', text: '{}' }] }]));
+    advance(20);
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'no such file', is_error: true }]));
+    tools.observe(assistant('msg_2', [use('t3', 'Bash', { command: 'ls' })]));
+    tools.end();
+    expect(tools.turns).toBe(2);
+    expect(tools.calls.map((c) => [c.seq, c.name, c.server, c.turn, c.status, c.durationMs, c.outputPreview])).toEqual([
+      [1, 'Read', undefined, 1, 'error', 50, 'no such file'],
+      [2, 'mcp__memory__read_graph', 'memory', 1, 'ok', 30, '{}'],
+      [3, 'Bash', undefined, 2, 'error', 0, 'the attempt ended before the tool returned'],
+    ]);
+    expect(reported.map((c) => `${c.seq}:${c.status}`)).toEqual([
+      '1:running',
+      '2:running',
+      '2:ok',
+      '1:error',
+      '3:running',
+      '3:error',
+    ]);
+  });
+
+  it('keeps a permission denial on its call', () => {
+    const { tools } = tracker();
+    tools.observe(assistant('msg_1', [use('t1', 'Bash', { command: 'rm -rf /' })]));
+    tools.observe({
+      type: 'system',
+      subtype: 'permission_denied',
+      tool_use_id: 't1',
+      tool_name: 'Bash',
+      decision_reason_type: 'rule',
+    });
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'denied', is_error: true }]));
+    expect(tools.calls[0]).toMatchObject({ status: 'error', permission: { decision: 'deny', by: 'rule' } });
+  });
+});
+
+describe('tool call helpers', () => {
+  it('names the MCP server of mcp__server__tool names only', () => {
+    expect(mcpServerOf('mcp__my_server__do__thing')).toBe('my_server');
+    expect(mcpServerOf('Bash')).toBeUndefined();
+  });
+
+  it('caps previews', () => {
+    expect(preview({ a: 1 })).toBe('{"a":1}');
+    expect(preview('x'.repeat(TOOL_PREVIEW_CHARS + 10))).toHaveLength(TOOL_PREVIEW_CHARS + 1);
+  });
+});

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { systemClock, type Clock, type ToolCall } from '../core/index.js';
+
+/** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
+export const TOOL_PREVIEW_CHARS = 500;
+
+const toolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() });
+const toolResultBlock = z.object({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string(),
+  content: z.unknown().optional(),
+  is_error: z.boolean().optional(),
+});
+const contentOf = z.object({ message: z.object({ content: z.unknown() }) });
+const assistantId = z.object({ message: z.object({ id: z.string() }) });
+const permissionDenied = z.object({
+  type: z.literal('system'),
+  subtype: z.literal('permission_denied'),
+  tool_use_id: z.string(),
+  decision_reason_type: z.string().optional(),
+});
+
+/** `mcp__<server>__<tool>` names the MCP server; built-in tools have none. */
+export function mcpServerOf(toolName: string): string | undefined {
+  const match = /^mcp__(.+?)__.+$/.exec(toolName);
+  return match?.[1];
+}
+
+/** A value as capped text: strings as they are, anything else as JSON. */
+export function preview(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  return text.length > TOOL_PREVIEW_CHARS ? `${text.slice(0, TOOL_PREVIEW_CHARS)}…` : text;
+}
+
+/** A tool result's content: its text blocks joined, or the value itself. */
+function resultText(content: unknown): unknown {
+  if (!Array.isArray(content)) return content ?? '';
+  return content
+    .map((block: unknown) =>
+      typeof block === 'object' && block !== null && 'text' in block ? String(block.text) : JSON.stringify(block),
+    )
+    .join('\n');
+}
+
+function blocks(message: unknown): unknown[] {
+  const parsed = contentOf.safeParse(message);
+  return parsed.success && Array.isArray(parsed.data.message.content) ? parsed.data.message.content : [];
+}
+
+/**
+ * Follows one attempt's SDK message stream and turns it into tool calls: a call starts at the
+ * assistant's `tool_use` block and ends at the user message carrying its `tool_result`. Each change
+ * (started, finished) is reported at once, so a dashboard can show what an agent is doing now.
+ */
+export class ToolCallTracker {
+  private readonly open = new Map<string, ToolCall>();
+  private readonly all: ToolCall[] = [];
+  private readonly turnIds = new Set<string>();
+
+  constructor(
+    private readonly report: (call: ToolCall) => void = () => {},
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** Every call seen so far, in the order the agent asked for them. */
+  get calls(): ToolCall[] {
+    return [...this.all];
+  }
+
+  /** Model turns seen so far (assistant messages; the SDK splits one message per content block). */
+  get turns(): number {
+    return this.turnIds.size;
+  }
+
+  observe(message: { type: string } & Record<string, unknown>): void {
+    if (message.type === 'assistant') this.assistant(message);
+    else if (message.type === 'user') this.user(message);
+    else if (message.type === 'system') this.denied(message);
+  }
+
+  /** The attempt ended: calls still waiting for a result never got one. */
+  end(): void {
+    for (const call of this.open.values()) this.finish(call, 'error', 'the attempt ended before the tool returned');
+  }
+
+  private assistant(message: unknown): void {
+    const id = assistantId.safeParse(message);
+    if (id.success) this.turnIds.add(id.data.message.id);
+    for (const block of blocks(message)) {
+      const use = toolUseBlock.safeParse(block);
+      if (!use.success || this.open.has(use.data.id)) continue;
+      const server = mcpServerOf(use.data.name);
+      const call: ToolCall = {
+        seq: this.all.length + 1,
+        toolUseId: use.data.id,
+        name: use.data.name,
+        ...(server ? { server } : {}),
+        turn: Math.max(1, this.turnIds.size),
+        startedAt: this.clock.now(),
+        status: 'running',
+        inputPreview: preview(use.data.input),
+      };
+      this.open.set(call.toolUseId, call);
+      this.all.push(call);
+      this.report({ ...call });
+    }
+  }
+
+  private user(message: unknown): void {
+    for (const block of blocks(message)) {
+      const result = toolResultBlock.safeParse(block);
+      const call = result.success ? this.open.get(result.data.tool_use_id) : undefined;
+      if (!result.success || !call) continue;
+      this.finish(call, result.data.is_error === true ? 'error' : 'ok', resultText(result.data.content));
+    }
+  }
+
+  private denied(message: unknown): void {
+    const denial = permissionDenied.safeParse(message);
+    const call = denial.success ? this.open.get(denial.data.tool_use_id) : undefined;
+    if (!denial.success || !call) return;
+    const by = denial.data.decision_reason_type;
+    call.permission = { decision: 'deny', ...(by ? { by } : {}) };
+  }
+
+  private finish(call: ToolCall, status: 'ok' | 'error', output: unknown): void {
+    const finishedAt = this.clock.now();
+    Object.assign(call, {
+      status,
+      finishedAt,
+      durationMs: finishedAt - call.startedAt,
+      outputPreview: preview(output),
+    });
+    this.open.delete(call.toolUseId);
+    this.report({ ...call });
+  }
+}

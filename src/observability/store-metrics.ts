@@ -1,0 +1,154 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AgentRecord, RunRecord, Store, ToolCallRecord } from '../store/index.js';
+
+const inProgress = new Set(['pending', 'running']);
+const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
+
+/** One run's share of the totals; a finished run's never changes, so it is computed once. */
+interface RunTotals {
+  finished: boolean;
+  status: string;
+  agents: Map<string, number>;
+  tokens: Map<string, number>;
+  cost: Map<string, number>;
+  toolCalls: Map<string, number>;
+  active: number;
+  queued: number;
+}
+
+const add = (map: Map<string, number>, key: string, n: number): void => void map.set(key, (map.get(key) ?? 0) + n);
+/** Label sets travel as JSON map keys, so several labels make one key. */
+const key = (labels: Record<string, string>): string => JSON.stringify(labels);
+
+function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
+  const totals: RunTotals = {
+    finished: !inProgress.has(run.status),
+    status: run.status,
+    agents: new Map(),
+    tokens: new Map(),
+    cost: new Map(),
+    toolCalls: new Map(),
+    active: 0,
+    queued: 0,
+  };
+  for (const agent of agents) {
+    if (agent.status === 'running') totals.active += 1;
+    if (agent.status === 'pending' && run.status === 'running') totals.queued += 1;
+    if (!finishedAgent(agent)) continue;
+    add(totals.agents, key({ status: agent.status }), 1);
+    const phase = agent.phaseId;
+    add(totals.tokens, key({ phase, kind: 'input' }), agent.usage.inputTokens);
+    add(totals.tokens, key({ phase, kind: 'output' }), agent.usage.outputTokens);
+    add(totals.tokens, key({ phase, kind: 'cache_read' }), agent.usage.cacheReadTokens);
+    add(totals.tokens, key({ phase, kind: 'cache_write' }), agent.usage.cacheCreationTokens);
+    add(totals.cost, key({ model: agent.model ?? 'default' }), agent.costUsd);
+  }
+  for (const call of calls.filter((c) => c.status !== 'running'))
+    add(totals.toolCalls, key({ tool: call.name, server: call.server ?? '', status: call.status }), 1);
+  return totals;
+}
+
+/**
+ * Metrics of everything the store holds, for processes that live long (`baton serve`, `baton worker`):
+ * runs, agents, tokens, cost and tool calls of every run, whichever short-lived `baton run` made it,
+ * counted once however often a process restarts (they are recomputed from the store at each scrape).
+ * Every process sharing a store reports the same totals, so dashboards take `max` across instances.
+ */
+export class StoreMetrics {
+  readonly registry = new Registry();
+  private readonly finishedRuns = new Map<string, RunTotals>();
+
+  private readonly runs = this.counter('baton_runs_total', 'Runs that finished, by status (from the store)', [
+    'status',
+  ]);
+  private readonly agents = this.counter('baton_agents_total', 'Agents that finished, by status (from the store)', [
+    'status',
+  ]);
+  private readonly tokens = this.counter('baton_tokens_total', 'Model tokens of finished agents, by phase and kind', [
+    'phase',
+    'kind',
+  ]);
+  private readonly cost = this.counter('baton_cost_usd_total', 'Cost in USD of finished agents, by model', ['model']);
+  private readonly toolCalls = this.counter('baton_tool_calls_total', 'Agents’ tool calls that ended, by tool', [
+    'tool',
+    'server',
+    'status',
+  ]);
+  private readonly active = new Gauge({
+    name: 'baton_active_agents',
+    help: 'Agents running now (from the store)',
+    registers: [this.registry],
+  });
+  private readonly queued = new Gauge({
+    name: 'baton_queue_depth',
+    help: 'Agents of running runs not started yet (from the store)',
+    registers: [this.registry],
+  });
+
+  constructor(private readonly store: Store) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+  }
+
+  private counter(name: string, help: string, labelNames: string[]): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text, with the store's totals read now. */
+  async text(): Promise<string> {
+    await this.refresh();
+    return this.registry.metrics();
+  }
+
+  private async totalsOf(run: RunRecord): Promise<RunTotals> {
+    const cached = this.finishedRuns.get(run.id);
+    if (cached) return cached;
+    const [agents, calls] = await Promise.all([this.store.listAgents(run.id), this.store.listToolCalls(run.id)]);
+    const totals = runTotals(run, agents, calls);
+    if (totals.finished) this.finishedRuns.set(run.id, totals);
+    return totals;
+  }
+
+  private async refresh(): Promise<void> {
+    const all = await Promise.all((await this.store.listRuns()).map((run) => this.totalsOf(run)));
+    const sum = (pick: (t: RunTotals) => Map<string, number>): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const t of all) for (const [k, n] of pick(t)) add(out, k, n);
+      return out;
+    };
+    const runs = new Map<string, number>();
+    for (const t of all.filter((t) => t.finished)) add(runs, key({ status: t.status }), 1);
+    for (const [counter, values] of [
+      [this.runs, runs],
+      [this.agents, sum((t) => t.agents)],
+      [this.tokens, sum((t) => t.tokens)],
+      [this.cost, sum((t) => t.cost)],
+      [this.toolCalls, sum((t) => t.toolCalls)],
+    ] as const) {
+      counter.reset();
+      for (const [labels, n] of values) counter.inc(JSON.parse(labels) as Record<string, string>, n);
+    }
+    this.active.set(all.reduce((n, t) => n + t.active, 0));
+    this.queued.set(all.reduce((n, t) => n + t.queued, 0));
+  }
+
+  /** Names of every exported series (histograms as their _bucket/_sum/_count series). */
+  seriesNames(): Promise<Set<string>> {
+    return seriesNames(this.registry);
+  }
+}
+
+/** Names of every series a registry exports (histograms as their _bucket/_sum/_count series). */
+export async function seriesNames(registry: Registry): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const metric of await registry.getMetricsAsJSON()) {
+    // prom-client's typings declare a numeric MetricType enum; at runtime the JSON holds 'histogram'.
+    if (String(metric.type) === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
+    else names.add(metric.name);
+  }
+  return names;
+}

@@ -1,0 +1,104 @@
+import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
+import type { AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
+
+/** One attempt of an agent and the tool calls it made, in the order it made them. */
+export interface AttemptTimeline {
+  attempt: number;
+  status: AttemptRecord['status'];
+  resumed: boolean;
+  startedAt: number;
+  durationMs: number;
+  costUsd: number;
+  usage: Usage;
+  error?: ErrorInfo;
+  toolCalls: ToolCallRecord[];
+}
+
+/** What one agent did: its totals, then attempt by attempt, tool call by tool call. */
+export interface AgentTimeline {
+  runId: string;
+  agentId: string;
+  phaseId: string;
+  status: AgentStatus;
+  model?: string;
+  turns: number;
+  usage: Usage;
+  costUsd: number;
+  durationMs: number;
+  attempts: AttemptTimeline[];
+}
+
+/** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
+export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
+  const [agent, attempts, calls] = await Promise.all([
+    store.getAgent(runId, agentId),
+    store.listAttempts(runId, agentId),
+    store.listToolCalls(runId, agentId),
+  ]);
+  if (!agent) {
+    throw new BatonError(
+      ErrorCodes.agentNotFound,
+      `Run ${runId} has no agent ${agentId} (--agent). Its agents are listed by: baton status ${runId}`,
+    );
+  }
+  return {
+    runId,
+    agentId,
+    phaseId: agent.phaseId,
+    status: agent.status,
+    ...(agent.model ? { model: agent.model } : {}),
+    turns: agent.turns,
+    usage: agent.usage,
+    costUsd: agent.costUsd,
+    durationMs: agent.durationMs,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      status: a.status,
+      resumed: a.resumed,
+      startedAt: a.startedAt,
+      durationMs: a.durationMs,
+      costUsd: a.costUsd,
+      usage: a.usage,
+      ...(a.error ? { error: a.error } : {}),
+      toolCalls: calls.filter((c) => c.attempt === a.attempt).sort((x, y) => x.seq - y.seq),
+    })),
+  };
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const oneLine = (text: string, width: number): string => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+};
+
+function formatCall(call: ToolCallRecord, attemptStart: number): string {
+  const at = `+${seconds(call.startedAt - attemptStart)}`.padStart(10);
+  const took = call.durationMs !== undefined ? seconds(call.durationMs) : 'running';
+  const denied = call.permission?.decision === 'deny' ? ' (permission denied)' : '';
+  const head = `${at}  turn ${call.turn}  ${call.name}  ${call.status}${denied}  ${took}`;
+  const output = call.outputPreview !== undefined ? `\n              → ${oneLine(call.outputPreview, 100)}` : '';
+  return `${head}\n              ${oneLine(call.inputPreview, 100)}${output}`;
+}
+
+/** The timeline as text for `baton status <run> --agent <id>`. */
+export function formatTimeline(timeline: AgentTimeline): string {
+  const u = timeline.usage;
+  const lines = [
+    `Agent ${timeline.agentId} (phase ${timeline.phaseId}, run ${timeline.runId}): ${timeline.status}`,
+    `  ${timeline.turns} turns · ${timeline.attempts.length} attempts · tokens ${u.inputTokens} in / ${u.outputTokens} out` +
+      ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · $${timeline.costUsd.toFixed(4)} · ${seconds(timeline.durationMs)}` +
+      (timeline.model ? ` · ${timeline.model}` : ''),
+  ];
+  for (const a of timeline.attempts) {
+    const error = a.error ? ` — ${a.error.code}: ${a.error.message}` : '';
+    lines.push(
+      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}, ${a.toolCalls.length} tool calls${error}`,
+    );
+    lines.push(...a.toolCalls.map((c) => formatCall(c, a.startedAt)));
+  }
+  return lines.join('\n');
+}
+
+/** Applies `tool_call_retention_days`: drops tool calls started before then. */
+export const pruneToolCalls = (store: Store, retentionDays: number, clock: Clock = systemClock): Promise<number> =>
+  store.pruneToolCalls(clock.now() - retentionDays * 86_400_000);

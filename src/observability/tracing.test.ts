@@ -1,0 +1,220 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  startOtlpReceiver,
+  spanAttribute,
+  type OtlpReceiver,
+  type OtlpSpan,
+} from '../../test/support/otlp-receiver.js';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import { defaultConfig } from '../config/index.js';
+import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
+import { RunEvents, runJobHere, runWorkflow, type AgentJob } from '../orchestrator/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
+
+const temp = useTempStore('baton-tracing-');
+
+let receiver: OtlpReceiver;
+let endpoint: string;
+beforeEach(async () => {
+  receiver = await startOtlpReceiver();
+  endpoint = receiver.endpoint;
+});
+afterEach(async () => {
+  expect(receiver.rejected).toEqual([]);
+  await receiver.close();
+});
+const attr = spanAttribute;
+
+const secret = 'sk-ant-tracing-secret-0123456789';
+const call = (seq: number, name: string, status: ToolCall['status']): ToolCall => ({
+  seq,
+  toolUseId: `toolu_${seq}`,
+  name,
+  ...(name.startsWith('mcp__') ? { server: 'memory' } : {}),
+  turn: seq,
+  startedAt: 1_700_000_000_000 + seq * 10,
+  finishedAt: 1_700_000_000_005 + seq * 10,
+  durationMs: 5,
+  status,
+  inputPreview: `{"key":"${secret}"}`,
+});
+
+const workflow = parseWorkflow(
+  'version: 1\nname: traced\nphases:\n  - id: research\n    agents: [{ id: finder, prompt: find }]\n  - id: write\n    dependsOn: [research]\n    agents: [{ id: writer, prompt: write }]\n',
+  'traced.yaml',
+);
+
+async function tracedRun(behaviour: FakeBehaviour, extra: { runId?: string; resume?: boolean } = {}) {
+  const tracing = await RunTracing.start({ endpoint, env: {} });
+  const events = new RunEvents();
+  tracing.observeRun(events, 'acme');
+  const config = { ...defaultConfig(), data_dir: temp.dir, max_retries: 0 };
+  const runtime = new FakeRuntime(behaviour);
+  const summary = await runWorkflow({
+    workflow,
+    workflowDir: temp.dir,
+    config,
+    store: temp.store,
+    runtime,
+    env: { ANTHROPIC_API_KEY: secret },
+    events,
+    ...extra,
+  });
+  await tracing.shutdown();
+  return summary;
+}
+
+describe('OpenTelemetry traces of runs', () => {
+  it('is off unless an endpoint is configured', () => {
+    expect(tracingEnabled({ env: {} })).toBe(false);
+    expect(tracingEnabled({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } })).toBe(true);
+    expect(tracingEnabled({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' } })).toBe(
+      true,
+    );
+    expect(tracingEnabled({ env: {}, endpoint: 'http://collector:4318' })).toBe(true);
+  });
+
+  it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {
+    const first = await tracedRun((spec) =>
+      spec.agentId === 'finder'
+        ? {
+            text: 'found',
+            costUsd: 0.25,
+            usage: { inputTokens: 120, outputTokens: 30 },
+            toolCalls: [call(1, 'mcp__memory__read_graph', 'ok'), call(2, 'Bash', 'error')],
+          }
+        : { error: { code: ErrorCodes.modelInvalidRequest, message: `bad request ${secret}`, transient: false } },
+    );
+    expect(first.status).not.toBe('succeeded');
+    const traceId = traceIdOf(first.runId);
+    expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    const byId = new Map(receiver.spans.map((s) => [s.spanId, s]));
+    const named = (name: string): OtlpSpan => receiver.spans.find((s) => s.name === name)!;
+    const parentName = (span: OtlpSpan): string | undefined => byId.get(span.parentSpanId ?? '')?.name;
+
+    const run = named('baton.run');
+    expect(run.parentSpanId || undefined).toBeUndefined();
+    expect([attr(run, 'baton.run.id'), attr(run, 'baton.tenant'), attr(run, 'baton.workflow')]).toEqual([
+      first.runId,
+      'acme',
+      'traced',
+    ]);
+    expect(parentName(named('baton.phase research'))).toBe('baton.run');
+    const finder = named('invoke_agent finder');
+    expect(parentName(finder)).toBe('baton.phase research');
+    expect([
+      attr(finder, 'gen_ai.operation.name'),
+      attr(finder, 'gen_ai.usage.input_tokens'),
+      attr(finder, 'gen_ai.usage.output_tokens'),
+      attr(finder, 'baton.cost_usd'),
+    ]).toEqual(['invoke_agent', 120, 30, 0.25]);
+    const attempts = receiver.spans.filter((s) => s.name === 'baton.attempt 1');
+    expect(attempts.map(parentName).sort()).toEqual(['invoke_agent finder', 'invoke_agent writer']);
+    const tools = receiver.spans.filter((s) => s.name.startsWith('execute_tool'));
+    expect(
+      tools.map((s) => [s.name, parentName(s), attr(s, 'gen_ai.tool.name'), attr(s, 'baton.mcp.server') ?? null]),
+    ).toEqual([
+      ['execute_tool mcp__memory__read_graph', 'baton.attempt 1', 'mcp__memory__read_graph', 'memory'],
+      ['execute_tool Bash', 'baton.attempt 1', 'Bash', null],
+    ]);
+    expect(tools.map((s) => byId.get(s.parentSpanId!)!.parentSpanId)).toEqual([finder.spanId, finder.spanId]);
+    const writer = named('invoke_agent writer');
+    expect(attr(writer, 'baton.error.code')).toBe(ErrorCodes.modelInvalidRequest);
+    expect(writer.status?.code).toBe(2); // ERROR
+    expect(JSON.stringify(receiver.spans)).not.toContain(secret);
+
+    // The same run resumed (a later process): its spans join the same trace.
+    receiver.spans = [];
+    await tracedRun(() => ({ text: 'written' }), { runId: first.runId, resume: true });
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    expect(
+      attr(
+        receiver.spans.find((s) => s.name === 'baton.run')!,
+        'baton.resumed',
+      ),
+    ).toBe(true);
+  });
+
+  it("joins a worker's attempt and tool spans to the orchestrator's trace through the job's traceparent", async () => {
+    const runId = 'run-worker-trace';
+    // The orchestrator's side: the run and the agent span, and the traceparent its job carries.
+    const orchestrator = await RunTracing.start({ endpoint, env: {} });
+    const events = new RunEvents();
+    orchestrator.observeRun(events);
+    events.emit('run.started', { runId, workflowName: 'w', agents: 1 });
+    events.emit('phase.started', { runId, phaseId: 'p' });
+    const inherited = { entries: 0, tokens: 0, phases: 0, queryMs: 0 };
+    events.emit('agent.started', { runId, phaseId: 'p', agentId: 'remote', sessionId: 's', inherited });
+    const traceparent = orchestrator.traceparentOf(runId, 'remote')!;
+    expect(traceparent).toMatch(new RegExp(`^00-${traceIdOf(runId)}-[0-9a-f]{16}-01$`));
+
+    // The worker's side (another process in production): runJobHere with the hooks `baton worker` gives it.
+    const worker = await RunTracing.start({ endpoint, env: {} });
+    const job: AgentJob = {
+      runId,
+      agentId: 'remote',
+      tenant: 'default',
+      priority: 0,
+      spec: { agentId: 'remote', sessionId: 'session-remote', prompt: 'work', cwd: temp.dir },
+      env: {},
+      retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      timeoutMs: 30_000,
+      traceparent,
+    };
+    await temp.store.saveRun({
+      id: runId,
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: 1,
+    });
+    await temp.store.saveAgent({
+      runId,
+      phaseId: 'p',
+      id: 'remote',
+      sessionId: 'session-remote',
+      status: 'running',
+      prompt: 'work',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 0,
+      durationMs: 0,
+    });
+    const observed = worker.jobHooks(job)!;
+    const runtime = new FakeRuntime(() => ({ text: 'ok', toolCalls: [call(1, 'Read', 'ok')] }));
+    await runJobHere(job, {
+      store: temp.store,
+      runtime,
+      env: {},
+      signal: new AbortController().signal,
+      hooks: observed.hooks,
+    });
+    observed.done();
+    await worker.shutdown();
+    const workerSpans = [...receiver.spans];
+    events.emit('agent.finished', {
+      runId,
+      phaseId: 'p',
+      agentId: 'remote',
+      status: 'succeeded',
+      durationMs: 1,
+      attempts: 1,
+      costUsd: 0,
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+    });
+    await orchestrator.shutdown();
+
+    const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent remote')!;
+    expect(workerSpans.map((s) => s.name)).toEqual(['execute_tool Read', 'baton.attempt 1']);
+    expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
+    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
+    expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
+    expect(workerSpans.find((s) => s.name === 'execute_tool Read')!.parentSpanId).toBe(attemptSpan.spanId);
+  });
+});

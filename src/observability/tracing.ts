@@ -1,0 +1,267 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { context, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { TypedEmitter } from '../core/index.js';
+import type { AgentJob, AgentJobHooks, RunEventMap, RunEvents } from '../orchestrator/index.js';
+
+/**
+ * GenAI semantic-convention attribute names (still "incubating" upstream, so copied here as the
+ * OpenTelemetry guidance advises rather than imported from the incubating entry point).
+ */
+const GenAi = {
+  system: 'gen_ai.system',
+  operation: 'gen_ai.operation.name',
+  requestModel: 'gen_ai.request.model',
+  inputTokens: 'gen_ai.usage.input_tokens',
+  outputTokens: 'gen_ai.usage.output_tokens',
+  agentId: 'gen_ai.agent.id',
+  agentName: 'gen_ai.agent.name',
+  conversationId: 'gen_ai.conversation.id',
+  toolName: 'gen_ai.tool.name',
+  toolCallId: 'gen_ai.tool.call.id',
+} as const;
+
+/** A run's trace id, derived from its id: a resumed run (another process) continues the same trace. */
+export const traceIdOf = (runId: string): string => createHash('sha256').update(runId).digest('hex').slice(0, 32);
+
+/** Random span ids; trace ids of runs come from their run id (`traceIdOf`). */
+class RunIdGenerator implements IdGenerator {
+  nextTraceId?: string;
+  generateTraceId(): string {
+    return this.nextTraceId ?? randomBytes(16).toString('hex');
+  }
+  generateSpanId(): string {
+    return randomBytes(8).toString('hex');
+  }
+}
+
+export interface TracingOptions {
+  /** `otel_endpoint`: base URL of an OTLP/HTTP receiver (`/v1/traces` is added). */
+  endpoint?: string;
+  env: NodeJS.ProcessEnv;
+  /** For tests: where spans go instead of an OTLP exporter. */
+  exporter?: SpanExporter;
+}
+
+/** Whether traces are on: `otel_endpoint`, or the standard OTLP endpoint variables. */
+export const tracingEnabled = (options: TracingOptions): boolean =>
+  options.exporter !== undefined ||
+  options.endpoint !== undefined ||
+  Boolean(options.env.OTEL_EXPORTER_OTLP_ENDPOINT || options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+
+/**
+ * OpenTelemetry traces of runs, built from their events (the engine knows nothing of it): one trace
+ * per run, spans run → phase → agent → attempt → tool call, with GenAI and `baton.*` attributes.
+ * Only ids, names, numbers and error codes go into spans — never prompts, outputs or messages.
+ */
+export class RunTracing {
+  private readonly tracer: Tracer;
+  private readonly spans = new Map<string, Span>();
+
+  private constructor(
+    private readonly provider: NodeTracerProvider,
+    private readonly ids: RunIdGenerator,
+  ) {
+    this.tracer = provider.getTracer('baton');
+  }
+
+  /** Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off. */
+  static async configured(otelEndpoint: string | undefined, env: NodeJS.ProcessEnv): Promise<RunTracing | undefined> {
+    const options = { env, ...(otelEndpoint ? { endpoint: otelEndpoint } : {}) };
+    return tracingEnabled(options) ? RunTracing.start(options) : undefined;
+  }
+
+  /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
+  static async start(options: TracingOptions): Promise<RunTracing> {
+    const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] =
+      await Promise.all([
+        import('@opentelemetry/exporter-trace-otlp-http'),
+        import('@opentelemetry/resources'),
+        import('@opentelemetry/sdk-trace-base'),
+        import('@opentelemetry/sdk-trace-node'),
+      ]);
+    const exporter =
+      options.exporter ??
+      new OTLPTraceExporter(options.endpoint ? { url: `${options.endpoint.replace(/\/$/, '')}/v1/traces` } : {});
+    const ids = new RunIdGenerator();
+    const provider = new NodeTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': options.env.OTEL_SERVICE_NAME ?? 'baton' }),
+      idGenerator: ids,
+      spanProcessors: [new BatchSpanProcessor(exporter)],
+    });
+    return new RunTracing(provider, ids);
+  }
+
+  private start(key: string, name: string, parentKey: string | undefined, attributes: Attributes, at?: number): void {
+    const parent = parentKey === undefined ? undefined : this.spans.get(parentKey);
+    const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
+    this.spans.set(
+      key,
+      this.tracer.startSpan(name, { attributes, ...(at ? { startTime: at } : {}), root: !parent }, ctx),
+    );
+  }
+
+  private end(key: string, attributes: Attributes = {}, errorCode?: string, at?: number): void {
+    const span = this.spans.get(key);
+    if (!span) return;
+    this.spans.delete(key);
+    span.setAttributes(attributes);
+    if (errorCode) {
+      span.setAttribute('baton.error.code', errorCode);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+    }
+    span.end(at);
+  }
+
+  /** Starts a run's root span in the run's own trace. */
+  private startRun(runId: string, attributes: Attributes): void {
+    this.ids.nextTraceId = traceIdOf(runId);
+    try {
+      this.start(runId, 'baton.run', undefined, { 'baton.run.id': runId, ...attributes });
+    } finally {
+      this.ids.nextTraceId = undefined;
+    }
+  }
+
+  /** Traces a run from its events; returns the unsubscribe function. `tenant` labels the run span. */
+  observeRun(events: RunEvents, tenant?: string): () => void {
+    const agent = (e: { runId: string; agentId: string }): string => `${e.runId}/a/${e.agentId}`;
+    const attempt = (e: { runId: string; agentId: string; attempt: number }): string => `${agent(e)}/${e.attempt}`;
+    const offs = [
+      events.on('run.started', (e) =>
+        this.startRun(e.runId, {
+          'baton.workflow': e.workflowName,
+          'baton.resumed': e.resumed === true,
+          ...(tenant ? { 'baton.tenant': tenant } : {}),
+        }),
+      ),
+      events.on('phase.started', (e) =>
+        this.start(`${e.runId}/p/${e.phaseId}`, `baton.phase ${e.phaseId}`, e.runId, { 'baton.phase.id': e.phaseId }),
+      ),
+      events.on('phase.finished', (e) => this.end(`${e.runId}/p/${e.phaseId}`, { 'baton.phase.status': e.status })),
+      events.on('agent.started', (e) =>
+        this.start(agent(e), `invoke_agent ${e.agentId}`, `${e.runId}/p/${e.phaseId}`, {
+          [GenAi.operation]: 'invoke_agent',
+          [GenAi.system]: 'anthropic',
+          [GenAi.agentId]: e.agentId,
+          [GenAi.agentName]: e.agentId,
+          [GenAi.conversationId]: e.sessionId,
+          'baton.context.inherited_tokens': e.inherited.tokens,
+        }),
+      ),
+      events.on('agent.attempt', (e) =>
+        this.start(attempt(e), `baton.attempt ${e.attempt}`, agent(e), {
+          'baton.attempt': e.attempt,
+          'baton.attempt.resumed': e.resumed,
+        }),
+      ),
+      events.on('agent.tool', (e) => {
+        const key = `${attempt(e)}/${e.call.seq}`;
+        // A call may arrive already ended (a runtime that reports calls afterwards): start and end it at once.
+        if (!this.spans.has(key))
+          this.start(
+            key,
+            `execute_tool ${e.call.name}`,
+            attempt(e),
+            {
+              [GenAi.operation]: 'execute_tool',
+              [GenAi.toolName]: e.call.name,
+              [GenAi.toolCallId]: e.call.toolUseId,
+              'baton.tool.turn': e.call.turn,
+              ...(e.call.server ? { 'baton.mcp.server': e.call.server } : {}),
+            },
+            e.call.startedAt,
+          );
+        if (e.call.status !== 'running')
+          this.end(key, {}, e.call.status === 'error' ? 'tool_error' : undefined, e.call.finishedAt);
+      }),
+      events.on('agent.attempt.finished', (e) =>
+        this.end(
+          attempt(e),
+          {
+            'baton.attempt.status': e.status,
+            ...(e.startupMs !== undefined ? { 'baton.startup_ms': e.startupMs } : {}),
+          },
+          e.errorCode,
+        ),
+      ),
+      events.on('agent.finished', (e) =>
+        this.end(
+          agent(e),
+          {
+            ...(e.model ? { [GenAi.requestModel]: e.model } : {}),
+            [GenAi.inputTokens]: e.usage.inputTokens,
+            [GenAi.outputTokens]: e.usage.outputTokens,
+            'baton.usage.cache_read_tokens': e.usage.cacheReadTokens,
+            'baton.usage.cache_creation_tokens': e.usage.cacheCreationTokens,
+            'baton.cost_usd': e.costUsd,
+            'baton.agent.status': e.status,
+            'baton.attempts': e.attempts,
+          },
+          e.error?.code,
+        ),
+      ),
+      events.on('run.finished', (e) => {
+        // Whatever is still open (a cancelled run) ends with the run.
+        for (const key of [...this.spans.keys()].filter((k) => k !== e.runId && k.startsWith(`${e.runId}/`)).reverse())
+          this.end(key);
+        this.end(
+          e.runId,
+          { 'baton.run.status': e.status, 'baton.cost_usd': e.summary.totals.costUsd },
+          e.status === 'succeeded' ? undefined : `run_${e.status}`,
+        );
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** The W3C `traceparent` of an agent's span while it runs, to carry in its job to a worker. */
+  traceparentOf(runId: string, agentId: string): string | undefined {
+    const span = this.spans.get(`${runId}/a/${agentId}`);
+    if (!span) return undefined;
+    const { traceId, spanId, traceFlags } = span.spanContext();
+    return `00-${traceId}-${spanId}-0${traceFlags.toString(16)}`;
+  }
+
+  /**
+   * For a `baton worker`: hooks that trace a job's attempts and tool calls as children of the agent
+   * span its `traceparent` names, in the orchestrator's trace. `done` when the job ends.
+   */
+  jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
+    const parsed = job.traceparent ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(job.traceparent) : null;
+    if (!parsed) return undefined;
+    const agentKey = `${job.runId}/a/${job.agentId}`;
+    this.spans.set(
+      agentKey,
+      trace.wrapSpanContext({
+        traceId: parsed[1]!,
+        spanId: parsed[2]!,
+        traceFlags: Number.parseInt(parsed[3]!, 16),
+        isRemote: true,
+      }),
+    );
+    // The worker's hooks become the same events the orchestrator's tracer follows.
+    const events = new TypedEmitter<RunEventMap>();
+    const off = this.observeRun(events);
+    const ids = { runId: job.runId, agentId: job.agentId };
+    const hooks: AgentJobHooks = {
+      attemptStarted: (info) => events.emit('agent.attempt', { ...ids, attempt: info.attempt, resumed: info.resumed }),
+      attemptFinished: (info, outcome) =>
+        events.emit('agent.attempt.finished', {
+          ...ids,
+          attempt: info.attempt,
+          status: outcome.status,
+          ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
+          ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+        }),
+      toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
+    };
+    return { hooks, done: () => (off(), this.spans.delete(agentKey)) };
+  }
+
+  /** Sends what is buffered and stops. */
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown();
+  }
+}

@@ -1,0 +1,63 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** OTLP/JSON as an OTLP/HTTP exporter sends it (ExportTraceServiceRequest), the parts tests read. */
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+}
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: Array<{ key: string; value: OtlpValue }>;
+  status?: { code?: number };
+}
+interface OtlpRequest {
+  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+}
+
+export interface OtlpReceiver {
+  /** Base URL, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
+  endpoint: string;
+  /** Every span received so far; assign [] to start over. */
+  spans: OtlpSpan[];
+  /** Requests that were not POST /v1/traces with JSON. */
+  rejected: string[];
+  close(): Promise<void>;
+}
+
+/** An OTLP/HTTP trace receiver on loopback: every POST to /v1/traces, decoded as the OTLP JSON it is. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const receiver = { spans: [] as OtlpSpan[], rejected: [] as string[] };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || !req.headers['content-type']?.includes('json')) {
+        receiver.rejected.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+        res.writeHead(415).end();
+        return;
+      }
+      const request = JSON.parse(body) as OtlpRequest;
+      receiver.spans.push(...request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(receiver, {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+/** One attribute's value, whatever its OTLP type. */
+export function spanAttribute(span: OtlpSpan, key: string): unknown {
+  const value = span.attributes.find((a) => a.key === key)?.value;
+  if (value === undefined) return undefined;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  return value.stringValue ?? value.doubleValue ?? value.boolValue;
+}

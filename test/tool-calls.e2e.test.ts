@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { AgentTimeline } from '../src/observability/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli } from './support/cli.js';
+import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
+const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
+/** A value only the MCP server's env holds: it must be redacted wherever the agent's calls are recorded. */
+const serverSecret = 'memtok-5d1c9e0a77f3b2';
+
+const model = useScriptedModel(
+  {
+    rules: [
+      // A real agent writes to the real memory server (with the secret in its input), calls a tool that
+      // does not exist (an error result), reads the graph back (the secret in the output), then answers.
+      {
+        match: { prompt: 'Remember the launch', turn: 1 },
+        reply: {
+          toolUse: {
+            name: 'mcp__memory__create_entities',
+            input: { entities: [{ name: 'Launch', entityType: 'event', observations: [`key ${serverSecret}`] }] },
+          },
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Remember the launch', turn: 2 },
+        reply: { toolUse: { name: 'mcp__memory__no_such_tool', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Remember the launch', turn: 3 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Remember the launch', turn: 4 },
+        reply: { text: 'Launch remembered.' },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-tools-',
+);
+
+// MCP tools are listed up front (not behind tool search) so the scripted model can call them by name.
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: join(model.home.dir, 'data'),
+    ENABLE_TOOL_SEARCH: 'false',
+    MEMORY_TOKEN: serverSecret,
+    ...extra,
+  });
+
+describe('tool-call records of a real agent', () => {
+  it('records every tool call in order, with server, durations, errors and redacted previews; status --agent shows them; spans follow them', async () => {
+    const workflow = join(model.home.dir, 'tools.yaml');
+    writeFileSync(
+      workflow,
+      [
+        'version: 1',
+        'name: tools',
+        'mcpServers:',
+        `  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, 'memory.json')}, MEMORY_API_TOKEN: "\${MEMORY_TOKEN}" } }`,
+        'phases:',
+        '  - id: only',
+        '    agents: [{ id: recorder, prompt: "Remember the launch date", mcpServers: [memory] }]',
+        '',
+      ].join('\n'),
+    );
+    // Traced too, through the standard OTLP variable, to a receiver in this test.
+    const otlp = await startOtlpReceiver();
+    const run = await runCli(['run', workflow, '--json'], {
+      env: env({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }),
+    }).finally(() => otlp.close());
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as RunSummary;
+    const spans = otlp.spans;
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const toolSpans = spans.filter((s) => s.name.startsWith('execute_tool'));
+    expect(toolSpans.map((s) => [spanAttribute(s, 'gen_ai.tool.name'), s.status?.code ?? 0])).toEqual([
+      ['mcp__memory__create_entities', 0],
+      ['mcp__memory__no_such_tool', 2],
+      ['mcp__memory__read_graph', 0],
+    ]);
+    const agentSpan = spans.find((s) => s.name === 'invoke_agent recorder')!;
+    for (const tool of toolSpans) expect(byId.get(tool.parentSpanId!)?.parentSpanId).toBe(agentSpan.spanId);
+    expect(spanAttribute(agentSpan, 'gen_ai.usage.output_tokens')).toBeGreaterThan(0);
+    expect(
+      spanAttribute(
+        spans.find((s) => s.name === 'baton.run')!,
+        'baton.run.id',
+      ),
+    ).toBe(summary.runId);
+    expect(JSON.stringify(spans)).not.toContain(serverSecret);
+
+    const status = await runCli(['status', summary.runId, '--agent', 'recorder', '--json'], { env: env() });
+    expect(status.code).toBe(0);
+    const timeline = JSON.parse(status.stdout) as AgentTimeline;
+    expect(timeline).toMatchObject({ agentId: 'recorder', status: 'succeeded', turns: 4 });
+    expect(timeline.attempts).toHaveLength(1);
+    const calls = timeline.attempts[0]!.toolCalls;
+    expect(calls.map((c) => [c.seq, c.name, c.server, c.turn, c.status])).toEqual([
+      [1, 'mcp__memory__create_entities', 'memory', 1, 'ok'],
+      [2, 'mcp__memory__no_such_tool', 'memory', 2, 'error'],
+      [3, 'mcp__memory__read_graph', 'memory', 3, 'ok'],
+    ]);
+    for (const [i, call] of calls.entries()) {
+      expect(call.finishedAt! - call.startedAt).toBe(call.durationMs);
+      expect(call.durationMs).toBeGreaterThanOrEqual(0);
+      if (i > 0) expect(call.startedAt).toBeGreaterThanOrEqual(calls[i - 1]!.finishedAt!);
+    }
+    expect(calls[1]!.outputPreview).toMatch(/no_such_tool/);
+    // The secret reached the server and came back in the graph; the records hold neither.
+    const graph = readFileSync(join(model.home.dir, 'memory.json'), 'utf8');
+    expect(graph).toContain(serverSecret);
+    expect(calls[0]!.inputPreview).toContain('[REDACTED]');
+    expect(calls[2]!.outputPreview).toContain('[REDACTED]');
+    expect(JSON.stringify(timeline)).not.toContain(serverSecret);
+
+    const text = await runCli(['status', summary.runId, '--agent', 'recorder'], { env: env() });
+    expect(text.stdout).toContain('mcp__memory__no_such_tool  error');
+    expect(text.stdout).toContain('1 attempts');
+    expect(text.stdout).not.toContain(serverSecret);
+
+    const missing = await runCli(['status', summary.runId, '--agent', 'nobody'], { env: env() });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('BATON_AGENT_NOT_FOUND');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+});
