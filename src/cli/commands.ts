@@ -4,7 +4,11 @@ import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
   catalogFor,
+  formatRunHealth,
   mcpSecretValues,
+  newGatewayToken,
+  readRunHealth,
+  runHealthPath,
   startMcp,
   type McpEvents,
   type McpServerEntry,
@@ -252,7 +256,11 @@ export async function runCommand(
   const { tenant } = loaded;
   const agentEnv = { ...process.env, ...options.agentEnv };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-  const redactor = SecretRedactor.fromEnvironment(agentEnv, mcpSecretValues(loaded.catalog, agentEnv));
+  const gateway = { token: newGatewayToken() };
+  const redactor = SecretRedactor.fromEnvironment(agentEnv, [
+    ...mcpSecretValues(loaded.catalog, agentEnv),
+    gateway.token,
+  ]);
   const store = redactingStore(rawStore, redactor);
   const events = new RunEvents();
   const logger = createLogger({
@@ -273,7 +281,8 @@ export async function runCommand(
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-    mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
+    mcp = loaded.catalog.size > 0 ? await startMcp({ ...loaded.mcpOptions, gateway }) : undefined;
+    events.on('run.started', (e) => mcp?.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
     metrics = config.enable_metrics
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
       : undefined;
@@ -316,11 +325,16 @@ export async function statusCommand(
   options: StoreOptions & { json?: boolean },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
     const summary = await summarizeRun(store, id);
-    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    const mcpHealth = readRunHealth(config.data_dir, id);
+    output.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...summary, ...(mcpHealth ? { mcpHealth } : {}) })}\n`
+        : `${formatSummary(summary)}\n${mcpHealth ? `${formatRunHealth(mcpHealth)}\n` : ''}`,
+    );
     return 0;
   });
 }
