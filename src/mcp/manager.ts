@@ -38,6 +38,7 @@ import type { MockMcpHost } from './mock.js';
 import { listedTools, McpProbeTimeout, probeServer, withinDeadline, type McpProbe } from './probe.js';
 import { analyzeRequirements, kindOf } from './requirements.js';
 import { writeRunHealth, type ServerRunHealth } from './run-health.js';
+import { mcpMarkerVariable } from './upstream.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -174,7 +175,9 @@ export class McpManager {
     const server = this.server(name);
     if (this.options.gateway && this.shared(name)) return this.options.gateway.launchConfig(name);
     if (this.options.mock) return this.options.mock.serve(name, this.mockTools(name), server.entry.mock?.results ?? {});
-    return launchConfig(server, this.options.env);
+    const config = launchConfig(server, this.options.env);
+    // Marked like the gateway's own servers, so a leftover process can be told apart.
+    return 'command' in config ? { ...config, env: { ...config.env, [mcpMarkerVariable]: name } } : config;
   }
 
   /** The same, with `${VAR}` references unexpanded: safe to print or write to disk. */
