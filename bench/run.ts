@@ -10,7 +10,7 @@ import { orchestratorRss, sessionPool } from './orchestration.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { kgQueryLatency } from './knowledge.js';
-import { mcpLoadingTime } from './mcp.js';
+import { mcpGateway, mcpLoadingTime } from './mcp.js';
 import { bridgeFanout } from './bridge.js';
 import { storeLatency } from './store.js';
 import { workerThroughput } from './workers.js';
@@ -21,6 +21,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   session_pool: sessionPool,
   orchestrator_rss: orchestratorRss,
   mcp_loading_time: mcpLoadingTime,
+  mcp_gateway: mcpGateway,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
   bridge_fanout: bridgeFanout,

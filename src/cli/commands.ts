@@ -281,7 +281,9 @@ export async function runCommand(
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-    mcp = loaded.catalog.size > 0 ? await startMcp({ ...loaded.mcpOptions, gateway }) : undefined;
+    // Workers may run on other hosts, where the gateway's loopback URL does not reach: no sharing then.
+    const shared = config.redis_url ? {} : { gateway };
+    mcp = loaded.catalog.size > 0 ? await startMcp({ ...loaded.mcpOptions, ...shared }) : undefined;
     events.on('run.started', (e) => mcp?.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
     metrics = config.enable_metrics
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)

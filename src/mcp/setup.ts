@@ -35,7 +35,9 @@ export function catalogFor(
 }
 
 /** An MCP manager for a run or a CLI check, with its health monitor (and mock host) running. */
-export async function startMcp(options: McpSetupOptions): Promise<{ manager: McpManager; close: () => Promise<void> }> {
+export async function startMcp(
+  options: McpSetupOptions,
+): Promise<{ manager: McpManager; pids: () => number[]; close: () => Promise<void> }> {
   const mock = options.useMock ? await MockMcpHost.start() : undefined;
   // The gateway reports to the manager it serves; the manager is made just below.
   let manager: McpManager | undefined;
@@ -64,6 +66,8 @@ export async function startMcp(options: McpSetupOptions): Promise<{ manager: Mcp
   const started = manager;
   return {
     manager,
+    /** Process ids of the shared servers running now. */
+    pids: () => gateway?.pids() ?? [],
     close: async () => {
       started.close();
       await gateway?.close();
