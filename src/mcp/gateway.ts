@@ -160,6 +160,9 @@ export class McpGateway {
     }
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Plain JSON answers, not an SSE stream per request: nothing is streamed back during a call
+      // (progress is not forwarded), and a stream costs milliseconds per call.
+      enableJsonResponse: true,
       onsessioninitialized: (id) => void this.sessions.set(id, transport),
     });
     transport.onclose = () => {
