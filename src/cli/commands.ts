@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
+import { preloadTokenizer } from '../context/index.js';
 import { loadConfig, type BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
@@ -289,6 +290,8 @@ export async function runCommand(
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
       : undefined;
     logEvents(logger, events, mcp?.manager.events);
+    // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
+    events.on('agent.attempt', preloadTokenizer);
     executor = await openQueueExecutor(config, store, output);
 
     const summary = await runWorkflow({

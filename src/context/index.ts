@@ -13,6 +13,6 @@ export type { AgentPromptInput } from './prompt.js';
 export { archiveSessions, expiryFrom, pruneSessions } from './sessions.js';
 export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';
 export type { AgentSummarizerOptions, Summarizer, SummaryRequest } from './summarize.js';
-export { countTokens } from './tokens.js';
+export { countTokens, preloadTokenizer } from './tokens.js';
 export { contextExportSchema, exportContext, importContext } from './transfer.js';
 export type { ContextExport, ImportReport } from './transfer.js';
