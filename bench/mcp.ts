@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -116,7 +117,7 @@ async function gatewayRun(workflow: Record<string, McpServerEntry>) {
     env: process.env,
     timeoutMs: 20_000,
     useMock: false,
-    dataDir: join(root, 'bench', 'results', '.mcp-gateway'),
+    dataDir: mkdtempSync(join(tmpdir(), 'baton-bench-mcp-')),
     cwd: root,
     gateway: { token: newGatewayToken() },
   });
