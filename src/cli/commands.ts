@@ -196,6 +196,22 @@ function cancelOnSignals(output: Output): { signal: AbortSignal; dispose: () => 
  * With Redis, agents go to `baton worker`s through the queue instead of running here. Loaded only
  * then: BullMQ is not needed on one machine.
  */
+/**
+ * The run's MCP servers: shared through the gateway (not when agents go to workers, which may run on
+ * other hosts, where its loopback URL does not reach), their health kept for `baton status`.
+ */
+async function startRunMcp(
+  loaded: Awaited<ReturnType<typeof whatToRun>>,
+  config: BatonConfig,
+  gateway: { token: string },
+  events: RunEvents,
+): Promise<Awaited<ReturnType<typeof startMcp>> | undefined> {
+  if (loaded.catalog.size === 0) return undefined;
+  const mcp = await startMcp({ ...loaded.mcpOptions, ...(config.redis_url ? {} : { gateway }) });
+  events.on('run.started', (e) => mcp.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
+  return mcp;
+}
+
 async function openQueueExecutor(
   config: BatonConfig,
   store: Store,
@@ -282,10 +298,7 @@ export async function runCommand(
     await audit.recordConfig(config, sources);
     audit.watchRun(events);
     if (!options.json || output.stderr.isTTY) printProgress(events, output.stderr);
-    // Workers may run on other hosts, where the gateway's loopback URL does not reach: no sharing then.
-    const shared = config.redis_url ? {} : { gateway };
-    mcp = loaded.catalog.size > 0 ? await startMcp({ ...loaded.mcpOptions, ...shared }) : undefined;
-    events.on('run.started', (e) => mcp?.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
+    mcp = await startRunMcp(loaded, config, gateway, events);
     metrics = config.enable_metrics
       ? await serveMetrics(config.metrics_port, events, mcp?.manager.events, output)
       : undefined;
