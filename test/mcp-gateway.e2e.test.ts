@@ -56,7 +56,8 @@ const model = useScriptedModel(
 );
 
 const dataDir = () => join(model.home.dir, 'data');
-const env = () => model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
+const env = () =>
+  model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
 
 /** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
 const leftoverServers = () => {
