@@ -80,6 +80,8 @@ export async function orchestratorOverhead(): Promise<BenchResult> {
         ratio: round(batonMs / rawMs, 3),
         steady_state_ratio: round(perAgentBaton / perAgentRaw, 3),
         startup_ms: round(median(batonSingle) - perAgentBaton, 0),
+        // One agent, start to end, against one raw `claude -p`: the fixed cost a user feels.
+        single_agent_ratio: round(median(batonSingle) / perAgentRaw, 2),
       },
     };
   } finally {

@@ -8,7 +8,7 @@ import { startModelServer, type Script } from '../src/model-server/index.js';
 export const root = fileURLToPath(new URL('../', import.meta.url));
 export const resultsDir = join(root, 'bench', 'results');
 /** The built CLI, as users run it (`npm run bench` builds first). */
-export const batonBin = join(root, 'dist', 'cli', 'main.js');
+export const batonBin = join(root, 'dist', 'cli', 'bin.js');
 /** The claude binary the Agent SDK ships, for the raw baseline. */
 export const claudeBin = fileURLToPath(import.meta.resolve('@anthropic-ai/claude-agent-sdk-linux-x64/claude'));
 

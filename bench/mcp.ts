@@ -1,6 +1,18 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCatalog, McpManager, type McpServerEntry } from '../src/mcp/index.js';
-import { root, round, type BenchResult } from './harness.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  buildCatalog,
+  McpManager,
+  newGatewayToken,
+  startMcp,
+  type McpLaunchConfig,
+  type McpServerEntry,
+} from '../src/mcp/index.js';
+import { percentile, root, round, type BenchResult } from './harness.js';
 
 const node = (script: string, ...args: string[]): McpServerEntry => ({
   command: process.execPath,
@@ -15,6 +27,9 @@ const servers: Record<string, McpServerEntry> = {
   slow1: node('test/fixtures/fault-mcp-server.mjs', '--start-delay', '300'),
   slow2: node('test/fixtures/fault-mcp-server.mjs', '--start-delay', '300'),
 };
+
+/** Our fault server without faults: answers `ping` at once. */
+const pingServer = node('test/fixtures/fault-mcp-server.mjs');
 
 const fresh = () =>
   new McpManager({ catalog: buildCatalog({ workflow: servers }), env: process.env, timeoutMs: 10_000 });
@@ -58,6 +73,186 @@ export async function mcpLoadingTime(): Promise<BenchResult> {
       all_parallel_ms: round(all, 0),
       ratio: round(all / slowestAlone, 2),
       warm_ms: round(median(warm), 3),
+    },
+  };
+}
+
+const cpuTicksPerSecond = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks
+
+/** CPU seconds a live process has used so far (user + system), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / cpuTicksPerSecond;
+}
+
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+/** An agent's side of the gateway: the MCP SDK client over Streamable HTTP, with the config claude gets. */
+async function httpClient(config: McpLaunchConfig): Promise<Client> {
+  if (!('url' in config)) throw new Error('expected the gateway to serve this server');
+  const client = new Client({ name: 'bench-agent', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }),
+  );
+  return client;
+}
+
+/** A private stdio server, as `claude` starts one per agent without the gateway. */
+async function stdioClient(entry: McpServerEntry): Promise<{ client: Client; pid: () => number | null }> {
+  if (!('command' in entry)) throw new Error('expected a stdio server');
+  const transport = new StdioClientTransport({ command: entry.command, args: entry.args, stderr: 'ignore' });
+  const client = new Client({ name: 'bench-agent', version: '1' });
+  await client.connect(transport);
+  return { client, pid: () => transport.pid };
+}
+
+async function gatewayRun(workflow: Record<string, McpServerEntry>) {
+  return startMcp({
+    configServers: {},
+    projectDirs: [],
+    workflowServers: workflow,
+    env: process.env,
+    timeoutMs: 20_000,
+    useMock: false,
+    dataDir: mkdtempSync(join(tmpdir(), 'baton-bench-mcp-')),
+    cwd: root,
+    gateway: { token: newGatewayToken() },
+  });
+}
+
+async function pingLatencies(client: Client, calls: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const started = performance.now();
+    await client.callTool({ name: 'ping', arguments: {} });
+    latencies.push(performance.now() - started);
+  }
+  return latencies;
+}
+
+/** Tool-call latency of one server straight over stdio, and through the gateway. */
+async function callOverhead(calls: number) {
+  const direct = await stdioClient(pingServer);
+  const directMs = percentile(await pingLatencies(direct.client, calls), 50);
+  await direct.client.close();
+  const mcp = await gatewayRun({ fault: pingServer });
+  await mcp.manager.check(['fault']);
+  const agent = await httpClient(mcp.manager.launch('fault'));
+  const gatewayMs = percentile(await pingLatencies(agent, calls), 50);
+  await agent.close();
+  await mcp.close();
+  return { directMs, gatewayMs };
+}
+
+/** Preflight plus a first tool call on 5 cold servers through the gateway, against the slowest alone. */
+async function coldStartThroughGateway(): Promise<{ allMs: number; slowestAloneMs: number }> {
+  const firstCall = {
+    memory: 'read_graph',
+    filesystem: 'list_allowed_directories',
+    everything: 'echo',
+    slow1: 'ping',
+    slow2: 'ping',
+  };
+  const args = { echo: { message: 'hi' } } as Record<string, Record<string, unknown>>;
+  const oneRound = async (names: string[]) => {
+    // filesystem is per agent by default; its path here is absolute, so it can be shared.
+    const mcp = await gatewayRun(Object.fromEntries(names.map((n) => [n, { ...servers[n]!, scope: 'run' as const }])));
+    const started = performance.now();
+    const health = await mcp.manager.check(names);
+    if (health.some((h) => h.status !== 'up')) throw new Error('a server was down through the gateway');
+    await Promise.all(
+      names.map(async (n) => {
+        const tool = firstCall[n as keyof typeof firstCall];
+        const client = await httpClient(mcp.manager.launch(n));
+        await client.callTool({ name: tool, arguments: args[tool] ?? {} });
+        await client.close();
+      }),
+    );
+    const ms = performance.now() - started;
+    await mcp.close();
+    return ms;
+  };
+  const names = Object.keys(servers);
+  const alone = [];
+  for (const n of names) alone.push(await oneRound([n]));
+  return { allMs: await oneRound(names), slowestAloneMs: Math.max(...alone) };
+}
+
+/** 8 agents × 3 servers: CPU seconds (servers + this process) with a private copy each, and shared through the gateway. */
+async function swarmCpu(agents: number) {
+  const three = {
+    memory: servers.memory!,
+    everything: servers.everything!,
+    ping: pingServer,
+  };
+  const tools = { memory: 'read_graph', everything: 'echo', ping: 'ping' } as const;
+  const args = { echo: { message: 'hi' } } as Record<string, Record<string, unknown>>;
+
+  let cpu = ownCpuSeconds();
+  const privateCopies = await Promise.all(
+    Array.from({ length: agents }, () =>
+      Promise.all(
+        Object.entries(three).map(async ([name, entry]) => {
+          const server = await stdioClient(entry);
+          const tool = tools[name as keyof typeof tools];
+          await server.client.listTools();
+          await server.client.callTool({ name: tool, arguments: args[tool] ?? {} });
+          return server;
+        }),
+      ),
+    ),
+  );
+  const perAgentServers = privateCopies.flat().reduce((sum, s) => sum + cpuSecondsOf(s.pid()!), 0);
+  const perAgentTotal = perAgentServers + ownCpuSeconds() - cpu;
+  await Promise.all(privateCopies.flat().map((s) => s.client.close()));
+
+  cpu = ownCpuSeconds();
+  const mcp = await gatewayRun(three);
+  await mcp.manager.check(Object.keys(three));
+  const sessions = await Promise.all(
+    Array.from({ length: agents }, () =>
+      Promise.all(
+        Object.keys(three).map(async (name) => {
+          const client = await httpClient(mcp.manager.launch(name));
+          const tool = tools[name as keyof typeof tools];
+          await client.listTools();
+          await client.callTool({ name: tool, arguments: args[tool] ?? {} });
+          return client;
+        }),
+      ),
+    ),
+  );
+  const sharedServers = mcp.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  const sharedTotal = sharedServers + ownCpuSeconds() - cpu;
+  await Promise.all(sessions.flat().map((c) => c.close()));
+  await mcp.close();
+  return { perAgentCpu: perAgentTotal / agents, sharedCpu: sharedTotal / agents, processes: Object.keys(three).length };
+}
+
+/** The gateway against a private stdio server per agent: cold start, CPU of a swarm, per-call overhead. */
+export async function mcpGateway(): Promise<BenchResult> {
+  const cold = await coldStartThroughGateway();
+  const swarm = await swarmCpu(8);
+  const overhead = await callOverhead(Number(process.env.BENCH_CALLS ?? 200));
+  const saving = 1 - swarm.sharedCpu / swarm.perAgentCpu;
+  return {
+    name: 'mcp_gateway',
+    goal: 'cold 5 < 2000 ms and ≤ 1.2 × slowest; swarm CPU/agent ≥ 40 % lower; p50 overhead ≤ 2 ms',
+    rows: [
+      { measure: '5 cold servers: preflight + first call (gateway)', value: round(cold.allMs, 0), unit: 'ms' },
+      { measure: 'slowest server alone: preflight + first call', value: round(cold.slowestAloneMs, 0), unit: 'ms' },
+      { measure: '8 agents × 3 servers, private servers', value: round(swarm.perAgentCpu, 3), unit: 'CPU-s/agent' },
+      { measure: '8 agents × 3 servers, shared (gateway)', value: round(swarm.sharedCpu, 3), unit: 'CPU-s/agent' },
+      { measure: 'tool call p50, direct stdio', value: round(overhead.directMs, 2), unit: 'ms' },
+      { measure: 'tool call p50, through the gateway', value: round(overhead.gatewayMs, 2), unit: 'ms' },
+    ],
+    metrics: {
+      cold_ratio: round(cold.allMs / cold.slowestAloneMs, 2),
+      swarm_cpu_saving: round(saving, 2),
+      p50_overhead_ms: round(overhead.gatewayMs - overhead.directMs, 2),
     },
   };
 }

@@ -11,7 +11,7 @@ import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { contextQuality } from './context-quality.js';
 import { kgQueryLatency } from './knowledge.js';
-import { mcpLoadingTime } from './mcp.js';
+import { mcpGateway, mcpLoadingTime } from './mcp.js';
 import { bridgeFanout } from './bridge.js';
 import { storeLatency } from './store.js';
 import { workerThroughput } from './workers.js';
@@ -22,6 +22,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   session_pool: sessionPool,
   orchestrator_rss: orchestratorRss,
   mcp_loading_time: mcpLoadingTime,
+  mcp_gateway: mcpGateway,
   context_query_latency: contextQueryLatency,
   token_usage: tokenUsage,
   context_quality: contextQuality,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
+import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { mcpSecretValues, startMcp } from '../mcp/index.js';
+import { mcpSecretValues, newGatewayToken, runHealthPath, startMcp } from '../mcp/index.js';
 import {
   createLogger,
   logEvents,
@@ -132,7 +133,12 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
     const tenant = loaded.tenant ?? options.tenant ?? 'default';
     const agentEnv = { ...process.env, ...options.env };
     // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-    const secrets = [...mcpSecretValues(loaded.catalog, agentEnv), ...workflowEnvValues(loaded.workflow)];
+    const gateway = { token: newGatewayToken() };
+    const secrets = [
+      ...mcpSecretValues(loaded.catalog, agentEnv),
+      ...workflowEnvValues(loaded.workflow),
+      gateway.token,
+    ];
     options.onSecrets?.(secrets);
     const redactor = SecretRedactor.fromEnvironment(agentEnv, secrets);
     const store = redactingStore(rawStore, redactor);
@@ -169,9 +175,11 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
       await pruneToolCalls(store, config.tool_call_retention_days);
       await audit.recordConfig(config, sources);
       audit.watchRun(events);
-      mcp = loaded.catalog.size > 0 ? await startMcp(loaded.mcpOptions) : undefined;
+      mcp = await startRunMcp(loaded, config, gateway, events);
       metrics = await serveMetrics(config, events, mcp?.manager.events, notice);
       logEvents(logger, events, mcp?.manager.events);
+      // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
+      events.on('agent.attempt', preloadTokenizer);
       tracing = await RunTracing.configured(config.otel_endpoint, process.env);
       tracing?.observeRun(events, tenant);
       executor = await openQueueExecutor(config, store, notice, tracing);
@@ -211,6 +219,22 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
   } finally {
     if (!options.store) await rawStore.close();
   }
+}
+
+/**
+ * The run's MCP servers: shared through the gateway (not when agents go to workers, which may run on
+ * other hosts, where its loopback URL does not reach), their health kept for `baton status`.
+ */
+async function startRunMcp(
+  loaded: ReturnType<typeof loadWorkflowWithMcp>,
+  config: BatonConfig,
+  gateway: { token: string },
+  events: RunEvents,
+): Promise<Awaited<ReturnType<typeof startMcp>> | undefined> {
+  if (loaded.catalog.size === 0) return undefined;
+  const mcp = await startMcp({ ...loaded.mcpOptions, ...(config.redis_url ? {} : { gateway }) });
+  events.on('run.started', (e) => mcp.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
+  return mcp;
 }
 
 /**

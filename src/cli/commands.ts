@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
-import { catalogFor, mcpSecretValues } from '../mcp/index.js';
+import { catalogFor, formatRunHealth, mcpSecretValues, readRunHealth } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
 import {
   agentTimeline,
@@ -154,13 +154,13 @@ export async function statusCommand(
   output: Output,
 ): Promise<number> {
   const { tenant } = options;
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
     // Another tenant's run reads as no run at all: its id tells nothing.
     if (tenant && (await store.getRun(id))?.tenant !== tenant)
       throw new BatonError(
-        ErrorCodes.usage,
+        ErrorCodes.runNotFound,
         `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
       );
     if (options.agent !== undefined) {
@@ -169,7 +169,12 @@ export async function statusCommand(
       return 0;
     }
     const summary = await summarizeRun(store, id);
-    output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    const mcpHealth = readRunHealth(config.data_dir, id);
+    output.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...summary, ...(mcpHealth ? { mcpHealth } : {}) })}\n`
+        : `${formatSummary(summary)}\n${mcpHealth ? `${formatRunHealth(mcpHealth)}\n` : ''}`,
+    );
     return 0;
   });
 }

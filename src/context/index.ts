@@ -18,6 +18,6 @@ export type { Reranker, RerankRequest } from './rerank.js';
 export type { OneTurnAgentOptions } from './one-turn.js';
 export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';
 export type { AgentSummarizerOptions, Summarizer, SummaryRequest } from './summarize.js';
-export { countTokens } from './tokens.js';
+export { countTokens, preloadTokenizer } from './tokens.js';
 export { contextExportSchema, exportContext, importContext } from './transfer.js';
 export type { ContextExport, ImportReport } from './transfer.js';

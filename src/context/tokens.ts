@@ -13,3 +13,15 @@ export function countTokens(text: string): number {
     .countTokens;
   return count(text);
 }
+
+/**
+ * Loads the tokenizer in the background, so the first count (when the first agent's result is added
+ * to the context) does not pay for it. Call it while agents run: Baton is idle then.
+ */
+export function preloadTokenizer(): void {
+  if (count) return;
+  void import('gpt-tokenizer/encoding/cl100k_base').then(
+    (tokenizer: { countTokens: CountTokens }) => (count ??= tokenizer.countTokens),
+    () => undefined, // countTokens loads it itself, and reports a failure where it matters
+  );
+}

@@ -14,7 +14,19 @@ export const mockToolSchema = z
   })
   .strict();
 
+/** The header every request to Baton's MCP gateway must carry, with the run's secret. */
+export const gatewayTokenHeader = 'x-baton-gateway-token';
+
+/**
+ * Who shares a stdio server's process: `run` = one process for the whole run, reached through
+ * Baton's MCP gateway; `agent` = a private process per agent, started by its `claude`.
+ */
+export const mcpScopeSchema = z.enum(['run', 'agent']);
+export type McpScope = z.output<typeof mcpScopeSchema>;
+
 const batonFields = {
+  /** Stdio servers only: see `mcpScopeSchema`; the default is decided by `McpManager.scope`. */
+  scope: mcpScopeSchema.optional(),
   /** What the server is for, in words the task analysis matches (e.g. `issues`, `sql`). */
   capabilities: z.array(z.string().min(1)).optional(),
   /** Extra words or phrases in a task that call for this server. */
@@ -156,7 +168,7 @@ const expandAll = (values: Record<string, string> | undefined, server: string, e
 
 /** An entry as Claude Code's `.mcp.json` would hold it: Baton's hints removed, `${VAR}` left as written. */
 export function templateConfig(entry: McpServerEntry): McpLaunchConfig {
-  const { capabilities: _capabilities, keywords: _keywords, mock: _mock, ...config } = entry;
+  const { capabilities: _capabilities, keywords: _keywords, mock: _mock, scope: _scope, ...config } = entry;
   return config;
 }
 

@@ -1,6 +1,8 @@
 export {
   batonServerEntry,
   buildCatalog,
+  gatewayTokenHeader,
+  mcpScopeSchema,
   launchConfig,
   mcpServerSchema,
   mockToolSchema,
@@ -12,6 +14,7 @@ export type {
   CatalogSources,
   McpCatalog,
   McpLaunchConfig,
+  McpScope,
   McpServerEntry,
   MockTool,
 } from './catalog.js';
@@ -29,9 +32,13 @@ export type {
   McpUnavailablePolicy,
   ServerHealth,
 } from './manager.js';
+export { formatRunHealth, readRunHealth, runHealthPath } from './run-health.js';
+export type { ServerRunHealth } from './run-health.js';
+export type { GatewayCall, McpGateway, McpGatewayOptions } from './gateway.js';
+export { mcpMarkerVariable, StdioUpstream } from './upstream.js';
 export { MockMcpHost } from './mock.js';
 export type { MockToolCall } from './mock.js';
-export { catalogFor, launchSecretValues, mcpSecretValues, startMcp } from './setup.js';
+export { catalogFor, launchSecretValues, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';
 export { agentScopeEnv, finishAgentMcpConfig } from './agent-config.js';
 export type { AgentMcpConfigRequest } from './agent-config.js';

@@ -157,7 +157,8 @@ describe('agent MCP plans and graceful degradation', () => {
       policy: 'fail',
     });
     expect(Object.keys(plan.servers)).toEqual(['memory']);
-    expect(plan.servers.memory).toEqual(memory);
+    // Launch-ready, and marked so a leftover process can be found.
+    expect(plan.servers.memory).toEqual({ ...memory, env: { BATON_MCP_SERVER: 'memory' } });
     expect(plan.chosen).toEqual([{ name: 'memory', reasons: ['task mentions "remember" (memory keyword)'] }]);
     expect(plan.available).toEqual([{ name: 'memory', tools: 1 }]);
   });

@@ -7,7 +7,6 @@ import {
   ConsecutiveBreaker,
   ExponentialBackoff,
   circuitBreaker,
-  handleAll,
   handleWhen,
   noJitterGenerator,
   retry,
@@ -26,16 +25,21 @@ import {
   type ErrorInfo,
 } from '../core/index.js';
 import {
+  gatewayTokenHeader,
   launchConfig,
   templateConfig,
   type CatalogServer,
   type McpCatalog,
   type McpLaunchConfig,
+  type McpScope,
   type MockTool,
 } from './catalog.js';
+import type { GatewayCall, McpGateway } from './gateway.js';
 import type { MockMcpHost } from './mock.js';
-import { McpProbeTimeout, probeServer, type McpProbe } from './probe.js';
-import { analyzeRequirements } from './requirements.js';
+import { listedTools, McpProbeTimeout, probeServer, withinDeadline, type McpProbe } from './probe.js';
+import { analyzeRequirements, kindOf } from './requirements.js';
+import { writeRunHealth, type ServerRunHealth } from './run-health.js';
+import { mcpMarkerVariable } from './upstream.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -62,6 +66,10 @@ export interface McpEventMap extends Record<string, unknown> {
     error?: ErrorInfo;
   };
   'mcp.breaker': { server: string; state: BreakerState };
+  /** A request an agent sent through the gateway (real traffic, not a probe). */
+  'mcp.call': GatewayCall;
+  /** A shared server's process exited unexpectedly, was restarted, or stayed down after its restarts. */
+  'mcp.lifecycle': { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string };
 }
 
 export class McpEvents extends TypedEmitter<McpEventMap> {}
@@ -88,6 +96,8 @@ export interface McpManagerOptions {
   /** `use_mock_mcp`: every server is replaced by a mock served from this host. */
   mock?: MockMcpHost;
   probe?: McpProbe;
+  /** Baton's MCP gateway: stdio servers of `scope: run` are started once in it and shared by agents. */
+  gateway?: McpGateway;
   events?: McpEvents;
   clock?: Clock;
 }
@@ -118,6 +128,7 @@ interface ServerState {
   policy: IPolicy;
   healthy?: { health: ServerHealth; expiresAt: number };
   inFlight?: Promise<ServerHealth>;
+  traffic: { latencies: number[]; failures: number; crashes: number; restarts: number; lastError?: string };
 }
 
 /**
@@ -128,6 +139,16 @@ interface ServerState {
 const waitBackoff = new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000, generator: noJitterGenerator });
 
 const isDown = (health: ServerHealth): boolean => health.status === 'down';
+
+/**
+ * Failures that say the server is unwell (it crashed, timed out, could not start); an MCP error the
+ * server answered with (unknown tool, bad arguments) says it is working, so the breaker ignores it.
+ */
+const countsAgainstServer = (error: Error): boolean => {
+  // McpError's numeric code, read without loading the SDK's schemas here: ConnectionClosed, RequestTimeout.
+  const code = (error as { code?: unknown }).code;
+  return typeof code !== 'number' || code === -32000 || code === -32001;
+};
 
 const breakerStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -147,6 +168,7 @@ export class McpManager {
   private readonly probe: McpProbe;
   private readonly clock: Clock;
   private monitor?: NodeJS.Timeout;
+  private healthFile?: string;
 
   constructor(private readonly options: McpManagerOptions) {
     this.events = options.events ?? new McpEvents();
@@ -161,8 +183,11 @@ export class McpManager {
   /** The config an agent gets for a server: the real one, or its mock's URL in mock mode. */
   launch(name: string): McpLaunchConfig {
     const server = this.server(name);
+    if (this.options.gateway && this.shared(name)) return this.options.gateway.launchConfig(name);
     if (this.options.mock) return this.options.mock.serve(name, this.mockTools(name), server.entry.mock?.results ?? {});
-    return launchConfig(server, this.options.env);
+    const config = launchConfig(server, this.options.env);
+    // Marked like the gateway's own servers, so a leftover process can be told apart.
+    return 'command' in config ? { ...config, env: { ...config.env, [mcpMarkerVariable]: name } } : config;
   }
 
   /** Whether this is Baton's own server (`baton mcp-server`), not one a user declared. */
@@ -172,7 +197,32 @@ export class McpManager {
 
   /** The same, with `${VAR}` references unexpanded: safe to print or write to disk. */
   describe(name: string): McpLaunchConfig {
+    if (this.options.gateway && this.shared(name)) {
+      return {
+        type: 'http',
+        url: this.options.gateway.url(name),
+        headers: { [gatewayTokenHeader]: '<per-run secret>' },
+      };
+    }
     return this.options.mock ? this.launch(name) : templateConfig(this.server(name).entry);
+  }
+
+  /**
+   * A stdio server's scope: as declared, else `run` — one process shared by every agent of the run —
+   * except for servers that act on the agent's working directory (filesystem, git), which would see
+   * the run's directory instead of the agent's worktree when shared.
+   */
+  scope(name: string): McpScope | 'remote' {
+    const server = this.server(name);
+    if (!('command' in server.entry)) return 'remote';
+    if (server.entry.scope) return server.entry.scope;
+    const kind = kindOf(server);
+    return kind === 'filesystem' || kind === 'git' ? 'agent' : 'run';
+  }
+
+  /** Served from the gateway: a stdio server of scope `run`, when there is a gateway (never in mock mode). */
+  private shared(name: string): boolean {
+    return !this.options.mock && this.scope(name) === 'run';
   }
 
   private server(name: string): CatalogServer {
@@ -213,11 +263,10 @@ export class McpManager {
     const deadline = this.clock.now() + this.options.timeoutMs;
     let attempts = 0;
     try {
-      const config = this.launch(name);
+      const probe = this.probeFor(name);
       const tools = await state.policy.execute(() => {
         attempts++;
-        const timeoutMs = Math.max(1, deadline - this.clock.now());
-        return this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
+        return probe(Math.max(1, deadline - this.clock.now()));
       });
       const health: ServerHealth = {
         name,
@@ -324,6 +373,77 @@ export class McpManager {
     return health;
   }
 
+  /**
+   * How a server is probed: a shared one through the gateway's kept client (started on first use,
+   * never closed by the probe), any other by starting it, listing its tools and stopping it.
+   */
+  private probeFor(name: string): (timeoutMs: number) => Promise<MockTool[]> {
+    const config = this.options.gateway && this.shared(name) ? undefined : this.launch(name);
+    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
+    const launch = launchConfig(this.server(name), this.options.env);
+    if (!('command' in launch)) throw new BatonError(ErrorCodes.internal, `MCP server "${name}" is not stdio`);
+    const upstream = this.options.gateway!.upstream(name, launch, this.options.cwd);
+    return (timeoutMs) =>
+      withinDeadline(name, timeoutMs, async (signal) => listedTools(await upstream.client(signal), signal));
+  }
+
+  /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
+  guard<T>(name: string, request: () => Promise<T>): Promise<T> {
+    return this.state(name).breaker.execute(request);
+  }
+
+  /** Records a request that went through the gateway. */
+  recordCall(call: GatewayCall): void {
+    const { traffic } = this.state(call.server);
+    traffic.latencies.push(call.latencyMs);
+    if (!call.ok) {
+      traffic.failures++;
+      traffic.lastError = call.error;
+    }
+    this.events.emit('mcp.call', call);
+  }
+
+  /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
+  recordLifecycle(event: McpEventMap['mcp.lifecycle']): void {
+    const state = this.state(event.server);
+    if (event.state === 'crashed') {
+      state.traffic.crashes++;
+      state.healthy = undefined;
+    }
+    if (event.state === 'restarted') state.traffic.restarts++;
+    if (event.error) state.traffic.lastError = event.error;
+    this.events.emit('mcp.lifecycle', event);
+    this.saveHealth();
+  }
+
+  /** Keeps the run's MCP health in this file (for `baton status`): after each crash or restart, and at close. */
+  reportHealthTo(path: string): void {
+    this.healthFile = path;
+    this.saveHealth();
+  }
+
+  private saveHealth(): void {
+    if (this.healthFile) writeRunHealth(this.healthFile, this.runHealth());
+  }
+
+  /** Each server's health over the run so far. */
+  runHealth(): ServerRunHealth[] {
+    return [...this.states].map(([name, { traffic }]) => {
+      const sorted = [...traffic.latencies].sort((a, b) => a - b);
+      return {
+        name,
+        scope: this.options.catalog.has(name) ? this.scope(name) : 'remote',
+        breaker: this.breakerState(name),
+        calls: sorted.length,
+        failures: traffic.failures,
+        crashes: traffic.crashes,
+        restarts: traffic.restarts,
+        ...(sorted.length ? { p50Ms: sorted[Math.floor((sorted.length - 1) / 2)] } : {}),
+        ...(traffic.lastError ? { lastError: traffic.lastError } : {}),
+      };
+    });
+  }
+
   /** Re-probes, in the background, every server whose breaker is not closed. */
   startMonitor(): void {
     if (this.monitor) return;
@@ -336,6 +456,7 @@ export class McpManager {
   }
 
   close(): void {
+    this.saveHealth();
     if (this.monitor) clearInterval(this.monitor);
     this.monitor = undefined;
   }
@@ -343,7 +464,7 @@ export class McpManager {
   private state(name: string): ServerState {
     const existing = this.states.get(name);
     if (existing) return existing;
-    const breaker = circuitBreaker(handleAll, {
+    const breaker = circuitBreaker(handleWhen(countsAgainstServer), {
       halfOpenAfter: this.options.breakerHalfOpenAfterMs ?? 5000,
       breaker: new ConsecutiveBreaker(this.options.breakerThreshold ?? 3),
     });
@@ -358,7 +479,11 @@ export class McpManager {
         backoff: new ExponentialBackoff({ initialDelay: this.options.retryBaseDelayMs ?? 100, maxDelay: 1000 }),
       },
     );
-    const state: ServerState = { breaker, policy: wrap(retries, breaker) };
+    const state: ServerState = {
+      breaker,
+      policy: wrap(retries, breaker),
+      traffic: { latencies: [], failures: 0, crashes: 0, restarts: 0 },
+    };
     this.states.set(name, state);
     return state;
   }

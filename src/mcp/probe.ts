@@ -1,3 +1,4 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
@@ -64,35 +65,51 @@ function transportFor(
 export const probeServer: McpProbe = async (name, config, options) => {
   const sdk = await clientSdk();
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
+  try {
+    return await withinDeadline(name, options.timeoutMs, async (signal) => {
+      await client.connect(transportFor(sdk, config, options.cwd), { signal });
+      return listedTools(client, signal);
+    });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+};
+
+/** tools/list on a connected client, as preflight records it. */
+export async function listedTools(client: Client, signal: AbortSignal): Promise<MockTool[]> {
+  const { tools } = await client.listTools(undefined, { signal });
+  return tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: t.inputSchema,
+  }));
+}
+
+/**
+ * Runs a probe that must answer within `timeoutMs`: a late answer is a McpProbeTimeout, any other
+ * failure a BatonError saying the server is not up.
+ */
+export async function withinDeadline<T>(
+  name: string,
+  timeoutMs: number,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const timedOut = new Promise<never>((_, reject) => {
     deadline.signal.addEventListener('abort', () =>
-      reject(
-        new McpProbeTimeout(
-          `MCP server "${name}" did not answer initialize + tools/list within ${options.timeoutMs} ms`,
-        ),
-      ),
+      reject(new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${timeoutMs} ms`)),
     );
   });
   try {
-    const work = (async () => {
-      await client.connect(transportFor(sdk, config, options.cwd), { signal: deadline.signal });
-      const { tools } = await client.listTools(undefined, { signal: deadline.signal });
-      return tools.map((t) => ({
-        name: t.name,
-        description: t.description,
-        inputSchema: t.inputSchema,
-      }));
-    })();
-    work.catch(() => undefined); // after a timeout wins the race, its late failure is expected
-    return await Promise.race([work, timedOut]);
+    const working = work(deadline.signal);
+    working.catch(() => undefined); // after a timeout wins the race, its late failure is expected
+    return await Promise.race([working, timedOut]);
   } catch (error) {
     if (error instanceof BatonError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${name}" is not up: ${reason}`, { cause: error });
   } finally {
     clearTimeout(timer);
-    await client.close().catch(() => undefined);
   }
-};
+}

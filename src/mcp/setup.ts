@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
+import { randomBytes } from 'node:crypto';
 import { McpManager } from './manager.js';
 import { MockMcpHost } from './mock.js';
 
@@ -14,7 +15,12 @@ export interface McpSetupOptions {
   useMock: boolean;
   dataDir: string;
   cwd: string;
+  /** Share stdio servers of `scope: run` through Baton's MCP gateway (a run, a worker); off for `baton mcp check`. */
+  gateway?: { token: string };
 }
+
+/** A fresh per-run secret for the MCP gateway: made before the run so its redactor can hide it. */
+export const newGatewayToken = (): string => randomBytes(32).toString('base64url');
 
 /** Every server a run may use: baton.config < `.mcp.json` files < the workflow. */
 export function catalogFor(
@@ -29,21 +35,43 @@ export function catalogFor(
 }
 
 /** An MCP manager for a run or a CLI check, with its health monitor (and mock host) running. */
-export async function startMcp(options: McpSetupOptions): Promise<{ manager: McpManager; close: () => Promise<void> }> {
+export async function startMcp(
+  options: McpSetupOptions,
+): Promise<{ manager: McpManager; pids: () => number[]; close: () => Promise<void> }> {
   const mock = options.useMock ? await MockMcpHost.start() : undefined;
-  const manager = new McpManager({
+  // The gateway reports to the manager it serves; the manager is made just below.
+  // eslint-disable-next-line prefer-const -- the gateway's callbacks close over it before it is made
+  let manager: McpManager | undefined;
+  const gateway =
+    options.gateway && !options.useMock
+      ? // Loaded only for runs: the SDK's server side is not needed by other commands.
+        await (
+          await import('./gateway.js')
+        ).McpGateway.start({
+          token: options.gateway.token,
+          guard: (server, request) => manager!.guard(server, request),
+          onCall: (call) => manager?.recordCall(call),
+          onLifecycle: (event) => manager?.recordLifecycle(event),
+        })
+      : undefined;
+  manager = new McpManager({
     catalog: catalogFor(options),
     env: options.env,
     timeoutMs: options.timeoutMs,
     cwd: options.cwd,
     snapshotDir: join(options.dataDir, 'mcp-snapshots'),
     mock,
+    gateway,
   });
   manager.startMonitor();
+  const started = manager;
   return {
     manager,
+    /** Process ids of the shared servers running now. */
+    pids: () => gateway?.pids() ?? [],
     close: async () => {
-      manager.close();
+      started.close();
+      await gateway?.close();
       await mock?.close();
     },
   };

@@ -111,6 +111,19 @@ export class BatonMetrics {
     labelNames: ['server'],
     registers: [this.registry],
   });
+  private readonly mcpCalls = new Histogram({
+    name: 'baton_mcp_call_seconds',
+    help: "Agents' requests through the MCP gateway, by server, method and result",
+    labelNames: ['server', 'method', 'status'],
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2, 10],
+    registers: [this.registry],
+  });
+  private readonly mcpRestarts = new Counter({
+    name: 'baton_mcp_lifecycle_total',
+    help: 'Shared MCP server crashes, restarts and give-ups, by server',
+    labelNames: ['server', 'state'],
+    registers: [this.registry],
+  });
   private readonly activeAgents = new Gauge({
     name: 'baton_active_agents',
     help: 'Agents running now',
@@ -176,7 +189,7 @@ export class BatonMetrics {
     return () => offs.forEach((off) => off());
   }
 
-  /** Subscribes to MCP preflight and breaker events; returns the unsubscribe function. */
+  /** Subscribes to MCP preflight, breaker, gateway traffic and restart events; returns the unsubscribe function. */
   observeMcp(events: McpEvents): () => void {
     const offs = [
       events.on('mcp.checked', (e) => {
@@ -186,6 +199,13 @@ export class BatonMetrics {
         if (e.attempts > 1) this.mcpRetries.inc({ server: e.server }, e.attempts - 1);
       }),
       events.on('mcp.breaker', (e) => this.mcpBreaker.set({ server: e.server }, breakerValues[e.state])),
+      events.on('mcp.call', (e) =>
+        this.mcpCalls.observe(
+          { server: e.server, method: e.method, status: e.ok ? 'ok' : 'error' },
+          seconds(e.latencyMs),
+        ),
+      ),
+      events.on('mcp.lifecycle', (e) => this.mcpRestarts.inc({ server: e.server, state: e.state })),
     ];
     return () => offs.forEach((off) => off());
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireProgram } from '../../test/support/programs.js';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
+import { FakeRuntime, type AgentSpec, type AttemptOutcome, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig, type BatonConfig } from '../config/index.js';
 import { ErrorCodes } from '../core/index.js';
 import { parseWorkflow } from '../workflow/index.js';
@@ -538,20 +538,26 @@ describe('orchestration: agent timeouts', () => {
 });
 
 describe('orchestration: session pool', () => {
-  it('prepares only as many waiting agents ahead of their slot as the pool has room for', async () => {
+  it('keeps the pool full: each spare an agent takes is refilled with the next waiting agent, never beyond its room', async () => {
     const yaml = `version: 1\nname: t\nphases:\n  - { id: p, agents: [{ id: a, count: 6, prompt: work }] }\n`;
+    // A pool of two spares, as ClaudeRuntime keeps: an agent that starts takes its spare out of the pool.
     class PooledRuntime extends FakeRuntime {
-      /** Every agent offered to the pool, taken or not. */
-      readonly offered: string[] = [];
-      private taken = 0;
+      readonly spares = new Set<string>();
+      /** Every agent offered to the pool, and whether the pool took it. */
+      readonly offered: Array<[string, boolean]> = [];
+      readonly started: Array<[string, boolean]> = [];
       get warmCapacity(): number {
-        return Math.max(0, 2 - this.taken);
+        return Math.max(0, 2 - this.spares.size);
       }
-      prewarm(spec: { agentId: string }): boolean {
-        this.offered.push(spec.agentId);
-        if (this.warmCapacity === 0) return false;
-        this.taken++;
-        return true;
+      prewarm(spec: AgentSpec): boolean {
+        const took = this.warmCapacity > 0;
+        if (took) this.spares.add(spec.agentId);
+        this.offered.push([spec.agentId, took]);
+        return took;
+      }
+      override execute(spec: AgentSpec, signal: AbortSignal): Promise<AttemptOutcome> {
+        this.started.push([spec.agentId, this.spares.delete(spec.agentId)]);
+        return super.execute(spec, signal);
       }
     }
     const pooled = new PooledRuntime(() => ({ text: 'ok', delayMs: 20 }));
@@ -560,9 +566,16 @@ describe('orchestration: session pool', () => {
       config: config({ parallel_limit: 1 }),
     }).result;
     expect(summary.phases[0]!.agents.every((a) => a.status === 'succeeded')).toBe(true);
-    // Five agents wait; only the first two are prepared early (the others would hold a spec the pool never takes).
-    expect(pooled.offered).toEqual(['a.1', 'a.2']);
-    expect(pooled.calls).toHaveLength(6);
+    // The first agent has a free slot; every agent after it starts from a spare, the pool refilled as each is taken.
+    expect(pooled.started).toEqual([
+      ['a.0', false],
+      ['a.1', true],
+      ['a.2', true],
+      ['a.3', true],
+      ['a.4', true],
+      ['a.5', true],
+    ]);
+    expect(pooled.spares.size).toBe(0);
   });
 });
 

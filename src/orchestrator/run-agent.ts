@@ -15,8 +15,7 @@ export type RunAgent = (instance: AgentInstance, where: InstanceContext) => Prom
  * commit, and its final record (agent-records.ts). Local or queued, every agent takes this path.
  */
 export function createAgentRunner(ctx: RunContext): RunAgent {
-  /** Waiting agents being prepared for a prewarm: executor room they will take once prewarmed. */
-  let warming = 0;
+  const pool = sessionPoolFiller(ctx);
 
   return async (instance, where) => {
     const record = await ctx.records.pending(instance, where);
@@ -27,24 +26,16 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
     const prepare = (): Promise<PreparedAgent | AgentRecord> =>
       prepareOrFail(ctx, { entry: instance.entry, resolved, record }, where);
     const run = ctx.run();
-    // An agent that has to wait for a slot gets its process started meanwhile, while the executor has room.
-    // Room is counted as taken while the agent is prepared, so a long queue does not prepare every agent.
-    const warmUp = ctx.executor.warmCapacity > warming && !ctx.scheduler.hasFreeSlot(run.tenant) && !ctx.budget.limited;
+    const waits = !ctx.scheduler.hasFreeSlot(run.tenant) && !ctx.budget.limited;
     const slot = ctx.scheduler.acquire({ tenant: run.tenant, priority: run.priority ?? 0, signal: ctx.stop.signal });
-    let prepared: PreparedAgent | AgentRecord | undefined;
+    // An agent that has to wait for a slot gets its process started meanwhile: now if the pool has room,
+    // else as soon as a spare is taken.
+    const waiting = waits ? pool.wait(prepare) : undefined;
     let release: () => void;
     try {
-      if (warmUp) {
-        warming++;
-        try {
-          prepared = await prepare();
-          if ('job' in prepared && !ctx.stop.stopped) ctx.executor.prewarm(prepared.job);
-        } finally {
-          warming--;
-        }
-      }
       release = await slot;
     } catch (error) {
+      waiting?.cancel();
       slot.then(
         (r) => r(),
         () => undefined,
@@ -53,11 +44,73 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
       throw error;
     }
     try {
-      prepared ??= await prepare();
+      const prepared = (await waiting?.take()) ?? (await prepare());
       return 'job' in prepared ? await runPreparedAgent(ctx, prepared, where.phase) : prepared;
     } finally {
       release();
+      pool.refill(0);
     }
+  };
+}
+
+/**
+ * The session pool, kept full: agents waiting for a slot are prepared and prewarmed while the
+ * executor has room, in the order they queued; each time a waiting agent takes its slot (and its
+ * spare), the next waiting agent is prewarmed in its place. Room is counted as taken while an agent
+ * is prepared, so a long queue does not prepare every agent.
+ */
+function sessionPoolFiller(ctx: RunContext) {
+  let warming = 0;
+  /** Agents waiting for a slot whose process is not started, in the order they queued. */
+  const cold: Array<() => void> = [];
+  const leave = (warm: () => void) => {
+    const at = cold.indexOf(warm);
+    if (at >= 0) cold.splice(at, 1);
+  };
+  const refill = (freed: number) => {
+    let room = ctx.executor.warmCapacity - warming + freed;
+    for (const warm of [...cold]) {
+      if (room-- <= 0) break;
+      warm();
+    }
+  };
+  return {
+    refill,
+    wait(prepare: () => Promise<PreparedAgent | AgentRecord>) {
+      let warmed: Promise<PreparedAgent | AgentRecord> | undefined;
+      let taken = false;
+      // Offers the prepared job to the pool; a full pool (its spare not yet taken) is asked again at the
+      // next refill, in the agent's place in the queue.
+      const offer = (prepared: PreparedAgent | AgentRecord) => {
+        if (taken || !('job' in prepared) || ctx.stop.stopped) return;
+        if (ctx.executor.prewarm(prepared.job)) leave(warm);
+      };
+      const warm = (): void => {
+        if (!warmed) {
+          warming++;
+          warmed = prepare().finally(() => warming--);
+        }
+        void warmed.then(offer);
+      };
+      cold.push(warm);
+      if (ctx.executor.warmCapacity > warming) warm();
+      return {
+        /** The agent has its slot: its preparation, if it was prewarmed; its spare makes room for the next. */
+        take: async () => {
+          taken = true;
+          leave(warm);
+          if (!warmed) return undefined;
+          const prepared = await warmed;
+          refill(1);
+          return prepared;
+        },
+        cancel: () => {
+          taken = true;
+          leave(warm);
+          warmed?.catch(() => undefined);
+        },
+      };
+    },
   };
 }
 

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
+import type { McpManager } from './manager.js';
+import { newGatewayToken, startMcp } from './setup.js';
+
+const modules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
+const faultServer = fileURLToPath(new URL('../../test/fixtures/fault-mcp-server.mjs', import.meta.url));
+const node = (script: string, ...args: string[]): McpServerEntry => ({
+  command: process.execPath,
+  args: [script, ...args],
+});
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function gatewayRun(servers: Record<string, McpServerEntry>): Promise<McpManager> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const mcp = await startMcp({
+    configServers: {},
+    projectDirs: [],
+    workflowServers: servers,
+    env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
+    timeoutMs: 10_000,
+    useMock: false,
+    dataDir: dir,
+    cwd: dir,
+    gateway: { token: newGatewayToken() },
+  });
+  cleanups.push(() => mcp.close());
+  return mcp.manager;
+}
+
+/** An agent's side: the MCP SDK client over Streamable HTTP, with the config Baton gives claude. */
+async function agentClient(config: McpLaunchConfig): Promise<Client> {
+  if (!('url' in config)) throw new Error('expected an http config');
+  const client = new Client({ name: 'agent', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }),
+  );
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const text = (result: Awaited<ReturnType<Client['callTool']>>) =>
+  (result.content as Array<{ type: string; text: string }>).map((c) => c.text).join('');
+
+describe('MCP gateway', () => {
+  it('shares one real memory server: what one agent stores, another reads; the preflight process is the one kept', async () => {
+    const manager = await gatewayRun({
+      memory: node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js')),
+    });
+    const [health] = await manager.check(['memory']);
+    expect(health).toMatchObject({ status: 'up' });
+    const config = manager.launch('memory');
+    expect(config).toMatchObject({
+      type: 'http',
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/memory$/),
+    });
+
+    const writer = await agentClient(config);
+    await writer.callTool({
+      name: 'create_entities',
+      arguments: { entities: [{ name: 'Launch', entityType: 'event', observations: ['March 3'] }] },
+    });
+    const reader = await agentClient(config);
+    expect(text(await reader.callTool({ name: 'read_graph', arguments: {} }))).toContain('March 3');
+    const [memory] = manager.runHealth();
+    expect(memory).toMatchObject({ name: 'memory', scope: 'run', calls: expect.any(Number), failures: 0, crashes: 0 });
+    expect(memory!.calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a request without the run secret, or with a wrong one', async () => {
+    const manager = await gatewayRun({ ok: node(faultServer) });
+    await manager.check(['ok']);
+    const config = manager.launch('ok');
+    if (!('url' in config)) throw new Error('expected an http config');
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
+    const post = (headers: Record<string, string>) =>
+      fetch(config.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(initialize),
+      });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ 'x-baton-gateway-token': 'guess' })).status).toBe(401);
+    expect((await post(config.headers ?? {})).status).toBe(200);
+  });
+
+  it('a server that crashes mid-run fails the call in flight, is restarted, and later calls succeed', async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1') });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    // The restarted process answers (and would crash again after one call: a fresh process).
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
+  });
+
+  it('gives filesystem servers a private process per agent by default, and honours a declared scope', async () => {
+    const manager = await gatewayRun({
+      files: node(join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js'), tmpdir()),
+      pinned: { ...node(faultServer), scope: 'agent' },
+      shared: node(faultServer),
+      remote: { type: 'http', url: 'http://127.0.0.1:9/mcp' },
+    });
+    expect(['files', 'pinned', 'shared', 'remote'].map((n) => manager.scope(n))).toEqual([
+      'agent',
+      'agent',
+      'run',
+      'remote',
+    ]);
+    expect(manager.launch('pinned')).toMatchObject({ command: process.execPath });
+    expect(manager.launch('remote')).toEqual({ type: 'http', url: 'http://127.0.0.1:9/mcp' });
+    expect(manager.describe('shared')).toMatchObject({ headers: { 'x-baton-gateway-token': '<per-run secret>' } });
+  });
+});

@@ -1,0 +1,219 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  GetPromptRequestSchema,
+  GetPromptResultSchema,
+  isInitializeRequest,
+  ListPromptsRequestSchema,
+  ListPromptsResultSchema,
+  ListResourcesRequestSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesRequestSchema,
+  ListResourceTemplatesResultSchema,
+  ListToolsRequestSchema,
+  ListToolsResultSchema,
+  ReadResourceRequestSchema,
+  ReadResourceResultSchema,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
+import { newGatewayToken } from './setup.js';
+import { StdioUpstream, type UpstreamOptions } from './upstream.js';
+
+/** How a request through the gateway went, for the breaker and the metrics. */
+export interface GatewayCall {
+  server: string;
+  method: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface McpGatewayOptions {
+  /** The run's secret (see `newGatewayToken`); made here when not given. */
+  token?: string;
+  /** Runs each forwarded request: the McpManager passes it through the server's circuit breaker. */
+  guard?: <T>(server: string, request: () => Promise<T>) => Promise<T>;
+  onCall?: (call: GatewayCall) => void;
+  onLifecycle?: UpstreamOptions['onLifecycle'];
+  maxRestarts?: number;
+  restartBaseDelayMs?: number;
+}
+
+/** What the gateway forwards, by the capability the upstream server must declare for it. */
+const forwarded = [
+  { capability: 'tools', request: ListToolsRequestSchema, result: ListToolsResultSchema },
+  { capability: 'tools', request: CallToolRequestSchema, result: CallToolResultSchema },
+  { capability: 'resources', request: ListResourcesRequestSchema, result: ListResourcesResultSchema },
+  { capability: 'resources', request: ListResourceTemplatesRequestSchema, result: ListResourceTemplatesResultSchema },
+  { capability: 'resources', request: ReadResourceRequestSchema, result: ReadResourceResultSchema },
+  { capability: 'prompts', request: ListPromptsRequestSchema, result: ListPromptsResultSchema },
+  { capability: 'prompts', request: GetPromptRequestSchema, result: GetPromptResultSchema },
+] as const;
+
+/**
+ * Baton's MCP gateway: each stdio server a run shares (`scope: run`) is started once, as Baton's
+ * child, and every agent reaches it as a Streamable HTTP MCP server on loopback. Each agent gets its
+ * own MCP session (an SDK `Server` + `StreamableHTTPServerTransport`) whose requests are forwarded to
+ * the one upstream SDK `Client`. Every request must carry the run's secret header.
+ */
+export class McpGateway {
+  private readonly upstreams = new Map<string, StdioUpstream>();
+  private readonly sessions = new Map<string, StreamableHTTPServerTransport>();
+  private readonly digest: Buffer;
+
+  private constructor(
+    private readonly http: HttpServer,
+    readonly token: string,
+    readonly port: number,
+    private readonly options: McpGatewayOptions,
+  ) {
+    this.digest = hash(token);
+  }
+
+  static async start(options: McpGatewayOptions = {}): Promise<McpGateway> {
+    const token = options.token ?? newGatewayToken();
+    // eslint-disable-next-line prefer-const -- a const would be read before it is set (TDZ) by an early request
+    let gateway: McpGateway | undefined;
+    const http = createServer((req, res) => void gateway?.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(0, '127.0.0.1', () => resolve());
+    });
+    gateway = new McpGateway(http, token, (http.address() as AddressInfo).port, options);
+    return gateway;
+  }
+
+  /** The upstream for a server, started on first use (the preflight's client is the one kept). */
+  upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
+    let upstream = this.upstreams.get(name);
+    if (!upstream) {
+      const { maxRestarts, restartBaseDelayMs, onLifecycle } = this.options;
+      upstream = new StdioUpstream({ name, config, cwd, maxRestarts, restartBaseDelayMs, onLifecycle });
+      this.upstreams.set(name, upstream);
+    }
+    return upstream;
+  }
+
+  /** The config Claude Code gets for a shared server: this gateway's URL and the run's secret. */
+  launchConfig(name: string): McpLaunchConfig {
+    return { type: 'http', url: this.url(name), headers: { [gatewayTokenHeader]: this.token } };
+  }
+
+  url(name: string): string {
+    return `http://127.0.0.1:${this.port}/mcp/${encodeURIComponent(name)}`;
+  }
+
+  /** Process ids of the servers running now (for checks that none outlive the run). */
+  pids(): number[] {
+    return [...this.upstreams.values()].flatMap((u) => (u.pid === null ? [] : [u.pid]));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (!this.authorized(req)) return reply(res, 401, 'missing or wrong gateway token');
+      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://gateway').pathname.replace(/^\/mcp\//, ''));
+      const upstream = this.upstreams.get(name);
+      if (!upstream) return reply(res, 404, `no shared MCP server "${name}" in this run`);
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const sessionId = req.headers['mcp-session-id'];
+      let transport = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      if (!transport && sessionId === undefined && isInitializeRequest(body)) transport = await this.open(upstream);
+      if (!transport) return reply(res, 404, 'unknown or missing MCP session');
+      await transport.handleRequest(req, res, body);
+    } catch (error) {
+      if (!res.headersSent) reply(res, 500, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const given = req.headers[gatewayTokenHeader];
+    return typeof given === 'string' && timingSafeEqual(hash(given), this.digest);
+  }
+
+  /** A new agent session: an SDK server offering what the upstream offers, forwarding each request. */
+  private async open(upstream: StdioUpstream): Promise<StreamableHTTPServerTransport> {
+    const client = await upstream.client();
+    const capabilities = client.getServerCapabilities() ?? {};
+    const info = client.getServerVersion() ?? { name: upstream.name, version: '0' };
+    const offered: ServerCapabilities = {
+      ...(capabilities.tools ? { tools: {} } : {}),
+      ...(capabilities.resources ? { resources: {} } : {}),
+      ...(capabilities.prompts ? { prompts: {} } : {}),
+    };
+    const server = new Server(
+      { name: info.name, version: info.version },
+      { capabilities: offered, instructions: client.getInstructions() },
+    );
+    for (const { capability, request, result } of forwarded) {
+      if (!offered[capability]) continue;
+      server.setRequestHandler(request, (message, extra) =>
+        this.forward(upstream, message.method, (live) =>
+          live.request(message, result, { signal: extra.signal, timeout: 24 * 3_600_000 }),
+        ),
+      );
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      // Plain JSON answers, not an SSE stream per request: nothing is streamed back during a call
+      // (progress is not forwarded), and a stream costs milliseconds per call.
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => void this.sessions.set(id, transport),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    return transport;
+  }
+
+  /** Forwards one request to the live upstream client, through the guard, and reports how it went. */
+  private async forward<T>(upstream: StdioUpstream, method: string, send: (client: Client) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const report = (ok: boolean, error?: unknown) =>
+      this.options.onCall?.({
+        server: upstream.name,
+        method,
+        ok,
+        latencyMs: performance.now() - started,
+        ...(error ? { error: error instanceof Error ? error.message : JSON.stringify(error) } : {}),
+      });
+    const run = async () => send(await upstream.client());
+    try {
+      const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
+      report(true);
+      return result;
+    } catch (error) {
+      report(false, error);
+      throw error;
+    }
+  }
+
+  /** Stops every shared server and the HTTP listener. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((t) => t.close().catch(() => undefined)));
+    this.sessions.clear();
+    await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}
+
+const hash = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+function reply(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}

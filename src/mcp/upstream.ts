@@ -1,0 +1,131 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import type { McpLaunchConfig } from './catalog.js';
+
+type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
+
+/** Marks every stdio server Baton starts, so leftovers can be found (and tests can look for them). */
+export const mcpMarkerVariable = 'BATON_MCP_SERVER';
+
+export interface UpstreamOptions {
+  name: string;
+  config: StdioConfig;
+  cwd?: string;
+  /** Restarts after a crash, each after an exponential backoff; then the server stays down. */
+  maxRestarts?: number;
+  restartBaseDelayMs?: number;
+  /** Told each time the process exits unexpectedly and each time a restart succeeds or gives up. */
+  onLifecycle?: (event: { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string }) => void;
+}
+
+/** The MCP SDK's stdio client side, loaded on first use: runs without MCP servers never pay for it. */
+const stdioSdk = async () => {
+  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+  ]);
+  return { Client, getDefaultEnvironment, StdioClientTransport };
+};
+
+/**
+ * One stdio MCP server kept running for a whole run, Baton's child, behind an MCP SDK client. If its
+ * process exits, requests in flight fail at once (the SDK rejects them with "Connection closed"), and
+ * the server is restarted with bounded backoff; requests that arrive meanwhile wait for the restart.
+ */
+export class StdioUpstream {
+  private current?: Promise<Client>;
+  private closed = false;
+  private pidOf?: () => number | null;
+
+  constructor(private readonly options: UpstreamOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** The process id of the running server, if it runs. */
+  get pid(): number | null {
+    return this.pidOf?.() ?? null;
+  }
+
+  /** The connected client: started on first use, or the restart under way after a crash. */
+  client(signal?: AbortSignal): Promise<Client> {
+    if (this.closed) return Promise.reject(this.closedError());
+    this.current ??= this.settle(this.start(signal));
+    return this.current;
+  }
+
+  /** A start that failed for good is forgotten, so the next request (or probe) tries again. */
+  private settle(starting: Promise<Client>): Promise<Client> {
+    const tracked = starting.catch((error: unknown) => {
+      if (this.current === tracked) this.current = undefined;
+      throw error;
+    });
+    return tracked;
+  }
+
+  private async start(signal?: AbortSignal): Promise<Client> {
+    const { Client, getDefaultEnvironment, StdioClientTransport } = await stdioSdk();
+    const { config, cwd, name } = this.options;
+    const transport = new StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      env: { ...getDefaultEnvironment(), ...config.env, [mcpMarkerVariable]: name },
+      cwd,
+      stderr: 'ignore',
+    });
+    const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
+    try {
+      await client.connect(transport, { signal });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    this.pidOf = () => transport.pid;
+    // Set after connect: the SDK's own onclose handler is chained, so pending requests are rejected first.
+    const closed = client.onclose;
+    client.onclose = () => {
+      closed?.();
+      if (!this.closed) this.crashed();
+    };
+    return client;
+  }
+
+  private crashed(): void {
+    const { name, onLifecycle } = this.options;
+    onLifecycle?.({ server: name, state: 'crashed' });
+    const restarts = retry(handleAll, {
+      maxAttempts: this.options.maxRestarts ?? 5,
+      backoff: new ExponentialBackoff({ initialDelay: this.options.restartBaseDelayMs ?? 200, maxDelay: 5000 }),
+    });
+    this.current = this.settle(
+      restarts.execute(() => {
+        if (this.closed) throw this.closedError();
+        return this.start();
+      }),
+    );
+    this.current.then(
+      () => onLifecycle?.({ server: name, state: 'restarted' }),
+      (error: unknown) =>
+        onLifecycle?.({
+          server: name,
+          state: 'gave-up',
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  }
+
+  /** Stops the server process (the SDK closes its stdin, then terminates it). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const current = this.current;
+    this.current = undefined;
+    const client = await current?.catch(() => undefined);
+    await client?.close().catch(() => undefined);
+  }
+
+  private closedError(): BatonError {
+    return new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${this.options.name}" was stopped with its run`);
+  }
+}

@@ -1,0 +1,188 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
+const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
+const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
+
+const model = useScriptedModel(
+  {
+    rules: [
+      {
+        match: { prompt: 'Store the launch', turn: 1 },
+        reply: {
+          toolUse: {
+            name: 'mcp__memory__create_entities',
+            input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
+          },
+        },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Store the launch' }, reply: { text: 'Stored.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Read the launch', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Read the launch' }, reply: { text: 'Read it.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Read the notes', turn: 1 },
+        reply: { toolUse: { name: 'mcp__files__list_directory', input: { path: '.' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      // Streams slowly, so the orchestrator can be stopped while the agent and its servers run.
+      {
+        match: { prompt: 'Slow recall', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Slow recall' },
+        reply: { text: 'Recalled slowly.', chunkDelayMs: 700 },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-gateway-e2e-',
+);
+
+const dataDir = () => join(model.home.dir, 'data');
+const env = () =>
+  model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
+
+/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
+const leftoverServers = () => {
+  const ours = new Set(processesWithEnv(model.home.dir));
+  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
+};
+
+function workflow(name: string, phases: string): string {
+  const files = join(model.home.dir, 'files');
+  mkdirSync(files, { recursive: true });
+  writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
+  const path = join(model.home.dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `version: 1
+name: ${name}
+mcpServers:
+  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
+  files: { command: ${process.execPath}, args: [${filesystemServer}, ${files}], scope: agent }
+phases:
+${phases}`,
+  );
+  return path;
+}
+
+describe('MCP gateway with real agents', () => {
+  it('agents share one memory server through the gateway (one stores, the next reads); filesystem stays per agent; nothing is left after', async () => {
+    const path = workflow(
+      'shared',
+      `  - { id: store, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }
+  - id: read
+    dependsOn: [store]
+    agents:
+      - { id: reader, prompt: Read the launch date, mcpServers: [memory] }
+      - { id: filer, prompt: Read the notes, mcpServers: [files], cwd: ${join(model.home.dir, 'files')} }
+`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const agents = summary.phases.flatMap((p) => p.agents);
+    expect(agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+
+    const reader = agents.find((a) => a.id === 'reader')!;
+    expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
+    const filer = agents.find((a) => a.id === 'filer')!;
+    expect(model.server.messageRequests(filer.sessionId)[0]!.view!.tools).toContain('mcp__files__list_directory');
+    expect(model.server.messageRequests(filer.sessionId)[1]!.view!.last).toContain('notes.txt');
+
+    // What the agents were given: memory through the gateway (secret not written), files as their own process.
+    const config = (agent: string) =>
+      JSON.parse(readFileSync(join(dataDir(), 'runs', summary.runId, 'mcp', `${agent}.json`), 'utf8')) as {
+        mcpServers: Record<string, Record<string, unknown>>;
+      };
+    expect(config('reader').mcpServers.memory).toMatchObject({
+      type: 'http',
+      headers: { 'x-baton-gateway-token': '<per-run secret>' },
+    });
+    expect(config('filer').mcpServers.files).toMatchObject({ command: process.execPath });
+
+    // Both agents' calls went through the one shared process, as baton status reports.
+    const status = await runCli(['status', summary.runId, '--json'], { env: env() });
+    const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+    const memory = health.find((h) => h.name === 'memory')!;
+    expect(memory).toMatchObject({ scope: 'run', failures: 0, crashes: 0, breaker: 'closed' });
+    expect(memory.calls).toBeGreaterThanOrEqual(2);
+    expect(leftoverServers()).toEqual([]);
+  });
+
+  it('no MCP server outlives an orchestrator that is SIGKILLed and then resumed', async () => {
+    const path = workflow(
+      'killed',
+      `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }] }
+`,
+    );
+    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    const store = openSqliteStore({ dataDir: dataDir() });
+    try {
+      const runId = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          if (!run || run.workflowName !== 'killed') return undefined;
+          const [agent] = await store.listAgents(run.id);
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
+        },
+        90_000,
+        'the agent to have called its MCP server',
+      );
+      orchestrator.kill('SIGKILL');
+      await orchestrator.output;
+      const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
+      expect(resumed.stderr).not.toMatch(/\n\s+at /);
+      expect(resumed.code).toBe(0);
+      expect(leftoverServers()).toEqual([]);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  it('no MCP server outlives a cancelled run', async () => {
+    const path = workflow(
+      'cancelled',
+      `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }
+`,
+    );
+    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    const store = openSqliteStore({ dataDir: dataDir() });
+    try {
+      await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          if (!run || run.workflowName !== 'cancelled') return undefined;
+          const [agent] = await store.listAgents(run.id);
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? true : undefined;
+        },
+        90_000,
+        'the agent to have called its MCP server',
+      );
+      orchestrator.kill('SIGTERM');
+      await orchestrator.output;
+      expect(leftoverServers()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
