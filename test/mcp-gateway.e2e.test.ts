@@ -115,7 +115,8 @@ describe('MCP gateway with real agents', () => {
       };
     expect(config('reader').mcpServers.memory).toMatchObject({
       type: 'http',
-      headers: { 'x-baton-gateway-token': '<per-run secret>' },
+      // The per-run secret is never written to disk.
+      headers: { 'x-baton-gateway-token': '[REDACTED]' },
     });
     expect(config('filer').mcpServers.files).toMatchObject({ command: process.execPath });
 

@@ -210,11 +210,13 @@ export class McpManager {
   /**
    * A stdio server's scope: as declared, else `run` — one process shared by every agent of the run —
    * except for servers that act on the agent's working directory (filesystem, git), which would see
-   * the run's directory instead of the agent's worktree when shared.
+   * the run's directory instead of the agent's worktree when shared. Baton's own server is always
+   * per agent: it is scoped to the agent's run and tenant through its environment (tenant isolation).
    */
   scope(name: string): McpScope | 'remote' {
     const server = this.server(name);
     if (!('command' in server.entry)) return 'remote';
+    if (server.source === 'built-in') return 'agent';
     if (server.entry.scope) return server.entry.scope;
     const kind = kindOf(server);
     return kind === 'filesystem' || kind === 'git' ? 'agent' : 'run';
