@@ -17,7 +17,7 @@ import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
-import type { AgentRuntime, AgentSpec, AttemptObserver, AttemptOutcome } from './runtime.js';
+import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 import { ToolCallTracker } from './tool-calls.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
@@ -49,6 +49,29 @@ interface WarmAgent {
 
 /** The parts of a spec fixed when the process starts: everything but the prompt. */
 const warmKey = ({ prompt: _prompt, ...fixed }: AgentSpec): string => JSON.stringify(fixed);
+
+/** One attempt's agent process and what watches it. */
+interface Attempt {
+  process: AgentProcess;
+  abortController: AbortController;
+  idleWatch: StreamIdleWatch;
+  tools: ToolCallTracker;
+  /** The prompt's query, when the attempt runs on a prewarmed process. */
+  warmQuery?: Query;
+  startedAt: number;
+  /** Stops following the caller's abort signal. */
+  stopListening: () => void;
+}
+
+/** What an attempt's message stream showed. */
+interface AttemptStream {
+  result?: SDKResultMessage;
+  sessionStarted: boolean;
+  startupMs?: number;
+  /** What the SDK threw, if it did. */
+  thrown?: unknown;
+  assistantError?: string;
+}
 
 /**
  * A Claude Code process started by Baton in its own process group, so the agent and everything it
@@ -308,6 +331,25 @@ export class ClaudeRuntime implements AgentRuntime {
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     // After a 429/529 with Retry-After, no agent asks that model again before it said to.
     await this.rateLimits.wait(spec.model, signal);
+    const attempt = await this.startAttempt(spec, signal, observer);
+    const stream: AttemptStream = { sessionStarted: spec.resume === true };
+    try {
+      await this.readMessages(spec, signal, attempt, stream);
+    } catch (error) {
+      // The SDK throws after an error result too; the result message says more than the exception.
+      stream.thrown = error;
+    } finally {
+      await this.endAttempt(attempt, signal, stream.result !== undefined);
+    }
+    return this.outcomeOf(attempt, stream, signal);
+  }
+
+  private get streamIdleTimeoutMs(): number {
+    return this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+  }
+
+  /** The attempt's process (a prewarmed one when ready), stopped when `signal` aborts or the model stream stalls. */
+  private async startAttempt(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<Attempt> {
     const startedAt = Date.now();
     const claimed = signal.aborted ? undefined : await this.claimWarm(spec, observer);
     const agentProcess = claimed?.process ?? new AgentProcess(spec, observer);
@@ -320,117 +362,134 @@ export class ClaudeRuntime implements AgentRuntime {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    const idleWatch = new StreamIdleWatch(this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS, () => {
+    const idleWatch = new StreamIdleWatch(this.streamIdleTimeoutMs, () => {
       agentProcess.kill();
       abortController.abort(new Error('the model stream stalled'));
     });
+    return {
+      process: agentProcess,
+      abortController,
+      idleWatch,
+      tools: new ToolCallTracker((call) => observer?.toolCall?.(call)),
+      ...(claimed ? { warmQuery: claimed.query } : {}),
+      startedAt,
+      stopListening: () => signal.removeEventListener('abort', onAbort),
+    };
+  }
 
-    let result: SDKResultMessage | undefined;
-    let sessionStarted = spec.resume === true;
-    let startupMs: number | undefined;
-    let thrown: unknown;
-    let assistantError: string | undefined;
-    const tools = new ToolCallTracker((call) => observer?.toolCall?.(call));
-    try {
-      // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
-      const { query } = await import('@anthropic-ai/claude-agent-sdk');
-      if (!signal.aborted) {
-        const messages =
-          claimed?.query ??
-          query({
-            prompt: spec.prompt,
-            options: sdkOptions(await this.routed(spec), this.options, agentProcess, abortController),
-          });
-        for await (const message of messages) {
-          idleWatch.observe(message);
-          tools.observe(message);
-          if (message.type === 'system' && message.subtype === 'init') {
-            sessionStarted = true;
-            startupMs = Date.now() - startedAt;
-          }
-          if (message.type === 'assistant' && message.error) assistantError = message.error;
-          if (message.type === 'result') {
-            result = message;
-            // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
-            break;
-          }
-        }
+  /** Follows the agent's messages until its result, noting in `stream` what they show. */
+  private async readMessages(
+    spec: AgentSpec,
+    signal: AbortSignal,
+    attempt: Attempt,
+    stream: AttemptStream,
+  ): Promise<void> {
+    // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
+    const { query } = await import('@anthropic-ai/claude-agent-sdk');
+    if (signal.aborted) return;
+    const messages =
+      attempt.warmQuery ??
+      query({
+        prompt: spec.prompt,
+        options: sdkOptions(await this.routed(spec), this.options, attempt.process, attempt.abortController),
+      });
+    for await (const message of messages) {
+      attempt.idleWatch.observe(message);
+      attempt.tools.observe(message);
+      if (message.type === 'system' && message.subtype === 'init') {
+        stream.sessionStarted = true;
+        stream.startupMs = Date.now() - attempt.startedAt;
       }
-    } catch (error) {
-      // The SDK throws after an error result too; the result message says more than the exception.
-      thrown = error;
-    } finally {
-      idleWatch.stop();
-      tools.end();
-      signal.removeEventListener('abort', onAbort);
-      agentProcess.kill();
-      const exit = agentProcess.exited();
-      if (result && !signal.aborted) {
-        // Don't make the run wait for the shutdown; close() does, before Baton exits.
-        this.exiting.add(exit);
-        void exit.then(() => this.exiting.delete(exit));
-      } else await exit;
-      this.running.delete(agentProcess);
+      if (message.type === 'assistant' && message.error) stream.assistantError = message.error;
+      if (message.type === 'result') {
+        stream.result = message;
+        // Claude Code lingers ~100 ms after its result before exiting; the transcript is already written.
+        break;
+      }
     }
+  }
 
+  /** Stops the attempt's watches and its process; waits for the process unless the attempt has its result. */
+  private async endAttempt(attempt: Attempt, signal: AbortSignal, hasResult: boolean): Promise<void> {
+    attempt.idleWatch.stop();
+    attempt.tools.end();
+    attempt.stopListening();
+    attempt.process.kill();
+    const exit = attempt.process.exited();
+    if (hasResult && !signal.aborted) {
+      // Don't make the run wait for the shutdown; close() does, before Baton exits.
+      this.exiting.add(exit);
+      void exit.then(() => this.exiting.delete(exit));
+    } else await exit;
+    this.running.delete(attempt.process);
+  }
+
+  private outcomeOf(attempt: Attempt, stream: AttemptStream, signal: AbortSignal): AttemptOutcome {
+    const { result } = stream;
     const outcome: AttemptOutcome = {
       status: 'failed',
-      sessionStarted,
+      sessionStarted: stream.sessionStarted,
       usage: result ? usageOf(result) : emptyUsage(),
       costUsd: result?.total_cost_usd ?? 0,
       turns: result?.num_turns ?? 0,
-      durationMs: Date.now() - startedAt,
-      ...(startupMs !== undefined ? { startupMs } : {}),
-      toolCalls: tools.calls,
+      durationMs: Date.now() - attempt.startedAt,
+      ...(stream.startupMs !== undefined ? { startupMs: stream.startupMs } : {}),
+      toolCalls: attempt.tools.calls,
     };
-    if (signal.aborted) return { ...outcome, error: abortError(signal) };
-    const stoppedBy = agentProcess.permissions?.failure;
-    if (stoppedBy) return { ...outcome, error: stoppedBy };
-    if (idleWatch.stalled && !result) {
-      const idleMs = this.options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
-      return {
-        ...outcome,
-        error: {
-          code: ErrorCodes.modelStalled,
-          message: `the model stream was silent for ${idleMs} ms mid-response (stream_idle_timeout_ms)`,
-          transient: true,
-        },
-      };
-    }
-    if (!result) {
-      const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
-      const detail =
-        agentProcess.stderrTail.trim() ||
-        (thrown instanceof Error ? thrown.message : typeof thrown === 'string' ? thrown : '');
-      return {
-        ...outcome,
-        error: {
-          code: ErrorCodes.agentCrashed,
-          message: `the claude process ended without a result (exit ${exit})${detail ? `: ${detail}` : ''}`,
-          transient: true,
-        },
-      };
-    }
-
-    const error = classifyResult({
-      subtype: result.subtype,
-      isError: result.is_error,
-      apiErrorStatus: result.subtype === 'success' ? (result.api_error_status ?? null) : null,
-      terminalReason: result.terminal_reason,
-      text: result.subtype === 'success' ? result.result : '',
-      errors: result.subtype === 'success' ? undefined : result.errors,
-      assistantError,
-    });
-    if (error || result.subtype !== 'success') return { ...outcome, error };
-    return {
-      ...outcome,
-      status: 'succeeded',
-      output: {
-        text: result.result,
-        ...(result.structured_output !== undefined ? { structured: result.structured_output } : {}),
-      },
-    };
+    const error = this.stoppedError(attempt, stream, signal);
+    if (error || !result) return { ...outcome, error };
+    return resultOutcome(outcome, result, stream.assistantError);
   }
+
+  /** Why the attempt ended before its result could count: cancelled, stopped by a permission rule, stalled, crashed. */
+  private stoppedError(attempt: Attempt, stream: AttemptStream, signal: AbortSignal): AttemptError | undefined {
+    if (signal.aborted) return abortError(signal);
+    const stoppedBy = attempt.process.permissions?.failure;
+    if (stoppedBy) return stoppedBy;
+    if (attempt.idleWatch.stalled && !stream.result)
+      return {
+        code: ErrorCodes.modelStalled,
+        message: `the model stream was silent for ${this.streamIdleTimeoutMs} ms mid-response (stream_idle_timeout_ms)`,
+        transient: true,
+      };
+    if (!stream.result) return crashError(attempt.process, stream.thrown);
+    return undefined;
+  }
+}
+
+/** The attempt's process ended without a result message. */
+function crashError(agentProcess: AgentProcess, thrown: unknown): AttemptError {
+  const exit = agentProcess.child?.exitCode ?? agentProcess.child?.signalCode ?? 'unknown';
+  const detail =
+    agentProcess.stderrTail.trim() ||
+    (thrown instanceof Error ? thrown.message : typeof thrown === 'string' ? thrown : '');
+  return {
+    code: ErrorCodes.agentCrashed,
+    message: `the claude process ended without a result (exit ${exit})${detail ? `: ${detail}` : ''}`,
+    transient: true,
+  };
+}
+
+/** The outcome an agent's result message gives: its output, or the error it reports. */
+function resultOutcome(outcome: AttemptOutcome, result: SDKResultMessage, assistantError?: string): AttemptOutcome {
+  const error = classifyResult({
+    subtype: result.subtype,
+    isError: result.is_error,
+    apiErrorStatus: result.subtype === 'success' ? (result.api_error_status ?? null) : null,
+    terminalReason: result.terminal_reason,
+    text: result.subtype === 'success' ? result.result : '',
+    errors: result.subtype === 'success' ? undefined : result.errors,
+    assistantError,
+  });
+  if (error || result.subtype !== 'success') return { ...outcome, error };
+  return {
+    ...outcome,
+    status: 'succeeded',
+    output: {
+      text: result.result,
+      ...(result.structured_output !== undefined ? { structured: result.structured_output } : {}),
+    },
+  };
 }
 
 /**

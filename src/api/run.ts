@@ -127,98 +127,136 @@ async function prepare(
 async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {
   const { config, sources } = resolveRunConfig(options.config, options.dataDir, options.cwd ?? process.cwd());
   const rawStore = options.store ?? (await openConfiguredStore(config));
-  const notice = options.onNotice ?? (() => undefined);
   try {
     const loaded = await prepare(what, config, rawStore, options);
-    const tenant = loaded.tenant ?? options.tenant ?? 'default';
-    const agentEnv = { ...process.env, ...options.env };
-    // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
-    const gateway = { token: newGatewayToken() };
-    const secrets = [
-      ...mcpSecretValues(loaded.catalog, agentEnv),
-      ...workflowEnvValues(loaded.workflow),
-      gateway.token,
-    ];
-    options.onSecrets?.(secrets);
-    const redactor = SecretRedactor.fromEnvironment(agentEnv, secrets);
-    const store = redactingStore(rawStore, redactor);
-    const logger = createLogger({
-      debug: config.enable_debug_logging,
-      file: join(config.data_dir, 'logs', 'baton.log'),
-      redactor,
-    });
-    const audit = auditTrail(store, config);
-    const runtime = new ClaudeRuntime({
-      claudePath: config.claude_path,
-      poolSize: config.session_pool_size,
-      streamIdleTimeoutMs: config.stream_idle_timeout_ms,
-    });
-    // Only the SQLite store is Baton's to back up; Redis has its own persistence.
-    const stopBackups = config.redis_url
-      ? () => undefined
-      : scheduleBackups(config.data_dir, {
-          keep: config.backup_keep,
-          intervalMs: config.backup_interval_ms,
-          onError: (error) => notice(`warning: scheduled backup failed: ${error.message}\n`),
-        });
-    const stop = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    const runId = what.resume ?? randomUUID();
-    // Whatever was started is stopped again, however far start-up got.
-    let mcp: Awaited<ReturnType<typeof startMcp>> | undefined;
-    let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-    let tracing: RunTracing | undefined;
-    let executor: QueueExecutor | undefined;
-    try {
-      const quota = await tenantQuota(rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
-      await audit.prune();
-      await pruneToolCalls(store, config.tool_call_retention_days);
-      await audit.recordConfig(config, sources);
-      audit.watchRun(events);
-      mcp = await startRunMcp(loaded, config, gateway, events);
-      metrics = await serveMetrics(config, events, mcp?.manager.events, notice);
-      logEvents(logger, events, mcp?.manager.events);
-      // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
-      events.on('agent.attempt', preloadTokenizer);
-      tracing = await RunTracing.configured(config.otel_endpoint, process.env);
-      tracing?.observeRun(events, tenant);
-      executor = await openQueueExecutor(config, store, notice, tracing);
-      const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, stop, notice) : undefined;
-      const summary = await runWorkflow({
-        workflow: loaded.workflow,
-        workflowDir: loaded.dir,
-        ...(loaded.path ? { workflowPath: loaded.path } : {}),
-        config,
-        store,
-        runtime,
-        mcp: mcp?.manager,
-        tenant,
-        runId,
-        ...(what.resume ? { resume: true } : {}),
-        ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
-        ...(options.priority !== undefined ? { priority: options.priority } : {}),
-        ...(executor ? { executor } : {}),
-        ...quota,
-        env: agentEnv,
-        signal,
-        events,
-      }).catch((error: unknown) => {
-        throw diskFullError(error, config.data_dir, runId) ?? error;
-      });
-      return (await detached?.stop()) ? { ...summary, detached: true } : summary;
-    } finally {
-      stopBackups();
-      await executor?.close();
-      await runtime.close();
-      await mcp?.close();
-      await metrics?.close();
-      await tracing?.shutdown();
-      await audit.flush();
-      logger.flush();
-    }
+    const notice = options.onNotice ?? (() => undefined);
+    return await executeLoaded({ what, options, events, config, sources, rawStore, loaded, notice });
   } finally {
     if (!options.store) await rawStore.close();
   }
+}
+
+/** What a run's steps share once its config, store and workflow are known. */
+interface RunSetup {
+  what: RunTarget;
+  options: RunOptions;
+  events: RunEvents;
+  config: BatonConfig;
+  sources: ReturnType<typeof resolveRunConfig>['sources'];
+  /** The store as opened, without redaction. */
+  rawStore: Store;
+  loaded: Awaited<ReturnType<typeof prepare>>;
+  notice: (message: string) => void;
+}
+
+/** What a run starts besides its agents; each is undefined until started. */
+interface RunServices {
+  mcp?: Awaited<ReturnType<typeof startMcp>>;
+  metrics?: Awaited<ReturnType<typeof serveMetrics>>;
+  tracing?: RunTracing;
+  executor?: QueueExecutor;
+}
+
+async function executeLoaded(setup: RunSetup): Promise<RunResult> {
+  const { what, options, events, config, loaded, notice } = setup;
+  const tenant = loaded.tenant ?? options.tenant ?? 'default';
+  const { agentEnv, gateway, redactor } = runSecrets(loaded, options);
+  const store = redactingStore(setup.rawStore, redactor);
+  const logger = createLogger({
+    debug: config.enable_debug_logging,
+    file: join(config.data_dir, 'logs', 'baton.log'),
+    redactor,
+  });
+  const audit = auditTrail(store, config);
+  const runtime = new ClaudeRuntime({
+    claudePath: config.claude_path,
+    poolSize: config.session_pool_size,
+    streamIdleTimeoutMs: config.stream_idle_timeout_ms,
+  });
+  const stopBackups = startBackups(config, notice);
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const runId = what.resume ?? randomUUID();
+  // Whatever was started is stopped again, however far start-up got.
+  const services: RunServices = {};
+  try {
+    const quota = await tenantQuota(setup.rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
+    await audit.prune();
+    await pruneToolCalls(store, config.tool_call_retention_days);
+    await audit.recordConfig(config, setup.sources);
+    audit.watchRun(events);
+    await startServices(services, setup, { gateway, logger, store, tenant });
+    const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, stop, notice) : undefined;
+    const summary = await runWorkflow({
+      workflow: loaded.workflow,
+      workflowDir: loaded.dir,
+      ...(loaded.path ? { workflowPath: loaded.path } : {}),
+      config,
+      store,
+      runtime,
+      mcp: services.mcp?.manager,
+      tenant,
+      runId,
+      ...(what.resume ? { resume: true } : {}),
+      ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      ...(services.executor ? { executor: services.executor } : {}),
+      ...quota,
+      env: agentEnv,
+      signal,
+      events,
+    }).catch((error: unknown) => {
+      throw diskFullError(error, config.data_dir, runId) ?? error;
+    });
+    return (await detached?.stop()) ? { ...summary, detached: true } : summary;
+  } finally {
+    stopBackups();
+    await services.executor?.close();
+    await runtime.close();
+    await services.mcp?.close();
+    await services.metrics?.close();
+    await services.tracing?.shutdown();
+    await audit.flush();
+    logger.flush();
+  }
+}
+
+/** The agents' environment, the gateway's token, and the redactor that hides every secret value of the run. */
+function runSecrets(loaded: RunSetup['loaded'], options: RunOptions) {
+  const agentEnv = { ...process.env, ...options.env };
+  // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
+  const gateway = { token: newGatewayToken() };
+  const secrets = [...mcpSecretValues(loaded.catalog, agentEnv), ...workflowEnvValues(loaded.workflow), gateway.token];
+  options.onSecrets?.(secrets);
+  return { agentEnv, gateway, redactor: SecretRedactor.fromEnvironment(agentEnv, secrets) };
+}
+
+/** Scheduled backups of the data directory; returns the function that stops them. */
+function startBackups(config: BatonConfig, notice: (message: string) => void): () => void {
+  // Only the SQLite store is Baton's to back up; Redis has its own persistence.
+  return config.redis_url
+    ? () => undefined
+    : scheduleBackups(config.data_dir, {
+        keep: config.backup_keep,
+        intervalMs: config.backup_interval_ms,
+        onError: (error) => notice(`warning: scheduled backup failed: ${error.message}\n`),
+      });
+}
+
+/** Starts MCP, metrics, logging, tracing and the queue executor, recording each in `services` as it starts. */
+async function startServices(
+  services: RunServices,
+  { config, events, loaded, notice }: RunSetup,
+  run: { gateway: { token: string }; logger: ReturnType<typeof createLogger>; store: Store; tenant: string },
+): Promise<void> {
+  services.mcp = await startRunMcp(loaded, config, run.gateway, events);
+  services.metrics = await serveMetrics(config, events, services.mcp?.manager.events, notice);
+  logEvents(run.logger, events, services.mcp?.manager.events);
+  // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
+  events.on('agent.attempt', preloadTokenizer);
+  services.tracing = await RunTracing.configured(config.otel_endpoint, process.env);
+  services.tracing?.observeRun(events, run.tenant);
+  services.executor = await openQueueExecutor(config, run.store, notice, services.tracing);
 }
 
 /**

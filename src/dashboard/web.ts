@@ -103,18 +103,18 @@ async function toolProgress(store: Store, runId: string): Promise<string> {
   return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}`;
 }
 
-/**
- * `baton serve`: a page with the runs, their agents, MCP health and token/cost charts, kept live over
- * server-sent events. Reads only the store, so it shows runs from any process sharing the data dir.
- */
-export async function startWebDashboard(
-  options: WebDashboardOptions,
-): Promise<{ url: string; loginUrl: string; close: () => Promise<void> }> {
-  const { store } = options;
-  const clients = new Set<ServerResponse>();
-  const finishedTotals = new Map<string, Totals>();
-  let lastState = '';
+/** The server-sent event that tells an open page to fetch again. */
+function sendUpdate(client: ServerResponse): void {
+  client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
+}
 
+/** The page, its JSON API, the live-update stream, approvals and (when given) `/metrics`. */
+function dashboardRoutes(
+  store: Store,
+  finishedTotals: Map<string, Totals>,
+  clients: Set<ServerResponse>,
+  metrics: MetricsSource | undefined,
+): Route[] {
   const routes: Route[] = [
     {
       method: 'GET',
@@ -147,14 +147,13 @@ export async function startWebDashboard(
           'cache-control': 'no-store',
           connection: 'keep-alive',
         });
-        res.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
+        sendUpdate(res);
         clients.add(res);
         req.on('close', () => clients.delete(res));
       },
     },
     ...approvalRoutes(store),
   ];
-  const { metrics } = options;
   if (metrics)
     routes.push({
       method: 'GET',
@@ -164,32 +163,72 @@ export async function startWebDashboard(
         res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
       },
     });
+  return routes;
+}
 
-  // Pushes an update to every open page whenever any run's state changes (only while pages are open).
+/** What open pages show, in one string: when it differs from the last one, the pages need an update. */
+async function dashboardState(store: Store, finishedTotals: Map<string, Totals>): Promise<string> {
+  const [runs, waiting] = await Promise.all([
+    runsList(store, finishedTotals),
+    store.listApprovals({ status: 'pending' }),
+  ]);
+  return JSON.stringify([
+    await Promise.all(
+      runs.map(async (r) => [
+        r.runId,
+        r.status,
+        r.totals.succeeded,
+        r.totals.failed,
+        r.totals.costUsd,
+        r.status === 'running' ? await toolProgress(store, r.runId) : '',
+      ]),
+    ),
+    waiting.map((a) => a.id),
+  ]);
+}
+
+/** Pushes an update to every open page whenever any run's state changes (only while pages are open). */
+function pollForChanges(
+  store: Store,
+  finishedTotals: Map<string, Totals>,
+  clients: Set<ServerResponse>,
+  pollMs: number,
+): NodeJS.Timeout {
+  let lastState = '';
   const poll = setInterval(() => {
     if (clients.size === 0) return;
-    void Promise.all([runsList(store, finishedTotals), store.listApprovals({ status: 'pending' })]).then(
-      async ([runs, waiting]) => {
-        const state = JSON.stringify([
-          await Promise.all(
-            runs.map(async (r) => [
-              r.runId,
-              r.status,
-              r.totals.succeeded,
-              r.totals.failed,
-              r.totals.costUsd,
-              r.status === 'running' ? await toolProgress(store, r.runId) : '',
-            ]),
-          ),
-          waiting.map((a) => a.id),
-        ]);
-        if (state === lastState) return;
-        lastState = state;
-        for (const client of clients) client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
-      },
-    );
-  }, options.pollMs ?? 500);
+    void dashboardState(store, finishedTotals).then((state) => {
+      if (state === lastState) return;
+      lastState = state;
+      for (const client of clients) sendUpdate(client);
+    });
+  }, pollMs);
   poll.unref();
+  return poll;
+}
+
+/** Why the dashboard could not start, in words that say what to do about it. */
+function listenError(host: string, port: number) {
+  return (cause: NodeJS.ErrnoException): BatonError =>
+    new BatonError(
+      ErrorCodes.usage,
+      `The dashboard could not listen on ${host}:${port}: ${cause.code === 'EADDRINUSE' ? 'the port is taken; choose another with --port' : cause.message}.`,
+      { cause },
+    );
+}
+
+/**
+ * `baton serve`: a page with the runs, their agents, MCP health and token/cost charts, kept live over
+ * server-sent events. Reads only the store, so it shows runs from any process sharing the data dir.
+ */
+export async function startWebDashboard(
+  options: WebDashboardOptions,
+): Promise<{ url: string; loginUrl: string; close: () => Promise<void> }> {
+  const { store } = options;
+  const clients = new Set<ServerResponse>();
+  const finishedTotals = new Map<string, Totals>();
+  const routes = dashboardRoutes(store, finishedTotals, clients, options.metrics);
+  const poll = pollForChanges(store, finishedTotals, clients, options.pollMs ?? 500);
 
   const host = options.host ?? '127.0.0.1';
   const http = await startHttpServer({
@@ -202,12 +241,7 @@ export async function startWebDashboard(
       cookie: 'baton_dashboard',
       tokenHint: options.tokenHint,
     },
-    listenError: (cause) =>
-      new BatonError(
-        ErrorCodes.usage,
-        `The dashboard could not listen on ${host}:${options.port}: ${cause.code === 'EADDRINUSE' ? 'the port is taken; choose another with --port' : cause.message}.`,
-        { cause },
-      ),
+    listenError: listenError(host, options.port),
   });
   return {
     url: `${http.url}/`,

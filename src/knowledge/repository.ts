@@ -4,7 +4,7 @@ import { extname, join, posix, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation } from './graph.js';
-import { importResolver } from './imports.js';
+import { importResolver, type ImportResolver } from './imports.js';
 
 /** Folders that hold dependencies or build output, not the project's own code. Hidden folders are skipped too. */
 const skippedDirs = new Set(['node_modules', 'dist', 'build', 'out', 'coverage']);
@@ -90,18 +90,153 @@ const declarationKinds: Array<[(n: ts.Node) => boolean, string]> = [
   [ts.isModuleDeclaration, 'namespace'],
 ];
 
+const scriptKinds: Partial<Record<string, ts.ScriptKind>> = {
+  '.tsx': ts.ScriptKind.TSX,
+  '.jsx': ts.ScriptKind.JSX,
+  '.js': ts.ScriptKind.JS,
+  '.mjs': ts.ScriptKind.JS,
+  '.cjs': ts.ScriptKind.JS,
+};
+
+/** Records a top-level declaration; a second one of the same name (an overload, a merged namespace) only adds `exported`. */
+type Declare = (name: string, declaration: string, node: ts.Node, exported: boolean) => void;
+
+function declarer(parsed: ParsedFile, source: ts.SourceFile): Declare {
+  const line = (node: ts.Node): number => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  return (name, declaration, node, exported) => {
+    if (!parsed.declarations.has(name))
+      parsed.declarations.set(name, { name, declaration, exported, line: line(node) });
+    else if (exported) parsed.declarations.get(name)!.exported = true;
+  };
+}
+
+/** Calls, `import()` and `require()` anywhere inside a top-level statement, attributed to it. */
+function visitCalls(parsed: ParsedFile, node: ts.Node, caller: string | undefined): void {
+  if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+    const callee = node.expression;
+    const firstArg = node.arguments?.[0];
+    if (
+      ts.isCallExpression(node) &&
+      (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) &&
+      stringLiteral(firstArg)
+    ) {
+      parsed.imports.push({ specifier: stringLiteral(firstArg)!, names: [], typeOnly: false, dynamic: true });
+    } else if (ts.isIdentifier(callee)) {
+      parsed.calls.push({ caller, callee: callee.text });
+    } else if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)) {
+      parsed.calls.push({ caller, callee: callee.expression.text, member: callee.name.text });
+    }
+  } else if (
+    (ts.isJsxOpeningElement(node) || ts.isJsxSelfClosingElement(node)) &&
+    ts.isIdentifier(node.tagName) &&
+    /^[A-Z]/.test(node.tagName.text)
+  ) {
+    // <Dashboard /> calls the Dashboard component.
+    parsed.calls.push({ caller, callee: node.tagName.text });
+  }
+  ts.forEachChild(node, (child) => visitCalls(parsed, child, caller));
+}
+
+/** `import a, { b as c } from`, `import * as ns from`: the import and the local names it binds. */
+function readImport(parsed: ParsedFile, statement: ts.ImportDeclaration): void {
+  const specifier = stringLiteral(statement.moduleSpecifier)!;
+  const clause = statement.importClause;
+  const names: string[] = [];
+  if (clause?.name) {
+    names.push('default');
+    parsed.bindings.set(clause.name.text, { specifier, imported: 'default' });
+  }
+  const named = clause?.namedBindings;
+  if (named && ts.isNamespaceImport(named)) {
+    names.push('*');
+    parsed.bindings.set(named.name.text, { specifier });
+  } else if (named) {
+    for (const element of named.elements) {
+      const imported = (element.propertyName ?? element.name).text;
+      names.push(imported);
+      parsed.bindings.set(element.name.text, { specifier, imported });
+    }
+  }
+  const typeOnly =
+    Boolean(clause?.isTypeOnly) ||
+    (named !== undefined &&
+      ts.isNamedImports(named) &&
+      named.elements.length > 0 &&
+      !clause?.name &&
+      named.elements.every((e) => e.isTypeOnly));
+  parsed.imports.push({ specifier, names, typeOnly, dynamic: false });
+}
+
+/** `export … from` (a re-export and an import) or `export { a as b }` (a local export). */
+function readExport(parsed: ParsedFile, statement: ts.ExportDeclaration): void {
+  const specifier = stringLiteral(statement.moduleSpecifier);
+  const clause = statement.exportClause;
+  if (specifier !== undefined) {
+    const names =
+      clause && ts.isNamedExports(clause)
+        ? new Map(clause.elements.map((e) => [e.name.text, (e.propertyName ?? e.name).text]))
+        : undefined;
+    // `export * as ns from` exports a namespace, not a symbol: it is an import with nothing to resolve.
+    if (!clause || names) parsed.reexports.push({ specifier, ...(names ? { names } : {}) });
+    parsed.imports.push({
+      specifier,
+      names: names ? [...names.values()] : ['*'],
+      typeOnly: statement.isTypeOnly,
+      dynamic: false,
+    });
+  } else if (clause && ts.isNamedExports(clause)) {
+    for (const e of clause.elements) parsed.localExports.set(e.name.text, (e.propertyName ?? e.name).text);
+  }
+}
+
+/** A function, class, interface, type, enum or namespace (named, or `export default`); any other statement only has calls. */
+function readDeclaration(parsed: ParsedFile, statement: ts.Statement, declare: Declare): void {
+  const kind = declarationKinds.find(([is]) => is(statement))?.[1];
+  const named = statement as ts.Node & { name?: ts.Node };
+  if (!kind) {
+    visitCalls(parsed, statement, undefined);
+    return;
+  }
+  const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
+  const name = named.name && ts.isIdentifier(named.name) ? named.name.text : isDefault ? 'default' : undefined;
+  if (name) {
+    declare(name, kind, statement, hasModifier(statement, ts.SyntaxKind.ExportKeyword));
+    if (isDefault && name !== 'default') parsed.localExports.set('default', name);
+  }
+  visitCalls(parsed, statement, name);
+}
+
+function readStatement(parsed: ParsedFile, statement: ts.Statement, declare: Declare): void {
+  if (ts.isImportDeclaration(statement)) {
+    readImport(parsed, statement);
+  } else if (ts.isExportDeclaration(statement)) {
+    readExport(parsed, statement);
+  } else if (ts.isExportAssignment(statement)) {
+    if (ts.isIdentifier(statement.expression)) parsed.localExports.set('default', statement.expression.text);
+    else declare('default', 'value', statement, true);
+    visitCalls(parsed, statement.expression, 'default');
+  } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference)) {
+    const specifier = stringLiteral(statement.moduleReference.expression);
+    if (specifier !== undefined) {
+      parsed.imports.push({ specifier, names: ['*'], typeOnly: statement.isTypeOnly, dynamic: false });
+      parsed.bindings.set(statement.name.text, { specifier });
+    }
+  } else if (ts.isVariableStatement(statement)) {
+    const exported = hasModifier(statement, ts.SyntaxKind.ExportKeyword);
+    for (const d of statement.declarationList.declarations) {
+      const names = bindingNames(d.name);
+      for (const name of names) declare(name, 'variable', d, exported);
+      if (d.initializer) visitCalls(parsed, d.initializer, names.length === 1 ? names[0] : undefined);
+    }
+  } else {
+    readDeclaration(parsed, statement, declare);
+  }
+}
+
 /** Reads one file with the TypeScript parser (syntax only: no type checking, so broken files still parse). */
 function parseFile(id: string, text: string): ParsedFile {
   const ext = extname(id);
-  const kind =
-    {
-      '.tsx': ts.ScriptKind.TSX,
-      '.jsx': ts.ScriptKind.JSX,
-      '.js': ts.ScriptKind.JS,
-      '.mjs': ts.ScriptKind.JS,
-      '.cjs': ts.ScriptKind.JS,
-    }[ext] ?? ts.ScriptKind.TS;
-  const source = ts.createSourceFile(id, text, ts.ScriptTarget.Latest, true, kind);
+  const source = ts.createSourceFile(id, text, ts.ScriptTarget.Latest, true, scriptKinds[ext] ?? ts.ScriptKind.TS);
   const parsed: ParsedFile = {
     id,
     language: ['.js', '.jsx', '.mjs', '.cjs'].includes(ext) ? 'javascript' : 'typescript',
@@ -113,120 +248,8 @@ function parseFile(id: string, text: string): ParsedFile {
     reexports: [],
     calls: [],
   };
-  const line = (node: ts.Node): number => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
-  const declare = (name: string, declaration: string, node: ts.Node, exported: boolean): void => {
-    if (!parsed.declarations.has(name))
-      parsed.declarations.set(name, { name, declaration, exported, line: line(node) });
-    else if (exported) parsed.declarations.get(name)!.exported = true;
-  };
-
-  // Calls, `import()` and `require()` anywhere inside a top-level statement, attributed to it.
-  const visit = (node: ts.Node, caller: string | undefined): void => {
-    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
-      const callee = node.expression;
-      const firstArg = node.arguments?.[0];
-      if (
-        ts.isCallExpression(node) &&
-        (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) &&
-        stringLiteral(firstArg)
-      ) {
-        parsed.imports.push({ specifier: stringLiteral(firstArg)!, names: [], typeOnly: false, dynamic: true });
-      } else if (ts.isIdentifier(callee)) {
-        parsed.calls.push({ caller, callee: callee.text });
-      } else if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)) {
-        parsed.calls.push({ caller, callee: callee.expression.text, member: callee.name.text });
-      }
-    } else if (
-      (ts.isJsxOpeningElement(node) || ts.isJsxSelfClosingElement(node)) &&
-      ts.isIdentifier(node.tagName) &&
-      /^[A-Z]/.test(node.tagName.text)
-    ) {
-      // <Dashboard /> calls the Dashboard component.
-      parsed.calls.push({ caller, callee: node.tagName.text });
-    }
-    ts.forEachChild(node, (child) => visit(child, caller));
-  };
-
-  for (const statement of source.statements) {
-    if (ts.isImportDeclaration(statement)) {
-      const specifier = stringLiteral(statement.moduleSpecifier)!;
-      const clause = statement.importClause;
-      const names: string[] = [];
-      if (clause?.name) {
-        names.push('default');
-        parsed.bindings.set(clause.name.text, { specifier, imported: 'default' });
-      }
-      const named = clause?.namedBindings;
-      if (named && ts.isNamespaceImport(named)) {
-        names.push('*');
-        parsed.bindings.set(named.name.text, { specifier });
-      } else if (named) {
-        for (const element of named.elements) {
-          const imported = (element.propertyName ?? element.name).text;
-          names.push(imported);
-          parsed.bindings.set(element.name.text, { specifier, imported });
-        }
-      }
-      const typeOnly =
-        Boolean(clause?.isTypeOnly) ||
-        (named !== undefined &&
-          ts.isNamedImports(named) &&
-          named.elements.length > 0 &&
-          !clause?.name &&
-          named.elements.every((e) => e.isTypeOnly));
-      parsed.imports.push({ specifier, names, typeOnly, dynamic: false });
-    } else if (ts.isExportDeclaration(statement)) {
-      const specifier = stringLiteral(statement.moduleSpecifier);
-      const clause = statement.exportClause;
-      if (specifier !== undefined) {
-        const names =
-          clause && ts.isNamedExports(clause)
-            ? new Map(clause.elements.map((e) => [e.name.text, (e.propertyName ?? e.name).text]))
-            : undefined;
-        // `export * as ns from` exports a namespace, not a symbol: it is an import with nothing to resolve.
-        if (!clause || names) parsed.reexports.push({ specifier, ...(names ? { names } : {}) });
-        parsed.imports.push({
-          specifier,
-          names: names ? [...names.values()] : ['*'],
-          typeOnly: statement.isTypeOnly,
-          dynamic: false,
-        });
-      } else if (clause && ts.isNamedExports(clause)) {
-        for (const e of clause.elements) parsed.localExports.set(e.name.text, (e.propertyName ?? e.name).text);
-      }
-    } else if (ts.isExportAssignment(statement)) {
-      if (ts.isIdentifier(statement.expression)) parsed.localExports.set('default', statement.expression.text);
-      else declare('default', 'value', statement, true);
-      visit(statement.expression, 'default');
-    } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference)) {
-      const specifier = stringLiteral(statement.moduleReference.expression);
-      if (specifier !== undefined) {
-        parsed.imports.push({ specifier, names: ['*'], typeOnly: statement.isTypeOnly, dynamic: false });
-        parsed.bindings.set(statement.name.text, { specifier });
-      }
-    } else if (ts.isVariableStatement(statement)) {
-      const exported = hasModifier(statement, ts.SyntaxKind.ExportKeyword);
-      for (const d of statement.declarationList.declarations) {
-        const names = bindingNames(d.name);
-        for (const name of names) declare(name, 'variable', d, exported);
-        if (d.initializer) visit(d.initializer, names.length === 1 ? names[0] : undefined);
-      }
-    } else {
-      const kind = declarationKinds.find(([is]) => is(statement))?.[1];
-      const named = statement as ts.Node & { name?: ts.Node };
-      if (kind) {
-        const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
-        const name = named.name && ts.isIdentifier(named.name) ? named.name.text : isDefault ? 'default' : undefined;
-        if (name) {
-          declare(name, kind, statement, hasModifier(statement, ts.SyntaxKind.ExportKeyword));
-          if (isDefault && name !== 'default') parsed.localExports.set('default', name);
-        }
-        visit(statement, name);
-      } else {
-        visit(statement, undefined);
-      }
-    }
-  }
+  const declare = declarer(parsed, source);
+  for (const statement of source.statements) readStatement(parsed, statement, declare);
   for (const local of parsed.localExports.values()) {
     const declaration = parsed.declarations.get(local);
     if (declaration) declaration.exported = true;
@@ -299,9 +322,7 @@ export interface RepositoryGraph {
   symbols: number;
 }
 
-/** Reads a project's source files into entities and relations (nothing is written anywhere). */
-export function readRepository(rootDir: string, signal?: AbortSignal): RepositoryGraph {
-  const root = resolve(rootDir);
+function assertDirectory(root: string): void {
   let isDir = false;
   try {
     isDir = statSync(root).isDirectory();
@@ -313,7 +334,10 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
       ErrorCodes.knowledgeInvalid,
       `dir: ${root} is not a directory; give the root of the repository to build the knowledge graph from.`,
     );
+}
 
+/** Every source file under `root` that is small enough to be the project's own code, parsed. */
+function parseSourceFiles(root: string, signal?: AbortSignal): Map<string, ParsedFile> {
   const parsed = new Map<string, ParsedFile>();
   for (const id of listSourceFiles(root, signal)) {
     signal?.throwIfAborted();
@@ -321,8 +345,90 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
     if (statSync(path).size > maxFileBytes) continue;
     parsed.set(id, parseFile(id, readFileSync(path, 'utf8')));
   }
-  const fileIds = new Set(parsed.keys());
-  const resolveImport = importResolver(root, fileIds);
+  return parsed;
+}
+
+type ImportProperties = { names: string[]; typeOnly: boolean; dynamic: boolean };
+
+/** Relations keyed by from, kind and to: the first of a key is kept, except that imports merge. */
+function addRelation(relations: Map<string, KnowledgeRelation>, relation: KnowledgeRelation): void {
+  const key = `${relation.from}\u0000${relation.kind}\u0000${relation.to}`;
+  const existing = relations.get(key);
+  if (!existing || relation.kind !== 'imports') {
+    if (!existing) relations.set(key, relation);
+    return;
+  }
+  // Two imports of one file (a value import and a type import): one relation, all the names.
+  const a = existing.properties as ImportProperties;
+  const b = relation.properties as ImportProperties;
+  existing.properties = {
+    ...a,
+    names: [...new Set([...a.names, ...b.names])],
+    typeOnly: a.typeOnly && b.typeOnly,
+    dynamic: a.dynamic && b.dynamic,
+  };
+}
+
+/** The file and each of its top-level symbols. */
+function fileEntities(file: ParsedFile): KnowledgeEntity[] {
+  return [
+    {
+      id: file.id,
+      kind: 'file',
+      name: posix.basename(file.id),
+      properties: { source: 'repository', language: file.language, lines: file.lines },
+    },
+    ...[...file.declarations.values()].map((d): KnowledgeEntity => ({
+      id: symbolId(file.id, d.name),
+      kind: 'symbol',
+      name: d.name,
+      properties: {
+        source: 'repository',
+        file: file.id,
+        declaration: d.declaration,
+        exported: d.exported,
+        line: d.line,
+      },
+    })),
+  ];
+}
+
+/** What the file defines, imports (noting the packages in `modules`) and calls, in that order. */
+function relateFile(
+  file: ParsedFile,
+  resolveImport: ImportResolver,
+  exports: ExportResolver,
+  relations: Map<string, KnowledgeRelation>,
+  modules: Set<string>,
+): void {
+  for (const d of file.declarations.values())
+    addRelation(relations, { from: file.id, to: symbolId(file.id, d.name), kind: 'defines' });
+  for (const i of file.imports) {
+    const found = resolveImport(file.id, i.specifier);
+    if (found && 'module' in found) modules.add(found.module);
+    const to = found && ('file' in found ? found.file : moduleId(found.module));
+    if (to)
+      addRelation(relations, {
+        from: file.id,
+        to,
+        kind: 'imports',
+        properties: { specifier: i.specifier, names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic },
+      });
+  }
+  for (const call of file.calls) {
+    const callee = exports.local(file.id, call.callee, call.member);
+    const caller =
+      call.caller !== undefined && file.declarations.has(call.caller) ? symbolId(file.id, call.caller) : file.id;
+    if (callee && callee !== caller) addRelation(relations, { from: caller, to: callee, kind: 'calls' });
+  }
+}
+
+/** Reads a project's source files into entities and relations (nothing is written anywhere). */
+export function readRepository(rootDir: string, signal?: AbortSignal): RepositoryGraph {
+  const root = resolve(rootDir);
+  assertDirectory(root);
+  const parsed = parseSourceFiles(root, signal);
+  const resolveImport = importResolver(root, new Set(parsed.keys()));
   const target = (importer: string, specifier: string): string | undefined => {
     const found = resolveImport(importer, specifier);
     return found && 'file' in found ? found.file : undefined;
@@ -331,67 +437,12 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
 
   const entities: KnowledgeEntity[] = [];
   const relations = new Map<string, KnowledgeRelation>();
-  const relate = (relation: KnowledgeRelation): void => {
-    const key = `${relation.from}\u0000${relation.kind}\u0000${relation.to}`;
-    const existing = relations.get(key);
-    if (!existing || relation.kind !== 'imports') {
-      if (!existing) relations.set(key, relation);
-      return;
-    }
-    // Two imports of one file (a value import and a type import): one relation, all the names.
-    const a = existing.properties as { names: string[]; typeOnly: boolean; dynamic: boolean };
-    const b = relation.properties as typeof a;
-    existing.properties = {
-      ...a,
-      names: [...new Set([...a.names, ...b.names])],
-      typeOnly: a.typeOnly && b.typeOnly,
-      dynamic: a.dynamic && b.dynamic,
-    };
-  };
   const modules = new Set<string>();
   let symbols = 0;
-
   for (const file of parsed.values()) {
-    entities.push({
-      id: file.id,
-      kind: 'file',
-      name: posix.basename(file.id),
-      properties: { source: 'repository', language: file.language, lines: file.lines },
-    });
-    for (const d of file.declarations.values()) {
-      symbols++;
-      entities.push({
-        id: symbolId(file.id, d.name),
-        kind: 'symbol',
-        name: d.name,
-        properties: {
-          source: 'repository',
-          file: file.id,
-          declaration: d.declaration,
-          exported: d.exported,
-          line: d.line,
-        },
-      });
-      relate({ from: file.id, to: symbolId(file.id, d.name), kind: 'defines' });
-    }
-    for (const i of file.imports) {
-      const found = resolveImport(file.id, i.specifier);
-      if (found && 'module' in found) modules.add(found.module);
-      const to = found && ('file' in found ? found.file : moduleId(found.module));
-      if (to)
-        relate({
-          from: file.id,
-          to,
-          kind: 'imports',
-          properties: { specifier: i.specifier, names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic },
-        });
-    }
-    for (const call of file.calls) {
-      const callee = exports.local(file.id, call.callee, call.member);
-      const caller =
-        call.caller !== undefined && file.declarations.has(call.caller) ? symbolId(file.id, call.caller) : file.id;
-      if (callee && callee !== caller) relate({ from: caller, to: callee, kind: 'calls' });
-    }
+    for (const entity of fileEntities(file)) entities.push(entity);
+    symbols += file.declarations.size;
+    relateFile(file, resolveImport, exports, relations, modules);
   }
   for (const name of [...modules].sort())
     entities.push({

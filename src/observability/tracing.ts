@@ -25,6 +25,11 @@ const GenAi = {
 /** A run's trace id, derived from its id: a resumed run (another process) continues the same trace. */
 export const traceIdOf = (runId: string): string => createHash('sha256').update(runId).digest('hex').slice(0, 32);
 
+/** Span keys: a run's id, then its phases, agents, attempts and tool calls below it. */
+const phaseKey = (e: { runId: string; phaseId: string }): string => `${e.runId}/p/${e.phaseId}`;
+const agentKey = (e: { runId: string; agentId: string }): string => `${e.runId}/a/${e.agentId}`;
+const attemptKey = (e: { runId: string; agentId: string; attempt: number }): string => `${agentKey(e)}/${e.attempt}`;
+
 /** Random span ids; trace ids of runs come from their run id (`traceIdOf`). */
 class RunIdGenerator implements IdGenerator {
   nextTraceId?: string;
@@ -126,8 +131,6 @@ export class RunTracing {
 
   /** Traces a run from its events; returns the unsubscribe function. `tenant` labels the run span. */
   observeRun(events: RunEvents, tenant?: string): () => void {
-    const agent = (e: { runId: string; agentId: string }): string => `${e.runId}/a/${e.agentId}`;
-    const attempt = (e: { runId: string; agentId: string; attempt: number }): string => `${agent(e)}/${e.attempt}`;
     const offs = [
       events.on('run.started', (e) =>
         this.startRun(e.runId, {
@@ -137,11 +140,20 @@ export class RunTracing {
         }),
       ),
       events.on('phase.started', (e) =>
-        this.start(`${e.runId}/p/${e.phaseId}`, `baton.phase ${e.phaseId}`, e.runId, { 'baton.phase.id': e.phaseId }),
+        this.start(phaseKey(e), `baton.phase ${e.phaseId}`, e.runId, { 'baton.phase.id': e.phaseId }),
       ),
-      events.on('phase.finished', (e) => this.end(`${e.runId}/p/${e.phaseId}`, { 'baton.phase.status': e.status })),
+      events.on('phase.finished', (e) => this.end(phaseKey(e), { 'baton.phase.status': e.status })),
+      ...this.observeAgents(events),
+      events.on('run.finished', (e) => this.endRun(e)),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** Spans of agents, their attempts and their tool calls; returns the unsubscribe functions. */
+  private observeAgents(events: RunEvents): (() => void)[] {
+    return [
       events.on('agent.started', (e) =>
-        this.start(agent(e), `invoke_agent ${e.agentId}`, `${e.runId}/p/${e.phaseId}`, {
+        this.start(agentKey(e), `invoke_agent ${e.agentId}`, phaseKey(e), {
           [GenAi.operation]: 'invoke_agent',
           [GenAi.system]: 'anthropic',
           [GenAi.agentId]: e.agentId,
@@ -151,34 +163,15 @@ export class RunTracing {
         }),
       ),
       events.on('agent.attempt', (e) =>
-        this.start(attempt(e), `baton.attempt ${e.attempt}`, agent(e), {
+        this.start(attemptKey(e), `baton.attempt ${e.attempt}`, agentKey(e), {
           'baton.attempt': e.attempt,
           'baton.attempt.resumed': e.resumed,
         }),
       ),
-      events.on('agent.tool', (e) => {
-        const key = `${attempt(e)}/${e.call.seq}`;
-        // A call may arrive already ended (a runtime that reports calls afterwards): start and end it at once.
-        if (!this.spans.has(key))
-          this.start(
-            key,
-            `execute_tool ${e.call.name}`,
-            attempt(e),
-            {
-              [GenAi.operation]: 'execute_tool',
-              [GenAi.toolName]: e.call.name,
-              [GenAi.toolCallId]: e.call.toolUseId,
-              'baton.tool.turn': e.call.turn,
-              ...(e.call.server ? { 'baton.mcp.server': e.call.server } : {}),
-            },
-            e.call.startedAt,
-          );
-        if (e.call.status !== 'running')
-          this.end(key, {}, e.call.status === 'error' ? 'tool_error' : undefined, e.call.finishedAt);
-      }),
+      events.on('agent.tool', (e) => this.traceToolCall(e)),
       events.on('agent.attempt.finished', (e) =>
         this.end(
-          attempt(e),
+          attemptKey(e),
           {
             'baton.attempt.status': e.status,
             ...(e.startupMs !== undefined ? { 'baton.startup_ms': e.startupMs } : {}),
@@ -186,39 +179,62 @@ export class RunTracing {
           e.errorCode,
         ),
       ),
-      events.on('agent.finished', (e) =>
-        this.end(
-          agent(e),
-          {
-            ...(e.model ? { [GenAi.requestModel]: e.model } : {}),
-            [GenAi.inputTokens]: e.usage.inputTokens,
-            [GenAi.outputTokens]: e.usage.outputTokens,
-            'baton.usage.cache_read_tokens': e.usage.cacheReadTokens,
-            'baton.usage.cache_creation_tokens': e.usage.cacheCreationTokens,
-            'baton.cost_usd': e.costUsd,
-            'baton.agent.status': e.status,
-            'baton.attempts': e.attempts,
-          },
-          e.error?.code,
-        ),
-      ),
-      events.on('run.finished', (e) => {
-        // Whatever is still open (a cancelled run) ends with the run.
-        for (const key of [...this.spans.keys()].filter((k) => k !== e.runId && k.startsWith(`${e.runId}/`)).reverse())
-          this.end(key);
-        this.end(
-          e.runId,
-          { 'baton.run.status': e.status, 'baton.cost_usd': e.summary.totals.costUsd },
-          e.status === 'succeeded' ? undefined : `run_${e.status}`,
-        );
-      }),
+      events.on('agent.finished', (e) => this.endAgent(e)),
     ];
-    return () => offs.forEach((off) => off());
+  }
+
+  private traceToolCall(e: RunEventMap['agent.tool']): void {
+    const key = `${attemptKey(e)}/${e.call.seq}`;
+    // A call may arrive already ended (a runtime that reports calls afterwards): start and end it at once.
+    if (!this.spans.has(key))
+      this.start(
+        key,
+        `execute_tool ${e.call.name}`,
+        attemptKey(e),
+        {
+          [GenAi.operation]: 'execute_tool',
+          [GenAi.toolName]: e.call.name,
+          [GenAi.toolCallId]: e.call.toolUseId,
+          'baton.tool.turn': e.call.turn,
+          ...(e.call.server ? { 'baton.mcp.server': e.call.server } : {}),
+        },
+        e.call.startedAt,
+      );
+    if (e.call.status !== 'running')
+      this.end(key, {}, e.call.status === 'error' ? 'tool_error' : undefined, e.call.finishedAt);
+  }
+
+  private endAgent(e: RunEventMap['agent.finished']): void {
+    this.end(
+      agentKey(e),
+      {
+        ...(e.model ? { [GenAi.requestModel]: e.model } : {}),
+        [GenAi.inputTokens]: e.usage.inputTokens,
+        [GenAi.outputTokens]: e.usage.outputTokens,
+        'baton.usage.cache_read_tokens': e.usage.cacheReadTokens,
+        'baton.usage.cache_creation_tokens': e.usage.cacheCreationTokens,
+        'baton.cost_usd': e.costUsd,
+        'baton.agent.status': e.status,
+        'baton.attempts': e.attempts,
+      },
+      e.error?.code,
+    );
+  }
+
+  private endRun(e: RunEventMap['run.finished']): void {
+    // Whatever is still open (a cancelled run) ends with the run.
+    for (const key of [...this.spans.keys()].filter((k) => k !== e.runId && k.startsWith(`${e.runId}/`)).reverse())
+      this.end(key);
+    this.end(
+      e.runId,
+      { 'baton.run.status': e.status, 'baton.cost_usd': e.summary.totals.costUsd },
+      e.status === 'succeeded' ? undefined : `run_${e.status}`,
+    );
   }
 
   /** The W3C `traceparent` of an agent's span while it runs, to carry in its job to a worker. */
   traceparentOf(runId: string, agentId: string): string | undefined {
-    const span = this.spans.get(`${runId}/a/${agentId}`);
+    const span = this.spans.get(agentKey({ runId, agentId }));
     if (!span) return undefined;
     const { traceId, spanId, traceFlags } = span.spanContext();
     return `00-${traceId}-${spanId}-0${traceFlags.toString(16)}`;
@@ -231,9 +247,9 @@ export class RunTracing {
   jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
     const parsed = job.traceparent ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(job.traceparent) : null;
     if (!parsed) return undefined;
-    const agentKey = `${job.runId}/a/${job.agentId}`;
+    const key = agentKey(job);
     this.spans.set(
-      agentKey,
+      key,
       trace.wrapSpanContext({
         traceId: parsed[1]!,
         spanId: parsed[2]!,
@@ -257,7 +273,7 @@ export class RunTracing {
         }),
       toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
     };
-    return { hooks, done: () => (off(), this.spans.delete(agentKey)) };
+    return { hooks, done: () => (off(), this.spans.delete(key)) };
   }
 
   /** Sends what is buffered and stops. */
