@@ -59,15 +59,11 @@ const query = (params: Record<string, string | number | undefined>): string => {
   return search.size > 0 ? `?${search.toString()}` : '';
 };
 
-/**
- * Baton's own MCP server: what the IDE shows (through the Context Bridge) and what the team knows
- * (the knowledge graph), as tools any agent can be given.
- */
-export function createBatonMcpServer(options: BatonMcpServerOptions): {
-  server: McpServer;
+/** Opens the knowledge graph on first use (scoped to the agent's tenant when there is a scope). */
+function lazyKnowledge(options: BatonMcpServerOptions): {
+  knowledge: () => Promise<KnowledgeGraph>;
   close: () => Promise<void>;
 } {
-  const server = new McpServer({ name: 'baton', version: '0.1.0' });
   const { scope } = options;
   let graph: Promise<KnowledgeGraph> | undefined;
   const knowledge = (): Promise<KnowledgeGraph> => {
@@ -80,7 +76,14 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
     graph.catch(() => (graph = undefined));
     return graph;
   };
+  const close = async (): Promise<void> => {
+    if (graph) await (await graph.catch(() => undefined))?.close();
+  };
+  return { knowledge, close };
+}
 
+/** What the IDE shows right now, from the Context Bridge. */
+function registerIdeTools(server: McpServer, bridge: () => BridgeEndpoint): void {
   server.registerTool(
     'ide_state',
     {
@@ -88,9 +91,31 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
         "What the developer's IDE shows right now, from Baton's Context Bridge: open files, the active file, the selection (with its text), a diagnostics summary (errors and warnings per file), git branch and changed files, and the tail of terminal output.",
       inputSchema: {},
     },
-    () => answer(async () => json(await fetchBridge<IdeState>(options.bridge(), '/state'))),
+    () => answer(async () => json(await fetchBridge<IdeState>(bridge(), '/state'))),
   );
+}
 
+/** One `file.changed` event as `recent_changes` shows it, its diff cut to MAX_DIFF_CHARS. */
+function describeChange({ seq, at, source, event }: BridgeEvent) {
+  const diff = event.type === 'file.changed' ? event.diff : undefined;
+  return {
+    seq,
+    at: new Date(at).toISOString(),
+    source,
+    ...(event.type === 'file.changed' ? { path: event.path, change: event.change } : {}),
+    ...(diff !== undefined
+      ? {
+          diff:
+            diff.length > MAX_DIFF_CHARS
+              ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (${diff.length - MAX_DIFF_CHARS} more characters)`
+              : diff,
+        }
+      : {}),
+  };
+}
+
+/** The code's recent history and health: files changed (with diffs) and current diagnostics, from the bridge. */
+function registerContextTools(server: McpServer, bridge: () => BridgeEndpoint): void {
   server.registerTool(
     'recent_changes',
     {
@@ -105,27 +130,10 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
     ({ path, since, limit }) =>
       answer(async () => {
         const { events, latestSeq } = await fetchBridge<{ events: BridgeEvent[]; latestSeq: number }>(
-          options.bridge(),
+          bridge(),
           `/events${query({ types: 'file.changed', paths: path, since, limit })}`,
         );
-        const changes = events.map(({ seq, at, source, event }) => {
-          const diff = event.type === 'file.changed' ? event.diff : undefined;
-          return {
-            seq,
-            at: new Date(at).toISOString(),
-            source,
-            ...(event.type === 'file.changed' ? { path: event.path, change: event.change } : {}),
-            ...(diff !== undefined
-              ? {
-                  diff:
-                    diff.length > MAX_DIFF_CHARS
-                      ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (${diff.length - MAX_DIFF_CHARS} more characters)`
-                      : diff,
-                }
-              : {}),
-          };
-        });
-        return json({ latestSeq, changes });
+        return json({ latestSeq, changes: events.map(describeChange) });
       }),
   );
 
@@ -145,13 +153,21 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
     ({ path, severity }) =>
       answer(async () => {
         const { files } = await fetchBridge<{ files: FileDiagnostics[] }>(
-          options.bridge(),
+          bridge(),
           `/diagnostics${query({ paths: path, severity })}`,
         );
         return files.length === 0 ? text('No diagnostics.') : json(files);
       }),
   );
+}
 
+/** What the team knows: asking the knowledge graph and recording decisions and findings in it. */
+function registerKnowledgeTools(
+  server: McpServer,
+  options: BatonMcpServerOptions,
+  knowledge: () => Promise<KnowledgeGraph>,
+): void {
+  const { scope } = options;
   server.registerTool(
     'query_knowledge',
     {
@@ -199,12 +215,26 @@ export function createBatonMcpServer(options: BatonMcpServerOptions): {
         return text(`Recorded ${entity.kind} ${entity.id}: ${entity.name}`);
       }),
   );
+}
 
+/**
+ * Baton's own MCP server: what the IDE shows (through the Context Bridge) and what the team knows
+ * (the knowledge graph), as tools any agent can be given.
+ */
+export function createBatonMcpServer(options: BatonMcpServerOptions): {
+  server: McpServer;
+  close: () => Promise<void>;
+} {
+  const server = new McpServer({ name: 'baton', version: '0.1.0' });
+  const graph = lazyKnowledge(options);
+  registerIdeTools(server, options.bridge);
+  registerContextTools(server, options.bridge);
+  registerKnowledgeTools(server, options, graph.knowledge);
   return {
     server,
     close: async () => {
       await server.close();
-      if (graph) await (await graph.catch(() => undefined))?.close();
+      await graph.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -13,6 +13,7 @@ import {
   withoutId,
   wireErrorCodes,
   type BridgeEvent,
+  type ClientMessage,
   type IdeEvent,
   type ServerMessage,
   type WireErrorCode,
@@ -20,6 +21,7 @@ import {
 import { BridgeState, eventFilter } from './state.js';
 import { HttpError, readBody, sendJson, startHttpServer, type Route } from '../http/index.js';
 import { addressFile, ensureToken, readAddress, tokenFile, writeAddress } from './token.js';
+import { closeOnceOrOnAbort } from './close.js';
 
 export interface BridgeServerOptions {
   /** Holds `bridge.token` (created when missing) and `bridge.json` (where this bridge listens). */
@@ -126,22 +128,21 @@ const diagnosticsQuerySchema = z
   .strict();
 const postBodySchema = z.union([ideEventSchema, z.array(ideEventSchema).min(1).max(1000)]);
 
-/**
- * Starts the Context Bridge: one port serving WebSocket clients (push events, subscribe) and HTTP
- * (`GET /health`, `GET /state`, `GET /events`, `GET /diagnostics`, `POST /events`). Every client needs
- * the token, as `Authorization: Bearer <token>` or `?token=` on connect.
- */
-export async function startBridge(options: BridgeServerOptions): Promise<BridgeServer> {
-  const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? ensureToken(options.dataDir);
-  const maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-  const clock = options.clock ?? systemClock;
-  const state = new BridgeState({ clock, ...(options.retainEvents ? { retainEvents: options.retainEvents } : {}) });
+/** What every connection handler and route shares: the state, the live connections and how to reach them. */
+interface Hub {
+  state: BridgeState;
+  events: TypedEmitter<BridgeServerEvents>;
+  connections: Set<Connection>;
+  maxMessageBytes: number;
+  /** Sends a message, or its JSON when the same one goes to many clients (serialized once). */
+  send(connection: Connection, message: ServerMessage | string): void;
+  /** Stores an event and sends it to every connection with a matching subscription. */
+  publish(event: IdeEvent, source: string): BridgeEvent;
+}
+
+function createHub(state: BridgeState, maxMessageBytes: number): Hub {
   const events = new TypedEmitter<BridgeServerEvents>();
   const connections = new Set<Connection>();
-  let clientNumber = 0;
-
-  /** Sends a message, or its JSON when the same one goes to many clients (serialized once). */
   const send = (connection: Connection, message: ServerMessage | string): void => {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
     if (connection.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -150,7 +151,6 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     }
     connection.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   };
-
   const publish = (event: IdeEvent, source: string): BridgeEvent => {
     const stored = state.apply(withoutId(event), source);
     const message = JSON.stringify({ type: 'event', ...stored } satisfies ServerMessage);
@@ -164,178 +164,218 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     events.emit('event', stored);
     return stored;
   };
+  return { state, events, connections, maxMessageBytes, send, publish };
+}
 
-  const reject = (connection: Connection, error: Rejection, id?: string | number): void => {
-    events.emit('rejected', { client: connection.name, code: error.code, message: error.message });
-    send(connection, { type: 'error', ...(id !== undefined ? { id } : {}), code: error.code, message: error.message });
-  };
+function reject(hub: Hub, connection: Connection, error: Rejection, id?: string | number): void {
+  hub.events.emit('rejected', { client: connection.name, code: error.code, message: error.message });
+  hub.send(connection, {
+    type: 'error',
+    ...(id !== undefined ? { id } : {}),
+    code: error.code,
+    message: error.message,
+  });
+}
 
-  const onMessage = (connection: Connection, data: RawData): void => {
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
-    let message: z.output<typeof clientMessageSchema>;
-    try {
-      message = parseMessage(text, clientMessageSchema, maxMessageBytes);
-    } catch (error) {
-      if (!(error instanceof Rejection)) throw error;
-      // Echo the id when the message had one, so the client can tell which message was refused.
-      reject(connection, error, error.code === wireErrorCodes.invalid ? idOf(text) : idAtEdges(text));
+/** Handles one WebSocket message: a ping, a (un)subscribe, or an event to publish. */
+function onMessage(hub: Hub, connection: Connection, data: RawData): void {
+  const text = Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.from(data as ArrayBuffer).toString('utf8');
+  let message: ClientMessage;
+  try {
+    message = parseMessage(text, clientMessageSchema, hub.maxMessageBytes);
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    // Echo the id when the message had one, so the client can tell which message was refused.
+    reject(hub, connection, error, error.code === wireErrorCodes.invalid ? idOf(text) : idAtEdges(text));
+    return;
+  }
+  const id = message.id;
+  switch (message.type) {
+    case 'ping':
+      hub.send(connection, { type: 'pong', ...(id !== undefined ? { id } : {}), seq: hub.state.latestSeq });
       return;
+    case 'unsubscribe':
+      if (id === undefined) connection.subscriptions.clear();
+      else connection.subscriptions.delete(id);
+      hub.send(connection, { type: 'unsubscribed', ...(id !== undefined ? { id } : {}) });
+      return;
+    case 'subscribe':
+      subscribe(hub, connection, message);
+      return;
+    default: {
+      const stored = hub.publish(message, connection.name);
+      if (id !== undefined) hub.send(connection, { type: 'ack', id, seq: stored.seq });
     }
-    const id = message.id;
-    switch (message.type) {
-      case 'ping':
-        send(connection, { type: 'pong', ...(id !== undefined ? { id } : {}), seq: state.latestSeq });
-        return;
-      case 'unsubscribe':
-        if (id === undefined) connection.subscriptions.clear();
-        else connection.subscriptions.delete(id);
-        send(connection, { type: 'unsubscribed', ...(id !== undefined ? { id } : {}) });
-        return;
-      case 'subscribe': {
-        const filter = {
-          ...(message.types ? { types: message.types } : {}),
-          ...(message.paths ? { paths: message.paths } : {}),
-        };
-        // Replay, then the `subscribed` reply, then live events: all sent synchronously, so nothing falls in between.
-        const replay = message.since !== undefined ? state.events({ ...filter, since: message.since }) : [];
-        for (const stored of replay) send(connection, { type: 'event', ...stored });
-        connection.subscriptions.set(id ?? '', eventFilter(filter));
-        send(connection, {
-          type: 'subscribed',
-          ...(id !== undefined ? { id } : {}),
-          seq: state.latestSeq,
-          oldestSeq: state.oldestSeq,
-          replayed: replay.length,
-        });
-        return;
-      }
-      default: {
-        const stored = publish(message, connection.name);
-        if (id !== undefined) send(connection, { type: 'ack', id, seq: stored.seq });
-      }
-    }
-  };
+  }
+}
 
+function subscribe(hub: Hub, connection: Connection, message: Extract<ClientMessage, { type: 'subscribe' }>): void {
+  const { state } = hub;
+  const id = message.id;
+  const filter = {
+    ...(message.types ? { types: message.types } : {}),
+    ...(message.paths ? { paths: message.paths } : {}),
+  };
+  // Replay, then the `subscribed` reply, then live events: all sent synchronously, so nothing falls in between.
+  const replay = message.since !== undefined ? state.events({ ...filter, since: message.since }) : [];
+  for (const stored of replay) hub.send(connection, { type: 'event', ...stored });
+  connection.subscriptions.set(id ?? '', eventFilter(filter));
+  hub.send(connection, {
+    type: 'subscribed',
+    ...(id !== undefined ? { id } : {}),
+    seq: state.latestSeq,
+    oldestSeq: state.oldestSeq,
+    replayed: replay.length,
+  });
+}
+
+/** The WebSocket side: each upgraded socket becomes a connection, named by `?client=` or a number. */
+function createWebSockets(hub: Hub): {
+  wss: WebSocketServer;
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+} {
+  let clientNumber = 0;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   wss.on('connection', (socket: WebSocket, name: string) => {
     const connection: Connection = { socket, name, subscriptions: new Map() };
-    connections.add(connection);
-    socket.on('message', (data) => onMessage(connection, data));
-    socket.on('close', () => connections.delete(connection));
+    hub.connections.add(connection);
+    socket.on('message', (data) => onMessage(hub, connection, data));
+    socket.on('close', () => hub.connections.delete(connection));
     // A frame past MAX_FRAME_BYTES: ws closes this socket (1009); nothing else is affected.
-    socket.on('error', () => connections.delete(connection));
-    send(connection, { type: 'welcome', client: name, seq: state.latestSeq, maxMessageBytes });
+    socket.on('error', () => hub.connections.delete(connection));
+    hub.send(connection, {
+      type: 'welcome',
+      client: name,
+      seq: hub.state.latestSeq,
+      maxMessageBytes: hub.maxMessageBytes,
+    });
   });
-
-  const badQuery = (error: z.ZodError) => new HttpError(400, wireErrorCodes.invalid, describeIssues(error));
-  const query = (url: URL): Record<string, string> => {
-    url.searchParams.delete('token');
-    return Object.fromEntries(url.searchParams);
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://bridge');
+    const name = (url.searchParams.get('client') ?? '').slice(0, 100) || `client-${++clientNumber}`;
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, name));
   };
-  const routes: Route[] = [
+  return { wss, upgrade };
+}
+
+/** The query parameters of a request, less the token. */
+function queryOf(url: URL): Record<string, string> {
+  url.searchParams.delete('token');
+  return Object.fromEntries(url.searchParams);
+}
+
+/** The query parsed by `schema`, or a 400 naming each problem. */
+function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
+  const parsed = schema.safeParse(queryOf(url));
+  if (!parsed.success) throw new HttpError(400, wireErrorCodes.invalid, describeIssues(parsed.error));
+  return parsed.data;
+}
+
+function httpRoutes(hub: Hub): Route[] {
+  const { state } = hub;
+  return [
     {
       method: 'GET',
       path: '/health',
       open: true,
-      handle: ({ res }) => sendJson(res, 200, { ok: true, seq: state.latestSeq, clients: connections.size }),
+      handle: ({ res }) => sendJson(res, 200, { ok: true, seq: state.latestSeq, clients: hub.connections.size }),
     },
     { method: 'GET', path: '/state', handle: ({ res }) => sendJson(res, 200, state.snapshot()) },
     {
       method: 'GET',
       path: '/events',
       handle: ({ res, url }) => {
-        const parsed = eventsQuerySchema.safeParse(query(url));
-        if (!parsed.success) throw badQuery(parsed.error);
-        sendJson(res, 200, {
-          latestSeq: state.latestSeq,
-          oldestSeq: state.oldestSeq,
-          events: state.events(parsed.data),
-        });
+        const query = parseQuery(url, eventsQuerySchema);
+        sendJson(res, 200, { latestSeq: state.latestSeq, oldestSeq: state.oldestSeq, events: state.events(query) });
       },
     },
     {
       method: 'GET',
       path: '/diagnostics',
       handle: ({ res, url }) => {
-        const parsed = diagnosticsQuerySchema.safeParse(query(url));
-        if (!parsed.success) throw badQuery(parsed.error);
-        const { paths, severity } = parsed.data;
+        const { paths, severity } = parseQuery(url, diagnosticsQuerySchema);
         sendJson(res, 200, { files: state.fileDiagnostics({ paths, minSeverity: severity }) });
       },
     },
-    {
-      method: 'POST',
-      path: '/events',
-      handle: async ({ req, res }) => {
-        const body = await readBody(req, maxMessageBytes).catch((error: unknown) => {
-          if (error instanceof HttpError && error.status === 413)
-            throw new HttpError(413, wireErrorCodes.tooLarge, error.message);
-          throw error;
-        });
-        try {
-          const parsed = parseMessage(body, postBodySchema, maxMessageBytes);
-          const list = Array.isArray(parsed) ? parsed : [parsed];
-          sendJson(res, 200, { seqs: list.map((event) => publish(event, 'http').seq) });
-        } catch (error) {
-          if (!(error instanceof Rejection)) throw error;
-          throw new HttpError(400, error.code, error.message);
-        }
-      },
-    },
+    { method: 'POST', path: '/events', handle: ({ req, res }) => postEvents(hub, req, res) },
   ];
+}
 
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://bridge');
-    const name = (url.searchParams.get('client') ?? '').slice(0, 100) || `client-${++clientNumber}`;
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, name));
+/** `POST /events`: one event or a list, published in order; replies with their sequence numbers. */
+async function postEvents(hub: Hub, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req, hub.maxMessageBytes).catch((error: unknown) => {
+    if (error instanceof HttpError && error.status === 413)
+      throw new HttpError(413, wireErrorCodes.tooLarge, error.message);
+    throw error;
+  });
+  try {
+    const parsed = parseMessage(body, postBodySchema, hub.maxMessageBytes);
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    sendJson(res, 200, { seqs: list.map((event) => hub.publish(event, 'http').seq) });
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    throw new HttpError(400, error.code, error.message);
+  }
+}
+
+/** Why the bridge could not listen, with what to do about a taken port. */
+function listenError(host: string, port: number): (cause: NodeJS.ErrnoException) => BatonError {
+  return (cause) => {
+    const why =
+      cause.code === 'EADDRINUSE'
+        ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
+        : cause.message;
+    return new BatonError(
+      ErrorCodes.bridgeUnavailable,
+      `The Context Bridge could not listen on ${host}:${port}: ${why}.`,
+      {
+        cause,
+      },
+    );
   };
+}
 
+/**
+ * Starts the Context Bridge: one port serving WebSocket clients (push events, subscribe) and HTTP
+ * (`GET /health`, `GET /state`, `GET /events`, `GET /diagnostics`, `POST /events`). Every client needs
+ * the token, as `Authorization: Bearer <token>` or `?token=` on connect.
+ */
+export async function startBridge(options: BridgeServerOptions): Promise<BridgeServer> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 7311;
+  const token = options.token ?? ensureToken(options.dataDir);
+  const clock = options.clock ?? systemClock;
+  const state = new BridgeState({ clock, ...(options.retainEvents ? { retainEvents: options.retainEvents } : {}) });
+  const hub = createHub(state, options.maxMessageBytes ?? MAX_MESSAGE_BYTES);
+  const { connections } = hub;
+  const { wss, upgrade } = createWebSockets(hub);
   const http = await startHttpServer({
     host,
-    port: options.port ?? 7311,
-    routes,
+    port,
+    routes: httpRoutes(hub),
     upgrade,
     access: { token, allowedHosts: options.allowedHosts, tokenHint: `it is in ${tokenFile(options.dataDir)}` },
-    listenError: (cause) => {
-      const port = options.port ?? 7311;
-      const why =
-        cause.code === 'EADDRINUSE'
-          ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
-          : cause.message;
-      return new BatonError(
-        ErrorCodes.bridgeUnavailable,
-        `The Context Bridge could not listen on ${host}:${port}: ${why}.`,
-        {
-          cause,
-        },
-      );
-    },
+    listenError: listenError(host, port),
   });
-  const { url, port } = http;
+  const { url } = http;
   writeAddress(options.dataDir, { url, pid: process.pid });
 
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closed ??= (async () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      for (const { socket } of connections) socket.close(1001, 'bridge closing');
-      wss.close();
-      await http.close();
-      for (const { socket } of connections) socket.terminate();
-      // Only the bridge that wrote bridge.json removes it (a second one on another port may have replaced it).
-      if (readAddress(options.dataDir)?.url === url) rmSync(addressFile(options.dataDir), { force: true });
-    })());
-  const onAbort = (): void => void close();
-  if (options.signal?.aborted) await close();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const close = await closeOnceOrOnAbort(options.signal, async () => {
+    for (const { socket } of connections) socket.close(1001, 'bridge closing');
+    wss.close();
+    await http.close();
+    for (const { socket } of connections) socket.terminate();
+    // Only the bridge that wrote bridge.json removes it (a second one on another port may have replaced it).
+    if (readAddress(options.dataDir)?.url === url) rmSync(addressFile(options.dataDir), { force: true });
+  });
 
   return {
     url,
-    port,
+    port: http.port,
     state,
-    events,
+    events: hub.events,
     get clientCount() {
       return connections.size;
     },

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { watch, type FSWatcher } from 'chokidar';
+import { closeOnceOrOnAbort } from './close.js';
 import { unifiedDiff } from './diff.js';
 import type { Diagnostic, IdeEventInput } from './protocol.js';
 
@@ -49,22 +50,14 @@ async function readText(path: string, maxBytes: number): Promise<string | undefi
   }
 }
 
-/**
- * An editor-agnostic IDE client: watches a directory and pushes `file.changed` (with a diff against
- * the previous content), `git.changed` and, with a diagnostics command, `diagnostics.updated`.
- * Resolves once the initial scan is done, so every later change is reported.
- */
-export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
-  const root = resolve(options.dir);
-  const maxDiffBytes = options.maxDiffBytes ?? 256 * 1024;
-  const settleMs = options.settleMs ?? 150;
-  /** What each file held when we last looked: a read in flight, or its text (undefined: binary or too large). */
-  const contents = new Map<string, Promise<string | undefined>>();
-  const onError = options.onError ?? (() => undefined);
+/** What each file held when we last looked: a read in flight, or its text (undefined: binary or too large). */
+type Contents = Map<string, Promise<string | undefined>>;
+
+/** Pushes events one after another, so the bridge gets them in the order they happened. */
+function createEventQueue(options: WatcherOptions, onError: (error: Error) => void) {
   let queue = Promise.resolve();
   let closed = false;
-
-  /** Runs one step after the ones before it, so the bridge gets events in the order they happened. */
+  /** Runs one step after the ones before it; the event it returns (if any) is pushed. */
   const enqueue = (step: () => Promise<IdeEventInput | undefined>): Promise<void> =>
     (queue = queue.then(async () => {
       const event = await step();
@@ -73,16 +66,27 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
       await options.push(event).catch((error: Error) => onError(error));
     }));
   const push = (event: IdeEventInput): Promise<void> => enqueue(async () => event);
+  /** Waits for what is queued, then drops anything later. */
+  const drain = async (): Promise<void> => {
+    await queue;
+    closed = true;
+  };
+  return { enqueue, push, drain };
+}
 
-  const gitRoot =
-    options.git === false
-      ? undefined
-      : await run('git', ['rev-parse', '--show-toplevel'], { cwd: root }).then(
-          (r) => r.stdout.trim(),
-          () => undefined,
-        );
+/** The top of the git work tree holding `root`, unless git is off or there is none. */
+async function findGitRoot(root: string, git: boolean | undefined): Promise<string | undefined> {
+  if (git === false) return undefined;
+  return run('git', ['rev-parse', '--show-toplevel'], { cwd: root }).then(
+    (r) => r.stdout.trim(),
+    () => undefined,
+  );
+}
+
+/** Pushes `git.changed` when `git status` differs from last time. */
+function gitReporter(gitRoot: string | undefined, push: (event: IdeEventInput) => Promise<void>) {
   let lastGitStatus: string | undefined;
-  const reportGit = async (): Promise<void> => {
+  return async (): Promise<void> => {
     if (!gitRoot) return;
     const { stdout } = await run('git', ['status', '--porcelain=v1', '--branch', '--untracked-files=all'], {
       cwd: gitRoot,
@@ -91,12 +95,15 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
     lastGitStatus = stdout;
     await push({ type: 'git.changed', root: gitRoot, ...parseGitStatus(stdout, gitRoot) });
   };
+}
 
+/** Runs the diagnostics command and pushes `diagnostics.updated` per file, clearing files that got clean. */
+function diagnosticsReporter(command: string | undefined, root: string, push: (event: IdeEventInput) => Promise<void>) {
   const diagnosed = new Set<string>();
-  const reportDiagnostics = async (): Promise<void> => {
-    if (!options.diagnosticsCommand) return;
+  return async (): Promise<void> => {
+    if (!command) return;
     // Compilers exit non-zero when they find problems: their output is what we want either way.
-    const output = await run('/bin/sh', ['-c', options.diagnosticsCommand], {
+    const output = await run('/bin/sh', ['-c', command], {
       cwd: root,
       maxBuffer: 16 * 1024 * 1024,
     }).then(
@@ -112,31 +119,52 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
       else diagnosed.delete(path);
     }
   };
+}
 
+/** Runs `report` once changes have been quiet for `settleMs`, one report after another. */
+function settleThen(settleMs: number, report: () => Promise<unknown>, onError: (error: Error) => void) {
   let settleTimer: NodeJS.Timeout | undefined;
   let settling = Promise.resolve();
   const afterChanges = (): void => {
     clearTimeout(settleTimer);
     settleTimer = setTimeout(() => {
       settling = settling.then(() =>
-        Promise.all([reportGit(), reportDiagnostics()]).then(
+        report().then(
           () => undefined,
           (error: Error) => onError(error),
         ),
       );
     }, settleMs);
   };
+  /** Cancels a pending report. */
+  const stop = (): void => clearTimeout(settleTimer);
+  /** The reports started so far, finished. */
+  const settled = (): Promise<void> => settling;
+  return { afterChanges, stop, settled };
+}
 
-  const onFile = (change: 'added' | 'changed' | 'deleted') => (path: string) => {
+interface FileChangeContext {
+  root: string;
+  gitRoot: string | undefined;
+  maxDiffBytes: number;
+  contents: Contents;
+  enqueue: (step: () => Promise<IdeEventInput | undefined>) => Promise<void>;
+  afterChanges: () => void;
+}
+
+/** A chokidar listener that queues `file.changed` with the diff against what the file held before. */
+function onFile(ctx: FileChangeContext, change: 'added' | 'changed' | 'deleted') {
+  const { root, contents } = ctx;
+  return (path: string): void => {
     const absolute = resolve(root, path);
     const previous = contents.get(absolute) ?? Promise.resolve(undefined);
     // Read now, not when the queue gets here: the next change diffs against exactly this content.
-    const current = change === 'deleted' ? Promise.resolve(undefined) : readText(absolute, maxDiffBytes);
+    const current = change === 'deleted' ? Promise.resolve(undefined) : readText(absolute, ctx.maxDiffBytes);
     if (change === 'deleted') contents.delete(absolute);
     else contents.set(absolute, current);
-    void enqueue(async () => {
+    void ctx.enqueue(async () => {
       const [before, after] = await Promise.all([previous, current]);
-      const label = relative(gitRoot ?? root, absolute)
+      const label = relative(ctx.gitRoot ?? root, absolute)
         .split(sep)
         .join('/');
       const known = change === 'deleted' ? before !== undefined : after !== undefined;
@@ -144,9 +172,13 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
       if (change === 'changed' && diff === '') return undefined; // touched, not changed
       return { type: 'file.changed', path: absolute, change, ...(diff !== undefined ? { diff } : {}) };
     });
-    afterChanges();
+    ctx.afterChanges();
   };
+}
 
+/** Watches `root`; resolves once the initial scan has recorded every file, with change listeners then attached. */
+async function watchFiles(ctx: FileChangeContext, onError: (error: Error) => void): Promise<FSWatcher> {
+  const { root, contents } = ctx;
   const watcher: FSWatcher = watch(root, {
     ignored: (path) => ignoredDirs.test(relative(root, path)),
     ignoreInitial: false,
@@ -156,34 +188,55 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   await new Promise<void>((resolveReady, rejectReady) => {
     // The initial scan records what each file holds, so the first change has a diff.
     const remember = (path: string) =>
-      void contents.set(resolve(root, path), readText(resolve(root, path), maxDiffBytes));
+      void contents.set(resolve(root, path), readText(resolve(root, path), ctx.maxDiffBytes));
     watcher.on('add', remember);
     watcher.once('error', rejectReady);
     watcher.once('ready', () => {
       watcher.off('add', remember);
       watcher.off('error', rejectReady);
-      watcher.on('add', onFile('added'));
-      watcher.on('change', onFile('changed'));
-      watcher.on('unlink', onFile('deleted'));
+      watcher.on('add', onFile(ctx, 'added'));
+      watcher.on('change', onFile(ctx, 'changed'));
+      watcher.on('unlink', onFile(ctx, 'deleted'));
       watcher.on('error', (error) => onError(error instanceof Error ? error : new Error(String(error))));
       resolveReady();
     });
   });
-  await Promise.all([reportGit(), reportDiagnostics()]);
+  return watcher;
+}
 
-  let stopped: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (stopped ??= (async () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      clearTimeout(settleTimer);
-      await watcher.close();
-      await settling;
-      await queue;
-      closed = true;
-    })());
-  const onAbort = (): void => void close();
-  if (options.signal?.aborted) await close();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+/**
+ * An editor-agnostic IDE client: watches a directory and pushes `file.changed` (with a diff against
+ * the previous content), `git.changed` and, with a diagnostics command, `diagnostics.updated`.
+ * Resolves once the initial scan is done, so every later change is reported.
+ */
+export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
+  const root = resolve(options.dir);
+  const onError = options.onError ?? (() => undefined);
+  const { enqueue, push, drain } = createEventQueue(options, onError);
+  const gitRoot = await findGitRoot(root, options.git);
+  const reportGit = gitReporter(gitRoot, push);
+  const reportDiagnostics = diagnosticsReporter(options.diagnosticsCommand, root, push);
+  const report = () => Promise.all([reportGit(), reportDiagnostics()]);
+  const settle = settleThen(options.settleMs ?? 150, report, onError);
+  const watcher = await watchFiles(
+    {
+      root,
+      gitRoot,
+      maxDiffBytes: options.maxDiffBytes ?? 256 * 1024,
+      contents: new Map(),
+      enqueue,
+      afterChanges: settle.afterChanges,
+    },
+    onError,
+  );
+  await report();
+
+  const close = await closeOnceOrOnAbort(options.signal, async () => {
+    settle.stop();
+    await watcher.close();
+    await settle.settled();
+    await drain();
+  });
   return { close };
 }
 
