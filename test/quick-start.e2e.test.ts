@@ -61,11 +61,27 @@ describe('docs/quick-start.md, run as written', () => {
     expect(yaml?.text.trim()).toBe(readFileSync(join(example, 'hello.yaml'), 'utf8').trim());
   });
 
-  it('2. Your first workflow: both commands succeed; --json prints exactly one JSON object', async () => {
+  it('2. Start a project: init, plan and the offline run succeed in one shell, as written', async () => {
+    // The last line runs on Claude and needs ANTHROPIC_API_KEY: the same run offline is the line before it.
+    const lines = shellBlock('2.')
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('on Claude'));
+    expect(lines.map((l) => l.split('#')[0]!.trim())).toEqual([
+      'npx baton init my-project',
+      'cd my-project',
+      'npx baton plan workflow.yaml',
+      'npx baton run workflow.yaml --model-script model-script.yaml',
+    ]);
+    const result = await shell(['set -e', ...lines].join('\n'), home.cliEnv('http://127.0.0.1:9'));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.status, result.stderr).toBe(0);
+  }, 300_000);
+
+  it('3. Your first workflow: both commands succeed; --json prints exactly one JSON object', async () => {
     const { server, url } = await startModelServer({ script: loadScript(join(example, 'my-script.yaml')) });
     try {
       const env = home.cliEnv(url);
-      for (const line of shellBlock('2.')
+      for (const line of shellBlock('3.')
         .split('\n')
         .filter((l) => l.trim())) {
         const result = await shell(line, env);
@@ -78,8 +94,8 @@ describe('docs/quick-start.md, run as written', () => {
     }
   }, 300_000);
 
-  it('3. Offline, against your own script: the model server from my-script.yaml serves the run', async () => {
-    const [serveLine, , runLine] = shellBlock('3.').split('\n');
+  it('4. Offline, against your own script: the model server from my-script.yaml serves the run', async () => {
+    const [serveLine, , runLine] = shellBlock('4.').split('\n');
     const env = home.cliEnv('http://127.0.0.1:9'); // overridden by the line itself
     const modelServer = spawn('bash', ['-c', `${npxShim}\n${serveLine}`], { cwd: work, env, detached: true });
     let served = '';
@@ -95,7 +111,7 @@ describe('docs/quick-start.md, run as written', () => {
     }
   }, 300_000);
 
-  it('4. Looking at runs: every command that ends by itself succeeds as written', async () => {
+  it('5. Looking at runs: every command that ends by itself succeeds as written', async () => {
     // Long-running servers and commands needing another system (Redis, a live run) are covered by their own tests.
     const elsewhere = [
       'baton cancel',
@@ -108,7 +124,7 @@ describe('docs/quick-start.md, run as written', () => {
       'baton kg',
     ];
     const env = home.cliEnv('http://127.0.0.1:9');
-    const lines = shellBlock('4.')
+    const lines = shellBlock('5.')
       .split('\n')
       .filter((l) => l.trim());
     const command = (line: string): string => line.split('#')[0]!;
