@@ -130,8 +130,15 @@ describe('docs/quick-start.md, run as written', () => {
     const command = (line: string): string => line.split('#')[0]!;
     const run = lines.filter((line) => !elsewhere.some((word) => command(line).includes(word)));
     expect(run.length).toBeGreaterThanOrEqual(8);
+    // <runId> and <id> stand for the run of section 3 and its first agent.
+    const latest = JSON.parse((await shell('npx baton status --json', env)).stdout) as {
+      runId: string;
+      phases: Array<{ agents: Array<{ id: string }> }>;
+    };
+    const filled = (line: string): string =>
+      line.replace(' [runId]', '').replace('<runId>', latest.runId).replace('<id>', latest.phases[0]!.agents[0]!.id);
     for (const line of run) {
-      const result = await shell(line.replace(' [runId]', ''), env);
+      const result = await shell(filled(line), env);
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(result.status, `${line}\n${result.stderr}`).toBe(0);
     }
