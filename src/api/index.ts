@@ -12,7 +12,6 @@ export {
   loadWorkflowWithMcp,
   mcpSetup,
   openConfiguredStore,
-  resolveRunConfig,
   withStore,
 } from './setup.js';
 export type { ConfigOption, StoreOptions } from './setup.js';

@@ -3,7 +3,10 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
-import { ApprovalDesk, answerApproval, onlyPeopleLeft, waitForAnswer, webhookPayload } from './index.js';
+import { ApprovalDesk, answerApproval } from './index.js';
+import { onlyPeopleLeft } from './detach.js';
+import { waitForAnswer } from './requests.js';
+import { webhookPayload } from './webhook.js';
 
 const temp = useTempStore('baton-approvals-');
 

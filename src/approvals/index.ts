@@ -1,10 +1,5 @@
 export { ApprovalDesk } from './gate.js';
-export type { ApprovalDeskOptions } from './gate.js';
-export { answerApproval, approvalDetails, approvalId, DEFAULT_POLL_MS, waitForAnswer } from './requests.js';
-export type { WaitOptions } from './requests.js';
-export { notifyWebhook, webhookPayload } from './webhook.js';
+export { answerApproval, approvalId } from './requests.js';
 export { agentPermissions } from './policy.js';
-export type { AgentPermissions } from './policy.js';
 export { PhaseGates } from './phase-gate.js';
-export type { GatedResult, PhaseGateOptions } from './phase-gate.js';
-export { onlyPeopleLeft, untilOnlyPeopleLeft } from './detach.js';
+export { untilOnlyPeopleLeft } from './detach.js';

@@ -10,18 +10,11 @@ export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { formatFieldPath, formatProblems, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
-export type { ParseOptions, PathProblem, ValidationProblem } from './validate.js';
+export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
+export type { PathProblem } from './validate.js';
 export { addUsage, emptyUsage } from './values.js';
 export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from './values.js';
-export type {
-  ApprovalAnswer,
-  ApprovalDecision,
-  ApprovalKind,
-  ApprovalRecord,
-  ApprovalStatus,
-  ListApprovalsOptions,
-} from './approval.js';
+export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
 export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
 export {
   argumentText,
@@ -29,7 +22,6 @@ export {
   durationMs,
   hour,
   intRange,
-  maxEnvTotalBytes,
   maxEnvValueBytes,
   maxIdLength,
   maxTimerMs,

@@ -1,4 +1,3 @@
 export { HttpError, readBody, sendJson, startHttpServer } from './server.js';
-export type { HttpMethod, HttpServerOptions, HttpService, Route, RouteContext } from './server.js';
-export type { AccessRules } from './access.js';
-export { ensureTokenFile, readTokenFile, tokenMatches } from './token.js';
+export type { HttpService, Route } from './server.js';
+export { ensureTokenFile, readTokenFile } from './token.js';

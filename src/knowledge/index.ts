@@ -3,15 +3,10 @@ import { Neo4jKnowledgeGraph } from './neo4j-graph.js';
 import { openSqliteKnowledgeGraph } from './sqlite-graph.js';
 
 export * from './graph.js';
-export { addKnowledge, ingestContext, knowledgeFactSchema } from './context.js';
-export type { KnowledgeFact } from './context.js';
+export { addKnowledge, ingestContext } from './context.js';
 export { answerQuestion } from './questions.js';
-export type { AnswerOptions } from './questions.js';
-export { buildFromRepository, readRepository } from './repository.js';
-export { resolveReference } from './references.js';
-export { Neo4jKnowledgeGraph, probeNeo4j } from './neo4j-graph.js';
-export type { Neo4jGraphOptions } from './neo4j-graph.js';
-export { openSqliteKnowledgeGraph, SqliteKnowledgeGraph } from './sqlite-graph.js';
+export { buildFromRepository } from './repository.js';
+export { openSqliteKnowledgeGraph } from './sqlite-graph.js';
 
 export interface OpenKnowledgeGraphOptions {
   /** Where the embedded graph lives: `dataDir/knowledge.db`. */

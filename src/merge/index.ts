@@ -1,4 +1,3 @@
 export { mergeOrder, mergePhase, phaseAfterMerge } from './merge-phase.js';
-export type { MergePhaseOptions, ResolveRequest } from './merge-phase.js';
+export type { MergePhaseOptions } from './merge-phase.js';
 export { integrationHead } from './integration-head.js';
-export { runVerify } from './verify.js';

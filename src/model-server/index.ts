@@ -1,4 +1,3 @@
 export { ModelServer, startModelServer } from './server.js';
-export type { ModelServerOptions, RecordedRequest, RequestOutcome } from './server.js';
-export { loadScript, parseScript, replySchema, scriptSchema, ScriptPlayer } from './script.js';
-export type { ModelRequestView, Reply, Script, ScriptFunction, ScriptRule } from './script.js';
+export { loadScript, scriptSchema } from './script.js';
+export type { Reply, Script } from './script.js';

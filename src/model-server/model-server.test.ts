@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseScript, startModelServer, type ModelServer, type Script } from './index.js';
+import { startModelServer, type ModelServer, type Script } from './index.js';
+import { parseScript } from './script.js';
 
 let server: ModelServer | undefined;
 afterEach(async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideToolCall, mergePermissions, parseRule, permissionsSchema, splitShellCommands } from './index.js';
+import { decideToolCall, mergePermissions, permissionsSchema } from './index.js';
+import { parseRule } from './rules.js';
+import { splitShellCommands } from './shell.js';
 import type { PermissionPolicy, ToolCall } from './index.js';
 
 const cwd = '/repo';

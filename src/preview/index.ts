@@ -1,4 +1,3 @@
 export { planWorkflow } from './plan.js';
-export type { AgentPlan, CostEstimate, PhasePlan, WorkflowPlan } from './plan.js';
+export type { WorkflowPlan } from './plan.js';
 export { renderPlan } from './render.js';
-export { agentCostRange, modelPrices, workflowHash } from './estimate.js';

@@ -15,14 +15,5 @@ export async function openStore(options: { dataDir: string; redisUrl?: string })
     ? openRedisStore({ url: options.redisUrl })
     : openSqliteStore({ dataDir: options.dataDir });
 }
-export { diskFullError, isDiskFull } from './disk-full.js';
-export {
-  backupStore,
-  backupsDir,
-  checkStoreFile,
-  listBackups,
-  restoreStore,
-  scheduleBackups,
-  storeFileName,
-} from './backup.js';
-export type { BackupOptions, StoreCheck } from './backup.js';
+export { diskFullError } from './disk-full.js';
+export { backupStore, checkStoreFile, listBackups, restoreStore, scheduleBackups, storeFileName } from './backup.js';

@@ -1,19 +1,7 @@
-export {
-  agentEntrySchema,
-  aggregateSchema,
-  findCycle,
-  foreachSchema,
-  inheritModeSchema,
-  makeWorkflowSchema,
-  mergeSchema,
-  phaseSchema,
-  whenSchema,
-  workflowSchema,
-} from './schema.js';
+export { findCycle, makeWorkflowSchema, mergeSchema, workflowSchema } from './schema.js';
 export type {
   AgentEntry,
   AggregateSpec,
-  ApprovalGate,
   Foreach,
   InheritMode,
   MergeSpec,
@@ -23,5 +11,5 @@ export type {
   Workflow,
 } from './schema.js';
 export { ancestorPhases, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
-export type { LoadedWorkflow, ParseWorkflowOptions, ResolvedAgent } from './load.js';
+export type { LoadedWorkflow, ResolvedAgent } from './load.js';
 export { restoreWorkflowEnv, workflowEnvValues } from './secrets.js';
