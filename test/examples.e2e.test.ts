@@ -250,7 +250,8 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
         );
         const before = checkoutFingerprint(repo);
         const result = await run(['run', join(repo, 'workflow.yaml'), '--json']);
-        expect(result.code).toBe(0);
+        // On failure, say which agent or merge step failed and why.
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
         const summary = summaryOf(result);
         expect(statuses(summary)).toEqual(['edit:succeeded', 'release:succeeded']);
         const merge = phase(summary, 'edit').merge!;
