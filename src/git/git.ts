@@ -26,10 +26,27 @@ const execOptions = (cwd: string, options: GitOptions) => ({
   ...(options.signal ? { signal: options.signal } : {}),
 });
 
+/**
+ * `git worktree add|remove|prune` of one repository must not run at once: git writes the shared
+ * `.git/worktrees/` without a lock, and a concurrent add fails reading another's half-made entry
+ * ("failed to read .git/worktrees/<name>/commondir"). They take ~50 ms, so one queue for the process
+ * is simpler than finding each command's repository first. (Hand-written: a promise chain, no library needed.)
+ */
+let worktreeQueue: Promise<unknown> = Promise.resolve();
+const changesWorktrees = (args: string[]): boolean =>
+  args[0] === 'worktree' && ['add', 'remove', 'prune', 'move'].includes(args[1] ?? '');
+
+function runGit(cwd: string, args: string[], options: GitOptions) {
+  if (!changesWorktrees(args)) return exec('git', args, execOptions(cwd, options));
+  const turn = worktreeQueue.then(() => exec('git', args, execOptions(cwd, options)));
+  worktreeQueue = turn.catch(() => undefined);
+  return turn;
+}
+
 /** Runs git and returns its trimmed stdout; a non-zero exit is a BatonError carrying git's stderr. */
 export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
   try {
-    const { stdout } = await exec('git', args, execOptions(cwd, options));
+    const { stdout } = await runGit(cwd, args, options);
     return stdout.trim();
   } catch (error) {
     if (options.signal?.aborted) throw error;
@@ -45,7 +62,7 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
 /** Runs git and reports how it ended, without throwing on a non-zero exit (a merge with conflicts, say). */
 export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
   try {
-    const { stdout, stderr } = await exec('git', args, execOptions(cwd, options));
+    const { stdout, stderr } = await runGit(cwd, args, options);
     return { code: 0, stdout: stdout.trim(), stderr: stderr.trim() };
   } catch (error) {
     const failed = error as { code?: unknown; stdout?: string; stderr?: string };
