@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 import { startRedisServer, type RedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -111,102 +112,105 @@ const secrets = {
 
 const leaks = (text: string): string[] => Object.values(secrets).filter((secret) => text.includes(secret));
 
-describe('no secret in any output or file (real claude, real redis-server)', () => {
-  let redis: RedisServer;
-  let env: NodeJS.ProcessEnv;
-  let workflow: string;
-  let worker: ReturnType<typeof startCli> | undefined;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    const admin = new Redis(redis.url);
-    await admin.config('SET', 'requirepass', secrets.redis);
-    admin.disconnect();
-    const redisUrl = redis.url.replace('redis://', `redis://:${secrets.redis}@`);
-    const configServers = {
-      search: { command: 'search-mcp', env: { SEARCH_PASSWORD: secrets.configMcp, GH: '${GITHUB_TOKEN}' } },
-    };
-    env = cliEnv({
-      GITHUB_TOKEN: secrets.env,
-      BATON_REDIS_URL: redisUrl,
-      BATON_MCP_SERVERS: JSON.stringify(configServers),
-    });
-    workflow = join(model.home.dir, 'secretive.yaml');
-    writeFileSync(
-      workflow,
-      [
-        'version: 1',
-        'name: secretive',
-        'mcpServers:',
-        `  notes: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_API_KEY: ${secrets.mcpEnv}, GH: "\${GITHUB_TOKEN}" } }`,
-        `  remote: { type: http, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer ${secrets.header}" } }`,
-        'phases:',
-        '  - id: only',
-        `    agents: [{ id: writer, prompt: Write it down, mcpServers: [notes], env: { DEPLOY_KEY: ${secrets.agentEnv} } }]`,
-        '',
-      ].join('\n'),
-    );
-    // With redis_url, agents run on baton workers.
-    worker = startCli(['worker'], { env });
-    await waitFor(() => / ready: up to/.exec(worker!.stderrSoFar()), 30_000, 'the worker');
-  }, 60_000);
-  afterAll(async () => {
-    worker?.kill('SIGTERM');
-    const stopped = await worker?.output;
-    expect(leaks(`${stopped?.stdout}${stopped?.stderr}`)).toEqual([]);
-    await redis?.stop();
-  });
-
-  it('run, status, runs, usage, audit, config check, mcp config and errors print none of them', async () => {
-    const run = await runCli(['run', workflow, '--json'], { env });
-    expect(run.code).toBe(0);
-    const runId = (JSON.parse(run.stdout) as RunSummary).runId;
-    const outputs: Array<[string, CliResult]> = [['run', run]];
-    for (const args of [
-      ['status', runId],
-      ['status', runId, '--json'],
-      ['runs'],
-      ['runs', '--json'],
-      ['usage'],
-      ['usage', '--json'],
-      ['audit', '--json'],
-      ['config', 'check'],
-      ['config', 'check', '--json'],
-      ['mcp', 'config', workflow, '--agent', 'writer'],
-      ['status', 'no-such-run'],
-    ])
-      outputs.push([args.join(' '), await runCli(args, { env })]);
-    // An error carrying the Redis URL: the wrong password.
-    const wrong = {
-      ...env,
-      BATON_REDIS_URL: `${String(env.BATON_REDIS_URL).replace(secrets.redis, `${secrets.redis}x`)}`,
-    };
-    outputs.push(['runs (wrong password)', await runCli(['runs'], { env: wrong })]);
-    for (const [command, { stdout, stderr }] of outputs)
-      expect([command, leaks(stdout + stderr)]).toEqual([command, []]);
-    expect(outputs.find(([c]) => c === 'config check --json')![1].stdout).toContain('${GITHUB_TOKEN}');
-  }, 240_000);
-
-  it('no literal secret of the workflow is in the data dir or the Redis store', async () => {
-    const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-        entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+describe.runIf(requireProgram('redis-server'))(
+  'no secret in any output or file (real claude, real redis-server)',
+  () => {
+    let redis: RedisServer;
+    let env: NodeJS.ProcessEnv;
+    let workflow: string;
+    let worker: ReturnType<typeof startCli> | undefined;
+    beforeAll(async () => {
+      redis = await startRedisServer();
+      const admin = new Redis(redis.url);
+      await admin.config('SET', 'requirepass', secrets.redis);
+      admin.disconnect();
+      const redisUrl = redis.url.replace('redis://', `redis://:${secrets.redis}@`);
+      const configServers = {
+        search: { command: 'search-mcp', env: { SEARCH_PASSWORD: secrets.configMcp, GH: '${GITHUB_TOKEN}' } },
+      };
+      env = cliEnv({
+        GITHUB_TOKEN: secrets.env,
+        BATON_REDIS_URL: redisUrl,
+        BATON_MCP_SERVERS: JSON.stringify(configServers),
+      });
+      workflow = join(model.home.dir, 'secretive.yaml');
+      writeFileSync(
+        workflow,
+        [
+          'version: 1',
+          'name: secretive',
+          'mcpServers:',
+          `  notes: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_API_KEY: ${secrets.mcpEnv}, GH: "\${GITHUB_TOKEN}" } }`,
+          `  remote: { type: http, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer ${secrets.header}" } }`,
+          'phases:',
+          '  - id: only',
+          `    agents: [{ id: writer, prompt: Write it down, mcpServers: [notes], env: { DEPLOY_KEY: ${secrets.agentEnv} } }]`,
+          '',
+        ].join('\n'),
       );
-    for (const file of files(dataDir())) expect([file, leaks(readFileSync(file, 'latin1'))]).toEqual([file, []]);
-    const client = new Redis(redis.url.replace('redis://', `redis://:${secrets.redis}@`));
-    try {
-      const dump: string[] = [];
-      // Known gap: BullMQ job payloads (bull:*) carry the agent's env and expanded MCP config to the worker.
-      for (const key of (await client.keys('*')).filter((k) => !k.startsWith('bull:'))) {
-        const type = await client.type(key);
-        if (type === 'string') dump.push((await client.get(key)) ?? '');
-        else if (type === 'hash') dump.push(JSON.stringify(await client.hgetall(key)));
-        else if (type === 'list') dump.push(JSON.stringify(await client.lrange(key, '0', '-1')));
-        else if (type === 'zset') dump.push(JSON.stringify(await client.zrange(key, '0', '-1')));
-        else if (type === 'set') dump.push(JSON.stringify(await client.smembers(key)));
+      // With redis_url, agents run on baton workers.
+      worker = startCli(['worker'], { env });
+      await waitFor(() => / ready: up to/.exec(worker!.stderrSoFar()), 30_000, 'the worker');
+    }, 60_000);
+    afterAll(async () => {
+      worker?.kill('SIGTERM');
+      const stopped = await worker?.output;
+      expect(leaks(`${stopped?.stdout}${stopped?.stderr}`)).toEqual([]);
+      await redis?.stop();
+    });
+
+    it('run, status, runs, usage, audit, config check, mcp config and errors print none of them', async () => {
+      const run = await runCli(['run', workflow, '--json'], { env });
+      expect(run.code).toBe(0);
+      const runId = (JSON.parse(run.stdout) as RunSummary).runId;
+      const outputs: Array<[string, CliResult]> = [['run', run]];
+      for (const args of [
+        ['status', runId],
+        ['status', runId, '--json'],
+        ['runs'],
+        ['runs', '--json'],
+        ['usage'],
+        ['usage', '--json'],
+        ['audit', '--json'],
+        ['config', 'check'],
+        ['config', 'check', '--json'],
+        ['mcp', 'config', workflow, '--agent', 'writer'],
+        ['status', 'no-such-run'],
+      ])
+        outputs.push([args.join(' '), await runCli(args, { env })]);
+      // An error carrying the Redis URL: the wrong password.
+      const wrong = {
+        ...env,
+        BATON_REDIS_URL: `${String(env.BATON_REDIS_URL).replace(secrets.redis, `${secrets.redis}x`)}`,
+      };
+      outputs.push(['runs (wrong password)', await runCli(['runs'], { env: wrong })]);
+      for (const [command, { stdout, stderr }] of outputs)
+        expect([command, leaks(stdout + stderr)]).toEqual([command, []]);
+      expect(outputs.find(([c]) => c === 'config check --json')![1].stdout).toContain('${GITHUB_TOKEN}');
+    }, 240_000);
+
+    it('no literal secret of the workflow is in the data dir or the Redis store', async () => {
+      const files = (dir: string): string[] =>
+        readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+          entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+        );
+      for (const file of files(dataDir())) expect([file, leaks(readFileSync(file, 'latin1'))]).toEqual([file, []]);
+      const client = new Redis(redis.url.replace('redis://', `redis://:${secrets.redis}@`));
+      try {
+        const dump: string[] = [];
+        // Known gap: BullMQ job payloads (bull:*) carry the agent's env and expanded MCP config to the worker.
+        for (const key of (await client.keys('*')).filter((k) => !k.startsWith('bull:'))) {
+          const type = await client.type(key);
+          if (type === 'string') dump.push((await client.get(key)) ?? '');
+          else if (type === 'hash') dump.push(JSON.stringify(await client.hgetall(key)));
+          else if (type === 'list') dump.push(JSON.stringify(await client.lrange(key, '0', '-1')));
+          else if (type === 'zset') dump.push(JSON.stringify(await client.zrange(key, '0', '-1')));
+          else if (type === 'set') dump.push(JSON.stringify(await client.smembers(key)));
+        }
+        expect(leaks(dump.join('\n'))).toEqual([]);
+      } finally {
+        client.disconnect();
       }
-      expect(leaks(dump.join('\n'))).toEqual([]);
-    } finally {
-      client.disconnect();
-    }
-  });
-});
+    });
+  },
+);

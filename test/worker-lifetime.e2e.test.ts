@@ -3,17 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
 import { startRedisServer, type RedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel({ rules: [], default: { hang: true } }, 'baton-lifetime-');
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop().catch(() => undefined);
-});
 
 describe('agent lifetime (real claude)', () => {
   it('the agents of an orchestrator killed with SIGKILL are gone within seconds, without --resume', async () => {
@@ -40,7 +34,14 @@ describe('agent lifetime (real claude)', () => {
   }, 120_000);
 });
 
-describe('worker lifetime (real redis-server and claude)', () => {
+describe.runIf(requireProgram('redis-server'))('worker lifetime (real redis-server and claude)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop().catch(() => undefined);
+  });
   it('a worker whose Redis has gone away still exits on SIGTERM, after its agents’ processes have exited', async () => {
     const env = model.home.cliEnv(model.url, {
       BATON_DATA_DIR: join(model.home.dir, 'data'),

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/support/cli.js';
+import { requireProgram } from '../../test/support/programs.js';
 import { startRedisServer, type RedisServer } from '../../test/support/redis.js';
 import { createRedisClient } from './redis-client.js';
 import { openRedisStore } from './redis-store.js';
@@ -44,7 +45,7 @@ describe('Redis connections', () => {
   });
 });
 
-describe('a Redis outage', () => {
+describe.runIf(requireProgram('redis-server'))('a Redis outage', () => {
   let server: RedisServer;
   beforeAll(async () => {
     server = await startRedisServer();
