@@ -97,68 +97,62 @@ describe('watcher parsers', () => {
 });
 
 describe.runIf(requireProgram('git'))('startWatcher', () => {
-  // Known defect (see the closing note of issue 14/21's stop): under CPU load chokidar sometimes misses the
-  // first change after startWatcher resolves, about 1 run in 3 with other suites busy. Retried until fixed.
-  it(
-    'reports the git status at start, then files added, changed and deleted with their diffs, in order',
-    { retry: 2, timeout: 20_000 },
-    async () => {
-      const repo = join(dir, 'repo');
-      mkdirSync(join(repo, 'node_modules'), { recursive: true });
-      execFileSync('git', ['init', '-q', '-b', 'trunk'], { cwd: repo });
-      writeFileSync(join(repo, 'kept.txt'), 'one\n');
-      const events: IdeEventInput[] = [];
-      let check = (): void => undefined;
-      /** Resolves once this many file events arrived (git status events come in between). */
-      const fileEvents = (count: number) =>
-        new Promise<IdeEventInput[]>((resolve) => {
-          check = () => {
-            const found = events.filter((e) => e.type === 'file.changed');
-            if (found.length >= count) resolve(found);
-          };
-          check();
-        });
-      const controller = new AbortController();
-      await startWatcher({
-        dir: repo,
-        push: async (event) => {
-          events.push(event);
-          check();
-        },
-        settleMs: 10,
-        signal: controller.signal,
+  it('reports the git status at start, then files added, changed and deleted with their diffs, in order', async () => {
+    const repo = join(dir, 'repo');
+    mkdirSync(join(repo, 'node_modules'), { recursive: true });
+    execFileSync('git', ['init', '-q', '-b', 'trunk'], { cwd: repo });
+    writeFileSync(join(repo, 'kept.txt'), 'one\n');
+    const events: IdeEventInput[] = [];
+    let check = (): void => undefined;
+    /** Resolves once this many file events arrived (git status events come in between). */
+    const fileEvents = (count: number) =>
+      new Promise<IdeEventInput[]>((resolve) => {
+        check = () => {
+          const found = events.filter((e) => e.type === 'file.changed');
+          if (found.length >= count) resolve(found);
+        };
+        check();
       });
-      expect(events).toEqual([
-        { type: 'git.changed', root: repo, branch: 'trunk', files: [{ path: join(repo, 'kept.txt'), status: '??' }] },
-      ]);
+    const controller = new AbortController();
+    await startWatcher({
+      dir: repo,
+      push: async (event) => {
+        events.push(event);
+        check();
+      },
+      settleMs: 10,
+      signal: controller.signal,
+    });
+    expect(events).toEqual([
+      { type: 'git.changed', root: repo, branch: 'trunk', files: [{ path: join(repo, 'kept.txt'), status: '??' }] },
+    ]);
 
-      writeFileSync(join(repo, 'kept.txt'), 'one\ntwo\n');
-      await fileEvents(1);
-      writeFileSync(join(repo, 'node_modules', 'ignored.js'), 'x');
-      writeFileSync(join(repo, 'new.txt'), 'fresh\n');
-      await fileEvents(2);
-      unlinkSync(join(repo, 'new.txt'));
-      expect(await fileEvents(3)).toEqual([
-        {
-          type: 'file.changed',
-          path: join(repo, 'kept.txt'),
-          change: 'changed',
-          diff: '--- a/kept.txt\n+++ b/kept.txt\n@@ -1,1 +1,2 @@\n one\n+two\n',
-        },
-        {
-          type: 'file.changed',
-          path: join(repo, 'new.txt'),
-          change: 'added',
-          diff: '--- a/new.txt\n+++ b/new.txt\n@@ -0,0 +1,1 @@\n+fresh\n',
-        },
-        {
-          type: 'file.changed',
-          path: join(repo, 'new.txt'),
-          change: 'deleted',
-          diff: '--- a/new.txt\n+++ b/new.txt\n@@ -1,1 +0,0 @@\n-fresh\n',
-        },
-      ]);
-      controller.abort();
-    },
-  );
+    writeFileSync(join(repo, 'kept.txt'), 'one\ntwo\n');
+    await fileEvents(1);
+    writeFileSync(join(repo, 'node_modules', 'ignored.js'), 'x');
+    writeFileSync(join(repo, 'new.txt'), 'fresh\n');
+    await fileEvents(2);
+    unlinkSync(join(repo, 'new.txt'));
+    expect(await fileEvents(3)).toEqual([
+      {
+        type: 'file.changed',
+        path: join(repo, 'kept.txt'),
+        change: 'changed',
+        diff: '--- a/kept.txt\n+++ b/kept.txt\n@@ -1,1 +1,2 @@\n one\n+two\n',
+      },
+      {
+        type: 'file.changed',
+        path: join(repo, 'new.txt'),
+        change: 'added',
+        diff: '--- a/new.txt\n+++ b/new.txt\n@@ -0,0 +1,1 @@\n+fresh\n',
+      },
+      {
+        type: 'file.changed',
+        path: join(repo, 'new.txt'),
+        change: 'deleted',
+        diff: '--- a/new.txt\n+++ b/new.txt\n@@ -1,1 +0,0 @@\n-fresh\n',
+      },
+    ]);
+    controller.abort();
+  });
 });

@@ -201,6 +201,9 @@ async function watchFiles(ctx: FileChangeContext, onError: (error: Error) => voi
       resolveReady();
     });
   });
+  // The scan's reads are still in flight at `ready`; under load one can finish after the first change,
+  // record the new text as the old one, and the change then diffs as empty and is dropped as a touch.
+  await Promise.all(contents.values());
   return watcher;
 }
 
