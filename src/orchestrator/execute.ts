@@ -14,7 +14,15 @@ import {
   type RetryOptions,
 } from '../agents/index.js';
 import { ApprovalDesk } from '../approvals/index.js';
-import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock, type ToolCall } from '../core/index.js';
+import {
+  addUsage,
+  emptyUsage,
+  ErrorCodes,
+  systemClock,
+  type Clock,
+  type ModelTurn,
+  type ToolCall,
+} from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import { toolCallRecorder } from './tool-call-records.js';
 
@@ -54,6 +62,8 @@ export interface AgentJobHooks {
   spent?(costUsd: number, tokens: number): void;
   /** A tool call started or ended, previews redacted (executors that see the agent's stream). */
   toolCall?(info: AttemptInfo, call: ToolCall): void;
+  /** A model turn started or ended (executors that see the agent's stream). */
+  modelTurn?(info: AttemptInfo, turn: ModelTurn): void;
 }
 
 /**
@@ -157,6 +167,8 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
     durationMs: 0,
   });
   return {
+    // Turns are not stored: they only go on to the hooks (tracing), numbered like the attempts.
+    modelTurn: (info, turn) => hooks?.modelTurn?.(numbered(info), turn),
     attemptStarted: async (info) => {
       await store.saveAttempt(running(info));
       hooks?.attemptStarted?.(numbered(info));

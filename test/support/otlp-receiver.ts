@@ -7,6 +7,7 @@ interface OtlpValue {
   intValue?: string | number;
   doubleValue?: number;
   boolValue?: boolean;
+  arrayValue?: { values?: OtlpValue[] };
 }
 export interface OtlpSpan {
   traceId: string;
@@ -54,10 +55,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   });
 }
 
+/** An OTLP value as a plain one: numbers, strings, booleans, arrays of them. */
+function plainValue(value: OtlpValue): unknown {
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plainValue);
+  return value.stringValue ?? value.doubleValue ?? value.boolValue;
+}
+
 /** One attribute's value, whatever its OTLP type. */
 export function spanAttribute(span: OtlpSpan, key: string): unknown {
   const value = span.attributes.find((a) => a.key === key)?.value;
-  if (value === undefined) return undefined;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  return value.stringValue ?? value.doubleValue ?? value.boolValue;
+  return value === undefined ? undefined : plainValue(value);
 }
