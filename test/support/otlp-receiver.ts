@@ -16,9 +16,14 @@ export interface OtlpSpan {
   name: string;
   attributes: Array<{ key: string; value: OtlpValue }>;
   status?: { code?: number };
+  /** Not OTLP's: the `service.name` of the resource that sent the span (which process). */
+  service?: string;
 }
 interface OtlpRequest {
-  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+  resourceSpans: Array<{
+    resource?: { attributes?: OtlpSpan['attributes'] };
+    scopeSpans: Array<{ spans: OtlpSpan[] }>;
+  }>;
 }
 
 export interface OtlpReceiver {
@@ -44,7 +49,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const request = JSON.parse(body) as OtlpRequest;
-      receiver.spans.push(...request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+      for (const { resource, scopeSpans } of request.resourceSpans) {
+        const service = resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
+        const spans = scopeSpans.flatMap((s) => s.spans);
+        receiver.spans.push(...spans.map((span) => (service === undefined ? span : { ...span, service })));
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
