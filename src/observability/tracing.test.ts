@@ -97,7 +97,8 @@ describe('OpenTelemetry traces of runs', () => {
             costUsd: 0.25,
             usage: { inputTokens: 120, outputTokens: 30 },
             toolCalls: [call(1, 'mcp__memory__read_graph', 'ok'), call(2, 'Bash', 'error')],
-            turns: [turn(1, 'tool_use', 100, 20), turn(2, 'tool_use', 20, 10)],
+            // A model endpoint that echoes a secret into the response's model name: redacted like tool calls.
+            turns: [turn(1, 'tool_use', 100, 20), { ...turn(2, 'tool_use', 20, 10), responseModel: `echo ${secret}` }],
           }
         : { error: { code: ErrorCodes.modelInvalidRequest, message: `bad request ${secret}`, transient: false } },
     );
@@ -141,7 +142,7 @@ describe('OpenTelemetry traces of runs', () => {
       ]),
     ).toEqual([
       ['chat sonnet', true, 1, 'sonnet', 'claude-sonnet-4-5', 100, 20, ['tool_use']],
-      ['chat sonnet', true, 2, 'sonnet', 'claude-sonnet-4-5', 20, 10, ['tool_use']],
+      ['chat sonnet', true, 2, 'sonnet', 'echo [REDACTED]', 20, 10, ['tool_use']],
     ]);
     // Each tool call is a child of the turn that asked for it, even when it is reported after that turn ended.
     const tools = receiver.spans.filter((s) => s.name.startsWith('execute_tool'));

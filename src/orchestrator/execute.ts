@@ -24,7 +24,7 @@ import {
   type ToolCall,
 } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
-import { toolCallRecorder } from './tool-call-records.js';
+import { streamRecorder } from './tool-call-records.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -114,7 +114,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     toolGate: ApprovalDesk.forJob(deps.store, job, clock),
     hooks: {
       ...attemptRecorder(job, earlier.length, deps, clock),
-      toolCall: toolCallRecorder(job, spec, earlier.length, deps),
+      ...streamRecorder(job, spec, earlier.length, deps),
     },
   });
   if (earlier.length === 0 || job.followUp) return result;
@@ -167,8 +167,6 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
     durationMs: 0,
   });
   return {
-    // Turns are not stored: they only go on to the hooks (tracing), numbered like the attempts.
-    modelTurn: (info, turn) => hooks?.modelTurn?.(numbered(info), turn),
     attemptStarted: async (info) => {
       await store.saveAttempt(running(info));
       hooks?.attemptStarted?.(numbered(info));
