@@ -122,7 +122,7 @@ describe.runIf(requireProgram('redis-server'))(
       const worker = startCli(['worker', '--concurrency', '1'], {
         env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-worker' }),
       });
-      let runId = '';
+      let runId: string | undefined;
       try {
         await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
         const run = await runCli(['run', workflow, '--json'], {
