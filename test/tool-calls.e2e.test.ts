@@ -91,7 +91,14 @@ describe('tool-call records of a real agent', () => {
       ['mcp__memory__read_graph', 0],
     ]);
     const agentSpan = spans.find((s) => s.name === 'invoke_agent recorder')!;
-    for (const tool of toolSpans) expect(byId.get(tool.parentSpanId!)?.parentSpanId).toBe(agentSpan.spanId);
+    // Each call is a child of the model turn that asked for it (turn n asks for call n), under the attempt.
+    const attemptSpan = spans.find((s) => s.name === 'baton.attempt 1')!;
+    expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
+    const turnSpans = spans.filter((s) => spanAttribute(s, 'gen_ai.operation.name') === 'chat');
+    expect(turnSpans.map((s) => [spanAttribute(s, 'baton.turn'), s.parentSpanId === attemptSpan.spanId])).toEqual(
+      [1, 2, 3, 4].map((turn) => [turn, true]),
+    );
+    expect(toolSpans.map((s) => spanAttribute(byId.get(s.parentSpanId!)!, 'baton.turn'))).toEqual([1, 2, 3]);
     expect(spanAttribute(agentSpan, 'gen_ai.usage.output_tokens')).toBeGreaterThan(0);
     expect(
       spanAttribute(

@@ -11,13 +11,14 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import { emptyUsage, ErrorCodes, type Usage } from '../core/index.js';
+import { emptyUsage, ErrorCodes, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
+import { ModelTurnTracker, TurnNumbers } from './model-turns.js';
 import { ToolCallTracker } from './tool-calls.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
@@ -56,6 +57,7 @@ interface Attempt {
   abortController: AbortController;
   idleWatch: StreamIdleWatch;
   tools: ToolCallTracker;
+  turns: ModelTurnTracker;
   /** The prompt's query, when the attempt runs on a prewarmed process. */
   warmQuery?: Query;
   startedAt: number;
@@ -366,11 +368,16 @@ export class ClaudeRuntime implements AgentRuntime {
       agentProcess.kill();
       abortController.abort(new Error('the model stream stalled'));
     });
+    const turnNumbers = new TurnNumbers();
     return {
       process: agentProcess,
       abortController,
       idleWatch,
-      tools: new ToolCallTracker((call) => observer?.toolCall?.(call)),
+      tools: new ToolCallTracker((call) => observer?.toolCall?.(call), systemClock, turnNumbers),
+      turns: new ModelTurnTracker((turn) => observer?.modelTurn?.(turn), {
+        numbers: turnNumbers,
+        ...(spec.model ? { requestModel: spec.model } : {}),
+      }),
       ...(claimed ? { warmQuery: claimed.query } : {}),
       startedAt,
       stopListening: () => signal.removeEventListener('abort', onAbort),
@@ -396,6 +403,7 @@ export class ClaudeRuntime implements AgentRuntime {
     for await (const message of messages) {
       attempt.idleWatch.observe(message);
       attempt.tools.observe(message);
+      attempt.turns.observe(message);
       if (message.type === 'system' && message.subtype === 'init') {
         stream.sessionStarted = true;
         stream.startupMs = Date.now() - attempt.startedAt;
@@ -413,6 +421,7 @@ export class ClaudeRuntime implements AgentRuntime {
   private async endAttempt(attempt: Attempt, signal: AbortSignal, hasResult: boolean): Promise<void> {
     attempt.idleWatch.stop();
     attempt.tools.end();
+    attempt.turns.end();
     attempt.stopListening();
     attempt.process.kill();
     const exit = attempt.process.exited();

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { emptyUsage, type ToolCall, type Usage } from '../core/index.js';
+import { emptyUsage, type ModelTurn, type ToolCall, type Usage } from '../core/index.js';
 import { abortError } from './classify.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 
@@ -16,6 +16,8 @@ export interface FakeStep {
   sessionStarted?: boolean;
   /** Tool calls the "agent" reports, as they would come from its message stream. */
   toolCalls?: ToolCall[];
+  /** Model turns the "agent" reports (each as it ends), before its tool calls. */
+  turns?: ModelTurn[];
 }
 
 export type FakeBehaviour = (spec: AgentSpec, call: number) => FakeStep;
@@ -38,6 +40,7 @@ export class FakeRuntime implements AgentRuntime {
     const startedAt = Date.now();
     const usage = { ...emptyUsage(), ...step.usage };
     const toolCalls = step.toolCalls ?? [];
+    for (const turn of step.turns ?? []) observer?.modelTurn?.(turn);
     for (const call of toolCalls) observer?.toolCall?.(call);
     const base = {
       usage,

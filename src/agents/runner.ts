@@ -7,6 +7,7 @@ import {
   type AgentOutput,
   type AgentTotals,
   type ErrorInfo,
+  type ModelTurn,
   type ToolCall,
 } from '../core/index.js';
 import { abortError } from './classify.js';
@@ -37,6 +38,8 @@ export interface RetryHooks {
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void | Promise<void>;
   /** A tool call of the attempt started or finished. */
   toolCall?(info: AttemptInfo, call: ToolCall): void | Promise<void>;
+  /** A model turn of the attempt started or ended. */
+  modelTurn?(info: AttemptInfo, turn: ModelTurn): void;
 }
 
 export interface RunWithRetriesOptions {
@@ -143,6 +146,7 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
         spawned: (pid) => recorded.push(Promise.resolve(options.hooks?.processStarted?.(info, pid))),
         ...(options.toolGate ? { toolGate: options.toolGate } : {}),
         toolCall: (call) => recorded.push(Promise.resolve(options.hooks?.toolCall?.(info, call))),
+        modelTurn: (turn) => options.hooks?.modelTurn?.(info, turn),
       })
       .then(async (outcome) => {
         await Promise.all(recorded); // the pid and tool calls are stored before the attempt's end, never after

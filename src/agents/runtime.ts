@@ -1,4 +1,4 @@
-import type { AgentOutput, ErrorInfo, ToolCall, Usage } from '../core/index.js';
+import type { AgentOutput, ErrorInfo, ModelTurn, ToolCall, Usage } from '../core/index.js';
 import type { McpLaunchConfig } from '../mcp/index.js';
 import type { PermissionPolicy } from '../permissions/index.js';
 import type { ToolGate } from './tool-gate.js';
@@ -72,6 +72,8 @@ export interface AttemptObserver {
   toolGate?: ToolGate;
   /** A tool call started or finished (the same `seq` again, with its result). */
   toolCall?(call: ToolCall): void;
+  /** A model turn started or ended (the same `index` again, finished). */
+  modelTurn?(turn: ModelTurn): void;
 }
 
 export interface AgentRuntime {

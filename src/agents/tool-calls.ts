@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { systemClock, type Clock, type ToolCall } from '../core/index.js';
+import { TurnNumbers } from './model-turns.js';
 
 /** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
 export const TOOL_PREVIEW_CHARS = 500;
@@ -55,11 +56,12 @@ function blocks(message: unknown): unknown[] {
 export class ToolCallTracker {
   private readonly open = new Map<string, ToolCall>();
   private readonly all: ToolCall[] = [];
-  private readonly turnIds = new Set<string>();
 
   constructor(
     private readonly report: (call: ToolCall) => void = () => {},
     private readonly clock: Clock = systemClock,
+    /** Shared with the attempt's ModelTurnTracker, so both number turns alike. */
+    private readonly turnNumbers: TurnNumbers = new TurnNumbers(),
   ) {}
 
   /** Every call seen so far, in the order the agent asked for them. */
@@ -69,7 +71,7 @@ export class ToolCallTracker {
 
   /** Model turns seen so far (assistant messages; the SDK splits one message per content block). */
   get turns(): number {
-    return this.turnIds.size;
+    return this.turnNumbers.count;
   }
 
   observe(message: { type: string } & Record<string, unknown>): void {
@@ -85,7 +87,7 @@ export class ToolCallTracker {
 
   private assistant(message: unknown): void {
     const id = assistantId.safeParse(message);
-    if (id.success) this.turnIds.add(id.data.message.id);
+    const turn = id.success ? this.turnNumbers.of(id.data.message.id) : Math.max(1, this.turnNumbers.count);
     for (const block of blocks(message)) {
       const use = toolUseBlock.safeParse(block);
       if (!use.success || this.open.has(use.data.id)) continue;
@@ -95,7 +97,7 @@ export class ToolCallTracker {
         toolUseId: use.data.id,
         name: use.data.name,
         ...(server ? { server } : {}),
-        turn: Math.max(1, this.turnIds.size),
+        turn,
         startedAt: this.clock.now(),
         status: 'running',
         inputPreview: preview(use.data.input),

@@ -76,3 +76,26 @@ export interface ToolCall {
   outputPreview?: string;
   permission?: ToolPermission;
 }
+
+/**
+ * One model turn of an agent as its streamed message events show it: one model response (one
+ * assistant message), from when its request went out to the end of the response.
+ */
+export interface ModelTurn {
+  /** 1-based, in the attempt; a tool call names the turn that asked for it (`ToolCall.turn`). */
+  index: number;
+  /** The response's id (`msg_…`). */
+  messageId: string;
+  /** The model the agent asked for (its spec's `model`), when it named one. */
+  requestModel?: string;
+  /** The model that answered, as the response names it. */
+  responseModel?: string;
+  startedAt: number;
+  finishedAt?: number;
+  /** `running` until the response ends; one its attempt ended first is left `incomplete`. */
+  status: 'running' | 'done' | 'incomplete';
+  /** What the response reported; output tokens are final only once it is `done`. */
+  usage: Usage;
+  /** Why the model stopped (`end_turn`, `tool_use`, `max_tokens`, …). */
+  stopReason?: string;
+}

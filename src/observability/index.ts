@@ -9,4 +9,4 @@ export { REDACTED, SecretRedactor } from '../core/index.js';
 export { AuditTrail, currentActor } from './audit.js';
 export { agentTimeline, formatTimeline, pruneToolCalls } from './timeline.js';
 export type { AgentTimeline } from './timeline.js';
-export { RunTracing } from './tracing.js';
+export { RunTracing, traceIdOf } from './tracing.js';

@@ -8,7 +8,7 @@ import {
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
-import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
+import { emptyUsage, ErrorCodes, type ModelTurn, type ToolCall } from '../core/index.js';
 import { RunEvents, runJobHere, runWorkflow, type AgentJob } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
@@ -39,6 +39,19 @@ const call = (seq: number, name: string, status: ToolCall['status']): ToolCall =
   durationMs: 5,
   status,
   inputPreview: `{"key":"${secret}"}`,
+});
+
+/** A finished model turn (turn n asks for tool call n in these tests). */
+const turn = (index: number, stopReason: string, inputTokens: number, outputTokens: number): ModelTurn => ({
+  index,
+  messageId: `msg_${index}`,
+  requestModel: 'sonnet',
+  responseModel: 'claude-sonnet-4-5',
+  startedAt: 1_700_000_000_000 + index * 10 - 8,
+  finishedAt: 1_700_000_000_000 + index * 10 - 1,
+  status: 'done',
+  usage: { inputTokens, outputTokens, cacheReadTokens: 0, cacheCreationTokens: 0 },
+  stopReason,
 });
 
 const workflow = parseWorkflow(
@@ -76,7 +89,7 @@ describe('OpenTelemetry traces of runs', () => {
     expect(tracingEnabled({ env: {}, endpoint: 'http://collector:4318' })).toBe(true);
   });
 
-  it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {
+  it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → model turn → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {
     const first = await tracedRun((spec) =>
       spec.agentId === 'finder'
         ? {
@@ -84,6 +97,8 @@ describe('OpenTelemetry traces of runs', () => {
             costUsd: 0.25,
             usage: { inputTokens: 120, outputTokens: 30 },
             toolCalls: [call(1, 'mcp__memory__read_graph', 'ok'), call(2, 'Bash', 'error')],
+            // A model endpoint that echoes a secret into the response's model name: redacted like tool calls.
+            turns: [turn(1, 'tool_use', 100, 20), { ...turn(2, 'tool_use', 20, 10), responseModel: `echo ${secret}` }],
           }
         : { error: { code: ErrorCodes.modelInvalidRequest, message: `bad request ${secret}`, transient: false } },
     );
@@ -112,14 +127,40 @@ describe('OpenTelemetry traces of runs', () => {
     ]).toEqual(['invoke_agent', 120, 30, 0.25]);
     const attempts = receiver.spans.filter((s) => s.name === 'baton.attempt 1');
     expect(attempts.map(parentName).sort()).toEqual(['invoke_agent finder', 'invoke_agent writer']);
+    const finderAttempt = attempts.find((s) => s.parentSpanId === finder.spanId)!;
+    const turns = receiver.spans.filter((s) => attr(s, 'gen_ai.operation.name') === 'chat');
+    expect(
+      turns.map((s) => [
+        s.name,
+        s.parentSpanId === finderAttempt.spanId,
+        attr(s, 'baton.turn'),
+        attr(s, 'gen_ai.request.model'),
+        attr(s, 'gen_ai.response.model'),
+        attr(s, 'gen_ai.usage.input_tokens'),
+        attr(s, 'gen_ai.usage.output_tokens'),
+        attr(s, 'gen_ai.response.finish_reasons'),
+      ]),
+    ).toEqual([
+      ['chat sonnet', true, 1, 'sonnet', 'claude-sonnet-4-5', 100, 20, ['tool_use']],
+      ['chat sonnet', true, 2, 'sonnet', 'echo [REDACTED]', 20, 10, ['tool_use']],
+    ]);
+    // Each tool call is a child of the turn that asked for it, even when it is reported after that turn ended.
     const tools = receiver.spans.filter((s) => s.name.startsWith('execute_tool'));
     expect(
-      tools.map((s) => [s.name, parentName(s), attr(s, 'gen_ai.tool.name'), attr(s, 'baton.mcp.server') ?? null]),
+      tools.map((s) => [
+        s.name,
+        attr(byId.get(s.parentSpanId!)!, 'baton.turn'),
+        attr(s, 'gen_ai.tool.name'),
+        attr(s, 'baton.mcp.server') ?? null,
+      ]),
     ).toEqual([
-      ['execute_tool mcp__memory__read_graph', 'baton.attempt 1', 'mcp__memory__read_graph', 'memory'],
-      ['execute_tool Bash', 'baton.attempt 1', 'Bash', null],
+      ['execute_tool mcp__memory__read_graph', 1, 'mcp__memory__read_graph', 'memory'],
+      ['execute_tool Bash', 2, 'Bash', null],
     ]);
-    expect(tools.map((s) => byId.get(s.parentSpanId!)!.parentSpanId)).toEqual([finder.spanId, finder.spanId]);
+    expect(tools.map((s) => byId.get(s.parentSpanId!)!.parentSpanId)).toEqual([
+      finderAttempt.spanId,
+      finderAttempt.spanId,
+    ]);
     const writer = named('invoke_agent writer');
     expect(attr(writer, 'baton.error.code')).toBe(ErrorCodes.modelInvalidRequest);
     expect(writer.status?.code).toBe(2); // ERROR
@@ -138,7 +179,7 @@ describe('OpenTelemetry traces of runs', () => {
     ).toBe(true);
   });
 
-  it("joins a worker's attempt and tool spans to the orchestrator's trace through the job's traceparent", async () => {
+  it("joins a worker's attempt, turn and tool spans to the orchestrator's trace through the job's traceparent", async () => {
     const runId = 'run-worker-trace';
     // The orchestrator's side: the run and the agent span, and the traceparent its job carries.
     const orchestrator = await RunTracing.start({ endpoint, env: {} });
@@ -187,7 +228,11 @@ describe('OpenTelemetry traces of runs', () => {
       durationMs: 0,
     });
     const observed = worker.jobHooks(job)!;
-    const runtime = new FakeRuntime(() => ({ text: 'ok', toolCalls: [call(1, 'Read', 'ok')] }));
+    const runtime = new FakeRuntime(() => ({
+      text: 'ok',
+      toolCalls: [call(1, 'Read', 'ok')],
+      turns: [turn(1, 'tool_use', 5, 2)],
+    }));
     await runJobHere(job, {
       store: temp.store,
       runtime,
@@ -211,10 +256,12 @@ describe('OpenTelemetry traces of runs', () => {
     await orchestrator.shutdown();
 
     const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent remote')!;
-    expect(workerSpans.map((s) => s.name)).toEqual(['execute_tool Read', 'baton.attempt 1']);
+    expect(workerSpans.map((s) => s.name)).toEqual(['chat sonnet', 'execute_tool Read', 'baton.attempt 1']);
     expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
     const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
     expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
-    expect(workerSpans.find((s) => s.name === 'execute_tool Read')!.parentSpanId).toBe(attemptSpan.spanId);
+    const turnSpan = workerSpans.find((s) => s.name === 'chat sonnet')!;
+    expect(turnSpan.parentSpanId).toBe(attemptSpan.spanId);
+    expect(workerSpans.find((s) => s.name === 'execute_tool Read')!.parentSpanId).toBe(turnSpan.spanId);
   });
 });

@@ -13,6 +13,9 @@ const GenAi = {
   system: 'gen_ai.system',
   operation: 'gen_ai.operation.name',
   requestModel: 'gen_ai.request.model',
+  responseModel: 'gen_ai.response.model',
+  responseId: 'gen_ai.response.id',
+  finishReasons: 'gen_ai.response.finish_reasons',
   inputTokens: 'gen_ai.usage.input_tokens',
   outputTokens: 'gen_ai.usage.output_tokens',
   agentId: 'gen_ai.agent.id',
@@ -25,10 +28,12 @@ const GenAi = {
 /** A run's trace id, derived from its id: a resumed run (another process) continues the same trace. */
 export const traceIdOf = (runId: string): string => createHash('sha256').update(runId).digest('hex').slice(0, 32);
 
-/** Span keys: a run's id, then its phases, agents, attempts and tool calls below it. */
+/** Span keys: a run's id, then its phases, agents, attempts, and model turns and tool calls below it. */
 const phaseKey = (e: { runId: string; phaseId: string }): string => `${e.runId}/p/${e.phaseId}`;
 const agentKey = (e: { runId: string; agentId: string }): string => `${e.runId}/a/${e.agentId}`;
 const attemptKey = (e: { runId: string; agentId: string; attempt: number }): string => `${agentKey(e)}/${e.attempt}`;
+const turnKey = (e: { runId: string; agentId: string; attempt: number }, turn: number): string =>
+  `${attemptKey(e)}/t/${turn}`;
 
 /** Random span ids; trace ids of runs come from their run id (`traceIdOf`). */
 class RunIdGenerator implements IdGenerator {
@@ -57,12 +62,17 @@ export const tracingEnabled = (options: TracingOptions): boolean =>
 
 /**
  * OpenTelemetry traces of runs, built from their events (the engine knows nothing of it): one trace
- * per run, spans run → phase → agent → attempt → tool call, with GenAI and `baton.*` attributes.
+ * per run, spans run → phase → agent → attempt → model turn → tool call, with GenAI and `baton.*` attributes.
  * Only ids, names, numbers and error codes go into spans — never prompts, outputs or messages.
  */
 export class RunTracing {
   private readonly tracer: Tracer;
   private readonly spans = new Map<string, Span>();
+  /**
+   * Model turns that have ended, kept until their attempt ends: a tool call is reported after the
+   * store has it, which may be after the turn that asked for it ended, and is still its child.
+   */
+  private readonly endedTurns = new Map<string, Span>();
 
   private constructor(
     private readonly provider: NodeTracerProvider,
@@ -99,7 +109,7 @@ export class RunTracing {
   }
 
   private start(key: string, name: string, parentKey: string | undefined, attributes: Attributes, at?: number): void {
-    const parent = parentKey === undefined ? undefined : this.spans.get(parentKey);
+    const parent = parentKey === undefined ? undefined : (this.spans.get(parentKey) ?? this.endedTurns.get(parentKey));
     const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
     this.spans.set(
       key,
@@ -168,8 +178,10 @@ export class RunTracing {
           'baton.attempt.resumed': e.resumed,
         }),
       ),
+      events.on('agent.turn', (e) => this.traceModelTurn(e)),
       events.on('agent.tool', (e) => this.traceToolCall(e)),
-      events.on('agent.attempt.finished', (e) =>
+      events.on('agent.attempt.finished', (e) => {
+        this.forgetEndedTurns(attemptKey(e));
         this.end(
           attemptKey(e),
           {
@@ -177,20 +189,63 @@ export class RunTracing {
             ...(e.startupMs !== undefined ? { 'baton.startup_ms': e.startupMs } : {}),
           },
           e.errorCode,
-        ),
-      ),
+        );
+      }),
       events.on('agent.finished', (e) => this.endAgent(e)),
     ];
   }
 
+  /** A model turn's span, a child of its attempt; only ids, model names, token counts and the stop reason. */
+  private traceModelTurn(e: RunEventMap['agent.turn']): void {
+    const { turn } = e;
+    const key = turnKey(e, turn.index);
+    const model = turn.requestModel ?? turn.responseModel;
+    if (!this.spans.has(key) && !this.endedTurns.has(key))
+      this.start(
+        key,
+        model ? `chat ${model}` : 'chat',
+        attemptKey(e),
+        {
+          [GenAi.operation]: 'chat',
+          [GenAi.system]: 'anthropic',
+          ...(turn.requestModel ? { [GenAi.requestModel]: turn.requestModel } : {}),
+          [GenAi.responseId]: turn.messageId,
+          'baton.turn': turn.index,
+        },
+        turn.startedAt,
+      );
+    const span = this.spans.get(key);
+    if (turn.status === 'running' || !span) return;
+    this.end(
+      key,
+      {
+        ...(turn.responseModel ? { [GenAi.responseModel]: turn.responseModel } : {}),
+        ...(turn.stopReason ? { [GenAi.finishReasons]: [turn.stopReason] } : {}),
+        [GenAi.inputTokens]: turn.usage.inputTokens,
+        [GenAi.outputTokens]: turn.usage.outputTokens,
+        'baton.usage.cache_read_tokens': turn.usage.cacheReadTokens,
+        'baton.usage.cache_creation_tokens': turn.usage.cacheCreationTokens,
+      },
+      turn.status === 'incomplete' ? 'turn_incomplete' : undefined,
+      turn.finishedAt,
+    );
+    this.endedTurns.set(key, span);
+  }
+
+  private forgetEndedTurns(prefix: string): void {
+    for (const key of [...this.endedTurns.keys()]) if (key.startsWith(`${prefix}/`)) this.endedTurns.delete(key);
+  }
+
+  /** A tool call's span: a child of the model turn that asked for it, when that turn has a span, else of its attempt. */
   private traceToolCall(e: RunEventMap['agent.tool']): void {
     const key = `${attemptKey(e)}/${e.call.seq}`;
+    const turn = turnKey(e, e.call.turn);
     // A call may arrive already ended (a runtime that reports calls afterwards): start and end it at once.
     if (!this.spans.has(key))
       this.start(
         key,
         `execute_tool ${e.call.name}`,
-        attemptKey(e),
+        this.spans.has(turn) || this.endedTurns.has(turn) ? turn : attemptKey(e),
         {
           [GenAi.operation]: 'execute_tool',
           [GenAi.toolName]: e.call.name,
@@ -223,6 +278,7 @@ export class RunTracing {
 
   private endRun(e: RunEventMap['run.finished']): void {
     // Whatever is still open (a cancelled run) ends with the run.
+    this.forgetEndedTurns(e.runId);
     for (const key of [...this.spans.keys()].filter((k) => k !== e.runId && k.startsWith(`${e.runId}/`)).reverse())
       this.end(key);
     this.end(
@@ -241,7 +297,7 @@ export class RunTracing {
   }
 
   /**
-   * For a `baton worker`: hooks that trace a job's attempts and tool calls as children of the agent
+   * For a `baton worker`: hooks that trace a job's attempts, model turns and tool calls as children of the agent
    * span its `traceparent` names, in the orchestrator's trace. `done` when the job ends.
    */
   jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
@@ -272,8 +328,9 @@ export class RunTracing {
           ...(outcome.error ? { errorCode: outcome.error.code } : {}),
         }),
       toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
+      modelTurn: (info, turn) => events.emit('agent.turn', { ...ids, attempt: info.attempt, turn }),
     };
-    return { hooks, done: () => (off(), this.spans.delete(key)) };
+    return { hooks, done: () => (off(), this.spans.delete(key), this.forgetEndedTurns(key)) };
   }
 
   /** Sends what is buffered and stops. */

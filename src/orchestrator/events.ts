@@ -1,10 +1,17 @@
-import { TypedEmitter, type ErrorCode, type ErrorInfo, type ToolCall, type Usage } from '../core/index.js';
+import {
+  TypedEmitter,
+  type ErrorCode,
+  type ErrorInfo,
+  type ModelTurn,
+  type ToolCall,
+  type Usage,
+} from '../core/index.js';
 import type { AgentStatus, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
 /**
  * Everything a run tells its subscribers (CLI progress, dashboards, metrics, audit). The path of one
- * agent: agent.queued → (agent.mcp) → agent.started → agent.attempt / agent.tool… / agent.attempt.finished per
+ * agent: agent.queued → (agent.mcp) → agent.started → agent.attempt / agent.turn… / agent.tool… / agent.attempt.finished per
  * attempt → agent.finished; hooks that observe an agent subscribe here rather than into the path.
  */
 export interface RunEventMap extends Record<string, unknown> {
@@ -46,6 +53,8 @@ export interface RunEventMap extends Record<string, unknown> {
   };
   /** A tool call of an agent started (`status: running`) or ended; previews redacted. */
   'agent.tool': { runId: string; agentId: string; attempt: number; call: ToolCall };
+  /** A model turn of an agent started (`status: running`) or ended: ids, model names and token counts only. */
+  'agent.turn': { runId: string; agentId: string; attempt: number; turn: ModelTurn };
   'agent.finished': {
     runId: string;
     phaseId: string;

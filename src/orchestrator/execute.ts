@@ -14,9 +14,17 @@ import {
   type RetryOptions,
 } from '../agents/index.js';
 import { ApprovalDesk } from '../approvals/index.js';
-import { addUsage, emptyUsage, ErrorCodes, systemClock, type Clock, type ToolCall } from '../core/index.js';
+import {
+  addUsage,
+  emptyUsage,
+  ErrorCodes,
+  systemClock,
+  type Clock,
+  type ModelTurn,
+  type ToolCall,
+} from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
-import { toolCallRecorder } from './tool-call-records.js';
+import { streamRecorder } from './tool-call-records.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -54,6 +62,8 @@ export interface AgentJobHooks {
   spent?(costUsd: number, tokens: number): void;
   /** A tool call started or ended, previews redacted (executors that see the agent's stream). */
   toolCall?(info: AttemptInfo, call: ToolCall): void;
+  /** A model turn started or ended (executors that see the agent's stream). */
+  modelTurn?(info: AttemptInfo, turn: ModelTurn): void;
 }
 
 /**
@@ -104,7 +114,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     toolGate: ApprovalDesk.forJob(deps.store, job, clock),
     hooks: {
       ...attemptRecorder(job, earlier.length, deps, clock),
-      toolCall: toolCallRecorder(job, spec, earlier.length, deps),
+      ...streamRecorder(job, spec, earlier.length, deps),
     },
   });
   if (earlier.length === 0 || job.followUp) return result;

@@ -1,4 +1,4 @@
-import type { AgentSpec, AttemptInfo } from '../agents/index.js';
+import type { AgentSpec, RetryHooks } from '../agents/index.js';
 import type { ToolCall } from '../core/index.js';
 import { launchSecretValues } from '../mcp/index.js';
 import { SecretRedactor } from '../observability/index.js';
@@ -12,20 +12,26 @@ function agentRedactor(spec: AgentSpec): SecretRedactor {
 }
 
 /**
- * Stores each tool call of a job's attempts as it starts and ends, redacted where it is seen (a
- * `baton worker` writes to the store directly), and passes it on to the orchestrator's hooks.
+ * What a job's attempts' message streams show, redacted where it is seen (a `baton worker` writes to
+ * the store directly): each tool call is stored as it starts and ends and passed on to the
+ * orchestrator's hooks; each model turn only passed on (tracing).
  */
-export function toolCallRecorder(
+export function streamRecorder(
   job: AgentJob,
   spec: AgentSpec,
   offset: number,
   deps: { store: Store; hooks?: AgentJobHooks },
-): (info: AttemptInfo, call: ToolCall) => Promise<void> {
+): Required<Pick<RetryHooks, 'toolCall' | 'modelTurn'>> {
   const redactor = agentRedactor(spec);
-  return async (info, call) => {
-    const attempt = offset + info.attempt;
-    const redacted = redactor.redactDeep(call);
-    await deps.store.saveToolCall({ ...redacted, runId: job.runId, agentId: job.agentId, attempt });
-    deps.hooks?.toolCall?.({ ...info, attempt }, redacted);
+  return {
+    toolCall: async (info, call: ToolCall) => {
+      const attempt = offset + info.attempt;
+      const redacted = redactor.redactDeep(call);
+      await deps.store.saveToolCall({ ...redacted, runId: job.runId, agentId: job.agentId, attempt });
+      deps.hooks?.toolCall?.({ ...info, attempt }, redacted);
+    },
+    // Ids, model names and numbers: nothing secret, unless a model endpoint echoes one back.
+    modelTurn: (info, turn) =>
+      deps.hooks?.modelTurn?.({ ...info, attempt: offset + info.attempt }, redactor.redactDeep(turn)),
   };
 }

@@ -7,6 +7,7 @@ interface OtlpValue {
   intValue?: string | number;
   doubleValue?: number;
   boolValue?: boolean;
+  arrayValue?: { values?: OtlpValue[] };
 }
 export interface OtlpSpan {
   traceId: string;
@@ -15,9 +16,14 @@ export interface OtlpSpan {
   name: string;
   attributes: Array<{ key: string; value: OtlpValue }>;
   status?: { code?: number };
+  /** Not OTLP's: the `service.name` of the resource that sent the span (which process). */
+  service?: string;
 }
 interface OtlpRequest {
-  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+  resourceSpans: Array<{
+    resource?: { attributes?: OtlpSpan['attributes'] };
+    scopeSpans: Array<{ spans: OtlpSpan[] }>;
+  }>;
 }
 
 export interface OtlpReceiver {
@@ -43,7 +49,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const request = JSON.parse(body) as OtlpRequest;
-      receiver.spans.push(...request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+      for (const { resource, scopeSpans } of request.resourceSpans) {
+        const service = resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
+        const spans = scopeSpans.flatMap((s) => s.spans);
+        receiver.spans.push(...spans.map((span) => (service === undefined ? span : { ...span, service })));
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -54,10 +64,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   });
 }
 
+/** An OTLP value as a plain one: numbers, strings, booleans, arrays of them. */
+function plainValue(value: OtlpValue): unknown {
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plainValue);
+  return value.stringValue ?? value.doubleValue ?? value.boolValue;
+}
+
 /** One attribute's value, whatever its OTLP type. */
 export function spanAttribute(span: OtlpSpan, key: string): unknown {
   const value = span.attributes.find((a) => a.key === key)?.value;
-  if (value === undefined) return undefined;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  return value.stringValue ?? value.doubleValue ?? value.boolValue;
+  return value === undefined ? undefined : plainValue(value);
 }

@@ -1,0 +1,176 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { traceIdOf } from '../src/observability/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { spanAttribute as attr, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from './support/otlp-receiver.js';
+import { requireProgram } from './support/programs.js';
+import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+/** What the notes file holds, and the agent's environment names a secret: no span may carry it. */
+const secret = 'notes-tok-8f2e61c0d94a';
+/** The usage the scripted model reports for the agent's two turns. */
+const firstTurn = { input_tokens: 111, output_tokens: 22 };
+const secondTurn = { input_tokens: 333, output_tokens: 44 };
+
+// Two model turns: the first asks for one tool call (Read), the second answers.
+const model = useScriptedModel(
+  {
+    rules: [
+      {
+        match: { prompt: 'Trace the notes', turn: 1 },
+        reply: { toolUse: { name: 'Read', input: { file_path: 'notes.txt' } }, usage: firstTurn },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Trace the notes', turn: 2 },
+        reply: { text: 'Notes traced.', usage: secondTurn },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-tracing-e2e-',
+);
+
+/** A project with the notes file and a one-agent workflow; returns the workflow's path. */
+function project(name: string): string {
+  const dir = join(model.home.dir, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'notes.txt'), `The token is ${secret}\n`);
+  const workflow = join(dir, 'notes.yaml');
+  writeFileSync(
+    workflow,
+    'version: 1\nname: notes\nphases:\n  - { id: notes, agents: [{ id: tracer, prompt: "Trace the notes" }] }\n',
+  );
+  return workflow;
+}
+
+const env = (otlp: OtlpReceiver, extra: Record<string, string>): NodeJS.ProcessEnv =>
+  model.home.cliEnv(model.url, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, NOTES_API_TOKEN: secret, ...extra });
+
+/** The agent's spans: its agent span, its one attempt, its model turns in order, its tool calls. */
+function agentTrace(spans: OtlpSpan[]) {
+  const agent = spans.find((s) => s.name === 'invoke_agent tracer')!;
+  const attempt = spans.find((s) => s.name === 'baton.attempt 1')!;
+  const turns = spans
+    .filter((s) => attr(s, 'gen_ai.operation.name') === 'chat')
+    .sort((a, b) => Number(attr(a, 'baton.turn')) - Number(attr(b, 'baton.turn')));
+  const tools = spans.filter((s) => attr(s, 'gen_ai.operation.name') === 'execute_tool');
+  return { agent, attempt, turns, tools };
+}
+
+/** Two turns under the attempt with the usage the model reported; the Read call a child of the first. */
+function expectTurnsAndTool(spans: OtlpSpan[]): void {
+  const { agent, attempt, turns, tools } = agentTrace(spans);
+  expect(attempt.parentSpanId).toBe(agent.spanId);
+  expect(
+    turns.map((s) => [
+      s.parentSpanId === attempt.spanId,
+      attr(s, 'baton.turn'),
+      attr(s, 'gen_ai.usage.input_tokens'),
+      attr(s, 'gen_ai.usage.output_tokens'),
+      attr(s, 'gen_ai.response.finish_reasons'),
+      s.status?.code ?? 0,
+    ]),
+  ).toEqual([
+    [true, 1, firstTurn.input_tokens, firstTurn.output_tokens, ['tool_use'], 0],
+    [true, 2, secondTurn.input_tokens, secondTurn.output_tokens, ['end_turn'], 0],
+  ]);
+  for (const turn of turns) expect(attr(turn, 'gen_ai.response.model')).toEqual(expect.any(String));
+  expect(tools.map((s) => [attr(s, 'gen_ai.tool.name'), s.parentSpanId])).toEqual([['Read', turns[0]!.spanId]]);
+  // The agent's totals are its turns' sums: no model response of the session went untraced.
+  expect(attr(agent, 'gen_ai.usage.input_tokens')).toBe(firstTurn.input_tokens + secondTurn.input_tokens);
+  expect(attr(agent, 'gen_ai.usage.output_tokens')).toBe(firstTurn.output_tokens + secondTurn.output_tokens);
+  expect(JSON.stringify(spans)).not.toContain(secret);
+  expect(JSON.stringify(spans)).not.toContain('sk-baton-test'); // the agents' API key
+}
+
+describe('model-turn spans of a real agent (real claude, scripted model)', () => {
+  it('a local run traces each model turn under its attempt, with the usage the model reported, and its tool call under the turn that asked for it', async () => {
+    const otlp = await startOtlpReceiver();
+    const workflow = project('local');
+    const run = await runCli(['run', workflow, '--json'], {
+      env: env(otlp, { BATON_DATA_DIR: join(model.home.dir, 'data-local') }),
+    }).finally(() => otlp.close());
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as RunSummary;
+    expect(otlp.rejected).toEqual([]);
+    expect(new Set(otlp.spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(summary.runId)]));
+    expectTurnsAndTool(otlp.spans);
+  }, 120_000);
+});
+
+describe.runIf(requireProgram('redis-server'))(
+  'spans of an agent on a baton worker (real redis-server, claude)',
+  () => {
+    let redis: RedisServer;
+    beforeAll(async () => {
+      redis = await startRedisServer();
+    });
+    afterAll(async () => {
+      await redis?.stop().catch(() => undefined);
+    });
+
+    it("joins the worker's attempt, turn and tool spans to the run's trace, under the orchestrator's agent span, through a BullMQ job", async () => {
+      const otlp = await startOtlpReceiver();
+      const workflow = project('queued');
+      const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-redis'), BATON_REDIS_URL: redis.url };
+      const worker = startCli(['worker', '--concurrency', '1'], {
+        env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-worker' }),
+      });
+      let runId: string | undefined;
+      try {
+        await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+        const run = await runCli(['run', workflow, '--json'], {
+          env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-orchestrator' }),
+        });
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+        expect(run.code).toBe(0);
+        runId = (JSON.parse(run.stdout) as RunSummary).runId;
+        expect(worker.stderrSoFar()).toContain('tracer');
+        // The worker exports what it buffered as it stops.
+        worker.kill('SIGTERM');
+        expect((await worker.output).code).toBe(0);
+      } finally {
+        worker.kill('SIGKILL');
+        await otlp.close();
+      }
+      expect(otlp.rejected).toEqual([]);
+      const spans = otlp.spans;
+      expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
+      const fromWorker = spans.filter((s) => s.service === 'baton-worker');
+      expect(fromWorker.map((s) => attr(s, 'gen_ai.operation.name') ?? s.name).sort()).toEqual([
+        'baton.attempt 1',
+        'chat',
+        'chat',
+        'execute_tool',
+      ]);
+      // Every worker span's parents lead, through the worker's own spans, to the orchestrator's agent span.
+      const byId = new Map(spans.map((s) => [s.spanId, s]));
+      const ancestry = (span: OtlpSpan): string[] => {
+        const parent = byId.get(span.parentSpanId ?? '');
+        const label = `${span.service}: ${attr(span, 'gen_ai.operation.name') === 'chat' ? 'chat' : span.name}`;
+        return [label, ...(parent ? ancestry(parent) : [])];
+      };
+      const orchestrator = [
+        'baton-orchestrator: invoke_agent tracer',
+        'baton-orchestrator: baton.phase notes',
+        'baton-orchestrator: baton.run',
+      ];
+      const { turns, tools } = agentTrace(spans);
+      expect(ancestry(tools[0]!)).toEqual([
+        'baton-worker: execute_tool Read',
+        'baton-worker: chat',
+        'baton-worker: baton.attempt 1',
+        ...orchestrator,
+      ]);
+      for (const turn of turns)
+        expect(ancestry(turn)).toEqual(['baton-worker: chat', 'baton-worker: baton.attempt 1', ...orchestrator]);
+      expectTurnsAndTool(spans);
+    }, 180_000);
+  },
+);
