@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadWorkflowWithMcp } from '../src/cli/commands.js';
+import { loadWorkflowWithMcp } from '../src/api/index.js';
 import { defaultConfig, loadConfig, type BatonConfig } from '../src/config/index.js';
 import { inputErrorCodes, isBatonError, maxEnvValueBytes, maxIdLength, maxTimerMs } from '../src/core/index.js';
 import { resolveAgent, type Workflow } from '../src/workflow/index.js';

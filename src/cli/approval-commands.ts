@@ -1,7 +1,8 @@
 import { answerApproval } from '../approvals/index.js';
 import type { ApprovalRecord } from '../core/index.js';
 import { currentActor } from '../observability/index.js';
-import { withStore, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { withStore, type StoreOptions } from '../api/index.js';
 
 /** How long until the deadline, in words a person reads at a glance. */
 function timeLeft(deadline: number, now: number): string {

@@ -8,7 +8,8 @@ import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName, type Store } from '../store/index.js';
 import { processAlive } from '../orchestrator/index.js';
-import { effectiveConfig, openConfiguredStore, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { effectiveConfig, openConfiguredStore, type StoreOptions } from '../api/index.js';
 
 function requireSqlite(config: BatonConfig, what: string): void {
   if (config.redis_url)

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { effectiveConfig, openConfiguredStore, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { effectiveConfig, openConfiguredStore, type StoreOptions } from '../api/index.js';
 
 /** A signal aborted by the first SIGINT or SIGTERM: how the long-running commands stop. */
 function untilStopped(): AbortSignal {

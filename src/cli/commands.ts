@@ -17,18 +17,6 @@ import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator
 import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
-// The CLI's other commands share these with the library.
-export {
-  auditTrail,
-  effectiveConfig,
-  loadEffectiveConfig,
-  loadWorkflowWithMcp,
-  mcpSetup,
-  openConfiguredStore,
-  withStore,
-} from '../api/index.js';
-export type { StoreOptions } from '../api/index.js';
-
 export interface Output {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };

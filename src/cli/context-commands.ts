@@ -5,7 +5,8 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
 import type { SessionStatus } from '../store/index.js';
-import { auditTrail, withStore, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { auditTrail, withStore, type StoreOptions } from '../api/index.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 

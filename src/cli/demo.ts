@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { runCommand, withScriptedModel, type Output, type StoreOptions } from './commands.js';
+import { runCommand, withScriptedModel, type Output } from './commands.js';
+import { type StoreOptions } from '../api/index.js';
 
 const demoDir = fileURLToPath(new URL('../../examples/demo/', import.meta.url));
 

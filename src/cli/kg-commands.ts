@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
 // The knowledge graph (neo4j-driver, the TypeScript compiler) is loaded only by the kg commands: every other command starts without it.
 import type { KnowledgeGraph } from '../knowledge/index.js';
-import { effectiveConfig, openConfiguredStore, withStore, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { effectiveConfig, openConfiguredStore, withStore, type StoreOptions } from '../api/index.js';
 
 /** Opens the configured knowledge graph (Neo4j when neo4j_url is set, else data_dir/knowledge.db) for one command. */
 async function withKnowledgeGraph<T>(config: BatonConfig, fn: (graph: KnowledgeGraph) => Promise<T>): Promise<T> {

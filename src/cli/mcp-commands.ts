@@ -1,7 +1,8 @@
 import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
 import { analyzeRequirements, catalogFor, mcpSecretValues, startMcp, type ServerHealth } from '../mcp/index.js';
 import { resolveAgent } from '../workflow/index.js';
-import { effectiveConfig, loadWorkflowWithMcp, mcpSetup, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { effectiveConfig, loadWorkflowWithMcp, mcpSetup, type StoreOptions } from '../api/index.js';
 
 interface McpCommandOptions extends StoreOptions {
   workflow?: string;

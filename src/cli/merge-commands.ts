@@ -1,6 +1,7 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { z } from 'zod';
-import { runCommand, withStore, type Output, type RunCommandOptions } from './commands.js';
+import { runCommand, type Output, type RunCommandOptions } from './commands.js';
+import { withStore } from '../api/index.js';
 
 /** The merged phases of a stored run that `baton merge` redoes: all of them, or the one asked for. */
 async function phasesToMerge(runId: string, phase: string | undefined, options: RunCommandOptions): Promise<string[]> {

@@ -8,7 +8,8 @@ import {
   type RecordCounts,
   type Store,
 } from '../store/index.js';
-import { auditTrail, effectiveConfig, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { auditTrail, effectiveConfig, type StoreOptions } from '../api/index.js';
 
 export const storeKinds = ['sqlite', 'redis'] as const;
 export type StoreKind = (typeof storeKinds)[number];

@@ -1,6 +1,7 @@
 import { loadWorkflowWithMcp, withStore } from '../api/index.js';
 import { planWorkflow, renderPlan } from '../preview/index.js';
-import type { Output, StoreOptions } from './commands.js';
+import type { Output } from './commands.js';
+import type { StoreOptions } from '../api/index.js';
 
 /** `baton plan <workflow>`: validates it and shows what it will do and cost, without running anything. */
 export async function planCommand(

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { RunTracing, startMetricsServer, StoreMetrics } from '../observability/index.js';
-import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
+import { type Output } from './commands.js';
+import { openConfiguredStore, loadEffectiveConfig, type StoreOptions } from '../api/index.js';
 
 /** How long closing the store may take once the worker has stopped. */
 const CLOSE_WAIT_MS = 2000;
