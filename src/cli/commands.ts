@@ -13,7 +13,7 @@ import {
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { currentRunStatus, requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
@@ -192,7 +192,7 @@ export async function runsCommand(
       const rows = runs.map((r) => ({
         runId: r.id,
         workflow: r.workflowName,
-        status: r.status,
+        status: currentRunStatus(r),
         createdAt: new Date(r.createdAt).toISOString(),
         finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
       }));
@@ -202,7 +202,7 @@ export async function runsCommand(
     } else {
       for (const r of runs)
         output.stdout.write(
-          `${r.id}  ${r.status.padEnd(9)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`,
+          `${r.id}  ${currentRunStatus(r).padEnd(11)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`,
         );
     }
     return 0;

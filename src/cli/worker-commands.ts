@@ -31,12 +31,13 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     streamIdleTimeoutMs: config.stream_idle_timeout_ms,
   });
   const concurrency = options.concurrency ?? config.worker_concurrency;
-  const { startAgentWorker } = await import('../queue/index.js');
+  const { jobKey, startAgentWorker } = await import('../queue/index.js');
   // Agents' attempts and tool calls join their run's trace when the worker traces too.
   const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
+    jobKey: jobKey(config.job_secret, config.data_dir),
     runtime,
     env: process.env,
     concurrency,
