@@ -62,12 +62,10 @@ export async function withScriptedModel<T>(
   scriptPath: string,
   fn: (agentEnv: Record<string, string>, url: string) => Promise<T>,
 ): Promise<T> {
-  const { server, url } = await startModelServer({ script: loadScript(scriptPath) });
+  const { server, url, apiKey } = await startModelServer({ script: loadScript(scriptPath) });
   try {
-    return await fn(
-      { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted' },
-      url,
-    );
+    // The server's own key: a real ANTHROPIC_API_KEY never goes to the scripted model.
+    return await fn({ ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: apiKey }, url);
   } finally {
     await server.close();
   }
@@ -239,17 +237,21 @@ export async function configCheckCommand(
 
 /** `baton model-server`: the scripted model, standalone, until SIGINT/SIGTERM. */
 export async function modelServerCommand(
-  options: { script: string; port?: number; host?: string; log?: string },
+  options: { script: string; port?: number; host?: string; log?: string; apiKey?: string },
   output: Output,
 ): Promise<number> {
   const script = loadScript(options.script);
-  const { server, url } = await startModelServer({
+  const { server, url, apiKey } = await startModelServer({
     script,
     port: options.port,
     host: options.host,
     logFile: options.log,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
   });
-  output.stdout.write(`Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\n`);
+  // The key is this scripted server's own (given, or random), not an Anthropic one: agents need it.
+  output.stdout.write(
+    `Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\nexport ANTHROPIC_API_KEY=${apiKey}\n`,
+  );
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);

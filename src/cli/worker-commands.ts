@@ -1,7 +1,13 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { RunTracing, startMetricsServer, StoreMetrics } from '../observability/index.js';
+import {
+  metricsToken,
+  metricsTokenFile,
+  RunTracing,
+  startMetricsServer,
+  StoreMetrics,
+} from '../observability/index.js';
 import { openConfiguredStore, loadEffectiveConfig, type Output, type StoreOptions } from './commands.js';
 
 /** How long closing the store may take once the worker has stopped. */
@@ -50,9 +56,14 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       ),
   });
   // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
-  const metrics = await startMetricsServer(new StoreMetrics(store), options.metricsPort ?? config.metrics_port ?? 0);
+  const tokenFile = metricsTokenFile(config.data_dir);
+  const metrics = await startMetricsServer(new StoreMetrics(store), {
+    port: options.metricsPort ?? config.metrics_port ?? 0,
+    token: metricsToken(config.data_dir),
+    tokenHint: `it is in ${tokenFile}`,
+  });
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url}\n`,
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${tokenFile}>)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
