@@ -15,7 +15,7 @@ import { catalogFor, type McpEvents, type McpServerEntry, type McpSetupOptions }
 import {
   AuditTrail,
   BatonMetrics,
-  metricsToken,
+  metricsAccess,
   metricsTokenFile,
   remainingTenantQuota,
   startMetricsServer,
@@ -206,12 +206,7 @@ export async function serveMetrics(
   const metrics = new BatonMetrics();
   metrics.observeRun(events);
   if (mcpEvents) metrics.observeMcp(mcpEvents);
-  const tokenFile = metricsTokenFile(config.data_dir);
-  const server = await startMetricsServer(metrics, {
-    port,
-    token: metricsToken(config.data_dir),
-    tokenHint: `it is in ${tokenFile}`,
-  });
-  notice(`Metrics at ${server.url} (Authorization: Bearer <${tokenFile}>)\n`);
+  const server = await startMetricsServer(metrics, { port, ...metricsAccess(config.data_dir) });
+  notice(`Metrics at ${server.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`);
   return server;
 }

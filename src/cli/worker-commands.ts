@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
-  metricsToken,
+  metricsAccess,
   metricsTokenFile,
   RunTracing,
   startMetricsServer,
@@ -56,14 +56,12 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       ),
   });
   // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
-  const tokenFile = metricsTokenFile(config.data_dir);
   const metrics = await startMetricsServer(new StoreMetrics(store), {
     port: options.metricsPort ?? config.metrics_port ?? 0,
-    token: metricsToken(config.data_dir),
-    tokenHint: `it is in ${tokenFile}`,
+    ...metricsAccess(config.data_dir),
   });
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${tokenFile}>)\n`,
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -228,17 +228,17 @@ export class BatonMetrics {
 /** The token of `baton run`'s and `baton worker`'s `/metrics`: one per data_dir, for Prometheus's `credentials_file`. */
 export const metricsTokenFile = (dataDir: string): string => join(dataDir, 'metrics.token');
 
-/** The metrics token of a data_dir, made (0600) on first use. */
-export function metricsToken(dataDir: string): string {
+/** The metrics token of a data_dir (made 0600 on first use) and where it is, for `startMetricsServer`. */
+export function metricsAccess(dataDir: string): { token: string; tokenHint: string } {
   const file = metricsTokenFile(dataDir);
   const token = ensureTokenFile(file);
   if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the metrics token in ${file}.`);
-  return token;
+  return { token, tokenHint: `it is in ${file}` };
 }
 
 export interface MetricsServerOptions {
   port: number;
-  /** Required as `Authorization: Bearer <token>` (see `metricsToken`). */
+  /** Required as `Authorization: Bearer <token>` (see `metricsAccess`). */
   token: string;
   /** Where the token is, for the 401 message. */
   tokenHint?: string;
