@@ -31,7 +31,7 @@ export interface Lab {
 
 /** A scripted model plus a throwaway HOME, shared by the commands one benchmark compares. */
 export async function openLab(script: Script): Promise<Lab> {
-  const { server, url } = await startModelServer({ script });
+  const { server, url, apiKey } = await startModelServer({ script });
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   mkdirSync(join(dir, 'work'));
   const env: NodeJS.ProcessEnv = {
@@ -39,7 +39,7 @@ export async function openLab(script: Script): Promise<Lab> {
     HOME: dir,
     CLAUDE_CONFIG_DIR: join(dir, '.claude'),
     ANTHROPIC_BASE_URL: url,
-    ANTHROPIC_API_KEY: 'sk-bench',
+    ANTHROPIC_API_KEY: apiKey,
     CLAUDE_CODE_MAX_RETRIES: '0',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     BATON_DATA_DIR: join(dir, 'data'),

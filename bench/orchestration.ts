@@ -13,8 +13,9 @@ import { batonBin, openLab, percentile, round, timeCommand, type BenchResult, ty
 /** A lab whose scripted model this process can see: every request it received, with its arrival time. */
 async function openModelLab(script: Script): Promise<{ lab: Lab; server: ModelServer; close: () => Promise<void> }> {
   const lab = await openLab({ rules: [], default: { text: 'unused' } });
-  const { server, url } = await startModelServer({ script });
+  const { server, url, apiKey } = await startModelServer({ script });
   lab.env.ANTHROPIC_BASE_URL = url;
+  lab.env.ANTHROPIC_API_KEY = apiKey;
   return {
     lab,
     server,
@@ -173,10 +174,13 @@ function freePort(): Promise<number> {
   });
 }
 
-/** How many agents the run's /metrics says are waiting for a slot. */
-async function queueDepth(port: number): Promise<number> {
+/** How many agents the run's /metrics (its token in the run's data_dir) says are waiting for a slot. */
+async function queueDepth(port: number, dataDir: string): Promise<number> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const token = readFileSync(join(dataDir, 'metrics.token'), 'utf8').trim();
+    const text = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    ).text();
     return Number(/^baton_queue_depth\s+(\d+)/m.exec(text)?.[1] ?? 0);
   } catch {
     return 0; // not listening yet
@@ -208,10 +212,11 @@ async function queuedRunMemory(
     `rss-${queued}.yaml`,
     swarmYaml(queued + 2, 'Queued task {{index}}: reply with one word.'),
   );
+  const dataDir = `${lab.dir}/data-rss-${queued}`;
   const child = spawn(process.execPath, [batonBin, 'run', workflow, '--json'], {
     env: {
       ...lab.env,
-      BATON_DATA_DIR: `${lab.dir}/data-rss-${queued}`,
+      BATON_DATA_DIR: dataDir,
       BATON_PARALLEL_LIMIT: '2',
       BATON_ENABLE_METRICS: 'true',
       BATON_METRICS_PORT: String(port),
@@ -229,7 +234,7 @@ async function queuedRunMemory(
       if (child.exitCode !== null) throw new Error(`baton run exited ${child.exitCode}: ${stderr}`);
       if (performance.now() > deadline) throw new Error(`${queued} agents were not all queued after 120 s: ${stderr}`);
     };
-    while ((await queueDepth(port)) < queued || server.messageRequests().length - requestsBefore < 2) {
+    while ((await queueDepth(port, dataDir)) < queued || server.messageRequests().length - requestsBefore < 2) {
       check();
       await sleep(100);
     }

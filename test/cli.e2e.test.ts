@@ -266,7 +266,7 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
 });
 
 describe('baton model-server', () => {
-  it('serves a script standalone, logs requests, and stops on SIGTERM', async () => {
+  it('serves a script standalone to holders of the key it prints, logs requests, and stops on SIGTERM', async () => {
     const script = join(model.home.dir, 'standalone-script.yaml');
     const log = join(model.home.dir, 'standalone-requests.jsonl');
     writeFileSync(script, 'rules:\n  - { match: { prompt: ping }, reply: { text: pong } }\n');
@@ -276,15 +276,29 @@ describe('baton model-server', () => {
       20_000,
       'the server URL',
     );
-    const response = await fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'ping' }] }),
-    });
+    const key = /^export ANTHROPIC_API_KEY=(\S+)$/m.exec(cli.stdoutSoFar())?.[1];
+    expect(key).toMatch(/^scripted-[0-9a-f]{32}$/);
+    const ask = (headers: Record<string, string>) =>
+      fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'ping' }] }),
+      });
+    // Without the key, or with another (a real Anthropic key, say), the script is not played.
+    const refused = await ask({ 'x-api-key': 'sk-ant-someone-else-0123456789' });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    expect((await ask({})).status).toBe(401);
+    // As claude sends it: x-api-key (ANTHROPIC_API_KEY) or a bearer token (ANTHROPIC_AUTH_TOKEN).
+    const response = await ask({ 'x-api-key': key! });
     expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]!.text).toBe('pong');
+    expect((await ask({ authorization: `Bearer ${key!}` })).status).toBe(200);
     cli.kill('SIGTERM');
     expect((await cli.output).code).toBe(0);
-    expect(JSON.parse(readFileSync(log, 'utf8').trim())).toMatchObject({
+    // The two answered requests, one JSON line each (refused ones never reach the script).
+    const logged = readFileSync(log, 'utf8').trim().split('\n');
+    expect(logged).toHaveLength(2);
+    expect(JSON.parse(logged[0]!)).toMatchObject({
       path: '/v1/messages',
       rule: 'rules[0]',
       outcome: 'message',
@@ -301,7 +315,7 @@ describe('baton model-server', () => {
 });
 
 describe('metrics endpoint', () => {
-  it('serves Prometheus metrics while a run is going', async () => {
+  it('serves Prometheus metrics while a run is going, to holders of data_dir/metrics.token', async () => {
     const path = workflowFile(
       'version: 1\nname: metered\nphases:\n  - id: work\n    agents: [{ id: slow, prompt: "parallel task metered" }]\n',
     );
@@ -309,9 +323,11 @@ describe('metrics endpoint', () => {
     let stderr = '';
     cli.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const url = await waitFor(() => /Metrics at (http:\/\/\S+)/.exec(stderr)?.[1], 20_000, 'the metrics URL');
+    expect((await fetch(url)).status).toBe(401);
+    const token = readFileSync(join(model.home.dir, 'data', 'metrics.token'), 'utf8').trim();
     const during = await waitFor(
       async () => {
-        const text = await (await fetch(url)).text();
+        const text = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text();
         return /^baton_active_agents 1$/m.test(text) ? text : undefined;
       },
       20_000,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScript, startModelServer, type ModelServer } from '../src/model-server/index.js';
 import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
-import { isolatedHome, type IsolatedHome } from './support/agent-env.js';
+import { isolatedHome, TEST_API_KEY, type IsolatedHome } from './support/agent-env.js';
 import { checkoutFingerprint, makeRepo } from './support/git-repo.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 import { requireProgram } from './support/programs.js';
@@ -35,7 +35,10 @@ interface Example {
 }
 
 async function useExample<T>(name: string, body: (ex: Example) => Promise<T>): Promise<T> {
-  const { server, url } = await startModelServer({ script: loadScript(join(examplesDir, name, 'model-script.yaml')) });
+  const { server, url } = await startModelServer({
+    script: loadScript(join(examplesDir, name, 'model-script.yaml')),
+    apiKey: TEST_API_KEY,
+  });
   const dataDir = join(home.dir, `data-${name}`);
   const env = home.cliEnv(url);
   const run = async (args: string[]): Promise<CliResult> => {

@@ -5,6 +5,7 @@ import { runCli, startCli, waitFor } from './support/cli.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
+const metricsSecret = 'sk-ant-metrics-secret-0123456789';
 const model = useScriptedModel(
   {
     rules: [
@@ -17,6 +18,8 @@ const model = useScriptedModel(
     default: { text: 'OK' },
   },
   'baton-metrics-',
+  // The agents' API key is a secret the metrics must never show; the scripted model takes it.
+  metricsSecret,
 );
 
 /** `baton serve` until its /metrics has been read once. */
@@ -38,7 +41,7 @@ async function scrapeServe(env: NodeJS.ProcessEnv): Promise<string> {
 
 describe('metrics that outlive a run', () => {
   it('baton serve counts the runs two separate baton run processes made, once, across its restarts; concurrent runs share no port', async () => {
-    const secret = 'sk-ant-metrics-secret-0123456789';
+    const secret = metricsSecret;
     const env = model.home.cliEnv(model.url, {
       BATON_DATA_DIR: join(model.home.dir, 'data'),
       BATON_ENABLE_METRICS: 'true',

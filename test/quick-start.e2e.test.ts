@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Lexer, type Tokens } from 'marked';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScript, startModelServer } from '../src/model-server/index.js';
-import { isolatedHome } from './support/agent-env.js';
+import { isolatedHome, TEST_API_KEY } from './support/agent-env.js';
 import { waitFor } from './support/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -78,7 +78,10 @@ describe('docs/quick-start.md, run as written', () => {
   }, 300_000);
 
   it('3. Your first workflow: both commands succeed; --json prints exactly one JSON object', async () => {
-    const { server, url } = await startModelServer({ script: loadScript(join(example, 'my-script.yaml')) });
+    const { server, url } = await startModelServer({
+      script: loadScript(join(example, 'my-script.yaml')),
+      apiKey: TEST_API_KEY,
+    });
     try {
       const env = home.cliEnv(url);
       for (const line of shellBlock('3.')

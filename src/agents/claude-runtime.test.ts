@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isolatedHome } from '../../test/support/agent-env.js';
+import { isolatedHome, TEST_API_KEY } from '../../test/support/agent-env.js';
 import { processesWithEnv } from '../../test/support/processes.js';
 import { useScriptedModel } from '../../test/support/scripted-model.js';
 import { startModelServer, type Script } from '../model-server/index.js';
@@ -31,7 +31,7 @@ const contractScript: Script = {
 };
 
 describeRuntimeContract('claude (real binary, scripted model)', async () => {
-  const { server, url } = await startModelServer({ script: contractScript });
+  const { server, url } = await startModelServer({ script: contractScript, apiKey: TEST_API_KEY });
   const home = isolatedHome();
   return {
     runtime: new ClaudeRuntime(),

@@ -115,6 +115,8 @@ class AgentProcess {
       agentReaper.watch(child.pid);
       this.observer?.spawned?.(child.pid);
     }
+    // Cancelled while it was being started (a worker stopping): that signal will never fire 'abort'.
+    if (options.signal?.aborted) this.kill();
     return child;
   };
 

@@ -16,7 +16,7 @@ import {
 } from '../observability/index.js';
 import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
-import { diskFullError, scheduleBackups, type Store } from '../store/index.js';
+import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
 import { eventStream, type BatonEvent } from './events.js';
 import {
@@ -205,9 +205,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
       env: agentEnv,
       signal,
       events,
-    }).catch((error: unknown) => {
-      throw diskFullError(error, config.data_dir, runId) ?? error;
-    });
+    }).catch((error: unknown) => stopOnFullDisk(error, setup.rawStore, config, runId));
     return (await detached?.stop()) ? { ...summary, detached: true } : summary;
   } finally {
     stopBackups();
@@ -221,6 +219,14 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   }
 }
 
+/** A full disk ends the run as `interrupted` (resumable) with BATON_DISK_FULL; other errors pass through. */
+async function stopOnFullDisk(error: unknown, store: Store, config: BatonConfig, runId: string): Promise<never> {
+  const full = diskFullError(error, config.data_dir, runId);
+  if (!full) throw error;
+  await markInterrupted(store, config.data_dir, runId, { code: full.code, message: full.message });
+  throw full;
+}
+
 /** The agents' environment, the gateway's token, and the redactor that hides every secret value of the run. */
 function runSecrets(loaded: RunSetup['loaded'], options: RunOptions) {
   const agentEnv = { ...process.env, ...options.env };
@@ -231,16 +237,17 @@ function runSecrets(loaded: RunSetup['loaded'], options: RunOptions) {
   return { agentEnv, gateway, redactor: SecretRedactor.fromEnvironment(agentEnv, secrets) };
 }
 
-/** Scheduled backups of the data directory; returns the function that stops them. */
+/** Scheduled backups of the data directory, and its disk reserve; returns the function that stops the backups. */
 function startBackups(config: BatonConfig, notice: (message: string) => void): () => void {
   // Only the SQLite store is Baton's to back up; Redis has its own persistence.
-  return config.redis_url
-    ? () => undefined
-    : scheduleBackups(config.data_dir, {
-        keep: config.backup_keep,
-        intervalMs: config.backup_interval_ms,
-        onError: (error) => notice(`warning: scheduled backup failed: ${error.message}\n`),
-      });
+  if (config.redis_url) return () => undefined;
+  // Room for marking the run interrupted should the disk fill up (see stopOnFullDisk).
+  reserveDiskSpace(config.data_dir);
+  return scheduleBackups(config.data_dir, {
+    keep: config.backup_keep,
+    intervalMs: config.backup_interval_ms,
+    onError: (error) => notice(`warning: scheduled backup failed: ${error.message}\n`),
+  });
 }
 
 /** Starts MCP, metrics, logging, tracing and the queue executor, recording each in `services` as it starts. */
@@ -286,10 +293,11 @@ async function openQueueExecutor(
   tracing?: RunTracing,
 ): Promise<QueueExecutor | undefined> {
   if (!config.redis_url) return undefined;
-  const { QueueExecutor } = await import('../queue/index.js');
+  const { jobKey, QueueExecutor } = await import('../queue/index.js');
   const executor = await QueueExecutor.open({
     redisUrl: config.redis_url,
     store,
+    jobKey: jobKey(config.job_secret, config.data_dir),
     // Workers' spans join the run's trace.
     ...(tracing ? { traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId) } : {}),
   });

@@ -12,7 +12,14 @@ import {
 } from '../config/index.js';
 import { ErrorCodes, validateData } from '../core/index.js';
 import { catalogFor, type McpEvents, type McpServerEntry, type McpSetupOptions } from '../mcp/index.js';
-import { AuditTrail, BatonMetrics, remainingTenantQuota, startMetricsServer } from '../observability/index.js';
+import {
+  AuditTrail,
+  BatonMetrics,
+  metricsAccess,
+  metricsTokenFile,
+  remainingTenantQuota,
+  startMetricsServer,
+} from '../observability/index.js';
 import { resumableRun, type RunEvents } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
@@ -199,7 +206,7 @@ export async function serveMetrics(
   const metrics = new BatonMetrics();
   metrics.observeRun(events);
   if (mcpEvents) metrics.observeMcp(mcpEvents);
-  const server = await startMetricsServer(metrics, port);
-  notice(`Metrics at ${server.url}\n`);
+  const server = await startMetricsServer(metrics, { port, ...metricsAccess(config.data_dir) });
+  notice(`Metrics at ${server.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`);
   return server;
 }

@@ -13,7 +13,7 @@ import {
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { currentRunStatus, requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
@@ -50,12 +50,10 @@ export async function withScriptedModel<T>(
   scriptPath: string,
   fn: (agentEnv: Record<string, string>, url: string) => Promise<T>,
 ): Promise<T> {
-  const { server, url } = await startModelServer({ script: loadScript(scriptPath) });
+  const { server, url, apiKey } = await startModelServer({ script: loadScript(scriptPath) });
   try {
-    return await fn(
-      { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY ?? 'sk-scripted' },
-      url,
-    );
+    // The server's own key: a real ANTHROPIC_API_KEY never goes to the scripted model.
+    return await fn({ ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: apiKey }, url);
   } finally {
     await server.close();
   }
@@ -180,7 +178,7 @@ export async function runsCommand(
       const rows = runs.map((r) => ({
         runId: r.id,
         workflow: r.workflowName,
-        status: r.status,
+        status: currentRunStatus(r),
         createdAt: new Date(r.createdAt).toISOString(),
         finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
       }));
@@ -190,7 +188,7 @@ export async function runsCommand(
     } else {
       for (const r of runs)
         output.stdout.write(
-          `${r.id}  ${r.status.padEnd(9)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`,
+          `${r.id}  ${currentRunStatus(r).padEnd(11)}  ${new Date(r.createdAt).toISOString()}  ${r.workflowName}\n`,
         );
     }
     return 0;
@@ -227,17 +225,21 @@ export async function configCheckCommand(
 
 /** `baton model-server`: the scripted model, standalone, until SIGINT/SIGTERM. */
 export async function modelServerCommand(
-  options: { script: string; port?: number; host?: string; log?: string },
+  options: { script: string; port?: number; host?: string; log?: string; apiKey?: string },
   output: Output,
 ): Promise<number> {
   const script = loadScript(options.script);
-  const { server, url } = await startModelServer({
+  const { server, url, apiKey } = await startModelServer({
     script,
     port: options.port,
     host: options.host,
     logFile: options.log,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
   });
-  output.stdout.write(`Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\n`);
+  // The key is this scripted server's own (given, or random), not an Anthropic one: agents need it.
+  output.stdout.write(
+    `Scripted model listening on ${url}\nexport ANTHROPIC_BASE_URL=${url}\nexport ANTHROPIC_API_KEY=${apiKey}\n`,
+  );
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);

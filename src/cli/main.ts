@@ -280,6 +280,7 @@ program
   .option('--port <n>', 'port (default: a free one)', positiveInt)
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--log <file>', 'append every request as a JSON line')
+  .option('--api-key <key>', 'the key agents must send as ANTHROPIC_API_KEY (default: a random one, printed)')
   .action(action((opts) => modelServerCommand(opts, output)));
 
 program

@@ -114,7 +114,11 @@ export function formatSummary(summary: RunSummary): string {
   const waiting = summary.waiting
     ? `, waiting for ${summary.waiting} approval(s): baton approvals --run ${summary.runId}`
     : '';
-  const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${waiting}`];
+  const interrupted =
+    summary.status === 'interrupted'
+      ? ` (its orchestrator stopped before the end; continue it with: baton run --resume ${summary.runId})`
+      : '';
+  const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${interrupted}${waiting}`];
   for (const phase of summary.phases) {
     lines.push(
       `  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`,

@@ -1,7 +1,13 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { RunTracing, startMetricsServer, StoreMetrics } from '../observability/index.js';
+import {
+  metricsAccess,
+  metricsTokenFile,
+  RunTracing,
+  startMetricsServer,
+  StoreMetrics,
+} from '../observability/index.js';
 import { type Output } from './commands.js';
 import { openConfiguredStore, loadEffectiveConfig, type StoreOptions } from '../api/index.js';
 
@@ -32,12 +38,13 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     streamIdleTimeoutMs: config.stream_idle_timeout_ms,
   });
   const concurrency = options.concurrency ?? config.worker_concurrency;
-  const { startAgentWorker } = await import('../queue/index.js');
+  const { jobKey, startAgentWorker } = await import('../queue/index.js');
   // Agents' attempts and tool calls join their run's trace when the worker traces too.
   const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
+    jobKey: jobKey(config.job_secret, config.data_dir),
     runtime,
     env: process.env,
     concurrency,
@@ -50,9 +57,12 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       ),
   });
   // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
-  const metrics = await startMetricsServer(new StoreMetrics(store), options.metricsPort ?? config.metrics_port ?? 0);
+  const metrics = await startMetricsServer(new StoreMetrics(store), {
+    port: options.metricsPort ?? config.metrics_port ?? 0,
+    ...metricsAccess(config.data_dir),
+  });
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url}\n`,
+    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

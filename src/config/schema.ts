@@ -71,6 +71,14 @@ export const configSchema = z
     session_pool_size: intRange(0, 64).default(2),
     /** Agents one `baton worker` runs at once. */
     worker_concurrency: intRange(1, 1000).default(2),
+    /**
+     * Seals the secrets of queued jobs (agent env, MCP configs) in Redis; the same value on `baton run` and
+     * every worker. Unset: a random key in data_dir/job.key, which only workers sharing data_dir can read.
+     */
+    job_secret: z
+      .string()
+      .min(32, 'must be at least 32 characters: use a random value, e.g. openssl rand -hex 32')
+      .optional(),
     /** A worker silent this long (died) loses its jobs to other workers. */
     worker_stall_timeout_ms: durationMs(second, hour).default(30_000),
     /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */

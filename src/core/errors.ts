@@ -111,6 +111,8 @@ export const ErrorCodes = {
   backupInvalid: 'BATON_BACKUP_INVALID',
   /** The run has no agent with the given id (`baton status <run> --agent <id>`). */
   agentNotFound: 'BATON_AGENT_NOT_FOUND',
+  /** A worker cannot open a job's sealed secrets: its job key (job_secret or data_dir/job.key) differs from the orchestrator's. */
+  jobKeyMismatch: 'BATON_JOB_KEY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -142,6 +144,7 @@ export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.initExists,
   ErrorCodes.backupInvalid,
   ErrorCodes.agentNotFound,
+  ErrorCodes.jobKeyMismatch,
 ]);
 
 /** `baton run --detach-on-wait`: the run stopped because what is left waits for a person; `--resume` it later. */

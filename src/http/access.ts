@@ -16,6 +16,8 @@ export interface AccessRules {
   cookie?: string;
   /** Where the token is, for the 401 message. */
   tokenHint?: string;
+  /** A header that may carry the token too (the scripted model: `x-api-key`, as the Anthropic API takes it). */
+  tokenHeader?: string;
 }
 
 /** Why a request was refused, as the JSON error the client gets. */
@@ -46,9 +48,12 @@ export function hostAllowed(hostname: string, rules: AccessRules, boundHost: str
   return listed.includes(hostname);
 }
 
-function givenToken(req: IncomingMessage, url: URL, cookie: string | undefined): string | undefined {
+function givenToken(req: IncomingMessage, url: URL, rules: AccessRules): string | undefined {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  const own = rules.tokenHeader ? req.headers[rules.tokenHeader.toLowerCase()] : undefined;
+  if (typeof own === 'string') return own;
+  const cookie = rules.cookie;
   const fromQuery = url.searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
   if (!cookie) return undefined;
@@ -74,11 +79,11 @@ export function checkAccess(
       code: 'forbidden_host',
       message: `Host "${req.headers.host ?? ''}" is not allowed: use 127.0.0.1 or localhost, or list the name in http_allowed_hosts`,
     };
-  if (open || rules.token === undefined || tokenMatches(rules.token, givenToken(req, url, rules.cookie))) return;
+  if (open || rules.token === undefined || tokenMatches(rules.token, givenToken(req, url, rules))) return;
   return {
     status: 401,
     code: 'unauthorized',
-    message: `this server needs its token as Authorization: Bearer <token>${rules.tokenHint ? ` (${rules.tokenHint})` : ''}`,
+    message: `this server needs its token as Authorization: Bearer <token>${rules.tokenHeader ? ` or ${rules.tokenHeader}: <token>` : ''}${rules.tokenHint ? ` (${rules.tokenHint})` : ''}`,
   };
 }
 

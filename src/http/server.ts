@@ -39,7 +39,7 @@ export interface HttpServerOptions {
   port: number;
   /** Each route answers only its method; another method on its path is 405 with `Allow`. */
   routes?: readonly Route[];
-  /** Instead of routes, one handler for every request that passed the host check (the scripted model server). */
+  /** Instead of routes, one handler for every request that passed the host and token checks (the scripted model server). */
   handle?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Default: loopback Host names only, no token. */
   access?: AccessRules;
@@ -150,7 +150,7 @@ function fail(res: ServerResponse, options: HttpServerOptions, error: unknown): 
 async function answer(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://server');
   if (options.handle) {
-    const refusal = checkAccess(req, url, options.access ?? {}, options.host, true);
+    const refusal = checkAccess(req, url, options.access ?? {}, options.host, false);
     if (refusal) throw new HttpError(refusal.status, refusal.code, refusal.message);
     return options.handle(req, res);
   }

@@ -14,7 +14,7 @@ afterEach(async () => {
 
 /** The official Anthropic client checks that we speak the protocol, independently of Claude Code. */
 async function clientFor(script: Script, logFile?: string): Promise<Anthropic> {
-  const started = await startModelServer({ script, logFile });
+  const started = await startModelServer({ script, logFile, apiKey: 'sk-test' });
   server = started.server;
   return new Anthropic({ baseURL: started.url, apiKey: 'sk-test', maxRetries: 0 });
 }
@@ -206,6 +206,24 @@ describe('scripted model server', () => {
       usage: { output_tokens: expect.any(Number) },
     });
     expect(lines[1]).not.toHaveProperty('body');
+  });
+
+  it('answers only requests carrying its API key (x-api-key or bearer), in the API error shape; a random key by default', async () => {
+    const started = await startModelServer({ script: parseScript('default: { text: secret plan }\n', 's.yaml') });
+    server = started.server;
+    expect(started.apiKey).toMatch(/^scripted-[0-9a-f]{32}$/);
+    const asking = (options: { apiKey?: string | null; authToken?: string }) =>
+      new Anthropic({ baseURL: started.url, maxRetries: 0, ...options }).messages.create(ask('the plan?'));
+    for (const wrong of [{ apiKey: 'sk-test' }, { apiKey: null, authToken: 'not-the-key' }])
+      await expect(asking(wrong)).rejects.toMatchObject({
+        status: 401,
+        error: { error: { type: 'authentication_error' } },
+      });
+    expect(server.messageRequests()).toEqual([]); // the script was not played for them
+    const answered = await asking({ apiKey: started.apiKey });
+    expect(answered.content[0]).toMatchObject({ text: 'secret plan' });
+    const asBearer = await asking({ apiKey: null, authToken: started.apiKey });
+    expect(asBearer.content[0]).toMatchObject({ text: 'secret plan' });
   });
 
   it('rejects an invalid script naming the field and line', () => {

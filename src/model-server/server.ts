@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +42,11 @@ export interface RecordedRequest {
 
 export interface ModelServerOptions {
   script: Script | ScriptFunction;
+  /**
+   * The API key every request must carry, as claude sends it: `x-api-key` (ANTHROPIC_API_KEY) or
+   * `Authorization: Bearer` (ANTHROPIC_AUTH_TOKEN). Default: a random one, in `apiKey`.
+   */
+  apiKey?: string;
   /** Append each request (without its body) as one JSON line to this file. */
   logFile?: string;
 }
@@ -51,6 +57,8 @@ export interface ModelServerOptions {
  */
 export class ModelServer {
   readonly requests: RecordedRequest[] = [];
+  /** The key agents must send (ANTHROPIC_API_KEY): the one given, or a random one. */
+  readonly apiKey: string;
   private readonly player: ScriptPlayer;
   private http: HttpService | undefined;
   private seq = 0;
@@ -58,6 +66,7 @@ export class ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {
     this.player = new ScriptPlayer(options.script);
+    this.apiKey = options.apiKey ?? `scripted-${randomBytes(16).toString('hex')}`;
   }
 
   /** Starts listening; returns the base URL to use as ANTHROPIC_BASE_URL. */
@@ -66,6 +75,12 @@ export class ModelServer {
       host,
       port,
       handle: (req, res) => this.handle(req, res),
+      // Only agents given the key get replies: nothing else on the machine plays (and uses up) the script.
+      access: {
+        token: this.apiKey,
+        tokenHeader: 'x-api-key',
+        tokenHint: 'set ANTHROPIC_API_KEY to the scripted model key',
+      },
       // Errors in the API's own shape (a 500 of the script itself included), so claude reads them as the API's.
       errorBody: (status, code, message) =>
         errorBody(
@@ -204,8 +219,8 @@ function sendJson(res: ServerResponse, status: number, payload: unknown, headers
 /** Starts a scripted model server; the caller closes it. */
 export async function startModelServer(
   options: ModelServerOptions & { port?: number; host?: string },
-): Promise<{ server: ModelServer; url: string }> {
+): Promise<{ server: ModelServer; url: string; apiKey: string }> {
   const server = new ModelServer(options);
   const url = await server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  return { server, url };
+  return { server, url, apiKey: server.apiKey };
 }

@@ -1,4 +1,4 @@
-export { BatonMetrics, startMetricsServer } from './metrics.js';
+export { BatonMetrics, metricsAccess, metricsTokenFile, startMetricsServer } from './metrics.js';
 export type { MetricsSource } from './metrics.js';
 export { StoreMetrics } from './store-metrics.js';
 export { parseDuration, remainingTenantQuota, usageDimensions, usageReport } from './usage.js';

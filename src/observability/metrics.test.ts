@@ -110,15 +110,18 @@ describe('metrics', () => {
     expect(text).not.toMatch(/agent(Id)?="/);
   });
 
-  it('serves /metrics over HTTP', async () => {
+  it('serves /metrics over HTTP to holders of its token only', async () => {
     const metrics = new BatonMetrics();
-    const server = await startMetricsServer(metrics, 0);
+    const server = await startMetricsServer(metrics, { port: 0, token: 'metrics-token-0123456789' });
     try {
-      const response = await fetch(server.url);
+      expect((await fetch(server.url)).status).toBe(401);
+      expect((await fetch(server.url, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401);
+      const response = await fetch(server.url, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toContain('text/plain');
       expect(await response.text()).toContain('# TYPE baton_agents_total counter');
-      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+      const other = server.url.replace('/metrics', '/other');
+      expect((await fetch(other, { headers: { authorization: 'Bearer metrics-token-0123456789' } })).status).toBe(404);
     } finally {
       await server.close();
     }

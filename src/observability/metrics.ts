@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { startHttpServer } from '../http/index.js';
+import { join } from 'node:path';
+import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 import { seriesNames } from './store-metrics.js';
@@ -224,15 +225,36 @@ export class BatonMetrics {
   }
 }
 
-/** Serves `/metrics` (Prometheus text format) until closed. Binds to loopback unless told otherwise. */
+/** The token of `baton run`'s and `baton worker`'s `/metrics`: one per data_dir, for Prometheus's `credentials_file`. */
+export const metricsTokenFile = (dataDir: string): string => join(dataDir, 'metrics.token');
+
+/** The metrics token of a data_dir (made 0600 on first use) and where it is, for `startMetricsServer`. */
+export function metricsAccess(dataDir: string): { token: string; tokenHint: string } {
+  const file = metricsTokenFile(dataDir);
+  const token = ensureTokenFile(file);
+  if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the metrics token in ${file}.`);
+  return { token, tokenHint: `it is in ${file}` };
+}
+
+export interface MetricsServerOptions {
+  port: number;
+  /** Required as `Authorization: Bearer <token>` (see `metricsAccess`). */
+  token: string;
+  /** Where the token is, for the 401 message. */
+  tokenHint?: string;
+  /** Default: loopback. */
+  host?: string;
+}
+
+/** Serves `/metrics` (Prometheus text format) until closed, to holders of the token. */
 export async function startMetricsServer(
   metrics: MetricsSource,
-  port: number,
-  host = '127.0.0.1',
+  { port, token, tokenHint, host = '127.0.0.1' }: MetricsServerOptions,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const http = await startHttpServer({
     host,
     port,
+    access: { token, ...(tokenHint ? { tokenHint } : {}) },
     routes: [
       {
         method: 'GET',

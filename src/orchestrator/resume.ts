@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import type { AgentRecord, RunRecord, Store } from '../store/index.js';
+import type { AgentRecord, RunRecord, RunStatus, Store } from '../store/index.js';
 
 /**
  * The stored run `baton run --resume` may continue: it exists, has not succeeded (unless `baton merge`
@@ -23,12 +23,23 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
   return run;
 }
 
+/**
+ * A run's status as it stands now: a `running` run whose orchestrator on this host has gone (killed, or
+ * stopped by a full disk before it could say so) is `interrupted`, which `--resume` continues.
+ */
+export function currentRunStatus(run: Pick<RunRecord, 'status' | 'pid' | 'host'>): RunStatus {
+  const orphaned =
+    run.status === 'running' && run.host === hostname() && run.pid !== undefined && !processAlive(run.pid);
+  return orphaned ? 'interrupted' : run.status;
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: it is there, only not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

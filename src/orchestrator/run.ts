@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
-import type { PhaseOutput, PhaseRecord, RunRecord, RunStatus } from '../store/index.js';
+import { isDiskFull, type PhaseOutput, type PhaseRecord, type RunRecord, type RunStatus } from '../store/index.js';
 import { ancestorPhases, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { passOnPhaseOutput, runAgentPhase } from './aggregate-phase.js';
 import { evaluateCondition } from './condition.js';
@@ -76,12 +76,16 @@ class RunExecution implements PhaseGraph {
     const { store, stop, clock } = this.ctx;
     await this.start();
     const unwatch = stop.watch(store, this.runId, this.options.signal);
-    let phaseResults: PhaseResult[];
+    let settled: Array<PromiseSettledResult<PhaseResult>>;
     try {
-      phaseResults = await Promise.all(this.workflow.phases.map((phase) => this.result(phase.id)));
+      settled = await Promise.allSettled(this.workflow.phases.map((phase) => this.result(phase.id)));
     } finally {
       unwatch();
     }
+    // Only a full disk rejects a phase (see result()): the run stops there, every phase wound down.
+    const full = settled.find((s) => s.status === 'rejected');
+    if (full) throw full.reason;
+    const phaseResults = settled.map((s) => (s as PromiseFulfilledResult<PhaseResult>).value);
     const stopped = stop.stopped ? stop.error() : undefined;
     const finishedRun: RunRecord = {
       ...this.runRecord,
@@ -146,6 +150,11 @@ class RunExecution implements PhaseGraph {
       const phase = this.phases.get(phaseId);
       if (!phase) throw new BatonError(ErrorCodes.internal, `phase ${phaseId} is not part of run ${this.runId}`);
       result = this.runPhase(phase).catch((error: unknown): PhaseResult => {
+        // Nothing more can be stored: stop every agent, and let the caller mark the run interrupted.
+        if (isDiskFull(error)) {
+          this.ctx.stop.abort(new BatonError(ErrorCodes.diskFull, 'the disk holding data_dir is full'));
+          throw error;
+        }
         this.runRecord.error ??= toErrorInfo(error);
         return { status: 'failed', error: toErrorInfo(error) };
       });

@@ -1,4 +1,5 @@
 import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { currentRunStatus } from './resume.js';
 import type {
   AgentContextRecord,
   AgentMcpRecord,
@@ -130,7 +131,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   return {
     runId,
     workflow: run.workflowName,
-    status: run.status,
+    status: currentRunStatus(run),
     ...(waiting > 0 ? { waiting } : {}),
     phases: phaseSummaries,
     totals: {

@@ -1,16 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { useRedisStore } from '../../test/support/redis.js';
 import { FakeRuntime } from '../agents/index.js';
 import { executorContract } from '../orchestrator/executor.contract.js';
 import { QueueExecutor, startAgentWorker } from './queue.js';
 
+/** The key orchestrator and workers share to seal jobs' secrets. */
+const jobKey = randomBytes(32);
+
 const redis = useRedisStore();
 
 executorContract('queue (real redis-server, an in-process baton worker)', async (behaviour) => {
   const runtime = new FakeRuntime(behaviour);
-  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store });
+  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
   const worker = await startAgentWorker({
     redisUrl: redis.server.url,
     store: redis.store,
+    jobKey,
     runtime,
     env: { PATH: '/usr/bin' },
     concurrency: 1,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { requireProgram } from '../../test/support/programs.js';
@@ -7,6 +8,9 @@ import type { AgentResult } from '../agents/index.js';
 import type { AgentJob } from '../orchestrator/index.js';
 import { agentJobId, QueueExecutor, startAgentWorker, type AgentWorker } from './queue.js';
 import { TenantSlots } from './tenant-slots.js';
+
+/** The key orchestrator and workers share to seal jobs' secrets. */
+const jobKey = randomBytes(32);
 
 const hasRedis = requireProgram('redis-server');
 const redis = useRedisStore();
@@ -37,13 +41,14 @@ async function withWorkers<T>(
 ): Promise<T> {
   const runtimes = Array.from({ length: count }, () => new FakeRuntime(behaviour));
   const workers: AgentWorker[] = [];
-  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store });
+  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
   try {
     for (const runtime of runtimes) {
       workers.push(
         await startAgentWorker({
           redisUrl: redis.server.url,
           store: redis.store,
+          jobKey,
           runtime,
           env: { PATH: '/usr/bin' },
           concurrency: options.concurrency ?? 2,

@@ -4,6 +4,7 @@ import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import { createRedisClient, type Store } from '../store/index.js';
+import { openJob, sealJob, type SealedAgentJob } from './job-seal.js';
 import { TenantSlots } from './tenant-slots.js';
 
 /** The BullMQ queue agents wait in for a worker. */
@@ -57,20 +58,25 @@ export class QueueExecutor implements AgentExecutor {
     private readonly store: Store,
     /** BullMQ leaves connections it was given open; they are closed with the executor. */
     private readonly connections: Redis[],
+    private readonly jobKey: Buffer,
     private readonly traceparent?: (job: AgentJob) => string | undefined,
   ) {}
 
-  /** `traceparent`: the trace context a job carries to its worker, when the run is traced. */
+  /**
+   * `jobKey`: seals each job's secrets (see `jobKey()`; workers need the same). `traceparent`: the
+   * trace context a job carries to its worker, when the run is traced.
+   */
   static async open(options: {
     redisUrl: string;
     store: Store;
+    jobKey: Buffer;
     traceparent?: (job: AgentJob) => string | undefined;
   }): Promise<QueueExecutor> {
     const connections = [connect(options.redisUrl), connect(options.redisUrl)];
     const queue = new Queue(AGENT_QUEUE, { connection: connections[0]! });
     const events = new QueueEvents(AGENT_QUEUE, { connection: connections[1]! });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return new QueueExecutor(queue, events, options.store, connections, options.traceparent);
+    return new QueueExecutor(queue, events, options.store, connections, options.jobKey, options.traceparent);
   }
 
   prewarm(): boolean {
@@ -88,12 +94,13 @@ export class QueueExecutor implements AgentExecutor {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
     const traceparent = this.traceparent?.(job);
-    const queued = (await this.queue.add('agent', traceparent ? { ...job, traceparent } : job, {
+    const data = sealJob(traceparent ? { ...job, traceparent } : job, this.jobKey);
+    const queued = (await this.queue.add('agent', data, {
       jobId,
       priority: bullPriority(job.priority),
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
-    })) as Job<AgentJob, AgentResult>;
+    })) as Job<SealedAgentJob, AgentResult>;
     let onAbort: (() => void) | undefined;
     const cancelled = new Promise<AgentResult>((resolve) => {
       onAbort = (): void => {
@@ -133,7 +140,7 @@ export class QueueExecutor implements AgentExecutor {
    * result to reuse: it is removed so the agent runs again instead of returning that end at once.
    */
   private async forgetUnfinishedAttempt(jobId: string): Promise<void> {
-    const kept: Job<AgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
+    const kept: Job<SealedAgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
     if (!kept) return;
     const state = await kept.getState();
     if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
@@ -148,6 +155,8 @@ export class QueueExecutor implements AgentExecutor {
 export interface AgentWorkerOptions {
   redisUrl: string;
   store: Store;
+  /** Opens the jobs' sealed secrets: the orchestrators' key (see `jobKey()`). */
+  jobKey: Buffer;
   runtime: AgentRuntime;
   /** The worker's environment: its API key, base URL and HOME reach its agents. */
   env: NodeJS.ProcessEnv;
@@ -201,10 +210,10 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
   let stopping = false;
   const connection = connect(options.redisUrl);
   const slots = new TenantSlots(connection, options.stallTimeoutMs);
-  const worker = new Worker<AgentJob, AgentResult>(
+  const worker = new Worker<SealedAgentJob, AgentResult>(
     AGENT_QUEUE,
     async (job, token, signal) => {
-      const data = job.data;
+      const data = openJob(job.data, options.jobKey);
       const tenantLimit = options.tenantLimits?.[data.tenant];
       const slot = job.id ?? agentJobId(data);
       if (tenantLimit !== undefined && !(await slots.acquire(data.tenant, slot, tenantLimit))) {

@@ -15,5 +15,5 @@ export async function openStore(options: { dataDir: string; redisUrl?: string })
     ? openRedisStore({ url: options.redisUrl })
     : openSqliteStore({ dataDir: options.dataDir });
 }
-export { diskFullError } from './disk-full.js';
+export { diskFullError, diskReserveFile, isDiskFull, markInterrupted, reserveDiskSpace } from './disk-full.js';
 export { backupStore, checkStoreFile, listBackups, restoreStore, scheduleBackups, storeFileName } from './backup.js';

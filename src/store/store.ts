@@ -13,7 +13,8 @@ import type {
 export { addUsage, emptyUsage } from '../core/index.js';
 export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from '../core/index.js';
 
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
+/** `interrupted`: its orchestrator stopped before the end (the disk filled up, or it died); `--resume` continues it. */
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled' | 'interrupted';
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
 export type AgentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed';

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEnvironment } from '../../src/agents/index.js';
 
+/** The API key tests' agents send, and their scripted model servers require. */
+export const TEST_API_KEY = 'sk-baton-test';
+
 /** A throwaway HOME / Claude config dir, so tests never read or write the developer's real ones. */
 export interface IsolatedHome {
   dir: string;
@@ -20,7 +23,7 @@ export function isolatedHome(prefix = 'baton-test-'): IsolatedHome {
     HOME: dir,
     CLAUDE_CONFIG_DIR: join(dir, '.claude'),
     ANTHROPIC_BASE_URL: modelUrl,
-    ANTHROPIC_API_KEY: 'sk-baton-test',
+    ANTHROPIC_API_KEY: TEST_API_KEY,
     // A marker to find this test's processes (orphan checks).
     BATON_TEST_HOME: dir,
   });

@@ -1,5 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/**
+ * Agent processes (claude, and whatever it started) of a test: they carry Baton's agent environment
+ * (CLAUDE_CODE_MAX_RETRIES) besides the test's `marker`; Baton's own processes and their helpers
+ * (tsx's esbuild service when the CLI runs from source) do not.
+ */
+export function agentProcessesWithEnv(marker: string): number[] {
+  const agents = new Set(processesWithEnv('CLAUDE_CODE_MAX_RETRIES='));
+  return processesWithEnv(marker).filter((pid) => agents.has(pid));
+}
+
 /** Pids of live processes whose environment contains `marker` (e.g. a test's temp HOME). */
 export function processesWithEnv(marker: string): number[] {
   const pids: number[] = [];

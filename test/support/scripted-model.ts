@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startModelServer, type ModelServer, type Script } from '../../src/model-server/index.js';
-import { isolatedHome, type IsolatedHome } from './agent-env.js';
+import { isolatedHome, TEST_API_KEY, type IsolatedHome } from './agent-env.js';
 
 export interface ScriptedModel {
   server: ModelServer;
@@ -12,10 +12,11 @@ export interface ScriptedModel {
  * A scripted model server and a throwaway HOME for one test file, started before its tests and
  * removed after. Read the fields inside tests (they are set by beforeAll).
  */
-export function useScriptedModel(script: Script, homePrefix?: string): ScriptedModel {
+export function useScriptedModel(script: Script, homePrefix?: string, apiKey = TEST_API_KEY): ScriptedModel {
   const model = {} as ScriptedModel;
   beforeAll(async () => {
-    const started = await startModelServer({ script });
+    // The key the isolated home's agents send (or the one a test gives them instead).
+    const started = await startModelServer({ script, apiKey });
     Object.assign(model, { server: started.server, url: started.url, home: isolatedHome(homePrefix) });
   });
   afterAll(async () => {
