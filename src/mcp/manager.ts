@@ -121,6 +121,8 @@ export interface AgentMcpPlan {
   chosen: Array<{ name: string; reasons: string[] }>;
   available: Array<{ name: string; tools: number }>;
   missing: Array<{ name: string; error: ErrorInfo }>;
+  /** Stdio servers of `scope: run` given as commands because this process has no gateway: a worker shares them. */
+  shared?: string[];
 }
 
 interface ServerState {
@@ -349,8 +351,10 @@ export class McpManager {
       );
     }
     const up = health.filter((h) => h.status === 'up');
+    const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
+      ...(shared.length > 0 ? { shared } : {}),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({
