@@ -15,17 +15,28 @@ export interface UpstreamOptions {
   /** Restarts after a crash, each after an exponential backoff; then the server stays down. */
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
+  onListChanged?: (method: ListChangedMethod) => void;
   /** Told each time the process exits unexpectedly and each time a restart succeeds or gives up. */
   onLifecycle?: (event: { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string }) => void;
 }
 
+export type ListChangedMethod =
+  'notifications/tools/list_changed' | 'notifications/resources/list_changed' | 'notifications/prompts/list_changed';
+
 /** The MCP SDK's stdio client side, loaded on first use: runs without MCP servers never pay for it. */
 const stdioSdk = async () => {
-  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }] = await Promise.all([
+  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }, types] = await Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
     import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
   ]);
-  return { Client, getDefaultEnvironment, StdioClientTransport };
+  const listChanged = [
+    types.ToolListChangedNotificationSchema,
+    types.ResourceListChangedNotificationSchema,
+    types.PromptListChangedNotificationSchema,
+  ];
+  return { Client, getDefaultEnvironment, StdioClientTransport, listChanged };
 };
 
 /**
@@ -66,7 +77,7 @@ export class StdioUpstream {
   }
 
   private async start(signal?: AbortSignal): Promise<Client> {
-    const { Client, getDefaultEnvironment, StdioClientTransport } = await stdioSdk();
+    const { Client, getDefaultEnvironment, StdioClientTransport, listChanged } = await stdioSdk();
     const { config, cwd, name } = this.options;
     const transport = new StdioClientTransport({
       command: config.command,
@@ -76,6 +87,8 @@ export class StdioUpstream {
       stderr: 'ignore',
     });
     const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
+    for (const schema of listChanged)
+      client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
     try {
       await client.connect(transport, { signal });
     } catch (error) {
