@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -7,6 +9,17 @@ type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
 
 /** Marks every stdio server Baton starts, so leftovers can be found (and tests can look for them). */
 export const mcpMarkerVariable = 'BATON_MCP_SERVER';
+
+/**
+ * What Baton adds to the environment of every stdio server it starts: its marker, and V8's compile
+ * cache where the server's Node has one (≥ 22.1; older ones ignore it): a Node server's start is
+ * mostly compiling its modules, which the cache skips from the second start on. A cache the user
+ * or the server's config chose is kept; the directory is Node's own default for it.
+ */
+export function serverEnvironment(name: string, env: Record<string, string> | undefined): Record<string, string> {
+  const cache = env?.NODE_COMPILE_CACHE ?? process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache');
+  return { ...env, NODE_COMPILE_CACHE: cache, [mcpMarkerVariable]: name };
+}
 
 export interface UpstreamOptions {
   name: string;
@@ -82,7 +95,7 @@ export class StdioUpstream {
     const transport = new StdioClientTransport({
       command: config.command,
       args: config.args,
-      env: { ...getDefaultEnvironment(), ...config.env, [mcpMarkerVariable]: name },
+      env: { ...getDefaultEnvironment(), ...serverEnvironment(name, config.env) },
       cwd,
       stderr: 'ignore',
     });
