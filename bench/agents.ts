@@ -90,6 +90,48 @@ export async function orchestratorOverhead(): Promise<BenchResult> {
 }
 
 /**
+ * Start-up, side by side: `baton run` of 1 agent against one raw `claude -p`, and of 4 agents at
+ * parallel_limit 4 against 4 raw `claude -p` at once, same scripted model. Each round alternates
+ * which side goes first; medians count.
+ */
+export async function batonStartup(): Promise<BenchResult> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const lab = await openLab(script);
+  try {
+    const tasks = prompts(4);
+    await rawClaude(lab, tasks.slice(0, 1), 1); // warm the binary's page cache before timing either side
+    const times = { raw1: [] as number[], baton1: [] as number[], raw4: [] as number[], baton4: [] as number[] };
+    const metrics: BenchResult['metrics'] = { rounds, load_1m_before: round(loadavg()[0]!) };
+    for (let r = 0; r < rounds; r++) {
+      const pairs: Array<[number[], () => Promise<number>]> = [
+        [times.raw1, () => rawClaude(lab, tasks.slice(0, 1), 1)],
+        [times.baton1, () => batonRun(lab, tasks.slice(0, 1), 1)],
+        [times.raw4, () => rawClaude(lab, tasks, 4)],
+        [times.baton4, () => batonRun(lab, tasks, 4)],
+      ];
+      for (const [into, measure] of r % 2 === 0 ? pairs : [pairs[1]!, pairs[0]!, pairs[3]!, pairs[2]!])
+        into.push(await measure());
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const rows = ([1, 4] as const).map((n) => {
+      const raw = median(n === 1 ? times.raw1 : times.raw4);
+      const baton = median(n === 1 ? times.baton1 : times.baton4);
+      metrics[`ratio_${n}`] = round(baton / raw, 2);
+      return {
+        agents: n,
+        raw_median_ms: round(raw, 0),
+        baton_median_ms: round(baton, 0),
+        ratio: round(baton / raw, 2),
+      };
+    });
+    metrics.load_1m_after = round(loadavg()[0]!);
+    return { name: 'baton_startup', goal: 'baton / raw ≤ 1.2 with 1 agent, ≤ 1.1 with 4 in parallel', rows, metrics };
+  } finally {
+    await lab.close();
+  }
+}
+
+/**
  * Parallel scaling: agents per second at parallel_limit 1, 2, 4 and 8 through `baton run` (default
  * config, session pool included) against raw `claude -p` processes at the same concurrency, same
  * scripted model. Each side is timed BENCH_ROUNDS times, alternating which goes first; the best run

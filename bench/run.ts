@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { orchestratorOverhead, parallelScaling } from './agents.js';
+import { batonStartup, orchestratorOverhead, parallelScaling } from './agents.js';
 import { orchestratorRss, sessionPool } from './orchestration.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
@@ -19,6 +19,7 @@ import { workerThroughput } from './workers.js';
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
   orchestrator_overhead: orchestratorOverhead,
   parallel_scaling: parallelScaling,
+  baton_startup: batonStartup,
   session_pool: sessionPool,
   orchestrator_rss: orchestratorRss,
   mcp_loading_time: mcpLoadingTime,

@@ -1,11 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { startRedisServer, type RedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
@@ -185,5 +187,66 @@ describe('MCP gateway with real agents', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+/** The parent of a live process (field 4 of /proc/<pid>/stat, after the parenthesised command name). */
+const parentOf = (pid: number): number | undefined => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return undefined; // it exited while we looked
+  }
+};
+
+describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop().catch(() => undefined);
+  });
+
+  it("two agents of a run on one worker share the worker's one memory server; none is left after the run", async () => {
+    const path = workflow(
+      'worker',
+      `  - { id: store, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }
+  - { id: read, dependsOn: [store], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
+`,
+    );
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.url };
+    const worker = startCli(['worker', '--concurrency', '2'], { env: redisEnv });
+    // Every memory server seen while the run goes on, with its parent: the worker, claude or the orchestrator.
+    const seen = new Map<number, number | undefined>();
+    const sampler = setInterval(() => {
+      for (const pid of leftoverServers()) if (!seen.has(pid)) seen.set(pid, parentOf(pid));
+    }, 100);
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+      const run = startCli(['run', path, '--json'], { env: redisEnv });
+      const { code, stdout, stderr } = await run.output;
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const agents = summary.phases.flatMap((p) => p.agents);
+      expect(agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
+      expect(worker.stderrSoFar()).toContain('reader');
+      const reader = agents.find((a) => a.id === 'reader')!;
+      expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
+
+      // One server on the worker served both agents; no claude started one of its own.
+      const onWorker = [...seen].filter(([, parent]) => parent === worker.pid).map(([pid]) => pid);
+      expect(onWorker).toHaveLength(1);
+      expect([...seen].filter(([, parent]) => parent !== worker.pid && parent !== run.pid)).toEqual([]);
+      // The run has ended: the worker, still running, stops the run's server.
+      await waitFor(() => leftoverServers().length === 0 || undefined, 20_000, 'the shared server to stop');
+      expect(worker.exitCode).toBeNull();
+    } finally {
+      clearInterval(sampler);
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+    expect(leftoverServers()).toEqual([]);
   });
 });

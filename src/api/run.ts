@@ -267,8 +267,8 @@ async function startServices(
 }
 
 /**
- * The run's MCP servers: shared through the gateway (not when agents go to workers, which may run on
- * other hosts, where its loopback URL does not reach), their health kept for `baton status`.
+ * The run's MCP servers: shared through the gateway, their health kept for `baton status`. When agents
+ * go to workers (other hosts, where this loopback URL does not reach), each worker shares them instead.
  */
 async function startRunMcp(
   loaded: ReturnType<typeof loadWorkflowWithMcp>,

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
+import { WorkerGateways } from '../mcp/index.js';
 import {
   metricsAccess,
   metricsTokenFile,
@@ -50,6 +51,10 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     concurrency,
     stallTimeoutMs: config.worker_stall_timeout_ms,
     tenantLimits: config.tenant_max_concurrent_agents,
+    // A run's shared MCP servers stop once none of its agents run here and the run has ended.
+    mcpGateways: new WorkerGateways({
+      runEnded: async (runId) => (await store.getRun(runId))?.status !== 'running' || store.isCancelRequested(runId),
+    }),
     ...(tracing ? { observeJob: (job) => tracing.jobHooks(job) } : {}),
     onJob: (e) =>
       output.stderr.write(

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/cli.js';
 import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
 import type { McpManager } from './manager.js';
 import { newGatewayToken, startMcp } from './setup.js';
@@ -127,5 +129,34 @@ describe('MCP gateway', () => {
     expect(manager.launch('pinned')).toMatchObject({ command: process.execPath });
     expect(manager.launch('remote')).toEqual({ type: 'http', url: 'http://127.0.0.1:9/mcp' });
     expect(manager.describe('shared')).toMatchObject({ headers: { 'x-baton-gateway-token': '<per-run secret>' } });
+  });
+
+  it("forwards a server's tools/list_changed to every agent's session, and a call's progress to its caller", async () => {
+    const manager = await gatewayRun({ live: node(faultServer, '--list-changed', '--call-delay', '200') });
+    await manager.check(['live']);
+    const caller = await agentClient(manager.launch('live'));
+    const other = await agentClient(manager.launch('live'));
+    const told = { caller: 0, other: 0 };
+    caller.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.caller++);
+    other.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.other++);
+    // Notifications ride each session's standing stream, which the client opens just after it connects.
+    await waitFor(
+      async () => {
+        await caller.callTool({ name: 'ping', arguments: {} });
+        return (told.caller > 0 && told.other > 0) || undefined;
+      },
+      10_000,
+      'both sessions to be told the tool list changed',
+    );
+
+    const progress: Progress[] = [];
+    const result = await caller.callTool({ name: 'add', arguments: { a: 1, b: 2 } }, undefined, {
+      onprogress: (p) => void progress.push(p),
+    });
+    expect(text(result)).toBe('3');
+    expect(progress.map((p) => [p.progress, p.total])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
   });
 });

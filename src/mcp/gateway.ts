@@ -20,11 +20,12 @@ import {
   ListToolsResultSchema,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
+  type Progress,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
 import { newGatewayToken } from './setup.js';
-import { StdioUpstream, type UpstreamOptions } from './upstream.js';
+import { StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
 
 /** How a request through the gateway went, for the breaker and the metrics. */
 export interface GatewayCall {
@@ -66,6 +67,8 @@ const forwarded = [
 export class McpGateway {
   private readonly upstreams = new Map<string, StdioUpstream>();
   private readonly sessions = new Map<string, StreamableHTTPServerTransport>();
+  /** The agents' sessions of each shared server, told when its lists of tools, resources or prompts change. */
+  private readonly listeners = new Map<string, Set<Server>>();
   private readonly digest: Buffer;
 
   private constructor(
@@ -95,10 +98,15 @@ export class McpGateway {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
       const { maxRestarts, restartBaseDelayMs, onLifecycle } = this.options;
-      upstream = new StdioUpstream({ name, config, cwd, maxRestarts, restartBaseDelayMs, onLifecycle });
+      const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
+      upstream = new StdioUpstream({ name, config, cwd, maxRestarts, restartBaseDelayMs, onLifecycle, onListChanged });
       this.upstreams.set(name, upstream);
     }
     return upstream;
+  }
+
+  private tellSessions(name: string, method: ListChangedMethod): void {
+    for (const server of this.listeners.get(name) ?? []) void server.notification({ method }).catch(() => undefined);
   }
 
   /** The config Claude Code gets for a shared server: this gateway's URL and the run's secret. */
@@ -140,37 +148,54 @@ export class McpGateway {
   /** A new agent session: an SDK server offering what the upstream offers, forwarding each request. */
   private async open(upstream: StdioUpstream): Promise<StreamableHTTPServerTransport> {
     const client = await upstream.client();
-    const capabilities = client.getServerCapabilities() ?? {};
     const info = client.getServerVersion() ?? { name: upstream.name, version: '0' };
-    const offered: ServerCapabilities = {
-      ...(capabilities.tools ? { tools: {} } : {}),
-      ...(capabilities.resources ? { resources: {} } : {}),
-      ...(capabilities.prompts ? { prompts: {} } : {}),
-    };
+    const offered = offeredCapabilities(client.getServerCapabilities());
     const server = new Server(
       { name: info.name, version: info.version },
       { capabilities: offered, instructions: client.getInstructions() },
     );
-    for (const { capability, request, result } of forwarded) {
-      if (!offered[capability]) continue;
-      server.setRequestHandler(request, (message, extra) =>
-        this.forward(upstream, message.method, (live) =>
-          live.request(message, result, { signal: extra.signal, timeout: 24 * 3_600_000 }),
-        ),
-      );
-    }
+    this.forwardRequests(server, offered, upstream);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      // Plain JSON answers, not an SSE stream per request: nothing is streamed back during a call
-      // (progress is not forwarded), and a stream costs milliseconds per call.
+      // Plain JSON answers, not an SSE stream per request (a stream costs milliseconds per call);
+      // notifications go on the session's standing stream (GET) instead.
       enableJsonResponse: true,
       onsessioninitialized: (id) => void this.sessions.set(id, transport),
     });
+    const listeners = this.listeners.get(upstream.name) ?? new Set<Server>();
+    this.listeners.set(upstream.name, listeners.add(server));
     transport.onclose = () => {
+      listeners.delete(server);
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
     return transport;
+  }
+
+  /** Each request the upstream's capabilities allow goes to its live client; a call's progress comes back. */
+  private forwardRequests(server: Server, offered: ServerCapabilities, upstream: StdioUpstream): void {
+    for (const { capability, request, result } of forwarded) {
+      if (!offered[capability]) continue;
+      server.setRequestHandler(request, (message, extra) => {
+        const progressToken = message.params?._meta?.progressToken;
+        // Answers are plain JSON, so progress goes on the session's standing stream; the client
+        // matches it to its call by the token.
+        const onprogress =
+          progressToken === undefined
+            ? undefined
+            : (progress: Progress) =>
+                void server
+                  .notification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                  .catch(() => undefined);
+        return this.forward(upstream, message.method, (live) =>
+          live.request(message, result, {
+            signal: extra.signal,
+            timeout: 24 * 3_600_000,
+            ...(onprogress ? { onprogress } : {}),
+          }),
+        );
+      });
+    }
   }
 
   /** Forwards one request to the live upstream client, through the guard, and reports how it went. */
@@ -203,6 +228,16 @@ export class McpGateway {
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
+}
+
+/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists change. */
+function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCapabilities {
+  const pick = (capability: { listChanged?: boolean } | undefined) =>
+    capability && (capability.listChanged ? { listChanged: true } : {});
+  const tools = pick(upstream?.tools);
+  const resources = pick(upstream?.resources);
+  const prompts = pick(upstream?.prompts);
+  return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
 }
 
 const hash = (value: string): Buffer => createHash('sha256').update(value).digest();

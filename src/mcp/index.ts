@@ -7,3 +7,5 @@ export { formatRunHealth, readRunHealth, runHealthPath } from './run-health.js';
 export { catalogFor, launchSecretValues, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';
 export { agentScopeEnv, finishAgentMcpConfig } from './agent-config.js';
+export { WorkerGateways } from './worker-gateways.js';
+export type { SharedMcpLease, WorkerGatewaysOptions } from './worker-gateways.js';

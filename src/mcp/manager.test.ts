@@ -157,8 +157,11 @@ describe('agent MCP plans and graceful degradation', () => {
       policy: 'fail',
     });
     expect(Object.keys(plan.servers)).toEqual(['memory']);
-    // Launch-ready, and marked so a leftover process can be found.
-    expect(plan.servers.memory).toEqual({ ...memory, env: { BATON_MCP_SERVER: 'memory' } });
+    // Launch-ready, marked so a leftover process can be found, and with V8's compile cache (Node ≥ 22.1).
+    expect(plan.servers.memory).toEqual({
+      ...memory,
+      env: { BATON_MCP_SERVER: 'memory', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? expect.any(String) },
+    });
     expect(plan.chosen).toEqual([{ name: 'memory', reasons: ['task mentions "remember" (memory keyword)'] }]);
     expect(plan.available).toEqual([{ name: 'memory', tools: 1 }]);
   });

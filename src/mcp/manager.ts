@@ -39,7 +39,7 @@ import type { MockMcpHost } from './mock.js';
 import { listedTools, McpProbeTimeout, probeServer, withinDeadline, type McpProbe } from './probe.js';
 import { analyzeRequirements, kindOf } from './requirements.js';
 import { writeRunHealth, type ServerRunHealth } from './run-health.js';
-import { mcpMarkerVariable } from './upstream.js';
+import { serverEnvironment } from './upstream.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -121,6 +121,8 @@ export interface AgentMcpPlan {
   chosen: Array<{ name: string; reasons: string[] }>;
   available: Array<{ name: string; tools: number }>;
   missing: Array<{ name: string; error: ErrorInfo }>;
+  /** Stdio servers of `scope: run` given as commands because this process has no gateway: a worker shares them. */
+  shared?: string[];
 }
 
 interface ServerState {
@@ -149,6 +151,15 @@ const countsAgainstServer = (error: Error): boolean => {
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === -32000 || code === -32001;
 };
+
+/** A server's scope (see `McpManager.scope`). */
+export function scopeOf(server: CatalogServer): McpScope | 'remote' {
+  if (!('command' in server.entry)) return 'remote';
+  if (server.source === 'built-in') return 'agent';
+  if (server.entry.scope) return server.entry.scope;
+  const kind = kindOf(server);
+  return kind === 'filesystem' || kind === 'git' ? 'agent' : 'run';
+}
 
 const breakerStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -186,8 +197,8 @@ export class McpManager {
     if (this.options.gateway && this.shared(name)) return this.options.gateway.launchConfig(name);
     if (this.options.mock) return this.options.mock.serve(name, this.mockTools(name), server.entry.mock?.results ?? {});
     const config = launchConfig(server, this.options.env);
-    // Marked like the gateway's own servers, so a leftover process can be told apart.
-    return 'command' in config ? { ...config, env: { ...config.env, [mcpMarkerVariable]: name } } : config;
+    // Marked like the gateway's own servers, so a leftover process can be told apart; with the compile cache.
+    return 'command' in config ? { ...config, env: serverEnvironment(name, config.env) } : config;
   }
 
   /** Whether this is Baton's own server (`baton mcp-server`), not one a user declared. */
@@ -214,12 +225,7 @@ export class McpManager {
    * per agent: it is scoped to the agent's run and tenant through its environment (tenant isolation).
    */
   scope(name: string): McpScope | 'remote' {
-    const server = this.server(name);
-    if (!('command' in server.entry)) return 'remote';
-    if (server.source === 'built-in') return 'agent';
-    if (server.entry.scope) return server.entry.scope;
-    const kind = kindOf(server);
-    return kind === 'filesystem' || kind === 'git' ? 'agent' : 'run';
+    return scopeOf(this.server(name));
   }
 
   /** Served from the gateway: a stdio server of scope `run`, when there is a gateway (never in mock mode). */
@@ -349,8 +355,10 @@ export class McpManager {
       );
     }
     const up = health.filter((h) => h.status === 'up');
+    const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
+      ...(shared.length > 0 ? { shared } : {}),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({

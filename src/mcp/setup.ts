@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
 import { randomBytes } from 'node:crypto';
-import { McpManager } from './manager.js';
+import { McpManager, scopeOf } from './manager.js';
 import { MockMcpHost } from './mock.js';
 
 export interface McpSetupOptions {
@@ -39,13 +39,15 @@ export async function startMcp(
   options: McpSetupOptions,
 ): Promise<{ manager: McpManager; pids: () => number[]; close: () => Promise<void> }> {
   const mock = options.useMock ? await MockMcpHost.start() : undefined;
+  const catalog = catalogFor(options);
+  // Only a run with a server to share starts the gateway (and loads the SDK's server side, ~0.2 CPU-s).
+  const shares = [...catalog.values()].some((server) => scopeOf(server) === 'run');
   // The gateway reports to the manager it serves; the manager is made just below.
   // eslint-disable-next-line prefer-const -- the gateway's callbacks close over it before it is made
   let manager: McpManager | undefined;
   const gateway =
-    options.gateway && !options.useMock
-      ? // Loaded only for runs: the SDK's server side is not needed by other commands.
-        await (
+    options.gateway && !options.useMock && shares
+      ? await (
           await import('./gateway.js')
         ).McpGateway.start({
           token: options.gateway.token,
@@ -55,7 +57,7 @@ export async function startMcp(
         })
       : undefined;
   manager = new McpManager({
-    catalog: catalogFor(options),
+    catalog,
     env: options.env,
     timeoutMs: options.timeoutMs,
     cwd: options.cwd,

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -8,6 +10,17 @@ type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
 /** Marks every stdio server Baton starts, so leftovers can be found (and tests can look for them). */
 export const mcpMarkerVariable = 'BATON_MCP_SERVER';
 
+/**
+ * What Baton adds to the environment of every stdio server it starts: its marker, and V8's compile
+ * cache where the server's Node has one (≥ 22.1; older ones ignore it): a Node server's start is
+ * mostly compiling its modules, which the cache skips from the second start on. A cache the user
+ * or the server's config chose is kept; the directory is Node's own default for it.
+ */
+export function serverEnvironment(name: string, env: Record<string, string> | undefined): Record<string, string> {
+  const cache = env?.NODE_COMPILE_CACHE ?? process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache');
+  return { ...env, NODE_COMPILE_CACHE: cache, [mcpMarkerVariable]: name };
+}
+
 export interface UpstreamOptions {
   name: string;
   config: StdioConfig;
@@ -15,17 +28,28 @@ export interface UpstreamOptions {
   /** Restarts after a crash, each after an exponential backoff; then the server stays down. */
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
+  onListChanged?: (method: ListChangedMethod) => void;
   /** Told each time the process exits unexpectedly and each time a restart succeeds or gives up. */
   onLifecycle?: (event: { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string }) => void;
 }
 
+export type ListChangedMethod =
+  'notifications/tools/list_changed' | 'notifications/resources/list_changed' | 'notifications/prompts/list_changed';
+
 /** The MCP SDK's stdio client side, loaded on first use: runs without MCP servers never pay for it. */
 const stdioSdk = async () => {
-  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }] = await Promise.all([
+  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }, types] = await Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
     import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
   ]);
-  return { Client, getDefaultEnvironment, StdioClientTransport };
+  const listChanged = [
+    types.ToolListChangedNotificationSchema,
+    types.ResourceListChangedNotificationSchema,
+    types.PromptListChangedNotificationSchema,
+  ];
+  return { Client, getDefaultEnvironment, StdioClientTransport, listChanged };
 };
 
 /**
@@ -66,16 +90,18 @@ export class StdioUpstream {
   }
 
   private async start(signal?: AbortSignal): Promise<Client> {
-    const { Client, getDefaultEnvironment, StdioClientTransport } = await stdioSdk();
+    const { Client, getDefaultEnvironment, StdioClientTransport, listChanged } = await stdioSdk();
     const { config, cwd, name } = this.options;
     const transport = new StdioClientTransport({
       command: config.command,
       args: config.args,
-      env: { ...getDefaultEnvironment(), ...config.env, [mcpMarkerVariable]: name },
+      env: { ...getDefaultEnvironment(), ...serverEnvironment(name, config.env) },
       cwd,
       stderr: 'ignore',
     });
     const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
+    for (const schema of listChanged)
+      client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
     try {
       await client.connect(transport, { signal });
     } catch (error) {

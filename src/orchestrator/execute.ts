@@ -50,6 +50,8 @@ export interface AgentJob {
    * the session starts, and the agent's earlier attempts are numbered past, not continued or summed.
    */
   followUp?: boolean;
+  /** MCP servers of the spec (stdio, `scope: run`) the executor serves through its own gateway, one process per run. */
+  sharedMcpServers?: string[];
   /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
   traceparent?: string;
 }

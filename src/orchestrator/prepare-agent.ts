@@ -171,6 +171,7 @@ function agentJob(
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     },
+    ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
     env: resolved.env,
     retry: {
       maxRetries: config.max_retries,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
+import type { WorkerGateways } from '../mcp/index.js';
 import { createRedisClient, type Store } from '../store/index.js';
 import { openJob, sealJob, type SealedAgentJob } from './job-seal.js';
 import { TenantSlots } from './tenant-slots.js';
@@ -169,6 +170,8 @@ export interface AgentWorkerOptions {
   /** Most agents of a tenant running at once across all workers (`tenant_max_concurrent_agents`). */
   tenantLimits?: Record<string, number>;
   onJob?(event: { jobId: string; agentId: string; runId: string; status: 'started' | AgentResult['status'] }): void;
+  /** Where the stdio servers of `scope: run` run for this worker's agents, shared per run; stopped with the worker. */
+  mcpGateways?: WorkerGateways;
   /** Hooks that observe a job's attempts and tool calls here (tracing); `done` when the job ends. */
   observeJob?(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined;
 }
@@ -204,6 +207,21 @@ function jobCancellation(
   return { signal: controller.signal, stopWatching: () => clearInterval(watch) };
 }
 
+/** Runs a job with its shared MCP servers pointed at this worker's gateway for its run, held until the job ends. */
+async function withSharedMcp(
+  job: AgentJob,
+  gateways: WorkerGateways | undefined,
+  run: (job: AgentJob) => Promise<AgentResult>,
+): Promise<AgentResult> {
+  if (!gateways || !job.sharedMcpServers || !job.spec.mcpServers) return run(job);
+  const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers);
+  try {
+    return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
+  } finally {
+    lease.release();
+  }
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -234,13 +252,15 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
         const observed = options.observeJob?.(data);
-        const result = await runJobHere(data, {
-          store,
-          runtime: options.runtime,
-          env: options.env,
-          signal: jobSignal,
-          ...(observed ? { hooks: observed.hooks } : {}),
-        }).finally(() => observed?.done());
+        const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
+          runJobHere(shared, {
+            store,
+            runtime: options.runtime,
+            env: options.env,
+            signal: jobSignal,
+            ...(observed ? { hooks: observed.hooks } : {}),
+          }),
+        ).finally(() => observed?.done());
         if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
           // Stopped by this worker's shutdown, not by the run: another worker continues it.
           await job.moveToWait(token);
@@ -275,8 +295,9 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       const closed = worker.close().then(() => true);
       if (!(await Promise.race([closed, delay(STOP_GRACE_MS).then(() => false)]))) void worker.close(true);
       connection.disconnect();
-      // Every agent process this worker started has exited before stop() resolves.
+      // Every agent process this worker started has exited before stop() resolves, and so have the MCP servers.
       await options.runtime.close();
+      await options.mcpGateways?.close();
     },
   };
 }

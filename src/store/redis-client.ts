@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { redactShapes } from '../core/index.js';
 
 export interface RedisClientOptions {
@@ -14,6 +15,9 @@ export interface RedisClientOptions {
   /** Reconnect while this says so (default always). */
   reconnect?: () => boolean;
 }
+
+/** ioredis, required on the first client: a run on one machine (SQLite) never pays the ~0.1 CPU-s it takes to load. */
+const ioredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
 
 /** Clients of one Redis that are cut off right now, by URL: an outage is reported once, not per client. */
 const downClients = new Map<string, number>();
@@ -53,7 +57,7 @@ function reportOutages(redis: Redis, where: string, warn: (message: string) => v
 /** Every Redis connection Baton opens: deadlines on connecting and on each command, outages reported once. */
 export function createRedisClient(options: RedisClientOptions): Redis {
   const reconnect = options.reconnect ?? (() => true);
-  const redis = new Redis(options.url, {
+  const redis = new (ioredis().Redis)(options.url, {
     lazyConnect: !options.blocking,
     // RESP2 replies (flat WITHSCORES arrays) on every server version, RESP3-capable or not.
     protocol: 2,

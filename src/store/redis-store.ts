@@ -1,4 +1,4 @@
-import { Redis, type ChainableCommander, type Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import {
   BatonError,
   ErrorCodes,

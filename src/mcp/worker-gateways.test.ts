@@ -1,0 +1,74 @@
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/cli.js';
+import type { McpLaunchConfig } from './catalog.js';
+import { WorkerGateways } from './worker-gateways.js';
+
+const faultServer = fileURLToPath(new URL('../../test/fixtures/fault-mcp-server.mjs', import.meta.url));
+const servers: Record<string, McpLaunchConfig> = {
+  fault: { command: process.execPath, args: [faultServer] },
+  own: { command: process.execPath, args: [faultServer, '--name', 'own'] },
+  remote: { type: 'http', url: 'http://127.0.0.1:1/mcp' },
+};
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function gateways(ended: Set<string>): WorkerGateways {
+  const made = new WorkerGateways({ runEnded: async (runId) => ended.has(runId), pollMs: 20 });
+  cleanups.push(() => made.close());
+  return made;
+}
+
+async function call(config: McpLaunchConfig | undefined): Promise<unknown> {
+  if (!config || !('url' in config)) throw new Error('expected an http config');
+  const client = new Client({ name: 'agent', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }),
+  );
+  try {
+    return await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } });
+  } finally {
+    await client.close();
+  }
+}
+
+describe('WorkerGateways', () => {
+  it("shares a run's server among its jobs, keeps other servers as given, and stops it once the run has ended", async () => {
+    const ended = new Set<string>();
+    const hosted = gateways(ended);
+    const first = await hosted.lease('run-a', servers, ['fault']);
+    const second = await hosted.lease('run-a', servers, ['fault']);
+    expect(first.servers.fault).toEqual(second.servers.fault);
+    expect(first.servers.own).toEqual(servers.own);
+    expect(first.servers.remote).toEqual(servers.remote);
+    await expect(call(first.servers.fault)).resolves.toMatchObject({ content: [{ text: '5' }] });
+    await expect(call(second.servers.fault)).resolves.toMatchObject({ content: [{ text: '5' }] });
+    expect(await hosted.pids()).toHaveLength(1);
+
+    first.release();
+    second.release();
+    expect(await hosted.pids()).toHaveLength(1); // the run goes on: a later phase may use it again
+    ended.add('run-a');
+    await waitFor(async () => (await hosted.pids()).length === 0 || undefined, 5000, 'the server to stop');
+  });
+
+  it('gives each run its own gateway and secret, and stops them all on close', async () => {
+    const hosted = gateways(new Set());
+    const a = await hosted.lease('run-a', servers, ['fault']);
+    const b = await hosted.lease('run-b', servers, ['fault']);
+    const header = (config: McpLaunchConfig | undefined) => (config && 'url' in config ? config.headers : undefined);
+    expect(header(a.servers.fault)).not.toEqual(header(b.servers.fault));
+    await call(a.servers.fault);
+    await call(b.servers.fault);
+    expect(await hosted.pids()).toHaveLength(2);
+    await hosted.close();
+    expect(await hosted.pids()).toEqual([]);
+    // A job that arrives after shutdown keeps its servers as given.
+    expect((await hosted.lease('run-c', servers, ['fault'])).servers).toEqual(servers);
+  });
+});

@@ -1,0 +1,126 @@
+import type { McpLaunchConfig } from './catalog.js';
+import type { McpGateway } from './gateway.js';
+
+/** How often an idle run's gateway asks whether its run has ended. */
+const RUN_END_POLL_MS = 1000;
+/** How long a run's gateway stays up with none of its agents on this worker, when the run has not ended. */
+const DEFAULT_IDLE_MS = 60_000;
+
+export interface WorkerGatewaysOptions {
+  /** Whether a run has ended (finished or cancelled): its gateway is stopped once none of its agents run here. */
+  runEnded: (runId: string) => Promise<boolean>;
+  idleMs?: number;
+  pollMs?: number;
+}
+
+/** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
+export interface SharedMcpLease {
+  servers: Record<string, McpLaunchConfig>;
+  release: () => void;
+}
+
+interface RunGateway {
+  gateway: Promise<McpGateway>;
+  jobs: number;
+  stopWatching?: () => void;
+}
+
+/**
+ * The MCP gateways of one `baton worker`: the stdio servers of `scope: run` start once per (worker,
+ * run), as this worker's children, and the run's agents on this worker share them. Each run's
+ * gateway has its own secret, made here: it never travels through the queue. A run's gateway stops
+ * when none of its agents run here and the run has ended, or after `idleMs` without one.
+ */
+export class WorkerGateways {
+  private readonly runs = new Map<string, RunGateway>();
+  private closed = false;
+
+  constructor(private readonly options: WorkerGatewaysOptions) {}
+
+  /** Points the job's shared servers at the run's gateway on this worker, starting it on first use. */
+  async lease(runId: string, servers: Record<string, McpLaunchConfig>, shared: string[]): Promise<SharedMcpLease> {
+    const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
+    if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
+    const run = this.join(runId);
+    let released = false;
+    const release = () => {
+      if (!released) this.leave(runId, run);
+      released = true;
+    };
+    try {
+      const gateway = await run.gateway;
+      const pointed = { ...servers };
+      for (const name of stdio) {
+        gateway.upstream(name, servers[name] as Extract<McpLaunchConfig, { command: string }>);
+        pointed[name] = gateway.launchConfig(name);
+      }
+      return { servers: pointed, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** Process ids of the shared servers running on this worker now. */
+  async pids(): Promise<number[]> {
+    const gateways = await Promise.all([...this.runs.values()].map((r) => r.gateway.catch(() => undefined)));
+    return gateways.flatMap((g) => g?.pids() ?? []);
+  }
+
+  /** Stops every run's gateway and its servers (the worker is shutting down). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.runs.keys()].map((runId) => this.stop(runId)));
+  }
+
+  private join(runId: string): RunGateway {
+    let run = this.runs.get(runId);
+    if (!run) {
+      // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
+      run = { gateway: import('./gateway.js').then(({ McpGateway }) => McpGateway.start()), jobs: 0 };
+      this.runs.set(runId, run);
+    }
+    run.stopWatching?.();
+    run.stopWatching = undefined;
+    run.jobs++;
+    return run;
+  }
+
+  private leave(runId: string, run: RunGateway): void {
+    run.jobs--;
+    if (run.jobs > 0 || this.runs.get(runId) !== run) return;
+    run.stopWatching = this.watchIdle(runId);
+  }
+
+  /** While none of the run's agents run here: stop its gateway once the run ends, or after the idle time. */
+  private watchIdle(runId: string): () => void {
+    const { idleMs = DEFAULT_IDLE_MS, pollMs = RUN_END_POLL_MS, runEnded } = this.options;
+    const idle = setTimeout(() => void this.stopIdle(runId), idleMs);
+    const poll = setInterval(() => {
+      runEnded(runId).then(
+        (ended) => ended && void this.stopIdle(runId),
+        () => undefined, // the store is briefly unreachable: ask again
+      );
+    }, pollMs);
+    idle.unref();
+    poll.unref();
+    return () => {
+      clearTimeout(idle);
+      clearInterval(poll);
+    };
+  }
+
+  /** An agent of the run may have started here while the run's end was asked about: then it stays. */
+  private async stopIdle(runId: string): Promise<void> {
+    if (this.runs.get(runId)?.jobs === 0) await this.stop(runId);
+  }
+
+  private async stop(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    this.runs.delete(runId);
+    run.stopWatching?.();
+    const gateway = await run.gateway.catch(() => undefined);
+    await gateway?.close();
+  }
+}
