@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicContextAccumulator, countTokens, extractContext, renderContext } from '../src/context/index.js';
+import {
+  DynamicContextAccumulator,
+  countTokens,
+  extractContext,
+  renderContext,
+  type SelectionTuning,
+} from '../src/context/index.js';
 import { openSqliteStore, type ContextEntry, type Store } from '../src/store/index.js';
 import { contextWorkflows, type BenchChild, type BenchWorkflow } from './context-workflows.js';
 import { heldOutWorkflows } from './context-workflows-heldout.js';
@@ -11,6 +17,8 @@ import { round, type BenchResult } from './harness.js';
 const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(',').map(Number);
 /** Longest phase output the orchestrator passes on (PHASE_OUTPUT_CONTEXT_CHARS in run.ts). */
 const PHASE_OUTPUT_CHARS = 4000;
+/** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
+const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
 /** `BENCH_CONTEXT_HELDOUT=0` leaves the held-out workflows out (while tuning, so they stay unseen). */
 const workflowSets: Array<{ set: string; workflows: BenchWorkflow[] }> = [
   { set: 'tuned', workflows: contextWorkflows },
@@ -119,7 +127,7 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
   const store = openSqliteStore({ dataDir: dir });
   try {
     const runId = workflow.name;
-    const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+    const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER, tuning });
     const entryOf = await record(workflow, accumulator);
     const byBudget = new Map<number, ChildScore[]>();
     for (const budgetTokens of budgets) {

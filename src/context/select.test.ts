@@ -12,8 +12,11 @@ let now = 1_000;
 const clock = { now: () => now++ };
 const temp = useTempStore('baton-select-');
 
-/** Relevance is what these tests are about: no "small context, give it all" shortcut (tested on its own). */
-const tuning = { smallContextTokens: 0 };
+/**
+ * Relevance is what these tests are about: no "small context, give it all" shortcut and no ceiling
+ * as a share of naive inheritance (each tested on its own).
+ */
+const tuning = { smallContextTokens: 0, contextShare: 1 };
 const accumulator = (runId = 'run-1') =>
   new DynamicContextAccumulator({ store: temp.store, runId, sizeLimitBytes: 1_000_000, clock, tuning });
 
@@ -118,7 +121,9 @@ describe('relevance-first selection', () => {
       tags: [],
     }));
     await acc.add(many, { phaseId: 'research', agentId: 'survey' });
-    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual([]);
+    // Too big to give whole: none of the 30 unrelated findings goes in; the decision stays (decisions
+    // from the phase just before have a prior of their own, below any fact that shares a word).
+    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual(['version 2.0 ships the new scheduler.']);
   });
 
   it('does not let one rare word decide alone', async () => {

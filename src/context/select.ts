@@ -19,6 +19,21 @@ export interface SelectionTuning {
    * budget, the agent gets all of it: filtering so little saves less than a missed fact costs.
    */
   smallContextTokens: number;
+  /**
+   * Structural prior, added to every fact's relevance: this much for a decision from a direct parent
+   * phase, less for other types (`typePrior`) and for older ancestors (`ancestorPrior`). It orders the
+   * facts that share no word with the task — constraints from the phase just before come first.
+   */
+  priorWeight: number;
+  /** Each fact gains this share of its source's affinity (the mean relevance of the source's best facts). */
+  sourceWeight: number;
+  /** A fact from a phase further back than the direct parents weighs this much (relevance and prior). */
+  ancestorPrior: number;
+  /**
+   * The most a selection may give, as a share of naive inheritance (every inherited fact, rendered);
+   * with `budgetTokens` the lower ceiling wins. Facts above the relevance thresholds fill up to it.
+   */
+  contextShare: number;
   /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
   feedbackFacts: number;
   feedbackWeight: number;
@@ -35,6 +50,10 @@ export interface SelectionTuning {
 export const defaultSelectionTuning: SelectionTuning = {
   minRelevance: 0.03,
   relativeRelevance: 0.2,
+  priorWeight: 0.05,
+  ancestorPrior: 0.7,
+  sourceWeight: 0.5,
+  contextShare: 0.2,
   maxTermShare: 0.25,
   smallContextTokens: 200,
   feedbackFacts: 3,
@@ -51,6 +70,9 @@ export interface TaskDescription {
   role?: string;
   phaseId?: string;
   files?: string[];
+  /** Inherited phases, oldest first, and the direct parents among them (default: the last one). */
+  phaseIds?: string[];
+  parentPhaseIds?: string[];
 }
 
 /** A mild preference between equally relevant facts; relevance decides first. */
@@ -62,6 +84,23 @@ const typeFactor: Record<ContextEntryType, number> = {
   artifact: 0.8,
   summary: 0.75,
 };
+
+/** How often a fact of each type is what a later agent needs: decisions and errors constrain its work. */
+const typePrior: Record<ContextEntryType, number> = {
+  decision: 1,
+  error: 0.8,
+  finding: 0.5,
+  file_changed: 0.4,
+  artifact: 0.3,
+  summary: 0.3,
+};
+
+/** Facts from the phases the agent's phase depends on directly weigh 1; older ancestors `ancestorPrior`. */
+function proximityOf(description: TaskDescription, tuning: SelectionTuning): (entry: ContextEntry) => number {
+  const phases = description.phaseIds ?? [];
+  const parents = new Set(description.parentPhaseIds ?? phases.slice(-1));
+  return (entry) => (!entry.phaseId || parents.size === 0 || parents.has(entry.phaseId) ? 1 : tuning.ancestorPrior);
+}
 
 /** Words that mark a decision as revising an earlier one. */
 const revisionCue =
@@ -117,6 +156,20 @@ interface Corpus {
   df: Map<string, number>;
   idf: Map<string, number>;
   vectors: Map<string, Vector>;
+  /** Term → the candidates that have it: scoring visits only facts that share a term with the task. */
+  postings: Map<string, Candidate[]>;
+}
+
+function postingsOf(candidates: Candidate[]): Map<string, Candidate[]> {
+  const postings = new Map<string, Candidate[]>();
+  for (const candidate of candidates) {
+    for (const term of candidate.terms.keys()) {
+      const list = postings.get(term);
+      if (list) list.push(candidate);
+      else postings.set(term, [candidate]);
+    }
+  }
+  return postings;
 }
 
 /** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
@@ -135,7 +188,8 @@ function analyse(
   if (known) return known;
   const candidates = candidatesOf(entries, wordnet);
   const { df, idf } = frequenciesOf(candidates);
-  const corpus = { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+  const vectors = new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)]));
+  const corpus = { candidates, df, idf, vectors, postings: postingsOf(candidates) };
   const result = { corpus, redundant: redundantFacts(corpus, tuning) };
   analysedSets.set(key, result);
   return result;
@@ -176,19 +230,26 @@ function cosine(a: Vector, b: Vector): number {
 }
 
 /**
- * How much of the task a fact speaks to: the share of the task's (idf-weighted, capped) term weight
- * found in the fact, each term counted as strongly as the fact has it. A long fact is not penalised
- * for saying more; a fact that shares only common words scores little.
+ * How much of the task each fact speaks to: the share of the task's (idf-weighted, capped) term
+ * weight found in the fact, each term counted as strongly as the fact has it. A long fact is not
+ * penalised for saying more; a fact that shares only common words scores little. Only facts sharing
+ * a term with the task are visited (the others cover nothing).
  */
-function coverage(query: Vector, fact: Terms): number {
-  let total = 0;
-  let found = 0;
+function coverageOf(query: Vector, postings: Map<string, Candidate[]>): Map<Candidate, number> {
+  const total = [...query.values()].reduce((sum, w) => sum + w, 0);
+  const found = new Map<Candidate, number>();
+  if (total === 0) return found;
   for (const [term, w] of query) {
-    total += w;
-    found += w * Math.min(1, fact.get(term) ?? 0);
+    // A term this light (a word in nearly every fact) moves no score by a percent; skip its long list.
+    if (w < NEGLIGIBLE_TERM_SHARE * total) continue;
+    for (const c of postings.get(term) ?? []) found.set(c, (found.get(c) ?? 0) + w * Math.min(1, c.terms.get(term)!));
   }
-  return total > 0 ? found / total : 0;
+  for (const [c, f] of found) found.set(c, f / total);
+  return found;
 }
+
+/** Query terms below this share of the task's weight are not looked up. */
+const NEGLIGIBLE_TERM_SHARE = 0.002;
 
 /**
  * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
@@ -288,6 +349,31 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
   return new Map([...replacedBy.keys()].map((id) => [id, survivor(id)]));
 }
 
+const sourceKey = (entry: ContextEntry): string => `${entry.sessionId ?? ''}\u0000${entry.agentId ?? ''}\u0000${entry.phaseId ?? ''}`;
+
+/** How many of a source's best facts say how much it has to do with the task. */
+const AFFINITY_FACTS = 3;
+
+/**
+ * How much each source (an agent's result) has to do with the task: the mean relevance of its few
+ * best facts. An agent that studied the task's area usually reported more of what the task needs,
+ * in words the task does not use.
+ */
+function sourceAffinity(candidates: Candidate[], lexical: Map<string, number>): Map<string, number> {
+  const bySource = new Map<string, number[]>();
+  for (const { entry } of candidates) {
+    const scores = bySource.get(sourceKey(entry)) ?? [];
+    scores.push(lexical.get(entry.id) ?? 0);
+    bySource.set(sourceKey(entry), scores);
+  }
+  const meanOfBest = (scores: number[]): number =>
+    scores
+      .sort((a, b) => b - a)
+      .slice(0, AFFINITY_FACTS)
+      .reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS;
+  return new Map([...bySource].map(([source, scores]) => [source, meanOfBest(scores)]));
+}
+
 export interface Ranked {
   entry: ContextEntry;
   relevance: number;
@@ -330,22 +416,31 @@ export function rankFacts(
   const { candidates, idf, vectors } = corpus;
   const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
 
+  const proximity = proximityOf(description, tuning);
   const scoreAll = (q: Vector): Map<string, number> => {
     const relevance = new Map<string, number>();
-    for (const c of candidates) {
-      const score = coverage(q, c.terms) * typeFactor[c.entry.type];
+    for (const [c, covered] of coverageOf(q, corpus.postings)) {
+      const score = proximity(c.entry) * covered * typeFactor[c.entry.type];
       const owner = redundant.get(c.entry.id) ?? c.entry.id;
       relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
     }
     return relevance;
   };
   const first = scoreAll(query);
-  const relevance = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
-  const best = Math.max(0, ...relevance.values());
+  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
+  const affinity = sourceAffinity(candidates, lexical);
+  // The priors come after feedback, so facts that share no word with the task never expand it.
+  const relevanceOf = (entry: ContextEntry): number =>
+    (lexical.get(entry.id) ?? 0) +
+    tuning.sourceWeight * (affinity.get(sourceKey(entry)) ?? 0) +
+    proximity(entry) * tuning.priorWeight * typePrior[entry.type];
+  const scored = candidates
+    .filter((c) => !redundant.has(c.entry.id))
+    .map((c) => ({ entry: c.entry, relevance: relevanceOf(c.entry) }));
+  const best = Math.max(0, ...scored.map((r) => r.relevance));
   const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
-  const ranked = candidates
-    .filter((c) => !redundant.has(c.entry.id) && (relevance.get(c.entry.id) ?? 0) >= floor)
-    .map((c) => ({ entry: c.entry, relevance: relevance.get(c.entry.id)! }))
+  const ranked = scored
+    .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
   const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
   const superseded = new Map([...redundant].filter(([id]) => decisions.has(id)));
@@ -372,6 +467,7 @@ export function fitBudget(
   let chosen: Ranked[] = [];
   for (const item of ranked) {
     if (budgetTokens - estimate < MIN_LINE_TOKENS) break; // full: no fact line is this short
+    if (estimate + item.entry.tokens > budgetTokens) continue; // cannot fit, whatever its line adds
     const [heading, source, line] = linesOf(item.entry);
     const extra = [...(estimate === 0 ? [heading!] : []), ...(seen.has(source!) ? [] : [source!]), line!];
     const cost = extra.reduce((sum, text) => sum + countTokens(text) + 1, 0);
