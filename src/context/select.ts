@@ -112,6 +112,8 @@ const analysed = new LRUCache<string, Terms>({ max: 50_000 });
 interface Candidate {
   entry: ContextEntry;
   terms: Terms;
+  /** Its place among the selection's candidates. */
+  index: number;
 }
 
 function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
@@ -133,7 +135,7 @@ function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
   const phasesWithFacts = new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
   return entries
     .filter((e) => !isEmptyFact(e.content) && !(isPhaseOutput(e) && phasesWithFacts.has(e.phaseId)))
-    .map((entry) => ({ entry, terms: termsOfEntry(entry, wordnet) }));
+    .map((entry, index) => ({ entry, terms: termsOfEntry(entry, wordnet), index }));
 }
 
 /** Document frequency and inverse document frequency of each term among this selection's candidates (never the whole store). */
@@ -175,12 +177,22 @@ function postingsOf(candidates: Candidate[]): Map<string, Candidate[]> {
 /** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
 const analysedSets = new LRUCache<string, { corpus: Corpus; redundant: Map<string, string> }>({ max: 32 });
 
+type Analysis = { corpus: Corpus; redundant: Map<string, string> };
+
+/** The analysis of the very list a caller passed before (an accumulator's cached candidate set): no hashing. */
+const analysedLists = new WeakMap<ContextEntry[], { key: string; analysis: Analysis }>();
+
 /** The candidates analysed together, and which of them are redundant; cached per candidate set. */
-function analyse(
-  entries: ContextEntry[],
-  tuning: SelectionTuning,
-  wordnet?: WordNet,
-): { corpus: Corpus; redundant: Map<string, string> } {
+function analyse(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
+  const settings = `${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
+  const same = analysedLists.get(entries);
+  if (same?.key === settings) return same.analysis;
+  const analysis = analyseSet(entries, tuning, wordnet);
+  analysedLists.set(entries, { key: settings, analysis });
+  return analysis;
+}
+
+function analyseSet(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
   const hash = createHash('sha1');
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
   const key = `${hash.digest('hex')}:${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
@@ -235,17 +247,19 @@ function cosine(a: Vector, b: Vector): number {
  * penalised for saying more; a fact that shares only common words scores little. Only facts sharing
  * a term with the task are visited (the others cover nothing).
  */
-function coverageOf(query: Vector, postings: Map<string, Candidate[]>): Map<Candidate, number> {
+function coverageOf(query: Vector, corpus: Corpus): Map<Candidate, number> {
   const total = [...query.values()].reduce((sum, w) => sum + w, 0);
-  const found = new Map<Candidate, number>();
-  if (total === 0) return found;
-  for (const [term, w] of query) {
+  const found = new Float64Array(corpus.candidates.length);
+  const touched: Candidate[] = [];
+  for (const [term, w] of total > 0 ? query : []) {
     // A term this light (a word in nearly every fact) moves no score by a percent; skip its long list.
     if (w < NEGLIGIBLE_TERM_SHARE * total) continue;
-    for (const c of postings.get(term) ?? []) found.set(c, (found.get(c) ?? 0) + w * Math.min(1, c.terms.get(term)!));
+    for (const c of corpus.postings.get(term) ?? []) {
+      if (found[c.index] === 0) touched.push(c);
+      found[c.index] = found[c.index]! + w * Math.min(1, c.terms.get(term)!);
+    }
   }
-  for (const [c, f] of found) found.set(c, f / total);
-  return found;
+  return new Map(touched.map((c) => [c, found[c.index]! / total]));
 }
 
 /** Query terms below this share of the task's weight are not looked up. */
@@ -314,10 +328,12 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
     const seen = new Set<Candidate>();
     for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
     for (const old of seen) {
-      // One agent does not repeat or contradict itself in one result: its similar facts are about different things.
-      if (old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId) continue;
-      const similarity = cosine(vector, vectors.get(old.entry.id)!);
       const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+      // One agent does not repeat itself in one result: its similar facts are about different things,
+      // unless it says it revised one ("…, instead of a random split").
+      const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
+      if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
+      const similarity = cosine(vector, vectors.get(old.entry.id)!);
       const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
       const supersedes =
         bothDecisions &&
@@ -419,7 +435,7 @@ export function rankFacts(
   const proximity = proximityOf(description, tuning);
   const scoreAll = (q: Vector): Map<string, number> => {
     const relevance = new Map<string, number>();
-    for (const [c, covered] of coverageOf(q, corpus.postings)) {
+    for (const [c, covered] of coverageOf(q, corpus)) {
       const score = proximity(c.entry) * covered * typeFactor[c.entry.type];
       const owner = redundant.get(c.entry.id) ?? c.entry.id;
       relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
