@@ -82,6 +82,7 @@ async function selectContext(
     phaseId: record.phaseId,
     mode: resolved.inherit,
     budgetTokens: ctx.workflow.context.budgetTokens,
+    signal: ctx.stop.signal,
   });
   if (context.corrupt.length > 0)
     ctx.events.emit('context.corrupt', { runId: ctx.runId, agentId: record.id, entryIds: context.corrupt });
