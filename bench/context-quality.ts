@@ -127,7 +127,12 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
   const store = openSqliteStore({ dataDir: dir });
   try {
     const runId = workflow.name;
-    const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER, tuning });
+    const accumulator = new DynamicContextAccumulator({
+      store,
+      runId,
+      sizeLimitBytes: Number.MAX_SAFE_INTEGER,
+      tuning,
+    });
     const entryOf = await record(workflow, accumulator);
     const byBudget = new Map<number, ChildScore[]>();
     for (const budgetTokens of budgets) {

@@ -201,8 +201,8 @@ describe('a model re-ranker', () => {
     const runtime = new ClaudeRuntime();
     try {
       const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      // A context this small would be given whole, without asking: filter it anyway.
-      const tuning = { smallContextTokens: 0 };
+      // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
+      const tuning = { smallContextTokens: 0, contextShare: 1 };
       const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
       await accumulator.add(
         [

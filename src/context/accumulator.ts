@@ -236,15 +236,18 @@ export class DynamicContextAccumulator {
 
   /**
    * The budget, or `contextShare` of what naive inheritance would render (every inherited entry, each
-   * source named once; estimated from the stored token counts, so it costs no tokenizing), if that is
-   * lower — but never below `smallContextTokens`.
+   * source named once), if that is lower — but never below `smallContextTokens`. Naive is estimated
+   * from the stored token counts; only when the share could be below the budget (a context of at most
+   * a few hundred facts) is the naive section rendered and counted exactly.
    */
   private ceilingOf(all: ContextEntry[], request: SelectionRequest): number {
+    const { contextShare, smallContextTokens } = this.tuning;
     const sources = new Set(all.map((e) => `${e.agentId}\u0000${e.phaseId}`)).size;
     const lines = all.reduce((sum, e) => sum + e.tokens + RENDERED_LINE_TOKENS, 0);
-    const naive = SECTION_HEADING_TOKENS + sources * SOURCE_HEADING_TOKENS + lines;
-    const share = Math.max(this.tuning.smallContextTokens, this.tuning.contextShare * naive);
-    return Math.min(request.budgetTokens, Math.floor(share));
+    const estimate = SECTION_HEADING_TOKENS + sources * SOURCE_HEADING_TOKENS + lines;
+    if (contextShare * estimate >= 2 * request.budgetTokens) return request.budgetTokens;
+    const naive = countTokens(renderContext(presentationOrder(all, request)));
+    return Math.min(request.budgetTokens, Math.floor(Math.max(smallContextTokens, contextShare * naive)));
   }
 
   /** All inherited facts (without repetition) when they are few enough to give whole; else undefined. */
@@ -323,10 +326,7 @@ export class DynamicContextAccumulator {
     }
   }
 
-  private async candidates(
-    phaseIds: string[],
-    sessionIds: string[],
-  ): Promise<CandidateSet> {
+  private async candidates(phaseIds: string[], sessionIds: string[]): Promise<CandidateSet> {
     const key = JSON.stringify([phaseIds, sessionIds]);
     const hit = this.cache.get(key);
     if (hit) return hit;

@@ -365,7 +365,8 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
   return new Map([...replacedBy.keys()].map((id) => [id, survivor(id)]));
 }
 
-const sourceKey = (entry: ContextEntry): string => `${entry.sessionId ?? ''}\u0000${entry.agentId ?? ''}\u0000${entry.phaseId ?? ''}`;
+const sourceKey = (entry: ContextEntry): string =>
+  `${entry.sessionId ?? ''}\u0000${entry.agentId ?? ''}\u0000${entry.phaseId ?? ''}`;
 
 /** How many of a source's best facts say how much it has to do with the task. */
 const AFFINITY_FACTS = 3;
