@@ -236,7 +236,7 @@ export class DynamicContextAccumulator {
 
   /**
    * The budget, or `contextShare` of what naive inheritance would render (every inherited entry, each
-   * source named once), if that is lower — but never below `smallContextTokens`. Naive is estimated
+   * source named once), if that is lower — but never below `smallContextTokens` (a share of 1 or more: no such ceiling). Naive is estimated
    * from the stored token counts; only when the share could be below the budget (a context of at most
    * a few hundred facts) is the naive section rendered and counted exactly.
    */
@@ -245,7 +245,7 @@ export class DynamicContextAccumulator {
     const sources = new Set(all.map((e) => `${e.agentId}\u0000${e.phaseId}`)).size;
     const lines = all.reduce((sum, e) => sum + e.tokens + RENDERED_LINE_TOKENS, 0);
     const estimate = SECTION_HEADING_TOKENS + sources * SOURCE_HEADING_TOKENS + lines;
-    if (contextShare * estimate >= 2 * request.budgetTokens) return request.budgetTokens;
+    if (contextShare >= 1 || contextShare * estimate >= 2 * request.budgetTokens) return request.budgetTokens;
     const naive = countTokens(renderContext(presentationOrder(all, request)));
     return Math.min(request.budgetTokens, Math.floor(Math.max(smallContextTokens, contextShare * naive)));
   }

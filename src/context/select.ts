@@ -31,7 +31,7 @@ export interface SelectionTuning {
   ancestorPrior: number;
   /**
    * The most a selection may give, as a share of naive inheritance (every inherited fact, rendered);
-   * with `budgetTokens` the lower ceiling wins. Facts above the relevance thresholds fill up to it.
+   * with `budgetTokens` the lower ceiling wins; 1 or more turns it off. Facts above the relevance thresholds fill up to it.
    */
   contextShare: number;
   /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
@@ -116,12 +116,19 @@ interface Candidate {
   index: number;
 }
 
+/**
+ * Terms of the very entry objects an accumulator keeps in its candidate sets: held as long as those
+ * sets hold the entries, so a run larger than the LRU below is not analysed again after every write.
+ */
+const analysedEntries = new WeakMap<ContextEntry, { wordnet: boolean; terms: Terms }>();
+
 function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
+  const held = analysedEntries.get(entry);
+  if (held?.wordnet === Boolean(wordnet)) return held.terms;
   const key = `${entry.id}:${entry.checksum}:${entry.version}:${wordnet ? 'wn' : ''}`;
-  const known = analysed.get(key);
-  if (known) return known;
-  const terms = termsOf(entry.content, wordnet);
+  const terms = analysed.get(key) ?? termsOf(entry.content, wordnet);
   analysed.set(key, terms);
+  analysedEntries.set(entry, { wordnet: Boolean(wordnet), terms });
   return terms;
 }
 
