@@ -236,9 +236,9 @@ export class DynamicContextAccumulator {
 
   /**
    * The budget, or `contextShare` of what naive inheritance would render (every inherited entry, each
-   * source named once), if that is lower — but never below `smallContextTokens` (a share of 1 or more: no such ceiling). Naive is estimated
-   * from the stored token counts; only when the share could be below the budget (a context of at most
-   * a few hundred facts) is the naive section rendered and counted exactly.
+   * source named once), if that is lower — but never below `smallContextTokens`; a share of 1 or more
+   * sets no such ceiling. Naive is estimated from the stored token counts; only when the share could
+   * be below the budget (a context of at most a few hundred facts) is it rendered and counted exactly.
    */
   private ceilingOf(all: ContextEntry[], request: SelectionRequest): number {
     const { contextShare, smallContextTokens } = this.tuning;

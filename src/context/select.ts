@@ -31,7 +31,8 @@ export interface SelectionTuning {
   ancestorPrior: number;
   /**
    * The most a selection may give, as a share of naive inheritance (every inherited fact, rendered);
-   * with `budgetTokens` the lower ceiling wins; 1 or more turns it off. Facts above the relevance thresholds fill up to it.
+   * with `budgetTokens` the lower ceiling wins; 1 or more turns it off. Facts above the relevance
+   * thresholds fill up to it.
    */
   contextShare: number;
   /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
