@@ -168,6 +168,8 @@ interface Corpus {
   vectors: Map<string, Vector>;
   /** Term → the candidates that have it: scoring visits only facts that share a term with the task. */
   postings: Map<string, Candidate[]>;
+  /** Ids of the candidate decisions. */
+  decisions: Set<string>;
 }
 
 function postingsOf(candidates: Candidate[]): Map<string, Candidate[]> {
@@ -209,7 +211,8 @@ function analyseSet(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: 
   const candidates = candidatesOf(entries, wordnet);
   const { df, idf } = frequenciesOf(candidates);
   const vectors = new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)]));
-  const corpus = { candidates, df, idf, vectors, postings: postingsOf(candidates) };
+  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
+  const corpus = { candidates, df, idf, vectors, postings: postingsOf(candidates), decisions };
   const result = { corpus, redundant: redundantFacts(corpus, tuning) };
   analysedSets.set(key, result);
   return result;
@@ -385,18 +388,16 @@ const AFFINITY_FACTS = 3;
  * in words the task does not use.
  */
 function sourceAffinity(candidates: Candidate[], lexical: Map<string, number>): Map<string, number> {
-  const bySource = new Map<string, number[]>();
+  const best = new Map<string, number[]>();
   for (const { entry } of candidates) {
-    const scores = bySource.get(sourceKey(entry)) ?? [];
-    scores.push(lexical.get(entry.id) ?? 0);
-    bySource.set(sourceKey(entry), scores);
+    const score = lexical.get(entry.id);
+    if (!score) continue; // facts sharing no word add nothing to the mean of the best
+    const top = best.get(sourceKey(entry)) ?? [];
+    top.push(score);
+    top.sort((a, b) => b - a).splice(AFFINITY_FACTS);
+    best.set(sourceKey(entry), top);
   }
-  const meanOfBest = (scores: number[]): number =>
-    scores
-      .sort((a, b) => b - a)
-      .slice(0, AFFINITY_FACTS)
-      .reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS;
-  return new Map([...bySource].map(([source, scores]) => [source, meanOfBest(scores)]));
+  return new Map([...best].map(([source, top]) => [source, top.reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS]));
 }
 
 export interface Ranked {
@@ -462,13 +463,12 @@ export function rankFacts(
   const scored = candidates
     .filter((c) => !redundant.has(c.entry.id))
     .map((c) => ({ entry: c.entry, relevance: relevanceOf(c.entry) }));
-  const best = Math.max(0, ...scored.map((r) => r.relevance));
+  const best = scored.reduce((max, r) => Math.max(max, r.relevance), 0);
   const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
   const ranked = scored
     .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
-  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
-  const superseded = new Map([...redundant].filter(([id]) => decisions.has(id)));
+  const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
   return { ranked, superseded, considered: candidates.length };
 }
 
