@@ -258,6 +258,22 @@ describe('supersession', () => {
     expect(selected.superseded).toEqual({ [old!.id]: replacement!.id });
   });
 
+  it("an agent's own decision that says it revises an earlier one supersedes it", async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    const [old, revised] = await acc.add(
+      facts(
+        'Decision: Model evaluation uses a random 80/20 split of accounts.',
+        'Decision: Model evaluation uses a time-based split of accounts instead of a random split.',
+      ),
+      { phaseId: 'research', agentId: 'planner' },
+    );
+    const selected = await selectFor(acc, 'How do we evaluate the model?');
+    expect(contents(selected)).toContain(revised!.content);
+    expect(contents(selected)).not.toContain(old!.content);
+    expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
+  });
+
   it('keeps two different decisions on one table', async () => {
     const acc = accumulator();
     await acc.add(
