@@ -1,15 +1,29 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicContextAccumulator, countTokens, extractContext, renderContext } from '../src/context/index.js';
+import {
+  DynamicContextAccumulator,
+  countTokens,
+  extractContext,
+  renderContext,
+  type SelectionTuning,
+} from '../src/context/index.js';
 import { openSqliteStore, type ContextEntry, type Store } from '../src/store/index.js';
 import { contextWorkflows, type BenchChild, type BenchWorkflow } from './context-workflows.js';
+import { heldOutWorkflows } from './context-workflows-heldout.js';
 import { round, type BenchResult } from './harness.js';
 
 /** The default budget first: the targets apply to it. */
 const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(',').map(Number);
 /** Longest phase output the orchestrator passes on (PHASE_OUTPUT_CONTEXT_CHARS in run.ts). */
 const PHASE_OUTPUT_CHARS = 4000;
+/** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
+const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
+/** `BENCH_CONTEXT_HELDOUT=0` leaves the held-out workflows out (while tuning, so they stay unseen). */
+const workflowSets: Array<{ set: string; workflows: BenchWorkflow[] }> = [
+  { set: 'tuned', workflows: contextWorkflows },
+  ...(process.env.BENCH_CONTEXT_HELDOUT === '0' ? [] : [{ set: 'held-out', workflows: heldOutWorkflows }]),
+];
 
 /** Stores a workflow's results as the orchestrator does; returns each fact id's entry id. */
 async function record(workflow: BenchWorkflow, accumulator: DynamicContextAccumulator): Promise<Map<string, string>> {
@@ -90,6 +104,20 @@ function scoreChild(
   };
 }
 
+function summarise(scores: ChildScore[]): Record<string, number> {
+  return {
+    recall: round(sum(scores, 'found') / sum(scores, 'needed'), 3),
+    precision: round(sum(scores, 'relevantInjected') / Math.max(1, sum(scores, 'injected')), 3),
+    tokens: sum(scores, 'tokens'),
+    naive: sum(scores, 'naive'),
+    vs_naive: round(sum(scores, 'tokens') / sum(scores, 'naive'), 3),
+    superseded_next_to_replacement: sum(scores, 'supersededWithReplacement'),
+    superseded_injected: sum(scores, 'supersededInjected'),
+  };
+}
+
+const missedOf = (scores: ChildScore[]): string => scores.flatMap((s) => s.missed).join(' ') || '-';
+
 function sum(scores: ChildScore[], field: keyof Omit<ChildScore, 'missed'>): number {
   return scores.reduce((s, c) => s + c[field], 0);
 }
@@ -99,7 +127,12 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
   const store = openSqliteStore({ dataDir: dir });
   try {
     const runId = workflow.name;
-    const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+    const accumulator = new DynamicContextAccumulator({
+      store,
+      runId,
+      sizeLimitBytes: Number.MAX_SAFE_INTEGER,
+      tuning,
+    });
     const entryOf = await record(workflow, accumulator);
     const byBudget = new Map<number, ChildScore[]>();
     for (const budgetTokens of budgets) {
@@ -132,38 +165,29 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
  */
 export async function contextQuality(): Promise<BenchResult> {
   const rows: BenchResult['rows'] = [];
-  const totals = new Map<number, ChildScore[]>();
-  for (const workflow of contextWorkflows) {
-    const byBudget = await measureWorkflow(workflow);
-    for (const [budget, scores] of byBudget) {
-      totals.set(budget, [...(totals.get(budget) ?? []), ...scores]);
-      rows.push({
-        workflow: workflow.name,
-        budget,
-        recall: round(sum(scores, 'found') / sum(scores, 'needed'), 3),
-        precision: round(sum(scores, 'relevantInjected') / Math.max(1, sum(scores, 'injected')), 3),
-        tokens: sum(scores, 'tokens'),
-        naive: sum(scores, 'naive'),
-        vs_naive: round(sum(scores, 'tokens') / sum(scores, 'naive'), 3),
-        superseded_next_to_replacement: sum(scores, 'supersededWithReplacement'),
-        superseded_injected: sum(scores, 'supersededInjected'),
-        missed: scores.flatMap((s) => s.missed).join(' ') || '-',
-      });
+  const metrics: BenchResult['metrics'] = {};
+  const totals = new Map<string, ChildScore[]>();
+  for (const { set, workflows } of workflowSets) {
+    for (const workflow of workflows) {
+      for (const [budget, scores] of await measureWorkflow(workflow)) {
+        for (const group of [`${set}_at_${budget}`, `all_at_${budget}`])
+          totals.set(group, [...(totals.get(group) ?? []), ...scores]);
+        rows.push({ set, workflow: workflow.name, budget, ...summarise(scores), missed: missedOf(scores) });
+      }
     }
   }
-  const metrics: BenchResult['metrics'] = {};
-  for (const [budget, scores] of totals) {
-    metrics[`recall_at_${budget}`] = round(sum(scores, 'found') / sum(scores, 'needed'), 3);
-    metrics[`precision_at_${budget}`] = round(
-      sum(scores, 'relevantInjected') / Math.max(1, sum(scores, 'injected')),
-      3,
-    );
-    metrics[`vs_naive_at_${budget}`] = round(sum(scores, 'tokens') / sum(scores, 'naive'), 3);
-    metrics[`superseded_next_to_replacement_at_${budget}`] = sum(scores, 'supersededWithReplacement');
+  for (const [group, scores] of totals) {
+    const { recall, precision, vs_naive, superseded_next_to_replacement } = summarise(scores);
+    Object.assign(metrics, {
+      [`recall_${group}`]: recall,
+      [`precision_${group}`]: precision,
+      [`vs_naive_${group}`]: vs_naive,
+      [`superseded_next_to_replacement_${group}`]: superseded_next_to_replacement,
+    });
   }
   return {
     name: 'context_quality',
-    goal: 'at the default budget (2000): recall ≥ 0.95, tokens ≤ 0.2× naive, no superseded decision next to its replacement',
+    goal: 'at the default budget (2000), on tuned and on held-out workflows: recall ≥ 0.95, tokens ≤ 0.2× naive, no superseded decision next to its replacement',
     rows,
     metrics,
   };

@@ -37,6 +37,20 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       {
+        match: { prompt: 'Survey the payment flow' },
+        reply: {
+          text: [
+            'Surveyed.',
+            ...Array.from(
+              { length: 12 },
+              (_, i) =>
+                `Finding: payment area ${i} is handled by module payments/area-${i}.ts with its own retry rules`,
+            ),
+          ].join('\n'),
+        },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'Plan the invoice export' },
         reply: { text: 'Decision: export runs nightly at 02:00' },
         sequencePer: 'script',
@@ -187,8 +201,8 @@ describe('a model re-ranker', () => {
     const runtime = new ClaudeRuntime();
     try {
       const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      // A context this small would be given whole, without asking: filter it anyway.
-      const tuning = { smallContextTokens: 0 };
+      // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
+      const tuning = { smallContextTokens: 0, contextShare: 1 };
       const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
       await accumulator.add(
         [
@@ -219,6 +233,43 @@ describe('a model re-ranker', () => {
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a re-ranker named in the workflow', () => {
+  it('context.rerank: agent asks a real claude which facts an agent gets', async () => {
+    const workflow = join(model.home.dir, 'rerank.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: rerank
+context: { inherit: filtered, rerank: agent }
+phases:
+  - id: survey
+    agents: [{ id: payments, prompt: Survey the payment flow }]
+  - id: build
+    dependsOn: [survey]
+    agents: [{ id: builder, prompt: Write the invoice export job for payment areas }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'rerank-data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const builder = summary.phases.flatMap((p) => p.agents).find((a) => a.id === 'builder')!;
+    const ask = model.server
+      .messageRequests()
+      .filter((r) => r.view?.prompt.startsWith('Pick the facts from earlier agents'))
+      .find((r) => r.view!.prompt.includes('Write the invoice export job for payment areas'))!;
+    const listed = (n: number) =>
+      ask
+        .view!.prompt.split('\n')
+        .find((line) => line.startsWith(`${n}. `))!
+        .replace(/^\d+\. \[\w+\] /, '');
+    // The scripted model names facts 2 and 1: the builder gets exactly those.
+    const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
+    const given = system.split('\n').filter((line) => line.startsWith('- [finding] '));
+    expect(given.map((line) => line.replace('- [finding] ', '')).sort()).toEqual([listed(1), listed(2)].sort());
   });
 });
 

@@ -39,6 +39,8 @@ export interface SelectionRequest {
   role?: string;
   phaseId?: string;
   files?: string[];
+  /** The phases among `phaseIds` that the agent's phase depends on directly (default: the last one). */
+  parentPhaseIds?: string[];
   mode: InheritMode;
   /** For `filtered`: the most tokens of context to give, counted on the rendered section; a ceiling, not a target. */
   budgetTokens: number;
@@ -76,6 +78,12 @@ export interface AccumulatorOptions {
   reranker?: Reranker;
 }
 
+/** What rendering adds to a fact's own tokens: `- [finding] ` and the line break; and a source's heading. */
+const RENDERED_LINE_TOKENS = 6;
+const SOURCE_HEADING_TOKENS = 9;
+/** `## Context from earlier agents`. */
+const SECTION_HEADING_TOKENS = 5;
+
 /** How many of the deterministically best facts a re-ranker chooses from. */
 const RERANK_POOL = 40;
 
@@ -85,6 +93,14 @@ function presentationOrder(entries: ContextEntry[], request: SelectionRequest): 
   return [...entries].sort(
     (a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
   );
+}
+
+/** The level-0 entries of some phases and sessions, as the store lists them (in the order saved). */
+interface CandidateSet {
+  phaseIds: string[];
+  sessionIds: string[];
+  entries: ContextEntry[];
+  corrupt: string[];
 }
 
 const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0);
@@ -99,8 +115,8 @@ const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => 
 export class DynamicContextAccumulator {
   private readonly clock: Clock;
   private readonly fallback = new ExtractiveSummarizer();
-  /** Hot candidate sets of the running phases; any write to the run clears it. */
-  private readonly cache = new LRUCache<string, { entries: ContextEntry[]; corrupt: string[] }>({ max: 64 });
+  /** Candidate sets of the running phases, kept up to date by this accumulator's writes (the run's only writer). */
+  private readonly cache = new LRUCache<string, CandidateSet>({ max: 64 });
 
   private readonly tuning: SelectionTuning;
 
@@ -129,7 +145,7 @@ export class DynamicContextAccumulator {
         ),
       );
     }
-    this.cache.clear();
+    this.remember(saved);
     return saved;
   }
 
@@ -150,7 +166,7 @@ export class DynamicContextAccumulator {
         const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, {
           expectedVersion: current?.version ?? 0,
         });
-        this.cache.clear();
+        this.remember([saved]);
         return saved;
       } catch (error) {
         if (!(error instanceof BatonError && error.code === ErrorCodes.contextConflict) || attempt >= 50) throw error;
@@ -207,7 +223,7 @@ export class DynamicContextAccumulator {
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
-    const { entries, tokens } = fitBudget(ranked, request.budgetTokens, present);
+    const { entries, tokens } = fitBudget(ranked, this.ceilingOf(all, request), present);
     return {
       mode: 'filtered',
       entries,
@@ -216,6 +232,22 @@ export class DynamicContextAccumulator {
       corrupt,
       ...(superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {}),
     };
+  }
+
+  /**
+   * The budget, or `contextShare` of what naive inheritance would render (every inherited entry, each
+   * source named once), if that is lower — but never below `smallContextTokens`; a share of 1 or more
+   * sets no such ceiling. Naive is estimated from the stored token counts; only when the share could
+   * be below the budget (a context of at most a few hundred facts) is it rendered and counted exactly.
+   */
+  private ceilingOf(all: ContextEntry[], request: SelectionRequest): number {
+    const { contextShare, smallContextTokens } = this.tuning;
+    const sources = new Set(all.map((e) => `${e.agentId}\u0000${e.phaseId}`)).size;
+    const lines = all.reduce((sum, e) => sum + e.tokens + RENDERED_LINE_TOKENS, 0);
+    const estimate = SECTION_HEADING_TOKENS + sources * SOURCE_HEADING_TOKENS + lines;
+    if (contextShare >= 1 || contextShare * estimate >= 2 * request.budgetTokens) return request.budgetTokens;
+    const naive = countTokens(renderContext(presentationOrder(all, request)));
+    return Math.min(request.budgetTokens, Math.floor(Math.max(smallContextTokens, contextShare * naive)));
   }
 
   /** All inherited facts (without repetition) when they are few enough to give whole; else undefined. */
@@ -276,10 +308,25 @@ export class DynamicContextAccumulator {
     };
   }
 
-  private async candidates(
-    phaseIds: string[],
-    sessionIds: string[],
-  ): Promise<{ entries: ContextEntry[]; corrupt: string[] }> {
+  /**
+   * Puts saved entries into the cached candidate sets they belong to (a new entry at the end, an
+   * updated keyed entry in its place), so the next agent's selection need not read the run again.
+   */
+  private remember(saved: ContextEntry[]): void {
+    for (const [key, set] of [...this.cache.entries()]) {
+      const belongs = (e: ContextEntry): boolean =>
+        e.level === 0 && (set.phaseIds.includes(e.phaseId ?? '') || set.sessionIds.includes(e.sessionId ?? ''));
+      const added = saved.filter(belongs);
+      if (added.length === 0) continue;
+      const byId = new Map(added.map((e) => [e.id, e]));
+      const entries = set.entries.map((e) => byId.get(e.id) ?? e);
+      const known = new Set(set.entries.map((e) => e.id));
+      entries.push(...added.filter((e) => !known.has(e.id)));
+      this.cache.set(key, { ...set, entries });
+    }
+  }
+
+  private async candidates(phaseIds: string[], sessionIds: string[]): Promise<CandidateSet> {
     const key = JSON.stringify([phaseIds, sessionIds]);
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -292,7 +339,7 @@ export class DynamicContextAccumulator {
     ]);
     const seen = new Set<string>();
     const entries = [...bySession.entries, ...byPhase.entries].filter((e) => !seen.has(e.id) && seen.add(e.id));
-    const result = { entries, corrupt: [...new Set([...byPhase.corrupt, ...bySession.corrupt])] };
+    const result = { phaseIds, sessionIds, entries, corrupt: [...new Set([...byPhase.corrupt, ...bySession.corrupt])] };
     this.cache.set(key, result);
     return result;
   }
@@ -346,7 +393,7 @@ export class DynamicContextAccumulator {
       level,
       summaryOf: ids,
     };
-    this.cache.clear();
+    // A summary (level 1 or 2) is never a candidate of `filtered`: the candidate sets stay as they are.
     return this.options.store.saveContextEntry(summary);
   }
 }

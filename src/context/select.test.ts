@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext, type ContextDraft } from './extract.js';
 import { renderContext } from './prompt.js';
+import { defaultSelectionTuning, rankFacts, type TaskDescription } from './select.js';
+import type { ContextEntry } from '../store/index.js';
 import { ExtractiveSummarizer } from './summarize.js';
 import { isEmptyFact, termsOf } from './terms.js';
 import { countTokens } from './tokens.js';
@@ -12,8 +14,11 @@ let now = 1_000;
 const clock = { now: () => now++ };
 const temp = useTempStore('baton-select-');
 
-/** Relevance is what these tests are about: no "small context, give it all" shortcut (tested on its own). */
-const tuning = { smallContextTokens: 0 };
+/**
+ * Relevance is what these tests are about: no "small context, give it all" shortcut and no ceiling
+ * as a share of naive inheritance (each tested on its own).
+ */
+const tuning = { smallContextTokens: 0, contextShare: 1 };
 const accumulator = (runId = 'run-1') =>
   new DynamicContextAccumulator({ store: temp.store, runId, sizeLimitBytes: 1_000_000, clock, tuning });
 
@@ -118,7 +123,9 @@ describe('relevance-first selection', () => {
       tags: [],
     }));
     await acc.add(many, { phaseId: 'research', agentId: 'survey' });
-    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual([]);
+    // Too big to give whole: none of the 30 unrelated findings goes in; the decision stays (decisions
+    // from the phase just before have a prior of their own, below any fact that shares a word).
+    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual(['version 2.0 ships the new scheduler.']);
   });
 
   it('does not let one rare word decide alone', async () => {
@@ -251,6 +258,22 @@ describe('supersession', () => {
     expect(selected.superseded).toEqual({ [old!.id]: replacement!.id });
   });
 
+  it("an agent's own decision that says it revises an earlier one supersedes it", async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    const [old, revised] = await acc.add(
+      facts(
+        'Decision: Model evaluation uses a random 80/20 split of accounts.',
+        'Decision: Model evaluation uses a time-based split of accounts instead of a random split.',
+      ),
+      { phaseId: 'research', agentId: 'planner' },
+    );
+    const selected = await selectFor(acc, 'How do we evaluate the model?');
+    expect(contents(selected)).toContain(revised!.content);
+    expect(contents(selected)).not.toContain(old!.content);
+    expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
+  });
+
   it('keeps two different decisions on one table', async () => {
     const acc = accumulator();
     await acc.add(
@@ -262,6 +285,94 @@ describe('supersession', () => {
     );
     const selected = await selectFor(acc, 'Write the migration for the sessions table and its expiry.');
     expect(selected.entries).toHaveLength(2);
+  });
+});
+
+describe('structure: where a fact comes from', () => {
+  /** Every candidate, best first (no thresholds), ranked without WordNet. */
+  const ranked = (entries: ContextEntry[], task: string, extra: Partial<TaskDescription> = {}): string[] => {
+    const loose = { ...defaultSelectionTuning, ...tuning, minRelevance: 0, relativeRelevance: 0 };
+    return rankFacts(entries, { task, ...extra }, loose, undefined).ranked.map((r) => r.entry.content);
+  };
+  const listed = async (runId = 'run-1') => (await temp.store.listContextEntries({ runId, level: 0 })).entries;
+
+  it('ranks facts from the phase the agent depends on directly above equally relevant older ones', async () => {
+    const acc = accumulator();
+    await acc.add(facts('Finding: The export reads from the reports replica.'), {
+      phaseId: 'requirements',
+      agentId: 'a',
+    });
+    await acc.add(facts('Finding: The export writes to the archive bucket.'), { phaseId: 'design', agentId: 'b' });
+    const entries = await listed();
+    const byDefault = ranked(entries, 'Build the export.', { phaseIds: ['requirements', 'design'] });
+    expect(byDefault[0]).toBe('The export writes to the archive bucket.'); // the last inherited phase
+    const parents = { phaseIds: ['requirements', 'design'], parentPhaseIds: ['requirements'] };
+    expect(ranked(entries, 'Build the export.', parents)[0]).toBe('The export reads from the reports replica.');
+  });
+
+  it("lifts a fact that shares no word with the task when its agent's other facts match it", async () => {
+    const acc = accumulator();
+    await acc.add(
+      facts(
+        'Finding: Card payments go through Stripe PaymentIntents.',
+        'Finding: The payment page loads Stripe Elements lazily.',
+        'Finding: Wallet payments use the Payment Request Button.',
+        'Finding: 3-D Secure is requested automatically by Stripe.',
+      ),
+      { phaseId: 'research', agentId: 'payments' },
+    );
+    await acc.add(facts('Finding: Search results are cached for a minute.'), {
+      phaseId: 'research',
+      agentId: 'search',
+    });
+    const order = ranked(await listed(), 'Build the new payment page.', { phaseIds: ['research'] });
+    expect(order.indexOf('3-D Secure is requested automatically by Stripe.')).toBeLessThan(
+      order.indexOf('Search results are cached for a minute.'),
+    );
+  });
+
+  it('never gives more than contextShare of naive inheritance, whatever the budget', async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'run-1',
+      sizeLimitBytes: 1e6,
+      clock,
+      tuning: { smallContextTokens: 0, contextShare: 0.2 },
+    });
+    await acc.add(
+      Array.from({ length: 40 }, (_, i) => ({
+        type: 'decision' as const,
+        content: `The checkout service handles ${['refunds', 'coupons', 'taxes', 'stock'][i % 4]} for region ${i}.`,
+        tags: [],
+      })),
+      { phaseId: 'research', agentId: 'checkout' },
+    );
+    const naive = countTokens(renderContext(await listed()));
+    const selected = await selectFor(acc, 'How does checkout handle refunds, coupons, taxes and stock?', 100_000);
+    expect(selected.entries.length).toBeGreaterThan(0);
+    expect(selected.tokens).toBeLessThanOrEqual(0.2 * naive);
+  });
+});
+
+describe('candidate sets kept on write', () => {
+  it("reads the run once: later agents' facts join the cached candidates, keyed updates replace theirs", async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Decision[queue]: Jobs run on BullMQ.'), { phaseId: 'research', agentId: 'infra' });
+    const list = vi.spyOn(temp.store, 'listContextEntries');
+    await selectFor(acc, 'Which queue do background jobs use?');
+    expect(list).toHaveBeenCalledTimes(1);
+    await acc.add(facts('Finding: Background jobs must be idempotent.'), { phaseId: 'research', agentId: 'late' });
+    await acc.add(facts('Decision[queue]: Jobs run on SQS.'), { phaseId: 'research', agentId: 'infra' });
+    await acc.add(facts('Finding: Unrelated phase fact about jobs.'), { phaseId: 'elsewhere', agentId: 'x' });
+    const selected = await selectFor(acc, 'Which queue do background jobs use?');
+    expect(list).toHaveBeenCalledTimes(1);
+    expect(contents(selected)).toEqual(
+      expect.arrayContaining(['Jobs run on SQS.', 'Background jobs must be idempotent.']),
+    );
+    expect(contents(selected)).not.toContain('Jobs run on BullMQ.');
+    expect(contents(selected)).not.toContain('Unrelated phase fact about jobs.');
+    list.mockRestore();
   });
 });
 

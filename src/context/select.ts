@@ -19,6 +19,22 @@ export interface SelectionTuning {
    * budget, the agent gets all of it: filtering so little saves less than a missed fact costs.
    */
   smallContextTokens: number;
+  /**
+   * Structural prior, added to every fact's relevance: this much for a decision from a direct parent
+   * phase, less for other types (`typePrior`) and for older ancestors (`ancestorPrior`). It orders the
+   * facts that share no word with the task — constraints from the phase just before come first.
+   */
+  priorWeight: number;
+  /** Each fact gains this share of its source's affinity (the mean relevance of the source's best facts). */
+  sourceWeight: number;
+  /** A fact from a phase further back than the direct parents weighs this much (relevance and prior). */
+  ancestorPrior: number;
+  /**
+   * The most a selection may give, as a share of naive inheritance (every inherited fact, rendered);
+   * with `budgetTokens` the lower ceiling wins; 1 or more turns it off. Facts above the relevance
+   * thresholds fill up to it.
+   */
+  contextShare: number;
   /** Pseudo-relevance feedback: how many of the best facts expand the task's terms, and their share of its weight. */
   feedbackFacts: number;
   feedbackWeight: number;
@@ -35,6 +51,10 @@ export interface SelectionTuning {
 export const defaultSelectionTuning: SelectionTuning = {
   minRelevance: 0.03,
   relativeRelevance: 0.2,
+  priorWeight: 0.05,
+  ancestorPrior: 0.7,
+  sourceWeight: 0.5,
+  contextShare: 0.2,
   maxTermShare: 0.25,
   smallContextTokens: 200,
   feedbackFacts: 3,
@@ -51,6 +71,9 @@ export interface TaskDescription {
   role?: string;
   phaseId?: string;
   files?: string[];
+  /** Inherited phases, oldest first, and the direct parents among them (default: the last one). */
+  phaseIds?: string[];
+  parentPhaseIds?: string[];
 }
 
 /** A mild preference between equally relevant facts; relevance decides first. */
@@ -63,6 +86,23 @@ const typeFactor: Record<ContextEntryType, number> = {
   summary: 0.75,
 };
 
+/** How often a fact of each type is what a later agent needs: decisions and errors constrain its work. */
+const typePrior: Record<ContextEntryType, number> = {
+  decision: 1,
+  error: 0.8,
+  finding: 0.5,
+  file_changed: 0.4,
+  artifact: 0.3,
+  summary: 0.3,
+};
+
+/** Facts from the phases the agent's phase depends on directly weigh 1; older ancestors `ancestorPrior`. */
+function proximityOf(description: TaskDescription, tuning: SelectionTuning): (entry: ContextEntry) => number {
+  const phases = description.phaseIds ?? [];
+  const parents = new Set(description.parentPhaseIds ?? phases.slice(-1));
+  return (entry) => (!entry.phaseId || parents.size === 0 || parents.has(entry.phaseId) ? 1 : tuning.ancestorPrior);
+}
+
 /** Words that mark a decision as revising an earlier one. */
 const revisionCue =
   /\b(instead|no longer|rather than|replac\w*|switch\w*|supersed\w*|revis\w*|overrid\w*|revert\w*|reverses?d?|anymore|abandon\w*|dropp?(ed|ing)?|changed? to|moved? to|now)\b/i;
@@ -73,14 +113,23 @@ const analysed = new LRUCache<string, Terms>({ max: 50_000 });
 interface Candidate {
   entry: ContextEntry;
   terms: Terms;
+  /** Its place among the selection's candidates. */
+  index: number;
 }
 
+/**
+ * Terms of the very entry objects an accumulator keeps in its candidate sets: held as long as those
+ * sets hold the entries, so a run larger than the LRU below is not analysed again after every write.
+ */
+const analysedEntries = new WeakMap<ContextEntry, { wordnet: boolean; terms: Terms }>();
+
 function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
+  const held = analysedEntries.get(entry);
+  if (held?.wordnet === Boolean(wordnet)) return held.terms;
   const key = `${entry.id}:${entry.checksum}:${entry.version}:${wordnet ? 'wn' : ''}`;
-  const known = analysed.get(key);
-  if (known) return known;
-  const terms = termsOf(entry.content, wordnet);
+  const terms = analysed.get(key) ?? termsOf(entry.content, wordnet);
   analysed.set(key, terms);
+  analysedEntries.set(entry, { wordnet: Boolean(wordnet), terms });
   return terms;
 }
 
@@ -94,7 +143,7 @@ function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
   const phasesWithFacts = new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
   return entries
     .filter((e) => !isEmptyFact(e.content) && !(isPhaseOutput(e) && phasesWithFacts.has(e.phaseId)))
-    .map((entry) => ({ entry, terms: termsOfEntry(entry, wordnet) }));
+    .map((entry, index) => ({ entry, terms: termsOfEntry(entry, wordnet), index }));
 }
 
 /** Document frequency and inverse document frequency of each term among this selection's candidates (never the whole store). */
@@ -117,17 +166,43 @@ interface Corpus {
   df: Map<string, number>;
   idf: Map<string, number>;
   vectors: Map<string, Vector>;
+  /** Term → the candidates that have it: scoring visits only facts that share a term with the task. */
+  postings: Map<string, Candidate[]>;
+  /** Ids of the candidate decisions. */
+  decisions: Set<string>;
+}
+
+function postingsOf(candidates: Candidate[]): Map<string, Candidate[]> {
+  const postings = new Map<string, Candidate[]>();
+  for (const candidate of candidates) {
+    for (const term of candidate.terms.keys()) {
+      const list = postings.get(term);
+      if (list) list.push(candidate);
+      else postings.set(term, [candidate]);
+    }
+  }
+  return postings;
 }
 
 /** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
 const analysedSets = new LRUCache<string, { corpus: Corpus; redundant: Map<string, string> }>({ max: 32 });
 
+type Analysis = { corpus: Corpus; redundant: Map<string, string> };
+
+/** The analysis of the very list a caller passed before (an accumulator's cached candidate set): no hashing. */
+const analysedLists = new WeakMap<ContextEntry[], { key: string; analysis: Analysis }>();
+
 /** The candidates analysed together, and which of them are redundant; cached per candidate set. */
-function analyse(
-  entries: ContextEntry[],
-  tuning: SelectionTuning,
-  wordnet?: WordNet,
-): { corpus: Corpus; redundant: Map<string, string> } {
+function analyse(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
+  const settings = `${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
+  const same = analysedLists.get(entries);
+  if (same?.key === settings) return same.analysis;
+  const analysis = analyseSet(entries, tuning, wordnet);
+  analysedLists.set(entries, { key: settings, analysis });
+  return analysis;
+}
+
+function analyseSet(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
   const hash = createHash('sha1');
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
   const key = `${hash.digest('hex')}:${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
@@ -135,7 +210,9 @@ function analyse(
   if (known) return known;
   const candidates = candidatesOf(entries, wordnet);
   const { df, idf } = frequenciesOf(candidates);
-  const corpus = { candidates, df, idf, vectors: new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)])) };
+  const vectors = new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)]));
+  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
+  const corpus = { candidates, df, idf, vectors, postings: postingsOf(candidates), decisions };
   const result = { corpus, redundant: redundantFacts(corpus, tuning) };
   analysedSets.set(key, result);
   return result;
@@ -176,19 +253,28 @@ function cosine(a: Vector, b: Vector): number {
 }
 
 /**
- * How much of the task a fact speaks to: the share of the task's (idf-weighted, capped) term weight
- * found in the fact, each term counted as strongly as the fact has it. A long fact is not penalised
- * for saying more; a fact that shares only common words scores little.
+ * How much of the task each fact speaks to: the share of the task's (idf-weighted, capped) term
+ * weight found in the fact, each term counted as strongly as the fact has it. A long fact is not
+ * penalised for saying more; a fact that shares only common words scores little. Only facts sharing
+ * a term with the task are visited (the others cover nothing).
  */
-function coverage(query: Vector, fact: Terms): number {
-  let total = 0;
-  let found = 0;
-  for (const [term, w] of query) {
-    total += w;
-    found += w * Math.min(1, fact.get(term) ?? 0);
+function coverageOf(query: Vector, corpus: Corpus): Map<Candidate, number> {
+  const total = [...query.values()].reduce((sum, w) => sum + w, 0);
+  const found = new Float64Array(corpus.candidates.length);
+  const touched: Candidate[] = [];
+  for (const [term, w] of total > 0 ? query : []) {
+    // A term this light (a word in nearly every fact) moves no score by a percent; skip its long list.
+    if (w < NEGLIGIBLE_TERM_SHARE * total) continue;
+    for (const c of corpus.postings.get(term) ?? []) {
+      if (found[c.index] === 0) touched.push(c);
+      found[c.index] = found[c.index]! + w * Math.min(1, c.terms.get(term)!);
+    }
   }
-  return total > 0 ? found / total : 0;
+  return new Map(touched.map((c) => [c, found[c.index]! / total]));
 }
+
+/** Query terms below this share of the task's weight are not looked up. */
+const NEGLIGIBLE_TERM_SHARE = 0.002;
 
 /**
  * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
@@ -253,10 +339,12 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
     const seen = new Set<Candidate>();
     for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
     for (const old of seen) {
-      // One agent does not repeat or contradict itself in one result: its similar facts are about different things.
-      if (old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId) continue;
-      const similarity = cosine(vector, vectors.get(old.entry.id)!);
       const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+      // One agent does not repeat itself in one result: its similar facts are about different things,
+      // unless it says it revised one ("…, instead of a random split").
+      const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
+      if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
+      const similarity = cosine(vector, vectors.get(old.entry.id)!);
       const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
       const supersedes =
         bothDecisions &&
@@ -286,6 +374,30 @@ function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, st
     return id;
   };
   return new Map([...replacedBy.keys()].map((id) => [id, survivor(id)]));
+}
+
+const sourceKey = (entry: ContextEntry): string =>
+  `${entry.sessionId ?? ''}\u0000${entry.agentId ?? ''}\u0000${entry.phaseId ?? ''}`;
+
+/** How many of a source's best facts say how much it has to do with the task. */
+const AFFINITY_FACTS = 3;
+
+/**
+ * How much each source (an agent's result) has to do with the task: the mean relevance of its few
+ * best facts. An agent that studied the task's area usually reported more of what the task needs,
+ * in words the task does not use.
+ */
+function sourceAffinity(candidates: Candidate[], lexical: Map<string, number>): Map<string, number> {
+  const best = new Map<string, number[]>();
+  for (const { entry } of candidates) {
+    const score = lexical.get(entry.id);
+    if (!score) continue; // facts sharing no word add nothing to the mean of the best
+    const top = best.get(sourceKey(entry)) ?? [];
+    top.push(score);
+    top.sort((a, b) => b - a).splice(AFFINITY_FACTS);
+    best.set(sourceKey(entry), top);
+  }
+  return new Map([...best].map(([source, top]) => [source, top.reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS]));
 }
 
 export interface Ranked {
@@ -330,25 +442,33 @@ export function rankFacts(
   const { candidates, idf, vectors } = corpus;
   const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
 
+  const proximity = proximityOf(description, tuning);
   const scoreAll = (q: Vector): Map<string, number> => {
     const relevance = new Map<string, number>();
-    for (const c of candidates) {
-      const score = coverage(q, c.terms) * typeFactor[c.entry.type];
+    for (const [c, covered] of coverageOf(q, corpus)) {
+      const score = proximity(c.entry) * covered * typeFactor[c.entry.type];
       const owner = redundant.get(c.entry.id) ?? c.entry.id;
       relevance.set(owner, Math.max(relevance.get(owner) ?? 0, score));
     }
     return relevance;
   };
   const first = scoreAll(query);
-  const relevance = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
-  const best = Math.max(0, ...relevance.values());
+  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
+  const affinity = sourceAffinity(candidates, lexical);
+  // The priors come after feedback, so facts that share no word with the task never expand it.
+  const relevanceOf = (entry: ContextEntry): number =>
+    (lexical.get(entry.id) ?? 0) +
+    tuning.sourceWeight * (affinity.get(sourceKey(entry)) ?? 0) +
+    proximity(entry) * tuning.priorWeight * typePrior[entry.type];
+  const scored = candidates
+    .filter((c) => !redundant.has(c.entry.id))
+    .map((c) => ({ entry: c.entry, relevance: relevanceOf(c.entry) }));
+  const best = scored.reduce((max, r) => Math.max(max, r.relevance), 0);
   const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
-  const ranked = candidates
-    .filter((c) => !redundant.has(c.entry.id) && (relevance.get(c.entry.id) ?? 0) >= floor)
-    .map((c) => ({ entry: c.entry, relevance: relevance.get(c.entry.id)! }))
+  const ranked = scored
+    .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
-  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
-  const superseded = new Map([...redundant].filter(([id]) => decisions.has(id)));
+  const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
   return { ranked, superseded, considered: candidates.length };
 }
 
@@ -372,6 +492,7 @@ export function fitBudget(
   let chosen: Ranked[] = [];
   for (const item of ranked) {
     if (budgetTokens - estimate < MIN_LINE_TOKENS) break; // full: no fact line is this short
+    if (estimate + item.entry.tokens > budgetTokens) continue; // cannot fit, whatever its line adds
     const [heading, source, line] = linesOf(item.entry);
     const extra = [...(estimate === 0 ? [heading!] : []), ...(seen.has(source!) ? [] : [source!]), line!];
     const cost = extra.reduce((sum, text) => sum + countTokens(text) + 1, 0);

@@ -34,7 +34,7 @@ export async function prepareAgent(
   const timeoutMs = resolved.timeoutMs ?? ctx.config.agent_timeout_ms;
   const inheritedPhases = ctx.inheritedPhases(where.phase.id);
   const queryStarted = performance.now();
-  const context = await selectContext(ctx, resolved, record, inheritedPhases);
+  const context = await selectContext(ctx, resolved, record, inheritedPhases, where.phase.dependsOn);
   const queryMs = performance.now() - queryStarted;
   const plan = ctx.mcp ? await planMcp(ctx, ctx.mcp, resolved, record, timeoutMs) : undefined;
   const workspace = where.phase.workspace === 'worktree' ? await worktreeFor(ctx, where, record) : record.workspace;
@@ -72,14 +72,17 @@ async function selectContext(
   resolved: ResolvedAgent,
   record: AgentRecord,
   phaseIds: string[],
+  parentPhaseIds: string[] | undefined,
 ): Promise<SelectedContext> {
   const context = await ctx.accumulator.select({
     phaseIds,
+    ...(parentPhaseIds ? { parentPhaseIds } : {}),
     task: record.prompt,
     ...(resolved.systemPrompt ? { role: resolved.systemPrompt } : {}),
     phaseId: record.phaseId,
     mode: resolved.inherit,
     budgetTokens: ctx.workflow.context.budgetTokens,
+    signal: ctx.stop.signal,
   });
   if (context.corrupt.length > 0)
     ctx.events.emit('context.corrupt', { runId: ctx.runId, agentId: record.id, entryIds: context.corrupt });

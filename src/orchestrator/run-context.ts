@@ -1,7 +1,7 @@
 import type { AgentRuntime } from '../agents/index.js';
 import { PhaseGates } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
-import { AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
+import { AgentReranker, AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
 import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/index.js';
 import type { McpManager } from '../mcp/index.js';
 import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
@@ -114,20 +114,18 @@ export function createRunContext(
   const clock = options.clock ?? systemClock;
   const stop = new RunStop();
   const budgets = [workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
+  const oneTurn = {
+    runtime: options.runtime,
+    env: options.env,
+    cwd: options.workflowDir,
+    model: workflow.defaults?.model,
+  };
   const accumulator = new DynamicContextAccumulator({
     store,
     runId,
     sizeLimitBytes: config.context_size_limit,
-    ...(workflow.context.summarizer === 'agent'
-      ? {
-          summarizer: new AgentSummarizer({
-            runtime: options.runtime,
-            env: options.env,
-            cwd: options.workflowDir,
-            model: workflow.defaults?.model,
-          }),
-        }
-      : {}),
+    ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
+    ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
     clock,
   });
   return {

@@ -206,9 +206,11 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
           budgetTokens: intRange(1, 10_000_000).default(2000),
           /** Who writes summaries when context outgrows context_size_limit: a Claude agent, or a deterministic extract. */
           summarizer: z.enum(['agent', 'extractive']).default('agent'),
+          /** For `filtered`: `agent` has a Claude agent pick among the best-ranked facts (a model call per agent); off by default. */
+          rerank: z.enum(['none', 'agent']).default('none'),
         })
         .strict()
-        .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent' }),
+        .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent', rerank: 'none' }),
       phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
     })
     .strict()
