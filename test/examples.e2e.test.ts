@@ -5,6 +5,7 @@ import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionTranscriptExists } from '../src/agents/index.js';
 import { loadScript, startModelServer, type ModelServer } from '../src/model-server/index.js';
 import { summarizeRun, type PhaseSummary, type RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore, type Store } from '../src/store/index.js';
@@ -290,12 +291,16 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
             const [stored] = await store!.listRuns({ limit: 1 });
             if (!stored) return undefined;
             const analyst = await store!.getAgent(stored.id, 'analyst');
-            return analyst?.status === 'running' && server.messageRequests(analyst.sessionId).length > 0
+            // Its transcript too: Claude Code writes it after its first request, and without one the
+            // session cannot be continued (Baton then starts it afresh, rightly).
+            return analyst?.status === 'running' &&
+              server.messageRequests(analyst.sessionId).length > 0 &&
+              (await sessionTranscriptExists(analyst.sessionId, '', env))
               ? stored.id
               : undefined;
           },
           45_000,
-          'the analyst to be talking to the model',
+          'the analyst to be talking to the model, with a transcript on disk',
         );
         orchestrator.kill('SIGKILL');
         await orchestrator.output;
