@@ -1,13 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
-import { startRedisServer, type RedisServer } from './support/redis.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
@@ -200,13 +200,7 @@ const parentOf = (pid: number): number | undefined => {
 };
 
 describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop().catch(() => undefined);
-  });
+  const redis = useRedisServer();
 
   it("two agents of a run on one worker share the worker's one memory server; none is left after the run", async () => {
     const path = workflow(
@@ -215,7 +209,7 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (r
   - { id: read, dependsOn: [store], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
 `,
     );
-    const redisEnv = { ...env(), BATON_REDIS_URL: redis.url };
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
     const worker = startCli(['worker', '--concurrency', '2'], { env: redisEnv });
     // Every memory server seen while the run goes on, with its parent: the worker, claude or the orchestrator.
     const seen = new Map<number, number | undefined>();

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { traceIdOf } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { spanAttribute as attr, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from './support/otlp-receiver.js';
 import { requireProgram } from './support/programs.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 /** What the notes file holds, and the agent's environment names a secret: no span may carry it. */
@@ -107,18 +107,12 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
 describe.runIf(requireProgram('redis-server'))(
   'spans of an agent on a baton worker (real redis-server, claude)',
   () => {
-    let redis: RedisServer;
-    beforeAll(async () => {
-      redis = await startRedisServer();
-    });
-    afterAll(async () => {
-      await redis?.stop().catch(() => undefined);
-    });
+    const redis = useRedisServer();
 
     it("joins the worker's attempt, turn and tool spans to the run's trace, under the orchestrator's agent span, through a BullMQ job", async () => {
       const otlp = await startOtlpReceiver();
       const workflow = project('queued');
-      const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-redis'), BATON_REDIS_URL: redis.url };
+      const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-redis'), BATON_REDIS_URL: redis.server.url };
       const worker = startCli(['worker', '--concurrency', '1'], {
         env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-worker' }),
       });

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
-import { startRedisServer, type RedisServer } from './support/redis.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel({ rules: [], default: { hang: true } }, 'baton-lifetime-');
@@ -35,17 +35,11 @@ describe('agent lifetime (real claude)', () => {
 });
 
 describe.runIf(requireProgram('redis-server'))('worker lifetime (real redis-server and claude)', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop().catch(() => undefined);
-  });
+  const redis = useRedisServer();
   it('a worker whose Redis has gone away still exits on SIGTERM, after its agents’ processes have exited', async () => {
     const env = model.home.cliEnv(model.url, {
       BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.url,
+      BATON_REDIS_URL: redis.server.url,
     });
     const workflow = join(model.home.dir, 'slow.yaml');
     writeFileSync(
@@ -64,7 +58,7 @@ describe.runIf(requireProgram('redis-server'))('worker lifetime (real redis-serv
       );
       run.kill('SIGKILL'); // the orchestrator is gone too: only the worker holds the agent
       await run.output;
-      await redis.stop();
+      await redis.server.stop();
       worker.kill('SIGTERM');
       const { code } = await worker.output; // hung forever before: the test's timeout would fail it
       expect(code).toBe(0);

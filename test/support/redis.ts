@@ -5,6 +5,21 @@ import { startRedisServer, type RedisServer } from './redis-server.js';
 export { freePort, startRedisServer, type RedisServer } from './redis-server.js';
 
 /**
+ * A redis-server for one test file, started before its tests and stopped after. Read `server` inside
+ * tests (it is set by beforeAll).
+ */
+export function useRedisServer(): { server: RedisServer } {
+  const current = {} as { server: RedisServer };
+  beforeAll(async () => {
+    current.server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await current.server?.stop().catch(() => undefined);
+  });
+  return current;
+}
+
+/**
  * A redis-server and a Redis store on it for one test file, started before its tests and stopped
  * after. Read the fields inside tests (they are set by beforeAll).
  */
