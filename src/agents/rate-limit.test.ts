@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { RateLimitGate, retryAfterMs } from './rate-limit.js';
+import { ModelRelay, RateLimitGate, retryAfterMs } from './rate-limit.js';
 
 describe('Retry-After', () => {
   it('reads seconds and HTTP dates; ignores what it cannot read', () => {
@@ -31,5 +33,37 @@ describe('Retry-After', () => {
     const waiting = gate.wait('opus', controller.signal);
     controller.abort();
     await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('the relay holds the requests of agents already running until their model may be asked again', async () => {
+    const arrived: string[] = [];
+    let otherArrived = (): void => undefined;
+    const upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const { model } = JSON.parse(body) as { model: string };
+        arrived.push(model);
+        if (model === 'haiku') otherArrived();
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const gate = new RateLimitGate();
+    gate.note('opus', 3_600_000); // opus answered 429 with a long Retry-After
+    const relay = new ModelRelay(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, gate);
+    const base = await relay.start();
+    const ask = (model: string, signal?: AbortSignal) =>
+      fetch(`${base}/v1/messages`, { method: 'POST', body: JSON.stringify({ model }), ...(signal ? { signal } : {}) });
+    const hangUp = new AbortController();
+    const held = ask('opus', hangUp.signal).catch(() => 'hung up');
+    // Another model is not held: once its request is through, the first one was sent long before it.
+    await Promise.all([ask('haiku'), new Promise<void>((resolve) => (otherArrived = resolve))]);
+    expect(arrived).toEqual(['haiku']);
+    hangUp.abort();
+    expect(await held).toBe('hung up');
+    await relay.close();
+    await new Promise((resolve) => upstream.close(resolve));
+    expect(arrived).toEqual(['haiku']);
   });
 });

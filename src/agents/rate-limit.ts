@@ -5,7 +5,8 @@ import { Readable, pipeline } from 'node:stream';
 
 /**
  * When the model may be asked again, per model: set from a 429/529's `Retry-After`, waited for by
- * every agent of this process on that model before its next attempt, so they do not all hammer the API.
+ * every agent of this process on that model (before its next attempt, and by the relay before each
+ * request it passes on), so they do not all hammer the API.
  */
 export class RateLimitGate {
   private readonly until = new Map<string, number>();
@@ -121,6 +122,9 @@ export class ModelRelay {
     });
     try {
       const body = await readBody(req);
+      // Requests of agents already running wait too: a gate checked only when an attempt starts misses
+      // every agent that was past that point when the 429 came back.
+      await this.gate.wait(modelOf(body), controller.signal);
       const headers = Object.entries(req.headers).flatMap(([name, value]) =>
         hopHeaders.has(name) || value === undefined
           ? []
