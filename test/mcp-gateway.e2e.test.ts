@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -126,7 +127,13 @@ describe('MCP gateway with real agents', () => {
     const status = await runCli(['status', summary.runId, '--json'], { env: env() });
     const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
     const memory = health.find((h) => h.name === 'memory')!;
-    expect(memory).toMatchObject({ scope: 'run', failures: 0, crashes: 0, breaker: 'closed' });
+    expect(memory).toMatchObject({
+      scope: 'run',
+      failures: 0,
+      crashes: 0,
+      breaker: 'closed',
+      sources: ['orchestrator'],
+    });
     expect(memory.calls).toBeGreaterThanOrEqual(2);
     expect(leftoverServers()).toEqual([]);
   });
@@ -236,6 +243,13 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (r
       // The run has ended: the worker, still running, stops the run's server.
       await waitFor(() => leftoverServers().length === 0 || undefined, 20_000, 'the shared server to stop');
       expect(worker.exitCode).toBeNull();
+      // The worker's gateway carried both agents' calls; baton status, reading the store, shows them as the worker's.
+      const status = await runCli(['status', summary.runId, '--json'], { env: redisEnv });
+      const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+      const memory = health.find((h) => h.name === 'memory')!;
+      expect(memory).toMatchObject({ scope: 'run', failures: 0, crashes: 0 });
+      expect(memory.calls).toBeGreaterThanOrEqual(2);
+      expect(memory.sources).toContain(`${hostname()}:${worker.pid}`);
     } finally {
       clearInterval(sampler);
       worker.kill('SIGTERM');

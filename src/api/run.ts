@@ -5,7 +5,7 @@ import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { mcpSecretValues, newGatewayToken, runHealthPath, startMcp } from '../mcp/index.js';
+import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
 import {
   createLogger,
   logEvents,
@@ -256,7 +256,7 @@ async function startServices(
   { config, events, loaded, notice }: RunSetup,
   run: { gateway: { token: string }; logger: ReturnType<typeof createLogger>; store: Store; tenant: string },
 ): Promise<void> {
-  services.mcp = await startRunMcp(loaded, config, run.gateway, events);
+  services.mcp = await startRunMcp(loaded, config, run, events);
   services.metrics = await serveMetrics(config, events, services.mcp?.manager.events, notice);
   logEvents(run.logger, events, services.mcp?.manager.events);
   // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
@@ -273,12 +273,14 @@ async function startServices(
 async function startRunMcp(
   loaded: ReturnType<typeof loadWorkflowWithMcp>,
   config: BatonConfig,
-  gateway: { token: string },
+  { gateway, store }: { gateway: { token: string }; store: Store },
   events: RunEvents,
 ): Promise<Awaited<ReturnType<typeof startMcp>> | undefined> {
   if (loaded.catalog.size === 0) return undefined;
   const mcp = await startMcp({ ...loaded.mcpOptions, ...(config.redis_url ? {} : { gateway }) });
-  events.on('run.started', (e) => mcp.manager.reportHealthTo(runHealthPath(config.data_dir, e.runId)));
+  events.on('run.started', (e) =>
+    mcp.manager.reportHealthTo((health) => store.saveMcpHealth(e.runId, 'orchestrator', health)),
+  );
   return mcp;
 }
 

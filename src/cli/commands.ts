@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
-import { catalogFor, formatRunHealth, mcpSecretValues, readRunHealth } from '../mcp/index.js';
+import { catalogFor, formatRunHealth, mcpSecretValues, mergeRunHealth } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
 import {
   agentTimeline,
@@ -140,7 +140,7 @@ export async function statusCommand(
   output: Output,
 ): Promise<number> {
   const { tenant } = options;
-  return withStore(options, async (store, config) => {
+  return withStore(options, async (store) => {
     const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
     if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
     // Another tenant's run reads as no run at all: its id tells nothing.
@@ -155,11 +155,12 @@ export async function statusCommand(
       return 0;
     }
     const summary = await summarizeRun(store, id);
-    const mcpHealth = readRunHealth(config.data_dir, id);
+    const mcpHealth = mergeRunHealth(await store.listMcpHealth(id));
+    const shown = mcpHealth.length > 0;
     output.stdout.write(
       options.json
-        ? `${JSON.stringify({ ...summary, ...(mcpHealth ? { mcpHealth } : {}) })}\n`
-        : `${formatSummary(summary)}\n${mcpHealth ? `${formatRunHealth(mcpHealth)}\n` : ''}`,
+        ? `${JSON.stringify({ ...summary, ...(shown ? { mcpHealth } : {}) })}\n`
+        : `${formatSummary(summary)}\n${shown ? `${formatRunHealth(mcpHealth)}\n` : ''}`,
     );
     return 0;
   });

@@ -39,6 +39,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     streamIdleTimeoutMs: config.stream_idle_timeout_ms,
   });
   const concurrency = options.concurrency ?? config.worker_concurrency;
+  // How `baton status` names this worker's view of a run's MCP servers.
+  const workerId = `${hostname()}:${process.pid}`;
   const { jobKey, startAgentWorker } = await import('../queue/index.js');
   // Agents' attempts and tool calls join their run's trace when the worker traces too.
   const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
@@ -54,6 +56,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     // A run's shared MCP servers stop once none of its agents run here and the run has ended.
     mcpGateways: new WorkerGateways({
       runEnded: async (runId) => (await store.getRun(runId))?.status !== 'running' || store.isCancelRequested(runId),
+      reportHealth: (runId, health) => store.saveMcpHealth(runId, workerId, health),
     }),
     ...(tracing ? { observeJob: (job) => tracing.jobHooks(job) } : {}),
     onJob: (e) =>
@@ -67,7 +70,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     ...metricsAccess(config.data_dir),
   });
   output.stderr.write(
-    `Worker ${hostname()}:${process.pid} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
+    `Worker ${workerId} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -12,8 +12,16 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { PathProblem } from './validate.js';
-export { addUsage, emptyUsage } from './values.js';
-export type { AgentOutput, AgentTotals, ModelTurn, ToolCall, ToolPermission, Usage } from './values.js';
+export { addUsage, emptyUsage, serverRunHealthSchema } from './values.js';
+export type {
+  AgentOutput,
+  AgentTotals,
+  ModelTurn,
+  ServerRunHealth,
+  ToolCall,
+  ToolPermission,
+  Usage,
+} from './values.js';
 export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
 export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
 export {

@@ -3,6 +3,7 @@
  * them up, the store keeps them). They live here, in the lowest layer, so no part has to import the
  * store to speak of what an agent used or produced.
  */
+import { z } from 'zod';
 
 /** Token counts as the model reported them. */
 export interface Usage {
@@ -99,3 +100,17 @@ export interface ModelTurn {
   /** Why the model stopped (`end_turn`, `tool_use`, `max_tokens`, …). */
   stopReason?: string;
 }
+
+/** One MCP server's health over a run, as one gateway (the orchestrator's or a worker's) saw it. */
+export const serverRunHealthSchema = z.object({
+  name: z.string(),
+  scope: z.enum(['run', 'agent', 'remote']),
+  breaker: z.enum(['closed', 'open', 'half-open']),
+  calls: z.number(),
+  failures: z.number(),
+  crashes: z.number(),
+  restarts: z.number(),
+  p50Ms: z.number().optional(),
+  lastError: z.string().optional(),
+});
+export type ServerRunHealth = z.output<typeof serverRunHealthSchema>;

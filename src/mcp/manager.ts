@@ -23,6 +23,7 @@ import {
   TypedEmitter,
   type Clock,
   type ErrorInfo,
+  type ServerRunHealth,
 } from '../core/index.js';
 import {
   gatewayTokenHeader,
@@ -38,7 +39,7 @@ import type { GatewayCall, McpGateway } from './gateway.js';
 import type { MockMcpHost } from './mock.js';
 import { listedTools, McpProbeTimeout, probeServer, withinDeadline, type McpProbe } from './probe.js';
 import { analyzeRequirements, kindOf } from './requirements.js';
-import { writeRunHealth, type ServerRunHealth } from './run-health.js';
+import { ServerTraffic } from './run-health.js';
 import { serverEnvironment } from './upstream.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -130,7 +131,7 @@ interface ServerState {
   policy: IPolicy;
   healthy?: { health: ServerHealth; expiresAt: number };
   inFlight?: Promise<ServerHealth>;
-  traffic: { latencies: number[]; failures: number; crashes: number; restarts: number; lastError?: string };
+  traffic: ServerTraffic;
 }
 
 /**
@@ -179,7 +180,7 @@ export class McpManager {
   private readonly probe: McpProbe;
   private readonly clock: Clock;
   private monitor?: NodeJS.Timeout;
-  private healthFile?: string;
+  private saveRunHealth?: (health: ServerRunHealth[]) => Promise<void>;
 
   constructor(private readonly options: McpManagerOptions) {
     this.events = options.events ?? new McpEvents();
@@ -404,54 +405,35 @@ export class McpManager {
 
   /** Records a request that went through the gateway. */
   recordCall(call: GatewayCall): void {
-    const { traffic } = this.state(call.server);
-    traffic.latencies.push(call.latencyMs);
-    if (!call.ok) {
-      traffic.failures++;
-      traffic.lastError = call.error;
-    }
+    this.state(call.server).traffic.recordCall(call);
     this.events.emit('mcp.call', call);
   }
 
   /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
   recordLifecycle(event: McpEventMap['mcp.lifecycle']): void {
     const state = this.state(event.server);
-    if (event.state === 'crashed') {
-      state.traffic.crashes++;
-      state.healthy = undefined;
-    }
-    if (event.state === 'restarted') state.traffic.restarts++;
-    if (event.error) state.traffic.lastError = event.error;
+    state.traffic.recordLifecycle(event);
+    if (event.state === 'crashed') state.healthy = undefined;
     this.events.emit('mcp.lifecycle', event);
     this.saveHealth();
   }
 
-  /** Keeps the run's MCP health in this file (for `baton status`): after each crash or restart, and at close. */
-  reportHealthTo(path: string): void {
-    this.healthFile = path;
+  /** Saves the run's MCP health (for `baton status`) now, after each crash or restart, and at close. */
+  reportHealthTo(save: (health: ServerRunHealth[]) => Promise<void>): void {
+    this.saveRunHealth = save;
     this.saveHealth();
   }
 
+  /** Health is for reading: a store briefly out of reach must not fail the run. */
   private saveHealth(): void {
-    if (this.healthFile) writeRunHealth(this.healthFile, this.runHealth());
+    void this.saveRunHealth?.(this.runHealth()).catch(() => undefined);
   }
 
   /** Each server's health over the run so far. */
   runHealth(): ServerRunHealth[] {
-    return [...this.states].map(([name, { traffic }]) => {
-      const sorted = [...traffic.latencies].sort((a, b) => a - b);
-      return {
-        name,
-        scope: this.options.catalog.has(name) ? this.scope(name) : 'remote',
-        breaker: this.breakerState(name),
-        calls: sorted.length,
-        failures: traffic.failures,
-        crashes: traffic.crashes,
-        restarts: traffic.restarts,
-        ...(sorted.length ? { p50Ms: sorted[Math.floor((sorted.length - 1) / 2)] } : {}),
-        ...(traffic.lastError ? { lastError: traffic.lastError } : {}),
-      };
-    });
+    return [...this.states].map(([name, { traffic }]) =>
+      traffic.health(name, this.options.catalog.has(name) ? this.scope(name) : 'remote', this.breakerState(name)),
+    );
   }
 
   /** Re-probes, in the background, every server whose breaker is not closed. */
@@ -492,7 +474,7 @@ export class McpManager {
     const state: ServerState = {
       breaker,
       policy: wrap(retries, breaker),
-      traffic: { latencies: [], failures: 0, crashes: 0, restarts: 0 },
+      traffic: new ServerTraffic(),
     };
     this.states.set(name, state);
     return state;

@@ -1,48 +1,93 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import type { ServerRunHealth } from '../core/index.js';
+import type { GatewayCall } from './gateway.js';
+import type { UpstreamOptions } from './upstream.js';
 
-/** One server's health over a run, as `baton status` shows it. */
-export const serverRunHealthSchema = z.object({
-  name: z.string(),
-  scope: z.enum(['run', 'agent', 'remote']),
-  breaker: z.enum(['closed', 'open', 'half-open']),
-  calls: z.number(),
-  failures: z.number(),
-  crashes: z.number(),
-  restarts: z.number(),
-  p50Ms: z.number().optional(),
-  lastError: z.string().optional(),
-});
-export type ServerRunHealth = z.output<typeof serverRunHealthSchema>;
+type LifecycleEvent = Parameters<NonNullable<UpstreamOptions['onLifecycle']>>[0];
 
-/** Where a run's MCP health is kept: beside the agents' MCP config files. */
-export const runHealthPath = (dataDir: string, runId: string): string =>
-  join(dataDir, 'runs', runId, 'mcp', 'health.json');
+/** What one gateway saw of a shared server over a run: the orchestrator's manager and each worker keep one. */
+export class ServerTraffic {
+  private readonly latencies: number[] = [];
+  private failures = 0;
+  private crashes = 0;
+  private restarts = 0;
+  private lastError?: string;
 
-export function writeRunHealth(path: string, health: ServerRunHealth[]): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(health, null, 2)}\n`);
-}
-
-/** A run's MCP health, or undefined for a run without MCP servers (or from before the gateway). */
-export function readRunHealth(dataDir: string, runId: string): ServerRunHealth[] | undefined {
-  let text: string;
-  try {
-    text = readFileSync(runHealthPath(dataDir, runId), 'utf8');
-  } catch {
-    return undefined;
+  recordCall(call: GatewayCall): void {
+    this.latencies.push(call.latencyMs);
+    if (!call.ok) {
+      this.failures++;
+      this.lastError = call.error;
+    }
   }
-  const parsed = z.array(serverRunHealthSchema).safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+
+  recordLifecycle(event: LifecycleEvent): void {
+    if (event.state === 'crashed') this.crashes++;
+    if (event.state === 'restarted') this.restarts++;
+    if (event.error) this.lastError = event.error;
+  }
+
+  health(name: string, scope: ServerRunHealth['scope'], breaker: ServerRunHealth['breaker']): ServerRunHealth {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return {
+      name,
+      scope,
+      breaker,
+      calls: sorted.length,
+      failures: this.failures,
+      crashes: this.crashes,
+      restarts: this.restarts,
+      ...(sorted.length ? { p50Ms: sorted[Math.floor((sorted.length - 1) / 2)] } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
 }
 
-export function formatRunHealth(health: ServerRunHealth[]): string {
+/** A server's health over a run added up over every source that reported it (the orchestrator, each worker). */
+export interface MergedServerHealth extends ServerRunHealth {
+  /** `orchestrator` and/or workers as `host:pid`, in the order given. */
+  sources: string[];
+}
+
+const breakerSeverity: Record<ServerRunHealth['breaker'], number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/**
+ * One line per server, whichever gateways it ran behind: counts are summed, the breaker is the worst
+ * any source saw, p50 the slowest source's (medians do not add up), the last error that of the last
+ * source listed that has one. Input in the store's order (source, then name); output by server name.
+ */
+export function mergeRunHealth(records: Array<ServerRunHealth & { source: string }>): MergedServerHealth[] {
+  const merged = new Map<string, MergedServerHealth>();
+  for (const { source, ...health } of records) {
+    const seen = merged.get(health.name);
+    merged.set(health.name, seen ? addHealth(seen, health, source) : { ...health, sources: [source] });
+  }
+  return [...merged.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function addHealth(seen: MergedServerHealth, health: ServerRunHealth, source: string): MergedServerHealth {
+  const p50s = [seen.p50Ms, health.p50Ms].filter((p): p is number => p !== undefined);
+  const lastError = health.lastError ?? seen.lastError;
+  return {
+    name: seen.name,
+    // A worker shares only `scope: run` servers; the orchestrator's word on the scope wins otherwise.
+    scope: seen.scope === 'run' ? health.scope : seen.scope,
+    breaker: breakerSeverity[health.breaker] > breakerSeverity[seen.breaker] ? health.breaker : seen.breaker,
+    calls: seen.calls + health.calls,
+    failures: seen.failures + health.failures,
+    crashes: seen.crashes + health.crashes,
+    restarts: seen.restarts + health.restarts,
+    ...(p50s.length ? { p50Ms: Math.max(...p50s) } : {}),
+    ...(lastError ? { lastError } : {}),
+    sources: [...seen.sources, source],
+  };
+}
+
+export function formatRunHealth(health: MergedServerHealth[]): string {
   const lines = health.map((h) => {
     const latency = h.p50Ms === undefined ? '' : `  p50 ${h.p50Ms.toFixed(1)} ms`;
     const trouble = h.crashes ? `  ${h.crashes} crash(es), ${h.restarts} restart(s)` : '';
     const error = h.lastError ? `  last error: ${h.lastError}` : '';
-    return `  ${h.name.padEnd(14)} ${h.scope.padEnd(6)} breaker ${h.breaker.padEnd(9)} ${h.calls} call(s), ${h.failures} failed${latency}${trouble}${error}`;
+    return `  ${h.name.padEnd(14)} ${h.scope.padEnd(6)} breaker ${h.breaker.padEnd(9)} ${h.calls} call(s), ${h.failures} failed${latency}${trouble}${error}  (${h.sources.join(', ')})`;
   });
   return ['MCP servers:', ...lines].join('\n');
 }

@@ -3,8 +3,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
+import type { ServerRunHealth } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
-import { WorkerGateways } from './worker-gateways.js';
+import { WorkerGateways, type WorkerGatewaysOptions } from './worker-gateways.js';
 
 const faultServer = fileURLToPath(new URL('../../test/fixtures/fault-mcp-server.mjs', import.meta.url));
 const servers: Record<string, McpLaunchConfig> = {
@@ -18,8 +19,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function gateways(ended: Set<string>): WorkerGateways {
-  const made = new WorkerGateways({ runEnded: async (runId) => ended.has(runId), pollMs: 20 });
+function gateways(ended: Set<string>, reportHealth?: WorkerGatewaysOptions['reportHealth']): WorkerGateways {
+  const made = new WorkerGateways({ runEnded: async (runId) => ended.has(runId), pollMs: 20, reportHealth });
   cleanups.push(() => made.close());
   return made;
 }
@@ -55,6 +56,23 @@ describe('WorkerGateways', () => {
     expect(await hosted.pids()).toHaveLength(1); // the run goes on: a later phase may use it again
     ended.add('run-a');
     await waitFor(async () => (await hosted.pids()).length === 0 || undefined, 5000, 'the server to stop');
+  });
+
+  it("reports each run's servers: on lease, when an agent is done here, and once more when the gateway stops", async () => {
+    const ended = new Set<string>();
+    const reports: Array<{ runId: string; health: ServerRunHealth[] }> = [];
+    const hosted = gateways(ended, async (runId, health) => void reports.push({ runId, health }));
+    const lease = await hosted.lease('run-a', servers, ['fault']);
+    expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining({ name: 'fault', calls: 0 })] });
+    await call(lease.servers.fault);
+    await call(lease.servers.fault);
+    lease.release();
+    const done = { name: 'fault', scope: 'run', breaker: 'closed', calls: 2, failures: 0, crashes: 0, restarts: 0 };
+    expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
+    const before = reports.length;
+    ended.add('run-a');
+    await waitFor(() => reports.length > before || undefined, 5000, 'the report at stop');
+    expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
   });
 
   it('gives each run its own gateway and secret, and stops them all on close', async () => {

@@ -1,16 +1,23 @@
+import type { ServerRunHealth } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 import type { McpGateway } from './gateway.js';
+import { ServerTraffic } from './run-health.js';
 
 /** How often an idle run's gateway asks whether its run has ended. */
 const RUN_END_POLL_MS = 1000;
 /** How long a run's gateway stays up with none of its agents on this worker, when the run has not ended. */
 const DEFAULT_IDLE_MS = 60_000;
+/** Calls are reported at most this often; crashes, restarts, an agent's end and the gateway's stop at once. */
+const DEFAULT_REPORT_EVERY_MS = 2000;
 
 export interface WorkerGatewaysOptions {
   /** Whether a run has ended (finished or cancelled): its gateway is stopped once none of its agents run here. */
   runEnded: (runId: string) => Promise<boolean>;
   idleMs?: number;
   pollMs?: number;
+  /** Saves what this worker's gateway saw of a run's servers (for `baton status`); failures are ignored. */
+  reportHealth?: (runId: string, health: ServerRunHealth[]) => Promise<void>;
+  reportEveryMs?: number;
 }
 
 /** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
@@ -22,14 +29,19 @@ export interface SharedMcpLease {
 interface RunGateway {
   gateway: Promise<McpGateway>;
   jobs: number;
+  /** Each shared server's calls, failures, crashes and restarts through this gateway. */
+  traffic: Map<string, ServerTraffic>;
   stopWatching?: () => void;
+  /** A report of recent calls, due within `reportEveryMs`. */
+  reportDue?: NodeJS.Timeout;
 }
 
 /**
  * The MCP gateways of one `baton worker`: the stdio servers of `scope: run` start once per (worker,
  * run), as this worker's children, and the run's agents on this worker share them. Each run's
  * gateway has its own secret, made here: it never travels through the queue. A run's gateway stops
- * when none of its agents run here and the run has ended, or after `idleMs` without one.
+ * when none of its agents run here and the run has ended, or after `idleMs` without one. Each run's
+ * gateway reports its servers' health while it lives and once more when it stops.
  */
 export class WorkerGateways {
   private readonly runs = new Map<string, RunGateway>();
@@ -52,8 +64,10 @@ export class WorkerGateways {
       const pointed = { ...servers };
       for (const name of stdio) {
         gateway.upstream(name, servers[name] as Extract<McpLaunchConfig, { command: string }>);
+        trafficOf(run, name);
         pointed[name] = gateway.launchConfig(name);
       }
+      void this.report(runId, run);
       return { servers: pointed, release };
     } catch (error) {
       release();
@@ -76,8 +90,7 @@ export class WorkerGateways {
   private join(runId: string): RunGateway {
     let run = this.runs.get(runId);
     if (!run) {
-      // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
-      run = { gateway: import('./gateway.js').then(({ McpGateway }) => McpGateway.start()), jobs: 0 };
+      run = this.startGateway(runId);
       this.runs.set(runId, run);
     }
     run.stopWatching?.();
@@ -86,7 +99,46 @@ export class WorkerGateways {
     return run;
   }
 
+  private startGateway(runId: string): RunGateway {
+    const run: RunGateway = {
+      jobs: 0,
+      traffic: new Map(),
+      // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
+      gateway: import('./gateway.js').then(({ McpGateway }) =>
+        McpGateway.start({
+          onCall: (call) => {
+            trafficOf(run, call.server).recordCall(call);
+            this.reportSoon(runId, run);
+          },
+          onLifecycle: (event) => {
+            trafficOf(run, event.server).recordLifecycle(event);
+            void this.report(runId, run);
+          },
+        }),
+      ),
+    };
+    return run;
+  }
+
+  private reportSoon(runId: string, run: RunGateway): void {
+    if (run.reportDue || !this.options.reportHealth) return;
+    run.reportDue = setTimeout(
+      () => void this.report(runId, run),
+      this.options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS,
+    );
+    run.reportDue.unref();
+  }
+
+  /** A worker's gateway has no breaker: its servers' breaker reads closed, the orchestrator's probes keep theirs. */
+  private async report(runId: string, run: RunGateway): Promise<void> {
+    clearTimeout(run.reportDue);
+    run.reportDue = undefined;
+    const health = [...run.traffic].map(([name, traffic]) => traffic.health(name, 'run', 'closed'));
+    await this.options.reportHealth?.(runId, health).catch(() => undefined);
+  }
+
   private leave(runId: string, run: RunGateway): void {
+    void this.report(runId, run); // one of the run's agents is done here: what it did shows now
     run.jobs--;
     if (run.jobs > 0 || this.runs.get(runId) !== run) return;
     run.stopWatching = this.watchIdle(runId);
@@ -122,5 +174,12 @@ export class WorkerGateways {
     run.stopWatching?.();
     const gateway = await run.gateway.catch(() => undefined);
     await gateway?.close();
+    await this.report(runId, run);
   }
+}
+
+function trafficOf(run: RunGateway, server: string): ServerTraffic {
+  let traffic = run.traffic.get(server);
+  if (!traffic) run.traffic.set(server, (traffic = new ServerTraffic()));
+  return traffic;
 }

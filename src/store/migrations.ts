@@ -239,6 +239,21 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: "MCP servers' health over each run, as the orchestrator and each worker saw it",
+    up(db) {
+      db.exec(`
+        CREATE TABLE mcp_health (
+          run_id TEXT NOT NULL,
+          source TEXT NOT NULL,
+          server TEXT NOT NULL,
+          json TEXT NOT NULL,
+          PRIMARY KEY (run_id, source, server)
+        );
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -3,9 +3,11 @@ import {
   BatonError,
   ErrorCodes,
   redactShapes,
+  serverRunHealthSchema,
   type ApprovalDecision,
   type ApprovalRecord,
   type ListApprovalsOptions,
+  type ServerRunHealth,
 } from '../core/index.js';
 import { createRedisClient } from './redis-client.js';
 import { bm25Term } from './redis-search.js';
@@ -25,6 +27,7 @@ import {
   type MergeReport,
   type ListRunsOptions,
   type ListSessionsOptions,
+  type McpHealthRecord,
   type PhaseRecord,
   type RecentContextQuery,
   type RunRecord,
@@ -55,6 +58,7 @@ export function redactRedisUrl(url: string): string {
 
 // Ids go into key names encoded, so no id can contain the `:` that separates key segments.
 const enc = encodeURIComponent;
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Every key the store uses, in one place (docs/scaling.md shows the same layout). */
 function storeKeys(p: string) {
@@ -101,6 +105,8 @@ function storeKeys(p: string) {
       `${p}approvals:${runId === undefined ? '*' : enc(runId)}:${status ?? '*'}`,
     toolCalls: (runId: string): string => `${k.run(runId)}:tools`,
     toolCallsByStart: `${p}tools:at`,
+    /** A hash per run: field `source server` (each encoded), value the server's health as that source saw it. */
+    mcpHealth: (runId: string): string => `${k.run(runId)}:mcp`,
   };
   return k;
 }
@@ -807,6 +813,24 @@ export class RedisStore implements Store {
       // Counted from what this call removed, so two pruning processes never count a call twice.
       pruned += (await replies(drop)).slice(1).reduce<number>((sum, n) => sum + (n as number), 0);
     }
+  }
+
+  // ---- MCP health
+
+  async saveMcpHealth(runId: string, source: string, health: ServerRunHealth[]): Promise<void> {
+    if (health.length === 0) return;
+    const fields = health.flatMap((server) => [`${enc(source)} ${enc(server.name)}`, JSON.stringify(server)]);
+    await this.redis.hset(this.keys.mcpHealth(runId), ...fields);
+  }
+
+  async listMcpHealth(runId: string): Promise<McpHealthRecord[]> {
+    const byField = await this.redis.hgetall(this.keys.mcpHealth(runId));
+    const records = Object.entries(byField).map(([field, json]) => ({
+      ...serverRunHealthSchema.parse(JSON.parse(json)),
+      source: decodeURIComponent(field.slice(0, field.indexOf(' '))),
+    }));
+    // As SQLite orders them: source, then server name.
+    return records.sort((a, b) => compare(a.source, b.source) || compare(a.name, b.name));
   }
 
   // ---- helpers

@@ -8,6 +8,8 @@ import {
   type ApprovalRecord,
   type ErrorInfo,
   type ListApprovalsOptions,
+  serverRunHealthSchema,
+  type ServerRunHealth,
 } from '../core/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import { searchWords, stem, usefulTerms } from './terms.js';
@@ -17,6 +19,7 @@ import {
   type AgentRecord,
   type AttemptRecord,
   type ToolCallRecord,
+  type McpHealthRecord,
   type AuditEvent,
   type ListAuditOptions,
   type MergeReport,
@@ -507,6 +510,10 @@ export class SqliteStore implements Store {
         prepare(`SELECT json FROM tool_calls WHERE run_id = @run_id AND (@agent_id IS NULL OR agent_id = @agent_id)
                               ORDER BY started_at, agent_id, attempt, seq`),
       pruneToolCalls: prepare('DELETE FROM tool_calls WHERE started_at < ?'),
+      saveMcpHealth: prepare(
+        upsertSql('mcp_health', ['run_id', 'source', 'server', 'json'], ['run_id', 'source', 'server']),
+      ),
+      listMcpHealth: prepare('SELECT source, json FROM mcp_health WHERE run_id = ? ORDER BY source, server'),
     };
   }
 
@@ -916,6 +923,21 @@ export class SqliteStore implements Store {
 
   async pruneToolCalls(before: number): Promise<number> {
     return this.statements.pruneToolCalls!.run(before).changes;
+  }
+
+  async saveMcpHealth(runId: string, source: string, health: ServerRunHealth[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const server of health)
+        this.run('saveMcpHealth', { run_id: runId, source, server: server.name, json: JSON.stringify(server) });
+    })();
+  }
+
+  async listMcpHealth(runId: string): Promise<McpHealthRecord[]> {
+    const rows = this.statements.listMcpHealth!.all(runId) as Row[];
+    return rows.map((r) => ({
+      ...serverRunHealthSchema.parse(JSON.parse(r.json as string)),
+      source: r.source as string,
+    }));
   }
 }
 

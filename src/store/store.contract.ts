@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, type ApprovalRecord } from '../core/index.js';
+import { ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import {
   emptyUsage,
   type AgentRecord,
@@ -636,6 +636,41 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect((await store.listApprovals({ status: 'pending' })).map((a) => a.id)).toEqual(['q2']);
       expect((await store.listApprovals({ runId: 'r1', status: 'approved' })).map((a) => a.id)).toEqual(['q1']);
       expect(await store.listApprovals({ runId: 'r2', status: 'pending' })).toEqual([]);
+    });
+
+    it("keeps each source's MCP health per run and server: a later save replaces that source's server only", async () => {
+      const health = (name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHealth => ({
+        name,
+        scope: 'run',
+        breaker: 'closed',
+        calls: 1,
+        failures: 0,
+        crashes: 0,
+        restarts: 0,
+        ...extra,
+      });
+      await store.saveRun(run('r1'));
+      await store.saveRun(run('r2'));
+      await store.saveMcpHealth('r1', 'orchestrator', [health('memory'), health('fetch', { scope: 'remote' })]);
+      await store.saveMcpHealth('r1', 'host-a:42', [health('memory', { calls: 3 })]);
+      const later = health('memory', {
+        calls: 7,
+        failures: 1,
+        crashes: 1,
+        restarts: 1,
+        p50Ms: 2.5,
+        lastError: 'exited',
+      });
+      await store.saveMcpHealth('r1', 'host-a:42', [later]);
+      await store.saveMcpHealth('r2', 'orchestrator', [health('memory', { calls: 9 })]);
+      await store.saveMcpHealth('r2', 'orchestrator', []);
+      expect(await store.listMcpHealth('r1')).toEqual([
+        { ...later, source: 'host-a:42' },
+        { ...health('fetch', { scope: 'remote' }), source: 'orchestrator' },
+        { ...health('memory'), source: 'orchestrator' },
+      ]);
+      expect(await store.listMcpHealth('r2')).toEqual([{ ...health('memory', { calls: 9 }), source: 'orchestrator' }]);
+      expect(await store.listMcpHealth('none')).toEqual([]);
     });
   });
 }

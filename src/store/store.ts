@@ -6,6 +6,7 @@ import type {
   ApprovalRecord,
   ErrorInfo,
   ListApprovalsOptions,
+  ServerRunHealth,
   ToolCall,
   Usage,
 } from '../core/index.js';
@@ -202,6 +203,14 @@ export interface AttemptRecord {
 }
 
 /** One tool call of one attempt of an agent, previews redacted; saved when it starts and again when it ends. */
+/**
+ * One MCP server's health over a run as one source saw it: `orchestrator` (the run's own gateway and
+ * probes) or a worker as `host:pid` (the gateway it hosts for the run's agents there).
+ */
+export interface McpHealthRecord extends ServerRunHealth {
+  source: string;
+}
+
 export interface ToolCallRecord extends ToolCall {
   runId: string;
   agentId: string;
@@ -423,4 +432,8 @@ export interface Store {
   listToolCalls(runId: string, agentId?: string): Promise<ToolCallRecord[]>;
   /** Drops tool calls started before `before` (`tool_call_retention_days`); returns how many. */
   pruneToolCalls(before: number): Promise<number>;
+  /** Upserts what one source saw of the run's MCP servers: one record per (run, source, server). */
+  saveMcpHealth(runId: string, source: string, health: ServerRunHealth[]): Promise<void>;
+  /** Ordered by source, then server name. */
+  listMcpHealth(runId: string): Promise<McpHealthRecord[]>;
 }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { ServerRunHealth } from '../core/index.js';
+import { formatRunHealth, mergeRunHealth, ServerTraffic } from './run-health.js';
+
+const health = (name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHealth => ({
+  name,
+  scope: 'run',
+  breaker: 'closed',
+  calls: 0,
+  failures: 0,
+  crashes: 0,
+  restarts: 0,
+  ...extra,
+});
+
+describe('ServerTraffic', () => {
+  it('counts calls, failures, crashes and restarts, keeps the last error and the median latency', () => {
+    const traffic = new ServerTraffic();
+    for (const latencyMs of [4, 1, 3])
+      traffic.recordCall({ server: 'calc', method: 'tools/call', ok: true, latencyMs });
+    traffic.recordCall({ server: 'calc', method: 'tools/call', ok: false, latencyMs: 9, error: 'Connection closed' });
+    traffic.recordLifecycle({ server: 'calc', state: 'crashed' });
+    traffic.recordLifecycle({ server: 'calc', state: 'restarted' });
+    expect(traffic.health('calc', 'run', 'half-open')).toEqual({
+      ...health('calc', { breaker: 'half-open', calls: 4, failures: 1, crashes: 1, restarts: 1 }),
+      p50Ms: 3,
+      lastError: 'Connection closed',
+    });
+    expect(new ServerTraffic().health('idle', 'agent', 'closed')).toEqual(health('idle', { scope: 'agent' }));
+  });
+});
+
+describe('mergeRunHealth', () => {
+  it('adds up each server over its sources, keeps the worst breaker and slowest p50, and names the sources', () => {
+    const merged = mergeRunHealth([
+      {
+        ...health('memory', { calls: 5, failures: 1, crashes: 1, restarts: 1, p50Ms: 2, lastError: 'exited' }),
+        source: 'box:7',
+      },
+      { ...health('memory', { calls: 3, p50Ms: 1 }), source: 'box:9' },
+      { ...health('fetch', { scope: 'remote' }), source: 'orchestrator' },
+      { ...health('memory', { breaker: 'open' }), source: 'orchestrator' },
+    ]);
+    expect(merged).toEqual([
+      { ...health('fetch', { scope: 'remote' }), sources: ['orchestrator'] },
+      {
+        ...health('memory', { breaker: 'open', calls: 8, failures: 1, crashes: 1, restarts: 1, p50Ms: 2 }),
+        lastError: 'exited',
+        sources: ['box:7', 'box:9', 'orchestrator'],
+      },
+    ]);
+    expect(mergeRunHealth([])).toEqual([]);
+  });
+
+  it("keeps the orchestrator's scope for a server the workers report as shared", () => {
+    const [files] = mergeRunHealth([
+      { ...health('files'), source: 'box:7' },
+      { ...health('files', { scope: 'agent' }), source: 'orchestrator' },
+    ]);
+    expect(files).toMatchObject({ scope: 'agent', sources: ['box:7', 'orchestrator'] });
+  });
+
+  it('prints one line per server with its sources', () => {
+    const text = formatRunHealth(mergeRunHealth([{ ...health('memory', { calls: 2, p50Ms: 1.25 }), source: 'box:7' }]));
+    expect(text.split('\n')).toEqual([
+      'MCP servers:',
+      '  memory         run    breaker closed    2 call(s), 0 failed  p50 1.3 ms  (box:7)',
+    ]);
+  });
+});
