@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
+import { BatonError, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type {
   AgentRecord,
   AttemptRecord,
   ToolCallRecord,
   AuditEvent,
   ContextEntry,
+  McpHealthRecord,
   MergeReport,
   PhaseRecord,
   RunRecord,
@@ -57,6 +58,8 @@ interface RunBundle {
   /** Its approval requests, answered or not: a resumed run on the target must find them. */
   approvals: ApprovalRecord[];
   toolCalls: ToolCallRecord[];
+  /** Its MCP servers' health as each source (the orchestrator, each worker) last reported it. */
+  mcpHealth: McpHealthRecord[];
 }
 
 interface Snapshot {
@@ -92,7 +95,7 @@ const zeroCounts = (): RecordCounts => ({
 });
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts, merges, approvals, toolCalls] = await Promise.all([
+  const [cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth] = await Promise.all([
     store.isCancelRequested(run.id),
     store.listPhases(run.id),
     store.listAgents(run.id),
@@ -100,14 +103,15 @@ async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
     store.listMergeReports(run.id),
     store.listApprovals({ runId: run.id }),
     store.listToolCalls(run.id),
+    store.listMcpHealth(run.id),
   ]);
-  return { run, cancelRequested, phases, agents, attempts, merges, approvals, toolCalls };
+  return { run, cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
   return (
-    ['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals', 'toolCalls'] as const
+    ['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals', 'toolCalls', 'mcpHealth'] as const
   ).filter((part) => !same(a[part], b[part]));
 }
 
@@ -238,6 +242,12 @@ async function copyContextEntry(target: Store, entry: ContextEntry): Promise<voi
     await target.saveContextEntry(entry, { expectedVersion: version });
 }
 
+function healthBySource(records: McpHealthRecord[]): Map<string, ServerRunHealth[]> {
+  const bySource = new Map<string, ServerRunHealth[]>();
+  for (const { source, ...health } of records) bySource.set(source, [...(bySource.get(source) ?? []), health]);
+  return bySource;
+}
+
 async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: AbortSignal): Promise<void> {
   for (const bundle of todo.runs) {
     signal?.throwIfAborted();
@@ -248,6 +258,8 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
     for (const merge of bundle.merges) await target.saveMergeReport(merge);
     for (const approval of bundle.approvals) await target.saveApproval(approval);
     for (const call of bundle.toolCalls) await target.saveToolCall(call);
+    for (const [source, health] of healthBySource(bundle.mcpHealth))
+      await target.saveMcpHealth(bundle.run.id, source, health);
     if (bundle.cancelRequested) await target.requestCancel(bundle.run.id);
     copied.runs++;
     copied.phases += bundle.phases.length;

@@ -174,6 +174,10 @@ export async function fillSampleStore(store: Store): Promise<void> {
       startedAt: 80,
       status: 'running',
     });
+    // The git server's health as the orchestrator and one worker saw it.
+    const git = { name: 'git', scope: 'run', breaker: 'closed', failures: 0, crashes: 0, restarts: 0 } as const;
+    await store.saveMcpHealth(runId, 'orchestrator', [{ ...git, calls: 0 }]);
+    await store.saveMcpHealth(runId, 'worker-1:42', [{ ...git, calls: 3, failures: 1, p50Ms: 4, lastError: 'boom' }]);
     for (const id of ['planner', 'builder.0']) {
       await store.saveSession({
         id: `session-${runId}-${id}`,
