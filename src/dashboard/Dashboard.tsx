@@ -76,14 +76,19 @@ function McpHealth({ servers }: { servers: DashboardSnapshot['mcp'] }) {
           <Text>
             {bar(m.calls ? 1 - m.failures / m.calls : 1)} {m.name} {m.calls} call(s), {m.failures} failed
           </Text>
-          <Text dimColor>
-            {`  breaker ${m.breaker}${m.p50Ms === undefined ? '' : ` · p50 ${m.p50Ms.toFixed(1)} ms`}`}
-          </Text>
-          {m.crashes || m.restarts ? (
-            <Text color="yellow">{`  ${m.crashes} crash(es), ${m.restarts} restart(s)`}</Text>
-          ) : null}
-          <Text dimColor>{`  via ${m.sources.join(', ')}`}</Text>
-          {m.lastError ? <Text color="red">{`  last error: ${firstLine(m.lastError)}`}</Text> : null}
+          <Box flexDirection="column" paddingLeft={2}>
+            <Text dimColor>
+              breaker {m.breaker}
+              {m.p50Ms === undefined ? '' : ` · p50 ${m.p50Ms.toFixed(1)} ms`}
+            </Text>
+            {m.crashes || m.restarts ? (
+              <Text color="yellow">
+                {m.crashes} crash(es), {m.restarts} restart(s)
+              </Text>
+            ) : null}
+            <Text dimColor>via {m.sources.join(', ')}</Text>
+            {m.lastError ? <Text color="red">last error: {firstLine(m.lastError)}</Text> : null}
+          </Box>
         </Box>
       ))}
     </Box>
