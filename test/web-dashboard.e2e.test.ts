@@ -58,16 +58,10 @@ async function expectGuarded(origin: string, token: string, runId: string | null
   expect(rebound).toBe(403);
 }
 
-const health = (extra: Partial<ServerRunHealth> = {}): ServerRunHealth => ({
-  name: 'notes',
-  scope: 'run',
-  breaker: 'closed',
-  calls: 1,
-  failures: 0,
-  crashes: 0,
-  restarts: 0,
-  ...extra,
-});
+/** The `notes` server's health as one source saw it: a shared server, breaker closed, nothing wrong by default. */
+function health(extra: Partial<ServerRunHealth> = {}): ServerRunHealth {
+  return { name: 'notes', scope: 'run', breaker: 'closed', calls: 1, failures: 0, crashes: 0, restarts: 0, ...extra };
+}
 
 /** The run's MCP health as `baton status --json` and the dashboard's API give it (the same, or the test fails). */
 async function healthOf(runId: string, at: { env: NodeJS.ProcessEnv; origin: string; token: string }) {
