@@ -2,10 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import type { ServerRunHealth } from '../src/core/index.js';
+import type { MergedServerHealth } from '../src/mcp/index.js';
+import { openSqliteStore } from '../src/store/index.js';
 import { launchChromium } from './support/browser.js';
 import { requireProgram } from './support/programs.js';
-import { startCli, waitFor } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
@@ -54,8 +58,79 @@ async function expectGuarded(origin: string, token: string, runId: string | null
   expect(rebound).toBe(403);
 }
 
+/** The `notes` server's health as one source saw it: a shared server, breaker closed, nothing wrong by default. */
+function health(extra: Partial<ServerRunHealth> = {}): ServerRunHealth {
+  return { name: 'notes', scope: 'run', breaker: 'closed', calls: 1, failures: 0, crashes: 0, restarts: 0, ...extra };
+}
+
+/** The run's MCP health as `baton status --json` and the dashboard's API give it (the same, or the test fails). */
+async function healthOf(runId: string, at: { env: NodeJS.ProcessEnv; origin: string; token: string }) {
+  const status = await runCli(['status', runId, '--json'], { env: at.env });
+  expect(status.code).toBe(0);
+  const { mcpHealth } = JSON.parse(status.stdout) as { mcpHealth: MergedServerHealth[] };
+  const response = await fetch(`${at.origin}/api/runs/${runId}`, { headers: { authorization: `Bearer ${at.token}` } });
+  expect(((await response.json()) as { mcpHealth: unknown }).mcpHealth).toEqual(mcpHealth);
+  return mcpHealth;
+}
+
+/**
+ * The run's detail shows its MCP health as `baton status` does; then a worker's report of the `notes`
+ * server joins the orchestrator's, and another tenant's run gets health of its own: the detail shows
+ * the two sources merged, the error redacted, and nothing of the other run.
+ */
+async function expectHealthAsStatus(
+  page: Page,
+  at: { dataDir: string; env: NodeJS.ProcessEnv; origin: string; token: string },
+): Promise<void> {
+  const runId = String(await page.getAttribute('tr[data-run-id]', 'data-run-id'));
+  const [before] = await healthOf(runId, at);
+  expect(before).toMatchObject({ ...health({ calls: expect.any(Number) as number }), sources: ['orchestrator'] });
+  const row = page.locator('#detail .mcp tr[data-server="notes"]');
+  expect(await row.locator('.calls').textContent()).toBe(`${before!.calls} call(s), 0 failed`);
+
+  const store = openSqliteStore({ dataDir: at.dataDir });
+  try {
+    await store.saveMcpHealth(runId, 'host-a:42', [
+      health({
+        calls: 2,
+        failures: 1,
+        crashes: 1,
+        restarts: 1,
+        p50Ms: 9999,
+        lastError: 'auth Bearer abcdefgh12345678',
+      }),
+    ]);
+    const other = { workflowName: 'theirs', workflow: {}, status: 'succeeded' as const, createdAt: Date.now() };
+    await store.saveRun({ ...other, id: 'run-of-team-b', tenant: 'team-b' });
+    await store.saveMcpHealth('run-of-team-b', 'orchestrator', [health({ calls: 40 }), health({ name: 'billing-db' })]);
+  } finally {
+    await store.close();
+  }
+  const calls = before!.calls + 2;
+  expect(await healthOf(runId, at)).toEqual([
+    {
+      ...health({ calls, failures: 1, crashes: 1, restarts: 1, p50Ms: 9999, lastError: 'auth Bearer [REDACTED]' }),
+      sources: ['host-a:42', 'orchestrator'],
+    },
+  ]);
+  // The new run pushes an update; the page, still on the first run, redraws its detail.
+  await row.locator(`.calls:text("${calls} call(s), 1 failed")`).waitFor({ timeout: 10_000 });
+  expect(await row.locator('td').allTextContents()).toEqual([
+    'notes',
+    'run',
+    'breaker closed',
+    `${calls} call(s), 1 failed`,
+    'p50 9999.0 ms',
+    '1 crash(es), 1 restart(s)',
+    'host-a:42, orchestrator',
+    'auth Bearer [REDACTED]',
+  ]);
+  expect(await page.locator('#detail .mcp tr').count()).toBe(1);
+  expect(await page.textContent('#detail')).not.toContain('billing-db');
+}
+
 describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', () => {
-  it('shows a run appear, go live and finish, then its agents in detail', async () => {
+  it('shows a run appear, go live and finish, then its agents and MCP health (as baton status) in detail', async () => {
     const dataDir = join(model.home.dir, 'data');
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir });
     const serve = startCli(['serve', '--port', '0'], { env });
@@ -116,6 +191,7 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
         '{}',
       ]);
       if (process.env.BATON_SCREENSHOT) await page.screenshot({ path: process.env.BATON_SCREENSHOT, fullPage: true });
+      await expectHealthAsStatus(page, { dataDir, env, origin, token: String(searchParams.get('token')) });
     } finally {
       await browser.close();
       serve.kill('SIGTERM');

@@ -62,6 +62,39 @@ function Waiting({
   );
 }
 
+/**
+ * Each MCP server's health over the run, as `baton status` shows it: the bar is the share of calls that
+ * succeeded; then the breaker and p50, any crashes and restarts, the gateways that reported it, the last error.
+ */
+function McpHealth({ servers }: { servers: DashboardSnapshot['mcp'] }) {
+  return (
+    <Box flexDirection="column">
+      <Text bold>MCP Servers:</Text>
+      {servers.length === 0 ? <Text dimColor> none used yet</Text> : null}
+      {servers.map((m) => (
+        <Box key={m.name} flexDirection="column">
+          <Text>
+            {bar(m.calls ? 1 - m.failures / m.calls : 1)} {m.name} {m.calls} call(s), {m.failures} failed
+          </Text>
+          <Box flexDirection="column" paddingLeft={2}>
+            <Text dimColor>
+              breaker {m.breaker}
+              {m.p50Ms === undefined ? '' : ` · p50 ${m.p50Ms.toFixed(1)} ms`}
+            </Text>
+            {m.crashes || m.restarts ? (
+              <Text color="yellow">
+                {m.crashes} crash(es), {m.restarts} restart(s)
+              </Text>
+            ) : null}
+            <Text dimColor>via {m.sources.join(', ')}</Text>
+            {m.lastError ? <Text color="red">last error: {firstLine(m.lastError)}</Text> : null}
+          </Box>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
 /** The roadmap's "Agent Orchestration" box, for one run. */
 export function Dashboard({
   snapshot,
@@ -98,13 +131,7 @@ export function Dashboard({
           ▶ {a.agentId}: {a.tool ?? 'thinking'} ({duration(a.elapsedMs)})
         </Text>
       ))}
-      <Text bold>MCP Servers:</Text>
-      {s.mcp.length === 0 ? <Text dimColor> none used yet</Text> : null}
-      {s.mcp.map((m) => (
-        <Text key={m.server}>
-          {bar(m.share)} {m.server} ({percent(m.share)})
-        </Text>
-      ))}
+      <McpHealth servers={s.mcp} />
       <Text>
         Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)}
       </Text>

@@ -6,14 +6,18 @@ import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
-import { emptyUsage } from '../core/index.js';
+import { emptyUsage, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
 import { agentActivity } from './activity.js';
 import { bar, Dashboard } from './Dashboard.js';
-import type { DashboardSnapshot } from './snapshot.js';
+import { dashboardSnapshot, type DashboardSnapshot } from './snapshot.js';
 import { watchRun } from './watch.js';
 
 const temp = useTempStore('baton-dash-');
+
+function health(name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHealth {
+  return { name, scope: 'run', breaker: 'closed', calls: 1, failures: 0, crashes: 0, restarts: 0, ...extra };
+}
 
 const snapshot: DashboardSnapshot = {
   runId: 'run-1',
@@ -27,9 +31,11 @@ const snapshot: DashboardSnapshot = {
   successRate: 0.89,
   avgDurationMs: 34_000,
   mcp: [
-    { server: 'git', agents: 7, share: 0.7 },
-    { server: 'web', agents: 4, share: 0.4 },
-    { server: 'db', agents: 2, share: 0.2 },
+    {
+      ...health('git', { calls: 10, failures: 3, crashes: 1, restarts: 1, p50Ms: 4.25, lastError: 'exited (code 1)' }),
+      sources: ['orchestrator', 'host-a:42'],
+    },
+    { ...health('web', { breaker: 'open' }), calls: 0, sources: ['orchestrator'] },
   ],
   contextBytes: 34_000,
   contextLimitBytes: 50_000,
@@ -51,9 +57,14 @@ describe('terminal dashboard', () => {
       'Queue: 34',
       'Success: 89%',
       'Avg Time: 34s',
-      '■■■■■■■□□□ git (70%)',
-      '■■■■□□□□□□ web (40%)',
-      '■■□□□□□□□□ db (20%)',
+      '■■■■■■■□□□ git 10 call(s), 3 failed',
+      'breaker closed · p50 4.3 ms',
+      '1 crash(es), 1 restart(s)',
+      'via orchestrator, host-a:42',
+      'last error: exited (code 1)',
+      '■■■■■■■■■■ web 0 call(s), 0 failed',
+      'breaker open  ',
+      'via orchestrator  ',
       'Context Size: 34KB / 50KB',
       'Token Usage: 12,456 · $1.5000 / $5',
       '▶ reviewer.3: mcp__git__diff (12s)',
@@ -61,6 +72,7 @@ describe('terminal dashboard', () => {
     ]) {
       expect(frame).toContain(line);
     }
+    expect(frame.split('crash(es)')).toHaveLength(2); // only the server that crashed says so
     expect(frame).toMatch(/^┌─+┐/);
   });
 
@@ -143,6 +155,27 @@ describe('terminal dashboard', () => {
 
   it('draws bars from shares', () => {
     expect([bar(0), bar(0.44), bar(1), bar(1.7)]).toEqual(['□□□□□□□□□□', '■■■■□□□□□□', '■■■■■■■■■■', '■■■■■■■■■■']);
+  });
+
+  it("shows a run's MCP health from the store, merged over its sources, and no other run's", async () => {
+    const run = { workflowName: 'wf', workflow: {}, status: 'succeeded' as const, createdAt: 1 };
+    await temp.store.saveRun({ ...run, id: 'mine', tenant: 'team-a' });
+    await temp.store.saveRun({ ...run, id: 'theirs', tenant: 'team-b' });
+    await temp.store.saveMcpHealth('mine', 'orchestrator', [health('memory', { calls: 2, p50Ms: 1.5 })]);
+    await temp.store.saveMcpHealth('mine', 'host-a:42', [
+      health('memory', { calls: 3, failures: 1, crashes: 1, restarts: 1, p50Ms: 4, lastError: 'exited' }),
+    ]);
+    await temp.store.saveMcpHealth('theirs', 'orchestrator', [health('memory', { calls: 50 }), health('secret-db')]);
+    const mine = await dashboardSnapshot(temp.store, 'mine', 50_000);
+    expect(mine?.mcp).toEqual([
+      {
+        ...health('memory', { calls: 5, failures: 1, crashes: 1, restarts: 1, p50Ms: 4, lastError: 'exited' }),
+        sources: ['host-a:42', 'orchestrator'],
+      },
+    ]);
+    const frame = render(<Dashboard snapshot={mine!} />).lastFrame() ?? '';
+    expect(frame).toContain('■■■■■■■■□□ memory 5 call(s), 1 failed');
+    expect(frame).not.toContain('secret-db');
   });
 
   it('follows a run as it progresses, reading only the store', async () => {

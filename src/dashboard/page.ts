@@ -25,7 +25,7 @@ export function dashboardPage(): string {
   .approval { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .approval pre { white-space: pre-wrap; background: #fff8e5; padding: 6px 8px; border-radius: 4px; margin: 4px 0; }
   .approval input { width: 40%; margin-right: 6px; } .approval button { margin-right: 6px; }
-  .agent, .merge { border-top: 1px solid #eef0f3; padding: 8px 0; }
+  .agent, .merge, .mcp { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
   .muted { color: #6e7781; }
@@ -40,9 +40,8 @@ export function dashboardPage(): string {
     <table><thead><tr><th>Workflow</th><th>Status</th><th>Agents</th><th>Tokens</th><th>Cost</th><th>Started</th></tr></thead><tbody id="runs"></tbody></table>
   </section>
   <section><h2>Cost per run (USD)</h2><svg id="chart" width="100%" height="170" role="img" aria-label="cost per run"></svg>
-    <h2 style="margin-top:12px">MCP servers</h2><table><tbody id="mcp"></tbody></table>
   </section>
-  <section id="detail"><h2>Run</h2><p class="muted">Pick a run to see its agents: prompts, results, usage and errors.</p></section>
+  <section id="detail"><h2>Run</h2><p class="muted">Pick a run to see its MCP servers and its agents: prompts, results, usage and errors.</p></section>
 </main>
 <script>
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
@@ -77,7 +76,7 @@ async function refreshApprovals() {
 }
 
 async function refresh() {
-  const [runs, mcp] = await Promise.all([fetch('/api/runs').then((r) => r.json()), fetch('/api/mcp').then((r) => r.json())]);
+  const runs = await fetch('/api/runs').then((r) => r.json());
   const body = document.getElementById('runs');
   body.replaceChildren(...runs.map((run) => {
     const tr = el('tr');
@@ -88,11 +87,6 @@ async function refresh() {
     return tr;
   }));
   drawChart(runs.slice(0, 10).reverse());
-  document.getElementById('mcp').replaceChildren(...(mcp.length ? mcp.map((m) => {
-    const tr = el('tr');
-    tr.append(el('td', m.server), el('td', Math.round(m.availability * 100) + '% available'), el('td', m.missing ? 'missed by ' + m.missing + ' agents: ' + m.lastError : 'used by ' + m.used + ' agents', 'muted'));
-    return tr;
-  }) : [el('tr', 'No MCP servers used yet.', 'muted')]));
   await refreshApprovals();
   if (selected) await showRun();
 }
@@ -122,7 +116,7 @@ async function showRun() {
   const head = el('h2', 'Run ' + run.runId + ' · ' + run.workflow);
   head.style.textTransform = 'none';
   const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + usd(run.totals.costUsd), 'muted'));
-  detail.replaceChildren(head, status, ...run.phases.filter((p) => p.merge).map((p) => mergeBox(p.merge)), ...run.agents.map((a) => {
+  detail.replaceChildren(head, status, mcpBox(run.mcpHealth), ...run.phases.filter((p) => p.merge).map((p) => mergeBox(p.merge)), ...run.agents.map((a) => {
     const box = el('div', undefined, 'agent');
     box.dataset.agentId = a.id;
     box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
@@ -144,6 +138,24 @@ async function showRun() {
     if (a.error) box.append(el('div', 'Error', 'muted'), el('pre', a.error.code + ': ' + a.error.message, 'error'));
     return box;
   }));
+}
+
+// The run's MCP servers as baton status shows them: each added up over the orchestrator and every worker.
+function mcpBox(health) {
+  const box = el('div', undefined, 'mcp');
+  if (!health.length) { box.append(el('span', 'No MCP server health recorded for this run.', 'muted')); return box; }
+  const table = el('table');
+  table.append(...health.map((h) => {
+    const tr = el('tr');
+    tr.dataset.server = h.name;
+    tr.append(el('td', h.name, 'server'), el('td', h.scope, 'muted'), el('td', 'breaker ' + h.breaker, 'breaker status ' + (h.breaker === 'closed' ? 'succeeded' : 'failed')),
+      el('td', h.calls + ' call(s), ' + h.failures + ' failed', 'calls'), el('td', h.p50Ms === undefined ? '' : 'p50 ' + h.p50Ms.toFixed(1) + ' ms', 'p50'),
+      el('td', h.crashes + ' crash(es), ' + h.restarts + ' restart(s)', 'crashes'), el('td', h.sources.join(', '), 'sources muted'),
+      el('td', h.lastError ?? '', 'last-error'));
+    return tr;
+  }));
+  box.append(el('div', 'MCP servers', 'muted'), table);
+  return box;
 }
 
 // A merged worktree phase: its integration branch and head, and what became of each agent's branch.

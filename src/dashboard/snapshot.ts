@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../core/index.js';
+import { mergeRunHealth, type MergedServerHealth } from '../mcp/index.js';
 import type { AgentRecord, RunStatus, Store } from '../store/index.js';
 import { workflowSchema } from '../workflow/index.js';
 import { agentActivity, type AgentActivity } from './activity.js';
@@ -17,8 +18,8 @@ export interface DashboardSnapshot {
   /** Succeeded / finished, 0..1; undefined before any agent finished. */
   successRate?: number;
   avgDurationMs?: number;
-  /** Each MCP server and the share of agents (so far) that used it. */
-  mcp: Array<{ server: string; agents: number; share: number }>;
+  /** Each MCP server's health over the run so far, as `baton status` shows it (merged over every source). */
+  mcp: MergedServerHealth[];
   contextBytes: number;
   contextLimitBytes: number;
   tokens: number;
@@ -40,19 +41,16 @@ export async function dashboardSnapshot(
 ): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [agents, context, pending, calls] = await Promise.all([
+  const [agents, context, pending, calls, health] = await Promise.all([
     store.listAgents(runId),
     store.listContextEntries({ runId, level: 0 }),
     store.listApprovals({ runId, status: 'pending' }),
     store.listToolCalls(runId),
+    store.listMcpHealth(runId),
   ]);
   const done = agents.filter(finished);
   const succeeded = agents.filter((a) => a.status === 'succeeded').length;
   const failed = agents.filter((a) => a.status === 'failed').length;
-  const withMcp = agents.filter((a) => a.mcp);
-  const servers = new Map<string, number>();
-  for (const agent of withMcp)
-    for (const server of agent.mcp?.servers ?? []) servers.set(server, (servers.get(server) ?? 0) + 1);
   const workflow = workflowSchema.safeParse(run.workflow);
   const ran = done.filter((a) => a.attempts > 0);
   return {
@@ -66,9 +64,7 @@ export async function dashboardSnapshot(
     failed,
     ...(succeeded + failed > 0 ? { successRate: succeeded / (succeeded + failed) } : {}),
     ...(ran.length > 0 ? { avgDurationMs: ran.reduce((sum, a) => sum + a.durationMs, 0) / ran.length } : {}),
-    mcp: [...servers.entries()]
-      .map(([server, n]) => ({ server, agents: n, share: n / Math.max(1, withMcp.length) }))
-      .sort((a, b) => b.share - a.share || a.server.localeCompare(b.server)),
+    mcp: mergeRunHealth(health),
     contextBytes: context.entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0),
     contextLimitBytes,
     tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
 import { HttpError, sendJson, startHttpServer, type Route } from '../http/index.js';
+import { mergeRunHealth } from '../mcp/index.js';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { MetricsSource } from '../observability/index.js';
 import type { Store } from '../store/index.js';
@@ -22,6 +23,8 @@ export interface WebDashboardOptions {
   allowedHosts?: readonly string[];
   /** Served at `/metrics` (Prometheus text) for as long as the dashboard runs. */
   metrics?: MetricsSource;
+  /** What MCP error text is passed through before it is served (default: secrets of this process's environment). */
+  redactor?: SecretRedactor;
 }
 
 type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
@@ -41,42 +44,24 @@ async function runsList(store: Store, finished: Map<string, Totals>) {
   );
 }
 
-/** Per MCP server, across recent runs: how many agents got it, and how many had to do without it. */
-async function mcpHealth(store: Store) {
-  const servers = new Map<string, { used: number; missing: number; lastError?: string }>();
-  for (const run of await store.listRuns({ limit: 20 })) {
-    for (const agent of await store.listAgents(run.id)) {
-      for (const name of agent.mcp?.servers ?? [])
-        servers.set(name, {
-          ...(servers.get(name) ?? { used: 0, missing: 0 }),
-          used: (servers.get(name)?.used ?? 0) + 1,
-        });
-      for (const miss of agent.mcp?.missing ?? []) {
-        const current = servers.get(miss.name) ?? { used: 0, missing: 0 };
-        servers.set(miss.name, { ...current, missing: current.missing + 1, lastError: miss.error.message });
-      }
-    }
-  }
-  return [...servers.entries()].map(([server, s]) => ({
-    server,
-    ...s,
-    availability: s.used / Math.max(1, s.used + s.missing),
-  }));
-}
-
-/** A run in full: its summary, and each agent's prompt, appended system prompt, result, errors, tool calls and current activity. */
-async function runDetail(store: Store, runId: string) {
+/**
+ * A run in full: its summary, its MCP servers' health (as `baton status` shows it, errors redacted), and each
+ * agent's prompt, appended system prompt, result, errors, tool calls and current activity.
+ */
+async function runDetail(store: Store, runId: string, redactor: SecretRedactor) {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [summary, agents, attempts, toolCalls] = await Promise.all([
+  const [summary, agents, attempts, toolCalls, health] = await Promise.all([
     summarizeRun(store, runId),
     store.listAgents(runId),
     store.listAttempts(runId),
     store.listToolCalls(runId),
+    store.listMcpHealth(runId),
   ]);
   const activity = new Map(agentActivity(agents, toolCalls, Date.now()).map((a) => [a.agentId, a]));
   return {
     ...summary,
+    mcpHealth: redactor.redactDeep(mergeRunHealth(health)),
     agents: agents.map((a) => ({
       id: a.id,
       phaseId: a.phaseId,
@@ -97,10 +82,10 @@ async function runDetail(store: Store, runId: string) {
   };
 }
 
-/** A running run's tool calls as they start and end: a change is worth pushing to open pages. */
-async function toolProgress(store: Store, runId: string): Promise<string> {
-  const calls = await store.listToolCalls(runId);
-  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}`;
+/** A running run's tool calls as they start and end, and its MCP health as saved: a change is worth pushing to open pages. */
+async function runProgress(store: Store, runId: string): Promise<string> {
+  const [calls, health] = await Promise.all([store.listToolCalls(runId), store.listMcpHealth(runId)]);
+  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}/${JSON.stringify(health)}`;
 }
 
 /** The server-sent event that tells an open page to fetch again. */
@@ -111,6 +96,7 @@ function sendUpdate(client: ServerResponse): void {
 /** The page, its JSON API, the live-update stream, approvals and (when given) `/metrics`. */
 function dashboardRoutes(
   store: Store,
+  redactor: SecretRedactor,
   finishedTotals: Map<string, Totals>,
   clients: Set<ServerResponse>,
   metrics: MetricsSource | undefined,
@@ -128,12 +114,11 @@ function dashboardRoutes(
       path: '/api/runs',
       handle: async ({ res }) => sendJson(res, 200, await runsList(store, finishedTotals)),
     },
-    { method: 'GET', path: '/api/mcp', handle: async ({ res }) => sendJson(res, 200, await mcpHealth(store)) },
     {
       method: 'GET',
       path: /^\/api\/runs\/([^/]+)$/,
       handle: async ({ res, params }) => {
-        const detail = await runDetail(store, params[0] ?? '');
+        const detail = await runDetail(store, params[0] ?? '', redactor);
         if (!detail) throw new HttpError(404, 'not_found', 'no such run');
         sendJson(res, 200, detail);
       },
@@ -180,7 +165,7 @@ async function dashboardState(store: Store, finishedTotals: Map<string, Totals>)
         r.totals.succeeded,
         r.totals.failed,
         r.totals.costUsd,
-        r.status === 'running' ? await toolProgress(store, r.runId) : '',
+        r.status === 'running' ? await runProgress(store, r.runId) : '',
       ]),
     ),
     waiting.map((a) => a.id),
@@ -218,7 +203,7 @@ function listenError(host: string, port: number) {
 }
 
 /**
- * `baton serve`: a page with the runs, their agents, MCP health and token/cost charts, kept live over
+ * `baton serve`: a page with the runs, their agents and MCP health, and token/cost charts, kept live over
  * server-sent events. Reads only the store, so it shows runs from any process sharing the data dir.
  */
 export async function startWebDashboard(
@@ -227,7 +212,8 @@ export async function startWebDashboard(
   const { store } = options;
   const clients = new Set<ServerResponse>();
   const finishedTotals = new Map<string, Totals>();
-  const routes = dashboardRoutes(store, finishedTotals, clients, options.metrics);
+  const redactor = options.redactor ?? SecretRedactor.fromEnvironment(process.env);
+  const routes = dashboardRoutes(store, redactor, finishedTotals, clients, options.metrics);
   const poll = pollForChanges(store, finishedTotals, clients, options.pollMs ?? 500);
 
   const host = options.host ?? '127.0.0.1';
