@@ -14,10 +14,11 @@ const health = (name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHe
 });
 
 describe('ServerTraffic', () => {
-  it('counts calls, failures, crashes and restarts, keeps the last error and the median latency', () => {
+  it('counts tool calls (not listings), failures, crashes and restarts, keeps the last error and the median latency', () => {
     const traffic = new ServerTraffic();
     for (const latencyMs of [4, 1, 3])
       traffic.recordCall({ server: 'calc', method: 'tools/call', ok: true, latencyMs });
+    traffic.recordCall({ server: 'calc', method: 'tools/list', ok: true, latencyMs: 100 }); // not a tool call
     traffic.recordCall({ server: 'calc', method: 'tools/call', ok: false, latencyMs: 9, error: 'Connection closed' });
     traffic.recordLifecycle({ server: 'calc', state: 'crashed' });
     traffic.recordLifecycle({ server: 'calc', state: 'restarted' });

@@ -12,12 +12,12 @@ export class ServerTraffic {
   private restarts = 0;
   private lastError?: string;
 
+  /** Tool calls are what `calls`, `failures` and p50 count; any other request (tools/list, …) that fails still leaves its error. */
   recordCall(call: GatewayCall): void {
+    if (!call.ok) this.lastError = call.error;
+    if (call.method !== 'tools/call') return;
     this.latencies.push(call.latencyMs);
-    if (!call.ok) {
-      this.failures++;
-      this.lastError = call.error;
-    }
+    if (!call.ok) this.failures++;
   }
 
   recordLifecycle(event: LifecycleEvent): void {
