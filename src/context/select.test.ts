@@ -376,8 +376,23 @@ describe('candidate sets kept on write', () => {
   });
 
   it('selects after each write exactly what a fresh analysis of the same facts selects', async () => {
-    const acc = accumulator();
+    // Growing the analysis on write is for large runs; here it is asked of a small one.
+    const grows = { ...tuning, growAnalysisFrom: 0 };
+    const open = () =>
+      new DynamicContextAccumulator({
+        store: temp.store,
+        runId: 'run-1',
+        sizeLimitBytes: 1_000_000,
+        clock,
+        tuning: grows,
+      });
+    const acc = open();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    // Enough facts that five writes stay within the growth after which the set is analysed from scratch again.
+    const teams = ['billing', 'search', 'growth', 'platform', 'mobile', 'data', 'security', 'support'];
+    const owned = ['alerts', 'dashboards', 'runbooks', 'budgets', 'roadmaps'];
+    const ownership = teams.flatMap((team) => owned.map((thing) => `Finding: The ${team} team owns its ${thing}.`));
+    await acc.add(facts(...ownership), { phaseId: 'research', agentId: 'org' });
     const requests = [
       'Set up winston as the logger with its JSON transport.',
       'Replace console.log in the api package with a real logger.',
@@ -403,7 +418,7 @@ describe('candidate sets kept on write', () => {
     for (const [agentId, line] of writes) {
       await acc.add(facts(line), { phaseId: 'research', agentId });
       // A fresh accumulator reads the run from the store and analyses it from scratch.
-      expect(await selectEach(acc)).toEqual(await selectEach(accumulator()));
+      expect(await selectEach(acc)).toEqual(await selectEach(open()));
     }
     const [logger, api] = await selectEach(acc);
     expect(contents(logger!)).toContain('We switch to pino instead of winston; its JSON output needs no transport.');

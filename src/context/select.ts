@@ -46,6 +46,11 @@ export interface SelectionTuning {
   conflictSimilarity: number;
   /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
   revisedSimilarity: number;
+  /**
+   * Speed, not choice: a candidate set analysed from scratch with at least this many candidates grows
+   * with later writes (see `grownAnalysis`); a smaller one is analysed from scratch again, which is cheap.
+   */
+  growAnalysisFrom: number;
 }
 
 export const defaultSelectionTuning: SelectionTuning = {
@@ -63,6 +68,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   duplicateSubject: 0.3,
   conflictSimilarity: 0.8,
   revisedSimilarity: 0.25,
+  growAnalysisFrom: 1000,
 };
 
 /** What the agent is about to do: everything selection ranks facts against. */
@@ -255,11 +261,11 @@ const grownFrom = new WeakMap<ContextEntry[], ContextEntry[]>();
 /**
  * Idf drifts as facts are added: pairs of older facts keep the duplicate/supersession verdicts found
  * at the idf of their time, while every pair with a new fact is judged at the current idf. Once the
- * candidates grew by this share (or `REANALYSE_MIN_GROWTH` facts, if more) since the last analysis
- * from scratch, the next selection analyses from scratch again, which bounds the drift.
+ * candidates grew by this share since the last analysis from scratch, the next selection analyses
+ * from scratch again, which bounds the drift (about 1 % on the similarities at 1,000 facts or more;
+ * below `growAnalysisFrom`, where one fact moves the idf a lot, there is no growing at all).
  */
 const REANALYSE_GROWTH = 0.125;
-const REANALYSE_MIN_GROWTH = 32;
 
 /**
  * Tells selection that `next` is `previous` with entries appended or replaced in place (an
@@ -333,9 +339,9 @@ function grownAnalysis(
     return undefined;
   const phasesWithFacts = new Set([...analysis.phasesWithFacts, ...facts.map((e) => e.phaseId)]);
   const fresh = candidatesOf(appended, phasesWithFacts, wordnet);
-  const { corpus } = analysis;
-  const growth = corpus.candidates.length + fresh.length - analysis.analysedFromScratch;
-  if (growth > Math.max(REANALYSE_MIN_GROWTH, REANALYSE_GROWTH * analysis.analysedFromScratch)) return undefined;
+  const { corpus, analysedFromScratch } = analysis;
+  if (analysedFromScratch < tuning.growAnalysisFrom) return undefined;
+  if (corpus.candidates.length + fresh.length > (1 + REANALYSE_GROWTH) * analysedFromScratch) return undefined;
   if (corpus.newest && fresh.some((c) => older(c.entry, corpus.newest!.entry) <= 0)) return undefined;
   // From here on the analysis is the new list's: the old list and set key no longer describe it.
   analysedLists.delete(base!);
