@@ -398,13 +398,17 @@ describe('candidate sets kept on write', () => {
       'Replace console.log in the api package with a real logger.',
       'Which primary keys do new tables use?',
     ].map((task): SelectionRequest => ({ phaseIds: ['research'], task, mode: 'filtered', budgetTokens: 2000 }));
-    requests.push({ ...requests[0]!, mode: 'all' });
+    // The same facts as a second candidate set (no such session): the two must not share a growing analysis.
+    requests.push({ ...requests[0]!, mode: 'all' }, { ...requests[1]!, sessionIds: ['no-such-session'] });
     const selectEach = async (a: DynamicContextAccumulator) => {
       const selections = [];
       for (const request of requests) selections.push(await a.select(request));
       return selections;
     };
     await selectEach(acc); // analysed from scratch here; each write below grows that analysis
+    // Another accumulator on the run keeps its own candidate sets: the writes above must not grow its analysis.
+    const reader = open();
+    const readerSaw = await selectEach(reader);
     const writes: Array<[agentId: string, line: string]> = [
       ['first', 'Decision: The new logger will be winston with a JSON transport.'],
       ['one', 'Finding: The api package logs with console.log and a homemade formatter in src/api/util/log.ts.'],
@@ -425,6 +429,7 @@ describe('candidate sets kept on write', () => {
     expect(contents(logger!)).not.toContain('The new logger will be winston with a JSON transport.');
     expect(Object.keys(logger!.superseded ?? {})).toHaveLength(1);
     expect(contents(api!).filter((c) => c.includes('console.log'))).toHaveLength(1);
+    expect(await selectEach(reader)).toEqual(readerSaw);
   });
 });
 

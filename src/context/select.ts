@@ -247,6 +247,8 @@ interface Analysis {
   settings: string;
   /** Its key in `analysedSets`, while it still describes that set. */
   setKey?: string;
+  /** Also another list's (one with the same ids and versions): never grown in place. */
+  shared?: boolean;
 }
 
 /** Analysed candidate sets by the set's ids and versions: a phase's agents share one. */
@@ -290,7 +292,10 @@ function analyseSet(entries: ContextEntry[], settings: string, tuning: Selection
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
   const setKey = `${hash.digest('hex')}:${settings}`;
   const known = analysedSets.get(setKey);
-  if (known) return known;
+  if (known) {
+    known.shared = true;
+    return known;
+  }
   const phasesWithFacts = phasesWithFactsIn(entries);
   const corpus = new Corpus();
   const replacedBy = new Map<string, string>();
@@ -332,7 +337,7 @@ function grownAnalysis(
   const base = grownFrom.get(entries);
   const analysis = base && analysedLists.get(base);
   const appended = analysis?.settings === settings ? appendedTo(base!, entries) : undefined;
-  if (!analysis || !appended) return undefined;
+  if (!analysis || analysis.shared || !appended) return undefined;
   const facts = appended.filter((e) => !isPhaseOutput(e));
   // A phase's first facts after its output was a candidate would drop that output: not an append.
   if (facts.some((e) => !analysis.phasesWithFacts.has(e.phaseId) && analysis.phaseOutputs.has(e.phaseId)))
