@@ -336,8 +336,9 @@ function grownAnalysis(
 ): Analysis | undefined {
   const base = grownFrom.get(entries);
   const analysis = base && analysedLists.get(base);
-  const appended = analysis?.settings === settings ? appendedTo(base!, entries) : undefined;
-  if (!analysis || analysis.shared || !appended) return undefined;
+  if (!analysis || analysis.shared || analysis.analysedFromScratch < tuning.growAnalysisFrom) return undefined;
+  const appended = analysis.settings === settings ? appendedTo(base, entries) : undefined;
+  if (!appended) return undefined;
   const facts = appended.filter((e) => !isPhaseOutput(e));
   // A phase's first facts after its output was a candidate would drop that output: not an append.
   if (facts.some((e) => !analysis.phasesWithFacts.has(e.phaseId) && analysis.phaseOutputs.has(e.phaseId)))
@@ -345,11 +346,10 @@ function grownAnalysis(
   const phasesWithFacts = new Set([...analysis.phasesWithFacts, ...facts.map((e) => e.phaseId)]);
   const fresh = candidatesOf(appended, phasesWithFacts, wordnet);
   const { corpus, analysedFromScratch } = analysis;
-  if (analysedFromScratch < tuning.growAnalysisFrom) return undefined;
   if (corpus.candidates.length + fresh.length > (1 + REANALYSE_GROWTH) * analysedFromScratch) return undefined;
   if (corpus.newest && fresh.some((c) => older(c.entry, corpus.newest!.entry) <= 0)) return undefined;
   // From here on the analysis is the new list's: the old list and set key no longer describe it.
-  analysedLists.delete(base!);
+  analysedLists.delete(base);
   if (analysis.setKey) analysedSets.delete(analysis.setKey);
   delete analysis.setKey;
   analysis.phasesWithFacts = phasesWithFacts;
