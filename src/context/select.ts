@@ -264,8 +264,8 @@ const grownFrom = new WeakMap<ContextEntry[], ContextEntry[]>();
  * Idf drifts as facts are added: pairs of older facts keep the duplicate/supersession verdicts found
  * at the idf of their time, while every pair with a new fact is judged at the current idf. Once the
  * candidates grew by this share since the last analysis from scratch, the next selection analyses
- * from scratch again, which bounds the drift (about 1 % on the similarities at 1,000 facts or more;
- * below `growAnalysisFrom`, where one fact moves the idf a lot, there is no growing at all).
+ * from scratch again, which bounds the drift (an idf moves by at most about log 1.125; below
+ * `growAnalysisFrom`, where one fact moves the idf a lot, there is no growing at all).
  */
 const REANALYSE_GROWTH = 0.125;
 
