@@ -9,6 +9,7 @@ import type { Reranker } from './rerank.js';
 import {
   defaultSelectionTuning,
   fitBudget,
+  noteListGrowth,
   rankFacts,
   withoutRepetition,
   type Ranked,
@@ -322,6 +323,7 @@ export class DynamicContextAccumulator {
       const entries = set.entries.map((e) => byId.get(e.id) ?? e);
       const known = new Set(set.entries.map((e) => e.id));
       entries.push(...added.filter((e) => !known.has(e.id)));
+      noteListGrowth(set.entries, entries);
       this.cache.set(key, { ...set, entries });
     }
   }

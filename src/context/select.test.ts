@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { DynamicContextAccumulator } from './accumulator.js';
+import { DynamicContextAccumulator, type SelectionRequest } from './accumulator.js';
 import { extractContext, type ContextDraft } from './extract.js';
 import { renderContext } from './prompt.js';
 import { defaultSelectionTuning, rankFacts, type TaskDescription } from './select.js';
@@ -373,6 +373,63 @@ describe('candidate sets kept on write', () => {
     expect(contents(selected)).not.toContain('Jobs run on BullMQ.');
     expect(contents(selected)).not.toContain('Unrelated phase fact about jobs.');
     list.mockRestore();
+  });
+
+  it('selects after each write exactly what a fresh analysis of the same facts selects', async () => {
+    // Growing the analysis on write is for large runs; here it is asked of a small one.
+    const grows = { ...tuning, growAnalysisFrom: 0 };
+    const open = () =>
+      new DynamicContextAccumulator({
+        store: temp.store,
+        runId: 'run-1',
+        sizeLimitBytes: 1_000_000,
+        clock,
+        tuning: grows,
+      });
+    const acc = open();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    // Enough facts that five writes stay within the growth after which the set is analysed from scratch again.
+    const teams = ['billing', 'search', 'growth', 'platform', 'mobile', 'data', 'security', 'support'];
+    const owned = ['alerts', 'dashboards', 'runbooks', 'budgets', 'roadmaps'];
+    const ownership = teams.flatMap((team) => owned.map((thing) => `Finding: The ${team} team owns its ${thing}.`));
+    await acc.add(facts(...ownership), { phaseId: 'research', agentId: 'org' });
+    const requests = [
+      'Set up winston as the logger with its JSON transport.',
+      'Replace console.log in the api package with a real logger.',
+      'Which primary keys do new tables use?',
+    ].map((task): SelectionRequest => ({ phaseIds: ['research'], task, mode: 'filtered', budgetTokens: 2000 }));
+    // The same facts as a second candidate set (no such session): the two must not share a growing analysis.
+    requests.push({ ...requests[0]!, mode: 'all' }, { ...requests[1]!, sessionIds: ['no-such-session'] });
+    const selectEach = async (a: DynamicContextAccumulator) => {
+      const selections = [];
+      for (const request of requests) selections.push(await a.select(request));
+      return selections;
+    };
+    await selectEach(acc); // analysed from scratch here; each write below grows that analysis
+    // Another accumulator on the run keeps its own candidate sets: the writes above must not grow its analysis.
+    const reader = open();
+    const readerSaw = await selectEach(reader);
+    const writes: Array<[agentId: string, line: string]> = [
+      ['first', 'Decision: The new logger will be winston with a JSON transport.'],
+      ['one', 'Finding: The api package logs with console.log and a homemade formatter in src/api/util/log.ts.'],
+      [
+        'two',
+        'Finding: In src/api, logging is done through console.log plus a hand-written formatter (src/api/util/log.ts).',
+      ],
+      ['second', 'Decision: We switch to pino instead of winston; its JSON output needs no transport.'],
+      ['db', 'Decision: New tables get a created_at column filled by the database.'],
+    ];
+    for (const [agentId, line] of writes) {
+      await acc.add(facts(line), { phaseId: 'research', agentId });
+      // A fresh accumulator reads the run from the store and analyses it from scratch.
+      expect(await selectEach(acc)).toEqual(await selectEach(open()));
+    }
+    const [logger, api] = await selectEach(acc);
+    expect(contents(logger!)).toContain('We switch to pino instead of winston; its JSON output needs no transport.');
+    expect(contents(logger!)).not.toContain('The new logger will be winston with a JSON transport.');
+    expect(Object.keys(logger!.superseded ?? {})).toHaveLength(1);
+    expect(contents(api!).filter((c) => c.includes('console.log'))).toHaveLength(1);
+    expect(await selectEach(reader)).toEqual(readerSaw);
   });
 });
 

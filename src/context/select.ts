@@ -46,6 +46,11 @@ export interface SelectionTuning {
   conflictSimilarity: number;
   /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
   revisedSimilarity: number;
+  /**
+   * Speed, not choice: a candidate set analysed from scratch with at least this many candidates grows
+   * with later writes (see `grownAnalysis`); a smaller one is analysed from scratch again, which is cheap.
+   */
+  growAnalysisFrom: number;
 }
 
 export const defaultSelectionTuning: SelectionTuning = {
@@ -63,6 +68,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   duplicateSubject: 0.3,
   conflictSimilarity: 0.8,
   revisedSimilarity: 0.25,
+  growAnalysisFrom: 1000,
 };
 
 /** What the agent is about to do: everything selection ranks facts against. */
@@ -113,8 +119,10 @@ const analysed = new LRUCache<string, Terms>({ max: 50_000 });
 interface Candidate {
   entry: ContextEntry;
   terms: Terms;
-  /** Its place among the selection's candidates. */
+  /** Its place among the selection's candidates (in the order listed). */
   index: number;
+  /** Its place among them in order of age (see `older`). */
+  age: number;
 }
 
 /**
@@ -135,24 +143,22 @@ function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
 
 const isPhaseOutput = (entry: ContextEntry): boolean => entry.key?.startsWith('phase-output/') ?? false;
 
+/** The phases that have facts of their own among these entries (their aggregated outputs repeat them). */
+const phasesWithFactsIn = (entries: ContextEntry[]): Set<string | undefined> =>
+  new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
+
 /**
  * The facts worth ranking: empty ones ("File changed: none") dropped, and a phase's aggregated output
- * dropped when the phase's own facts are there, since it repeats them.
+ * dropped when the phase's own facts are there, since it repeats them. Not yet placed (see `Corpus.add`).
  */
-function candidatesOf(entries: ContextEntry[], wordnet?: WordNet): Candidate[] {
-  const phasesWithFacts = new Set(entries.filter((e) => !isPhaseOutput(e)).map((e) => e.phaseId));
+function candidatesOf(
+  entries: ContextEntry[],
+  phasesWithFacts: Set<string | undefined>,
+  wordnet?: WordNet,
+): Candidate[] {
   return entries
     .filter((e) => !isEmptyFact(e.content) && !(isPhaseOutput(e) && phasesWithFacts.has(e.phaseId)))
-    .map((entry, index) => ({ entry, terms: termsOfEntry(entry, wordnet), index }));
-}
-
-/** Document frequency and inverse document frequency of each term among this selection's candidates (never the whole store). */
-function frequenciesOf(candidates: Candidate[]): { df: Map<string, number>; idf: Map<string, number> } {
-  const df = new Map<string, number>();
-  for (const { terms } of candidates) for (const term of terms.keys()) df.set(term, (df.get(term) ?? 0) + 1);
-  // A handful of facts says little about how common a word is: below MIN_IDF_DOCUMENTS, count as if there were that many.
-  const n = Math.max(candidates.length, MIN_IDF_DOCUMENTS);
-  return { df, idf: new Map([...df].map(([term, d]) => [term, Math.log(1 + (n - d + 0.5) / (d + 0.5))])) };
+    .map((entry) => ({ entry, terms: termsOfEntry(entry, wordnet), index: -1, age: -1 }));
 }
 
 type Vector = Map<string, number>;
@@ -160,62 +166,197 @@ const MIN_IDF_DOCUMENTS = 20;
 /** Words in more facts than this share (or 20 facts, if more) do not name a subject. */
 const SUBJECT_DF_SHARE = 0.02;
 
-/** The candidates of one selection, analysed together. */
-interface Corpus {
-  candidates: Candidate[];
-  df: Map<string, number>;
-  idf: Map<string, number>;
-  vectors: Map<string, Vector>;
-  /** Term → the candidates that have it: scoring visits only facts that share a term with the task. */
-  postings: Map<string, Candidate[]>;
+/** Order of age; ties broken by id, so the result never depends on which agent finished first. */
+const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+
+/**
+ * The candidates of one selection, analysed together (document frequencies per run, never the whole
+ * store). It grows in place when an accumulator's write appends facts newer than all it holds.
+ */
+class Corpus {
+  readonly candidates: Candidate[] = [];
+  readonly byId = new Map<string, Candidate>();
+  readonly df = new Map<string, number>();
+  /** Term → the candidates that have it, oldest first: scoring visits only facts that share a term with the task. */
+  readonly postings = new Map<string, Candidate[]>();
   /** Ids of the candidate decisions. */
-  decisions: Set<string>;
-}
+  readonly decisions = new Set<string>();
+  newest: Candidate | undefined;
+  /** Idf and fact vectors at the current frequencies, computed when asked; every addition changes them. */
+  private idfs = new Map<string, number>();
+  private vectors = new Map<string, Vector>();
 
-function postingsOf(candidates: Candidate[]): Map<string, Candidate[]> {
-  const postings = new Map<string, Candidate[]>();
-  for (const candidate of candidates) {
-    for (const term of candidate.terms.keys()) {
-      const list = postings.get(term);
-      if (list) list.push(candidate);
-      else postings.set(term, [candidate]);
+  /** Adds candidates (in the order listed); returns them oldest first. */
+  add(fresh: Candidate[]): Candidate[] {
+    for (const candidate of fresh) {
+      candidate.index = this.candidates.length;
+      this.candidates.push(candidate);
+      this.byId.set(candidate.entry.id, candidate);
+      for (const term of candidate.terms.keys()) this.df.set(term, (this.df.get(term) ?? 0) + 1);
+      if (candidate.entry.type === 'decision') this.decisions.add(candidate.entry.id);
     }
+    const byAge = [...fresh].sort((a, b) => older(a.entry, b.entry));
+    for (const candidate of byAge) {
+      candidate.age = this.newest ? this.newest.age + 1 : 0;
+      this.newest = candidate;
+      for (const term of candidate.terms.keys()) {
+        const list = this.postings.get(term);
+        if (list) list.push(candidate);
+        else this.postings.set(term, [candidate]);
+      }
+    }
+    this.idfs = new Map();
+    this.vectors = new Map();
+    return byAge;
   }
-  return postings;
+
+  /** Inverse document frequency; 0 for a term no candidate has. */
+  readonly idf = (term: string): number => {
+    const known = this.idfs.get(term);
+    if (known !== undefined) return known;
+    const d = this.df.get(term);
+    if (d === undefined) return 0;
+    // A handful of facts says little about how common a word is: below MIN_IDF_DOCUMENTS, count as if there were that many.
+    const n = Math.max(this.candidates.length, MIN_IDF_DOCUMENTS);
+    const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
+    this.idfs.set(term, idf);
+    return idf;
+  };
+
+  vectorOf(candidate: Candidate): Vector {
+    const known = this.vectors.get(candidate.entry.id);
+    if (known) return known;
+    const vector = weigh(candidate.terms, this.idf);
+    this.vectors.set(candidate.entry.id, vector);
+    return vector;
+  }
 }
 
-/** Analysed candidate sets with their redundant facts, by the set's ids and versions: a phase's agents share one. */
-const analysedSets = new LRUCache<string, { corpus: Corpus; redundant: Map<string, string> }>({ max: 32 });
+/** A candidate set analysed together, with which facts are redundant; kept and grown per list. */
+interface Analysis {
+  corpus: Corpus;
+  /** Each redundant fact's id → the id of the fact kept (chains followed). */
+  redundant: Map<string, string>;
+  /** Which fact replaced which, as found pair by pair (before chains are followed). */
+  replacedBy: Map<string, string>;
+  /** Among all entries analysed: phases with facts of their own, and phases with an aggregated output. */
+  phasesWithFacts: Set<string | undefined>;
+  phaseOutputs: Set<string | undefined>;
+  /** How many candidates the last analysis from scratch had (see `REANALYSE_GROWTH`). */
+  analysedFromScratch: number;
+  settings: string;
+  /** Its key in `analysedSets`, while it still describes that set. */
+  setKey?: string;
+  /** Also another list's (one with the same ids and versions): never grown in place. */
+  shared?: boolean;
+}
 
-type Analysis = { corpus: Corpus; redundant: Map<string, string> };
+/** Analysed candidate sets by the set's ids and versions: a phase's agents share one. */
+const analysedSets = new LRUCache<string, Analysis>({ max: 32 });
 
 /** The analysis of the very list a caller passed before (an accumulator's cached candidate set): no hashing. */
-const analysedLists = new WeakMap<ContextEntry[], { key: string; analysis: Analysis }>();
+const analysedLists = new WeakMap<ContextEntry[], Analysis>();
+
+/** A list → an earlier list it extends (see `noteListGrowth`), whose analysis can grow instead of starting over. */
+const grownFrom = new WeakMap<ContextEntry[], ContextEntry[]>();
+
+/**
+ * Idf drifts as facts are added: pairs of older facts keep the duplicate/supersession verdicts found
+ * at the idf of their time, while every pair with a new fact is judged at the current idf. Once the
+ * candidates grew by this share since the last analysis from scratch, the next selection analyses
+ * from scratch again, which bounds the drift (an idf moves by at most about log 1.125; below
+ * `growAnalysisFrom`, where one fact moves the idf a lot, there is no growing at all).
+ */
+const REANALYSE_GROWTH = 0.125;
+
+/**
+ * Tells selection that `next` is `previous` with entries appended or replaced in place (an
+ * accumulator's write): the analysis of `previous` can then grow by the appended facts.
+ */
+export function noteListGrowth(previous: ContextEntry[], next: ContextEntry[]): void {
+  grownFrom.set(next, analysedLists.has(previous) ? previous : (grownFrom.get(previous) ?? previous));
+}
 
 /** The candidates analysed together, and which of them are redundant; cached per candidate set. */
 function analyse(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
   const settings = `${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
   const same = analysedLists.get(entries);
-  if (same?.key === settings) return same.analysis;
-  const analysis = analyseSet(entries, tuning, wordnet);
-  analysedLists.set(entries, { key: settings, analysis });
+  if (same?.settings === settings) return same;
+  const analysis = grownAnalysis(entries, settings, tuning, wordnet) ?? analyseSet(entries, settings, tuning, wordnet);
+  analysedLists.set(entries, analysis);
   return analysis;
 }
 
-function analyseSet(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
+function analyseSet(entries: ContextEntry[], settings: string, tuning: SelectionTuning, wordnet?: WordNet): Analysis {
   const hash = createHash('sha1');
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
-  const key = `${hash.digest('hex')}:${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
-  const known = analysedSets.get(key);
-  if (known) return known;
-  const candidates = candidatesOf(entries, wordnet);
-  const { df, idf } = frequenciesOf(candidates);
-  const vectors = new Map(candidates.map((c) => [c.entry.id, weigh(c.terms, idf)]));
-  const decisions = new Set(candidates.filter((c) => c.entry.type === 'decision').map((c) => c.entry.id));
-  const corpus = { candidates, df, idf, vectors, postings: postingsOf(candidates), decisions };
-  const result = { corpus, redundant: redundantFacts(corpus, tuning) };
-  analysedSets.set(key, result);
-  return result;
+  const setKey = `${hash.digest('hex')}:${settings}`;
+  const known = analysedSets.get(setKey);
+  if (known) {
+    known.shared = true;
+    return known;
+  }
+  const phasesWithFacts = phasesWithFactsIn(entries);
+  const corpus = new Corpus();
+  const replacedBy = new Map<string, string>();
+  for (const candidate of corpus.add(candidatesOf(entries, phasesWithFacts, wordnet)))
+    findRedundant(candidate, corpus, tuning, replacedBy);
+  const phaseOutputs = new Set(entries.filter(isPhaseOutput).map((e) => e.phaseId));
+  const analysis: Analysis = {
+    corpus,
+    redundant: survivorsOf(replacedBy),
+    replacedBy,
+    phasesWithFacts,
+    phaseOutputs,
+    analysedFromScratch: corpus.candidates.length,
+    settings,
+    setKey,
+  };
+  analysedSets.set(setKey, analysis);
+  return analysis;
+}
+
+/** The entries of `next` after those of `previous`, if `next` only appends to it (else undefined). */
+function appendedTo(previous: ContextEntry[], next: ContextEntry[]): ContextEntry[] | undefined {
+  if (next.length < previous.length) return undefined;
+  for (let i = 0; i < previous.length; i++) if (next[i] !== previous[i]) return undefined;
+  return next.slice(previous.length);
+}
+
+/**
+ * The analysis of the list `entries` grew from, grown by the appended facts — when they only append
+ * facts newer than all analysed, change no phase output's standing, and stay within the drift bound.
+ * A replaced entry (a keyed fact updated) means analysing from scratch.
+ */
+function grownAnalysis(
+  entries: ContextEntry[],
+  settings: string,
+  tuning: SelectionTuning,
+  wordnet?: WordNet,
+): Analysis | undefined {
+  const base = grownFrom.get(entries);
+  const analysis = base && analysedLists.get(base);
+  if (!analysis || analysis.shared || analysis.analysedFromScratch < tuning.growAnalysisFrom) return undefined;
+  const appended = analysis.settings === settings ? appendedTo(base, entries) : undefined;
+  if (!appended) return undefined;
+  const facts = appended.filter((e) => !isPhaseOutput(e));
+  // A phase's first facts after its output was a candidate would drop that output: not an append.
+  if (facts.some((e) => !analysis.phasesWithFacts.has(e.phaseId) && analysis.phaseOutputs.has(e.phaseId)))
+    return undefined;
+  const phasesWithFacts = new Set([...analysis.phasesWithFacts, ...facts.map((e) => e.phaseId)]);
+  const fresh = candidatesOf(appended, phasesWithFacts, wordnet);
+  const { corpus, analysedFromScratch } = analysis;
+  if (corpus.candidates.length + fresh.length > (1 + REANALYSE_GROWTH) * analysedFromScratch) return undefined;
+  if (corpus.newest && fresh.some((c) => older(c.entry, corpus.newest!.entry) <= 0)) return undefined;
+  // From here on the analysis is the new list's: the old list and set key no longer describe it.
+  analysedLists.delete(base);
+  if (analysis.setKey) analysedSets.delete(analysis.setKey);
+  delete analysis.setKey;
+  analysis.phasesWithFacts = phasesWithFacts;
+  for (const e of appended.filter(isPhaseOutput)) analysis.phaseOutputs.add(e.phaseId);
+  for (const candidate of corpus.add(fresh)) findRedundant(candidate, corpus, tuning, analysis.replacedBy);
+  analysis.redundant = survivorsOf(analysis.replacedBy);
+  return analysis;
 }
 
 /**
@@ -231,10 +372,10 @@ export function withoutRepetition(
   return corpus.candidates.map((c) => c.entry).filter((e) => !redundant.has(e.id));
 }
 
-function weigh(terms: Terms, idf: Map<string, number>, maxShare = 1): Vector {
+function weigh(terms: Terms, idf: (term: string) => number, maxShare = 1): Vector {
   const vector: Vector = new Map();
   for (const [term, weight] of terms) {
-    const w = weight * (idf.get(term) ?? 0);
+    const w = weight * idf(term);
     if (w > 0) vector.set(term, w);
   }
   if (maxShare < 1) {
@@ -280,12 +421,7 @@ const NEGLIGIBLE_TERM_SHARE = 0.002;
  * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
  * vectors, so facts that use the words of the relevant facts rather than the task's words are found.
  */
-function withFeedback(
-  query: Vector,
-  relevance: Map<string, number>,
-  vectors: Map<string, Vector>,
-  tuning: SelectionTuning,
-): Vector {
+function withFeedback(query: Vector, relevance: Map<string, number>, corpus: Corpus, tuning: SelectionTuning): Vector {
   const top = [...relevance]
     .filter(([, score]) => score > 0)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -294,7 +430,7 @@ function withFeedback(
   const queryTotal = sumOf(query);
   const expanded: Vector = new Map(query);
   for (const [id] of top) {
-    const vector = vectors.get(id)!;
+    const vector = corpus.vectorOf(corpus.byId.get(id)!);
     const scale = (tuning.feedbackWeight * queryTotal) / (sumOf(vector) * top.length);
     for (const [term, w] of vector) expanded.set(term, (expanded.get(term) ?? 0) + w * scale);
   }
@@ -306,66 +442,65 @@ function withFeedback(
  * the other fact also names. "Log level in production will be warn" is wholly inside "Production
  * log level will be info, not warn"; "billing uses PostgreSQL" is not inside "checkout uses PostgreSQL".
  */
-function subjectShare(of: Terms, inside: Terms, idf: Map<string, number>): number {
+function subjectShare(of: Terms, inside: Terms, idf: (term: string) => number): number {
   let total = 0;
   let shared = 0;
   for (const [term, w] of of) {
     if (!(term.startsWith('s:') || term.startsWith('i:')) || /^s:\d+$/.test(term)) continue;
-    const weight = w * (idf.get(term) ?? 0);
+    const weight = w * idf(term);
     total += weight;
     if (inside.has(term)) shared += weight;
   }
   return total > 0 ? shared / total : 0;
 }
 
-/** Order of age; ties broken by id, so the result never depends on which agent finished first. */
-const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
-
 /**
- * Which facts another fact makes redundant: a newer decision on the same subject supersedes an
- * older one (keyed decisions are already replaced in the store), and of near-duplicates only the
- * most important (then newest) is kept. Maps each redundant fact's id to the id of the fact kept.
+ * Which older facts `newer` makes redundant, or which makes it redundant, recorded in `replacedBy`
+ * (redundant fact's id → the id of the fact kept): a newer decision on the same subject supersedes an
+ * older one (keyed decisions are already replaced in the store), and of near-duplicates only the most
+ * important (then newest) is kept. Called for each candidate, oldest first; only older facts are compared.
  */
-function redundantFacts(corpus: Corpus, tuning: SelectionTuning): Map<string, string> {
-  const { candidates, vectors, df } = corpus;
-  const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * candidates.length);
-  const replacedBy = new Map<string, string>();
-  const byTerm = new Map<string, Candidate[]>();
-  // Facts that share only words found everywhere are not about one subject; skipping those words keeps this fast.
-  const subjectTerms = (c: Candidate): string[] => [...c.terms.keys()].filter((t) => (df.get(t) ?? 0) <= maxSubjectDf);
-  const ordered = [...candidates].sort((a, b) => older(a.entry, b.entry));
-  for (const newer of ordered) {
-    const vector = vectors.get(newer.entry.id)!;
-    const seen = new Set<Candidate>();
-    for (const term of subjectTerms(newer)) for (const c of byTerm.get(term) ?? []) seen.add(c);
-    for (const old of seen) {
-      const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
-      // One agent does not repeat itself in one result: its similar facts are about different things,
-      // unless it says it revised one ("…, instead of a random split").
-      const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-      if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
-      const similarity = cosine(vector, vectors.get(old.entry.id)!);
-      const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
-      const supersedes =
-        bothDecisions &&
-        (oldInNew >= tuning.conflictSimilarity ||
-          (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
-      const sameSubject =
-        Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-      if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-      else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
-        const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
-        if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
-        else replacedBy.set(old.entry.id, newer.entry.id);
-      }
-    }
-    for (const term of subjectTerms(newer)) {
-      const list = byTerm.get(term);
-      if (list) list.push(newer);
-      else byTerm.set(term, [newer]);
+function findRedundant(
+  newer: Candidate,
+  corpus: Corpus,
+  tuning: SelectionTuning,
+  replacedBy: Map<string, string>,
+): void {
+  const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * corpus.candidates.length);
+  const seen = new Set<Candidate>();
+  for (const term of newer.terms.keys()) {
+    // Facts that share only words found everywhere are not about one subject; skipping those words keeps this fast.
+    if ((corpus.df.get(term) ?? 0) > maxSubjectDf) continue;
+    for (const c of corpus.postings.get(term) ?? []) {
+      if (c.age >= newer.age) break;
+      seen.add(c);
     }
   }
-  // Follow chains (a → b → c) to the fact that survives.
+  const vector = corpus.vectorOf(newer);
+  for (const old of seen) {
+    const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+    // One agent does not repeat itself in one result: its similar facts are about different things,
+    // unless it says it revised one ("…, instead of a random split").
+    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
+    if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
+    const similarity = cosine(vector, corpus.vectorOf(old));
+    const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
+    const supersedes =
+      bothDecisions &&
+      (oldInNew >= tuning.conflictSimilarity ||
+        (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+    const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
+    if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
+    else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
+      const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
+      if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
+      else replacedBy.set(old.entry.id, newer.entry.id);
+    }
+  }
+}
+
+/** Follows chains (a → b → c) to the fact that survives. */
+function survivorsOf(replacedBy: Map<string, string>): Map<string, string> {
   const survivor = (id: string): string => {
     for (let next = replacedBy.get(id), hops = 0; next !== undefined && hops < 1000; hops++) {
       id = next;
@@ -439,8 +574,8 @@ export function rankFacts(
   wordnet?: WordNet,
 ): Ranking {
   const { corpus, redundant } = analyse(entries, tuning, wordnet);
-  const { candidates, idf, vectors } = corpus;
-  const query = weigh(queryTerms(description, wordnet), idf, tuning.maxTermShare);
+  const { candidates } = corpus;
+  const query = weigh(queryTerms(description, wordnet), corpus.idf, tuning.maxTermShare);
 
   const proximity = proximityOf(description, tuning);
   const scoreAll = (q: Vector): Map<string, number> => {
@@ -453,7 +588,7 @@ export function rankFacts(
     return relevance;
   };
   const first = scoreAll(query);
-  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, vectors, tuning)) : first;
+  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, corpus, tuning)) : first;
   const affinity = sourceAffinity(candidates, lexical);
   // The priors come after feedback, so facts that share no word with the task never expand it.
   const relevanceOf = (entry: ContextEntry): number =>
