@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -8,20 +8,28 @@ import { dirname } from 'node:path';
  */
 export function ensureTokenFile(file: string): string | undefined {
   mkdirSync(dirname(file), { recursive: true });
-  // Written whole under another name, then linked into place: a process starting at the same moment
-  // (two runs at once) finds either no file or the whole token, never an empty one.
+  if (existsSync(file)) {
+    // Someone else may read a token left group- or world-readable: tighten it.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } else createTokenFile(file);
+  return readTokenFile(file);
+}
+
+/**
+ * Written whole under another name, then linked into place: a process starting at the same moment
+ * (two runs at once) finds either no file or the whole token, never an empty one; the loser of the
+ * race keeps the winner's token.
+ */
+function createTokenFile(file: string): void {
   const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(draft, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   try {
     linkSync(draft, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // Someone else may read a token left group- or world-readable: tighten it.
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   } finally {
     unlinkSync(draft);
   }
-  return readTokenFile(file);
 }
 
 export function readTokenFile(file: string): string | undefined {

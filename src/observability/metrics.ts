@@ -1,6 +1,6 @@
+import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { join } from 'node:path';
 import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
