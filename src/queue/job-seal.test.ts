@@ -42,7 +42,7 @@ describe('sealed queue jobs', () => {
     expect(openJob(JSON.parse(stored) as typeof sealed, key)).toEqual(job);
   });
 
-  it('a worker with another key, or a sealed part moved to another job, gets BATON_JOB_KEY_MISMATCH', () => {
+  it('a worker with another key, a sealed part moved to another job, or a job from before sealing gets BATON_JOB_KEY_MISMATCH', () => {
     const sealed = sealJob(job, jobKey('orchestrator-secret-0123456789abcdef', '/unused'));
     expect(() => openJob(sealed, jobKey('another-worker-secret-0123456789abcd', '/unused'))).toThrow(
       expect.objectContaining({ code: ErrorCodes.jobKeyMismatch }),
@@ -50,6 +50,11 @@ describe('sealed queue jobs', () => {
     const key = jobKey('orchestrator-secret-0123456789abcdef', '/unused');
     expect(() => openJob({ ...sealed, agentId: 'other' }, key)).toThrow(
       expect.objectContaining({ code: ErrorCodes.jobKeyMismatch }),
+    );
+    // A job an older Baton queued, with env and MCP servers in clear and no sealed part.
+    const { sealed: _sealed, ...unsealed } = sealed;
+    expect(() => openJob({ ...unsealed, env: job.env } as unknown as typeof sealed, key)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.jobKeyMismatch, message: expect.stringContaining('older Baton') }),
     );
   });
 

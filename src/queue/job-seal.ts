@@ -56,6 +56,12 @@ export function sealJob(job: AgentJob, key: Buffer): SealedAgentJob {
 /** The job as the orchestrator sent it; a key that differs from the orchestrator's is BATON_JOB_KEY_MISMATCH. */
 export function openJob(sealedJob: SealedAgentJob, key: Buffer): AgentJob {
   const { sealed, spec, ...rest } = sealedJob;
+  // Jobs are JSON from Redis: one queued by a Baton from before sealing has no sealed part at all.
+  if (typeof (sealed as unknown) !== 'string')
+    throw new BatonError(
+      ErrorCodes.jobKeyMismatch,
+      `The job of agent ${sealedJob.agentId} was queued by an older Baton, without sealed secrets. Continue its run with the current version: baton run --resume ${sealedJob.runId}`,
+    );
   const [version, iv, tag, data] = sealed.split('.');
   try {
     if (version !== 'v1' || !iv || !tag || data === undefined) throw new Error(`unknown seal ${version}`);
