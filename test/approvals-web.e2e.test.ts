@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { launchChromium } from './support/browser.js';
+import { requireProgram } from './support/programs.js';
 import { startCli, waitFor } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -17,7 +18,7 @@ const model = useScriptedModel(
   'baton-appr-web-',
 );
 
-describe('approvals in the web dashboard (headless chromium)', () => {
+describe.runIf(requireProgram('chromium'))('approvals in the web dashboard (headless chromium)', () => {
   it('a phase gate is approved by a click; token-less and cross-site actions are refused', async () => {
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data') });
     const serve = startCli(['serve', '--port', '0'], { env });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -21,8 +22,6 @@ const model = useScriptedModel(
   },
   'baton-appr-worker-',
 );
-
-const redis = useRedisStore();
 
 /** A webhook receiver that fails its first call, to show the POST is tried again. */
 async function flakyWebhook() {
@@ -43,7 +42,9 @@ async function flakyWebhook() {
   return { url: `http://127.0.0.1:${port}/hook`, received, close: () => server.close() };
 }
 
-describe('approvals on baton workers (real redis-server, real claude)', () => {
+describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real redis-server, real claude)', () => {
+  const redis = useRedisStore();
+
   it('an agent on a worker asks; the webhook hears of it; baton approve lets it go on', async () => {
     const hook = await flakyWebhook();
     const env = model.home.cliEnv(model.url, {

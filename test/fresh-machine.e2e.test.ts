@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findProgram } from './support/programs.js';
@@ -92,4 +92,34 @@ describe('npm test on a machine with only Node and npm (PATH without redis-serve
       expect(output).toContain(`needs ${program}, which is not on PATH (BATON_TEST_REQUIRE_ALL=1)`);
     expect(output).toMatch(/Test Files\s+3 failed \| 1 passed/);
   }, 120_000);
+});
+
+/** What in a test file starts each program (the helpers of test/support, or the program by name). */
+const startsProgram = {
+  'redis-server': /\b(useRedisStore|useRedisServer|startRedisServer)\(/,
+  chromium: /\blaunchChromium\(/,
+  nvim: /\b(run|spawn|spawnSync|execFile|execFileSync)\(\s*['"]nvim['"]/,
+} as const;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'support' ? [] : testFiles(path);
+    return /\.(test|e2e\.test)\.tsx?$/.test(entry.name) ? [path] : [];
+  });
+}
+
+// The run above samples one suite per program; this covers every suite, so a new one that starts a
+// program outside `requireProgram` fails here instead of failing on a machine without it.
+describe('every suite that starts a system program asks for it first', () => {
+  it.each(Object.entries(startsProgram))('%s', (program, starts) => {
+    const unguarded = [...testFiles(join(root, 'src')), ...testFiles(join(root, 'test'))]
+      .filter((file) => !file.endsWith('fresh-machine.e2e.test.ts'))
+      .filter((file) => {
+        const text = readFileSync(file, 'utf8');
+        return starts.test(text) && !text.includes(`requireProgram('${program}')`);
+      })
+      .map((file) => relative(root, file));
+    expect(unguarded).toEqual([]);
+  });
 });

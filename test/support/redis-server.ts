@@ -111,7 +111,8 @@ process.once('exit', () => {
 
 /**
  * Starts a real redis-server on a free loopback port. Tests start one per file (beforeAll) and stop it
- * in afterAll; nothing is skipped when redis-server is missing: the error says how to install it.
+ * in afterAll, inside a `describe.runIf(requireProgram('redis-server'))` block (programs.ts), so a
+ * machine without it reports the suite NOT RUN; called anyway (a bench), the error says how to install it.
  */
 export async function startRedisServer(): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error)
