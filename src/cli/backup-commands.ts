@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName, type Store } from '../store/index.js';
-import { processAlive } from '../orchestrator/index.js';
+import { orchestratorHere } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
 import { effectiveConfig, openConfiguredStore, type StoreOptions } from '../api/index.js';
 
@@ -31,9 +31,7 @@ export async function backupCommand(options: StoreOptions, output: Output): Prom
 /** Runs recorded as running whose orchestrator process on this host is gone. */
 async function runsOfDeadOrchestrators(store: Store): Promise<Array<{ id: string; pid: number }>> {
   const running = await store.listRuns({ status: 'running' });
-  return running
-    .filter((run) => run.pid !== undefined && run.host === hostname() && !processAlive(run.pid))
-    .map((run) => ({ id: run.id, pid: run.pid! }));
+  return running.filter((run) => orchestratorHere(run) === 'gone').map((run) => ({ id: run.id, pid: run.pid! }));
 }
 
 /** `baton restore <file>`: checks the backup, keeps the current store, then puts the backup in its place. */
@@ -59,9 +57,7 @@ async function liveRuns(config: BatonConfig): Promise<string[]> {
   const store = await openConfiguredStore(config);
   try {
     const running = await store.listRuns({ status: 'running' });
-    return running
-      .filter((run) => run.host === hostname() && run.pid !== undefined && processAlive(run.pid))
-      .map((r) => r.id);
+    return running.filter((run) => orchestratorHere(run) === 'alive').map((r) => r.id);
   } finally {
     await store.close();
   }

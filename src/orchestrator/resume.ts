@@ -14,7 +14,7 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
   // `baton merge` continues a succeeded run to merge its branches again.
   if (run.status === 'succeeded' && !redoMerge)
     throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
-  if (run.status === 'running' && run.host === hostname() && run.pid !== undefined && processAlive(run.pid)) {
+  if (run.status === 'running' && orchestratorHere(run) === 'alive') {
     throw new BatonError(
       ErrorCodes.runNotResumable,
       `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
@@ -28,12 +28,19 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
  * stopped by a full disk before it could say so) is `interrupted`, which `--resume` continues.
  */
 export function currentRunStatus(run: Pick<RunRecord, 'status' | 'pid' | 'host'>): RunStatus {
-  const orphaned =
-    run.status === 'running' && run.host === hostname() && run.pid !== undefined && !processAlive(run.pid);
-  return orphaned ? 'interrupted' : run.status;
+  return run.status === 'running' && orchestratorHere(run) === 'gone' ? 'interrupted' : run.status;
 }
 
-export function processAlive(pid: number): boolean {
+/**
+ * Whether the process that orchestrates (or orchestrated) a run is alive: known only on its own host,
+ * and only when its pid was recorded; `elsewhere` otherwise.
+ */
+export function orchestratorHere(run: Pick<RunRecord, 'pid' | 'host'>): 'alive' | 'gone' | 'elsewhere' {
+  if (run.host !== hostname() || run.pid === undefined) return 'elsewhere';
+  return processAlive(run.pid) ? 'alive' : 'gone';
+}
+
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
