@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fillSampleStore, readEverything } from '../../test/support/sample-store.js';
 import { ErrorCodes } from '../core/index.js';
-import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName } from './backup.js';
+import { backupStore, checkStoreFile, listBackups, restoreStore, scheduleBackups, storeFileName } from './backup.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 let dataDir: string;
@@ -82,5 +82,39 @@ describe('store backups', () => {
     await filledStore();
     const made = [1, 2, 3, 4].map(() => backupStore(dataDir, { keep: 2, reason: 'scheduled', now: clock }));
     expect(listBackups(dataDir)).toEqual([made[3], made[2]]);
+  });
+
+  it('scheduled backups count from the newest backup, so runs shorter than the interval still take them', async () => {
+    await filledStore();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    try {
+      const hour = 3_600_000;
+      let now = Date.parse('2026-11-30T10:00:00Z');
+      const schedule = () =>
+        scheduleBackups(dataDir, {
+          keep: 5,
+          intervalMs: hour,
+          onError: (e) => {
+            throw e;
+          },
+          now: () => now,
+        });
+      // No backup yet: one is taken as soon as the run has started.
+      let stop = schedule();
+      vi.advanceTimersByTime(0);
+      expect(listBackups(dataDir)).toHaveLength(1);
+      stop();
+      // A run starting 10 minutes later takes none before the hour is up, then one.
+      now += 10 * 60_000;
+      stop = schedule();
+      vi.advanceTimersByTime(49 * 60_000);
+      expect(listBackups(dataDir)).toHaveLength(1);
+      now += 50 * 60_000;
+      vi.advanceTimersByTime(60_000);
+      expect(listBackups(dataDir)).toHaveLength(2);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -145,16 +145,30 @@ function moveAside(current: string, now: number): string {
  */
 export function scheduleBackups(
   dataDir: string,
-  options: { keep: number; intervalMs: number; onError: (error: Error) => void },
+  options: { keep: number; intervalMs: number; onError: (error: Error) => void; now?: () => number },
 ): () => void {
   if (options.intervalMs === 0) return () => undefined;
-  const timer = setInterval(() => {
+  const now = options.now ?? Date.now;
+  const backUp = (): void => {
     try {
-      backupStore(dataDir, { keep: options.keep, reason: 'scheduled' });
+      backupStore(dataDir, { keep: options.keep, reason: 'scheduled', now });
     } catch (error) {
       options.onError(error as Error);
     }
-  }, options.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
+  // Counted from the newest backup, not from this process's start: runs shorter than the interval
+  // (most of them) would otherwise never back the store up.
+  const [newest] = listBackups(dataDir);
+  const due = newest === undefined ? 0 : Math.max(0, backupTime(newest) + options.intervalMs - now());
+  let interval: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    backUp();
+    interval = setInterval(backUp, options.intervalMs);
+    interval.unref();
+  }, due);
+  first.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(interval);
+  };
 }
