@@ -193,18 +193,24 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('show', `${report.into}:shared.txt`)).toBe('A\nB');
   });
 
-  it('a merge stopped after its first step continues to the same head as an uninterrupted one', async () => {
-    const { repo, git } = setup('resume');
+  /** Merges three agents' branches, then stores the report as if the orchestrator died after `steps` of them. */
+  async function mergedThenCutBack(name: string, steps: number) {
+    const { repo, git } = setup(name);
     const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { [`${id}.txt`]: `${id}\n` }));
     const whole = await merge(repo, agents, {});
-    // As if the orchestrator died after recording the first step: the branch is ahead of the record.
     const { finishedAt: _finishedAt, ...unfinished } = whole;
     await temp.store.saveMergeReport({
       ...unfinished,
       status: 'running',
-      steps: whole.steps.slice(0, 1),
-      head: whole.steps[0]!.head,
+      steps: whole.steps.slice(0, steps),
+      head: whole.steps[steps - 1]!.head,
     });
+    return { repo, git, agents, whole };
+  }
+
+  it('a merge stopped after its first step continues to the same head as an uninterrupted one', async () => {
+    // As if the orchestrator died after recording the first step: the branch is ahead of the record.
+    const { repo, git, agents, whole } = await mergedThenCutBack('resume', 1);
     const resumed = await merge(repo, agents, {});
     expect(resumed.status).toBe('succeeded');
     expect(resumed.head).toBe(whole.head);
@@ -213,17 +219,8 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
   });
 
   it('a merge committed but not recorded before the orchestrator died is kept, not made again', async () => {
-    const { repo, git } = setup('committed');
-    const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { [`${id}.txt`]: `${id}\n` }));
-    const whole = await merge(repo, agents, {});
-    const { finishedAt: _finishedAt, ...unfinished } = whole;
     // The branch holds c's merge on top of the recorded head: the step died between commit and record.
-    await temp.store.saveMergeReport({
-      ...unfinished,
-      status: 'running',
-      steps: whole.steps.slice(0, 2),
-      head: whole.steps[1]!.head,
-    });
+    const { repo, git, agents, whole } = await mergedThenCutBack('committed', 2);
     const moves = git('reflog', 'show', '--format=%H', whole.into).split('\n').length;
     const resumed = await merge(repo, agents, {});
     expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head, steps: whole.steps });
