@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
 import { ensureTokenFile, readTokenFile } from '../http/index.js';
 
 export const tokenFile = (dataDir: string): string => join(dataDir, 'bridge.token');
@@ -41,10 +41,5 @@ export function readAddress(dataDir: string): BridgeAddress | undefined {
   } catch {
     return undefined;
   }
-  try {
-    process.kill(parsed.pid, 0);
-    return parsed;
-  } catch {
-    return undefined;
-  }
+  return processAlive(parsed.pid) ? parsed : undefined;
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
 import type { AgentRecord, RunRecord, RunStatus, Store } from '../store/index.js';
 
 /**
@@ -38,16 +38,6 @@ export function currentRunStatus(run: Pick<RunRecord, 'status' | 'pid' | 'host'>
 export function orchestratorHere(run: Pick<RunRecord, 'pid' | 'host'>): 'alive' | 'gone' | 'elsewhere' {
   if (run.host !== hostname() || run.pid === undefined) return 'elsewhere';
   return processAlive(run.pid) ? 'alive' : 'gone';
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it is there, only not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** What a resumed orchestrator starts from: the run as it goes on, its agents, and its generated phases. */
