@@ -13,7 +13,7 @@ describe('processAlive', () => {
     expect(processAlive(child.pid!)).toBe(false);
   });
 
-  it("is true for a process that exists but is not ours to signal (pid 1's EPERM for non-root)", () => {
+  it('is true for pid 1, which always exists (as a user other than root, signalling it is EPERM)', () => {
     expect(processAlive(1)).toBe(true);
   });
 });
