@@ -11,6 +11,7 @@ import {
 import { openSqliteStore, type ContextEntry, type Store } from '../src/store/index.js';
 import { contextWorkflows, type BenchChild, type BenchWorkflow } from './context-workflows.js';
 import { heldOutWorkflows } from './context-workflows-heldout.js';
+import { heldOut2Workflows } from './context-workflows-heldout2.js';
 import { round, type BenchResult } from './harness.js';
 
 /** The default budget first: the targets apply to it. */
@@ -19,10 +20,15 @@ const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(','
 const PHASE_OUTPUT_CHARS = 4000;
 /** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
 const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
-/** `BENCH_CONTEXT_HELDOUT=0` leaves the held-out workflows out (while tuning, so they stay unseen). */
+/** `BENCH_CONTEXT_HELDOUT=0` leaves both held-out sets out (while tuning, so they stay unseen). */
 const workflowSets: Array<{ set: string; workflows: BenchWorkflow[] }> = [
   { set: 'tuned', workflows: contextWorkflows },
-  ...(process.env.BENCH_CONTEXT_HELDOUT === '0' ? [] : [{ set: 'held-out', workflows: heldOutWorkflows }]),
+  ...(process.env.BENCH_CONTEXT_HELDOUT === '0'
+    ? []
+    : [
+        { set: 'held-out', workflows: heldOutWorkflows },
+        { set: 'held-out-2', workflows: heldOut2Workflows },
+      ]),
 ];
 
 /** Stores a workflow's results as the orchestrator does; returns each fact id's entry id. */
