@@ -26,6 +26,7 @@ export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOpt
 export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
 export {
   argumentText,
+  checkTenantName,
   day,
   durationMs,
   hour,
@@ -36,5 +37,6 @@ export {
   minute,
   processEnvSchema,
   second,
+  tenantNameSchema,
   usdAmount,
 } from './limits.js';
