@@ -217,19 +217,21 @@ async function dashboardState(store: Store, scope: TenantScope, finishedTotals: 
 
 /**
  * Pushes an update to the open pages of each scope whenever what that scope sees changes (only while pages
- * are open): a tenant's page hears nothing of another tenant's runs, not even that they changed.
+ * are open): a tenant's page hears nothing of another tenant's runs, not even that they changed. Every
+ * scope is checked before any page is told, so one tick's updates go out together.
  */
 function pollForChanges({ store, finishedTotals, clients }: DashboardParts, pollMs: number): NodeJS.Timeout {
   const lastState = new Map<string, string>();
+  const check = async (): Promise<void> => {
+    const scopes = [...new Map([...clients.values()].map((scope) => [scope.key, scope])).values()];
+    const states = await Promise.all(scopes.map((scope) => dashboardState(store, scope, finishedTotals)));
+    const changed = new Set(scopes.filter((scope, i) => lastState.get(scope.key) !== states[i]).map((s) => s.key));
+    lastState.clear();
+    scopes.forEach((scope, i) => lastState.set(scope.key, states[i]!));
+    for (const [client, scope] of clients) if (changed.has(scope.key)) sendUpdate(client);
+  };
   const poll = setInterval(() => {
-    const scopes = new Map([...clients.values()].map((scope) => [scope.key, scope]));
-    for (const key of lastState.keys()) if (!scopes.has(key)) lastState.delete(key);
-    for (const [key, scope] of scopes)
-      void dashboardState(store, scope, finishedTotals).then((state) => {
-        if (state === lastState.get(key)) return;
-        lastState.set(key, state);
-        for (const [client, seen] of clients) if (seen.key === key) sendUpdate(client);
-      });
+    if (clients.size > 0) void check();
   }, pollMs);
   poll.unref();
   return poll;
