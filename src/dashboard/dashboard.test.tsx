@@ -356,6 +356,10 @@ describe('web dashboard per tenant (real HTTP)', () => {
       const renewed = ensureTenantToken(temp.dir, 'team-a');
       expect(renewed.token).not.toBe(teamA.token);
       expect((await as(renewed.token, 'api/runs/run-a')).status).toBe(200);
+      // A name that is no tenant's never becomes a path.
+      expect(() => ensureTenantToken(temp.dir, '../operator')).toThrow(
+        expect.objectContaining({ code: 'BATON_USAGE', message: expect.stringContaining('--tenant "../operator"') }),
+      );
     } finally {
       await dashboard.close();
     }
