@@ -9,7 +9,7 @@ import { defaultConfig } from '../config/index.js';
 import { StoreMetrics } from '../observability/index.js';
 import { runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
-import { emptyUsage, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
 import { agentActivity } from './activity.js';
 import { bar, Dashboard } from './Dashboard.js';
@@ -358,7 +358,10 @@ describe('web dashboard per tenant (real HTTP)', () => {
       expect((await as(renewed.token, 'api/runs/run-a')).status).toBe(200);
       // A name that is no tenant's never becomes a path.
       expect(() => ensureTenantToken(temp.dir, '../operator')).toThrow(
-        expect.objectContaining({ code: 'BATON_USAGE', message: expect.stringContaining('--tenant "../operator"') }),
+        new BatonError(
+          ErrorCodes.usage,
+          '--tenant "../operator" is not a tenant name: use letters, digits, "-" and "_", starting with a letter or digit (e.g. --tenant team-a).',
+        ),
       );
     } finally {
       await dashboard.close();
