@@ -400,6 +400,21 @@ phases:
       env: env({ BATON_TENANT_DAILY_BUDGET_USD: budgets }),
     });
     expect(otherTenant.code).toBe(0);
+
+    // The terminal dashboard of one tenant: another tenant's run reads as no run; a bad name says how to fix it.
+    const dashboardOf = (tenant: string, ...runId: string[]) =>
+      runCli(['dashboard', ...runId, '--once', '--tenant', tenant, '--data-dir', dataDir], { env: env() });
+    const ownRun = await dashboardOf('team-a', summary.runId);
+    expect([ownRun.code, ownRun.stdout]).toEqual([0, expect.stringContaining(`run ${summary.runId}`)]);
+    const othersRun = await dashboardOf('team-b', summary.runId);
+    expect(othersRun.code).toBe(2);
+    expect(othersRun.stderr).toContain(`BATON_RUN_NOT_FOUND: No run with id ${summary.runId} for tenant team-b`);
+    expect(othersRun.stdout).not.toContain('usage-check');
+    const latestOfB = await dashboardOf('team-b');
+    expect(latestOfB.stdout).toContain(`run ${(JSON.parse(otherTenant.stdout) as RunSummary).runId}`);
+    const badName = await dashboardOf('team a');
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('BATON_USAGE: --tenant "team a" is not a tenant name: use letters, digits');
   });
 });
 

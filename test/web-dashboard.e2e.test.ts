@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { ServerRunHealth } from '../src/core/index.js';
 import type { MergedServerHealth } from '../src/mcp/index.js';
@@ -129,6 +129,43 @@ async function expectHealthAsStatus(
   expect(await page.textContent('#detail')).not.toContain('billing-db');
 }
 
+/**
+ * A token of tenant team-b (made by `baton dashboard-token` while `baton serve` runs): its page lists
+ * team-b's run only; the operator's page still lists both; the other run's detail and /metrics are refused.
+ */
+async function expectTenantPage(
+  browser: Browser,
+  operatorPage: Page,
+  at: { env: NodeJS.ProcessEnv; origin: string; ownRunId: string },
+): Promise<void> {
+  const made = await runCli(['dashboard-token', '--tenant', 'team-b'], { env: at.env });
+  expect(made.code).toBe(0);
+  const token = made.stdout.trim();
+  expect(token).toMatch(/^[0-9a-f]{64}$/);
+  const page = await browser.newPage(); // a context of its own: its own cookie
+  await page.goto(`${at.origin}/?token=${token}`);
+  await page.waitForSelector('tr[data-run-id="run-of-team-b"]');
+  expect(page.url()).toBe(`${at.origin}/`);
+  expect(await page.locator('tr[data-run-id]').count()).toBe(1);
+  await page.click('tr[data-run-id]');
+  await page.waitForSelector('#detail .mcp tr[data-server="billing-db"]');
+  // The page's own requests, with its cookie: the operator's run is as unknown as one that never was.
+  const statuses = await page.evaluate(
+    async (ids) => {
+      const codes = [];
+      for (const path of [`/api/runs/${ids[0]!}`, '/api/runs/no-such-run', '/metrics'])
+        codes.push((await fetch(path)).status);
+      return codes;
+    },
+    [at.ownRunId],
+  );
+  expect(statuses).toEqual([404, 404, 403]);
+  await operatorPage.reload();
+  await operatorPage.waitForSelector('tr[data-run-id="run-of-team-b"]');
+  expect(await operatorPage.locator('tr[data-run-id]').count()).toBe(2);
+  await page.close();
+}
+
 describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', () => {
   it('shows a run appear, go live and finish, then its agents and MCP health (as baton status) in detail', async () => {
     const dataDir = join(model.home.dir, 'data');
@@ -191,7 +228,9 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
         '{}',
       ]);
       if (process.env.BATON_SCREENSHOT) await page.screenshot({ path: process.env.BATON_SCREENSHOT, fullPage: true });
+      const ownRunId = String(await page.getAttribute('tr[data-run-id]', 'data-run-id'));
       await expectHealthAsStatus(page, { dataDir, env, origin, token: String(searchParams.get('token')) });
+      await expectTenantPage(browser, page, { env, origin, ownRunId });
     } finally {
       await browser.close();
       serve.kill('SIGTERM');

@@ -4,7 +4,7 @@ import { ClaudeRuntime } from '../agents/index.js';
 import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
 import {
   createLogger,
@@ -125,6 +125,7 @@ async function prepare(
 }
 
 async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {
+  if (options.tenant !== undefined) checkTenantName(options.tenant, 'tenant');
   const { config, sources } = resolveRunConfig(options.config, options.dataDir, options.cwd ?? process.cwd());
   const rawStore = options.store ?? (await openConfiguredStore(config));
   try {

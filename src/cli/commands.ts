@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { BatonError, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
+import { BatonError, checkTenantName, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
 import { catalogFor, formatRunHealth, mcpSecretValues, mergeRunHealth } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
 import {
@@ -14,7 +14,17 @@ import {
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
 import { currentRunStatus, requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
-import { auditTrail, mcpSetup, resume, run, withStore, type RunOptions, type StoreOptions } from '../api/index.js';
+import {
+  auditTrail,
+  effectiveConfig,
+  mcpSetup,
+  resume,
+  run,
+  withStore,
+  type RunOptions,
+  type StoreOptions,
+} from '../api/index.js';
+import type { Store } from '../store/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
 export interface Output {
@@ -96,7 +106,7 @@ function checkRunArguments(workflowPath: string | undefined, options: RunCommand
 const runOptionsOf = (options: RunCommandOptions, signal: AbortSignal, output: Output): RunOptions => ({
   ...(options.config ? { config: options.config } : {}),
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-  ...(options.tenant ? { tenant: options.tenant } : {}),
+  ...(options.tenant !== undefined ? { tenant: checkTenantName(options.tenant, '--tenant') } : {}),
   ...(options.priority !== undefined ? { priority: options.priority } : {}),
   ...(options.onQuota ? { onQuota: options.onQuota } : {}),
   ...(options.agentEnv ? { env: options.agentEnv } : {}),
@@ -134,21 +144,30 @@ export async function runCommand(
   }
 }
 
+/** A read's `--tenant`: no filter without it; a name that is no tenant's (an empty one would show them all) is refused. */
+const tenantFilter = (tenant: string | undefined): { tenant?: string } =>
+  tenant === undefined ? {} : { tenant: checkTenantName(tenant, '--tenant') };
+
+/** The run a read names, or the latest (of the tenant, with one); another tenant's run reads as no run at all. */
+async function chosenRunId(store: Store, runId: string | undefined, { tenant }: { tenant?: string }): Promise<string> {
+  const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
+  if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+  if (tenant && (await store.getRun(id))?.tenant !== tenant)
+    throw new BatonError(
+      ErrorCodes.runNotFound,
+      `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
+    );
+  return id;
+}
+
 export async function statusCommand(
   runId: string | undefined,
   options: StoreOptions & { json?: boolean; tenant?: string; agent?: string },
   output: Output,
 ): Promise<number> {
-  const { tenant } = options;
+  const filter = tenantFilter(options.tenant);
   return withStore(options, async (store) => {
-    const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
-    if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
-    // Another tenant's run reads as no run at all: its id tells nothing.
-    if (tenant && (await store.getRun(id))?.tenant !== tenant)
-      throw new BatonError(
-        ErrorCodes.runNotFound,
-        `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
-      );
+    const id = await chosenRunId(store, runId, filter);
     if (options.agent !== undefined) {
       const timeline = await agentTimeline(store, id, options.agent);
       output.stdout.write(options.json ? `${JSON.stringify(timeline)}\n` : `${formatTimeline(timeline)}\n`);
@@ -170,11 +189,9 @@ export async function runsCommand(
   options: StoreOptions & { json?: boolean; limit?: number; tenant?: string },
   output: Output,
 ): Promise<number> {
+  const filter = tenantFilter(options.tenant);
   return withStore(options, async (store) => {
-    const runs = await store.listRuns({
-      limit: options.limit ?? 20,
-      ...(options.tenant ? { tenant: options.tenant } : {}),
-    });
+    const runs = await store.listRuns({ limit: options.limit ?? 20, ...filter });
     if (options.json) {
       const rows = runs.map((r) => ({
         runId: r.id,
@@ -256,8 +273,9 @@ export async function usageCommand(
 ): Promise<number> {
   const by = options.by ?? 'model';
   const sinceMs = parseDuration(options.since ?? '7d');
+  const filter = tenantFilter(options.tenant);
   return withStore(options, async (store) => {
-    const report = await usageReport(store, { sinceMs, by, now: Date.now(), tenant: options.tenant });
+    const report = await usageReport(store, { sinceMs, by, now: Date.now(), ...filter });
     if (options.json) {
       output.stdout.write(`${JSON.stringify(report)}\n`);
       return 0;
@@ -301,17 +319,17 @@ export async function auditCommand(
 /** `baton dashboard [runId]`: the run's box, redrawn live until it ends (or once, with --once). */
 export async function dashboardCommand(
   runId: string | undefined,
-  options: StoreOptions & { once?: boolean; interval?: number },
+  options: StoreOptions & { once?: boolean; interval?: number; tenant?: string },
   output: Output,
 ): Promise<number> {
+  const filter = tenantFilter(options.tenant);
   const [{ createElement }, { render }, { Dashboard, watchRun }] = await Promise.all([
     import('react'),
     import('ink'),
     import('../dashboard/index.js'),
   ]);
   return withStore(options, async (store, config) => {
-    const id = runId ?? (await store.listRuns({ limit: 1 }))[0]?.id;
-    if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+    const id = await chosenRunId(store, runId, filter);
     const stop = new AbortController();
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);
@@ -347,7 +365,7 @@ export async function serveCommand(
   options: StoreOptions & { port?: number; host?: string },
   output: Output,
 ): Promise<number> {
-  const { startWebDashboard } = await import('../dashboard/index.js');
+  const { readTenantTokens, startWebDashboard } = await import('../dashboard/index.js');
   const { ensureTokenFile } = await import('../http/index.js');
   return withStore(options, async (store, config) => {
     const tokenFile = join(config.data_dir, 'dashboard.token');
@@ -359,12 +377,13 @@ export async function serveCommand(
       port: options.port ?? 8080,
       host: options.host,
       token,
+      tenantTokens: () => readTenantTokens(config.data_dir),
       tokenHint: `it is in ${tokenFile}; or open the URL baton serve printed`,
       allowedHosts: config.http_allowed_hosts,
     });
     // The URL carries the token: opening it once stores it in a cookie, so only this user's browser gets in.
     output.stdout.write(
-      `Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile})\nMetrics at ${dashboard.url}metrics\n`,
+      `Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile}; a tenant's own: baton dashboard-token --tenant <name>)\nMetrics at ${dashboard.url}metrics\n`,
     );
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
@@ -373,4 +392,20 @@ export async function serveCommand(
     await dashboard.close();
     return 0;
   });
+}
+
+/** `baton dashboard-token --tenant <name>`: the token with which `baton serve` shows that tenant's runs only. */
+export async function dashboardTokenCommand(
+  options: StoreOptions & { tenant: string },
+  output: Output,
+): Promise<number> {
+  const tenant = checkTenantName(options.tenant, '--tenant');
+  const { ensureTenantToken } = await import('../dashboard/index.js');
+  const { token, file } = ensureTenantToken(effectiveConfig(options).data_dir, tenant);
+  output.stdout.write(`${token}\n`);
+  output.stderr.write(
+    `Dashboard token of tenant ${tenant}, kept in ${file} (delete the file to withdraw it; run this again for a new one).\n` +
+      `Open the address baton serve prints with ?token=<this token>, or send Authorization: Bearer <token>: it shows ${tenant}'s runs only.\n`,
+  );
+  return 0;
 }

@@ -12,6 +12,7 @@ import {
   runCommand,
   auditCommand,
   dashboardCommand,
+  dashboardTokenCommand,
   runsCommand,
   serveCommand,
   statusCommand,
@@ -246,7 +247,8 @@ storeOptions(
     .command('dashboard [runId]')
     .description('a live terminal dashboard of a run (the latest by default), also of a run in another process')
     .option('--once', 'draw it once and exit')
-    .option('--interval <ms>', 'how often to redraw', positiveInt),
+    .option('--interval <ms>', 'how often to redraw', positiveInt)
+    .option('--tenant <name>', "only this tenant's runs"),
 ).action(action((runId, opts) => dashboardCommand(runId, opts, output)));
 
 storeOptions(
@@ -256,6 +258,13 @@ storeOptions(
     .option('--port <n>', 'port (0 picks a free one)', positiveInt, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1'),
 ).action(action((opts) => serveCommand(opts, output)));
+
+storeOptions(
+  program
+    .command('dashboard-token')
+    .description("print a tenant's token for baton serve (made on first use): it sees that tenant's runs only")
+    .requiredOption('--tenant <name>', 'the tenant whose runs the token shows'),
+).action(action((opts) => dashboardTokenCommand(opts, output)));
 
 storeOptions(
   program

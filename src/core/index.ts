@@ -27,6 +27,7 @@ export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOpt
 export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
 export {
   argumentText,
+  checkTenantName,
   day,
   durationMs,
   hour,
@@ -37,5 +38,6 @@ export {
   minute,
   processEnvSchema,
   second,
+  tenantNameSchema,
   usdAmount,
 } from './limits.js';

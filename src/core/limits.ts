@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BatonError, ErrorCodes } from './errors.js';
 
 /**
  * Ranges every duration, size and id in config and workflow files is held to, so a value either works
@@ -36,6 +37,24 @@ export const usdAmount = z.number().positive().max(1_000_000, { message: 'must b
  * with room for the suffixes Baton adds (`.17`, `.g3.task`).
  */
 export const maxIdLength = 64;
+
+/** A tenant's name becomes a file name (its dashboard token, `dashboard-tokens/<tenant>.token`): an id's characters. */
+export const tenantNameSchema = z
+  .string()
+  .max(maxIdLength, { message: `at most ${maxIdLength} characters` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+    message: 'use letters, digits, "-" and "_", starting with a letter or digit',
+  });
+
+/** `name` if it is a tenant name; otherwise a BATON_USAGE error naming `field` (the flag or option) and the fix. */
+export function checkTenantName(name: string, field: string): string {
+  const parsed = tenantNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  throw new BatonError(
+    ErrorCodes.usage,
+    `${field} ${JSON.stringify(name)} is not a tenant name: ${parsed.error.issues[0]?.message ?? 'invalid'} (e.g. ${field} team-a).`,
+  );
+}
 
 /**
  * Linux refuses one environment string ("NAME=value") over 128 KiB (MAX_ARG_STRLEN) with E2BIG, and

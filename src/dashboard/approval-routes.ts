@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { answerApproval } from '../approvals/index.js';
 import { isBatonError } from '../core/index.js';
-import { HttpError, readBody, sendJson, type Route } from '../http/index.js';
+import { HttpError, readBody, sendJson, type Route, type RouteContext } from '../http/index.js';
 import { currentActor } from '../observability/index.js';
 import type { Store } from '../store/index.js';
+import type { TenantScope } from './scope.js';
 
 const answerBody = z.object({ message: z.string().max(2000).optional() }).strict();
 
@@ -12,26 +13,29 @@ const ANSWER_BODY_LIMIT_BYTES = 10_000;
 
 /**
  * The dashboard's approval routes: `GET /api/approvals` (pending requests) and
- * `POST /api/approvals/<id>/approve|deny` with `{ message? }`. The HTTP helper has already checked
- * the token and that a POST comes from the dashboard's own origin; only JSON is read, which no
- * plain cross-site form can send.
+ * `POST /api/approvals/<id>/approve|deny` with `{ message? }`, both of the caller's tenant only (another
+ * tenant's request is 404, as an unknown one). The HTTP helper has already checked the token and that a
+ * POST comes from the dashboard's own origin; only JSON is read, which no plain cross-site form can send.
  */
-export function approvalRoutes(store: Store): Route[] {
+export function approvalRoutes(store: Store, scopeOf: (context: RouteContext) => TenantScope): Route[] {
   return [
     {
       method: 'GET',
       path: '/api/approvals',
-      handle: async ({ res }) => sendJson(res, 200, await store.listApprovals({ status: 'pending' })),
+      handle: async (context) => sendJson(context.res, 200, await scopeOf(context).pendingApprovals()),
     },
     {
       method: 'POST',
       path: /^\/api\/approvals\/([^/]+)\/(approve|deny)$/,
-      handle: async ({ req, res, params }) => {
+      handle: async (context) => {
+        const { req, res, params } = context;
         if (!req.headers['content-type']?.startsWith('application/json'))
           throw new HttpError(415, 'unsupported_media_type', 'send JSON: { "message"?: string }');
         const text = await readBody(req, ANSWER_BODY_LIMIT_BYTES);
         const body = answerBody.safeParse(text === '' ? {} : parseJson(text));
         if (!body.success) throw new HttpError(400, 'bad_request', 'expected { "message"?: string }');
+        if (!(await scopeOf(context).getApproval(params[0]!)))
+          throw new HttpError(404, 'not_found', 'no such approval');
         try {
           const answered = await answerApproval(store, {
             id: params[0]!,

@@ -1,17 +1,22 @@
+import { rmSync } from 'node:fs';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
+import { parsePrometheus, seriesValue } from '../../test/support/prometheus.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
+import { StoreMetrics } from '../observability/index.js';
 import { runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
-import { emptyUsage, type ServerRunHealth } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
 import { agentActivity } from './activity.js';
 import { bar, Dashboard } from './Dashboard.js';
 import { dashboardSnapshot, type DashboardSnapshot } from './snapshot.js';
+import { ensureTenantToken, readTenantTokens } from './tenant-tokens.js';
 import { watchRun } from './watch.js';
+import { startWebDashboard } from './web.js';
 
 const temp = useTempStore('baton-dash-');
 
@@ -220,5 +225,164 @@ describe('terminal dashboard', () => {
     const frame = render(<Dashboard snapshot={last!} />).lastFrame() ?? '';
     expect(frame).toContain('Success: 100%');
     expect(frame).toContain('Done: 3/3 (0 failed)');
+  });
+});
+
+/** A finished run of `tenant` with one agent whose prompt names the run, and a request of it waiting for a person. */
+async function runOf(tenant: string, runId: string, dir: string, store: typeof temp.store): Promise<void> {
+  const workflow = parseWorkflow(
+    `version: 1\nname: wf-${runId}\nphases:\n  - id: p\n    agents: [{ id: worker, prompt: prompt of ${runId} }]\n`,
+    `${runId}.yaml`,
+  );
+  await runWorkflow({
+    workflow,
+    workflowDir: dir,
+    config: { ...defaultConfig(), data_dir: dir },
+    store,
+    runtime: new FakeRuntime(() => ({ text: `result of ${runId}`, usage: { inputTokens: 3, outputTokens: 2 } })),
+    env: {},
+    runId,
+    tenant,
+  });
+  await store.saveApproval(approval(`ask-${runId}`, runId));
+}
+
+function approval(id: string, runId: string): ApprovalRecord {
+  const at = Date.now();
+  return {
+    id,
+    kind: 'phase.before',
+    runId,
+    phaseId: 'p',
+    summary: `Go on with ${runId}?`,
+    requestedAt: at,
+    deadline: at + 3_600_000,
+    onTimeout: 'deny',
+    status: 'pending',
+  };
+}
+
+/** An open `/api/events` stream: how many updates it has told, and everything it sent. */
+async function eventStream(url: string, token: string) {
+  const response = await fetch(`${url}api/events`, { headers: { authorization: `Bearer ${token}` } });
+  expect(response.status).toBe(200);
+  let text = '';
+  let ended = false;
+  const reader = response.body!.getReader();
+  void (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += Buffer.from(chunk.value).toString('utf8');
+    ended = true;
+  })().catch(() => (ended = true));
+  return { updates: () => text.split('event: update\n').length - 1, text: () => text, ended: () => ended };
+}
+
+describe('web dashboard per tenant (real HTTP)', () => {
+  async function twoTenants() {
+    await runOf('team-a', 'run-a', temp.dir, temp.store);
+    await runOf('team-b', 'run-b', temp.dir, temp.store);
+    await temp.store.saveMcpHealth('run-b', 'orchestrator', [health('billing-db')]);
+    const dashboard = await startWebDashboard({
+      store: temp.store,
+      port: 0,
+      pollMs: 20,
+      token: 'operator-token',
+      tenantTokens: () => readTenantTokens(temp.dir),
+      metrics: new StoreMetrics(temp.store),
+    });
+    const teamA = ensureTenantToken(temp.dir, 'team-a');
+    const as = (token: string, path: string, init: RequestInit = {}) =>
+      fetch(`${dashboard.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+    return { dashboard, teamA, as };
+  }
+
+  it("a tenant's token sees its own run, agents, approvals; the other's are 404 like unknown ones; /metrics is the operator's", async () => {
+    const { dashboard, teamA, as } = await twoTenants();
+    try {
+      const ids = async (token: string, path: string, key: string) =>
+        ((await (await as(token, path)).json()) as Array<Record<string, string>>).map((r) => r[key]).sort();
+      expect(await ids('operator-token', 'api/runs', 'runId')).toEqual(['run-a', 'run-b']);
+      expect(await ids(teamA.token, 'api/runs', 'runId')).toEqual(['run-a']);
+      const own = (await (await as(teamA.token, 'api/runs/run-a')).json()) as {
+        agents: Array<{ prompt: string; result: string }>;
+      };
+      expect(own.agents.map((a) => [a.prompt, a.result])).toEqual([['prompt of run-a', 'result of run-a']]);
+      // Another tenant's run answers exactly as a run that does not exist: its id tells nothing.
+      const theirs = await as(teamA.token, 'api/runs/run-b');
+      const unknown = await as(teamA.token, 'api/runs/no-such-run');
+      expect([theirs.status, await theirs.text()]).toEqual([404, await unknown.text()]);
+      expect(unknown.status).toBe(404);
+      expect((await as('operator-token', 'api/runs/run-b')).status).toBe(200);
+
+      expect(await ids('operator-token', 'api/approvals', 'id')).toEqual(['ask-run-a', 'ask-run-b']);
+      expect(await ids(teamA.token, 'api/approvals', 'id')).toEqual(['ask-run-a']);
+      const decide = (id: string) =>
+        as(teamA.token, `api/approvals/${id}/approve`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: new URL(dashboard.url).origin },
+          body: '{}',
+        });
+      const otherDecision = await decide('ask-run-b');
+      const unknownDecision = await decide('no-such-request');
+      expect([otherDecision.status, await otherDecision.text()]).toEqual([404, await unknownDecision.text()]);
+      expect((await temp.store.getApproval('ask-run-b'))?.status).toBe('pending');
+      expect((await decide('ask-run-a')).status).toBe(200);
+      expect((await temp.store.getApproval('ask-run-a'))?.status).toBe('approved');
+
+      const refused = await as(teamA.token, 'metrics');
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('operator_only');
+      const metrics = parsePrometheus(await (await as('operator-token', 'metrics')).text());
+      expect(seriesValue(metrics, 'baton_runs_total', { status: 'succeeded' })).toBe(2);
+      expect((await as('wrong-token', 'api/runs')).status).toBe(401);
+      expect((await fetch(`${dashboard.url}api/runs`)).status).toBe(401);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("the tenant's login URL becomes a cookie of that tenant; deleting its token file withdraws it at once", async () => {
+    const { dashboard, teamA, as } = await twoTenants();
+    try {
+      const login = await fetch(`${dashboard.url}?token=${teamA.token}`, { redirect: 'manual' });
+      expect(login.status).toBe(303);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const viaCookie = await fetch(`${dashboard.url}api/runs`, { headers: { cookie } });
+      expect(((await viaCookie.json()) as Array<{ runId: string }>).map((r) => r.runId)).toEqual(['run-a']);
+      rmSync(teamA.file);
+      expect((await fetch(`${dashboard.url}api/runs`, { headers: { cookie } })).status).toBe(401);
+      expect((await as(teamA.token, 'api/runs/run-a')).status).toBe(401);
+      // A new token for the tenant works without restarting the dashboard; the old one stays withdrawn.
+      const renewed = ensureTenantToken(temp.dir, 'team-a');
+      expect(renewed.token).not.toBe(teamA.token);
+      expect((await as(renewed.token, 'api/runs/run-a')).status).toBe(200);
+      // A name that is no tenant's never becomes a path.
+      expect(() => ensureTenantToken(temp.dir, '../operator')).toThrow(
+        new BatonError(
+          ErrorCodes.usage,
+          '--tenant "../operator" is not a tenant name: use letters, digits, "-" and "_", starting with a letter or digit (e.g. --tenant team-a).',
+        ),
+      );
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("a tenant's live stream tells of its own runs' changes only, and never names another run", async () => {
+    const { dashboard, teamA } = await twoTenants();
+    const operator = await eventStream(dashboard.url, 'operator-token');
+    const tenant = await eventStream(dashboard.url, teamA.token);
+    const until = (what: string, holds: () => boolean) => waitFor(() => holds() || undefined, 10_000, what);
+    // On connecting, and at the first check of what each sees.
+    await until('both streams to start', () => operator.updates() === 2 && tenant.updates() === 2);
+    await temp.store.saveApproval(approval('later-b', 'run-b'));
+    await until("the operator's page to hear of run-b", () => operator.updates() === 3);
+    await temp.store.saveApproval(approval('later-a', 'run-a'));
+    // Both pages hear of run-a's change in the same check; closing ends both streams after what was sent.
+    await until('both pages to hear of run-a', () => operator.updates() === 4 && tenant.updates() >= 3);
+    await dashboard.close();
+    await until('the streams to end', () => operator.ended() && tenant.ended());
+    expect(tenant.updates()).toBe(3);
+    expect(tenant.text()).not.toContain('run-b');
   });
 });

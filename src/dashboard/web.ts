@@ -1,6 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
-import { HttpError, sendJson, startHttpServer, type Route } from '../http/index.js';
+import {
+  HttpError,
+  sendJson,
+  startHttpServer,
+  type Route,
+  type RouteContext,
+  type TokenHolder,
+} from '../http/index.js';
 import { mergeRunHealth } from '../mcp/index.js';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { MetricsSource } from '../observability/index.js';
@@ -8,6 +15,8 @@ import type { Store } from '../store/index.js';
 import { approvalRoutes } from './approval-routes.js';
 import { agentActivity } from './activity.js';
 import { dashboardPage } from './page.js';
+import { TenantScope } from './scope.js';
+import type { TenantToken } from './tenant-tokens.js';
 
 export interface WebDashboardOptions {
   store: Store;
@@ -15,8 +24,10 @@ export interface WebDashboardOptions {
   host?: string;
   /** How often the store is checked for changes pushed to open pages. */
   pollMs?: number;
-  /** Every request needs it: the login URL swaps it for a cookie. */
+  /** The operator's: it sees every tenant's runs, and `/metrics`. Every request needs a token; the login URL swaps it for a cookie. */
   token: string;
+  /** Tenants' tokens, each seeing that tenant's runs only; asked on every request (default: none). */
+  tenantTokens?: () => readonly TenantToken[];
   /** Where the token is kept, for the 401 message. */
   tokenHint?: string;
   /** Host names accepted besides loopback and `host` (config `http_allowed_hosts`). */
@@ -30,8 +41,8 @@ export interface WebDashboardOptions {
 type Totals = Awaited<ReturnType<typeof summarizeRun>>['totals'];
 
 /** Recent runs with their headline numbers; a finished run's totals never change, so they are kept in `finished`. */
-async function runsList(store: Store, finished: Map<string, Totals>) {
-  const runs = await store.listRuns({ limit: 50 });
+async function runsList(store: Store, scope: TenantScope, finished: Map<string, Totals>) {
+  const runs = await scope.listRuns(50);
   return Promise.all(
     runs.map(async (run) => {
       let totals = finished.get(run.id);
@@ -48,8 +59,8 @@ async function runsList(store: Store, finished: Map<string, Totals>) {
  * A run in full: its summary, its MCP servers' health (as `baton status` shows it, errors redacted), and each
  * agent's prompt, appended system prompt, result, errors, tool calls and current activity.
  */
-async function runDetail(store: Store, runId: string, redactor: SecretRedactor) {
-  const run = await store.getRun(runId);
+async function runDetail(store: Store, scope: TenantScope, runId: string, redactor: SecretRedactor) {
+  const run = await scope.getRun(runId);
   if (!run) return undefined;
   const [summary, agents, attempts, toolCalls, health] = await Promise.all([
     summarizeRun(store, runId),
@@ -93,15 +104,41 @@ function sendUpdate(client: ServerResponse): void {
   client.write(`event: update\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`);
 }
 
-/** The page, its JSON API, the live-update stream, approvals and (when given) `/metrics`. */
-function dashboardRoutes(
-  store: Store,
-  redactor: SecretRedactor,
-  finishedTotals: Map<string, Totals>,
-  clients: Set<ServerResponse>,
-  metrics: MetricsSource | undefined,
-): Route[] {
-  const routes: Route[] = [
+/** The holder names of the dashboard's tokens: the operator, or `tenant:<name>`. */
+const OPERATOR = 'operator';
+const TENANT_HOLDER = 'tenant:';
+
+/** Every token the dashboard takes, with whose it is. */
+function tokenHolders(options: WebDashboardOptions): () => TokenHolder[] {
+  return () => [
+    { token: options.token, holder: OPERATOR },
+    ...(options.tenantTokens?.() ?? []).map((t) => ({ token: t.token, holder: `${TENANT_HOLDER}${t.tenant}` })),
+  ];
+}
+
+/** What the request's token may see; no route of the dashboard is open, so a request without a holder gets nothing. */
+function scopeFor(store: Store): (context: RouteContext) => TenantScope {
+  return ({ holder }) => {
+    if (holder === OPERATOR) return new TenantScope(store);
+    if (holder?.startsWith(TENANT_HOLDER)) return new TenantScope(store, holder.slice(TENANT_HOLDER.length));
+    throw new HttpError(401, 'unauthorized', 'this dashboard needs its token');
+  };
+}
+
+/** Open pages, each with what its token may see. */
+type Clients = Map<ServerResponse, TenantScope>;
+
+/** The state of runs and pages shared by the routes and the change poll. */
+interface DashboardParts {
+  store: Store;
+  scopeOf: (context: RouteContext) => TenantScope;
+  finishedTotals: Map<string, Totals>;
+  clients: Clients;
+}
+
+/** The page, its JSON API and the live-update stream: each of the token's tenant only. */
+function runRoutes({ store, scopeOf, finishedTotals, clients }: DashboardParts, redactor: SecretRedactor): Route[] {
+  return [
     {
       method: 'GET',
       path: '/',
@@ -112,51 +149,57 @@ function dashboardRoutes(
     {
       method: 'GET',
       path: '/api/runs',
-      handle: async ({ res }) => sendJson(res, 200, await runsList(store, finishedTotals)),
+      handle: async (context) => sendJson(context.res, 200, await runsList(store, scopeOf(context), finishedTotals)),
     },
     {
       method: 'GET',
       path: /^\/api\/runs\/([^/]+)$/,
-      handle: async ({ res, params }) => {
-        const detail = await runDetail(store, params[0] ?? '', redactor);
+      handle: async (context) => {
+        const detail = await runDetail(store, scopeOf(context), context.params[0] ?? '', redactor);
         if (!detail) throw new HttpError(404, 'not_found', 'no such run');
-        sendJson(res, 200, detail);
+        sendJson(context.res, 200, detail);
       },
     },
     {
       method: 'GET',
       path: '/api/events',
-      handle: ({ req, res }) => {
+      handle: (context) => {
+        const { req, res } = context;
+        const scope = scopeOf(context);
         res.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
           connection: 'keep-alive',
         });
         sendUpdate(res);
-        clients.add(res);
+        clients.set(res, scope);
         req.on('close', () => clients.delete(res));
       },
     },
-    ...approvalRoutes(store),
   ];
-  if (metrics)
-    routes.push({
-      method: 'GET',
-      path: '/metrics',
-      handle: async ({ res }) => {
-        const text = await metrics.text();
-        res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
-      },
-    });
-  return routes;
 }
 
-/** What open pages show, in one string: when it differs from the last one, the pages need an update. */
-async function dashboardState(store: Store, finishedTotals: Map<string, Totals>): Promise<string> {
-  const [runs, waiting] = await Promise.all([
-    runsList(store, finishedTotals),
-    store.listApprovals({ status: 'pending' }),
-  ]);
+/** `/metrics` adds up every tenant's runs (it has no tenant label), so only the operator's token reads it. */
+function metricsRoute(metrics: MetricsSource, scopeOf: DashboardParts['scopeOf']): Route {
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handle: async (context) => {
+      if (scopeOf(context).tenant !== undefined)
+        throw new HttpError(
+          403,
+          'operator_only',
+          "/metrics adds up every tenant's runs: it needs the operator's token (data_dir/dashboard.token), not a tenant's",
+        );
+      const text = await metrics.text();
+      context.res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
+    },
+  };
+}
+
+/** What open pages show to one scope, in one string: when it differs from the last one, those pages need an update. */
+async function dashboardState(store: Store, scope: TenantScope, finishedTotals: Map<string, Totals>): Promise<string> {
+  const [runs, waiting] = await Promise.all([runsList(store, scope, finishedTotals), scope.pendingApprovals()]);
   return JSON.stringify([
     await Promise.all(
       runs.map(async (r) => [
@@ -172,21 +215,23 @@ async function dashboardState(store: Store, finishedTotals: Map<string, Totals>)
   ]);
 }
 
-/** Pushes an update to every open page whenever any run's state changes (only while pages are open). */
-function pollForChanges(
-  store: Store,
-  finishedTotals: Map<string, Totals>,
-  clients: Set<ServerResponse>,
-  pollMs: number,
-): NodeJS.Timeout {
-  let lastState = '';
+/**
+ * Pushes an update to the open pages of each scope whenever what that scope sees changes (only while pages
+ * are open): a tenant's page hears nothing of another tenant's runs, not even that they changed. Every
+ * scope is checked before any page is told, so one tick's updates go out together.
+ */
+function pollForChanges({ store, finishedTotals, clients }: DashboardParts, pollMs: number): NodeJS.Timeout {
+  const lastState = new Map<string, string>();
+  const check = async (): Promise<void> => {
+    const scopes = [...new Map([...clients.values()].map((scope) => [scope.key, scope])).values()];
+    const states = await Promise.all(scopes.map((scope) => dashboardState(store, scope, finishedTotals)));
+    const changed = new Set(scopes.filter((scope, i) => lastState.get(scope.key) !== states[i]).map((s) => s.key));
+    lastState.clear();
+    scopes.forEach((scope, i) => lastState.set(scope.key, states[i]!));
+    for (const [client, scope] of clients) if (changed.has(scope.key)) sendUpdate(client);
+  };
   const poll = setInterval(() => {
-    if (clients.size === 0) return;
-    void dashboardState(store, finishedTotals).then((state) => {
-      if (state === lastState) return;
-      lastState = state;
-      for (const client of clients) sendUpdate(client);
-    });
+    if (clients.size > 0) void check();
   }, pollMs);
   poll.unref();
   return poll;
@@ -210,11 +255,11 @@ export async function startWebDashboard(
   options: WebDashboardOptions,
 ): Promise<{ url: string; loginUrl: string; close: () => Promise<void> }> {
   const { store } = options;
-  const clients = new Set<ServerResponse>();
-  const finishedTotals = new Map<string, Totals>();
+  const parts: DashboardParts = { store, scopeOf: scopeFor(store), finishedTotals: new Map(), clients: new Map() };
   const redactor = options.redactor ?? SecretRedactor.fromEnvironment(process.env);
-  const routes = dashboardRoutes(store, redactor, finishedTotals, clients, options.metrics);
-  const poll = pollForChanges(store, finishedTotals, clients, options.pollMs ?? 500);
+  const routes = [...runRoutes(parts, redactor), ...approvalRoutes(store, parts.scopeOf)];
+  if (options.metrics) routes.push(metricsRoute(options.metrics, parts.scopeOf));
+  const poll = pollForChanges(parts, options.pollMs ?? 500);
 
   const host = options.host ?? '127.0.0.1';
   const http = await startHttpServer({
@@ -222,7 +267,7 @@ export async function startWebDashboard(
     port: options.port,
     routes,
     access: {
-      token: options.token,
+      holders: tokenHolders(options),
       allowedHosts: options.allowedHosts,
       cookie: 'baton_dashboard',
       tokenHint: options.tokenHint,
@@ -234,7 +279,7 @@ export async function startWebDashboard(
     loginUrl: `${http.url}/?token=${options.token}`,
     close: async () => {
       clearInterval(poll);
-      for (const client of clients) client.end();
+      for (const client of parts.clients.keys()) client.end();
       await http.close();
     },
   };

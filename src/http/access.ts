@@ -10,6 +10,11 @@ import { tokenMatches } from './token.js';
 export interface AccessRules {
   /** Required on every route not marked open: `Authorization: Bearer`, the cookie below, or `?token=`. */
   token?: string;
+  /**
+   * Instead of one token: several, each with the name of who holds it, which routes get as `holder`.
+   * Asked on every request, so a token added or withdrawn counts at once.
+   */
+  holders?: () => readonly TokenHolder[];
   /** Host names accepted besides loopback ones and the address the server binds (config `http_allowed_hosts`). */
   allowedHosts?: readonly string[];
   /** For browsers: a valid `?token=` on a GET is swapped for this cookie and a redirect to the same URL without it. */
@@ -18,6 +23,12 @@ export interface AccessRules {
   tokenHint?: string;
   /** A header that may carry the token too (the scripted model: `x-api-key`, as the Anthropic API takes it). */
   tokenHeader?: string;
+}
+
+/** A token and the name its holder goes by (a dashboard's operator, or one tenant). */
+export interface TokenHolder {
+  token: string;
+  holder: string;
 }
 
 /** Why a request was refused, as the JSON error the client gets. */
@@ -64,14 +75,32 @@ function givenToken(req: IncomingMessage, url: URL, rules: AccessRules): string 
   return undefined;
 }
 
-/** Host first (a rebinding page learns nothing, not even whether it has the token), then token. */
+/** Whom a request's token belongs to; `{}` for the one `token`, undefined when it matches none. */
+type Admitted = { holder?: string };
+
+/**
+ * Every holder's token is compared (in constant time each), so the time taken does not tell which one
+ * came close; a token two holders share is nobody's, so a copied file cannot widen anyone's view.
+ */
+function admit(rules: AccessRules, given: string | undefined): Admitted | undefined {
+  if (rules.token !== undefined && tokenMatches(rules.token, given)) return {};
+  const matching = (rules.holders?.() ?? []).filter((h) => tokenMatches(h.token, given)).map((h) => h.holder);
+  return new Set(matching).size === 1 ? { holder: matching[0] } : undefined;
+}
+
+const guarded = (rules: AccessRules): boolean => rules.token !== undefined || rules.holders !== undefined;
+
+/**
+ * Host first (a rebinding page learns nothing, not even whether it has the token), then token. What
+ * passes is who the token's holder is (none on an open route or a server without tokens).
+ */
 export function checkAccess(
   req: IncomingMessage,
   url: URL,
   rules: AccessRules,
   boundHost: string,
   open: boolean,
-): Refusal | undefined {
+): Refusal | Admitted {
   const hostname = hostnameOf(req.headers.host ?? '', false);
   if (hostname === undefined || !hostAllowed(hostname, rules, boundHost))
     return {
@@ -79,7 +108,9 @@ export function checkAccess(
       code: 'forbidden_host',
       message: `Host "${req.headers.host ?? ''}" is not allowed: use 127.0.0.1 or localhost, or list the name in http_allowed_hosts`,
     };
-  if (open || rules.token === undefined || tokenMatches(rules.token, givenToken(req, url, rules))) return;
+  if (open || !guarded(rules)) return {};
+  const admitted = admit(rules, givenToken(req, url, rules));
+  if (admitted) return admitted;
   return {
     status: 401,
     code: 'unauthorized',
@@ -110,7 +141,10 @@ export function checkOrigin(req: IncomingMessage, rules: AccessRules, boundHost:
 
 /** A valid `?token=` seen by a browser: the cookie that replaces it, or undefined when there is nothing to swap. */
 export function tokenCookie(req: IncomingMessage, url: URL, rules: AccessRules): string | undefined {
-  if (!rules.cookie || !rules.token || req.method !== 'GET') return undefined;
-  if (!tokenMatches(rules.token, url.searchParams.get('token') ?? undefined)) return undefined;
-  return `${rules.cookie}=${rules.token}; HttpOnly; SameSite=Strict; Path=/`;
+  const given = url.searchParams.get('token') ?? undefined;
+  if (!rules.cookie || req.method !== 'GET' || !guarded(rules) || !admit(rules, given)) return undefined;
+  return `${rules.cookie}=${given}; HttpOnly; SameSite=Strict; Path=/`;
 }
+
+/** A refusal, as opposed to a request let in. */
+export const isRefusal = (checked: Refusal | Admitted): checked is Refusal => 'status' in checked;

@@ -135,3 +135,38 @@ describe('the shared HTTP server', () => {
     }
   });
 });
+
+describe('a server with several token holders', () => {
+  it('hands each route the holder of the token given; a token two holders share is nobody’s', async () => {
+    let holders = [
+      { token: 'c'.repeat(64), holder: 'carol' },
+      { token: 'd'.repeat(64), holder: 'dave' },
+    ];
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      access: { holders: () => holders, cookie: 'who' },
+      routes: [{ method: 'GET', path: '/whoami', handle: ({ res, holder }) => sendJson(res, 200, { holder }) }],
+      listenError: (cause) => cause,
+    });
+    const whoami = async (token: string) => {
+      const res = await fetch(`${server.url}/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      return res.status === 200 ? ((await res.json()) as { holder: string }).holder : res.status;
+    };
+    try {
+      expect([await whoami('c'.repeat(64)), await whoami('d'.repeat(64)), await whoami('e'.repeat(64))]).toEqual([
+        'carol',
+        'dave',
+        401,
+      ]);
+      const login = await fetch(`${server.url}/whoami?token=${'d'.repeat(64)}`, { redirect: 'manual' });
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      expect(await (await fetch(`${server.url}/whoami`, { headers: { cookie } })).json()).toEqual({ holder: 'dave' });
+      // Asked on every request: a copied token (carol's given to eve too) lets neither in, and dave's, gone, is refused.
+      holders = [...holders.filter((h) => h.holder !== 'dave'), { token: 'c'.repeat(64), holder: 'eve' }];
+      expect([await whoami('c'.repeat(64)), await whoami('d'.repeat(64))]).toEqual([401, 401]);
+    } finally {
+      await server.close();
+    }
+  });
+});

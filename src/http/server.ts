@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { checkAccess, checkOrigin, tokenCookie, type AccessRules, type Refusal } from './access.js';
+import { checkAccess, checkOrigin, isRefusal, tokenCookie, type AccessRules, type Refusal } from './access.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -23,6 +23,8 @@ export interface RouteContext {
   url: URL;
   /** The groups a RegExp path captured, decoded. */
   params: string[];
+  /** Who holds the token the request carried, when it is one of `AccessRules.holders`. */
+  holder?: string;
 }
 
 export interface Route {
@@ -102,7 +104,8 @@ function matchRoute(route: Route, pathname: string): string[] | undefined {
   return found ? found.slice(1).map((group) => decodeURIComponent(group ?? '')) : undefined;
 }
 
-type Dispatch = { refusal: Refusal } | { route: Route; params: string[] } | { redirect: string; cookie: string };
+type Dispatch =
+  { refusal: Refusal } | { route: Route; params: string[]; holder?: string } | { redirect: string; cookie: string };
 
 /** Host, token, path, method, origin, in that order: each later check tells a stranger nothing earlier ones hide. */
 function dispatch(req: IncomingMessage, url: URL, options: HttpServerOptions): Dispatch {
@@ -112,8 +115,8 @@ function dispatch(req: IncomingMessage, url: URL, options: HttpServerOptions): D
     return params ? [{ route, params }] : [];
   });
   const chosen = candidates.find(({ route }) => route.method === req.method);
-  const refusal = checkAccess(req, url, access, options.host, chosen?.route.open === true);
-  if (refusal) return { refusal };
+  const admitted = checkAccess(req, url, access, options.host, chosen?.route.open === true);
+  if (isRefusal(admitted)) return { refusal: admitted };
   if (candidates.length === 0)
     return { refusal: { status: 404, code: 'not_found', message: `nothing at ${url.pathname}` } };
   if (!chosen) {
@@ -136,7 +139,7 @@ function dispatch(req: IncomingMessage, url: URL, options: HttpServerOptions): D
     url.searchParams.delete('token');
     return { redirect: `${url.pathname}${url.search}`, cookie };
   }
-  return chosen;
+  return { ...chosen, ...admitted };
 }
 
 function fail(res: ServerResponse, options: HttpServerOptions, error: unknown): void {
@@ -150,8 +153,8 @@ function fail(res: ServerResponse, options: HttpServerOptions, error: unknown): 
 async function answer(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://server');
   if (options.handle) {
-    const refusal = checkAccess(req, url, options.access ?? {}, options.host, false);
-    if (refusal) throw new HttpError(refusal.status, refusal.code, refusal.message);
+    const admitted = checkAccess(req, url, options.access ?? {}, options.host, false);
+    if (isRefusal(admitted)) throw new HttpError(admitted.status, admitted.code, admitted.message);
     return options.handle(req, res);
   }
   const result = dispatch(req, url, options);
@@ -163,15 +166,20 @@ async function answer(req: IncomingMessage, res: ServerResponse, options: HttpSe
     res.writeHead(303, { location: result.redirect, 'set-cookie': result.cookie, 'cache-control': 'no-store' }).end();
     return;
   }
-  await result.route.handle({ req, res, url, params: result.params });
+  await result.route.handle({
+    req,
+    res,
+    url,
+    params: result.params,
+    ...(result.holder ? { holder: result.holder } : {}),
+  });
 }
 
 /** Refuses an upgrade that fails the same checks as a request, on the raw socket. */
 function guardUpgrade(req: IncomingMessage, socket: Duplex, options: HttpServerOptions): boolean {
   const url = new URL(req.url ?? '/', 'http://server');
-  const refusal =
-    checkAccess(req, url, options.access ?? {}, options.host, false) ??
-    checkOrigin(req, options.access ?? {}, options.host);
+  const admitted = checkAccess(req, url, options.access ?? {}, options.host, false);
+  const refusal = isRefusal(admitted) ? admitted : checkOrigin(req, options.access ?? {}, options.host);
   if (!refusal) return true;
   const reason = refusal.status === 401 ? 'Unauthorized' : 'Forbidden';
   socket.end(
