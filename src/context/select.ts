@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
 import { renderContext } from './prompt.js';
+import { REVISION_MARGIN, changesValue, revisionStrength, traitsOf, type DecisionTraits } from './supersede.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
@@ -109,10 +110,6 @@ function proximityOf(description: TaskDescription, tuning: SelectionTuning): (en
   return (entry) => (!entry.phaseId || parents.size === 0 || parents.has(entry.phaseId) ? 1 : tuning.ancestorPrior);
 }
 
-/** Words that mark a decision as revising an earlier one. */
-const revisionCue =
-  /\b(instead|no longer|rather than|replac\w*|switch\w*|supersed\w*|revis\w*|overrid\w*|revert\w*|reverses?d?|anymore|abandon\w*|dropp?(ed|ing)?|changed? to|moved? to|now)\b/i;
-
 /** Each fact's terms, analysed once per content (the checksum) for the life of the process. */
 const analysed = new LRUCache<string, Terms>({ max: 50_000 });
 
@@ -123,6 +120,8 @@ interface Candidate {
   index: number;
   /** Its place among them in order of age (see `older`). */
   age: number;
+  /** A decision's wording traits, once it is compared with another decision (see `traitsOf`). */
+  traits?: DecisionTraits;
 }
 
 /**
@@ -477,26 +476,41 @@ function findRedundant(
     }
   }
   const vector = corpus.vectorOf(newer);
+  const revised: Array<[id: string, strength: number]> = [];
   for (const old of seen) {
-    const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
-    // One agent does not repeat itself in one result: its similar facts are about different things,
-    // unless it says it revised one ("…, instead of a random split").
-    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-    if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
     const similarity = cosine(vector, corpus.vectorOf(old));
     const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
-    const supersedes =
-      bothDecisions &&
-      (oldInNew >= tuning.conflictSimilarity ||
-        (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
+    if (old.entry.type === 'decision' && newer.entry.type === 'decision') {
+      const [olderSide, newerSide] = [decisionSide(old), decisionSide(newer)];
+      const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
+      const pair = { older: olderSide, newer: newerSide, similarity, oldInNew, sameAgent, laterPhase };
+      const strength = revisionStrength(pair, tuning);
+      if (strength > 0) {
+        revised.push([old.entry.id, strength]);
+        continue;
+      }
+      // Two decisions giving different values for one thing are not one decision said twice.
+      if (changesValue(olderSide.traits, newerSide.traits) || changesValue(newerSide.traits, olderSide.traits))
+        continue;
+    }
+    // One agent does not repeat itself in one result: its similar facts are about different things.
+    if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-    if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-    else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
+    if (similarity >= tuning.duplicateSimilarity && sameSubject) {
       const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
       if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
       else replacedBy.set(old.entry.id, newer.entry.id);
     }
   }
+  const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
+  for (const [id, strength] of revised) if (strength >= strongest - REVISION_MARGIN) replacedBy.set(id, newer.entry.id);
+}
+
+/** A decision's terms and wording traits, the traits worked out on first use. */
+function decisionSide(candidate: Candidate): { terms: Terms; traits: DecisionTraits } {
+  candidate.traits ??= traitsOf(candidate.entry.content);
+  return { terms: candidate.terms, traits: candidate.traits };
 }
 
 /** Follows chains (a → b → c) to the fact that survives. */

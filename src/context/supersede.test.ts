@@ -1,0 +1,409 @@
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { DynamicContextAccumulator } from './accumulator.js';
+import { extractContext } from './extract.js';
+
+let now = 1_000;
+const clock = { now: () => now++ };
+const temp = useTempStore('baton-supersede-');
+
+/** Where a decision comes from: the agent and its phase (phases run in the order `phases` lists them). */
+interface Said {
+  agent: string;
+  phase: string;
+  text: string;
+}
+
+const phases = ['research', 'design', 'build', 'review'];
+
+/** What earlier agents of a web shop's run reported: the facts the pairs below sit among. */
+const background: Said[] = [
+  { agent: 'survey', phase: 'research', text: 'Finding: The storefront is a Next.js app served from Vercel.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Orders are stored in PostgreSQL 15 on RDS.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Product search is answered by Meilisearch.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Background jobs run on BullMQ workers.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Metrics are scraped by Prometheus and shown in Grafana.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: New tables use UUIDv7 primary keys.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Translations live in messages/<locale>.json.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: Prices are formatted with Intl.NumberFormat.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: The design system lives in packages/ui (Tailwind and Radix).' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Abandoned carts are purged nightly after thirty days.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Invoices are rendered to PDF by a headless Chromium worker.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: Feature flags are served by Unleash.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: CI runs on GitHub Actions and takes about twelve minutes.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Customer support uses Zendesk, linked by customer email.' },
+];
+
+interface Pair {
+  name: string;
+  older: Said;
+  newer: Said;
+}
+
+const said = (agent: string, phase: string, text: string): Said => ({ agent, phase, text: `Decision: ${text}` });
+
+/** A later decision that replaces an earlier one: the earlier must never be injected. */
+const revisions: Pair[] = [
+  {
+    name: 'a lead raises a value in other words',
+    older: said('backend', 'design', 'Sessions now end after 20 minutes idle.'),
+    newer: said('lead', 'review', 'Idle timeout raised to 45 minutes after user complaints.'),
+  },
+  {
+    name: 'a reviewer replaces the migration method, naming why the old one failed',
+    older: said('dba', 'design', 'Migrate the orders database with pglogical streaming replication.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Do the move with pg_dump and pg_restore in a Saturday downtime window; streaming replication lagged too far behind.',
+    ),
+  },
+  {
+    name: 'a number changes on the same limit',
+    older: said('api', 'design', 'Rate limit the public API at 100 requests per minute per key.'),
+    newer: said(
+      'lead',
+      'review',
+      'The public API allows 300 requests per minute per key; 100 throttled the mobile app.',
+    ),
+  },
+  {
+    name: 'a reversal',
+    older: said('frontend', 'design', 'Feature flags are evaluated on the server only.'),
+    newer: said(
+      'lead',
+      'review',
+      'Evaluate feature flags in the browser after all; server-side evaluation added 80 ms to every page.',
+    ),
+  },
+  {
+    name: 'an upgrade reverted',
+    older: said('frontend', 'design', 'Upgrade the storefront to React 19 in this release.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Stay on React 18 until the form library supports 19; the upgrade is rolled back.',
+    ),
+  },
+  {
+    name: 'priorities reordered',
+    older: said('planner', 'design', 'Priority order: search first, then checkout, then the admin dashboard.'),
+    newer: said(
+      'lead',
+      'review',
+      'Checkout goes first, ahead of search, because the payment provider deadline is March 1.',
+    ),
+  },
+  {
+    name: 'a library replaced without a revision word',
+    older: said('frontend', 'design', 'Use Moment.js for date formatting.'),
+    newer: said('reviewer', 'review', 'Date formatting uses date-fns; Moment is in maintenance mode.'),
+  },
+  {
+    name: 'a storage location replaced',
+    older: said('backend', 'design', 'Store uploaded images on the local disk under /var/uploads.'),
+    newer: said(
+      'lead',
+      'review',
+      'Uploaded images go to the S3 bucket media-prod, not the local disk, so several instances can serve them.',
+    ),
+  },
+  {
+    name: 'a port changed',
+    older: said('backend', 'design', 'The API server listens on port 8080.'),
+    newer: said('ops', 'build', 'The API server listens on port 3000 to match the proxy configuration.'),
+  },
+  {
+    name: 'a duration lowered',
+    older: said('backend', 'design', 'Cache product pages for 10 minutes.'),
+    newer: said('lead', 'review', 'Product page cache TTL lowered to 60 seconds; prices change too often.'),
+  },
+  {
+    name: 'a count bumped',
+    older: said('integrations', 'design', 'Webhook deliveries are retried 3 times.'),
+    newer: said(
+      'lead',
+      'review',
+      'Webhook delivery retries bumped to 8 with exponential backoff, since partners have longer outages.',
+    ),
+  },
+  {
+    name: 'a database choice overturned',
+    older: said('architect', 'design', 'Use MongoDB for the event log.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'The event log lives in PostgreSQL as a partitioned table; we decided against running a second database.',
+    ),
+  },
+  {
+    name: 'a feature postponed',
+    older: said('planner', 'design', 'Dark mode ships in v2.1.'),
+    newer: said('lead', 'review', 'Dark mode is postponed to v2.3; the design is not finished.'),
+  },
+  {
+    name: 'a feature cut',
+    older: said('planner', 'design', 'Build a CSV import for customers in this sprint.'),
+    newer: said('lead', 'review', 'The customer CSV import is cut from this sprint.'),
+  },
+  {
+    name: 'an authentication method replaced',
+    older: said('security', 'design', 'Authenticate API clients with long-lived API keys.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'API clients authenticate with OAuth2 client credentials; API keys are no longer issued.',
+    ),
+  },
+  {
+    name: 'one agent corrects itself',
+    older: said('planner', 'design', 'Deploy on Fridays after the QA sign-off.'),
+    newer: said('planner', 'design', 'On reflection, deployments happen on Tuesday mornings, not Fridays.'),
+  },
+  {
+    name: 'a retention period cut',
+    older: said('ops', 'design', 'Keep application logs for 90 days.'),
+    newer: said('lead', 'review', 'Log retention cut to 30 days to stay within the storage budget.'),
+  },
+  {
+    name: 'pagination switched',
+    older: said('api', 'design', 'List endpoints use offset pagination with page and per_page.'),
+    newer: said('reviewer', 'review', 'List endpoints paginate with opaque cursors; offsets time out on large tables.'),
+  },
+  {
+    name: 'a rollout share changed',
+    older: said('release', 'design', 'Roll the new checkout out to 10% of traffic first.'),
+    newer: said('lead', 'review', 'The new checkout starts at 1% of traffic; 10% is too risky before Black Friday.'),
+  },
+  {
+    name: 'a runtime version changed',
+    older: said('ops', 'design', 'Target Node 18 for the workers.'),
+    newer: said('ops-lead', 'review', 'Workers run on Node 20, since Node 18 reaches end of life in April.'),
+  },
+  {
+    name: 'a provider moved',
+    older: said('backend', 'design', 'Transactional email goes through SendGrid.'),
+    newer: said(
+      'lead',
+      'review',
+      'Transactional email moves to Postmark; SendGrid deliverability to Outlook was poor.',
+    ),
+  },
+  {
+    name: 'a batch size reduced',
+    older: said('data', 'design', 'The nightly export processes 5,000 rows per batch.'),
+    newer: said('reviewer', 'review', 'Export batch size reduced to 1,000 rows to keep memory under 512 MB.'),
+  },
+  {
+    name: 'a priority lowered',
+    older: said('planner', 'design', 'Mobile push notifications are P1.'),
+    newer: said('lead', 'review', 'Push notifications drop to P2; offline sync is P1 now.'),
+  },
+];
+
+/** Two decisions that are both current: neither may be dropped for the other. */
+const nearMisses: Pair[] = [
+  {
+    name: 'one technology, two components',
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Use Redis streams for the job queue.'),
+  },
+  {
+    name: 'a refinement of the same decision',
+    older: said('security', 'design', 'Passwords are hashed with argon2id.'),
+    newer: said('reviewer', 'review', 'argon2id runs with 64 MB of memory, 3 iterations and parallelism 1.'),
+  },
+  {
+    name: 'parallel agents, different components, different counts',
+    older: said('web', 'build', 'The web client retries failed requests 3 times.'),
+    newer: said('worker', 'build', 'The worker retries failed jobs 5 times with backoff.'),
+  },
+  {
+    name: 'two expiries of different things',
+    older: said('auth', 'design', 'Sessions expire after 30 days of inactivity.'),
+    newer: said('lead', 'review', 'Password reset links expire after 1 hour.'),
+  },
+  {
+    name: 'two changes to one table',
+    older: said('dba', 'design', 'The orders table gets an index on customer_id.'),
+    newer: said('lead', 'review', 'The orders table is partitioned by month.'),
+  },
+  {
+    name: 'two caches with different lifetimes',
+    older: said('backend', 'design', 'Cache product pages for 10 minutes.'),
+    newer: said('search', 'review', 'Cache search results for 1 minute.'),
+  },
+  {
+    name: 'the same database for one more service',
+    older: said('architect', 'design', 'Billing uses PostgreSQL.'),
+    newer: said('reviewer', 'review', 'The checkout service uses PostgreSQL too.'),
+  },
+  {
+    name: 'two API conventions',
+    older: said('api', 'design', 'API responses are JSON with camelCase keys.'),
+    newer: said('lead', 'review', 'API errors follow RFC 7807 problem details.'),
+  },
+  {
+    name: 'one setting in two environments',
+    older: said('ops', 'design', 'The log level in production is info.'),
+    newer: said('ops', 'build', 'The log level in staging is debug.'),
+  },
+  {
+    name: 'two buckets',
+    older: said('backend', 'design', 'Images are stored in the S3 bucket media-prod.'),
+    newer: said('ops', 'review', 'Backups are stored in the S3 bucket backups-prod and move to Glacier after 30 days.'),
+  },
+  {
+    name: 'a detail of a chosen provider',
+    older: said('payments', 'design', 'Use Stripe for card payments.'),
+    newer: said('reviewer', 'review', 'Stripe webhooks are verified with the endpoint secret.'),
+  },
+  {
+    name: 'two deployments with different replica counts',
+    older: said('ops', 'build', 'Deploy the API to Kubernetes with three replicas.'),
+    newer: said('platform', 'build', 'Deploy the worker to Kubernetes with two replicas.'),
+  },
+  {
+    name: 'two rate limits',
+    older: said('security', 'design', 'Rate limit login attempts to 5 per minute per IP.'),
+    newer: said('api', 'review', 'Rate limit the public API at 100 requests per minute per key.'),
+  },
+  {
+    name: 'two messaging providers',
+    older: said('backend', 'design', 'Emails are sent through Postmark.'),
+    newer: said('lead', 'review', 'SMS messages are sent through Twilio.'),
+  },
+  {
+    name: 'a later addition to one page, worded with "now"',
+    older: said('frontend', 'design', 'Add a dark mode toggle to the settings page.'),
+    newer: said('lead', 'review', 'The settings page now also gets a language picker.'),
+  },
+  {
+    name: 'one component keeps an older runtime',
+    older: said('ops', 'design', 'The checkout service runs on Node 20.'),
+    newer: said('ops', 'review', "The image resizer stays on Node 18 because sharp's prebuilt binaries lag."),
+  },
+  {
+    name: 'two facts about webhooks',
+    older: said('integrations', 'design', 'Webhook deliveries are retried 8 times with exponential backoff.'),
+    newer: said('security', 'review', 'Webhook payloads are signed with HMAC-SHA256.'),
+  },
+  {
+    name: 'two behaviours of the mobile app',
+    older: said('mobile', 'design', 'The mobile app caches the catalogue for offline use.'),
+    newer: said('mobile-lead', 'review', 'The mobile app syncs orders in the background every 15 minutes.'),
+  },
+  {
+    name: 'two state libraries for one app',
+    older: said('frontend', 'design', 'Use React Query for server state in the storefront.'),
+    newer: said('lead', 'review', 'Use Zustand for client state in the storefront.'),
+  },
+  {
+    name: 'two timeouts',
+    older: said('backend', 'design', 'Outbound HTTP calls time out after 5 seconds.'),
+    newer: said('dba', 'review', 'Database queries time out after 30 seconds.'),
+  },
+  {
+    name: 'a follow-up on a chosen search engine',
+    older: said('search', 'design', 'Product search stays on Meilisearch.'),
+    newer: said('lead', 'review', 'The Meilisearch index is rebuilt nightly from the products table.'),
+  },
+  {
+    name: 'a priority followed by its first step',
+    older: said('planner', 'design', 'Checkout is the first priority.'),
+    newer: said('lead', 'review', 'Checkout work starts with the address form.'),
+  },
+  {
+    name: 'parallel agents bundling different parts',
+    older: said('frontend', 'build', 'The storefront bundles with Vite.'),
+    newer: said('backend', 'build', 'Lambda handlers are bundled with esbuild.'),
+  },
+  {
+    name: 'two storage formats',
+    older: said('backend', 'design', 'Store money as integer cents.'),
+    newer: said('reviewer', 'review', 'Store timestamps as UTC in timestamptz columns.'),
+  },
+  {
+    name: 'a decision and a later one that builds on it with "instead of" about something else',
+    older: said('api', 'design', 'Orders are exposed through a REST API.'),
+    newer: said('lead', 'review', 'Order events are pushed to partners by webhook instead of being polled.'),
+  },
+];
+
+/**
+ * Revisions lexical evidence cannot tell from a second decision on one subject: nothing says the old
+ * choice is replaced (no revision word, no changed value, no reason it failed). Both stay, so the
+ * agent sees both and neither is lost (see docs/context.md, limits).
+ */
+const unrecognised: Pair[] = [
+  {
+    name: 'a framework replaced in a later phase, without saying so',
+    older: said('frontend', 'design', 'The admin UI is built with Vue 3.'),
+    newer: said('lead', 'review', 'The admin UI will be React, like the storefront, to share the component library.'),
+  },
+];
+
+/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
+async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
+  const acc = new DynamicContextAccumulator({
+    store: temp.store,
+    runId,
+    sizeLimitBytes: 1_000_000,
+    clock,
+    tuning: { smallContextTokens: 0, contextShare: 1 },
+  });
+  const byAgent = new Map<string, Said[]>();
+  for (const s of background) byAgent.set(s.agent, [...(byAgent.get(s.agent) ?? []), s]);
+  for (const [agent, lines] of byAgent)
+    await acc.add(extractContext({ text: lines.map((l) => l.text).join('\n') }), {
+      agentId: agent,
+      phaseId: 'research',
+    });
+  const ids: string[] = [];
+  for (const s of [pair.older, pair.newer]) {
+    const [entry] = await acc.add(extractContext({ text: s.text }), {
+      agentId: s.agent,
+      phaseId: s.phase,
+      sessionId: `${s.agent}/${s.phase}`,
+    });
+    ids.push(entry!.id);
+  }
+  return { acc, ids: ids as [string, string] };
+}
+
+/** What an agent of the last phase inherits in full (`all`), and which decisions were left out for which. */
+async function inherited(acc: DynamicContextAccumulator, task: string) {
+  const all = await acc.select({ phaseIds: phases, task, mode: 'all', budgetTokens: 0 });
+  const filtered = await acc.select({ phaseIds: phases, task, mode: 'filtered', budgetTokens: 2000 });
+  return {
+    all: all.entries.map((e) => e.id),
+    given: filtered.entries.map((e) => e.id),
+    superseded: filtered.superseded,
+  };
+}
+
+const task = (pair: Pair): string => `Implement this: ${pair.older.text.replace(/^Decision: /, '')}`;
+
+describe('supersession of unkeyed decisions', () => {
+  it.each(revisions.map((p, i) => [p.name, p, i] as const))('replaces: %s', async (_name, pair, i) => {
+    const { acc, ids } = await record(pair, `revision-${i}`);
+    const [older, newer] = ids;
+    // Asked in the old decision's own words, the agent gets the replacement and never the old one.
+    const { all, given, superseded } = await inherited(acc, task(pair));
+    expect(superseded).toEqual({ [older]: newer });
+    expect(given).toContain(newer);
+    expect(given).not.toContain(older);
+    expect(all).toContain(newer);
+    expect(all).not.toContain(older);
+  });
+
+  it.each([...nearMisses, ...unrecognised].map((p, i) => [p.name, p, i] as const))(
+    'keeps both: %s',
+    async (_name, pair, i) => {
+      const { acc, ids } = await record(pair, `near-miss-${i}`);
+      const { all, superseded } = await inherited(acc, task(pair));
+      expect(superseded ?? {}).toEqual({});
+      expect(all).toEqual(expect.arrayContaining(ids));
+    },
+  );
+});
