@@ -199,6 +199,60 @@ const revisions: Pair[] = [
     older: said('planner', 'design', 'Mobile push notifications are P1.'),
     newer: said('lead', 'review', 'Push notifications drop to P2; offline sync is P1 now.'),
   },
+  {
+    name: 'a backup schedule tightened',
+    older: said('ops', 'design', 'Nightly backups run at 01:00 UTC and are kept for 14 days.'),
+    newer: said('ops-lead', 'review', 'Backups now run every 6 hours; a day of lost orders is too much.'),
+  },
+  {
+    name: 'a debounce shortened with the old value as the reason',
+    older: said('frontend', 'design', 'The search page debounces input by 300 ms.'),
+    newer: said('reviewer', 'review', 'Search input debounce is 150 ms; 300 felt sluggish in usability tests.'),
+  },
+  {
+    name: 'an API style overturned',
+    older: said('api', 'design', 'Use GraphQL for the partner API.'),
+    newer: said(
+      'lead',
+      'review',
+      'The partner API will be plain REST with OpenAPI; partners asked for it and GraphQL adds little here.',
+    ),
+  },
+  {
+    name: 'a timing moved with "instead of"',
+    older: said('media', 'design', 'Image thumbnails are generated on upload.'),
+    newer: said('reviewer', 'review', 'Generate thumbnails lazily on first request instead of on upload.'),
+  },
+  {
+    name: 'a scope narrowed',
+    older: said('product', 'design', 'The MVP supports English and German.'),
+    newer: said('lead', 'review', 'The MVP launches in English only; German moves to the second release.'),
+  },
+  {
+    name: 'a limit raised in the imperative',
+    older: said('backend', 'design', 'Max upload size is 10 MB.'),
+    newer: said('lead', 'review', 'Raise the maximum upload size to 25 MB for the PDF catalogues.'),
+  },
+  {
+    name: 'self-hosting given up',
+    older: said('ops', 'design', 'We will self-host Sentry.'),
+    newer: said('lead', 'review', "Use Sentry's SaaS plan; self-hosting needed more upkeep than we have."),
+  },
+  {
+    name: 'a concurrency raised after a measurement',
+    older: said('backend', 'design', 'Queue workers run with concurrency 4.'),
+    newer: said('perf', 'review', 'Worker concurrency is set to 16 after load tests showed idle CPUs.'),
+  },
+  {
+    name: 'milestones swapped',
+    older: said('planner', 'design', 'The first milestone is the admin reporting dashboard.'),
+    newer: said('lead', 'review', 'Reporting slips to milestone two; the first milestone is the supplier import.'),
+  },
+  {
+    name: 'a provider dropped for another',
+    older: said('backend', 'design', 'Customer addresses are validated with the Google Places API.'),
+    newer: said('reviewer', 'review', 'We dropped Google Places for address validation over cost and use Loqate.'),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -328,6 +382,66 @@ const nearMisses: Pair[] = [
     older: said('api', 'design', 'Orders are exposed through a REST API.'),
     newer: said('lead', 'review', 'Order events are pushed to partners by webhook instead of being polled.'),
   },
+  {
+    name: 'two nightly jobs at different times',
+    older: said('ops', 'design', 'Nightly backups run at 01:00 UTC.'),
+    newer: said('reports', 'review', 'Nightly reports are emailed at 07:00 UTC.'),
+  },
+  {
+    name: 'two debounces',
+    older: said('frontend', 'design', 'Debounce search input by 300 ms.'),
+    newer: said('editor', 'review', 'Debounce autosave in the editor by 2 seconds.'),
+  },
+  {
+    name: 'two API styles for two audiences',
+    older: said('api', 'design', 'Use GraphQL for the storefront API.'),
+    newer: said('integrations', 'review', 'Use REST for the partner webhooks.'),
+  },
+  {
+    name: 'a rule about guests after guests are allowed',
+    older: said('product', 'design', 'Guest checkout is allowed.'),
+    newer: said('lead', 'review', "Guest users can't leave product reviews."),
+  },
+  {
+    name: 'a thumbnail format after the thumbnail timing',
+    older: said('media', 'design', 'Thumbnails are generated on upload.'),
+    newer: said('reviewer', 'review', 'Thumbnails are 320 px wide WebP images.'),
+  },
+  {
+    name: 'two size limits',
+    older: said('backend', 'design', 'Max upload size is 10 MB.'),
+    newer: said('api', 'review', 'Max request body for the JSON API is 1 MB.'),
+  },
+  {
+    name: 'two token lifetimes',
+    older: said('security', 'design', 'Access tokens expire after 15 minutes.'),
+    newer: said('security-lead', 'review', 'Refresh tokens expire after 30 days.'),
+  },
+  {
+    name: 'error tracking and tracing',
+    older: said('ops', 'design', 'Use Sentry for error tracking.'),
+    newer: said('lead', 'review', 'Use OpenTelemetry for tracing.'),
+  },
+  {
+    name: 'the same number for two components',
+    older: said('worker', 'build', 'Queue workers run with concurrency 4.'),
+    newer: said('web', 'build', 'The web server runs 4 Node processes per container.'),
+  },
+  {
+    name: 'a milestone and a detail of its work',
+    older: said('planner', 'design', 'The first milestone is the supplier import.'),
+    newer: said('lead', 'review', 'The supplier import reads CSV and Excel files.'),
+  },
+  {
+    name: 'two validators',
+    older: said('backend', 'design', 'Addresses are validated with Loqate.'),
+    newer: said('reviewer', 'review', 'Phone numbers are validated with libphonenumber.'),
+  },
+  {
+    name: 'one agent, two review rules',
+    older: said('risk', 'design', 'Orders over 500 EUR need manual review.'),
+    newer: said('risk', 'design', 'Orders from new accounts need manual review for the first 30 days.'),
+  },
 ];
 
 /**
@@ -336,6 +450,20 @@ const nearMisses: Pair[] = [
  * agent sees both and neither is lost (see docs/context.md, limits).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'a requirement lifted: only the opposite word says so',
+    older: said('product', 'design', 'Checkout requires an account.'),
+    newer: said('lead', 'review', 'Guest checkout is allowed; forcing an account cost conversions.'),
+  },
+  {
+    name: 'a lifetime cut, the subject renamed (JWTs → access tokens)',
+    older: said('security', 'design', 'JWTs expire after 24 hours.'),
+    newer: said(
+      'security-lead',
+      'review',
+      'Access tokens now expire after 15 minutes, with refresh tokens for 30 days.',
+    ),
+  },
   {
     name: 'a framework replaced in a later phase, without saying so',
     older: said('frontend', 'design', 'The admin UI is built with Vue 3.'),

@@ -58,6 +58,10 @@ const revisionWords = new RegExp(
     'defer(?:s|red)?',
     'cancel\\w*',
     'ahead of',
+    'slip(?:s|ped)?',
+    'deprioriti[sz]\\w*',
+    'descop\\w*',
+    'out of scope',
     '(?:goes|go|comes|come|moves|move) first',
     'dropp?(?:s|ed|ing)?',
     // A changed value: "raised to 45 minutes", "moves to Postmark", "cut from this sprint".
@@ -68,12 +72,12 @@ const revisionWords = new RegExp(
   'gi',
 );
 const reasonWords =
-  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|after (?:user |customer )?complaints|turned out)\b/i;
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|after (?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
 const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
 
 /** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
 const genericHeads = new Set(
-  'use uses used using make makes add adds keep keeps set sets get gets go goes run runs build builds do does new'.split(
+  'use uses used using make makes add adds keep keeps set sets get gets go goes run runs build builds do does new every'.split(
     ' ',
   ),
 );
@@ -91,8 +95,11 @@ const isContentWord = (token: string): boolean => /^[a-z]{2,}$/.test(token) && !
 const tokensOf = (text: string): string[] =>
   (text.toLowerCase().match(/[a-z]*\d[\d,.]*\d%?|[a-z]*\d%?|[a-z]+/g) ?? []).map((t) => t.replace(/,/g, ''));
 
-/** How far from a value its anchor may be, in tokens (stopwords in between count). */
-const ANCHOR_REACH = 2;
+/** How far from a value its anchor may be, in tokens (stopwords and verbs like "set" in between count). */
+const ANCHOR_REACH = 4;
+
+/** A word that can name what a value is of: not a filler verb ("concurrency is set to 16"). */
+const isAnchor = (token: string): boolean => isContentWord(token) && !genericHeads.has(token);
 
 /** Each value with the content words nearest before and after it (`port 8080`, `20 minutes`, `P1`). */
 function valuesOf(tokens: string[]): Map<string, Set<string>> {
@@ -108,7 +115,7 @@ function valuesOf(tokens: string[]): Map<string, Set<string>> {
     if (token.endsWith('%')) note('percent', token);
     for (const step of [-1, 1]) {
       for (let j = i + step; Math.abs(j - i) <= ANCHOR_REACH && j >= 0 && j < tokens.length; j += step) {
-        if (!isContentWord(tokens[j]!)) continue;
+        if (!isAnchor(tokens[j]!)) continue;
         note(tokens[j]!, token);
         break;
       }
@@ -149,7 +156,7 @@ function faultedWordsOf(content: string): string[] {
 export function traitsOf(content: string): DecisionTraits {
   const tokens = tokensOf(content);
   const revisedWords = revisedWordsOf(content);
-  const head = tokens.find((t) => isContentWord(t) && !genericHeads.has(t));
+  const head = tokens.find(isAnchor);
   return {
     head: head === undefined ? undefined : stemmer(head),
     values: valuesOf(tokens),
