@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
 import { renderContext } from './prompt.js';
-import { REVISION_MARGIN, changesValue, revisionStrength, traitsOf, type DecisionTraits } from './supersede.js';
+import {
+  REVISION_MARGIN,
+  changesValue,
+  revisionStrength,
+  sameTopic,
+  traitsOf,
+  type DecisionTraits,
+} from './supersede.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
@@ -490,7 +497,8 @@ function findRedundant(
         revised.push([old.entry.id, strength]);
         continue;
       }
-      // Two decisions giving different values for one thing are not one decision said twice.
+      // Two decisions on different topics, or giving different values for one, are not one decision said twice.
+      if (!sameTopic(olderSide, newerSide)) continue;
       if (changesValue(olderSide.traits, newerSide.traits) || changesValue(newerSide.traits, olderSide.traits))
         continue;
     }

@@ -253,6 +253,45 @@ const revisions: Pair[] = [
     older: said('backend', 'design', 'Customer addresses are validated with the Google Places API.'),
     newer: said('reviewer', 'review', 'We dropped Google Places for address validation over cost and use Loqate.'),
   },
+  {
+    name: 'a setting raised, the old value named in the reason',
+    older: said('backend', 'design', "Set MAX_POOL_SIZE=10 for the API's Postgres pool."),
+    newer: said('perf', 'review', 'MAX_POOL_SIZE goes to 30; at 10 connections requests queued during the sale.'),
+  },
+  {
+    name: 'a file path as the subject',
+    older: said('backend', 'design', 'src/config/flags.ts reads flags from environment variables at startup.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Flags in src/config/flags.ts are read from Unleash at request time, not from env vars at startup.',
+    ),
+  },
+  {
+    name: 'a cost factor raised after a review',
+    older: said('security', 'design', 'Use bcrypt with cost 10 for passwords.'),
+    newer: said('security-lead', 'review', 'bcrypt cost factor is 12 following the security review.'),
+  },
+  {
+    name: 'in scope becomes out of scope',
+    older: said('product', 'design', 'The recommendation widget is in scope for launch.'),
+    newer: said('lead', 'review', 'The recommendation widget is out of scope for launch.'),
+  },
+  {
+    name: 'a test runner replaced',
+    older: said('frontend', 'design', 'Use Jest for unit tests.'),
+    newer: said('reviewer', 'review', "Unit tests move to Vitest; Jest's ESM support was too fragile."),
+  },
+  {
+    name: 'synchronous work moved to a job',
+    older: said('backend', 'design', 'Order confirmation emails are sent synchronously in the request.'),
+    newer: said('reviewer', 'review', 'Send order confirmation emails from a BullMQ job rather than in the request.'),
+  },
+  {
+    name: 'a period doubled at a team’s request',
+    older: said('support', 'design', 'Support tickets are auto-closed after 7 days without reply.'),
+    newer: said('lead', 'review', "Auto-close for tickets is 14 days, per the support team's request."),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -442,6 +481,56 @@ const nearMisses: Pair[] = [
     older: said('risk', 'design', 'Orders over 500 EUR need manual review.'),
     newer: said('risk', 'design', 'Orders from new accounts need manual review for the first 30 days.'),
   },
+  {
+    name: 'two settings of one pool',
+    older: said('backend', 'design', "Set MAX_POOL_SIZE=10 for the API's Postgres pool."),
+    newer: said('dba', 'review', "Set STATEMENT_TIMEOUT=5s for the API's Postgres pool."),
+  },
+  {
+    name: 'two branch rules',
+    older: said('devex', 'design', 'Feature branches are merged with squash commits.'),
+    newer: said('release', 'review', 'Release branches are cut every second Tuesday.'),
+  },
+  {
+    name: 'two config files',
+    older: said('backend', 'design', 'src/config/flags.ts reads flags at startup.'),
+    newer: said('reviewer', 'review', 'src/config/env.ts validates environment variables with zod.'),
+  },
+  {
+    name: 'hashing and signing',
+    older: said('security', 'design', 'Use bcrypt with cost 12 for passwords.'),
+    newer: said('security-lead', 'review', 'Use SHA-256 HMAC for API request signing.'),
+  },
+  {
+    name: 'two CI triggers',
+    older: said('devex', 'design', 'CI runs the e2e suite on merges to main.'),
+    newer: said('lead', 'review', 'CI runs lint and unit tests on every pull request.'),
+  },
+  {
+    name: 'one feature out, another in',
+    older: said('product', 'design', 'The recommendation widget is out of scope for launch.'),
+    newer: said('lead', 'review', 'The wishlist is in scope for launch.'),
+  },
+  {
+    name: 'two things shown to the buyer',
+    older: said('pricing', 'design', 'Prices are shown including VAT.'),
+    newer: said('checkout', 'review', 'Shipping costs are shown at the cart step.'),
+  },
+  {
+    name: 'two test runners for two kinds of tests',
+    older: said('frontend', 'design', 'Use Vitest for unit tests.'),
+    newer: said('qa', 'review', 'Use Playwright for end-to-end tests.'),
+  },
+  {
+    name: 'another job, "rather than" about itself',
+    older: said('backend', 'design', 'Order confirmation emails are sent from a BullMQ job.'),
+    newer: said('billing', 'review', 'Invoice PDFs are generated in a BullMQ job rather than in the request handler.'),
+  },
+  {
+    name: 'two retention periods of different things',
+    older: said('support', 'design', 'Support tickets are auto-closed after 14 days without reply.'),
+    newer: said('lead', 'review', 'Chat conversations are archived after 90 days.'),
+  },
 ];
 
 /**
@@ -450,6 +539,20 @@ const nearMisses: Pair[] = [
  * agent sees both and neither is lost (see docs/context.md, limits).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'a branching model replaced, sharing two words with the old one',
+    older: said('devex', 'design', 'Feature work happens on long-lived release branches (release/x.y).'),
+    newer: said(
+      'lead',
+      'review',
+      'We move to trunk-based development: short-lived branches merged daily, no release branches.',
+    ),
+  },
+  {
+    name: 'a CI trigger narrowed by "only", the reason a duration (PR for pull request)',
+    older: said('devex', 'design', 'CI runs the full e2e suite on every pull request.'),
+    newer: said('lead', 'review', 'The e2e suite runs only on merges to main; on every PR it took 40 minutes.'),
+  },
   {
     name: 'a requirement lifted: only the opposite word says so',
     older: said('product', 'design', 'Checkout requires an account.'),

@@ -22,6 +22,8 @@ export interface DecisionTraits {
   revises: boolean;
   /** Stems of the words right after its revision words: what it says it replaces ("instead of winston"). */
   revisedWords: string[];
+  /** Per "no"/"not"/"without", the stems of the two words after it ("no release branches"). */
+  negated: string[][];
   /** Only "now": a revision as often as a plain statement ("the settings page now also gets …"). */
   weaklyRevises: boolean;
   /** It gives a reason an earlier way failed: "too slow", "lagged", "end of life". */
@@ -67,12 +69,12 @@ const revisionWords = new RegExp(
     // A changed value: "raised to 45 minutes", "moves to Postmark", "cut from this sprint".
     '(?:rais(?:e|es|ed)|lower(?:s|ed)?|increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|bump(?:s|ed)?|cuts?|' +
       'extend(?:s|ed)?|shorten(?:s|ed)?|mov(?:e|es|ed)|chang(?:e|es|ed)|lift(?:s|ed)?|push(?:es|ed)?|delay(?:s|ed)?|' +
-      'brought|bring(?:s)?) (?:to|back|forward|from|down|up)',
+      'brought|bring(?:s)?|go(?:es)?|went) (?:to|back|forward|from|down|up)',
   ].join('|')})\\b|,\\s*not\\b`,
   'gi',
 );
 const reasonWords =
-  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|after (?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
 const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
 
 /** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
@@ -95,13 +97,18 @@ const isContentWord = (token: string): boolean => /^[a-z]{2,}$/.test(token) && !
 const tokensOf = (text: string): string[] =>
   (text.toLowerCase().match(/[a-z]*\d[\d,.]*\d%?|[a-z]*\d%?|[a-z]+/g) ?? []).map((t) => t.replace(/,/g, ''));
 
-/** How far from a value its anchor may be, in tokens (stopwords and verbs like "set" in between count). */
+/** How far before a value the words naming it may be, in tokens ("concurrency is set to 16"). */
 const ANCHOR_REACH = 4;
+/** How many words before a value name it ("bcrypt cost factor is 12" → factor, cost). */
+const ANCHORS_BEFORE = 2;
 
 /** A word that can name what a value is of: not a filler verb ("concurrency is set to 16"). */
 const isAnchor = (token: string): boolean => isContentWord(token) && !genericHeads.has(token);
 
-/** Each value with the content words nearest before and after it (`port 8080`, `20 minutes`, `P1`). */
+/**
+ * Each value by the words that say what it is of: its unit right after it (`20 minutes`, `10 MB`),
+ * the nearest words naming it before it (`port 8080`, `concurrency 4`), its own prefix (`P1`, `v2`).
+ */
 function valuesOf(tokens: string[]): Map<string, Set<string>> {
   const values = new Map<string, Set<string>>();
   const note = (anchor: string, value: string): void => {
@@ -113,13 +120,10 @@ function valuesOf(tokens: string[]): Map<string, Set<string>> {
     const prefix = /^[a-z]+(?=\d)/.exec(token)?.[0];
     if (prefix) note(prefix, token);
     if (token.endsWith('%')) note('percent', token);
-    for (const step of [-1, 1]) {
-      for (let j = i + step; Math.abs(j - i) <= ANCHOR_REACH && j >= 0 && j < tokens.length; j += step) {
-        if (!isAnchor(tokens[j]!)) continue;
-        note(tokens[j]!, token);
-        break;
-      }
-    }
+    const unit = tokens[i + 1];
+    if (unit !== undefined && isAnchor(unit)) note(unit, token);
+    const before = tokens.slice(Math.max(0, i - ANCHOR_REACH), i).filter(isAnchor);
+    for (const anchor of before.slice(-ANCHORS_BEFORE)) note(anchor, token);
   });
   return values;
 }
@@ -153,6 +157,22 @@ function faultedWordsOf(content: string): string[] {
     );
 }
 
+const negations = /\b(?:no|not|never|without)\b/gi;
+/** How many words after a negation must be the older decision's for the newer to deny it. */
+const NEGATED_WORDS = 2;
+
+/** The words after each negation, when there are enough of them to name something. */
+function negatedOf(content: string): string[][] {
+  return [...content.matchAll(negations)]
+    .map((m) =>
+      tokensOf(content.slice(m.index + m[0].length))
+        .slice(0, NEGATED_WORDS + 1)
+        .filter(isContentWord),
+    )
+    .filter((words) => words.length >= NEGATED_WORDS)
+    .map((words) => words.slice(0, NEGATED_WORDS).map((w) => stemmer(w)));
+}
+
 export function traitsOf(content: string): DecisionTraits {
   const tokens = tokensOf(content);
   const revisedWords = revisedWordsOf(content);
@@ -162,6 +182,7 @@ export function traitsOf(content: string): DecisionTraits {
     values: valuesOf(tokens),
     revises: content.search(revisionWords) >= 0,
     revisedWords,
+    negated: negatedOf(content),
     weaklyRevises: /\bnow\b/i.test(content),
     givesReason: reasonWords.test(content),
     faultedWords: faultedWordsOf(content),
@@ -219,15 +240,18 @@ export const revisionEvidence = {
   additive: 0.2,
 };
 
+/** Two decisions are about one thing only if one's topic word is named by the other (see `linked`). */
+export const sameTopic = (a: DecisionSide, b: DecisionSide): boolean =>
+  (a.traits.head !== undefined && b.terms.has(`s:${a.traits.head}`)) ||
+  (b.traits.head !== undefined && a.terms.has(`s:${b.traits.head}`));
+
 /**
  * The revision is about the older decision: one's topic word is named by the other ("Idle timeout
  * raised …" after "… 20 minutes idle"), or the newer names a word of the older right after its
  * revision word ("… instead of winston").
  */
 const linked = ({ older, newer }: DecisionPair): boolean =>
-  (older.traits.head !== undefined && newer.terms.has(`s:${older.traits.head}`)) ||
-  (newer.traits.head !== undefined && older.terms.has(`s:${newer.traits.head}`)) ||
-  newer.traits.revisedWords.some((w) => older.terms.has(`s:${w}`));
+  sameTopic(older, newer) || newer.traits.revisedWords.some((w) => older.terms.has(`s:${w}`));
 
 /**
  * How strongly the newer decision revises the older: 0 when it does not, else at least
@@ -237,11 +261,14 @@ const linked = ({ older, newer }: DecisionPair): boolean =>
  */
 export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): number {
   const { older, newer, similarity } = pair;
+  const has = (w: string): boolean => older.terms.has(`s:${w}`);
   // "…; streaming replication lagged too far behind": it says the older decision's way failed.
-  const faultsOlder = newer.traits.faultedWords.some((w) => older.terms.has(`s:${w}`));
-  const saysSo = (newer.traits.revises && linked(pair)) || faultsOlder;
+  const faultsOlder = newer.traits.faultedWords.some(has);
+  // "…, no release branches" after "… on long-lived release branches": it denies what the older said.
+  const deniesOlder = newer.traits.negated.some((words) => words.every(has));
+  const saysSo = (newer.traits.revises && linked(pair)) || faultsOlder || deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
-  const namesOlder = newer.traits.revisedWords.some((w) => older.terms.has(`s:${w}`));
+  const namesOlder = newer.traits.revisedWords.some(has);
   if (pair.sameAgent) {
     return newer.traits.revises && (similarity >= tuning.revisedSimilarity || namesOlder) ? 1 : 0;
   }
@@ -249,7 +276,7 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const evidence =
     pair.oldInNew +
     (saysSo ? e.revisionWord : newer.traits.weaklyRevises && linked(pair) ? e.weakRevisionWord : 0) +
-    (namesOlder ? e.namesReplaced : 0) +
+    (namesOlder || deniesOlder ? e.namesReplaced : 0) +
     (changesValue(older.traits, newer.traits) ? e.changedValue : 0) +
     (newer.traits.givesReason || faultsOlder ? e.reason : 0) +
     (pair.laterPhase ? e.laterPhase : 0) -
