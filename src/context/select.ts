@@ -485,24 +485,18 @@ function findRedundant(
   const vector = corpus.vectorOf(newer);
   const revised: Array<[id: string, strength: number]> = [];
   for (const old of seen) {
+    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
+    const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+    // One agent does not repeat itself in one result: its similar facts are about different things,
+    // unless it says it revised one ("…, instead of a random split").
+    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
     const similarity = cosine(vector, corpus.vectorOf(old));
     const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
-    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-    if (old.entry.type === 'decision' && newer.entry.type === 'decision') {
-      const [olderSide, newerSide] = [decisionSide(old), decisionSide(newer)];
-      const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
-      const pair = { older: olderSide, newer: newerSide, similarity, oldInNew, sameAgent, laterPhase };
-      const strength = revisionStrength(pair, tuning);
-      if (strength > 0) {
-        revised.push([old.entry.id, strength]);
-        continue;
-      }
-      // Two decisions on different topics, or giving different values for one, are not one decision said twice.
-      if (!sameTopic(olderSide, newerSide)) continue;
-      if (changesValue(olderSide.traits, newerSide.traits) || changesValue(newerSide.traits, olderSide.traits))
-        continue;
+    if (bothDecisions) {
+      const verdict = judgeDecisions(old, newer, { similarity, oldInNew, sameAgent }, tuning);
+      if (verdict > 0) revised.push([old.entry.id, verdict]);
+      if (verdict !== MAYBE_SAID_TWICE) continue;
     }
-    // One agent does not repeat itself in one result: its similar facts are about different things.
     if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     if (similarity >= tuning.duplicateSimilarity && sameSubject) {
@@ -515,9 +509,40 @@ function findRedundant(
   for (const [id, strength] of revised) if (strength >= strongest - REVISION_MARGIN) replacedBy.set(id, newer.entry.id);
 }
 
+/** `judgeDecisions`: neither a revision nor two different decisions, so perhaps one decision said twice. */
+const MAYBE_SAID_TWICE = -1;
+
+/**
+ * Two decisions, the newer second: how strongly the newer revises the older (above 0); else 0 when
+ * they are different decisions — on different topics, or giving different values for one thing —
+ * or `MAYBE_SAID_TWICE`, left to the near-duplicate test.
+ */
+function judgeDecisions(
+  old: Candidate,
+  newer: Candidate,
+  measured: { similarity: number; oldInNew: number; sameAgent: boolean },
+  tuning: SelectionTuning,
+): number {
+  const [older, newerSide] = [decisionSide(old), decisionSide(newer)];
+  const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
+  const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
+  if (strength > 0) return strength;
+  if (!sameTopic(older, newerSide)) return 0;
+  if (changesValue(older.traits, newerSide.traits) || changesValue(newerSide.traits, older.traits)) return 0;
+  return MAYBE_SAID_TWICE;
+}
+
+/** Decisions' wording traits by entry and content, kept like their terms (see `analysed`). */
+const decisionTraits = new LRUCache<string, DecisionTraits>({ max: 50_000 });
+
 /** A decision's terms and wording traits, the traits worked out on first use. */
 function decisionSide(candidate: Candidate): { terms: Terms; traits: DecisionTraits } {
-  candidate.traits ??= traitsOf(candidate.entry.content);
+  if (!candidate.traits) {
+    const { id, checksum, version, content } = candidate.entry;
+    const key = `${id}:${checksum}:${version}`;
+    candidate.traits = decisionTraits.get(key) ?? traitsOf(content);
+    decisionTraits.set(key, candidate.traits);
+  }
   return { terms: candidate.terms, traits: candidate.traits };
 }
 
