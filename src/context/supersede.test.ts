@@ -534,9 +534,10 @@ const nearMisses: Pair[] = [
 ];
 
 /**
- * Revisions lexical evidence cannot tell from a second decision on one subject: nothing says the old
- * choice is replaced (no revision word, no changed value, no reason it failed). Both stay, so the
- * agent sees both and neither is lost (see docs/context.md, limits).
+ * Revisions whose wording does not tell them from a second decision on one subject: nothing or too
+ * little says the old choice is replaced (the subject renamed, the change carried by an opposite word
+ * or by "only"). They are not recognised: both stay, so the agent sees both and the newer one is never
+ * lost (see docs/context.md, the limits of supersession).
  */
 const unrecognised: Pair[] = [
   {
