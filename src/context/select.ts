@@ -50,9 +50,12 @@ export interface SelectionTuning {
   duplicateSimilarity: number;
   /** ...and name each other's subject at least this much (see `subjectShare`). */
   duplicateSubject: number;
-  /** A newer decision naming at least this share of an older one's subject replaces it... */
+  /**
+   * A newer decision replaces an older one when the share of the older one's subject it names, plus
+   * the evidence of a revision (see `revisionEvidence` in supersede.ts), reaches this...
+   */
   conflictSimilarity: number;
-  /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
+  /** ...and from this similarity on when it says so of the older one ("instead of winston", "no longer"). */
   revisedSimilarity: number;
   /**
    * Speed, not choice: a candidate set analysed from scratch with at least this many candidates grows
