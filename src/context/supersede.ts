@@ -269,9 +269,8 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const saysSo = (newer.traits.revises && linked(pair)) || faultsOlder || deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
   const namesOlder = newer.traits.revisedWords.some(has);
-  if (pair.sameAgent) {
-    return newer.traits.revises && (similarity >= tuning.revisedSimilarity || namesOlder) ? 1 : 0;
-  }
+  // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
+  if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
   const e = revisionEvidence;
   const evidence =
     pair.oldInNew +
