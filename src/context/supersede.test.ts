@@ -287,6 +287,60 @@ const revisions: Pair[] = [
     older: said('support', 'design', 'Support tickets are auto-closed after 7 days without reply.'),
     newer: said('lead', 'review', "Auto-close for tickets is 14 days, per the support team's request."),
   },
+  {
+    name: 'web phase one pulls in mobile',
+    older: said('planner', 'design', 'Phase one covers web checkout; the mobile app waits for phase two.'),
+    newer: said('lead', 'review', 'Mobile checkout is pulled into phase one; the app store deadline moved up.'),
+  },
+  {
+    name: 'two tasks swapped',
+    older: said('planner', 'design', 'Start with the billing export, then the tax report.'),
+    newer: said('lead', 'review', 'The tax report comes before the billing export; the filing deadline is sooner.'),
+  },
+  {
+    name: 'a feature turned off again',
+    older: said('frontend', 'design', 'Enable HTTP/2 server push for the storefront assets.'),
+    newer: said('perf', 'review', 'Server push is turned off again; it slowed first loads in Chrome.'),
+  },
+  {
+    name: 'a cache removed again',
+    older: said('backend', 'design', 'Add a Redis cache in front of the product API.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Remove the product API Redis cache again; stale prices outweighed the latency win.',
+    ),
+  },
+  {
+    name: 'a width doubled',
+    older: said('frontend', 'design', 'Thumbnails are 200 px wide.'),
+    newer: said('designer', 'review', 'Use 400 px thumbnails so they stay sharp on retina screens.'),
+  },
+  {
+    name: "a page size changed at a team's request",
+    older: said('search', 'design', 'Search returns 20 results per page.'),
+    newer: said('lead', 'review', '50 results per page in search, per the merchandising team.'),
+  },
+  {
+    name: 'a minimum raised, citing guidance',
+    older: said('security', 'design', 'Password minimum length is 8 characters.'),
+    newer: said('security-lead', 'review', 'Require at least 12 characters for passwords, following NIST guidance.'),
+  },
+  {
+    name: 'a rendering mode replaced',
+    older: said('frontend', 'design', 'The checkout page is server-rendered.'),
+    newer: said('lead', 'review', 'Checkout becomes a client-rendered SPA to support the new payment widget.'),
+  },
+  {
+    name: 'a log backend replaced over cost',
+    older: said('ops', 'design', 'Logs ship to Elasticsearch via Filebeat.'),
+    newer: said('lead', 'review', 'We go with Loki for logs; Elasticsearch costs too much to run.'),
+  },
+  {
+    name: 'a model postponed for rules',
+    older: said('ml', 'design', 'Build the recommendations with a collaborative-filtering model.'),
+    newer: said('lead', 'review', "Recommendations start as simple 'bought together' rules; the model is postponed."),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -526,6 +580,66 @@ const nearMisses: Pair[] = [
     older: said('support', 'design', 'Support tickets are auto-closed after 14 days without reply.'),
     newer: said('lead', 'review', 'Chat conversations are archived after 90 days.'),
   },
+  {
+    name: 'two phases, two scopes',
+    older: said('planner', 'design', 'Phase one covers web checkout.'),
+    newer: said('lead', 'review', 'Phase two covers the loyalty program.'),
+  },
+  {
+    name: 'a first task and its format',
+    older: said('planner', 'design', 'Start with the billing export.'),
+    newer: said('finance', 'review', 'The billing export writes CSV with semicolons.'),
+  },
+  {
+    name: 'two storefront settings',
+    older: said('frontend', 'design', 'Enable HTTP/2 for the storefront.'),
+    newer: said('perf', 'review', 'Enable Brotli compression for the storefront assets.'),
+  },
+  {
+    name: 'two things in front of two parts',
+    older: said('backend', 'design', 'Add a Redis cache in front of the product API.'),
+    newer: said('ops', 'review', 'Add a CDN in front of the product images.'),
+  },
+  {
+    name: 'two image widths',
+    older: said('frontend', 'design', 'Thumbnails are 200 px wide.'),
+    newer: said('designer', 'review', 'Hero banners are 1600 px wide.'),
+  },
+  {
+    name: 'two page sizes',
+    older: said('search', 'design', 'Search returns 20 results per page.'),
+    newer: said('admin', 'review', 'The orders list shows 25 orders per page.'),
+  },
+  {
+    name: 'two length rules',
+    older: said('security', 'design', 'Password minimum length is 12 characters.'),
+    newer: said('product', 'review', 'Usernames are 3 to 30 characters.'),
+  },
+  {
+    name: 'two retention rules',
+    older: said('data', 'design', 'Archive orders older than two years.'),
+    newer: said('backend', 'review', 'Delete abandoned carts after 30 days.'),
+  },
+  {
+    name: 'two things run on deploy',
+    older: said('ops', 'design', 'Run database migrations automatically on deploy.'),
+    newer: said('qa', 'review', 'Run smoke tests automatically after each deploy.'),
+  },
+  {
+    name: 'two rendering modes for two parts',
+    older: said('frontend', 'design', 'The checkout page is server-rendered.'),
+    newer: said('content', 'review', 'The blog is statically generated at build time.'),
+  },
+  {
+    name: 'logs and metrics',
+    older: said('ops', 'design', 'Logs ship to Loki.'),
+    newer: said('ops-lead', 'review', 'Metrics ship to Prometheus.'),
+  },
+  {
+    name: 'how and where recommendations show',
+    older: said('ml', 'design', "Recommendations use 'bought together' rules."),
+    newer: said('frontend', 'review', 'Recommendations are shown on the product page below the reviews.'),
+  },
 ];
 
 /**
@@ -535,6 +649,16 @@ const nearMisses: Pair[] = [
  * lost (see docs/context.md, the limits of supersession).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'an archiving rule reversed by opposite words (archive/cold → keep/hot)',
+    older: said('data', 'design', 'Archive orders older than two years to cold storage.'),
+    newer: said('finance', 'review', 'Keep orders hot for five years; finance needs them for audits.'),
+  },
+  {
+    name: 'automation withdrawn by an opposite (automatically → by hand)',
+    older: said('ops', 'design', 'Run database migrations automatically on deploy.'),
+    newer: said('ops-lead', 'review', 'Migrations are applied by hand before deploys after the outage on the 3rd.'),
+  },
   {
     name: 'one agent corrects itself in few shared words (one result: only a similar decision is revised)',
     older: said('planner', 'design', 'Deploy on Fridays after the QA sign-off.'),

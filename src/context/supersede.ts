@@ -60,6 +60,13 @@ const revisionWords = new RegExp(
     'defer(?:s|red)?',
     'cancel\\w*',
     'ahead of',
+    'becom(?:e|es)',
+    'became',
+    'remov(?:e|es|ed)',
+    'disabl(?:e|es|ed)',
+    'turn(?:s|ed)? off',
+    'withdr[ae]wn?',
+    'undo(?:ne)?',
     'slip(?:s|ped)?',
     'deprioriti[sz]\\w*',
     'descop\\w*',
@@ -74,7 +81,7 @@ const revisionWords = new RegExp(
   'gi',
 );
 const reasonWords =
-  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
 const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
 
 /** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
@@ -143,7 +150,7 @@ function revisedWordsOf(content: string): string[] {
 
 /** Words saying something did not work, in a clause of its own. */
 const faultWords =
-  /\b(lagg?(?:s|ed|ing)?|slow|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
+  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
 
 /** Stems of the content words of every clause after the first that says something failed. */
 function faultedWordsOf(content: string): string[] {
@@ -276,7 +283,7 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     pair.oldInNew +
     (saysSo ? e.revisionWord : newer.traits.weaklyRevises && linked(pair) ? e.weakRevisionWord : 0) +
     (namesOlder || deniesOlder ? e.namesReplaced : 0) +
-    (changesValue(older.traits, newer.traits) ? e.changedValue : 0) +
+    (changesValue(older.traits, newer.traits) && sameTopic(older, newer) ? e.changedValue : 0) +
     (newer.traits.givesReason || faultsOlder ? e.reason : 0) +
     (pair.laterPhase ? e.laterPhase : 0) -
     (newer.traits.adds ? e.additive : 0);
