@@ -341,6 +341,65 @@ const revisions: Pair[] = [
     older: said('ml', 'design', 'Build the recommendations with a collaborative-filtering model.'),
     newer: said('lead', 'review', "Recommendations start as simple 'bought together' rules; the model is postponed."),
   },
+  {
+    name: 'a correction labelled as such',
+    older: said('api', 'design', 'Order IDs are sequential integers exposed in URLs.'),
+    newer: said(
+      'security',
+      'review',
+      'Correction: public order references are random 12-character codes; sequential IDs leak sales volume.',
+    ),
+  },
+  {
+    name: 'a per-review change to a schedule',
+    older: said('data', 'design', 'The sales dashboard refreshes every hour.'),
+    newer: said('lead', 'review', 'Per review, the sales dashboard refreshes every 5 minutes during campaigns.'),
+  },
+  {
+    name: 'an update to a threshold',
+    older: said('risk', 'design', 'Orders above 1,000 EUR are held for fraud review.'),
+    newer: said(
+      'risk-lead',
+      'review',
+      'Update: the fraud review threshold is 2,500 EUR; 1,000 held too many honest orders.',
+    ),
+  },
+  {
+    name: 'a reviewer reverses a vendor choice after profiling',
+    older: said('frontend', 'design', 'Charts are drawn with Highcharts.'),
+    newer: said(
+      'perf',
+      'review',
+      'After profiling, charts use uPlot; Highcharts was too heavy for the mobile dashboard.',
+    ),
+  },
+  {
+    name: 'a deadline pushed',
+    older: said('planner', 'design', 'The beta opens on 1 March.'),
+    newer: said(
+      'lead',
+      'review',
+      'The beta opening moves to 15 March because the payment provider certification is late.',
+    ),
+  },
+  {
+    name: 'a framework swapped with the old one named as dropped',
+    older: said('backend', 'design', 'The admin backend is built on Express.'),
+    newer: said(
+      'lead',
+      'review',
+      'We are dropping Express for Fastify in the admin backend; its schema validation saves us a layer.',
+    ),
+  },
+  {
+    name: 'a support window shortened',
+    older: said('product', 'design', 'Old app versions are supported for 12 months.'),
+    newer: said(
+      'lead',
+      'review',
+      'App versions are supported for 6 months after release; twelve was too costly to test.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -640,6 +699,56 @@ const nearMisses: Pair[] = [
     older: said('ml', 'design', "Recommendations use 'bought together' rules."),
     newer: said('frontend', 'review', 'Recommendations are shown on the product page below the reviews.'),
   },
+  {
+    name: 'two identifiers',
+    older: said('api', 'design', 'Order references are random 12-character codes.'),
+    newer: said('security', 'review', 'Customer IDs are UUIDv7.'),
+  },
+  {
+    name: 'two refresh rates',
+    older: said('data', 'design', 'The sales dashboard refreshes every 5 minutes.'),
+    newer: said('lead', 'review', 'The inventory report refreshes nightly.'),
+  },
+  {
+    name: 'two thresholds',
+    older: said('risk', 'design', 'Orders above 2,500 EUR are held for fraud review.'),
+    newer: said('risk-lead', 'review', 'Refunds above 500 EUR need a second approver.'),
+  },
+  {
+    name: 'two chart libraries for two places',
+    older: said('frontend', 'design', 'The admin dashboard charts use uPlot.'),
+    newer: said('marketing', 'review', 'The marketing site embeds charts from Datawrapper.'),
+  },
+  {
+    name: 'two dates',
+    older: said('planner', 'design', 'The beta opens on 15 March.'),
+    newer: said('lead', 'review', 'The public launch is on 1 June.'),
+  },
+  {
+    name: 'two frameworks for two services',
+    older: said('backend', 'design', 'The admin backend is built on Fastify.'),
+    newer: said('lead', 'review', 'The storefront BFF is built on Hono.'),
+  },
+  {
+    name: 'two memory limits',
+    older: said('ops', 'design', 'Preview environments are capped at 512 MB of memory.'),
+    newer: said('ops-lead', 'review', 'Production pods get 2 GB of memory.'),
+  },
+  {
+    name: 'two languages for two pipelines',
+    older: said('data', 'design', 'The import pipeline is written in TypeScript.'),
+    newer: said('ml', 'review', 'The training pipeline is written in Python.'),
+  },
+  {
+    name: 'two support windows',
+    older: said('product', 'design', 'App versions are supported for 6 months after release.'),
+    newer: said('lead', 'review', 'API versions are supported for 24 months.'),
+  },
+  {
+    name: 'two signup defaults',
+    older: said('legal', 'design', 'The newsletter box at signup is unchecked by default.'),
+    newer: said('product', 'review', 'The remember-me box at login is checked by default.'),
+  },
 ];
 
 /**
@@ -649,6 +758,25 @@ const nearMisses: Pair[] = [
  * lost (see docs/context.md, the limits of supersession).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'a language choice overruled, "instead" naming nothing of the old one',
+    older: said('data', 'design', 'The import pipeline is written in Python with pandas.'),
+    newer: said(
+      'lead',
+      'review',
+      'Write the import pipeline in TypeScript instead, so the team can maintain one language.',
+    ),
+  },
+  {
+    name: 'a limit restated in another unit (2 GB → capped at 512 MB)',
+    older: said('ops', 'design', 'Each preview environment gets 2 GB of memory.'),
+    newer: said('ops-lead', 'review', 'Preview environments are capped at 512 MB to fit 30 of them on the cluster.'),
+  },
+  {
+    name: 'a default flipped by opposite words (pre-checked → unchecked)',
+    older: said('product', 'design', 'Newsletter opt-in is pre-checked at signup.'),
+    newer: said('legal', 'review', 'The newsletter box at signup must be unchecked by default under GDPR.'),
+  },
   {
     name: 'an archiving rule reversed by opposite words (archive/cold → keep/hot)',
     older: said('data', 'design', 'Archive orders older than two years to cold storage.'),
