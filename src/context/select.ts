@@ -2,6 +2,14 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
 import { renderContext } from './prompt.js';
+import {
+  REVISION_MARGIN,
+  changesValue,
+  revisionStrength,
+  sameTopic,
+  traitsOf,
+  type DecisionTraits,
+} from './supersede.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
@@ -42,9 +50,12 @@ export interface SelectionTuning {
   duplicateSimilarity: number;
   /** ...and name each other's subject at least this much (see `subjectShare`). */
   duplicateSubject: number;
-  /** A newer decision naming at least this share of an older one's subject replaces it... */
+  /**
+   * A newer decision replaces an older one when the share of the older one's subject it names, plus
+   * the evidence of a revision (see `revisionEvidence` in supersede.ts), reaches this...
+   */
   conflictSimilarity: number;
-  /** ...and from this lower similarity on when it says so ("instead", "no longer", "switch to"). */
+  /** ...and from this similarity on when it says so of the older one ("instead of winston", "no longer"). */
   revisedSimilarity: number;
   /**
    * Speed, not choice: a candidate set analysed from scratch with at least this many candidates grows
@@ -109,10 +120,6 @@ function proximityOf(description: TaskDescription, tuning: SelectionTuning): (en
   return (entry) => (!entry.phaseId || parents.size === 0 || parents.has(entry.phaseId) ? 1 : tuning.ancestorPrior);
 }
 
-/** Words that mark a decision as revising an earlier one. */
-const revisionCue =
-  /\b(instead|no longer|rather than|replac\w*|switch\w*|supersed\w*|revis\w*|overrid\w*|revert\w*|reverses?d?|anymore|abandon\w*|dropp?(ed|ing)?|changed? to|moved? to|now)\b/i;
-
 /** Each fact's terms, analysed once per content (the checksum) for the life of the process. */
 const analysed = new LRUCache<string, Terms>({ max: 50_000 });
 
@@ -123,6 +130,8 @@ interface Candidate {
   index: number;
   /** Its place among them in order of age (see `older`). */
   age: number;
+  /** A decision's wording traits, once it is compared with another decision (see `traitsOf`). */
+  traits?: DecisionTraits;
 }
 
 /**
@@ -477,26 +486,67 @@ function findRedundant(
     }
   }
   const vector = corpus.vectorOf(newer);
+  const revised: Array<[id: string, strength: number]> = [];
   for (const old of seen) {
+    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
     const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
-    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-    if (sameAgent && !(bothDecisions && revisionCue.test(newer.entry.content))) continue;
+    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
     const similarity = cosine(vector, corpus.vectorOf(old));
     const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
-    const supersedes =
-      bothDecisions &&
-      (oldInNew >= tuning.conflictSimilarity ||
-        (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+    if (bothDecisions) {
+      const verdict = judgeDecisions(old, newer, { similarity, oldInNew, sameAgent }, tuning);
+      if (verdict > 0) revised.push([old.entry.id, verdict]);
+      if (verdict !== MAYBE_SAID_TWICE) continue;
+    }
+    if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-    if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-    else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
+    if (similarity >= tuning.duplicateSimilarity && sameSubject) {
       const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
       if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
       else replacedBy.set(old.entry.id, newer.entry.id);
     }
   }
+  const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
+  for (const [id, strength] of revised) if (strength >= strongest - REVISION_MARGIN) replacedBy.set(id, newer.entry.id);
+}
+
+/** `judgeDecisions`: neither a revision nor two different decisions, so perhaps one decision said twice. */
+const MAYBE_SAID_TWICE = -1;
+
+/**
+ * Two decisions, the newer second: how strongly the newer revises the older (above 0); else 0 when
+ * they are different decisions — on different topics, or giving different values for one thing —
+ * or `MAYBE_SAID_TWICE`, left to the near-duplicate test.
+ */
+function judgeDecisions(
+  old: Candidate,
+  newer: Candidate,
+  measured: { similarity: number; oldInNew: number; sameAgent: boolean },
+  tuning: SelectionTuning,
+): number {
+  const [older, newerSide] = [decisionSide(old), decisionSide(newer)];
+  const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
+  const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
+  if (strength > 0) return strength;
+  if (!sameTopic(older, newerSide)) return 0;
+  if (changesValue(older.traits, newerSide.traits) || changesValue(newerSide.traits, older.traits)) return 0;
+  return MAYBE_SAID_TWICE;
+}
+
+/** Decisions' wording traits by entry and content, kept like their terms (see `analysed`). */
+const decisionTraits = new LRUCache<string, DecisionTraits>({ max: 50_000 });
+
+/** A decision's terms and wording traits, the traits worked out on first use. */
+function decisionSide(candidate: Candidate): { terms: Terms; traits: DecisionTraits } {
+  if (!candidate.traits) {
+    const { id, checksum, version, content } = candidate.entry;
+    const key = `${id}:${checksum}:${version}`;
+    candidate.traits = decisionTraits.get(key) ?? traitsOf(content);
+    decisionTraits.set(key, candidate.traits);
+  }
+  return { terms: candidate.terms, traits: candidate.traits };
 }
 
 /** Follows chains (a → b → c) to the fact that survives. */

@@ -19,6 +19,9 @@ const stopwords = new Set(
   ).split(' '),
 );
 
+/** A function word or task boilerplate ("the", "should", "please"). */
+export const isStopword = (word: string): boolean => stopwords.has(word);
+
 interface Word {
   text: string;
   /** 1 for a word as written; less for a part of one (`sign` in `signIn`). */

@@ -1,0 +1,944 @@
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { DynamicContextAccumulator } from './accumulator.js';
+import { extractContext } from './extract.js';
+
+let now = 1_000;
+const clock = { now: () => now++ };
+const temp = useTempStore('baton-supersede-');
+
+/** Where a decision comes from: the agent and its phase (phases run in the order `phases` lists them). */
+interface Said {
+  agent: string;
+  phase: string;
+  text: string;
+}
+
+const phases = ['research', 'design', 'build', 'review'];
+
+/** What earlier agents of a web shop's run reported: the facts the pairs below sit among. */
+const background: Said[] = [
+  { agent: 'survey', phase: 'research', text: 'Finding: The storefront is a Next.js app served from Vercel.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Orders are stored in PostgreSQL 15 on RDS.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Product search is answered by Meilisearch.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Background jobs run on BullMQ workers.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Metrics are scraped by Prometheus and shown in Grafana.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: New tables use UUIDv7 primary keys.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Translations live in messages/<locale>.json.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: Prices are formatted with Intl.NumberFormat.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: The design system lives in packages/ui (Tailwind and Radix).' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Abandoned carts are purged nightly after thirty days.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Invoices are rendered to PDF by a headless Chromium worker.' },
+  { agent: 'survey', phase: 'research', text: 'Decision: Feature flags are served by Unleash.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: CI runs on GitHub Actions and takes about twelve minutes.' },
+  { agent: 'survey', phase: 'research', text: 'Finding: Customer support uses Zendesk, linked by customer email.' },
+];
+
+interface Pair {
+  name: string;
+  older: Said;
+  newer: Said;
+}
+
+const said = (agent: string, phase: string, text: string): Said => ({ agent, phase, text: `Decision: ${text}` });
+
+/** A later decision that replaces an earlier one: the earlier must never be injected. */
+const revisions: Pair[] = [
+  {
+    name: 'a lead raises a value in other words',
+    older: said('backend', 'design', 'Sessions now end after 20 minutes idle.'),
+    newer: said('lead', 'review', 'Idle timeout raised to 45 minutes after user complaints.'),
+  },
+  {
+    name: 'a reviewer replaces the migration method, naming why the old one failed',
+    older: said('dba', 'design', 'Migrate the orders database with pglogical streaming replication.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Do the move with pg_dump and pg_restore in a Saturday downtime window; streaming replication lagged too far behind.',
+    ),
+  },
+  {
+    name: 'a number changes on the same limit',
+    older: said('api', 'design', 'Rate limit the public API at 100 requests per minute per key.'),
+    newer: said(
+      'lead',
+      'review',
+      'The public API allows 300 requests per minute per key; 100 throttled the mobile app.',
+    ),
+  },
+  {
+    name: 'a reversal',
+    older: said('frontend', 'design', 'Feature flags are evaluated on the server only.'),
+    newer: said(
+      'lead',
+      'review',
+      'Evaluate feature flags in the browser after all; server-side evaluation added 80 ms to every page.',
+    ),
+  },
+  {
+    name: 'an upgrade reverted',
+    older: said('frontend', 'design', 'Upgrade the storefront to React 19 in this release.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Stay on React 18 until the form library supports 19; the upgrade is rolled back.',
+    ),
+  },
+  {
+    name: 'priorities reordered',
+    older: said('planner', 'design', 'Priority order: search first, then checkout, then the admin dashboard.'),
+    newer: said(
+      'lead',
+      'review',
+      'Checkout goes first, ahead of search, because the payment provider deadline is March 1.',
+    ),
+  },
+  {
+    name: 'a library replaced without a revision word',
+    older: said('frontend', 'design', 'Use Moment.js for date formatting.'),
+    newer: said('reviewer', 'review', 'Date formatting uses date-fns; Moment is in maintenance mode.'),
+  },
+  {
+    name: 'a storage location replaced',
+    older: said('backend', 'design', 'Store uploaded images on the local disk under /var/uploads.'),
+    newer: said(
+      'lead',
+      'review',
+      'Uploaded images go to the S3 bucket media-prod, not the local disk, so several instances can serve them.',
+    ),
+  },
+  {
+    name: 'a port changed',
+    older: said('backend', 'design', 'The API server listens on port 8080.'),
+    newer: said('ops', 'build', 'The API server listens on port 3000 to match the proxy configuration.'),
+  },
+  {
+    name: 'a duration lowered',
+    older: said('backend', 'design', 'Cache product pages for 10 minutes.'),
+    newer: said('lead', 'review', 'Product page cache TTL lowered to 60 seconds; prices change too often.'),
+  },
+  {
+    name: 'a count bumped',
+    older: said('integrations', 'design', 'Webhook deliveries are retried 3 times.'),
+    newer: said(
+      'lead',
+      'review',
+      'Webhook delivery retries bumped to 8 with exponential backoff, since partners have longer outages.',
+    ),
+  },
+  {
+    name: 'a database choice overturned',
+    older: said('architect', 'design', 'Use MongoDB for the event log.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'The event log lives in PostgreSQL as a partitioned table; we decided against running a second database.',
+    ),
+  },
+  {
+    name: 'a feature postponed',
+    older: said('planner', 'design', 'Dark mode ships in v2.1.'),
+    newer: said('lead', 'review', 'Dark mode is postponed to v2.3; the design is not finished.'),
+  },
+  {
+    name: 'a feature cut',
+    older: said('planner', 'design', 'Build a CSV import for customers in this sprint.'),
+    newer: said('lead', 'review', 'The customer CSV import is cut from this sprint.'),
+  },
+  {
+    name: 'an authentication method replaced',
+    older: said('security', 'design', 'Authenticate API clients with long-lived API keys.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'API clients authenticate with OAuth2 client credentials; API keys are no longer issued.',
+    ),
+  },
+  {
+    name: 'a retention period cut',
+    older: said('ops', 'design', 'Keep application logs for 90 days.'),
+    newer: said('lead', 'review', 'Log retention cut to 30 days to stay within the storage budget.'),
+  },
+  {
+    name: 'pagination switched',
+    older: said('api', 'design', 'List endpoints use offset pagination with page and per_page.'),
+    newer: said('reviewer', 'review', 'List endpoints paginate with opaque cursors; offsets time out on large tables.'),
+  },
+  {
+    name: 'a rollout share changed',
+    older: said('release', 'design', 'Roll the new checkout out to 10% of traffic first.'),
+    newer: said('lead', 'review', 'The new checkout starts at 1% of traffic; 10% is too risky before Black Friday.'),
+  },
+  {
+    name: 'a runtime version changed',
+    older: said('ops', 'design', 'Target Node 18 for the workers.'),
+    newer: said('ops-lead', 'review', 'Workers run on Node 20, since Node 18 reaches end of life in April.'),
+  },
+  {
+    name: 'a provider moved',
+    older: said('backend', 'design', 'Transactional email goes through SendGrid.'),
+    newer: said(
+      'lead',
+      'review',
+      'Transactional email moves to Postmark; SendGrid deliverability to Outlook was poor.',
+    ),
+  },
+  {
+    name: 'a batch size reduced',
+    older: said('data', 'design', 'The nightly export processes 5,000 rows per batch.'),
+    newer: said('reviewer', 'review', 'Export batch size reduced to 1,000 rows to keep memory under 512 MB.'),
+  },
+  {
+    name: 'a priority lowered',
+    older: said('planner', 'design', 'Mobile push notifications are P1.'),
+    newer: said('lead', 'review', 'Push notifications drop to P2; offline sync is P1 now.'),
+  },
+  {
+    name: 'a backup schedule tightened',
+    older: said('ops', 'design', 'Nightly backups run at 01:00 UTC and are kept for 14 days.'),
+    newer: said('ops-lead', 'review', 'Backups now run every 6 hours; a day of lost orders is too much.'),
+  },
+  {
+    name: 'a debounce shortened with the old value as the reason',
+    older: said('frontend', 'design', 'The search page debounces input by 300 ms.'),
+    newer: said('reviewer', 'review', 'Search input debounce is 150 ms; 300 felt sluggish in usability tests.'),
+  },
+  {
+    name: 'an API style overturned',
+    older: said('api', 'design', 'Use GraphQL for the partner API.'),
+    newer: said(
+      'lead',
+      'review',
+      'The partner API will be plain REST with OpenAPI; partners asked for it and GraphQL adds little here.',
+    ),
+  },
+  {
+    name: 'a timing moved with "instead of"',
+    older: said('media', 'design', 'Image thumbnails are generated on upload.'),
+    newer: said('reviewer', 'review', 'Generate thumbnails lazily on first request instead of on upload.'),
+  },
+  {
+    name: 'a scope narrowed',
+    older: said('product', 'design', 'The MVP supports English and German.'),
+    newer: said('lead', 'review', 'The MVP launches in English only; German moves to the second release.'),
+  },
+  {
+    name: 'a limit raised in the imperative',
+    older: said('backend', 'design', 'Max upload size is 10 MB.'),
+    newer: said('lead', 'review', 'Raise the maximum upload size to 25 MB for the PDF catalogues.'),
+  },
+  {
+    name: 'self-hosting given up',
+    older: said('ops', 'design', 'We will self-host Sentry.'),
+    newer: said('lead', 'review', "Use Sentry's SaaS plan; self-hosting needed more upkeep than we have."),
+  },
+  {
+    name: 'a concurrency raised after a measurement',
+    older: said('backend', 'design', 'Queue workers run with concurrency 4.'),
+    newer: said('perf', 'review', 'Worker concurrency is set to 16 after load tests showed idle CPUs.'),
+  },
+  {
+    name: 'milestones swapped',
+    older: said('planner', 'design', 'The first milestone is the admin reporting dashboard.'),
+    newer: said('lead', 'review', 'Reporting slips to milestone two; the first milestone is the supplier import.'),
+  },
+  {
+    name: 'a provider dropped for another',
+    older: said('backend', 'design', 'Customer addresses are validated with the Google Places API.'),
+    newer: said('reviewer', 'review', 'We dropped Google Places for address validation over cost and use Loqate.'),
+  },
+  {
+    name: 'a setting raised, the old value named in the reason',
+    older: said('backend', 'design', "Set MAX_POOL_SIZE=10 for the API's Postgres pool."),
+    newer: said('perf', 'review', 'MAX_POOL_SIZE goes to 30; at 10 connections requests queued during the sale.'),
+  },
+  {
+    name: 'a file path as the subject',
+    older: said('backend', 'design', 'src/config/flags.ts reads flags from environment variables at startup.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Flags in src/config/flags.ts are read from Unleash at request time, not from env vars at startup.',
+    ),
+  },
+  {
+    name: 'a cost factor raised after a review',
+    older: said('security', 'design', 'Use bcrypt with cost 10 for passwords.'),
+    newer: said('security-lead', 'review', 'bcrypt cost factor is 12 following the security review.'),
+  },
+  {
+    name: 'in scope becomes out of scope',
+    older: said('product', 'design', 'The recommendation widget is in scope for launch.'),
+    newer: said('lead', 'review', 'The recommendation widget is out of scope for launch.'),
+  },
+  {
+    name: 'a test runner replaced',
+    older: said('frontend', 'design', 'Use Jest for unit tests.'),
+    newer: said('reviewer', 'review', "Unit tests move to Vitest; Jest's ESM support was too fragile."),
+  },
+  {
+    name: 'synchronous work moved to a job',
+    older: said('backend', 'design', 'Order confirmation emails are sent synchronously in the request.'),
+    newer: said('reviewer', 'review', 'Send order confirmation emails from a BullMQ job rather than in the request.'),
+  },
+  {
+    name: 'a period doubled at a team’s request',
+    older: said('support', 'design', 'Support tickets are auto-closed after 7 days without reply.'),
+    newer: said('lead', 'review', "Auto-close for tickets is 14 days, per the support team's request."),
+  },
+  {
+    name: 'web phase one pulls in mobile',
+    older: said('planner', 'design', 'Phase one covers web checkout; the mobile app waits for phase two.'),
+    newer: said('lead', 'review', 'Mobile checkout is pulled into phase one; the app store deadline moved up.'),
+  },
+  {
+    name: 'two tasks swapped',
+    older: said('planner', 'design', 'Start with the billing export, then the tax report.'),
+    newer: said('lead', 'review', 'The tax report comes before the billing export; the filing deadline is sooner.'),
+  },
+  {
+    name: 'a feature turned off again',
+    older: said('frontend', 'design', 'Enable HTTP/2 server push for the storefront assets.'),
+    newer: said('perf', 'review', 'Server push is turned off again; it slowed first loads in Chrome.'),
+  },
+  {
+    name: 'a cache removed again',
+    older: said('backend', 'design', 'Add a Redis cache in front of the product API.'),
+    newer: said(
+      'reviewer',
+      'review',
+      'Remove the product API Redis cache again; stale prices outweighed the latency win.',
+    ),
+  },
+  {
+    name: 'a width doubled',
+    older: said('frontend', 'design', 'Thumbnails are 200 px wide.'),
+    newer: said('designer', 'review', 'Use 400 px thumbnails so they stay sharp on retina screens.'),
+  },
+  {
+    name: "a page size changed at a team's request",
+    older: said('search', 'design', 'Search returns 20 results per page.'),
+    newer: said('lead', 'review', '50 results per page in search, per the merchandising team.'),
+  },
+  {
+    name: 'a minimum raised, citing guidance',
+    older: said('security', 'design', 'Password minimum length is 8 characters.'),
+    newer: said('security-lead', 'review', 'Require at least 12 characters for passwords, following NIST guidance.'),
+  },
+  {
+    name: 'a rendering mode replaced',
+    older: said('frontend', 'design', 'The checkout page is server-rendered.'),
+    newer: said('lead', 'review', 'Checkout becomes a client-rendered SPA to support the new payment widget.'),
+  },
+  {
+    name: 'a log backend replaced over cost',
+    older: said('ops', 'design', 'Logs ship to Elasticsearch via Filebeat.'),
+    newer: said('lead', 'review', 'We go with Loki for logs; Elasticsearch costs too much to run.'),
+  },
+  {
+    name: 'a model postponed for rules',
+    older: said('ml', 'design', 'Build the recommendations with a collaborative-filtering model.'),
+    newer: said('lead', 'review', "Recommendations start as simple 'bought together' rules; the model is postponed."),
+  },
+  {
+    name: 'a correction labelled as such',
+    older: said('api', 'design', 'Order IDs are sequential integers exposed in URLs.'),
+    newer: said(
+      'security',
+      'review',
+      'Correction: public order references are random 12-character codes; sequential IDs leak sales volume.',
+    ),
+  },
+  {
+    name: 'a per-review change to a schedule',
+    older: said('data', 'design', 'The sales dashboard refreshes every hour.'),
+    newer: said('lead', 'review', 'Per review, the sales dashboard refreshes every 5 minutes during campaigns.'),
+  },
+  {
+    name: 'an update to a threshold',
+    older: said('risk', 'design', 'Orders above 1,000 EUR are held for fraud review.'),
+    newer: said(
+      'risk-lead',
+      'review',
+      'Update: the fraud review threshold is 2,500 EUR; 1,000 held too many honest orders.',
+    ),
+  },
+  {
+    name: 'a reviewer reverses a vendor choice after profiling',
+    older: said('frontend', 'design', 'Charts are drawn with Highcharts.'),
+    newer: said(
+      'perf',
+      'review',
+      'After profiling, charts use uPlot; Highcharts was too heavy for the mobile dashboard.',
+    ),
+  },
+  {
+    name: 'a deadline pushed',
+    older: said('planner', 'design', 'The beta opens on 1 March.'),
+    newer: said(
+      'lead',
+      'review',
+      'The beta opening moves to 15 March because the payment provider certification is late.',
+    ),
+  },
+  {
+    name: 'a framework swapped with the old one named as dropped',
+    older: said('backend', 'design', 'The admin backend is built on Express.'),
+    newer: said(
+      'lead',
+      'review',
+      'We are dropping Express for Fastify in the admin backend; its schema validation saves us a layer.',
+    ),
+  },
+  {
+    name: 'a support window shortened',
+    older: said('product', 'design', 'Old app versions are supported for 12 months.'),
+    newer: said(
+      'lead',
+      'review',
+      'App versions are supported for 6 months after release; twelve was too costly to test.',
+    ),
+  },
+];
+
+/** Two decisions that are both current: neither may be dropped for the other. */
+const nearMisses: Pair[] = [
+  {
+    name: 'one technology, two components',
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Use Redis streams for the job queue.'),
+  },
+  {
+    name: 'a refinement of the same decision',
+    older: said('security', 'design', 'Passwords are hashed with argon2id.'),
+    newer: said('reviewer', 'review', 'argon2id runs with 64 MB of memory, 3 iterations and parallelism 1.'),
+  },
+  {
+    name: 'parallel agents, different components, different counts',
+    older: said('web', 'build', 'The web client retries failed requests 3 times.'),
+    newer: said('worker', 'build', 'The worker retries failed jobs 5 times with backoff.'),
+  },
+  {
+    name: 'two expiries of different things',
+    older: said('auth', 'design', 'Sessions expire after 30 days of inactivity.'),
+    newer: said('lead', 'review', 'Password reset links expire after 1 hour.'),
+  },
+  {
+    name: 'two changes to one table',
+    older: said('dba', 'design', 'The orders table gets an index on customer_id.'),
+    newer: said('lead', 'review', 'The orders table is partitioned by month.'),
+  },
+  {
+    name: 'two caches with different lifetimes',
+    older: said('backend', 'design', 'Cache product pages for 10 minutes.'),
+    newer: said('search', 'review', 'Cache search results for 1 minute.'),
+  },
+  {
+    name: 'the same database for one more service',
+    older: said('architect', 'design', 'Billing uses PostgreSQL.'),
+    newer: said('reviewer', 'review', 'The checkout service uses PostgreSQL too.'),
+  },
+  {
+    name: 'two API conventions',
+    older: said('api', 'design', 'API responses are JSON with camelCase keys.'),
+    newer: said('lead', 'review', 'API errors follow RFC 7807 problem details.'),
+  },
+  {
+    name: 'one setting in two environments',
+    older: said('ops', 'design', 'The log level in production is info.'),
+    newer: said('ops', 'build', 'The log level in staging is debug.'),
+  },
+  {
+    name: 'two buckets',
+    older: said('backend', 'design', 'Images are stored in the S3 bucket media-prod.'),
+    newer: said('ops', 'review', 'Backups are stored in the S3 bucket backups-prod and move to Glacier after 30 days.'),
+  },
+  {
+    name: 'a detail of a chosen provider',
+    older: said('payments', 'design', 'Use Stripe for card payments.'),
+    newer: said('reviewer', 'review', 'Stripe webhooks are verified with the endpoint secret.'),
+  },
+  {
+    name: 'two deployments with different replica counts',
+    older: said('ops', 'build', 'Deploy the API to Kubernetes with three replicas.'),
+    newer: said('platform', 'build', 'Deploy the worker to Kubernetes with two replicas.'),
+  },
+  {
+    name: 'two rate limits',
+    older: said('security', 'design', 'Rate limit login attempts to 5 per minute per IP.'),
+    newer: said('api', 'review', 'Rate limit the public API at 100 requests per minute per key.'),
+  },
+  {
+    name: 'two messaging providers',
+    older: said('backend', 'design', 'Emails are sent through Postmark.'),
+    newer: said('lead', 'review', 'SMS messages are sent through Twilio.'),
+  },
+  {
+    name: 'a later addition to one page, worded with "now"',
+    older: said('frontend', 'design', 'Add a dark mode toggle to the settings page.'),
+    newer: said('lead', 'review', 'The settings page now also gets a language picker.'),
+  },
+  {
+    name: 'one component keeps an older runtime',
+    older: said('ops', 'design', 'The checkout service runs on Node 20.'),
+    newer: said('ops', 'review', "The image resizer stays on Node 18 because sharp's prebuilt binaries lag."),
+  },
+  {
+    name: 'two facts about webhooks',
+    older: said('integrations', 'design', 'Webhook deliveries are retried 8 times with exponential backoff.'),
+    newer: said('security', 'review', 'Webhook payloads are signed with HMAC-SHA256.'),
+  },
+  {
+    name: 'two behaviours of the mobile app',
+    older: said('mobile', 'design', 'The mobile app caches the catalogue for offline use.'),
+    newer: said('mobile-lead', 'review', 'The mobile app syncs orders in the background every 15 minutes.'),
+  },
+  {
+    name: 'two state libraries for one app',
+    older: said('frontend', 'design', 'Use React Query for server state in the storefront.'),
+    newer: said('lead', 'review', 'Use Zustand for client state in the storefront.'),
+  },
+  {
+    name: 'two timeouts',
+    older: said('backend', 'design', 'Outbound HTTP calls time out after 5 seconds.'),
+    newer: said('dba', 'review', 'Database queries time out after 30 seconds.'),
+  },
+  {
+    name: 'a follow-up on a chosen search engine',
+    older: said('search', 'design', 'Product search stays on Meilisearch.'),
+    newer: said('lead', 'review', 'The Meilisearch index is rebuilt nightly from the products table.'),
+  },
+  {
+    name: 'a priority followed by its first step',
+    older: said('planner', 'design', 'Checkout is the first priority.'),
+    newer: said('lead', 'review', 'Checkout work starts with the address form.'),
+  },
+  {
+    name: 'parallel agents bundling different parts',
+    older: said('frontend', 'build', 'The storefront bundles with Vite.'),
+    newer: said('backend', 'build', 'Lambda handlers are bundled with esbuild.'),
+  },
+  {
+    name: 'two storage formats',
+    older: said('backend', 'design', 'Store money as integer cents.'),
+    newer: said('reviewer', 'review', 'Store timestamps as UTC in timestamptz columns.'),
+  },
+  {
+    name: 'a decision and a later one that builds on it with "instead of" about something else',
+    older: said('api', 'design', 'Orders are exposed through a REST API.'),
+    newer: said('lead', 'review', 'Order events are pushed to partners by webhook instead of being polled.'),
+  },
+  {
+    name: 'two nightly jobs at different times',
+    older: said('ops', 'design', 'Nightly backups run at 01:00 UTC.'),
+    newer: said('reports', 'review', 'Nightly reports are emailed at 07:00 UTC.'),
+  },
+  {
+    name: 'two debounces',
+    older: said('frontend', 'design', 'Debounce search input by 300 ms.'),
+    newer: said('editor', 'review', 'Debounce autosave in the editor by 2 seconds.'),
+  },
+  {
+    name: 'two API styles for two audiences',
+    older: said('api', 'design', 'Use GraphQL for the storefront API.'),
+    newer: said('integrations', 'review', 'Use REST for the partner webhooks.'),
+  },
+  {
+    name: 'a rule about guests after guests are allowed',
+    older: said('product', 'design', 'Guest checkout is allowed.'),
+    newer: said('lead', 'review', "Guest users can't leave product reviews."),
+  },
+  {
+    name: 'a thumbnail format after the thumbnail timing',
+    older: said('media', 'design', 'Thumbnails are generated on upload.'),
+    newer: said('reviewer', 'review', 'Thumbnails are 320 px wide WebP images.'),
+  },
+  {
+    name: 'two size limits',
+    older: said('backend', 'design', 'Max upload size is 10 MB.'),
+    newer: said('api', 'review', 'Max request body for the JSON API is 1 MB.'),
+  },
+  {
+    name: 'two token lifetimes',
+    older: said('security', 'design', 'Access tokens expire after 15 minutes.'),
+    newer: said('security-lead', 'review', 'Refresh tokens expire after 30 days.'),
+  },
+  {
+    name: 'error tracking and tracing',
+    older: said('ops', 'design', 'Use Sentry for error tracking.'),
+    newer: said('lead', 'review', 'Use OpenTelemetry for tracing.'),
+  },
+  {
+    name: 'the same number for two components',
+    older: said('worker', 'build', 'Queue workers run with concurrency 4.'),
+    newer: said('web', 'build', 'The web server runs 4 Node processes per container.'),
+  },
+  {
+    name: 'a milestone and a detail of its work',
+    older: said('planner', 'design', 'The first milestone is the supplier import.'),
+    newer: said('lead', 'review', 'The supplier import reads CSV and Excel files.'),
+  },
+  {
+    name: 'two validators',
+    older: said('backend', 'design', 'Addresses are validated with Loqate.'),
+    newer: said('reviewer', 'review', 'Phone numbers are validated with libphonenumber.'),
+  },
+  {
+    name: 'one agent, two review rules',
+    older: said('risk', 'design', 'Orders over 500 EUR need manual review.'),
+    newer: said('risk', 'design', 'Orders from new accounts need manual review for the first 30 days.'),
+  },
+  {
+    name: 'two settings of one pool',
+    older: said('backend', 'design', "Set MAX_POOL_SIZE=10 for the API's Postgres pool."),
+    newer: said('dba', 'review', "Set STATEMENT_TIMEOUT=5s for the API's Postgres pool."),
+  },
+  {
+    name: 'two branch rules',
+    older: said('devex', 'design', 'Feature branches are merged with squash commits.'),
+    newer: said('release', 'review', 'Release branches are cut every second Tuesday.'),
+  },
+  {
+    name: 'two config files',
+    older: said('backend', 'design', 'src/config/flags.ts reads flags at startup.'),
+    newer: said('reviewer', 'review', 'src/config/env.ts validates environment variables with zod.'),
+  },
+  {
+    name: 'hashing and signing',
+    older: said('security', 'design', 'Use bcrypt with cost 12 for passwords.'),
+    newer: said('security-lead', 'review', 'Use SHA-256 HMAC for API request signing.'),
+  },
+  {
+    name: 'two CI triggers',
+    older: said('devex', 'design', 'CI runs the e2e suite on merges to main.'),
+    newer: said('lead', 'review', 'CI runs lint and unit tests on every pull request.'),
+  },
+  {
+    name: 'one feature out, another in',
+    older: said('product', 'design', 'The recommendation widget is out of scope for launch.'),
+    newer: said('lead', 'review', 'The wishlist is in scope for launch.'),
+  },
+  {
+    name: 'two things shown to the buyer',
+    older: said('pricing', 'design', 'Prices are shown including VAT.'),
+    newer: said('checkout', 'review', 'Shipping costs are shown at the cart step.'),
+  },
+  {
+    name: 'two test runners for two kinds of tests',
+    older: said('frontend', 'design', 'Use Vitest for unit tests.'),
+    newer: said('qa', 'review', 'Use Playwright for end-to-end tests.'),
+  },
+  {
+    name: 'another job, "rather than" about itself',
+    older: said('backend', 'design', 'Order confirmation emails are sent from a BullMQ job.'),
+    newer: said('billing', 'review', 'Invoice PDFs are generated in a BullMQ job rather than in the request handler.'),
+  },
+  {
+    name: 'two retention periods of different things',
+    older: said('support', 'design', 'Support tickets are auto-closed after 14 days without reply.'),
+    newer: said('lead', 'review', 'Chat conversations are archived after 90 days.'),
+  },
+  {
+    name: 'two phases, two scopes',
+    older: said('planner', 'design', 'Phase one covers web checkout.'),
+    newer: said('lead', 'review', 'Phase two covers the loyalty program.'),
+  },
+  {
+    name: 'a first task and its format',
+    older: said('planner', 'design', 'Start with the billing export.'),
+    newer: said('finance', 'review', 'The billing export writes CSV with semicolons.'),
+  },
+  {
+    name: 'two storefront settings',
+    older: said('frontend', 'design', 'Enable HTTP/2 for the storefront.'),
+    newer: said('perf', 'review', 'Enable Brotli compression for the storefront assets.'),
+  },
+  {
+    name: 'two things in front of two parts',
+    older: said('backend', 'design', 'Add a Redis cache in front of the product API.'),
+    newer: said('ops', 'review', 'Add a CDN in front of the product images.'),
+  },
+  {
+    name: 'two image widths',
+    older: said('frontend', 'design', 'Thumbnails are 200 px wide.'),
+    newer: said('designer', 'review', 'Hero banners are 1600 px wide.'),
+  },
+  {
+    name: 'two page sizes',
+    older: said('search', 'design', 'Search returns 20 results per page.'),
+    newer: said('admin', 'review', 'The orders list shows 25 orders per page.'),
+  },
+  {
+    name: 'two length rules',
+    older: said('security', 'design', 'Password minimum length is 12 characters.'),
+    newer: said('product', 'review', 'Usernames are 3 to 30 characters.'),
+  },
+  {
+    name: 'two retention rules',
+    older: said('data', 'design', 'Archive orders older than two years.'),
+    newer: said('backend', 'review', 'Delete abandoned carts after 30 days.'),
+  },
+  {
+    name: 'two things run on deploy',
+    older: said('ops', 'design', 'Run database migrations automatically on deploy.'),
+    newer: said('qa', 'review', 'Run smoke tests automatically after each deploy.'),
+  },
+  {
+    name: 'two rendering modes for two parts',
+    older: said('frontend', 'design', 'The checkout page is server-rendered.'),
+    newer: said('content', 'review', 'The blog is statically generated at build time.'),
+  },
+  {
+    name: 'logs and metrics',
+    older: said('ops', 'design', 'Logs ship to Loki.'),
+    newer: said('ops-lead', 'review', 'Metrics ship to Prometheus.'),
+  },
+  {
+    name: 'how and where recommendations show',
+    older: said('ml', 'design', "Recommendations use 'bought together' rules."),
+    newer: said('frontend', 'review', 'Recommendations are shown on the product page below the reviews.'),
+  },
+  {
+    name: 'two identifiers',
+    older: said('api', 'design', 'Order references are random 12-character codes.'),
+    newer: said('security', 'review', 'Customer IDs are UUIDv7.'),
+  },
+  {
+    name: 'two refresh rates',
+    older: said('data', 'design', 'The sales dashboard refreshes every 5 minutes.'),
+    newer: said('lead', 'review', 'The inventory report refreshes nightly.'),
+  },
+  {
+    name: 'two thresholds',
+    older: said('risk', 'design', 'Orders above 2,500 EUR are held for fraud review.'),
+    newer: said('risk-lead', 'review', 'Refunds above 500 EUR need a second approver.'),
+  },
+  {
+    name: 'two chart libraries for two places',
+    older: said('frontend', 'design', 'The admin dashboard charts use uPlot.'),
+    newer: said('marketing', 'review', 'The marketing site embeds charts from Datawrapper.'),
+  },
+  {
+    name: 'two dates',
+    older: said('planner', 'design', 'The beta opens on 15 March.'),
+    newer: said('lead', 'review', 'The public launch is on 1 June.'),
+  },
+  {
+    name: 'two frameworks for two services',
+    older: said('backend', 'design', 'The admin backend is built on Fastify.'),
+    newer: said('lead', 'review', 'The storefront BFF is built on Hono.'),
+  },
+  {
+    name: 'two memory limits',
+    older: said('ops', 'design', 'Preview environments are capped at 512 MB of memory.'),
+    newer: said('ops-lead', 'review', 'Production pods get 2 GB of memory.'),
+  },
+  {
+    name: 'two languages for two pipelines',
+    older: said('data', 'design', 'The import pipeline is written in TypeScript.'),
+    newer: said('ml', 'review', 'The training pipeline is written in Python.'),
+  },
+  {
+    name: 'two support windows',
+    older: said('product', 'design', 'App versions are supported for 6 months after release.'),
+    newer: said('lead', 'review', 'API versions are supported for 24 months.'),
+  },
+  {
+    name: 'two signup defaults',
+    older: said('legal', 'design', 'The newsletter box at signup is unchecked by default.'),
+    newer: said('product', 'review', 'The remember-me box at login is checked by default.'),
+  },
+];
+
+/**
+ * Revisions whose wording does not tell them from a second decision on one subject: nothing or too
+ * little says the old choice is replaced (the subject renamed, the change carried by an opposite word
+ * or by "only"; one agent's correction of itself that shares few words with what it corrects). They are not recognised: both stay, so the agent sees both and the newer one is never
+ * lost (see docs/context.md, the limits of supersession).
+ */
+const unrecognised: Pair[] = [
+  {
+    name: 'a language choice overruled, "instead" naming nothing of the old one',
+    older: said('data', 'design', 'The import pipeline is written in Python with pandas.'),
+    newer: said(
+      'lead',
+      'review',
+      'Write the import pipeline in TypeScript instead, so the team can maintain one language.',
+    ),
+  },
+  {
+    name: 'a limit restated in another unit (2 GB → capped at 512 MB)',
+    older: said('ops', 'design', 'Each preview environment gets 2 GB of memory.'),
+    newer: said('ops-lead', 'review', 'Preview environments are capped at 512 MB to fit 30 of them on the cluster.'),
+  },
+  {
+    name: 'a default flipped by opposite words (pre-checked → unchecked)',
+    older: said('product', 'design', 'Newsletter opt-in is pre-checked at signup.'),
+    newer: said('legal', 'review', 'The newsletter box at signup must be unchecked by default under GDPR.'),
+  },
+  {
+    name: 'an archiving rule reversed by opposite words (archive/cold → keep/hot)',
+    older: said('data', 'design', 'Archive orders older than two years to cold storage.'),
+    newer: said('finance', 'review', 'Keep orders hot for five years; finance needs them for audits.'),
+  },
+  {
+    name: 'automation withdrawn by an opposite (automatically → by hand)',
+    older: said('ops', 'design', 'Run database migrations automatically on deploy.'),
+    newer: said('ops-lead', 'review', 'Migrations are applied by hand before deploys after the outage on the 3rd.'),
+  },
+  {
+    name: 'one agent corrects itself in few shared words (one result: only a similar decision is revised)',
+    older: said('planner', 'design', 'Deploy on Fridays after the QA sign-off.'),
+    newer: said('planner', 'design', 'On reflection, deployments happen on Tuesday mornings, not Fridays.'),
+  },
+  {
+    name: 'a branching model replaced, sharing two words with the old one',
+    older: said('devex', 'design', 'Feature work happens on long-lived release branches (release/x.y).'),
+    newer: said(
+      'lead',
+      'review',
+      'We move to trunk-based development: short-lived branches merged daily, no release branches.',
+    ),
+  },
+  {
+    name: 'a CI trigger narrowed by "only", the reason a duration (PR for pull request)',
+    older: said('devex', 'design', 'CI runs the full e2e suite on every pull request.'),
+    newer: said('lead', 'review', 'The e2e suite runs only on merges to main; on every PR it took 40 minutes.'),
+  },
+  {
+    name: 'a requirement lifted: only the opposite word says so',
+    older: said('product', 'design', 'Checkout requires an account.'),
+    newer: said('lead', 'review', 'Guest checkout is allowed; forcing an account cost conversions.'),
+  },
+  {
+    name: 'a lifetime cut, the subject renamed (JWTs → access tokens)',
+    older: said('security', 'design', 'JWTs expire after 24 hours.'),
+    newer: said(
+      'security-lead',
+      'review',
+      'Access tokens now expire after 15 minutes, with refresh tokens for 30 days.',
+    ),
+  },
+  {
+    name: 'a framework replaced in a later phase, without saying so',
+    older: said('frontend', 'design', 'The admin UI is built with Vue 3.'),
+    newer: said('lead', 'review', 'The admin UI will be React, like the storefront, to share the component library.'),
+  },
+];
+
+/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
+async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
+  const acc = new DynamicContextAccumulator({
+    store: temp.store,
+    runId,
+    sizeLimitBytes: 1_000_000,
+    clock,
+    tuning: { smallContextTokens: 0, contextShare: 1 },
+  });
+  const byAgent = new Map<string, Said[]>();
+  for (const s of background) byAgent.set(s.agent, [...(byAgent.get(s.agent) ?? []), s]);
+  for (const [agent, lines] of byAgent)
+    await acc.add(extractContext({ text: lines.map((l) => l.text).join('\n') }), {
+      agentId: agent,
+      phaseId: 'research',
+    });
+  const ids: string[] = [];
+  for (const s of [pair.older, pair.newer]) {
+    const [entry] = await acc.add(extractContext({ text: s.text }), {
+      agentId: s.agent,
+      phaseId: s.phase,
+      sessionId: `${s.agent}/${s.phase}`,
+    });
+    ids.push(entry!.id);
+  }
+  return { acc, ids: ids as [string, string] };
+}
+
+/** What an agent of the last phase inherits in full (`all`), and which decisions were left out for which. */
+async function inherited(acc: DynamicContextAccumulator, task: string) {
+  const all = await acc.select({ phaseIds: phases, task, mode: 'all', budgetTokens: 0 });
+  const filtered = await acc.select({ phaseIds: phases, task, mode: 'filtered', budgetTokens: 2000 });
+  return {
+    all: all.entries.map((e) => e.id),
+    given: filtered.entries.map((e) => e.id),
+    superseded: filtered.superseded,
+  };
+}
+
+const task = (pair: Pair): string => `Implement this: ${pair.older.text.replace(/^Decision: /, '')}`;
+
+describe('supersession of unkeyed decisions', () => {
+  it.each(revisions.map((p, i) => [p.name, p, i] as const))('replaces: %s', async (_name, pair, i) => {
+    const { acc, ids } = await record(pair, `revision-${i}`);
+    const [older, newer] = ids;
+    // Asked in the old decision's own words, the agent gets the replacement and never the old one.
+    const { all, given, superseded } = await inherited(acc, task(pair));
+    expect(superseded).toEqual({ [older]: newer });
+    expect(given).toContain(newer);
+    expect(given).not.toContain(older);
+    expect(all).toContain(newer);
+    expect(all).not.toContain(older);
+  });
+
+  it.each([...nearMisses, ...unrecognised].map((p, i) => [p.name, p, i] as const))(
+    'keeps both: %s',
+    async (_name, pair, i) => {
+      const { acc, ids } = await record(pair, `near-miss-${i}`);
+      const { all, superseded } = await inherited(acc, task(pair));
+      expect(superseded ?? {}).toEqual({});
+      expect(all).toEqual(expect.arrayContaining(ids));
+    },
+  );
+});
+
+describe('supersession among many related decisions', () => {
+  /** One architect's decisions on one system, then a reviewer's: two revise, two add. */
+  const architect = [
+    'Decision: The notification service is a separate Node service behind the API gateway.',
+    'Decision: Notifications are queued in RabbitMQ with one queue per channel.',
+    'Decision: Push notifications go through Firebase Cloud Messaging for Android and iOS.',
+    'Decision: Email notifications are rendered with MJML templates stored in templates/email.',
+    'Decision: Each user gets at most 5 marketing notifications per week.',
+    'Decision: Notification preferences live in the users table as a JSONB column.',
+    'Decision: Failed deliveries are retried 3 times, then moved to a dead-letter queue.',
+    'Decision: Delivery receipts are kept for 30 days.',
+  ];
+  const reviewer = [
+    // Revises the preferences storage.
+    'Decision: Preferences get their own notification_preferences table; a JSONB column on users makes per-channel queries slow.',
+    // Revises the marketing cap.
+    'Decision: The marketing cap is lowered to 2 per week after the unsubscribe spike.',
+    // Adds: a new decision on the same system.
+    'Decision: SMS notifications go through Twilio for two-factor codes only.',
+    // Adds: a detail of the queue, not a revision.
+    'Decision: The RabbitMQ queues are durable and messages persistent.',
+  ];
+
+  it('supersedes exactly the decisions the reviewer revises', async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'notifications',
+      sizeLimitBytes: 1_000_000,
+      clock,
+      tuning: { smallContextTokens: 0, contextShare: 1 },
+    });
+    const designed = await acc.add(extractContext({ text: architect.join('\n') }), {
+      agentId: 'architect',
+      phaseId: 'design',
+      sessionId: 'architect/design',
+    });
+    const reviewed = await acc.add(extractContext({ text: reviewer.join('\n') }), {
+      agentId: 'reviewer',
+      phaseId: 'review',
+      sessionId: 'reviewer/review',
+    });
+    const { superseded } = await acc.select({
+      phaseIds: ['design', 'review'],
+      task: 'Implement the notification preferences screen and the marketing notification cap.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    });
+    expect(superseded).toEqual({ [designed[5]!.id]: reviewed[0]!.id, [designed[4]!.id]: reviewed[1]!.id });
+  });
+});

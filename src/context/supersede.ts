@@ -1,0 +1,299 @@
+import { stemmer } from 'stemmer';
+import { isStopword, type Terms } from './terms.js';
+
+/**
+ * Whether a newer unkeyed decision revises an older one, from their wording alone (deterministic, no
+ * model). Agents rarely repeat a decision's words when they revise it ("Sessions now end after 20
+ * minutes idle" → "Idle timeout raised to 45 minutes after user complaints"), so overlap of subject
+ * alone misses most revisions, and lowering its threshold merges decisions that are both current
+ * ("Redis for the session cache" / "Redis streams for the job queue"). Overlap is therefore weighed
+ * together with what a revision says besides its subject: a revision word linked to the old
+ * decision's topic, a value that changed on the same anchor, a reason the old way failed, and a
+ * later phase; additive wording ("too", "also") counts against it.
+ */
+
+/** What a decision's wording says, apart from its terms: computed once per decision. */
+export interface DecisionTraits {
+  /** The stem of its first content word: what the sentence is about, or its verb ("use" and the like skipped). */
+  head: string | undefined;
+  /** Values (numbers, versions, `P1`) by the stems of the words next to them: `minut` → {20}. */
+  values: Map<string, Set<string>>;
+  /** It says it revises something: "instead", "no longer", "raised to", "postponed", ", not …". */
+  revises: boolean;
+  /** Stems of the words right after its revision words: what it says it replaces ("instead of winston"). */
+  revisedWords: string[];
+  /** Per "no"/"not"/"without", the stems of the two words after it ("no release branches"). */
+  negated: string[][];
+  /** Only "now": a revision as often as a plain statement ("the settings page now also gets …"). */
+  weaklyRevises: boolean;
+  /** It gives a reason an earlier way failed: "too slow", "lagged", "end of life". */
+  givesReason: boolean;
+  /** Stems of the words of its later clauses that say something failed ("; offsets time out on large tables"). */
+  faultedWords: string[];
+  /** It adds to rather than replaces: "too", "also", "as well". */
+  adds: boolean;
+}
+
+const revisionWords = new RegExp(
+  `\\b(?:${[
+    'instead',
+    'no longer',
+    'rather than',
+    'replac\\w*',
+    'switch(?:es|ed|ing)?',
+    'supersed\\w*',
+    'revis\\w*',
+    'overrid\\w*',
+    'overrul\\w*',
+    'revert\\w*',
+    'roll(?:s|ed)? back',
+    'revers(?:e|es|ed)',
+    'abandon\\w*',
+    'scrap(?:s|ped)?',
+    'decided against',
+    'after all',
+    'on (?:second thought|reflection)',
+    'reconsider\\w*',
+    'anymore',
+    'back to',
+    'postpon\\w*',
+    'defer(?:s|red)?',
+    'cancel\\w*',
+    'ahead of',
+    'becom(?:e|es)',
+    'became',
+    'remov(?:e|es|ed)',
+    'disabl(?:e|es|ed)',
+    'turn(?:s|ed)? off',
+    'withdr[ae]wn?',
+    'undo(?:ne)?',
+    'slip(?:s|ped)?',
+    'deprioriti[sz]\\w*',
+    'descop\\w*',
+    'out of scope',
+    '(?:goes|go|comes|come|moves|move) first',
+    'dropp?(?:s|ed|ing)?',
+    // A changed value: "raised to 45 minutes", "moves to Postmark", "cut from this sprint".
+    '(?:rais(?:e|es|ed)|lower(?:s|ed)?|increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|bump(?:s|ed)?|cuts?|' +
+      'extend(?:s|ed)?|shorten(?:s|ed)?|mov(?:e|es|ed)|chang(?:e|es|ed)|lift(?:s|ed)?|push(?:es|ed)?|delay(?:s|ed)?|' +
+      'brought|bring(?:s)?|go(?:es)?|went) (?:to|back|forward|from|down|up)',
+  ].join('|')})\\b|,\\s*not\\b`,
+  'gi',
+);
+const reasonWords =
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
+const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
+
+/** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
+const genericHeads = new Set(
+  'use uses used using make makes add adds keep keeps set sets get gets go goes run runs build builds do does new every'.split(
+    ' ',
+  ),
+);
+
+const numberWords = new Set(
+  'one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty hundred thousand'.split(
+    ' ',
+  ),
+);
+
+const isValue = (token: string): boolean => /\d/.test(token) || numberWords.has(token);
+const isContentWord = (token: string): boolean => /^[a-z]{2,}$/.test(token) && !isStopword(token) && !isValue(token);
+
+/** Words with their numbers whole ("5,000", "v2.1", "10%"), lower case, in order. */
+const tokensOf = (text: string): string[] =>
+  (text.toLowerCase().match(/[a-z]*\d[\d,.]*\d%?|[a-z]*\d%?|[a-z]+/g) ?? []).map((t) => t.replace(/,/g, ''));
+
+/** How far before a value the words naming it may be, in tokens ("concurrency is set to 16"). */
+const ANCHOR_REACH = 4;
+/** How many words before a value name it ("bcrypt cost factor is 12" → factor, cost). */
+const ANCHORS_BEFORE = 2;
+
+/** A word that can name what a value is of: not a filler verb ("concurrency is set to 16"). */
+const isAnchor = (token: string): boolean => isContentWord(token) && !genericHeads.has(token);
+
+/**
+ * Each value by the words that say what it is of: its unit right after it (`20 minutes`, `10 MB`),
+ * the nearest words naming it before it (`port 8080`, `concurrency 4`), its own prefix (`P1`, `v2`).
+ */
+function valuesOf(tokens: string[]): Map<string, Set<string>> {
+  const values = new Map<string, Set<string>>();
+  const note = (anchor: string, value: string): void => {
+    const stem = stemmer(anchor);
+    values.set(stem, (values.get(stem) ?? new Set()).add(value));
+  };
+  tokens.forEach((token, i) => {
+    if (!isValue(token)) return;
+    const prefix = /^[a-z]+(?=\d)/.exec(token)?.[0];
+    if (prefix) note(prefix, token);
+    if (token.endsWith('%')) note('percent', token);
+    const unit = tokens[i + 1];
+    if (unit !== undefined && isAnchor(unit)) note(unit, token);
+    const before = tokens.slice(Math.max(0, i - ANCHOR_REACH), i).filter(isAnchor);
+    for (const anchor of before.slice(-ANCHORS_BEFORE)) note(anchor, token);
+  });
+  return values;
+}
+
+/** How many content words after a revision word may name what it revises. */
+const REVISED_REACH = 3;
+
+/** Stems of the content words right after each revision word ("instead of winston" → `winston`). */
+function revisedWordsOf(content: string): string[] {
+  const found: string[] = [];
+  for (const match of content.matchAll(revisionWords)) {
+    const after = tokensOf(content.slice(match.index + match[0].length)).filter(isContentWord);
+    found.push(...after.slice(0, REVISED_REACH).map((w) => stemmer(w)));
+  }
+  return found;
+}
+
+/** Words saying something did not work, in a clause of its own. */
+const faultWords =
+  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
+
+/** Stems of the content words of every clause after the first that says something failed. */
+function faultedWordsOf(content: string): string[] {
+  const clauses = content.split(/;|:|—|\s-\s|\bbecause\b|\bsince\b/i).slice(1);
+  return clauses
+    .filter((c) => faultWords.test(c))
+    .flatMap((c) =>
+      tokensOf(c)
+        .filter(isContentWord)
+        .map((w) => stemmer(w)),
+    );
+}
+
+const negations = /\b(?:no|not|never|without)\b/gi;
+/** How many words after a negation must be the older decision's for the newer to deny it. */
+const NEGATED_WORDS = 2;
+
+/** The words after each negation, when there are enough of them to name something. */
+function negatedOf(content: string): string[][] {
+  return [...content.matchAll(negations)]
+    .map((m) =>
+      tokensOf(content.slice(m.index + m[0].length))
+        .slice(0, NEGATED_WORDS + 1)
+        .filter(isContentWord),
+    )
+    .filter((words) => words.length >= NEGATED_WORDS)
+    .map((words) => words.slice(0, NEGATED_WORDS).map((w) => stemmer(w)));
+}
+
+export function traitsOf(content: string): DecisionTraits {
+  const tokens = tokensOf(content);
+  const revisedWords = revisedWordsOf(content);
+  const head = tokens.find(isAnchor);
+  return {
+    head: head === undefined ? undefined : stemmer(head),
+    values: valuesOf(tokens),
+    revises: content.search(revisionWords) >= 0,
+    revisedWords,
+    negated: negatedOf(content),
+    weaklyRevises: /\bnow\b/i.test(content),
+    givesReason: reasonWords.test(content),
+    faultedWords: faultedWordsOf(content),
+    adds: additiveWords.test(content),
+  };
+}
+
+/** `newer` gives a value for an anchor `older` also has a value for, one `older` did not give. */
+export function changesValue(older: DecisionTraits, newer: DecisionTraits): boolean {
+  for (const [anchor, values] of newer.values) {
+    const before = older.values.get(anchor);
+    if (before && [...values].some((v) => !before.has(v))) return true;
+  }
+  return false;
+}
+
+/** What one decision of a pair brings to the comparison. */
+export interface DecisionSide {
+  terms: Terms;
+  traits: DecisionTraits;
+}
+
+/** How the two decisions are related, as `findRedundant` measured it. */
+export interface DecisionPair {
+  older: DecisionSide;
+  newer: DecisionSide;
+  /** Cosine of their weighted terms. */
+  similarity: number;
+  /** The share of the older one's subject the newer one names (see `subjectShare` in select.ts). */
+  oldInNew: number;
+  /** The same agent in the same session wrote both. */
+  sameAgent: boolean;
+  /** The newer one comes from another phase than the older (a later one: it is newer). */
+  laterPhase: boolean;
+}
+
+/** The knobs `revises` reads (see `SelectionTuning`). */
+export interface RevisionTuning {
+  conflictSimilarity: number;
+  revisedSimilarity: number;
+}
+
+/** How much each kind of evidence adds to the subject overlap (0–1) before it is held against `conflictSimilarity`. */
+export const revisionEvidence = {
+  /** A revision word, when the two decisions' topics are linked. */
+  revisionWord: 0.35,
+  /** The words right after the revision word are the older decision's ("instead of winston"). */
+  namesReplaced: 0.1,
+  /** "now" alone, when their topics are linked. */
+  weakRevisionWord: 0.15,
+  changedValue: 0.2,
+  reason: 0.15,
+  laterPhase: 0.1,
+  /** Subtracted: "too", "also". */
+  additive: 0.2,
+};
+
+/** Two decisions are about one thing only if one's topic word is named by the other (see `linked`). */
+export const sameTopic = (a: DecisionSide, b: DecisionSide): boolean =>
+  (a.traits.head !== undefined && b.terms.has(`s:${a.traits.head}`)) ||
+  (b.traits.head !== undefined && a.terms.has(`s:${b.traits.head}`));
+
+/**
+ * The revision is about the older decision: one's topic word is named by the other ("Idle timeout
+ * raised …" after "… 20 minutes idle"), or the newer names a word of the older right after its
+ * revision word ("… instead of winston").
+ */
+const linked = ({ older, newer }: DecisionPair): boolean =>
+  sameTopic(older, newer) || newer.traits.revisedWords.some((w) => older.terms.has(`s:${w}`));
+
+/**
+ * How strongly the newer decision revises the older: 0 when it does not, else at least
+ * `conflictSimilarity`. One agent's own similar decisions are about different things unless it says
+ * it revised one. Between agents, a revision word on linked topics that are similar enough suffices;
+ * otherwise the overlap of subject plus the other evidence must reach `conflictSimilarity`.
+ */
+export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): number {
+  const { older, newer, similarity } = pair;
+  const has = (w: string): boolean => older.terms.has(`s:${w}`);
+  // "…; streaming replication lagged too far behind": it says the older decision's way failed.
+  const faultsOlder = newer.traits.faultedWords.some(has);
+  // "…, no release branches" after "… on long-lived release branches": it denies what the older said.
+  const deniesOlder = newer.traits.negated.some((words) => words.every(has));
+  const saysSo = (newer.traits.revises && linked(pair)) || faultsOlder || deniesOlder;
+  // "… instead of weekly" after "… retrained weekly": it names what it replaces.
+  const namesOlder = newer.traits.revisedWords.some(has);
+  // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
+  if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
+  const e = revisionEvidence;
+  const evidence =
+    pair.oldInNew +
+    (saysSo ? e.revisionWord : newer.traits.weaklyRevises && linked(pair) ? e.weakRevisionWord : 0) +
+    (namesOlder || deniesOlder ? e.namesReplaced : 0) +
+    (changesValue(older.traits, newer.traits) && sameTopic(older, newer) ? e.changedValue : 0) +
+    (newer.traits.givesReason || faultsOlder ? e.reason : 0) +
+    (pair.laterPhase ? e.laterPhase : 0) -
+    (newer.traits.adds ? e.additive : 0);
+  if (saysSo && similarity >= tuning.revisedSimilarity) return Math.max(evidence, tuning.conflictSimilarity);
+  return evidence >= tuning.conflictSimilarity ? evidence : 0;
+}
+
+/**
+ * A revision replaces the decisions it matches best: of the older decisions it revises, those whose
+ * strength falls this far below the strongest are left standing ("Evaluate feature flags in the
+ * browser after all" revises where flags are evaluated, not which service serves them).
+ */
+export const REVISION_MARGIN = 0.3;
