@@ -51,6 +51,11 @@ export interface SelectionTuning {
    * with later writes (see `grownAnalysis`); a smaller one is analysed from scratch again, which is cheap.
    */
   growAnalysisFrom: number;
+  /**
+   * Each fact gains this share of how much its source's name (the agent id, as the heading above its
+   * facts shows it) covers the task: an agent named for an area ("payments", "sync") speaks for it.
+   */
+  sourceNameWeight: number;
 }
 
 export const defaultSelectionTuning: SelectionTuning = {
@@ -69,6 +74,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   conflictSimilarity: 0.8,
   revisedSimilarity: 0.25,
   growAnalysisFrom: 1000,
+  sourceNameWeight: 0.3,
 };
 
 /** What the agent is about to do: everything selection ranks facts against. */
@@ -181,6 +187,8 @@ class Corpus {
   readonly postings = new Map<string, Candidate[]>();
   /** Ids of the candidate decisions. */
   readonly decisions = new Set<string>();
+  /** The agents whose facts are candidates. */
+  readonly agents = new Set<string>();
   newest: Candidate | undefined;
   /** Idf and fact vectors at the current frequencies, computed when asked; every addition changes them. */
   private idfs = new Map<string, number>();
@@ -194,6 +202,7 @@ class Corpus {
       this.byId.set(candidate.entry.id, candidate);
       for (const term of candidate.terms.keys()) this.df.set(term, (this.df.get(term) ?? 0) + 1);
       if (candidate.entry.type === 'decision') this.decisions.add(candidate.entry.id);
+      if (candidate.entry.agentId) this.agents.add(candidate.entry.agentId);
     }
     const byAge = [...fresh].sort((a, b) => older(a.entry, b.entry));
     for (const candidate of byAge) {
@@ -488,16 +497,39 @@ function findRedundant(
     const supersedes =
       bothDecisions &&
       (oldInNew >= tuning.conflictSimilarity ||
-        (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)));
+        (similarity >= tuning.revisedSimilarity && revisionCue.test(newer.entry.content)) ||
+        (oldInNew >= tuning.revisedSimilarity && namesWhatItReplaces(newer, old)));
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-    else if (similarity >= tuning.duplicateSimilarity && sameSubject) {
+    else if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type) {
       const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
       if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
       else replacedBy.set(old.entry.id, newer.entry.id);
     }
   }
 }
+
+/** What a decision says it replaces: the words after "instead of", "rather than", ", not", … up to the clause's end. */
+const replacedPhrase =
+  /(?:\binstead of|\brather than|\bin place of|\breplac(?:es|ing)|\bno longer|,\s*not)\s+([^,.;:()]+)/gi;
+
+/**
+ * True when `newer` says what it replaces and that is what `old` decided: "Retraining moves to daily
+ * instead of weekly" replaces "The model will be retrained weekly". Three quarters of the replaced
+ * phrase's words (stems and identifiers, not numbers) must be in the older decision.
+ */
+function namesWhatItReplaces(newer: Candidate, old: Candidate): boolean {
+  for (const [, phrase] of newer.entry.content.matchAll(replacedPhrase)) {
+    const words = [...termsOf(phrase!.split(/\s+/).slice(0, MAX_REPLACED_WORDS).join(' ')).keys()].filter(
+      (t) => !/^s:\d+$/.test(t),
+    );
+    if (words.length > 0 && words.filter((t) => old.terms.has(t)).length >= 0.75 * words.length) return true;
+  }
+  return false;
+}
+
+/** Words a replaced phrase may have: "instead of a random split", not the rest of the sentence. */
+const MAX_REPLACED_WORDS = 4;
 
 /** Follows chains (a → b → c) to the fact that survives. */
 function survivorsOf(replacedBy: Map<string, string>): Map<string, string> {
@@ -590,10 +622,12 @@ export function rankFacts(
   const first = scoreAll(query);
   const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, corpus, tuning)) : first;
   const affinity = sourceAffinity(candidates, lexical);
+  const nameScore = sourceNameRelevance(corpus.agents, query, wordnet);
   // The priors come after feedback, so facts that share no word with the task never expand it.
   const relevanceOf = (entry: ContextEntry): number =>
     (lexical.get(entry.id) ?? 0) +
     tuning.sourceWeight * (affinity.get(sourceKey(entry)) ?? 0) +
+    tuning.sourceNameWeight * (nameScore.get(entry.agentId ?? '') ?? 0) +
     proximity(entry) * tuning.priorWeight * typePrior[entry.type];
   const scored = candidates
     .filter((c) => !redundant.has(c.entry.id))
@@ -605,6 +639,35 @@ export function rankFacts(
     .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
   const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
   return { ranked, superseded, considered: candidates.length };
+}
+
+/**
+ * How much each source's name covers the task: the share of the task's (idf-weighted) terms found in
+ * the agent id's terms, its numbering left out ("explorer-3" is an explorer). Rendering names each
+ * source above its facts, and an agent named for the task's area ("payments" for the pay page, "sync"
+ * for a sync endpoint) reported in that area, often in words the task does not use.
+ */
+function sourceNameRelevance(agents: Set<string>, task: Vector, wordnet?: WordNet): Map<string, number> {
+  const total = [...task.values()].reduce((sum, w) => sum + w, 0);
+  const relevance = new Map<string, number>();
+  for (const agent of total > 0 ? agents : []) {
+    let covered = 0;
+    for (const term of nameTermsOf(agent, wordnet)) covered += task.get(term) ?? 0;
+    if (covered > 0) relevance.set(agent, covered / total);
+  }
+  return relevance;
+}
+
+/** An agent id's terms without its numbering, analysed once per process. */
+const analysedNames = new LRUCache<string, string[]>({ max: 10_000 });
+
+function nameTermsOf(agent: string, wordnet?: WordNet): string[] {
+  const key = `${wordnet ? 'wn' : ''}:${agent}`;
+  const known = analysedNames.get(key);
+  if (known) return known;
+  const terms = [...termsOf(agent, wordnet).keys()].filter((t) => !/^s:\d+$/.test(t));
+  analysedNames.set(key, terms);
+  return terms;
 }
 
 /** `- [error] x` plus its line break: fewer tokens than any rendered fact. */
