@@ -464,10 +464,10 @@ function subjectShare(of: Terms, inside: Terms, idf: (term: string) => number): 
 }
 
 /**
- * Which older facts `newer` makes redundant, or which makes it redundant, recorded in `replacedBy`
- * (redundant fact's id → the id of the fact kept): a newer decision on the same subject supersedes an
- * older one (keyed decisions are already replaced in the store), and of near-duplicates only the most
- * important (then newest) is kept. Called for each candidate, oldest first; only older facts are compared.
+ * Which older facts `newer` makes redundant, recorded in `replacedBy` (redundant fact's id → the id of
+ * the fact kept): a newer decision on the same subject supersedes an older one (keyed decisions are
+ * already replaced in the store), and of near-duplicates (facts of one type) only the newest is kept.
+ * Called for each candidate, oldest first; only older facts are compared.
  */
 function findRedundant(
   newer: Candidate,
@@ -501,11 +501,9 @@ function findRedundant(
         (oldInNew >= tuning.revisedSimilarity && namesWhatItReplaces(newer, old)));
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     if (supersedes) replacedBy.set(old.entry.id, newer.entry.id);
-    else if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type) {
-      const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
-      if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
-      else replacedBy.set(old.entry.id, newer.entry.id);
-    }
+    // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
+    else if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type)
+      replacedBy.set(old.entry.id, newer.entry.id);
   }
 }
 
