@@ -216,6 +216,26 @@ describe('no repetition', () => {
     expect(all.entries).toHaveLength(1);
   });
 
+  it('never merges a finding into a decision on its subject: the why and the what are both kept', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Finding: seats_used_30d leaks the label: it is computed after the churn date.'), {
+      phaseId: 'research',
+      agentId: 'features',
+    });
+    await acc.add(facts('Decision: Drop seats_used_30d and any feature computed after the scoring date.'), {
+      phaseId: 'research',
+      agentId: 'planner',
+    });
+    const selected = await selectFor(acc, 'Which features leak the label, and what do we do about seats_used_30d?');
+    expect(contents(selected)).toEqual(
+      expect.arrayContaining([
+        'seats_used_30d leaks the label: it is computed after the churn date.',
+        'Drop seats_used_30d and any feature computed after the scoring date.',
+      ]),
+    );
+  });
+
   it('recognises empty facts', () => {
     for (const empty of ['none', 'None.', 'N/A', 'nothing', 'No files changed', 'no errors'])
       expect(isEmptyFact(empty)).toBe(true);
@@ -274,6 +294,40 @@ describe('supersession', () => {
     expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
   });
 
+  it('a decision naming what it replaces ("instead of weekly") supersedes the decision that said so', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    const [old] = await acc.add(facts('Decision: The model will be retrained weekly on Sunday night.'), {
+      phaseId: 'research',
+      agentId: 'features',
+    });
+    const [daily] = await acc.add(
+      facts(
+        'Decision: Retraining moves to daily at 02:00 UTC instead of weekly, because pricing changes shift behaviour.',
+      ),
+      { phaseId: 'research', agentId: 'serving' },
+    );
+    const selected = await selectFor(acc, 'Schedule retraining of the model.');
+    expect(contents(selected)).toContain(daily!.content);
+    expect(contents(selected)).not.toContain(old!.content);
+    expect(selected.superseded).toEqual({ [old!.id]: daily!.id });
+  });
+
+  it('a replaced phrase another decision merely shares a word with supersedes nothing', async () => {
+    const acc = accumulator();
+    await acc.add(facts('Decision: Order totals in the orders table are stored as integer cents.'), {
+      phaseId: 'research',
+      agentId: 'payments',
+    });
+    await acc.add(facts('Decision: Order ids in the orders table are UUIDv7 strings, not serial integers.'), {
+      phaseId: 'research',
+      agentId: 'data',
+    });
+    const selected = await selectFor(acc, 'Create the orders table and store the order total.');
+    expect(selected.superseded).toBeUndefined();
+    expect(selected.entries).toHaveLength(2);
+  });
+
   it('keeps two different decisions on one table', async () => {
     const acc = accumulator();
     await acc.add(
@@ -290,8 +344,8 @@ describe('supersession', () => {
 
 describe('structure: where a fact comes from', () => {
   /** Every candidate, best first (no thresholds), ranked without WordNet. */
+  const loose = { ...defaultSelectionTuning, ...tuning, minRelevance: 0, relativeRelevance: 0 };
   const ranked = (entries: ContextEntry[], task: string, extra: Partial<TaskDescription> = {}): string[] => {
-    const loose = { ...defaultSelectionTuning, ...tuning, minRelevance: 0, relativeRelevance: 0 };
     return rankFacts(entries, { task, ...extra }, loose, undefined).ranked.map((r) => r.entry.content);
   };
   const listed = async (runId = 'run-1') => (await temp.store.listContextEntries({ runId, level: 0 })).entries;
@@ -328,6 +382,25 @@ describe('structure: where a fact comes from', () => {
     const order = ranked(await listed(), 'Build the new payment page.', { phaseIds: ['research'] });
     expect(order.indexOf('3-D Secure is requested automatically by Stripe.')).toBeLessThan(
       order.indexOf('Search results are cached for a minute.'),
+    );
+  });
+
+  it('lifts the facts of an agent named for the area the task is about', async () => {
+    const acc = accumulator();
+    await acc.add(facts('Finding: Records carry an updated_at timestamp.'), { phaseId: 'research', agentId: 'sync' });
+    await acc.add(facts('Finding: Records carry a created_at timestamp.'), { phaseId: 'research', agentId: 'mobile' });
+    await acc.add(facts('Finding: Clients sync every 15 minutes.'), { phaseId: 'research', agentId: 'mobile' });
+    const entries = await listed();
+    const task = 'Add an endpoint that returns what changed since the last sync, with record timestamps.';
+    const order = ranked(entries, task, { phaseIds: ['research'] });
+    expect(order.indexOf('Records carry an updated_at timestamp.')).toBeLessThan(
+      order.indexOf('Records carry a created_at timestamp.'),
+    );
+    // Without the name, the agent whose other fact matches better (mobile: "sync") would come first.
+    const nameless = rankFacts(entries, { task, phaseIds: ['research'] }, { ...loose, sourceNameWeight: 0 }, undefined);
+    const namelessOrder = nameless.ranked.map((r) => r.entry.content);
+    expect(namelessOrder.indexOf('Records carry a created_at timestamp.')).toBeLessThan(
+      namelessOrder.indexOf('Records carry an updated_at timestamp.'),
     );
   });
 

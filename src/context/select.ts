@@ -62,6 +62,11 @@ export interface SelectionTuning {
    * with later writes (see `grownAnalysis`); a smaller one is analysed from scratch again, which is cheap.
    */
   growAnalysisFrom: number;
+  /**
+   * Each fact gains this share of how much its source's name (the agent id, as the heading above its
+   * facts shows it) covers the task: an agent named for an area ("payments", "sync") speaks for it.
+   */
+  sourceNameWeight: number;
 }
 
 export const defaultSelectionTuning: SelectionTuning = {
@@ -80,6 +85,7 @@ export const defaultSelectionTuning: SelectionTuning = {
   conflictSimilarity: 0.8,
   revisedSimilarity: 0.25,
   growAnalysisFrom: 1000,
+  sourceNameWeight: 0.3,
 };
 
 /** What the agent is about to do: everything selection ranks facts against. */
@@ -190,6 +196,8 @@ class Corpus {
   readonly postings = new Map<string, Candidate[]>();
   /** Ids of the candidate decisions. */
   readonly decisions = new Set<string>();
+  /** The agents whose facts are candidates. */
+  readonly agents = new Set<string>();
   newest: Candidate | undefined;
   /** Idf and fact vectors at the current frequencies, computed when asked; every addition changes them. */
   private idfs = new Map<string, number>();
@@ -203,6 +211,7 @@ class Corpus {
       this.byId.set(candidate.entry.id, candidate);
       for (const term of candidate.terms.keys()) this.df.set(term, (this.df.get(term) ?? 0) + 1);
       if (candidate.entry.type === 'decision') this.decisions.add(candidate.entry.id);
+      if (candidate.entry.agentId) this.agents.add(candidate.entry.agentId);
     }
     const byAge = [...fresh].sort((a, b) => older(a.entry, b.entry));
     for (const candidate of byAge) {
@@ -464,10 +473,10 @@ function subjectShare(of: Terms, inside: Terms, idf: (term: string) => number): 
 }
 
 /**
- * Which older facts `newer` makes redundant, or which makes it redundant, recorded in `replacedBy`
- * (redundant fact's id → the id of the fact kept): a newer decision on the same subject supersedes an
- * older one (keyed decisions are already replaced in the store), and of near-duplicates only the most
- * important (then newest) is kept. Called for each candidate, oldest first; only older facts are compared.
+ * Which older facts `newer` makes redundant, recorded in `replacedBy` (redundant fact's id → the id of
+ * the fact kept): a newer decision on the same subject supersedes an older one (keyed decisions are
+ * already replaced in the store), and of near-duplicates (facts of one type) only the newest is kept.
+ * Called for each candidate, oldest first; only older facts are compared.
  */
 function findRedundant(
   newer: Candidate,
@@ -502,11 +511,9 @@ function findRedundant(
     }
     if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-    if (similarity >= tuning.duplicateSimilarity && sameSubject) {
-      const keepOld = typeFactor[old.entry.type] > typeFactor[newer.entry.type];
-      if (keepOld) replacedBy.set(newer.entry.id, old.entry.id);
-      else replacedBy.set(old.entry.id, newer.entry.id);
-    }
+    // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
+    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type)
+      replacedBy.set(old.entry.id, newer.entry.id);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
   for (const [id, strength] of revised) if (strength >= strongest - REVISION_MARGIN) replacedBy.set(id, newer.entry.id);
@@ -640,10 +647,12 @@ export function rankFacts(
   const first = scoreAll(query);
   const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, corpus, tuning)) : first;
   const affinity = sourceAffinity(candidates, lexical);
+  const nameScore = sourceNameRelevance(corpus.agents, query, wordnet);
   // The priors come after feedback, so facts that share no word with the task never expand it.
   const relevanceOf = (entry: ContextEntry): number =>
     (lexical.get(entry.id) ?? 0) +
     tuning.sourceWeight * (affinity.get(sourceKey(entry)) ?? 0) +
+    tuning.sourceNameWeight * (nameScore.get(entry.agentId ?? '') ?? 0) +
     proximity(entry) * tuning.priorWeight * typePrior[entry.type];
   const scored = candidates
     .filter((c) => !redundant.has(c.entry.id))
@@ -655,6 +664,35 @@ export function rankFacts(
     .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
   const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
   return { ranked, superseded, considered: candidates.length };
+}
+
+/**
+ * How much each source's name covers the task: the share of the task's (idf-weighted) terms found in
+ * the agent id's terms, its numbering left out ("explorer-3" is an explorer). Rendering names each
+ * source above its facts, and an agent named for the task's area ("payments" for the pay page, "sync"
+ * for a sync endpoint) reported in that area, often in words the task does not use.
+ */
+function sourceNameRelevance(agents: Set<string>, task: Vector, wordnet?: WordNet): Map<string, number> {
+  const total = [...task.values()].reduce((sum, w) => sum + w, 0);
+  const relevance = new Map<string, number>();
+  for (const agent of total > 0 ? agents : []) {
+    let covered = 0;
+    for (const term of nameTermsOf(agent, wordnet)) covered += task.get(term) ?? 0;
+    if (covered > 0) relevance.set(agent, covered / total);
+  }
+  return relevance;
+}
+
+/** An agent id's terms without its numbering, analysed once per process. */
+const analysedNames = new LRUCache<string, string[]>({ max: 10_000 });
+
+function nameTermsOf(agent: string, wordnet?: WordNet): string[] {
+  const key = `${wordnet ? 'wn' : ''}:${agent}`;
+  const known = analysedNames.get(key);
+  if (known) return known;
+  const terms = [...termsOf(agent, wordnet).keys()].filter((t) => !/^s:\d+$/.test(t));
+  analysedNames.set(key, terms);
+  return terms;
 }
 
 /** `- [error] x` plus its line break: fewer tokens than any rendered fact. */

@@ -24,6 +24,8 @@ export interface DecisionTraits {
   revisedWords: string[];
   /** Per "no"/"not"/"without", the stems of the two words after it ("no release branches"). */
   negated: string[][];
+  /** Per phrase naming what it replaces ("instead of X", "rather than X", ", not X"), the stems of X's words. */
+  replaced: string[][];
   /** Only "now": a revision as often as a plain statement ("the settings page now also gets …"). */
   weaklyRevises: boolean;
   /** It gives a reason an earlier way failed: "too slow", "lagged", "end of life". */
@@ -148,6 +150,21 @@ function revisedWordsOf(content: string): string[] {
   return found;
 }
 
+/** Phrases whose next words name what a decision replaces, not what it moves to ("raised to 45"). */
+const replacingPhrases = /(?:\binstead of|\brather than|\bin place of|\breplac(?:es|ing)|,\s*not)\s+/gi;
+
+/** The stems of the content words each replacing phrase names, up to `REVISED_REACH` of them. */
+function replacedWordsOf(content: string): string[][] {
+  return [...content.matchAll(replacingPhrases)]
+    .map((m) =>
+      tokensOf(content.slice(m.index + m[0].length).split(/[,.;:()]/)[0] ?? '')
+        .filter(isContentWord)
+        .slice(0, REVISED_REACH)
+        .map((w) => stemmer(w)),
+    )
+    .filter((words) => words.length > 0);
+}
+
 /** Words saying something did not work, in a clause of its own. */
 const faultWords =
   /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
@@ -190,6 +207,7 @@ export function traitsOf(content: string): DecisionTraits {
     revises: content.search(revisionWords) >= 0,
     revisedWords,
     negated: negatedOf(content),
+    replaced: replacedWordsOf(content),
     weaklyRevises: /\bnow\b/i.test(content),
     givesReason: reasonWords.test(content),
     faultedWords: faultedWordsOf(content),
@@ -273,7 +291,12 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const faultsOlder = newer.traits.faultedWords.some(has);
   // "…, no release branches" after "… on long-lived release branches": it denies what the older said.
   const deniesOlder = newer.traits.negated.some((words) => words.every(has));
-  const saysSo = (newer.traits.revises && linked(pair)) || faultsOlder || deniesOlder;
+  // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
+  // mostly not what the older decided, so its revision word is about something else.
+  const replacesOther =
+    newer.traits.replaced.length > 0 &&
+    newer.traits.replaced.every((words) => words.filter(has).length * 2 < words.length + 1);
+  const saysSo = (newer.traits.revises && linked(pair) && !replacesOther) || faultsOlder || deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
   const namesOlder = newer.traits.revisedWords.some(has);
   // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
@@ -287,7 +310,11 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     (newer.traits.givesReason || faultsOlder ? e.reason : 0) +
     (pair.laterPhase ? e.laterPhase : 0) -
     (newer.traits.adds ? e.additive : 0);
-  if (saysSo && similarity >= tuning.revisedSimilarity) return Math.max(evidence, tuning.conflictSimilarity);
+  // "… daily instead of weekly" after "… retrained weekly": what it replaces is what the older decided.
+  const replacesOlder = newer.traits.replaced.some((words) => words.filter(has).length * 4 >= words.length * 3);
+  const closeEnough =
+    similarity >= tuning.revisedSimilarity || (replacesOlder && pair.oldInNew >= tuning.revisedSimilarity);
+  if (saysSo && closeEnough) return Math.max(evidence, tuning.conflictSimilarity);
   return evidence >= tuning.conflictSimilarity ? evidence : 0;
 }
 
