@@ -111,7 +111,7 @@ describe('approvals survive the orchestrator (real claude, scripted model)', () 
 
   it('--detach-on-wait exits 3 when only a person can go on; a later --resume picks up the approval', async () => {
     const { path, dir } = governedWorkflow('detached');
-    const first = await runCli(['run', path, '--detach-on-wait', '--json'], { env: env() });
+    const first = await runCli(['run', path, '--detach-on-wait', '--json', '--tenant', 'team-a'], { env: env() });
     expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
     expect(first.stderr).toContain('baton run --resume');
@@ -121,8 +121,19 @@ describe('approvals survive the orchestrator (real claude, scripted model)', () 
 
     const listed = await runCli(['approvals', '--run', stopped.runId], { env: env() });
     expect(listed.stdout).toContain('agent fixer');
-    const [request] = JSON.parse((await runCli(['approvals', '--json'], { env: env() })).stdout) as ApprovalRecord[];
-    expect((await runCli(['approve', request!.id, '--message', 'go'], { env: env() })).code).toBe(0);
+    const listedFor = async (tenant: string) =>
+      JSON.parse(
+        (await runCli(['approvals', '--json', '--tenant', tenant], { env: env() })).stdout,
+      ) as ApprovalRecord[];
+    expect(await listedFor('team-b')).toEqual([]);
+    const [request] = await listedFor('team-a');
+    // Another tenant's request reads as none; it stays pending.
+    const refused = await runCli(['approve', request!.id, '--tenant', 'team-b'], { env: env() });
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('BATON_APPROVAL_NOT_FOUND')]);
+    expect((await listedFor('team-a')).map((r) => r.status)).toEqual(['pending']);
+    expect((await runCli(['approve', request!.id, '--message', 'go', '--tenant', 'team-a'], { env: env() })).code).toBe(
+      0,
+    );
 
     const resumed = await runCli(['run', '--resume', stopped.runId, '--detach-on-wait', '--json'], { env: env() });
     expect(resumed.code).toBe(0);

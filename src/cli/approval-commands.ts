@@ -1,5 +1,6 @@
 import { answerApproval } from '../approvals/index.js';
-import type { ApprovalRecord } from '../core/index.js';
+import { BatonError, checkTenantName, ErrorCodes, type ApprovalRecord } from '../core/index.js';
+import { TenantScope, type Store } from '../store/index.js';
 import { currentActor } from '../observability/index.js';
 import { type Output } from './commands.js';
 import { withStore, type StoreOptions } from '../api/index.js';
@@ -17,13 +18,17 @@ function approvalLine(request: ApprovalRecord, now: number): string {
   return `${request.id}  run ${request.runId.slice(0, 8)}  ${who}  ${request.summary}${why}  ${timeLeft(request.deadline, now)}`;
 }
 
-/** `baton approvals [--run <id>] [--json]`: what waits for a person. */
+/** What `--tenant` lets a command see: that tenant's runs, or every run without it. */
+const scopeOf = (store: Store, tenant: string | undefined): TenantScope =>
+  new TenantScope(store, tenant === undefined ? undefined : checkTenantName(tenant, '--tenant'));
+
+/** `baton approvals [--run <id>] [--tenant <name>] [--json]`: what waits for a person. */
 export async function approvalsCommand(
-  options: StoreOptions & { run?: string; json?: boolean; all?: boolean },
+  options: StoreOptions & { run?: string; json?: boolean; all?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const requests = await store.listApprovals({
+    const requests = await scopeOf(store, options.tenant).listApprovals({
       ...(options.run !== undefined ? { runId: options.run } : {}),
       ...(options.all ? {} : { status: 'pending' as const }),
     });
@@ -50,10 +55,16 @@ export async function approvalsCommand(
 export async function answerCommand(
   id: string,
   approve: boolean,
-  options: StoreOptions & { message?: string },
+  options: StoreOptions & { message?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
+    // Another tenant's request reads as no request at all: its id tells nothing.
+    if (options.tenant !== undefined && !(await scopeOf(store, options.tenant).getApproval(id)))
+      throw new BatonError(
+        ErrorCodes.approvalNotFound,
+        `No approval request ${id} for tenant ${options.tenant}. List them with: baton approvals --tenant ${options.tenant}`,
+      );
     const answered = await answerApproval(store, {
       id,
       approve,

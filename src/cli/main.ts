@@ -186,10 +186,11 @@ storeOptions(
     .command('approvals')
     .description('list the tool calls and phase gates waiting for a person')
     .option('--run <runId>', 'only this run')
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--all', 'answered and expired requests too')
     .option('--json', 'print JSON'),
 ).action(
-  action((opts: { run?: string; all?: boolean; json?: boolean; config?: string; dataDir?: string }) =>
+  action((opts: { run?: string; tenant?: string; all?: boolean; json?: boolean; config?: string; dataDir?: string }) =>
     approvalsCommand(opts, output),
   ),
 );
@@ -206,9 +207,10 @@ for (const [name, approve] of [
           ? 'approve a waiting request (the message reaches the agent as an instruction)'
           : 'deny a waiting request (the message tells the agent why)',
       )
-      .option('--message <text>', approve ? 'an instruction for the agent' : 'why, for the agent'),
+      .option('--message <text>', approve ? 'an instruction for the agent' : 'why, for the agent')
+      .option('--tenant <name>', "only a request of this tenant's runs"),
   ).action(
-    action((id: string, opts: { message?: string; config?: string; dataDir?: string }) =>
+    action((id: string, opts: { message?: string; tenant?: string; config?: string; dataDir?: string }) =>
       answerCommand(id, approve, opts, output),
     ),
   );

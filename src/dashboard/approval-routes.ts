@@ -3,8 +3,7 @@ import { answerApproval } from '../approvals/index.js';
 import { isBatonError } from '../core/index.js';
 import { HttpError, readBody, sendJson, type Route, type RouteContext } from '../http/index.js';
 import { currentActor } from '../observability/index.js';
-import type { Store } from '../store/index.js';
-import type { TenantScope } from './scope.js';
+import type { Store, TenantScope } from '../store/index.js';
 
 const answerBody = z.object({ message: z.string().max(2000).optional() }).strict();
 

@@ -11,11 +11,10 @@ import {
 import { mergeRunHealth } from '../mcp/index.js';
 import { summarizeRun } from '../orchestrator/index.js';
 import type { MetricsSource } from '../observability/index.js';
-import type { Store } from '../store/index.js';
+import { TenantScope, type Store } from '../store/index.js';
 import { approvalRoutes } from './approval-routes.js';
 import { agentActivity } from './activity.js';
 import { dashboardPage } from './page.js';
-import { TenantScope } from './scope.js';
 import type { TenantToken } from './tenant-tokens.js';
 
 export interface WebDashboardOptions {

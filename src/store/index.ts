@@ -4,6 +4,7 @@ export { openRedisStore, redactRedisUrl } from './redis-store.js';
 export { createRedisClient } from './redis-client.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 export { migrateStore } from './migrate.js';
+export { TenantScope } from './tenant-scope.js';
 export type { MigrationReport, RecordCounts } from './migrate.js';
 import { openRedisStore } from './redis-store.js';
 import { openSqliteStore } from './sqlite-store.js';

@@ -1,9 +1,9 @@
-import type { ApprovalRecord } from '../core/index.js';
-import type { RunRecord, Store } from '../store/index.js';
+import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
+import type { RunRecord, Store } from './store.js';
 
 /**
- * The runs one dashboard reader may see: one tenant's, or every tenant's (`tenant` undefined, the
- * operator). Every read of a run or approval by id goes through here, so another tenant's reads exactly
+ * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
+ * CLI read without `--tenant`). Every read of a run or approval by id goes through here, so another tenant's reads exactly
  * as an unknown id does.
  */
 export class TenantScope {
@@ -28,13 +28,18 @@ export class TenantScope {
     return run && (this.tenant === undefined || run.tenant === this.tenant) ? run : undefined;
   }
 
-  /** Requests waiting for a person, of this reader's runs only. */
-  async pendingApprovals(): Promise<ApprovalRecord[]> {
-    const pending = await this.store.listApprovals({ status: 'pending' });
-    if (this.tenant === undefined) return pending;
-    const runIds = [...new Set(pending.map((a) => a.runId))];
+  /** Approval requests of this reader's runs only. */
+  async listApprovals(options: ListApprovalsOptions = {}): Promise<ApprovalRecord[]> {
+    const requests = await this.store.listApprovals(options);
+    if (this.tenant === undefined) return requests;
+    const runIds = [...new Set(requests.map((a) => a.runId))];
     const seen = new Set((await Promise.all(runIds.map((id) => this.getRun(id)))).flatMap((r) => (r ? [r.id] : [])));
-    return pending.filter((a) => seen.has(a.runId));
+    return requests.filter((a) => seen.has(a.runId));
+  }
+
+  /** Requests waiting for a person, of this reader's runs only. */
+  pendingApprovals(): Promise<ApprovalRecord[]> {
+    return this.listApprovals({ status: 'pending' });
   }
 
   /** Undefined for an unknown id and for a request of another tenant's run alike. */
