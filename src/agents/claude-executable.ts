@@ -9,13 +9,12 @@ function isMusl(): boolean {
   return report?.header !== undefined && report.header.glibcVersionRuntime === undefined;
 }
 
-/** The platform packages that may hold the native `claude`, in the Agent SDK's order of preference. */
+/** The platform packages that may hold the native `claude`, glibc's before musl's on Linux. */
 function candidatePackages(): string[] {
   const { platform, arch } = process;
   if (platform === 'android') return [`${sdkPackage}-linux-${arch}-android`];
   if (platform !== 'linux') return [`${sdkPackage}-${platform}-${arch}`];
-  const glibc = `${sdkPackage}-linux-${arch}`;
-  return isMusl() ? [`${glibc}-musl`, glibc] : [glibc, `${glibc}-musl`];
+  return [`${sdkPackage}-linux-${arch}`, `${sdkPackage}-linux-${arch}-musl`];
 }
 
 let found: string | null | undefined;
@@ -23,8 +22,8 @@ let found: string | null | undefined;
 /**
  * The `claude` executable shipped with the Agent SDK for this platform, found the way the SDK finds
  * it but once per process: left to the SDK, every agent pays for the search, whose libc check
- * (`process.report.getReport()`) takes several ms of CPU. Undefined when it is not installed: the SDK
- * then looks itself and reports what is missing.
+ * (`process.report.getReport()`) takes several ms of CPU; here that check is made only when both
+ * builds are installed. Undefined when none is: the SDK then looks itself and says what is missing.
  */
 export function bundledClaude(): string | undefined {
   if (found === undefined) found = findBundledClaude();
@@ -34,13 +33,15 @@ export function bundledClaude(): string | undefined {
 function findBundledClaude(): string | null {
   const fromSdk = createRequire(createRequire(import.meta.url).resolve(sdkPackage));
   const suffix = process.platform === 'win32' ? '.exe' : '';
-  for (const name of candidatePackages()) {
+  const installed = candidatePackages().flatMap((name) => {
     try {
       const path = fromSdk.resolve(`${name}/claude${suffix}`);
-      if (existsSync(path)) return path;
+      return existsSync(path) ? [path] : [];
     } catch {
-      // not installed for this platform: try the next
+      return []; // not installed for this platform
     }
-  }
-  return null;
+  });
+  // npm installs the one package that fits this libc; only when both are there does the libc decide.
+  if (installed.length > 1 && isMusl()) return installed[1]!;
+  return installed[0] ?? null;
 }
