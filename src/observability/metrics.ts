@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { Counter, Registry } from 'prom-client';
 import { promClient } from './prom.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { ensureTokenFile, startHttpServer } from '../http/index.js';
