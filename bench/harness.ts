@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,23 @@ export function timeCommand(
         : reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`)),
     );
   });
+}
+
+/**
+ * CPU-seconds (user + system) of every child process this benchmark has started and waited for,
+ * their own waited-for children included (Linux /proc; NaN elsewhere). The difference around a
+ * command is what the command cost the machine, which other work on it changes far less than its
+ * wall time. Counted in ticks of 10 ms.
+ */
+export function childrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name: state is field 3; cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Runs `tasks` with at most `limit` at once. */

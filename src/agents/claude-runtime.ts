@@ -13,6 +13,7 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import { emptyUsage, ErrorCodes, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
+import { bundledClaude } from './claude-executable.js';
 import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
@@ -153,8 +154,23 @@ class AgentProcess {
 /** How long to wait for a killed process group's last members to go. */
 const GROUP_EXIT_WAIT_MS = 3000;
 
-/** Whether any live (not zombie) process is in process group `pgid`, read from /proc. */
+/** Whether any process, zombies included, is in process group `pgid`: one system call. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Whether any live (not zombie) process is in process group `pgid`, read from /proc. Reading the
+ * state of every process on the machine costs milliseconds, so an empty group (the usual end of an
+ * agent) is told by `groupExists` first.
+ */
 function groupHasLiveMembers(pgid: number): boolean {
+  if (!groupExists(pgid)) return false;
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -220,7 +236,7 @@ function sdkOptions(
     outputFormat: spec.outputSchema ? { type: 'json_schema', schema: spec.outputSchema } : undefined,
     // Every streamed event, so a response that stops mid-way is seen (StreamIdleWatch).
     includePartialMessages: true,
-    pathToClaudeCodeExecutable: runtime.claudePath,
+    pathToClaudeCodeExecutable: runtime.claudePath ?? bundledClaude(),
     abortController,
     spawnClaudeCodeProcess: process.spawn,
   };

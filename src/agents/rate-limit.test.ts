@@ -26,6 +26,16 @@ describe('Retry-After', () => {
     await expect(gate.wait(undefined, signal)).resolves.toBeUndefined();
   });
 
+  it('the gate is limiting only while some model is told to wait', () => {
+    let now = 1000;
+    const gate = new RateLimitGate(() => now);
+    expect(gate.limiting).toBe(false);
+    gate.note('opus', 2000);
+    expect(gate.limiting).toBe(true);
+    now = 3000; // opus may be asked again: requests need no look at their model any more
+    expect(gate.limiting).toBe(false);
+  });
+
   it('an aborted signal ends the wait at once', async () => {
     const gate = new RateLimitGate(() => 0);
     gate.note('opus', 3_600_000);

@@ -18,6 +18,12 @@ export class RateLimitGate {
     if (until > (this.until.get(model) ?? 0)) this.until.set(model, until);
   }
 
+  /** Whether any model is still told to wait: until one is, no request needs looking into. */
+  get limiting(): boolean {
+    const now = this.now();
+    return [...this.until.values()].some((until) => until > now);
+  }
+
   /**
    * Resolves when `model` may be asked again (at once when it may already), or when `signal` aborts.
    * An agent without a model of its own gets Claude Code's default, which Baton cannot name: it waits for every model.
@@ -133,8 +139,9 @@ export class ModelRelay {
     try {
       const body = await readBody(req);
       // Requests of agents already running wait too: a gate checked only when an attempt starts misses
-      // every agent that was past that point when the 429 came back.
-      await this.gate.wait(modelOf(body), controller.signal);
+      // every agent that was past that point when the 429 came back. Parsing the body (tens of kB, the
+      // whole conversation) to learn its model is left for then.
+      if (this.gate.limiting) await this.gate.wait(modelOf(body), controller.signal);
       const headers = Object.entries(req.headers).flatMap(([name, value]) =>
         hopHeaders.has(name) || value === undefined
           ? []

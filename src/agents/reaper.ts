@@ -1,26 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
- * The watchdog's whole program: it reads "+<pgid>" and "-<pgid>" lines on stdin, and when stdin
- * closes — Baton exited, or was killed with SIGKILL and could not clean up — it kills every process
- * group still registered, then exits.
+ * The watchdog's whole program, in POSIX sh (builtins only: it starts in ≈ 1 ms, where a Node
+ * watchdog took 0.05 CPU-s of every run): it reads "+<pgid>" and "-<pgid>" lines on stdin, and when
+ * stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it kills every
+ * process group still registered, then exits.
  */
 const watchdogProgram = `
-const groups = new Set();
-let pending = '';
-process.stdin.on('data', (chunk) => {
-  pending += chunk;
-  for (let end = pending.indexOf('\\n'); end >= 0; end = pending.indexOf('\\n')) {
-    const line = pending.slice(0, end);
-    pending = pending.slice(end + 1);
-    const pgid = Number(line.slice(1));
-    if (line[0] === '+') groups.add(pgid); else groups.delete(pgid);
-  }
-});
-process.stdin.on('close', () => {
-  for (const pgid of groups) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
-  process.exit(0);
-});
+groups=
+while read -r line; do
+  case "$line" in
+    +*) groups="$groups \${line#+}" ;;
+    -*) kept=; for g in $groups; do [ "$g" = "\${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;
+  esac
+done
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
+exit 0
 `;
 
 /**
@@ -48,7 +43,7 @@ class AgentReaper {
     if (this.watchdog && this.watchdog.exitCode === null) return this.watchdog;
     // Its own process group: a Ctrl-C to Baton's group must not take the watchdog down with it.
     // An empty environment: it holds no secret, and is not mistaken for an agent of this Baton.
-    const watchdog = spawn(process.execPath, ['-e', watchdogProgram], {
+    const watchdog = spawn('/bin/sh', ['-c', watchdogProgram], {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       env: {},

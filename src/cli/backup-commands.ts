@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { bundledClaude } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { backupStore, checkStoreFile, listBackups, restoreStore, storeFileName, type Store } from '../store/index.js';
@@ -71,9 +71,10 @@ interface Finding {
 
 /** The `claude` executable agents run: claude_path, else the one shipped with the Agent SDK for this platform. */
 function claudeExecutable(config: BatonConfig): string {
-  if (config.claude_path) return config.claude_path;
-  const require = createRequire(import.meta.url);
-  return require.resolve(`@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/claude`);
+  const path = config.claude_path ?? bundledClaude();
+  if (path === undefined)
+    throw new Error(`the Agent SDK has no claude for ${process.platform}-${process.arch} installed; set claude_path`);
+  return path;
 }
 
 async function checkClaude(config: BatonConfig): Promise<Finding> {

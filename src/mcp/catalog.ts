@@ -110,7 +110,8 @@ export interface CatalogSources {
  */
 export function batonServerEntry(dataDir?: string): McpServerEntry {
   const fromSource = import.meta.url.endsWith('.ts');
-  const cli = fileURLToPath(new URL(`../cli/main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  // Built: the executable, which loads the bundled CLI (its start-up is paid again by every agent given this server).
+  const cli = fileURLToPath(new URL(fromSource ? '../cli/main.ts' : '../cli/bin.js', import.meta.url));
   // tsx by absolute URL: the server runs in the agent's directory, where `--import tsx` would not resolve.
   const loader = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
   return {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { promClient } from './prom.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
@@ -20,122 +20,123 @@ const breakerValues = { closed: 0, 'half-open': 1, open: 2 } as const;
  * models, MCP server names, token kinds — never run, agent or session ids.
  */
 export class BatonMetrics {
-  readonly registry = new Registry();
+  private readonly prom = promClient();
+  readonly registry = new this.prom.Registry();
 
-  private readonly agentSpawn = new Histogram({
+  private readonly agentSpawn = new this.prom.Histogram({
     name: 'baton_agent_spawn_seconds',
     help: 'Time from starting an agent process until it is ready',
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
-  private readonly agentDuration = new Histogram({
+  private readonly agentDuration = new this.prom.Histogram({
     name: 'baton_agent_duration_seconds',
     help: 'Agent run time, all attempts included',
     labelNames: ['status'],
     buckets: [1, 5, 15, 30, 60, 120, 300, 600],
     registers: [this.registry],
   });
-  private readonly agents = new Counter({
+  private readonly agents = new this.prom.Counter({
     name: 'baton_agents_total',
     help: 'Agents that finished, by status',
     labelNames: ['status'],
     registers: [this.registry],
   });
-  private readonly attempts = new Counter({
+  private readonly attempts = new this.prom.Counter({
     name: 'baton_agent_attempts_total',
     help: 'Agent attempts, by outcome and error code',
     labelNames: ['status', 'code'],
     registers: [this.registry],
   });
-  private readonly retries = new Counter({
+  private readonly retries = new this.prom.Counter({
     name: 'baton_agent_retries_total',
     help: 'Agent attempts after the first',
     registers: [this.registry],
   });
-  private readonly tokens = new Counter({
+  private readonly tokens = new this.prom.Counter({
     name: 'baton_tokens_total',
     help: 'Model tokens used, by phase and kind',
     labelNames: ['phase', 'kind'],
     registers: [this.registry],
   });
-  private readonly cost = new Counter({
+  private readonly cost = new this.prom.Counter({
     name: 'baton_cost_usd_total',
     help: 'Cost in USD, by model',
     labelNames: ['model'],
     registers: [this.registry],
   });
-  private readonly contextTokens = new Histogram({
+  private readonly contextTokens = new this.prom.Histogram({
     name: 'baton_context_inherited_tokens',
     help: 'Tokens of inherited context given to an agent',
     buckets: [0, 100, 500, 1000, 2000, 5000, 10000, 50000],
     registers: [this.registry],
   });
-  private readonly contextDepth = new Histogram({
+  private readonly contextDepth = new this.prom.Histogram({
     name: 'baton_context_inheritance_depth',
     help: 'Phases an agent inherits context from',
     buckets: [0, 1, 2, 3, 5, 8, 13],
     registers: [this.registry],
   });
-  private readonly contextQuery = new Histogram({
+  private readonly contextQuery = new this.prom.Histogram({
     name: 'baton_context_query_seconds',
     help: "Time to select an agent's inherited context",
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
-  private readonly contextEntries = new Counter({
+  private readonly contextEntries = new this.prom.Counter({
     name: 'baton_context_entries_total',
     help: 'Context entries agents produced',
     registers: [this.registry],
   });
-  private readonly mcpCheck = new Histogram({
+  private readonly mcpCheck = new this.prom.Histogram({
     name: 'baton_mcp_check_seconds',
     help: 'MCP preflight time of a server (cache hits excluded)',
     labelNames: ['server'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     registers: [this.registry],
   });
-  private readonly mcpChecks = new Counter({
+  private readonly mcpChecks = new this.prom.Counter({
     name: 'baton_mcp_checks_total',
     help: 'MCP preflight checks, by server and result',
     labelNames: ['server', 'status'],
     registers: [this.registry],
   });
-  private readonly mcpRetries = new Counter({
+  private readonly mcpRetries = new this.prom.Counter({
     name: 'baton_mcp_retries_total',
     help: 'MCP preflight attempts after the first, by server',
     labelNames: ['server'],
     registers: [this.registry],
   });
-  private readonly mcpBreaker = new Gauge({
+  private readonly mcpBreaker = new this.prom.Gauge({
     name: 'baton_mcp_breaker_state',
     help: 'Circuit breaker per MCP server: 0 closed, 1 half-open, 2 open',
     labelNames: ['server'],
     registers: [this.registry],
   });
-  private readonly mcpCalls = new Histogram({
+  private readonly mcpCalls = new this.prom.Histogram({
     name: 'baton_mcp_call_seconds',
     help: "Agents' requests through the MCP gateway, by server, method and result",
     labelNames: ['server', 'method', 'status'],
     buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2, 10],
     registers: [this.registry],
   });
-  private readonly mcpRestarts = new Counter({
+  private readonly mcpRestarts = new this.prom.Counter({
     name: 'baton_mcp_lifecycle_total',
     help: 'Shared MCP server crashes, restarts and give-ups, by server',
     labelNames: ['server', 'state'],
     registers: [this.registry],
   });
-  private readonly activeAgents = new Gauge({
+  private readonly activeAgents = new this.prom.Gauge({
     name: 'baton_active_agents',
     help: 'Agents running now',
     registers: [this.registry],
   });
-  private readonly queueDepth = new Gauge({
+  private readonly queueDepth = new this.prom.Gauge({
     name: 'baton_queue_depth',
     help: 'Agents ready to run, waiting for a slot under parallel_limit',
     registers: [this.registry],
   });
-  private readonly runs = new Counter({
+  private readonly runs = new this.prom.Counter({
     name: 'baton_runs_total',
     help: 'Runs that finished, by status',
     labelNames: ['status'],
@@ -144,7 +145,7 @@ export class BatonMetrics {
 
   constructor() {
     // Process memory, CPU and event-loop lag, under Baton's prefix.
-    collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+    this.prom.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
   }
 
   /** Subscribes to a run's events; returns the unsubscribe function. */

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { promClient } from './prom.js';
 import type { AgentRecord, RunRecord, Store, ToolCallRecord } from '../store/index.js';
 
 const inProgress = new Set(['pending', 'running']);
@@ -55,7 +56,8 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
  * Every process sharing a store reports the same totals, so dashboards take `max` across instances.
  */
 export class StoreMetrics {
-  readonly registry = new Registry();
+  private readonly prom = promClient();
+  readonly registry = new this.prom.Registry();
   private readonly finishedRuns = new Map<string, RunTotals>();
 
   private readonly runs = this.counter('baton_runs_total', 'Runs that finished, by status (from the store)', [
@@ -74,23 +76,23 @@ export class StoreMetrics {
     'server',
     'status',
   ]);
-  private readonly active = new Gauge({
+  private readonly active = new this.prom.Gauge({
     name: 'baton_active_agents',
     help: 'Agents running now (from the store)',
     registers: [this.registry],
   });
-  private readonly queued = new Gauge({
+  private readonly queued = new this.prom.Gauge({
     name: 'baton_queue_depth',
     help: 'Agents of running runs not started yet (from the store)',
     registers: [this.registry],
   });
 
   constructor(private readonly store: Store) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+    this.prom.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
   }
 
   private counter(name: string, help: string, labelNames: string[]): Counter {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+    return new this.prom.Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   get contentType(): string {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { context, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import type * as OtelApi from '@opentelemetry/api';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { TypedEmitter } from '../core/index.js';
@@ -77,6 +78,8 @@ export class RunTracing {
   private constructor(
     private readonly provider: NodeTracerProvider,
     private readonly ids: RunIdGenerator,
+    /** OpenTelemetry's API, loaded with the SDK: runs that do not trace do not load it either. */
+    private readonly otel: typeof OtelApi,
   ) {
     this.tracer = provider.getTracer('baton');
   }
@@ -89,8 +92,9 @@ export class RunTracing {
 
   /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
   static async start(options: TracingOptions): Promise<RunTracing> {
-    const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] =
+    const [otel, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] =
       await Promise.all([
+        import('@opentelemetry/api'),
         import('@opentelemetry/exporter-trace-otlp-http'),
         import('@opentelemetry/resources'),
         import('@opentelemetry/sdk-trace-base'),
@@ -105,11 +109,12 @@ export class RunTracing {
       idGenerator: ids,
       spanProcessors: [new BatchSpanProcessor(exporter)],
     });
-    return new RunTracing(provider, ids);
+    return new RunTracing(provider, ids, otel);
   }
 
   private start(key: string, name: string, parentKey: string | undefined, attributes: Attributes, at?: number): void {
     const parent = parentKey === undefined ? undefined : (this.spans.get(parentKey) ?? this.endedTurns.get(parentKey));
+    const { context, trace } = this.otel;
     const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
     this.spans.set(
       key,
@@ -124,7 +129,7 @@ export class RunTracing {
     span.setAttributes(attributes);
     if (errorCode) {
       span.setAttribute('baton.error.code', errorCode);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+      span.setStatus({ code: this.otel.SpanStatusCode.ERROR, message: errorCode });
     }
     span.end(at);
   }
@@ -306,7 +311,7 @@ export class RunTracing {
     const key = agentKey(job);
     this.spans.set(
       key,
-      trace.wrapSpanContext({
+      this.otel.trace.wrapSpanContext({
         traceId: parsed[1]!,
         spanId: parsed[2]!,
         traceFlags: Number.parseInt(parsed[3]!, 16),
