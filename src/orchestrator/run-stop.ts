@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
 import type { RunRecord, Store } from '../store/index.js';
@@ -11,6 +12,12 @@ const CANCEL_POLL_MS = 250;
  */
 export class RunStop {
   private readonly controller = new AbortController();
+
+  constructor() {
+    // Every agent of the run listens (waiting for a slot, running): dozens of listeners are expected,
+    // not a leak, and Node's warning at 11 would only alarm users of large runs.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;
