@@ -147,6 +147,7 @@ async function expectTenantPage(
   await page.waitForSelector('tr[data-run-id="run-of-team-b"]');
   expect(page.url()).toBe(`${at.origin}/`);
   expect(await page.locator('tr[data-run-id]').count()).toBe(1);
+  expect(await page.locator('#viewer').textContent()).toBe('tenant team-b');
   await page.click('tr[data-run-id]');
   await page.waitForSelector('#detail .mcp tr[data-server="billing-db"]');
   // The page's own requests, with its cookie: the operator's run is as unknown as one that never was.
@@ -163,6 +164,7 @@ async function expectTenantPage(
   await operatorPage.reload();
   await operatorPage.waitForSelector('tr[data-run-id="run-of-team-b"]');
   expect(await operatorPage.locator('tr[data-run-id]').count()).toBe(2);
+  expect(await operatorPage.locator('#viewer').textContent()).toBe('all tenants');
   await page.close();
 }
 

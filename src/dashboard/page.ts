@@ -2,7 +2,9 @@
  * The web dashboard: one self-contained page (no build step, no external assets — it works offline).
  * Everything it shows is set through textContent, so agent output can never inject markup.
  */
-export function dashboardPage(): string {
+export function dashboardPage(tenant: string | undefined): string {
+  // A tenant's name is letters, digits, "-" and "_" (checked where it enters), so it needs no escaping.
+  const viewer = tenant === undefined ? 'all tenants' : `tenant ${tenant}`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -33,7 +35,7 @@ export function dashboardPage(): string {
 </style>
 </head>
 <body>
-<header>Baton <small id="live">connecting…</small></header>
+<header>Baton <small id="viewer">${viewer}</small><small id="live">connecting…</small></header>
 <main>
   <section id="approvals"><h2>Waiting for you</h2><div id="waiting"><p class="muted">Nothing waits for you.</p></div></section>
   <section><h2>Runs</h2>

@@ -141,8 +141,9 @@ function runRoutes({ store, scopeOf, finishedTotals, clients }: DashboardParts, 
     {
       method: 'GET',
       path: '/',
-      handle: ({ res }) => {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(dashboardPage());
+      handle: (context) => {
+        const page = dashboardPage(scopeOf(context).tenant);
+        context.res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
       },
     },
     {
