@@ -254,7 +254,7 @@ function startBackups(config: BatonConfig, notice: (message: string) => void): (
 /** Starts MCP, metrics, logging, tracing and the queue executor, recording each in `services` as it starts. */
 async function startServices(
   services: RunServices,
-  { config, events, loaded, notice }: RunSetup,
+  { config, events, loaded, notice, options }: RunSetup,
   run: { gateway: { token: string }; logger: ReturnType<typeof createLogger>; store: Store; tenant: string },
 ): Promise<void> {
   services.mcp = await startRunMcp(loaded, config, run, events);
@@ -264,7 +264,7 @@ async function startServices(
   events.on('agent.attempt', preloadTokenizer);
   services.tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   services.tracing?.observeRun(events, run.tenant);
-  services.executor = await openQueueExecutor(config, run.store, notice, services.tracing);
+  services.executor = await openQueueExecutor(config, run.store, notice, services.tracing, options.env);
 }
 
 /**
@@ -294,6 +294,7 @@ async function openQueueExecutor(
   store: Store,
   notice: (message: string) => void,
   tracing?: RunTracing,
+  env?: Record<string, string>,
 ): Promise<QueueExecutor | undefined> {
   if (!config.redis_url) return undefined;
   const { jobKey, QueueExecutor } = await import('../queue/index.js');
@@ -301,6 +302,7 @@ async function openQueueExecutor(
     redisUrl: config.redis_url,
     store,
     jobKey: jobKey(config.job_secret, config.data_dir),
+    ...(env ? { env } : {}),
     // Workers' spans join the run's trace.
     ...(tracing ? { traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId) } : {}),
   });

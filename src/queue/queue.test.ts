@@ -36,12 +36,17 @@ const job = (extra: Partial<AgentJob> = {}): AgentJob => ({
 async function withWorkers<T>(
   count: number,
   behaviour: FakeBehaviour,
-  options: { concurrency?: number; tenantLimits?: Record<string, number> },
+  options: { concurrency?: number; tenantLimits?: Record<string, number>; env?: Record<string, string> },
   body: (runtimes: FakeRuntime[], executor: QueueExecutor) => Promise<T>,
 ): Promise<T> {
   const runtimes = Array.from({ length: count }, () => new FakeRuntime(behaviour));
   const workers: AgentWorker[] = [];
-  const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
+  const executor = await QueueExecutor.open({
+    redisUrl: redis.server.url,
+    store: redis.store,
+    jobKey,
+    ...(options.env ? { env: options.env } : {}),
+  });
   try {
     for (const runtime of runtimes) {
       workers.push(
@@ -81,6 +86,36 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
         expect(runtimes.reduce((n, r) => n + r.calls.length, 0)).toBe(1);
         expect(agentJobId(twice)).toBe(`${twice.runId}|agent|g0|i0`);
         expect((await redis.store.listAttempts(twice.runId, 'agent')).map((x) => x.status)).toEqual(['succeeded']);
+      },
+    );
+  });
+
+  it("gives the worker's agent the caller's environment (run({ env })) under the workflow's own, sealed in Redis", async () => {
+    const caller = {
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+      ANTHROPIC_API_KEY: 'scripted-key-1234567890',
+      SHARED: 'caller',
+    };
+    await withWorkers(
+      1,
+      () => ({ text: 'ok' }),
+      { env: caller },
+      async (runtimes, executor) => {
+        const sent = job({ env: { SHARED: 'workflow' } });
+        expect(await executor.runJob(sent, new AbortController().signal)).toMatchObject({ status: 'succeeded' });
+        expect(runtimes[0]!.calls[0]!.env).toMatchObject({
+          PATH: '/usr/bin', // the worker's own
+          ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+          ANTHROPIC_API_KEY: 'scripted-key-1234567890',
+          SHARED: 'workflow',
+        });
+        const client = new Redis(redis.server.url);
+        try {
+          const values = await Promise.all((await client.keys('*')).map((key) => client.dump(key)));
+          expect(values.some((v) => v?.toString('latin1').includes('scripted-key-1234567890'))).toBe(false);
+        } finally {
+          client.disconnect();
+        }
       },
     );
   });

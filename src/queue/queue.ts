@@ -8,6 +8,20 @@ import { createRedisClient, type Store } from '../store/index.js';
 import { openJob, sealJob, type SealedAgentJob } from './job-seal.js';
 import { TenantSlots } from './tenant-slots.js';
 
+export interface QueueExecutorOptions {
+  redisUrl: string;
+  store: Store;
+  /** Seals each job's secrets (see `jobKey()`; workers need the same). */
+  jobKey: Buffer;
+  /** The trace context a job carries to its worker, when the run is traced. */
+  traceparent?: (job: AgentJob) => string | undefined;
+  /**
+   * Environment every job's agent gets on top of its worker's, under the workflow's own `env` (the
+   * library's `run({ env })`, e.g. the scripted model of `baton run --model-script`); sealed like it.
+   */
+  env?: Record<string, string>;
+}
+
 /** The BullMQ queue agents wait in for a worker. */
 export const AGENT_QUEUE = 'baton-agents';
 /** How long finished jobs are kept, so a duplicated or re-sent job returns the stored result instead of running again. */
@@ -56,28 +70,17 @@ export class QueueExecutor implements AgentExecutor {
   private constructor(
     private readonly queue: Queue,
     private readonly events: QueueEvents,
-    private readonly store: Store,
     /** BullMQ leaves connections it was given open; they are closed with the executor. */
     private readonly connections: Redis[],
-    private readonly jobKey: Buffer,
-    private readonly traceparent?: (job: AgentJob) => string | undefined,
+    private readonly options: QueueExecutorOptions,
   ) {}
 
-  /**
-   * `jobKey`: seals each job's secrets (see `jobKey()`; workers need the same). `traceparent`: the
-   * trace context a job carries to its worker, when the run is traced.
-   */
-  static async open(options: {
-    redisUrl: string;
-    store: Store;
-    jobKey: Buffer;
-    traceparent?: (job: AgentJob) => string | undefined;
-  }): Promise<QueueExecutor> {
+  static async open(options: QueueExecutorOptions): Promise<QueueExecutor> {
     const connections = [connect(options.redisUrl), connect(options.redisUrl)];
     const queue = new Queue(AGENT_QUEUE, { connection: connections[0]! });
     const events = new QueueEvents(AGENT_QUEUE, { connection: connections[1]! });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return new QueueExecutor(queue, events, options.store, connections, options.jobKey, options.traceparent);
+    return new QueueExecutor(queue, events, connections, options);
   }
 
   prewarm(): boolean {
@@ -94,8 +97,10 @@ export class QueueExecutor implements AgentExecutor {
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
     await this.forgetUnfinishedAttempt(jobId);
-    const traceparent = this.traceparent?.(job);
-    const data = sealJob(traceparent ? { ...job, traceparent } : job, this.jobKey);
+    const traceparent = this.options.traceparent?.(job);
+    // A worker builds the agent's environment from its own: what the caller added must travel with the job.
+    const env = { ...this.options.env, ...job.env };
+    const data = sealJob({ ...job, env, ...(traceparent ? { traceparent } : {}) }, this.options.jobKey);
     const queued = (await this.queue.add('agent', data, {
       jobId,
       priority: bullPriority(job.priority),
@@ -105,7 +110,7 @@ export class QueueExecutor implements AgentExecutor {
     let onAbort: (() => void) | undefined;
     const cancelled = new Promise<AgentResult>((resolve) => {
       onAbort = (): void => {
-        void this.store.requestCancel(job.runId).catch(() => undefined);
+        void this.options.store.requestCancel(job.runId).catch(() => undefined);
         void queued.remove().catch(() => undefined); // only succeeds while the job still waits
         const reason: unknown = signal.reason;
         resolve(
