@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 import { requireProgram } from './support/programs.js';
-import { startRedisServer, type RedisServer } from './support/redis.js';
+import { everyRedisValue, startRedisServer, type RedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 const memoryServer = fileURLToPath(
@@ -214,23 +214,15 @@ describe.runIf(requireProgram('redis-server'))(
       for (const file of files(dataDir())) expect([file, leaks(readFileSync(file, 'latin1'))]).toEqual([file, []]);
       const client = new Redis(redis.url.replace('redis://', `redis://:${secrets.redis}@`));
       try {
-        const dump: string[] = [];
         // BullMQ's job payloads (bull:*) included: the agent's env and MCP configs are sealed in them.
-        let sealedJobs = 0;
-        for (const key of await client.keys('*')) {
-          const type = await client.type(key);
-          if (type === 'string') dump.push((await client.get(key)) ?? '');
-          else if (type === 'hash') {
-            const hash = await client.hgetall(key);
-            if (hash.data?.includes('"sealed"')) sealedJobs++;
-            dump.push(JSON.stringify(hash));
-          } else if (type === 'stream') dump.push(JSON.stringify(await client.xrange(key, '-', '+')));
-          else if (type === 'list') dump.push(JSON.stringify(await client.lrange(key, '0', '-1')));
-          else if (type === 'zset') dump.push(JSON.stringify(await client.zrange(key, '0', '-1')));
-          else if (type === 'set') dump.push(JSON.stringify(await client.smembers(key)));
-        }
-        expect(sealedJobs).toBeGreaterThan(0); // the writer's job, kept for 7 days
-        expect(leaks(dump.join('\n'))).toEqual([]);
+        const values = await everyRedisValue(client);
+        const sealedJobs = values.filter(
+          ({ type, value }) => type === 'hash' && (value as { data?: string }).data?.includes('"sealed"'),
+        );
+        expect(sealedJobs.length).toBeGreaterThan(0); // the writer's job, kept for 7 days
+        expect(
+          leaks(values.map(({ value }) => (typeof value === 'string' ? value : JSON.stringify(value))).join('\n')),
+        ).toEqual([]);
       } finally {
         client.disconnect();
       }

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { openRedisStore, type Store } from '../../src/store/index.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -34,4 +35,22 @@ export function useRedisStore(): { server: RedisServer; store: Store } {
     await current.server?.stop();
   });
   return current;
+}
+
+/** Every value in a Redis database, by key and type (hashes as objects): to look for what must not be there. */
+export async function everyRedisValue(client: Redis): Promise<Array<{ key: string; type: string; value: unknown }>> {
+  const read: Record<string, (key: string) => Promise<unknown>> = {
+    string: (key) => client.get(key),
+    hash: (key) => client.hgetall(key),
+    stream: (key) => client.xrange(key, '-', '+'),
+    list: (key) => client.lrange(key, '0', '-1'),
+    zset: (key) => client.zrange(key, '0', '-1'),
+    set: (key) => client.smembers(key),
+  };
+  const values = [];
+  for (const key of await client.keys('*')) {
+    const type = await client.type(key);
+    values.push({ key, type, value: await read[type]?.(key) });
+  }
+  return values;
 }
