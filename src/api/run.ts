@@ -14,7 +14,7 @@ import {
   RunTracing,
   SecretRedactor,
 } from '../observability/index.js';
-import { RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
+import { resumeElsewhereWarning, RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
@@ -116,6 +116,8 @@ async function prepare(
   const cwd = options.cwd ?? process.cwd();
   if (what.resume) {
     const resumable = await loadRunToResume(store, what.resume, config, cwd, options.redoMerge !== undefined);
+    const warning = resumeElsewhereWarning(resumable.run);
+    if (warning) options.onNotice?.(warning);
     return { ...resumable, tenant: resumable.run.tenant };
   }
   if (typeof what.workflow === 'string') return loadWorkflowWithMcp(resolve(cwd, what.workflow), config, cwd);

@@ -1,6 +1,6 @@
 export { runWorkflow } from './run.js';
 export { requestRunCancel } from './run-stop.js';
-export { currentRunStatus, orchestratorHere, resumableRun } from './resume.js';
+export { currentRunStatus, orchestratorHere, resumableRun, resumeElsewhereWarning } from './resume.js';
 export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { summarizeRun } from './summary.js';

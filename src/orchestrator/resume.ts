@@ -24,6 +24,19 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
 }
 
 /**
+ * What to tell whoever resumes a run recorded as running on another host: from here nobody can tell
+ * whether that orchestrator is alive, and if it is, two would drive the run. Undefined otherwise.
+ */
+export function resumeElsewhereWarning(run: Pick<RunRecord, 'id' | 'status' | 'pid' | 'host'>): string | undefined {
+  if (run.status !== 'running' || run.host === undefined || orchestratorHere(run) !== 'elsewhere') return undefined;
+  return (
+    `Run ${run.id} is recorded as running on ${run.host}${run.pid !== undefined ? ` (pid ${run.pid})` : ''}, ` +
+    `which this host cannot check. If that orchestrator is still alive, stop it (baton cancel ${run.id}): ` +
+    'two orchestrators would drive the run.\n'
+  );
+}
+
+/**
  * A run's status as it stands now: a `running` run whose orchestrator on this host has gone (killed, or
  * stopped by a full disk before it could say so) is `interrupted`, which `--resume` continues.
  */
