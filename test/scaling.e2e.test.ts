@@ -10,7 +10,7 @@ import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel(
   {
-    rules: [{ match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done' }, sequencePer: 'script' }],
+    rules: [{ match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done', delayMs: 1500 }, sequencePer: 'script' }],
     default: { text: 'Finding: done' },
   },
   'baton-scaling-',
@@ -50,12 +50,11 @@ describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-
         'workers to be ready',
       );
       const run = startCli(['run', workflowFile('shared', 20), '--json'], { env: env() });
-      // Kill the first worker once it is in the middle of agents.
-      await waitFor(
-        () => (workers[0]!.stderrSoFar().match(/▶/g)?.length ?? 0) >= 2 || undefined,
-        60_000,
-        'worker 1 to start agents',
-      );
+      // Kill the first worker while agents are in flight on it. Each agent's model reply takes 1.5 s, so an agent
+      // seen started and not finished is still running when the kill lands.
+      const inFlight = (output: string) =>
+        (output.match(/▶/g)?.length ?? 0) - (output.match(/✓ task\.\d+/g)?.length ?? 0);
+      await waitFor(() => inFlight(workers[0]!.stderrSoFar()) >= 2 || undefined, 60_000, 'worker 1 to start agents');
       workers[0]!.kill('SIGKILL');
       const { code, stdout, stderr } = await run.output;
       expect(stderr).not.toMatch(/at .*\.ts:\d+/);
