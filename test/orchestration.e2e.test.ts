@@ -124,9 +124,15 @@ phases:
         .map((a) => a.pid!);
       expect(leftoverPids).toHaveLength(2);
 
+      // Recorded as orchestrated on another host: from here nobody can tell whether it still runs.
+      const killed = (await store.getRun(runId))!;
+      await store.saveRun({ ...killed, host: 'build-7' });
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
       expect(resumed.code).toBe(0);
+      expect(resumed.stderr).toContain(
+        `Run ${runId} is recorded as running on build-7 (pid ${killed.pid}), which this host cannot check.`,
+      );
       const summary = JSON.parse(resumed.stdout) as RunSummary;
       expect(summary.runId).toBe(runId);
       expect(summary.status).toBe('succeeded');
