@@ -10,7 +10,13 @@ import { useScriptedModel } from './support/scripted-model.js';
 
 const model = useScriptedModel(
   {
-    rules: [{ match: { prompt: 'Distributed task' }, reply: { text: 'Finding: task done', delayMs: 1500 }, sequencePer: 'script' }],
+    rules: [
+      {
+        match: { prompt: 'Distributed task' },
+        reply: { text: 'Finding: task done', delayMs: 1500 },
+        sequencePer: 'script',
+      },
+    ],
     default: { text: 'Finding: done' },
   },
   'baton-scaling-',
@@ -50,11 +56,21 @@ describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-
         'workers to be ready',
       );
       const run = startCli(['run', workflowFile('shared', 20), '--json'], { env: env() });
-      // Kill the first worker while agents are in flight on it. Each agent's model reply takes 1.5 s, so an agent
-      // seen started and not finished is still running when the kill lands.
-      const inFlight = (output: string) =>
-        (output.match(/▶/g)?.length ?? 0) - (output.match(/✓ task\.\d+/g)?.length ?? 0);
-      await waitFor(() => inFlight(workers[0]!.stderrSoFar()) >= 2 || undefined, 60_000, 'worker 1 to start agents');
+      // Kill the first worker while an agent of it waits for the model's reply (1.5 s): its attempt is
+      // stored by then. An agent only said to have started may not have its process (nor attempt) yet.
+      const waitingForModel = async (): Promise<true | undefined> => {
+        const output = workers[0]!.stderrSoFar();
+        const finished = new Set([...output.matchAll(/✓ (task\.\d+)/g)].map((m) => m[1]));
+        const started = [...output.matchAll(/▶ (task\.\d+)/g)].map((m) => m[1]!).filter((id) => !finished.has(id));
+        const [run] = await redis.store.listRuns({ limit: 1 });
+        if (!run || started.length === 0) return undefined;
+        const agents = await redis.store.listAgents(run.id);
+        const asking = agents.filter(
+          (a) => started.includes(a.id) && model.server.messageRequests(a.sessionId).length > 0,
+        );
+        return asking.length > 0 || undefined;
+      };
+      await waitFor(waitingForModel, 60_000, 'an agent on worker 1 to wait for the model');
       workers[0]!.kill('SIGKILL');
       const { code, stdout, stderr } = await run.output;
       expect(stderr).not.toMatch(/at .*\.ts:\d+/);

@@ -2,19 +2,26 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { currentRunStatus, resumeElsewhereWarning } from './resume.js';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { ErrorCodes, isBatonError } from '../core/index.js';
+import type { RunRecord } from '../store/index.js';
+import { ALIVE_STALE_MS } from './alive.js';
+import { currentRunStatus, resumableRun, resumeElsewhereWarning } from './resume.js';
 
 const running = { id: 'run-1', status: 'running' as const };
+const temp = useTempStore('baton-resume-');
 
 describe('a running run whose orchestrator may be gone', () => {
-  it('warns whoever resumes it from another host, where that orchestrator cannot be checked', () => {
+  it('warns whoever resumes it from another host when that orchestrator recorded no heartbeat', () => {
     expect(resumeElsewhereWarning({ ...running, host: 'build-7', pid: 4242 })).toBe(
       'Run run-1 is recorded as running on build-7 (pid 4242), which this host cannot check. ' +
         'If that orchestrator is still alive, stop it (baton cancel run-1): two orchestrators would drive the run.\n',
     );
-    // Here it can be checked (resumableRun refuses a live one); an ended run has no orchestrator.
+    // Here it can be checked (resumableRun refuses a live one); an ended run has no orchestrator; a
+    // heartbeat says more than the warning (resumableRun refuses a fresh one, a silent one is interrupted).
     expect(resumeElsewhereWarning({ ...running, host: hostname(), pid: process.pid })).toBeUndefined();
     expect(resumeElsewhereWarning({ ...running, status: 'cancelled', host: 'build-7', pid: 4242 })).toBeUndefined();
+    expect(resumeElsewhereWarning({ ...running, host: 'build-7', pid: 4242, aliveAt: 0 })).toBeUndefined();
   });
 
   it('reads as interrupted once its orchestrator on this host has exited, and as running elsewhere', async () => {
@@ -23,5 +30,42 @@ describe('a running run whose orchestrator may be gone', () => {
     expect(currentRunStatus({ ...running, host: hostname(), pid: child.pid! })).toBe('interrupted');
     expect(currentRunStatus({ ...running, host: hostname(), pid: process.pid })).toBe('running');
     expect(currentRunStatus({ ...running, host: 'build-7', pid: child.pid! })).toBe('running');
+  });
+
+  it('on another host, reads as interrupted once its orchestrator has been silent for ALIVE_STALE_MS', () => {
+    const elsewhere = { ...running, host: 'build-7', pid: 4242, aliveAt: 100_000 };
+    expect(currentRunStatus(elsewhere, 100_000 + ALIVE_STALE_MS - 1)).toBe('running');
+    expect(currentRunStatus(elsewhere, 100_000 + ALIVE_STALE_MS)).toBe('interrupted');
+  });
+});
+
+describe('resumableRun', () => {
+  const stored = (fields: Partial<RunRecord>): RunRecord => ({
+    id: 'r1',
+    workflowName: 'w',
+    tenant: 'default',
+    workflow: {},
+    status: 'running',
+    createdAt: 0,
+    host: 'build-7',
+    pid: 4242,
+    ...fields,
+  });
+
+  it('refuses a run whose orchestrator on another host was heard from lately, saying how to stop it', async () => {
+    await temp.store.saveRun(stored({}));
+    await temp.store.markRunAlive('r1', Date.now() - 5_000);
+    const error = await resumableRun(temp.store, 'r1').catch((e: unknown) => e);
+    expect(isBatonError(error) && error.code).toBe(ErrorCodes.runNotResumable);
+    expect((error as Error).message).toMatch(
+      /^Run r1 is running on build-7 \(pid 4242\), last heard from [56] s ago; stop it with: baton cancel r1\./,
+    );
+  });
+
+  it('resumes one silent for longer, or one that never recorded a heartbeat', async () => {
+    await temp.store.saveRun(stored({}));
+    expect((await resumableRun(temp.store, 'r1')).id).toBe('r1');
+    await temp.store.markRunAlive('r1', Date.now() - ALIVE_STALE_MS - 1_000);
+    expect((await resumableRun(temp.store, 'r1')).id).toBe('r1');
   });
 });

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
 import type { AgentRecord, RunRecord, RunStatus, Store } from '../store/index.js';
+import { ALIVE_STALE_MS } from './alive.js';
 
 /**
  * The stored run `baton run --resume` may continue: it exists, has not succeeded (unless `baton merge`
@@ -20,15 +21,37 @@ export async function resumableRun(store: Store, runId: string, redoMerge = fals
       `Run ${runId} is still running (pid ${run.pid}); wait for it or stop it with: baton cancel ${runId}`,
     );
   }
+  const silent = silentForMs(run, Date.now());
+  if (
+    run.status === 'running' &&
+    orchestratorHere(run) === 'elsewhere' &&
+    silent !== undefined &&
+    silent < ALIVE_STALE_MS
+  )
+    throw new BatonError(
+      ErrorCodes.runNotResumable,
+      `Run ${runId} is running on ${run.host} (pid ${run.pid}), last heard from ${Math.round(silent / 1000)} s ago; ` +
+        `stop it with: baton cancel ${runId}. If that host is down, resume once it has been silent for ` +
+        `${ALIVE_STALE_MS / 1000} s.`,
+    );
   return run;
 }
 
+/** How long since the run's orchestrator last said it was alive; undefined when it never did. */
+function silentForMs(run: Pick<RunRecord, 'aliveAt'>, now: number): number | undefined {
+  return run.aliveAt === undefined ? undefined : now - run.aliveAt;
+}
+
 /**
- * What to tell whoever resumes a run recorded as running on another host: from here nobody can tell
- * whether that orchestrator is alive, and if it is, two would drive the run. Undefined otherwise.
+ * What to tell whoever resumes a run recorded as running on another host by an orchestrator that
+ * recorded no heartbeat (a Baton from before them): from here nobody can tell whether it is alive, and
+ * if it is, two would drive the run. Undefined otherwise.
  */
-export function resumeElsewhereWarning(run: Pick<RunRecord, 'id' | 'status' | 'pid' | 'host'>): string | undefined {
-  if (run.status !== 'running' || run.host === undefined || orchestratorHere(run) !== 'elsewhere') return undefined;
+export function resumeElsewhereWarning(
+  run: Pick<RunRecord, 'id' | 'status' | 'pid' | 'host' | 'aliveAt'>,
+): string | undefined {
+  if (run.status !== 'running' || run.host === undefined || run.aliveAt !== undefined) return undefined;
+  if (orchestratorHere(run) !== 'elsewhere') return undefined;
   return (
     `Run ${run.id} is recorded as running on ${run.host}${run.pid !== undefined ? ` (pid ${run.pid})` : ''}, ` +
     `which this host cannot check. If that orchestrator is still alive, stop it (baton cancel ${run.id}): ` +
@@ -37,11 +60,19 @@ export function resumeElsewhereWarning(run: Pick<RunRecord, 'id' | 'status' | 'p
 }
 
 /**
- * A run's status as it stands now: a `running` run whose orchestrator on this host has gone (killed, or
- * stopped by a full disk before it could say so) is `interrupted`, which `--resume` continues.
+ * A run's status as it stands now: a `running` run whose orchestrator has gone (killed, its host down,
+ * or stopped by a full disk before it could say so) is `interrupted`, which `--resume` continues. On
+ * this host the orchestrator's pid tells; elsewhere its heartbeat, silent for `ALIVE_STALE_MS`.
  */
-export function currentRunStatus(run: Pick<RunRecord, 'status' | 'pid' | 'host'>): RunStatus {
-  return run.status === 'running' && orchestratorHere(run) === 'gone' ? 'interrupted' : run.status;
+export function currentRunStatus(
+  run: Pick<RunRecord, 'status' | 'pid' | 'host' | 'aliveAt'>,
+  now = Date.now(),
+): RunStatus {
+  if (run.status !== 'running') return run.status;
+  const here = orchestratorHere(run);
+  if (here === 'gone') return 'interrupted';
+  const silent = silentForMs(run, now);
+  return here === 'elsewhere' && silent !== undefined && silent >= ALIVE_STALE_MS ? 'interrupted' : 'running';
 }
 
 /**

@@ -4,6 +4,7 @@ import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/ind
 import { isDiskFull, type PhaseOutput, type PhaseRecord, type RunRecord, type RunStatus } from '../store/index.js';
 import { ancestorPhases, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import { passOnPhaseOutput, runAgentPhase } from './aggregate-phase.js';
+import { recordAliveWhileRunning } from './alive.js';
 import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
@@ -75,12 +76,15 @@ class RunExecution implements PhaseGraph {
   async run(): Promise<RunSummary> {
     const { store, stop, clock } = this.ctx;
     await this.start();
+    const alive = recordAliveWhileRunning(store, this.runId, clock);
     const unwatch = stop.watch(store, this.runId, this.options.signal);
     let settled: Array<PromiseSettledResult<PhaseResult>>;
     try {
+      await alive.first;
       settled = await Promise.allSettled(this.workflow.phases.map((phase) => this.result(phase.id)));
     } finally {
       unwatch();
+      alive.stop();
     }
     // Only a full disk rejects a phase (see result()): the run stops there, every phase wound down.
     const full = settled.find((s) => s.status === 'rejected');

@@ -254,6 +254,13 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 10,
+    description: "When each run's orchestrator last said it was alive, for hosts that cannot check its pid",
+    up(db) {
+      db.exec('ALTER TABLE runs ADD COLUMN alive_at INTEGER');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

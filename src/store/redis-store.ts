@@ -171,6 +171,13 @@ return 1`,
 redis.call('HSET', KEYS[1], 'cancel', '1')
 return 1`,
   },
+  // Only on a run that exists: a late beat must not leave a stray hash behind a deleted run.
+  batonMarkAlive: {
+    numberOfKeys: 1,
+    lua: `if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'alive', ARGV[1])
+return 1`,
+  },
   batonCommitContext: {
     numberOfKeys: 3,
     lua: `${reindexLua}
@@ -198,6 +205,8 @@ declare module 'ioredis' {
     batonSaveInOrder(records: string, order: string, id: string, json: string): Result<null, Context>;
     /** Flags a run for cancelling. 1 when the run exists. */
     batonRequestCancel(run: string): Result<0 | 1, Context>;
+    /** Sets the run's `alive` field to the time given, when the run exists. */
+    batonMarkAlive(run: string, at: string): Result<0 | 1, Context>;
     /**
      * Answers a pending approval: status, json, id, the pending index keys, then the answered ones
      * (space-separated), request time. 0 when it is not pending.
@@ -333,7 +342,8 @@ export class RedisStore implements Store {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    return parse<RunRecord>(await this.redis.hget(this.keys.run(runId), 'json'));
+    const [run] = await this.readRuns([runId]);
+    return run;
   }
 
   async listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
@@ -352,8 +362,7 @@ export class RedisStore implements Store {
     const limit = options.limit ?? Infinity;
     for (let offset = 0; found.length < limit; offset += page) {
       const ids = await this.redis.zrevrangebyscore(index, '+inf', options.since ?? '-inf', 'LIMIT', offset, page);
-      for (const run of await this.readJson<RunRecord>(ids.map(k.run)))
-        if (run && keep(run) && found.length < limit) found.push(run);
+      for (const run of await this.readRuns(ids)) if (run && keep(run) && found.length < limit) found.push(run);
       if (ids.length < page) break;
     }
     return found;
@@ -691,6 +700,10 @@ export class RedisStore implements Store {
     return (await this.redis.batonRequestCancel(this.keys.run(runId))) === 1;
   }
 
+  async markRunAlive(runId: string, at: number): Promise<void> {
+    await this.redis.batonMarkAlive(this.keys.run(runId), String(at));
+  }
+
   async isCancelRequested(runId: string): Promise<boolean> {
     return (await this.redis.hget(this.keys.run(runId), 'cancel')) === '1';
   }
@@ -834,6 +847,17 @@ export class RedisStore implements Store {
   }
 
   // ---- helpers
+
+  /** Runs by id, each with the `aliveAt` kept beside its JSON (so `saveRun` cannot overwrite it). */
+  private async readRuns(ids: string[]): Promise<Array<RunRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const batch = this.redis.pipeline();
+    for (const id of ids) batch.hmget(this.keys.run(id), 'json', 'alive');
+    return ((await replies(batch)) as Array<Array<string | null>>).map(([json, alive]) => {
+      const run = parse<RunRecord>(json);
+      return run && alive ? { ...run, aliveAt: Number(alive) } : run;
+    });
+  }
 
   private async readJson<T>(hashKeys: string[]): Promise<Array<T | undefined>> {
     if (hashKeys.length === 0) return [];

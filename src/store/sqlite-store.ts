@@ -67,6 +67,7 @@ const runFromRow = (r: Row): RunRecord =>
     error: fromJson<ErrorInfo>(r.error_json),
     priority: optional<number>(r.priority),
     resumes: optional<number>(r.resumes),
+    aliveAt: optional<number>(r.alive_at),
   });
 
 const phaseFromRow = (r: Row): PhaseRecord =>
@@ -485,6 +486,7 @@ export class SqliteStore implements Store {
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
       clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
+      markRunAlive: prepare('UPDATE runs SET alive_at = ? WHERE id = ?'),
       saveMergeReport:
         prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
                                 ON CONFLICT (run_id, phase_id) DO UPDATE SET report_json = excluded.report_json`),
@@ -846,6 +848,10 @@ export class SqliteStore implements Store {
   async isCancelRequested(runId: string): Promise<boolean> {
     const row = this.statements.isCancelRequested!.get(runId) as { cancel_requested: number } | undefined;
     return row?.cancel_requested === 1;
+  }
+
+  async markRunAlive(runId: string, at: number): Promise<void> {
+    this.statements.markRunAlive!.run(at, runId);
   }
 
   async clearCancel(runId: string): Promise<void> {

@@ -138,6 +138,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.isCancelRequested('r1')).toBe(true);
     });
 
+    it("keeps when a run's orchestrator was last alive, which saving the run never changes", async () => {
+      await store.saveRun(run('alive', { status: 'running' }));
+      expect((await store.getRun('alive'))?.aliveAt).toBeUndefined();
+      await store.markRunAlive('alive', 1_000);
+      await store.markRunAlive('alive', 2_000);
+      expect((await store.getRun('alive'))?.aliveAt).toBe(2_000);
+      // The orchestrator's record in memory is older than its last beat: saving it keeps the beat.
+      await store.saveRun(run('alive', { status: 'succeeded', finishedAt: 3_000 }));
+      expect(await store.getRun('alive')).toMatchObject({ status: 'succeeded', aliveAt: 2_000 });
+      expect((await store.listRuns({ status: 'succeeded' })).find((r) => r.id === 'alive')?.aliveAt).toBe(2_000);
+      await store.markRunAlive('nope', 1);
+      expect(await store.getRun('nope')).toBeUndefined();
+    });
+
     it('lists runs newest first, with limit and status filter', async () => {
       await store.saveRun(run('old', { createdAt: 1, status: 'succeeded' }));
       await store.saveRun(run('mid', { createdAt: 2, status: 'failed' }));

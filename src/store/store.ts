@@ -42,6 +42,11 @@ export interface RunRecord {
   priority?: number;
   /** How many times `baton run --resume` continued this run. */
   resumes?: number;
+  /**
+   * When the orchestrator last recorded that it is alive (`markRunAlive`, while the run is running), so
+   * a host that cannot check its pid can still tell a dead one. `saveRun` never changes it.
+   */
+  aliveAt?: number;
 }
 
 export const aggregateStrategies = ['concat', 'merge', 'vote', 'judge', 'reduce'] as const;
@@ -436,4 +441,6 @@ export interface Store {
   saveMcpHealth(runId: string, source: string, health: ServerRunHealth[]): Promise<void>;
   /** Ordered by source, then server name. */
   listMcpHealth(runId: string): Promise<McpHealthRecord[]>;
+  /** Records that the run's orchestrator is alive at `at` (`RunRecord.aliveAt`); a no-op for an unknown run. */
+  markRunAlive(runId: string, at: number): Promise<void>;
 }
