@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,16 +20,24 @@ const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(','
 const PHASE_OUTPUT_CHARS = 4000;
 /** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
 const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
-/** `BENCH_CONTEXT_HELDOUT=0` leaves both held-out sets out (while tuning, so they stay unseen). */
-const workflowSets: Array<{ set: string; workflows: BenchWorkflow[] }> = [
-  { set: 'tuned', workflows: contextWorkflows },
-  ...(process.env.BENCH_CONTEXT_HELDOUT === '0'
-    ? []
-    : [
-        { set: 'held-out', workflows: heldOutWorkflows },
-        { set: 'held-out-2', workflows: heldOut2Workflows },
-      ]),
-];
+/**
+ * `BENCH_CONTEXT_HELDOUT=0` leaves both held-out sets out (while tuning, so they stay unseen);
+ * `BENCH_CONTEXT_WORKFLOWS=<file.json>` measures workflows of your own instead (a JSON array of
+ * `BenchWorkflow`), reported as the set `external`.
+ */
+function workflowSets(): Array<{ set: string; workflows: BenchWorkflow[] }> {
+  const external = process.env.BENCH_CONTEXT_WORKFLOWS;
+  if (external) return [{ set: 'external', workflows: JSON.parse(readFileSync(external, 'utf8')) as BenchWorkflow[] }];
+  return [
+    { set: 'tuned', workflows: contextWorkflows },
+    ...(process.env.BENCH_CONTEXT_HELDOUT === '0'
+      ? []
+      : [
+          { set: 'held-out', workflows: heldOutWorkflows },
+          { set: 'held-out-2', workflows: heldOut2Workflows },
+        ]),
+  ];
+}
 
 /** Stores a workflow's results as the orchestrator does; returns each fact id's entry id. */
 async function record(workflow: BenchWorkflow, accumulator: DynamicContextAccumulator): Promise<Map<string, string>> {
@@ -173,7 +181,7 @@ export async function contextQuality(): Promise<BenchResult> {
   const rows: BenchResult['rows'] = [];
   const metrics: BenchResult['metrics'] = {};
   const totals = new Map<string, ChildScore[]>();
-  for (const { set, workflows } of workflowSets) {
+  for (const { set, workflows } of workflowSets()) {
     for (const workflow of workflows) {
       for (const [budget, scores] of await measureWorkflow(workflow)) {
         for (const group of [`${set}_at_${budget}`, `all_at_${budget}`])
