@@ -36,7 +36,7 @@ const swarmYaml = (count: number, prompt: string): string =>
  */
 async function runtimeOnlyWarm(lab: Lab, server: ModelServer, rounds: number): Promise<number[]> {
   const env = Object.fromEntries(Object.entries(lab.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const runtime = new ClaudeRuntime({ poolSize: 1, maySpare: () => true }); // whatever the machine's load
+  const runtime = new ClaudeRuntime({ poolSize: 1 });
   const latencies: number[] = [];
   try {
     for (let r = 0; r < rounds; r++) {

@@ -14,7 +14,6 @@ import type {
 import { emptyUsage, ErrorCodes, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
-import { IdleCpuMeter } from './idle-cpu.js';
 import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
@@ -36,22 +35,6 @@ export interface ClaudeRuntimeOptions {
   streamIdleTimeoutMs?: number;
   /** Route model traffic through a loopback relay that reads Retry-After (default true). */
   relayModelTraffic?: boolean;
-  /**
-   * Whether a spare may start now. By default only while the machine leaves at least half a core idle:
-   * booting a `claude` takes about that for a second, and on a machine whose cores are all busy a spare
-   * only slows the agents already running by what it takes (agents on a real model mostly wait for it,
-   * so their machine has the room).
-   */
-  maySpare?: () => boolean;
-}
-
-/** Idle cores below which no spare starts (see `maySpare`). */
-const SPARE_IDLE_CORES = 0.5;
-
-function whenCpuIsIdle(): () => boolean {
-  const meter = new IdleCpuMeter();
-  meter.idleCores(); // the first reading, for the first question to compare with
-  return () => (meter.idleCores() ?? SPARE_IDLE_CORES) >= SPARE_IDLE_CORES;
 }
 
 /** The default of `stream_idle_timeout_ms`, for runtimes built without a config. */
@@ -274,16 +257,11 @@ export class ClaudeRuntime implements AgentRuntime {
   /** Processes started ahead of their task, by session id. */
   private readonly warm = new Map<string, WarmAgent>();
 
-  private readonly maySpare: () => boolean;
+  constructor(private readonly options: ClaudeRuntimeOptions = {}) {}
 
-  constructor(private readonly options: ClaudeRuntimeOptions = {}) {
-    this.maySpare = options.maySpare ?? (options.poolSize ? whenCpuIsIdle() : () => false);
-  }
-
-  /** How many more agents `prewarm` would start now: room in the pool, when the machine has CPU to spare. */
+  /** How many more agents `prewarm` would start now. */
   get warmCapacity(): number {
-    const room = Math.max(0, (this.options.poolSize ?? 0) - this.warm.size);
-    return room > 0 && this.maySpare() ? room : 0;
+    return Math.max(0, (this.options.poolSize ?? 0) - this.warm.size);
   }
 
   /**
