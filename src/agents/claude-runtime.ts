@@ -325,8 +325,6 @@ export class ClaudeRuntime implements AgentRuntime {
       const relay = new ModelRelay(upstream, this.rateLimits);
       entry = { relay, url: relay.start() };
       this.relays.set(upstream, entry);
-      // After this turn, in which the caller spawns the agent's process: its boot is the time to spare.
-      setTimeout(() => relay.warmUp(), 0).unref();
     }
     return { ...spec, env: { ...env, ANTHROPIC_BASE_URL: await entry.url } };
   }

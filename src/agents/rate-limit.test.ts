@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ModelRelay, RateLimitGate, retryAfterMs } from './rate-limit.js';
 
@@ -75,5 +76,45 @@ describe('Retry-After', () => {
     await relay.close();
     await new Promise((resolve) => upstream.close(resolve));
     expect(arrived).toEqual(['haiku']);
+  });
+
+  it('the relay passes requests and answers through unchanged: path, headers, compressed bytes, status', async () => {
+    const seen: Array<{ method?: string; url?: string; key?: string; body: string }> = [];
+    const answer = gzipSync('{"type":"message"}');
+    const upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, key: req.headers['x-api-key'] as string, body });
+        if (req.url?.endsWith('/busy')) res.writeHead(529, { 'retry-after': '7' }).end('{}');
+        else res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(answer);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    let now = 0;
+    const gate = new RateLimitGate(() => now);
+    const relay = new ModelRelay(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`, gate);
+    const base = await relay.start();
+    const request = { method: 'POST', headers: { 'x-api-key': 'k-1' }, body: '{"model":"opus"}' };
+    const ok = await fetch(`${base}/v1/messages?beta=true`, request);
+    expect(ok.headers.get('content-encoding')).toBe('gzip');
+    expect(await ok.json()).toEqual({ type: 'message' }); // fetch undoes the gzip the relay passed on as it was
+    const busy = await fetch(`${base}/v1/busy`, request);
+    expect(busy.status).toBe(529);
+    expect(seen).toEqual([
+      { method: 'POST', url: '/v1/messages?beta=true', key: 'k-1', body: '{"model":"opus"}' },
+      { method: 'POST', url: '/v1/busy', key: 'k-1', body: '{"model":"opus"}' },
+    ]);
+    // The 529's Retry-After holds opus for 7 s, and no other model.
+    expect(gate.limiting).toBe(true);
+    now = 6_999;
+    expect(gate.limiting).toBe(true);
+    now = 7_000;
+    expect(gate.limiting).toBe(false);
+    // Without the relay's token in the path: refused, never passed on.
+    expect((await fetch(base.replace(/\/[0-9a-f]+$/, '/v1/messages'), request)).status).toBe(403);
+    expect(seen).toHaveLength(2);
+    await relay.close();
+    await new Promise((resolve) => upstream.close(resolve));
   });
 });

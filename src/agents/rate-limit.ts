@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Readable, pipeline } from 'node:stream';
+import { pipeline } from 'node:stream';
 
 /**
  * When the model may be asked again, per model: set from a 429/529's `Retry-After`, waited for by
@@ -55,15 +63,12 @@ export function retryAfterMs(header: string | null, now: number): number | undef
 
 /** Longest wait a Retry-After may impose, so a wrong header cannot park agents for hours. */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
-/** Headers that describe one hop, or that fetch() has already undone (it decompresses). */
-const hopHeaders = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'transfer-encoding',
-  'content-encoding',
-  'keep-alive',
-]);
+/** Headers that describe one hop: each side of the relay has its own connection. */
+const hopHeaders = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']);
+
+function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !hopHeaders.has(name)));
+}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -107,16 +112,6 @@ export class ModelRelay {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/${this.token}`;
   }
 
-  /**
-   * Loads Node's fetch (undici, ≈ 40 ms of compiling on its first use) now, while the agent's process
-   * boots, instead of when its first model request reaches the relay and waits on it.
-   */
-  warmUp(): void {
-    void fetch('data:,')
-      .then((answer) => answer.arrayBuffer())
-      .catch(() => undefined);
-  }
-
   async close(): Promise<void> {
     for (const controller of this.inFlight) controller.abort();
     this.server?.closeAllConnections();
@@ -136,38 +131,37 @@ export class ModelRelay {
       controller.abort();
       this.inFlight.delete(controller);
     });
-    try {
-      const body = await readBody(req);
-      // Requests of agents already running wait too: a gate checked only when an attempt starts misses
-      // every agent that was past that point when the 429 came back. Parsing the body (tens of kB, the
-      // whole conversation) to learn its model is left for then.
-      if (this.gate.limiting) await this.gate.wait(modelOf(body), controller.signal);
-      const headers = Object.entries(req.headers).flatMap(([name, value]) =>
-        hopHeaders.has(name) || value === undefined
-          ? []
-          : [[name, Array.isArray(value) ? value.join(', ') : value] as [string, string]],
-      );
-      const answer = await fetch(`${this.upstream.replace(/\/$/, '')}${req.url.slice(prefix.length)}`, {
-        method: req.method,
-        headers,
-        signal: controller.signal,
-        ...(body.length > 0 ? { body } : {}),
-      });
-      if (answer.status === 429 || answer.status === 529) {
-        const wait = retryAfterMs(answer.headers.get('retry-after'), Date.now());
+    const body = await readBody(req).catch(() => undefined);
+    if (!body) {
+      res.socket?.destroy(); // the agent's request broke off
+      return;
+    }
+    // Requests of agents already running wait too: a gate checked only when an attempt starts misses
+    // every agent that was past that point when the 429 came back. Parsing the body (tens of kB, the
+    // whole conversation) to learn its model is left for then.
+    if (this.gate.limiting) await this.gate.wait(modelOf(body), controller.signal);
+    // node:http rather than fetch: bytes pass through as they are (compressed or not) and Node's native
+    // HTTP parser reads the answer; fetch's (undici, WebAssembly) cost ≈ 10 ms of CPU per agent here.
+    const target = new URL(`${this.upstream.replace(/\/$/, '')}${req.url.slice(prefix.length)}`);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const upstream = send(target, {
+      method: req.method,
+      headers: { ...endToEndHeaders(req.headers), 'content-length': String(body.length) },
+      signal: controller.signal,
+    });
+    upstream.on('response', (answer) => {
+      const status = answer.statusCode ?? 502;
+      if (status === 429 || status === 529) {
+        const wait = retryAfterMs(answer.headers['retry-after'] ?? null, Date.now());
         if (wait !== undefined) this.gate.note(modelOf(body), Math.min(wait, MAX_RETRY_AFTER_MS));
       }
-      const out: Record<string, string> = {};
-      answer.headers.forEach((value, name) => {
-        if (!hopHeaders.has(name)) out[name] = value;
-      });
-      res.writeHead(answer.status, out);
+      res.writeHead(status, endToEndHeaders(answer.headers));
       // pipeline, not pipe: a stream cut off mid-way (the agent was killed) is an ended request, not a crash.
-      if (answer.body) pipeline(Readable.fromWeb(answer.body as never), res, () => undefined);
-      else res.end();
-    } catch {
-      // The model is unreachable: to Claude Code that is a dropped connection, as it would be without the relay.
-      res.socket?.destroy();
-    }
+      pipeline(answer, res, () => undefined);
+    });
+    // The model is unreachable (or the agent hung up): to Claude Code that is a dropped connection, as
+    // it would be without the relay.
+    upstream.on('error', () => res.socket?.destroy());
+    upstream.end(body);
   }
 }
