@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -178,6 +180,36 @@ describe('claude runtime (real binary)', () => {
     );
     await runtime.close();
     expect(processesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('an agent given a proxy for its base URL reaches the model through that proxy, not around it through the relay', async () => {
+    // A forward proxy: Claude Code sends it absolute URLs; it notes each and passes it on.
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(req.url ?? '');
+      const target = new URL(req.url ?? '');
+      const onward = httpRequest(target, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      onward.on('error', () => res.destroy());
+      req.pipe(onward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const agent = spec('hello', { env: { ...model.home.agentEnv(model.url), HTTP_PROXY: proxyUrl } });
+      const runtime = new ClaudeRuntime();
+      expect((await runtime.execute(agent, new AbortController().signal)).status).toBe('succeeded');
+      await runtime.close();
+      // Every model request went to the model's own URL through the proxy: none to a relay.
+      const messages = proxied.filter((url) => url.includes('/v1/messages'));
+      expect(messages.length).toBeGreaterThan(0);
+      for (const url of messages) expect(url.startsWith(`${model.url}/v1/messages`)).toBe(true);
+      expect(model.server.messageRequests(agent.sessionId).length).toBeGreaterThan(0);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it("system prompt generation: the appended text reaches the model after Claude Code's own prompt", async () => {

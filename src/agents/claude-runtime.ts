@@ -314,12 +314,16 @@ export class ClaudeRuntime implements AgentRuntime {
     await Promise.all(relays.map(({ relay }) => relay.close()));
   }
 
-  /** The spec with its model traffic sent through the relay for its base URL (Bedrock and Vertex go direct). */
+  /**
+   * The spec with its model traffic sent through the relay for its base URL. Bedrock and Vertex go
+   * direct, and so does an agent given a proxy for its base URL: the relay would bypass the proxy.
+   */
   private async routed(spec: AgentSpec): Promise<AgentSpec> {
     const env = spec.env;
-    if (this.options.relayModelTraffic === false || env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX)
-      return spec;
     const upstream = env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com';
+    const proxy = upstream.startsWith('https:') ? env.HTTPS_PROXY || env.https_proxy : env.HTTP_PROXY || env.http_proxy;
+    if (this.options.relayModelTraffic === false || env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX || proxy)
+      return spec;
     let entry = this.relays.get(upstream);
     if (!entry) {
       const relay = new ModelRelay(upstream, this.rateLimits);
