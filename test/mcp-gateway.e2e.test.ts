@@ -138,10 +138,14 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives an orchestrator that is SIGKILLed and then resumed', async () => {
+  it('no MCP server outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
     const path = workflow(
       'killed',
-      `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }] }
+      `  - id: first
+    agents:
+      - { id: writer, prompt: Store the launch date, mcpServers: [memory] }
+      - { id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }
+  - { id: then, dependsOn: [first], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
 `,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
@@ -151,17 +155,20 @@ describe('MCP gateway with real agents', () => {
         async () => {
           const [run] = await store.listRuns({ limit: 1 });
           if (!run || run.workflowName !== 'killed') return undefined;
-          const [agent] = await store.listAgents(run.id);
-          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
+          const slow = (await store.listAgents(run.id)).find((a) => a.id === 'slow');
+          return slow && model.server.messageRequests(slow.sessionId).length >= 2 ? run.id : undefined;
         },
         90_000,
-        'the agent to have called its MCP server',
+        'the slow agent to have called its MCP server',
       );
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
+      // The resumed run's memory server has the workflow's MEMORY_FILE_PATH, though the store keeps it hidden.
+      const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
+      expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
     } finally {
       orchestrator.kill('SIGKILL');
