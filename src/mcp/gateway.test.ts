@@ -8,6 +8,7 @@ import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextp
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
 import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
+import { McpGateway } from './gateway.js';
 import type { McpManager } from './manager.js';
 import { newGatewayToken, startMcp } from './setup.js';
 
@@ -111,6 +112,36 @@ describe('MCP gateway', () => {
     // The restarted process answers (and would crash again after one call: a fresh process).
     expect(text(await agent.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
+  });
+
+  it('a server that dies after every start is restarted maxRestarts times in all, then waits for the next request', async () => {
+    const lifecycle: string[] = [];
+    const gateway = await McpGateway.start({
+      maxRestarts: 3,
+      restartBaseDelayMs: 1,
+      onLifecycle: (event) => void lifecycle.push(event.state),
+    });
+    cleanups.push(() => gateway.close());
+    const upstream = gateway.upstream('dying', {
+      command: process.execPath,
+      args: [faultServer, '--exit-after-start', '500'],
+    });
+    await upstream.client();
+    await waitFor(() => lifecycle.includes('gave-up') || undefined, 20_000, 'the restarts to stop');
+    expect(lifecycle).toEqual([
+      'crashed',
+      'restarted',
+      'crashed',
+      'restarted',
+      'crashed',
+      'restarted',
+      'crashed',
+      'gave-up',
+    ]);
+    expect(gateway.pids()).toEqual([]);
+    // The next request starts it again, and it answers.
+    const [tool] = (await (await upstream.client()).listTools()).tools;
+    expect(tool?.name).toBe('ping');
   });
 
   it('gives filesystem servers a private process per agent by default, and honours a declared scope', async () => {

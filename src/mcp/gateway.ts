@@ -212,6 +212,7 @@ export class McpGateway {
     const run = async () => send(await upstream.client());
     try {
       const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
+      upstream.answered();
       report(true);
       return result;
     } catch (error) {

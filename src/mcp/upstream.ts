@@ -25,7 +25,10 @@ export interface UpstreamOptions {
   name: string;
   config: StdioConfig;
   cwd?: string;
-  /** Restarts after a crash, each after an exponential backoff; then the server stays down. */
+  /**
+   * Restarts in a row, each after an exponential backoff, until the server answers a request again;
+   * then it stays down until the next request.
+   */
   maxRestarts?: number;
   restartBaseDelayMs?: number;
   /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
@@ -61,6 +64,8 @@ export class StdioUpstream {
   private current?: Promise<Client>;
   private closed = false;
   private pidOf?: () => number | null;
+  /** Restarts since the server last answered a request: one that dies after every start is not restarted forever. */
+  private restartsInARow = 0;
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -118,16 +123,29 @@ export class StdioUpstream {
     return client;
   }
 
+  /** The server answered a request: it may be restarted again as often as after its first crash. */
+  answered(): void {
+    this.restartsInARow = 0;
+  }
+
   private crashed(): void {
-    const { name, onLifecycle } = this.options;
+    const { name, onLifecycle, maxRestarts = 5 } = this.options;
     onLifecycle?.({ server: name, state: 'crashed' });
+    const left = maxRestarts - this.restartsInARow;
+    if (left <= 0) {
+      this.current = undefined; // the next request starts it again
+      const error = `MCP server "${name}" exited after each of ${maxRestarts} restarts without answering a request`;
+      onLifecycle?.({ server: name, state: 'gave-up', error });
+      return;
+    }
     const restarts = retry(handleAll, {
-      maxAttempts: this.options.maxRestarts ?? 5,
+      maxAttempts: left - 1,
       backoff: new ExponentialBackoff({ initialDelay: this.options.restartBaseDelayMs ?? 200, maxDelay: 5000 }),
     });
     this.current = this.settle(
       restarts.execute(() => {
         if (this.closed) throw this.closedError();
+        this.restartsInARow++;
         return this.start();
       }),
     );
