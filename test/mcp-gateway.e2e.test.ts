@@ -7,6 +7,7 @@ import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -14,6 +15,7 @@ import { useScriptedModel } from './support/scripted-model.js';
 const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
 const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
 const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
+const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
 
 const model = useScriptedModel(
   {
@@ -41,6 +43,18 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      // Both agents call add(13, 0), which makes the server exit once both calls are in flight; then add(2, 3).
+      {
+        match: { prompt: 'Add together', turn: 1 },
+        reply: { toolUse: { name: 'mcp__calc__add', input: { a: 13, b: 0 } } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Add together', turn: 2 },
+        reply: { toolUse: { name: 'mcp__calc__add', input: { a: 2, b: 3 } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Add together' }, reply: { text: 'Added.', chunkDelayMs: 700 }, sequencePer: 'script' },
       // Streams slowly, so the orchestrator can be stopped while the agent and its servers run.
       {
         match: { prompt: 'Slow recall', turn: 1 },
@@ -68,7 +82,7 @@ const leftoverServers = () => {
   return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
 };
 
-function workflow(name: string, phases: string): string {
+function workflow(name: string, phases: string, moreServers = ''): string {
   const files = join(model.home.dir, 'files');
   mkdirSync(files, { recursive: true });
   writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
@@ -80,7 +94,7 @@ name: ${name}
 mcpServers:
   memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
   files: { command: ${process.execPath}, args: [${filesystemServer}, ${files}], scope: agent }
-phases:
+${moreServers}phases:
 ${phases}`,
   );
   return path;
@@ -174,6 +188,48 @@ describe('MCP gateway with real agents', () => {
       orchestrator.kill('SIGKILL');
       await store.close();
     }
+  });
+
+  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it', async () => {
+    const path = workflow(
+      'crash',
+      `  - id: only
+    agents:
+      - { id: first, prompt: Add together first, mcpServers: [calc] }
+      - { id: second, prompt: Add together second, mcpServers: [calc] }
+`,
+      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-both, '13'] }\n`,
+    );
+    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_ENABLE_METRICS: 'true' } });
+    // The run's own /metrics, read while its agents give their last (slow) answers.
+    const url = await waitFor(() => /Metrics at (\S+)/.exec(run.stderrSoFar())?.[1], 60_000, 'the metrics URL');
+    const token = readFileSync(join(dataDir(), 'metrics.token'), 'utf8').trim();
+    const metrics = await waitFor(
+      async () => {
+        const families = parsePrometheus(
+          await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text(),
+        );
+        return seriesValue(families, 'baton_mcp_lifecycle_total', { server: 'calc', state: 'restarted' }) > 0
+          ? families
+          : undefined;
+      },
+      90_000,
+      'the restart to show in the metrics',
+    );
+    expect(seriesValue(metrics, 'baton_mcp_lifecycle_total', { server: 'calc', state: 'crashed' })).toBe(1);
+    const { code, stdout, stderr } = await run.output;
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    for (const agent of summary.phases[0]!.agents) {
+      const requests = model.server.messageRequests(agent.sessionId);
+      expect(requests[1]!.view!.last).toMatch(/connection closed/i);
+      expect(requests[2]!.view!.last).toBe('5');
+    }
+    const status = await runCli(['status', summary.runId, '--json'], { env: env() });
+    const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+    expect(health.find((h) => h.name === 'calc')).toMatchObject({ calls: 4, failures: 2, crashes: 1, restarts: 1 });
+    expect(leftoverServers()).toEqual([]);
   });
 
   it('no MCP server outlives a cancelled run', async () => {
