@@ -269,6 +269,28 @@ const parentOf = (pid: number): number | undefined => {
   }
 };
 
+describe('MCP gateway: cancel during preflight', () => {
+  it('a run cancelled while its shared server is still starting stops at once, its agent cancelled, nothing left', async () => {
+    const path = workflow(
+      'preflight',
+      `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
+`,
+      `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'] }\n`,
+    );
+    // A preflight allowed ten minutes: the cancel must not wait it out.
+    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
+    await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
+    run.kill('SIGTERM');
+    const { code, stdout, stderr } = await run.output;
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.status).toBe('cancelled');
+    expect(summary.phases[0]!.agents[0]).toMatchObject({ status: 'cancelled', error: { code: 'BATON_CANCELLED' } });
+    expect(leftoverServers()).toEqual([]);
+  });
+});
+
 describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {
   const redis = useRedisServer();
 

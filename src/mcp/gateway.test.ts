@@ -144,6 +144,28 @@ describe('MCP gateway', () => {
     expect(tool?.name).toBe('ping');
   });
 
+  it('close stops a shared server that is still starting, and the request waiting for it fails', async () => {
+    const gateway = await McpGateway.start();
+    cleanups.push(() => gateway.close());
+    const upstream = gateway.upstream('slow', {
+      command: process.execPath,
+      args: [faultServer, '--start-delay', '600000'],
+    });
+    const starting = upstream.client();
+    const pid = await waitFor(() => gateway.pids()[0], 10_000, 'the server process');
+    await gateway.close();
+    await expect(starting).rejects.toThrow(/stopped with its run/);
+    // The SDK ends the process (stdin closed, then SIGTERM): it does not wait out its start.
+    const alive = () => {
+      try {
+        return process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => !alive() || undefined, 10_000, 'the server process to exit');
+  });
+
   it('gives filesystem servers a private process per agent by default, and honours a declared scope', async () => {
     const manager = await gatewayRun({
       files: node(join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js'), tmpdir()),

@@ -181,6 +181,8 @@ export class McpManager {
   private readonly clock: Clock;
   private monitor?: NodeJS.Timeout;
   private saveRunHealth?: (health: ServerRunHealth[]) => Promise<void>;
+  /** Aborted by `close`: probes still waiting for a server end (a run cancelled during preflight stops at once). */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: McpManagerOptions) {
     this.events = options.events ?? new McpEvents();
@@ -249,9 +251,20 @@ export class McpManager {
     return state ? breakerStates[state.breaker.state] : 'closed';
   }
 
-  /** Checks servers, all in parallel. */
-  check(names: string[]): Promise<ServerHealth[]> {
-    return Promise.all(names.map((name) => this.checkOne(name)));
+  /**
+   * Checks servers, all in parallel. An aborted `signal` stops the wait (rejecting with its reason);
+   * the probes go on for other agents that wait for the same servers, until `close`.
+   */
+  check(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
+    const checks = Promise.all(names.map((name) => this.checkOne(name)));
+    if (!signal) return checks;
+    signal.throwIfAborted();
+    let stopWaiting = (): void => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      stopWaiting = () => reject(signal.reason);
+      signal.addEventListener('abort', stopWaiting, { once: true });
+    });
+    return Promise.race([checks, aborted]).finally(() => signal.removeEventListener('abort', stopWaiting));
   }
 
   async checkOne(name: string): Promise<ServerHealth> {
@@ -345,7 +358,10 @@ export class McpManager {
     if (chosen.length === 0) return { servers: {}, chosen, available: [], missing: [] };
 
     const names = chosen.map((c) => c.name);
-    const health = request.policy === 'wait' ? await this.checkUntilUp(names, request.signal) : await this.check(names);
+    const health =
+      request.policy === 'wait'
+        ? await this.checkUntilUp(names, request.signal)
+        : await this.check(names, request.signal);
 
     const down = health.filter((h) => h.status === 'down');
     if (down.length > 0 && request.policy !== 'degrade') {
@@ -374,11 +390,14 @@ export class McpManager {
    * the signal aborts; returns the latest health of each either way.
    */
   private async checkUntilUp(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
-    let health = await this.check(names);
+    let health = await this.check(names, signal);
     for (let delay = waitBackoff.next(); health.some(isDown); delay = delay.next(undefined)) {
       await sleep(delay.duration, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted) break;
-      const again = await this.check(health.filter(isDown).map((h) => h.name));
+      const again = await this.check(
+        health.filter(isDown).map((h) => h.name),
+        signal,
+      );
       health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
     }
     return health;
@@ -390,12 +409,13 @@ export class McpManager {
    */
   private probeFor(name: string): (timeoutMs: number) => Promise<MockTool[]> {
     const config = this.options.gateway && this.shared(name) ? undefined : this.launch(name);
-    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
+    const stop = this.closing.signal;
+    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd, signal: stop });
     const launch = launchConfig(this.server(name), this.options.env);
     if (!('command' in launch)) throw new BatonError(ErrorCodes.internal, `MCP server "${name}" is not stdio`);
     const upstream = this.options.gateway!.upstream(name, launch, this.options.cwd);
     return (timeoutMs) =>
-      withinDeadline(name, timeoutMs, async (signal) => listedTools(await upstream.client(signal), signal));
+      withinDeadline(name, timeoutMs, async (signal) => listedTools(await upstream.client(signal), signal), stop);
   }
 
   /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
@@ -448,6 +468,7 @@ export class McpManager {
   }
 
   close(): void {
+    this.closing.abort();
     this.saveHealth();
     if (this.monitor) clearInterval(this.monitor);
     this.monitor = undefined;

@@ -66,6 +66,8 @@ export class StdioUpstream {
   private pidOf?: () => number | null;
   /** Restarts since the server last answered a request: one that dies after every start is not restarted forever. */
   private restartsInARow = 0;
+  /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -107,13 +109,15 @@ export class StdioUpstream {
     const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
     for (const schema of listChanged)
       client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
+    this.pidOf = () => transport.pid;
     try {
-      await client.connect(transport, { signal });
+      await client.connect(transport, {
+        signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
+      });
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
     }
-    this.pidOf = () => transport.pid;
     // Set after connect: the SDK's own onclose handler is chained, so pending requests are rejected first.
     const closed = client.onclose;
     client.onclose = () => {
@@ -147,7 +151,7 @@ export class StdioUpstream {
         if (this.closed) throw this.closedError();
         this.restartsInARow++;
         return this.start();
-      }),
+      }, this.stopping.signal),
     );
     this.current.then(
       () => onLifecycle?.({ server: name, state: 'restarted' }),
@@ -163,6 +167,7 @@ export class StdioUpstream {
   /** Stops the server process (the SDK closes its stdin, then terminates it). */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort(this.closedError());
     const current = this.current;
     this.current = undefined;
     const client = await current?.catch(() => undefined);
