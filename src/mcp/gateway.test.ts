@@ -81,6 +81,20 @@ describe('MCP gateway', () => {
     expect(memory!.calls).toBeGreaterThanOrEqual(2);
   });
 
+  it('saves the health of a run for baton status while calls go through, not only at crashes and the end', async () => {
+    const manager = await gatewayRun({ ok: node(faultServer) });
+    const saved: Array<Array<{ name: string; calls: number }>> = [];
+    manager.reportHealthTo(async (health) => void saved.push(health));
+    await manager.check(['ok']);
+    const agent = await agentClient(manager.launch('ok'));
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    await waitFor(
+      () => saved.some((health) => health.some((h) => h.name === 'ok' && h.calls === 1)) || undefined,
+      10_000,
+      'the call to be saved',
+    );
+  });
+
   it('refuses a request without the run secret, or with a wrong one', async () => {
     const manager = await gatewayRun({ ok: node(faultServer) });
     await manager.check(['ok']);

@@ -99,6 +99,8 @@ export interface McpManagerOptions {
   probe?: McpProbe;
   /** Baton's MCP gateway: stdio servers of `scope: run` are started once in it and shared by agents. */
   gateway?: McpGateway;
+  /** Calls through the gateway are saved for `baton status` at most this often (default 2 s). */
+  reportEveryMs?: number;
   events?: McpEvents;
   clock?: Clock;
 }
@@ -183,6 +185,8 @@ export class McpManager {
   private saveRunHealth?: (health: ServerRunHealth[]) => Promise<void>;
   /** Aborted by `close`: probes still waiting for a server end (a run cancelled during preflight stops at once). */
   private readonly closing = new AbortController();
+  /** A save of recent calls, due within `reportEveryMs`. */
+  private saveDue?: NodeJS.Timeout;
 
   constructor(private readonly options: McpManagerOptions) {
     this.events = options.events ?? new McpEvents();
@@ -423,10 +427,13 @@ export class McpManager {
     return this.state(name).breaker.execute(request);
   }
 
-  /** Records a request that went through the gateway. */
+  /** Records a request that went through the gateway; `baton status` sees it within `reportEveryMs`. */
   recordCall(call: GatewayCall): void {
     this.state(call.server).traffic.recordCall(call);
     this.events.emit('mcp.call', call);
+    if (this.saveDue || !this.saveRunHealth) return;
+    this.saveDue = setTimeout(() => this.saveHealth(), this.options.reportEveryMs ?? 2000);
+    this.saveDue.unref();
   }
 
   /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
@@ -438,7 +445,7 @@ export class McpManager {
     this.saveHealth();
   }
 
-  /** Saves the run's MCP health (for `baton status`) now, after each crash or restart, and at close. */
+  /** Saves the run's MCP health (for `baton status`) now, while calls go through, after each crash or restart, and at close. */
   reportHealthTo(save: (health: ServerRunHealth[]) => Promise<void>): void {
     this.saveRunHealth = save;
     this.saveHealth();
@@ -446,6 +453,8 @@ export class McpManager {
 
   /** Health is for reading: a store briefly out of reach must not fail the run. */
   private saveHealth(): void {
+    clearTimeout(this.saveDue);
+    this.saveDue = undefined;
     void this.saveRunHealth?.(this.runHealth()).catch(() => undefined);
   }
 
