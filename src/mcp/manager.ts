@@ -262,10 +262,15 @@ export class McpManager {
   check(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
     const checks = Promise.all(names.map((name) => this.checkOne(name)));
     if (!signal) return checks;
-    signal.throwIfAborted();
     let stopWaiting = (): void => undefined;
     const aborted = new Promise<never>((_, reject) => {
-      stopWaiting = () => reject(signal.reason);
+      stopWaiting = () =>
+        reject(
+          signal.reason instanceof Error
+            ? signal.reason
+            : new BatonError(ErrorCodes.cancelled, 'stopped while waiting for its MCP servers'),
+        );
+      if (signal.aborted) stopWaiting();
       signal.addEventListener('abort', stopWaiting, { once: true });
     });
     return Promise.race([checks, aborted]).finally(() => signal.removeEventListener('abort', stopWaiting));
