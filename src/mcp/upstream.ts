@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { agentReaper } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 
@@ -110,17 +111,25 @@ export class StdioUpstream {
     for (const schema of listChanged)
       client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
     this.pidOf = () => transport.pid;
+    const connecting = client.connect(transport, {
+      signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
+    });
+    // The SDK has spawned the process by now. Should Baton be SIGKILLed, its closed pipes end only a
+    // server that reads them: the watchdog kills the rest, even one still starting.
+    const pid = transport.pid;
+    if (pid !== null) agentReaper.watchProcess(pid);
+    const exited = () => pid !== null && agentReaper.releaseProcess(pid);
     try {
-      await client.connect(transport, {
-        signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
-      });
+      await connecting;
     } catch (error) {
       await client.close().catch(() => undefined);
+      exited();
       throw error;
     }
     // Set after connect: the SDK's own onclose handler is chained, so pending requests are rejected first.
     const closed = client.onclose;
     client.onclose = () => {
+      exited();
       closed?.();
       if (!this.closed) this.crashed();
     };
