@@ -198,7 +198,7 @@ describe('MCP gateway with real agents', () => {
       - { id: first, prompt: Add together first, mcpServers: [calc] }
       - { id: second, prompt: Add together second, mcpServers: [calc] }
 `,
-      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-both, '13'] }\n`,
+      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-waiting, '2'] }\n`,
     );
     const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_ENABLE_METRICS: 'true' } });
     // The run's own /metrics, read while its agents give their last (slow) answers.

@@ -128,6 +128,18 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
   });
 
+  it("a crash while three agents call the server fails their calls, and each one's next call succeeds", async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--exit-when-waiting', '3') });
+    await manager.check(['calc']);
+    const agents = await Promise.all([1, 2, 3].map(() => agentClient(manager.launch('calc'))));
+    const calls = await Promise.allSettled(agents.map((a) => a.callTool({ name: 'add', arguments: { a: 13, b: 0 } })));
+    expect(calls.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // One crash, not three failures in a row: the breaker stays closed and the restarted server answers.
+    for (const agent of agents)
+      expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'closed', crashes: 1, failures: 3 });
+  });
+
   it('a server that dies after every start is restarted maxRestarts times in all, then waits for the next request', async () => {
     const lifecycle: string[] = [];
     const gateway = await McpGateway.start({

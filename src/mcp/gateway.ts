@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import {
   CallToolRequestSchema,
   CallToolResultSchema,
+  ErrorCode,
   GetPromptRequestSchema,
   GetPromptResultSchema,
   isInitializeRequest,
@@ -209,12 +210,25 @@ export class McpGateway {
         latencyMs: performance.now() - started,
         ...(error ? { error: error instanceof Error ? error.message : JSON.stringify(error) } : {}),
       });
-    const run = async () => send(await upstream.client());
+    // A call cut off by a crash fails, but not through the breaker: the restart deals with the crash,
+    // and one crash under three agents' calls must not open the breaker for the restarted server.
+    let cutOff: { error: unknown } | undefined;
+    const run = async () => {
+      const live = await upstream.client();
+      try {
+        return await send(live);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== ErrorCode.ConnectionClosed) throw error;
+        cutOff = { error };
+        return undefined;
+      }
+    };
     try {
       const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
+      if (cutOff) throw cutOff.error;
       upstream.answered();
       report(true);
-      return result;
+      return result as T;
     } catch (error) {
       report(false, error);
       throw error;
