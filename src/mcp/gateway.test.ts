@@ -140,6 +140,20 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'closed', crashes: 1, failures: 3 });
   });
 
+  it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {
+    const manager = await gatewayRun({ slow: node(faultServer, '--call-delay', '3000') });
+    await manager.check(['slow']);
+    const agent = await agentClient(manager.launch('slow'));
+    for (let i = 0; i < 3; i++) {
+      const cancel = new AbortController();
+      const call = agent.callTool({ name: 'ping', arguments: {} }, undefined, { signal: cancel.signal });
+      cancel.abort('the agent gave up');
+      await expect(call).rejects.toThrow();
+    }
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.breakerState('slow')).toBe('closed');
+  });
+
   it('a server that dies after every start is restarted maxRestarts times in all, then waits for the next request', async () => {
     const lifecycle: string[] = [];
     const gateway = await McpGateway.start({
