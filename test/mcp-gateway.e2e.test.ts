@@ -7,6 +7,7 @@ import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
+import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -14,6 +15,7 @@ import { useScriptedModel } from './support/scripted-model.js';
 const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
 const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
 const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
+const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
 
 const model = useScriptedModel(
   {
@@ -41,6 +43,18 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      // Both agents call add(13, 0), which makes the server exit once both calls are in flight; then add(2, 3).
+      {
+        match: { prompt: 'Add together', turn: 1 },
+        reply: { toolUse: { name: 'mcp__calc__add', input: { a: 13, b: 0 } } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Add together', turn: 2 },
+        reply: { toolUse: { name: 'mcp__calc__add', input: { a: 2, b: 3 } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Add together' }, reply: { text: 'Added.', chunkDelayMs: 700 }, sequencePer: 'script' },
       // Streams slowly, so the orchestrator can be stopped while the agent and its servers run.
       {
         match: { prompt: 'Slow recall', turn: 1 },
@@ -68,7 +82,7 @@ const leftoverServers = () => {
   return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
 };
 
-function workflow(name: string, phases: string): string {
+function workflow(name: string, phases: string, moreServers = ''): string {
   const files = join(model.home.dir, 'files');
   mkdirSync(files, { recursive: true });
   writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
@@ -80,7 +94,7 @@ name: ${name}
 mcpServers:
   memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
   files: { command: ${process.execPath}, args: [${filesystemServer}, ${files}], scope: agent }
-phases:
+${moreServers}phases:
 ${phases}`,
   );
   return path;
@@ -138,10 +152,14 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives an orchestrator that is SIGKILLed and then resumed', async () => {
+  it('no MCP server outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
     const path = workflow(
       'killed',
-      `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }] }
+      `  - id: first
+    agents:
+      - { id: writer, prompt: Store the launch date, mcpServers: [memory] }
+      - { id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }
+  - { id: then, dependsOn: [first], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
 `,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
@@ -151,22 +169,67 @@ describe('MCP gateway with real agents', () => {
         async () => {
           const [run] = await store.listRuns({ limit: 1 });
           if (!run || run.workflowName !== 'killed') return undefined;
-          const [agent] = await store.listAgents(run.id);
-          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
+          const slow = (await store.listAgents(run.id)).find((a) => a.id === 'slow');
+          return slow && model.server.messageRequests(slow.sessionId).length >= 2 ? run.id : undefined;
         },
         90_000,
-        'the agent to have called its MCP server',
+        'the slow agent to have called its MCP server',
       );
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
+      // The resumed run's memory server has the workflow's MEMORY_FILE_PATH, though the store keeps it hidden.
+      const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
+      expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
     } finally {
       orchestrator.kill('SIGKILL');
       await store.close();
     }
+  });
+
+  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it', async () => {
+    const path = workflow(
+      'crash',
+      `  - id: only
+    agents:
+      - { id: first, prompt: Add together first, mcpServers: [calc] }
+      - { id: second, prompt: Add together second, mcpServers: [calc] }
+`,
+      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-waiting, '2'] }\n`,
+    );
+    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_ENABLE_METRICS: 'true' } });
+    // The run's own /metrics, read while its agents give their last (slow) answers.
+    const url = await waitFor(() => /Metrics at (\S+)/.exec(run.stderrSoFar())?.[1], 60_000, 'the metrics URL');
+    const token = readFileSync(join(dataDir(), 'metrics.token'), 'utf8').trim();
+    const metrics = await waitFor(
+      async () => {
+        const families = parsePrometheus(
+          await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text(),
+        );
+        return seriesValue(families, 'baton_mcp_lifecycle_total', { server: 'calc', state: 'restarted' }) > 0
+          ? families
+          : undefined;
+      },
+      90_000,
+      'the restart to show in the metrics',
+    );
+    expect(seriesValue(metrics, 'baton_mcp_lifecycle_total', { server: 'calc', state: 'crashed' })).toBe(1);
+    const { code, stdout, stderr } = await run.output;
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    for (const agent of summary.phases[0]!.agents) {
+      const requests = model.server.messageRequests(agent.sessionId);
+      expect(requests[1]!.view!.last).toMatch(/connection closed/i);
+      expect(requests[2]!.view!.last).toBe('5');
+    }
+    const status = await runCli(['status', summary.runId, '--json'], { env: env() });
+    const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+    expect(health.find((h) => h.name === 'calc')).toMatchObject({ calls: 4, failures: 2, crashes: 1, restarts: 1 });
+    expect(leftoverServers()).toEqual([]);
   });
 
   it('no MCP server outlives a cancelled run', async () => {
@@ -205,6 +268,49 @@ const parentOf = (pid: number): number | undefined => {
     return undefined; // it exited while we looked
   }
 };
+
+describe('MCP gateway: cancel during preflight', () => {
+  it('a run cancelled while its shared server is still starting stops at once, its agent cancelled, nothing left', async () => {
+    const path = workflow(
+      'preflight',
+      `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
+`,
+      `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'] }\n`,
+    );
+    // A preflight allowed ten minutes: the cancel must not wait it out.
+    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
+    await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
+    run.kill('SIGTERM');
+    const { code, stdout, stderr } = await run.output;
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.status).toBe('cancelled');
+    expect(summary.phases[0]!.agents[0]).toMatchObject({ status: 'cancelled', error: { code: 'BATON_CANCELLED' } });
+    expect(leftoverServers()).toEqual([]);
+  });
+});
+
+describe('MCP gateway: orchestrator SIGKILLed during preflight', () => {
+  it('a shared server still starting (not yet reading its stdin) dies with an orchestrator that is SIGKILLed', async () => {
+    const path = workflow(
+      'killed-early',
+      `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
+`,
+      `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'] }\n`,
+    );
+    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
+    try {
+      await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
+      run.kill('SIGKILL');
+      await run.output;
+      // Its stdin closed with Baton, but it reads nothing yet: Baton's watchdog stops it, as it stops agents.
+      await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the shared server to stop');
+    } finally {
+      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
 
 describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {
   const redis = useRedisServer();

@@ -2,19 +2,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * The watchdog's whole program, in POSIX sh (builtins only: it starts in ≈ 1 ms, where a Node
- * watchdog took 0.05 CPU-s of every run): it reads "+<pgid>" and "-<pgid>" lines on stdin, and when
- * stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it kills every
- * process group still registered, then exits.
+ * watchdog took 0.05 CPU-s of every run): it reads "+<target>" and "-<target>" lines on stdin, a
+ * target being "-<pgid>" (a process group) or "<pid>" (one process), and when stdin closes — Baton
+ * exited, or was killed with SIGKILL and could not clean up — it kills every target still
+ * registered, then exits.
  */
 const watchdogProgram = `
-groups=
+targets=
 while read -r line; do
   case "$line" in
-    +*) groups="$groups \${line#+}" ;;
-    -*) kept=; for g in $groups; do [ "$g" = "\${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;
+    +*) targets="$targets \${line#+}" ;;
+    -*) kept=; for t in $targets; do [ "$t" = "\${line#-}" ] || kept="$kept $t"; done; targets=$kept ;;
   esac
 done
-for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
+for t in $targets; do kill -s KILL -- "$t" 2>/dev/null; done
 exit 0
 `;
 
@@ -27,11 +28,20 @@ class AgentReaper {
   private watchdog?: ChildProcess;
 
   watch(pgid: number): void {
-    this.send(`+${pgid}\n`);
+    this.send(`+-${pgid}\n`);
   }
 
   release(pgid: number): void {
-    this.send(`-${pgid}\n`);
+    this.send(`--${pgid}\n`);
+  }
+
+  /** One process, not a group: a shared MCP server Baton runs as its own child (its pipes are not enough). */
+  watchProcess(pid: number): void {
+    this.send(`+${pid}\n`);
+  }
+
+  releaseProcess(pid: number): void {
+    this.send(`-${pid}\n`);
   }
 
   private send(line: string): void {

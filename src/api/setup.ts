@@ -159,7 +159,7 @@ export async function loadRunToResume(
   const run = await resumableRun(store, runId, redoMerge);
   const dir = run.workflowPath ? dirname(run.workflowPath) : cwd;
   const where = { dir, cwd, ...(run.workflowPath ? { path: run.workflowPath } : {}) };
-  const resumed = workflowWithMcp(run.workflow, `run ${runId}`, where, config);
+  const stored = workflowWithMcp(run.workflow, `run ${runId}`, where, config);
   // Literal agent env values are stored redacted: take them back from the workflow file, if it still has them.
   const fromFile = (): Workflow | undefined => {
     try {
@@ -170,7 +170,9 @@ export async function loadRunToResume(
       return undefined; // gone or changed beyond parsing: reported if a hidden value was needed from it
     }
   };
-  return { run, ...resumed, workflow: restoreWorkflowEnv(resumed.workflow, fromFile, runId) };
+  const workflow = restoreWorkflowEnv(stored.workflow, fromFile, runId);
+  // The MCP catalog is made from the restored workflow: its servers must start with the real values.
+  return { run, ...withMcpSetup({ ...stored, workflow }, config, [cwd, dir]) };
 }
 
 /** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */

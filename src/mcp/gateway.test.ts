@@ -8,6 +8,7 @@ import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextp
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
 import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
+import { McpGateway } from './gateway.js';
 import type { McpManager } from './manager.js';
 import { newGatewayToken, startMcp } from './setup.js';
 
@@ -80,6 +81,20 @@ describe('MCP gateway', () => {
     expect(memory!.calls).toBeGreaterThanOrEqual(2);
   });
 
+  it('saves the health of a run for baton status while calls go through, not only at crashes and the end', async () => {
+    const manager = await gatewayRun({ ok: node(faultServer) });
+    const saved: Array<Array<{ name: string; calls: number }>> = [];
+    manager.reportHealthTo(async (health) => void saved.push(health));
+    await manager.check(['ok']);
+    const agent = await agentClient(manager.launch('ok'));
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    await waitFor(
+      () => saved.some((health) => health.some((h) => h.name === 'ok' && h.calls === 1)) || undefined,
+      10_000,
+      'the call to be saved',
+    );
+  });
+
   it('refuses a request without the run secret, or with a wrong one', async () => {
     const manager = await gatewayRun({ ok: node(faultServer) });
     await manager.check(['ok']);
@@ -111,6 +126,84 @@ describe('MCP gateway', () => {
     // The restarted process answers (and would crash again after one call: a fresh process).
     expect(text(await agent.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
+  });
+
+  it("a crash while three agents call the server fails their calls, and each one's next call succeeds", async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--exit-when-waiting', '3') });
+    await manager.check(['calc']);
+    const agents = await Promise.all([1, 2, 3].map(() => agentClient(manager.launch('calc'))));
+    const calls = await Promise.allSettled(agents.map((a) => a.callTool({ name: 'add', arguments: { a: 13, b: 0 } })));
+    expect(calls.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // One crash, not three failures in a row: the breaker stays closed and the restarted server answers.
+    for (const agent of agents)
+      expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'closed', crashes: 1, failures: 3 });
+  });
+
+  it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {
+    const manager = await gatewayRun({ slow: node(faultServer, '--call-delay', '3000') });
+    await manager.check(['slow']);
+    const agent = await agentClient(manager.launch('slow'));
+    for (let i = 0; i < 3; i++) {
+      const cancel = new AbortController();
+      const call = agent.callTool({ name: 'ping', arguments: {} }, undefined, { signal: cancel.signal });
+      cancel.abort('the agent gave up');
+      await expect(call).rejects.toThrow();
+    }
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.breakerState('slow')).toBe('closed');
+  });
+
+  it('a server that dies after every start is restarted maxRestarts times in all, then waits for the next request', async () => {
+    const lifecycle: string[] = [];
+    const gateway = await McpGateway.start({
+      maxRestarts: 3,
+      restartBaseDelayMs: 1,
+      onLifecycle: (event) => void lifecycle.push(event.state),
+    });
+    cleanups.push(() => gateway.close());
+    const upstream = gateway.upstream('dying', {
+      command: process.execPath,
+      args: [faultServer, '--exit-after-start', '500'],
+    });
+    await upstream.client();
+    await waitFor(() => lifecycle.includes('gave-up') || undefined, 20_000, 'the restarts to stop');
+    expect(lifecycle).toEqual([
+      'crashed',
+      'restarted',
+      'crashed',
+      'restarted',
+      'crashed',
+      'restarted',
+      'crashed',
+      'gave-up',
+    ]);
+    expect(gateway.pids()).toEqual([]);
+    // The next request starts it again, and it answers.
+    const [tool] = (await (await upstream.client()).listTools()).tools;
+    expect(tool?.name).toBe('ping');
+  });
+
+  it('close stops a shared server that is still starting, and the request waiting for it fails', async () => {
+    const gateway = await McpGateway.start();
+    cleanups.push(() => gateway.close());
+    const upstream = gateway.upstream('slow', {
+      command: process.execPath,
+      args: [faultServer, '--start-delay', '600000'],
+    });
+    const starting = upstream.client();
+    const pid = await waitFor(() => gateway.pids()[0], 10_000, 'the server process');
+    await gateway.close();
+    await expect(starting).rejects.toThrow(/stopped with its run/);
+    // The SDK ends the process (stdin closed, then SIGTERM): it does not wait out its start.
+    const alive = () => {
+      try {
+        return process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => !alive() || undefined, 10_000, 'the server process to exit');
   });
 
   it('gives filesystem servers a private process per agent by default, and honours a declared scope', async () => {

@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import {
   CallToolRequestSchema,
   CallToolResultSchema,
+  ErrorCode,
   GetPromptRequestSchema,
   GetPromptResultSchema,
   isInitializeRequest,
@@ -187,7 +188,7 @@ export class McpGateway {
                 void server
                   .notification({ method: 'notifications/progress', params: { ...progress, progressToken } })
                   .catch(() => undefined);
-        return this.forward(upstream, message.method, (live) =>
+        return this.forward(upstream, message.method, extra.signal, (live) =>
           live.request(message, result, {
             signal: extra.signal,
             timeout: 24 * 3_600_000,
@@ -199,7 +200,12 @@ export class McpGateway {
   }
 
   /** Forwards one request to the live upstream client, through the guard, and reports how it went. */
-  private async forward<T>(upstream: StdioUpstream, method: string, send: (client: Client) => Promise<T>): Promise<T> {
+  private async forward<T>(
+    upstream: StdioUpstream,
+    method: string,
+    agentSignal: AbortSignal,
+    send: (client: Client) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
     const report = (ok: boolean, error?: unknown) =>
       this.options.onCall?.({
@@ -209,11 +215,27 @@ export class McpGateway {
         latencyMs: performance.now() - started,
         ...(error ? { error: error instanceof Error ? error.message : JSON.stringify(error) } : {}),
       });
-    const run = async () => send(await upstream.client());
+    // A call cut off by a crash, or cancelled by its agent, fails but not through the breaker: the
+    // restart deals with a crash (one crash under three agents' calls must not open the breaker for
+    // the restarted server), and a cancel says nothing about the server.
+    let cutOff: { error: unknown } | undefined;
+    const run = async () => {
+      const live = await upstream.client();
+      try {
+        return await send(live);
+      } catch (error) {
+        const closed = (error as { code?: unknown }).code === ErrorCode.ConnectionClosed;
+        if (!closed && !agentSignal.aborted) throw error;
+        cutOff = { error };
+        return undefined;
+      }
+    };
     try {
       const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
+      if (cutOff) throw cutOff.error;
+      upstream.answered();
       report(true);
-      return result;
+      return result as T;
     } catch (error) {
       report(false, error);
       throw error;

@@ -216,6 +216,28 @@ describe('agent MCP plans and graceful degradation', () => {
     expect(Object.keys(plan.servers)).toEqual(['later']);
   });
 
+  it('stops waiting for a server that is still starting when the agent is cancelled', async () => {
+    const starting: McpProbe = () => new Promise(() => undefined);
+    const cancel = new AbortController();
+    const m = manager({ slow: fault() }, { probe: starting, timeoutMs: 600_000 });
+    const planned = m.prepareAgent({
+      agentId: 'a',
+      task: 'x',
+      requested: ['slow'],
+      policy: 'fail',
+      signal: cancel.signal,
+    });
+    cancel.abort(new BatonError(ErrorCodes.cancelled, 'run cancelled'));
+    await expect(planned).rejects.toThrow('run cancelled');
+  });
+
+  it('close stops a probe that still waits for its server to start', async () => {
+    const m = manager({ slow: fault('--start-delay', '600000') }, { timeoutMs: 600_000 });
+    const checked = m.check(['slow']);
+    m.close();
+    expect(await checked).toEqual([expect.objectContaining({ name: 'slow', status: 'down' })]);
+  });
+
   it('wait: gives up when the agent is cancelled', async () => {
     const signal = AbortSignal.timeout(300);
     const m = manager({ dead: fault() }, { probe: up, maxAttempts: 1, breakerThreshold: 100 });

@@ -99,6 +99,8 @@ export interface McpManagerOptions {
   probe?: McpProbe;
   /** Baton's MCP gateway: stdio servers of `scope: run` are started once in it and shared by agents. */
   gateway?: McpGateway;
+  /** Calls through the gateway are saved for `baton status` at most this often (default 2 s). */
+  reportEveryMs?: number;
   events?: McpEvents;
   clock?: Clock;
 }
@@ -181,6 +183,10 @@ export class McpManager {
   private readonly clock: Clock;
   private monitor?: NodeJS.Timeout;
   private saveRunHealth?: (health: ServerRunHealth[]) => Promise<void>;
+  /** Aborted by `close`: probes still waiting for a server end (a run cancelled during preflight stops at once). */
+  private readonly closing = new AbortController();
+  /** A save of recent calls, due within `reportEveryMs`. */
+  private saveDue?: NodeJS.Timeout;
 
   constructor(private readonly options: McpManagerOptions) {
     this.events = options.events ?? new McpEvents();
@@ -249,9 +255,25 @@ export class McpManager {
     return state ? breakerStates[state.breaker.state] : 'closed';
   }
 
-  /** Checks servers, all in parallel. */
-  check(names: string[]): Promise<ServerHealth[]> {
-    return Promise.all(names.map((name) => this.checkOne(name)));
+  /**
+   * Checks servers, all in parallel. An aborted `signal` stops the wait (rejecting with its reason);
+   * the probes go on for other agents that wait for the same servers, until `close`.
+   */
+  check(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
+    const checks = Promise.all(names.map((name) => this.checkOne(name)));
+    if (!signal) return checks;
+    let stopWaiting = (): void => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      stopWaiting = () =>
+        reject(
+          signal.reason instanceof Error
+            ? signal.reason
+            : new BatonError(ErrorCodes.cancelled, 'stopped while waiting for its MCP servers'),
+        );
+      if (signal.aborted) stopWaiting();
+      signal.addEventListener('abort', stopWaiting, { once: true });
+    });
+    return Promise.race([checks, aborted]).finally(() => signal.removeEventListener('abort', stopWaiting));
   }
 
   async checkOne(name: string): Promise<ServerHealth> {
@@ -345,7 +367,10 @@ export class McpManager {
     if (chosen.length === 0) return { servers: {}, chosen, available: [], missing: [] };
 
     const names = chosen.map((c) => c.name);
-    const health = request.policy === 'wait' ? await this.checkUntilUp(names, request.signal) : await this.check(names);
+    const health =
+      request.policy === 'wait'
+        ? await this.checkUntilUp(names, request.signal)
+        : await this.check(names, request.signal);
 
     const down = health.filter((h) => h.status === 'down');
     if (down.length > 0 && request.policy !== 'degrade') {
@@ -374,11 +399,14 @@ export class McpManager {
    * the signal aborts; returns the latest health of each either way.
    */
   private async checkUntilUp(names: string[], signal?: AbortSignal): Promise<ServerHealth[]> {
-    let health = await this.check(names);
+    let health = await this.check(names, signal);
     for (let delay = waitBackoff.next(); health.some(isDown); delay = delay.next(undefined)) {
       await sleep(delay.duration, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted) break;
-      const again = await this.check(health.filter(isDown).map((h) => h.name));
+      const again = await this.check(
+        health.filter(isDown).map((h) => h.name),
+        signal,
+      );
       health = health.map((h) => again.find((a) => a.name === h.name) ?? h);
     }
     return health;
@@ -390,12 +418,13 @@ export class McpManager {
    */
   private probeFor(name: string): (timeoutMs: number) => Promise<MockTool[]> {
     const config = this.options.gateway && this.shared(name) ? undefined : this.launch(name);
-    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd });
+    const stop = this.closing.signal;
+    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd, signal: stop });
     const launch = launchConfig(this.server(name), this.options.env);
     if (!('command' in launch)) throw new BatonError(ErrorCodes.internal, `MCP server "${name}" is not stdio`);
     const upstream = this.options.gateway!.upstream(name, launch, this.options.cwd);
     return (timeoutMs) =>
-      withinDeadline(name, timeoutMs, async (signal) => listedTools(await upstream.client(signal), signal));
+      withinDeadline(name, timeoutMs, async (signal) => listedTools(await upstream.client(signal), signal), stop);
   }
 
   /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
@@ -403,10 +432,13 @@ export class McpManager {
     return this.state(name).breaker.execute(request);
   }
 
-  /** Records a request that went through the gateway. */
+  /** Records a request that went through the gateway; `baton status` sees it within `reportEveryMs`. */
   recordCall(call: GatewayCall): void {
     this.state(call.server).traffic.recordCall(call);
     this.events.emit('mcp.call', call);
+    if (this.saveDue || !this.saveRunHealth) return;
+    this.saveDue = setTimeout(() => this.saveHealth(), this.options.reportEveryMs ?? 2000);
+    this.saveDue.unref();
   }
 
   /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
@@ -418,7 +450,7 @@ export class McpManager {
     this.saveHealth();
   }
 
-  /** Saves the run's MCP health (for `baton status`) now, after each crash or restart, and at close. */
+  /** Saves the run's MCP health (for `baton status`) now, while calls go through, after each crash or restart, and at close. */
   reportHealthTo(save: (health: ServerRunHealth[]) => Promise<void>): void {
     this.saveRunHealth = save;
     this.saveHealth();
@@ -426,6 +458,8 @@ export class McpManager {
 
   /** Health is for reading: a store briefly out of reach must not fail the run. */
   private saveHealth(): void {
+    clearTimeout(this.saveDue);
+    this.saveDue = undefined;
     void this.saveRunHealth?.(this.runHealth()).catch(() => undefined);
   }
 
@@ -448,6 +482,7 @@ export class McpManager {
   }
 
   close(): void {
+    this.closing.abort();
     this.saveHealth();
     if (this.monitor) clearInterval(this.monitor);
     this.monitor = undefined;

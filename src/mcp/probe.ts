@@ -8,6 +8,8 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** Working directory for stdio servers. */
   cwd?: string;
+  /** Ends the probe early (its manager is closing): it fails like a server that is not up. */
+  signal?: AbortSignal;
 }
 
 /** The server did not answer in time: retrying within the same preflight would not help. */
@@ -66,10 +68,15 @@ export const probeServer: McpProbe = async (name, config, options) => {
   const sdk = await clientSdk();
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
   try {
-    return await withinDeadline(name, options.timeoutMs, async (signal) => {
-      await client.connect(transportFor(sdk, config, options.cwd), { signal });
-      return listedTools(client, signal);
-    });
+    return await withinDeadline(
+      name,
+      options.timeoutMs,
+      async (signal) => {
+        await client.connect(transportFor(sdk, config, options.cwd), { signal });
+        return listedTools(client, signal);
+      },
+      options.signal,
+    );
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -93,6 +100,7 @@ export async function withinDeadline<T>(
   name: string,
   timeoutMs: number,
   work: (signal: AbortSignal) => Promise<T>,
+  stop?: AbortSignal,
 ): Promise<T> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -101,15 +109,25 @@ export async function withinDeadline<T>(
       reject(new McpProbeTimeout(`MCP server "${name}" did not answer initialize + tools/list within ${timeoutMs} ms`)),
     );
   });
+  let stopNow = (): void => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stopNow = () => {
+      reject(new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${name}" was not up yet when its run stopped`));
+      deadline.abort();
+    };
+  });
+  if (stop?.aborted) stopNow();
+  stop?.addEventListener('abort', stopNow, { once: true });
   try {
     const working = work(deadline.signal);
     working.catch(() => undefined); // after a timeout wins the race, its late failure is expected
-    return await Promise.race([working, timedOut]);
+    return await Promise.race([working, stopped, timedOut]);
   } catch (error) {
     if (error instanceof BatonError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${name}" is not up: ${reason}`, { cause: error });
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener('abort', stopNow);
   }
 }

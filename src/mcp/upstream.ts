@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { agentReaper } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 
@@ -25,7 +26,10 @@ export interface UpstreamOptions {
   name: string;
   config: StdioConfig;
   cwd?: string;
-  /** Restarts after a crash, each after an exponential backoff; then the server stays down. */
+  /**
+   * Restarts in a row, each after an exponential backoff, until the server answers a request again;
+   * then it stays down until the next request.
+   */
   maxRestarts?: number;
   restartBaseDelayMs?: number;
   /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
@@ -61,6 +65,10 @@ export class StdioUpstream {
   private current?: Promise<Client>;
   private closed = false;
   private pidOf?: () => number | null;
+  /** Restarts since the server last answered a request: one that dies after every start is not restarted forever. */
+  private restartsInARow = 0;
+  /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -102,34 +110,57 @@ export class StdioUpstream {
     const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
     for (const schema of listChanged)
       client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
+    this.pidOf = () => transport.pid;
+    const connecting = client.connect(transport, {
+      signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
+    });
+    // The SDK has spawned the process by now. Should Baton be SIGKILLed, its closed pipes end only a
+    // server that reads them: the watchdog kills the rest, even one still starting.
+    const pid = transport.pid;
+    if (pid !== null) agentReaper.watchProcess(pid);
+    const exited = () => pid !== null && agentReaper.releaseProcess(pid);
     try {
-      await client.connect(transport, { signal });
+      await connecting;
     } catch (error) {
       await client.close().catch(() => undefined);
+      exited();
       throw error;
     }
-    this.pidOf = () => transport.pid;
     // Set after connect: the SDK's own onclose handler is chained, so pending requests are rejected first.
     const closed = client.onclose;
     client.onclose = () => {
+      exited();
       closed?.();
       if (!this.closed) this.crashed();
     };
     return client;
   }
 
+  /** The server answered a request: it may be restarted again as often as after its first crash. */
+  answered(): void {
+    this.restartsInARow = 0;
+  }
+
   private crashed(): void {
-    const { name, onLifecycle } = this.options;
+    const { name, onLifecycle, maxRestarts = 5 } = this.options;
     onLifecycle?.({ server: name, state: 'crashed' });
+    const left = maxRestarts - this.restartsInARow;
+    if (left <= 0) {
+      this.current = undefined; // the next request starts it again
+      const error = `MCP server "${name}" exited after each of ${maxRestarts} restarts without answering a request`;
+      onLifecycle?.({ server: name, state: 'gave-up', error });
+      return;
+    }
     const restarts = retry(handleAll, {
-      maxAttempts: this.options.maxRestarts ?? 5,
+      maxAttempts: left - 1,
       backoff: new ExponentialBackoff({ initialDelay: this.options.restartBaseDelayMs ?? 200, maxDelay: 5000 }),
     });
     this.current = this.settle(
       restarts.execute(() => {
         if (this.closed) throw this.closedError();
+        this.restartsInARow++;
         return this.start();
-      }),
+      }, this.stopping.signal),
     );
     this.current.then(
       () => onLifecycle?.({ server: name, state: 'restarted' }),
@@ -145,6 +176,7 @@ export class StdioUpstream {
   /** Stops the server process (the SDK closes its stdin, then terminates it). */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort(this.closedError());
     const current = this.current;
     this.current = undefined;
     const client = await current?.catch(() => undefined);

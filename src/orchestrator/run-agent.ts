@@ -124,12 +124,14 @@ async function prepareOrFail(
   try {
     return await prepareAgent(ctx, agent, where);
   } catch (error) {
+    // Stopped while it was being prepared (waiting for its MCP servers, say): cancelled, not failed.
+    const stopped = ctx.stop.stopped;
     return ctx.records.finish({
       ...agent.record,
-      status: 'failed',
+      status: stopped ? 'cancelled' : 'failed',
       model: agent.resolved.model,
       startedAt,
-      error: toErrorInfo(error),
+      error: stopped ? ctx.stop.error() : toErrorInfo(error),
     });
   }
 }

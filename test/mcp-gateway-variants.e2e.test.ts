@@ -1,0 +1,320 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/api/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openRedisStore, openSqliteStore, type Store } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { freePort, useRedisServer } from './support/redis.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+// Variants of the gateway's required behaviour that test/mcp-gateway.e2e.test.ts does not cover: several
+// shared servers at once with env secrets, an http server beside them, `baton cancel` from another
+// process (locally and on a worker), the library's `run()` with an AbortSignal, and runs that use no server.
+
+const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
+const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
+const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
+const everythingServer = join(modules, '@modelcontextprotocol/server-everything/dist/index.js');
+
+const model = useScriptedModel(
+  {
+    rules: [
+      {
+        match: { prompt: 'Store the launch', turn: 1 },
+        reply: {
+          toolUse: {
+            name: 'mcp__memory__create_entities',
+            input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
+          },
+        },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Store the launch' }, reply: { text: 'Stored.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Read the launch', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Read the launch' }, reply: { text: 'Read it.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Echo it', turn: 1 },
+        reply: { toolUse: { name: 'mcp__everything__echo', input: { message: 'echo-marker-77' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Echo it' }, reply: { text: 'Echoed.' }, sequencePer: 'script' },
+      {
+        match: { prompt: 'Read the notes', turn: 1 },
+        reply: { toolUse: { name: 'mcp__files__list_directory', input: { path: '.' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      // Streams slowly, so the run can be stopped while the agent and its servers run.
+      {
+        match: { prompt: 'Slow recall', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Slow recall' },
+        reply: { text: 'Recalled slowly, word by word, as agents do.', chunkDelayMs: 700 },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-gateway-variants-',
+);
+
+const dataDir = () => join(model.home.dir, 'data');
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: dataDir(),
+    ENABLE_TOOL_SEARCH: 'false',
+    MCP_TIMEOUT: '60000',
+    ...extra,
+  });
+
+/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
+const leftoverServers = () => {
+  const ours = new Set(processesWithEnv(model.home.dir));
+  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
+};
+const leftoverAgents = () => agentProcessesWithEnv(model.home.dir);
+
+/** A live process's server name (Baton's marker) and parent, or undefined once it has exited. */
+function serverProcess(pid: number): { name: string; parent: number } | undefined {
+  try {
+    const marker = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((v) => v.startsWith('BATON_MCP_SERVER='));
+    const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    return marker ? { name: marker.slice('BATON_MCP_SERVER='.length), parent } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every MCP server process of this test seen while `during` runs, by pid. */
+async function serversSeenDuring<T>(during: () => Promise<T>) {
+  const seen = new Map<number, { name: string; parent: number }>();
+  const sampler = setInterval(() => {
+    for (const pid of leftoverServers()) {
+      const found = seen.has(pid) ? undefined : serverProcess(pid);
+      if (found) seen.set(pid, found);
+    }
+  }, 50);
+  try {
+    return { result: await during(), seen: [...seen.values()] };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function workflow(name: string, servers: string[], phases: string): string {
+  const files = join(model.home.dir, 'files');
+  mkdirSync(files, { recursive: true });
+  writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
+  const path = join(model.home.dir, `${name}.yaml`);
+  writeFileSync(path, `version: 1\nname: ${name}\nmcpServers:\n${servers.join('\n')}\nphases:\n${phases}`);
+  return path;
+}
+
+const memory = (name: string, moreEnv = '') =>
+  `  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
+const files = () =>
+  `  files: { command: ${process.execPath}, args: [${filesystemServer}, ${join(model.home.dir, 'files')}] }`;
+const everything = () => `  everything: { command: ${process.execPath}, args: [${everythingServer}] }`;
+const slowRecall = `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }\n`;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** The id of the newest run of `workflowName` once its only agent has had a tool result back. */
+const afterFirstToolCall = (store: Store, workflowName: string) =>
+  waitFor(
+    async () => {
+      const [run] = await store.listRuns({ limit: 1 });
+      if (!run || run.workflowName !== workflowName) return undefined;
+      const [agent] = await store.listAgents(run.id);
+      return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
+    },
+    90_000,
+    'the agent to have called its MCP server',
+  );
+
+describe('MCP gateway variants with real agents', () => {
+  it('several shared servers, parallel agents, two phases: one process per shared server, one per agent for files; env secrets appear nowhere', async () => {
+    const secret = 'gateway-env-secret-9f8e7d6c5b4a';
+    const literal = 'gateway-literal-secret-1a2b3c4d';
+    const path = workflow(
+      'mixed',
+      [memory('mixed', `, API_KEY: "\${GATEWAY_TEST_SECRET}", OTHER_KEY: ${literal}`), files(), everything()],
+      `  - id: one
+    agents:
+      - { id: writer, prompt: Store the launch date, mcpServers: [memory, files] }
+      - { id: echoer, prompt: Echo it back, mcpServers: [everything, memory] }
+  - id: two
+    dependsOn: [one]
+    agents:
+      - { id: reader, prompt: Read the launch date, mcpServers: [memory, everything] }
+      - { id: filer, prompt: Read the notes, mcpServers: [files, memory], cwd: ${join(model.home.dir, 'files')} }
+`,
+    );
+    const runEnv = env({ GATEWAY_TEST_SECRET: secret, BATON_PARALLEL_LIMIT: '4', BATON_ENABLE_DEBUG_LOGGING: 'true' });
+    const { result, seen } = await serversSeenDuring(() => startCli(['run', path, '--json'], { env: runEnv }).output);
+    const { code, stdout, stderr } = result;
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const agents = summary.phases.flatMap((p) => p.agents);
+    expect(agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const lastSeenBy = (id: string) => model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!;
+    expect(lastSeenBy('reader').view!.last).toContain('set for March 3');
+    expect(lastSeenBy('echoer').view!.last).toContain('echo-marker-77');
+    expect(lastSeenBy('filer').view!.last).toContain('notes.txt');
+
+    // memory and everything: one process each for four agents in two phases, Baton's (the orchestrator's)
+    // child. files: its preflight's process (also Baton's, stopped after) and one per agent under claude.
+    const orchestrator = seen.find((s) => s.name === 'memory')?.parent;
+    expect(seen.filter((s) => s.name === 'memory')).toEqual([{ name: 'memory', parent: orchestrator }]);
+    expect(seen.filter((s) => s.name === 'everything')).toEqual([{ name: 'everything', parent: orchestrator }]);
+    expect(seen.filter((s) => s.name === 'files' && s.parent !== orchestrator)).toHaveLength(2);
+
+    // Neither the expanded nor the literal env value of the shared server reaches any output, the store or the log.
+    const status = await runCli(['status', summary.runId, '--json'], { env: runEnv });
+    const written = filesUnder(dataDir()).map((file) => readFileSync(file, 'latin1'));
+    for (const text of [stdout, stderr, status.stdout, ...written]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(literal);
+    }
+    expect(leftoverServers()).toEqual([]);
+    expect(leftoverAgents()).toEqual([]);
+  });
+
+  it('an http server passes straight through beside a shared stdio one', async () => {
+    const port = await freePort();
+    const remote = spawn(process.execPath, [everythingServer, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    remote.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await waitFor(() => log.includes('listening') || undefined, 30_000, 'the http server to listen');
+      const url = `http://127.0.0.1:${port}/mcp`;
+      const path = workflow(
+        'remote',
+        [memory('remote'), `  everything: { type: http, url: "${url}", headers: { X-Key: "\${REMOTE_KEY}" } }`],
+        `  - { id: one, agents: [{ id: echoer, prompt: Echo it back, mcpServers: [everything, memory] }] }\n`,
+      );
+      const { code, stdout } = await runCli(['run', path, '--json'], { env: env({ REMOTE_KEY: 'remote-key-1234' }) });
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const echoer = summary.phases[0]!.agents[0]!;
+      expect(model.server.messageRequests(echoer.sessionId)[1]!.view!.last).toContain('echo-marker-77');
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', summary.runId, 'mcp', 'echoer.json'), 'utf8')) as {
+        mcpServers: Record<string, { url: string }>;
+      };
+      expect(given.mcpServers.everything).toEqual({ type: 'http', url, headers: { 'X-Key': '${REMOTE_KEY}' } });
+      expect(given.mcpServers.memory!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/memory$/);
+    } finally {
+      remote.kill();
+    }
+  });
+
+  it('a run that gives no agent a server starts none', async () => {
+    const path = workflow(
+      'none',
+      [memory('none'), files(), everything()],
+      `  - { id: one, agents: [{ id: plain, prompt: Say hello }, { id: empty, prompt: Store the launch date, mcpServers: [] }] }\n`,
+    );
+    const { result, seen } = await serversSeenDuring(() => runCli(['run', path, '--json'], { env: env() }));
+    expect(result.code).toBe(0);
+    expect(seen).toEqual([]);
+  });
+
+  it('baton cancel from another process leaves no MCP server or claude', async () => {
+    const path = workflow('cancel', [memory('cancel'), files()], slowRecall);
+    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    const store = openSqliteStore({ dataDir: dataDir() });
+    try {
+      const runId = await afterFirstToolCall(store, 'cancel');
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(2);
+      expect((await runCli(['cancel', runId], { env: env() })).code).toBe(0);
+      const { stdout } = await orchestrator.output;
+      expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+      expect(leftoverServers()).toEqual([]);
+      expect(leftoverAgents()).toEqual([]);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  it('run() from the API: the shared server carries across phases; aborting its signal leaves nothing', async () => {
+    const options = { env: env() as Record<string, string>, dataDir: dataDir(), cwd: model.home.dir };
+    const path = workflow(
+      'api',
+      [memory('api')],
+      `  - { id: one, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }
+  - { id: two, dependsOn: [one], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
+`,
+    );
+    const { result: summary, seen } = await serversSeenDuring(() => run(path, options).result);
+    expect(summary.status).toBe('succeeded');
+    const reader = summary.phases[1]!.agents[0]!;
+    expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
+    expect(seen.map((s) => [s.name, s.parent])).toEqual([['memory', process.pid]]);
+
+    const abort = new AbortController();
+    const handle = run(workflow('api-abort', [memory('api-abort'), files()], slowRecall), {
+      ...options,
+      signal: abort.signal,
+    });
+    handle.events.on('agent.tool', () => abort.abort());
+    expect((await handle.result).status).toBe('cancelled');
+    expect(leftoverServers()).toEqual([]);
+    expect(leftoverAgents()).toEqual([]);
+  });
+});
+
+describe.runIf(requireProgram('redis-server'))('MCP gateway on a worker: cancel (real redis-server and claude)', () => {
+  const redis = useRedisServer();
+
+  it("baton cancel of a run whose agent works on a worker stops the worker's shared server and the agent; the worker lives on", async () => {
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+    const worker = startCli(['worker', '--concurrency', '2'], { env: redisEnv });
+    const orchestrator = startCli(['run', workflow('wcancel', [memory('wcancel'), files()], slowRecall), '--json'], {
+      env: redisEnv,
+    });
+    const store = await openRedisStore({ url: redis.server.url });
+    try {
+      const runId = await afterFirstToolCall(store, 'wcancel');
+      // The memory server the agent called is the worker's child.
+      expect(leftoverServers().map((pid) => serverProcess(pid))).toContainEqual({ name: 'memory', parent: worker.pid });
+      expect((await runCli(['cancel', runId], { env: redisEnv })).code).toBe(0);
+      const { stdout } = await orchestrator.output;
+      expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+      await waitFor(
+        () => (leftoverServers().length === 0 && leftoverAgents().length === 0) || undefined,
+        20_000,
+        'the worker to stop the run’s server and agent',
+      );
+      expect(worker.exitCode).toBeNull();
+    } finally {
+      orchestrator.kill('SIGKILL');
+      worker.kill('SIGTERM');
+      await worker.output;
+      await store.close();
+    }
+  });
+});
