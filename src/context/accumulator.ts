@@ -11,6 +11,7 @@ import {
   fitBudget,
   noteListGrowth,
   rankFacts,
+  stableOrder,
   withoutRepetition,
   type Ranked,
   type SelectionTuning,
@@ -88,12 +89,9 @@ const SECTION_HEADING_TOKENS = 5;
 /** How many of the deterministically best facts a re-ranker chooses from. */
 const RERANK_POOL = 40;
 
-/** Parent sessions' facts first, then by inherited phase, then as saved. */
+/** Parent sessions' facts first, then by inherited phase, then by agent, then as saved (see `stableOrder`). */
 function presentationOrder(entries: ContextEntry[], request: SelectionRequest): ContextEntry[] {
-  const phaseIndex = (e: ContextEntry): number => request.phaseIds.indexOf(e.phaseId ?? '');
-  return [...entries].sort(
-    (a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
-  );
+  return [...entries].sort(stableOrder(request.phaseIds));
 }
 
 /** The level-0 entries of some phases and sessions, as the store lists them (in the order saved). */
@@ -184,7 +182,7 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const inherited = withoutRepetition(all, this.tuning, await loadWordNet());
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, await loadWordNet()), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
