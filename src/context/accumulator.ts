@@ -369,8 +369,13 @@ export class DynamicContextAccumulator {
       level,
       ...(phaseId ? { phaseIds: [phaseId] } : {}),
     });
+    // A keyed entry is updated in place (same id): a summary written before its update is stale.
+    const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
     const same = existing.entries.find(
-      (s) => s.phaseId === phaseId && JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
+      (s) =>
+        s.phaseId === phaseId &&
+        s.createdAt > newest &&
+        JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
     );
     if (same) return same;
 

@@ -186,6 +186,24 @@ describe('relevance-first selection', () => {
   });
 });
 
+describe('edge inputs', () => {
+  it('a fact that is one huge word (a pasted blob) neither hangs the selection nor crowds out the rest', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    const blob = Array.from({ length: 30_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7) % 26]).join('');
+    await acc.add(
+      [
+        { type: 'artifact', content: `data:${blob}`, tags: [] },
+        ...facts('Finding: Webhook payloads are signed with HMAC-SHA256 using the shared secret.'),
+      ],
+      { phaseId: 'research', agentId: 'dump' },
+    );
+    const selected = await selectFor(acc, 'How do we verify that incoming webhooks are authentic?', 300);
+    expect(contents(selected)).toContain('Webhook payloads are signed with HMAC-SHA256 using the shared secret.');
+    expect(selected.tokens).toBeLessThanOrEqual(300);
+  });
+});
+
 describe('the same facts in any order', () => {
   it('gives the same rendered context whichever agent finished first, near-duplicates and ties included', async () => {
     const results = {
