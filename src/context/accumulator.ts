@@ -129,12 +129,21 @@ export class DynamicContextAccumulator {
   /**
    * Saves an agent's facts; keyed facts update the current value (merging concurrent writers). With `idPrefix` the entries get ids `<idPrefix>:<n>`, so saving the same
    * facts again (a resumed run finishing an agent's bookkeeping) is a no-op instead of a duplicate.
+   * `finishedAt`, when the agent finished (its facts were first saved then), does the same for keyed
+   * facts: one whose current value was written since is left as it is — this agent's value, or a later
+   * agent's that replaced it — so saving again neither reverts nor renews it.
    */
-  async add(drafts: ContextDraft[], source: ContextSource, idPrefix?: string): Promise<ContextEntry[]> {
+  async add(
+    drafts: ContextDraft[],
+    source: ContextSource,
+    idPrefix?: string,
+    finishedAt?: number,
+  ): Promise<ContextEntry[]> {
     const saved: ContextEntry[] = [];
     for (const [n, draft] of drafts.entries()) {
       if (draft.key !== undefined) {
-        saved.push(await this.upsertKeyed(draft.key, () => draft, source));
+        const current = finishedAt === undefined ? undefined : await this.savedSince(draft.key, finishedAt);
+        saved.push(current ?? (await this.upsertKeyed(draft.key, () => draft, source)));
         continue;
       }
       const entry = this.entryFor(draft, source);
@@ -146,6 +155,12 @@ export class DynamicContextAccumulator {
     }
     this.remember(saved);
     return saved;
+  }
+
+  /** The keyed fact, if its current value was written at or after `time`. */
+  private async savedSince(key: string, time: number): Promise<ContextEntry | undefined> {
+    const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
+    return current && current.updatedAt >= time ? current : undefined;
   }
 
   /**

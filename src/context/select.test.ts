@@ -379,6 +379,45 @@ describe('supersession', () => {
     expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
   });
 
+  it("a resumed run saving its finished agents' facts again changes no keyed decision and no selection", async () => {
+    const first = accumulator();
+    const saveA = async (acc: DynamicContextAccumulator, finishedAt: number) =>
+      acc.add(
+        facts(
+          'Decision[orders-db]: Orders are stored in PostgreSQL 16.',
+          'Finding: The orders table has 40 million rows.',
+        ),
+        { phaseId: 'design', agentId: 'architect', sessionId: 's-a' },
+        's-a:fact',
+        finishedAt,
+      );
+    const saveB = async (acc: DynamicContextAccumulator, finishedAt: number) =>
+      acc.add(
+        facts('Decision: Switch the orders store to MySQL instead of PostgreSQL, for the replica tooling.'),
+        { phaseId: 'build', agentId: 'builder', sessionId: 's-b' },
+        's-b:fact',
+        finishedAt,
+      );
+    const finishedA = now;
+    const [keyed] = await saveA(first, finishedA);
+    const finishedB = now;
+    await saveB(first, finishedB);
+    const request: SelectionRequest = {
+      phaseIds: ['design', 'build'],
+      task: 'Write the migration for the orders database.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    };
+    const before = await first.select(request);
+    expect(Object.keys(before.superseded ?? {})).toEqual([keyed!.id]);
+    // The resumed run: a new accumulator on the same store saves each finished agent's facts again.
+    const resumed = accumulator();
+    await saveA(resumed, finishedA);
+    await saveB(resumed, finishedB);
+    expect(await temp.store.getContextEntryByKey('run-1', 'orders-db')).toMatchObject({ version: 1 });
+    expect(await resumed.select(request)).toEqual(before);
+  });
+
   it("an agent's facts saved in one millisecond keep their order: its twelfth line revises its third", async () => {
     const acc = new DynamicContextAccumulator({
       store: temp.store,
