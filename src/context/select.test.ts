@@ -301,6 +301,29 @@ describe('no repetition', () => {
     for (const fact of ['No retries on 4xx responses', 'none of the tests cover refunds', 'src/app.ts'])
       expect(isEmptyFact(fact)).toBe(false);
   });
+
+  it('recognises empty facts as agents write them, with a word of why, and keeps facts that only start with "no"', () => {
+    for (const empty of [
+      'nothing changed',
+      'None (read-only task)',
+      'none so far',
+      'n/a — research only',
+      'No files were modified',
+      'Nothing to report',
+      'No errors encountered',
+      'No artifacts produced',
+      'not applicable',
+      'No files changed (read-only review)',
+    ])
+      expect([empty, isEmptyFact(empty)]).toEqual([empty, true]);
+    for (const fact of [
+      'None of the endpoints validate their input',
+      'No tests cover the refund path',
+      'Nothing is cached between requests',
+      'No files under src/legacy were modified',
+    ])
+      expect([fact, isEmptyFact(fact)]).toEqual([fact, false]);
+  });
 });
 
 describe('supersession', () => {

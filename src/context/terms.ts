@@ -142,12 +142,29 @@ export function termsOf(text: string, wordnet?: WordNet): Terms {
   return bag.terms;
 }
 
-/** True when a fact says nothing: empty, or only "none" / "n/a" / "nothing" and filler. */
+/** Words that say there is nothing: a fact of them alone is empty ("none", "N/A"). */
+const vacuousWords = new Set(['none', 'nothing', 'n', 'na', 'nil', 'null', 'empty', 'yet', 'noted', 'ok', 'tbd']);
+
+/** Words that open a "nothing to say" fact: "No files changed", "Nothing changed", "n/a — research only". */
+const nothingWords = new Set(['no', 'none', 'nothing', 'n', 'na', 'nil', 'not', 'zero']);
+
+/**
+ * Bookkeeping and filler that may follow a nothing-word and still say nothing: what there is none of
+ * (files, changes, errors, artifacts), and why ("read-only task", "research only", "so far").
+ */
+const bookkeepingWords = new Set(
+  (
+    'file files change changes changed modified modification modifications edit edits edited touched written ' +
+    'created new error errors encountered occurred issue issues found made artifact artifacts produced generated ' +
+    'applicable report reported far needed required read only research review task investigation step phase agent'
+  ).split(' '),
+);
+
+/** True when a fact says nothing: empty, "none" / "n/a", or a nothing-word and bookkeeping ("No files were modified"). */
 export function isEmptyFact(content: string): boolean {
   const all = wordsOf(content).map((w) => w.text);
-  const vacuous = new Set(['none', 'nothing', 'n', 'na', 'nil', 'null', 'empty', 'yet', 'noted', 'ok', 'tbd']);
-  // "No files changed", "no errors": a negated bookkeeping word and nothing else.
-  const bookkeeping = ['file', 'files', 'change', 'changes', 'changed', 'error', 'errors', 'artifact', 'artifacts'];
-  if (all[0] === 'no') for (const w of [...bookkeeping, 'issue', 'issues', 'found', 'made']) vacuous.add(w);
-  return all.filter((w) => !stopwords.has(w)).every((w) => vacuous.has(w));
+  const meaningful = all.filter((w) => !stopwords.has(w));
+  if (meaningful.every((w) => vacuousWords.has(w))) return true;
+  // "None of the endpoints validate input" starts like one but names something: only bookkeeping may follow.
+  return nothingWords.has(all[0] ?? '') && meaningful.every((w) => vacuousWords.has(w) || bookkeepingWords.has(w));
 }
