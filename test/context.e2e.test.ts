@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ClaudeRuntime } from '../src/agents/index.js';
-import { AgentReranker, AgentSummarizer, DynamicContextAccumulator } from '../src/context/index.js';
+import { AgentReranker, AgentSummarizer, DynamicContextAccumulator, countTokens } from '../src/context/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
@@ -48,6 +48,48 @@ const model = useScriptedModel(
             ),
           ].join('\n'),
         },
+        sequencePer: 'script',
+      },
+      // Two runs of one workflow: the cache researcher answers first in the first run and last in the second.
+      {
+        match: { prompt: 'Research the product page cache' },
+        replies: [
+          {
+            text: 'Decision[cache-ttl]: product pages are cached for 5 minutes\nFinding: Redis 7 backs the cache\nFinding: product pages take 900 ms to render without the cache\nFile changed: none',
+          },
+          {
+            text: 'Decision[cache-ttl]: product pages are cached for 5 minutes\nFinding: Redis 7 backs the cache\nFinding: product pages take 900 ms to render without the cache\nFile changed: none',
+            delayMs: 2_000,
+          },
+        ],
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Research the product page images' },
+        replies: [
+          {
+            text: 'Finding: product pages render slowly, about 900 ms, when the cache is cold\nFinding: product images are served by the CDN with a 1 day TTL',
+            delayMs: 2_000,
+          },
+          {
+            text: 'Finding: product pages render slowly, about 900 ms, when the cache is cold\nFinding: product images are served by the CDN with a 1 day TTL',
+          },
+        ],
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Research the search box' },
+        reply: {
+          text: Array.from(
+            { length: 12 },
+            (_, i) => `Finding: search facet ${i} is built by facets/facet-${i}.ts from the Elasticsearch index`,
+          ).join('\n'),
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Decide how long pages stay cached' },
+        reply: { text: 'Decision[cache-ttl]: product pages are cached for 30 minutes after the load tests' },
         sequencePer: 'script',
       },
       {
@@ -150,6 +192,64 @@ phases:
     const otherEnv = { ...env, BATON_DATA_DIR: join(model.home.dir, 'other-data') };
     const imported = await runCli(['context', 'import', file], { env: otherEnv });
     expect(imported.stdout).toBe('Imported 5 entries and 5 sessions; 0 entries were already there.\n');
+  });
+});
+
+describe('filtered context in a real run', () => {
+  it('is the same in two runs whatever finished first, within the budget counted on the injected text', async () => {
+    const workflow = join(model.home.dir, 'filtered.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: filtered
+context: { inherit: filtered, budgetTokens: 150 }
+phases:
+  - id: research
+    agents:
+      - { id: cache, prompt: Research the product page cache }
+      - { id: images, prompt: Research the product page images }
+      - { id: search, prompt: Research the search box }
+  - id: decide
+    dependsOn: [research]
+    agents: [{ id: lead, prompt: Decide how long pages stay cached }]
+  - id: build
+    dependsOn: [decide]
+    agents: [{ id: builder, prompt: Make product pages faster with caching }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'filtered-data') });
+    const builderContext = async () => {
+      const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const agents = summary.phases.flatMap((p) => p.agents);
+      const builder = agents.find((a) => a.id === 'builder')!;
+      const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
+      const start = system.indexOf('## Context from earlier agents');
+      const section = system.slice(start, system.indexOf('\n\n## Your assignment', start));
+      const store = openSqliteStore({ dataDir: join(model.home.dir, 'filtered-data') });
+      try {
+        const records = (await store.listAgents(summary.runId)).filter((a) => ['cache', 'images'].includes(a.id));
+        const finished = records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
+        return { section, tokens: builder.context!.tokens, finished };
+      } finally {
+        await store.close();
+      }
+    };
+    const first = await builderContext();
+    const second = await builderContext();
+    expect(first.finished).toEqual(['cache', 'images']);
+    expect(second.finished).toEqual(['images', 'cache']);
+    expect(second.section).toBe(first.section);
+    expect(first.tokens).toBe(countTokens(first.section));
+    expect(first.tokens).toBeLessThanOrEqual(150);
+    const lines = first.section.split('\n');
+    expect(lines).toContain('- [decision] product pages are cached for 30 minutes after the load tests');
+    expect(first.section).not.toContain('5 minutes');
+    expect(first.section).not.toContain('Output of phase');
+    expect(first.section).not.toMatch(/\bnone\b/);
+    const headings = lines.filter((line) => line.startsWith('### '));
+    expect(new Set(headings).size).toBe(headings.length);
   });
 });
 

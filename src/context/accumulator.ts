@@ -11,6 +11,7 @@ import {
   fitBudget,
   noteListGrowth,
   rankFacts,
+  stableOrder,
   withoutRepetition,
   type Ranked,
   type SelectionTuning,
@@ -88,12 +89,9 @@ const SECTION_HEADING_TOKENS = 5;
 /** How many of the deterministically best facts a re-ranker chooses from. */
 const RERANK_POOL = 40;
 
-/** Parent sessions' facts first, then by inherited phase, then as saved. */
+/** Parent sessions' facts first, then by inherited phase, then by agent, then as saved (see `stableOrder`). */
 function presentationOrder(entries: ContextEntry[], request: SelectionRequest): ContextEntry[] {
-  const phaseIndex = (e: ContextEntry): number => request.phaseIds.indexOf(e.phaseId ?? '');
-  return [...entries].sort(
-    (a, b) => phaseIndex(a) - phaseIndex(b) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
-  );
+  return [...entries].sort(stableOrder(request.phaseIds));
 }
 
 /** The level-0 entries of some phases and sessions, as the store lists them (in the order saved). */
@@ -131,12 +129,21 @@ export class DynamicContextAccumulator {
   /**
    * Saves an agent's facts; keyed facts update the current value (merging concurrent writers). With `idPrefix` the entries get ids `<idPrefix>:<n>`, so saving the same
    * facts again (a resumed run finishing an agent's bookkeeping) is a no-op instead of a duplicate.
+   * `finishedAt`, when the agent finished (its facts were first saved then), does the same for keyed
+   * facts: one whose current value was written since is left as it is — this agent's value, or a later
+   * agent's that replaced it — so saving again neither reverts nor renews it.
    */
-  async add(drafts: ContextDraft[], source: ContextSource, idPrefix?: string): Promise<ContextEntry[]> {
+  async add(
+    drafts: ContextDraft[],
+    source: ContextSource,
+    idPrefix?: string,
+    finishedAt?: number,
+  ): Promise<ContextEntry[]> {
     const saved: ContextEntry[] = [];
     for (const [n, draft] of drafts.entries()) {
       if (draft.key !== undefined) {
-        saved.push(await this.upsertKeyed(draft.key, () => draft, source));
+        const current = finishedAt === undefined ? undefined : await this.savedSince(draft.key, finishedAt);
+        saved.push(current ?? (await this.upsertKeyed(draft.key, () => draft, source)));
         continue;
       }
       const entry = this.entryFor(draft, source);
@@ -148,6 +155,12 @@ export class DynamicContextAccumulator {
     }
     this.remember(saved);
     return saved;
+  }
+
+  /** The keyed fact, if its current value was written at or after `time`. */
+  private async savedSince(key: string, time: number): Promise<ContextEntry | undefined> {
+    const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
+    return current && current.updatedAt >= time ? current : undefined;
   }
 
   /**
@@ -184,7 +197,7 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const inherited = withoutRepetition(all, this.tuning, await loadWordNet());
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, await loadWordNet()), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -371,8 +384,13 @@ export class DynamicContextAccumulator {
       level,
       ...(phaseId ? { phaseIds: [phaseId] } : {}),
     });
+    // A keyed entry is updated in place (same id): a summary written before its update is stale.
+    const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
     const same = existing.entries.find(
-      (s) => s.phaseId === phaseId && JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
+      (s) =>
+        s.phaseId === phaseId &&
+        s.createdAt > newest &&
+        JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
     );
     if (same) return same;
 

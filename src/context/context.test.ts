@@ -189,6 +189,26 @@ describe('size limits', () => {
     expect(summaries).toEqual(['phase old']);
   });
 
+  it('writes a new summary when a keyed decision it covers changed: the replaced decision is never served', async () => {
+    const acc = accumulator({ sizeLimitBytes: 2_000 });
+    await acc.add([{ type: 'decision', key: 'db', content: 'Orders live in PostgreSQL 16.', tags: [] }], {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    await acc.add(bulky('plan', 10), { phaseId: 'plan', agentId: 'scout' });
+    const summaryOf = async () =>
+      (await acc.select({ phaseIds: ['plan'], task: 't', mode: 'summary', budgetTokens: 100_000 })).entries[0]!;
+    expect((await summaryOf()).content).toContain('PostgreSQL 16');
+    // A later agent of the same phase (a judge, the next generation of a planner) changes the decision in place.
+    await acc.add([{ type: 'decision', key: 'db', content: 'Orders move to SQLite for the pilot.', tags: [] }], {
+      phaseId: 'plan',
+      agentId: 'judge',
+    });
+    const after = await summaryOf();
+    expect(after.content).toContain('SQLite for the pilot');
+    expect(after.content).not.toContain('PostgreSQL 16');
+  });
+
   it('goes up to a run summary when phase summaries are not enough', async () => {
     const summarizer: Summarizer = {
       name: 'verbose',
@@ -307,6 +327,25 @@ describe('extracting context from results', () => {
       { type: 'file_changed', content: 'src/app.ts — added retry', tags: ['src/app.ts'] },
       { type: 'error', content: 'tests in api/ fail on Node 18', tags: [] },
       { type: 'artifact', content: 'dist/report.html', tags: ['dist/report.html'] },
+    ]);
+  });
+
+  it('reads a key with odd characters, brackets included, and never loses the line', () => {
+    const drafts = extractContext({
+      text: [
+        'Decision[api/v2 paths]: versioned under /v2',
+        'Decision[[db]]: PostgreSQL 16',
+        'Decision[cache[eu]]: Redis in eu-west-1',
+        'Decision[ünïcode-ключ]: keep UTF-8 keys',
+        'Decision[ ]: no key at all',
+      ].join('\n'),
+    });
+    expect(drafts.map((d) => [d.key, d.content])).toEqual([
+      ['api/v2 paths', 'versioned under /v2'],
+      ['[db]', 'PostgreSQL 16'],
+      ['cache[eu]', 'Redis in eu-west-1'],
+      ['ünïcode-ключ', 'keep UTF-8 keys'],
+      [undefined, 'no key at all'],
     ]);
   });
 

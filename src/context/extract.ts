@@ -24,12 +24,12 @@ export const contextBlockSchema = z.array(
  * carry a key — `Decision[database]: use PostgreSQL` — and a later line with the same key replaces it.
  */
 const markers: Array<[RegExp, ContextEntryType]> = [
-  [/^decision(?:\[([^\]]+)\])?:\s*/i, 'decision'],
-  [/^finding(?:\[([^\]]+)\])?:\s*/i, 'finding'],
-  [/^(?:file changed|changed file)(?:\[([^\]]+)\])?:\s*/i, 'file_changed'],
-  [/^error(?:\[([^\]]+)\])?:\s*/i, 'error'],
-  [/^artifact(?:\[([^\]]+)\])?:\s*/i, 'artifact'],
-  [/^summary(?:\[([^\]]+)\])?:\s*/i, 'summary'],
+  [/^decision(?:\[(.*?)\])?:\s*/i, 'decision'],
+  [/^finding(?:\[(.*?)\])?:\s*/i, 'finding'],
+  [/^(?:file changed|changed file)(?:\[(.*?)\])?:\s*/i, 'file_changed'],
+  [/^error(?:\[(.*?)\])?:\s*/i, 'error'],
+  [/^artifact(?:\[(.*?)\])?:\s*/i, 'artifact'],
+  [/^summary(?:\[(.*?)\])?:\s*/i, 'summary'],
 ];
 
 /** Words worth tagging an entry with: file paths and `code` spans it mentions. */

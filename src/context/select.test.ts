@@ -186,6 +186,65 @@ describe('relevance-first selection', () => {
   });
 });
 
+describe('edge inputs', () => {
+  it('a fact that is one huge word (a pasted blob) neither hangs the selection nor crowds out the rest', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    const blob = Array.from({ length: 30_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7) % 26]).join('');
+    await acc.add(
+      [
+        { type: 'artifact', content: `data:${blob}`, tags: [] },
+        ...facts('Finding: Webhook payloads are signed with HMAC-SHA256 using the shared secret.'),
+      ],
+      { phaseId: 'research', agentId: 'dump' },
+    );
+    const selected = await selectFor(acc, 'How do we verify that incoming webhooks are authentic?', 300);
+    expect(contents(selected)).toContain('Webhook payloads are signed with HMAC-SHA256 using the shared secret.');
+    expect(selected.tokens).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('the same facts in any order', () => {
+  it('gives the same rendered context whichever agent finished first, near-duplicates and ties included', async () => {
+    const results = {
+      a: facts(
+        'Decision: The cache keeps product pages for 5 minutes.',
+        'Finding: Redis 7 backs the cache.',
+        'Finding: Product pages take 900 ms to render without cache.',
+      ),
+      b: facts(
+        'Finding: Cache misses cost about 120 ms on product pages.',
+        'Finding: Icons are SVG sprites.',
+        'Finding: Product pages render slowly, about 900 ms, when the cache is cold.',
+      ),
+      c: facts('Decision: Images are served via the CDN with 1 day TTL.', 'Decision: Fonts are self-hosted.'),
+    };
+    const orders: Array<Array<'a' | 'b' | 'c'>> = [
+      ['a', 'b', 'c'],
+      ['c', 'b', 'a'],
+      ['b', 'a', 'c'],
+    ];
+    const seen = new Map<string, Set<string>>();
+    for (const [run, order] of orders.entries()) {
+      const acc = accumulator(`run-order-${run}`);
+      for (const agent of order) {
+        // Session ids differ from run to run, as the orchestrator's do.
+        const sessionId = `${run}-${agent}-${Math.random().toString(36).slice(2)}`;
+        await acc.add(results[agent], { phaseId: 'research', agentId: agent, sessionId }, `${sessionId}:fact`);
+      }
+      for (const budgetTokens of [30, 60, 120, 2000]) {
+        const selected = await selectFor(acc, 'Make product pages faster with caching', budgetTokens);
+        const texts = seen.get(`filtered ${budgetTokens}`) ?? new Set();
+        seen.set(`filtered ${budgetTokens}`, texts.add(renderContext(selected.entries)));
+      }
+      const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+      seen.set('all', (seen.get('all') ?? new Set()).add(renderContext(all.entries)));
+    }
+    for (const [what, texts] of seen) expect([what, texts.size]).toEqual([what, 1]);
+    expect([...seen.get('filtered 60')!][0]).not.toBe('');
+  });
+});
+
 describe('no repetition', () => {
   it('drops empty facts, merges near-duplicates, and leaves out a phase output next to its own facts', async () => {
     const acc = accumulator();
@@ -242,6 +301,29 @@ describe('no repetition', () => {
     for (const fact of ['No retries on 4xx responses', 'none of the tests cover refunds', 'src/app.ts'])
       expect(isEmptyFact(fact)).toBe(false);
   });
+
+  it('recognises empty facts as agents write them, with a word of why, and keeps facts that only start with "no"', () => {
+    for (const empty of [
+      'nothing changed',
+      'None (read-only task)',
+      'none so far',
+      'n/a — research only',
+      'No files were modified',
+      'Nothing to report',
+      'No errors encountered',
+      'No artifacts produced',
+      'not applicable',
+      'No files changed (read-only review)',
+    ])
+      expect([empty, isEmptyFact(empty)]).toEqual([empty, true]);
+    for (const fact of [
+      'None of the endpoints validate their input',
+      'No tests cover the refund path',
+      'Nothing is cached between requests',
+      'No files under src/legacy were modified',
+    ])
+      expect([fact, isEmptyFact(fact)]).toEqual([fact, false]);
+  });
 });
 
 describe('supersession', () => {
@@ -278,6 +360,32 @@ describe('supersession', () => {
     expect(selected.superseded).toEqual({ [old!.id]: replacement!.id });
   });
 
+  it('a keyed decision updated in a later phase is the newest: an unkeyed decision between the two versions does not supersede it', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'design', agentId: 'survey' });
+    await acc.add(facts('Decision[orders-db]: Orders are stored in PostgreSQL 16.'), {
+      phaseId: 'design',
+      agentId: 'architect',
+    });
+    const [between] = await acc.add(
+      facts('Decision: Switch the orders store to MySQL instead of PostgreSQL, for the replica tooling.'),
+      { phaseId: 'build', agentId: 'builder' },
+    );
+    const [current] = await acc.add(
+      facts('Decision[orders-db]: Orders stay in PostgreSQL 16 after the review; the MySQL switch is reverted.'),
+      { phaseId: 'review', agentId: 'reviewer' },
+    );
+    const selected = await acc.select({
+      phaseIds: ['design', 'build', 'review'],
+      task: 'Write the migration for the orders database.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    });
+    expect(contents(selected)).toContain(current!.content);
+    expect(selected.superseded ?? {}).not.toHaveProperty(current!.id);
+    expect(selected.superseded).toEqual({ [between!.id]: current!.id });
+  });
+
   it("an agent's own decision that says it revises an earlier one supersedes it", async () => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
@@ -291,6 +399,74 @@ describe('supersession', () => {
     const selected = await selectFor(acc, 'How do we evaluate the model?');
     expect(contents(selected)).toContain(revised!.content);
     expect(contents(selected)).not.toContain(old!.content);
+    expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
+  });
+
+  it("a resumed run saving its finished agents' facts again changes no keyed decision and no selection", async () => {
+    const first = accumulator();
+    const saveA = async (acc: DynamicContextAccumulator, finishedAt: number) =>
+      acc.add(
+        facts(
+          'Decision[orders-db]: Orders are stored in PostgreSQL 16.',
+          'Finding: The orders table has 40 million rows.',
+        ),
+        { phaseId: 'design', agentId: 'architect', sessionId: 's-a' },
+        's-a:fact',
+        finishedAt,
+      );
+    const saveB = async (acc: DynamicContextAccumulator, finishedAt: number) =>
+      acc.add(
+        facts('Decision: Switch the orders store to MySQL instead of PostgreSQL, for the replica tooling.'),
+        { phaseId: 'build', agentId: 'builder', sessionId: 's-b' },
+        's-b:fact',
+        finishedAt,
+      );
+    const finishedA = now;
+    const [keyed] = await saveA(first, finishedA);
+    const finishedB = now;
+    await saveB(first, finishedB);
+    const request: SelectionRequest = {
+      phaseIds: ['design', 'build'],
+      task: 'Write the migration for the orders database.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    };
+    const before = await first.select(request);
+    expect(Object.keys(before.superseded ?? {})).toEqual([keyed!.id]);
+    // The resumed run: a new accumulator on the same store saves each finished agent's facts again.
+    const resumed = accumulator();
+    await saveA(resumed, finishedA);
+    await saveB(resumed, finishedB);
+    expect(await temp.store.getContextEntryByKey('run-1', 'orders-db')).toMatchObject({ version: 1 });
+    expect(await resumed.select(request)).toEqual(before);
+  });
+
+  it("an agent's facts saved in one millisecond keep their order: its twelfth line revises its third", async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'run-1',
+      sizeLimitBytes: 1_000_000,
+      clock: { now: () => 5_000 },
+      tuning,
+    });
+    const filler = distractors.slice(0, 8);
+    const [, , old, , , , , , , , , revised] = await acc.add(
+      [
+        ...filler.slice(0, 2),
+        ...facts('Decision: Model evaluation uses a random 80/20 split of accounts.'),
+        ...filler.slice(2),
+        ...facts(
+          'Finding: Churned accounts are 6 % of the base.',
+          'Finding: Labels come from the billing system once a month.',
+          'Decision: Model evaluation uses a time-based split of accounts instead of a random split.',
+        ),
+      ],
+      { phaseId: 'research', agentId: 'planner', sessionId: 's-planner' },
+      's-planner:fact',
+    );
+    expect(revised!.id).toBe('s-planner:fact:11');
+    const selected = await selectFor(acc, 'How do we evaluate the model?');
+    expect(contents(selected)).toContain(revised!.content);
     expect(selected.superseded).toEqual({ [old!.id]: revised!.id });
   });
 

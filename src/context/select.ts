@@ -181,8 +181,24 @@ const MIN_IDF_DOCUMENTS = 20;
 /** Words in more facts than this share (or 20 facts, if more) do not name a subject. */
 const SUBJECT_DF_SHARE = 0.02;
 
-/** Order of age; ties broken by id, so the result never depends on which agent finished first. */
-const older = (a: ContextEntry, b: ContextEntry): number => a.createdAt - b.createdAt || a.id.localeCompare(b.id);
+/**
+ * Order of age, by when each fact last changed: a keyed decision updated by a later agent keeps its
+ * id and creation time, but is as new as its update. Ties broken by id, numbers in it compared as
+ * numbers (an agent's facts are saved as `<session>:fact:<n>`, often in one millisecond).
+ */
+const older = (a: ContextEntry, b: ContextEntry): number => a.updatedAt - b.updatedAt || byId.compare(a.id, b.id);
+const byId = new Intl.Collator('en', { numeric: true });
+
+/**
+ * An order of facts that depends neither on which agent finished first nor on session ids (new in
+ * every run): by inherited phase (`phaseIds`, oldest first; others first), then by agent id, then in
+ * the order each agent saved them. The same facts are presented, and equally relevant ones ranked,
+ * alike in every run.
+ */
+export function stableOrder(phaseIds: readonly string[]): (a: ContextEntry, b: ContextEntry) => number {
+  const rank = (e: ContextEntry): number => phaseIds.indexOf(e.phaseId ?? '');
+  return (a, b) => rank(a) - rank(b) || byId.compare(a.agentId ?? '', b.agentId ?? '') || older(a, b);
+}
 
 /**
  * The candidates of one selection, analysed together (document frequencies per run, never the whole
@@ -439,10 +455,17 @@ const NEGLIGIBLE_TERM_SHARE = 0.002;
  * Pseudo-relevance feedback (Rocchio): the task's vector plus a share of the best-matching facts'
  * vectors, so facts that use the words of the relevant facts rather than the task's words are found.
  */
-function withFeedback(query: Vector, relevance: Map<string, number>, corpus: Corpus, tuning: SelectionTuning): Vector {
+function withFeedback(
+  query: Vector,
+  relevance: Map<string, number>,
+  corpus: Corpus,
+  tuning: SelectionTuning,
+  stable: (a: ContextEntry, b: ContextEntry) => number,
+): Vector {
+  const entryOf = (id: string): ContextEntry => corpus.byId.get(id)!.entry;
   const top = [...relevance]
     .filter(([, score]) => score > 0)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .sort((a, b) => b[1] - a[1] || stable(entryOf(b[0]), entryOf(a[0])))
     .slice(0, tuning.feedbackFacts);
   const sumOf = (v: Vector): number => [...v.values()].reduce((s, w) => s + w, 0);
   const queryTotal = sumOf(query);
@@ -513,10 +536,29 @@ function findRedundant(
     const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
     if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type)
-      replacedBy.set(old.entry.id, newer.entry.id);
+      keepOneOf(old, newer, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
-  for (const [id, strength] of revised) if (strength >= strongest - REVISION_MARGIN) replacedBy.set(id, newer.entry.id);
+  for (const [id, strength] of revised)
+    if (strength >= strongest - REVISION_MARGIN) linkRedundant(replacedBy, id, newer.entry.id);
+}
+
+/**
+ * Of two facts saying the same thing, the newer is kept — unless both come from one phase, whose
+ * agents ran side by side: then the one of the agent first by id, so which one finished first does
+ * not decide (a pair already linked the other way is left as it is).
+ */
+function keepOneOf(old: Candidate, newer: Candidate, replacedBy: Map<string, string>): void {
+  const sidewise = old.entry.phaseId === newer.entry.phaseId;
+  if (!sidewise || byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0)
+    linkRedundant(replacedBy, old.entry.id, newer.entry.id);
+  else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);
+}
+
+/** Records that `redundant` gives way to `kept` — unless `kept` already gives way to it (a cycle would drop both). */
+function linkRedundant(replacedBy: Map<string, string>, redundant: string, kept: string): void {
+  for (let id: string | undefined = kept; id !== undefined; id = replacedBy.get(id)) if (id === redundant) return;
+  replacedBy.set(redundant, kept);
 }
 
 /** `judgeDecisions`: neither a revision nor two different decisions, so perhaps one decision said twice. */
@@ -635,6 +677,7 @@ export function rankFacts(
   const query = weigh(queryTerms(description, wordnet), corpus.idf, tuning.maxTermShare);
 
   const proximity = proximityOf(description, tuning);
+  const stable = stableOrder(description.phaseIds ?? []);
   const scoreAll = (q: Vector): Map<string, number> => {
     const relevance = new Map<string, number>();
     for (const [c, covered] of coverageOf(q, corpus)) {
@@ -645,7 +688,7 @@ export function rankFacts(
     return relevance;
   };
   const first = scoreAll(query);
-  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, corpus, tuning)) : first;
+  const lexical = tuning.feedbackFacts > 0 ? scoreAll(withFeedback(query, first, corpus, tuning, stable)) : first;
   const affinity = sourceAffinity(candidates, lexical);
   const nameScore = sourceNameRelevance(corpus.agents, query, wordnet);
   // The priors come after feedback, so facts that share no word with the task never expand it.
@@ -661,7 +704,7 @@ export function rankFacts(
   const floor = Math.max(tuning.minRelevance, tuning.relativeRelevance * best);
   const ranked = scored
     .filter((r) => r.relevance >= floor)
-    .sort((a, b) => b.relevance - a.relevance || older(b.entry, a.entry));
+    .sort((a, b) => b.relevance - a.relevance || stable(b.entry, a.entry));
   const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
   return { ranked, superseded, considered: candidates.length };
 }

@@ -49,9 +49,20 @@ function wordsOf(text: string): Word[] {
   return words;
 }
 
+/**
+ * Words longer than this are not words but pasted data (a base64 blob, a minified line): no WordNet
+ * lemma or identifier is that long, and looking one up in them costs time (and memory) quadratic in
+ * their length — a 20,000-character blob held the process for minutes.
+ */
+const MAX_WORD_CHARS = 100;
+
 /** Identifiers and paths worth matching whole (`ledger_v2`, `src/auth/session.ts`). */
 function identifiersOf(text: string): string[] {
-  return (text.match(/[A-Za-z0-9]+(?:[._/-][A-Za-z0-9]+)*[_/.][A-Za-z0-9]+/g) ?? []).map((t) => t.toLowerCase());
+  return text
+    .split(/\s+/)
+    .filter((chunk) => chunk.length <= 4 * MAX_WORD_CHARS)
+    .flatMap((chunk) => chunk.match(/[A-Za-z0-9]+(?:[._/-][A-Za-z0-9]+)*[_/.][A-Za-z0-9]+/g) ?? [])
+    .map((t) => t.toLowerCase());
 }
 
 /** WordNet's lemma for an inflected word (tokens → token, stored → store), or undefined. */
@@ -102,7 +113,7 @@ function addCollocations(words: Word[], wordnet: WordNet, bag: TermBag): void {
   for (let i = 0; i + 1 < words.length; i++) {
     for (const length of [2, 3]) {
       const group = words.slice(i, i + length);
-      if (group.length < length) continue;
+      if (group.length < length || group.some((w) => w.text.length > MAX_WORD_CHARS)) continue;
       const last = group[length - 1]!.text;
       const collocation = [...group.slice(0, -1).map((w) => w.text), lemmaOf(last, wordnet) ?? last].join('_');
       if (wordnet.has(collocation)) bag.addConcepts(collocation, wordnet, Math.min(...group.map((w) => w.weight)));
@@ -120,7 +131,7 @@ export function termsOf(text: string, wordnet?: WordNet): Terms {
   const words = wordsOf(text);
   for (const identifier of identifiersOf(text)) bag.add(`i:${identifier}`, 1);
   for (const word of words) {
-    if (stopwords.has(word.text)) continue;
+    if (stopwords.has(word.text) || word.text.length > MAX_WORD_CHARS) continue;
     bag.add(`s:${stemmer(word.text)}`, word.weight);
     if (!wordnet || /^\d+$/.test(word.text)) continue;
     const lemma = lemmaOf(word.text, wordnet);
@@ -131,12 +142,29 @@ export function termsOf(text: string, wordnet?: WordNet): Terms {
   return bag.terms;
 }
 
-/** True when a fact says nothing: empty, or only "none" / "n/a" / "nothing" and filler. */
+/** Words that say there is nothing: a fact of them alone is empty ("none", "N/A"). */
+const vacuousWords = new Set(['none', 'nothing', 'n', 'na', 'nil', 'null', 'empty', 'yet', 'noted', 'ok', 'tbd']);
+
+/** Words that open a "nothing to say" fact: "No files changed", "Nothing changed", "n/a — research only". */
+const nothingWords = new Set(['no', 'none', 'nothing', 'n', 'na', 'nil', 'not', 'zero']);
+
+/**
+ * Bookkeeping and filler that may follow a nothing-word and still say nothing: what there is none of
+ * (files, changes, errors, artifacts), and why ("read-only task", "research only", "so far").
+ */
+const bookkeepingWords = new Set(
+  (
+    'file files change changes changed modified modification modifications edit edits edited touched written ' +
+    'created new error errors encountered occurred issue issues found made artifact artifacts produced generated ' +
+    'applicable report reported far needed required read only research review task investigation step phase agent'
+  ).split(' '),
+);
+
+/** True when a fact says nothing: empty, "none" / "n/a", or a nothing-word and bookkeeping ("No files were modified"). */
 export function isEmptyFact(content: string): boolean {
   const all = wordsOf(content).map((w) => w.text);
-  const vacuous = new Set(['none', 'nothing', 'n', 'na', 'nil', 'null', 'empty', 'yet', 'noted', 'ok', 'tbd']);
-  // "No files changed", "no errors": a negated bookkeeping word and nothing else.
-  const bookkeeping = ['file', 'files', 'change', 'changes', 'changed', 'error', 'errors', 'artifact', 'artifacts'];
-  if (all[0] === 'no') for (const w of [...bookkeeping, 'issue', 'issues', 'found', 'made']) vacuous.add(w);
-  return all.filter((w) => !stopwords.has(w)).every((w) => vacuous.has(w));
+  const meaningful = all.filter((w) => !stopwords.has(w));
+  if (meaningful.every((w) => vacuousWords.has(w))) return true;
+  // "None of the endpoints validate input" starts like one but names something: only bookkeeping may follow.
+  return nothingWords.has(all[0] ?? '') && meaningful.every((w) => vacuousWords.has(w) || bookkeepingWords.has(w));
 }

@@ -82,7 +82,8 @@ export class AgentRecords {
 
   /** A finished agent of a resumed run is kept: its facts are saved again (a no-op when they were). */
   async reused(record: AgentRecord): Promise<AgentRecord> {
-    await this.saveFacts(record);
+    // Keyed facts written since it finished (its own, or a later agent's) stay as they are.
+    await this.saveFacts(record, record.finishedAt);
     this.options.events.emit('agent.reused', {
       runId: this.options.runId,
       phaseId: record.phaseId,
@@ -129,13 +130,14 @@ export class AgentRecords {
   }
 
   /** Saves an agent's facts under ids derived from its session, so saving them twice changes nothing. */
-  private async saveFacts(record: AgentRecord): Promise<void> {
+  private async saveFacts(record: AgentRecord, finishedAt?: number): Promise<void> {
     const facts = factsOf(record);
     if (facts.length === 0) return;
     const added = await this.options.accumulator.add(
       facts,
       { sessionId: record.sessionId, agentId: record.id, phaseId: record.phaseId },
       `${record.sessionId}:fact`,
+      finishedAt,
     );
     this.options.events.emit('context.added', {
       runId: this.options.runId,
