@@ -57,6 +57,41 @@ const text = (result: Awaited<ReturnType<Client['callTool']>>) =>
   (result.content as Array<{ type: string; text: string }>).map((c) => c.text).join('');
 
 describe('MCP gateway', () => {
+  it('closes the session of an agent that went away without ending it (as claude does), and keeps a live one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const gateway = await McpGateway.start({ abandonedSessionMs: 300 });
+    cleanups.push(() => gateway.close());
+    gateway.upstream('memory', {
+      ...node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js')),
+      env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
+    });
+    const config = gateway.launchConfig('memory');
+    if (!('url' in config)) throw new Error('expected an http config');
+    const live = await agentClient(config);
+    const gone = await agentClient(config);
+    await gone.callTool({ name: 'read_graph', arguments: {} });
+    const goneSession = (gone.transport as StreamableHTTPClientTransport).sessionId!;
+    const ask = (session: string) =>
+      fetch(config.url, {
+        method: 'POST',
+        headers: {
+          ...config.headers,
+          'mcp-session-id': session,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      });
+    expect((await ask(goneSession)).status).toBe(200);
+    await gone.close(); // the process exits: its streams close, no DELETE
+    // Asking would be a sign of life: wait well past 300 ms (and the sweep) first.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await ask(goneSession)).status).toBe(404);
+    // The live agent, idle as long but with its standing stream open, keeps its session.
+    expect(text(await live.callTool({ name: 'read_graph', arguments: {} }))).toContain('entities');
+  });
+
   it('shares one real memory server: what one agent stores, another reads; the preflight process is the one kept', async () => {
     const manager = await gatewayRun({
       memory: node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js')),

@@ -46,6 +46,23 @@ export interface McpGatewayOptions {
   onLifecycle?: UpstreamOptions['onLifecycle'];
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
+  abandonedSessionMs?: number;
+}
+
+/**
+ * Claude Code never ends its MCP session (no DELETE) when it exits; its standing stream (GET) just
+ * closes. A session with no stream or request open for this long, after it had a stream, is taken as
+ * abandoned and closed, so a long run does not keep a session per agent that ever ran. Generous: a live
+ * client whose stream dropped reopens it within seconds.
+ */
+const ABANDONED_SESSION_MS = 5 * 60_000;
+
+/** What a session's client has open, and when it was last heard from. */
+interface SessionUse {
+  open: number;
+  hadStream: boolean;
+  lastSeen: number;
 }
 
 /** What the gateway forwards, by the capability the upstream server must declare for it. */
@@ -68,6 +85,8 @@ const forwarded = [
 export class McpGateway {
   private readonly upstreams = new Map<string, StdioUpstream>();
   private readonly sessions = new Map<string, StreamableHTTPServerTransport>();
+  private readonly use = new Map<StreamableHTTPServerTransport, SessionUse>();
+  private readonly sweep: NodeJS.Timeout;
   /** The agents' sessions of each shared server, told when its lists of tools, resources or prompts change. */
   private readonly listeners = new Map<string, Set<Server>>();
   private readonly digest: Buffer;
@@ -79,6 +98,30 @@ export class McpGateway {
     private readonly options: McpGatewayOptions,
   ) {
     this.digest = hash(token);
+    const abandonedMs = options.abandonedSessionMs ?? ABANDONED_SESSION_MS;
+    this.sweep = setInterval(() => this.closeAbandoned(abandonedMs), Math.max(10, abandonedMs / 5));
+    this.sweep.unref();
+  }
+
+  /** Notes a request of a session's client: open until its response closes (a GET is the standing stream). */
+  private noteUse(transport: StreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse): void {
+    const use = this.use.get(transport) ?? { open: 0, hadStream: false, lastSeen: Date.now() };
+    this.use.set(transport, use);
+    use.open++;
+    if (req.method === 'GET') use.hadStream = true;
+    res.on('close', () => {
+      use.open--;
+      use.lastSeen = Date.now();
+    });
+  }
+
+  private closeAbandoned(abandonedMs: number): void {
+    const now = Date.now();
+    for (const [transport, use] of this.use)
+      if (use.hadStream && use.open === 0 && now - use.lastSeen >= abandonedMs) {
+        this.use.delete(transport);
+        void transport.close().catch(() => undefined);
+      }
   }
 
   static async start(options: McpGatewayOptions = {}): Promise<McpGateway> {
@@ -135,6 +178,7 @@ export class McpGateway {
       let transport = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (!transport && sessionId === undefined && isInitializeRequest(body)) transport = await this.open(upstream);
       if (!transport) return reply(res, 404, 'unknown or missing MCP session');
+      this.noteUse(transport, req, res);
       await transport.handleRequest(req, res, body);
     } catch (error) {
       if (!res.headersSent) reply(res, 500, error instanceof Error ? error.message : String(error));
@@ -167,6 +211,7 @@ export class McpGateway {
     this.listeners.set(upstream.name, listeners.add(server));
     transport.onclose = () => {
       listeners.delete(server);
+      this.use.delete(transport);
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
@@ -244,6 +289,7 @@ export class McpGateway {
 
   /** Stops every shared server and the HTTP listener. */
   async close(): Promise<void> {
+    clearInterval(this.sweep);
     await Promise.all([...this.sessions.values()].map((t) => t.close().catch(() => undefined)));
     this.sessions.clear();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
