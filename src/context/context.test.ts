@@ -330,6 +330,18 @@ describe('extracting context from results', () => {
     ]);
   });
 
+  it('keeps the whole result when every marked line is empty: the agent said what it knew unmarked', () => {
+    const text = 'The retry logic lives in src/retry.ts and backs off exponentially.\nFile changed: none\nError: n/a';
+    expect(extractContext({ text })).toEqual([
+      {
+        type: 'finding',
+        content: 'The retry logic lives in src/retry.ts and backs off exponentially.',
+        tags: ['src/retry.ts'],
+      },
+    ]);
+    expect(extractContext({ text: 'File changed: none' })).toEqual([]);
+  });
+
   it('reads a key with odd characters, brackets included, and never loses the line', () => {
     const drafts = extractContext({
       text: [

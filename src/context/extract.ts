@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contextEntryTypes, type AgentOutput, type ContextEntryType } from '../store/index.js';
+import { isEmptyFact } from './terms.js';
 
 /** A fact before it is stored: what an agent said, typed. */
 export interface ContextDraft {
@@ -42,7 +43,8 @@ function tagsOf(content: string): string[] {
 /**
  * The facts in an agent's result: its structured `context` block when it returned one, else the
  * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
- * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`), else the whole text as one finding.
+ * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`) unless all of them are empty, else the
+ * whole text as one finding.
  */
 export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
@@ -51,15 +53,20 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
     if (block.success) return block.data.map((d) => ({ ...d, tags: d.tags.length > 0 ? d.tags : tagsOf(d.content) }));
   }
   const drafts: ContextDraft[] = [];
+  const unmarked: string[] = [];
   for (const rawLine of output.text.split('\n')) {
     const line = rawLine.replace(/^\s*(?:[-*]|\d+\.)\s+/, '').trim();
     const marker = markers.find(([pattern]) => pattern.test(line));
-    if (!marker) continue;
+    if (!marker) {
+      unmarked.push(rawLine);
+      continue;
+    }
     const key = marker[0].exec(line)?.[1]?.trim();
     const content = line.replace(marker[0], '').trim();
     if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) });
   }
-  if (drafts.length > 0) return drafts;
-  const text = output.text.trim();
+  if (drafts.some((d) => !isEmptyFact(d.content))) return drafts;
+  // No marked line, or only empty ones ("File changed: none"): what the agent knew is in the rest.
+  const text = unmarked.join('\n').trim();
   return text ? [{ type: 'finding', content: text, tags: tagsOf(text) }] : [];
 }

@@ -187,6 +187,15 @@ describe('relevance-first selection', () => {
 });
 
 describe('edge inputs', () => {
+  it('a budget below zero (or not a number) gives nothing instead of looping for ever', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    for (const budgetTokens of [-1, Number.NaN]) {
+      const selected = await selectFor(acc, 'How are prices formatted?', budgetTokens);
+      expect([budgetTokens, selected.entries, selected.tokens]).toEqual([budgetTokens, [], 0]);
+    }
+  });
+
   it('a fact that is one huge word (a pasted blob) neither hangs the selection nor crowds out the rest', async () => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });

@@ -770,7 +770,8 @@ export function fitBudget(
   for (;;) {
     const entries = present(chosen.map((c) => c.entry));
     const tokens = countTokens(renderContext(entries));
-    if (tokens <= budgetTokens) return { entries, tokens };
+    // Nothing chosen is 0 tokens, whatever the budget (even one below zero).
+    if (tokens <= budgetTokens || chosen.length === 0) return { entries, tokens };
     chosen = chosen.slice(0, -1);
   }
 }

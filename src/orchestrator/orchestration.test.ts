@@ -496,6 +496,29 @@ describe('orchestration: resume', () => {
   });
 });
 
+describe('orchestration: resume and keyed facts', () => {
+  it("leaves keyed decisions as they were: reusing finished agents neither reverts a later writer's value nor renews it", async () => {
+    const yaml = `version: 1\nname: k\nphases:\n  - { id: one, agents: [{ id: x, prompt: pick }, { id: y, prompt: pick }] }\n  - { id: two, dependsOn: [one], agents: [{ id: c, prompt: build }] }\n`;
+    // y answers first, x last: x's value is the current one.
+    const behaviour: FakeBehaviour = (spec) =>
+      spec.agentId === 'x'
+        ? { text: 'Decision[db]: orders live in PostgreSQL', delayMs: 60 }
+        : spec.agentId === 'y'
+          ? { text: 'Decision[db]: orders live in SQLite' }
+          : { text: 'Finding: built' };
+    const first = await start(yaml, behaviour).result;
+    const before = await temp.store.getContextEntryByKey(first.runId, 'db');
+    expect(before).toMatchObject({ content: 'orders live in PostgreSQL', version: 2, agentId: 'x' });
+    // The last agent is to run again, as after a crash.
+    const c = (await temp.store.listAgents(first.runId)).find((a) => a.id === 'c')!;
+    await temp.store.saveAgent({ ...c, status: 'pending', output: undefined, finishedAt: undefined });
+    await temp.store.saveRun({ ...(await temp.store.getRun(first.runId))!, status: 'running', finishedAt: undefined });
+    const resumed = await start(yaml, behaviour, { runId: first.runId, resume: true }).result;
+    expect(resumed.status).toBe('succeeded');
+    expect(await temp.store.getContextEntryByKey(first.runId, 'db')).toEqual(before);
+  });
+});
+
 describe('orchestration: resume after baton cancel', () => {
   it('is not cancelled again by the cancel request that stopped the run', async () => {
     const yaml = `version: 1\nname: c\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work }] }\n`;
