@@ -63,7 +63,8 @@ describe('MCP gateway', () => {
     const gateway = await McpGateway.start({ abandonedSessionMs: 300 });
     cleanups.push(() => gateway.close());
     gateway.upstream('memory', {
-      ...node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js')),
+      command: process.execPath,
+      args: [join(modules, '@modelcontextprotocol/server-memory/dist/index.js')],
       env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
     });
     const config = gateway.launchConfig('memory');
