@@ -333,13 +333,18 @@ describe('extracting context from results', () => {
   it('keeps the whole result when every marked line is empty: the agent said what it knew unmarked', () => {
     const text = 'The retry logic lives in src/retry.ts and backs off exponentially.\nFile changed: none\nError: n/a';
     expect(extractContext({ text })).toEqual([
+      { type: 'file_changed', content: 'none', tags: [] },
+      { type: 'error', content: 'n/a', tags: [] },
       {
         type: 'finding',
         content: 'The retry logic lives in src/retry.ts and backs off exponentially.',
         tags: ['src/retry.ts'],
       },
     ]);
-    expect(extractContext({ text: 'File changed: none' })).toEqual([]);
+    // The empty lines stay the agent's record; selection never injects them.
+    expect(extractContext({ text: 'File changed: none' })).toEqual([
+      { type: 'file_changed', content: 'none', tags: [] },
+    ]);
   });
 
   it('reads a key with odd characters, brackets included, and never loses the line', () => {

@@ -43,8 +43,8 @@ function tagsOf(content: string): string[] {
 /**
  * The facts in an agent's result: its structured `context` block when it returned one, else the
  * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
- * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`) unless all of them are empty, else the
- * whole text as one finding.
+ * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`), with the rest of the text as one more
+ * finding when all of them are empty; with no marked line, the whole text as one finding.
  */
 export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
@@ -66,7 +66,8 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
     if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) });
   }
   if (drafts.some((d) => !isEmptyFact(d.content))) return drafts;
-  // No marked line, or only empty ones ("File changed: none"): what the agent knew is in the rest.
+  // No marked line, or only empty ones ("File changed: none"): what the agent knew is in the rest. The
+  // empty ones are kept as the agent's record (selection never injects them).
   const text = unmarked.join('\n').trim();
-  return text ? [{ type: 'finding', content: text, tags: tagsOf(text) }] : [];
+  return text ? [...drafts, { type: 'finding', content: text, tags: tagsOf(text) }] : drafts;
 }
