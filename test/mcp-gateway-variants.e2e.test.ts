@@ -53,7 +53,8 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
-      // Streams slowly, so the run can be stopped while the agent and its servers run.
+      // Streams slowly (about 50 s in all), so the run is stopped while the agent and its servers run,
+      // however long a busy machine takes to deliver the stop.
       {
         match: { prompt: 'Slow recall', turn: 1 },
         reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
@@ -61,7 +62,7 @@ const model = useScriptedModel(
       },
       {
         match: { prompt: 'Slow recall' },
-        reply: { text: 'Recalled slowly, word by word, as agents do.', chunkDelayMs: 700 },
+        reply: { text: 'Recalled slowly, word by word, as agents do.', chunkDelayMs: 10_000 },
         sequencePer: 'script',
       },
     ],
