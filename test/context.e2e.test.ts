@@ -59,7 +59,7 @@ const model = useScriptedModel(
           },
           {
             text: 'Decision[cache-ttl]: product pages are cached for 5 minutes\nFinding: Redis 7 backs the cache\nFinding: product pages take 900 ms to render without the cache\nFile changed: none',
-            delayMs: 2_000,
+            delayMs: 3_000,
           },
         ],
         sequencePer: 'script',
@@ -69,7 +69,7 @@ const model = useScriptedModel(
         replies: [
           {
             text: 'Finding: product pages render slowly, about 900 ms, when the cache is cold\nFinding: product images are served by the CDN with a 1 day TTL',
-            delayMs: 2_000,
+            delayMs: 3_000,
           },
           {
             text: 'Finding: product pages render slowly, about 900 ms, when the cache is cold\nFinding: product images are served by the CDN with a 1 day TTL',
