@@ -204,4 +204,28 @@ describe('metrics', () => {
     expect(sample(text, 'baton_active_agents')).toBe(0);
     expect(text).not.toContain(summary.runId);
   });
+
+  it('counts a resumed run anew: its first ending is not kept once `baton run --resume` ran it again', async () => {
+    const twice = parseWorkflow(
+      'version: 1\nname: twice\nphases:\n  - id: work\n    agents: [{ id: a, count: 2, prompt: go }]\n',
+      'twice.yaml',
+    );
+    const config = { ...defaultConfig(), data_dir: temp.dir, parallel_limit: 1 };
+    const base = { workflow: twice, workflowDir: temp.dir, config, store: temp.store, env: {} };
+    const runtime = new FakeRuntime(() => ({ text: 'ok', costUsd: 0.25, delayMs: 200 }));
+    const controller = new AbortController();
+    const events = new RunEvents();
+    events.on('agent.started', () => controller.abort(new Error('stopped')));
+    const first = await runWorkflow({ ...base, runtime, events, signal: controller.signal });
+    expect(first.status).toBe('cancelled');
+    // One long-lived exporter (`baton serve`) scrapes before and after the resume.
+    const metrics = new StoreMetrics(temp.store);
+    expect(sample(await metrics.text(), 'baton_runs_total{status="cancelled"}')).toBe(1);
+    const resumed = await runWorkflow({ ...base, runtime, events: new RunEvents(), runId: first.runId, resume: true });
+    expect(resumed.status).toBe('succeeded');
+    const after = await metrics.text();
+    expect(sample(after, 'baton_runs_total{status="cancelled"}')).toBeUndefined();
+    expect(sample(after, 'baton_runs_total{status="succeeded"}')).toBe(1);
+    expect(sample(after, 'baton_agents_total{status="succeeded"}')).toBe(2);
+  });
 });

@@ -5,9 +5,11 @@ import type { AgentRecord, RunRecord, Store, ToolCallRecord } from '../store/ind
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
 
-/** One run's share of the totals; a finished run's never changes, so it is computed once. */
+/** One run's share of the totals; a finished run's changes only if it is resumed, so it is kept until then. */
 interface RunTotals {
   finished: boolean;
+  /** When the run ended: `baton run --resume` runs it again, and it ends anew. */
+  finishedAt: number | undefined;
   status: string;
   agents: Map<string, number>;
   tokens: Map<string, number>;
@@ -24,6 +26,7 @@ const key = (labels: Record<string, string>): string => JSON.stringify(labels);
 function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
   const totals: RunTotals = {
     finished: !inProgress.has(run.status),
+    finishedAt: run.finishedAt,
     status: run.status,
     agents: new Map(),
     tokens: new Map(),
@@ -107,7 +110,8 @@ export class StoreMetrics {
 
   private async totalsOf(run: RunRecord): Promise<RunTotals> {
     const cached = this.finishedRuns.get(run.id);
-    if (cached) return cached;
+    // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
+    if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
     const [agents, calls] = await Promise.all([this.store.listAgents(run.id), this.store.listToolCalls(run.id)]);
     const totals = runTotals(run, agents, calls);
     if (totals.finished) this.finishedRuns.set(run.id, totals);
