@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ToolCall } from '../core/index.js';
-import { mcpServerOf, preview, TOOL_PREVIEW_CHARS, ToolCallTracker } from './tool-calls.js';
+import { capPreview, mcpServerOf, streamPreview, TOOL_PREVIEW_CHARS, ToolCallTracker } from './tool-calls.js';
 
 const assistant = (id: string, content: unknown[]) => ({ type: 'assistant', message: { id, content } });
 const user = (content: unknown[]) => ({ type: 'user', message: { role: 'user', content } });
@@ -63,7 +63,7 @@ describe('tool call helpers', () => {
   });
 
   it('caps previews', () => {
-    expect(preview({ a: 1 })).toBe('{"a":1}');
-    expect(preview('x'.repeat(TOOL_PREVIEW_CHARS + 10))).toHaveLength(TOOL_PREVIEW_CHARS + 1);
+    expect(streamPreview({ a: 1 })).toBe('{"a":1}');
+    expect(capPreview(streamPreview('x'.repeat(TOOL_PREVIEW_CHARS + 10)))).toHaveLength(TOOL_PREVIEW_CHARS + 1);
   });
 });

@@ -4,6 +4,11 @@ import { TurnNumbers } from './model-turns.js';
 
 /** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
 export const TOOL_PREVIEW_CHARS = 500;
+/**
+ * Secrets are found by whole value or shape, so one cut in half by the cap would escape redaction: the
+ * stream keeps this much more of each preview, and whoever records it redacts first, then caps.
+ */
+const SECRET_MARGIN_CHARS = 4096;
 
 const toolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() });
 const toolResultBlock = z.object({
@@ -27,11 +32,16 @@ export function mcpServerOf(toolName: string): string | undefined {
   return match?.[1];
 }
 
-/** A value as capped text: strings as they are, anything else as JSON. */
-export function preview(value: unknown): string {
+const capAt = (text: string, chars: number): string => (text.length > chars ? `${text.slice(0, chars)}…` : text);
+
+/** A value as text for a preview (strings as they are, anything else as JSON), not yet redacted nor capped. */
+export function streamPreview(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
-  return text.length > TOOL_PREVIEW_CHARS ? `${text.slice(0, TOOL_PREVIEW_CHARS)}…` : text;
+  return capAt(text, TOOL_PREVIEW_CHARS + SECRET_MARGIN_CHARS);
 }
+
+/** A redacted preview cut to what a record keeps. */
+export const capPreview = (text: string): string => capAt(text, TOOL_PREVIEW_CHARS);
 
 /** A tool result's content: its text blocks joined, or the value itself. */
 function resultText(content: unknown): unknown {
@@ -100,7 +110,7 @@ export class ToolCallTracker {
         turn,
         startedAt: this.clock.now(),
         status: 'running',
-        inputPreview: preview(use.data.input),
+        inputPreview: streamPreview(use.data.input),
       };
       this.open.set(call.toolUseId, call);
       this.all.push(call);
@@ -131,7 +141,7 @@ export class ToolCallTracker {
       status,
       finishedAt,
       durationMs: finishedAt - call.startedAt,
-      outputPreview: preview(output),
+      outputPreview: streamPreview(output),
     });
     this.open.delete(call.toolUseId);
     this.report({ ...call });

@@ -1,4 +1,4 @@
-import type { AgentSpec, RetryHooks } from '../agents/index.js';
+import { capPreview, type AgentSpec, type RetryHooks } from '../agents/index.js';
 import type { ToolCall } from '../core/index.js';
 import { launchSecretValues } from '../mcp/index.js';
 import { SecretRedactor } from '../observability/index.js';
@@ -10,6 +10,13 @@ function agentRedactor(spec: AgentSpec): SecretRedactor {
   const mcpSecrets = Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues);
   return SecretRedactor.fromEnvironment(spec.env, mcpSecrets);
 }
+
+/** Previews are capped only once redacted: a secret cut in half by the cap would not be recognised. */
+const cappedPreviews = (call: ToolCall): ToolCall => ({
+  ...call,
+  inputPreview: capPreview(call.inputPreview),
+  ...(call.outputPreview !== undefined ? { outputPreview: capPreview(call.outputPreview) } : {}),
+});
 
 /**
  * What a job's attempts' message streams show, redacted where it is seen (a `baton worker` writes to
@@ -26,7 +33,7 @@ export function streamRecorder(
   return {
     toolCall: async (info, call: ToolCall) => {
       const attempt = offset + info.attempt;
-      const redacted = redactor.redactDeep(call);
+      const redacted = cappedPreviews(redactor.redactDeep(call));
       await deps.store.saveToolCall({ ...redacted, runId: job.runId, agentId: job.agentId, attempt });
       deps.hooks?.toolCall?.({ ...info, attempt }, redacted);
     },
