@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TOOL_PREVIEW_CHARS } from '../src/agents/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli } from './support/cli.js';
@@ -12,6 +13,8 @@ const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
 const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
 /** A value only the MCP server's env holds: it must be redacted wherever the agent's calls are recorded. */
 const serverSecret = 'memtok-5d1c9e0a77f3b2';
+/** Secret by its shape alone (an Anthropic key), known to no configuration. */
+const shapedSecret = 'sk-ant-api03-Zq8Xw2Lm5Np7Rt9Vb1';
 
 const model = useScriptedModel(
   {
@@ -43,6 +46,25 @@ const model = useScriptedModel(
         reply: { text: 'Launch remembered.' },
         sequencePer: 'script',
       },
+      // Three calls in one response (an allowed one echoing a key-shaped secret, one a rule denies, one
+      // that fails), then one whose output is far over the preview's cap.
+      {
+        match: { prompt: 'Probe the shell', turn: 1 },
+        reply: {
+          toolUse: [
+            { name: 'Bash', input: { command: `echo ${shapedSecret}` } },
+            { name: 'Bash', input: { command: 'rm -f nothing' } },
+            { name: 'Bash', input: { command: 'exit 3' } },
+          ],
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Probe the shell', turn: 2 },
+        reply: { toolUse: { name: 'Bash', input: { command: 'seq 1 20000' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Probe the shell', turn: 3 }, reply: { text: 'Probed.' }, sequencePer: 'script' },
     ],
     default: { text: 'OK' },
   },
@@ -141,5 +163,32 @@ describe('tool-call records of a real agent', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('BATON_AGENT_NOT_FOUND');
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('records parallel calls of one turn, rule decisions, failures and huge outputs, redacted and capped', async () => {
+    const workflow = join(model.home.dir, 'shell.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: shell\nphases:\n  - id: only\n    agents: [{ id: prober, prompt: "Probe the shell", permissions: { allow: [Bash], deny: ["Bash(rm:*)"] } }]\n',
+    );
+    const run = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(run.code).toBe(0);
+    const { runId } = JSON.parse(run.stdout) as RunSummary;
+    const status = await runCli(['status', runId, '--agent', 'prober', '--json'], { env: env() });
+    const calls = (JSON.parse(status.stdout) as AgentTimeline).attempts[0]!.toolCalls;
+    expect(calls.map((c) => [c.seq, c.turn, c.status, c.permission])).toEqual([
+      [1, 1, 'ok', { decision: 'allow', by: 'rule' }],
+      [2, 1, 'error', { decision: 'deny', by: 'rule' }],
+      [3, 1, 'error', { decision: 'allow', by: 'rule' }],
+      [4, 2, 'ok', { decision: 'allow', by: 'rule' }],
+    ]);
+    expect(calls[0]!.inputPreview).toContain('[REDACTED]');
+    expect(calls[0]!.outputPreview).toContain('[REDACTED]');
+    expect(calls[2]!.outputPreview).toContain('Exit code 3');
+    expect(calls[3]!.outputPreview!.length).toBeLessThanOrEqual(TOOL_PREVIEW_CHARS + 1);
+    expect(status.stdout).not.toContain(shapedSecret);
+    const text = await runCli(['status', runId, '--agent', 'prober'], { env: env() });
+    expect(text.stdout).toContain('(permission denied)');
+    expect(text.stdout).not.toContain(shapedSecret);
   });
 });

@@ -391,11 +391,13 @@ export class ClaudeRuntime implements AgentRuntime {
       abortController.abort(new Error('the model stream stalled'));
     });
     const turnNumbers = new TurnNumbers();
+    const tools = new ToolCallTracker((call) => observer?.toolCall?.(call), systemClock, turnNumbers);
+    if (agentProcess.permissions) agentProcess.permissions.decided = (id, permission) => tools.decided(id, permission);
     return {
       process: agentProcess,
       abortController,
       idleWatch,
-      tools: new ToolCallTracker((call) => observer?.toolCall?.(call), systemClock, turnNumbers),
+      tools,
       turns: new ModelTurnTracker((turn) => observer?.modelTurn?.(turn), {
         numbers: turnNumbers,
         ...(spec.model ? { requestModel: spec.model } : {}),

@@ -54,6 +54,19 @@ describe('ToolCallTracker', () => {
     tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'denied', is_error: true }]));
     expect(tools.calls[0]).toMatchObject({ status: 'error', permission: { decision: 'deny', by: 'rule' } });
   });
+
+  it("keeps Baton's gate decision on its call, whether the gate answers before or after the stream shows it", () => {
+    const { tools } = tracker();
+    tools.decided('t1', { decision: 'deny', by: 'rule' });
+    tools.observe(assistant('msg_1', [use('t1', 'Bash', { command: 'rm x' }), use('t2', 'Bash', { command: 'ls' })]));
+    tools.decided('t2', { decision: 'allow', by: 'person' });
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'Baton denied', is_error: true }]));
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't2', content: 'a' }]));
+    expect(tools.calls.map((c) => [c.status, c.permission])).toEqual([
+      ['error', { decision: 'deny', by: 'rule' }],
+      ['ok', { decision: 'allow', by: 'person' }],
+    ]);
+  });
 });
 
 describe('tool call helpers', () => {

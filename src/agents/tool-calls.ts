@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { systemClock, type Clock, type ToolCall } from '../core/index.js';
+import { systemClock, type Clock, type ToolCall, type ToolPermission } from '../core/index.js';
 import { TurnNumbers } from './model-turns.js';
 
 /** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
@@ -66,6 +66,8 @@ function blocks(message: unknown): unknown[] {
 export class ToolCallTracker {
   private readonly open = new Map<string, ToolCall>();
   private readonly all: ToolCall[] = [];
+  /** Baton's permission decisions on calls the stream has not shown yet (the gate may answer first). */
+  private readonly decisions = new Map<string, ToolPermission>();
 
   constructor(
     private readonly report: (call: ToolCall) => void = () => {},
@@ -90,6 +92,13 @@ export class ToolCallTracker {
     else if (message.type === 'system') this.denied(message);
   }
 
+  /** Baton's permission gate decided on a call, before it ran. */
+  decided(toolUseId: string, permission: ToolPermission): void {
+    const call = this.open.get(toolUseId);
+    if (call) call.permission = permission;
+    else this.decisions.set(toolUseId, permission);
+  }
+
   /** The attempt ended: calls still waiting for a result never got one. */
   end(): void {
     for (const call of this.open.values()) this.finish(call, 'error', 'the attempt ended before the tool returned');
@@ -102,6 +111,8 @@ export class ToolCallTracker {
       const use = toolUseBlock.safeParse(block);
       if (!use.success || this.open.has(use.data.id)) continue;
       const server = mcpServerOf(use.data.name);
+      const permission = this.decisions.get(use.data.id);
+      this.decisions.delete(use.data.id);
       const call: ToolCall = {
         seq: this.all.length + 1,
         toolUseId: use.data.id,
@@ -111,6 +122,7 @@ export class ToolCallTracker {
         startedAt: this.clock.now(),
         status: 'running',
         inputPreview: streamPreview(use.data.input),
+        ...(permission ? { permission } : {}),
       };
       this.open.set(call.toolUseId, call);
       this.all.push(call);
