@@ -144,15 +144,20 @@ describe('terminal dashboard', () => {
       call('busy', 2, 1, { name: 'mcp__git__diff', startedAt: 4_000 }),
       call('between', 1, 1, { status: 'ok', finishedAt: 3_000 }),
       call('done', 1, 1, {}),
+      // Two calls of one turn: the quick second one has ended, the first still runs.
+      call('parallel', 1, 1, { startedAt: 5_000 }),
+      call('parallel', 1, 2, { name: 'Read', startedAt: 5_000, status: 'ok', finishedAt: 5_100 }),
     ];
     const agents = [
       agent('busy', 'running'),
+      agent('parallel', 'running'),
       agent('between', 'running'),
       agent('fresh', 'running'),
       agent('done', 'succeeded'),
     ];
     expect(agentActivity(agents, calls, 10_000)).toEqual([
       { agentId: 'busy', tool: 'mcp__git__diff', elapsedMs: 6_000 },
+      { agentId: 'parallel', tool: 'Bash', elapsedMs: 5_000 },
       { agentId: 'between', elapsedMs: 7_000 },
       { agentId: 'fresh', elapsedMs: 9_000 },
     ]);
