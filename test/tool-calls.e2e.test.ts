@@ -175,7 +175,10 @@ describe('tool-call records of a real agent', () => {
     expect(run.code).toBe(0);
     const { runId } = JSON.parse(run.stdout) as RunSummary;
     const status = await runCli(['status', runId, '--agent', 'prober', '--json'], { env: env() });
-    const calls = (JSON.parse(status.stdout) as AgentTimeline).attempts[0]!.toolCalls;
+    const timeline = JSON.parse(status.stdout) as AgentTimeline;
+    // Three model responses, the first with three tool calls.
+    expect(timeline.turns).toBe(3);
+    const calls = timeline.attempts[0]!.toolCalls;
     expect(calls.map((c) => [c.seq, c.turn, c.status, c.permission])).toEqual([
       [1, 1, 'ok', { decision: 'allow', by: 'rule' }],
       [2, 1, 'error', { decision: 'deny', by: 'rule' }],

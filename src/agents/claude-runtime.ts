@@ -464,7 +464,9 @@ export class ClaudeRuntime implements AgentRuntime {
       sessionStarted: stream.sessionStarted,
       usage: result ? usageOf(result) : emptyUsage(),
       costUsd: result?.total_cost_usd ?? 0,
-      turns: result?.num_turns ?? 0,
+      // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
+      // num_turns counts one per content block of a response, so parallel tool calls inflate it.
+      turns: attempt.tools.turns || (result?.num_turns ?? 0),
       durationMs: Date.now() - attempt.startedAt,
       ...(stream.startupMs !== undefined ? { startupMs: stream.startupMs } : {}),
       toolCalls: attempt.tools.calls,
