@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TOOL_PREVIEW_CHARS } from '../src/agents/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -65,6 +65,14 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       { match: { prompt: 'Probe the shell', turn: 3 }, reply: { text: 'Probed.' }, sequencePer: 'script' },
+      // A call that is still running when its orchestrator is killed.
+      {
+        match: { prompt: 'Wait for the clock', turn: 1 },
+        reply: {
+          toolUse: { name: 'Bash', input: { command: `${process.execPath} -e "setTimeout(() => {}, 60000)"` } },
+        },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -193,5 +201,48 @@ describe('tool-call records of a real agent', () => {
     const text = await runCli(['status', runId, '--agent', 'prober'], { env: env() });
     expect(text.stdout).toContain('(permission denied)');
     expect(text.stdout).not.toContain(shapedSecret);
+  });
+
+  it('closes the call a killed orchestrator left running when --resume runs the agent again', async () => {
+    const workflow = join(model.home.dir, 'wait.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: wait\nphases:\n  - id: only\n    agents: [{ id: waiter, prompt: "Wait for the clock", allowedTools: [Bash] }]\n',
+    );
+    const timelineOf = async (runId: string) =>
+      JSON.parse(
+        (await runCli(['status', runId, '--agent', 'waiter', '--json'], { env: env() })).stdout,
+      ) as AgentTimeline;
+    const child = startCli(['run', workflow], { env: env() });
+    const runId = await waitFor(
+      async () => {
+        const runs = JSON.parse((await runCli(['runs', '--json'], { env: env() })).stdout) as Array<{
+          runId: string;
+          workflow: string;
+        }>;
+        return runs.find((r) => r.workflow === 'wait')?.runId;
+      },
+      60_000,
+      'the run',
+    );
+    await waitFor(
+      async () => {
+        const calls = (await timelineOf(runId).catch(() => undefined))?.attempts[0]?.toolCalls ?? [];
+        return calls[0]?.status === 'running' ? true : undefined;
+      },
+      60_000,
+      'the running tool call',
+    );
+    child.kill('SIGKILL');
+    await child.output;
+    const resumed = await runCli(['run', '--resume', runId], { env: env() });
+    expect(resumed.code).toBe(0);
+    const timeline = await timelineOf(runId);
+    expect(timeline.attempts.map((a) => [a.attempt, a.status, a.toolCalls.map((c) => [c.name, c.status])])).toEqual([
+      [1, 'failed', [['Bash', 'error']]],
+      [2, 'succeeded', []],
+    ]);
+    const lost = timeline.attempts[0]!.toolCalls[0]!;
+    expect(lost.finishedAt! - lost.startedAt).toBe(lost.durationMs);
   });
 });
