@@ -7,7 +7,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { StoreMetrics } from '../observability/index.js';
-import { runWorkflow } from '../orchestrator/index.js';
+import { currentRunStatus, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
@@ -293,7 +293,7 @@ describe('web dashboard per tenant (real HTTP)', () => {
       pollMs: 20,
       token: 'operator-token',
       tenantTokens: () => readTenantTokens(temp.dir),
-      metrics: new StoreMetrics(temp.store),
+      metrics: new StoreMetrics(temp.store, currentRunStatus),
     });
     const teamA = ensureTenantToken(temp.dir, 'team-a');
     const as = (token: string, path: string, init: RequestInit = {}) =>

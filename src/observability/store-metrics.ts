@@ -1,6 +1,6 @@
 import type { Counter, Registry } from 'prom-client';
 import { promClient } from './prom.js';
-import type { AgentRecord, RunRecord, Store, ToolCallRecord } from '../store/index.js';
+import type { AgentRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
 
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
@@ -36,7 +36,8 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     queued: 0,
   };
   for (const agent of agents) {
-    if (agent.status === 'running') totals.active += 1;
+    // An interrupted run's agents are stored as running, but nothing runs them.
+    if (agent.status === 'running' && run.status === 'running') totals.active += 1;
     if (agent.status === 'pending' && run.status === 'running') totals.queued += 1;
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
@@ -90,7 +91,11 @@ export class StoreMetrics {
     registers: [this.registry],
   });
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    /** A run's status as it stands now (`currentRunStatus`): a killed orchestrator leaves `running` stored. */
+    private readonly statusOf: (run: RunRecord) => RunStatus,
+  ) {
     this.prom.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
   }
 
@@ -108,7 +113,8 @@ export class StoreMetrics {
     return this.registry.metrics();
   }
 
-  private async totalsOf(run: RunRecord): Promise<RunTotals> {
+  private async totalsOf(stored: RunRecord): Promise<RunTotals> {
+    const run = { ...stored, status: this.statusOf(stored) };
     const cached = this.finishedRuns.get(run.id);
     // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
     if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
