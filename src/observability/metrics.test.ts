@@ -209,7 +209,7 @@ describe('metrics', () => {
   });
 
   it('counts a run whose orchestrator was killed as interrupted, its agents no longer active', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // a pid that has exited
+    const dead = spawnSync(process.execPath, ['-e', '']).pid; // a pid that has exited
     const run = { workflowName: 'w', workflow: {}, createdAt: 1, tenant: 'default' };
     await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
     await temp.store.saveRun({ ...run, id: 'alive', status: 'running', pid: process.pid, host: hostname() });
