@@ -144,6 +144,8 @@ const toolCall = (seq: number, input: string): ToolCall => ({
 function toolCallContract(open: OpenHarness): void {
   it("records each attempt's tool calls, redacted", async () => {
     const secret = 'tok-7f3a9c1e55b2';
+    // A literal value of the workflow's agent env is secret by value, whatever its variable is called.
+    const literal = 'canary-4e8b1d2c9a';
     // A long input with the secret across the preview's cap, as the agent's stream previews it.
     const straddling = streamPreview(`token ${'x'.repeat(TOOL_PREVIEW_CHARS - 12)} ${secret} and more`);
     await withHarness(
@@ -151,9 +153,9 @@ function toolCallContract(open: OpenHarness): void {
       (_spec, call) =>
         call === 1
           ? { error: transient, toolCalls: [toolCall(1, `token ${secret}`), toolCall(2, straddling)] }
-          : { text: 'done', toolCalls: [toolCall(1, 'again'), toolCall(2, 'more')] },
+          : { text: 'done', toolCalls: [toolCall(1, 'again'), toolCall(2, `echo $RELEASE_CHANNEL: ${literal}`)] },
       async (h) => {
-        const one = await stored(h.store, job({ env: { SERVICE_TOKEN: secret } }));
+        const one = await stored(h.store, job({ env: { SERVICE_TOKEN: secret, RELEASE_CHANNEL: literal } }));
         await h.executor.runJob(one, new AbortController().signal);
         const calls = await h.store.listToolCalls(one.runId, one.agentId);
         const cut = calls.find((c) => c.attempt === 1 && c.seq === 2)!.inputPreview;
@@ -164,7 +166,7 @@ function toolCallContract(open: OpenHarness): void {
           [1, 1, 'token [REDACTED]'],
           [1, 2, cut],
           [2, 1, 'again'],
-          [2, 2, 'more'],
+          [2, 2, 'echo $RELEASE_CHANNEL: [REDACTED]'],
         ]);
       },
     );

@@ -5,10 +5,13 @@ import { SecretRedactor } from '../observability/index.js';
 import type { Store } from '../store/index.js';
 import type { AgentJob, AgentJobHooks } from './execute.js';
 
-/** The secrets an agent holds: its environment's and its MCP servers' env and headers. */
-function agentRedactor(spec: AgentSpec): SecretRedactor {
+/**
+ * The secrets an agent holds: its environment's (by name), the values the workflow gave its env (by
+ * value, as the run's own redactor takes them; a worker has no other), and its MCP servers' env and headers.
+ */
+function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
   const mcpSecrets = Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues);
-  return SecretRedactor.fromEnvironment(spec.env, mcpSecrets);
+  return SecretRedactor.fromEnvironment(spec.env, [...mcpSecrets, ...Object.values(job.env)]);
 }
 
 /** Previews are capped only once redacted: a secret cut in half by the cap would not be recognised. */
@@ -29,7 +32,7 @@ export function streamRecorder(
   offset: number,
   deps: { store: Store; hooks?: AgentJobHooks },
 ): Required<Pick<RetryHooks, 'toolCall' | 'modelTurn'>> {
-  const redactor = agentRedactor(spec);
+  const redactor = agentRedactor(job, spec);
   return {
     toolCall: async (info, call: ToolCall) => {
       const attempt = offset + info.attempt;
