@@ -171,6 +171,11 @@ describe('tool-call records of a real agent', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('BATON_AGENT_NOT_FOUND');
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const noRun = await runCli(['status', '00000000-0000-4000-8000-000000000000', '--agent', 'recorder'], {
+      env: env(),
+    });
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain('BATON_RUN_NOT_FOUND');
   });
 
   it('records parallel calls of one turn, rule decisions, failures and huge outputs, redacted and capped', async () => {
