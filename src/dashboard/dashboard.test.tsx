@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
@@ -186,6 +188,43 @@ describe('terminal dashboard', () => {
     const frame = render(<Dashboard snapshot={mine!} />).lastFrame() ?? '';
     expect(frame).toContain('■■■■■■■■□□ memory 5 call(s), 1 failed');
     expect(frame).not.toContain('secret-db');
+  });
+
+  it('shows a run whose orchestrator was killed as interrupted, with nothing running, however its records read', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const run = { workflowName: 'wf', workflow: {}, createdAt: 1, tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
+    await temp.store.saveAgent({
+      runId: 'killed',
+      id: 'a',
+      phaseId: 'p',
+      sessionId: 'killed-a',
+      status: 'running',
+      prompt: '',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 1,
+      durationMs: 0,
+    });
+    await temp.store.saveToolCall({
+      runId: 'killed',
+      agentId: 'a',
+      attempt: 1,
+      seq: 1,
+      toolUseId: 't1',
+      name: 'Bash',
+      turn: 1,
+      startedAt: 1,
+      status: 'running',
+      inputPreview: '{}',
+    });
+    expect(await dashboardSnapshot(temp.store, 'killed', 50_000)).toMatchObject({
+      status: 'interrupted',
+      active: 0,
+      running: [],
+    });
   });
 
   it('follows a run as it progresses, reading only the store', async () => {
