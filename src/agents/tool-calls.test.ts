@@ -69,6 +69,20 @@ describe('ToolCallTracker', () => {
   });
 });
 
+describe('tool call previews', () => {
+  it('hide input fields named like a secret whole, as the store hides them', () => {
+    const { tools } = tracker();
+    const input = { user: 'bob', password: 'Tr0ub4dor&3', nested: { apiKey: 'k-123' }, author: 'Ann' };
+    tools.observe(assistant('msg_1', [use('t1', 'mcp__auth__login', input)]));
+    expect(JSON.parse(tools.calls[0]!.inputPreview)).toEqual({
+      user: 'bob',
+      password: '[REDACTED]',
+      nested: { apiKey: '[REDACTED]' },
+      author: 'Ann',
+    });
+  });
+});
+
 describe('tool call helpers', () => {
   it('names the MCP server of mcp__server__tool names only', () => {
     expect(mcpServerOf('mcp__my_server__do__thing')).toBe('my_server');

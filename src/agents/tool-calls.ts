@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { systemClock, type Clock, type ToolCall, type ToolPermission } from '../core/index.js';
+import {
+  isEnvReference,
+  isSecretName,
+  REDACTED,
+  systemClock,
+  type Clock,
+  type ToolCall,
+  type ToolPermission,
+} from '../core/index.js';
 import { TurnNumbers } from './model-turns.js';
 
 /** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
@@ -34,9 +42,16 @@ export function mcpServerOf(toolName: string): string | undefined {
 
 const capAt = (text: string, chars: number): string => (text.length > chars ? `${text.slice(0, chars)}…` : text);
 
+/**
+ * A field named like a secret (`password`, `apiKey`, …) is hidden whole, as the store hides one: once
+ * the value is text, only known values and shapes could still be found.
+ */
+const hideSecretFields = (key: string, value: unknown): unknown =>
+  typeof value === 'string' && value.length > 0 && isSecretName(key) && !isEnvReference(value) ? REDACTED : value;
+
 /** A value as text for a preview (strings as they are, anything else as JSON), not yet redacted nor capped. */
 export function streamPreview(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  const text = typeof value === 'string' ? value : (JSON.stringify(value, hideSecretFields) ?? '');
   return capAt(text, TOOL_PREVIEW_CHARS + SECRET_MARGIN_CHARS);
 }
 
