@@ -65,6 +65,13 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       { match: { prompt: 'Probe the shell', turn: 3 }, reply: { text: 'Probed.' }, sequencePer: 'script' },
+      // A tool call, then an overloaded model every time: each retried attempt is recorded on its own.
+      {
+        match: { prompt: 'Try it again', turn: 1 },
+        reply: { toolUse: { name: 'Bash', input: { command: 'echo first' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Try it again', turn: 2 }, reply: { fault: { status: 529 } }, sequencePer: 'script' },
       // A call that is still running when its orchestrator is killed.
       {
         match: { prompt: 'Wait for the clock', turn: 1 },
@@ -206,6 +213,28 @@ describe('tool-call records of a real agent', () => {
     const text = await runCli(['status', runId, '--agent', 'prober'], { env: env() });
     expect(text.stdout).toContain('(permission denied)');
     expect(text.stdout).not.toContain(shapedSecret);
+  });
+
+  it('records each retried attempt apart, and counts only model responses as turns', async () => {
+    const workflow = join(model.home.dir, 'retry.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: retry\nphases:\n  - id: only\n    agents: [{ id: retrier, prompt: "Try it again", allowedTools: [Bash] }]\n',
+    );
+    const run = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(run.code).toBe(1);
+    const { runId } = JSON.parse(run.stdout) as RunSummary;
+    const status = await runCli(['status', runId, '--agent', 'retrier', '--json'], { env: env() });
+    const timeline = JSON.parse(status.stdout) as AgentTimeline;
+    expect(
+      timeline.attempts.map((a) => [a.attempt, a.status, a.error?.code, a.toolCalls.map((c) => c.inputPreview)]),
+    ).toEqual([
+      [1, 'failed', 'BATON_MODEL_OVERLOADED', ['{"command":"echo first"}']],
+      [2, 'failed', 'BATON_MODEL_OVERLOADED', []],
+      [3, 'failed', 'BATON_MODEL_OVERLOADED', []],
+    ]);
+    // One model response; the failed requests are no turns.
+    expect(timeline.turns).toBe(1);
   });
 
   it('closes the call a killed orchestrator left running when --resume runs the agent again', async () => {

@@ -465,8 +465,8 @@ export class ClaudeRuntime implements AgentRuntime {
       usage: result ? usageOf(result) : emptyUsage(),
       costUsd: result?.total_cost_usd ?? 0,
       // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
-      // num_turns counts one per content block of a response, so parallel tool calls inflate it.
-      turns: attempt.tools.turns || (result?.num_turns ?? 0),
+      // num_turns counts one per content block of a response, and one for a request that failed.
+      turns: attempt.tools.turns,
       durationMs: Date.now() - attempt.startedAt,
       ...(stream.startupMs !== undefined ? { startupMs: stream.startupMs } : {}),
       toolCalls: attempt.tools.calls,

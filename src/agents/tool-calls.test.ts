@@ -41,6 +41,16 @@ describe('ToolCallTracker', () => {
     ]);
   });
 
+  it('counts no turn for the message Claude Code makes of a failed model request', () => {
+    const { tools } = tracker();
+    tools.observe(assistant('msg_1', [use('t1', 'Bash')]));
+    tools.observe({
+      ...assistant('a1b2c3', [{ type: 'text', text: 'API Error: 529 overloaded' }]),
+      error: 'server_error',
+    });
+    expect(tools.turns).toBe(1);
+  });
+
   it('keeps a permission denial on its call', () => {
     const { tools } = tracker();
     tools.observe(assistant('msg_1', [use('t1', 'Bash', { command: 'rm -rf /' })]));

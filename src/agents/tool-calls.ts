@@ -27,6 +27,7 @@ const toolResultBlock = z.object({
 });
 const contentOf = z.object({ message: z.object({ content: z.unknown() }) });
 const assistantId = z.object({ message: z.object({ id: z.string() }) });
+const apiError = z.object({ error: z.string() });
 const permissionDenied = z.object({
   type: z.literal('system'),
   subtype: z.literal('permission_denied'),
@@ -120,6 +121,8 @@ export class ToolCallTracker {
   }
 
   private assistant(message: unknown): void {
+    // Claude Code reports a failed model request as an assistant message with `error`: no model turn.
+    if (apiError.safeParse(message).success) return;
     const id = assistantId.safeParse(message);
     const turn = id.success ? this.turnNumbers.of(id.data.message.id) : Math.max(1, this.turnNumbers.count);
     for (const block of blocks(message)) {
