@@ -278,5 +278,7 @@ describe('tool-call records of a real agent', () => {
     ]);
     const lost = timeline.attempts[0]!.toolCalls[0]!;
     expect(lost.finishedAt! - lost.startedAt).toBe(lost.durationMs);
+    // The lost attempt lasted at least as long as its call.
+    expect(timeline.attempts[0]!.durationMs).toBeGreaterThanOrEqual(lost.durationMs!);
   });
 });
