@@ -2,9 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TOOL_PREVIEW_CHARS } from '../src/agents/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -12,6 +13,8 @@ const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
 const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
 /** A value only the MCP server's env holds: it must be redacted wherever the agent's calls are recorded. */
 const serverSecret = 'memtok-5d1c9e0a77f3b2';
+/** Secret by its shape alone (an Anthropic key), known to no configuration. */
+const shapedSecret = 'sk-ant-api03-Zq8Xw2Lm5Np7Rt9Vb1';
 
 const model = useScriptedModel(
   {
@@ -41,6 +44,40 @@ const model = useScriptedModel(
       {
         match: { prompt: 'Remember the launch', turn: 4 },
         reply: { text: 'Launch remembered.' },
+        sequencePer: 'script',
+      },
+      // Three calls in one response (an allowed one echoing a key-shaped secret, one a rule denies, one
+      // that fails), then one whose output is far over the preview's cap.
+      {
+        match: { prompt: 'Probe the shell', turn: 1 },
+        reply: {
+          toolUse: [
+            { name: 'Bash', input: { command: `echo ${shapedSecret}` } },
+            { name: 'Bash', input: { command: 'rm -f nothing' } },
+            { name: 'Bash', input: { command: 'exit 3' } },
+          ],
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Probe the shell', turn: 2 },
+        reply: { toolUse: { name: 'Bash', input: { command: 'seq 1 20000' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Probe the shell', turn: 3 }, reply: { text: 'Probed.' }, sequencePer: 'script' },
+      // A tool call, then an overloaded model every time: each retried attempt is recorded on its own.
+      {
+        match: { prompt: 'Try it again', turn: 1 },
+        reply: { toolUse: { name: 'Bash', input: { command: 'echo first' } } },
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Try it again', turn: 2 }, reply: { fault: { status: 529 } }, sequencePer: 'script' },
+      // A call that is still running when its orchestrator is killed.
+      {
+        match: { prompt: 'Wait for the clock', turn: 1 },
+        reply: {
+          toolUse: { name: 'Bash', input: { command: `${process.execPath} -e "setTimeout(() => {}, 60000)"` } },
+        },
         sequencePer: 'script',
       },
     ],
@@ -141,5 +178,107 @@ describe('tool-call records of a real agent', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('BATON_AGENT_NOT_FOUND');
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const noRun = await runCli(['status', '00000000-0000-4000-8000-000000000000', '--agent', 'recorder'], {
+      env: env(),
+    });
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain('BATON_RUN_NOT_FOUND');
+  });
+
+  it('records parallel calls of one turn, rule decisions, failures and huge outputs, redacted and capped', async () => {
+    const workflow = join(model.home.dir, 'shell.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: shell\nphases:\n  - id: only\n    agents: [{ id: prober, prompt: "Probe the shell", permissions: { allow: [Bash], deny: ["Bash(rm:*)"] } }]\n',
+    );
+    const run = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(run.code).toBe(0);
+    const { runId } = JSON.parse(run.stdout) as RunSummary;
+    const status = await runCli(['status', runId, '--agent', 'prober', '--json'], { env: env() });
+    const timeline = JSON.parse(status.stdout) as AgentTimeline;
+    // Three model responses, the first with three tool calls.
+    expect(timeline.turns).toBe(3);
+    const calls = timeline.attempts[0]!.toolCalls;
+    expect(calls.map((c) => [c.seq, c.turn, c.status, c.permission])).toEqual([
+      [1, 1, 'ok', { decision: 'allow', by: 'rule' }],
+      [2, 1, 'error', { decision: 'deny', by: 'rule' }],
+      [3, 1, 'error', { decision: 'allow', by: 'rule' }],
+      [4, 2, 'ok', { decision: 'allow', by: 'rule' }],
+    ]);
+    expect(calls[0]!.inputPreview).toContain('[REDACTED]');
+    expect(calls[0]!.outputPreview).toContain('[REDACTED]');
+    expect(calls[2]!.outputPreview).toContain('Exit code 3');
+    expect(calls[3]!.outputPreview!.length).toBeLessThanOrEqual(TOOL_PREVIEW_CHARS + 1);
+    expect(status.stdout).not.toContain(shapedSecret);
+    const text = await runCli(['status', runId, '--agent', 'prober'], { env: env() });
+    expect(text.stdout).toContain('(permission denied)');
+    expect(text.stdout).not.toContain(shapedSecret);
+  });
+
+  it('records each retried attempt apart, and counts only model responses as turns', async () => {
+    const workflow = join(model.home.dir, 'retry.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: retry\nphases:\n  - id: only\n    agents: [{ id: retrier, prompt: "Try it again", allowedTools: [Bash] }]\n',
+    );
+    const run = await runCli(['run', workflow, '--json'], { env: env() });
+    expect(run.code).toBe(1);
+    const { runId } = JSON.parse(run.stdout) as RunSummary;
+    const status = await runCli(['status', runId, '--agent', 'retrier', '--json'], { env: env() });
+    const timeline = JSON.parse(status.stdout) as AgentTimeline;
+    expect(
+      timeline.attempts.map((a) => [a.attempt, a.status, a.error?.code, a.toolCalls.map((c) => c.inputPreview)]),
+    ).toEqual([
+      [1, 'failed', 'BATON_MODEL_OVERLOADED', ['{"command":"echo first"}']],
+      [2, 'failed', 'BATON_MODEL_OVERLOADED', []],
+      [3, 'failed', 'BATON_MODEL_OVERLOADED', []],
+    ]);
+    // One model response; the failed requests are no turns.
+    expect(timeline.turns).toBe(1);
+  });
+
+  it('closes the call a killed orchestrator left running when --resume runs the agent again', async () => {
+    const workflow = join(model.home.dir, 'wait.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: wait\nphases:\n  - id: only\n    agents: [{ id: waiter, prompt: "Wait for the clock", allowedTools: [Bash] }]\n',
+    );
+    const timelineOf = async (runId: string) =>
+      JSON.parse(
+        (await runCli(['status', runId, '--agent', 'waiter', '--json'], { env: env() })).stdout,
+      ) as AgentTimeline;
+    const child = startCli(['run', workflow], { env: env() });
+    const runId = await waitFor(
+      async () => {
+        const runs = JSON.parse((await runCli(['runs', '--json'], { env: env() })).stdout) as Array<{
+          runId: string;
+          workflow: string;
+        }>;
+        return runs.find((r) => r.workflow === 'wait')?.runId;
+      },
+      60_000,
+      'the run',
+    );
+    await waitFor(
+      async () => {
+        const calls = (await timelineOf(runId).catch(() => undefined))?.attempts[0]?.toolCalls ?? [];
+        return calls[0]?.status === 'running' ? true : undefined;
+      },
+      60_000,
+      'the running tool call',
+    );
+    child.kill('SIGKILL');
+    await child.output;
+    const resumed = await runCli(['run', '--resume', runId], { env: env() });
+    expect(resumed.code).toBe(0);
+    const timeline = await timelineOf(runId);
+    expect(timeline.attempts.map((a) => [a.attempt, a.status, a.toolCalls.map((c) => [c.name, c.status])])).toEqual([
+      [1, 'failed', [['Bash', 'error']]],
+      [2, 'succeeded', []],
+    ]);
+    const lost = timeline.attempts[0]!.toolCalls[0]!;
+    expect(lost.finishedAt! - lost.startedAt).toBe(lost.durationMs);
+    // The lost attempt lasted at least as long as its call.
+    expect(timeline.attempts[0]!.durationMs).toBeGreaterThanOrEqual(lost.durationMs!);
   });
 });

@@ -1,5 +1,5 @@
 import type { CanUseTool, HookCallbackMatcher, HookEvent, Options } from '@anthropic-ai/claude-agent-sdk';
-import { ErrorCodes } from '../core/index.js';
+import { ErrorCodes, type ToolPermission } from '../core/index.js';
 import type { PermissionPolicy } from '../permissions/index.js';
 import type { AttemptError } from './runtime.js';
 import { rulesOnlyGate, type ToolGate } from './tool-gate.js';
@@ -14,6 +14,8 @@ export class ClaudePermissions {
   gate: ToolGate;
   /** Set when a verdict stopped the agent: the attempt fails with it. */
   failure?: AttemptError;
+  /** Told each decision, for the call's record (set per attempt). */
+  decided?: (toolUseId: string, permission: ToolPermission) => void;
   /** A person's message with an approval, told to the agent after the tool ran. */
   private readonly notes = new Map<string, string>();
 
@@ -35,6 +37,7 @@ export class ClaudePermissions {
 
   private readonly canUseTool: CanUseTool = async (tool, input, { signal, toolUseID }) => {
     const verdict = await this.gate({ tool, input, toolUseId: toolUseID, ...this.where }, signal);
+    this.decided?.(toolUseID, { decision: verdict.behavior, ...(verdict.by ? { by: verdict.by } : {}) });
     if (verdict.behavior === 'allow') {
       if (verdict.message) this.notes.set(toolUseID, verdict.message);
       return { behavior: 'allow', updatedInput: input };

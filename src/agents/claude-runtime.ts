@@ -391,11 +391,13 @@ export class ClaudeRuntime implements AgentRuntime {
       abortController.abort(new Error('the model stream stalled'));
     });
     const turnNumbers = new TurnNumbers();
+    const tools = new ToolCallTracker((call) => observer?.toolCall?.(call), systemClock, turnNumbers);
+    if (agentProcess.permissions) agentProcess.permissions.decided = (id, permission) => tools.decided(id, permission);
     return {
       process: agentProcess,
       abortController,
       idleWatch,
-      tools: new ToolCallTracker((call) => observer?.toolCall?.(call), systemClock, turnNumbers),
+      tools,
       turns: new ModelTurnTracker((turn) => observer?.modelTurn?.(turn), {
         numbers: turnNumbers,
         ...(spec.model ? { requestModel: spec.model } : {}),
@@ -462,7 +464,9 @@ export class ClaudeRuntime implements AgentRuntime {
       sessionStarted: stream.sessionStarted,
       usage: result ? usageOf(result) : emptyUsage(),
       costUsd: result?.total_cost_usd ?? 0,
-      turns: result?.num_turns ?? 0,
+      // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
+      // num_turns counts one per content block of a response, and one for a request that failed.
+      turns: attempt.tools.turns,
       durationMs: Date.now() - attempt.startedAt,
       ...(stream.startupMs !== undefined ? { startupMs: stream.startupMs } : {}),
       toolCalls: attempt.tools.calls,

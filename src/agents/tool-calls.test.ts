@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ToolCall } from '../core/index.js';
-import { mcpServerOf, preview, TOOL_PREVIEW_CHARS, ToolCallTracker } from './tool-calls.js';
+import { capPreview, mcpServerOf, streamPreview, TOOL_PREVIEW_CHARS, ToolCallTracker } from './tool-calls.js';
 
 const assistant = (id: string, content: unknown[]) => ({ type: 'assistant', message: { id, content } });
 const user = (content: unknown[]) => ({ type: 'user', message: { role: 'user', content } });
@@ -41,6 +41,16 @@ describe('ToolCallTracker', () => {
     ]);
   });
 
+  it('counts no turn for the message Claude Code makes of a failed model request', () => {
+    const { tools } = tracker();
+    tools.observe(assistant('msg_1', [use('t1', 'Bash')]));
+    tools.observe({
+      ...assistant('a1b2c3', [{ type: 'text', text: 'API Error: 529 overloaded' }]),
+      error: 'server_error',
+    });
+    expect(tools.turns).toBe(1);
+  });
+
   it('keeps a permission denial on its call', () => {
     const { tools } = tracker();
     tools.observe(assistant('msg_1', [use('t1', 'Bash', { command: 'rm -rf /' })]));
@@ -54,6 +64,33 @@ describe('ToolCallTracker', () => {
     tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'denied', is_error: true }]));
     expect(tools.calls[0]).toMatchObject({ status: 'error', permission: { decision: 'deny', by: 'rule' } });
   });
+
+  it("keeps Baton's gate decision on its call, whether the gate answers before or after the stream shows it", () => {
+    const { tools } = tracker();
+    tools.decided('t1', { decision: 'deny', by: 'rule' });
+    tools.observe(assistant('msg_1', [use('t1', 'Bash', { command: 'rm x' }), use('t2', 'Bash', { command: 'ls' })]));
+    tools.decided('t2', { decision: 'allow', by: 'person' });
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't1', content: 'Baton denied', is_error: true }]));
+    tools.observe(user([{ type: 'tool_result', tool_use_id: 't2', content: 'a' }]));
+    expect(tools.calls.map((c) => [c.status, c.permission])).toEqual([
+      ['error', { decision: 'deny', by: 'rule' }],
+      ['ok', { decision: 'allow', by: 'person' }],
+    ]);
+  });
+});
+
+describe('tool call previews', () => {
+  it('hide input fields named like a secret whole, as the store hides them', () => {
+    const { tools } = tracker();
+    const input = { user: 'bob', password: 'Tr0ub4dor&3', nested: { apiKey: 'k-123' }, author: 'Ann' };
+    tools.observe(assistant('msg_1', [use('t1', 'mcp__auth__login', input)]));
+    expect(JSON.parse(tools.calls[0]!.inputPreview)).toEqual({
+      user: 'bob',
+      password: '[REDACTED]',
+      nested: { apiKey: '[REDACTED]' },
+      author: 'Ann',
+    });
+  });
 });
 
 describe('tool call helpers', () => {
@@ -63,7 +100,7 @@ describe('tool call helpers', () => {
   });
 
   it('caps previews', () => {
-    expect(preview({ a: 1 })).toBe('{"a":1}');
-    expect(preview('x'.repeat(TOOL_PREVIEW_CHARS + 10))).toHaveLength(TOOL_PREVIEW_CHARS + 1);
+    expect(streamPreview({ a: 1 })).toBe('{"a":1}');
+    expect(capPreview(streamPreview('x'.repeat(TOOL_PREVIEW_CHARS + 10)))).toHaveLength(TOOL_PREVIEW_CHARS + 1);
   });
 });

@@ -1,9 +1,22 @@
 import { z } from 'zod';
-import { systemClock, type Clock, type ToolCall } from '../core/index.js';
+import {
+  isEnvReference,
+  isSecretName,
+  REDACTED,
+  systemClock,
+  type Clock,
+  type ToolCall,
+  type ToolPermission,
+} from '../core/index.js';
 import { TurnNumbers } from './model-turns.js';
 
 /** Previews are for reading a timeline, not for replaying a call: this many characters at most. */
 export const TOOL_PREVIEW_CHARS = 500;
+/**
+ * Secrets are found by whole value or shape, so one cut in half by the cap would escape redaction: the
+ * stream keeps this much more of each preview, and whoever records it redacts first, then caps.
+ */
+const SECRET_MARGIN_CHARS = 4096;
 
 const toolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() });
 const toolResultBlock = z.object({
@@ -14,6 +27,7 @@ const toolResultBlock = z.object({
 });
 const contentOf = z.object({ message: z.object({ content: z.unknown() }) });
 const assistantId = z.object({ message: z.object({ id: z.string() }) });
+const apiError = z.object({ error: z.string() });
 const permissionDenied = z.object({
   type: z.literal('system'),
   subtype: z.literal('permission_denied'),
@@ -27,11 +41,23 @@ export function mcpServerOf(toolName: string): string | undefined {
   return match?.[1];
 }
 
-/** A value as capped text: strings as they are, anything else as JSON. */
-export function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
-  return text.length > TOOL_PREVIEW_CHARS ? `${text.slice(0, TOOL_PREVIEW_CHARS)}…` : text;
+const capAt = (text: string, chars: number): string => (text.length > chars ? `${text.slice(0, chars)}…` : text);
+
+/**
+ * A field named like a secret (`password`, `apiKey`, …) is hidden whole, as the store hides one: once
+ * the value is text, only known values and shapes could still be found.
+ */
+const hideSecretFields = (key: string, value: unknown): unknown =>
+  typeof value === 'string' && value.length > 0 && isSecretName(key) && !isEnvReference(value) ? REDACTED : value;
+
+/** A value as text for a preview (strings as they are, anything else as JSON), not yet redacted nor capped. */
+export function streamPreview(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value, hideSecretFields) ?? '');
+  return capAt(text, TOOL_PREVIEW_CHARS + SECRET_MARGIN_CHARS);
 }
+
+/** A redacted preview cut to what a record keeps. */
+export const capPreview = (text: string): string => capAt(text, TOOL_PREVIEW_CHARS);
 
 /** A tool result's content: its text blocks joined, or the value itself. */
 function resultText(content: unknown): unknown {
@@ -56,6 +82,8 @@ function blocks(message: unknown): unknown[] {
 export class ToolCallTracker {
   private readonly open = new Map<string, ToolCall>();
   private readonly all: ToolCall[] = [];
+  /** Baton's permission decisions on calls the stream has not shown yet (the gate may answer first). */
+  private readonly decisions = new Map<string, ToolPermission>();
 
   constructor(
     private readonly report: (call: ToolCall) => void = () => {},
@@ -80,18 +108,29 @@ export class ToolCallTracker {
     else if (message.type === 'system') this.denied(message);
   }
 
+  /** Baton's permission gate decided on a call, before it ran. */
+  decided(toolUseId: string, permission: ToolPermission): void {
+    const call = this.open.get(toolUseId);
+    if (call) call.permission = permission;
+    else this.decisions.set(toolUseId, permission);
+  }
+
   /** The attempt ended: calls still waiting for a result never got one. */
   end(): void {
     for (const call of this.open.values()) this.finish(call, 'error', 'the attempt ended before the tool returned');
   }
 
   private assistant(message: unknown): void {
+    // Claude Code reports a failed model request as an assistant message with `error`: no model turn.
+    if (apiError.safeParse(message).success) return;
     const id = assistantId.safeParse(message);
     const turn = id.success ? this.turnNumbers.of(id.data.message.id) : Math.max(1, this.turnNumbers.count);
     for (const block of blocks(message)) {
       const use = toolUseBlock.safeParse(block);
       if (!use.success || this.open.has(use.data.id)) continue;
       const server = mcpServerOf(use.data.name);
+      const permission = this.decisions.get(use.data.id);
+      this.decisions.delete(use.data.id);
       const call: ToolCall = {
         seq: this.all.length + 1,
         toolUseId: use.data.id,
@@ -100,7 +139,8 @@ export class ToolCallTracker {
         turn,
         startedAt: this.clock.now(),
         status: 'running',
-        inputPreview: preview(use.data.input),
+        inputPreview: streamPreview(use.data.input),
+        ...(permission ? { permission } : {}),
       };
       this.open.set(call.toolUseId, call);
       this.all.push(call);
@@ -131,7 +171,7 @@ export class ToolCallTracker {
       status,
       finishedAt,
       durationMs: finishedAt - call.startedAt,
-      outputPreview: preview(output),
+      outputPreview: streamPreview(output),
     });
     this.open.delete(call.toolUseId);
     this.report({ ...call });

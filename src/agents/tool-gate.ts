@@ -13,6 +13,8 @@ export interface ToolVerdict {
   message?: string;
   /** Stop the agent instead of letting it carry on (a deadline with `onTimeout: fail`). */
   interrupt?: boolean;
+  /** Who decided, for the call's record: `rule`, `person` or `timeout`. */
+  by?: string;
 }
 
 /** Decides each tool call of one agent; may wait (for a person) until `signal` aborts. */
@@ -29,10 +31,12 @@ export function ruleDenialMessage(rule: string): string {
 export function rulesOnlyGate(policy: PermissionPolicy): ToolGate {
   return async (call) => {
     const decision = decideToolCall(policy, call);
-    if (decision.behavior === 'allow') return { behavior: 'allow' };
-    if (decision.behavior === 'deny') return { behavior: 'deny', message: ruleDenialMessage(decision.rule) };
+    if (decision.behavior === 'allow') return { behavior: 'allow', by: 'rule' };
+    if (decision.behavior === 'deny')
+      return { behavior: 'deny', message: ruleDenialMessage(decision.rule), by: 'rule' };
     return {
       behavior: 'deny',
+      by: 'rule',
       message: `Baton denied this tool call: the rule "${decision.rule}" needs a person's approval, and none can be asked here.`,
     };
   };

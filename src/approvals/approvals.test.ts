@@ -89,10 +89,11 @@ describe('the tool gate', () => {
     const desk = new ApprovalDesk({ store: temp.store, actor: 'baton@box', redactor: new SecretRedactor([]) });
     const gate = desk.toolGate({ runId: 'r1', agentId: 'a1' }, policy);
     const signal = new AbortController().signal;
-    expect(await gate(call('npm test'), signal)).toEqual({ behavior: 'allow' });
+    expect(await gate(call('npm test'), signal)).toEqual({ behavior: 'allow', by: 'rule' });
     expect(await gate(call('rm -rf /'), signal)).toEqual({
       behavior: 'deny',
       message: expect.stringContaining('"Bash(rm:*)" forbids it'),
+      by: 'rule',
     });
     expect(await gate(call('curl x'), signal)).toMatchObject({ behavior: 'deny' });
     const audit = await temp.store.listAuditEvents();
@@ -118,7 +119,11 @@ describe('the tool gate', () => {
     expect(asked.summary).toBe('Bash(git push https://[REDACTED]@host/repo)');
     expect(asked).toMatchObject({ rule: 'Bash(git push:*)', deadline: 61_000, agentId: 'a1' });
     await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday' });
-    expect(await verdict).toEqual({ behavior: 'deny', message: 'ann@box denied this tool call: not on Friday' });
+    expect(await verdict).toEqual({
+      behavior: 'deny',
+      message: 'ann@box denied this tool call: not on Friday',
+      by: 'person',
+    });
   });
 
   it('denies when the deadline passes, and stops the agent with onTimeout: fail', async () => {
@@ -132,6 +137,7 @@ describe('the tool gate', () => {
       behavior: 'deny',
       interrupt: true,
       message: expect.stringContaining('deadline'),
+      by: 'timeout',
     });
   });
 

@@ -117,8 +117,8 @@ export class ApprovalDesk {
       if (decision.behavior !== 'ask') {
         await this.record(decision.behavior === 'allow' ? 'tool.allowed' : 'tool.denied', target.runId, base);
         return decision.behavior === 'allow'
-          ? { behavior: 'allow' }
-          : { behavior: 'deny', message: ruleDenialMessage(decision.rule) };
+          ? { behavior: 'allow', by: 'rule' }
+          : { behavior: 'deny', message: ruleDenialMessage(decision.rule), by: 'rule' };
       }
       const answered = await this.ask(
         {
@@ -147,6 +147,7 @@ export class ApprovalDesk {
       await this.record('tool.allowed', answered.runId, details);
       return {
         behavior: 'allow',
+        by: 'person',
         ...(answered.answer?.message
           ? { message: `${answered.answer.by} approved this ${call.tool} call${said}` }
           : {}),
@@ -154,10 +155,14 @@ export class ApprovalDesk {
     }
     await this.record('tool.denied', answered.runId, details);
     if (answered.status === 'denied')
-      return { behavior: 'deny', message: `${answered.answer?.by ?? 'A person'} denied this tool call${said}` };
+      return {
+        behavior: 'deny',
+        message: `${answered.answer?.by ?? 'A person'} denied this tool call${said}`,
+        by: 'person',
+      };
     const message = `Nobody approved this tool call before its deadline (rule "${decision.rule}"), so it was denied.`;
     return answered.onTimeout === 'fail'
-      ? { behavior: 'deny', message, interrupt: true }
-      : { behavior: 'deny', message };
+      ? { behavior: 'deny', message, interrupt: true, by: 'timeout' }
+      : { behavior: 'deny', message, by: 'timeout' };
   }
 }

@@ -373,7 +373,7 @@ export async function serveCommand(
     if (token === undefined) throw new BatonError(ErrorCodes.usage, `Cannot read the dashboard token in ${tokenFile}.`);
     const dashboard = await startWebDashboard({
       store,
-      metrics: new StoreMetrics(store),
+      metrics: new StoreMetrics(store, currentRunStatus),
       port: options.port ?? 8080,
       host: options.host,
       token,

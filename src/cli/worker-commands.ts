@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { WorkerGateways } from '../mcp/index.js';
+import { currentRunStatus } from '../orchestrator/index.js';
 import {
   metricsAccess,
   metricsTokenFile,
@@ -65,7 +66,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       ),
   });
   // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
-  const metrics = await startMetricsServer(new StoreMetrics(store), {
+  const metrics = await startMetricsServer(new StoreMetrics(store, currentRunStatus), {
     port: options.metricsPort ?? config.metrics_port ?? 0,
     ...metricsAccess(config.data_dir),
   });

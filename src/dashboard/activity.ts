@@ -16,9 +16,11 @@ export function agentActivity(agents: AgentRecord[], calls: ToolCallRecord[], no
     .map((agent) => {
       const mine = calls.filter((c) => c.agentId === agent.id);
       const lastAttempt = Math.max(0, ...mine.map((c) => c.attempt));
-      const last = mine.filter((c) => c.attempt === lastAttempt).sort((x, y) => y.seq - x.seq)[0];
-      if (last?.status === 'running') return { agentId: agent.id, tool: last.name, elapsedMs: now - last.startedAt };
-      const since = last?.finishedAt ?? agent.startedAt ?? now;
+      const current = mine.filter((c) => c.attempt === lastAttempt).sort((x, y) => x.seq - y.seq);
+      // Calls of one turn run side by side: a later one may end while an earlier one still runs.
+      const waiting = current.find((c) => c.status === 'running');
+      if (waiting) return { agentId: agent.id, tool: waiting.name, elapsedMs: now - waiting.startedAt };
+      const since = Math.max(0, ...current.map((c) => c.finishedAt ?? 0)) || (agent.startedAt ?? now);
       return { agentId: agent.id, elapsedMs: Math.max(0, now - since) };
     });
 }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +9,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
 import { StoreMetrics } from '../observability/index.js';
-import { runWorkflow } from '../orchestrator/index.js';
+import { currentRunStatus, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
@@ -144,15 +146,20 @@ describe('terminal dashboard', () => {
       call('busy', 2, 1, { name: 'mcp__git__diff', startedAt: 4_000 }),
       call('between', 1, 1, { status: 'ok', finishedAt: 3_000 }),
       call('done', 1, 1, {}),
+      // Two calls of one turn: the quick second one has ended, the first still runs.
+      call('parallel', 1, 1, { startedAt: 5_000 }),
+      call('parallel', 1, 2, { name: 'Read', startedAt: 5_000, status: 'ok', finishedAt: 5_100 }),
     ];
     const agents = [
       agent('busy', 'running'),
+      agent('parallel', 'running'),
       agent('between', 'running'),
       agent('fresh', 'running'),
       agent('done', 'succeeded'),
     ];
     expect(agentActivity(agents, calls, 10_000)).toEqual([
       { agentId: 'busy', tool: 'mcp__git__diff', elapsedMs: 6_000 },
+      { agentId: 'parallel', tool: 'Bash', elapsedMs: 5_000 },
       { agentId: 'between', elapsedMs: 7_000 },
       { agentId: 'fresh', elapsedMs: 9_000 },
     ]);
@@ -181,6 +188,43 @@ describe('terminal dashboard', () => {
     const frame = render(<Dashboard snapshot={mine!} />).lastFrame() ?? '';
     expect(frame).toContain('■■■■■■■■□□ memory 5 call(s), 1 failed');
     expect(frame).not.toContain('secret-db');
+  });
+
+  it('shows a run whose orchestrator was killed as interrupted, with nothing running, however its records read', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const run = { workflowName: 'wf', workflow: {}, createdAt: 1, tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
+    await temp.store.saveAgent({
+      runId: 'killed',
+      id: 'a',
+      phaseId: 'p',
+      sessionId: 'killed-a',
+      status: 'running',
+      prompt: '',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 1,
+      durationMs: 0,
+    });
+    await temp.store.saveToolCall({
+      runId: 'killed',
+      agentId: 'a',
+      attempt: 1,
+      seq: 1,
+      toolUseId: 't1',
+      name: 'Bash',
+      turn: 1,
+      startedAt: 1,
+      status: 'running',
+      inputPreview: '{}',
+    });
+    expect(await dashboardSnapshot(temp.store, 'killed', 50_000)).toMatchObject({
+      status: 'interrupted',
+      active: 0,
+      running: [],
+    });
   });
 
   it('follows a run as it progresses, reading only the store', async () => {
@@ -288,7 +332,7 @@ describe('web dashboard per tenant (real HTTP)', () => {
       pollMs: 20,
       token: 'operator-token',
       tenantTokens: () => readTenantTokens(temp.dir),
-      metrics: new StoreMetrics(temp.store),
+      metrics: new StoreMetrics(temp.store, currentRunStatus),
     });
     const teamA = ensureTenantToken(temp.dir, 'team-a');
     const as = (token: string, path: string, init: RequestInit = {}) =>

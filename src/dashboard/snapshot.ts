@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/index.js';
 import { mergeRunHealth, type MergedServerHealth } from '../mcp/index.js';
+import { currentRunStatus } from '../orchestrator/index.js';
 import type { AgentRecord, RunStatus, Store } from '../store/index.js';
 import { workflowSchema } from '../workflow/index.js';
 import { agentActivity, type AgentActivity } from './activity.js';
@@ -53,12 +54,15 @@ export async function dashboardSnapshot(
   const failed = agents.filter((a) => a.status === 'failed').length;
   const workflow = workflowSchema.safeParse(run.workflow);
   const ran = done.filter((a) => a.attempts > 0);
+  // A killed orchestrator leaves its agents and calls stored as running; nothing runs them now.
+  const status = currentRunStatus(run);
+  const live = status === 'running';
   return {
     runId,
     workflow: run.workflowName,
-    status: run.status,
+    status,
     agents: agents.length,
-    active: agents.filter((a) => a.status === 'running').length,
+    active: live ? agents.filter((a) => a.status === 'running').length : 0,
     queued: agents.filter((a) => a.status === 'pending').length,
     succeeded,
     failed,
@@ -76,6 +80,6 @@ export async function dashboardSnapshot(
       summary: request.summary,
       deadline: request.deadline,
     })),
-    running: agentActivity(agents, calls, clock.now()),
+    running: live ? agentActivity(agents, calls, clock.now()) : [],
   };
 }

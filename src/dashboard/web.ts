@@ -68,7 +68,9 @@ async function runDetail(store: Store, scope: TenantScope, runId: string, redact
     store.listToolCalls(runId),
     store.listMcpHealth(runId),
   ]);
-  const activity = new Map(agentActivity(agents, toolCalls, Date.now()).map((a) => [a.agentId, a]));
+  // A killed orchestrator leaves its agents and calls stored as running; nothing runs them now.
+  const running = summary.status === 'running' ? agentActivity(agents, toolCalls, Date.now()) : [];
+  const activity = new Map(running.map((a) => [a.agentId, a]));
   return {
     ...summary,
     mcpHealth: redactor.redactDeep(mergeRunHealth(health)),

@@ -1,12 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes } from '../core/index.js';
+import type { AgentRecord } from '../store/index.js';
 import { buildCatalog, McpManager } from '../mcp/index.js';
-import { RunEvents, runWorkflow } from '../orchestrator/index.js';
+import { currentRunStatus, RunEvents, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { BatonMetrics, startMetricsServer } from './metrics.js';
 import { StoreMetrics } from './store-metrics.js';
@@ -137,7 +140,7 @@ describe('metrics', () => {
     expect(queried.size).toBeGreaterThan(10);
     // What `baton serve` and `baton worker` export (the store's totals), and a run's own when it serves some.
     const exported = new Set([
-      ...(await new StoreMetrics(temp.store).seriesNames()),
+      ...(await new StoreMetrics(temp.store, currentRunStatus).seriesNames()),
       ...(await new BatonMetrics().seriesNames()),
     ]);
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
@@ -193,7 +196,7 @@ describe('metrics', () => {
       env: {},
       events: new RunEvents(),
     });
-    const text = await new StoreMetrics(temp.store).text();
+    const text = await new StoreMetrics(temp.store, currentRunStatus).text();
     expect(sample(text, 'baton_runs_total{status="partial"}')).toBe(1);
     expect(sample(text, 'baton_agents_total{status="succeeded"}')).toBe(1);
     expect(sample(text, 'baton_agents_total{status="failed"}')).toBe(1);
@@ -203,5 +206,55 @@ describe('metrics', () => {
     expect(sample(text, 'baton_tool_calls_total{tool="mcp__git__log",server="git",status="error"}')).toBe(1);
     expect(sample(text, 'baton_active_agents')).toBe(0);
     expect(text).not.toContain(summary.runId);
+  });
+
+  it('counts a run whose orchestrator was killed as interrupted, its agents no longer active', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid; // a pid that has exited
+    const run = { workflowName: 'w', workflow: {}, createdAt: 1, tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
+    await temp.store.saveRun({ ...run, id: 'alive', status: 'running', pid: process.pid, host: hostname() });
+    const agent = (runId: string, id: string): AgentRecord => ({
+      runId,
+      id,
+      phaseId: 'p',
+      sessionId: `${runId}-${id}`,
+      status: 'running',
+      prompt: '',
+      systemPrompt: '',
+      usage: emptyUsage(),
+      costUsd: 0,
+      turns: 0,
+      attempts: 1,
+      durationMs: 0,
+    });
+    await temp.store.saveAgent(agent('killed', 'a'));
+    await temp.store.saveAgent(agent('alive', 'b'));
+    const text = await new StoreMetrics(temp.store, currentRunStatus).text();
+    expect(sample(text, 'baton_runs_total{status="interrupted"}')).toBe(1);
+    expect(sample(text, 'baton_active_agents')).toBe(1);
+  });
+
+  it('counts a resumed run anew: its first ending is not kept once `baton run --resume` ran it again', async () => {
+    const twice = parseWorkflow(
+      'version: 1\nname: twice\nphases:\n  - id: work\n    agents: [{ id: a, count: 2, prompt: go }]\n',
+      'twice.yaml',
+    );
+    const config = { ...defaultConfig(), data_dir: temp.dir, parallel_limit: 1 };
+    const base = { workflow: twice, workflowDir: temp.dir, config, store: temp.store, env: {} };
+    const runtime = new FakeRuntime(() => ({ text: 'ok', costUsd: 0.25, delayMs: 200 }));
+    const controller = new AbortController();
+    const events = new RunEvents();
+    events.on('agent.started', () => controller.abort(new Error('stopped')));
+    const first = await runWorkflow({ ...base, runtime, events, signal: controller.signal });
+    expect(first.status).toBe('cancelled');
+    // One long-lived exporter (`baton serve`) scrapes before and after the resume.
+    const metrics = new StoreMetrics(temp.store, currentRunStatus);
+    expect(sample(await metrics.text(), 'baton_runs_total{status="cancelled"}')).toBe(1);
+    const resumed = await runWorkflow({ ...base, runtime, events: new RunEvents(), runId: first.runId, resume: true });
+    expect(resumed.status).toBe('succeeded');
+    const after = await metrics.text();
+    expect(sample(after, 'baton_runs_total{status="cancelled"}')).toBeUndefined();
+    expect(sample(after, 'baton_runs_total{status="succeeded"}')).toBe(1);
+    expect(sample(after, 'baton_agents_total{status="succeeded"}')).toBe(2);
   });
 });

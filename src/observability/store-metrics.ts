@@ -1,13 +1,15 @@
 import type { Counter, Registry } from 'prom-client';
 import { promClient } from './prom.js';
-import type { AgentRecord, RunRecord, Store, ToolCallRecord } from '../store/index.js';
+import type { AgentRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
 
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
 
-/** One run's share of the totals; a finished run's never changes, so it is computed once. */
+/** One run's share of the totals; a finished run's changes only if it is resumed, so it is kept until then. */
 interface RunTotals {
   finished: boolean;
+  /** When the run ended: `baton run --resume` runs it again, and it ends anew. */
+  finishedAt: number | undefined;
   status: string;
   agents: Map<string, number>;
   tokens: Map<string, number>;
@@ -24,6 +26,7 @@ const key = (labels: Record<string, string>): string => JSON.stringify(labels);
 function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
   const totals: RunTotals = {
     finished: !inProgress.has(run.status),
+    finishedAt: run.finishedAt,
     status: run.status,
     agents: new Map(),
     tokens: new Map(),
@@ -33,7 +36,8 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     queued: 0,
   };
   for (const agent of agents) {
-    if (agent.status === 'running') totals.active += 1;
+    // An interrupted run's agents are stored as running, but nothing runs them.
+    if (agent.status === 'running' && run.status === 'running') totals.active += 1;
     if (agent.status === 'pending' && run.status === 'running') totals.queued += 1;
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
@@ -87,7 +91,11 @@ export class StoreMetrics {
     registers: [this.registry],
   });
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    /** A run's status as it stands now (`currentRunStatus`): a killed orchestrator leaves `running` stored. */
+    private readonly statusOf: (run: RunRecord) => RunStatus,
+  ) {
     this.prom.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
   }
 
@@ -105,9 +113,11 @@ export class StoreMetrics {
     return this.registry.metrics();
   }
 
-  private async totalsOf(run: RunRecord): Promise<RunTotals> {
+  private async totalsOf(stored: RunRecord): Promise<RunTotals> {
+    const run = { ...stored, status: this.statusOf(stored) };
     const cached = this.finishedRuns.get(run.id);
-    if (cached) return cached;
+    // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
+    if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
     const [agents, calls] = await Promise.all([this.store.listAgents(run.id), this.store.listToolCalls(run.id)]);
     const totals = runTotals(run, agents, calls);
     if (totals.finished) this.finishedRuns.set(run.id, totals);

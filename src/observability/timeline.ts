@@ -35,6 +35,8 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     store.listAttempts(runId, agentId),
     store.listToolCalls(runId, agentId),
   ]);
+  if (!agent && !(await store.getRun(runId)))
+    throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
   if (!agent) {
     throw new BatonError(
       ErrorCodes.agentNotFound,

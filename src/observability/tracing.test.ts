@@ -87,6 +87,11 @@ describe('OpenTelemetry traces of runs', () => {
       true,
     );
     expect(tracingEnabled({ env: {}, endpoint: 'http://collector:4318' })).toBe(true);
+    // The standard off switches win: the endpoint may be set for Claude Code's own telemetry only.
+    const collector = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(tracingEnabled({ env: { ...collector, OTEL_TRACES_EXPORTER: 'none' } })).toBe(false);
+    expect(tracingEnabled({ env: { ...collector, OTEL_SDK_DISABLED: 'true' } })).toBe(false);
+    expect(tracingEnabled({ env: { ...collector, OTEL_SDK_DISABLED: 'false' } })).toBe(true);
   });
 
   it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → model turn → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {

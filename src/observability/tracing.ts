@@ -55,11 +55,16 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
-/** Whether traces are on: `otel_endpoint`, or the standard OTLP endpoint variables. */
+/** The standard switches that turn traces off (`OTEL_SDK_DISABLED=true`, `OTEL_TRACES_EXPORTER=none`). */
+const tracingSwitchedOff = (env: NodeJS.ProcessEnv): boolean =>
+  env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none';
+
+/** Whether traces are on: `otel_endpoint`, or the standard OTLP endpoint variables, unless switched off. */
 export const tracingEnabled = (options: TracingOptions): boolean =>
   options.exporter !== undefined ||
-  options.endpoint !== undefined ||
-  Boolean(options.env.OTEL_EXPORTER_OTLP_ENDPOINT || options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  (!tracingSwitchedOff(options.env) &&
+    (options.endpoint !== undefined ||
+      Boolean(options.env.OTEL_EXPORTER_OTLP_ENDPOINT || options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)));
 
 /**
  * OpenTelemetry traces of runs, built from their events (the engine knows nothing of it): one trace

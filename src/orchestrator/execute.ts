@@ -99,7 +99,8 @@ interface RunJobDeps {
 
 /**
  * Runs a job to its end in this process and records every attempt in the store. Attempts an earlier
- * executor left unfinished (an orchestrator or worker that died) are closed as lost, what they left
+ * executor left unfinished (an orchestrator or worker that died) are closed as lost (their open tool
+ * calls as failed), what they left
  * running on this host is stopped, and the agent continues its own Claude session when it has a
  * transcript. Totals include those earlier attempts, so a re-run job reports what the agent cost in all.
  */
@@ -131,13 +132,31 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
 /** Attempts still marked running belong to a process that died: stop what is left of it here, record them lost. */
 async function closeLostAttempts(job: AgentJob, earlier: AttemptRecord[], store: Store, clock: Clock): Promise<void> {
   const host = hostname();
+  // Found lost now: the attempts and their open calls end at the same moment.
+  const finishedAt = clock.now();
   for (const attempt of earlier.filter((a) => a.status === 'running')) {
     if (attempt.pid !== undefined && attempt.host === host) stopLeftoverAgent(attempt.pid, job.spec.sessionId);
     await store.saveAttempt({
       ...attempt,
       status: 'failed',
-      finishedAt: clock.now(),
+      finishedAt,
+      durationMs: Math.max(0, finishedAt - attempt.startedAt),
       error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' },
+    });
+  }
+  if (earlier.length > 0) await closeLostToolCalls(job, store, finishedAt);
+}
+
+/** Tool calls still marked running belong to a lost attempt (the new one has not started): record them failed. */
+async function closeLostToolCalls(job: AgentJob, store: Store, finishedAt: number): Promise<void> {
+  for (const call of await store.listToolCalls(job.runId, job.agentId)) {
+    if (call.status !== 'running') continue;
+    await store.saveToolCall({
+      ...call,
+      status: 'error',
+      finishedAt,
+      durationMs: Math.max(0, finishedAt - call.startedAt),
+      outputPreview: 'the process running this attempt stopped before the tool returned',
     });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentSpec, FakeBehaviour } from '../agents/index.js';
+import { streamPreview, TOOL_PREVIEW_CHARS, type AgentSpec, type FakeBehaviour } from '../agents/index.js';
 import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { AgentExecutor, AgentJob } from './execute.js';
@@ -144,20 +144,29 @@ const toolCall = (seq: number, input: string): ToolCall => ({
 function toolCallContract(open: OpenHarness): void {
   it("records each attempt's tool calls, redacted", async () => {
     const secret = 'tok-7f3a9c1e55b2';
+    // A literal value of the workflow's agent env is secret by value, whatever its variable is called.
+    const literal = 'canary-4e8b1d2c9a';
+    // A long input with the secret across the preview's cap, as the agent's stream previews it.
+    const straddling = streamPreview(`token ${'x'.repeat(TOOL_PREVIEW_CHARS - 12)} ${secret} and more`);
     await withHarness(
       open,
       (_spec, call) =>
         call === 1
-          ? { error: transient, toolCalls: [toolCall(1, `token ${secret}`)] }
-          : { text: 'done', toolCalls: [toolCall(1, 'again'), toolCall(2, 'more')] },
+          ? { error: transient, toolCalls: [toolCall(1, `token ${secret}`), toolCall(2, straddling)] }
+          : { text: 'done', toolCalls: [toolCall(1, 'again'), toolCall(2, `echo $RELEASE_CHANNEL: ${literal}`)] },
       async (h) => {
-        const one = await stored(h.store, job({ env: { SERVICE_TOKEN: secret } }));
+        const one = await stored(h.store, job({ env: { SERVICE_TOKEN: secret, RELEASE_CHANNEL: literal } }));
         await h.executor.runJob(one, new AbortController().signal);
         const calls = await h.store.listToolCalls(one.runId, one.agentId);
-        expect(calls.map((c) => [c.attempt, c.seq, c.inputPreview])).toEqual([
+        const cut = calls.find((c) => c.attempt === 1 && c.seq === 2)!.inputPreview;
+        expect(cut).toHaveLength(TOOL_PREVIEW_CHARS + 1);
+        expect(cut).not.toContain(secret.slice(0, 5));
+        const bySeq = [...calls].sort((x, y) => x.attempt - y.attempt || x.seq - y.seq);
+        expect(bySeq.map((c) => [c.attempt, c.seq, c.inputPreview])).toEqual([
           [1, 1, 'token [REDACTED]'],
+          [1, 2, cut],
           [2, 1, 'again'],
-          [2, 2, 'more'],
+          [2, 2, 'echo $RELEASE_CHANNEL: [REDACTED]'],
         ]);
       },
     );

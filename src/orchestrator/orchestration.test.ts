@@ -464,6 +464,19 @@ describe('orchestration: resume', () => {
       costUsd: 0.5,
       durationMs: 0,
     });
+    // It was waiting on a tool when the process died.
+    await temp.store.saveToolCall({
+      runId,
+      agentId: 'b.1',
+      attempt: 1,
+      seq: 1,
+      toolUseId: 'toolu_lost',
+      name: 'Bash',
+      turn: 1,
+      startedAt: Date.now(),
+      status: 'running',
+      inputPreview: '{"command":"sleep 60"}',
+    });
     await temp.store.saveRun({
       ...(await temp.store.getRun(runId))!,
       status: 'running',
@@ -482,6 +495,10 @@ describe('orchestration: resume', () => {
     expect(
       (await temp.store.listAttempts(runId, 'b.1')).map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`),
     ).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST', '2:succeeded:']);
+    // ... and so is the tool call it was waiting on, still recorded.
+    expect(await temp.store.listToolCalls(runId, 'b.1')).toMatchObject([
+      { attempt: 1, toolUseId: 'toolu_lost', status: 'error', outputPreview: expect.stringMatching(/stopped/) },
+    ]);
     expect(await temp.store.getAgent(runId, 'b.1')).toMatchObject({
       attempts: 2,
       costUsd: 0.5,

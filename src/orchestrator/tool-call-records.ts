@@ -1,15 +1,25 @@
-import type { AgentSpec, RetryHooks } from '../agents/index.js';
+import { capPreview, type AgentSpec, type RetryHooks } from '../agents/index.js';
 import type { ToolCall } from '../core/index.js';
 import { launchSecretValues } from '../mcp/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import type { Store } from '../store/index.js';
 import type { AgentJob, AgentJobHooks } from './execute.js';
 
-/** The secrets an agent holds: its environment's and its MCP servers' env and headers. */
-function agentRedactor(spec: AgentSpec): SecretRedactor {
+/**
+ * The secrets an agent holds: its environment's (by name), the values the workflow gave its env (by
+ * value, as the run's own redactor takes them; a worker has no other), and its MCP servers' env and headers.
+ */
+function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
   const mcpSecrets = Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues);
-  return SecretRedactor.fromEnvironment(spec.env, mcpSecrets);
+  return SecretRedactor.fromEnvironment(spec.env, [...mcpSecrets, ...Object.values(job.env)]);
 }
+
+/** Previews are capped only once redacted: a secret cut in half by the cap would not be recognised. */
+const cappedPreviews = (call: ToolCall): ToolCall => ({
+  ...call,
+  inputPreview: capPreview(call.inputPreview),
+  ...(call.outputPreview !== undefined ? { outputPreview: capPreview(call.outputPreview) } : {}),
+});
 
 /**
  * What a job's attempts' message streams show, redacted where it is seen (a `baton worker` writes to
@@ -22,11 +32,11 @@ export function streamRecorder(
   offset: number,
   deps: { store: Store; hooks?: AgentJobHooks },
 ): Required<Pick<RetryHooks, 'toolCall' | 'modelTurn'>> {
-  const redactor = agentRedactor(spec);
+  const redactor = agentRedactor(job, spec);
   return {
     toolCall: async (info, call: ToolCall) => {
       const attempt = offset + info.attempt;
-      const redacted = redactor.redactDeep(call);
+      const redacted = cappedPreviews(redactor.redactDeep(call));
       await deps.store.saveToolCall({ ...redacted, runId: job.runId, agentId: job.agentId, attempt });
       deps.hooks?.toolCall?.({ ...info, attempt }, redacted);
     },
