@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { bashSpecifierMatches, hidesCommands, splitShellCommands } from './shell.js';
+import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
 import { parseRule, type PermissionPolicy, type PermissionRule } from './rules.js';
 
 /** One tool call an agent wants to make. */
@@ -73,13 +73,17 @@ function pathMatches(pattern: string, path: string, call: ToolCall): boolean {
   const { base, glob } = anchored(pattern, call);
   const rel = relative(base, resolve(call.cwd, path));
   if (rel.startsWith('..') || isAbsolute(rel)) return false;
-  if (rel === '') return glob === '**';
+  // The directory itself (a Grep or Glob over it): covered by a rule covering everything in it.
+  if (rel === '') return glob.replace(/(\/\*\*)+$/, '') === '**';
   return globMatcher(glob)(rel);
 }
 
-/** The text a rule's specifier is compared with, for each part of the call (one per shell command). */
-function subjects(call: ToolCall): string[] {
-  if (call.tool === 'Bash') return splitShellCommands(textOf(call.input.command));
+/**
+ * The text a rule's specifier is compared with, for each part of the call (one per shell command;
+ * for deny and ask rules, every command the line might run, however wrapped).
+ */
+function subjects(call: ToolCall, restricting = false): string[] {
+  if (call.tool === 'Bash') return (restricting ? commandsToRestrict : splitShellCommands)(textOf(call.input.command));
   if (call.tool === 'WebFetch') {
     const url = textOf(call.input.url);
     return [URL.canParse(url) ? `domain:${new URL(url).hostname}` : ''];
@@ -108,7 +112,7 @@ function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {
 
 /** The first deny or ask rule matching any part of the call (one command of `a && b` is enough). */
 function restrictedBy(texts: readonly string[], call: ToolCall): string | undefined {
-  const parts = subjects(call);
+  const parts = subjects(call, true);
   return rulesFor(texts, call).find((rule) => parts.some((part) => specifierMatches(rule, part, call)))?.text;
 }
 
