@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { git, tryGit, type GitOptions } from '../git/index.js';
@@ -97,13 +97,28 @@ export async function unmergedFiles(path: string): Promise<string[]> {
 }
 
 /**
- * Stages a resolver's work and tells whether the conflict is gone: nothing left unmerged and no
- * conflict marker left in the staged files (git's own `diff --check` finds them).
+ * Stages a resolver's work and tells whether it is the merge of `commit` onto `head` with the conflict
+ * gone: nothing left unmerged, no conflict marker in what changed since `head` (git's own `diff
+ * --check` finds them), and `commit` still merged. Told not to, a resolver may still have committed
+ * the merge (taken back into the index, so Baton's merge commit is made as for any branch) or aborted
+ * it (nothing was resolved).
  */
-export async function stageResolution(path: string): Promise<boolean> {
+export async function stageResolution(path: string, head: string, commit: string): Promise<boolean> {
   await git(path, ['add', '-A'], mergeErrors);
   if ((await unmergedFiles(path)).length > 0) return false;
-  const check = await tryGit(path, ['diff', '--cached', '--check', 'HEAD']);
+  const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
+  if (merging.code !== 0 || merging.stdout !== commit) {
+    const contains = async (ancestor: string): Promise<boolean> =>
+      (await tryGit(path, ['merge-base', '--is-ancestor', ancestor, 'HEAD'])).code === 0;
+    if ((await git(path, ['rev-parse', 'HEAD'], mergeErrors)) === head) return false;
+    if (!(await contains(head)) || !(await contains(commit))) return false;
+    await git(path, ['reset', '-q', '--soft', head], mergeErrors);
+    await writeFile(
+      await git(path, ['rev-parse', '--path-format=absolute', '--git-path', 'MERGE_HEAD'], mergeErrors),
+      `${commit}\n`,
+    );
+  }
+  const check = await tryGit(path, ['diff', '--cached', '--check', head]);
   return !check.stdout.includes('conflict marker');
 }
 
