@@ -2,6 +2,7 @@
 // scripted model: verify after each merge, a resolver agent for a conflict, a branch that breaks
 // verify left out, the next phase built on the merge, resume after SIGKILL, and the user's checkout
 // byte-for-byte unchanged throughout.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +36,12 @@ const model = useScriptedModel(
       { match: { prompt: 'Claim the shared line as A' }, reply: { text: 'shared.txt now says A.' } },
       { match: { prompt: 'Claim the shared line as B', turn: 1 }, reply: bash("echo 'shared by B' > shared.txt") },
       { match: { prompt: 'Claim the shared line as B' }, reply: { text: 'shared.txt now says B.' } },
+      { match: { prompt: 'Add the logo', turn: 1 }, reply: bash("printf '\\211PNG\\000\\001\\377' > logo.bin") },
+      { match: { prompt: 'Add the logo' }, reply: { text: 'Added logo.bin.' } },
+      { match: { prompt: 'Rename the notes', turn: 1 }, reply: bash('git mv notes.txt NOTES.md') },
+      { match: { prompt: 'Rename the notes' }, reply: { text: 'Renamed.' } },
+      { match: { prompt: 'Remove the shared file', turn: 1 }, reply: bash('rm shared.txt') },
+      { match: { prompt: 'Remove the shared file' }, reply: { text: 'Removed.' } },
       { match: { prompt: 'Read what was merged', turn: 1 }, reply: bash('cat a.txt b.txt') },
       { match: { prompt: 'Read what was merged' }, reply: { text: 'Both files are there.' } },
     ],
@@ -285,6 +292,41 @@ phases:
         orchestrator.kill('SIGKILL');
         await store.close();
       }
+    });
+
+    it("binary files, renames and deletions merge; an agent that changed nothing is skipped; the repo's hooks and signing do not stop Baton's commits", async () => {
+      const s = scenario('shapes');
+      // A user whose commits are signed and checked by a hook that refuses everything Baton would commit.
+      s.git('config', 'commit.gpgSign', 'true');
+      s.git('config', 'gpg.program', 'false');
+      writeFileSync(join(s.repo, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho hook refused >&2\nexit 1\n');
+      chmodSync(join(s.repo, '.git', 'hooks', 'pre-commit'), 0o755);
+      dirtyCheckout(s.repo, 'notes.txt');
+      const before = checkoutFingerprint(s.repo);
+      const workflow = s.workflow(`version: 1
+name: merge-shapes
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh }
+    agents:
+      - { id: logo, allowedTools: [Bash], prompt: Add the logo as logo.bin. }
+      - { id: idle, prompt: Look around and change nothing. }
+      - { id: renamer, allowedTools: [Bash], prompt: Rename the notes to NOTES.md. }
+      - { id: remover, allowedTools: [Bash], prompt: Remove the shared file. }
+`);
+      const result = await s.run(['run', workflow, '--json']);
+      expect(result.code).toBe(0);
+      const edit = phaseOf(JSON.parse(result.stdout) as RunSummary, 'edit');
+      expect(steps(edit)).toEqual(['logo:merged', 'idle:skipped:no-changes', 'renamer:merged', 'remover:merged']);
+      expect(edit.merge!.status).toBe('succeeded');
+      const into = edit.merge!.into;
+      expect(s.git('ls-tree', '--name-only', into).split('\n')).toEqual(['NOTES.md', 'check.sh', 'logo.bin']);
+      const logo = execFileSync('git', ['cat-file', 'blob', `${into}:logo.bin`], { cwd: s.repo });
+      expect([...logo]).toEqual([0o211, 0x50, 0x4e, 0x47, 0, 1, 0o377]);
+      expect(s.git('show', `${into}:NOTES.md`)).toBe('notes');
+      expect(checkoutFingerprint(s.repo)).toEqual(before);
     });
   },
 );

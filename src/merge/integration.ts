@@ -1,11 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { git, tryGit, type GitOptions } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
-/** Merge commits are made by Baton, unsigned and without the repository's hooks. */
-const identity = ['-c', 'user.name=Baton', '-c', 'user.email=baton@localhost', '-c', 'commit.gpgSign=false'];
 
 /** The integration branch's worktree: under data_dir, never the user's checkout. */
 export const integrationPath = (dataDir: string, runId: string, phaseId: string): string =>
@@ -81,7 +79,7 @@ export async function resetTo(path: string, commit: string): Promise<void> {
 
 /** Starts merging `commit` without committing; returns the files git could not merge (empty: clean). */
 export async function startMerge(path: string, commit: string): Promise<string[]> {
-  const merged = await tryGit(path, [...identity, 'merge', '--no-ff', '--no-commit', '--no-verify', commit]);
+  const merged = await tryGit(path, [...BATON_COMMITTER, 'merge', '--no-ff', '--no-commit', '--no-verify', commit]);
   const conflicts = await unmergedFiles(path);
   if (merged.code !== 0 && conflicts.length === 0)
     throw new BatonError(
@@ -128,7 +126,7 @@ export async function stageResolution(path: string, head: string, commit: string
  */
 export async function commitMerge(path: string, commit: string, message: string): Promise<string> {
   const date = `@${await git(path, ['show', '-s', '--format=%ct', commit], mergeErrors)} +0000`;
-  await git(path, [...identity, 'commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
+  await git(path, [...BATON_COMMITTER, 'commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
     ...mergeErrors,
     env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
   });
