@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
+import { redactNamedValues } from '../core/index.js';
 import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
 import { parseRule, type PermissionPolicy, type PermissionRule } from './rules.js';
 
@@ -142,7 +143,10 @@ export function decideToolCall(policy: PermissionPolicy, call: ToolCall): Permis
   return { behavior: policy.default, rule: 'default' };
 }
 
-/** One line saying what a call does, for approval lists and notifications (not yet redacted). */
+/**
+ * One line saying what a call does, for approval lists and notifications: secret-named values are
+ * redacted here, known secrets and secret shapes are not yet.
+ */
 export function describeToolCall(call: Pick<ToolCall, 'tool' | 'input'>): string {
   const { input } = call;
   const detail =
@@ -150,7 +154,8 @@ export function describeToolCall(call: Pick<ToolCall, 'tool' | 'input'>): string
       ? input.command
       : (pathKeys.map((k) => input[k]).find((v) => typeof v === 'string') ??
         (typeof input.url === 'string' ? input.url : JSON.stringify(input)));
-  const text = `${call.tool}(${String(detail)})`;
+  // Secrets given by name go before the text is cut, so no half of one is left at the cut.
+  const text = redactNamedValues(`${call.tool}(${String(detail)})`);
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 

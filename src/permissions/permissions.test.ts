@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideToolCall, mergePermissions, permissionsSchema } from './index.js';
+import { decideToolCall, describeToolCall, mergePermissions, permissionsSchema } from './index.js';
 import { parseRule } from './rules.js';
 import { splitShellCommands } from './shell.js';
 import type { PermissionPolicy, ToolCall } from './index.js';
@@ -126,6 +126,26 @@ describe('permission rules', () => {
     expect(decideToolCall(rules, call('mcp__githubx__list')).behavior).toBe('deny');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://example.com/a' })).behavior).toBe('allow');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://evil.example.net/' })).behavior).toBe('deny');
+  });
+
+  it("describes a call for a person without the secrets in its arguments, whatever their value's shape", () => {
+    const described = (tool: string, input: Record<string, unknown>) => describeToolCall({ tool, input });
+    expect(described('Bash', { command: 'PGPASSWORD=hunter2 psql -h db --user=app' })).toBe(
+      'Bash(PGPASSWORD=[REDACTED] psql -h db --user=app)',
+    );
+    expect(described('Bash', { command: 'deploy --api-key abc123 --token="x y" --region eu' })).toBe(
+      'Bash(deploy --api-key [REDACTED] --token=[REDACTED] --region eu)',
+    );
+    expect(described('Bash', { command: "curl -H 'X-Api-Key: k3y' -H 'Accept: json' https://api" })).toBe(
+      "Bash(curl -H 'X-Api-Key: [REDACTED]' -H 'Accept: json' https://api)",
+    );
+    // References say where a secret comes from, not what it is.
+    expect(described('Bash', { command: 'DB_PASSWORD=$DB_PASSWORD ./migrate' })).toBe(
+      'Bash(DB_PASSWORD=$DB_PASSWORD ./migrate)',
+    );
+    expect(described('mcp__db__login', { user: 'app', password: 'hunter2', note: 'tokens: 12' })).toBe(
+      'mcp__db__login({"user":"app","password":"[REDACTED]","note":"tokens: 12"})',
+    );
   });
 
   it('merges levels: rules add up, allowedTools are allow rules, the most specific default wins', () => {
