@@ -3,7 +3,7 @@
 // verify left out, the next phase built on the merge, resume after SIGKILL, and the user's checkout
 // byte-for-byte unchanged throughout.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema } from '../src/model-server/index.js';
@@ -14,11 +14,18 @@ import { checkoutFingerprint, dirtyCheckout, makeRepo } from './support/git-repo
 import { requireProgram } from './support/programs.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
+const slowResolver = '/stopped on conflicts in[\\s\\S]*slow line/';
 const bash = (command: string) => ({ toolUse: { name: 'Bash', input: { command, description: 'edit' } } });
 const model = useScriptedModel(
   scriptSchema.parse({
     rules: [
-      // The resolver first: its prompt quotes the other agents' prompts.
+      // The resolver first: its prompt quotes the other agents' prompts. The slow resolver edits, then
+      // takes long to answer (the orchestrator is killed then); resumed, it finishes at once.
+      { match: { prompt: slowResolver, turn: 1 }, reply: bash("printf 'slow A\\nslow B\\n' > slow.txt") },
+      { match: { prompt: slowResolver, last: 'previous attempt' }, reply: { text: 'Kept both slow lines.' } },
+      { match: { prompt: slowResolver }, reply: { text: 'Kept both slow lines.', delayMs: 120_000 } },
+      { match: { prompt: 'Claim the slow line as A', turn: 1 }, reply: bash("echo 'slow A' > slow.txt") },
+      { match: { prompt: 'Claim the slow line as B', turn: 1 }, reply: bash("echo 'slow B' > slow.txt") },
       {
         match: { prompt: 'stopped on conflicts in', turn: 1 },
         reply: bash("printf 'shared by A\\nshared by B\\n' > shared.txt"),
@@ -327,6 +334,58 @@ phases:
       expect([...logo]).toEqual([0o211, 0x50, 0x4e, 0x47, 0, 1, 0o377]);
       expect(s.git('show', `${into}:NOTES.md`)).toBe('notes');
       expect(checkoutFingerprint(s.repo)).toEqual(before);
+    });
+
+    it('a run SIGKILLed while its resolver agent works resumes with the resolution kept, no worker agent run again', async () => {
+      const s = scenario('killed-resolver');
+      writeFileSync(join(s.repo, 'slow.txt'), 'slow\n');
+      s.git('add', 'slow.txt');
+      s.git('commit', '-q', '-m', 'slow');
+      const before = checkoutFingerprint(s.repo);
+      const workflow = s.workflow(`version: 1
+name: merge-killed-resolver
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, onConflict: agent }
+    agents:
+      - { id: slow-a, allowedTools: [Bash], prompt: Claim the slow line as A in slow.txt. }
+      - { id: slow-b, allowedTools: [Bash], prompt: Claim the slow line as B in slow.txt. }
+`);
+      const orchestrator = startCli(['run', workflow, '--data-dir', s.dataDir], { env: model.home.cliEnv(model.url) });
+      const store = openSqliteStore({ dataDir: s.dataDir });
+      try {
+        const runId = await waitFor(
+          async () => {
+            const [run] = await store.listRuns({ limit: 1 });
+            if (!run) return undefined;
+            const resolved = join(s.dataDir, 'merges', run.id, 'edit', 'slow.txt');
+            return existsSync(resolved) && readFileSync(resolved, 'utf8') === 'slow A\nslow B\n' ? run.id : undefined;
+          },
+          120_000,
+          'the resolver to write its resolution',
+        );
+        orchestrator.kill('SIGKILL');
+        await orchestrator.output;
+        const workers = (await store.listAgents(runId)).filter((a) => a.role === 'worker');
+        const requests = workers.map((a) => model.server.messageRequests(a.sessionId).length);
+
+        const resumed = await s.run(['run', '--resume', runId, '--json']);
+        expect(resumed.code).toBe(0);
+        const summary = JSON.parse(resumed.stdout) as RunSummary;
+        expect(summary.status).toBe('succeeded');
+        const edit = phaseOf(summary, 'edit');
+        expect(steps(edit)).toEqual(['slow-a:merged', 'slow-b:resolved']);
+        expect(edit.merge!.steps[1]).toMatchObject({ verify: { exitCode: 0 }, resolver: { status: 'succeeded' } });
+        expect(s.git('show', `${edit.merge!.into}:slow.txt`)).toBe('slow A\nslow B');
+        expect(edit.agents.filter((a) => a.role === 'resolver')).toHaveLength(1);
+        expect(workers.map((a) => model.server.messageRequests(a.sessionId).length)).toEqual(requests);
+        expect(checkoutFingerprint(s.repo)).toEqual(before);
+      } finally {
+        orchestrator.kill('SIGKILL');
+        await store.close();
+      }
     });
   },
 );
