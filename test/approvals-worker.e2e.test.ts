@@ -94,4 +94,55 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
       await worker.output;
     }
   }, 180_000);
+
+  it('the orchestrator SIGKILLed while an agent on a worker waits: approved meanwhile, --resume takes its result, the agent runs once', async () => {
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+    });
+    const dir = join(model.home.dir, 'killed');
+    mkdirSync(dir);
+    const workflow = join(dir, 'note.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: note-killed\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note of the killed run }] }\n',
+    );
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    const run = startCli(['run', workflow, '--json'], { env });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      const request = await waitFor(
+        async () => {
+          const killed = (await redis.store.listRuns()).find((r) => r.workflowName === 'note-killed');
+          return killed && (await redis.store.listApprovals({ runId: killed.id, status: 'pending' }))[0];
+        },
+        90_000,
+        'the agent on the worker to ask',
+      );
+      run.kill('SIGKILL');
+      await run.output;
+      expect((await runCli(['approve', request.id], { env })).code).toBe(0);
+
+      const resumed = await runCli(['run', '--resume', request.runId, '--json'], { env });
+      expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(resumed.code).toBe(0);
+      const summary = JSON.parse(resumed.stdout) as RunSummary;
+      expect(summary.status).toBe('succeeded');
+      expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
+      const writer = summary.phases[0]!.agents[0]!;
+      // One conversation of two model calls (the write, then its result): nothing ran twice.
+      const sessions = new Set(
+        model.server
+          .messageRequests()
+          .filter((r) => r.view!.prompt.includes('killed run'))
+          .map((r) => r.sessionId),
+      );
+      expect([writer.status, writer.attempts, sessions.size]).toEqual(['succeeded', 1, 1]);
+    } finally {
+      run.kill('SIGKILL');
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 180_000);
 });
