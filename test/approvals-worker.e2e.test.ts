@@ -17,6 +17,7 @@ const model = useScriptedModel(
       {
         match: { prompt: 'when detached', last: 'previous attempt' },
         reply: { toolUse: { name: 'Write', input: { file_path: 'NOTE.md', content: 'v2 is out\n' } } },
+        sequencePer: 'script',
       },
       {
         match: { prompt: 'Write the release note', turn: 1 },
