@@ -184,4 +184,31 @@ phases:
     ]);
     expect(requestCount(summary, 'first')).toBe(1);
   }, 240_000);
+
+  it('--detach-on-wait also stops when agents wait for slots that waiting agents hold (parallel_limit)', async () => {
+    const dir = join(model.home.dir, 'slots');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'typo.txt'), 'teh cat\n');
+    const path = join(dir, 'workflow.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: slots
+defaults: { permissions: { ask: ["Edit(typo.txt)"], approvalTimeoutMs: 600000 } }
+phases:
+  - id: fix
+    agents:
+      - { id: fixer, prompt: Fix the typo }
+      - { id: second, prompt: Fix the typo again }
+`,
+    );
+    const first = await runCli(['run', path, '--detach-on-wait', '--json'], {
+      env: { ...env(), BATON_PARALLEL_LIMIT: '1' },
+    });
+    expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const stopped = JSON.parse(first.stdout) as RunSummary;
+    expect(stopped.waiting).toBe(1);
+    expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('teh cat\n');
+  }, 120_000);
 });
