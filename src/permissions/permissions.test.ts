@@ -69,6 +69,9 @@ describe('permission rules', () => {
       'nohup rm -rf victim',
       'bash -c "rm -rf victim"',
       "sh -c 'cd x && rm -rf victim'",
+      'for d in a b; do rm -rf $d; done',
+      'if true; then rm -rf victim; fi',
+      'while true; do { rm -rf victim; }; done',
     ])
       expect(decideToolCall(rules, bash(command)), command).toEqual({ behavior: 'deny', rule: 'Bash(rm -rf:*)' });
     expect(decideToolCall(rules, bash('true && (git  push origin)')).behavior).toBe('ask');
@@ -78,6 +81,7 @@ describe('permission rules', () => {
     const narrow = policy({ allow: ['Bash(npm test:*)'] });
     expect(decideToolCall(narrow, bash('npm  test')).behavior).toBe('allow');
     expect(decideToolCall(narrow, bash('(npm test)')).behavior).toBe('allow');
+    expect(decideToolCall(narrow, bash('if npm test; then npm test -- --ci; fi')).behavior).toBe('allow');
     expect(decideToolCall(narrow, bash('bash -c "npm test"')).behavior).toBe('deny');
     expect(decideToolCall(narrow, bash('FOO=1 npm test')).behavior).toBe('deny');
   });

@@ -4,8 +4,11 @@
  */
 const separators = ['&&', '||', ';', '|', '&', '\n', '$(', '(', ')', '`'];
 
-/** Grouping words that may start or end a command without being part of it: `{ a; }`, `! a`. */
-const groupingWords = new Set(['{', '}', '!']);
+/**
+ * Grouping and control words that may start or end a command without being part of it: `{ a; }`,
+ * `! a`, `if a; then b; fi`, `for x in y; do a; done`.
+ */
+const groupingWords = new Set(['{', '}', '!', 'if', 'then', 'elif', 'else', 'fi', 'do', 'done', 'while', 'until']);
 
 /** One command's words with grouping words taken off its ends, single-spaced. */
 function bareCommand(part: string): string {
