@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { redactNamedValues } from '../core/index.js';
 import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
@@ -70,13 +71,33 @@ function globMatcher(glob: string): (path: string) => boolean {
   return matcher;
 }
 
+/**
+ * Where an absolute path really leads, symbolic links resolved: the deepest part that exists is
+ * resolved and the rest kept (a file about to be written need not exist yet).
+ */
+function realPath(path: string): string {
+  const rest: string[] = [];
+  for (let existing = path; ; existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), ...rest.reverse());
+    } catch {
+      if (dirname(existing) === existing) return path;
+      rest.push(basename(existing));
+    }
+  }
+}
+
+/** Whether `path` is matched by a path rule's glob, from where the rule is anchored or where that really is. */
 function pathMatches(pattern: string, path: string, call: ToolCall): boolean {
   const { base, glob } = anchored(pattern, call);
-  const rel = relative(base, resolve(call.cwd, path));
-  if (rel.startsWith('..') || isAbsolute(rel)) return false;
-  // The directory itself (a Grep or Glob over it): covered by a rule covering everything in it.
-  if (rel === '') return glob.replace(/(\/\*\*)+$/, '') === '**';
-  return globMatcher(glob)(rel);
+  const target = resolve(call.cwd, path);
+  return [...new Set([base, realPath(base)])].some((from) => {
+    const rel = relative(from, target);
+    if (rel.startsWith('..') || isAbsolute(rel)) return false;
+    // The directory itself (a Grep or Glob over it): covered by a rule covering everything in it.
+    if (rel === '') return glob.replace(/(\/\*\*)+$/, '') === '**';
+    return globMatcher(glob)(rel);
+  });
 }
 
 /**
@@ -90,7 +111,10 @@ function subjects(call: ToolCall, restricting = false): string[] {
     return [URL.canParse(url) ? `domain:${new URL(url).hostname}` : ''];
   }
   const key = pathKeys.find((k) => typeof call.input[k] === 'string');
-  return [key ? String(call.input[key]) : call.cwd];
+  const path = resolve(call.cwd, key ? String(call.input[key]) : call.cwd);
+  // A path through a symbolic link is judged by where it leads too: every rule must allow both.
+  const real = realPath(path);
+  return real === path ? [path] : [path, real];
 }
 
 function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall): boolean {

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideToolCall, describeToolCall, mergePermissions, permissionsSchema } from './index.js';
 import { parseRule } from './rules.js';
@@ -117,6 +120,28 @@ describe('permission rules', () => {
     expect(decideToolCall(rules, { tool: 'Grep', input: { pattern: 'x', path: 'secrets' }, cwd }).behavior).toBe(
       'deny',
     );
+  });
+
+  it('judges a path through a symbolic link by where it leads too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-perm-links-'));
+    const outside = mkdtempSync(join(tmpdir(), 'baton-perm-outside-'));
+    mkdirSync(join(dir, 'secrets'));
+    writeFileSync(join(dir, 'secrets', 'key.pem'), 'k');
+    mkdirSync(join(dir, 'src'));
+    symlinkSync(join(dir, 'secrets'), join(dir, 'docs'));
+    symlinkSync(outside, join(dir, 'src', 'out'));
+    // The working directory itself reached through a link: what is inside stays inside.
+    symlinkSync(dir, `${dir}-link`);
+    const rules = policy({ allow: ['Edit(src/**)'], deny: ['Read(./secrets/**)'] });
+    const at = (cwd: string, tool: string, file_path: string): ToolCall => ({ tool, input: { file_path }, cwd });
+    expect(decideToolCall(rules, at(dir, 'Read', 'docs/key.pem'))).toEqual({
+      behavior: 'deny',
+      rule: 'Read(./secrets/**)',
+    });
+    expect(decideToolCall(rules, at(dir, 'Edit', 'src/out/x.ts')).behavior).toBe('deny');
+    expect(decideToolCall(rules, at(dir, 'Edit', 'src/new.ts')).behavior).toBe('allow');
+    expect(decideToolCall(rules, at(`${dir}-link`, 'Read', 'README.md')).behavior).toBe('allow');
+    expect(decideToolCall(rules, at(`${dir}-link`, 'Read', 'docs/key.pem')).behavior).toBe('deny');
   });
 
   it('matches MCP servers, their tools and web domains', () => {
