@@ -18,6 +18,11 @@ function bareCommand(part: string): string {
   return words.join(' ');
 }
 
+/** Whether the `&` at `i` belongs to a redirection (`2>&1`, `<&3`, `&>file`), not a separator. */
+function isRedirection(command: string, i: number, separator: string): boolean {
+  return separator === '&' && (command[i - 1] === '>' || command[i - 1] === '<' || command[i + 1] === '>');
+}
+
 /**
  * Splits a shell command line into its simple commands (`a && b | (c)` → a, b, c), leaving quoted
  * text alone and spacing single, so that a rule allowing `npm test` does not allow
@@ -40,7 +45,7 @@ export function splitShellCommands(command: string): string[] {
       continue;
     }
     if (c === '"' || c === "'") quote = c;
-    const separator = separators.find((s) => command.startsWith(s, i));
+    const separator = separators.find((s) => command.startsWith(s, i) && !isRedirection(command, i, s));
     if (separator) {
       parts.push(current);
       current = '';
