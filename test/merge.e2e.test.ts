@@ -387,5 +387,32 @@ phases:
         await store.close();
       }
     });
+
+    it('baton merge uses the merge: of the workflow file as it is now, so a fixed verify applies', async () => {
+      const s = scenario('fixed-verify');
+      const yaml = (verify: string) => `version: 1
+name: merge-fixed-verify
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: ${verify} }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+`;
+      const workflow = s.workflow(yaml('sh chek.sh'));
+      const first = await s.run(['run', workflow, '--json']);
+      expect(first.code).toBe(0);
+      const summary = JSON.parse(first.stdout) as RunSummary;
+      expect(steps(phaseOf(summary, 'edit'))).toEqual(['writer-a:skipped:verify-failed']);
+
+      s.workflow(yaml('sh check.sh')); // the typo fixed
+      const redo = await s.run(['merge', summary.runId, '--json']);
+      expect(redo.code).toBe(0);
+      const edit = phaseOf(JSON.parse(redo.stdout) as RunSummary, 'edit');
+      expect(steps(edit)).toEqual(['writer-a:merged']);
+      expect(edit.merge!.steps[0]!.verify).toMatchObject({ command: 'sh check.sh', exitCode: 0 });
+      expect(s.git('show', `${edit.merge!.into}:a.txt`)).toBe('alpha');
+    });
   },
 );
