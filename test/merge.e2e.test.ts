@@ -414,5 +414,24 @@ phases:
       expect(edit.merge!.steps[0]!.verify).toMatchObject({ command: 'sh check.sh', exitCode: 0 });
       expect(s.git('show', `${edit.merge!.into}:a.txt`)).toBe('alpha');
     });
+
+    it('an into that git refuses as a branch name stops the run before any agent starts', async () => {
+      const s = scenario('bad-into');
+      const workflow = s.workflow(`version: 1
+name: merge-bad-into
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { into: "release..{{phase}}" }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt for the bad branch. }
+`);
+      const result = await s.run(['run', workflow]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('BATON_WORKFLOW_INVALID');
+      expect(result.stderr).toContain('merge.into');
+      expect(model.server.messageRequests().filter((r) => r.view!.prompt.includes('bad branch'))).toEqual([]);
+    });
   },
 );

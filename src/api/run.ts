@@ -6,6 +6,7 @@ import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
+import { checkIntegrationBranches } from '../merge/index.js';
 import {
   createLogger,
   logEvents,
@@ -189,6 +190,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = {};
   try {
+    await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
     const quota = await tenantQuota(setup.rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
     await audit.prune();
     await pruneToolCalls(store, config.tool_call_retention_days);

@@ -2,6 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
 
@@ -19,9 +20,18 @@ export async function integrationBranch(repo: string, into: string, runId: strin
   if (checked.code !== 0)
     throw new BatonError(
       ErrorCodes.workflowInvalid,
-      `merge.into gives "${name}", which git does not accept as a branch name`,
+      `merge.into of phase ${phaseId} gives "${name}", which git does not accept as a branch name; choose another into`,
     );
   return name;
+}
+
+/**
+ * Checks each merge phase's `into` before anything runs, with a run id of the right shape: git must
+ * accept what it gives as a branch name, or the agents would run only for their merge to fail.
+ */
+export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd: string): Promise<void> {
+  const sampleRunId = '00000000-0000-4000-8000-000000000000';
+  for (const phase of phases) if (phase.merge) await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
 }
 
 export async function repositoryRoot(repo: string): Promise<string> {
