@@ -145,4 +145,70 @@ describe('approvals survive the orchestrator (real claude, scripted model)', () 
     const status = await runCli(['status', stopped.runId], { env: env() });
     expect(status.stdout).toContain('tool calls: 1 asked a person, 0 denied');
   }, 240_000);
+
+  it('--detach-on-wait at a phase gate exits 3; approved from another shell, --resume runs the gated phase only', async () => {
+    const dir = join(model.home.dir, 'gate-detach');
+    mkdirSync(dir);
+    const path = join(dir, 'workflow.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: gate-detach
+phases:
+  - { id: one, agents: [{ id: first, prompt: Quick first step }] }
+  - id: two
+    dependsOn: [one]
+    approval: { before: true, message: Look at the first step }
+    agents: [{ id: second, prompt: Quick second step }]
+`,
+    );
+    const first = await runCli(['run', path, '--detach-on-wait', '--json'], { env: env() });
+    expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const stopped = JSON.parse(first.stdout) as RunSummary;
+    expect(stopped.waiting).toBe(1);
+    const [gate] = JSON.parse(
+      (await runCli(['approvals', '--json', '--run', stopped.runId], { env: env() })).stdout,
+    ) as ApprovalRecord[];
+    expect(gate).toMatchObject({ kind: 'phase.before', phaseId: 'two', status: 'pending' });
+    expect(gate!.summary).toContain('Finding: first step done');
+    expect((await runCli(['approve', gate!.id], { env: env() })).code).toBe(0);
+
+    const resumed = await runCli(['run', '--resume', stopped.runId, '--detach-on-wait', '--json'], { env: env() });
+    expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as RunSummary;
+    expect(summary.phases.flatMap((p) => p.agents.map((a) => `${a.id}:${a.status}`))).toEqual([
+      'first:succeeded',
+      'second:succeeded',
+    ]);
+    expect(requestCount(summary, 'first')).toBe(1);
+  }, 240_000);
+
+  it('--detach-on-wait also stops when agents wait for slots that waiting agents hold (parallel_limit)', async () => {
+    const dir = join(model.home.dir, 'slots');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'typo.txt'), 'teh cat\n');
+    const path = join(dir, 'workflow.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: slots
+defaults: { permissions: { ask: ["Edit(typo.txt)"], approvalTimeoutMs: 600000 } }
+phases:
+  - id: fix
+    agents:
+      - { id: fixer, prompt: Fix the typo }
+      - { id: second, prompt: Fix the typo again }
+`,
+    );
+    const first = await runCli(['run', path, '--detach-on-wait', '--json'], {
+      env: { ...env(), BATON_PARALLEL_LIMIT: '1' },
+    });
+    expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const stopped = JSON.parse(first.stdout) as RunSummary;
+    expect(stopped.waiting).toBe(1);
+    expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('teh cat\n');
+  }, 120_000);
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { requireProgram } from './support/programs.js';
@@ -12,6 +13,12 @@ import { useScriptedModel } from './support/scripted-model.js';
 const model = useScriptedModel(
   {
     rules: [
+      // Resumed after --detach-on-wait, the agent makes its call again.
+      {
+        match: { prompt: 'when detached', last: 'previous attempt' },
+        reply: { toolUse: { name: 'Write', input: { file_path: 'NOTE.md', content: 'v2 is out\n' } } },
+        sequencePer: 'script',
+      },
       {
         match: { prompt: 'Write the release note', turn: 1 },
         reply: { toolUse: { name: 'Write', input: { file_path: 'NOTE.md', content: 'v2 is out\n' } } },
@@ -90,6 +97,96 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
       expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
     } finally {
       hook.close();
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 180_000);
+
+  it('the orchestrator SIGKILLed while an agent on a worker waits: approved meanwhile, --resume takes its result, the agent runs once', async () => {
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+    });
+    const dir = join(model.home.dir, 'killed');
+    mkdirSync(dir);
+    const workflow = join(dir, 'note.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: note-killed\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note of the killed run }] }\n',
+    );
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    const run = startCli(['run', workflow, '--json'], { env });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      const request = await waitFor(
+        async () => {
+          const killed = (await redis.store.listRuns()).find((r) => r.workflowName === 'note-killed');
+          return killed && (await redis.store.listApprovals({ runId: killed.id, status: 'pending' }))[0];
+        },
+        90_000,
+        'the agent on the worker to ask',
+      );
+      run.kill('SIGKILL');
+      await run.output;
+      expect((await runCli(['approve', request.id], { env })).code).toBe(0);
+
+      const resumed = await runCli(['run', '--resume', request.runId, '--json'], { env });
+      expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(resumed.code).toBe(0);
+      const summary = JSON.parse(resumed.stdout) as RunSummary;
+      expect(summary.status).toBe('succeeded');
+      expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
+      const writer = summary.phases[0]!.agents[0]!;
+      // One conversation of two model calls (the write, then its result): nothing ran twice.
+      const sessions = new Set(
+        model.server
+          .messageRequests()
+          .filter((r) => r.view!.prompt.includes('killed run'))
+          .map((r) => r.sessionId),
+      );
+      expect([writer.status, writer.attempts, sessions.size]).toEqual(['succeeded', 1, 1]);
+    } finally {
+      run.kill('SIGKILL');
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 180_000);
+
+  it('--detach-on-wait with an agent on a worker exits 3; approved, --resume finishes the run', async () => {
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+    });
+    const dir = join(model.home.dir, 'detached');
+    mkdirSync(dir);
+    const workflow = join(dir, 'note.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: note-detached\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note when detached }] }\n',
+    );
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      const first = await runCli(['run', workflow, '--detach-on-wait', '--json'], { env });
+      expect(first.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+      const stopped = JSON.parse(first.stdout) as RunSummary;
+      const [request] = await redis.store.listApprovals({ runId: stopped.runId, status: 'pending' });
+      expect(request).toMatchObject({ agentId: 'writer', tool: 'Write' });
+      expect((await runCli(['approve', request!.id], { env })).code).toBe(0);
+
+      const resumed = await runCli(['run', '--resume', stopped.runId, '--json'], { env });
+      expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(resumed.code).toBe(0);
+      expect((JSON.parse(resumed.stdout) as RunSummary).status).toBe('succeeded');
+      // Succeeded on its second attempt: the first attempt's stop is not its error.
+      const writer = (JSON.parse(resumed.stdout) as RunSummary).phases[0]!.agents[0]!;
+      expect(writer).toMatchObject({ status: 'succeeded', attempts: 2 });
+      expect(writer.error).toBeUndefined();
+      expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
+    } finally {
       worker.kill('SIGTERM');
       await worker.output;
     }

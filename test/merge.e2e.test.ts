@@ -2,7 +2,8 @@
 // scripted model: verify after each merge, a resolver agent for a conflict, a branch that breaks
 // verify left out, the next phase built on the merge, resume after SIGKILL, and the user's checkout
 // byte-for-byte unchanged throughout.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema } from '../src/model-server/index.js';
@@ -13,11 +14,18 @@ import { checkoutFingerprint, dirtyCheckout, makeRepo } from './support/git-repo
 import { requireProgram } from './support/programs.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
+const slowResolver = '/stopped on conflicts in[\\s\\S]*slow line/';
 const bash = (command: string) => ({ toolUse: { name: 'Bash', input: { command, description: 'edit' } } });
 const model = useScriptedModel(
   scriptSchema.parse({
     rules: [
-      // The resolver first: its prompt quotes the other agents' prompts.
+      // The resolver first: its prompt quotes the other agents' prompts. The slow resolver edits, then
+      // takes long to answer (the orchestrator is killed then); resumed, it finishes at once.
+      { match: { prompt: slowResolver, turn: 1 }, reply: bash("printf 'slow A\\nslow B\\n' > slow.txt") },
+      { match: { prompt: slowResolver, last: 'previous attempt' }, reply: { text: 'Kept both slow lines.' } },
+      { match: { prompt: slowResolver }, reply: { text: 'Kept both slow lines.', delayMs: 120_000 } },
+      { match: { prompt: 'Claim the slow line as A', turn: 1 }, reply: bash("echo 'slow A' > slow.txt") },
+      { match: { prompt: 'Claim the slow line as B', turn: 1 }, reply: bash("echo 'slow B' > slow.txt") },
       {
         match: { prompt: 'stopped on conflicts in', turn: 1 },
         reply: bash("printf 'shared by A\\nshared by B\\n' > shared.txt"),
@@ -35,6 +43,12 @@ const model = useScriptedModel(
       { match: { prompt: 'Claim the shared line as A' }, reply: { text: 'shared.txt now says A.' } },
       { match: { prompt: 'Claim the shared line as B', turn: 1 }, reply: bash("echo 'shared by B' > shared.txt") },
       { match: { prompt: 'Claim the shared line as B' }, reply: { text: 'shared.txt now says B.' } },
+      { match: { prompt: 'Add the logo', turn: 1 }, reply: bash("printf '\\211PNG\\000\\001\\377' > logo.bin") },
+      { match: { prompt: 'Add the logo' }, reply: { text: 'Added logo.bin.' } },
+      { match: { prompt: 'Rename the notes', turn: 1 }, reply: bash('git mv notes.txt NOTES.md') },
+      { match: { prompt: 'Rename the notes' }, reply: { text: 'Renamed.' } },
+      { match: { prompt: 'Remove the shared file', turn: 1 }, reply: bash('rm shared.txt') },
+      { match: { prompt: 'Remove the shared file' }, reply: { text: 'Removed.' } },
       { match: { prompt: 'Read what was merged', turn: 1 }, reply: bash('cat a.txt b.txt') },
       { match: { prompt: 'Read what was merged' }, reply: { text: 'Both files are there.' } },
     ],
@@ -285,6 +299,139 @@ phases:
         orchestrator.kill('SIGKILL');
         await store.close();
       }
+    });
+
+    it("binary files, renames and deletions merge; an agent that changed nothing is skipped; the repo's hooks and signing do not stop Baton's commits", async () => {
+      const s = scenario('shapes');
+      // A user whose commits are signed and checked by a hook that refuses everything Baton would commit.
+      s.git('config', 'commit.gpgSign', 'true');
+      s.git('config', 'gpg.program', 'false');
+      writeFileSync(join(s.repo, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho hook refused >&2\nexit 1\n');
+      chmodSync(join(s.repo, '.git', 'hooks', 'pre-commit'), 0o755);
+      dirtyCheckout(s.repo, 'notes.txt');
+      const before = checkoutFingerprint(s.repo);
+      const workflow = s.workflow(`version: 1
+name: merge-shapes
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh }
+    agents:
+      - { id: logo, allowedTools: [Bash], prompt: Add the logo as logo.bin. }
+      - { id: idle, prompt: Look around and change nothing. }
+      - { id: renamer, allowedTools: [Bash], prompt: Rename the notes to NOTES.md. }
+      - { id: remover, allowedTools: [Bash], prompt: Remove the shared file. }
+`);
+      const result = await s.run(['run', workflow, '--json']);
+      expect(result.code).toBe(0);
+      const edit = phaseOf(JSON.parse(result.stdout) as RunSummary, 'edit');
+      expect(steps(edit)).toEqual(['logo:merged', 'idle:skipped:no-changes', 'renamer:merged', 'remover:merged']);
+      expect(edit.merge!.status).toBe('succeeded');
+      const into = edit.merge!.into;
+      expect(s.git('ls-tree', '--name-only', into).split('\n')).toEqual(['NOTES.md', 'check.sh', 'logo.bin']);
+      const logo = execFileSync('git', ['cat-file', 'blob', `${into}:logo.bin`], { cwd: s.repo });
+      expect([...logo]).toEqual([0o211, 0x50, 0x4e, 0x47, 0, 1, 0o377]);
+      expect(s.git('show', `${into}:NOTES.md`)).toBe('notes');
+      expect(checkoutFingerprint(s.repo)).toEqual(before);
+    });
+
+    it('a run SIGKILLed while its resolver agent works resumes with the resolution kept, no worker agent run again', async () => {
+      const s = scenario('killed-resolver');
+      writeFileSync(join(s.repo, 'slow.txt'), 'slow\n');
+      s.git('add', 'slow.txt');
+      s.git('commit', '-q', '-m', 'slow');
+      const before = checkoutFingerprint(s.repo);
+      const workflow = s.workflow(`version: 1
+name: merge-killed-resolver
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, onConflict: agent }
+    agents:
+      - { id: slow-a, allowedTools: [Bash], prompt: Claim the slow line as A in slow.txt. }
+      - { id: slow-b, allowedTools: [Bash], prompt: Claim the slow line as B in slow.txt. }
+`);
+      const orchestrator = startCli(['run', workflow, '--data-dir', s.dataDir], { env: model.home.cliEnv(model.url) });
+      const store = openSqliteStore({ dataDir: s.dataDir });
+      try {
+        const runId = await waitFor(
+          async () => {
+            const [run] = await store.listRuns({ limit: 1 });
+            if (!run) return undefined;
+            const resolved = join(s.dataDir, 'merges', run.id, 'edit', 'slow.txt');
+            return existsSync(resolved) && readFileSync(resolved, 'utf8') === 'slow A\nslow B\n' ? run.id : undefined;
+          },
+          120_000,
+          'the resolver to write its resolution',
+        );
+        orchestrator.kill('SIGKILL');
+        await orchestrator.output;
+        const workers = (await store.listAgents(runId)).filter((a) => a.role === 'worker');
+        const requests = workers.map((a) => model.server.messageRequests(a.sessionId).length);
+
+        const resumed = await s.run(['run', '--resume', runId, '--json']);
+        expect(resumed.code).toBe(0);
+        const summary = JSON.parse(resumed.stdout) as RunSummary;
+        expect(summary.status).toBe('succeeded');
+        const edit = phaseOf(summary, 'edit');
+        expect(steps(edit)).toEqual(['slow-a:merged', 'slow-b:resolved']);
+        expect(edit.merge!.steps[1]).toMatchObject({ verify: { exitCode: 0 }, resolver: { status: 'succeeded' } });
+        expect(s.git('show', `${edit.merge!.into}:slow.txt`)).toBe('slow A\nslow B');
+        expect(edit.agents.filter((a) => a.role === 'resolver')).toHaveLength(1);
+        expect(workers.map((a) => model.server.messageRequests(a.sessionId).length)).toEqual(requests);
+        expect(checkoutFingerprint(s.repo)).toEqual(before);
+      } finally {
+        orchestrator.kill('SIGKILL');
+        await store.close();
+      }
+    });
+
+    it('baton merge uses the merge: of the workflow file as it is now, so a fixed verify applies', async () => {
+      const s = scenario('fixed-verify');
+      const yaml = (verify: string) => `version: 1
+name: merge-fixed-verify
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: ${verify} }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+`;
+      const workflow = s.workflow(yaml('sh chek.sh'));
+      const first = await s.run(['run', workflow, '--json']);
+      expect(first.code).toBe(0);
+      const summary = JSON.parse(first.stdout) as RunSummary;
+      expect(steps(phaseOf(summary, 'edit'))).toEqual(['writer-a:skipped:verify-failed']);
+
+      s.workflow(yaml('sh check.sh')); // the typo fixed
+      const redo = await s.run(['merge', summary.runId, '--json']);
+      expect(redo.code).toBe(0);
+      const edit = phaseOf(JSON.parse(redo.stdout) as RunSummary, 'edit');
+      expect(steps(edit)).toEqual(['writer-a:merged']);
+      expect(edit.merge!.steps[0]!.verify).toMatchObject({ command: 'sh check.sh', exitCode: 0 });
+      expect(s.git('show', `${edit.merge!.into}:a.txt`)).toBe('alpha');
+    });
+
+    it('an into that git refuses as a branch name stops the run before any agent starts', async () => {
+      const s = scenario('bad-into');
+      const workflow = s.workflow(`version: 1
+name: merge-bad-into
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { into: "release..{{phase}}" }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt for the bad branch. }
+`);
+      const result = await s.run(['run', workflow]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('BATON_WORKFLOW_INVALID');
+      expect(result.stderr).toContain('merge.into');
+      expect(model.server.messageRequests().filter((r) => r.view!.prompt.includes('bad branch'))).toEqual([]);
     });
   },
 );

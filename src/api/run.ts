@@ -6,6 +6,7 @@ import { untilOnlyPeopleLeft } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
+import { checkIntegrationBranches } from '../merge/index.js';
 import {
   createLogger,
   logEvents,
@@ -14,7 +15,13 @@ import {
   RunTracing,
   SecretRedactor,
 } from '../observability/index.js';
-import { resumeElsewhereWarning, RunEvents, runWorkflow, type RunSummary } from '../orchestrator/index.js';
+import {
+  AgentScheduler,
+  resumeElsewhereWarning,
+  RunEvents,
+  runWorkflow,
+  type RunSummary,
+} from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
@@ -183,13 +190,22 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = {};
   try {
+    await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
     const quota = await tenantQuota(setup.rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
     await audit.prune();
     await pruneToolCalls(store, config.tool_call_retention_days);
     await audit.recordConfig(config, setup.sources);
     audit.watchRun(events);
     await startServices(services, setup, { gateway, logger, store, tenant });
-    const detached = options.detachOnWait ? detachWhenOnlyPeopleLeft(store, runId, stop, notice) : undefined;
+    // Shared with the detach watcher: agents waiting for a slot that waiting agents hold wait for a person too.
+    const scheduler = new AgentScheduler({
+      limit: config.parallel_limit,
+      tenantLimits: config.tenant_max_concurrent_agents,
+    });
+    const slotsTaken = (): boolean => !scheduler.hasFreeSlot(tenant);
+    const detached = options.detachOnWait
+      ? detachWhenOnlyPeopleLeft({ store, runId, stop, notice, slotsTaken })
+      : undefined;
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
@@ -204,6 +220,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
       ...(options.redoMerge ? { redoMerge: options.redoMerge } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       ...(services.executor ? { executor: services.executor } : {}),
+      scheduler,
       ...quota,
       env: agentEnv,
       signal,
@@ -316,18 +333,24 @@ async function openQueueExecutor(
  * `detachOnWait`: stops the run once all that is left waits for a person. Its agents are stopped
  * like a cancel does; the requests stay open, and a resume picks up their answers.
  */
-function detachWhenOnlyPeopleLeft(store: Store, runId: string, stop: AbortController, notice: (m: string) => void) {
+function detachWhenOnlyPeopleLeft(run: {
+  store: Store;
+  runId: string;
+  stop: AbortController;
+  notice: (m: string) => void;
+  slotsTaken: () => boolean;
+}) {
+  const { store, runId, stop, notice, slotsTaken } = run;
   const watching = new AbortController();
-  const found = untilOnlyPeopleLeft(store, runId, { signal: AbortSignal.any([watching.signal, stop.signal]) }).then(
-    (only) => {
-      if (!only) return false;
-      notice(
-        `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
-      );
-      stop.abort(new BatonError(ErrorCodes.waitingForApproval, 'detached while waiting for approval'));
-      return true;
-    },
-  );
+  const signal = AbortSignal.any([watching.signal, stop.signal]);
+  const found = untilOnlyPeopleLeft(store, runId, { signal, slotsTaken }).then((only) => {
+    if (!only) return false;
+    notice(
+      `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,
+    );
+    stop.abort(new BatonError(ErrorCodes.waitingForApproval, 'detached while waiting for approval'));
+    return true;
+  });
   return {
     /** Stops watching; true when the run was detached. */
     stop: async (): Promise<boolean> => {

@@ -170,9 +170,23 @@ export async function loadRunToResume(
       return undefined; // gone or changed beyond parsing: reported if a hidden value was needed from it
     }
   };
-  const workflow = restoreWorkflowEnv(stored.workflow, fromFile, runId);
+  const restored = restoreWorkflowEnv(stored.workflow, fromFile, runId);
+  const workflow = redoMerge ? withMergeFromFile(restored, fromFile()) : restored;
   // The MCP catalog is made from the restored workflow: its servers must start with the real values.
   return { run, ...withMcpSetup({ ...stored, workflow }, config, [cwd, dir]) };
+}
+
+/**
+ * `baton merge` merges with each phase's `merge:` as the workflow file has it now (a fixed `verify`,
+ * say); everything else, the agents above all, stays as the run was started.
+ */
+function withMergeFromFile(workflow: Workflow, file: Workflow | undefined): Workflow {
+  if (!file) return workflow;
+  const phases = workflow.phases.map((phase) => {
+    const merge = file.phases.find((p) => p.id === phase.id)?.merge;
+    return merge ? { ...phase, merge } : phase;
+  });
+  return { ...workflow, phases };
 }
 
 /** What is left of the tenant's daily budgets (tenant_daily_budget_usd, tenant_daily_token_budget) for this run. */

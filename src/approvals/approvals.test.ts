@@ -5,7 +5,7 @@ import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
 import { ApprovalDesk, answerApproval } from './index.js';
 import { onlyPeopleLeft } from './detach.js';
-import { waitForAnswer } from './requests.js';
+import { toolApprovalId, waitForAnswer } from './requests.js';
 import { webhookPayload } from './webhook.js';
 
 const temp = useTempStore('baton-approvals-');
@@ -49,6 +49,15 @@ describe('approval requests', () => {
     expect(await waiting).toMatchObject({ status: 'approved', answer: { by: 'ann@box', message: 'ok' } });
     const [audit] = await temp.store.listAuditEvents({ action: 'approval.approved' });
     expect(audit).toMatchObject({ actor: 'ann@box', target: 'r1', details: { approvalId: 'q1', message: 'ok' } });
+  });
+
+  it('gives the same id to a call made again with other wording of its description (a resumed agent)', () => {
+    const id = (input: Record<string, unknown>) => toolApprovalId('r1', 'a1', 'Bash', input);
+    const asked = id({ command: 'git push', description: 'Push the branch' });
+    expect(id({ description: 'Push it to origin', command: 'git push' })).toBe(asked);
+    expect(id({ command: 'git push' })).toBe(asked);
+    expect(id({ command: 'git push --force', description: 'Push the branch' })).not.toBe(asked);
+    expect(toolApprovalId('r1', 'a2', 'Bash', { command: 'git push' })).not.toBe(asked);
   });
 
   it('refuses a second answer and an unknown id with BATON_APPROVAL_NOT_FOUND, saying who answered', async () => {

@@ -4,9 +4,10 @@ import { DEFAULT_POLL_MS } from './requests.js';
 
 /**
  * Whether all that is left of a run waits for a person: some request is pending, every running
- * agent is one that waits, and no agent of a started phase is still to start.
+ * agent is one that waits, and no agent of a started phase is still to start — unless it waits for a
+ * slot (`slotsTaken`: parallel_limit reached), which only a person's answer can free.
  */
-export async function onlyPeopleLeft(store: Store, runId: string): Promise<boolean> {
+export async function onlyPeopleLeft(store: Store, runId: string, slotsTaken = (): boolean => false): Promise<boolean> {
   const [pending, agents, phases] = await Promise.all([
     store.listApprovals({ runId, status: 'pending' }),
     store.listAgents(runId),
@@ -15,8 +16,10 @@ export async function onlyPeopleLeft(store: Store, runId: string): Promise<boole
   if (pending.length === 0) return false;
   const waiting = new Set(pending.map((request) => request.agentId));
   const started = new Set(phases.filter((phase) => phase.status === 'running').map((phase) => phase.id));
-  return agents.every((agent) =>
-    agent.status === 'running' ? waiting.has(agent.id) : !(agent.status === 'pending' && started.has(agent.phaseId)),
+  const toStart = agents.filter((agent) => agent.status === 'pending' && started.has(agent.phaseId));
+  return (
+    agents.every((agent) => agent.status !== 'running' || waiting.has(agent.id)) &&
+    (toStart.length === 0 || slotsTaken())
   );
 }
 
@@ -27,13 +30,13 @@ export async function onlyPeopleLeft(store: Store, runId: string): Promise<boole
 export async function untilOnlyPeopleLeft(
   store: Store,
   runId: string,
-  options: { signal: AbortSignal; pollMs?: number },
+  options: { signal: AbortSignal; pollMs?: number; slotsTaken?: () => boolean },
 ): Promise<boolean> {
   let seen = 0;
   while (!options.signal.aborted) {
     const slept = await sleep(options.pollMs ?? DEFAULT_POLL_MS, true, { signal: options.signal }).catch(() => false);
     if (!slept) break;
-    seen = (await onlyPeopleLeft(store, runId).catch(() => false)) ? seen + 1 : 0;
+    seen = (await onlyPeopleLeft(store, runId, options.slotsTaken).catch(() => false)) ? seen + 1 : 0;
     if (seen >= 2) return true;
   }
   return false;

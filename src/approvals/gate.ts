@@ -8,7 +8,7 @@ import {
   type PermissionPolicy,
 } from '../permissions/index.js';
 import type { Store } from '../store/index.js';
-import { approvalDetails, approvalId, waitForAnswer } from './requests.js';
+import { approvalDetails, toolApprovalId, waitForAnswer } from './requests.js';
 import { notifyWebhook } from './webhook.js';
 
 export interface ApprovalDeskOptions {
@@ -122,7 +122,7 @@ export class ApprovalDesk {
       }
       const answered = await this.ask(
         {
-          id: approvalId(target.runId, target.agentId, call.tool, call.input),
+          id: toolApprovalId(target.runId, target.agentId, call.tool, call.input),
           kind: 'tool',
           ...base,
           onTimeout: policy.onTimeout,

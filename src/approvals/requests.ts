@@ -20,6 +20,21 @@ export function approvalId(...parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12);
 }
 
+/** Tool input fields that say why, not what: a call made again in other words is the same call. */
+const wordingFields = new Set(['description']);
+
+/**
+ * A tool call's request id: run, agent, tool and what the call does (its input without its wording, in
+ * key order), so that the call made again by the agent resumed after a crash finds the request.
+ */
+export function toolApprovalId(runId: string, agentId: string, tool: string, input: Record<string, unknown>): string {
+  const what = Object.keys(input)
+    .filter((key) => !wordingFields.has(key))
+    .sort()
+    .map((key) => [key, input[key]]);
+  return approvalId(runId, agentId, tool, what);
+}
+
 export interface WaitOptions {
   clock?: Clock;
   pollMs?: number;

@@ -24,7 +24,7 @@ export type {
   Usage,
 } from './values.js';
 export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
-export { isEnvReference, isSecretName, REDACTED, redactShapes, SecretRedactor } from './redact.js';
+export { isEnvReference, isSecretName, REDACTED, redactNamedValues, redactShapes, SecretRedactor } from './redact.js';
 export {
   argumentText,
   checkTenantName,

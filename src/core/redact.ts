@@ -47,6 +47,32 @@ export function redactShapes(text: string): string {
   return out;
 }
 
+/** `NAME=value`, `--name value`, `--name=value` and `Header-Name: value` in a command line. */
+const namedValues = [
+  /(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)(=)("[^"]*"|'[^']*'|[^\s"'`;&|)]+)/g,
+  /(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)(=|\s+)("[^"]*"|'[^']*'|[^\s"'`;&|)-][^\s"'`;&|)]*)/g,
+  /(?<![\w-])([A-Z][A-Za-z0-9-]*)(:\s*)([^\s"'`]+)/g,
+];
+/** `"name": "value"` in JSON. */
+const jsonField = /"([^"\\]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
+/** A `$VAR` or `${VAR}` says where a secret comes from, not what it is. */
+const isReference = (value: string): boolean => /^["']?\$/.test(value);
+
+/**
+ * Text (a command line, a tool's JSON input) with the values given to secret-named variables, flags,
+ * headers and fields replaced, whatever their shape: `PGPASSWORD=hunter2`, `--api-key abc`.
+ */
+export function redactNamedValues(text: string): string {
+  let out = text;
+  for (const pattern of namedValues)
+    out = out.replace(pattern, (whole, name: string, separator: string, value: string) =>
+      isSecretName(name.replace(/^-+/, '')) && !isReference(value) ? `${name}${separator}${REDACTED}` : whole,
+    );
+  return out.replace(jsonField, (whole, name: string, separator: string, value: string) =>
+    isSecretName(name) && value !== '' && !isReference(value) ? `"${name}"${separator}"${REDACTED}"` : whole,
+  );
+}
+
 /**
  * Removes secrets from text before it is logged, stored or shown: the values of secret-looking
  * environment variables and of MCP server env and headers (by value, so a key is caught wherever it

@@ -70,3 +70,16 @@ export async function tryGit(cwd: string, args: string[], options: GitOptions = 
     return { code: failed.code, stdout: failed.stdout?.trim() ?? '', stderr: failed.stderr?.trim() ?? '' };
   }
 }
+
+/**
+ * Git options for the commits Baton makes itself (an agent's changes, merges): as Baton, unsigned, and
+ * with `--no-verify` added by the caller, so a user's signing setup or hooks cannot refuse them.
+ */
+export const BATON_COMMITTER = [
+  '-c',
+  'user.name=Baton',
+  '-c',
+  'user.email=baton@localhost',
+  '-c',
+  'commit.gpgSign=false',
+];

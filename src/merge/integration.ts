@@ -1,11 +1,10 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { git, tryGit, type GitOptions } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
-/** Merge commits are made by Baton, unsigned and without the repository's hooks. */
-const identity = ['-c', 'user.name=Baton', '-c', 'user.email=baton@localhost', '-c', 'commit.gpgSign=false'];
 
 /** The integration branch's worktree: under data_dir, never the user's checkout. */
 export const integrationPath = (dataDir: string, runId: string, phaseId: string): string =>
@@ -21,9 +20,18 @@ export async function integrationBranch(repo: string, into: string, runId: strin
   if (checked.code !== 0)
     throw new BatonError(
       ErrorCodes.workflowInvalid,
-      `merge.into gives "${name}", which git does not accept as a branch name`,
+      `merge.into of phase ${phaseId} gives "${name}", which git does not accept as a branch name; choose another into`,
     );
   return name;
+}
+
+/**
+ * Checks each merge phase's `into` before anything runs, with a run id of the right shape: git must
+ * accept what it gives as a branch name, or the agents would run only for their merge to fail.
+ */
+export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd: string): Promise<void> {
+  const sampleRunId = '00000000-0000-4000-8000-000000000000';
+  for (const phase of phases) if (phase.merge) await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
 }
 
 export async function repositoryRoot(repo: string): Promise<string> {
@@ -81,7 +89,7 @@ export async function resetTo(path: string, commit: string): Promise<void> {
 
 /** Starts merging `commit` without committing; returns the files git could not merge (empty: clean). */
 export async function startMerge(path: string, commit: string): Promise<string[]> {
-  const merged = await tryGit(path, [...identity, 'merge', '--no-ff', '--no-commit', '--no-verify', commit]);
+  const merged = await tryGit(path, [...BATON_COMMITTER, 'merge', '--no-ff', '--no-commit', '--no-verify', commit]);
   const conflicts = await unmergedFiles(path);
   if (merged.code !== 0 && conflicts.length === 0)
     throw new BatonError(
@@ -97,13 +105,28 @@ export async function unmergedFiles(path: string): Promise<string[]> {
 }
 
 /**
- * Stages a resolver's work and tells whether the conflict is gone: nothing left unmerged and no
- * conflict marker left in the staged files (git's own `diff --check` finds them).
+ * Stages a resolver's work and tells whether it is the merge of `commit` onto `head` with the conflict
+ * gone: nothing left unmerged, no conflict marker in what changed since `head` (git's own `diff
+ * --check` finds them), and `commit` still merged. Told not to, a resolver may still have committed
+ * the merge (taken back into the index, so Baton's merge commit is made as for any branch) or aborted
+ * it (nothing was resolved).
  */
-export async function stageResolution(path: string): Promise<boolean> {
+export async function stageResolution(path: string, head: string, commit: string): Promise<boolean> {
   await git(path, ['add', '-A'], mergeErrors);
   if ((await unmergedFiles(path)).length > 0) return false;
-  const check = await tryGit(path, ['diff', '--cached', '--check', 'HEAD']);
+  const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
+  if (merging.code !== 0 || merging.stdout !== commit) {
+    const contains = async (ancestor: string): Promise<boolean> =>
+      (await tryGit(path, ['merge-base', '--is-ancestor', ancestor, 'HEAD'])).code === 0;
+    if ((await git(path, ['rev-parse', 'HEAD'], mergeErrors)) === head) return false;
+    if (!(await contains(head)) || !(await contains(commit))) return false;
+    await git(path, ['reset', '-q', '--soft', head], mergeErrors);
+    await writeFile(
+      await git(path, ['rev-parse', '--path-format=absolute', '--git-path', 'MERGE_HEAD'], mergeErrors),
+      `${commit}\n`,
+    );
+  }
+  const check = await tryGit(path, ['diff', '--cached', '--check', head]);
   return !check.stdout.includes('conflict marker');
 }
 
@@ -113,7 +136,7 @@ export async function stageResolution(path: string): Promise<boolean> {
  */
 export async function commitMerge(path: string, commit: string, message: string): Promise<string> {
   const date = `@${await git(path, ['show', '-s', '--format=%ct', commit], mergeErrors)} +0000`;
-  await git(path, [...identity, 'commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
+  await git(path, [...BATON_COMMITTER, 'commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
     ...mergeErrors,
     env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
   });

@@ -193,6 +193,38 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('show', `${report.into}:shared.txt`)).toBe('A\nB');
   });
 
+  it('a resolver that aborts the merge or commits its markers is unresolved; one that commits a clean resolution is merged once', async () => {
+    const { repo, git } = setup('disobey');
+    const agents = ['a', 'b', 'c', 'd'].map((id) =>
+      agentBranch(git, repo, id, { 'shared.txt': `${id.toUpperCase()}\n` }),
+    );
+    const inWt = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', ...args], { cwd, encoding: 'utf8' });
+    // Told not to commit or abort, real agents sometimes do anyway.
+    const resolve: MergePhaseOptions['resolve'] = async ({ agentId, cwd }) => {
+      if (agentId.endsWith('.b')) inWt(cwd, 'merge', '--abort');
+      if (agentId.endsWith('.c')) inWt(cwd, 'commit', '-q', '-am', 'resolved (not really)');
+      if (agentId.endsWith('.d')) {
+        writeFileSync(join(cwd, 'shared.txt'), 'A\nD\n');
+        inWt(cwd, 'commit', '-q', '-am', 'resolved');
+      }
+      return { status: 'succeeded' as AgentStatus };
+    };
+    const report = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+      'a:merged:',
+      'b:skipped:unresolved',
+      'c:skipped:unresolved',
+      'd:resolved:',
+    ]);
+    expect(git('show', `${report.into}:shared.txt`)).toBe('A\nD');
+    // d's merge is one merge commit with both parents, as for any other branch.
+    expect(git('rev-list', '--parents', '-n', '1', report.into).split(' ').slice(1)).toEqual([
+      report.steps[2]!.head,
+      agents[3]!.workspace!.commit,
+    ]);
+  });
+
   /** Merges three agents' branches, then stores the report as if the orchestrator died after `steps` of them. */
   async function mergedThenCutBack(name: string, steps: number) {
     const { repo, git } = setup(name);

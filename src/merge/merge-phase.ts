@@ -263,7 +263,7 @@ async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: st
   }
   const resolver = await runResolver(context, agent, conflictFiles);
   const details = { conflictFiles, resolver };
-  if (resolver.status !== 'succeeded' || !(await stageResolution(path))) {
+  if (resolver.status !== 'succeeded' || !(await stageResolution(path, report.head, commit))) {
     await resetTo(path, report.head);
     return stepOf(agent, report.head, { reason: 'unresolved', ...details });
   }

@@ -7,8 +7,9 @@ import type { VerifySpec } from '../workflow/index.js';
 const OUTPUT_TAIL_CHARS = 4000;
 
 /**
- * Runs `verify` with `sh -c` in `cwd`. Past its timeout, or when `signal` aborts, the whole process
- * group is killed (a test runner's children too); a timeout counts as a failure, an abort throws.
+ * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, or once the command
+ * exits, the whole process group is killed (a test runner's children too); a timeout counts as a
+ * failure, an abort throws.
  */
 export async function runVerify(
   spec: VerifySpec,
@@ -35,10 +36,15 @@ export async function runVerify(
     }
   };
   stop.addEventListener('abort', killGroup, { once: true });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+    child.once('exit', (code) => resolve(code));
   }).finally(() => stop.removeEventListener('abort', killGroup));
+  // What the command left running (a server started in the background) would hold its output open
+  // and the merge with it: the command is over when it exits.
+  killGroup();
+  await closed;
   signal.throwIfAborted();
   return {
     command: spec.command,

@@ -1,4 +1,5 @@
 export { runWorkflow } from './run.js';
+export { AgentScheduler } from './scheduler.js';
 export { requestRunCancel } from './run-stop.js';
 export { currentRunStatus, orchestratorHere, resumableRun, resumeElsewhereWarning } from './resume.js';
 export { RunEvents } from './events.js';

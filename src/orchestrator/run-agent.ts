@@ -163,7 +163,9 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
   });
   const workspace =
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;
-  return ctx.records.finish({ ...started, ...result, ...(workspace ? { workspace } : {}) });
+  // The error of an earlier attempt (a stop, a detach) is not this run's: only the result's own stays.
+  const { error: _earlier, ...record } = started;
+  return ctx.records.finish({ ...record, ...result, ...(workspace ? { workspace } : {}) });
 }
 
 /** Commits a worktree agent's changes; a failure to do so is reported, and the agent's result stands. */

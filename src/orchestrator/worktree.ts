@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { git } from '../git/index.js';
+import { BATON_COMMITTER, git } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 
 /** A branch name git accepts, from a run and agent id. */
@@ -56,13 +56,12 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   await git(workspace.path, ['add', '-A']);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
+    // Unsigned and past the repository's hooks: a hook or signing key must not drop the agent's work.
     await git(workspace.path, [
-      '-c',
-      'user.name=Baton',
-      '-c',
-      'user.email=baton@localhost',
+      ...BATON_COMMITTER,
       'commit',
       '-q',
+      '--no-verify',
       '-m',
       `baton: changes by agent ${agentId}`,
     ]);

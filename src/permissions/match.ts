@@ -1,7 +1,9 @@
 import { homedir } from 'node:os';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { bashSpecifierMatches, hidesCommands, splitShellCommands } from './shell.js';
+import { redactNamedValues } from '../core/index.js';
+import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
 import { parseRule, type PermissionPolicy, type PermissionRule } from './rules.js';
 
 /** One tool call an agent wants to make. */
@@ -69,23 +71,50 @@ function globMatcher(glob: string): (path: string) => boolean {
   return matcher;
 }
 
-function pathMatches(pattern: string, path: string, call: ToolCall): boolean {
-  const { base, glob } = anchored(pattern, call);
-  const rel = relative(base, resolve(call.cwd, path));
-  if (rel.startsWith('..') || isAbsolute(rel)) return false;
-  if (rel === '') return glob === '**';
-  return globMatcher(glob)(rel);
+/**
+ * Where an absolute path really leads, symbolic links resolved: the deepest part that exists is
+ * resolved and the rest kept (a file about to be written need not exist yet).
+ */
+function realPath(path: string): string {
+  const rest: string[] = [];
+  for (let existing = path; ; existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), ...rest.reverse());
+    } catch {
+      if (dirname(existing) === existing) return path;
+      rest.push(basename(existing));
+    }
+  }
 }
 
-/** The text a rule's specifier is compared with, for each part of the call (one per shell command). */
-function subjects(call: ToolCall): string[] {
-  if (call.tool === 'Bash') return splitShellCommands(textOf(call.input.command));
+/** Whether `path` is matched by a path rule's glob, from where the rule is anchored or where that really is. */
+function pathMatches(pattern: string, path: string, call: ToolCall): boolean {
+  const { base, glob } = anchored(pattern, call);
+  const target = resolve(call.cwd, path);
+  return [...new Set([base, realPath(base)])].some((from) => {
+    const rel = relative(from, target);
+    if (rel.startsWith('..') || isAbsolute(rel)) return false;
+    // The directory itself (a Grep or Glob over it): covered by a rule covering everything in it.
+    if (rel === '') return glob.replace(/(\/\*\*)+$/, '') === '**';
+    return globMatcher(glob)(rel);
+  });
+}
+
+/**
+ * The text a rule's specifier is compared with, for each part of the call (one per shell command;
+ * for deny and ask rules, every command the line might run, however wrapped).
+ */
+function subjects(call: ToolCall, restricting = false): string[] {
+  if (call.tool === 'Bash') return (restricting ? commandsToRestrict : splitShellCommands)(textOf(call.input.command));
   if (call.tool === 'WebFetch') {
     const url = textOf(call.input.url);
     return [URL.canParse(url) ? `domain:${new URL(url).hostname}` : ''];
   }
   const key = pathKeys.find((k) => typeof call.input[k] === 'string');
-  return [key ? String(call.input[key]) : call.cwd];
+  const path = resolve(call.cwd, key ? String(call.input[key]) : call.cwd);
+  // A path through a symbolic link is judged by where it leads too: every rule must allow both.
+  const real = realPath(path);
+  return real === path ? [path] : [path, real];
 }
 
 function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall): boolean {
@@ -108,7 +137,7 @@ function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {
 
 /** The first deny or ask rule matching any part of the call (one command of `a && b` is enough). */
 function restrictedBy(texts: readonly string[], call: ToolCall): string | undefined {
-  const parts = subjects(call);
+  const parts = subjects(call, true);
   return rulesFor(texts, call).find((rule) => parts.some((part) => specifierMatches(rule, part, call)))?.text;
 }
 
@@ -138,7 +167,10 @@ export function decideToolCall(policy: PermissionPolicy, call: ToolCall): Permis
   return { behavior: policy.default, rule: 'default' };
 }
 
-/** One line saying what a call does, for approval lists and notifications (not yet redacted). */
+/**
+ * One line saying what a call does, for approval lists and notifications: secret-named values are
+ * redacted here, known secrets and secret shapes are not yet.
+ */
 export function describeToolCall(call: Pick<ToolCall, 'tool' | 'input'>): string {
   const { input } = call;
   const detail =
@@ -146,7 +178,8 @@ export function describeToolCall(call: Pick<ToolCall, 'tool' | 'input'>): string
       ? input.command
       : (pathKeys.map((k) => input[k]).find((v) => typeof v === 'string') ??
         (typeof input.url === 'string' ? input.url : JSON.stringify(input)));
-  const text = `${call.tool}(${String(detail)})`;
+  // Secrets given by name go before the text is cut, so no half of one is left at the cut.
+  const text = redactNamedValues(`${call.tool}(${String(detail)})`);
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
