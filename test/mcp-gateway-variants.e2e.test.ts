@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -11,48 +10,17 @@ import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js'
 import { requireProgram } from './support/programs.js';
 import { freePort, useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
+import { launchDateRules, npmServers, toolThenText } from './support/mcp-servers.js';
 
 // Variants of the gateway's required behaviour that test/mcp-gateway.e2e.test.ts does not cover: several
 // shared servers at once with env secrets, an http server beside them, `baton cancel` from another
 // process (locally and on a worker), the library's `run()` with an AbortSignal, and runs that use no server.
 
-const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
-const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
-const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
-const everythingServer = join(modules, '@modelcontextprotocol/server-everything/dist/index.js');
-
 const model = useScriptedModel(
   {
     rules: [
-      {
-        match: { prompt: 'Store the launch', turn: 1 },
-        reply: {
-          toolUse: {
-            name: 'mcp__memory__create_entities',
-            input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
-          },
-        },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Store the launch' }, reply: { text: 'Stored.' }, sequencePer: 'script' },
-      {
-        match: { prompt: 'Read the launch', turn: 1 },
-        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Read the launch' }, reply: { text: 'Read it.' }, sequencePer: 'script' },
-      {
-        match: { prompt: 'Echo it', turn: 1 },
-        reply: { toolUse: { name: 'mcp__everything__echo', input: { message: 'echo-marker-77' } } },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Echo it' }, reply: { text: 'Echoed.' }, sequencePer: 'script' },
-      {
-        match: { prompt: 'Read the notes', turn: 1 },
-        reply: { toolUse: { name: 'mcp__files__list_directory', input: { path: '.' } } },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      ...launchDateRules,
+      ...toolThenText('Echo it', { name: 'mcp__everything__echo', input: { message: 'echo-marker-77' } }, 'Echoed.'),
       // Streams slowly (about 50 s in all), so the run is stopped while the agent and its servers run,
       // however long a busy machine takes to deliver the stop.
       {
@@ -126,10 +94,10 @@ function workflow(name: string, servers: string[], phases: string): string {
 }
 
 const memory = (name: string, moreEnv = '') =>
-  `  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
+  `  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
 const files = () =>
-  `  files: { command: ${process.execPath}, args: [${filesystemServer}, ${join(model.home.dir, 'files')}] }`;
-const everything = () => `  everything: { command: ${process.execPath}, args: [${everythingServer}] }`;
+  `  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${join(model.home.dir, 'files')}] }`;
+const everything = () => `  everything: { command: ${process.execPath}, args: [${npmServers.everything}] }`;
 const slowRecall = `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }\n`;
 
 function filesUnder(dir: string): string[] {
@@ -203,7 +171,7 @@ describe('MCP gateway variants with real agents', () => {
 
   it('an http server passes straight through beside a shared stdio one', async () => {
     const port = await freePort();
-    const remote = spawn(process.execPath, [everythingServer, 'streamableHttp'], {
+    const remote = spawn(process.execPath, [npmServers.everything, 'streamableHttp'], {
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

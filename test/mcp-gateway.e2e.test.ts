@@ -11,38 +11,14 @@ import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
+import { launchDateRules, npmServers } from './support/mcp-servers.js';
 
-const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
-const memoryServer = join(modules, '@modelcontextprotocol/server-memory/dist/index.js');
-const filesystemServer = join(modules, '@modelcontextprotocol/server-filesystem/dist/index.js');
 const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
 
 const model = useScriptedModel(
   {
     rules: [
-      {
-        match: { prompt: 'Store the launch', turn: 1 },
-        reply: {
-          toolUse: {
-            name: 'mcp__memory__create_entities',
-            input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
-          },
-        },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Store the launch' }, reply: { text: 'Stored.' }, sequencePer: 'script' },
-      {
-        match: { prompt: 'Read the launch', turn: 1 },
-        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Read the launch' }, reply: { text: 'Read it.' }, sequencePer: 'script' },
-      {
-        match: { prompt: 'Read the notes', turn: 1 },
-        reply: { toolUse: { name: 'mcp__files__list_directory', input: { path: '.' } } },
-        sequencePer: 'script',
-      },
-      { match: { prompt: 'Read the notes' }, reply: { text: 'Listed.' }, sequencePer: 'script' },
+      ...launchDateRules,
       // Both agents call add(13, 0), which makes the server exit once both calls are in flight; then add(2, 3).
       {
         match: { prompt: 'Add together', turn: 1 },
@@ -92,8 +68,8 @@ function workflow(name: string, phases: string, moreServers = ''): string {
     `version: 1
 name: ${name}
 mcpServers:
-  memory: { command: ${process.execPath}, args: [${memoryServer}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
-  files: { command: ${process.execPath}, args: [${filesystemServer}, ${files}], scope: agent }
+  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
+  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${files}], scope: agent }
 ${moreServers}phases:
 ${phases}`,
   );

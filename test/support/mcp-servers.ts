@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import type { Script } from '../../src/model-server/index.js';
+
+const packages = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/', import.meta.url));
+
+/** Entry points of the MCP servers from npm that the tests run for real. */
+export const npmServers = {
+  memory: `${packages}server-memory/dist/index.js`,
+  filesystem: `${packages}server-filesystem/dist/index.js`,
+  everything: `${packages}server-everything/dist/index.js`,
+};
+
+/**
+ * Two rules of a model script: an agent whose prompt has `prompt` calls `tool` on its first turn,
+ * then answers `text`.
+ */
+export function toolThenText(
+  prompt: string,
+  tool: { name: string; input: Record<string, unknown> },
+  text: string,
+): Script['rules'] {
+  return [
+    { match: { prompt, turn: 1 }, reply: { toolUse: tool }, sequencePer: 'script' },
+    { match: { prompt }, reply: { text }, sequencePer: 'script' },
+  ];
+}
+
+/** The memory server's launch date, stored by one agent and read by another. */
+export const launchDateRules: Script['rules'] = [
+  ...toolThenText(
+    'Store the launch',
+    {
+      name: 'mcp__memory__create_entities',
+      input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
+    },
+    'Stored.',
+  ),
+  ...toolThenText('Read the launch', { name: 'mcp__memory__read_graph', input: {} }, 'Read it.'),
+  ...toolThenText('Read the notes', { name: 'mcp__files__list_directory', input: { path: '.' } }, 'Listed.'),
+];
