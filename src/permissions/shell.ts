@@ -24,6 +24,10 @@ function isRedirection(command: string, i: number, separator: string): boolean {
 }
 
 /**
+ * Hand-written on purpose: rules need every command a line might run, split conservatively at every
+ * operator and bracket, substitutions included. shell-quote's tokens do not nest `$(…)` or backticks,
+ * and a full bash grammar (tree-sitter-bash) would be a native or WebAssembly dependency for this alone.
+ *
  * Splits a shell command line into its simple commands (`a && b | (c)` → a, b, c), leaving quoted
  * text alone and spacing single, so that a rule allowing `npm test` does not allow
  * `npm test && rm -rf /`, and a rule denying `rm -rf` sees `(rm  -rf /)`.
