@@ -11,7 +11,7 @@ import { defaultConfig } from '../config/index.js';
 import { StoreMetrics } from '../observability/index.js';
 import { currentRunStatus, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
-import { BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
+import { BatonError, ErrorCodes, type ApprovalRecord, type ServerRunHealth } from '../core/index.js';
 import type { AgentRecord, ToolCallRecord } from '../store/index.js';
 import { agentActivity } from './activity.js';
 import { bar, Dashboard } from './Dashboard.js';
@@ -19,6 +19,7 @@ import { dashboardSnapshot, type DashboardSnapshot } from './snapshot.js';
 import { ensureTenantToken, readTenantTokens } from './tenant-tokens.js';
 import { watchRun } from './watch.js';
 import { startWebDashboard } from './web.js';
+import { agentRecord } from '../../test/support/records.js';
 
 const temp = useTempStore('baton-dash-');
 
@@ -113,21 +114,8 @@ describe('terminal dashboard', () => {
   });
 
   it('shows what each running agent is doing: its open tool call and for how long, or thinking since its last', () => {
-    const agent = (id: string, status: AgentRecord['status']): AgentRecord => ({
-      runId: 'r',
-      phaseId: 'p',
-      id,
-      sessionId: id,
-      status,
-      prompt: '',
-      systemPrompt: '',
-      usage: emptyUsage(),
-      costUsd: 0,
-      turns: 0,
-      attempts: 1,
-      durationMs: 0,
-      startedAt: 1_000,
-    });
+    const agent = (id: string, status: AgentRecord['status']): AgentRecord =>
+      agentRecord({ runId: 'r', id, sessionId: id, status, startedAt: 1_000 });
     const call = (agentId: string, attempt: number, seq: number, extra: Partial<ToolCallRecord>): ToolCallRecord => ({
       runId: 'r',
       agentId,
@@ -194,20 +182,7 @@ describe('terminal dashboard', () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const run = { workflowName: 'wf', workflow: {}, createdAt: 1, tenant: 'default' };
     await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
-    await temp.store.saveAgent({
-      runId: 'killed',
-      id: 'a',
-      phaseId: 'p',
-      sessionId: 'killed-a',
-      status: 'running',
-      prompt: '',
-      systemPrompt: '',
-      usage: emptyUsage(),
-      costUsd: 0,
-      turns: 0,
-      attempts: 1,
-      durationMs: 0,
-    });
+    await temp.store.saveAgent(agentRecord({ runId: 'killed', id: 'a' }));
     await temp.store.saveToolCall({
       runId: 'killed',
       agentId: 'a',

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
-import { BatonError, emptyUsage, ErrorCodes } from '../core/index.js';
-import type { AgentRecord } from '../store/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
 import { buildCatalog, McpManager } from '../mcp/index.js';
 import { currentRunStatus, RunEvents, runWorkflow } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
@@ -213,22 +213,8 @@ describe('metrics', () => {
     const run = { workflowName: 'w', workflow: {}, createdAt: 1, tenant: 'default' };
     await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
     await temp.store.saveRun({ ...run, id: 'alive', status: 'running', pid: process.pid, host: hostname() });
-    const agent = (runId: string, id: string): AgentRecord => ({
-      runId,
-      id,
-      phaseId: 'p',
-      sessionId: `${runId}-${id}`,
-      status: 'running',
-      prompt: '',
-      systemPrompt: '',
-      usage: emptyUsage(),
-      costUsd: 0,
-      turns: 0,
-      attempts: 1,
-      durationMs: 0,
-    });
-    await temp.store.saveAgent(agent('killed', 'a'));
-    await temp.store.saveAgent(agent('alive', 'b'));
+    await temp.store.saveAgent(agentRecord({ runId: 'killed', id: 'a' }));
+    await temp.store.saveAgent(agentRecord({ runId: 'alive', id: 'b' }));
     const text = await new StoreMetrics(temp.store, currentRunStatus).text();
     expect(sample(text, 'baton_runs_total{status="interrupted"}')).toBe(1);
     expect(sample(text, 'baton_active_agents')).toBe(1);
