@@ -93,6 +93,36 @@ describe('MCP gateway', () => {
     expect(text(await live.callTool({ name: 'read_graph', arguments: {} }))).toContain('entities');
   });
 
+  it('keeps no session for an initialize it refused (no session id: no request nor the sweep could reach it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const gateway = await McpGateway.start();
+    cleanups.push(() => gateway.close());
+    gateway.upstream('memory', {
+      command: process.execPath,
+      args: [join(modules, '@modelcontextprotocol/server-memory/dist/index.js')],
+      env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
+    });
+    const config = gateway.launchConfig('memory');
+    if (!('url' in config)) throw new Error('expected an http config');
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent', version: '1' } },
+    };
+    const refused = await fetch(config.url, {
+      method: 'POST',
+      headers: { ...config.headers, 'content-type': 'application/json', accept: 'text/plain' },
+      body: JSON.stringify(initialize),
+    });
+    expect(refused.status).toBe(406);
+    expect(gateway.sessionCount).toBe(0);
+    // An agent that initializes properly keeps its session.
+    await agentClient(config);
+    expect(gateway.sessionCount).toBe(1);
+  });
+
   it('shares one real memory server: what one agent stores, another reads; the preflight process is the one kept', async () => {
     const manager = await gatewayRun({
       memory: node(join(modules, '@modelcontextprotocol/server-memory/dist/index.js')),

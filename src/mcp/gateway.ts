@@ -162,6 +162,11 @@ export class McpGateway {
     return `http://127.0.0.1:${this.port}/mcp/${encodeURIComponent(name)}`;
   }
 
+  /** Agents' MCP sessions open now, over every shared server (for checks that none outlive their agent). */
+  get sessionCount(): number {
+    return [...this.listeners.values()].reduce((sum, servers) => sum + servers.size, 0);
+  }
+
   /** Process ids of the servers running now (for checks that none outlive the run). */
   pids(): number[] {
     return [...this.upstreams.values()].flatMap((u) => (u.pid === null ? [] : [u.pid]));
@@ -176,10 +181,14 @@ export class McpGateway {
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       const sessionId = req.headers['mcp-session-id'];
       let transport = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
-      if (!transport && sessionId === undefined && isInitializeRequest(body)) transport = await this.open(upstream);
+      const opening = !transport && sessionId === undefined && isInitializeRequest(body);
+      if (opening) transport = await this.open(upstream);
       if (!transport) return reply(res, 404, 'unknown or missing MCP session');
       this.noteUse(transport, req, res);
       await transport.handleRequest(req, res, body);
+      // An initialize the SDK refused (a wrong Accept header, say) leaves a session without an id: no
+      // later request can reach it, nor the sweep (it never had a standing stream), so it goes now.
+      if (opening && transport.sessionId === undefined) await transport.close();
     } catch (error) {
       if (!res.headersSent) reply(res, 500, error instanceof Error ? error.message : String(error));
     }
