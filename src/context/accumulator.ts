@@ -15,6 +15,7 @@ import {
   withoutRepetition,
   type Ranked,
   type SelectionTuning,
+  type TaskDescription,
 } from './select.js';
 import { ExtractiveSummarizer, type Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
@@ -78,6 +79,12 @@ export interface AccumulatorOptions {
    * deterministic ranking, the ones the agent needs. Off by default (no model call).
    */
   reranker?: Reranker;
+  /**
+   * The tasks of the agents that will read a summary of these phases (the workflow's agents that
+   * inherit any of them): a summary keeps first what they ask about. Without it, the task of the
+   * agent whose request makes the summary.
+   */
+  readersOf?: (phaseIds: string[]) => TaskDescription[];
 }
 
 /** What rendering adds to a fact's own tokens: `- [finding] ` and the line break; and a source's heading. */
@@ -118,6 +125,8 @@ export class DynamicContextAccumulator {
   private readonly cache = new LRUCache<string, CandidateSet>({ max: 64 });
 
   private readonly tuning: SelectionTuning;
+  /** Summaries being written, by what they cover. */
+  private readonly summariesInFlight = new Map<string, Promise<ContextEntry>>();
 
   constructor(private readonly options: AccumulatorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -209,9 +218,9 @@ export class DynamicContextAccumulator {
     if (request.mode === 'summary') {
       entries = [...fromParents];
       for (const phase of byPhase)
-        if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries));
+        if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries, request));
     } else {
-      entries = await this.withinSizeLimit(fromParents, byPhase);
+      entries = await this.withinSizeLimit(fromParents, byPhase, request);
     }
     return {
       mode: request.mode,
@@ -363,41 +372,86 @@ export class DynamicContextAccumulator {
   private async withinSizeLimit(
     fromParents: ContextEntry[],
     byPhase: Array<{ phaseId: string; entries: ContextEntry[] }>,
+    request: SelectionRequest,
   ): Promise<ContextEntry[]> {
     const limit = this.options.sizeLimitBytes;
     const parts = byPhase.map((p) => p.entries);
     const flat = (): ContextEntry[] => [...fromParents, ...parts.flat()];
     for (let i = 0; i < byPhase.length && bytesOf(flat()) > limit; i++) {
       const phase = byPhase[i]!;
-      if (phase.entries.length > 0) parts[i] = [await this.summaryOf(1, phase.phaseId, phase.entries)];
+      if (phase.entries.length > 0) parts[i] = [await this.summaryOf(1, phase.phaseId, phase.entries, request)];
     }
     if (bytesOf(flat()) <= limit) return flat();
     const originals = byPhase.flatMap((p) => p.entries);
-    return [...fromParents, await this.summaryOf(2, undefined, originals)];
+    return [...fromParents, await this.summaryOf(2, undefined, originals, request)];
   }
 
-  /** The summary of exactly these entries: the stored one if it exists, else a new one. */
-  private async summaryOf(level: 1 | 2, phaseId: string | undefined, entries: ContextEntry[]): Promise<ContextEntry> {
+  /**
+   * The entries some reader's task names, in its words or their paraphrases: lexical relevance only,
+   * without the source and type priors (which pass every fact of a phase with one agent).
+   */
+  private async askedAbout(entries: ContextEntry[], readers: TaskDescription[]): Promise<Set<string>> {
+    const wordnet = await loadWordNet();
+    const lexical = { ...this.tuning, sourceWeight: 0, sourceNameWeight: 0, priorWeight: 0 };
+    const asked = new Set<string>();
+    for (const reader of readers)
+      for (const { entry } of rankFacts(entries, reader, lexical, wordnet).ranked) asked.add(entry.id);
+    return asked;
+  }
+
+  /**
+   * The summary of exactly these entries: the stored one if it exists, else a new one — one for agents
+   * asking at the same time (a phase's agents start together), not one summarizer call each.
+   */
+  private async summaryOf(
+    level: 1 | 2,
+    phaseId: string | undefined,
+    entries: ContextEntry[],
+    requester: SelectionRequest,
+  ): Promise<ContextEntry> {
     const ids = entries.map((e) => e.id).sort();
-    const existing = await this.options.store.listContextEntries({
-      runId: this.options.runId,
-      level,
-      ...(phaseId ? { phaseIds: [phaseId] } : {}),
-    });
     // A keyed entry is updated in place (same id): a summary written before its update is stale.
     const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
-    const same = existing.entries.find(
-      (s) =>
-        s.phaseId === phaseId &&
-        s.createdAt > newest &&
-        JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
-    );
-    if (same) return same;
+    const key = JSON.stringify([level, phaseId ?? null, newest, ids]);
+    const pending = this.summariesInFlight.get(key);
+    if (pending) return pending;
+    const made = (async () => {
+      const existing = await this.options.store.listContextEntries({
+        runId: this.options.runId,
+        level,
+        ...(phaseId ? { phaseIds: [phaseId] } : {}),
+      });
+      const same = existing.entries.find(
+        (s) =>
+          s.phaseId === phaseId &&
+          s.createdAt > newest &&
+          JSON.stringify([...(s.summaryOf ?? [])].sort()) === JSON.stringify(ids),
+      );
+      return same ?? this.writeSummary(level, phaseId, entries, requester);
+    })();
+    this.summariesInFlight.set(key, made);
+    try {
+      return await made;
+    } finally {
+      this.summariesInFlight.delete(key);
+    }
+  }
 
+  private async writeSummary(
+    level: 1 | 2,
+    phaseId: string | undefined,
+    entries: ContextEntry[],
+    requester: SelectionRequest,
+  ): Promise<ContextEntry> {
+    // The requester too: an agent a planner added is not in the workflow the readers come from.
+    const declared = this.options.readersOf?.(phaseId ? [phaseId] : requester.phaseIds) ?? [];
+    const readers = [...new Map([...declared, requester].map((reader) => [reader.task, reader])).values()];
     const request = {
       scope: phaseId ? `phase ${phaseId}` : 'the run so far',
       entries,
       maxBytes: Math.max(500, Math.floor(this.options.sizeLimitBytes / 4)),
+      laterTasks: readers.map((reader) => reader.task),
+      askedAbout: await this.askedAbout(entries, readers),
     };
     let content: string;
     let method = this.options.summarizer?.name ?? this.fallback.name;
@@ -411,7 +465,7 @@ export class DynamicContextAccumulator {
     const summary: ContextEntry = {
       ...this.entryFor({ type: 'summary', content, tags: ['summary', method] }, phaseId ? { phaseId } : {}),
       level,
-      summaryOf: ids,
+      summaryOf: entries.map((e) => e.id).sort(),
     };
     // A summary (level 1 or 2) is never a candidate of `filtered`: the candidate sets stay as they are.
     return this.options.store.saveContextEntry(summary);

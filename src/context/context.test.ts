@@ -238,6 +238,66 @@ describe('size limits', () => {
   });
 });
 
+describe('summaries keep what later tasks ask about', () => {
+  // Findings no later task needs, saying more than the two that the readers' tasks paraphrase; a
+  // summary has room for about five of the fourteen.
+  const research = [
+    ...Array.from({ length: 12 }, (_, i) => ({
+      type: 'finding' as const,
+      content: `Module ${i} of reporting has ${i + 3} cron jobs, dashboards, runbooks and pagers.`,
+      tags: [],
+    })),
+    { type: 'finding' as const, content: 'Sign-in cookies lack the Secure flag.', tags: [] },
+    { type: 'finding' as const, content: 'Invoices are rounded per line.', tags: [] },
+  ];
+  const summaryMode = { phaseIds: ['research'], mode: 'summary' as const, budgetTokens: 100_000 };
+
+  it('a summary keeps first the findings the readers of its phase ask about, in words of their own', async () => {
+    const acc = accumulator({
+      sizeLimitBytes: 2_000, // summaries of at most 500 bytes
+      readersOf: (phaseIds) =>
+        phaseIds.includes('research')
+          ? [{ task: 'Harden the login session cookies' }, { task: 'Fix the invoice rounding totals' }]
+          : [],
+    });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    const [summary] = (await acc.select({ ...summaryMode, task: 'Harden the login session cookies' })).entries;
+    expect(summary!.content).toContain('Sign-in cookies lack the Secure flag.');
+    // Another reader's question is kept too: the summary is written once for all of them.
+    expect(summary!.content).toContain('Invoices are rounded per line.');
+  });
+
+  it('without readers, the summary keeps first what the agent asking for it needs', async () => {
+    const acc = accumulator({ sizeLimitBytes: 2_000 });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    const [summary] = (await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' })).entries;
+    expect(summary!.content).toContain('Invoices are rounded per line.');
+  });
+
+  it("writes one summary for a phase's agents asking at the same time, not one summarizer call each", async () => {
+    let calls = 0;
+    const summarizer: Summarizer = { name: 'agent', summarize: async () => (calls++, 'summary') };
+    const acc = accumulator({ summarizer });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    const selected = await Promise.all(
+      ['Fix the invoice rounding totals', 'Harden the login session cookies', 'Add a report'].map((task) =>
+        acc.select({ ...summaryMode, task }),
+      ),
+    );
+    expect(calls).toBe(1);
+    expect(new Set(selected.map((s) => s.entries[0]!.id)).size).toBe(1);
+  });
+
+  it("tells a summarizer agent the readers' tasks", async () => {
+    const requests: Array<{ laterTasks?: string[] }> = [];
+    const summarizer: Summarizer = { name: 'agent', summarize: async (r) => (requests.push(r), 'summary') };
+    const acc = accumulator({ summarizer, readersOf: () => [{ task: 'Harden the login session cookies' }] });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' });
+    expect(requests[0]!.laterTasks).toEqual(['Harden the login session cookies', 'Fix the invoice rounding totals']);
+  });
+});
+
 describe('keyed facts', () => {
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();

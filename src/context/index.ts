@@ -4,7 +4,7 @@ export { extractContext } from './extract.js';
 export type { ContextDraft } from './extract.js';
 export { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 export { defaultSelectionTuning } from './select.js';
-export type { SelectionTuning } from './select.js';
+export type { SelectionTuning, TaskDescription } from './select.js';
 export { archiveSessions, expiryFrom, pruneSessions } from './sessions.js';
 export { AgentReranker } from './rerank.js';
 export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';

@@ -8,6 +8,10 @@ export interface SummaryRequest {
   entries: ContextEntry[];
   /** The summary should fit in this many bytes. */
   maxBytes: number;
+  /** The tasks of the agents that will read it: what they ask about is kept first. */
+  laterTasks?: string[];
+  /** The entries relevant to one of `laterTasks` (ranked as `filtered` ranks them). */
+  askedAbout?: ReadonlySet<string>;
 }
 
 /** Turns many context entries into one shorter text. */
@@ -19,22 +23,28 @@ export interface Summarizer {
 /** Which facts matter most when space is short: what was decided and learned before bookkeeping. */
 const typePriority: ContextEntryType[] = ['decision', 'error', 'finding', 'file_changed', 'artifact', 'summary'];
 
+/** Bookkeeping rather than knowledge: kept only when there is room after everything else. */
+const trivia = new Set<ContextEntryType>(['file_changed', 'artifact', 'summary']);
+
 /** How much a fact says: its distinct content words. Trivia ("File changed: none") says least. */
 const substance = (entry: ContextEntry): number => termsOf(entry.content).size;
 
 /**
- * Deterministic, model-free summaries: the first sentence of each entry — decisions, errors and
- * findings first, the most substantial of each first, trivia last and empty facts never — until the
- * size is reached. The fallback when no summarizer agent is available or it fails.
+ * Deterministic, model-free summaries: the first sentence of each entry — the decisions, errors and
+ * findings later tasks ask about first, then the other ones, the most substantial of each first,
+ * trivia last and empty facts never — until the size is reached. The fallback when no summarizer
+ * agent is available or it fails.
  */
 export class ExtractiveSummarizer implements Summarizer {
   readonly name = 'extractive';
 
   async summarize(request: SummaryRequest): Promise<string> {
+    const rank = (e: ContextEntry): number => (trivia.has(e.type) ? 2 : request.askedAbout?.has(e.id) ? 0 : 1);
     const ordered = request.entries
       .filter((e) => !isEmptyFact(e.content))
       .sort(
         (a, b) =>
+          rank(a) - rank(b) ||
           typePriority.indexOf(a.type) - typePriority.indexOf(b.type) ||
           substance(b) - substance(a) ||
           a.createdAt - b.createdAt ||
@@ -56,6 +66,10 @@ export class ExtractiveSummarizer implements Summarizer {
 
 export type AgentSummarizerOptions = OneTurnAgentOptions;
 
+/** How much of the later tasks a summarizer agent's prompt shows. */
+const MAX_TASKS_SHOWN = 20;
+const MAX_TASK_CHARS = 300;
+
 /** Summaries written by a real Claude Code agent (no tools, one turn). */
 export class AgentSummarizer implements Summarizer {
   readonly name = 'agent';
@@ -64,9 +78,13 @@ export class AgentSummarizer implements Summarizer {
 
   async summarize(request: SummaryRequest, signal: AbortSignal = new AbortController().signal): Promise<string> {
     const facts = request.entries.map((e) => `- [${e.type}] ${e.content}`).join('\n');
+    const tasks = (request.laterTasks ?? []).slice(0, MAX_TASKS_SHOWN).map((t) => `- ${t.slice(0, MAX_TASK_CHARS)}`);
     const prompt = [
       `Summarize the context of ${request.scope} for the agents that come next, in at most ${request.maxBytes} bytes.`,
       'Keep every decision, error and finding a later agent could ask about, decisions first; merge repeated facts; put trivia (file lists, routine notes) last and drop empty ones ("none").',
+      ...(tasks.length > 0
+        ? ['The agents that come next will work on:', ...tasks, 'Keep first what these tasks need.']
+        : []),
       'Reply with the summary only.',
       '',
       '<facts>',

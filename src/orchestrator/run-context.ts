@@ -1,7 +1,7 @@
 import type { AgentRuntime } from '../agents/index.js';
 import { PhaseGates } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
-import { AgentReranker, AgentSummarizer, DynamicContextAccumulator } from '../context/index.js';
+import { AgentReranker, AgentSummarizer, DynamicContextAccumulator, type TaskDescription } from '../context/index.js';
 import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/index.js';
 import type { McpManager } from '../mcp/index.js';
 import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
@@ -103,6 +103,20 @@ export interface RunWorkflowOptions {
   clock?: Clock;
 }
 
+/** The workflow's agents that inherit any of `phaseIds`: a summary of those phases keeps first what they ask about. */
+function readersOf(workflow: Workflow, inheritedPhases: (phaseId: string) => string[]) {
+  return (phaseIds: string[]): TaskDescription[] =>
+    workflow.phases.flatMap((phase) =>
+      inheritedPhases(phase.id).some((id) => phaseIds.includes(id))
+        ? phase.agents.map((agent) => ({
+            task: agent.prompt,
+            ...(agent.systemPrompt ? { role: agent.systemPrompt } : {}),
+            phaseId: phase.id,
+          }))
+        : [],
+    );
+}
+
 /** Builds the context of a run from its options; `graph` is what the phase graph itself provides. */
 export function createRunContext(
   options: RunWorkflowOptions,
@@ -126,6 +140,7 @@ export function createRunContext(
     sizeLimitBytes: config.context_size_limit,
     ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
     ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
+    readersOf: readersOf(workflow, graph.inheritedPhases),
     clock,
   });
   return {

@@ -124,6 +124,45 @@ describe('runWorkflow', () => {
     expect(summary.totals).toMatchObject({ succeeded: 3, failed: 1 });
   });
 
+  it("summarises an inherited phase keeping first what the later phase's agents ask about", async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: summaries
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - id: build
+    dependsOn: [research]
+    inherit: summary
+    agents: [{ id: billing, prompt: Fix the invoice rounding totals }, { id: security, prompt: Harden the login session cookies }]
+`,
+      'summaries.yaml',
+    );
+    const findings = [
+      ...Array.from(
+        { length: 12 },
+        (_, i) => `Finding: Module ${i}: cron, dashboards, runbooks, pagers, alerts, SLOs, logs.`,
+      ),
+      'Finding: Sign-in cookies: the Secure flag is missing on every sign-in cookie.',
+      'Finding: Invoices are rounded per line: each invoice line is rounded.',
+    ];
+    const { runtime, result } = run(
+      workflow,
+      (spec) => ({ text: spec.agentId === 'scout' ? findings.join('\n') : 'ok' }),
+      {
+        config: config({ context_size_limit: 2_000 }), // summaries of at most 500 bytes: 4 or 5 findings
+      },
+    );
+    await result;
+    // One summary for both agents, made when the first asked: it keeps what each of them needs.
+    for (const agentId of ['billing', 'security']) {
+      const prompt = runtime.calls.find((c) => c.agentId === agentId)!.appendSystemPrompt;
+      expect(prompt).toContain('Invoices are rounded per line: each invoice line is rounded.');
+      expect(prompt).toContain('Sign-in cookies: the Secure flag is missing on every sign-in cookie.');
+    }
+  });
+
   it("gives each agent its own session and Baton's appended system prompt", async () => {
     const { runtime, result } = run(diamond, () => ({ text: 'ok' }));
     const summary = await result;
