@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
+import { agentKey } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
 import {
@@ -151,8 +152,9 @@ export class DynamicContextAccumulator {
     const saved: ContextEntry[] = [];
     for (const [n, draft] of drafts.entries()) {
       if (draft.key !== undefined) {
-        const current = finishedAt === undefined ? undefined : await this.savedSince(draft.key, finishedAt);
-        saved.push(current ?? (await this.upsertKeyed(draft.key, () => draft, source)));
+        const key = agentKey(draft.key);
+        const current = finishedAt === undefined ? undefined : await this.savedSince(key, finishedAt);
+        saved.push(current ?? (await this.upsertKeyed(key, () => ({ ...draft, key }), source)));
         continue;
       }
       const entry = this.entryFor(draft, source);

@@ -6,6 +6,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { openSqliteStore, type ContextEntry } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
+import { phaseOutputKey } from './keys.js';
 import { buildAppendedSystemPrompt } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
@@ -235,6 +236,34 @@ describe('size limits', () => {
       'Summary of phase x (11 entries):',
       '- [decision] Ship on Friday.',
     ]);
+  });
+});
+
+describe('keys Baton writes itself', () => {
+  it("an agent's fact keyed like a phase output neither overwrites the phase's output nor is dropped as one", async () => {
+    const acc = accumulator();
+    const source = { phaseId: 'build', agentId: 'dev' };
+    await acc.add(extractContext({ text: 'Decision[phase-output/build]: Builds run on Node 22.' }), source);
+    await acc.upsertKeyed(
+      phaseOutputKey('build'),
+      () => ({ type: 'artifact', content: 'Output of phase build (concat): …', tags: ['phase-output'] }),
+      { phaseId: 'build' },
+    );
+    for (const mode of ['all', 'filtered'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['build'],
+        task: 'Which Node do builds run on?',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect(selected.entries.map((e) => e.content)).toContain('Builds run on Node 22.');
+    }
+    expect((await temp.store.getContextEntryByKey('run-1', 'phase-output/build'))?.content).toContain(
+      'Output of phase',
+    );
+    expect((await temp.store.getContextEntryByKey('run-1', 'agent/phase-output/build'))?.content).toBe(
+      'Builds run on Node 22.',
+    );
   });
 });
 

@@ -11,6 +11,7 @@ import {
   type DecisionTraits,
 } from './supersede.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
+import { isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
 
@@ -156,7 +157,7 @@ function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
   return terms;
 }
 
-const isPhaseOutput = (entry: ContextEntry): boolean => entry.key?.startsWith('phase-output/') ?? false;
+const isPhaseOutput = (entry: ContextEntry): boolean => isPhaseOutputKey(entry.key);
 
 /** The phases that have facts of their own among these entries (their aggregated outputs repeat them). */
 const phasesWithFactsIn = (entries: ContextEntry[]): Set<string | undefined> =>

@@ -1,4 +1,4 @@
-import type { DynamicContextAccumulator } from '../context/index.js';
+import { phaseOutputKey, type DynamicContextAccumulator } from '../context/index.js';
 import { toErrorInfo } from '../core/index.js';
 import type { AgentRole, PhaseOutput } from '../store/index.js';
 import type { AgentEntry, PhaseSpec } from '../workflow/index.js';
@@ -136,7 +136,7 @@ export async function passOnPhaseOutput(
       ? `${output.text.slice(0, PHASE_OUTPUT_CONTEXT_CHARS)}…`
       : output.text;
   await accumulator.upsertKeyed(
-    `phase-output/${phase.id}`,
+    phaseOutputKey(phase.id),
     () => ({
       type: 'artifact',
       content: `Output of phase ${phase.id} (${output.strategy}):\n${text}`,
