@@ -462,6 +462,21 @@ describe('extracting context from results', () => {
         structured: { answer: 1, context: [{ type: 'decision', content: 'Go with plan B', key: 'plan' }] },
       }),
     ).toEqual([{ type: 'decision', content: 'Go with plan B', key: 'plan', tags: [] }]);
+    // A structured key is the same key as the line's `Decision[plan]:` (trimmed); a blank one is no key.
+    expect(
+      extractContext({
+        text: '{}',
+        structured: {
+          context: [
+            { type: 'decision', content: 'Go with plan C', key: ' plan ' },
+            { type: 'finding', content: 'Plan C is cheaper', key: '  ' },
+          ],
+        },
+      }),
+    ).toEqual([
+      { type: 'decision', content: 'Go with plan C', key: 'plan', tags: [] },
+      { type: 'finding', content: 'Plan C is cheaper', tags: [] },
+    ]);
     expect(extractContext({ text: '  The build is green.  ' })).toEqual([
       { type: 'finding', content: 'The build is green.', tags: [] },
     ]);

@@ -16,7 +16,12 @@ export const contextBlockSchema = z.array(
     type: z.enum(contextEntryTypes),
     content: z.string().min(1),
     tags: z.array(z.string()).default([]),
-    key: z.string().min(1).optional(),
+    // Trimmed like a line's `Decision[ plan ]:` key, so both name the same fact; a blank key is no key.
+    key: z
+      .string()
+      .trim()
+      .optional()
+      .transform((key) => key || undefined),
   }),
 );
 
@@ -50,7 +55,12 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
   if (structured && typeof structured === 'object' && 'context' in structured) {
     const block = contextBlockSchema.safeParse(structured.context);
-    if (block.success) return block.data.map((d) => ({ ...d, tags: d.tags.length > 0 ? d.tags : tagsOf(d.content) }));
+    if (block.success)
+      return block.data.map(({ key, ...d }) => ({
+        ...d,
+        tags: d.tags.length > 0 ? d.tags : tagsOf(d.content),
+        ...(key ? { key } : {}),
+      }));
   }
   const drafts: ContextDraft[] = [];
   const unmarked: string[] = [];
