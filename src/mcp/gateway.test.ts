@@ -53,22 +53,28 @@ async function agentClient(config: McpLaunchConfig): Promise<Client> {
   return client;
 }
 
+/** A gateway sharing a real memory server, and the config an agent gets for it. */
+async function memoryGateway(options: Parameters<typeof McpGateway.start>[0] = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const gateway = await McpGateway.start(options);
+  cleanups.push(() => gateway.close());
+  gateway.upstream('memory', {
+    command: process.execPath,
+    args: [join(modules, '@modelcontextprotocol/server-memory/dist/index.js')],
+    env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
+  });
+  const config = gateway.launchConfig('memory');
+  if (!('url' in config)) throw new Error('expected an http config');
+  return { gateway, config };
+}
+
 const text = (result: Awaited<ReturnType<Client['callTool']>>) =>
   (result.content as Array<{ type: string; text: string }>).map((c) => c.text).join('');
 
 describe('MCP gateway', () => {
   it('closes the session of an agent that went away without ending it (as claude does), and keeps a live one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const gateway = await McpGateway.start({ abandonedSessionMs: 300 });
-    cleanups.push(() => gateway.close());
-    gateway.upstream('memory', {
-      command: process.execPath,
-      args: [join(modules, '@modelcontextprotocol/server-memory/dist/index.js')],
-      env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
-    });
-    const config = gateway.launchConfig('memory');
-    if (!('url' in config)) throw new Error('expected an http config');
+    const { gateway, config } = await memoryGateway({ abandonedSessionMs: 300 });
     const live = await agentClient(config);
     const gone = await agentClient(config);
     await gone.callTool({ name: 'read_graph', arguments: {} });
@@ -94,17 +100,7 @@ describe('MCP gateway', () => {
   });
 
   it('keeps no session for an initialize it refused (no session id: no request nor the sweep could reach it)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const gateway = await McpGateway.start();
-    cleanups.push(() => gateway.close());
-    gateway.upstream('memory', {
-      command: process.execPath,
-      args: [join(modules, '@modelcontextprotocol/server-memory/dist/index.js')],
-      env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
-    });
-    const config = gateway.launchConfig('memory');
-    if (!('url' in config)) throw new Error('expected an http config');
+    const { gateway, config } = await memoryGateway();
     const initialize = {
       jsonrpc: '2.0',
       id: 1,
