@@ -74,7 +74,7 @@ const text = (result: Awaited<ReturnType<Client['callTool']>>) =>
 
 describe('MCP gateway', () => {
   it('closes the session of an agent that went away without ending it (as claude does), and keeps a live one', async () => {
-    const { gateway, config } = await memoryGateway({ abandonedSessionMs: 300 });
+    const { config } = await memoryGateway({ abandonedSessionMs: 300 });
     const live = await agentClient(config);
     const gone = await agentClient(config);
     await gone.callTool({ name: 'read_graph', arguments: {} });
