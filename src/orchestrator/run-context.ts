@@ -141,6 +141,8 @@ export function createRunContext(
     ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
     ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
     readersOf: readersOf(workflow, graph.inheritedPhases),
+    // One phase, or phases that inherit nothing: no selection will need WordNet (a planner's may: it loads then).
+    preloadWordNet: workflow.phases.some((phase) => graph.inheritedPhases(phase.id).length > 0),
     clock,
   });
   return {
