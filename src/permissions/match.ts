@@ -135,10 +135,16 @@ function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {
   });
 }
 
-/** The first deny or ask rule matching any part of the call (one command of `a && b` is enough). */
+/**
+ * The first deny or ask rule matching any part of the call (one command of `a && b` is enough).
+ * The call is taken apart only when a rule has a specifier to compare: parsing a shell line loads
+ * the shell grammar.
+ */
 function restrictedBy(texts: readonly string[], call: ToolCall): string | undefined {
-  const parts = subjects(call, true);
-  return rulesFor(texts, call).find((rule) => parts.some((part) => specifierMatches(rule, part, call)))?.text;
+  let parts: string[] | undefined;
+  const matches = (rule: PermissionRule): boolean =>
+    rule.specifier === undefined || (parts ??= subjects(call, true)).some((part) => specifierMatches(rule, part, call));
+  return rulesFor(texts, call).find(matches)?.text;
 }
 
 /**
@@ -149,6 +155,7 @@ function allowedBy(texts: readonly string[], call: ToolCall): string | undefined
   const rules = rulesFor(texts, call);
   const whole = rules.find((rule) => rule.specifier === undefined);
   if (whole) return whole.text;
+  if (rules.length === 0) return undefined;
   if (call.tool === 'Bash' && hidesCommands(textOf(call.input.command))) return undefined;
   const parts = subjects(call);
   const matched = parts.map((part) => rules.find((rule) => specifierMatches(rule, part, call))?.text);
