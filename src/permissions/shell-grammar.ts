@@ -55,6 +55,37 @@ function unescaped(text: string, inDoubleQuotes: boolean): string {
   return text.replace(escape, (_, c: string) => (c === '\n' ? '' : c));
 }
 
+const ansiCEscapes: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  e: '\x1b',
+  E: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '?': '?',
+};
+
+/** The text of a `$'…'` word (`$'rm'`, `$'\x72m'`); undefined for escapes it does not know (`\c`). */
+function ansiCDecoded(text: string): string | undefined {
+  let unknown = false;
+  const decoded = text.replace(
+    /\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|[\s\S])/g,
+    (_, e: string) => {
+      const code = /^[xuU]./.test(e) ? parseInt(e.slice(1), 16) : /^[0-7]/.test(e) ? parseInt(e, 8) : undefined;
+      if (code !== undefined && code <= 0x10ffff) return String.fromCodePoint(code);
+      unknown ||= code !== undefined || ansiCEscapes[e] === undefined;
+      return ansiCEscapes[e] ?? '';
+    },
+  );
+  return unknown ? undefined : decoded;
+}
+
 /** Characters that make an unquoted word expand to other words (globs, braces). */
 const expanding = /[*?[{]/;
 
@@ -64,7 +95,10 @@ function partValue(part: sh.Node, syntax: typeof sh.syntax): string | undefined 
     const { Value } = part as sh.Lit;
     return expanding.test(Value) ? undefined : unescaped(Value, false);
   }
-  if (type === 'SglQuoted' && !(part as sh.SglQuoted).Dollar) return (part as sh.SglQuoted).Value;
+  if (type === 'SglQuoted') {
+    const { Value, Dollar } = part as sh.SglQuoted;
+    return Dollar ? ansiCDecoded(Value) : Value;
+  }
   if (type !== 'DblQuoted' || (part as sh.DblQuoted).Dollar) return undefined;
   const inner = (part as sh.DblQuoted).Parts;
   if (!inner.every((p) => syntax.NodeType(p) === 'Lit')) return undefined;
@@ -93,6 +127,33 @@ function isEvaluating(node: sh.Node, type: string): boolean {
 }
 
 /**
+ * The simple command one statement runs. Assignments alone (`PATH=/tmp/x`) and redirections
+ * alone (`> file`) are commands too: they change what later commands do.
+ */
+function statementCommand(
+  stmt: sh.Stmt,
+  syntax: typeof sh.syntax,
+  text: (node: sh.Node) => string,
+): SimpleCommand | undefined {
+  const redirections = stmt.Redirs.filter((r): r is sh.Redirect => r !== null);
+  const type = stmt.Cmd ? syntax.NodeType(stmt.Cmd) : '';
+  if (clauses.has(type)) return { written: [stmt.Cmd, ...redirections].map(text).join(' ') };
+  if (type !== '' && type !== 'CallExpr') return undefined;
+  const call = stmt.Cmd as sh.CallExpr | null;
+  const args = call?.Args.filter((w): w is sh.Word => w !== null) ?? [];
+  const pieces = [...(call?.Assigns.filter((a): a is sh.Assign => a !== null) ?? []), ...args, ...redirections];
+  if (pieces.length === 0) return undefined;
+  pieces.sort((a, b) => a.Pos().Offset() - b.Pos().Offset());
+  const written = pieces.map(text).join(' ');
+  if (args.length === 0) return { written };
+  const words = args.map((w): ShellWord => {
+    const value = wordValue(w, syntax);
+    return value === undefined ? { text: text(w) } : { text: text(w), value };
+  });
+  return { written, words };
+}
+
+/**
  * Parses a shell command line with bash's grammar into every simple command it runs, or returns
  * undefined when bash would not accept it.
  */
@@ -112,22 +173,8 @@ export function parseShellLine(command: string): ParsedLine | undefined {
     if (!node) return true;
     const type = syntax.NodeType(node);
     if (isEvaluating(node, type)) line.opaque = true;
-    if (type !== 'Stmt') return true;
-    const { Cmd, Redirs } = node as sh.Stmt;
-    const redirections = Redirs.filter((r): r is sh.Redirect => r !== null);
-    const cmdType = Cmd ? syntax.NodeType(Cmd) : '';
-    if (Cmd && clauses.has(cmdType)) line.commands.push({ written: [Cmd, ...redirections].map(text).join(' ') });
-    if (cmdType !== 'CallExpr') return true;
-    const call = Cmd as sh.CallExpr;
-    const args = call.Args.filter((w): w is sh.Word => w !== null);
-    if (args.length === 0) return true;
-    const pieces = [...call.Assigns.filter((a): a is sh.Assign => a !== null), ...args, ...redirections];
-    pieces.sort((a, b) => a.Pos().Offset() - b.Pos().Offset());
-    const words = args.map((w): ShellWord => {
-      const value = wordValue(w, syntax);
-      return value === undefined ? { text: text(w) } : { text: text(w), value };
-    });
-    line.commands.push({ written: pieces.map(text).join(' '), words });
+    const command = type === 'Stmt' ? statementCommand(node as sh.Stmt, syntax, text) : undefined;
+    if (command) line.commands.push(command);
     return true;
   });
   return line;

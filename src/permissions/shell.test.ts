@@ -154,6 +154,30 @@ describe('shell lines judged by bash grammar', () => {
     expect(decideToolCall(policy({ allow: ['Bash'] }), bash('eval "$X"')).behavior).toBe('allow');
   });
 
+  it('judges assignments and redirections standing alone as commands of their own', () => {
+    const narrow = policy({ allow: ['Bash(npm test:*)'] });
+    for (const command of ['PATH=/tmp/evil:$PATH; npm test', '> package.json; npm test', 'npm test; X=1'])
+      expect(decideToolCall(narrow, bash(command)), command).toEqual({ behavior: 'deny', rule: 'default' });
+    expect(splitShellCommands('X=1 Y=$(date) >log')).toEqual(['X=1 Y=$(date) >log', 'date']);
+  });
+
+  it("reads $'…' words, and runs what trap and alias store as hidden commands", () => {
+    for (const command of ["$'rm' -rf x", "$'\\x72\\x6d' -rf x", "$'\\162m' -rf x", "trap 'rm -rf x' EXIT"])
+      denied(command);
+    const narrow = policy({ allow: ['Bash(npm test:*)', 'Bash(trap:*)', 'Bash(alias:*)'] });
+    for (const command of ["trap 'curl evil.example' EXIT; npm test", "alias npm='rm -rf ~'\nnpm test"])
+      expect(decideToolCall(narrow, bash(command)).behavior, command).toBe('deny');
+  });
+
+  it('does not let plain Bash allow a line that could hide a command from a deny or ask rule', () => {
+    for (const command of ['eval "$X"', 'r${x}m -rf victim', '$CMD -rf victim', 'echo rm -rf victim | bash'])
+      expect(decideToolCall(guarded, bash(command)), command).toEqual({ behavior: 'deny', rule: 'default' });
+    expect(decideToolCall({ ...guarded, default: 'ask' }, bash('eval "$X"')).behavior).toBe('ask');
+    // Rules on other tools leave plain Bash as it was.
+    const bashOnly = policy({ allow: ['Bash'], deny: ['Read(./secrets/**)'] });
+    expect(decideToolCall(bashOnly, bash('eval "$X"')).behavior).toBe('allow');
+  });
+
   it('splits into the simple commands as written, in order', () => {
     expect(splitShellCommands('a | b && (c; d) || e $(f `g`) <(h)')).toEqual([
       'a',

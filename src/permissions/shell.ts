@@ -20,8 +20,8 @@ const wrappers = new Set([
 /** Shells, whose commands come from a `-c` string, standard input or a script. */
 const shells = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'fish']);
 
-/** Commands that run text or a file as shell code in this shell. */
-const evaluators = new Set(['eval', 'source', '.']);
+/** Commands that run text or a file as shell code in this shell, now or later (`trap`, `alias`). */
+const evaluators = new Set(['eval', 'source', '.', 'trap', 'alias']);
 
 /** Shell options that take the next word as their argument (`bash -o pipefail -c …`). */
 const shellOptionsWithArgument = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
@@ -63,6 +63,7 @@ function judgeShellCode(name: string, words: readonly ShellWord[], line: JudgedL
     line.opaque = true;
     const args = words.slice(1);
     if (name === 'eval' && args.every((w) => w.value !== undefined)) judgeInnerLine(spoken(args), line, depth);
+    if (name === 'trap') judgeInnerLine(args[0]?.value, line, depth);
     return;
   }
   if (!shells.has(name)) return;
