@@ -154,28 +154,52 @@ function statementCommand(
 }
 
 /**
- * Parses a shell command line with bash's grammar into every simple command it runs, or returns
- * undefined when bash would not accept it.
+ * How deep the syntax tree is walked (a node per level: `a && b && …` adds two per command). The
+ * walk recurses, and overflowing the stack inside it took minutes; deeper lines are not judged.
  */
-export function parseShellLine(command: string): ParsedLine | undefined {
-  const { syntax, parser } = loadGrammar();
-  let file: sh.File;
-  try {
-    file = parser.Parse(command, '');
-  } catch {
-    return undefined;
-  }
+const MAX_TREE_DEPTH = 500;
+
+/** Longer lines are not parsed: the parser takes seconds on ~100 KB, which would stall every agent. */
+const MAX_LINE_BYTES = 32 * 1024;
+
+/** Every simple command of a parsed file, in source order; undefined when the tree is too deep. */
+function commandsOf(file: sh.File, source: Buffer, syntax: typeof sh.syntax): ParsedLine | undefined {
   // Positions are byte offsets into the UTF-8 text.
-  const source = Buffer.from(command);
   const text = (node: sh.Node): string => source.subarray(node.Pos().Offset(), node.End().Offset()).toString();
   const line: ParsedLine = { commands: [], opaque: false };
+  let depth = 0;
+  let tooDeep = false;
+  // The walk calls back with each node before its children and with null after them.
   syntax.Walk(file, (node) => {
-    if (!node) return true;
+    if (!node) return --depth >= 0;
+    if (++depth > MAX_TREE_DEPTH || tooDeep) {
+      tooDeep = true;
+      depth--;
+      return false;
+    }
     const type = syntax.NodeType(node);
     if (isEvaluating(node, type)) line.opaque = true;
     const command = type === 'Stmt' ? statementCommand(node as sh.Stmt, syntax, text) : undefined;
     if (command) line.commands.push(command);
     return true;
   });
-  return line;
+  return tooDeep ? undefined : line;
+}
+
+/**
+ * Parses a shell command line with bash's grammar into every simple command it runs, or returns
+ * undefined when bash would not accept it, or when it is too long or nests too deeply to judge
+ * quickly (an agent's line must neither crash nor stall the orchestrator).
+ */
+export function parseShellLine(command: string): ParsedLine | undefined {
+  const source = Buffer.from(command);
+  if (source.length > MAX_LINE_BYTES) return undefined;
+  const { syntax, parser } = loadGrammar();
+  try {
+    return commandsOf(parser.Parse(command, ''), source, syntax);
+  } catch (error) {
+    // A parser that overflowed the stack mid-way is not trusted with the next line.
+    if (error instanceof RangeError && grammar) grammar.parser = syntax.NewParser();
+    return undefined;
+  }
 }

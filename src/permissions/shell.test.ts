@@ -98,6 +98,26 @@ describe('shell lines judged by bash grammar', () => {
     expect(decideToolCall(guarded, bash("bash -c 'git push origin'")).behavior).toBe('ask');
   });
 
+  it('sees into shell code that is only partly known, and into su and sudo -s', () => {
+    for (const command of ['bash -c "cd $DIR && rm -rf build"', 'eval "rm -rf $X"', "su -c 'rm -rf x'"])
+      denied(command);
+    for (const command of ['sudo -s <<< "rm -rf x"', 'echo "rm -rf x" | su root'])
+      expect(decideToolCall(guarded, bash(command)), command).toEqual({ behavior: 'deny', rule: 'default' });
+  });
+
+  it('judges lines too long or too deeply nested to parse without crashing, never allowing them', () => {
+    const chain = Array.from({ length: 3000 }, (_, i) => `echo ${i}`).join(' && ');
+    const nested = `echo ${'$('.repeat(5000)}ls${')'.repeat(5000)}`;
+    const long = `cat > big.txt <<'EOF'\n${'some text\n'.repeat(4000)}EOF`;
+    const narrow = policy({ allow: ['Bash(echo:*)', 'Bash(ls:*)', 'Bash(cat:*)'], deny: ['Bash(rm -rf:*)'] });
+    for (const command of [chain, nested, long])
+      expect(decideToolCall(narrow, bash(command))).toEqual({ behavior: 'deny', rule: 'default' });
+    // Deny rules still see the first words of such a line.
+    denied(`rm -rf x; ${chain}`);
+    // The parser stays usable after a line that overflowed it.
+    expect(splitShellCommands('npm test && ls')).toEqual(['npm test', 'ls']);
+  });
+
   it('keeps deny rules on text bash refuses', () => {
     denied('rm -rf x; }');
     denied('echo (\nrm -rf x');

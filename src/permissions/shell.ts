@@ -26,6 +26,12 @@ const evaluators = new Set(['eval', 'source', '.', 'trap', 'alias']);
 /** Shell options that take the next word as their argument (`bash -o pipefail -c …`). */
 const shellOptionsWithArgument = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
 
+/**
+ * How many lines of an unparsed line are judged alone, or tails of its words made (each a copy of
+ * the rest): enough for any command a person writes, bounded for one written to stall the judge.
+ */
+const MAX_UNPARSED_PARTS = 64;
+
 /** How deep `bash -c "bash -c '…'"` is followed before the line is only asked about. */
 const MAX_NESTING = 4;
 
@@ -50,11 +56,26 @@ function shellInput(words: readonly ShellWord[]): ShellWord | null | undefined {
   return null;
 }
 
-/** Follows the command line a shell or `eval` is given as plain text, so deny rules see into it. */
-function judgeInnerLine(text: string | undefined, line: JudgedLine, depth: number): void {
-  if (text === undefined || depth >= MAX_NESTING) return;
-  const inner = judgeLine(text, depth + 1);
+/**
+ * A word as deny rules read shell code in it: its value, or, when part of it is known only when it
+ * runs (`bash -c "cd $DIR && rm -rf build"`), its text without the double quotes around it.
+ */
+function readable(word: ShellWord): string {
+  const { text, value } = word;
+  return value ?? (text.length > 1 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text);
+}
+
+/** Follows the command line a shell or `eval` is given as text, so deny rules see into it. */
+function judgeInnerLine(words: readonly ShellWord[], line: JudgedLine, depth: number): void {
+  if (words.length === 0 || depth >= MAX_NESTING) return;
+  const inner = judgeLine(words.map(readable).join(' '), depth + 1);
   line.restricted.push(...inner.restricted);
+}
+
+/** `su` and `sudo -s`/`-i` start a shell, which reads its commands from `-c` or standard input. */
+function startsShell(name: string, words: readonly ShellWord[]): boolean {
+  const shellOptions = ['-s', '-i', '--shell', '--login'];
+  return name === 'su' || (name === 'sudo' && words.some((w) => shellOptions.includes(w.value ?? '')));
 }
 
 /** Marks commands that run shell code from text (`eval`, `source`, `sh -c`, `bash` on stdin) and follows it. */
@@ -62,16 +83,15 @@ function judgeShellCode(name: string, words: readonly ShellWord[], line: JudgedL
   if (evaluators.has(name)) {
     line.opaque = true;
     const args = words.slice(1);
-    if (name === 'eval' && args.every((w) => w.value !== undefined)) judgeInnerLine(spoken(args), line, depth);
-    if (name === 'trap') judgeInnerLine(args[0]?.value, line, depth);
+    judgeInnerLine(name === 'eval' ? args : name === 'trap' ? args.slice(0, 1) : [], line, depth);
     return;
   }
-  if (!shells.has(name)) return;
+  if (!shells.has(name) && !startsShell(name, words)) return;
   const input = shellInput(words);
   // A script file is a program like any other: rules name it, they cannot read it.
-  if (input === undefined) return;
+  if (input === undefined && !startsShell(name, words)) return;
   line.opaque = true;
-  judgeInnerLine(input?.value, line, depth);
+  judgeInnerLine(input ? [input] : [], line, depth);
 }
 
 /**
@@ -94,18 +114,18 @@ function judgeWords(words: readonly ShellWord[], line: JudgedLine, depth: number
 }
 
 /**
- * A line bash refuses: never allowed by a rule with a specifier; deny and ask rules see each of its
- * lines judged alone, or, for one line, every tail of its words.
+ * A line bash refuses (or too long or deep to judge): never allowed by a rule with a specifier;
+ * deny and ask rules see its first lines judged alone, or, for one line, the tails of its words.
  */
 function judgeUnparsed(command: string, depth: number): JudgedLine {
   const line: JudgedLine = { commands: [], restricted: [], opaque: true };
   const lines = command.split('\n');
   if (lines.length > 1) {
-    for (const text of lines) line.restricted.push(...judgeLine(text, depth).restricted);
+    for (const text of lines.slice(0, MAX_UNPARSED_PARTS)) line.restricted.push(...judgeLine(text, depth).restricted);
     return line;
   }
   const words = command.split(/\s+/).filter((w) => w !== '');
-  words.forEach((_, i) => line.restricted.push(words.slice(i).join(' ')));
+  for (let i = 0; i < Math.min(words.length, MAX_UNPARSED_PARTS); i++) line.restricted.push(words.slice(i).join(' '));
   return line;
 }
 
