@@ -32,7 +32,7 @@ const shellOptionsWithArgument = new Set(['-o', '+o', '-O', '+O', '--rcfile', '-
  */
 const MAX_UNPARSED_PARTS = 64;
 
-/** How deep `bash -c "bash -c '…'"` is followed before the line is only asked about. */
+/** How deep `bash -c "bash -c '…'"` is followed for deny rules (the line is hidden code anyway). */
 const MAX_NESTING = 4;
 
 /** A command's words as one text: values where known, the written word otherwise. */
