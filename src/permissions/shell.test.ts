@@ -140,6 +140,7 @@ describe('shell lines judged by bash grammar', () => {
       'npm() { rm x; }; npm test',
       'npm test > "$(rm x)"',
       'X=$(rm x) npm test',
+      'sudo npm test',
     ])
       expect(decideToolCall(narrow, bash(command)), command).toEqual({ behavior: 'deny', rule: 'default' });
     for (const command of [
