@@ -32,8 +32,9 @@ let grammar: Grammar | undefined;
 /**
  * mvdan/sh (the parser behind shfmt) compiled to JavaScript, loaded on the first Bash rule to judge:
  * ~1.5 MB that `baton run` should not read at start-up. It is synchronous, so rules stay a plain
- * function; its WebAssembly successor sh-syntax parses asynchronously and returns every command as
- * an empty `{ Pos, End }`, and tree-sitter-bash tolerates errors where refusing is safer.
+ * function, and strict, so text bash refuses is refused. Its WebAssembly successor sh-syntax (which
+ * upstream now points to) parses asynchronously and returns every command as an empty `{ Pos, End }`;
+ * web-tree-sitter with tree-sitter-bash loads asynchronously and repairs broken text into a tree.
  */
 function loadGrammar(): Grammar {
   if (!grammar) {
@@ -55,6 +56,7 @@ function unescaped(text: string, inDoubleQuotes: boolean): string {
   return text.replace(escape, (_, c: string) => (c === '\n' ? '' : c));
 }
 
+/** The single-character escapes of bash's `$'…'` quoting. */
 const ansiCEscapes: Record<string, string> = {
   a: '\x07',
   b: '\b',
