@@ -20,8 +20,8 @@ export interface ParsedLine {
   commands: SimpleCommand[];
   /**
    * Whether it runs code no rule can read from its text: arithmetic (`$((…))`, `((…))`, `let`,
-   * `for ((…))`) and indexed or indirect parameters (`${a[i]}`, `${!x}`), where bash evaluates a
-   * variable's value as an expression that may hold `$(…)`.
+   * `for ((…))`) on anything but literal numbers, and indexed or indirect parameters (`${a[i]}`,
+   * `${!x}`), where bash evaluates a variable's value as an expression that may hold `$(…)`.
    */
   opaque: boolean;
 }
@@ -44,8 +44,8 @@ function loadGrammar(): Grammar {
   return grammar;
 }
 
-/** Node types that make bash evaluate text as an arithmetic expression, which may run commands. */
-const evaluating = new Set(['ArithmExp', 'ArithmCmd', 'LetClause', 'CStyleLoop']);
+/** Node types whose words bash evaluates as an arithmetic expression. */
+const arithmetic = new Set(['ArithmExp', 'ArithmCmd', 'LetClause', 'CStyleLoop']);
 
 /** Commands judged as written, without words of their own. */
 const clauses = new Set(['DeclClause', 'TestClause']);
@@ -118,14 +118,32 @@ function wordValue(word: sh.Word, syntax: typeof sh.syntax): string | undefined 
   return value;
 }
 
-/** Whether a node makes bash evaluate a value as an expression (see `ParsedLine.opaque`). */
-function isEvaluating(node: sh.Node, type: string): boolean {
-  if (evaluating.has(type)) return true;
-  if (type === 'ParamExp') {
-    const param = node as sh.ParamExp;
-    return param.Excl || param.Index !== null || param.Slice !== null;
-  }
-  return type === 'Assign' && (node as sh.Assign).Index !== null;
+/** A number or `@`/`*` written as is, which bash takes as it stands where it evaluates an expression. */
+const literalIndex = /^(\d+|@|\*)$/;
+
+/** Whether an index or offset (`${a[0]}`, `${x:0:7}`, `${a[@]}`) is absent or written as a literal. */
+function isLiteral(expr: sh.Node | null, syntax: typeof sh.syntax): boolean {
+  if (!expr) return true;
+  if (syntax.NodeType(expr) !== 'Word') return false;
+  const { Parts } = expr as sh.Word;
+  return Parts.every((p) => syntax.NodeType(p) === 'Lit' && literalIndex.test((p as sh.Lit).Value));
+}
+
+/** Whether a parameter or assignment has bash evaluate a variable's value (`${a[i]}`, `${!x}`, `a[i]=…`). */
+function evaluatesVariable(node: sh.Node, type: string, syntax: typeof sh.syntax): boolean {
+  if (type === 'Assign') return !isLiteral((node as sh.Assign).Index, syntax);
+  if (type !== 'ParamExp') return false;
+  const { Excl, Index, Slice } = node as sh.ParamExp;
+  return (
+    Excl ||
+    !isLiteral(Index, syntax) ||
+    (Slice !== null && !(isLiteral(Slice.Offset, syntax) && isLiteral(Slice.Length, syntax)))
+  );
+}
+
+/** Inside arithmetic, anything but a literal number may be a variable whose value bash evaluates. */
+function evaluatesInArithmetic(node: sh.Node, type: string): boolean {
+  return type === 'Lit' ? !/^\d+$/.test((node as sh.Lit).Value) : type === 'ParamExp' || type.endsWith('Subst');
 }
 
 /**
@@ -171,16 +189,23 @@ function commandsOf(file: sh.File, source: Buffer, syntax: typeof sh.syntax): Pa
   const line: ParsedLine = { commands: [], opaque: false };
   let depth = 0;
   let tooDeep = false;
+  // The depth of the outermost arithmetic being walked (`$((…))`, `((…))`, `let`, `for ((…))`), or 0.
+  let arithmeticAt = 0;
   // The walk calls back with each node before its children and with null after them.
   syntax.Walk(file, (node) => {
-    if (!node) return --depth >= 0;
+    if (!node) {
+      if (depth === arithmeticAt) arithmeticAt = 0;
+      return --depth >= 0;
+    }
     if (++depth > MAX_TREE_DEPTH || tooDeep) {
       tooDeep = true;
       depth--;
       return false;
     }
     const type = syntax.NodeType(node);
-    if (isEvaluating(node, type)) line.opaque = true;
+    if (arithmeticAt === 0 && arithmetic.has(type)) arithmeticAt = depth;
+    if (evaluatesVariable(node, type, syntax) || (arithmeticAt > 0 && evaluatesInArithmetic(node, type)))
+      line.opaque = true;
     const command = type === 'Stmt' ? statementCommand(node as sh.Stmt, syntax, text) : undefined;
     if (command) line.commands.push(command);
     return true;

@@ -150,6 +150,8 @@ describe('shell lines judged by bash grammar', () => {
       'for f in a b; do echo $f; done',
       'case $1 in a) echo a;; esac',
       "echo <<'EOF'\n$(rm x)\nEOF",
+      // Arithmetic on literal numbers and literal indexes evaluate no variable.
+      'echo $((2 * 3)) ${sha:0:7} ${args[0]} "${args[@]}"',
     ])
       expect(decideToolCall(narrow, bash(command)).behavior, command).toBe('allow');
   });
@@ -171,6 +173,9 @@ describe('shell lines judged by bash grammar', () => {
       'source ./env.sh && npm test',
       '. ./env.sh',
       'npm test $((x))',
+      'npm test $(( $N + 1 ))',
+      'for ((i = 0; i < 3; i++)); do npm test; done',
+      'npm test ${sha:$n}',
       "x='a[$(rm -rf ~)]'; npm test ${a[x]}",
       'npm test "unterminated',
     ])
