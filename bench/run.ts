@@ -14,6 +14,7 @@ import { kgQueryLatency } from './knowledge.js';
 import { mcpGateway, mcpLoadingTime } from './mcp.js';
 import { bridgeFanout } from './bridge.js';
 import { storeLatency } from './store.js';
+import { permissionDecisions } from './permissions.js';
 import { workerThroughput } from './workers.js';
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
@@ -31,6 +32,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   store_latency: storeLatency,
   kg_query_latency: kgQueryLatency,
   worker_throughput: workerThroughput,
+  permission_decisions: permissionDecisions,
 };
 
 const requested = process.argv.slice(2);

@@ -20,6 +20,17 @@ const model = useScriptedModel(
         sequencePer: 'script' as const,
         reply: { toolUse: { name: 'Bash', input: { command: 'npm test', description: 'test' } } },
       },
+      // Then hides the destructive command inside an allowed one, and runs the tests through eval.
+      {
+        match: { prompt: 'Clean the workspace', turn: 3 },
+        sequencePer: 'script' as const,
+        reply: { toolUse: { name: 'Bash', input: { command: 'npm test -- "$(rm -rf victim)"', description: 'x' } } },
+      },
+      {
+        match: { prompt: 'Clean the workspace', turn: 4 },
+        sequencePer: 'script' as const,
+        reply: { toolUse: { name: 'Bash', input: { command: "eval 'npm test'", description: 'test' } } },
+      },
       // Editors read the file first (Claude Code edits only what it has read), then edit it under `ask`.
       ...['Edit the greeting', 'Rename the greeting'].flatMap((prompt, i) => [
         {
@@ -140,6 +151,9 @@ phases:
     expect(toldTo(summary, 'cleaner')[1]).toContain('Bash(rm -rf:*)');
     // Allowed by rule: the tests ran.
     expect(readFileSync(join(dir, 'tested.txt'), 'utf8')).toBe('ok');
+    // A denied command inside `$(…)` of an allowed one is denied; `eval` is allowed by no `Bash(…)` rule.
+    expect(toldTo(summary, 'cleaner')[3]).toContain('Bash(rm -rf:*)');
+    expect(toldTo(summary, 'cleaner')[4]).toContain('no permission rule allows it');
     // Approved from another process: the edit landed and the instruction reached the agent.
     expect(readFileSync(join(dir, 'greeting-0.txt'), 'utf8')).toBe('hello, world\n');
     // (Claude Code hands it over as a reminder after the tool result.)

@@ -135,21 +135,30 @@ function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {
   });
 }
 
-/** The first deny or ask rule matching any part of the call (one command of `a && b` is enough). */
+/**
+ * The first deny or ask rule matching any part of the call (one command of `a && b` is enough).
+ * The call is taken apart only when a rule has a specifier to compare: parsing a shell line loads
+ * the shell grammar.
+ */
 function restrictedBy(texts: readonly string[], call: ToolCall): string | undefined {
-  const parts = subjects(call, true);
-  return rulesFor(texts, call).find((rule) => parts.some((part) => specifierMatches(rule, part, call)))?.text;
+  let parts: string[] | undefined;
+  const matches = (rule: PermissionRule): boolean =>
+    rule.specifier === undefined || (parts ??= subjects(call, true)).some((part) => specifierMatches(rule, part, call));
+  return rulesFor(texts, call).find(matches)?.text;
 }
 
 /**
  * The allow rules covering every part of the call (each command of `a && b` by some rule), unless
- * the call runs commands no rule can see.
+ * the call runs commands no rule can see: then only a plain `Bash` rule allows it, and not while a
+ * deny or ask rule names commands that such a line could hide (`guarded`).
  */
-function allowedBy(texts: readonly string[], call: ToolCall): string | undefined {
+function allowedBy(texts: readonly string[], call: ToolCall, guarded: boolean): string | undefined {
   const rules = rulesFor(texts, call);
   const whole = rules.find((rule) => rule.specifier === undefined);
-  if (whole) return whole.text;
+  if (whole && !guarded) return whole.text;
+  if (rules.length === 0) return undefined;
   if (call.tool === 'Bash' && hidesCommands(textOf(call.input.command))) return undefined;
+  if (whole) return whole.text;
   const parts = subjects(call);
   const matched = parts.map((part) => rules.find((rule) => specifierMatches(rule, part, call))?.text);
   if (parts.length === 0 || matched.some((text) => text === undefined)) return undefined;
@@ -162,7 +171,9 @@ export function decideToolCall(policy: PermissionPolicy, call: ToolCall): Permis
   if (denied) return { behavior: 'deny', rule: denied };
   const asked = restrictedBy(policy.ask, call);
   if (asked) return { behavior: 'ask', rule: asked };
-  const allowed = allowedBy([...policy.allow, ...BUILT_IN_ALLOW], call);
+  const guarded =
+    call.tool === 'Bash' && rulesFor([...policy.deny, ...policy.ask], call).some((r) => r.specifier !== undefined);
+  const allowed = allowedBy([...policy.allow, ...BUILT_IN_ALLOW], call, guarded);
   if (allowed) return { behavior: 'allow', rule: allowed };
   return { behavior: policy.default, rule: 'default' };
 }
