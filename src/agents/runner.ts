@@ -114,6 +114,20 @@ function agentSignal(
   };
 }
 
+/**
+ * What is left of the agent's maxBudgetUsd after its earlier attempts: each attempt is a new `claude`
+ * process that counts its own spend only, so a retry is given the rest, never the whole budget again.
+ */
+function budgetLeft(spec: AgentSpec, outcomes: AttemptOutcome[]): number | undefined {
+  if (spec.maxBudgetUsd === undefined) return undefined;
+  return spec.maxBudgetUsd - outcomes.reduce((sum, o) => sum + o.costUsd, 0);
+}
+
+const budgetSpent = (): ErrorInfo => ({
+  code: ErrorCodes.agentBudgetExceeded,
+  message: 'the agent spent its USD budget (maxBudgetUsd) over its attempts',
+});
+
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -134,12 +148,17 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const runAttempt = async (): Promise<AttemptOutcome | undefined> => {
     // Cockatiel's backoff wait ignores the signal, so a retry may still fire after cancellation.
     if (signal.aborted) return undefined;
+    const left = budgetLeft(spec, outcomes);
+    if (left !== undefined && left <= 0) return undefined;
     const previous = outcomes.at(-1);
     const resumed = spec.resume === true || previous?.sessionStarted === true;
     const info: AttemptInfo = { attempt: outcomes.length + 1, resumed, startedAt: Date.now() };
     await options.hooks?.attemptStarted?.(info);
-    const attemptSpec: AgentSpec =
-      previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
+    const attemptSpec: AgentSpec = {
+      ...spec,
+      ...(previous?.sessionStarted === true ? { resume: true, prompt: continuationPrompt(previous.error) } : {}),
+      ...(left !== undefined ? { maxBudgetUsd: left } : {}),
+    };
     const recorded: Array<Promise<void>> = [];
     const execution = options.runtime
       .execute(attemptSpec, signal, {
@@ -176,7 +195,10 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const base = { usage, costUsd, turns, attempts: outcomes.length, durationMs: Date.now() - startedAt };
 
   if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
-  const error = signal.aborted ? abortError(signal) : last?.error;
+  // A transient failure is not retried once the attempts so far spent the budget.
+  const left = budgetLeft(spec, outcomes);
+  const unretried = last?.error?.transient === true && left !== undefined && left <= 0;
+  const error = signal.aborted ? abortError(signal) : unretried ? budgetSpent() : last?.error;
   const status: AgentResultStatus = error?.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
   return {
     ...base,

@@ -1,0 +1,103 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli } from './support/cli.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+// Each model turn reports 25k input tokens, so each one costs the same few cents.
+const costly = { input_tokens: 25_000, output_tokens: 10 };
+const readHostname = { toolUse: { name: 'Read', input: { file_path: '/etc/hostname' } }, usage: costly };
+
+const model = useScriptedModel(
+  {
+    rules: [
+      {
+        match: { prompt: 'spend then overload' },
+        // Two turns, an overload (the attempt fails, transient), then three more turns on the retry.
+        replies: [
+          readHostname,
+          readHostname,
+          { fault: { status: 529 } },
+          readHostname,
+          readHostname,
+          { text: 'done', usage: costly },
+        ],
+        sequencePer: 'session',
+      },
+      { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: costly }, sequencePer: 'session' },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-run-engine-',
+);
+
+let files = 0;
+function workflowFile(yaml: string): string {
+  const path = join(model.home.dir, `workflow-${++files}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: join(model.home.dir, 'data'),
+    BATON_RETRY_BASE_DELAY_MS: '0',
+    ...extra,
+  });
+
+async function runJson(
+  yaml: string,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; summary: RunSummary }> {
+  const { code, stdout, stderr } = await runCli(['run', workflowFile(yaml), '--json'], { env: env(extra) });
+  expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  return { code, summary: JSON.parse(stdout) as RunSummary };
+}
+
+async function priceOfOneTurn(): Promise<number> {
+  const priced = await runJson(`
+version: 1
+name: price
+phases: [{ id: only, agents: [{ id: pricer, prompt: price one turn }] }]
+`);
+  return priced.summary.phases[0]!.agents[0]!.costUsd;
+}
+
+describe('run engine on real claude agents (scripted model)', () => {
+  it("counts a retried agent's cost once: a resumed attempt adds only what it spent itself", async () => {
+    const turnUsd = await priceOfOneTurn();
+    const { code, summary } = await runJson(`
+version: 1
+name: retried
+phases: [{ id: only, agents: [{ id: retried, prompt: spend then overload, allowedTools: [Read] }] }]
+`);
+    expect(code).toBe(0);
+    const agent = summary.phases[0]!.agents[0]!;
+    expect(agent).toMatchObject({ status: 'succeeded', attempts: 2, usage: { inputTokens: 5 * 25_000 } });
+    // Five answered turns, two in the first attempt and three in the resumed one.
+    expect(agent.costUsd).toBeCloseTo(5 * turnUsd, 6);
+    expect(summary.totals.costUsd).toBeCloseTo(5 * turnUsd, 6);
+  });
+
+  it('holds an agent to maxBudgetUsd over all its attempts: a retry gets only what is left', async () => {
+    const turnUsd = await priceOfOneTurn();
+    expect(turnUsd).toBeGreaterThan(0);
+    // Room for three turns: the first attempt takes two, so the retry may take one more, not three.
+    const budget = 3.5 * turnUsd;
+    const { code, summary } = await runJson(`
+version: 1
+name: budget
+phases:
+  - id: only
+    agents: [{ id: spender, prompt: spend then overload, maxBudgetUsd: ${budget}, allowedTools: [Read] }]
+`);
+    expect(code).toBe(1);
+    const agent = summary.phases[0]!.agents[0]!;
+    expect(agent).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+    // Claude Code stops after the turn that passes its budget: two turns, then two more, never five.
+    expect(agent.costUsd).toBeCloseTo(4 * turnUsd, 6);
+    const answered = model.server.messageRequests(agent.sessionId).filter((r) => r.outcome === 'message');
+    expect(answered.length).toBe(4);
+  });
+});
