@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processAlive } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -99,5 +103,40 @@ phases:
     expect(agent.costUsd).toBeCloseTo(4 * turnUsd, 6);
     const answered = model.server.messageRequests(agent.sessionId).filter((r) => r.outcome === 'message');
     expect(answered.length).toBe(4);
+  });
+});
+
+describe('baton cancel of a run whose orchestrator died', () => {
+  it('signals no process that took over its pid, and reads it as interrupted', async () => {
+    const dataDir = join(model.home.dir, 'reused-pid');
+    // Started after the run: the pid the dead orchestrator left now belongs to someone else.
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const store = openSqliteStore({ dataDir });
+      const startedAt = Date.now() - 60_000;
+      await store.saveRun({
+        id: 'orphaned',
+        workflowName: 'w',
+        tenant: 'default',
+        workflow: {},
+        status: 'running',
+        pid: bystander.pid!,
+        host: hostname(),
+        createdAt: startedAt,
+        startedAt,
+      });
+      await store.close();
+      const cancel = await runCli(['cancel', 'orphaned', '--data-dir', dataDir], { env: env() });
+      expect(cancel.code).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+      expect(processAlive(bystander.pid!)).toBe(true);
+      // Nor is the run taken for still running: its status reads interrupted, not running.
+      const status = await runCli(['status', 'orphaned', '--json', '--data-dir', dataDir], { env: env() });
+      expect((JSON.parse(status.stdout) as { status: string }).status).not.toBe('running');
+    } finally {
+      bystander.kill('SIGKILL');
+    }
   });
 });
