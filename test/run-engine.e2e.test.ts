@@ -140,3 +140,19 @@ describe('baton cancel of a run whose orchestrator died', () => {
     }
   });
 });
+
+describe('a run id that names no run', () => {
+  it('is BATON_RUN_NOT_FOUND (exit 2, no stack) for every command that reads one', async () => {
+    const dataDir = join(model.home.dir, 'empty-store');
+    for (const args of [
+      ['status', 'nope'],
+      ['cancel', 'nope'],
+      ['merge', 'nope'],
+      ['status', 'nope', '--agent', 'a'],
+    ]) {
+      const { code, stderr } = await runCli([...args, '--data-dir', dataDir], { env: env() });
+      expect({ args, code, stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('BATON_RUN_NOT_FOUND') });
+      expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+    }
+  });
+});
