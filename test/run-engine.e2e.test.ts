@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { processAlive } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { processesWithEnv } from './support/processes.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 // Each model turn reports 25k input tokens, so each one costs the same few cents.
@@ -29,6 +30,10 @@ const model = useScriptedModel(
         ],
         sequencePer: 'session',
       },
+      { match: { prompt: 'always overloaded' }, reply: { fault: { status: 529 } }, sequencePer: 'session' },
+      // s1's first call hangs until the run is stopped; resumed, it answers (s2 and s3 wait for its slot).
+      { match: { prompt: 'stoppable 1' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
+      { match: { prompt: '/^stoppable \\d$/' }, reply: { text: 'finished' }, sequencePer: 'session' },
       { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: costly }, sequencePer: 'session' },
     ],
     default: { text: 'OK' },
@@ -154,5 +159,71 @@ describe('a run id that names no run', () => {
       expect({ args, code, stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('BATON_RUN_NOT_FOUND') });
       expect(stderr).not.toMatch(/at .*\.ts:\d+/);
     }
+  });
+});
+
+describe('timeouts and the kill switch (real claude)', () => {
+  it('an agent waiting out a long backoff still ends at its timeout, BATON_AGENT_TIMEOUT, not retried again', async () => {
+    const started = Date.now();
+    const { code, summary } = await runJson(
+      `
+version: 1
+name: backoff
+phases: [{ id: only, agents: [{ id: overloaded, prompt: always overloaded, timeoutMs: 4000 }] }]
+`,
+      { BATON_RETRY_BASE_DELAY_MS: '600000', BATON_RETRY_MAX_DELAY_MS: '600000' },
+    );
+    expect(code).toBe(1);
+    expect(summary.phases[0]!.agents[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'BATON_AGENT_TIMEOUT' },
+    });
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('SIGTERM to baton run cancels running and queued agents alike; --resume then runs each once, in its own session', async () => {
+    const dataDir = join(model.home.dir, 'sigterm');
+    const path = workflowFile(`
+version: 1
+name: stoppable
+phases:
+  - id: work
+    agents: [{ id: s1, prompt: stoppable 1 }, { id: s2, prompt: stoppable 2 }, { id: s3, prompt: stoppable 3 }]
+`);
+    const runEnv = env({ BATON_DATA_DIR: dataDir, BATON_PARALLEL_LIMIT: '1' });
+    const cli = startCli(['run', path, '--json'], { env: runEnv });
+    await waitFor(
+      () => model.server.requests.some((r) => r.view?.prompt === 'stoppable 1') || undefined,
+      30_000,
+      's1 to call the model',
+    );
+    cli.kill('SIGTERM');
+    const { code, stdout, stderr } = await cli.output;
+    expect(stderr).toContain('SIGTERM: cancelling the run');
+    expect(code).toBe(1);
+    const stopped = JSON.parse(stdout) as RunSummary;
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.phases[0]!.agents.map((a) => [a.id, a.status, a.error?.code])).toEqual([
+      ['s1', 'cancelled', 'BATON_CANCELLED'],
+      ['s2', 'cancelled', 'BATON_CANCELLED'],
+      ['s3', 'cancelled', 'BATON_CANCELLED'],
+    ]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+
+    const resumed = await runCli(['run', '--resume', stopped.runId, '--json'], { env: runEnv });
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as RunSummary;
+    expect(summary.status).toBe('succeeded');
+    // s1 continued its session (its hung call, then the answer); s2 and s3 each called the model once.
+    const calls = (id: string) =>
+      model.server.messageRequests(stopped.phases[0]!.agents.find((a) => a.id === id)!.sessionId);
+    expect(calls('s2').filter((r) => r.outcome === 'message')).toHaveLength(1);
+    for (const agent of summary.phases[0]!.agents) {
+      const before = stopped.phases[0]!.agents.find((a) => a.id === agent.id)!;
+      expect(agent).toMatchObject({ status: 'succeeded', sessionId: before.sessionId });
+    }
+    expect(summary.phases[0]!.agents.map((a) => a.result)).toEqual(Array(3).fill('finished'));
   });
 });
