@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,13 @@ const model = useScriptedModel(
       // s1's first call hangs until the run is stopped; resumed, it answers (s2 and s3 wait for its slot).
       { match: { prompt: 'stoppable 1' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
       { match: { prompt: '/^stoppable \\d$/' }, reply: { text: 'finished' }, sequencePer: 'session' },
+      // A follow-up asks for the very command the agent's rules deny, then for a costly turn.
+      {
+        match: { last: 'Clean up now' },
+        reply: { toolUse: { name: 'Bash', input: { command: 'rm keep.txt' } } },
+        sequencePer: 'session',
+      },
+      { match: { last: 'keep.txt' }, reply: { text: 'cleaned' }, sequencePer: 'session' },
       { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: costly }, sequencePer: 'session' },
     ],
     default: { text: 'OK' },
@@ -225,5 +232,37 @@ phases:
       expect(agent).toMatchObject({ status: 'succeeded', sessionId: before.sessionId });
     }
     expect(summary.phases[0]!.agents.map((a) => a.result)).toEqual(Array(3).fill('finished'));
+  });
+});
+
+describe('baton sessions resume|fork: the same agent, the same rules', () => {
+  it("keeps the agent's permission rules: a command they deny in the run stays denied in a follow-up", async () => {
+    const dir = join(model.home.dir, 'rules');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'keep.txt'), 'precious\n');
+    const path = join(dir, 'wf.yaml');
+    writeFileSync(
+      path,
+      `
+version: 1
+name: rules
+phases:
+  - id: only
+    agents:
+      - id: careful
+        prompt: price one turn
+        allowedTools: [Bash]
+        permissions: { deny: ["Bash(rm:*)"] }
+`,
+    );
+    const { code, stdout } = await runCli(['run', path, '--json'], { env: env() });
+    expect(code).toBe(0);
+    const sessionId = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!.sessionId;
+    for (const mode of ['resume', 'fork']) {
+      const followUp = await runCli(['sessions', mode, sessionId, 'Clean up now', '--json'], { env: env() });
+      expect(followUp.code).toBe(0);
+      expect(existsSync(join(dir, 'keep.txt'))).toBe(true);
+    }
   });
 });
