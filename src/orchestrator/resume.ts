@@ -92,6 +92,16 @@ export interface ResumedRun {
   run: RunRecord;
   agents: AgentRecord[];
   generated: Array<{ id: string; generation: number; parentId: string }>;
+  /** What the run's attempts spent before: its budget covers the whole run, not each orchestrator. */
+  spent: { usd: number; tokens: number };
+}
+
+async function spentByAttempts(store: Store, runId: string, agents: AgentRecord[]): Promise<ResumedRun['spent']> {
+  const attempts = (await Promise.all(agents.map((a) => store.listAttempts(runId, a.id)))).flat();
+  return {
+    usd: attempts.reduce((sum, a) => sum + a.costUsd, 0),
+    tokens: attempts.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
+  };
 }
 
 /** Loads a stored run to continue it, clearing the `baton cancel` that may have stopped it before. */
@@ -111,10 +121,12 @@ export async function loadResumedRun(
       ? [{ id: phase.id, generation: phase.generation, parentId: phase.parentId }]
       : [],
   );
+  const agents = await store.listAgents(runId);
   return {
     // `baton run --resume <id> --priority <n>` changes the priority of what is left to run.
     run: { ...rest, ...started, resumes: (stored.resumes ?? 0) + 1 },
-    agents: await store.listAgents(runId),
+    agents,
     generated,
+    spent: await spentByAttempts(store, runId, agents),
   };
 }
