@@ -190,6 +190,27 @@ phases: [{ id: only, agents: [{ id: overloaded, prompt: always overloaded, timeo
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 
+  it('an agent waiting for an MCP server that stays down (onMcpUnavailable: wait) fails at its timeout', async () => {
+    const path = workflowFile(`
+version: 1
+name: mcp-wait
+mcpServers:
+  down: { command: "false" }
+phases:
+  - id: only
+    agents: [{ id: waiter, prompt: price one turn, mcpServers: [down], onMcpUnavailable: wait, timeoutMs: 3000 }]
+`);
+    const cli = startCli(['run', path, '--json'], { env: env() });
+    // Well past the timeout: a run still going then waits on a deadline that never fires.
+    const deadline = setTimeout(() => cli.kill('SIGTERM'), 45_000);
+    const { code, stdout } = await cli.output;
+    clearTimeout(deadline);
+    expect(code).toBe(1);
+    const agent = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
+    expect(agent).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'BATON_MCP_UNAVAILABLE' } });
+    expect(agent.error!.message).toContain('down');
+  });
+
   it('SIGTERM to baton run cancels running and queued agents alike; --resume then runs each once, in its own session', async () => {
     const dataDir = join(model.home.dir, 'sigterm');
     const path = workflowFile(`

@@ -99,13 +99,19 @@ async function planMcp(
   record: AgentRecord,
   timeoutMs: number,
 ): Promise<AgentMcpPlan> {
-  const planned = await mcp.prepareAgent({
-    agentId: record.id,
-    task: record.prompt,
-    requested: resolved.mcpServers,
-    policy: resolved.onMcpUnavailable,
-    signal: AbortSignal.any([ctx.stop.signal, AbortSignal.timeout(timeoutMs)]),
-  });
+  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 lets it be garbage-collected before it
+  // fires, and a `wait` for a server that stays down then never ends. The timer holds this one.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const planned = await mcp
+    .prepareAgent({
+      agentId: record.id,
+      task: record.prompt,
+      requested: resolved.mcpServers,
+      policy: resolved.onMcpUnavailable,
+      signal: AbortSignal.any([ctx.stop.signal, deadline.signal]),
+    })
+    .finally(() => clearTimeout(timer));
   // Baton's own server is scoped to this run and tenant; the config file written holds no literal secret.
   const plan = await finishAgentMcpConfig({
     dataDir: ctx.config.data_dir,
