@@ -30,6 +30,12 @@ const model = useScriptedModel(
         ],
         sequencePer: 'session',
       },
+      {
+        match: { prompt: 'turns then overload' },
+        // Two turns, an overload, then turns without end: maxTurns must hold over both attempts.
+        replies: [readHostname, readHostname, { fault: { status: 529 } }, readHostname],
+        sequencePer: 'session',
+      },
       { match: { prompt: 'always overloaded' }, reply: { fault: { status: 529 } }, sequencePer: 'session' },
       // s1's first call hangs until the run is stopped; resumed, it answers (s2 and s3 wait for its slot).
       { match: { prompt: 'stoppable 1' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
@@ -115,6 +121,23 @@ phases:
     expect(agent.costUsd).toBeCloseTo(4 * turnUsd, 6);
     const answered = model.server.messageRequests(agent.sessionId).filter((r) => r.outcome === 'message');
     expect(answered.length).toBe(4);
+  });
+});
+
+describe('maxTurns over retries (real claude)', () => {
+  it('a retry gets only the turns the earlier attempts left', async () => {
+    const { code, summary } = await runJson(`
+version: 1
+name: turns
+phases:
+  - id: only
+    agents: [{ id: turner, prompt: turns then overload, maxTurns: 3, allowedTools: [Read] }]
+`);
+    expect(code).toBe(1);
+    const agent = summary.phases[0]!.agents[0]!;
+    expect(agent).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'BATON_AGENT_MAX_TURNS' } });
+    const answered = model.server.messageRequests(agent.sessionId).filter((r) => r.outcome === 'message');
+    expect(answered.length).toBeLessThanOrEqual(3);
   });
 });
 

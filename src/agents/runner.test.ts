@@ -53,6 +53,13 @@ describe('runWithRetries', () => {
     expect(stopped.costUsd).toBeCloseTo(0.6);
   });
 
+  it('gives a retry only the turns left of maxTurns, and none once the attempts used them', async () => {
+    const runtime = new FakeRuntime(() => rateLimited); // each attempt takes one turn
+    const result = await runWithRetries({ ...spec(), maxTurns: 3 }, { runtime, retry: { ...fast, maxRetries: 5 } });
+    expect(runtime.calls.map((c) => c.maxTurns)).toEqual([3, 2, 1]);
+    expect(result).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'BATON_AGENT_MAX_TURNS' } });
+  });
+
   it('resumes the session on retry when the failed attempt had started it, else starts it again', async () => {
     const started = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
     const s = spec();
