@@ -555,7 +555,7 @@ describe('orchestration: the run budget over a resume', () => {
     expect(stopped.status).toBe('cancelled');
     const spentBefore = stopped.phases[0]!.agents.reduce((sum, a) => sum + a.costUsd, 0);
     expect(spentBefore).toBeCloseTo(0.6);
-    const resumed = await start(yaml, () => ({ text: 'ok', costUsd: 0.3 }), {
+    const resumed = start(yaml, () => ({ text: 'ok', costUsd: 0.3 }), {
       runId: stopped.runId,
       resume: true,
       config: config({ parallel_limit: 1 }),
