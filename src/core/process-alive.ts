@@ -32,8 +32,11 @@ export function processStartedAt(pid: number): number | undefined {
   }
 }
 
-/** /proc's boot time has whole seconds: a process is taken as older than a moment this close after it. */
-const START_TIME_SLACK_MS = 2_000;
+/**
+ * A process is taken as older than a moment this close after it: /proc's boot time has whole seconds,
+ * and a wall clock stepped forward since (NTP, a VM resumed) shifts start times computed from it.
+ */
+const START_TIME_SLACK_MS = 30_000;
 
 /**
  * Whether the process with this pid is alive and is one that was already running at `runningAt`: pids
