@@ -1,8 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import type {
   Options,
   Query,
@@ -21,6 +18,7 @@ import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 import { ModelTurnTracker, TurnNumbers } from './model-turns.js';
 import { ToolCallTracker } from './tool-calls.js';
+import { ownCostUsd, restoredSessionCostUsd } from './session-cost.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1000;
@@ -70,6 +68,8 @@ interface Attempt {
 interface AttemptStream {
   result?: SDKResultMessage;
   sessionStarted: boolean;
+  /** The session cost Claude Code restores on resume, which its result reports again. */
+  restoredUsd: number;
   startupMs?: number;
   /** What the SDK threw, if it did. */
   thrown?: unknown;
@@ -355,8 +355,10 @@ export class ClaudeRuntime implements AgentRuntime {
   async execute(spec: AgentSpec, signal: AbortSignal, observer?: AttemptObserver): Promise<AttemptOutcome> {
     // After a 429/529 with Retry-After, no agent asks that model again before it said to.
     await this.rateLimits.wait(spec.model, signal);
+    const continued = spec.resume ? spec.sessionId : spec.forkFrom;
+    const restoredUsd = continued ? await restoredSessionCostUsd(continued, spec.cwd, spec.env) : 0;
     const attempt = await this.startAttempt(spec, signal, observer);
-    const stream: AttemptStream = { sessionStarted: spec.resume === true };
+    const stream: AttemptStream = { sessionStarted: spec.resume === true, restoredUsd };
     try {
       await this.readMessages(spec, signal, attempt, stream);
     } catch (error) {
@@ -463,7 +465,7 @@ export class ClaudeRuntime implements AgentRuntime {
       status: 'failed',
       sessionStarted: stream.sessionStarted,
       usage: result ? usageOf(result) : emptyUsage(),
-      costUsd: result?.total_cost_usd ?? 0,
+      costUsd: result ? ownCostUsd(result, stream.restoredUsd) : 0,
       // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
       // num_turns counts one per content block of a response, and one for a request that failed.
       turns: attempt.tools.turns,
@@ -542,25 +544,6 @@ export function stopLeftoverAgent(pid: number, sessionId: string): boolean {
   try {
     process.kill(-pid, 'SIGKILL');
     return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether Claude Code has a transcript of this session, i.e. whether it can be resumed. */
-export async function sessionTranscriptExists(
-  sessionId: string,
-  cwd: string,
-  env: Record<string, string | undefined>,
-): Promise<boolean> {
-  const configDir = env.CLAUDE_CONFIG_DIR ?? join(env.HOME ?? homedir(), '.claude');
-  const projects = join(configDir, 'projects');
-  // Claude Code names a project's folder after its cwd; look there first, then in every folder.
-  const likely = join(projects, cwd.replace(/[^a-zA-Z0-9]/g, '-'), `${sessionId}.jsonl`);
-  if (existsSync(likely)) return true;
-  try {
-    const folders = await readdir(projects);
-    return folders.some((folder) => existsSync(join(projects, folder, `${sessionId}.jsonl`)));
   } catch {
     return false;
   }

@@ -38,6 +38,28 @@ describe('runWithRetries', () => {
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
   });
 
+  it('gives a retry only what is left of maxBudgetUsd, and none once the attempts spent it', async () => {
+    const spending: FakeStep = { ...rateLimited, costUsd: 0.3 };
+    const runtime = new FakeRuntime((_, call) => (call === 1 ? spending : { text: 'ok', costUsd: 0.1 }));
+    const result = await runWithRetries({ ...spec(), maxBudgetUsd: 0.5 }, { runtime, retry: fast });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(runtime.calls[0]!.maxBudgetUsd).toBe(0.5);
+    expect(runtime.calls[1]!.maxBudgetUsd).toBeCloseTo(0.2);
+
+    const spentAll = new FakeRuntime(() => spending);
+    const stopped = await runWithRetries({ ...spec(), maxBudgetUsd: 0.5 }, { runtime: spentAll, retry: fast });
+    expect(spentAll.calls).toHaveLength(2);
+    expect(stopped).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+    expect(stopped.costUsd).toBeCloseTo(0.6);
+  });
+
+  it('gives a retry only the turns left of maxTurns, and none once the attempts used them', async () => {
+    const runtime = new FakeRuntime(() => rateLimited); // each attempt takes one turn
+    const result = await runWithRetries({ ...spec(), maxTurns: 3 }, { runtime, retry: { ...fast, maxRetries: 5 } });
+    expect(runtime.calls.map((c) => c.maxTurns)).toEqual([3, 2, 1]);
+    expect(result).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'BATON_AGENT_MAX_TURNS' } });
+  });
+
   it('resumes the session on retry when the failed attempt had started it, else starts it again', async () => {
     const started = new FakeRuntime((_, call) => (call === 1 ? rateLimited : { text: 'ok' }));
     const s = spec();

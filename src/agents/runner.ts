@@ -114,6 +114,32 @@ function agentSignal(
   };
 }
 
+/**
+ * What is left of the agent's maxBudgetUsd and maxTurns after its earlier attempts: each attempt is a
+ * new `claude` process that counts its own spend and turns only, so a retry is given the rest, never
+ * the whole allowance again.
+ */
+function limitsLeft(spec: AgentSpec, outcomes: AttemptOutcome[]): Pick<AgentSpec, 'maxBudgetUsd' | 'maxTurns'> {
+  const spentUsd = outcomes.reduce((sum, o) => sum + o.costUsd, 0);
+  const turns = outcomes.reduce((sum, o) => sum + o.turns, 0);
+  return {
+    ...(spec.maxBudgetUsd !== undefined ? { maxBudgetUsd: spec.maxBudgetUsd - spentUsd } : {}),
+    ...(spec.maxTurns !== undefined ? { maxTurns: spec.maxTurns - turns } : {}),
+  };
+}
+
+/** Why no further attempt may start: the attempts so far used up the agent's budget or turns. */
+function limitReached(left: Pick<AgentSpec, 'maxBudgetUsd' | 'maxTurns'>): ErrorInfo | undefined {
+  if (left.maxBudgetUsd !== undefined && left.maxBudgetUsd <= 0)
+    return {
+      code: ErrorCodes.agentBudgetExceeded,
+      message: 'the agent spent its USD budget (maxBudgetUsd) over its attempts',
+    };
+  if (left.maxTurns !== undefined && left.maxTurns <= 0)
+    return { code: ErrorCodes.agentMaxTurns, message: 'the agent used all its turns (maxTurns) over its attempts' };
+  return undefined;
+}
+
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -134,12 +160,17 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const runAttempt = async (): Promise<AttemptOutcome | undefined> => {
     // Cockatiel's backoff wait ignores the signal, so a retry may still fire after cancellation.
     if (signal.aborted) return undefined;
+    const left = limitsLeft(spec, outcomes);
+    if (limitReached(left)) return undefined;
     const previous = outcomes.at(-1);
     const resumed = spec.resume === true || previous?.sessionStarted === true;
     const info: AttemptInfo = { attempt: outcomes.length + 1, resumed, startedAt: Date.now() };
     await options.hooks?.attemptStarted?.(info);
-    const attemptSpec: AgentSpec =
-      previous?.sessionStarted === true ? { ...spec, resume: true, prompt: continuationPrompt(previous.error) } : spec;
+    const attemptSpec: AgentSpec = {
+      ...spec,
+      ...(previous?.sessionStarted === true ? { resume: true, prompt: continuationPrompt(previous.error) } : {}),
+      ...left,
+    };
     const recorded: Array<Promise<void>> = [];
     const execution = options.runtime
       .execute(attemptSpec, signal, {
@@ -176,7 +207,9 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const base = { usage, costUsd, turns, attempts: outcomes.length, durationMs: Date.now() - startedAt };
 
   if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
-  const error = signal.aborted ? abortError(signal) : last?.error;
+  // A transient failure is not retried once the attempts so far used up the budget or the turns.
+  const reached = last?.error?.transient === true ? limitReached(limitsLeft(spec, outcomes)) : undefined;
+  const error = signal.aborted ? abortError(signal) : (reached ?? last?.error);
   const status: AgentResultStatus = error?.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
   return {
     ...base,

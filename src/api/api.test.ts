@@ -64,6 +64,6 @@ describe('the library API', () => {
     expect(await listRuns(where)).toEqual([]);
     expect((await usage({ ...where, by: 'workflow' })).totals.agents).toBe(0);
     const error = await rejection(getRun('nope', where));
-    expect(error.code).toBe(ErrorCodes.usage);
+    expect(error.code).toBe(ErrorCodes.runNotFound); // as `baton status` says it
   });
 });

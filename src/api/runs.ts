@@ -38,7 +38,7 @@ export function listRuns(access: StoreAccess & { limit?: number } = {}): Promise
 export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSummary> {
   return withAccess(access, async (store) => {
     if (!(await store.getRun(runId)))
-      throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
+      throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
     return summarizeRun(store, runId);
   });
 }

@@ -7,7 +7,7 @@ import { withStore } from '../api/index.js';
 async function phasesToMerge(runId: string, phase: string | undefined, options: RunCommandOptions): Promise<string[]> {
   return withStore(options, async (store) => {
     const run = await store.getRun(runId);
-    if (!run) throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with: baton runs`);
+    if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
     const workflow = storedPhases.parse(run.workflow);
     const merged = workflow.phases.filter((p) => p.merge).map((p) => p.id);
     if (merged.length === 0)

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Whether a process of this host with this pid exists (signal 0 checks without signalling). */
 export function processAlive(pid: number): boolean {
   try {
@@ -7,4 +9,42 @@ export function processAlive(pid: number): boolean {
     // EPERM: it is there, only not ours to signal.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Clock ticks per second of /proc's times: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
+
+/** When a process of this host started (ms since the epoch), from /proc; undefined without one. */
+export function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2, the command name, may hold spaces and parentheses: count fields after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTicks = Number(fields[19]);
+    const bootLine = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('btime '));
+    const bootSeconds = Number(bootLine?.split(' ')[1]);
+    if (!Number.isFinite(startTicks) || !Number.isFinite(bootSeconds)) return undefined;
+    return bootSeconds * 1000 + (startTicks * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A process is taken as older than a moment this close after it: /proc's boot time has whole seconds,
+ * and a wall clock stepped forward since (NTP, a VM resumed) shifts start times computed from it.
+ */
+const START_TIME_SLACK_MS = 30_000;
+
+/**
+ * Whether the process with this pid is alive and is one that was already running at `runningAt`: pids
+ * get reused, and a process started later is someone else (never signal it). Where start times
+ * cannot be read, a live pid is taken as that process.
+ */
+export function processAliveSince(pid: number, runningAt: number): boolean {
+  if (!processAlive(pid)) return false;
+  const startedAt = processStartedAt(pid);
+  return startedAt === undefined || startedAt <= runningAt + START_TIME_SLACK_MS;
 }

@@ -6,6 +6,7 @@ import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.j
 import type { RunRecord, SessionRecord, Store } from '../store/index.js';
 import { resolveAgent, workflowSchema, type ResolvedAgent } from '../workflow/index.js';
 import { LocalExecutor, type AgentJob } from './execute.js';
+import { agentToolRules, retryOptions } from './prepare-agent.js';
 import { activateSession, closeSession, createSession, type SessionOwner } from './session-status.js';
 
 export interface ContinueSessionOptions {
@@ -60,14 +61,13 @@ export async function continueSession(
       prompt: options.prompt,
       cwd: resolved.cwd,
       model: resolved.model,
-      allowedTools: resolved.allowedTools,
+      // The agent's own rules and limits: a follow-up may do and spend no more than the agent could.
+      ...agentToolRules(config, resolved, []),
+      maxBudgetUsd: resolved.maxBudgetUsd,
+      maxTurns: resolved.maxTurns,
     },
     env: resolved.env,
-    retry: {
-      maxRetries: config.max_retries,
-      baseDelayMs: config.retry_base_delay_ms,
-      maxDelayMs: config.retry_max_delay_ms,
-    },
+    retry: retryOptions(config),
     timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
     followUp: true,
   };

@@ -536,6 +536,41 @@ describe('orchestration: resume and keyed facts', () => {
   });
 });
 
+describe('orchestration: the run budget over a resume', () => {
+  it('counts what the run spent before it was stopped: budgetUsd caps the whole run, not each orchestrator', async () => {
+    const yaml = `version: 1\nname: b\nbudgetUsd: 1\nphases:\n  - { id: p, agents: [{ id: a, count: 4, prompt: work }] }\n`;
+    const events = new RunEvents();
+    const controller = new AbortController();
+    const first = start(yaml, () => ({ text: 'ok', costUsd: 0.3 }), {
+      events,
+      signal: controller.signal,
+      config: config({ parallel_limit: 1 }),
+    });
+    // Stopped (as by Ctrl-C) once two agents have spent $0.60 of the $1 budget.
+    let finished = 0;
+    events.on('agent.finished', () => {
+      if (++finished === 2) controller.abort(new Error('Ctrl-C'));
+    });
+    const stopped = await first.result;
+    expect(stopped.status).toBe('cancelled');
+    const spentBefore = stopped.phases[0]!.agents.reduce((sum, a) => sum + a.costUsd, 0);
+    expect(spentBefore).toBeCloseTo(0.6);
+    const resumed = start(yaml, () => ({ text: 'ok', costUsd: 0.3 }), {
+      runId: stopped.runId,
+      resume: true,
+      config: config({ parallel_limit: 1 }),
+    });
+    const summary = await resumed.result;
+    expect(summary.status).toBe('failed');
+    expect((await temp.store.getRun(summary.runId))?.error?.code).toBe(ErrorCodes.runBudgetExceeded);
+    // Each agent started after the resume was capped by what was left of the whole run's budget.
+    expect(resumed.runtime.calls.map((c) => c.maxBudgetUsd)).toEqual([
+      expect.closeTo(1 - spentBefore),
+      expect.closeTo(1 - spentBefore - 0.3),
+    ]);
+  });
+});
+
 describe('orchestration: resume after baton cancel', () => {
   it('is not cancelled again by the cancel request that stopped the run', async () => {
     const yaml = `version: 1\nname: c\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work }] }\n`;

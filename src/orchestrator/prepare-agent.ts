@@ -9,6 +9,8 @@ import type { InstanceContext, RunContext } from './run-context.js';
 import { createWorktree } from './worktree.js';
 import { integrationHead } from '../merge/index.js';
 import { agentPermissions } from '../approvals/index.js';
+import type { AgentSpec, RetryOptions } from '../agents/index.js';
+import type { BatonConfig } from '../config/index.js';
 
 /** An agent ready to start: the job for the executor, its record as it starts, and what it inherited. */
 export interface PreparedAgent {
@@ -97,13 +99,19 @@ async function planMcp(
   record: AgentRecord,
   timeoutMs: number,
 ): Promise<AgentMcpPlan> {
-  const planned = await mcp.prepareAgent({
-    agentId: record.id,
-    task: record.prompt,
-    requested: resolved.mcpServers,
-    policy: resolved.onMcpUnavailable,
-    signal: AbortSignal.any([ctx.stop.signal, AbortSignal.timeout(timeoutMs)]),
-  });
+  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 lets it be garbage-collected before it
+  // fires, and a `wait` for a server that stays down then never ends. The timer holds this one.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const planned = await mcp
+    .prepareAgent({
+      agentId: record.id,
+      task: record.prompt,
+      requested: resolved.mcpServers,
+      policy: resolved.onMcpUnavailable,
+      signal: AbortSignal.any([ctx.stop.signal, deadline.signal]),
+    })
+    .finally(() => clearTimeout(timer));
   // Baton's own server is scoped to this run and tenant; the config file written holds no literal secret.
   const plan = await finishAgentMcpConfig({
     dataDir: ctx.config.data_dir,
@@ -158,13 +166,7 @@ function agentJob(
       appendSystemPrompt: made.appendSystemPrompt,
       model: resolved.model,
       cwd: made.cwd,
-      // An agent may use the tools of every MCP server it was given.
-      allowedTools:
-        mcpServerNames.length > 0
-          ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
-          : resolved.allowedTools,
-      disallowedTools: resolved.disallowedTools,
-      permissions: agentPermissions(ctx.config, resolved, mcpServerNames),
+      ...agentToolRules(config, resolved, mcpServerNames),
       mcpServers: made.plan?.servers,
       // The agent may not spend more than what is left of the run's budget.
       maxBudgetUsd:
@@ -176,14 +178,36 @@ function agentJob(
     },
     ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
     env: resolved.env,
-    retry: {
-      maxRetries: config.max_retries,
-      baseDelayMs: config.retry_base_delay_ms,
-      maxDelayMs: config.retry_max_delay_ms,
-    },
+    retry: retryOptions(config),
     timeoutMs: made.timeoutMs,
   };
 }
+
+/**
+ * What tools an agent may use, by its workflow entry and the config's rules: the same for its run and
+ * for `baton sessions resume|fork`, so a follow-up can do nothing the agent could not.
+ */
+export function agentToolRules(
+  config: BatonConfig,
+  resolved: ResolvedAgent,
+  mcpServerNames: readonly string[],
+): Pick<AgentSpec, 'allowedTools' | 'disallowedTools' | 'permissions'> {
+  return {
+    // An agent may use the tools of every MCP server it was given.
+    allowedTools:
+      mcpServerNames.length > 0
+        ? [...(resolved.allowedTools ?? []), ...mcpServerNames.map((name) => `mcp__${name}`)]
+        : resolved.allowedTools,
+    disallowedTools: resolved.disallowedTools,
+    permissions: agentPermissions(config, resolved, mcpServerNames),
+  };
+}
+
+export const retryOptions = (config: BatonConfig): RetryOptions => ({
+  maxRetries: config.max_retries,
+  baseDelayMs: config.retry_base_delay_ms,
+  maxDelayMs: config.retry_max_delay_ms,
+});
 
 /** The system prompt Baton appends for an agent: where it is in the workflow, what it inherited, its MCP servers. */
 export function systemPromptFor(

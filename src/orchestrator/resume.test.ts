@@ -8,7 +8,7 @@ import type { RunRecord } from '../store/index.js';
 import { ALIVE_STALE_MS } from './alive.js';
 import { currentRunStatus, resumableRun, resumeElsewhereWarning } from './resume.js';
 
-const running = { id: 'run-1', status: 'running' as const };
+const running = { id: 'run-1', status: 'running' as const, createdAt: Date.now() };
 const temp = useTempStore('baton-resume-');
 
 describe('a running run whose orchestrator may be gone', () => {
@@ -30,6 +30,21 @@ describe('a running run whose orchestrator may be gone', () => {
     expect(currentRunStatus({ ...running, host: hostname(), pid: child.pid! })).toBe('interrupted');
     expect(currentRunStatus({ ...running, host: hostname(), pid: process.pid })).toBe('running');
     expect(currentRunStatus({ ...running, host: 'build-7', pid: child.pid! })).toBe('running');
+  });
+
+  it("reads as interrupted when a process started after the run took its dead orchestrator's pid", async () => {
+    const later = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const ranAt = Date.now() - 60_000;
+      expect(
+        currentRunStatus({ ...running, createdAt: ranAt, startedAt: ranAt, host: hostname(), pid: later.pid! }),
+      ).toBe('interrupted');
+      expect(currentRunStatus({ ...running, host: hostname(), pid: later.pid!, createdAt: Date.now() })).toBe(
+        'running',
+      );
+    } finally {
+      later.kill('SIGKILL');
+    }
   });
 
   it('on another host, reads as interrupted once its orchestrator has been silent for ALIVE_STALE_MS', () => {

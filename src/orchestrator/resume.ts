@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
+import { BatonError, ErrorCodes, processAliveSince } from '../core/index.js';
 import type { AgentRecord, RunRecord, RunStatus, Store } from '../store/index.js';
 import { ALIVE_STALE_MS } from './alive.js';
 
@@ -48,7 +48,7 @@ function silentForMs(run: Pick<RunRecord, 'aliveAt'>, now: number): number | und
  * if it is, two would drive the run. Undefined otherwise.
  */
 export function resumeElsewhereWarning(
-  run: Pick<RunRecord, 'id' | 'status' | 'pid' | 'host' | 'aliveAt'>,
+  run: Pick<RunRecord, 'id' | 'status' | 'pid' | 'host' | 'aliveAt' | 'startedAt' | 'createdAt'>,
 ): string | undefined {
   if (run.status !== 'running' || run.host === undefined || run.aliveAt !== undefined) return undefined;
   if (orchestratorHere(run) !== 'elsewhere') return undefined;
@@ -65,7 +65,7 @@ export function resumeElsewhereWarning(
  * this host the orchestrator's pid tells; elsewhere its heartbeat, silent for `ALIVE_STALE_MS`.
  */
 export function currentRunStatus(
-  run: Pick<RunRecord, 'status' | 'pid' | 'host' | 'aliveAt'>,
+  run: Pick<RunRecord, 'status' | 'pid' | 'host' | 'aliveAt' | 'startedAt' | 'createdAt'>,
   now = Date.now(),
 ): RunStatus {
   if (run.status !== 'running') return run.status;
@@ -79,9 +79,12 @@ export function currentRunStatus(
  * Whether the process that orchestrates (or orchestrated) a run is alive: known only on its own host,
  * and only when its pid was recorded; `elsewhere` otherwise.
  */
-export function orchestratorHere(run: Pick<RunRecord, 'pid' | 'host'>): 'alive' | 'gone' | 'elsewhere' {
+export function orchestratorHere(
+  run: Pick<RunRecord, 'pid' | 'host' | 'startedAt' | 'createdAt'>,
+): 'alive' | 'gone' | 'elsewhere' {
   if (run.host !== hostname() || run.pid === undefined) return 'elsewhere';
-  return processAlive(run.pid) ? 'alive' : 'gone';
+  // A process that started after the orchestrator recorded the run took a dead orchestrator's pid.
+  return processAliveSince(run.pid, run.startedAt ?? run.createdAt) ? 'alive' : 'gone';
 }
 
 /** What a resumed orchestrator starts from: the run as it goes on, its agents, and its generated phases. */
@@ -89,6 +92,16 @@ export interface ResumedRun {
   run: RunRecord;
   agents: AgentRecord[];
   generated: Array<{ id: string; generation: number; parentId: string }>;
+  /** What the run's attempts spent before: its budget covers the whole run, not each orchestrator. */
+  spent: { usd: number; tokens: number };
+}
+
+async function spentByAttempts(store: Store, runId: string, agents: AgentRecord[]): Promise<ResumedRun['spent']> {
+  const attempts = (await Promise.all(agents.map((a) => store.listAttempts(runId, a.id)))).flat();
+  return {
+    usd: attempts.reduce((sum, a) => sum + a.costUsd, 0),
+    tokens: attempts.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
+  };
 }
 
 /** Loads a stored run to continue it, clearing the `baton cancel` that may have stopped it before. */
@@ -108,10 +121,12 @@ export async function loadResumedRun(
       ? [{ id: phase.id, generation: phase.generation, parentId: phase.parentId }]
       : [],
   );
+  const agents = await store.listAgents(runId);
   return {
     // `baton run --resume <id> --priority <n>` changes the priority of what is left to run.
     run: { ...rest, ...started, resumes: (stored.resumes ?? 0) + 1 },
-    agents: await store.listAgents(runId),
+    agents,
     generated,
+    spent: await spentByAttempts(store, runId, agents),
   };
 }

@@ -4,12 +4,14 @@ import type { RunStop } from './run-stop.js';
 
 export interface RunBudgetOptions {
   runId: string;
-  /** Whose daily token budget `budgetTokens` is what is left of (for the message). */
+  /** Whose daily token budget `tenantLeftTokens` is what is left of (for the message). */
   tenant: () => string;
-  /** USD the run may spend; undefined for no limit. */
-  budgetUsd?: number;
-  /** Tokens (input + output) the run may use; undefined for no limit. */
-  budgetTokens?: number;
+  /** The workflow's `budgetUsd`: what the whole run may spend, over all its orchestrators; undefined for no limit. */
+  runBudgetUsd?: number;
+  /** What is left of the tenant's daily USD budget as this orchestrator starts; undefined for no limit. */
+  tenantLeftUsd?: number;
+  /** What is left of the tenant's daily token budget (input + output) as this orchestrator starts. */
+  tenantLeftTokens?: number;
   events: RunEvents;
   stop: RunStop;
 }
@@ -17,29 +19,53 @@ export interface RunBudgetOptions {
 /**
  * What a run has spent against its budgets. Spend is reported as it happens (per attempt, or per
  * agent from a remote worker); the run warns at 80 % of its USD budget and stops at 100 % of either.
+ * A resumed run starts from what it spent before (`spentBefore`), so its budget covers the whole run.
  */
 export class RunBudget {
   private spentUsd = 0;
   private spentTokens = 0;
+  /** Spent by the run's earlier orchestrators: the tenant's remainder, read now, no longer includes it. */
+  private earlier = { usd: 0, tokens: 0 };
   private warned = false;
 
   constructor(private readonly options: RunBudgetOptions) {}
 
+  /** Counts what the run spent before this orchestrator took it over (`--resume`). */
+  spentBefore(usd: number, tokens: number): void {
+    this.earlier = { usd, tokens };
+    this.spentUsd += usd;
+    this.spentTokens += tokens;
+  }
+
+  /** The USD the whole run may spend: the lower of its own budget and the tenant's; undefined for none. */
+  private get budgetUsd(): number | undefined {
+    const { runBudgetUsd, tenantLeftUsd } = this.options;
+    const caps = [runBudgetUsd, tenantLeftUsd === undefined ? undefined : this.earlier.usd + tenantLeftUsd];
+    const defined = caps.filter((c): c is number => c !== undefined);
+    return defined.length > 0 ? Math.min(...defined) : undefined;
+  }
+
+  private get budgetTokens(): number | undefined {
+    const { tenantLeftTokens } = this.options;
+    return tenantLeftTokens === undefined ? undefined : this.earlier.tokens + tenantLeftTokens;
+  }
+
   /** True when the run has a USD budget (agents are then capped by what is left of it). */
   get limited(): boolean {
-    return this.options.budgetUsd !== undefined;
+    return this.budgetUsd !== undefined;
   }
 
   /** What is left of the USD budget (never quite 0, so an agent can still be started and stopped), or undefined. */
   remainingUsd(): number | undefined {
-    const { budgetUsd } = this.options;
+    const { budgetUsd } = this;
     return budgetUsd === undefined ? undefined : Math.max(0.0001, budgetUsd - this.spentUsd);
   }
 
   spend(costUsd: number, tokens: number): void {
     this.spentUsd += costUsd;
     this.spentTokens += tokens;
-    const { budgetUsd, budgetTokens, runId, events, stop } = this.options;
+    const { budgetUsd, budgetTokens } = this;
+    const { runId, events, stop } = this.options;
     if (budgetUsd !== undefined && !this.warned && this.spentUsd >= 0.8 * budgetUsd) {
       this.warned = true;
       events.emit('budget.warning', { runId, spentUsd: this.spentUsd, budgetUsd });

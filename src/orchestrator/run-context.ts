@@ -87,7 +87,7 @@ export interface RunWorkflowOptions {
   tenant?: string;
   /** Overrides the workflow's priority. */
   priority?: number;
-  /** USD the run may spend: the lower of the workflow's budgetUsd and what is left of its tenant's. */
+  /** What is left of the tenant's daily USD budget (the run may spend the lower of it and the workflow's budgetUsd). */
   budgetUsd?: number;
   /** Tokens (input + output) the run may use: what is left of its tenant's daily token budget. */
   budgetTokens?: number;
@@ -127,7 +127,6 @@ export function createRunContext(
   const { config, store } = options;
   const clock = options.clock ?? systemClock;
   const stop = new RunStop();
-  const budgets = [workflow.budgetUsd, options.budgetUsd].filter((b): b is number => b !== undefined);
   const oneTurn = {
     runtime: options.runtime,
     env: options.env,
@@ -166,8 +165,9 @@ export function createRunContext(
     budget: new RunBudget({
       runId,
       tenant: () => graph.run().tenant,
-      ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
-      ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}),
+      ...(workflow.budgetUsd !== undefined ? { runBudgetUsd: workflow.budgetUsd } : {}),
+      ...(options.budgetUsd !== undefined ? { tenantLeftUsd: options.budgetUsd } : {}),
+      ...(options.budgetTokens !== undefined ? { tenantLeftTokens: options.budgetTokens } : {}),
       events,
       stop,
     }),

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
 import type { RunRecord, Store } from '../store/index.js';
+import { orchestratorHere } from './resume.js';
 
 /** How often a running orchestrator checks the store for a `baton cancel` from another process. */
 const CANCEL_POLL_MS = 250;
@@ -73,9 +73,9 @@ export async function requestRunCancel(store: Store, runId: string): Promise<Run
   const run = await store.getRun(runId);
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
   await store.requestCancel(runId);
-  if (run.status === 'running' && run.pid !== undefined && run.host === hostname() && run.pid !== process.pid) {
+  if (run.status === 'running' && orchestratorHere(run) === 'alive' && run.pid !== process.pid) {
     try {
-      process.kill(run.pid, 'SIGTERM');
+      process.kill(run.pid!, 'SIGTERM');
     } catch {
       // Already gone: the stored flag covers an orchestrator we cannot signal.
     }

@@ -115,6 +115,7 @@ class RunExecution implements PhaseGraph {
       });
       this.runRecord = resumed.run;
       records.load(resumed.agents);
+      this.ctx.budget.spentBefore(resumed.spent.usd, resumed.spent.tokens);
       for (const { id, ...origin } of resumed.generated) this.generatedFrom.set(id, origin);
     } else {
       this.runRecord = {
