@@ -463,7 +463,7 @@ export class DynamicContextAccumulator {
     let content: string;
     let method = this.options.summarizer?.name ?? this.fallback.name;
     try {
-      content = await (this.options.summarizer ?? this.fallback).summarize(request);
+      content = await (this.options.summarizer ?? this.fallback).summarize(request, requester.signal);
     } catch {
       // No model (or it failed): a deterministic extract keeps the run going.
       method = this.fallback.name;

@@ -9,6 +9,10 @@ export interface OneTurnAgentOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   model?: string;
+  /** What the call may spend (what is left of the run's budget); undefined for no cap. */
+  maxBudgetUsd?: () => number | undefined;
+  /** Told what each call spent, answered or not, so the run's budget counts it like an agent's. */
+  onSpend?: (costUsd: number, tokens: number) => void;
 }
 
 /** Asks once and returns the agent's non-empty answer; throws, naming `agentId`, when there is none. */
@@ -28,9 +32,11 @@ export async function askOneTurn(
       model: options.model,
       allowedTools: [],
       maxTurns: 1,
+      maxBudgetUsd: options.maxBudgetUsd?.(),
     },
     signal,
   );
+  options.onSpend?.(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
   if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
     throw new Error(`${agentId} agent failed: ${outcome.error?.message ?? 'empty answer'}`);
   }

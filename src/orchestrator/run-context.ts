@@ -127,11 +127,23 @@ export function createRunContext(
   const { config, store } = options;
   const clock = options.clock ?? systemClock;
   const stop = new RunStop();
+  const budget = new RunBudget({
+    runId,
+    tenant: () => graph.run().tenant,
+    ...(workflow.budgetUsd !== undefined ? { runBudgetUsd: workflow.budgetUsd } : {}),
+    ...(options.budgetUsd !== undefined ? { tenantLeftUsd: options.budgetUsd } : {}),
+    ...(options.budgetTokens !== undefined ? { tenantLeftTokens: options.budgetTokens } : {}),
+    events,
+    stop,
+  });
+  // The summarizer's and re-ranker's model calls are the run's spend too.
   const oneTurn = {
     runtime: options.runtime,
     env: options.env,
     cwd: options.workflowDir,
     model: workflow.defaults?.model,
+    maxBudgetUsd: () => budget.remainingUsd(),
+    onSpend: (costUsd: number, tokens: number) => budget.spend(costUsd, tokens),
   };
   const accumulator = new DynamicContextAccumulator({
     store,
@@ -162,15 +174,7 @@ export function createRunContext(
     scheduler:
       options.scheduler ??
       new AgentScheduler({ limit: config.parallel_limit, tenantLimits: config.tenant_max_concurrent_agents }),
-    budget: new RunBudget({
-      runId,
-      tenant: () => graph.run().tenant,
-      ...(workflow.budgetUsd !== undefined ? { runBudgetUsd: workflow.budgetUsd } : {}),
-      ...(options.budgetUsd !== undefined ? { tenantLeftUsd: options.budgetUsd } : {}),
-      ...(options.budgetTokens !== undefined ? { tenantLeftTokens: options.budgetTokens } : {}),
-      events,
-      stop,
-    }),
+    budget,
     records: new AgentRecords({
       runId,
       workflow,

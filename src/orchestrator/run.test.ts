@@ -218,6 +218,38 @@ phases:
     expect(runtime.calls.map((c) => c.maxBudgetUsd?.toFixed(1))).toEqual(['1.0', '0.7', '0.4', '0.1']);
   });
 
+  it("counts the summarizer's model calls against the run budget, and caps them by what is left", async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: summarized
+budgetUsd: 1.0
+context: { summarizer: agent }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: build it }] }
+`,
+      'summarized.yaml',
+    );
+    const events = new RunEvents();
+    const exceeded: number[] = [];
+    events.on('budget.exceeded', (e) => exceeded.push(e.spentUsd));
+    const { runtime, result } = run(
+      workflow,
+      (spec) =>
+        spec.agentId === 'context-summarizer'
+          ? { text: 'the summary', costUsd: 0.4 }
+          : { text: 'Finding: the cache is cold.', costUsd: 0.3 },
+      { events },
+    );
+    const summary = await result;
+    // scout 0.3 + summarizer 0.4 + dev 0.3 reach the budget.
+    expect(exceeded.map((usd) => usd.toFixed(1))).toEqual(['1.0']);
+    expect(summary.status).toBe('failed');
+    expect(runtime.calls.find((c) => c.agentId === 'context-summarizer')?.maxBudgetUsd?.toFixed(1)).toBe('0.7');
+    expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.3');
+  });
+
   it('cancels every agent when its signal aborts', async () => {
     const controller = new AbortController();
     const events = new RunEvents();
