@@ -25,6 +25,7 @@ export type {
 } from './values.js';
 export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
 export { isEnvReference, isSecretName, REDACTED, redactNamedValues, redactShapes, SecretRedactor } from './redact.js';
+export { neutralizeControls, neutralizeControlsDeep } from './terminal-text.js';
 export {
   argumentText,
   checkTenantName,
