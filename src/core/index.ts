@@ -24,7 +24,15 @@ export type {
   Usage,
 } from './values.js';
 export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
-export { isEnvReference, isSecretName, REDACTED, redactNamedValues, redactShapes, SecretRedactor } from './redact.js';
+export {
+  isEnvReference,
+  isSecretName,
+  REDACTED,
+  redactNamedValues,
+  redactShapes,
+  secretArgumentValues,
+  SecretRedactor,
+} from './redact.js';
 export { neutralizeControls, neutralizeControlsDeep } from './terminal-text.js';
 export {
   argumentText,

@@ -20,11 +20,14 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
   // scheme://user:password@host (redis://:pw@host included): the password only.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, `$1${URL_PASSWORD_MASK}@`],
-  // A URL's query parameter named like a secret (?token=…, &api_key=…): a webhook's or collector's key.
+  // A URL's query parameter named like a secret (?token=…, &api_key=…, and in a URL a bare key= or a
+  // signature, sig=): a webhook's or collector's key.
   [
     /([?&])([^=&#\s]+)=([^&#\s]+)/g,
     (whole, separator, name, value) =>
-      isSecretName(name!) && !value!.startsWith('$') ? `${separator}${name}=${REDACTED}` : whole,
+      (isSecretName(name!) || /^(key|sig|signature)$/i.test(name!)) && !value!.startsWith('$')
+        ? `${separator}${name}=${REDACTED}`
+        : whole,
   ],
   // Webhook URLs whose path is the credential.
   [/\b(hooks\.slack\.com\/services\/)[A-Za-z0-9/_-]+/g, `$1${REDACTED}`],
@@ -47,6 +50,20 @@ export function isSecretName(name: string): boolean {
   return words.some(
     (word, i) => secretWord.test(word) || (word === 'key' && (words[i - 1] === 'api' || words[i - 1] === 'private')),
   );
+}
+
+/**
+ * The values a command line gives to secret-named flags: `--api-key KEY` (the next argument) and
+ * `--token=KEY`. A `${VAR}` reference says where a secret comes from, not what it is, and is left out.
+ */
+export function secretArgumentValues(args: readonly string[]): string[] {
+  const flag = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?$/s;
+  return args.flatMap((arg, i) => {
+    const [, name, inline] = flag.exec(arg) ?? [];
+    if (name === undefined || !isSecretName(name)) return [];
+    const value = inline ?? (args[i + 1]?.startsWith('-') ? undefined : args[i + 1]);
+    return value === undefined || value === '' || isEnvReference(value) ? [] : [value];
+  });
 }
 
 /** Text with every secret-shaped part replaced (no known values needed). */

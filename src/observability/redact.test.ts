@@ -136,11 +136,11 @@ describe('the one redaction rule', () => {
     expect(
       redactShapes(
         'https://hooks.example.com/approve?token=whsec-123456&team=ops and http://127.0.0.1:4318/?api_key=otel-key-42#top ' +
-          'and https://h/x?access_token=a1&apiKey=b2&page=3',
+          'and https://h/x?access_token=a1&apiKey=b2&page=3 https://maps.example.com/api?key=AIzaSy-k3y&sig=s1g&keyword=cafe',
       ),
     ).toBe(
       'https://hooks.example.com/approve?token=[REDACTED]&team=ops and http://127.0.0.1:4318/?api_key=[REDACTED]#top ' +
-        'and https://h/x?access_token=[REDACTED]&apiKey=[REDACTED]&page=3',
+        'and https://h/x?access_token=[REDACTED]&apiKey=[REDACTED]&page=3 https://maps.example.com/api?key=[REDACTED]&sig=[REDACTED]&keyword=cafe',
     );
     expect(
       redactShapes(
