@@ -22,6 +22,7 @@ const hostile = {
   csi8: '\u009b2J',
   bidi: 'approve \u202eexe.ssap\u202c',
 };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 beforeAll(async () => {

@@ -25,7 +25,7 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [
     /([?&])([^=&#\s]+)=([^&#\s]+)/g,
     (whole, separator, name, value) =>
-      (isSecretName(name!) || /^(key|sig|signature)$/i.test(name!)) && !value!.startsWith('$')
+      (isSecretName(name) || /^(key|sig|signature)$/i.test(name)) && !value.startsWith('$')
         ? `${separator}${name}=${REDACTED}`
         : whole,
   ],

@@ -3,6 +3,7 @@
  * that write the clipboard, retitle the window or erase a line; CR rewrites it), DEL, the C1 controls
  * (U+009B is an 8-bit CSI) and the bidi overrides and isolates that reorder what is shown.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const terminalControls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
