@@ -41,6 +41,24 @@ describe('hostile files through the CLI: exit 2, file, line and a code, no stack
       `version: 1\nname: x\nphases: [{ id: p, agents: [{ id: ${'a'.repeat(300)}, prompt: p }] }]\n`,
       /long-id\.yaml:3: phases\[0\]\.agents\[0\]\.id: at most 64 characters/,
     ],
+    [
+      'an MCP server env value too large for a process environment',
+      'mcp-env.yaml',
+      `version: 1\nname: x\nmcpServers:\n  s: { command: node, env: { BIG: ${'b'.repeat(200_000)} } }\nphases: [{ id: p, agents: [{ id: a, prompt: p, mcpServers: [s] }] }]\n`,
+      /mcp-env\.yaml:4: mcpServers\.s\.env\.BIG: too large for a process environment/,
+    ],
+    [
+      'a NUL in an MCP server argument',
+      'mcp-arg.yaml',
+      'version: 1\nname: x\nmcpServers:\n  s: { command: node, args: ["a\\0b"] }\nphases: [{ id: p, agents: [{ id: a, prompt: p, mcpServers: [s] }] }]\n',
+      /mcp-arg\.yaml:4: mcpServers\.s\.args\[0\]: a command-line argument cannot hold a NUL character/,
+    ],
+    [
+      'an approval timeout of 2^31 ms (past what the documented range allows)',
+      'approval-timeout.yaml',
+      'version: 1\nname: x\nphases:\n  - id: p\n    agents:\n      - { id: a, prompt: p, permissions: { approvalTimeoutMs: 2147483648 } }\n',
+      /approval-timeout\.yaml:6: phases\[0\]\.agents\[0\]\.permissions\.approvalTimeoutMs: must be at most 2073600000/,
+    ],
   ])('baton run: %s', async (_name, name, text, expected) => {
     const result = await runCli(['run', file(name, text)], { env });
     expect(result.code).toBe(2);

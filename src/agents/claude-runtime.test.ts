@@ -65,6 +65,11 @@ describe('claude runtime (real binary)', () => {
         sequencePer: 'session',
       },
       {
+        match: { prompt: 'unanswered' },
+        replies: [{ hang: true }, { text: 'recovered after the silence' }],
+        sequencePer: 'session',
+      },
+      {
         match: { prompt: 'patient' },
         replies: [{ fault: { status: 429, retryAfter: 3 } }, { text: 'after waiting' }],
         sequencePer: 'session',
@@ -253,6 +258,19 @@ describe('claude runtime (real binary)', () => {
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.map((r) => r.outcome)).toEqual(['stall', 'message']);
     expect(requests[1]!.view!.last).toContain('BATON_MODEL_STALLED');
+  });
+
+  it('a model request never answered (not even its headers) is a stall too: retried, the session resumed', async () => {
+    const agent = spec('unanswered job');
+    const result = await runWithRetries(agent, {
+      runtime: new ClaudeRuntime({ streamIdleTimeoutMs: 1500 }),
+      retry: fastRetry,
+    });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'recovered after the silence' } });
+    const requests = model.server.messageRequests(agent.sessionId);
+    expect(requests.map((r) => r.outcome)).toEqual(['hang', 'message']);
+    // Claude Code's request timeout, which Baton sets to stream_idle_timeout_ms.
+    expect(requests[1]!.view!.last).toContain('BATON_MODEL_CONNECTION: Request timed out');
   });
 
   it('Retry-After of a 429 sets the retry delay, for every agent of the runtime on that model', async () => {

@@ -230,7 +230,9 @@ function sdkOptions(
     extraArgs: { 'strict-mcp-config': null },
     // Project settings and CLAUDE.md of the working directory apply; the user's global ones do not.
     settingSources: ['project'],
-    env: spec.env,
+    // A request whose response never starts (no headers) is a stall too: Claude Code's own first-byte
+    // timeout (API_TIMEOUT_MS, 10 min by default) ends it as a retryable error; the user's value wins.
+    env: { API_TIMEOUT_MS: String(runtime.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS), ...spec.env },
     maxBudgetUsd: spec.maxBudgetUsd,
     maxTurns: spec.maxTurns,
     outputFormat: spec.outputSchema ? { type: 'json_schema', schema: spec.outputSchema } : undefined,

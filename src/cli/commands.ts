@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { BatonError, checkTenantName, ErrorCodes, EXIT_WAITING_FOR_APPROVAL, SecretRedactor } from '../core/index.js';
+import {
+  BatonError,
+  checkTenantName,
+  ErrorCodes,
+  EXIT_WAITING_FOR_APPROVAL,
+  neutralizeControlsDeep,
+  SecretRedactor,
+} from '../core/index.js';
 import { catalogFor, formatRunHealth, mcpSecretValues, mergeRunHealth } from '../mcp/index.js';
 import { answerApproval } from '../approvals/index.js';
 import {
@@ -32,6 +39,8 @@ export interface Output {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Values to keep out of everything written from now on (a workflow's MCP secrets), when the output redacts. */
   hide?(values: Iterable<string>): void;
+  /** stdout for drawing with the terminal's own escapes (the live dashboard), when `stdout` shows them as text. */
+  terminal?: NodeJS.WritableStream;
 }
 
 /** Exit code of a finished run: 0 only when every agent succeeded. */
@@ -344,9 +353,14 @@ export async function dashboardCommand(
         store,
         id,
         (snapshot) => {
-          const view = createElement(Dashboard, { snapshot, ...(interactive ? { onAnswer } : {}) });
+          const shown = neutralizeControlsDeep(snapshot);
+          const view = createElement(Dashboard, { snapshot: shown, ...(interactive ? { onAnswer } : {}) });
           if (app) app.rerender(view);
-          else app = render(view, { stdout: output.stdout as NodeJS.WriteStream, patchConsole: false });
+          else
+            app = render(view, {
+              stdout: (output.terminal ?? output.stdout) as NodeJS.WriteStream,
+              patchConsole: false,
+            });
           if (options.once) stop.abort();
         },
         { intervalMs: options.interval ?? 500, contextLimitBytes: config.context_size_limit, signal: stop.signal },

@@ -1,21 +1,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ClaudeRuntime } from '../agents/index.js';
 import { archiveSessions, exportContext, importContext, pruneSessions } from '../context/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
-import type { SessionStatus } from '../store/index.js';
+import { TenantScope, type SessionStatus, type Store } from '../store/index.js';
 import { type Output } from './commands.js';
 import { auditTrail, withStore, type StoreOptions } from '../api/index.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 
+/** What a read with `--tenant` may see: that tenant's runs only (every run without it). */
+const scopeOf = (store: Store, tenant: string | undefined): TenantScope =>
+  new TenantScope(store, tenant === undefined ? undefined : checkTenantName(tenant, '--tenant'));
+
 export async function sessionsListCommand(
-  options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean },
+  options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const sessions = await store.listSessions({
+    const sessions = await scopeOf(store, options.tenant).listSessions({
       runId: options.run,
       status: options.status,
       limit: options.limit ?? 50,
@@ -33,11 +37,11 @@ export async function sessionsListCommand(
 
 export async function sessionsShowCommand(
   id: string,
-  options: StoreOptions & { json?: boolean },
+  options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const session = await storedSession(store, id);
+    const session = await storedSession(store, id, scopeOf(store, options.tenant));
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
     if (options.json) {
       output.stdout.write(`${JSON.stringify({ session, context: entries, corrupt })}\n`);
@@ -118,11 +122,18 @@ export async function sessionsContinueCommand(
 }
 
 export async function contextExportCommand(
-  options: StoreOptions & { run?: string; out?: string },
+  options: StoreOptions & { run?: string; out?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const data = await exportContext(store, options.run, new Date());
+    const scope = scopeOf(store, options.tenant);
+    if (options.run !== undefined && !(await scope.getRun(options.run)))
+      throw new BatonError(
+        ErrorCodes.runNotFound,
+        `No run with id ${options.run}${scope.tenant ? ` for tenant ${scope.tenant}` : ''}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,
+      );
+    const all = await exportContext(store, options.run, new Date());
+    const data = { ...all, sessions: await scope.ofOwnRuns(all.sessions), entries: await scope.ofOwnRuns(all.entries) };
     const text = `${JSON.stringify(data, null, 2)}\n`;
     if (options.out) {
       writeFileSync(options.out, text);

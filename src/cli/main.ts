@@ -366,12 +366,14 @@ storeOptions(
     .option('--run <runId>', 'only this run')
     .addOption(new Option('--status <status>', 'only sessions in this status').choices(sessionStatuses))
     .option('--limit <n>', 'how many', positiveInt)
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => sessionsListCommand(opts, output)));
 storeOptions(
   sessions
     .command('show <sessionId>')
     .description('a session and the context it produced')
+    .option('--tenant <name>', "only a session of this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((id, opts) => sessionsShowCommand(id, opts, output)));
 storeOptions(
@@ -429,6 +431,7 @@ storeOptions(
     .command('export')
     .description('write context entries and sessions as JSON')
     .option('--run <runId>', 'only this run')
+    .option('--tenant <name>', "only this tenant's runs")
     .option('--out <file>', 'write to a file instead of stdout'),
 ).action(action((opts) => contextExportCommand(opts, output)));
 storeOptions(context.command('import <file>').description('load an export (checksums are verified first)')).action(

@@ -1,15 +1,18 @@
-import { SecretRedactor } from '../core/index.js';
+import { neutralizeControls, SecretRedactor } from '../core/index.js';
 import type { Output } from './commands.js';
 
 /**
  * Where every command writes, through the one redaction rule: secret-named environment values, the
  * values of MCP env and headers in reach, and anything secret-shaped (keys, tokens, URL passwords) never
  * reach the terminal, whichever command or error message carries them. `hide` adds values found later
- * (a workflow's own MCP servers).
+ * (a workflow's own MCP servers). Control characters (terminal escapes a model or a web page wrote into a
+ * result or a tool call) are shown as escapes, not obeyed; only `terminal`, which the live dashboard draws
+ * with, passes Baton's own escapes through (what it draws is neutralized before).
  */
 export class RedactedOutput implements Output {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly terminal: NodeJS.WritableStream;
   private secrets: string[] = [];
   private redactor: SecretRedactor;
 
@@ -18,8 +21,9 @@ export class RedactedOutput implements Output {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.redactor = SecretRedactor.fromEnvironment(env);
-    this.stdout = this.redacting(streams.stdout);
-    this.stderr = this.redacting(streams.stderr);
+    this.stdout = this.redacting(streams.stdout, (text) => neutralizeControls(this.redactor.redact(text)));
+    this.stderr = this.redacting(streams.stderr, (text) => neutralizeControls(this.redactor.redact(text)));
+    this.terminal = this.redacting(streams.stdout, (text) => this.redactor.redact(text));
   }
 
   hide(values: Iterable<string>): void {
@@ -31,8 +35,8 @@ export class RedactedOutput implements Output {
     return this.redactor.redact(text);
   }
 
-  /** The stream with `write` redacting what it is given; everything else (isTTY, columns, events) as is. */
-  private redacting<S extends NodeJS.WritableStream>(stream: S): S {
+  /** The stream with `write` cleaning what it is given; everything else (isTTY, columns, events) as is. */
+  private redacting<S extends NodeJS.WritableStream>(stream: S, clean: (text: string) => string): S {
     return new Proxy(stream, {
       get: (target, property, receiver) => {
         if (property !== 'write') {
@@ -41,7 +45,7 @@ export class RedactedOutput implements Output {
         }
         return (chunk: string | Uint8Array, ...rest: unknown[]) =>
           (target.write as (...a: unknown[]) => boolean)(
-            this.redactor.redact(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
+            clean(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
             ...rest,
           );
       },

@@ -68,6 +68,24 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a per-tenant limit for a name no tenant can have (it would never apply), naming key and line', () => {
+    writeFileSync(
+      join(cwd, 'baton.config.yaml'),
+      'tenant_max_concurrent_agents:\n  team-a: 2\n  "team b": 3\ntenant_daily_budget_usd: { "../x": 1 }\n',
+    );
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(
+          /baton\.config\.yaml:3: tenant_max_concurrent_agents\.team b: .*letters, digits/s,
+        ),
+      }),
+    );
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/tenant_daily_budget_usd\.\.\.\/x: /);
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'tenant_daily_token_budget: { team-a: 1000, t_2: 5 }\n');
+    expect(loadConfig({ cwd, env: {} }).config.tenant_daily_token_budget).toEqual({ 'team-a': 1000, t_2: 5 });
+  });
+
   it('rejects a redis_url that is not a redis URL', () => {
     writeFileSync(join(cwd, 'baton.config.yaml'), 'redis_url: http://localhost\n');
     expect(() => loadConfig({ cwd, env: {} })).toThrow(

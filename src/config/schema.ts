@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { day, durationMs, hour, intRange, minute, second, usdAmount } from '../core/index.js';
+import { day, durationMs, hour, intRange, minute, second, tenantNameSchema, usdAmount } from '../core/index.js';
 import { mcpServerSchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
 
@@ -42,7 +42,7 @@ export const configSchema = z
     /** How long a finished agent session is kept before it may be archived and pruned (default 7 days). */
     session_ttl_ms: intRange(1, 3650 * day).default(7 * day),
     /** USD each tenant may spend per UTC day, across all its runs; tenants not listed have no limit. */
-    tenant_daily_budget_usd: z.record(z.string(), usdAmount).default({}),
+    tenant_daily_budget_usd: z.record(tenantNameSchema, usdAmount).default({}),
     /** How long audit trail entries are kept (days). */
     audit_retention_days: intRange(1, 36_500).default(90),
     /** Base URL of an OTLP/HTTP receiver for OpenTelemetry traces (`/v1/traces` is added); unset: traces off unless OTEL_EXPORTER_OTLP_* says. */
@@ -82,9 +82,9 @@ export const configSchema = z
     /** A worker silent this long (died) loses its jobs to other workers. */
     worker_stall_timeout_ms: durationMs(second, hour).default(30_000),
     /** Agents of one tenant running at once across all its runs; tenants not listed have no limit. */
-    tenant_max_concurrent_agents: z.record(z.string(), intRange(1, 100_000)).default({}),
+    tenant_max_concurrent_agents: z.record(tenantNameSchema, intRange(1, 100_000)).default({}),
     /** Tokens (input + output) each tenant may use per UTC day; tenants not listed have no limit. */
-    tenant_daily_token_budget: z.record(z.string(), intRange(1, Number.MAX_SAFE_INTEGER)).default({}),
+    tenant_daily_token_budget: z.record(tenantNameSchema, intRange(1, Number.MAX_SAFE_INTEGER)).default({}),
     /** Permission rules for every agent of every run, below the workflow's own (Claude Code rule syntax). */
     permissions: permissionsSchema.optional(),
     /** Receives a JSON POST for each approval request; a failing webhook never holds up the run. */

@@ -9,7 +9,7 @@ export {
 export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
-export { processAlive, processAliveSince } from './process-alive.js';
+export { descendantsOf, killAll, processAlive, processAliveSince } from './process-alive.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { PathProblem } from './validate.js';
@@ -24,7 +24,16 @@ export type {
   Usage,
 } from './values.js';
 export type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ListApprovalsOptions } from './approval.js';
-export { isEnvReference, isSecretName, REDACTED, redactNamedValues, redactShapes, SecretRedactor } from './redact.js';
+export {
+  isEnvReference,
+  isSecretName,
+  REDACTED,
+  redactNamedValues,
+  redactShapes,
+  secretArgumentValues,
+  SecretRedactor,
+} from './redact.js';
+export { neutralizeControls, neutralizeControlsDeep } from './terminal-text.js';
 export {
   argumentText,
   checkTenantName,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Whether a process of this host with this pid exists (signal 0 checks without signalling). */
 export function processAlive(pid: number): boolean {
@@ -11,16 +11,22 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name, from the state on (throws without one):
+ * "pid (comm) state ppid …", where comm may hold spaces and parentheses, so it is read after its last ')'.
+ */
+function statFieldsOf(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Clock ticks per second of /proc's times: USER_HZ, 100 on every Linux architecture Node runs on. */
 const USER_HZ = 100;
 
 /** When a process of this host started (ms since the epoch), from /proc; undefined without one. */
 export function processStartedAt(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2, the command name, may hold spaces and parentheses: count fields after its last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTicks = Number(fields[19]);
+    const startTicks = Number(statFieldsOf(pid)[19]);
     const bootLine = readFileSync('/proc/stat', 'utf8')
       .split('\n')
       .find((line) => line.startsWith('btime '));
@@ -47,4 +53,45 @@ export function processAliveSince(pid: number, runningAt: number): boolean {
   if (!processAlive(pid)) return false;
   const startedAt = processStartedAt(pid);
   return startedAt === undefined || startedAt <= runningAt + START_TIME_SLACK_MS;
+}
+/**
+ * The processes started by `pid`, and by those in turn, read from /proc (none where there is no /proc).
+ * Taken while `pid` lives: once it dies its children are re-parented and no longer traceable to it.
+ */
+export function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    try {
+      const ppid = Number(statFieldsOf(Number(entry))[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // it exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const visit = (parent: number): void => {
+    for (const child of parents.get(parent) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+/** SIGKILLs these processes, each that is still there. */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }

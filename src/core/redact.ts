@@ -12,7 +12,7 @@ export const REDACTED = '[REDACTED]';
 const URL_PASSWORD_MASK = '***';
 
 /** Secrets recognisable by their shape, wherever they come from. */
-const secretShapes: Array<[RegExp, string]> = [
+const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]) => string)]> = [
   [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, REDACTED],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, `$1 ${REDACTED}`],
   [/\b(gh[pousr]_[A-Za-z0-9]{16,})\b/g, REDACTED],
@@ -20,6 +20,18 @@ const secretShapes: Array<[RegExp, string]> = [
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
   // scheme://user:password@host (redis://:pw@host included): the password only.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, `$1${URL_PASSWORD_MASK}@`],
+  // A URL's query parameter named like a secret (?token=…, &api_key=…, and in a URL a bare key= or a
+  // signature, sig=): a webhook's or collector's key.
+  [
+    /([?&])([^=&#\s]+)=([^&#\s]+)/g,
+    (whole, separator, name, value) =>
+      (isSecretName(name) || /^(key|sig|signature)$/i.test(name)) && !value.startsWith('$')
+        ? `${separator}${name}=${REDACTED}`
+        : whole,
+  ],
+  // Webhook URLs whose path is the credential.
+  [/\b(hooks\.slack\.com\/services\/)[A-Za-z0-9/_-]+/g, `$1${REDACTED}`],
+  [/\b(discord(?:app)?\.com\/api\/webhooks\/)[^\s?#"']+/g, `$1${REDACTED}`],
 ];
 
 /** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
@@ -40,10 +52,25 @@ export function isSecretName(name: string): boolean {
   );
 }
 
+/**
+ * The values a command line gives to secret-named flags: `--api-key KEY` (the next argument) and
+ * `--token=KEY`. A `${VAR}` reference says where a secret comes from, not what it is, and is left out.
+ */
+export function secretArgumentValues(args: readonly string[]): string[] {
+  const flag = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?$/s;
+  return args.flatMap((arg, i) => {
+    const [, name, inline] = flag.exec(arg) ?? [];
+    if (name === undefined || !isSecretName(name)) return [];
+    const value = inline ?? (args[i + 1]?.startsWith('-') ? undefined : args[i + 1]);
+    return value === undefined || value === '' || isEnvReference(value) ? [] : [value];
+  });
+}
+
 /** Text with every secret-shaped part replaced (no known values needed). */
 export function redactShapes(text: string): string {
   let out = text;
-  for (const [shape, replacement] of secretShapes) out = out.replace(shape, replacement);
+  for (const [shape, replacement] of secretShapes)
+    out = typeof replacement === 'string' ? out.replace(shape, replacement) : out.replace(shape, replacement);
   return out;
 }
 

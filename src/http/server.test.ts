@@ -92,6 +92,15 @@ describe('the shared HTTP server', () => {
     expect((await send('GET', '/nowhere', auth)).status).toBe(404);
   });
 
+  it('answers a path that is not valid percent-encoding as any unknown path, after the host and token checks', async () => {
+    const malformed = '/items/%E0%A4%A';
+    expect((await send('GET', malformed, { ...auth, host: 'evil.example' })).status).toBe(403);
+    expect((await send('GET', malformed)).status).toBe(401);
+    const answer = await send('GET', malformed, auth);
+    expect(answer.status).toBe(404);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'not_found' } });
+  });
+
   it('allows each route only its methods', async () => {
     const answer = await send('DELETE', '/items', auth);
     expect(answer.status).toBe(405);

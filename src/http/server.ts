@@ -101,7 +101,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
 function matchRoute(route: Route, pathname: string): string[] | undefined {
   if (typeof route.path === 'string') return route.path === pathname ? [] : undefined;
   const found = route.path.exec(pathname);
-  return found ? found.slice(1).map((group) => decodeURIComponent(group ?? '')) : undefined;
+  if (!found) return undefined;
+  try {
+    return found.slice(1).map((group) => decodeURIComponent(group ?? ''));
+  } catch {
+    // Not valid percent-encoding: no route's, so it is answered as any unknown path, after the access checks.
+    return undefined;
+  }
 }
 
 type Dispatch =

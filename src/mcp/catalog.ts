@@ -3,7 +3,14 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+import {
+  BatonError,
+  ErrorCodes,
+  maxEnvValueBytes,
+  parseYamlWithSchema,
+  processEnvSchema,
+  readUserFile,
+} from '../core/index.js';
 
 /** A scripted stand-in for a server's tool, for `use_mock_mcp`. */
 export const mockToolSchema = z
@@ -41,14 +48,23 @@ const batonFields = {
     .optional(),
 };
 
+/** A command or argument of a process: no NUL (no process can be given one), within one argument's size. */
+const commandLineText = z
+  .string()
+  .refine((value) => !value.includes('\0'), { message: 'a command-line argument cannot hold a NUL character' })
+  .refine((value) => Buffer.byteLength(value) <= maxEnvValueBytes, {
+    message: `too long for a command line (at most ${maxEnvValueBytes} bytes)`,
+  });
+
 /** An MCP server as Claude Code's `.mcp.json` describes it, plus Baton's optional hints. */
 export const mcpServerSchema = z.union([
   z
     .object({
       type: z.literal('stdio').optional(),
-      command: z.string().min(1),
-      args: z.array(z.string()).optional(),
-      env: z.record(z.string(), z.string()).optional(),
+      command: commandLineText.min(1),
+      args: z.array(commandLineText).optional(),
+      // What the server's process environment can hold, or it would fail to start (E2BIG) after validation.
+      env: processEnvSchema.optional(),
       ...batonFields,
     })
     .strict(),

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, descendantsOf, ErrorCodes, killAll } from '../core/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
 
 export interface ProbeOptions {
@@ -67,20 +67,35 @@ function transportFor(
 export const probeServer: McpProbe = async (name, config, options) => {
   const sdk = await clientSdk();
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
+  const transport = transportFor(sdk, config, options.cwd);
+  let pid: number | null = null;
   try {
     return await withinDeadline(
       name,
       options.timeoutMs,
       async (signal) => {
-        await client.connect(transportFor(sdk, config, options.cwd), { signal });
+        const connecting = client.connect(transport, { signal });
+        // Spawned by now; read before a failed start forgets it.
+        if (transport instanceof sdk.StdioClientTransport) pid = transport.pid;
+        await connecting;
         return listedTools(client, signal);
       },
       options.signal,
     );
   } finally {
-    await client.close().catch(() => undefined);
+    await closeServer(client, pid);
   }
 };
+
+/**
+ * Disconnects, which stops a stdio server's own process; what that process started (the server itself,
+ * when `npx`, `uvx` or `sh -c` launched it) is stopped too, should it not end with its parent.
+ */
+export async function closeServer(client: Client, pid: number | null): Promise<void> {
+  const started = pid === null ? [] : descendantsOf(pid);
+  await client.close().catch(() => undefined);
+  killAll(started);
+}
 
 /** tools/list on a connected client, as preflight records it. */
 export async function listedTools(client: Client, signal: AbortSignal): Promise<MockTool[]> {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { secretArgumentValues } from '../core/index.js';
 import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
 import { randomBytes } from 'node:crypto';
 import { McpManager, scopeOf } from './manager.js';
@@ -79,9 +80,11 @@ export async function startMcp(
   };
 }
 
-/** The values of one launched server's env or headers: what it must keep to itself. */
+/** The values of one launched server's env, secret-named flags or headers: what it must keep to itself. */
 export const launchSecretValues = (config: McpLaunchConfig): string[] =>
-  Object.values('command' in config ? (config.env ?? {}) : (config.headers ?? {}));
+  'command' in config
+    ? [...Object.values(config.env ?? {}), ...secretArgumentValues(config.args ?? [])]
+    : Object.values(config.headers ?? {});
 
 /** The values of every MCP server's env and headers, expanded: secrets to keep out of logs and stores. */
 export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv): string[] {

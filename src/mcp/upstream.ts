@@ -5,6 +5,7 @@ import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { agentReaper } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
+import { closeServer } from './probe.js';
 
 type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
 
@@ -122,7 +123,7 @@ export class StdioUpstream {
     try {
       await connecting;
     } catch (error) {
-      await client.close().catch(() => undefined);
+      await closeServer(client, pid);
       exited();
       throw error;
     }
@@ -173,14 +174,15 @@ export class StdioUpstream {
     );
   }
 
-  /** Stops the server process (the SDK closes its stdin, then terminates it). */
+  /** Stops the server process (the SDK closes its stdin, then terminates it) and what it started. */
   async close(): Promise<void> {
     this.closed = true;
+    const pid = this.pidOf?.() ?? null;
     this.stopping.abort(this.closedError());
     const current = this.current;
     this.current = undefined;
     const client = await current?.catch(() => undefined);
-    await client?.close().catch(() => undefined);
+    if (client) await closeServer(client, pid);
   }
 
   private closedError(): BatonError {

@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../test/support/processes.js';
 import { systemClock } from '../core/index.js';
@@ -35,4 +38,23 @@ describe('runVerify', () => {
     expect(verifyPassed(result)).toBe(false);
     expect(processesWithEnv(marker)).toEqual([]);
   }, 20_000);
+
+  it('a verify command dies with the Baton process that ran it, though that one was SIGKILLed', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const marker = `BATON_VERIFY_ORPHAN=${randomUUID()}`;
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const verify = pathToFileURL(fileURLToPath(new URL('./verify.ts', import.meta.url))).href;
+    const program = `const { runVerify } = await import(${JSON.stringify(verify)});
+      await runVerify({ command: ${JSON.stringify(`${marker} sleep 300`)}, timeoutMs: 600000 }, ${JSON.stringify(cwd)},
+        new AbortController().signal, { now: () => Date.now() });`;
+    const baton = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', program], { stdio: 'ignore' });
+    try {
+      await expect.poll(() => processesWithEnv(marker).length, { timeout: 20_000 }).toBe(1);
+      baton.kill('SIGKILL');
+      await expect.poll(() => processesWithEnv(marker), { timeout: 5_000 }).toEqual([]);
+    } finally {
+      baton.kill('SIGKILL');
+      for (const pid of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
+    }
+  }, 30_000);
 });

@@ -132,6 +132,23 @@ describe('the one redaction rule', () => {
     );
   });
 
+  it('hides secret-named query parameters and webhook tokens of URLs (a webhook or OTLP URL carries its key)', () => {
+    expect(
+      redactShapes(
+        'https://hooks.example.com/approve?token=whsec-123456&team=ops and http://127.0.0.1:4318/?api_key=otel-key-42#top ' +
+          'and https://h/x?access_token=a1&apiKey=b2&page=3 https://maps.example.com/api?key=AIzaSy-k3y&sig=s1g&keyword=cafe',
+      ),
+    ).toBe(
+      'https://hooks.example.com/approve?token=[REDACTED]&team=ops and http://127.0.0.1:4318/?api_key=[REDACTED]#top ' +
+        'and https://h/x?access_token=[REDACTED]&apiKey=[REDACTED]&page=3 https://maps.example.com/api?key=[REDACTED]&sig=[REDACTED]&keyword=cafe',
+    );
+    expect(
+      redactShapes(
+        'https://hooks.slack.com/services/T0001/B0002/XXXXabcdXXXXabcd1234 https://discord.com/api/webhooks/123456/tok-en_value',
+      ),
+    ).toBe('https://hooks.slack.com/services/[REDACTED] https://discord.com/api/webhooks/[REDACTED]');
+  });
+
   it('hides secret-named fields whole, but leaves ${VAR} references (they say where, not what)', () => {
     expect(
       redactor.redactDeep({

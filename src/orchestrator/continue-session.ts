@@ -77,8 +77,12 @@ export async function continueSession(
   return { sessionId, result };
 }
 
-export async function storedSession(store: Store, id: string): Promise<SessionRecord> {
-  const session = await store.getSession(id);
+export async function storedSession(
+  store: Store,
+  id: string,
+  scope: Pick<Store, 'getSession'> = store, // a TenantScope: another tenant's session reads as no session
+): Promise<SessionRecord> {
+  const session = await scope.getSession(id);
   if (!session)
     throw new BatonError(ErrorCodes.sessionNotFound, `No session ${id}. List sessions with: baton sessions list`);
   return session;

@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, maxIdLength } from '../core/index.js';
 import type { AgentOutput } from '../core/index.js';
 import { findCycle, type AgentEntry, type PhaseSpec } from '../workflow/index.js';
 
-const taskId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_"' });
+/** A task id becomes part of an agent id, so of file and branch names: held to what a workflow's ids are. */
+const taskId = z
+  .string()
+  .max(maxIdLength, { message: `at most ${maxIdLength} characters (ids become file and branch names)` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'use letters, digits, "-" and "_"' });
 
 /** What a planner returns: the next generation's tasks, or done. */
 export const planSchema = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { day, durationMs } from '../core/index.js';
 
 /** One parsed rule: a tool name (or tool family) and what its specifier, if any, must match. */
 export interface PermissionRule {
@@ -48,8 +49,8 @@ export const permissionsSchema = z
     deny: z.array(ruleSchema).optional(),
     /** For calls no rule matches: deny (as before permissions existed) or ask a person. */
     default: permissionDefaultSchema.optional(),
-    /** How long an `ask` waits for a person (default 1 hour). */
-    approvalTimeoutMs: z.number().int().positive().optional(),
+    /** How long an `ask` waits for a person (default 1 hour; 1 ms to 24 days). */
+    approvalTimeoutMs: durationMs(1, 24 * day).optional(),
     /** When nobody answered in time: deny the call (the agent goes on) or fail the agent. */
     onTimeout: z.enum(['deny', 'fail']).optional(),
   })

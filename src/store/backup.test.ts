@@ -78,6 +78,19 @@ describe('store backups', () => {
     expect(readFileSync(join(dataDir, storeFileName)).equals(storeBytes)).toBe(true);
   });
 
+  it('restores the oldest backup even when keeping the current store rotates it out (backup_keep lowered since)', async () => {
+    await filledStore();
+    const before = await everything();
+    const oldest = backupStore(dataDir, { keep: 10, reason: 'manual', now: clock });
+    for (let i = 0; i < 3; i++) backupStore(dataDir, { keep: 10, reason: 'scheduled', now: clock });
+    const store = openSqliteStore({ dataDir });
+    await store.saveRun({ ...(await store.getRun('run-a'))!, workflowName: 'changed since' });
+    await store.close();
+
+    restoreStore(dataDir, oldest, { keep: 1, now: clock });
+    expect(await everything()).toEqual(before);
+  });
+
   it('keeps only the newest `keep` backups', async () => {
     await filledStore();
     const made = [1, 2, 3, 4].map(() => backupStore(dataDir, { keep: 2, reason: 'scheduled', now: clock }));

@@ -115,6 +115,9 @@ export function restoreStore(
       `${file} is not a sound Baton store, so nothing was restored: ${check.problems.join('; ')}.`,
     );
   const current = join(dataDir, storeFileName);
+  // Copied before the current store is kept: keeping it rotates backups, which may delete `file` itself.
+  const staging = `${current}.restoring`;
+  copyStoreFile(file, staging);
   let keptAs: string | undefined;
   if (existsSync(current)) {
     const now = options.now ?? Date.now;
@@ -123,8 +126,6 @@ export function restoreStore(
         ? backupStore(dataDir, { keep: options.keep + 1, reason: 'before-restore', now })
         : moveAside(current, now());
   }
-  const staging = `${current}.restoring`;
-  copyStoreFile(file, staging);
   // The old store's WAL must not be replayed onto the restored file.
   for (const suffix of ['-wal', '-shm']) rmSync(`${current}${suffix}`, { force: true });
   renameSync(staging, current);

@@ -1,5 +1,5 @@
 import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
-import type { RunRecord, Store } from './store.js';
+import type { ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
 
 /**
  * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
@@ -30,11 +30,7 @@ export class TenantScope {
 
   /** Approval requests of this reader's runs only. */
   async listApprovals(options: ListApprovalsOptions = {}): Promise<ApprovalRecord[]> {
-    const requests = await this.store.listApprovals(options);
-    if (this.tenant === undefined) return requests;
-    const runIds = [...new Set(requests.map((a) => a.runId))];
-    const seen = new Set((await Promise.all(runIds.map((id) => this.getRun(id)))).flatMap((r) => (r ? [r.id] : [])));
-    return requests.filter((a) => seen.has(a.runId));
+    return this.ofOwnRuns(await this.store.listApprovals(options));
   }
 
   /** Requests waiting for a person, of this reader's runs only. */
@@ -46,5 +42,23 @@ export class TenantScope {
   async getApproval(id: string): Promise<ApprovalRecord | undefined> {
     const request = await this.store.getApproval(id);
     return request && (await this.getRun(request.runId)) ? request : undefined;
+  }
+
+  /** Records (sessions, context entries) of this reader's runs only; one of a run since deleted belongs to no tenant. */
+  async ofOwnRuns<T extends { runId: string }>(records: readonly T[]): Promise<T[]> {
+    if (this.tenant === undefined) return [...records];
+    const runIds = [...new Set(records.map((r) => r.runId))];
+    const seen = new Set((await Promise.all(runIds.map((id) => this.getRun(id)))).flatMap((r) => (r ? [r.id] : [])));
+    return records.filter((r) => seen.has(r.runId));
+  }
+
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionRecord[]> {
+    return this.ofOwnRuns(await this.store.listSessions(options));
+  }
+
+  /** Undefined for an unknown id and for a session of another tenant's run alike. */
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const session = await this.store.getSession(id);
+    return session && (await this.getRun(session.runId)) ? session : undefined;
   }
 }

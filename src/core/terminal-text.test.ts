@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { neutralizeControls } from './terminal-text.js';
+
+/** A small seeded generator (mulberry32), so a failure repeats. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('neutralizeControls', () => {
+  it('shows controls as escapes and keeps the rest of the text', () => {
+    expect(neutralizeControls('a\u001b[2K\rb\u0007 \u009b2J \u202eok\tend\r\nnext')).toBe(
+      'a\\u001b[2K\\rb\\u0007 \\u009b2J \\u202eok\tend\nnext',
+    );
+  });
+
+  it('leaves any JSON document the same document, with no control left in it (500 seeded strings)', () => {
+    const next = random(21);
+    const alphabet = [
+      'a',
+      '"',
+      '\\',
+      '\n',
+      '\r',
+      '\t',
+      '\u001b',
+      '\u0000',
+      '\u007f',
+      '\u009b',
+      '\u202e',
+      '\u2069',
+      'é',
+      '😀',
+    ];
+    for (let i = 0; i < 500; i++) {
+      const text = Array.from(
+        { length: Math.floor(next() * 40) },
+        () => alphabet[Math.floor(next() * alphabet.length)],
+      ).join('');
+      const shown = neutralizeControls(JSON.stringify({ text, [text]: [text] }));
+      expect(shown).not.toMatch(controls);
+      expect(JSON.parse(shown)).toEqual({ text, [text]: [text] });
+    }
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli } from './support/cli.js';
+import { fillSampleStore } from './support/sample-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-tenant-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, BATON_DATA_DIR: join(dir, 'data') };
+const cli = (...args: string[]) => runCli(args, { env });
+
+beforeAll(async () => {
+  // Two runs: run-a of tenant default, run-b of tenant team-b, each with sessions and context.
+  const store = openSqliteStore({ dataDir: env.BATON_DATA_DIR });
+  await fillSampleStore(store);
+  await store.close();
+});
+
+describe("the CLI's session and context reads take --tenant, and show that tenant's runs only", () => {
+  it('sessions list and show', async () => {
+    const listed = await cli('sessions', 'list', '--tenant', 'team-b', '--json');
+    expect(listed.code).toBe(0);
+    const sessions = JSON.parse(listed.stdout) as Array<{ id: string; runId: string }>;
+    expect(sessions.map((s) => s.runId)).toEqual(['run-b', 'run-b']);
+    expect(JSON.parse((await cli('sessions', 'list', '--json')).stdout)).toHaveLength(5);
+
+    const own = await cli('sessions', 'show', 'session-run-b-planner', '--tenant', 'team-b', '--json');
+    expect(own.code).toBe(0);
+    expect(JSON.parse(own.stdout)).toMatchObject({ session: { id: 'session-run-b-planner', runId: 'run-b' } });
+    // Another tenant's session reads as an unknown one.
+    const other = await cli('sessions', 'show', 'session-run-a-planner', '--tenant', 'team-b');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('BATON_SESSION_NOT_FOUND');
+    expect(other.stdout).not.toContain('run-a');
+    expect((await cli('sessions', 'list', '--tenant', '../x')).code).toBe(2);
+  }, 60_000);
+
+  it('context export', async () => {
+    const exported = await cli('context', 'export', '--tenant', 'team-b');
+    expect(exported.code).toBe(0);
+    const data = JSON.parse(exported.stdout) as {
+      sessions: Array<{ runId: string }>;
+      entries: Array<{ runId: string }>;
+    };
+    expect(data.entries.length).toBeGreaterThan(0);
+    expect(new Set([...data.sessions, ...data.entries].map((r) => r.runId))).toEqual(new Set(['run-b']));
+    const otherRun = await cli('context', 'export', '--run', 'run-a', '--tenant', 'team-b');
+    expect(otherRun.code).toBe(2);
+    expect(otherRun.stdout).toBe('');
+  }, 60_000);
+});
