@@ -1,0 +1,251 @@
+// The "start twenty agents and walk away" scenario, end to end through the CLI: real claude agents
+// on the scripted model, real git worktrees merged back with a real test suite (`node --test`) as
+// verify, approvals answered from another shell, a shared MCP server through the gateway, and the
+// orchestrator SIGKILLed twice (while approvals wait with agents mid-run, and mid-verify during the
+// merge). Each `--resume` must lose nothing and run no finished agent again.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scriptSchema, type Script } from '../src/model-server/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { checkoutFingerprint, dirtyCheckout, gitIn, makeRepo } from './support/git-repo.js';
+import { launchDateRules, npmServers } from './support/mcp-servers.js';
+import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+type ToolUse = { name: string; input: Record<string, unknown> };
+const write = (file_path: string, content: string): ToolUse => ({ name: 'Write', input: { file_path, content } });
+const bash = (command: string): ToolUse => ({ name: 'Bash', input: { command, description: 'clean up' } });
+
+/** An agent whose prompt has `prompt` makes `calls` on its first turn and again when resumed, then answers `text`. */
+function agentRules(prompt: string, calls: ToolUse[], text: string): Script['rules'] {
+  return [
+    ...[{ turn: 1 }, { last: 'previous attempt' }].map((when) => ({
+      match: { prompt, ...when },
+      reply: { toolUse: calls },
+      sequencePer: 'script' as const,
+    })),
+    { match: { prompt }, reply: { text }, sequencePer: 'script' as const },
+  ];
+}
+
+const FEATURES = Array.from({ length: 13 }, (_, i) => String(i + 1).padStart(2, '0'));
+const featureFiles = (n: string): ToolUse[] => [
+  write(`src/feat-${n}.mjs`, `export const feat${n} = (x) => x + ${Number(n)};\n`),
+  write(
+    `test/feat-${n}.test.mjs`,
+    `import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { feat${n} } from '../src/feat-${n}.mjs';\n\ntest('feat${n} adds ${Number(n)}', () => assert.equal(feat${n}(1), ${Number(n) + 1}));\n`,
+  ),
+];
+const version = (v: string) => write('src/version.mjs', `export const version = '${v}';\n`);
+
+const model = useScriptedModel(
+  scriptSchema.parse({
+    rules: [
+      // The resolver first: its prompt quotes both version agents' prompts.
+      ...agentRules('stopped on conflicts in', [version('2.1.0')], 'Took the higher version.'),
+      ...FEATURES.flatMap((n) => agentRules(`Add feature ${n}`, featureFiles(n), `Added feature ${n}.`)),
+      ...agentRules('Set the version to 2.0.0', [version('2.0.0')], 'Version 2.0.0.'),
+      ...agentRules('Set the version to 2.1.0', [version('2.1.0')], 'Version 2.1.0.'),
+      ...agentRules(
+        'Add a quick test',
+        [
+          write(
+            'test/quick.test.mjs',
+            "import { test } from 'node:test';\ntest('quick', () => { throw new Error('nope'); });\n",
+          ),
+        ],
+        'Added a test.',
+      ),
+      ...agentRules('Clear cache one', [bash('rm -rf build/cache-1')], 'Cleared.'),
+      ...agentRules('Clear cache two', [bash('rm -rf build/cache-2')], 'Left it.'),
+      ...launchDateRules,
+    ],
+    default: { text: 'OK' },
+  }),
+  'baton-walkaway-',
+);
+
+/** A small Node project whose `node --test` is the merge's verify. */
+const projectFiles = {
+  'package.json': '{ "name": "calc", "type": "module", "private": true }\n',
+  'src/version.mjs': "export const version = '1.0.0';\n",
+  'test/version.test.mjs':
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { version } from '../src/version.mjs';\n\ntest('semver', () => assert.match(version, /^\\d+\\.\\d+\\.\\d+$/));\n",
+  'build/cache-1/blob': 'stale\n',
+  'build/cache-2/blob': 'stale\n',
+};
+
+function workflowYaml(repo: string, verifyGate: string): string {
+  const feature = (n: string) => `      - { id: feat-${n}, prompt: Add feature ${n} with its test. }`;
+  // While the gate file exists, verify waits (and says so): the test holds the merge mid-verify with it.
+  const verify = `if [ -e ${verifyGate} ]; then touch ${verifyGate}.held; while [ -e ${verifyGate} ]; do sleep 0.1; done; fi; node --test`;
+  return `version: 1
+name: walkaway
+mcpServers:
+  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, 'memory.json')} }, scope: run }
+defaults:
+  permissions: { allow: [Write, "Bash(node --test:*)"], ask: ["Bash(rm -rf:*)"], approvalTimeoutMs: 600000 }
+phases:
+  - id: edit
+    workspace: worktree
+    repo: ${repo}
+    merge: { verify: { command: ${JSON.stringify(verify)}, timeoutMs: 120000 }, onConflict: agent }
+    agents:
+      - { id: cleaner-1, prompt: Clear cache one. }
+      - { id: cleaner-2, prompt: Clear cache two. }
+${FEATURES.map(feature).join('\n')}
+      - { id: version-a, prompt: Set the version to 2.0.0. }
+      - { id: version-b, prompt: Set the version to 2.1.0. }
+      - { id: breaker, prompt: Add a quick test. }
+      - { id: librarian, prompt: Store the launch date, mcpServers: [memory] }
+  - id: report
+    dependsOn: [edit]
+    agents:
+      - { id: reporter, prompt: Read the launch date, mcpServers: [memory] }
+`;
+}
+
+/** Model requests per agent, keyed by the agent's session ids: how often each one talked to the model. */
+const requestsBySession = () => {
+  const counts = new Map<string, number>();
+  for (const request of model.server.messageRequests()) {
+    if (request.sessionId) counts.set(request.sessionId, (counts.get(request.sessionId) ?? 0) + 1);
+  }
+  return counts;
+};
+
+describe.runIf(requireProgram('git'))('twenty agents on a real repository, and walk away', () => {
+  it('approvals answered from another shell, two SIGKILLs and resumes: one verified branch with every change, nothing run twice, nothing left behind', async () => {
+    const dir = join(model.home.dir, 'walkaway');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, projectFiles);
+    dirtyCheckout(repo, 'src/version.mjs');
+    const before = checkoutFingerprint(repo);
+    const dataDir = join(dir, 'data');
+    const gate = join(dir, 'verify-gate');
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(workflow, workflowYaml(repo, gate));
+    const env = model.home.cliEnv(model.url, { BATON_PARALLEL_LIMIT: '8' });
+    const cli = (args: string[]) => runCli([...args, '--data-dir', dataDir], { env });
+    const store = openSqliteStore({ dataDir });
+    const orchestrators: Array<ReturnType<typeof startCli>> = [];
+    const orchestrate = (args: string[]) => {
+      const started = startCli([...args, '--data-dir', dataDir], { env });
+      orchestrators.push(started);
+      return started;
+    };
+    try {
+      // 1. Started; both cleaners ask; killed while they wait, other agents mid-run.
+      const first = orchestrate(['run', workflow]);
+      const { runId, pending } = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          const asked = run ? await store.listApprovals({ runId: run.id, status: 'pending' }) : [];
+          return asked.length === 2 ? { runId: run!.id, pending: asked } : undefined;
+        },
+        120_000,
+        'both cleaners to ask',
+      );
+      expect((await cli(['status', runId])).stdout).toContain(
+        `Run ${runId} (walkaway): running, waiting for 2 approval(s): baton approvals --run ${runId}`,
+      );
+      first.kill('SIGKILL');
+      await first.output;
+      const finishedAtKill = (await store.listAgents(runId)).filter((a) => a.status === 'succeeded');
+      const requestsAtKill = requestsBySession();
+
+      // 2. Answered from another shell while no orchestrator runs.
+      const byAgent = new Map(pending.map((request) => [request.agentId, request]));
+      expect([...byAgent.keys()].sort()).toEqual(['cleaner-1', 'cleaner-2']);
+      expect(byAgent.get('cleaner-1')).toMatchObject({ tool: 'Bash', rule: 'Bash(rm -rf:*)' });
+      expect((await cli(['approve', byAgent.get('cleaner-1')!.id])).code).toBe(0);
+      expect((await cli(['deny', byAgent.get('cleaner-2')!.id, '--message', 'keep cache two'])).code).toBe(0);
+
+      // 3. Resumed; killed again while verify runs during the merge.
+      writeFileSync(gate, '');
+      const second = orchestrate(['run', '--resume', runId]);
+      await waitFor(() => existsSync(`${gate}.held`) || undefined, 180_000, 'verify to run during the merge');
+      second.kill('SIGKILL');
+      await second.output;
+      rmSync(gate); // the verify the orchestrator left behind runs to its end (docs/orchestration.md)
+      const [interrupted] = await store.listMergeReports(runId);
+      expect(interrupted!.status).toBe('running');
+
+      // 4. Resumed to the end.
+      const last = await cli(['run', '--resume', runId, '--json']);
+      expect(last.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(last.code).toBe(0);
+      const summary = JSON.parse(last.stdout) as RunSummary;
+      expect(summary.status).toBe('succeeded');
+      const edit = summary.phases.find((p) => p.id === 'edit')!;
+      const outcome = new Map(
+        edit.merge!.steps.map((s) => [s.agentId, `${s.outcome}${s.reason ? `:${s.reason}` : ''}`]),
+      );
+      expect(Object.fromEntries(outcome)).toEqual({
+        ...Object.fromEntries(FEATURES.map((n) => [`feat-${n}`, 'merged'])),
+        'version-a': 'merged',
+        'version-b': 'resolved',
+        breaker: 'skipped:verify-failed',
+        'cleaner-1': 'merged',
+        'cleaner-2': 'skipped:no-changes',
+        librarian: 'skipped:no-changes',
+      });
+      expect(edit.merge!.status).toBe('partial');
+
+      // The integration branch holds every merged change and passes the suite on its own.
+      const into = edit.merge!.into;
+      expect(git('rev-parse', into)).toBe(edit.merge!.head);
+      const files = git('ls-tree', '-r', '--name-only', into).split('\n');
+      for (const n of FEATURES)
+        expect(files).toEqual(expect.arrayContaining([`src/feat-${n}.mjs`, `test/feat-${n}.test.mjs`]));
+      expect(files).not.toContain('test/quick.test.mjs');
+      expect(files).not.toContain('build/cache-1/blob');
+      expect(files).toContain('build/cache-2/blob');
+      expect(git('show', `${into}:src/version.mjs`)).toBe("export const version = '2.1.0';");
+      const checkout = join(dir, 'integration');
+      gitIn(dir)('clone', '-q', '-b', into, repo, checkout);
+      execFileSync(process.execPath, ['--test'], { cwd: checkout, stdio: 'pipe' });
+
+      // The memory server, shared through the gateway, carried the librarian's entry to the reporter.
+      const reporter = summary.phases.find((p) => p.id === 'report')!.agents[0]!;
+      expect(model.server.messageRequests(reporter.sessionId).at(-1)!.view!.last).toContain('set for March 3');
+
+      // Nothing finished ran again; each agent has one final record.
+      const after = requestsBySession();
+      for (const agent of finishedAtKill) {
+        expect(after.get(agent.sessionId!), agent.id).toBe(requestsAtKill.get(agent.sessionId!));
+      }
+      expect(edit.agents.filter((a) => !a.role)).toHaveLength(19);
+      const cleaner2 = edit.agents.find((a) => a.id === 'cleaner-2')!;
+      expect(model.server.messageRequests(cleaner2.sessionId).at(-1)!.view!.last).toContain('keep cache two');
+
+      // baton status tells the same story.
+      const status = (await cli(['status', runId])).stdout;
+      expect(status).toContain(
+        `⇄ merge partial: ${into} at ${edit.merge!.head.slice(0, 10)} (15 merged, 1 resolved, 3 skipped)`,
+      );
+      expect(status).toContain('tool calls: 1 asked a person, 1 denied');
+
+      // The user's checkout is as it was; no worktree, agent or MCP server process left behind.
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      // Branches: the user's, each agent's (kept, as documented) and the integration branch; nothing else.
+      const run8 = runId.slice(0, 8);
+      expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
+        ['main', into, ...edit.agents.filter((a) => !a.role).map((a) => `baton/${run8}/${a.id}`)].sort(),
+      );
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      const ours = new Set(processesWithEnv(model.home.dir));
+      expect(processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid))).toEqual([]);
+    } finally {
+      for (const orchestrator of orchestrators) orchestrator.kill('SIGKILL');
+      rmSync(gate, { force: true });
+      await store.close();
+    }
+  }, 420_000);
+});
