@@ -4,7 +4,7 @@
 // orchestrator SIGKILLed twice (while approvals wait with agents mid-run, and mid-verify during the
 // merge). Each `--resume` must lose nothing and run no finished agent again.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema, type Script } from '../src/model-server/index.js';
@@ -119,6 +119,16 @@ const requestsBySession = () => {
   return counts;
 };
 
+/** Live processes of this test whose command line names `gate`: a verify held at the gate. */
+const verifyProcesses = (gate: string) =>
+  processesWithEnv(model.home.dir).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(gate);
+    } catch {
+      return false; // it exited while we looked
+    }
+  });
+
 describe.runIf(requireProgram('git'))('twenty agents on a real repository, and walk away', () => {
   it('approvals answered from another shell, two SIGKILLs and resumes: one verified branch with every change, nothing run twice, nothing left behind', async () => {
     const dir = join(model.home.dir, 'walkaway');
@@ -172,7 +182,9 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       await waitFor(() => existsSync(`${gate}.held`) || undefined, 180_000, 'verify to run during the merge');
       second.kill('SIGKILL');
       await second.output;
-      rmSync(gate); // the verify the orchestrator left behind runs to its end (docs/orchestration.md)
+      // The verify it was running dies with it, though the gate would hold it forever.
+      await waitFor(() => verifyProcesses(gate).length === 0 || undefined, 20_000, 'the held verify to be stopped');
+      rmSync(gate);
       const [interrupted] = await store.listMergeReports(runId);
       expect(interrupted!.status).toBe('running');
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { agentReaper } from '../agents/index.js';
 import type { Clock } from '../core/index.js';
 import type { VerifyResult } from '../store/index.js';
 import type { VerifySpec } from '../workflow/index.js';
@@ -7,9 +8,9 @@ import type { VerifySpec } from '../workflow/index.js';
 const OUTPUT_TAIL_CHARS = 4000;
 
 /**
- * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, or once the command
- * exits, the whole process group is killed (a test runner's children too); a timeout counts as a
- * failure, an abort throws.
+ * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, once the command
+ * exits, or when this process dies (the reaper), the whole process group is killed (a test runner's
+ * children too); a timeout counts as a failure, an abort throws.
  */
 export async function runVerify(
   spec: VerifySpec,
@@ -20,6 +21,8 @@ export async function runVerify(
   signal.throwIfAborted();
   const started = clock.now();
   const child = spawn('sh', ['-c', spec.command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group outlives a SIGKILLed orchestrator unless the reaper ends it then.
+  if (child.pid !== undefined) agentReaper.watch(child.pid);
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -44,6 +47,7 @@ export async function runVerify(
   // What the command left running (a server started in the background) would hold its output open
   // and the merge with it: the command is over when it exits.
   killGroup();
+  if (child.pid !== undefined) agentReaper.release(child.pid);
   await closed;
   signal.throwIfAborted();
   return {
