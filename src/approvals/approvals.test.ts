@@ -190,4 +190,42 @@ describe('detach on wait', () => {
     await agent('busy', 'running');
     expect(await onlyPeopleLeft(store, 'r1')).toBe(false);
   });
+
+  it('does not see only people while a started phase whose agents all finished is still at work (merging its branches)', async () => {
+    const { store } = temp;
+    const agent = (id: string, status: 'running' | 'succeeded', phaseId: string) =>
+      store.saveAgent({
+        runId: 'r2',
+        phaseId,
+        id,
+        sessionId: `s-${id}`,
+        status,
+        prompt: 'p',
+        systemPrompt: '',
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        turns: 0,
+        attempts: 0,
+        durationMs: 0,
+      });
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r2', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r2', id: 'edit', status: 'running' });
+    await store.savePhase({ runId: 'r2', id: 'ops', status: 'running' });
+    await agent('writer', 'succeeded', 'edit');
+    await agent('asker', 'running', 'ops');
+    await store.saveApproval(request({ id: 'q2', runId: 'r2', agentId: 'asker' }));
+    // edit's agents are done but the phase is not: its merge (and verify) runs without anyone.
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(false);
+    // Held by its own `after` gate, it waits for a person too.
+    await store.saveApproval({
+      ...request({ id: 'q3', runId: 'r2', kind: 'phase.after', phaseId: 'edit' }),
+      agentId: undefined,
+    });
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(true);
+    // A plan phase waits for the phases it generated: there, the asker waits for a person.
+    await store.savePhase({ runId: 'r2', id: 'plan', status: 'running' });
+    await store.savePhase({ runId: 'r2', id: 'ops', status: 'running', parentId: 'plan', generation: 1 });
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(true);
+  });
 });

@@ -26,7 +26,7 @@ export interface SlotsWaitedFor {
 
 /**
  * Whether all that is left of a run waits for a person: some request is pending, every running
- * agent is one that waits, and no agent of a started phase is still to start — unless it waits for a
+ * agent is one that waits, no started phase is at work past its agents (merging), and no agent of a started phase is still to start — unless it waits for a
  * slot that only a person's answer can free: parallel_limit reached (`slotsTaken`), or, with workers,
  * its job is queued while every job the workers run waits for a person (of this run or another).
  */
@@ -41,12 +41,33 @@ export async function onlyPeopleLeft(store: Store, runId: string, slots: SlotsWa
   const started = new Set(phases.filter((phase) => phase.status === 'running').map((phase) => phase.id));
   const toStart = agents.filter((agent) => agent.status === 'pending' && started.has(agent.phaseId));
   if (toStart.length > 0 && !slots.slotsTaken?.()) return false;
+  if (phaseAtWork(phases, agents, pending)) return false;
   const working = agents.filter((agent) => agent.status === 'running' && !waiting.has(agent.id));
   if (working.length === 0) return true;
   // Agents the orchestrator runs but whose jobs wait in the queue: held up only if the workers are.
   if (!slots.workers) return false;
   const { queued, running } = await slots.workers.holders(runId);
   return working.every((agent) => queued.has(agent.id)) && (await heldByPeople(store, running));
+}
+
+/**
+ * Whether a started phase whose agents have all finished is still at work without anyone: merging its
+ * branches (verify can take minutes), aggregating, or saving its end. Its own `after` gate waits for a
+ * person, and a plan phase waits for the phases it generated, which are judged on their own.
+ */
+function phaseAtWork(
+  phases: Array<{ id: string; status: string; parentId?: string }>,
+  agents: Array<{ phaseId: string; status: string }>,
+  pending: Array<{ phaseId?: string }>,
+): boolean {
+  const running = phases.filter((phase) => phase.status === 'running');
+  // Phases whose work shows elsewhere: in their agents, their gate's request, their generated phases.
+  const shown = new Set([
+    ...agents.filter((agent) => agent.status === 'pending' || agent.status === 'running').map((a) => a.phaseId),
+    ...pending.map((request) => request.phaseId),
+    ...running.map((phase) => phase.parentId),
+  ]);
+  return running.some((phase) => !shown.has(phase.id));
 }
 
 /** Whether workers run jobs, each of an agent waiting for a person: no worker slot frees without an answer. */
