@@ -166,6 +166,10 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       );
       first.kill('SIGKILL');
       await first.output;
+      // baton status: the orchestrator is gone, the requests still wait.
+      expect((await cli(['status', runId])).stdout).toContain(
+        `Run ${runId} (walkaway): interrupted (its orchestrator stopped before the end; continue it with: baton run --resume ${runId}), waiting for 2 approval(s)`,
+      );
       const finishedAtKill = (await store.listAgents(runId)).filter((a) => a.status === 'succeeded');
       const requestsAtKill = requestsBySession();
 
