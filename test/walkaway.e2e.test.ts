@@ -234,7 +234,7 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       // Nothing finished ran again; each agent has one final record.
       const after = requestsBySession();
       for (const agent of finishedAtKill) {
-        expect(after.get(agent.sessionId!), agent.id).toBe(requestsAtKill.get(agent.sessionId!));
+        expect(after.get(agent.sessionId), agent.id).toBe(requestsAtKill.get(agent.sessionId));
       }
       expect(edit.agents.filter((a) => !a.role)).toHaveLength(19);
       const cleaner2 = edit.agents.find((a) => a.id === 'cleaner-2')!;
