@@ -4,7 +4,7 @@
 // orchestrator SIGKILLed twice (while approvals wait with agents mid-run, and mid-verify during the
 // merge). Each `--resume` must lose nothing and run no finished agent again.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema, type Script } from '../src/model-server/index.js';
@@ -255,6 +255,12 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       // The user's checkout is as it was; no worktree, agent or MCP server process left behind.
       expect(checkoutFingerprint(repo)).toEqual(before);
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      // Nor a worktree's or merge's directory in the data directory.
+      const leftDirs = ['worktrees', 'merges'].flatMap((kind) => {
+        const under = join(dataDir, kind, runId);
+        return existsSync(under) ? readdirSync(under).map((entry) => `${kind}/${entry}`) : [];
+      });
+      expect(leftDirs).toEqual([]);
       // Branches: the user's, each agent's (kept, as documented) and the integration branch; nothing else.
       const run8 = runId.slice(0, 8);
       expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
