@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema, type Script } from '../src/model-server/index.js';
+import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
@@ -15,6 +16,7 @@ import { checkoutFingerprint, dirtyCheckout, gitIn, makeRepo } from './support/g
 import { launchDateRules, npmServers } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
+import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 type ToolUse = { name: string; input: Record<string, unknown> };
@@ -276,3 +278,77 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
     }
   }, 420_000);
 });
+
+describe.runIf(requireProgram('git') && requireProgram('redis-server'))(
+  'walk away from agents on baton workers (real redis-server)',
+  () => {
+    const redis = useRedisStore();
+
+    it('--detach-on-wait exits 3 once both worker slots hold agents that wait for a person; answered, --resume merges every change', async () => {
+      const dir = join(model.home.dir, 'workers');
+      const repo = join(dir, 'repo');
+      const git = makeRepo(repo, projectFiles);
+      const before = checkoutFingerprint(repo);
+      const workflow = join(dir, 'workflow.yaml');
+      const features = FEATURES.slice(0, 4);
+      writeFileSync(
+        workflow,
+        `version: 1
+name: walkaway-workers
+defaults:
+  permissions: { allow: [Write], ask: ["Bash(rm -rf:*)"], approvalTimeoutMs: 600000 }
+phases:
+  - id: edit
+    workspace: worktree
+    repo: ${repo}
+    merge: { verify: node --test }
+    agents:
+      - { id: cleaner-1, prompt: Clear cache one. }
+      - { id: cleaner-2, prompt: Clear cache two. }
+${features.map((n) => `      - { id: feat-${n}, prompt: Add feature ${n} with its test. }`).join('\n')}
+`,
+      );
+      const env = model.home.cliEnv(model.url, {
+        BATON_DATA_DIR: join(dir, 'data'),
+        BATON_REDIS_URL: redis.server.url,
+      });
+      const run = async (args: string[]) => {
+        const result = await runCli(['run', ...args, '--detach-on-wait', '--json'], { env });
+        expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+        return { code: result.code, summary: JSON.parse(result.stdout) as RunSummary };
+      };
+      const worker = startCli(['worker', '--concurrency', '2'], { env });
+      try {
+        await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+        const first = await run([workflow]);
+        expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+        const { runId } = first.summary;
+        const pending = await redis.store.listApprovals({ runId, status: 'pending' });
+        const byAgent = new Map(pending.map((request) => [request.agentId, request.id]));
+        expect([...byAgent.keys()].sort()).toEqual(['cleaner-1', 'cleaner-2']);
+        expect((await runCli(['approve', byAgent.get('cleaner-1')!], { env })).code).toBe(0);
+        expect((await runCli(['deny', byAgent.get('cleaner-2')!, '--message', 'keep it'], { env })).code).toBe(0);
+
+        const last = await run(['--resume', runId]);
+        expect(last.code).toBe(0);
+        const edit = last.summary.phases[0]!;
+        expect(Object.fromEntries(edit.merge!.steps.map((s) => [s.agentId, s.outcome]))).toEqual({
+          'cleaner-1': 'merged',
+          'cleaner-2': 'skipped',
+          ...Object.fromEntries(features.map((n) => [`feat-${n}`, 'merged'])),
+        });
+        for (const step of edit.merge!.steps.filter((s) => s.outcome === 'merged'))
+          expect(step.verify).toMatchObject({ command: 'node --test', exitCode: 0 });
+        const into = edit.merge!.into;
+        const files = git('ls-tree', '-r', '--name-only', into).split('\n');
+        expect(files).not.toContain('build/cache-1/blob');
+        expect(files).toEqual(expect.arrayContaining(features.map((n) => `src/feat-${n}.mjs`)));
+        expect(checkoutFingerprint(repo)).toEqual(before);
+        expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      } finally {
+        worker.kill('SIGTERM');
+        await worker.output;
+      }
+    }, 240_000);
+  },
+);
