@@ -279,6 +279,59 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
   }, 420_000);
 });
 
+describe.runIf(requireProgram('git'))('a resolver agent that waits for a person', () => {
+  it('--detach-on-wait while the resolver waits keeps the merge open; approved, --resume takes the resolution', async () => {
+    const dir = join(model.home.dir, 'resolver');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, projectFiles);
+    const workflow = join(dir, 'workflow.yaml');
+    // Agents write in their worktrees; the resolver writes in the merge's worktree (data_dir/merges/…), where a person decides.
+    writeFileSync(
+      workflow,
+      `version: 1
+name: walkaway-resolver
+defaults:
+  permissions: { allow: [Write], ask: ["Write(//**/merges/**)"], approvalTimeoutMs: 600000 }
+phases:
+  - id: edit
+    workspace: worktree
+    repo: ${repo}
+    merge: { verify: node --test, onConflict: agent }
+    agents:
+      - { id: version-a, prompt: Set the version to 2.0.0. }
+      - { id: version-b, prompt: Set the version to 2.1.0. }
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(dir, 'data') });
+    const run = async (args: string[]) => {
+      const result = await runCli(['run', ...args, '--detach-on-wait', '--json'], { env });
+      expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+      return { code: result.code, summary: JSON.parse(result.stdout) as RunSummary };
+    };
+    const first = await run([workflow]);
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const { runId } = first.summary;
+    // Not a final report: the branch is neither skipped nor merged while the resolver waits.
+    expect(first.summary.phases[0]!.merge).toMatchObject({ status: 'running' });
+    const listed = JSON.parse((await runCli(['approvals', '--run', runId, '--json'], { env })).stdout) as Array<{
+      id: string;
+      agentId: string;
+    }>;
+    expect(listed.map((request) => request.agentId)).toEqual(['edit.resolve.version-b']);
+    expect((await runCli(['approve', listed[0]!.id], { env })).code).toBe(0);
+
+    const last = await run(['--resume', runId]);
+    expect(last.code).toBe(0);
+    const merge = last.summary.phases[0]!.merge!;
+    expect(merge.steps.map((step) => `${step.agentId}:${step.outcome}`)).toEqual([
+      'version-a:merged',
+      'version-b:resolved',
+    ]);
+    expect(merge.steps[1]).toMatchObject({ resolver: { status: 'succeeded' }, verify: { exitCode: 0 } });
+    expect(git('show', `${merge.into}:src/version.mjs`)).toBe("export const version = '2.1.0';");
+  }, 180_000);
+});
+
 describe.runIf(requireProgram('git') && requireProgram('redis-server'))(
   'walk away from agents on baton workers (real redis-server)',
   () => {
