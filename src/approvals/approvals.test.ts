@@ -191,6 +191,42 @@ describe('detach on wait', () => {
     expect(await onlyPeopleLeft(store, 'r1')).toBe(false);
   });
 
+  it('with workers, sees only people when the agents not waiting are queued behind worker slots that waiting agents hold', async () => {
+    const { store } = temp;
+    const agent = (id: string, status: 'running' | 'pending') =>
+      store.saveAgent({
+        runId: 'r3',
+        phaseId: 'p',
+        id,
+        sessionId: `s-${id}`,
+        status,
+        prompt: 'p',
+        systemPrompt: '',
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        turns: 0,
+        attempts: 0,
+        durationMs: 0,
+      });
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r3', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r3', id: 'p', status: 'running' });
+    await agent('asker', 'running');
+    await agent('queued', 'running');
+    await store.saveApproval(request({ id: 'q4', runId: 'r3', agentId: 'asker' }));
+    // What the queue holds, as QueueExecutor.holders reads it from BullMQ.
+    let running = [{ runId: 'r3', agentId: 'asker' }];
+    const workers = { holders: () => Promise.resolve({ queued: new Set(['queued']), running }) };
+    expect(await onlyPeopleLeft(store, 'r3')).toBe(false); // without workers, `queued` is at work
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(true);
+    // Another run's agent works in the other slot: it will free it without anyone.
+    running = [...running, { runId: 'other', agentId: 'busy' }];
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(false);
+    // No worker has taken a job: nothing says a person holds them up.
+    running = [];
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(false);
+  });
+
   it('does not see only people while a started phase whose agents all finished is still at work (merging its branches)', async () => {
     const { store } = temp;
     const agent = (id: string, status: 'running' | 'succeeded', phaseId: string) =>
