@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
@@ -194,20 +195,7 @@ describe('detach on wait', () => {
   it('with workers, sees only people when the agents not waiting are queued behind worker slots that waiting agents hold', async () => {
     const { store } = temp;
     const agent = (id: string, status: 'running' | 'pending') =>
-      store.saveAgent({
-        runId: 'r3',
-        phaseId: 'p',
-        id,
-        sessionId: `s-${id}`,
-        status,
-        prompt: 'p',
-        systemPrompt: '',
-        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
-        costUsd: 0,
-        turns: 0,
-        attempts: 0,
-        durationMs: 0,
-      });
+      store.saveAgent(agentRecord({ runId: 'r3', id, status }));
     const workflow = { version: 1, name: 'w', phases: [] };
     await store.saveRun({ id: 'r3', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
     await store.savePhase({ runId: 'r3', id: 'p', status: 'running' });
@@ -230,20 +218,7 @@ describe('detach on wait', () => {
   it('does not see only people while a started phase whose agents all finished is still at work (merging its branches)', async () => {
     const { store } = temp;
     const agent = (id: string, status: 'running' | 'succeeded', phaseId: string) =>
-      store.saveAgent({
-        runId: 'r2',
-        phaseId,
-        id,
-        sessionId: `s-${id}`,
-        status,
-        prompt: 'p',
-        systemPrompt: '',
-        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
-        costUsd: 0,
-        turns: 0,
-        attempts: 0,
-        durationMs: 0,
-      });
+      store.saveAgent(agentRecord({ runId: 'r2', id, status, phaseId }));
     const workflow = { version: 1, name: 'w', phases: [] };
     await store.saveRun({ id: 'r2', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
     await store.savePhase({ runId: 'r2', id: 'edit', status: 'running' });
