@@ -1,5 +1,5 @@
 // The "start twenty agents and walk away" scenario, end to end through the CLI: real claude agents
-// on the scripted model, real git worktrees merged back with a real test suite (`node --test`) as
+// on the scripted model, real git worktrees merged back with a real test suite (node:test) as
 // verify, approvals answered from another shell, a shared MCP server through the gateway, and the
 // orchestrator SIGKILLed twice (while approvals wait with agents mid-run, and mid-verify during the
 // merge). Each `--resume` must lose nothing and run no finished agent again.
@@ -72,12 +72,17 @@ const model = useScriptedModel(
   'baton-walkaway-',
 );
 
-/** A small Node project whose `node --test` is the merge's verify. */
+/**
+ * A small Node project with node:test tests; its verify runs them all in one process (`node --test`
+ * starts one per file, and runs after each of 19 merges).
+ */
 const projectFiles = {
   'package.json': '{ "name": "calc", "type": "module", "private": true }\n',
   'src/version.mjs': "export const version = '1.0.0';\n",
   'test/version.test.mjs':
     "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { version } from '../src/version.mjs';\n\ntest('semver', () => assert.match(version, /^\\d+\\.\\d+\\.\\d+$/));\n",
+  'test/run.mjs':
+    "import { readdirSync } from 'node:fs';\n\nfor (const file of readdirSync(import.meta.dirname).filter((f) => f.endsWith('.test.mjs')).sort())\n  await import(`./${file}`);\n",
   'build/cache-1/blob': 'stale\n',
   'build/cache-2/blob': 'stale\n',
 };
@@ -85,7 +90,7 @@ const projectFiles = {
 function workflowYaml(repo: string, verifyGate: string): string {
   const feature = (n: string) => `      - { id: feat-${n}, prompt: Add feature ${n} with its test. }`;
   // While the gate file exists, verify waits (and says so): the test holds the merge mid-verify with it.
-  const verify = `if [ -e ${verifyGate} ]; then touch ${verifyGate}.held; while [ -e ${verifyGate} ]; do sleep 0.1; done; fi; node --test`;
+  const verify = `if [ -e ${verifyGate} ]; then touch ${verifyGate}.held; while [ -e ${verifyGate} ]; do sleep 0.1; done; fi; node test/run.mjs`;
   return `version: 1
 name: walkaway
 mcpServers:
@@ -296,7 +301,7 @@ phases:
   - id: edit
     workspace: worktree
     repo: ${repo}
-    merge: { verify: node --test, onConflict: agent }
+    merge: { verify: node test/run.mjs, onConflict: agent }
     agents:
       - { id: version-a, prompt: Set the version to 2.0.0. }
       - { id: version-b, prompt: Set the version to 2.1.0. }
@@ -354,7 +359,7 @@ phases:
   - id: edit
     workspace: worktree
     repo: ${repo}
-    merge: { verify: node --test }
+    merge: { verify: node test/run.mjs }
     agents:
       - { id: cleaner-1, prompt: Clear cache one. }
       - { id: cleaner-2, prompt: Clear cache two. }
@@ -391,7 +396,7 @@ ${features.map((n) => `      - { id: feat-${n}, prompt: Add feature ${n} with it
           ...Object.fromEntries(features.map((n) => [`feat-${n}`, 'merged'])),
         });
         for (const step of edit.merge!.steps.filter((s) => s.outcome === 'merged'))
-          expect(step.verify).toMatchObject({ command: 'node --test', exitCode: 0 });
+          expect(step.verify).toMatchObject({ command: 'node test/run.mjs', exitCode: 0 });
         const into = edit.merge!.into;
         const files = git('ls-tree', '-r', '--name-only', into).split('\n');
         expect(files).not.toContain('build/cache-1/blob');
