@@ -13,6 +13,14 @@ import { useScriptedModel } from './support/scripted-model.js';
 const model = useScriptedModel(
   {
     rules: [
+      // Two agents for one worker slot: each writes its own note, on its first try and when resumed.
+      ...['A', 'B'].flatMap((note) =>
+        [{ turn: 1 }, { last: 'previous attempt' }].map((when) => ({
+          match: { prompt: `Write queued note ${note}`, ...when },
+          reply: { toolUse: { name: 'Write', input: { file_path: `${note}.md`, content: `note ${note}\n` } } },
+          sequencePer: 'script' as const,
+        })),
+      ),
       // Resumed after --detach-on-wait, the agent makes its call again.
       {
         match: { prompt: 'when detached', last: 'previous attempt' },
@@ -186,6 +194,65 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
       expect(writer).toMatchObject({ status: 'succeeded', attempts: 2 });
       expect(writer.error).toBeUndefined();
       expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
+  }, 180_000);
+
+  it('--detach-on-wait exits 3 when the agent waiting for a person holds the only worker slot and another agent is queued', async () => {
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+    });
+    const dir = join(model.home.dir, 'queued');
+    mkdirSync(dir);
+    const workflow = join(dir, 'notes.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: notes-queued
+phases:
+  - id: write
+    agents:
+      - { id: a, prompt: Write queued note A }
+      - { id: b, prompt: Write queued note B }
+`,
+    );
+    // One slot on the worker; the orchestrator's own parallel_limit (5) sends both agents to the queue.
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    const detachedRun = async (args: string[]) => {
+      const result = await runCli(['run', ...args, '--detach-on-wait', '--json'], { env });
+      expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+      return { code: result.code, summary: JSON.parse(result.stdout) as RunSummary };
+    };
+    const approveAll = async (runId: string) => {
+      const pending = await redis.store.listApprovals({ runId, status: 'pending' });
+      expect(pending).toHaveLength(1);
+      expect((await runCli(['approve', pending[0]!.id], { env })).code).toBe(0);
+      return pending[0]!.agentId;
+    };
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      const first = await detachedRun([workflow]);
+      expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+      const firstAsker = await approveAll(first.summary.runId);
+      // Resumed: the approved agent writes its note, the other takes the slot and asks in turn.
+      const second = await detachedRun(['--resume', first.summary.runId]);
+      expect(second.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+      const secondAsker = await approveAll(first.summary.runId);
+      expect([firstAsker, secondAsker].sort()).toEqual(['a', 'b']);
+      const last = await detachedRun(['--resume', first.summary.runId]);
+      expect(last.code).toBe(0);
+      expect(last.summary.phases[0]!.agents.map((agent) => `${agent.id}:${agent.status}`)).toEqual([
+        'a:succeeded',
+        'b:succeeded',
+      ]);
+      expect([readFileSync(join(dir, 'A.md'), 'utf8'), readFileSync(join(dir, 'B.md'), 'utf8')]).toEqual([
+        'note A\n',
+        'note B\n',
+      ]);
     } finally {
       worker.kill('SIGTERM');
       await worker.output;

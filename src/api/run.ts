@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { preloadTokenizer } from '../context/index.js';
-import { untilOnlyPeopleLeft } from '../approvals/index.js';
+import { untilOnlyPeopleLeft, type SlotsWaitedFor } from '../approvals/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
@@ -204,7 +204,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     });
     const slotsTaken = (): boolean => !scheduler.hasFreeSlot(tenant);
     const detached = options.detachOnWait
-      ? detachWhenOnlyPeopleLeft({ store, runId, stop, notice, slotsTaken })
+      ? detachWhenOnlyPeopleLeft({ store, runId, stop, notice, slots: { slotsTaken, workers: services.executor } })
       : undefined;
     const summary = await runWorkflow({
       workflow: loaded.workflow,
@@ -338,12 +338,12 @@ function detachWhenOnlyPeopleLeft(run: {
   runId: string;
   stop: AbortController;
   notice: (m: string) => void;
-  slotsTaken: () => boolean;
+  slots: SlotsWaitedFor;
 }) {
-  const { store, runId, stop, notice, slotsTaken } = run;
+  const { store, runId, stop, notice, slots } = run;
   const watching = new AbortController();
   const signal = AbortSignal.any([watching.signal, stop.signal]);
-  const found = untilOnlyPeopleLeft(store, runId, { signal, slotsTaken }).then((only) => {
+  const found = untilOnlyPeopleLeft(store, runId, { ...slots, signal }).then((only) => {
     if (!only) return false;
     notice(
       `Everything left waits for a person. Answer with baton approvals / approve / deny, then: baton run --resume ${runId}\n`,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
@@ -189,5 +190,53 @@ describe('detach on wait', () => {
     expect(await onlyPeopleLeft(store, 'r1')).toBe(true);
     await agent('busy', 'running');
     expect(await onlyPeopleLeft(store, 'r1')).toBe(false);
+  });
+
+  it('with workers, sees only people when the agents not waiting are queued behind worker slots that waiting agents hold', async () => {
+    const { store } = temp;
+    const agent = (id: string, status: 'running' | 'pending') =>
+      store.saveAgent(agentRecord({ runId: 'r3', id, status }));
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r3', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r3', id: 'p', status: 'running' });
+    await agent('asker', 'running');
+    await agent('queued', 'running');
+    await store.saveApproval(request({ id: 'q4', runId: 'r3', agentId: 'asker' }));
+    // What the queue holds, as QueueExecutor.holders reads it from BullMQ.
+    let running = [{ runId: 'r3', agentId: 'asker' }];
+    const workers = { holders: () => Promise.resolve({ queued: new Set(['queued']), running }) };
+    expect(await onlyPeopleLeft(store, 'r3')).toBe(false); // without workers, `queued` is at work
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(true);
+    // Another run's agent works in the other slot: it will free it without anyone.
+    running = [...running, { runId: 'other', agentId: 'busy' }];
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(false);
+    // No worker has taken a job: nothing says a person holds them up.
+    running = [];
+    expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(false);
+  });
+
+  it('does not see only people while a started phase whose agents all finished is still at work (merging its branches)', async () => {
+    const { store } = temp;
+    const agent = (id: string, status: 'running' | 'succeeded', phaseId: string) =>
+      store.saveAgent(agentRecord({ runId: 'r2', id, status, phaseId }));
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r2', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r2', id: 'edit', status: 'running' });
+    await store.savePhase({ runId: 'r2', id: 'ops', status: 'running' });
+    await agent('writer', 'succeeded', 'edit');
+    await agent('asker', 'running', 'ops');
+    await store.saveApproval(request({ id: 'q2', runId: 'r2', agentId: 'asker' }));
+    // edit's agents are done but the phase is not: its merge (and verify) runs without anyone.
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(false);
+    // Held by its own `after` gate, it waits for a person too.
+    await store.saveApproval({
+      ...request({ id: 'q3', runId: 'r2', kind: 'phase.after', phaseId: 'edit' }),
+      agentId: undefined,
+    });
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(true);
+    // A plan phase waits for the phases it generated: there, the asker waits for a person.
+    await store.savePhase({ runId: 'r2', id: 'plan', status: 'running' });
+    await store.savePhase({ runId: 'r2', id: 'ops', status: 'running', parentId: 'plan', generation: 1 });
+    expect(await onlyPeopleLeft(store, 'r2')).toBe(true);
   });
 });

@@ -2,12 +2,35 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../store/index.js';
 import { DEFAULT_POLL_MS } from './requests.js';
 
+/** An agent's job: the run and agent it belongs to. */
+export interface JobOwner {
+  runId: string;
+  agentId: string;
+}
+
+/**
+ * The slots of `baton worker`s (the queue executor), which the orchestrator's own scheduler does
+ * not see: an agent it counts as running may still wait in the queue for a worker.
+ */
+export interface WorkerSlots {
+  /** The run's agents whose job waits for a worker, and the owner of every job a worker is running (any run). */
+  holders(runId: string): Promise<{ queued: Set<string>; running: JobOwner[] }>;
+}
+
+/** What agents that are not started yet wait for. */
+export interface SlotsWaitedFor {
+  /** parallel_limit reached: no agent of the run can start before a running one ends. */
+  slotsTaken?: () => boolean;
+  workers?: WorkerSlots;
+}
+
 /**
  * Whether all that is left of a run waits for a person: some request is pending, every running
- * agent is one that waits, and no agent of a started phase is still to start — unless it waits for a
- * slot (`slotsTaken`: parallel_limit reached), which only a person's answer can free.
+ * agent is one that waits, no started phase is at work past its agents (merging), and no agent of a started phase is still to start — unless it waits for a
+ * slot that only a person's answer can free: parallel_limit reached (`slotsTaken`), or, with workers,
+ * its job is queued while every job the workers run waits for a person (of this run or another).
  */
-export async function onlyPeopleLeft(store: Store, runId: string, slotsTaken = (): boolean => false): Promise<boolean> {
+export async function onlyPeopleLeft(store: Store, runId: string, slots: SlotsWaitedFor = {}): Promise<boolean> {
   const [pending, agents, phases] = await Promise.all([
     store.listApprovals({ runId, status: 'pending' }),
     store.listAgents(runId),
@@ -17,10 +40,42 @@ export async function onlyPeopleLeft(store: Store, runId: string, slotsTaken = (
   const waiting = new Set(pending.map((request) => request.agentId));
   const started = new Set(phases.filter((phase) => phase.status === 'running').map((phase) => phase.id));
   const toStart = agents.filter((agent) => agent.status === 'pending' && started.has(agent.phaseId));
-  return (
-    agents.every((agent) => agent.status !== 'running' || waiting.has(agent.id)) &&
-    (toStart.length === 0 || slotsTaken())
-  );
+  if (toStart.length > 0 && !slots.slotsTaken?.()) return false;
+  if (phaseAtWork(phases, agents, pending)) return false;
+  const working = agents.filter((agent) => agent.status === 'running' && !waiting.has(agent.id));
+  if (working.length === 0) return true;
+  // Agents the orchestrator runs but whose jobs wait in the queue: held up only if the workers are.
+  if (!slots.workers) return false;
+  const { queued, running } = await slots.workers.holders(runId);
+  return working.every((agent) => queued.has(agent.id)) && (await heldByPeople(store, running));
+}
+
+/**
+ * Whether a started phase whose agents have all finished is still at work without anyone: merging its
+ * branches (verify can take minutes), aggregating, or saving its end. Its own `after` gate waits for a
+ * person, and a plan phase waits for the phases it generated, which are judged on their own.
+ */
+function phaseAtWork(
+  phases: Array<{ id: string; status: string; parentId?: string }>,
+  agents: Array<{ phaseId: string; status: string }>,
+  pending: Array<{ phaseId?: string }>,
+): boolean {
+  const running = phases.filter((phase) => phase.status === 'running');
+  // Phases whose work shows elsewhere: in their agents, their gate's request, their generated phases.
+  const shown = new Set([
+    ...agents.filter((agent) => agent.status === 'pending' || agent.status === 'running').map((a) => a.phaseId),
+    ...pending.map((request) => request.phaseId),
+    ...running.map((phase) => phase.parentId),
+  ]);
+  return running.some((phase) => !shown.has(phase.id));
+}
+
+/** Whether workers run jobs, each of an agent waiting for a person: no worker slot frees without an answer. */
+async function heldByPeople(store: Store, running: JobOwner[]): Promise<boolean> {
+  if (running.length === 0) return false; // no worker has taken a job: they are starting, or none runs yet
+  const pending = await store.listApprovals({ status: 'pending' });
+  const waiting = new Set(pending.map((request) => `${request.runId}|${request.agentId}`));
+  return running.every((job) => waiting.has(`${job.runId}|${job.agentId}`));
 }
 
 /**
@@ -30,13 +85,13 @@ export async function onlyPeopleLeft(store: Store, runId: string, slotsTaken = (
 export async function untilOnlyPeopleLeft(
   store: Store,
   runId: string,
-  options: { signal: AbortSignal; pollMs?: number; slotsTaken?: () => boolean },
+  options: SlotsWaitedFor & { signal: AbortSignal; pollMs?: number },
 ): Promise<boolean> {
   let seen = 0;
   while (!options.signal.aborted) {
     const slept = await sleep(options.pollMs ?? DEFAULT_POLL_MS, true, { signal: options.signal }).catch(() => false);
     if (!slept) break;
-    seen = (await onlyPeopleLeft(store, runId, options.slotsTaken).catch(() => false)) ? seen + 1 : 0;
+    seen = (await onlyPeopleLeft(store, runId, options).catch(() => false)) ? seen + 1 : 0;
     if (seen >= 2) return true;
   }
   return false;

@@ -3,3 +3,4 @@ export { answerApproval, approvalId } from './requests.js';
 export { agentPermissions } from './policy.js';
 export { PhaseGates } from './phase-gate.js';
 export { untilOnlyPeopleLeft } from './detach.js';
+export type { JobOwner, SlotsWaitedFor, WorkerSlots } from './detach.js';

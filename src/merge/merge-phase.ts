@@ -262,6 +262,9 @@ async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: st
     );
   }
   const resolver = await runResolver(context, agent, conflictFiles);
+  // Stopped (a cancel, --detach-on-wait while it waited for a person): not an outcome; the merge
+  // stays open with the resolver's edits, and a resumed run resolves this branch again.
+  context.signal.throwIfAborted();
   const details = { conflictFiles, resolver };
   if (resolver.status !== 'succeeded' || !(await stageResolution(path, report.head, commit))) {
     await resetTo(path, report.head);

@@ -1,6 +1,7 @@
 import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
+import type { JobOwner, WorkerSlots } from '../approvals/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import type { WorkerGateways } from '../mcp/index.js';
@@ -63,7 +64,7 @@ const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, messa
  * Sends agents to `baton worker`s through BullMQ and waits for their results. Cancelling a run
  * sets its cancel flag in the store, which workers watch; jobs still waiting are removed.
  */
-export class QueueExecutor implements AgentExecutor {
+export class QueueExecutor implements AgentExecutor, WorkerSlots {
   /** Agents start on workers, which keep their own pools: nothing to start ahead here. */
   readonly warmCapacity = 0;
 
@@ -150,6 +151,22 @@ export class QueueExecutor implements AgentExecutor {
     if (!kept) return;
     const state = await kept.getState();
     if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
+  }
+
+  /**
+   * Who holds the workers' slots (see `WorkerSlots`): the run's agents whose job still waits for a
+   * worker (delayed ones wait for their tenant's slots), and the owner of every job a worker runs.
+   */
+  async holders(runId: string): Promise<{ queued: Set<string>; running: JobOwner[] }> {
+    const [queued, running] = await Promise.all([
+      this.queue.getJobs(['waiting', 'prioritized', 'delayed']),
+      this.queue.getJobs(['active']),
+    ]);
+    const owner = (job: Job<SealedAgentJob>): JobOwner => ({ runId: job.data.runId, agentId: job.data.agentId });
+    return {
+      queued: new Set(queued.map(owner).flatMap((job) => (job.runId === runId ? [job.agentId] : []))),
+      running: running.map(owner),
+    };
   }
 
   async close(): Promise<void> {
