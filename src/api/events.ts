@@ -6,18 +6,22 @@ export type BatonEvent = {
 }[keyof RunEventMap & string];
 
 /**
- * The events of a run as an async iterable, in the order they were emitted. It buffers from the
- * moment it is made, so nothing is lost before the caller starts iterating; it ends when `done`
- * settles (throwing its error, if any).
+ * The events of a run as an async iterable, in the order they were emitted. It keeps every event
+ * from the moment it is made, so each iterator (however late it starts, and a second one too) sees
+ * the whole run; each ends when `done` settles (throwing its error, if any).
  */
 export function eventStream(events: RunEvents, done: Promise<unknown>): AsyncIterable<BatonEvent> {
-  const buffered: BatonEvent[] = [];
-  let wake: (() => void) | undefined;
+  const emitted: BatonEvent[] = [];
+  const waiting = new Set<() => void>();
+  const wakeAll = (): void => {
+    for (const wake of waiting) wake();
+    waiting.clear();
+  };
   let finished = false;
   let failure: { error: unknown } | undefined;
   events.onAny((type, payload) => {
-    buffered.push({ type, payload });
-    wake?.();
+    emitted.push({ type, payload });
+    wakeAll();
   });
   done
     .then(
@@ -27,18 +31,16 @@ export function eventStream(events: RunEvents, done: Promise<unknown>): AsyncIte
         failure = { error };
       },
     )
-    .finally(() => wake?.());
+    .finally(wakeAll);
   return {
     async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const next = buffered.shift();
-        if (next) {
-          yield next;
+      for (let next = 0; ;) {
+        if (next < emitted.length) {
+          yield emitted[next++]!;
           continue;
         }
         if (finished) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+        await new Promise<void>((resolve) => waiting.add(resolve));
       }
       if (failure) throw failure.error;
     },

@@ -38,13 +38,16 @@ export function listRuns(access: StoreAccess & { limit?: number } = {}): Promise
 export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSummary> {
   return withAccess(access, async (store) => {
     if (!(await store.getRun(runId)))
-      throw new BatonError(ErrorCodes.usage, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
+      throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
     return summarizeRun(store, runId);
   });
 }
 
-/** Tokens and cost since `since` ago (e.g. "24h", "7d"; default 7d), grouped by `by` (default model). */
-export function usage(
+/**
+ * Tokens and cost since `since` ago (e.g. "24h", "7d"; default 7d), grouped by `by` (default model).
+ * Async so that bad arguments reject the promise, as every other error does, instead of throwing at the call.
+ */
+export async function usage(
   access: StoreAccess & { since?: string; by?: UsageDimension; now?: number } = {},
 ): Promise<UsageReport> {
   const by = access.by ?? 'model';
