@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveConfigFile } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { Output } from './commands.js';
 
@@ -11,7 +12,17 @@ export const starterFiles = ['workflow.yaml', 'baton.config.yaml', 'model-script
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
   const target = resolve(dir ?? '.');
-  const taken = starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path));
+  if (existsSync(target) && !statSync(target).isDirectory())
+    throw new BatonError(
+      ErrorCodes.initExists,
+      `${target} is a file, not a directory; baton init writes into a directory. Name a new or existing directory.`,
+    );
+  // A baton.config.yml or .json already there would be silently shadowed by the baton.config.yaml we write.
+  const config = resolveConfigFile(undefined, target);
+  const taken = [
+    ...starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path) && path !== config),
+    ...(config ? [config] : []),
+  ];
   if (taken.length > 0)
     throw new BatonError(
       ErrorCodes.initExists,
