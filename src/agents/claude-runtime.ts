@@ -222,7 +222,9 @@ function sdkOptions(
     model: spec.model,
     cwd: spec.cwd,
     // With permission rules Baton decides every call; an SDK allow list would let calls skip it.
-    ...(process.permissions ? process.permissions.options() : { allowedTools: spec.allowedTools }),
+    ...(process.permissions
+      ? { ...process.permissions.options(), allowedTools: searchToolsOptIn }
+      : { allowedTools: spec.allowedTools }),
     disallowedTools: spec.disallowedTools,
     mcpServers: spec.mcpServers,
     // Keeps server env and headers (secrets) off the command line.
@@ -241,6 +243,13 @@ function sdkOptions(
     spawnClaudeCodeProcess: process.spawn,
   };
 }
+
+/**
+ * Claude Code offers Glob and Grep only to a session whose allow list names them (otherwise it tells
+ * the model to run `find`/`grep` through Bash). Naming them here lets no call skip Baton: the
+ * PreToolUse hook of ClaudePermissions answers `ask` for every call, so each still reaches the gate.
+ */
+const searchToolsOptIn = ['Glob', 'Grep'];
 
 /** Runs agents as real headless Claude Code processes through the official Agent SDK. */
 export class ClaudeRuntime implements AgentRuntime {
