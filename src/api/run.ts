@@ -102,12 +102,24 @@ interface RunTarget {
   resume?: string;
 }
 
+/**
+ * The caller's `onEvent`, kept from breaking the run: it is called inside the orchestrator's emit, so
+ * a throw would fail the run midway (agents left `running` in the store). Its error is told instead.
+ */
+function callerListener(onEvent: (event: BatonEvent) => void, onNotice: RunOptions['onNotice']) {
+  const tell = onNotice ?? ((message: string) => process.emitWarning(message));
+  return (type: BatonEvent['type'], payload: BatonEvent['payload']): void => {
+    try {
+      onEvent({ type, payload } as BatonEvent);
+    } catch (error) {
+      tell(`onEvent threw on ${type}: ${error instanceof Error ? error.message : String(error)} (the run goes on)`);
+    }
+  };
+}
+
 function start(what: RunTarget, options: RunOptions): RunHandle {
   const events = new RunEvents();
-  if (options.onEvent) {
-    const onEvent = options.onEvent;
-    events.onAny((type, payload) => onEvent({ type, payload }));
-  }
+  if (options.onEvent) events.onAny(callerListener(options.onEvent, options.onNotice));
   const result = execute(what, options, events);
   const stream = eventStream(events, result);
   return { events, result, [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() };
