@@ -61,6 +61,8 @@ describe('Glob and Grep named in allowedTools, on real claude agents', () => {
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(dir, 'data') });
     const run = await runCli(['run', 'workflow.yaml', '--json'], { env, cwd: dir });
     expect(run.code, run.stderr).toBe(0);
+    // No SDK warning that an allow-list entry would shadow Baton's gate.
+    expect(run.stderr).not.toMatch(/Warning|CAN_USE_TOOL_SHADOWED/);
     const summary = JSON.parse(run.stdout) as RunSummary;
     const agent = summary.phases[0]!.agents[0]!;
     const told = model.server.messageRequests(agent.sessionId).map((r) => r.view!.last);

@@ -246,10 +246,11 @@ function sdkOptions(
 
 /**
  * Claude Code offers Glob and Grep only to a session whose allow list names them (otherwise it tells
- * the model to run `find`/`grep` through Bash). Naming them here lets no call skip Baton: the
- * PreToolUse hook of ClaudePermissions answers `ask` for every call, so each still reaches the gate.
+ * the model to run `find`/`grep` through Bash). The entries name a path under /dev/null, which no
+ * call can match, so they approve nothing: every call still reaches Baton's gate (a bare `Glob` would
+ * also, through the PreToolUse hook, but the SDK warns on every agent that it shadows canUseTool).
  */
-const searchToolsOptIn = ['Glob', 'Grep'];
+const searchToolsOptIn = ['Glob(//dev/null/baton-offers-search)', 'Grep(//dev/null/baton-offers-search)'];
 
 /** Runs agents as real headless Claude Code processes through the official Agent SDK. */
 export class ClaudeRuntime implements AgentRuntime {
