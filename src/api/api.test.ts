@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -76,5 +76,11 @@ describe('the library API', () => {
       expect(() => (promise = call())).not.toThrow();
       expect((await rejection(promise!)).code).toBe(ErrorCodes.usage);
     }
+  });
+
+  it('docs/api.md names every value the package exports', async () => {
+    const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const exported = Object.keys(await import('../index.js'));
+    expect(exported.filter((name) => !doc.includes(`\`${name}`))).toEqual([]);
   });
 });
