@@ -129,7 +129,8 @@ describe('every suite that starts a system program asks for it first', () => {
 function readmeSuites(): Map<string, Set<string>> {
   const table = new Lexer()
     .lex(readFileSync(join(root, 'README.md'), 'utf8'))
-    .find((token): token is Tokens.Table => token.type === 'table' && token.header[0]?.text === 'Program');
+    .filter((token): token is Tokens.Table => token.type === 'table')
+    .find((token) => token.header[0]?.text === 'Program');
   if (!table) throw new Error('README.md has no table of programs');
   return new Map(
     table.rows.map((row) => [

@@ -110,7 +110,7 @@ function callerListener(onEvent: (event: BatonEvent) => void, onNotice: RunOptio
   const tell = onNotice ?? ((message: string) => process.emitWarning(message));
   return (type: BatonEvent['type'], payload: BatonEvent['payload']): void => {
     try {
-      onEvent({ type, payload } as BatonEvent);
+      onEvent({ type, payload });
     } catch (error) {
       tell(`onEvent threw on ${type}: ${error instanceof Error ? error.message : String(error)} (the run goes on)`);
     }
