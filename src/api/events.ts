@@ -1,9 +1,18 @@
 import type { RunEventMap, RunEvents } from '../orchestrator/index.js';
 
+/**
+ * The event names of RunEventMap without its `string` index signature (there for the emitter's
+ * constraint): with it, `event.type === 'agent.finished'` would leave `payload` typed `unknown`.
+ */
+type RunEventName = keyof { [K in keyof RunEventMap as string extends K ? never : K]: true } & string;
+
 /** One event of a run, as the library hands it out: its name and its payload. */
 export type BatonEvent = {
-  [K in keyof RunEventMap & string]: { type: K; payload: RunEventMap[K] };
-}[keyof RunEventMap & string];
+  [K in RunEventName]: { type: K; payload: RunEventMap[K] };
+}[RunEventName];
+
+/** What the emitter hands `onAny` as a BatonEvent: the run emits only the events RunEventMap names. */
+export const asBatonEvent = (type: string, payload: unknown): BatonEvent => ({ type, payload }) as BatonEvent;
 
 /**
  * The events of a run as an async iterable, in the order they were emitted. It keeps every event
@@ -19,8 +28,8 @@ export function eventStream(events: RunEvents, done: Promise<unknown>): AsyncIte
   };
   let finished = false;
   let failure: { error: unknown } | undefined;
-  events.onAny((type, payload) => {
-    emitted.push({ type, payload });
+  events.onAny((type: string, payload: unknown) => {
+    emitted.push(asBatonEvent(type, payload));
     wakeAll();
   });
   done

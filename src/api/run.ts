@@ -25,7 +25,7 @@ import {
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
-import { eventStream, type BatonEvent } from './events.js';
+import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
   loadRunToResume,
@@ -108,9 +108,9 @@ interface RunTarget {
  */
 function callerListener(onEvent: (event: BatonEvent) => void, onNotice: RunOptions['onNotice']) {
   const tell = onNotice ?? ((message: string) => process.emitWarning(message));
-  return (type: BatonEvent['type'], payload: BatonEvent['payload']): void => {
+  return (type: string, payload: unknown): void => {
     try {
-      onEvent({ type, payload });
+      onEvent(asBatonEvent(type, payload));
     } catch (error) {
       tell(`onEvent threw on ${type}: ${error instanceof Error ? error.message : String(error)} (the run goes on)`);
     }
