@@ -4,7 +4,7 @@ import type { RunEventMap, RunEvents } from '../orchestrator/index.js';
  * The event names of RunEventMap without its `string` index signature (there for the emitter's
  * constraint): with it, `event.type === 'agent.finished'` would leave `payload` typed `unknown`.
  */
-type RunEventName = keyof { [K in keyof RunEventMap as string extends K ? never : K]: true } & string;
+type RunEventName = Extract<keyof { [K in keyof RunEventMap as string extends K ? never : K]: true }, string>;
 
 /** One event of a run, as the library hands it out: its name and its payload. */
 export type BatonEvent = {
