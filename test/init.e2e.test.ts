@@ -81,4 +81,11 @@ describe('baton init', () => {
     expect(init.stderr).not.toMatch(/EEXIST|at .*\.[jt]s:\d+/);
     expect(readFileSync(file, 'utf8')).toBe('mine\n');
   }, 60_000);
+
+  it('names a directory with spaces so that its "Next:" lines paste into a shell as they are', async () => {
+    const init = await runCli(['init', "my team's project"], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain(`cd 'my team'\\''s project' && npx baton plan workflow.yaml`);
+    expect(existsSync(join(home.dir, "my team's project", 'workflow.yaml'))).toBe(true);
+  }, 60_000);
 });

@@ -9,6 +9,9 @@ const starterDir = fileURLToPath(new URL('../../examples/starter/', import.meta.
 /** What `baton init` writes: a commented workflow, a config, and the scripted model's replies for it. */
 export const starterFiles = ['workflow.yaml', 'baton.config.yaml', 'model-script.yaml'] as const;
 
+/** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
+const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
+
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
   const target = resolve(dir ?? '.');
@@ -31,7 +34,7 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
   mkdirSync(target, { recursive: true });
   for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
   const where = relative(process.cwd(), target) || '.';
-  const cd = where === '.' ? '' : `cd ${where} && `;
+  const cd = where === '.' ? '' : `cd ${shellWord(where)} && `;
   output.stdout.write(
     [
       `Wrote ${starterFiles.map((name) => join(where, name)).join(', ')}.`,
