@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Lexer, type Tokens } from 'marked';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findProgram } from './support/programs.js';
 
@@ -122,4 +123,33 @@ describe('every suite that starts a system program asks for it first', () => {
       .map((file) => relative(root, file));
     expect(unguarded).toEqual([]);
   });
+});
+
+/** README's table of suites by the program they need: program → the suites it names. */
+function readmeSuites(): Map<string, Set<string>> {
+  const table = new Lexer()
+    .lex(readFileSync(join(root, 'README.md'), 'utf8'))
+    .filter((token): token is Tokens.Table => token.type === 'table')
+    .find((token) => token.header[0]?.text === 'Program');
+  if (!table) throw new Error('README.md has no table of programs');
+  return new Map(
+    table.rows.map((row) => [
+      row[0]!.text.replaceAll('`', ''),
+      new Set([...row[2]!.text.matchAll(/`([^`]+\.test\.tsx?)`/g)].map((m) => m[1]!)),
+    ]),
+  );
+}
+
+describe('README says which suites need which programs', () => {
+  it.each(['redis-server', 'nvim', 'chromium', 'git'])(
+    '%s: every suite that asks for it is in the table',
+    (program) => {
+      const asking = [...testFiles(join(root, 'src')), ...testFiles(join(root, 'test'))]
+        .filter((file) => readFileSync(file, 'utf8').includes(`requireProgram('${program}')`))
+        .filter((file) => !file.endsWith('fresh-machine.e2e.test.ts'))
+        .map((file) => relative(root, file))
+        .sort();
+      expect([...(readmeSuites().get(program) ?? [])].sort()).toEqual(asking);
+    },
+  );
 });

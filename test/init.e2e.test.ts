@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -58,5 +58,34 @@ describe('baton init', () => {
     expect(again.stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(readFileSync(join(other, 'baton.config.yaml'), 'utf8')).toBe('data_dir: mine\n');
     expect(existsSync(join(other, 'workflow.yaml'))).toBe(false);
+  }, 60_000);
+
+  it('refuses a directory whose config has another of its names, which the new one would silently shadow', async () => {
+    for (const name of ['baton.config.yml', 'baton.config.json']) {
+      const other = join(home.dir, `has-${name}`);
+      mkdirSync(other);
+      writeFileSync(join(other, name), name.endsWith('json') ? '{"data_dir": "mine"}\n' : 'data_dir: mine\n');
+      const again = await runCli(['init'], { env: env(), cwd: other });
+      expect(again.code, again.stderr).toBe(2);
+      expect(again.stderr).toContain(`BATON_INIT_EXISTS: ${join(other, name)} already exists`);
+      expect(readdirSync(other)).toEqual([name]);
+    }
+  }, 60_000);
+
+  it('exits 2 with BATON_INIT_EXISTS, no stack, when the target is a file, not a directory', async () => {
+    const file = join(home.dir, 'a-file');
+    writeFileSync(file, 'mine\n');
+    const init = await runCli(['init', file], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(2);
+    expect(init.stderr).toContain(`BATON_INIT_EXISTS: ${file} is a file, not a directory`);
+    expect(init.stderr).not.toMatch(/EEXIST|at .*\.[jt]s:\d+/);
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
+  }, 60_000);
+
+  it('names a directory with spaces so that its "Next:" lines paste into a shell as they are', async () => {
+    const init = await runCli(['init', "my team's project"], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain(`cd 'my team'\\''s project' && npx baton plan workflow.yaml`);
+    expect(existsSync(join(home.dir, "my team's project", 'workflow.yaml'))).toBe(true);
   }, 60_000);
 });

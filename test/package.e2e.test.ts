@@ -86,35 +86,35 @@ describe('the npm package', () => {
     ]);
     expect(processesWithEnv(home)).toEqual([]);
 
-    // A TypeScript user's import type-checks against the installed package's `exports` and `types`.
+    // A TypeScript user's import type-checks against the installed package's `exports` and `types`,
+    // with the resolutions Node and bundler projects use and without skipLibCheck: Baton's .d.ts
+    // files may name only types the install brings (the user brings @types/node, as any Node project).
     writeFileSync(
       join(prefix, 'use.mts'),
       [
-        "import { defineWorkflow, run, type BatonEvent, type RunSummary } from 'baton';",
+        "import { defineWorkflow, run, type BatonEvent, type RunSummary, type Store } from 'baton';",
         "const workflow = defineWorkflow({ version: 1, name: 'typed', phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }] });",
         'const handle = run(workflow, { onEvent: (event: BatonEvent) => void event.type });',
         'export const summary: Promise<RunSummary> = handle.result;',
+        'export type Stores = Store;',
         '// @ts-expect-error: a phase needs an id',
         "defineWorkflow({ version: 1, name: 'bad', phases: [{ agents: [] }] });",
         '',
       ].join('\n'),
     );
+    cpSync(join(root, 'node_modules/@types/node'), join(prefix, 'node_modules/@types/node'), { recursive: true });
+    cpSync(join(root, 'node_modules/undici-types'), join(prefix, 'node_modules/undici-types'), { recursive: true });
     const tsc = join(prefix, 'node_modules', 'typescript', 'bin', 'tsc');
-    const typecheck = await run(
-      process.execPath,
-      [
-        tsc,
-        '--noEmit',
-        '--strict',
-        '--skipLibCheck',
-        '--module',
-        'nodenext',
-        '--moduleResolution',
-        'nodenext',
-        'use.mts',
-      ],
-      { cwd: prefix },
-    ).catch((error: Error & { stdout?: string }) => ({ stdout: error.stdout ?? error.message }));
-    expect(typecheck.stdout).toBe('');
+    for (const [module, resolution] of [
+      ['nodenext', 'nodenext'],
+      ['node16', 'node16'],
+      ['esnext', 'bundler'],
+    ]) {
+      const flags = ['--noEmit', '--strict', '--types', 'node', '--module', module!, '--moduleResolution', resolution!];
+      const typecheck = await run(process.execPath, [tsc, ...flags, 'use.mts'], { cwd: prefix }).catch(
+        (error: Error & { stdout?: string }) => ({ stdout: error.stdout ?? error.message }),
+      );
+      expect(typecheck.stdout, `moduleResolution ${resolution}`).toBe('');
+    }
   }, 300_000);
 });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,5 +103,22 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('BATON_WORKFLOW_INVALID');
     expect(result.stderr).toContain('phases[0].dependsOn[0]: unknown phase "nope"');
+  }, 60_000);
+
+  it('writes nothing where no store is yet: no data_dir, no database, for a good or a bad workflow', async () => {
+    const fresh = mkdtempSync(join(home.dir, 'fresh-'));
+    writeFileSync(
+      join(fresh, 'good.yaml'),
+      'version: 1\nname: good\nphases:\n  - id: a\n    agents: [{ id: x, prompt: hi }]\n',
+    );
+    writeFileSync(join(fresh, 'bad.yaml'), 'version: 1\nname: bad\nphases: []\nextra: 1\n');
+    const userEnv = home.cliEnv('http://127.0.0.1:9');
+    delete userEnv.BATON_DATA_DIR; // the default, .baton in the current directory
+    const good = await runCli(['plan', 'good.yaml', '--json'], { env: userEnv, cwd: fresh });
+    expect(good.code, good.stderr).toBe(0);
+    expect((JSON.parse(good.stdout) as WorkflowPlan).cost.source).toBe('prices');
+    const bad = await runCli(['plan', 'bad.yaml'], { env: userEnv, cwd: fresh });
+    expect(bad.code).toBe(2);
+    expect(readdirSync(fresh).sort()).toEqual(['bad.yaml', 'good.yaml']);
   }, 60_000);
 });

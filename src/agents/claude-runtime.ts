@@ -222,7 +222,9 @@ function sdkOptions(
     model: spec.model,
     cwd: spec.cwd,
     // With permission rules Baton decides every call; an SDK allow list would let calls skip it.
-    ...(process.permissions ? process.permissions.options() : { allowedTools: spec.allowedTools }),
+    ...(process.permissions
+      ? { ...process.permissions.options(), allowedTools: searchToolsOptIn }
+      : { allowedTools: spec.allowedTools }),
     disallowedTools: spec.disallowedTools,
     mcpServers: spec.mcpServers,
     // Keeps server env and headers (secrets) off the command line.
@@ -243,6 +245,14 @@ function sdkOptions(
     spawnClaudeCodeProcess: process.spawn,
   };
 }
+
+/**
+ * Claude Code offers Glob and Grep only to a session whose allow list names them (otherwise it tells
+ * the model to run `find`/`grep` through Bash). The entries name a path under /dev/null, which no
+ * call can match, so they approve nothing: every call still reaches Baton's gate (a bare `Glob` would
+ * also, through the PreToolUse hook, but the SDK warns on every agent that it shadows canUseTool).
+ */
+const searchToolsOptIn = ['Glob(//dev/null/baton-offers-search)', 'Grep(//dev/null/baton-offers-search)'];
 
 /** Runs agents as real headless Claude Code processes through the official Agent SDK. */
 export class ClaudeRuntime implements AgentRuntime {

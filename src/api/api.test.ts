@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,7 +63,24 @@ describe('the library API', () => {
   it('reads an empty store: no runs, zero usage, and a clear error for an unknown run id', async () => {
     expect(await listRuns(where)).toEqual([]);
     expect((await usage({ ...where, by: 'workflow' })).totals.agents).toBe(0);
+    // As `baton status nope` says it (docs/troubleshooting.md).
     const error = await rejection(getRun('nope', where));
-    expect(error.code).toBe(ErrorCodes.runNotFound); // as `baton status` says it
+    expect(error.code).toBe(ErrorCodes.runNotFound);
+    expect(error.message).toContain('No run with id nope');
+  });
+
+  it('usage rejects bad arguments through its promise, never by throwing at the call', async () => {
+    const bad = [() => usage({ ...where, by: 'colour' as 'model' }), () => usage({ ...where, since: 'yesterday' })];
+    for (const call of bad) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = call())).not.toThrow();
+      expect((await rejection(promise!)).code).toBe(ErrorCodes.usage);
+    }
+  });
+
+  it('docs/api.md names every value the package exports', async () => {
+    const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const exported = Object.keys(await import('../index.js'));
+    expect(exported.filter((name) => !doc.includes(`\`${name}`))).toEqual([]);
   });
 });

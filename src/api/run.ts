@@ -25,7 +25,7 @@ import {
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
-import { eventStream, type BatonEvent } from './events.js';
+import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
   loadRunToResume,
@@ -102,12 +102,24 @@ interface RunTarget {
   resume?: string;
 }
 
+/**
+ * The caller's `onEvent`, kept from breaking the run: it is called inside the orchestrator's emit, so
+ * a throw would fail the run midway (agents left `running` in the store). Its error is told instead.
+ */
+function callerListener(onEvent: (event: BatonEvent) => void, onNotice: RunOptions['onNotice']) {
+  const tell = onNotice ?? ((message: string) => process.emitWarning(message));
+  return (type: string, payload: unknown): void => {
+    try {
+      onEvent(asBatonEvent(type, payload));
+    } catch (error) {
+      tell(`onEvent threw on ${type}: ${error instanceof Error ? error.message : String(error)} (the run goes on)`);
+    }
+  };
+}
+
 function start(what: RunTarget, options: RunOptions): RunHandle {
   const events = new RunEvents();
-  if (options.onEvent) {
-    const onEvent = options.onEvent;
-    events.onAny((type, payload) => onEvent({ type, payload }));
-  }
+  if (options.onEvent) events.onAny(callerListener(options.onEvent, options.onNotice));
   const result = execute(what, options, events);
   const stream = eventStream(events, result);
   return { events, result, [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() };

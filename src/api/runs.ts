@@ -43,8 +43,11 @@ export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSumm
   });
 }
 
-/** Tokens and cost since `since` ago (e.g. "24h", "7d"; default 7d), grouped by `by` (default model). */
-export function usage(
+/**
+ * Tokens and cost since `since` ago (e.g. "24h", "7d"; default 7d), grouped by `by` (default model).
+ * Async so that bad arguments reject the promise, as every other error does, instead of throwing at the call.
+ */
+export async function usage(
   access: StoreAccess & { since?: string; by?: UsageDimension; now?: number } = {},
 ): Promise<UsageReport> {
   const by = access.by ?? 'model';

@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveConfigFile } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { Output } from './commands.js';
 
@@ -8,10 +9,23 @@ const starterDir = fileURLToPath(new URL('../../examples/starter/', import.meta.
 /** What `baton init` writes: a commented workflow, a config, and the scripted model's replies for it. */
 export const starterFiles = ['workflow.yaml', 'baton.config.yaml', 'model-script.yaml'] as const;
 
+/** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
+const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
+
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
   const target = resolve(dir ?? '.');
-  const taken = starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path));
+  if (existsSync(target) && !statSync(target).isDirectory())
+    throw new BatonError(
+      ErrorCodes.initExists,
+      `${target} is a file, not a directory; baton init writes into a directory. Name a new or existing directory.`,
+    );
+  // A baton.config.yml or .json already there would be silently shadowed by the baton.config.yaml we write.
+  const config = resolveConfigFile(undefined, target);
+  const taken = [
+    ...starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path) && path !== config),
+    ...(config ? [config] : []),
+  ];
   if (taken.length > 0)
     throw new BatonError(
       ErrorCodes.initExists,
@@ -20,7 +34,7 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
   mkdirSync(target, { recursive: true });
   for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
   const where = relative(process.cwd(), target) || '.';
-  const cd = where === '.' ? '' : `cd ${where} && `;
+  const cd = where === '.' ? '' : `cd ${shellWord(where)} && `;
   output.stdout.write(
     [
       `Wrote ${starterFiles.map((name) => join(where, name)).join(', ')}.`,

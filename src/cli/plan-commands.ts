@@ -1,18 +1,27 @@
-import { loadWorkflowWithMcp, withStore } from '../api/index.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { BatonConfig } from '../config/index.js';
+import { effectiveConfig, loadWorkflowWithMcp, withStore } from '../api/index.js';
 import { planWorkflow, renderPlan } from '../preview/index.js';
+import { storeFileName } from '../store/index.js';
 import type { Output } from './commands.js';
 import type { StoreOptions } from '../api/index.js';
 
-/** `baton plan <workflow>`: validates it and shows what it will do and cost, without running anything. */
+/** Whether there is a store to read history from; opening SQLite where there is none would create it. */
+const storeExists = (config: BatonConfig): boolean =>
+  config.redis_url !== undefined || existsSync(resolve(config.data_dir, storeFileName));
+
+/** `baton plan <workflow>`: validates it and shows what it will do and cost, without running or writing anything. */
 export async function planCommand(
   workflowPath: string,
   options: StoreOptions & { json?: boolean },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store, config) => {
-    const loaded = loadWorkflowWithMcp(workflowPath, config);
-    const plan = await planWorkflow(loaded, config, store);
-    output.stdout.write(options.json ? `${JSON.stringify(plan)}\n` : renderPlan(plan));
-    return 0;
-  });
+  const config = effectiveConfig(options);
+  const loaded = loadWorkflowWithMcp(workflowPath, config);
+  const plan = storeExists(config)
+    ? await withStore(options, (store) => planWorkflow(loaded, config, store))
+    : await planWorkflow(loaded, config);
+  output.stdout.write(options.json ? `${JSON.stringify(plan)}\n` : renderPlan(plan));
+  return 0;
 }

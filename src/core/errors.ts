@@ -101,7 +101,7 @@ export const ErrorCodes = {
   approvalNotFound: 'BATON_APPROVAL_NOT_FOUND',
   /** `baton run --detach-on-wait` stopped: everything left to do waits for a person (exit 3). */
   waitingForApproval: 'BATON_WAITING_FOR_APPROVAL',
-  /** `baton init` would overwrite a file that is already there; it never does. */
+  /** `baton init` would overwrite (or shadow) a file that is already there, or its directory is a file; it writes nothing. */
   initExists: 'BATON_INIT_EXISTS',
   /** A model response went silent mid-stream for stream_idle_timeout_ms; retried, resuming the session. */
   modelStalled: 'BATON_MODEL_STALLED',
