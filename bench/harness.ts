@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startModelServer, type Script } from '../src/model-server/index.js';
 
+export { random } from '../test/support/random.js';
+
 export const root = fileURLToPath(new URL('../', import.meta.url));
 export const resultsDir = join(root, 'bench', 'results');
 /** The built CLI, as users run it (`npm run bench` builds first). */
@@ -108,17 +110,6 @@ export async function withConcurrency<T>(limit: number, tasks: Array<() => Promi
   });
   await Promise.all(lanes);
   return results;
-}
-
-/** A deterministic pseudo-random sequence (mulberry32), so every run seeds the same data. */
-export function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));

@@ -59,20 +59,29 @@ async function flakyWebhook() {
 
 describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real redis-server, real claude)', () => {
   const redis = useRedisStore();
+  /** The CLI's environment: the shared Redis store, and Write asks a person. */
+  const askingEnv = (extra: NodeJS.ProcessEnv = {}) =>
+    model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
+      ...extra,
+    });
+  /** A project folder holding one workflow file. */
+  const project = (name: string, file: string, yaml: string) => {
+    const dir = join(model.home.dir, name);
+    mkdirSync(dir);
+    const workflow = join(dir, file);
+    writeFileSync(workflow, yaml);
+    return { dir, workflow };
+  };
 
   it('an agent on a worker asks; the webhook hears of it; baton approve lets it go on', async () => {
     const hook = await flakyWebhook();
-    const env = model.home.cliEnv(model.url, {
-      BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.server.url,
-      BATON_APPROVAL_WEBHOOK_URL: hook.url,
-      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
-    });
-    const dir = join(model.home.dir, 'project');
-    mkdirSync(dir);
-    const workflow = join(dir, 'note.yaml');
-    writeFileSync(
-      workflow,
+    const env = askingEnv({ BATON_APPROVAL_WEBHOOK_URL: hook.url });
+    const { dir, workflow } = project(
+      'project',
+      'note.yaml',
       'version: 1\nname: note\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note }] }\n',
     );
     const worker = startCli(['worker', '--concurrency', '1'], { env });
@@ -111,16 +120,10 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
   }, 180_000);
 
   it('the orchestrator SIGKILLed while an agent on a worker waits: approved meanwhile, --resume takes its result, the agent runs once', async () => {
-    const env = model.home.cliEnv(model.url, {
-      BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.server.url,
-      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
-    });
-    const dir = join(model.home.dir, 'killed');
-    mkdirSync(dir);
-    const workflow = join(dir, 'note.yaml');
-    writeFileSync(
-      workflow,
+    const env = askingEnv();
+    const { dir, workflow } = project(
+      'killed',
+      'note.yaml',
       'version: 1\nname: note-killed\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note of the killed run }] }\n',
     );
     const worker = startCli(['worker', '--concurrency', '1'], { env });
@@ -162,16 +165,10 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
   }, 180_000);
 
   it('--detach-on-wait with an agent on a worker exits 3; approved, --resume finishes the run', async () => {
-    const env = model.home.cliEnv(model.url, {
-      BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.server.url,
-      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
-    });
-    const dir = join(model.home.dir, 'detached');
-    mkdirSync(dir);
-    const workflow = join(dir, 'note.yaml');
-    writeFileSync(
-      workflow,
+    const env = askingEnv();
+    const { dir, workflow } = project(
+      'detached',
+      'note.yaml',
       'version: 1\nname: note-detached\nphases:\n  - { id: write, agents: [{ id: writer, prompt: Write the release note when detached }] }\n',
     );
     const worker = startCli(['worker', '--concurrency', '1'], { env });
@@ -201,16 +198,10 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
   }, 180_000);
 
   it('--detach-on-wait exits 3 when the agent waiting for a person holds the only worker slot and another agent is queued', async () => {
-    const env = model.home.cliEnv(model.url, {
-      BATON_DATA_DIR: join(model.home.dir, 'data'),
-      BATON_REDIS_URL: redis.server.url,
-      BATON_PERMISSIONS: JSON.stringify({ ask: ['Write'] }),
-    });
-    const dir = join(model.home.dir, 'queued');
-    mkdirSync(dir);
-    const workflow = join(dir, 'notes.yaml');
-    writeFileSync(
-      workflow,
+    const env = askingEnv();
+    const { dir, workflow } = project(
+      'queued',
+      'notes.yaml',
       `version: 1
 name: notes-queued
 phases:
