@@ -110,7 +110,9 @@ describe('the npm package', () => {
       ['node16', 'node16'],
       ['esnext', 'bundler'],
     ]) {
-      const flags = ['--noEmit', '--strict', '--types', 'node', '--module', module!, '--moduleResolution', resolution!];
+      // A target any Node 20 project has: below ES2015 the SDK's own .d.ts (private #fields) do not compile.
+      const flags = ['--noEmit', '--strict', '--target', 'es2022', '--types', 'node'];
+      flags.push('--module', module!, '--moduleResolution', resolution!);
       const typecheck = await run(process.execPath, [tsc, ...flags, 'use.mts'], { cwd: prefix }).catch(
         (error: Error & { stdout?: string }) => ({ stdout: error.stdout ?? error.message }),
       );

@@ -41,6 +41,11 @@ export interface Output {
   hide?(values: Iterable<string>): void;
   /** stdout for drawing with the terminal's own escapes (the live dashboard), when `stdout` shows them as text. */
   terminal?: NodeJS.WritableStream;
+  /**
+   * stdout for the one credential a command exists to hand its user (`baton serve`'s login URL with
+   * Baton's own dashboard token), which `stdout`'s redaction would hide as a URL's token.
+   */
+  credentials?: NodeJS.WritableStream;
 }
 
 /** Exit code of a finished run: 0 only when every agent succeeded. */
@@ -396,7 +401,7 @@ export async function serveCommand(
       allowedHosts: config.http_allowed_hosts,
     });
     // The URL carries the token: opening it once stores it in a cookie, so only this user's browser gets in.
-    output.stdout.write(
+    (output.credentials ?? output.stdout).write(
       `Baton dashboard at ${dashboard.loginUrl}\n(token in ${tokenFile}; a tenant's own: baton dashboard-token --tenant <name>)\nMetrics at ${dashboard.url}metrics\n`,
     );
     await new Promise<void>((done) => {

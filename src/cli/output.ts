@@ -13,6 +13,8 @@ export class RedactedOutput implements Output {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly terminal: NodeJS.WritableStream;
+  /** Not redacted (it carries the credential it hands over); control characters still shown as escapes. */
+  readonly credentials: NodeJS.WritableStream;
   private secrets: string[] = [];
   private redactor: SecretRedactor;
 
@@ -21,9 +23,10 @@ export class RedactedOutput implements Output {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.redactor = SecretRedactor.fromEnvironment(env);
-    this.stdout = this.redacting(streams.stdout, (text) => neutralizeControls(this.redactor.redact(text)));
-    this.stderr = this.redacting(streams.stderr, (text) => neutralizeControls(this.redactor.redact(text)));
-    this.terminal = this.redacting(streams.stdout, (text) => this.redactor.redact(text));
+    this.stdout = this.cleaning(streams.stdout, (text) => neutralizeControls(this.redactor.redact(text)));
+    this.stderr = this.cleaning(streams.stderr, (text) => neutralizeControls(this.redactor.redact(text)));
+    this.terminal = this.cleaning(streams.stdout, (text) => this.redactor.redact(text));
+    this.credentials = this.cleaning(streams.stdout, neutralizeControls);
   }
 
   hide(values: Iterable<string>): void {
@@ -36,7 +39,7 @@ export class RedactedOutput implements Output {
   }
 
   /** The stream with `write` cleaning what it is given; everything else (isTTY, columns, events) as is. */
-  private redacting<S extends NodeJS.WritableStream>(stream: S, clean: (text: string) => string): S {
+  private cleaning<S extends NodeJS.WritableStream>(stream: S, clean: (text: string) => string): S {
     return new Proxy(stream, {
       get: (target, property, receiver) => {
         if (property !== 'write') {

@@ -210,7 +210,8 @@ describe('metrics', () => {
 
   it('counts a run whose orchestrator was killed as interrupted, its agents no longer active', async () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid; // a pid that has exited
-    const run = { workflowName: 'w', workflow: {}, createdAt: 1, tenant: 'default' };
+    // Created now: a live pid counts as the run's orchestrator only if that process started before the run.
+    const run = { workflowName: 'w', workflow: {}, createdAt: Date.now(), tenant: 'default' };
     await temp.store.saveRun({ ...run, id: 'killed', status: 'running', pid: dead, host: hostname() });
     await temp.store.saveRun({ ...run, id: 'alive', status: 'running', pid: process.pid, host: hostname() });
     await temp.store.saveAgent(agentRecord({ runId: 'killed', id: 'a' }));
