@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { streamPreview, TOOL_PREVIEW_CHARS, type AgentSpec, type FakeBehaviour } from '../agents/index.js';
-import { emptyUsage, ErrorCodes, type ToolCall } from '../core/index.js';
+import { ErrorCodes, type ToolCall } from '../core/index.js';
+import { agentRecord } from '../../test/support/records.js';
 import type { Store } from '../store/index.js';
 import type { AgentExecutor, AgentJob } from './execute.js';
 
@@ -40,20 +41,15 @@ async function stored(store: Store, one: AgentJob): Promise<AgentJob> {
     status: 'running',
     createdAt: 1_700_000_000_000,
   });
-  await store.saveAgent({
-    runId: one.runId,
-    phaseId: 'p',
-    id: one.agentId,
-    sessionId: one.spec.sessionId,
-    status: 'running',
-    prompt: one.spec.prompt,
-    systemPrompt: '',
-    usage: emptyUsage(),
-    costUsd: 0,
-    turns: 0,
-    attempts: 0,
-    durationMs: 0,
-  });
+  await store.saveAgent(
+    agentRecord({
+      runId: one.runId,
+      id: one.agentId,
+      sessionId: one.spec.sessionId,
+      prompt: one.spec.prompt,
+      attempts: 0,
+    }),
+  );
   return one;
 }
 
