@@ -138,6 +138,20 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     });
   });
 
+  it('onVerifyFailure: fail names a verify that timed out as timed out, not as an exit code', async () => {
+    const { repo, git } = setup('timeout');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const report = await merge(repo, agents, {
+      verify: { command: 'sleep 30', timeoutMs: 300 },
+      onVerifyFailure: 'fail',
+    });
+    expect(report.steps[0]!.verify).toMatchObject({ exitCode: null, timedOut: true });
+    expect(report.error).toEqual({
+      code: 'BATON_MERGE_FAILED',
+      message: `verify failed after merging ${agents[0]!.workspace!.branch} (timed out after 300 ms)`,
+    });
+  });
+
   it('never overwrites an `into` branch the run did not create', async () => {
     const { repo, git } = setup('exists');
     git('branch', 'release', 'main');

@@ -61,3 +61,9 @@ export async function runVerify(
 
 export const verifyPassed = (result: VerifyResult | undefined): boolean =>
   result === undefined || result.exitCode === 0;
+
+/** How a failed verify ended, for a message: timed out, killed by a signal, or its exit code. */
+export function verifyFailure(result: VerifyResult, spec: VerifySpec): string {
+  if (result.timedOut) return `timed out after ${spec.timeoutMs} ms`;
+  return result.exitCode === null ? 'killed by a signal' : `exit ${result.exitCode}`;
+}
