@@ -65,6 +65,15 @@ describe('claude runtime (real binary)', () => {
         sequencePer: 'session',
       },
       {
+        match: { prompt: 'spends then stalls' },
+        replies: [
+          { toolUse: { name: 'Glob', input: { pattern: '*.none' } }, usage: { input_tokens: 1000, output_tokens: 10 } },
+          { text: 'never finished', stall: true },
+          { text: 'done after the stall', usage: { input_tokens: 50, output_tokens: 5 } },
+        ],
+        sequencePer: 'session',
+      },
+      {
         match: { prompt: 'unanswered' },
         replies: [{ hang: true }, { text: 'recovered after the silence' }],
         sequencePer: 'session',
@@ -258,6 +267,18 @@ describe('claude runtime (real binary)', () => {
     const requests = model.server.messageRequests(agent.sessionId);
     expect(requests.map((r) => r.outcome)).toEqual(['stall', 'message']);
     expect(requests[1]!.view!.last).toContain('BATON_MODEL_STALLED');
+  });
+
+  it('an attempt cut off before its result still counts the tokens its finished turns used', async () => {
+    const agent = spec('spends then stalls');
+    const result = await runWithRetries(agent, {
+      runtime: new ClaudeRuntime({ streamIdleTimeoutMs: 1500 }),
+      retry: fastRetry,
+    });
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, output: { text: 'done after the stall' } });
+    // The first attempt's Glob turn (1000 in, 10 out) happened: the model was paid for it.
+    expect(result.usage.inputTokens).toBeGreaterThanOrEqual(1050);
+    expect(result.usage.outputTokens).toBeGreaterThanOrEqual(15);
   });
 
   it('a model request never answered (not even its headers) is a stall too: retried, the session resumed', async () => {

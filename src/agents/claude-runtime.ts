@@ -8,7 +8,7 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import { emptyUsage, ErrorCodes, systemClock, type Usage } from '../core/index.js';
+import { ErrorCodes, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
 import { ClaudePermissions } from './claude-permissions.js';
@@ -476,7 +476,8 @@ export class ClaudeRuntime implements AgentRuntime {
     const outcome: AttemptOutcome = {
       status: 'failed',
       sessionStarted: stream.sessionStarted,
-      usage: result ? usageOf(result) : emptyUsage(),
+      // Without a result, what the stream showed of each response: those tokens were used all the same.
+      usage: result ? usageOf(result) : attempt.turns.usage,
       costUsd: result ? ownCostUsd(result, stream.restoredUsd) : 0,
       // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
       // num_turns counts one per content block of a response, and one for a request that failed.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { systemClock, type Clock, type ModelTurn, type Usage } from '../core/index.js';
+import { addUsage, systemClock, type Clock, type ModelTurn, type Usage } from '../core/index.js';
 
 /**
  * Numbers an attempt's model turns by response id, in the order they are first seen. The tool-call
@@ -82,6 +82,7 @@ export class ModelTurnTracker {
   private readonly readySince = new Map<string, number>();
   private readonly clock: Clock;
   private readonly numbers: TurnNumbers;
+  private ended: Usage = NO_USAGE;
 
   constructor(
     private readonly report: (turn: ModelTurn) => void = () => {},
@@ -101,6 +102,14 @@ export class ModelTurnTracker {
         conversationOf('parent_tool_use_id' in trigger.data ? trigger.data.parent_tool_use_id : undefined),
         this.clock.now(),
       );
+  }
+
+  /**
+   * Tokens of every response that ended (finished or cut off): what an attempt that never got its
+   * result message still used, and was billed for.
+   */
+  get usage(): Usage {
+    return this.ended;
   }
 
   /** The attempt ended: a response still streaming never finished. */
@@ -140,6 +149,7 @@ export class ModelTurnTracker {
     if (!turn) return;
     const finishedAt = this.clock.now();
     Object.assign(turn, { status, finishedAt });
+    this.ended = addUsage(this.ended, turn.usage);
     this.open.delete(conversation);
     this.readySince.set(conversation, finishedAt);
     this.report({ ...turn });

@@ -99,9 +99,11 @@ export async function startMerge(path: string, commit: string): Promise<string[]
   return conflicts;
 }
 
+/** Paths as git lists them with `-z`: unquoted, so a name with spaces or non-ASCII letters is spelled as it is. */
+const pathList = (listing: string): string[] => listing.split('\0').filter((path) => path !== '');
+
 export async function unmergedFiles(path: string): Promise<string[]> {
-  const listing = await git(path, ['diff', '--name-only', '--diff-filter=U'], mergeErrors);
-  return listing === '' ? [] : listing.split('\n');
+  return pathList(await git(path, ['diff', '-z', '--name-only', '--diff-filter=U'], mergeErrors));
 }
 
 /**
@@ -145,8 +147,7 @@ export async function commitMerge(path: string, commit: string, message: string)
 
 /** Files an agent's branch changed since `base`. */
 export async function changedFiles(repo: string, base: string, commit: string): Promise<string[]> {
-  const listing = await git(repo, ['diff', '--name-only', base, commit], mergeErrors);
-  return listing === '' ? [] : listing.split('\n');
+  return pathList(await git(repo, ['diff', '-z', '--name-only', base, commit], mergeErrors));
 }
 
 /** A throwaway worktree at `commit` for `verifyEach`; removed by the returned function. */

@@ -1,7 +1,7 @@
 // The merge loop against real git repositories, with agent branches made by hand and a resolver
 // that edits files directly: the policies, ordering, branch safety and resumability.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
@@ -20,6 +20,7 @@ function agentBranch(
   repo: string,
   id: string,
   files: Record<string, string>,
+  change?: (worktree: string) => void,
 ): AgentRecord {
   const base = git('rev-parse', 'main');
   const branch = `baton/${RUN.slice(0, 8)}/${id}`;
@@ -27,6 +28,7 @@ function agentBranch(
   const path = join(repo, '..', `wt-${id}`);
   git('worktree', 'add', '-q', path, branch);
   for (const [file, text] of Object.entries(files)) writeFileSync(join(path, file), text);
+  change?.(path);
   const inWt = (...args: string[]) =>
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: path, encoding: 'utf8' }).trim();
   inWt('add', '-A');
@@ -136,6 +138,20 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     });
   });
 
+  it('onVerifyFailure: fail names a verify that timed out as timed out, not as an exit code', async () => {
+    const { repo, git } = setup('timeout');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const report = await merge(repo, agents, {
+      verify: { command: 'sleep 30', timeoutMs: 300 },
+      onVerifyFailure: 'fail',
+    });
+    expect(report.steps[0]!.verify).toMatchObject({ exitCode: null, timedOut: true });
+    expect(report.error).toEqual({
+      code: 'BATON_MERGE_FAILED',
+      message: `verify failed after merging ${agents[0]!.workspace!.branch} (timed out after 300 ms)`,
+    });
+  });
+
   it('never overwrites an `into` branch the run did not create', async () => {
     const { repo, git } = setup('exists');
     git('branch', 'release', 'main');
@@ -223,6 +239,35 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
       report.steps[2]!.head,
       agents[3]!.workspace!.commit,
     ]);
+  });
+
+  it('merges renames, deletions and binary files, and names conflicted files as they are spelled', async () => {
+    const { repo, git } = setup('shapes');
+    writeFileSync(join(repo, 'naïve notes.txt'), 'original\n');
+    writeFileSync(join(repo, 'old.txt'), 'moved\n');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'more files');
+    const binary = Buffer.from([0, 1, 2, 255, 254, 0, 10]);
+    const moved = agentBranch(git, repo, 'moved', {}, (wt) => {
+      renameSync(join(wt, 'old.txt'), join(wt, 'new.txt'));
+      rmSync(join(wt, 'check.sh'));
+      writeFileSync(join(wt, 'logo.bin'), binary);
+    });
+    const agents = [
+      moved,
+      agentBranch(git, repo, 'a', { 'naïve notes.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'naïve notes.txt': 'B\n' }),
+    ];
+    const report = await merge(repo, agents, { onConflict: 'skip' });
+    expect(report.steps.map((s) => [s.agentId, s.outcome, s.conflictFiles ?? []])).toEqual([
+      ['moved', 'merged', []],
+      ['a', 'merged', []],
+      ['b', 'skipped', ['naïve notes.txt']],
+    ]);
+    const files = git('-c', 'core.quotePath=false', 'ls-tree', '--name-only', report.into).split('\n');
+    expect(files.sort()).toEqual(['logo.bin', 'naïve notes.txt', 'new.txt', 'shared.txt']);
+    const blob = execFileSync('git', ['show', `${report.into}:logo.bin`], { cwd: repo });
+    expect(Buffer.compare(blob, binary)).toBe(0);
   });
 
   /** Merges three agents' branches, then stores the report as if the orchestrator died after `steps` of them. */

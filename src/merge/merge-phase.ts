@@ -27,7 +27,7 @@ import {
 } from './integration.js';
 import { openPullRequest } from './pull-request.js';
 import { resolverPrompt, type ConflictSide } from './resolver.js';
-import { runVerify, verifyPassed } from './verify.js';
+import { runVerify, verifyFailure, verifyPassed } from './verify.js';
 
 /** A resolver agent to run: Baton's own agent path runs it (a real claude, its cwd the conflicted worktree). */
 export interface ResolveRequest {
@@ -212,7 +212,7 @@ async function mergeAgent(context: MergeContext, agent: AgentRecord): Promise<Me
       context,
       spec.onVerifyFailure,
       step,
-      `verify failed on branch ${agent.workspace!.branch} (exit ${branchVerify!.exitCode})`,
+      `verify failed on branch ${agent.workspace!.branch} (${verifyFailure(branchVerify!, spec.verify!)})`,
     );
   }
   const merged = await mergeCommit(context, agent, commit);
@@ -226,7 +226,7 @@ async function mergeAgent(context: MergeContext, agent: AgentRecord): Promise<Me
       context,
       spec.onVerifyFailure,
       step,
-      `verify failed after merging ${agent.workspace!.branch} (exit ${verify!.exitCode})`,
+      `verify failed after merging ${agent.workspace!.branch} (${verifyFailure(verify!, spec.verify!)})`,
     );
   }
   return stepOf(agent, merged.head, { outcome: merged.details.resolver ? 'resolved' : 'merged', ...extra });

@@ -39,6 +39,14 @@ describe('runVerify', () => {
     expect(processesWithEnv(marker)).toEqual([]);
   }, 20_000);
 
+  it("keeps a character whose bytes the command wrote apart (a test runner's ✓) whole in the output tail", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    // ✓ is e2 9c 93: the pause lets the first byte reach Baton in a chunk of its own.
+    const command = String.raw`printf '\342'; sleep 0.3; printf '\234\223 3 passed\n'`;
+    const result = await runVerify({ command, timeoutMs: 60_000 }, cwd, new AbortController().signal, systemClock);
+    expect(result.outputTail).toBe('✓ 3 passed\n');
+  }, 20_000);
+
   it('a verify command dies with the Baton process that ran it, though that one was SIGKILLed', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
     const marker = `BATON_VERIFY_ORPHAN=${randomUUID()}`;

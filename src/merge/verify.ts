@@ -24,11 +24,11 @@ export async function runVerify(
   // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the watchdog ends it.
   if (child.pid !== undefined) agentReaper.watch(child.pid);
   let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  const keep = (chunk: string): void => {
+    output = (output + chunk).slice(-OUTPUT_TAIL_CHARS);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  // Decoded per stream, so a character whose bytes arrive in two chunks is kept whole.
+  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', keep);
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   const stop = AbortSignal.any([signal, timeout]);
   const killGroup = (): void => {
@@ -61,3 +61,9 @@ export async function runVerify(
 
 export const verifyPassed = (result: VerifyResult | undefined): boolean =>
   result === undefined || result.exitCode === 0;
+
+/** How a failed verify ended, for a message: timed out, killed by a signal, or its exit code. */
+export function verifyFailure(result: VerifyResult, spec: VerifySpec): string {
+  if (result.timedOut) return `timed out after ${spec.timeoutMs} ms`;
+  return result.exitCode === null ? 'killed by a signal' : `exit ${result.exitCode}`;
+}
