@@ -163,6 +163,76 @@ phases:
     }
   });
 
+  // Twelve findings no summary reader needs, saying more (more distinct words) than the three, as
+  // long, that readers paraphrase: a summary of at most 500 bytes has room for four of them.
+  const scoutFindings = [
+    ...Array.from(
+      { length: 12 },
+      (_, i) =>
+        `Finding: Module ${i}: cron, dashboards, runbooks, pagers, alerts, SLOs, logs, traces, quotas, owners, budgets, backups.`,
+    ),
+    'Finding: Sign-in cookies lack the Secure flag: every sign-in cookie lacks the Secure cookie flag, each sign-in cookie.',
+    'Finding: Invoices are rounded per line: every invoice line is rounded, and each rounded invoice line is rounded again.',
+    'Finding: Webhooks retry twice: every webhook retries twice, and each retried webhook is retried twice, again and again.',
+  ];
+  const scoutsFindings = (spec: { agentId: string }) => ({
+    text: spec.agentId === 'scout' ? scoutFindings.join('\n') : 'ok',
+  });
+
+  it('a summary is written for the agents that read summaries, not for those that filter or inherit nothing', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: readers
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - id: build
+    dependsOn: [research]
+    inherit: summary
+    agents: [{ id: billing, prompt: Fix the invoice rounding totals }]
+  - id: ops
+    dependsOn: [research]
+    agents:
+      - { id: oncall, prompt: "Review the cron jobs, dashboards, runbooks, pagers, alerts, SLOs and logs of each module" }
+      - { id: quiet, inherit: none, prompt: "Tidy the module cron dashboards runbooks pagers alerts" }
+`,
+      'readers.yaml',
+    );
+    const { runtime, result } = run(workflow, scoutsFindings, { config: config({ context_size_limit: 2_000 }) });
+    await result;
+    const prompt = runtime.calls.find((c) => c.agentId === 'billing')!.appendSystemPrompt;
+    expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+  });
+
+  it("a swarm's members read one summary that keeps what each member's {{item}} asks about", async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: swarm-readers
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - id: build
+    dependsOn: [research]
+    inherit: summary
+    agents:
+      - id: fixer
+        foreach: [invoice rounding totals, login session cookies, webhook retries]
+        prompt: "Fix the {{item}}"
+`,
+      'swarm-readers.yaml',
+    );
+    const { runtime, result } = run(workflow, scoutsFindings, { config: config({ context_size_limit: 2_000 }) });
+    await result;
+    for (const agentId of ['fixer.0', 'fixer.1', 'fixer.2']) {
+      const prompt = runtime.calls.find((c) => c.agentId === agentId)!.appendSystemPrompt;
+      expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+      expect(prompt).toContain('Sign-in cookies lack the Secure flag: every');
+      expect(prompt).toContain('Webhooks retry twice: every');
+    }
+  });
+
   it("gives each agent its own session and Baton's appended system prompt", async () => {
     const { runtime, result } = run(diamond, () => ({ text: 'ok' }));
     const summary = await result;

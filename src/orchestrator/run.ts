@@ -69,6 +69,7 @@ class RunExecution implements PhaseGraph {
       events: this.events,
       run: () => this.runRecord,
       inheritedPhases: (phaseId) => this.inheritance.get(phaseId) ?? ancestorPhases(this.workflow, phaseId),
+      outputOf: (phaseId) => this.outputs.get(phaseId),
     });
     this.runAgent = createAgentRunner(this.ctx);
   }
