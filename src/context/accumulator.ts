@@ -464,7 +464,9 @@ export class DynamicContextAccumulator {
     let method = this.options.summarizer?.name ?? this.fallback.name;
     try {
       content = await (this.options.summarizer ?? this.fallback).summarize(request, requester.signal);
-    } catch {
+    } catch (error) {
+      // Stopped with the run: no summary, rather than a stored extract a resumed run would reuse.
+      if (requester.signal?.aborted) throw error;
       // No model (or it failed): a deterministic extract keeps the run going.
       method = this.fallback.name;
       content = await this.fallback.summarize(request);

@@ -317,6 +317,29 @@ describe('summaries keep what later tasks ask about', () => {
     expect(new Set(selected.map((s) => s.entries[0]!.id)).size).toBe(1);
   });
 
+  it('a summarizer call cancelled with the run leaves no summary behind: the resumed run writes it', async () => {
+    const stop = new AbortController();
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      // The run is cancelled while the first call runs: the call stops with it.
+      summarize: async (_r, signal) => {
+        if (calls++ > 0) return 'the summary the agent wrote';
+        stop.abort(new Error('run cancelled'));
+        throw signal!.reason as Error;
+      },
+    };
+    const cancelled = accumulator({ summarizer });
+    await cancelled.add(research, { phaseId: 'research', agentId: 'scout' });
+    await cancelled.select({ ...summaryMode, task: 'Add a report', signal: stop.signal }).catch(() => undefined);
+    expect((await temp.store.listContextEntries({ runId: 'run-1', phaseIds: ['research'], level: 1 })).entries).toEqual(
+      [],
+    );
+    const resumed = await accumulator({ summarizer }).select({ ...summaryMode, task: 'Add a report' });
+    expect(resumed.entries[0]!.content).toContain('the summary the agent wrote');
+    expect(resumed.entries[0]!.tags).toEqual(['summary', 'agent']);
+  });
+
   it("tells a summarizer agent the readers' tasks", async () => {
     const requests: Array<{ laterTasks?: string[] }> = [];
     const summarizer: Summarizer = { name: 'agent', summarize: async (r) => (requests.push(r), 'summary') };
