@@ -450,7 +450,7 @@ export class DynamicContextAccumulator {
     entries: ContextEntry[],
     requester: SelectionRequest,
   ): Promise<ContextEntry> {
-    // The requester too: an agent a planner added is not in the workflow the readers come from.
+    // The requester too: `readersOf` may not know it (no readersOf, or a reader it leaves out).
     const declared = this.options.readersOf?.(phaseId ? [phaseId] : requester.phaseIds) ?? [];
     const readers = [...new Map([...declared, requester].map((reader) => [reader.task, reader])).values()];
     const request = {

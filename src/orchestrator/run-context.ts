@@ -111,15 +111,19 @@ const readsSummaries: ReadonlySet<InheritMode> = new Set(['all', 'summary']);
 const MAX_READERS = 200;
 
 /**
- * The workflow's agents that may read a summary of any of `phaseIds` (their phase inherits it, in
- * `summary` or `all` mode), a swarm as its members (their `{{item}}` filled in once the list is known):
+ * The agents that may read a summary of any of `phaseIds` (their phase — in the workflow or added by a
+ * planner — inherits it, in `summary` or `all` mode), a swarm as its members (their `{{item}}` filled in once the list is known):
  * a summary of those phases keeps first what they ask about.
  */
 function readersOf(
   workflow: Workflow,
-  inheritedPhases: (phaseId: string) => string[],
-  outputOf: (phaseId: string) => PhaseOutput | undefined,
+  graph: {
+    phases: () => Iterable<PhaseSpec>;
+    inheritedPhases: (phaseId: string) => string[];
+    outputOf: (phaseId: string) => PhaseOutput | undefined;
+  },
 ) {
+  const { inheritedPhases, outputOf } = graph;
   const membersOf = (entry: AgentEntry): Array<{ prompt: string }> => {
     try {
       return expandAgents([entry], outputOf);
@@ -128,7 +132,7 @@ function readersOf(
     }
   };
   return (phaseIds: string[]): TaskDescription[] =>
-    workflow.phases
+    [...graph.phases()]
       .filter((phase) => inheritedPhases(phase.id).some((id) => phaseIds.includes(id)))
       .flatMap((phase) =>
         phase.agents
@@ -150,6 +154,8 @@ export function createRunContext(
   graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'inheritedPhases'> & {
     /** A finished phase's output (a swarm's `foreach` list may come from one). */
     outputOf?: (phaseId: string) => PhaseOutput | undefined;
+    /** Every phase known so far: the workflow's and those planners added. */
+    phases?: () => Iterable<PhaseSpec>;
   },
 ): RunContext {
   const { workflow } = options;
@@ -181,7 +187,11 @@ export function createRunContext(
     sizeLimitBytes: config.context_size_limit,
     ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
     ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
-    readersOf: readersOf(workflow, graph.inheritedPhases, graph.outputOf ?? (() => undefined)),
+    readersOf: readersOf(workflow, {
+      phases: graph.phases ?? (() => workflow.phases),
+      inheritedPhases: graph.inheritedPhases,
+      outputOf: graph.outputOf ?? (() => undefined),
+    }),
     // One phase, or phases that inherit nothing: no selection will need WordNet (a planner's may: it loads then).
     preloadWordNet: workflow.phases.some((phase) => graph.inheritedPhases(phase.id).length > 0),
     clock,

@@ -70,6 +70,7 @@ class RunExecution implements PhaseGraph {
       run: () => this.runRecord,
       inheritedPhases: (phaseId) => this.inheritance.get(phaseId) ?? ancestorPhases(this.workflow, phaseId),
       outputOf: (phaseId) => this.outputs.get(phaseId),
+      phases: () => this.phases.values(),
     });
     this.runAgent = createAgentRunner(this.ctx);
   }
