@@ -131,8 +131,11 @@ export class DynamicContextAccumulator {
   private readonly cache = new LRUCache<string, CandidateSet>({ max: 64 });
 
   private readonly tuning: SelectionTuning;
-  /** Summaries being written, by what they cover. */
-  private readonly summariesInFlight = new Map<string, Promise<ContextEntry>>();
+  /**
+   * Summaries this accumulator wrote or is writing, by exactly what they cover (entries and their
+   * versions): reused whatever the clock says (a summary written in the same ms as its facts too).
+   */
+  private readonly summaries = new LRUCache<string, Promise<ContextEntry>>({ max: 256 });
 
   constructor(private readonly options: AccumulatorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -419,9 +422,9 @@ export class DynamicContextAccumulator {
     const ids = entries.map((e) => e.id).sort();
     // A keyed entry is updated in place (same id): a summary written before its update is stale.
     const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
-    const key = JSON.stringify([level, phaseId ?? null, newest, ids]);
-    const pending = this.summariesInFlight.get(key);
-    if (pending) return pending;
+    const key = JSON.stringify([level, phaseId ?? null, entries.map((e) => `${e.id}@${e.version}`).sort()]);
+    const known = this.summaries.get(key);
+    if (known) return known;
     const made = (async () => {
       const existing = await this.options.store.listContextEntries({
         runId: this.options.runId,
@@ -436,12 +439,10 @@ export class DynamicContextAccumulator {
       );
       return same ?? this.writeSummary(level, phaseId, entries, requester);
     })();
-    this.summariesInFlight.set(key, made);
-    try {
-      return await made;
-    } finally {
-      this.summariesInFlight.delete(key);
-    }
+    this.summaries.set(key, made);
+    // One that failed (the run stopped) is written again when next asked for.
+    made.catch(() => this.summaries.get(key) === made && this.summaries.delete(key));
+    return made;
   }
 
   private async writeSummary(

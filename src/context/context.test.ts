@@ -340,6 +340,25 @@ describe('summaries keep what later tasks ask about', () => {
     expect(resumed.entries[0]!.tags).toEqual(['summary', 'agent']);
   });
 
+  it('reuses a summary written in the same millisecond as its facts, and renews it when a keyed fact changes then', async () => {
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      summarize: async (r) => `summary ${++calls}: ${r.entries.map((e) => e.content).join(' ')}`,
+    };
+    const acc = accumulator({ summarizer, clock: { now: () => 5_000 } }); // a clock that does not move
+    const source = { phaseId: 'research', agentId: 'scout' };
+    await acc.add([...research, { type: 'decision', key: 'db', content: 'Use PostgreSQL.', tags: [] }], source);
+    const first = await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' });
+    const again = await acc.select({ ...summaryMode, task: 'Harden the login session cookies' });
+    expect(calls).toBe(1);
+    expect(again.entries[0]!.id).toBe(first.entries[0]!.id);
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite.', tags: [] }], source);
+    const renewed = await acc.select({ ...summaryMode, task: 'Harden the login session cookies' });
+    expect(calls).toBe(2);
+    expect(renewed.entries[0]!.content).toContain('Use SQLite.');
+  });
+
   it("tells a summarizer agent the readers' tasks", async () => {
     const requests: Array<{ laterTasks?: string[] }> = [];
     const summarizer: Summarizer = { name: 'agent', summarize: async (r) => (requests.push(r), 'summary') };
