@@ -81,8 +81,8 @@ export interface AccumulatorOptions {
    */
   reranker?: Reranker;
   /**
-   * The tasks of the agents that will read a summary of these phases (the workflow's agents that
-   * inherit any of them): a summary keeps first what they ask about. Without it, the task of the
+   * The tasks of the agents that will read a summary of these phases (one phase, or the several a run
+   * summary covers: agents that inherit all of them): a summary keeps first what they ask about. Without it, the task of the
    * agent whose request makes the summary.
    */
   readersOf?: (phaseIds: string[]) => TaskDescription[];

@@ -111,8 +111,8 @@ const readsSummaries: ReadonlySet<InheritMode> = new Set(['all', 'summary']);
 const MAX_READERS = 200;
 
 /**
- * The agents that may read a summary of any of `phaseIds` (their phase — in the workflow or added by a
- * planner — inherits it, in `summary` or `all` mode), a swarm as its members (their `{{item}}` filled in once the list is known):
+ * The agents that may read a summary of `phaseIds` (their phase — in the workflow or added by a planner —
+ * inherits all of them, in `summary` or `all` mode; a run summary covers several), a swarm as its members (their `{{item}}` filled in once the list is known):
  * a summary of those phases keeps first what they ask about.
  */
 function readersOf(
@@ -133,7 +133,7 @@ function readersOf(
   };
   return (phaseIds: string[]): TaskDescription[] =>
     [...graph.phases()]
-      .filter((phase) => inheritedPhases(phase.id).some((id) => phaseIds.includes(id)))
+      .filter((phase) => phaseIds.every((id) => inheritedPhases(phase.id).includes(id)))
       .flatMap((phase) =>
         phase.agents
           .filter((agent) => readsSummaries.has(agent.inherit ?? phase.inherit ?? workflow.context.inherit))

@@ -205,6 +205,51 @@ phases:
     expect(prompt).toContain('Invoices are rounded per line: every invoice line');
   });
 
+  it('a run summary (inherit: all, over the size limit) keeps first what the agents reading it ask about', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: chain
+context: { inherit: all, summarizer: extractive }
+phases:
+  - { id: a, agents: [{ id: scout, prompt: look around }] }
+  - { id: b, dependsOn: [a], agents: [{ id: oncall, prompt: "Review the cron jobs, dashboards, runbooks, pagers and alerts" }] }
+  - { id: c, dependsOn: [b], agents: [{ id: sre, prompt: "Audit the SLOs, logs, traces, quotas and owners of each module" }] }
+  - { id: d, dependsOn: [c], agents: [{ id: billing, prompt: Fix the invoice rounding totals }] }
+`,
+      'chain.yaml',
+    );
+    // Three phase summaries of 500 bytes do not fit in 1,000: d gets one run summary of a, b and c.
+    const notes: Record<string, string[]> = {
+      oncall: [
+        'the release train leaves on Tuesdays after the code freeze',
+        'staging databases are refreshed from production snapshots nightly',
+        'the design system lives in a separate repository with its own maintainers',
+        'feature flags are evaluated at the edge by the CDN workers',
+        'the mobile apps pin the API version through a response header',
+      ],
+      sre: [
+        'translations are pulled from the vendor portal before each release',
+        'the search index is rebuilt from scratch every Sunday morning',
+        'customer exports are zipped and mailed as signed download links',
+        'the legacy admin panel still runs on a single virtual machine',
+        'support tickets are tagged automatically by a keyword classifier',
+      ],
+    };
+    const { runtime, result } = run(
+      workflow,
+      (spec) =>
+        spec.agentId === 'oncall' || spec.agentId === 'sre'
+          ? { text: notes[spec.agentId]!.map((note) => `Finding: ${note}.`).join('\n') }
+          : scoutsFindings(spec),
+      { config: config({ context_size_limit: 1_000 }) },
+    );
+    await result;
+    const prompt = runtime.calls.find((c) => c.agentId === 'billing')!.appendSystemPrompt;
+    expect(prompt).toContain('Summary of the run so far');
+    expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+  });
+
   it("a swarm's members read one summary that keeps what each member's {{item}} asks about", async () => {
     const workflow = parseWorkflow(
       `
