@@ -148,6 +148,18 @@ function readersOf(
       .slice(0, MAX_READERS);
 }
 
+/**
+ * Whether some agent of the workflow is given earlier agents' context: its phase inherits a phase and
+ * its mode is not `none` (one phase, or agents that all inherit nothing, never select any).
+ */
+export function inheritsContext(workflow: Workflow, inheritedPhases: (phaseId: string) => string[]): boolean {
+  return workflow.phases.some(
+    (phase) =>
+      inheritedPhases(phase.id).length > 0 &&
+      phase.agents.some((agent) => (agent.inherit ?? phase.inherit ?? workflow.context.inherit) !== 'none'),
+  );
+}
+
 /** Builds the context of a run from its options; `graph` is what the phase graph itself provides. */
 export function createRunContext(
   options: RunWorkflowOptions,
@@ -192,8 +204,8 @@ export function createRunContext(
       inheritedPhases: graph.inheritedPhases,
       outputOf: graph.outputOf ?? (() => undefined),
     }),
-    // One phase, or phases that inherit nothing: no selection will need WordNet (a planner's may: it loads then).
-    preloadWordNet: workflow.phases.some((phase) => graph.inheritedPhases(phase.id).length > 0),
+    // No selection of the workflow's will need WordNet (a planner's may: it loads then).
+    preloadWordNet: inheritsContext(workflow, graph.inheritedPhases),
     clock,
   });
   return {
