@@ -519,6 +519,13 @@ describe('extracting context from results', () => {
       { type: 'decision', content: 'Go with plan C', key: 'plan', tags: [] },
       { type: 'finding', content: 'Plan C is cheaper', tags: [] },
     ]);
+    // A strict output schema makes optional fields null rather than absent: no key, no tags, not no block.
+    expect(
+      extractContext({
+        text: 'Finding: the text',
+        structured: { context: [{ type: 'decision', content: 'Go with plan D', key: null, tags: null }] },
+      }),
+    ).toEqual([{ type: 'decision', content: 'Go with plan D', tags: [] }]);
     expect(extractContext({ text: '  The build is green.  ' })).toEqual([
       { type: 'finding', content: 'The build is green.', tags: [] },
     ]);
