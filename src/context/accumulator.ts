@@ -424,7 +424,11 @@ export class DynamicContextAccumulator {
     const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
     const key = JSON.stringify([level, phaseId ?? null, entries.map((e) => `${e.id}@${e.version}`).sort()]);
     const known = this.summaries.get(key);
-    if (known) return known;
+    // Written for an agent that was cancelled meanwhile: this one, still running, writes it again.
+    if (known)
+      return known.catch((error: unknown) =>
+        requester.signal?.aborted ? Promise.reject(error) : this.summaryOf(level, phaseId, entries, requester),
+      );
     const made = (async () => {
       const existing = await this.options.store.listContextEntries({
         runId: this.options.runId,

@@ -340,6 +340,32 @@ describe('summaries keep what later tasks ask about', () => {
     expect(resumed.entries[0]!.tags).toEqual(['summary', 'agent']);
   });
 
+  it('an agent sharing a summary with one that is cancelled still gets it', async () => {
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      summarize: async (_r, signal) => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (signal?.aborted) throw signal.reason as Error;
+        return 'the summary the agent wrote';
+      },
+    };
+    const acc = accumulator({ summarizer });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    const first = new AbortController();
+    const cancelled = acc.select({ ...summaryMode, task: 'Add a report', signal: first.signal });
+    const other = acc.select({
+      ...summaryMode,
+      task: 'Fix the invoice rounding totals',
+      signal: new AbortController().signal,
+    });
+    first.abort(new Error('this agent was cancelled'));
+    await expect(cancelled).rejects.toThrow('this agent was cancelled');
+    expect((await other).entries[0]!.content).toContain('the summary the agent wrote');
+    expect(calls).toBe(2);
+  });
+
   it('reuses a summary written in the same millisecond as its facts, and renews it when a keyed fact changes then', async () => {
     let calls = 0;
     const summarizer: Summarizer = {
