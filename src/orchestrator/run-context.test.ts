@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ancestorPhases, parseWorkflow } from '../workflow/index.js';
-import { inheritsContext } from './run-context.js';
+import { inheritsContext, readersOf } from './run-context.js';
 
 const inherits = (yaml: string): boolean => {
   const workflow = parseWorkflow(yaml, 'wf.yaml');
@@ -25,5 +25,27 @@ phases:
     expect(inherits('version: 1\nname: one\nphases:\n  - { id: a, agents: [{ id: x, prompt: go }] }\n')).toBe(false);
     expect(inherits(chain('context: { inherit: none }'))).toBe(false);
     expect(inherits(chain('', ', inherit: none'))).toBe(false);
+  });
+});
+
+describe('readersOf: the agents a summary of some phases is written for', () => {
+  it('a large swarm asking one thing is one reader: the readers after it still count', () => {
+    const workflow = parseWorkflow(
+      `version: 1
+name: wide
+context: { inherit: summary }
+phases:
+  - { id: a, agents: [{ id: x, prompt: go }] }
+  - { id: b, dependsOn: [a], agents: [{ id: crowd, count: 500, prompt: Review the module }] }
+  - { id: c, dependsOn: [a], agents: [{ id: billing, prompt: Fix the invoice rounding totals }] }
+`,
+      'wf.yaml',
+    );
+    const readers = readersOf(workflow, {
+      phases: () => workflow.phases,
+      inheritedPhases: (phaseId) => ancestorPhases(workflow, phaseId),
+      outputOf: () => undefined,
+    })(['a']);
+    expect(readers.map((r) => r.task)).toEqual(['Review the module', 'Fix the invoice rounding totals']);
   });
 });

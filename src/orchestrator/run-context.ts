@@ -115,7 +115,7 @@ const MAX_READERS = 200;
  * inherits all of them, in `summary` or `all` mode; a run summary covers several), a swarm as its members (their `{{item}}` filled in once the list is known):
  * a summary of those phases keeps first what they ask about.
  */
-function readersOf(
+export function readersOf(
   workflow: Workflow,
   graph: {
     phases: () => Iterable<PhaseSpec>;
@@ -131,8 +131,8 @@ function readersOf(
       return [entry]; // a foreach whose list is not there yet
     }
   };
-  return (phaseIds: string[]): TaskDescription[] =>
-    [...graph.phases()]
+  return (phaseIds: string[]): TaskDescription[] => {
+    const readers = [...graph.phases()]
       .filter((phase) => phaseIds.every((id) => inheritedPhases(phase.id).includes(id)))
       .flatMap((phase) =>
         phase.agents
@@ -144,8 +144,11 @@ function readersOf(
               phaseId: phase.id,
             })),
           ),
-      )
-      .slice(0, MAX_READERS);
+      );
+    // One reader per task (a swarm's members without {{item}} ask the same), the first MAX_READERS.
+    const seen = new Set<string>();
+    return readers.filter((reader) => !seen.has(reader.task) && seen.add(reader.task)).slice(0, MAX_READERS);
+  };
 }
 
 /**
