@@ -250,6 +250,39 @@ phases:
     expect(prompt).toContain('Invoices are rounded per line: every invoice line');
   });
 
+  it('a summary says the same in two runs whose agents finish in opposite orders', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: order
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: s1, prompt: look left }, { id: s2, prompt: look right }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: Build the thing }] }
+`,
+      'order.yaml',
+    );
+    // Eight findings from each agent, none alike, equally substantial: a summary has room for about half.
+    const words = ['amber', 'birch', 'cobalt', 'dune', 'ember', 'fjord', 'garnet'];
+    const findings = (agentId: string) =>
+      Array.from({ length: 8 }, (_, i) => `Finding: ${words.map((w) => `${w}${agentId}x${i}`).join(', ')}.`);
+    const contextOf = async (first: string) => {
+      const { runtime, result } = run(
+        workflow,
+        (spec) =>
+          spec.agentId === 'dev'
+            ? { text: 'ok' }
+            : { text: findings(spec.agentId).join('\n'), delayMs: spec.agentId === first ? 1 : 40 },
+        { config: config({ context_size_limit: 2_000 }) },
+      );
+      await result;
+      return runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt!.split('## Your assignment')[0];
+    };
+    const [one, two] = [await contextOf('s1'), await contextOf('s2')];
+    expect(one).toContain('Summary of phase research');
+    expect(two).toBe(one);
+  });
+
   it("a swarm's members read one summary that keeps what each member's {{item}} asks about", async () => {
     const workflow = parseWorkflow(
       `
