@@ -426,9 +426,10 @@ export class DynamicContextAccumulator {
     const known = this.summaries.get(key);
     // Written for an agent that was cancelled meanwhile: this one, still running, writes it again.
     if (known)
-      return known.catch((error: unknown) =>
-        requester.signal?.aborted ? Promise.reject(error) : this.summaryOf(level, phaseId, entries, requester),
-      );
+      return known.catch((error: unknown) => {
+        if (requester.signal?.aborted) throw error;
+        return this.summaryOf(level, phaseId, entries, requester);
+      });
     const made = (async () => {
       const existing = await this.options.store.listContextEntries({
         runId: this.options.runId,
