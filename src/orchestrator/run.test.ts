@@ -398,6 +398,51 @@ phases:
     expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.3');
   });
 
+  it('a run cancelled during a summarizer call stores no summary: resumed, it asks the summarizer again', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: cancel-summary
+context: { summarizer: agent }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: Fix the invoice rounding totals }] }
+`,
+      'cancel-summary.yaml',
+    );
+    const controller = new AbortController();
+    const behaviour =
+      (cancel: boolean): FakeBehaviour =>
+      (spec) => {
+        if (spec.agentId !== 'context-summarizer') return scoutsFindings(spec);
+        if (cancel) controller.abort(new Error('run cancelled by SIGINT'));
+        return cancel ? { text: 'never', delayMs: 5_000 } : { text: 'Invoices: rounded per line.' };
+      };
+    const first = await run(workflow, behaviour(true), { signal: controller.signal, runId: 'cancel-summary' }).result;
+    expect(first.status).toBe('cancelled');
+    expect(first.phases.find((p) => p.id === 'build')!.agents[0]!.status).toBe('cancelled');
+    const summaries = await temp.store.listContextEntries({
+      runId: 'cancel-summary',
+      phaseIds: ['research'],
+      level: 1,
+    });
+    expect(summaries.entries).toEqual([]);
+
+    const runtime = new FakeRuntime(behaviour(false));
+    const resumed = await runWorkflow({
+      workflow,
+      workflowDir: temp.dir,
+      config: config(),
+      store: temp.store,
+      runtime,
+      env: { PATH: '/usr/bin' },
+      runId: 'cancel-summary',
+      resume: true,
+    });
+    expect(resumed.status).toBe('succeeded');
+    expect(runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt).toContain('Invoices: rounded per line.');
+  });
+
   it('cancels every agent when its signal aborts', async () => {
     const controller = new AbortController();
     const events = new RunEvents();
