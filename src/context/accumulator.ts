@@ -346,13 +346,18 @@ export class DynamicContextAccumulator {
    * updated keyed entry in its place), so the next agent's selection need not read the run again.
    */
   private remember(saved: ContextEntry[]): void {
+    const savedById = new Map(saved.map((e) => [e.id, e]));
     for (const [key, set] of [...this.cache.entries()]) {
       const belongs = (e: ContextEntry): boolean =>
         e.level === 0 && (set.phaseIds.includes(e.phaseId ?? '') || set.sessionIds.includes(e.sessionId ?? ''));
       const added = saved.filter(belongs);
-      if (added.length === 0) continue;
-      const byId = new Map(added.map((e) => [e.id, e]));
-      const entries = set.entries.map((e) => byId.get(e.id) ?? e);
+      if (added.length === 0 && !set.entries.some((e) => savedById.has(e.id))) continue;
+      // A keyed fact updated by an agent of another phase is that phase's now: it leaves this set, as
+      // the store would list it (else the set kept the value it replaced).
+      const entries = set.entries.flatMap((e) => {
+        const next = savedById.get(e.id);
+        return next === undefined ? [e] : belongs(next) ? [next] : [];
+      });
       const known = new Set(set.entries.map((e) => e.id));
       entries.push(...added.filter((e) => !known.has(e.id)));
       noteListGrowth(set.entries, entries);

@@ -396,6 +396,27 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
+  it('a keyed fact another phase updated is not selected from the set it left, as the store lists it', async () => {
+    const acc = accumulator();
+    await acc.add(
+      [
+        { type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] },
+        { type: 'finding', content: 'The store has 3 tables.', tags: [] },
+      ],
+      { phaseId: 'research', agentId: 'scout' },
+    );
+    const request = { phaseIds: ['research'], task: 'build the api', budgetTokens: 2_000 };
+    for (const mode of ['all', 'filtered'] as const) await acc.select({ ...request, mode }); // cached now
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
+      phaseId: 'build',
+      agentId: 'b1',
+    });
+    for (const mode of ['all', 'filtered'] as const) {
+      const contents = (await acc.select({ ...request, mode })).entries.map((e) => e.content);
+      expect(contents).toEqual((await accumulator().select({ ...request, mode })).entries.map((e) => e.content));
+      expect(contents).not.toContain('Use PostgreSQL for the store.');
+    }
+  });
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
