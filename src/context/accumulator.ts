@@ -81,8 +81,8 @@ export interface AccumulatorOptions {
    */
   reranker?: Reranker;
   /**
-   * The tasks of the agents that will read a summary of these phases (the workflow's agents that
-   * inherit any of them): a summary keeps first what they ask about. Without it, the task of the
+   * The tasks of the agents that will read a summary of these phases (one phase, or the several a run
+   * summary covers: agents that inherit all of them): a summary keeps first what they ask about. Without it, the task of the
    * agent whose request makes the summary.
    */
   readersOf?: (phaseIds: string[]) => TaskDescription[];
@@ -131,8 +131,11 @@ export class DynamicContextAccumulator {
   private readonly cache = new LRUCache<string, CandidateSet>({ max: 64 });
 
   private readonly tuning: SelectionTuning;
-  /** Summaries being written, by what they cover. */
-  private readonly summariesInFlight = new Map<string, Promise<ContextEntry>>();
+  /**
+   * Summaries this accumulator wrote or is writing, by exactly what they cover (entries and their
+   * versions): reused whatever the clock says (a summary written in the same ms as its facts too).
+   */
+  private readonly summaries = new LRUCache<string, Promise<ContextEntry>>({ max: 256 });
 
   constructor(private readonly options: AccumulatorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -343,13 +346,18 @@ export class DynamicContextAccumulator {
    * updated keyed entry in its place), so the next agent's selection need not read the run again.
    */
   private remember(saved: ContextEntry[]): void {
+    const savedById = new Map(saved.map((e) => [e.id, e]));
     for (const [key, set] of [...this.cache.entries()]) {
       const belongs = (e: ContextEntry): boolean =>
         e.level === 0 && (set.phaseIds.includes(e.phaseId ?? '') || set.sessionIds.includes(e.sessionId ?? ''));
       const added = saved.filter(belongs);
-      if (added.length === 0) continue;
-      const byId = new Map(added.map((e) => [e.id, e]));
-      const entries = set.entries.map((e) => byId.get(e.id) ?? e);
+      if (added.length === 0 && !set.entries.some((e) => savedById.has(e.id))) continue;
+      // A keyed fact updated by an agent of another phase is that phase's now: it leaves this set, as
+      // the store would list it (else the set kept the value it replaced).
+      const entries = set.entries.flatMap((e) => {
+        const next = savedById.get(e.id);
+        return next === undefined ? [e] : belongs(next) ? [next] : [];
+      });
       const known = new Set(set.entries.map((e) => e.id));
       entries.push(...added.filter((e) => !known.has(e.id)));
       noteListGrowth(set.entries, entries);
@@ -419,9 +427,14 @@ export class DynamicContextAccumulator {
     const ids = entries.map((e) => e.id).sort();
     // A keyed entry is updated in place (same id): a summary written before its update is stale.
     const newest = entries.reduce((max, e) => Math.max(max, e.updatedAt), 0);
-    const key = JSON.stringify([level, phaseId ?? null, newest, ids]);
-    const pending = this.summariesInFlight.get(key);
-    if (pending) return pending;
+    const key = JSON.stringify([level, phaseId ?? null, entries.map((e) => `${e.id}@${e.version}`).sort()]);
+    const known = this.summaries.get(key);
+    // Written for an agent that was cancelled meanwhile: this one, still running, writes it again.
+    if (known)
+      return known.catch((error: unknown) => {
+        if (requester.signal?.aborted) throw error;
+        return this.summaryOf(level, phaseId, entries, requester);
+      });
     const made = (async () => {
       const existing = await this.options.store.listContextEntries({
         runId: this.options.runId,
@@ -436,12 +449,10 @@ export class DynamicContextAccumulator {
       );
       return same ?? this.writeSummary(level, phaseId, entries, requester);
     })();
-    this.summariesInFlight.set(key, made);
-    try {
-      return await made;
-    } finally {
-      this.summariesInFlight.delete(key);
-    }
+    this.summaries.set(key, made);
+    // One that failed (the run stopped) is written again when next asked for.
+    made.catch(() => this.summaries.get(key) === made && this.summaries.delete(key));
+    return made;
   }
 
   private async writeSummary(
@@ -450,7 +461,7 @@ export class DynamicContextAccumulator {
     entries: ContextEntry[],
     requester: SelectionRequest,
   ): Promise<ContextEntry> {
-    // The requester too: an agent a planner added is not in the workflow the readers come from.
+    // The requester too: `readersOf` may not know it (no readersOf, or a reader it leaves out).
     const declared = this.options.readersOf?.(phaseId ? [phaseId] : requester.phaseIds) ?? [];
     const readers = [...new Map([...declared, requester].map((reader) => [reader.task, reader])).values()];
     const request = {
@@ -464,7 +475,9 @@ export class DynamicContextAccumulator {
     let method = this.options.summarizer?.name ?? this.fallback.name;
     try {
       content = await (this.options.summarizer ?? this.fallback).summarize(request, requester.signal);
-    } catch {
+    } catch (error) {
+      // Stopped with the run: no summary, rather than a stored extract a resumed run would reuse.
+      if (requester.signal?.aborted) throw error;
       // No model (or it failed): a deterministic extract keeps the run going.
       method = this.fallback.name;
       content = await this.fallback.summarize(request);

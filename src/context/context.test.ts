@@ -317,6 +317,74 @@ describe('summaries keep what later tasks ask about', () => {
     expect(new Set(selected.map((s) => s.entries[0]!.id)).size).toBe(1);
   });
 
+  it('a summarizer call cancelled with the run leaves no summary behind: the resumed run writes it', async () => {
+    const stop = new AbortController();
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      // The run is cancelled while the first call runs: the call stops with it.
+      summarize: async (_r, signal) => {
+        if (calls++ > 0) return 'the summary the agent wrote';
+        stop.abort(new Error('run cancelled'));
+        throw signal!.reason as Error;
+      },
+    };
+    const cancelled = accumulator({ summarizer });
+    await cancelled.add(research, { phaseId: 'research', agentId: 'scout' });
+    await cancelled.select({ ...summaryMode, task: 'Add a report', signal: stop.signal }).catch(() => undefined);
+    expect((await temp.store.listContextEntries({ runId: 'run-1', phaseIds: ['research'], level: 1 })).entries).toEqual(
+      [],
+    );
+    const resumed = await accumulator({ summarizer }).select({ ...summaryMode, task: 'Add a report' });
+    expect(resumed.entries[0]!.content).toContain('the summary the agent wrote');
+    expect(resumed.entries[0]!.tags).toEqual(['summary', 'agent']);
+  });
+
+  it('an agent sharing a summary with one that is cancelled still gets it', async () => {
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      summarize: async (_r, signal) => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (signal?.aborted) throw signal.reason as Error;
+        return 'the summary the agent wrote';
+      },
+    };
+    const acc = accumulator({ summarizer });
+    await acc.add(research, { phaseId: 'research', agentId: 'scout' });
+    const first = new AbortController();
+    const cancelled = acc.select({ ...summaryMode, task: 'Add a report', signal: first.signal });
+    const other = acc.select({
+      ...summaryMode,
+      task: 'Fix the invoice rounding totals',
+      signal: new AbortController().signal,
+    });
+    first.abort(new Error('this agent was cancelled'));
+    await expect(cancelled).rejects.toThrow('this agent was cancelled');
+    expect((await other).entries[0]!.content).toContain('the summary the agent wrote');
+    expect(calls).toBe(2);
+  });
+
+  it('reuses a summary written in the same millisecond as its facts, and renews it when a keyed fact changes then', async () => {
+    let calls = 0;
+    const summarizer: Summarizer = {
+      name: 'agent',
+      summarize: async (r) => `summary ${++calls}: ${r.entries.map((e) => e.content).join(' ')}`,
+    };
+    const acc = accumulator({ summarizer, clock: { now: () => 5_000 } }); // a clock that does not move
+    const source = { phaseId: 'research', agentId: 'scout' };
+    await acc.add([...research, { type: 'decision', key: 'db', content: 'Use PostgreSQL.', tags: [] }], source);
+    const first = await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' });
+    const again = await acc.select({ ...summaryMode, task: 'Harden the login session cookies' });
+    expect(calls).toBe(1);
+    expect(again.entries[0]!.id).toBe(first.entries[0]!.id);
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite.', tags: [] }], source);
+    const renewed = await acc.select({ ...summaryMode, task: 'Harden the login session cookies' });
+    expect(calls).toBe(2);
+    expect(renewed.entries[0]!.content).toContain('Use SQLite.');
+  });
+
   it("tells a summarizer agent the readers' tasks", async () => {
     const requests: Array<{ laterTasks?: string[] }> = [];
     const summarizer: Summarizer = { name: 'agent', summarize: async (r) => (requests.push(r), 'summary') };
@@ -328,6 +396,27 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
+  it('a keyed fact another phase updated is not selected from the set it left, as the store lists it', async () => {
+    const acc = accumulator();
+    await acc.add(
+      [
+        { type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] },
+        { type: 'finding', content: 'The store has 3 tables.', tags: [] },
+      ],
+      { phaseId: 'research', agentId: 'scout' },
+    );
+    const request = { phaseIds: ['research'], task: 'build the api', budgetTokens: 2_000 };
+    for (const mode of ['all', 'filtered'] as const) await acc.select({ ...request, mode }); // cached now
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
+      phaseId: 'build',
+      agentId: 'b1',
+    });
+    for (const mode of ['all', 'filtered'] as const) {
+      const contents = (await acc.select({ ...request, mode })).entries.map((e) => e.content);
+      expect(contents).toEqual((await accumulator().select({ ...request, mode })).entries.map((e) => e.content));
+      expect(contents).not.toContain('Use PostgreSQL for the store.');
+    }
+  });
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
@@ -477,6 +566,13 @@ describe('extracting context from results', () => {
       { type: 'decision', content: 'Go with plan C', key: 'plan', tags: [] },
       { type: 'finding', content: 'Plan C is cheaper', tags: [] },
     ]);
+    // A strict output schema makes optional fields null rather than absent: no key, no tags, not no block.
+    expect(
+      extractContext({
+        text: 'Finding: the text',
+        structured: { context: [{ type: 'decision', content: 'Go with plan D', key: null, tags: null }] },
+      }),
+    ).toEqual([{ type: 'decision', content: 'Go with plan D', tags: [] }]);
     expect(extractContext({ text: '  The build is green.  ' })).toEqual([
       { type: 'finding', content: 'The build is green.', tags: [] },
     ]);

@@ -15,12 +15,16 @@ export const contextBlockSchema = z.array(
   z.object({
     type: z.enum(contextEntryTypes),
     content: z.string().min(1),
-    tags: z.array(z.string()).default([]),
+    // Null like absent: a strict output schema gives every optional field, null when unset.
+    tags: z
+      .array(z.string())
+      .nullish()
+      .transform((tags) => tags ?? []),
     // Trimmed like a line's `Decision[ plan ]:` key, so both name the same fact; a blank key is no key.
     key: z
       .string()
       .trim()
-      .optional()
+      .nullish()
       .transform((key) => key || undefined),
   }),
 );

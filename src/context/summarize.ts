@@ -1,5 +1,6 @@
 import type { ContextEntry, ContextEntryType } from '../store/index.js';
 import { askOneTurn, type OneTurnAgentOptions } from './one-turn.js';
+import { stableOrder } from './select.js';
 import { isEmptyFact, termsOf } from './terms.js';
 
 export interface SummaryRequest {
@@ -26,6 +27,9 @@ const typePriority: ContextEntryType[] = ['decision', 'error', 'finding', 'file_
 /** Bookkeeping rather than knowledge: kept only when there is room after everything else. */
 const trivia = new Set<ContextEntryType>(['file_changed', 'artifact', 'summary']);
 
+/** Ties by phase, agent and each agent's own order of saving. */
+const sameEveryRun = stableOrder([]);
+
 /** How much a fact says: its distinct content words. Trivia ("File changed: none") says least. */
 const substance = (entry: ContextEntry): number => termsOf(entry.content).size;
 
@@ -47,8 +51,8 @@ export class ExtractiveSummarizer implements Summarizer {
           rank(a) - rank(b) ||
           typePriority.indexOf(a.type) - typePriority.indexOf(b.type) ||
           substance(b) - substance(a) ||
-          a.createdAt - b.createdAt ||
-          a.id.localeCompare(b.id),
+          // Not by time or id: which agent finished first, and session ids, change from run to run.
+          sameEveryRun(a, b),
       );
     const lines = [`Summary of ${request.scope} (${request.entries.length} entries):`];
     let bytes = Buffer.byteLength(lines[0]!);

@@ -336,6 +336,44 @@ phases:
     });
   });
 
+  it("a planner's tasks reading one summary at once find in it what each of them asks about", async () => {
+    const yaml = `version: 1
+name: planned-summaries
+context: { inherit: summary, summarizer: extractive }
+phases:
+  - { id: plan, plan: { maxGenerations: 3 }, agents: [{ id: planner, prompt: Fix what the research finds }] }
+`;
+    // Twelve findings no task needs, saying more than the three, as long, that the tasks paraphrase:
+    // a summary of at most 500 bytes has room for four of them.
+    const findings = [
+      ...Array.from(
+        { length: 12 },
+        (_, i) =>
+          `Finding: Module ${i}: cron, dashboards, runbooks, pagers, alerts, SLOs, logs, traces, quotas, owners.`,
+      ),
+      'Finding: Sign-in cookies lack the Secure flag: every sign-in cookie lacks the Secure cookie flag, each sign-in cookie.',
+      'Finding: Invoices are rounded per line: every invoice line is rounded, and each rounded invoice line is rounded again.',
+      'Finding: Webhooks retry twice: every webhook retries twice, and each retried webhook is retried twice, again and again.',
+    ];
+    const tasks = ['Fix the invoice rounding totals', 'Harden the login session cookies', 'Make webhook retries safe'];
+    const plans: Record<string, unknown> = {
+      'planner.g1': { done: false, tasks: [{ id: 'research', prompt: 'look around' }] },
+      'planner.g2': { done: false, tasks: tasks.map((prompt, i) => ({ id: `fix${i}`, prompt })) },
+      'planner.g3': { done: true, tasks: [] },
+    };
+    const { runtime, result } = start(
+      yaml,
+      (spec) =>
+        plans[spec.agentId]
+          ? { text: 'plan', structured: plans[spec.agentId] }
+          : { text: spec.agentId === 'plan.g1.research' ? findings.join('\n') : 'ok' },
+      { config: config({ context_size_limit: 2_000 }) },
+    );
+    expect((await result).status).toBe('succeeded');
+    for (const [i, needed] of ['Invoices are rounded', 'Sign-in cookies lack', 'Webhooks retry twice'].entries())
+      expect(runtime.calls.find((c) => c.agentId === `plan.g2.fix${i}`)!.appendSystemPrompt).toContain(needed);
+  });
+
   it('stops at maxGenerations and fails a plan that is not valid', async () => {
     const yaml = `version: 1\nname: p\nphases:\n  - { id: plan, plan: { maxGenerations: 2 }, agents: [{ id: planner, prompt: go }] }\n`;
     const endless = await start(yaml, (spec) =>

@@ -5,13 +5,14 @@ import { AgentReranker, AgentSummarizer, DynamicContextAccumulator, type TaskDes
 import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/index.js';
 import type { McpManager } from '../mcp/index.js';
 import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
-import type { PhaseSpec, Workflow } from '../workflow/index.js';
+import type { AgentEntry, InheritMode, PhaseSpec, Workflow } from '../workflow/index.js';
 import { AgentRecords } from './agent-records.js';
 import type { RunEvents } from './events.js';
 import { LocalExecutor, type AgentExecutor } from './execute.js';
 import { RunBudget } from './run-budget.js';
 import { RunStop } from './run-stop.js';
 import { AgentScheduler } from './scheduler.js';
+import { expandAgents } from './swarm.js';
 
 /** What the modules of one run share: its record, its seams (store, executor, events) and its controls. */
 export interface RunContext {
@@ -103,24 +104,74 @@ export interface RunWorkflowOptions {
   clock?: Clock;
 }
 
-/** The workflow's agents that inherit any of `phaseIds`: a summary of those phases keeps first what they ask about. */
-function readersOf(workflow: Workflow, inheritedPhases: (phaseId: string) => string[]) {
-  return (phaseIds: string[]): TaskDescription[] =>
-    workflow.phases.flatMap((phase) =>
-      inheritedPhases(phase.id).some((id) => phaseIds.includes(id))
-        ? phase.agents.map((agent) => ({
-            task: agent.prompt,
-            ...(agent.systemPrompt ? { role: agent.systemPrompt } : {}),
-            phaseId: phase.id,
-          }))
-        : [],
-    );
+/** Modes in which an agent may be given a summary (`all` over the size limit); `filtered` and `none` never read one. */
+const readsSummaries: ReadonlySet<InheritMode> = new Set(['all', 'summary']);
+
+/** More distinct reader tasks than this (a large swarm) add little to what a summary keeps first. */
+const MAX_READERS = 200;
+
+/**
+ * The agents that may read a summary of `phaseIds` (their phase — in the workflow or added by a planner —
+ * inherits all of them, in `summary` or `all` mode; a run summary covers several), a swarm as its members (their `{{item}}` filled in once the list is known):
+ * a summary of those phases keeps first what they ask about.
+ */
+export function readersOf(
+  workflow: Workflow,
+  graph: {
+    phases: () => Iterable<PhaseSpec>;
+    inheritedPhases: (phaseId: string) => string[];
+    outputOf: (phaseId: string) => PhaseOutput | undefined;
+  },
+) {
+  const { inheritedPhases, outputOf } = graph;
+  const membersOf = (entry: AgentEntry): Array<{ prompt: string }> => {
+    try {
+      return expandAgents([entry], outputOf);
+    } catch {
+      return [entry]; // a foreach whose list is not there yet
+    }
+  };
+  return (phaseIds: string[]): TaskDescription[] => {
+    const readers = [...graph.phases()]
+      .filter((phase) => phaseIds.every((id) => inheritedPhases(phase.id).includes(id)))
+      .flatMap((phase) =>
+        phase.agents
+          .filter((agent) => readsSummaries.has(agent.inherit ?? phase.inherit ?? workflow.context.inherit))
+          .flatMap((agent) =>
+            membersOf(agent).map((member) => ({
+              task: member.prompt,
+              ...(agent.systemPrompt ? { role: agent.systemPrompt } : {}),
+              phaseId: phase.id,
+            })),
+          ),
+      );
+    // One reader per task (a swarm's members without {{item}} ask the same), the first MAX_READERS.
+    const seen = new Set<string>();
+    return readers.filter((reader) => !seen.has(reader.task) && seen.add(reader.task)).slice(0, MAX_READERS);
+  };
+}
+
+/**
+ * Whether some agent of the workflow is given earlier agents' context: its phase inherits a phase and
+ * its mode is not `none` (one phase, or agents that all inherit nothing, never select any).
+ */
+export function inheritsContext(workflow: Workflow, inheritedPhases: (phaseId: string) => string[]): boolean {
+  return workflow.phases.some(
+    (phase) =>
+      inheritedPhases(phase.id).length > 0 &&
+      phase.agents.some((agent) => (agent.inherit ?? phase.inherit ?? workflow.context.inherit) !== 'none'),
+  );
 }
 
 /** Builds the context of a run from its options; `graph` is what the phase graph itself provides. */
 export function createRunContext(
   options: RunWorkflowOptions,
-  graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'inheritedPhases'>,
+  graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'inheritedPhases'> & {
+    /** A finished phase's output (a swarm's `foreach` list may come from one). */
+    outputOf?: (phaseId: string) => PhaseOutput | undefined;
+    /** Every phase known so far: the workflow's and those planners added. */
+    phases?: () => Iterable<PhaseSpec>;
+  },
 ): RunContext {
   const { workflow } = options;
   const { runId, events } = graph;
@@ -151,9 +202,13 @@ export function createRunContext(
     sizeLimitBytes: config.context_size_limit,
     ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
     ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
-    readersOf: readersOf(workflow, graph.inheritedPhases),
-    // One phase, or phases that inherit nothing: no selection will need WordNet (a planner's may: it loads then).
-    preloadWordNet: workflow.phases.some((phase) => graph.inheritedPhases(phase.id).length > 0),
+    readersOf: readersOf(workflow, {
+      phases: graph.phases ?? (() => workflow.phases),
+      inheritedPhases: graph.inheritedPhases,
+      outputOf: graph.outputOf ?? (() => undefined),
+    }),
+    // No selection of the workflow's will need WordNet (a planner's may: it loads then).
+    preloadWordNet: inheritsContext(workflow, graph.inheritedPhases),
     clock,
   });
   return {

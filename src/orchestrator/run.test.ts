@@ -163,6 +163,154 @@ phases:
     }
   });
 
+  // Twelve findings no summary reader needs, saying more (more distinct words) than the three, as
+  // long, that readers paraphrase: a summary of at most 500 bytes has room for four of them.
+  const scoutFindings = [
+    ...Array.from(
+      { length: 12 },
+      (_, i) =>
+        `Finding: Module ${i}: cron, dashboards, runbooks, pagers, alerts, SLOs, logs, traces, quotas, owners, budgets, backups.`,
+    ),
+    'Finding: Sign-in cookies lack the Secure flag: every sign-in cookie lacks the Secure cookie flag, each sign-in cookie.',
+    'Finding: Invoices are rounded per line: every invoice line is rounded, and each rounded invoice line is rounded again.',
+    'Finding: Webhooks retry twice: every webhook retries twice, and each retried webhook is retried twice, again and again.',
+  ];
+  const scoutsFindings = (spec: { agentId: string }) => ({
+    text: spec.agentId === 'scout' ? scoutFindings.join('\n') : 'ok',
+  });
+
+  it('a summary is written for the agents that read summaries, not for those that filter or inherit nothing', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: readers
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - id: build
+    dependsOn: [research]
+    inherit: summary
+    agents: [{ id: billing, prompt: Fix the invoice rounding totals }]
+  - id: ops
+    dependsOn: [research]
+    agents:
+      - { id: oncall, prompt: "Review the cron jobs, dashboards, runbooks, pagers, alerts, SLOs and logs of each module" }
+      - { id: quiet, inherit: none, prompt: "Tidy the module cron dashboards runbooks pagers alerts" }
+`,
+      'readers.yaml',
+    );
+    const { runtime, result } = run(workflow, scoutsFindings, { config: config({ context_size_limit: 2_000 }) });
+    await result;
+    const prompt = runtime.calls.find((c) => c.agentId === 'billing')!.appendSystemPrompt;
+    expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+  });
+
+  it('a run summary (inherit: all, over the size limit) keeps first what the agents reading it ask about', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: chain
+context: { inherit: all, summarizer: extractive }
+phases:
+  - { id: a, agents: [{ id: scout, prompt: look around }] }
+  - { id: b, dependsOn: [a], agents: [{ id: oncall, prompt: "Review the cron jobs, dashboards, runbooks, pagers and alerts" }] }
+  - { id: c, dependsOn: [b], agents: [{ id: sre, prompt: "Audit the SLOs, logs, traces, quotas and owners of each module" }] }
+  - { id: d, dependsOn: [c], agents: [{ id: billing, prompt: Fix the invoice rounding totals }] }
+`,
+      'chain.yaml',
+    );
+    // Three phase summaries of 500 bytes do not fit in 1,000: d gets one run summary of a, b and c.
+    const notes: Record<string, string[]> = {
+      oncall: [
+        'the release train leaves on Tuesdays after the code freeze',
+        'staging databases are refreshed from production snapshots nightly',
+        'the design system lives in a separate repository with its own maintainers',
+        'feature flags are evaluated at the edge by the CDN workers',
+        'the mobile apps pin the API version through a response header',
+      ],
+      sre: [
+        'translations are pulled from the vendor portal before each release',
+        'the search index is rebuilt from scratch every Sunday morning',
+        'customer exports are zipped and mailed as signed download links',
+        'the legacy admin panel still runs on a single virtual machine',
+        'support tickets are tagged automatically by a keyword classifier',
+      ],
+    };
+    const { runtime, result } = run(
+      workflow,
+      (spec) =>
+        spec.agentId === 'oncall' || spec.agentId === 'sre'
+          ? { text: notes[spec.agentId]!.map((note) => `Finding: ${note}.`).join('\n') }
+          : scoutsFindings(spec),
+      { config: config({ context_size_limit: 1_000 }) },
+    );
+    await result;
+    const prompt = runtime.calls.find((c) => c.agentId === 'billing')!.appendSystemPrompt;
+    expect(prompt).toContain('Summary of the run so far');
+    expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+  });
+
+  it('a summary says the same in two runs whose agents finish in opposite orders', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: order
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: s1, prompt: look left }, { id: s2, prompt: look right }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: Build the thing }] }
+`,
+      'order.yaml',
+    );
+    // Eight findings from each agent, none alike, equally substantial: a summary has room for about half.
+    const words = ['amber', 'birch', 'cobalt', 'dune', 'ember', 'fjord', 'garnet'];
+    const findings = (agentId: string) =>
+      Array.from({ length: 8 }, (_, i) => `Finding: ${words.map((w) => `${w}${agentId}x${i}`).join(', ')}.`);
+    const contextOf = async (first: string) => {
+      const { runtime, result } = run(
+        workflow,
+        (spec) =>
+          spec.agentId === 'dev'
+            ? { text: 'ok' }
+            : { text: findings(spec.agentId).join('\n'), delayMs: spec.agentId === first ? 1 : 40 },
+        { config: config({ context_size_limit: 2_000 }) },
+      );
+      await result;
+      return runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt!.split('## Your assignment')[0];
+    };
+    const [one, two] = [await contextOf('s1'), await contextOf('s2')];
+    expect(one).toContain('Summary of phase research');
+    expect(two).toBe(one);
+  });
+
+  it("a swarm's members read one summary that keeps what each member's {{item}} asks about", async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: swarm-readers
+context: { summarizer: extractive }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - id: build
+    dependsOn: [research]
+    inherit: summary
+    agents:
+      - id: fixer
+        foreach: [invoice rounding totals, login session cookies, webhook retries]
+        prompt: "Fix the {{item}}"
+`,
+      'swarm-readers.yaml',
+    );
+    const { runtime, result } = run(workflow, scoutsFindings, { config: config({ context_size_limit: 2_000 }) });
+    await result;
+    for (const agentId of ['fixer.0', 'fixer.1', 'fixer.2']) {
+      const prompt = runtime.calls.find((c) => c.agentId === agentId)!.appendSystemPrompt;
+      expect(prompt).toContain('Invoices are rounded per line: every invoice line');
+      expect(prompt).toContain('Sign-in cookies lack the Secure flag: every');
+      expect(prompt).toContain('Webhooks retry twice: every');
+    }
+  });
+
   it("gives each agent its own session and Baton's appended system prompt", async () => {
     const { runtime, result } = run(diamond, () => ({ text: 'ok' }));
     const summary = await result;
@@ -248,6 +396,51 @@ phases:
     expect(summary.status).toBe('failed');
     expect(runtime.calls.find((c) => c.agentId === 'context-summarizer')?.maxBudgetUsd?.toFixed(1)).toBe('0.7');
     expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.3');
+  });
+
+  it('a run cancelled during a summarizer call stores no summary: resumed, it asks the summarizer again', async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: cancel-summary
+context: { summarizer: agent }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: Fix the invoice rounding totals }] }
+`,
+      'cancel-summary.yaml',
+    );
+    const controller = new AbortController();
+    const behaviour =
+      (cancel: boolean): FakeBehaviour =>
+      (spec) => {
+        if (spec.agentId !== 'context-summarizer') return scoutsFindings(spec);
+        if (cancel) controller.abort(new Error('run cancelled by SIGINT'));
+        return cancel ? { text: 'never', delayMs: 5_000 } : { text: 'Invoices: rounded per line.' };
+      };
+    const first = await run(workflow, behaviour(true), { signal: controller.signal, runId: 'cancel-summary' }).result;
+    expect(first.status).toBe('cancelled');
+    expect(first.phases.find((p) => p.id === 'build')!.agents[0]!.status).toBe('cancelled');
+    const summaries = await temp.store.listContextEntries({
+      runId: 'cancel-summary',
+      phaseIds: ['research'],
+      level: 1,
+    });
+    expect(summaries.entries).toEqual([]);
+
+    const runtime = new FakeRuntime(behaviour(false));
+    const resumed = await runWorkflow({
+      workflow,
+      workflowDir: temp.dir,
+      config: config(),
+      store: temp.store,
+      runtime,
+      env: { PATH: '/usr/bin' },
+      runId: 'cancel-summary',
+      resume: true,
+    });
+    expect(resumed.status).toBe('succeeded');
+    expect(runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt).toContain('Invoices: rounded per line.');
   });
 
   it('cancels every agent when its signal aborts', async () => {

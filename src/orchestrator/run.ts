@@ -69,6 +69,8 @@ class RunExecution implements PhaseGraph {
       events: this.events,
       run: () => this.runRecord,
       inheritedPhases: (phaseId) => this.inheritance.get(phaseId) ?? ancestorPhases(this.workflow, phaseId),
+      outputOf: (phaseId) => this.outputs.get(phaseId),
+      phases: () => this.phases.values(),
     });
     this.runAgent = createAgentRunner(this.ctx);
   }
