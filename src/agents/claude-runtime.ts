@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type {
   Options,
   Query,
@@ -8,7 +8,7 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import { ErrorCodes, systemClock, type Usage } from '../core/index.js';
+import { ErrorCodes, listProcesses, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
 import { ClaudePermissions } from './claude-permissions.js';
@@ -170,24 +170,7 @@ function groupExists(pgid: number): boolean {
  * agent) is told by `groupExists` first.
  */
 function groupHasLiveMembers(pgid: number): boolean {
-  if (!groupExists(pgid)) return false;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return false; // not Linux: nothing to look at
-  }
-  return entries.some((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state, ppid, pgrp, …
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return state !== 'Z' && Number(pgrp) === pgid;
-    } catch {
-      return false; // exited while we looked
-    }
-  });
+  return groupExists(pgid) && listProcesses().some((p) => p.state !== 'Z' && p.pgrp === pgid);
 }
 
 async function processGroupGone(pgid: number): Promise<void> {

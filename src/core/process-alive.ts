@@ -54,29 +54,43 @@ export function processAliveSince(pid: number, runningAt: number): boolean {
   const startedAt = processStartedAt(pid);
   return startedAt === undefined || startedAt <= runningAt + START_TIME_SLACK_MS;
 }
-/**
- * The processes started by `pid`, and by those in turn, read from /proc (none where there is no /proc).
- * Taken while `pid` lives: once it dies its children are re-parented and no longer traceable to it.
- */
-export function descendantsOf(pid: number): number[] {
-  const parents = new Map<number, number[]>();
+/** A process of this host as /proc shows it. */
+export interface ProcessEntry {
+  pid: number;
+  /** `R`, `S`, … `Z` for a zombie. */
+  state: string;
+  ppid: number;
+  pgrp: number;
+}
+
+/** Every process of this host, read from /proc (none where there is no /proc). */
+export function listProcesses(): ProcessEntry[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
     return [];
   }
-  for (const entry of entries) {
+  return entries.flatMap((entry) => {
     try {
-      const ppid = Number(statFieldsOf(Number(entry))[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+      const [state, ppid, pgrp] = statFieldsOf(Number(entry));
+      return [{ pid: Number(entry), state: state!, ppid: Number(ppid), pgrp: Number(pgrp) }];
     } catch {
-      // it exited while we looked
+      return []; // it exited while we looked
     }
-  }
+  });
+}
+
+/**
+ * The processes started by `pid`, and by those in turn (none where there is no /proc). Taken while
+ * `pid` lives: once it dies its children are re-parented and no longer traceable to it.
+ */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid: child, ppid } of listProcesses()) children.set(ppid, [...(children.get(ppid) ?? []), child]);
   const found: number[] = [];
   const visit = (parent: number): void => {
-    for (const child of parents.get(parent) ?? []) {
+    for (const child of children.get(parent) ?? []) {
       found.push(child);
       visit(child);
     }
