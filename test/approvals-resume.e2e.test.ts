@@ -34,14 +34,20 @@ const model = useScriptedModel(
 
 const env = () => model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data') });
 
-/** A two-phase workflow in its own directory: a quick first agent, then a fixer whose edit asks a person. */
-function governedWorkflow(name: string): { path: string; dir: string } {
+/** A workflow in its own directory, next to a typo.txt for its agents to fix. */
+function typoProject(name: string, yaml: string): { path: string; dir: string } {
   const dir = join(model.home.dir, name);
   mkdirSync(dir);
   writeFileSync(join(dir, 'typo.txt'), 'teh cat\n');
   const path = join(dir, 'workflow.yaml');
-  writeFileSync(
-    path,
+  writeFileSync(path, yaml);
+  return { path, dir };
+}
+
+/** A two-phase workflow in its own directory: a quick first agent, then a fixer whose edit asks a person. */
+const governedWorkflow = (name: string) =>
+  typoProject(
+    name,
     `version: 1
 name: ${name}
 phases:
@@ -51,8 +57,6 @@ phases:
     agents: [{ id: fixer, prompt: Fix the typo, permissions: { ask: ["Edit(typo.txt)"] } }]
 `,
   );
-  return { path, dir };
-}
 
 async function pendingFor(runWorkflowName: string): Promise<ApprovalRecord & { runId: string }> {
   const store = openSqliteStore({ dataDir: join(model.home.dir, 'data') });
@@ -186,12 +190,8 @@ phases:
   }, 240_000);
 
   it('--detach-on-wait also stops when agents wait for slots that waiting agents hold (parallel_limit)', async () => {
-    const dir = join(model.home.dir, 'slots');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'typo.txt'), 'teh cat\n');
-    const path = join(dir, 'workflow.yaml');
-    writeFileSync(
-      path,
+    const { path, dir } = typoProject(
+      'slots',
       `version: 1
 name: slots
 defaults: { permissions: { ask: ["Edit(typo.txt)"], approvalTimeoutMs: 600000 } }
