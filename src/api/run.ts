@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft, type SlotsWaitedFor } from '../approvals/index.js';
-import type { BatonConfig } from '../config/index.js';
+import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
 import { checkIntegrationBranches } from '../merge/index.js';
@@ -192,7 +192,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   const audit = auditTrail(store, config);
   const runtime = new ClaudeRuntime({
     claudePath: config.claude_path,
-    poolSize: config.session_pool_size,
+    poolSize: sessionPoolSize(config),
     streamIdleTimeoutMs: config.stream_idle_timeout_ms,
   });
   const stopBackups = startBackups(config, notice);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultConfig, loadConfig } from './index.js';
+import { defaultConfig, loadConfig, sessionPoolSize } from './index.js';
 
 let cwd: string;
 beforeEach(() => {
@@ -117,6 +117,25 @@ describe('loadConfig', () => {
         ),
       }),
     );
+  });
+
+  it('sizes the session pool from the cores beyond parallel_limit by default, and takes a number as given', () => {
+    const pool = (env: Record<string, string>, cores: number) =>
+      sessionPoolSize(loadConfig({ cwd, env }).config, cores);
+    expect(defaultConfig().session_pool_size).toBe('auto');
+    // A spare boots on an idle core: none when every core already runs an agent, never more than 2.
+    expect(pool({ BATON_PARALLEL_LIMIT: '1' }, 2)).toBe(1);
+    expect(pool({ BATON_PARALLEL_LIMIT: '2' }, 2)).toBe(0);
+    expect(pool({ BATON_PARALLEL_LIMIT: '8' }, 2)).toBe(0);
+    expect(pool({ BATON_PARALLEL_LIMIT: '4' }, 16)).toBe(2);
+    expect(pool({ BATON_PARALLEL_LIMIT: '8', BATON_SESSION_POOL_SIZE: '3' }, 2)).toBe(3);
+    expect(pool({ BATON_SESSION_POOL_SIZE: '0' }, 64)).toBe(0);
+    expect(pool({ BATON_PARALLEL_LIMIT: '1', BATON_SESSION_POOL_SIZE: 'auto' }, 4)).toBe(2);
+    expect(() => loadConfig({ cwd, env: { BATON_SESSION_POOL_SIZE: 'lots' } })).toThrow(
+      /BATON_SESSION_POOL_SIZE: session_pool_size: must be an integer 0–64, or auto/,
+    );
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'session_pool_size: 65\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/session_pool_size: .*range 0–64/);
   });
 
   it('refuses durations a timer cannot hold (2^31 ms and more), naming the key and its range', () => {

@@ -55,6 +55,9 @@ function envValue(key: ConfigKey, raw: string): unknown {
     }
   }
   if (kind instanceof z.ZodArray) return raw.split(',').flatMap((item) => (item.trim() ? [item.trim()] : []));
+  // A number or a word (`session_pool_size: auto`): digits are the number, anything else the word.
+  if (kind instanceof z.ZodUnion && kind.options.some((option) => option instanceof z.ZodNumber))
+    return plainDecimal.test(raw) ? Number(raw) : raw;
   if (kind instanceof z.ZodNumber) {
     // Number() would also read `0x10`, `1e3`, ` 8 ` and `Infinity`: only plain decimals are meant.
     if (!plainDecimal.test(raw))

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { day, durationMs, hour, intRange, minute, second, tenantNameSchema, usdAmount } from '../core/index.js';
 import { mcpServerSchema } from '../mcp/index.js';
@@ -67,8 +68,13 @@ export const configSchema = z
     neo4j_user: z.string().min(1).default('neo4j'),
     /** Prefer the BATON_NEO4J_PASSWORD environment variable over writing it in a file. */
     neo4j_password: z.string().optional(),
-    /** Agent processes started ahead of their task while they wait for a slot (each holds ~250 MB); 0 disables. */
-    session_pool_size: intRange(0, 64).default(2),
+    /**
+     * Agent processes started ahead of their task while they wait for a slot (each holds ~250 MB); 0
+     * disables; `auto` (see sessionPoolSize) sizes it from the machine's cores.
+     */
+    session_pool_size: z
+      .union([intRange(0, 64), z.literal('auto')], { error: 'must be an integer 0–64, or auto' })
+      .default('auto'),
     /** Agents one `baton worker` runs at once. */
     worker_concurrency: intRange(1, 1000).default(2),
     /**
@@ -111,4 +117,15 @@ export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
 
 export function defaultConfig(): BatonConfig {
   return configSchema.parse({});
+}
+
+/**
+ * How many spare agent processes the session pool keeps. `auto`: at most 2, and only as many as the
+ * machine has cores beyond `parallel_limit`. A spare boots on an idle core while the running agents
+ * work; where every core already runs an agent it only takes CPU from them, and its deferred
+ * start-up work costs ≈ 0.1 CPU-s more (measured in docs/mcp.md), so short agents finish later.
+ */
+export function sessionPoolSize(config: BatonConfig, cores = availableParallelism()): number {
+  const configured = config.session_pool_size;
+  return configured === 'auto' ? Math.min(2, Math.max(0, cores - config.parallel_limit)) : configured;
 }
