@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import picomatch from 'picomatch';
 import { redactNamedValues } from '../core/index.js';
 import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
+import { optionsCoverCommand } from './options.js';
 import { parseRule, type PermissionPolicy, type PermissionRule } from './rules.js';
 
 /** One tool call an agent wants to make. */
@@ -117,9 +118,12 @@ function subjects(call: ToolCall, restricting = false): string[] {
   return real === path ? [path] : [path, real];
 }
 
-function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall): boolean {
+function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall, restricting = false): boolean {
   if (rule.specifier === undefined) return true;
-  if (rule.tool === 'Bash') return bashSpecifierMatches(rule.specifier, subject);
+  if (rule.tool === 'Bash')
+    return (
+      bashSpecifierMatches(rule.specifier, subject) || (restricting && optionsCoverCommand(rule.specifier, subject))
+    );
   if (rule.tool === 'WebFetch') return subject === rule.specifier;
   return pathMatches(rule.specifier, subject, call);
 }
@@ -143,7 +147,8 @@ function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {
 function restrictedBy(texts: readonly string[], call: ToolCall): string | undefined {
   let parts: string[] | undefined;
   const matches = (rule: PermissionRule): boolean =>
-    rule.specifier === undefined || (parts ??= subjects(call, true)).some((part) => specifierMatches(rule, part, call));
+    rule.specifier === undefined ||
+    (parts ??= subjects(call, true)).some((part) => specifierMatches(rule, part, call, true));
   return rulesFor(texts, call).find(matches)?.text;
 }
 

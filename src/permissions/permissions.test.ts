@@ -93,6 +93,45 @@ describe('permission rules', () => {
     expect(decideToolCall(narrow, bash('FOO=1 npm test')).behavior).toBe('deny');
   });
 
+  it('reads options as the program does for deny and ask rules: bundled or apart, in any order, by their long names', () => {
+    const rules = policy({
+      allow: ['Bash'],
+      deny: ['Bash(rm -rf:*)', 'Bash(chmod -R 777 /)'],
+      ask: ['Bash(git push --force:*)'],
+    });
+    for (const command of [
+      'rm -fr victim',
+      'rm -r -f victim',
+      'rm -f -r victim',
+      'rm victim -Rf',
+      'rm -rfv victim',
+      'rm --recursive --force victim',
+      'rm --force -R victim',
+      'sudo rm -fr victim',
+      '/bin/rm -f --recursive victim',
+      'chmod -R 777 /',
+      'chmod --recursive 777 /',
+    ])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('deny');
+    for (const command of ['git push -f origin main', 'git -C repo push origin --force', 'git push --force'])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('ask');
+    // Not the options the rules name, or not the same operands for a rule without `:*`.
+    for (const command of [
+      'rm -r victim',
+      'rm -f victim',
+      'rm -- -rf',
+      'rm -i -r victim',
+      'chmod -R 755 /',
+      'chmod -R 777 /tmp',
+      'git push origin main',
+      'git push --force-with-lease',
+      'echo rm -fr victim',
+    ])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('allow');
+    // Allow rules stay literal: `rm -rf build` is not allowed by a rule written the other way round.
+    expect(decideToolCall(policy({ allow: ['Bash(rm -fr build)'] }), bash('rm -rf build')).behavior).toBe('deny');
+  });
+
   it('allows Glob and Grep over the working directory itself, as reads inside it', () => {
     const rules = policy({ deny: ['Read(./secrets/**)'] });
     const search = (tool: string, input: Record<string, unknown>): ToolCall => ({ tool, input, cwd });
