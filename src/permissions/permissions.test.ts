@@ -128,6 +128,15 @@ describe('permission rules', () => {
       'echo rm -fr victim',
     ])
       expect(decideToolCall(rules, bash(command)).behavior, command).toBe('allow');
+    // The command ssh gives the remote shell is judged too.
+    for (const command of [
+      'ssh host rm -rf victim',
+      "ssh -p 2222 -i key user@host 'cd /srv && rm -fr victim'",
+      'ssh -p2222 -o StrictHostKeyChecking=no -- host rm -r -f victim',
+    ])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('deny');
+    expect(decideToolCall(rules, bash('ssh -p 2222 host uptime')).behavior).toBe('allow');
+    expect(decideToolCall(policy({ allow: ['Bash(ssh host:*)'] }), bash('ssh host uptime')).behavior).toBe('allow');
     // Allow rules stay literal: `rm -rf build` is not allowed by a rule written the other way round.
     expect(decideToolCall(policy({ allow: ['Bash(rm -fr build)'] }), bash('rm -rf build')).behavior).toBe('deny');
   });

@@ -72,6 +72,22 @@ function judgeInnerLine(words: readonly ShellWord[], line: JudgedLine, depth: nu
   line.restricted.push(...inner.restricted);
 }
 
+/** ssh's options that take an argument (`ssh -p 2222 host …`), from ssh(1). */
+const sshOptionsWithArgument = new Set('BbcDEeFIiJLlmOoPpQRSWw');
+
+/** The command line `ssh [options] destination command…` gives the remote shell; empty for a login. */
+function remoteCommand(words: readonly ShellWord[]): readonly ShellWord[] {
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!.value ?? words[i]!.text;
+    if (word === '--') return words.slice(i + 2);
+    if (!/^-[A-Za-z0-9]+$/.test(word)) return words.slice(i + 1);
+    const takesArgument = [...word.slice(1)].findIndex((letter) => sshOptionsWithArgument.has(letter));
+    // `-p 2222` takes the next word; `-p2222` carries its value.
+    if (takesArgument === word.length - 2) i++;
+  }
+  return [];
+}
+
 /** `su` and `sudo -s`/`-i` start a shell, which reads its commands from `-c` or standard input. */
 function startsShell(name: string, words: readonly ShellWord[]): boolean {
   const shellOptions = ['-s', '-i', '--shell', '--login'];
@@ -86,6 +102,8 @@ function judgeShellCode(name: string, words: readonly ShellWord[], line: JudgedL
     judgeInnerLine(name === 'eval' ? args : name === 'trap' ? args.slice(0, 1) : [], line, depth);
     return;
   }
+  // The remote shell runs it: deny rules see into it; allow rules name the ssh command as written.
+  if (name === 'ssh') return judgeInnerLine(remoteCommand(words), line, depth);
   if (!shells.has(name) && !startsShell(name, words)) return;
   const input = shellInput(words);
   // A script file is a program like any other: rules name it, they cannot read it.
