@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { checkoutFingerprint, makeRepo } from '../../test/support/git-repo.js';
+import { agentRecord } from '../../test/support/records.js';
 import { requireProgram } from '../../test/support/programs.js';
-import { emptyUsage, type AgentRecord, type AgentStatus } from '../store/index.js';
+import { type AgentRecord, type AgentStatus } from '../store/index.js';
 import { mergeSchema, type PhaseSpec } from '../workflow/index.js';
 import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
 
@@ -36,23 +37,18 @@ function agentBranch(
   const commit = inWt('rev-parse', 'HEAD');
   git('worktree', 'remove', '--force', path);
   const lines = Object.values(files).join('').split('\n').length - 1;
-  return {
+  return agentRecord({
     runId: RUN,
     phaseId: 'edit',
     id,
-    sessionId: `s-${id}`,
     status: 'succeeded',
     prompt: `task of ${id}`,
-    systemPrompt: '',
-    usage: emptyUsage(),
-    costUsd: 0,
     turns: 1,
-    attempts: 1,
     durationMs: 1,
     role: 'worker',
     output: { text: `result of ${id}` },
     workspace: { branch, path, baseCommit: base, commit, diffStat: { files: 1, insertions: lines, deletions: 0 } },
-  };
+  });
 }
 
 function setup(name: string) {
