@@ -6,7 +6,7 @@ import {
   type ToolCall,
   type Usage,
 } from '../core/index.js';
-import type { AgentStatus, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
+import type { AgentStatus, BatonCallRecord, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
 /**
@@ -42,6 +42,8 @@ export interface RunEventMap extends Record<string, unknown> {
   };
   'context.added': { runId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
+  /** One of Baton's own model calls (a context summary, a re-ranking) ended and was stored, with what it spent. */
+  'context.model_call': { runId: string; call: BatonCallRecord };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
   'agent.attempt.finished': {
     runId: string;
