@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   startOtlpReceiver,
   spanAttribute,
+  spanMs,
   type OtlpReceiver,
   type OtlpSpan,
 } from '../../test/support/otlp-receiver.js';
@@ -182,6 +183,36 @@ describe('OpenTelemetry traces of runs', () => {
         'baton.resumed',
       ),
     ).toBe(true);
+  });
+
+  it("exports a span for an attempt a killed orchestrator left running once it is found lost: ERROR with the code, from its stored start, under the agent's span in the run's trace", async () => {
+    const first = await tracedRun(() => ({ text: 'written' }));
+    // As a SIGKILLed orchestrator leaves it: the writer's second attempt running, its span never exported.
+    const startedAt = 1_700_000_000_000;
+    const writer = (await temp.store.getAgent(first.runId, 'writer'))!;
+    await temp.store.saveAgent({ ...writer, status: 'running' });
+    await temp.store.saveAttempt({
+      ...{ runId: first.runId, agentId: 'writer', attempt: 2, status: 'running', resumed: false, startedAt },
+      ...{ usage: emptyUsage(), costUsd: 0, durationMs: 0 },
+    });
+    receiver.spans = [];
+    await tracedRun(() => ({ text: 'written again' }), { runId: first.runId, resume: true });
+    const agent = receiver.spans.find((s) => s.name === 'invoke_agent writer')!;
+    const lost = receiver.spans.filter((s) => s.name === 'baton.attempt 2');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ traceId: traceIdOf(first.runId), parentSpanId: agent.spanId, status: { code: 2 } });
+    expect(attr(lost[0]!, 'baton.error.code')).toBe(ErrorCodes.orchestratorLost);
+    expect(attr(lost[0]!, 'baton.attempt.lost')).toBe(true);
+    const stored = (await temp.store.listAttempts(first.runId, 'writer')).find((a) => a.attempt === 2)!;
+    expect(stored.error?.code).toBe(ErrorCodes.orchestratorLost);
+    expect([spanMs(lost[0]!.startTimeUnixNano), spanMs(lost[0]!.endTimeUnixNano)]).toEqual([
+      startedAt,
+      stored.finishedAt,
+    ]);
+    // The attempt that ran instead sits beside it; no other attempt is reported lost.
+    const rerun = receiver.spans.find((s) => s.name === 'baton.attempt 3')!;
+    expect([rerun.parentSpanId, rerun.status?.code ?? 0]).toEqual([agent.spanId, 0]);
+    expect(receiver.spans.filter((s) => attr(s, 'baton.attempt.lost') === true)).toHaveLength(1);
   });
 
   it("joins a worker's attempt, turn and tool spans to the orchestrator's trace through the job's traceparent", async () => {

@@ -53,6 +53,18 @@ export interface RunEventMap extends Record<string, unknown> {
     startupMs?: number;
     errorCode?: ErrorCode;
   };
+  /**
+   * An attempt a dead orchestrator or worker left running, closed as lost when the agent ran again
+   * (`--resume`): from its stored start to when it was found lost.
+   */
+  'agent.attempt.lost': {
+    runId: string;
+    agentId: string;
+    attempt: number;
+    startedAt: number;
+    finishedAt: number;
+    errorCode: ErrorCode;
+  };
   /** A tool call of an agent started (`status: running`) or ended; previews redacted. */
   'agent.tool': { runId: string; agentId: string; attempt: number; call: ToolCall };
   /** A model turn of an agent started (`status: running`) or ended: ids, model names and token counts only. */
