@@ -118,6 +118,9 @@ describe("Baton's own model calls (real claude summarizer, scripted model)", () 
     expect(text).toContain("Baton's own model calls");
     expect(text).toContain(`${summary.runId} summary`);
 
+    const status = await runCli(['status', summary.runId, '--tenant', 'team-a'], { env: env('usage') });
+    expect(status.stdout).toContain("Baton's own model calls: 1 (summary 1×");
+
     const families = parsePrometheus(await scrapeServe(env('usage')));
     const ownSeries = { purpose: 'summary', model: 'claude-sonnet-4-5' };
     expect(seriesValue(families, 'baton_cost_usd_total', ownSeries)).toBeCloseTo(call!.costUsd, 10);
