@@ -263,6 +263,12 @@ describe('OpenTelemetry traces of runs', () => {
       attempts: 0,
       durationMs: 0,
     });
+    // A worker that died (SIGKILL) left the job's first attempt running; this one takes the job over.
+    const lostStart = 1_700_000_000_500;
+    await temp.store.saveAttempt({
+      ...{ runId, agentId: 'remote', attempt: 1, status: 'running', resumed: false, startedAt: lostStart },
+      ...{ usage: emptyUsage(), costUsd: 0, durationMs: 0 },
+    });
     const observed = worker.jobHooks(job)!;
     const runtime = new FakeRuntime(() => ({
       text: 'ok',
@@ -292,9 +298,22 @@ describe('OpenTelemetry traces of runs', () => {
     await orchestrator.shutdown();
 
     const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent remote')!;
-    expect(workerSpans.map((s) => s.name)).toEqual(['chat sonnet', 'execute_tool Read', 'baton.attempt 1']);
+    expect(workerSpans.map((s) => s.name)).toEqual([
+      'baton.attempt 1',
+      'chat sonnet',
+      'execute_tool Read',
+      'baton.attempt 2',
+    ]);
     expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
-    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
+    // The dead worker's attempt: ERROR with the code, from its stored start, beside the one that ran instead.
+    const lost = workerSpans[0]!;
+    expect([lost.parentSpanId, lost.status?.code, attr(lost, 'baton.error.code')]).toEqual([
+      agentSpan.spanId,
+      2,
+      ErrorCodes.orchestratorLost,
+    ]);
+    expect(spanMs(lost.startTimeUnixNano)).toBe(lostStart);
+    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 2')!;
     expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
     const turnSpan = workerSpans.find((s) => s.name === 'chat sonnet')!;
     expect(turnSpan.parentSpanId).toBe(attemptSpan.spanId);
