@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ClaudeRuntime } from '../src/agents/index.js';
 import { AgentReranker, AgentSummarizer, DynamicContextAccumulator, countTokens } from '../src/context/index.js';
+import type { UsageReport } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
@@ -370,6 +371,11 @@ phases:
     const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
     const given = system.split('\n').filter((line) => line.startsWith('- [finding] '));
     expect(given.map((line) => line.replace('- [finding] ', '')).sort()).toEqual([listed(1), listed(2)].sort());
+    // The re-ranker's call is the run's spend: `baton usage` lists it as Baton's own, not an agent.
+    const usage = JSON.parse((await runCli(['usage', '--json'], { env })).stdout) as UsageReport;
+    expect(usage.batonCalls.rows).toEqual([
+      expect.objectContaining({ run: summary.runId, purpose: 'rerank', calls: 1 }),
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli, waitFor } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { scrapeServe } from './support/serve-metrics.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -21,23 +22,6 @@ const model = useScriptedModel(
   // The agents' API key is a secret the metrics must never show; the scripted model takes it.
   metricsSecret,
 );
-
-/** `baton serve` until its /metrics has been read once. */
-async function scrapeServe(env: NodeJS.ProcessEnv): Promise<string> {
-  const serve = startCli(['serve', '--port', '0'], { env });
-  try {
-    const url = await waitFor(() => /Metrics at (http:\/\/\S+)/.exec(serve.stdoutSoFar())?.[1], 20_000, 'metrics URL');
-    // Like every route of `baton serve`, /metrics needs the dashboard's token (Prometheus: `authorization`).
-    expect((await fetch(url)).status).toBe(401);
-    const token = readFileSync(join(String(env.BATON_DATA_DIR), 'dashboard.token'), 'utf8').trim();
-    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    expect(response.headers.get('content-type')).toContain('text/plain');
-    return await response.text();
-  } finally {
-    serve.kill('SIGTERM');
-    await serve.output;
-  }
-}
 
 describe('metrics that outlive a run', () => {
   it('baton serve counts the runs two separate baton run processes made, once, across its restarts; concurrent runs share no port', async () => {

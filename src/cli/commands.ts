@@ -33,6 +33,7 @@ import {
 } from '../api/index.js';
 import type { Store } from '../store/index.js';
 import { formatSummary, printProgress } from './progress.js';
+import { usageText } from './usage-text.js';
 
 export interface Output {
   stdout: NodeJS.WritableStream;
@@ -294,12 +295,7 @@ export async function usageCommand(
       output.stdout.write(`${JSON.stringify(report)}\n`);
       return 0;
     }
-    output.stdout.write(`Usage since ${report.since}, by ${by}:\n`);
-    for (const row of [...report.rows, { key: 'total', ...report.totals }]) {
-      output.stdout.write(
-        `  ${row.key.padEnd(38)} ${String(row.agents).padStart(5)} agents ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  $${row.costUsd.toFixed(4)}\n`,
-      );
-    }
+    output.stdout.write(usageText(report));
     return 0;
   });
 }

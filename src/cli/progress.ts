@@ -147,6 +147,13 @@ export function formatSummary(summary: RunSummary): string {
     lines.push(...phaseOutputLines(phase), ...mergeLines(phase.merge));
   }
   const t = summary.totals;
+  const own = summary.batonCalls;
+  if (own) {
+    const purposes = Object.entries(own.byPurpose).map(([purpose, p]) => `${purpose} ${p.calls}× ${usd(p.costUsd)}`);
+    lines.push(
+      `Baton's own model calls: ${own.calls} (${purposes.join(', ')}) · ${own.inputTokens} in / ${own.outputTokens} out tokens · ${usd(own.costUsd)} (in the totals)`,
+    );
+  }
   lines.push(
     `Totals: ${t.succeeded}/${t.agents} agents succeeded, ${t.failed} failed · ${t.inputTokens} in / ${t.outputTokens} out tokens · ${usd(t.costUsd)} · ${seconds(t.durationMs)}`,
   );

@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRuntime } from '../agents/index.js';
 import { agentEnvironment } from '../agents/index.js';
+import type { Usage } from '../core/index.js';
+import type { BatonCallPurpose } from '../store/index.js';
+
+/** What one of Baton's own model calls spent, answered or not. */
+export interface OneTurnSpend {
+  purpose: BatonCallPurpose;
+  /** The call's Claude session id. */
+  sessionId: string;
+  model?: string;
+  usage: Usage;
+  costUsd: number;
+  durationMs: number;
+}
 
 /** A Claude Code agent with no tools that answers in one turn: how the summarizer and re-ranker ask. */
 export interface OneTurnAgentOptions {
@@ -11,21 +24,26 @@ export interface OneTurnAgentOptions {
   model?: string;
   /** What the call may spend (what is left of the run's budget); undefined for no cap. */
   maxBudgetUsd?: () => number | undefined;
-  /** Told what each call spent, answered or not, so the run's budget counts it like an agent's. */
-  onSpend?: (costUsd: number, tokens: number) => void;
+  /** Told what each call spent, answered or not, so the run's budget counts it and the store keeps it. */
+  onSpend?: (spend: OneTurnSpend) => void | Promise<void>;
 }
 
-/** Asks once and returns the agent's non-empty answer; throws, naming `agentId`, when there is none. */
+/** The agent id each purpose asks as, in the runtime's logs and the model server's view. */
+const agentIds: Record<BatonCallPurpose, string> = { summary: 'context-summarizer', rerank: 'context-reranker' };
+
+/** Asks once and returns the agent's non-empty answer; throws, naming the asking agent, when there is none. */
 export async function askOneTurn(
   options: OneTurnAgentOptions,
-  agentId: string,
+  purpose: BatonCallPurpose,
   prompt: string,
   signal: AbortSignal,
 ): Promise<string> {
+  const agentId = agentIds[purpose];
+  const sessionId = randomUUID();
   const outcome = await options.runtime.execute(
     {
       agentId,
-      sessionId: randomUUID(),
+      sessionId,
       prompt,
       cwd: options.cwd,
       env: agentEnvironment(options.env),
@@ -36,7 +54,15 @@ export async function askOneTurn(
     },
     signal,
   );
-  options.onSpend?.(outcome.costUsd, outcome.usage.inputTokens + outcome.usage.outputTokens);
+  const { usage, costUsd, durationMs } = outcome;
+  await options.onSpend?.({
+    purpose,
+    sessionId,
+    ...(options.model ? { model: options.model } : {}),
+    usage,
+    costUsd,
+    durationMs,
+  });
   if (outcome.status !== 'succeeded' || !outcome.output?.text.trim()) {
     throw new Error(`${agentId} agent failed: ${outcome.error?.message ?? 'empty answer'}`);
   }

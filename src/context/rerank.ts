@@ -39,7 +39,7 @@ export class AgentReranker implements Reranker {
       '</facts>',
       'Reply with the numbers of the facts it needs, most important first, separated by commas, or "none".',
     ].join('\n');
-    const answer = await askOneTurn(this.options, 'context-reranker', prompt, signal);
+    const answer = await askOneTurn(this.options, 'rerank', prompt, signal);
     return pickedNumbers(answer, request.facts.length).map((n) => request.facts[n - 1]!.id);
   }
 }

@@ -95,6 +95,6 @@ export class AgentSummarizer implements Summarizer {
       facts,
       '</facts>',
     ].join('\n');
-    return askOneTurn(this.options, 'context-summarizer', prompt, signal);
+    return askOneTurn(this.options, 'summary', prompt, signal);
   }
 }

@@ -178,6 +178,16 @@ describe('terminal dashboard', () => {
     expect(frame).not.toContain('secret-db');
   });
 
+  it("counts Baton's own model calls (summaries, re-ranking) in the run's tokens and cost, against its budget", async () => {
+    const run = { workflowName: 'wf', workflow: { budgetUsd: 2 }, createdAt: 1, tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'summarized', status: 'succeeded' });
+    const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+    await temp.store.saveAgent(agentRecord({ runId: 'summarized', id: 'a', status: 'succeeded', usage, costUsd: 0.5 }));
+    const call = { runId: 'summarized', tenant: 'default', purpose: 'summary', usage, costUsd: 0.25 } as const;
+    await temp.store.saveBatonCall({ ...call, id: 'call-1', startedAt: 2, finishedAt: 3 });
+    expect(await dashboardSnapshot(temp.store, 'summarized', 50_000)).toMatchObject({ tokens: 240, costUsd: 0.75 });
+  });
+
   it('shows a run whose orchestrator was killed as interrupted, with nothing running, however its records read', async () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const run = { workflowName: 'wf', workflow: {}, createdAt: 1, tenant: 'default' };

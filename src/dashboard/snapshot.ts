@@ -42,13 +42,16 @@ export async function dashboardSnapshot(
 ): Promise<DashboardSnapshot | undefined> {
   const run = await store.getRun(runId);
   if (!run) return undefined;
-  const [agents, context, pending, calls, health] = await Promise.all([
+  const [agents, context, pending, calls, health, ownCalls] = await Promise.all([
     store.listAgents(runId),
     store.listContextEntries({ runId, level: 0 }),
     store.listApprovals({ runId, status: 'pending' }),
     store.listToolCalls(runId),
     store.listMcpHealth(runId),
+    store.listBatonCalls(runId),
   ]);
+  // What the run spent against its budget: its agents' and Baton's own model calls' (summaries, re-ranking).
+  const spending = [...agents, ...ownCalls];
   const done = agents.filter(finished);
   const succeeded = agents.filter((a) => a.status === 'succeeded').length;
   const failed = agents.filter((a) => a.status === 'failed').length;
@@ -71,8 +74,8 @@ export async function dashboardSnapshot(
     mcp: mergeRunHealth(health),
     contextBytes: context.entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0),
     contextLimitBytes,
-    tokens: agents.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
-    costUsd: agents.reduce((sum, a) => sum + a.costUsd, 0),
+    tokens: spending.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
+    costUsd: spending.reduce((sum, a) => sum + a.costUsd, 0),
     ...(workflow.success && workflow.data.budgetUsd !== undefined ? { budgetUsd: workflow.data.budgetUsd } : {}),
     waiting: pending.map((request) => ({
       id: request.id,

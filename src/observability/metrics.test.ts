@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parsePrometheus, seriesValue } from '../../test/support/prometheus.js';
 import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime } from '../agents/index.js';
@@ -206,6 +207,56 @@ describe('metrics', () => {
     expect(sample(text, 'baton_tool_calls_total{tool="mcp__git__log",server="git",status="error"}')).toBe(1);
     expect(sample(text, 'baton_active_agents')).toBe(0);
     expect(text).not.toContain(summary.runId);
+  });
+
+  it("counts the summarizer's model calls in the cost and token counters with a purpose label, live and from the store alike", async () => {
+    const summarized = parseWorkflow(
+      `version: 1
+name: summarized
+defaults: { model: opus }
+context: { summarizer: agent }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: build it }] }
+`,
+      'summarized.yaml',
+    );
+    const metrics = new BatonMetrics();
+    const events = new RunEvents();
+    metrics.observeRun(events);
+    const usage = { inputTokens: 500, outputTokens: 40, cacheReadTokens: 3, cacheCreationTokens: 2 };
+    const runtime = new FakeRuntime((spec) =>
+      spec.agentId === 'context-summarizer'
+        ? { text: 'the summary', costUsd: 0.25, usage }
+        : { text: 'Finding: the cache is cold.', costUsd: 0.5 },
+    );
+    const config = { ...defaultConfig(), data_dir: temp.dir };
+    const summary = await runWorkflow({
+      workflow: summarized,
+      workflowDir: temp.dir,
+      config,
+      store: temp.store,
+      runtime,
+      env: {},
+      events,
+    });
+    expect(summary.status).toBe('succeeded');
+    const fromStore = await new StoreMetrics(temp.store, currentRunStatus).text();
+    for (const text of [await metrics.text(), fromStore]) {
+      const families = parsePrometheus(text);
+      expect(seriesValue(families, 'baton_cost_usd_total', { model: 'opus', purpose: 'summary' })).toBeCloseTo(0.25);
+      expect(seriesValue(families, 'baton_cost_usd_total')).toBeCloseTo(1.25);
+      const tokens = (kind: string) => seriesValue(families, 'baton_tokens_total', { purpose: 'summary', kind });
+      expect([tokens('input'), tokens('output'), tokens('cache_read'), tokens('cache_write')]).toEqual([500, 40, 3, 2]);
+      // Agents' series keep their labels (no purpose); Baton's own carry no phase.
+      const cost = families.find((f) => f.name === 'baton_cost_usd_total')!.metrics.map((m) => m.labels);
+      expect(cost).toEqual(expect.arrayContaining([{ model: 'opus' }, { model: 'opus', purpose: 'summary' }]));
+      const own = families
+        .find((f) => f.name === 'baton_tokens_total')!
+        .metrics.filter((m) => m.labels?.purpose !== undefined);
+      expect(own.every((m) => m.labels?.phase === undefined)).toBe(true);
+      expect(text).not.toContain(summary.runId);
+    }
   });
 
   it('counts a run whose orchestrator was killed as interrupted, its agents no longer active', async () => {

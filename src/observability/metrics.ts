@@ -4,7 +4,8 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
-import { seriesNames } from './store-metrics.js';
+import type { BatonCallRecord } from '../store/index.js';
+import { batonCallSamples, seriesNames } from './store-metrics.js';
 
 /** Whatever serves Prometheus text: a run's own metrics, or the store's. */
 export interface MetricsSource {
@@ -55,14 +56,14 @@ export class BatonMetrics {
   });
   private readonly tokens = new this.prom.Counter({
     name: 'baton_tokens_total',
-    help: 'Model tokens used, by phase and kind',
-    labelNames: ['phase', 'kind'],
+    help: "Model tokens used: agents' by phase and kind, Baton's own calls' by purpose and kind",
+    labelNames: ['phase', 'kind', 'purpose'],
     registers: [this.registry],
   });
   private readonly cost = new this.prom.Counter({
     name: 'baton_cost_usd_total',
-    help: 'Cost in USD, by model',
-    labelNames: ['model'],
+    help: "Cost in USD: agents' by model, Baton's own calls' by model and purpose",
+    labelNames: ['model', 'purpose'],
     registers: [this.registry],
   });
   private readonly contextTokens = new this.prom.Histogram({
@@ -186,9 +187,17 @@ export class BatonMetrics {
         this.cost.inc({ model: e.model ?? 'default' }, e.costUsd);
       }),
       events.on('context.added', (e) => this.contextEntries.inc(e.entries)),
+      events.on('context.model_call', ({ call }) => this.countBatonCall(call)),
       events.on('run.finished', (e) => this.runs.inc({ status: e.status })),
     ];
     return () => offs.forEach((off) => off());
+  }
+
+  /** One of Baton's own model calls, in the agents' token and cost counters with its `purpose` (and no phase). */
+  private countBatonCall(call: BatonCallRecord): void {
+    const samples = batonCallSamples(call);
+    for (const [labels, n] of samples.tokens) this.tokens.inc(labels, n);
+    this.cost.inc(...samples.cost);
   }
 
   /** Subscribes to MCP preflight, breaker, gateway traffic and restart events; returns the unsubscribe function. */

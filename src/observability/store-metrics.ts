@@ -1,6 +1,6 @@
 import type { Counter, Registry } from 'prom-client';
 import { promClient } from './prom.js';
-import type { AgentRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
+import type { AgentRecord, BatonCallRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
 
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
@@ -22,6 +22,33 @@ interface RunTotals {
 const add = (map: Map<string, number>, key: string, n: number): void => void map.set(key, (map.get(key) ?? 0) + n);
 /** Label sets travel as JSON map keys, so several labels make one key. */
 const key = (labels: Record<string, string>): string => JSON.stringify(labels);
+
+/**
+ * The samples one of Baton's own model calls (a summary, a re-ranking) adds to the agents' token and
+ * cost counters, told apart by a `purpose` label agents' series do not carry; no phase (a run summary spans several).
+ */
+export function batonCallSamples({ purpose, usage, model, costUsd }: BatonCallRecord): {
+  tokens: Array<[Record<string, string>, number]>;
+  cost: [Record<string, string>, number];
+} {
+  return {
+    tokens: [
+      [{ kind: 'input', purpose }, usage.inputTokens],
+      [{ kind: 'output', purpose }, usage.outputTokens],
+      [{ kind: 'cache_read', purpose }, usage.cacheReadTokens],
+      [{ kind: 'cache_write', purpose }, usage.cacheCreationTokens],
+    ],
+    cost: [{ model: model ?? 'default', purpose }, costUsd],
+  };
+}
+
+function addBatonCalls(totals: RunTotals, calls: BatonCallRecord[]): void {
+  for (const call of calls) {
+    const samples = batonCallSamples(call);
+    for (const [labels, n] of samples.tokens) add(totals.tokens, key(labels), n);
+    add(totals.cost, key(samples.cost[0]), samples.cost[1]);
+  }
+}
 
 function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
   const totals: RunTotals = {
@@ -70,11 +97,16 @@ export class StoreMetrics {
   private readonly agents = this.counter('baton_agents_total', 'Agents that finished, by status (from the store)', [
     'status',
   ]);
-  private readonly tokens = this.counter('baton_tokens_total', 'Model tokens of finished agents, by phase and kind', [
-    'phase',
-    'kind',
-  ]);
-  private readonly cost = this.counter('baton_cost_usd_total', 'Cost in USD of finished agents, by model', ['model']);
+  private readonly tokens = this.counter(
+    'baton_tokens_total',
+    "Model tokens of finished agents, by phase and kind; of Baton's own calls, by purpose and kind",
+    ['phase', 'kind', 'purpose'],
+  );
+  private readonly cost = this.counter(
+    'baton_cost_usd_total',
+    "Cost in USD of finished agents, by model; of Baton's own calls, by model and purpose",
+    ['model', 'purpose'],
+  );
   private readonly toolCalls = this.counter('baton_tool_calls_total', 'Agents’ tool calls that ended, by tool', [
     'tool',
     'server',
@@ -118,8 +150,13 @@ export class StoreMetrics {
     const cached = this.finishedRuns.get(run.id);
     // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
     if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
-    const [agents, calls] = await Promise.all([this.store.listAgents(run.id), this.store.listToolCalls(run.id)]);
+    const [agents, calls, own] = await Promise.all([
+      this.store.listAgents(run.id),
+      this.store.listToolCalls(run.id),
+      this.store.listBatonCalls(run.id),
+    ]);
     const totals = runTotals(run, agents, calls);
+    addBatonCalls(totals, own);
     if (totals.finished) this.finishedRuns.set(run.id, totals);
     return totals;
   }

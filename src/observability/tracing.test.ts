@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   startOtlpReceiver,
   spanAttribute,
+  spanMs,
   type OtlpReceiver,
   type OtlpSpan,
 } from '../../test/support/otlp-receiver.js';
@@ -184,6 +185,36 @@ describe('OpenTelemetry traces of runs', () => {
     ).toBe(true);
   });
 
+  it("exports a span for an attempt a killed orchestrator left running once it is found lost: ERROR with the code, from its stored start, under the agent's span in the run's trace", async () => {
+    const first = await tracedRun(() => ({ text: 'written' }));
+    // As a SIGKILLed orchestrator leaves it: the writer's second attempt running, its span never exported.
+    const startedAt = 1_700_000_000_000;
+    const writer = (await temp.store.getAgent(first.runId, 'writer'))!;
+    await temp.store.saveAgent({ ...writer, status: 'running' });
+    await temp.store.saveAttempt({
+      ...{ runId: first.runId, agentId: 'writer', attempt: 2, status: 'running', resumed: false, startedAt },
+      ...{ usage: emptyUsage(), costUsd: 0, durationMs: 0 },
+    });
+    receiver.spans = [];
+    await tracedRun(() => ({ text: 'written again' }), { runId: first.runId, resume: true });
+    const agent = receiver.spans.find((s) => s.name === 'invoke_agent writer')!;
+    const lost = receiver.spans.filter((s) => s.name === 'baton.attempt 2');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ traceId: traceIdOf(first.runId), parentSpanId: agent.spanId, status: { code: 2 } });
+    expect(attr(lost[0]!, 'baton.error.code')).toBe(ErrorCodes.orchestratorLost);
+    expect(attr(lost[0]!, 'baton.attempt.lost')).toBe(true);
+    const stored = (await temp.store.listAttempts(first.runId, 'writer')).find((a) => a.attempt === 2)!;
+    expect(stored.error?.code).toBe(ErrorCodes.orchestratorLost);
+    expect([spanMs(lost[0]!.startTimeUnixNano), spanMs(lost[0]!.endTimeUnixNano)]).toEqual([
+      startedAt,
+      stored.finishedAt,
+    ]);
+    // The attempt that ran instead sits beside it; no other attempt is reported lost.
+    const rerun = receiver.spans.find((s) => s.name === 'baton.attempt 3')!;
+    expect([rerun.parentSpanId, rerun.status?.code ?? 0]).toEqual([agent.spanId, 0]);
+    expect(receiver.spans.filter((s) => attr(s, 'baton.attempt.lost') === true)).toHaveLength(1);
+  });
+
   it("joins a worker's attempt, turn and tool spans to the orchestrator's trace through the job's traceparent", async () => {
     const runId = 'run-worker-trace';
     // The orchestrator's side: the run and the agent span, and the traceparent its job carries.
@@ -232,6 +263,12 @@ describe('OpenTelemetry traces of runs', () => {
       attempts: 0,
       durationMs: 0,
     });
+    // A worker that died (SIGKILL) left the job's first attempt running; this one takes the job over.
+    const lostStart = 1_700_000_000_500;
+    await temp.store.saveAttempt({
+      ...{ runId, agentId: 'remote', attempt: 1, status: 'running', resumed: false, startedAt: lostStart },
+      ...{ usage: emptyUsage(), costUsd: 0, durationMs: 0 },
+    });
     const observed = worker.jobHooks(job)!;
     const runtime = new FakeRuntime(() => ({
       text: 'ok',
@@ -261,9 +298,22 @@ describe('OpenTelemetry traces of runs', () => {
     await orchestrator.shutdown();
 
     const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent remote')!;
-    expect(workerSpans.map((s) => s.name)).toEqual(['chat sonnet', 'execute_tool Read', 'baton.attempt 1']);
+    expect(workerSpans.map((s) => s.name)).toEqual([
+      'baton.attempt 1',
+      'chat sonnet',
+      'execute_tool Read',
+      'baton.attempt 2',
+    ]);
     expect(new Set(workerSpans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
-    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 1')!;
+    // The dead worker's attempt: ERROR with the code, from its stored start, beside the one that ran instead.
+    const lost = workerSpans[0]!;
+    expect([lost.parentSpanId, lost.status?.code, attr(lost, 'baton.error.code')]).toEqual([
+      agentSpan.spanId,
+      2,
+      ErrorCodes.orchestratorLost,
+    ]);
+    expect(spanMs(lost.startTimeUnixNano)).toBe(lostStart);
+    const attemptSpan = workerSpans.find((s) => s.name === 'baton.attempt 2')!;
     expect(attemptSpan.parentSpanId).toBe(agentSpan.spanId);
     const turnSpan = workerSpans.find((s) => s.name === 'chat sonnet')!;
     expect(turnSpan.parentSpanId).toBe(attemptSpan.spanId);

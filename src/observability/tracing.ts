@@ -188,6 +188,7 @@ export class RunTracing {
           'baton.attempt.resumed': e.resumed,
         }),
       ),
+      events.on('agent.attempt.lost', (e) => this.traceLostAttempt(e)),
       events.on('agent.turn', (e) => this.traceModelTurn(e)),
       events.on('agent.tool', (e) => this.traceToolCall(e)),
       events.on('agent.attempt.finished', (e) => {
@@ -203,6 +204,17 @@ export class RunTracing {
       }),
       events.on('agent.finished', (e) => this.endAgent(e)),
     ];
+  }
+
+  /**
+   * An attempt whose process died (SIGKILL) never exported its span: when the agent runs again it gets
+   * one, a child of the agent's span in the run's trace, from its stored start to when it was found lost.
+   */
+  private traceLostAttempt(e: RunEventMap['agent.attempt.lost']): void {
+    const key = `${attemptKey(e)}/lost`;
+    const attributes = { 'baton.attempt': e.attempt, 'baton.attempt.lost': true };
+    this.start(key, `baton.attempt ${e.attempt}`, agentKey(e), attributes, e.startedAt);
+    this.end(key, { 'baton.attempt.status': 'failed' }, e.errorCode, e.finishedAt);
   }
 
   /** A model turn's span, a child of its attempt; only ids, model names, token counts and the stop reason. */
@@ -339,6 +351,7 @@ export class RunTracing {
         }),
       toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
       modelTurn: (info, turn) => events.emit('agent.turn', { ...ids, attempt: info.attempt, turn }),
+      attemptLost: (lost) => events.emit('agent.attempt.lost', lost),
     };
     return { hooks, done: () => (off(), this.spans.delete(key), this.forgetEndedTurns(key)) };
   }

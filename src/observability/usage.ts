@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addUsage, BatonError, emptyUsage, ErrorCodes, systemClock, type Clock, type Usage } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import { batonCallPurposes, type BatonCallPurpose, type RunRecord, type Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
 export type UsageDimension = (typeof usageDimensions)[number];
@@ -12,11 +12,25 @@ export interface UsageRow extends Usage {
   costUsd: number;
 }
 
+/** Baton's own model calls (context summaries, re-ranking) of one run, for one purpose. */
+export interface BatonCallUsageRow extends Usage {
+  run: string;
+  workflow: string;
+  tenant: string;
+  purpose: BatonCallPurpose;
+  calls: number;
+  costUsd: number;
+}
+
 export interface UsageReport {
   since: string;
   by: UsageDimension;
+  /** The agents, grouped by `by`. */
   rows: UsageRow[];
-  totals: Omit<UsageRow, 'key'>;
+  /** Baton's own model calls, not agents': per run and purpose, most expensive first, and their sum. */
+  batonCalls: { rows: BatonCallUsageRow[]; totals: Usage & { calls: number; costUsd: number } };
+  /** Everything spent: the agents' rows and Baton's own calls. */
+  totals: Omit<UsageRow, 'key'> & { batonCalls: number };
 }
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -32,13 +46,8 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * units[match[2]!]!;
 }
 
-/** Tokens and cost of every agent of the runs created since `sinceMs`, grouped by one dimension. */
-export async function usageReport(
-  store: Store,
-  options: { sinceMs: number; by: UsageDimension; now: number; tenant?: string },
-): Promise<UsageReport> {
-  const { tenant } = options;
-  const runs = await store.listRuns({ since: options.now - options.sinceMs, ...(tenant ? { tenant } : {}) });
+/** The agents of `runs` grouped by one dimension, most expensive first. */
+async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): Promise<UsageRow[]> {
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
     for (const agent of await store.listAgents(run.id)) {
@@ -48,7 +57,7 @@ export async function usageReport(
         tenant: run.tenant,
         run: run.id,
         phase: agent.phaseId,
-      }[options.by];
+      }[by];
       const group = groups.get(key) ?? { ...emptyUsage(), agents: 0, costUsd: 0 };
       groups.set(key, {
         ...addUsage(group, agent.usage),
@@ -57,25 +66,77 @@ export async function usageReport(
       });
     }
   }
-  const rows = [...groups.entries()]
+  return [...groups.entries()]
     .map(([key, totals]) => ({ key, ...totals }))
     .sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
-  const totals = rows.reduce(
+}
+
+/** Baton's own model calls of `runs`, one row per run and purpose, most expensive first. */
+async function batonCallRows(store: Store, runs: RunRecord[]): Promise<BatonCallUsageRow[]> {
+  const rows: BatonCallUsageRow[] = [];
+  for (const run of runs) {
+    const ofRun = await store.listBatonCalls(run.id);
+    for (const purpose of batonCallPurposes) {
+      const calls = ofRun.filter((c) => c.purpose === purpose);
+      if (calls.length === 0) continue;
+      const usage = calls.reduce((sum, c) => addUsage(sum, c.usage), emptyUsage());
+      const costUsd = calls.reduce((sum, c) => sum + c.costUsd, 0);
+      rows.push({
+        run: run.id,
+        workflow: run.workflowName,
+        tenant: run.tenant,
+        purpose,
+        calls: calls.length,
+        ...usage,
+        costUsd,
+      });
+    }
+  }
+  return rows.sort((a, b) => b.costUsd - a.costUsd || a.run.localeCompare(b.run) || a.purpose.localeCompare(b.purpose));
+}
+
+/**
+ * Tokens and cost of the runs created since `sinceMs`: every agent, grouped by one dimension, and
+ * Baton's own model calls (summaries, re-ranking) per run; the totals count both.
+ */
+export async function usageReport(
+  store: Store,
+  options: { sinceMs: number; by: UsageDimension; now: number; tenant?: string },
+): Promise<UsageReport> {
+  const { tenant } = options;
+  const runs = await store.listRuns({ since: options.now - options.sinceMs, ...(tenant ? { tenant } : {}) });
+  const rows = await agentRows(store, runs, options.by);
+  const ownRows = await batonCallRows(store, runs);
+  const ownTotals = ownRows.reduce(
+    (sum, r) => ({ ...addUsage(sum, r), calls: sum.calls + r.calls, costUsd: sum.costUsd + r.costUsd }),
+    { ...emptyUsage(), calls: 0, costUsd: 0 },
+  );
+  const agentTotals = rows.reduce(
     (sum, r) => ({ ...addUsage(sum, r), agents: sum.agents + r.agents, costUsd: sum.costUsd + r.costUsd }),
     { ...emptyUsage(), agents: 0, costUsd: 0 },
   );
-  return { since: new Date(options.now - options.sinceMs).toISOString(), by: options.by, rows, totals };
+  return {
+    since: new Date(options.now - options.sinceMs).toISOString(),
+    by: options.by,
+    rows,
+    batonCalls: { rows: ownRows, totals: ownTotals },
+    totals: {
+      ...addUsage(agentTotals, ownTotals),
+      agents: agentTotals.agents,
+      batonCalls: ownTotals.calls,
+      costUsd: agentTotals.costUsd + ownTotals.costUsd,
+    },
+  };
 }
 
-/** What a tenant's runs have cost since the start of the UTC day of `now`. */
+/** What a tenant's runs have cost since the start of the UTC day of `now`: agents and Baton's own calls. */
 export async function tenantSpendToday(
   store: Store,
   tenant: string,
   now: number,
 ): Promise<{ costUsd: number; tokens: number }> {
-  const report = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now });
-  const row = report.rows.find((r) => r.key === tenant);
-  return { costUsd: row?.costUsd ?? 0, tokens: row ? row.inputTokens + row.outputTokens : 0 };
+  const { totals } = await usageReport(store, { sinceMs: now % 86_400_000, by: 'tenant', now, tenant });
+  return { costUsd: totals.costUsd, tokens: totals.inputTokens + totals.outputTokens };
 }
 
 const msUntilUtcMidnight = (now: number): number => 86_400_000 - (now % 86_400_000);

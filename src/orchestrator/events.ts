@@ -6,7 +6,7 @@ import {
   type ToolCall,
   type Usage,
 } from '../core/index.js';
-import type { AgentStatus, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
+import type { AgentStatus, BatonCallRecord, MergeStep, PhaseStatus, RunStatus } from '../store/index.js';
 import type { RunSummary } from './summary.js';
 
 /**
@@ -42,6 +42,8 @@ export interface RunEventMap extends Record<string, unknown> {
   };
   'context.added': { runId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
+  /** One of Baton's own model calls (a context summary, a re-ranking) ended and was stored, with what it spent. */
+  'context.model_call': { runId: string; call: BatonCallRecord };
   'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
   'agent.attempt.finished': {
     runId: string;
@@ -50,6 +52,18 @@ export interface RunEventMap extends Record<string, unknown> {
     status: 'succeeded' | 'failed';
     startupMs?: number;
     errorCode?: ErrorCode;
+  };
+  /**
+   * An attempt a dead orchestrator or worker left running, closed as lost when the agent ran again
+   * (`--resume`): from its stored start to when it was found lost.
+   */
+  'agent.attempt.lost': {
+    runId: string;
+    agentId: string;
+    attempt: number;
+    startedAt: number;
+    finishedAt: number;
+    errorCode: ErrorCode;
   };
   /** A tool call of an agent started (`status: running`) or ended; previews redacted. */
   'agent.tool': { runId: string; agentId: string; attempt: number; call: ToolCall };

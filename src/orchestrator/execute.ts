@@ -24,6 +24,7 @@ import {
   type ToolCall,
 } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
+import type { RunEventMap } from './events.js';
 import { streamRecorder } from './tool-call-records.js';
 
 /**
@@ -56,6 +57,16 @@ export interface AgentJob {
   traceparent?: string;
 }
 
+/** An attempt closed as lost, as its event tells it. */
+const lostAttempt = (attempt: AttemptRecord): RunEventMap['agent.attempt.lost'] => ({
+  runId: attempt.runId,
+  agentId: attempt.agentId,
+  attempt: attempt.attempt,
+  startedAt: attempt.startedAt,
+  finishedAt: attempt.finishedAt ?? attempt.startedAt,
+  errorCode: attempt.error?.code ?? ErrorCodes.orchestratorLost,
+});
+
 /** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
 export interface AgentJobHooks {
   attemptStarted?(info: AttemptInfo): void;
@@ -66,6 +77,8 @@ export interface AgentJobHooks {
   toolCall?(info: AttemptInfo, call: ToolCall): void;
   /** A model turn started or ended (executors that see the agent's stream). */
   modelTurn?(info: AttemptInfo, turn: ModelTurn): void;
+  /** An earlier attempt, left running by a process that died, was closed as lost (`BATON_ORCHESTRATOR_LOST`). */
+  attemptLost?(lost: RunEventMap['agent.attempt.lost']): void;
 }
 
 /**
@@ -107,7 +120,7 @@ interface RunJobDeps {
 export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
   const earlier = await deps.store.listAttempts(job.runId, job.agentId);
-  await closeLostAttempts(job, earlier, deps.store, clock);
+  await closeLostAttempts(job, earlier, deps, clock);
   const spec = await startingSpec(job, earlier.length > 0, deps.env);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
@@ -130,19 +143,27 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
 }
 
 /** Attempts still marked running belong to a process that died: stop what is left of it here, record them lost. */
-async function closeLostAttempts(job: AgentJob, earlier: AttemptRecord[], store: Store, clock: Clock): Promise<void> {
+async function closeLostAttempts(
+  job: AgentJob,
+  earlier: AttemptRecord[],
+  { store, hooks }: Pick<RunJobDeps, 'store' | 'hooks'>,
+  clock: Clock,
+): Promise<void> {
   const host = hostname();
   // Found lost now: the attempts and their open calls end at the same moment.
   const finishedAt = clock.now();
   for (const attempt of earlier.filter((a) => a.status === 'running')) {
     if (attempt.pid !== undefined && attempt.host === host) stopLeftoverAgent(attempt.pid, job.spec.sessionId);
-    await store.saveAttempt({
+    const lost: AttemptRecord = {
       ...attempt,
       status: 'failed',
       finishedAt,
       durationMs: Math.max(0, finishedAt - attempt.startedAt),
       error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' },
-    });
+    };
+    await store.saveAttempt(lost);
+    // Its process died before it could say how the attempt ended (its spans were never exported): say it now.
+    hooks?.attemptLost?.(lostAttempt(lost));
   }
   if (earlier.length > 0) await closeLostToolCalls(job, store, finishedAt);
 }

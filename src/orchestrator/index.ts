@@ -5,7 +5,7 @@ export { currentRunStatus, orchestratorHere, resumableRun, resumeElsewhereWarnin
 export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { summarizeRun } from './summary.js';
-export type { AgentSummary, PhaseSummary, RunSummary } from './summary.js';
+export type { AgentSummary, BatonCallsSummary, PhaseSummary, RunSummary } from './summary.js';
 export { runJobHere } from './execute.js';
 export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';
 export { continueSession, storedSession } from './continue-session.js';

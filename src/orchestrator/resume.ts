@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { BatonError, ErrorCodes, processAliveSince } from '../core/index.js';
 import type { AgentRecord, RunRecord, RunStatus, Store } from '../store/index.js';
 import { ALIVE_STALE_MS } from './alive.js';
+import { spentByBatonCalls } from './baton-calls.js';
 
 /**
  * The stored run `baton run --resume` may continue: it exists, has not succeeded (unless `baton merge`
@@ -92,7 +93,7 @@ export interface ResumedRun {
   run: RunRecord;
   agents: AgentRecord[];
   generated: Array<{ id: string; generation: number; parentId: string }>;
-  /** What the run's attempts spent before: its budget covers the whole run, not each orchestrator. */
+  /** What the run's attempts and Baton's own calls spent before: its budget covers the whole run, not each orchestrator. */
   spent: { usd: number; tokens: number };
 }
 
@@ -102,6 +103,12 @@ async function spentByAttempts(store: Store, runId: string, agents: AgentRecord[
     usd: attempts.reduce((sum, a) => sum + a.costUsd, 0),
     tokens: attempts.reduce((sum, a) => sum + a.usage.inputTokens + a.usage.outputTokens, 0),
   };
+}
+
+/** What the run spent before: its agents' attempts and Baton's own model calls (summaries, re-ranking). */
+async function spentBefore(store: Store, runId: string, agents: AgentRecord[]): Promise<ResumedRun['spent']> {
+  const [attempts, own] = await Promise.all([spentByAttempts(store, runId, agents), spentByBatonCalls(store, runId)]);
+  return { usd: attempts.usd + own.usd, tokens: attempts.tokens + own.tokens };
 }
 
 /** Loads a stored run to continue it, clearing the `baton cancel` that may have stopped it before. */
@@ -127,6 +134,6 @@ export async function loadResumedRun(
     run: { ...rest, ...started, resumes: (stored.resumes ?? 0) + 1 },
     agents,
     generated,
-    spent: await spentByAttempts(store, runId, agents),
+    spent: await spentBefore(store, runId, agents),
   };
 }

@@ -160,6 +160,7 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
     spent: (costUsd, tokens) => ctx.budget.spend(costUsd, tokens),
     toolCall: (info, call) => events.emit('agent.tool', { runId, agentId: started.id, attempt: info.attempt, call }),
     modelTurn: (info, turn) => events.emit('agent.turn', { runId, agentId: started.id, attempt: info.attempt, turn }),
+    attemptLost: (lost) => events.emit('agent.attempt.lost', lost),
   });
   const workspace =
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;

@@ -7,6 +7,7 @@ import type { McpManager } from '../mcp/index.js';
 import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
 import type { AgentEntry, InheritMode, PhaseSpec, Workflow } from '../workflow/index.js';
 import { AgentRecords } from './agent-records.js';
+import { recordBatonCalls } from './baton-calls.js';
 import type { RunEvents } from './events.js';
 import { LocalExecutor, type AgentExecutor } from './execute.js';
 import { RunBudget } from './run-budget.js';
@@ -187,14 +188,14 @@ export function createRunContext(
     events,
     stop,
   });
-  // The summarizer's and re-ranker's model calls are the run's spend too.
+  // The summarizer's and re-ranker's model calls are the run's spend too: budgeted and stored.
   const oneTurn = {
     runtime: options.runtime,
     env: options.env,
     cwd: options.workflowDir,
     model: workflow.defaults?.model,
     maxBudgetUsd: () => budget.remainingUsd(),
-    onSpend: (costUsd: number, tokens: number) => budget.spend(costUsd, tokens),
+    onSpend: recordBatonCalls({ runId, run: graph.run, store, clock, events, budget }),
   };
   const accumulator = new DynamicContextAccumulator({
     store,

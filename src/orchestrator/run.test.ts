@@ -396,6 +396,56 @@ phases:
     expect(summary.status).toBe('failed');
     expect(runtime.calls.find((c) => c.agentId === 'context-summarizer')?.maxBudgetUsd?.toFixed(1)).toBe('0.7');
     expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.3');
+    // The call is stored as the run's, with its purpose and tenant, and the run's totals count it.
+    const summarizer = runtime.calls.find((c) => c.agentId === 'context-summarizer')!;
+    expect(await temp.store.listBatonCalls(summary.runId)).toEqual([
+      expect.objectContaining({
+        id: summarizer.sessionId,
+        runId: summary.runId,
+        tenant: 'default',
+        purpose: 'summary',
+      }),
+    ]);
+    expect(summary.batonCalls).toMatchObject({ calls: 1, costUsd: 0.4, byPurpose: { summary: { calls: 1 } } });
+    expect(summary.totals.costUsd.toFixed(1)).toBe('1.0');
+  });
+
+  it("a resumed run's budget starts from what the summarizer spent before, not only its agents", async () => {
+    const workflow = parseWorkflow(
+      `
+version: 1
+name: summarized-resume
+budgetUsd: 1.0
+context: { summarizer: agent }
+phases:
+  - { id: research, agents: [{ id: scout, prompt: look around }] }
+  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: build it }] }
+`,
+      'summarized-resume.yaml',
+    );
+    const controller = new AbortController();
+    const behaviour: FakeBehaviour = (spec) => {
+      if (spec.agentId === 'context-summarizer') return { text: 'the summary', costUsd: 0.4 };
+      if (spec.agentId === 'scout') return { text: 'Finding: the cache is cold.', costUsd: 0.3 };
+      if (!controller.signal.aborted) controller.abort(new Error('run cancelled by SIGINT'));
+      return { text: 'built', costUsd: 0.1, delayMs: controller.signal.aborted ? 0 : 5_000 };
+    };
+    const first = await run(workflow, behaviour, { signal: controller.signal, runId: 'summarized-resume' }).result;
+    expect(first.status).toBe('cancelled');
+    const runtime = new FakeRuntime(behaviour);
+    const resumed = await runWorkflow({
+      workflow,
+      workflowDir: temp.dir,
+      config: config(),
+      store: temp.store,
+      runtime,
+      env: { PATH: '/usr/bin' },
+      runId: 'summarized-resume',
+      resume: true,
+    });
+    expect(resumed.status).toBe('succeeded');
+    // 1.0 - scout 0.3 - the summarizer's 0.4 (stored by the first orchestrator) - dev's cancelled attempt 0.1.
+    expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.2');
   });
 
   it('a run cancelled during a summarizer call stores no summary: resumed, it asks the summarizer again', async () => {

@@ -1,6 +1,7 @@
-import { BatonError, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { addUsage, BatonError, emptyUsage, ErrorCodes, type ErrorInfo } from '../core/index.js';
 import { currentRunStatus } from './resume.js';
 import type {
+  BatonCallRecord,
   AgentContextRecord,
   AgentMcpRecord,
   AgentRecord,
@@ -63,6 +64,9 @@ export interface RunSummary {
   /** Requests (tool calls, phase gates) waiting for a person right now. */
   waiting?: number;
   phases: PhaseSummary[];
+  /** Baton's own model calls for the run (context summaries, re-ranking), when it made any: already in `totals`. */
+  batonCalls?: BatonCallsSummary;
+  /** Everything the run spent: its agents' and Baton's own model calls'. */
   totals: {
     agents: number;
     succeeded: number;
@@ -74,6 +78,27 @@ export interface RunSummary {
     costUsd: number;
     durationMs: number;
   };
+}
+
+/** What Baton's own model calls for a run spent, in all and per purpose. */
+export interface BatonCallsSummary extends Usage {
+  calls: number;
+  costUsd: number;
+  byPurpose: Partial<Record<BatonCallRecord['purpose'], { calls: number; costUsd: number }>>;
+}
+
+/** Sums a run's own model calls; undefined when there were none. */
+export function summarizeBatonCalls(calls: BatonCallRecord[]): BatonCallsSummary | undefined {
+  if (calls.length === 0) return undefined;
+  const summary: BatonCallsSummary = { ...emptyUsage(), calls: 0, costUsd: 0, byPurpose: {} };
+  for (const call of calls) {
+    Object.assign(summary, addUsage(summary, call.usage));
+    summary.calls += 1;
+    summary.costUsd += call.costUsd;
+    const purpose = summary.byPurpose[call.purpose] ?? { calls: 0, costUsd: 0 };
+    summary.byPurpose[call.purpose] = { calls: purpose.calls + 1, costUsd: purpose.costUsd + call.costUsd };
+  }
+  return summary;
 }
 
 function agentSummary(agent: AgentRecord): AgentSummary {
@@ -101,12 +126,13 @@ const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (
 export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
-  const [phases, agents, merges, approvals, denials] = await Promise.all([
+  const [phases, agents, merges, approvals, denials, ownCalls] = await Promise.all([
     store.listPhases(runId),
     store.listAgents(runId),
     store.listMergeReports(runId),
     store.listApprovals({ runId }),
     store.listAuditEvents({ action: 'tool.denied' }),
+    store.listBatonCalls(runId),
   ]);
   const count = (items: Array<{ agentId?: unknown }>, agentId: string): number =>
     items.filter((item) => item.agentId === agentId).length;
@@ -126,7 +152,11 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     ...withMerge(merges.find((m) => m.phaseId === phase.id)),
     agents: agents.filter((a) => a.phaseId === phase.id).map(withPermissions),
   }));
-  const sum = (pick: (a: AgentRecord) => number): number => agents.reduce((total, a) => total + pick(a), 0);
+  const batonCalls = summarizeBatonCalls(ownCalls);
+  // What the run spent: each agent's, and Baton's own calls' (one sum of their usage).
+  const spending = [...agents, ...(batonCalls ? [{ usage: batonCalls, costUsd: batonCalls.costUsd }] : [])];
+  const sum = (pick: (s: { usage: Usage; costUsd: number }) => number): number =>
+    spending.reduce((total, s) => total + pick(s), 0);
   const end = run.finishedAt ?? Date.now();
   return {
     runId,
@@ -134,6 +164,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     status: currentRunStatus(run),
     ...(waiting > 0 ? { waiting } : {}),
     phases: phaseSummaries,
+    ...(batonCalls ? { batonCalls } : {}),
     totals: {
       agents: agents.length,
       succeeded: agents.filter((a) => a.status === 'succeeded').length,

@@ -112,7 +112,7 @@ describe.runIf(requireProgram('redis-server'))('migrateStore', () => {
     await expect(migrateStore(source, target)).rejects.toMatchObject({
       code: 'BATON_MIGRATE_CONFLICT',
       message: expect.stringMatching(
-        /run run-b \(run, cancelRequested, phases, agents, attempts, approvals, toolCalls, mcpHealth differ\).*Nothing was written/,
+        /run run-b \(run, cancelRequested, phases, agents, attempts, approvals, toolCalls, mcpHealth, batonCalls differ\).*Nothing was written/,
       ),
     });
     expect((await target.listRuns()).map((r) => r.id)).toEqual(['run-b']);

@@ -3,6 +3,7 @@ import { BatonError, ErrorCodes, type ApprovalRecord, type ServerRunHealth } fro
 import type {
   AgentRecord,
   AttemptRecord,
+  BatonCallRecord,
   ToolCallRecord,
   AuditEvent,
   ContextEntry,
@@ -60,6 +61,8 @@ interface RunBundle {
   toolCalls: ToolCallRecord[];
   /** Its MCP servers' health as each source (the orchestrator, each worker) last reported it. */
   mcpHealth: McpHealthRecord[];
+  /** Baton's own model calls for it (summaries, re-ranking): their spend is the run's. */
+  batonCalls: BatonCallRecord[];
 }
 
 interface Snapshot {
@@ -95,23 +98,36 @@ const zeroCounts = (): RecordCounts => ({
 });
 
 async function readBundle(store: Store, run: RunRecord): Promise<RunBundle> {
-  const [cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth] = await Promise.all([
-    store.isCancelRequested(run.id),
-    store.listPhases(run.id),
-    store.listAgents(run.id),
-    store.listAttempts(run.id),
-    store.listMergeReports(run.id),
-    store.listApprovals({ runId: run.id }),
-    store.listToolCalls(run.id),
-    store.listMcpHealth(run.id),
-  ]);
-  return { run, cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth };
+  const [cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth, batonCalls] =
+    await Promise.all([
+      store.isCancelRequested(run.id),
+      store.listPhases(run.id),
+      store.listAgents(run.id),
+      store.listAttempts(run.id),
+      store.listMergeReports(run.id),
+      store.listApprovals({ runId: run.id }),
+      store.listToolCalls(run.id),
+      store.listMcpHealth(run.id),
+      store.listBatonCalls(run.id),
+    ]);
+  return { run, cancelRequested, phases, agents, attempts, merges, approvals, toolCalls, mcpHealth, batonCalls };
 }
 
 /** Which parts of two bundles of one run differ, for a message a user can act on. */
 function bundleDifferences(a: RunBundle, b: RunBundle): string[] {
   return (
-    ['run', 'cancelRequested', 'phases', 'agents', 'attempts', 'merges', 'approvals', 'toolCalls', 'mcpHealth'] as const
+    [
+      'run',
+      'cancelRequested',
+      'phases',
+      'agents',
+      'attempts',
+      'merges',
+      'approvals',
+      'toolCalls',
+      'mcpHealth',
+      'batonCalls',
+    ] as const
   ).filter((part) => !same(a[part], b[part]));
 }
 
@@ -260,6 +276,7 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
     for (const call of bundle.toolCalls) await target.saveToolCall(call);
     for (const [source, health] of healthBySource(bundle.mcpHealth))
       await target.saveMcpHealth(bundle.run.id, source, health);
+    for (const call of bundle.batonCalls) await target.saveBatonCall(call);
     if (bundle.cancelRequested) await target.requestCancel(bundle.run.id);
     copied.runs++;
     copied.phases += bundle.phases.length;

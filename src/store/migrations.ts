@@ -261,6 +261,22 @@ export const migrations: Migration[] = [
       db.exec('ALTER TABLE runs ADD COLUMN alive_at INTEGER');
     },
   },
+  {
+    version: 11,
+    description: "Baton's own model calls (context summaries, re-ranking): their spend belongs to the run",
+    up(db) {
+      db.exec(`
+        CREATE TABLE baton_calls (
+          id TEXT PRIMARY KEY,
+          run_id TEXT NOT NULL,
+          tenant TEXT NOT NULL,
+          started_at INTEGER NOT NULL,
+          json TEXT NOT NULL
+        );
+        CREATE INDEX baton_calls_run ON baton_calls (run_id, started_at, id);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -34,6 +34,7 @@ import {
   type SessionRecord,
   type Store,
   type ToolCallRecord,
+  type BatonCallRecord,
 } from './store.js';
 
 /**
@@ -107,6 +108,8 @@ function storeKeys(p: string) {
     toolCallsByStart: `${p}tools:at`,
     /** A hash per run: field `source server` (each encoded), value the server's health as that source saw it. */
     mcpHealth: (runId: string): string => `${k.run(runId)}:mcp`,
+    /** A hash per run: field the call's id, value Baton's own model call. */
+    batonCalls: (runId: string): string => `${k.run(runId)}:calls`,
   };
   return k;
 }
@@ -844,6 +847,20 @@ export class RedisStore implements Store {
     }));
     // As SQLite orders them: source, then server name.
     return records.sort((a, b) => compare(a.source, b.source) || compare(a.name, b.name));
+  }
+
+  // ---- Baton's own model calls
+
+  async saveBatonCall(call: BatonCallRecord): Promise<void> {
+    await this.redis.hset(this.keys.batonCalls(call.runId), call.id, JSON.stringify(call));
+  }
+
+  async listBatonCalls(runId: string): Promise<BatonCallRecord[]> {
+    const calls = (await this.redis.hvals(this.keys.batonCalls(runId))).map(
+      (json) => JSON.parse(json) as BatonCallRecord,
+    );
+    // As SQLite orders them: start time, then id.
+    return calls.sort((a, b) => a.startedAt - b.startedAt || compare(a.id, b.id));
   }
 
   // ---- helpers

@@ -20,6 +20,7 @@ import {
   type AttemptRecord,
   type ToolCallRecord,
   type McpHealthRecord,
+  type BatonCallRecord,
   type AuditEvent,
   type ListAuditOptions,
   type MergeReport,
@@ -516,6 +517,8 @@ export class SqliteStore implements Store {
         upsertSql('mcp_health', ['run_id', 'source', 'server', 'json'], ['run_id', 'source', 'server']),
       ),
       listMcpHealth: prepare('SELECT source, json FROM mcp_health WHERE run_id = ? ORDER BY source, server'),
+      saveBatonCall: prepare(upsertSql('baton_calls', ['id', 'run_id', 'tenant', 'started_at', 'json'], ['id'])),
+      listBatonCalls: prepare('SELECT json FROM baton_calls WHERE run_id = ? ORDER BY started_at, id'),
     };
   }
 
@@ -944,6 +947,16 @@ export class SqliteStore implements Store {
       ...serverRunHealthSchema.parse(JSON.parse(r.json as string)),
       source: r.source as string,
     }));
+  }
+
+  async saveBatonCall(call: BatonCallRecord): Promise<void> {
+    const row = { id: call.id, run_id: call.runId, tenant: call.tenant, started_at: call.startedAt };
+    this.run('saveBatonCall', { ...row, json: JSON.stringify(call) });
+  }
+
+  async listBatonCalls(runId: string): Promise<BatonCallRecord[]> {
+    const rows = this.statements.listBatonCalls!.all(runId) as Row[];
+    return rows.map((r) => JSON.parse(r.json as string) as BatonCallRecord);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type RunRecord,
   type Store,
   type ToolCallRecord,
+  type BatonCallRecord,
 } from './store.js';
 
 export interface StoreHarness {
@@ -685,6 +686,33 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       ]);
       expect(await store.listMcpHealth('r2')).toEqual([{ ...health('memory', { calls: 9 }), source: 'orchestrator' }]);
       expect(await store.listMcpHealth('none')).toEqual([]);
+    });
+
+    it("keeps Baton's own model calls per run: upserted by id, listed by start time then id, with their tenant", async () => {
+      const call = (id: string, startedAt: number, extra: Partial<BatonCallRecord> = {}): BatonCallRecord => ({
+        id,
+        runId: 'r1',
+        tenant: 'team-a',
+        purpose: 'summary',
+        usage: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 5, cacheCreationTokens: 7 },
+        costUsd: 0.0125,
+        startedAt,
+        finishedAt: startedAt + 40,
+        ...extra,
+      });
+      await store.saveRun(run('r1'));
+      await store.saveBatonCall(call('s-b', 200, { purpose: 'rerank', model: 'claude-haiku-4-5' }));
+      await store.saveBatonCall(call('s-c', 100));
+      await store.saveBatonCall(call('s-a', 200));
+      await store.saveBatonCall(call('s-c', 100, { costUsd: 0.5 }));
+      await store.saveBatonCall(call('s-d', 50, { runId: 'r2', tenant: 'team-b' }));
+      expect(await store.listBatonCalls('r1')).toEqual([
+        call('s-c', 100, { costUsd: 0.5 }),
+        call('s-a', 200),
+        call('s-b', 200, { purpose: 'rerank', model: 'claude-haiku-4-5' }),
+      ]);
+      expect(await store.listBatonCalls('r2')).toEqual([call('s-d', 50, { runId: 'r2', tenant: 'team-b' })]);
+      expect(await store.listBatonCalls('none')).toEqual([]);
     });
   });
 }

@@ -222,6 +222,28 @@ export interface ToolCallRecord extends ToolCall {
   attempt: number;
 }
 
+/** What Baton itself asked a model for: a context summary, or a re-ranking of an agent's candidate facts. */
+export const batonCallPurposes = ['summary', 'rerank'] as const;
+export type BatonCallPurpose = (typeof batonCallPurposes)[number];
+
+/**
+ * One model call Baton made itself, not an agent (the context summarizer's or re-ranker's one-turn
+ * `claude`): its spend belongs to the run, so usage, metrics and a resumed run's budget count it.
+ */
+export interface BatonCallRecord {
+  /** The call's Claude session id. */
+  id: string;
+  runId: string;
+  tenant: string;
+  purpose: BatonCallPurpose;
+  /** The model asked for (the workflow's default model); absent for Claude Code's default. */
+  model?: string;
+  usage: Usage;
+  costUsd: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
 export interface SessionRecord {
   /** The Claude Code session UUID. */
   id: string;
@@ -443,4 +465,8 @@ export interface Store {
   listMcpHealth(runId: string): Promise<McpHealthRecord[]>;
   /** Records that the run's orchestrator is alive at `at` (`RunRecord.aliveAt`); a no-op for an unknown run. */
   markRunAlive(runId: string, at: number): Promise<void>;
+  /** Upserts one of Baton's own model calls by its id. */
+  saveBatonCall(call: BatonCallRecord): Promise<void>;
+  /** A run's own model calls, ordered by start time, then id. */
+  listBatonCalls(runId: string): Promise<BatonCallRecord[]>;
 }

@@ -16,6 +16,9 @@ export interface OtlpSpan {
   name: string;
   attributes: Array<{ key: string; value: OtlpValue }>;
   status?: { code?: number };
+  /** Nanoseconds since the epoch (a string in OTLP/JSON: they do not fit a double exactly). */
+  startTimeUnixNano?: string | number;
+  endTimeUnixNano?: string | number;
   /** Not OTLP's: the `service.name` of the resource that sent the span (which process). */
   service?: string;
 }
@@ -70,6 +73,9 @@ function plainValue(value: OtlpValue): unknown {
   if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plainValue);
   return value.stringValue ?? value.doubleValue ?? value.boolValue;
 }
+
+/** A span's start or end in milliseconds since the epoch. */
+export const spanMs = (nanos: string | number | undefined): number => Math.round(Number(nanos) / 1e6);
 
 /** One attribute's value, whatever its OTLP type. */
 export function spanAttribute(span: OtlpSpan, key: string): unknown {

@@ -178,6 +178,11 @@ export async function fillSampleStore(store: Store): Promise<void> {
     const git = { name: 'git', scope: 'run', breaker: 'closed', failures: 0, crashes: 0, restarts: 0 } as const;
     await store.saveMcpHealth(runId, 'orchestrator', [{ ...git, calls: 0 }]);
     await store.saveMcpHealth(runId, 'worker-1:42', [{ ...git, calls: 3, failures: 1, p50Ms: 4, lastError: 'boom' }]);
+    // The summary Baton asked a model for: its spend is the run's.
+    const usage = { inputTokens: 900, outputTokens: 80, cacheReadTokens: 0, cacheCreationTokens: 12 };
+    const tenant = runId === 'run-b' ? 'team-b' : 'default';
+    const summaryCall = { runId, tenant, purpose: 'summary', usage, costUsd: 0.0042 } as const;
+    await store.saveBatonCall({ ...summaryCall, id: `call-${runId}`, startedAt: 40, finishedAt: 44 });
     for (const id of ['planner', 'builder.0']) {
       await store.saveSession({
         id: `session-${runId}-${id}`,
@@ -277,6 +282,7 @@ export async function readEverything(store: Store): Promise<Record<string, unkno
       attempts: await store.listAttempts(run.id),
       approvals: await store.listApprovals({ runId: run.id }),
       toolCalls: await store.listToolCalls(run.id),
+      batonCalls: await store.listBatonCalls(run.id),
     })),
   );
   return {

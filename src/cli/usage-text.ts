@@ -1,0 +1,23 @@
+import type { Usage } from '../core/index.js';
+import type { UsageReport } from '../observability/index.js';
+
+/** One line: a label, a count, the four token kinds and the cost. */
+function usageLine(label: string, count: string, row: Usage & { costUsd: number }): string {
+  return `  ${label.padEnd(38)} ${count.padStart(14)} ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  $${row.costUsd.toFixed(4)}\n`;
+}
+
+/** `baton usage` as text: the agents by one dimension, Baton's own model calls per run, and the total of both. */
+export function usageText(report: UsageReport): string {
+  const lines = [`Usage since ${report.since}, by ${report.by}:\n`];
+  for (const row of report.rows) lines.push(usageLine(row.key, `${row.agents} agents`, row));
+  const own = report.batonCalls;
+  if (own.rows.length > 0) {
+    lines.push("Baton's own model calls (context summaries, re-ranking), not agents', by run:\n");
+    for (const row of own.rows) lines.push(usageLine(`${row.run} ${row.purpose}`, `${row.calls} calls`, row));
+    lines.push(usageLine("Baton's own calls", `${own.totals.calls} calls`, own.totals));
+  }
+  const { totals } = report;
+  const count = `${totals.agents} agents${totals.batonCalls > 0 ? ` + ${totals.batonCalls} calls` : ''}`;
+  lines.push(usageLine('total', count, totals));
+  return lines.join('');
+}

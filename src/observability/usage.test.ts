@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { agentRecord } from '../../test/support/records.js';
+import { useTempStore } from '../../test/support/temp-store.js';
+import type { Clock } from '../core/index.js';
+import { remainingTenantQuota, usageReport } from './usage.js';
+
+const temp = useTempStore('baton-usage-');
+const now = Date.UTC(2026, 10, 30, 12);
+const usage = { inputTokens: 1_000, outputTokens: 200, cacheReadTokens: 0, cacheCreationTokens: 0 };
+
+/** A run of `tenant` today: one agent that cost $1 and one summarizer call that cost $2. */
+async function runOf(tenant: string, runId: string): Promise<void> {
+  const run = { workflowName: 'w', workflow: {}, status: 'succeeded' as const, createdAt: now - 1_000 };
+  await temp.store.saveRun({ ...run, id: runId, tenant });
+  await temp.store.saveAgent(agentRecord({ runId, id: 'a', status: 'succeeded', costUsd: 1, usage }));
+  const call = { runId, tenant, purpose: 'summary' as const, usage, costUsd: 2, startedAt: now - 500 };
+  await temp.store.saveBatonCall({ ...call, id: `${runId}-summary`, finishedAt: now - 400 });
+}
+
+describe("usage of Baton's own model calls", () => {
+  it('adds them to the totals, apart from the agents, per run and tenant', async () => {
+    await runOf('team-a', 'ra');
+    await runOf('team-b', 'rb');
+    const report = await usageReport(temp.store, { sinceMs: 3_600_000, by: 'model', now, tenant: 'team-a' });
+    expect(report.rows).toEqual([{ key: 'default', agents: 1, costUsd: 1, ...usage }]);
+    expect(report.batonCalls.rows).toEqual([
+      { run: 'ra', workflow: 'w', tenant: 'team-a', purpose: 'summary', calls: 1, costUsd: 2, ...usage },
+    ]);
+    expect(report.totals).toEqual({
+      agents: 1,
+      batonCalls: 1,
+      costUsd: 3,
+      inputTokens: 2_000,
+      outputTokens: 400,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+    });
+  });
+
+  it("count against the tenant's daily budgets", async () => {
+    await runOf('team-a', 'ra');
+    const options = {
+      tenant: 'team-a',
+      onQuota: 'fail' as const,
+      signal: new AbortController().signal,
+      clock: { now: () => now } satisfies Clock,
+    };
+    expect(await remainingTenantQuota(temp.store, { ...options, dailyUsd: 5, dailyTokens: 10_000 })).toEqual({
+      budgetUsd: 2,
+      budgetTokens: 10_000 - 2_400,
+    });
+    await expect(remainingTenantQuota(temp.store, { ...options, dailyUsd: 2.5 })).rejects.toMatchObject({
+      code: 'BATON_TENANT_BUDGET_EXCEEDED',
+    });
+  });
+});
