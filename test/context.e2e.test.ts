@@ -92,6 +92,29 @@ const model = useScriptedModel(
         reply: { text: 'Decision[cache-ttl]: product pages are cached for 30 minutes after the load tests' },
         sequencePer: 'script',
       },
+      // A keyed decision revised by a phase that another one does not inherit: the reviewer answers
+      // before the builder starts in the first run, after it in the second.
+      {
+        match: { prompt: 'Plan the storage layer' },
+        reply: { text: 'Decision[db]: the store is PostgreSQL 16\nFinding: about 2 GB of data a year' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Review the storage plan' },
+        replies: [
+          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB' },
+          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB', delayMs: 3_000 },
+        ],
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Draft the storage docs' },
+        replies: [
+          { text: 'Finding: the docs live in docs/storage.md', delayMs: 3_000 },
+          { text: 'Finding: the docs live in docs/storage.md' },
+        ],
+        sequencePer: 'script',
+      },
       {
         match: { prompt: 'Plan the invoice export' },
         reply: { text: 'Decision: export runs nightly at 02:00' },
@@ -250,6 +273,68 @@ phases:
     expect(first.section).not.toMatch(/\bnone\b/);
     const headings = lines.filter((line) => line.startsWith('### '));
     expect(new Set(headings).size).toBe(headings.length);
+  });
+});
+
+describe('a keyed decision revised by another phase (real claude agents)', () => {
+  it('each phase sees the value its inherited phases wrote: the same bytes whether the revision came first', async () => {
+    const workflow = join(model.home.dir, 'keyed.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: keyed
+context: { inherit: all }
+phases:
+  - id: plan
+    agents: [{ id: architect, prompt: Plan the storage layer }]
+  - id: review
+    dependsOn: [plan]
+    agents: [{ id: reviewer, prompt: Review the storage plan }]
+  - id: docs
+    dependsOn: [plan]
+    agents: [{ id: writer, prompt: Draft the storage docs }]
+  - id: build
+    dependsOn: [plan, docs]
+    agents: [{ id: builder, prompt: Build the storage layer }]
+  - id: ship
+    dependsOn: [review]
+    agents: [{ id: shipper, prompt: Ship the storage layer }]
+`,
+    );
+    const dataDir = join(model.home.dir, 'keyed-data');
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir });
+    const sectionOf = (system: string) => {
+      const start = system.indexOf('## Context from earlier agents');
+      return system.slice(start, system.indexOf('\n\n## Your assignment', start));
+    };
+    const contexts = async () => {
+      const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+      const system = (id: string) => sectionOf(model.server.messageRequests(agent(id).sessionId)[0]!.view!.system);
+      const store = openSqliteStore({ dataDir });
+      try {
+        const records = await store.listAgents(summary.runId);
+        const at = (id: string) => records.find((a) => a.id === id)!;
+        const revisedFirst = at('reviewer').finishedAt! < at('builder').startedAt!;
+        return { build: system('builder'), ship: system('shipper'), revisedFirst };
+      } finally {
+        await store.close();
+      }
+    };
+    const first = await contexts();
+    const second = await contexts();
+    expect([first.revisedFirst, second.revisedFirst]).toEqual([true, false]);
+    // build does not depend on review: it gets plan's value, whichever finished first.
+    expect(second.build).toBe(first.build);
+    expect(first.build).toContain('### From agent architect, phase plan\n- [decision] the store is PostgreSQL 16\n');
+    expect(first.build).not.toContain('SQLite');
+    // ship depends on review: the current value only, shown as the reviewer's.
+    expect(second.ship).toBe(first.ship);
+    expect(first.ship).toContain('### From agent reviewer, phase review\n- [decision] the store is SQLite;');
+    expect(first.ship).not.toContain('the store is PostgreSQL 16');
+    expect(first.ship).toContain('- [finding] about 2 GB of data a year');
   });
 });
 

@@ -396,26 +396,55 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
-  it('a keyed fact another phase updated is not selected from the set it left, as the store lists it', async () => {
+  it('a keyed fact updated by another phase: each agent gets the newest value its inherited phases wrote, cached or not', async () => {
     const acc = accumulator();
+    const research = { phaseId: 'research', agentId: 'scout', sessionId: 'scout-s' };
     await acc.add(
       [
         { type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] },
         { type: 'finding', content: 'The store has 3 tables.', tags: [] },
       ],
-      { phaseId: 'research', agentId: 'scout' },
+      research,
     );
-    const request = { phaseIds: ['research'], task: 'build the api', budgetTokens: 2_000 };
-    for (const mode of ['all', 'filtered'] as const) await acc.select({ ...request, mode }); // cached now
+    const requests = {
+      onlyResearch: { phaseIds: ['research'] },
+      both: { phaseIds: ['research', 'build'] },
+      onlyBuild: { phaseIds: ['build'] },
+      forkOfScout: { phaseIds: [], sessionIds: ['scout-s'] },
+    };
+    const modes = ['all', 'filtered', 'summary'] as const;
+    const select = (a: DynamicContextAccumulator, phases: { phaseIds: string[] }, mode: (typeof modes)[number]) =>
+      a.select({ ...phases, task: 'build the api on the store', budgetTokens: 2_000, mode });
+    for (const phases of Object.values(requests)) for (const mode of modes) await select(acc, phases, mode); // cached now
     await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
       phaseId: 'build',
       agentId: 'b1',
+      sessionId: 'b1-s',
     });
-    for (const mode of ['all', 'filtered'] as const) {
-      const contents = (await acc.select({ ...request, mode })).entries.map((e) => e.content);
-      expect(contents).toEqual((await accumulator().select({ ...request, mode })).entries.map((e) => e.content));
-      expect(contents).not.toContain('Use PostgreSQL for the store.');
+    const sees = async (a: DynamicContextAccumulator, phases: { phaseIds: string[] }, mode: (typeof modes)[number]) => {
+      const selected = await select(a, phases, mode);
+      const text = selected.entries.map((e) => e.content).join('\n');
+      return ['PostgreSQL', 'SQLite'].filter((db) => text.includes(`Use ${db}`));
+    };
+    for (const mode of modes) {
+      // Not inheriting the updater: the value its own phase wrote, the same whether or not the update came first.
+      expect(await sees(acc, requests.onlyResearch, mode)).toEqual(['PostgreSQL']);
+      expect(await sees(acc, requests.forkOfScout, mode)).toEqual(['PostgreSQL']);
+      // Inheriting it: only the current value.
+      expect(await sees(acc, requests.both, mode)).toEqual(['SQLite']);
+      expect(await sees(acc, requests.onlyBuild, mode)).toEqual(['SQLite']);
+      for (const phases of Object.values(requests))
+        expect(await sees(accumulator(), phases, mode)).toEqual(await sees(acc, phases, mode));
     }
+    // The current value is shown with its updater's provenance; the earlier one with its own.
+    const both = await select(acc, requests.both, 'all');
+    expect(both.entries.find((e) => e.key === 'db')).toMatchObject({ agentId: 'b1', phaseId: 'build', version: 2 });
+    const old = await select(accumulator(), requests.onlyResearch, 'all');
+    expect(old.entries.find((e) => e.key === 'db')).toMatchObject({
+      agentId: 'scout',
+      phaseId: 'research',
+      version: 1,
+    });
   });
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();

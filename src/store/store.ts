@@ -443,4 +443,10 @@ export interface Store {
   listMcpHealth(runId: string): Promise<McpHealthRecord[]>;
   /** Records that the run's orchestrator is alive at `at` (`RunRecord.aliveAt`); a no-op for an unknown run. */
   markRunAlive(runId: string, at: number): Promise<void>;
+  /**
+   * The values a run's keyed entries had before updates replaced them, each as it was saved (its own
+   * source, version and checksum; corrupt ones listed apart), oldest first: an agent that inherits the
+   * phase of a replaced value, but not the updater's, is given that value.
+   */
+  listReplacedContext(runId: string): Promise<ContextListing>;
 }
