@@ -446,6 +446,24 @@ describe('keyed facts', () => {
       version: 1,
     });
   });
+  it('one key whatever its case and spacing, by a line or the structured block', async () => {
+    const acc = accumulator();
+    const source = { phaseId: 'plan', agentId: 'architect' };
+    await acc.add(extractContext({ text: 'Decision[Cache TTL]: pages are cached for 5 minutes' }), source);
+    await acc.add(extractContext({ text: 'Decision[ cache   ttl ]: pages are cached for 10 minutes' }), source);
+    await acc.add(
+      extractContext({
+        text: '{}',
+        structured: { context: [{ type: 'decision', content: 'pages are cached for 30 minutes', key: 'CACHE TTL' }] },
+      }),
+      source,
+    );
+    const { entries } = await temp.store.listContextEntries({ runId: 'run-1' });
+    expect(entries.map((e) => [e.key, e.content, e.version])).toEqual([
+      ['cache ttl', 'pages are cached for 30 minutes', 3],
+    ]);
+  });
+
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
@@ -571,6 +589,57 @@ describe('extracting context from results', () => {
       ['ünïcode-ключ', 'keep UTF-8 keys'],
       [undefined, 'no key at all'],
     ]);
+  });
+
+  it('reads marked lines written in Markdown: bold, headings, quotes, a space before the key', () => {
+    const drafts = extractContext({
+      text: [
+        '**Decision:** use pnpm',
+        '**Decision[db]:** PostgreSQL 16',
+        '**Finding**: the cache is cold at 06:00',
+        '__Error:__ the build fails on Node 18',
+        '### Decision[cache_ttl]: 5 minutes',
+        '> Finding: quoted from the log',
+        'Decision [region]: eu-west-1',
+        '**Note:** not a fact marker',
+      ].join('\n'),
+    });
+    expect(drafts.map((d) => [d.type, d.key, d.content])).toEqual([
+      ['decision', undefined, 'use pnpm'],
+      ['decision', 'db', 'PostgreSQL 16'],
+      ['finding', undefined, 'the cache is cold at 06:00'],
+      ['error', undefined, 'the build fails on Node 18'],
+      ['decision', 'cache_ttl', '5 minutes'],
+      ['finding', undefined, 'quoted from the log'],
+      ['decision', 'region', 'eu-west-1'],
+    ]);
+  });
+
+  it('drops an empty or malformed item of a structured block, not the whole block', () => {
+    expect(
+      extractContext({
+        text: 'Finding: the text fallback',
+        structured: {
+          context: [
+            { type: 'decision', content: 'Go with plan E', key: 'plan' },
+            { type: 'finding', content: '' },
+            { type: 'finding', content: '   ' },
+            { type: 'note', content: 'not a type' },
+            { type: 'finding', content: '  Plan E is cheaper  ' },
+          ],
+        },
+      }),
+    ).toEqual([
+      { type: 'decision', content: 'Go with plan E', key: 'plan', tags: [] },
+      { type: 'finding', content: 'Plan E is cheaper', tags: [] },
+    ]);
+    // Nothing usable in it: the text is read instead.
+    expect(
+      extractContext({
+        text: 'Finding: the text fallback',
+        structured: { context: [{ type: 'finding', content: ' ' }] },
+      }),
+    ).toEqual([{ type: 'finding', content: 'the text fallback', tags: [] }]);
   });
 
   it('prefers a structured context block, and falls back to the whole text', () => {
