@@ -727,6 +727,28 @@ describe('persistence', () => {
   });
 });
 
+describe('importing keyed facts', () => {
+  it('never reverts a keyed fact to an older export, though the importing store counts its versions anew', async () => {
+    const acc = accumulator();
+    const save = (content: string) => acc.add([{ type: 'decision', key: 'db', content, tags: [] }], { phaseId: 'p' });
+    await save('Use SQLite');
+    await save('Use PostgreSQL');
+    const older = JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as unknown;
+    await save('Use MySQL');
+    const newer = JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as unknown;
+    const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+    const other = openSqliteStore({ dataDir: otherDir });
+    try {
+      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1 });
+      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, unchanged: 1 });
+      expect((await other.getContextEntryByKey('run-1', 'db'))?.content).toBe('Use MySQL');
+    } finally {
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('session lifecycle', () => {
   it('archives finished sessions past their expiry, then prunes them with their transcripts', async () => {
     const session = (id: string, status: 'completed' | 'active', expiresAt: number) => ({
