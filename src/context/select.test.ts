@@ -4,7 +4,9 @@ import { DynamicContextAccumulator, type SelectionRequest } from './accumulator.
 import { extractContext, type ContextDraft } from './extract.js';
 import { renderContext } from './prompt.js';
 import { defaultSelectionTuning, rankFacts, type TaskDescription } from './select.js';
+import { passOnPhaseOutput } from '../orchestrator/aggregate-phase.js';
 import type { ContextEntry } from '../store/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
 import { ExtractiveSummarizer } from './summarize.js';
 import { isEmptyFact, termsOf } from './terms.js';
 import { countTokens } from './tokens.js';
@@ -282,6 +284,40 @@ describe('no repetition', () => {
     ]);
     const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
     expect(all.entries).toHaveLength(1);
+  });
+
+  it("keeps a vote phase's tally next to the voters' facts: it is the outcome, not a repetition", async () => {
+    const acc = accumulator();
+    const vote = (agentId: string, db: string) =>
+      acc.add(facts(`Decision: the order store should be ${db}`, `Finding: ${db} fits the 2 GB of orders`), {
+        phaseId: 'research',
+        agentId,
+      });
+    await vote('a1', 'PostgreSQL');
+    await vote('a2', 'MySQL');
+    await vote('a3', 'PostgreSQL');
+    const phase = { id: 'research', agents: [], aggregate: { strategy: 'vote', field: 'db' } } as unknown as PhaseSpec;
+    await passOnPhaseOutput(acc, phase, { strategy: 'vote', text: 'db = "PostgreSQL" (2 of 3 votes)' });
+    for (const mode of ['filtered', 'all'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['research'],
+        task: 'Create the order tables in the db that won the vote',
+        mode,
+        budgetTokens: 2000,
+      });
+      expect([mode, contents(selected)]).toEqual([
+        mode,
+        expect.arrayContaining(['Output of phase research (vote):\ndb = "PostgreSQL" (2 of 3 votes)']),
+      ]);
+    }
+    // A concat phase's output only repeats its facts: left out next to them.
+    await passOnPhaseOutput(
+      acc,
+      { ...phase, id: 'research' },
+      { strategy: 'concat', text: 'the order store should be MySQL' },
+    );
+    const all = await acc.select({ phaseIds: ['research'], task: 'x', mode: 'all', budgetTokens: 2000 });
+    expect(contents(all).join('\n')).not.toContain('Output of phase');
   });
 
   it('never merges a finding into a decision on its subject: the why and the what are both kept', async () => {

@@ -157,7 +157,11 @@ function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
   return terms;
 }
 
-const isPhaseOutput = (entry: ContextEntry): boolean => isPhaseOutputKey(entry.key);
+/**
+ * A phase's aggregated output that repeats its agents' facts (`concat`, `merge`). A `vote`'s output is
+ * not one: its tally ("db = "PostgreSQL" (2 of 3 votes)") is the outcome, which no voter's fact says.
+ */
+const isPhaseOutput = (entry: ContextEntry): boolean => isPhaseOutputKey(entry.key) && !entry.tags.includes('vote');
 
 /** The phases that have facts of their own among these entries (their aggregated outputs repeat them). */
 const phasesWithFactsIn = (entries: ContextEntry[]): Set<string | undefined> =>
