@@ -232,7 +232,10 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const inherited = presentationOrder(withoutRepetition(all, this.tuning, await loadWordNet()), request);
+    const inherited = presentationOrder(
+      withoutRepetition(all, this.tuning, await loadWordNet(), request.phaseIds),
+      request,
+    );
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -307,7 +310,7 @@ export class DynamicContextAccumulator {
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
     if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet), request);
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const tokens = countTokens(renderContext(entries));
     return tokens <= limit ? { entries, tokens } : undefined;
   }

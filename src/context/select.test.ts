@@ -254,6 +254,48 @@ describe('the same facts in any order', () => {
     for (const [what, texts] of seen) expect([what, texts.size]).toEqual([what, 1]);
     expect([...seen.get('filtered 60')!][0]).not.toBe('');
   });
+
+  it('gives the same context whichever of two independent phases finished first, their near-duplicates included', async () => {
+    const results = {
+      backend: {
+        phaseId: 'api-survey',
+        drafts: facts(
+          'Finding: Product pages take 900 ms to render without cache.',
+          'Finding: Redis 7 backs the cache.',
+        ),
+      },
+      frontend: {
+        phaseId: 'ui-survey',
+        drafts: facts(
+          'Finding: Product pages render slowly, about 900 ms, when the cache is cold.',
+          'Finding: Icons are SVG sprites.',
+        ),
+      },
+    };
+    const seen = new Map<string, Set<string>>();
+    for (const [run, order] of [
+      ['backend', 'frontend'],
+      ['frontend', 'backend'],
+    ].entries()) {
+      const acc = accumulator(`run-phases-${run}`);
+      for (const agent of order as Array<keyof typeof results>) {
+        const { phaseId, drafts } = results[agent];
+        await acc.add(drafts, { phaseId, agentId: agent, sessionId: `${run}-${agent}` });
+      }
+      for (const mode of ['filtered', 'all'] as const) {
+        const selected = await acc.select({
+          phaseIds: ['api-survey', 'ui-survey'],
+          task: 'Make product pages faster with caching',
+          mode,
+          budgetTokens: 2000,
+        });
+        seen.set(mode, (seen.get(mode) ?? new Set()).add(renderContext(selected.entries)));
+      }
+    }
+    for (const [mode, texts] of seen) expect([mode, [...texts]]).toEqual([mode, [[...texts][0]]]);
+    // One of the two says it: the near-duplicate is still merged.
+    expect([...seen.get('all')!][0]!.match(/900 ms/g)).toHaveLength(1);
+  });
 });
 
 describe('no repetition', () => {
