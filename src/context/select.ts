@@ -567,7 +567,7 @@ function findRedundant(
  * Of two facts saying the same thing, one is kept, chosen so that which agent finished first does not
  * decide: of two phases, the later one's in the inherited order (a phase that depends on another comes
  * after it; two that do not may run side by side); of one phase, whose agents ran side by side, the
- * agent first by id; else (phases not inherited in order: a parent session's) the newer. A pair
+ * agent last by id; else (phases not inherited in order: a parent session's) the newer. A pair
  * already linked the other way is left as it is.
  */
 function keepOneOf(
