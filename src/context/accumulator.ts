@@ -13,6 +13,7 @@ import {
   noteListGrowth,
   rankFacts,
   stableOrder,
+  supersededIn,
   withoutRepetition,
   type Ranked,
   type SelectionTuning,
@@ -232,10 +233,8 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const inherited = presentationOrder(
-      withoutRepetition(all, this.tuning, await loadWordNet(), request.phaseIds),
-      request,
-    );
+    const wordnet = await loadWordNet();
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -257,7 +256,18 @@ export class DynamicContextAccumulator {
       tokens: countTokens(renderContext(entries)),
       considered: entries.length,
       corrupt,
+      ...this.supersededOf(all, request, wordnet),
     };
+  }
+
+  /** `superseded` of a selection, when a decision was left out for a newer one. */
+  private supersededOf(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    wordnet: WordNet | undefined,
+  ): Pick<SelectedContext, 'superseded'> {
+    const superseded = supersededIn(all, this.tuning, wordnet, request.phaseIds);
+    return superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {};
   }
 
   /**
@@ -271,7 +281,14 @@ export class DynamicContextAccumulator {
       loadWordNet(),
     ]);
     const small = this.smallContext(all, request, wordnet);
-    if (small) return { mode: 'filtered', ...small, considered: small.entries.length, corrupt };
+    if (small)
+      return {
+        mode: 'filtered',
+        ...small,
+        considered: small.entries.length,
+        corrupt,
+        ...this.supersededOf(all, request, wordnet),
+      };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);

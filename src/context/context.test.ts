@@ -464,6 +464,28 @@ describe('keyed facts', () => {
     ]);
   });
 
+  it('reports the decisions a newer one superseded in every mode, a small context included', async () => {
+    const acc = accumulator();
+    const [old] = await acc.add(extractContext({ text: 'Decision: sessions expire after 20 minutes idle' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const [revision] = await acc.add(
+      extractContext({ text: 'Decision: session idle timeout raised to 45 minutes instead of 20 minutes' }),
+      { phaseId: 'review', agentId: 'reviewer' },
+    );
+    for (const mode of ['filtered', 'all', 'summary'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'review'],
+        task: 'set the idle timeout',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect([mode, selected.superseded]).toEqual([mode, { [old!.id]: revision!.id }]);
+      expect(JSON.stringify(selected.entries)).not.toContain('after 20 minutes idle');
+    }
+  });
+
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };

@@ -735,8 +735,21 @@ export function rankFacts(
   const ranked = scored
     .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || stable(b.entry, a.entry));
-  const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
-  return { ranked, superseded, considered: candidates.length };
+  return { ranked, superseded: supersededAmong(corpus, redundant), considered: candidates.length };
+}
+
+const supersededAmong = (corpus: Corpus, redundant: Map<string, string>): Map<string, string> =>
+  new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
+
+/** The decisions among these entries that a newer one replaced: id → the replacement's id. */
+export function supersededIn(
+  entries: ContextEntry[],
+  tuning: SelectionTuning,
+  wordnet: WordNet | undefined,
+  phaseOrder: readonly string[],
+): Map<string, string> {
+  const { corpus, redundant } = analyse(entries, tuning, wordnet, phaseOrder);
+  return supersededAmong(corpus, redundant);
 }
 
 /**
