@@ -344,7 +344,7 @@ interface AnalysisScope {
 }
 
 function analyseSet(entries: ContextEntry[], settings: string, scope: AnalysisScope): Analysis {
-  const { tuning, wordnet } = scope;
+  const { wordnet } = scope;
   const hash = createHash('sha1');
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
   const setKey = `${hash.digest('hex')}:${settings}`;
