@@ -7,7 +7,7 @@ import { openSqliteStore, type ContextEntry } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { phaseOutputKey } from './keys.js';
-import { buildAppendedSystemPrompt } from './prompt.js';
+import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
@@ -552,6 +552,15 @@ describe('system prompt generation', () => {
     const prompt = buildAppendedSystemPrompt(input);
     expect(buildAppendedSystemPrompt(structuredClone(input))).toBe(prompt);
     expect(prompt).toMatchSnapshot();
+  });
+
+  it('renders each fact on one line, whatever line breaks it holds (Windows ones too)', () => {
+    const fact = { ...context[0]!, content: 'Use PostgreSQL 16.\r\nNo ORM.\r\n\r\nMigrations by hand.\rDone.' };
+    expect(renderContext([fact]).split('\n')).toEqual([
+      '## Context from earlier agents',
+      '### From agent architect, phase design',
+      '- [decision] Use PostgreSQL 16. No ORM. Migrations by hand. Done.',
+    ]);
   });
 
   it('puts what agents share first and what is theirs last, so the prompt cache is reused', () => {
