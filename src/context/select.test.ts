@@ -215,6 +215,31 @@ describe('edge inputs', () => {
   });
 });
 
+describe('facts in other scripts', () => {
+  it('are facts, not empty, and match a task in their language: Cyrillic, Greek, accents, Chinese, Japanese', async () => {
+    const acc = accumulator();
+    const lines = [
+      'Finding: Кэш страниц хранится десять минут',
+      'Finding: Η σελίδα πληρωμής χρησιμοποιεί Stripe',
+      'Finding: Die Größe der Produktbilder beträgt zwei Megabyte',
+      'Finding: 登录页面在手机上加载很慢',
+      'Finding: 注文データはバックアップされていない',
+      'Decision: 缓存时间改为十分钟',
+      ...distractors.map((d) => `Finding: ${d.content}`),
+    ];
+    await acc.add(facts(...lines), { phaseId: 'research', agentId: 'survey' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'x', mode: 'all', budgetTokens: 2000 });
+    expect(contents(all)).toEqual(expect.arrayContaining(lines.slice(0, 6).map((l) => l.replace(/^\w+: /, ''))));
+    const asks: Array<[task: string, fact: string]> = [
+      ['Сделай кэш страниц быстрее', 'Кэш страниц хранится десять минут'],
+      ['Verkleinere die Größe der Produktbilder', 'Die Größe der Produktbilder beträgt zwei Megabyte'],
+      ['修复手机上登录页面的速度', '登录页面在手机上加载很慢'],
+      ['注文データのバックアップを設定する', '注文データはバックアップされていない'],
+    ];
+    for (const [task, fact] of asks) expect([task, contents(await selectFor(acc, task))[0]]).toEqual([task, fact]);
+  });
+});
+
 describe('the same facts in any order', () => {
   it('gives the same rendered context whichever agent finished first, near-duplicates and ties included', async () => {
     const results = {
