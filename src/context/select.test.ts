@@ -215,6 +215,42 @@ describe('edge inputs', () => {
   });
 });
 
+describe('contradictions between phases that ran side by side', () => {
+  it("are settled by the phases' order, not by which finished first", async () => {
+    const decisions = {
+      plan: 'Decision: Sessions expire after 20 minutes idle.',
+      review: 'Decision: Session idle timeout raised to 45 minutes instead of 20 minutes, after user complaints.',
+    };
+    const seen = new Map<string, Set<string>>();
+    for (const [run, order] of [
+      ['plan', 'review'],
+      ['review', 'plan'],
+    ].entries()) {
+      const acc = accumulator(`run-sides-${run}`);
+      for (const phaseId of order as Array<keyof typeof decisions>)
+        await acc.add(facts(decisions[phaseId]), {
+          phaseId,
+          agentId: `${phaseId}-lead`,
+          sessionId: `${run}-${phaseId}`,
+        });
+      for (const mode of ['filtered', 'all'] as const) {
+        const selected = await acc.select({
+          phaseIds: ['plan', 'review'],
+          task: 'Set the idle session timeout',
+          mode,
+          budgetTokens: 2000,
+        });
+        seen.set(mode, (seen.get(mode) ?? new Set()).add(renderContext(selected.entries)));
+      }
+    }
+    for (const [mode, texts] of seen) {
+      expect([mode, [...texts]]).toEqual([mode, [[...texts][0]]]);
+      expect([...texts][0]).toContain('45 minutes');
+      expect([...texts][0]).not.toContain('expire after 20 minutes');
+    }
+  });
+});
+
 describe('facts in other scripts', () => {
   it('are facts, not empty, and match a task in their language: Cyrillic, Greek, accents, Chinese, Japanese', async () => {
     const acc = accumulator();

@@ -539,24 +539,30 @@ function findRedundant(
   }
   const vector = corpus.vectorOf(newer);
   const revised: Array<[id: string, strength: number]> = [];
-  for (const old of seen) {
-    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-    const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  for (const found of seen) {
+    // Of two inherited phases, the later one in order speaks last: phases that do not depend on each
+    // other may finish in either order, and which did must not decide who revised whom.
+    const reversed = rank(newer) >= 0 && rank(found) > rank(newer);
+    const [old, later] = reversed ? [newer, found] : [found, newer];
+    const sameAgent = old.entry.sessionId === later.entry.sessionId && old.entry.agentId === later.entry.agentId;
+    const bothDecisions = old.entry.type === 'decision' && later.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
-    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
-    const similarity = cosine(vector, corpus.vectorOf(old));
-    const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
+    if (sameAgent && !(bothDecisions && decisionSide(later).traits.revises)) continue;
+    const similarity = cosine(vector, corpus.vectorOf(found));
+    const oldInNew = subjectShare(old.terms, later.terms, corpus.idf);
     if (bothDecisions) {
-      const verdict = judgeDecisions(old, newer, { similarity, oldInNew, sameAgent }, tuning);
-      if (verdict > 0) revised.push([old.entry.id, verdict]);
+      const verdict = judgeDecisions(old, later, { similarity, oldInNew, sameAgent }, tuning);
+      if (verdict > 0 && reversed) linkRedundant(replacedBy, newer.entry.id, found.entry.id);
+      else if (verdict > 0) revised.push([found.entry.id, verdict]);
       if (verdict !== MAYBE_SAID_TWICE) continue;
     }
     if (sameAgent) continue;
-    const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
+    const sameSubject = Math.min(oldInNew, subjectShare(later.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
-    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type)
-      keepOneOf(old, newer, phaseOrder, replacedBy);
+    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === later.entry.type)
+      keepOneOf(found, newer, phaseOrder, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
   for (const [id, strength] of revised)
