@@ -103,14 +103,14 @@ const model = useScriptedModel(
         match: { prompt: 'Review the storage plan' },
         replies: [
           { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB' },
-          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB', delayMs: 3_000 },
+          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB', delayMs: 5_000 },
         ],
         sequencePer: 'script',
       },
       {
         match: { prompt: 'Draft the storage docs' },
         replies: [
-          { text: 'Finding: the docs live in docs/storage.md', delayMs: 3_000 },
+          { text: 'Finding: the docs live in docs/storage.md', delayMs: 5_000 },
           { text: 'Finding: the docs live in docs/storage.md' },
         ],
         sequencePer: 'script',
