@@ -355,7 +355,12 @@ phases:
         const records = await store.listAgents(summary.runId);
         const at = (id: string) => records.find((a) => a.id === id)!;
         const revisedFirst = at('reviewer').finishedAt! < at('builder').startedAt!;
-        return { build: system('builder'), ship: system('shipper'), revisedFirst };
+        return {
+          build: system('builder'),
+          ship: system('shipper'),
+          revisedFirst,
+          architect: agent('architect').sessionId,
+        };
       } finally {
         await store.close();
       }
@@ -372,6 +377,12 @@ phases:
     expect(first.ship).toContain('### From agent reviewer, phase review\n- [decision] the store is SQLite;');
     expect(first.ship).not.toContain('the store is PostgreSQL 16');
     expect(first.ship).toContain('- [finding] about 2 GB of data a year');
+    // The architect's session still shows the value it wrote, as replaced.
+    const shown = await runCli(['sessions', 'show', first.architect], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(
+      'Context it produced (1):\n  - [finding] about 2 GB of data a year\nReplaced since by a later value of their key (1):\n  - [decision] db: the store is PostgreSQL 16\n',
+    );
   });
 });
 
