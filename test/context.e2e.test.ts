@@ -93,6 +93,66 @@ const model = useScriptedModel(
         reply: { text: 'Decision[cache-ttl]: product pages are cached for 30 minutes after the load tests' },
         sequencePer: 'script',
       },
+      // A keyed decision revised by a phase that another one does not inherit: the reviewer answers
+      // before the builder starts in the first run, after it in the second.
+      {
+        match: { prompt: 'Plan the storage layer' },
+        reply: { text: 'Decision[db]: the store is PostgreSQL 16\nFinding: about 2 GB of data a year' },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Review the storage plan' },
+        replies: [
+          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB' },
+          { text: 'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB', delayMs: 5_000 },
+        ],
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Draft the storage docs' },
+        replies: [
+          { text: 'Finding: the docs live in docs/storage.md', delayMs: 5_000 },
+          { text: 'Finding: the docs live in docs/storage.md' },
+        ],
+        sequencePer: 'script',
+      },
+      // Phases that aggregate (concat, vote), answers in Markdown and structured blocks with an empty item.
+      {
+        match: { prompt: 'Size the order data' },
+        reply: {
+          text: 'Sized.\n**Finding:** orders grow by 2 GB a year\n**Decision[Region]:** orders stay in eu-west-1\nFile changed: none',
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Check the order traffic' },
+        reply: { text: '- **Finding**: order writes peak at 300 per second on Mondays\nError: none' },
+        sequencePer: 'script',
+      },
+      ...(
+        [
+          ['PostgreSQL', 'JSONB columns fit the order line items'],
+          ['MySQL', 'the ops team already runs MySQL 8 with backups'],
+          ['PostgreSQL', 'row-level security covers tenant isolation'],
+        ] as const
+      ).map(([db, why], i) => ({
+        match: { prompt: `Vote on the order database as voter ${i}` },
+        reply: {
+          structured: {
+            db,
+            context: [
+              { type: 'finding', content: why, key: null, tags: null },
+              { type: 'finding', content: '' },
+            ],
+          },
+        },
+        sequencePer: 'script' as const,
+      })),
+      {
+        match: { prompt: 'Move the orders region' },
+        reply: { text: 'Decision[ region ]: orders move to us-east-1 instead of eu-west-1, after the latency tests' },
+        sequencePer: 'script',
+      },
       {
         match: { prompt: 'Plan the invoice export' },
         reply: { text: 'Decision: export runs nightly at 02:00' },
@@ -251,6 +311,151 @@ phases:
     expect(first.section).not.toMatch(/\bnone\b/);
     const headings = lines.filter((line) => line.startsWith('### '));
     expect(new Set(headings).size).toBe(headings.length);
+  });
+});
+
+describe('a keyed decision revised by another phase (real claude agents)', () => {
+  it('each phase sees the value its inherited phases wrote: the same bytes whether the revision came first', async () => {
+    const workflow = join(model.home.dir, 'keyed.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: keyed
+context: { inherit: all }
+phases:
+  - id: plan
+    agents: [{ id: architect, prompt: Plan the storage layer }]
+  - id: review
+    dependsOn: [plan]
+    agents: [{ id: reviewer, prompt: Review the storage plan }]
+  - id: docs
+    dependsOn: [plan]
+    agents: [{ id: writer, prompt: Draft the storage docs }]
+  - id: build
+    dependsOn: [plan, docs]
+    agents: [{ id: builder, prompt: Build the storage layer }]
+  - id: ship
+    dependsOn: [review]
+    agents: [{ id: shipper, prompt: Ship the storage layer }]
+`,
+    );
+    const dataDir = join(model.home.dir, 'keyed-data');
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir });
+    const sectionOf = (system: string) => {
+      const start = system.indexOf('## Context from earlier agents');
+      return system.slice(start, system.indexOf('\n\n## Your assignment', start));
+    };
+    const contexts = async () => {
+      const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+      const system = (id: string) => sectionOf(model.server.messageRequests(agent(id).sessionId)[0]!.view!.system);
+      const store = openSqliteStore({ dataDir });
+      try {
+        const records = await store.listAgents(summary.runId);
+        const at = (id: string) => records.find((a) => a.id === id)!;
+        const revisedFirst = at('reviewer').finishedAt! < at('builder').startedAt!;
+        return {
+          build: system('builder'),
+          ship: system('shipper'),
+          revisedFirst,
+          architect: agent('architect').sessionId,
+        };
+      } finally {
+        await store.close();
+      }
+    };
+    const first = await contexts();
+    const second = await contexts();
+    expect([first.revisedFirst, second.revisedFirst]).toEqual([true, false]);
+    // build does not depend on review: it gets plan's value, whichever finished first.
+    expect(second.build).toBe(first.build);
+    expect(first.build).toContain('### From agent architect, phase plan\n- [decision] the store is PostgreSQL 16\n');
+    expect(first.build).not.toContain('SQLite');
+    // ship depends on review: the current value only, shown as the reviewer's.
+    expect(second.ship).toBe(first.ship);
+    expect(first.ship).toContain('### From agent reviewer, phase review\n- [decision] the store is SQLite;');
+    expect(first.ship).not.toContain('the store is PostgreSQL 16');
+    expect(first.ship).toContain('- [finding] about 2 GB of data a year');
+    // The architect's session still shows the value it wrote, as replaced.
+    const shown = await runCli(['sessions', 'show', first.architect], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(
+      'Context it produced (1):\n  - [finding] about 2 GB of data a year\nReplaced since by a later value of their key (1):\n  - [decision] db: the store is PostgreSQL 16\n',
+    );
+  });
+});
+
+describe('aggregating phases and agents writing Markdown (real claude agents)', () => {
+  it("a vote's tally goes on, a concat's repetition and empty facts do not; keys match whatever their spelling", async () => {
+    const workflow = join(model.home.dir, 'aggregates.yaml');
+    const voter = (i: number) => `
+      - id: voter-${i}
+        prompt: Vote on the order database as voter ${i}
+        outputSchema:
+          type: object
+          properties:
+            db: { type: string }
+            context: { type: array, items: { type: object } }
+          required: [db]`;
+    writeFileSync(
+      workflow,
+      `version: 1
+name: aggregates
+context: { inherit: all, summarizer: extractive }
+phases:
+  - id: survey
+    aggregate: { strategy: concat }
+    agents:
+      - { id: sizer, prompt: Size the order data }
+      - { id: traffic, prompt: Check the order traffic }
+  - id: choose
+    dependsOn: [survey]
+    aggregate: { strategy: vote, field: db }
+    agents:${[0, 1, 2].map(voter).join('')}
+  - id: build
+    dependsOn: [choose]
+    agents: [{ id: builder, prompt: Build the order tables }]
+  - id: move
+    dependsOn: [survey]
+    agents: [{ id: mover, prompt: Move the orders region }]
+  - id: ship
+    dependsOn: [move]
+    inherit: summary
+    agents: [{ id: shipper, prompt: Ship the orders service }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'aggregates-data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const sectionOf = (id: string) => {
+      const agent = summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+      const system = model.server.messageRequests(agent.sessionId)[0]!.view!.system;
+      const start = system.indexOf('## Context from earlier agents');
+      return system.slice(start, system.indexOf('\n\n## Your assignment', start));
+    };
+    const build = sectionOf('builder');
+    expect(build).toContain(
+      '### From phase choose\n- [decision] Output of phase choose (vote): db = "PostgreSQL" (2 of 3 votes)',
+    );
+    for (const why of ['JSONB columns fit', 'the ops team already runs MySQL 8', 'row-level security covers'])
+      expect(build).toContain(`- [finding] ${why}`);
+    expect(build).toContain(
+      '### From agent sizer, phase survey\n- [finding] orders grow by 2 GB a year\n- [decision] orders stay in eu-west-1',
+    );
+    expect(build).toContain(
+      '### From agent traffic, phase survey\n- [finding] order writes peak at 300 per second on Mondays',
+    );
+    expect(build).not.toContain('Output of phase survey');
+    expect(build).not.toMatch(/\] (?:none)?$/im);
+    const headings = build.split('\n').filter((line) => line.startsWith('### '));
+    expect(new Set(headings).size).toBe(headings.length);
+    // `Decision[Region]:` and `Decision[ region ]:` are one fact: ship's summary has only the new value.
+    const ship = sectionOf('shipper');
+    expect(ship).toContain('us-east-1');
+    expect(ship).not.toContain('stay in eu-west-1');
   });
 });
 

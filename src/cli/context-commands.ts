@@ -43,8 +43,10 @@ export async function sessionsShowCommand(
   return withStore(options, async (store) => {
     const session = await storedSession(store, id, scopeOf(store, options.tenant));
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
+    // Keyed facts it wrote that a later value replaced (by this agent or another): still what it produced.
+    const replaced = (await store.listReplacedContext(session.runId)).entries.filter((e) => e.sessionId === id);
     if (options.json) {
-      output.stdout.write(`${JSON.stringify({ session, context: entries, corrupt })}\n`);
+      output.stdout.write(`${JSON.stringify({ session, context: entries, replaced, corrupt })}\n`);
       return 0;
     }
     output.stdout.write(
@@ -56,6 +58,9 @@ export async function sessionsShowCommand(
     );
     output.stdout.write(`Context it produced (${entries.length}):\n`);
     for (const e of entries) output.stdout.write(`  - [${e.type}] ${e.content}\n`);
+    if (replaced.length > 0)
+      output.stdout.write(`Replaced since by a later value of their key (${replaced.length}):\n`);
+    for (const e of replaced) output.stdout.write(`  - [${e.type}] ${e.key}: ${e.content}\n`);
     if (corrupt.length > 0)
       output.stdout.write(
         `  ! ${corrupt.length} entries fail their checksum and are not shown: ${corrupt.join(', ')}\n`,

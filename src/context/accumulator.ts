@@ -13,6 +13,7 @@ import {
   noteListGrowth,
   rankFacts,
   stableOrder,
+  supersededIn,
   withoutRepetition,
   type Ranked,
   type SelectionTuning,
@@ -113,6 +114,22 @@ interface CandidateSet {
   sessionIds: string[];
   entries: ContextEntry[];
   corrupt: string[];
+}
+
+/**
+ * `current` with, for each keyed fact whose current value is not among them, the newest of its
+ * `earlier` values, placed where the fact was first saved (as the store orders it).
+ */
+function withEarlierValues(current: ContextEntry[], earlier: ContextEntry[]): ContextEntry[] {
+  const have = new Set(current.map((e) => e.id));
+  const newest = new Map<string, ContextEntry>();
+  for (const e of earlier) if (!have.has(e.id) && (newest.get(e.id)?.version ?? 0) < e.version) newest.set(e.id, e);
+  const entries = [...current];
+  for (const e of newest.values()) {
+    const at = entries.findIndex((other) => other.createdAt > e.createdAt);
+    entries.splice(at === -1 ? entries.length : at, 0, e);
+  }
+  return entries;
 }
 
 const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0);
@@ -216,7 +233,8 @@ export class DynamicContextAccumulator {
     if (request.mode === 'filtered') return this.filtered(request);
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
-    const inherited = presentationOrder(withoutRepetition(all, this.tuning, await loadWordNet()), request);
+    const wordnet = await loadWordNet();
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -238,7 +256,18 @@ export class DynamicContextAccumulator {
       tokens: countTokens(renderContext(entries)),
       considered: entries.length,
       corrupt,
+      ...this.supersededOf(all, request, wordnet),
     };
+  }
+
+  /** `superseded` of a selection, when a decision was left out for a newer one. */
+  private supersededOf(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    wordnet: WordNet | undefined,
+  ): Pick<SelectedContext, 'superseded'> {
+    const superseded = supersededIn(all, this.tuning, wordnet, request.phaseIds);
+    return superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {};
   }
 
   /**
@@ -252,7 +281,14 @@ export class DynamicContextAccumulator {
       loadWordNet(),
     ]);
     const small = this.smallContext(all, request, wordnet);
-    if (small) return { mode: 'filtered', ...small, considered: small.entries.length, corrupt };
+    if (small)
+      return {
+        mode: 'filtered',
+        ...small,
+        considered: small.entries.length,
+        corrupt,
+        ...this.supersededOf(all, request, wordnet),
+      };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
@@ -291,7 +327,7 @@ export class DynamicContextAccumulator {
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
     if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet), request);
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const tokens = countTokens(renderContext(entries));
     return tokens <= limit ? { entries, tokens } : undefined;
   }
@@ -346,39 +382,47 @@ export class DynamicContextAccumulator {
    * updated keyed entry in its place), so the next agent's selection need not read the run again.
    */
   private remember(saved: ContextEntry[]): void {
-    const savedById = new Map(saved.map((e) => [e.id, e]));
     for (const [key, set] of [...this.cache.entries()]) {
-      const belongs = (e: ContextEntry): boolean =>
-        e.level === 0 && (set.phaseIds.includes(e.phaseId ?? '') || set.sessionIds.includes(e.sessionId ?? ''));
-      const added = saved.filter(belongs);
-      if (added.length === 0 && !set.entries.some((e) => savedById.has(e.id))) continue;
-      // A keyed fact updated by an agent of another phase is that phase's now: it leaves this set, as
-      // the store would list it (else the set kept the value it replaced).
-      const entries = set.entries.flatMap((e) => {
-        const next = savedById.get(e.id);
-        return next === undefined ? [e] : belongs(next) ? [next] : [];
-      });
+      // A keyed fact updated by an agent of a phase this set does not inherit keeps, here, the value
+      // it had (as `candidates` reads it from the store): only an inherited writer's update replaces it.
+      const mine = saved.filter(
+        (e) => e.level === 0 && (set.phaseIds.includes(e.phaseId ?? '') || set.sessionIds.includes(e.sessionId ?? '')),
+      );
+      if (mine.length === 0) continue;
+      const savedById = new Map(mine.map((e) => [e.id, e]));
+      const entries = set.entries.map((e) => savedById.get(e.id) ?? e);
       const known = new Set(set.entries.map((e) => e.id));
-      entries.push(...added.filter((e) => !known.has(e.id)));
+      entries.push(...mine.filter((e) => !known.has(e.id)));
       noteListGrowth(set.entries, entries);
       this.cache.set(key, { ...set, entries });
     }
   }
 
+  /**
+   * The inherited facts: every level-0 entry of these phases and sessions, in the order saved — of a
+   * keyed fact, the newest value an inherited phase or session wrote (an update by a phase not
+   * inherited leaves the value before it: what the agent sees does not depend on whether that update
+   * came first).
+   */
   private async candidates(phaseIds: string[], sessionIds: string[]): Promise<CandidateSet> {
     const key = JSON.stringify([phaseIds, sessionIds]);
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const store = this.options.store;
-    const [byPhase, bySession] = await Promise.all([
-      store.listContextEntries({ runId: this.options.runId, phaseIds, level: 0 }),
+    const { store, runId } = this.options;
+    const [byPhase, bySession, replaced] = await Promise.all([
+      store.listContextEntries({ runId, phaseIds, level: 0 }),
       sessionIds.length > 0
-        ? store.listContextEntries({ runId: this.options.runId, sessionIds, level: 0 })
+        ? store.listContextEntries({ runId, sessionIds, level: 0 })
         : Promise.resolve({ entries: [], corrupt: [] }),
+      store.listReplacedContext(runId),
     ]);
     const seen = new Set<string>();
-    const entries = [...bySession.entries, ...byPhase.entries].filter((e) => !seen.has(e.id) && seen.add(e.id));
-    const result = { phaseIds, sessionIds, entries, corrupt: [...new Set([...byPhase.corrupt, ...bySession.corrupt])] };
+    const current = [...bySession.entries, ...byPhase.entries].filter((e) => !seen.has(e.id) && seen.add(e.id));
+    const inherited = (e: ContextEntry): boolean =>
+      phaseIds.includes(e.phaseId ?? '') || sessionIds.includes(e.sessionId ?? '');
+    const entries = withEarlierValues(current, replaced.entries.filter(inherited));
+    const corrupt = [...new Set([...byPhase.corrupt, ...bySession.corrupt, ...replaced.corrupt])];
+    const result = { phaseIds, sessionIds, entries, corrupt };
     this.cache.set(key, result);
     return result;
   }

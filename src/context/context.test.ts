@@ -7,7 +7,7 @@ import { openSqliteStore, type ContextEntry } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { phaseOutputKey } from './keys.js';
-import { buildAppendedSystemPrompt } from './prompt.js';
+import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
@@ -396,27 +396,96 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
-  it('a keyed fact another phase updated is not selected from the set it left, as the store lists it', async () => {
+  it('a keyed fact updated by another phase: each agent gets the newest value its inherited phases wrote, cached or not', async () => {
     const acc = accumulator();
+    const research = { phaseId: 'research', agentId: 'scout', sessionId: 'scout-s' };
     await acc.add(
       [
         { type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] },
         { type: 'finding', content: 'The store has 3 tables.', tags: [] },
       ],
-      { phaseId: 'research', agentId: 'scout' },
+      research,
     );
-    const request = { phaseIds: ['research'], task: 'build the api', budgetTokens: 2_000 };
-    for (const mode of ['all', 'filtered'] as const) await acc.select({ ...request, mode }); // cached now
+    const requests = {
+      onlyResearch: { phaseIds: ['research'] },
+      both: { phaseIds: ['research', 'build'] },
+      onlyBuild: { phaseIds: ['build'] },
+      forkOfScout: { phaseIds: [], sessionIds: ['scout-s'] },
+    };
+    const modes = ['all', 'filtered', 'summary'] as const;
+    const select = (a: DynamicContextAccumulator, phases: { phaseIds: string[] }, mode: (typeof modes)[number]) =>
+      a.select({ ...phases, task: 'build the api on the store', budgetTokens: 2_000, mode });
+    for (const phases of Object.values(requests)) for (const mode of modes) await select(acc, phases, mode); // cached now
     await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
       phaseId: 'build',
       agentId: 'b1',
+      sessionId: 'b1-s',
     });
-    for (const mode of ['all', 'filtered'] as const) {
-      const contents = (await acc.select({ ...request, mode })).entries.map((e) => e.content);
-      expect(contents).toEqual((await accumulator().select({ ...request, mode })).entries.map((e) => e.content));
-      expect(contents).not.toContain('Use PostgreSQL for the store.');
+    const sees = async (a: DynamicContextAccumulator, phases: { phaseIds: string[] }, mode: (typeof modes)[number]) => {
+      const selected = await select(a, phases, mode);
+      const text = selected.entries.map((e) => e.content).join('\n');
+      return ['PostgreSQL', 'SQLite'].filter((db) => text.includes(`Use ${db}`));
+    };
+    for (const mode of modes) {
+      // Not inheriting the updater: the value its own phase wrote, the same whether or not the update came first.
+      expect(await sees(acc, requests.onlyResearch, mode)).toEqual(['PostgreSQL']);
+      expect(await sees(acc, requests.forkOfScout, mode)).toEqual(['PostgreSQL']);
+      // Inheriting it: only the current value.
+      expect(await sees(acc, requests.both, mode)).toEqual(['SQLite']);
+      expect(await sees(acc, requests.onlyBuild, mode)).toEqual(['SQLite']);
+      for (const phases of Object.values(requests))
+        expect(await sees(accumulator(), phases, mode)).toEqual(await sees(acc, phases, mode));
+    }
+    // The current value is shown with its updater's provenance; the earlier one with its own.
+    const both = await select(acc, requests.both, 'all');
+    expect(both.entries.find((e) => e.key === 'db')).toMatchObject({ agentId: 'b1', phaseId: 'build', version: 2 });
+    const old = await select(accumulator(), requests.onlyResearch, 'all');
+    expect(old.entries.find((e) => e.key === 'db')).toMatchObject({
+      agentId: 'scout',
+      phaseId: 'research',
+      version: 1,
+    });
+  });
+  it('one key whatever its case and spacing, by a line or the structured block', async () => {
+    const acc = accumulator();
+    const source = { phaseId: 'plan', agentId: 'architect' };
+    await acc.add(extractContext({ text: 'Decision[Cache TTL]: pages are cached for 5 minutes' }), source);
+    await acc.add(extractContext({ text: 'Decision[ cache   ttl ]: pages are cached for 10 minutes' }), source);
+    await acc.add(
+      extractContext({
+        text: '{}',
+        structured: { context: [{ type: 'decision', content: 'pages are cached for 30 minutes', key: 'CACHE TTL' }] },
+      }),
+      source,
+    );
+    const { entries } = await temp.store.listContextEntries({ runId: 'run-1' });
+    expect(entries.map((e) => [e.key, e.content, e.version])).toEqual([
+      ['cache ttl', 'pages are cached for 30 minutes', 3],
+    ]);
+  });
+
+  it('reports the decisions a newer one superseded in every mode, a small context included', async () => {
+    const acc = accumulator();
+    const [old] = await acc.add(extractContext({ text: 'Decision: sessions expire after 20 minutes idle' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const [revision] = await acc.add(
+      extractContext({ text: 'Decision: session idle timeout raised to 45 minutes instead of 20 minutes' }),
+      { phaseId: 'review', agentId: 'reviewer' },
+    );
+    for (const mode of ['filtered', 'all', 'summary'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'review'],
+        task: 'set the idle timeout',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect([mode, selected.superseded]).toEqual([mode, { [old!.id]: revision!.id }]);
+      expect(JSON.stringify(selected.entries)).not.toContain('after 20 minutes idle');
     }
   });
+
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
@@ -485,6 +554,15 @@ describe('system prompt generation', () => {
     expect(prompt).toMatchSnapshot();
   });
 
+  it('renders each fact on one line, whatever line breaks it holds (Windows ones too)', () => {
+    const fact = { ...context[0]!, content: 'Use PostgreSQL 16.\r\nNo ORM.\r\n\r\nMigrations by hand.\rDone.' };
+    expect(renderContext([fact]).split('\n')).toEqual([
+      '## Context from earlier agents',
+      '### From agent architect, phase design',
+      '- [decision] Use PostgreSQL 16. No ORM. Migrations by hand. Done.',
+    ]);
+  });
+
   it('puts what agents share first and what is theirs last, so the prompt cache is reused', () => {
     const a = buildAppendedSystemPrompt({ ...input, agentId: 'a', role: 'Role A', mcp: undefined });
     const b = buildAppendedSystemPrompt({ ...input, agentId: 'b', role: 'Role B', mcp: undefined });
@@ -542,6 +620,57 @@ describe('extracting context from results', () => {
       ['ünïcode-ключ', 'keep UTF-8 keys'],
       [undefined, 'no key at all'],
     ]);
+  });
+
+  it('reads marked lines written in Markdown: bold, headings, quotes, a space before the key', () => {
+    const drafts = extractContext({
+      text: [
+        '**Decision:** use pnpm',
+        '**Decision[db]:** PostgreSQL 16',
+        '**Finding**: the cache is cold at 06:00',
+        '__Error:__ the build fails on Node 18',
+        '### Decision[cache_ttl]: 5 minutes',
+        '> Finding: quoted from the log',
+        'Decision [region]: eu-west-1',
+        '**Note:** not a fact marker',
+      ].join('\n'),
+    });
+    expect(drafts.map((d) => [d.type, d.key, d.content])).toEqual([
+      ['decision', undefined, 'use pnpm'],
+      ['decision', 'db', 'PostgreSQL 16'],
+      ['finding', undefined, 'the cache is cold at 06:00'],
+      ['error', undefined, 'the build fails on Node 18'],
+      ['decision', 'cache_ttl', '5 minutes'],
+      ['finding', undefined, 'quoted from the log'],
+      ['decision', 'region', 'eu-west-1'],
+    ]);
+  });
+
+  it('drops an empty or malformed item of a structured block, not the whole block', () => {
+    expect(
+      extractContext({
+        text: 'Finding: the text fallback',
+        structured: {
+          context: [
+            { type: 'decision', content: 'Go with plan E', key: 'plan' },
+            { type: 'finding', content: '' },
+            { type: 'finding', content: '   ' },
+            { type: 'note', content: 'not a type' },
+            { type: 'finding', content: '  Plan E is cheaper  ' },
+          ],
+        },
+      }),
+    ).toEqual([
+      { type: 'decision', content: 'Go with plan E', key: 'plan', tags: [] },
+      { type: 'finding', content: 'Plan E is cheaper', tags: [] },
+    ]);
+    // Nothing usable in it: the text is read instead.
+    expect(
+      extractContext({
+        text: 'Finding: the text fallback',
+        structured: { context: [{ type: 'finding', content: ' ' }] },
+      }),
+    ).toEqual([{ type: 'finding', content: 'the text fallback', tags: [] }]);
   });
 
   it('prefers a structured context block, and falls back to the whole text', () => {
@@ -622,6 +751,28 @@ describe('persistence', () => {
       await expect(importContext(other, { format: 'nope' }, 'bad.json')).rejects.toMatchObject({
         code: 'BATON_CONTEXT_IMPORT_INVALID',
       });
+    } finally {
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('importing keyed facts', () => {
+  it('never reverts a keyed fact to an older export, though the importing store counts its versions anew', async () => {
+    const acc = accumulator();
+    const save = (content: string) => acc.add([{ type: 'decision', key: 'db', content, tags: [] }], { phaseId: 'p' });
+    await save('Use SQLite');
+    await save('Use PostgreSQL');
+    const older = JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as unknown;
+    await save('Use MySQL');
+    const newer = JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as unknown;
+    const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+    const other = openSqliteStore({ dataDir: otherDir });
+    try {
+      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1 });
+      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, unchanged: 1 });
+      expect((await other.getContextEntryByKey('run-1', 'db'))?.content).toBe('Use MySQL');
     } finally {
       await other.close();
       rmSync(otherDir, { recursive: true, force: true });

@@ -10,37 +10,65 @@ export interface ContextDraft {
   key?: string;
 }
 
-/** The structured `context` block an agent may return (ask for it with this in its outputSchema). */
-export const contextBlockSchema = z.array(
-  z.object({
-    type: z.enum(contextEntryTypes),
-    content: z.string().min(1),
-    // Null like absent: a strict output schema gives every optional field, null when unset.
-    tags: z
-      .array(z.string())
-      .nullish()
-      .transform((tags) => tags ?? []),
-    // Trimmed like a line's `Decision[ plan ]:` key, so both name the same fact; a blank key is no key.
-    key: z
-      .string()
-      .trim()
-      .nullish()
-      .transform((key) => key || undefined),
-  }),
-);
+/** One fact of the structured `context` block an agent may return (ask for the block in its outputSchema). */
+const contextItemSchema = z.object({
+  type: z.enum(contextEntryTypes),
+  // Trimmed like a marked line; an empty one is dropped (with its item, not the block).
+  content: z.string().trim().min(1),
+  // Null like absent: a strict output schema gives every optional field, null when unset.
+  tags: z
+    .array(z.string())
+    .nullish()
+    .transform((tags) => tags ?? []),
+  // Trimmed like a line's `Decision[ plan ]:` key, so both name the same fact; a blank key is no key.
+  key: z
+    .string()
+    .trim()
+    .nullish()
+    .transform((key) => key || undefined),
+});
+
+/**
+ * The facts of a structured block: its well-formed, non-empty items (one bad item does not cost the
+ * others); undefined when it is not a list, or a list of nothing usable — the text is read then.
+ */
+function structuredFacts(block: unknown): ContextDraft[] | undefined {
+  if (!Array.isArray(block)) return undefined;
+  const items = block.flatMap((item) => {
+    const parsed = contextItemSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+  if (items.length === 0 && block.length > 0) return undefined;
+  return items.map(({ key, ...d }) => ({
+    ...d,
+    tags: d.tags.length > 0 ? d.tags : tagsOf(d.content),
+    ...(key ? { key } : {}),
+  }));
+}
 
 /**
  * Line prefixes agents are asked to use (see the system prompt), and the type each gives. A prefix may
  * carry a key — `Decision[database]: use PostgreSQL` — and a later line with the same key replaces it.
  */
 const markers: Array<[RegExp, ContextEntryType]> = [
-  [/^decision(?:\[(.*?)\])?:\s*/i, 'decision'],
-  [/^finding(?:\[(.*?)\])?:\s*/i, 'finding'],
-  [/^(?:file changed|changed file)(?:\[(.*?)\])?:\s*/i, 'file_changed'],
-  [/^error(?:\[(.*?)\])?:\s*/i, 'error'],
-  [/^artifact(?:\[(.*?)\])?:\s*/i, 'artifact'],
-  [/^summary(?:\[(.*?)\])?:\s*/i, 'summary'],
+  [/^decision\s*(?:\[(.*?)\])?:\s*/i, 'decision'],
+  [/^finding\s*(?:\[(.*?)\])?:\s*/i, 'finding'],
+  [/^(?:file changed|changed file)\s*(?:\[(.*?)\])?:\s*/i, 'file_changed'],
+  [/^error\s*(?:\[(.*?)\])?:\s*/i, 'error'],
+  [/^artifact\s*(?:\[(.*?)\])?:\s*/i, 'artifact'],
+  [/^summary\s*(?:\[(.*?)\])?:\s*/i, 'summary'],
 ];
+
+/**
+ * A line as plain text: without its list bullet, quote or heading marks, and a bold label unwrapped
+ * (`**Decision[db]:** x`, `**Finding**: x` → `Decision[db]: x`, `Finding: x`) — agents write Markdown.
+ */
+function plainLine(raw: string): string {
+  const line = raw.replace(/^\s*(?:(?:[-*+]|\d+[.)])\s+|>\s*|#{1,6}\s+)*/, '').trim();
+  const bold = /^(\*\*|__)(.+?)(:?)\1(:?)\s*/.exec(line);
+  if (!bold || !(bold[3] || bold[4])) return line;
+  return `${bold[2]}: ${line.slice(bold[0].length)}`;
+}
 
 /** Words worth tagging an entry with: file paths and `code` spans it mentions. */
 function tagsOf(content: string): string[] {
@@ -58,18 +86,13 @@ function tagsOf(content: string): string[] {
 export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
   if (structured && typeof structured === 'object' && 'context' in structured) {
-    const block = contextBlockSchema.safeParse(structured.context);
-    if (block.success)
-      return block.data.map(({ key, ...d }) => ({
-        ...d,
-        tags: d.tags.length > 0 ? d.tags : tagsOf(d.content),
-        ...(key ? { key } : {}),
-      }));
+    const facts = structuredFacts(structured.context);
+    if (facts) return facts;
   }
   const drafts: ContextDraft[] = [];
   const unmarked: string[] = [];
   for (const rawLine of output.text.split('\n')) {
-    const line = rawLine.replace(/^\s*(?:[-*]|\d+\.)\s+/, '').trim();
+    const line = plainLine(rawLine);
     const marker = markers.find(([pattern]) => pattern.test(line));
     if (!marker) {
       unmarked.push(rawLine);

@@ -44,7 +44,8 @@ export function renderContext(entries: ContextEntry[]): string {
   for (const entry of entries) {
     const label = entry.level === 0 ? entry.type : entry.level === 1 ? 'phase summary' : 'run summary';
     const lines = groups.get(sourceOf(entry)) ?? [];
-    lines.push(`- [${label}] ${entry.content.replace(/\n+/g, ' ')}`);
+    // One line per fact, with Windows (\r\n) and old Mac (\r) breaks too: a stray \r would show as a break.
+    lines.push(`- [${label}] ${entry.content.replace(/[\r\n]+/g, ' ')}`);
     groups.set(sourceOf(entry), lines);
   }
   return ['## Context from earlier agents', ...[...groups].flatMap(([source, lines]) => [source, ...lines])].join('\n');

@@ -4,7 +4,9 @@ import { DynamicContextAccumulator, type SelectionRequest } from './accumulator.
 import { extractContext, type ContextDraft } from './extract.js';
 import { renderContext } from './prompt.js';
 import { defaultSelectionTuning, rankFacts, type TaskDescription } from './select.js';
+import { passOnPhaseOutput } from '../orchestrator/aggregate-phase.js';
 import type { ContextEntry } from '../store/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
 import { ExtractiveSummarizer } from './summarize.js';
 import { isEmptyFact, termsOf } from './terms.js';
 import { countTokens } from './tokens.js';
@@ -213,6 +215,67 @@ describe('edge inputs', () => {
   });
 });
 
+describe('contradictions between phases that ran side by side', () => {
+  it("are settled by the phases' order, not by which finished first", async () => {
+    const decisions = {
+      plan: 'Decision: Sessions expire after 20 minutes idle.',
+      review: 'Decision: Session idle timeout raised to 45 minutes instead of 20 minutes, after user complaints.',
+    };
+    const seen = new Map<string, Set<string>>();
+    for (const [run, order] of [
+      ['plan', 'review'],
+      ['review', 'plan'],
+    ].entries()) {
+      const acc = accumulator(`run-sides-${run}`);
+      for (const phaseId of order as Array<keyof typeof decisions>)
+        await acc.add(facts(decisions[phaseId]), {
+          phaseId,
+          agentId: `${phaseId}-lead`,
+          sessionId: `${run}-${phaseId}`,
+        });
+      for (const mode of ['filtered', 'all'] as const) {
+        const selected = await acc.select({
+          phaseIds: ['plan', 'review'],
+          task: 'Set the idle session timeout',
+          mode,
+          budgetTokens: 2000,
+        });
+        seen.set(mode, (seen.get(mode) ?? new Set()).add(renderContext(selected.entries)));
+      }
+    }
+    for (const [mode, texts] of seen) {
+      expect([mode, [...texts]]).toEqual([mode, [[...texts][0]]]);
+      expect([...texts][0]).toContain('45 minutes');
+      expect([...texts][0]).not.toContain('expire after 20 minutes');
+    }
+  });
+});
+
+describe('facts in other scripts', () => {
+  it('are facts, not empty, and match a task in their language: Cyrillic, Greek, accents, Chinese, Japanese', async () => {
+    const acc = accumulator();
+    const lines = [
+      'Finding: Кэш страниц хранится десять минут',
+      'Finding: Η σελίδα πληρωμής χρησιμοποιεί Stripe',
+      'Finding: Die Größe der Produktbilder beträgt zwei Megabyte',
+      'Finding: 登录页面在手机上加载很慢',
+      'Finding: 注文データはバックアップされていない',
+      'Decision: 缓存时间改为十分钟',
+      ...distractors.map((d) => `Finding: ${d.content}`),
+    ];
+    await acc.add(facts(...lines), { phaseId: 'research', agentId: 'survey' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'x', mode: 'all', budgetTokens: 2000 });
+    expect(contents(all)).toEqual(expect.arrayContaining(lines.slice(0, 6).map((l) => l.replace(/^\w+: /, ''))));
+    const asks: Array<[task: string, fact: string]> = [
+      ['Сделай кэш страниц быстрее', 'Кэш страниц хранится десять минут'],
+      ['Verkleinere die Größe der Produktbilder', 'Die Größe der Produktbilder beträgt zwei Megabyte'],
+      ['修复手机上登录页面的速度', '登录页面在手机上加载很慢'],
+      ['注文データのバックアップを設定する', '注文データはバックアップされていない'],
+    ];
+    for (const [task, fact] of asks) expect([task, contents(await selectFor(acc, task))[0]]).toEqual([task, fact]);
+  });
+});
+
 describe('the same facts in any order', () => {
   it('gives the same rendered context whichever agent finished first, near-duplicates and ties included', async () => {
     const results = {
@@ -252,6 +315,48 @@ describe('the same facts in any order', () => {
     for (const [what, texts] of seen) expect([what, texts.size]).toEqual([what, 1]);
     expect([...seen.get('filtered 60')!][0]).not.toBe('');
   });
+
+  it('gives the same context whichever of two independent phases finished first, their near-duplicates included', async () => {
+    const results = {
+      backend: {
+        phaseId: 'api-survey',
+        drafts: facts(
+          'Finding: Product pages take 900 ms to render without cache.',
+          'Finding: Redis 7 backs the cache.',
+        ),
+      },
+      frontend: {
+        phaseId: 'ui-survey',
+        drafts: facts(
+          'Finding: Product pages render slowly, about 900 ms, when the cache is cold.',
+          'Finding: Icons are SVG sprites.',
+        ),
+      },
+    };
+    const seen = new Map<string, Set<string>>();
+    for (const [run, order] of [
+      ['backend', 'frontend'],
+      ['frontend', 'backend'],
+    ].entries()) {
+      const acc = accumulator(`run-phases-${run}`);
+      for (const agent of order as Array<keyof typeof results>) {
+        const { phaseId, drafts } = results[agent];
+        await acc.add(drafts, { phaseId, agentId: agent, sessionId: `${run}-${agent}` });
+      }
+      for (const mode of ['filtered', 'all'] as const) {
+        const selected = await acc.select({
+          phaseIds: ['api-survey', 'ui-survey'],
+          task: 'Make product pages faster with caching',
+          mode,
+          budgetTokens: 2000,
+        });
+        seen.set(mode, (seen.get(mode) ?? new Set()).add(renderContext(selected.entries)));
+      }
+    }
+    for (const [mode, texts] of seen) expect([mode, [...texts]]).toEqual([mode, [[...texts][0]]]);
+    // One of the two says it: the near-duplicate is still merged.
+    expect([...seen.get('all')!][0]!.match(/900 ms/g)).toHaveLength(1);
+  });
 });
 
 describe('no repetition', () => {
@@ -282,6 +387,40 @@ describe('no repetition', () => {
     ]);
     const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
     expect(all.entries).toHaveLength(1);
+  });
+
+  it("keeps a vote phase's tally next to the voters' facts: it is the outcome, not a repetition", async () => {
+    const acc = accumulator();
+    const vote = (agentId: string, db: string) =>
+      acc.add(facts(`Decision: the order store should be ${db}`, `Finding: ${db} fits the 2 GB of orders`), {
+        phaseId: 'research',
+        agentId,
+      });
+    await vote('a1', 'PostgreSQL');
+    await vote('a2', 'MySQL');
+    await vote('a3', 'PostgreSQL');
+    const phase = { id: 'research', agents: [], aggregate: { strategy: 'vote', field: 'db' } } as unknown as PhaseSpec;
+    await passOnPhaseOutput(acc, phase, { strategy: 'vote', text: 'db = "PostgreSQL" (2 of 3 votes)' });
+    for (const mode of ['filtered', 'all'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['research'],
+        task: 'Create the order tables in the db that won the vote',
+        mode,
+        budgetTokens: 2000,
+      });
+      expect([mode, contents(selected)]).toEqual([
+        mode,
+        expect.arrayContaining(['Output of phase research (vote):\ndb = "PostgreSQL" (2 of 3 votes)']),
+      ]);
+    }
+    // A concat phase's output only repeats its facts: left out next to them.
+    await passOnPhaseOutput(
+      acc,
+      { ...phase, id: 'research' },
+      { strategy: 'concat', text: 'the order store should be MySQL' },
+    );
+    const all = await acc.select({ phaseIds: ['research'], task: 'x', mode: 'all', budgetTokens: 2000 });
+    expect(contents(all).join('\n')).not.toContain('Output of phase');
   });
 
   it('never merges a finding into a decision on its subject: the why and the what are both kept', async () => {

@@ -157,7 +157,11 @@ function termsOfEntry(entry: ContextEntry, wordnet?: WordNet): Terms {
   return terms;
 }
 
-const isPhaseOutput = (entry: ContextEntry): boolean => isPhaseOutputKey(entry.key);
+/**
+ * A phase's aggregated output that repeats its agents' facts (`concat`, `merge`). A `vote`'s output is
+ * not one: its tally ("db = "PostgreSQL" (2 of 3 votes)") is the outcome, which no voter's fact says.
+ */
+const isPhaseOutput = (entry: ContextEntry): boolean => isPhaseOutputKey(entry.key) && !entry.tags.includes('vote');
 
 /** The phases that have facts of their own among these entries (their aggregated outputs repeat them). */
 const phasesWithFactsIn = (entries: ContextEntry[]): Set<string | undefined> =>
@@ -313,16 +317,34 @@ export function noteListGrowth(previous: ContextEntry[], next: ContextEntry[]): 
 }
 
 /** The candidates analysed together, and which of them are redundant; cached per candidate set. */
-function analyse(entries: ContextEntry[], tuning: SelectionTuning, wordnet?: WordNet): Analysis {
-  const settings = `${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}`;
+/**
+ * `phaseOrder`: the inherited phases, oldest first (the request's `phaseIds`): of near-duplicates from
+ * two phases, the later phase's is kept (see `keepOneOf`).
+ */
+function analyse(
+  entries: ContextEntry[],
+  tuning: SelectionTuning,
+  wordnet: WordNet | undefined,
+  phaseOrder: readonly string[],
+): Analysis {
+  const settings = `${wordnet ? 'wn' : ''}:${JSON.stringify(tuning)}:${JSON.stringify(phaseOrder)}`;
   const same = analysedLists.get(entries);
   if (same?.settings === settings) return same;
-  const analysis = grownAnalysis(entries, settings, tuning, wordnet) ?? analyseSet(entries, settings, tuning, wordnet);
+  const scope = { tuning, wordnet, phaseOrder };
+  const analysis = grownAnalysis(entries, settings, scope) ?? analyseSet(entries, settings, scope);
   analysedLists.set(entries, analysis);
   return analysis;
 }
 
-function analyseSet(entries: ContextEntry[], settings: string, tuning: SelectionTuning, wordnet?: WordNet): Analysis {
+/** What an analysis depends on besides its entries. */
+interface AnalysisScope {
+  tuning: SelectionTuning;
+  wordnet: WordNet | undefined;
+  phaseOrder: readonly string[];
+}
+
+function analyseSet(entries: ContextEntry[], settings: string, scope: AnalysisScope): Analysis {
+  const { wordnet } = scope;
   const hash = createHash('sha1');
   for (const e of entries) hash.update(`${e.id}:${e.version}:${e.checksum}\n`);
   const setKey = `${hash.digest('hex')}:${settings}`;
@@ -335,7 +357,7 @@ function analyseSet(entries: ContextEntry[], settings: string, tuning: Selection
   const corpus = new Corpus();
   const replacedBy = new Map<string, string>();
   for (const candidate of corpus.add(candidatesOf(entries, phasesWithFacts, wordnet)))
-    findRedundant(candidate, corpus, tuning, replacedBy);
+    findRedundant(candidate, corpus, scope, replacedBy);
   const phaseOutputs = new Set(entries.filter(isPhaseOutput).map((e) => e.phaseId));
   const analysis: Analysis = {
     corpus,
@@ -363,12 +385,8 @@ function appendedTo(previous: ContextEntry[], next: ContextEntry[]): ContextEntr
  * facts newer than all analysed, change no phase output's standing, and stay within the drift bound.
  * A replaced entry (a keyed fact updated) means analysing from scratch.
  */
-function grownAnalysis(
-  entries: ContextEntry[],
-  settings: string,
-  tuning: SelectionTuning,
-  wordnet?: WordNet,
-): Analysis | undefined {
+function grownAnalysis(entries: ContextEntry[], settings: string, scope: AnalysisScope): Analysis | undefined {
+  const { tuning, wordnet } = scope;
   const base = grownFrom.get(entries);
   const analysis = base && analysedLists.get(base);
   if (!analysis || analysis.shared || analysis.analysedFromScratch < tuning.growAnalysisFrom) return undefined;
@@ -389,7 +407,7 @@ function grownAnalysis(
   delete analysis.setKey;
   analysis.phasesWithFacts = phasesWithFacts;
   for (const e of appended.filter(isPhaseOutput)) analysis.phaseOutputs.add(e.phaseId);
-  for (const candidate of corpus.add(fresh)) findRedundant(candidate, corpus, tuning, analysis.replacedBy);
+  for (const candidate of corpus.add(fresh)) findRedundant(candidate, corpus, scope, analysis.replacedBy);
   analysis.redundant = survivorsOf(analysis.replacedBy);
   return analysis;
 }
@@ -402,8 +420,9 @@ export function withoutRepetition(
   entries: ContextEntry[],
   tuning: SelectionTuning = defaultSelectionTuning,
   wordnet?: WordNet,
+  phaseOrder: readonly string[] = [],
 ): ContextEntry[] {
-  const { corpus, redundant } = analyse(entries, tuning, wordnet);
+  const { corpus, redundant } = analyse(entries, tuning, wordnet, phaseOrder);
   return corpus.candidates.map((c) => c.entry).filter((e) => !redundant.has(e.id));
 }
 
@@ -505,7 +524,7 @@ function subjectShare(of: Terms, inside: Terms, idf: (term: string) => number): 
 function findRedundant(
   newer: Candidate,
   corpus: Corpus,
-  tuning: SelectionTuning,
+  { tuning, phaseOrder }: AnalysisScope,
   replacedBy: Map<string, string>,
 ): void {
   const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * corpus.candidates.length);
@@ -520,24 +539,30 @@ function findRedundant(
   }
   const vector = corpus.vectorOf(newer);
   const revised: Array<[id: string, strength: number]> = [];
-  for (const old of seen) {
-    const sameAgent = old.entry.sessionId === newer.entry.sessionId && old.entry.agentId === newer.entry.agentId;
-    const bothDecisions = old.entry.type === 'decision' && newer.entry.type === 'decision';
+  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  for (const found of seen) {
+    // Of two inherited phases, the later one in order speaks last: phases that do not depend on each
+    // other may finish in either order, and which did must not decide who revised whom.
+    const reversed = rank(newer) >= 0 && rank(found) > rank(newer);
+    const [old, later] = reversed ? [newer, found] : [found, newer];
+    const sameAgent = old.entry.sessionId === later.entry.sessionId && old.entry.agentId === later.entry.agentId;
+    const bothDecisions = old.entry.type === 'decision' && later.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
-    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
-    const similarity = cosine(vector, corpus.vectorOf(old));
-    const oldInNew = subjectShare(old.terms, newer.terms, corpus.idf);
+    if (sameAgent && !(bothDecisions && decisionSide(later).traits.revises)) continue;
+    const similarity = cosine(vector, corpus.vectorOf(found));
+    const oldInNew = subjectShare(old.terms, later.terms, corpus.idf);
     if (bothDecisions) {
-      const verdict = judgeDecisions(old, newer, { similarity, oldInNew, sameAgent }, tuning);
-      if (verdict > 0) revised.push([old.entry.id, verdict]);
+      const verdict = judgeDecisions(old, later, { similarity, oldInNew, sameAgent }, tuning);
+      if (verdict > 0 && reversed) linkRedundant(replacedBy, newer.entry.id, found.entry.id);
+      else if (verdict > 0) revised.push([found.entry.id, verdict]);
       if (verdict !== MAYBE_SAID_TWICE) continue;
     }
     if (sameAgent) continue;
-    const sameSubject = Math.min(oldInNew, subjectShare(newer.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
+    const sameSubject = Math.min(oldInNew, subjectShare(later.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
-    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === newer.entry.type)
-      keepOneOf(old, newer, replacedBy);
+    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === later.entry.type)
+      keepOneOf(found, newer, phaseOrder, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
   for (const [id, strength] of revised)
@@ -545,14 +570,24 @@ function findRedundant(
 }
 
 /**
- * Of two facts saying the same thing, the newer is kept — unless both come from one phase, whose
- * agents ran side by side: then the one of the agent first by id, so which one finished first does
- * not decide (a pair already linked the other way is left as it is).
+ * Of two facts saying the same thing, one is kept, chosen so that which agent finished first does not
+ * decide: of two phases, the later one's in the inherited order (a phase that depends on another comes
+ * after it; two that do not may run side by side); of one phase, whose agents ran side by side, the
+ * agent last by id; else (phases not inherited in order: a parent session's) the newer. A pair
+ * already linked the other way is left as it is.
  */
-function keepOneOf(old: Candidate, newer: Candidate, replacedBy: Map<string, string>): void {
-  const sidewise = old.entry.phaseId === newer.entry.phaseId;
-  if (!sidewise || byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0)
-    linkRedundant(replacedBy, old.entry.id, newer.entry.id);
+function keepOneOf(
+  old: Candidate,
+  newer: Candidate,
+  phaseOrder: readonly string[],
+  replacedBy: Map<string, string>,
+): void {
+  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  const keepNewer =
+    old.entry.phaseId === newer.entry.phaseId
+      ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
+      : rank(newer) >= rank(old);
+  if (keepNewer) linkRedundant(replacedBy, old.entry.id, newer.entry.id);
   else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);
 }
 
@@ -673,7 +708,7 @@ export function rankFacts(
   tuning: SelectionTuning,
   wordnet?: WordNet,
 ): Ranking {
-  const { corpus, redundant } = analyse(entries, tuning, wordnet);
+  const { corpus, redundant } = analyse(entries, tuning, wordnet, description.phaseIds ?? []);
   const { candidates } = corpus;
   const query = weigh(queryTerms(description, wordnet), corpus.idf, tuning.maxTermShare);
 
@@ -706,8 +741,21 @@ export function rankFacts(
   const ranked = scored
     .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || stable(b.entry, a.entry));
-  const superseded = new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
-  return { ranked, superseded, considered: candidates.length };
+  return { ranked, superseded: supersededAmong(corpus, redundant), considered: candidates.length };
+}
+
+const supersededAmong = (corpus: Corpus, redundant: Map<string, string>): Map<string, string> =>
+  new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
+
+/** The decisions among these entries that a newer one replaced: id → the replacement's id. */
+export function supersededIn(
+  entries: ContextEntry[],
+  tuning: SelectionTuning,
+  wordnet: WordNet | undefined,
+  phaseOrder: readonly string[],
+): Map<string, string> {
+  const { corpus, redundant } = analyse(entries, tuning, wordnet, phaseOrder);
+  return supersededAmong(corpus, redundant);
 }
 
 /**

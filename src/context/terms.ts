@@ -28,13 +28,24 @@ interface Word {
   weight: number;
 }
 
+/** Scripts written without spaces between words: a run of them is read as its character pairs. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]+/gu;
+
+/** `登录页面` → `登录`, `录页`, `页面`: the words of an unspaced run are unknown, its pairs match across texts. */
+function pairsOf(run: string): string[] {
+  const chars = [...run];
+  return chars.length < 2 ? chars : chars.slice(1).map((c, i) => `${chars[i]}${c}`);
+}
+
 /**
- * Words of a text in order, lower case. A word written in camel case (`signIn`, `SessionStore`) counts
- * whole and, a little less, as its parts; `_`, `-`, `.` and `/` separate words.
+ * Words of a text in order, lower case, in any script (`Größe`, `кэш`; Chinese, Japanese and Thai as
+ * character pairs). A word written in camel case (`signIn`, `SessionStore`) counts whole and, a little
+ * less, as its parts; `_`, `-`, `.` and `/` separate words.
  */
 function wordsOf(text: string): Word[] {
   const words: Word[] = [];
-  for (const raw of text.split(/[^A-Za-z0-9]+/)) {
+  const spaced = text.replace(UNSPACED, (run) => ` ${pairsOf(run).join(' ')} `);
+  for (const raw of spaced.split(/[^\p{L}\p{N}]+/u)) {
     if (raw === '') continue;
     const parts = raw
       .replace(/([a-z0-9])([A-Z])/g, '$1 $2')

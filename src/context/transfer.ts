@@ -79,6 +79,17 @@ export interface ImportReport {
 }
 
 /**
+ * Whether an exported keyed entry is newer than the one present: by when it was last written, since a
+ * store counts versions from 1 when an entry first comes in (an import's version 1 may be the source's 3).
+ */
+function isNewer(entry: ContextEntry, existing: ContextEntry): boolean {
+  if (entry.key === undefined) return entry.version > existing.version;
+  return (
+    entry.updatedAt > existing.updatedAt || (entry.updatedAt === existing.updatedAt && entry.version > existing.version)
+  );
+}
+
+/**
  * Loads an export. Every entry's checksum is verified first, and nothing is written when any
  * fails. Entries already present are left as they are; a keyed entry is imported only if newer.
  */
@@ -106,7 +117,7 @@ export async function importContext(store: Store, data: unknown, source: string)
       entry.key !== undefined
         ? await store.getContextEntryByKey(entry.runId, entry.key)
         : await store.getContextEntry(entry.id);
-    if (existing && (existing.checksum === entry.checksum || existing.version >= entry.version)) {
+    if (existing && (existing.checksum === entry.checksum || !isNewer(entry, existing))) {
       report.unchanged++;
       continue;
     }

@@ -138,7 +138,8 @@ export async function passOnPhaseOutput(
   await accumulator.upsertKeyed(
     phaseOutputKey(phase.id),
     () => ({
-      type: 'artifact',
+      // A vote's tally is what the phase decided; the other outputs are what its agents produced.
+      type: output.strategy === 'vote' ? 'decision' : 'artifact',
       content: `Output of phase ${phase.id} (${output.strategy}):\n${text}`,
       tags: ['phase-output', output.strategy],
     }),

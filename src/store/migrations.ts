@@ -277,6 +277,22 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 12,
+    description: 'The values keyed context entries had before an update replaced them, with their own source',
+    up(db) {
+      db.exec(`
+        CREATE TABLE context_replaced (
+          entry_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          run_id TEXT NOT NULL,
+          json TEXT NOT NULL,
+          PRIMARY KEY (entry_id, version)
+        );
+        CREATE INDEX context_replaced_run ON context_replaced (run_id);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

@@ -94,6 +94,8 @@ function storeKeys(p: string) {
     contextTerm: (runId: string, term: string): string => `${k.runContext(runId)}:term:${enc(term)}`,
     contextLengths: (runId: string): string => `${k.runContext(runId)}:length`,
     contextStats: (runId: string): string => `${k.runContext(runId)}:stats`,
+    /** Hash `<entry id>@<version>` → the JSON of a keyed entry's value that an update replaced. */
+    contextReplaced: (runId: string): string => `${k.runContext(runId)}:replaced`,
 
     auditSeq: `${p}audit:seq`,
     auditEvents: `${p}audit:events`,
@@ -512,6 +514,13 @@ export class RedisStore implements Store {
         createdAt: existing.entry.createdAt,
         version: existing.entry.version + 1,
       };
+      // Kept before the update commits: if it loses a race, that value was still this entry's (see `listReplacedContext`).
+      const replaced = existing.entry;
+      await this.redis.hsetnx(
+        this.keys.contextReplaced(replaced.runId),
+        `${replaced.id}@${replaced.version}`,
+        JSON.stringify(replaced),
+      );
       if (await this.commitContext(updated, existing.seq, existing.entry.version)) return updated;
     }
     throw conflict(entry, `it kept changing under ${maxCommitRounds} attempts to save it; try again`);
@@ -705,6 +714,18 @@ export class RedisStore implements Store {
 
   async markRunAlive(runId: string, at: number): Promise<void> {
     await this.redis.batonMarkAlive(this.keys.run(runId), String(at));
+  }
+
+  async listReplacedContext(runId: string): Promise<ContextListing> {
+    const listing: ContextListing = { entries: [], corrupt: [] };
+    const values = await this.redis.hgetall(this.keys.contextReplaced(runId));
+    for (const [field, json] of Object.entries(values)) {
+      const read = readEntry(field, json);
+      if ('corrupt' in read) listing.corrupt.push(read.damaged?.id ?? field.slice(0, field.lastIndexOf('@')));
+      else listing.entries.push(read.entry);
+    }
+    listing.entries.sort((a, b) => a.updatedAt - b.updatedAt || a.version - b.version || a.id.localeCompare(b.id));
+    return listing;
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {

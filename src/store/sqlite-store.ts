@@ -182,6 +182,15 @@ interface VocabRow {
 /** A row whose content no longer matches its checksum was changed outside Baton: never serve it. */
 const isIntact = (entry: ContextEntry): boolean => contextChecksum(entry) === entry.checksum;
 
+function intactOrCorrupt(entries: ContextEntry[]): ContextListing {
+  const listing: ContextListing = { entries: [], corrupt: [] };
+  for (const entry of entries) {
+    if (isIntact(entry)) listing.entries.push(entry);
+    else listing.corrupt.push(entry.id);
+  }
+  return listing;
+}
+
 function contextParams(entry: ContextEntry): Record<string, unknown> {
   return {
     id: entry.id,
@@ -488,6 +497,11 @@ export class SqliteStore implements Store {
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
       clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
       markRunAlive: prepare('UPDATE runs SET alive_at = ? WHERE id = ?'),
+      saveReplacedContext: prepare(`INSERT INTO context_replaced (entry_id, version, run_id, json)
+                                    VALUES (@entry_id, @version, @run_id, @json) ON CONFLICT DO NOTHING`),
+      listReplacedContext: prepare(
+        "SELECT json FROM context_replaced WHERE run_id = ? ORDER BY json_extract(json, '$.updatedAt'), version",
+      ),
       saveMergeReport:
         prepare(`INSERT INTO merge_reports (run_id, phase_id, report_json) VALUES (@run_id, @phase_id, @report_json)
                                 ON CONFLICT (run_id, phase_id) DO UPDATE SET report_json = excluded.report_json`),
@@ -703,6 +717,13 @@ export class SqliteStore implements Store {
         createdAt: existing.createdAt,
         version: existing.version + 1,
       };
+      // The value it replaces stays readable, with its own source: see `listReplacedContext`.
+      this.statements.saveReplacedContext!.run({
+        entry_id: existing.id,
+        version: existing.version,
+        run_id: existing.runId,
+        json: JSON.stringify(existing),
+      });
       this.statements.updateContext!.run(contextParams(updated));
       return updated;
     });
@@ -725,12 +746,7 @@ export class SqliteStore implements Store {
       level: query.level ?? null,
       limit: query.limit ?? -1,
     }) as Row[];
-    const listing: ContextListing = { entries: [], corrupt: [] };
-    for (const entry of rows.map(contextFromRow)) {
-      if (isIntact(entry)) listing.entries.push(entry);
-      else listing.corrupt.push(entry.id);
-    }
-    return listing;
+    return intactOrCorrupt(rows.map(contextFromRow));
   }
 
   async searchContext(query: ContextSearch): Promise<ContextHit[]> {
@@ -855,6 +871,11 @@ export class SqliteStore implements Store {
 
   async markRunAlive(runId: string, at: number): Promise<void> {
     this.statements.markRunAlive!.run(at, runId);
+  }
+
+  async listReplacedContext(runId: string): Promise<ContextListing> {
+    const rows = this.statements.listReplacedContext!.all(runId) as Array<{ json: string }>;
+    return intactOrCorrupt(rows.map((row) => JSON.parse(row.json) as ContextEntry));
   }
 
   async clearCancel(runId: string): Promise<void> {

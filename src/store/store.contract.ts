@@ -387,6 +387,31 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       ).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
     });
 
+    it('keeps the values keyed entries had before an update, each with its own source, per run', async () => {
+      const first = await store.saveContextEntry(
+        entry('Use SQLite', { type: 'decision', key: 'decision/db', phaseId: 'plan', agentId: 'architect' }),
+      );
+      const moved = { phaseId: 'review', agentId: 'reviewer', sessionId: 's9', updatedAt: first.updatedAt + 10 };
+      const second = await store.saveContextEntry(
+        { ...first, ...moved, content: 'Use Postgres' },
+        { expectedVersion: 1 },
+      );
+      await store.saveContextEntry({ ...second, content: 'Use Postgres 16' }, { expectedVersion: 2 });
+      // A lost race replaces nothing: no second copy of version 2, nothing of the loser's value.
+      await expect(store.saveContextEntry({ ...first, content: 'Redis' }, { expectedVersion: 2 })).rejects.toThrow();
+      await store.saveContextEntry(entry('unkeyed', { runId: 'r2' }));
+      const replaced = await store.listReplacedContext('r1');
+      expect(replaced.corrupt).toEqual([]);
+      expect(replaced.entries.map((e) => [e.content, e.version, e.phaseId, e.agentId])).toEqual([
+        ['Use SQLite', 1, 'plan', 'architect'],
+        ['Use Postgres', 2, 'review', 'reviewer'],
+      ]);
+      expect(replaced.entries[0]).toEqual(first);
+      expect(await store.listReplacedContext('r2')).toEqual({ entries: [], corrupt: [] });
+      // The current value is listed under its updater's phase, as before.
+      expect((await store.listContextEntries({ runId: 'r1', phaseIds: ['plan'] })).entries).toEqual([]);
+    });
+
     it('lists context by run, phase, session and level, in saved order', async () => {
       const a = await store.saveContextEntry(entry('a', { phaseId: 'p1' }));
       const b = await store.saveContextEntry(entry('b', { phaseId: 'p2', sessionId: 's2' }));

@@ -469,4 +469,10 @@ export interface Store {
   saveBatonCall(call: BatonCallRecord): Promise<void>;
   /** A run's own model calls, ordered by start time, then id. */
   listBatonCalls(runId: string): Promise<BatonCallRecord[]>;
+  /**
+   * The values a run's keyed entries had before updates replaced them, each as it was saved (its own
+   * source, version and checksum; corrupt ones listed apart), oldest first: an agent that inherits the
+   * phase of a replaced value, but not the updater's, is given that value.
+   */
+  listReplacedContext(runId: string): Promise<ContextListing>;
 }
