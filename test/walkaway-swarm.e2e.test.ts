@@ -1,0 +1,366 @@
+// The second "start the agents and walk away" scenario, end to end through the CLI on real claude
+// agents against the scripted model and real git: a scanner lists modules and records facts, a
+// planner plans two generations, a phase gate waits for a person (answered with `baton approve` from
+// another shell) while the shared memory server is SIGKILLed and restarted, a foreach swarm of
+// reviewers inherits the scanner's facts (filtered), one agent crashes and is retried, one times out,
+// an expensive agent uses up tenant acme's daily token budget so the run stops cleanly, and a resume
+// with a raised budget and priority lands the last phase's worktrees as one verified branch. Mid-run,
+// `baton status` answers for acme and tenant globex sees nothing; at the end nothing is left running
+// and no secret is in any output, log or stored record.
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ApprovalRecord } from '../src/core/index.js';
+import { scriptSchema } from '../src/model-server/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { npmServers, toolThenText } from './support/mcp-servers.js';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+/** Secrets of the scenario: none may show in any output, log or stored record. */
+const API_KEY = 'sk-ant-api03-walkaway2-3f9c1d7e5b2a4c6d8e0f1a3b5c7d9e1f';
+const MEMORY_TOKEN = 'memvault-7c41e9d2b86a4f35a0c9e17d';
+const DEPLOY_TOKEN = 'ghp_walkaway2Dep1oyT0kenAbCdEfGh1234567';
+
+const INVOICE_FACT = 'Invoices are stored in Postgres 16 with row-level security per customer';
+const modules = [
+  { path: 'src/billing/invoices.ts', area: 'invoices' },
+  { path: 'src/billing/refunds.ts', area: 'refunds' },
+];
+const scan = {
+  modules,
+  context: [
+    { type: 'decision', key: 'invoice-store', content: INVOICE_FACT, tags: ['invoices'] },
+    { type: 'finding', content: 'The login page loads its web font from a public CDN', tags: ['ui'] },
+    { type: 'finding', content: 'Nightly exports write CSV files to the reports bucket', tags: ['exports'] },
+  ],
+};
+
+const model = useScriptedModel(
+  scriptSchema.parse({
+    rules: [
+      {
+        match: { prompt: 'Survey the billing service', turn: 1 },
+        reply: {
+          toolUse: {
+            name: 'mcp__memory__create_entities',
+            input: { entities: [{ name: 'Launch', entityType: 'event', observations: ['set for March 3'] }] },
+          },
+        },
+      },
+      { match: { prompt: 'Survey the billing service' }, reply: { structured: scan } },
+      {
+        match: { prompt: '/^Prepare the billing release[\\s\\S]*Generation 1:/' },
+        reply: { structured: { done: true, summary: 'Notes and changelog are written.', tasks: [] } },
+      },
+      {
+        match: { prompt: 'Prepare the billing release' },
+        reply: {
+          structured: {
+            done: false,
+            tasks: [
+              { id: 'notes', prompt: 'Draft the billing release notes.' },
+              { id: 'changelog', prompt: 'Write the billing changelog entry.', dependsOn: ['notes'] },
+            ],
+          },
+        },
+      },
+      {
+        match: { prompt: 'Draft the billing release notes' },
+        reply: { text: 'Decision: the notes lead with refunds.' },
+      },
+      { match: { prompt: 'Write the billing changelog' }, reply: { text: 'Artifact: CHANGELOG.md entry for 3.0' } },
+      ...toolThenText('Review src/billing/', { name: 'mcp__memory__read_graph', input: {} }, 'Finding: reviewed.'),
+      // The crasher's first request never answers: the test SIGKILLs its claude there; the retry is answered.
+      {
+        match: { prompt: 'Check the refund webhook' },
+        replies: [{ hang: true }, { text: 'Finding: webhook retries are capped at 5.' }],
+        sequencePer: 'script',
+      },
+      { match: { prompt: 'Wait for the ledger export' }, reply: { hang: true } },
+      {
+        match: { prompt: 'Reconcile the ledger' },
+        reply: { text: 'Finding: the ledger balances.', usage: { input_tokens: 3_000_000, output_tokens: 1000 } },
+      },
+      ...toolThenText(
+        'Write the release notes file',
+        { name: 'Write', input: { file_path: 'NOTES.md', content: '# Billing 3.0\n' } },
+        'Wrote NOTES.md.',
+      ),
+      ...toolThenText(
+        'Write the summary file',
+        { name: 'Write', input: { file_path: 'SUMMARY.md', content: 'Reviewed 2 modules.\n' } },
+        'Wrote SUMMARY.md.',
+      ),
+    ],
+    default: { text: 'OK' },
+  }),
+  'baton-walkaway-swarm-',
+  API_KEY,
+);
+
+function workflowYaml(repo: string): string {
+  return `version: 1
+name: swarm-walkaway
+priority: 5
+context: { inherit: filtered }
+mcpServers:
+  memory:
+    command: ${process.execPath}
+    args: [${npmServers.memory}]
+    env: { MEMORY_FILE_PATH: ${join(model.home.dir, 'memory.json')}, MEMORY_VAULT_TOKEN: ${MEMORY_TOKEN} }
+    scope: run
+defaults:
+  permissions: { allow: [Write], approvalTimeoutMs: 600000 }
+phases:
+  - id: scan
+    agents:
+      - id: scanner
+        prompt: Survey the billing service and list its modules.
+        mcpServers: [memory]
+        env: { DEPLOY_TOKEN: ${DEPLOY_TOKEN} }
+        outputSchema:
+          type: object
+          properties:
+            modules: { type: array, items: { type: object, properties: { path: { type: string }, area: { type: string } } } }
+            context: { type: array, items: { type: object, properties: { type: { type: string }, content: { type: string }, key: { type: string }, tags: { type: array, items: { type: string } } }, required: [type, content] } }
+          required: [modules]
+  - id: plan
+    dependsOn: [scan]
+    plan: { maxGenerations: 3 }
+    agents: [{ id: planner, prompt: Prepare the billing release., mcpServers: [] }]
+  - id: review
+    dependsOn: [plan]
+    approval: { before: true, message: Check the plan before the reviews start }
+    agents:
+      - id: reviewer
+        foreach: { phase: scan, field: modules }
+        prompt: "Review {{item.path}}: where are {{item.area}} stored, and when is the launch?"
+        mcpServers: [memory]
+      - { id: crasher, prompt: Check the refund webhook retries., mcpServers: [] }
+      - { id: sleeper, prompt: Wait for the ledger export., mcpServers: [], timeoutMs: 8000 }
+  - id: spend
+    dependsOn: [review]
+    when: { phase: review, status: [partial] }
+    agents: [{ id: spender, prompt: Reconcile the ledger., mcpServers: [] }]
+  - id: wrapup
+    dependsOn: [spend]
+    workspace: worktree
+    repo: ${repo}
+    merge: { verify: node check.mjs }
+    agents:
+      - { id: notes-writer, prompt: Write the release notes file., mcpServers: [] }
+      - { id: summary-writer, prompt: Write the summary file., mcpServers: [] }
+`;
+}
+
+/** Every file under `dir`, as bytes read as latin1 (the store and logs hold secrets as plain bytes, if at all). */
+function filesUnder(dir: string): Array<{ path: string; text: string }> {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((entry) => join(dir, entry))
+    .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile())
+    .map((path) => ({ path, text: readFileSync(path, 'latin1') }));
+}
+
+/** The claude process of an agent session (its command line names the session). */
+const claudeOfSession = (sessionId: string) =>
+  agentProcessesWithEnv(model.home.dir).find((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return argv.includes(sessionId) && !argv.includes('--resume');
+    } catch {
+      return false; // it exited while we looked
+    }
+  });
+
+describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and walk away', () => {
+  it('planner, gate, MCP crash, agent crash and timeout, budget stop, resume with a raised budget: one verified branch, tenants kept apart, nothing left, no secret shown', async () => {
+    const dir = join(model.home.dir, 'swarm');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, {
+      'check.mjs': "import { existsSync } from 'node:fs';\nprocess.exit(existsSync('README.md') ? 0 : 1);\n",
+      'README.md': '# billing\n',
+    });
+    const before = checkoutFingerprint(repo);
+    const dataDir = join(dir, 'data');
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(workflow, workflowYaml(repo));
+    const tight = join(dir, 'tight.yaml');
+    writeFileSync(tight, 'parallel_limit: 4\ntenant_daily_token_budget: { acme: 2000000 }\n');
+    const raised = join(dir, 'raised.yaml');
+    writeFileSync(raised, 'parallel_limit: 4\ntenant_daily_token_budget: { acme: 50000000 }\n');
+    const env = model.home.cliEnv(model.url, { ANTHROPIC_API_KEY: API_KEY });
+    const outputs: CliResult[] = [];
+    const cli = async (args: string[]) => {
+      const result = await runCli([...args, '--data-dir', dataDir], { env });
+      outputs.push(result);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      return result;
+    };
+    const json = async <T>(args: string[]) => JSON.parse((await cli(args)).stdout) as T;
+    const store = openSqliteStore({ dataDir });
+    const first = startCli(['run', workflow, '--config', tight, '--tenant', 'acme', '--json', '--data-dir', dataDir], {
+      env,
+    });
+    try {
+      // 1. The run waits at the review gate, every earlier phase (planned ones included) done.
+      const gate = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          const [pending] = run ? await store.listApprovals({ runId: run.id, status: 'pending' }) : [];
+          return pending;
+        },
+        90_000,
+        'the review gate to wait',
+      );
+      const { runId } = gate;
+      const mid = await json<RunSummary>(['status', runId, '--json']);
+      expect(mid).toMatchObject({ status: 'running', waiting: 1 });
+      expect(Object.fromEntries(mid.phases.map((p) => [p.id, p.status]))).toMatchObject({
+        scan: 'succeeded',
+        plan: 'succeeded',
+        'plan.g1.notes': 'succeeded',
+        'plan.g1.changelog': 'succeeded',
+        review: 'pending',
+      });
+      expect(mid.phases.find((p) => p.id === 'plan')!.output!.text).toContain('The planner said done.');
+      expect((await cli(['status', runId])).stdout).toContain(
+        `Run ${runId} (swarm-walkaway): running, waiting for 1 approval(s)`,
+      );
+      const listed = await json<ApprovalRecord[]>(['approvals', '--run', runId, '--tenant', 'acme', '--json']);
+      expect(listed.map((r) => r.id)).toEqual([gate.id]);
+      expect(listed[0]!.summary).toContain('Check the plan before the reviews start');
+
+      // 2. Tenant globex sees nothing of acme's run, not even mid-run.
+      const globex = ['--tenant', 'globex'];
+      expect(await json<unknown[]>(['runs', ...globex, '--json'])).toEqual([]);
+      const notFound = await cli(['status', runId, ...globex]);
+      expect(notFound.code).toBe(2);
+      expect(notFound.stderr).toContain('BATON_RUN_NOT_FOUND');
+      expect(await json<unknown[]>(['approvals', ...globex, '--json'])).toEqual([]);
+      const usage = await json<{ rows: unknown[] }>(['usage', '--by', 'run', ...globex, '--json']);
+      expect(usage.rows).toEqual([]);
+      const refused = await cli(['approve', gate.id, ...globex]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('BATON_APPROVAL_NOT_FOUND');
+      const audit = await json<Array<{ target?: string }>>(['audit', ...globex, '--json']);
+      expect(audit).toEqual([]);
+
+      // 3. The shared memory server dies while the run waits; the gateway restarts it.
+      const [memory] = mcpServerProcessesWithEnv(model.home.dir, 'memory');
+      expect(memory).toBeDefined();
+      process.kill(memory!, 'SIGKILL');
+      await waitFor(
+        async () => {
+          const status = await json<{ mcpHealth?: Array<{ name: string; restarts: number }> }>([
+            'status',
+            runId,
+            '--json',
+          ]);
+          return (status.mcpHealth?.find((h) => h.name === 'memory')?.restarts ?? 0) > 0 || undefined;
+        },
+        30_000,
+        'the memory server to be restarted',
+      );
+
+      // 4. Approved from another shell; the crasher's claude is killed mid-request.
+      expect((await cli(['approve', gate.id, '--message', 'go ahead', '--tenant', 'acme'])).code).toBe(0);
+      const crasherRequest = await waitFor(
+        () => model.server.messageRequests().find((r) => r.view?.prompt.includes('Check the refund webhook')),
+        60_000,
+        "the crasher's first model request",
+      );
+      const crasherPid = await waitFor(
+        () => claudeOfSession(crasherRequest.sessionId!),
+        10_000,
+        "the crasher's claude",
+      );
+      const gatewayToken = /"x-baton-gateway-token":"([^"]+)"/.exec(
+        readFileSync(`/proc/${crasherPid}/cmdline`, 'utf8'),
+      )?.[1];
+      process.kill(crasherPid, 'SIGKILL');
+
+      // 5. The spender uses up acme's tokens: the run stops cleanly, the worktree phase cancelled.
+      const stopped = await first.output;
+      outputs.push(stopped);
+      expect(stopped.stderr).not.toMatch(/\n\s+at /);
+      const firstSummary = JSON.parse(stopped.stdout) as RunSummary;
+      expect(firstSummary.status).toBe('failed');
+      const agents = new Map(firstSummary.phases.flatMap((p) => p.agents.map((a) => [a.id, a])));
+      expect(agents.get('crasher')).toMatchObject({ status: 'succeeded', attempts: 2 });
+      expect(agents.get('sleeper')).toMatchObject({ status: 'failed', error: { code: 'BATON_AGENT_TIMEOUT' } });
+      expect(agents.get('spender')).toMatchObject({ status: 'succeeded' });
+      for (const id of ['notes-writer', 'summary-writer'])
+        expect(agents.get(id)).toMatchObject({ status: 'cancelled', error: { code: 'BATON_RUN_BUDGET_EXCEEDED' } });
+      expect(firstSummary.phases.find((p) => p.id === 'review')!.status).toBe('partial');
+
+      // The reviewers read the launch date through the restarted server, and inherited the invoice decision.
+      for (const [i, item] of modules.entries()) {
+        const reviewer = agents.get(`reviewer.${i}`)!;
+        const requests = model.server.messageRequests(reviewer.sessionId);
+        expect(requests[0]!.view!.prompt).toContain(`Review ${item.path}: where are ${item.area} stored`);
+        expect(requests.at(-1)!.view!.last).toContain('set for March 3');
+        expect(reviewer.context).toMatchObject({ mode: 'filtered' });
+      }
+      const invoiceReviewer = model.server.messageRequests(agents.get('reviewer.0')!.sessionId)[0]!;
+      expect(invoiceReviewer.view!.system).toContain(INVOICE_FACT);
+
+      // A new run of acme is refused today; the stopped one is resumed with a raised budget and priority.
+      const refusedRun = await cli(['run', workflow, '--config', tight, '--tenant', 'acme']);
+      expect(refusedRun.code).toBe(1);
+      expect(refusedRun.stderr).toContain('BATON_TENANT_BUDGET_EXCEEDED');
+      const requestsBefore = model.server.messageRequests().length;
+      const last = await cli(['run', '--resume', runId, '--config', raised, '--priority', '9', '--json']);
+      const summary = JSON.parse(last.stdout) as RunSummary;
+      expect((await store.getRun(runId))!).toMatchObject({ tenant: 'acme', priority: 9 });
+      const wrapup = summary.phases.find((p) => p.id === 'wrapup')!;
+      expect(wrapup.agents.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
+      expect(wrapup.merge).toMatchObject({ status: 'succeeded' });
+      expect(wrapup.merge!.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual([
+        'notes-writer:merged',
+        'summary-writer:merged',
+      ]);
+      const files = git('ls-tree', '-r', '--name-only', wrapup.merge!.into).split('\n');
+      expect(files).toEqual(expect.arrayContaining(['NOTES.md', 'SUMMARY.md', 'check.mjs']));
+      // Only the two writers asked the model again: nothing finished ran twice.
+      const again = model.server.messageRequests().slice(requestsBefore);
+      expect(new Set(again.map((r) => r.view?.prompt.split('.')[0]))).toEqual(
+        new Set(['Write the release notes file', 'Write the summary file']),
+      );
+      const status = await json<RunSummary & { mcpHealth: Array<Record<string, unknown>> }>([
+        'status',
+        runId,
+        '--json',
+      ]);
+      expect(status.mcpHealth.find((h) => h.name === 'memory')).toMatchObject({ crashes: 1, restarts: 1 });
+
+      // Nothing left: no claude or MCP server process, worktree or stray branch; the checkout untouched.
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+      const run8 = runId.slice(0, 8);
+      expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
+        ['main', wrapup.merge!.into, `baton/${run8}/notes-writer`, `baton/${run8}/summary-writer`].sort(),
+      );
+
+      // No secret in any output, log or stored record.
+      expect(gatewayToken).toMatch(/^[0-9a-f]{32,}$/);
+      const secrets = [API_KEY, MEMORY_TOKEN, DEPLOY_TOKEN, gatewayToken!];
+      const written = [
+        ...outputs.map((o, i) => ({ path: `output ${i}`, text: o.stdout + o.stderr })),
+        ...filesUnder(dataDir),
+      ];
+      for (const secret of secrets)
+        expect(written.filter((w) => w.text.includes(secret)).map((w) => w.path)).toEqual([]);
+    } finally {
+      first.kill('SIGKILL');
+      await store.close();
+    }
+  }, 240_000);
+});
