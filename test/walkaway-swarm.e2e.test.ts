@@ -303,6 +303,7 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
         expect(requests.at(-1)!.view!.last).toContain('set for March 3');
         expect(reviewer.context).toMatchObject({ mode: 'filtered' });
       }
+      for (const id of ['reviewer.0', 'reviewer.1', 'crasher', 'spender']) console.log('DEBUG', id, JSON.stringify(agents.get(id)!.context), model.server.messageRequests(agents.get(id)!.sessionId)[0]!.view!.system.split('## Context from earlier agents')[1]?.slice(0, 3000));
       const invoiceReviewer = model.server.messageRequests(agents.get('reviewer.0')!.sessionId)[0]!;
       expect(invoiceReviewer.view!.system).toContain(INVOICE_FACT);
 
