@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/core/index.js';
 import { scriptSchema } from '../src/model-server/index.js';
+import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
@@ -35,8 +36,18 @@ const scan = {
   modules,
   context: [
     { type: 'decision', key: 'invoice-store', content: INVOICE_FACT, tags: ['invoices'] },
-    { type: 'finding', content: 'The login page loads its web font from a public CDN', tags: ['ui'] },
-    { type: 'finding', content: 'Nightly exports write CSV files to the reports bucket', tags: ['exports'] },
+    ...[
+      'The login page loads its web font from a public CDN',
+      'Nightly exports write CSV files to the reports bucket',
+      'The admin dashboard polls the metrics endpoint every 30 seconds',
+      'Email templates are rendered with Handlebars partials',
+      'The search index is rebuilt by a cron job at 02:00 UTC',
+      'Feature flags are read from LaunchDarkly at process start',
+      'The mobile app pins TLS certificates for the API host',
+      'Session cookies expire after 12 hours of inactivity',
+      'Image uploads are resized by a Lambda before storage',
+      'The support widget loads Intercom only for signed-in users',
+    ].map((content) => ({ type: 'finding', content })),
   ],
 };
 
@@ -303,9 +314,25 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
         expect(requests.at(-1)!.view!.last).toContain('set for March 3');
         expect(reviewer.context).toMatchObject({ mode: 'filtered' });
       }
-      for (const id of ['reviewer.0', 'reviewer.1', 'crasher', 'spender']) console.log('DEBUG', id, JSON.stringify(agents.get(id)!.context), model.server.messageRequests(agents.get(id)!.sessionId)[0]!.view!.system.split('## Context from earlier agents')[1]?.slice(0, 3000));
-      const invoiceReviewer = model.server.messageRequests(agents.get('reviewer.0')!.sessionId)[0]!;
-      expect(invoiceReviewer.view!.system).toContain(INVOICE_FACT);
+      // Filtered inheritance: out of every earlier fact, the invoice reviewer is given the invoice decision
+      // (not the login page's font), and the refunds reviewer the decision of a phase the planner added.
+      const injected = (id: string) => model.server.messageRequests(agents.get(id)!.sessionId)[0]!.view!.system;
+      expect(injected('reviewer.0')).toContain(INVOICE_FACT);
+      expect(injected('reviewer.0')).not.toContain('web font');
+      expect(injected('reviewer.1')).toContain('the notes lead with refunds');
+      const chosen = agents.get('reviewer.0')!.context!;
+      expect(chosen.entryIds.length).toBeLessThan(chosen.considered);
+      expect(chosen.considered).toBe(15); // 11 of the scanner, 2 plans, 2 planned agents' results
+      // Every tool call is recorded with its attempt: the reviewer's memory read, the crasher's two attempts.
+      const timeline = await json<AgentTimeline>(['status', runId, '--agent', 'reviewer.0', '--json']);
+      expect(timeline.attempts.flatMap((a) => a.toolCalls.map((c) => `${c.name}:${c.server}:${c.status}`))).toEqual([
+        'mcp__memory__read_graph:memory:ok',
+      ]);
+      const crasherTimeline = await json<AgentTimeline>(['status', runId, '--agent', 'crasher', '--json']);
+      expect(crasherTimeline.attempts.map((a) => `${a.status}:${a.error?.code ?? ''}:${a.resumed}`)).toEqual([
+        'failed:BATON_AGENT_CRASHED:false',
+        'succeeded::true',
+      ]);
 
       // A new run of acme is refused today; the stopped one is resumed with a raised budget and priority.
       const refusedRun = await cli(['run', workflow, '--config', tight, '--tenant', 'acme']);
