@@ -16,6 +16,7 @@ import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { startOtlpReceiver, spanAttribute } from './support/otlp-receiver.js';
 import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
 import { npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
@@ -204,7 +205,8 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
     writeFileSync(tight, 'parallel_limit: 4\ntenant_daily_token_budget: { acme: 2000000 }\n');
     const raised = join(dir, 'raised.yaml');
     writeFileSync(raised, 'parallel_limit: 4\ntenant_daily_token_budget: { acme: 50000000 }\n');
-    const env = model.home.cliEnv(model.url, { ANTHROPIC_API_KEY: API_KEY });
+    const traces = await startOtlpReceiver();
+    const env = model.home.cliEnv(model.url, { ANTHROPIC_API_KEY: API_KEY, BATON_OTEL_ENDPOINT: traces.endpoint });
     const outputs: CliResult[] = [];
     const cli = async (args: string[]) => {
       const result = await runCli([...args, '--data-dir', dataDir], { env });
@@ -376,6 +378,21 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       ]);
       expect(status.mcpHealth.find((h) => h.name === 'memory')).toMatchObject({ crashes: 1, restarts: 1 });
 
+      // Traced: one trace over both orchestrators, each attempt and tool call a span, tenant on the run.
+      const runSpans = traces.spans.filter((span) => span.name === 'baton.run');
+      expect(runSpans.map((span) => spanAttribute(span, 'baton.tenant'))).toEqual(['acme', 'acme']);
+      expect(new Set(traces.spans.map((span) => span.traceId)).size).toBe(1);
+      const agentSpan = (id: string) => traces.spans.find((span) => span.name === `invoke_agent ${id}`)!;
+      const childrenOf = (parent: { spanId: string }) => traces.spans.filter((s) => s.parentSpanId === parent.spanId);
+      expect(
+        childrenOf(agentSpan('crasher'))
+          .map((span) => span.name)
+          .sort(),
+      ).toEqual(['baton.attempt 1', 'baton.attempt 2']);
+      const reads = traces.spans.filter((span) => span.name === 'execute_tool mcp__memory__read_graph');
+      expect(reads).toHaveLength(2);
+      for (const read of reads) expect(spanAttribute(read, 'baton.mcp.server')).toBe('memory');
+
       // Acme's own reads see the run and what it spent.
       expect(
         (await json<Array<{ runId: string }>>(['runs', '--tenant', 'acme', '--json'])).map((r) => r.runId),
@@ -409,6 +426,7 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       // stdin, never on a command line) is in none of them either, nor in what claude kept in its HOME.
       const written = [
         ...outputs.map((o, i) => ({ path: `output ${i}`, text: o.stdout + o.stderr })),
+        { path: 'traces', text: JSON.stringify(traces.spans) },
         ...filesUnder(dataDir),
       ];
       for (const secret of [API_KEY, MEMORY_TOKEN, DEPLOY_TOKEN])
@@ -422,6 +440,7 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
     } finally {
       first.kill('SIGKILL');
       await store.close();
+      await traces.close();
     }
   }, 240_000);
 });
