@@ -247,6 +247,8 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       const listed = await json<ApprovalRecord[]>(['approvals', '--run', runId, '--tenant', 'acme', '--json']);
       expect(listed.map((r) => r.id)).toEqual([gate.id]);
       expect(listed[0]!.summary).toContain('Check the plan before the reviews start');
+      // The person deciding sees what the gate's dependency (the plan) produced.
+      expect(listed[0]!.summary).toContain('plan: Generation 1: notes succeeded, changelog succeeded');
 
       // 2. Tenant globex sees nothing of acme's run, not even mid-run.
       const globex = ['--tenant', 'globex'];
@@ -262,6 +264,9 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       expect(refused.stderr).toContain('BATON_APPROVAL_NOT_FOUND');
       const audit = await json<Array<{ target?: string }>>(['audit', ...globex, '--json']);
       expect(audit).toEqual([]);
+      expect(await json<unknown[]>(['sessions', 'list', ...globex, '--json'])).toEqual([]);
+      const exported = await json<{ sessions: unknown[]; entries: unknown[] }>(['context', 'export', ...globex]);
+      expect([...exported.sessions, ...exported.entries]).toEqual([]);
 
       // 3. The shared memory server dies while the run waits; the gateway restarts it.
       // One memory process served the scanner and the planner's run so far (started once for the run).
