@@ -7,13 +7,15 @@
 // with a raised budget and priority lands the last phase's worktrees as one verified branch. Mid-run,
 // `baton status` answers for acme and tenant globex sees nothing; at the end nothing is left running
 // and no secret is in any output, log or stored record.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/core/index.js';
 import { scriptSchema } from '../src/model-server/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
+import { AGENT_QUEUE } from '../src/queue/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 import { startOtlpReceiver, spanAttribute } from './support/otlp-receiver.js';
@@ -21,6 +23,7 @@ import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-re
 import { npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 /** Secrets of the scenario: none may show in any output, log or stored record. */
@@ -98,6 +101,14 @@ const model = useScriptedModel(
         match: { prompt: 'Reconcile the ledger' },
         reply: { text: 'Finding: the ledger balances.', usage: { input_tokens: 3_000_000, output_tokens: 1000 } },
       },
+      ...toolThenText(
+        'Hold the only worker slot',
+        {
+          name: 'Bash',
+          input: { command: `touch hold.held; while [ -e hold ]; do sleep 0.1; done`, description: 'hold' },
+        },
+        'Released.',
+      ),
       ...toolThenText(
         'Write the release notes file',
         { name: 'Write', input: { file_path: 'NOTES.md', content: '# Billing 3.0\n' } },
@@ -448,4 +459,68 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       await traces.close();
     }
   }, 240_000);
+});
+
+describe.runIf(requireProgram('redis-server'))('priorities across runs on one baton worker (real redis-server)', () => {
+  const redis = useRedisServer();
+
+  it("a later run of higher priority (--priority over the workflow's) goes ahead of an earlier run's waiting agents", async () => {
+    const dir = join(model.home.dir, 'priorities');
+    mkdirSync(dir, { recursive: true });
+    const workflow = (name: string, agents: string[], prompt: string, extra = '') => {
+      const path = join(dir, `${name}.yaml`);
+      const list = agents.map((id) => `      - { id: ${id}, prompt: ${prompt}, mcpServers: [] }`).join('\n');
+      writeFileSync(
+        path,
+        `version: 1\nname: ${name}\npriority: 1\n${extra}phases:\n  - id: only\n    agents:\n${list}\n`,
+      );
+      return path;
+    };
+    const hold = workflow(
+      'hold',
+      ['holder'],
+      'Hold the only worker slot.',
+      'defaults: { permissions: { allow: [Bash] } }\n',
+    );
+    const env = model.home.cliEnv(model.url, {
+      ANTHROPIC_API_KEY: API_KEY,
+      BATON_DATA_DIR: join(dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+    });
+    const queue = new Queue(AGENT_QUEUE, { connection: { host: '127.0.0.1', port: redis.server.port } });
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    const runs: Array<ReturnType<typeof startCli>> = [];
+    const run = (args: string[]) => {
+      const started = startCli(['run', ...args, '--json'], { env });
+      runs.push(started);
+      return started;
+    };
+    const queued = async (n: number) => {
+      const counts = await queue.getJobCounts('waiting', 'prioritized');
+      return (counts.waiting ?? 0) + (counts.prioritized ?? 0) === n || undefined;
+    };
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker to be ready');
+      writeFileSync(join(dir, 'hold'), '');
+      run([hold]);
+      await waitFor(() => existsSync(join(dir, 'hold.held')) || undefined, 60_000, 'the holder to take the slot');
+      run([workflow('low', ['low-1', 'low-2'], 'Low priority task.')]);
+      await waitFor(() => queued(2), 60_000, "the low run's two agents to wait in the queue");
+      run([workflow('high', ['high-1'], 'High priority task.'), '--priority', '9']);
+      await waitFor(() => queued(3), 60_000, "the high run's agent to wait in the queue");
+      rmSync(join(dir, 'hold'));
+      const results = await Promise.all(runs.map((r) => r.output));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      // One slot: the order of the agents' first model requests is the order the worker took them.
+      const firsts = [...new Set(model.server.messageRequests().map((r) => r.view?.prompt ?? ''))].filter((p) =>
+        /priority task/.test(p),
+      );
+      expect(firsts.map((p) => p.split(' ')[0])).toEqual(['High', 'Low']);
+    } finally {
+      for (const r of runs) r.kill('SIGKILL');
+      worker.kill('SIGTERM');
+      await worker.output;
+      await queue.close();
+    }
+  }, 180_000);
 });
