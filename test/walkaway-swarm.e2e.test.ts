@@ -438,19 +438,19 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
         ['main', wrapup.merge!.into, `baton/${run8}/notes-writer`, `baton/${run8}/summary-writer`].sort(),
       );
 
-      // No secret in any output, log or stored record; the gateway's per-run secret (given to claude on its
-      // stdin, never on a command line) is in none of them either, nor in what claude kept in its HOME.
+      // No secret in any output, log, trace or stored record; the gateway's per-run secret (given to claude
+      // on its stdin, never on a command line) is in none of them either.
       const written = [
         ...outputs.map((o, i) => ({ path: `output ${i}`, text: o.stdout + o.stderr })),
         { path: 'traces', text: JSON.stringify(traces.spans) },
         ...filesUnder(dataDir),
       ];
+      // What claude kept in its HOME (config, transcripts) counts too.
+      written.push(...filesUnder(join(model.home.dir, '.claude')));
       for (const secret of [API_KEY, MEMORY_TOKEN, DEPLOY_TOKEN])
         expect(written.filter((w) => w.text.includes(secret)).map((w) => w.path)).toEqual([]);
       const gatewaySecret = /x-baton-gateway-token\W+[A-Za-z0-9_-]{43}/;
-      const withGatewaySecret = [...written, ...filesUnder(join(model.home.dir, '.claude'))].filter((w) =>
-        gatewaySecret.test(w.text),
-      );
+      const withGatewaySecret = written.filter((w) => gatewaySecret.test(w.text));
       expect(withGatewaySecret.map((w) => w.path)).toEqual([]);
       expect(written.some((w) => w.text.includes('x-baton-gateway-token'))).toBe(true);
     } finally {
