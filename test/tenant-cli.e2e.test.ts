@@ -74,3 +74,12 @@ describe('baton audit --tenant', () => {
     expect((await cli('audit', '--tenant', '../x')).code).toBe(2);
   }, 60_000);
 });
+
+describe('baton run --resume --tenant', () => {
+  it("reads another tenant's run as no run (it continued it as that tenant's, ignoring --tenant)", async () => {
+    const resumed = await cli('run', '--resume', 'run-b', '--tenant', 'default');
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain('BATON_RUN_NOT_FOUND');
+    expect(resumed.stderr).toContain('No run run-b for tenant default');
+  }, 60_000);
+});

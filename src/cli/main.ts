@@ -120,8 +120,7 @@ storeOptions(
     .option('--json', 'print exactly one JSON object with the result')
     .option(
       '--tenant <name>',
-      'who the run is for: usage, daily budgets and concurrency limits add up per tenant',
-      'default',
+      'who the run is for (default: "default"): usage, daily budgets and concurrency limits add up per tenant; with --resume, the run must be this tenant\'s',
     )
     .option('--resume <runId>', 'continue a run whose orchestrator stopped: finished agents are kept, the rest run')
     .option(
