@@ -1,7 +1,7 @@
 // The second "start the agents and walk away" scenario, end to end through the CLI on real claude
 // agents against the scripted model and real git: a scanner lists modules and records facts, a
-// planner plans two generations, a phase gate waits for a person (answered with `baton approve` from
-// another shell) while the shared memory server is SIGKILLed and restarted, a foreach swarm of
+// planner plans two generations, a phase gate waits for a person (answered in the web dashboard with
+// the tenant's token) while the shared memory server is SIGKILLed and restarted, a foreach swarm of
 // reviewers inherits the scanner's facts (filtered), one agent crashes and is retried, one times out,
 // an expensive agent uses up tenant acme's daily token budget so the run stops cleanly, and a resume
 // with a raised budget and priority lands the last phase's worktrees as one verified branch. Mid-run,
@@ -227,6 +227,32 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
     };
     const json = async <T>(args: string[]) => JSON.parse((await cli(args)).stdout) as T;
     const store = openSqliteStore({ dataDir });
+    const serve = startCli(['serve', '--port', '0', '--data-dir', dataDir], { env });
+    /** Answers a request as a person in `baton serve` would, with a tenant's dashboard token. */
+    const approveInDashboard = async (id: string) => {
+      const url = await waitFor(
+        () => /dashboard at (http:\/\/\S+)/.exec(serve.stdoutSoFar())?.[1],
+        30_000,
+        'the dashboard',
+      );
+      const { origin } = new URL(url);
+      const tokens = new Map<string, string>();
+      for (const tenant of ['acme', 'globex'])
+        tokens.set(tenant, (await cli(['dashboard-token', '--tenant', tenant])).stdout.trim());
+      const as = (tenant: string, path: string, init: RequestInit = {}) =>
+        fetch(`${origin}/${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${tokens.get(tenant)!}`, origin, 'content-type': 'application/json' },
+        });
+      const listed = async (tenant: string) =>
+        ((await (await as(tenant, 'api/approvals')).json()) as ApprovalRecord[]).map((r) => r.id);
+      expect(await listed('globex')).toEqual([]);
+      expect(await listed('acme')).toEqual([id]);
+      const decide = (tenant: string) =>
+        as(tenant, `api/approvals/${id}/approve`, { method: 'POST', body: JSON.stringify({ message: 'go ahead' }) });
+      expect((await decide('globex')).status).toBe(404);
+      expect((await decide('acme')).status).toBe(200);
+    };
     const first = startCli(['run', workflow, '--config', tight, '--tenant', 'acme', '--json', '--data-dir', dataDir], {
       env,
     });
@@ -298,8 +324,10 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
         'the memory server to be restarted',
       );
 
-      // 4. Approved from another shell; the crasher's claude is killed mid-request.
-      expect((await cli(['approve', gate.id, '--message', 'go ahead', '--tenant', 'acme'])).code).toBe(0);
+      // 4. Approved in the web dashboard with acme's token (globex's finds no such request); then the
+      // crasher's claude is killed mid-request.
+      await approveInDashboard(gate.id);
+      expect((await store.getApproval(gate.id))!.answer).toMatchObject({ message: 'go ahead' });
       const crasherRequest = await waitFor(
         () => model.server.messageRequests().find((r) => r.view?.prompt.includes('Check the refund webhook')),
         60_000,
@@ -455,6 +483,8 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       expect(written.some((w) => w.text.includes('x-baton-gateway-token'))).toBe(true);
     } finally {
       first.kill('SIGKILL');
+      serve.kill('SIGTERM');
+      await serve.output;
       await store.close();
       await traces.close();
     }
