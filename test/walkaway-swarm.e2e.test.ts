@@ -451,9 +451,13 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       ]);
       expect(acmeUsage.rows.map((r) => r.key)).toEqual(['acme']);
       expect(acmeUsage.rows[0]!.inputTokens).toBeGreaterThanOrEqual(3_000_000);
-      expect((await json<Array<{ target?: string }>>(['audit', '--tenant', 'acme', '--json'])).length).toBeGreaterThan(
-        0,
+      // Acme's audit trail: both orchestrators' runs and the gate's approval, all of this run.
+      const acmeAudit = await json<Array<{ action: string; target?: string }>>(['audit', '--tenant', 'acme', '--json']);
+      expect(new Set(acmeAudit.map((e) => e.target))).toEqual(new Set([runId]));
+      expect(acmeAudit.map((e) => e.action)).toEqual(
+        expect.arrayContaining(['run.started', 'approval.approved', 'run.finished']),
       );
+      expect(acmeAudit.filter((e) => e.action === 'run.started')).toHaveLength(2);
 
       // Nothing left: no claude or MCP server process, worktree or stray branch; the checkout untouched.
       expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
