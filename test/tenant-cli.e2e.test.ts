@@ -51,3 +51,35 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
     expect(otherRun.stdout).toBe('');
   }, 60_000);
 });
+
+describe('baton audit --tenant', () => {
+  it("lists the events of that tenant's runs only, not other tenants' nor the operator's", async () => {
+    const store = openSqliteStore({ dataDir: env.BATON_DATA_DIR });
+    const at = Date.now();
+    for (const [action, target] of [
+      ['run.started', 'run-a'],
+      ['run.started', 'run-b'],
+      ['approval.approved', 'run-a'],
+      ['config.changed', undefined],
+      ['context.imported', '/tmp/export.json'],
+    ] as const)
+      await store.saveAuditEvent({ at, actor: 'ann@host', action, ...(target ? { target } : {}), details: {} });
+    await store.close();
+    const listed = await cli('audit', '--tenant', 'team-b', '--json');
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as Array<{ action: string; target?: string }>).map((e) => e.target)).toEqual([
+      'run-b',
+    ]);
+    expect(JSON.parse((await cli('audit', '--json')).stdout)).toHaveLength(5);
+    expect((await cli('audit', '--tenant', '../x')).code).toBe(2);
+  }, 60_000);
+});
+
+describe('baton run --resume --tenant', () => {
+  it("reads another tenant's run as no run (it continued it as that tenant's, ignoring --tenant)", async () => {
+    const resumed = await cli('run', '--resume', 'run-b', '--tenant', 'default');
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain('BATON_RUN_NOT_FOUND');
+    expect(resumed.stderr).toContain('No run run-b for tenant default');
+  }, 60_000);
+});

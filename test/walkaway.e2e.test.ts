@@ -4,7 +4,7 @@
 // orchestrator SIGKILLed twice (while approvals wait with agents mid-run, and mid-verify during the
 // merge). Each `--resume` must lose nothing and run no finished agent again.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema, type Script } from '../src/model-server/index.js';
@@ -12,9 +12,9 @@ import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { checkoutFingerprint, dirtyCheckout, gitIn, makeRepo } from './support/git-repo.js';
+import { checkoutFingerprint, dirtyCheckout, gitIn, leftoverRunDirs, makeRepo } from './support/git-repo.js';
 import { launchDateRules, npmServers } from './support/mcp-servers.js';
-import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -263,19 +263,14 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       expect(checkoutFingerprint(repo)).toEqual(before);
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
       // Nor a worktree's or merge's directory in the data directory.
-      const leftDirs = ['worktrees', 'merges'].flatMap((kind) => {
-        const under = join(dataDir, kind, runId);
-        return existsSync(under) ? readdirSync(under).map((entry) => `${kind}/${entry}`) : [];
-      });
-      expect(leftDirs).toEqual([]);
+      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
       // Branches: the user's, each agent's (kept, as documented) and the integration branch; nothing else.
       const run8 = runId.slice(0, 8);
       expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
         ['main', into, ...edit.agents.filter((a) => !a.role).map((a) => `baton/${run8}/${a.id}`)].sort(),
       );
       expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
-      const ours = new Set(processesWithEnv(model.home.dir));
-      expect(processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid))).toEqual([]);
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
     } finally {
       for (const orchestrator of orchestrators) orchestrator.kill('SIGKILL');
       rmSync(gate, { force: true });

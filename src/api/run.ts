@@ -134,6 +134,7 @@ async function prepare(
 ): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant?: string }> {
   const cwd = options.cwd ?? process.cwd();
   if (what.resume) {
+    await checkResumedTenant(store, what.resume, options.tenant);
     const resumable = await loadRunToResume(store, what.resume, config, cwd, options.redoMerge !== undefined);
     const warning = resumeElsewhereWarning(resumable.run);
     if (warning) options.onNotice?.(warning);
@@ -143,6 +144,17 @@ async function prepare(
   if (!what.workflow) throw new BatonError(ErrorCodes.usage, 'Give a workflow to run, or a run id to resume.');
   const dir = resolve(cwd, options.workflowDir ?? '.');
   return workflowWithMcp(what.workflow, `workflow ${what.workflow.name}`, { dir, cwd }, config);
+}
+
+/** A run resumed for a tenant must be that tenant's: another tenant's run reads as no run, as for every read. */
+async function checkResumedTenant(store: Store, runId: string, tenant: string | undefined): Promise<void> {
+  if (tenant === undefined) return;
+  const run = await store.getRun(runId);
+  if (run && run.tenant !== tenant)
+    throw new BatonError(
+      ErrorCodes.runNotFound,
+      `No run ${runId} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
+    );
 }
 
 async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {

@@ -120,8 +120,7 @@ storeOptions(
     .option('--json', 'print exactly one JSON object with the result')
     .option(
       '--tenant <name>',
-      'who the run is for: usage, daily budgets and concurrency limits add up per tenant',
-      'default',
+      'who the run is for (default: "default"): usage, daily budgets and concurrency limits add up per tenant; with --resume, the run must be this tenant\'s',
     )
     .option('--resume <runId>', 'continue a run whose orchestrator stopped: finished agents are kept, the rest run')
     .option(
@@ -241,6 +240,7 @@ storeOptions(
     .description('the audit trail: who started, cancelled or changed what')
     .option('--since <duration>', 'how far back, e.g. 24h, 30d', '30d')
     .option('--action <action>', 'only this action, e.g. run.cancel_requested')
+    .option('--tenant <name>', "only events of this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => auditCommand(opts, output)));
 

@@ -336,6 +336,29 @@ phases:
     });
   });
 
+  it("a phase after the plan phase inherits what the planned agents found, not only the planner's plans", async () => {
+    const yaml = `version: 1
+name: planned-then-report
+phases:
+  - { id: plan, plan: { maxGenerations: 3 }, agents: [{ id: planner, prompt: Build the feature }] }
+  - { id: report, dependsOn: [plan], agents: [{ id: reporter, prompt: Report on the schema, inherit: all }] }
+`;
+    const plans: Record<string, unknown> = {
+      'planner.g1': { done: false, tasks: [{ id: 'schema', prompt: 'design schema' }] },
+      'planner.g2': { done: true, summary: 'all done', tasks: [] },
+    };
+    const { runtime, result } = start(yaml, (spec) =>
+      plans[spec.agentId]
+        ? { text: 'plan', structured: plans[spec.agentId] }
+        : { text: 'Decision: the schema keys orders by tenant id' },
+    );
+    const summary = await result;
+    expect(summary.status).toBe('succeeded');
+    const reporter = runtime.calls.find((c) => c.agentId === 'reporter')!;
+    expect(reporter.appendSystemPrompt).toContain('the schema keys orders by tenant id');
+    expect(reporter.appendSystemPrompt).toContain('### From agent plan.g1.schema, phase plan.g1.schema');
+  });
+
   it("a planner's tasks reading one summary at once find in it what each of them asks about", async () => {
     const yaml = `version: 1
 name: planned-summaries

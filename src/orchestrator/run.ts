@@ -68,7 +68,7 @@ class RunExecution implements PhaseGraph {
       runId: this.runId,
       events: this.events,
       run: () => this.runRecord,
-      inheritedPhases: (phaseId) => this.inheritance.get(phaseId) ?? ancestorPhases(this.workflow, phaseId),
+      inheritedPhases: (phaseId) => this.inheritedPhases(phaseId),
       outputOf: (phaseId) => this.outputs.get(phaseId),
       phases: () => this.phases.values(),
     });
@@ -174,6 +174,19 @@ class RunExecution implements PhaseGraph {
     this.phases.set(spec.id, spec);
     this.generatedFrom.set(spec.id, origin);
     this.inheritance.set(spec.id, inherits);
+  }
+
+  /**
+   * The phases whose context a phase's agents inherit: a generated phase's were set by its planner; a
+   * workflow phase's are its ancestors, each plan phase followed by the phases its planner generated,
+   * where that plan's work (and its facts) happened.
+   */
+  private inheritedPhases(phaseId: string): string[] {
+    const ofGenerated = this.inheritance.get(phaseId);
+    if (ofGenerated) return ofGenerated;
+    const generatedBy = (planId: string) =>
+      [...this.generatedFrom].flatMap(([id, origin]) => (origin.parentId === planId ? [id] : []));
+    return ancestorPhases(this.workflow, phaseId).flatMap((id) => [id, ...generatedBy(id)]);
   }
 
   readonly stopped = (): boolean => this.ctx.stop.stopped;

@@ -1,5 +1,5 @@
 import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
-import type { ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
+import type { AuditEvent, ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
 
 /**
  * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
@@ -50,6 +50,13 @@ export class TenantScope {
     const runIds = [...new Set(records.map((r) => r.runId))];
     const seen = new Set((await Promise.all(runIds.map((id) => this.getRun(id)))).flatMap((r) => (r ? [r.id] : [])));
     return records.filter((r) => seen.has(r.runId));
+  }
+
+  /** Audit events about this reader's runs only: events about no run (config, sessions, imports) are the operator's. */
+  async ofOwnAuditEvents(events: readonly AuditEvent[]): Promise<AuditEvent[]> {
+    if (this.tenant === undefined) return [...events];
+    const aboutRuns = events.flatMap((event) => (event.target === undefined ? [] : [{ runId: event.target, event }]));
+    return (await this.ofOwnRuns(aboutRuns)).map(({ event }) => event);
   }
 
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionRecord[]> {

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 /** Runs git in `repo` as a test user and returns its trimmed stdout. */
@@ -64,4 +64,12 @@ export function dirtyCheckout(repo: string, file: string): void {
   writeFileSync(join(repo, 'staged.txt'), 'staged work\n');
   git('add', 'staged.txt');
   writeFileSync(join(repo, file), 'unstaged work\n');
+}
+
+/** The worktree and merge directories a run left in its data directory (`worktrees/<entry>`, `merges/<entry>`). */
+export function leftoverRunDirs(dataDir: string, runId: string): string[] {
+  return ['worktrees', 'merges'].flatMap((kind) => {
+    const under = join(dataDir, kind, runId);
+    return existsSync(under) ? readdirSync(under).map((entry) => `${kind}/${entry}`) : [];
+  });
 }

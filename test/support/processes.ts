@@ -25,3 +25,15 @@ export function processesWithEnv(marker: string): number[] {
   }
   return pids;
 }
+
+/**
+ * MCP server processes Baton started for a test (they carry BATON_MCP_SERVER=<name> besides the test's
+ * `marker`); `server` narrows them to one server's.
+ */
+export function mcpServerProcessesWithEnv(marker: string, server?: string): number[] {
+  const ours = new Set(processesWithEnv(marker));
+  // Each variable of /proc/<pid>/environ ends with a NUL, so a whole name matches and no longer one.
+  return processesWithEnv(server === undefined ? 'BATON_MCP_SERVER=' : `BATON_MCP_SERVER=${server}\0`).filter((pid) =>
+    ours.has(pid),
+  );
+}
