@@ -6,11 +6,12 @@ import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openRedisStore, openSqliteStore, type Store } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
+import { listProcesses } from '../src/core/index.js';
 import { requireProgram } from './support/programs.js';
 import { freePort, useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, npmServers, toolThenText } from './support/mcp-servers.js';
+import { launchDateRules, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 
 // Variants of the gateway's required behaviour that test/mcp-gateway.e2e.test.ts does not cover: several
 // shared servers at once with env secrets, an http server beside them, `baton cancel` from another
@@ -48,24 +49,14 @@ const env = (extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
-const leftoverServers = () => {
-  const ours = new Set(processesWithEnv(model.home.dir));
-  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
-};
+const leftoverServers = () => mcpServerProcesses(model.home.dir);
 const leftoverAgents = () => agentProcessesWithEnv(model.home.dir);
 
 /** A live process's server name (Baton's marker) and parent, or undefined once it has exited. */
 function serverProcess(pid: number): { name: string; parent: number } | undefined {
-  try {
-    const marker = readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .find((v) => v.startsWith('BATON_MCP_SERVER='));
-    const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-    return marker ? { name: marker.slice('BATON_MCP_SERVER='.length), parent } : undefined;
-  } catch {
-    return undefined;
-  }
+  const name = mcpServerOf(pid);
+  const parent = listProcesses().find((p) => p.pid === pid)?.ppid;
+  return name === undefined || parent === undefined ? undefined : { name, parent };
 }
 
 /** Every MCP server process of this test seen while `during` runs, by pid. */
@@ -93,10 +84,11 @@ function workflow(name: string, servers: string[], phases: string): string {
   return path;
 }
 
-const memory = (name: string, moreEnv = '') =>
-  `  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
-const files = () =>
-  `  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${join(model.home.dir, 'files')}] }`;
+/** The memory server from npm; through the server launcher when `launched`. */
+const memory = (name: string, moreEnv = '', launched = false) =>
+  `  memory: { ${nodeServerYaml(npmServers.memory, [], launched)}, env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
+const files = (launched = false) =>
+  `  files: { ${nodeServerYaml(npmServers.filesystem, [join(model.home.dir, 'files')], launched)} }`;
 const everything = () => `  everything: { command: ${process.execPath}, args: [${npmServers.everything}] }`;
 const slowRecall = `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }\n`;
 
@@ -211,13 +203,13 @@ describe('MCP gateway variants with real agents', () => {
     expect(seen).toEqual([]);
   });
 
-  it('baton cancel from another process leaves no MCP server or claude', async () => {
-    const path = workflow('cancel', [memory('cancel'), files()], slowRecall);
+  it('baton cancel from another process leaves no MCP server (nor what their launchers started) or claude', async () => {
+    const path = workflow('cancel', [memory('cancel', '', true), files(true)], slowRecall);
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
       const runId = await afterFirstToolCall(store, 'cancel');
-      expect(leftoverServers().length).toBeGreaterThanOrEqual(2);
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
       expect((await runCli(['cancel', runId], { env: env() })).code).toBe(0);
       const { stdout } = await orchestrator.output;
       expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');

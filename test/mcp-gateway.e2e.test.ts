@@ -6,12 +6,13 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { processesWithEnv } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, npmServers } from './support/mcp-servers.js';
+import { launchDateRules, nodeServerYaml, npmServers } from './support/mcp-servers.js';
+import { listProcesses } from '../src/core/index.js';
 
 const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
 
@@ -52,13 +53,10 @@ const dataDir = () => join(model.home.dir, 'data');
 const env = () =>
   model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
 
-/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
-const leftoverServers = () => {
-  const ours = new Set(processesWithEnv(model.home.dir));
-  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
-};
+const leftoverServers = () => mcpServerProcesses(model.home.dir);
 
-function workflow(name: string, phases: string, moreServers = ''): string {
+/** A workflow with a shared memory and a per-agent files server; both through the server launcher when `launched`. */
+function workflow(name: string, phases: string, moreServers = '', launched = false): string {
   const files = join(model.home.dir, 'files');
   mkdirSync(files, { recursive: true });
   writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
@@ -68,8 +66,8 @@ function workflow(name: string, phases: string, moreServers = ''): string {
     `version: 1
 name: ${name}
 mcpServers:
-  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
-  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${files}], scope: agent }
+  memory: { ${nodeServerYaml(npmServers.memory, [], launched)}, env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
+  files: { ${nodeServerYaml(npmServers.filesystem, [files], launched)}, scope: agent }
 ${moreServers}phases:
 ${phases}`,
   );
@@ -128,7 +126,7 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
+  it('no MCP server, nor what its launcher started, outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
     const path = workflow(
       'killed',
       `  - id: first
@@ -137,6 +135,8 @@ describe('MCP gateway with real agents', () => {
       - { id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }
   - { id: then, dependsOn: [first], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
 `,
+      '',
+      true,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
@@ -151,8 +151,21 @@ describe('MCP gateway with real agents', () => {
         90_000,
         'the slow agent to have called its MCP server',
       );
+      // Launchers ignoring SIGTERM, their servers and their daemonized helpers: the shared memory's in a
+      // process group of its own, whose leader is its launcher; the per-agent files' in its claude's group.
+      const groupOf = (name: string) =>
+        new Set(listProcesses().flatMap((p) => (mcpServerOf(p.pid) === name && p.state !== 'Z' ? [p.pgrp] : [])));
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
+      const [memoryGroup] = groupOf('memory');
+      expect(groupOf('memory')).toEqual(new Set([memoryGroup]));
+      expect(mcpServerOf(memoryGroup!)).toBe('memory');
+      const [filesGroup] = groupOf('files');
+      expect(groupOf('files')).toEqual(new Set([filesGroup]));
+      expect(agentProcessesWithEnv(model.home.dir)).toContain(filesGroup);
+      expect(mcpServerOf(filesGroup!)).toBeUndefined();
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
+      await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
@@ -162,11 +175,12 @@ describe('MCP gateway with real agents', () => {
       expect(leftoverServers()).toEqual([]);
     } finally {
       orchestrator.kill('SIGKILL');
+      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
       await store.close();
     }
   });
 
-  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it', async () => {
+  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it; the crashed launcher leaves nothing', async () => {
     const path = workflow(
       'crash',
       `  - id: only
@@ -174,7 +188,7 @@ describe('MCP gateway with real agents', () => {
       - { id: first, prompt: Add together first, mcpServers: [calc] }
       - { id: second, prompt: Add together second, mcpServers: [calc] }
 `,
-      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-waiting, '2'] }\n`,
+      `  calc: { ${nodeServerYaml(faultServer, ['--exit-when-waiting', "'2'"], true)} }\n`,
     );
     const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_ENABLE_METRICS: 'true' } });
     // The run's own /metrics, read while its agents give their last (slow) answers.
@@ -208,11 +222,13 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives a cancelled run', async () => {
+  it('no MCP server, nor what its launcher started, outlives a cancelled run', async () => {
     const path = workflow(
       'cancelled',
       `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }
 `,
+      '',
+      true,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
@@ -236,14 +252,8 @@ describe('MCP gateway with real agents', () => {
   });
 });
 
-/** The parent of a live process (field 4 of /proc/<pid>/stat, after the parenthesised command name). */
-const parentOf = (pid: number): number | undefined => {
-  try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  } catch {
-    return undefined; // it exited while we looked
-  }
-};
+/** The parent of a live process (undefined once it has exited). */
+const parentOf = (pid: number): number | undefined => listProcesses().find((p) => p.pid === pid)?.ppid;
 
 describe('MCP gateway: cancel during preflight', () => {
   it('a run cancelled while its shared server is still starting stops at once, its agent cancelled, nothing left', async () => {
