@@ -153,8 +153,9 @@ describe('MCP gateway with real agents', () => {
       );
       // Launchers ignoring SIGTERM, their servers and their daemonized helpers: the shared memory's in a
       // process group of its own, whose leader is its launcher; the per-agent files' in its claude's group.
+      const ours = new Set(leftoverServers());
       const groupOf = (name: string) =>
-        new Set(listProcesses().flatMap((p) => (mcpServerOf(p.pid) === name && p.state !== 'Z' ? [p.pgrp] : [])));
+        new Set(listProcesses().flatMap((p) => (ours.has(p.pid) && mcpServerOf(p.pid) === name ? [p.pgrp] : [])));
       expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
       const [memoryGroup] = groupOf('memory');
       expect(groupOf('memory')).toEqual(new Set([memoryGroup]));

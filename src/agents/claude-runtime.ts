@@ -96,6 +96,7 @@ class AgentProcess {
   }
 
   spawn = (options: SpawnOptions): SpawnedProcess => {
+    agentReaper.ready();
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
       env: options.env,

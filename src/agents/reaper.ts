@@ -35,6 +35,15 @@ class AgentReaper {
     this.send(`--${pgid}\n`);
   }
 
+  /**
+   * Starts the watchdog, if it is not running: called before spawning what `watch` will register, so
+   * that the register follows the spawn at once, not after starting a watchdog (tens of ms on a busy
+   * machine, in which a SIGKILL would leave the new process unwatched).
+   */
+  ready(): void {
+    this.start();
+  }
+
   private send(line: string): void {
     const stdin = this.start().stdin;
     if (stdin?.writable) stdin.write(line);

@@ -53,6 +53,7 @@ export class ProcessGroupStdioTransport implements Transport {
   start(): Promise<void> {
     if (this.child) throw new Error('ProcessGroupStdioTransport already started');
     const { command, args = [], env, cwd, stderr = 'inherit' } = this.options;
+    agentReaper.ready();
     const child = spawn(command, args, {
       env: { ...getDefaultEnvironment(), ...env },
       cwd,
