@@ -22,6 +22,7 @@ const model = useScriptedModel(
     rules: [
       ...launchDateRules,
       ...toolThenText('Echo it', { name: 'mcp__everything__echo', input: { message: 'echo-marker-77' } }, 'Echoed.'),
+      ...toolThenText('Echo over sse', { name: 'mcp__legacy__echo', input: { message: 'sse-marker-31' } }, 'Echoed.'),
       // Streams slowly (about 50 s in all), so the run is stopped while the agent and its servers run,
       // however long a busy machine takes to deliver the stop.
       {
@@ -187,6 +188,38 @@ describe('MCP gateway variants with real agents', () => {
       };
       expect(given.mcpServers.everything).toEqual({ type: 'http', url, headers: { 'X-Key': '${REMOTE_KEY}' } });
       expect(given.mcpServers.memory!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/memory$/);
+    } finally {
+      remote.kill();
+    }
+  });
+
+  it('an sse server passes straight through too', async () => {
+    const port = await freePort();
+    const remote = spawn(process.execPath, [npmServers.everything, 'sse'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    for (const stream of [remote.stdout, remote.stderr])
+      stream.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await waitFor(() => log.includes(`running on port ${port}`) || undefined, 30_000, 'the sse server to listen');
+      const url = `http://127.0.0.1:${port}/sse`;
+      const path = workflow(
+        'legacy',
+        [memory('legacy'), `  legacy: { type: sse, url: "${url}" }`],
+        `  - { id: one, agents: [{ id: echoer, prompt: Echo over sse, mcpServers: [legacy, memory] }] }\n`,
+      );
+      const { result, seen } = await serversSeenDuring(() => runCli(['run', path, '--json'], { env: env() }));
+      expect(result.code).toBe(0);
+      const summary = JSON.parse(result.stdout) as RunSummary;
+      const echoer = summary.phases[0]!.agents[0]!;
+      expect(model.server.messageRequests(echoer.sessionId)[1]!.view!.last).toContain('sse-marker-31');
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', summary.runId, 'mcp', 'echoer.json'), 'utf8')) as {
+        mcpServers: Record<string, { url: string }>;
+      };
+      expect(given.mcpServers.legacy).toEqual({ type: 'sse', url });
+      expect(seen.map((s) => s.name)).toEqual(['memory']); // the sse server is no process of Baton's
     } finally {
       remote.kill();
     }
