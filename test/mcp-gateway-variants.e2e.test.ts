@@ -311,4 +311,31 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a worker: cancel 
       await store.close();
     }
   });
+
+  it("a worker SIGKILLed while its agent works takes its shared server's whole process group and the agent's with it", async () => {
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+    const worker = startCli(['worker', '--concurrency', '2'], { env: redisEnv });
+    const path = workflow('wkilled', [memory('wkilled', '', true), files(true)], slowRecall);
+    const orchestrator = startCli(['run', path, '--json'], { env: redisEnv });
+    const store = await openRedisStore({ url: redis.server.url });
+    try {
+      const runId = await afterFirstToolCall(store, 'wkilled');
+      // The launchers, the servers and their daemonized helpers: memory's under the worker, files' under claude.
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
+      worker.kill('SIGKILL');
+      await worker.output;
+      await waitFor(
+        () => (leftoverServers().length === 0 && leftoverAgents().length === 0) || undefined,
+        10_000,
+        'the worker’s watchdog to stop its servers and agent',
+      );
+      expect((await runCli(['cancel', runId], { env: redisEnv })).code).toBe(0);
+      await orchestrator.output;
+    } finally {
+      orchestrator.kill('SIGKILL');
+      worker.kill('SIGKILL');
+      for (const pid of [...leftoverServers(), ...leftoverAgents()]) process.kill(pid, 'SIGKILL');
+      await store.close();
+    }
+  });
 });
