@@ -279,24 +279,28 @@ describe('MCP gateway: cancel during preflight', () => {
 });
 
 describe('MCP gateway: orchestrator SIGKILLed during preflight', () => {
-  it('a shared server still starting (not yet reading its stdin) dies with an orchestrator that is SIGKILLed', async () => {
-    const path = workflow(
-      'killed-early',
-      `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
+  // scope run: the gateway's server; scope agent: the preflight's probe of it, Baton's child until the agent starts.
+  it.each(['run', 'agent'])(
+    'a server of scope %s still starting (not yet reading its stdin) dies with an orchestrator that is SIGKILLed',
+    async (scope) => {
+      const path = workflow(
+        `killed-early-${scope}`,
+        `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
 `,
-      `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'] }\n`,
-    );
-    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
-    try {
-      await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
-      run.kill('SIGKILL');
-      await run.output;
-      // Its stdin closed with Baton, but it reads nothing yet: Baton's watchdog stops it, as it stops agents.
-      await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the shared server to stop');
-    } finally {
-      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
-    }
-  });
+        `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'], scope: ${scope} }\n`,
+      );
+      const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
+      try {
+        await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
+        run.kill('SIGKILL');
+        await run.output;
+        // Its stdin closed with Baton, but it reads nothing yet: Baton's watchdog stops it, as it stops agents.
+        await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the server to stop');
+      } finally {
+        for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
+      }
+    },
+  );
 });
 
 describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {
