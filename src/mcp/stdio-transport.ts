@@ -51,7 +51,7 @@ export class ProcessGroupStdioTransport implements Transport {
   }
 
   start(): Promise<void> {
-    if (this.child) throw new Error('ProcessGroupStdioTransport already started');
+    if (this.child) return Promise.reject(new Error('ProcessGroupStdioTransport already started'));
     const { command, args = [], env, cwd, stderr = 'inherit' } = this.options;
     agentReaper.ready();
     const child = spawn(command, args, {
