@@ -164,6 +164,12 @@ describe('MCP gateway with real agents', () => {
       expect(groupOf('files')).toEqual(new Set([filesGroup]));
       expect(agentProcessesWithEnv(model.home.dir)).toContain(filesGroup);
       expect(mcpServerOf(filesGroup!)).toBeUndefined();
+      // The calls so far are in the store (saved at most every 2 s), for baton status after the resume.
+      await waitFor(
+        async () => ((await store.listMcpHealth(runId)).find((h) => h.name === 'memory')?.calls ?? 0) >= 2 || undefined,
+        30_000,
+        'the first orchestrator to save its calls',
+      );
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
       await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
@@ -174,6 +180,15 @@ describe('MCP gateway with real agents', () => {
       const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
       expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
+      // baton status sees the server's health over the whole run: the killed orchestrator's calls and the resumed one's.
+      const status = await runCli(['status', runId, '--json'], { env: env() });
+      const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+      const memory = health.find((h) => h.name === 'memory')!;
+      expect(memory).toMatchObject({ failures: 0, crashes: 0 });
+      expect(memory.calls).toBeGreaterThanOrEqual(3); // 2 before the kill, 1 after
+      expect(memory.sources).toEqual(
+        expect.arrayContaining(['orchestrator', expect.stringMatching(/^resumed orchestrator /)]),
+      );
     } finally {
       orchestrator.kill('SIGKILL');
       for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
