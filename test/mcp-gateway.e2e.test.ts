@@ -238,7 +238,7 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server, nor what its launcher started, outlives a cancelled run', async () => {
+  it('the live gateway of a run refuses a request without its secret, or with a wrong one; no MCP server, nor what its launcher started, outlives the run cancelled', async () => {
     const path = workflow(
       'cancelled',
       `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }
@@ -249,16 +249,33 @@ describe('MCP gateway with real agents', () => {
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
-      await waitFor(
+      const runId = await waitFor(
         async () => {
           const [run] = await store.listRuns({ limit: 1 });
           if (!run || run.workflowName !== 'cancelled') return undefined;
           const [agent] = await store.listAgents(run.id);
-          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? true : undefined;
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
         },
         90_000,
         'the agent to have called its MCP server',
       );
+      // The URL the agent was given (its secret is not written down): an initialize without the secret is refused.
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', runId, 'mcp', 'slow.json'), 'utf8')) as {
+        mcpServers: { memory: { url: string } };
+      };
+      const initialize = (headers: Record<string, string>) =>
+        fetch(given.mcpServers.memory.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outsider', version: '1' } },
+          }),
+        });
+      expect((await initialize({})).status).toBe(401);
+      expect((await initialize({ 'x-baton-gateway-token': '[REDACTED]' })).status).toBe(401);
       orchestrator.kill('SIGTERM');
       await orchestrator.output;
       expect(leftoverServers()).toEqual([]);
