@@ -6,11 +6,12 @@ import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openRedisStore, openSqliteStore, type Store } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
+import { listProcesses } from '../src/core/index.js';
 import { requireProgram } from './support/programs.js';
 import { freePort, useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, npmServers, toolThenText } from './support/mcp-servers.js';
+import { launchDateRules, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 
 // Variants of the gateway's required behaviour that test/mcp-gateway.e2e.test.ts does not cover: several
 // shared servers at once with env secrets, an http server beside them, `baton cancel` from another
@@ -21,6 +22,7 @@ const model = useScriptedModel(
     rules: [
       ...launchDateRules,
       ...toolThenText('Echo it', { name: 'mcp__everything__echo', input: { message: 'echo-marker-77' } }, 'Echoed.'),
+      ...toolThenText('Echo over sse', { name: 'mcp__legacy__echo', input: { message: 'sse-marker-31' } }, 'Echoed.'),
       // Streams slowly (about 50 s in all), so the run is stopped while the agent and its servers run,
       // however long a busy machine takes to deliver the stop.
       {
@@ -48,24 +50,14 @@ const env = (extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
-const leftoverServers = () => {
-  const ours = new Set(processesWithEnv(model.home.dir));
-  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
-};
+const leftoverServers = () => mcpServerProcesses(model.home.dir);
 const leftoverAgents = () => agentProcessesWithEnv(model.home.dir);
 
 /** A live process's server name (Baton's marker) and parent, or undefined once it has exited. */
 function serverProcess(pid: number): { name: string; parent: number } | undefined {
-  try {
-    const marker = readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .find((v) => v.startsWith('BATON_MCP_SERVER='));
-    const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-    return marker ? { name: marker.slice('BATON_MCP_SERVER='.length), parent } : undefined;
-  } catch {
-    return undefined;
-  }
+  const name = mcpServerOf(pid);
+  const parent = listProcesses().find((p) => p.pid === pid)?.ppid;
+  return name === undefined || parent === undefined ? undefined : { name, parent };
 }
 
 /** Every MCP server process of this test seen while `during` runs, by pid. */
@@ -93,10 +85,11 @@ function workflow(name: string, servers: string[], phases: string): string {
   return path;
 }
 
-const memory = (name: string, moreEnv = '') =>
-  `  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
-const files = () =>
-  `  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${join(model.home.dir, 'files')}] }`;
+/** The memory server from npm; through the server launcher when `launched`. */
+const memory = (name: string, moreEnv = '', launched = false) =>
+  `  memory: { ${nodeServerYaml(npmServers.memory, [], launched)}, env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)}${moreEnv} } }`;
+const files = (launched = false) =>
+  `  files: { ${nodeServerYaml(npmServers.filesystem, [join(model.home.dir, 'files')], launched)} }`;
 const everything = () => `  everything: { command: ${process.execPath}, args: [${npmServers.everything}] }`;
 const slowRecall = `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }\n`;
 
@@ -200,6 +193,38 @@ describe('MCP gateway variants with real agents', () => {
     }
   });
 
+  it('an sse server passes straight through too', async () => {
+    const port = await freePort();
+    const remote = spawn(process.execPath, [npmServers.everything, 'sse'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    for (const stream of [remote.stdout, remote.stderr])
+      stream.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await waitFor(() => log.includes(`running on port ${port}`) || undefined, 30_000, 'the sse server to listen');
+      const url = `http://127.0.0.1:${port}/sse`;
+      const path = workflow(
+        'legacy',
+        [memory('legacy'), `  legacy: { type: sse, url: "${url}" }`],
+        `  - { id: one, agents: [{ id: echoer, prompt: Echo over sse, mcpServers: [legacy, memory] }] }\n`,
+      );
+      const { result, seen } = await serversSeenDuring(() => runCli(['run', path, '--json'], { env: env() }));
+      expect(result.code).toBe(0);
+      const summary = JSON.parse(result.stdout) as RunSummary;
+      const echoer = summary.phases[0]!.agents[0]!;
+      expect(model.server.messageRequests(echoer.sessionId)[1]!.view!.last).toContain('sse-marker-31');
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', summary.runId, 'mcp', 'echoer.json'), 'utf8')) as {
+        mcpServers: Record<string, { url: string }>;
+      };
+      expect(given.mcpServers.legacy).toEqual({ type: 'sse', url });
+      expect(seen.map((s) => s.name)).toEqual(['memory']); // the sse server is no process of Baton's
+    } finally {
+      remote.kill();
+    }
+  });
+
   it('a run that gives no agent a server starts none', async () => {
     const path = workflow(
       'none',
@@ -211,13 +236,13 @@ describe('MCP gateway variants with real agents', () => {
     expect(seen).toEqual([]);
   });
 
-  it('baton cancel from another process leaves no MCP server or claude', async () => {
-    const path = workflow('cancel', [memory('cancel'), files()], slowRecall);
+  it('baton cancel from another process leaves no MCP server (nor what their launchers started) or claude', async () => {
+    const path = workflow('cancel', [memory('cancel', '', true), files(true)], slowRecall);
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
       const runId = await afterFirstToolCall(store, 'cancel');
-      expect(leftoverServers().length).toBeGreaterThanOrEqual(2);
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
       expect((await runCli(['cancel', runId], { env: env() })).code).toBe(0);
       const { stdout } = await orchestrator.output;
       expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
@@ -283,6 +308,33 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a worker: cancel 
       orchestrator.kill('SIGKILL');
       worker.kill('SIGTERM');
       await worker.output;
+      await store.close();
+    }
+  });
+
+  it("a worker SIGKILLed while its agent works takes its shared server's whole process group and the agent's with it", async () => {
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+    const worker = startCli(['worker', '--concurrency', '2'], { env: redisEnv });
+    const path = workflow('wkilled', [memory('wkilled', '', true), files(true)], slowRecall);
+    const orchestrator = startCli(['run', path, '--json'], { env: redisEnv });
+    const store = await openRedisStore({ url: redis.server.url });
+    try {
+      const runId = await afterFirstToolCall(store, 'wkilled');
+      // The launchers, the servers and their daemonized helpers: memory's under the worker, files' under claude.
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
+      worker.kill('SIGKILL');
+      await worker.output;
+      await waitFor(
+        () => (leftoverServers().length === 0 && leftoverAgents().length === 0) || undefined,
+        10_000,
+        'the worker’s watchdog to stop its servers and agent',
+      );
+      expect((await runCli(['cancel', runId], { env: redisEnv })).code).toBe(0);
+      await orchestrator.output;
+    } finally {
+      orchestrator.kill('SIGKILL');
+      worker.kill('SIGKILL');
+      for (const pid of [...leftoverServers(), ...leftoverAgents()]) process.kill(pid, 'SIGKILL');
       await store.close();
     }
   });

@@ -6,12 +6,13 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { processesWithEnv } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, npmServers } from './support/mcp-servers.js';
+import { launchDateRules, nodeServerYaml, npmServers } from './support/mcp-servers.js';
+import { listProcesses } from '../src/core/index.js';
 
 const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
 
@@ -52,13 +53,10 @@ const dataDir = () => join(model.home.dir, 'data');
 const env = () =>
   model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
 
-/** MCP server processes of this test (marked by Baton, and carrying this test's HOME) still alive. */
-const leftoverServers = () => {
-  const ours = new Set(processesWithEnv(model.home.dir));
-  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
-};
+const leftoverServers = () => mcpServerProcesses(model.home.dir);
 
-function workflow(name: string, phases: string, moreServers = ''): string {
+/** A workflow with a shared memory and a per-agent files server; both through the server launcher when `launched`. */
+function workflow(name: string, phases: string, moreServers = '', launched = false): string {
   const files = join(model.home.dir, 'files');
   mkdirSync(files, { recursive: true });
   writeFileSync(join(files, 'notes.txt'), 'launch notes\n');
@@ -68,8 +66,8 @@ function workflow(name: string, phases: string, moreServers = ''): string {
     `version: 1
 name: ${name}
 mcpServers:
-  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
-  files: { command: ${process.execPath}, args: [${npmServers.filesystem}, ${files}], scope: agent }
+  memory: { ${nodeServerYaml(npmServers.memory, [], launched)}, env: { MEMORY_FILE_PATH: ${join(model.home.dir, `${name}-memory.json`)} }, scope: run }
+  files: { ${nodeServerYaml(npmServers.filesystem, [files], launched)}, scope: agent }
 ${moreServers}phases:
 ${phases}`,
   );
@@ -128,7 +126,7 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
+  it('no MCP server, nor what its launcher started, outlives an orchestrator SIGKILLed in its first phase and resumed; the resumed phase reads what the first stored', async () => {
     const path = workflow(
       'killed',
       `  - id: first
@@ -137,6 +135,8 @@ describe('MCP gateway with real agents', () => {
       - { id: slow, prompt: Slow recall of the launch, mcpServers: [memory, files] }
   - { id: then, dependsOn: [first], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
 `,
+      '',
+      true,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
@@ -151,8 +151,28 @@ describe('MCP gateway with real agents', () => {
         90_000,
         'the slow agent to have called its MCP server',
       );
+      // Launchers ignoring SIGTERM, their servers and their daemonized helpers: the shared memory's in a
+      // process group of its own, whose leader is its launcher; the per-agent files' in its claude's group.
+      const ours = new Set(leftoverServers());
+      const groupOf = (name: string) =>
+        new Set(listProcesses().flatMap((p) => (ours.has(p.pid) && mcpServerOf(p.pid) === name ? [p.pgrp] : [])));
+      expect(leftoverServers().length).toBeGreaterThanOrEqual(6);
+      const [memoryGroup] = groupOf('memory');
+      expect(groupOf('memory')).toEqual(new Set([memoryGroup]));
+      expect(mcpServerOf(memoryGroup!)).toBe('memory');
+      const [filesGroup] = groupOf('files');
+      expect(groupOf('files')).toEqual(new Set([filesGroup]));
+      expect(agentProcessesWithEnv(model.home.dir)).toContain(filesGroup);
+      expect(mcpServerOf(filesGroup!)).toBeUndefined();
+      // The calls so far are in the store (saved at most every 2 s), for baton status after the resume.
+      await waitFor(
+        async () => ((await store.listMcpHealth(runId)).find((h) => h.name === 'memory')?.calls ?? 0) >= 2 || undefined,
+        30_000,
+        'the first orchestrator to save its calls',
+      );
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
+      await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
@@ -160,13 +180,23 @@ describe('MCP gateway with real agents', () => {
       const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
       expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
+      // baton status sees the server's health over the whole run: the killed orchestrator's calls and the resumed one's.
+      const status = await runCli(['status', runId, '--json'], { env: env() });
+      const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+      const memory = health.find((h) => h.name === 'memory')!;
+      expect(memory).toMatchObject({ failures: 0, crashes: 0 });
+      expect(memory.calls).toBeGreaterThanOrEqual(3); // 2 before the kill, 1 after
+      expect(memory.sources).toEqual(
+        expect.arrayContaining(['orchestrator', expect.stringMatching(/^resumed orchestrator /)]),
+      );
     } finally {
       orchestrator.kill('SIGKILL');
+      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
       await store.close();
     }
   });
 
-  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it', async () => {
+  it('a crash while two agents call a shared server fails both calls at once; after the restart both succeed; metrics and status see it; the crashed launcher leaves nothing', async () => {
     const path = workflow(
       'crash',
       `  - id: only
@@ -174,7 +204,7 @@ describe('MCP gateway with real agents', () => {
       - { id: first, prompt: Add together first, mcpServers: [calc] }
       - { id: second, prompt: Add together second, mcpServers: [calc] }
 `,
-      `  calc: { command: ${process.execPath}, args: [${faultServer}, --exit-when-waiting, '2'] }\n`,
+      `  calc: { ${nodeServerYaml(faultServer, ['--exit-when-waiting', "'2'"], true)} }\n`,
     );
     const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_ENABLE_METRICS: 'true' } });
     // The run's own /metrics, read while its agents give their last (slow) answers.
@@ -208,25 +238,44 @@ describe('MCP gateway with real agents', () => {
     expect(leftoverServers()).toEqual([]);
   });
 
-  it('no MCP server outlives a cancelled run', async () => {
+  it('the live gateway of a run refuses a request without its secret, or with a wrong one; no MCP server, nor what its launcher started, outlives the run cancelled', async () => {
     const path = workflow(
       'cancelled',
       `  - { id: only, agents: [{ id: slow, prompt: Slow recall of the plan, mcpServers: [memory, files] }] }
 `,
+      '',
+      true,
     );
     const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
-      await waitFor(
+      const runId = await waitFor(
         async () => {
           const [run] = await store.listRuns({ limit: 1 });
           if (!run || run.workflowName !== 'cancelled') return undefined;
           const [agent] = await store.listAgents(run.id);
-          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? true : undefined;
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run.id : undefined;
         },
         90_000,
         'the agent to have called its MCP server',
       );
+      // The URL the agent was given (its secret is not written down): an initialize without the secret is refused.
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', runId, 'mcp', 'slow.json'), 'utf8')) as {
+        mcpServers: { memory: { url: string } };
+      };
+      const initialize = (headers: Record<string, string>) =>
+        fetch(given.mcpServers.memory.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outsider', version: '1' } },
+          }),
+        });
+      expect((await initialize({})).status).toBe(401);
+      expect((await initialize({ 'x-baton-gateway-token': '[REDACTED]' })).status).toBe(401);
       orchestrator.kill('SIGTERM');
       await orchestrator.output;
       expect(leftoverServers()).toEqual([]);
@@ -236,14 +285,8 @@ describe('MCP gateway with real agents', () => {
   });
 });
 
-/** The parent of a live process (field 4 of /proc/<pid>/stat, after the parenthesised command name). */
-const parentOf = (pid: number): number | undefined => {
-  try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  } catch {
-    return undefined; // it exited while we looked
-  }
-};
+/** The parent of a live process (undefined once it has exited). */
+const parentOf = (pid: number): number | undefined => listProcesses().find((p) => p.pid === pid)?.ppid;
 
 describe('MCP gateway: cancel during preflight', () => {
   it('a run cancelled while its shared server is still starting stops at once, its agent cancelled, nothing left', async () => {
@@ -268,24 +311,28 @@ describe('MCP gateway: cancel during preflight', () => {
 });
 
 describe('MCP gateway: orchestrator SIGKILLed during preflight', () => {
-  it('a shared server still starting (not yet reading its stdin) dies with an orchestrator that is SIGKILLed', async () => {
-    const path = workflow(
-      'killed-early',
-      `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
+  // scope run: the gateway's server; scope agent: the preflight's probe of it, Baton's child until the agent starts.
+  it.each(['run', 'agent'])(
+    'a server of scope %s still starting (not yet reading its stdin) dies with an orchestrator that is SIGKILLed',
+    async (scope) => {
+      const path = workflow(
+        `killed-early-${scope}`,
+        `  - { id: only, agents: [{ id: waiting, prompt: Ping the slow one, mcpServers: [slow] }] }
 `,
-      `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'] }\n`,
-    );
-    const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
-    try {
-      await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
-      run.kill('SIGKILL');
-      await run.output;
-      // Its stdin closed with Baton, but it reads nothing yet: Baton's watchdog stops it, as it stops agents.
-      await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the shared server to stop');
-    } finally {
-      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
-    }
-  });
+        `  slow: { command: ${process.execPath}, args: [${faultServer}, --start-delay, '600000'], scope: ${scope} }\n`,
+      );
+      const run = startCli(['run', path, '--json'], { env: { ...env(), BATON_MCP_TIMEOUT_MS: '600000' } });
+      try {
+        await waitFor(() => leftoverServers().length > 0 || undefined, 60_000, 'the slow server to be starting');
+        run.kill('SIGKILL');
+        await run.output;
+        // Its stdin closed with Baton, but it reads nothing yet: Baton's watchdog stops it, as it stops agents.
+        await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the server to stop');
+      } finally {
+        for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
+      }
+    },
+  );
 });
 
 describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (real redis-server and claude)', () => {

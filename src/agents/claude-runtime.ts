@@ -8,7 +8,7 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import { ErrorCodes, listProcesses, systemClock, type Usage } from '../core/index.js';
+import { ErrorCodes, processGroupExited, signalProcessGroup, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
 import { ClaudePermissions } from './claude-permissions.js';
@@ -96,6 +96,7 @@ class AgentProcess {
   }
 
   spawn = (options: SpawnOptions): SpawnedProcess => {
+    agentReaper.ready();
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
       env: options.env,
@@ -137,47 +138,17 @@ class AgentProcess {
     if (!child) return;
     if (child.exitCode === null && child.signalCode === null)
       await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (child.pid !== undefined) await processGroupGone(child.pid);
+    if (child.pid !== undefined) await processGroupExited(child.pid, GROUP_EXIT_WAIT_MS);
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
     const pid = this.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // ESRCH: the whole group is already gone.
-    }
+    if (pid !== undefined) signalProcessGroup(pid, signal);
   }
 }
 
 /** How long to wait for a killed process group's last members to go. */
 const GROUP_EXIT_WAIT_MS = 3000;
-
-/** Whether any process, zombies included, is in process group `pgid`: one system call. */
-function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/**
- * Whether any live (not zombie) process is in process group `pgid`, read from /proc. Reading the
- * state of every process on the machine costs milliseconds, so an empty group (the usual end of an
- * agent) is told by `groupExists` first.
- */
-function groupHasLiveMembers(pgid: number): boolean {
-  return groupExists(pgid) && listProcesses().some((p) => p.state !== 'Z' && p.pgrp === pgid);
-}
-
-async function processGroupGone(pgid: number): Promise<void> {
-  for (let waited = 0; waited < GROUP_EXIT_WAIT_MS && groupHasLiveMembers(pgid); waited += 25) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function usageOf(result: SDKResultMessage): Usage {
   const u = result.usage;

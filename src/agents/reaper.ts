@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * The watchdog's whole program, in POSIX sh (builtins only: it starts in ≈ 1 ms, where a Node
- * watchdog took 0.05 CPU-s of every run): it reads "+<target>" and "-<target>" lines on stdin, a
- * target being "-<pgid>" (a process group) or "<pid>" (one process), and when stdin closes — Baton
- * exited, or was killed with SIGKILL and could not clean up — it kills every target still
- * registered, then exits.
+ * watchdog took 0.05 CPU-s of every run): it reads "+-<pgid>" and "--<pgid>" lines on stdin (a
+ * process group added, released), and when stdin closes — Baton exited, or was killed with SIGKILL
+ * and could not clean up — it kills every group still registered, then exits.
  */
 const watchdogProgram = `
 targets=
@@ -20,9 +19,10 @@ exit 0
 `;
 
 /**
- * Makes the agent processes of this Baton process die with it. Agents run in their own process
- * groups (so a kill reaches their children), which also means nothing ends them when the
- * orchestrator or worker dies; a watchdog holding a pipe from this process does, within moments.
+ * Makes the agent processes of this Baton process die with it. Agents (and the MCP servers Baton
+ * starts itself, and merge verify commands) run in their own process groups (so a kill reaches
+ * their children), which also means nothing ends them when the orchestrator or worker dies; a
+ * watchdog holding a pipe from this process does, within moments.
  */
 class AgentReaper {
   private watchdog?: ChildProcess;
@@ -35,13 +35,13 @@ class AgentReaper {
     this.send(`--${pgid}\n`);
   }
 
-  /** One process, not a group: a shared MCP server Baton runs as its own child (its pipes are not enough). */
-  watchProcess(pid: number): void {
-    this.send(`+${pid}\n`);
-  }
-
-  releaseProcess(pid: number): void {
-    this.send(`-${pid}\n`);
+  /**
+   * Starts the watchdog, if it is not running: called before spawning what `watch` will register, so
+   * that the register follows the spawn at once, not after starting a watchdog (tens of ms on a busy
+   * machine, in which a SIGKILL would leave the new process unwatched).
+   */
+  ready(): void {
+    this.start();
   }
 
   private send(line: string): void {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { preloadTokenizer } from '../context/index.js';
@@ -322,9 +323,12 @@ async function startRunMcp(
 ): Promise<Awaited<ReturnType<typeof startMcp>> | undefined> {
   if (loaded.catalog.size === 0) return undefined;
   const mcp = await startMcp({ ...loaded.mcpOptions, ...(config.redis_url ? {} : { gateway }) });
-  events.on('run.started', (e) =>
-    mcp.manager.reportHealthTo((health) => store.saveMcpHealth(e.runId, 'orchestrator', health)),
-  );
+  events.on('run.started', (e) => {
+    // A resumed run's orchestrator counts from zero: under a source of its own, it adds to what the one
+    // before it saw instead of overwriting it.
+    const source = e.resumed ? `resumed orchestrator ${hostname()}:${process.pid}` : 'orchestrator';
+    mcp.manager.reportHealthTo((health) => store.saveMcpHealth(e.runId, source, health));
+  });
   return mcp;
 }
 

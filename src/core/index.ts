@@ -9,7 +9,14 @@ export {
 export type { ErrorCode, ErrorInfo } from './errors.js';
 export { TypedEmitter } from './events.js';
 export { systemClock } from './clock.js';
-export { descendantsOf, killAll, listProcesses, processAlive, processAliveSince } from './process-alive.js';
+export {
+  listProcesses,
+  processAlive,
+  processAliveSince,
+  processGroupAlive,
+  processGroupExited,
+  signalProcessGroup,
+} from './process-alive.js';
 export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { PathProblem } from './validate.js';

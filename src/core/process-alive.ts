@@ -81,31 +81,44 @@ export function listProcesses(): ProcessEntry[] {
   });
 }
 
-/**
- * The processes started by `pid`, and by those in turn (none where there is no /proc). Taken while
- * `pid` lives: once it dies its children are re-parented and no longer traceable to it.
- */
-export function descendantsOf(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const { pid: child, ppid } of listProcesses()) children.set(ppid, [...(children.get(ppid) ?? []), child]);
-  const found: number[] = [];
-  const visit = (parent: number): void => {
-    for (const child of children.get(parent) ?? []) {
-      found.push(child);
-      visit(child);
-    }
-  };
-  visit(pid);
-  return found;
+/** Sends `signal` to every process of process group `pgid`; false when the group is gone (ESRCH). */
+export function signalProcessGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** SIGKILLs these processes, each that is still there. */
-export function killAll(pids: readonly number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+/** Whether any process, zombies included, is in process group `pgid`: one system call. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+/**
+ * Whether any live (not zombie) process is in process group `pgid`, read from /proc. Reading the
+ * state of every process on the machine costs milliseconds, so an empty group (the usual end) is
+ * told by `groupExists` first.
+ */
+export function processGroupAlive(pgid: number): boolean {
+  return groupExists(pgid) && listProcesses().some((p) => p.state !== 'Z' && p.pgrp === pgid);
+}
+
+/**
+ * Waits until no live process is left in group `pgid`, for at most `withinMs`: a signal is delivered
+ * asynchronously, so a killed group's members can outlive the call that killed them by a moment.
+ * True when the group is gone.
+ */
+export async function processGroupExited(pgid: number, withinMs: number): Promise<boolean> {
+  for (let waited = 0; processGroupAlive(pgid); waited += 25) {
+    if (waited >= withinMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
 }

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { BatonError, descendantsOf, ErrorCodes, killAll } from '../core/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig, MockTool } from './catalog.js';
 
 export interface ProbeOptions {
@@ -24,18 +24,14 @@ export type McpProbe = (name: string, config: McpLaunchConfig, options: ProbeOpt
 
 /** The MCP SDK's client side, loaded on first use: runs without MCP servers never pay for it. */
 const clientSdk = async () => {
-  const [
-    { Client },
-    { SSEClientTransport },
-    { getDefaultEnvironment, StdioClientTransport },
-    { StreamableHTTPClientTransport },
-  ] = await Promise.all([
-    import('@modelcontextprotocol/sdk/client/index.js'),
-    import('@modelcontextprotocol/sdk/client/sse.js'),
-    import('@modelcontextprotocol/sdk/client/stdio.js'),
-    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
-  ]);
-  return { Client, SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport };
+  const [{ Client }, { SSEClientTransport }, { ProcessGroupStdioTransport }, { StreamableHTTPClientTransport }] =
+    await Promise.all([
+      import('@modelcontextprotocol/sdk/client/index.js'),
+      import('@modelcontextprotocol/sdk/client/sse.js'),
+      import('./stdio-transport.js'),
+      import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    ]);
+  return { Client, SSEClientTransport, ProcessGroupStdioTransport, StreamableHTTPClientTransport };
 };
 
 function transportFor(
@@ -43,16 +39,15 @@ function transportFor(
   config: McpLaunchConfig,
   cwd: string | undefined,
 ): Transport {
-  const { SSEClientTransport, getDefaultEnvironment, StdioClientTransport, StreamableHTTPClientTransport } = sdk;
-  if ('command' in config) {
-    return new StdioClientTransport({
+  const { SSEClientTransport, ProcessGroupStdioTransport, StreamableHTTPClientTransport } = sdk;
+  if ('command' in config)
+    return new ProcessGroupStdioTransport({
       command: config.command,
       args: config.args,
-      env: { ...getDefaultEnvironment(), ...config.env },
+      env: config.env,
       cwd,
       stderr: 'ignore',
     });
-  }
   const requestInit = config.headers ? { headers: config.headers } : undefined;
   const url = new URL(config.url);
   return config.type === 'sse'
@@ -62,39 +57,34 @@ function transportFor(
 
 /**
  * Connects to a server with the MCP SDK client and asks for its tools (initialize + tools/list),
- * then disconnects (which stops a stdio server). Fails after `timeoutMs` at the latest.
+ * then disconnects (which stops a stdio server's whole process group). Fails after `timeoutMs` at the latest.
  */
 export const probeServer: McpProbe = async (name, config, options) => {
   const sdk = await clientSdk();
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
   const transport = transportFor(sdk, config, options.cwd);
-  let pid: number | null = null;
   try {
     return await withinDeadline(
       name,
       options.timeoutMs,
       async (signal) => {
-        const connecting = client.connect(transport, { signal });
-        // Spawned by now; read before a failed start forgets it.
-        if (transport instanceof sdk.StdioClientTransport) pid = transport.pid;
-        await connecting;
+        await client.connect(transport, { signal });
         return listedTools(client, signal);
       },
       options.signal,
     );
   } finally {
-    await closeServer(client, pid);
+    await closeClient(client, transport);
   }
 };
 
 /**
- * Disconnects, which stops a stdio server's own process; what that process started (the server itself,
- * when `npx`, `uvx` or `sh -c` launched it) is stopped too, should it not end with its parent.
+ * Disconnects a client and closes its transport, which stops a stdio server's whole process group (the
+ * server itself, when `npx`, `uvx` or `sh -c` launched it, and what it started); a failed connect
+ * may have closed the client already, and the transport is closed all the same.
  */
-export async function closeServer(client: Client, pid: number | null): Promise<void> {
-  const started = pid === null ? [] : descendantsOf(pid);
-  await client.close().catch(() => undefined);
-  killAll(started);
+export async function closeClient(client: Client, transport: Pick<Transport, 'close'>): Promise<void> {
+  await Promise.all([client.close(), transport.close()].map((closing) => closing.catch(() => undefined)));
 }
 
 /** tools/list on a connected client, as preflight records it. */

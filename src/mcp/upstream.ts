@@ -2,10 +2,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
-import { agentReaper } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
-import { closeServer } from './probe.js';
+import { closeClient } from './probe.js';
 
 type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
 
@@ -44,9 +43,9 @@ export type ListChangedMethod =
 
 /** The MCP SDK's stdio client side, loaded on first use: runs without MCP servers never pay for it. */
 const stdioSdk = async () => {
-  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }, types] = await Promise.all([
+  const [{ Client }, { ProcessGroupStdioTransport }, types] = await Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
-    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('./stdio-transport.js'),
     import('@modelcontextprotocol/sdk/types.js'),
   ]);
   const listChanged = [
@@ -54,7 +53,7 @@ const stdioSdk = async () => {
     types.ResourceListChangedNotificationSchema,
     types.PromptListChangedNotificationSchema,
   ];
-  return { Client, getDefaultEnvironment, StdioClientTransport, listChanged };
+  return { Client, ProcessGroupStdioTransport, listChanged };
 };
 
 /**
@@ -65,7 +64,8 @@ const stdioSdk = async () => {
 export class StdioUpstream {
   private current?: Promise<Client>;
   private closed = false;
-  private pidOf?: () => number | null;
+  /** The transport of the latest start: its process group is the server. */
+  private transport?: { readonly pid: number | null; close(): Promise<void> };
   /** Restarts since the server last answered a request: one that dies after every start is not restarted forever. */
   private restartsInARow = 0;
   /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
@@ -79,7 +79,7 @@ export class StdioUpstream {
 
   /** The process id of the running server, if it runs. */
   get pid(): number | null {
-    return this.pidOf?.() ?? null;
+    return this.transport?.pid ?? null;
   }
 
   /** The connected client: started on first use, or the restart under way after a crash. */
@@ -99,38 +99,31 @@ export class StdioUpstream {
   }
 
   private async start(signal?: AbortSignal): Promise<Client> {
-    const { Client, getDefaultEnvironment, StdioClientTransport, listChanged } = await stdioSdk();
+    const { Client, ProcessGroupStdioTransport, listChanged } = await stdioSdk();
     const { config, cwd, name } = this.options;
-    const transport = new StdioClientTransport({
+    const transport = new ProcessGroupStdioTransport({
       command: config.command,
       args: config.args,
-      env: { ...getDefaultEnvironment(), ...serverEnvironment(name, config.env) },
+      env: serverEnvironment(name, config.env),
       cwd,
       stderr: 'ignore',
     });
     const client = new Client({ name: 'baton-gateway', version: '0.1.0' });
     for (const schema of listChanged)
       client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
-    this.pidOf = () => transport.pid;
-    const connecting = client.connect(transport, {
-      signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
-    });
-    // The SDK has spawned the process by now. Should Baton be SIGKILLed, its closed pipes end only a
-    // server that reads them: the watchdog kills the rest, even one still starting.
-    const pid = transport.pid;
-    if (pid !== null) agentReaper.watchProcess(pid);
-    const exited = () => pid !== null && agentReaper.releaseProcess(pid);
+    this.transport = transport;
     try {
-      await connecting;
+      await client.connect(transport, {
+        signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
+      });
     } catch (error) {
-      await closeServer(client, pid);
-      exited();
+      await closeClient(client, transport);
       throw error;
     }
     // Set after connect: the SDK's own onclose handler is chained, so pending requests are rejected first.
+    // The transport calls it once the server's pipes close, and stops the rest of its process group itself.
     const closed = client.onclose;
     client.onclose = () => {
-      exited();
       closed?.();
       if (!this.closed) this.crashed();
     };
@@ -174,15 +167,14 @@ export class StdioUpstream {
     );
   }
 
-  /** Stops the server process (the SDK closes its stdin, then terminates it) and what it started. */
+  /** Stops the server: its stdin is closed, then its whole process group is terminated. */
   async close(): Promise<void> {
     this.closed = true;
-    const pid = this.pidOf?.() ?? null;
     this.stopping.abort(this.closedError());
     const current = this.current;
     this.current = undefined;
     const client = await current?.catch(() => undefined);
-    if (client) await closeServer(client, pid);
+    if (client && this.transport) await closeClient(client, this.transport);
   }
 
   private closedError(): BatonError {

@@ -20,6 +20,7 @@ export async function runVerify(
 ): Promise<VerifyResult> {
   signal.throwIfAborted();
   const started = clock.now();
+  agentReaper.ready();
   const child = spawn('sh', ['-c', spec.command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the watchdog ends it.
   if (child.pid !== undefined) agentReaper.watch(child.pid);

@@ -11,6 +11,23 @@ export const npmServers = {
 };
 
 /**
+ * A launcher script for any stdio server (its arguments): it starts the server as its child and waits,
+ * ignoring SIGTERM, and leaves a daemonized helper behind (see the script), as `npx`-like launchers
+ * and servers that start helpers do.
+ */
+export const serverLauncher = fileURLToPath(new URL('../fixtures/wrapped-mcp-server.sh', import.meta.url));
+
+/**
+ * A Node stdio server's `command` and `args` for a workflow's YAML flow map: `node <script> <args>`,
+ * or, when `launched`, the same started through `serverLauncher`.
+ */
+export function nodeServerYaml(script: string, args: string[] = [], launched = false): string {
+  const argv = [process.execPath, script, ...args];
+  const [command, ...rest] = launched ? [serverLauncher, ...argv] : argv;
+  return `command: ${command}, args: [${rest.join(', ')}]`;
+}
+
+/**
  * Two rules of a model script: an agent whose prompt has `prompt` calls `tool` on its first turn,
  * then answers `text`.
  */

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { listProcesses } from '../../src/core/index.js';
 
 /**
  * Agent processes (claude, and whatever it started) of a test: they carry Baton's agent environment
@@ -12,18 +13,37 @@ export function agentProcessesWithEnv(marker: string): number[] {
 
 /** Pids of live processes whose environment contains `marker` (e.g. a test's temp HOME). */
 export function processesWithEnv(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (status.split(' ')[2] === 'Z') continue; // zombies hold no resources and are reaped by their parent
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) pids.push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
+  // Zombies hold no resources and are reaped by their parent.
+  return listProcesses()
+    .filter(({ pid, state }) => {
+      try {
+        return state !== 'Z' && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker);
+      } catch {
+        return false; // the process exited while we looked
+      }
+    })
+    .map(({ pid }) => pid);
+}
+
+/**
+ * MCP server processes of a test still alive: marked by Baton (`BATON_MCP_SERVER`), with the test's
+ * temp `home` in their environment. What a server started inherits both, so it is found too.
+ */
+export function mcpServerProcesses(home: string): number[] {
+  const ours = new Set(processesWithEnv(home));
+  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
+}
+
+/** The server name Baton marked a live process with (`BATON_MCP_SERVER`), if it has one. */
+export function mcpServerOf(pid: number): string | undefined {
+  try {
+    const marker = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((v) => v.startsWith('BATON_MCP_SERVER='));
+    return marker?.slice('BATON_MCP_SERVER='.length);
+  } catch {
+    return undefined; // it exited while we looked
   }
-  return pids;
 }
 
 /**

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, validateData } from '../core/index.js';
+import { mcpServerSchema } from './catalog.js';
+
+const problems = (servers: Record<string, unknown>): string => {
+  try {
+    validateData(z.record(z.string(), mcpServerSchema), servers, {
+      source: 'workflow.yaml',
+      code: ErrorCodes.workflowInvalid,
+      what: 'Workflow',
+    });
+    return '';
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+describe('mcpServerSchema', () => {
+  it('names the field a stdio or remote entry gets wrong, not only "invalid input"', () => {
+    expect(problems({ bad: { command: 'node', scope: 'everyone' } })).toContain(
+      'bad.scope: Invalid option: expected one of "run"|"agent"',
+    );
+    expect(problems({ remote: { type: 'http', url: '' } })).toContain('remote.url:');
+    expect(problems({ remote: { type: 'ws', url: 'ws://x' } })).toContain('remote.type:');
+    expect(
+      problems({ ok: { command: 'node' }, also: { type: 'stdio', command: 'node' }, web: { type: 'sse', url: 'u' } }),
+    ).toBe('');
+  });
+});
