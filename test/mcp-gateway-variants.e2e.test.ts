@@ -6,7 +6,7 @@ import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openRedisStore, openSqliteStore, type Store } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcessesWithEnv } from './support/processes.js';
 import { listProcesses } from '../src/core/index.js';
 import { requireProgram } from './support/programs.js';
 import { freePort, useRedisServer } from './support/redis.js';
@@ -50,7 +50,7 @@ const env = (extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-const leftoverServers = () => mcpServerProcesses(model.home.dir);
+const leftoverServers = () => mcpServerProcessesWithEnv(model.home.dir);
 const leftoverAgents = () => agentProcessesWithEnv(model.home.dir);
 
 /** A live process's server name (Baton's marker) and parent, or undefined once it has exited. */

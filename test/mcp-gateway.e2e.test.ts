@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { agentProcessesWithEnv, mcpServerOf, mcpServerProcesses } from './support/processes.js';
+import { agentProcessesWithEnv, mcpServerOf, mcpServerProcessesWithEnv } from './support/processes.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
@@ -53,7 +53,7 @@ const dataDir = () => join(model.home.dir, 'data');
 const env = () =>
   model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
 
-const leftoverServers = () => mcpServerProcesses(model.home.dir);
+const leftoverServers = () => mcpServerProcessesWithEnv(model.home.dir);
 
 /** A workflow with a shared memory and a per-agent files server; both through the server launcher when `launched`. */
 function workflow(name: string, phases: string, moreServers = '', launched = false): string {

@@ -25,15 +25,6 @@ export function processesWithEnv(marker: string): number[] {
     .map(({ pid }) => pid);
 }
 
-/**
- * MCP server processes of a test still alive: marked by Baton (`BATON_MCP_SERVER`), with the test's
- * temp `home` in their environment. What a server started inherits both, so it is found too.
- */
-export function mcpServerProcesses(home: string): number[] {
-  const ours = new Set(processesWithEnv(home));
-  return processesWithEnv('BATON_MCP_SERVER=').filter((pid) => ours.has(pid));
-}
-
 /** The server name Baton marked a live process with (`BATON_MCP_SERVER`), if it has one. */
 export function mcpServerOf(pid: number): string | undefined {
   try {
@@ -47,8 +38,9 @@ export function mcpServerOf(pid: number): string | undefined {
 }
 
 /**
- * MCP server processes Baton started for a test (they carry BATON_MCP_SERVER=<name> besides the test's
- * `marker`); `server` narrows them to one server's.
+ * MCP server processes Baton started for a test, still alive: they carry BATON_MCP_SERVER=<name>
+ * besides the test's `marker` (e.g. its temp HOME), and so does whatever a server started;
+ * `server` narrows them to one server's.
  */
 export function mcpServerProcessesWithEnv(marker: string, server?: string): number[] {
   const ours = new Set(processesWithEnv(marker));
