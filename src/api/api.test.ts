@@ -42,6 +42,14 @@ describe('the library API', () => {
     expect(String((error as Error).message)).toContain('phases[0].dependsOn[0]: unknown phase "q"');
   });
 
+  it('names the field path, and no line, of a workflow object given to run() without defineWorkflow', async () => {
+    const workflow = { version: 1, name: 'w', phases: [{ id: 'p', agents: [{ id: 'a', prompt: ' ' }] }] };
+    const error = await rejection(run(workflow as Parameters<typeof run>[0], where).result);
+    expect(error.code).toBe(ErrorCodes.workflowInvalid);
+    expect(error.message).toContain('- workflow w: phases[0].agents[0].prompt: an agent needs a non-empty prompt');
+    expect(error.message).not.toMatch(/workflow w:\d/);
+  });
+
   it('rejects bad settings given in code as BATON_CONFIG_INVALID, naming the key, before anything runs', async () => {
     const workflow = defineWorkflow({
       version: 1,

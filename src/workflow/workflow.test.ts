@@ -287,6 +287,27 @@ phases:
     ).toMatch(/wf\.yaml:4: mcpServers\.web/);
   });
 
+  it.each([
+    ['5', /mcpServers\.web: expected object, received number/],
+    ['{ command: 3 }', /mcpServers\.web\.command: expected string, received number/],
+    ['{ type: websocket, url: "ws://h" }', /mcpServers\.web\.type: expected one of "stdio", "http", "sse"/],
+    ['{ type: http }', /mcpServers\.web\.url: required field is missing \(expected string\)/],
+    ['{ command: x, env: { A: 3 } }', /mcpServers\.web\.env\.A: expected string, received number/],
+  ])('names the server, the field and what it expects for MCP server %s', (entry, expected) => {
+    const message = errorOf(
+      `version: 1\nname: x\nmcpServers:\n  web: ${entry}\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n`,
+    );
+    expect(message).toMatch(expected);
+    expect(message).not.toContain('Invalid input');
+  });
+
+  it('names the field of a foreach of neither shape', () => {
+    const message = errorOf(
+      'version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: p, foreach: 5 }]\n',
+    );
+    expect(message).toMatch(/phases\[0\]\.agents\[0\]\.foreach: expected array or object, received number/);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(errorOf('version: 1\nname: x\nphases:\n  - id: a\n   agents: [\n')).toMatch(
       /Workflow is not valid YAML:\n\s+- wf\.yaml:5: \(syntax\)/,
