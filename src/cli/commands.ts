@@ -31,7 +31,7 @@ import {
   type RunOptions,
   type StoreOptions,
 } from '../api/index.js';
-import type { Store } from '../store/index.js';
+import { TenantScope, type Store } from '../store/index.js';
 import { formatSummary, printProgress } from './progress.js';
 
 export interface Output {
@@ -306,13 +306,15 @@ export async function usageCommand(
 
 /** `baton audit`: the audit trail, oldest first. */
 export async function auditCommand(
-  options: StoreOptions & { since?: string; action?: string; json?: boolean },
+  options: StoreOptions & { since?: string; action?: string; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   const sinceMs = parseDuration(options.since ?? '30d');
+  const { tenant } = tenantFilter(options.tenant);
   return withStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
-    const events = await store.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
+    const scope = new TenantScope(store, tenant);
+    const events = await scope.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
     if (options.json) output.stdout.write(`${JSON.stringify(events)}\n`);
     else if (events.length === 0) output.stdout.write('No audit events in that period.\n');
     else {

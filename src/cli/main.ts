@@ -241,6 +241,7 @@ storeOptions(
     .description('the audit trail: who started, cancelled or changed what')
     .option('--since <duration>', 'how far back, e.g. 24h, 30d', '30d')
     .option('--action <action>', 'only this action, e.g. run.cancel_requested')
+    .option('--tenant <name>', "only events of this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => auditCommand(opts, output)));
 

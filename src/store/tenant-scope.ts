@@ -1,5 +1,5 @@
 import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
-import type { ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
+import type { AuditEvent, ListAuditOptions, ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
 
 /**
  * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
@@ -60,5 +60,17 @@ export class TenantScope {
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const session = await this.store.getSession(id);
     return session && (await this.getRun(session.runId)) ? session : undefined;
+  }
+
+  /**
+   * Audit events about this reader's runs only (their target is the run). Events about no run (config
+   * changes, migrations, session pruning) are the operator's: a tenant does not see them.
+   */
+  async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
+    const events = await this.store.listAuditEvents(options);
+    if (this.tenant === undefined) return events;
+    return this.ofOwnRuns(events.flatMap((event) => (event.target ? [{ ...event, runId: event.target }] : []))).then(
+      (own) => own.map(({ runId: _runId, ...event }) => event),
+    );
   }
 }
