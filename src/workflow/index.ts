@@ -1,4 +1,4 @@
-export { findCycle, makeWorkflowSchema, mergeSchema, workflowSchema } from './schema.js';
+export { defaultPlanTasks, findCycle, makeWorkflowSchema, mergeSchema, workflowSchema } from './schema.js';
 export type {
   AgentEntry,
   AggregateSpec,

@@ -213,7 +213,7 @@ phases:
     expect(workflow.priority).toBe(5);
     expect(workflow.phases[1]?.aggregate).toEqual({ strategy: 'vote', field: 'verdict', fanIn: 4 });
     expect(workflow.phases[3]?.aggregate).toEqual({ strategy: 'judge', fanIn: 4 });
-    expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2 });
+    expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2, maxTasks: 20 });
     expect(
       errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: vote, agents: [{ id: b, prompt: p }] }\n'),
     ).toMatch(/phases\[0\]\.aggregate\.field: vote needs `field`/);
@@ -306,6 +306,14 @@ phases:
       'version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: p, foreach: 5 }]\n',
     );
     expect(message).toMatch(/phases\[0\]\.agents\[0\]\.foreach: expected array or object, received number/);
+  });
+
+  it('takes plan.maxTasks within 1..1000, naming the field otherwise', () => {
+    const wf = (plan: string) =>
+      `version: 1\nname: x\nphases:\n  - id: a\n    plan: ${plan}\n    agents: [{ id: b, prompt: p }]\n`;
+    expect(errorOf(wf('{ maxTasks: 0 }'))).toMatch(/wf\.yaml:5: phases\[0\]\.plan\.maxTasks: must be at least 1/);
+    expect(errorOf(wf('{ maxTasks: 1001 }'))).toMatch(/phases\[0\]\.plan\.maxTasks: must be at most 1000/);
+    expect(errorOf(wf('{ maxTasks: many }'))).toMatch(/phases\[0\]\.plan\.maxTasks: /);
   });
 
   it('reports YAML syntax errors with their line', () => {
