@@ -47,7 +47,9 @@ export async function onlyPeopleLeft(
   const toStart = agents.filter((agent) => agent.status === 'pending' && started.has(agent.phaseId));
   if (toStart.length > 0 && !slots.slotsTaken?.()) return false;
   if (phaseAtWork(phases, agents, pending)) return false;
-  const working = agents.filter((agent) => agent.status === 'running' && !waiting.has(agent.id));
+  const working = agents.filter(
+    (agent) => (agent.status === 'running' || agent.status === 'queued') && !waiting.has(agent.id),
+  );
   if (working.length === 0) return true;
   // Agents the orchestrator runs but whose jobs wait in the queue: held up only if the workers are.
   if (!slots.workers) return false;
@@ -68,7 +70,7 @@ function phaseAtWork(
   const running = phases.filter((phase) => phase.status === 'running');
   // Phases whose work shows elsewhere: in their agents, their gate's request, their generated phases.
   const shown = new Set([
-    ...agents.filter((agent) => agent.status === 'pending' || agent.status === 'running').map((a) => a.phaseId),
+    ...agents.filter((agent) => ['pending', 'queued', 'running'].includes(agent.status)).map((a) => a.phaseId),
     ...pending.map((request) => request.phaseId),
     ...running.map((phase) => phase.parentId),
   ]);

@@ -67,6 +67,8 @@ const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, messa
 export class QueueExecutor implements AgentExecutor, WorkerSlots {
   /** Agents start on workers, which keep their own pools: nothing to start ahead here. */
   readonly warmCapacity = 0;
+  /** Until a worker takes the job: `baton status` and the dashboards tell waiting from working. */
+  readonly startStatus = 'queued';
 
   private constructor(
     private readonly queue: Queue,
@@ -244,6 +246,12 @@ async function withSharedMcp(
   }
 }
 
+/** The agent's record turns from queued to running as a worker takes its job (its final record comes from the orchestrator). */
+async function markRunning(store: Store, job: AgentJob): Promise<void> {
+  const record = await store.getAgent(job.runId, job.agentId);
+  if (record?.status === 'queued') await store.saveAgent({ ...record, status: 'running' });
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -272,6 +280,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       try {
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+        await markRunning(store, data);
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
         const observed = options.observeJob?.(data);
         const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
