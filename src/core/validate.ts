@@ -45,10 +45,10 @@ const withoutPrefix = (message: string): string => message.replace(/^Invalid (in
 function unionIssues(issue: Issue): Issue[] {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
   const branches = issue.errors.map((branch) =>
-    branch.flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] } as Issue)),
+    branch.flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] })),
   );
   const wrongShape = (branch: Issue[]): boolean =>
-    branch.length === 1 && branch[0]!.code === 'invalid_type' && samePath(branch[0]!.path, issue.path);
+    branch.length === 1 && branch[0]!.code === 'invalid_type' && samePath(branch[0].path, issue.path);
   if (branches.every(wrongShape)) {
     const first = branches[0]![0]!;
     const expected = [...new Set(branches.map((branch) => (branch[0] as { expected?: string }).expected))];
