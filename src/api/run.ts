@@ -25,6 +25,7 @@ import {
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
+import { workflowSource } from './workflow.js';
 import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
@@ -142,7 +143,7 @@ async function prepare(
   if (typeof what.workflow === 'string') return loadWorkflowWithMcp(resolve(cwd, what.workflow), config, cwd);
   if (!what.workflow) throw new BatonError(ErrorCodes.usage, 'Give a workflow to run, or a run id to resume.');
   const dir = resolve(cwd, options.workflowDir ?? '.');
-  return workflowWithMcp(what.workflow, `workflow ${what.workflow.name}`, { dir, cwd }, config);
+  return workflowWithMcp(what.workflow, workflowSource(what.workflow), { dir, cwd }, config);
 }
 
 async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {

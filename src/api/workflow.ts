@@ -14,6 +14,13 @@ export interface DefineWorkflowOptions {
  * BatonError (BATON_WORKFLOW_INVALID) naming each field, and the result has every default filled in.
  */
 export function defineWorkflow(input: WorkflowInput, options: DefineWorkflowOptions = {}): Workflow {
-  const source = typeof input?.name === 'string' ? `workflow ${input.name}` : 'workflow';
-  return checkWorkflowData(input, source, { externalMcpServers: new Set(options.externalMcpServers ?? []) });
+  return checkWorkflowData(input, workflowSource(input), {
+    externalMcpServers: new Set(options.externalMcpServers ?? []),
+  });
 }
+
+/** How problems of a workflow given as data name it: by its name, when it has one. */
+export const workflowSource = (input: unknown): string => {
+  const name = (input as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? `workflow ${name}` : 'workflow';
+};

@@ -101,21 +101,40 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
  */
 const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);
 
-function prototypeKeyProblems(data: unknown): PathProblem[] {
+/**
+ * What keeps data from being plain data, by path: prototype keys, and (data built in code, which no
+ * parser has checked) a cycle or nesting past `maxNestingDepth`, which would overflow the stack of
+ * whatever walks it next. `fatal` problems must stop validation before the schema walks the data.
+ */
+function plainDataProblems(data: unknown): { problems: PathProblem[]; fatal: boolean } {
   const problems: PathProblem[] = [];
-  const seen = new Set<object>();
+  let fatal = false;
+  const enclosing = new Set<object>();
+  const done = new Set<object>();
   const visitValue = (value: unknown, path: PropertyKey[]): void => {
-    if (value === null || typeof value !== 'object' || seen.has(value) || path.length > maxNestingDepth) return;
-    seen.add(value);
+    if (value === null || typeof value !== 'object' || done.has(value)) return;
+    const problem = enclosing.has(value)
+      ? 'refers back to an object that holds it (a cycle); give plain data'
+      : path.length > maxNestingDepth
+        ? `nested more than ${maxNestingDepth} levels deep`
+        : undefined;
+    if (problem) {
+      fatal = true;
+      problems.push({ path, message: problem });
+      return;
+    }
+    enclosing.add(value);
     for (const key of Object.keys(value)) {
       const at = [...path, Array.isArray(value) ? Number(key) : key];
       if (!Array.isArray(value) && prototypeKeys.has(key))
         problems.push({ path: at, message: `"${key}" cannot be a key (it names an object's prototype); rename it` });
       else visitValue((value as Record<string, unknown>)[key], at);
     }
+    enclosing.delete(value);
+    done.add(value);
   };
   visitValue(data, []);
-  return problems;
+  return { problems, fatal };
 }
 
 /**
@@ -133,12 +152,12 @@ function validated<S extends z.ZodType>(
   options: ParseOptions,
   locate: (path: PropertyKey[]) => number | undefined,
 ): z.output<S> {
-  const parsed = schema.safeParse(data);
-  const dropped = prototypeKeyProblems(data);
-  if (parsed.success && dropped.length === 0) return parsed.data;
-  const problems = parsed.success ? [] : zodProblems(parsed.error, locate);
+  const plain = plainDataProblems(data);
+  const parsed = plain.fatal ? undefined : schema.safeParse(data);
+  if (parsed?.success && plain.problems.length === 0) return parsed.data;
+  const problems = parsed && !parsed.success ? zodProblems(parsed.error, locate) : [];
   const seen = new Set(problems.map((p) => `${p.field}\0${p.message}`));
-  const extras = [...dropped, ...(parsed.success ? [] : (options.alsoCheck?.(data) ?? []))];
+  const extras = [...plain.problems, ...(parsed && !parsed.success ? (options.alsoCheck?.(data) ?? []) : [])];
   for (const extra of extras) {
     const field = formatFieldPath(extra.path);
     if (seen.has(`${field}\0${extra.message}`)) continue;
