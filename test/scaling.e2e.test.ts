@@ -100,7 +100,7 @@ describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-
   }, 180_000);
 
   it('shows agents whose jobs wait for a worker as queued, and running once a worker takes them', async () => {
-    const run = startCli(['run', workflowFile('queued', 3), '--json'], { env: env() });
+    const run = startCli(['run', workflowFile('queued', 3)], { env: env() });
     let worker: ReturnType<typeof startCli> | undefined;
     try {
       const statusOf = async () => {
@@ -134,9 +134,10 @@ describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-
         60_000,
         'one running agent and two queued',
       );
-      const { code, stdout } = await run.output;
+      const { code, stdout, stderr } = await run.output;
       expect(code).toBe(0);
-      expect((JSON.parse(stdout) as RunSummary).totals).toMatchObject({ agents: 3, succeeded: 3 });
+      expect(stdout + stderr).toMatch(/… task\.0 queued for a worker \(session /);
+      expect((await statusOf())!.totals).toMatchObject({ agents: 3, succeeded: 3 });
     } finally {
       run.kill('SIGTERM');
       worker?.kill('SIGTERM');
