@@ -73,7 +73,7 @@ describe('the library API', () => {
     expect(cycle.message).toContain('cycle');
     const deep: Record<string, unknown> = {};
     let level = deep;
-    for (let i = 0; i < 5000; i++) level = (level.x = {}) as Record<string, unknown>;
+    for (let i = 0; i < 5000; i++) level = level.x = {};
     const nested = invalid(deep);
     expect(nested.code).toBe(ErrorCodes.workflowInvalid);
     expect(nested.message).toMatch(/phases\[0\]\.agents\[0\]\.outputSchema(\.x)+: nested more than 64 levels deep/);
