@@ -99,7 +99,8 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
 
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
-    await this.forgetUnfinishedAttempt(jobId);
+    // A resumed run's agent that a worker is still running was just stored queued again: it runs.
+    if ((await this.forgetUnfinishedAttempt(jobId)) === 'active') await markRunning(this.options.store, job);
     const traceparent = this.options.traceparent?.(job);
     // A worker builds the agent's environment from its own: what the caller added must travel with the job.
     const env = { ...this.options.env, ...job.env };
@@ -147,12 +148,14 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
    * The orchestrator only sends agents without a final result. A kept job of the same id that ended
    * cancelled (a cancelled run, now resumed) or failed in BullMQ (its workers kept dying) holds no
    * result to reuse: it is removed so the agent runs again instead of returning that end at once.
+   * Returns the kept job's state.
    */
-  private async forgetUnfinishedAttempt(jobId: string): Promise<void> {
+  private async forgetUnfinishedAttempt(jobId: string): Promise<string | undefined> {
     const kept: Job<SealedAgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
-    if (!kept) return;
+    if (!kept) return undefined;
     const state = await kept.getState();
     if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
+    return state;
   }
 
   /**
