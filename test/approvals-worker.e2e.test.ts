@@ -140,12 +140,24 @@ describe.runIf(requireProgram('redis-server'))('approvals on baton workers (real
       );
       run.kill('SIGKILL');
       await run.output;
-      expect((await runCli(['approve', request.id], { env })).code).toBe(0);
 
-      const resumed = await runCli(['run', '--resume', request.runId, '--json'], { env });
+      // Resumed while the worker still runs the agent: the record says running, not queued again.
+      const resuming = startCli(['run', '--resume', request.runId], { env });
+      await waitFor(
+        () => /writer queued for a worker/.test(resuming.stdoutSoFar() + resuming.stderrSoFar()) || undefined,
+        60_000,
+        'the resumed run to hand the writer over',
+      );
+      await waitFor(
+        async () => (await redis.store.getAgent(request.runId, 'writer'))?.status === 'running' || undefined,
+        30_000,
+        'the writer, which the worker still runs, to show as running',
+      );
+      expect((await runCli(['approve', request.id], { env })).code).toBe(0);
+      const resumed = await resuming.output;
       expect(resumed.stderr).not.toMatch(/at .*\.ts:\d+/);
       expect(resumed.code).toBe(0);
-      const summary = JSON.parse(resumed.stdout) as RunSummary;
+      const summary = JSON.parse((await runCli(['status', request.runId, '--json'], { env })).stdout) as RunSummary;
       expect(summary.status).toBe('succeeded');
       expect(readFileSync(join(dir, 'NOTE.md'), 'utf8')).toBe('v2 is out\n');
       const writer = summary.phases[0]!.agents[0]!;

@@ -59,6 +59,18 @@ describe('hostile files through the CLI: exit 2, file, line and a code, no stack
       'version: 1\nname: x\nphases:\n  - id: p\n    agents:\n      - { id: a, prompt: p, permissions: { approvalTimeoutMs: 2147483648 } }\n',
       /approval-timeout\.yaml:6: phases\[0\]\.agents\[0\]\.permissions\.approvalTimeoutMs: must be at most 2073600000/,
     ],
+    [
+      'a __proto__ key in an agent env (a map would drop it without a word)',
+      'proto.yaml',
+      'version: 1\nname: x\nphases:\n  - id: p\n    agents:\n      - id: a\n        prompt: p\n        env:\n          __proto__: x\n',
+      /proto\.yaml:9: phases\[0\]\.agents\[0\]\.env\.__proto__: "__proto__" cannot be a key .*; rename it/,
+    ],
+    [
+      'a wrong-typed MCP server entry',
+      'mcp-type.yaml',
+      'version: 1\nname: x\nmcpServers:\n  gh: { type: websocket, url: "ws://127.0.0.1:1" }\nphases: [{ id: p, agents: [{ id: a, prompt: p }] }]\n',
+      /mcp-type\.yaml:4: mcpServers\.gh\.type: expected one of "stdio", "http", "sse"/,
+    ],
   ])('baton run: %s', async (_name, name, text, expected) => {
     const result = await runCli(['run', file(name, text)], { env });
     expect(result.code).toBe(2);
@@ -72,6 +84,16 @@ describe('hostile files through the CLI: exit 2, file, line and a code, no stack
     const result = await runCli(['config', 'check', '--config', config], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/error BATON_CONFIG_INVALID: .*\n {2}- .*baton\.config\.json:3: \(syntax\)/);
+  });
+
+  it('baton config check: a constructor key in a config map, named with its line', async () => {
+    const config = file('proto.config.yaml', 'tenant_max_concurrent_agents:\n  acme: 2\n  constructor: 3\n');
+    const result = await runCli(['config', 'check', '--config', config], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /proto\.config\.yaml:3: tenant_max_concurrent_agents\.constructor: "constructor" cannot be a key/,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('baton config check: BATON_PARALLEL_LIMIT=0x10 is refused, not read as 16', async () => {

@@ -228,6 +228,31 @@ phases:
     expect(unknown.stderr).toContain('No agent "nobody"');
   });
 
+  it('config of a remote server whose URL holds a key prints valid JSON, the key and password hidden', async () => {
+    const workflow = write(
+      'remote-config.yaml',
+      `version: 1
+name: remote
+mcpServers:
+  web: { type: http, url: "https://ops:pw12345678@mcp.example.com/mcp?api_key=live-abcdefgh", headers: { X-Team: ops } }
+phases:
+  - id: only
+    agents: [{ id: a, prompt: anything, mcpServers: [web] }]
+`,
+    );
+    const result = await runCli(['mcp', 'config', workflow, '--agent', 'a'], { env: env() });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      mcpServers: {
+        web: {
+          type: 'http',
+          url: 'https://ops:***@mcp.example.com/mcp?api_key=[REDACTED]',
+          headers: { 'X-Team': 'ops' },
+        },
+      },
+    });
+  });
+
   it('check reports each server, and exits 1 when one is down', async () => {
     const servers = {
       up: { command: process.execPath, args: [faultServer] },

@@ -81,6 +81,9 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(starter.phases.at(-1)!.agents[0]).toMatchObject({ mcpServers: ['baton'], mcpChosenBy: 'workflow' });
     const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
     expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
+    // A planning phase's bound: generations, and tasks (agents) per generation.
+    const planning = await plan(join(examples, 'orchestration', 'planning', 'workflow.yaml'));
+    expect(planning.phases.find((p) => p.planGenerations)).toMatchObject({ planGenerations: 2, planTasks: 20 });
   }, 120_000);
 
   it("estimates from this workflow's earlier runs once there are some (real claude run on the scripted model)", async () => {

@@ -99,6 +99,52 @@ describe.runIf(hasRedis)('scale-out: Redis store and BullMQ workers (real redis-
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   }, 180_000);
 
+  it('shows agents whose jobs wait for a worker as queued, and running once a worker takes them', async () => {
+    const run = startCli(['run', workflowFile('queued', 3)], { env: env() });
+    let worker: ReturnType<typeof startCli> | undefined;
+    try {
+      const statusOf = async () => {
+        const [latest] = await redis.store.listRuns({ limit: 1 });
+        if (latest?.workflowName !== 'queued') return undefined;
+        const result = await runCli(['status', latest.id, '--json'], { env: env() });
+        return JSON.parse(result.stdout) as RunSummary;
+      };
+      const statuses = (summary: RunSummary) => summary.phases.flatMap((p) => p.agents.map((a) => a.status)).sort();
+      // No worker yet: every agent's job waits in the queue.
+      const queued = await waitFor(
+        async () => {
+          const summary = await statusOf();
+          return summary && statuses(summary).join() === 'queued,queued,queued' ? summary : undefined;
+        },
+        60_000,
+        'three queued agents',
+      );
+      const text = await runCli(['status', queued.runId], { env: env() });
+      expect(text.stdout.match(/^ {4}queued {4}task\.\d/gm)).toHaveLength(3);
+      const board = await runCli(['dashboard', queued.runId, '--once'], { env: env() });
+      expect(board.stdout).toContain('Queue: 3');
+      expect(board.stdout).toContain('Active: 0');
+      // One worker, one job at a time: one agent runs while the others still wait.
+      worker = startCli(['worker', '--concurrency', '1'], { env: env() });
+      await waitFor(
+        async () => {
+          const summary = await statusOf();
+          return summary && statuses(summary).join() === 'queued,queued,running' ? true : undefined;
+        },
+        60_000,
+        'one running agent and two queued',
+      );
+      const { code, stdout, stderr } = await run.output;
+      expect(code).toBe(0);
+      expect(stdout + stderr).toMatch(/… task\.0 queued for a worker \(session /);
+      expect((await statusOf())!.totals).toMatchObject({ agents: 3, succeeded: 3 });
+    } finally {
+      run.kill('SIGTERM');
+      worker?.kill('SIGTERM');
+      await Promise.all([run.output, worker?.output]);
+    }
+  }, 180_000);
+
   it('completes a run while redis-server restarts under it', async () => {
     const worker = startCli(['worker', '--concurrency', '3'], { env: env() });
     try {

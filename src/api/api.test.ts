@@ -42,6 +42,46 @@ describe('the library API', () => {
     expect(String((error as Error).message)).toContain('phases[0].dependsOn[0]: unknown phase "q"');
   });
 
+  it('names the field path, and no line, of a workflow object given to run() without defineWorkflow', async () => {
+    const workflow = { version: 1, name: 'w', phases: [{ id: 'p', agents: [{ id: 'a', prompt: ' ' }] }] };
+    const error = await rejection(run(workflow as Parameters<typeof run>[0], where).result);
+    expect(error.code).toBe(ErrorCodes.workflowInvalid);
+    expect(error.message).toContain('- workflow w: phases[0].agents[0].prompt: an agent needs a non-empty prompt');
+    expect(error.message).not.toMatch(/workflow w:\d/);
+    const notAWorkflow = await rejection(run(5 as unknown as Parameters<typeof run>[0], where).result);
+    expect(notAWorkflow.message).toContain('- workflow: (root): expected object, received number');
+  });
+
+  it('refuses a workflow in code that is not plain data: a cycle, or nesting past 64 levels, naming the field', () => {
+    const invalid = (outputSchema: Record<string, unknown>) => {
+      try {
+        defineWorkflow({
+          version: 1,
+          name: 'w',
+          phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'x', outputSchema }] }],
+        });
+      } catch (error) {
+        return error as { code: string; message: string };
+      }
+      return { code: 'accepted', message: '' };
+    };
+    const cyclic: Record<string, unknown> = { type: 'object' };
+    cyclic.properties = { self: cyclic };
+    const cycle = invalid(cyclic);
+    expect(cycle.code).toBe(ErrorCodes.workflowInvalid);
+    expect(cycle.message).toContain('- workflow w: phases[0].agents[0].outputSchema.properties.self: ');
+    expect(cycle.message).toContain('cycle');
+    const deep: Record<string, unknown> = {};
+    let level = deep;
+    for (let i = 0; i < 5000; i++) level = level.x = {};
+    const nested = invalid(deep);
+    expect(nested.code).toBe(ErrorCodes.workflowInvalid);
+    expect(nested.message).toMatch(/phases\[0\]\.agents\[0\]\.outputSchema(\.x)+: nested more than 64 levels deep/);
+    // The same object twice (not a cycle) is fine.
+    const shared = { type: 'string' };
+    expect(invalid({ type: 'object', properties: { a: shared, b: shared } }).code).toBe('accepted');
+  });
+
   it('rejects bad settings given in code as BATON_CONFIG_INVALID, naming the key, before anything runs', async () => {
     const workflow = defineWorkflow({
       version: 1,

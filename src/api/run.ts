@@ -26,6 +26,7 @@ import {
 import type { QueueExecutor } from '../queue/index.js';
 import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
+import { workflowSource } from './workflow.js';
 import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
@@ -144,7 +145,7 @@ async function prepare(
   if (typeof what.workflow === 'string') return loadWorkflowWithMcp(resolve(cwd, what.workflow), config, cwd);
   if (!what.workflow) throw new BatonError(ErrorCodes.usage, 'Give a workflow to run, or a run id to resume.');
   const dir = resolve(cwd, options.workflowDir ?? '.');
-  return workflowWithMcp(what.workflow, `workflow ${what.workflow.name}`, { dir, cwd }, config);
+  return workflowWithMcp(what.workflow, workflowSource(what.workflow), { dir, cwd }, config);
 }
 
 /** A run resumed for a tenant must be that tenant's: another tenant's run reads as no run, as for every read. */

@@ -24,7 +24,7 @@ import { resumableRun, type RunEvents } from '../orchestrator/index.js';
 import { openStore, type Store } from '../store/index.js';
 import {
   loadWorkflow,
-  parseWorkflow,
+  checkWorkflowData,
   restoreWorkflowEnv,
   type LoadedWorkflow,
   type Workflow,
@@ -139,7 +139,7 @@ export function workflowWithMcp(
   config: BatonConfig,
 ) {
   const projectDirs = [where.cwd, where.dir];
-  const workflow = parseWorkflow(JSON.stringify(data), source, {
+  const workflow = checkWorkflowData(data, source, {
     externalMcpServers: externalServers(config, projectDirs),
   });
   return withMcpSetup({ workflow, path: where.path ?? '', dir: where.dir }, config, projectDirs);

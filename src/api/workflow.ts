@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { ErrorCodes, validateData } from '../core/index.js';
-import { makeWorkflowSchema, type Workflow } from '../workflow/index.js';
+import { checkWorkflowData, type makeWorkflowSchema, type Workflow } from '../workflow/index.js';
 
 /** A workflow as you write it: the same fields as workflow.yaml, defaults optional. */
 export type WorkflowInput = z.input<ReturnType<typeof makeWorkflowSchema>>;
@@ -15,7 +14,13 @@ export interface DefineWorkflowOptions {
  * BatonError (BATON_WORKFLOW_INVALID) naming each field, and the result has every default filled in.
  */
 export function defineWorkflow(input: WorkflowInput, options: DefineWorkflowOptions = {}): Workflow {
-  const schema = makeWorkflowSchema(new Set(options.externalMcpServers ?? []));
-  const source = typeof input?.name === 'string' ? `workflow ${input.name}` : 'workflow';
-  return validateData(schema, input, { source, code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+  return checkWorkflowData(input, workflowSource(input), {
+    externalMcpServers: new Set(options.externalMcpServers ?? []),
+  });
 }
+
+/** How problems of a workflow given as data name it: by its name, when it has one. */
+export const workflowSource = (input: unknown): string => {
+  const name = (input as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? `workflow ${name}` : 'workflow';
+};

@@ -5,7 +5,7 @@ import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
 import { ApprovalDesk, answerApproval } from './index.js';
-import { onlyPeopleLeft } from './detach.js';
+import { onlyPeopleLeft, WorkerHolds } from './detach.js';
 import { toolApprovalId, waitForAnswer } from './requests.js';
 import { webhookPayload } from './webhook.js';
 
@@ -213,6 +213,48 @@ describe('detach on wait', () => {
     // No worker has taken a job: nothing says a person holds them up.
     running = [];
     expect(await onlyPeopleLeft(store, 'r3', { workers })).toBe(false);
+  });
+
+  it('with workers busy, reads only what changed between polls: no listing of every pending request, none missed', async () => {
+    const { store } = temp;
+    const workflow = { version: 1, name: 'w', phases: [] };
+    for (const id of ['r5', 'r6'])
+      await store.saveRun({ id, workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r5', id: 'p', status: 'running' });
+    await store.saveAgent(agentRecord({ runId: 'r5', id: 'asker', status: 'running' }));
+    await store.saveAgent(agentRecord({ runId: 'r5', id: 'queued', status: 'running' }));
+    await store.saveApproval(request({ id: 'q5', runId: 'r5', agentId: 'asker' }));
+    // Many requests of other runs wait for people too: none of them is any business of this watcher.
+    for (let i = 0; i < 50; i++)
+      await store.saveApproval(request({ id: `many${i}`, runId: `elsewhere${i}`, agentId: 'x' }));
+    await store.saveApproval(request({ id: 'q6', runId: 'r6', agentId: 'other-asker' }));
+    const running = [
+      { runId: 'r5', agentId: 'asker' },
+      { runId: 'r6', agentId: 'other-asker' },
+    ];
+    const workers = { holders: () => Promise.resolve({ queued: new Set(['queued']), running }) };
+    const lists: Array<{ runId?: string }> = [];
+    const counted = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'listApprovals')
+          return (options: { runId?: string } = {}) => (lists.push(options), target.listApprovals(options));
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const holds = new WorkerHolds(counted);
+    expect(await onlyPeopleLeft(counted, 'r5', { workers }, holds)).toBe(true);
+    expect(lists.every((options) => options.runId !== undefined)).toBe(true);
+    lists.length = 0;
+    expect(await onlyPeopleLeft(counted, 'r5', { workers }, holds)).toBe(true);
+    // Nothing changed: the other run's request is read by its id, its run's requests are not listed again.
+    expect(lists.map((options) => options.runId)).toEqual(['r5']);
+    // Answered, then the same job asks again: the new request is found.
+    await store.saveApprovalDecision({ id: 'q6', status: 'approved', answer: { by: 't', at: 2_000 } });
+    await store.saveApproval(request({ id: 'q7', runId: 'r6', agentId: 'other-asker' }));
+    expect(await onlyPeopleLeft(counted, 'r5', { workers }, holds)).toBe(true);
+    await store.saveApprovalDecision({ id: 'q7', status: 'approved', answer: { by: 't', at: 2_000 } });
+    expect(await onlyPeopleLeft(counted, 'r5', { workers }, holds)).toBe(false);
+    expect(lists.every((options) => options.runId !== undefined)).toBe(true);
   });
 
   it('does not see only people while a started phase whose agents all finished is still at work (merging its branches)', async () => {

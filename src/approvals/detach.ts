@@ -30,7 +30,12 @@ export interface SlotsWaitedFor {
  * slot that only a person's answer can free: parallel_limit reached (`slotsTaken`), or, with workers,
  * its job is queued while every job the workers run waits for a person (of this run or another).
  */
-export async function onlyPeopleLeft(store: Store, runId: string, slots: SlotsWaitedFor = {}): Promise<boolean> {
+export async function onlyPeopleLeft(
+  store: Store,
+  runId: string,
+  slots: SlotsWaitedFor = {},
+  holds = new WorkerHolds(store),
+): Promise<boolean> {
   const [pending, agents, phases] = await Promise.all([
     store.listApprovals({ runId, status: 'pending' }),
     store.listAgents(runId),
@@ -42,12 +47,14 @@ export async function onlyPeopleLeft(store: Store, runId: string, slots: SlotsWa
   const toStart = agents.filter((agent) => agent.status === 'pending' && started.has(agent.phaseId));
   if (toStart.length > 0 && !slots.slotsTaken?.()) return false;
   if (phaseAtWork(phases, agents, pending)) return false;
-  const working = agents.filter((agent) => agent.status === 'running' && !waiting.has(agent.id));
+  const working = agents.filter(
+    (agent) => (agent.status === 'running' || agent.status === 'queued') && !waiting.has(agent.id),
+  );
   if (working.length === 0) return true;
   // Agents the orchestrator runs but whose jobs wait in the queue: held up only if the workers are.
   if (!slots.workers) return false;
   const { queued, running } = await slots.workers.holders(runId);
-  return working.every((agent) => queued.has(agent.id)) && (await heldByPeople(store, running));
+  return working.every((agent) => queued.has(agent.id)) && (await holds.allHeld(running));
 }
 
 /**
@@ -63,19 +70,54 @@ function phaseAtWork(
   const running = phases.filter((phase) => phase.status === 'running');
   // Phases whose work shows elsewhere: in their agents, their gate's request, their generated phases.
   const shown = new Set([
-    ...agents.filter((agent) => agent.status === 'pending' || agent.status === 'running').map((a) => a.phaseId),
+    ...agents.filter((agent) => ['pending', 'queued', 'running'].includes(agent.status)).map((a) => a.phaseId),
     ...pending.map((request) => request.phaseId),
     ...running.map((phase) => phase.parentId),
   ]);
   return running.some((phase) => !shown.has(phase.id));
 }
 
-/** Whether workers run jobs, each of an agent waiting for a person: no worker slot frees without an answer. */
-async function heldByPeople(store: Store, running: JobOwner[]): Promise<boolean> {
-  if (running.length === 0) return false; // no worker has taken a job: they are starting, or none runs yet
-  const pending = await store.listApprovals({ status: 'pending' });
-  const waiting = new Set(pending.map((request) => `${request.runId}|${request.agentId}`));
-  return running.every((job) => waiting.has(`${job.runId}|${job.agentId}`));
+const jobKey = (job: JobOwner): string => `${job.runId}|${job.agentId}`;
+
+/**
+ * Whether the jobs workers run each wait for a person, kept between polls so that a poll reads only
+ * what changed: a job known to wait costs one read of its request by id; only a job new since the
+ * last poll, or whose request was answered, lists its own run's pending requests. Pending requests of
+ * runs no worker is busy with are never read.
+ */
+export class WorkerHolds {
+  /** Running job → the request it waits on. */
+  private readonly waitingOn = new Map<string, string>();
+
+  constructor(private readonly store: Store) {}
+
+  async allHeld(running: JobOwner[]): Promise<boolean> {
+    if (running.length === 0) return false; // no worker has taken a job: they are starting, or none runs yet
+    const keys = new Set(running.map(jobKey));
+    for (const key of this.waitingOn.keys()) if (!keys.has(key)) this.waitingOn.delete(key);
+    const unknown = await this.stillUnknown(running);
+    for (const runId of new Set(unknown.map((job) => job.runId))) {
+      for (const request of await this.store.listApprovals({ runId, status: 'pending' })) {
+        const key = jobKey({ runId, agentId: request.agentId ?? '' });
+        if (keys.has(key)) this.waitingOn.set(key, request.id);
+      }
+      if (unknown.some((job) => job.runId === runId && !this.waitingOn.has(jobKey(job)))) return false;
+    }
+    return true;
+  }
+
+  /** The jobs not known to wait: new ones, and those whose request has been answered since. */
+  private async stillUnknown(running: JobOwner[]): Promise<JobOwner[]> {
+    const known = await Promise.all(
+      running.map(async (job) => {
+        const id = this.waitingOn.get(jobKey(job));
+        if (id !== undefined && (await this.store.getApproval(id))?.status === 'pending') return true;
+        this.waitingOn.delete(jobKey(job));
+        return false;
+      }),
+    );
+    return running.filter((_, i) => !known[i]);
+  }
 }
 
 /**
@@ -88,10 +130,11 @@ export async function untilOnlyPeopleLeft(
   options: SlotsWaitedFor & { signal: AbortSignal; pollMs?: number },
 ): Promise<boolean> {
   let seen = 0;
+  const holds = new WorkerHolds(store);
   while (!options.signal.aborted) {
     const slept = await sleep(options.pollMs ?? DEFAULT_POLL_MS, true, { signal: options.signal }).catch(() => false);
     if (!slept) break;
-    seen = (await onlyPeopleLeft(store, runId, options).catch(() => false)) ? seen + 1 : 0;
+    seen = (await onlyPeopleLeft(store, runId, options, holds).catch(() => false)) ? seen + 1 : 0;
     if (seen >= 2) return true;
   }
   return false;

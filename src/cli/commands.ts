@@ -309,8 +309,8 @@ export async function auditCommand(
   const { tenant } = tenantFilter(options.tenant);
   return withStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
-    const listed = await store.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
-    const events = await new TenantScope(store, tenant).ofOwnAuditEvents(listed);
+    const scope = new TenantScope(store, tenant);
+    const events = await scope.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
     if (options.json) output.stdout.write(`${JSON.stringify(events)}\n`);
     else if (events.length === 0) output.stdout.write('No audit events in that period.\n');
     else {

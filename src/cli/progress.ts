@@ -16,7 +16,9 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
   events.on('agent.started', (e) => {
     const inherited =
       e.inherited.entries > 0 ? `, inherits ${e.inherited.entries} facts / ${e.inherited.tokens} tokens` : '';
-    out.write(`  … ${e.agentId} running (session ${e.sessionId}${inherited})\n`);
+    out.write(
+      `  … ${e.agentId} ${e.queued ? 'queued for a worker' : 'running'} (session ${e.sessionId}${inherited})\n`,
+    );
   });
   events.on('context.corrupt', (e) =>
     out.write(`  ! ${e.agentId}: context entries ${e.entryIds.join(', ')} fail their checksum and were left out\n`),

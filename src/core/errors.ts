@@ -113,6 +113,8 @@ export const ErrorCodes = {
   agentNotFound: 'BATON_AGENT_NOT_FOUND',
   /** A worker cannot open a job's sealed secrets: its job key (job_secret or data_dir/job.key) differs from the orchestrator's. */
   jobKeyMismatch: 'BATON_JOB_KEY_MISMATCH',
+  /** A planner planned more tasks for one generation than its phase's plan.maxTasks: none of them was run. */
+  planTooLarge: 'BATON_PLAN_TOO_LARGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

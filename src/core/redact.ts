@@ -18,12 +18,13 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [/\b(gh[pousr]_[A-Za-z0-9]{16,})\b/g, REDACTED],
   [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
-  // scheme://user:password@host (redis://:pw@host included): the password only.
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, `$1${URL_PASSWORD_MASK}@`],
+  // scheme://user:password@host (redis://:pw@host included): the password only. No shape reaches past a
+  // quote, so a URL inside JSON text ends with its string and the JSON stays valid.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"']*:)[^\s/@"']+@/gi, `$1${URL_PASSWORD_MASK}@`],
   // A URL's query parameter named like a secret (?token=…, &api_key=…, and in a URL a bare key= or a
   // signature, sig=): a webhook's or collector's key.
   [
-    /([?&])([^=&#\s]+)=([^&#\s]+)/g,
+    /([?&])([^=&#\s"']+)=([^&#\s"']+)/g,
     (whole, separator, name, value) =>
       (isSecretName(name) || /^(key|sig|signature)$/i.test(name)) && !value.startsWith('$')
         ? `${separator}${name}=${REDACTED}`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BatonError, ErrorCodes } from './errors.js';
-import { parseYamlWithSchema } from './validate.js';
+import { parseYamlWithSchema, validateData } from './validate.js';
 
 const schema = z.record(z.string(), z.unknown());
 
@@ -60,5 +60,38 @@ describe('hostile YAML and JSON', () => {
 
   it('refuses duplicate keys in JSON, which JSON.parse would silently accept', () => {
     expect(problemOf('{"a": 1, "a": 2}', 'x.json').message).toMatch(/\[DUPLICATE_KEY\]/);
+  });
+});
+
+describe('keys that name an object prototype', () => {
+  const strict = z.object({ env: z.record(z.string(), z.string()), tags: z.array(z.string()).optional() }).strict();
+  const check = (data: unknown) => {
+    try {
+      validateData(strict, data, { source: 'workflow w', code: ErrorCodes.workflowInvalid, what: 'Workflow' });
+    } catch (error) {
+      if (error instanceof BatonError) return error.message;
+    }
+    return 'accepted';
+  };
+
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'refuses %s in a map of a file, naming its path and line',
+    (key) => {
+      for (const [text, source] of [
+        [`env:\n  A: x\n  ${key}: y\n`, 'wf.yaml'],
+        [`{"env": {"A": "x",\n "${key}": "y"}}`, 'wf.json'],
+      ] as const) {
+        const message = problemOf(text, source).message;
+        expect(message).toContain(`${source}:${source.endsWith('json') ? 2 : 3}: env.${key}: `);
+        expect(message).toContain('rename it');
+      }
+    },
+  );
+
+  it('refuses one given in code (an own key), naming its path and no line', () => {
+    const env = JSON.parse('{"A": "x", "__proto__": "y"}') as Record<string, string>;
+    const message = check({ env });
+    expect(message).toContain('- workflow w: env.__proto__: ');
+    expect(check({ env: { A: 'x' } })).toBe('accepted');
   });
 });

@@ -29,9 +29,45 @@ export function formatProblems(source: string, problems: ValidationProblem[]): s
   return lines.join('\n');
 }
 
+type Issue = z.core.$ZodIssue;
+
+const samePath = (a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean =>
+  a.length === b.length && a.every((key, i) => key === b[i]);
+
+/** zod's "Invalid input: expected string, …" without its prefix: the field named before it already says where. */
+const withoutPrefix = (message: string): string => message.replace(/^Invalid (input|option): /, '');
+
+/**
+ * The issues of a union, with paths from the root. zod reports only "Invalid input" for the union; the
+ * branch the input was meant for says what to change: of the branches whose shape the input has, the
+ * one with the fewest problems. Where no branch has its shape, what each expects is listed together.
+ */
+function unionIssues(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const branches = issue.errors.map((branch) =>
+    branch.flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] })),
+  );
+  const wrongShape = (branch: Issue[]): boolean =>
+    branch.length === 1 && branch[0]!.code === 'invalid_type' && samePath(branch[0].path, issue.path);
+  if (branches.every(wrongShape)) {
+    const first = branches[0]![0]!;
+    const expected = [...new Set(branches.map((branch) => (branch[0] as { expected?: string }).expected))];
+    return [{ ...first, message: first.message.replace(/expected [a-z]+/, `expected ${expected.join(' or ')}`) }];
+  }
+  const closest = branches.filter((branch) => !wrongShape(branch)).reduce((a, b) => (b.length < a.length ? b : a));
+  return closest.map((inner) => {
+    if (inner.code !== 'invalid_value') return inner;
+    // A tag such as `type:` takes the values of every branch, not only those of the branch chosen.
+    const values = branches
+      .flat()
+      .flatMap((other) => (other.code === 'invalid_value' && samePath(other.path, inner.path) ? other.values : []));
+    return { ...inner, message: `expected one of ${[...new Set(values)].map((v) => JSON.stringify(v)).join(', ')}` };
+  });
+}
+
 /** Rewords zod's messages where a user would otherwise have to guess what to change. */
 function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number | undefined): ValidationProblem[] {
-  return error.issues.flatMap((issue): ValidationProblem[] => {
+  return error.issues.flatMap(unionIssues).flatMap((issue): ValidationProblem[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
         const path = [...issue.path, key];
@@ -51,7 +87,7 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
     return [
       {
         field: formatFieldPath(issue.path),
-        message: missing ? `required field is missing (expected ${issue.expected})` : issue.message,
+        message: missing ? `required field is missing (expected ${issue.expected})` : withoutPrefix(issue.message),
         line: locate(issue.path),
       },
     ];
@@ -59,17 +95,76 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
 }
 
 /**
+ * Keys a JavaScript object cannot hold as data: `__proto__` is dropped by every map (or would reach the
+ * prototype), and `constructor` and `prototype` shadow what code reads from an object. Refused where
+ * found, with their path, rather than dropped without a word.
+ */
+const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * What keeps data from being plain data, by path: prototype keys, and (data built in code, which no
+ * parser has checked) a cycle or nesting past `maxNestingDepth`, which would overflow the stack of
+ * whatever walks it next. `fatal` problems must stop validation before the schema walks the data.
+ */
+function plainDataProblems(data: unknown): { problems: PathProblem[]; fatal: boolean } {
+  const problems: PathProblem[] = [];
+  let fatal = false;
+  const enclosing = new Set<object>();
+  const done = new Set<object>();
+  const visitValue = (value: unknown, path: PropertyKey[]): void => {
+    if (value === null || typeof value !== 'object' || done.has(value)) return;
+    const problem = enclosing.has(value)
+      ? 'refers back to an object that holds it (a cycle); give plain data'
+      : path.length > maxNestingDepth
+        ? `nested more than ${maxNestingDepth} levels deep`
+        : undefined;
+    if (problem) {
+      fatal = true;
+      problems.push({ path, message: problem });
+      return;
+    }
+    enclosing.add(value);
+    for (const key of Object.keys(value)) {
+      const at = [...path, Array.isArray(value) ? Number(key) : key];
+      if (!Array.isArray(value) && prototypeKeys.has(key))
+        problems.push({ path: at, message: `"${key}" cannot be a key (it names an object's prototype); rename it` });
+      else visitValue((value as Record<string, unknown>)[key], at);
+    }
+    enclosing.delete(value);
+    done.add(value);
+  };
+  visitValue(data, []);
+  return { problems, fatal };
+}
+
+/**
  * Validates plain data (already parsed) against a schema; throws a BatonError with every problem
  * named by field. Used for data that did not come from a file (env overrides, CLI flags).
  */
-export function validateData<S extends z.ZodType>(
+export function validateData<S extends z.ZodType>(schema: S, data: unknown, options: ParseOptions): z.output<S> {
+  return validated(schema, data, options, () => undefined);
+}
+
+/** The schema's output, or a BatonError listing every problem: the schema's, the keys it would drop, `alsoCheck`'s. */
+function validated<S extends z.ZodType>(
   schema: S,
   data: unknown,
-  options: { source: string; code: ErrorCode; what: string },
+  options: ParseOptions,
+  locate: (path: PropertyKey[]) => number | undefined,
 ): z.output<S> {
-  const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const problems = zodProblems(parsed.error, () => undefined);
+  const plain = plainDataProblems(data);
+  const parsed = plain.fatal ? undefined : schema.safeParse(data);
+  if (parsed?.success && plain.problems.length === 0) return parsed.data;
+  const problems = parsed && !parsed.success ? zodProblems(parsed.error, locate) : [];
+  const seen = new Set(problems.map((p) => `${p.field}\0${p.message}`));
+  const extras = [...plain.problems, ...(parsed && !parsed.success ? (options.alsoCheck?.(data) ?? []) : [])];
+  for (const extra of extras) {
+    const field = formatFieldPath(extra.path);
+    if (seen.has(`${field}\0${extra.message}`)) continue;
+    seen.add(`${field}\0${extra.message}`);
+    problems.push({ field, message: extra.message, line: locate(extra.path) });
+  }
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   throw new BatonError(options.code, `${options.what} is invalid:\n${formatProblems(options.source, problems)}`);
 }
 
@@ -187,9 +282,6 @@ function parseToData(
  */
 export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S, options: ParseOptions): z.output<S> {
   const { doc, lineCounter, data } = parseToData(text, options);
-  const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
-
   const locate = (path: PropertyKey[]): number | undefined => {
     // Walk up the path until a node exists (a missing field is reported at its parent).
     for (let depth = path.length; depth >= 0; depth--) {
@@ -198,15 +290,7 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S
     }
     return undefined;
   };
-  const problems = zodProblems(parsed.error, locate);
-  const seen = new Set(problems.map((p) => `${p.field}\0${p.message}`));
-  for (const extra of options.alsoCheck?.(data) ?? []) {
-    const field = formatFieldPath(extra.path);
-    if (seen.has(`${field}\0${extra.message}`)) continue;
-    problems.push({ field, message: extra.message, line: locate(extra.path) });
-  }
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  throw new BatonError(options.code, `${options.what} is invalid:\n${formatProblems(options.source, problems)}`);
+  return validated(schema, data, options, locate);
 }
 
 /** Far beyond any workflow, config or script; a larger file is a mistake, not something to parse. */

@@ -414,4 +414,29 @@ describe('web dashboard per tenant (real HTTP)', () => {
     expect(tenant.updates()).toBe(3);
     expect(tenant.text()).not.toContain('run-b');
   });
+
+  it('tells open pages when an agent handed to workers is taken up (queued, then running)', async () => {
+    const workflow = { version: 1, name: 'w', phases: [] };
+    const run = { id: 'run-q', workflowName: 'w', tenant: 'default', workflow, createdAt: Date.now() };
+    await temp.store.saveRun({ ...run, status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.saveAgent(agentRecord({ runId: 'run-q', id: 'worker', status: 'queued' }));
+    const dashboard = await startWebDashboard({ store: temp.store, port: 0, pollMs: 20, token: 'operator-token' });
+    try {
+      const stream = await eventStream(dashboard.url, 'operator-token');
+      const until = (what: string, holds: () => boolean) => waitFor(() => holds() || undefined, 10_000, what);
+      await until('the stream to start', () => stream.updates() === 2);
+      const agentStatus = async () => {
+        const response = await fetch(`${dashboard.url}api/runs/run-q`, {
+          headers: { authorization: 'Bearer operator-token' },
+        });
+        return ((await response.json()) as { agents: Array<{ status: string }> }).agents[0]!.status;
+      };
+      expect(await agentStatus()).toBe('queued');
+      await temp.store.saveAgent(agentRecord({ runId: 'run-q', id: 'worker', status: 'running' }));
+      await until('the page to hear the agent runs', () => stream.updates() === 3);
+      expect(await agentStatus()).toBe('running');
+    } finally {
+      await dashboard.close();
+    }
+  });
 });

@@ -22,7 +22,7 @@ export function dashboardPage(tenant: string | undefined): string {
   tr[data-run-id] { cursor: pointer; }
   tr[data-run-id]:hover { background: #f0f4ff; }
   .status { font-weight: 600; }
-  .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending { color: #9a6700; } .cancelled { color: #6e7781; }
+  .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending, .queued { color: #9a6700; } .cancelled { color: #6e7781; }
   #detail, #approvals { grid-column: 1 / -1; }
   .approval { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .approval pre { white-space: pre-wrap; background: #fff8e5; padding: 6px 8px; border-radius: 4px; margin: 4px 0; }

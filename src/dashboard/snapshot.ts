@@ -12,7 +12,7 @@ export interface DashboardSnapshot {
   status: RunStatus;
   agents: number;
   active: number;
-  /** Agents not started yet. */
+  /** Agents not started yet: waiting for a slot (`pending`) or for a worker (`queued`). */
   queued: number;
   succeeded: number;
   failed: number;
@@ -66,7 +66,7 @@ export async function dashboardSnapshot(
     status,
     agents: agents.length,
     active: live ? agents.filter((a) => a.status === 'running').length : 0,
-    queued: agents.filter((a) => a.status === 'pending').length,
+    queued: agents.filter((a) => a.status === 'pending' || a.status === 'queued').length,
     succeeded,
     failed,
     ...(succeeded + failed > 0 ? { successRate: succeeded / (succeeded + failed) } : {}),

@@ -94,10 +94,16 @@ async function runDetail(store: Store, scope: TenantScope, runId: string, redact
   };
 }
 
-/** A running run's tool calls as they start and end, and its MCP health as saved: a change is worth pushing to open pages. */
+/** A running run's tool calls as they start and end, its agents' statuses and its MCP health: a change is worth pushing to open pages. */
 async function runProgress(store: Store, runId: string): Promise<string> {
-  const [calls, health] = await Promise.all([store.listToolCalls(runId), store.listMcpHealth(runId)]);
-  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}/${JSON.stringify(health)}`;
+  const [calls, health, agents] = await Promise.all([
+    store.listToolCalls(runId),
+    store.listMcpHealth(runId),
+    store.listAgents(runId),
+  ]);
+  // Agents' statuses too: one a worker takes up turns from queued to running without a call or a total changing.
+  const statuses = agents.map((a) => a.status).join();
+  return `${calls.length}/${calls.filter((c) => c.status !== 'running').length}/${statuses}/${JSON.stringify(health)}`;
 }
 
 /** The server-sent event that tells an open page to fetch again. */

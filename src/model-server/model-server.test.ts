@@ -44,6 +44,14 @@ describe('scripted model server', () => {
     expect(message.stop_reason).toBe('end_turn');
   });
 
+  it('refuses a script given in code that is not a script, naming the field, before it listens', async () => {
+    const bad = { rules: [{ match: 5, reply: { text: 'x' } }] } as unknown as Script;
+    await expect(startModelServer({ script: bad })).rejects.toMatchObject({
+      code: 'BATON_SCRIPT_INVALID',
+      message: expect.stringContaining('- model script: rules[0].match: expected object, received number') as unknown,
+    });
+  });
+
   it('answers non-streaming requests too', async () => {
     const client = await clientFor(parseScript('default: { text: fallback }\n', 's.yaml'));
     const message = await client.messages.create(ask('anything'));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+import { ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
 
 /** Token usage the scripted model reports; fields left out are computed from the request and reply. */
 const usageSchema = z
@@ -119,6 +119,16 @@ export type ScriptFunction = (request: ModelRequestView) => Reply | undefined;
 
 export function parseScript(text: string, source: string): Script {
   return parseYamlWithSchema(text, scriptSchema, { source, code: ErrorCodes.scriptInvalid, what: 'Model script' });
+}
+
+/** A script given as data (in code): checked like a file, its problems named by field. */
+export function checkScript(script: Script | ScriptFunction): Script | ScriptFunction {
+  if (typeof script === 'function') return script;
+  return validateData(scriptSchema, script, {
+    source: 'model script',
+    code: ErrorCodes.scriptInvalid,
+    what: 'Model script',
+  });
 }
 
 export function loadScript(path: string): Script {

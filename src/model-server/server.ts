@@ -13,7 +13,14 @@ import {
   type ReplyUsage,
 } from './anthropic.js';
 import { readBody, startHttpServer, type HttpService } from '../http/index.js';
-import { ScriptPlayer, type ModelRequestView, type Reply, type Script, type ScriptFunction } from './script.js';
+import {
+  checkScript,
+  ScriptPlayer,
+  type ModelRequestView,
+  type Reply,
+  type Script,
+  type ScriptFunction,
+} from './script.js';
 
 /** The Messages API's own request size limit. */
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -65,7 +72,7 @@ export class ModelServer {
   private messageCounter = 0;
 
   constructor(private readonly options: ModelServerOptions) {
-    this.player = new ScriptPlayer(options.script);
+    this.player = new ScriptPlayer(checkScript(options.script));
     this.apiKey = options.apiKey ?? `scripted-${randomBytes(16).toString('hex')}`;
   }
 

@@ -149,6 +149,22 @@ describe('the one redaction rule', () => {
     ).toBe('https://hooks.slack.com/services/[REDACTED] https://discord.com/api/webhooks/[REDACTED]');
   });
 
+  it('keeps JSON it redacts valid: a URL shape stops at the closing quote of its string', () => {
+    const data = {
+      web: { url: 'https://user:pw12345678@example.com/mcp?api_key=sk-live-abcdefgh', type: 'http' },
+      redis: 'redis://x:hunter2hunter2',
+      mail: 'ops@example.com',
+    };
+    for (const text of [JSON.stringify(data), JSON.stringify(data, null, 2)]) {
+      const redacted = JSON.parse(redactShapes(text)) as typeof data;
+      expect(redacted).toEqual({
+        web: { url: 'https://user:***@example.com/mcp?api_key=[REDACTED]', type: 'http' },
+        redis: 'redis://x:hunter2hunter2',
+        mail: 'ops@example.com',
+      });
+    }
+  });
+
   it('hides secret-named fields whole, but leaves ${VAR} references (they say where, not what)', () => {
     expect(
       redactor.redactDeep({

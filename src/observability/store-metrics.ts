@@ -65,7 +65,7 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
   for (const agent of agents) {
     // An interrupted run's agents are stored as running, but nothing runs them.
     if (agent.status === 'running' && run.status === 'running') totals.active += 1;
-    if (agent.status === 'pending' && run.status === 'running') totals.queued += 1;
+    if ((agent.status === 'pending' || agent.status === 'queued') && run.status === 'running') totals.queued += 1;
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
     const phase = agent.phaseId;

@@ -77,6 +77,7 @@ export class AgentRecords {
       agentId: record.id,
       sessionId: record.sessionId,
       inherited,
+      ...(record.status === 'queued' ? { queued: true as const } : {}),
     });
   }
 

@@ -33,6 +33,8 @@ export interface RunEventMap extends Record<string, unknown> {
     sessionId: string;
     /** What it inherited: entries, tokens, from how many phases, and how long the selection took. */
     inherited: { entries: number; tokens: number; phases: number; queryMs: number };
+    /** Handed to `baton worker`s: its job waits in the queue until a worker takes it. */
+    queued?: true;
   };
   'agent.mcp': {
     runId: string;

@@ -86,6 +86,11 @@ export interface AgentJobHooks {
  * or `baton worker`s through a queue (QueueExecutor). The orchestrator never asks which it has.
  */
 export interface AgentExecutor {
+  /**
+   * What an agent's record shows once its job is handed over: `running` where the agent starts at once,
+   * `queued` where it waits for a worker (which marks it `running` when it takes the job).
+   */
+  readonly startStatus: 'running' | 'queued';
   /** How many more agents `prewarm` would take now; 0 when this executor cannot start agents ahead. */
   readonly warmCapacity: number;
   /** Starts a job's agent process while it waits for its slot; false when it could not. */
@@ -234,6 +239,8 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
 
 /** Runs agents in this process, with the runtime it was given; its session pool prewarms them. */
 export class LocalExecutor implements AgentExecutor {
+  readonly startStatus = 'running';
+
   constructor(private readonly deps: { store: Store; runtime: AgentRuntime; env: NodeJS.ProcessEnv; clock?: Clock }) {}
 
   get warmCapacity(): number {

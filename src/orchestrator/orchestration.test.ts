@@ -420,6 +420,39 @@ phases:
   });
 });
 
+describe('orchestration: a planner that plans too much', () => {
+  const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, prompt: 'work' }));
+
+  it('refuses a generation over plan.maxTasks (default 20) before any of its agents is made', async () => {
+    const yaml = `version: 1\nname: p\nphases:\n  - { id: plan, plan: { maxGenerations: 2 }, agents: [{ id: planner, prompt: go }] }\n`;
+    const { runtime, result } = start(yaml, () => ({
+      text: 'plan',
+      structured: { done: false, tasks: tasks(10_000) },
+    }));
+    const summary = await result;
+    expect(summary.status).toBe('failed');
+    expect((await phaseOf(summary.runId, 'plan')).error).toEqual({
+      code: ErrorCodes.planTooLarge,
+      message:
+        'planner planner.g1 planned 10000 tasks, more than plan.maxTasks (20) allows for one generation; raise plan.maxTasks (at most 1000) or ask the planner for fewer, larger tasks',
+    });
+    expect(runtime.calls.map((c) => c.agentId)).toEqual(['planner.g1']);
+    expect((await temp.store.listAgents(summary.runId)).map((a) => a.id)).toEqual(['planner.g1']);
+  });
+
+  it('runs a generation of exactly plan.maxTasks, and tells the planner the limit', async () => {
+    const yaml = `version: 1\nname: p\nphases:\n  - { id: plan, plan: { maxGenerations: 1, maxTasks: 3 }, agents: [{ id: planner, prompt: go }] }\n`;
+    const { runtime, result } = start(yaml, (spec) =>
+      spec.agentId.startsWith('planner')
+        ? { text: 'plan', structured: { done: false, tasks: tasks(3) } }
+        : { text: 'did it' },
+    );
+    expect((await result).status).toBe('succeeded');
+    expect(runtime.calls).toHaveLength(4);
+    expect(runtime.calls[0]!.prompt).toContain('at most 3 tasks');
+  });
+});
+
 describe('orchestration: priorities and tenant quotas', () => {
   it('runs waiting agents of a higher-priority run first when runs share a scheduler', async () => {
     const scheduler = new AgentScheduler({ limit: 1 });

@@ -1,6 +1,6 @@
 import { toErrorInfo } from '../core/index.js';
 import type { PhaseOutput, PhaseStatus } from '../store/index.js';
-import { ancestorPhases, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
+import { ancestorPhases, defaultPlanTasks, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
 import type { RunEvents } from './events.js';
 import { nextGenerationPrompt, parsePlan, phasesFromPlan, planJsonSchema, type Plan } from './planning.js';
 import type { RunAgent } from './run-agent.js';
@@ -27,6 +27,7 @@ type GenerationHistory = Array<{ generation: number; results: Array<{ task: stri
 export async function runPlanningPhase(phase: PhaseSpec, graph: PhaseGraph, runAgent: RunAgent): Promise<PhaseResult> {
   const planner = phase.agents[0]!;
   const maxGenerations = phase.plan?.maxGenerations ?? 1;
+  const maxTasks = phase.plan?.maxTasks ?? defaultPlanTasks;
   const history: GenerationHistory = [];
   const generatedIds: string[] = [];
   let lastPlan: Plan | undefined;
@@ -35,7 +36,7 @@ export async function runPlanningPhase(phase: PhaseSpec, graph: PhaseGraph, runA
     const id = `${planner.id}.g${generation}`;
     const entry: AgentEntry = { ...planner, id, outputSchema: planJsonSchema };
     const agent = await runAgent(
-      { id, entry, prompt: nextGenerationPrompt(planner.prompt, history) },
+      { id, entry, prompt: nextGenerationPrompt(planner.prompt, history, maxTasks) },
       { phase, role: 'planner', generation },
     );
     if (agent.status !== 'succeeded')
@@ -44,7 +45,7 @@ export async function runPlanningPhase(phase: PhaseSpec, graph: PhaseGraph, runA
         ...(agent.error ? { error: agent.error } : {}),
       };
     try {
-      lastPlan = parsePlan(agent.output, agent.id);
+      lastPlan = parsePlan(agent.output, agent.id, maxTasks);
     } catch (error) {
       return { status: generation === 1 ? 'failed' : 'partial', error: toErrorInfo(error) };
     }

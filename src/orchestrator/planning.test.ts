@@ -10,11 +10,11 @@ const planOf = (...ids: string[]) => ({
 describe("a planner's plan, as hostile input", () => {
   it('refuses task ids longer than an id may be (they become agent ids, file and branch names)', () => {
     const long = 'x'.repeat(300);
-    expect(() => parsePlan(planOf('short', long), 'plan.g1')).toThrow(
+    expect(() => parsePlan(planOf('short', long), 'plan.g1', 20)).toThrow(
       expect.objectContaining({ code: ErrorCodes.planInvalid, message: expect.stringContaining('tasks.1.id') }),
     );
     const longest = 'y'.repeat(maxIdLength);
-    expect(parsePlan(planOf(longest), 'plan.g1').tasks[0]!.id).toBe(longest);
+    expect(parsePlan(planOf(longest), 'plan.g1', 20).tasks[0]!.id).toBe(longest);
     // With the longest phase id and generation, a generated id still fits a file name (255 bytes).
     expect(`${generatedPhaseId('p'.repeat(maxIdLength), 50, longest)}.json`.length).toBeLessThan(255);
   });

@@ -33,7 +33,14 @@ const { $schema: _dialect, ...planJson } = z.toJSONSchema(planSchema, { io: 'inp
 export const planJsonSchema: Record<string, unknown> = planJson;
 
 /** Reads a planner's structured output as a plan, or says what is wrong with it. */
-export function parsePlan(output: AgentOutput | undefined, plannerId: string): Plan {
+export function parsePlan(output: AgentOutput | undefined, plannerId: string, maxTasks: number): Plan {
+  const planned = (output?.structured as { tasks?: unknown } | undefined)?.tasks;
+  // Refused whole, before any of it becomes an agent: which tasks to drop is the planner's call, not Baton's.
+  if (Array.isArray(planned) && planned.length > maxTasks)
+    throw new BatonError(
+      ErrorCodes.planTooLarge,
+      `planner ${plannerId} planned ${planned.length} tasks, more than plan.maxTasks (${maxTasks}) allows for one generation; raise plan.maxTasks (at most 1000) or ask the planner for fewer, larger tasks`,
+    );
   const parsed = planSchema.safeParse(output?.structured);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(plan)'}: ${i.message}`).join('; ');
@@ -91,9 +98,10 @@ export function phasesFromPlan(plan: Plan, planPhaseId: string, generation: numb
 export function nextGenerationPrompt(
   goal: string,
   history: Array<{ generation: number; results: Array<{ task: string; status: string; text: string }> }>,
+  maxTasks: number,
 ): string {
   if (history.length === 0) {
-    return `${goal}\n\nAnswer with a plan: tasks for agents to run now (ids, prompts, dependencies between them, MCP servers they need), or done: true when nothing is left to do.`;
+    return `${goal}\n\nAnswer with a plan: at most ${maxTasks} tasks for agents to run now (ids, prompts, dependencies between them, MCP servers they need), or done: true when nothing is left to do.`;
   }
   const reports = history
     .map(
@@ -101,5 +109,5 @@ export function nextGenerationPrompt(
         `Generation ${g.generation}:\n${g.results.map((r) => `- ${r.task} (${r.status}): ${r.text.length > 2000 ? `${r.text.slice(0, 2000)}…` : r.text}`).join('\n')}`,
     )
     .join('\n\n');
-  return `${goal}\n\nYour earlier plans have run. Results so far:\n\n${reports}\n\nPlan the next generation of tasks, or answer done: true when the goal is reached.`;
+  return `${goal}\n\nYour earlier plans have run. Results so far:\n\n${reports}\n\nPlan the next generation of tasks (at most ${maxTasks}), or answer done: true when the goal is reached.`;
 }

@@ -48,7 +48,7 @@ export async function prepareAgent(
   });
   const started: AgentRecord = {
     ...record,
-    status: 'running',
+    status: ctx.executor.startStatus,
     systemPrompt: job.spec.appendSystemPrompt ?? record.systemPrompt,
     model: resolved.model,
     startedAt: record.startedAt ?? startedAt,

@@ -29,6 +29,8 @@ export interface PhasePlan {
   aggregate?: string;
   /** A planning phase: later generations of phases come from its agent's plan. */
   planGenerations?: number;
+  /** Most tasks (agents) each generation of a planning phase may have (`plan.maxTasks`). */
+  planTasks?: number;
   workspace: 'shared' | 'worktree';
   repo?: string;
   agents: AgentPlan[];
@@ -157,7 +159,7 @@ export async function planWorkflow(
     dependsOn: phase.dependsOn ?? [],
     ...(phase.when ? { when: describeWhen(phase) } : {}),
     ...(phase.aggregate ? { aggregate: phase.aggregate.strategy } : {}),
-    ...(phase.plan ? { planGenerations: phase.plan.maxGenerations } : {}),
+    ...(phase.plan ? { planGenerations: phase.plan.maxGenerations, planTasks: phase.plan.maxTasks } : {}),
     workspace: phase.workspace,
     ...(phase.repo ? { repo: phase.repo } : {}),
     agents: phase.agents.map((entry) => planAgent(workflow, phase, entry, where)),
@@ -169,7 +171,9 @@ export async function planWorkflow(
       ),
     ),
     ...phases.flatMap((p) =>
-      p.planGenerations ? [`phases planned by ${p.id} (up to ${p.planGenerations} generations)`] : [],
+      p.planGenerations
+        ? [`phases planned by ${p.id} (up to ${p.planGenerations} generations of at most ${p.planTasks} agents)`]
+        : [],
     ),
   ];
   const known = phases.flatMap((p) => p.agents).reduce((sum, a) => sum + (a.instances ?? 0), 0);

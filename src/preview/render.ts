@@ -14,7 +14,9 @@ function phaseLine(phase: PhasePlan): string {
     phase.dependsOn.length ? `<- ${phase.dependsOn.join(', ')}` : undefined,
     phase.when ? `when ${phase.when}` : undefined,
     phase.aggregate ? `aggregate: ${phase.aggregate}` : undefined,
-    phase.planGenerations ? `plans up to ${phase.planGenerations} generations` : undefined,
+    phase.planGenerations
+      ? `plans up to ${phase.planGenerations} generations of at most ${phase.planTasks} tasks`
+      : undefined,
     phase.workspace === 'worktree' ? 'worktree' : undefined,
   ].filter(Boolean);
   return `[${phase.id}]  ${agentCount(phase)}${notes.length ? `  ${notes.join('; ')}` : ''}`;

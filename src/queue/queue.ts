@@ -67,6 +67,8 @@ const resultWithoutRun = (status: 'failed' | 'cancelled', code: ErrorCode, messa
 export class QueueExecutor implements AgentExecutor, WorkerSlots {
   /** Agents start on workers, which keep their own pools: nothing to start ahead here. */
   readonly warmCapacity = 0;
+  /** Until a worker takes the job: `baton status` and the dashboards tell waiting from working. */
+  readonly startStatus = 'queued';
 
   private constructor(
     private readonly queue: Queue,
@@ -97,7 +99,8 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
 
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
-    await this.forgetUnfinishedAttempt(jobId);
+    // A resumed run's agent that a worker is still running was just stored queued again: it runs.
+    if ((await this.forgetUnfinishedAttempt(jobId)) === 'active') await markRunning(this.options.store, job);
     const traceparent = this.options.traceparent?.(job);
     // A worker builds the agent's environment from its own: what the caller added must travel with the job.
     const env = { ...this.options.env, ...job.env };
@@ -145,12 +148,14 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
    * The orchestrator only sends agents without a final result. A kept job of the same id that ended
    * cancelled (a cancelled run, now resumed) or failed in BullMQ (its workers kept dying) holds no
    * result to reuse: it is removed so the agent runs again instead of returning that end at once.
+   * Returns the kept job's state.
    */
-  private async forgetUnfinishedAttempt(jobId: string): Promise<void> {
+  private async forgetUnfinishedAttempt(jobId: string): Promise<string | undefined> {
     const kept: Job<SealedAgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
-    if (!kept) return;
+    if (!kept) return undefined;
     const state = await kept.getState();
     if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
+    return state;
   }
 
   /**
@@ -244,6 +249,12 @@ async function withSharedMcp(
   }
 }
 
+/** The agent's record turns from queued to running as a worker takes its job (its final record comes from the orchestrator). */
+async function markRunning(store: Store, job: AgentJob): Promise<void> {
+  const record = await store.getAgent(job.runId, job.agentId);
+  if (record?.status === 'queued') await store.saveAgent({ ...record, status: 'running' });
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -272,6 +283,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       try {
         if (await store.isCancelRequested(data.runId))
           return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+        await markRunning(store, data);
         options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
         const observed = options.observeJob?.(data);
         const result = await withSharedMcp(data, options.mcpGateways, (shared) =>

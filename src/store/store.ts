@@ -17,7 +17,8 @@ export type { AgentOutput, AgentTotals, ToolCall, ToolPermission, Usage } from '
 /** `interrupted`: its orchestrator stopped before the end (the disk filled up, or it died); `--resume` continues it. */
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled' | 'interrupted';
 export type PhaseStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped' | 'cancelled';
-export type AgentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+/** `queued`: handed to `baton worker`s, its job waiting in the queue until a worker takes it (then `running`). */
+export type AgentStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed';
 export type SessionStatus = 'created' | 'active' | 'completed' | 'failed' | 'archived';
 

@@ -1,5 +1,5 @@
 import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
-import type { AuditEvent, ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
+import type { AuditEvent, ListAuditOptions, ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
 
 /**
  * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
@@ -52,13 +52,6 @@ export class TenantScope {
     return records.filter((r) => seen.has(r.runId));
   }
 
-  /** Audit events about this reader's runs only: events about no run (config, sessions, imports) are the operator's. */
-  async ofOwnAuditEvents(events: readonly AuditEvent[]): Promise<AuditEvent[]> {
-    if (this.tenant === undefined) return [...events];
-    const aboutRuns = events.flatMap((event) => (event.target === undefined ? [] : [{ runId: event.target, event }]));
-    return (await this.ofOwnRuns(aboutRuns)).map(({ event }) => event);
-  }
-
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionRecord[]> {
     return this.ofOwnRuns(await this.store.listSessions(options));
   }
@@ -67,5 +60,16 @@ export class TenantScope {
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const session = await this.store.getSession(id);
     return session && (await this.getRun(session.runId)) ? session : undefined;
+  }
+
+  /**
+   * Audit events about this reader's runs only (their target is the run). Events about no run (config
+   * changes, migrations, session pruning) are the operator's: a tenant does not see them.
+   */
+  async listAuditEvents(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
+    const events = await this.store.listAuditEvents(options);
+    if (this.tenant === undefined) return events;
+    const aboutRuns = events.flatMap((event) => (event.target === undefined ? [] : [{ runId: event.target, event }]));
+    return (await this.ofOwnRuns(aboutRuns)).map(({ event }) => event);
   }
 }

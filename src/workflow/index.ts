@@ -1,4 +1,4 @@
-export { findCycle, makeWorkflowSchema, mergeSchema, workflowSchema } from './schema.js';
+export { defaultPlanTasks, findCycle, makeWorkflowSchema, mergeSchema, workflowSchema } from './schema.js';
 export type {
   AgentEntry,
   AggregateSpec,
@@ -10,6 +10,6 @@ export type {
   WhenCondition,
   Workflow,
 } from './schema.js';
-export { ancestorPhases, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
+export { ancestorPhases, checkWorkflowData, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
 export type { LoadedWorkflow, ResolvedAgent } from './load.js';
 export { restoreWorkflowEnv, workflowEnvValues } from './secrets.js';

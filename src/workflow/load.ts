@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { ErrorCodes, parseYamlWithSchema, readUserFile } from '../core/index.js';
+import { ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
 import type { PermissionsInput } from '../permissions/index.js';
 import { referenceProblems, workflowReferenceView } from './references.js';
@@ -36,15 +36,21 @@ export interface ParseWorkflowOptions {
   externalMcpServers?: ReadonlySet<string>;
 }
 
+const workflowChecks = (source: string, options: ParseWorkflowOptions) => ({
+  source,
+  code: ErrorCodes.workflowInvalid,
+  what: 'Workflow',
+  alsoCheck: (data: unknown) =>
+    referenceProblems(workflowReferenceView.parse(data), options.externalMcpServers ?? new Set<string>()),
+});
+
 export function parseWorkflow(text: string, source: string, options: ParseWorkflowOptions = {}): Workflow {
-  const schema = makeWorkflowSchema(options.externalMcpServers);
-  return parseYamlWithSchema(text, schema, {
-    source,
-    code: ErrorCodes.workflowInvalid,
-    what: 'Workflow',
-    alsoCheck: (data) =>
-      referenceProblems(workflowReferenceView.parse(data), options.externalMcpServers ?? new Set<string>()),
-  });
+  return parseYamlWithSchema(text, makeWorkflowSchema(options.externalMcpServers), workflowChecks(source, options));
+}
+
+/** A workflow given as data (defined in code, or stored with a run): problems are named by field, with no line. */
+export function checkWorkflowData(data: unknown, source: string, options: ParseWorkflowOptions = {}): Workflow {
+  return validateData(makeWorkflowSchema(options.externalMcpServers), data, workflowChecks(source, options));
 }
 
 export function loadWorkflow(path: string, options: ParseWorkflowOptions = {}): LoadedWorkflow {

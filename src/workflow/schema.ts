@@ -155,6 +155,10 @@ export const approvalGateSchema = z
   .strict()
   .refine((gate) => gate.before || gate.after, { message: 'an approval gate needs before: true or after: true' });
 
+/** A planner's tasks per generation: each becomes an agent, so a runaway plan must not become thousands. */
+export const defaultPlanTasks = 20;
+const maxPlanTasks = 1000;
+
 export const phaseSchema = z
   .object({
     id: idSchema,
@@ -165,7 +169,11 @@ export const phaseSchema = z
     aggregate: aggregateSchema.optional(),
     /** A planning phase: its one agent returns a plan that Baton runs, generation after generation. */
     plan: z
-      .object({ maxGenerations: intRange(1, 50).default(3) })
+      .object({
+        maxGenerations: intRange(1, 50).default(3),
+        /** Most tasks (so agents) one generation may have; a plan with more is refused, none of it run. */
+        maxTasks: intRange(1, maxPlanTasks).default(defaultPlanTasks),
+      })
       .strict()
       .optional(),
     /** `worktree`: each agent works in its own git worktree and branch of `repo`. */

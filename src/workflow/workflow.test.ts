@@ -213,7 +213,7 @@ phases:
     expect(workflow.priority).toBe(5);
     expect(workflow.phases[1]?.aggregate).toEqual({ strategy: 'vote', field: 'verdict', fanIn: 4 });
     expect(workflow.phases[3]?.aggregate).toEqual({ strategy: 'judge', fanIn: 4 });
-    expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2 });
+    expect(workflow.phases[2]?.plan).toEqual({ maxGenerations: 2, maxTasks: 20 });
     expect(
       errorOf('version: 1\nname: x\nphases:\n  - { id: a, aggregate: vote, agents: [{ id: b, prompt: p }] }\n'),
     ).toMatch(/phases\[0\]\.aggregate\.field: vote needs `field`/);
@@ -285,6 +285,35 @@ phases:
         'version: 1\nname: x\nmcpServers:\n  web: { type: http }\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n',
       ),
     ).toMatch(/wf\.yaml:4: mcpServers\.web/);
+  });
+
+  it.each([
+    ['5', /mcpServers\.web: expected object, received number/],
+    ['{ command: 3 }', /mcpServers\.web\.command: expected string, received number/],
+    ['{ type: websocket, url: "ws://h" }', /mcpServers\.web\.type: expected one of "stdio", "http", "sse"/],
+    ['{ type: http }', /mcpServers\.web\.url: required field is missing \(expected string\)/],
+    ['{ command: x, env: { A: 3 } }', /mcpServers\.web\.env\.A: expected string, received number/],
+  ])('names the server, the field and what it expects for MCP server %s', (entry, expected) => {
+    const message = errorOf(
+      `version: 1\nname: x\nmcpServers:\n  web: ${entry}\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n`,
+    );
+    expect(message).toMatch(expected);
+    expect(message).not.toContain('Invalid input');
+  });
+
+  it('names the field of a foreach of neither shape', () => {
+    const message = errorOf(
+      'version: 1\nname: x\nphases:\n  - id: a\n    agents: [{ id: b, prompt: p, foreach: 5 }]\n',
+    );
+    expect(message).toMatch(/phases\[0\]\.agents\[0\]\.foreach: expected array or object, received number/);
+  });
+
+  it('takes plan.maxTasks within 1..1000, naming the field otherwise', () => {
+    const wf = (plan: string) =>
+      `version: 1\nname: x\nphases:\n  - id: a\n    plan: ${plan}\n    agents: [{ id: b, prompt: p }]\n`;
+    expect(errorOf(wf('{ maxTasks: 0 }'))).toMatch(/wf\.yaml:5: phases\[0\]\.plan\.maxTasks: must be at least 1/);
+    expect(errorOf(wf('{ maxTasks: 1001 }'))).toMatch(/phases\[0\]\.plan\.maxTasks: must be at most 1000/);
+    expect(errorOf(wf('{ maxTasks: many }'))).toMatch(/phases\[0\]\.plan\.maxTasks: /);
   });
 
   it('reports YAML syntax errors with their line', () => {
