@@ -41,9 +41,12 @@ const withoutPrefix = (message: string): string => message.replace(/^Invalid (in
  * The issues of a union, with paths from the root. zod reports only "Invalid input" for the union; the
  * branch the input was meant for says what to change: of the branches whose shape the input has, the
  * one with the fewest problems. Where no branch has its shape, what each expects is listed together.
+ * A union given a message of its own keeps it.
  */
 function unionIssues(issue: Issue): Issue[] {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  // The schema's own words for the union (`z.union([...], { error })`) say it best.
+  if (issue.message !== 'Invalid input') return [issue];
   const branches = issue.errors.map((branch) =>
     branch.flatMap((inner) => unionIssues({ ...inner, path: [...issue.path, ...inner.path] })),
   );

@@ -19,7 +19,7 @@ const problems = (servers: Record<string, unknown>): string => {
 describe('mcpServerSchema', () => {
   it('names the field a stdio or remote entry gets wrong, not only "invalid input"', () => {
     expect(problems({ bad: { command: 'node', scope: 'everyone' } })).toContain(
-      'bad.scope: Invalid option: expected one of "run"|"agent"',
+      'bad.scope: expected one of "run", "agent"',
     );
     expect(problems({ remote: { type: 'http', url: '' } })).toContain('remote.url:');
     expect(problems({ remote: { type: 'ws', url: 'ws://x' } })).toContain('remote.type:');

@@ -56,11 +56,8 @@ const commandLineText = z
     message: `too long for a command line (at most ${maxEnvValueBytes} bytes)`,
   });
 
-/**
- * An MCP server as Claude Code's `.mcp.json` describes it, plus Baton's optional hints. Told apart by
- * `type` (none or `stdio`: a command), so a mistake is reported at its field, not as "Invalid input".
- */
-export const mcpServerSchema = z.discriminatedUnion('type', [
+/** An MCP server as Claude Code's `.mcp.json` describes it, plus Baton's optional hints. */
+export const mcpServerSchema = z.union([
   z
     .object({
       type: z.literal('stdio').optional(),
