@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, defaultConfig, envName } from '../src/config/index.js';
 import { BatonMetrics, StoreMetrics } from '../src/observability/index.js';
 import { promClient } from '../src/observability/prom.js';
+import { replySchema } from '../src/model-server/script.js';
 import { currentRunStatus } from '../src/orchestrator/index.js';
 import { agentEntrySchema, makeWorkflowSchema, phaseSchema } from '../src/workflow/schema.js';
 import { runCli } from './support/cli.js';
@@ -85,6 +86,15 @@ describe('docs/workflow-format.md', () => {
     expect(fieldsOf('Top level')).toEqual(Object.keys(makeWorkflowSchema().shape).sort());
     expect(fieldsOf('Phase')).toEqual(Object.keys(phaseSchema.shape).sort());
     expect(fieldsOf('Agent')).toEqual(Object.keys(agentEntrySchema.shape).sort());
+  });
+});
+
+describe('docs/model-server.md', () => {
+  it('lists exactly the reply fields a script accepts', () => {
+    const rows = tableAfter('docs/model-server.md', 'Script format', 'Field');
+    // A row names its field first: `toolUse: { name, input, id? }`, `drop: before-response | mid-stream`.
+    const fields = [...rows.keys()].map((text) => text.split(/[:\s]/)[0]!);
+    expect(fields.sort()).toEqual(Object.keys(replySchema.shape).sort());
   });
 });
 
