@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lexer, type Token, type Tokens } from 'marked';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, defaultConfig, envName } from '../src/config/index.js';
 import { BatonMetrics, StoreMetrics } from '../src/observability/index.js';
@@ -128,6 +129,49 @@ describe('docs/observability.md', () => {
     }
     const registered = new Set(own.map((metric) => metric.name));
     expect([...rows.keys()].filter((name) => /^baton_\w+$/.test(name) && !registered.has(name))).toEqual([]);
+  });
+});
+
+/** Source files of src/, tests left out. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return /\.ts$/.test(entry.name) && !/\.test\.ts$|\.contract\.ts$/.test(entry.name) ? [path] : [];
+  });
+}
+
+/** The audit actions src/ records: literals given to `….record(…)` or as an `action:`, by the TypeScript parser. */
+function recordedAuditActions(): Set<string> {
+  const actions = new Set<string>();
+  const literalsIn = (node: ts.Node): void => {
+    if (ts.isStringLiteral(node) && /^[a-z]+\.[a-z_]+$/.test(node.text)) actions.add(node.text);
+    ts.forEachChild(node, literalsIn);
+  };
+  for (const file of sourceFiles(join(root, 'src'))) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const visit = (node: ts.Node): void => {
+      const isRecord =
+        ts.isCallExpression(node) &&
+        ts.isPropertyAccessExpression(node.expression) &&
+        node.expression.name.text === 'record';
+      if (isRecord && node.arguments[0]) literalsIn(node.arguments[0]);
+      if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'action')
+        literalsIn(node.initializer);
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return actions;
+}
+
+describe('docs/observability.md, audit trail', () => {
+  it('lists every action Baton records, and no other', () => {
+    const rows = tableAfter('docs/observability.md', 'Audit trail', 'Action');
+    const documented = [...rows.values()].flatMap((row) => codeSpans(row[0]!));
+    const recorded = recordedAuditActions();
+    expect(recorded.size).toBeGreaterThan(10);
+    expect(documented.sort()).toEqual([...recorded].sort());
   });
 });
 
