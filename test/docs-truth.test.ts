@@ -175,6 +175,35 @@ describe('docs/observability.md, audit trail', () => {
   });
 });
 
+/** The keys of the interface `name` in `file` (an event map), by the TypeScript parser. */
+function interfaceKeys(file: string, name: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  const map = source.statements.find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
+  if (!map) throw new Error(`${file}: no interface ${name}`);
+  return map.members.flatMap((m) => (m.name && ts.isStringLiteral(m.name) ? [m.name.text] : []));
+}
+
+describe('docs/architecture.md, events', () => {
+  it('names every event a run and the MCP manager publish, and no other', () => {
+    const tokens = lex(join(root, 'docs/architecture.md'));
+    const at = tokens.findIndex((t) => t.type === 'heading' && (t as Tokens.Heading).text === 'Events');
+    const end = tokens.findIndex((t, i) => i > at && t.type === 'heading');
+    const named = new Set(
+      allTokens(tokens.slice(at + 1, end))
+        .filter((t): t is Tokens.Codespan => t.type === 'codespan' && /^[a-z]+(\.[a-z_]+)+$/.test(t.text))
+        .map((t) => t.text),
+    );
+    const published = [
+      ...interfaceKeys('src/orchestrator/events.ts', 'RunEventMap'),
+      ...interfaceKeys('src/mcp/manager.ts', 'McpEventMap'),
+    ];
+    expect(published.length).toBeGreaterThan(20);
+    expect([...named].sort()).toEqual(published.sort());
+  });
+});
+
 describe('links and scripts in README.md and docs/', () => {
   it('every relative link names a file that exists, and a heading in it when it has an anchor', () => {
     const slug = (text: string): string =>
