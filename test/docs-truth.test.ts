@@ -11,6 +11,7 @@ import { Lexer, type Token, type Tokens } from 'marked';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, defaultConfig, envName } from '../src/config/index.js';
+import { ErrorCodes } from '../src/core/index.js';
 import { BatonMetrics, StoreMetrics } from '../src/observability/index.js';
 import { promClient } from '../src/observability/prom.js';
 import { replySchema } from '../src/model-server/script.js';
@@ -132,12 +133,13 @@ describe('docs/observability.md', () => {
   });
 });
 
-/** Source files of src/, tests left out. */
-function sourceFiles(dir: string): string[] {
+/** TypeScript files under `dir`; tests left out unless `withTests`. */
+function sourceFiles(dir: string, withTests = false): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return /\.ts$/.test(entry.name) && !/\.test\.ts$|\.contract\.ts$/.test(entry.name) ? [path] : [];
+    if (entry.isDirectory()) return sourceFiles(path, withTests);
+    const isTest = /\.test\.ts$|\.contract\.ts$/.test(entry.name);
+    return entry.name.endsWith('.ts') && (withTests || !isTest) ? [path] : [];
   });
 }
 
@@ -201,6 +203,23 @@ describe('docs/architecture.md, events', () => {
     ];
     expect(published.length).toBeGreaterThan(20);
     expect([...named].sort()).toEqual(published.sort());
+  });
+});
+
+describe('BATON_* names in README.md and docs/', () => {
+  it('are error codes of the catalogue, config variables, or variables the code reads or sets', () => {
+    const known = new Set<string>([
+      ...Object.values(ErrorCodes),
+      ...Object.keys(configSchema.shape).map((key) => envName(key as keyof typeof configSchema.shape)),
+    ]);
+    const code = [...sourceFiles(join(root, 'src'), true), ...sourceFiles(join(root, 'test'), true)]
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const named = new Set(docFiles.flatMap((file) => readFileSync(file, 'utf8').match(/\bBATON_[A-Z0-9_]+\b/g) ?? []));
+    expect(named.size).toBeGreaterThan(50);
+    expect(
+      [...named].filter((name) => !known.has(name) && !new RegExp(`(env\\.|['"\`])${name}\\b`).test(code)),
+    ).toEqual([]);
   });
 });
 
