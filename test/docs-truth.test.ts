@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lexer, type Token, type Tokens } from 'marked';
 import ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, defaultConfig, envName } from '../src/config/index.js';
 import { ErrorCodes } from '../src/core/index.js';
@@ -355,4 +356,32 @@ describe('`baton …` commands in README.md and docs/', () => {
     }
     expect(wrong).toEqual([]);
   });
+});
+
+/** Every workflow file under examples/: a YAML file with `phases`, by the YAML parser. */
+function exampleWorkflows(dir = join(root, 'examples')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return exampleWorkflows(path);
+    if (!entry.name.endsWith('.yaml')) return [];
+    const data: unknown = parseYaml(readFileSync(path, 'utf8'));
+    return typeof data === 'object' && data !== null && 'phases' in data ? [path] : [];
+  });
+}
+
+describe('examples/', () => {
+  it('every example workflow validates: `baton plan` accepts it in its own directory', async () => {
+    const workflows = exampleWorkflows();
+    expect(workflows.length).toBeGreaterThan(8);
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-docs-examples-'));
+    try {
+      for (const file of workflows) {
+        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir };
+        const planned = await runCli(['plan', file, '--json', '--data-dir', dataDir], { env, cwd: dirname(file) });
+        expect(planned.code, `${file}: ${planned.stderr}`).toBe(0);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
