@@ -282,13 +282,13 @@ function commandWords(line: string, start: number): string[] {
   return words;
 }
 
-/** `baton …` commands in the docs' shell code blocks and in inline code that starts with `baton `/`npx baton `. */
+/** `baton …` commands in the docs' shell and plain code blocks and in inline code that starts with `baton `/`npx baton `. */
 function documentedCommands(): Array<{ where: string; words: string[] }> {
   const found: Array<{ where: string; words: string[] }> = [];
   for (const file of docFiles) {
     for (const token of allTokens(lex(file))) {
       const lines =
-        token.type === 'code' && ['sh', 'bash', 'shell', 'console'].includes((token as Tokens.Code).lang ?? '')
+        token.type === 'code' && ['sh', 'bash', 'shell', 'console', ''].includes((token as Tokens.Code).lang ?? '')
           ? (token as Tokens.Code).text.split('\n')
           : token.type === 'codespan' && /^(npx )?baton [a-z]/.test((token as Tokens.Codespan).text)
             ? [(token as Tokens.Codespan).text]
