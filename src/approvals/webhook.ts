@@ -19,10 +19,11 @@ export function webhookPayload(request: ApprovalRecord): Record<string, unknown>
   };
 }
 
-/** A few tries with backoff, each cut off after 5 s: a slow or failing webhook never holds anything up. */
+/** Three tries with backoff, each cut off after 5 s: a slow or failing webhook never holds anything up. */
 const webhookPolicy = wrap(
   retry(handleAll, {
-    maxAttempts: 3,
+    // cockatiel counts retries after the first try: 2 makes the three tries docs/permissions.md promises.
+    maxAttempts: 2,
     backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 5000 }),
   }).dangerouslyUnref(),
   timeout(5000, TimeoutStrategy.Aggressive).dangerouslyUnref(),
