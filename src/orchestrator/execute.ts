@@ -116,7 +116,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
   const clock = deps.clock ?? systemClock;
   const earlier = await deps.store.listAttempts(job.runId, job.agentId);
   // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
-  await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, deps.hooks?.attemptLost);
+  await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, (lost) => deps.hooks?.attemptLost?.(lost));
   const spec = await startingSpec(job, earlier.length > 0, deps.env);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
