@@ -7,10 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { AgentTimeline } from '../src/observability/index.js';
 import { traceIdOf } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { openSqliteStore } from '../src/store/index.js';
-import { runCli, startCli } from './support/cli.js';
+import { openRedisStore, openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { killOrchestratorWhen, newestRunAsking } from './support/kill-orchestrator.js';
 import { spanAttribute as attr, startOtlpReceiver } from './support/otlp-receiver.js';
+import { requireProgram } from './support/programs.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 /** Each agent's first answer streams slowly, so the orchestrator is killed while all three ask. */
@@ -31,6 +33,12 @@ const model = useScriptedModel(
       slowThenFast('Pay the invoices', { input_tokens: 1_000_000, output_tokens: 100 }),
       slowThenFast('Index the ledger', cheap),
       slowThenFast('Render the reports', cheap),
+      // Long enough that the resumed orchestrator starts while the worker still runs it.
+      {
+        match: { prompt: 'Audit the vendors' },
+        reply: { text: 'Audited.', usage: cheap, chunkDelayMs: 15_000 },
+        sequencePer: 'script' as const,
+      },
     ],
     default: { text: 'OK' },
   },
@@ -121,3 +129,52 @@ phases:
     }
   }, 300_000);
 });
+
+describe.runIf(requireProgram('redis-server'))(
+  'an attempt a live baton worker holds (real redis-server, claude)',
+  () => {
+    const redis = useRedisServer();
+
+    it('is not closed as lost when the run is resumed: the worker ends it, and the agent does not run again', async () => {
+      const path = join(model.home.dir, 'held.yaml');
+      writeFileSync(
+        path,
+        'version: 1\nname: held\ndefaults: { model: claude-sonnet-4-5 }\nphases:\n  - { id: audit, agents: [{ id: auditor, prompt: Audit the vendors }] }\n',
+      );
+      const otlp = await startOtlpReceiver();
+      const env = model.home.cliEnv(model.url, {
+        BATON_DATA_DIR: join(model.home.dir, 'data-redis'),
+        BATON_REDIS_URL: redis.server.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      });
+      const worker = startCli(['worker', '--concurrency', '1'], { env });
+      const orchestrator = startCli(['run', path, '--json'], { env });
+      const store = await openRedisStore({ url: redis.server.url });
+      try {
+        await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+        const runId = await killOrchestratorWhen(
+          orchestrator,
+          () => newestRunAsking(store, model, ['auditor']),
+          'the worker agent to ask the model',
+        );
+        const { sessionId } = (await store.getAgent(runId, 'auditor'))!;
+        expect((await store.listAttempts(runId, 'auditor')).map((a) => a.status)).toEqual(['running']);
+
+        const resumed = await runCli(['run', '--resume', runId, '--json'], { env });
+        expect(resumed.stderr).not.toMatch(/\n\s+at /);
+        expect((JSON.parse(resumed.stdout) as RunSummary).status).toBe('succeeded');
+        // The worker's attempt was never taken for lost: it ended as the worker said, and ran once.
+        const attempts = await store.listAttempts(runId, 'auditor');
+        expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`)).toEqual(['1:succeeded:']);
+        expect(model.server.messageRequests(sessionId)).toHaveLength(1);
+        expect(otlp.spans.filter((s) => attr(s, 'baton.attempt.lost') === true)).toEqual([]);
+      } finally {
+        orchestrator.kill('SIGKILL');
+        worker.kill('SIGTERM');
+        await worker.output;
+        await store.close();
+        await otlp.close();
+      }
+    }, 300_000);
+  },
+);
