@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { traceIdOf, type UsageReport } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
-import { runCli, startCli, waitFor } from './support/cli.js';
+import { runCli, startCli } from './support/cli.js';
+import { killOrchestratorWhen, newestRunAsking } from './support/kill-orchestrator.js';
 import { spanAttribute as attr, spanMs, startOtlpReceiver } from './support/otlp-receiver.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -141,18 +142,14 @@ describe("Baton's own model calls (real claude summarizer, scripted model)", () 
     const traced = env('resume', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
     const orchestrator = startCli(['run', path, '--json'], { env: traced });
     try {
-      const runId = await waitFor(
+      const runId = await killOrchestratorWhen(
+        orchestrator,
         async () => {
-          const [run] = await store.listRuns({ limit: 1 });
-          const builder = run && (await store.getAgent(run.id, 'builder'));
-          const asking = builder && model.server.messageRequests(builder.sessionId).length > 0;
-          return asking && (await store.listBatonCalls(run.id)).length === 1 ? run.id : undefined;
+          const asking = await newestRunAsking(store, model, ['builder']);
+          return asking && (await store.listBatonCalls(asking)).length === 1 ? asking : undefined;
         },
-        120_000,
         'the builder to ask the model, after the summary',
       );
-      orchestrator.kill('SIGKILL');
-      await orchestrator.output;
       const [summaryCall] = await store.listBatonCalls(runId);
 
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: traced });
@@ -167,16 +164,16 @@ describe("Baton's own model calls (real claude summarizer, scripted model)", () 
       expect(exceeded).toHaveLength(1);
       expect(exceeded[0]!.details.spentUsd).toBeCloseTo(attemptsUsd + summaryCall!.costUsd, 10);
 
-      // The attempt the killed orchestrator left: one span, ERROR, under the resumed run's builder span.
+      // The attempt the killed orchestrator left: one span, ERROR, under the resumed run's span (closed at its start).
       const lostAttempt = (await store.listAttempts(runId, 'builder')).find((a) => a.attempt === 1)!;
       expect(lostAttempt.error?.code).toBe('BATON_ORCHESTRATOR_LOST');
-      const agent = otlp.spans.find((s) => s.name === 'invoke_agent builder')!;
+      const run = otlp.spans.find((s) => s.name === 'baton.run' && attr(s, 'baton.resumed') === true)!;
       const lost = otlp.spans.filter((s) => attr(s, 'baton.attempt.lost') === true);
       expect(lost).toHaveLength(1);
       expect(lost[0]).toMatchObject({
         name: 'baton.attempt 1',
         traceId: traceIdOf(runId),
-        parentSpanId: agent.spanId,
+        parentSpanId: run.spanId,
         status: { code: 2 },
       });
       expect(attr(lost[0]!, 'baton.error.code')).toBe('BATON_ORCHESTRATOR_LOST');

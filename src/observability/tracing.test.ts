@@ -185,7 +185,7 @@ describe('OpenTelemetry traces of runs', () => {
     ).toBe(true);
   });
 
-  it("exports a span for an attempt a killed orchestrator left running once it is found lost: ERROR with the code, from its stored start, under the agent's span in the run's trace", async () => {
+  it("exports a span for an attempt a killed orchestrator left running once it is found lost: ERROR with the code, from its stored start, under the resumed run's span (found at its start)", async () => {
     const first = await tracedRun(() => ({ text: 'written' }));
     // As a SIGKILLed orchestrator leaves it: the writer's second attempt running, its span never exported.
     const startedAt = 1_700_000_000_000;
@@ -198,9 +198,10 @@ describe('OpenTelemetry traces of runs', () => {
     receiver.spans = [];
     await tracedRun(() => ({ text: 'written again' }), { runId: first.runId, resume: true });
     const agent = receiver.spans.find((s) => s.name === 'invoke_agent writer')!;
+    const run = receiver.spans.find((s) => s.name === 'baton.run')!;
     const lost = receiver.spans.filter((s) => s.name === 'baton.attempt 2');
     expect(lost).toHaveLength(1);
-    expect(lost[0]).toMatchObject({ traceId: traceIdOf(first.runId), parentSpanId: agent.spanId, status: { code: 2 } });
+    expect(lost[0]).toMatchObject({ traceId: traceIdOf(first.runId), parentSpanId: run.spanId, status: { code: 2 } });
     expect(attr(lost[0]!, 'baton.error.code')).toBe(ErrorCodes.orchestratorLost);
     expect(attr(lost[0]!, 'baton.attempt.lost')).toBe(true);
     const stored = (await temp.store.listAttempts(first.runId, 'writer')).find((a) => a.attempt === 2)!;

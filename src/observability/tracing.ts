@@ -207,13 +207,15 @@ export class RunTracing {
   }
 
   /**
-   * An attempt whose process died (SIGKILL) never exported its span: when the agent runs again it gets
-   * one, a child of the agent's span in the run's trace, from its stored start to when it was found lost.
+   * An attempt whose process died (SIGKILL) never exported its span: it gets one when it is found lost,
+   * from its stored start to then, in the run's trace: a child of the run's span when a resumed run
+   * closes it at its start, of the agent's span when a worker that runs the job again does.
    */
   private traceLostAttempt(e: RunEventMap['agent.attempt.lost']): void {
     const key = `${attemptKey(e)}/lost`;
     const attributes = { 'baton.attempt': e.attempt, 'baton.attempt.lost': true };
-    this.start(key, `baton.attempt ${e.attempt}`, agentKey(e), attributes, e.startedAt);
+    const parent = this.spans.has(agentKey(e)) ? agentKey(e) : e.runId;
+    this.start(key, `baton.attempt ${e.attempt}`, parent, attributes, e.startedAt);
     this.end(key, { 'baton.attempt.status': 'failed' }, e.errorCode, e.finishedAt);
   }
 

@@ -56,8 +56,8 @@ export interface RunEventMap extends Record<string, unknown> {
     errorCode?: ErrorCode;
   };
   /**
-   * An attempt a dead orchestrator or worker left running, closed as lost when the agent ran again
-   * (`--resume`): from its stored start to when it was found lost.
+   * An attempt a dead orchestrator or worker left running, closed as lost at the start of `--resume`
+   * (or by the worker that took up a dead worker's job): from its stored start to when it was found lost.
    */
   'agent.attempt.lost': {
     runId: string;

@@ -4,7 +4,6 @@ import {
   continuationPrompt,
   runWithRetries,
   sessionTranscriptExists,
-  stopLeftoverAgent,
   type AgentResult,
   type AgentRuntime,
   type AgentSpec,
@@ -25,6 +24,7 @@ import {
 } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import type { RunEventMap } from './events.js';
+import { closeLostAttempts } from './lost-attempts.js';
 import { streamRecorder } from './tool-call-records.js';
 
 /**
@@ -57,16 +57,6 @@ export interface AgentJob {
   traceparent?: string;
 }
 
-/** An attempt closed as lost, as its event tells it. */
-const lostAttempt = (attempt: AttemptRecord): RunEventMap['agent.attempt.lost'] => ({
-  runId: attempt.runId,
-  agentId: attempt.agentId,
-  attempt: attempt.attempt,
-  startedAt: attempt.startedAt,
-  finishedAt: attempt.finishedAt ?? attempt.startedAt,
-  errorCode: attempt.error?.code ?? ErrorCodes.orchestratorLost,
-});
-
 /** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
 export interface AgentJobHooks {
   attemptStarted?(info: AttemptInfo): void;
@@ -97,6 +87,11 @@ export interface AgentExecutor {
   prewarm(job: AgentJob): boolean;
   /** Runs a job to its end (all attempts); never rejects for an agent's own failure. */
   runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult>;
+  /**
+   * The agents of a run whose job a live process still runs for this executor (a `baton worker`
+   * renewing its job's lock): a resumed orchestrator leaves their running attempts open.
+   */
+  agentsHeld(runId: string): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -125,7 +120,8 @@ interface RunJobDeps {
 export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
   const earlier = await deps.store.listAttempts(job.runId, job.agentId);
-  await closeLostAttempts(job, earlier, deps, clock);
+  // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
+  await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, (lost) => deps.hooks?.attemptLost?.(lost));
   const spec = await startingSpec(job, earlier.length > 0, deps.env);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
@@ -147,45 +143,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
   };
 }
 
-/** Attempts still marked running belong to a process that died: stop what is left of it here, record them lost. */
-async function closeLostAttempts(
-  job: AgentJob,
-  earlier: AttemptRecord[],
-  { store, hooks }: Pick<RunJobDeps, 'store' | 'hooks'>,
-  clock: Clock,
-): Promise<void> {
-  const host = hostname();
-  // Found lost now: the attempts and their open calls end at the same moment.
-  const finishedAt = clock.now();
-  for (const attempt of earlier.filter((a) => a.status === 'running')) {
-    if (attempt.pid !== undefined && attempt.host === host) stopLeftoverAgent(attempt.pid, job.spec.sessionId);
-    const lost: AttemptRecord = {
-      ...attempt,
-      status: 'failed',
-      finishedAt,
-      durationMs: Math.max(0, finishedAt - attempt.startedAt),
-      error: { code: ErrorCodes.orchestratorLost, message: 'the process running this attempt stopped before it ended' },
-    };
-    await store.saveAttempt(lost);
-    // Its process died before it could say how the attempt ended (its spans were never exported): say it now.
-    hooks?.attemptLost?.(lostAttempt(lost));
-  }
-  if (earlier.length > 0) await closeLostToolCalls(job, store, finishedAt);
-}
-
-/** Tool calls still marked running belong to a lost attempt (the new one has not started): record them failed. */
-async function closeLostToolCalls(job: AgentJob, store: Store, finishedAt: number): Promise<void> {
-  for (const call of await store.listToolCalls(job.runId, job.agentId)) {
-    if (call.status !== 'running') continue;
-    await store.saveToolCall({
-      ...call,
-      status: 'error',
-      finishedAt,
-      durationMs: Math.max(0, finishedAt - call.startedAt),
-      outputPreview: 'the process running this attempt stopped before the tool returned',
-    });
-  }
-}
+const lostAgent = (job: AgentJob) => ({ runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId });
 
 /** A job run again after earlier attempts continues the agent's session when its transcript exists. */
 async function startingSpec(job: AgentJob, ranBefore: boolean, baseEnv: NodeJS.ProcessEnv): Promise<AgentSpec> {
@@ -253,6 +211,11 @@ export class LocalExecutor implements AgentExecutor {
 
   runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
     return runJobHere(job, { ...this.deps, signal, ...(hooks ? { hooks } : {}) });
+  }
+
+  /** Agents run in this process only: whatever ran a run's agents before it is dead. */
+  agentsHeld(): Promise<Set<string>> {
+    return Promise.resolve(new Set());
   }
 
   async close(): Promise<void> {}

@@ -85,6 +85,19 @@ async function withHarness(
 
 /** Results, attempts and spend. */
 function resultContract(open: OpenHarness): void {
+  it('holds no agent of a run once its jobs ended: a resumed orchestrator may close what they left running', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done' }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        expect(await h.executor.agentsHeld(one.runId)).toEqual(new Set());
+        await h.executor.runJob(one, new AbortController().signal);
+        expect(await h.executor.agentsHeld(one.runId)).toEqual(new Set());
+      },
+    );
+  });
+
   it('runs a job to its result and records its attempt', async () => {
     await withHarness(
       open,

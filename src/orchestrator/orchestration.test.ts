@@ -10,6 +10,7 @@ import { defaultConfig, type BatonConfig } from '../config/index.js';
 import { ErrorCodes } from '../core/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
+import { LocalExecutor } from './execute.js';
 import { runWorkflow, type RunWorkflowOptions } from './run.js';
 import { AgentScheduler } from './scheduler.js';
 
@@ -787,5 +788,99 @@ describe.runIf(requireProgram('git'))('orchestration: worktrees', () => {
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }
+  });
+});
+
+describe('orchestration: attempts a dead orchestrator left running', () => {
+  const yaml = `version: 1\nname: lost\nphases:\n  - { id: one, agents: [{ id: x, prompt: first }, { id: y, prompt: first }] }\n  - { id: two, dependsOn: [one], agents: [{ id: z, prompt: second }] }\n`;
+
+  /** A run whose orchestrator "died" while x and y ran: their records and first attempts stay running, x mid-tool. */
+  async function killedWhileTwoRan(): Promise<string> {
+    const controller = new AbortController();
+    const events = new RunEvents();
+    let started = 0;
+    events.on('agent.started', () => {
+      if (++started === 2) controller.abort(new Error('orchestrator died'));
+    });
+    const { runId } = await start(yaml, () => ({ text: 'done', delayMs: 50 }), {
+      signal: controller.signal,
+      events,
+    }).result;
+    for (const agent of await temp.store.listAgents(runId)) {
+      if (agent.id === 'z') continue;
+      await temp.store.saveAgent({ ...agent, status: 'running', error: undefined });
+      await temp.store.saveAttempt({
+        runId,
+        agentId: agent.id,
+        attempt: 1,
+        status: 'running',
+        resumed: false,
+        startedAt: 1_700_000_000_000,
+        usage: { inputTokens: 10, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0.01,
+        durationMs: 0,
+      });
+    }
+    await temp.store.saveToolCall({
+      runId,
+      agentId: 'x',
+      attempt: 1,
+      seq: 1,
+      toolUseId: 'toolu_x',
+      name: 'Bash',
+      turn: 1,
+      startedAt: 1_700_000_000_100,
+      status: 'running',
+      inputPreview: '{"command":"sleep 60"}',
+    });
+    await temp.store.saveRun({ ...(await temp.store.getRun(runId))!, status: 'running', finishedAt: undefined });
+    return runId;
+  }
+
+  const attemptsOf = async (runId: string, agentId: string) =>
+    (await temp.store.listAttempts(runId, agentId)).map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`);
+
+  it('closes them as lost at resume start, once, even when the resumed run stops before their agents run again', async () => {
+    const runId = await killedWhileTwoRan();
+    const events = new RunEvents();
+    const lost: string[] = [];
+    events.on('agent.attempt.lost', (e) => lost.push(`${e.agentId}:${e.attempt}:${e.errorCode}`));
+    // Cancelled as it starts (a `baton cancel`, Ctrl-C): no agent runs again.
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled by the user'));
+    const stopped = start(yaml, () => ({ text: 'done again' }), {
+      runId,
+      resume: true,
+      events,
+      signal: cancelled.signal,
+    });
+    expect((await stopped.result).status).toBe('cancelled');
+    expect(stopped.runtime.calls).toEqual([]);
+    expect(lost.sort()).toEqual(['x:1:BATON_ORCHESTRATOR_LOST', 'y:1:BATON_ORCHESTRATOR_LOST']);
+    expect(await attemptsOf(runId, 'x')).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST']);
+    expect(await attemptsOf(runId, 'y')).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST']);
+    expect(await temp.store.listToolCalls(runId, 'x')).toMatchObject([{ toolUseId: 'toolu_x', status: 'error' }]);
+
+    // Resumed again to the end: the agents run again, and nothing is closed a second time.
+    const again = start(yaml, () => ({ text: 'done again' }), { runId, resume: true, events });
+    expect((await again.result).status).toBe('succeeded');
+    expect(lost).toHaveLength(2);
+    expect(await attemptsOf(runId, 'x')).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST', '2:succeeded:']);
+    expect(await attemptsOf(runId, 'y')).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST', '2:succeeded:']);
+  });
+
+  it('leaves open the attempts of agents a live worker still holds', async () => {
+    const runId = await killedWhileTwoRan();
+    const runtime = new FakeRuntime(() => ({ text: 'done again' }));
+    const executor = new (class extends LocalExecutor {
+      override agentsHeld(): Promise<Set<string>> {
+        return Promise.resolve(new Set(['y']));
+      }
+    })({ store: temp.store, runtime, env: { PATH: '/usr/bin' } });
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled by the user'));
+    await start(yaml, () => ({ text: 'unused' }), { runId, resume: true, executor, signal: cancelled.signal }).result;
+    expect(await attemptsOf(runId, 'x')).toEqual(['1:failed:BATON_ORCHESTRATOR_LOST']);
+    expect(await attemptsOf(runId, 'y')).toEqual(['1:running:']);
   });
 });

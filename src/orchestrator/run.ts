@@ -9,6 +9,7 @@ import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
 import { mergeBack } from './merge-back.js';
+import { closeAttemptsLeftRunning } from './lost-attempts.js';
 import { loadResumedRun } from './resume.js';
 import { createAgentRunner, type RunAgent } from './run-agent.js';
 import {
@@ -148,6 +149,8 @@ class RunExecution implements PhaseGraph {
       agents: known,
       ...(resume ? { resumed: true, reused } : {}),
     });
+    // Once, before any agent runs: a resumed run that stops early must not leave them running forever.
+    if (resume) await closeAttemptsLeftRunning(this.ctx, records.all());
   }
 
   /** The phase's result, starting it on first ask (dependencies first, through the same map). */

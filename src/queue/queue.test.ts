@@ -121,6 +121,29 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
     );
   });
 
+  it("names the run's agents a live worker holds (a resumed orchestrator leaves their attempts open), none once the job ends", async () => {
+    let started = 0;
+    await withWorkers(
+      1,
+      () => (++started, { text: 'done', delayMs: 1_500 }),
+      {},
+      async (_runtimes, executor) => {
+        const held = job({ agentId: 'held' });
+        const running = executor.runJob(held, new AbortController().signal);
+        await expect.poll(() => started, { timeout: 10_000 }).toBe(1);
+        await expect.poll(() => executor.agentsHeld(held.runId), { timeout: 10_000 }).toEqual(new Set(['held']));
+        expect(await executor.agentsHeld('another-run')).toEqual(new Set());
+        // Its lock is what tells it is alive: BullMQ renews it while the worker lives.
+        const client = new Redis(redis.server.url);
+        const lockMs = await client.pttl(`${executor['queue'].toKey(agentJobId(held))}:lock`);
+        client.disconnect();
+        expect(lockMs).toBeGreaterThan(0);
+        expect((await running).status).toBe('succeeded');
+        expect(await executor.agentsHeld(held.runId)).toEqual(new Set());
+      },
+    );
+  });
+
   it('runs an agent again when the run it was cancelled with is resumed', async () => {
     let calls = 0;
     await withWorkers(

@@ -174,6 +174,24 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
     };
   }
 
+  /**
+   * The run's agents a live worker runs now: their job is active and its lock is still renewed (a
+   * worker that died stops renewing it; after `stallTimeoutMs` BullMQ hands the job to another).
+   */
+  async agentsHeld(runId: string): Promise<Set<string>> {
+    const active = (await this.queue.getJobs(['active'])) as Array<Job<SealedAgentJob>>;
+    // The queue's own connection: BullMQ keeps the lock beside the job, at `<job key>:lock`.
+    const client = this.connections[0]!;
+    const held = await Promise.all(
+      active
+        .filter((job) => job.data.runId === runId)
+        .map(async (job) =>
+          (await client.exists(`${this.queue.toKey(job.id ?? '')}:lock`)) ? [job.data.agentId] : [],
+        ),
+    );
+    return new Set(held.flat());
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.events.close(), this.queue.close()]);
     for (const connection of this.connections) connection.disconnect();
