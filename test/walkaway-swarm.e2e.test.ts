@@ -383,9 +383,11 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
         'mcp__memory__read_graph:memory:ok',
       ]);
       const crasherTimeline = await json<AgentTimeline>(['status', runId, '--agent', 'crasher', '--json']);
-      expect(crasherTimeline.attempts.map((a) => `${a.status}:${a.error?.code ?? ''}:${a.resumed}`)).toEqual([
-        'failed:BATON_AGENT_CRASHED:false',
-        'succeeded::true',
+      // The retry resumes the session when claude had written its transcript before the kill, and
+      // starts the task over when it had not (both happen, by a few ms): either way it succeeds.
+      expect(crasherTimeline.attempts.map((a) => `${a.status}:${a.error?.code ?? ''}`)).toEqual([
+        'failed:BATON_AGENT_CRASHED',
+        'succeeded:',
       ]);
 
       // A new run of acme is refused today; the stopped one is resumed with a raised budget and priority.

@@ -18,7 +18,7 @@ import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 import { ModelTurnTracker, TurnNumbers } from './model-turns.js';
 import { ToolCallTracker } from './tool-calls.js';
-import { ownCostUsd, restoredSessionCostUsd } from './session-cost.js';
+import { ownCostUsd, restoredSessionCostUsd, sessionTranscriptExists } from './session-cost.js';
 
 /** How long a killed agent gets to exit after SIGTERM before its process group gets SIGKILL. */
 const KILL_GRACE_MS = 1000;
@@ -333,6 +333,10 @@ export class ClaudeRuntime implements AgentRuntime {
     } finally {
       await this.endAttempt(attempt, signal, stream.result !== undefined);
     }
+    // Claude Code may not have written the session's transcript yet when its process is killed early
+    // (in its first model request): then there is nothing to resume, and a retry starts the task over.
+    if (stream.sessionStarted && !stream.result)
+      stream.sessionStarted = await sessionTranscriptExists(spec.sessionId, spec.cwd, spec.env);
     return this.outcomeOf(attempt, stream, signal);
   }
 
