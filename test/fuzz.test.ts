@@ -204,7 +204,8 @@ function configShapeProblems(config: BatonConfig): string[] {
   return Object.entries(config).flatMap(([key, value]) => {
     const expected = defaults[key];
     // The one key that is a number or a word: `auto` (its default) or a pool size.
-    if (key === 'session_pool_size') return value === 'auto' || isInt(value, 0, 64) ? [] : [`${key}: ${String(value)}`];
+    if (key === 'session_pool_size')
+      return value === 'auto' || isInt(value, 0, 64) ? [] : [`${key}: ${JSON.stringify(value)}`];
     if (expected !== undefined && typeof value !== typeof expected) return [`${key}: ${typeof value}`];
     if (key.endsWith('_ms') && !isInt(value, 0, maxTimerMs) && key !== 'session_ttl_ms')
       return [`${key}: ${JSON.stringify(value)}`];
