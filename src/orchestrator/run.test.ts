@@ -34,7 +34,7 @@ phases:
 function run(
   workflow: Workflow,
   behaviour: FakeBehaviour,
-  options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string } = {},
+  options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string; resume?: boolean } = {},
 ) {
   const runtime = new FakeRuntime(behaviour);
   const result = runWorkflow({
@@ -47,6 +47,7 @@ function run(
     signal: options.signal,
     events: options.events,
     runId: options.runId,
+    resume: options.resume,
   });
   return { runtime, result };
 }
@@ -432,17 +433,8 @@ phases:
     };
     const first = await run(workflow, behaviour, { signal: controller.signal, runId: 'summarized-resume' }).result;
     expect(first.status).toBe('cancelled');
-    const runtime = new FakeRuntime(behaviour);
-    const resumed = await runWorkflow({
-      workflow,
-      workflowDir: temp.dir,
-      config: config(),
-      store: temp.store,
-      runtime,
-      env: { PATH: '/usr/bin' },
-      runId: 'summarized-resume',
-      resume: true,
-    });
+    const { runtime, result } = run(workflow, behaviour, { runId: 'summarized-resume', resume: true });
+    const resumed = await result;
     expect(resumed.status).toBe('succeeded');
     // 1.0 - scout 0.3 - the summarizer's 0.4 (stored by the first orchestrator) - dev's cancelled attempt 0.1.
     expect(runtime.calls.find((c) => c.agentId === 'dev')?.maxBudgetUsd?.toFixed(1)).toBe('0.2');
@@ -478,17 +470,8 @@ phases:
     });
     expect(summaries.entries).toEqual([]);
 
-    const runtime = new FakeRuntime(behaviour(false));
-    const resumed = await runWorkflow({
-      workflow,
-      workflowDir: temp.dir,
-      config: config(),
-      store: temp.store,
-      runtime,
-      env: { PATH: '/usr/bin' },
-      runId: 'cancel-summary',
-      resume: true,
-    });
+    const { runtime, result } = run(workflow, behaviour(false), { runId: 'cancel-summary', resume: true });
+    const resumed = await result;
     expect(resumed.status).toBe('succeeded');
     expect(runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt).toContain('Invoices: rounded per line.');
   });
