@@ -68,8 +68,22 @@ function unionIssues(issue: Issue): Issue[] {
   });
 }
 
+/** The value at a schema path in the raw data, or undefined where the path leads nowhere. */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let value = data;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
 /** Rewords zod's messages where a user would otherwise have to guess what to change. */
-function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number | undefined): ValidationProblem[] {
+function zodProblems(
+  error: z.ZodError,
+  data: unknown,
+  locate: (path: PropertyKey[]) => number | undefined,
+): ValidationProblem[] {
   return error.issues.flatMap(unionIssues).flatMap((issue): ValidationProblem[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
@@ -87,10 +101,17 @@ function zodProblems(error: z.ZodError, locate: (path: PropertyKey[]) => number 
       return [{ field: formatFieldPath(issue.path), message: `invalid key: ${reason}`, line: locate(issue.path) }];
     }
     const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    // A missing `version:` (a literal) or enum field: say it is missing, and what to write there.
+    const missingValue = issue.code === 'invalid_value' && valueAt(data, issue.path) === undefined;
+    const expected = missingValue ? issue.values.map((v) => JSON.stringify(v)).join(' or ') : '';
     return [
       {
         field: formatFieldPath(issue.path),
-        message: missing ? `required field is missing (expected ${issue.expected})` : withoutPrefix(issue.message),
+        message: missing
+          ? `required field is missing (expected ${issue.expected})`
+          : missingValue
+            ? `required field is missing (expected ${expected})`
+            : withoutPrefix(issue.message),
         line: locate(issue.path),
       },
     ];
@@ -158,7 +179,7 @@ function validated<S extends z.ZodType>(
   const plain = plainDataProblems(data);
   const parsed = plain.fatal ? undefined : schema.safeParse(data);
   if (parsed?.success && plain.problems.length === 0) return parsed.data;
-  const problems = parsed && !parsed.success ? zodProblems(parsed.error, locate) : [];
+  const problems = parsed && !parsed.success ? zodProblems(parsed.error, data, locate) : [];
   const seen = new Set(problems.map((p) => `${p.field}\0${p.message}`));
   const extras = [...plain.problems, ...(parsed && !parsed.success ? (options.alsoCheck?.(data) ?? []) : [])];
   for (const extra of extras) {

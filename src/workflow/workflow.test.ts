@@ -115,6 +115,9 @@ describe('workflow loading', () => {
     expect(errorOf('version: 2\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(
       /wf\.yaml:1: version: only version: 1 exists/,
     );
+    expect(errorOf('name: x\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n')).toMatch(
+      /version: required field is missing \(expected 1\)/,
+    );
     expect(errorOf('version: 1\nname: x\nphases: [{ id: "a b", agents: [{ id: b, prompt: p }] }]\n')).toMatch(
       /phases\[0\]\.id: use letters, digits/,
     );
