@@ -400,6 +400,26 @@ const revisions: Pair[] = [
       'App versions are supported for 6 months after release; twelve was too costly to test.',
     ),
   },
+  // Batch 6, written after the third held-out benchmark set's misses were seen (a denial that says why
+  // the old way breaks something; a denial of "extra" things).
+  {
+    name: 'a denial saying what the old way breaks',
+    older: said('backend', 'design', 'Split large order exports into several files by region.'),
+    newer: said('lead', 'design', 'No splitting of order exports across files: it breaks the accounting import.'),
+  },
+  {
+    name: 'a denial of extra things',
+    older: said(
+      'ops',
+      'design',
+      'The checkout service is scaled to four replicas during the sale so deploys cause no outage.',
+    ),
+    newer: said(
+      'lead',
+      'review',
+      'No extra checkout replicas during the sale: its owners accept a short slowdown during deploys, which are frozen that week.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -748,6 +768,15 @@ const nearMisses: Pair[] = [
     name: 'two signup defaults',
     older: said('legal', 'design', 'The newsletter box at signup is unchecked by default.'),
     newer: said('product', 'review', 'The remember-me box at login is checked by default.'),
+  },
+  {
+    name: 'a revision of another value, its subject sharing only a stem',
+    older: said('auth', 'design', 'Sign-in is limited to 10 attempts per 15 minutes per account, counted in Redis.'),
+    newer: said(
+      'lead',
+      'review',
+      'Signed invoice links last 60 minutes rather than 5: large invoices on slow connections failed halfway.',
+    ),
   },
 ];
 

@@ -83,7 +83,7 @@ const revisionWords = new RegExp(
   'gi',
 );
 const reasonWords =
-  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|breaks|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
 const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
 
 /** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
@@ -157,8 +157,9 @@ const replacingPhrases = /(?:\binstead of|\brather than|\bin place of|\breplac(?
 function replacedWordsOf(content: string): string[][] {
   return [...content.matchAll(replacingPhrases)]
     .map((m) =>
-      tokensOf(content.slice(m.index + m[0].length).split(/[,.;:()]/)[0] ?? '')
-        .filter(isContentWord)
+      tokensOf(content.slice(m.index + m[0].length).split(/[,;:()]|\.(?!\d)/)[0] ?? '')
+        // A value counts: "60 minutes rather than 5" replaces a 5, which an older "15 minutes" does not say.
+        .filter((w) => isContentWord(w) || isValue(w))
         .slice(0, REVISED_REACH)
         .map((w) => stemmer(w)),
     )
@@ -167,7 +168,7 @@ function replacedWordsOf(content: string): string[][] {
 
 /** Words saying something did not work, in a clause of its own. */
 const faultWords =
-  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
+  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|breaks|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
 
 /** Stems of the content words of every clause after the first that says something failed. */
 function faultedWordsOf(content: string): string[] {
@@ -182,6 +183,8 @@ function faultedWordsOf(content: string): string[] {
 }
 
 const negations = /\b(?:no|not|never|without)\b/gi;
+/** Words that may follow a negation before what it denies: "no extra replicas" denies the replicas. */
+const negatedQuantity = new Set(['extra', 'more', 'additional', 'further', 'separate', 'new', 'any']);
 /** How many words after a negation must be the older decision's for the newer to deny it. */
 const NEGATED_WORDS = 2;
 
@@ -190,6 +193,7 @@ function negatedOf(content: string): string[][] {
   return [...content.matchAll(negations)]
     .map((m) =>
       tokensOf(content.slice(m.index + m[0].length))
+        .filter((w, i) => i > 0 || !negatedQuantity.has(w))
         .slice(0, NEGATED_WORDS + 1)
         .filter(isContentWord),
     )
