@@ -28,6 +28,18 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       {
+        match: { prompt: 'Decide the session timeout' },
+        reply: {
+          text: 'Decision: Sessions now end after 20 minutes idle.\nFinding: Orders are stored in PostgreSQL 15.',
+        },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Review the session timeout' },
+        reply: { text: 'Decision: Idle timeout raised to 45 minutes after user complaints.' },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'Summarize the context of phase survey' },
         reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.' },
         sequencePer: 'script',
@@ -253,6 +265,44 @@ phases:
     const otherEnv = { ...env, BATON_DATA_DIR: join(model.home.dir, 'other-data') };
     const imported = await runCli(['context', 'import', file], { env: otherEnv });
     expect(imported.stdout).toBe('Imported 5 entries and 5 sessions; 0 entries were already there.\n');
+  });
+});
+
+describe('what an agent was told (real claude agents)', () => {
+  it('baton status --agent lists the facts it was given and the decision a newer one replaced', async () => {
+    const workflow = join(model.home.dir, 'told.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: told
+phases:
+  - id: design
+    agents: [{ id: backend, prompt: Decide the session timeout }]
+  - id: review
+    dependsOn: [design]
+    agents: [{ id: lead, prompt: Review the session timeout }]
+  - id: build
+    dependsOn: [review]
+    agents: [{ id: builder, prompt: Implement the idle session timeout }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'told-data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const builder = summary.phases.flatMap((p) => p.agents).find((a) => a.id === 'builder')!;
+    const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
+    expect(system).toContain('- [decision] Idle timeout raised to 45 minutes after user complaints.');
+    expect(system).not.toContain('20 minutes idle');
+
+    const shown = await runCli(['status', summary.runId, '--agent', 'builder'], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(
+      '[decision] lead (review): Idle timeout raised to 45 minutes after user complaints.',
+    );
+    expect(shown.stdout).toMatch(
+      /Left out, replaced by a newer decision: 1\n\s+- \[decision\] backend \(design\): Sessions now end after 20 minutes idle\.\n\s+replaced by \[decision\] lead \(review\)/,
+    );
   });
 });
 

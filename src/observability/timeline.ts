@@ -1,5 +1,5 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
-import type { AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
+import type { AgentContextRecord, AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
 
 /** One attempt of an agent and the tool calls it made, in the order it made them. */
 export interface AttemptTimeline {
@@ -14,6 +14,25 @@ export interface AttemptTimeline {
   toolCalls: ToolCallRecord[];
 }
 
+/** One inherited fact, as the timeline names it. */
+export interface ContextFact {
+  id: string;
+  type?: string;
+  agentId?: string;
+  phaseId?: string;
+  /** The fact's text; absent when the entry is no longer stored (pruned with its run, or corrupt). */
+  content?: string;
+}
+
+/** What an agent inherited: the facts it was given, and the decisions left out for newer ones. */
+export interface ContextTimeline {
+  mode: AgentContextRecord['mode'];
+  tokens: number;
+  considered: number;
+  given: ContextFact[];
+  superseded: Array<{ fact: ContextFact; replacedBy: ContextFact }>;
+}
+
 /** What one agent did: its totals, then attempt by attempt, tool call by tool call. */
 export interface AgentTimeline {
   runId: string;
@@ -25,7 +44,37 @@ export interface AgentTimeline {
   usage: Usage;
   costUsd: number;
   durationMs: number;
+  /** Absent for an agent that has not started (or was recorded before Baton kept it). */
+  context?: ContextTimeline;
   attempts: AttemptTimeline[];
+}
+
+async function contextFact(store: Store, id: string): Promise<ContextFact> {
+  const entry = await store.getContextEntry(id).catch(() => undefined); // a corrupt entry is shown by id only
+  if (!entry) return { id };
+  return {
+    id,
+    type: entry.level === 0 ? entry.type : 'summary',
+    ...(entry.agentId ? { agentId: entry.agentId } : {}),
+    ...(entry.phaseId ? { phaseId: entry.phaseId } : {}),
+    content: entry.content,
+  };
+}
+
+async function contextTimeline(store: Store, record: AgentContextRecord): Promise<ContextTimeline> {
+  const fact = (id: string): Promise<ContextFact> => contextFact(store, id);
+  return {
+    mode: record.mode,
+    tokens: record.tokens,
+    considered: record.considered,
+    given: await Promise.all(record.entryIds.map(fact)),
+    superseded: await Promise.all(
+      Object.entries(record.superseded ?? {}).map(async ([old, replacement]) => ({
+        fact: await fact(old),
+        replacedBy: await fact(replacement),
+      })),
+    ),
+  };
 }
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
@@ -53,6 +102,7 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     usage: agent.usage,
     costUsd: agent.costUsd,
     durationMs: agent.durationMs,
+    ...(agent.context ? { context: await contextTimeline(store, agent.context) } : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       status: a.status,
@@ -82,6 +132,25 @@ function formatCall(call: ToolCallRecord, attemptStart: number): string {
   return `${head}\n              ${oneLine(call.inputPreview, 100)}${output}`;
 }
 
+const factLine = (fact: ContextFact): string => {
+  const source = [fact.agentId, fact.phaseId && `(${fact.phaseId})`].filter(Boolean).join(' ');
+  const text = fact.content !== undefined ? oneLine(fact.content, 90) : `${fact.id} (no longer stored)`;
+  return `${fact.type ? `[${fact.type}] ` : ''}${source ? `${source}: ` : ''}${text}`;
+};
+
+function contextLines(context: ContextTimeline): string[] {
+  const counted = context.mode === 'filtered' ? ` of ${context.considered}` : '';
+  const lines = [
+    `  Context (${context.mode}): ${context.given.length}${counted} fact${context.considered === 1 && !counted ? '' : 's'}, ${context.tokens} tokens`,
+    ...context.given.map((fact) => `    - ${factLine(fact)}`),
+  ];
+  if (context.superseded.length > 0)
+    lines.push(`  Left out, replaced by a newer decision: ${context.superseded.length}`);
+  for (const { fact, replacedBy } of context.superseded)
+    lines.push(`    - ${factLine(fact)}`, `      replaced by ${factLine(replacedBy)}`);
+  return lines;
+}
+
 /** The timeline as text for `baton status <run> --agent <id>`. */
 export function formatTimeline(timeline: AgentTimeline): string {
   const u = timeline.usage;
@@ -90,6 +159,7 @@ export function formatTimeline(timeline: AgentTimeline): string {
     `  ${timeline.turns} turns · ${timeline.attempts.length} attempts · tokens ${u.inputTokens} in / ${u.outputTokens} out` +
       ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · $${timeline.costUsd.toFixed(4)} · ${seconds(timeline.durationMs)}` +
       (timeline.model ? ` · ${timeline.model}` : ''),
+    ...(timeline.context ? contextLines(timeline.context) : []),
   ];
   for (const a of timeline.attempts) {
     const error = a.error ? ` — ${a.error.code}: ${a.error.message}` : '';

@@ -59,6 +59,7 @@ export async function prepareAgent(
       entryIds: context.entries.map((e) => e.id),
       tokens: context.tokens,
       considered: context.considered,
+      ...(context.superseded ? { superseded: context.superseded } : {}),
     },
   };
   return {

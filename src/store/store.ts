@@ -106,6 +106,8 @@ export interface AgentContextRecord {
   tokens: number;
   /** How many entries were candidates before filtering. */
   considered: number;
+  /** Decisions left out because a newer one replaced them: id → the replacement's id. */
+  superseded?: Record<string, string>;
 }
 
 export interface AgentRecord extends AgentTotals {
