@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -302,6 +302,21 @@ phases:
     );
     expect(shown.stdout).toMatch(
       /Left out, replaced by a newer decision: 1\n\s+- \[decision\] backend \(design\): Sessions now end after 20 minutes idle\.\n\s+replaced by \[decision\] lead \(review\)/,
+    );
+
+    // With `superseded: show`, the builder is told what the new decision replaced, on its line.
+    const shownWorkflow = join(model.home.dir, 'told-show.yaml');
+    writeFileSync(
+      shownWorkflow,
+      readFileSync(workflow, 'utf8').replace('name: told\n', 'name: told\ncontext: { superseded: show }\n'),
+    );
+    const second = await runCli(['run', shownWorkflow, '--json'], { env });
+    expect(second.code).toBe(0);
+    const secondBuilder = (JSON.parse(second.stdout) as RunSummary).phases
+      .flatMap((p) => p.agents)
+      .find((a) => a.id === 'builder')!;
+    expect(model.server.messageRequests(secondBuilder.sessionId)[0]!.view!.system).toContain(
+      '- [decision] Idle timeout raised to 45 minutes after user complaints. (replacing "Sessions now end after 20 minutes idle." (agent backend))',
     );
   });
 });

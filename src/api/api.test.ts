@@ -25,7 +25,13 @@ describe('the library API', () => {
       name: 'w',
       phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }],
     });
-    expect(workflow.context).toEqual({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent', rerank: 'none' });
+    expect(workflow.context).toEqual({
+      inherit: 'filtered',
+      budgetTokens: 2000,
+      summarizer: 'agent',
+      rerank: 'none',
+      superseded: 'omit',
+    });
     expect(workflow.phases[0]!.workspace).toBe('shared');
     let error: unknown;
     try {

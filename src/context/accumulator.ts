@@ -4,7 +4,8 @@ import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
-import { agentKey } from './keys.js';
+import { decisionHistory, withHistory, type DecisionHistory } from './history.js';
+import { agentKey, isPhaseOutputKey } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
 import {
@@ -92,6 +93,12 @@ export interface AccumulatorOptions {
    * when no agent is known to inherit (25–130 ms of CPU and about 30 MB saved; a selection still loads it).
    */
   preloadWordNet?: boolean;
+  /**
+   * `context.superseded: show`: a decision that replaced earlier ones (a superseding unkeyed decision,
+   * a keyed one's update) is given with what it replaced, quoted on its line (counted in the budget).
+   * Off by default: a replaced decision is not given at all.
+   */
+  showSuperseded?: boolean;
 }
 
 /** What rendering adds to a fact's own tokens: `- [finding] ` and the line break; and a source's heading. */
@@ -234,7 +241,10 @@ export class DynamicContextAccumulator {
 
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
     const wordnet = await loadWordNet();
-    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
+    const history = request.mode === 'all' ? await this.historyOf(all, request, wordnet) : undefined;
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
+      (entry) => (history ? withHistory(entry, history) : entry),
+    );
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -260,6 +270,21 @@ export class DynamicContextAccumulator {
     };
   }
 
+  /** With `showSuperseded`, what each candidate decision replaced (see `decisionHistory`); else undefined. */
+  private async historyOf(
+    all: ContextEntry[],
+    request: SelectionRequest,
+    wordnet: WordNet | undefined,
+  ): Promise<DecisionHistory | undefined> {
+    if (!this.options.showSuperseded) return undefined;
+    const superseded = supersededIn(all, this.tuning, wordnet, request.phaseIds);
+    const keyed = all.some((e) => e.key !== undefined && !isPhaseOutputKey(e.key));
+    const replaced = keyed ? (await this.options.store.listReplacedContext(this.options.runId)).entries : [];
+    const inherited = (e: ContextEntry): boolean =>
+      request.phaseIds.includes(e.phaseId ?? '') || (request.sessionIds ?? []).includes(e.sessionId ?? '');
+    return decisionHistory(all, superseded, replaced, inherited);
+  }
+
   /** `superseded` of a selection, when a decision was left out for a newer one. */
   private supersededOf(
     all: ContextEntry[],
@@ -280,7 +305,8 @@ export class DynamicContextAccumulator {
       this.candidates(request.phaseIds, request.sessionIds ?? []),
       loadWordNet(),
     ]);
-    const small = this.smallContext(all, request, wordnet);
+    const history = await this.historyOf(all, request, wordnet);
+    const small = this.smallContext(all, request, wordnet, history);
     if (small)
       return {
         mode: 'filtered',
@@ -290,7 +316,8 @@ export class DynamicContextAccumulator {
         ...this.supersededOf(all, request, wordnet),
       };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
-    const ranked = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
+    const chosen = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
+    const ranked = history ? chosen.map((r) => ({ ...r, entry: withHistory(r.entry, history) })) : chosen;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
     const { entries, tokens } = fitBudget(ranked, this.ceilingOf(all, request), present);
     return {
@@ -324,10 +351,13 @@ export class DynamicContextAccumulator {
     all: ContextEntry[],
     request: SelectionRequest,
     wordnet: WordNet | undefined,
+    history: DecisionHistory | undefined,
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
     if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
+      (entry) => (history ? withHistory(entry, history) : entry),
+    );
     const tokens = countTokens(renderContext(entries));
     return tokens <= limit ? { entries, tokens } : undefined;
   }

@@ -203,6 +203,7 @@ export function createRunContext(
     sizeLimitBytes: config.context_size_limit,
     ...(workflow.context.summarizer === 'agent' ? { summarizer: new AgentSummarizer(oneTurn) } : {}),
     ...(workflow.context.rerank === 'agent' ? { reranker: new AgentReranker(oneTurn) } : {}),
+    ...(workflow.context.superseded === 'show' ? { showSuperseded: true } : {}),
     readersOf: readersOf(workflow, {
       phases: graph.phases ?? (() => workflow.phases),
       inheritedPhases: graph.inheritedPhases,

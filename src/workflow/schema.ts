@@ -216,9 +216,11 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
           summarizer: z.enum(['agent', 'extractive']).default('agent'),
           /** For `filtered`: `agent` has a Claude agent pick among the best-ranked facts (a model call per agent); off by default. */
           rerank: z.enum(['none', 'agent']).default('none'),
+          /** A decision a newer one replaced: `omit` (default) gives it to no agent; `show` quotes it on its replacement's line. */
+          superseded: z.enum(['omit', 'show']).default('omit'),
         })
         .strict()
-        .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent', rerank: 'none' }),
+        .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent', rerank: 'none', superseded: 'omit' }),
       phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
     })
     .strict()

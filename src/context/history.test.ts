@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { DynamicContextAccumulator, type SelectionRequest } from './accumulator.js';
+import { extractContext } from './extract.js';
+import { renderContext } from './prompt.js';
+import { countTokens } from './tokens.js';
+
+const temp = useTempStore('baton-history-');
+let now = 1_000;
+const clock = { now: () => now++ };
+
+/** Design decides, review revises one decision in other words and updates a keyed one; build inherits both. */
+async function recorded(showSuperseded: boolean): Promise<DynamicContextAccumulator> {
+  const acc = new DynamicContextAccumulator({
+    store: temp.store,
+    runId: 'r',
+    sizeLimitBytes: 1_000_000,
+    clock,
+    ...(showSuperseded ? { showSuperseded } : {}),
+  });
+  await acc.add(
+    extractContext({
+      text: [
+        'Decision: Sessions now end after 20 minutes idle.',
+        'Decision[db]: the store is PostgreSQL 16',
+        'Finding: Orders grow by 2 GB a year.',
+      ].join('\n'),
+    }),
+    { agentId: 'backend', phaseId: 'design', sessionId: 'backend/design' },
+  );
+  await acc.add(
+    extractContext({
+      text: [
+        'Decision: Idle timeout raised to 45 minutes after user complaints.',
+        'Decision[db]: the store is SQLite; PostgreSQL is too much to run for 2 GB',
+      ].join('\n'),
+    }),
+    { agentId: 'lead', phaseId: 'review', sessionId: 'lead/review' },
+  );
+  return acc;
+}
+
+const request = (mode: SelectionRequest['mode'], phaseIds = ['design', 'review']): SelectionRequest => ({
+  phaseIds,
+  task: 'Implement the idle session timeout and the store.',
+  mode,
+  budgetTokens: 2000,
+});
+
+describe('context.superseded: show', () => {
+  it.each(['filtered', 'all'] as const)(
+    '%s: a replaced decision is quoted on its replacement’s line, never alone, and counted',
+    async (mode) => {
+      const acc = await recorded(true);
+      const selected = await acc.select(request(mode));
+      const text = renderContext(selected.entries);
+      expect(text).toContain(
+        '- [decision] Idle timeout raised to 45 minutes after user complaints. (replacing "Sessions now end after 20 minutes idle." (agent backend))',
+      );
+      expect(text).toContain(
+        '- [decision] the store is SQLite; PostgreSQL is too much to run for 2 GB (replacing "the store is PostgreSQL 16" (agent backend))',
+      );
+      // The replaced decision is not a line of its own.
+      expect(text.match(/20 minutes idle/g)).toHaveLength(1);
+      expect(text).not.toMatch(/^- \[decision\] Sessions now end/m);
+      expect(selected.tokens).toBe(countTokens(text));
+    },
+  );
+
+  it('by default a replaced decision is given to no agent', async () => {
+    const acc = await recorded(false);
+    const text = renderContext((await acc.select(request('filtered'))).entries);
+    expect(text).toMatch(/^- \[decision\] Idle timeout raised to 45 minutes after user complaints\.$/m);
+    expect(text).not.toContain('20 minutes idle');
+    expect(text).not.toContain('replacing');
+    expect(text).not.toContain('PostgreSQL 16');
+  });
+
+  it('an agent that does not inherit the reviser gets the value its phases wrote, with no history', async () => {
+    const acc = await recorded(true);
+    const text = renderContext((await acc.select(request('filtered', ['design']))).entries);
+    expect(text).toMatch(/^- \[decision\] the store is PostgreSQL 16$/m);
+    expect(text).toContain('Sessions now end after 20 minutes idle.');
+    expect(text).not.toContain('replacing');
+  });
+});

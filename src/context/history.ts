@@ -1,0 +1,48 @@
+import type { ContextEntry } from '../store/index.js';
+import { isPhaseOutputKey } from './keys.js';
+import { countTokens } from './tokens.js';
+
+/**
+ * With `context.superseded: show`, each decision that replaced earlier ones is shown with them: what
+ * it replaced, quoted after its own text on its one line — so a replaced decision is never given
+ * without its replacement, nor apart from it. By decision id, the values it replaced, oldest first.
+ */
+export type DecisionHistory = Map<string, ContextEntry[]>;
+
+/**
+ * The history of the decisions among `candidates`: unkeyed decisions a newer one superseded (`superseded`,
+ * old id → replacement id), and the earlier values of keyed ones (`replacedValues`, as the store keeps
+ * them) that an inherited phase or session wrote (`inherited`) before the value the agent is given.
+ */
+export function decisionHistory(
+  candidates: ContextEntry[],
+  superseded: ReadonlyMap<string, string>,
+  replacedValues: ContextEntry[],
+  inherited: (entry: ContextEntry) => boolean,
+): DecisionHistory {
+  const history: DecisionHistory = new Map();
+  const add = (id: string, old: ContextEntry): void => void history.set(id, [...(history.get(id) ?? []), old]);
+  const byId = new Map(candidates.map((e) => [e.id, e]));
+  for (const [old, replacement] of superseded) {
+    const entry = byId.get(old);
+    if (entry) add(replacement, entry);
+  }
+  for (const old of replacedValues) {
+    const given = byId.get(old.id);
+    const keyed = given?.key !== undefined && !isPhaseOutputKey(given.key);
+    if (keyed && old.version < given.version && inherited(old)) add(given.id, old);
+  }
+  for (const olds of history.values()) olds.sort((a, b) => a.createdAt - b.createdAt || a.version - b.version);
+  return history;
+}
+
+const quoted = (old: ContextEntry): string =>
+  `"${old.content.replace(/[\r\n]+/g, ' ')}"${old.agentId ? ` (agent ${old.agentId})` : ''}`;
+
+/** The entry as shown with its history: its text, then what it replaced; its tokens counted again. */
+export function withHistory(entry: ContextEntry, history: DecisionHistory): ContextEntry {
+  const olds = history.get(entry.id);
+  if (!olds || olds.length === 0) return entry;
+  const content = `${entry.content} (replacing ${olds.map(quoted).join('; ')})`;
+  return { ...entry, content, tokens: countTokens(content) };
+}
