@@ -389,6 +389,45 @@ describe('no repetition', () => {
     expect(all.entries).toHaveLength(1);
   });
 
+  it.each([
+    [
+      'The orders service has no rate limit on its public endpoints.',
+      'The payments service has no rate limit on its public endpoints.',
+    ],
+    ['The orders table has no index on customer_id.', 'The invoices table has no index on customer_id.'],
+    ['Redis 6 backs the session cache in eu-west-1.', 'Redis 6 backs the session cache in us-east-1.'],
+    ['The iOS app crashes on launch when offline.', 'The Android app crashes on launch when offline.'],
+    ['Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 350 ms.'],
+  ])('keeps two agents\' facts that say the same of different things: "%s" / "%s"', async (one, two) => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts(`Finding: ${one}`), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts(`Finding: ${two}`), { phaseId: 'research', agentId: 'two' });
+    for (const mode of ['all', 'filtered'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['research'],
+        task: `Fix these: ${one} ${two}`,
+        mode,
+        budgetTokens: 2000,
+      });
+      expect(contents(selected)).toEqual(expect.arrayContaining([one, two]));
+    }
+  });
+
+  it("still merges one agent's fact with another's that only adds to it", async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Finding: Redis 7 backs the product page cache.'), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts('Finding: Redis 7 backs the product page cache in production.'), {
+      phaseId: 'research',
+      agentId: 'two',
+    });
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    expect(contents(all).filter((c) => c.startsWith('Redis 7'))).toEqual([
+      'Redis 7 backs the product page cache in production.',
+    ]);
+  });
+
   it("keeps a vote phase's tally next to the voters' facts: it is the outcome, not a repetition", async () => {
     const acc = accumulator();
     const vote = (agentId: string, db: string) =>

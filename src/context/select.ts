@@ -10,6 +10,7 @@ import {
   traitsOf,
   type DecisionTraits,
 } from './supersede.js';
+import { aboutAnotherThing } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
@@ -561,7 +562,12 @@ function findRedundant(
     if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(later.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
     // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
-    if (similarity >= tuning.duplicateSimilarity && sameSubject && old.entry.type === later.entry.type)
+    if (
+      similarity >= tuning.duplicateSimilarity &&
+      sameSubject &&
+      old.entry.type === later.entry.type &&
+      !aboutAnotherThing(old.entry.content, later.entry.content)
+    )
       keepOneOf(found, newer, phaseOrder, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));

@@ -99,11 +99,12 @@ const numberWords = new Set(
   ),
 );
 
-const isValue = (token: string): boolean => /\d/.test(token) || numberWords.has(token);
-const isContentWord = (token: string): boolean => /^[a-z]{2,}$/.test(token) && !isStopword(token) && !isValue(token);
+export const isValue = (token: string): boolean => /\d/.test(token) || numberWords.has(token);
+export const isContentWord = (token: string): boolean =>
+  /^[a-z]{2,}$/.test(token) && !isStopword(token) && !isValue(token);
 
 /** Words with their numbers whole ("5,000", "v2.1", "10%"), lower case, in order. */
-const tokensOf = (text: string): string[] =>
+export const tokensOf = (text: string): string[] =>
   (text.toLowerCase().match(/[a-z]*\d[\d,.]*\d%?|[a-z]*\d%?|[a-z]+/g) ?? []).map((t) => t.replace(/,/g, ''));
 
 /** How far before a value the words naming it may be, in tokens ("concurrency is set to 16"). */
