@@ -10,7 +10,7 @@ import {
   traitsOf,
   type DecisionTraits,
 } from './supersede.js';
-import { aboutAnotherThing } from './duplicates.js';
+import { aboutAnotherThing, changesNoValue, replacedSpans } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
@@ -618,6 +618,10 @@ function judgeDecisions(
   tuning: SelectionTuning,
 ): number {
   const [older, newerSide] = [decisionSide(old), decisionSide(newer)];
+  // "The payments service stores its data in PostgreSQL" after "The orders service …": the same
+  // sentence about another subject (or choice) is another decision, unless it says it revises.
+  const spans = replacedSpans(old.entry.content, newer.entry.content);
+  if (spans && changesNoValue(spans) && !newerSide.traits.revises) return 0;
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;

@@ -770,6 +770,21 @@ const nearMisses: Pair[] = [
     newer: said('product', 'review', 'The remember-me box at login is checked by default.'),
   },
   {
+    name: 'the same sentence about another service',
+    older: said('backend', 'design', 'The orders service stores its data in PostgreSQL.'),
+    newer: said('lead', 'review', 'The payments service stores its data in PostgreSQL.'),
+  },
+  {
+    name: 'the same sentence about another job',
+    older: said('data', 'design', 'Run the nightly export at 02:00 UTC.'),
+    newer: said('lead', 'review', 'Run the nightly import at 02:00 UTC.'),
+  },
+  {
+    name: 'the same sentence about another platform',
+    older: said('mobile', 'design', 'The iOS app is released every two weeks.'),
+    newer: said('lead', 'review', 'The Android app is released every two weeks.'),
+  },
+  {
     name: 'a revision of another value, its subject sharing only a stem',
     older: said('auth', 'design', 'Sign-in is limited to 10 attempts per 15 minutes per account, counted in Redis.'),
     newer: said(
