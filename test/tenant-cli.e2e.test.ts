@@ -49,9 +49,15 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
     const data = JSON.parse(exported.stdout) as {
       sessions: Array<{ runId: string }>;
       entries: Array<{ runId: string }>;
+      replaced: Array<{ runId: string }>;
     };
     expect(data.entries.length).toBeGreaterThan(0);
-    expect(new Set([...data.sessions, ...data.entries].map((r) => r.runId))).toEqual(new Set(['run-b']));
+    expect(new Set([...data.sessions, ...data.entries, ...data.replaced].map((r) => r.runId))).toEqual(
+      new Set(['run-b']),
+    );
+    // run-a's keyed decision was updated twice: the values it replaced go with run-a's export only.
+    const everything = JSON.parse((await cli('context', 'export')).stdout) as { replaced: Array<{ runId: string }> };
+    expect(everything.replaced.map((r) => r.runId)).toEqual(['run-a', 'run-a']);
     const otherRun = await cli('context', 'export', '--run', 'run-a', '--tenant', 'team-b');
     expect(otherRun.code).toBe(2);
     expect(otherRun.stdout).toBe('');

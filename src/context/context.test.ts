@@ -11,7 +11,7 @@ import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
-import { exportContext, importContext } from './transfer.js';
+import { exportContext, importContext, type ContextExport } from './transfer.js';
 
 let now = 1_000;
 const clock = { now: () => now++ };
@@ -735,10 +735,16 @@ describe('persistence', () => {
     try {
       expect(await importContext(other, JSON.parse(JSON.stringify(exported)), 'export.json')).toEqual({
         entries: 2,
+        replaced: 0,
         unchanged: 0,
         sessions: 1,
       });
-      expect(await importContext(other, exported, 'export.json')).toEqual({ entries: 0, unchanged: 2, sessions: 0 });
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 0,
+        replaced: 0,
+        unchanged: 2,
+        sessions: 0,
+      });
       expect((await other.listContextEntries({ runId: 'run-1' })).entries.map((e) => e.content)).toEqual([
         'Use tabs',
         'CI takes 9 minutes',
@@ -770,13 +776,105 @@ describe('importing keyed facts', () => {
     const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
     const other = openSqliteStore({ dataDir: otherDir });
     try {
-      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1 });
-      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, unchanged: 1 });
+      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1, replaced: 2 });
+      // The older export's current value and its replaced one are both older than what is there.
+      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, replaced: 0, unchanged: 2 });
       expect((await other.getContextEntryByKey('run-1', 'db'))?.content).toBe('Use MySQL');
+      expect((await other.listReplacedContext('run-1')).entries.map((e) => e.content)).toEqual([
+        'Use SQLite',
+        'Use PostgreSQL',
+      ]);
     } finally {
       await other.close();
       rmSync(otherDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('exporting the values keyed facts replaced', () => {
+  const withOtherStore = async (use: (other: ReturnType<typeof openSqliteStore>) => Promise<void>) => {
+    const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+    const other = openSqliteStore({ dataDir: otherDir });
+    try {
+      await use(other);
+    } finally {
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  };
+  const revisedRun = async () => {
+    const acc = accumulator();
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] }], {
+      phaseId: 'research',
+      agentId: 'scout',
+    });
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
+      phaseId: 'build',
+      agentId: 'b1',
+    });
+    return JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as ContextExport;
+  };
+  const seenBy = async (store: ReturnType<typeof openSqliteStore>, phaseIds: string[]) => {
+    const acc = new DynamicContextAccumulator({ store, runId: 'run-1', sizeLimitBytes: 50_000, clock });
+    const selected = await acc.select({
+      phaseIds,
+      task: 'build the api on the store',
+      budgetTokens: 2_000,
+      mode: 'all',
+    });
+    return selected.entries.map((e) => [e.content, e.agentId, e.phaseId]);
+  };
+
+  it('an imported store gives an agent not inheriting the updater the value its phases wrote, as the source does', async () => {
+    const exported = await revisedRun();
+    expect(exported.replaced?.map((e) => e.content)).toEqual(['Use PostgreSQL for the store.']);
+    await withOtherStore(async (other) => {
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 1,
+        replaced: 1,
+        unchanged: 0,
+        sessions: 0,
+      });
+      for (const phaseIds of [['research'], ['build'], ['research', 'build']])
+        expect(await seenBy(other, phaseIds)).toEqual(await seenBy(temp.store, phaseIds));
+      expect(await seenBy(other, ['research'])).toEqual([['Use PostgreSQL for the store.', 'scout', 'research']]);
+      // Importing again changes nothing.
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 0,
+        replaced: 0,
+        unchanged: 2,
+        sessions: 0,
+      });
+      expect((await other.listReplacedContext('run-1')).entries.map((e) => e.content)).toEqual([
+        'Use PostgreSQL for the store.',
+      ]);
+    });
+  });
+
+  it('an export without replaced values (an older Baton) still imports; a tampered replaced value imports nothing', async () => {
+    const exported = await revisedRun();
+    const tampered = structuredClone(exported);
+    tampered.replaced![0]!.content = 'Use MySQL for the store.';
+    await withOtherStore(async (other) => {
+      await expect(importContext(other, tampered, 'export.json')).rejects.toThrow(
+        /export\.json: entries .* do not match their checksums; nothing was imported/,
+      );
+      expect((await other.listContextEntries({ runId: 'run-1' })).entries).toEqual([]);
+      const { replaced: _, ...old } = exported;
+      expect(await importContext(other, old, 'old.json')).toEqual({
+        entries: 1,
+        replaced: 0,
+        unchanged: 0,
+        sessions: 0,
+      });
+      expect(await seenBy(other, ['build'])).toEqual([['Use SQLite for the store.', 'b1', 'build']]);
+    });
+  });
+
+  it("exporting every run carries each run's replaced values", async () => {
+    await revisedRun();
+    const all = await exportContext(temp.store, undefined, new Date(0));
+    expect(all.replaced?.map((e) => [e.runId, e.content])).toEqual([['run-1', 'Use PostgreSQL for the store.']]);
   });
 });
 
