@@ -646,6 +646,91 @@ describe('extracting context from results', () => {
     ]);
   });
 
+  it('keeps one of the facts an agent repeats word for word, keyed or not, in its lines or its block', () => {
+    expect(
+      extractContext({
+        text: 'Finding: the cache is cold\nDecision[db]: PostgreSQL\nFinding:  the cache is cold \nDecision[DB]: PostgreSQL',
+      }).map((d) => [d.type, d.key, d.content]),
+    ).toEqual([
+      ['finding', undefined, 'the cache is cold'],
+      ['decision', 'db', 'PostgreSQL'],
+    ]);
+    const item = { type: 'finding', content: 'the cache is cold' };
+    expect(extractContext({ text: '{}', structured: { context: [item, item, { ...item, type: 'error' }] } })).toEqual([
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+      { type: 'error', content: 'the cache is cold', tags: [] },
+    ]);
+  });
+
+  it('reads CRLF and CR line endings as line breaks', () => {
+    expect(extractContext({ text: 'Decision[db]: PostgreSQL\r\nFinding: the cache is cold\r\n' })).toEqual([
+      { type: 'decision', content: 'PostgreSQL', key: 'db', tags: [] },
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+    ]);
+    expect(extractContext({ text: 'Decision: use pnpm\rFinding: the lockfile is stale' })).toEqual([
+      { type: 'decision', content: 'use pnpm', tags: [] },
+      { type: 'finding', content: 'the lockfile is stale', tags: [] },
+    ]);
+    expect(extractContext({ text: 'The build is green.\r\nNothing else changed.\r\n' })).toEqual([
+      { type: 'finding', content: 'The build is green.\nNothing else changed.', tags: [] },
+    ]);
+  });
+
+  it('reads a result that is only a fenced code block as its inside; marked lines quoted in a block are not facts', () => {
+    expect(extractContext({ text: '```json\n{ "orders": 12, "file": "src/orders.ts" }\n```\n' })).toEqual([
+      { type: 'finding', content: '{ "orders": 12, "file": "src/orders.ts" }', tags: ['src/orders.ts'] },
+    ]);
+    expect(extractContext({ text: '```\nDecision[db]: PostgreSQL\nFinding: the cache is cold\n```' })).toEqual([
+      { type: 'decision', content: 'PostgreSQL', key: 'db', tags: [] },
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+    ]);
+    const quoted = [
+      'The tests fail:',
+      '```python',
+      '# Decision: retry three times',
+      'raise Error("x")',
+      'Error: expected 3, got 4',
+      '```',
+      'Finding: invoice totals are rounded twice',
+    ].join('\n');
+    expect(extractContext({ text: quoted })).toEqual([
+      { type: 'finding', content: 'invoice totals are rounded twice', tags: [] },
+    ]);
+    // A `code` span is a tag; a fence is not one.
+    expect(extractContext({ text: 'Finding: `retry()` is called twice\n```\nx\n```' })[0]!.tags).toEqual(['retry()']);
+  });
+
+  it('reads a context block given as a JSON string or as one item; a string that is no list leaves the text', () => {
+    const items = [{ type: 'decision', content: 'Use PostgreSQL', key: 'db' }];
+    const text = 'Finding: the text fallback';
+    expect(extractContext({ text, structured: { context: JSON.stringify(items) } })).toEqual([
+      { type: 'decision', content: 'Use PostgreSQL', key: 'db', tags: [] },
+    ]);
+    expect(extractContext({ text, structured: { context: items[0] } })).toEqual([
+      { type: 'decision', content: 'Use PostgreSQL', key: 'db', tags: [] },
+    ]);
+    for (const context of ['not json', '{"type": 3}', '42', null, 7])
+      expect([context, extractContext({ text, structured: { context } })]).toEqual([
+        context,
+        [{ type: 'finding', content: 'the text fallback', tags: [] }],
+      ]);
+  });
+
+  it('stores and updates facts with odd keys: punctuation only, unicode in two normal forms, very long', async () => {
+    const acc = accumulator();
+    const long = `k${'é'.repeat(4_000)}`;
+    const say = (text: string) => acc.add(extractContext({ text }), { phaseId: 'p', agentId: 'a' });
+    await say(`Decision[!!!]: one\nDecision[Café]: two\nDecision[${long}]: three\nDecision[]]: four`);
+    await say(`Decision[!!!]: one, again\nDecision[Cafe\u0301]: two, again\nDecision[${long}]: three, again`);
+    const { entries } = await temp.store.listContextEntries({ runId: 'run-1' });
+    expect(entries.map((e) => [e.key, e.content, e.version])).toEqual([
+      ['!!!', 'one, again', 2],
+      ['café', 'two, again', 2],
+      [long, 'three, again', 2],
+      [']', 'four', 1],
+    ]);
+  });
+
   it('drops an empty or malformed item of a structured block, not the whole block', () => {
     expect(
       extractContext({
