@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { openSqliteStore, type ContextEntry } from '../store/index.js';
+import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { phaseOutputKey } from './keys.js';
@@ -899,7 +899,7 @@ describe('exporting the values keyed facts replaced', () => {
     });
     return JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as ContextExport;
   };
-  const seenBy = async (store: ReturnType<typeof openSqliteStore>, phaseIds: string[]) => {
+  const seenBy = async (store: Store, phaseIds: string[]) => {
     const acc = new DynamicContextAccumulator({ store, runId: 'run-1', sizeLimitBytes: 50_000, clock });
     const selected = await acc.select({
       phaseIds,
