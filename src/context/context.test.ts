@@ -731,6 +731,25 @@ describe('extracting context from results', () => {
     ]);
   });
 
+  it("reads the marked lines in a JSON-schema agent's answer, whose result text is that answer's JSON", () => {
+    const answer = { answer: 'Surveyed.\nDecision[db]: PostgreSQL 16\nFinding: the gateway is slow', files: 3 };
+    // Claude Code's result text for a JSON-schema agent is the JSON of its structured output.
+    expect(extractContext({ text: JSON.stringify(answer), structured: answer })).toEqual([
+      { type: 'decision', content: 'PostgreSQL 16', key: 'db', tags: [] },
+      { type: 'finding', content: 'the gateway is slow', tags: [] },
+    ]);
+    const nested = { review: { notes: ['Error: the build fails on Node 18', 'Finding: lint is clean'] } };
+    expect(extractContext({ text: JSON.stringify(nested), structured: nested }).map((d) => d.type)).toEqual([
+      'error',
+      'finding',
+    ]);
+    // With no marked line in it, the answer is one finding, as any unmarked result.
+    const plain = { score: 3, verdict: 'ship it' };
+    expect(extractContext({ text: JSON.stringify(plain), structured: plain })).toEqual([
+      { type: 'finding', content: '{"score":3,"verdict":"ship it"}', tags: [] },
+    ]);
+  });
+
   it('drops an empty or malformed item of a structured block, not the whole block', () => {
     expect(
       extractContext({

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { contextEntryTypes, type AgentOutput, type ContextEntryType } from '../store/index.js';
 import { agentKey } from './keys.js';
@@ -134,8 +135,8 @@ function readableLines(text: string): ResultLine[] {
   return lines.flatMap((l) => (l.kind === 'fence' ? [] : [{ text: l.text, kind: 'text' as const }]));
 }
 
-/** The facts of the marked lines, with the rest as one finding when they say nothing (see `extractContext`). */
-function textFacts(text: string): ContextDraft[] {
+/** The facts of a text's marked lines (empty ones included), and its other lines. */
+function markedLines(text: string): { drafts: ContextDraft[]; unmarked: string[] } {
   const drafts: ContextDraft[] = [];
   const unmarked: string[] = [];
   for (const { text: rawLine, kind } of readableLines(text)) {
@@ -149,11 +150,43 @@ function textFacts(text: string): ContextDraft[] {
     const content = line.replace(marker[0], '').trim();
     if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) });
   }
-  if (drafts.some((d) => !isEmptyFact(d.content))) return drafts;
+  return { drafts, unmarked };
+}
+
+const saysSomething = (drafts: ContextDraft[]): boolean => drafts.some((d) => !isEmptyFact(d.content));
+
+/** The facts of the marked lines, with the rest as one finding when they say nothing (see `extractContext`). */
+function textFacts(text: string): ContextDraft[] {
+  const { drafts, unmarked } = markedLines(text);
+  if (saysSomething(drafts)) return drafts;
   // No marked line, or only empty ones ("File changed: none"): what the agent knew is in the rest. The
   // empty ones are kept as the agent's record (selection never injects them).
   const rest = unmarked.join('\n').trim();
   return rest ? [...drafts, { type: 'finding', content: rest, tags: tagsOf(rest) }] : drafts;
+}
+
+/** Every string in a JSON value, depth first. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  return value !== null && typeof value === 'object' ? Object.values(value).flatMap(stringsOf) : [];
+}
+
+/**
+ * The marked lines of a JSON-schema agent's answer. Claude Code's result text is then the answer's
+ * JSON, one line, so its marked lines are in the answer's strings (`{"answer": "…\nDecision: …"}`).
+ */
+function answerFacts(output: AgentOutput): ContextDraft[] | undefined {
+  if (output.structured === undefined) return undefined;
+  let text: unknown;
+  try {
+    text = JSON.parse(output.text);
+  } catch {
+    return undefined;
+  }
+  if (!isDeepStrictEqual(text, output.structured)) return undefined;
+  const { drafts } = markedLines(stringsOf(output.structured).join('\n'));
+  return saysSomething(drafts) ? drafts : undefined;
 }
 
 /** Each fact once: an agent that says one thing twice (same type, key and words) said it once. */
@@ -169,7 +202,8 @@ function withoutRepeats(drafts: ContextDraft[]): ContextDraft[] {
  * The facts in an agent's result: its structured `context` block when it returned one, else the
  * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
  * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`), with the rest of the text as one more
- * finding when all of them are empty; with no marked line, the whole text as one finding.
+ * finding when all of them are empty; with no marked line, the whole text as one finding. A JSON-schema
+ * agent's marked lines are read in its answer's strings.
  */
 export function extractContext(output: AgentOutput): ContextDraft[] {
   const structured = output.structured as { context?: unknown } | undefined;
@@ -177,5 +211,5 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
     structured && typeof structured === 'object' && 'context' in structured
       ? structuredFacts(structured.context)
       : undefined;
-  return withoutRepeats(block ?? textFacts(output.text));
+  return withoutRepeats(block ?? answerFacts(output) ?? textFacts(output.text));
 }
