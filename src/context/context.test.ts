@@ -931,7 +931,7 @@ describe('exporting the values keyed facts replaced', () => {
 
   it('an imported store gives an agent not inheriting the updater the value its phases wrote, as the source does', async () => {
     const exported = await revisedRun();
-    expect(exported.replaced?.map((e) => e.content)).toEqual(['Use PostgreSQL for the store.']);
+    expect(exported.replaced.map((e) => e.content)).toEqual(['Use PostgreSQL for the store.']);
     await withOtherStore(async (other) => {
       expect(await importContext(other, exported, 'export.json')).toEqual({
         entries: 1,
@@ -958,7 +958,7 @@ describe('exporting the values keyed facts replaced', () => {
   it('an export without replaced values (an older Baton) still imports; a tampered replaced value imports nothing', async () => {
     const exported = await revisedRun();
     const tampered = structuredClone(exported);
-    tampered.replaced![0]!.content = 'Use MySQL for the store.';
+    tampered.replaced[0]!.content = 'Use MySQL for the store.';
     await withOtherStore(async (other) => {
       await expect(importContext(other, tampered, 'export.json')).rejects.toThrow(
         /export\.json: entries .* do not match their checksums; nothing was imported/,
@@ -978,7 +978,7 @@ describe('exporting the values keyed facts replaced', () => {
   it("exporting every run carries each run's replaced values", async () => {
     await revisedRun();
     const all = await exportContext(temp.store, undefined, new Date(0));
-    expect(all.replaced?.map((e) => [e.runId, e.content])).toEqual([['run-1', 'Use PostgreSQL for the store.']]);
+    expect(all.replaced.map((e) => [e.runId, e.content])).toEqual([['run-1', 'Use PostgreSQL for the store.']]);
   });
 });
 

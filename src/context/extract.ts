@@ -43,7 +43,7 @@ function asList(block: unknown): unknown[] | undefined {
       return undefined;
     }
   }
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   return value !== null && typeof value === 'object' ? [value] : undefined;
 }
 
