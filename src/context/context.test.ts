@@ -486,6 +486,28 @@ describe('keyed facts', () => {
     }
   });
 
+  it("saving a kept agent's facts again keeps what an older extraction stored under their ids, without a conflict", async () => {
+    const acc = accumulator();
+    const source = { phaseId: 'plan', agentId: 'planner.g1', sessionId: 's1' };
+    // What an earlier Baton stored for this agent: its answer's JSON as one finding.
+    const [old] = await acc.add(
+      [{ type: 'finding', content: '{"done":false,"tasks":[]}', tags: [] }],
+      source,
+      's1:fact',
+    );
+    const again = [
+      { type: 'finding' as const, content: 'Planned task a (generation 1): do a', tags: [] },
+      { type: 'finding' as const, content: 'Planned task b (generation 1): do b', tags: [] },
+    ];
+    const saved = await acc.add(again, source, 's1:fact', old!.createdAt + 1);
+    expect(saved.map((e) => [e.id, e.content])).toEqual([
+      ['s1:fact:0', '{"done":false,"tasks":[]}'],
+      ['s1:fact:1', 'Planned task b (generation 1): do b'],
+    ]);
+    // A new fact under an id that says something else is still refused.
+    await expect(acc.add([again[0]!], source, 's1:fact')).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+  });
+
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
