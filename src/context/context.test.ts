@@ -718,6 +718,8 @@ describe('extracting context from results', () => {
     expect(extractContext({ text: quoted })).toEqual([
       { type: 'finding', content: 'invoice totals are rounded twice', tags: [] },
     ]);
+    // A fence never closed quotes nothing: a stray fence does not hide the facts after it.
+    expect(extractContext({ text: 'Finding: a\n```\nFinding: b' }).map((d) => d.content)).toEqual(['a', 'b']);
     // A `code` span is a tag; a fence is not one.
     expect(extractContext({ text: 'Finding: `retry()` is called twice\n```\nx\n```' })[0]!.tags).toEqual(['retry()']);
   });

@@ -106,18 +106,23 @@ interface ResultLine {
 /** A CommonMark code fence: three or more backticks or tildes, indented at most three spaces. */
 const fencePattern = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 
-/** The result's lines (`\n`, `\r\n` or `\r`), with the fenced code blocks in it told apart. */
+/**
+ * The result's lines (`\n`, `\r\n` or `\r`), with the fenced code blocks in it told apart. A fence
+ * never closed quotes nothing: more likely a stray fence than the rest of the result being code.
+ */
 function linesOf(text: string): ResultLine[] {
   const lines: ResultLine[] = [];
   let open: string | undefined;
+  let openedAt = 0;
   for (const line of text.split(/\r\n|\r|\n/)) {
     const [, fence = '', info = ''] = fencePattern.exec(line) ?? [];
     const opens = open === undefined && fence !== '' && !(fence.startsWith('`') && info.includes('`'));
     const closes = open !== undefined && fence.startsWith(open[0]!) && fence.length >= open.length && !info.trim();
-    if (opens) open = fence;
+    if (opens) [open, openedAt] = [fence, lines.length];
     if (closes) open = undefined;
     lines.push({ text: line, kind: opens || closes ? 'fence' : open === undefined ? 'text' : 'quoted' });
   }
+  if (open !== undefined) for (const line of lines.slice(openedAt + 1)) line.kind = 'text';
   return lines;
 }
 
