@@ -698,7 +698,7 @@ describe('extracting context from results', () => {
     ]);
   });
 
-  it('reads a result that is only a fenced code block as its inside; marked lines quoted in a block are not facts', () => {
+  it('reads a result that is only a fenced code block as its inside; marked lines in a block are facts only when none is stated outside', () => {
     expect(extractContext({ text: '```json\n{ "orders": 12, "file": "src/orders.ts" }\n```\n' })).toEqual([
       { type: 'finding', content: '{ "orders": 12, "file": "src/orders.ts" }', tags: ['src/orders.ts'] },
     ]);
@@ -717,6 +717,14 @@ describe('extracting context from results', () => {
     ].join('\n');
     expect(extractContext({ text: quoted })).toEqual([
       { type: 'finding', content: 'invoice totals are rounded twice', tags: [] },
+    ]);
+    // With no fact stated outside the blocks, the marked lines in them are the agent's facts.
+    const fencedFacts =
+      'My facts:\n```\nDecision[db]: PostgreSQL\nError: the build fails\n```\nThat is all.\nFile changed: none';
+    expect(extractContext({ text: fencedFacts }).map((d) => [d.type, d.key, d.content])).toEqual([
+      ['decision', 'db', 'PostgreSQL'],
+      ['error', undefined, 'the build fails'],
+      ['file_changed', undefined, 'none'],
     ]);
     // A fence never closed quotes nothing: a stray fence does not hide the facts after it.
     expect(extractContext({ text: 'Finding: a\n```\nFinding: b' }).map((d) => d.content)).toEqual(['a', 'b']);

@@ -126,11 +126,7 @@ function linesOf(text: string): ResultLine[] {
   return lines;
 }
 
-/**
- * The lines to read for facts. Marked lines inside a fenced block are code or output the agent quotes
- * (`# Decision:` in a Python comment, `Error:` in a log), not its facts — unless the result is that one
- * block and nothing else, which is read as its inside.
- */
+/** The result's lines; a result that is one fenced block and nothing else is read as its inside. */
 function readableLines(text: string): ResultLine[] {
   const lines = linesOf(text);
   const content = lines.filter((l) => l.text.trim() !== '');
@@ -140,20 +136,29 @@ function readableLines(text: string): ResultLine[] {
   return lines.flatMap((l) => (l.kind === 'fence' ? [] : [{ text: l.text, kind: 'text' as const }]));
 }
 
-/** The facts of a text's marked lines (empty ones included), and its other lines. */
+/** The fact a marked line states (its content may be empty), or undefined for an unmarked line. */
+function markedFact(rawLine: string): ContextDraft | undefined {
+  const line = plainLine(rawLine);
+  const marker = markers.find(([pattern]) => pattern.test(line));
+  if (!marker) return undefined;
+  const key = marker[0].exec(line)?.[1]?.trim();
+  const content = line.replace(marker[0], '').trim();
+  return { type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) };
+}
+
+/**
+ * The facts of a text's marked lines (empty ones included), and its other lines. Marked lines in a
+ * fenced block count only when the agent states no fact outside the blocks: then they are its facts
+ * (a fenced list of them); else they are code or output it quotes.
+ */
 function markedLines(text: string): { drafts: ContextDraft[]; unmarked: string[] } {
+  const lines = readableLines(text).map((l) => ({ ...l, fact: l.kind === 'fence' ? undefined : markedFact(l.text) }));
+  const statesFacts = lines.some((l) => l.kind === 'text' && l.fact && !isEmptyFact(l.fact.content));
   const drafts: ContextDraft[] = [];
   const unmarked: string[] = [];
-  for (const { text: rawLine, kind } of readableLines(text)) {
-    const line = plainLine(rawLine);
-    const marker = kind === 'text' ? markers.find(([pattern]) => pattern.test(line)) : undefined;
-    if (!marker) {
-      unmarked.push(rawLine);
-      continue;
-    }
-    const key = marker[0].exec(line)?.[1]?.trim();
-    const content = line.replace(marker[0], '').trim();
-    if (content) drafts.push({ type: marker[1], content, tags: tagsOf(content), ...(key ? { key } : {}) });
+  for (const { text: rawLine, kind, fact } of lines) {
+    if (!fact || (kind === 'quoted' && statesFacts)) unmarked.push(rawLine);
+    else if (fact.content) drafts.push(fact);
   }
   return { drafts, unmarked };
 }
