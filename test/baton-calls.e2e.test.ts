@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { traceIdOf, type UsageReport } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
-import { runCli, startCli } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { killOrchestratorWhen, newestRunAsking } from './support/kill-orchestrator.js';
+import { agentProcessesWithEnv } from './support/processes.js';
 import { spanAttribute as attr, spanMs, startOtlpReceiver } from './support/otlp-receiver.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -18,6 +19,16 @@ const agentUsage = { input_tokens: 1_000, output_tokens: 100 };
 const model = useScriptedModel(
   {
     rules: [
+      // The summary of phase slowsurvey streams slowly the first time: the orchestrator is killed mid-call
+      // (first: its prompt names the tasks it summarizes for).
+      {
+        match: { prompt: 'Summarize the context of phase slowsurvey' },
+        replies: [
+          { text: 'Survey: payments retry twice.', usage: summaryUsage, chunkDelayMs: 5_000 },
+          { text: 'Survey: payments retry twice.', usage: summaryUsage },
+        ],
+        sequencePer: 'script',
+      },
       {
         match: { prompt: 'Summarize the context of phase survey' },
         reply: { text: 'Survey: invoices live in ledger_v2; PDF rendering is slow.', usage: summaryUsage },
@@ -34,6 +45,11 @@ const model = useScriptedModel(
       {
         match: { prompt: 'Plan the invoice export' },
         reply: { text: 'Planned.', usage: agentUsage },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Survey the payments code' },
+        reply: { text: 'Surveyed.\nDecision: payments retry twice\nFinding: the gateway is slow', usage: agentUsage },
         sequencePer: 'script',
       },
       // Streams slowly the first time, so the orchestrator can be killed while the builder is asking.
@@ -133,6 +149,53 @@ describe("Baton's own model calls (real claude summarizer, scripted model)", () 
     expect(labels).toContainEqual({ model: 'claude-sonnet-4-5' });
     expect(JSON.stringify(families)).not.toContain(summary.runId);
   }, 180_000);
+
+  it('a summarizer call the SIGKILLed orchestrator was waiting for is recorded when it starts, and closed as lost at resume', async () => {
+    const path = join(model.home.dir, 'lost-summary.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: lost-summary
+context: { summarizer: agent }
+phases:
+  - { id: slowsurvey, agents: [{ id: surveyor, prompt: Survey the payments code }] }
+  - { id: build, dependsOn: [slowsurvey], inherit: summary, agents: [{ id: builder, prompt: Plan the invoice export }] }
+`,
+    );
+    const store = openSqliteStore({ dataDir: join(model.home.dir, 'lost') });
+    const orchestrator = startCli(['run', path, '--json'], { env: env('lost') });
+    try {
+      const asked = () =>
+        model.server
+          .messageRequests()
+          .find((r) => r.view?.prompt.includes('Summarize the context of phase slowsurvey'));
+      const summarizerSession = await killOrchestratorWhen(
+        orchestrator,
+        () => asked()?.sessionId,
+        'the summarizer to ask the model',
+      );
+      const [run] = await store.listRuns({ limit: 1 });
+      // Its one-turn claude died with it (so there is no process to stop at resume).
+      await waitFor(() => agentProcessesWithEnv(model.home.dir).length === 0 || undefined, 20_000, 'no agent process');
+      // Recorded when it started: the call is known though its process never reported what it spent.
+      expect(await store.listBatonCalls(run!.id)).toEqual([
+        expect.objectContaining({ id: summarizerSession, purpose: 'summary', status: 'running', costUsd: 0 }),
+      ]);
+      const resumed = await runCli(['run', '--resume', run!.id, '--json'], { env: env('lost') });
+      expect(resumed.stderr).not.toMatch(/\n\s+at /);
+      expect((JSON.parse(resumed.stdout) as RunSummary).status).toBe('succeeded');
+      const calls = await store.listBatonCalls(run!.id);
+      expect(calls.map((c) => [c.id === summarizerSession, c.status, c.error?.code])).toEqual([
+        [true, 'lost', 'BATON_ORCHESTRATOR_LOST'],
+        [false, undefined, undefined],
+      ]);
+      expect(calls[0]!.finishedAt).toBeGreaterThanOrEqual(calls[0]!.startedAt);
+      expect(calls[1]!.usage.inputTokens).toBe(200_000);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
+  }, 240_000);
 
   it("a run resumed after its orchestrator was SIGKILLed keeps the summarizer's spend in its budget, and traces the attempt it lost", async () => {
     // The survey and the summary fit the budget; the builder's answer on top of them does not.

@@ -81,9 +81,12 @@ phases:
     expect(second.view!.prompt).toContain('notes (succeeded): Decision: version 2.0 ships the new scheduler');
     // The tag task ran after the notes task and inherited its decision.
     const tag = summary.phases[2]!.agents[0]!;
-    expect(model.server.messageRequests(tag.sessionId)[0]!.view!.system).toContain(
-      'version 2.0 ships the new scheduler',
-    );
+    const tagSystem = model.server.messageRequests(tag.sessionId)[0]!.view!.system;
+    expect(tagSystem).toContain('version 2.0 ships the new scheduler');
+    // Claude Code's result text for the planner is its plan's JSON: the tag task gets the planned
+    // tasks as facts instead (its sibling's, the notes, here), never braces and field names.
+    expect(tagSystem).toContain('- [finding] Planned task notes (generation 1): Write the release notes');
+    expect(tagSystem).not.toContain('"done"');
   });
 
   it('resumes a run whose orchestrator was SIGKILLed mid-phase: nothing lost, nothing run twice', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,9 +49,30 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
     const data = JSON.parse(exported.stdout) as {
       sessions: Array<{ runId: string }>;
       entries: Array<{ runId: string }>;
+      replaced: Array<{ runId: string }>;
     };
     expect(data.entries.length).toBeGreaterThan(0);
-    expect(new Set([...data.sessions, ...data.entries].map((r) => r.runId))).toEqual(new Set(['run-b']));
+    expect(new Set([...data.sessions, ...data.entries, ...data.replaced].map((r) => r.runId))).toEqual(
+      new Set(['run-b']),
+    );
+    // run-a's keyed decision was updated twice: the values it replaced go with run-a's export only.
+    const file = join(dir, 'everything.json');
+    expect((await cli('context', 'export', '--out', file)).code).toBe(0);
+    const everything = JSON.parse(readFileSync(file, 'utf8')) as {
+      replaced: Array<{ runId: string; content: string }>;
+    };
+    expect(everything.replaced.map((r) => [r.runId, r.content])).toEqual([
+      ['run-a', 'Use SQLite'],
+      ['run-a', 'Use Postgres'],
+    ]);
+    // Into another store: the values come in as the updates that replaced them, once.
+    const other = { ...env, BATON_DATA_DIR: join(dir, 'imported') };
+    const imported = await runCli(['context', 'import', file], { env: other });
+    expect(imported.stdout).toBe(
+      'Imported 5 entries (and 2 values they replaced) and 5 sessions; 0 entries were already there.\n',
+    );
+    const again = await runCli(['context', 'import', file], { env: other });
+    expect(again.stdout).toBe('Imported 0 entries and 0 sessions; 7 entries were already there.\n');
     const otherRun = await cli('context', 'export', '--run', 'run-a', '--tenant', 'team-b');
     expect(otherRun.code).toBe(2);
     expect(otherRun.stdout).toBe('');

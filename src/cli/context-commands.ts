@@ -138,7 +138,12 @@ export async function contextExportCommand(
         `No run with id ${options.run}${scope.tenant ? ` for tenant ${scope.tenant}` : ''}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,
       );
     const all = await exportContext(store, options.run, new Date());
-    const data = { ...all, sessions: await scope.ofOwnRuns(all.sessions), entries: await scope.ofOwnRuns(all.entries) };
+    const data = {
+      ...all,
+      sessions: await scope.ofOwnRuns(all.sessions),
+      entries: await scope.ofOwnRuns(all.entries),
+      replaced: await scope.ofOwnRuns(all.replaced),
+    };
     const text = `${JSON.stringify(data, null, 2)}\n`;
     if (options.out) {
       writeFileSync(options.out, text);
@@ -165,7 +170,7 @@ export async function contextImportCommand(file: string, options: StoreOptions, 
     const report = await importContext(store, data, file);
     await auditTrail(store, config).record('context.imported', file, { ...report });
     output.stdout.write(
-      `Imported ${report.entries} entries and ${report.sessions} sessions; ${report.unchanged} entries were already there.\n`,
+      `Imported ${report.entries} entries${report.replaced > 0 ? ` (and ${report.replaced} values they replaced)` : ''} and ${report.sessions} sessions; ${report.unchanged} entries were already there.\n`,
     );
     return 0;
   });

@@ -173,7 +173,8 @@ export class DynamicContextAccumulator {
    * facts again (a resumed run finishing an agent's bookkeeping) is a no-op instead of a duplicate.
    * `finishedAt`, when the agent finished (its facts were first saved then), does the same for keyed
    * facts: one whose current value was written since is left as it is — this agent's value, or a later
-   * agent's that replaced it — so saving again neither reverts nor renews it.
+   * agent's that replaced it — so saving again neither reverts nor renews it; and an unkeyed fact
+   * already stored under its id stays as stored (an older Baton may have extracted it otherwise).
    */
   async add(
     drafts: ContextDraft[],
@@ -190,11 +191,14 @@ export class DynamicContextAccumulator {
         continue;
       }
       const entry = this.entryFor(draft, source);
-      saved.push(
-        await this.options.store.saveContextEntry(
-          idPrefix === undefined ? entry : { ...entry, id: `${idPrefix}:${n}` },
-        ),
-      );
+      if (idPrefix === undefined) {
+        saved.push(await this.options.store.saveContextEntry(entry));
+        continue;
+      }
+      const id = `${idPrefix}:${n}`;
+      // Saved again: what is stored under its id stays, though an older Baton may have read the result otherwise.
+      const stored = finishedAt === undefined ? undefined : await this.options.store.getContextEntry(id);
+      saved.push(stored ?? (await this.options.store.saveContextEntry({ ...entry, id })));
     }
     this.remember(saved);
     return saved;

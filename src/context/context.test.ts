@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { openSqliteStore, type ContextEntry } from '../store/index.js';
+import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { phaseOutputKey } from './keys.js';
@@ -11,7 +11,7 @@ import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
 import { countTokens } from './tokens.js';
-import { exportContext, importContext } from './transfer.js';
+import { exportContext, importContext, type ContextExport } from './transfer.js';
 
 let now = 1_000;
 const clock = { now: () => now++ };
@@ -486,6 +486,28 @@ describe('keyed facts', () => {
     }
   });
 
+  it("saving a kept agent's facts again keeps what an older extraction stored under their ids, without a conflict", async () => {
+    const acc = accumulator();
+    const source = { phaseId: 'plan', agentId: 'planner.g1', sessionId: 's1' };
+    // What an earlier Baton stored for this agent: its answer's JSON as one finding.
+    const [old] = await acc.add(
+      [{ type: 'finding', content: '{"done":false,"tasks":[]}', tags: [] }],
+      source,
+      's1:fact',
+    );
+    const again = [
+      { type: 'finding' as const, content: 'Planned task a (generation 1): do a', tags: [] },
+      { type: 'finding' as const, content: 'Planned task b (generation 1): do b', tags: [] },
+    ];
+    const saved = await acc.add(again, source, 's1:fact', old!.createdAt + 1);
+    expect(saved.map((e) => [e.id, e.content])).toEqual([
+      ['s1:fact:0', '{"done":false,"tasks":[]}'],
+      ['s1:fact:1', 'Planned task b (generation 1): do b'],
+    ]);
+    // A new fact under an id that says something else is still refused.
+    await expect(acc.add([again[0]!], source, 's1:fact')).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+  });
+
   it('merges concurrent updates of one key: none is lost', async () => {
     const acc = accumulator();
     const source = { phaseId: 'p' };
@@ -646,6 +668,120 @@ describe('extracting context from results', () => {
     ]);
   });
 
+  it('keeps one of the facts an agent repeats word for word, keyed or not, in its lines or its block', () => {
+    expect(
+      extractContext({
+        text: 'Finding: the cache is cold\nDecision[db]: PostgreSQL\nFinding:  the cache is cold \nDecision[DB]: PostgreSQL',
+      }).map((d) => [d.type, d.key, d.content]),
+    ).toEqual([
+      ['finding', undefined, 'the cache is cold'],
+      ['decision', 'db', 'PostgreSQL'],
+    ]);
+    const item = { type: 'finding', content: 'the cache is cold' };
+    expect(extractContext({ text: '{}', structured: { context: [item, item, { ...item, type: 'error' }] } })).toEqual([
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+      { type: 'error', content: 'the cache is cold', tags: [] },
+    ]);
+  });
+
+  it('reads CRLF and CR line endings as line breaks', () => {
+    expect(extractContext({ text: 'Decision[db]: PostgreSQL\r\nFinding: the cache is cold\r\n' })).toEqual([
+      { type: 'decision', content: 'PostgreSQL', key: 'db', tags: [] },
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+    ]);
+    expect(extractContext({ text: 'Decision: use pnpm\rFinding: the lockfile is stale' })).toEqual([
+      { type: 'decision', content: 'use pnpm', tags: [] },
+      { type: 'finding', content: 'the lockfile is stale', tags: [] },
+    ]);
+    expect(extractContext({ text: 'The build is green.\r\nNothing else changed.\r\n' })).toEqual([
+      { type: 'finding', content: 'The build is green.\nNothing else changed.', tags: [] },
+    ]);
+  });
+
+  it('reads a result that is only a fenced code block as its inside; marked lines in a block are facts only when none is stated outside', () => {
+    expect(extractContext({ text: '```json\n{ "orders": 12, "file": "src/orders.ts" }\n```\n' })).toEqual([
+      { type: 'finding', content: '{ "orders": 12, "file": "src/orders.ts" }', tags: ['src/orders.ts'] },
+    ]);
+    expect(extractContext({ text: '```\nDecision[db]: PostgreSQL\nFinding: the cache is cold\n```' })).toEqual([
+      { type: 'decision', content: 'PostgreSQL', key: 'db', tags: [] },
+      { type: 'finding', content: 'the cache is cold', tags: [] },
+    ]);
+    const quoted = [
+      'The tests fail:',
+      '```python',
+      '# Decision: retry three times',
+      'raise Error("x")',
+      'Error: expected 3, got 4',
+      '```',
+      'Finding: invoice totals are rounded twice',
+    ].join('\n');
+    expect(extractContext({ text: quoted })).toEqual([
+      { type: 'finding', content: 'invoice totals are rounded twice', tags: [] },
+    ]);
+    // With no fact stated outside the blocks, the marked lines in them are the agent's facts.
+    const fencedFacts =
+      'My facts:\n```\nDecision[db]: PostgreSQL\nError: the build fails\n```\nThat is all.\nFile changed: none';
+    expect(extractContext({ text: fencedFacts }).map((d) => [d.type, d.key, d.content])).toEqual([
+      ['decision', 'db', 'PostgreSQL'],
+      ['error', undefined, 'the build fails'],
+      ['file_changed', undefined, 'none'],
+    ]);
+    // A fence never closed quotes nothing: a stray fence does not hide the facts after it.
+    expect(extractContext({ text: 'Finding: a\n```\nFinding: b' }).map((d) => d.content)).toEqual(['a', 'b']);
+    // A `code` span is a tag; a fence is not one.
+    expect(extractContext({ text: 'Finding: `retry()` is called twice\n```\nx\n```' })[0]!.tags).toEqual(['retry()']);
+  });
+
+  it('reads a context block given as a JSON string or as one item; a string that is no list leaves the text', () => {
+    const items = [{ type: 'decision', content: 'Use PostgreSQL', key: 'db' }];
+    const text = 'Finding: the text fallback';
+    expect(extractContext({ text, structured: { context: JSON.stringify(items) } })).toEqual([
+      { type: 'decision', content: 'Use PostgreSQL', key: 'db', tags: [] },
+    ]);
+    expect(extractContext({ text, structured: { context: items[0] } })).toEqual([
+      { type: 'decision', content: 'Use PostgreSQL', key: 'db', tags: [] },
+    ]);
+    for (const context of ['not json', '{"type": 3}', '42', null, 7])
+      expect([context, extractContext({ text, structured: { context } })]).toEqual([
+        context,
+        [{ type: 'finding', content: 'the text fallback', tags: [] }],
+      ]);
+  });
+
+  it('stores and updates facts with odd keys: punctuation only, unicode in two normal forms, very long', async () => {
+    const acc = accumulator();
+    const long = `k${'é'.repeat(4_000)}`;
+    const say = (text: string) => acc.add(extractContext({ text }), { phaseId: 'p', agentId: 'a' });
+    await say(`Decision[!!!]: one\nDecision[Café]: two\nDecision[${long}]: three\nDecision[]]: four`);
+    await say(`Decision[!!!]: one, again\nDecision[Cafe\u0301]: two, again\nDecision[${long}]: three, again`);
+    const { entries } = await temp.store.listContextEntries({ runId: 'run-1' });
+    expect(entries.map((e) => [e.key, e.content, e.version])).toEqual([
+      ['!!!', 'one, again', 2],
+      ['café', 'two, again', 2],
+      [long, 'three, again', 2],
+      [']', 'four', 1],
+    ]);
+  });
+
+  it("reads the marked lines in a JSON-schema agent's answer, whose result text is that answer's JSON", () => {
+    const answer = { answer: 'Surveyed.\nDecision[db]: PostgreSQL 16\nFinding: the gateway is slow', files: 3 };
+    // Claude Code's result text for a JSON-schema agent is the JSON of its structured output.
+    expect(extractContext({ text: JSON.stringify(answer), structured: answer })).toEqual([
+      { type: 'decision', content: 'PostgreSQL 16', key: 'db', tags: [] },
+      { type: 'finding', content: 'the gateway is slow', tags: [] },
+    ]);
+    const nested = { review: { notes: ['Error: the build fails on Node 18', 'Finding: lint is clean'] } };
+    expect(extractContext({ text: JSON.stringify(nested), structured: nested }).map((d) => d.type)).toEqual([
+      'error',
+      'finding',
+    ]);
+    // With no marked line in it, the answer is one finding, as any unmarked result.
+    const plain = { score: 3, verdict: 'ship it' };
+    expect(extractContext({ text: JSON.stringify(plain), structured: plain })).toEqual([
+      { type: 'finding', content: '{"score":3,"verdict":"ship it"}', tags: [] },
+    ]);
+  });
+
   it('drops an empty or malformed item of a structured block, not the whole block', () => {
     expect(
       extractContext({
@@ -735,10 +871,16 @@ describe('persistence', () => {
     try {
       expect(await importContext(other, JSON.parse(JSON.stringify(exported)), 'export.json')).toEqual({
         entries: 2,
+        replaced: 0,
         unchanged: 0,
         sessions: 1,
       });
-      expect(await importContext(other, exported, 'export.json')).toEqual({ entries: 0, unchanged: 2, sessions: 0 });
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 0,
+        replaced: 0,
+        unchanged: 2,
+        sessions: 0,
+      });
       expect((await other.listContextEntries({ runId: 'run-1' })).entries.map((e) => e.content)).toEqual([
         'Use tabs',
         'CI takes 9 minutes',
@@ -770,13 +912,105 @@ describe('importing keyed facts', () => {
     const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
     const other = openSqliteStore({ dataDir: otherDir });
     try {
-      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1 });
-      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, unchanged: 1 });
+      expect(await importContext(other, newer, 'newer.json')).toMatchObject({ entries: 1, replaced: 2 });
+      // The older export's current value and its replaced one are both older than what is there.
+      expect(await importContext(other, older, 'older.json')).toMatchObject({ entries: 0, replaced: 0, unchanged: 2 });
       expect((await other.getContextEntryByKey('run-1', 'db'))?.content).toBe('Use MySQL');
+      expect((await other.listReplacedContext('run-1')).entries.map((e) => e.content)).toEqual([
+        'Use SQLite',
+        'Use PostgreSQL',
+      ]);
     } finally {
       await other.close();
       rmSync(otherDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('exporting the values keyed facts replaced', () => {
+  const withOtherStore = async (use: (other: ReturnType<typeof openSqliteStore>) => Promise<void>) => {
+    const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+    const other = openSqliteStore({ dataDir: otherDir });
+    try {
+      await use(other);
+    } finally {
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  };
+  const revisedRun = async () => {
+    const acc = accumulator();
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use PostgreSQL for the store.', tags: [] }], {
+      phaseId: 'research',
+      agentId: 'scout',
+    });
+    await acc.add([{ type: 'decision', key: 'db', content: 'Use SQLite for the store.', tags: [] }], {
+      phaseId: 'build',
+      agentId: 'b1',
+    });
+    return JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as ContextExport;
+  };
+  const seenBy = async (store: Store, phaseIds: string[]) => {
+    const acc = new DynamicContextAccumulator({ store, runId: 'run-1', sizeLimitBytes: 50_000, clock });
+    const selected = await acc.select({
+      phaseIds,
+      task: 'build the api on the store',
+      budgetTokens: 2_000,
+      mode: 'all',
+    });
+    return selected.entries.map((e) => [e.content, e.agentId, e.phaseId]);
+  };
+
+  it('an imported store gives an agent not inheriting the updater the value its phases wrote, as the source does', async () => {
+    const exported = await revisedRun();
+    expect(exported.replaced.map((e) => e.content)).toEqual(['Use PostgreSQL for the store.']);
+    await withOtherStore(async (other) => {
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 1,
+        replaced: 1,
+        unchanged: 0,
+        sessions: 0,
+      });
+      for (const phaseIds of [['research'], ['build'], ['research', 'build']])
+        expect(await seenBy(other, phaseIds)).toEqual(await seenBy(temp.store, phaseIds));
+      expect(await seenBy(other, ['research'])).toEqual([['Use PostgreSQL for the store.', 'scout', 'research']]);
+      // Importing again changes nothing.
+      expect(await importContext(other, exported, 'export.json')).toEqual({
+        entries: 0,
+        replaced: 0,
+        unchanged: 2,
+        sessions: 0,
+      });
+      expect((await other.listReplacedContext('run-1')).entries.map((e) => e.content)).toEqual([
+        'Use PostgreSQL for the store.',
+      ]);
+    });
+  });
+
+  it('an export without replaced values (an older Baton) still imports; a tampered replaced value imports nothing', async () => {
+    const exported = await revisedRun();
+    const tampered = structuredClone(exported);
+    tampered.replaced[0]!.content = 'Use MySQL for the store.';
+    await withOtherStore(async (other) => {
+      await expect(importContext(other, tampered, 'export.json')).rejects.toThrow(
+        /export\.json: entries .* do not match their checksums; nothing was imported/,
+      );
+      expect((await other.listContextEntries({ runId: 'run-1' })).entries).toEqual([]);
+      const { replaced: _, ...old } = exported;
+      expect(await importContext(other, old, 'old.json')).toEqual({
+        entries: 1,
+        replaced: 0,
+        unchanged: 0,
+        sessions: 0,
+      });
+      expect(await seenBy(other, ['build'])).toEqual([['Use SQLite for the store.', 'b1', 'build']]);
+    });
+  });
+
+  it("exporting every run carries each run's replaced values", async () => {
+    await revisedRun();
+    const all = await exportContext(temp.store, undefined, new Date(0));
+    expect(all.replaced.map((e) => [e.runId, e.content])).toEqual([['run-1', 'Use PostgreSQL for the store.']]);
   });
 });
 

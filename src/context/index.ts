@@ -8,7 +8,7 @@ export { defaultSelectionTuning } from './select.js';
 export type { SelectionTuning, TaskDescription } from './select.js';
 export { archiveSessions, expiryFrom, pruneSessions } from './sessions.js';
 export { AgentReranker } from './rerank.js';
-export type { OneTurnAgentOptions, OneTurnSpend } from './one-turn.js';
+export type { OneTurnAgentOptions, OneTurnSpend, OneTurnStart } from './one-turn.js';
 export { AgentSummarizer, ExtractiveSummarizer } from './summarize.js';
 export type { Summarizer } from './summarize.js';
 export { countTokens, preloadTokenizer } from './tokens.js';

@@ -15,6 +15,9 @@ export interface OneTurnSpend {
   durationMs: number;
 }
 
+/** One of Baton's own model calls, as it starts. */
+export type OneTurnStart = Pick<OneTurnSpend, 'purpose' | 'sessionId' | 'model'>;
+
 /** A Claude Code agent with no tools that answers in one turn: how the summarizer and re-ranker ask. */
 export interface OneTurnAgentOptions {
   runtime: AgentRuntime;
@@ -24,6 +27,8 @@ export interface OneTurnAgentOptions {
   model?: string;
   /** What the call may spend (what is left of the run's budget); undefined for no cap. */
   maxBudgetUsd?: () => number | undefined;
+  /** Told of each call before it asks, so a call whose process dies with Baton's is still known. */
+  onStart?: (call: OneTurnStart) => void | Promise<void>;
   /** Told what each call spent, answered or not, so the run's budget counts it and the store keeps it. */
   onSpend?: (spend: OneTurnSpend) => void | Promise<void>;
 }
@@ -40,6 +45,7 @@ export async function askOneTurn(
 ): Promise<string> {
   const agentId = agentIds[purpose];
   const sessionId = randomUUID();
+  await options.onStart?.({ purpose, sessionId, ...(options.model ? { model: options.model } : {}) });
   const outcome = await options.runtime.execute(
     {
       agentId,

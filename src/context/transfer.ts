@@ -46,6 +46,12 @@ export const contextExportSchema = z.object({
   exportedAt: z.string(),
   sessions: z.array(sessionSchema),
   entries: z.array(entrySchema),
+  /**
+   * The values keyed entries had before updates replaced them (`Store.listReplacedContext`), oldest
+   * first: an agent inheriting the phase of such a value, but not the updater's, is given it. Absent
+   * from exports of Baton before they were written.
+   */
+  replaced: z.array(entrySchema).default([]),
 });
 
 export type ContextExport = z.output<typeof contextExportSchema>;
@@ -56,10 +62,14 @@ export async function exportContext(store: Store, runId: string | undefined, now
     store.listSessions(runId ? { runId } : {}),
     store.listContextEntries(runId ? { runId } : {}),
   ]);
-  if (listing.corrupt.length > 0) {
+  // A value is replaced only by an update of an entry that exists, so the entries name every run that has some.
+  const runIds = runId ? [runId] : [...new Set(listing.entries.map((e) => e.runId))];
+  const replaced = await Promise.all(runIds.map((id) => store.listReplacedContext(id)));
+  const corrupt = [...listing.corrupt, ...replaced.flatMap((r) => r.corrupt)];
+  if (corrupt.length > 0) {
     throw new BatonError(
       ErrorCodes.contextCorrupt,
-      `Not exporting: context entries ${listing.corrupt.join(', ')} do not match their checksums. Restore them from a backup first.`,
+      `Not exporting: context entries ${corrupt.join(', ')} do not match their checksums. Restore them from a backup first.`,
     );
   }
   return {
@@ -68,11 +78,14 @@ export async function exportContext(store: Store, runId: string | undefined, now
     exportedAt: now.toISOString(),
     sessions: [...sessions].reverse(),
     entries: listing.entries,
+    replaced: replaced.flatMap((r) => r.entries),
   };
 }
 
 export interface ImportReport {
   entries: number;
+  /** Earlier values of keyed entries, written as the updates that replaced them. */
+  replaced: number;
   /** Already present, unchanged. */
   unchanged: number;
   sessions: number;
@@ -92,6 +105,8 @@ function isNewer(entry: ContextEntry, existing: ContextEntry): boolean {
 /**
  * Loads an export. Every entry's checksum is verified first, and nothing is written when any
  * fails. Entries already present are left as they are; a keyed entry is imported only if newer.
+ * A keyed entry's replaced values are written before it, oldest first, through the same updates
+ * that replaced them at the source: the importing store then keeps them as its own replaced values.
  */
 export async function importContext(store: Store, data: unknown, source: string): Promise<ImportReport> {
   const file = validateData(contextExportSchema, data, {
@@ -99,33 +114,42 @@ export async function importContext(store: Store, data: unknown, source: string)
     code: ErrorCodes.contextImportInvalid,
     what: 'Context export',
   });
-  const tampered = file.entries.filter((e) => contextChecksum(e) !== e.checksum).map((e) => e.id);
+  const tampered = [...file.replaced, ...file.entries]
+    .filter((e) => contextChecksum(e) !== e.checksum)
+    .map((e) => e.id);
   if (tampered.length > 0) {
     throw new BatonError(
       ErrorCodes.contextImportInvalid,
-      `${source}: entries ${tampered.join(', ')} do not match their checksums; nothing was imported.`,
+      `${source}: entries ${[...new Set(tampered)].join(', ')} do not match their checksums; nothing was imported.`,
     );
   }
-  const report: ImportReport = { entries: 0, unchanged: 0, sessions: 0 };
+  const report: ImportReport = { entries: 0, replaced: 0, unchanged: 0, sessions: 0 };
   for (const session of file.sessions as SessionRecord[]) {
     if (await store.getSession(session.id)) continue;
     await store.saveSession(session);
     report.sessions++;
   }
+  for (const entry of file.replaced as ContextEntry[]) {
+    if (await importEntry(store, entry)) report.replaced++;
+    else report.unchanged++;
+  }
   for (const entry of file.entries as ContextEntry[]) {
-    const existing =
-      entry.key !== undefined
-        ? await store.getContextEntryByKey(entry.runId, entry.key)
-        : await store.getContextEntry(entry.id);
-    if (existing && (existing.checksum === entry.checksum || !isNewer(entry, existing))) {
-      report.unchanged++;
-      continue;
-    }
-    await store.saveContextEntry(
-      { ...entry, ...(existing ? { id: existing.id } : {}) },
-      existing ? { expectedVersion: existing.version } : {},
-    );
-    report.entries++;
+    if (await importEntry(store, entry)) report.entries++;
+    else report.unchanged++;
   }
   return report;
+}
+
+/** Saves one exported entry unless it is present or older than the value present; whether it was saved. */
+async function importEntry(store: Store, entry: ContextEntry): Promise<boolean> {
+  const existing =
+    entry.key !== undefined
+      ? await store.getContextEntryByKey(entry.runId, entry.key)
+      : await store.getContextEntry(entry.id);
+  if (existing && (existing.checksum === entry.checksum || !isNewer(entry, existing))) return false;
+  await store.saveContextEntry(
+    { ...entry, ...(existing ? { id: existing.id } : {}) },
+    existing ? { expectedVersion: existing.version } : {},
+  );
+  return true;
 }

@@ -5,6 +5,7 @@ import type { AgentRecord, Store } from '../store/index.js';
 import type { Workflow } from '../workflow/index.js';
 import type { RunEvents, RunEventMap } from './events.js';
 import { systemPromptFor } from './prepare-agent.js';
+import { planFacts } from './planning.js';
 import type { InstanceContext } from './run-context.js';
 import { activateSession, closeSession, createSession } from './session-status.js';
 import type { AgentInstance } from './swarm.js';
@@ -151,7 +152,10 @@ export class AgentRecords {
 
 /** What an agent leaves for the agents after it: the facts in its result, or why it failed. */
 function factsOf(record: AgentRecord): ContextDraft[] {
-  if (record.status === 'succeeded' && record.output) return extractContext(record.output);
+  if (record.status === 'succeeded' && record.output) {
+    const plan = record.role === 'planner' ? planFacts(record.output, record.generation ?? 1) : undefined;
+    return plan ?? extractContext(record.output);
+  }
   if (record.status === 'failed' && record.error) {
     return [
       {

@@ -360,6 +360,48 @@ phases:
     expect(reporter.appendSystemPrompt).toContain('### From agent plan.g1.schema, phase plan.g1.schema');
   });
 
+  it("later agents get a planner's tasks and summary as facts, not its plan's JSON", async () => {
+    const yaml = `version: 1
+name: planned-then-report
+phases:
+  - { id: plan, plan: { maxGenerations: 3 }, agents: [{ id: planner, prompt: Build the feature }] }
+  - { id: report, dependsOn: [plan], agents: [{ id: reporter, prompt: Report on the schema, inherit: all }] }
+`;
+    const plans: Record<string, unknown> = {
+      'planner.g1': {
+        done: false,
+        tasks: [
+          { id: 'schema', prompt: 'Design the orders schema' },
+          { id: 'api', prompt: 'Write the orders API', dependsOn: ['schema'] },
+        ],
+      },
+      'planner.g2': { done: true, summary: 'The orders feature is built.', tasks: [] },
+    };
+    // As Claude Code answers a JSON-schema agent: the result text is the structured output's JSON.
+    const { runtime, result } = start(yaml, (spec) =>
+      plans[spec.agentId]
+        ? { text: JSON.stringify(plans[spec.agentId]), structured: plans[spec.agentId] }
+        : {
+            text: `Finding: ${spec.agentId === 'plan.g1.api' ? 'GET /orders pages by cursor' : 'orders are keyed by tenant'}`,
+          },
+    );
+    const summary = await result;
+    expect(summary.status).toBe('succeeded');
+    const facts = (await temp.store.listContextEntries({ runId: summary.runId, phaseIds: ['plan'] })).entries;
+    expect(facts.filter((e) => e.agentId?.startsWith('planner')).map((e) => [e.agentId, e.type, e.content])).toEqual([
+      ['planner.g1', 'finding', 'Planned task schema (generation 1): Design the orders schema'],
+      ['planner.g1', 'finding', 'Planned task api (generation 1, after schema): Write the orders API'],
+      ['planner.g2', 'finding', 'The orders feature is built.'],
+    ]);
+    const reporter = runtime.calls.find((c) => c.agentId === 'reporter')!.appendSystemPrompt;
+    expect(reporter).toContain('Planned task api (generation 1, after schema): Write the orders API');
+    expect(reporter).not.toContain('"done"');
+    // The API task is told its sibling's task, as a fact of its planner.
+    expect(runtime.calls.find((c) => c.agentId === 'plan.g1.api')!.appendSystemPrompt).toContain(
+      'Planned task schema (generation 1): Design the orders schema',
+    );
+  });
+
   it("a planner's tasks reading one summary at once find in it what each of them asks about", async () => {
     const yaml = `version: 1
 name: planned-summaries

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BatonError, ErrorCodes, maxIdLength } from '../core/index.js';
 import type { AgentOutput } from '../core/index.js';
+import type { ContextDraft } from '../context/index.js';
 import { findCycle, type AgentEntry, type PhaseSpec } from '../workflow/index.js';
 
 /** A task id becomes part of an agent id, so of file and branch names: held to what a workflow's ids are. */
@@ -65,6 +66,27 @@ export function parsePlan(output: AgentOutput | undefined, plannerId: string, ma
   if (cycle)
     throw new BatonError(ErrorCodes.planInvalid, `planner ${plannerId}: task dependency cycle ${cycle.join(' -> ')}`);
   return plan;
+}
+
+/**
+ * What a planner leaves for the agents after it: each task it planned, and its summary — not its
+ * answer's JSON (Claude Code's result text for a JSON-schema agent), which would reach every later
+ * agent as one finding of braces and field names. Undefined when its output is no plan.
+ */
+export function planFacts(output: AgentOutput, generation: number): ContextDraft[] | undefined {
+  const parsed = planSchema.safeParse(output.structured);
+  if (!parsed.success) return undefined;
+  const { tasks, summary } = parsed.data;
+  const facts: ContextDraft[] = tasks.map((task) => {
+    const after = task.dependsOn?.length ? `, after ${task.dependsOn.join(', ')}` : '';
+    return {
+      type: 'finding',
+      content: `Planned task ${task.id} (generation ${generation}${after}): ${task.prompt.trim()}`,
+      tags: [task.id.toLowerCase()],
+    };
+  });
+  if (summary?.trim()) facts.push({ type: 'finding', content: summary.trim(), tags: [] });
+  return facts;
 }
 
 /** The id of a generated phase (and of its one agent): `<plan phase>.g<generation>.<task>`. */

@@ -195,7 +195,7 @@ export function createRunContext(
     cwd: options.workflowDir,
     model: workflow.defaults?.model,
     maxBudgetUsd: () => budget.remainingUsd(),
-    onSpend: recordBatonCalls({ runId, run: graph.run, store, clock, events, budget }),
+    ...recordBatonCalls({ runId, run: graph.run, store, clock, events, budget }),
   };
   const accumulator = new DynamicContextAccumulator({
     store,

@@ -9,6 +9,7 @@ import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
 import { mergeBack } from './merge-back.js';
+import { closeBatonCallsLeftRunning } from './baton-calls.js';
 import { closeAttemptsLeftRunning } from './lost-attempts.js';
 import { loadResumedRun } from './resume.js';
 import { createAgentRunner, type RunAgent } from './run-agent.js';
@@ -150,7 +151,10 @@ class RunExecution implements PhaseGraph {
       ...(resume ? { resumed: true, reused } : {}),
     });
     // Once, before any agent runs: a resumed run that stops early must not leave them running forever.
-    if (resume) await closeAttemptsLeftRunning(this.ctx, records.all());
+    if (resume) {
+      await closeAttemptsLeftRunning(this.ctx, records.all());
+      await closeBatonCallsLeftRunning(this.ctx.store, this.runId, this.ctx.clock);
+    }
   }
 
   /** The phase's result, starting it on first ask (dependencies first, through the same map). */

@@ -244,7 +244,15 @@ export interface BatonCallRecord {
   usage: Usage;
   costUsd: number;
   startedAt: number;
+  /** When it ended; while it runs, its start. */
   finishedAt: number;
+  /**
+   * `running` from its start until it ends (so a call its orchestrator dies in is known), `lost` when
+   * the orchestrator died first: closed at `--resume`, its spend unknown (0). Absent once it ended.
+   */
+  status?: 'running' | 'lost';
+  /** Why it is lost. */
+  error?: ErrorInfo;
 }
 
 export interface SessionRecord {
