@@ -209,6 +209,10 @@ phases: [{ id: only, agents: [{ id: overloaded, prompt: always overloaded, timeo
       attempts: 1,
       error: { code: 'BATON_AGENT_TIMEOUT' },
     });
+    // The timeout as written and where to raise it, not what was left of its timer once the agent was ready.
+    expect(summary.phases[0]!.agents[0]!.error!.message).toBe(
+      "agent overloaded timed out after 4000 ms and was killed; to give it longer, raise the agent's timeoutMs in the workflow",
+    );
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });

@@ -60,6 +60,10 @@ export interface PhaseSummary {
 export interface RunSummary {
   runId: string;
   workflow: string;
+  /** Whom the run is for: usage, budgets and concurrency limits add up per tenant. */
+  tenant: string;
+  /** Higher runs first when agents wait for a slot (0 unless the workflow or `--priority` set one). */
+  priority: number;
   status: RunStatus;
   /** Requests (tool calls, phase gates) waiting for a person right now. */
   waiting?: number;
@@ -161,6 +165,8 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   return {
     runId,
     workflow: run.workflowName,
+    tenant: run.tenant,
+    priority: run.priority ?? 0,
     status: currentRunStatus(run),
     ...(waiting > 0 ? { waiting } : {}),
     phases: phaseSummaries,
