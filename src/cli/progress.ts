@@ -39,7 +39,11 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`),
   );
   events.on('budget.exceeded', (e) =>
-    out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`),
+    out.write(
+      e.limit === 'usd'
+        ? `✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`
+        : `✗ tenant's daily tokens spent (${e.spentTokens} of ${e.budgetTokens}): stopping every agent\n`,
+    ),
   );
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
