@@ -125,6 +125,10 @@ export function formatSummary(summary: RunSummary): string {
       ? ` (its orchestrator stopped before the end; continue it with: baton run --resume ${summary.runId})`
       : '';
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${interrupted}${waiting}`];
+  const cutOff = summary.phases.flatMap((p) =>
+    p.agents.filter((a) => a.status === 'interrupted').map((a) => `${a.id} (phase ${p.id})`),
+  );
+  if (cutOff.length > 0) lines.push(`Cut off when its orchestrator stopped: ${cutOff.join(', ')}`);
   for (const phase of summary.phases) {
     lines.push(
       `  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`,

@@ -1,10 +1,12 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
+import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
 import type { AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
 
 /** One attempt of an agent and the tool calls it made, in the order it made them. */
 export interface AttemptTimeline {
   attempt: number;
-  status: AttemptRecord['status'];
+  /** `interrupted`: it was running when the run's orchestrator stopped, and nothing recorded its end yet. */
+  status: ShownStatus<AttemptRecord['status']>;
   resumed: boolean;
   startedAt: number;
   durationMs: number;
@@ -19,7 +21,7 @@ export interface AgentTimeline {
   runId: string;
   agentId: string;
   phaseId: string;
-  status: AgentStatus;
+  status: ShownStatus<AgentStatus>;
   model?: string;
   turns: number;
   usage: Usage;
@@ -30,24 +32,25 @@ export interface AgentTimeline {
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
 export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
-  const [agent, attempts, calls] = await Promise.all([
+  const [agent, attempts, calls, run] = await Promise.all([
     store.getAgent(runId, agentId),
     store.listAttempts(runId, agentId),
     store.listToolCalls(runId, agentId),
+    store.getRun(runId),
   ]);
-  if (!agent && !(await store.getRun(runId)))
-    throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
   if (!agent) {
     throw new BatonError(
       ErrorCodes.agentNotFound,
       `Run ${runId} has no agent ${agentId} (--agent). Its agents are listed by: baton status ${runId}`,
     );
   }
+  const shown = shownStatus(currentRunStatus(run));
   return {
     runId,
     agentId,
     phaseId: agent.phaseId,
-    status: agent.status,
+    status: shown(agent.status),
     ...(agent.model ? { model: agent.model } : {}),
     turns: agent.turns,
     usage: agent.usage,
@@ -55,7 +58,7 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     durationMs: agent.durationMs,
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
-      status: a.status,
+      status: shown(a.status),
       resumed: a.resumed,
       startedAt: a.startedAt,
       durationMs: a.durationMs,

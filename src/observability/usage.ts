@@ -151,6 +151,8 @@ export interface TenantQuotaOptions {
   signal: AbortSignal;
   /** Told why the run waits, and for how long. */
   waiting?(message: string): void;
+  /** The stored run a refusal leaves as it was, when the run is a `--resume` of it. */
+  resuming?: string;
   clock?: Clock;
 }
 
@@ -179,9 +181,13 @@ export async function remainingTenantQuota(
       ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
       : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
     if (options.onQuota === 'fail') {
+      // Refused before anything is stored: a resumed run keeps every record as its last orchestrator left it.
+      const refused = options.resuming
+        ? `run ${options.resuming} was not resumed and is left as it was`
+        : 'the run was not started';
       throw new BatonError(
         ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
+        `Tenant ${tenant} has used ${what}; ${refused}. It resets at 00:00 UTC; --on-quota wait waits for it.`,
       );
     }
     const waitMs = msUntilUtcMidnight(clock.now());
