@@ -13,8 +13,11 @@ export interface AttemptTimeline {
   costUsd: number;
   usage: Usage;
   error?: ErrorInfo;
-  toolCalls: ToolCallRecord[];
+  toolCalls: TimelineToolCall[];
 }
+
+/** A tool call as the timeline shows it: one a dead orchestrator left `running` reads `interrupted`. */
+export type TimelineToolCall = Omit<ToolCallRecord, 'status'> & { status: ShownStatus<ToolCallRecord['status']> };
 
 /** What one agent did: its totals, then attempt by attempt, tool call by tool call. */
 export interface AgentTimeline {
@@ -65,7 +68,10 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
       costUsd: a.costUsd,
       usage: a.usage,
       ...(a.error ? { error: a.error } : {}),
-      toolCalls: calls.filter((c) => c.attempt === a.attempt).sort((x, y) => x.seq - y.seq),
+      toolCalls: calls
+        .filter((c) => c.attempt === a.attempt)
+        .sort((x, y) => x.seq - y.seq)
+        .map((c) => ({ ...c, status: shown(c.status) })),
     })),
   };
 }
@@ -76,9 +82,9 @@ const oneLine = (text: string, width: number): string => {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 };
 
-function formatCall(call: ToolCallRecord, attemptStart: number): string {
+function formatCall(call: TimelineToolCall, attemptStart: number): string {
   const at = `+${seconds(call.startedAt - attemptStart)}`.padStart(10);
-  const took = call.durationMs !== undefined ? seconds(call.durationMs) : 'running';
+  const took = call.durationMs !== undefined ? seconds(call.durationMs) : call.status;
   const denied = call.permission?.decision === 'deny' ? ' (permission denied)' : '';
   const head = `${at}  turn ${call.turn}  ${call.name}  ${call.status}${denied}  ${took}`;
   const output = call.outputPreview !== undefined ? `\n              → ${oneLine(call.outputPreview, 100)}` : '';
