@@ -125,6 +125,8 @@ export function formatSummary(summary: RunSummary): string {
       ? ` (its orchestrator stopped before the end; continue it with: baton run --resume ${summary.runId})`
       : '';
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${interrupted}${waiting}`];
+  if (summary.tenant !== 'default' || summary.priority !== 0)
+    lines.push(`Tenant ${summary.tenant} · priority ${summary.priority}`);
   const cutOff = summary.phases.flatMap((p) =>
     p.agents.filter((a) => a.status === 'interrupted').map((a) => `${a.id} (phase ${p.id})`),
   );
