@@ -181,19 +181,35 @@ export async function remainingTenantQuota(
       ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
       : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
     if (options.onQuota === 'fail') {
-      // Refused before anything is stored: a resumed run keeps every record as its last orchestrator left it.
-      const refused = options.resuming
-        ? `run ${options.resuming} was not resumed and is left as it was`
-        : 'the run was not started';
       throw new BatonError(
         ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; ${refused}. It resets at 00:00 UTC; --on-quota wait waits for it.`,
+        `Tenant ${tenant} has used ${what}; ${leftAs(options.resuming)}. It resets at 00:00 UTC; --on-quota wait waits for it.`,
       );
     }
     const waitMs = msUntilUtcMidnight(clock.now());
     options.waiting?.(
       `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).`,
     );
-    await sleep(waitMs + 1000, undefined, { signal: options.signal });
+    await waitForQuota(waitMs + 1000, options);
+  }
+}
+
+/** What a refusal leaves: nothing is stored before it, so a resumed run keeps every record as it was. */
+const leftAs = (resuming: string | undefined): string =>
+  resuming ? `run ${resuming} was not resumed and is left as it was` : 'the run was not started';
+
+/** Sleeps until the quota resets; a cancel meanwhile ends the wait as BATON_CANCELLED, saying what became of the run. */
+async function waitForQuota(ms: number, options: TenantQuotaOptions): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal: options.signal });
+  } catch (error) {
+    if (!options.signal.aborted) throw error;
+    const reason: unknown = options.signal.reason;
+    const why = reason instanceof Error ? reason.message : 'run cancelled';
+    throw new BatonError(
+      ErrorCodes.cancelled,
+      `${why} while waiting for tenant ${options.tenant}'s daily quota; ${leftAs(options.resuming)}`,
+      { cause: error },
+    );
   }
 }
