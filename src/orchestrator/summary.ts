@@ -135,7 +135,7 @@ function agentSummary(agent: AgentRecord): AgentSummary {
 export const shownStatus =
   (runStatus: RunStatus) =>
   <S extends string>(status: S): ShownStatus<S> =>
-    runStatus === 'interrupted' && status === 'running' ? 'interrupted' : (status as ShownStatus<S>);
+    runStatus === 'interrupted' && status === 'running' ? 'interrupted' : status;
 
 const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (merge ? { merge } : {});
 
