@@ -40,6 +40,8 @@ const model = useScriptedModel(
       // s1's first call hangs until the run is stopped; resumed, it answers (s2 and s3 wait for its slot).
       { match: { prompt: 'stoppable 1' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
       { match: { prompt: '/^stoppable \\d$/' }, reply: { text: 'finished' }, sequencePer: 'session' },
+      // The same for an agent whose orchestrator is killed (kill -9) while its call hangs.
+      { match: { prompt: 'cut off' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
       // A follow-up asks for the very command the agent's rules deny, then for a costly turn.
       {
         match: { last: 'Clean up now' },
@@ -184,7 +186,7 @@ version: 1
 name: killed
 phases:
   - { id: first, agents: [{ id: pricer, prompt: price one turn }] }
-  - { id: second, dependsOn: [first], agents: [{ id: s1, prompt: stoppable 1 }] }
+  - { id: second, dependsOn: [first], agents: [{ id: s1, prompt: cut off }] }
 `);
     const runEnv = env({ BATON_DATA_DIR: dataDir });
     const orchestrator = startCli(['run', path], { env: runEnv });
