@@ -510,15 +510,25 @@ phases:
     // Each reading of the clock is 40 ms later: preparing the agent takes time off its timer.
     let now = 1_000_000;
     const clock: Clock = { now: () => (now += 40) };
-    const workflow = parseWorkflow(
-      'version: 1\nname: slow\nphases: [{ id: p, agents: [{ id: slow, prompt: work, timeoutMs: 300 }] }]\n',
-      'slow.yaml',
-    );
-    const summary = await run(workflow, () => ({ text: 'late', delayMs: 10_000 }), { clock }).result;
-    const agent = summary.phases[0]!.agents[0]!;
-    expect(agent.error?.code).toBe(ErrorCodes.agentTimeout);
-    expect(agent.error?.message).toBe(
+    const workflow =
+      'version: 1\nname: slow\nphases: [{ id: p, agents: [{ id: slow, prompt: work, timeoutMs: 300 }] }]\n';
+    const late = () => ({ text: 'late', delayMs: 10_000 });
+    const timedOut = async (yaml: string, overrides: Partial<BatonConfig> = {}) => {
+      const summary = await run(parseWorkflow(yaml, 'slow.yaml'), late, { clock, config: config(overrides) }).result;
+      const agent = summary.phases[0]!.agents[0]!;
+      expect(agent.error?.code).toBe(ErrorCodes.agentTimeout);
+      return agent.error!.message;
+    };
+    expect(await timedOut(workflow)).toBe(
       "agent slow timed out after 300 ms and was killed; to give it longer, raise the agent's timeoutMs in the workflow",
+    );
+    // Set for every agent by the workflow's defaults, or by the config.
+    const unset = 'version: 1\nname: slow\nphases: [{ id: p, agents: [{ id: slow, prompt: work }] }]\n';
+    expect(await timedOut(`${unset}defaults: { timeoutMs: 250 }\n`)).toBe(
+      'agent slow timed out after 250 ms and was killed; to give it longer, raise defaults.timeoutMs in the workflow',
+    );
+    expect(await timedOut(unset, { agent_timeout_ms: 200 })).toBe(
+      'agent slow timed out after 200 ms and was killed; to give it longer, raise agent_timeout_ms in the Baton config',
     );
   });
 
