@@ -249,6 +249,16 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(stderr).toMatch(/bad-config\.yaml:2: max_retries/);
   });
 
+  it('scope on a remote (http) MCP server: refused with the field named, not silently ignored', async () => {
+    const path = join(model.home.dir, 'remote-scope.yaml');
+    writeFileSync(path, 'mcp_servers:\n  tracker: { type: http, url: "https://mcp.example/mcp", scope: run }\n');
+    const { code, stderr } = await runCli(['config', 'check', '--config', path], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toContain('BATON_CONFIG_INVALID');
+    expect(stderr).toMatch(/remote-scope\.yaml:2: mcp_servers\.tracker\.scope: scope applies to stdio servers only/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('an unknown run id', async () => {
     const { code, stderr } = await runCli(['status', 'no-such-run'], { env: env() });
     expect(code).toBe(2);

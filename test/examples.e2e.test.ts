@@ -354,6 +354,19 @@ describe('examples/orchestration on real claude agents (scripted model)', () => 
         expect(attempts).toHaveLength(2);
         expect(attempts[1]!.startedAt).toBeGreaterThanOrEqual(attempts[0]!.finishedAt!);
       });
+      // `baton status --json` says whom the run is for and its priority.
+      const status = await run(['status', summary.runId, '--json']);
+      expect(JSON.parse(status.stdout)).toMatchObject({ tenant: 'acme', priority: 5, status: 'failed' });
+      expect((await run(['status', summary.runId])).stdout).toContain('\nTenant acme · priority 5\n');
+      const runs = JSON.parse((await run(['runs', '--tenant', 'acme', '--json'])).stdout) as unknown[];
+      expect(runs).toEqual([expect.objectContaining({ runId: summary.runId, tenant: 'acme', priority: 5 })]);
+      // The token budget's stop is audited as a dollar budget's is.
+      const audit = await run(['audit', '--action', 'budget.exceeded', '--tenant', 'acme', '--json']);
+      const stops = (JSON.parse(audit.stdout) as Array<{ target: string; details: Record<string, unknown> }>).filter(
+        (e) => e.target === summary.runId,
+      );
+      expect(stops).toHaveLength(1);
+      expect(stops[0]!.details).toMatchObject({ limit: 'tokens', spentTokens: 10_000, budgetTokens: 8000 });
       const refused = await run(['run', workflow, '--config', config, '--tenant', 'acme']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(

@@ -40,6 +40,8 @@ const model = useScriptedModel(
       // s1's first call hangs until the run is stopped; resumed, it answers (s2 and s3 wait for its slot).
       { match: { prompt: 'stoppable 1' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
       { match: { prompt: '/^stoppable \\d$/' }, reply: { text: 'finished' }, sequencePer: 'session' },
+      // The same for an agent whose orchestrator is killed (kill -9) while its call hangs.
+      { match: { prompt: 'cut off' }, replies: [{ hang: true }, { text: 'finished' }], sequencePer: 'session' },
       // A follow-up asks for the very command the agent's rules deny, then for a costly turn.
       {
         match: { last: 'Clean up now' },
@@ -176,6 +178,84 @@ describe('baton cancel of a run whose orchestrator died', () => {
   });
 });
 
+describe('a run whose orchestrator was killed (kill -9) and never resumed', () => {
+  it('status says it is interrupted and which agents were cut off; a resume a quota refuses changes nothing', async () => {
+    const dataDir = join(model.home.dir, 'killed');
+    const path = workflowFile(`
+version: 1
+name: killed
+phases:
+  - { id: first, agents: [{ id: pricer, prompt: price one turn }] }
+  - { id: second, dependsOn: [first], agents: [{ id: s1, prompt: cut off }] }
+`);
+    const runEnv = env({ BATON_DATA_DIR: dataDir });
+    const orchestrator = startCli(['run', path], { env: runEnv });
+    const store = openSqliteStore({ dataDir });
+    try {
+      // s1 is waiting on its (hanging) model call when its orchestrator is killed.
+      const runId = await waitFor(
+        async () => {
+          const [run] = await store.listRuns({ limit: 1 });
+          const s1 = run ? await store.getAgent(run.id, 's1') : undefined;
+          return s1?.status === 'running' && model.server.messageRequests(s1.sessionId).length > 0
+            ? run!.id
+            : undefined;
+        },
+        45_000,
+        's1 to call the model',
+      );
+      orchestrator.kill('SIGKILL');
+      await orchestrator.output;
+
+      const status = await runCli(['status', runId], { env: runEnv });
+      expect(status.stdout).toContain(`Run ${runId} (killed): interrupted`);
+      expect(status.stdout).toContain('Cut off when its orchestrator stopped: s1 (phase second)');
+      expect(status.stdout).toMatch(/^ {4}interrupted s1 /m);
+      expect(status.stdout).not.toMatch(/^ {4}running /m);
+      const json = JSON.parse((await runCli(['status', runId, '--json'], { env: runEnv })).stdout) as RunSummary;
+      expect(json.status).toBe('interrupted');
+      expect(json.phases.map((p) => [p.id, p.status, p.agents.map((a) => `${a.id}:${a.status}`)])).toEqual([
+        ['first', 'succeeded', ['pricer:succeeded']],
+        ['second', 'interrupted', ['s1:interrupted']],
+      ]);
+      const timeline = JSON.parse((await runCli(['status', runId, '--agent', 's1', '--json'], { env: runEnv })).stdout);
+      expect(timeline).toMatchObject({ status: 'interrupted', attempts: [{ attempt: 1, status: 'interrupted' }] });
+
+      // The tenant's tokens are spent (pricer's turn): the resume is refused, and the stored run is as it was.
+      const stored = async () => ({
+        run: await store.getRun(runId),
+        phases: await store.listPhases(runId),
+        agents: await store.listAgents(runId),
+        attempts: await store.listAttempts(runId),
+        toolCalls: await store.listToolCalls(runId),
+        audit: await store.listAuditEvents({}),
+        cancel: await store.isCancelRequested(runId),
+      });
+      const before = await stored();
+      const quota = join(model.home.dir, 'killed-quota.yaml');
+      writeFileSync(quota, 'tenant_daily_token_budget: { default: 1000 }\n');
+      const refused = await runCli(['run', '--resume', runId, '--config', quota], { env: runEnv });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('BATON_TENANT_BUDGET_EXCEEDED');
+      expect(refused.stderr).toContain(`run ${runId} was not resumed and is left as it was`);
+      expect(await stored()).toEqual(before);
+
+      // Resumed without the quota: s1's lost attempt is closed, and it continues its session to the end.
+      const resumed = await runCli(['run', '--resume', runId, '--json'], { env: runEnv });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const attempts = await store.listAttempts(runId, 's1');
+      expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`)).toEqual([
+        '1:failed:BATON_ORCHESTRATOR_LOST',
+        '2:succeeded:',
+      ]);
+      expect(processesWithEnv(model.home.dir)).toEqual([]);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
+  });
+});
+
 describe('a run id that names no run', () => {
   it('is BATON_RUN_NOT_FOUND (exit 2, no stack) for every command that reads one', async () => {
     const dataDir = join(model.home.dir, 'empty-store');
@@ -209,6 +289,10 @@ phases: [{ id: only, agents: [{ id: overloaded, prompt: always overloaded, timeo
       attempts: 1,
       error: { code: 'BATON_AGENT_TIMEOUT' },
     });
+    // The timeout as written and where to raise it, not what was left of its timer once the agent was ready.
+    expect(summary.phases[0]!.agents[0]!.error!.message).toBe(
+      "agent overloaded timed out after 4000 ms and was killed; to give it longer, raise the agent's timeoutMs in the workflow",
+    );
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });

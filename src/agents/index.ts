@@ -4,7 +4,7 @@ export { sessionTranscriptExists } from './session-cost.js';
 export { FakeRuntime } from './fake-runtime.js';
 export type { FakeBehaviour } from './fake-runtime.js';
 export { continuationPrompt, runWithRetries } from './runner.js';
-export type { AgentResult, AttemptInfo, RetryHooks, RetryOptions } from './runner.js';
+export type { AgentResult, AttemptInfo, RetryHooks, RetryOptions, TimeoutSetting } from './runner.js';
 export { agentEnvironment } from './environment.js';
 export { agentReaper } from './reaper.js';
 export { bundledClaude } from './claude-executable.js';

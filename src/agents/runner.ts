@@ -47,6 +47,8 @@ export interface RunWithRetriesOptions {
   retry?: RetryOptions;
   /** The whole agent, all attempts and backoff included, is killed after this long. */
   timeoutMs?: number;
+  /** The timeout as configured and where, for its error: `timeoutMs` may be less (what preparing left of it). */
+  timeoutSetting?: TimeoutSetting;
   /** Aborting it cancels the agent (the run's kill switch). */
   signal?: AbortSignal;
   hooks?: RetryHooks;
@@ -82,10 +84,23 @@ function retryPolicy(options: RetryOptions): RetryPolicy {
   ).dangerouslyUnref();
 }
 
+/** An agent's timeout as its user set it, and the setting to change for a longer one. */
+export interface TimeoutSetting {
+  ms: number;
+  /** e.g. `agent_timeout_ms in the Baton config`. */
+  field: string;
+}
+
+/** What a timeout's error says: the timeout the user set and where to raise it, when known. */
+const timedOutMessage = (agentId: string, timeoutMs: number, setting: TimeoutSetting | undefined): string =>
+  setting
+    ? `agent ${agentId} timed out after ${setting.ms} ms and was killed; to give it longer, raise ${setting.field}`
+    : `agent ${agentId} timed out after ${timeoutMs} ms and was killed`;
+
 /** A signal that aborts when the caller's does, or with BATON_AGENT_TIMEOUT after timeoutMs. */
 function agentSignal(
   parent: AbortSignal | undefined,
-  timeoutMs: number | undefined,
+  { timeoutMs, timeoutSetting }: Pick<RunWithRetriesOptions, 'timeoutMs' | 'timeoutSetting'>,
   agentId: string,
 ): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -98,10 +113,7 @@ function agentSignal(
       : setTimeout(
           () =>
             controller.abort(
-              new BatonError(
-                ErrorCodes.agentTimeout,
-                `agent ${agentId} timed out after ${timeoutMs} ms and was killed`,
-              ),
+              new BatonError(ErrorCodes.agentTimeout, timedOutMessage(agentId, timeoutMs, timeoutSetting)),
             ),
           timeoutMs,
         );
@@ -153,7 +165,7 @@ function aborted(signal: AbortSignal): Promise<void> {
  */
 export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOptions): Promise<AgentResult> {
   const startedAt = Date.now();
-  const { signal, dispose } = agentSignal(options.signal, options.timeoutMs, spec.agentId);
+  const { signal, dispose } = agentSignal(options.signal, options, spec.agentId);
   const outcomes: AttemptOutcome[] = [];
   let attemptInFlight: Promise<unknown> = Promise.resolve();
 

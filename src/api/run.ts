@@ -217,7 +217,8 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   const services: RunServices = {};
   try {
     await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
-    const quota = await tenantQuota(setup.rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
+    const onQuota = options.onQuota ?? 'fail';
+    const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();
     await pruneToolCalls(store, config.tool_call_retention_days);
     await audit.recordConfig(config, setup.sources);

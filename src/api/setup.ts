@@ -197,9 +197,11 @@ export const tenantQuota = (
   onQuota: 'wait' | 'fail',
   signal: AbortSignal,
   notice: (message: string) => void,
+  resuming?: string,
 ) =>
   remainingTenantQuota(store, {
     tenant,
+    ...(resuming ? { resuming } : {}),
     dailyUsd: config.tenant_daily_budget_usd[tenant],
     dailyTokens: config.tenant_daily_token_budget[tenant],
     onQuota,

@@ -211,6 +211,8 @@ export async function runsCommand(
       const rows = runs.map((r) => ({
         runId: r.id,
         workflow: r.workflowName,
+        tenant: r.tenant,
+        priority: r.priority ?? 0,
         status: currentRunStatus(r),
         createdAt: new Date(r.createdAt).toISOString(),
         finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,

@@ -31,6 +31,8 @@ describe('formatSummary', () => {
     const summary: RunSummary = {
       runId: 'r1',
       workflow: 'w',
+      tenant: 'default',
+      priority: 0,
       status: 'partial',
       totals,
       phases: [

@@ -39,7 +39,11 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`),
   );
   events.on('budget.exceeded', (e) =>
-    out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`),
+    out.write(
+      e.limit === 'usd'
+        ? `✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`
+        : `✗ tenant's daily tokens spent (${e.spentTokens} of ${e.budgetTokens}): stopping every agent\n`,
+    ),
   );
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
@@ -121,6 +125,12 @@ export function formatSummary(summary: RunSummary): string {
       ? ` (its orchestrator stopped before the end; continue it with: baton run --resume ${summary.runId})`
       : '';
   const lines = [`Run ${summary.runId} (${summary.workflow}): ${summary.status}${interrupted}${waiting}`];
+  if (summary.tenant !== 'default' || summary.priority !== 0)
+    lines.push(`Tenant ${summary.tenant} · priority ${summary.priority}`);
+  const cutOff = summary.phases.flatMap((p) =>
+    p.agents.filter((a) => a.status === 'interrupted').map((a) => `${a.id} (phase ${p.id})`),
+  );
+  if (cutOff.length > 0) lines.push(`Cut off when its orchestrator stopped: ${cutOff.join(', ')}`);
   for (const phase of summary.phases) {
     lines.push(
       `  phase ${phase.id}: ${phase.status}${phase.generation !== undefined ? ` (generation ${phase.generation} of ${phase.parentId})` : ''}`,

@@ -27,4 +27,11 @@ describe('mcpServerSchema', () => {
       problems({ ok: { command: 'node' }, also: { type: 'stdio', command: 'node' }, web: { type: 'sse', url: 'u' } }),
     ).toBe('');
   });
+
+  it('refuses `scope` on an http or sse server, naming the field: only a stdio server has a process to share', () => {
+    for (const type of ['http', 'sse'])
+      expect(problems({ remote: { type, url: 'https://mcp.example/mcp', scope: 'run' } })).toContain(
+        'remote.scope: scope applies to stdio servers only',
+      );
+  });
 });

@@ -32,8 +32,6 @@ export const mcpScopeSchema = z.enum(['run', 'agent']);
 export type McpScope = z.output<typeof mcpScopeSchema>;
 
 const batonFields = {
-  /** Stdio servers only: see `mcpScopeSchema`; the default is decided by `McpManager.scope`. */
-  scope: mcpScopeSchema.optional(),
   /** What the server is for, in words the task analysis matches (e.g. `issues`, `sql`). */
   capabilities: z.array(z.string().min(1)).optional(),
   /** Extra words or phrases in a task that call for this server. */
@@ -65,6 +63,8 @@ export const mcpServerSchema = z.union([
       args: z.array(commandLineText).optional(),
       // What the server's process environment can hold, or it would fail to start (E2BIG) after validation.
       env: processEnvSchema.optional(),
+      /** See `mcpScopeSchema`; the default is decided by `McpManager.scope`. */
+      scope: mcpScopeSchema.optional(),
       ...batonFields,
     })
     .strict(),
@@ -73,9 +73,15 @@ export const mcpServerSchema = z.union([
       type: z.enum(['http', 'sse']),
       url: z.string().min(1),
       headers: z.record(z.string(), z.string()).optional(),
+      scope: mcpScopeSchema.optional(),
       ...batonFields,
     })
-    .strict(),
+    .strict()
+    // Refused rather than ignored: a remote server has no process of Baton's to share or keep private.
+    .refine((entry) => entry.scope === undefined, {
+      path: ['scope'],
+      error: 'scope applies to stdio servers only (a remote server runs no process here); remove it',
+    }),
 ]);
 
 export type McpServerEntry = z.output<typeof mcpServerSchema>;

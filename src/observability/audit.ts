@@ -76,10 +76,8 @@ export class AuditTrail {
         'budget.warning',
         (e) => void this.record('budget.warning', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd }),
       ),
-      events.on(
-        'budget.exceeded',
-        (e) => void this.record('budget.exceeded', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd }),
-      ),
+      // Whichever budget stopped the run (USD or the tenant's daily tokens): what was spent, and the limit.
+      events.on('budget.exceeded', ({ runId, ...details }) => void this.record('budget.exceeded', runId, details)),
     ];
     return () => offs.forEach((off) => off());
   }

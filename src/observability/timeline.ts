@@ -1,17 +1,19 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
+import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
 import type { AgentContextRecord, AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
 
 /** One attempt of an agent and the tool calls it made, in the order it made them. */
 export interface AttemptTimeline {
   attempt: number;
-  status: AttemptRecord['status'];
+  /** `interrupted`: it was running when the run's orchestrator stopped, and nothing recorded its end yet. */
+  status: ShownStatus<AttemptRecord['status']>;
   resumed: boolean;
   startedAt: number;
   durationMs: number;
   costUsd: number;
   usage: Usage;
   error?: ErrorInfo;
-  toolCalls: ToolCallRecord[];
+  toolCalls: TimelineToolCall[];
 }
 
 /** One inherited fact, as the timeline names it. */
@@ -32,13 +34,15 @@ export interface ContextTimeline {
   given: ContextFact[];
   superseded: Array<{ fact: ContextFact; replacedBy: ContextFact }>;
 }
+/** A tool call as the timeline shows it: one a dead orchestrator left `running` reads `interrupted`. */
+export type TimelineToolCall = Omit<ToolCallRecord, 'status'> & { status: ShownStatus<ToolCallRecord['status']> };
 
 /** What one agent did: its totals, then attempt by attempt, tool call by tool call. */
 export interface AgentTimeline {
   runId: string;
   agentId: string;
   phaseId: string;
-  status: AgentStatus;
+  status: ShownStatus<AgentStatus>;
   model?: string;
   turns: number;
   usage: Usage;
@@ -79,24 +83,25 @@ async function contextTimeline(store: Store, record: AgentContextRecord): Promis
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
 export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
-  const [agent, attempts, calls] = await Promise.all([
+  const [agent, attempts, calls, run] = await Promise.all([
     store.getAgent(runId, agentId),
     store.listAttempts(runId, agentId),
     store.listToolCalls(runId, agentId),
+    store.getRun(runId),
   ]);
-  if (!agent && !(await store.getRun(runId)))
-    throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
   if (!agent) {
     throw new BatonError(
       ErrorCodes.agentNotFound,
       `Run ${runId} has no agent ${agentId} (--agent). Its agents are listed by: baton status ${runId}`,
     );
   }
+  const shown = shownStatus(currentRunStatus(run));
   return {
     runId,
     agentId,
     phaseId: agent.phaseId,
-    status: agent.status,
+    status: shown(agent.status),
     ...(agent.model ? { model: agent.model } : {}),
     turns: agent.turns,
     usage: agent.usage,
@@ -105,14 +110,17 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     ...(agent.context ? { context: await contextTimeline(store, agent.context) } : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
-      status: a.status,
+      status: shown(a.status),
       resumed: a.resumed,
       startedAt: a.startedAt,
       durationMs: a.durationMs,
       costUsd: a.costUsd,
       usage: a.usage,
       ...(a.error ? { error: a.error } : {}),
-      toolCalls: calls.filter((c) => c.attempt === a.attempt).sort((x, y) => x.seq - y.seq),
+      toolCalls: calls
+        .filter((c) => c.attempt === a.attempt)
+        .sort((x, y) => x.seq - y.seq)
+        .map((c) => ({ ...c, status: shown(c.status) })),
     })),
   };
 }
@@ -123,9 +131,9 @@ const oneLine = (text: string, width: number): string => {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 };
 
-function formatCall(call: ToolCallRecord, attemptStart: number): string {
+function formatCall(call: TimelineToolCall, attemptStart: number): string {
   const at = `+${seconds(call.startedAt - attemptStart)}`.padStart(10);
-  const took = call.durationMs !== undefined ? seconds(call.durationMs) : 'running';
+  const took = call.durationMs !== undefined ? seconds(call.durationMs) : call.status;
   const denied = call.permission?.decision === 'deny' ? ' (permission denied)' : '';
   const head = `${at}  turn ${call.turn}  ${call.name}  ${call.status}${denied}  ${took}`;
   const output = call.outputPreview !== undefined ? `\n              → ${oneLine(call.outputPreview, 100)}` : '';

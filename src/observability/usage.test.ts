@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
-import type { Clock } from '../core/index.js';
+import { BatonError, ErrorCodes, type Clock } from '../core/index.js';
 import { remainingTenantQuota, usageReport } from './usage.js';
 
 const temp = useTempStore('baton-usage-');
@@ -51,6 +51,26 @@ describe("usage of Baton's own model calls", () => {
     });
     await expect(remainingTenantQuota(temp.store, { ...options, dailyUsd: 2.5 })).rejects.toMatchObject({
       code: 'BATON_TENANT_BUDGET_EXCEEDED',
+    });
+  });
+
+  it('a wait for the quota that is cancelled ends with the cancel, saying a resumed run is left as it was', async () => {
+    await runOf('team-a', 'ra');
+    const cancel = new AbortController();
+    const waited = remainingTenantQuota(temp.store, {
+      tenant: 'team-a',
+      dailyTokens: 100,
+      onQuota: 'wait',
+      resuming: 'ra',
+      signal: cancel.signal,
+      // Once the run says it waits, its user presses Ctrl-C.
+      waiting: () => cancel.abort(new BatonError(ErrorCodes.cancelled, 'run cancelled by SIGINT')),
+      clock: { now: () => now },
+    });
+    await expect(waited).rejects.toMatchObject({
+      code: ErrorCodes.cancelled,
+      message:
+        "run cancelled by SIGINT while waiting for tenant team-a's daily quota; run ra was not resumed and is left as it was",
     });
   });
 });

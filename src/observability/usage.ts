@@ -151,6 +151,8 @@ export interface TenantQuotaOptions {
   signal: AbortSignal;
   /** Told why the run waits, and for how long. */
   waiting?(message: string): void;
+  /** The stored run a refusal leaves as it was, when the run is a `--resume` of it. */
+  resuming?: string;
   clock?: Clock;
 }
 
@@ -181,13 +183,33 @@ export async function remainingTenantQuota(
     if (options.onQuota === 'fail') {
       throw new BatonError(
         ErrorCodes.tenantBudgetExceeded,
-        `Tenant ${tenant} has used ${what}; the run was not started. It resets at 00:00 UTC; --on-quota wait waits for it.`,
+        `Tenant ${tenant} has used ${what}; ${leftAs(options.resuming)}. It resets at 00:00 UTC; --on-quota wait waits for it.`,
       );
     }
     const waitMs = msUntilUtcMidnight(clock.now());
     options.waiting?.(
       `Tenant ${tenant} has used ${what}; waiting ${Math.ceil(waitMs / 60_000)} min until 00:00 UTC (--on-quota wait).`,
     );
-    await sleep(waitMs + 1000, undefined, { signal: options.signal });
+    await waitForQuota(waitMs + 1000, options);
+  }
+}
+
+/** What a refusal leaves: nothing is stored before it, so a resumed run keeps every record as it was. */
+const leftAs = (resuming: string | undefined): string =>
+  resuming ? `run ${resuming} was not resumed and is left as it was` : 'the run was not started';
+
+/** Sleeps until the quota resets; a cancel meanwhile ends the wait as BATON_CANCELLED, saying what became of the run. */
+async function waitForQuota(ms: number, options: TenantQuotaOptions): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal: options.signal });
+  } catch (error) {
+    if (!options.signal.aborted) throw error;
+    const reason: unknown = options.signal.reason;
+    const why = reason instanceof Error ? reason.message : 'run cancelled';
+    throw new BatonError(
+      ErrorCodes.cancelled,
+      `${why} while waiting for tenant ${options.tenant}'s daily quota; ${leftAs(options.resuming)}`,
+      { cause: error },
+    );
   }
 }

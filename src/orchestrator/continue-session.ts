@@ -4,9 +4,9 @@ import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { RunRecord, SessionRecord, Store } from '../store/index.js';
-import { resolveAgent, workflowSchema, type ResolvedAgent } from '../workflow/index.js';
+import { resolveAgent, workflowSchema, type AgentEntry, type ResolvedAgent } from '../workflow/index.js';
 import { LocalExecutor, type AgentJob } from './execute.js';
-import { agentToolRules, retryOptions } from './prepare-agent.js';
+import { agentTimeout, agentToolRules, retryOptions } from './prepare-agent.js';
 import { activateSession, closeSession, createSession, type SessionOwner } from './session-status.js';
 
 export interface ContinueSessionOptions {
@@ -35,7 +35,7 @@ export async function continueSession(
   const { store, config, mode } = options;
   const clock = options.clock ?? systemClock;
   const session = await storedSession(store, options.sessionId);
-  const { run, resolved } = await agentOfSession(store, session);
+  const { run, resolved, entry } = await agentOfSession(store, session);
   const sessionId = mode === 'fork' ? randomUUID() : session.id;
   const owner: SessionOwner =
     mode === 'fork'
@@ -49,6 +49,7 @@ export async function continueSession(
       : session;
   if (mode === 'fork') await createSession(store, owner, clock.now());
   await activateSession(store, owner, clock.now());
+  const timeout = agentTimeout(config, resolved, entry);
   const job: AgentJob = {
     runId: session.runId,
     agentId: session.agentId,
@@ -68,7 +69,8 @@ export async function continueSession(
     },
     env: resolved.env,
     retry: retryOptions(config),
-    timeoutMs: resolved.timeoutMs ?? config.agent_timeout_ms,
+    timeoutMs: timeout.ms,
+    timeoutSetting: timeout,
     followUp: true,
   };
   const executor = new LocalExecutor({ store, runtime: options.runtime, env: options.env, clock });
@@ -88,11 +90,11 @@ export async function storedSession(
   return session;
 }
 
-/** The run and the resolved workflow entry of a session's agent, from the workflow the run stored. */
+/** The run and the workflow entry (as written and resolved) of a session's agent, from the workflow the run stored. */
 async function agentOfSession(
   store: Store,
   session: SessionRecord,
-): Promise<{ run: RunRecord; resolved: ResolvedAgent }> {
+): Promise<{ run: RunRecord; entry: AgentEntry; resolved: ResolvedAgent }> {
   const run = await store.getRun(session.runId);
   const workflow = workflowSchema.safeParse(run?.workflow);
   const phase = workflow.success
@@ -105,5 +107,5 @@ async function agentOfSession(
       `Session ${session.id} does not belong to a stored workflow run, so its working directory is unknown.`,
     );
   }
-  return { run, resolved: resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath)) };
+  return { run, entry, resolved: resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath)) };
 }

@@ -83,9 +83,15 @@ export interface RunEventMap extends Record<string, unknown> {
     model?: string;
     error?: ErrorInfo;
   };
-  /** The run has spent 80 % of its budgetUsd (once), or all of it (then it stops). */
+  /** The run has spent 80 % of its budgetUsd (once). */
   'budget.warning': { runId: string; spentUsd: number; budgetUsd: number };
-  'budget.exceeded': { runId: string; spentUsd: number; budgetUsd: number };
+  /**
+   * The run has spent all of a budget and is stopped: its USD budget (`budgetUsd`, or what is left of
+   * the tenant's daily dollars), or what was left of the tenant's daily tokens (`limit: 'tokens'`).
+   */
+  'budget.exceeded': { runId: string; spentUsd: number; spentTokens: number } & (
+    { limit: 'usd'; budgetUsd: number } | { limit: 'tokens'; budgetTokens: number }
+  );
   /** One agent's branch of a `merge:` phase was merged, resolved or skipped (recorded in its merge report). */
   'merge.step': { runId: string; phaseId: string; into: string; step: MergeStep };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };

@@ -11,6 +11,7 @@ import {
   type AttemptOutcome,
   type RetryHooks,
   type RetryOptions,
+  type TimeoutSetting,
 } from '../agents/index.js';
 import { ApprovalDesk } from '../approvals/index.js';
 import {
@@ -46,6 +47,8 @@ export interface AgentJob {
   retry: RetryOptions;
   /** For all attempts and backoff. */
   timeoutMs: number;
+  /** The timeout as configured and where (named in its error): `timeoutMs` is what preparing the agent left of it. */
+  timeoutSetting?: TimeoutSetting;
   /**
    * A further turn of a finished agent's session (`baton sessions resume|fork`): the spec says how
    * the session starts, and the agent's earlier attempts are numbered past, not continued or summed.
@@ -127,6 +130,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     runtime: deps.runtime,
     retry: job.retry,
     timeoutMs: job.timeoutMs,
+    ...(job.timeoutSetting ? { timeoutSetting: job.timeoutSetting } : {}),
     signal: deps.signal,
     toolGate: ApprovalDesk.forJob(deps.store, job, clock),
     hooks: {

@@ -9,7 +9,7 @@ import type { InstanceContext, RunContext } from './run-context.js';
 import { createWorktree } from './worktree.js';
 import { integrationHead } from '../merge/index.js';
 import { agentPermissions } from '../approvals/index.js';
-import type { AgentSpec, RetryOptions } from '../agents/index.js';
+import type { AgentSpec, RetryOptions, TimeoutSetting } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
 
 /** An agent ready to start: the job for the executor, its record as it starts, and what it inherited. */
@@ -33,7 +33,8 @@ export async function prepareAgent(
 ): Promise<PreparedAgent> {
   const { resolved, record } = agent;
   const startedAt = ctx.clock.now();
-  const timeoutMs = resolved.timeoutMs ?? ctx.config.agent_timeout_ms;
+  const timeout = agentTimeout(ctx.config, resolved, agent.entry);
+  const timeoutMs = timeout.ms;
   const inheritedPhases = ctx.inheritedPhases(where.phase.id);
   const queryStarted = performance.now();
   const context = await selectContext(ctx, resolved, record, inheritedPhases, where.phase.dependsOn);
@@ -44,7 +45,7 @@ export async function prepareAgent(
     appendSystemPrompt: systemPromptFor(ctx.workflow, where.phase.id, record.id, agent.entry, plan, context),
     cwd: workspace?.path ?? resolved.cwd,
     plan,
-    timeoutMs,
+    timeout,
   });
   const started: AgentRecord = {
     ...record,
@@ -147,7 +148,7 @@ function agentJob(
   ctx: RunContext,
   resolved: ResolvedAgent,
   record: AgentRecord,
-  made: { appendSystemPrompt: string; cwd: string; plan: AgentMcpPlan | undefined; timeoutMs: number },
+  made: { appendSystemPrompt: string; cwd: string; plan: AgentMcpPlan | undefined; timeout: TimeoutSetting },
 ): AgentJob {
   const { config } = ctx;
   const mcpServerNames = Object.keys(made.plan?.servers ?? {});
@@ -180,8 +181,20 @@ function agentJob(
     ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
     env: resolved.env,
     retry: retryOptions(config),
-    timeoutMs: made.timeoutMs,
+    timeoutMs: made.timeout.ms,
+    timeoutSetting: made.timeout,
   };
+}
+
+/** The agent's timeout and the setting it comes from (the agent's own, the workflow's defaults, the config's). */
+export function agentTimeout(
+  config: BatonConfig,
+  resolved: Pick<ResolvedAgent, 'timeoutMs'>,
+  entry: Pick<AgentEntry, 'timeoutMs'>,
+): TimeoutSetting {
+  if (entry.timeoutMs !== undefined) return { ms: entry.timeoutMs, field: "the agent's timeoutMs in the workflow" };
+  if (resolved.timeoutMs !== undefined) return { ms: resolved.timeoutMs, field: 'defaults.timeoutMs in the workflow' };
+  return { ms: config.agent_timeout_ms, field: 'agent_timeout_ms in the Baton config' };
 }
 
 /**

@@ -71,8 +71,9 @@ export class RunBudget {
       events.emit('budget.warning', { runId, spentUsd: this.spentUsd, budgetUsd });
     }
     if (stop.stopped) return;
+    const spent = { runId, spentUsd: this.spentUsd, spentTokens: this.spentTokens };
     if (budgetUsd !== undefined && this.spentUsd >= budgetUsd) {
-      events.emit('budget.exceeded', { runId, spentUsd: this.spentUsd, budgetUsd });
+      events.emit('budget.exceeded', { ...spent, limit: 'usd', budgetUsd });
       stop.abort(
         new BatonError(
           ErrorCodes.runBudgetExceeded,
@@ -80,6 +81,7 @@ export class RunBudget {
         ),
       );
     } else if (budgetTokens !== undefined && this.spentTokens >= budgetTokens) {
+      events.emit('budget.exceeded', { ...spent, limit: 'tokens', budgetTokens });
       stop.abort(
         new BatonError(
           ErrorCodes.runBudgetExceeded,

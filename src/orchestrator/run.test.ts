@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig, type BatonConfig } from '../config/index.js';
-import { ErrorCodes } from '../core/index.js';
+import { ErrorCodes, type Clock } from '../core/index.js';
 import { parseWorkflow, type Workflow } from '../workflow/index.js';
 import { RunEvents } from './events.js';
 import { runWorkflow } from './run.js';
@@ -34,7 +34,14 @@ phases:
 function run(
   workflow: Workflow,
   behaviour: FakeBehaviour,
-  options: { config?: BatonConfig; signal?: AbortSignal; events?: RunEvents; runId?: string; resume?: boolean } = {},
+  options: {
+    config?: BatonConfig;
+    signal?: AbortSignal;
+    events?: RunEvents;
+    runId?: string;
+    resume?: boolean;
+    clock?: Clock;
+  } = {},
 ) {
   const runtime = new FakeRuntime(behaviour);
   const result = runWorkflow({
@@ -48,6 +55,7 @@ function run(
     events: options.events,
     runId: options.runId,
     resume: options.resume,
+    clock: options.clock,
   });
   return { runtime, result };
 }
@@ -496,5 +504,51 @@ phases:
     expect(Date.now() - started).toBeLessThan(2000);
     expect(summary.status).toBe('cancelled');
     expect((await temp.store.getRun(summary.runId))?.status).toBe('cancelled');
+  });
+
+  it("a timeout's error names the timeout as configured and where to change it, not the timer left after preparing", async () => {
+    // Each reading of the clock is 40 ms later: preparing the agent takes time off its timer.
+    let now = 1_000_000;
+    const clock: Clock = { now: () => (now += 40) };
+    const workflow =
+      'version: 1\nname: slow\nphases: [{ id: p, agents: [{ id: slow, prompt: work, timeoutMs: 300 }] }]\n';
+    const late = () => ({ text: 'late', delayMs: 10_000 });
+    const timedOut = async (yaml: string, overrides: Partial<BatonConfig> = {}) => {
+      const summary = await run(parseWorkflow(yaml, 'slow.yaml'), late, { clock, config: config(overrides) }).result;
+      const agent = summary.phases[0]!.agents[0]!;
+      expect(agent.error?.code).toBe(ErrorCodes.agentTimeout);
+      return agent.error!.message;
+    };
+    expect(await timedOut(workflow)).toBe(
+      "agent slow timed out after 300 ms and was killed; to give it longer, raise the agent's timeoutMs in the workflow",
+    );
+    // Set for every agent by the workflow's defaults, or by the config.
+    const unset = 'version: 1\nname: slow\nphases: [{ id: p, agents: [{ id: slow, prompt: work }] }]\n';
+    expect(await timedOut(`${unset}defaults: { timeoutMs: 250 }\n`)).toBe(
+      'agent slow timed out after 250 ms and was killed; to give it longer, raise defaults.timeoutMs in the workflow',
+    );
+    expect(await timedOut(unset, { agent_timeout_ms: 200 })).toBe(
+      'agent slow timed out after 200 ms and was killed; to give it longer, raise agent_timeout_ms in the Baton config',
+    );
+  });
+
+  it('the summary (`baton run|status --json`) says whom the run is for and its priority', async () => {
+    const workflow = parseWorkflow(
+      'version: 1\nname: urgent\npriority: 3\nphases: [{ id: p, agents: [{ id: a, prompt: work }] }]\n',
+      'urgent.yaml',
+    );
+    const common = { workflowDir: temp.dir, config: config(), store: temp.store, env: { PATH: '/usr/bin' } };
+    const summary = await runWorkflow({ ...common, workflow, runtime: new FakeRuntime(), tenant: 'acme' });
+    expect(summary).toMatchObject({ tenant: 'acme', priority: 3 });
+    // A resume given another priority says the new one.
+    const resumed = await runWorkflow({
+      ...common,
+      workflow,
+      runtime: new FakeRuntime(),
+      runId: summary.runId,
+      resume: true,
+      priority: 9,
+    });
+    expect(resumed).toMatchObject({ tenant: 'acme', priority: 9 });
   });
 });

@@ -16,11 +16,18 @@ import type {
   Usage,
 } from '../store/index.js';
 
+/**
+ * What `baton status` shows of a run whose orchestrator is gone (`interrupted`): what it left `running`
+ * runs no more (nothing will record its end until `--resume`), so it reads `interrupted`.
+ */
+export type ShownStatus<S extends string> = S | 'interrupted';
+
 /** One agent in `baton run --json` / `baton status --json`. */
 export interface AgentSummary {
   id: string;
   sessionId: string;
-  status: AgentStatus;
+  /** `interrupted`: it was running when the run's orchestrator stopped (see `RunSummary.status`). */
+  status: ShownStatus<AgentStatus>;
   /** The agent's final text, or null when it produced none. */
   result: string | null;
   /** Present when the agent was asked for a JSON schema. */
@@ -44,7 +51,7 @@ export interface AgentSummary {
 
 export interface PhaseSummary {
   id: string;
-  status: PhaseStatus;
+  status: ShownStatus<PhaseStatus>;
   /** For phases a planner created: its generation and plan phase. */
   generation?: number;
   parentId?: string;
@@ -60,6 +67,10 @@ export interface PhaseSummary {
 export interface RunSummary {
   runId: string;
   workflow: string;
+  /** Whom the run is for: usage, budgets and concurrency limits add up per tenant. */
+  tenant: string;
+  /** Higher runs first when agents wait for a slot (0 unless the workflow or `--priority` set one). */
+  priority: number;
   status: RunStatus;
   /** Requests (tool calls, phase gates) waiting for a person right now. */
   waiting?: number;
@@ -120,6 +131,12 @@ function agentSummary(agent: AgentRecord): AgentSummary {
   };
 }
 
+/** How a record's status reads in a run of this status: `running` is `interrupted` once the orchestrator is gone. */
+export const shownStatus =
+  (runStatus: RunStatus) =>
+  <S extends string>(status: S): ShownStatus<S> =>
+    runStatus === 'interrupted' && status === 'running' ? 'interrupted' : status;
+
 const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (merge ? { merge } : {});
 
 /** Builds the summary from what is stored, so a finished, running or crashed run reads the same. */
@@ -142,15 +159,19 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     return tally.asked + tally.denied > 0 ? { ...agentSummary(agent), permissions: tally } : agentSummary(agent);
   };
   const waiting = approvals.filter((a) => a.status === 'pending').length;
+  const status = currentRunStatus(run);
+  const shown = shownStatus(status);
   const phaseSummaries = phases.map((phase): PhaseSummary => ({
     id: phase.id,
-    status: phase.status,
+    status: shown(phase.status),
     ...(phase.generation !== undefined ? { generation: phase.generation } : {}),
     ...(phase.parentId !== undefined ? { parentId: phase.parentId } : {}),
     ...(phase.output ? { output: phase.output } : {}),
     ...(phase.error ? { error: phase.error } : {}),
     ...withMerge(merges.find((m) => m.phaseId === phase.id)),
-    agents: agents.filter((a) => a.phaseId === phase.id).map(withPermissions),
+    agents: agents
+      .filter((a) => a.phaseId === phase.id)
+      .map((agent) => ({ ...withPermissions(agent), status: shown(agent.status) })),
   }));
   const batonCalls = summarizeBatonCalls(ownCalls);
   // What the run spent: each agent's, and Baton's own calls' (one sum of their usage).
@@ -161,7 +182,9 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   return {
     runId,
     workflow: run.workflowName,
-    status: currentRunStatus(run),
+    tenant: run.tenant,
+    priority: run.priority ?? 0,
+    status,
     ...(waiting > 0 ? { waiting } : {}),
     phases: phaseSummaries,
     ...(batonCalls ? { batonCalls } : {}),
