@@ -186,6 +186,25 @@ const model = useScriptedModel(
   'baton-context-',
 );
 
+/** The "## Context from earlier agents" section of a system prompt. */
+function contextSection(system: string): string {
+  const start = system.indexOf('## Context from earlier agents');
+  return system.slice(start, system.indexOf('\n\n## Your assignment', start));
+}
+
+/**
+ * `baton run <file> --json` on the scripted model, which must succeed: its summary, its agents by id,
+ * and each one's first system prompt and the context section in it.
+ */
+async function runWorkflowFile(file: string, env: NodeJS.ProcessEnv) {
+  const { code, stdout } = await runCli(['run', file, '--json'], { env });
+  expect(code).toBe(0);
+  const summary = JSON.parse(stdout) as RunSummary;
+  const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+  const systemOf = (id: string) => model.server.messageRequests(agent(id).sessionId)[0]!.view!.system;
+  return { summary, agent, systemOf, contextOf: (id: string) => contextSection(systemOf(id)) };
+}
+
 describe('context accumulation (real claude agents)', () => {
   it('phase 3 is told a fact only phase 1 produced, and not what it does not depend on', async () => {
     const workflow = join(model.home.dir, 'accumulate.yaml');
@@ -208,12 +227,9 @@ phases:
 `,
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data') });
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-    expect(code).toBe(0);
-    const summary = JSON.parse(stdout) as RunSummary;
-    const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
+    const { summary, agent, systemOf } = await runWorkflowFile(workflow, env);
 
-    const builderSystem = model.server.messageRequests(agent('builder').sessionId)[0]!.view!.system;
+    const builderSystem = systemOf('builder');
     expect(builderSystem).toContain(
       '### From agent billing, phase survey\n- [decision] invoices are stored in the ledger_v2 table\n- [finding] the PDF renderer is slow\n',
     );
@@ -287,11 +303,8 @@ phases:
 `,
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'told-data') });
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-    expect(code).toBe(0);
-    const summary = JSON.parse(stdout) as RunSummary;
-    const builder = summary.phases.flatMap((p) => p.agents).find((a) => a.id === 'builder')!;
-    const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
+    const { summary, systemOf } = await runWorkflowFile(workflow, env);
+    const system = systemOf('builder');
     expect(system).toContain('- [decision] Idle timeout raised to 45 minutes after user complaints.');
     expect(system).not.toContain('20 minutes idle');
 
@@ -310,12 +323,7 @@ phases:
       shownWorkflow,
       readFileSync(workflow, 'utf8').replace('name: told\n', 'name: told\ncontext: { superseded: show }\n'),
     );
-    const second = await runCli(['run', shownWorkflow, '--json'], { env });
-    expect(second.code).toBe(0);
-    const secondBuilder = (JSON.parse(second.stdout) as RunSummary).phases
-      .flatMap((p) => p.agents)
-      .find((a) => a.id === 'builder')!;
-    expect(model.server.messageRequests(secondBuilder.sessionId)[0]!.view!.system).toContain(
+    expect((await runWorkflowFile(shownWorkflow, env)).systemOf('builder')).toContain(
       '- [decision] Idle timeout raised to 45 minutes after user complaints. (replacing "Sessions now end after 20 minutes idle." (agent backend))',
     );
   });
@@ -345,14 +353,9 @@ phases:
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'filtered-data') });
     const builderContext = async () => {
-      const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-      expect(code).toBe(0);
-      const summary = JSON.parse(stdout) as RunSummary;
-      const agents = summary.phases.flatMap((p) => p.agents);
-      const builder = agents.find((a) => a.id === 'builder')!;
-      const system = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
-      const start = system.indexOf('## Context from earlier agents');
-      const section = system.slice(start, system.indexOf('\n\n## Your assignment', start));
+      const { summary, agent, contextOf } = await runWorkflowFile(workflow, env);
+      const builder = agent('builder');
+      const section = contextOf('builder');
       const store = openSqliteStore({ dataDir: join(model.home.dir, 'filtered-data') });
       try {
         const records = (await store.listAgents(summary.runId)).filter((a) => ['cache', 'images'].includes(a.id));
@@ -406,16 +409,8 @@ phases:
     );
     const dataDir = join(model.home.dir, 'keyed-data');
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir });
-    const sectionOf = (system: string) => {
-      const start = system.indexOf('## Context from earlier agents');
-      return system.slice(start, system.indexOf('\n\n## Your assignment', start));
-    };
     const contexts = async () => {
-      const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-      expect(code).toBe(0);
-      const summary = JSON.parse(stdout) as RunSummary;
-      const agent = (id: string) => summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
-      const system = (id: string) => sectionOf(model.server.messageRequests(agent(id).sessionId)[0]!.view!.system);
+      const { summary, agent, contextOf: system } = await runWorkflowFile(workflow, env);
       const store = openSqliteStore({ dataDir });
       try {
         const records = await store.listAgents(summary.runId);
@@ -492,15 +487,7 @@ phases:
 `,
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'aggregates-data') });
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-    expect(code).toBe(0);
-    const summary = JSON.parse(stdout) as RunSummary;
-    const sectionOf = (id: string) => {
-      const agent = summary.phases.flatMap((p) => p.agents).find((a) => a.id === id)!;
-      const system = model.server.messageRequests(agent.sessionId)[0]!.view!.system;
-      const start = system.indexOf('## Context from earlier agents');
-      return system.slice(start, system.indexOf('\n\n## Your assignment', start));
-    };
+    const { contextOf: sectionOf } = await runWorkflowFile(workflow, env);
     const build = sectionOf('builder');
     expect(build).toContain(
       '### From phase choose\n- [decision] Output of phase choose (vote): db = "PostgreSQL" (2 of 3 votes)',
@@ -624,10 +611,8 @@ phases:
 `,
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'rerank-data') });
-    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
-    expect(code).toBe(0);
-    const summary = JSON.parse(stdout) as RunSummary;
-    const builder = summary.phases.flatMap((p) => p.agents).find((a) => a.id === 'builder')!;
+    const { summary, agent } = await runWorkflowFile(workflow, env);
+    const builder = agent('builder');
     const ask = model.server
       .messageRequests()
       .filter((r) => r.view?.prompt.startsWith('Pick the facts from earlier agents'))

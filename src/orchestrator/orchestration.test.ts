@@ -337,18 +337,20 @@ phases:
     });
   });
 
-  it("a phase after the plan phase inherits what the planned agents found, not only the planner's plans", async () => {
-    const yaml = `version: 1
+  /** A planner, then a reporter that inherits everything the plan phase produced. */
+  const plannedThenReport = `version: 1
 name: planned-then-report
 phases:
   - { id: plan, plan: { maxGenerations: 3 }, agents: [{ id: planner, prompt: Build the feature }] }
   - { id: report, dependsOn: [plan], agents: [{ id: reporter, prompt: Report on the schema, inherit: all }] }
 `;
+
+  it("a phase after the plan phase inherits what the planned agents found, not only the planner's plans", async () => {
     const plans: Record<string, unknown> = {
       'planner.g1': { done: false, tasks: [{ id: 'schema', prompt: 'design schema' }] },
       'planner.g2': { done: true, summary: 'all done', tasks: [] },
     };
-    const { runtime, result } = start(yaml, (spec) =>
+    const { runtime, result } = start(plannedThenReport, (spec) =>
       plans[spec.agentId]
         ? { text: 'plan', structured: plans[spec.agentId] }
         : { text: 'Decision: the schema keys orders by tenant id' },
@@ -361,12 +363,6 @@ phases:
   });
 
   it("later agents get a planner's tasks and summary as facts, not its plan's JSON", async () => {
-    const yaml = `version: 1
-name: planned-then-report
-phases:
-  - { id: plan, plan: { maxGenerations: 3 }, agents: [{ id: planner, prompt: Build the feature }] }
-  - { id: report, dependsOn: [plan], agents: [{ id: reporter, prompt: Report on the schema, inherit: all }] }
-`;
     const plans: Record<string, unknown> = {
       'planner.g1': {
         done: false,
@@ -378,7 +374,7 @@ phases:
       'planner.g2': { done: true, summary: 'The orders feature is built.', tasks: [] },
     };
     // As Claude Code answers a JSON-schema agent: the result text is the structured output's JSON.
-    const { runtime, result } = start(yaml, (spec) =>
+    const { runtime, result } = start(plannedThenReport, (spec) =>
       plans[spec.agentId]
         ? { text: JSON.stringify(plans[spec.agentId]), structured: plans[spec.agentId] }
         : {
