@@ -22,7 +22,7 @@ export function dashboardPage(tenant: string | undefined): string {
   tr[data-run-id] { cursor: pointer; }
   tr[data-run-id]:hover { background: #f0f4ff; }
   .status { font-weight: 600; }
-  .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending, .queued { color: #9a6700; } .cancelled { color: #6e7781; }
+  .succeeded { color: #1a7f37; } .failed, .partial { color: #cf222e; } .running, .pending, .queued { color: #9a6700; } .cancelled, .skipped { color: #6e7781; } .interrupted { color: #bc4c00; }
   #detail, #approvals { grid-column: 1 / -1; }
   .approval { border-top: 1px solid #eef0f3; padding: 8px 0; }
   .approval pre { white-space: pre-wrap; background: #fff8e5; padding: 6px 8px; border-radius: 4px; margin: 4px 0; }
@@ -130,7 +130,7 @@ async function showRun() {
       calls.append(...a.toolCalls.map((c) => {
         const tr = el('tr');
         tr.append(el('td', c.attempt + '.' + c.seq, 'muted'), el('td', 'turn ' + c.turn, 'muted'), el('td', c.name),
-          el('td', c.status, 'status ' + (c.status === 'ok' ? 'succeeded' : c.status === 'error' ? 'failed' : 'running')),
+          el('td', c.status, 'status ' + (c.status === 'ok' ? 'succeeded' : c.status === 'error' ? 'failed' : c.status)),
           el('td', c.durationMs === undefined ? '…' : (c.durationMs / 1000).toFixed(2) + 's'), el('td', c.inputPreview, 'muted'));
         return tr;
       }));
