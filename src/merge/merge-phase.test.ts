@@ -144,7 +144,7 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(report.steps[0]!.verify).toMatchObject({ exitCode: null, timedOut: true });
     expect(report.error).toEqual({
       code: 'BATON_MERGE_FAILED',
-      message: `verify failed after merging ${agents[0]!.workspace!.branch} (timed out after 300 ms)`,
+      message: `verify failed after merging ${agents[0]!.workspace!.branch} (timed out after 300 ms; to give it longer, raise the phase's merge.verify.timeoutMs)`,
     });
   });
 

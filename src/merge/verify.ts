@@ -65,6 +65,7 @@ export const verifyPassed = (result: VerifyResult | undefined): boolean =>
 
 /** How a failed verify ended, for a message: timed out, killed by a signal, or its exit code. */
 export function verifyFailure(result: VerifyResult, spec: VerifySpec): string {
-  if (result.timedOut) return `timed out after ${spec.timeoutMs} ms`;
+  if (result.timedOut)
+    return `timed out after ${spec.timeoutMs} ms; to give it longer, raise the phase's merge.verify.timeoutMs`;
   return result.exitCode === null ? 'killed by a signal' : `exit ${result.exitCode}`;
 }
