@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 
 /** A branch name git accepts, from a run and agent id. */
@@ -29,14 +29,19 @@ export async function createWorktree(
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
-  if (existing.split('\n').includes(`worktree ${path}`)) {
-    const baseCommit = base ?? (await git(root, ['merge-base', 'HEAD', branch]));
-    return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
-  }
+  const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+  if (existing.split('\n').includes(`worktree ${path}`))
+    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
+  // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
+  // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
+  if ((await tryGit(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).code === 0) {
+    await git(root, ['worktree', 'add', path, branch]);
+    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  }
   const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
-  await git(root, ['worktree', 'add', '-B', branch, path, baseCommit]);
-  return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+  await git(root, ['worktree', 'add', '-b', branch, path, baseCommit]);
+  return { ...reused, baseCommit };
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
