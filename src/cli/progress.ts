@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from '../core/index.js';
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
 import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
@@ -41,8 +42,16 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
   events.on('budget.exceeded', (e) =>
     out.write(`✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`),
   );
+  events.on('approval.requested', ({ request }) => out.write(`${approvalRequestText(request)}\n`));
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
+}
+
+/** A request waiting for a person, with the commands that answer it: the line a user can walk back to. */
+export function approvalRequestText(request: ApprovalRecord): string {
+  const who = request.agentId ?? `phase ${request.phaseId ?? '?'}`;
+  const rule = request.rule ? ` (rule ${request.rule})` : '';
+  return `  ⏸ ${who} waits for a person: ${request.summary}${rule} · baton approve ${request.id} | baton deny ${request.id}`;
 }
 
 function firstLine(text: string | null, width: number): string {
