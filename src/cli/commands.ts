@@ -32,7 +32,7 @@ import {
   type StoreOptions,
 } from '../api/index.js';
 import { TenantScope, type Store } from '../store/index.js';
-import { fullRunId } from './run-id.js';
+import { fullRunId, storeWhere } from './run-id.js';
 import { formatSummary, printProgress } from './progress.js';
 import { usageText } from './usage-text.js';
 
@@ -164,13 +164,6 @@ export async function runCommand(
 /** A read's `--tenant`: no filter without it; a name that is no tenant's (an empty one would show them all) is refused. */
 const tenantFilter = (tenant: string | undefined): { tenant?: string } =>
   tenant === undefined ? {} : { tenant: checkTenantName(tenant, '--tenant') };
-
-/**
- * Where a command looked for runs: runs live in the data_dir of the directory `baton run` started in,
- * so one run from elsewhere finds none, and should say where it looked.
- */
-const storeWhere = (config: BatonConfig): string =>
-  config.redis_url ? 'in the Redis store (redis_url)' : `in ${config.data_dir}`;
 
 /** The run a read names, or the latest (of the tenant, with one); another tenant's run reads as no run at all. */
 async function chosenRunId(

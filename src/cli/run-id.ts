@@ -1,3 +1,4 @@
+import type { BatonConfig } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { Store } from '../store/index.js';
 
@@ -19,3 +20,10 @@ export async function fullRunId(store: Store, given: string): Promise<string> {
     );
   return matching[0] ?? given;
 }
+
+/**
+ * Where a command looked for runs: runs live in the data_dir of the directory `baton run` started in,
+ * so a command given from elsewhere finds none, and should say where it looked.
+ */
+export const storeWhere = (config: BatonConfig): string =>
+  config.redis_url ? 'in the Redis store (redis_url)' : `in ${config.data_dir}`;
