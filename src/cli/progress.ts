@@ -83,8 +83,21 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
 }
 
+/**
+ * The line of a failed verify's output that says most: the last one naming a failure (`# fail 1`,
+ * `Tests: 1 failed`, `FAIL pkg`, `test result: FAILED`), else its last line — test runners end with
+ * timings, which say nothing. The whole tail is in `baton status --json`.
+ */
+export function verifyFailureLine(outputTail: string): string {
+  const lines = outputTail
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim());
+  return lines.findLast((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
+}
+
 const verifyText = (verify: VerifyResult): string => {
-  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`;
+  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verifyFailureLine(verify.outputTail), 60)}`;
   return `verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${failure}`;
 };
 
