@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyUsage } from '../store/index.js';
 import type { AgentSummary, RunSummary } from '../orchestrator/index.js';
-import { approvalRequestText, formatSummary, verifyFailureLine } from './progress.js';
+import { approvalRequestText, formatSummary } from './progress.js';
 
 const agent = (id: string, extra: Partial<AgentSummary> = {}): AgentSummary => ({
   id,
@@ -128,20 +128,5 @@ describe('approvalRequestText', () => {
     expect(approvalRequestText({ ...gate, summary: 'start phase migrate' })).toContain(
       '⏸ phase migrate waits for a person: start phase migrate · baton approve',
     );
-  });
-});
-
-describe('verifyFailureLine', () => {
-  it("picks the line of a failed verify that names the failure, not the runner's closing timing", () => {
-    const nodeTest =
-      '# Subtest: add\nok 15 - add\n1..16\n# tests 16\n# pass 15\n# fail 1\n# cancelled 0\n# duration_ms 5245.96\n';
-    expect(verifyFailureLine(nodeTest)).toBe('# fail 1');
-    expect(verifyFailureLine('Tests:       1 failed, 15 passed, 16 total\nTime:        1.2 s\n')).toBe(
-      'Tests:       1 failed, 15 passed, 16 total',
-    );
-    expect(verifyFailureLine('check.sh: VERSION is 1.9, expected 2.0.0\n\n')).toBe(
-      'check.sh: VERSION is 1.9, expected 2.0.0',
-    );
-    expect(verifyFailureLine('')).toBe('');
   });
 });

@@ -1,5 +1,6 @@
 import type { ApprovalRecord } from '../core/index.js';
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
+import { verifyFailureLine } from '../merge/index.js';
 import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
@@ -81,19 +82,6 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
     ];
   }
   return [`    ⇒ ${output.strategy}: ${firstLine(output.text, 100)}`];
-}
-
-/**
- * The line of a failed verify's output that says most: the last one naming a failure (`# fail 1`,
- * `Tests: 1 failed`, `FAIL pkg`, `test result: FAILED`), else its last line — test runners end with
- * timings, which say nothing. The whole tail is in `baton status --json`.
- */
-export function verifyFailureLine(outputTail: string): string {
-  const lines = outputTail
-    .trim()
-    .split('\n')
-    .filter((line) => line.trim());
-  return lines.findLast((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
 }
 
 const verifyText = (verify: VerifyResult): string => {
