@@ -18,6 +18,7 @@ import {
 } from '../observability/index.js';
 import {
   AgentScheduler,
+  checkWorktreeRepos,
   resumeElsewhereWarning,
   RunEvents,
   runWorkflow,
@@ -219,6 +220,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   const services: RunServices = { watching: new AbortController() };
   try {
     await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
+    for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
     const quota = await tenantQuota(setup.rawStore, config, tenant, options.onQuota ?? 'fail', signal, notice);
     await audit.prune();
     await pruneToolCalls(store, config.tool_call_retention_days);

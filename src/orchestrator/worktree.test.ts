@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo } from '../../test/support/git-repo.js';
 import { requireProgram } from '../../test/support/programs.js';
-import { createWorktree, finishWorktree } from './worktree.js';
+import type { PhaseSpec } from '../workflow/index.js';
+import { checkWorktreeRepos, createWorktree, finishWorktree } from './worktree.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-worktree-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,5 +45,38 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     const reused = await createWorktree(repo, dataDir, runId, 'writer');
     expect(reused.path).toBe(made.path);
     expect(existsSync(join(reused.path, 'notes.md'))).toBe(true);
+  });
+
+  it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {
+    // Each of the phase's agents failed on its own with git's "ambiguous argument 'HEAD'", and the merge after them.
+    const phases = (repos: Array<string | undefined>): PhaseSpec[] =>
+      repos.map(
+        (repo, i) => ({ id: `p${i}`, workspace: 'worktree', ...(repo ? { repo } : {}), agents: [] }) as PhaseSpec,
+      );
+    const empty = join(dir, 'no-commit');
+    mkdirSync(empty);
+    const plain = join(dir, 'plain');
+    mkdirSync(plain);
+    execFileSync('git', ['init', '-q'], { cwd: empty });
+    const refused = checkWorktreeRepos(phases(['no-commit', 'plain', 'missing']), dir);
+    await expect(refused).rejects.toMatchObject({ code: 'BATON_WORKFLOW_INVALID' });
+    const message = await refused.catch((error: Error) => error.message);
+    expect(message).toContain(`phases[0].repo: ${empty} has no commit yet`);
+    expect(message).toContain(`git -C ${empty} add -A && git -C ${empty} commit -m init`);
+    expect(message).toContain(`phases[1].repo: ${plain} is not a git repository`);
+    expect(message).toContain(`phases[2].repo: ${join(dir, 'missing')} does not exist`);
+  });
+
+  it('notes a repository whose tracked files have uncommitted changes: the agents start without them', async () => {
+    const repo = join(dir, 'dirty');
+    const repoGit = makeRepo(repo, { 'src.js': 'one\n' });
+    const phase = { id: 'edit', workspace: 'worktree', agents: [] } as unknown as PhaseSpec;
+    expect(await checkWorktreeRepos([phase], repo)).toEqual([]);
+    writeFileSync(join(repo, 'src.js'), 'two\n');
+    writeFileSync(join(repo, 'scratch.txt'), 'untracked files are not counted\n');
+    const notes = await checkWorktreeRepos([phase, { ...phase, id: 'again' }], repo);
+    expect(notes).toEqual([
+      `${repo} has uncommitted changes (1 file); the agents' branches start at HEAD ${repoGit('rev-parse', '--short=10', 'HEAD')} without them: commit them first to include them`,
+    ]);
   });
 });
