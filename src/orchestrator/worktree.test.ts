@@ -49,10 +49,8 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
 
   it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {
     // Each of the phase's agents failed on its own with git's "ambiguous argument 'HEAD'", and the merge after them.
-    const phases = (repos: Array<string | undefined>): PhaseSpec[] =>
-      repos.map(
-        (repo, i) => ({ id: `p${i}`, workspace: 'worktree', ...(repo ? { repo } : {}), agents: [] }) as PhaseSpec,
-      );
+    const phases = (repos: string[]): PhaseSpec[] =>
+      repos.map((repo, i) => ({ id: `p${i}`, workspace: 'worktree', repo, agents: [] }));
     const empty = join(dir, 'no-commit');
     mkdirSync(empty);
     const plain = join(dir, 'plain');
