@@ -41,7 +41,10 @@ export function durationMs(min: number, max: number) {
 }
 
 /** A positive USD amount, finite and below an amount no run could mean. */
-export const usdAmount = z.number().positive().max(1_000_000, { message: 'must be at most 1000000 USD' });
+export const usdAmount = z
+  .number(wrongTypeSays('an amount of USD, such as 5 or 0.5'))
+  .positive({ message: 'must be above 0 USD (range above 0 to 1000000)' })
+  .max(1_000_000, { message: 'must be at most 1000000 USD' });
 
 /**
  * Ids become file names (`<agent>.json`), git branch names and metric labels: short enough for each,

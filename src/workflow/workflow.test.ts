@@ -339,6 +339,10 @@ phases:
     expect(
       errorOf('version: 1\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p, timeoutMs: 0 }] }]\n'),
     ).toContain('timeoutMs: must be at least 1 (range 1–86400000)');
+    const budget = (value: string) =>
+      errorOf(`version: 1\nname: x\nbudgetUsd: ${value}\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n`);
+    expect(budget('0')).toContain('wf.yaml:3: budgetUsd: must be above 0 USD');
+    expect(budget('$5')).toContain('budgetUsd: expected an amount of USD, such as 5 or 0.5, received string');
   });
 
   it('takes plan.maxTasks within 1..1000, naming the field otherwise', () => {
