@@ -146,6 +146,14 @@ describe('approvals survive the orchestrator (real claude, scripted model)', () 
     expect(summary.waiting).toBeUndefined();
     expect(requestCount(summary, 'first')).toBe(1);
     expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('the cat\n');
+    // The resumed fixer is told why it stopped and that its call's answer waits for it, not that it crashed.
+    const fixerSession = summary.phases.flatMap((p) => p.agents).find((a) => a.id === 'fixer')!.sessionId;
+    const resumedPrompt = model.server
+      .messageRequests(fixerSession)
+      .map((r) => r.view?.last ?? '')
+      .find((last) => last.includes('previous attempt'));
+    expect(resumedPrompt).toContain('detached while waiting for approval');
+    expect(resumedPrompt).toContain('make that same call again');
     const status = await runCli(['status', stopped.runId], { env: env() });
     expect(status.stdout).toContain('tool calls: 1 asked a person, 0 denied');
   }, 240_000);

@@ -265,6 +265,19 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(stderr).toContain('No run with id no-such-run');
   });
 
+  it('a command given away from the runs says which store it looked in', async () => {
+    // Runs live in the data_dir of where `baton run` started; from another directory there are none.
+    const elsewhere = join(model.home.dir, 'elsewhere');
+    const status = await runCli(['status'], { env: env({ BATON_DATA_DIR: elsewhere }) });
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain(`No runs yet in ${elsewhere}.`);
+    expect(status.stderr).toContain('--data-dir');
+    const approve = await runCli(['approve', 'd29949bdc449'], { env: env({ BATON_DATA_DIR: elsewhere }) });
+    expect(approve.code).toBe(2);
+    expect(approve.stderr).toContain(`BATON_APPROVAL_NOT_FOUND: No approval request d29949bdc449 in ${elsewhere}.`);
+    expect(approve.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
   it('config check prints the effective config', async () => {
     const { code, stdout } = await runCli(['config', 'check', '--json'], { env: env({ BATON_PARALLEL_LIMIT: '7' }) });
     expect(code).toBe(0);

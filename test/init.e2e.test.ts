@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -8,6 +10,8 @@ import { runCli } from './support/cli.js';
 import { processesWithEnv } from './support/processes.js';
 
 const home = isolatedHome('baton-init-');
+/** Baton's package: the hints run its `baton` command with `npx --prefix`. */
+const batonRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 afterAll(() => home.remove());
 /** A user's shell: no model server of the test's, no BATON_* settings. */
 const env = (): NodeJS.ProcessEnv => {
@@ -28,7 +32,12 @@ describe('baton init', () => {
       expect(text.startsWith('#'), `${name} explains itself`).toBe(true);
       expect(parse(text)).toBeTypeOf('object');
     }
-    expect(init.stdout).toContain('npx baton run workflow.yaml --model-script model-script.yaml');
+    // The project is outside Baton's package, where a bare `npx baton` would ask the registry for another package.
+    expect(init.stdout).toContain(`npx --prefix ${batonRoot} baton run workflow.yaml --model-script model-script.yaml`);
+    const planHint = init.stdout.split('\n').find((line) => line.includes(' plan workflow.yaml'))!;
+    const plan = spawnSync('sh', ['-c', planHint.split('#')[0]!], { cwd: home.dir, env: env(), encoding: 'utf8' });
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('Workflow starter-review');
 
     const run = await runCli(['run', 'workflow.yaml', '--model-script', 'model-script.yaml', '--json'], {
       env: env(),
@@ -85,7 +94,7 @@ describe('baton init', () => {
   it('names a directory with spaces so that its "Next:" lines paste into a shell as they are', async () => {
     const init = await runCli(['init', "my team's project"], { env: env(), cwd: home.dir });
     expect(init.code, init.stderr).toBe(0);
-    expect(init.stdout).toContain(`cd 'my team'\\''s project' && npx baton plan workflow.yaml`);
+    expect(init.stdout).toContain(`cd 'my team'\\''s project' && npx --prefix ${batonRoot} baton plan workflow.yaml`);
     expect(existsSync(join(home.dir, "my team's project", 'workflow.yaml'))).toBe(true);
   }, 60_000);
 });

@@ -402,9 +402,12 @@ phases:
 `;
       const workflow = s.workflow(yaml('sh chek.sh'));
       const first = await s.run(['run', workflow, '--json']);
-      expect(first.code).toBe(0);
+      // The typo fails on the base commit too: the phase fails naming the command, not "succeeded, nothing merged".
+      expect(first.code).toBe(1);
       const summary = JSON.parse(first.stdout) as RunSummary;
       expect(steps(phaseOf(summary, 'edit'))).toEqual(['writer-a:skipped:verify-failed']);
+      expect(phaseOf(summary, 'edit')).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_FAILED' } });
+      expect(phaseOf(summary, 'edit').error?.message).toContain('verify (sh chek.sh) fails on the base commit');
 
       s.workflow(yaml('sh check.sh')); // the typo fixed
       const redo = await s.run(['merge', summary.runId, '--json']);

@@ -81,6 +81,19 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(starter.phases.at(-1)!.agents[0]).toMatchObject({ mcpServers: ['baton'], mcpChosenBy: 'workflow' });
     const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
     expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
+    expect(worktree.phases.every((p) => p.merge === undefined)).toBe(true);
+    // A merge: phase says where its branches go and what checks them, not that they are left to you.
+    const mergePath = join(examples, 'orchestration', 'merge', 'workflow.yaml');
+    expect((await plan(mergePath)).phases.find((p) => p.id === 'edit')?.merge).toEqual({
+      into: 'baton/{{run8}}/{{phase}}',
+      verify: 'sh check.sh',
+      onConflict: 'agent',
+      onVerifyFailure: 'skip',
+    });
+    const merged = await runCli(['plan', mergePath], { env: env('empty'), cwd: home.dir });
+    const editLine = merged.stdout.split('\n').find((l) => l.trimStart().startsWith('edit: a git worktree'));
+    expect(editLine).toContain('branches merged into baton/{{run8}}/{{phase}}; `sh check.sh` checks each merge');
+    expect(editLine).not.toContain('kept for you to merge');
     // A planning phase's bound: generations, and tasks (agents) per generation.
     const planning = await plan(join(examples, 'orchestration', 'planning', 'workflow.yaml'));
     expect(planning.phases.find((p) => p.planGenerations)).toMatchObject({ planGenerations: 2, planTasks: 20 });

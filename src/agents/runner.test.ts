@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../core/index.js';
+import { emptyUsage, ErrorCodes } from '../core/index.js';
+import { abortError } from './classify.js';
 import { FakeRuntime, type FakeStep } from './fake-runtime.js';
 import { runWithRetries, type AttemptInfo } from './runner.js';
-import type { AgentSpec } from './runtime.js';
+import type { AgentRuntime, AgentSpec } from './runtime.js';
+import type { ToolGate } from './tool-gate.js';
 
 const spec = (): AgentSpec => ({ agentId: 'a', sessionId: randomUUID(), prompt: 'do it', cwd: '/tmp', env: {} });
 const fast = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 };
@@ -98,6 +101,40 @@ describe('runWithRetries', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
     expect(result.error?.message).toMatch(/timed out after 100 ms/);
+  });
+
+  it('does not count the time a tool call waits for a person against its timeout', async () => {
+    // An ask rule's request may wait up to approvalTimeoutMs (an hour by default); the agent's timeout is
+    // for an agent that hangs, not for a person who answers after it.
+    const gated = (workAfterMs: number): AgentRuntime => ({
+      name: 'gated',
+      close: async () => undefined,
+      execute: async (_spec, signal, observer) => {
+        const verdict = await observer!.toolGate!({ tool: 'Bash', input: {}, cwd: '/tmp', toolUseId: 't1' }, signal);
+        await sleep(workAfterMs, undefined, { signal }).catch(() => undefined);
+        return {
+          status: signal.aborted ? 'failed' : 'succeeded',
+          ...(signal.aborted ? { error: abortError(signal) } : {}),
+          output: { text: verdict.behavior },
+          usage: emptyUsage(),
+          costUsd: 0,
+          turns: 1,
+          durationMs: 0,
+          sessionStarted: true,
+          toolCalls: [],
+        };
+      },
+    });
+    const person: ToolGate = async () => {
+      await sleep(300); // three timeouts' worth
+      return { behavior: 'allow', by: 'person' };
+    };
+    const options = { retry: fast, timeoutMs: 100, toolGate: person };
+    const answered = await runWithRetries(spec(), { ...options, runtime: gated(0) });
+    expect(answered).toMatchObject({ status: 'succeeded', attempts: 1, output: { text: 'allow' } });
+    // Its own time still counts once the answer is in: an agent that then hangs is killed.
+    const hangs = await runWithRetries(spec(), { ...options, runtime: gated(10_000) });
+    expect(hangs).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_TIMEOUT' } });
   });
 
   it('is cancelled by its signal, also while waiting to retry', async () => {

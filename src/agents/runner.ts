@@ -97,32 +97,61 @@ const timedOutMessage = (agentId: string, timeoutMs: number, setting: TimeoutSet
     ? `agent ${agentId} timed out after ${setting.ms} ms and was killed; to give it longer, raise ${setting.field}`
     : `agent ${agentId} timed out after ${timeoutMs} ms and was killed`;
 
-/** A signal that aborts when the caller's does, or with BATON_AGENT_TIMEOUT after timeoutMs. */
+/**
+ * A signal that aborts when the caller's does, or with BATON_AGENT_TIMEOUT after timeoutMs of the
+ * agent's own time: `hold` stops the clock while a tool call waits for a person (until the returned
+ * release), as a wait for a slot does not count either — an answer may take up to approvalTimeoutMs.
+ */
 function agentSignal(
   parent: AbortSignal | undefined,
   { timeoutMs, timeoutSetting }: Pick<RunWithRetriesOptions, 'timeoutMs' | 'timeoutSetting'>,
   agentId: string,
-): { signal: AbortSignal; dispose: () => void } {
+): { signal: AbortSignal; hold: () => () => void; dispose: () => void } {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent?.reason);
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener('abort', onParentAbort, { once: true });
-  const timer =
-    timeoutMs === undefined
-      ? undefined
-      : setTimeout(
-          () =>
-            controller.abort(
-              new BatonError(ErrorCodes.agentTimeout, timedOutMessage(agentId, timeoutMs, timeoutSetting)),
-            ),
-          timeoutMs,
-        );
+  const expire = (): void =>
+    controller.abort(new BatonError(ErrorCodes.agentTimeout, timedOutMessage(agentId, timeoutMs ?? 0, timeoutSetting)));
+  let left = timeoutMs;
+  let since = Date.now();
+  let timer = left === undefined ? undefined : setTimeout(expire, left);
+  let holds = 0;
+  const hold = (): (() => void) => {
+    if (left !== undefined && holds++ === 0) {
+      clearTimeout(timer);
+      left -= Date.now() - since;
+    }
+    let released = false;
+    return () => {
+      if (left === undefined || released) return;
+      released = true;
+      if (--holds > 0 || controller.signal.aborted) return;
+      since = Date.now();
+      timer = setTimeout(expire, Math.max(0, left));
+    };
+  };
   return {
     signal: controller.signal,
+    hold,
     dispose: () => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      holds = Number.POSITIVE_INFINITY; // a late release starts no timer
       parent?.removeEventListener('abort', onParentAbort);
     },
+  };
+}
+
+/** The tool gate with the agent's clock stopped while it decides (a person may take a while). */
+function gateOffTheClock(gate: ToolGate | undefined, hold: () => () => void): ToolGate | undefined {
+  if (!gate) return undefined;
+  return async (call, signal) => {
+    const release = hold();
+    try {
+      return await gate(call, signal);
+    } finally {
+      release();
+    }
   };
 }
 
@@ -165,7 +194,8 @@ function aborted(signal: AbortSignal): Promise<void> {
  */
 export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOptions): Promise<AgentResult> {
   const startedAt = Date.now();
-  const { signal, dispose } = agentSignal(options.signal, options, spec.agentId);
+  const { signal, hold, dispose } = agentSignal(options.signal, options, spec.agentId);
+  const toolGate = gateOffTheClock(options.toolGate, hold);
   const outcomes: AttemptOutcome[] = [];
   let attemptInFlight: Promise<unknown> = Promise.resolve();
 
@@ -187,7 +217,7 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
     const execution = options.runtime
       .execute(attemptSpec, signal, {
         spawned: (pid) => recorded.push(Promise.resolve(options.hooks?.processStarted?.(info, pid))),
-        ...(options.toolGate ? { toolGate: options.toolGate } : {}),
+        ...(toolGate ? { toolGate } : {}),
         toolCall: (call) => recorded.push(Promise.resolve(options.hooks?.toolCall?.(info, call))),
         modelTurn: (turn) => options.hooks?.modelTurn?.(info, turn),
       })

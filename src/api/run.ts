@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
 import { preloadTokenizer } from '../context/index.js';
-import { untilOnlyPeopleLeft, type SlotsWaitedFor } from '../approvals/index.js';
+import { untilOnlyPeopleLeft, watchNewRequests, type SlotsWaitedFor } from '../approvals/index.js';
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
@@ -18,6 +18,7 @@ import {
 } from '../observability/index.js';
 import {
   AgentScheduler,
+  checkWorktreeRepos,
   resumeElsewhereWarning,
   RunEvents,
   runWorkflow,
@@ -191,6 +192,8 @@ interface RunServices {
   metrics?: Awaited<ReturnType<typeof serveMetrics>>;
   tracing?: RunTracing;
   executor?: QueueExecutor;
+  /** Aborted when the run ends: stops telling its events about new approval requests. */
+  watching: AbortController;
 }
 
 async function executeLoaded(setup: RunSetup): Promise<RunResult> {
@@ -214,9 +217,10 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const runId = what.resume ?? randomUUID();
   // Whatever was started is stopped again, however far start-up got.
-  const services: RunServices = {};
+  const services: RunServices = { watching: new AbortController() };
   try {
     await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
+    for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();
@@ -233,6 +237,10 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     const detached = options.detachOnWait
       ? detachWhenOnlyPeopleLeft({ store, runId, stop, notice, slots: { slotsTaken, workers: services.executor } })
       : undefined;
+    void watchNewRequests(store, runId, {
+      signal: AbortSignal.any([services.watching.signal, signal]),
+      onRequest: (request) => events.emit('approval.requested', { runId, request }),
+    });
     const summary = await runWorkflow({
       workflow: loaded.workflow,
       workflowDir: loaded.dir,
@@ -255,6 +263,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     }).catch((error: unknown) => stopOnFullDisk(error, setup.rawStore, config, runId));
     return (await detached?.stop()) ? { ...summary, detached: true } : summary;
   } finally {
+    services.watching.abort();
     stopBackups();
     await services.executor?.close();
     await runtime.close();

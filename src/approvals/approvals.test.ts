@@ -4,7 +4,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
-import { ApprovalDesk, answerApproval } from './index.js';
+import { ApprovalDesk, answerApproval, watchNewRequests } from './index.js';
 import { onlyPeopleLeft, WorkerHolds } from './detach.js';
 import { toolApprovalId, waitForAnswer } from './requests.js';
 import { webhookPayload } from './webhook.js';
@@ -280,5 +280,35 @@ describe('detach on wait', () => {
     await store.savePhase({ runId: 'r2', id: 'plan', status: 'running' });
     await store.savePhase({ runId: 'r2', id: 'ops', status: 'running', parentId: 'plan', generation: 1 });
     expect(await onlyPeopleLeft(store, 'r2')).toBe(true);
+  });
+});
+
+describe('watching a run for new requests', () => {
+  it('tells of each pending request of the run once, as it appears, and stops when aborted', async () => {
+    const { store } = temp;
+    await store.saveApproval(request({ id: 'w1', runId: 'rw' }));
+    await store.saveApproval(request({ id: 'other', runId: 'elsewhere' }));
+    const told: string[] = [];
+    let arrived: () => void = () => undefined;
+    const next = (): Promise<void> => new Promise((resolve) => (arrived = resolve));
+    const stop = new AbortController();
+    let first = next();
+    const watching = watchNewRequests(store, 'rw', {
+      signal: stop.signal,
+      pollMs: 5,
+      onRequest: (r) => {
+        told.push(r.id);
+        arrived();
+      },
+    });
+    await first;
+    first = next();
+    // The first request is answered and a second one is asked: only the new one is told, once.
+    await answerApproval(store, { id: 'w1', approve: true, by: 'me@host' });
+    await store.saveApproval(request({ id: 'w2', runId: 'rw', agentId: 'a2' }));
+    await first;
+    stop.abort();
+    await watching;
+    expect(told).toEqual(['w1', 'w2']);
   });
 });

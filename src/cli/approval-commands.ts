@@ -4,6 +4,7 @@ import { TenantScope, type Store } from '../store/index.js';
 import { currentActor } from '../observability/index.js';
 import { type Output } from './commands.js';
 import { withStore, type StoreOptions } from '../api/index.js';
+import { fullRunId, storeWhere } from './run-id.js';
 
 /** How long until the deadline, in words a person reads at a glance. */
 function timeLeft(deadline: number, now: number): string {
@@ -29,7 +30,7 @@ export async function approvalsCommand(
 ): Promise<number> {
   return withStore(options, async (store) => {
     const requests = await scopeOf(store, options.tenant).listApprovals({
-      ...(options.run !== undefined ? { runId: options.run } : {}),
+      ...(options.run !== undefined ? { runId: await fullRunId(store, options.run) } : {}),
       ...(options.all ? {} : { status: 'pending' as const }),
     });
     if (options.json) {
@@ -58,7 +59,12 @@ export async function answerCommand(
   options: StoreOptions & { message?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
+    if (!(await store.getApproval(id)))
+      throw new BatonError(
+        ErrorCodes.approvalNotFound,
+        `No approval request ${id} ${storeWhere(config)}. List pending ones with: baton approvals (where baton run ran, or with its --data-dir)`,
+      );
     // Another tenant's request reads as no request at all: its id tells nothing.
     if (options.tenant !== undefined && !(await scopeOf(store, options.tenant).getApproval(id)))
       throw new BatonError(

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type BatonConfig } from '../config/index.js';
 import {
   BatonError,
   checkTenantName,
@@ -32,6 +32,7 @@ import {
   type StoreOptions,
 } from '../api/index.js';
 import { TenantScope, type Store } from '../store/index.js';
+import { fullRunId, storeWhere } from './run-id.js';
 import { formatSummary, printProgress } from './progress.js';
 import { usageText } from './usage-text.js';
 
@@ -149,7 +150,8 @@ export async function runCommand(
   const cancel = cancelOnSignals(output);
   try {
     const runOptions = runOptionsOf(options, cancel.signal, output);
-    const handle = options.resume ? resume(options.resume, runOptions) : run(workflowPath!, runOptions);
+    const resumed = options.resume && (await withStore(options, (store) => fullRunId(store, options.resume!)));
+    const handle = resumed ? resume(resumed, runOptions) : run(workflowPath!, runOptions);
     if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
     const summary = await handle.result;
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
@@ -164,9 +166,21 @@ const tenantFilter = (tenant: string | undefined): { tenant?: string } =>
   tenant === undefined ? {} : { tenant: checkTenantName(tenant, '--tenant') };
 
 /** The run a read names, or the latest (of the tenant, with one); another tenant's run reads as no run at all. */
-async function chosenRunId(store: Store, runId: string | undefined, { tenant }: { tenant?: string }): Promise<string> {
-  const id = runId ?? (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
-  if (!id) throw new BatonError(ErrorCodes.usage, 'No runs yet. Start one with: baton run <workflow.yaml>');
+async function chosenRunId(
+  store: Store,
+  config: BatonConfig,
+  runId: string | undefined,
+  { tenant }: { tenant?: string },
+): Promise<string> {
+  const id =
+    runId !== undefined
+      ? await fullRunId(store, runId)
+      : (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
+  if (!id)
+    throw new BatonError(
+      ErrorCodes.usage,
+      `No runs yet ${storeWhere(config)}. Start one with: baton run <workflow.yaml> (or give the --data-dir of your runs)`,
+    );
   if (tenant && (await store.getRun(id))?.tenant !== tenant)
     throw new BatonError(
       ErrorCodes.runNotFound,
@@ -181,8 +195,8 @@ export async function statusCommand(
   output: Output,
 ): Promise<number> {
   const filter = tenantFilter(options.tenant);
-  return withStore(options, async (store) => {
-    const id = await chosenRunId(store, runId, filter);
+  return withStore(options, async (store, config) => {
+    const id = await chosenRunId(store, config, runId, filter);
     if (options.agent !== undefined) {
       const timeline = await agentTimeline(store, id, options.agent);
       output.stdout.write(options.json ? `${JSON.stringify(timeline)}\n` : `${formatTimeline(timeline)}\n`);
@@ -205,7 +219,7 @@ export async function runsCommand(
   output: Output,
 ): Promise<number> {
   const filter = tenantFilter(options.tenant);
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const runs = await store.listRuns({ limit: options.limit ?? 20, ...filter });
     if (options.json) {
       const rows = runs.map((r) => ({
@@ -219,7 +233,7 @@ export async function runsCommand(
       }));
       output.stdout.write(`${JSON.stringify(rows)}\n`);
     } else if (runs.length === 0) {
-      output.stdout.write('No runs yet.\n');
+      output.stdout.write(`No runs yet ${storeWhere(config)}.\n`);
     } else {
       for (const r of runs)
         output.stdout.write(
@@ -230,8 +244,9 @@ export async function runsCommand(
   });
 }
 
-export async function cancelCommand(runId: string, options: StoreOptions, output: Output): Promise<number> {
+export async function cancelCommand(given: string, options: StoreOptions, output: Output): Promise<number> {
   return withStore(options, async (store, config) => {
+    const runId = await fullRunId(store, given);
     const run = await requestRunCancel(store, runId);
     await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
     const note = run.status === 'running' ? 'its agents are being stopped' : `it had already ended (${run.status})`;
@@ -343,7 +358,7 @@ export async function dashboardCommand(
     import('../dashboard/index.js'),
   ]);
   return withStore(options, async (store, config) => {
-    const id = await chosenRunId(store, runId, filter);
+    const id = await chosenRunId(store, config, runId, filter);
     const stop = new AbortController();
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfigFile } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -8,6 +8,25 @@ import type { Output } from './commands.js';
 const starterDir = fileURLToPath(new URL('../../examples/starter/', import.meta.url));
 /** What `baton init` writes: a commented workflow, a config, and the scripted model's replies for it. */
 export const starterFiles = ['workflow.yaml', 'baton.config.yaml', 'model-script.yaml'] as const;
+
+/** The package Baton runs from: where `npx --prefix` finds its `baton` command. */
+const packageRoot = resolve(starterDir, '..', '..');
+
+/**
+ * How to run Baton from `dir`: `npx baton` finds it only in the npm project around `dir` (the nearest
+ * folder with a package.json or node_modules) when that is Baton's own or has it installed; anywhere
+ * else npx would look for a package named baton on the registry, so the hint names Baton's prefix.
+ */
+export function npxBaton(dir: string): string {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    if (existsSync(join(at, 'package.json')) || existsSync(join(at, 'node_modules'))) {
+      if (at === packageRoot || existsSync(join(at, 'node_modules', '.bin', 'baton'))) return 'npx baton';
+      break;
+    }
+    if (dirname(at) === at) break;
+  }
+  return `npx --prefix ${shellWord(packageRoot)} baton`;
+}
 
 /** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
 const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
@@ -35,13 +54,14 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
   for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
   const where = relative(process.cwd(), target) || '.';
   const cd = where === '.' ? '' : `cd ${shellWord(where)} && `;
+  const baton = npxBaton(target);
   output.stdout.write(
     [
       `Wrote ${starterFiles.map((name) => join(where, name)).join(', ')}.`,
       'Next:',
-      `  ${cd}npx baton plan workflow.yaml                                   # what it will do and cost`,
-      `  ${cd}npx baton run workflow.yaml --model-script model-script.yaml   # offline, scripted model`,
-      `  ${cd}npx baton run workflow.yaml                                    # on Claude (ANTHROPIC_API_KEY)`,
+      `  ${cd}${baton} plan workflow.yaml                                   # what it will do and cost`,
+      `  ${cd}${baton} run workflow.yaml --model-script model-script.yaml   # offline, scripted model`,
+      `  ${cd}${baton} run workflow.yaml                                    # on Claude (ANTHROPIC_API_KEY)`,
       '',
     ].join('\n'),
   );

@@ -145,6 +145,10 @@ storeOptions(
     .command('merge <runId>')
     .description("merge a finished run's worktree branches again (merge: phases), without rerunning its agents")
     .option('--phase <id>', 'only this phase (default: every phase with merge:)')
+    .option(
+      '--model-script <file>',
+      'offline: a conflict resolver agent talks to the scripted model serving this script',
+    )
     .option('--json', 'print exactly one JSON object with the result'),
 ).action(action((runId, opts) => mergeCommand(runId, opts, output)));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyUsage } from '../store/index.js';
 import type { AgentSummary, RunSummary } from '../orchestrator/index.js';
-import { formatSummary } from './progress.js';
+import { approvalRequestText, formatSummary } from './progress.js';
 
 const agent = (id: string, extra: Partial<AgentSummary> = {}): AgentSummary => ({
   id,
@@ -105,5 +105,30 @@ describe('formatSummary', () => {
       '  phase bad: failed\n    ! BATON_PLAN_INVALID: planner p.g1: task "a" depends on unknown task "x"',
     );
     expect(text).not.toContain('⇒ single');
+  });
+});
+
+describe('approvalRequestText', () => {
+  it('names who waits, for what, under which rule, and the commands that answer it', () => {
+    const request = {
+      id: 'da44f9d7aec1',
+      kind: 'tool' as const,
+      runId: 'r1',
+      agentId: 'pusher',
+      tool: 'Bash',
+      summary: 'Bash(git push origin HEAD)',
+      rule: 'Bash(git push:*)',
+      requestedAt: 0,
+      deadline: 1,
+      onTimeout: 'deny' as const,
+      status: 'pending' as const,
+    };
+    expect(approvalRequestText(request)).toBe(
+      '  ⏸ pusher waits for a person: Bash(git push origin HEAD) (rule Bash(git push:*)) · baton approve da44f9d7aec1 | baton deny da44f9d7aec1',
+    );
+    const gate = { ...request, kind: 'phase.before' as const, agentId: undefined, phaseId: 'migrate', rule: undefined };
+    expect(approvalRequestText({ ...gate, summary: 'start phase migrate' })).toContain(
+      '⏸ phase migrate waits for a person: start phase migrate · baton approve',
+    );
   });
 });

@@ -1,4 +1,6 @@
+import type { ApprovalRecord } from '../core/index.js';
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
+import { verifyFailureLine } from '../merge/index.js';
 import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
@@ -45,8 +47,16 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
         : `✗ tenant's daily tokens spent (${e.spentTokens} of ${e.budgetTokens}): stopping every agent\n`,
     ),
   );
+  events.on('approval.requested', ({ request }) => out.write(`${approvalRequestText(request)}\n`));
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
+}
+
+/** A request waiting for a person, with the commands that answer it: the line a user can walk back to. */
+export function approvalRequestText(request: ApprovalRecord): string {
+  const who = request.agentId ?? `phase ${request.phaseId ?? '?'}`;
+  const rule = request.rule ? ` (rule ${request.rule})` : '';
+  return `  ⏸ ${who} waits for a person: ${request.summary}${rule} · baton approve ${request.id} | baton deny ${request.id}`;
 }
 
 function firstLine(text: string | null, width: number): string {
@@ -79,7 +89,7 @@ function phaseOutputLines(phase: PhaseSummary): string[] {
 }
 
 const verifyText = (verify: VerifyResult): string => {
-  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verify.outputTail.trim().split('\n').at(-1) ?? '', 60)}`;
+  const failure = verify.exitCode === 0 ? '' : `: ${firstLine(verifyFailureLine(verify.outputTail), 60)}`;
   return `verify ${verify.timedOut ? 'timed out' : `exit ${verify.exitCode}`}${failure}`;
 };
 

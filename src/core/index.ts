@@ -56,4 +56,5 @@ export {
   second,
   tenantNameSchema,
   usdAmount,
+  wrongTypeSays,
 } from './limits.js';

@@ -14,10 +14,21 @@ export const minute = 60 * second;
 export const hour = 60 * minute;
 export const day = 24 * hour;
 
-/** An integer within [min, max], with the range in the message. */
-export function intRange(min: number, max: number) {
+/**
+ * zod's "expected number, received string" for a value of the wrong type, said with what to write
+ * instead (`what`); a missing value keeps zod's own message, which validation reports as missing.
+ */
+export const wrongTypeSays = (what: string) => ({
+  error: (issue: { code?: string; input?: unknown }) =>
+    issue.code === 'invalid_type' && issue.input !== undefined
+      ? `expected ${what}, received ${Array.isArray(issue.input) ? 'array' : issue.input === null ? 'null' : typeof issue.input}`
+      : undefined,
+});
+
+/** An integer within [min, max], with the range in the message; `what` says what to write in place of a wrong type. */
+export function intRange(min: number, max: number, what?: string) {
   return z
-    .number()
+    .number(what ? wrongTypeSays(what) : undefined)
     .int()
     .min(min, { message: `must be at least ${min} (range ${min}–${max})` })
     .max(max, { message: `must be at most ${max} (range ${min}–${max})` });
@@ -26,11 +37,14 @@ export function intRange(min: number, max: number) {
 /** A duration in ms that may become a timer: never beyond what a timer holds. */
 export function durationMs(min: number, max: number) {
   if (max > maxTimerMs) throw new RangeError(`durationMs max ${max} exceeds a timer's range`);
-  return intRange(min, max);
+  return intRange(min, max, 'a whole number of milliseconds (5 minutes is 300000)');
 }
 
 /** A positive USD amount, finite and below an amount no run could mean. */
-export const usdAmount = z.number().positive().max(1_000_000, { message: 'must be at most 1000000 USD' });
+export const usdAmount = z
+  .number(wrongTypeSays('an amount of USD, such as 5 or 0.5'))
+  .positive({ message: 'must be above 0 USD (range above 0 to 1000000)' })
+  .max(1_000_000, { message: 'must be at most 1000000 USD' });
 
 /**
  * Ids become file names (`<agent>.json`), git branch names and metric labels: short enough for each,

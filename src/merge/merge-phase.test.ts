@@ -148,6 +148,30 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     });
   });
 
+  it('a verify that fails on the base commit itself fails the merge, naming the command, not a partial merge', async () => {
+    // A typo in verify (npm tset) skipped every branch as verify-failed and the run still succeeded with
+    // nothing merged; checked on the base once no branch has passed, it is named for what it is.
+    const { repo, git } = setup('broken-verify');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' }), agentBranch(git, repo, 'b', { 'b.txt': 'B\n' })];
+    const report = await merge(repo, agents, { verify: 'sh no-such-check.sh' });
+    expect(report.steps.map((s) => `${s.agentId}:${s.reason ?? ''}`)).toEqual(['a:verify-failed', 'b:verify-failed']);
+    expect(report.status).toBe('failed');
+    expect(report.error?.code).toBe('BATON_MERGE_FAILED');
+    expect(report.error?.message).toContain(
+      `verify (sh no-such-check.sh) fails on the base commit ${report.baseCommit.slice(0, 10)} itself`,
+    );
+    expect(report.error?.message).toContain(`baton merge ${RUN}`);
+    expect(phaseAfterMerge({ status: 'succeeded' as const }, report).status).toBe('failed');
+  });
+
+  it('branches that break a verify the base passes are skipped, and the merge is partial', async () => {
+    const ok = setup('agents-broke-it');
+    const broken = [agentBranch(ok.git, ok.repo, 'x', { 'x.txt': 'BROKEN\n' })];
+    const partial = await merge(ok.repo, broken, { verify: 'sh check.sh' });
+    expect(partial).toMatchObject({ status: 'partial' });
+    expect(partial.error).toBeUndefined();
+  });
+
   it('never overwrites an `into` branch the run did not create', async () => {
     const { repo, git } = setup('exists');
     git('branch', 'release', 'main');

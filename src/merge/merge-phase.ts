@@ -27,7 +27,7 @@ import {
 } from './integration.js';
 import { openPullRequest } from './pull-request.js';
 import { resolverPrompt, type ConflictSide } from './resolver.js';
-import { runVerify, verifyFailure, verifyPassed } from './verify.js';
+import { runVerify, verifyFailure, verifyFailureLine, verifyPassed } from './verify.js';
 
 /** A resolver agent to run: Baton's own agent path runs it (a real claude, its cwd the conflicted worktree). */
 export interface ResolveRequest {
@@ -97,7 +97,7 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
       await record(context, await mergeAgent(context, agent));
     }
     await removeWorktree(root, path);
-    return await finishReport(context);
+    return await finishReport(context, await brokenVerify(context));
   } catch (error) {
     if (options.signal.aborted) return report; // the run was cancelled: the merge continues on resume
     await removeWorktree(root, path).catch(() => undefined);
@@ -239,6 +239,23 @@ async function verifyBranch(context: MergeContext, commit: string): Promise<Veri
   } finally {
     await remove();
   }
+}
+
+/**
+ * When verify kept every branch out, whether it fails on the base commit too: then the command (a typo,
+ * a missing script) or the base is broken, not the agents' work, and the merge fails saying so instead
+ * of ending partial with nothing merged. Costs one more verify run, and only then.
+ */
+async function brokenVerify(context: MergeContext): Promise<ErrorInfo | undefined> {
+  const { report, spec } = context;
+  const verifyFailed = report.steps.filter((s) => s.reason === 'verify-failed' || s.reason === 'branch-verify-failed');
+  if (!spec.verify || verifyFailed.length === 0 || report.steps.some((s) => s.outcome !== 'skipped')) return undefined;
+  const onBase = await verifyBranch(context, report.baseCommit);
+  if (verifyPassed(onBase)) return undefined;
+  return {
+    code: ErrorCodes.mergeFailed,
+    message: `verify (${spec.verify.command}) fails on the base commit ${report.baseCommit.slice(0, 10)} itself (${verifyFailure(onBase, spec.verify)}: ${verifyFailureLine(onBase.outputTail).slice(0, 200)}), so no branch could pass it; fix merge.verify or the base, then run baton merge ${context.runId}`,
+  };
 }
 
 type Merged = { head: string; details: Partial<MergeStep> } | MergeStep;

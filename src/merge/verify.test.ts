@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../test/support/processes.js';
 import { systemClock } from '../core/index.js';
-import { runVerify, verifyPassed } from './verify.js';
+import { runVerify, verifyFailureLine, verifyPassed } from './verify.js';
 
 describe('runVerify', () => {
   it('ends when the command exits, though a process it left behind holds its output; the leftover is killed', async () => {
@@ -65,4 +65,19 @@ describe('runVerify', () => {
       for (const pid of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
     }
   }, 30_000);
+});
+
+describe('verifyFailureLine', () => {
+  it("picks the line of a failed verify that names the failure, not the runner's closing timing", () => {
+    const nodeTest =
+      '# Subtest: add\nok 15 - add\n1..16\n# tests 16\n# pass 15\n# fail 1\n# cancelled 0\n# duration_ms 5245.96\n';
+    expect(verifyFailureLine(nodeTest)).toBe('# fail 1');
+    expect(verifyFailureLine('Tests:       1 failed, 15 passed, 16 total\nTime:        1.2 s\n')).toBe(
+      'Tests:       1 failed, 15 passed, 16 total',
+    );
+    expect(verifyFailureLine('check.sh: VERSION is 1.9, expected 2.0.0\n\n')).toBe(
+      'check.sh: VERSION is 1.9, expected 2.0.0',
+    );
+    expect(verifyFailureLine('')).toBe('');
+  });
 });

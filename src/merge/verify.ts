@@ -69,3 +69,16 @@ export function verifyFailure(result: VerifyResult, spec: VerifySpec): string {
     return `timed out after ${spec.timeoutMs} ms; to give it longer, raise the phase's merge.verify.timeoutMs`;
   return result.exitCode === null ? 'killed by a signal' : `exit ${result.exitCode}`;
 }
+
+/**
+ * The line of a failed verify's output that says most: the last one naming a failure (`# fail 1`,
+ * `Tests: 1 failed`, `FAIL pkg`, `test result: FAILED`), else its last line — test runners end with
+ * timings, which say nothing. The whole tail is in `baton status --json`.
+ */
+export function verifyFailureLine(outputTail: string): string {
+  const lines = outputTail
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim());
+  return lines.findLast((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
+}

@@ -1,5 +1,6 @@
 import {
   TypedEmitter,
+  type ApprovalRecord,
   type ErrorCode,
   type ErrorInfo,
   type ModelTurn,
@@ -94,6 +95,8 @@ export interface RunEventMap extends Record<string, unknown> {
   );
   /** One agent's branch of a `merge:` phase was merged, resolved or skipped (recorded in its merge report). */
   'merge.step': { runId: string; phaseId: string; into: string; step: MergeStep };
+  /** A tool call or phase gate of the run waits for a person (seen in the store, so a worker's too); once per request. */
+  'approval.requested': { runId: string; request: ApprovalRecord };
   'phase.finished': { runId: string; phaseId: string; status: PhaseStatus };
   'run.finished': { runId: string; status: RunStatus; summary: RunSummary };
 }

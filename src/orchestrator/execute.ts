@@ -125,7 +125,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
   const earlier = await deps.store.listAttempts(job.runId, job.agentId);
   // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
   await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, (lost) => deps.hooks?.attemptLost?.(lost));
-  const spec = await startingSpec(job, earlier.length > 0, deps.env);
+  const spec = await startingSpec(job, earlier, deps);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
     retry: job.retry,
@@ -149,15 +149,29 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
 
 const lostAgent = (job: AgentJob) => ({ runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId });
 
-/** A job run again after earlier attempts continues the agent's session when its transcript exists. */
-async function startingSpec(job: AgentJob, ranBefore: boolean, baseEnv: NodeJS.ProcessEnv): Promise<AgentSpec> {
-  const spec = jobSpec(job, baseEnv);
-  if (!ranBefore || job.followUp || !(await sessionTranscriptExists(spec.sessionId, spec.cwd, spec.env))) return spec;
-  return {
-    ...spec,
-    resume: true,
-    prompt: continuationPrompt({ code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' }),
-  };
+/** What a resumed agent that asked a person is told: its stopped call's answer waits in the store. */
+const ASKED_BEFORE =
+  "A tool call you made waited for a person's approval when you were stopped; make that same call again to get their answer.";
+
+/**
+ * A job run again after earlier attempts continues the agent's session when its transcript exists,
+ * told why it stopped (the last attempt's error: a detach, a cancel; one left running died with its
+ * process) and, when it had asked a person, to make that call again: the answer is found by the call.
+ */
+async function startingSpec(job: AgentJob, earlier: AttemptRecord[], deps: RunJobDeps): Promise<AgentSpec> {
+  const spec = jobSpec(job, deps.env);
+  if (earlier.length === 0 || job.followUp || !(await sessionTranscriptExists(spec.sessionId, spec.cwd, spec.env)))
+    return spec;
+  const last = earlier.at(-1)!;
+  const why = last.error ?? { code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' };
+  // Still open, or answered after the last attempt stopped waiting: the agent has not had the answer.
+  const unheard = (await deps.store.listApprovals({ runId: job.runId })).some(
+    (request) =>
+      request.kind === 'tool' &&
+      request.agentId === job.agentId &&
+      (request.status === 'pending' || (request.answer?.at ?? 0) >= (last.finishedAt ?? last.startedAt)),
+  );
+  return { ...spec, resume: true, prompt: `${continuationPrompt(why)}${unheard ? ` ${ASKED_BEFORE}` : ''}` };
 }
 
 /** Turns each attempt's start, process and end into its stored record and the caller's hooks. */

@@ -9,3 +9,4 @@ export type { AgentSummary, BatonCallsSummary, PhaseSummary, RunSummary, ShownSt
 export { runJobHere } from './execute.js';
 export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';
 export { continueSession, storedSession } from './continue-session.js';
+export { checkWorktreeRepos } from './worktree.js';

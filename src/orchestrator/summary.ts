@@ -1,4 +1,4 @@
-import { addUsage, BatonError, emptyUsage, ErrorCodes, type ErrorInfo } from '../core/index.js';
+import { addUsage, BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ErrorInfo } from '../core/index.js';
 import { currentRunStatus } from './resume.js';
 import type {
   BatonCallRecord,
@@ -139,6 +139,24 @@ export const shownStatus =
 
 const withMerge = (merge: MergeReport | undefined): { merge?: MergeReport } => (merge ? { merge } : {});
 
+/** Statuses after which an agent or phase asks nothing more (a cancelled one resumes, and finds its answer). */
+const ended = new Set(['succeeded', 'failed', 'partial', 'skipped']);
+
+/**
+ * Whether the agent or phase gate that asked has ended without the answer (it finished without asking
+ * again after a resume, or timed out): its request stays pending, but nobody waits on it.
+ */
+function askerEnded(
+  request: ApprovalRecord,
+  agents: ReadonlyArray<{ id: string; status: string }>,
+  phases: ReadonlyArray<{ id: string; status: string }>,
+): boolean {
+  const asker = request.agentId
+    ? agents.find((a) => a.id === request.agentId)
+    : phases.find((p) => p.id === request.phaseId);
+  return asker !== undefined && ended.has(asker.status);
+}
+
 /** Builds the summary from what is stored, so a finished, running or crashed run reads the same. */
 export async function summarizeRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
@@ -158,7 +176,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
     const tally = { asked: count(approvals, agent.id), denied: count(deniedCalls, agent.id) };
     return tally.asked + tally.denied > 0 ? { ...agentSummary(agent), permissions: tally } : agentSummary(agent);
   };
-  const waiting = approvals.filter((a) => a.status === 'pending').length;
+  const waiting = approvals.filter((a) => a.status === 'pending' && !askerEnded(a, agents, phases)).length;
   const status = currentRunStatus(run);
   const shown = shownStatus(status);
   const phaseSummaries = phases.map((phase): PhaseSummary => ({

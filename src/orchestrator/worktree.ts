@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
 
 /** A branch name git accepts, from a run and agent id. */
 export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
@@ -29,14 +31,19 @@ export async function createWorktree(
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
-  if (existing.split('\n').includes(`worktree ${path}`)) {
-    const baseCommit = base ?? (await git(root, ['merge-base', 'HEAD', branch]));
-    return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
-  }
+  const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+  if (existing.split('\n').includes(`worktree ${path}`))
+    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
+  // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
+  // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
+  if ((await tryGit(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).code === 0) {
+    await git(root, ['worktree', 'add', path, branch]);
+    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  }
   const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
-  await git(root, ['worktree', 'add', '-B', branch, path, baseCommit]);
-  return { branch, path, baseCommit, diffStat: { files: 0, insertions: 0, deletions: 0 } };
+  await git(root, ['worktree', 'add', '-b', branch, path, baseCommit]);
+  return { ...reused, baseCommit };
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
@@ -71,4 +78,52 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   const root = await git(workspace.path, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
   await git(resolve(root, '..'), ['worktree', 'remove', '--force', workspace.path]);
   return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
+}
+
+/**
+ * Before any agent starts: each worktree phase's repository must exist, be a git repository and have a
+ * commit, or every agent of the phase would fail on its own to get a branch (refused here naming the
+ * field, exit 2). Returns a note per repository whose tracked files have uncommitted changes, which
+ * the agents' branches, made at HEAD, will not have.
+ */
+export async function checkWorktreeRepos(phases: readonly PhaseSpec[], workflowDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  const roots = new Set<string>();
+  for (const [i, phase] of phases.entries()) {
+    if (phase.workspace !== 'worktree') continue;
+    const repo = resolve(workflowDir, phase.repo ?? '.');
+    const found = await repositoryWithCommit(repo);
+    if ('problem' in found) problems.push(`phases[${i}].repo: ${found.problem}`);
+    else roots.add(found.root);
+  }
+  if (problems.length > 0)
+    throw new BatonError(
+      ErrorCodes.workflowInvalid,
+      `Workflow is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  const notes = await Promise.all([...roots].map(uncommittedNote));
+  return notes.filter((note): note is string => note !== undefined);
+}
+
+async function repositoryWithCommit(repo: string): Promise<{ root: string } | { problem: string }> {
+  if (!existsSync(repo)) return { problem: `${repo} does not exist; workspace: worktree needs a git repository` };
+  const root = await tryGit(repo, ['rev-parse', '--show-toplevel']);
+  if (root.code !== 0)
+    return {
+      problem: `${repo} is not a git repository; workspace: worktree gives each agent a branch of one (git init it, or set repo:)`,
+    };
+  if ((await tryGit(root.stdout, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).code !== 0)
+    return {
+      problem: `${root.stdout} has no commit yet, and the agents' branches start at HEAD; commit first: git -C ${root.stdout} add -A && git -C ${root.stdout} commit -m init`,
+    };
+  return { root: root.stdout };
+}
+
+/** Tracked files only: Baton's own data_dir may sit untracked in the checkout. */
+async function uncommittedNote(root: string): Promise<string | undefined> {
+  const status = await tryGit(root, ['status', '--porcelain', '--untracked-files=no']);
+  const changed = status.stdout.split('\n').filter((line) => line.trim()).length;
+  if (status.code !== 0 || changed === 0) return undefined;
+  const head = await git(root, ['rev-parse', '--short=10', 'HEAD']);
+  return `${root} has uncommitted changes (${changed} file${changed === 1 ? '' : 's'}); the agents' branches start at HEAD ${head} without them: commit them first to include them`;
 }

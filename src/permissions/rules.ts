@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { day, durationMs } from '../core/index.js';
+import { day, durationMs, wrongTypeSays } from '../core/index.js';
 
 /** One parsed rule: a tool name (or tool family) and what its specifier, if any, must match. */
 export interface PermissionRule {
@@ -38,15 +38,17 @@ const ruleSchema = z.string().superRefine((text, ctx) => {
   if (typeof rule === 'string') ctx.addIssue({ code: 'custom', message: rule });
 });
 
+const ruleList = z.array(ruleSchema, wrongTypeSays('a list of rules, such as ["Bash(rm -rf:*)"]'));
+
 /** What happens to a call no rule matches. */
 export const permissionDefaultSchema = z.enum(['deny', 'ask']);
 
 /** `permissions:` in a workflow (defaults, phase, agent) or in the config. */
 export const permissionsSchema = z
   .object({
-    allow: z.array(ruleSchema).optional(),
-    ask: z.array(ruleSchema).optional(),
-    deny: z.array(ruleSchema).optional(),
+    allow: ruleList.optional(),
+    ask: ruleList.optional(),
+    deny: ruleList.optional(),
     /** For calls no rule matches: deny (as before permissions existed) or ask a person. */
     default: permissionDefaultSchema.optional(),
     /** How long an `ask` waits for a person (default 1 hour; 1 ms to 24 days). */

@@ -33,6 +33,8 @@ export interface PhasePlan {
   planTasks?: number;
   workspace: 'shared' | 'worktree';
   repo?: string;
+  /** `merge:` of a worktree phase: where the branches go, the command that checks each merge, what a conflict does. */
+  merge?: { into: string; verify?: string; onConflict: string; onVerifyFailure: string };
   agents: AgentPlan[];
 }
 
@@ -162,6 +164,16 @@ export async function planWorkflow(
     ...(phase.plan ? { planGenerations: phase.plan.maxGenerations, planTasks: phase.plan.maxTasks } : {}),
     workspace: phase.workspace,
     ...(phase.repo ? { repo: phase.repo } : {}),
+    ...(phase.merge
+      ? {
+          merge: {
+            into: phase.merge.into,
+            ...(phase.merge.verify ? { verify: phase.merge.verify.command } : {}),
+            onConflict: phase.merge.onConflict,
+            onVerifyFailure: phase.merge.onVerifyFailure,
+          },
+        }
+      : {}),
     agents: phase.agents.map((entry) => planAgent(workflow, phase, entry, where)),
   }));
   const unknown = [

@@ -51,8 +51,16 @@ function workspaceLines(phases: PhasePlan[]): string[] {
     return ['  every phase: shared (agents work in their cwd; nothing is branched or merged)'];
   return worktrees.map(
     (p) =>
-      `  ${p.id}: a git worktree and branch baton/<run>/<agent> per agent in ${p.repo ?? 'the workflow directory'}; branches are kept for you to merge`,
+      `  ${p.id}: a git worktree and branch baton/<run>/<agent> per agent in ${p.repo ?? 'the workflow directory'}; ${mergeText(p.merge)}`,
   );
+}
+
+function mergeText(merge: PhasePlan['merge']): string {
+  if (!merge) return 'branches are kept for you to merge';
+  const verify = merge.verify
+    ? `\`${merge.verify}\` checks each merge (a failing branch: ${merge.onVerifyFailure})`
+    : 'no verify command';
+  return `branches merged into ${merge.into}; ${verify}; a conflict: ${merge.onConflict}`;
 }
 
 function costLines(plan: WorkflowPlan): string[] {

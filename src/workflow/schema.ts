@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { argumentText, day, durationMs, intRange, maxIdLength, processEnvSchema, usdAmount } from '../core/index.js';
+import {
+  argumentText,
+  day,
+  durationMs,
+  intRange,
+  maxIdLength,
+  processEnvSchema,
+  usdAmount,
+  wrongTypeSays,
+} from '../core/index.js';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
 import { referenceProblems } from './references.js';
@@ -13,7 +22,7 @@ const idSchema = z
     message: 'use letters, digits, "-" and "_", starting with a letter or digit',
   });
 
-const toolList = z.array(z.string().min(1));
+const toolList = z.array(z.string().min(1), wrongTypeSays('a list of tool names or rules, such as [Read, Bash]'));
 
 /** How an agent inherits what earlier agents found. */
 export const inheritModeSchema = z.enum(['all', 'summary', 'filtered', 'none']);
@@ -144,14 +153,17 @@ export const mergeSchema = z
     path: ['verifyEach'],
   });
 export const approvalGateSchema = z
-  .object({
-    /** Wait for a person before the phase starts (after its dependencies, which they can review). */
-    before: z.boolean().default(false),
-    /** Hold the phase's output until a person approves it. */
-    after: z.boolean().default(false),
-    /** Shown to whoever approves. */
-    message: z.string().min(1).optional(),
-  })
+  .object(
+    {
+      /** Wait for a person before the phase starts (after its dependencies, which they can review). */
+      before: z.boolean().default(false),
+      /** Hold the phase's output until a person approves it. */
+      after: z.boolean().default(false),
+      /** Shown to whoever approves. */
+      message: z.string().min(1).optional(),
+    },
+    wrongTypeSays('{ before: true } or { after: true } (or both, with a message)'),
+  )
   .strict()
   .refine((gate) => gate.before || gate.after, { message: 'an approval gate needs before: true or after: true' });
 

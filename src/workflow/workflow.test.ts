@@ -311,6 +311,43 @@ phases:
     expect(message).toMatch(/phases\[0\]\.agents\[0\]\.foreach: expected array or object, received number/);
   });
 
+  it('says what to write for a value of the wrong type a newcomer gives: 5m, a rule as a string, approval: true', () => {
+    const message = errorOf(`version: 1
+name: x
+defaults:
+  allowedTools: Bash
+  permissions: { ask: "Bash(rm -rf:*)", approvalTimeoutMs: 1h }
+phases:
+  - id: a
+    approval: true
+    agents: [{ id: b, prompt: p, timeoutMs: 5m }]
+  - id: c
+    agents: [{ id: d }]
+`);
+    expect(message).toContain(
+      'wf.yaml:4: defaults.allowedTools: expected a list of tool names or rules, such as [Read, Bash], received string',
+    );
+    expect(message).toContain(
+      'defaults.permissions.ask: expected a list of rules, such as ["Bash(rm -rf:*)"], received string',
+    );
+    expect(message).toContain(
+      'defaults.permissions.approvalTimeoutMs: expected a whole number of milliseconds (5 minutes is 300000), received string',
+    );
+    expect(message).toContain(
+      'wf.yaml:8: phases[0].approval: expected { before: true } or { after: true } (or both, with a message), received boolean',
+    );
+    expect(message).toContain('phases[0].agents[0].timeoutMs: expected a whole number of milliseconds');
+    // A missing field is still reported as missing, and a range as its range.
+    expect(message).toContain('phases[1].agents[0].prompt: required field is missing (expected string)');
+    expect(
+      errorOf('version: 1\nname: x\nphases: [{ id: a, agents: [{ id: b, prompt: p, timeoutMs: 0 }] }]\n'),
+    ).toContain('timeoutMs: must be at least 1 (range 1–86400000)');
+    const budget = (value: string) =>
+      errorOf(`version: 1\nname: x\nbudgetUsd: ${value}\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n`);
+    expect(budget('0')).toContain('wf.yaml:3: budgetUsd: must be above 0 USD');
+    expect(budget('$5')).toContain('budgetUsd: expected an amount of USD, such as 5 or 0.5, received string');
+  });
+
   it('takes plan.maxTasks within 1..1000, naming the field otherwise', () => {
     const wf = (plan: string) =>
       `version: 1\nname: x\nphases:\n  - id: a\n    plan: ${plan}\n    agents: [{ id: b, prompt: p }]\n`;

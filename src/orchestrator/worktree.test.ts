@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeRepo } from '../../test/support/git-repo.js';
+import { requireProgram } from '../../test/support/programs.js';
+import type { PhaseSpec } from '../workflow/index.js';
+import { checkWorktreeRepos, createWorktree, finishWorktree } from './worktree.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-worktree-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const runId = '5c9b515c-aeb1-47e3-a138-688bab8899ad';
+
+describe.runIf(requireProgram('git'))('agent worktrees', () => {
+  it('gives a resumed agent its branch back with the work an interrupted attempt committed', async () => {
+    // A cancelled attempt's edits are committed to its branch as it stops and the worktree is removed;
+    // the resumed session remembers making them, so the new worktree must start from that branch.
+    const repo = join(dir, 'resumed');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const dataDir = join(dir, 'resumed-data');
+    const first = await createWorktree(repo, dataDir, runId, 'helper.15');
+    writeFileSync(join(first.path, 'helper.js'), 'export const helper = 1;\n');
+    const stopped = await finishWorktree(first, 'helper.15');
+    expect(stopped.commit).toBeDefined();
+
+    const again = await createWorktree(repo, dataDir, runId, 'helper.15');
+    expect(readFileSync(join(again.path, 'helper.js'), 'utf8')).toBe('export const helper = 1;\n');
+    expect(again.baseCommit).toBe(first.baseCommit);
+    const done = await finishWorktree(again, 'helper.15');
+    expect(done.commit).toBe(stopped.commit);
+    expect(done.diffStat).toEqual({ files: 1, insertions: 1, deletions: 0 });
+    expect(repoGit('rev-parse', 'baton/5c9b515c/helper.15')).toBe(stopped.commit);
+  });
+
+  it('starts a new agent at the base it is given, and reuses a worktree that is still there', async () => {
+    const repo = join(dir, 'fresh');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const head = repoGit('rev-parse', 'HEAD');
+    const dataDir = join(dir, 'fresh-data');
+    const made = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(made).toMatchObject({ branch: 'baton/5c9b515c/writer', baseCommit: head });
+    writeFileSync(join(made.path, 'notes.md'), 'draft\n');
+    const reused = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(reused.path).toBe(made.path);
+    expect(existsSync(join(reused.path, 'notes.md'))).toBe(true);
+  });
+
+  it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {
+    // Each of the phase's agents failed on its own with git's "ambiguous argument 'HEAD'", and the merge after them.
+    const phases = (repos: string[]): PhaseSpec[] =>
+      repos.map((repo, i) => ({ id: `p${i}`, workspace: 'worktree', repo, agents: [] }));
+    const empty = join(dir, 'no-commit');
+    mkdirSync(empty);
+    const plain = join(dir, 'plain');
+    mkdirSync(plain);
+    execFileSync('git', ['init', '-q'], { cwd: empty });
+    const refused = checkWorktreeRepos(phases(['no-commit', 'plain', 'missing']), dir);
+    await expect(refused).rejects.toMatchObject({ code: 'BATON_WORKFLOW_INVALID' });
+    const message = await refused.catch((error: Error) => error.message);
+    expect(message).toContain(`phases[0].repo: ${empty} has no commit yet`);
+    expect(message).toContain(`git -C ${empty} add -A && git -C ${empty} commit -m init`);
+    expect(message).toContain(`phases[1].repo: ${plain} is not a git repository`);
+    expect(message).toContain(`phases[2].repo: ${join(dir, 'missing')} does not exist`);
+  });
+
+  it('notes a repository whose tracked files have uncommitted changes: the agents start without them', async () => {
+    const repo = join(dir, 'dirty');
+    const repoGit = makeRepo(repo, { 'src.js': 'one\n' });
+    const phase = { id: 'edit', workspace: 'worktree', agents: [] } as unknown as PhaseSpec;
+    expect(await checkWorktreeRepos([phase], repo)).toEqual([]);
+    writeFileSync(join(repo, 'src.js'), 'two\n');
+    writeFileSync(join(repo, 'scratch.txt'), 'untracked files are not counted\n');
+    const notes = await checkWorktreeRepos([phase, { ...phase, id: 'again' }], repo);
+    expect(notes).toEqual([
+      `${repo} has uncommitted changes (1 file); the agents' branches start at HEAD ${repoGit('rev-parse', '--short=10', 'HEAD')} without them: commit them first to include them`,
+    ]);
+  });
+});
