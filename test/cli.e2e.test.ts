@@ -192,6 +192,13 @@ phases:
     ]);
     expect(events[2]).toMatchObject({ target: runId, actor: expect.stringMatching(/.+@.+/) });
     expect(events[3]!.details).toMatchObject({ status: 'cancelled' });
+    // Only this run's events, named by the short id branch names show.
+    const ofRun = await runCli(['audit', '--run', runId.slice(0, 8), '--json', '--data-dir', dataDir], { env: env() });
+    expect((JSON.parse(ofRun.stdout) as Array<{ action: string }>).map((e) => e.action)).toEqual([
+      'run.started',
+      'run.cancel_requested',
+      'run.finished',
+    ]);
   });
 
   it('SIGINT cancels the run the same way', async () => {

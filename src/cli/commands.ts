@@ -319,7 +319,7 @@ export async function usageCommand(
 
 /** `baton audit`: the audit trail, oldest first. */
 export async function auditCommand(
-  options: StoreOptions & { since?: string; action?: string; json?: boolean; tenant?: string },
+  options: StoreOptions & { since?: string; action?: string; json?: boolean; tenant?: string; run?: string },
   output: Output,
 ): Promise<number> {
   const sinceMs = parseDuration(options.since ?? '30d');
@@ -327,7 +327,10 @@ export async function auditCommand(
   return withStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
     const scope = new TenantScope(store, tenant);
-    const events = await scope.listAuditEvents({ since: Date.now() - sinceMs, action: options.action });
+    const runId = options.run === undefined ? undefined : await fullRunId(store, options.run);
+    const events = (await scope.listAuditEvents({ since: Date.now() - sinceMs, action: options.action })).filter(
+      (e) => runId === undefined || e.target === runId,
+    );
     if (options.json) output.stdout.write(`${JSON.stringify(events)}\n`);
     else if (events.length === 0) output.stdout.write('No audit events in that period.\n');
     else {

@@ -245,6 +245,7 @@ storeOptions(
     .option('--since <duration>', 'how far back, e.g. 24h, 30d', '30d')
     .option('--action <action>', 'only this action, e.g. run.cancel_requested')
     .option('--tenant <name>', "only events of this tenant's runs")
+    .option('--run <id>', 'only events of this run (its id, or its first 8 characters)')
     .option('--json', 'print JSON'),
 ).action(action((opts) => auditCommand(opts, output)));
 
