@@ -9,11 +9,93 @@ const MAX_SPANS = 2;
 /** The least share of each fact's words the two must have in common, in order. */
 const MIN_SHARED = 0.6;
 
-/** Content words as stems and values as written, in order: what a fact says, not how it is inflected. */
+/** Units of one measurement, each as a base unit and its size in it: `900 ms`, `0.9 s` and `900 milliseconds` are one value. */
+const units = new Map<string, [base: string, scale: number]>(
+  (
+    [
+      ['ms', 1, 'ms msec msecs millisecond milliseconds'],
+      ['ms', 1_000, 's sec secs second seconds'],
+      ['ms', 60_000, 'min mins minute minutes'],
+      ['ms', 3_600_000, 'h hr hrs hour hours'],
+      ['ms', 86_400_000, 'd day days'],
+      ['ms', 604_800_000, 'week weeks'],
+      ['b', 1, 'b byte bytes'],
+      ['b', 1e3, 'kb kilobyte kilobytes'],
+      ['b', 1e6, 'mb megabyte megabytes'],
+      ['b', 1e9, 'gb gigabyte gigabytes'],
+      ['b', 1e12, 'tb terabyte terabytes'],
+      ['%', 1, 'percent pct'],
+    ] as const
+  ).flatMap(([base, scale, names]) => names.split(' ').map((name) => [name, [base, scale]] as const)),
+);
+const numberWords = new Map(
+  'one two three four five six seven eight nine ten eleven twelve'.split(' ').map((word, i) => [word, String(i + 1)]),
+);
+
+/**
+ * Values as one spelling: a number with its unit in the base unit (`0.9 s` → `900ms`, `2 hours` and
+ * `120 minutes` → `7200000ms`, `10 MB` → `10000000b`), small number words as digits (`five` → `5`).
+ */
+function canonicalValues(tokens: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = numberWords.get(tokens[i]!) ?? tokens[i]!;
+    const unit = units.get(tokens[i + 1] ?? '');
+    if (unit && /^\d+(?:\.\d+)?$/.test(token)) {
+      out.push(`${Number((Number(token) * unit[1]).toPrecision(12))}${unit[0]}`);
+      i++;
+    } else out.push(token);
+  }
+  return out;
+}
+
+/** Content words as stems and values in one spelling, in order: what a fact says, not how it is written. */
 const wordsOf = (text: string): string[] =>
-  tokensOf(text)
+  canonicalValues(tokensOf(text))
     .filter((t) => isContentWord(t) || isValue(t))
     .map((t) => (isValue(t) ? t : stemmer(t)));
+
+/** Words that turn a statement around: "Use Redis" and "Do not use Redis" share every content word. */
+const negations = new Set([
+  'no',
+  'not',
+  'never',
+  'nor',
+  'cannot',
+  'don',
+  'doesn',
+  'didn',
+  'isn',
+  'wasn',
+  'won',
+  'aren',
+]);
+/**
+ * Both facts deny, or neither does: "The orders API caches responses" and "The orders API never caches
+ * responses" share every other word, but are two facts (that contradict each other), not one said twice.
+ */
+export const sameNegation = (a: string, b: string): boolean => {
+  const negated = (text: string): boolean => tokensOf(text).some((t) => negations.has(t));
+  return negated(a) === negated(b);
+};
+
+/** How much of their words (as a set) two facts must share to say the same thing in another order. */
+const SAME_WORDS = 0.75;
+
+/**
+ * Two facts that say the same thing, worded in another order or with its values spelled otherwise:
+ * "Use PostgreSQL 16 for the orders store" / "The orders store will use PostgreSQL 16", "p95 is 900 ms"
+ * / "p95 is 0.9 s", "cache TTL is 60 seconds" / "cache TTL is 1 minute". The same values, the same
+ * negations, and nearly all their words (stems) in common.
+ */
+export function saysTheSame(a: string, b: string): boolean {
+  const [x, y] = [new Set(wordsOf(a)), new Set(wordsOf(b))];
+  const valuesOf = (words: Set<string>): string => [...words].filter(isValue).sort().join(' ');
+  if (valuesOf(x) !== valuesOf(y) || !sameNegation(a, b)) return false;
+  const shared = [...x].filter((w) => y.has(w)).length;
+  const union = x.size + y.size - shared;
+  return union > 0 && shared / union >= SAME_WORDS;
+}
 
 /**
  * Where two facts read the same but for short spans, the spans (each side's words, stems and values):

@@ -84,3 +84,55 @@ describe('context.superseded: show', () => {
     expect(text).not.toContain('replacing');
   });
 });
+
+describe('context.superseded: show, beyond one revision', () => {
+  const accumulator = () =>
+    new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'r',
+      sizeLimitBytes: 1_000_000,
+      clock,
+      showSuperseded: true,
+    });
+  const add = (acc: DynamicContextAccumulator, agentId: string, phaseId: string, ...lines: string[]) =>
+    acc.add(extractContext({ text: lines.join('\n') }), { agentId, phaseId, sessionId: `${agentId}/${phaseId}` });
+
+  it('a chain of three revisions: the newest quotes both older ones, oldest first', async () => {
+    const acc = accumulator();
+    await add(acc, 'a', 'p1', 'Decision: Sessions end after 20 minutes idle.');
+    await add(acc, 'b', 'p2', 'Decision: Idle timeout raised to 45 minutes after user complaints.');
+    await add(acc, 'c', 'p3', 'Decision: Idle timeout lowered to 30 minutes after the security review.');
+    for (const mode of ['filtered', 'all'] as const) {
+      const selected = await acc.select({ ...request(mode, ['p1', 'p2', 'p3']), task: 'Implement the idle timeout.' });
+      const text = renderContext(selected.entries);
+      expect(text).toBe(
+        [
+          '## Context from earlier agents',
+          '### From agent c, phase p3',
+          '- [decision] Idle timeout lowered to 30 minutes after the security review. (replacing "Sessions end after 20 minutes idle." (agent a); "Idle timeout raised to 45 minutes after user complaints." (agent b))',
+        ].join('\n'),
+      );
+      expect(Object.keys(selected.superseded ?? {})).toHaveLength(2);
+    }
+  });
+
+  it.each(['filtered', 'all'] as const)(
+    '%s: one decision said twice by two agents is one line, not a replacement, and not listed as superseded',
+    async (mode) => {
+      const acc = accumulator();
+      await add(
+        acc,
+        'a',
+        'p1',
+        'Decision: Use PostgreSQL 16 for the orders store.',
+        'Finding: The billing cron runs nightly.',
+      );
+      await add(acc, 'b', 'p1', 'Decision: The orders store will use PostgreSQL 16.');
+      const selected = await acc.select({ ...request(mode, ['p1']), task: 'Set up the orders store database.' });
+      const text = renderContext(selected.entries);
+      expect(text.match(/PostgreSQL 16/g)).toHaveLength(1);
+      expect(text).not.toContain('replacing');
+      expect(selected.superseded).toBeUndefined();
+    },
+  );
+});

@@ -414,6 +414,53 @@ describe('no repetition', () => {
     }
   });
 
+  it.each([
+    ['finding', 'Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 0.9 s.'],
+    ['finding', 'Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 900 milliseconds.'],
+    ['finding', 'The nightly export job takes 2 hours.', 'The nightly export job takes 120 minutes.'],
+    ['finding', 'The upload limit is 10 MB.', 'The upload limit is 10 megabytes.'],
+    ['decision', 'The cache TTL is 60 seconds.', 'The cache TTL is 1 minute.'],
+    ['decision', 'Sessions expire after five minutes.', 'Sessions expire after 5 minutes.'],
+    ['decision', 'Use PostgreSQL 16 for the orders store.', 'The orders store will use PostgreSQL 16.'],
+  ] as const)(
+    'merges one %s two agents give in other units or order, and lists it as no superseded decision: "%s" / "%s"',
+    async (type, one, two) => {
+      const acc = accumulator();
+      await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+      const marker = type === 'finding' ? 'Finding' : 'Decision';
+      await acc.add(facts(`${marker}: ${one}`), { phaseId: 'research', agentId: 'one' });
+      await acc.add(facts(`${marker}: ${two}`), { phaseId: 'research', agentId: 'two' });
+      const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+      expect(contents(all).filter((c) => c === one || c === two)).toEqual([two]);
+      expect(all.superseded).toBeUndefined();
+    },
+  );
+
+  it('keeps apart a decision and its negation, and two values that differ once converted', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Finding: The export job takes 2 hours.', 'Finding: The orders API caches responses.'), {
+      phaseId: 'research',
+      agentId: 'one',
+    });
+    await acc.add(
+      facts('Finding: The export job takes 2 minutes.', 'Finding: The orders API never caches responses.'),
+      {
+        phaseId: 'research',
+        agentId: 'two',
+      },
+    );
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    expect(contents(all)).toEqual(
+      expect.arrayContaining([
+        'The export job takes 2 hours.',
+        'The export job takes 2 minutes.',
+        'The orders API caches responses.',
+        'The orders API never caches responses.',
+      ]),
+    );
+  });
+
   it("still merges one agent's fact with another's that only adds to it", async () => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
