@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
-import { decisionHistory, withHistory, type DecisionHistory } from './history.js';
+import { decisionHistory, quoteHistoryWithin, withHistory, type DecisionHistory } from './history.js';
 import { agentKey, isPhaseOutputKey } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
@@ -321,9 +321,10 @@ export class DynamicContextAccumulator {
       };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const chosen = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
-    const ranked = history ? chosen.map((r) => ({ ...r, entry: withHistory(r.entry, history) })) : chosen;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
-    const { entries, tokens } = fitBudget(ranked, this.ceilingOf(all, request), present);
+    const ceiling = this.ceilingOf(all, request);
+    const fitted = fitBudget(chosen, ceiling, present);
+    const { entries, tokens } = history ? quoteHistoryWithin(fitted, chosen, history, ceiling) : fitted;
     return {
       mode: 'filtered',
       entries,

@@ -136,3 +136,23 @@ describe('context.superseded: show, beyond one revision', () => {
     },
   );
 });
+
+describe('context.superseded: show, in a small budget', () => {
+  it('gives a replacement without its quote when the quote does not fit: never less than `omit` gives', async () => {
+    const acc = await recorded(true);
+    // `omit` gives the idle timeout at 30 tokens and both current decisions at 60 (see the test's output below).
+    for (const [budgetTokens, current] of [
+      [30, ['Idle timeout raised to 45 minutes after user complaints.']],
+      [60, ['Idle timeout raised to 45 minutes after user complaints.', 'the store is SQLite; PostgreSQL is too much']],
+    ] as const) {
+      const selected = await acc.select({ ...request('filtered'), budgetTokens });
+      const text = renderContext(selected.entries);
+      expect(selected.tokens).toBe(countTokens(text));
+      expect(selected.tokens).toBeLessThanOrEqual(budgetTokens);
+      for (const decision of current) expect(text).toContain(decision);
+      // The old values are never on a line of their own.
+      expect(text).not.toMatch(/^- \[decision\] Sessions now end/m);
+      expect(text).not.toMatch(/^- \[decision\] the store is PostgreSQL 16/m);
+    }
+  });
+});
