@@ -1,6 +1,13 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
 import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
-import type { AgentContextRecord, AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
+import type {
+  AgentContextRecord,
+  AgentStatus,
+  AttemptRecord,
+  ContextEntry,
+  Store,
+  ToolCallRecord,
+} from '../store/index.js';
 
 /** One attempt of an agent and the tool calls it made, in the order it made them. */
 export interface AttemptTimeline {
@@ -53,8 +60,20 @@ export interface AgentTimeline {
   attempts: AttemptTimeline[];
 }
 
-async function contextFact(store: Store, id: string): Promise<ContextFact> {
-  const entry = await store.getContextEntry(id).catch(() => undefined); // a corrupt entry is shown by id only
+/**
+ * A fact as the agent was given it: of a keyed fact updated since (`version` older than the stored
+ * one), the value it replaced — the store keeps those (`listReplacedContext`).
+ */
+async function contextFact(
+  store: Store,
+  id: string,
+  given?: { version: number; replaced: () => Promise<ContextEntry[]> },
+): Promise<ContextFact> {
+  const stored = await store.getContextEntry(id).catch(() => undefined); // a corrupt entry is shown by id only
+  const updatedSince = stored && given !== undefined && stored.version !== given.version;
+  const entry = updatedSince
+    ? (await given.replaced()).find((e) => e.id === id && e.version === given.version)
+    : stored;
   if (!entry) return { id };
   return {
     id,
@@ -65,13 +84,20 @@ async function contextFact(store: Store, id: string): Promise<ContextFact> {
   };
 }
 
-async function contextTimeline(store: Store, record: AgentContextRecord): Promise<ContextTimeline> {
+async function contextTimeline(store: Store, runId: string, record: AgentContextRecord): Promise<ContextTimeline> {
   const fact = (id: string): Promise<ContextFact> => contextFact(store, id);
+  let replaced: Promise<ContextEntry[]> | undefined;
+  const replacedValues = (): Promise<ContextEntry[]> =>
+    (replaced ??= store.listReplacedContext(runId).then((r) => r.entries));
+  const givenFact = (id: string, i: number): Promise<ContextFact> => {
+    const version = record.entryVersions?.[i];
+    return contextFact(store, id, version === undefined ? undefined : { version, replaced: replacedValues });
+  };
   return {
     mode: record.mode,
     tokens: record.tokens,
     considered: record.considered,
-    given: await Promise.all(record.entryIds.map(fact)),
+    given: await Promise.all(record.entryIds.map(givenFact)),
     superseded: await Promise.all(
       Object.entries(record.superseded ?? {}).map(async ([old, replacement]) => ({
         fact: await fact(old),
@@ -107,7 +133,7 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     usage: agent.usage,
     costUsd: agent.costUsd,
     durationMs: agent.durationMs,
-    ...(agent.context ? { context: await contextTimeline(store, agent.context) } : {}),
+    ...(agent.context ? { context: await contextTimeline(store, runId, agent.context) } : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       status: shown(a.status),
