@@ -156,3 +156,24 @@ describe('context.superseded: show, in a small budget', () => {
     }
   });
 });
+
+describe('context.superseded: show, keyed and unkeyed mixed', () => {
+  it('an unkeyed revision of a keyed decision quotes the keyed one’s earlier values too, oldest first', async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'r',
+      sizeLimitBytes: 1_000_000,
+      clock,
+      showSuperseded: true,
+    });
+    const add = (agentId: string, phaseId: string, text: string) =>
+      acc.add(extractContext({ text }), { agentId, phaseId, sessionId: `${agentId}/${phaseId}` });
+    await add('a', 'p1', 'Decision[db]: the store is PostgreSQL 14');
+    await add('b', 'p2', 'Decision[db]: the store is PostgreSQL 15');
+    await add('c', 'p3', 'Decision: the store is PostgreSQL 16 instead of 15, after the upgrade review');
+    const selected = await acc.select({ ...request('filtered', ['p1', 'p2', 'p3']), task: 'Set up the store.' });
+    expect(renderContext(selected.entries)).toContain(
+      '- [decision] the store is PostgreSQL 16 instead of 15, after the upgrade review (replacing "the store is PostgreSQL 14" (agent a); "the store is PostgreSQL 15" (agent b))',
+    );
+  });
+});

@@ -24,15 +24,18 @@ export function decisionHistory(
   const history: DecisionHistory = new Map();
   const add = (id: string, old: ContextEntry): void => void history.set(id, [...(history.get(id) ?? []), old]);
   const byId = new Map(candidates.map((e) => [e.id, e]));
-  for (const [old, replacement] of superseded) {
-    const entry = byId.get(old);
-    if (entry) add(replacement, entry);
-  }
   for (const old of replacedValues) {
     const given = byId.get(old.id);
     const keyed = given?.key !== undefined && !isPhaseOutputKey(given.key);
     if (keyed && old.version < given.version && inherited(old)) add(given.id, old);
   }
+  // A superseded decision's own history (a keyed one's earlier values) goes with it to its replacement.
+  const ownHistory = new Map([...superseded.keys()].map((old) => [old, history.get(old) ?? []]));
+  for (const [old, replacement] of superseded) {
+    const entry = byId.get(old);
+    if (entry) for (const earlier of [...ownHistory.get(old)!, entry]) add(replacement, earlier);
+  }
+  for (const old of superseded.keys()) history.delete(old);
   for (const olds of history.values()) olds.sort((a, b) => a.createdAt - b.createdAt || a.version - b.version);
   return history;
 }
