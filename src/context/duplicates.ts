@@ -132,6 +132,47 @@ export function replacedSpans(a: string, b: string): Array<[string[], string[]]>
  */
 export const aboutAnotherThing = (a: string, b: string): boolean => replacedSpans(a, b) !== undefined;
 
+/**
+ * Verbs a decision may start with, the choice right after them ("Use Redis for the session cache");
+ * not "Run X on deploy", where X is what is done (two things run on deploy are two decisions).
+ */
+const choiceVerbs = new Set(['use', 'adopt', 'choose', 'pick', 'prefer', 'standardize', 'standardise']);
+
+/**
+ * Whether two decisions that read the same but for short spans differ in their subject — "The orders
+ * service stores …" / "The payments service stores …", "EU customers …" / "US customers …": a span
+ * that is neither the words they end with ("… stores its data in PostgreSQL" / "… in MongoDB": the
+ * choice, so one revises the other) nor the words right after a leading verb ("Use Redis for …" /
+ * "Use Memcached for …").
+ */
+export function differInSubject(a: string, b: string): boolean {
+  const [x, y] = [wordsOf(a), wordsOf(b)];
+  const parts = diffArrays(x, y);
+  // Where the choice starts in an imperative: after its verb, which may be a stopword ("use") or not.
+  const first = tokensOf(a)[0] ?? '';
+  const choiceAt = choiceVerbs.has(first) ? (x[0] === stemmer(first) ? 1 : 0) : -1;
+  let [i, j] = [0, 0];
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k]!;
+    if (!part.added && !part.removed) {
+      [i, j] = [i + part.value.length, j + part.value.length];
+      continue;
+    }
+    const [from, to] = [i, j];
+    // One change: the removed words, the added words, or both next to each other.
+    for (; k < parts.length && (parts[k]!.added || parts[k]!.removed); k++)
+      if (parts[k]!.removed) i += parts[k]!.value.length;
+      else j += parts[k]!.value.length;
+    k--;
+    const atEnd = i === x.length && j === y.length;
+    const afterVerb = from === choiceAt && to === choiceAt && tokensOf(b)[0] === first;
+    // A value is what is chosen, wherever it stands ("Use Node 18 for the build").
+    const values = [...x.slice(from, i), ...y.slice(to, j)].every(isValue);
+    if (!atEnd && !afterVerb && !values) return true;
+  }
+  return false;
+}
+
 /** No replaced span changes a value ("eu-west-1" → "us-east-1" keeps its 1): another subject or choice, not a changed number. */
 export const changesNoValue = (spans: Array<[string[], string[]]>): boolean =>
   spans.every(([from, to]) => from.filter(isValue).join(' ') === to.filter(isValue).join(' '));

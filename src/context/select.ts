@@ -10,7 +10,14 @@ import {
   traitsOf,
   type DecisionTraits,
 } from './supersede.js';
-import { aboutAnotherThing, changesNoValue, replacedSpans, sameNegation, saysTheSame } from './duplicates.js';
+import {
+  aboutAnotherThing,
+  changesNoValue,
+  differInSubject,
+  replacedSpans,
+  sameNegation,
+  saysTheSame,
+} from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
@@ -631,7 +638,12 @@ function judgeDecisions(
   // "The payments service stores its data in PostgreSQL" after "The orders service …": the same
   // sentence about another subject (or choice) is another decision, unless it says it revises.
   const spans = replacedSpans(old.entry.content, newer.entry.content);
-  if (spans && changesNoValue(spans) && !newerSide.traits.revises) return 0;
+  if (spans && !newerSide.traits.revises) {
+    if (differInSubject(old.entry.content, newer.entry.content)) return 0;
+    // The same sentence with another choice ("The export format is CSV" → "… is Parquet"): the newer
+    // one revises, though it says so with no revision word (a changed value is weighed below).
+    if (changesNoValue(spans)) return tuning.conflictSimilarity;
+  }
   // One decision said again in other order or spelling ("Use PostgreSQL 16 for the orders store" /
   // "The orders store will use PostgreSQL 16") revises nothing: it is a near-duplicate.
   if (!newerSide.traits.revises && saysTheSame(old.entry.content, newer.entry.content)) return MAYBE_SAID_TWICE;
