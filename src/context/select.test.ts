@@ -548,6 +548,12 @@ describe('no repetition', () => {
       'No artifacts produced',
       'not applicable',
       'No files changed (read-only review)',
+      'No findings.',
+      'No decisions were made.',
+      'N/A (no code changes)',
+      '0 files changed',
+      'No new findings to report.',
+      'undefined',
     ])
       expect([empty, isEmptyFact(empty)]).toEqual([empty, true]);
     for (const fact of [
@@ -555,6 +561,9 @@ describe('no repetition', () => {
       'No tests cover the refund path',
       'Nothing is cached between requests',
       'No files under src/legacy were modified',
+      'No decisions on pricing were made yet',
+      'No code owns the refunds queue',
+      '0 retries are configured for webhooks',
     ])
       expect([fact, isEmptyFact(fact)]).toEqual([fact, false]);
   });
