@@ -84,6 +84,36 @@ describe('paraphrase matching', () => {
 });
 
 describe('relevance-first selection', () => {
+  it('one researcher before one implementer: only the facts the task needs, not every fact of the one source', async () => {
+    const acc = new DynamicContextAccumulator({ store: temp.store, runId: 'one-source', sizeLimitBytes: 1e6, clock });
+    const notes = [
+      'Decision: The orders API has no rate limit on POST /orders.',
+      'Finding: The login page takes 3 s to render on mobile.',
+      'Finding: Payments go through Stripe with webhooks on /stripe/hook.',
+      'Finding: The CI pipeline runs on GitHub Actions in 14 minutes.',
+      'Decision: Emails are sent through SendGrid templates.',
+      'Finding: The search box queries Elasticsearch 7 directly.',
+      'Finding: Feature flags are served by Unleash.',
+      'Decision: The admin UI is built with Vue 2.',
+      'Finding: Images are resized by a Lambda on upload.',
+      'Finding: Logs go to Loki via promtail.',
+      'Decision: Invoices are rendered to PDF with Puppeteer.',
+      'Finding: Translations live in locales/*.json.',
+      'Finding: Backups of the database run nightly to S3.',
+      'Decision: The marketing site is a separate Next.js app.',
+      'Finding: CSV exports are generated synchronously in the request.',
+    ];
+    await acc.add(facts(...notes), { phaseId: 'research', agentId: 'researcher', sessionId: 'researcher/research' });
+    const selected = await acc.select({
+      phaseIds: ['research'],
+      task: 'Speed up the login page on phones.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    });
+    expect(contents(selected)).toContain('The login page takes 3 s to render on mobile.');
+    expect(selected.entries.length).toBeLessThanOrEqual(2);
+  });
+
   it('every inherited fact is a candidate: an old fact buried under newer ones is still found', async () => {
     const acc = accumulator();
     await acc.add(facts('Decision: Webhook payloads are signed with HMAC-SHA256 using the shared secret.'), {

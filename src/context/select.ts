@@ -702,6 +702,9 @@ function sourceAffinity(candidates: Candidate[], lexical: Map<string, number>): 
     top.sort((a, b) => b - a).splice(AFFINITY_FACTS);
     best.set(sourceKey(entry), top);
   }
+  // When every fact has one source (one researcher before one implementer), who said it tells the
+  // facts nothing apart, and must not lift them all over the relevance threshold.
+  if (new Set(candidates.map((c) => sourceKey(c.entry))).size < 2) return new Map();
   return new Map([...best].map(([source, top]) => [source, top.reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS]));
 }
 
