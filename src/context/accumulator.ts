@@ -246,9 +246,7 @@ export class DynamicContextAccumulator {
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
     const wordnet = await loadWordNet();
     const history = request.mode === 'all' ? await this.historyOf(all, request, wordnet) : undefined;
-    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
-      (entry) => (history ? withHistory(entry, history) : entry),
-    );
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -262,7 +260,11 @@ export class DynamicContextAccumulator {
       for (const phase of byPhase)
         if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries, request));
     } else {
-      entries = await this.withinSizeLimit(fromParents, byPhase, request);
+      // Summaries are of the current decisions only (one summary serves both modes): the facts given
+      // as they are carry their history.
+      entries = (await this.withinSizeLimit(fromParents, byPhase, request)).map((entry) =>
+        history && entry.level === 0 ? withHistory(entry, history) : entry,
+      );
     }
     return {
       mode: request.mode,

@@ -177,3 +177,35 @@ describe('context.superseded: show, keyed and unkeyed mixed', () => {
     );
   });
 });
+
+describe('context.superseded: show, with summaries', () => {
+  it('a summary is of the current decisions only, whichever mode asked for it first', async () => {
+    for (const order of [
+      ['all', 'summary'],
+      ['summary', 'all'],
+    ] as const) {
+      const acc = new DynamicContextAccumulator({
+        store: temp.store,
+        runId: `summaries-${order[0]}`,
+        sizeLimitBytes: 300,
+        clock,
+        showSuperseded: true,
+      });
+      const add = (agentId: string, phaseId: string, ...lines: string[]) =>
+        acc.add(extractContext({ text: lines.join('\n') }), { agentId, phaseId, sessionId: `${agentId}/${phaseId}` });
+      await add(
+        'backend',
+        'design',
+        'Decision[db]: the store is PostgreSQL 16',
+        ...Array.from({ length: 8 }, (_, i) => `Finding: Module m${i} has ${i} lint warnings about spacing.`),
+      );
+      await add('lead', 'review', 'Decision[db]: the store is SQLite; PostgreSQL is too much to run');
+      for (const mode of order) {
+        const text = renderContext((await acc.select(request(mode))).entries);
+        expect(text).toMatch(/summary\]/);
+        expect(text).toContain('the store is SQLite');
+        expect([mode, text.includes('PostgreSQL 16')]).toEqual([mode, false]);
+      }
+    }
+  });
+});
