@@ -25,6 +25,32 @@ const model = useScriptedModel(
         reply: { text: 'Decision[db]: the order store is SQLite; PostgreSQL is too much to run' },
         sequencePer: 'script',
       },
+      {
+        match: { prompt: 'Survey the shop codebase' },
+        reply: {
+          text: [
+            'Surveyed.',
+            'Finding: The login page takes 3 s to render on mobile.',
+            'Finding: Payments go through Stripe with webhooks on /stripe/hook.',
+            'Finding: The CI pipeline runs on GitHub Actions in 14 minutes.',
+            'Decision: Emails are sent through SendGrid templates.',
+            'Finding: The search box queries Elasticsearch 7 directly.',
+            'Finding: Feature flags are served by Unleash.',
+            'Decision: The admin UI is built with Vue 2.',
+            'Finding: Images are resized by a Lambda on upload.',
+            'Finding: Logs go to Loki via promtail.',
+            'Decision: Invoices are rendered to PDF with Puppeteer.',
+            'Finding: Translations live in locales/*.json.',
+            'Finding: Backups of the database run nightly to S3.',
+            'Finding: CSV exports are generated synchronously in the request.',
+            'Decision: The marketing site is a separate Next.js app on Vercel.',
+            'Finding: The GraphQL gateway is Apollo Server 4 behind nginx.',
+            'Finding: Cron jobs run through node-cron inside the API process.',
+            'Finding: The warehouse sync pulls stock levels every 15 minutes over SFTP.',
+          ].join('\n'),
+        },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'Done.' },
   },
@@ -72,5 +98,31 @@ phases:
     );
     expect(shown.stdout).not.toContain('SQLite');
     expect(shown.stdout).not.toContain('Left out');
+  });
+
+  it('a child of one researcher is given what its task needs, not every fact of that researcher', async () => {
+    const workflow = join(model.home.dir, 'one-source.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: one-source
+phases:
+  - id: survey
+    agents: [{ id: researcher, prompt: Survey the shop codebase }]
+  - id: fix
+    dependsOn: [survey]
+    agents: [{ id: mobile, prompt: Speed up the login page on phones }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'one-source-data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const system = model.server.messageRequests(agentOf(JSON.parse(stdout) as RunSummary, 'mobile').sessionId)[0]!.view!
+      .system;
+    expect(system).toContain('- [finding] The login page takes 3 s to render on mobile.');
+    expect(system).not.toContain('SendGrid');
+    expect(system).not.toContain('Puppeteer');
+    // More than the 200 tokens given whole (smallContextTokens): this is a choice, not a small context.
+    expect(system.match(/^- \[/gm)!.length).toBeLessThanOrEqual(2);
   });
 });
