@@ -142,8 +142,9 @@ const choiceVerbs = new Set(['use', 'adopt', 'choose', 'pick', 'prefer', 'standa
  * Whether two decisions that read the same but for short spans differ in their subject — "The orders
  * service stores …" / "The payments service stores …", "EU customers …" / "US customers …": a span
  * that is neither the words they end with ("… stores its data in PostgreSQL" / "… in MongoDB": the
- * choice, so one revises the other) nor the words right after a leading verb ("Use Redis for …" /
- * "Use Memcached for …").
+ * choice, so one revises the other) nor, in an imperative ("Use Redis for sessions"), the words right
+ * after its verb — whose last words say what the choice is for ("Use Redis for queues" is another
+ * decision). A changed value is a choice wherever it stands.
  */
 export function differInSubject(a: string, b: string): boolean {
   const [x, y] = [wordsOf(a), wordsOf(b)];
@@ -164,8 +165,10 @@ export function differInSubject(a: string, b: string): boolean {
       if (parts[k]!.removed) i += parts[k]!.value.length;
       else j += parts[k]!.value.length;
     k--;
-    const atEnd = i === x.length && j === y.length;
-    const afterVerb = from === choiceAt && to === choiceAt && tokensOf(b)[0] === first;
+    // "Use X for Y": the choice is X, right after the verb, and Y (its last words) what it is for.
+    const imperative = choiceAt >= 0 && tokensOf(b)[0] === first;
+    const atEnd = !imperative && i === x.length && j === y.length;
+    const afterVerb = imperative && from === choiceAt && to === choiceAt;
     // A value is what is chosen, wherever it stands ("Use Node 18 for the build").
     const values = [...x.slice(from, i), ...y.slice(to, j)].every(isValue);
     if (!atEnd && !afterVerb && !values) return true;

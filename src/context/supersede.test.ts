@@ -802,6 +802,21 @@ const nearMisses: Pair[] = [
     newer: said('lead', 'review', 'US customers are stored in us-east-1.'),
   },
   {
+    name: 'the same imperative for another purpose (what follows "for" is the subject)',
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Use Redis for the job queue.'),
+  },
+  {
+    name: 'one tool for two purposes, the purpose its last word',
+    older: said('backend', 'design', 'Use Redis for sessions.'),
+    newer: said('lead', 'review', 'Use Redis for queues.'),
+  },
+  {
+    name: 'the same place for other things',
+    older: said('backend', 'design', 'Store invoices in S3.'),
+    newer: said('lead', 'review', 'Store avatars in S3.'),
+  },
+  {
     name: 'the same sentence about another service',
     older: said('backend', 'design', 'The orders service stores its data in PostgreSQL.'),
     newer: said('lead', 'review', 'The payments service stores its data in PostgreSQL.'),
