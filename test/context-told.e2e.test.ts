@@ -26,6 +26,11 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       {
+        match: { prompt: 'Build the order list on the order store', last: 'Which store did you build on?' },
+        reply: { text: 'PostgreSQL 16' },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'Survey the shop codebase' },
         reply: {
           text: [
@@ -124,5 +129,37 @@ phases:
     expect(system).not.toContain('Puppeteer');
     // More than the 200 tokens given whole (smallContextTokens): this is a choice, not a small context.
     expect(system.match(/^- \[/gm)!.length).toBeLessThanOrEqual(2);
+  });
+
+  it('a forked or resumed session keeps the context its agent was given', async () => {
+    const workflow = join(model.home.dir, 'fork.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: fork
+phases:
+  - id: design
+    agents: [{ id: architect, prompt: Choose the order store }]
+  - id: build
+    dependsOn: [design]
+    agents: [{ id: builder, prompt: Build the order list on the order store }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'fork-data') });
+    const { code, stdout } = await runCli(['run', workflow, '--json'], { env });
+    expect(code).toBe(0);
+    const builder = agentOf(JSON.parse(stdout) as RunSummary, 'builder');
+    const given = model.server.messageRequests(builder.sessionId)[0]!.view!.system;
+    expect(given).toContain('- [decision] the order store is PostgreSQL 16');
+    for (const mode of ['fork', 'resume'] as const) {
+      const followUp = await runCli(['sessions', mode, builder.sessionId, 'Which store did you build on?', '--json'], {
+        env,
+      });
+      expect(followUp.code).toBe(0);
+      const { sessionId } = JSON.parse(followUp.stdout) as { sessionId: string };
+      const requests = model.server.messageRequests(sessionId);
+      const system = requests[requests.length - 1]!.view!.system;
+      expect([mode, system]).toEqual([mode, expect.stringContaining('- [decision] the order store is PostgreSQL 16')]);
+    }
   });
 });
