@@ -362,11 +362,18 @@ export class DynamicContextAccumulator {
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
     if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
-      (entry) => (history ? withHistory(entry, history) : entry),
-    );
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const tokens = countTokens(renderContext(entries));
-    return tokens <= limit ? { entries, tokens } : undefined;
+    if (!(tokens <= limit)) return undefined; // a budget that is not a number too
+    // Small without the quotes, so given whole (as with `omit`); the quotes added within the budget.
+    return history
+      ? quoteHistoryWithin(
+          { entries, tokens },
+          entries.map((entry) => ({ entry })),
+          history,
+          request.budgetTokens,
+        )
+      : { entries, tokens };
   }
 
   /**

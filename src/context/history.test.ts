@@ -209,3 +209,56 @@ describe('context.superseded: show, with summaries', () => {
     }
   });
 });
+
+describe('context.superseded: show, in a small context', () => {
+  it('a context given whole without quotes is given whole with them: quoting never turns it into a filtered one', async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'small-whole',
+      sizeLimitBytes: 1_000_000,
+      clock,
+      showSuperseded: true,
+    });
+    const plain = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'small-plain',
+      sizeLimitBytes: 1e6,
+      clock,
+    });
+    for (const a of [acc, plain]) {
+      await a.add(
+        extractContext({
+          text: [
+            'Decision: Sessions now end after 20 minutes idle, measured from the last request the browser sent.',
+            'Finding: The release notes are written in docs/releases/ as one Markdown file per version.',
+            'Finding: Support tickets about logouts mostly come from users of the mobile web checkout.',
+            'Finding: The staging cluster is shared with the data team and is reset every Sunday night.',
+            'Finding: Feature flags are served by Unleash and rolled out by percentage of accounts per region.',
+            'Finding: The carts table keeps abandoned carts for thirty days before a nightly purge job.',
+            'Finding: Translations live in messages/<locale>.json and go through next-intl at build time.',
+            'Finding: Metrics are scraped by Prometheus every 30 seconds.',
+          ].join('\n'),
+        }),
+        { agentId: 'backend', phaseId: 'design', sessionId: 'backend/design' },
+      );
+      await a.add(
+        extractContext({
+          text: 'Decision: Idle timeout raised to 45 minutes after user complaints about losing their carts at checkout.',
+        }),
+        { agentId: 'lead', phaseId: 'review', sessionId: 'lead/review' },
+      );
+    }
+    const omitted = await plain.select(request('filtered'));
+    const shown = await acc.select(request('filtered'));
+    // Given whole without quotes (under smallContextTokens), and over it with them.
+    expect(omitted.entries).toHaveLength(8);
+    expect(omitted.tokens).toBeLessThanOrEqual(200);
+    expect(shown.entries).toHaveLength(8);
+    expect(shown.tokens).toBeGreaterThan(200);
+    const text = renderContext(shown.entries);
+    expect(text).toContain('The staging cluster is shared with the data team');
+    expect(text).toContain('(replacing "Sessions now end after 20 minutes idle');
+    expect(shown.tokens).toBe(countTokens(text));
+    expect(shown.tokens).toBeLessThanOrEqual(2000);
+  });
+});
