@@ -88,14 +88,20 @@ const SAME_WORDS = 0.75;
  * / "p95 is 0.9 s", "cache TTL is 60 seconds" / "cache TTL is 1 minute". The same values, the same
  * negations, and nearly all their words (stems) in common.
  */
-export function saysTheSame(a: string, b: string): boolean {
+export function saysTheSame(a: string, b: string, share = SAME_WORDS): boolean {
   const [x, y] = [new Set(wordsOf(a)), new Set(wordsOf(b))];
   const valuesOf = (words: Set<string>): string => [...words].filter(isValue).sort().join(' ');
   if (valuesOf(x) !== valuesOf(y) || !sameNegation(a, b)) return false;
   const shared = [...x].filter((w) => y.has(w)).length;
   const union = x.size + y.size - shared;
-  return union > 0 && shared / union >= SAME_WORDS;
+  return union > 0 && shared / union >= share;
 }
+
+/**
+ * The very same statement, whatever the order or spelling of its words: two agents giving it under
+ * two types ("Finding: The orders API has no rate limit" / "Error: …") said it twice.
+ */
+export const sameStatement = (a: string, b: string): boolean => saysTheSame(a, b, 1);
 
 /**
  * Where two facts read the same but for short spans, the spans (each side's words, stems and values):

@@ -491,6 +491,21 @@ describe('no repetition', () => {
     );
   });
 
+  it('merges one statement two agents give under two types, keeping it as the weightier type', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Error: The orders API has no rate limit.'), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts('Finding: The orders API has no rate limit.'), { phaseId: 'research', agentId: 'two' });
+    await acc.add(facts('Finding: The carts table is purged nightly.'), { phaseId: 'research', agentId: 'three' });
+    await acc.add(facts('Decision: The carts table is purged nightly.'), { phaseId: 'research', agentId: 'four' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    const text = renderContext(all.entries);
+    expect(text.match(/no rate limit/g)).toHaveLength(1);
+    expect(text).toContain('- [error] The orders API has no rate limit.');
+    expect(text.match(/purged nightly/g)).toHaveLength(1);
+    expect(text).toContain('- [decision] The carts table is purged nightly.');
+  });
+
   it("still merges one agent's fact with another's that only adds to it", async () => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });

@@ -16,6 +16,7 @@ import {
   differInSubject,
   replacedSpans,
   sameNegation,
+  sameStatement,
   saysTheSame,
 } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
@@ -573,11 +574,13 @@ function findRedundant(
     }
     if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(later.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-    // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
+    // Facts of one type say the same thing twice; of two types only in the very same words (a finding
+    // and the decision taken on it are two facts).
     const [a, b] = [old.entry.content, later.entry.content];
+    const sameType = old.entry.type === later.entry.type;
     if (
-      old.entry.type === later.entry.type &&
-      ((similarity >= tuning.duplicateSimilarity && sameSubject) || saysTheSame(a, b)) &&
+      ((sameType && ((similarity >= tuning.duplicateSimilarity && sameSubject) || saysTheSame(a, b))) ||
+        sameStatement(a, b)) &&
       !aboutAnotherThing(a, b) &&
       sameNegation(a, b)
     )
@@ -602,10 +605,14 @@ function keepOneOf(
   replacedBy: Map<string, string>,
 ): void {
   const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  const [oldType, newerType] = [typeFactor[old.entry.type], typeFactor[newer.entry.type]];
+  // One statement given as a decision and as a finding is kept as the decision.
   const keepNewer =
-    old.entry.phaseId === newer.entry.phaseId
-      ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
-      : rank(newer) >= rank(old);
+    oldType !== newerType
+      ? newerType > oldType
+      : old.entry.phaseId === newer.entry.phaseId
+        ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
+        : rank(newer) >= rank(old);
   if (keepNewer) linkRedundant(replacedBy, old.entry.id, newer.entry.id);
   else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);
 }
