@@ -49,11 +49,20 @@ function canonicalValues(tokens: string[]): string[] {
   return out;
 }
 
-/** Content words as stems and values in one spelling, in order: what a fact says, not how it is written. */
-const wordsOf = (text: string): string[] =>
-  canonicalValues(tokensOf(text))
-    .filter((t) => isContentWord(t) || isValue(t))
+/** Words written in capitals that would read as function words in lower case: "US", "IT". */
+const acronymsIn = (text: string): Set<string> =>
+  new Set((text.match(/\b[A-Z]{2,5}\b/g) ?? []).map((word) => word.toLowerCase()));
+
+/**
+ * Content words as stems and values in one spelling, in order: what a fact says, not how it is
+ * written. An acronym is a word however it reads in lower case ("US customers" are not "us").
+ */
+function wordsOf(text: string): string[] {
+  const acronyms = acronymsIn(text);
+  return canonicalValues(tokensOf(text))
+    .filter((t) => isContentWord(t) || isValue(t) || acronyms.has(t))
     .map((t) => (isValue(t) ? t : stemmer(t)));
+}
 
 /** Words that turn a statement around: "Use Redis" and "Do not use Redis" share every content word. */
 const negations = new Set([

@@ -428,6 +428,8 @@ describe('no repetition', () => {
     ['Redis 6 backs the session cache in eu-west-1.', 'Redis 6 backs the session cache in us-east-1.'],
     ['The iOS app crashes on launch when offline.', 'The Android app crashes on launch when offline.'],
     ['Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 350 ms.'],
+    ['EU customer data stays in Frankfurt.', 'US customer data stays in Virginia.'],
+    ['The EU team owns billing.', 'The IT team owns billing.'],
   ])('keeps two agents\' facts that say the same of different things: "%s" / "%s"', async (one, two) => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
