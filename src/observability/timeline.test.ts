@@ -144,11 +144,45 @@ describe('an agent timeline', () => {
         replacedBy: expect.objectContaining({ agentId: 'lead', phaseId: 'review' }),
       },
     ]);
+    expect(timeline.context?.supersededShown).toBe(false);
     const text = formatTimeline(timeline);
     expect(text).toContain(`Context (filtered): 2 of ${selected.considered} facts, ${selected.tokens} tokens`);
     expect(text).toContain('[decision] lead (review): Idle timeout raised to 45 minutes');
     expect(text).toContain('Left out, replaced by a newer decision: 1');
     expect(text).toMatch(/- \[decision\] backend \(design\): Sessions now end after 20 minutes idle\.\n\s+replaced by/);
+  });
+
+  it('with context.superseded: show, says the replaced decisions were quoted, not left out', async () => {
+    const { store } = temp;
+    await store.saveRun({
+      id: 'run-s',
+      workflowName: 'shop',
+      tenant: 'default',
+      workflow: {
+        version: 1,
+        name: 'shop',
+        context: { superseded: 'show' },
+        phases: [
+          { id: 'design', agents: [{ id: 'backend', prompt: 'Decide' }] },
+          { id: 'build', dependsOn: ['design'], agents: [{ id: 'builder', prompt: 'Build' }] },
+        ],
+      },
+      status: 'running',
+      createdAt: 1,
+    });
+    await store.saveAgent(
+      agentRecord({
+        runId: 'run-s',
+        id: 'builder',
+        phaseId: 'build',
+        context: { mode: 'filtered', entryIds: ['new'], tokens: 40, considered: 2, superseded: { old: 'new' } },
+      }),
+    );
+    const timeline = await agentTimeline(store, 'run-s', 'builder');
+    expect(timeline.context?.supersededShown).toBe(true);
+    const text = formatTimeline(timeline);
+    expect(text).toContain('Replaced by a newer decision, quoted on its line: 1');
+    expect(text).not.toContain('Left out');
   });
 
   it('shows a keyed fact as the agent was given it, not as a later agent updated it', async () => {

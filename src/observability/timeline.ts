@@ -1,5 +1,6 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
 import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
+import { workflowSchema } from '../workflow/index.js';
 import type {
   AgentContextRecord,
   AgentStatus,
@@ -40,6 +41,8 @@ export interface ContextTimeline {
   considered: number;
   given: ContextFact[];
   superseded: Array<{ fact: ContextFact; replacedBy: ContextFact }>;
+  /** `context.superseded: show`: the replaced decisions were quoted on their replacement's line, not left out. */
+  supersededShown: boolean;
 }
 /** A tool call as the timeline shows it: one a dead orchestrator left `running` reads `interrupted`. */
 export type TimelineToolCall = Omit<ToolCallRecord, 'status'> & { status: ShownStatus<ToolCallRecord['status']> };
@@ -84,7 +87,12 @@ async function contextFact(
   };
 }
 
-async function contextTimeline(store: Store, runId: string, record: AgentContextRecord): Promise<ContextTimeline> {
+async function contextTimeline(
+  store: Store,
+  runId: string,
+  record: AgentContextRecord,
+  supersededShown: boolean,
+): Promise<ContextTimeline> {
   const fact = (id: string): Promise<ContextFact> => contextFact(store, id);
   let replaced: Promise<ContextEntry[]> | undefined;
   const replacedValues = (): Promise<ContextEntry[]> =>
@@ -97,6 +105,7 @@ async function contextTimeline(store: Store, runId: string, record: AgentContext
     mode: record.mode,
     tokens: record.tokens,
     considered: record.considered,
+    supersededShown,
     given: await Promise.all(record.entryIds.map(givenFact)),
     superseded: await Promise.all(
       Object.entries(record.superseded ?? {}).map(async ([old, replacement]) => ({
@@ -106,6 +115,12 @@ async function contextTimeline(store: Store, runId: string, record: AgentContext
     ),
   };
 }
+
+/** Whether the run's workflow (as stored) quoted replaced decisions (`context.superseded: show`). */
+const showsSuperseded = (workflow: unknown): boolean => {
+  const parsed = workflowSchema.safeParse(workflow);
+  return parsed.success && parsed.data.context.superseded === 'show';
+};
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
 export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
@@ -133,7 +148,9 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     usage: agent.usage,
     costUsd: agent.costUsd,
     durationMs: agent.durationMs,
-    ...(agent.context ? { context: await contextTimeline(store, runId, agent.context) } : {}),
+    ...(agent.context
+      ? { context: await contextTimeline(store, runId, agent.context, showsSuperseded(run.workflow)) }
+      : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       status: shown(a.status),
@@ -179,7 +196,11 @@ function contextLines(context: ContextTimeline): string[] {
     ...context.given.map((fact) => `    - ${factLine(fact)}`),
   ];
   if (context.superseded.length > 0)
-    lines.push(`  Left out, replaced by a newer decision: ${context.superseded.length}`);
+    lines.push(
+      context.supersededShown
+        ? `  Replaced by a newer decision, quoted on its line: ${context.superseded.length}`
+        : `  Left out, replaced by a newer decision: ${context.superseded.length}`,
+    );
   for (const { fact, replacedBy } of context.superseded)
     lines.push(`    - ${factLine(fact)}`, `      replaced by ${factLine(replacedBy)}`);
   return lines;
