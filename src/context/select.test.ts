@@ -468,6 +468,19 @@ describe('no repetition', () => {
     },
   );
 
+  it.each([
+    ['The orders API lacks rate limiting.', 'The orders API has no rate limit.'],
+    ['Rate limiting is missing on the orders API.', 'The orders API has no rate limit.'],
+    ['The orders API is without rate limiting.', 'The orders API has no rate limit.'],
+  ])('merges a denial said in other words: "%s" / "%s"', async (one, two) => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts(`Finding: ${one}`), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts(`Finding: ${two}`), { phaseId: 'research', agentId: 'two' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    expect(contents(all).filter((c) => c === one || c === two)).toEqual([two]);
+  });
+
   it('keeps apart a decision and its negation, and two values that differ once converted', async () => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });

@@ -13,9 +13,9 @@ import {
 import {
   aboutAnotherThing,
   changesNoValue,
+  deniesTheOther,
   differInSubject,
   replacedSpans,
-  sameNegation,
   sameStatement,
   saysTheSame,
 } from './duplicates.js';
@@ -582,7 +582,7 @@ function findRedundant(
       ((sameType && ((similarity >= tuning.duplicateSimilarity && sameSubject) || saysTheSame(a, b))) ||
         sameStatement(a, b)) &&
       !aboutAnotherThing(a, b) &&
-      sameNegation(a, b)
+      !deniesTheOther(a, b)
     )
       keepOneOf(found, newer, phaseOrder, replacedBy);
   }
