@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
-import { decisionHistory, withHistory, type DecisionHistory } from './history.js';
+import { decisionHistory, quoteHistoryWithin, withHistory, type DecisionHistory } from './history.js';
 import { agentKey, isPhaseOutputKey } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
@@ -246,9 +246,7 @@ export class DynamicContextAccumulator {
     const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
     const wordnet = await loadWordNet();
     const history = request.mode === 'all' ? await this.historyOf(all, request, wordnet) : undefined;
-    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
-      (entry) => (history ? withHistory(entry, history) : entry),
-    );
+    const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const fromParents = inherited.filter(
       (e) => request.sessionIds?.includes(e.sessionId ?? '') && !request.phaseIds.includes(e.phaseId ?? ''),
     );
@@ -262,7 +260,11 @@ export class DynamicContextAccumulator {
       for (const phase of byPhase)
         if (phase.entries.length > 0) entries.push(await this.summaryOf(1, phase.phaseId, phase.entries, request));
     } else {
-      entries = await this.withinSizeLimit(fromParents, byPhase, request);
+      // Summaries are of the current decisions only (one summary serves both modes): the facts given
+      // as they are carry their history.
+      entries = (await this.withinSizeLimit(fromParents, byPhase, request)).map((entry) =>
+        history && entry.level === 0 ? withHistory(entry, history) : entry,
+      );
     }
     return {
       mode: request.mode,
@@ -321,9 +323,10 @@ export class DynamicContextAccumulator {
       };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const chosen = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
-    const ranked = history ? chosen.map((r) => ({ ...r, entry: withHistory(r.entry, history) })) : chosen;
     const present = (entries: ContextEntry[]): ContextEntry[] => presentationOrder(entries, request);
-    const { entries, tokens } = fitBudget(ranked, this.ceilingOf(all, request), present);
+    const ceiling = this.ceilingOf(all, request);
+    const fitted = fitBudget(chosen, ceiling, present);
+    const { entries, tokens } = history ? quoteHistoryWithin(fitted, chosen, history, ceiling) : fitted;
     return {
       mode: 'filtered',
       entries,
@@ -359,11 +362,18 @@ export class DynamicContextAccumulator {
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
     if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request).map(
-      (entry) => (history ? withHistory(entry, history) : entry),
-    );
+    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
     const tokens = countTokens(renderContext(entries));
-    return tokens <= limit ? { entries, tokens } : undefined;
+    if (!(tokens <= limit)) return undefined; // a budget that is not a number too
+    // Small without the quotes, so given whole (as with `omit`); the quotes added within the budget.
+    return history
+      ? quoteHistoryWithin(
+          { entries, tokens },
+          entries.map((entry) => ({ entry })),
+          history,
+          request.budgetTokens,
+        )
+      : { entries, tokens };
   }
 
   /**

@@ -84,6 +84,36 @@ describe('paraphrase matching', () => {
 });
 
 describe('relevance-first selection', () => {
+  it('one researcher before one implementer: only the facts the task needs, not every fact of the one source', async () => {
+    const acc = new DynamicContextAccumulator({ store: temp.store, runId: 'one-source', sizeLimitBytes: 1e6, clock });
+    const notes = [
+      'Decision: The orders API has no rate limit on POST /orders.',
+      'Finding: The login page takes 3 s to render on mobile.',
+      'Finding: Payments go through Stripe with webhooks on /stripe/hook.',
+      'Finding: The CI pipeline runs on GitHub Actions in 14 minutes.',
+      'Decision: Emails are sent through SendGrid templates.',
+      'Finding: The search box queries Elasticsearch 7 directly.',
+      'Finding: Feature flags are served by Unleash.',
+      'Decision: The admin UI is built with Vue 2.',
+      'Finding: Images are resized by a Lambda on upload.',
+      'Finding: Logs go to Loki via promtail.',
+      'Decision: Invoices are rendered to PDF with Puppeteer.',
+      'Finding: Translations live in locales/*.json.',
+      'Finding: Backups of the database run nightly to S3.',
+      'Decision: The marketing site is a separate Next.js app.',
+      'Finding: CSV exports are generated synchronously in the request.',
+    ];
+    await acc.add(facts(...notes), { phaseId: 'research', agentId: 'researcher', sessionId: 'researcher/research' });
+    const selected = await acc.select({
+      phaseIds: ['research'],
+      task: 'Speed up the login page on phones.',
+      mode: 'filtered',
+      budgetTokens: 2000,
+    });
+    expect(contents(selected)).toContain('The login page takes 3 s to render on mobile.');
+    expect(selected.entries.length).toBeLessThanOrEqual(2);
+  });
+
   it('every inherited fact is a candidate: an old fact buried under newer ones is still found', async () => {
     const acc = accumulator();
     await acc.add(facts('Decision: Webhook payloads are signed with HMAC-SHA256 using the shared secret.'), {
@@ -398,6 +428,8 @@ describe('no repetition', () => {
     ['Redis 6 backs the session cache in eu-west-1.', 'Redis 6 backs the session cache in us-east-1.'],
     ['The iOS app crashes on launch when offline.', 'The Android app crashes on launch when offline.'],
     ['Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 350 ms.'],
+    ['EU customer data stays in Frankfurt.', 'US customer data stays in Virginia.'],
+    ['The EU team owns billing.', 'The IT team owns billing.'],
   ])('keeps two agents\' facts that say the same of different things: "%s" / "%s"', async (one, two) => {
     const acc = accumulator();
     await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
@@ -412,6 +444,81 @@ describe('no repetition', () => {
       });
       expect(contents(selected)).toEqual(expect.arrayContaining([one, two]));
     }
+  });
+
+  it.each([
+    ['finding', 'Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 0.9 s.'],
+    ['finding', 'Checkout p95 latency is 900 ms.', 'Checkout p95 latency is 900 milliseconds.'],
+    ['finding', 'The nightly export job takes 2 hours.', 'The nightly export job takes 120 minutes.'],
+    ['finding', 'The upload limit is 10 MB.', 'The upload limit is 10 megabytes.'],
+    ['decision', 'The cache TTL is 60 seconds.', 'The cache TTL is 1 minute.'],
+    ['decision', 'Sessions expire after five minutes.', 'Sessions expire after 5 minutes.'],
+    ['decision', 'Use PostgreSQL 16 for the orders store.', 'The orders store will use PostgreSQL 16.'],
+  ] as const)(
+    'merges one %s two agents give in other units or order, and lists it as no superseded decision: "%s" / "%s"',
+    async (type, one, two) => {
+      const acc = accumulator();
+      await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+      const marker = type === 'finding' ? 'Finding' : 'Decision';
+      await acc.add(facts(`${marker}: ${one}`), { phaseId: 'research', agentId: 'one' });
+      await acc.add(facts(`${marker}: ${two}`), { phaseId: 'research', agentId: 'two' });
+      const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+      expect(contents(all).filter((c) => c === one || c === two)).toEqual([two]);
+      expect(all.superseded).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['The orders API lacks rate limiting.', 'The orders API has no rate limit.'],
+    ['Rate limiting is missing on the orders API.', 'The orders API has no rate limit.'],
+    ['The orders API is without rate limiting.', 'The orders API has no rate limit.'],
+  ])('merges a denial said in other words: "%s" / "%s"', async (one, two) => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts(`Finding: ${one}`), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts(`Finding: ${two}`), { phaseId: 'research', agentId: 'two' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    expect(contents(all).filter((c) => c === one || c === two)).toEqual([two]);
+  });
+
+  it('keeps apart a decision and its negation, and two values that differ once converted', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Finding: The export job takes 2 hours.', 'Finding: The orders API caches responses.'), {
+      phaseId: 'research',
+      agentId: 'one',
+    });
+    await acc.add(
+      facts('Finding: The export job takes 2 minutes.', 'Finding: The orders API never caches responses.'),
+      {
+        phaseId: 'research',
+        agentId: 'two',
+      },
+    );
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    expect(contents(all)).toEqual(
+      expect.arrayContaining([
+        'The export job takes 2 hours.',
+        'The export job takes 2 minutes.',
+        'The orders API caches responses.',
+        'The orders API never caches responses.',
+      ]),
+    );
+  });
+
+  it('merges one statement two agents give under two types, keeping it as the weightier type', async () => {
+    const acc = accumulator();
+    await acc.add(distractors, { phaseId: 'research', agentId: 'survey' });
+    await acc.add(facts('Error: The orders API has no rate limit.'), { phaseId: 'research', agentId: 'one' });
+    await acc.add(facts('Finding: The orders API has no rate limit.'), { phaseId: 'research', agentId: 'two' });
+    await acc.add(facts('Finding: The carts table is purged nightly.'), { phaseId: 'research', agentId: 'three' });
+    await acc.add(facts('Decision: The carts table is purged nightly.'), { phaseId: 'research', agentId: 'four' });
+    const all = await acc.select({ phaseIds: ['research'], task: 'anything', mode: 'all', budgetTokens: 0 });
+    const text = renderContext(all.entries);
+    expect(text.match(/no rate limit/g)).toHaveLength(1);
+    expect(text).toContain('- [error] The orders API has no rate limit.');
+    expect(text.match(/purged nightly/g)).toHaveLength(1);
+    expect(text).toContain('- [decision] The carts table is purged nightly.');
   });
 
   it("still merges one agent's fact with another's that only adds to it", async () => {
@@ -501,6 +608,12 @@ describe('no repetition', () => {
       'No artifacts produced',
       'not applicable',
       'No files changed (read-only review)',
+      'No findings.',
+      'No decisions were made.',
+      'N/A (no code changes)',
+      '0 files changed',
+      'No new findings to report.',
+      'undefined',
     ])
       expect([empty, isEmptyFact(empty)]).toEqual([empty, true]);
     for (const fact of [
@@ -508,6 +621,9 @@ describe('no repetition', () => {
       'No tests cover the refund path',
       'Nothing is cached between requests',
       'No files under src/legacy were modified',
+      'No decisions on pricing were made yet',
+      'No code owns the refunds queue',
+      '0 retries are configured for webhooks',
     ])
       expect([fact, isEmptyFact(fact)]).toEqual([fact, false]);
   });

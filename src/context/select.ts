@@ -10,7 +10,15 @@ import {
   traitsOf,
   type DecisionTraits,
 } from './supersede.js';
-import { aboutAnotherThing, changesNoValue, replacedSpans } from './duplicates.js';
+import {
+  aboutAnotherThing,
+  changesNoValue,
+  deniesTheOther,
+  differInSubject,
+  replacedSpans,
+  sameStatement,
+  saysTheSame,
+} from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
 import { isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
@@ -279,6 +287,8 @@ interface Analysis {
   redundant: Map<string, string>;
   /** Which fact replaced which, as found pair by pair (before chains are followed). */
   replacedBy: Map<string, string>;
+  /** Facts a newer decision revised (not merely said again): of the redundant, the superseded ones. */
+  revised: Set<string>;
   /** Among all entries analysed: phases with facts of their own, and phases with an aggregated output. */
   phasesWithFacts: Set<string | undefined>;
   phaseOutputs: Set<string | undefined>;
@@ -357,13 +367,15 @@ function analyseSet(entries: ContextEntry[], settings: string, scope: AnalysisSc
   const phasesWithFacts = phasesWithFactsIn(entries);
   const corpus = new Corpus();
   const replacedBy = new Map<string, string>();
+  const revised = new Set<string>();
   for (const candidate of corpus.add(candidatesOf(entries, phasesWithFacts, wordnet)))
-    findRedundant(candidate, corpus, scope, replacedBy);
+    findRedundant(candidate, corpus, scope, { replacedBy, revised });
   const phaseOutputs = new Set(entries.filter(isPhaseOutput).map((e) => e.phaseId));
   const analysis: Analysis = {
     corpus,
     redundant: survivorsOf(replacedBy),
     replacedBy,
+    revised,
     phasesWithFacts,
     phaseOutputs,
     analysedFromScratch: corpus.candidates.length,
@@ -408,7 +420,7 @@ function grownAnalysis(entries: ContextEntry[], settings: string, scope: Analysi
   delete analysis.setKey;
   analysis.phasesWithFacts = phasesWithFacts;
   for (const e of appended.filter(isPhaseOutput)) analysis.phaseOutputs.add(e.phaseId);
-  for (const candidate of corpus.add(fresh)) findRedundant(candidate, corpus, scope, analysis.replacedBy);
+  for (const candidate of corpus.add(fresh)) findRedundant(candidate, corpus, scope, analysis);
   analysis.redundant = survivorsOf(analysis.replacedBy);
   return analysis;
 }
@@ -526,7 +538,7 @@ function findRedundant(
   newer: Candidate,
   corpus: Corpus,
   { tuning, phaseOrder }: AnalysisScope,
-  replacedBy: Map<string, string>,
+  { replacedBy, revised: revisedIds }: Pick<Analysis, 'replacedBy' | 'revised'>,
 ): void {
   const maxSubjectDf = Math.max(20, SUBJECT_DF_SHARE * corpus.candidates.length);
   const seen = new Set<Candidate>();
@@ -555,24 +567,28 @@ function findRedundant(
     const oldInNew = subjectShare(old.terms, later.terms, corpus.idf);
     if (bothDecisions) {
       const verdict = judgeDecisions(old, later, { similarity, oldInNew, sameAgent }, tuning);
-      if (verdict > 0 && reversed) linkRedundant(replacedBy, newer.entry.id, found.entry.id);
+      if (verdict > 0 && reversed && linkRedundant(replacedBy, newer.entry.id, found.entry.id))
+        revisedIds.add(newer.entry.id);
       else if (verdict > 0) revised.push([found.entry.id, verdict]);
       if (verdict !== MAYBE_SAID_TWICE) continue;
     }
     if (sameAgent) continue;
     const sameSubject = Math.min(oldInNew, subjectShare(later.terms, old.terms, corpus.idf)) >= tuning.duplicateSubject;
-    // Only facts of one type say the same thing twice: a finding and the decision taken on it are two facts.
+    // Facts of one type say the same thing twice; of two types only in the very same words (a finding
+    // and the decision taken on it are two facts).
+    const [a, b] = [old.entry.content, later.entry.content];
+    const sameType = old.entry.type === later.entry.type;
     if (
-      similarity >= tuning.duplicateSimilarity &&
-      sameSubject &&
-      old.entry.type === later.entry.type &&
-      !aboutAnotherThing(old.entry.content, later.entry.content)
+      ((sameType && ((similarity >= tuning.duplicateSimilarity && sameSubject) || saysTheSame(a, b))) ||
+        sameStatement(a, b)) &&
+      !aboutAnotherThing(a, b) &&
+      !deniesTheOther(a, b)
     )
       keepOneOf(found, newer, phaseOrder, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
   for (const [id, strength] of revised)
-    if (strength >= strongest - REVISION_MARGIN) linkRedundant(replacedBy, id, newer.entry.id);
+    if (strength >= strongest - REVISION_MARGIN && linkRedundant(replacedBy, id, newer.entry.id)) revisedIds.add(id);
 }
 
 /**
@@ -589,18 +605,26 @@ function keepOneOf(
   replacedBy: Map<string, string>,
 ): void {
   const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  const [oldType, newerType] = [typeFactor[old.entry.type], typeFactor[newer.entry.type]];
+  // One statement given as a decision and as a finding is kept as the decision.
   const keepNewer =
-    old.entry.phaseId === newer.entry.phaseId
-      ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
-      : rank(newer) >= rank(old);
+    oldType !== newerType
+      ? newerType > oldType
+      : old.entry.phaseId === newer.entry.phaseId
+        ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
+        : rank(newer) >= rank(old);
   if (keepNewer) linkRedundant(replacedBy, old.entry.id, newer.entry.id);
   else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);
 }
 
-/** Records that `redundant` gives way to `kept` — unless `kept` already gives way to it (a cycle would drop both). */
-function linkRedundant(replacedBy: Map<string, string>, redundant: string, kept: string): void {
-  for (let id: string | undefined = kept; id !== undefined; id = replacedBy.get(id)) if (id === redundant) return;
+/**
+ * Records that `redundant` gives way to `kept` — unless `kept` already gives way to it (a cycle would
+ * drop both); whether it was recorded.
+ */
+function linkRedundant(replacedBy: Map<string, string>, redundant: string, kept: string): boolean {
+  for (let id: string | undefined = kept; id !== undefined; id = replacedBy.get(id)) if (id === redundant) return false;
   replacedBy.set(redundant, kept);
+  return true;
 }
 
 /** `judgeDecisions`: neither a revision nor two different decisions, so perhaps one decision said twice. */
@@ -621,7 +645,15 @@ function judgeDecisions(
   // "The payments service stores its data in PostgreSQL" after "The orders service …": the same
   // sentence about another subject (or choice) is another decision, unless it says it revises.
   const spans = replacedSpans(old.entry.content, newer.entry.content);
-  if (spans && changesNoValue(spans) && !newerSide.traits.revises) return 0;
+  if (spans && !newerSide.traits.revises) {
+    if (differInSubject(old.entry.content, newer.entry.content)) return 0;
+    // The same sentence with another choice ("The export format is CSV" → "… is Parquet"): the newer
+    // one revises, though it says so with no revision word (a changed value is weighed below).
+    if (changesNoValue(spans)) return tuning.conflictSimilarity;
+  }
+  // One decision said again in other order or spelling ("Use PostgreSQL 16 for the orders store" /
+  // "The orders store will use PostgreSQL 16") revises nothing: it is a near-duplicate.
+  if (!newerSide.traits.revises && saysTheSame(old.entry.content, newer.entry.content)) return MAYBE_SAID_TWICE;
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;
@@ -677,6 +709,9 @@ function sourceAffinity(candidates: Candidate[], lexical: Map<string, number>): 
     top.sort((a, b) => b - a).splice(AFFINITY_FACTS);
     best.set(sourceKey(entry), top);
   }
+  // When every fact has one source (one researcher before one implementer), who said it tells the
+  // facts nothing apart, and must not lift them all over the relevance threshold.
+  if (new Set(candidates.map((c) => sourceKey(c.entry))).size < 2) return new Map();
   return new Map([...best].map(([source, top]) => [source, top.reduce((sum, s) => sum + s, 0) / AFFINITY_FACTS]));
 }
 
@@ -718,7 +753,8 @@ export function rankFacts(
   tuning: SelectionTuning,
   wordnet?: WordNet,
 ): Ranking {
-  const { corpus, redundant } = analyse(entries, tuning, wordnet, description.phaseIds ?? []);
+  const analysis = analyse(entries, tuning, wordnet, description.phaseIds ?? []);
+  const { corpus, redundant } = analysis;
   const { candidates } = corpus;
   const query = weigh(queryTerms(description, wordnet), corpus.idf, tuning.maxTermShare);
 
@@ -751,11 +787,22 @@ export function rankFacts(
   const ranked = scored
     .filter((r) => r.relevance >= floor)
     .sort((a, b) => b.relevance - a.relevance || stable(b.entry, a.entry));
-  return { ranked, superseded: supersededAmong(corpus, redundant), considered: candidates.length };
+  return { ranked, superseded: supersededAmong(analysis), considered: candidates.length };
 }
 
-const supersededAmong = (corpus: Corpus, redundant: Map<string, string>): Map<string, string> =>
-  new Map([...redundant].filter(([id]) => corpus.decisions.has(id)));
+/**
+ * The decisions left out because a newer one revised them — on their way to the fact kept, a revision:
+ * one decision said twice by two agents is a near-duplicate, not a replaced decision (with
+ * `superseded: show` it would be quoted as "replacing" its own repetition).
+ */
+function supersededAmong({ corpus, redundant, replacedBy, revised }: Analysis): Map<string, string> {
+  const wasRevised = (id: string): boolean => {
+    for (let at: string | undefined = id, hops = 0; at !== undefined && hops < 1000; at = replacedBy.get(at), hops++)
+      if (revised.has(at)) return true;
+    return false;
+  };
+  return new Map([...redundant].filter(([id]) => corpus.decisions.has(id) && wasRevised(id)));
+}
 
 /** The decisions among these entries that a newer one replaced: id → the replacement's id. */
 export function supersededIn(
@@ -764,8 +811,7 @@ export function supersededIn(
   wordnet: WordNet | undefined,
   phaseOrder: readonly string[],
 ): Map<string, string> {
-  const { corpus, redundant } = analyse(entries, tuning, wordnet, phaseOrder);
-  return supersededAmong(corpus, redundant);
+  return supersededAmong(analyse(entries, tuning, wordnet, phaseOrder));
 }
 
 /**

@@ -420,6 +420,28 @@ const revisions: Pair[] = [
       'No extra checkout replicas during the sale: its owners accept a short slowdown during deploys, which are frozen that week.',
     ),
   },
+  // Batch 7 (adv-context2): the same sentence from a later phase, only its choice (the words it ends
+  // with, or right after a leading "Use") replaced — the plainest conflict; kept both after 7490504.
+  {
+    name: 'the same sentence, another store at its end',
+    older: said('backend', 'design', 'The orders service stores its data in PostgreSQL.'),
+    newer: said('lead', 'review', 'The orders service stores its data in MongoDB.'),
+  },
+  {
+    name: 'the same sentence, another format at its end',
+    older: said('data', 'design', 'The export format is CSV.'),
+    newer: said('lead', 'review', 'The export format is Parquet.'),
+  },
+  {
+    name: 'the same sentence, another weekday at its end',
+    older: said('ops', 'design', 'Deploys happen on Tuesdays.'),
+    newer: said('lead', 'review', 'Deploys happen on Thursdays.'),
+  },
+  {
+    name: 'the same imperative, another tool right after "Use"',
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Use Memcached for the session cache.'),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -768,6 +790,31 @@ const nearMisses: Pair[] = [
     name: 'two signup defaults',
     older: said('legal', 'design', 'The newsletter box at signup is unchecked by default.'),
     newer: said('product', 'review', 'The remember-me box at login is checked by default.'),
+  },
+  {
+    name: 'the same sentence about another API, its limit another value',
+    older: said('backend', 'design', 'The admin API is rate limited to 100 requests per minute.'),
+    newer: said('lead', 'review', 'The public API is rate limited to 10 requests per minute.'),
+  },
+  {
+    name: 'the same sentence about another region (US, not the pronoun)',
+    older: said('data', 'design', 'EU customers are stored in eu-west-1.'),
+    newer: said('lead', 'review', 'US customers are stored in us-east-1.'),
+  },
+  {
+    name: 'the same imperative for another purpose (what follows "for" is the subject)',
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Use Redis for the job queue.'),
+  },
+  {
+    name: 'one tool for two purposes, the purpose its last word',
+    older: said('backend', 'design', 'Use Redis for sessions.'),
+    newer: said('lead', 'review', 'Use Redis for queues.'),
+  },
+  {
+    name: 'the same place for other things',
+    older: said('backend', 'design', 'Store invoices in S3.'),
+    newer: said('lead', 'review', 'Store avatars in S3.'),
   },
   {
     name: 'the same sentence about another service',

@@ -154,10 +154,24 @@ export function termsOf(text: string, wordnet?: WordNet): Terms {
 }
 
 /** Words that say there is nothing: a fact of them alone is empty ("none", "N/A"). */
-const vacuousWords = new Set(['none', 'nothing', 'n', 'na', 'nil', 'null', 'empty', 'yet', 'noted', 'ok', 'tbd']);
+const vacuousWords = new Set([
+  '0',
+  'none',
+  'nothing',
+  'n',
+  'na',
+  'nil',
+  'null',
+  'undefined',
+  'empty',
+  'yet',
+  'noted',
+  'ok',
+  'tbd',
+]);
 
 /** Words that open a "nothing to say" fact: "No files changed", "Nothing changed", "n/a — research only". */
-const nothingWords = new Set(['no', 'none', 'nothing', 'n', 'na', 'nil', 'not', 'zero']);
+const nothingWords = new Set(['no', 'none', 'nothing', 'n', 'na', 'nil', 'not', 'zero', '0']);
 
 /**
  * Bookkeeping and filler that may follow a nothing-word and still say nothing: what there is none of
@@ -167,7 +181,8 @@ const bookkeepingWords = new Set(
   (
     'file files change changes changed modified modification modifications edit edits edited touched written ' +
     'created new error errors encountered occurred issue issues found made artifact artifacts produced generated ' +
-    'applicable report reported far needed required read only research review task investigation step phase agent'
+    'applicable report reported far needed required read only research review task investigation step phase agent ' +
+    'finding findings decision decisions code'
   ).split(' '),
 );
 

@@ -144,11 +144,86 @@ describe('an agent timeline', () => {
         replacedBy: expect.objectContaining({ agentId: 'lead', phaseId: 'review' }),
       },
     ]);
+    expect(timeline.context?.supersededShown).toBe(false);
     const text = formatTimeline(timeline);
     expect(text).toContain(`Context (filtered): 2 of ${selected.considered} facts, ${selected.tokens} tokens`);
     expect(text).toContain('[decision] lead (review): Idle timeout raised to 45 minutes');
     expect(text).toContain('Left out, replaced by a newer decision: 1');
     expect(text).toMatch(/- \[decision\] backend \(design\): Sessions now end after 20 minutes idle\.\n\s+replaced by/);
+  });
+
+  it('with context.superseded: show, says the replaced decisions were quoted, not left out', async () => {
+    const { store } = temp;
+    await store.saveRun({
+      id: 'run-s',
+      workflowName: 'shop',
+      tenant: 'default',
+      workflow: {
+        version: 1,
+        name: 'shop',
+        context: { superseded: 'show' },
+        phases: [
+          { id: 'design', agents: [{ id: 'backend', prompt: 'Decide' }] },
+          { id: 'build', dependsOn: ['design'], agents: [{ id: 'builder', prompt: 'Build' }] },
+        ],
+      },
+      status: 'running',
+      createdAt: 1,
+    });
+    await store.saveAgent(
+      agentRecord({
+        runId: 'run-s',
+        id: 'builder',
+        phaseId: 'build',
+        context: { mode: 'filtered', entryIds: ['new'], tokens: 40, considered: 2, superseded: { old: 'new' } },
+      }),
+    );
+    const timeline = await agentTimeline(store, 'run-s', 'builder');
+    expect(timeline.context?.supersededShown).toBe(true);
+    const text = formatTimeline(timeline);
+    expect(text).toContain('Replaced by a newer decision, quoted on its line: 1');
+    expect(text).not.toContain('Left out');
+  });
+
+  it('shows a keyed fact as the agent was given it, not as a later agent updated it', async () => {
+    const { store } = temp;
+    await store.saveRun({
+      id: 'run-k',
+      workflowName: 'shop',
+      tenant: 'default',
+      workflow: { version: 1, name: 'shop', phases: [{ id: 'design' }, { id: 'build' }, { id: 'review' }] },
+      status: 'running',
+      createdAt: 1,
+    });
+    const acc = new DynamicContextAccumulator({ store, runId: 'run-k', sizeLimitBytes: 1_000_000 });
+    const design = { agentId: 'backend', phaseId: 'design', sessionId: 'backend/design' };
+    await acc.add(extractContext({ text: 'Decision[db]: the store is PostgreSQL 16' }), design);
+    const selected = await acc.select({ phaseIds: ['design'], task: 'Build the store.', mode: 'all', budgetTokens: 0 });
+    await store.saveAgent(
+      agentRecord({
+        runId: 'run-k',
+        id: 'builder',
+        phaseId: 'build',
+        context: {
+          mode: 'all',
+          entryIds: selected.entries.map((e) => e.id),
+          entryVersions: selected.entries.map((e) => e.version),
+          tokens: selected.tokens,
+          considered: selected.considered,
+        },
+      }),
+    );
+    // After the builder ran, a reviewer changed the decision.
+    await acc.add(extractContext({ text: 'Decision[db]: the store is SQLite' }), {
+      agentId: 'lead',
+      phaseId: 'review',
+      sessionId: 'lead/review',
+    });
+    const timeline = await agentTimeline(store, 'run-k', 'builder');
+    expect(timeline.context?.given).toEqual([
+      expect.objectContaining({ agentId: 'backend', phaseId: 'design', content: 'the store is PostgreSQL 16' }),
+    ]);
+    expect(formatTimeline(timeline)).toContain('[decision] backend (design): the store is PostgreSQL 16');
   });
 
   it('shows an entry no longer stored by its id, and an agent recorded without context as before', async () => {

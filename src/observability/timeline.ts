@@ -1,6 +1,14 @@
 import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
 import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
-import type { AgentContextRecord, AgentStatus, AttemptRecord, Store, ToolCallRecord } from '../store/index.js';
+import { workflowSchema } from '../workflow/index.js';
+import type {
+  AgentContextRecord,
+  AgentStatus,
+  AttemptRecord,
+  ContextEntry,
+  Store,
+  ToolCallRecord,
+} from '../store/index.js';
 
 /** One attempt of an agent and the tool calls it made, in the order it made them. */
 export interface AttemptTimeline {
@@ -33,6 +41,8 @@ export interface ContextTimeline {
   considered: number;
   given: ContextFact[];
   superseded: Array<{ fact: ContextFact; replacedBy: ContextFact }>;
+  /** `context.superseded: show`: the replaced decisions were quoted on their replacement's line, not left out. */
+  supersededShown: boolean;
 }
 /** A tool call as the timeline shows it: one a dead orchestrator left `running` reads `interrupted`. */
 export type TimelineToolCall = Omit<ToolCallRecord, 'status'> & { status: ShownStatus<ToolCallRecord['status']> };
@@ -53,8 +63,20 @@ export interface AgentTimeline {
   attempts: AttemptTimeline[];
 }
 
-async function contextFact(store: Store, id: string): Promise<ContextFact> {
-  const entry = await store.getContextEntry(id).catch(() => undefined); // a corrupt entry is shown by id only
+/**
+ * A fact as the agent was given it: of a keyed fact updated since (`version` older than the stored
+ * one), the value it replaced — the store keeps those (`listReplacedContext`).
+ */
+async function contextFact(
+  store: Store,
+  id: string,
+  given?: { version: number; replaced: () => Promise<ContextEntry[]> },
+): Promise<ContextFact> {
+  const stored = await store.getContextEntry(id).catch(() => undefined); // a corrupt entry is shown by id only
+  const updatedSince = stored && given !== undefined && stored.version !== given.version;
+  const entry = updatedSince
+    ? (await given.replaced()).find((e) => e.id === id && e.version === given.version)
+    : stored;
   if (!entry) return { id };
   return {
     id,
@@ -65,13 +87,26 @@ async function contextFact(store: Store, id: string): Promise<ContextFact> {
   };
 }
 
-async function contextTimeline(store: Store, record: AgentContextRecord): Promise<ContextTimeline> {
+async function contextTimeline(
+  store: Store,
+  runId: string,
+  record: AgentContextRecord,
+  supersededShown: boolean,
+): Promise<ContextTimeline> {
   const fact = (id: string): Promise<ContextFact> => contextFact(store, id);
+  let replaced: Promise<ContextEntry[]> | undefined;
+  const replacedValues = (): Promise<ContextEntry[]> =>
+    (replaced ??= store.listReplacedContext(runId).then((r) => r.entries));
+  const givenFact = (id: string, i: number): Promise<ContextFact> => {
+    const version = record.entryVersions?.[i];
+    return contextFact(store, id, version === undefined ? undefined : { version, replaced: replacedValues });
+  };
   return {
     mode: record.mode,
     tokens: record.tokens,
     considered: record.considered,
-    given: await Promise.all(record.entryIds.map(fact)),
+    supersededShown,
+    given: await Promise.all(record.entryIds.map(givenFact)),
     superseded: await Promise.all(
       Object.entries(record.superseded ?? {}).map(async ([old, replacement]) => ({
         fact: await fact(old),
@@ -80,6 +115,12 @@ async function contextTimeline(store: Store, record: AgentContextRecord): Promis
     ),
   };
 }
+
+/** Whether the run's workflow (as stored) quoted replaced decisions (`context.superseded: show`). */
+const showsSuperseded = (workflow: unknown): boolean => {
+  const parsed = workflowSchema.safeParse(workflow);
+  return parsed.success && parsed.data.context.superseded === 'show';
+};
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
 export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
@@ -107,7 +148,9 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     usage: agent.usage,
     costUsd: agent.costUsd,
     durationMs: agent.durationMs,
-    ...(agent.context ? { context: await contextTimeline(store, agent.context) } : {}),
+    ...(agent.context
+      ? { context: await contextTimeline(store, runId, agent.context, showsSuperseded(run.workflow)) }
+      : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       status: shown(a.status),
@@ -153,7 +196,11 @@ function contextLines(context: ContextTimeline): string[] {
     ...context.given.map((fact) => `    - ${factLine(fact)}`),
   ];
   if (context.superseded.length > 0)
-    lines.push(`  Left out, replaced by a newer decision: ${context.superseded.length}`);
+    lines.push(
+      context.supersededShown
+        ? `  Replaced by a newer decision, quoted on its line: ${context.superseded.length}`
+        : `  Left out, replaced by a newer decision: ${context.superseded.length}`,
+    );
   for (const { fact, replacedBy } of context.superseded)
     lines.push(`    - ${factLine(fact)}`, `      replaced by ${factLine(replacedBy)}`);
   return lines;

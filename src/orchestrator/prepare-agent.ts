@@ -58,6 +58,7 @@ export async function prepareAgent(
     context: {
       mode: context.mode,
       entryIds: context.entries.map((e) => e.id),
+      entryVersions: context.entries.map((e) => e.version),
       tokens: context.tokens,
       considered: context.considered,
       ...(context.superseded ? { superseded: context.superseded } : {}),

@@ -103,6 +103,8 @@ export interface AgentContextRecord {
   mode: 'all' | 'summary' | 'filtered' | 'none';
   /** Ids of the entries (or summaries) it was given. */
   entryIds: string[];
+  /** Their versions, in the same order: a keyed fact updated since is shown as the agent was given it. */
+  entryVersions?: number[];
   tokens: number;
   /** How many entries were candidates before filtering. */
   considered: number;
