@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayRun(servers: Record<string, McpServerEntry>): Promise<McpManager> {
+async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 10_000): Promise<McpManager> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const mcp = await startMcp({
@@ -32,7 +32,7 @@ async function gatewayRun(servers: Record<string, McpServerEntry>): Promise<McpM
     projectDirs: [],
     workflowServers: servers,
     env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
-    timeoutMs: 10_000,
+    timeoutMs,
     useMock: false,
     dataDir: dir,
     cwd: dir,
@@ -244,6 +244,30 @@ describe('MCP gateway', () => {
     // The next request starts it again, and it answers.
     const [tool] = (await (await upstream.client()).listTools()).tools;
     expect(tool?.name).toBe('ping');
+  });
+
+  it('a server that does not come back after a crash (its restart hangs at initialize) fails the calls waiting for it within mcp_timeout_ms', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const starts = join(dir, 'starts');
+    const manager = await gatewayRun(
+      { calc: node(faultServer, '--crash-after', '1', '--starts', starts, '--later-start-delay', '600000') },
+      1500,
+    );
+    let gaveUp = false;
+    manager.events.on('mcp.lifecycle', (event) => void (gaveUp ||= event.state === 'gave-up'));
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    // The restarted process never answers initialize: the next call gets an MCP error saying so, not a
+    // wait as long as the agent's own patience (here 30 s; claude's is hours).
+    await expect(
+      agent.callTool({ name: 'add', arguments: { a: 1, b: 1 } }, undefined, { timeout: 30_000 }),
+    ).rejects.toThrow(/"calc" did not come back within 1500 ms/);
+    // Each restart is given as long, then stopped: the restarts end (none of them ever answered).
+    await waitFor(() => gaveUp || undefined, 60_000, 'the restarts to stop');
+    expect(readFileSync(starts, 'utf8').length).toBeGreaterThan(2);
   });
 
   it('close stops a shared server that is still starting, and the request waiting for it fails', async () => {

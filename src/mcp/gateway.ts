@@ -46,6 +46,8 @@ export interface McpGatewayOptions {
   onLifecycle?: UpstreamOptions['onLifecycle'];
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** How long a shared server's start may take, and a request wait for it (`mcp_timeout_ms` in a run). */
+  startTimeoutMs?: number;
   /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
   abandonedSessionMs?: number;
 }
@@ -141,9 +143,10 @@ export class McpGateway {
   upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
-      const { maxRestarts, restartBaseDelayMs, onLifecycle } = this.options;
+      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, onLifecycle } = this.options;
       const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
-      upstream = new StdioUpstream({ name, config, cwd, maxRestarts, restartBaseDelayMs, onLifecycle, onListChanged });
+      const restarts = { maxRestarts, restartBaseDelayMs, startTimeoutMs };
+      upstream = new StdioUpstream({ name, config, cwd, ...restarts, onLifecycle, onListChanged });
       this.upstreams.set(name, upstream);
     }
     return upstream;
@@ -201,7 +204,7 @@ export class McpGateway {
 
   /** A new agent session: an SDK server offering what the upstream offers, forwarding each request. */
   private async open(upstream: StdioUpstream): Promise<StreamableHTTPServerTransport> {
-    const client = await upstream.client();
+    const client = await upstream.forRequest();
     const info = client.getServerVersion() ?? { name: upstream.name, version: '0' };
     const offered = offeredCapabilities(client.getServerCapabilities());
     const server = new Server(
@@ -274,7 +277,7 @@ export class McpGateway {
     // the restarted server), and a cancel says nothing about the server.
     let cutOff: { error: unknown } | undefined;
     const run = async () => {
-      const live = await upstream.client();
+      const live = await upstream.forRequest();
       try {
         return await send(live);
       } catch (error) {

@@ -52,6 +52,7 @@ export async function startMcp(
           await import('./gateway.js')
         ).McpGateway.start({
           token: options.gateway.token,
+          startTimeoutMs: options.timeoutMs,
           guard: (server, request) => manager!.guard(server, request),
           onCall: (call) => manager?.recordCall(call),
           onLifecycle: (event) => manager?.recordLifecycle(event),
