@@ -46,6 +46,8 @@ export interface McpGatewayOptions {
   onLifecycle?: UpstreamOptions['onLifecycle'];
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** The environment shared servers inherit, under their own `env` (default: this process's). */
+  inherit?: NodeJS.ProcessEnv;
   /** How long a shared server's start may take, and a request wait for it (`mcp_timeout_ms` in a run). */
   startTimeoutMs?: number;
   /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
@@ -143,10 +145,10 @@ export class McpGateway {
   upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
-      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, onLifecycle } = this.options;
+      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, inherit, onLifecycle } = this.options;
       const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
       const restarts = { maxRestarts, restartBaseDelayMs, startTimeoutMs };
-      upstream = new StdioUpstream({ name, config, cwd, ...restarts, onLifecycle, onListChanged });
+      upstream = new StdioUpstream({ name, config, cwd, inherit, ...restarts, onLifecycle, onListChanged });
       this.upstreams.set(name, upstream);
     }
     return upstream;

@@ -53,6 +53,7 @@ export async function startMcp(
         ).McpGateway.start({
           token: options.gateway.token,
           startTimeoutMs: options.timeoutMs,
+          inherit: options.env,
           guard: (server, request) => manager!.guard(server, request),
           onCall: (call) => manager?.recordCall(call),
           onLifecycle: (event) => manager?.recordLifecycle(event),

@@ -9,8 +9,14 @@ import { processGroupExited, signalProcessGroup } from '../core/index.js';
 export interface ProcessGroupStdioOptions {
   command: string;
   args?: string[];
-  /** Added to the MCP SDK's default environment (`getDefaultEnvironment()`: PATH, HOME, USER, …). */
+  /** The server's own variables, over `inherit`. */
   env?: Record<string, string>;
+  /**
+   * The environment the server inherits, over the MCP SDK's default one (`getDefaultEnvironment()`:
+   * PATH, HOME, USER, …), which is all it gets without one. Baton gives its agents' environment, as
+   * `claude` does to the servers it starts: sharing a server must not change what it sees.
+   */
+  inherit?: NodeJS.ProcessEnv;
   cwd?: string;
   /** The server's stderr: the terminal's (`inherit`, the SDK's default) or dropped. */
   stderr?: 'inherit' | 'ignore';
@@ -52,10 +58,10 @@ export class ProcessGroupStdioTransport implements Transport {
 
   start(): Promise<void> {
     if (this.child) return Promise.reject(new Error('ProcessGroupStdioTransport already started'));
-    const { command, args = [], env, cwd, stderr = 'inherit' } = this.options;
+    const { command, args = [], env, inherit, cwd, stderr = 'inherit' } = this.options;
     agentReaper.ready();
     const child = spawn(command, args, {
-      env: { ...getDefaultEnvironment(), ...env },
+      env: { ...getDefaultEnvironment(), ...inherit, ...env },
       cwd,
       stdio: ['pipe', 'pipe', stderr],
       detached: true,

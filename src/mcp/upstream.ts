@@ -26,6 +26,8 @@ export interface UpstreamOptions {
   name: string;
   config: StdioConfig;
   cwd?: string;
+  /** The environment the server inherits, under its own `env` (default: this process's, as `claude` gives its servers). */
+  inherit?: NodeJS.ProcessEnv;
   /**
    * Restarts in a row, each after an exponential backoff, until the server answers a request again;
    * then it stays down until the next request.
@@ -145,6 +147,7 @@ export class StdioUpstream {
       command: config.command,
       args: config.args,
       env: serverEnvironment(name, config.env),
+      inherit: this.options.inherit ?? process.env,
       cwd,
       stderr: 'ignore',
     });
