@@ -179,6 +179,47 @@ describe('MCP gateway', () => {
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
+  it("a session belongs to its server's path: its id at another server's path is refused, not served by the first server", async () => {
+    const manager = await gatewayRun({ first: node(faultServer), second: node(faultServer, '--env-tool') });
+    await manager.check(['first', 'second']);
+    const first = manager.launch('first');
+    const second = manager.launch('second');
+    if (!('url' in first) || !('url' in second)) throw new Error('expected http configs');
+    const post = (url: string, message: unknown, sessionId?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-03-26',
+          ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+          ...second.headers,
+        },
+        body: JSON.stringify(message),
+      });
+    const opened = await post(first.url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
+    const sessionId = opened.headers.get('mcp-session-id') ?? '';
+    await post(first.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+    const listing = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    expect((await post(first.url, listing, sessionId)).status).toBe(200);
+    expect((await post(second.url, listing, sessionId)).status).toBe(404);
+  });
+
+  it('answers a body that is not JSON with 400, as the MCP SDK does', async () => {
+    const { config } = await memoryGateway();
+    const response = await fetch(config.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...config.headers },
+      body: '{not json',
+    });
+    expect(response.status).toBe(400);
+  });
+
   it('a server that crashes mid-run fails the call in flight, is restarted, and later calls succeed', async () => {
     const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1') });
     await manager.check(['calc']);

@@ -88,6 +88,7 @@ const forwarded = [
  */
 export class McpGateway {
   private readonly upstreams = new Map<string, StdioUpstream>();
+  /** Agents' sessions by server and session id: a session is reached only at its own server's path. */
   private readonly sessions = new Map<string, StreamableHTTPServerTransport>();
   private readonly use = new Map<StreamableHTTPServerTransport, SessionUse>();
   private readonly sweep: NodeJS.Timeout;
@@ -184,8 +185,9 @@ export class McpGateway {
       const upstream = this.upstreams.get(name);
       if (!upstream) return reply(res, 404, `no shared MCP server "${name}" in this run`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      if (body instanceof SyntaxError) return reply(res, 400, `the request is not JSON: ${body.message}`);
       const sessionId = req.headers['mcp-session-id'];
-      let transport = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      let transport = typeof sessionId === 'string' ? this.sessions.get(sessionKey(name, sessionId)) : undefined;
       const opening = !transport && sessionId === undefined && isInitializeRequest(body);
       if (opening) transport = await this.open(upstream);
       if (!transport) return reply(res, 404, 'unknown or missing MCP session');
@@ -219,14 +221,14 @@ export class McpGateway {
       // Plain JSON answers, not an SSE stream per request (a stream costs milliseconds per call);
       // notifications go on the session's standing stream (GET) instead.
       enableJsonResponse: true,
-      onsessioninitialized: (id) => void this.sessions.set(id, transport),
+      onsessioninitialized: (id) => void this.sessions.set(sessionKey(upstream.name, id), transport),
     });
     const listeners = this.listeners.get(upstream.name) ?? new Set<Server>();
     this.listeners.set(upstream.name, listeners.add(server));
     transport.onclose = () => {
       listeners.delete(server);
       this.use.delete(transport);
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      if (transport.sessionId) this.sessions.delete(sessionKey(upstream.name, transport.sessionId));
     };
     await server.connect(transport);
     return transport;
@@ -322,15 +324,23 @@ function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCa
   return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
 }
 
+const sessionKey = (server: string, sessionId: string): string => `${server}\0${sessionId}`;
+
 const hash = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 function reply(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
 }
 
+/** The request's JSON body; a body that is not JSON is returned as its SyntaxError, to be answered 400. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as unknown) : undefined;
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) return error;
+    throw error;
+  }
 }
