@@ -210,6 +210,15 @@ describe('MCP gateway', () => {
     expect((await post(second.url, listing, sessionId)).status).toBe(404);
   });
 
+  it("a result over the MCP SDK's 10 MB stdio default reaches the agent, and the shared server keeps running for the others", async () => {
+    const manager = await gatewayRun({ big: node(faultServer, '--big-result', String(12 * 1024 * 1024)) });
+    await manager.check(['big']);
+    const agent = await agentClient(manager.launch('big'));
+    expect(text(await agent.callTool({ name: 'big', arguments: {} }))).toHaveLength(12 * 1024 * 1024);
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'big', crashes: 0, failures: 0 });
+  });
+
   it('answers a body that is not JSON with 400, as the MCP SDK does', async () => {
     const { config } = await memoryGateway();
     const response = await fetch(config.url, {

@@ -27,6 +27,13 @@ export interface ProcessGroupStdioOptions {
 const DEFAULT_GRACE_MS = 2000;
 
 /**
+ * The longest message a server may send. The MCP SDK's stdio default is 10 MB, and a longer one ends
+ * the connection: behind the gateway that would stop a server every agent shares, failing their calls
+ * and losing its state, because one agent asked for a big result (a large file, a graph dump).
+ */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/**
  * The MCP SDK's stdio client transport, but the server runs in a process group of its own, and that
  * whole group is what stops: a server started through a wrapper (`npx`, `uvx`, `sh -c`, a script
  * that starts node in the background) or one that starts helpers leaves none of them behind, on
@@ -46,7 +53,7 @@ export class ProcessGroupStdioTransport implements Transport {
   private closed?: Promise<void>;
   /** False from `close` or the pipes' end on: nothing more is sent. */
   private connected = false;
-  private readonly readBuffer = new ReadBuffer();
+  private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private groupStopped?: Promise<void>;
 
   constructor(private readonly options: ProcessGroupStdioOptions) {}
