@@ -1,12 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { runCli } from './support/cli.js';
-import { nodeServerYaml, toolThenText } from './support/mcp-servers.js';
-import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
+import { runCli, waitFor } from './support/cli.js';
+import { nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 // The held-out side of issue 19: what an agent sees of a shared server should not depend on whether
@@ -20,6 +20,17 @@ const model = useScriptedModel(
       ...toolThenText('Ask the shared one', { name: 'mcp__shared__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask the own one', { name: 'mcp__own__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
+      // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
+      {
+        match: { prompt: 'Slow twin', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Slow twin' },
+        reply: { text: 'Recalled slowly, word by word, as twins do.', chunkDelayMs: 4_000 },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -91,5 +102,79 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(answer('sharer')).toContain('api-ambient-3');
     expect(answer('given')).toContain('api-only-5-given');
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it("two runs at once: each has its own gateway and secret (the other run's is refused); cancelling one leaves the other's server serving", async () => {
+    const twins = ['left', 'right'].map((name) => {
+      const memoryFile = join(model.home.dir, `${name}-memory.json`);
+      const path = workflow(
+        `twin-${name}`,
+        [`  memory: { ${nodeServerYaml(npmServers.memory)}, env: { MEMORY_FILE_PATH: ${memoryFile} } }`],
+        `  - { id: one, agents: [{ id: slow, prompt: Slow twin recall, mcpServers: [memory] }] }\n`,
+      );
+      const secrets: string[] = [];
+      const abort = new AbortController();
+      const handle = run(path, {
+        env: env() as Record<string, string>,
+        dataDir: dataDir(),
+        cwd: model.home.dir,
+        signal: abort.signal,
+        onSecrets: (values) => void secrets.push(...values),
+      });
+      let runId: string | undefined;
+      let called = false;
+      handle.events.on('run.started', (e) => void (runId = e.runId));
+      handle.events.on('agent.tool', () => void (called = true));
+      return { memoryFile, secrets, abort, handle, runId: () => runId, called: () => called };
+    });
+    await waitFor(
+      () => twins.every((t) => t.called()) || undefined,
+      120_000,
+      'both agents to call their memory server',
+    );
+    const gatewayOf = (twin: (typeof twins)[number]) => {
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', twin.runId()!, 'mcp', 'slow.json'), 'utf8')) as {
+        mcpServers: { memory: { url: string } };
+      };
+      // The run's secret: the one value it hides that is no path (the memory file's is the other).
+      const token = twin.secrets.find((value) => !value.includes('/'))!;
+      return { url: given.mcpServers.memory.url, token };
+    };
+    const [left, right] = twins.map(gatewayOf) as [ReturnType<typeof gatewayOf>, ReturnType<typeof gatewayOf>];
+    expect(left.url).not.toBe(right.url);
+    expect(left.token).not.toBe(right.token);
+    const initialize = (url: string, token: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'x-baton-gateway-token': token,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+        }),
+      }).then((response) => response.status);
+    expect(await initialize(left.url, right.token)).toBe(401);
+    expect(await initialize(right.url, left.token)).toBe(401);
+    expect(await initialize(left.url, left.token)).toBe(200);
+
+    // One memory process per run; cancelling the left run stops its own, not the right run's.
+    const serverOf = (twin: (typeof twins)[number]) =>
+      processesWithEnv(`MEMORY_FILE_PATH=${twin.memoryFile}\0`).filter((pid) =>
+        mcpServerProcessesWithEnv(model.home.dir).includes(pid),
+      );
+    expect(twins.map((t) => serverOf(t).length)).toEqual([1, 1]);
+    twins[0]!.abort.abort();
+    expect((await twins[0]!.handle.result).status).toBe('cancelled');
+    expect(serverOf(twins[0]!)).toEqual([]);
+    expect(serverOf(twins[1]!)).toHaveLength(1);
+    expect(await initialize(right.url, right.token)).toBe(200);
+    expect((await twins[1]!.handle.result).status).toBe('succeeded');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 });
