@@ -219,6 +219,19 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'big', crashes: 0, failures: 0 });
   });
 
+  it('a server that writes lines that are not JSON-RPC to stdout, and lists 2000 tools, serves agents all the same', async () => {
+    const manager = await gatewayRun({ noisy: node(faultServer, '--garbage', '--many-tools', '2000') });
+    const [health] = await manager.check(['noisy']);
+    expect(health).toMatchObject({
+      status: 'up',
+      tools: expect.arrayContaining([expect.objectContaining({ name: 'tool_1999' })]),
+    });
+    const agent = await agentClient(manager.launch('noisy'));
+    expect((await agent.listTools()).tools).toHaveLength(2002);
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 20, b: 22 } }))).toBe('42');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'noisy', crashes: 0, failures: 0 });
+  });
+
   it('answers a body that is not JSON with 400, as the MCP SDK does', async () => {
     const { config } = await memoryGateway();
     const response = await fetch(config.url, {
