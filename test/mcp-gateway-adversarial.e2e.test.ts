@@ -7,6 +7,8 @@ import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, waitFor } from './support/cli.js';
 import { nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { makeRepo } from './support/git-repo.js';
+import { requireProgram } from './support/programs.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 // The held-out side of issue 19: what an agent sees of a shared server should not depend on whether
@@ -20,6 +22,7 @@ const model = useScriptedModel(
       ...toolThenText('Ask the shared one', { name: 'mcp__shared__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask the own one', { name: 'mcp__own__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
+      ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       {
         match: { prompt: 'Slow twin', turn: 1 },
@@ -177,4 +180,37 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
     expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   });
+
+  it.runIf(requireProgram('git'))(
+    "a filesystem server (scope agent by default) of parallel agents in worktrees serves each its own worktree; the run's directory is only probed",
+    async () => {
+      const repo = join(model.home.dir, 'repo');
+      makeRepo(repo, { 'notes.txt': 'notes\n' });
+      const path = join(repo, 'worktrees.yaml');
+      writeFileSync(
+        path,
+        `version: 1
+name: worktrees
+mcpServers:
+  files: { ${nodeServerYaml(npmServers.filesystem, ['.'])} }
+phases:
+  - id: one
+    workspace: worktree
+    agents:
+      - { id: wt-a, prompt: List allowed directories, mcpServers: [files] }
+      - { id: wt-b, prompt: List allowed directories, mcpServers: [files] }
+`,
+      );
+      const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      for (const agent of summary.phases[0]!.agents) {
+        const listed = model.server.messageRequests(agent.sessionId)[1]!.view!.last;
+        expect(listed).toContain(join(dataDir(), 'worktrees', summary.runId, agent.id));
+        expect(listed).not.toContain(`${repo}\n`);
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    },
+  );
 });
