@@ -232,7 +232,7 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'noisy', crashes: 0, failures: 0 });
   });
 
-  it('answers a body that is not JSON with 400, as the MCP SDK does', async () => {
+  it('answers a body that is not JSON with 400, as the MCP SDK does, and a path that names no server with 404', async () => {
     const { config } = await memoryGateway();
     const response = await fetch(config.url, {
       method: 'POST',
@@ -240,6 +240,9 @@ describe('MCP gateway', () => {
       body: '{not json',
     });
     expect(response.status).toBe(400);
+    // A path that names no server, even one that is not valid percent-encoding, is a 404, not a failure.
+    for (const path of ['/mcp/nobody', '/mcp/%E0%A4%A', '/elsewhere'])
+      expect((await fetch(new URL(path, config.url), { method: 'POST', headers: config.headers })).status).toBe(404);
   });
 
   it('a server that crashes mid-run fails the call in flight, is restarted, and later calls succeed', async () => {

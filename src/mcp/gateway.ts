@@ -181,13 +181,13 @@ export class McpGateway {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (!this.authorized(req)) return reply(res, 401, 'missing or wrong gateway token');
-      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://gateway').pathname.replace(/^\/mcp\//, ''));
-      const upstream = this.upstreams.get(name);
-      if (!upstream) return reply(res, 404, `no shared MCP server "${name}" in this run`);
+      const upstream = this.upstreams.get(serverNamed(req.url) ?? '');
+      if (!upstream) return reply(res, 404, 'no shared MCP server of this run at this path');
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       if (body instanceof SyntaxError) return reply(res, 400, `the request is not JSON: ${body.message}`);
       const sessionId = req.headers['mcp-session-id'];
-      let transport = typeof sessionId === 'string' ? this.sessions.get(sessionKey(name, sessionId)) : undefined;
+      let transport =
+        typeof sessionId === 'string' ? this.sessions.get(sessionKey(upstream.name, sessionId)) : undefined;
       const opening = !transport && sessionId === undefined && isInitializeRequest(body);
       if (opening) transport = await this.open(upstream);
       if (!transport) return reply(res, 404, 'unknown or missing MCP session');
@@ -322,6 +322,16 @@ function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCa
   const resources = pick(upstream?.resources);
   const prompts = pick(upstream?.prompts);
   return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
+}
+
+/** The shared server a request's path names (`/mcp/<name>`, as `url` makes it), if it names one. */
+function serverNamed(url: string | undefined): string | undefined {
+  const segment = /^\/mcp\/([^/]+)$/.exec(new URL(url ?? '/', 'http://gateway').pathname)?.[1];
+  try {
+    return segment === undefined ? undefined : decodeURIComponent(segment);
+  } catch {
+    return undefined; // not valid percent-encoding: no name Baton made
+  }
 }
 
 const sessionKey = (server: string, sessionId: string): string => `${server}\0${sessionId}`;
