@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,14 @@ function workflow(name: string, servers: string[], phases: string): string {
   const path = join(model.home.dir, `${name}.yaml`);
   writeFileSync(path, `version: 1\nname: ${name}\nmcpServers:\n${servers.join('\n')}\nphases:\n${phases}`);
   return path;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat?.isDirectory() ? filesUnder(path) : stat?.isFile() ? [path] : [];
+  });
 }
 
 describe('MCP gateway, held-out variants with real agents', () => {
@@ -177,6 +185,12 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(serverOf(twins[1]!)).toHaveLength(1);
     expect(await initialize(right.url, right.token)).toBe(200);
     expect((await twins[1]!.handle.result).status).toBe('succeeded');
+    // Neither secret is written anywhere: not in Baton's data dir, nor in claude's config and transcripts.
+    for (const file of filesUnder(model.home.dir)) {
+      const written = readFileSync(file, 'latin1');
+      expect(written).not.toContain(left.token);
+      expect(written).not.toContain(right.token);
+    }
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
     expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   });
