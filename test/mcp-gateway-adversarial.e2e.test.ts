@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { runCli, waitFor } from './support/cli.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
 import { nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { makeRepo } from './support/git-repo.js';
@@ -225,6 +225,35 @@ phases:
         expect(listed).not.toContain(`${repo}\n`);
       }
       expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    },
+  );
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s to baton run while its agent works cancels the run; no shared server (nor what its launcher started) or claude is left',
+    async (signal) => {
+      const memoryFile = join(model.home.dir, `${signal}-memory.json`);
+      const path = workflow(
+        `signal-${signal}`,
+        [`  memory: { ${nodeServerYaml(npmServers.memory, [], true)}, env: { MEMORY_FILE_PATH: ${memoryFile} } }`],
+        `  - { id: one, agents: [{ id: slow, prompt: Slow twin recall, mcpServers: [memory] }] }\n`,
+      );
+      const before = model.server.messageRequests().length;
+      const orchestrator = startCli(['run', path, '--json'], { env: env() });
+      await waitFor(
+        () =>
+          model.server
+            .messageRequests()
+            .slice(before)
+            .some((r) => r.view?.last.includes('entities')) || undefined,
+        120_000,
+        'the agent to have read its memory server',
+      );
+      expect(mcpServerProcessesWithEnv(model.home.dir).length).toBeGreaterThan(0);
+      orchestrator.kill(signal);
+      const { stdout } = await orchestrator.output;
+      expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
     },
   );
 });
