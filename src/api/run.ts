@@ -227,7 +227,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     await pruneToolCalls(store, config.tool_call_retention_days);
     await audit.recordConfig(config, setup.sources);
     audit.watchRun(events);
-    await startServices(services, setup, { gateway, logger, store, tenant });
+    await startServices(services, setup, { agentEnv, gateway, logger, store, tenant });
     // Shared with the detach watcher: agents waiting for a slot that waiting agents hold wait for a person too.
     const scheduler = new AgentScheduler({
       limit: config.parallel_limit,
@@ -310,7 +310,13 @@ function startBackups(config: BatonConfig, notice: (message: string) => void): (
 async function startServices(
   services: RunServices,
   { config, events, loaded, notice, options }: RunSetup,
-  run: { gateway: { token: string }; logger: ReturnType<typeof createLogger>; store: Store; tenant: string },
+  run: {
+    agentEnv: NodeJS.ProcessEnv;
+    gateway: { token: string };
+    logger: ReturnType<typeof createLogger>;
+    store: Store;
+    tenant: string;
+  },
 ): Promise<void> {
   services.mcp = await startRunMcp(loaded, config, run, events);
   services.metrics = await serveMetrics(config, events, services.mcp?.manager.events, notice);
@@ -329,11 +335,12 @@ async function startServices(
 async function startRunMcp(
   loaded: ReturnType<typeof loadWorkflowWithMcp>,
   config: BatonConfig,
-  { gateway, store }: { gateway: { token: string }; store: Store },
+  { agentEnv, gateway, store }: { agentEnv: NodeJS.ProcessEnv; gateway: { token: string }; store: Store },
   events: RunEvents,
 ): Promise<Awaited<ReturnType<typeof startMcp>> | undefined> {
   if (loaded.catalog.size === 0) return undefined;
-  const mcp = await startMcp({ ...loaded.mcpOptions, ...(config.redis_url ? {} : { gateway }) });
+  // Servers see the agents' environment (`${VAR}` too), shared or not: claude gives its own servers that.
+  const mcp = await startMcp({ ...loaded.mcpOptions, env: agentEnv, ...(config.redis_url ? {} : { gateway }) });
   events.on('run.started', (e) => {
     // A resumed run's orchestrator counts from zero: under a source of its own, it adds to what the one
     // before it saw instead of overwriting it.

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayRun(servers: Record<string, McpServerEntry>): Promise<McpManager> {
+async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 10_000): Promise<McpManager> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const mcp = await startMcp({
@@ -32,7 +32,7 @@ async function gatewayRun(servers: Record<string, McpServerEntry>): Promise<McpM
     projectDirs: [],
     workflowServers: servers,
     env: { MEMORY_FILE_PATH: join(dir, 'memory.json') },
-    timeoutMs: 10_000,
+    timeoutMs,
     useMock: false,
     dataDir: dir,
     cwd: dir,
@@ -179,6 +179,72 @@ describe('MCP gateway', () => {
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
+  it("a session belongs to its server's path: its id at another server's path is refused, not served by the first server", async () => {
+    const manager = await gatewayRun({ first: node(faultServer), second: node(faultServer, '--env-tool') });
+    await manager.check(['first', 'second']);
+    const first = manager.launch('first');
+    const second = manager.launch('second');
+    if (!('url' in first) || !('url' in second)) throw new Error('expected http configs');
+    const post = (url: string, message: unknown, sessionId?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-03-26',
+          ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+          ...second.headers,
+        },
+        body: JSON.stringify(message),
+      });
+    const opened = await post(first.url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
+    const sessionId = opened.headers.get('mcp-session-id') ?? '';
+    await post(first.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+    const listing = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    expect((await post(first.url, listing, sessionId)).status).toBe(200);
+    expect((await post(second.url, listing, sessionId)).status).toBe(404);
+  });
+
+  it("a result over the MCP SDK's 10 MB stdio default reaches the agent, and the shared server keeps running for the others", async () => {
+    const manager = await gatewayRun({ big: node(faultServer, '--big-result', String(12 * 1024 * 1024)) });
+    await manager.check(['big']);
+    const agent = await agentClient(manager.launch('big'));
+    expect(text(await agent.callTool({ name: 'big', arguments: {} }))).toHaveLength(12 * 1024 * 1024);
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'big', crashes: 0, failures: 0 });
+  });
+
+  it('a server that writes lines that are not JSON-RPC to stdout, and lists 2000 tools, serves agents all the same', async () => {
+    const manager = await gatewayRun({ noisy: node(faultServer, '--garbage', '--many-tools', '2000') });
+    const [health] = await manager.check(['noisy']);
+    expect(health).toMatchObject({
+      status: 'up',
+      tools: expect.arrayContaining([expect.objectContaining({ name: 'tool_1999' })]),
+    });
+    const agent = await agentClient(manager.launch('noisy'));
+    expect((await agent.listTools()).tools).toHaveLength(2002);
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 20, b: 22 } }))).toBe('42');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'noisy', crashes: 0, failures: 0 });
+  });
+
+  it('answers a body that is not JSON with 400, as the MCP SDK does, and a path that names no server with 404', async () => {
+    const { config } = await memoryGateway();
+    const response = await fetch(config.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...config.headers },
+      body: '{not json',
+    });
+    expect(response.status).toBe(400);
+    // A path that names no server, even one that is not valid percent-encoding, is a 404, not a failure.
+    for (const path of ['/mcp/nobody', '/mcp/%E0%A4%A', '/elsewhere'])
+      expect((await fetch(new URL(path, config.url), { method: 'POST', headers: config.headers })).status).toBe(404);
+  });
+
   it('a server that crashes mid-run fails the call in flight, is restarted, and later calls succeed', async () => {
     const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1') });
     await manager.check(['calc']);
@@ -244,6 +310,30 @@ describe('MCP gateway', () => {
     // The next request starts it again, and it answers.
     const [tool] = (await (await upstream.client()).listTools()).tools;
     expect(tool?.name).toBe('ping');
+  });
+
+  it('a server that does not come back after a crash (its restart hangs at initialize) fails the calls waiting for it within mcp_timeout_ms', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const starts = join(dir, 'starts');
+    const manager = await gatewayRun(
+      { calc: node(faultServer, '--crash-after', '1', '--starts', starts, '--later-start-delay', '600000') },
+      1500,
+    );
+    let gaveUp = false;
+    manager.events.on('mcp.lifecycle', (event) => void (gaveUp ||= event.state === 'gave-up'));
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    // The restarted process never answers initialize: the next call gets an MCP error saying so, not a
+    // wait as long as the agent's own patience (here 30 s; claude's is hours).
+    await expect(
+      agent.callTool({ name: 'add', arguments: { a: 1, b: 1 } }, undefined, { timeout: 30_000 }),
+    ).rejects.toThrow(/"calc" did not come back within 1500 ms/);
+    // Each restart is given as long, then stopped: the restarts end (none of them ever answered).
+    await waitFor(() => gaveUp || undefined, 60_000, 'the restarts to stop');
+    expect(readFileSync(starts, 'utf8').length).toBeGreaterThan(2);
   });
 
   it('close stops a shared server that is still starting, and the request waiting for it fails', async () => {

@@ -46,6 +46,10 @@ export interface McpGatewayOptions {
   onLifecycle?: UpstreamOptions['onLifecycle'];
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /** The environment shared servers inherit, under their own `env` (default: this process's). */
+  inherit?: NodeJS.ProcessEnv;
+  /** How long a shared server's start may take, and a request wait for it (`mcp_timeout_ms` in a run). */
+  startTimeoutMs?: number;
   /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
   abandonedSessionMs?: number;
 }
@@ -84,6 +88,7 @@ const forwarded = [
  */
 export class McpGateway {
   private readonly upstreams = new Map<string, StdioUpstream>();
+  /** Agents' sessions by server and session id: a session is reached only at its own server's path. */
   private readonly sessions = new Map<string, StreamableHTTPServerTransport>();
   private readonly use = new Map<StreamableHTTPServerTransport, SessionUse>();
   private readonly sweep: NodeJS.Timeout;
@@ -141,9 +146,10 @@ export class McpGateway {
   upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
-      const { maxRestarts, restartBaseDelayMs, onLifecycle } = this.options;
+      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, inherit, onLifecycle } = this.options;
       const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
-      upstream = new StdioUpstream({ name, config, cwd, maxRestarts, restartBaseDelayMs, onLifecycle, onListChanged });
+      const restarts = { maxRestarts, restartBaseDelayMs, startTimeoutMs };
+      upstream = new StdioUpstream({ name, config, cwd, inherit, ...restarts, onLifecycle, onListChanged });
       this.upstreams.set(name, upstream);
     }
     return upstream;
@@ -175,12 +181,13 @@ export class McpGateway {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (!this.authorized(req)) return reply(res, 401, 'missing or wrong gateway token');
-      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://gateway').pathname.replace(/^\/mcp\//, ''));
-      const upstream = this.upstreams.get(name);
-      if (!upstream) return reply(res, 404, `no shared MCP server "${name}" in this run`);
+      const upstream = this.upstreams.get(serverNamed(req.url) ?? '');
+      if (!upstream) return reply(res, 404, 'no shared MCP server of this run at this path');
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      if (body instanceof SyntaxError) return reply(res, 400, `the request is not JSON: ${body.message}`);
       const sessionId = req.headers['mcp-session-id'];
-      let transport = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      let transport =
+        typeof sessionId === 'string' ? this.sessions.get(sessionKey(upstream.name, sessionId)) : undefined;
       const opening = !transport && sessionId === undefined && isInitializeRequest(body);
       if (opening) transport = await this.open(upstream);
       if (!transport) return reply(res, 404, 'unknown or missing MCP session');
@@ -201,7 +208,7 @@ export class McpGateway {
 
   /** A new agent session: an SDK server offering what the upstream offers, forwarding each request. */
   private async open(upstream: StdioUpstream): Promise<StreamableHTTPServerTransport> {
-    const client = await upstream.client();
+    const client = await upstream.forRequest();
     const info = client.getServerVersion() ?? { name: upstream.name, version: '0' };
     const offered = offeredCapabilities(client.getServerCapabilities());
     const server = new Server(
@@ -214,14 +221,14 @@ export class McpGateway {
       // Plain JSON answers, not an SSE stream per request (a stream costs milliseconds per call);
       // notifications go on the session's standing stream (GET) instead.
       enableJsonResponse: true,
-      onsessioninitialized: (id) => void this.sessions.set(id, transport),
+      onsessioninitialized: (id) => void this.sessions.set(sessionKey(upstream.name, id), transport),
     });
     const listeners = this.listeners.get(upstream.name) ?? new Set<Server>();
     this.listeners.set(upstream.name, listeners.add(server));
     transport.onclose = () => {
       listeners.delete(server);
       this.use.delete(transport);
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      if (transport.sessionId) this.sessions.delete(sessionKey(upstream.name, transport.sessionId));
     };
     await server.connect(transport);
     return transport;
@@ -274,7 +281,7 @@ export class McpGateway {
     // the restarted server), and a cancel says nothing about the server.
     let cutOff: { error: unknown } | undefined;
     const run = async () => {
-      const live = await upstream.client();
+      const live = await upstream.forRequest();
       try {
         return await send(live);
       } catch (error) {
@@ -317,15 +324,33 @@ function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCa
   return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
 }
 
+/** The shared server a request's path names (`/mcp/<name>`, as `url` makes it), if it names one. */
+function serverNamed(url: string | undefined): string | undefined {
+  const segment = /^\/mcp\/([^/]+)$/.exec(new URL(url ?? '/', 'http://gateway').pathname)?.[1];
+  try {
+    return segment === undefined ? undefined : decodeURIComponent(segment);
+  } catch {
+    return undefined; // not valid percent-encoding: no name Baton made
+  }
+}
+
+const sessionKey = (server: string, sessionId: string): string => `${server}\0${sessionId}`;
+
 const hash = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 function reply(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
 }
 
+/** The request's JSON body; a body that is not JSON is returned as its SyntaxError, to be answered 400. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as unknown) : undefined;
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) return error;
+    throw error;
+  }
 }

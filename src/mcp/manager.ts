@@ -77,7 +77,7 @@ export class McpEvents extends TypedEmitter<McpEventMap> {}
 
 export interface McpManagerOptions {
   catalog: McpCatalog;
-  /** For `${VAR}` expansion in server entries. */
+  /** The agents' environment: `${VAR}` in server entries is expanded from it, and stdio servers inherit it. */
   env: NodeJS.ProcessEnv;
   /** `mcp_timeout_ms`: one server's whole preflight, retries included. */
   timeoutMs: number;
@@ -419,7 +419,8 @@ export class McpManager {
   private probeFor(name: string): (timeoutMs: number) => Promise<MockTool[]> {
     const config = this.options.gateway && this.shared(name) ? undefined : this.launch(name);
     const stop = this.closing.signal;
-    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd: this.options.cwd, signal: stop });
+    const { cwd, env: inherit } = this.options;
+    if (config) return (timeoutMs) => this.probe(name, config, { timeoutMs, cwd, inherit, signal: stop });
     const launch = launchConfig(this.server(name), this.options.env);
     if (!('command' in launch)) throw new BatonError(ErrorCodes.internal, `MCP server "${name}" is not stdio`);
     const upstream = this.options.gateway!.upstream(name, launch, this.options.cwd);

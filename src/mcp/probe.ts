@@ -8,6 +8,8 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** Working directory for stdio servers. */
   cwd?: string;
+  /** The environment a stdio server inherits (the agents'), under its own `env`. */
+  inherit?: NodeJS.ProcessEnv;
   /** Ends the probe early (its manager is closing): it fails like a server that is not up. */
   signal?: AbortSignal;
 }
@@ -37,7 +39,7 @@ const clientSdk = async () => {
 function transportFor(
   sdk: Awaited<ReturnType<typeof clientSdk>>,
   config: McpLaunchConfig,
-  cwd: string | undefined,
+  { cwd, inherit }: Pick<ProbeOptions, 'cwd' | 'inherit'>,
 ): Transport {
   const { SSEClientTransport, ProcessGroupStdioTransport, StreamableHTTPClientTransport } = sdk;
   if ('command' in config)
@@ -45,6 +47,7 @@ function transportFor(
       command: config.command,
       args: config.args,
       env: config.env,
+      inherit,
       cwd,
       stderr: 'ignore',
     });
@@ -62,7 +65,7 @@ function transportFor(
 export const probeServer: McpProbe = async (name, config, options) => {
   const sdk = await clientSdk();
   const client = new sdk.Client({ name: 'baton-preflight', version: '0.1.0' });
-  const transport = transportFor(sdk, config, options.cwd);
+  const transport = transportFor(sdk, config, options);
   try {
     return await withinDeadline(
       name,

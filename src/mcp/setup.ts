@@ -52,6 +52,8 @@ export async function startMcp(
           await import('./gateway.js')
         ).McpGateway.start({
           token: options.gateway.token,
+          startTimeoutMs: options.timeoutMs,
+          inherit: options.env,
           guard: (server, request) => manager!.guard(server, request),
           onCall: (call) => manager?.recordCall(call),
           onLifecycle: (event) => manager?.recordLifecycle(event),

@@ -9,8 +9,14 @@ import { processGroupExited, signalProcessGroup } from '../core/index.js';
 export interface ProcessGroupStdioOptions {
   command: string;
   args?: string[];
-  /** Added to the MCP SDK's default environment (`getDefaultEnvironment()`: PATH, HOME, USER, …). */
+  /** The server's own variables, over `inherit`. */
   env?: Record<string, string>;
+  /**
+   * The environment the server inherits, over the MCP SDK's default one (`getDefaultEnvironment()`:
+   * PATH, HOME, USER, …), which is all it gets without one. Baton gives its agents' environment, as
+   * `claude` does to the servers it starts: sharing a server must not change what it sees.
+   */
+  inherit?: NodeJS.ProcessEnv;
   cwd?: string;
   /** The server's stderr: the terminal's (`inherit`, the SDK's default) or dropped. */
   stderr?: 'inherit' | 'ignore';
@@ -19,6 +25,13 @@ export interface ProcessGroupStdioOptions {
 }
 
 const DEFAULT_GRACE_MS = 2000;
+
+/**
+ * The longest message a server may send. The MCP SDK's stdio default is 10 MB, and a longer one ends
+ * the connection: behind the gateway that would stop a server every agent shares, failing their calls
+ * and losing its state, because one agent asked for a big result (a large file, a graph dump).
+ */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 /**
  * The MCP SDK's stdio client transport, but the server runs in a process group of its own, and that
@@ -40,7 +53,7 @@ export class ProcessGroupStdioTransport implements Transport {
   private closed?: Promise<void>;
   /** False from `close` or the pipes' end on: nothing more is sent. */
   private connected = false;
-  private readonly readBuffer = new ReadBuffer();
+  private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private groupStopped?: Promise<void>;
 
   constructor(private readonly options: ProcessGroupStdioOptions) {}
@@ -52,10 +65,10 @@ export class ProcessGroupStdioTransport implements Transport {
 
   start(): Promise<void> {
     if (this.child) return Promise.reject(new Error('ProcessGroupStdioTransport already started'));
-    const { command, args = [], env, cwd, stderr = 'inherit' } = this.options;
+    const { command, args = [], env, inherit, cwd, stderr = 'inherit' } = this.options;
     agentReaper.ready();
     const child = spawn(command, args, {
-      env: { ...getDefaultEnvironment(), ...env },
+      env: { ...getDefaultEnvironment(), ...inherit, ...env },
       cwd,
       stdio: ['pipe', 'pipe', stderr],
       detached: true,

@@ -26,12 +26,20 @@ export interface UpstreamOptions {
   name: string;
   config: StdioConfig;
   cwd?: string;
+  /** The environment the server inherits, under its own `env` (default: this process's, as `claude` gives its servers). */
+  inherit?: NodeJS.ProcessEnv;
   /**
    * Restarts in a row, each after an exponential backoff, until the server answers a request again;
    * then it stays down until the next request.
    */
   maxRestarts?: number;
   restartBaseDelayMs?: number;
+  /**
+   * How long one start (or restart) may take to answer initialize, and how long a request waits for a
+   * start under way (default 60 s, the MCP SDK's own for initialize): a server that hangs as it comes
+   * back fails the requests waiting for it instead of holding them, and its restart is tried again.
+   */
+  startTimeoutMs?: number;
   /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
   onListChanged?: (method: ListChangedMethod) => void;
   /** Told each time the process exits unexpectedly and each time a restart succeeds or gives up. */
@@ -40,6 +48,9 @@ export interface UpstreamOptions {
 
 export type ListChangedMethod =
   'notifications/tools/list_changed' | 'notifications/resources/list_changed' | 'notifications/prompts/list_changed';
+
+/** The MCP SDK's own default for a request, initialize included. */
+const DEFAULT_START_TIMEOUT_MS = 60_000;
 
 /** The MCP SDK's stdio client side, loaded on first use: runs without MCP servers never pay for it. */
 const stdioSdk = async () => {
@@ -89,6 +100,37 @@ export class StdioUpstream {
     return this.current;
   }
 
+  /**
+   * The connected client for an agent's request: a start or restart under way is waited for
+   * `startTimeoutMs` at most (it goes on for the requests after), so a call never hangs on a server
+   * that does not come back.
+   */
+  async forRequest(): Promise<Client> {
+    const waiting = this.client();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BatonError(
+              ErrorCodes.mcpUnavailable,
+              `MCP server "${this.name}" did not come back within ${this.startTimeoutMs} ms (it is being restarted)`,
+            ),
+          ),
+        this.startTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([waiting, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private get startTimeoutMs(): number {
+    return this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  }
+
   /** A start that failed for good is forgotten, so the next request (or probe) tries again. */
   private settle(starting: Promise<Client>): Promise<Client> {
     const tracked = starting.catch((error: unknown) => {
@@ -105,6 +147,7 @@ export class StdioUpstream {
       command: config.command,
       args: config.args,
       env: serverEnvironment(name, config.env),
+      inherit: this.options.inherit ?? process.env,
       cwd,
       stderr: 'ignore',
     });
@@ -113,9 +156,8 @@ export class StdioUpstream {
       client.setNotificationHandler(schema, (notification) => this.options.onListChanged?.(notification.method));
     this.transport = transport;
     try {
-      await client.connect(transport, {
-        signal: signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal,
-      });
+      const bounds = [this.stopping.signal, AbortSignal.timeout(this.startTimeoutMs), ...(signal ? [signal] : [])];
+      await client.connect(transport, { signal: AbortSignal.any(bounds) });
     } catch (error) {
       await closeClient(client, transport);
       throw error;

@@ -18,6 +18,8 @@ export interface WorkerGatewaysOptions {
   /** Saves what this worker's gateway saw of a run's servers (for `baton status`); failures are ignored. */
   reportHealth?: (runId: string, health: ServerRunHealth[]) => Promise<void>;
   reportEveryMs?: number;
+  /** `mcp_timeout_ms`: how long a shared server's start may take, and a request wait for it. */
+  startTimeoutMs?: number;
 }
 
 /** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
@@ -106,6 +108,7 @@ export class WorkerGateways {
       // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
       gateway: import('./gateway.js').then(({ McpGateway }) =>
         McpGateway.start({
+          startTimeoutMs: this.options.startTimeoutMs,
           onCall: (call) => {
             trafficOf(run, call.server).recordCall(call);
             this.reportSoon(runId, run);

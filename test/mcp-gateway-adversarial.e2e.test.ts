@@ -1,0 +1,259 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/api/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { makeRepo } from './support/git-repo.js';
+import { requireProgram } from './support/programs.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+// The held-out side of issue 19: what an agent sees of a shared server should not depend on whether
+// it is shared (scope run) or its own (scope agent), except its working directory.
+
+const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
+
+const model = useScriptedModel(
+  {
+    rules: [
+      ...toolThenText('Ask the shared one', { name: 'mcp__shared__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
+      ...toolThenText('Ask the own one', { name: 'mcp__own__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
+      ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
+      ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
+      // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
+      {
+        match: { prompt: 'Slow twin', turn: 1 },
+        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
+        sequencePer: 'script',
+      },
+      {
+        match: { prompt: 'Slow twin' },
+        reply: { text: 'Recalled slowly, word by word, as twins do.', chunkDelayMs: 4_000 },
+        sequencePer: 'script',
+      },
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-gateway-adv-',
+);
+
+const dataDir = () => join(model.home.dir, 'data');
+const env = (extra: Record<string, string> = {}) =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: dataDir(),
+    ENABLE_TOOL_SEARCH: 'false',
+    MCP_TIMEOUT: '60000',
+    ...extra,
+  });
+
+function workflow(name: string, servers: string[], phases: string): string {
+  mkdirSync(model.home.dir, { recursive: true });
+  const path = join(model.home.dir, `${name}.yaml`);
+  writeFileSync(path, `version: 1\nname: ${name}\nmcpServers:\n${servers.join('\n')}\nphases:\n${phases}`);
+  return path;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat?.isDirectory() ? filesUnder(path) : stat?.isFile() ? [path] : [];
+  });
+}
+
+describe('MCP gateway, held-out variants with real agents', () => {
+  it('a shared server sees the environment Baton runs in, as the same server started per agent does', async () => {
+    const path = workflow(
+      'ambient',
+      [
+        `  shared: { ${nodeServerYaml(faultServer, ['--env-tool'])} }`,
+        `  own: { ${nodeServerYaml(faultServer, ['--env-tool'])}, scope: agent }`,
+      ],
+      `  - id: one
+    agents:
+      - { id: sharer, prompt: Ask the shared one, mcpServers: [shared] }
+      - { id: owner, prompt: Ask the own one, mcpServers: [own] }
+`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env({ AMBIENT_MARK: 'ambient-7' }) });
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    const agents = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    const answer = (id: string) =>
+      model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
+    expect(answer('owner')).toContain('ambient-7');
+    expect(answer('sharer')).toContain('ambient-7');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('run() from the API: the environment it gives agents reaches a shared server, and ${VAR} in its entry is read from it', async () => {
+    const path = workflow(
+      'api-env',
+      [`  shared: { ${nodeServerYaml(faultServer, ['--env-tool'])}, env: { GIVEN: "\${API_ONLY_MARK}-given" } }`],
+      `  - id: one
+    agents:
+      - { id: sharer, prompt: Ask the shared one, mcpServers: [shared] }
+      - { id: given, prompt: Ask what it was given, mcpServers: [shared] }
+`,
+    );
+    const options = {
+      env: env({ AMBIENT_MARK: 'api-ambient-3', API_ONLY_MARK: 'api-only-5' }) as Record<string, string>,
+      dataDir: dataDir(),
+      cwd: model.home.dir,
+    };
+    const summary = await run(path, options).result;
+    expect(summary.status).toBe('succeeded');
+    const agents = summary.phases.flatMap((p) => p.agents);
+    const answer = (id: string) =>
+      model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
+    expect(answer('sharer')).toContain('api-ambient-3');
+    expect(answer('given')).toContain('api-only-5-given');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it("two runs at once: each has its own gateway and secret (the other run's is refused); cancelling one leaves the other's server serving", async () => {
+    const twins = ['left', 'right'].map((name) => {
+      const memoryFile = join(model.home.dir, `${name}-memory.json`);
+      const path = workflow(
+        `twin-${name}`,
+        [`  memory: { ${nodeServerYaml(npmServers.memory)}, env: { MEMORY_FILE_PATH: ${memoryFile} } }`],
+        `  - { id: one, agents: [{ id: slow, prompt: Slow twin recall, mcpServers: [memory] }] }\n`,
+      );
+      const secrets: string[] = [];
+      const abort = new AbortController();
+      const handle = run(path, {
+        env: env() as Record<string, string>,
+        dataDir: dataDir(),
+        cwd: model.home.dir,
+        signal: abort.signal,
+        onSecrets: (values) => void secrets.push(...values),
+      });
+      let runId: string | undefined;
+      let called = false;
+      handle.events.on('run.started', (e) => void (runId = e.runId));
+      handle.events.on('agent.tool', () => void (called = true));
+      return { memoryFile, secrets, abort, handle, runId: () => runId, called: () => called };
+    });
+    await waitFor(
+      () => twins.every((t) => t.called()) || undefined,
+      120_000,
+      'both agents to call their memory server',
+    );
+    const gatewayOf = (twin: (typeof twins)[number]) => {
+      const given = JSON.parse(readFileSync(join(dataDir(), 'runs', twin.runId()!, 'mcp', 'slow.json'), 'utf8')) as {
+        mcpServers: { memory: { url: string } };
+      };
+      // The run's secret: the one value it hides that is no path (the memory file's is the other).
+      const token = twin.secrets.find((value) => !value.includes('/'))!;
+      return { url: given.mcpServers.memory.url, token };
+    };
+    const [left, right] = twins.map(gatewayOf) as [ReturnType<typeof gatewayOf>, ReturnType<typeof gatewayOf>];
+    expect(left.url).not.toBe(right.url);
+    expect(left.token).not.toBe(right.token);
+    const initialize = (url: string, token: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'x-baton-gateway-token': token,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+        }),
+      }).then((response) => response.status);
+    expect(await initialize(left.url, right.token)).toBe(401);
+    expect(await initialize(right.url, left.token)).toBe(401);
+    expect(await initialize(left.url, left.token)).toBe(200);
+
+    // One memory process per run; cancelling the left run stops its own, not the right run's.
+    const serverOf = (twin: (typeof twins)[number]) =>
+      processesWithEnv(`MEMORY_FILE_PATH=${twin.memoryFile}\0`).filter((pid) =>
+        mcpServerProcessesWithEnv(model.home.dir).includes(pid),
+      );
+    expect(twins.map((t) => serverOf(t).length)).toEqual([1, 1]);
+    twins[0]!.abort.abort();
+    expect((await twins[0]!.handle.result).status).toBe('cancelled');
+    expect(serverOf(twins[0]!)).toEqual([]);
+    expect(serverOf(twins[1]!)).toHaveLength(1);
+    expect(await initialize(right.url, right.token)).toBe(200);
+    expect((await twins[1]!.handle.result).status).toBe('succeeded');
+    // Neither secret is written anywhere: not in Baton's data dir, nor in claude's config and transcripts.
+    for (const file of filesUnder(model.home.dir)) {
+      const written = readFileSync(file, 'latin1');
+      expect(written).not.toContain(left.token);
+      expect(written).not.toContain(right.token);
+    }
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it.runIf(requireProgram('git'))(
+    "a filesystem server (scope agent by default) of parallel agents in worktrees serves each its own worktree; the run's directory is only probed",
+    async () => {
+      const repo = join(model.home.dir, 'repo');
+      makeRepo(repo, { 'notes.txt': 'notes\n' });
+      const path = join(repo, 'worktrees.yaml');
+      writeFileSync(
+        path,
+        `version: 1
+name: worktrees
+mcpServers:
+  files: { ${nodeServerYaml(npmServers.filesystem, ['.'])} }
+phases:
+  - id: one
+    workspace: worktree
+    agents:
+      - { id: wt-a, prompt: List allowed directories, mcpServers: [files] }
+      - { id: wt-b, prompt: List allowed directories, mcpServers: [files] }
+`,
+      );
+      const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      for (const agent of summary.phases[0]!.agents) {
+        const listed = model.server.messageRequests(agent.sessionId)[1]!.view!.last;
+        expect(listed).toContain(join(dataDir(), 'worktrees', summary.runId, agent.id));
+        expect(listed).not.toContain(`${repo}\n`);
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    },
+  );
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s to baton run while its agent works cancels the run; no shared server (nor what its launcher started) or claude is left',
+    async (signal) => {
+      const memoryFile = join(model.home.dir, `${signal}-memory.json`);
+      const path = workflow(
+        `signal-${signal}`,
+        [`  memory: { ${nodeServerYaml(npmServers.memory, [], true)}, env: { MEMORY_FILE_PATH: ${memoryFile} } }`],
+        `  - { id: one, agents: [{ id: slow, prompt: Slow twin recall, mcpServers: [memory] }] }\n`,
+      );
+      const before = model.server.messageRequests().length;
+      const orchestrator = startCli(['run', path, '--json'], { env: env() });
+      await waitFor(
+        () =>
+          model.server
+            .messageRequests()
+            .slice(before)
+            .some((r) => r.view?.last.includes('entities')) || undefined,
+        120_000,
+        'the agent to have read its memory server',
+      );
+      expect(mcpServerProcessesWithEnv(model.home.dir).length).toBeGreaterThan(0);
+      orchestrator.kill(signal);
+      const { stdout } = await orchestrator.output;
+      expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+    },
+  );
+});
