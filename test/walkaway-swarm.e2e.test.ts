@@ -376,7 +376,8 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       expect(injected('reviewer.1')).toContain('the notes lead with refunds');
       const chosen = agents.get('reviewer.0')!.context!;
       expect(chosen.entryIds.length).toBeLessThan(chosen.considered);
-      expect(chosen.considered).toBe(15); // 11 of the scanner, 2 plans, 2 planned agents' results
+      // 11 of the scanner, 3 of the planner (a finding per planned task, then its summary), 2 planned agents' results.
+      expect(chosen.considered).toBe(16);
       // Every tool call is recorded with its attempt: the reviewer's memory read, the crasher's two attempts.
       const timeline = await json<AgentTimeline>(['status', runId, '--agent', 'reviewer.0', '--json']);
       expect(timeline.attempts.flatMap((a) => a.toolCalls.map((c) => `${c.name}:${c.server}:${c.status}`))).toEqual([

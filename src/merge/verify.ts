@@ -80,5 +80,5 @@ export function verifyFailureLine(outputTail: string): string {
     .trim()
     .split('\n')
     .filter((line) => line.trim());
-  return lines.findLast((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
+  return [...lines].reverse().find((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
 }
