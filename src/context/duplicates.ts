@@ -80,11 +80,8 @@ const negations = new Set(
 export const deniesTheOther = (a: string, b: string): boolean =>
   !sameNegation(a, b) && saysTheSame(a, b, SAME_WORDS, false);
 
-/**
- * Both facts deny, or neither does: "The orders API caches responses" and "The orders API never caches
- * responses" share every other word, but are two facts (that contradict each other), not one said twice.
- */
-export const sameNegation = (a: string, b: string): boolean => {
+/** Both facts deny, or neither does. */
+const sameNegation = (a: string, b: string): boolean => {
   const negated = (text: string): boolean => tokensOf(text).some((t) => negations.has(t));
   return negated(a) === negated(b);
 };
