@@ -644,7 +644,7 @@ describe('extracting context from results', () => {
     ]);
   });
 
-  it('reads marked lines written in Markdown: bold, headings, quotes, a space before the key', () => {
+  it('reads marked lines written in Markdown: bold, headings, quotes, a space before the key or the colon', () => {
     const drafts = extractContext({
       text: [
         '**Decision:** use pnpm',
@@ -654,6 +654,8 @@ describe('extracting context from results', () => {
         '### Decision[cache_ttl]: 5 minutes',
         '> Finding: quoted from the log',
         'Decision [region]: eu-west-1',
+        'Decision[queue] : BullMQ',
+        'Finding : the worker pool is idle at night',
         '**Note:** not a fact marker',
       ].join('\n'),
     });
@@ -665,6 +667,8 @@ describe('extracting context from results', () => {
       ['decision', 'cache_ttl', '5 minutes'],
       ['finding', undefined, 'quoted from the log'],
       ['decision', 'region', 'eu-west-1'],
+      ['decision', 'queue', 'BullMQ'],
+      ['finding', undefined, 'the worker pool is idle at night'],
     ]);
   });
 

@@ -71,12 +71,12 @@ function structuredFacts(given: unknown): ContextDraft[] | undefined {
  * carry a key — `Decision[database]: use PostgreSQL` — and a later line with the same key replaces it.
  */
 const markers: Array<[RegExp, ContextEntryType]> = [
-  [/^decision\s*(?:\[(.*?)\])?:\s*/i, 'decision'],
-  [/^finding\s*(?:\[(.*?)\])?:\s*/i, 'finding'],
-  [/^(?:file changed|changed file)\s*(?:\[(.*?)\])?:\s*/i, 'file_changed'],
-  [/^error\s*(?:\[(.*?)\])?:\s*/i, 'error'],
-  [/^artifact\s*(?:\[(.*?)\])?:\s*/i, 'artifact'],
-  [/^summary\s*(?:\[(.*?)\])?:\s*/i, 'summary'],
+  [/^decision\s*(?:\[(.*?)\])?\s*:\s*/i, 'decision'],
+  [/^finding\s*(?:\[(.*?)\])?\s*:\s*/i, 'finding'],
+  [/^(?:file changed|changed file)\s*(?:\[(.*?)\])?\s*:\s*/i, 'file_changed'],
+  [/^error\s*(?:\[(.*?)\])?\s*:\s*/i, 'error'],
+  [/^artifact\s*(?:\[(.*?)\])?\s*:\s*/i, 'artifact'],
+  [/^summary\s*(?:\[(.*?)\])?\s*:\s*/i, 'summary'],
 ];
 
 /**
