@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
+import { mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { makeRepo } from './support/git-repo.js';
 import { requireProgram } from './support/programs.js';
@@ -24,16 +24,12 @@ const model = useScriptedModel(
       ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
-      {
-        match: { prompt: 'Slow twin', turn: 1 },
-        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
-        sequencePer: 'script',
-      },
-      {
-        match: { prompt: 'Slow twin' },
-        reply: { text: 'Recalled slowly, word by word, as twins do.', chunkDelayMs: 4_000 },
-        sequencePer: 'script',
-      },
+      ...toolThenText(
+        'Slow twin',
+        { name: 'mcp__memory__read_graph', input: {} },
+        'Recalled slowly, word by word, as twins do.',
+        4_000,
+      ),
     ],
     default: { text: 'OK' },
   },
@@ -41,13 +37,7 @@ const model = useScriptedModel(
 );
 
 const dataDir = () => join(model.home.dir, 'data');
-const env = (extra: Record<string, string> = {}) =>
-  model.home.cliEnv(model.url, {
-    BATON_DATA_DIR: dataDir(),
-    ENABLE_TOOL_SEARCH: 'false',
-    MCP_TIMEOUT: '60000',
-    ...extra,
-  });
+const env = (extra: Record<string, string> = {}) => mcpCliEnv(model, extra);
 
 function workflow(name: string, servers: string[], phases: string): string {
   mkdirSync(model.home.dir, { recursive: true });

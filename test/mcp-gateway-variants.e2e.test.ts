@@ -11,7 +11,7 @@ import { listProcesses } from '../src/core/index.js';
 import { requireProgram } from './support/programs.js';
 import { freePort, useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
+import { launchDateRules, mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 
 // Variants of the gateway's required behaviour that test/mcp-gateway.e2e.test.ts does not cover: several
 // shared servers at once with env secrets, an http server beside them, `baton cancel` from another
@@ -25,16 +25,12 @@ const model = useScriptedModel(
       ...toolThenText('Echo over sse', { name: 'mcp__legacy__echo', input: { message: 'sse-marker-31' } }, 'Echoed.'),
       // Streams slowly (about 50 s in all), so the run is stopped while the agent and its servers run,
       // however long a busy machine takes to deliver the stop.
-      {
-        match: { prompt: 'Slow recall', turn: 1 },
-        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
-        sequencePer: 'script',
-      },
-      {
-        match: { prompt: 'Slow recall' },
-        reply: { text: 'Recalled slowly, word by word, as agents do.', chunkDelayMs: 10_000 },
-        sequencePer: 'script',
-      },
+      ...toolThenText(
+        'Slow recall',
+        { name: 'mcp__memory__read_graph', input: {} },
+        'Recalled slowly, word by word, as agents do.',
+        10_000,
+      ),
     ],
     default: { text: 'OK' },
   },
@@ -42,13 +38,7 @@ const model = useScriptedModel(
 );
 
 const dataDir = () => join(model.home.dir, 'data');
-const env = (extra: Record<string, string> = {}) =>
-  model.home.cliEnv(model.url, {
-    BATON_DATA_DIR: dataDir(),
-    ENABLE_TOOL_SEARCH: 'false',
-    MCP_TIMEOUT: '60000',
-    ...extra,
-  });
+const env = (extra: Record<string, string> = {}) => mcpCliEnv(model, extra);
 
 const leftoverServers = () => mcpServerProcessesWithEnv(model.home.dir);
 const leftoverAgents = () => agentProcessesWithEnv(model.home.dir);

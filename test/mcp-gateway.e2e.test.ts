@@ -11,7 +11,7 @@ import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { launchDateRules, nodeServerYaml, npmServers } from './support/mcp-servers.js';
+import { launchDateRules, mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 import { listProcesses } from '../src/core/index.js';
 
 const faultServer = fileURLToPath(new URL('./fixtures/fault-mcp-server.mjs', import.meta.url));
@@ -33,16 +33,7 @@ const model = useScriptedModel(
       },
       { match: { prompt: 'Add together' }, reply: { text: 'Added.', chunkDelayMs: 700 }, sequencePer: 'script' },
       // Streams slowly, so the orchestrator can be stopped while the agent and its servers run.
-      {
-        match: { prompt: 'Slow recall', turn: 1 },
-        reply: { toolUse: { name: 'mcp__memory__read_graph', input: {} } },
-        sequencePer: 'script',
-      },
-      {
-        match: { prompt: 'Slow recall' },
-        reply: { text: 'Recalled slowly.', chunkDelayMs: 700 },
-        sequencePer: 'script',
-      },
+      ...toolThenText('Slow recall', { name: 'mcp__memory__read_graph', input: {} }, 'Recalled slowly.', 700),
     ],
     default: { text: 'OK' },
   },
@@ -50,8 +41,7 @@ const model = useScriptedModel(
 );
 
 const dataDir = () => join(model.home.dir, 'data');
-const env = () =>
-  model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir(), ENABLE_TOOL_SEARCH: 'false', MCP_TIMEOUT: '60000' });
+const env = () => mcpCliEnv(model);
 
 const leftoverServers = () => mcpServerProcessesWithEnv(model.home.dir);
 

@@ -375,19 +375,23 @@ phases:
     expect(runtime.calls.map((c) => c.maxBudgetUsd?.toFixed(1))).toEqual(['1.0', '0.7', '0.4', '0.1']);
   });
 
-  it("counts the summarizer's model calls against the run budget, and caps them by what is left", async () => {
-    const workflow = parseWorkflow(
+  /** A run with a $1 budget whose second phase reads a summary, written by a summarizer agent. */
+  const summarizedWorkflow = (name: string) =>
+    parseWorkflow(
       `
 version: 1
-name: summarized
+name: ${name}
 budgetUsd: 1.0
 context: { summarizer: agent }
 phases:
   - { id: research, agents: [{ id: scout, prompt: look around }] }
   - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: build it }] }
 `,
-      'summarized.yaml',
+      `${name}.yaml`,
     );
+
+  it("counts the summarizer's model calls against the run budget, and caps them by what is left", async () => {
+    const workflow = summarizedWorkflow('summarized');
     const events = new RunEvents();
     const exceeded: number[] = [];
     events.on('budget.exceeded', (e) => exceeded.push(e.spentUsd));
@@ -420,18 +424,7 @@ phases:
   });
 
   it("a resumed run's budget starts from what the summarizer spent before, not only its agents", async () => {
-    const workflow = parseWorkflow(
-      `
-version: 1
-name: summarized-resume
-budgetUsd: 1.0
-context: { summarizer: agent }
-phases:
-  - { id: research, agents: [{ id: scout, prompt: look around }] }
-  - { id: build, dependsOn: [research], inherit: summary, agents: [{ id: dev, prompt: build it }] }
-`,
-      'summarized-resume.yaml',
-    );
+    const workflow = summarizedWorkflow('summarized-resume');
     const controller = new AbortController();
     const behaviour: FakeBehaviour = (spec) => {
       if (spec.agentId === 'context-summarizer') return { text: 'the summary', costUsd: 0.4 };

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Script } from '../../src/model-server/index.js';
+import type { ScriptedModel } from './scripted-model.js';
 
 const packages = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/', import.meta.url));
 
@@ -29,18 +31,32 @@ export function nodeServerYaml(script: string, args: string[] = [], launched = f
 
 /**
  * Two rules of a model script: an agent whose prompt has `prompt` calls `tool` on its first turn,
- * then answers `text`.
+ * then answers `text` — streamed a chunk every `chunkDelayMs` when given, so a test can act while the
+ * agent and its servers still run.
  */
 export function toolThenText(
   prompt: string,
   tool: { name: string; input: Record<string, unknown> },
   text: string,
+  chunkDelayMs?: number,
 ): Script['rules'] {
   return [
     { match: { prompt, turn: 1 }, reply: { toolUse: tool }, sequencePer: 'script' },
-    { match: { prompt }, reply: { text }, sequencePer: 'script' },
+    { match: { prompt }, reply: { text, ...(chunkDelayMs ? { chunkDelayMs } : {}) }, sequencePer: 'script' },
   ];
 }
+
+/**
+ * The environment of a `baton` command with MCP servers: the store under the model's home (`data`),
+ * MCP tools listed up front, a minute for a server to start on a busy machine.
+ */
+export const mcpCliEnv = (model: ScriptedModel, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  model.home.cliEnv(model.url, {
+    BATON_DATA_DIR: join(model.home.dir, 'data'),
+    ENABLE_TOOL_SEARCH: 'false',
+    MCP_TIMEOUT: '60000',
+    ...extra,
+  });
 
 /** The memory server's launch date, stored by one agent and read by another. */
 export const launchDateRules: Script['rules'] = [
