@@ -238,6 +238,40 @@ phases:
       expect(checkoutFingerprint(s.repo)).toEqual(before);
     });
 
+    it('verifyBatch: verify once on the merged result; bisection leaves the breaking branch out, and a conflict after it is resolved again', async () => {
+      const s = scenario('batch');
+      const workflow = s.workflow(`version: 1
+name: merge-batch
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, verifyBatch: true, onConflict: agent }
+    agents:
+      - { id: claim-a, allowedTools: [Bash], prompt: Claim the shared line as A in shared.txt. }
+      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
+      - { id: claim-b, allowedTools: [Bash], prompt: Claim the shared line as B in shared.txt. }
+`);
+      const result = await s.run(['run', workflow, '--json']);
+      expect(result.code).toBe(0);
+      const edit = phaseOf(JSON.parse(result.stdout) as RunSummary, 'edit');
+      expect(steps(edit)).toEqual(['claim-a:merged', 'breaker:skipped:verify-failed', 'claim-b:resolved']);
+      const merge = edit.merge!;
+      expect(merge.steps[1]!.verify!.outputTail).toContain('check failed: BROKEN found');
+      // claim-b conflicted twice: before bisection (merged after the breaker) and merged again without it.
+      expect(merge.steps[2]!.resolver).toEqual({ agentId: 'edit.resolve.claim-b.r1', status: 'succeeded' });
+      expect(edit.agents.map((a) => a.id)).toEqual(
+        expect.arrayContaining(['edit.resolve.claim-b', 'edit.resolve.claim-b.r1']),
+      );
+      expect(merge).toMatchObject({ rebuilds: 1, verified: { head: merge.head, verify: { exitCode: 0 } } });
+      expect(s.git('show', `${merge.into}:shared.txt`)).toBe('shared by A\nshared by B');
+      expect(s.git('ls-tree', '--name-only', merge.into).split('\n')).not.toContain('d.txt');
+      const status = await s.run(['status', JSON.parse(result.stdout).runId]);
+      expect(status.stdout).toContain(
+        `verified ${merge.head.slice(0, 10)} verify exit 0 (after leaving out 1 branch(es) by bisection)`,
+      );
+    });
+
     it('a run SIGKILLed while merging resumes the merge where it stopped and ends at the same integration head', async () => {
       const s = scenario('killed');
       const before = checkoutFingerprint(s.repo);

@@ -106,6 +106,52 @@ describe('formatSummary', () => {
     );
     expect(text).not.toContain('⇒ single');
   });
+  it('says which head a batched verify passed on, and how many branches bisection left out', () => {
+    const verify = { command: 'npm test', exitCode: 0, timedOut: false, outputTail: 'ok\n', durationMs: 5 };
+    const failed = { ...verify, exitCode: 1, outputTail: 'not ok 3 - adds\n' };
+    const summary: RunSummary = {
+      runId: 'r1',
+      workflow: 'w',
+      tenant: 'default',
+      priority: 0,
+      status: 'partial',
+      totals,
+      phases: [
+        {
+          id: 'edit',
+          status: 'succeeded',
+          agents: [agent('a'), agent('b')],
+          merge: {
+            runId: 'r1',
+            phaseId: 'edit',
+            status: 'partial',
+            into: 'baton/r1/edit',
+            createdBranch: true,
+            baseCommit: 'b'.repeat(40),
+            head: 'c'.repeat(40),
+            round: 1,
+            steps: [
+              { agentId: 'a', branch: 'baton/r1/a', outcome: 'merged', head: 'c'.repeat(40) },
+              {
+                agentId: 'b',
+                branch: 'baton/r1/b',
+                outcome: 'skipped',
+                reason: 'verify-failed',
+                verify: failed,
+                head: 'c'.repeat(40),
+              },
+            ],
+            verified: { head: 'c'.repeat(40), verify },
+            rebuilds: 1,
+            startedAt: 1,
+          },
+        },
+      ],
+    };
+    const text = formatSummary(summary);
+    expect(text).toContain('      skipped  b                verify-failed · verify exit 1: not ok 3 - adds');
+    expect(text).toContain('      verified cccccccccc verify exit 0 (after leaving out 1 branch(es) by bisection)');
+  });
 });
 
 describe('approvalRequestText', () => {

@@ -121,6 +121,10 @@ function mergeLines(merge: MergeReport | undefined): string[] {
   if (merge.error) lines.push(`      ! ${merge.error.code}: ${merge.error.message}`);
   for (const step of merge.steps)
     lines.push(`      ${step.outcome.padEnd(8)} ${step.agentId.padEnd(16)} ${mergeDetails(step)}`);
+  if (merge.verified) {
+    const rebuilt = merge.rebuilds ? ` (after leaving out ${merge.rebuilds} branch(es) by bisection)` : '';
+    lines.push(`      verified ${merge.verified.head.slice(0, 10)} ${verifyText(merge.verified.verify)}${rebuilt}`);
+  }
   if (merge.pr) lines.push(`      pr ${merge.pr.url ?? merge.pr.skipped ?? `gh exit ${merge.pr.exitCode}`}`);
   return lines;
 }

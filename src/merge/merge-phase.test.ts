@@ -1,7 +1,7 @@
 // The merge loop against real git repositories, with agent branches made by hand and a resolver
 // that edits files directly: the policies, ordering, branch safety and resumability.
 import { execFileSync } from 'node:child_process';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
@@ -170,6 +170,112 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     const partial = await merge(ok.repo, broken, { verify: 'sh check.sh' });
     expect(partial).toMatchObject({ status: 'partial' });
     expect(partial.error).toBeUndefined();
+  });
+
+  describe('verifyBatch: verify once, bisect on failure', () => {
+    /** A verify command that also counts its runs, in a file outside every worktree. */
+    const countedVerify = (name: string): { command: string; runs: () => number } => {
+      const log = join(temp.dir, `${name}.verify-runs`);
+      return {
+        command: `echo run >> '${log}'; sh check.sh`,
+        runs: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0),
+      };
+    };
+    const branches = (git: (...a: string[]) => string, repo: string, broken: number[], count = 8): AgentRecord[] =>
+      Array.from({ length: count }, (_, i) =>
+        agentBranch(git, repo, `f${i}`, { [`f${i}.txt`]: broken.includes(i) ? 'BROKEN\n' : `feature ${i}\n` }),
+      );
+
+    it('merges every branch and runs verify once when the result passes', async () => {
+      const { repo, git } = setup('batch-pass');
+      const verify = countedVerify('batch-pass');
+      const report = await merge(repo, branches(git, repo, []), { verify: verify.command, verifyBatch: true });
+      expect(report.status).toBe('succeeded');
+      expect(report.steps.map((s) => s.outcome)).toEqual(Array(8).fill('merged'));
+      expect(report.steps.every((s) => s.verify === undefined)).toBe(true);
+      expect(report.verified).toMatchObject({ head: report.head, verify: { exitCode: 0 } });
+      expect(verify.runs()).toBe(1);
+      expect(git('rev-parse', report.into)).toBe(report.head);
+    });
+
+    it('finds the branch that broke verify by bisection, leaves it out and keeps the rest', async () => {
+      const { repo, git } = setup('batch-one');
+      const verify = countedVerify('batch-one');
+      const report = await merge(repo, branches(git, repo, [5]), { verify: verify.command, verifyBatch: true });
+      expect(report.status).toBe('partial');
+      expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+        ...[0, 1, 2, 3, 4].map((i) => `f${i}:merged:`),
+        'f5:skipped:verify-failed',
+        'f6:merged:',
+        'f7:merged:',
+      ]);
+      expect(report.steps[5]!.verify).toMatchObject({ exitCode: 1, outputTail: 'broken\n' });
+      // The whole result, then heads 3, 5 and 4 of the 8 merges, then the result without f5: 5 runs, not 8.
+      expect(verify.runs()).toBe(5);
+      expect(report.rebuilds).toBe(1);
+      expect(report.verified).toMatchObject({ head: report.head, verify: { exitCode: 0 } });
+      const files = git('ls-tree', '--name-only', report.into).split('\n');
+      expect(files).toEqual(expect.arrayContaining(['f0.txt', 'f4.txt', 'f6.txt', 'f7.txt']));
+      expect(files).not.toContain('f5.txt');
+    });
+
+    it('leaves out each of several branches that break verify', async () => {
+      const { repo, git } = setup('batch-two');
+      const report = await merge(repo, branches(git, repo, [1, 6]), { verify: 'sh check.sh', verifyBatch: true });
+      const skipped = report.steps.filter((s) => s.outcome === 'skipped').map((s) => `${s.agentId}:${s.reason}`);
+      expect(skipped).toEqual(['f1:verify-failed', 'f6:verify-failed']);
+      expect(report.steps.filter((s) => s.outcome === 'merged')).toHaveLength(6);
+      expect(report.rebuilds).toBe(2);
+      expect(git('ls-tree', '--name-only', report.into).split('\n')).not.toContain('f6.txt');
+    });
+
+    it('with onVerifyFailure: fail, stops at the branch that broke verify, naming it', async () => {
+      const { repo, git } = setup('batch-fail');
+      const agents = branches(git, repo, [2], 4);
+      const report = await merge(repo, agents, { verify: 'sh check.sh', verifyBatch: true, onVerifyFailure: 'fail' });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toBe(
+        `verify failed after merging ${agents[2]!.workspace!.branch}, found by bisection (exit 1)`,
+      );
+      expect(report.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['f0:merged', 'f1:merged', 'f2:skipped']);
+      expect(git('rev-parse', report.into)).toBe(report.steps[1]!.head);
+    });
+
+    it('a verify that fails on the base commit too fails the merge instead of blaming a branch', async () => {
+      const { repo, git } = setup('batch-broken-verify');
+      const report = await merge(repo, branches(git, repo, [], 3), {
+        verify: 'sh no-such-check.sh',
+        verifyBatch: true,
+      });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toContain('fails on the base commit');
+      expect(report.steps.some((s) => s.reason === 'verify-failed')).toBe(false);
+    });
+
+    it('an orchestrator stopped after the merges, before verify, verifies and bisects on resume', async () => {
+      const { repo, git } = setup('batch-resume');
+      const agents = branches(git, repo, [3], 5);
+      // As if killed once every merge was recorded: the stored report is still running, nothing verified.
+      const merged = await merge(repo, agents, {});
+      await temp.store.saveMergeReport({ ...merged, status: 'running', finishedAt: undefined });
+      const resumed = await merge(repo, agents, { verify: 'sh check.sh', verifyBatch: true });
+      expect(resumed.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual([
+        'f0:merged',
+        'f1:merged',
+        'f2:merged',
+        'f3:skipped',
+        'f4:merged',
+      ]);
+      expect(resumed.verified?.head).toBe(resumed.head);
+      expect(git('rev-parse', resumed.into)).toBe(resumed.head);
+      expect(git('ls-tree', '--name-only', resumed.into).split('\n')).not.toContain('f3.txt');
+    });
+
+    it('needs a verify command', () => {
+      const parsed = mergeSchema.safeParse({ verifyBatch: true });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ['verifyBatch'] });
+    });
   });
 
   it('never overwrites an `into` branch the run did not create', async () => {

@@ -92,16 +92,28 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
   const context: MergeContext = { ...options, spec, root, path, clock, report };
   if (report.status === 'failed') return report;
   try {
-    for (const agent of mergeOrder(options.agents, spec)) {
-      if (report.steps.some((s) => s.agentId === agent.id)) continue; // recorded before the orchestrator stopped
-      await record(context, await mergeAgent(context, agent));
-    }
+    await mergeAll(context);
     await removeWorktree(root, path);
-    return await finishReport(context, await brokenVerify(context));
+    return await finishReport(context, spec.verifyBatch ? undefined : await brokenVerify(context));
   } catch (error) {
     if (options.signal.aborted) return report; // the run was cancelled: the merge continues on resume
     await removeWorktree(root, path).catch(() => undefined);
     return finishReport(context, error instanceof MergeStopped ? error.info : toMergeError(error));
+  }
+}
+
+/**
+ * Merges every branch not yet recorded (steps recorded before the orchestrator stopped are kept). With
+ * `verifyBatch`, then verifies the result; a branch that broke it is left out and the branches after it
+ * are merged again, until `verify` passes on what is merged.
+ */
+async function mergeAll(context: MergeContext): Promise<void> {
+  for (;;) {
+    for (const agent of mergeOrder(context.agents, context.spec)) {
+      if (context.report.steps.some((s) => s.agentId === agent.id)) continue;
+      await record(context, await mergeAgent(context, agent));
+    }
+    if (!context.spec.verifyBatch || !(await verifyBatch(context))) return;
   }
 }
 
@@ -217,7 +229,10 @@ async function mergeAgent(context: MergeContext, agent: AgentRecord): Promise<Me
   }
   const merged = await mergeCommit(context, agent, commit);
   if ('agentId' in merged) return { ...merged, ...(branchVerify ? { branchVerify } : {}) };
-  const verify = spec.verify ? await runVerify(spec.verify, context.path, context.signal, context.clock) : undefined;
+  const verify =
+    spec.verify && !spec.verifyBatch
+      ? await runVerify(spec.verify, context.path, context.signal, context.clock)
+      : undefined;
   const extra = { ...(branchVerify ? { branchVerify } : {}), ...(verify ? { verify } : {}), ...merged.details };
   if (!verifyPassed(verify)) {
     await resetTo(context.path, report.head);
@@ -242,6 +257,77 @@ async function verifyBranch(context: MergeContext, commit: string): Promise<Veri
 }
 
 /**
+ * `verifyBatch`: verifies what is merged since the last head that passed. Passing, that head is
+ * recorded. Failing, the branch that broke it is found by bisection over the merge heads since (each
+ * checked in a throwaway worktree): the first head that fails after one that passed. That branch is
+ * recorded as skipped (`verify-failed`) and the integration branch goes back to before it; the steps
+ * after it are dropped, to be merged again. Returns whether a branch was left out.
+ */
+async function verifyBatch(context: MergeContext): Promise<boolean> {
+  const { report, spec, root, path } = context;
+  const from = report.verified?.head ?? report.baseCommit;
+  if (report.head === from) return false;
+  await checkoutIntegration(root, path, report.into, report.head);
+  const atHead = await runVerify(spec.verify!, path, context.signal, context.clock);
+  if (verifyPassed(atHead)) {
+    report.verified = { head: report.head, verify: atHead };
+    await context.store.saveMergeReport(report);
+    return false;
+  }
+  const { culprit, verify } = await bisect(context, mergedSince(report, from), atHead);
+  const at = report.steps.indexOf(culprit);
+  const before = at === 0 ? report.baseCommit : report.steps[at - 1]!.head;
+  const step: MergeStep = { ...culprit, outcome: 'skipped', reason: 'verify-failed', verify, head: before };
+  report.steps.splice(at);
+  report.head = before;
+  report.rebuilds = (report.rebuilds ?? 0) + 1;
+  await resetTo(path, before);
+  await failIf(
+    context,
+    spec.onVerifyFailure,
+    step,
+    `verify failed after merging ${step.branch}, found by bisection (${verifyFailure(verify, spec.verify!)})`,
+  );
+  await record(context, step);
+  return true;
+}
+
+/** The steps that merged a branch after the integration head `from` (the base commit: all of them). */
+function mergedSince(report: MergeReport, from: string): MergeStep[] {
+  const start = from === report.baseCommit ? 0 : report.steps.findIndex((s) => s.head === from) + 1;
+  return report.steps.slice(start).filter((s) => s.outcome !== 'skipped');
+}
+
+/**
+ * The first of `merged` whose head fails `verify` right after one that passes (the head before the
+ * first of them passed, or is the base commit, checked here when it comes to that). `last` is what
+ * verify said on the last one's head. About log2(n) verify runs.
+ */
+async function bisect(
+  context: MergeContext,
+  merged: MergeStep[],
+  last: VerifyResult,
+): Promise<{ culprit: MergeStep; verify: VerifyResult }> {
+  let [passing, failing, verify] = [-1, merged.length - 1, last];
+  while (failing - passing > 1) {
+    const middle = Math.floor((passing + failing) / 2);
+    const result = await verifyBranch(context, merged[middle]!.head);
+    if (verifyPassed(result)) {
+      passing = middle;
+      context.report.verified = { head: merged[middle]!.head, verify: result };
+    } else [failing, verify] = [middle, result];
+  }
+  if (passing === -1 && !context.report.verified) await baseMustPass(context);
+  return { culprit: merged[failing]!, verify };
+}
+
+/** Verify failing on the base commit too fails the merge: the command or the base is broken, not a branch. */
+async function baseMustPass(context: MergeContext): Promise<void> {
+  const error = await brokenOnBase(context);
+  if (error) throw new MergeStopped(error);
+}
+
+/**
  * When verify kept every branch out, whether it fails on the base commit too: then the command (a typo,
  * a missing script) or the base is broken, not the agents' work, and the merge fails saying so instead
  * of ending partial with nothing merged. Costs one more verify run, and only then.
@@ -250,6 +336,13 @@ async function brokenVerify(context: MergeContext): Promise<ErrorInfo | undefine
   const { report, spec } = context;
   const verifyFailed = report.steps.filter((s) => s.reason === 'verify-failed' || s.reason === 'branch-verify-failed');
   if (!spec.verify || verifyFailed.length === 0 || report.steps.some((s) => s.outcome !== 'skipped')) return undefined;
+  return brokenOnBase(context);
+}
+
+/** The error to fail with when `verify` fails on the base commit itself. */
+async function brokenOnBase(context: MergeContext): Promise<ErrorInfo | undefined> {
+  const { report, spec } = context;
+  if (!spec.verify) return undefined;
   const onBase = await verifyBranch(context, report.baseCommit);
   if (verifyPassed(onBase)) return undefined;
   return {
@@ -321,7 +414,8 @@ async function runResolver(
     const touched = await changedFiles(context.root, report.baseCommit, other.workspace.commit);
     if (touched.some((f) => files.includes(f))) merged.push(side(other));
   }
-  const agentId = `${phase.id}.resolve.${agent.id}${report.round > 1 ? `.${report.round}` : ''}`;
+  const again = `${report.round > 1 ? `.${report.round}` : ''}${report.rebuilds ? `.r${report.rebuilds}` : ''}`;
+  const agentId = `${phase.id}.resolve.${agent.id}${again}`;
   const { status } = await context.resolve({
     agentId,
     prompt: resolverPrompt({ into: report.into, files, incoming: side(agent), merged, spec }),

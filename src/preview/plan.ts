@@ -34,7 +34,7 @@ export interface PhasePlan {
   workspace: 'shared' | 'worktree';
   repo?: string;
   /** `merge:` of a worktree phase: where the branches go, the command that checks each merge, what a conflict does. */
-  merge?: { into: string; verify?: string; onConflict: string; onVerifyFailure: string };
+  merge?: { into: string; verify?: string; verifyBatch?: boolean; onConflict: string; onVerifyFailure: string };
   agents: AgentPlan[];
 }
 
@@ -169,6 +169,7 @@ export async function planWorkflow(
           merge: {
             into: phase.merge.into,
             ...(phase.merge.verify ? { verify: phase.merge.verify.command } : {}),
+            ...(phase.merge.verifyBatch ? { verifyBatch: true } : {}),
             onConflict: phase.merge.onConflict,
             onVerifyFailure: phase.merge.onVerifyFailure,
           },

@@ -57,8 +57,9 @@ function workspaceLines(phases: PhasePlan[]): string[] {
 
 function mergeText(merge: PhasePlan['merge']): string {
   if (!merge) return 'branches are kept for you to merge';
+  const checks = merge.verifyBatch ? 'checks the merged branches once, bisecting on failure' : 'checks each merge';
   const verify = merge.verify
-    ? `\`${merge.verify}\` checks each merge (a failing branch: ${merge.onVerifyFailure})`
+    ? `\`${merge.verify}\` ${checks} (a failing branch: ${merge.onVerifyFailure})`
     : 'no verify command';
   return `branches merged into ${merge.into}; ${verify}; a conflict: ${merge.onConflict}`;
 }

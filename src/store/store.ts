@@ -187,6 +187,10 @@ export interface MergeReport {
   /** 1 for the run's own merge, +1 for each `baton merge` that redid it. */
   round: number;
   steps: MergeStep[];
+  /** `verifyBatch`: the newest integration head `verify` passed on, and what it said. */
+  verified?: { head: string; verify: VerifyResult };
+  /** `verifyBatch`: how many times a branch that broke `verify` was left out and the branches after it merged again. */
+  rebuilds?: number;
   pr?: { url?: string; exitCode?: number | null; outputTail?: string; skipped?: string };
   error?: ErrorInfo;
   startedAt: number;

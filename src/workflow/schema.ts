@@ -135,6 +135,11 @@ export const mergeSchema = z
     verify: verifySchema.optional(),
     /** Also run `verify` on each agent's own branch before merging it. */
     verifyEach: z.boolean().default(false),
+    /**
+     * Run `verify` once on the merged result instead of after each merge; when it fails, find the
+     * branch that broke it by bisection, leave it out, merge the rest again.
+     */
+    verifyBatch: z.boolean().default(false),
     /** `agents`: declaration order; `smallest-first`: fewest changed lines first. */
     order: z.enum(['agents', 'smallest-first']).default('agents'),
     onConflict: z.enum(['fail', 'skip', 'agent']).default('skip'),
@@ -151,6 +156,10 @@ export const mergeSchema = z
   .refine((m) => !m.verifyEach || m.verify !== undefined, {
     message: 'verifyEach runs `verify` on each branch: give verify a command too',
     path: ['verifyEach'],
+  })
+  .refine((m) => !m.verifyBatch || m.verify !== undefined, {
+    message: 'verifyBatch runs `verify` on the merged branches: give verify a command too',
+    path: ['verifyBatch'],
   });
 export const approvalGateSchema = z
   .object(

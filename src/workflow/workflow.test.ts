@@ -249,6 +249,7 @@ phases:
       into: 'baton/{{run8}}/{{phase}}',
       verify: { command: 'npm test', timeoutMs: 600_000 },
       verifyEach: false,
+      verifyBatch: false,
       order: 'smallest-first',
       onConflict: 'agent',
       onVerifyFailure: 'skip',
@@ -262,6 +263,13 @@ phases:
         'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verifyEach: true }, agents: [{ id: b, prompt: p }] }\n',
       ),
     ).toMatch(/phases\[0\]\.merge\.verifyEach: verifyEach runs `verify` on each branch: give verify a command too/);
+    expect(
+      errorOf(
+        'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verifyBatch: true }, agents: [{ id: b, prompt: p }] }\n',
+      ),
+    ).toMatch(
+      /phases\[0\]\.merge\.verifyBatch: verifyBatch runs `verify` on the merged branches: give verify a command too/,
+    );
     expect(
       errorOf(
         'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { onConflict: theirs }, agents: [{ id: b, prompt: p }] }\n',
