@@ -179,6 +179,8 @@ function mergeBox(m) {
     return tr;
   }));
   box.append(table);
+  if (m.verified) box.append(el('div', 'Verified at ' + m.verified.head.slice(0, 10) + ': ' + verify(m.verified.verify) +
+    (m.rebuilds ? ' (after leaving out ' + m.rebuilds + ' branch(es) by bisection)' : ''), 'muted verified'));
   if (m.pr) box.append(el('div', 'Pull request: ' + (m.pr.url || m.pr.skipped || 'gh exit ' + m.pr.exitCode), 'muted'));
   return box;
 }
