@@ -13,6 +13,7 @@ import { contextWorkflows, type BenchChild, type BenchWorkflow } from './context
 import { heldOutWorkflows } from './context-workflows-heldout.js';
 import { heldOut2Workflows } from './context-workflows-heldout2.js';
 import { heldOut3Workflows } from './context-workflows-heldout3.js';
+import { heldOut4Workflows } from './context-workflows-heldout4.js';
 import { round, type BenchResult } from './harness.js';
 
 /** The default budget first: the targets apply to it. */
@@ -22,7 +23,7 @@ const PHASE_OUTPUT_CHARS = 4000;
 /** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
 const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
 /**
- * `BENCH_CONTEXT_HELDOUT=0` leaves the three held-out sets out (while tuning, so they stay unseen);
+ * `BENCH_CONTEXT_HELDOUT=0` leaves the four held-out sets out (while tuning, so they stay unseen);
  * `BENCH_CONTEXT_WORKFLOWS=<file.json>` measures workflows of your own instead (a JSON array of
  * `BenchWorkflow`), reported as the set `external`.
  */
@@ -37,6 +38,7 @@ function workflowSets(): Array<{ set: string; workflows: BenchWorkflow[] }> {
           { set: 'held-out', workflows: heldOutWorkflows },
           { set: 'held-out-2', workflows: heldOut2Workflows },
           { set: 'held-out-3', workflows: heldOut3Workflows },
+          { set: 'held-out-4', workflows: heldOut4Workflows },
         ]),
   ];
 }
