@@ -23,6 +23,22 @@ const PHASE_OUTPUT_CHARS = 4000;
 /** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
 const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
 /**
+ * `BENCH_CONTEXT_SHARES=0.15,0.2,0.25,0.3` also measures every set at each of these `contextShare`s and
+ * reports the mean recall over them (`recall_<set>_at_<budget>_over_shares`): at one ceiling a change of
+ * ranking moves a set's recall by whole facts, which one lucky or unlucky fact decides; the mean over
+ * ceilings says whether needed facts moved up the ranking in general.
+ */
+function sharesToAverage(): number[] {
+  return (process.env.BENCH_CONTEXT_SHARES ?? '')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const share = Number(s);
+      if (!(share > 0)) throw new Error(`BENCH_CONTEXT_SHARES: "${s}" is no contextShare; give numbers above 0`);
+      return share;
+    });
+}
+/**
  * `BENCH_CONTEXT_HELDOUT=0` leaves the four held-out sets out (while tuning, so they stay unseen);
  * `BENCH_CONTEXT_WORKFLOWS=<file.json>` measures workflows of your own instead (a JSON array of
  * `BenchWorkflow`), reported as the set `external`.
@@ -140,7 +156,10 @@ function sum(scores: ChildScore[], field: keyof Omit<ChildScore, 'missed'>): num
   return scores.reduce((s, c) => s + c[field], 0);
 }
 
-async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, ChildScore[]>> {
+async function measureWorkflow(
+  workflow: BenchWorkflow,
+  knobs: Partial<SelectionTuning> = tuning,
+): Promise<Map<number, ChildScore[]>> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-quality-'));
   const store = openSqliteStore({ dataDir: dir });
   try {
@@ -149,7 +168,7 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
       store,
       runId,
       sizeLimitBytes: Number.MAX_SAFE_INTEGER,
-      tuning,
+      tuning: knobs,
     });
     const entryOf = await record(workflow, accumulator);
     const byBudget = new Map<number, ChildScore[]>();
@@ -174,6 +193,27 @@ async function measureWorkflow(workflow: BenchWorkflow): Promise<Map<number, Chi
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Each set's recall and tokens vs naive at every `BENCH_CONTEXT_SHARES` share, averaged over the shares. */
+async function recallOverShares(shares: number[]): Promise<BenchResult['metrics']> {
+  const perGroup = new Map<string, Array<Record<string, number>>>();
+  for (const share of shares) {
+    const totals = new Map<string, ChildScore[]>();
+    for (const { set, workflows } of workflowSets())
+      for (const workflow of workflows)
+        for (const [budget, scores] of await measureWorkflow(workflow, { ...tuning, contextShare: share }))
+          totals.set(`${set}_at_${budget}`, [...(totals.get(`${set}_at_${budget}`) ?? []), ...scores]);
+    for (const [group, scores] of totals) perGroup.set(group, [...(perGroup.get(group) ?? []), summarise(scores)]);
+  }
+  const mean = (list: Array<Record<string, number>>, field: string): number =>
+    round(list.reduce((sum, s) => sum + (s[field] ?? 0), 0) / list.length, 3);
+  const metrics: BenchResult['metrics'] = {};
+  for (const [group, list] of perGroup) {
+    metrics[`recall_${group}_over_shares`] = mean(list, 'recall');
+    metrics[`vs_naive_${group}_over_shares`] = mean(list, 'vs_naive');
+  }
+  return metrics;
 }
 
 /**
@@ -203,6 +243,8 @@ export async function contextQuality(): Promise<BenchResult> {
       [`superseded_next_to_replacement_${group}`]: superseded_next_to_replacement,
     });
   }
+  const shares = sharesToAverage();
+  if (shares.length > 0) Object.assign(metrics, await recallOverShares(shares));
   return {
     name: 'context_quality',
     goal: 'at the default budget (2000), on tuned and on held-out workflows: recall ≥ 0.95, tokens ≤ 0.2× naive, no superseded decision next to its replacement',
