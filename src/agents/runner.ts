@@ -4,6 +4,7 @@ import {
   BatonError,
   emptyUsage,
   ErrorCodes,
+  estimatedCostOf,
   type AgentOutput,
   type AgentTotals,
   type ErrorInfo,
@@ -246,7 +247,14 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const usage = outcomes.reduce((sum, o) => addUsage(sum, o.usage), emptyUsage());
   const costUsd = outcomes.reduce((sum, o) => sum + o.costUsd, 0);
   const turns = outcomes.reduce((sum, o) => sum + o.turns, 0);
-  const base = { usage, costUsd, turns, attempts: outcomes.length, durationMs: Date.now() - startedAt };
+  const base = {
+    usage,
+    costUsd,
+    ...estimatedCostOf(outcomes),
+    turns,
+    attempts: outcomes.length,
+    durationMs: Date.now() - startedAt,
+  };
 
   if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
   // A transient failure is not retried once the attempts so far used up the budget or the turns.

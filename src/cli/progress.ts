@@ -5,6 +5,15 @@ import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const usd = (n: number): string => `$${n.toFixed(4)}`;
+/** A cost, with `~` when part of it is Baton's estimate (attempts cut off before Claude Code reported theirs). */
+const cost = (c: { costUsd: number; estimatedCostUsd?: number }): string =>
+  c.estimatedCostUsd ? `~${usd(c.costUsd)}` : usd(c.costUsd);
+
+/** What part of a total is estimated, and why. */
+export const estimatedNote = (c: { estimatedCostUsd?: number }): string =>
+  c.estimatedCostUsd
+    ? ` (${usd(c.estimatedCostUsd)} of it estimated at list price: attempts cut off before their cost was reported)`
+    : '';
 
 /** Prints a line as each agent starts, retries and finishes, so a user sees the run as it goes. */
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
@@ -152,7 +161,7 @@ export function formatSummary(summary: RunSummary): string {
       const tokens = agent.usage.inputTokens + agent.usage.outputTokens;
       const detail = agent.error ? `${agent.error.code}: ${agent.error.message}` : firstLine(agent.result, 70);
       lines.push(
-        `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${usd(agent.costUsd)} ×${agent.attempts}  ${detail}`,
+        `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${cost(agent)} ×${agent.attempts}  ${detail}`,
       );
       if (agent.permissions)
         lines.push(
@@ -177,7 +186,7 @@ export function formatSummary(summary: RunSummary): string {
     );
   }
   lines.push(
-    `Totals: ${t.succeeded}/${t.agents} agents succeeded, ${t.failed} failed · ${t.inputTokens} in / ${t.outputTokens} out tokens · ${usd(t.costUsd)} · ${seconds(t.durationMs)}`,
+    `Totals: ${t.succeeded}/${t.agents} agents succeeded, ${t.failed} failed · ${t.inputTokens} in / ${t.outputTokens} out tokens · ${cost(t)}${estimatedNote(t)} · ${seconds(t.durationMs)}`,
   );
   return lines.join('\n');
 }

@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addUsage, BatonError, emptyUsage, ErrorCodes, systemClock, type Clock, type Usage } from '../core/index.js';
+import {
+  addUsage,
+  BatonError,
+  emptyUsage,
+  ErrorCodes,
+  estimatedCostOf,
+  systemClock,
+  type Clock,
+  type Usage,
+} from '../core/index.js';
 import { batonCallPurposes, type BatonCallPurpose, type RunRecord, type Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
@@ -10,6 +19,8 @@ export interface UsageRow extends Usage {
   key: string;
   agents: number;
   costUsd: number;
+  /** The part of `costUsd` Baton estimated: attempts cut off before Claude Code reported their cost. */
+  estimatedCostUsd?: number;
 }
 
 /** Baton's own model calls (context summaries, re-ranking) of one run, for one purpose. */
@@ -63,6 +74,7 @@ async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): P
         ...addUsage(group, agent.usage),
         agents: group.agents + 1,
         costUsd: group.costUsd + agent.costUsd,
+        ...estimatedCostOf([group, agent]),
       });
     }
   }
@@ -125,6 +137,7 @@ export async function usageReport(
       agents: agentTotals.agents,
       batonCalls: ownTotals.calls,
       costUsd: agentTotals.costUsd + ownTotals.costUsd,
+      ...estimatedCostOf(rows),
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   addUsage,
   emptyUsage,
   ErrorCodes,
+  estimatedCostOf,
   systemClock,
   type Clock,
   type ModelTurn,
@@ -143,6 +144,7 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     ...result,
     usage: earlier.reduce((sum, a) => addUsage(sum, a.usage), result.usage),
     costUsd: earlier.reduce((sum, a) => sum + a.costUsd, result.costUsd),
+    ...estimatedCostOf([...earlier, result]),
     attempts: earlier.length + result.attempts,
   };
 }
@@ -204,6 +206,7 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
         finishedAt: clock.now(),
         usage: outcome.usage,
         costUsd: outcome.costUsd,
+        ...(outcome.estimatedCostUsd !== undefined ? { estimatedCostUsd: outcome.estimatedCostUsd } : {}),
         durationMs: outcome.durationMs,
         ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
       });

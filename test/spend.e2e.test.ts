@@ -1,0 +1,156 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import type { UsageReport } from '../src/observability/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { runCli, startCli, waitFor } from './support/cli.js';
+import { useScriptedModel } from './support/scripted-model.js';
+
+// Every turn reports exactly these tokens, so its cost is known: Claude Code's own, at sonnet's list price.
+const turnUsage = {
+  input_tokens: 100_000,
+  output_tokens: 100,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+};
+const readHostname = { toolUse: { name: 'Read', input: { file_path: '/etc/hostname' } }, usage: turnUsage };
+/** One answered turn, then a second response that streams far slower than any test waits. */
+const oneTurnThenSlow = (prompt: string) => ({
+  match: { prompt },
+  replies: [readHostname, { text: `${prompt}: done`, usage: turnUsage, chunkDelayMs: 60_000 }],
+  sequencePer: 'session' as const,
+});
+
+const model = useScriptedModel(
+  {
+    rules: [
+      { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: turnUsage }, sequencePer: 'session' },
+      oneTurnThenSlow('cancel me'),
+      oneTurnThenSlow('time me out'),
+    ],
+    default: { text: 'OK' },
+  },
+  'baton-spend-',
+);
+
+let files = 0;
+function workflowFile(yaml: string): string {
+  const path = join(model.home.dir, `workflow-${++files}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const env = (dataDir: string) =>
+  model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, dataDir), BATON_RETRY_BASE_DELAY_MS: '0' });
+
+const agentYaml = (id: string, prompt: string, extra = '') =>
+  `{ id: ${id}, prompt: ${prompt}, model: claude-sonnet-4-5, allowedTools: [Read]${extra} }`;
+
+/** What one answered turn costs as Claude Code reports it in its result. */
+async function claudeCodePriceOfOneTurn(dataDir: string): Promise<number> {
+  const path = workflowFile(`
+version: 1
+name: price
+phases: [{ id: only, agents: [${agentYaml('pricer', 'price one turn')}] }]
+`);
+  const { stdout } = await runCli(['run', path, '--json'], { env: env(dataDir) });
+  return (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!.costUsd;
+}
+
+// Sonnet's list price: $3 per million input tokens, $15 per million output tokens.
+const sonnetUsd = (input: number, output: number) => (input * 3 + output * 15) / 1_000_000;
+
+describe('spend of attempts cut off before Claude Code reports their cost (real claude, scripted model)', () => {
+  it('a cancelled attempt is priced from the tokens its stream showed, marked as an estimate, and counts toward usage and budgets', async () => {
+    const turnUsd = await claudeCodePriceOfOneTurn('cancelled');
+    // The price table agrees with Claude Code's own pricing of the same tokens.
+    expect(turnUsd).toBeCloseTo(sonnetUsd(100_000, 100), 6);
+
+    const path = workflowFile(`
+version: 1
+name: cancelled
+phases: [{ id: only, agents: [${agentYaml('worker', 'cancel me')}] }]
+`);
+    const runEnv = env('cancelled');
+    const cli = startCli(['run', path], { env: runEnv });
+    const store = openSqliteStore({ dataDir: join(model.home.dir, 'cancelled') });
+    try {
+      const runId = await waitFor(
+        async () => {
+          const run = (await store.listRuns({ limit: 5 })).find((r) => r.workflowName === 'cancelled');
+          const agent = run ? await store.getAgent(run.id, 'worker') : undefined;
+          // Its second (slow) response has started: the first turn is answered and the second's input counted.
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run!.id : undefined;
+        },
+        60_000,
+        'the second model turn',
+      );
+      const cancel = await runCli(['cancel', runId], { env: runEnv });
+      expect(cancel.code, cancel.stderr).toBe(0);
+      await cli.output;
+
+      // The first turn in full, and the second's input (its message_start says one output token so far).
+      const estimate = sonnetUsd(200_000, 101);
+      const [attempt] = await store.listAttempts(runId, 'worker');
+      expect(attempt).toMatchObject({ status: 'failed', error: { code: 'BATON_CANCELLED' } });
+      expect(attempt!.costUsd).toBeCloseTo(estimate, 6);
+      expect(attempt!.estimatedCostUsd).toBeCloseTo(estimate, 6);
+
+      const status = JSON.parse((await runCli(['status', runId, '--json'], { env: runEnv })).stdout) as RunSummary;
+      const agent = status.phases[0]!.agents[0]!;
+      expect(agent).toMatchObject({ status: 'cancelled' });
+      expect(agent.costUsd).toBeCloseTo(estimate, 6);
+      expect(agent.estimatedCostUsd).toBeCloseTo(estimate, 6);
+      expect(status.totals.estimatedCostUsd).toBeCloseTo(estimate, 6);
+      const text = (await runCli(['status', runId], { env: runEnv })).stdout;
+      expect(text).toContain(`~$${estimate.toFixed(4)}`);
+      const timeline = (await runCli(['status', runId, '--agent', 'worker'], { env: runEnv })).stdout;
+      expect(timeline).toContain(`$${estimate.toFixed(4)} (estimated)`);
+
+      const usage = JSON.parse(
+        (await runCli(['usage', '--by', 'run', '--json'], { env: runEnv })).stdout,
+      ) as UsageReport;
+      const row = usage.rows.find((r) => r.key === runId)!;
+      expect(row.costUsd).toBeCloseTo(estimate, 6);
+      expect(row.estimatedCostUsd).toBeCloseTo(estimate, 6);
+      expect(usage.totals.costUsd).toBeCloseTo(turnUsd + estimate, 6);
+
+      // The tenant's daily budget sees that spend: a budget the priced turn alone leaves room in is used up.
+      const config = join(model.home.dir, 'daily.yaml');
+      writeFileSync(config, `tenant_daily_budget_usd: { default: ${(turnUsd + estimate * 0.9).toFixed(4)} }\n`);
+      const refused = await runCli(['run', path, '--config', config], { env: runEnv });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('BATON_TENANT_BUDGET_EXCEEDED');
+    } finally {
+      cli.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  it("an agent's timeout: its attempt's estimate counts in the run's spend and budget", async () => {
+    const path = workflowFile(`
+version: 1
+name: timeout
+budgetUsd: 0.5
+phases: [{ id: only, agents: [${agentYaml('slow', 'time me out', ', timeoutMs: 20000')}] }]
+`);
+    const { stdout } = await runCli(['run', path, '--json'], { env: env('timeout') });
+    const summary = JSON.parse(stdout) as RunSummary;
+    const agent = summary.phases[0]!.agents[0]!;
+    expect(agent.error?.code).toBe('BATON_AGENT_TIMEOUT');
+    const estimate = sonnetUsd(200_000, 101);
+    expect(agent.costUsd).toBeCloseTo(estimate, 6);
+    expect(summary.totals.costUsd).toBeCloseTo(estimate, 6);
+    // $0.60 of a $0.50 budget: the run reports the budget spent.
+    const store = openSqliteStore({ dataDir: join(model.home.dir, 'timeout') });
+    try {
+      const exceeded = (await store.listAuditEvents({ action: 'budget.exceeded' })).filter(
+        (e) => e.target === summary.runId,
+      );
+      expect(exceeded).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
