@@ -47,15 +47,21 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     else out.write(`  ✗ ${e.agentId} ${e.status}${e.error ? `: ${e.error.code} ${e.error.message}` : ''}\n`);
   });
   events.on('budget.warning', (e) =>
-    out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`),
+    out.write(
+      e.limit === 'usd'
+        ? `⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`
+        : `⚠ run has used ${e.spentTokens} of the ${e.budgetTokens} tokens left of its tenant's daily budget (80 %)\n`,
+    ),
   );
-  events.on('budget.exceeded', (e) =>
+  events.on('budget.exceeded', (e) => {
+    // An agent's own cap: its ✗ line (BATON_AGENT_BUDGET_EXCEEDED) says so, and the run goes on.
+    if (e.limit === 'agent') return;
     out.write(
       e.limit === 'usd'
         ? `✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`
         : `✗ tenant's daily tokens spent (${e.spentTokens} of ${e.budgetTokens}): stopping every agent\n`,
-    ),
-  );
+    );
+  });
   events.on('approval.requested', ({ request }) => out.write(`${approvalRequestText(request)}\n`));
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
