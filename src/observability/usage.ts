@@ -9,6 +9,7 @@ import {
   type Clock,
   type Usage,
 } from '../core/index.js';
+import { listAgentsWithSpend } from '../orchestrator/index.js';
 import { batonCallPurposes, type BatonCallPurpose, type RunRecord, type Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
@@ -61,7 +62,7 @@ export function parseDuration(text: string): number {
 async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): Promise<UsageRow[]> {
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
-    for (const agent of await store.listAgents(run.id)) {
+    for (const agent of await listAgentsWithSpend(store, run.id)) {
       const key = {
         model: agent.model ?? 'default',
         workflow: run.workflowName,

@@ -8,6 +8,7 @@ import {
   type ErrorInfo,
 } from '../core/index.js';
 import { currentRunStatus } from './resume.js';
+import { listAgentsWithSpend } from './spend-so-far.js';
 import type {
   BatonCallRecord,
   AgentContextRecord,
@@ -176,7 +177,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
   const [phases, agents, merges, approvals, denials, ownCalls] = await Promise.all([
     store.listPhases(runId),
-    store.listAgents(runId),
+    listAgentsWithSpend(store, runId),
     store.listMergeReports(runId),
     store.listApprovals({ runId }),
     store.listAuditEvents({ action: 'tool.denied' }),
