@@ -258,7 +258,9 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
 
   if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
   // A transient failure is not retried once the attempts so far used up the budget or the turns.
-  const reached = last?.error?.transient === true ? limitReached(limitsLeft(spec, outcomes)) : undefined;
+  // Nor is an agent started whose spec had nothing left (a resumed agent whose earlier attempts used it up).
+  const reached =
+    last === undefined || last.error?.transient === true ? limitReached(limitsLeft(spec, outcomes)) : undefined;
   const error = signal.aborted ? abortError(signal) : (reached ?? last?.error);
   const status: AgentResultStatus = error?.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
   return {

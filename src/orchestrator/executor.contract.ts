@@ -133,6 +133,22 @@ function resultContract(open: OpenHarness): void {
       },
     );
   });
+
+  it('starts no agent whose job has no budget left (its earlier attempts spent it): BATON_AGENT_BUDGET_EXCEEDED', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done', costUsd: 0.05 }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const spent = await h.executor.runJob(
+          { ...one, spec: { ...one.spec, maxBudgetUsd: 0 } },
+          new AbortController().signal,
+        );
+        expect(spent).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+        expect(h.calls()).toEqual([]);
+      },
+    );
+  });
 }
 
 const toolCall = (seq: number, input: string): ToolCall => ({
