@@ -28,6 +28,7 @@ const model = useScriptedModel(
       { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: turnUsage }, sequencePer: 'session' },
       oneTurnThenSlow('cancel me'),
       oneTurnThenSlow('time me out'),
+      oneTurnThenSlow('cap me'),
     ],
     default: { text: 'OK' },
   },
@@ -152,5 +153,40 @@ phases: [{ id: only, agents: [${agentYaml('slow', 'time me out', ', timeoutMs: 2
     } finally {
       await store.close();
     }
+  });
+
+  it('an agent stopped by its own maxBudgetUsd is audited as a budget stop (limit agent), and the run goes on', async () => {
+    const path = workflowFile(`
+version: 1
+name: capped
+phases:
+  - id: only
+    agents:
+      - ${agentYaml('capped', 'cap me', ', maxBudgetUsd: 0.1')}
+      - ${agentYaml('free', 'price one turn')}
+`);
+    const runEnv = env('capped');
+    const { stdout } = await runCli(['run', path, '--json'], { env: runEnv });
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.phases[0]!.agents.map((a) => [a.id, a.status, a.error?.code])).toEqual([
+      ['capped', 'failed', 'BATON_AGENT_BUDGET_EXCEEDED'],
+      ['free', 'succeeded', undefined],
+    ]);
+    const audit = JSON.parse(
+      (await runCli(['audit', '--action', 'budget.exceeded', '--json'], { env: runEnv })).stdout,
+    ) as Array<{ target: string; details: Record<string, unknown> }>;
+    const capped = summary.phases[0]!.agents[0]!;
+    expect(audit).toEqual([
+      expect.objectContaining({
+        target: summary.runId,
+        details: {
+          limit: 'agent',
+          agentId: 'capped',
+          budgetUsd: 0.1,
+          spentUsd: capped.costUsd,
+          spentTokens: capped.usage.inputTokens + capped.usage.outputTokens,
+        },
+      }),
+    ]);
   });
 });
