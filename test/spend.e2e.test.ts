@@ -29,6 +29,15 @@ const model = useScriptedModel(
       oneTurnThenSlow('cancel me'),
       oneTurnThenSlow('time me out'),
       oneTurnThenSlow('cap me'),
+      {
+        match: { prompt: 'kill me' },
+        replies: [
+          readHostname,
+          { text: 'cut off', usage: turnUsage, chunkDelayMs: 60_000 },
+          { text: 'finished', usage: turnUsage },
+        ],
+        sequencePer: 'session' as const,
+      },
     ],
     default: { text: 'OK' },
   },
@@ -188,5 +197,48 @@ phases:
         },
       }),
     ]);
+  });
+
+  it("an attempt its killed orchestrator left running is priced on --resume from the turns its session's transcript recorded", async () => {
+    const path = workflowFile(`
+version: 1
+name: killed
+phases: [{ id: only, agents: [${agentYaml('worker', 'kill me')}] }]
+`);
+    const runEnv = env('killed');
+    const orchestrator = startCli(['run', path], { env: runEnv });
+    const store = openSqliteStore({ dataDir: join(model.home.dir, 'killed') });
+    try {
+      const runId = await waitFor(
+        async () => {
+          const run = (await store.listRuns({ limit: 5 })).find((r) => r.workflowName === 'killed');
+          const agent = run ? await store.getAgent(run.id, 'worker') : undefined;
+          return agent && model.server.messageRequests(agent.sessionId).length >= 2 ? run!.id : undefined;
+        },
+        60_000,
+        'the second model turn',
+      );
+      orchestrator.kill('SIGKILL');
+      await orchestrator.output;
+
+      const resumed = await runCli(['run', '--resume', runId, '--json'], { env: runEnv });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const attempts = await store.listAttempts(runId, 'worker');
+      expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`)).toEqual([
+        '1:failed:BATON_ORCHESTRATOR_LOST',
+        '2:succeeded:',
+      ]);
+      // The transcript holds the first turn, answered; the second was cut off before it recorded anything.
+      const lostUsd = sonnetUsd(100_000, 100);
+      expect(attempts[0]).toMatchObject({ usage: { inputTokens: 100_000, outputTokens: 100 } });
+      expect(attempts[0]!.costUsd).toBeCloseTo(lostUsd, 6);
+      expect(attempts[0]!.estimatedCostUsd).toBeCloseTo(lostUsd, 6);
+      const agent = (JSON.parse(resumed.stdout) as RunSummary).phases[0]!.agents[0]!;
+      expect(agent.costUsd).toBeCloseTo(lostUsd + attempts[1]!.costUsd, 6);
+      expect(agent.estimatedCostUsd).toBeCloseTo(lostUsd, 6);
+    } finally {
+      orchestrator.kill('SIGKILL');
+      await store.close();
+    }
   });
 });

@@ -26,7 +26,7 @@ import {
 } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import type { RunEventMap } from './events.js';
-import { closeLostAttempts } from './lost-attempts.js';
+import { closeLostAttempts, spendAdded } from './lost-attempts.js';
 import { streamRecorder } from './tool-call-records.js';
 
 /**
@@ -123,9 +123,17 @@ interface RunJobDeps {
  */
 export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
-  const earlier = await deps.store.listAttempts(job.runId, job.agentId);
   // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
-  await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, (lost) => deps.hooks?.attemptLost?.(lost));
+  const stored = await deps.store.listAttempts(job.runId, job.agentId);
+  const earlier = await closeLostAttempts(
+    deps.store,
+    { ...lostAgent(job), transcript: { cwd: job.spec.cwd, env: jobSpec(job, deps.env).env } },
+    stored,
+    clock,
+    (lost) => deps.hooks?.attemptLost?.(lost),
+  );
+  const added = spendAdded(stored, earlier);
+  if (added.usd > 0) deps.hooks?.spent?.(added.usd, added.tokens);
   const spec = await startingSpec(job, earlier, deps);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
