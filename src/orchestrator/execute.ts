@@ -123,17 +123,7 @@ interface RunJobDeps {
  */
 export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
-  // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
-  const stored = await deps.store.listAttempts(job.runId, job.agentId);
-  const earlier = await closeLostAttempts(
-    deps.store,
-    { ...lostAgent(job), transcript: { cwd: job.spec.cwd, env: jobSpec(job, deps.env).env } },
-    stored,
-    clock,
-    (lost) => deps.hooks?.attemptLost?.(lost),
-  );
-  const added = spendAdded(stored, earlier);
-  if (added.usd > 0) deps.hooks?.spent?.(added.usd, added.tokens);
+  const earlier = await earlierAttempts(job, deps, clock);
   const spec = await startingSpec(job, earlier, deps);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
@@ -157,7 +147,22 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
   };
 }
 
-const lostAgent = (job: AgentJob) => ({ runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId });
+/**
+ * The agent's attempts before this job. A worker that took up the job of one that died finds its attempt
+ * running (a resumed orchestrator closed its own): it is closed as lost, priced from the session's
+ * transcript, and that estimate is reported as spent.
+ */
+async function earlierAttempts(job: AgentJob, deps: RunJobDeps, clock: Clock): Promise<AttemptRecord[]> {
+  const stored = await deps.store.listAttempts(job.runId, job.agentId);
+  const agent = { runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId };
+  const transcript = { cwd: job.spec.cwd, env: jobSpec(job, deps.env).env };
+  const earlier = await closeLostAttempts(deps.store, { ...agent, transcript }, stored, clock, (lost) =>
+    deps.hooks?.attemptLost?.(lost),
+  );
+  const added = spendAdded(stored, earlier);
+  if (added.usd > 0) deps.hooks?.spent?.(added.usd, added.tokens);
+  return earlier;
+}
 
 /** What a resumed agent that asked a person is told: its stopped call's answer waits in the store. */
 const ASKED_BEFORE =
