@@ -125,6 +125,9 @@ phases: [{ id: only, agents: [${agentYaml('worker', 'cancel me')}] }]
       expect(row.costUsd).toBeCloseTo(estimate, 6);
       expect(row.estimatedCostUsd).toBeCloseTo(estimate, 6);
       expect(usage.totals.costUsd).toBeCloseTo(turnUsd + estimate, 6);
+      const usageText = (await runCli(['usage', '--by', 'run'], { env: runEnv })).stdout;
+      expect(usageText).toContain(`~$${estimate.toFixed(4)}`);
+      expect(usageText).toContain(`~ $${estimate.toFixed(4)} of it is Baton's estimate at list price`);
 
       // The tenant's daily budget sees that spend: a budget the priced turn alone leaves room in is used up.
       const config = join(model.home.dir, 'daily.yaml');
