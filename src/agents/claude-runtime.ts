@@ -431,12 +431,15 @@ export class ClaudeRuntime implements AgentRuntime {
 
   private outcomeOf(attempt: Attempt, stream: AttemptStream, signal: AbortSignal): AttemptOutcome {
     const { result } = stream;
+    // Without a result, what the stream showed of each response: those tokens were used (and billed) all
+    // the same, so they are priced at list price, an estimate, rather than counted as free.
+    const estimatedUsd = result ? 0 : attempt.turns.listPriceUsd;
     const outcome: AttemptOutcome = {
       status: 'failed',
       sessionStarted: stream.sessionStarted,
-      // Without a result, what the stream showed of each response: those tokens were used all the same.
       usage: result ? usageOf(result) : attempt.turns.usage,
-      costUsd: result ? ownCostUsd(result, stream.restoredUsd) : 0,
+      costUsd: result ? ownCostUsd(result, stream.restoredUsd) : estimatedUsd,
+      ...(estimatedUsd > 0 ? { estimatedCostUsd: estimatedUsd } : {}),
       // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
       // num_turns counts one per content block of a response, and one for a request that failed.
       turns: attempt.tools.turns,

@@ -1,6 +1,6 @@
 export type { AgentRuntime, AgentSpec, AttemptOutcome } from './runtime.js';
 export { ClaudeRuntime, stopLeftoverAgent } from './claude-runtime.js';
-export { sessionTranscriptExists } from './session-cost.js';
+export { sessionTranscriptExists, transcriptSpendSince } from './session-cost.js';
 export { FakeRuntime } from './fake-runtime.js';
 export type { FakeBehaviour } from './fake-runtime.js';
 export { continuationPrompt, runWithRetries } from './runner.js';

@@ -131,4 +131,25 @@ describe('ModelTurnTracker', () => {
     ]);
     expect(finished[0]!.requestModel).toBeUndefined();
   });
+
+  it("prices what the responses used at each one's own model's list price, the one cut off included", () => {
+    const { feed, turnTracker } = trackers('claude-sonnet-4-5');
+    feed(messageStart('msg_1', 100_000));
+    feed(messageDelta('tool_use', 2_000));
+    feed(messageStop());
+    // A subagent on haiku, then the parent's next response, cut off after its input was counted.
+    const haiku = event(
+      { type: 'message_start', message: { id: 'msg_sub', model: 'claude-haiku-4-5', usage: usage(1_000_000, 1) } },
+      'toolu_task',
+    );
+    feed(haiku);
+    feed(messageStop('toolu_task'));
+    feed(messageStart('msg_3', 200_000));
+    turnTracker.end();
+
+    // Sonnet: $3 in, $15 out per million; haiku: $1 in, $5 out (one output token each so far).
+    const sonnet = (100_000 * 3 + 2_000 * 15) / 1e6 + (200_000 * 3 + 15) / 1e6;
+    expect(turnTracker.listPriceUsd).toBeCloseTo(sonnet + (1_000_000 * 1 + 5) / 1e6, 9);
+    expect(turnTracker.usage.inputTokens).toBe(1_300_000);
+  });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addUsage, systemClock, type Clock, type ModelTurn, type Usage } from '../core/index.js';
+import { addUsage, listPriceUsd, systemClock, type Clock, type ModelTurn, type Usage } from '../core/index.js';
 
 /**
  * Numbers an attempt's model turns by response id, in the order they are first seen. The tool-call
@@ -83,6 +83,7 @@ export class ModelTurnTracker {
   private readonly clock: Clock;
   private readonly numbers: TurnNumbers;
   private ended: Usage = NO_USAGE;
+  private endedUsd = 0;
 
   constructor(
     private readonly report: (turn: ModelTurn) => void = () => {},
@@ -110,6 +111,14 @@ export class ModelTurnTracker {
    */
   get usage(): Usage {
     return this.ended;
+  }
+
+  /**
+   * What those responses cost at list price, each at its own model's: an estimate for an attempt that
+   * never got its result message, the only place Claude Code reports cost.
+   */
+  get listPriceUsd(): number {
+    return this.endedUsd;
   }
 
   /** The attempt ended: a response still streaming never finished. */
@@ -150,6 +159,7 @@ export class ModelTurnTracker {
     const finishedAt = this.clock.now();
     Object.assign(turn, { status, finishedAt });
     this.ended = addUsage(this.ended, turn.usage);
+    this.endedUsd += listPriceUsd(turn.responseModel ?? turn.requestModel, turn.usage);
     this.open.delete(conversation);
     this.readySince.set(conversation, finishedAt);
     this.report({ ...turn });

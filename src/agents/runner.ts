@@ -4,6 +4,7 @@ import {
   BatonError,
   emptyUsage,
   ErrorCodes,
+  estimatedCostOf,
   type AgentOutput,
   type AgentTotals,
   type ErrorInfo,
@@ -246,11 +247,20 @@ export async function runWithRetries(spec: AgentSpec, options: RunWithRetriesOpt
   const usage = outcomes.reduce((sum, o) => addUsage(sum, o.usage), emptyUsage());
   const costUsd = outcomes.reduce((sum, o) => sum + o.costUsd, 0);
   const turns = outcomes.reduce((sum, o) => sum + o.turns, 0);
-  const base = { usage, costUsd, turns, attempts: outcomes.length, durationMs: Date.now() - startedAt };
+  const base = {
+    usage,
+    costUsd,
+    ...estimatedCostOf(outcomes),
+    turns,
+    attempts: outcomes.length,
+    durationMs: Date.now() - startedAt,
+  };
 
   if (last?.status === 'succeeded') return { ...base, status: 'succeeded', output: last.output };
   // A transient failure is not retried once the attempts so far used up the budget or the turns.
-  const reached = last?.error?.transient === true ? limitReached(limitsLeft(spec, outcomes)) : undefined;
+  // Nor is an agent started whose spec had nothing left (a resumed agent whose earlier attempts used it up).
+  const reached =
+    last === undefined || last.error?.transient === true ? limitReached(limitsLeft(spec, outcomes)) : undefined;
   const error = signal.aborted ? abortError(signal) : (reached ?? last?.error);
   const status: AgentResultStatus = error?.code === ErrorCodes.cancelled ? 'cancelled' : 'failed';
   return {

@@ -48,6 +48,8 @@ export interface AttemptOutcome {
   output?: AgentOutput;
   usage: Usage;
   costUsd: number;
+  /** Set (to `costUsd`) when the attempt ended without Claude Code's cost: Baton priced its tokens at list price. */
+  estimatedCostUsd?: number;
   turns: number;
   durationMs: number;
   /** How long the agent process took to start (spawn to ready), when the runtime knows. */

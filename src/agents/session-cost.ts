@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { addUsage, emptyUsage, listPriceUsd, type Usage } from '../core/index.js';
 
 /** Where Claude Code keeps this session's transcript, if it has one. */
 async function transcriptPath(
@@ -69,4 +70,62 @@ export function ownCostUsd(result: SDKResultMessage, restoredUsd: number): numbe
   const session = Object.values(result.modelUsage ?? {}).reduce((n, m) => n + m.inputTokens + m.outputTokens, 0);
   const restored = session > own ? restoredUsd : 0;
   return Math.max(0, result.total_cost_usd - restored);
+}
+
+/** A model response as Claude Code's transcript records it (once per content block, the last with the most tokens). */
+const transcriptResponse = z.object({
+  type: z.literal('assistant'),
+  timestamp: z.string(),
+  message: z.object({
+    id: z.string(),
+    model: z.string().optional(),
+    usage: z.object({
+      input_tokens: z.number().nullish(),
+      output_tokens: z.number().nullish(),
+      cache_read_input_tokens: z.number().nullish(),
+      cache_creation_input_tokens: z.number().nullish(),
+    }),
+  }),
+});
+
+/**
+ * What the model responses this session's transcript recorded from `sinceMs` on used, priced at list
+ * price: for an attempt whose process died with its orchestrator, nothing else is left of its spend. A
+ * response cut off before Claude Code recorded it is not there, so this is a lower estimate.
+ */
+export async function transcriptSpendSince(
+  sessionId: string,
+  cwd: string,
+  env: Record<string, string | undefined>,
+  sinceMs: number,
+): Promise<{ usage: Usage; costUsd: number }> {
+  const path = await transcriptPath(sessionId, cwd, env);
+  const lines = path ? (await readFile(path, 'utf8').catch(() => '')).split('\n') : [];
+  const responses = new Map<string, { model?: string; usage: Usage }>();
+  for (const line of lines) {
+    if (!line.includes('"assistant"')) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by the killed process
+    }
+    const entry = transcriptResponse.safeParse(parsed);
+    if (!entry.success || Date.parse(entry.data.timestamp) < sinceMs) continue;
+    const { id, model, usage } = entry.data.message;
+    responses.set(id, {
+      ...(model ? { model } : {}),
+      usage: {
+        inputTokens: usage.input_tokens ?? 0,
+        outputTokens: usage.output_tokens ?? 0,
+        cacheReadTokens: usage.cache_read_input_tokens ?? 0,
+        cacheCreationTokens: usage.cache_creation_input_tokens ?? 0,
+      },
+    });
+  }
+  const all = [...responses.values()];
+  return {
+    usage: all.reduce((sum, r) => addUsage(sum, r.usage), emptyUsage()),
+    costUsd: all.reduce((sum, r) => sum + listPriceUsd(r.model, r.usage), 0),
+  };
 }

@@ -5,6 +5,15 @@ import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const usd = (n: number): string => `$${n.toFixed(4)}`;
+/** A cost, with `~` when part of it is Baton's estimate (attempts cut off before Claude Code reported theirs). */
+const cost = (c: { costUsd: number; estimatedCostUsd?: number }): string =>
+  c.estimatedCostUsd ? `~${usd(c.costUsd)}` : usd(c.costUsd);
+
+/** What part of a total is estimated, and why. */
+export const estimatedNote = (c: { estimatedCostUsd?: number }): string =>
+  c.estimatedCostUsd
+    ? ` (${usd(c.estimatedCostUsd)} of it estimated at list price: attempts cut off before their cost was reported)`
+    : '';
 
 /** Prints a line as each agent starts, retries and finishes, so a user sees the run as it goes. */
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
@@ -38,15 +47,21 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
     else out.write(`  ✗ ${e.agentId} ${e.status}${e.error ? `: ${e.error.code} ${e.error.message}` : ''}\n`);
   });
   events.on('budget.warning', (e) =>
-    out.write(`⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`),
+    out.write(
+      e.limit === 'usd'
+        ? `⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`
+        : `⚠ run has used ${e.spentTokens} of the ${e.budgetTokens} tokens left of its tenant's daily budget (80 %)\n`,
+    ),
   );
-  events.on('budget.exceeded', (e) =>
+  events.on('budget.exceeded', (e) => {
+    // An agent's own cap: its ✗ line (BATON_AGENT_BUDGET_EXCEEDED) says so, and the run goes on.
+    if (e.limit === 'agent') return;
     out.write(
       e.limit === 'usd'
         ? `✗ run budget spent (${usd(e.spentUsd)} of ${usd(e.budgetUsd)}): stopping every agent\n`
         : `✗ tenant's daily tokens spent (${e.spentTokens} of ${e.budgetTokens}): stopping every agent\n`,
-    ),
-  );
+    );
+  });
   events.on('approval.requested', ({ request }) => out.write(`${approvalRequestText(request)}\n`));
   events.on('merge.step', ({ into, step }) => out.write(`  ⇄ ${step.agentId} ${mergeStepText(step)} (${into})\n`));
   events.on('phase.finished', (e) => out.write(`■ phase ${e.phaseId} ${e.status}\n`));
@@ -156,7 +171,7 @@ export function formatSummary(summary: RunSummary): string {
       const tokens = agent.usage.inputTokens + agent.usage.outputTokens;
       const detail = agent.error ? `${agent.error.code}: ${agent.error.message}` : firstLine(agent.result, 70);
       lines.push(
-        `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${usd(agent.costUsd)} ×${agent.attempts}  ${detail}`,
+        `    ${agent.status.padEnd(9)} ${agent.id.padEnd(16)} ${seconds(agent.durationMs).padStart(6)} ${String(tokens).padStart(7)} tok ${cost(agent)} ×${agent.attempts}  ${detail}`,
       );
       if (agent.permissions)
         lines.push(
@@ -181,7 +196,7 @@ export function formatSummary(summary: RunSummary): string {
     );
   }
   lines.push(
-    `Totals: ${t.succeeded}/${t.agents} agents succeeded, ${t.failed} failed · ${t.inputTokens} in / ${t.outputTokens} out tokens · ${usd(t.costUsd)} · ${seconds(t.durationMs)}`,
+    `Totals: ${t.succeeded}/${t.agents} agents succeeded, ${t.failed} failed · ${t.inputTokens} in / ${t.outputTokens} out tokens · ${cost(t)}${estimatedNote(t)} · ${seconds(t.durationMs)}`,
   );
   return lines.join('\n');
 }

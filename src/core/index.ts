@@ -20,7 +20,8 @@ export {
 export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { PathProblem } from './validate.js';
-export { addUsage, emptyUsage, serverRunHealthSchema } from './values.js';
+export { addUsage, emptyUsage, estimatedCostOf, serverRunHealthSchema } from './values.js';
+export { listPriceUsd, modelPrices, priceOf } from './prices.js';
 export type {
   AgentOutput,
   AgentTotals,

@@ -41,9 +41,17 @@ export interface AgentTotals {
   /** Summed over all attempts: a failed attempt still cost tokens. */
   usage: Usage;
   costUsd: number;
+  /** The part of `costUsd` Baton estimated at list price: attempts cut off before Claude Code reported their cost. */
+  estimatedCostUsd?: number;
   turns: number;
   attempts: number;
   durationMs: number;
+}
+
+/** The estimated part of these costs added up, as a field to spread: none when nothing was estimated. */
+export function estimatedCostOf(items: ReadonlyArray<{ estimatedCostUsd?: number }>): { estimatedCostUsd?: number } {
+  const estimated = items.reduce((sum, item) => sum + (item.estimatedCostUsd ?? 0), 0);
+  return estimated > 0 ? { estimatedCostUsd: estimated } : {};
 }
 
 /** A permission decision on one tool call, when one was asked for (approvals, permission prompts). */

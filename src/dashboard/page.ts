@@ -48,6 +48,8 @@ export function dashboardPage(tenant: string | undefined): string {
 <script>
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
 const usd = (n) => '$' + n.toFixed(4);
+// A cost part of which Baton estimated (attempts cut off before Claude Code reported theirs) reads ~$….
+const cost = (c) => (c.estimatedCostUsd ? '~' : '') + usd(c.costUsd);
 let selected = null;
 
 async function answer(id, verdict, message) {
@@ -84,7 +86,7 @@ async function refresh() {
     const tr = el('tr');
     tr.dataset.runId = run.runId;
     tr.append(el('td', run.workflow), el('td', run.status, 'status ' + run.status), el('td', run.totals.succeeded + '/' + run.totals.agents),
-      el('td', String(run.totals.inputTokens + run.totals.outputTokens)), el('td', usd(run.totals.costUsd)), el('td', new Date(run.createdAt).toLocaleTimeString()));
+      el('td', String(run.totals.inputTokens + run.totals.outputTokens)), el('td', cost(run.totals)), el('td', new Date(run.createdAt).toLocaleTimeString()));
     tr.onclick = () => { selected = run.runId; showRun(); };
     return tr;
   }));
@@ -117,12 +119,12 @@ async function showRun() {
   const detail = document.getElementById('detail');
   const head = el('h2', 'Run ' + run.runId + ' · ' + run.workflow);
   head.style.textTransform = 'none';
-  const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + usd(run.totals.costUsd), 'muted'));
+  const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + cost(run.totals), 'muted'));
   detail.replaceChildren(head, status, mcpBox(run.mcpHealth), ...run.phases.filter((p) => p.merge).map((p) => mergeBox(p.merge)), ...run.agents.map((a) => {
     const box = el('div', undefined, 'agent');
     box.dataset.agentId = a.id;
     box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
-      el('span', ' · ' + a.usage.inputTokens + ' in / ' + a.usage.outputTokens + ' out tokens · ' + usd(a.costUsd) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted'),
+      el('span', ' · ' + a.usage.inputTokens + ' in / ' + a.usage.outputTokens + ' out tokens · ' + cost(a) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted'),
       el('div', 'Prompt', 'muted'), el('pre', a.prompt, 'prompt'));
     if (a.now) box.append(el('div', 'Now: ' + (a.now.tool ?? 'thinking') + ' (' + (a.now.elapsedMs / 1000).toFixed(0) + 's)', 'now'));
     if (a.toolCalls.length) {

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../core/index.js';
 import { mergeRunHealth, type MergedServerHealth } from '../mcp/index.js';
-import { currentRunStatus } from '../orchestrator/index.js';
+import { currentRunStatus, listAgentsWithSpend } from '../orchestrator/index.js';
 import type { AgentRecord, RunStatus, Store } from '../store/index.js';
 import { workflowSchema } from '../workflow/index.js';
 import { agentActivity, type AgentActivity } from './activity.js';
@@ -43,7 +43,7 @@ export async function dashboardSnapshot(
   const run = await store.getRun(runId);
   if (!run) return undefined;
   const [agents, context, pending, calls, health, ownCalls] = await Promise.all([
-    store.listAgents(runId),
+    listAgentsWithSpend(store, runId),
     store.listContextEntries({ runId, level: 0 }),
     store.listApprovals({ runId, status: 'pending' }),
     store.listToolCalls(runId),

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
+import { BatonError, ErrorCodes, estimatedCostOf, SecretRedactor } from '../core/index.js';
 import {
   HttpError,
   sendJson,
@@ -9,7 +9,7 @@ import {
   type TokenHolder,
 } from '../http/index.js';
 import { mergeRunHealth } from '../mcp/index.js';
-import { summarizeRun } from '../orchestrator/index.js';
+import { listAgentsWithSpend, summarizeRun } from '../orchestrator/index.js';
 import type { MetricsSource } from '../observability/index.js';
 import { TenantScope, type Store } from '../store/index.js';
 import { approvalRoutes } from './approval-routes.js';
@@ -63,7 +63,7 @@ async function runDetail(store: Store, scope: TenantScope, runId: string, redact
   if (!run) return undefined;
   const [summary, agents, attempts, toolCalls, health] = await Promise.all([
     summarizeRun(store, runId),
-    store.listAgents(runId),
+    listAgentsWithSpend(store, runId),
     store.listAttempts(runId),
     store.listToolCalls(runId),
     store.listMcpHealth(runId),
@@ -83,11 +83,19 @@ async function runDetail(store: Store, scope: TenantScope, runId: string, redact
       result: a.output?.text ?? null,
       usage: a.usage,
       costUsd: a.costUsd,
+      ...estimatedCostOf([a]),
       durationMs: a.durationMs,
       error: a.error ?? null,
       attempts: attempts
         .filter((t) => t.agentId === a.id)
-        .map((t) => ({ attempt: t.attempt, status: t.status, resumed: t.resumed, error: t.error ?? null })),
+        .map((t) => ({
+          attempt: t.attempt,
+          status: t.status,
+          resumed: t.resumed,
+          costUsd: t.costUsd,
+          ...estimatedCostOf([t]),
+          error: t.error ?? null,
+        })),
       toolCalls: toolCalls.filter((c) => c.agentId === a.id),
       now: activity.get(a.id) ?? null,
     })),

@@ -72,11 +72,8 @@ export class AuditTrail {
         'run.finished',
         (e) => void this.record('run.finished', e.runId, { status: e.status, costUsd: e.summary.totals.costUsd }),
       ),
-      events.on(
-        'budget.warning',
-        (e) => void this.record('budget.warning', e.runId, { spentUsd: e.spentUsd, budgetUsd: e.budgetUsd }),
-      ),
-      // Whichever budget stopped the run (USD or the tenant's daily tokens): what was spent, and the limit.
+      // Whichever budget was reached (USD, the tenant's daily tokens, or one agent's own cap): what was spent, and the limit.
+      events.on('budget.warning', ({ runId, ...details }) => void this.record('budget.warning', runId, details)),
       events.on('budget.exceeded', ({ runId, ...details }) => void this.record('budget.exceeded', runId, details)),
     ];
     return () => offs.forEach((off) => off());

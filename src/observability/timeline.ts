@@ -1,4 +1,12 @@
-import { BatonError, ErrorCodes, systemClock, type Clock, type ErrorInfo, type Usage } from '../core/index.js';
+import {
+  BatonError,
+  ErrorCodes,
+  estimatedCostOf,
+  systemClock,
+  type Clock,
+  type ErrorInfo,
+  type Usage,
+} from '../core/index.js';
 import { currentRunStatus, shownStatus, type ShownStatus } from '../orchestrator/index.js';
 import { workflowSchema } from '../workflow/index.js';
 import type {
@@ -19,6 +27,8 @@ export interface AttemptTimeline {
   startedAt: number;
   durationMs: number;
   costUsd: number;
+  /** Set (to `costUsd`) when the attempt was cut off before Claude Code reported its cost: Baton's list-price estimate. */
+  estimatedCostUsd?: number;
   usage: Usage;
   error?: ErrorInfo;
   toolCalls: TimelineToolCall[];
@@ -57,6 +67,8 @@ export interface AgentTimeline {
   turns: number;
   usage: Usage;
   costUsd: number;
+  /** The part of `costUsd` Baton estimated (its attempts' `estimatedCostUsd`). */
+  estimatedCostUsd?: number;
   durationMs: number;
   /** Absent for an agent that has not started (or was recorded before Baton kept it). */
   context?: ContextTimeline;
@@ -147,6 +159,7 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     turns: agent.turns,
     usage: agent.usage,
     costUsd: agent.costUsd,
+    ...estimatedCostOf([agent]),
     durationMs: agent.durationMs,
     ...(agent.context
       ? { context: await contextTimeline(store, runId, agent.context, showsSuperseded(run.workflow)) }
@@ -158,6 +171,7 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
       startedAt: a.startedAt,
       durationMs: a.durationMs,
       costUsd: a.costUsd,
+      ...estimatedCostOf([a]),
       usage: a.usage,
       ...(a.error ? { error: a.error } : {}),
       toolCalls: calls
@@ -212,14 +226,14 @@ export function formatTimeline(timeline: AgentTimeline): string {
   const lines = [
     `Agent ${timeline.agentId} (phase ${timeline.phaseId}, run ${timeline.runId}): ${timeline.status}`,
     `  ${timeline.turns} turns · ${timeline.attempts.length} attempts · tokens ${u.inputTokens} in / ${u.outputTokens} out` +
-      ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · $${timeline.costUsd.toFixed(4)} · ${seconds(timeline.durationMs)}` +
+      ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · ${timeline.estimatedCostUsd ? '~' : ''}$${timeline.costUsd.toFixed(4)} · ${seconds(timeline.durationMs)}` +
       (timeline.model ? ` · ${timeline.model}` : ''),
     ...(timeline.context ? contextLines(timeline.context) : []),
   ];
   for (const a of timeline.attempts) {
     const error = a.error ? ` — ${a.error.code}: ${a.error.message}` : '';
     lines.push(
-      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}, ${a.toolCalls.length} tool calls${error}`,
+      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}${a.estimatedCostUsd ? ' (estimated)' : ''}, ${a.toolCalls.length} tool calls${error}`,
     );
     lines.push(...a.toolCalls.map((c) => formatCall(c, a.startedAt)));
   }

@@ -17,6 +17,37 @@ async function runOf(tenant: string, runId: string): Promise<void> {
   await temp.store.saveBatonCall({ ...call, id: `${runId}-summary`, finishedAt: now - 400 });
 }
 
+describe('usage of agents still running, or left running by a killed orchestrator', () => {
+  it('counts what their attempts spent so far (their records add it up only when they finish), estimates marked', async () => {
+    const run = { workflowName: 'w', workflow: {}, status: 'running' as const, createdAt: now - 1_000 };
+    await temp.store.saveRun({ ...run, id: 'rk', tenant: 'team-k' });
+    await temp.store.saveAgent(agentRecord({ runId: 'rk', id: 'a', status: 'running' }));
+    const attempt = { runId: 'rk', agentId: 'a', resumed: false, startedAt: now - 900, durationMs: 100 };
+    await temp.store.saveAttempt({ ...attempt, attempt: 1, status: 'failed', usage, costUsd: 0.4 });
+    const cutOff = { ...attempt, attempt: 2, status: 'failed' as const, usage, costUsd: 0.1, estimatedCostUsd: 0.1 };
+    await temp.store.saveAttempt(cutOff);
+    await temp.store.saveAttempt({
+      ...attempt,
+      attempt: 3,
+      status: 'running',
+      usage: { ...usage, inputTokens: 0, outputTokens: 0 },
+      costUsd: 0,
+    });
+    const report = await usageReport(temp.store, { sinceMs: 3_600_000, by: 'run', now, tenant: 'team-k' });
+    expect(report.rows).toEqual([
+      { key: 'rk', agents: 1, costUsd: 0.5, estimatedCostUsd: 0.1, ...usage, inputTokens: 2_000, outputTokens: 400 },
+    ]);
+    const quota = remainingTenantQuota(temp.store, {
+      tenant: 'team-k',
+      dailyUsd: 0.5,
+      onQuota: 'fail',
+      signal: new AbortController().signal,
+      clock: { now: () => now },
+    });
+    await expect(quota).rejects.toMatchObject({ code: 'BATON_TENANT_BUDGET_EXCEEDED' });
+  });
+});
+
 describe("usage of Baton's own model calls", () => {
   it('adds them to the totals, apart from the agents, per run and tenant', async () => {
     await runOf('team-a', 'ra');

@@ -1,5 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addUsage, BatonError, emptyUsage, ErrorCodes, systemClock, type Clock, type Usage } from '../core/index.js';
+import {
+  addUsage,
+  BatonError,
+  emptyUsage,
+  ErrorCodes,
+  estimatedCostOf,
+  systemClock,
+  type Clock,
+  type Usage,
+} from '../core/index.js';
+import { listAgentsWithSpend } from '../orchestrator/index.js';
 import { batonCallPurposes, type BatonCallPurpose, type RunRecord, type Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
@@ -10,6 +20,8 @@ export interface UsageRow extends Usage {
   key: string;
   agents: number;
   costUsd: number;
+  /** The part of `costUsd` Baton estimated: attempts cut off before Claude Code reported their cost. */
+  estimatedCostUsd?: number;
 }
 
 /** Baton's own model calls (context summaries, re-ranking) of one run, for one purpose. */
@@ -50,7 +62,7 @@ export function parseDuration(text: string): number {
 async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): Promise<UsageRow[]> {
   const groups = new Map<string, Omit<UsageRow, 'key'>>();
   for (const run of runs) {
-    for (const agent of await store.listAgents(run.id)) {
+    for (const agent of await listAgentsWithSpend(store, run.id)) {
       const key = {
         model: agent.model ?? 'default',
         workflow: run.workflowName,
@@ -63,6 +75,7 @@ async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): P
         ...addUsage(group, agent.usage),
         agents: group.agents + 1,
         costUsd: group.costUsd + agent.costUsd,
+        ...estimatedCostOf([group, agent]),
       });
     }
   }
@@ -125,6 +138,7 @@ export async function usageReport(
       agents: agentTotals.agents,
       batonCalls: ownTotals.calls,
       costUsd: agentTotals.costUsd + ownTotals.costUsd,
+      ...estimatedCostOf(rows),
     },
   };
 }

@@ -84,14 +84,23 @@ export interface RunEventMap extends Record<string, unknown> {
     model?: string;
     error?: ErrorInfo;
   };
-  /** The run has spent 80 % of its budgetUsd (once). */
-  'budget.warning': { runId: string; spentUsd: number; budgetUsd: number };
+  /**
+   * The run has spent 80 % of a budget (once per budget): its USD budget, or what was left of the
+   * tenant's daily tokens (`limit: 'tokens'`).
+   */
+  'budget.warning': { runId: string; spentUsd: number; spentTokens: number } & (
+    { limit: 'usd'; budgetUsd: number } | { limit: 'tokens'; budgetTokens: number }
+  );
   /**
    * The run has spent all of a budget and is stopped: its USD budget (`budgetUsd`, or what is left of
    * the tenant's daily dollars), or what was left of the tenant's daily tokens (`limit: 'tokens'`).
+   * With `limit: 'agent'`, one agent spent its own cap (its maxBudgetUsd, or what was left of the run's
+   * budget when it started) and was stopped, BATON_AGENT_BUDGET_EXCEEDED; the run goes on. Spend is then the agent's.
    */
   'budget.exceeded': { runId: string; spentUsd: number; spentTokens: number } & (
-    { limit: 'usd'; budgetUsd: number } | { limit: 'tokens'; budgetTokens: number }
+    | { limit: 'usd'; budgetUsd: number }
+    | { limit: 'tokens'; budgetTokens: number }
+    | { limit: 'agent'; agentId: string; budgetUsd: number }
   );
   /** One agent's branch of a `merge:` phase was merged, resolved or skipped (recorded in its merge report). */
   'merge.step': { runId: string; phaseId: string; into: string; step: MergeStep };

@@ -18,6 +18,7 @@ import {
   addUsage,
   emptyUsage,
   ErrorCodes,
+  estimatedCostOf,
   systemClock,
   type Clock,
   type ModelTurn,
@@ -25,7 +26,7 @@ import {
 } from '../core/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import type { RunEventMap } from './events.js';
-import { closeLostAttempts } from './lost-attempts.js';
+import { closeLostAttempts, spendAdded } from './lost-attempts.js';
 import { streamRecorder } from './tool-call-records.js';
 
 /**
@@ -122,9 +123,7 @@ interface RunJobDeps {
  */
 export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<AgentResult> {
   const clock = deps.clock ?? systemClock;
-  const earlier = await deps.store.listAttempts(job.runId, job.agentId);
-  // A worker that took up the job of one that died finds its attempt running; a resumed orchestrator closed its own.
-  await closeLostAttempts(deps.store, lostAgent(job), earlier, clock, (lost) => deps.hooks?.attemptLost?.(lost));
+  const earlier = await earlierAttempts(job, deps, clock);
   const spec = await startingSpec(job, earlier, deps);
   const result = await runWithRetries(spec, {
     runtime: deps.runtime,
@@ -143,11 +142,27 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     ...result,
     usage: earlier.reduce((sum, a) => addUsage(sum, a.usage), result.usage),
     costUsd: earlier.reduce((sum, a) => sum + a.costUsd, result.costUsd),
+    ...estimatedCostOf([...earlier, result]),
     attempts: earlier.length + result.attempts,
   };
 }
 
-const lostAgent = (job: AgentJob) => ({ runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId });
+/**
+ * The agent's attempts before this job. A worker that took up the job of one that died finds its attempt
+ * running (a resumed orchestrator closed its own): it is closed as lost, priced from the session's
+ * transcript, and that estimate is reported as spent.
+ */
+async function earlierAttempts(job: AgentJob, deps: RunJobDeps, clock: Clock): Promise<AttemptRecord[]> {
+  const stored = await deps.store.listAttempts(job.runId, job.agentId);
+  const agent = { runId: job.runId, id: job.agentId, sessionId: job.spec.sessionId };
+  const transcript = { cwd: job.spec.cwd, env: jobSpec(job, deps.env).env };
+  const earlier = await closeLostAttempts(deps.store, { ...agent, transcript }, stored, clock, (lost) =>
+    deps.hooks?.attemptLost?.(lost),
+  );
+  const added = spendAdded(stored, earlier);
+  if (added.usd > 0) deps.hooks?.spent?.(added.usd, added.tokens);
+  return earlier;
+}
 
 /** What a resumed agent that asked a person is told: its stopped call's answer waits in the store. */
 const ASKED_BEFORE =
@@ -204,6 +219,7 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
         finishedAt: clock.now(),
         usage: outcome.usage,
         costUsd: outcome.costUsd,
+        ...(outcome.estimatedCostUsd !== undefined ? { estimatedCostUsd: outcome.estimatedCostUsd } : {}),
         durationMs: outcome.durationMs,
         ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
       });

@@ -133,6 +133,46 @@ function resultContract(open: OpenHarness): void {
       },
     );
   });
+
+  it("reports as spent only what the job's own attempts spent: a resumed run's budget counted the earlier ones already", async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done', costUsd: 0.05, usage: { inputTokens: 10, outputTokens: 5 } }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const usage = { inputTokens: 1000, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+        const cancelled = { code: ErrorCodes.cancelled, message: 'cancelled' };
+        await h.store.saveAttempt({
+          ...{ runId: one.runId, agentId: one.agentId, attempt: 1, resumed: false, startedAt: 1, durationMs: 1 },
+          ...{ status: 'failed', usage, costUsd: 0.4, error: cancelled },
+        });
+        const spent: Array<[number, number]> = [];
+        const result = await h.executor.runJob(one, new AbortController().signal, {
+          spent: (costUsd, tokens) => spent.push([costUsd, tokens]),
+        });
+        expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+        expect(result.costUsd).toBeCloseTo(0.45, 10);
+        expect(spent.reduce((sum, [usd]) => sum + usd, 0)).toBeCloseTo(0.05, 10);
+        expect(spent.reduce((sum, [, tokens]) => sum + tokens, 0)).toBe(15);
+      },
+    );
+  });
+
+  it('starts no agent whose job has no budget left (its earlier attempts spent it): BATON_AGENT_BUDGET_EXCEEDED', async () => {
+    await withHarness(
+      open,
+      () => ({ text: 'done', costUsd: 0.05 }),
+      async (h) => {
+        const one = await stored(h.store, job());
+        const spent = await h.executor.runJob(
+          { ...one, spec: { ...one.spec, maxBudgetUsd: 0 } },
+          new AbortController().signal,
+        );
+        expect(spent).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
+        expect(h.calls()).toEqual([]);
+      },
+    );
+  });
 }
 
 const toolCall = (seq: number, input: string): ToolCall => ({

@@ -5,6 +5,7 @@ export { currentRunStatus, orchestratorHere, resumableRun, resumeElsewhereWarnin
 export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';
 export { shownStatus, summarizeRun } from './summary.js';
+export { listAgentsWithSpend } from './spend-so-far.js';
 export type { AgentSummary, BatonCallsSummary, PhaseSummary, RunSummary, ShownStatus } from './summary.js';
 export { runJobHere } from './execute.js';
 export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';

@@ -704,6 +704,42 @@ describe('orchestration: the run budget over a resume', () => {
   });
 });
 
+describe("orchestration: an agent's maxBudgetUsd over a resume", () => {
+  const yaml = `version: 1\nname: capped\nbudgetUsd: 10\nphases:\n  - { id: p, agents: [{ id: a, prompt: work, maxBudgetUsd: 0.5 }] }\n`;
+
+  /** A run stopped (as by Ctrl-C) while its agent works, after its attempt spent `spentUsd`. */
+  async function stoppedAfter(spentUsd: number): Promise<string> {
+    const events = new RunEvents();
+    const controller = new AbortController();
+    events.on('agent.attempt', () => setTimeout(() => controller.abort(new Error('Ctrl-C')), 20));
+    const first = start(yaml, () => ({ text: 'ok', costUsd: spentUsd, delayMs: 5_000 }), {
+      events,
+      signal: controller.signal,
+    });
+    const stopped = await first.result;
+    expect(stopped.status).toBe('cancelled');
+    return stopped.runId;
+  }
+
+  it('gives the resumed agent only what its earlier attempts left of it', async () => {
+    const runId = await stoppedAfter(0.4);
+    const resumed = start(yaml, () => ({ text: 'ok', costUsd: 0.05 }), { runId, resume: true });
+    expect((await resumed.result).status).toBe('succeeded');
+    expect(resumed.runtime.calls.map((c) => c.maxBudgetUsd)).toEqual([expect.closeTo(0.1, 10)]);
+  });
+
+  it('does not start it again when they spent it all', async () => {
+    const runId = await stoppedAfter(0.5);
+    const resumed = start(yaml, () => ({ text: 'ok', costUsd: 0.05 }), { runId, resume: true });
+    const summary = await resumed.result;
+    expect(summary.phases[0]!.agents[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' },
+    });
+    expect(resumed.runtime.calls).toEqual([]);
+  });
+});
+
 describe('orchestration: resume after baton cancel', () => {
   it('is not cancelled again by the cancel request that stopped the run', async () => {
     const yaml = `version: 1\nname: c\nphases:\n  - { id: p, agents: [{ id: a, count: 2, prompt: work }] }\n`;

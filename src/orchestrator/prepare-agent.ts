@@ -46,6 +46,8 @@ export async function prepareAgent(
     cwd: workspace?.path ?? resolved.cwd,
     plan,
     timeout,
+    // A resumed agent's maxBudgetUsd covers its attempts before the resume too.
+    spentUsd: (await ctx.store.listAttempts(ctx.runId, record.id)).reduce((sum, a) => sum + a.costUsd, 0),
   });
   const started: AgentRecord = {
     ...record,
@@ -144,12 +146,25 @@ async function worktreeFor(ctx: RunContext, where: InstanceContext, record: Agen
   );
 }
 
+/** What is left of the agent's maxBudgetUsd after `spentUsd`, capped by what is left of the run's budget. */
+function agentBudgetLeft(maxBudgetUsd: number | undefined, spentUsd: number, runLeftUsd: number | undefined) {
+  const ownLeft = maxBudgetUsd === undefined ? undefined : maxBudgetUsd - spentUsd;
+  if (runLeftUsd === undefined) return ownLeft;
+  return Math.min(ownLeft ?? Infinity, runLeftUsd);
+}
+
 /** The job the executor runs: the spec without its environment (the executor builds that), retries and timeout. */
 function agentJob(
   ctx: RunContext,
   resolved: ResolvedAgent,
   record: AgentRecord,
-  made: { appendSystemPrompt: string; cwd: string; plan: AgentMcpPlan | undefined; timeout: TimeoutSetting },
+  made: {
+    appendSystemPrompt: string;
+    cwd: string;
+    plan: AgentMcpPlan | undefined;
+    timeout: TimeoutSetting;
+    spentUsd: number;
+  },
 ): AgentJob {
   const { config } = ctx;
   const mcpServerNames = Object.keys(made.plan?.servers ?? {});
@@ -171,11 +186,8 @@ function agentJob(
       cwd: made.cwd,
       ...agentToolRules(config, resolved, mcpServerNames),
       mcpServers: made.plan?.servers,
-      // The agent may not spend more than what is left of the run's budget.
-      maxBudgetUsd:
-        remainingBudget === undefined
-          ? resolved.maxBudgetUsd
-          : Math.min(resolved.maxBudgetUsd ?? Infinity, remainingBudget),
+      // The agent may not spend more than what is left of its own budget, nor of the run's.
+      maxBudgetUsd: agentBudgetLeft(resolved.maxBudgetUsd, made.spentUsd, remainingBudget),
       maxTurns: resolved.maxTurns,
       outputSchema: resolved.outputSchema,
     },

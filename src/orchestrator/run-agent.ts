@@ -1,4 +1,5 @@
-import { toErrorInfo } from '../core/index.js';
+import type { AgentResult } from '../agents/index.js';
+import { ErrorCodes, toErrorInfo } from '../core/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
 import { resolveAgent, type PhaseSpec } from '../workflow/index.js';
 import { prepareAgent, type PreparedAgent } from './prepare-agent.js';
@@ -162,11 +163,30 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
     modelTurn: (info, turn) => events.emit('agent.turn', { runId, agentId: started.id, attempt: info.attempt, turn }),
     attemptLost: (lost) => events.emit('agent.attempt.lost', lost),
   });
+  reportAgentBudgetStop(ctx, started.id, prepared.job.spec.maxBudgetUsd, result);
   const workspace =
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;
   // The error of an earlier attempt (a stop, a detach) is not this run's: only the result's own stays.
   const { error: _earlier, ...record } = started;
   return ctx.records.finish({ ...record, ...result, ...(workspace ? { workspace } : {}) });
+}
+
+/** An agent stopped by its own USD cap is a budget stop too (audited as the run's are); the run goes on. */
+function reportAgentBudgetStop(
+  ctx: RunContext,
+  agentId: string,
+  capUsd: number | undefined,
+  result: AgentResult,
+): void {
+  if (result.error?.code !== ErrorCodes.agentBudgetExceeded || capUsd === undefined) return;
+  ctx.events.emit('budget.exceeded', {
+    runId: ctx.runId,
+    limit: 'agent',
+    agentId,
+    spentUsd: result.costUsd,
+    spentTokens: result.usage.inputTokens + result.usage.outputTokens,
+    budgetUsd: capUsd,
+  });
 }
 
 /** Commits a worktree agent's changes; a failure to do so is reported, and the agent's result stands. */

@@ -18,7 +18,7 @@ export interface RunBudgetOptions {
 
 /**
  * What a run has spent against its budgets. Spend is reported as it happens (per attempt, or per
- * agent from a remote worker); the run warns at 80 % of its USD budget and stops at 100 % of either.
+ * agent from a remote worker); the run warns at 80 % of either budget (USD, tokens) and stops at 100 % of either.
  * A resumed run starts from what it spent before (`spentBefore`), so its budget covers the whole run.
  */
 export class RunBudget {
@@ -26,7 +26,8 @@ export class RunBudget {
   private spentTokens = 0;
   /** Spent by the run's earlier orchestrators: the tenant's remainder, read now, no longer includes it. */
   private earlier = { usd: 0, tokens: 0 };
-  private warned = false;
+  /** The budgets the run was warned about (80 %), each once. */
+  private readonly warned = new Set<'usd' | 'tokens'>();
 
   constructor(private readonly options: RunBudgetOptions) {}
 
@@ -66,12 +67,12 @@ export class RunBudget {
     this.spentTokens += tokens;
     const { budgetUsd, budgetTokens } = this;
     const { runId, events, stop } = this.options;
-    if (budgetUsd !== undefined && !this.warned && this.spentUsd >= 0.8 * budgetUsd) {
-      this.warned = true;
-      events.emit('budget.warning', { runId, spentUsd: this.spentUsd, budgetUsd });
-    }
-    if (stop.stopped) return;
     const spent = { runId, spentUsd: this.spentUsd, spentTokens: this.spentTokens };
+    if (budgetUsd !== undefined && this.firstPast(0.8, 'usd', this.spentUsd, budgetUsd))
+      events.emit('budget.warning', { ...spent, limit: 'usd', budgetUsd });
+    if (budgetTokens !== undefined && this.firstPast(0.8, 'tokens', this.spentTokens, budgetTokens))
+      events.emit('budget.warning', { ...spent, limit: 'tokens', budgetTokens });
+    if (stop.stopped) return;
     if (budgetUsd !== undefined && this.spentUsd >= budgetUsd) {
       events.emit('budget.exceeded', { ...spent, limit: 'usd', budgetUsd });
       stop.abort(
@@ -89,5 +90,12 @@ export class RunBudget {
         ),
       );
     }
+  }
+
+  /** True the first time `spent` reaches `share` of `budget` (each limit warns once). */
+  private firstPast(share: number, limit: 'usd' | 'tokens', spent: number, budget: number): boolean {
+    if (this.warned.has(limit) || spent < share * budget) return false;
+    this.warned.add(limit);
+    return true;
   }
 }

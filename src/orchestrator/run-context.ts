@@ -21,6 +21,8 @@ export interface RunContext {
   readonly workflow: Workflow;
   /** Directory that relative paths in the workflow resolve against. */
   readonly workflowDir: string;
+  /** Base environment of the run's agent processes (where their Claude Code keeps its transcripts). */
+  readonly env: NodeJS.ProcessEnv;
   readonly config: BatonConfig;
   readonly store: Store;
   readonly clock: Clock;
@@ -217,6 +219,7 @@ export function createRunContext(
     runId,
     workflow,
     workflowDir: options.workflowDir,
+    env: options.env,
     config,
     store,
     clock,

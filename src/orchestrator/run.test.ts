@@ -375,6 +375,68 @@ phases:
     expect(runtime.calls.map((c) => c.maxBudgetUsd?.toFixed(1))).toEqual(['1.0', '0.7', '0.4', '0.1']);
   });
 
+  it("warns at 80 % of the tenant's daily tokens as it does of a USD budget, once, before stopping at 100 %", async () => {
+    const serial = parseWorkflow(
+      `version: 1\nname: tokens\nphases:\n  - id: p\n    agents:\n${[1, 2, 3, 4, 5].map((i) => `      - { id: a${i}, prompt: work }`).join('\n')}\n`,
+      'tokens.yaml',
+    );
+    const events = new RunEvents();
+    const budget: string[] = [];
+    events.on('budget.warning', (e) => budget.push(`warning ${e.limit} at ${e.spentTokens}`));
+    events.on('budget.exceeded', (e) => budget.push(`exceeded ${e.limit} at ${e.spentTokens}`));
+    const runtime = new FakeRuntime(() => ({ text: 'ok', usage: { inputTokens: 250, outputTokens: 50 } }));
+    const summary = await runWorkflow({
+      workflow: serial,
+      workflowDir: temp.dir,
+      config: config({ parallel_limit: 1 }),
+      store: temp.store,
+      runtime,
+      env: { PATH: '/usr/bin' },
+      events,
+      budgetTokens: 1000,
+    });
+    expect(budget).toEqual(['warning tokens at 900', 'exceeded tokens at 1200']);
+    expect(summary.status).toBe('failed');
+  });
+
+  it('says when an agent is stopped by its own maxBudgetUsd (budget.exceeded, limit agent), and the run goes on', async () => {
+    const workflow = parseWorkflow(
+      `version: 1\nname: capped\nphases:\n  - id: p\n    agents:\n      - { id: spender, prompt: spend, maxBudgetUsd: 0.25 }\n      - { id: thrifty, prompt: save }\n`,
+      'capped.yaml',
+    );
+    const events = new RunEvents();
+    const exceeded: unknown[] = [];
+    events.on('budget.exceeded', (e) => exceeded.push(e));
+    const { result } = run(
+      workflow,
+      (spec) =>
+        spec.agentId === 'spender'
+          ? {
+              costUsd: 0.26,
+              usage: { inputTokens: 80_000, outputTokens: 100 },
+              error: {
+                code: ErrorCodes.agentBudgetExceeded,
+                message: 'the agent spent its USD budget',
+                transient: false,
+              },
+            }
+          : { text: 'ok', costUsd: 0.01 },
+      { events },
+    );
+    const summary = await result;
+    expect(exceeded).toEqual([
+      {
+        runId: summary.runId,
+        limit: 'agent',
+        agentId: 'spender',
+        spentUsd: 0.26,
+        spentTokens: 80_100,
+        budgetUsd: 0.25,
+      },
+    ]);
+    expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['failed', 'succeeded']);
+  });
+
   /** A run with a $1 budget whose second phase reads a summary, written by a summarizer agent. */
   const summarizedWorkflow = (name: string) =>
     parseWorkflow(

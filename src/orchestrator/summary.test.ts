@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
@@ -54,5 +55,33 @@ describe('summarizeRun', () => {
       ['pusher', 1],
       ['stopped', 1],
     ]);
+  });
+
+  it("shows what an agent's attempts spent while it runs, and after its orchestrator was killed (its record sums them only at its end)", async () => {
+    const { store } = temp;
+    // pid 2^22 + 1 is above Linux's pid_max: the run's orchestrator is gone.
+    const run = {
+      id: 'rk',
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'running' as const,
+      createdAt: 1,
+    };
+    await store.saveRun({ ...run, pid: 4_194_305, host: hostname(), startedAt: 1 });
+    await store.savePhase({ runId: 'rk', id: 'work', status: 'running' });
+    await store.saveAgent(agentRecord({ runId: 'rk', id: 'retried', phaseId: 'work', status: 'running' }));
+    await store.saveAgent(agentRecord({ runId: 'rk', id: 'done', phaseId: 'work', status: 'succeeded', costUsd: 0.2 }));
+    const usage = { inputTokens: 1_000, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+    const attempt = { runId: 'rk', agentId: 'retried', resumed: false, startedAt: 2, durationMs: 1, usage };
+    await store.saveAttempt({ ...attempt, attempt: 1, status: 'failed', costUsd: 0.3 });
+    await store.saveAttempt({ ...attempt, attempt: 2, status: 'running', costUsd: 0 });
+    const summary = await summarizeRun(store, 'rk');
+    expect(summary.status).toBe('interrupted');
+    expect(summary.phases[0]!.agents.map((a) => [a.id, a.status, a.costUsd, a.usage.inputTokens])).toEqual([
+      ['retried', 'interrupted', 0.3, 2_000],
+      ['done', 'succeeded', 0.2, 0],
+    ]);
+    expect(summary.totals.costUsd).toBeCloseTo(0.5, 10);
   });
 });

@@ -1,5 +1,14 @@
-import { addUsage, BatonError, emptyUsage, ErrorCodes, type ApprovalRecord, type ErrorInfo } from '../core/index.js';
+import {
+  addUsage,
+  BatonError,
+  emptyUsage,
+  ErrorCodes,
+  estimatedCostOf,
+  type ApprovalRecord,
+  type ErrorInfo,
+} from '../core/index.js';
 import { currentRunStatus } from './resume.js';
+import { listAgentsWithSpend } from './spend-so-far.js';
 import type {
   BatonCallRecord,
   AgentContextRecord,
@@ -34,6 +43,8 @@ export interface AgentSummary {
   structuredOutput?: unknown;
   usage: Usage;
   costUsd: number;
+  /** The part of `costUsd` Baton estimated: attempts cut off before Claude Code reported their cost. */
+  estimatedCostUsd?: number;
   attempts: number;
   durationMs: number;
   /** The MCP servers the agent ran with, why, and those it had to do without. */
@@ -87,6 +98,8 @@ export interface RunSummary {
     cacheReadTokens: number;
     cacheCreationTokens: number;
     costUsd: number;
+    /** The part of `costUsd` Baton estimated (see `AgentSummary.estimatedCostUsd`). */
+    estimatedCostUsd?: number;
     durationMs: number;
   };
 }
@@ -121,6 +134,7 @@ function agentSummary(agent: AgentRecord): AgentSummary {
     ...(agent.output?.structured !== undefined ? { structuredOutput: agent.output.structured } : {}),
     usage: agent.usage,
     costUsd: agent.costUsd,
+    ...estimatedCostOf([agent]),
     attempts: agent.attempts,
     durationMs: agent.durationMs,
     ...(agent.mcp ? { mcp: agent.mcp } : {}),
@@ -163,7 +177,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
   const [phases, agents, merges, approvals, denials, ownCalls] = await Promise.all([
     store.listPhases(runId),
-    store.listAgents(runId),
+    listAgentsWithSpend(store, runId),
     store.listMergeReports(runId),
     store.listApprovals({ runId }),
     store.listAuditEvents({ action: 'tool.denied' }),
@@ -215,6 +229,7 @@ export async function summarizeRun(store: Store, runId: string): Promise<RunSumm
       cacheReadTokens: sum((a) => a.usage.cacheReadTokens),
       cacheCreationTokens: sum((a) => a.usage.cacheCreationTokens),
       costUsd: sum((a) => a.costUsd),
+      ...estimatedCostOf(agents),
       durationMs: run.startedAt === undefined ? 0 : end - run.startedAt,
     },
   };

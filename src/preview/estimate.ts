@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
 import { countTokens } from '../context/index.js';
+import { priceOf } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { Workflow } from '../workflow/index.js';
-
-/** USD per million tokens (Anthropic list prices), by model family; the cheapest first. */
-export const modelPrices = [
-  { family: 'haiku', inputPerMTok: 1, outputPerMTok: 5 },
-  { family: 'sonnet', inputPerMTok: 3, outputPerMTok: 15 },
-  { family: 'opus', inputPerMTok: 15, outputPerMTok: 75 },
-] as const;
 
 /** Claude Code's own system prompt and tool definitions, sent on every turn (measured: ~13.5k tokens). */
 export const agentOverheadTokens = 13_500;
@@ -16,12 +10,6 @@ export const agentOverheadTokens = 13_500;
 const outputTokensPerTurn = { low: 100, high: 2_000 };
 /** Turns when the workflow sets no maxTurns: the high end assumes this many. */
 const defaultHighTurns = 10;
-
-/** The model family a model name belongs to; Claude Code's default (sonnet) when none is set. */
-export function priceOf(model: string | undefined): (typeof modelPrices)[number] {
-  const name = (model ?? 'sonnet').toLowerCase();
-  return modelPrices.find((p) => name.includes(p.family)) ?? modelPrices[1];
-}
 
 /** One agent's cost range in USD: one short turn at least; maxTurns long turns with its full context at most. */
 export function agentCostRange(agent: {

@@ -2,7 +2,7 @@ import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from
 import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import type { JobOwner, WorkerSlots } from '../approvals/index.js';
-import { BatonError, emptyUsage, ErrorCodes, type ErrorCode } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ErrorCode, type Usage } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import type { WorkerGateways } from '../mcp/index.js';
 import { createRedisClient, type Store } from '../store/index.js';
@@ -90,10 +90,18 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
     return false;
   }
 
-  /** A worker tells nothing until the job ends, so the spend is reported once, with the result. */
+  /**
+   * A worker tells nothing until the job ends, so the spend is reported once, with the result. A job run
+   * again (a resumed run) reports the agent's earlier attempts in its totals too; the run's budget counted
+   * those already, so only what was added since is reported.
+   */
   async runJob(job: AgentJob, signal: AbortSignal, hooks?: AgentJobHooks): Promise<AgentResult> {
+    const earlier = job.followUp ? [] : await this.options.store.listAttempts(job.runId, job.agentId);
     const result = await this.sendAndWait(job, signal);
-    hooks?.spent?.(result.costUsd, result.usage.inputTokens + result.usage.outputTokens);
+    const tokens = (u: Usage): number => u.inputTokens + u.outputTokens;
+    const earlierUsd = earlier.reduce((sum, a) => sum + a.costUsd, 0);
+    const earlierTokens = earlier.reduce((sum, a) => sum + tokens(a.usage), 0);
+    hooks?.spent?.(Math.max(0, result.costUsd - earlierUsd), Math.max(0, tokens(result.usage) - earlierTokens));
     return result;
   }
 

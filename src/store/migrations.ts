@@ -293,6 +293,17 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 13,
+    description:
+      "The part of an attempt's and an agent's cost Baton estimated: attempts cut off before Claude Code reported it",
+    up(db) {
+      db.exec(`
+        ALTER TABLE attempts ADD COLUMN estimated_cost_usd REAL;
+        ALTER TABLE agents ADD COLUMN estimated_cost_usd REAL;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));

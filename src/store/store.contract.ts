@@ -319,6 +319,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       };
       await store.saveAttempt(failed);
       expect(await store.listAttempts('r1', 'a1')).toEqual([failed]);
+      // Cut off before Claude Code's result: Baton's estimate of its cost, on the attempt and its agent.
+      const cutOff = { ...failed, attempt: 2, costUsd: 0.601515, estimatedCostUsd: 0.601515 };
+      await store.saveAttempt(cutOff);
+      expect((await store.listAttempts('r1', 'a1'))[1]).toEqual(cutOff);
+      const agentCutOff = { ...agent('r1', 'a1'), costUsd: 0.9015, estimatedCostUsd: 0.601515 };
+      await store.saveAgent(agentCutOff);
+      expect(await store.getAgent('r1', 'a1')).toEqual(agentCutOff);
       expect(await store.listAttempts('r1', 'nobody')).toEqual([]);
       expect(await store.listAttempts('no-run')).toEqual([]);
     });

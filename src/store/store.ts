@@ -209,6 +209,8 @@ export interface AttemptRecord {
   finishedAt?: number;
   usage: Usage;
   costUsd: number;
+  /** Set (to `costUsd`) when the attempt ended without Claude Code's cost: Baton priced its tokens at list price. */
+  estimatedCostUsd?: number;
   durationMs: number;
   error?: ErrorInfo;
   /** The agent process and its host, so a resumed run can stop one a killed orchestrator left behind. */
