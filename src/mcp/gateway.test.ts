@@ -24,7 +24,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 10_000): Promise<McpManager> {
+async function gatewayRun(
+  servers: Record<string, McpServerEntry>,
+  timeoutMs = 10_000,
+  callTimeoutMs?: number,
+): Promise<McpManager> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const mcp = await startMcp({
@@ -37,6 +41,7 @@ async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 1
     dataDir: dir,
     cwd: dir,
     gateway: { token: newGatewayToken() },
+    ...(callTimeoutMs ? { callTimeoutMs } : {}),
   });
   cleanups.push(() => mcp.close());
   return mcp.manager;
@@ -266,6 +271,20 @@ describe('MCP gateway', () => {
     for (const agent of agents)
       expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'closed', crashes: 1, failures: 3 });
+  });
+
+  it('a call to a server that hangs while staying alive fails within mcp_call_timeout_ms, naming the server; its breaker opens after three', async () => {
+    const manager = await gatewayRun({ stuck: node(faultServer, '--hang-tool') }, 10_000, 1000);
+    await manager.check(['stuck']);
+    const agent = await agentClient(manager.launch('stuck'));
+    // The agent's own patience (30 s here; claude's is hours) is not what ends the call.
+    const hang = () => agent.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 30_000 });
+    await expect(hang()).rejects.toThrow(/"stuck" did not answer tools\/call within 1000 ms \(mcp_call_timeout_ms\)/);
+    // The server is alive: its other tools answer, and the hung call is a failure, not a crash.
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'stuck', failures: 1, crashes: 0 });
+    for (let i = 0; i < 3; i++) await expect(hang()).rejects.toThrow(/mcp_call_timeout_ms/);
+    expect(manager.breakerState('stuck')).toBe('open');
   });
 
   it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {

@@ -19,6 +19,7 @@ import {
   ListResourceTemplatesResultSchema,
   ListToolsRequestSchema,
   ListToolsResultSchema,
+  McpError,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
   type Progress,
@@ -50,6 +51,11 @@ export interface McpGatewayOptions {
   inherit?: NodeJS.ProcessEnv;
   /** How long a shared server's start may take, and a request wait for it (`mcp_timeout_ms` in a run). */
   startTimeoutMs?: number;
+  /**
+   * How long a request may wait for its answer (`mcp_call_timeout_ms` in a run; default: no bound
+   * short of a day); progress the server reports starts the wait again.
+   */
+  callTimeoutMs?: number;
   /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
   abandonedSessionMs?: number;
 }
@@ -252,7 +258,8 @@ export class McpGateway {
         return this.forward(upstream, message.method, extra.signal, (live) =>
           live.request(message, result, {
             signal: extra.signal,
-            timeout: 24 * 3_600_000,
+            timeout: this.callTimeoutMs,
+            resetTimeoutOnProgress: true,
             ...(onprogress ? { onprogress } : {}),
           }),
         );
@@ -285,8 +292,9 @@ export class McpGateway {
       try {
         return await send(live);
       } catch (error) {
-        const closed = (error as { code?: unknown }).code === ErrorCode.ConnectionClosed;
-        if (!closed && !agentSignal.aborted) throw error;
+        const code = (error as { code?: unknown }).code;
+        if (code === ErrorCode.RequestTimeout && !agentSignal.aborted) throw this.unanswered(upstream.name, method);
+        if (code !== ErrorCode.ConnectionClosed && !agentSignal.aborted) throw error;
         cutOff = { error };
         return undefined;
       }
@@ -301,6 +309,16 @@ export class McpGateway {
       report(false, error);
       throw error;
     }
+  }
+
+  private get callTimeoutMs(): number {
+    return this.options.callTimeoutMs ?? 24 * 3_600_000;
+  }
+
+  /** A request the server, alive, left unanswered: an MCP timeout the breaker counts, naming what to raise. */
+  private unanswered(server: string, method: string): McpError {
+    const limit = `${this.callTimeoutMs} ms (mcp_call_timeout_ms)`;
+    return new McpError(ErrorCode.RequestTimeout, `MCP server "${server}" did not answer ${method} within ${limit}`);
   }
 
   /** Stops every shared server and the HTTP listener. */

@@ -20,6 +20,8 @@ export interface WorkerGatewaysOptions {
   reportEveryMs?: number;
   /** `mcp_timeout_ms`: how long a shared server's start may take, and a request wait for it. */
   startTimeoutMs?: number;
+  /** `mcp_call_timeout_ms`: how long an agent's request may wait for its answer. */
+  callTimeoutMs?: number;
 }
 
 /** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
@@ -109,6 +111,7 @@ export class WorkerGateways {
       gateway: import('./gateway.js').then(({ McpGateway }) =>
         McpGateway.start({
           startTimeoutMs: this.options.startTimeoutMs,
+          callTimeoutMs: this.options.callTimeoutMs,
           onCall: (call) => {
             trafficOf(run, call.server).recordCall(call);
             this.reportSoon(runId, run);
