@@ -287,6 +287,27 @@ describe('MCP gateway', () => {
     expect(manager.breakerState('stuck')).toBe('open');
   });
 
+  it("tells every agent's session the tool list changed when a crashed server comes back with other tools", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const starts = ['--starts', join(dir, 'starts'), '--later-tool', 'added'];
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1', ...starts) });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    const other = await agentClient(manager.launch('calc'));
+    // Claude Code re-lists only for a server that declares it may tell of changes: the gateway can.
+    expect(agent.getServerCapabilities()?.tools).toEqual({ listChanged: true });
+    const told = { agent: 0, other: 0 };
+    agent.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.agent++);
+    other.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.other++);
+    const names = async () => (await agent.listTools()).tools.map((t) => t.name);
+    expect(await names()).not.toContain('added');
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    await waitFor(() => (told.agent > 0 && told.other > 0) || undefined, 20_000, 'both sessions to be told');
+    expect(await names()).toContain('added');
+  });
+
   it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {
     const manager = await gatewayRun({ slow: node(faultServer, '--call-delay', '3000') });
     await manager.check(['slow']);

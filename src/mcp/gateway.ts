@@ -255,14 +255,17 @@ export class McpGateway {
                 void server
                   .notification({ method: 'notifications/progress', params: { ...progress, progressToken } })
                   .catch(() => undefined);
-        return this.forward(upstream, message.method, extra.signal, (live) =>
-          live.request(message, result, {
+        return this.forward(upstream, message.method, extra.signal, async (live) => {
+          const answer = await live.request(message, result, {
             signal: extra.signal,
             timeout: this.callTimeoutMs,
             resetTimeoutOnProgress: true,
             ...(onprogress ? { onprogress } : {}),
-          }),
-        );
+          });
+          if (message.method === 'tools/list' && !message.params?.cursor && 'tools' in answer)
+            upstream.showedTools(answer.tools);
+          return answer;
+        });
       });
     }
   }
@@ -332,11 +335,12 @@ export class McpGateway {
   }
 }
 
-/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists change. */
+/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists may change. */
 function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCapabilities {
   const pick = (capability: { listChanged?: boolean } | undefined) =>
     capability && (capability.listChanged ? { listChanged: true } : {});
-  const tools = pick(upstream?.tools);
+  // Tools may change across a restart, which the gateway tells of (see StdioUpstream.compareTools).
+  const tools = upstream?.tools && { listChanged: true };
   const resources = pick(upstream?.resources);
   const prompts = pick(upstream?.prompts);
   return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };

@@ -172,6 +172,26 @@ export class StdioUpstream {
     return client;
   }
 
+  /** The tools agents were last shown (the first page of a tools/list, as JSON), to compare after a restart. */
+  private toolsShown?: string;
+
+  /** Notes the tools an agent was shown: a restart that changes them is told to every session. */
+  showedTools(tools: unknown): void {
+    this.toolsShown = JSON.stringify(tools);
+  }
+
+  /**
+   * A restarted server may offer other tools (an upgrade, a changed config): agents shown the old
+   * ones are told to list them again, as the server itself would tell them of a change.
+   */
+  private async compareTools(client: Client): Promise<void> {
+    if (this.toolsShown === undefined || !client.getServerCapabilities()?.tools) return;
+    const shown = JSON.stringify((await client.listTools()).tools);
+    if (shown === this.toolsShown) return;
+    this.toolsShown = shown;
+    this.options.onListChanged?.('notifications/tools/list_changed');
+  }
+
   /** The server answered a request: it may be restarted again as often as after its first crash. */
   answered(): void {
     this.restartsInARow = 0;
@@ -199,7 +219,10 @@ export class StdioUpstream {
       }, this.stopping.signal),
     );
     this.current.then(
-      () => onLifecycle?.({ server: name, state: 'restarted' }),
+      (client) => {
+        onLifecycle?.({ server: name, state: 'restarted' });
+        void this.compareTools(client).catch(() => undefined); // a server gone again: its next restart compares
+      },
       (error: unknown) =>
         onLifecycle?.({
           server: name,
