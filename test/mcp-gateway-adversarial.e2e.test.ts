@@ -9,6 +9,7 @@ import { mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/m
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { makeRepo } from './support/git-repo.js';
 import { requireProgram } from './support/programs.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 // The held-out side of issue 19: what an agent sees of a shared server should not depend on whether
@@ -22,6 +23,16 @@ const model = useScriptedModel(
       ...toolThenText('Ask the shared one', { name: 'mcp__shared__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask the own one', { name: 'mcp__own__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
+      ...toolThenText(
+        'Ask what the caller gave',
+        { name: 'mcp__shared__env', input: { name: 'CALLER_MARK' } },
+        'Asked.',
+      ),
+      ...toolThenText(
+        'Ask the own what the caller gave',
+        { name: 'mcp__own__env', input: { name: 'CALLER_MARK' } },
+        'Asked.',
+      ),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -247,3 +258,47 @@ phases:
     },
   );
 });
+
+describe.runIf(requireProgram('redis-server'))(
+  'MCP gateway on a worker, held-out (real redis-server and claude)',
+  () => {
+    const redis = useRedisServer();
+
+    it("run() from the API with workers: the environment it gives agents reaches a worker's shared server, as it does the agent's own server and a local run's shared one", async () => {
+      const path = workflow(
+        'worker-env',
+        [
+          `  shared: { ${nodeServerYaml(faultServer, ['--env-tool'])} }`,
+          `  own: { ${nodeServerYaml(faultServer, ['--env-tool'])}, scope: agent }`,
+        ],
+        `  - id: one
+    agents:
+      - { id: sharer, prompt: Ask what the caller gave, mcpServers: [shared] }
+      - { id: owner, prompt: Ask the own what the caller gave, mcpServers: [own] }
+`,
+      );
+      // The worker's own environment lacks the mark: only the caller of run() gives it.
+      const worker = startCli(['worker', '--concurrency', '2'], {
+        env: { ...env(), BATON_REDIS_URL: redis.server.url },
+      });
+      try {
+        const summary = await run(path, {
+          env: env({ CALLER_MARK: 'caller-mark-8' }) as Record<string, string>,
+          config: { redis_url: redis.server.url },
+          dataDir: dataDir(),
+          cwd: model.home.dir,
+        }).result;
+        expect(summary.status).toBe('succeeded');
+        const agents = summary.phases.flatMap((p) => p.agents);
+        const answer = (id: string) =>
+          model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
+        expect(answer('owner')).toContain('caller-mark-8');
+        expect(answer('sharer')).toContain('caller-mark-8');
+      } finally {
+        worker.kill('SIGTERM');
+        await worker.output;
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    });
+  },
+);

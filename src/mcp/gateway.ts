@@ -148,11 +148,19 @@ export class McpGateway {
     return gateway;
   }
 
-  /** The upstream for a server, started on first use (the preflight's client is the one kept). */
-  upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
+  /**
+   * The upstream for a server, started on first use (the preflight's client is the one kept); it
+   * inherits `inherit`, else the gateway's.
+   */
+  upstream(
+    name: string,
+    config: Extract<McpLaunchConfig, { command: string }>,
+    cwd?: string,
+    inherit = this.options.inherit,
+  ): StdioUpstream {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
-      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, inherit, onLifecycle } = this.options;
+      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, onLifecycle } = this.options;
       const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
       const restarts = { maxRestarts, restartBaseDelayMs, startTimeoutMs };
       upstream = new StdioUpstream({ name, config, cwd, inherit, ...restarts, onLifecycle, onListChanged });

@@ -53,8 +53,17 @@ export class WorkerGateways {
 
   constructor(private readonly options: WorkerGatewaysOptions) {}
 
-  /** Points the job's shared servers at the run's gateway on this worker, starting it on first use. */
-  async lease(runId: string, servers: Record<string, McpLaunchConfig>, shared: string[]): Promise<SharedMcpLease> {
+  /**
+   * Points the job's shared servers at the run's gateway on this worker, starting it on first use.
+   * A server started here inherits this worker's environment with `callerEnv` (the run's caller's
+   * additions, as a local run's shared servers get them) on top.
+   */
+  async lease(
+    runId: string,
+    servers: Record<string, McpLaunchConfig>,
+    shared: string[],
+    callerEnv: Record<string, string> = {},
+  ): Promise<SharedMcpLease> {
     const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
     if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
     const run = this.join(runId);
@@ -67,7 +76,8 @@ export class WorkerGateways {
       const gateway = await run.gateway;
       const pointed = { ...servers };
       for (const name of stdio) {
-        gateway.upstream(name, servers[name] as Extract<McpLaunchConfig, { command: string }>);
+        const config = servers[name] as Extract<McpLaunchConfig, { command: string }>;
+        gateway.upstream(name, config, undefined, { ...process.env, ...callerEnv });
         trafficOf(run, name);
         pointed[name] = gateway.launchConfig(name);
       }
