@@ -33,6 +33,7 @@ const model = useScriptedModel(
         { name: 'mcp__own__env', input: { name: 'CALLER_MARK' } },
         'Asked.',
       ),
+      ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -113,6 +114,27 @@ describe('MCP gateway, held-out variants with real agents', () => {
       model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
     expect(answer('sharer')).toContain('api-ambient-3');
     expect(answer('given')).toContain('api-only-5-given');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server down at preflight that comes up while its agent waits (onMcpUnavailable: wait) serves the agent, one process', async () => {
+    const starts = join(model.home.dir, 'flaky-starts');
+    const path = workflow(
+      'flaky',
+      [`  flaky: { ${nodeServerYaml(faultServer, ['--starts', starts, '--failed-starts', '"4"'])} }`],
+      `  - id: one
+    agents:
+      - { id: waiter, prompt: Ping the flaky one, mcpServers: [flaky], onMcpUnavailable: wait, timeoutMs: 120000 }
+`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code, stderr).toBe(0);
+    const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded' });
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toContain('42');
+    // The four failed starts, the one that came up (kept, and shared): no start per agent or per call.
+    expect(readFileSync(starts, 'utf8')).toBe('.....');
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 
