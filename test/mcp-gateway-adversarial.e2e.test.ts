@@ -34,6 +34,7 @@ const model = useScriptedModel(
         'Asked.',
       ),
       ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
+      ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -286,17 +287,18 @@ describe.runIf(requireProgram('redis-server'))(
   () => {
     const redis = useRedisServer();
 
-    it("run() from the API with workers: the environment it gives agents reaches a worker's shared server, as it does the agent's own server and a local run's shared one", async () => {
+    it("run() from the API with workers: the environment it gives agents reaches a worker's shared server, as it does the agent's own server and a local run's shared one; it runs in the run's directory, not the worker's", async () => {
       const path = workflow(
         'worker-env',
         [
-          `  shared: { ${nodeServerYaml(faultServer, ['--env-tool'])} }`,
+          `  shared: { ${nodeServerYaml(faultServer, ['--env-tool', '--cwd-tool'])} }`,
           `  own: { ${nodeServerYaml(faultServer, ['--env-tool'])}, scope: agent }`,
         ],
         `  - id: one
     agents:
       - { id: sharer, prompt: Ask what the caller gave, mcpServers: [shared] }
       - { id: owner, prompt: Ask the own what the caller gave, mcpServers: [own] }
+      - { id: wherer, prompt: Ask the shared where it runs, mcpServers: [shared] }
 `,
       );
       // The worker's own environment lacks the mark: only the caller of run() gives it.
@@ -316,6 +318,8 @@ describe.runIf(requireProgram('redis-server'))(
           model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
         expect(answer('owner')).toContain('caller-mark-8');
         expect(answer('sharer')).toContain('caller-mark-8');
+        // The worker runs from the repository's root (startCli's cwd); the run's directory is the model's home.
+        expect(answer('wherer')).toContain(model.home.dir);
       } finally {
         worker.kill('SIGTERM');
         await worker.output;

@@ -126,6 +126,8 @@ export interface AgentMcpPlan {
   missing: Array<{ name: string; error: ErrorInfo }>;
   /** Stdio servers of `scope: run` given as commands because this process has no gateway: a worker shares them. */
   shared?: string[];
+  /** The run's directory, where a worker starts the shared servers (as this process's gateway would). */
+  sharedCwd?: string;
 }
 
 interface ServerState {
@@ -384,7 +386,7 @@ export class McpManager {
     const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
-      ...(shared.length > 0 ? { shared } : {}),
+      ...(shared.length > 0 ? { shared, ...(this.options.cwd ? { sharedCwd: this.options.cwd } : {}) } : {}),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({

@@ -55,14 +55,14 @@ export class WorkerGateways {
 
   /**
    * Points the job's shared servers at the run's gateway on this worker, starting it on first use.
-   * A server started here inherits this worker's environment with `callerEnv` (the run's caller's
-   * additions, as a local run's shared servers get them) on top.
+   * A server started here runs in `started.cwd` (the run's directory) and inherits this worker's
+   * environment with `started.env` (the run's caller's additions) on top, as a local run's would.
    */
   async lease(
     runId: string,
     servers: Record<string, McpLaunchConfig>,
     shared: string[],
-    callerEnv: Record<string, string> = {},
+    started: { env?: Record<string, string>; cwd?: string } = {},
   ): Promise<SharedMcpLease> {
     const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
     if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
@@ -77,7 +77,7 @@ export class WorkerGateways {
       const pointed = { ...servers };
       for (const name of stdio) {
         const config = servers[name] as Extract<McpLaunchConfig, { command: string }>;
-        gateway.upstream(name, config, undefined, { ...process.env, ...callerEnv });
+        gateway.upstream(name, config, started.cwd, { ...process.env, ...started.env });
         trafficOf(run, name);
         pointed[name] = gateway.launchConfig(name);
       }

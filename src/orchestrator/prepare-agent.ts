@@ -180,6 +180,7 @@ function agentJob(
       outputSchema: resolved.outputSchema,
     },
     ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
+    ...(made.plan?.sharedCwd ? { sharedMcpCwd: made.plan.sharedCwd } : {}),
     env: resolved.env,
     retry: retryOptions(config),
     timeoutMs: made.timeout.ms,

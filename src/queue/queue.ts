@@ -262,7 +262,8 @@ async function withSharedMcp(
   run: (job: AgentJob) => Promise<AgentResult>,
 ): Promise<AgentResult> {
   if (!gateways || !job.sharedMcpServers || !job.spec.mcpServers) return run(job);
-  const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers, job.sharedMcpEnv);
+  const started = { env: job.sharedMcpEnv, cwd: job.sharedMcpCwd };
+  const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers, started);
   try {
     return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
   } finally {
