@@ -287,6 +287,24 @@ describe('MCP gateway', () => {
     expect(manager.breakerState('stuck')).toBe('open');
   });
 
+  it('a slow call whose server reports progress is not cut off by mcp_call_timeout_ms: each progress starts the wait again', async () => {
+    const manager = await gatewayRun(
+      { slow: node(faultServer, '--call-delay', '3000', '--progress-every', '200') },
+      10_000,
+      1000,
+    );
+    await manager.check(['slow']);
+    const agent = await agentClient(manager.launch('slow'));
+    let told = 0;
+    const result = await agent.callTool({ name: 'add', arguments: { a: 1, b: 2 } }, undefined, {
+      timeout: 30_000,
+      onprogress: () => void told++,
+    });
+    expect(text(result)).toBe('3');
+    expect(told).toBeGreaterThan(2);
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'slow', failures: 0 });
+  });
+
   it("tells every agent's session the tool list changed when a crashed server comes back with other tools", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
