@@ -35,6 +35,7 @@ const model = useScriptedModel(
       ),
       ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
       ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
+      ...toolThenText('Call the stuck tool', { name: 'mcp__stuck__hang', input: {} }, 'It hung.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -136,6 +137,30 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toContain('42');
     // The four failed starts, the one that came up (kept, and shared): no start per agent or per call.
     expect(readFileSync(starts, 'utf8')).toBe('.....');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server that hangs on a call while staying alive: claude gets an MCP error after BATON_MCP_CALL_TIMEOUT_MS and its agent goes on; status counts the failure', async () => {
+    const path = workflow(
+      'stuck',
+      [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])} }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck] }] }\n`,
+    );
+    const cliEnv = env({ BATON_MCP_CALL_TIMEOUT_MS: '3000' });
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: cliEnv });
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const [agent] = summary.phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+    // What claude handed the model back for its call: the gateway's error, naming the server and the key.
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(
+      /"stuck" did not answer tools\/call within 3000 ms \(mcp_call_timeout_ms\)/,
+    );
+    const status = await runCli(['status', summary.runId, '--json'], { env: cliEnv });
+    const health = (
+      JSON.parse(status.stdout) as { mcpHealth: Array<{ name: string; failures: number; crashes: number }> }
+    ).mcpHealth;
+    expect(health).toEqual([expect.objectContaining({ name: 'stuck', failures: 1, crashes: 0 })]);
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 
