@@ -285,6 +285,10 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'stuck', failures: 1, crashes: 0 });
     for (let i = 0; i < 3; i++) await expect(hang()).rejects.toThrow(/mcp_call_timeout_ms/);
     expect(manager.breakerState('stuck')).toBe('open');
+    // While it is open, a call fails at once with an MCP error that says which server and why.
+    await expect(agent.callTool({ name: 'ping', arguments: {} })).rejects.toThrow(
+      /MCP server "stuck" failed repeatedly; its circuit breaker is open/,
+    );
   });
 
   it('a slow call whose server reports progress is not cut off by mcp_call_timeout_ms: each progress starts the wait again', async () => {

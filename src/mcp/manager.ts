@@ -157,6 +157,9 @@ const countsAgainstServer = (error: Error): boolean => {
   return typeof code !== 'number' || code === -32000 || code === -32001;
 };
 
+const breakerOpen = (name: string): string =>
+  `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`;
+
 /** A server's scope (see `McpManager.scope`). */
 export function scopeOf(server: CatalogServer): McpScope | 'remote' {
   if (!('command' in server.entry)) return 'remote';
@@ -326,7 +329,7 @@ export class McpManager {
         cause instanceof BrokenCircuitError
           ? {
               code: ErrorCodes.mcpUnavailable,
-              message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`,
+              message: breakerOpen(name),
             }
           : cause instanceof McpProbeTimeout
             ? // The last attempt only had what was left of the deadline; the user set the whole of it.
@@ -431,8 +434,15 @@ export class McpManager {
   }
 
   /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
-  guard<T>(name: string, request: () => Promise<T>): Promise<T> {
-    return this.state(name).breaker.execute(request);
+  async guard<T>(name: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await this.state(name).breaker.execute(request);
+    } catch (error) {
+      // The agent is told which server and why, not cockatiel's bare "Execution prevented".
+      if (error instanceof BrokenCircuitError)
+        throw new BatonError(ErrorCodes.mcpUnavailable, breakerOpen(name), { cause: error });
+      throw error;
+    }
   }
 
   /** Records a request that went through the gateway; `baton status` sees it within `reportEveryMs`. */
