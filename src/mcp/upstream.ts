@@ -169,6 +169,7 @@ export class StdioUpstream {
       closed?.();
       if (!this.closed) this.crashed();
     };
+    void this.compareTools(client).catch(() => undefined); // a server gone again: its next start compares
     return client;
   }
 
@@ -181,8 +182,9 @@ export class StdioUpstream {
   }
 
   /**
-   * A restarted server may offer other tools (an upgrade, a changed config): agents shown the old
-   * ones are told to list them again, as the server itself would tell them of a change.
+   * A server started again (after a crash, or after its restarts gave up) may offer other tools (an
+   * upgrade, a changed config): agents shown the old ones are told to list them again, as the server
+   * itself would tell them of a change. The first start has shown nothing yet, and costs nothing here.
    */
   private async compareTools(client: Client): Promise<void> {
     if (this.toolsShown === undefined || !client.getServerCapabilities()?.tools) return;
@@ -219,10 +221,7 @@ export class StdioUpstream {
       }, this.stopping.signal),
     );
     this.current.then(
-      (client) => {
-        onLifecycle?.({ server: name, state: 'restarted' });
-        void this.compareTools(client).catch(() => undefined); // a server gone again: its next restart compares
-      },
+      () => onLifecycle?.({ server: name, state: 'restarted' }),
       (error: unknown) =>
         onLifecycle?.({
           server: name,
