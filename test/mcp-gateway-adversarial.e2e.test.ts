@@ -164,6 +164,23 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 
+  it("an agent's own server (scope agent) that hangs on a call is bounded by mcp_call_timeout_ms too: Baton gives claude MCP_TOOL_TIMEOUT", async () => {
+    const path = workflow(
+      'stuck-own',
+      [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])}, scope: agent }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck], timeoutMs: 60000 }] }\n`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], {
+      env: env({ BATON_MCP_CALL_TIMEOUT_MS: '3000' }),
+    });
+    expect(code, stderr).toBe(0);
+    const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+    // Claude's own timeout, a little after the gateway's would fire (the gateway's error comes first for shared servers).
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(/"stuck".*timed out after 8s/);
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
   it("two runs at once: each has its own gateway and secret (the other run's is refused); cancelling one leaves the other's server serving", async () => {
     const twins = ['left', 'right'].map((name) => {
       const memoryFile = join(model.home.dir, `${name}-memory.json`);

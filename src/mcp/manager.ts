@@ -81,6 +81,8 @@ export interface McpManagerOptions {
   env: NodeJS.ProcessEnv;
   /** `mcp_timeout_ms`: one server's whole preflight, retries included. */
   timeoutMs: number;
+  /** `mcp_call_timeout_ms`: how long an agent's MCP tool call may go unanswered (see `mcpToolTimeoutEnv`). */
+  callTimeoutMs?: number;
   maxAttempts?: number;
   retryBaseDelayMs?: number;
   /** Healthy results are reused this long. */
@@ -128,6 +130,8 @@ export interface AgentMcpPlan {
   shared?: string[];
   /** The run's directory, where a worker starts the shared servers (as this process's gateway would). */
   sharedCwd?: string;
+  /** What the agent's environment needs for its servers (claude's own tool-call bound); the workflow's env wins. */
+  env?: Record<string, string>;
 }
 
 interface ServerState {
@@ -156,6 +160,17 @@ const countsAgainstServer = (error: Error): boolean => {
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === -32000 || code === -32001;
 };
+
+/** How much later than the gateway claude's own timeout fires: a shared server's call gets the gateway's error. */
+const GATEWAY_FIRST_MS = 5000;
+
+/**
+ * Claude's own bound on an agent's MCP tool calls (`MCP_TOOL_TIMEOUT`), unless the environment sets
+ * one: `mcp_call_timeout_ms`, so its own (`scope: agent`) and remote servers are bounded as the gateway
+ * bounds shared ones, which answer first with an error naming the server and the key.
+ */
+const mcpToolTimeoutEnv = (callTimeoutMs: number, env: NodeJS.ProcessEnv): Record<string, string> =>
+  env.MCP_TOOL_TIMEOUT ? {} : { MCP_TOOL_TIMEOUT: String(callTimeoutMs + GATEWAY_FIRST_MS) };
 
 const breakerOpen = (name: string): string =>
   `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`;
@@ -387,8 +402,10 @@ export class McpManager {
     }
     const up = health.filter((h) => h.status === 'up');
     const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
+    const { callTimeoutMs, env } = this.options;
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
+      ...(up.length > 0 && callTimeoutMs ? { env: mcpToolTimeoutEnv(callTimeoutMs, env) } : {}),
       ...(shared.length > 0 ? { shared, ...(this.options.cwd ? { sharedCwd: this.options.cwd } : {}) } : {}),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),

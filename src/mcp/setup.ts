@@ -66,6 +66,7 @@ export async function startMcp(
     catalog,
     env: options.env,
     timeoutMs: options.timeoutMs,
+    ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
     cwd: options.cwd,
     snapshotDir: join(options.dataDir, 'mcp-snapshots'),
     mock,

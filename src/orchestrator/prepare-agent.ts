@@ -181,7 +181,7 @@ function agentJob(
     },
     ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
     ...(made.plan?.sharedCwd ? { sharedMcpCwd: made.plan.sharedCwd } : {}),
-    env: resolved.env,
+    env: { ...made.plan?.env, ...resolved.env },
     retry: retryOptions(config),
     timeoutMs: made.timeout.ms,
     timeoutSetting: made.timeout,
