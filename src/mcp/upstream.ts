@@ -81,6 +81,8 @@ export class StdioUpstream {
   private restartsInARow = 0;
   /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
   private readonly stopping = new AbortController();
+  /** The tools agents were last shown (the first page of a tools/list, as JSON), to compare after a restart. */
+  private toolsShown?: string;
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -172,9 +174,6 @@ export class StdioUpstream {
     void this.compareTools(client).catch(() => undefined); // a server gone again: its next start compares
     return client;
   }
-
-  /** The tools agents were last shown (the first page of a tools/list, as JSON), to compare after a restart. */
-  private toolsShown?: string;
 
   /** Notes the tools an agent was shown: a restart that changes them is told to every session. */
   showedTools(tools: unknown): void {
