@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
+import { McpGateway } from '../src/mcp/gateway.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
@@ -36,6 +37,7 @@ const model = useScriptedModel(
       ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
       ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
       ...toolThenText('Call the stuck tool', { name: 'mcp__stuck__hang', input: {} }, 'It hung.'),
+      ...toolThenText('Add remotely', { name: 'mcp__remote__add', input: { a: 19, b: 23 } }, 'Added.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -179,6 +181,32 @@ describe('MCP gateway, held-out variants with real agents', () => {
     // Claude's own timeout, a little after the gateway's would fire (the gateway's error comes first for shared servers).
     expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(/"stuck".*timed out after 8s/);
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('an http server that requires a secret header gets it from ${VAR} through claude; the value is written nowhere', async () => {
+    // Another Baton's gateway stands in for a remote server that refuses requests without its header.
+    const remote = await McpGateway.start();
+    try {
+      remote.upstream('calc', { command: process.execPath, args: [faultServer] });
+      const path = workflow(
+        'remote-header',
+        [
+          `  remote: { type: http, url: "${remote.url('calc')}", headers: { x-baton-gateway-token: "\${REMOTE_KEY}" } }`,
+        ],
+        `  - { id: one, agents: [{ id: adder, prompt: Add remotely, mcpServers: [remote], onMcpUnavailable: fail }] }\n`,
+      );
+      const { code, stdout, stderr } = await runCli(['run', path, '--json'], {
+        env: env({ REMOTE_KEY: remote.token }),
+      });
+      expect(code, stderr).toBe(0);
+      const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+      expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toContain('42');
+      expect(stdout + stderr).not.toContain(remote.token);
+      for (const file of filesUnder(model.home.dir))
+        expect(readFileSync(file, 'latin1'), file).not.toContain(remote.token);
+    } finally {
+      await remote.close();
+    }
   });
 
   it("two runs at once: each has its own gateway and secret (the other run's is refused); cancelling one leaves the other's server serving", async () => {
