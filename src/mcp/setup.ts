@@ -13,7 +13,7 @@ export interface McpSetupOptions {
   workflowServers?: Record<string, McpServerEntry>;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
-  /** `mcp_call_timeout_ms`: how long a request through the gateway may wait for its answer. */
+  /** `mcp_call_timeout_ms`: how long an agent's MCP request may wait for its answer (the gateway's bound, and claude's). */
   callTimeoutMs?: number;
   useMock: boolean;
   dataDir: string;
