@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/api/index.js';
+import { McpGateway } from '../src/mcp/gateway.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { mcpCliEnv, nodeServerYaml, npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
 import { makeRepo } from './support/git-repo.js';
 import { requireProgram } from './support/programs.js';
+import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
 // The held-out side of issue 19: what an agent sees of a shared server should not depend on whether
@@ -22,6 +24,20 @@ const model = useScriptedModel(
       ...toolThenText('Ask the shared one', { name: 'mcp__shared__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask the own one', { name: 'mcp__own__env', input: { name: 'AMBIENT_MARK' } }, 'Asked.'),
       ...toolThenText('Ask what it was given', { name: 'mcp__shared__env', input: { name: 'GIVEN' } }, 'Asked.'),
+      ...toolThenText(
+        'Ask what the caller gave',
+        { name: 'mcp__shared__env', input: { name: 'CALLER_MARK' } },
+        'Asked.',
+      ),
+      ...toolThenText(
+        'Ask the own what the caller gave',
+        { name: 'mcp__own__env', input: { name: 'CALLER_MARK' } },
+        'Asked.',
+      ),
+      ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
+      ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
+      ...toolThenText('Call the stuck tool', { name: 'mcp__stuck__hang', input: {} }, 'It hung.'),
+      ...toolThenText('Add remotely', { name: 'mcp__remote__add', input: { a: 19, b: 23 } }, 'Added.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
       // Streams slowly (about 40 s in all), so both runs are still going while the test looks at them.
       ...toolThenText(
@@ -103,6 +119,94 @@ describe('MCP gateway, held-out variants with real agents', () => {
     expect(answer('sharer')).toContain('api-ambient-3');
     expect(answer('given')).toContain('api-only-5-given');
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server down at preflight that comes up while its agent waits (onMcpUnavailable: wait) serves the agent, one process', async () => {
+    const starts = join(model.home.dir, 'flaky-starts');
+    const path = workflow(
+      'flaky',
+      [`  flaky: { ${nodeServerYaml(faultServer, ['--starts', starts, '--failed-starts', '"4"'])} }`],
+      `  - id: one
+    agents:
+      - { id: waiter, prompt: Ping the flaky one, mcpServers: [flaky], onMcpUnavailable: wait, timeoutMs: 120000 }
+`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code, stderr).toBe(0);
+    const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded' });
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toContain('42');
+    // The four failed starts, the one that came up (kept, and shared): no start per agent or per call.
+    expect(readFileSync(starts, 'utf8')).toBe('.....');
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server that hangs on a call while staying alive: claude gets an MCP error after BATON_MCP_CALL_TIMEOUT_MS and its agent goes on; status counts the failure', async () => {
+    const path = workflow(
+      'stuck',
+      [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])} }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck] }] }\n`,
+    );
+    const cliEnv = env({ BATON_MCP_CALL_TIMEOUT_MS: '3000' });
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: cliEnv });
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const [agent] = summary.phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+    // What claude handed the model back for its call: the gateway's error, naming the server and the key.
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(
+      /"stuck" did not answer tools\/call within 3000 ms \(mcp_call_timeout_ms\)/,
+    );
+    const status = await runCli(['status', summary.runId, '--json'], { env: cliEnv });
+    const health = (
+      JSON.parse(status.stdout) as { mcpHealth: Array<{ name: string; failures: number; crashes: number }> }
+    ).mcpHealth;
+    expect(health).toEqual([expect.objectContaining({ name: 'stuck', failures: 1, crashes: 0 })]);
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it("an agent's own server (scope agent) that hangs on a call is bounded by mcp_call_timeout_ms too: Baton gives claude MCP_TOOL_TIMEOUT", async () => {
+    const path = workflow(
+      'stuck-own',
+      [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])}, scope: agent }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck], timeoutMs: 60000 }] }\n`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], {
+      env: env({ BATON_MCP_CALL_TIMEOUT_MS: '3000' }),
+    });
+    expect(code, stderr).toBe(0);
+    const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+    // Claude's own timeout, a little after the gateway's would fire (the gateway's error comes first for shared servers).
+    expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(/"stuck".*timed out after 8s/);
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('an http server that requires a secret header gets it from ${VAR} through claude; the value is written nowhere', async () => {
+    // Another Baton's gateway stands in for a remote server that refuses requests without its header.
+    const remote = await McpGateway.start();
+    try {
+      remote.upstream('calc', { command: process.execPath, args: [faultServer] });
+      const path = workflow(
+        'remote-header',
+        [
+          `  remote: { type: http, url: "${remote.url('calc')}", headers: { x-baton-gateway-token: "\${REMOTE_KEY}" } }`,
+        ],
+        `  - { id: one, agents: [{ id: adder, prompt: Add remotely, mcpServers: [remote], onMcpUnavailable: fail }] }\n`,
+      );
+      const { code, stdout, stderr } = await runCli(['run', path, '--json'], {
+        env: env({ REMOTE_KEY: remote.token }),
+      });
+      expect(code, stderr).toBe(0);
+      const [agent] = (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+      expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toContain('42');
+      expect(stdout + stderr).not.toContain(remote.token);
+      for (const file of filesUnder(model.home.dir))
+        expect(readFileSync(file, 'latin1'), file).not.toContain(remote.token);
+    } finally {
+      await remote.close();
+    }
   });
 
   it("two runs at once: each has its own gateway and secret (the other run's is refused); cancelling one leaves the other's server serving", async () => {
@@ -247,3 +351,50 @@ phases:
     },
   );
 });
+
+describe.runIf(requireProgram('redis-server'))(
+  'MCP gateway on a worker, held-out (real redis-server and claude)',
+  () => {
+    const redis = useRedisServer();
+
+    it("run() from the API with workers: the environment it gives agents reaches a worker's shared server, as it does the agent's own server and a local run's shared one; it runs in the run's directory, not the worker's", async () => {
+      const path = workflow(
+        'worker-env',
+        [
+          `  shared: { ${nodeServerYaml(faultServer, ['--env-tool', '--cwd-tool'])} }`,
+          `  own: { ${nodeServerYaml(faultServer, ['--env-tool'])}, scope: agent }`,
+        ],
+        `  - id: one
+    agents:
+      - { id: sharer, prompt: Ask what the caller gave, mcpServers: [shared] }
+      - { id: owner, prompt: Ask the own what the caller gave, mcpServers: [own] }
+      - { id: wherer, prompt: Ask the shared where it runs, mcpServers: [shared] }
+`,
+      );
+      // The worker's own environment lacks the mark: only the caller of run() gives it.
+      const worker = startCli(['worker', '--concurrency', '2'], {
+        env: { ...env(), BATON_REDIS_URL: redis.server.url },
+      });
+      try {
+        const summary = await run(path, {
+          env: env({ CALLER_MARK: 'caller-mark-8' }) as Record<string, string>,
+          config: { redis_url: redis.server.url },
+          dataDir: dataDir(),
+          cwd: model.home.dir,
+        }).result;
+        expect(summary.status).toBe('succeeded');
+        const agents = summary.phases.flatMap((p) => p.agents);
+        const answer = (id: string) =>
+          model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!.view!.last;
+        expect(answer('owner')).toContain('caller-mark-8');
+        expect(answer('sharer')).toContain('caller-mark-8');
+        // The worker runs from the repository's root (startCli's cwd); the run's directory is the model's home.
+        expect(answer('wherer')).toContain(model.home.dir);
+      } finally {
+        worker.kill('SIGTERM');
+        await worker.output;
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    });
+  },
+);

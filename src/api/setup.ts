@@ -103,6 +103,7 @@ export function mcpSetup(
     ...(workflowServers ? { workflowServers } : {}),
     env: process.env,
     timeoutMs: config.mcp_timeout_ms,
+    callTimeoutMs: config.mcp_call_timeout_ms,
     useMock: config.use_mock_mcp,
     dataDir: config.data_dir,
     cwd,

@@ -59,6 +59,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       runEnded: async (runId) => (await store.getRun(runId))?.status !== 'running' || store.isCancelRequested(runId),
       reportHealth: (runId, health) => store.saveMcpHealth(runId, workerId, health),
       startTimeoutMs: config.mcp_timeout_ms,
+      callTimeoutMs: config.mcp_call_timeout_ms,
     }),
     ...(tracing ? { observeJob: (job) => tracing.jobHooks(job) } : {}),
     onJob: (e) =>

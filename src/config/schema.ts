@@ -19,6 +19,8 @@ export const configSchema = z
   .object({
     /** How long MCP preflight may take per server. */
     mcp_timeout_ms: durationMs(1, 10 * minute).default(5000),
+    /** How long an agent's request to a shared MCP server (through the gateway) may go unanswered. */
+    mcp_call_timeout_ms: durationMs(1, day).default(5 * minute),
     /** Soft limit, in bytes, of context injected into one agent. */
     context_size_limit: intRange(1, 100_000_000).default(50_000),
     enable_debug_logging: z.boolean().default(false),

@@ -24,7 +24,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 10_000): Promise<McpManager> {
+async function gatewayRun(
+  servers: Record<string, McpServerEntry>,
+  timeoutMs = 10_000,
+  callTimeoutMs?: number,
+): Promise<McpManager> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const mcp = await startMcp({
@@ -37,6 +41,7 @@ async function gatewayRun(servers: Record<string, McpServerEntry>, timeoutMs = 1
     dataDir: dir,
     cwd: dir,
     gateway: { token: newGatewayToken() },
+    ...(callTimeoutMs ? { callTimeoutMs } : {}),
   });
   cleanups.push(() => mcp.close());
   return mcp.manager;
@@ -266,6 +271,63 @@ describe('MCP gateway', () => {
     for (const agent of agents)
       expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'closed', crashes: 1, failures: 3 });
+  });
+
+  it('a call to a server that hangs while staying alive fails within mcp_call_timeout_ms, naming the server; its breaker opens after three', async () => {
+    const manager = await gatewayRun({ stuck: node(faultServer, '--hang-tool') }, 10_000, 1000);
+    await manager.check(['stuck']);
+    const agent = await agentClient(manager.launch('stuck'));
+    // The agent's own patience (30 s here; claude's is hours) is not what ends the call.
+    const hang = () => agent.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 30_000 });
+    await expect(hang()).rejects.toThrow(/"stuck" did not answer tools\/call within 1000 ms \(mcp_call_timeout_ms\)/);
+    // The server is alive: its other tools answer, and the hung call is a failure, not a crash.
+    expect(text(await agent.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'stuck', failures: 1, crashes: 0 });
+    for (let i = 0; i < 3; i++) await expect(hang()).rejects.toThrow(/mcp_call_timeout_ms/);
+    expect(manager.breakerState('stuck')).toBe('open');
+    // While it is open, a call fails at once with an MCP error that says which server and why.
+    await expect(agent.callTool({ name: 'ping', arguments: {} })).rejects.toThrow(
+      /MCP server "stuck" failed repeatedly; its circuit breaker is open/,
+    );
+  });
+
+  it('a slow call whose server reports progress is not cut off by mcp_call_timeout_ms: each progress starts the wait again', async () => {
+    const manager = await gatewayRun(
+      { slow: node(faultServer, '--call-delay', '3000', '--progress-every', '200') },
+      10_000,
+      1000,
+    );
+    await manager.check(['slow']);
+    const agent = await agentClient(manager.launch('slow'));
+    let told = 0;
+    const result = await agent.callTool({ name: 'add', arguments: { a: 1, b: 2 } }, undefined, {
+      timeout: 30_000,
+      onprogress: () => void told++,
+    });
+    expect(text(result)).toBe('3');
+    expect(told).toBeGreaterThan(2);
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'slow', failures: 0 });
+  });
+
+  it("tells every agent's session the tool list changed when a crashed server comes back with other tools", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const starts = ['--starts', join(dir, 'starts'), '--later-tool', 'added'];
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1', ...starts) });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    const other = await agentClient(manager.launch('calc'));
+    // Claude Code re-lists only for a server that declares it may tell of changes: the gateway can.
+    expect(agent.getServerCapabilities()?.tools).toEqual({ listChanged: true });
+    const told = { agent: 0, other: 0 };
+    agent.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.agent++);
+    other.setNotificationHandler(ToolListChangedNotificationSchema, () => void told.other++);
+    const names = async () => (await agent.listTools()).tools.map((t) => t.name);
+    expect(await names()).not.toContain('added');
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    await waitFor(() => (told.agent > 0 && told.other > 0) || undefined, 20_000, 'both sessions to be told');
+    expect(await names()).toContain('added');
   });
 
   it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {

@@ -19,6 +19,7 @@ import {
   ListResourceTemplatesResultSchema,
   ListToolsRequestSchema,
   ListToolsResultSchema,
+  McpError,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
   type Progress,
@@ -50,6 +51,11 @@ export interface McpGatewayOptions {
   inherit?: NodeJS.ProcessEnv;
   /** How long a shared server's start may take, and a request wait for it (`mcp_timeout_ms` in a run). */
   startTimeoutMs?: number;
+  /**
+   * How long a request may wait for its answer (`mcp_call_timeout_ms` in a run; default: no bound
+   * short of a day); progress the server reports starts the wait again.
+   */
+  callTimeoutMs?: number;
   /** How long a session whose client has gone is kept (see `ABANDONED_SESSION_MS`). */
   abandonedSessionMs?: number;
 }
@@ -142,11 +148,19 @@ export class McpGateway {
     return gateway;
   }
 
-  /** The upstream for a server, started on first use (the preflight's client is the one kept). */
-  upstream(name: string, config: Extract<McpLaunchConfig, { command: string }>, cwd?: string): StdioUpstream {
+  /**
+   * The upstream for a server, started on first use (the preflight's client is the one kept); it
+   * inherits `inherit`, else the gateway's.
+   */
+  upstream(
+    name: string,
+    config: Extract<McpLaunchConfig, { command: string }>,
+    cwd?: string,
+    inherit = this.options.inherit,
+  ): StdioUpstream {
     let upstream = this.upstreams.get(name);
     if (!upstream) {
-      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, inherit, onLifecycle } = this.options;
+      const { maxRestarts, restartBaseDelayMs, startTimeoutMs, onLifecycle } = this.options;
       const onListChanged = (method: ListChangedMethod) => this.tellSessions(name, method);
       const restarts = { maxRestarts, restartBaseDelayMs, startTimeoutMs };
       upstream = new StdioUpstream({ name, config, cwd, inherit, ...restarts, onLifecycle, onListChanged });
@@ -249,13 +263,17 @@ export class McpGateway {
                 void server
                   .notification({ method: 'notifications/progress', params: { ...progress, progressToken } })
                   .catch(() => undefined);
-        return this.forward(upstream, message.method, extra.signal, (live) =>
-          live.request(message, result, {
+        return this.forward(upstream, message.method, extra.signal, async (live) => {
+          const answer = await live.request(message, result, {
             signal: extra.signal,
-            timeout: 24 * 3_600_000,
+            timeout: this.callTimeoutMs,
+            resetTimeoutOnProgress: true,
             ...(onprogress ? { onprogress } : {}),
-          }),
-        );
+          });
+          if (message.method === 'tools/list' && !message.params?.cursor && 'tools' in answer)
+            upstream.showedTools(answer.tools);
+          return answer;
+        });
       });
     }
   }
@@ -285,8 +303,9 @@ export class McpGateway {
       try {
         return await send(live);
       } catch (error) {
-        const closed = (error as { code?: unknown }).code === ErrorCode.ConnectionClosed;
-        if (!closed && !agentSignal.aborted) throw error;
+        const code = (error as { code?: unknown }).code;
+        if (code === ErrorCode.RequestTimeout && !agentSignal.aborted) throw this.unanswered(upstream.name, method);
+        if (code !== ErrorCode.ConnectionClosed && !agentSignal.aborted) throw error;
         cutOff = { error };
         return undefined;
       }
@@ -303,6 +322,16 @@ export class McpGateway {
     }
   }
 
+  private get callTimeoutMs(): number {
+    return this.options.callTimeoutMs ?? 24 * 3_600_000;
+  }
+
+  /** A request the server, alive, left unanswered: an MCP timeout the breaker counts, naming what to raise. */
+  private unanswered(server: string, method: string): McpError {
+    const limit = `${this.callTimeoutMs} ms (mcp_call_timeout_ms)`;
+    return new McpError(ErrorCode.RequestTimeout, `MCP server "${server}" did not answer ${method} within ${limit}`);
+  }
+
   /** Stops every shared server and the HTTP listener. */
   async close(): Promise<void> {
     clearInterval(this.sweep);
@@ -314,11 +343,12 @@ export class McpGateway {
   }
 }
 
-/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists change. */
+/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists may change. */
 function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCapabilities {
   const pick = (capability: { listChanged?: boolean } | undefined) =>
     capability && (capability.listChanged ? { listChanged: true } : {});
-  const tools = pick(upstream?.tools);
+  // Tools may change across a restart, which the gateway tells of (see StdioUpstream.compareTools).
+  const tools = upstream?.tools && { listChanged: true };
   const resources = pick(upstream?.resources);
   const prompts = pick(upstream?.prompts);
   return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };

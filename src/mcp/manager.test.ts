@@ -166,6 +166,20 @@ describe('agent MCP plans and graceful degradation', () => {
     expect(plan.available).toEqual([{ name: 'memory', tools: 1 }]);
   });
 
+  it("gives an agent with servers claude's own tool-call bound (MCP_TOOL_TIMEOUT) after mcp_call_timeout_ms, unless its environment sets one", async () => {
+    const plan = (env: NodeJS.ProcessEnv, requested: string[]) =>
+      manager(servers, { probe: up, callTimeoutMs: 1000, env }).prepareAgent({
+        agentId: 'a',
+        task: 'x',
+        requested,
+        policy: 'fail',
+      });
+    // A little later than the gateway's, so a shared server's call gets the gateway's error first.
+    expect((await plan({}, ['memory'])).env).toEqual({ MCP_TOOL_TIMEOUT: '6000' });
+    expect((await plan({ MCP_TOOL_TIMEOUT: '42' }, ['memory'])).env).toEqual({});
+    expect((await plan({}, [])).env).toBeUndefined();
+  });
+
   it("uses the workflow's list when there is one, and [] means none", async () => {
     const m = manager(servers, { probe: up });
     expect(

@@ -81,6 +81,8 @@ export interface McpManagerOptions {
   env: NodeJS.ProcessEnv;
   /** `mcp_timeout_ms`: one server's whole preflight, retries included. */
   timeoutMs: number;
+  /** `mcp_call_timeout_ms`: how long an agent's MCP tool call may go unanswered (see `mcpToolTimeoutEnv`). */
+  callTimeoutMs?: number;
   maxAttempts?: number;
   retryBaseDelayMs?: number;
   /** Healthy results are reused this long. */
@@ -126,6 +128,10 @@ export interface AgentMcpPlan {
   missing: Array<{ name: string; error: ErrorInfo }>;
   /** Stdio servers of `scope: run` given as commands because this process has no gateway: a worker shares them. */
   shared?: string[];
+  /** The run's directory, where a worker starts the shared servers (as this process's gateway would). */
+  sharedCwd?: string;
+  /** What the agent's environment needs for its servers (claude's own tool-call bound); the workflow's env wins. */
+  env?: Record<string, string>;
 }
 
 interface ServerState {
@@ -154,6 +160,20 @@ const countsAgainstServer = (error: Error): boolean => {
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === -32000 || code === -32001;
 };
+
+/** How much later than the gateway claude's own timeout fires: a shared server's call gets the gateway's error. */
+const GATEWAY_FIRST_MS = 5000;
+
+/**
+ * Claude's own bound on an agent's MCP tool calls (`MCP_TOOL_TIMEOUT`), unless the environment sets
+ * one: `mcp_call_timeout_ms`, so its own (`scope: agent`) and remote servers are bounded as the gateway
+ * bounds shared ones, which answer first with an error naming the server and the key.
+ */
+const mcpToolTimeoutEnv = (callTimeoutMs: number, env: NodeJS.ProcessEnv): Record<string, string> =>
+  env.MCP_TOOL_TIMEOUT ? {} : { MCP_TOOL_TIMEOUT: String(callTimeoutMs + GATEWAY_FIRST_MS) };
+
+const breakerOpen = (name: string): string =>
+  `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`;
 
 /** A server's scope (see `McpManager.scope`). */
 export function scopeOf(server: CatalogServer): McpScope | 'remote' {
@@ -324,7 +344,7 @@ export class McpManager {
         cause instanceof BrokenCircuitError
           ? {
               code: ErrorCodes.mcpUnavailable,
-              message: `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`,
+              message: breakerOpen(name),
             }
           : cause instanceof McpProbeTimeout
             ? // The last attempt only had what was left of the deadline; the user set the whole of it.
@@ -382,9 +402,11 @@ export class McpManager {
     }
     const up = health.filter((h) => h.status === 'up');
     const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
+    const { callTimeoutMs, env } = this.options;
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
-      ...(shared.length > 0 ? { shared } : {}),
+      ...(up.length > 0 && callTimeoutMs ? { env: mcpToolTimeoutEnv(callTimeoutMs, env) } : {}),
+      ...(shared.length > 0 ? { shared, ...(this.options.cwd ? { sharedCwd: this.options.cwd } : {}) } : {}),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({
@@ -429,8 +451,15 @@ export class McpManager {
   }
 
   /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
-  guard<T>(name: string, request: () => Promise<T>): Promise<T> {
-    return this.state(name).breaker.execute(request);
+  async guard<T>(name: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await this.state(name).breaker.execute(request);
+    } catch (error) {
+      // The agent is told which server and why, not cockatiel's bare "Execution prevented".
+      if (error instanceof BrokenCircuitError)
+        throw new BatonError(ErrorCodes.mcpUnavailable, breakerOpen(name), { cause: error });
+      throw error;
+    }
   }
 
   /** Records a request that went through the gateway; `baton status` sees it within `reportEveryMs`. */

@@ -13,6 +13,8 @@ export interface McpSetupOptions {
   workflowServers?: Record<string, McpServerEntry>;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** `mcp_call_timeout_ms`: how long an agent's MCP request may wait for its answer (the gateway's bound, and claude's). */
+  callTimeoutMs?: number;
   useMock: boolean;
   dataDir: string;
   cwd: string;
@@ -53,6 +55,7 @@ export async function startMcp(
         ).McpGateway.start({
           token: options.gateway.token,
           startTimeoutMs: options.timeoutMs,
+          ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
           inherit: options.env,
           guard: (server, request) => manager!.guard(server, request),
           onCall: (call) => manager?.recordCall(call),
@@ -63,6 +66,7 @@ export async function startMcp(
     catalog,
     env: options.env,
     timeoutMs: options.timeoutMs,
+    ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
     cwd: options.cwd,
     snapshotDir: join(options.dataDir, 'mcp-snapshots'),
     mock,

@@ -81,6 +81,8 @@ export class StdioUpstream {
   private restartsInARow = 0;
   /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
   private readonly stopping = new AbortController();
+  /** The tools agents were last shown (the first page of a tools/list, as JSON), to compare after a restart. */
+  private toolsShown?: string;
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -169,7 +171,26 @@ export class StdioUpstream {
       closed?.();
       if (!this.closed) this.crashed();
     };
+    void this.compareTools(client).catch(() => undefined); // a server gone again: its next start compares
     return client;
+  }
+
+  /** Notes the tools an agent was shown: a restart that changes them is told to every session. */
+  showedTools(tools: unknown): void {
+    this.toolsShown = JSON.stringify(tools);
+  }
+
+  /**
+   * A server started again (after a crash, or after its restarts gave up) may offer other tools (an
+   * upgrade, a changed config): agents shown the old ones are told to list them again, as the server
+   * itself would tell them of a change. The first start has shown nothing yet, and costs nothing here.
+   */
+  private async compareTools(client: Client): Promise<void> {
+    if (this.toolsShown === undefined || !client.getServerCapabilities()?.tools) return;
+    const shown = JSON.stringify((await client.listTools()).tools);
+    if (shown === this.toolsShown) return;
+    this.toolsShown = shown;
+    this.options.onListChanged?.('notifications/tools/list_changed');
   }
 
   /** The server answered a request: it may be restarted again as often as after its first crash. */

@@ -25,14 +25,14 @@ function gateways(ended: Set<string>, reportHealth?: WorkerGatewaysOptions['repo
   return made;
 }
 
-async function call(config: McpLaunchConfig | undefined): Promise<unknown> {
+async function call(config: McpLaunchConfig | undefined, tool = 'add'): Promise<unknown> {
   if (!config || !('url' in config)) throw new Error('expected an http config');
   const client = new Client({ name: 'agent', version: '1' });
   await client.connect(
     new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }),
   );
   try {
-    return await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } });
+    return await client.callTool({ name: tool, arguments: { a: 2, b: 3 } }, undefined, { timeout: 30_000 });
   } finally {
     await client.close();
   }
@@ -73,6 +73,21 @@ describe('WorkerGateways', () => {
     ended.add('run-a');
     await waitFor(() => reports.length > before || undefined, 5000, 'the report at stop');
     expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
+  });
+
+  it("fails a call its server leaves unanswered within mcp_call_timeout_ms, and reports it among the run's failures", async () => {
+    const reports: ServerRunHealth[][] = [];
+    const hosted = new WorkerGateways({
+      runEnded: async () => false,
+      callTimeoutMs: 500,
+      reportHealth: async (_, health) => void reports.push(health),
+    });
+    cleanups.push(() => hosted.close());
+    const stuck = { stuck: { command: process.execPath, args: [faultServer, '--hang-tool'] } };
+    const lease = await hosted.lease('run-h', stuck, ['stuck']);
+    await expect(call(lease.servers.stuck, 'hang')).rejects.toThrow(/"stuck" did not answer tools\/call within 500 ms/);
+    lease.release();
+    expect(reports.at(-1)).toEqual([expect.objectContaining({ name: 'stuck', calls: 1, failures: 1, crashes: 0 })]);
   });
 
   it('gives each run its own gateway and secret, and stops them all on close', async () => {

@@ -20,6 +20,8 @@ export interface WorkerGatewaysOptions {
   reportEveryMs?: number;
   /** `mcp_timeout_ms`: how long a shared server's start may take, and a request wait for it. */
   startTimeoutMs?: number;
+  /** `mcp_call_timeout_ms`: how long an agent's request may wait for its answer. */
+  callTimeoutMs?: number;
 }
 
 /** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
@@ -51,8 +53,17 @@ export class WorkerGateways {
 
   constructor(private readonly options: WorkerGatewaysOptions) {}
 
-  /** Points the job's shared servers at the run's gateway on this worker, starting it on first use. */
-  async lease(runId: string, servers: Record<string, McpLaunchConfig>, shared: string[]): Promise<SharedMcpLease> {
+  /**
+   * Points the job's shared servers at the run's gateway on this worker, starting it on first use.
+   * A server started here runs in `started.cwd` (the run's directory) and inherits this worker's
+   * environment with `started.env` (the run's caller's additions) on top, as a local run's would.
+   */
+  async lease(
+    runId: string,
+    servers: Record<string, McpLaunchConfig>,
+    shared: string[],
+    started: { env?: Record<string, string>; cwd?: string } = {},
+  ): Promise<SharedMcpLease> {
     const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
     if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
     const run = this.join(runId);
@@ -65,7 +76,8 @@ export class WorkerGateways {
       const gateway = await run.gateway;
       const pointed = { ...servers };
       for (const name of stdio) {
-        gateway.upstream(name, servers[name] as Extract<McpLaunchConfig, { command: string }>);
+        const config = servers[name] as Extract<McpLaunchConfig, { command: string }>;
+        gateway.upstream(name, config, started.cwd, { ...process.env, ...started.env });
         trafficOf(run, name);
         pointed[name] = gateway.launchConfig(name);
       }
@@ -109,6 +121,7 @@ export class WorkerGateways {
       gateway: import('./gateway.js').then(({ McpGateway }) =>
         McpGateway.start({
           startTimeoutMs: this.options.startTimeoutMs,
+          callTimeoutMs: this.options.callTimeoutMs,
           onCall: (call) => {
             trafficOf(run, call.server).recordCall(call);
             this.reportSoon(runId, run);

@@ -57,6 +57,13 @@ export interface AgentJob {
   followUp?: boolean;
   /** MCP servers of the spec (stdio, `scope: run`) the executor serves through its own gateway, one process per run. */
   sharedMcpServers?: string[];
+  /**
+   * What the caller added to the environment (the library's `run({ env })`), for the shared servers an
+   * executor elsewhere starts: they inherit it on top of that executor's own, as a local run's do.
+   */
+  sharedMcpEnv?: Record<string, string>;
+  /** The run's directory: where those shared servers start, as they would in the orchestrator's gateway. */
+  sharedMcpCwd?: string;
   /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
   traceparent?: string;
 }

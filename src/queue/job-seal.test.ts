@@ -19,6 +19,8 @@ const job: AgentJob = {
     mcpServers: { notes: { type: 'stdio', command: 'notes-mcp', env: { NOTES_KEY: 'mcp-secret-in-clear' } } },
   },
   env: { DEPLOY_KEY: 'agent-env-secret-in-clear' },
+  sharedMcpServers: ['notes'],
+  sharedMcpEnv: { CALLER_KEY: 'caller-env-secret-in-clear' },
   retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 0 },
   timeoutMs: 1000,
 };
@@ -38,6 +40,7 @@ describe('sealed queue jobs', () => {
     const stored = JSON.stringify(sealed);
     expect(stored).not.toContain('mcp-secret-in-clear');
     expect(stored).not.toContain('agent-env-secret-in-clear');
+    expect(stored).not.toContain('caller-env-secret-in-clear');
     expect(sealed.spec.prompt).toBe('Write it down'); // the rest stays readable for operators
     expect(openJob(JSON.parse(stored) as typeof sealed, key)).toEqual(job);
   });

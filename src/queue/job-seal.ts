@@ -9,9 +9,9 @@ import type { AgentJob } from '../orchestrator/index.js';
  * that carry secrets — the workflow's `env` for the agent and its MCP servers' launch configs, with
  * `${VAR}` references already expanded — sealed with AES-256-GCM under the job key.
  */
-export type SealedAgentJob = Omit<AgentJob, 'env' | 'spec'> & {
+export type SealedAgentJob = Omit<AgentJob, 'env' | 'spec' | 'sharedMcpEnv'> & {
   spec: Omit<AgentJob['spec'], 'mcpServers'>;
-  /** `v1.<iv>.<tag>.<ciphertext>`, base64url: JSON of `{ env, mcpServers }`. */
+  /** `v1.<iv>.<tag>.<ciphertext>`, base64url: JSON of `{ env, mcpServers, sharedMcpEnv? }`. */
   sealed: string;
 };
 
@@ -19,6 +19,7 @@ export type SealedAgentJob = Omit<AgentJob, 'env' | 'spec'> & {
 interface SecretPart {
   env: AgentJob['env'];
   mcpServers: AgentJob['spec']['mcpServers'];
+  sharedMcpEnv?: AgentJob['sharedMcpEnv'];
 }
 
 /** The key file in data_dir when no `job_secret` is configured (a worker sharing the data dir reads the same one). */
@@ -42,13 +43,13 @@ export function jobKey(jobSecret: string | undefined, dataDir: string): Buffer {
 const b64 = (buffer: Buffer): string => buffer.toString('base64url');
 
 export function sealJob(job: AgentJob, key: Buffer): SealedAgentJob {
-  const { env, spec, ...rest } = job;
+  const { env, spec, sharedMcpEnv, ...rest } = job;
   const { mcpServers, ...openSpec } = spec;
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   // The job id is bound to the ciphertext: a sealed part copied into another job does not open.
   cipher.setAAD(Buffer.from(`${job.runId}|${job.agentId}`));
-  const plain: SecretPart = { env, mcpServers };
+  const plain: SecretPart = { env, mcpServers, ...(sharedMcpEnv ? { sharedMcpEnv } : {}) };
   const data = Buffer.concat([cipher.update(JSON.stringify(plain), 'utf8'), cipher.final()]);
   return { ...rest, spec: openSpec, sealed: ['v1', b64(iv), b64(cipher.getAuthTag()), b64(data)].join('.') };
 }
@@ -69,8 +70,13 @@ export function openJob(sealedJob: SealedAgentJob, key: Buffer): AgentJob {
     decipher.setAAD(Buffer.from(`${sealedJob.runId}|${sealedJob.agentId}`));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
-    const { env, mcpServers } = JSON.parse(plain.toString('utf8')) as SecretPart;
-    return { ...rest, spec: { ...spec, ...(mcpServers ? { mcpServers } : {}) }, env };
+    const { env, mcpServers, sharedMcpEnv } = JSON.parse(plain.toString('utf8')) as SecretPart;
+    return {
+      ...rest,
+      spec: { ...spec, ...(mcpServers ? { mcpServers } : {}) },
+      env,
+      ...(sharedMcpEnv ? { sharedMcpEnv } : {}),
+    };
   } catch (cause) {
     throw new BatonError(
       ErrorCodes.jobKeyMismatch,

@@ -112,7 +112,10 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
     const traceparent = this.options.traceparent?.(job);
     // A worker builds the agent's environment from its own: what the caller added must travel with the job.
     const env = { ...this.options.env, ...job.env };
-    const data = sealJob({ ...job, env, ...(traceparent ? { traceparent } : {}) }, this.options.jobKey);
+    // So do what the run's shared servers inherit, which the worker's gateway starts (not the workflow's per-agent env).
+    const sharedMcpEnv = job.sharedMcpServers && this.options.env;
+    const sent = { ...job, env, ...(sharedMcpEnv ? { sharedMcpEnv } : {}), ...(traceparent ? { traceparent } : {}) };
+    const data = sealJob(sent, this.options.jobKey);
     const queued = (await this.queue.add('agent', data, {
       jobId,
       priority: bullPriority(job.priority),
@@ -267,7 +270,8 @@ async function withSharedMcp(
   run: (job: AgentJob) => Promise<AgentResult>,
 ): Promise<AgentResult> {
   if (!gateways || !job.sharedMcpServers || !job.spec.mcpServers) return run(job);
-  const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers);
+  const started = { env: job.sharedMcpEnv, cwd: job.sharedMcpCwd };
+  const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers, started);
   try {
     return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
   } finally {
