@@ -1,0 +1,167 @@
+// "Start the agents and walk away" through `baton worker`s (BullMQ on a real redis-server, real claude on
+// the scripted model, real git): a worktree phase whose agents run on two workers is merged back with
+// `verify` run once on the merged result (verifyBatch) and bisected when it fails; the worker running one
+// agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept and its
+// spend counted once; another tenant sees nothing of the run; nothing is left running.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scriptSchema } from '../src/model-server/index.js';
+import type { RunSummary } from '../src/orchestrator/index.js';
+import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
+import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
+import { requireProgram } from './support/programs.js';
+import { useRedisStore } from './support/redis.js';
+import { useScriptedModel } from './support/scripted-model.js';
+import { writeFileSync } from 'node:fs';
+
+/** Every answered model call reports this usage, so the run's spend can be counted exactly. */
+const usage = { input_tokens: 1000, output_tokens: 10 };
+const bash = (command: string) => ({ toolUse: { name: 'Bash', input: { command, description: 'edit' } }, usage });
+const text = (said: string) => ({ text: said, usage });
+
+const model = useScriptedModel(
+  scriptSchema.parse({
+    rules: [
+      { match: { prompt: 'Write alpha', turn: 1 }, reply: bash('echo alpha > a.txt') },
+      { match: { prompt: 'Write alpha' }, reply: text('Wrote a.txt.') },
+      { match: { prompt: 'Break the check', turn: 1 }, reply: bash('echo BROKEN > d.txt') },
+      { match: { prompt: 'Break the check' }, reply: text('Wrote d.txt.') },
+      // Gamma writes c.txt, then its worker is SIGKILLed while it waits for the model's next answer; the
+      // worker that takes the job over continues the session (or starts the task again) and finishes.
+      { match: { prompt: 'Write gamma', last: 'previous attempt' }, reply: text('Wrote c.txt.') },
+      { match: { prompt: 'Write gamma', turn: 1 }, reply: bash('echo gamma > c.txt') },
+      {
+        match: { prompt: 'Write gamma' },
+        replies: [{ hang: true }, text('Wrote c.txt.')],
+        sequencePer: 'script',
+      },
+    ],
+    default: text('OK'),
+  }),
+  'baton-walkaway-workers-',
+);
+
+const hasPrograms = requireProgram('redis-server') && requireProgram('git');
+
+describe.runIf(hasPrograms)('walk away with agents on baton workers (real redis-server, git, claude)', () => {
+  const redis = useRedisStore();
+
+  it('worktree phase on two workers, one SIGKILLed mid-agent: verified once and bisected, work kept, spend once, tenants apart, nothing left', async () => {
+    const dir = join(model.home.dir, 'batch');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, {
+      'check.sh':
+        'if grep -rl BROKEN --exclude=check.sh --exclude-dir=.git .; then echo "check failed: BROKEN found"; exit 1; fi\necho check passed\n',
+      'README.md': '# app\n',
+    });
+    const before = checkoutFingerprint(repo);
+    const dataDir = join(dir, 'data');
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: workers-batch
+phases:
+  - id: edit
+    workspace: worktree
+    repo: ${repo}
+    merge: { verify: sh check.sh, verifyBatch: true }
+    agents:
+      - { id: alpha, allowedTools: [Bash], prompt: Write alpha to a.txt. }
+      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
+      - { id: gamma, allowedTools: [Bash], prompt: Write gamma to c.txt. }
+`,
+    );
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: dataDir,
+      BATON_REDIS_URL: redis.server.url,
+      BATON_WORKER_STALL_TIMEOUT_MS: '3000',
+    });
+    const outputs: CliResult[] = [];
+    const cli = async (args: string[]) => {
+      const result = await runCli(args, { env });
+      outputs.push(result);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      return result;
+    };
+    const workers = [0, 1].map(() => startCli(['worker', '--concurrency', '2'], { env }));
+    const run = startCli(['run', workflow, '--tenant', 'acme', '--json'], { env });
+    try {
+      await waitFor(() => workers.every((w) => w.stderrSoFar().includes('ready')) || undefined, 30_000, 'workers');
+      // Gamma has written c.txt in its worktree and waits for the model: its worker is SIGKILLed.
+      const gammaAsks = await waitFor(
+        () =>
+          model.server.messageRequests().find((r) => r.view?.prompt.includes('Write gamma') && r.outcome === 'hang'),
+        60_000,
+        "gamma's second model request",
+      );
+      const holder = await waitFor(
+        () => workers.find((w) => /▶ gamma/.test(w.stderrSoFar())),
+        10_000,
+        'the worker running gamma',
+      );
+      const [runRecord] = await redis.store.listRuns({ limit: 1 });
+      const runId = runRecord!.id;
+      expect(gammaAsks.sessionId).toBe((await redis.store.getAgent(runId, 'gamma'))!.sessionId);
+      holder.kill('SIGKILL');
+      await holder.output;
+
+      // Mid-run, tenant globex sees nothing of acme's run.
+      const hidden = await cli(['status', runId, '--tenant', 'globex']);
+      expect(hidden.code).toBe(2);
+      expect(hidden.stderr).toContain('BATON_RUN_NOT_FOUND');
+      expect(JSON.parse((await cli(['runs', '--tenant', 'globex', '--json'])).stdout)).toEqual([]);
+
+      const finished = await run.output;
+      outputs.push(finished);
+      expect(finished.stderr).not.toMatch(/\n\s+at /);
+      expect(finished.code, finished.stderr).toBe(0);
+      const summary = JSON.parse(finished.stdout) as RunSummary;
+      const edit = summary.phases.find((p) => p.id === 'edit')!;
+      const agents = new Map(edit.agents.map((a) => [a.id, a]));
+      expect(agents.get('gamma')).toMatchObject({ status: 'succeeded', attempts: 2 });
+      // verify ran on the merged result, failed, and bisection left the breaker out.
+      expect(edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`)).toEqual([
+        'alpha:merged',
+        'breaker:skipped:verify-failed',
+        'gamma:merged',
+      ]);
+      expect(edit.merge).toMatchObject({ rebuilds: 1, verified: { head: edit.merge!.head, verify: { exitCode: 0 } } });
+      const merged = git('ls-tree', '-r', '--name-only', edit.merge!.into).split('\n');
+      expect(merged).toEqual(expect.arrayContaining(['a.txt', 'c.txt', 'check.sh']));
+      expect(merged).not.toContain('d.txt');
+      expect(git('show', `${edit.merge!.into}:c.txt`)).toBe('gamma');
+
+      // The killed attempt is closed as lost; the spend is what the model answered, counted once.
+      const attempts = await redis.store.listAttempts(runId);
+      const gammaAttempts = attempts.filter((a) => a.agentId === 'gamma');
+      expect(gammaAttempts.map((a) => `${a.status}:${a.error?.code ?? ''}`)).toEqual([
+        'failed:BATON_ORCHESTRATOR_LOST',
+        'succeeded:',
+      ]);
+      const recorded = attempts.reduce((sum, a) => sum + a.usage.inputTokens, 0);
+      const answered = model.server
+        .messageRequests()
+        .filter((r) => r.outcome === 'message')
+        .reduce((sum, r) => sum + (r.usage?.input_tokens ?? 0), 0);
+      const usageRows = JSON.parse((await cli(['usage', '--by', 'run', '--tenant', 'acme', '--json'])).stdout) as {
+        rows: Array<{ key: string; inputTokens: number }>;
+      };
+      expect(usageRows.rows.map((r) => [r.key, r.inputTokens])).toEqual([[runId, recorded]]);
+      expect(recorded).toBeLessThanOrEqual(answered);
+      expect(summary.totals.inputTokens).toBe(recorded);
+
+      // Nothing left: no claude or MCP server process, worktree or stray directory; the checkout untouched.
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+    } finally {
+      run.kill('SIGKILL');
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.output));
+    }
+  }, 120_000);
+});
