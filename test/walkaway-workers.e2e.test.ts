@@ -3,8 +3,10 @@
 // `verify` run once on the merged result (verifyBatch) and bisected when it fails; the worker running one
 // agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept and its
 // spend counted once; another tenant sees nothing of the run; nothing is left running.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import { scriptSchema } from '../src/model-server/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
@@ -13,11 +15,14 @@ import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/proc
 import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
-import { writeFileSync } from 'node:fs';
 
 /** Every answered model call reports this usage, so the run's spend can be counted exactly. */
 const usage = { input_tokens: 1000, output_tokens: 10 };
 const bash = (command: string) => ({ toolUse: { name: 'Bash', input: { command, description: 'edit' } }, usage });
+const write = (file_path: string, content: string) => ({
+  toolUse: { name: 'Write', input: { file_path, content } },
+  usage,
+});
 const text = (said: string) => ({ text: said, usage });
 
 const model = useScriptedModel(
@@ -36,6 +41,15 @@ const model = useScriptedModel(
         replies: [{ hang: true }, text('Wrote c.txt.')],
         sequencePer: 'script',
       },
+      // The drafter writes a draft (allowed), then NOTES.md (asked); resumed after the detach, it makes the
+      // same call again and finds the answer given meanwhile.
+      { match: { prompt: 'Draft the notes', last: 'previous attempt' }, reply: write('NOTES.md', 'v2 is out\n') },
+      { match: { prompt: 'Draft the notes', turn: 1 }, reply: bash('echo draft > draft.txt') },
+      { match: { prompt: 'Draft the notes', turn: 2 }, reply: write('NOTES.md', 'v2 is out\n') },
+      { match: { prompt: 'Draft the notes' }, reply: text('Notes drafted.') },
+      { match: { prompt: 'Tag the release', turn: 1 }, reply: bash('echo v2 > VERSION') },
+      { match: { prompt: 'Tag the release' }, reply: text('Tagged.') },
+      { match: { prompt: 'Wait for the mirror' }, reply: { hang: true } },
     ],
     default: text('OK'),
   }),
@@ -163,5 +177,137 @@ phases:
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.output));
     }
+  }, 120_000);
+
+  it('an agent on a worker asks in its worktree; --detach-on-wait exits 3; approved from another shell, the resumed run merges its work', async () => {
+    const dir = join(model.home.dir, 'asked');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, { 'README.md': '# app\n' });
+    const before = checkoutFingerprint(repo);
+    const dataDir = join(dir, 'data');
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: workers-asked
+defaults: { permissions: { allow: [Bash], ask: [Write] } }
+phases:
+  - id: edit
+    workspace: worktree
+    repo: ${repo}
+    merge: {}
+    agents:
+      - { id: drafter, prompt: Draft the notes for v2. }
+      - { id: tagger, prompt: Tag the release as v2. }
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir, BATON_REDIS_URL: redis.server.url });
+    const cli = async (args: string[]) => {
+      const result = await runCli(args, { env });
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      return result;
+    };
+    const workers = [0, 1].map(() => startCli(['worker', '--concurrency', '1'], { env }));
+    try {
+      await waitFor(() => workers.every((w) => w.stderrSoFar().includes('ready')) || undefined, 30_000, 'workers');
+      const first = await cli(['run', workflow, '--tenant', 'acme', '--detach-on-wait', '--json']);
+      expect(first.code, first.stderr).toBe(EXIT_WAITING_FOR_APPROVAL);
+      const { runId } = JSON.parse(first.stdout) as RunSummary;
+      // The drafter's work so far (the draft) is committed to its branch as it stops; when the run has
+      // stopped, the worker has stopped the drafter's claude and closed its attempt.
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(
+        (await redis.store.listAttempts(runId)).map((a) => `${a.agentId}:${a.status}:${a.error?.code ?? ''}`),
+      ).toEqual(['drafter:failed:BATON_CANCELLED', 'tagger:succeeded:']);
+      const drafterBranch = (await redis.store.getAgent(runId, 'drafter'))!.workspace!.branch;
+      expect(git('show', `${drafterBranch}:draft.txt`)).toBe('draft');
+
+      // Answered from another shell: another tenant cannot see or answer it, acme can.
+      const [request] = JSON.parse(
+        (await cli(['approvals', '--run', runId, '--tenant', 'acme', '--json'])).stdout,
+      ) as Array<{ id: string; agentId: string; tool: string }>;
+      expect(request).toMatchObject({ agentId: 'drafter', tool: 'Write' });
+      expect(JSON.parse((await cli(['approvals', '--tenant', 'globex', '--json'])).stdout)).toEqual([]);
+      const refused = await cli(['approve', request!.id, '--tenant', 'globex']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('BATON_APPROVAL_NOT_FOUND');
+      expect((await cli(['approve', request!.id, '--tenant', 'acme', '--message', 'ship it'])).code).toBe(0);
+
+      const resumed = await cli(['run', '--resume', runId, '--json']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const edit = (JSON.parse(resumed.stdout) as RunSummary).phases.find((p) => p.id === 'edit')!;
+      expect(edit.agents.map((a) => `${a.id}:${a.status}`)).toEqual(['drafter:succeeded', 'tagger:succeeded']);
+      expect(edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['drafter:merged', 'tagger:merged']);
+      // The merged branch has what the drafter wrote before and after the detach, and the tagger's file.
+      const into = edit.merge!.into;
+      expect([
+        git('show', `${into}:draft.txt`),
+        git('show', `${into}:NOTES.md`),
+        git('show', `${into}:VERSION`),
+      ]).toEqual(['draft', 'v2 is out', 'v2']);
+      // The tagger finished before the detach and did not run again.
+      const tagger = edit.agents.find((a) => a.id === 'tagger')!;
+      expect(tagger.attempts).toBe(1);
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+    } finally {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.output));
+    }
+  }, 120_000);
+
+  it('baton cancel from another shell stops the agents on the workers; the workers stay up and take the next run', async () => {
+    const dir = join(model.home.dir, 'cancel');
+    const dataDir = join(dir, 'data');
+    const workflow = (name: string, prompt: string) => {
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(
+        path,
+        `version: 1\nname: ${name}\nphases:\n  - { id: work, agents: [{ id: task, count: 2, prompt: "${prompt} {{index}}" }] }\n`,
+      );
+      return path;
+    };
+    mkdirSync(dir, { recursive: true });
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: dataDir, BATON_REDIS_URL: redis.server.url });
+    const workers = [0, 1].map(() => startCli(['worker', '--concurrency', '1'], { env }));
+    const run = startCli(['run', workflow('mirror', 'Wait for the mirror'), '--json'], { env });
+    try {
+      await waitFor(
+        () =>
+          model.server.messageRequests().filter((r) => r.view?.prompt.includes('Wait for the mirror')).length >= 2 ||
+          undefined,
+        60_000,
+        'both agents to ask the model',
+      );
+      const [record] = await redis.store.listRuns({ limit: 1 });
+      const cancelled = await runCli(['cancel', record!.id], { env });
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      const stopped = await run.output;
+      expect(stopped.stderr).not.toMatch(/\n\s+at /);
+      const summary = JSON.parse(stopped.stdout) as RunSummary;
+      expect(summary.status).toBe('cancelled');
+      expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['cancelled', 'cancelled']);
+      // The run ends once the workers have stopped its agents, not before.
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+      // Nobody runs the cancelled agents again, and both workers take the next run's agents.
+      const next = await runCli(['run', workflow('after', 'Say hello'), '--json'], { env });
+      expect(next.code, next.stderr).toBe(0);
+      expect(model.server.messageRequests().filter((r) => r.view?.prompt.includes('Wait for the mirror'))).toHaveLength(
+        2,
+      );
+      for (const worker of workers) expect(worker.exitCode).toBeNull();
+      const attempts = await redis.store.listAttempts(record!.id);
+      expect(attempts.map((a) => `${a.status}:${a.error?.code ?? ''}`)).toEqual([
+        'failed:BATON_CANCELLED',
+        'failed:BATON_CANCELLED',
+      ]);
+    } finally {
+      run.kill('SIGKILL');
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.output));
+    }
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   }, 120_000);
 });
