@@ -3,6 +3,7 @@
 // `verify` run once on the merged result (verifyBatch) and bisected when it fails; the worker running one
 // agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept and its
 // spend counted once; another tenant sees nothing of the run; nothing is left running.
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,27 @@ const model = useScriptedModel(
       { match: { prompt: 'Tag the release', turn: 1 }, reply: bash('echo v2 > VERSION') },
       { match: { prompt: 'Tag the release' }, reply: text('Tagged.') },
       { match: { prompt: 'Wait for the mirror' }, reply: { hang: true } },
+      // Two tenants' agents on one worker: acme's records a fact and holds a secret in its env; globex's
+      // asks for the fact (naming acme's run) and prints a digest of the same variable.
+      {
+        match: { prompt: 'Record the merger', turn: 1 },
+        reply: {
+          toolUse: {
+            name: 'mcp__baton__add_knowledge',
+            input: { kind: 'decision', text: 'We will merge with Initech in May', about: ['plan.md'] },
+          },
+        },
+      },
+      {
+        match: { prompt: 'Ask about the merger', turn: 1 },
+        reply: {
+          toolUse: { name: 'mcp__baton__query_knowledge', input: { question: 'what was decided about Initech' } },
+        },
+      },
+      {
+        match: { prompt: 'Show the deploy key', turn: 1 },
+        reply: bash('printf "key=%s" "$(printf %s "$DEPLOY_KEY" | sha256sum | cut -c1-16)"'),
+      },
     ],
     default: text('OK'),
   }),
@@ -307,6 +329,61 @@ phases:
       run.kill('SIGKILL');
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.output));
+    }
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+  }, 120_000);
+
+  it("two tenants' agents on one worker: globex's agent reads none of acme's facts nor its env; acme's next run reads its fact", async () => {
+    const dir = join(model.home.dir, 'tenants');
+    mkdirSync(dir, { recursive: true });
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      ENABLE_TOOL_SEARCH: 'false',
+      BATON_MCP_TIMEOUT_MS: '30000',
+    });
+    const secret = 'deploy-acme-5b1e0c77d2f94a38';
+    const digest = createHash('sha256').update(secret).digest('hex').slice(0, 16);
+    /** A run of one tenant: its phases' agents (prompts) on Baton's MCP server, each phase after the one before. */
+    const runAgents = async (name: string, tenant: string, phases: string[][], extra = '') => {
+      const workflow = join(dir, `${name}.yaml`);
+      const phase = (prompts: string[], p: number) =>
+        `  - id: p${p}\n${p > 0 ? `    dependsOn: [p${p - 1}]\n` : ''}    agents:\n` +
+        prompts
+          .map((prompt, i) => `      - { id: a${p}${i}, prompt: "${prompt}", mcpServers: [baton]${extra} }\n`)
+          .join('');
+      writeFileSync(
+        workflow,
+        `version: 1\nname: ${name}\ndefaults: { permissions: { allow: [Bash] } }\nphases:\n${phases.map(phase).join('')}`,
+      );
+      const { code, stdout, stderr } = await runCli(['run', workflow, '--tenant', tenant, '--json'], { env });
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(code, stderr).toBe(0);
+      return (JSON.parse(stdout) as RunSummary).phases.flatMap((p) => p.agents);
+    };
+    /** What the agent's tool call answered: the newest message of its second model request. */
+    const toolAnswer = (sessionId: string | undefined) => model.server.messageRequests(sessionId)[1]!.view!.last;
+    const worker = startCli(['worker', '--concurrency', '2'], { env });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker');
+      // Acme records the fact and shows its key; its next phase reads the fact back.
+      const [, holder, colleague] = await runAgents(
+        'acme',
+        'acme',
+        [['Record the merger', 'Show the deploy key'], ['Ask about the merger']],
+        `, env: { DEPLOY_KEY: ${secret} }`,
+      );
+      expect(toolAnswer(holder!.sessionId)).toContain(`key=${digest}`);
+      expect(toolAnswer(colleague!.sessionId)).toContain('We will merge with Initech in May');
+      // Globex's agents, on the same worker right after, see neither.
+      const [asker, snooper] = await runAgents('globex', 'globex', [['Ask about the merger', 'Show the deploy key']]);
+      expect(toolAnswer(asker!.sessionId)).not.toContain('Initech in May');
+      expect(toolAnswer(snooper!.sessionId)).toContain('key=');
+      expect(toolAnswer(snooper!.sessionId)).not.toContain(digest);
+      expect(worker.stderrSoFar().match(/✓ /g)).toHaveLength(5);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.output;
     }
     expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   }, 120_000);
