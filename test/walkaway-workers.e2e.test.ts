@@ -4,7 +4,7 @@
 // agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept and its
 // spend counted once; another tenant sees nothing of the run; nothing is left running.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
@@ -51,6 +51,11 @@ const model = useScriptedModel(
       { match: { prompt: 'Tag the release', turn: 1 }, reply: bash('echo v2 > VERSION') },
       { match: { prompt: 'Tag the release' }, reply: text('Tagged.') },
       { match: { prompt: 'Wait for the mirror' }, reply: { hang: true } },
+      // Asks to write RELEASE.md; its worker is SIGKILLed while it waits for a person, and the worker that
+      // takes the job over makes the same call again.
+      { match: { prompt: 'Publish the release', last: 'previous attempt' }, reply: write('RELEASE.md', 'v3\n') },
+      { match: { prompt: 'Publish the release', turn: 1 }, reply: write('RELEASE.md', 'v3\n') },
+      { match: { prompt: 'Publish the release' }, reply: text('Published.') },
       // Two tenants' agents on one worker: acme's records a fact and holds a secret in its env; globex's
       // asks for the fact (naming acme's run) and prints a digest of the same variable.
       {
@@ -329,6 +334,58 @@ phases:
       run.kill('SIGKILL');
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.output));
+    }
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+  }, 120_000);
+
+  it('a worker SIGKILLed while its agent waits for a person: the other worker takes the agent over, the one request is answered once', async () => {
+    const dir = join(model.home.dir, 'asked-killed');
+    mkdirSync(dir, { recursive: true });
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: publish\ndefaults: { permissions: { ask: [Write] } }\nphases:\n  - { id: only, agents: [{ id: publisher, prompt: Publish the release notes. }] }\n',
+    );
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(dir, 'data'),
+      BATON_REDIS_URL: redis.server.url,
+      BATON_WORKER_STALL_TIMEOUT_MS: '3000',
+    });
+    const first = startCli(['worker', '--concurrency', '1'], { env });
+    let second: ReturnType<typeof startCli> | undefined;
+    const run = startCli(['run', workflow, '--json'], { env });
+    try {
+      const request = await waitFor(
+        async () => {
+          const found = (await redis.store.listRuns()).find((r) => r.workflowName === 'publish');
+          return found && (await redis.store.listApprovals({ runId: found.id, status: 'pending' }))[0];
+        },
+        60_000,
+        'the publisher to ask',
+      );
+      first.kill('SIGKILL');
+      await first.output;
+      second = startCli(['worker', '--concurrency', '1'], { env });
+      await waitFor(
+        () => /▶ publisher/.test(second!.stderrSoFar()) || undefined,
+        30_000,
+        'the other worker to take it',
+      );
+      expect((await runCli(['approve', request.id, '--message', 'go'], { env })).code).toBe(0);
+      const { code, stdout, stderr } = await run.output;
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(code, stderr).toBe(0);
+      const publisher = (JSON.parse(stdout) as RunSummary).phases[0]!.agents[0]!;
+      expect(publisher).toMatchObject({ status: 'succeeded', attempts: 2 });
+      expect(readFileSync(join(dir, 'RELEASE.md'), 'utf8')).toBe('v3\n');
+      // One request, asked once and answered once, whichever worker asked it.
+      const requests = await redis.store.listApprovals({ runId: request.runId });
+      expect(requests.map((r) => `${r.id}:${r.status}`)).toEqual([`${request.id}:approved`]);
+    } finally {
+      run.kill('SIGKILL');
+      first.kill('SIGKILL');
+      second?.kill('SIGTERM');
+      await second?.output;
     }
     expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   }, 120_000);
