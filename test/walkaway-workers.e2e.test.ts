@@ -51,6 +51,9 @@ const model = useScriptedModel(
       { match: { prompt: 'Tag the release', turn: 1 }, reply: bash('echo v2 > VERSION') },
       { match: { prompt: 'Tag the release' }, reply: text('Tagged.') },
       { match: { prompt: 'Wait for the mirror' }, reply: { hang: true } },
+      // Its orchestrator is SIGKILLed while it waits for this slow answer; its worker finishes it alone.
+      { match: { prompt: 'Edit slowly', turn: 1 }, reply: bash('echo slow > s.txt') },
+      { match: { prompt: 'Edit slowly' }, reply: { ...text('Edited s.txt.'), delayMs: 3000 } },
       // Asks to write RELEASE.md; its worker is SIGKILLed while it waits for a person, and the worker that
       // takes the job over makes the same call again.
       { match: { prompt: 'Publish the release', last: 'previous attempt' }, reply: write('RELEASE.md', 'v3\n') },
@@ -334,6 +337,52 @@ phases:
       run.kill('SIGKILL');
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.output));
+    }
+    expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
+  }, 120_000);
+
+  it('the orchestrator SIGKILLed while a worktree agent works on a worker: the worker finishes it, --resume commits and merges its work without running it again', async () => {
+    const dir = join(model.home.dir, 'orphaned');
+    const repo = join(dir, 'repo');
+    const git = makeRepo(repo, { 'check.sh': 'test -f s.txt\n' });
+    const workflow = join(dir, 'workflow.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1\nname: orphaned\nphases:\n  - id: edit\n    workspace: worktree\n    repo: ${repo}\n    merge: { verify: sh check.sh, verifyBatch: true }\n    agents: [{ id: slow, allowedTools: [Bash], prompt: Edit slowly. }]\n`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(dir, 'data'), BATON_REDIS_URL: redis.server.url });
+    const worker = startCli(['worker', '--concurrency', '1'], { env });
+    const run = startCli(['run', workflow, '--json'], { env });
+    try {
+      const asked = await waitFor(
+        () => {
+          const requests = model.server.messageRequests().filter((r) => r.view?.prompt.includes('Edit slowly'));
+          return requests.length >= 2 ? requests : undefined;
+        },
+        60_000,
+        'the slow agent to ask again',
+      );
+      run.kill('SIGKILL');
+      await run.output;
+      await waitFor(() => /✓ slow/.test(worker.stderrSoFar()) || undefined, 30_000, 'the worker to finish the agent');
+      const resumed = await runCli(['run', '--resume', (await redis.store.listRuns({ limit: 1 }))[0]!.id, '--json'], {
+        env,
+      });
+      expect(resumed.stderr).not.toMatch(/\n\s+at /);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const edit = (JSON.parse(resumed.stdout) as RunSummary).phases[0]!;
+      expect(edit.agents[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['slow:merged']);
+      expect(git('show', `${edit.merge!.into}:s.txt`)).toBe('slow');
+      // The agent did not run again.
+      expect(model.server.messageRequests().filter((r) => r.view?.prompt.includes('Edit slowly'))).toHaveLength(
+        asked.length,
+      );
+      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
+    } finally {
+      run.kill('SIGKILL');
+      worker.kill('SIGTERM');
+      await worker.output;
     }
     expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
   }, 120_000);
