@@ -12,6 +12,7 @@ import { scriptSchema } from '../src/model-server/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { npmServers } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
@@ -106,6 +107,8 @@ describe.runIf(hasPrograms)('walk away with agents on baton workers (real redis-
       workflow,
       `version: 1
 name: workers-batch
+mcpServers:
+  memory: { command: ${process.execPath}, args: [${npmServers.memory}], env: { MEMORY_FILE_PATH: ${join(dir, 'memory.json')} }, scope: run }
 phases:
   - id: edit
     workspace: worktree
@@ -114,7 +117,7 @@ phases:
     agents:
       - { id: alpha, allowedTools: [Bash], prompt: Write alpha to a.txt. }
       - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
-      - { id: gamma, allowedTools: [Bash], prompt: Write gamma to c.txt. }
+      - { id: gamma, allowedTools: [Bash], prompt: Write gamma to c.txt., mcpServers: [memory] }
 `,
     );
     const env = model.home.cliEnv(model.url, {
@@ -148,6 +151,8 @@ phases:
       const [runRecord] = await redis.store.listRuns({ limit: 1 });
       const runId = runRecord!.id;
       expect(gammaAsks.sessionId).toBe((await redis.store.getAgent(runId, 'gamma'))!.sessionId);
+      // The memory server the worker's gateway started for gamma dies with the worker (its watchdog).
+      expect(mcpServerProcessesWithEnv(model.home.dir, 'memory')).toHaveLength(1);
       holder.kill('SIGKILL');
       await holder.output;
 
