@@ -1,8 +1,11 @@
 // "Start the agents and walk away" through `baton worker`s (BullMQ on a real redis-server, real claude on
 // the scripted model, real git): a worktree phase whose agents run on two workers is merged back with
 // `verify` run once on the merged result (verifyBatch) and bisected when it fails; the worker running one
-// agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept and its
-// spend counted once; another tenant sees nothing of the run; nothing is left running.
+// agent is SIGKILLed mid-agent and the other takes it over, the agent's work in its worktree kept, its
+// spend counted once and its shared MCP server gone with the dead worker. Also on workers: an approval
+// answered from another shell after `--detach-on-wait`, `baton cancel`, an orchestrator SIGKILLed while
+// its worker finishes a worktree agent, a worker SIGKILLed while its agent waits for a person, and two
+// tenants' agents on one worker kept apart. Nothing is left running.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
