@@ -382,10 +382,16 @@ phases:
       expect(edit.agents[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
       expect(edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['slow:merged']);
       expect(git('show', `${edit.merge!.into}:s.txt`)).toBe('slow');
-      // The agent did not run again.
+      // The agent did not run again, and its two answered model calls are counted once.
       expect(model.server.messageRequests().filter((r) => r.view?.prompt.includes('Edit slowly'))).toHaveLength(
         asked.length,
       );
+      const summary = JSON.parse(resumed.stdout) as RunSummary;
+      expect(summary.totals.inputTokens).toBe(2 * usage.input_tokens);
+      const byRun = JSON.parse((await runCli(['usage', '--by', 'run', '--json'], { env })).stdout) as {
+        rows: Array<{ key: string; inputTokens: number }>;
+      };
+      expect(byRun.rows.find((r) => r.key === summary.runId)?.inputTokens).toBe(2 * usage.input_tokens);
       expect(git('worktree', 'list').split('\n')).toHaveLength(1);
     } finally {
       run.kill('SIGKILL');
