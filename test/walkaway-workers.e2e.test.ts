@@ -54,6 +54,7 @@ const model = useScriptedModel(
       { match: { prompt: 'Draft the notes' }, reply: text('Notes drafted.') },
       { match: { prompt: 'Tag the release', turn: 1 }, reply: bash('echo v2 > VERSION') },
       { match: { prompt: 'Tag the release' }, reply: text('Tagged.') },
+      { match: { prompt: 'Wait for the mirror', turn: 1 }, reply: bash('echo waiting') },
       { match: { prompt: 'Wait for the mirror' }, reply: { hang: true } },
       // Its orchestrator is SIGKILLed while it waits for this slow answer; its worker finishes it alone.
       { match: { prompt: 'Edit slowly', turn: 1 }, reply: bash('echo slow > s.txt') },
@@ -314,10 +315,10 @@ phases:
     try {
       await waitFor(
         () =>
-          model.server.messageRequests().filter((r) => r.view?.prompt.includes('Wait for the mirror')).length >= 2 ||
+          model.server.messageRequests().filter((r) => r.view?.prompt.includes('Wait for the mirror')).length >= 4 ||
           undefined,
         60_000,
-        'both agents to ask the model',
+        'both agents to ask the model again',
       );
       const [record] = await redis.store.listRuns({ limit: 1 });
       const cancelled = await runCli(['cancel', record!.id], { env });
@@ -333,7 +334,7 @@ phases:
       const next = await runCli(['run', workflow('after', 'Say hello'), '--json'], { env });
       expect(next.code, next.stderr).toBe(0);
       expect(model.server.messageRequests().filter((r) => r.view?.prompt.includes('Wait for the mirror'))).toHaveLength(
-        2,
+        4,
       );
       for (const worker of workers) expect(worker.exitCode).toBeNull();
       const attempts = await redis.store.listAttempts(record!.id);
@@ -341,6 +342,9 @@ phases:
         'failed:BATON_CANCELLED',
         'failed:BATON_CANCELLED',
       ]);
+      // What the cancelled agents spent on the workers (one answered call each) is the run's spend, once.
+      expect(attempts.map((a) => a.usage.inputTokens)).toEqual([usage.input_tokens, usage.input_tokens]);
+      expect(summary.totals.inputTokens).toBe(2 * usage.input_tokens);
     } finally {
       run.kill('SIGKILL');
       for (const worker of workers) worker.kill('SIGTERM');
