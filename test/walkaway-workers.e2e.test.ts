@@ -487,20 +487,23 @@ phases:
     };
     /** What the agent's tool call answered: the newest message of its second model request. */
     const toolAnswer = (sessionId: string | undefined) => model.server.messageRequests(sessionId)[1]!.view!.last;
-    const worker = startCli(['worker', '--concurrency', '2'], { env });
+    const worker = startCli(['worker', '--concurrency', '3'], { env });
     try {
       await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 30_000, 'the worker');
-      // Acme records the fact and shows its key; its next phase reads the fact back.
-      const [, holder, colleague] = await runAgents(
+      // Acme records the fact and shows its key.
+      const [, holder] = await runAgents(
         'acme',
         'acme',
-        [['Record the merger', 'Show the deploy key'], ['Ask about the merger']],
+        [['Record the merger', 'Show the deploy key']],
         `, env: { DEPLOY_KEY: ${secret} }`,
       );
       expect(toolAnswer(holder!.sessionId)).toContain(`key=${digest}`);
+      // Then, side by side on the same worker: acme's next run reads the fact back, globex's sees neither.
+      const [[colleague], [asker, snooper]] = await Promise.all([
+        runAgents('acme-next', 'acme', [['Ask about the merger']]),
+        runAgents('globex', 'globex', [['Ask about the merger', 'Show the deploy key']]),
+      ]);
       expect(toolAnswer(colleague!.sessionId)).toContain('We will merge with Initech in May');
-      // Globex's agents, on the same worker right after, see neither.
-      const [asker, snooper] = await runAgents('globex', 'globex', [['Ask about the merger', 'Show the deploy key']]);
       expect(toolAnswer(asker!.sessionId)).not.toContain('Initech in May');
       expect(toolAnswer(snooper!.sessionId)).toContain('key=');
       expect(toolAnswer(snooper!.sessionId)).not.toContain(digest);
