@@ -266,7 +266,7 @@ phases:
       expect(merge).toMatchObject({ rebuilds: 1, verified: { head: merge.head, verify: { exitCode: 0 } } });
       expect(s.git('show', `${merge.into}:shared.txt`)).toBe('shared by A\nshared by B');
       expect(s.git('ls-tree', '--name-only', merge.into).split('\n')).not.toContain('d.txt');
-      const status = await s.run(['status', JSON.parse(result.stdout).runId]);
+      const status = await s.run(['status', (JSON.parse(result.stdout) as RunSummary).runId]);
       expect(status.stdout).toContain(
         `verified ${merge.head.slice(0, 10)} verify exit 0 (after leaving out 1 branch(es) by bisection)`,
       );

@@ -29,6 +29,8 @@ export const AGENT_QUEUE = 'baton-agents';
 const KEEP_FINISHED_S = 7 * 24 * 3600;
 /** How often a worker checks whether the run of its job was cancelled. */
 const CANCEL_POLL_MS = 500;
+/** How long a cancelled run waits for a worker to stop its agent: the cancel poll, the SIGTERM-to-SIGKILL second, slack. */
+const WORKER_STOP_WAIT_MS = 5000;
 /** How long a job of a tenant at its limit waits before a worker tries it again. */
 const TENANT_RETRY_MS = 1000;
 /** How long a stopping worker waits to hand its jobs back before it stops anyway (Redis unreachable). */
@@ -122,23 +124,6 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
     })) as Job<SealedAgentJob, AgentResult>;
-    let onAbort: (() => void) | undefined;
-    const cancelled = new Promise<AgentResult>((resolve) => {
-      onAbort = (): void => {
-        void this.options.store.requestCancel(job.runId).catch(() => undefined);
-        void queued.remove().catch(() => undefined); // only succeeds while the job still waits
-        const reason: unknown = signal.reason;
-        resolve(
-          resultWithoutRun(
-            'cancelled',
-            ErrorCodes.cancelled,
-            reason instanceof Error ? reason.message : 'run cancelled',
-          ),
-        );
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
     const finished = queued.waitUntilFinished(this.events).then(
       (result) => result,
       (error: unknown) =>
@@ -148,6 +133,28 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
           `worker failed the job ${queued.id}: ${error instanceof Error ? error.message : String(error)}`,
         ),
     );
+    let onAbort: (() => void) | undefined;
+    const cancelled = new Promise<AgentResult>((resolve) => {
+      onAbort = (): void => {
+        void this.options.store.requestCancel(job.runId).catch(() => undefined);
+        const reason: unknown = signal.reason;
+        const stopped = resultWithoutRun(
+          'cancelled',
+          ErrorCodes.cancelled,
+          reason instanceof Error ? reason.message : 'run cancelled',
+        );
+        // A waiting job is removed; one a worker runs (removing it fails) ends there first, as the worker
+        // sees the cancel and stops the agent: the run's worktree commit and cleanup then find no claude
+        // still at work. Bounded, so an unreachable Redis or worker cannot hold the run's stop.
+        const ended = queued.remove().then(
+          () => undefined,
+          () => finished,
+        );
+        void Promise.race([ended, delay(WORKER_STOP_WAIT_MS)]).then(() => resolve(stopped));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
       return await Promise.race([finished, cancelled]);
     } finally {
