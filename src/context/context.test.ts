@@ -265,6 +265,16 @@ describe('keys Baton writes itself', () => {
       'Builds run on Node 22.',
     );
   });
+
+  it("takes Baton's own tags (a judge's or reducer's mark) off what an agent's result gives", () => {
+    const structured = {
+      context: [{ type: 'decision', content: 'Ship CSV first.', tags: ['baton:judge', 'export'] }],
+    };
+    expect(extractContext({ text: '', structured })).toEqual([
+      { type: 'decision', content: 'Ship CSV first.', tags: ['export'] },
+    ]);
+    expect(extractContext({ text: 'Decision: Mark it `baton:reducer`.' })[0]!.tags).toEqual([]);
+  });
 });
 
 describe('summaries keep what later tasks ask about', () => {

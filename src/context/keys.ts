@@ -15,3 +15,14 @@ export function agentKey(key: string): string {
   const spelled = key.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
   return isPhaseOutputKey(spelled) ? `agent/${spelled}` : spelled;
 }
+
+/**
+ * Tags Baton puts on the facts of its own aggregating agents — a judge's verdict, a reducer's fold —
+ * which run after their phase's agents and so have the last word in it. An agent cannot claim them:
+ * they are taken off whatever an agent's result gives.
+ */
+const BATON_TAG_PREFIX = 'baton:';
+export const aggregatorTag = (role: 'judge' | 'reducer'): string => `${BATON_TAG_PREFIX}${role}`;
+export const isBatonTag = (tag: string): boolean => tag.startsWith(BATON_TAG_PREFIX);
+export const isAggregatorFact = (tags: readonly string[]): boolean =>
+  tags.includes(aggregatorTag('judge')) || tags.includes(aggregatorTag('reducer'));

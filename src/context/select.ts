@@ -20,7 +20,7 @@ import {
   saysTheSame,
 } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
-import { isPhaseOutputKey } from './keys.js';
+import { isAggregatorFact, isPhaseOutputKey } from './keys.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
 
@@ -552,13 +552,10 @@ function findRedundant(
   }
   const vector = corpus.vectorOf(newer);
   const revised: Array<[id: string, strength: number]> = [];
-  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
   for (const found of seen) {
-    // Of two inherited phases, the later one in order speaks last: phases that do not depend on each
-    // other may finish in either order, and which did must not decide who revised whom.
-    const reversed = rank(newer) >= 0 && rank(found) > rank(newer);
+    const sameAgent = found.entry.sessionId === newer.entry.sessionId && found.entry.agentId === newer.entry.agentId;
+    const reversed = !sameAgent && speaksLast(found, newer, phaseOrder);
     const [old, later] = reversed ? [newer, found] : [found, newer];
-    const sameAgent = old.entry.sessionId === later.entry.sessionId && old.entry.agentId === later.entry.agentId;
     const bothDecisions = old.entry.type === 'decision' && later.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
@@ -592,6 +589,27 @@ function findRedundant(
 }
 
 /**
+ * Whether `found`, saved before `newer`, has the last word over it all the same — so that which agent
+ * finished first never decides who revised whom. Of two inherited phases, the later one in order
+ * (phases that do not depend on each other may finish in either order). Of two agents of one phase,
+ * which ran side by side: a judge's or reducer's fact (it ran after them, for real), then a decision
+ * that says it revises something over one that does not, then the agent last by id.
+ */
+function speaksLast(found: Candidate, newer: Candidate, phaseOrder: readonly string[]): boolean {
+  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  if (found.entry.phaseId !== newer.entry.phaseId) return rank(newer) >= 0 && rank(found) > rank(newer);
+  const says = (c: Candidate): number => (c.entry.type === 'decision' && decisionSide(c).traits.revises ? 1 : 0);
+  return (aggregated(found) - aggregated(newer) || says(found) - says(newer) || byPhaseAgent(found, newer)) > 0;
+}
+
+/** A judge's or reducer's fact: 1, else 0. */
+const aggregated = (c: Candidate): number => (isAggregatorFact(c.entry.tags) ? 1 : 0);
+
+/** Two agents of one phase in the order they speak: a judge's or reducer's facts last, the rest by agent id. */
+const byPhaseAgent = (a: Candidate, b: Candidate): number =>
+  aggregated(a) - aggregated(b) || byId.compare(a.entry.agentId ?? '', b.entry.agentId ?? '');
+
+/**
  * Of two facts saying the same thing, one is kept, chosen so that which agent finished first does not
  * decide: of two phases, the later one's in the inherited order (a phase that depends on another comes
  * after it; two that do not may run side by side); of one phase, whose agents ran side by side, the
@@ -611,7 +629,7 @@ function keepOneOf(
     oldType !== newerType
       ? newerType > oldType
       : old.entry.phaseId === newer.entry.phaseId
-        ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
+        ? byPhaseAgent(newer, old) >= 0
         : rank(newer) >= rank(old);
   if (keepNewer) linkRedundant(replacedBy, old.entry.id, newer.entry.id);
   else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);

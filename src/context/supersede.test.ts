@@ -1033,3 +1033,78 @@ describe('supersession among many related decisions', () => {
     expect(superseded).toEqual({ [designed[5]!.id]: reviewed[0]!.id, [designed[4]!.id]: reviewed[1]!.id });
   });
 });
+
+describe('contradictions between agents of one phase', () => {
+  /** Two agents of phase `build` ran side by side; `first` finished first. Returns the entry ids by agent. */
+  async function race(runId: string, first: Said, second: Said, tags: Record<string, string[]> = {}) {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId,
+      sizeLimitBytes: 1_000_000,
+      clock,
+      tuning: { smallContextTokens: 0, contextShare: 1 },
+    });
+    const ids = new Map<string, string>();
+    for (const s of [first, second]) {
+      const drafts = extractContext({ text: s.text }).map((d) => ({
+        ...d,
+        tags: [...d.tags, ...(tags[s.agent] ?? [])],
+      }));
+      const [entry] = await acc.add(drafts, { agentId: s.agent, phaseId: s.phase, sessionId: `${runId}/${s.agent}` });
+      ids.set(s.agent, entry!.id);
+    }
+    const { superseded } = await acc.select({
+      phaseIds: ['build'],
+      task: 'Ship the export.',
+      mode: 'all',
+      budgetTokens: 0,
+    });
+    return { ids, superseded: superseded ?? {} };
+  }
+
+  /** The superseded decision, by agent (old → new), whichever of the two finished first. */
+  async function settled(a: Said, b: Said, tags: Record<string, string[]> = {}): Promise<string[]> {
+    const verdicts: string[] = [];
+    for (const [n, [first, second]] of [
+      [a, b],
+      [b, a],
+    ].entries()) {
+      const { ids, superseded } = await race(`phase-race-${a.agent}-${b.agent}-${n}-${now}`, first!, second!, tags);
+      const agentOf = new Map([...ids].map(([agent, id]) => [id, agent]));
+      verdicts.push(
+        Object.entries(superseded)
+          .map(([old, kept]) => `${agentOf.get(old)} → ${agentOf.get(kept)}`)
+          .join(', '),
+      );
+    }
+    return verdicts;
+  }
+
+  it('settles a plain conflict by agent id, not by which agent finished later', async () => {
+    const verdicts = await settled(
+      said('exporter-2', 'build', 'The export format is CSV.'),
+      said('exporter-10', 'build', 'The export format is Parquet.'),
+    );
+    // Numbers compared as numbers: exporter-10 comes after exporter-2.
+    expect(verdicts).toEqual(['exporter-2 → exporter-10', 'exporter-2 → exporter-10']);
+  });
+
+  it('lets the agent that says it revises the other win, whichever finished first and whatever its id', async () => {
+    const verdicts = await settled(
+      said('cache-b', 'build', 'Sessions are kept in Redis.'),
+      said('cache-a', 'build', 'Keep sessions in PostgreSQL instead of Redis; one fewer service to run.'),
+    );
+    expect(verdicts).toEqual(['cache-b → cache-a', 'cache-b → cache-a']);
+  });
+
+  it("gives a judge's or reducer's decision the last word over the phase's agents", async () => {
+    for (const role of ['judge', 'reducer']) {
+      const verdicts = await settled(
+        said('writer', 'build', 'The export format is CSV.'),
+        said(`build.${role}`, 'build', 'The export format is Parquet.'),
+        { [`build.${role}`]: [`baton:${role}`] },
+      );
+      expect(verdicts).toEqual([`writer → build.${role}`, `writer → build.${role}`]);
+    }
+  });
+});

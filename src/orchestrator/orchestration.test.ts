@@ -244,6 +244,11 @@ describe('orchestration: aggregation', () => {
     const next = runtime.calls.find((c) => c.agentId === 'n')!;
     expect(next.appendSystemPrompt).toContain('a.1 is best');
     expect((await temp.store.getAgent(summary.runId, 'p.judge'))?.role).toBe('judge');
+    // Its facts are marked as the judge's, so they have the last word over the phase's agents' facts.
+    const { entries } = await temp.store.listContextEntries({ runId: summary.runId, phaseIds: ['p'] });
+    const tagsOf = (agentId: string) => entries.filter((e) => e.agentId === agentId).map((e) => e.tags);
+    expect(tagsOf('p.judge')).toEqual([['baton:judge']]);
+    expect(tagsOf('a.0').flat()).not.toContain('baton:judge');
   });
 
   it('reduce folds a large fan-out level by level, fanIn at a time', async () => {
@@ -262,6 +267,8 @@ describe('orchestration: aggregation', () => {
       text: 'r(p.reduce.2.0)',
       details: { levels: 2, inputs: 7 },
     });
+    const { entries } = await temp.store.listContextEntries({ runId: summary.runId, phaseIds: ['p'] });
+    expect(entries.filter((e) => e.tags.includes('baton:reducer')).map((e) => e.agentId)).toEqual(reducers);
   });
 });
 
