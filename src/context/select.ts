@@ -554,16 +554,18 @@ function findRedundant(
   const revised: Array<[id: string, strength: number]> = [];
   for (const found of seen) {
     const sameAgent = found.entry.sessionId === newer.entry.sessionId && found.entry.agentId === newer.entry.agentId;
-    const reversed = !sameAgent && speaksLast(found, newer, phaseOrder);
-    const [old, later] = reversed ? [newer, found] : [found, newer];
-    const bothDecisions = old.entry.type === 'decision' && later.entry.type === 'decision';
+    const bothDecisions = found.entry.type === 'decision' && newer.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
-    if (sameAgent && !(bothDecisions && decisionSide(later).traits.revises)) continue;
+    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
     const similarity = cosine(vector, corpus.vectorOf(found));
+    const pair = { similarity, sameAgent, corpus, tuning, phaseOrder };
+    const settled = bothDecisions ? settleDecisions(found, newer, pair) : undefined;
+    const reversed = settled?.reversed ?? (!sameAgent && speaksLast(found, newer, phaseOrder));
+    const [old, later] = reversed ? [newer, found] : [found, newer];
     const oldInNew = subjectShare(old.terms, later.terms, corpus.idf);
-    if (bothDecisions) {
-      const verdict = judgeDecisions(old, later, { similarity, oldInNew, sameAgent }, tuning);
+    if (settled) {
+      const { verdict } = settled;
       if (verdict > 0 && reversed && linkRedundant(replacedBy, newer.entry.id, found.entry.id))
         revisedIds.add(newer.entry.id);
       else if (verdict > 0) revised.push([found.entry.id, verdict]);
@@ -598,8 +600,47 @@ function findRedundant(
 function speaksLast(found: Candidate, newer: Candidate, phaseOrder: readonly string[]): boolean {
   const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
   if (found.entry.phaseId !== newer.entry.phaseId) return rank(newer) >= 0 && rank(found) > rank(newer);
-  const says = (c: Candidate): number => (c.entry.type === 'decision' && decisionSide(c).traits.revises ? 1 : 0);
-  return (aggregated(found) - aggregated(newer) || says(found) - says(newer) || byPhaseAgent(found, newer)) > 0;
+  return byPhaseAgent(found, newer) > 0;
+}
+
+/** What `settleDecisions` weighs besides the two decisions. */
+interface PairContext {
+  similarity: number;
+  sameAgent: boolean;
+  corpus: Corpus;
+  tuning: SelectionTuning;
+  phaseOrder: readonly string[];
+}
+
+/**
+ * Which of two decisions has the last word (`reversed`: `found`, though saved first) and how strongly
+ * it revises the other (see `judgeDecisions`). Two agents of one phase ran side by side, so neither is
+ * newer: the one that revises the other has the last word whatever its id; when both would, the one
+ * that says it revises (a revision word), else the one `speaksLast` puts last.
+ */
+function settleDecisions(
+  found: Candidate,
+  newer: Candidate,
+  context: PairContext,
+): { reversed: boolean; verdict: number } {
+  const { similarity, sameAgent, corpus, tuning, phaseOrder } = context;
+  const judge = (old: Candidate, later: Candidate): number =>
+    judgeDecisions(
+      old,
+      later,
+      { similarity, oldInNew: subjectShare(old.terms, later.terms, corpus.idf), sameAgent },
+      tuning,
+    );
+  const reversed = !sameAgent && speaksLast(found, newer, phaseOrder);
+  const [old, later] = reversed ? [newer, found] : [found, newer];
+  const verdict = judge(old, later);
+  const sideBySide =
+    !sameAgent && found.entry.phaseId === newer.entry.phaseId && aggregated(found) === aggregated(newer);
+  if (!sideBySide) return { reversed, verdict };
+  const back = judge(later, old);
+  const says = (c: Candidate): boolean => decisionSide(c).traits.revises;
+  if (back > 0 && (verdict <= 0 || (says(old) && !says(later)))) return { reversed: !reversed, verdict: back };
+  return { reversed, verdict };
 }
 
 /** A judge's or reducer's fact: 1, else 0. */
