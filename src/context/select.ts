@@ -5,6 +5,7 @@ import { renderContext } from './prompt.js';
 import {
   REVISION_MARGIN,
   changesValue,
+  forAnotherPurpose,
   revisionStrength,
   sameTopic,
   traitsOf,
@@ -713,6 +714,7 @@ function judgeDecisions(
   // One decision said again in other order or spelling ("Use PostgreSQL 16 for the orders store" /
   // "The orders store will use PostgreSQL 16") revises nothing: it is a near-duplicate.
   if (!newerSide.traits.revises && saysTheSame(old.entry.content, newer.entry.content)) return MAYBE_SAID_TWICE;
+  if (forAnotherPurpose(older, newerSide)) return 0;
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;

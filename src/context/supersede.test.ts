@@ -442,6 +442,54 @@ const revisions: Pair[] = [
     older: said('backend', 'design', 'Use Redis for the session cache.'),
     newer: said('lead', 'review', 'Use Memcached for the session cache.'),
   },
+  // An eighth batch (an adversarial pass, written before the change): a revision that dismisses the
+  // old choice by name ("Forget X", "Ditch X"), denies doing what it named ("we will not adopt X"),
+  // or forbids what it allowed ("X stay forbidden").
+  {
+    name: 'the old tool dismissed by name ("Forget …")',
+    older: said('frontend', 'design', 'Thumbnails are generated in the browser by a canvas worker.'),
+    newer: said(
+      'lead',
+      'review',
+      'Forget the canvas worker: thumbnails are made at upload time by a sharp job on the server.',
+    ),
+  },
+  {
+    name: 'the old library ditched by name',
+    older: said('frontend', 'design', 'Dates on the dashboard are formatted with Moment.js.'),
+    newer: said('lead', 'review', 'Ditch Moment.js; dashboard dates are formatted with date-fns, which tree-shakes.'),
+  },
+  {
+    name: 'a vendor the older one chose, declined by name after a verb',
+    older: said('ops', 'design', 'Uptime checks for the public endpoints move to Pingdom.'),
+    newer: said(
+      'lead',
+      'review',
+      'We will not adopt Pingdom (too costly for 40 checks); the public endpoints keep their Blackbox exporter probes.',
+    ),
+  },
+  {
+    name: 'a mechanism the older one chose, refused by name after a verb',
+    older: said('network', 'design', 'Fail over the EU region by rewriting DNS records in Route 53 from a Lambda.'),
+    newer: said(
+      'lead',
+      'review',
+      'We do not rewrite Route 53 records from code: failover uses health-checked DNS failover records in the EU region.',
+    ),
+  },
+  {
+    name: 'what the older one allowed, forbidden again',
+    older: said(
+      'platform',
+      'design',
+      'Privileged containers are allowed in the build namespace so Docker-in-Docker works.',
+    ),
+    newer: said(
+      'security',
+      'review',
+      'Privileged build containers remain forbidden: builds move to rootless BuildKit in the build namespace.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -839,6 +887,27 @@ const nearMisses: Pair[] = [
       'review',
       'Signed invoice links last 60 minutes rather than 5: large invoices on slow connections failed halfway.',
     ),
+  },
+  // The eighth batch's pairs that must stay: the same words, no dismissal, denial or ban of the older.
+  {
+    name: '"don\'t forget" is a reminder, not a dismissal',
+    older: said('ops', 'design', 'Static assets are served from the CloudFront CDN with a one-year cache.'),
+    newer: said('lead', 'review', "Don't forget to invalidate the CloudFront cache after each deploy."),
+  },
+  {
+    name: 'a denial of what the older one never chose (lower-case words it names)',
+    older: said('payments', 'design', 'Card numbers are tokenised by Stripe Elements in the browser.'),
+    newer: said('lead', 'review', 'We do not store card numbers anywhere in our own database.'),
+  },
+  {
+    name: "the older one's tool denied for another purpose",
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Do not use Redis for the job queue; jobs go to SQS.'),
+  },
+  {
+    name: "a ban on something else in the older one's place",
+    older: said('web', 'design', 'The web tier reads product data through the catalog API.'),
+    newer: said('lead', 'review', 'Direct database access from the web tier is forbidden.'),
   },
 ];
 

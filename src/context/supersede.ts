@@ -34,6 +34,8 @@ export interface DecisionTraits {
   faultedWords: string[];
   /** It adds to rather than replaces: "too", "also", "as well". */
   adds: boolean;
+  /** Stems of the words after its first "for": what its choice is for ("Use Redis for the session cache" → session, cache). */
+  purpose: string[];
 }
 
 const revisionWords = new RegExp(
@@ -51,6 +53,10 @@ const revisionWords = new RegExp(
     'roll(?:s|ed)? back',
     'revers(?:e|es|ed)',
     'abandon\\w*',
+    // "Forget the canvas worker: …", "Ditch Moment.js" — not "Don't forget to …", a reminder.
+    "(?<!(?:n't|not|never) )forget",
+    'ditch(?:es|ed)?',
+    'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
     'decided against',
     'after all',
@@ -183,6 +189,28 @@ function faultedWordsOf(content: string): string[] {
     );
 }
 
+/** How many content words after "for" say what a choice is for. */
+const PURPOSE_WORDS = 3;
+
+/** The stems of the content words after its first "for", to the end of that clause, numbers and units left out. */
+function purposeOf(content: string): string[] {
+  const after = /\bfor\s+(.*)/i.exec(content)?.[1] ?? '';
+  const tokens = tokensOf(after.split(/[,;:()]|\.(?!\d)/)[0] ?? '');
+  return tokens
+    .filter((w, i) => isContentWord(w) && !isValue(tokens[i - 1] ?? ''))
+    .slice(0, PURPOSE_WORDS)
+    .map((w) => stemmer(w));
+}
+
+/**
+ * Two choices for different purposes: each says what it is for, and the newer names nothing of the
+ * older's ("Do not use Redis for the job queue" after "Use Redis for the session cache").
+ */
+export const forAnotherPurpose = (older: DecisionSide, newer: DecisionSide): boolean =>
+  older.traits.purpose.length > 0 &&
+  newer.traits.purpose.length > 0 &&
+  !older.traits.purpose.some((w) => newer.terms.has(`s:${w}`));
+
 const negations = /\b(?:no|not|never|without)\b/gi;
 /** Words that may follow a negation before what it denies: "no extra replicas" denies the replicas. */
 const negatedQuantity = new Set(['extra', 'more', 'additional', 'further', 'separate', 'new', 'any']);
@@ -194,7 +222,7 @@ function negatedOf(content: string): string[][] {
   return [...content.matchAll(negations)]
     .map((m) =>
       tokensOf(content.slice(m.index + m[0].length))
-        .filter((w, i) => i > 0 || !negatedQuantity.has(w))
+        .filter((w, i) => (i > 0 || !negatedQuantity.has(w)) && !genericHeads.has(w))
         .slice(0, NEGATED_WORDS + 1)
         .filter(isContentWord),
     )
@@ -217,6 +245,7 @@ export function traitsOf(content: string): DecisionTraits {
     givesReason: reasonWords.test(content),
     faultedWords: faultedWordsOf(content),
     adds: additiveWords.test(content),
+    purpose: purposeOf(content),
   };
 }
 
