@@ -490,6 +490,37 @@ const revisions: Pair[] = [
       'Privileged build containers remain forbidden: builds move to rootless BuildKit in the build namespace.',
     ),
   },
+  {
+    name: 'a vendor the older one chose, declined by name after a verb, no reason given',
+    older: said('mobile', 'design', 'Product analytics events from the mobile apps move to Amplitude.'),
+    newer: said(
+      'lead',
+      'review',
+      'We will not license Amplitude; the apps send their events to our own ClickHouse pipeline.',
+    ),
+  },
+  {
+    name: 'a mechanism the older one chose, refused by name (an acronym) after a verb',
+    older: said(
+      'network',
+      'design',
+      'Abusive clients are blocked at the load balancer with a WAF rule set we maintain.',
+    ),
+    newer: said(
+      'lead',
+      'review',
+      'We do not run a WAF ourselves: the platform team owns the load balancer, so we file IP blocks with them.',
+    ),
+  },
+  {
+    name: 'what the older one permitted, banned again by a later phase',
+    older: said('frontend', 'design', 'Inline scripts are permitted on the checkout page so the payment widget loads.'),
+    newer: said(
+      'security',
+      'review',
+      'Inline checkout scripts stay banned; the widget gets a nonce-tagged script tag.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -908,6 +939,16 @@ const nearMisses: Pair[] = [
     name: "a ban on something else in the older one's place",
     older: said('web', 'design', 'The web tier reads product data through the catalog API.'),
     newer: said('lead', 'review', 'Direct database access from the web tier is forbidden.'),
+  },
+  {
+    name: 'a named thing the older one mentions, denied with more than its name',
+    older: said('dba', 'design', 'Nightly backups of PostgreSQL go to S3 Glacier.'),
+    newer: said('lead', 'review', 'We do not restore PostgreSQL backups automatically; a human checks each restore.'),
+  },
+  {
+    name: 'a ban on a neighbour of what the older one allowed',
+    older: said('platform', 'design', 'Contractors get read access to the staging cluster.'),
+    newer: said('lead', 'review', 'Write access to the production cluster stays forbidden for contractors.'),
   },
 ];
 

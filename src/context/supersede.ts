@@ -36,6 +36,10 @@ export interface DecisionTraits {
   adds: boolean;
   /** Stems of the words after its first "for": what its choice is for ("Use Redis for the session cache" → session, cache). */
   purpose: string[];
+  /** Per negation of a named thing, its words ("We will not buy Fivetran" → fivetran; see `deniedNamesOf`). */
+  deniedNames: string[][];
+  /** Per ban ("… stay forbidden"), the stems of the words before it in its clause ("Custom nginx snippets"). */
+  forbidden: string[][];
 }
 
 const revisionWords = new RegExp(
@@ -230,6 +234,57 @@ function negatedOf(content: string): string[][] {
     .map((words) => words.slice(0, NEGATED_WORDS).map((w) => stemmer(w)));
 }
 
+/** Words around a denial or ban that name nothing: "we do not touch BGP ourselves", "snippets stay forbidden". */
+const denialFillers = new Set(
+  'ourselves themselves itself yourselves anymore either stay stays remain remains still'.split(' '),
+);
+
+/** Where a clause ends: the words after a negation, or before a ban, stop there. */
+const clauseBreak = /[,;:()]|\.(?!\d)|\s[—–-]\s/;
+
+/**
+ * Per negation whose object is a name — "We will not buy Fivetran (…)", "We do not touch BGP
+ * ourselves: …" — the stems of the words it denies: the clause's content words after the negation,
+ * its verb (the first, lower-case word) left out, when at most three are left and one of them is
+ * written as a name (a capital inside the sentence). Lower-case words deny no choice ("We do not store
+ * card numbers" does not revise how cards are tokenised), and a name with more after it ("not use Redis
+ * for the job queue") denies a use, not the name.
+ */
+function deniedNamesOf(content: string): string[][] {
+  return [...content.matchAll(negations)].flatMap((m) => {
+    const clause = content.slice(m.index + m[0].length).split(clauseBreak)[0] ?? '';
+    const words = (clause.match(/[\p{L}\d][\p{L}\d.-]*/gu) ?? []).filter(
+      (w) => isContentWord(w.toLowerCase()) && !denialFillers.has(w.toLowerCase()),
+    );
+    const denied = words[0] && !/\p{Lu}/u.test(words[0]) ? words.slice(1) : words;
+    const named = denied.length > 0 && denied.length <= 3 && denied.some((w) => /\p{Lu}/u.test(w));
+    return named ? [denied.map((w) => stemmer(w.toLowerCase()))] : [];
+  });
+}
+
+/** A ban on what stands before it: "Custom nginx snippets stay forbidden", "… is not allowed". */
+const banWords = /\b(?:forbidden|banned|prohibited|disallowed|not (?:allowed|permitted)|off[- ]limits)\b/gi;
+
+/** Per ban, the stems of the content words before it in its clause. */
+function forbiddenOf(content: string): string[][] {
+  return [...content.matchAll(banWords)].map((m) => {
+    const clause = content.slice(0, m.index).split(clauseBreak).at(-1) ?? '';
+    return tokensOf(clause)
+      .filter((w) => isContentWord(w) && !denialFillers.has(w))
+      .map((w) => stemmer(w));
+  });
+}
+
+/**
+ * A ban denies the older decision when what it bans is the older's: at least two of its words, its
+ * last (what is banned, "snippets") among them, and at most one other ("custom"): "Write access to the
+ * production cluster" is not the "read access to the staging cluster" an older decision gave.
+ */
+const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean => {
+  const hits = banned.filter(has).length;
+  return hits >= 2 && banned.length - hits <= 1 && has(banned.at(-1)!);
+};
+
 export function traitsOf(content: string): DecisionTraits {
   const tokens = tokensOf(content);
   const revisedWords = revisedWordsOf(content);
@@ -246,6 +301,8 @@ export function traitsOf(content: string): DecisionTraits {
     faultedWords: faultedWordsOf(content),
     adds: additiveWords.test(content),
     purpose: purposeOf(content),
+    deniedNames: deniedNamesOf(content),
+    forbidden: forbiddenOf(content),
   };
 }
 
@@ -324,7 +381,12 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "…; streaming replication lagged too far behind": it says the older decision's way failed.
   const faultsOlder = newer.traits.faultedWords.some(has);
   // "…, no release branches" after "… on long-lived release branches": it denies what the older said.
-  const deniesOlder = newer.traits.negated.some((words) => words.every(has));
+  // "We will not buy Fivetran" after "… move to Fivetran connectors"; "X stay forbidden" after "X … turned back on".
+  // It denies the older's named choice, or bans what the older allowed: it says exactly what it reverses.
+  const reversesOlder =
+    newer.traits.deniedNames.some((words) => words.every(has)) ||
+    newer.traits.forbidden.some((words) => bansOlder(words, has));
+  const deniesOlder = newer.traits.negated.some((words) => words.every(has)) || reversesOlder;
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
   // mostly not what the older decided, so its revision word is about something else.
   const replacesOther =
@@ -347,7 +409,8 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "… daily instead of weekly" after "… retrained weekly": what it replaces is what the older decided.
   const replacesOlder = newer.traits.replaced.some((words) => words.filter(has).length * 4 >= words.length * 3);
   const closeEnough =
-    similarity >= tuning.revisedSimilarity || (replacesOlder && pair.oldInNew >= tuning.revisedSimilarity);
+    similarity >= tuning.revisedSimilarity ||
+    ((replacesOlder || reversesOlder) && pair.oldInNew >= tuning.revisedSimilarity);
   if (saysSo && closeEnough) return Math.max(evidence, tuning.conflictSimilarity);
   return evidence >= tuning.conflictSimilarity ? evidence : 0;
 }
