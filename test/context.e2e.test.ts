@@ -180,6 +180,32 @@ const model = useScriptedModel(
         reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' },
         sequencePer: 'script',
       },
+      // Two agents of one phase contradicting each other: the one last by id (ten) answers last in the
+      // first run and first in the second.
+      ...(['two', 'ten'] as const).map((n) => ({
+        match: { prompt: `Propose an export format, proposal ${n}` },
+        replies: [
+          {
+            text: `Decision: The export format is ${n === 'two' ? 'CSV' : 'Parquet'}.`,
+            delayMs: n === 'ten' ? 3_000 : 0,
+          },
+          {
+            text: `Decision: The export format is ${n === 'two' ? 'CSV' : 'Parquet'}.`,
+            delayMs: n === 'two' ? 3_000 : 0,
+          },
+        ],
+        sequencePer: 'script' as const,
+      })),
+      ...(['gzip', 'zstd'] as const).map((codec) => ({
+        match: { prompt: `Propose how export files are compressed: ${codec}` },
+        reply: { text: `Decision: Export files are compressed with ${codec}.` },
+        sequencePer: 'script' as const,
+      })),
+      {
+        match: { prompt: 'Judge the compression proposals' },
+        reply: { text: 'Decision: Export files are compressed with brotli.' },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -379,6 +405,52 @@ phases:
     expect(first.section).not.toMatch(/\bnone\b/);
     const headings = lines.filter((line) => line.startsWith('### '));
     expect(new Set(headings).size).toBe(headings.length);
+  });
+});
+
+describe('contradicting agents of one phase (real claude agents)', () => {
+  it("are settled alike whichever finished first: the agent last by id, and a judge's word over its phase", async () => {
+    const workflow = join(model.home.dir, 'one-phase.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: one-phase
+context: { inherit: all }
+phases:
+  - id: pick
+    agents:
+      - { id: format-2, prompt: "Propose an export format, proposal two" }
+      - { id: format-10, prompt: "Propose an export format, proposal ten" }
+  - id: compress
+    aggregate: { strategy: judge, prompt: Judge the compression proposals }
+    agents:
+      - { id: zip-a, prompt: "Propose how export files are compressed: gzip" }
+      - { id: zip-b, prompt: "Propose how export files are compressed: zstd" }
+  - id: build
+    dependsOn: [pick, compress]
+    agents: [{ id: exporter, prompt: Write the export job }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'one-phase-data') });
+    const exporterContext = async () => {
+      const { summary, contextOf } = await runWorkflowFile(workflow, env);
+      const store = openSqliteStore({ dataDir: join(model.home.dir, 'one-phase-data') });
+      try {
+        const records = (await store.listAgents(summary.runId)).filter((a) => a.id.startsWith('format-'));
+        const finished = records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
+        return { section: contextOf('exporter'), finished };
+      } finally {
+        await store.close();
+      }
+    };
+    const first = await exporterContext();
+    const second = await exporterContext();
+    expect(first.finished).toEqual(['format-2', 'format-10']);
+    expect(second.finished).toEqual(['format-10', 'format-2']);
+    expect(second.section).toBe(first.section);
+    expect(first.section).toContain('- [decision] The export format is Parquet.');
+    expect(first.section).toContain('- [decision] Export files are compressed with brotli.');
+    for (const replaced of ['CSV', 'gzip', 'zstd']) expect(first.section).not.toContain(replaced);
   });
 });
 
