@@ -606,6 +606,25 @@ describe('system prompt generation', () => {
 });
 
 describe('extracting context from results', () => {
+  it('never injects a fact that says there is nothing, whatever word order the agent chose', async () => {
+    const acc = accumulator({ runId: 'run-empty-facts' });
+    const empty = [
+      'Files changed: none',
+      'Errors encountered: 0',
+      'zero files changed',
+      'Code review: no findings',
+      'Blockers: none',
+      'No blockers.',
+    ];
+    const facts = ['Files changed: none outside src/legacy', 'Errors: none in staging, 3 in production'];
+    await acc.add(extractContext({ text: [...empty, ...facts].map((f) => `Finding: ${f}`).join('\n') }), {
+      phaseId: 'review',
+      agentId: 'reviewer',
+    });
+    const selected = await acc.select({ phaseIds: ['review'], task: 'Fix the build', mode: 'all', budgetTokens: 0 });
+    expect(selected.entries.map((e) => e.content)).toEqual(facts);
+  });
+
   it('reads marked lines, typed', () => {
     const drafts = extractContext({
       text: 'I did it.\n- Decision: use `pnpm` workspaces\nFile changed: src/app.ts — added retry\nError: tests in api/ fail on Node 18\nArtifact: dist/report.html',
