@@ -36,8 +36,8 @@ export interface DecisionTraits {
   adds: boolean;
   /** Stems of the words after its first "for": what its choice is for ("Use Redis for the session cache" → session, cache). */
   purpose: string[];
-  /** Per negation of a named thing, its words ("We will not buy Fivetran" → fivetran; see `deniedNamesOf`). */
-  deniedNames: string[][];
+  /** Per negation of a named thing, its words and what the rest of the sentence says instead (see `deniedNamesOf`). */
+  deniedNames: DeniedName[];
   /** Per ban ("… stay forbidden"), the stems of the words before it in its clause ("Custom nginx snippets"). */
   forbidden: string[][];
 }
@@ -250,17 +250,35 @@ const clauseBreak = /[,;:()]|\.(?!\d)|\s[—–-]\s/;
  * card numbers" does not revise how cards are tokenised), and a name with more after it ("not use Redis
  * for the job queue") denies a use, not the name.
  */
-function deniedNamesOf(content: string): string[][] {
+function deniedNamesOf(content: string): DeniedName[] {
   return [...content.matchAll(negations)].flatMap((m) => {
-    const clause = content.slice(m.index + m[0].length).split(clauseBreak)[0] ?? '';
+    const [clause = '', ...rest] = content.slice(m.index + m[0].length).split(clauseBreak);
     const words = (clause.match(/[\p{L}\d][\p{L}\d.-]*/gu) ?? []).filter(
       (w) => isContentWord(w.toLowerCase()) && !denialFillers.has(w.toLowerCase()),
     );
     const denied = words[0] && !/\p{Lu}/u.test(words[0]) ? words.slice(1) : words;
     const named = denied.length > 0 && denied.length <= 3 && denied.some((w) => /\p{Lu}/u.test(w));
-    return named ? [denied.map((w) => stemmer(w.toLowerCase()))] : [];
+    if (!named) return [];
+    const instead = tokensOf(rest.join(' ')).filter(isContentWord);
+    return [{ words: denied.map((w) => stemmer(w.toLowerCase())), instead: instead.map((w) => stemmer(w)) }];
   });
 }
+
+/** A name a decision denies, and the stems of the words after that clause: what it does instead. */
+interface DeniedName {
+  words: string[];
+  instead: string[];
+}
+
+/**
+ * A denial by name reverses the older decision when the name is the older's and the rest of the
+ * sentence says what is done instead about the older's subject (another of its words): "We will not buy
+ * Fivetran (…); the ads and CRM loads stay our own code" after "The ad spend and CRM loads move to
+ * Fivetran", not "We do not expose Elasticsearch; it sits behind the API gateway" after "Search results
+ * are served by Elasticsearch".
+ */
+const deniesByName = ({ words, instead }: DeniedName, has: (stem: string) => boolean): boolean =>
+  words.every(has) && instead.some((w) => has(w) && !words.includes(w));
 
 /** A ban on what stands before it: "Custom nginx snippets stay forbidden", "… is not allowed". */
 const banWords = /\b(?:forbidden|banned|prohibited|disallowed|not (?:allowed|permitted)|off[- ]limits)\b/gi;
@@ -384,7 +402,7 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "We will not buy Fivetran" after "… move to Fivetran connectors"; "X stay forbidden" after "X … turned back on".
   // It denies the older's named choice, or bans what the older allowed: it says exactly what it reverses.
   const reversesOlder =
-    newer.traits.deniedNames.some((words) => words.every(has)) ||
+    newer.traits.deniedNames.some((denied) => deniesByName(denied, has)) ||
     newer.traits.forbidden.some((words) => bansOlder(words, has));
   const deniesOlder = newer.traits.negated.some((words) => words.every(has)) || reversesOlder;
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
