@@ -491,6 +491,11 @@ const revisions: Pair[] = [
     ),
   },
   {
+    name: 'a value revised where "for" gives a duration, not a purpose',
+    older: said('backend', 'design', 'Failed webhooks are retried every 10 minutes for an hour.'),
+    newer: said('lead', 'review', 'Failed webhooks are retried every 2 minutes instead, for faster recovery.'),
+  },
+  {
     name: 'a vendor the older one chose, declined by name after a verb, no reason given',
     older: said('mobile', 'design', 'Product analytics events from the mobile apps move to Amplitude.'),
     newer: said(

@@ -196,10 +196,19 @@ function faultedWordsOf(content: string): string[] {
 /** How many content words after "for" say what a choice is for. */
 const PURPOSE_WORDS = 3;
 
-/** The stems of the content words after its first "for", to the end of that clause, numbers and units left out. */
+/** Words after "for" that give a duration, not a purpose: "for an hour", "for now". */
+const durationWords = new Set(
+  'second seconds minute minutes hour hours day days week weeks month months year years while now good ever'.split(' '),
+);
+
+/**
+ * The stems of the content words after its first "for", to the end of that clause, numbers and units
+ * left out; none when "for" gives a duration ("retried … for an hour", "kept for 30 days").
+ */
 function purposeOf(content: string): string[] {
   const after = /\bfor\s+(.*)/i.exec(content)?.[1] ?? '';
   const tokens = tokensOf(after.split(/[,;:()]|\.(?!\d)/)[0] ?? '');
+  if (durationWords.has(tokens.find((w) => isContentWord(w) || isValue(w)) ?? '')) return [];
   return tokens
     .filter((w, i) => isContentWord(w) && !isValue(tokens[i - 1] ?? ''))
     .slice(0, PURPOSE_WORDS)
