@@ -5,7 +5,7 @@ import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.j
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
 import { decisionHistory, quoteHistoryWithin, withHistory, type DecisionHistory } from './history.js';
-import { agentKey, isPhaseOutputKey } from './keys.js';
+import { agentKey, isPhaseOutputKey, phaseSpeakingOrder } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
 import {
@@ -32,6 +32,21 @@ export interface ContextSource {
   sessionId?: string;
   agentId?: string;
   phaseId?: string;
+}
+
+/**
+ * Whether a keyed fact's current value stays when an agent of its writer's phase (another session:
+ * they ran side by side) writes the key too: its writer has the last word in the phase (see
+ * `phaseSpeakingOrder`), so the value does not depend on which of them finished first.
+ */
+function keepsTheLastWord(current: ContextEntry, next: ContextEntry): boolean {
+  const sideBySide =
+    current.phaseId !== undefined &&
+    current.phaseId === next.phaseId &&
+    current.agentId !== undefined &&
+    next.agentId !== undefined &&
+    current.sessionId !== next.sessionId;
+  return sideBySide && phaseSpeakingOrder(current, next) > 0;
 }
 
 export interface SelectionRequest {
@@ -223,6 +238,7 @@ export class DynamicContextAccumulator {
     for (let attempt = 1; ; attempt++) {
       const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
       const next = this.entryFor({ ...update(current), key }, source);
+      if (current && keepsTheLastWord(current, next)) return current;
       try {
         const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, {
           expectedVersion: current?.version ?? 0,

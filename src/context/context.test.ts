@@ -6,7 +6,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
-import { phaseOutputKey } from './keys.js';
+import { aggregatorTag, phaseOutputKey } from './keys.js';
 import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
@@ -406,6 +406,28 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
+  it('two agents of one phase writing one key: the agent last by id keeps it, or the judge, whichever wrote last', async () => {
+    const write = async (acc: DynamicContextAccumulator, agentId: string, db: string, tags: string[] = []) =>
+      acc.add([{ type: 'decision', key: 'db', content: `Use ${db} for the store.`, tags }], {
+        phaseId: 'build',
+        agentId,
+        sessionId: `${agentId}-s`,
+      });
+    const current = async (runId: string) => (await temp.store.getContextEntryByKey(runId, 'db'))?.content;
+    for (const order of [
+      ['builder-2', 'builder-10'],
+      ['builder-10', 'builder-2'],
+    ]) {
+      const runId = `keyed-race-${order.join('-')}`;
+      const acc = accumulator({ runId });
+      for (const agent of order) await write(acc, agent, agent === 'builder-2' ? 'SQLite' : 'PostgreSQL');
+      expect(await current(runId)).toBe('Use PostgreSQL for the store.');
+      await write(acc, 'build.judge', 'MySQL', [aggregatorTag('judge')]);
+      await write(acc, 'builder-99', 'MongoDB');
+      expect(await current(runId)).toBe('Use MySQL for the store.');
+    }
+  });
+
   it('a keyed fact updated by another phase: each agent gets the newest value its inherited phases wrote, cached or not', async () => {
     const acc = accumulator();
     const research = { phaseId: 'research', agentId: 'scout', sessionId: 'scout-s' };

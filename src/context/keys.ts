@@ -26,3 +26,18 @@ export const aggregatorTag = (role: 'judge' | 'reducer'): string => `${BATON_TAG
 export const isBatonTag = (tag: string): boolean => tag.startsWith(BATON_TAG_PREFIX);
 export const isAggregatorFact = (tags: readonly string[]): boolean =>
   tags.includes(aggregatorTag('judge')) || tags.includes(aggregatorTag('reducer'));
+
+const byAgentId = new Intl.Collator('en', { numeric: true });
+
+/**
+ * Two facts of one phase's agents, which ran side by side, in the order they have the last word —
+ * never by which finished first: a judge's or reducer's last, the rest by agent id, numbers compared
+ * as numbers (`api-10` after `api-2`).
+ */
+export function phaseSpeakingOrder(
+  a: { agentId?: string; tags: readonly string[] },
+  b: { agentId?: string; tags: readonly string[] },
+): number {
+  const aggregated = (fact: { tags: readonly string[] }): number => (isAggregatorFact(fact.tags) ? 1 : 0);
+  return aggregated(a) - aggregated(b) || byAgentId.compare(a.agentId ?? '', b.agentId ?? '');
+}

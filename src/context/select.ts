@@ -21,7 +21,7 @@ import {
   saysTheSame,
 } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
-import { isAggregatorFact, isPhaseOutputKey } from './keys.js';
+import { isAggregatorFact, isPhaseOutputKey, phaseSpeakingOrder } from './keys.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
 
@@ -647,9 +647,8 @@ function settleDecisions(
 /** A judge's or reducer's fact: 1, else 0. */
 const aggregated = (c: Candidate): number => (isAggregatorFact(c.entry.tags) ? 1 : 0);
 
-/** Two agents of one phase in the order they speak: a judge's or reducer's facts last, the rest by agent id. */
-const byPhaseAgent = (a: Candidate, b: Candidate): number =>
-  aggregated(a) - aggregated(b) || byId.compare(a.entry.agentId ?? '', b.entry.agentId ?? '');
+/** Two agents of one phase in the order they speak (see `phaseSpeakingOrder`). */
+const byPhaseAgent = (a: Candidate, b: Candidate): number => phaseSpeakingOrder(a.entry, b.entry);
 
 /**
  * Of two facts saying the same thing, one is kept, chosen so that which agent finished first does not
