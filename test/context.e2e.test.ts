@@ -185,12 +185,9 @@ const model = useScriptedModel(
       ...(['two', 'ten'] as const).map((n) => ({
         match: { prompt: `Propose an export format, proposal ${n}` },
         replies: [
+          { text: proposal(n), delayMs: n === 'ten' ? 3_000 : 0 },
           {
-            text: `Decision: The export format is ${n === 'two' ? 'CSV' : 'Parquet'}.`,
-            delayMs: n === 'ten' ? 3_000 : 0,
-          },
-          {
-            text: `Decision: The export format is ${n === 'two' ? 'CSV' : 'Parquet'}.`,
+            text: proposal(n),
             delayMs: n === 'two' ? 3_000 : 0,
           },
         ],
@@ -211,6 +208,12 @@ const model = useScriptedModel(
   },
   'baton-context-',
 );
+
+/** One of two contradicting proposals, unkeyed and keyed. */
+function proposal(n: 'two' | 'ten'): string {
+  const [format, bucket] = n === 'two' ? ['CSV', 'S3'] : ['Parquet', 'GCS'];
+  return `Decision: The export format is ${format}.\nDecision[export-bucket]: Exports are written to ${bucket}.`;
+}
 
 /** The "## Context from earlier agents" section of a system prompt. */
 function contextSection(system: string): string {
@@ -409,7 +412,7 @@ phases:
 });
 
 describe('contradicting agents of one phase (real claude agents)', () => {
-  it("are settled alike whichever finished first: the agent last by id, and a judge's word over its phase", async () => {
+  it("are settled alike whichever finished first, keyed or not: the agent last by id, and a judge's word over its phase", async () => {
     const workflow = join(model.home.dir, 'one-phase.yaml');
     writeFileSync(
       workflow,
@@ -449,6 +452,8 @@ phases:
     expect(second.finished).toEqual(['format-10', 'format-2']);
     expect(second.section).toBe(first.section);
     expect(first.section).toContain('- [decision] The export format is Parquet.');
+    expect(first.section).toContain('- [decision] Exports are written to GCS.');
+    expect(first.section).not.toContain('S3');
     expect(first.section).toContain('- [decision] Export files are compressed with brotli.');
     for (const replaced of ['CSV', 'gzip', 'zstd']) expect(first.section).not.toContain(replaced);
   });
