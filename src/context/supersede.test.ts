@@ -956,7 +956,7 @@ const nearMisses: Pair[] = [
     newer: said('lead', 'review', 'Write access to the production cluster stays forbidden for contractors.'),
   },
   {
-    name: 'the older one\'s choice named in a denial of something else done with it',
+    name: "the older one's choice named in a denial of something else done with it",
     older: said('search', 'design', 'Search results are served by Elasticsearch.'),
     newer: said('lead', 'review', 'We do not expose Elasticsearch; it sits behind the API gateway.'),
   },
