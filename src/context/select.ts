@@ -636,16 +636,15 @@ function settleDecisions(
   const [old, later] = reversed ? [newer, found] : [found, newer];
   const verdict = judge(old, later);
   const sideBySide =
-    !sameAgent && found.entry.phaseId === newer.entry.phaseId && aggregated(found) === aggregated(newer);
+    !sameAgent &&
+    found.entry.phaseId === newer.entry.phaseId &&
+    isAggregatorFact(found.entry.tags) === isAggregatorFact(newer.entry.tags);
   if (!sideBySide) return { reversed, verdict };
   const back = judge(later, old);
   const says = (c: Candidate): boolean => decisionSide(c).traits.revises;
   if (back > 0 && (verdict <= 0 || (says(old) && !says(later)))) return { reversed: !reversed, verdict: back };
   return { reversed, verdict };
 }
-
-/** A judge's or reducer's fact: 1, else 0. */
-const aggregated = (c: Candidate): number => (isAggregatorFact(c.entry.tags) ? 1 : 0);
 
 /** Two agents of one phase in the order they speak (see `phaseSpeakingOrder`). */
 const byPhaseAgent = (a: Candidate, b: Candidate): number => phaseSpeakingOrder(a.entry, b.entry);
