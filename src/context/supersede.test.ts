@@ -1217,6 +1217,47 @@ describe('contradictions between agents of one phase', () => {
     expect(verdicts).toEqual(['cache-b → cache-a', 'cache-b → cache-a']);
   });
 
+  it('settles three contradicting agents alike in every finishing order', async () => {
+    const said3 = [
+      said('format-1', 'build', 'The export format is CSV.'),
+      said('format-2', 'build', 'The export format is Parquet.'),
+      said('format-3', 'build', 'The export format is Avro.'),
+    ];
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    const outcomes = new Set<string>();
+    for (const [n, order] of orders.entries()) {
+      const runId = `three-way-${n}-${now}`;
+      const acc = new DynamicContextAccumulator({
+        store: temp.store,
+        runId,
+        sizeLimitBytes: 1_000_000,
+        clock,
+        tuning: { smallContextTokens: 0, contextShare: 1 },
+      });
+      for (const s of order.map((i) => said3[i]!))
+        await acc.add(extractContext({ text: s.text }), {
+          agentId: s.agent,
+          phaseId: 'build',
+          sessionId: `${runId}/${s.agent}`,
+        });
+      const { entries } = await acc.select({
+        phaseIds: ['build'],
+        task: 'Ship the export.',
+        mode: 'all',
+        budgetTokens: 0,
+      });
+      outcomes.add(entries.map((e) => e.agentId).join(' '));
+    }
+    expect([...outcomes]).toEqual(['format-3']);
+  });
+
   it("gives a judge's or reducer's decision the last word over the phase's agents", async () => {
     for (const role of ['judge', 'reducer']) {
       const verdicts = await settled(
