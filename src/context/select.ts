@@ -595,8 +595,8 @@ function findRedundant(
  * Whether `found`, saved before `newer`, has the last word over it all the same — so that which agent
  * finished first never decides who revised whom. Of two inherited phases, the later one in order
  * (phases that do not depend on each other may finish in either order). Of two agents of one phase,
- * which ran side by side: a judge's or reducer's fact (it ran after them, for real), then a decision
- * that says it revises something over one that does not, then the agent last by id.
+ * which ran side by side: a judge's or reducer's fact (it ran after them, for real), else the agent
+ * last by id (`settleDecisions` lets a decision that revises the other have the last word instead).
  */
 function speaksLast(found: Candidate, newer: Candidate, phaseOrder: readonly string[]): boolean {
   const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
