@@ -418,8 +418,15 @@ export class DynamicContextAccumulator {
     }
   }
 
+  /**
+   * When this accumulator last wrote: write times strictly increase, so an agent's facts saved in one
+   * millisecond are ordered as it gave them — a tie would fall to ids, random for keyed facts.
+   */
+  private lastWrite = 0;
+
   private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {
-    const now = this.clock.now();
+    const now = Math.max(this.clock.now(), this.lastWrite + 1);
+    this.lastWrite = now;
     return {
       id: randomUUID(),
       runId: this.options.runId,

@@ -406,6 +406,23 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
+  it('are presented where the agent gave them among its facts, though saved in the same millisecond', async () => {
+    const frozen = { now: () => 7_000 };
+    const orders = new Set<string>();
+    for (let run = 0; run < 20; run++) {
+      const acc = accumulator({ runId: `same-ms-${run}`, clock: frozen });
+      await acc.add(
+        extractContext({
+          text: 'Finding: exports take 4 minutes\nDecision[bucket]: exports go to GCS\nFinding: the job runs at 02:00',
+        }),
+        { phaseId: 'build', agentId: 'exporter', sessionId: `exporter-${run}` },
+      );
+      const selected = await acc.select({ phaseIds: ['build'], task: 'Ship the export', mode: 'all', budgetTokens: 0 });
+      orders.add(selected.entries.map((e) => e.content).join(' | '));
+    }
+    expect([...orders]).toEqual(['exports take 4 minutes | exports go to GCS | the job runs at 02:00']);
+  });
+
   it('two agents of one phase writing one key: the agent last by id keeps it, or the judge, whichever wrote last', async () => {
     const write = async (acc: DynamicContextAccumulator, agentId: string, db: string, tags: string[] = []) =>
       acc.add([{ type: 'decision', key: 'db', content: `Use ${db} for the store.`, tags }], {
