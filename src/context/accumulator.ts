@@ -304,7 +304,7 @@ export class DynamicContextAccumulator {
     const replaced = keyed ? (await this.options.store.listReplacedContext(this.options.runId)).entries : [];
     const inherited = (e: ContextEntry): boolean =>
       request.phaseIds.includes(e.phaseId ?? '') || (request.sessionIds ?? []).includes(e.sessionId ?? '');
-    return decisionHistory(all, superseded, replaced, inherited);
+    return decisionHistory(all, superseded, replaced, inherited, stableOrder(request.phaseIds));
   }
 
   /** `superseded` of a selection, when a decision was left out for a newer one. */
