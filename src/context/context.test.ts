@@ -306,6 +306,25 @@ describe('summaries keep what later tasks ask about', () => {
     expect(summary!.content).toContain('Invoices are rounded per line.');
   });
 
+  it('keeps a fact the readers ask about whole, not only its first sentence, when it fits', async () => {
+    const acc = accumulator({ sizeLimitBytes: 2_000, runId: 'run-whole-fact' });
+    await acc.add(
+      [
+        ...research,
+        {
+          type: 'decision',
+          content: 'Invoices keep PostgreSQL 16. Rounding happens once per invoice total, half to even, in cents.',
+          tags: [],
+        },
+      ],
+      { phaseId: 'research', agentId: 'scout' },
+    );
+    const [summary] = (await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' })).entries;
+    expect(summary!.content).toContain('Rounding happens once per invoice total, half to even, in cents.');
+    // Facts it does not ask about keep their first sentence only.
+    expect(summary!.content).not.toMatch(/dashboards, runbooks and pagers\. \S/);
+  });
+
   it('without readers, the summary keeps first what the agent asking for it needs', async () => {
     const acc = accumulator({ sizeLimitBytes: 2_000 });
     await acc.add(research, { phaseId: 'research', agentId: 'scout' });
