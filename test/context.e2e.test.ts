@@ -45,6 +45,11 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       {
+        match: { prompt: 'Task: Check the wording of the payment receipts' },
+        reply: { text: 'I cannot tell which of these the task needs.' },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'Pick the facts from earlier agents' },
         reply: { text: 'It needs 2 and 1.' },
         sequencePer: 'script',
@@ -663,6 +668,49 @@ describe('a model re-ranker', () => {
           .replace(/^\d+\. \[\w+\] /, '');
       expect(selected.entries.map((e) => e.content).sort()).toEqual([listed(1), listed(2)].sort());
       expect(request.view!.prompt.split('\n').filter((line) => /^\d+\. /.test(line))).toHaveLength(3);
+    } finally {
+      await runtime.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a model re-ranker that names no fact', () => {
+  it('leaves the deterministic choice, not an empty context', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
+    const store = openSqliteStore({ dataDir });
+    const runtime = new ClaudeRuntime();
+    try {
+      const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
+      const tuning = { smallContextTokens: 0, contextShare: 1 };
+      const facts = [
+        { type: 'decision' as const, content: 'Payment receipts are emailed by Postmark.', tags: [] },
+        { type: 'finding' as const, content: 'Metrics are scraped by Prometheus.', tags: [] },
+      ];
+      const request = {
+        phaseIds: ['research'],
+        task: 'Check the wording of the payment receipts.',
+        mode: 'filtered' as const,
+        budgetTokens: 2000,
+      };
+      const chosen = async (runId: string, withReranker: boolean) => {
+        const acc = new DynamicContextAccumulator({
+          store,
+          runId,
+          sizeLimitBytes: 1e6,
+          tuning,
+          ...(withReranker ? { reranker } : {}),
+        });
+        await acc.add(facts, { phaseId: 'research', agentId: 'payments' });
+        return (await acc.select(request)).entries.map((e) => e.content);
+      };
+      const deterministic = await chosen('plain', false);
+      expect(deterministic).toContain('Payment receipts are emailed by Postmark.');
+      expect(await chosen('reranked', true)).toEqual(deterministic);
+      expect(
+        model.server.messageRequests().some((r) => r.view?.prompt.includes('Task: Check the wording of the payment')),
+      ).toBe(true);
     } finally {
       await runtime.close();
       await store.close();
