@@ -1103,28 +1103,30 @@ describe('supersession of unkeyed decisions', () => {
   );
 });
 
+/** One architect's decisions on one system, then a reviewer's: two revise, two add. */
+const notificationDesign = [
+  'Decision: The notification service is a separate Node service behind the API gateway.',
+  'Decision: Notifications are queued in RabbitMQ with one queue per channel.',
+  'Decision: Push notifications go through Firebase Cloud Messaging for Android and iOS.',
+  'Decision: Email notifications are rendered with MJML templates stored in templates/email.',
+  'Decision: Each user gets at most 5 marketing notifications per week.',
+  'Decision: Notification preferences live in the users table as a JSONB column.',
+  'Decision: Failed deliveries are retried 3 times, then moved to a dead-letter queue.',
+  'Decision: Delivery receipts are kept for 30 days.',
+];
+const notificationReview = [
+  // Revises the preferences storage.
+  'Decision: Preferences get their own notification_preferences table; a JSONB column on users makes per-channel queries slow.',
+  // Revises the marketing cap.
+  'Decision: The marketing cap is lowered to 2 per week after the unsubscribe spike.',
+  // Adds: a new decision on the same system.
+  'Decision: SMS notifications go through Twilio for two-factor codes only.',
+  // Adds: a detail of the queue, not a revision.
+  'Decision: The RabbitMQ queues are durable and messages persistent.',
+];
+
 describe('supersession among many related decisions', () => {
-  /** One architect's decisions on one system, then a reviewer's: two revise, two add. */
-  const architect = [
-    'Decision: The notification service is a separate Node service behind the API gateway.',
-    'Decision: Notifications are queued in RabbitMQ with one queue per channel.',
-    'Decision: Push notifications go through Firebase Cloud Messaging for Android and iOS.',
-    'Decision: Email notifications are rendered with MJML templates stored in templates/email.',
-    'Decision: Each user gets at most 5 marketing notifications per week.',
-    'Decision: Notification preferences live in the users table as a JSONB column.',
-    'Decision: Failed deliveries are retried 3 times, then moved to a dead-letter queue.',
-    'Decision: Delivery receipts are kept for 30 days.',
-  ];
-  const reviewer = [
-    // Revises the preferences storage.
-    'Decision: Preferences get their own notification_preferences table; a JSONB column on users makes per-channel queries slow.',
-    // Revises the marketing cap.
-    'Decision: The marketing cap is lowered to 2 per week after the unsubscribe spike.',
-    // Adds: a new decision on the same system.
-    'Decision: SMS notifications go through Twilio for two-factor codes only.',
-    // Adds: a detail of the queue, not a revision.
-    'Decision: The RabbitMQ queues are durable and messages persistent.',
-  ];
+  const [architect, reviewer] = [notificationDesign, notificationReview];
 
   it('supersedes exactly the decisions the reviewer revises', async () => {
     const acc = new DynamicContextAccumulator({
@@ -1256,6 +1258,41 @@ describe('contradictions between agents of one phase', () => {
       outcomes.add(entries.map((e) => e.agentId).join(' '));
     }
     expect([...outcomes]).toEqual(['format-3']);
+  });
+
+  it('settles many related decisions of two agents of one phase alike in both finishing orders', async () => {
+    const outcomes = new Set<string>();
+    for (const order of [
+      ['architect', 'reviewer'],
+      ['reviewer', 'architect'],
+    ]) {
+      const runId = `many-one-phase-${order.join('-')}`;
+      const acc = new DynamicContextAccumulator({
+        store: temp.store,
+        runId,
+        sizeLimitBytes: 1_000_000,
+        clock,
+        tuning: { smallContextTokens: 0, contextShare: 1 },
+      });
+      const lines = { architect: notificationDesign, reviewer: notificationReview };
+      for (const agentId of order)
+        await acc.add(extractContext({ text: lines[agentId as 'architect' | 'reviewer'].join('\n') }), {
+          agentId,
+          phaseId: 'design',
+          sessionId: `${runId}/${agentId}`,
+        });
+      const { entries } = await acc.select({
+        phaseIds: ['design'],
+        task: 'Build notifications.',
+        mode: 'all',
+        budgetTokens: 0,
+      });
+      outcomes.add(entries.map((e) => e.content).join('\n'));
+    }
+    expect(outcomes.size).toBe(1);
+    const [kept] = [...outcomes];
+    expect(kept).not.toContain('JSONB column.');
+    expect(kept).not.toContain('at most 5 marketing');
   });
 
   it("gives a judge's or reducer's decision the last word over the phase's agents", async () => {
