@@ -220,6 +220,17 @@ function proposal(n: 'two' | 'ten'): string {
   return `Decision: The export format is ${format}.\nDecision[export-bucket]: Exports are written to ${bucket}.`;
 }
 
+/** Which of `agentIds` finished first, second, …, in a run stored under `dataDir`. */
+async function finishingOrder(dataDir: string, runId: string, agentIds: string[]): Promise<string[]> {
+  const store = openSqliteStore({ dataDir });
+  try {
+    const records = (await store.listAgents(runId)).filter((a) => agentIds.includes(a.id));
+    return records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
+  } finally {
+    await store.close();
+  }
+}
+
 /** The "## Context from earlier agents" section of a system prompt. */
 function contextSection(system: string): string {
   const start = system.indexOf('## Context from earlier agents');
@@ -388,16 +399,8 @@ phases:
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'filtered-data') });
     const builderContext = async () => {
       const { summary, agent, contextOf } = await runWorkflowFile(workflow, env);
-      const builder = agent('builder');
-      const section = contextOf('builder');
-      const store = openSqliteStore({ dataDir: join(model.home.dir, 'filtered-data') });
-      try {
-        const records = (await store.listAgents(summary.runId)).filter((a) => ['cache', 'images'].includes(a.id));
-        const finished = records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
-        return { section, tokens: builder.context!.tokens, finished };
-      } finally {
-        await store.close();
-      }
+      const finished = await finishingOrder(join(model.home.dir, 'filtered-data'), summary.runId, ['cache', 'images']);
+      return { section: contextOf('builder'), tokens: agent('builder').context!.tokens, finished };
     };
     const first = await builderContext();
     const second = await builderContext();
@@ -440,16 +443,11 @@ phases:
 `,
     );
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'one-phase-data') });
+    const formats = ['format-2', 'format-10'];
     const exporterContext = async () => {
       const { summary, contextOf } = await runWorkflowFile(workflow, env);
-      const store = openSqliteStore({ dataDir: join(model.home.dir, 'one-phase-data') });
-      try {
-        const records = (await store.listAgents(summary.runId)).filter((a) => a.id.startsWith('format-'));
-        const finished = records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
-        return { section: contextOf('exporter'), finished };
-      } finally {
-        await store.close();
-      }
+      const dataDir = join(model.home.dir, 'one-phase-data');
+      return { section: contextOf('exporter'), finished: await finishingOrder(dataDir, summary.runId, formats) };
     };
     const first = await exporterContext();
     const second = await exporterContext();
@@ -634,16 +632,32 @@ describe('summaries over the size limit', () => {
   });
 });
 
+/** Runs `use` with an accumulator of a fresh store whose re-ranker is a real claude call, then cleans up. */
+async function withReranker(
+  use: (tools: { accumulator: (runId: string, rerank?: boolean) => DynamicContextAccumulator }) => Promise<void>,
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
+  const store = openSqliteStore({ dataDir });
+  const runtime = new ClaudeRuntime();
+  try {
+    const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
+    // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
+    const tuning = { smallContextTokens: 0, contextShare: 1 };
+    await use({
+      accumulator: (runId, rerank = true) =>
+        new DynamicContextAccumulator({ store, runId, sizeLimitBytes: 1e6, tuning, ...(rerank ? { reranker } : {}) }),
+    });
+  } finally {
+    await runtime.close();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('a model re-ranker', () => {
   it('is a real claude call: the facts it names by number are the ones selected', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
-    const store = openSqliteStore({ dataDir });
-    const runtime = new ClaudeRuntime();
-    try {
-      const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
-      const tuning = { smallContextTokens: 0, contextShare: 1 };
-      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
+    await withReranker(async (tools) => {
+      const accumulator = tools.accumulator('r');
       await accumulator.add(
         [
           { type: 'decision', content: '3-D Secure is requested automatically by Stripe.', tags: [] },
@@ -668,54 +682,31 @@ describe('a model re-ranker', () => {
           .replace(/^\d+\. \[\w+\] /, '');
       expect(selected.entries.map((e) => e.content).sort()).toEqual([listed(1), listed(2)].sort());
       expect(request.view!.prompt.split('\n').filter((line) => /^\d+\. /.test(line))).toHaveLength(3);
-    } finally {
-      await runtime.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
-});
 
-describe('a model re-ranker that names no fact', () => {
-  it('leaves the deterministic choice, not an empty context', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
-    const store = openSqliteStore({ dataDir });
-    const runtime = new ClaudeRuntime();
-    try {
-      const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      const tuning = { smallContextTokens: 0, contextShare: 1 };
-      const facts = [
-        { type: 'decision' as const, content: 'Payment receipts are emailed by Postmark.', tags: [] },
-        { type: 'finding' as const, content: 'Metrics are scraped by Prometheus.', tags: [] },
-      ];
-      const request = {
-        phaseIds: ['research'],
-        task: 'Check the wording of the payment receipts.',
-        mode: 'filtered' as const,
-        budgetTokens: 2000,
-      };
-      const chosen = async (runId: string, withReranker: boolean) => {
-        const acc = new DynamicContextAccumulator({
-          store,
-          runId,
-          sizeLimitBytes: 1e6,
-          tuning,
-          ...(withReranker ? { reranker } : {}),
-        });
-        await acc.add(facts, { phaseId: 'research', agentId: 'payments' });
-        return (await acc.select(request)).entries.map((e) => e.content);
+  it('that names no fact leaves the deterministic choice, not an empty context', async () => {
+    await withReranker(async (tools) => {
+      const chosen = async (runId: string, rerank: boolean) => {
+        const acc = tools.accumulator(runId, rerank);
+        await acc.add(
+          [
+            { type: 'decision', content: 'Payment receipts are emailed by Postmark.', tags: [] },
+            { type: 'finding', content: 'Metrics are scraped by Prometheus.', tags: [] },
+          ],
+          { phaseId: 'research', agentId: 'payments' },
+        );
+        const task = 'Check the wording of the payment receipts.';
+        return (await acc.select({ phaseIds: ['research'], task, mode: 'filtered', budgetTokens: 2000 })).entries.map(
+          (e) => e.content,
+        );
       };
       const deterministic = await chosen('plain', false);
       expect(deterministic).toContain('Payment receipts are emailed by Postmark.');
       expect(await chosen('reranked', true)).toEqual(deterministic);
-      expect(
-        model.server.messageRequests().some((r) => r.view?.prompt.includes('Task: Check the wording of the payment')),
-      ).toBe(true);
-    } finally {
-      await runtime.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+      const asked = model.server.messageRequests().some((r) => r.view?.prompt.includes('Task: Check the wording'));
+      expect(asked).toBe(true);
+    });
   });
 });
 

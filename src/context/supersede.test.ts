@@ -1038,15 +1038,19 @@ const unrecognised: Pair[] = [
   },
 ];
 
-/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
-async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
-  const acc = new DynamicContextAccumulator({
+/** A run's accumulator that filters even a small context and never caps it at a share of itself. */
+const accumulatorFor = (runId: string): DynamicContextAccumulator =>
+  new DynamicContextAccumulator({
     store: temp.store,
     runId,
     sizeLimitBytes: 1_000_000,
     clock,
     tuning: { smallContextTokens: 0, contextShare: 1 },
   });
+
+/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
+async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
+  const acc = accumulatorFor(runId);
   const byAgent = new Map<string, Said[]>();
   for (const s of background) byAgent.set(s.agent, [...(byAgent.get(s.agent) ?? []), s]);
   for (const [agent, lines] of byAgent)
@@ -1129,13 +1133,7 @@ describe('supersession among many related decisions', () => {
   const [architect, reviewer] = [notificationDesign, notificationReview];
 
   it('supersedes exactly the decisions the reviewer revises', async () => {
-    const acc = new DynamicContextAccumulator({
-      store: temp.store,
-      runId: 'notifications',
-      sizeLimitBytes: 1_000_000,
-      clock,
-      tuning: { smallContextTokens: 0, contextShare: 1 },
-    });
+    const acc = accumulatorFor('notifications');
     const designed = await acc.add(extractContext({ text: architect.join('\n') }), {
       agentId: 'architect',
       phaseId: 'design',
@@ -1156,16 +1154,23 @@ describe('supersession among many related decisions', () => {
   });
 });
 
+/** What an agent after phase `build` gets in full, its agents' results saved in the order given. */
+async function inheritedFromOnePhase(runId: string, results: Said[]) {
+  const acc = accumulatorFor(runId);
+  for (const s of results)
+    await acc.add(extractContext({ text: s.text }), {
+      agentId: s.agent,
+      phaseId: 'build',
+      sessionId: `${runId}/${s.agent}`,
+    });
+  const selected = await acc.select({ phaseIds: ['build'], task: 'Ship it.', mode: 'all', budgetTokens: 0 });
+  return selected.entries;
+}
+
 describe('contradictions between agents of one phase', () => {
   /** Two agents of phase `build` ran side by side; `first` finished first. Returns the entry ids by agent. */
   async function race(runId: string, first: Said, second: Said, tags: Record<string, string[]> = {}) {
-    const acc = new DynamicContextAccumulator({
-      store: temp.store,
-      runId,
-      sizeLimitBytes: 1_000_000,
-      clock,
-      tuning: { smallContextTokens: 0, contextShare: 1 },
-    });
+    const acc = accumulatorFor(runId);
     const ids = new Map<string, string>();
     for (const s of [first, second]) {
       const drafts = extractContext({ text: s.text }).map((d) => ({
@@ -1235,26 +1240,10 @@ describe('contradictions between agents of one phase', () => {
     ];
     const outcomes = new Set<string>();
     for (const [n, order] of orders.entries()) {
-      const runId = `three-way-${n}-${now}`;
-      const acc = new DynamicContextAccumulator({
-        store: temp.store,
-        runId,
-        sizeLimitBytes: 1_000_000,
-        clock,
-        tuning: { smallContextTokens: 0, contextShare: 1 },
-      });
-      for (const s of order.map((i) => said3[i]!))
-        await acc.add(extractContext({ text: s.text }), {
-          agentId: s.agent,
-          phaseId: 'build',
-          sessionId: `${runId}/${s.agent}`,
-        });
-      const { entries } = await acc.select({
-        phaseIds: ['build'],
-        task: 'Ship the export.',
-        mode: 'all',
-        budgetTokens: 0,
-      });
+      const entries = await inheritedFromOnePhase(
+        `three-way-${n}-${now}`,
+        order.map((i) => said3[i]!),
+      );
       outcomes.add(entries.map((e) => e.agentId).join(' '));
     }
     expect([...outcomes]).toEqual(['format-3']);
@@ -1262,31 +1251,13 @@ describe('contradictions between agents of one phase', () => {
 
   it('settles many related decisions of two agents of one phase alike in both finishing orders', async () => {
     const outcomes = new Set<string>();
+    const architect = { agent: 'architect', phase: 'build', text: notificationDesign.join('\n') };
+    const reviewer = { agent: 'reviewer', phase: 'build', text: notificationReview.join('\n') };
     for (const order of [
-      ['architect', 'reviewer'],
-      ['reviewer', 'architect'],
+      [architect, reviewer],
+      [reviewer, architect],
     ]) {
-      const runId = `many-one-phase-${order.join('-')}`;
-      const acc = new DynamicContextAccumulator({
-        store: temp.store,
-        runId,
-        sizeLimitBytes: 1_000_000,
-        clock,
-        tuning: { smallContextTokens: 0, contextShare: 1 },
-      });
-      const lines = { architect: notificationDesign, reviewer: notificationReview };
-      for (const agentId of order)
-        await acc.add(extractContext({ text: lines[agentId as 'architect' | 'reviewer'].join('\n') }), {
-          agentId,
-          phaseId: 'design',
-          sessionId: `${runId}/${agentId}`,
-        });
-      const { entries } = await acc.select({
-        phaseIds: ['design'],
-        task: 'Build notifications.',
-        mode: 'all',
-        budgetTokens: 0,
-      });
+      const entries = await inheritedFromOnePhase(`many-one-phase-${order[0]!.agent}`, order);
       outcomes.add(entries.map((e) => e.content).join('\n'));
     }
     expect(outcomes.size).toBe(1);
