@@ -656,16 +656,16 @@ describe('orchestration: resume', () => {
 describe('orchestration: resume and keyed facts', () => {
   it("leaves keyed decisions as they were: reusing finished agents neither reverts a later writer's value nor renews it", async () => {
     const yaml = `version: 1\nname: k\nphases:\n  - { id: one, agents: [{ id: x, prompt: pick }, { id: y, prompt: pick }] }\n  - { id: two, dependsOn: [one], agents: [{ id: c, prompt: build }] }\n`;
-    // y answers first, x last: x's value is the current one.
+    // x answers first, y last: y's value updates x's (y, last by id, also has the last word in the phase).
     const behaviour: FakeBehaviour = (spec) =>
       spec.agentId === 'x'
-        ? { text: 'Decision[db]: orders live in PostgreSQL', delayMs: 60 }
+        ? { text: 'Decision[db]: orders live in PostgreSQL' }
         : spec.agentId === 'y'
-          ? { text: 'Decision[db]: orders live in SQLite' }
+          ? { text: 'Decision[db]: orders live in SQLite', delayMs: 60 }
           : { text: 'Finding: built' };
     const first = await start(yaml, behaviour).result;
     const before = await temp.store.getContextEntryByKey(first.runId, 'db');
-    expect(before).toMatchObject({ content: 'orders live in PostgreSQL', version: 2, agentId: 'x' });
+    expect(before).toMatchObject({ content: 'orders live in SQLite', version: 2, agentId: 'y' });
     // The last agent is to run again, as after a crash.
     const c = (await temp.store.listAgents(first.runId)).find((a) => a.id === 'c')!;
     await temp.store.saveAgent({ ...c, status: 'pending', output: undefined, finishedAt: undefined });
