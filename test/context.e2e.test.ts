@@ -45,6 +45,11 @@ const model = useScriptedModel(
         sequencePer: 'script',
       },
       {
+        match: { prompt: 'Task: Check the wording of the payment receipts' },
+        reply: { text: 'I cannot tell which of these the task needs.' },
+        sequencePer: 'script',
+      },
+      {
         match: { prompt: 'Pick the facts from earlier agents' },
         reply: { text: 'It needs 2 and 1.' },
         sequencePer: 'script',
@@ -180,11 +185,51 @@ const model = useScriptedModel(
         reply: { text: 'File changed: jobs/export.ts — nightly export from ledger_v2' },
         sequencePer: 'script',
       },
+      // Two agents of one phase contradicting each other: the one last by id (ten) answers last in the
+      // first run and first in the second.
+      ...(['two', 'ten'] as const).map((n) => ({
+        match: { prompt: `Propose an export format, proposal ${n}` },
+        replies: [
+          { text: proposal(n), delayMs: n === 'ten' ? 3_000 : 0 },
+          {
+            text: proposal(n),
+            delayMs: n === 'two' ? 3_000 : 0,
+          },
+        ],
+        sequencePer: 'script' as const,
+      })),
+      ...(['gzip', 'zstd'] as const).map((codec) => ({
+        match: { prompt: `Propose how export files are compressed: ${codec}` },
+        reply: { text: `Decision: Export files are compressed with ${codec}.` },
+        sequencePer: 'script' as const,
+      })),
+      {
+        match: { prompt: 'Judge the compression proposals' },
+        reply: { text: 'Decision: Export files are compressed with brotli.' },
+        sequencePer: 'script',
+      },
     ],
     default: { text: 'OK' },
   },
   'baton-context-',
 );
+
+/** One of two contradicting proposals, unkeyed and keyed. */
+function proposal(n: 'two' | 'ten'): string {
+  const [format, bucket] = n === 'two' ? ['CSV', 'S3'] : ['Parquet', 'GCS'];
+  return `Decision: The export format is ${format}.\nDecision[export-bucket]: Exports are written to ${bucket}.`;
+}
+
+/** Which of `agentIds` finished first, second, …, in a run stored under `dataDir`. */
+async function finishingOrder(dataDir: string, runId: string, agentIds: string[]): Promise<string[]> {
+  const store = openSqliteStore({ dataDir });
+  try {
+    const records = (await store.listAgents(runId)).filter((a) => agentIds.includes(a.id));
+    return records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
+  } finally {
+    await store.close();
+  }
+}
 
 /** The "## Context from earlier agents" section of a system prompt. */
 function contextSection(system: string): string {
@@ -354,16 +399,8 @@ phases:
     const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'filtered-data') });
     const builderContext = async () => {
       const { summary, agent, contextOf } = await runWorkflowFile(workflow, env);
-      const builder = agent('builder');
-      const section = contextOf('builder');
-      const store = openSqliteStore({ dataDir: join(model.home.dir, 'filtered-data') });
-      try {
-        const records = (await store.listAgents(summary.runId)).filter((a) => ['cache', 'images'].includes(a.id));
-        const finished = records.sort((a, b) => a.finishedAt! - b.finishedAt!).map((a) => a.id);
-        return { section, tokens: builder.context!.tokens, finished };
-      } finally {
-        await store.close();
-      }
+      const finished = await finishingOrder(join(model.home.dir, 'filtered-data'), summary.runId, ['cache', 'images']);
+      return { section: contextOf('builder'), tokens: agent('builder').context!.tokens, finished };
     };
     const first = await builderContext();
     const second = await builderContext();
@@ -379,6 +416,49 @@ phases:
     expect(first.section).not.toMatch(/\bnone\b/);
     const headings = lines.filter((line) => line.startsWith('### '));
     expect(new Set(headings).size).toBe(headings.length);
+  });
+});
+
+describe('contradicting agents of one phase (real claude agents)', () => {
+  it("are settled alike whichever finished first, keyed or not: the agent last by id, and a judge's word over its phase", async () => {
+    const workflow = join(model.home.dir, 'one-phase.yaml');
+    writeFileSync(
+      workflow,
+      `version: 1
+name: one-phase
+context: { inherit: all }
+phases:
+  - id: pick
+    agents:
+      - { id: format-2, prompt: "Propose an export format, proposal two" }
+      - { id: format-10, prompt: "Propose an export format, proposal ten" }
+  - id: compress
+    aggregate: { strategy: judge, prompt: Judge the compression proposals }
+    agents:
+      - { id: zip-a, prompt: "Propose how export files are compressed: gzip" }
+      - { id: zip-b, prompt: "Propose how export files are compressed: zstd" }
+  - id: build
+    dependsOn: [pick, compress]
+    agents: [{ id: exporter, prompt: Write the export job }]
+`,
+    );
+    const env = model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'one-phase-data') });
+    const formats = ['format-2', 'format-10'];
+    const exporterContext = async () => {
+      const { summary, contextOf } = await runWorkflowFile(workflow, env);
+      const dataDir = join(model.home.dir, 'one-phase-data');
+      return { section: contextOf('exporter'), finished: await finishingOrder(dataDir, summary.runId, formats) };
+    };
+    const first = await exporterContext();
+    const second = await exporterContext();
+    expect(first.finished).toEqual(['format-2', 'format-10']);
+    expect(second.finished).toEqual(['format-10', 'format-2']);
+    expect(second.section).toBe(first.section);
+    expect(first.section).toContain('- [decision] The export format is Parquet.');
+    expect(first.section).toContain('- [decision] Exports are written to GCS.');
+    expect(first.section).not.toContain('S3');
+    expect(first.section).toContain('- [decision] Export files are compressed with brotli.');
+    for (const replaced of ['CSV', 'gzip', 'zstd']) expect(first.section).not.toContain(replaced);
   });
 });
 
@@ -552,16 +632,32 @@ describe('summaries over the size limit', () => {
   });
 });
 
+/** Runs `use` with an accumulator of a fresh store whose re-ranker is a real claude call, then cleans up. */
+async function withReranker(
+  use: (tools: { accumulator: (runId: string, rerank?: boolean) => DynamicContextAccumulator }) => Promise<void>,
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
+  const store = openSqliteStore({ dataDir });
+  const runtime = new ClaudeRuntime();
+  try {
+    const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
+    // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
+    const tuning = { smallContextTokens: 0, contextShare: 1 };
+    await use({
+      accumulator: (runId, rerank = true) =>
+        new DynamicContextAccumulator({ store, runId, sizeLimitBytes: 1e6, tuning, ...(rerank ? { reranker } : {}) }),
+    });
+  } finally {
+    await runtime.close();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('a model re-ranker', () => {
   it('is a real claude call: the facts it names by number are the ones selected', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'baton-rerank-'));
-    const store = openSqliteStore({ dataDir });
-    const runtime = new ClaudeRuntime();
-    try {
-      const reranker = new AgentReranker({ runtime, env: model.home.cliEnv(model.url), cwd: model.home.dir });
-      // A context this small would be given whole, without asking, and capped at a share of itself: filter it anyway.
-      const tuning = { smallContextTokens: 0, contextShare: 1 };
-      const accumulator = new DynamicContextAccumulator({ store, runId: 'r', sizeLimitBytes: 1e6, tuning, reranker });
+    await withReranker(async (tools) => {
+      const accumulator = tools.accumulator('r');
       await accumulator.add(
         [
           { type: 'decision', content: '3-D Secure is requested automatically by Stripe.', tags: [] },
@@ -586,11 +682,31 @@ describe('a model re-ranker', () => {
           .replace(/^\d+\. \[\w+\] /, '');
       expect(selected.entries.map((e) => e.content).sort()).toEqual([listed(1), listed(2)].sort());
       expect(request.view!.prompt.split('\n').filter((line) => /^\d+\. /.test(line))).toHaveLength(3);
-    } finally {
-      await runtime.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('that names no fact leaves the deterministic choice, not an empty context', async () => {
+    await withReranker(async (tools) => {
+      const chosen = async (runId: string, rerank: boolean) => {
+        const acc = tools.accumulator(runId, rerank);
+        await acc.add(
+          [
+            { type: 'decision', content: 'Payment receipts are emailed by Postmark.', tags: [] },
+            { type: 'finding', content: 'Metrics are scraped by Prometheus.', tags: [] },
+          ],
+          { phaseId: 'research', agentId: 'payments' },
+        );
+        const task = 'Check the wording of the payment receipts.';
+        return (await acc.select({ phaseIds: ['research'], task, mode: 'filtered', budgetTokens: 2000 })).entries.map(
+          (e) => e.content,
+        );
+      };
+      const deterministic = await chosen('plain', false);
+      expect(deterministic).toContain('Payment receipts are emailed by Postmark.');
+      expect(await chosen('reranked', true)).toEqual(deterministic);
+      const asked = model.server.messageRequests().some((r) => r.view?.prompt.includes('Task: Check the wording'));
+      expect(asked).toBe(true);
+    });
   });
 });
 

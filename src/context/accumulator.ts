@@ -5,7 +5,7 @@ import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.j
 import type { ContextEntry, Store } from '../store/index.js';
 import type { ContextDraft } from './extract.js';
 import { decisionHistory, quoteHistoryWithin, withHistory, type DecisionHistory } from './history.js';
-import { agentKey, isPhaseOutputKey } from './keys.js';
+import { agentKey, isPhaseOutputKey, phaseSpeakingOrder } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
 import {
@@ -32,6 +32,21 @@ export interface ContextSource {
   sessionId?: string;
   agentId?: string;
   phaseId?: string;
+}
+
+/**
+ * Whether a keyed fact's current value stays when an agent of its writer's phase (another session:
+ * they ran side by side) writes the key too: its writer has the last word in the phase (see
+ * `phaseSpeakingOrder`), so the value does not depend on which of them finished first.
+ */
+function keepsTheLastWord(current: ContextEntry, next: ContextEntry): boolean {
+  const sideBySide =
+    current.phaseId !== undefined &&
+    current.phaseId === next.phaseId &&
+    current.agentId !== undefined &&
+    next.agentId !== undefined &&
+    current.sessionId !== next.sessionId;
+  return sideBySide && phaseSpeakingOrder(current, next) > 0;
 }
 
 export interface SelectionRequest {
@@ -223,6 +238,7 @@ export class DynamicContextAccumulator {
     for (let attempt = 1; ; attempt++) {
       const current = await this.options.store.getContextEntryByKey(this.options.runId, key);
       const next = this.entryFor({ ...update(current), key }, source);
+      if (current && keepsTheLastWord(current, next)) return current;
       try {
         const saved = await this.options.store.saveContextEntry(current ? { ...next, id: current.id } : next, {
           expectedVersion: current?.version ?? 0,
@@ -288,7 +304,7 @@ export class DynamicContextAccumulator {
     const replaced = keyed ? (await this.options.store.listReplacedContext(this.options.runId)).entries : [];
     const inherited = (e: ContextEntry): boolean =>
       request.phaseIds.includes(e.phaseId ?? '') || (request.sessionIds ?? []).includes(e.sessionId ?? '');
-    return decisionHistory(all, superseded, replaced, inherited);
+    return decisionHistory(all, superseded, replaced, inherited, stableOrder(request.phaseIds));
   }
 
   /** `superseded` of a selection, when a decision was left out for a newer one. */
@@ -402,8 +418,15 @@ export class DynamicContextAccumulator {
     }
   }
 
+  /**
+   * When this accumulator last wrote: write times strictly increase, so an agent's facts saved in one
+   * millisecond are ordered as it gave them — a tie would fall to ids, random for keyed facts.
+   */
+  private lastWrite = 0;
+
   private entryFor(draft: ContextDraft, source: ContextSource): ContextEntry {
-    const now = this.clock.now();
+    const now = Math.max(this.clock.now(), this.lastWrite + 1);
+    this.lastWrite = now;
     return {
       id: randomUUID(),
       runId: this.options.runId,

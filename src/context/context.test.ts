@@ -6,7 +6,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
-import { phaseOutputKey } from './keys.js';
+import { aggregatorTag, phaseOutputKey } from './keys.js';
 import { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 import { archiveSessions, pruneSessions } from './sessions.js';
 import type { Summarizer } from './summarize.js';
@@ -265,6 +265,16 @@ describe('keys Baton writes itself', () => {
       'Builds run on Node 22.',
     );
   });
+
+  it("takes Baton's own tags (a judge's or reducer's mark) off what an agent's result gives", () => {
+    const structured = {
+      context: [{ type: 'decision', content: 'Ship CSV first.', tags: ['baton:judge', 'export'] }],
+    };
+    expect(extractContext({ text: '', structured })).toEqual([
+      { type: 'decision', content: 'Ship CSV first.', tags: ['export'] },
+    ]);
+    expect(extractContext({ text: 'Decision: Mark it `baton:reducer`.' })[0]!.tags).toEqual([]);
+  });
 });
 
 describe('summaries keep what later tasks ask about', () => {
@@ -294,6 +304,25 @@ describe('summaries keep what later tasks ask about', () => {
     expect(summary!.content).toContain('Sign-in cookies lack the Secure flag.');
     // Another reader's question is kept too: the summary is written once for all of them.
     expect(summary!.content).toContain('Invoices are rounded per line.');
+  });
+
+  it('keeps a fact the readers ask about whole, not only its first sentence, when it fits', async () => {
+    const acc = accumulator({ sizeLimitBytes: 2_000, runId: 'run-whole-fact' });
+    await acc.add(
+      [
+        ...research,
+        {
+          type: 'decision',
+          content: 'Invoices keep PostgreSQL 16. Rounding happens once per invoice total, half to even, in cents.',
+          tags: [],
+        },
+      ],
+      { phaseId: 'research', agentId: 'scout' },
+    );
+    const [summary] = (await acc.select({ ...summaryMode, task: 'Fix the invoice rounding totals' })).entries;
+    expect(summary!.content).toContain('Rounding happens once per invoice total, half to even, in cents.');
+    // Facts it does not ask about keep their first sentence only.
+    expect(summary!.content).not.toMatch(/dashboards, runbooks and pagers\. \S/);
   });
 
   it('without readers, the summary keeps first what the agent asking for it needs', async () => {
@@ -396,6 +425,45 @@ describe('summaries keep what later tasks ask about', () => {
 });
 
 describe('keyed facts', () => {
+  it('are presented where the agent gave them among its facts, though saved in the same millisecond', async () => {
+    const frozen = { now: () => 7_000 };
+    const orders = new Set<string>();
+    for (let run = 0; run < 20; run++) {
+      const acc = accumulator({ runId: `same-ms-${run}`, clock: frozen });
+      await acc.add(
+        extractContext({
+          text: 'Finding: exports take 4 minutes\nDecision[bucket]: exports go to GCS\nFinding: the job runs at 02:00',
+        }),
+        { phaseId: 'build', agentId: 'exporter', sessionId: `exporter-${run}` },
+      );
+      const selected = await acc.select({ phaseIds: ['build'], task: 'Ship the export', mode: 'all', budgetTokens: 0 });
+      orders.add(selected.entries.map((e) => e.content).join(' | '));
+    }
+    expect([...orders]).toEqual(['exports take 4 minutes | exports go to GCS | the job runs at 02:00']);
+  });
+
+  it('two agents of one phase writing one key: the agent last by id keeps it, or the judge, whichever wrote last', async () => {
+    const write = async (acc: DynamicContextAccumulator, agentId: string, db: string, tags: string[] = []) =>
+      acc.add([{ type: 'decision', key: 'db', content: `Use ${db} for the store.`, tags }], {
+        phaseId: 'build',
+        agentId,
+        sessionId: `${agentId}-s`,
+      });
+    const current = async (runId: string) => (await temp.store.getContextEntryByKey(runId, 'db'))?.content;
+    for (const order of [
+      ['builder-2', 'builder-10'],
+      ['builder-10', 'builder-2'],
+    ]) {
+      const runId = `keyed-race-${order.join('-')}`;
+      const acc = accumulator({ runId });
+      for (const agent of order) await write(acc, agent, agent === 'builder-2' ? 'SQLite' : 'PostgreSQL');
+      expect(await current(runId)).toBe('Use PostgreSQL for the store.');
+      await write(acc, 'build.judge', 'MySQL', [aggregatorTag('judge')]);
+      await write(acc, 'builder-99', 'MongoDB');
+      expect(await current(runId)).toBe('Use MySQL for the store.');
+    }
+  });
+
   it('a keyed fact updated by another phase: each agent gets the newest value its inherited phases wrote, cached or not', async () => {
     const acc = accumulator();
     const research = { phaseId: 'research', agentId: 'scout', sessionId: 'scout-s' };
@@ -596,6 +664,25 @@ describe('system prompt generation', () => {
 });
 
 describe('extracting context from results', () => {
+  it('never injects a fact that says there is nothing, whatever word order the agent chose', async () => {
+    const acc = accumulator({ runId: 'run-empty-facts' });
+    const empty = [
+      'Files changed: none',
+      'Errors encountered: 0',
+      'zero files changed',
+      'Code review: no findings',
+      'Blockers: none',
+      'No blockers.',
+    ];
+    const facts = ['Files changed: none outside src/legacy', 'Errors: none in staging, 3 in production'];
+    await acc.add(extractContext({ text: [...empty, ...facts].map((f) => `Finding: ${f}`).join('\n') }), {
+      phaseId: 'review',
+      agentId: 'reviewer',
+    });
+    const selected = await acc.select({ phaseIds: ['review'], task: 'Fix the build', mode: 'all', budgetTokens: 0 });
+    expect(selected.entries.map((e) => e.content)).toEqual(facts);
+  });
+
   it('reads marked lines, typed', () => {
     const drafts = extractContext({
       text: 'I did it.\n- Decision: use `pnpm` workspaces\nFile changed: src/app.ts — added retry\nError: tests in api/ fail on Node 18\nArtifact: dist/report.html',

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { contextEntryTypes, type AgentOutput, type ContextEntryType } from '../store/index.js';
-import { agentKey } from './keys.js';
+import { agentKey, isBatonTag } from './keys.js';
 import { isEmptyFact } from './terms.js';
 
 /** A fact before it is stored: what an agent said, typed. */
@@ -221,5 +221,9 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
     structured && typeof structured === 'object' && 'context' in structured
       ? structuredFacts(structured.context)
       : undefined;
-  return withoutRepeats(block ?? answerFacts(output) ?? textFacts(output.text));
+  // Baton's own tags mark its judges' and reducers' facts (see keys.ts): no result can claim them.
+  return withoutRepeats(block ?? answerFacts(output) ?? textFacts(output.text)).map((d) => ({
+    ...d,
+    tags: d.tags.filter((t) => !isBatonTag(t)),
+  }));
 }

@@ -116,6 +116,37 @@ describe('context.superseded: show, beyond one revision', () => {
     }
   });
 
+  it("quotes what a judge replaced in its phase's agents' order, whichever of them finished first", async () => {
+    const texts = new Set<string>();
+    for (const order of [
+      ['writer-2', 'writer-10'],
+      ['writer-10', 'writer-2'],
+    ]) {
+      const acc = new DynamicContextAccumulator({
+        store: temp.store,
+        runId: `judged-${order.join('-')}`,
+        sizeLimitBytes: 1_000_000,
+        clock,
+        showSuperseded: true,
+      });
+      for (const agentId of order)
+        await add(acc, agentId, 'p1', `Decision: The export format is ${agentId === 'writer-2' ? 'CSV' : 'Parquet'}.`);
+      await acc.add(
+        extractContext({ text: 'Decision: The export format is Avro.' }).map((d) => ({ ...d, tags: ['baton:judge'] })),
+        { agentId: 'p1.judge', phaseId: 'p1', sessionId: `${order[0]}/judge` },
+      );
+      const selected = await acc.select({ ...request('all', ['p1']), task: 'Write the exporter.' });
+      texts.add(renderContext(selected.entries));
+    }
+    expect([...texts]).toEqual([
+      [
+        '## Context from earlier agents',
+        '### From agent p1.judge, phase p1',
+        '- [decision] The export format is Avro. (replacing "The export format is CSV." (agent writer-2); "The export format is Parquet." (agent writer-10))',
+      ].join('\n'),
+    ]);
+  });
+
   it.each(['filtered', 'all'] as const)(
     '%s: one decision said twice by two agents is one line, not a replacement, and not listed as superseded',
     async (mode) => {

@@ -14,12 +14,15 @@ export type DecisionHistory = Map<string, ContextEntry[]>;
  * The history of the decisions among `candidates`: unkeyed decisions a newer one superseded (`superseded`,
  * old id → replacement id), and the earlier values of keyed ones (`replacedValues`, as the store keeps
  * them) that an inherited phase or session wrote (`inherited`) before the value the agent is given.
+ * Each decision's history is in `order` (the workflow's: by phase, agent and saved order — not by
+ * when side-by-side agents of one phase finished).
  */
 export function decisionHistory(
   candidates: ContextEntry[],
   superseded: ReadonlyMap<string, string>,
   replacedValues: ContextEntry[],
   inherited: (entry: ContextEntry) => boolean,
+  order: (a: ContextEntry, b: ContextEntry) => number,
 ): DecisionHistory {
   const history: DecisionHistory = new Map();
   const add = (id: string, old: ContextEntry): void => void history.set(id, [...(history.get(id) ?? []), old]);
@@ -36,7 +39,7 @@ export function decisionHistory(
     if (entry) for (const earlier of [...ownHistory.get(old)!, entry]) add(replacement, earlier);
   }
   for (const old of superseded.keys()) history.delete(old);
-  for (const olds of history.values()) olds.sort((a, b) => a.createdAt - b.createdAt || a.version - b.version);
+  for (const olds of history.values()) olds.sort((a, b) => order(a, b) || a.version - b.version);
   return history;
 }
 

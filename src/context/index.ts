@@ -1,7 +1,7 @@
 export { DynamicContextAccumulator } from './accumulator.js';
 export type { AccumulatorOptions, InheritMode, SelectedContext } from './accumulator.js';
 export { extractContext } from './extract.js';
-export { phaseOutputKey } from './keys.js';
+export { aggregatorTag, phaseOutputKey } from './keys.js';
 export type { ContextDraft } from './extract.js';
 export { buildAppendedSystemPrompt, renderContext } from './prompt.js';
 export { defaultSelectionTuning } from './select.js';

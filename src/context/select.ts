@@ -5,6 +5,7 @@ import { renderContext } from './prompt.js';
 import {
   REVISION_MARGIN,
   changesValue,
+  forAnotherPurpose,
   revisionStrength,
   sameTopic,
   traitsOf,
@@ -20,7 +21,7 @@ import {
   saysTheSame,
 } from './duplicates.js';
 import { isEmptyFact, termsOf, type Terms } from './terms.js';
-import { isPhaseOutputKey } from './keys.js';
+import { isAggregatorFact, isPhaseOutputKey, phaseSpeakingOrder } from './keys.js';
 import { countTokens } from './tokens.js';
 import type { WordNet } from './wordnet.js';
 
@@ -552,21 +553,20 @@ function findRedundant(
   }
   const vector = corpus.vectorOf(newer);
   const revised: Array<[id: string, strength: number]> = [];
-  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
   for (const found of seen) {
-    // Of two inherited phases, the later one in order speaks last: phases that do not depend on each
-    // other may finish in either order, and which did must not decide who revised whom.
-    const reversed = rank(newer) >= 0 && rank(found) > rank(newer);
-    const [old, later] = reversed ? [newer, found] : [found, newer];
-    const sameAgent = old.entry.sessionId === later.entry.sessionId && old.entry.agentId === later.entry.agentId;
-    const bothDecisions = old.entry.type === 'decision' && later.entry.type === 'decision';
+    const sameAgent = found.entry.sessionId === newer.entry.sessionId && found.entry.agentId === newer.entry.agentId;
+    const bothDecisions = found.entry.type === 'decision' && newer.entry.type === 'decision';
     // One agent does not repeat itself in one result: its similar facts are about different things,
     // unless it says it revised one ("…, instead of a random split").
-    if (sameAgent && !(bothDecisions && decisionSide(later).traits.revises)) continue;
+    if (sameAgent && !(bothDecisions && decisionSide(newer).traits.revises)) continue;
     const similarity = cosine(vector, corpus.vectorOf(found));
+    const pair = { similarity, sameAgent, corpus, tuning, phaseOrder };
+    const settled = bothDecisions ? settleDecisions(found, newer, pair) : undefined;
+    const reversed = settled?.reversed ?? (!sameAgent && speaksLast(found, newer, phaseOrder));
+    const [old, later] = reversed ? [newer, found] : [found, newer];
     const oldInNew = subjectShare(old.terms, later.terms, corpus.idf);
-    if (bothDecisions) {
-      const verdict = judgeDecisions(old, later, { similarity, oldInNew, sameAgent }, tuning);
+    if (settled) {
+      const { verdict } = settled;
       if (verdict > 0 && reversed && linkRedundant(replacedBy, newer.entry.id, found.entry.id))
         revisedIds.add(newer.entry.id);
       else if (verdict > 0) revised.push([found.entry.id, verdict]);
@@ -592,6 +592,64 @@ function findRedundant(
 }
 
 /**
+ * Whether `found`, saved before `newer`, has the last word over it all the same — so that which agent
+ * finished first never decides who revised whom. Of two inherited phases, the later one in order
+ * (phases that do not depend on each other may finish in either order). Of two agents of one phase,
+ * which ran side by side: a judge's or reducer's fact (it ran after them, for real), else the agent
+ * last by id (`settleDecisions` lets a decision that revises the other have the last word instead).
+ */
+function speaksLast(found: Candidate, newer: Candidate, phaseOrder: readonly string[]): boolean {
+  const rank = (c: Candidate): number => phaseOrder.indexOf(c.entry.phaseId ?? '');
+  if (found.entry.phaseId !== newer.entry.phaseId) return rank(newer) >= 0 && rank(found) > rank(newer);
+  return byPhaseAgent(found, newer) > 0;
+}
+
+/** What `settleDecisions` weighs besides the two decisions. */
+interface PairContext {
+  similarity: number;
+  sameAgent: boolean;
+  corpus: Corpus;
+  tuning: SelectionTuning;
+  phaseOrder: readonly string[];
+}
+
+/**
+ * Which of two decisions has the last word (`reversed`: `found`, though saved first) and how strongly
+ * it revises the other (see `judgeDecisions`). Two agents of one phase ran side by side, so neither is
+ * newer: the one that revises the other has the last word whatever its id; when both would, the one
+ * that says it revises (a revision word), else the one `speaksLast` puts last.
+ */
+function settleDecisions(
+  found: Candidate,
+  newer: Candidate,
+  context: PairContext,
+): { reversed: boolean; verdict: number } {
+  const { similarity, sameAgent, corpus, tuning, phaseOrder } = context;
+  const judge = (old: Candidate, later: Candidate): number =>
+    judgeDecisions(
+      old,
+      later,
+      { similarity, oldInNew: subjectShare(old.terms, later.terms, corpus.idf), sameAgent },
+      tuning,
+    );
+  const reversed = !sameAgent && speaksLast(found, newer, phaseOrder);
+  const [old, later] = reversed ? [newer, found] : [found, newer];
+  const verdict = judge(old, later);
+  const sideBySide =
+    !sameAgent &&
+    found.entry.phaseId === newer.entry.phaseId &&
+    isAggregatorFact(found.entry.tags) === isAggregatorFact(newer.entry.tags);
+  if (!sideBySide) return { reversed, verdict };
+  const back = judge(later, old);
+  const says = (c: Candidate): boolean => decisionSide(c).traits.revises;
+  if (back > 0 && (verdict <= 0 || (says(old) && !says(later)))) return { reversed: !reversed, verdict: back };
+  return { reversed, verdict };
+}
+
+/** Two agents of one phase in the order they speak (see `phaseSpeakingOrder`). */
+const byPhaseAgent = (a: Candidate, b: Candidate): number => phaseSpeakingOrder(a.entry, b.entry);
+
+/**
  * Of two facts saying the same thing, one is kept, chosen so that which agent finished first does not
  * decide: of two phases, the later one's in the inherited order (a phase that depends on another comes
  * after it; two that do not may run side by side); of one phase, whose agents ran side by side, the
@@ -611,7 +669,7 @@ function keepOneOf(
     oldType !== newerType
       ? newerType > oldType
       : old.entry.phaseId === newer.entry.phaseId
-        ? byId.compare(newer.entry.agentId ?? '', old.entry.agentId ?? '') >= 0
+        ? byPhaseAgent(newer, old) >= 0
         : rank(newer) >= rank(old);
   if (keepNewer) linkRedundant(replacedBy, old.entry.id, newer.entry.id);
   else if (!replacedBy.has(newer.entry.id)) linkRedundant(replacedBy, newer.entry.id, old.entry.id);
@@ -654,6 +712,7 @@ function judgeDecisions(
   // One decision said again in other order or spelling ("Use PostgreSQL 16 for the orders store" /
   // "The orders store will use PostgreSQL 16") revises nothing: it is a near-duplicate.
   if (!newerSide.traits.revises && saysTheSame(old.entry.content, newer.entry.content)) return MAYBE_SAID_TWICE;
+  if (forAnotherPurpose(older, newerSide)) return 0;
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;

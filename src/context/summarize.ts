@@ -57,16 +57,23 @@ export class ExtractiveSummarizer implements Summarizer {
     const lines = [`Summary of ${request.scope} (${request.entries.length} entries):`];
     let bytes = Buffer.byteLength(lines[0]!);
     for (const entry of ordered) {
-      const sentence = (entry.content.split(/(?<=[.!?])\s/)[0] ?? entry.content).slice(0, 240);
-      const line = `- [${entry.type}] ${sentence}`;
-      const size = Buffer.byteLength(line) + 1;
-      if (bytes + size > request.maxBytes) continue; // a shorter fact further down may still fit
+      // A fact a reader asks about is kept whole where it fits: its later sentences may be the answer.
+      const whole = request.askedAbout?.has(entry.id) && entry.content.length <= MAX_WHOLE_CHARS;
+      const asked = whole ? [entry.content.replace(/\s+/g, ' ')] : [];
+      const line = [...asked, firstSentenceOf(entry.content)]
+        .map((text) => `- [${entry.type}] ${text}`)
+        .find((text) => bytes + Buffer.byteLength(text) + 1 <= request.maxBytes);
+      if (line === undefined) continue; // a shorter fact further down may still fit
       lines.push(line);
-      bytes += size;
+      bytes += Buffer.byteLength(line) + 1;
     }
     return lines.join('\n');
   }
 }
+
+/** The longest a fact asked about is kept whole; a longer one gives its first sentence. */
+const MAX_WHOLE_CHARS = 600;
+const firstSentenceOf = (content: string): string => (content.split(/(?<=[.!?])\s/)[0] ?? content).slice(0, 240);
 
 export type AgentSummarizerOptions = OneTurnAgentOptions;
 

@@ -442,6 +442,90 @@ const revisions: Pair[] = [
     older: said('backend', 'design', 'Use Redis for the session cache.'),
     newer: said('lead', 'review', 'Use Memcached for the session cache.'),
   },
+  // An eighth batch (an adversarial pass, written before the change): a revision that dismisses the
+  // old choice by name ("Forget X", "Ditch X"), denies doing what it named ("we will not adopt X"),
+  // or forbids what it allowed ("X stay forbidden").
+  {
+    name: 'the old tool dismissed by name ("Forget …")',
+    older: said('frontend', 'design', 'Thumbnails are generated in the browser by a canvas worker.'),
+    newer: said(
+      'lead',
+      'review',
+      'Forget the canvas worker: thumbnails are made at upload time by a sharp job on the server.',
+    ),
+  },
+  {
+    name: 'the old library ditched by name',
+    older: said('frontend', 'design', 'Dates on the dashboard are formatted with Moment.js.'),
+    newer: said('lead', 'review', 'Ditch Moment.js; dashboard dates are formatted with date-fns, which tree-shakes.'),
+  },
+  {
+    name: 'a vendor the older one chose, declined by name after a verb',
+    older: said('ops', 'design', 'Uptime checks for the public endpoints move to Pingdom.'),
+    newer: said(
+      'lead',
+      'review',
+      'We will not adopt Pingdom (too costly for 40 checks); the public endpoints keep their Blackbox exporter probes.',
+    ),
+  },
+  {
+    name: 'a mechanism the older one chose, refused by name after a verb',
+    older: said('network', 'design', 'Fail over the EU region by rewriting DNS records in Route 53 from a Lambda.'),
+    newer: said(
+      'lead',
+      'review',
+      'We do not rewrite Route 53 records from code: failover uses health-checked DNS failover records in the EU region.',
+    ),
+  },
+  {
+    name: 'what the older one allowed, forbidden again',
+    older: said(
+      'platform',
+      'design',
+      'Privileged containers are allowed in the build namespace so Docker-in-Docker works.',
+    ),
+    newer: said(
+      'security',
+      'review',
+      'Privileged build containers remain forbidden: builds move to rootless BuildKit in the build namespace.',
+    ),
+  },
+  {
+    name: 'a value revised where "for" gives a duration, not a purpose',
+    older: said('backend', 'design', 'Failed webhooks are retried every 10 minutes for an hour.'),
+    newer: said('lead', 'review', 'Failed webhooks are retried every 2 minutes instead, for faster recovery.'),
+  },
+  {
+    name: 'a vendor the older one chose, declined by name after a verb, no reason given',
+    older: said('mobile', 'design', 'Product analytics events from the mobile apps move to Amplitude.'),
+    newer: said(
+      'lead',
+      'review',
+      'We will not license Amplitude; the apps send their events to our own ClickHouse pipeline.',
+    ),
+  },
+  {
+    name: 'a mechanism the older one chose, refused by name (an acronym) after a verb',
+    older: said(
+      'network',
+      'design',
+      'Abusive clients are blocked at the load balancer with a WAF rule set we maintain.',
+    ),
+    newer: said(
+      'lead',
+      'review',
+      'We do not run a WAF ourselves: the platform team owns the load balancer, so we file IP blocks with them.',
+    ),
+  },
+  {
+    name: 'what the older one permitted, banned again by a later phase',
+    older: said('frontend', 'design', 'Inline scripts are permitted on the checkout page so the payment widget loads.'),
+    newer: said(
+      'security',
+      'review',
+      'Inline checkout scripts stay banned; the widget gets a nonce-tagged script tag.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -840,6 +924,42 @@ const nearMisses: Pair[] = [
       'Signed invoice links last 60 minutes rather than 5: large invoices on slow connections failed halfway.',
     ),
   },
+  // The eighth batch's pairs that must stay: the same words, no dismissal, denial or ban of the older.
+  {
+    name: '"don\'t forget" is a reminder, not a dismissal',
+    older: said('ops', 'design', 'Static assets are served from the CloudFront CDN with a one-year cache.'),
+    newer: said('lead', 'review', "Don't forget to invalidate the CloudFront cache after each deploy."),
+  },
+  {
+    name: 'a denial of what the older one never chose (lower-case words it names)',
+    older: said('payments', 'design', 'Card numbers are tokenised by Stripe Elements in the browser.'),
+    newer: said('lead', 'review', 'We do not store card numbers anywhere in our own database.'),
+  },
+  {
+    name: "the older one's tool denied for another purpose",
+    older: said('backend', 'design', 'Use Redis for the session cache.'),
+    newer: said('lead', 'review', 'Do not use Redis for the job queue; jobs go to SQS.'),
+  },
+  {
+    name: "a ban on something else in the older one's place",
+    older: said('web', 'design', 'The web tier reads product data through the catalog API.'),
+    newer: said('lead', 'review', 'Direct database access from the web tier is forbidden.'),
+  },
+  {
+    name: 'a named thing the older one mentions, denied with more than its name',
+    older: said('dba', 'design', 'Nightly backups of PostgreSQL go to S3 Glacier.'),
+    newer: said('lead', 'review', 'We do not restore PostgreSQL backups automatically; a human checks each restore.'),
+  },
+  {
+    name: 'a ban on a neighbour of what the older one allowed',
+    older: said('platform', 'design', 'Contractors get read access to the staging cluster.'),
+    newer: said('lead', 'review', 'Write access to the production cluster stays forbidden for contractors.'),
+  },
+  {
+    name: "the older one's choice named in a denial of something else done with it",
+    older: said('search', 'design', 'Search results are served by Elasticsearch.'),
+    newer: said('lead', 'review', 'We do not expose Elasticsearch; it sits behind the API gateway.'),
+  },
 ];
 
 /**
@@ -918,15 +1038,19 @@ const unrecognised: Pair[] = [
   },
 ];
 
-/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
-async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
-  const acc = new DynamicContextAccumulator({
+/** A run's accumulator that filters even a small context and never caps it at a share of itself. */
+const accumulatorFor = (runId: string): DynamicContextAccumulator =>
+  new DynamicContextAccumulator({
     store: temp.store,
     runId,
     sizeLimitBytes: 1_000_000,
     clock,
     tuning: { smallContextTokens: 0, contextShare: 1 },
   });
+
+/** Records the background, then the pair (older first), as an orchestrator would; returns the pair's entry ids. */
+async function record(pair: Pair, runId: string): Promise<{ acc: DynamicContextAccumulator; ids: [string, string] }> {
+  const acc = accumulatorFor(runId);
   const byAgent = new Map<string, Said[]>();
   for (const s of background) byAgent.set(s.agent, [...(byAgent.get(s.agent) ?? []), s]);
   for (const [agent, lines] of byAgent)
@@ -983,37 +1107,33 @@ describe('supersession of unkeyed decisions', () => {
   );
 });
 
+/** One architect's decisions on one system, then a reviewer's: two revise, two add. */
+const notificationDesign = [
+  'Decision: The notification service is a separate Node service behind the API gateway.',
+  'Decision: Notifications are queued in RabbitMQ with one queue per channel.',
+  'Decision: Push notifications go through Firebase Cloud Messaging for Android and iOS.',
+  'Decision: Email notifications are rendered with MJML templates stored in templates/email.',
+  'Decision: Each user gets at most 5 marketing notifications per week.',
+  'Decision: Notification preferences live in the users table as a JSONB column.',
+  'Decision: Failed deliveries are retried 3 times, then moved to a dead-letter queue.',
+  'Decision: Delivery receipts are kept for 30 days.',
+];
+const notificationReview = [
+  // Revises the preferences storage.
+  'Decision: Preferences get their own notification_preferences table; a JSONB column on users makes per-channel queries slow.',
+  // Revises the marketing cap.
+  'Decision: The marketing cap is lowered to 2 per week after the unsubscribe spike.',
+  // Adds: a new decision on the same system.
+  'Decision: SMS notifications go through Twilio for two-factor codes only.',
+  // Adds: a detail of the queue, not a revision.
+  'Decision: The RabbitMQ queues are durable and messages persistent.',
+];
+
 describe('supersession among many related decisions', () => {
-  /** One architect's decisions on one system, then a reviewer's: two revise, two add. */
-  const architect = [
-    'Decision: The notification service is a separate Node service behind the API gateway.',
-    'Decision: Notifications are queued in RabbitMQ with one queue per channel.',
-    'Decision: Push notifications go through Firebase Cloud Messaging for Android and iOS.',
-    'Decision: Email notifications are rendered with MJML templates stored in templates/email.',
-    'Decision: Each user gets at most 5 marketing notifications per week.',
-    'Decision: Notification preferences live in the users table as a JSONB column.',
-    'Decision: Failed deliveries are retried 3 times, then moved to a dead-letter queue.',
-    'Decision: Delivery receipts are kept for 30 days.',
-  ];
-  const reviewer = [
-    // Revises the preferences storage.
-    'Decision: Preferences get their own notification_preferences table; a JSONB column on users makes per-channel queries slow.',
-    // Revises the marketing cap.
-    'Decision: The marketing cap is lowered to 2 per week after the unsubscribe spike.',
-    // Adds: a new decision on the same system.
-    'Decision: SMS notifications go through Twilio for two-factor codes only.',
-    // Adds: a detail of the queue, not a revision.
-    'Decision: The RabbitMQ queues are durable and messages persistent.',
-  ];
+  const [architect, reviewer] = [notificationDesign, notificationReview];
 
   it('supersedes exactly the decisions the reviewer revises', async () => {
-    const acc = new DynamicContextAccumulator({
-      store: temp.store,
-      runId: 'notifications',
-      sizeLimitBytes: 1_000_000,
-      clock,
-      tuning: { smallContextTokens: 0, contextShare: 1 },
-    });
+    const acc = accumulatorFor('notifications');
     const designed = await acc.add(extractContext({ text: architect.join('\n') }), {
       agentId: 'architect',
       phaseId: 'design',
@@ -1031,5 +1151,129 @@ describe('supersession among many related decisions', () => {
       budgetTokens: 2000,
     });
     expect(superseded).toEqual({ [designed[5]!.id]: reviewed[0]!.id, [designed[4]!.id]: reviewed[1]!.id });
+  });
+});
+
+/** What an agent after phase `build` gets in full, its agents' results saved in the order given. */
+async function inheritedFromOnePhase(runId: string, results: Said[]) {
+  const acc = accumulatorFor(runId);
+  for (const s of results)
+    await acc.add(extractContext({ text: s.text }), {
+      agentId: s.agent,
+      phaseId: 'build',
+      sessionId: `${runId}/${s.agent}`,
+    });
+  const selected = await acc.select({ phaseIds: ['build'], task: 'Ship it.', mode: 'all', budgetTokens: 0 });
+  return selected.entries;
+}
+
+describe('contradictions between agents of one phase', () => {
+  /** Two agents of phase `build` ran side by side; `first` finished first. Returns the entry ids by agent. */
+  async function race(runId: string, first: Said, second: Said, tags: Record<string, string[]> = {}) {
+    const acc = accumulatorFor(runId);
+    const ids = new Map<string, string>();
+    for (const s of [first, second]) {
+      const drafts = extractContext({ text: s.text }).map((d) => ({
+        ...d,
+        tags: [...d.tags, ...(tags[s.agent] ?? [])],
+      }));
+      const [entry] = await acc.add(drafts, { agentId: s.agent, phaseId: s.phase, sessionId: `${runId}/${s.agent}` });
+      ids.set(s.agent, entry!.id);
+    }
+    const { superseded } = await acc.select({
+      phaseIds: ['build'],
+      task: 'Ship the export.',
+      mode: 'all',
+      budgetTokens: 0,
+    });
+    return { ids, superseded: superseded ?? {} };
+  }
+
+  /** The superseded decision, by agent (old → new), whichever of the two finished first. */
+  async function settled(a: Said, b: Said, tags: Record<string, string[]> = {}): Promise<string[]> {
+    const verdicts: string[] = [];
+    for (const [n, [first, second]] of [
+      [a, b],
+      [b, a],
+    ].entries()) {
+      const { ids, superseded } = await race(`phase-race-${a.agent}-${b.agent}-${n}-${now}`, first!, second!, tags);
+      const agentOf = new Map([...ids].map(([agent, id]) => [id, agent]));
+      verdicts.push(
+        Object.entries(superseded)
+          .map(([old, kept]) => `${agentOf.get(old)} → ${agentOf.get(kept)}`)
+          .join(', '),
+      );
+    }
+    return verdicts;
+  }
+
+  it('settles a plain conflict by agent id, not by which agent finished later', async () => {
+    const verdicts = await settled(
+      said('exporter-2', 'build', 'The export format is CSV.'),
+      said('exporter-10', 'build', 'The export format is Parquet.'),
+    );
+    // Numbers compared as numbers: exporter-10 comes after exporter-2.
+    expect(verdicts).toEqual(['exporter-2 → exporter-10', 'exporter-2 → exporter-10']);
+  });
+
+  it('lets the agent that says it revises the other win, whichever finished first and whatever its id', async () => {
+    const verdicts = await settled(
+      said('cache-b', 'build', 'Sessions are kept in Redis.'),
+      said('cache-a', 'build', 'Keep sessions in PostgreSQL instead of Redis; one fewer service to run.'),
+    );
+    expect(verdicts).toEqual(['cache-b → cache-a', 'cache-b → cache-a']);
+  });
+
+  it('settles three contradicting agents alike in every finishing order', async () => {
+    const said3 = [
+      said('format-1', 'build', 'The export format is CSV.'),
+      said('format-2', 'build', 'The export format is Parquet.'),
+      said('format-3', 'build', 'The export format is Avro.'),
+    ];
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    const outcomes = new Set<string>();
+    for (const [n, order] of orders.entries()) {
+      const entries = await inheritedFromOnePhase(
+        `three-way-${n}-${now}`,
+        order.map((i) => said3[i]!),
+      );
+      outcomes.add(entries.map((e) => e.agentId).join(' '));
+    }
+    expect([...outcomes]).toEqual(['format-3']);
+  });
+
+  it('settles many related decisions of two agents of one phase alike in both finishing orders', async () => {
+    const outcomes = new Set<string>();
+    const architect = { agent: 'architect', phase: 'build', text: notificationDesign.join('\n') };
+    const reviewer = { agent: 'reviewer', phase: 'build', text: notificationReview.join('\n') };
+    for (const order of [
+      [architect, reviewer],
+      [reviewer, architect],
+    ]) {
+      const entries = await inheritedFromOnePhase(`many-one-phase-${order[0]!.agent}`, order);
+      outcomes.add(entries.map((e) => e.content).join('\n'));
+    }
+    expect(outcomes.size).toBe(1);
+    const [kept] = [...outcomes];
+    expect(kept).not.toContain('JSONB column.');
+    expect(kept).not.toContain('at most 5 marketing');
+  });
+
+  it("gives a judge's or reducer's decision the last word over the phase's agents", async () => {
+    for (const role of ['judge', 'reducer']) {
+      const verdicts = await settled(
+        said('writer', 'build', 'The export format is CSV.'),
+        said(`build.${role}`, 'build', 'The export format is Parquet.'),
+        { [`build.${role}`]: [`baton:${role}`] },
+      );
+      expect(verdicts).toEqual([`writer → build.${role}`, `writer → build.${role}`]);
+    }
   });
 });

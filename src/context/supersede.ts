@@ -34,6 +34,12 @@ export interface DecisionTraits {
   faultedWords: string[];
   /** It adds to rather than replaces: "too", "also", "as well". */
   adds: boolean;
+  /** Stems of the words after its first "for": what its choice is for ("Use Redis for the session cache" → session, cache). */
+  purpose: string[];
+  /** Per negation of a named thing, its words and what the rest of the sentence says instead (see `deniedNamesOf`). */
+  deniedNames: DeniedName[];
+  /** Per ban ("… stay forbidden"), the stems of the words before it in its clause ("Custom nginx snippets"). */
+  forbidden: string[][];
 }
 
 const revisionWords = new RegExp(
@@ -51,6 +57,10 @@ const revisionWords = new RegExp(
     'roll(?:s|ed)? back',
     'revers(?:e|es|ed)',
     'abandon\\w*',
+    // "Forget the canvas worker: …", "Ditch Moment.js" — not "Don't forget to …", a reminder.
+    "(?<!(?:n't|not|never) )forget",
+    'ditch(?:es|ed)?',
+    'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
     'decided against',
     'after all',
@@ -183,6 +193,37 @@ function faultedWordsOf(content: string): string[] {
     );
 }
 
+/** How many content words after "for" say what a choice is for. */
+const PURPOSE_WORDS = 3;
+
+/** Words after "for" that give a duration, not a purpose: "for an hour", "for now". */
+const durationWords = new Set(
+  'second seconds minute minutes hour hours day days week weeks month months year years while now good ever'.split(' '),
+);
+
+/**
+ * The stems of the content words after its first "for", to the end of that clause, numbers and units
+ * left out; none when "for" gives a duration ("retried … for an hour", "kept for 30 days").
+ */
+function purposeOf(content: string): string[] {
+  const after = /\bfor\s+(.*)/i.exec(content)?.[1] ?? '';
+  const tokens = tokensOf(after.split(/[,;:()]|\.(?!\d)/)[0] ?? '');
+  if (durationWords.has(tokens.find((w) => isContentWord(w) || isValue(w)) ?? '')) return [];
+  return tokens
+    .filter((w, i) => isContentWord(w) && !isValue(tokens[i - 1] ?? ''))
+    .slice(0, PURPOSE_WORDS)
+    .map((w) => stemmer(w));
+}
+
+/**
+ * Two choices for different purposes: each says what it is for, and the newer names nothing of the
+ * older's ("Do not use Redis for the job queue" after "Use Redis for the session cache").
+ */
+export const forAnotherPurpose = (older: DecisionSide, newer: DecisionSide): boolean =>
+  older.traits.purpose.length > 0 &&
+  newer.traits.purpose.length > 0 &&
+  !older.traits.purpose.some((w) => newer.terms.has(`s:${w}`));
+
 const negations = /\b(?:no|not|never|without)\b/gi;
 /** Words that may follow a negation before what it denies: "no extra replicas" denies the replicas. */
 const negatedQuantity = new Set(['extra', 'more', 'additional', 'further', 'separate', 'new', 'any']);
@@ -194,13 +235,82 @@ function negatedOf(content: string): string[][] {
   return [...content.matchAll(negations)]
     .map((m) =>
       tokensOf(content.slice(m.index + m[0].length))
-        .filter((w, i) => i > 0 || !negatedQuantity.has(w))
+        .filter((w, i) => (i > 0 || !negatedQuantity.has(w)) && !genericHeads.has(w))
         .slice(0, NEGATED_WORDS + 1)
         .filter(isContentWord),
     )
     .filter((words) => words.length >= NEGATED_WORDS)
     .map((words) => words.slice(0, NEGATED_WORDS).map((w) => stemmer(w)));
 }
+
+/** Words around a denial or ban that name nothing: "we do not touch BGP ourselves", "snippets stay forbidden". */
+const denialFillers = new Set(
+  'ourselves themselves itself yourselves anymore either stay stays remain remains still'.split(' '),
+);
+
+/** Where a clause ends: the words after a negation, or before a ban, stop there. */
+const clauseBreak = /[,;:()]|\.(?!\d)|\s[—–-]\s/;
+
+/**
+ * Per negation whose object is a name — "We will not buy Fivetran (…)", "We do not touch BGP
+ * ourselves: …" — the stems of the words it denies: the clause's content words after the negation,
+ * its verb (the first, lower-case word) left out, when at most three are left and one of them is
+ * written as a name (a capital inside the sentence). Lower-case words deny no choice ("We do not store
+ * card numbers" does not revise how cards are tokenised), and a name with more after it ("not use Redis
+ * for the job queue") denies a use, not the name.
+ */
+function deniedNamesOf(content: string): DeniedName[] {
+  return [...content.matchAll(negations)].flatMap((m) => {
+    const [clause = '', ...rest] = content.slice(m.index + m[0].length).split(clauseBreak);
+    const words = (clause.match(/[\p{L}\d][\p{L}\d.-]*/gu) ?? []).filter(
+      (w) => isContentWord(w.toLowerCase()) && !denialFillers.has(w.toLowerCase()),
+    );
+    const denied = words[0] && !/\p{Lu}/u.test(words[0]) ? words.slice(1) : words;
+    const named = denied.length > 0 && denied.length <= 3 && denied.some((w) => /\p{Lu}/u.test(w));
+    if (!named) return [];
+    const instead = tokensOf(rest.join(' ')).filter(isContentWord);
+    return [{ words: denied.map((w) => stemmer(w.toLowerCase())), instead: instead.map((w) => stemmer(w)) }];
+  });
+}
+
+/** A name a decision denies, and the stems of the words after that clause: what it does instead. */
+interface DeniedName {
+  words: string[];
+  instead: string[];
+}
+
+/**
+ * A denial by name reverses the older decision when the name is the older's and the rest of the
+ * sentence says what is done instead about the older's subject (another of its words): "We will not buy
+ * Fivetran (…); the ads and CRM loads stay our own code" after "The ad spend and CRM loads move to
+ * Fivetran", not "We do not expose Elasticsearch; it sits behind the API gateway" after "Search results
+ * are served by Elasticsearch".
+ */
+const deniesByName = ({ words, instead }: DeniedName, has: (stem: string) => boolean): boolean =>
+  words.every(has) && instead.some((w) => has(w) && !words.includes(w));
+
+/** A ban on what stands before it: "Custom nginx snippets stay forbidden", "… is not allowed". */
+const banWords = /\b(?:forbidden|banned|prohibited|disallowed|not (?:allowed|permitted)|off[- ]limits)\b/gi;
+
+/** Per ban, the stems of the content words before it in its clause. */
+function forbiddenOf(content: string): string[][] {
+  return [...content.matchAll(banWords)].map((m) => {
+    const clause = content.slice(0, m.index).split(clauseBreak).at(-1) ?? '';
+    return tokensOf(clause)
+      .filter((w) => isContentWord(w) && !denialFillers.has(w))
+      .map((w) => stemmer(w));
+  });
+}
+
+/**
+ * A ban denies the older decision when what it bans is the older's: at least two of its words, its
+ * last (what is banned, "snippets") among them, and at most one other ("custom"): "Write access to the
+ * production cluster" is not the "read access to the staging cluster" an older decision gave.
+ */
+const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean => {
+  const hits = banned.filter(has).length;
+  return hits >= 2 && banned.length - hits <= 1 && has(banned.at(-1)!);
+};
 
 export function traitsOf(content: string): DecisionTraits {
   const tokens = tokensOf(content);
@@ -217,6 +327,9 @@ export function traitsOf(content: string): DecisionTraits {
     givesReason: reasonWords.test(content),
     faultedWords: faultedWordsOf(content),
     adds: additiveWords.test(content),
+    purpose: purposeOf(content),
+    deniedNames: deniedNamesOf(content),
+    forbidden: forbiddenOf(content),
   };
 }
 
@@ -295,7 +408,12 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "…; streaming replication lagged too far behind": it says the older decision's way failed.
   const faultsOlder = newer.traits.faultedWords.some(has);
   // "…, no release branches" after "… on long-lived release branches": it denies what the older said.
-  const deniesOlder = newer.traits.negated.some((words) => words.every(has));
+  // "We will not buy Fivetran" after "… move to Fivetran connectors"; "X stay forbidden" after "X … turned back on".
+  // It denies the older's named choice, or bans what the older allowed: it says exactly what it reverses.
+  const reversesOlder =
+    newer.traits.deniedNames.some((denied) => deniesByName(denied, has)) ||
+    newer.traits.forbidden.some((words) => bansOlder(words, has));
+  const deniesOlder = newer.traits.negated.some((words) => words.every(has)) || reversesOlder;
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
   // mostly not what the older decided, so its revision word is about something else.
   const replacesOther =
@@ -318,7 +436,8 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "… daily instead of weekly" after "… retrained weekly": what it replaces is what the older decided.
   const replacesOlder = newer.traits.replaced.some((words) => words.filter(has).length * 4 >= words.length * 3);
   const closeEnough =
-    similarity >= tuning.revisedSimilarity || (replacesOlder && pair.oldInNew >= tuning.revisedSimilarity);
+    similarity >= tuning.revisedSimilarity ||
+    ((replacesOlder || reversesOlder) && pair.oldInNew >= tuning.revisedSimilarity);
   if (saysSo && closeEnough) return Math.max(evidence, tuning.conflictSimilarity);
   return evidence >= tuning.conflictSimilarity ? evidence : 0;
 }

@@ -182,7 +182,7 @@ const bookkeepingWords = new Set(
     'file files change changes changed modified modification modifications edit edits edited touched written ' +
     'created new error errors encountered occurred issue issues found made artifact artifacts produced generated ' +
     'applicable report reported far needed required read only research review task investigation step phase agent ' +
-    'finding findings decision decisions code'
+    'finding findings decision decisions code blocker blockers problem problems warning warnings concern concerns'
   ).split(' '),
 );
 
@@ -191,6 +191,10 @@ export function isEmptyFact(content: string): boolean {
   const all = wordsOf(content).map((w) => w.text);
   const meaningful = all.filter((w) => !stopwords.has(w));
   if (meaningful.every((w) => vacuousWords.has(w))) return true;
-  // "None of the endpoints validate input" starts like one but names something: only bookkeeping may follow.
-  return nothingWords.has(all[0] ?? '') && meaningful.every((w) => vacuousWords.has(w) || bookkeepingWords.has(w));
+  // "None of the endpoints validate input" starts like one but names something: only bookkeeping may
+  // come with the nothing-word, before it too ("Files changed: none", "Code review: no findings").
+  return (
+    all.some((w) => nothingWords.has(w)) &&
+    meaningful.every((w) => vacuousWords.has(w) || bookkeepingWords.has(w) || nothingWords.has(w))
+  );
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { extractContext, type ContextDraft, type DynamicContextAccumulator } from '../context/index.js';
+import { aggregatorTag, extractContext, type ContextDraft, type DynamicContextAccumulator } from '../context/index.js';
 import { emptyUsage, type Clock } from '../core/index.js';
 import type { AgentRecord, Store } from '../store/index.js';
 import type { Workflow } from '../workflow/index.js';
@@ -154,7 +154,12 @@ export class AgentRecords {
 function factsOf(record: AgentRecord): ContextDraft[] {
   if (record.status === 'succeeded' && record.output) {
     const plan = record.role === 'planner' ? planFacts(record.output, record.generation ?? 1) : undefined;
-    return plan ?? extractContext(record.output);
+    const facts = plan ?? extractContext(record.output);
+    const { role } = record;
+    // A judge or reducer ran after its phase's agents: marked, its facts have the last word in the phase.
+    return role === 'judge' || role === 'reducer'
+      ? facts.map((f) => ({ ...f, tags: [...f.tags, aggregatorTag(role)] }))
+      : facts;
   }
   if (record.status === 'failed' && record.error) {
     return [

@@ -244,6 +244,11 @@ describe('orchestration: aggregation', () => {
     const next = runtime.calls.find((c) => c.agentId === 'n')!;
     expect(next.appendSystemPrompt).toContain('a.1 is best');
     expect((await temp.store.getAgent(summary.runId, 'p.judge'))?.role).toBe('judge');
+    // Its facts are marked as the judge's, so they have the last word over the phase's agents' facts.
+    const { entries } = await temp.store.listContextEntries({ runId: summary.runId, phaseIds: ['p'] });
+    const tagsOf = (agentId: string) => entries.filter((e) => e.agentId === agentId).map((e) => e.tags);
+    expect(tagsOf('p.judge')).toEqual([['baton:judge']]);
+    expect(tagsOf('a.0').flat()).not.toContain('baton:judge');
   });
 
   it('reduce folds a large fan-out level by level, fanIn at a time', async () => {
@@ -262,6 +267,8 @@ describe('orchestration: aggregation', () => {
       text: 'r(p.reduce.2.0)',
       details: { levels: 2, inputs: 7 },
     });
+    const { entries } = await temp.store.listContextEntries({ runId: summary.runId, phaseIds: ['p'] });
+    expect(entries.filter((e) => e.tags.includes('baton:reducer')).map((e) => e.agentId)).toEqual(reducers);
   });
 });
 
@@ -649,16 +656,16 @@ describe('orchestration: resume', () => {
 describe('orchestration: resume and keyed facts', () => {
   it("leaves keyed decisions as they were: reusing finished agents neither reverts a later writer's value nor renews it", async () => {
     const yaml = `version: 1\nname: k\nphases:\n  - { id: one, agents: [{ id: x, prompt: pick }, { id: y, prompt: pick }] }\n  - { id: two, dependsOn: [one], agents: [{ id: c, prompt: build }] }\n`;
-    // y answers first, x last: x's value is the current one.
+    // x answers first, y last: y's value updates x's (y, last by id, also has the last word in the phase).
     const behaviour: FakeBehaviour = (spec) =>
       spec.agentId === 'x'
-        ? { text: 'Decision[db]: orders live in PostgreSQL', delayMs: 60 }
+        ? { text: 'Decision[db]: orders live in PostgreSQL' }
         : spec.agentId === 'y'
-          ? { text: 'Decision[db]: orders live in SQLite' }
+          ? { text: 'Decision[db]: orders live in SQLite', delayMs: 60 }
           : { text: 'Finding: built' };
     const first = await start(yaml, behaviour).result;
     const before = await temp.store.getContextEntryByKey(first.runId, 'db');
-    expect(before).toMatchObject({ content: 'orders live in PostgreSQL', version: 2, agentId: 'x' });
+    expect(before).toMatchObject({ content: 'orders live in SQLite', version: 2, agentId: 'y' });
     // The last agent is to run again, as after a crash.
     const c = (await temp.store.listAgents(first.runId)).find((a) => a.id === 'c')!;
     await temp.store.saveAgent({ ...c, status: 'pending', output: undefined, finishedAt: undefined });

@@ -95,6 +95,11 @@ describe.runIf(requireProgram('redis-server'))('migrateStore', () => {
           { expectedVersion: 2 },
         ),
       ).rejects.toMatchObject({ code: 'BATON_CONTEXT_CONFLICT' });
+      // The values its updates replaced come along, each with its own content and source: an agent
+      // inheriting only an earlier writer's phase is given the same value as before the move.
+      const replaced = (await source.listReplacedContext('run-a')).entries;
+      expect(replaced.map((e) => e.content)).toEqual(['Use SQLite', 'Use Postgres']);
+      expect((await target.listReplacedContext('run-a')).entries).toEqual(replaced);
 
       const again = await migrateStore(source, target);
       expect(again).toMatchObject({ copied: nothing, alreadyPresent: everything });

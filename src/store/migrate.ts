@@ -69,6 +69,8 @@ interface Snapshot {
   runs: RunBundle[];
   sessions: SessionRecord[];
   context: ContextEntry[];
+  /** The values keyed entries' updates replaced (`Store.listReplacedContext`), by entry id, oldest first. */
+  replaced: Map<string, ContextEntry[]>;
   corrupt: string[];
   audit: AuditEvent[];
 }
@@ -143,9 +145,22 @@ async function readSnapshot(store: Store, signal?: AbortSignal): Promise<Snapsho
     runs,
     sessions: (await store.listSessions()).reverse(),
     context: listing.entries,
+    replaced: await readReplaced(store, listing.entries),
     corrupt: listing.corrupt,
     audit: await store.listAuditEvents(),
   };
+}
+
+/** The replaced values of the keyed entries' runs, by entry id in version order (a corrupt one is not copied). */
+async function readReplaced(store: Store, entries: ContextEntry[]): Promise<Map<string, ContextEntry[]>> {
+  const byEntry = new Map<string, ContextEntry[]>();
+  for (const runId of new Set(entries.filter((e) => e.key !== undefined).map((e) => e.runId)))
+    for (const value of (await store.listReplacedContext(runId)).entries)
+      byEntry.set(
+        value.id,
+        [...(byEntry.get(value.id) ?? []), value].sort((a, b) => a.version - b.version),
+      );
+  return byEntry;
 }
 
 function countsOf(snapshot: Pick<Snapshot, 'runs' | 'sessions' | 'context' | 'audit'>): RecordCounts {
@@ -185,13 +200,14 @@ interface Plan {
   runs: RunBundle[];
   sessions: SessionRecord[];
   context: ContextEntry[];
+  replaced: Snapshot['replaced'];
   audit: AuditEvent[];
 }
 
 /** What the target lacks, or BATON_MIGRATE_CONFLICT when it holds something else under a source id. Writes nothing. */
 async function plan(source: Snapshot, target: Store, alreadyPresent: RecordCounts): Promise<Plan> {
   const conflicts: string[] = [];
-  const todo: Plan = { runs: [], sessions: [], context: [], audit: [] };
+  const todo: Plan = { runs: [], sessions: [], context: [], replaced: source.replaced, audit: [] };
   for (const bundle of source.runs) {
     const existing = await target.getRun(bundle.run.id);
     if (!existing) {
@@ -250,12 +266,15 @@ async function plan(source: Snapshot, target: Store, alreadyPresent: RecordCount
 /**
  * Saves a context entry so that it ends at the source's version: the Store sets versions itself (1 on
  * insert, +1 per update of a keyed entry), so an entry at version n is saved once and updated n-1 times
- * with the same content. Its id, checksum and timestamps come out as in the source.
+ * — through the values those updates replaced at the source (`replaced`, in version order), which the
+ * target then keeps as its own replaced values; a version with none known (updated before a store kept
+ * them) takes the next value known. Its id, checksum and timestamps come out as in the source.
  */
-async function copyContextEntry(target: Store, entry: ContextEntry): Promise<void> {
-  await target.saveContextEntry(entry);
+async function copyContextEntry(target: Store, entry: ContextEntry, replaced: ContextEntry[]): Promise<void> {
+  const valueAt = (version: number): ContextEntry => replaced.find((r) => r.version >= version) ?? entry;
+  await target.saveContextEntry(valueAt(1));
   for (let version = 1; version < entry.version; version++)
-    await target.saveContextEntry(entry, { expectedVersion: version });
+    await target.saveContextEntry(valueAt(version + 1), { expectedVersion: version });
 }
 
 function healthBySource(records: McpHealthRecord[]): Map<string, ServerRunHealth[]> {
@@ -291,7 +310,7 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
   // In the source's saved order, so the target lists them in the same order.
   for (const entry of todo.context) {
     signal?.throwIfAborted();
-    await copyContextEntry(target, entry);
+    await copyContextEntry(target, entry, todo.replaced.get(entry.id) ?? []);
     copied.contextEntries++;
   }
   for (const event of todo.audit) {
@@ -303,7 +322,7 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
 /** Reads back from the target every record the source has and compares it; BATON_MIGRATE_MISMATCH on any difference. */
 async function verify(source: Snapshot, target: Store): Promise<MigrationReport['verified']> {
   const mismatches: string[] = [];
-  const found: Snapshot = { runs: [], sessions: [], context: [], corrupt: [], audit: [] };
+  const found: Snapshot = { runs: [], sessions: [], context: [], replaced: new Map(), corrupt: [], audit: [] };
   for (const bundle of source.runs) {
     const run = await target.getRun(bundle.run.id);
     if (!run) {
