@@ -28,9 +28,7 @@ export function loadAgentSdk(): Promise<AgentSdk> {
 
 async function loadOnce(): Promise<AgentSdk> {
   const source = nodeCompileCache() ? undefined : copyOfInstalledSdk();
-  const cacheDir = source === undefined ? undefined : whereCodeCacheGoes();
-  if (source !== undefined && cacheDir !== undefined)
-    return requireWithCodeCache(commonJsCopy, source, cacheDir).exports as AgentSdk;
+  if (source !== undefined) return requireWithCodeCache(commonJsCopy, source, codeCacheDir()).exports as AgentSdk;
   return import('@anthropic-ai/claude-agent-sdk');
 }
 
@@ -56,16 +54,9 @@ function copyOfInstalledSdk(): string | undefined {
 export const copyBanner = (version: string): string =>
   `// ${sdkPackage} ${version}, as CommonJS (scripts/bundle-cli.mjs)`;
 
-/**
- * Per user, as code caches are (V8 runs what it reads there); undefined where the user has neither
- * HOME nor an entry in the password database (homedir() throws).
- */
-function whereCodeCacheGoes(): string | undefined {
-  try {
-    return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'baton', 'v8');
-  } catch {
-    return undefined;
-  }
+/** Per user, as code caches are: V8 runs what it reads there. */
+function codeCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'baton', 'v8');
 }
 
 export interface CodeCacheLoad {
