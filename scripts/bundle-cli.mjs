@@ -8,11 +8,8 @@
 //   see the same zod.
 // - The chunks sit at the same depth as dist/cli/, so paths Baton computes from import.meta.url
 //   (../../package.json, ../../examples/, ../cli/bin.js) resolve as they do from tsc's output.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { copyBanner } from '../dist/agents/agent-sdk.js';
 
 // pino with the packages it requires: ≈ 30 small CommonJS files, whose resolving and loading one by
 // one cost ≈ 12 ms of a run's start-up more than their code inlined.
@@ -55,27 +52,3 @@ await build({
     },
   ],
 });
-
-// The Agent SDK as CommonJS, which dist/agents/agent-sdk.js loads through a V8 code cache where Node
-// has no compile cache for ES modules (Node 20): the SDK is the largest module a run compiles before
-// its first agent starts. Its own lazily imported chunks become lazily run parts of the one file; the
-// `import.meta.url` it finds its files from is the installed SDK's, as when it is imported.
-const sdkEntry = createRequire(import.meta.url).resolve('@anthropic-ai/claude-agent-sdk');
-const { version } = JSON.parse(readFileSync(join(dirname(sdkEntry), 'package.json'), 'utf8'));
-const { outputFiles } = await build({
-  entryPoints: [sdkEntry],
-  write: false,
-  outfile: 'dist/bundle/agent-sdk.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-  define: { 'import.meta.url': '__agentSdkUrl' },
-  banner: {
-    js: "const __agentSdkUrl = require('node:url').pathToFileURL(require.resolve('@anthropic-ai/claude-agent-sdk')).href;",
-  },
-});
-// A module compiled inside a function wrapper may not start with a hashbang line.
-const code = outputFiles[0].text.replace(/^#!.*\n/, '');
-writeFileSync('dist/bundle/agent-sdk.cjs', `${copyBanner(version)}\n${code}`);

@@ -11,7 +11,6 @@ import type {
 import { ErrorCodes, processGroupExited, signalProcessGroup, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
-import { loadAgentSdk } from './agent-sdk.js';
 import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
 import { agentReaper } from './reaper.js';
@@ -240,8 +239,8 @@ export class ClaudeRuntime implements AgentRuntime {
     if (this.warmCapacity === 0 || this.warm.has(spec.sessionId)) return false;
     const agentProcess = new AgentProcess(spec);
     const abortController = new AbortController();
-    const ready = Promise.all([loadAgentSdk(), this.routed(spec)]).then(([{ startup }, routed]) =>
-      startup({ options: sdkOptions(routed, this.options, agentProcess, abortController) }),
+    const ready = Promise.all([import('@anthropic-ai/claude-agent-sdk'), this.routed(spec)]).then(
+      ([{ startup }, routed]) => startup({ options: sdkOptions(routed, this.options, agentProcess, abortController) }),
     );
     const warm: WarmAgent = { key: warmKey(spec), process: agentProcess, abortController, ready };
     this.warm.set(spec.sessionId, warm);
@@ -389,7 +388,7 @@ export class ClaudeRuntime implements AgentRuntime {
     stream: AttemptStream,
   ): Promise<void> {
     // Loaded on first use: commands that start no agent (status, cancel, …) skip its load time.
-    const { query } = await loadAgentSdk();
+    const { query } = await import('@anthropic-ai/claude-agent-sdk');
     if (signal.aborted) return;
     const messages =
       attempt.warmQuery ??

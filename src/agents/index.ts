@@ -8,7 +8,6 @@ export type { AgentResult, AttemptInfo, RetryHooks, RetryOptions, TimeoutSetting
 export { agentEnvironment } from './environment.js';
 export { agentReaper } from './reaper.js';
 export { bundledClaude } from './claude-executable.js';
-export { loadAgentSdk } from './agent-sdk.js';
 export { ruleDenialMessage } from './tool-gate.js';
 export type { GatedToolCall, ToolGate, ToolVerdict } from './tool-gate.js';
 export { capPreview, streamPreview, TOOL_PREVIEW_CHARS } from './tool-calls.js';

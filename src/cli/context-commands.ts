@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ClaudeRuntime, loadAgentSdk } from '../agents/index.js';
+import { ClaudeRuntime } from '../agents/index.js';
 import { archiveSessions, exportContext, importContext, pruneSessions } from '../context/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
@@ -82,7 +82,7 @@ export async function sessionsArchiveCommand(ids: string[], options: StoreOption
 /** Deletes archived, expired sessions and their Claude Code transcripts; their context stays. */
 export async function sessionsPruneCommand(options: StoreOptions, output: Output): Promise<number> {
   return withStore(options, async (store, config) => {
-    const { deleteSession } = await loadAgentSdk();
+    const { deleteSession } = await import('@anthropic-ai/claude-agent-sdk');
     const pruned = await pruneSessions(store, Date.now(), (id) => deleteSession(id));
     await auditTrail(store, config).record('sessions.pruned', undefined, { sessions: pruned });
     output.stdout.write(`Pruned ${pruned.length} session(s).\n`);
