@@ -15,7 +15,8 @@ import { build } from 'esbuild';
 // one cost ≈ 12 ms of a run's start-up more than their code inlined.
 const inlined = new Set(['@commander-js/extra-typings', 'commander', 'cockatiel', 'lru-cache', 'yaml', 'pino']);
 /** A package an inlined package requires is inlined with it. */
-const insideInlined = (importer) => [...inlined].some((name) => importer.includes(`/node_modules/${name}/`));
+const insideInlined = (importer) =>
+  [...inlined].some((name) => importer.replaceAll('\\', '/').includes(`/node_modules/${name}/`));
 
 /** `zod/v4` → `zod`, `@scope/name/sub` → `@scope/name`. */
 const packageOf = (specifier) =>
