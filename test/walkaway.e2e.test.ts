@@ -210,7 +210,8 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       // 4. Resumed to the end.
       const last = await cli(['run', '--resume', runId, '--json']);
       expect(last.stderr).not.toMatch(/at .*\.ts:\d+/);
-      expect(last.code).toBe(0);
+      // The summary and the error, when the resume fails, say why.
+      expect(last.code, `${last.stderr}\n${last.stdout.slice(0, 3000)}`).toBe(0);
       const summary = JSON.parse(last.stdout) as RunSummary;
       expect(summary.status).toBe('succeeded');
       const edit = summary.phases.find((p) => p.id === 'edit')!;
