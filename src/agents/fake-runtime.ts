@@ -10,6 +10,8 @@ export interface FakeStep {
   error?: AttemptError;
   /** How long the "agent" works; an abort during it ends the attempt. */
   delayMs?: number;
+  /** The "agent" works until this settles (a test's gate, instead of guessing a delay); an abort ends it. */
+  until?: Promise<unknown>;
   usage?: Partial<Usage>;
   costUsd?: number;
   /** Whether a failed attempt had created its session (so a retry resumes). Default true. */
@@ -51,6 +53,7 @@ export class FakeRuntime implements AgentRuntime {
     };
     try {
       if (step.delayMs) await sleep(step.delayMs, undefined, { signal });
+      if (step.until) await settledOrAborted(step.until, signal);
     } catch {
       // aborted while working
     }
@@ -63,5 +66,18 @@ export class FakeRuntime implements AgentRuntime {
       durationMs,
       output: { text: step.text ?? '', ...(step.structured !== undefined ? { structured: step.structured } : {}) },
     };
+  }
+}
+
+async function settledOrAborted(gate: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  let onAbort = (): void => {};
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([gate, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }

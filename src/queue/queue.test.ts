@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { waitFor } from '../../test/support/cli.js';
 import { requireProgram } from '../../test/support/programs.js';
 import { everyRedisValue, useRedisStore } from '../../test/support/redis.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
@@ -201,27 +202,34 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
 
   it('starts higher-priority jobs first when workers are busy', async () => {
     const order: string[] = [];
+    let release = (): void => {};
+    const busyUntil = new Promise<void>((resolve) => (release = resolve));
     await withWorkers(
       1,
-      (spec) => (order.push(spec.prompt), { text: 'ok', delayMs: 100 }),
+      (spec) => (order.push(spec.prompt), spec.prompt === 'busy' ? { text: 'ok', until: busyUntil } : { text: 'ok' }),
       { concurrency: 1 },
       async (_runtimes, executor) => {
         const signal = new AbortController().signal;
-        const busy = executor.runJob(
-          job({ spec: { agentId: 'x', sessionId: 's-busy', prompt: 'busy', cwd: '/tmp' } }),
-          signal,
+        const send = (prompt: string, priority: number) =>
+          executor.runJob(
+            job({
+              runId: 'prio',
+              agentId: prompt,
+              priority,
+              spec: { agentId: prompt, sessionId: `s-${prompt}`, prompt, cwd: '/tmp' },
+            }),
+            signal,
+          );
+        const busy = send('busy', 5);
+        // The only worker slot is taken before the others are sent, and both wait before it frees.
+        await waitFor(() => order.includes('busy') || undefined, 20_000, 'the busy job to start');
+        const waiting = [send('low', 0), send('high', 9)];
+        await waitFor(
+          async () => ((await executor.holders('prio')).queued.size === 2 ? true : undefined),
+          20_000,
+          'both jobs to wait',
         );
-        await new Promise((r) => setTimeout(r, 50));
-        const waiting = [
-          executor.runJob(
-            job({ priority: 0, spec: { agentId: 'x', sessionId: 's-low', prompt: 'low', cwd: '/tmp' } }),
-            signal,
-          ),
-          executor.runJob(
-            job({ priority: 9, spec: { agentId: 'x', sessionId: 's-high', prompt: 'high', cwd: '/tmp' } }),
-            signal,
-          ),
-        ];
+        release();
         await Promise.all([busy, ...waiting]);
         expect(order).toEqual(['busy', 'high', 'low']);
       },
