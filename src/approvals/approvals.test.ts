@@ -62,15 +62,30 @@ describe('approval requests', () => {
   });
 
   it('refuses a second answer and an unknown id with BATON_APPROVAL_NOT_FOUND, saying who answered', async () => {
+    const clock = manualClock();
     await temp.store.saveApproval(request());
-    await answerApproval(temp.store, { id: 'q1', approve: false, by: 'ann@box' });
-    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'bob@box' })).rejects.toMatchObject({
+    await answerApproval(temp.store, { id: 'q1', approve: false, by: 'ann@box', clock });
+    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'bob@box', clock })).rejects.toMatchObject({
       code: ErrorCodes.approvalNotFound,
-      message: expect.stringContaining('denied already (by ann@box)'),
+      message: expect.stringContaining('denied already (by ann@box at 1970-01-01T00:00:01.000Z)'),
     });
     await expect(answerApproval(temp.store, { id: 'nope', approve: true, by: 'x' })).rejects.toMatchObject({
       code: ErrorCodes.approvalNotFound,
     });
+  });
+
+  it('refuses an answer past the deadline, though no waiter marked it (a dead orchestrator): the call stays denied', async () => {
+    const clock = manualClock(5_000);
+    await temp.store.saveApproval(request());
+    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'ann@box', clock })).rejects.toMatchObject({
+      code: ErrorCodes.approvalNotFound,
+      message: expect.stringMatching(
+        /q1 expired: nobody answered before its deadline \(1970-01-01T00:00:05\.000Z\), so it was denied/,
+      ),
+    });
+    // The agent resumed later finds the request expired, not approved.
+    expect(await waitForAnswer(temp.store, 'q1', { clock, pollMs: 1 })).toMatchObject({ status: 'expired' });
+    expect(await temp.store.listAuditEvents({ action: 'approval.approved' })).toEqual([]);
   });
 
   it('puts what a webhook needs in its payload: the request and the commands that answer it', () => {
@@ -128,7 +143,7 @@ describe('the tool gate', () => {
     const asked = await waitForPending();
     expect(asked.summary).toBe('Bash(git push https://[REDACTED]@host/repo)');
     expect(asked).toMatchObject({ rule: 'Bash(git push:*)', deadline: 61_000, agentId: 'a1' });
-    await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday' });
+    await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday', clock });
     expect(await verdict).toEqual({
       behavior: 'deny',
       message: 'ann@box denied this tool call: not on Friday',
@@ -304,7 +319,7 @@ describe('watching a run for new requests', () => {
     await first;
     first = next();
     // The first request is answered and a second one is asked: only the new one is told, once.
-    await answerApproval(store, { id: 'w1', approve: true, by: 'me@host' });
+    await answerApproval(store, { id: 'w1', approve: true, by: 'me@host', clock: manualClock() });
     await store.saveApproval(request({ id: 'w2', runId: 'rw', agentId: 'a2' }));
     await first;
     stop.abort();

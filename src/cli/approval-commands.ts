@@ -28,9 +28,17 @@ export async function approvalsCommand(
   options: StoreOptions & { run?: string; json?: boolean; all?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
-    const requests = await scopeOf(store, options.tenant).listApprovals({
-      ...(options.run !== undefined ? { runId: await fullRunId(store, options.run) } : {}),
+  return withStore(options, async (store, config) => {
+    const scope = scopeOf(store, options.tenant);
+    const runId = options.run !== undefined ? await fullRunId(store, options.run) : undefined;
+    // An unknown run (or another tenant's) is a mistyped id, not a run with nothing waiting.
+    if (runId !== undefined && !(await scope.getRun(runId)))
+      throw new BatonError(
+        ErrorCodes.runNotFound,
+        `No run with id ${runId} ${scope.tenant ? `for tenant ${scope.tenant}` : storeWhere(config)}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,
+      );
+    const requests = await scope.listApprovals({
+      ...(runId !== undefined ? { runId } : {}),
       ...(options.all ? {} : { status: 'pending' as const }),
     });
     if (options.json) {

@@ -41,9 +41,10 @@ const pathKeys = ['file_path', 'notebook_path', 'path'];
 
 function coversTool(rule: PermissionRule, tool: string): boolean {
   if (rule.tool === tool || families[rule.tool]?.includes(tool)) return true;
-  // `mcp__server` and `mcp__server__*` cover every tool of that server.
-  const server = rule.tool.endsWith('__*') ? rule.tool.slice(0, -3) : rule.tool;
-  return server.startsWith('mcp__') && server.split('__').length === 2 && tool.startsWith(`${server}__`);
+  // `mcp__server__get_*` covers the server's tools whose names start so; `mcp__server__*` all of them.
+  if (rule.tool.endsWith('*')) return tool.startsWith(rule.tool.slice(0, -1));
+  // `mcp__server` covers every tool of that server.
+  return rule.tool.startsWith('mcp__') && rule.tool.split('__').length === 2 && tool.startsWith(`${rule.tool}__`);
 }
 
 /** Where a path rule's pattern is anchored: `//` the root, `~/` home, anything else the working directory. */
