@@ -166,6 +166,35 @@ describe('the tool gate', () => {
     });
   });
 
+  it('asks again, after a resume, a call denied or expired before the run ended; a crash while it waits finds it', async () => {
+    const clock = manualClock();
+    const desk = new ApprovalDesk({ store: temp.store, clock, pollMs: 1, redactor: new SecretRedactor([]) });
+    const ask = (askAgainBefore?: number) =>
+      desk.toolGate(
+        { runId: 'r1', agentId: 'a1' },
+        { ...policy, onTimeout: 'fail' },
+        askAgainBefore,
+      )(call('git push'), new AbortController().signal);
+    const first = ask();
+    const expired = await waitForPending();
+    clock.advance(60_000);
+    expect(await first).toMatchObject({ behavior: 'deny', interrupt: true });
+    // Within the run, the same call is answered as before, without asking.
+    expect(await ask()).toMatchObject({ behavior: 'deny', by: 'timeout' });
+    // The run ended (the agent failed) at 62 000; resumed, the call waits for a person again.
+    clock.advance(1_000);
+    const resumed = ask(62_000);
+    const again = await waitForPending();
+    expect(again.id).not.toBe(expired.id);
+    expect(again).toMatchObject({ status: 'pending', deadline: 122_000 });
+    await answerApproval(temp.store, { id: again.id, approve: true, by: 'ann@box', clock });
+    expect(await resumed).toMatchObject({ behavior: 'allow', by: 'person' });
+    // Had that orchestrator been killed while it waited, the next one (resumed from a crash) finds the answer.
+    expect(await ask()).toMatchObject({ behavior: 'allow', by: 'person' });
+    expect(await ask(62_000)).toMatchObject({ behavior: 'allow', by: 'person' });
+    expect(await temp.store.listApprovals({ runId: 'r1' })).toHaveLength(2);
+  });
+
   async function waitForPending(): Promise<ApprovalRecord> {
     for (;;) {
       const [pending] = await temp.store.listApprovals({ status: 'pending' });

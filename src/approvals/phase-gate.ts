@@ -18,6 +18,8 @@ export interface PhaseGateOptions {
   config: BatonConfig;
   /** The run's kill switch: a cancelled run stops waiting. */
   signal: AbortSignal;
+  /** A resumed run's end before: a gate denied or expired by then is asked about again. */
+  askAgainBefore?: () => number | undefined;
   clock?: Clock;
 }
 
@@ -87,6 +89,7 @@ export class PhaseGates {
         timeoutMs: policy.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
       },
       this.options.signal,
+      this.options.askAgainBefore?.(),
     );
   }
 
