@@ -4,7 +4,9 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
-import { ApprovalDesk, answerApproval, watchNewRequests } from './index.js';
+import type { BatonConfig } from '../config/index.js';
+import type { PhaseSpec, Workflow } from '../workflow/index.js';
+import { ApprovalDesk, answerApproval, PhaseGates, watchNewRequests } from './index.js';
 import { onlyPeopleLeft, WorkerHolds } from './detach.js';
 import { toolApprovalId, waitForAnswer } from './requests.js';
 import { webhookPayload } from './webhook.js';
@@ -16,6 +18,15 @@ const manualClock = (start = 1_000): Clock & { advance(ms: number): void } => {
   let now = start;
   return { now: () => now, advance: (ms) => (now += ms) };
 };
+
+/** Looks until `check` finds something: the store is written by work going on beside the test. */
+async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 const request = (extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   id: 'q1',
@@ -196,12 +207,38 @@ describe('the tool gate', () => {
   });
 
   async function waitForPending(): Promise<ApprovalRecord> {
-    for (;;) {
-      const [pending] = await temp.store.listApprovals({ status: 'pending' });
-      if (pending) return pending;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    return waitFor(async () => (await temp.store.listApprovals({ status: 'pending' }))[0]);
   }
+});
+
+describe('phase gates', () => {
+  it("take the deadline of the phase's own permissions over the defaults' and the config's", async () => {
+    const clock = manualClock();
+    const gates = (phasePermissions?: PhaseSpec['permissions']) => {
+      const phase = { id: 'ship', approval: { before: true }, permissions: phasePermissions } as PhaseSpec;
+      const workflow = { defaults: { permissions: { approvalTimeoutMs: 60_000 } } } as unknown as Workflow;
+      const config = { permissions: { approvalTimeoutMs: 7_200_000, onTimeout: 'fail' } } as BatonConfig;
+      const stop = new AbortController();
+      const options = { store: temp.store, workflow, config, signal: stop.signal, clock };
+      const waiting = new PhaseGates({ ...options, runId: `r-${phasePermissions ? 'own' : 'defaults'}` }).before(
+        phase,
+        new Map(),
+      );
+      return { waiting, stop };
+    };
+    for (const [own, deadline] of [
+      [{ approvalTimeoutMs: 5_000 }, 6_000],
+      [undefined, 61_000],
+    ] as const) {
+      const { waiting, stop } = gates(own);
+      const asked = await waitFor(async () =>
+        (await temp.store.listApprovals({ status: 'pending' })).find((r) => r.runId.endsWith(own ? 'own' : 'defaults')),
+      );
+      expect(asked).toMatchObject({ kind: 'phase.before', phaseId: 'ship', deadline, onTimeout: 'fail' });
+      stop.abort();
+      expect(await waiting).toMatchObject({ status: 'cancelled' });
+    }
+  });
 });
 
 describe('detach on wait', () => {

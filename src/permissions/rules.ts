@@ -73,7 +73,7 @@ export interface PermissionPolicy {
   onTimeout: 'deny' | 'fail';
 }
 
-export const DEFAULT_APPROVAL_TIMEOUT_MS = 3_600_000;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 3_600_000;
 
 /**
  * Merges permission blocks from the broadest (config) to the most specific (agent): rule lists add
