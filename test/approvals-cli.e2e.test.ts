@@ -43,7 +43,11 @@ describe('baton approve | deny | approvals with ids that take no answer (exit 2,
     { timeout: 120_000 },
     async () => {
       const first = await cli('deny', 'a0a0a0a0a0a0', '--message', 'not today');
-      expect(first).toMatchObject({ code: 0, stdout: 'Denied: Bash(git push origin a0a0a0a0a0a0) (run run-a).\n' });
+      expect(first.code).toBe(0);
+      // run-a ended: nobody waits for the answer now, which the command says.
+      expect(first.stdout).toBe(
+        'Denied: Bash(git push origin a0a0a0a0a0a0) (run run-a).\nRun run-a succeeded; nothing waits for this answer.\n',
+      );
       const again = await cli('approve', 'a0a0a0a0a0a0');
       expect(again.code).toBe(2);
       expect(again.stderr).toMatch(
@@ -57,11 +61,16 @@ describe('baton approve | deny | approvals with ids that take no answer (exit 2,
       const otherTenant = await cli('approve', 'b0b0b0b0b0b0', '--tenant', 'default');
       expect(otherTenant.code).toBe(2);
       expect(otherTenant.stderr).toContain('No approval request b0b0b0b0b0b0 for tenant default.');
+      const ownTenant = await cli('approve', 'b0b0b0b0b0b0', '--tenant', 'team-b');
+      expect(ownTenant.code).toBe(0);
+      expect(ownTenant.stdout).toContain(
+        'Run run-b is cancelled; it takes this answer when resumed: baton run --resume run-b\n',
+      );
 
       const listed = await cli('approvals', '--all', '--json');
       const byId = new Map((JSON.parse(listed.stdout) as ApprovalRecord[]).map((r) => [r.id, r]));
       expect(byId.get('a0a0a0a0a0a0')).toMatchObject({ status: 'denied', answer: { message: 'not today' } });
-      expect(byId.get('b0b0b0b0b0b0')).toMatchObject({ status: 'pending' });
+      expect(byId.get('b0b0b0b0b0b0')).toMatchObject({ status: 'approved' });
       expect(byId.get('c0c0c0c0c0c0')).toMatchObject({ status: 'expired', answer: { by: 'baton' } });
 
       for (const [args, says] of [

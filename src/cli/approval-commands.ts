@@ -2,6 +2,7 @@ import { answerApproval } from '../approvals/index.js';
 import { BatonError, checkTenantName, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import { TenantScope, type Store } from '../store/index.js';
 import { currentActor } from '../observability/index.js';
+import { currentRunStatus } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
 import { withStore, type StoreOptions } from '../api/index.js';
 import { fullRunId, storeWhere } from './run-id.js';
@@ -86,6 +87,15 @@ export async function answerCommand(
       ...(options.message !== undefined ? { message: options.message } : {}),
     });
     output.stdout.write(`${approve ? 'Approved' : 'Denied'}: ${answered.summary} (run ${answered.runId}).\n`);
+    // Nobody waits on it now (the run ended, was killed, or stopped with --detach-on-wait): say how it is taken.
+    const run = await store.getRun(answered.runId);
+    const status = run && currentRunStatus(run);
+    if (status === 'succeeded')
+      output.stdout.write(`Run ${answered.runId} succeeded; nothing waits for this answer.\n`);
+    else if (status && status !== 'running')
+      output.stdout.write(
+        `Run ${answered.runId} is ${status}; it takes this answer when resumed: baton run --resume ${answered.runId}\n`,
+      );
     return 0;
   });
 }
