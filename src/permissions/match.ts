@@ -125,8 +125,18 @@ function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall,
     return (
       bashSpecifierMatches(rule.specifier, subject) || (restricting && optionsCoverCommand(rule.specifier, subject))
     );
-  if (rule.tool === 'WebFetch') return subject === rule.specifier;
+  if (rule.tool === 'WebFetch') return domainMatches(rule.specifier, subject);
   return pathMatches(rule.specifier, subject, call);
+}
+
+/**
+ * `domain:example.com` is that host (host names compare without case, as URLs give them);
+ * `domain:*.example.com` is any host under it.
+ */
+function domainMatches(specifier: string, subject: string): boolean {
+  const wanted = specifier.toLowerCase();
+  if (!wanted.startsWith('domain:*.')) return subject === wanted;
+  return subject.startsWith('domain:') && subject.endsWith(wanted.slice('domain:*'.length));
 }
 
 function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {

@@ -207,6 +207,17 @@ describe('permission rules', () => {
     expect(decideToolCall(rules, call('mcp__githubx__list')).behavior).toBe('deny');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://example.com/a' })).behavior).toBe('allow');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://evil.example.net/' })).behavior).toBe('deny');
+    // Host names compare without case; `*.` takes the hosts under a domain, not look-alikes.
+    const hosts = policy({ allow: ['WebFetch(domain:Docs.Example.com)', 'WebFetch(domain:*.example.org)'] });
+    for (const [url, behavior] of [
+      ['https://DOCS.example.com/a', 'allow'],
+      ['https://api.example.org/v1', 'allow'],
+      ['https://a.b.example.org/', 'allow'],
+      ['https://example.org/', 'deny'],
+      ['https://evilexample.org/', 'deny'],
+      ['https://example.org.evil.io/', 'deny'],
+    ])
+      expect(decideToolCall(hosts, call('WebFetch', { url })).behavior, url).toBe(behavior);
   });
 
   it('takes a * at the end of an MCP tool name as a prefix, and refuses it where it could never match', () => {
