@@ -197,6 +197,57 @@ phases:
     expect(requestCount(summary, 'first')).toBe(1);
   }, 240_000);
 
+  it('a gate denied meanwhile stays denied on --resume; resumed again after that, it is asked anew and approved', async () => {
+    const dir = join(model.home.dir, 'gate-denied');
+    mkdirSync(dir);
+    const path = join(dir, 'workflow.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: gate-denied
+phases:
+  - { id: one, agents: [{ id: first, prompt: Quick first step }] }
+  - id: two
+    dependsOn: [one]
+    approval: { before: true }
+    agents: [{ id: second, prompt: Quick second step }]
+`,
+    );
+    const cli = (...args: string[]) => runCli(args, { env: env() });
+    const gateOf = async (runId: string) =>
+      (JSON.parse((await cli('approvals', '--json', '--run', runId)).stdout) as ApprovalRecord[])[0];
+    const first = await cli('run', path, '--detach-on-wait', '--json');
+    expect(first.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const { runId } = JSON.parse(first.stdout) as RunSummary;
+    const denied = (await gateOf(runId))!;
+    expect((await cli('deny', denied.id, '--message', 'not before the freeze ends')).code).toBe(0);
+
+    // The answer given while no orchestrator ran is the one the resumed run takes.
+    const refused = await cli('run', '--resume', runId, '--detach-on-wait', '--json');
+    expect(refused.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(refused.code).toBe(1);
+    const skipped = (JSON.parse(refused.stdout) as RunSummary).phases.find((p) => p.id === 'two')!;
+    expect(skipped).toMatchObject({ status: 'skipped', error: { code: 'BATON_APPROVAL_DENIED' } });
+    expect(skipped.error!.message).toContain('not before the freeze ends');
+
+    // Resumed once more, after that run told of the denial: the gate asks again.
+    const asking = await cli('run', '--resume', runId, '--detach-on-wait', '--json');
+    expect(asking.code).toBe(EXIT_WAITING_FOR_APPROVAL);
+    const again = (await gateOf(runId))!;
+    expect(again).toMatchObject({ kind: 'phase.before', phaseId: 'two', status: 'pending' });
+    expect(again.id).not.toBe(denied.id);
+    expect((await cli('approve', again.id)).code).toBe(0);
+    const done = await cli('run', '--resume', runId, '--json');
+    expect(done.code).toBe(0);
+    const summary = JSON.parse(done.stdout) as RunSummary;
+    expect(summary.phases.flatMap((p) => p.agents.map((a) => `${a.id}:${a.status}`))).toEqual([
+      'first:succeeded',
+      'second:succeeded',
+    ]);
+    expect(requestCount(summary, 'first')).toBe(1);
+    expect(requestCount(summary, 'second')).toBe(1);
+  }, 300_000);
+
   it('--detach-on-wait also stops when agents wait for slots that waiting agents hold (parallel_limit)', async () => {
     const { path, dir } = typoProject(
       'slots',

@@ -24,7 +24,7 @@ export interface AgentSpec {
    * Every tool call is decided by Baton under these rules (allowedTools and disallowedTools already
    * merged in); without them Claude Code decides with allowedTools alone, as before permissions.
    */
-  permissions?: PermissionPolicy & { webhookUrl?: string };
+  permissions?: PermissionPolicy & { webhookUrl?: string; askAgainBefore?: number };
   /** Only these servers are given to the agent (`--strict-mcp-config`). */
   mcpServers?: Record<string, McpLaunchConfig>;
   /** The complete environment of the agent process. */

@@ -4,7 +4,9 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
-import { ApprovalDesk, answerApproval, watchNewRequests } from './index.js';
+import type { BatonConfig } from '../config/index.js';
+import type { PhaseSpec, Workflow } from '../workflow/index.js';
+import { ApprovalDesk, answerApproval, PhaseGates, watchNewRequests } from './index.js';
 import { onlyPeopleLeft, WorkerHolds } from './detach.js';
 import { toolApprovalId, waitForAnswer } from './requests.js';
 import { webhookPayload } from './webhook.js';
@@ -16,6 +18,15 @@ const manualClock = (start = 1_000): Clock & { advance(ms: number): void } => {
   let now = start;
   return { now: () => now, advance: (ms) => (now += ms) };
 };
+
+/** Looks until `check` finds something: the store is written by work going on beside the test. */
+async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 const request = (extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   id: 'q1',
@@ -62,15 +73,30 @@ describe('approval requests', () => {
   });
 
   it('refuses a second answer and an unknown id with BATON_APPROVAL_NOT_FOUND, saying who answered', async () => {
+    const clock = manualClock();
     await temp.store.saveApproval(request());
-    await answerApproval(temp.store, { id: 'q1', approve: false, by: 'ann@box' });
-    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'bob@box' })).rejects.toMatchObject({
+    await answerApproval(temp.store, { id: 'q1', approve: false, by: 'ann@box', clock });
+    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'bob@box', clock })).rejects.toMatchObject({
       code: ErrorCodes.approvalNotFound,
-      message: expect.stringContaining('denied already (by ann@box)'),
+      message: expect.stringContaining('denied already (by ann@box at 1970-01-01T00:00:01.000Z)'),
     });
     await expect(answerApproval(temp.store, { id: 'nope', approve: true, by: 'x' })).rejects.toMatchObject({
       code: ErrorCodes.approvalNotFound,
     });
+  });
+
+  it('refuses an answer past the deadline, though no waiter marked it (a dead orchestrator): the call stays denied', async () => {
+    const clock = manualClock(5_000);
+    await temp.store.saveApproval(request());
+    await expect(answerApproval(temp.store, { id: 'q1', approve: true, by: 'ann@box', clock })).rejects.toMatchObject({
+      code: ErrorCodes.approvalNotFound,
+      message: expect.stringMatching(
+        /q1 expired: nobody answered before its deadline \(1970-01-01T00:00:05\.000Z\), so it was denied/,
+      ),
+    });
+    // The agent resumed later finds the request expired, not approved.
+    expect(await waitForAnswer(temp.store, 'q1', { clock, pollMs: 1 })).toMatchObject({ status: 'expired' });
+    expect(await temp.store.listAuditEvents({ action: 'approval.approved' })).toEqual([]);
   });
 
   it('puts what a webhook needs in its payload: the request and the commands that answer it', () => {
@@ -128,7 +154,7 @@ describe('the tool gate', () => {
     const asked = await waitForPending();
     expect(asked.summary).toBe('Bash(git push https://[REDACTED]@host/repo)');
     expect(asked).toMatchObject({ rule: 'Bash(git push:*)', deadline: 61_000, agentId: 'a1' });
-    await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday' });
+    await answerApproval(temp.store, { id: asked.id, approve: false, by: 'ann@box', message: 'not on Friday', clock });
     expect(await verdict).toEqual({
       behavior: 'deny',
       message: 'ann@box denied this tool call: not on Friday',
@@ -151,13 +177,68 @@ describe('the tool gate', () => {
     });
   });
 
+  it('asks again, after a resume, a call denied or expired before the run ended; a crash while it waits finds it', async () => {
+    const clock = manualClock();
+    const desk = new ApprovalDesk({ store: temp.store, clock, pollMs: 1, redactor: new SecretRedactor([]) });
+    const ask = (askAgainBefore?: number) =>
+      desk.toolGate(
+        { runId: 'r1', agentId: 'a1' },
+        { ...policy, onTimeout: 'fail' },
+        askAgainBefore,
+      )(call('git push'), new AbortController().signal);
+    const first = ask();
+    const expired = await waitForPending();
+    clock.advance(60_000);
+    expect(await first).toMatchObject({ behavior: 'deny', interrupt: true });
+    // Within the run, the same call is answered as before, without asking.
+    expect(await ask()).toMatchObject({ behavior: 'deny', by: 'timeout' });
+    // The run ended (the agent failed) at 62 000; resumed, the call waits for a person again.
+    clock.advance(1_000);
+    const resumed = ask(62_000);
+    const again = await waitForPending();
+    expect(again.id).not.toBe(expired.id);
+    expect(again).toMatchObject({ status: 'pending', deadline: 122_000 });
+    await answerApproval(temp.store, { id: again.id, approve: true, by: 'ann@box', clock });
+    expect(await resumed).toMatchObject({ behavior: 'allow', by: 'person' });
+    // Had that orchestrator been killed while it waited, the next one (resumed from a crash) finds the answer.
+    expect(await ask()).toMatchObject({ behavior: 'allow', by: 'person' });
+    expect(await ask(62_000)).toMatchObject({ behavior: 'allow', by: 'person' });
+    expect(await temp.store.listApprovals({ runId: 'r1' })).toHaveLength(2);
+  });
+
   async function waitForPending(): Promise<ApprovalRecord> {
-    for (;;) {
-      const [pending] = await temp.store.listApprovals({ status: 'pending' });
-      if (pending) return pending;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    return waitFor(async () => (await temp.store.listApprovals({ status: 'pending' }))[0]);
   }
+});
+
+describe('phase gates', () => {
+  it("take the deadline of the phase's own permissions over the defaults' and the config's", async () => {
+    const clock = manualClock();
+    const gates = (phasePermissions?: PhaseSpec['permissions']) => {
+      const phase = { id: 'ship', approval: { before: true }, permissions: phasePermissions } as PhaseSpec;
+      const workflow = { defaults: { permissions: { approvalTimeoutMs: 60_000 } } } as unknown as Workflow;
+      const config = { permissions: { approvalTimeoutMs: 7_200_000, onTimeout: 'fail' } } as BatonConfig;
+      const stop = new AbortController();
+      const options = { store: temp.store, workflow, config, signal: stop.signal, clock };
+      const waiting = new PhaseGates({ ...options, runId: `r-${phasePermissions ? 'own' : 'defaults'}` }).before(
+        phase,
+        new Map(),
+      );
+      return { waiting, stop };
+    };
+    for (const [own, deadline] of [
+      [{ approvalTimeoutMs: 5_000 }, 6_000],
+      [undefined, 61_000],
+    ] as const) {
+      const { waiting, stop } = gates(own);
+      const asked = await waitFor(async () =>
+        (await temp.store.listApprovals({ status: 'pending' })).find((r) => r.runId.endsWith(own ? 'own' : 'defaults')),
+      );
+      expect(asked).toMatchObject({ kind: 'phase.before', phaseId: 'ship', deadline, onTimeout: 'fail' });
+      stop.abort();
+      expect(await waiting).toMatchObject({ status: 'cancelled' });
+    }
+  });
 });
 
 describe('detach on wait', () => {
@@ -304,7 +385,7 @@ describe('watching a run for new requests', () => {
     await first;
     first = next();
     // The first request is answered and a second one is asked: only the new one is told, once.
-    await answerApproval(store, { id: 'w1', approve: true, by: 'me@host' });
+    await answerApproval(store, { id: 'w1', approve: true, by: 'me@host', clock: manualClock() });
     await store.saveApproval(request({ id: 'w2', runId: 'rw', agentId: 'a2' }));
     await first;
     stop.abort();

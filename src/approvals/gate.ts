@@ -8,7 +8,7 @@ import {
   type PermissionPolicy,
 } from '../permissions/index.js';
 import type { Store } from '../store/index.js';
-import { approvalDetails, toolApprovalId, waitForAnswer } from './requests.js';
+import { approvalDetails, approvalId, toolApprovalId, waitForAnswer } from './requests.js';
 import { notifyWebhook } from './webhook.js';
 
 export interface ApprovalDeskOptions {
@@ -39,13 +39,18 @@ export class ApprovalDesk {
     this.actor = options.actor ?? currentActor();
   }
 
-  /** Stores the request (or finds the one asked before), tells the webhook about a new one, and waits. */
+  /**
+   * Stores the request (or finds the one asked before), tells the webhook about a new one, and waits.
+   * A request denied or expired by `askAgainBefore` (a resumed run's end before) was told to the
+   * orchestrator that ended the run: the question is asked again, as a new request.
+   */
   async ask(
     request: Omit<ApprovalRecord, 'requestedAt' | 'deadline' | 'status' | 'summary'> & {
       summary: string;
       timeoutMs: number;
     },
     signal: AbortSignal,
+    askAgainBefore?: number,
   ): Promise<ApprovalRecord> {
     const { store } = this.options;
     const now = this.clock.now();
@@ -57,7 +62,14 @@ export class ApprovalDesk {
       deadline: now + timeoutMs,
       status: 'pending',
     };
-    const stored = await store.saveApproval(fresh);
+    let stored = await store.saveApproval(fresh);
+    // Each asking again has an id derived from the one before, so a crash while it waits finds it too.
+    while (stored.status === 'denied' || stored.status === 'expired') {
+      const again = approvalId(stored.id, 'asked again');
+      const next = await store.getApproval(again);
+      if (!next && !(askAgainBefore !== undefined && stored.answer && stored.answer.at <= askAgainBefore)) break;
+      stored = next ?? (await store.saveApproval({ ...fresh, id: again }));
+    }
     if (stored.requestedAt === now && stored.status === 'pending') await this.announce(stored);
     return waitForAnswer(store, stored.id, {
       clock: this.clock,
@@ -95,7 +107,11 @@ export class ApprovalDesk {
    */
   static forJob(
     store: Store,
-    job: { runId: string; agentId: string; spec: { permissions?: PermissionPolicy & { webhookUrl?: string } } },
+    job: {
+      runId: string;
+      agentId: string;
+      spec: { permissions?: PermissionPolicy & { webhookUrl?: string; askAgainBefore?: number } };
+    },
     clock?: Clock,
   ): ToolGate | undefined {
     const policy = job.spec.permissions;
@@ -105,11 +121,15 @@ export class ApprovalDesk {
       ...(clock ? { clock } : {}),
       ...(policy.webhookUrl !== undefined ? { webhookUrl: policy.webhookUrl } : {}),
     });
-    return desk.toolGate({ runId: job.runId, agentId: job.agentId }, policy);
+    return desk.toolGate({ runId: job.runId, agentId: job.agentId }, policy, policy.askAgainBefore);
   }
 
   /** The gate for one agent: every tool call decided by its rules, an `ask` by a person. */
-  toolGate(target: { runId: string; agentId: string; phaseId?: string }, policy: PermissionPolicy): ToolGate {
+  toolGate(
+    target: { runId: string; agentId: string; phaseId?: string },
+    policy: PermissionPolicy,
+    askAgainBefore?: number,
+  ): ToolGate {
     return async (call, signal) => {
       const decision = decideToolCall(policy, call);
       const summary = this.redactor.redact(describeToolCall(call));
@@ -129,6 +149,7 @@ export class ApprovalDesk {
           timeoutMs: policy.approvalTimeoutMs,
         },
         signal,
+        askAgainBefore,
       );
       return this.verdict(answered, decision, call);
     };

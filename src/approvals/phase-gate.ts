@@ -1,6 +1,6 @@
 import type { BatonConfig } from '../config/index.js';
 import { ErrorCodes, systemClock, type ApprovalRecord, type Clock, type ErrorInfo } from '../core/index.js';
-import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../permissions/index.js';
+import { mergePermissions } from '../permissions/index.js';
 import type { PhaseOutput, PhaseStatus, Store } from '../store/index.js';
 import type { PhaseSpec, Workflow } from '../workflow/index.js';
 import { ApprovalDesk } from './gate.js';
@@ -18,6 +18,8 @@ export interface PhaseGateOptions {
   config: BatonConfig;
   /** The run's kill switch: a cancelled run stops waiting. */
   signal: AbortSignal;
+  /** A resumed run's end before: a gate denied or expired by then is asked about again. */
+  askAgainBefore?: () => number | undefined;
   clock?: Clock;
 }
 
@@ -75,7 +77,8 @@ export class PhaseGates {
 
   private ask(phase: PhaseSpec, kind: 'phase.before' | 'phase.after', summary: string): Promise<ApprovalRecord> {
     const { runId, workflow, config } = this.options;
-    const policy = { ...config.permissions, ...workflow.defaults?.permissions };
+    // The phase's own permissions are the most specific level, as for its agents' calls.
+    const policy = mergePermissions([config.permissions, workflow.defaults?.permissions, phase.permissions]);
     return this.desk.ask(
       {
         id: approvalId(runId, kind, phase.id),
@@ -83,10 +86,11 @@ export class PhaseGates {
         runId,
         phaseId: phase.id,
         summary: phase.approval?.message ? `${phase.approval.message}\n${summary}` : summary,
-        onTimeout: policy.onTimeout ?? 'deny',
-        timeoutMs: policy.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+        onTimeout: policy.onTimeout,
+        timeoutMs: policy.approvalTimeoutMs,
       },
       this.options.signal,
+      this.options.askAgainBefore?.(),
     );
   }
 

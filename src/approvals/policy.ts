@@ -6,6 +6,8 @@ import type { ResolvedAgent } from '../workflow/index.js';
 export interface AgentPermissions extends PermissionPolicy {
   /** `approval_webhook_url`: told about each request this agent makes. */
   webhookUrl?: string;
+  /** A resumed run's end before: a call denied or expired by then is asked about again. */
+  askAgainBefore?: number;
 }
 
 /**

@@ -65,11 +65,7 @@ export async function waitForAnswer(store: Store, id: string, options: WaitOptio
       throw new BatonError(ErrorCodes.approvalNotFound, `approval request ${id} disappeared from the store`);
     if (request.status !== 'pending' || options.signal?.aborted) return request;
     if (clock.now() >= request.deadline) {
-      const expired = await store.saveApprovalDecision({
-        id,
-        status: 'expired',
-        answer: { by: 'baton', at: clock.now(), message: 'nobody answered before the deadline' },
-      });
+      const expired = await expire(store, id, clock.now());
       // Someone answered in the same instant: their answer stands.
       return expired ?? (await store.getApproval(id))!;
     }
@@ -86,14 +82,15 @@ export async function answerApproval(
   answer: { id: string; approve: boolean; by: string; message?: string; clock?: Clock },
 ): Promise<ApprovalRecord> {
   const status: ApprovalStatus = answer.approve ? 'approved' : 'denied';
+  const now = (answer.clock ?? systemClock).now();
+  // Past its deadline a request is decided already (denied, or the agent failed), even while no
+  // waiter is there to mark it (a dead orchestrator, between two polls): a late answer must not win.
+  const current = await store.getApproval(answer.id);
+  if (current?.status === 'pending' && now >= current.deadline) await expire(store, answer.id, now);
   const decided = await store.saveApprovalDecision({
     id: answer.id,
     status,
-    answer: {
-      by: answer.by,
-      at: (answer.clock ?? systemClock).now(),
-      ...(answer.message !== undefined ? { message: answer.message } : {}),
-    },
+    answer: { by: answer.by, at: now, ...(answer.message !== undefined ? { message: answer.message } : {}) },
   });
   if (decided) {
     await store.saveAuditEvent({
@@ -105,13 +102,26 @@ export async function answerApproval(
     });
     return decided;
   }
-  const existing = await store.getApproval(answer.id);
-  throw new BatonError(
-    ErrorCodes.approvalNotFound,
-    existing
-      ? `Approval request ${answer.id} is ${existing.status} already${existing.answer ? ` (by ${existing.answer.by})` : ''}. List pending ones with: baton approvals`
-      : `No approval request ${answer.id}. List pending ones with: baton approvals`,
-  );
+  throw new BatonError(ErrorCodes.approvalNotFound, notAnswerable(answer.id, await store.getApproval(answer.id)));
+}
+
+/** Why a request takes no answer: unknown, answered already (by whom, when), or past its deadline. */
+function notAnswerable(id: string, existing: ApprovalRecord | undefined): string {
+  const list = 'List pending ones with: baton approvals';
+  if (!existing) return `No approval request ${id}. ${list}`;
+  const at = existing.answer ? new Date(existing.answer.at).toISOString() : '';
+  if (existing.status === 'expired')
+    return `Approval request ${id} expired: nobody answered before its deadline (${new Date(existing.deadline).toISOString()}), so ${existing.onTimeout === 'fail' ? 'it failed' : 'it was denied'}. ${list}`;
+  return `Approval request ${id} is ${existing.status} already (by ${existing.answer?.by ?? 'someone'} at ${at}). ${list}`;
+}
+
+/** Marks a request past its deadline expired; undefined when an answer came first. */
+function expire(store: Store, id: string, now: number): Promise<ApprovalRecord | undefined> {
+  return store.saveApprovalDecision({
+    id,
+    status: 'expired',
+    answer: { by: 'baton', at: now, message: 'nobody answered before the deadline' },
+  });
 }
 
 /** What the audit trail keeps about a request. */

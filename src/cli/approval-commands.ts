@@ -2,6 +2,7 @@ import { answerApproval } from '../approvals/index.js';
 import { BatonError, checkTenantName, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import { TenantScope, type Store } from '../store/index.js';
 import { currentActor } from '../observability/index.js';
+import { currentRunStatus } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
 import { withStore, type StoreOptions } from '../api/index.js';
 import { fullRunId, storeWhere } from './run-id.js';
@@ -28,9 +29,17 @@ export async function approvalsCommand(
   options: StoreOptions & { run?: string; json?: boolean; all?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
-    const requests = await scopeOf(store, options.tenant).listApprovals({
-      ...(options.run !== undefined ? { runId: await fullRunId(store, options.run) } : {}),
+  return withStore(options, async (store, config) => {
+    const scope = scopeOf(store, options.tenant);
+    const runId = options.run !== undefined ? await fullRunId(store, options.run) : undefined;
+    // An unknown run (or another tenant's) is a mistyped id, not a run with nothing waiting.
+    if (runId !== undefined && !(await scope.getRun(runId)))
+      throw new BatonError(
+        ErrorCodes.runNotFound,
+        `No run with id ${runId} ${scope.tenant ? `for tenant ${scope.tenant}` : storeWhere(config)}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,
+      );
+    const requests = await scope.listApprovals({
+      ...(runId !== undefined ? { runId } : {}),
       ...(options.all ? {} : { status: 'pending' as const }),
     });
     if (options.json) {
@@ -78,6 +87,15 @@ export async function answerCommand(
       ...(options.message !== undefined ? { message: options.message } : {}),
     });
     output.stdout.write(`${approve ? 'Approved' : 'Denied'}: ${answered.summary} (run ${answered.runId}).\n`);
+    // Nobody waits on it now (the run ended, was killed, or stopped with --detach-on-wait): say how it is taken.
+    const run = await store.getRun(answered.runId);
+    const status = run && currentRunStatus(run);
+    if (status === 'succeeded')
+      output.stdout.write(`Run ${answered.runId} succeeded; nothing waits for this answer.\n`);
+    else if (status && status !== 'running')
+      output.stdout.write(
+        `Run ${answered.runId} is ${status}; it takes this answer when resumed: baton run --resume ${answered.runId}\n`,
+      );
     return 0;
   });
 }

@@ -170,6 +170,8 @@ function agentJob(
   const mcpServerNames = Object.keys(made.plan?.servers ?? {});
   const remainingBudget = ctx.budget.remainingUsd();
   const run = ctx.run();
+  const rules = agentToolRules(config, resolved, mcpServerNames);
+  const askAgainBefore = ctx.askAgainBefore();
   return {
     runId: ctx.runId,
     agentId: record.id,
@@ -184,7 +186,11 @@ function agentJob(
       appendSystemPrompt: made.appendSystemPrompt,
       model: resolved.model,
       cwd: made.cwd,
-      ...agentToolRules(config, resolved, mcpServerNames),
+      ...rules,
+      permissions: rules.permissions && {
+        ...rules.permissions,
+        ...(askAgainBefore !== undefined ? { askAgainBefore } : {}),
+      },
       mcpServers: made.plan?.servers,
       // The agent may not spend more than what is left of its own budget, nor of the run's.
       maxBudgetUsd: agentBudgetLeft(resolved.maxBudgetUsd, made.spentUsd, remainingBudget),

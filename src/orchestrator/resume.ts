@@ -95,6 +95,8 @@ export interface ResumedRun {
   generated: Array<{ id: string; generation: number; parentId: string }>;
   /** What the run's attempts and Baton's own calls spent before: its budget covers the whole run, not each orchestrator. */
   spent: { usd: number; tokens: number };
+  /** When the orchestrator before ended the run itself (not killed): every answer until then reached it. */
+  endedAt?: number;
 }
 
 async function spentByAttempts(store: Store, runId: string, agents: AgentRecord[]): Promise<ResumedRun['spent']> {
@@ -135,5 +137,6 @@ export async function loadResumedRun(
     agents,
     generated,
     spent: await spentBefore(store, runId, agents),
+    ...(stored.finishedAt !== undefined ? { endedAt: stored.finishedAt } : {}),
   };
 }

@@ -40,6 +40,11 @@ export interface RunContext {
   readonly redoMerge?: string[];
   /** The run as stored; set once the run starts. */
   readonly run: () => RunRecord;
+  /**
+   * For a run resumed after it ended (failed, cancelled): when it ended. A tool call or gate denied or
+   * expired by then was told to that orchestrator, and this one asks a person again.
+   */
+  readonly askAgainBefore: () => number | undefined;
   /** The phases whose context an agent of this phase inherits. */
   inheritedPhases(phaseId: string): string[];
 }
@@ -169,7 +174,7 @@ export function inheritsContext(workflow: Workflow, inheritedPhases: (phaseId: s
 /** Builds the context of a run from its options; `graph` is what the phase graph itself provides. */
 export function createRunContext(
   options: RunWorkflowOptions,
-  graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'inheritedPhases'> & {
+  graph: Pick<RunContext, 'runId' | 'events' | 'run' | 'askAgainBefore' | 'inheritedPhases'> & {
     /** A finished phase's output (a swarm's `foreach` list may come from one). */
     outputOf?: (phaseId: string) => PhaseOutput | undefined;
     /** Every phase known so far: the workflow's and those planners added. */
@@ -244,8 +249,9 @@ export function createRunContext(
       accumulator,
       sessionTtlMs: config.session_ttl_ms,
     }),
-    gates: new PhaseGates({ ...options, runId, signal: stop.signal, clock }),
+    gates: new PhaseGates({ ...options, runId, signal: stop.signal, clock, askAgainBefore: graph.askAgainBefore }),
     run: graph.run,
+    askAgainBefore: graph.askAgainBefore,
     inheritedPhases: graph.inheritedPhases,
   };
 }

@@ -60,6 +60,8 @@ class RunExecution implements PhaseGraph {
   private readonly generatedFrom = new Map<string, { generation: number; parentId: string }>();
   private readonly results = new Map<string, Promise<PhaseResult>>();
   private readonly outputs = new Map<string, PhaseOutput>();
+  /** When the run ended before this resume, if its orchestrator ended it (see `askAgainBefore`). */
+  private endedBefore: number | undefined;
 
   constructor(private readonly options: RunWorkflowOptions) {
     this.workflow = options.workflow;
@@ -70,6 +72,7 @@ class RunExecution implements PhaseGraph {
       runId: this.runId,
       events: this.events,
       run: () => this.runRecord,
+      askAgainBefore: () => this.endedBefore,
       inheritedPhases: (phaseId) => this.inheritedPhases(phaseId),
       outputOf: (phaseId) => this.outputs.get(phaseId),
       phases: () => this.phases.values(),
@@ -118,6 +121,7 @@ class RunExecution implements PhaseGraph {
         ...(priority !== undefined ? { priority } : {}),
       });
       this.runRecord = resumed.run;
+      this.endedBefore = resumed.endedAt;
       records.load(resumed.agents);
       this.ctx.budget.spentBefore(resumed.spent.usd, resumed.spent.tokens);
       for (const { id, ...origin } of resumed.generated) this.generatedFrom.set(id, origin);

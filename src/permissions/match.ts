@@ -41,9 +41,10 @@ const pathKeys = ['file_path', 'notebook_path', 'path'];
 
 function coversTool(rule: PermissionRule, tool: string): boolean {
   if (rule.tool === tool || families[rule.tool]?.includes(tool)) return true;
-  // `mcp__server` and `mcp__server__*` cover every tool of that server.
-  const server = rule.tool.endsWith('__*') ? rule.tool.slice(0, -3) : rule.tool;
-  return server.startsWith('mcp__') && server.split('__').length === 2 && tool.startsWith(`${server}__`);
+  // `mcp__server__get_*` covers the server's tools whose names start so; `mcp__server__*` all of them.
+  if (rule.tool.endsWith('*')) return tool.startsWith(rule.tool.slice(0, -1));
+  // `mcp__server` covers every tool of that server.
+  return rule.tool.startsWith('mcp__') && rule.tool.split('__').length === 2 && tool.startsWith(`${rule.tool}__`);
 }
 
 /** Where a path rule's pattern is anchored: `//` the root, `~/` home, anything else the working directory. */
@@ -124,8 +125,18 @@ function specifierMatches(rule: PermissionRule, subject: string, call: ToolCall,
     return (
       bashSpecifierMatches(rule.specifier, subject) || (restricting && optionsCoverCommand(rule.specifier, subject))
     );
-  if (rule.tool === 'WebFetch') return subject === rule.specifier;
+  if (rule.tool === 'WebFetch') return domainMatches(rule.specifier, subject);
   return pathMatches(rule.specifier, subject, call);
+}
+
+/**
+ * `domain:example.com` is that host (host names compare without case, as URLs give them);
+ * `domain:*.example.com` is any host under it.
+ */
+function domainMatches(specifier: string, subject: string): boolean {
+  const wanted = specifier.toLowerCase();
+  if (!wanted.startsWith('domain:*.')) return subject === wanted;
+  return subject.startsWith('domain:') && subject.endsWith(wanted.slice('domain:*'.length));
 }
 
 function rulesFor(texts: readonly string[], call: ToolCall): PermissionRule[] {

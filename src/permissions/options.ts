@@ -15,6 +15,31 @@ const sameOptions: Record<string, Record<string, string>> = {
   git: { '--force': '-f' },
 };
 
+/**
+ * Options a program takes before its subcommand (`git -C repo push`, `docker -H host rm`), from
+ * each one's manual: those taking the next word as their value, and every other word starting with
+ * `-` is an option alone. Deny and ask rules name the subcommand right after the program.
+ */
+const globalOptionsWithValue: Record<string, ReadonlySet<string>> = {
+  git: new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--super-prefix', '--config-env']),
+  docker: new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level']),
+  kubectl: new Set(['-n', '--namespace', '--context', '--kubeconfig', '-s', '--server', '--cluster', '--user']),
+  npm: new Set(['-C', '--prefix', '-w', '--workspace', '--userconfig', '--registry']),
+};
+
+/**
+ * The command without the options its program takes before its subcommand (`git -C repo -c a=b
+ * push` → `git push`), or undefined when it has none or its program is not listed.
+ */
+export function withoutGlobalOptions(words: readonly string[]): string[] | undefined {
+  const withValue = globalOptionsWithValue[words[0] ?? ''];
+  if (!withValue) return undefined;
+  let i = 1;
+  while (i < words.length && words[i]!.startsWith('-') && words[i] !== '--') i += withValue.has(words[i]!) ? 2 : 1;
+  if (words[i] === '--') i++;
+  return i === 1 || i >= words.length ? undefined : [words[0]!, ...words.slice(i)];
+}
+
 interface ReadCommand {
   operands: string[];
   options: Set<string>;

@@ -207,6 +207,53 @@ describe('permission rules', () => {
     expect(decideToolCall(rules, call('mcp__githubx__list')).behavior).toBe('deny');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://example.com/a' })).behavior).toBe('allow');
     expect(decideToolCall(rules, call('WebFetch', { url: 'https://evil.example.net/' })).behavior).toBe('deny');
+    // Host names compare without case; `*.` takes the hosts under a domain, not look-alikes.
+    const hosts = policy({ allow: ['WebFetch(domain:Docs.Example.com)', 'WebFetch(domain:*.example.org)'] });
+    for (const [url, behavior] of [
+      ['https://DOCS.example.com/a', 'allow'],
+      ['https://api.example.org/v1', 'allow'],
+      ['https://a.b.example.org/', 'allow'],
+      ['https://example.org/', 'deny'],
+      ['https://evilexample.org/', 'deny'],
+      ['https://example.org.evil.io/', 'deny'],
+    ])
+      expect(decideToolCall(hosts, call('WebFetch', { url })).behavior, url).toBe(behavior);
+  });
+
+  it('takes a * at the end of an MCP tool name as a prefix, and refuses it where it could never match', () => {
+    const rules = policy({ allow: ['mcp__github__*'], deny: ['mcp__github__delete_*'], ask: ['mcp__github__merge*'] });
+    const call = (tool: string): ToolCall => ({ tool, input: {}, cwd });
+    expect(decideToolCall(rules, call('mcp__github__get_issue')).behavior).toBe('allow');
+    expect(decideToolCall(rules, call('mcp__github__delete_branch'))).toEqual({
+      behavior: 'deny',
+      rule: 'mcp__github__delete_*',
+    });
+    expect(decideToolCall(rules, call('mcp__github__merge_pull_request')).behavior).toBe('ask');
+    expect(decideToolCall(rules, call('mcp__gitlab__delete_branch')).behavior).toBe('deny');
+    // A deny rule that matched nothing would be a guard silently off.
+    for (const text of ['Bash*', 'mcp__git*', 'Edit*(src/**)'])
+      expect(parseRule(text), text).toMatch(/a \* goes only at the end of an MCP tool name/);
+  });
+
+  it('sees a denied git, docker, kubectl or npm subcommand behind the options given before it', () => {
+    const rules = policy({
+      allow: ['Bash(git:*)', 'Bash(docker:*)', 'Bash(kubectl:*)', 'Bash(npm:*)'],
+      deny: ['Bash(git push:*)', 'Bash(docker rm:*)', 'Bash(kubectl delete:*)', 'Bash(npm publish:*)'],
+    });
+    for (const command of [
+      'git -C /repo push origin main',
+      'git -c user.name=x -c core.hooksPath=/dev/null push',
+      'git --no-pager --git-dir=.git push --force',
+      'git --work-tree . -P push',
+      '/usr/bin/git -C . push',
+      'sudo git -C repo push',
+      'docker -H tcp://host:2375 rm -f web',
+      'kubectl -n prod --context live delete pod x',
+      'npm --prefix pkg publish',
+    ])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('deny');
+    for (const command of ['git -C /repo log --grep push', 'git -c push.default=current status', 'npm -w a test'])
+      expect(decideToolCall(rules, bash(command)).behavior, command).toBe('allow');
   });
 
   it("describes a call for a person without the secrets in its arguments, whatever their value's shape", () => {

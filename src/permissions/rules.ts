@@ -22,6 +22,9 @@ export function parseRule(text: string): PermissionRule | string {
   const tool = open === -1 ? trimmed : trimmed.slice(0, open);
   if (!/^[A-Za-z][A-Za-z0-9_-]*(\*)?$/.test(tool))
     return `"${text}" is not a rule: give a tool name, e.g. Bash, Edit(src/**), mcp__github__create_issue`;
+  // A rule that could never match would leave a deny silently unenforced.
+  if (tool.endsWith('*') && !/^mcp__[A-Za-z0-9_-]+?__/.test(tool))
+    return `"${text}": a * goes only at the end of an MCP tool name (mcp__github__*, mcp__github__get_*); write ${tool.slice(0, -1) || 'the tool name'}`;
   if (open === -1) return { text: trimmed, tool };
   if (!trimmed.endsWith(')')) return `"${text}" is missing its closing ")"`;
   const specifier = trimmed.slice(open + 1, -1).trim();
@@ -70,7 +73,7 @@ export interface PermissionPolicy {
   onTimeout: 'deny' | 'fail';
 }
 
-export const DEFAULT_APPROVAL_TIMEOUT_MS = 3_600_000;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 3_600_000;
 
 /**
  * Merges permission blocks from the broadest (config) to the most specific (agent): rule lists add

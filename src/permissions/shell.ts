@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { withoutGlobalOptions } from './options.js';
 import { parseShellLine, type ShellWord } from './shell-grammar.js';
 
 /** What rules compare with one shell command line. */
@@ -126,7 +127,10 @@ function judgeWords(words: readonly ShellWord[], line: JudgedLine, depth: number
     const name = tail[0]!.value;
     if (name === undefined) continue;
     const base = basename(name);
-    line.restricted.push(spoken(tail), spoken([{ text: base, value: base }, ...tail.slice(1)]));
+    const named = [{ text: base, value: base }, ...tail.slice(1)];
+    line.restricted.push(spoken(tail), spoken(named));
+    const subcommand = withoutGlobalOptions(named.map((w) => w.value ?? w.text));
+    if (subcommand) line.restricted.push(subcommand.join(' '));
     judgeShellCode(base, tail, line, depth);
   }
 }
