@@ -36,9 +36,17 @@ let worktreeQueue: Promise<unknown> = Promise.resolve();
 const changesWorktrees = (args: string[]): boolean =>
   args[0] === 'worktree' && ['add', 'remove', 'prune', 'move'].includes(args[1] ?? '');
 
+/**
+ * A repository's hooks are its user's, for their own checkouts and commits: a failing, slow or
+ * interactive one (a post-checkout install, a commitizen prepare-commit-msg) must not stop the
+ * worktrees and commits Baton makes for itself, which `--no-verify` alone does not cover.
+ */
+const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
+
 function runGit(cwd: string, args: string[], options: GitOptions) {
   if (!changesWorktrees(args)) return exec('git', args, execOptions(cwd, options));
-  const turn = worktreeQueue.then(() => exec('git', args, execOptions(cwd, options)));
+  const command = args[1] === 'add' ? [...NO_HOOKS, ...args] : args;
+  const turn = worktreeQueue.then(() => exec('git', command, execOptions(cwd, options)));
   worktreeQueue = turn.catch(() => undefined);
   return turn;
 }
@@ -73,9 +81,10 @@ export async function tryGit(cwd: string, args: string[], options: GitOptions = 
 
 /**
  * Git options for the commits Baton makes itself (an agent's changes, merges): as Baton, unsigned, and
- * with `--no-verify` added by the caller, so a user's signing setup or hooks cannot refuse them.
+ * without hooks (`--no-verify` is added by the caller too), so a user's signing setup or hooks cannot refuse them.
  */
 export const BATON_COMMITTER = [
+  ...NO_HOOKS,
   '-c',
   'user.name=Baton',
   '-c',

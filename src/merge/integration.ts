@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
@@ -114,6 +115,7 @@ export async function unmergedFiles(path: string): Promise<string[]> {
  * it (nothing was resolved).
  */
 export async function stageResolution(path: string, head: string, commit: string): Promise<boolean> {
+  if (await leftAsGitLeftIt(path)) return false;
   await git(path, ['add', '-A'], mergeErrors);
   if ((await unmergedFiles(path)).length > 0) return false;
   const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
@@ -130,6 +132,25 @@ export async function stageResolution(path: string, head: string, commit: string
   }
   const check = await tryGit(path, ['diff', '--cached', '--check', head]);
   return !check.stdout.includes('conflict marker');
+}
+
+/**
+ * Whether a conflict without markers (a binary file, a file deleted on one side) is still unmerged and
+ * holds what git left there (our side, else theirs): the resolver decided nothing about it, and staging
+ * it as it is would silently drop the incoming side. A decision is an edit, a deletion, or `git add`/`git rm`.
+ */
+async function leftAsGitLeftIt(path: string): Promise<boolean> {
+  const left = new Map<string, string>();
+  for (const entry of pathList(await git(path, ['ls-files', '-u', '-z'], mergeErrors))) {
+    const [info = '', file = ''] = entry.split('\t');
+    const [, blob = '', stage] = info.split(' ');
+    if (stage === '2' || (stage === '3' && !left.has(file))) left.set(file, blob);
+  }
+  for (const [file, blob] of left) {
+    if (!existsSync(join(path, file))) continue;
+    if ((await git(path, ['hash-object', '--', file], mergeErrors)) === blob) return true;
+  }
+  return false;
 }
 
 /**

@@ -145,7 +145,9 @@ async function startReport(
     steps: [],
     startedAt: clock.now(),
   };
-  if (!stored?.createdBranch && (await branchExists(root, into))) {
+  // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
+  const owned = stored?.createdBranch === true && stored.into === into;
+  if (!owned && (await branchExists(root, into))) {
     const error = {
       code: ErrorCodes.mergeBranchExists,
       message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
