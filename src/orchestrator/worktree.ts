@@ -21,13 +21,7 @@ export async function createWorktree(
   agentId: string,
   base?: string,
 ): Promise<AgentWorkspace> {
-  const root = await git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
-    throw new BatonError(
-      ErrorCodes.worktree,
-      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
-      { cause: error },
-    );
-  });
+  const root = await repositoryRoot(repo);
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
@@ -44,6 +38,21 @@ export async function createWorktree(
   const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
   await git(root, ['worktree', 'add', '-b', branch, path, baseCommit]);
   return { ...reused, baseCommit };
+}
+
+async function repositoryRoot(repo: string): Promise<string> {
+  return git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
+    throw new BatonError(
+      ErrorCodes.worktree,
+      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
+      { cause: error },
+    );
+  });
+}
+
+/** The commit `repo`'s checkout is on: where a phase's branches start unless it builds on a merge. */
+export async function repositoryHead(repo: string): Promise<string> {
+  return git(await repositoryRoot(repo), ['rev-parse', 'HEAD']);
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
