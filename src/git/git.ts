@@ -92,3 +92,6 @@ export const BATON_COMMITTER = [
   '-c',
   'commit.gpgSign=false',
 ];
+
+/** A worktree agent's branch: a name git accepts, from the run and agent ids. */
+export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
@@ -28,11 +28,30 @@ export async function integrationBranch(repo: string, into: string, runId: strin
 
 /**
  * Checks each merge phase's `into` before anything runs, with a run id of the right shape: git must
- * accept what it gives as a branch name, or the agents would run only for their merge to fail.
+ * accept what it gives as a branch name, and it must not be, or be a folder of or inside, the branch
+ * of a worktree agent (`baton/<run8>/<agent id>`) or another phase's `into`: git cannot hold both `a`
+ * and `a/b`, and a branch cannot be two things, so the agents would run only for their merge to fail.
  */
 export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd: string): Promise<void> {
   const sampleRunId = '00000000-0000-4000-8000-000000000000';
-  for (const phase of phases) if (phase.merge) await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
+  const taken = phases
+    .filter((phase) => phase.workspace === 'worktree')
+    .flatMap((phase) => phase.agents.map((a) => ({ branch: worktreeBranch(sampleRunId, a.id), of: `agent ${a.id}` })));
+  for (const phase of phases) {
+    if (!phase.merge) continue;
+    const into = await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
+    const clash = taken.find(
+      ({ branch }) => branch === into || branch.startsWith(`${into}/`) || into.startsWith(`${branch}/`),
+    );
+    if (clash) {
+      const shown = (name: string): string => name.replaceAll(sampleRunId.slice(0, 8), '<run8>');
+      throw new BatonError(
+        ErrorCodes.workflowInvalid,
+        `merge.into of phase ${phase.id} gives "${shown(into)}", which clashes with the branch "${shown(clash.branch)}" of ${clash.of}; git cannot have both. Rename the phase or the agent, or set another into, such as into: "baton/{{run8}}/{{phase}}-merged"`,
+      );
+    }
+    taken.push({ branch: into, of: `phase ${phase.id} (its merge.into)` });
+  }
 }
 
 export async function repositoryRoot(repo: string): Promise<string> {

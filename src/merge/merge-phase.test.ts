@@ -10,7 +10,7 @@ import { agentRecord } from '../../test/support/records.js';
 import { requireProgram } from '../../test/support/programs.js';
 import { type AgentRecord, type AgentStatus } from '../store/index.js';
 import { mergeSchema, type PhaseSpec } from '../workflow/index.js';
-import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
+import { checkIntegrationBranches, mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
 
 const RUN = '0123456789abcdef';
 const temp = useTempStore('baton-merge-');
@@ -608,5 +608,27 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     expect(report).toMatchObject({ status: 'succeeded', into: `team/integration/edit/${RUN.slice(0, 8)}` });
     expect(git('show', `${report.into}:a.txt`)).toBe('A');
     expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it("an into that is, holds or sits inside an agent's branch or another phase's into is refused before anything runs", async () => {
+    const { repo } = setup('clash');
+    const phase = (id: string, agents: string[], spec: Record<string, unknown>) =>
+      ({
+        id,
+        workspace: 'worktree',
+        agents: agents.map((agentId) => ({ id: agentId, prompt: 'p' })),
+        merge: mergeSchema.parse(spec),
+      }) as unknown as PhaseSpec;
+    // The default into of a one-agent phase named like its agent is that agent's own branch.
+    await expect(checkIntegrationBranches([phase('writer', ['writer'], {})], repo)).rejects.toThrow(
+      'merge.into of phase writer gives "baton/<run8>/writer", which clashes with the branch "baton/<run8>/writer" of agent writer',
+    );
+    await expect(checkIntegrationBranches([phase('edit', ['a'], { into: 'baton/{{run8}}' })], repo)).rejects.toThrow(
+      'clashes with the branch "baton/<run8>/a" of agent a',
+    );
+    const nested = [phase('one', ['a'], { into: 'team/x' }), phase('two', ['b'], { into: 'team/x/{{phase}}' })];
+    await expect(checkIntegrationBranches(nested, repo)).rejects.toThrow('of phase one (its merge.into)');
+    const fine = [phase('edit', ['a', 'b'], {}), phase('more', ['c'], { into: 'team/{{phase}}' })];
+    await expect(checkIntegrationBranches(fine, repo)).resolves.toBeUndefined();
   });
 });

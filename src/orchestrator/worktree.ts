@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit } from '../git/index.js';
+import { BATON_COMMITTER, git, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
-
-/** A branch name git accepts, from a run and agent id. */
-export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
 
 /**
  * Gives an agent its own worktree and branch of `repo`, started at `base` (a merged earlier phase's
