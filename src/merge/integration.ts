@@ -81,13 +81,10 @@ export async function checkoutIntegration(
   next?: string,
 ): Promise<'clean' | 'merging' | 'committed'> {
   if (!(await worktreeRegistered(repo, path))) {
-    // A directory left by a worktree add that was killed half-way is Baton's own and in the way.
-    await rm(path, { recursive: true, force: true });
-    await mkdir(dirname(path), { recursive: true });
-    await git(repo, ['worktree', 'prune'], mergeErrors);
+    await clearWorktreeDir(repo, path);
     const checkout = (await branchExists(repo, branch)) ? [path, branch] : ['-b', branch, path, head];
     await git(repo, ['worktree', 'add', '-q', ...checkout], mergeErrors);
-  }
+  } else await removeStaleLocks(path, branch);
   if (next) {
     const current = await git(path, ['rev-parse', 'HEAD'], mergeErrors);
     const parents = (await git(path, ['rev-list', '--parents', '-n', '1', 'HEAD'], mergeErrors)).split(' ').slice(1);
@@ -97,6 +94,17 @@ export async function checkoutIntegration(
   }
   await resetTo(path, head);
   return 'clean';
+}
+
+/**
+ * Removes the locks a git command killed with its orchestrator (a whole process group SIGKILLed) left
+ * in Baton's own worktree and on its own branch, which would stop every later step ("File exists").
+ * Nothing else runs git there: the merge's steps run one at a time.
+ */
+async function removeStaleLocks(path: string, branch: string): Promise<void> {
+  const locks = ['index.lock', 'HEAD.lock', `refs/heads/${branch}.lock`].flatMap((lock) => ['--git-path', lock]);
+  const paths = await git(path, ['rev-parse', '--path-format=absolute', ...locks], mergeErrors);
+  await Promise.all(paths.split('\n').map((lock) => rm(lock, { force: true })));
 }
 
 /** Throws away whatever is in the worktree and puts it (and its branch) at `commit`. */
@@ -190,10 +198,17 @@ export async function changedFiles(repo: string, base: string, commit: string): 
   return pathList(await git(repo, ['diff', '-z', '--name-only', base, commit], mergeErrors));
 }
 
-/** A throwaway worktree at `commit` for `verifyEach`; removed by the returned function. */
-export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
+/** A directory left by a worktree add killed half-way (with the orchestrator) is Baton's own and in the way. */
+async function clearWorktreeDir(repo: string, path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
   await mkdir(dirname(path), { recursive: true });
+  await git(repo, ['worktree', 'prune'], mergeErrors);
+}
+
+/** A throwaway worktree at `commit` for `verifyEach` and bisection; removed by the returned function. */
+export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
   if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+  else await clearWorktreeDir(repo, path);
   await git(repo, ['worktree', 'add', '--force', '--detach', path, commit], mergeErrors);
   return async () => {
     await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);

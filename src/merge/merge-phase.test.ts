@@ -5,7 +5,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { checkoutFingerprint, makeRepo } from '../../test/support/git-repo.js';
+import { checkoutFingerprint, gitIn, makeRepo } from '../../test/support/git-repo.js';
 import { agentRecord } from '../../test/support/records.js';
 import { requireProgram } from '../../test/support/programs.js';
 import { type AgentRecord, type AgentStatus } from '../store/index.js';
@@ -429,6 +429,19 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head, steps: whole.steps });
     // The branch never moved: no reset, no second commit.
     expect(git('reflog', 'show', '--format=%H', whole.into).split('\n')).toHaveLength(moves);
+  });
+
+  it('git locks left by a git process killed with the orchestrator do not stop the resumed merge', async () => {
+    // The orchestrator's whole process group SIGKILLed mid-commit: the integration worktree is still
+    // there, with its index and branch locked.
+    const { repo, git, agents, whole } = await mergedThenCutBack('locked', 1);
+    const path = join(temp.dir, 'data', 'merges', RUN, 'edit');
+    git('worktree', 'add', '-q', path, whole.into);
+    const gitPath = (lock: string) => gitIn(path)('rev-parse', '--path-format=absolute', '--git-path', lock);
+    for (const lock of ['index.lock', `refs/heads/${whole.into}.lock`]) writeFileSync(gitPath(lock), '');
+    const resumed = await merge(repo, agents, {});
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head });
+    expect(git('rev-parse', whole.into)).toBe(whole.head);
   });
 
   it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
