@@ -80,9 +80,12 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
     ]);
   }
   const head = await git(workspace.path, ['rev-parse', 'HEAD']);
+  // An agent that checked out another branch or a detached HEAD and committed there: its branch is
+  // where its work is found (for review, and for a resumed attempt), so it is moved to that work.
+  await git(workspace.path, ['update-ref', `refs/heads/${workspace.branch}`, head]);
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
-  const root = await git(workspace.path, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
-  await git(resolve(root, '..'), ['worktree', 'remove', '--force', workspace.path]);
+  // Removed from inside: the repository's git directory may be anywhere (a submodule, --separate-git-dir).
+  await git(workspace.path, ['worktree', 'remove', '--force', workspace.path]);
   return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
 }
 
