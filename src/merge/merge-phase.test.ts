@@ -431,6 +431,30 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('reflog', 'show', '--format=%H', whole.into).split('\n')).toHaveLength(moves);
   });
 
+  it('a resolved merge committed but not recorded before the orchestrator died is recorded as resolved', async () => {
+    const { repo, git } = setup('resolved-unrecorded');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+    ];
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
+      return { status: 'succeeded' };
+    };
+    const whole = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    const { finishedAt: _finishedAt, ...unfinished } = whole;
+    await temp.store.saveMergeReport({
+      ...unfinished,
+      status: 'running',
+      steps: whole.steps.slice(0, 1),
+      head: whole.steps[0]!.head,
+    });
+    // No resolver runs again: the resolution is on the branch already.
+    const resumed = await merge(repo, agents, { onConflict: 'agent' });
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head });
+    expect(resumed.steps).toEqual(whole.steps);
+  });
+
   it('git locks left by a git process killed with the orchestrator do not stop the resumed merge', async () => {
     // The orchestrator's whole process group SIGKILLed mid-commit: the integration worktree is still
     // there, with its index and branch locked.
