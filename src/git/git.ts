@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
 
@@ -95,3 +96,14 @@ export const BATON_COMMITTER = [
 
 /** A worktree agent's branch: a name git accepts, from the run and agent ids. */
 export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
+
+/**
+ * Removes the locks a git process killed mid-command (with its agent, or with the orchestrator's whole
+ * process group) left in one of Baton's own worktrees and on its branch; they would stop every later
+ * git command there ("File exists"). Called only when nothing else runs git in that worktree.
+ */
+export async function removeStaleLocks(worktree: string, branch: string, options: GitOptions = {}): Promise<void> {
+  const locks = ['index.lock', 'HEAD.lock', `refs/heads/${branch}.lock`].flatMap((lock) => ['--git-path', lock]);
+  const paths = await git(worktree, ['rev-parse', '--path-format=absolute', ...locks], options);
+  await Promise.all(paths.split('\n').map((lock) => rm(lock, { force: true })));
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
+import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
@@ -84,7 +84,7 @@ export async function checkoutIntegration(
     await clearWorktreeDir(repo, path);
     const checkout = (await branchExists(repo, branch)) ? [path, branch] : ['-b', branch, path, head];
     await git(repo, ['worktree', 'add', '-q', ...checkout], mergeErrors);
-  } else await removeStaleLocks(path, branch);
+  } else await removeStaleLocks(path, branch, mergeErrors);
   if (next) {
     const current = await git(path, ['rev-parse', 'HEAD'], mergeErrors);
     const parents = (await git(path, ['rev-list', '--parents', '-n', '1', 'HEAD'], mergeErrors)).split(' ').slice(1);
@@ -94,17 +94,6 @@ export async function checkoutIntegration(
   }
   await resetTo(path, head);
   return 'clean';
-}
-
-/**
- * Removes the locks a git command killed with its orchestrator (a whole process group SIGKILLed) left
- * in Baton's own worktree and on its own branch, which would stop every later step ("File exists").
- * Nothing else runs git there: the merge's steps run one at a time.
- */
-async function removeStaleLocks(path: string, branch: string): Promise<void> {
-  const locks = ['index.lock', 'HEAD.lock', `refs/heads/${branch}.lock`].flatMap((lock) => ['--git-path', lock]);
-  const paths = await git(path, ['rev-parse', '--path-format=absolute', ...locks], mergeErrors);
-  await Promise.all(paths.split('\n').map((lock) => rm(lock, { force: true })));
 }
 
 /** Throws away whatever is in the worktree and puts it (and its branch) at `commit`. */

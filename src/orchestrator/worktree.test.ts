@@ -73,6 +73,17 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     ]);
   });
 
+  it('commits the work of an agent killed while its git command held the index lock', async () => {
+    const repo = join(dir, 'locked');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'locked-data'), runId, 'killed');
+    writeFileSync(join(made.path, 'work.md'), 'work\n');
+    writeFileSync(gitIn(made.path)('rev-parse', '--path-format=absolute', '--git-path', 'index.lock'), '');
+    const done = await finishWorktree(made, 'killed');
+    expect(done.commit).toBeDefined();
+    expect(done.diffStat.files).toBe(1);
+  });
+
   it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {
     // Each of the phase's agents failed on its own with git's "ambiguous argument 'HEAD'", and the merge after them.
     const phases = (repos: string[]): PhaseSpec[] =>

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit, worktreeBranch } from '../git/index.js';
+import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
@@ -66,6 +66,8 @@ function parseShortStat(line: string): AgentWorkspace['diffStat'] {
  * where it started. The worktree is removed; the branch stays for review and merging.
  */
 export async function finishWorktree(workspace: AgentWorkspace, agentId: string): Promise<AgentWorkspace> {
+  // The agent has ended; a git command it was running when killed (a timeout, a cancel) left its locks.
+  await removeStaleLocks(workspace.path, workspace.branch);
   await git(workspace.path, ['add', '-A']);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
