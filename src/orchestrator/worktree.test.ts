@@ -84,6 +84,20 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(done.diffStat.files).toBe(1);
   });
 
+  it("a data directory Baton makes inside the checkout (the default .baton) stays out of the user's git status", async () => {
+    const repo = join(dir, 'inside');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(repo, '.baton'), runId, 'writer');
+    writeFileSync(join(made.path, 'notes.md'), 'draft\n');
+    await finishWorktree(made, 'writer');
+    expect(repoGit('status', '--porcelain', '--untracked-files=all')).toBe('');
+    // A directory that was there already may be the user's own: no .gitignore is put in it.
+    const own = join(dir, 'own-data');
+    mkdirSync(own);
+    await createWorktree(repo, own, runId, 'other');
+    expect(existsSync(join(own, '.gitignore'))).toBe(false);
+  });
+
   it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {
     // Each of the phase's agents failed on its own with git's "ambiguous argument 'HEAD'", and the merge after them.
     const phases = (repos: string[]): PhaseSpec[] =>

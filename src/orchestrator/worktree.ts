@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
+import { BATON_COMMITTER, git, makeDataDir, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
@@ -25,6 +25,7 @@ export async function createWorktree(
   const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
   if (existing.split('\n').includes(`worktree ${path}`))
     return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  makeDataDir(dataDir);
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
   // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
   // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
