@@ -49,6 +49,19 @@ const model = useScriptedModel(
       { match: { prompt: 'Rename the notes' }, reply: { text: 'Renamed.' } },
       { match: { prompt: 'Remove the shared file', turn: 1 }, reply: bash('rm shared.txt') },
       { match: { prompt: 'Remove the shared file' }, reply: { text: 'Removed.' } },
+      {
+        // The user's own checkout, found from the agent's worktree: a commit on main, then another branch.
+        match: { prompt: 'Move the user checkout', turn: 1 },
+        reply: bash(
+          'cd "$(git rev-parse --path-format=absolute --git-common-dir)/.." && echo user > user.txt && git add user.txt && git -c user.name=u -c user.email=u@u commit -qm "user work" && git checkout -q -b elsewhere',
+        ),
+      },
+      {
+        match: { prompt: 'Commit your own work', turn: 1 },
+        reply: bash(
+          'echo self > self.txt && git add self.txt && git -c user.name=a -c user.email=a@a commit -qm "agent commit" && echo extra > extra.txt',
+        ),
+      },
       { match: { prompt: 'Read what was merged', turn: 1 }, reply: bash('cat a.txt b.txt') },
       { match: { prompt: 'Read what was merged' }, reply: { text: 'Both files are there.' } },
     ],
@@ -450,6 +463,43 @@ phases:
       expect(steps(edit)).toEqual(['writer-a:merged']);
       expect(edit.merge!.steps[0]!.verify).toMatchObject({ command: 'sh check.sh', exitCode: 0 });
       expect(s.git('show', `${edit.merge!.into}:a.txt`)).toBe('alpha');
+    });
+
+    it("agents started after the user moved their checkout branch from the run's base; an agent's own commit and what it left uncommitted both merge", async () => {
+      const s = scenario('moved-base');
+      const base = s.git('rev-parse', 'HEAD');
+      const workflow = s.workflow(`version: 1
+name: merge-moved-base
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh }
+    agents:
+      - { id: mover, allowedTools: [Bash], prompt: Move the user checkout. }
+      - { id: committer, allowedTools: [Bash], prompt: Commit your own work. }
+      - { id: writer-b, allowedTools: [Bash], prompt: Write beta into b.txt. }
+`);
+      // One agent at a time: the later two start once the user's checkout has moved.
+      const result = await s.run(['run', workflow, '--json'], { BATON_PARALLEL_LIMIT: '1' });
+      expect(result.code).toBe(0);
+      const edit = phaseOf(JSON.parse(result.stdout) as RunSummary, 'edit');
+      expect(s.git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('elsewhere');
+      expect(s.git('log', '-1', '--format=%s', 'main')).toBe('user work');
+      expect(steps(edit)).toEqual(['mover:skipped:no-changes', 'committer:merged', 'writer-b:merged']);
+      expect(edit.agents.map((a) => a.workspace?.baseCommit)).toEqual([base, base, base]);
+      expect(edit.merge!.baseCommit).toBe(base);
+      const into = edit.merge!.into;
+      expect(s.git('ls-tree', '--name-only', into).split('\n')).toEqual([
+        'b.txt',
+        'check.sh',
+        'extra.txt',
+        'notes.txt',
+        'self.txt',
+        'shared.txt',
+      ]);
+      expect(s.git('log', '--format=%s', `${base}..${into}`).split('\n')).toContain('agent commit');
+      expect(s.git('rev-parse', 'main')).not.toBe(base);
     });
 
     it('an into that git refuses as a branch name stops the run before any agent starts', async () => {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
 
@@ -36,9 +39,17 @@ let worktreeQueue: Promise<unknown> = Promise.resolve();
 const changesWorktrees = (args: string[]): boolean =>
   args[0] === 'worktree' && ['add', 'remove', 'prune', 'move'].includes(args[1] ?? '');
 
+/**
+ * A repository's hooks are its user's, for their own checkouts and commits: a failing, slow or
+ * interactive one (a post-checkout install, a commitizen prepare-commit-msg) must not stop the
+ * worktrees and commits Baton makes for itself, which `--no-verify` alone does not cover.
+ */
+const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
+
 function runGit(cwd: string, args: string[], options: GitOptions) {
   if (!changesWorktrees(args)) return exec('git', args, execOptions(cwd, options));
-  const turn = worktreeQueue.then(() => exec('git', args, execOptions(cwd, options)));
+  const command = args[1] === 'add' ? [...NO_HOOKS, ...args] : args;
+  const turn = worktreeQueue.then(() => exec('git', command, execOptions(cwd, options)));
   worktreeQueue = turn.catch(() => undefined);
   return turn;
 }
@@ -73,9 +84,10 @@ export async function tryGit(cwd: string, args: string[], options: GitOptions = 
 
 /**
  * Git options for the commits Baton makes itself (an agent's changes, merges): as Baton, unsigned, and
- * with `--no-verify` added by the caller, so a user's signing setup or hooks cannot refuse them.
+ * without hooks (`--no-verify` is added by the caller too), so a user's signing setup or hooks cannot refuse them.
  */
 export const BATON_COMMITTER = [
+  ...NO_HOOKS,
   '-c',
   'user.name=Baton',
   '-c',
@@ -83,3 +95,27 @@ export const BATON_COMMITTER = [
   '-c',
   'commit.gpgSign=false',
 ];
+
+/** A worktree agent's branch: a name git accepts, from the run and agent ids. */
+export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
+
+/**
+ * Removes the locks a git process killed mid-command (with its agent, or with the orchestrator's whole
+ * process group) left in one of Baton's own worktrees and on its branch; they would stop every later
+ * git command there ("File exists"). Called only when nothing else runs git in that worktree.
+ */
+export async function removeStaleLocks(worktree: string, branch: string, options: GitOptions = {}): Promise<void> {
+  const locks = ['index.lock', 'HEAD.lock', `refs/heads/${branch}.lock`].flatMap((lock) => ['--git-path', lock]);
+  const paths = await git(worktree, ['rev-parse', '--path-format=absolute', ...locks], options);
+  await Promise.all(paths.split('\n').map((lock) => rm(lock, { force: true })));
+}
+
+/**
+ * Creates Baton's data directory, and when Baton is the one creating it, puts a `.gitignore` of `*` in
+ * it: a data directory inside a checkout (the default `.baton`, in the project) with its worktrees and
+ * merges never shows in the user's `git status`. A directory that existed is left alone (it may be theirs).
+ */
+export function makeDataDir(dir: string): void {
+  if (mkdirSync(dir, { recursive: true }) === undefined) return;
+  writeFileSync(join(dir, '.gitignore'), "# Baton's data (store, worktrees, merges): never part of a repository.\n*\n");
+}

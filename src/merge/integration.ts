@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit, type GitOptions } from '../git/index.js';
+import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
@@ -27,11 +28,30 @@ export async function integrationBranch(repo: string, into: string, runId: strin
 
 /**
  * Checks each merge phase's `into` before anything runs, with a run id of the right shape: git must
- * accept what it gives as a branch name, or the agents would run only for their merge to fail.
+ * accept what it gives as a branch name, and it must not be, or be a folder of or inside, the branch
+ * of a worktree agent (`baton/<run8>/<agent id>`) or another phase's `into`: git cannot hold both `a`
+ * and `a/b`, and a branch cannot be two things, so the agents would run only for their merge to fail.
  */
 export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd: string): Promise<void> {
   const sampleRunId = '00000000-0000-4000-8000-000000000000';
-  for (const phase of phases) if (phase.merge) await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
+  const taken = phases
+    .filter((phase) => phase.workspace === 'worktree')
+    .flatMap((phase) => phase.agents.map((a) => ({ branch: worktreeBranch(sampleRunId, a.id), of: `agent ${a.id}` })));
+  for (const phase of phases) {
+    if (!phase.merge) continue;
+    const into = await integrationBranch(cwd, phase.merge.into, sampleRunId, phase.id);
+    const clash = taken.find(
+      ({ branch }) => branch === into || branch.startsWith(`${into}/`) || into.startsWith(`${branch}/`),
+    );
+    if (clash) {
+      const shown = (name: string): string => name.replaceAll(sampleRunId.slice(0, 8), '<run8>');
+      throw new BatonError(
+        ErrorCodes.workflowInvalid,
+        `merge.into of phase ${phase.id} gives "${shown(into)}", which clashes with the branch "${shown(clash.branch)}" of ${clash.of}; git cannot have both. Rename the phase or the agent, or set another into, such as into: "baton/{{run8}}/{{phase}}-merged"`,
+      );
+    }
+    taken.push({ branch: into, of: `phase ${phase.id} (its merge.into)` });
+  }
 }
 
 export async function repositoryRoot(repo: string): Promise<string> {
@@ -61,13 +81,10 @@ export async function checkoutIntegration(
   next?: string,
 ): Promise<'clean' | 'merging' | 'committed'> {
   if (!(await worktreeRegistered(repo, path))) {
-    // A directory left by a worktree add that was killed half-way is Baton's own and in the way.
-    await rm(path, { recursive: true, force: true });
-    await mkdir(dirname(path), { recursive: true });
-    await git(repo, ['worktree', 'prune'], mergeErrors);
+    await clearWorktreeDir(repo, path);
     const checkout = (await branchExists(repo, branch)) ? [path, branch] : ['-b', branch, path, head];
     await git(repo, ['worktree', 'add', '-q', ...checkout], mergeErrors);
-  }
+  } else await removeStaleLocks(path, branch, mergeErrors);
   if (next) {
     const current = await git(path, ['rev-parse', 'HEAD'], mergeErrors);
     const parents = (await git(path, ['rev-list', '--parents', '-n', '1', 'HEAD'], mergeErrors)).split(' ').slice(1);
@@ -114,6 +131,7 @@ export async function unmergedFiles(path: string): Promise<string[]> {
  * it (nothing was resolved).
  */
 export async function stageResolution(path: string, head: string, commit: string): Promise<boolean> {
+  if (await leftAsGitLeftIt(path)) return false;
   await git(path, ['add', '-A'], mergeErrors);
   if ((await unmergedFiles(path)).length > 0) return false;
   const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
@@ -130,6 +148,25 @@ export async function stageResolution(path: string, head: string, commit: string
   }
   const check = await tryGit(path, ['diff', '--cached', '--check', head]);
   return !check.stdout.includes('conflict marker');
+}
+
+/**
+ * Whether a conflict without markers (a binary file, a file deleted on one side) is still unmerged and
+ * holds what git left there (our side, else theirs): the resolver decided nothing about it, and staging
+ * it as it is would silently drop the incoming side. A decision is an edit, a deletion, or `git add`/`git rm`.
+ */
+async function leftAsGitLeftIt(path: string): Promise<boolean> {
+  const left = new Map<string, string>();
+  for (const entry of pathList(await git(path, ['ls-files', '-u', '-z'], mergeErrors))) {
+    const [info = '', file = ''] = entry.split('\t');
+    const [, blob = '', stage] = info.split(' ');
+    if (stage === '2' || (stage === '3' && !left.has(file))) left.set(file, blob);
+  }
+  for (const [file, blob] of left) {
+    if (!existsSync(join(path, file))) continue;
+    if ((await git(path, ['hash-object', '--', file], mergeErrors)) === blob) return true;
+  }
+  return false;
 }
 
 /**
@@ -150,10 +187,17 @@ export async function changedFiles(repo: string, base: string, commit: string): 
   return pathList(await git(repo, ['diff', '-z', '--name-only', base, commit], mergeErrors));
 }
 
-/** A throwaway worktree at `commit` for `verifyEach`; removed by the returned function. */
-export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
+/** A directory left by a worktree add killed half-way (with the orchestrator) is Baton's own and in the way. */
+async function clearWorktreeDir(repo: string, path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
   await mkdir(dirname(path), { recursive: true });
+  await git(repo, ['worktree', 'prune'], mergeErrors);
+}
+
+/** A throwaway worktree at `commit` for `verifyEach` and bisection; removed by the returned function. */
+export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
   if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+  else await clearWorktreeDir(repo, path);
   await git(repo, ['worktree', 'add', '--force', '--detach', path, commit], mergeErrors);
   return async () => {
     await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);

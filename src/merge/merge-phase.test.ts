@@ -1,16 +1,16 @@
 // The merge loop against real git repositories, with agent branches made by hand and a resolver
 // that edits files directly: the policies, ordering, branch safety and resumability.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { checkoutFingerprint, makeRepo } from '../../test/support/git-repo.js';
+import { checkoutFingerprint, gitIn, makeRepo } from '../../test/support/git-repo.js';
 import { agentRecord } from '../../test/support/records.js';
 import { requireProgram } from '../../test/support/programs.js';
 import { type AgentRecord, type AgentStatus } from '../store/index.js';
 import { mergeSchema, type PhaseSpec } from '../workflow/index.js';
-import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
+import { checkIntegrationBranches, mergePhase, phaseAfterMerge, type MergePhaseOptions } from './index.js';
 
 const RUN = '0123456789abcdef';
 const temp = useTempStore('baton-merge-');
@@ -23,7 +23,7 @@ function agentBranch(
   files: Record<string, string>,
   change?: (worktree: string) => void,
 ): AgentRecord {
-  const base = git('rev-parse', 'main');
+  const base = git('rev-parse', 'HEAD');
   const branch = `baton/${RUN.slice(0, 8)}/${id}`;
   git('branch', branch, base);
   const path = join(repo, '..', `wt-${id}`);
@@ -431,6 +431,43 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('reflog', 'show', '--format=%H', whole.into).split('\n')).toHaveLength(moves);
   });
 
+  it('a resolved merge committed but not recorded before the orchestrator died is recorded as resolved', async () => {
+    const { repo, git } = setup('resolved-unrecorded');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
+    ];
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
+      return { status: 'succeeded' };
+    };
+    const whole = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    const { finishedAt: _finishedAt, ...unfinished } = whole;
+    await temp.store.saveMergeReport({
+      ...unfinished,
+      status: 'running',
+      steps: whole.steps.slice(0, 1),
+      head: whole.steps[0]!.head,
+    });
+    // No resolver runs again: the resolution is on the branch already.
+    const resumed = await merge(repo, agents, { onConflict: 'agent' });
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head });
+    expect(resumed.steps).toEqual(whole.steps);
+  });
+
+  it('git locks left by a git process killed with the orchestrator do not stop the resumed merge', async () => {
+    // The orchestrator's whole process group SIGKILLed mid-commit: the integration worktree is still
+    // there, with its index and branch locked.
+    const { repo, git, agents, whole } = await mergedThenCutBack('locked', 1);
+    const path = join(temp.dir, 'data', 'merges', RUN, 'edit');
+    git('worktree', 'add', '-q', path, whole.into);
+    const gitPath = (lock: string) => gitIn(path)('rev-parse', '--path-format=absolute', '--git-path', lock);
+    for (const lock of ['index.lock', `refs/heads/${whole.into}.lock`]) writeFileSync(gitPath(lock), '');
+    const resumed = await merge(repo, agents, {});
+    expect(resumed).toMatchObject({ status: 'succeeded', head: whole.head });
+    expect(git('rev-parse', whole.into)).toBe(whole.head);
+  });
+
   it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
     const { repo, git } = setup('midmerge');
     const agents = [
@@ -459,5 +496,176 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(resumed.status).toBe('succeeded');
     expect(resumed.steps[1]).toMatchObject({ agentId: 'b', outcome: 'resolved', conflictFiles: ['shared.txt'] });
     expect(git('show', `${resumed.into}:shared.txt`)).toBe('A\nB');
+  });
+});
+
+/** Git shapes and repository setups a user's repository has and the merge must survive. */
+describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () => {
+  const hook = (repo: string, name: string): void => {
+    writeFileSync(join(repo, '.git', 'hooks', name), `#!/bin/sh\necho ${name} refused >&2\nexit 1\n`);
+    chmodSync(join(repo, '.git', 'hooks', name), 0o755);
+  };
+
+  it('a failing post-checkout or prepare-commit-msg hook does not stop the merge', async () => {
+    const { repo, git } = setup('hooks');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' }), agentBranch(git, repo, 'b', { 'b.txt': 'B\n' })];
+    for (const name of ['post-checkout', 'prepare-commit-msg', 'commit-msg', 'pre-merge-commit']) hook(repo, name);
+    const report = await merge(repo, agents, { verify: 'sh check.sh', verifyEach: true });
+    expect(report.status).toBe('succeeded');
+    expect(git('show', `${report.into}:b.txt`)).toBe('B');
+  });
+
+  it("verify's own files and edits never reach the integration branch nor block the next merge", async () => {
+    // A verify that writes a report and reformats a tracked file (an npm install writing a lockfile, a
+    // formatter): the next branch adds the same report file, and a conflict after it is resolved.
+    const { repo, git } = setup('verify-leftovers');
+    const agents = [
+      agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
+      agentBranch(git, repo, 'b', { 'report.txt': 'from b\n' }),
+      agentBranch(git, repo, 'c', { 'shared.txt': 'C\n' }),
+    ];
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'shared.txt'), 'A\nC\n');
+      return { status: 'succeeded' };
+    };
+    const verify = 'sh check.sh && echo verified > report.txt && echo reformatted >> check.sh';
+    const report = await merge(repo, agents, { verify, onConflict: 'agent' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['a:merged', 'b:merged', 'c:resolved']);
+    expect(git('show', `${report.into}:report.txt`)).toBe('from b');
+    expect(git('show', `${report.into}:check.sh`)).toBe(git('show', 'main:check.sh'));
+  });
+
+  it('baton merge with an into changed to an existing branch of the user refuses it', async () => {
+    const { repo, git } = setup('redo-into');
+    git('branch', 'release', 'main');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const first = await merge(repo, agents, {});
+    expect(first.status).toBe('succeeded');
+    const redone = await merge(repo, agents, { into: 'release' }, { redo: true });
+    expect(redone).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_BRANCH_EXISTS' } });
+    expect(git('rev-parse', 'release')).toBe(git('rev-parse', 'main'));
+  });
+
+  it('a rename merges with an edit of the same file; a deletion against an edit and two different new files of one name conflict', async () => {
+    const { repo, git } = setup('rename-delete');
+    writeFileSync(join(repo, 'lib.txt'), 'one\ntwo\nthree\nfour\nfive\n');
+    writeFileSync(join(repo, 'gone.txt'), 'keep me\n');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'more');
+    const agents = [
+      agentBranch(git, repo, 'mover', {}, (wt) => renameSync(join(wt, 'lib.txt'), join(wt, 'src-lib.txt'))),
+      agentBranch(git, repo, 'editor', { 'lib.txt': 'one\ntwo\nTHREE\nfour\nfive\n' }),
+      agentBranch(git, repo, 'deleter', {}, (wt) => rmSync(join(wt, 'gone.txt'))),
+      agentBranch(git, repo, 'keeper', { 'gone.txt': 'keep me, edited\n' }),
+      agentBranch(git, repo, 'same1', { 'new.txt': 'same\n' }),
+      agentBranch(git, repo, 'same2', { 'new.txt': 'same\n' }),
+      agentBranch(git, repo, 'other', { 'new.txt': 'different\n' }),
+    ];
+    const report = await merge(repo, agents, {});
+    expect(report.steps.map((s) => [s.agentId, s.outcome, s.conflictFiles ?? []])).toEqual([
+      ['mover', 'merged', []],
+      ['editor', 'merged', []],
+      ['deleter', 'merged', []],
+      ['keeper', 'skipped', ['gone.txt']],
+      ['same1', 'merged', []],
+      ['same2', 'merged', []],
+      ['other', 'skipped', ['new.txt']],
+    ]);
+    expect(git('show', `${report.into}:src-lib.txt`)).toBe('one\ntwo\nTHREE\nfour\nfive');
+    expect(git('ls-tree', '--name-only', report.into).split('\n')).not.toContain('gone.txt');
+  });
+
+  it('a resolver that leaves a binary or delete conflict as it found it has resolved nothing', async () => {
+    const { repo, git } = setup('binary-conflict');
+    writeFileSync(join(repo, 'logo.bin'), Buffer.from([0, 1, 2, 3]));
+    writeFileSync(join(repo, 'gone.txt'), 'keep me\n');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'more');
+    const agents = [
+      agentBranch(git, repo, 'a', {}, (wt) => {
+        writeFileSync(join(wt, 'logo.bin'), Buffer.from([0, 9, 9, 9]));
+        rmSync(join(wt, 'gone.txt'));
+      }),
+      agentBranch(git, repo, 'b', {}, (wt) => writeFileSync(join(wt, 'logo.bin'), Buffer.from([0, 7, 7, 7]))),
+      agentBranch(git, repo, 'c', { 'gone.txt': 'edited\n' }),
+      agentBranch(git, repo, 'd', {}, (wt) => writeFileSync(join(wt, 'logo.bin'), Buffer.from([0, 5, 5, 5]))),
+    ];
+    const prompts: string[] = [];
+    const resolve: MergePhaseOptions['resolve'] = async ({ agentId, cwd, prompt }) => {
+      prompts.push(prompt);
+      // d's resolver takes the incoming side, as git checkout --theirs would.
+      if (agentId.endsWith('.d')) execFileSync('git', ['checkout', '--theirs', 'logo.bin'], { cwd });
+      return { status: 'succeeded' };
+    };
+    const report = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+      'a:merged:',
+      'b:skipped:unresolved',
+      'c:skipped:unresolved',
+      'd:resolved:',
+    ]);
+    expect([...execFileSync('git', ['show', `${report.into}:logo.bin`], { cwd: repo })]).toEqual([0, 5, 5, 5]);
+    expect(prompts[0]).toContain('logo.bin');
+  });
+
+  it('CRLF files and files without a final newline merge and resolve byte for byte', async () => {
+    const { repo, git } = setup('crlf');
+    writeFileSync(join(repo, 'win.txt'), 'one\r\ntwo\r\nthree\r\nfour\r\nfive\r\n');
+    writeFileSync(join(repo, 'tail.txt'), 'first\nlast');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'more');
+    const agents = [
+      agentBranch(git, repo, 'top', { 'win.txt': 'ONE\r\ntwo\r\nthree\r\nfour\r\nfive\r\n', 'tail.txt': 'last' }),
+      agentBranch(git, repo, 'bottom', { 'win.txt': 'one\r\ntwo\r\nthree\r\nfour\r\nFIVE\r\n' }),
+      agentBranch(git, repo, 'tail', { 'tail.txt': 'first\nlast\nafter' }),
+    ];
+    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
+      writeFileSync(join(cwd, 'tail.txt'), 'last\nafter');
+      return { status: 'succeeded' };
+    };
+    const report = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual([
+      'top:merged',
+      'bottom:merged',
+      'tail:resolved',
+    ]);
+    const show = (file: string) =>
+      execFileSync('git', ['show', `${report.into}:${file}`], { cwd: repo, encoding: 'utf8' });
+    expect(show('win.txt')).toBe('ONE\r\ntwo\r\nthree\r\nfour\r\nFIVE\r\n');
+    expect(show('tail.txt')).toBe('last\nafter');
+  });
+
+  it('a repository whose branch is not main, and an into with slashes', async () => {
+    const repo = join(temp.dir, 'trunk', 'repo');
+    const git = makeRepo(repo, { 'check.sh': 'exit 0\n', 'shared.txt': 'original\n' });
+    git('branch', '-m', 'main', 'trunk');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const before = checkoutFingerprint(repo);
+    const report = await merge(repo, agents, { into: 'team/integration/{{phase}}/{{run8}}', verify: 'sh check.sh' });
+    expect(report).toMatchObject({ status: 'succeeded', into: `team/integration/edit/${RUN.slice(0, 8)}` });
+    expect(git('show', `${report.into}:a.txt`)).toBe('A');
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it("an into that is, holds or sits inside an agent's branch or another phase's into is refused before anything runs", async () => {
+    const { repo } = setup('clash');
+    const phase = (id: string, agents: string[], spec: Record<string, unknown>) =>
+      ({
+        id,
+        workspace: 'worktree',
+        agents: agents.map((agentId) => ({ id: agentId, prompt: 'p' })),
+        merge: mergeSchema.parse(spec),
+      }) as unknown as PhaseSpec;
+    // The default into of a one-agent phase named like its agent is that agent's own branch.
+    await expect(checkIntegrationBranches([phase('writer', ['writer'], {})], repo)).rejects.toThrow(
+      'merge.into of phase writer gives "baton/<run8>/writer", which clashes with the branch "baton/<run8>/writer" of agent writer',
+    );
+    await expect(checkIntegrationBranches([phase('edit', ['a'], { into: 'baton/{{run8}}' })], repo)).rejects.toThrow(
+      'clashes with the branch "baton/<run8>/a" of agent a',
+    );
+    const nested = [phase('one', ['a'], { into: 'team/x' }), phase('two', ['b'], { into: 'team/x/{{phase}}' })];
+    await expect(checkIntegrationBranches(nested, repo)).rejects.toThrow('of phase one (its merge.into)');
+    const fine = [phase('edit', ['a', 'b'], {}), phase('more', ['c'], { into: 'team/{{phase}}' })];
+    await expect(checkIntegrationBranches(fine, repo)).resolves.toBeUndefined();
   });
 });

@@ -145,7 +145,9 @@ async function startReport(
     steps: [],
     startedAt: clock.now(),
   };
-  if (!stored?.createdBranch && (await branchExists(root, into))) {
+  // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
+  const owned = stored?.createdBranch === true && stored.into === into;
+  if (!owned && (await branchExists(root, into))) {
     const error = {
       code: ErrorCodes.mergeBranchExists,
       message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
@@ -358,7 +360,8 @@ async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: st
   const { report, root, path, spec, runId } = context;
   const message = `baton: merge agent ${agent.id} of run ${runId}\n\nBranch ${agent.workspace!.branch} (${commit}).`;
   const state = await checkoutIntegration(root, path, report.into, report.head, commit);
-  if (state === 'committed') return { head: await headOf(path), details: {} };
+  if (state === 'committed')
+    return { head: await headOf(path), details: await committedDetails(context, agent, commit) };
   const conflictFiles = state === 'merging' ? await conflictedFiles(context, commit) : await startMerge(path, commit);
   if (conflictFiles.length === 0) return { head: await commitMerge(path, commit, message), details: {} };
   const conflicted = { reason: 'conflict', conflictFiles };
@@ -381,23 +384,42 @@ async function mergeCommit(context: MergeContext, agent: AgentRecord, commit: st
     return stepOf(agent, report.head, { reason: 'unresolved', ...details });
   }
   return {
-    head: await commitMerge(
-      path,
-      commit,
-      `${message}\nConflicts in ${conflictFiles.join(', ')} resolved by a resolver agent.`,
-    ),
+    head: await commitMerge(path, commit, `${message}\nConflicts in ${conflictFiles.join(', ')} ${RESOLVED_NOTE}`),
     details,
   };
 }
 
 /**
- * The conflicted files of a merge a killed orchestrator left half-done: the files both sides changed
- * (a resolver may already have staged some, so git's unmerged list is not enough).
+ * The conflicted files of a merge a killed orchestrator left half-done (`ours` HEAD) or committed
+ * (`ours` its first parent): the files both sides changed (a resolver may already have staged some,
+ * so git's unmerged list is not enough).
  */
-async function conflictedFiles(context: MergeContext, commit: string): Promise<string[]> {
-  const base = await git(context.path, ['merge-base', 'HEAD', commit]);
-  const ours = await changedFiles(context.path, base, 'HEAD');
-  return (await changedFiles(context.path, base, commit)).filter((file) => ours.includes(file));
+async function conflictedFiles(context: MergeContext, commit: string, ours = 'HEAD'): Promise<string[]> {
+  const base = await git(context.path, ['merge-base', ours, commit]);
+  const changed = await changedFiles(context.path, base, ours);
+  return (await changedFiles(context.path, base, commit)).filter((file) => changed.includes(file));
+}
+
+/**
+ * What a merge committed but not recorded before the orchestrator died was: one a resolver resolved
+ * says so in its message, and is recorded as resolved again, with its files and resolver.
+ */
+async function committedDetails(
+  context: MergeContext,
+  agent: AgentRecord,
+  commit: string,
+): Promise<Partial<MergeStep>> {
+  if (!(await git(context.path, ['log', '-1', '--format=%B'])).includes(RESOLVED_NOTE)) return {};
+  const conflictFiles = await conflictedFiles(context, commit, 'HEAD^1');
+  return { conflictFiles, resolver: { agentId: resolverId(context, agent), status: 'succeeded' } };
+}
+
+const RESOLVED_NOTE = 'resolved by a resolver agent.';
+
+/** A resolver's id: a merge redone (`round`) or rebuilt after bisection (`rebuilds`) gets a new one. */
+function resolverId(context: MergeContext, agent: AgentRecord): string {
+  const { report, phase } = context;
+  return `${phase.id}.resolve.${agent.id}${report.round > 1 ? `.${report.round}` : ''}${report.rebuilds ? `.r${report.rebuilds}` : ''}`;
 }
 
 async function runResolver(
@@ -405,7 +427,7 @@ async function runResolver(
   agent: AgentRecord,
   files: string[],
 ): Promise<{ agentId: string; status: AgentStatus }> {
-  const { report, spec, phase, agents } = context;
+  const { report, spec, agents } = context;
   const side = (a: AgentRecord): ConflictSide => ({ agent: a, branch: a.workspace?.branch ?? '' });
   const merged: ConflictSide[] = [];
   for (const step of report.steps.filter((s) => s.outcome !== 'skipped')) {
@@ -414,8 +436,7 @@ async function runResolver(
     const touched = await changedFiles(context.root, report.baseCommit, other.workspace.commit);
     if (touched.some((f) => files.includes(f))) merged.push(side(other));
   }
-  const again = `${report.round > 1 ? `.${report.round}` : ''}${report.rebuilds ? `.r${report.rebuilds}` : ''}`;
-  const agentId = `${phase.id}.resolve.${agent.id}${again}`;
+  const agentId = resolverId(context, agent);
   const { status } = await context.resolve({
     agentId,
     prompt: resolverPrompt({ into: report.into, files, incoming: side(agent), merged, spec }),

@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tryGit } from '../git/index.js';
-import type { MergeReport } from '../store/index.js';
+import type { MergeReport, VerifyResult } from '../store/index.js';
 
 const exec = promisify(execFile);
 const TAIL = 2000;
+
+const verifyCell = (verify: VerifyResult | undefined): string => {
+  if (!verify) return '-';
+  return verify.timedOut ? 'timed out' : `exit ${verify.exitCode ?? 'killed'}`;
+};
 
 const bodyOf = (report: MergeReport): string =>
   [
@@ -13,8 +18,7 @@ const bodyOf = (report: MergeReport): string =>
     '| Agent | Outcome | Verify |',
     '|---|---|---|',
     ...report.steps.map(
-      (s) =>
-        `| ${s.agentId} | ${s.outcome}${s.reason ? ` (${s.reason})` : ''} | ${s.verify ? `exit ${s.verify.exitCode ?? 'killed'}` : '-'} |`,
+      (s) => `| ${s.agentId} | ${s.outcome}${s.reason ? ` (${s.reason})` : ''} | ${verifyCell(s.verify)} |`,
     ),
   ].join('\n');
 

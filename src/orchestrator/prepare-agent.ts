@@ -2,11 +2,11 @@ import { resolve } from 'node:path';
 import { buildAppendedSystemPrompt, type SelectedContext } from '../context/index.js';
 import { finishAgentMcpConfig, type AgentMcpPlan, type McpManager } from '../mcp/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
-import type { AgentEntry, ResolvedAgent, Workflow } from '../workflow/index.js';
+import type { AgentEntry, PhaseSpec, ResolvedAgent, Workflow } from '../workflow/index.js';
 import type { RunEventMap } from './events.js';
 import type { AgentJob } from './execute.js';
 import type { InstanceContext, RunContext } from './run-context.js';
-import { createWorktree } from './worktree.js';
+import { createWorktree, repositoryHead } from './worktree.js';
 import { integrationHead } from '../merge/index.js';
 import { agentPermissions } from '../approvals/index.js';
 import type { AgentSpec, RetryOptions, TimeoutSetting } from '../agents/index.js';
@@ -136,14 +136,28 @@ async function planMcp(
 }
 
 async function worktreeFor(ctx: RunContext, where: InstanceContext, record: AgentRecord): Promise<AgentWorkspace> {
-  return createWorktree(
-    resolve(ctx.workflowDir, where.phase.repo ?? '.'),
-    resolve(ctx.config.data_dir),
-    ctx.runId,
-    record.id,
-    // Phases after a merged phase build on its integration branch.
-    await integrationHead(ctx.store, ctx.runId, ctx.inheritedPhases(where.phase.id)),
-  );
+  const repo = resolve(ctx.workflowDir, where.phase.repo ?? '.');
+  return createWorktree(repo, resolve(ctx.config.data_dir), ctx.runId, record.id, await phaseBase(ctx, where.phase));
+}
+
+/**
+ * The commit all of a worktree phase's agents branch from, settled once: a merged earlier phase's
+ * integration head, else where an agent of the phase already started (a resumed run), else the
+ * repository's HEAD now. Agents that start later (past parallel_limit, after a resume) share it,
+ * though the user commits or switches branches in their checkout meanwhile.
+ */
+function phaseBase(ctx: RunContext, phase: PhaseSpec): Promise<string> {
+  const settled = ctx.worktreeBases.get(phase.id);
+  if (settled) return settled;
+  const base = (async () => {
+    const merged = await integrationHead(ctx.store, ctx.runId, ctx.inheritedPhases(phase.id));
+    const started = ctx.records.all().find((a) => a.phaseId === phase.id && a.workspace?.baseCommit);
+    return (
+      merged ?? started?.workspace?.baseCommit ?? (await repositoryHead(resolve(ctx.workflowDir, phase.repo ?? '.')))
+    );
+  })();
+  ctx.worktreeBases.set(phase.id, base);
+  return base;
 }
 
 /** What is left of the agent's maxBudgetUsd after `spentUsd`, capped by what is left of the run's budget. */

@@ -38,6 +38,8 @@ export interface RunContext {
   readonly gates: PhaseGates;
   /** `baton merge`: the phases whose branches are merged again from their base commit. */
   readonly redoMerge?: string[];
+  /** The commit each worktree phase's agents branch from, settled by its first agent (prepare-agent.ts). */
+  readonly worktreeBases: Map<string, Promise<string>>;
   /** The run as stored; set once the run starts. */
   readonly run: () => RunRecord;
   /**
@@ -250,6 +252,7 @@ export function createRunContext(
       sessionTtlMs: config.session_ttl_ms,
     }),
     gates: new PhaseGates({ ...options, runId, signal: stop.signal, clock, askAgainBefore: graph.askAgainBefore }),
+    worktreeBases: new Map(),
     run: graph.run,
     askAgainBefore: graph.askAgainBefore,
     inheritedPhases: graph.inheritedPhases,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeRepo } from '../../test/support/git-repo.js';
+import { gitIn, makeRepo } from '../../test/support/git-repo.js';
 import { requireProgram } from '../../test/support/programs.js';
 import type { PhaseSpec } from '../workflow/index.js';
 import { checkWorktreeRepos, createWorktree, finishWorktree } from './worktree.js';
@@ -45,6 +45,57 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     const reused = await createWorktree(repo, dataDir, runId, 'writer');
     expect(reused.path).toBe(made.path);
     expect(existsSync(join(reused.path, 'notes.md'))).toBe(true);
+  });
+
+  it("works in a repository whose git directory is elsewhere, and keeps on the agent's branch what it committed on another", async () => {
+    // A submodule or a --separate-git-dir clone: .git is a file pointing elsewhere.
+    const repo = join(dir, 'separate');
+    execFileSync('git', ['init', '-q', '-b', 'main', '--separate-git-dir', join(dir, 'separate.git'), repo]);
+    writeFileSync(join(repo, 'README.md'), 'hello\n');
+    const repoGit = gitIn(repo);
+    repoGit('add', '-A');
+    repoGit('commit', '-q', '-m', 'init');
+    const made = await createWorktree(repo, join(dir, 'separate-data'), runId, 'wanderer');
+    const agentGit = gitIn(made.path);
+    agentGit('checkout', '-q', '-b', 'own-idea');
+    writeFileSync(join(made.path, 'idea.md'), 'idea\n');
+    agentGit('add', '-A');
+    agentGit('commit', '-q', '-m', 'my idea');
+    writeFileSync(join(made.path, 'more.md'), 'more\n');
+    const done = await finishWorktree(made, 'wanderer');
+    expect(existsSync(made.path)).toBe(false);
+    expect(done.diffStat.files).toBe(2);
+    expect(repoGit('rev-parse', made.branch)).toBe(done.commit);
+    expect(repoGit('log', '--format=%s', made.branch).split('\n')).toEqual([
+      'baton: changes by agent wanderer',
+      'my idea',
+      'init',
+    ]);
+  });
+
+  it('commits the work of an agent killed while its git command held the index lock', async () => {
+    const repo = join(dir, 'locked');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'locked-data'), runId, 'killed');
+    writeFileSync(join(made.path, 'work.md'), 'work\n');
+    writeFileSync(gitIn(made.path)('rev-parse', '--path-format=absolute', '--git-path', 'index.lock'), '');
+    const done = await finishWorktree(made, 'killed');
+    expect(done.commit).toBeDefined();
+    expect(done.diffStat.files).toBe(1);
+  });
+
+  it("a data directory Baton makes inside the checkout (the default .baton) stays out of the user's git status", async () => {
+    const repo = join(dir, 'inside');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(repo, '.baton'), runId, 'writer');
+    writeFileSync(join(made.path, 'notes.md'), 'draft\n');
+    await finishWorktree(made, 'writer');
+    expect(repoGit('status', '--porcelain', '--untracked-files=all')).toBe('');
+    // A directory that was there already may be the user's own: no .gitignore is put in it.
+    const own = join(dir, 'own-data');
+    mkdirSync(own);
+    await createWorktree(repo, own, runId, 'other');
+    expect(existsSync(join(own, '.gitignore'))).toBe(false);
   });
 
   it('refuses, before any agent starts, a worktree repo that is not a repository or has no commit, naming the field', async () => {

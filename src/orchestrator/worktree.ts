@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, tryGit } from '../git/index.js';
+import { BATON_COMMITTER, git, makeDataDir, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
-
-/** A branch name git accepts, from a run and agent id. */
-export const worktreeBranch = (runId: string, agentId: string): string => `baton/${runId.slice(0, 8)}/${agentId}`;
 
 /**
  * Gives an agent its own worktree and branch of `repo`, started at `base` (a merged earlier phase's
@@ -21,19 +18,14 @@ export async function createWorktree(
   agentId: string,
   base?: string,
 ): Promise<AgentWorkspace> {
-  const root = await git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
-    throw new BatonError(
-      ErrorCodes.worktree,
-      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
-      { cause: error },
-    );
-  });
+  const root = await repositoryRoot(repo);
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
   const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
   if (existing.split('\n').includes(`worktree ${path}`))
     return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  makeDataDir(dataDir);
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
   // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
   // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
@@ -44,6 +36,21 @@ export async function createWorktree(
   const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
   await git(root, ['worktree', 'add', '-b', branch, path, baseCommit]);
   return { ...reused, baseCommit };
+}
+
+async function repositoryRoot(repo: string): Promise<string> {
+  return git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
+    throw new BatonError(
+      ErrorCodes.worktree,
+      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
+      { cause: error },
+    );
+  });
+}
+
+/** The commit `repo`'s checkout is on: where a phase's branches start unless it builds on a merge. */
+export async function repositoryHead(repo: string): Promise<string> {
+  return git(await repositoryRoot(repo), ['rev-parse', 'HEAD']);
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
@@ -60,6 +67,8 @@ function parseShortStat(line: string): AgentWorkspace['diffStat'] {
  * where it started. The worktree is removed; the branch stays for review and merging.
  */
 export async function finishWorktree(workspace: AgentWorkspace, agentId: string): Promise<AgentWorkspace> {
+  // The agent has ended; a git command it was running when killed (a timeout, a cancel) left its locks.
+  await removeStaleLocks(workspace.path, workspace.branch);
   await git(workspace.path, ['add', '-A']);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
@@ -74,9 +83,12 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
     ]);
   }
   const head = await git(workspace.path, ['rev-parse', 'HEAD']);
+  // An agent that checked out another branch or a detached HEAD and committed there: its branch is
+  // where its work is found (for review, and for a resumed attempt), so it is moved to that work.
+  await git(workspace.path, ['update-ref', `refs/heads/${workspace.branch}`, head]);
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
-  const root = await git(workspace.path, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
-  await git(resolve(root, '..'), ['worktree', 'remove', '--force', workspace.path]);
+  // Removed from inside: the repository's git directory may be anywhere (a submodule, --separate-git-dir).
+  await git(workspace.path, ['worktree', 'remove', '--force', workspace.path]);
   return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
 }
 

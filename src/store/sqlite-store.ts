@@ -11,6 +11,7 @@ import {
   serverRunHealthSchema,
   type ServerRunHealth,
 } from '../core/index.js';
+import { makeDataDir } from '../git/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import { searchWords, stem, usefulTerms } from './terms.js';
 import {
@@ -990,7 +991,7 @@ export class SqliteStore implements Store {
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const fileName = options.fileName ?? 'baton.db';
   try {
-    mkdirSync(options.dataDir, { recursive: true });
+    makeDataDir(options.dataDir);
   } catch (cause) {
     throw new BatonError(
       ErrorCodes.store,
