@@ -36,16 +36,19 @@ const attemptKey = (e: { runId: string; agentId: string; attempt: number }): str
 const turnKey = (e: { runId: string; agentId: string; attempt: number }, turn: number): string =>
   `${attemptKey(e)}/t/${turn}`;
 
-/** Random span ids; trace ids of runs come from their run id (`traceIdOf`). */
+/** Random span ids, unless one is given (`nextSpanId`); trace ids of runs come from their run id (`traceIdOf`). */
 class RunIdGenerator implements IdGenerator {
   nextTraceId?: string;
+  nextSpanId?: string;
   generateTraceId(): string {
     return this.nextTraceId ?? randomBytes(16).toString('hex');
   }
   generateSpanId(): string {
-    return randomBytes(8).toString('hex');
+    return this.nextSpanId ?? randomBytes(8).toString('hex');
   }
 }
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 export interface TracingOptions {
   /** `otel_endpoint`: base URL of an OTLP/HTTP receiver (`/v1/traces` is added). */
@@ -284,6 +287,7 @@ export class RunTracing {
   }
 
   private endAgent(e: RunEventMap['agent.finished']): void {
+    this.end(`${agentKey(e)}/job`);
     this.end(
       agentKey(e),
       {
@@ -312,6 +316,23 @@ export class RunTracing {
     );
   }
 
+  /**
+   * A resumed run takes up a job the killed orchestrator sent (a worker runs it still, or ran it, or will):
+   * the worker's spans hang from that orchestrator's agent span, which it never exported. A span of that
+   * id is exported now, under this run's agent span, from when the job was queued until the agent ends.
+   */
+  adoptJobSpan(job: Pick<AgentJob, 'runId' | 'agentId'>, traceparent: string, queuedAt: number): void {
+    const parsed = traceparentPattern.exec(traceparent);
+    const key = `${agentKey(job)}/job`;
+    if (!parsed || parsed[1] !== traceIdOf(job.runId) || !this.spans.has(agentKey(job)) || this.spans.has(key)) return;
+    this.ids.nextSpanId = parsed[2];
+    try {
+      this.start(key, `baton.job ${job.agentId}`, agentKey(job), { 'baton.job.adopted': true }, queuedAt);
+    } finally {
+      this.ids.nextSpanId = undefined;
+    }
+  }
+
   /** The W3C `traceparent` of an agent's span while it runs, to carry in its job to a worker. */
   traceparentOf(runId: string, agentId: string): string | undefined {
     const span = this.spans.get(agentKey({ runId, agentId }));
@@ -325,7 +346,7 @@ export class RunTracing {
    * span its `traceparent` names, in the orchestrator's trace. `done` when the job ends.
    */
   jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
-    const parsed = job.traceparent ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(job.traceparent) : null;
+    const parsed = job.traceparent ? traceparentPattern.exec(job.traceparent) : null;
     if (!parsed) return undefined;
     const key = agentKey(job);
     this.spans.set(
