@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/core/index.js';
-import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
+import { traceIdOf, type AgentTimeline } from '../src/observability/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -21,6 +21,16 @@ const model = useScriptedModel(
       })),
       {
         match: { prompt: 'Watch the pot', turn: 1 },
+        sequencePer: 'script' as const,
+        reply: { toolUse: { name: 'Bash', input: { command: hang } } },
+      },
+      {
+        match: { prompt: 'Stir the pot', turn: 1 },
+        sequencePer: 'script' as const,
+        reply: { toolUse: { name: 'Bash', input: { command: 'echo stirred' } } },
+      },
+      {
+        match: { prompt: 'Stir the pot', turn: 2 },
         sequencePer: 'script' as const,
         reply: { toolUse: { name: 'Bash', input: { command: hang } } },
       },
@@ -99,4 +109,68 @@ phases:
     expect(toolSpans.map((s) => [spanAttribute(s, 'gen_ai.tool.name'), s.status?.code])).toEqual([['Bash', 2]]);
     expect(toolSpans[0]!.endTimeUnixNano).toBeDefined();
   }, 120_000);
+  it('a SIGKILLed orchestrator’s exported spans keep their attempt: --resume exports it with the same id, no duplicate records', async () => {
+    const workflow = join(model.home.dir, 'stir.yaml');
+    writeFileSync(
+      workflow,
+      'version: 1\nname: stir\nphases:\n  - id: only\n    agents: [{ id: stirrer, prompt: "Stir the pot", allowedTools: [Bash] }]\n',
+    );
+    const otlp = await startOtlpReceiver();
+    const traced = env({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
+    const child = startCli(['run', workflow], { env: traced });
+    try {
+      const runId = await waitFor(
+        async () => {
+          const runs = JSON.parse((await runCli(['runs', '--json'], { env: env() })).stdout) as Array<{
+            runId: string;
+            workflow: string;
+          }>;
+          return runs.find((r) => r.workflow === 'stir')?.runId;
+        },
+        60_000,
+        'the run',
+      );
+      await waitFor(
+        async () => {
+          const calls = (await timelineOf(runId, 'stirrer'))?.attempts[0]?.toolCalls ?? [];
+          return calls[1]?.status === 'running' || undefined;
+        },
+        60_000,
+        'the second call to run',
+      );
+      // The killed process had already exported the first turn and its call (their attempt was still open).
+      await waitFor(
+        () => otlp.spans.some((s) => spanAttribute(s, 'gen_ai.operation.name') === 'execute_tool') || undefined,
+        30_000,
+        'the first call’s span',
+      );
+      child.kill('SIGKILL');
+      await child.output;
+      const resumed = await runCli(['run', '--resume', runId], { env: traced });
+      expect(resumed.code).toBe(0);
+      const timeline = (await timelineOf(runId, 'stirrer'))!;
+      expect(timeline.attempts.map((a) => [a.attempt, a.status, a.toolCalls.map((c) => [c.seq, c.status])])).toEqual([
+        [
+          1,
+          'failed',
+          [
+            [1, 'ok'],
+            [2, 'error'],
+          ],
+        ],
+        [2, 'succeeded', []],
+      ]);
+      const spans = otlp.spans;
+      expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
+      const ids = new Set(spans.map((s) => s.spanId));
+      expect(spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => s.name)).toEqual([]);
+      const attempts = spans.filter((s) => s.name === 'baton.attempt 1');
+      expect(attempts.map((s) => spanAttribute(s, 'baton.attempt.lost'))).toEqual([true]);
+      const firstTurn = spans.find((s) => spanAttribute(s, 'gen_ai.operation.name') === 'chat')!;
+      expect(firstTurn.parentSpanId).toBe(attempts[0]!.spanId);
+    } finally {
+      child.kill('SIGKILL');
+      await otlp.close();
+    }
+  }, 180_000);
 });

@@ -48,6 +48,14 @@ class RunIdGenerator implements IdGenerator {
   }
 }
 
+/**
+ * An attempt's span id, derived from the run, agent and attempt number (unique: a resumed run numbers on):
+ * the span a resumed run (or a worker taking over a job) exports for an attempt whose process died has
+ * the id that process gave it, so the turn and tool spans it had already exported are not orphans.
+ */
+const attemptSpanIdOf = (e: { runId: string; agentId: string; attempt: number }): string =>
+  createHash('sha256').update(attemptKey(e)).digest('hex').slice(0, 16);
+
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 export interface TracingOptions {
@@ -186,10 +194,12 @@ export class RunTracing {
         }),
       ),
       events.on('agent.attempt', (e) =>
-        this.start(attemptKey(e), `baton.attempt ${e.attempt}`, agentKey(e), {
-          'baton.attempt': e.attempt,
-          'baton.attempt.resumed': e.resumed,
-        }),
+        this.startWithId(attemptSpanIdOf(e), () =>
+          this.start(attemptKey(e), `baton.attempt ${e.attempt}`, agentKey(e), {
+            'baton.attempt': e.attempt,
+            'baton.attempt.resumed': e.resumed,
+          }),
+        ),
       ),
       events.on('agent.attempt.lost', (e) => this.traceLostAttempt(e)),
       events.on('agent.turn', (e) => this.traceModelTurn(e)),
@@ -212,13 +222,16 @@ export class RunTracing {
   /**
    * An attempt whose process died (SIGKILL) never exported its span: it gets one when it is found lost,
    * from its stored start to then, in the run's trace: a child of the run's span when a resumed run
-   * closes it at its start, of the agent's span when a worker that runs the job again does.
+   * closes it at its start, of the agent's span when a worker that runs the job again does; with the id
+   * the dead process gave it, which the turns and calls it had exported name as their parent.
    */
   private traceLostAttempt(e: RunEventMap['agent.attempt.lost']): void {
     const key = `${attemptKey(e)}/lost`;
     const attributes = { 'baton.attempt': e.attempt, 'baton.attempt.lost': true };
     const parent = this.spans.has(agentKey(e)) ? agentKey(e) : e.runId;
-    this.start(key, `baton.attempt ${e.attempt}`, parent, attributes, e.startedAt);
+    this.startWithId(attemptSpanIdOf(e), () =>
+      this.start(key, `baton.attempt ${e.attempt}`, parent, attributes, e.startedAt),
+    );
     this.end(key, { 'baton.attempt.status': 'failed' }, e.errorCode, e.finishedAt);
   }
 
@@ -325,9 +338,16 @@ export class RunTracing {
     const parsed = traceparentPattern.exec(traceparent);
     const key = `${agentKey(job)}/job`;
     if (!parsed || parsed[1] !== traceIdOf(job.runId) || !this.spans.has(agentKey(job)) || this.spans.has(key)) return;
-    this.ids.nextSpanId = parsed[2];
+    this.startWithId(parsed[2]!, () =>
+      this.start(key, `baton.job ${job.agentId}`, agentKey(job), { 'baton.job.adopted': true }, queuedAt),
+    );
+  }
+
+  /** Starts a span (`start`) with the given span id. */
+  private startWithId(spanId: string, start: () => void): void {
+    this.ids.nextSpanId = spanId;
     try {
-      this.start(key, `baton.job ${job.agentId}`, agentKey(job), { 'baton.job.adopted': true }, queuedAt);
+      start();
     } finally {
       this.ids.nextSpanId = undefined;
     }
