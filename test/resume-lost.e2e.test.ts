@@ -168,6 +168,16 @@ describe.runIf(requireProgram('redis-server'))(
         expect(attempts.map((a) => `${a.attempt}:${a.status}:${a.error?.code ?? ''}`)).toEqual(['1:succeeded:']);
         expect(model.server.messageRequests(sessionId)).toHaveLength(1);
         expect(otlp.spans.filter((s) => attr(s, 'baton.attempt.lost') === true)).toEqual([]);
+        // The worker's spans hang from the agent span its job named, which the killed orchestrator never
+        // exported: the resumed one exports a span of that id, so no span of the trace is an orphan.
+        await waitFor(
+          () => otlp.spans.some((s) => s.name === 'baton.attempt 1') || undefined,
+          30_000,
+          "the worker's attempt span",
+        );
+        const ids = new Set(otlp.spans.map((s) => s.spanId));
+        const orphans = otlp.spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId));
+        expect(orphans.map((s) => s.name)).toEqual([]);
       } finally {
         orchestrator.kill('SIGKILL');
         worker.kill('SIGTERM');

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { TOOL_PREVIEW_CHARS } from '../src/agents/index.js';
+import { TOOL_PREVIEW_CHARS, unknownToolCall } from '../src/agents/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
@@ -162,6 +162,8 @@ describe('tool-call records of a real agent', () => {
       if (i > 0) expect(call.startedAt).toBeGreaterThanOrEqual(calls[i - 1]!.finishedAt!);
     }
     expect(calls[1]!.outputPreview).toMatch(/no_such_tool/);
+    // Claude Code's answer to a made-up name, which metrics count as tool="unknown".
+    expect(calls.map(unknownToolCall)).toEqual([false, true, false]);
     // The secret reached the server and came back in the graph; the records hold neither.
     const graph = readFileSync(join(model.home.dir, 'memory.json'), 'utf8');
     expect(graph).toContain(serverSecret);

@@ -1,11 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { traceIdOf } from '../src/observability/index.js';
+import { traceIdOf, type AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { spanAttribute as attr, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from './support/otlp-receiver.js';
 import { requireProgram } from './support/programs.js';
+import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { useRedisServer } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -104,6 +105,27 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
   }, 120_000);
 });
 
+/**
+ * What the worker stored of the agent's tool call (in Redis), as `baton status` reads it from elsewhere, and
+ * what the worker's `/metrics` (read from the store, parsed by a Prometheus parser) counts of it.
+ */
+async function expectWorkerRecords(runId: string, workerOutput: string, cliEnv: NodeJS.ProcessEnv): Promise<void> {
+  const status = await runCli(['status', runId, '--agent', 'tracer', '--json'], { env: cliEnv });
+  expect(status.code).toBe(0);
+  expect(status.stdout).not.toContain(secret);
+  const timeline = JSON.parse(status.stdout) as AgentTimeline;
+  const calls = timeline.attempts.flatMap((a) => a.toolCalls);
+  expect(calls.map((c) => [c.seq, c.name, c.turn, c.status])).toEqual([[1, 'Read', 1, 'ok']]);
+  expect(calls[0]!.outputPreview).toContain('[REDACTED]');
+  const url = /Metrics at (\S+)/.exec(workerOutput)![1]!;
+  const token = readFileSync(join(cliEnv.BATON_DATA_DIR!, 'metrics.token'), 'utf8').trim();
+  const text = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text();
+  const families = parsePrometheus(text);
+  expect(seriesValue(families, 'baton_tool_calls_total', { tool: 'Read', server: '', status: 'ok' })).toBe(1);
+  expect(seriesValue(families, 'baton_runs_total', { status: 'succeeded' })).toBe(1);
+  expect(text).not.toContain(runId);
+}
+
 describe.runIf(requireProgram('redis-server'))(
   'spans of an agent on a baton worker (real redis-server, claude)',
   () => {
@@ -126,6 +148,7 @@ describe.runIf(requireProgram('redis-server'))(
         expect(run.code).toBe(0);
         runId = (JSON.parse(run.stdout) as RunSummary).runId;
         expect(worker.stderrSoFar()).toContain('tracer');
+        await expectWorkerRecords(runId, worker.stderrSoFar(), env(otlp, shared));
         // The worker exports what it buffered as it stops.
         worker.kill('SIGTERM');
         expect((await worker.output).code).toBe(0);

@@ -10,4 +10,4 @@ export { agentReaper } from './reaper.js';
 export { bundledClaude } from './claude-executable.js';
 export { ruleDenialMessage } from './tool-gate.js';
 export type { GatedToolCall, ToolGate, ToolVerdict } from './tool-gate.js';
-export { capPreview, streamPreview, TOOL_PREVIEW_CHARS } from './tool-calls.js';
+export { capPreview, streamPreview, TOOL_PREVIEW_CHARS, unknownToolCall } from './tool-calls.js';

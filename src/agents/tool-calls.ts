@@ -56,6 +56,16 @@ export function streamPreview(value: unknown): string {
   return capAt(text, TOOL_PREVIEW_CHARS + SECRET_MARGIN_CHARS);
 }
 
+/** How Claude Code answers a call of a tool it does not have (a name the model made up). */
+const NO_SUCH_TOOL = '<tool_use_error>Error: No such tool available:';
+
+/**
+ * Whether the call named a tool the agent does not have: its name is the model's invention, so it
+ * says nothing about a real tool (and metrics must not make a series of it).
+ */
+export const unknownToolCall = (call: { status: string; outputPreview?: string }): boolean =>
+  call.status === 'error' && call.outputPreview?.startsWith(NO_SUCH_TOOL) === true;
+
 /** A redacted preview cut to what a record keeps. */
 export const capPreview = (text: string): string => capAt(text, TOOL_PREVIEW_CHARS);
 

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, isBatonError } from '../core/index.js';
-import { defineWorkflow, getRun, listRuns, run, usage } from './index.js';
+import { agentRecord } from '../../test/support/records.js';
+import { useTempStore } from '../../test/support/temp-store.js';
+import { defineWorkflow, getAgentTimeline, getRun, listRuns, run, usage } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-api-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const where = { config: { data_dir: join(dir, 'data') } };
+const temp = useTempStore('baton-api-store-');
 
 const rejection = async (promise: Promise<unknown>) => {
   const error = await promise.then(
@@ -113,6 +116,40 @@ describe('the library API', () => {
     const error = await rejection(getRun('nope', where));
     expect(error.code).toBe(ErrorCodes.runNotFound);
     expect(error.message).toContain('No run with id nope');
+  });
+
+  it("getAgentTimeline reads an agent's attempts and tool calls, and names the agent it cannot find", async () => {
+    const { store } = temp;
+    const runId = 'run-timeline';
+    await store.saveRun({
+      id: runId,
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'succeeded',
+      createdAt: 1,
+    });
+    await store.saveAgent(agentRecord({ runId, id: 'reader', status: 'succeeded' }));
+    await store.saveAttempt({
+      ...{ runId, agentId: 'reader', attempt: 1, status: 'succeeded', resumed: false, startedAt: 10 },
+      ...{
+        usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        costUsd: 0,
+        durationMs: 5,
+      },
+    });
+    await store.saveToolCall({
+      ...{ runId, agentId: 'reader', attempt: 1, seq: 1, toolUseId: 'toolu_1', name: 'Read', turn: 1 },
+      ...{ startedAt: 11, finishedAt: 13, durationMs: 2, status: 'error', inputPreview: '{}', outputPreview: 'ENOENT' },
+    });
+    const timeline = await getAgentTimeline(runId, 'reader', { store });
+    expect(timeline.attempts.map((a) => a.toolCalls.map((c) => [c.name, c.status, c.outputPreview]))).toEqual([
+      [['Read', 'error', 'ENOENT']],
+    ]);
+    const missing = await rejection(getAgentTimeline(runId, 'nobody', { store }));
+    expect(missing.code).toBe(ErrorCodes.agentNotFound);
+    expect(missing.message).toContain('nobody');
+    expect((await rejection(getAgentTimeline('nope', 'reader', { store }))).code).toBe(ErrorCodes.runNotFound);
   });
 
   it('usage rejects bad arguments through its promise, never by throwing at the call', async () => {

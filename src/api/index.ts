@@ -3,7 +3,7 @@ export type { DefineWorkflowOptions, WorkflowInput } from './workflow.js';
 export { resume, run } from './run.js';
 export type { RunHandle, RunOptions, RunResult } from './run.js';
 export type { BatonEvent } from './events.js';
-export { getRun, listRuns, usage } from './runs.js';
+export { getAgentTimeline, getRun, listRuns, usage } from './runs.js';
 export type { StoreAccess } from './runs.js';
 export {
   auditTrail,

@@ -369,7 +369,12 @@ async function openQueueExecutor(
     jobKey: jobKey(config.job_secret, config.data_dir),
     ...(env ? { env } : {}),
     // Workers' spans join the run's trace.
-    ...(tracing ? { traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId) } : {}),
+    ...(tracing
+      ? {
+          traceparent: (job) => tracing.traceparentOf(job.runId, job.agentId),
+          keptTraceparent: (job, traceparent, queuedAt) => tracing.adoptJobSpan(job, traceparent, queuedAt),
+        }
+      : {}),
   });
   notice('Agents go to baton workers through the Redis queue (redis_url).\n');
   return executor;

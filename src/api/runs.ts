@@ -1,6 +1,8 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
+  agentTimeline,
   parseDuration,
+  type AgentTimeline,
   usageDimensions,
   usageReport,
   type UsageDimension,
@@ -41,6 +43,15 @@ export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSumm
       throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
     return summarizeRun(store, runId);
   });
+}
+
+/**
+ * One agent's timeline, as `baton status <run> --agent <id> --json` prints it: its totals, inherited
+ * context, and each attempt with its tool calls (name, server, turn, start, duration, ok or error,
+ * redacted previews, permission decision). Rejects with BATON_RUN_NOT_FOUND or BATON_AGENT_NOT_FOUND.
+ */
+export function getAgentTimeline(runId: string, agentId: string, access: StoreAccess = {}): Promise<AgentTimeline> {
+  return withAccess(access, (store) => agentTimeline(store, runId, agentId));
 }
 
 /**

@@ -102,6 +102,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes only http(s) URLs with a host as otel_endpoint (a bare host:port is no URL to post to)', () => {
+    for (const bad of ['localhost:4318', 'ftp://collector:4318', 'http://'])
+      expect(() => loadConfig({ cwd, env: { BATON_OTEL_ENDPOINT: bad } })).toThrow(
+        /BATON_OTEL_ENDPOINT: otel_endpoint: must be an http:\/\/ or https:\/\/ URL/,
+      );
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'otel_endpoint: https://tempo.internal:4318\n');
+    expect(loadConfig({ cwd, env: {} }).config.otel_endpoint).toBe('https://tempo.internal:4318');
+  });
+
   it('names a bad env variable and the values it accepts', () => {
     expect(() => loadConfig({ cwd, env: { BATON_ENABLE_METRICS: 'yes' } })).toThrow(
       /BATON_ENABLE_METRICS=yes is not a boolean: use true, false, 1 or 0/,

@@ -14,6 +14,14 @@ const redisUrl = z
   .string()
   .refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL, e.g. redis://localhost:6379' });
 
+/** An http(s) URL with a host: `localhost:4318` parses as a URL of scheme `localhost:`, and reaches nothing. */
+const httpUrl = z
+  .string()
+  .refine(
+    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol) && new URL(value).hostname !== '',
+    { message: 'must be an http:// or https:// URL, e.g. http://localhost:4318' },
+  );
+
 /** Baton's configuration. Keys are snake_case as in the roadmap; every default lives here. */
 export const configSchema = z
   .object({
@@ -49,7 +57,7 @@ export const configSchema = z
     /** How long audit trail entries are kept (days). */
     audit_retention_days: intRange(1, 36_500).default(90),
     /** Base URL of an OTLP/HTTP receiver for OpenTelemetry traces (`/v1/traces` is added); unset: traces off unless OTEL_EXPORTER_OTLP_* says. */
-    otel_endpoint: z.string().url().optional(),
+    otel_endpoint: httpUrl.optional(),
     /** How long agents' tool-call records are kept (days). */
     tool_call_retention_days: intRange(1, 36_500).default(30),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
@@ -96,12 +104,7 @@ export const configSchema = z
     /** Permission rules for every agent of every run, below the workflow's own (Claude Code rule syntax). */
     permissions: permissionsSchema.optional(),
     /** Receives a JSON POST for each approval request; a failing webhook never holds up the run. */
-    approval_webhook_url: z
-      .string()
-      .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
-        message: 'must be an http:// or https:// URL',
-      })
-      .optional(),
+    approval_webhook_url: httpUrl.optional(),
     /** A model stream silent this long while a turn is in flight is a stalled connection: retried, session resumed. */
     stream_idle_timeout_ms: durationMs(second, hour).default(60_000),
     /** Online backups of the SQLite store (`data_dir/backups/`) kept; older ones are deleted. */

@@ -184,6 +184,19 @@ describe('metrics', () => {
                 status: 'error',
                 inputPreview: '{}',
               },
+              // Names the model made up (Claude Code has no such tool): one series for all of them.
+              ...['mcp__made_up__x1', 'Frobnicate_7f3a'].map((name, i) => ({
+                seq: 3 + i,
+                toolUseId: `t${3 + i}`,
+                name,
+                turn: 2,
+                startedAt: 6,
+                finishedAt: 6,
+                durationMs: 0,
+                status: 'error' as const,
+                inputPreview: '{}',
+                outputPreview: `<tool_use_error>Error: No such tool available: ${name}</tool_use_error>`,
+              })),
             ],
           },
     );
@@ -205,6 +218,8 @@ describe('metrics', () => {
     expect(sample(text, 'baton_cost_usd_total{model="default"}')).toBeCloseTo(0.75);
     expect(sample(text, 'baton_tool_calls_total{tool="Read",server="",status="ok"}')).toBe(1);
     expect(sample(text, 'baton_tool_calls_total{tool="mcp__git__log",server="git",status="error"}')).toBe(1);
+    expect(sample(text, 'baton_tool_calls_total{tool="unknown",server="",status="error"}')).toBe(2);
+    expect(text).not.toMatch(/made_up|Frobnicate/);
     expect(sample(text, 'baton_active_agents')).toBe(0);
     expect(text).not.toContain(summary.runId);
   });

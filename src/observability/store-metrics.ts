@@ -1,4 +1,5 @@
 import type { Counter, Registry } from 'prom-client';
+import { unknownToolCall } from '../agents/index.js';
 import { promClient } from './prom.js';
 import type { AgentRecord, BatonCallRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
 
@@ -50,6 +51,15 @@ function addBatonCalls(totals: RunTotals, calls: BatonCallRecord[]): void {
   }
 }
 
+/**
+ * A call's labels. Tools are the agents' and their MCP servers': a bounded set. A name the model made
+ * up is not (a model can invent one per call), so every such call counts as `tool="unknown"`, no server.
+ */
+const toolLabels = (call: ToolCallRecord): Record<string, string> =>
+  unknownToolCall(call)
+    ? { tool: 'unknown', server: '', status: call.status }
+    : { tool: call.name, server: call.server ?? '', status: call.status };
+
 function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
   const totals: RunTotals = {
     finished: !inProgress.has(run.status),
@@ -75,8 +85,7 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     add(totals.tokens, key({ phase, kind: 'cache_write' }), agent.usage.cacheCreationTokens);
     add(totals.cost, key({ model: agent.model ?? 'default' }), agent.costUsd);
   }
-  for (const call of calls.filter((c) => c.status !== 'running'))
-    add(totals.toolCalls, key({ tool: call.name, server: call.server ?? '', status: call.status }), 1);
+  for (const call of calls.filter((c) => c.status !== 'running')) add(totals.toolCalls, key(toolLabels(call)), 1);
   return totals;
 }
 

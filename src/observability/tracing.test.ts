@@ -320,4 +320,38 @@ describe('OpenTelemetry traces of runs', () => {
     expect(turnSpan.parentSpanId).toBe(attemptSpan.spanId);
     expect(workerSpans.find((s) => s.name === 'execute_tool Read')!.parentSpanId).toBe(turnSpan.spanId);
   });
+  it("exports, under the resumed run's agent span, the span a killed orchestrator opened for a job a worker took up", async () => {
+    const runId = 'run-kept-job';
+    const inherited = { entries: 0, tokens: 0, phases: 0, queryMs: 0 };
+    const opened = (tracing: RunTracing) => {
+      const events = new RunEvents();
+      tracing.observeRun(events);
+      events.emit('run.started', { runId, workflowName: 'w', agents: 1 });
+      events.emit('phase.started', { runId, phaseId: 'p' });
+      events.emit('agent.started', { runId, phaseId: 'p', agentId: 'held', sessionId: 's', inherited });
+      return events;
+    };
+    // The orchestrator that sent the job is killed: nothing it opened is ever exported.
+    const killed = await RunTracing.start({ endpoint, env: {} });
+    opened(killed);
+    const sent = killed.traceparentOf(runId, 'held')!;
+    const resumed = await RunTracing.start({ endpoint, env: {} });
+    const events = opened(resumed);
+    const queuedAt = 1_700_000_000_000;
+    resumed.adoptJobSpan({ runId, agentId: 'held' }, sent, queuedAt);
+    // Another trace's context (not this run's) is no parent of its agents.
+    resumed.adoptJobSpan({ runId, agentId: 'held' }, `00-${traceIdOf('other')}-00f067aa0ba902b7-01`, queuedAt);
+    events.emit('agent.finished', {
+      ...{ runId, phaseId: 'p', agentId: 'held', status: 'succeeded', durationMs: 1, attempts: 1, costUsd: 0 },
+      usage: emptyUsage(),
+    });
+    await resumed.shutdown();
+
+    const agentSpan = receiver.spans.find((s) => s.name === 'invoke_agent held')!;
+    const jobSpans = receiver.spans.filter((s) => s.name === 'baton.job held');
+    expect(jobSpans.map((s) => [s.spanId, s.parentSpanId, s.traceId, attr(s, 'baton.job.adopted')])).toEqual([
+      [sent.split('-')[2], agentSpan.spanId, traceIdOf(runId), true],
+    ]);
+    expect(spanMs(jobSpans[0]!.startTimeUnixNano)).toBe(queuedAt);
+  });
 });

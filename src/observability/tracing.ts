@@ -36,16 +36,27 @@ const attemptKey = (e: { runId: string; agentId: string; attempt: number }): str
 const turnKey = (e: { runId: string; agentId: string; attempt: number }, turn: number): string =>
   `${attemptKey(e)}/t/${turn}`;
 
-/** Random span ids; trace ids of runs come from their run id (`traceIdOf`). */
+/** Random span ids, unless one is given (`nextSpanId`); trace ids of runs come from their run id (`traceIdOf`). */
 class RunIdGenerator implements IdGenerator {
   nextTraceId?: string;
+  nextSpanId?: string;
   generateTraceId(): string {
     return this.nextTraceId ?? randomBytes(16).toString('hex');
   }
   generateSpanId(): string {
-    return randomBytes(8).toString('hex');
+    return this.nextSpanId ?? randomBytes(8).toString('hex');
   }
 }
+
+/**
+ * An attempt's span id, derived from the run, agent and attempt number (unique: a resumed run numbers on):
+ * the span a resumed run (or a worker taking over a job) exports for an attempt whose process died has
+ * the id that process gave it, so the turn and tool spans it had already exported are not orphans.
+ */
+const attemptSpanIdOf = (e: { runId: string; agentId: string; attempt: number }): string =>
+  createHash('sha256').update(attemptKey(e)).digest('hex').slice(0, 16);
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 export interface TracingOptions {
   /** `otel_endpoint`: base URL of an OTLP/HTTP receiver (`/v1/traces` is added). */
@@ -183,10 +194,12 @@ export class RunTracing {
         }),
       ),
       events.on('agent.attempt', (e) =>
-        this.start(attemptKey(e), `baton.attempt ${e.attempt}`, agentKey(e), {
-          'baton.attempt': e.attempt,
-          'baton.attempt.resumed': e.resumed,
-        }),
+        this.startWithId(attemptSpanIdOf(e), () =>
+          this.start(attemptKey(e), `baton.attempt ${e.attempt}`, agentKey(e), {
+            'baton.attempt': e.attempt,
+            'baton.attempt.resumed': e.resumed,
+          }),
+        ),
       ),
       events.on('agent.attempt.lost', (e) => this.traceLostAttempt(e)),
       events.on('agent.turn', (e) => this.traceModelTurn(e)),
@@ -209,13 +222,16 @@ export class RunTracing {
   /**
    * An attempt whose process died (SIGKILL) never exported its span: it gets one when it is found lost,
    * from its stored start to then, in the run's trace: a child of the run's span when a resumed run
-   * closes it at its start, of the agent's span when a worker that runs the job again does.
+   * closes it at its start, of the agent's span when a worker that runs the job again does; with the id
+   * the dead process gave it, which the turns and calls it had exported name as their parent.
    */
   private traceLostAttempt(e: RunEventMap['agent.attempt.lost']): void {
     const key = `${attemptKey(e)}/lost`;
     const attributes = { 'baton.attempt': e.attempt, 'baton.attempt.lost': true };
     const parent = this.spans.has(agentKey(e)) ? agentKey(e) : e.runId;
-    this.start(key, `baton.attempt ${e.attempt}`, parent, attributes, e.startedAt);
+    this.startWithId(attemptSpanIdOf(e), () =>
+      this.start(key, `baton.attempt ${e.attempt}`, parent, attributes, e.startedAt),
+    );
     this.end(key, { 'baton.attempt.status': 'failed' }, e.errorCode, e.finishedAt);
   }
 
@@ -284,6 +300,7 @@ export class RunTracing {
   }
 
   private endAgent(e: RunEventMap['agent.finished']): void {
+    this.end(`${agentKey(e)}/job`);
     this.end(
       agentKey(e),
       {
@@ -312,6 +329,30 @@ export class RunTracing {
     );
   }
 
+  /**
+   * A resumed run takes up a job the killed orchestrator sent (a worker runs it still, or ran it, or will):
+   * the worker's spans hang from that orchestrator's agent span, which it never exported. A span of that
+   * id is exported now, under this run's agent span, from when the job was queued until the agent ends.
+   */
+  adoptJobSpan(job: Pick<AgentJob, 'runId' | 'agentId'>, traceparent: string, queuedAt: number): void {
+    const parsed = traceparentPattern.exec(traceparent);
+    const key = `${agentKey(job)}/job`;
+    if (!parsed || parsed[1] !== traceIdOf(job.runId) || !this.spans.has(agentKey(job)) || this.spans.has(key)) return;
+    this.startWithId(parsed[2]!, () =>
+      this.start(key, `baton.job ${job.agentId}`, agentKey(job), { 'baton.job.adopted': true }, queuedAt),
+    );
+  }
+
+  /** Starts a span (`start`) with the given span id. */
+  private startWithId(spanId: string, start: () => void): void {
+    this.ids.nextSpanId = spanId;
+    try {
+      start();
+    } finally {
+      this.ids.nextSpanId = undefined;
+    }
+  }
+
   /** The W3C `traceparent` of an agent's span while it runs, to carry in its job to a worker. */
   traceparentOf(runId: string, agentId: string): string | undefined {
     const span = this.spans.get(agentKey({ runId, agentId }));
@@ -325,7 +366,7 @@ export class RunTracing {
    * span its `traceparent` names, in the orchestrator's trace. `done` when the job ends.
    */
   jobHooks(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined {
-    const parsed = job.traceparent ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(job.traceparent) : null;
+    const parsed = job.traceparent ? traceparentPattern.exec(job.traceparent) : null;
     if (!parsed) return undefined;
     const key = agentKey(job);
     this.spans.set(

@@ -17,6 +17,11 @@ export interface QueueExecutorOptions {
   /** The trace context a job carries to its worker, when the run is traced. */
   traceparent?: (job: AgentJob) => string | undefined;
   /**
+   * A resumed run's agent whose job (sent by the orchestrator that died, queued at `queuedAt`) is taken
+   * up again: the worker's spans hang from the `traceparent` that job carries, not from this run's.
+   */
+  keptTraceparent?: (job: AgentJob, traceparent: string, queuedAt: number) => void;
+  /**
    * Environment every job's agent gets on top of its worker's, under the workflow's own `env` (the
    * library's `run({ env })`, e.g. the scripted model of `baton run --model-script`); sealed like it.
    */
@@ -109,8 +114,10 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
 
   private async sendAndWait(job: AgentJob, signal: AbortSignal): Promise<AgentResult> {
     const jobId = agentJobId(job);
+    const kept = await this.forgetUnfinishedAttempt(jobId);
     // A resumed run's agent that a worker is still running was just stored queued again: it runs.
-    if ((await this.forgetUnfinishedAttempt(jobId)) === 'active') await markRunning(this.options.store, job);
+    if (kept?.state === 'active') await markRunning(this.options.store, job);
+    if (kept?.traceparent) this.options.keptTraceparent?.(job, kept.traceparent, kept.queuedAt);
     const traceparent = this.options.traceparent?.(job);
     // A worker builds the agent's environment from its own: what the caller added must travel with the job.
     const env = { ...this.options.env, ...job.env };
@@ -166,14 +173,20 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
    * The orchestrator only sends agents without a final result. A kept job of the same id that ended
    * cancelled (a cancelled run, now resumed) or failed in BullMQ (its workers kept dying) holds no
    * result to reuse: it is removed so the agent runs again instead of returning that end at once.
-   * Returns the kept job's state.
+   * Returns the state of a kept job that stays (the one sending the job again reuses), with its trace context.
    */
-  private async forgetUnfinishedAttempt(jobId: string): Promise<string | undefined> {
+  private async forgetUnfinishedAttempt(
+    jobId: string,
+  ): Promise<{ state: string; traceparent?: string; queuedAt: number } | undefined> {
     const kept: Job<SealedAgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
     if (!kept) return undefined;
     const state = await kept.getState();
-    if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) await kept.remove();
-    return state;
+    if (state === 'failed' || (state === 'completed' && kept.returnvalue?.status === 'cancelled')) {
+      await kept.remove();
+      return undefined;
+    }
+    const { traceparent } = kept.data;
+    return { state, queuedAt: kept.timestamp, ...(traceparent ? { traceparent } : {}) };
   }
 
   /**
