@@ -185,7 +185,7 @@ describe('tool-call records of a real agent', () => {
     });
     expect(noRun.code).toBe(2);
     expect(noRun.stderr).toContain('BATON_RUN_NOT_FOUND');
-  });
+  }, 180_000);
 
   it('records parallel calls of one turn, rule decisions, failures and huge outputs, redacted and capped', async () => {
     const workflow = join(model.home.dir, 'shell.yaml');
@@ -215,7 +215,7 @@ describe('tool-call records of a real agent', () => {
     const text = await runCli(['status', runId, '--agent', 'prober'], { env: env() });
     expect(text.stdout).toContain('(permission denied)');
     expect(text.stdout).not.toContain(shapedSecret);
-  });
+  }, 180_000);
 
   it('records each retried attempt apart, and counts only model responses as turns', async () => {
     const workflow = join(model.home.dir, 'retry.yaml');
@@ -237,7 +237,7 @@ describe('tool-call records of a real agent', () => {
     ]);
     // One model response; the failed requests are no turns.
     expect(timeline.turns).toBe(1);
-  });
+  }, 180_000);
 
   it('closes the call a killed orchestrator left running when --resume runs the agent again', async () => {
     const workflow = join(model.home.dir, 'wait.yaml');
@@ -282,5 +282,5 @@ describe('tool-call records of a real agent', () => {
     expect(lost.finishedAt! - lost.startedAt).toBe(lost.durationMs);
     // The lost attempt lasted at least as long as its call.
     expect(timeline.attempts[0]!.durationMs).toBeGreaterThanOrEqual(lost.durationMs!);
-  });
+  }, 180_000);
 });
