@@ -544,6 +544,9 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     const redone = await merge(repo, agents, { into: 'release' }, { redo: true });
     expect(redone).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_BRANCH_EXISTS' } });
     expect(git('rev-parse', 'release')).toBe(git('rev-parse', 'main'));
+    // into set back: the branch the run made is still its own.
+    const again = await merge(repo, agents, {}, { redo: true });
+    expect(again).toMatchObject({ status: 'succeeded', into: first.into, head: first.head });
   });
 
   it('a rename merges with an edit of the same file; a deletion against an edit and two different new files of one name conflict', async () => {

@@ -152,7 +152,10 @@ async function startReport(
       code: ErrorCodes.mergeBranchExists,
       message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
     };
-    const refused: MergeReport = { ...report, createdBranch: false, status: 'failed', error, finishedAt: clock.now() };
+    // A refused `baton merge` keeps the branch this run did make (its report as it was), so a redo
+    // with `into` set back still owns it.
+    const kept = !stored?.createdBranch ? { ...report, createdBranch: false } : { ...stored, round: report.round };
+    const refused: MergeReport = { ...kept, status: 'failed', error, finishedAt: clock.now() };
     await options.store.saveMergeReport(refused);
     return refused;
   }
