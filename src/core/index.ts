@@ -59,3 +59,4 @@ export {
   usdAmount,
   wrongTypeSays,
 } from './limits.js';
+export { makeDataDir } from './data-dir.js';

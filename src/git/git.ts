@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
 
@@ -108,14 +106,4 @@ export async function removeStaleLocks(worktree: string, branch: string, options
   const locks = ['index.lock', 'HEAD.lock', `refs/heads/${branch}.lock`].flatMap((lock) => ['--git-path', lock]);
   const paths = await git(worktree, ['rev-parse', '--path-format=absolute', ...locks], options);
   await Promise.all(paths.split('\n').map((lock) => rm(lock, { force: true })));
-}
-
-/**
- * Creates Baton's data directory, and when Baton is the one creating it, puts a `.gitignore` of `*` in
- * it: a data directory inside a checkout (the default `.baton`, in the project) with its worktrees and
- * merges never shows in the user's `git status`. A directory that existed is left alone (it may be theirs).
- */
-export function makeDataDir(dir: string): void {
-  if (mkdirSync(dir, { recursive: true }) === undefined) return;
-  writeFileSync(join(dir, '.gitignore'), "# Baton's data (store, worktrees, merges): never part of a repository.\n*\n");
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, makeDataDir, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
+import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
+import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 

@@ -4,6 +4,7 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import {
   BatonError,
   ErrorCodes,
+  makeDataDir,
   type ApprovalDecision,
   type ApprovalRecord,
   type ErrorInfo,
@@ -11,7 +12,6 @@ import {
   serverRunHealthSchema,
   type ServerRunHealth,
 } from '../core/index.js';
-import { makeDataDir } from '../git/index.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import { searchWords, stem, usefulTerms } from './terms.js';
 import {
