@@ -525,6 +525,73 @@ const revisions: Pair[] = [
       'review',
       'Inline checkout scripts stay banned; the widget gets a nonce-tagged script tag.',
     ),
+  }, // A ninth batch, written after the misses of the third and fourth held-out benchmark sets were seen,
+  // in words of its own and before the rules it tests: a revision that corrects the older one's value
+  // under another name ("…, not 25"), denies what the older one opens with ("Don't squash …"), swaps
+  // one word of the older one's phrase ("at upload time" → "at request time"), or says what it does
+  // ", never" the older one's way.
+  {
+    name: 'a limit corrected under another name, the old value after ", not"',
+    older: said('storage', 'design', 'Uploads are limited to 25 MB per file.'),
+    newer: said(
+      'lead',
+      'review',
+      'The largest attachment we accept is 10 MB, not 25, to match what mail gateways pass.',
+    ),
+  },
+  {
+    name: 'a retention corrected under another name, the old value after "rather than"',
+    older: said('backup', 'design', 'Nightly database backups are kept for 14 days.'),
+    newer: said('compliance', 'review', 'Snapshot retention is 35 days rather than 14, to cover the month-end close.'),
+  },
+  {
+    name: 'what the older one opens with, denied ("Don\'t …") by another agent of its phase',
+    older: said(
+      'devex',
+      'design',
+      'Squash commits when merging feature branches into main, with the pull request title as the message.',
+    ),
+    newer: said(
+      'reviewer',
+      'design',
+      "Don't squash commits: bisecting a regression needs every step a developer made.",
+    ),
+  },
+  {
+    name: 'what the older one opens with, denied ("Do not …"), the reason in other words',
+    older: said('ci', 'design', 'Pin the CI runners to Ubuntu 20.04 images and cache apt packages between jobs.'),
+    newer: said('lead', 'review', 'Do not pin the runners: 20.04 is out of support, so jobs follow ubuntu-latest.'),
+  },
+  {
+    name: 'one word of the older phrase swapped ("at checkout time" → "at download time")',
+    older: said(
+      'billing',
+      'design',
+      'Invoice PDFs are rendered at checkout time by the order service and attached to the confirmation email.',
+    ),
+    newer: said(
+      'lead',
+      'review',
+      'PDFs get made at download time instead, in a separate worker, so checkout stays fast.',
+    ),
+  },
+  {
+    name: 'one word of the older phrase swapped, the rest said in other words, by another agent of its phase',
+    older: said(
+      'images',
+      'build',
+      'Add watermarks at import time with an ImageMagick composite step in the import worker, writing new files under originals/v2, then flip the gallery symlink.',
+    ),
+    newer: said(
+      'media',
+      'build',
+      'Apply the watermark at view time only, with a CDN image transform, so its text can change in the CDN config rather than by an import.',
+    ),
+  },
+  {
+    name: 'the older way refused after ", never"',
+    older: said('platform', 'design', 'The nightly cleanup job deletes expired API keys.'),
+    newer: said('security', 'review', 'Expired API keys are revoked, never deleted, so audits can still trace them.'),
   },
 ];
 
@@ -959,6 +1026,39 @@ const nearMisses: Pair[] = [
     name: "the older one's choice named in a denial of something else done with it",
     older: said('search', 'design', 'Search results are served by Elasticsearch.'),
     newer: said('lead', 'review', 'We do not expose Elasticsearch; it sits behind the API gateway.'),
+  },
+  // The ninth batch's pairs that must stay: a value changed from one the older one does not give, a
+  // denial for another purpose or of an exception, a word refused that the older one merely uses, the
+  // same phrase with another word in a decision on another thing.
+  {
+    name: 'a value changed "from" one the older one does not give',
+    older: said('api', 'design', 'API responses are cached for 300 seconds.'),
+    newer: said('ops', 'review', 'API health checks: the interval goes from 10 seconds to 5 seconds.'),
+  },
+  {
+    name: 'what the older one opens with, denied for another purpose',
+    older: said('platform', 'design', 'Stay on Node 20 for the API servers.'),
+    newer: said('lead', 'review', 'Do not stay on Node 20 for the build agents; they move to Node 22.'),
+  },
+  {
+    name: 'an exception to the older one, denied in more words',
+    older: said('media', 'design', 'Compress images with sharp at upload.'),
+    newer: said('lead', 'review', 'Do not compress images that are already WebP.'),
+  },
+  {
+    name: 'an exception to the older one ("Don\'t …" on one kind of connection)',
+    older: said('frontend', 'design', 'Prefetch product images on hover.'),
+    newer: said('lead', 'review', "Don't prefetch product images on mobile data connections."),
+  },
+  {
+    name: 'a word the older one uses, refused after ", never" of another thing',
+    older: said('security', 'design', 'Log every failed login with the username and IP address.'),
+    newer: said('lead', 'review', 'Passwords are hashed with argon2id, never logged.'),
+  },
+  {
+    name: 'the same phrase with another word, in a decision on another thing',
+    older: said('search', 'design', 'Search indexes are rebuilt at deploy time from the primary database.'),
+    newer: said('lead', 'review', 'Search suggestions are computed at query time from the last 30 days of searches.'),
   },
 ];
 
