@@ -1056,6 +1056,15 @@ const nearMisses: Pair[] = [
     newer: said('lead', 'review', 'Passwords are hashed with argon2id, never logged.'),
   },
   {
+    name: 'a numbered thing and a count of such things ("node 4" / "all 12 nodes"), no longer said of another',
+    older: said('ops', 'design', 'The workaround was to drain node 4 by hand and reschedule its pods elsewhere.'),
+    newer: said(
+      'platform',
+      'review',
+      'Node upgrades use a disruption budget so an upgrade no longer evicts all 12 nodes at once.',
+    ),
+  },
+  {
     name: 'the same phrase with another word, in a decision on another thing',
     older: said('search', 'design', 'Search indexes are rebuilt at deploy time from the primary database.'),
     newer: said('lead', 'review', 'Search suggestions are computed at query time from the last 30 days of searches.'),

@@ -18,6 +18,8 @@ export interface DecisionTraits {
   head: string | undefined;
   /** Values (numbers, versions, `P1`) by the stems of the words next to them: `minut` → {20}. */
   values: Map<string, Set<string>>;
+  /** Per anchor, how its values stand: right after it (`partition 17`, a label), right before it (`24 partitions`, a count). */
+  valueSides: Map<string, Set<'label' | 'count'>>;
   /** It says it revises something: "instead", "no longer", "raised to", "postponed", ", not …". */
   revises: boolean;
   /** Stems of the words right after its revision words: what it says it replaces ("instead of winston"). */
@@ -157,6 +159,32 @@ function valuesOf(tokens: string[]): Map<string, Set<string>> {
   });
   return values;
 }
+
+/** Per word a value stands right after (a label: `partition 17`) or right before (a count: `24 partitions`), which. */
+function valueSidesOf(tokens: string[]): Map<string, Set<'label' | 'count'>> {
+  const sides = new Map<string, Set<'label' | 'count'>>();
+  const note = (word: string | undefined, side: 'label' | 'count'): void => {
+    if (word === undefined || !isAnchor(word)) return;
+    const stem = stemmer(word);
+    sides.set(stem, (sides.get(stem) ?? new Set()).add(side));
+  };
+  tokens.forEach((token, i) => {
+    if (!isValue(token)) return;
+    note(tokens[i - 1], 'label');
+    note(tokens[i + 1], 'count');
+  });
+  return sides;
+}
+
+/**
+ * One word numbers one thing in one decision and counts things in the other ("partition 17" / "24
+ * partitions", "Node 18" / "18 nodes"): their values are not one setting changed.
+ */
+const labelAndCount = (older: DecisionTraits, newer: DecisionTraits, anchor: string): boolean => {
+  const [a, b] = [older.valueSides.get(anchor), newer.valueSides.get(anchor)];
+  const only = (sides: Set<string> | undefined, side: string): boolean => sides?.size === 1 && sides.has(side);
+  return (only(a, 'label') && only(b, 'count')) || (only(a, 'count') && only(b, 'label'));
+};
 
 /** How many content words after a revision word may name what it revises. */
 const REVISED_REACH = 3;
@@ -379,6 +407,7 @@ export function traitsOf(text: string): DecisionTraits {
   return {
     head: head === undefined ? undefined : stemmer(head),
     values: valuesOf(tokens),
+    valueSides: valueSidesOf(tokens),
     revises: content.search(revisionWords) >= 0,
     revisedWords,
     replaced: replacedWordsOf(content),
@@ -399,7 +428,7 @@ export function traitsOf(text: string): DecisionTraits {
 export function changesValue(older: DecisionTraits, newer: DecisionTraits): boolean {
   for (const [anchor, values] of newer.values) {
     const before = older.values.get(anchor);
-    if (before && [...values].some((v) => !before.has(v))) return true;
+    if (before && [...values].some((v) => !before.has(v)) && !labelAndCount(older, newer, anchor)) return true;
   }
   return false;
 }
