@@ -593,6 +593,34 @@ const revisions: Pair[] = [
     older: said('platform', 'design', 'The nightly cleanup job deletes expired API keys.'),
     newer: said('security', 'review', 'Expired API keys are revoked, never deleted, so audits can still trace them.'),
   },
+  // A tenth batch (an adversarial pass after the ninth, in words of its own): a revision that names
+  // the old value in passing ("(was 20)", "previously 8"), ends what the older one did ("Stop
+  // sending …"), scratches it, or says it is "no more".
+  {
+    name: 'the old value named in passing ("(was 20)"), the subject renamed',
+    older: said('backend', 'design', 'Idle sessions are closed after 20 minutes.'),
+    newer: said('lead', 'review', 'The inactivity cutoff is 45 minutes (was 20), per support.'),
+  },
+  {
+    name: 'the old value named in passing ("previously 8")',
+    older: said('ops', 'design', 'The worker pool runs 8 processes per host.'),
+    newer: said('sre', 'review', 'Run 4 processes per host, previously 8; memory pressure killed jobs.'),
+  },
+  {
+    name: 'what the older one does, stopped ("Stop sending …")',
+    older: said('mail', 'design', 'Send a weekly digest email to every active user.'),
+    newer: said('product', 'review', 'Stop sending the weekly digest; open rates were under 2%.'),
+  },
+  {
+    name: 'the older choice scratched',
+    older: said('data', 'design', 'Nightly exports are written as CSV to the reports bucket.'),
+    newer: said('lead', 'review', 'Scratch the CSV exports: reports read Parquet files from the lake instead.'),
+  },
+  {
+    name: 'the older practice declared "no more"',
+    older: said('qa', 'design', 'Every release gets a manual smoke test on staging.'),
+    newer: said('lead', 'review', 'Manual smoke tests are no more: the Playwright suite on staging gates releases.'),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -1069,6 +1097,23 @@ const nearMisses: Pair[] = [
     older: said('search', 'design', 'Search indexes are rebuilt at deploy time from the primary database.'),
     newer: said('lead', 'review', 'Search suggestions are computed at query time from the last 30 days of searches.'),
   },
+  // The tenth batch's pairs that must stay: an old value in passing that the older one does not give, a
+  // limit ("no more than"), a rebuild "from scratch".
+  {
+    name: 'an old value in passing that the older one does not give ("(was 100 MB)")',
+    older: said('storage', 'design', 'Image uploads are capped at 10 MB.'),
+    newer: said('lead', 'review', 'Video uploads are capped at 200 MB (was 100 MB).'),
+  },
+  {
+    name: 'a limit, "no more than", on something next to the older one',
+    older: said('billing', 'design', 'Failed payments are retried at most 3 times.'),
+    newer: said('lead', 'review', 'Send no more than 2 reminder emails per failed payment.'),
+  },
+  {
+    name: 'a rebuild "from scratch" next to the older way of building',
+    older: said('search', 'design', 'The search index is updated incrementally from the change feed.'),
+    newer: said('lead', 'review', 'Once a month the search index is rebuilt from scratch to drop orphaned documents.'),
+  },
 ];
 
 /**
@@ -1078,6 +1123,11 @@ const nearMisses: Pair[] = [
  * lost (see docs/context.md, the limits of supersession).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'a sign-in method replaced with no revision word, only a reason the old one failed in its own words',
+    older: said('auth', 'design', 'Sign-in uses magic links sent by email.'),
+    newer: said('lead', 'review', 'We will use passkeys for sign-in; magic links landed in spam for a third of users.'),
+  },
   {
     name: 'a language choice overruled, "instead" naming nothing of the old one',
     older: said('data', 'design', 'The import pipeline is written in Python with pandas.'),

@@ -74,6 +74,16 @@ const revisionWords = new RegExp(
     'ditch(?:es|ed)?',
     'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
+    // "Scratch the CSV exports", not "rebuilt from scratch".
+    '(?<!from )scratch(?:es|ed)?',
+    // "Stop sending the digest": what the older one did, ended.
+    'stop(?:s|ped)? \\w+ing',
+    // "Manual smoke tests are no more", not the limit "no more than 5".
+    'no more(?! than)',
+    // The old value named: "45 minutes (was 20)", "4 per host, previously 8".
+    'previously',
+    'formerly',
+    '(?:up|down) from',
     'decided against',
     'after all',
     'on (?:second thought|reflection)',
@@ -101,7 +111,7 @@ const revisionWords = new RegExp(
     '(?:rais(?:e|es|ed)|lower(?:s|ed)?|increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|bump(?:s|ed)?|cuts?|' +
       'extend(?:s|ed)?|shorten(?:s|ed)?|mov(?:e|es|ed)|chang(?:e|es|ed)|lift(?:s|ed)?|push(?:es|ed)?|delay(?:s|ed)?|' +
       'brought|bring(?:s)?|go(?:es)?|went) (?:to|back|forward|from|down|up)',
-  ].join('|')})\\b|,\\s*(?:not|never)\\b`,
+  ].join('|')})\\b|,\\s*(?:not|never)\\b|\\(\\s*was\\b`,
   'gi',
 );
 const reasonWords =
@@ -216,7 +226,10 @@ function replacedWordsOf(content: string): string[][] {
 }
 
 /** Where a value a decision replaces is named: "150 ms, not 200", "from 100 ms to 66 ms". */
-const replacedValuePhrases = new RegExp(`${replacingPhrases.source}|\\bfrom\\s+(?=[^,;:]*\\bto\\b)`, 'gi');
+const replacedValuePhrases = new RegExp(
+  `${replacingPhrases.source}|\\bfrom\\s+(?=[^,;:]*\\bto\\b)|(?:\\(\\s*was|\\bpreviously|\\bformerly|\\b(?:up|down) from)\\s+`,
+  'gi',
+);
 
 /**
  * Each value named right after a replacing phrase, with its unit: the word after it ("not 200 ms"), else
