@@ -1110,6 +1110,21 @@ const nearMisses: Pair[] = [
     newer: said('lead', 'review', 'Send no more than 2 reminder emails per failed payment.'),
   },
   {
+    name: 'one word of a phrase swapped, in a decision on another thing of the same product',
+    older: said('media', 'design', 'Product images are resized at upload time by a worker.'),
+    newer: said('lead', 'review', 'Product videos are transcoded at publish time by MediaConvert.'),
+  },
+  {
+    name: '"previously" of a practice, not of a value',
+    older: said('ops', 'design', 'Deploys go out at 10:00 UTC on weekdays.'),
+    newer: said('lead', 'review', 'Services previously deployed by hand move into the weekday deploy train.'),
+  },
+  {
+    name: '", never" of another thing than the older one decided',
+    older: said('api', 'design', 'API errors return a JSON body with a code and a message.'),
+    newer: said('lead', 'review', 'Error messages are written for users, never stack traces.'),
+  },
+  {
     name: 'a rebuild "from scratch" next to the older way of building',
     older: said('search', 'design', 'The search index is updated incrementally from the change feed.'),
     newer: said('lead', 'review', 'Once a month the search index is rebuilt from scratch to drop orphaned documents.'),

@@ -81,8 +81,7 @@ const revisionWords = new RegExp(
     // "Manual smoke tests are no more", not the limit "no more than 5".
     'no more(?! than)',
     // The old value named: "45 minutes (was 20)", "4 per host, previously 8".
-    'previously',
-    'formerly',
+    '(?:previously|formerly)(?= \\S*\\d)',
     '(?:up|down) from',
     'decided against',
     'after all',
