@@ -525,6 +525,101 @@ const revisions: Pair[] = [
       'review',
       'Inline checkout scripts stay banned; the widget gets a nonce-tagged script tag.',
     ),
+  }, // A ninth batch, written after the misses of the third and fourth held-out benchmark sets were seen,
+  // in words of its own and before the rules it tests: a revision that corrects the older one's value
+  // under another name ("…, not 25"), denies what the older one opens with ("Don't squash …"), swaps
+  // one word of the older one's phrase ("at upload time" → "at request time"), or says what it does
+  // ", never" the older one's way.
+  {
+    name: 'a limit corrected under another name, the old value after ", not"',
+    older: said('storage', 'design', 'Uploads are limited to 25 MB per file.'),
+    newer: said(
+      'lead',
+      'review',
+      'The largest attachment we accept is 10 MB, not 25, to match what mail gateways pass.',
+    ),
+  },
+  {
+    name: 'a retention corrected under another name, the old value after "rather than"',
+    older: said('backup', 'design', 'Nightly database backups are kept for 14 days.'),
+    newer: said('compliance', 'review', 'Snapshot retention is 35 days rather than 14, to cover the month-end close.'),
+  },
+  {
+    name: 'what the older one opens with, denied ("Don\'t …") by another agent of its phase',
+    older: said(
+      'devex',
+      'design',
+      'Squash commits when merging feature branches into main, with the pull request title as the message.',
+    ),
+    newer: said(
+      'reviewer',
+      'design',
+      "Don't squash commits: bisecting a regression needs every step a developer made.",
+    ),
+  },
+  {
+    name: 'what the older one opens with, denied ("Do not …"), the reason in other words',
+    older: said('ci', 'design', 'Pin the CI runners to Ubuntu 20.04 images and cache apt packages between jobs.'),
+    newer: said('lead', 'review', 'Do not pin the runners: 20.04 is out of support, so jobs follow ubuntu-latest.'),
+  },
+  {
+    name: 'one word of the older phrase swapped ("at checkout time" → "at download time")',
+    older: said(
+      'billing',
+      'design',
+      'Invoice PDFs are rendered at checkout time by the order service and attached to the confirmation email.',
+    ),
+    newer: said(
+      'lead',
+      'review',
+      'PDFs get made at download time instead, in a separate worker, so checkout stays fast.',
+    ),
+  },
+  {
+    name: 'one word of the older phrase swapped, the rest said in other words, by another agent of its phase',
+    older: said(
+      'images',
+      'build',
+      'Add watermarks at import time with an ImageMagick composite step in the import worker, writing new files under originals/v2, then flip the gallery symlink.',
+    ),
+    newer: said(
+      'media',
+      'build',
+      'Apply the watermark at view time only, with a CDN image transform, so its text can change in the CDN config rather than by an import.',
+    ),
+  },
+  {
+    name: 'the older way refused after ", never"',
+    older: said('platform', 'design', 'The nightly cleanup job deletes expired API keys.'),
+    newer: said('security', 'review', 'Expired API keys are revoked, never deleted, so audits can still trace them.'),
+  },
+  // A tenth batch (an adversarial pass after the ninth, in words of its own): a revision that names
+  // the old value in passing ("(was 20)", "previously 8"), ends what the older one did ("Stop
+  // sending …"), scratches it, or says it is "no more".
+  {
+    name: 'the old value named in passing ("(was 20)"), the subject renamed',
+    older: said('backend', 'design', 'Idle sessions are closed after 20 minutes.'),
+    newer: said('lead', 'review', 'The inactivity cutoff is 45 minutes (was 20), per support.'),
+  },
+  {
+    name: 'the old value named in passing ("previously 8")',
+    older: said('ops', 'design', 'The worker pool runs 8 processes per host.'),
+    newer: said('sre', 'review', 'Run 4 processes per host, previously 8; memory pressure killed jobs.'),
+  },
+  {
+    name: 'what the older one does, stopped ("Stop sending …")',
+    older: said('mail', 'design', 'Send a weekly digest email to every active user.'),
+    newer: said('product', 'review', 'Stop sending the weekly digest; open rates were under 2%.'),
+  },
+  {
+    name: 'the older choice scratched',
+    older: said('data', 'design', 'Nightly exports are written as CSV to the reports bucket.'),
+    newer: said('lead', 'review', 'Scratch the CSV exports: reports read Parquet files from the lake instead.'),
+  },
+  {
+    name: 'the older practice declared "no more"',
+    older: said('qa', 'design', 'Every release gets a manual smoke test on staging.'),
+    newer: said('lead', 'review', 'Manual smoke tests are no more: the Playwright suite on staging gates releases.'),
   },
 ];
 
@@ -960,6 +1055,80 @@ const nearMisses: Pair[] = [
     older: said('search', 'design', 'Search results are served by Elasticsearch.'),
     newer: said('lead', 'review', 'We do not expose Elasticsearch; it sits behind the API gateway.'),
   },
+  // The ninth batch's pairs that must stay: a value changed from one the older one does not give, a
+  // denial for another purpose or of an exception, a word refused that the older one merely uses, the
+  // same phrase with another word in a decision on another thing.
+  {
+    name: 'a value changed "from" one the older one does not give',
+    older: said('api', 'design', 'API responses are cached for 300 seconds.'),
+    newer: said('ops', 'review', 'API health checks: the interval goes from 10 seconds to 5 seconds.'),
+  },
+  {
+    name: 'what the older one opens with, denied for another purpose',
+    older: said('platform', 'design', 'Stay on Node 20 for the API servers.'),
+    newer: said('lead', 'review', 'Do not stay on Node 20 for the build agents; they move to Node 22.'),
+  },
+  {
+    name: 'an exception to the older one, denied in more words',
+    older: said('media', 'design', 'Compress images with sharp at upload.'),
+    newer: said('lead', 'review', 'Do not compress images that are already WebP.'),
+  },
+  {
+    name: 'an exception to the older one ("Don\'t …" on one kind of connection)',
+    older: said('frontend', 'design', 'Prefetch product images on hover.'),
+    newer: said('lead', 'review', "Don't prefetch product images on mobile data connections."),
+  },
+  {
+    name: 'a word the older one uses, refused after ", never" of another thing',
+    older: said('security', 'design', 'Log every failed login with the username and IP address.'),
+    newer: said('lead', 'review', 'Passwords are hashed with argon2id, never logged.'),
+  },
+  {
+    name: 'a numbered thing and a count of such things ("node 4" / "all 12 nodes"), no longer said of another',
+    older: said('ops', 'design', 'The workaround was to drain node 4 by hand and reschedule its pods elsewhere.'),
+    newer: said(
+      'platform',
+      'review',
+      'Node upgrades use a disruption budget so an upgrade no longer evicts all 12 nodes at once.',
+    ),
+  },
+  {
+    name: 'the same phrase with another word, in a decision on another thing',
+    older: said('search', 'design', 'Search indexes are rebuilt at deploy time from the primary database.'),
+    newer: said('lead', 'review', 'Search suggestions are computed at query time from the last 30 days of searches.'),
+  },
+  // The tenth batch's pairs that must stay: an old value in passing that the older one does not give, a
+  // limit ("no more than"), a rebuild "from scratch".
+  {
+    name: 'an old value in passing that the older one does not give ("(was 100 MB)")',
+    older: said('storage', 'design', 'Image uploads are capped at 10 MB.'),
+    newer: said('lead', 'review', 'Video uploads are capped at 200 MB (was 100 MB).'),
+  },
+  {
+    name: 'a limit, "no more than", on something next to the older one',
+    older: said('billing', 'design', 'Failed payments are retried at most 3 times.'),
+    newer: said('lead', 'review', 'Send no more than 2 reminder emails per failed payment.'),
+  },
+  {
+    name: 'one word of a phrase swapped, in a decision on another thing of the same product',
+    older: said('media', 'design', 'Product images are resized at upload time by a worker.'),
+    newer: said('lead', 'review', 'Product videos are transcoded at publish time by MediaConvert.'),
+  },
+  {
+    name: '"previously" of a practice, not of a value',
+    older: said('ops', 'design', 'Deploys go out at 10:00 UTC on weekdays.'),
+    newer: said('lead', 'review', 'Services previously deployed by hand move into the weekday deploy train.'),
+  },
+  {
+    name: '", never" of another thing than the older one decided',
+    older: said('api', 'design', 'API errors return a JSON body with a code and a message.'),
+    newer: said('lead', 'review', 'Error messages are written for users, never stack traces.'),
+  },
+  {
+    name: 'a rebuild "from scratch" next to the older way of building',
+    older: said('search', 'design', 'The search index is updated incrementally from the change feed.'),
+    newer: said('lead', 'review', 'Once a month the search index is rebuilt from scratch to drop orphaned documents.'),
+  },
 ];
 
 /**
@@ -969,6 +1138,11 @@ const nearMisses: Pair[] = [
  * lost (see docs/context.md, the limits of supersession).
  */
 const unrecognised: Pair[] = [
+  {
+    name: 'a sign-in method replaced with no revision word, only a reason the old one failed in its own words',
+    older: said('auth', 'design', 'Sign-in uses magic links sent by email.'),
+    newer: said('lead', 'review', 'We will use passkeys for sign-in; magic links landed in spam for a third of users.'),
+  },
   {
     name: 'a language choice overruled, "instead" naming nothing of the old one',
     older: said('data', 'design', 'The import pipeline is written in Python with pandas.'),

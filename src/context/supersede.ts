@@ -18,12 +18,12 @@ export interface DecisionTraits {
   head: string | undefined;
   /** Values (numbers, versions, `P1`) by the stems of the words next to them: `minut` → {20}. */
   values: Map<string, Set<string>>;
+  /** Per anchor, how its values stand: right after it (`partition 17`, a label), right before it (`24 partitions`, a count). */
+  valueSides: Map<string, Set<'label' | 'count'>>;
   /** It says it revises something: "instead", "no longer", "raised to", "postponed", ", not …". */
   revises: boolean;
   /** Stems of the words right after its revision words: what it says it replaces ("instead of winston"). */
   revisedWords: string[];
-  /** Per "no"/"not"/"without", the stems of the two words after it ("no release branches"). */
-  negated: string[][];
   /** Per phrase naming what it replaces ("instead of X", "rather than X", ", not X"), the stems of X's words. */
   replaced: string[][];
   /** Only "now": a revision as often as a plain statement ("the settings page now also gets …"). */
@@ -40,6 +40,18 @@ export interface DecisionTraits {
   deniedNames: DeniedName[];
   /** Per ban ("… stay forbidden"), the stems of the words before it in its clause ("Custom nginx snippets"). */
   forbidden: string[][];
+  /** Per "no"/"not"/"never"/"without", the stems of its clause's content words after it ("Do not stay on kafkajs"). */
+  deniedClauses: string[][];
+  /** Per value it says it replaces ("150 ms, not 200", "from 100 ms to 66 ms"), that value and the stem of its unit. */
+  replacedValues: ReplacedValue[];
+  /** Its tokens in order, content words as stems, the others as written ("at", "16"). */
+  stems: string[];
+}
+
+/** A value a decision says it replaces, and what it is of: "150 ms, not 200" → 200, `ms`. */
+interface ReplacedValue {
+  value: string;
+  unit: string;
 }
 
 const revisionWords = new RegExp(
@@ -62,6 +74,15 @@ const revisionWords = new RegExp(
     'ditch(?:es|ed)?',
     'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
+    // "Scratch the CSV exports", not "rebuilt from scratch".
+    '(?<!from )scratch(?:es|ed)?',
+    // "Stop sending the digest": what the older one did, ended.
+    'stop(?:s|ped)? \\w+ing',
+    // "Manual smoke tests are no more", not the limit "no more than 5".
+    'no more(?! than)',
+    // The old value named: "45 minutes (was 20)", "4 per host, previously 8".
+    '(?:previously|formerly)(?= \\S*\\d)',
+    '(?:up|down) from',
     'decided against',
     'after all',
     'on (?:second thought|reflection)',
@@ -89,7 +110,7 @@ const revisionWords = new RegExp(
     '(?:rais(?:e|es|ed)|lower(?:s|ed)?|increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|bump(?:s|ed)?|cuts?|' +
       'extend(?:s|ed)?|shorten(?:s|ed)?|mov(?:e|es|ed)|chang(?:e|es|ed)|lift(?:s|ed)?|push(?:es|ed)?|delay(?:s|ed)?|' +
       'brought|bring(?:s)?|go(?:es)?|went) (?:to|back|forward|from|down|up)',
-  ].join('|')})\\b|,\\s*not\\b`,
+  ].join('|')})\\b|,\\s*(?:not|never)\\b|\\(\\s*was\\b`,
   'gi',
 );
 const reasonWords =
@@ -148,6 +169,32 @@ function valuesOf(tokens: string[]): Map<string, Set<string>> {
   return values;
 }
 
+/** Per word a value stands right after (a label: `partition 17`) or right before (a count: `24 partitions`), which. */
+function valueSidesOf(tokens: string[]): Map<string, Set<'label' | 'count'>> {
+  const sides = new Map<string, Set<'label' | 'count'>>();
+  const note = (word: string | undefined, side: 'label' | 'count'): void => {
+    if (word === undefined || !isAnchor(word)) return;
+    const stem = stemmer(word);
+    sides.set(stem, (sides.get(stem) ?? new Set()).add(side));
+  };
+  tokens.forEach((token, i) => {
+    if (!isValue(token)) return;
+    note(tokens[i - 1], 'label');
+    note(tokens[i + 1], 'count');
+  });
+  return sides;
+}
+
+/**
+ * One word numbers one thing in one decision and counts things in the other ("partition 17" / "24
+ * partitions", "Node 18" / "18 nodes"): their values are not one setting changed.
+ */
+const labelAndCount = (older: DecisionTraits, newer: DecisionTraits, anchor: string): boolean => {
+  const [a, b] = [older.valueSides.get(anchor), newer.valueSides.get(anchor)];
+  const only = (sides: Set<string> | undefined, side: string): boolean => sides?.size === 1 && sides.has(side);
+  return (only(a, 'label') && only(b, 'count')) || (only(a, 'count') && only(b, 'label'));
+};
+
 /** How many content words after a revision word may name what it revises. */
 const REVISED_REACH = 3;
 
@@ -162,7 +209,7 @@ function revisedWordsOf(content: string): string[] {
 }
 
 /** Phrases whose next words name what a decision replaces, not what it moves to ("raised to 45"). */
-const replacingPhrases = /(?:\binstead of|\brather than|\bin place of|\breplac(?:es|ing)|,\s*not)\s+/gi;
+const replacingPhrases = /(?:\binstead of|\brather than|\bin place of|\breplac(?:es|ing)|,\s*(?:not|never))\s+/gi;
 
 /** The stems of the content words each replacing phrase names, up to `REVISED_REACH` of them. */
 function replacedWordsOf(content: string): string[][] {
@@ -175,6 +222,27 @@ function replacedWordsOf(content: string): string[][] {
         .map((w) => stemmer(w)),
     )
     .filter((words) => words.length > 0);
+}
+
+/** Where a value a decision replaces is named: "150 ms, not 200", "from 100 ms to 66 ms". */
+const replacedValuePhrases = new RegExp(
+  `${replacingPhrases.source}|\\bfrom\\s+(?=[^,;:]*\\bto\\b)|(?:\\(\\s*was|\\bpreviously|\\bformerly|\\b(?:up|down) from)\\s+`,
+  'gi',
+);
+
+/**
+ * Each value named right after a replacing phrase, with its unit: the word after it ("not 200 ms"), else
+ * the unit of the value the sentence gives just before the phrase ("150 ms, not 200").
+ */
+function replacedValuesOf(content: string): ReplacedValue[] {
+  return [...content.matchAll(replacedValuePhrases)].flatMap((m) => {
+    const [value, after] = tokensOf(content.slice(m.index + m[0].length));
+    if (value === undefined || !isValue(value)) return [];
+    const before = tokensOf(content.slice(0, m.index));
+    const last = before.findLastIndex(isValue);
+    const unit = after !== undefined && isAnchor(after) ? after : last >= 0 ? before[last + 1] : undefined;
+    return unit !== undefined && isAnchor(unit) ? [{ value, unit: stemmer(unit) }] : [];
+  });
 }
 
 /** Words saying something did not work, in a clause of its own. */
@@ -224,32 +292,63 @@ export const forAnotherPurpose = (older: DecisionSide, newer: DecisionSide): boo
   newer.traits.purpose.length > 0 &&
   !older.traits.purpose.some((w) => newer.terms.has(`s:${w}`));
 
+/** Where a clause ends: the words after a negation, or before a ban, stop there. */
+const clauseBreak = /[,;:()]|\.(?!\d)|\s[—–-]\s/;
+
 const negations = /\b(?:no|not|never|without)\b/gi;
 /** Words that may follow a negation before what it denies: "no extra replicas" denies the replicas. */
 const negatedQuantity = new Set(['extra', 'more', 'additional', 'further', 'separate', 'new', 'any']);
 /** How many words after a negation must be the older decision's for the newer to deny it. */
 const NEGATED_WORDS = 2;
+/** How many words of a denied clause may be others than the older decision's: "no extra replicas for drains". */
+const OTHER_DENIED_WORDS = 1;
 
-/** The words after each negation, when there are enough of them to name something. */
-function negatedOf(content: string): string[][] {
-  return [...content.matchAll(negations)]
-    .map((m) =>
-      tokensOf(content.slice(m.index + m[0].length))
-        .filter((w, i) => (i > 0 || !negatedQuantity.has(w)) && !genericHeads.has(w))
-        .slice(0, NEGATED_WORDS + 1)
-        .filter(isContentWord),
-    )
-    .filter((words) => words.length >= NEGATED_WORDS)
-    .map((words) => words.slice(0, NEGATED_WORDS).map((w) => stemmer(w)));
+/** "Don't", "won't", "can't" as "do not", "will not", "can not": a negation like any other. */
+const expandContractions = (content: string): string =>
+  content.replace(
+    /\b(\w+)n't\b/gi,
+    (_, verb: string) => `${({ wo: 'will', ca: 'can' } as Record<string, string>)[verb.toLowerCase()] ?? verb} not`,
+  );
+
+/**
+ * Per negation, the stems of the content words of the rest of its clause, filler verbs ("use") and a
+ * leading quantity ("no extra …") left out.
+ */
+function deniedClausesOf(content: string): string[][] {
+  return [...content.matchAll(negations)].map((m) => {
+    const words = tokensOf(content.slice(m.index + m[0].length).split(clauseBreak)[0] ?? '').filter(
+      (w) => isContentWord(w) && !genericHeads.has(w),
+    );
+    return (negatedQuantity.has(words[0] ?? '') ? words.slice(1) : words).map((w) => stemmer(w));
+  });
 }
+
+/**
+ * The newer decision denies the older one's words: the first words of its negated clause are the
+ * older's, and at most one other word ("…, no release branches" after "… on long-lived release
+ * branches"; not "Do not compress images that are already WebP", an exception, after "Compress images
+ * with sharp at upload").
+ */
+const deniesWords = (denied: string[], has: (stem: string) => boolean): boolean =>
+  denied.length >= NEGATED_WORDS &&
+  denied.slice(0, NEGATED_WORDS).every(has) &&
+  denied.filter((w) => !has(w)).length <= OTHER_DENIED_WORDS;
+
+/** How many words a denied clause may have to deny the older decision's opening. */
+const OPENING_WORDS = 4;
+
+/**
+ * The newer decision denies what the older one opens with: its negated clause starts with the older's
+ * topic word and names nothing else ("Do not stay on kafkajs, …" after "Stay on kafkajs 2.2.4 and use
+ * eachBatch …"; not "Do not cache pages for logged-in users" after "Cache product pages for 10 minutes").
+ */
+const deniesOpening = (older: DecisionTraits, denied: string[], has: (stem: string) => boolean): boolean =>
+  denied.length >= 2 && denied.length <= OPENING_WORDS && denied[0] === older.head && denied.every(has);
 
 /** Words around a denial or ban that name nothing: "we do not touch BGP ourselves", "snippets stay forbidden". */
 const denialFillers = new Set(
   'ourselves themselves itself yourselves anymore either stay stays remain remains still'.split(' '),
 );
-
-/** Where a clause ends: the words after a negation, or before a ban, stop there. */
-const clauseBreak = /[,;:()]|\.(?!\d)|\s[—–-]\s/;
 
 /**
  * Per negation whose object is a name — "We will not buy Fivetran (…)", "We do not touch BGP
@@ -312,16 +411,17 @@ const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean =>
   return hits >= 2 && banned.length - hits <= 1 && has(banned.at(-1)!);
 };
 
-export function traitsOf(content: string): DecisionTraits {
+export function traitsOf(text: string): DecisionTraits {
+  const content = expandContractions(text);
   const tokens = tokensOf(content);
   const revisedWords = revisedWordsOf(content);
   const head = tokens.find(isAnchor);
   return {
     head: head === undefined ? undefined : stemmer(head),
     values: valuesOf(tokens),
+    valueSides: valueSidesOf(tokens),
     revises: content.search(revisionWords) >= 0,
     revisedWords,
-    negated: negatedOf(content),
     replaced: replacedWordsOf(content),
     weaklyRevises: /\bnow\b/i.test(content),
     givesReason: reasonWords.test(content),
@@ -330,6 +430,9 @@ export function traitsOf(content: string): DecisionTraits {
     purpose: purposeOf(content),
     deniedNames: deniedNamesOf(content),
     forbidden: forbiddenOf(content),
+    deniedClauses: deniedClausesOf(content),
+    replacedValues: replacedValuesOf(content),
+    stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
   };
 }
 
@@ -337,9 +440,38 @@ export function traitsOf(content: string): DecisionTraits {
 export function changesValue(older: DecisionTraits, newer: DecisionTraits): boolean {
   for (const [anchor, values] of newer.values) {
     const before = older.values.get(anchor);
-    if (before && [...values].some((v) => !before.has(v))) return true;
+    if (before && [...values].some((v) => !before.has(v)) && !labelAndCount(older, newer, anchor)) return true;
   }
   return false;
+}
+
+/**
+ * The newer decision repeats a phrase of the older with its middle word swapped for one the older does
+ * not use ("synonyms at index time" → "synonyms at query time", "rendered on the client" → "on the
+ * server"): the words on each side the same, one of them a content word, the swapped words content words.
+ */
+export function swapsWord(older: DecisionTraits, newer: DecisionTraits): boolean {
+  const [x, y] = [older.stems, newer.stems];
+  const used = new Set(x);
+  for (let j = 1; j < y.length - 1; j++) {
+    const [before, word, after] = [y[j - 1]!, y[j]!, y[j + 1]!];
+    if (used.has(word) || !isContentWord(word) || !(isContentWord(before) || isContentWord(after))) continue;
+    for (let i = 1; i < x.length - 1; i++)
+      if (x[i - 1] === before && x[i + 1] === after && isContentWord(x[i]!)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whose value the newer decision says it replaces: the older's ("… is 150 ms, not 200" after "… capped
+ * at 200 ms", whatever either calls the thing), another's (every value it replaces is one the older
+ * does not give for that unit: "goes from 100 ms to 66 ms" after "… capped at 200 ms"), or it names none.
+ */
+function whoseReplacedValue(older: DecisionTraits, newer: DecisionTraits): 'older' | 'other' | undefined {
+  const given = ({ value, unit }: ReplacedValue): boolean | undefined => older.values.get(unit)?.has(value);
+  if (newer.replacedValues.some((v) => given(v) === true)) return 'older';
+  if (newer.replacedValues.length > 0 && newer.replacedValues.every((v) => given(v) === false)) return 'other';
+  return undefined;
 }
 
 /** What one decision of a pair brings to the comparison. */
@@ -413,23 +545,34 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const reversesOlder =
     newer.traits.deniedNames.some((denied) => deniesByName(denied, has)) ||
     newer.traits.forbidden.some((words) => bansOlder(words, has));
-  const deniesOlder = newer.traits.negated.some((words) => words.every(has)) || reversesOlder;
+  // "Do not stay on kafkajs, …" after "Stay on kafkajs 2.2.4 and …": it denies what the older one says.
+  const deniesItsOpening = newer.traits.deniedClauses.some((denied) => deniesOpening(older.traits, denied, has));
+  const deniesOlder = newer.traits.deniedClauses.some((words) => deniesWords(words, has)) || reversesOlder;
+  const replacedValue = whoseReplacedValue(older.traits, newer.traits);
+  const namesOlderValue = replacedValue === 'older';
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
   // mostly not what the older decided, so its revision word is about something else.
   const replacesOther =
     newer.traits.replaced.length > 0 &&
     newer.traits.replaced.every((words) => words.filter(has).length * 2 < words.length + 1);
-  const saysSo = (newer.traits.revises && linked(pair) && !replacesOther) || faultsOlder || deniesOlder;
+  const saysSo =
+    (newer.traits.revises && (linked(pair) || namesOlderValue) && !replacesOther && replacedValue !== 'other') ||
+    faultsOlder ||
+    deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
   const namesOlder = newer.traits.revisedWords.some(has);
   // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
   if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
+  // It changes a value the older one does not give for that unit: it revises another decision.
+  if (replacedValue === 'other' && !faultsOlder && !deniesOlder) return 0;
   const e = revisionEvidence;
   const evidence =
     pair.oldInNew +
     (saysSo ? e.revisionWord : newer.traits.weaklyRevises && linked(pair) ? e.weakRevisionWord : 0) +
     (namesOlder || deniesOlder ? e.namesReplaced : 0) +
-    (changesValue(older.traits, newer.traits) && sameTopic(older, newer) ? e.changedValue : 0) +
+    ((changesValue(older.traits, newer.traits) || swapsWord(older.traits, newer.traits)) && sameTopic(older, newer)
+      ? e.changedValue
+      : 0) +
     (newer.traits.givesReason || faultsOlder ? e.reason : 0) +
     (pair.laterPhase ? e.laterPhase : 0) -
     (newer.traits.adds ? e.additive : 0);
@@ -437,7 +580,9 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const replacesOlder = newer.traits.replaced.some((words) => words.filter(has).length * 4 >= words.length * 3);
   const closeEnough =
     similarity >= tuning.revisedSimilarity ||
-    ((replacesOlder || reversesOlder) && pair.oldInNew >= tuning.revisedSimilarity);
+    ((replacesOlder || reversesOlder) && pair.oldInNew >= tuning.revisedSimilarity) ||
+    deniesItsOpening ||
+    namesOlderValue;
   if (saysSo && closeEnough) return Math.max(evidence, tuning.conflictSimilarity);
   return evidence >= tuning.conflictSimilarity ? evidence : 0;
 }
