@@ -145,6 +145,7 @@ storeOptions(
     .command('merge <runId>')
     .description("merge a finished run's worktree branches again (merge: phases), without rerunning its agents")
     .option('--phase <id>', 'only this phase (default: every phase with merge:)')
+    .option('--tenant <name>', "only a run of this tenant's")
     .option(
       '--model-script <file>',
       'offline: a conflict resolver agent talks to the scripted model serving this script',
@@ -285,9 +286,12 @@ storeOptions(
     .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', positiveInt),
 ).action(action((opts) => workerCommand(opts, output)));
 
-storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
-  action((runId, opts) => cancelCommand(runId, opts, output)),
-);
+storeOptions(
+  program
+    .command('cancel <runId>')
+    .description('stop a running run and all its agents')
+    .option('--tenant <name>', "only a run of this tenant's"),
+).action(action((runId, opts) => cancelCommand(runId, opts, output)));
 
 program
   .command('model-server')
@@ -400,6 +404,7 @@ for (const mode of ['resume', 'fork'] as const) {
           ? 'continue a finished session with a new prompt'
           : 'start a new session from a finished one, with a new prompt',
       )
+      .option('--tenant <name>', "only a session of this tenant's runs")
       .option('--json', 'print JSON'),
   ).action(action((id, prompt, opts) => sessionsContinueCommand(mode, id, prompt, opts, output)));
 }
