@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfigFile } from '../config/index.js';
@@ -61,6 +61,20 @@ const realpathOrSelf = (path: string): string => {
 /** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
 const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
 
+/** The starter files into `target`; a folder that cannot be made or written to is the user's to change. */
+function writeStarterFiles(target: string): void {
+  try {
+    mkdirSync(target, { recursive: true });
+    for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name), constants.COPYFILE_EXCL);
+  } catch (cause) {
+    throw new BatonError(
+      ErrorCodes.usage,
+      `Cannot write the starter files into ${target}: ${(cause as Error).message}. Name a directory you can write to.`,
+      { cause },
+    );
+  }
+}
+
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
   const target = resolve(dir ?? '.');
@@ -80,8 +94,7 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
       ErrorCodes.initExists,
       `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}; baton init never overwrites. Run it in an empty directory or move the file away.`,
     );
-  mkdirSync(target, { recursive: true });
-  for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
+  writeStarterFiles(target);
   const where = relative(process.cwd(), target) || '.';
   const cd = where === '.' ? '' : `cd ${shellWord(where)} && `;
   const baton = npxBaton(target);

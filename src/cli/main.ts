@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import { usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
-import { inputErrorCodes, isBatonError } from '../core/index.js';
+import { ErrorCodes, inputErrorCodes, isBatonError } from '../core/index.js';
 import { diskFullError } from '../store/index.js';
 import {
   cancelCommand,
@@ -75,7 +75,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
       } else {
         const message = error instanceof Error ? error.message : String(error);
         output.stderr.write(
-          `error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
+          `error ${ErrorCodes.internal}: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
         );
         process.exitCode = 1;
       }
@@ -92,7 +92,11 @@ const program = new Command()
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => output.stderr.write(s) });
+  .configureOutput({
+    writeErr: (s) => output.stderr.write(s),
+    // Commander's own errors (unknown option, missing argument) carry the catalogue's code like every other.
+    outputError: (s, write) => write(s.replace(/^error: /, `error ${ErrorCodes.usage}: `)),
+  });
 
 /** The options every command that opens the store takes (the command's own typed options are kept). */
 const storeOptions = <Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
