@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option, type OptionValue
 import { usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
 import { ErrorCodes, inputErrorCodes, isBatonError } from '../core/index.js';
-import { diskFullError } from '../store/index.js';
+import { diskFullError, storeDamagedError } from '../store/index.js';
 import {
   cancelCommand,
   configCheckCommand,
@@ -67,7 +67,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
       process.exitCode = await fn(...args);
     } catch (thrown) {
       const debug = process.argv.includes('--debug');
-      const error = diskFullError(thrown, 'data_dir', undefined) ?? thrown;
+      const error = diskFullError(thrown, 'data_dir', undefined) ?? storeDamagedError(thrown, 'data_dir') ?? thrown;
       if (isBatonError(error)) {
         output.stderr.write(`error ${error.code}: ${error.message}\n`);
         if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
