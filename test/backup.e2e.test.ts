@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -71,5 +71,28 @@ describe('baton backup, restore and doctor', () => {
     expect(restored.stdout).toMatch(/the store it replaced is kept at /);
     const after = await doctor();
     expect(after.report.findings.find((f) => f.what === 'store')).toMatchObject({ ok: true });
+  });
+
+  it('a command on a damaged store file is BATON_STORE naming the newest backup, and the restore it prints brings the runs back', async () => {
+    const { stdout: before } = await runCli(['runs', '--json'], { env });
+    const backup = await runCli(['backup'], { env });
+    expect(backup.code, backup.stderr).toBe(0);
+    const path = join(dataDir, 'baton.db');
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 4096, bytes.length);
+    writeFileSync(path, bytes);
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+
+    const status = await runCli(['runs'], { env });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toMatch(/^error BATON_STORE: The store .*baton\.db is damaged/);
+    expect(status.stderr).not.toMatch(/\n\s+at /);
+    const restore = /baton restore (\S+)/.exec(status.stderr)?.[1];
+    expect(restore).toBeDefined();
+    // The damaged store is no backup to take: refused, and the sound one stays.
+    expect((await runCli(['backup'], { env })).code).toBe(1);
+    expect((await runCli(['restore', restore!], { env })).code).toBe(0);
+    expect((await runCli(['runs', '--json'], { env })).stdout).toBe(before);
   });
 });

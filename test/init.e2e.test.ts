@@ -97,4 +97,25 @@ describe('baton init', () => {
     expect(init.stdout).toContain(`cd 'my team'\\''s project' && npx --prefix ${batonRoot} baton plan workflow.yaml`);
     expect(existsSync(join(home.dir, "my team's project", 'workflow.yaml'))).toBe(true);
   }, 60_000);
+
+  it('a directory that cannot be made (under a file) is exit 2 with a code naming it, no stack', async () => {
+    const file = join(home.dir, 'notes.txt');
+    writeFileSync(file, 'mine\n');
+    const init = await runCli(['init', join(file, 'project')], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(2);
+    expect(init.stderr).toMatch(/^error BATON_USAGE: Cannot write the starter files into .*notes\.txt\/project/);
+    expect(init.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
+
+describe("the CLI's own usage errors", () => {
+  it('an unknown command, an unknown option and a missing argument: exit 2 with BATON_USAGE, as every error has a code', async () => {
+    for (const args of [['frobnicate'], ['init', '--force'], ['approve']]) {
+      const wrong = await runCli(args, { env: env(), cwd: home.dir });
+      expect(wrong.code, args.join(' ')).toBe(2);
+      expect(wrong.stderr, args.join(' ')).toMatch(
+        /^error BATON_USAGE: (unknown command|unknown option|missing required argument)/,
+      );
+    }
+  }, 60_000);
 });

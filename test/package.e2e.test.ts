@@ -53,8 +53,11 @@ describe('the npm package', () => {
     expect(files.filter((f) => /\.test\.js$|\.map$/.test(f))).toEqual([]);
   }, 300_000);
 
+  const prefix = join(dir, 'prefix');
+  const home = join(dir, 'home');
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, BATON_TEST_HOME: home };
+
   it('installs into an empty prefix without the network, and `baton demo` runs from it', async () => {
-    const prefix = join(dir, 'prefix');
     mkdirSync(prefix);
     writeOfflineInstallLock(root, join(dir, packed.filename), prefix);
     // Offline there is no prebuilt better-sqlite3 to download, and compiling it from source takes
@@ -73,9 +76,7 @@ describe('the npm package', () => {
       (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
     );
 
-    const home = join(dir, 'home');
     mkdirSync(home);
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, BATON_TEST_HOME: home };
     const demo = await run(baton, ['demo', '--json', '--data-dir', join(home, 'data')], { cwd: home, env });
     const summary = JSON.parse(demo.stdout) as { status: string; phases: Array<{ id: string; status: string }> };
     expect(summary.status).toBe('succeeded');
@@ -118,5 +119,45 @@ describe('the npm package', () => {
       );
       expect(typecheck.stdout, `moduleResolution ${resolution}`).toBe('');
     }
+  }, 300_000);
+
+  it('from the install: `baton init` elsewhere, its "Next:" lines run as printed, and a script imports and runs Baton', async () => {
+    const project = join(home, 'my project');
+    mkdirSync(project);
+    const init = await run(join(prefix, 'node_modules', '.bin', 'baton'), ['init', 'starter'], { cwd: project, env });
+    const next = init.stdout.split('\n').filter((line) => line.includes(' workflow.yaml'));
+    expect(next, init.stdout).toHaveLength(3);
+    for (const line of next.slice(0, 2)) {
+      const shown = await run('sh', ['-c', line.split('#')[0]!], { cwd: project, env });
+      expect(shown.stdout, line).toMatch(/is valid|succeeded/);
+    }
+
+    // A user's own module next to the install imports the package by name and runs real agents offline.
+    writeFileSync(
+      join(prefix, 'use.mjs'),
+      [
+        "import { defineWorkflow, listRuns, run, startModelServer } from 'baton';",
+        "const workflow = defineWorkflow({ version: 1, name: 'from-code', phases: [{ id: 'p', agents: [{ id: 'a', prompt: 'hi' }] }] });",
+        "const model = await startModelServer({ script: { rules: [], default: { text: 'Hi from the package' } } });",
+        'try {',
+        "  const config = { data_dir: 'api-data' };",
+        '  const handle = run(workflow, { config, env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: model.apiKey } });',
+        '  const types = [];',
+        '  for await (const event of handle) types.push(event.type);',
+        '  const summary = await handle.result;',
+        "  const runs = await listRuns({ dataDir: 'api-data' });",
+        '  console.log(JSON.stringify({ status: summary.status, text: summary.phases[0].output?.text, types, runs: runs.length }));',
+        '} finally {',
+        '  await model.server.close();',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const used = await run(process.execPath, ['use.mjs'], { cwd: prefix, env });
+    const result = JSON.parse(used.stdout) as { status: string; text: string; types: string[]; runs: number };
+    expect(result).toMatchObject({ status: 'succeeded', text: 'Hi from the package', runs: 1 });
+    expect(result.types[0]).toBe('run.started');
+    expect(result.types.at(-1)).toBe('run.finished');
+    expect(processesWithEnv(home)).toEqual([]);
   }, 300_000);
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRun, listRuns, usage } from '../src/api/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
 import { fillSampleStore } from './support/sample-store.js';
@@ -10,6 +11,8 @@ const dir = mkdtempSync(join(tmpdir(), 'baton-tenant-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, BATON_DATA_DIR: join(dir, 'data') };
 const cli = (...args: string[]) => runCli(args, { env });
+const OWN_RUN = 'c0ffee00-1111-4000-8000-00000000000b';
+const OTHERS_RUN = 'c0ffee00-2222-4000-8000-00000000000a';
 
 beforeAll(async () => {
   // Two runs: run-a of tenant default, run-b of tenant team-b, each with sessions and context.
@@ -21,6 +24,19 @@ beforeAll(async () => {
   await store.saveAuditEvent({ at, actor: 'bob@ci', action: 'approval.requested', target: 'run-b', details: {} });
   await store.saveAuditEvent({ at, actor: 'bob@ci', action: 'run.finished', target: 'run-b', details: {} });
   await store.saveAuditEvent({ at, actor: 'ann@ci', action: 'config.changed', details: { keys: ['parallel_limit'] } });
+  // Two runs whose ids start alike, one per tenant, as UUIDs may: a start names a run among the tenant's only.
+  for (const [id, tenant] of [
+    [OWN_RUN, 'team-b'],
+    [OTHERS_RUN, 'default'],
+  ] as const)
+    await store.saveRun({
+      id,
+      workflowName: 'twin',
+      tenant,
+      workflow: { version: 1 },
+      status: 'running',
+      createdAt: at,
+    });
   await store.close();
 });
 
@@ -102,5 +118,63 @@ describe('baton run --resume --tenant', () => {
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toContain('BATON_RUN_NOT_FOUND');
     expect(resumed.stderr).toContain('No run run-b for tenant default');
+  }, 60_000);
+});
+
+describe("a tenant's commands that name a run or session never reach, match or name another tenant's", () => {
+  it("a run id's start matches the tenant's runs only", async () => {
+    const own = await cli('status', 'c0ffee00', '--tenant', 'team-b', '--json');
+    expect(own.code, own.stderr).toBe(0);
+    expect(JSON.parse(own.stdout)).toMatchObject({ runId: OWN_RUN });
+    // The operator sees both, so the start is ambiguous for them.
+    expect((await cli('status', 'c0ffee00')).stderr).toContain(OTHERS_RUN);
+    // A start only the other tenant's run has is no run, and its full id is not told.
+    for (const args of [
+      ['status', 'c0ffee00-2222'],
+      ['audit', '--run', 'c0ffee00-2222'],
+      ['approvals', '--run', 'c0ffee00-2222'],
+      ['run', '--resume', 'c0ffee00-2222'],
+    ]) {
+      const other = await cli(...args, '--tenant', 'team-b');
+      expect(`${other.stdout}${other.stderr}`, args.join(' ')).not.toContain(OTHERS_RUN);
+    }
+  }, 60_000);
+
+  it("cancel, merge and sessions resume|fork take --tenant: the other tenant's run or session is none, and is left alone", async () => {
+    const cancel = await cli('cancel', 'c0ffee00-2222', '--tenant', 'team-b');
+    expect(cancel.code).toBe(2);
+    expect(cancel.stderr).toContain('BATON_RUN_NOT_FOUND');
+    expect(cancel.stderr).not.toContain(OTHERS_RUN);
+    const merge = await cli('merge', 'run-a', '--tenant', 'team-b');
+    expect(merge.code).toBe(2);
+    expect(merge.stderr).toContain('BATON_RUN_NOT_FOUND');
+    for (const mode of ['resume', 'fork']) {
+      const continued = await cli('sessions', mode, 'session-run-a-planner', 'go on', '--tenant', 'team-b');
+      expect(continued.code, continued.stderr).toBe(2);
+      expect(continued.stderr).toContain('BATON_SESSION_NOT_FOUND');
+    }
+    const store = openSqliteStore({ dataDir: env.BATON_DATA_DIR });
+    try {
+      expect(await store.isCancelRequested(OTHERS_RUN)).toBe(false);
+      expect((await store.listSessions({ runId: 'run-a' })).map((s) => s.status)).not.toContain('running');
+    } finally {
+      await store.close();
+    }
+    // Its own run is cancelled as asked.
+    const own = await cli('cancel', 'c0ffee00-1111', '--tenant', 'team-b');
+    expect(own.stdout).toContain(`Cancel requested for run ${OWN_RUN}`);
+  }, 60_000);
+
+  it('the API reads (listRuns, getRun, usage) take tenant the same way', async () => {
+    const where = { dataDir: env.BATON_DATA_DIR, cwd: dir };
+    expect((await listRuns({ ...where, tenant: 'team-b' })).map((r) => r.id).sort()).toEqual([OWN_RUN, 'run-b']);
+    expect((await listRuns(where)).map((r) => r.id)).toContain(OTHERS_RUN);
+    await expect(getRun('run-a', { ...where, tenant: 'team-b' })).rejects.toMatchObject({
+      code: 'BATON_RUN_NOT_FOUND',
+    });
+    expect(await getRun('run-b', { ...where, tenant: 'team-b' })).toMatchObject({ runId: 'run-b' });
+    const report = await usage({ ...where, tenant: 'team-b', since: '10000d', by: 'run' });
+    expect(report.rows.map((r) => r.key)).not.toContain('run-a');
+    await expect(listRuns({ ...where, tenant: '../x' })).rejects.toMatchObject({ code: 'BATON_USAGE' });
   }, 60_000);
 });

@@ -25,7 +25,14 @@ import {
   type RunSummary,
 } from '../orchestrator/index.js';
 import type { QueueExecutor } from '../queue/index.js';
-import { diskFullError, markInterrupted, reserveDiskSpace, scheduleBackups, type Store } from '../store/index.js';
+import {
+  diskFullError,
+  markInterrupted,
+  reserveDiskSpace,
+  scheduleBackups,
+  storeDamagedError,
+  type Store,
+} from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
 import { workflowSource } from './workflow.js';
 import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
@@ -275,10 +282,13 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   }
 }
 
-/** A full disk ends the run as `interrupted` (resumable) with BATON_DISK_FULL; other errors pass through. */
+/**
+ * A full disk ends the run as `interrupted` (resumable) with BATON_DISK_FULL; a damaged store file is
+ * BATON_STORE saying how to restore it; other errors pass through.
+ */
 async function stopOnFullDisk(error: unknown, store: Store, config: BatonConfig, runId: string): Promise<never> {
   const full = diskFullError(error, config.data_dir, runId);
-  if (!full) throw error;
+  if (!full) throw storeDamagedError(error, config.data_dir) ?? error;
   await markInterrupted(store, config.data_dir, runId, { code: full.code, message: full.message });
   throw full;
 }

@@ -1,4 +1,4 @@
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import {
   agentTimeline,
   parseDuration,
@@ -9,7 +9,7 @@ import {
   type UsageReport,
 } from '../observability/index.js';
 import { summarizeRun, type RunSummary } from '../orchestrator/index.js';
-import type { RunRecord, Store } from '../store/index.js';
+import { TenantScope, type RunRecord, type Store } from '../store/index.js';
 import { openConfiguredStore, resolveRunConfig, type ConfigOption } from './setup.js';
 
 /** Where to read runs from: a store you opened, or the one the config names (opened and closed per call). */
@@ -18,14 +18,18 @@ export interface StoreAccess {
   config?: ConfigOption;
   dataDir?: string;
   cwd?: string;
+  /** Only this tenant's runs (every tenant's without it): another tenant's run reads as no run at all. */
+  tenant?: string;
 }
 
-async function withAccess<T>(access: StoreAccess, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (access.store) return fn(access.store);
+/** The store, and what of it `tenant` sees; a tenant name that is no tenant's is refused before anything is read. */
+async function withAccess<T>(access: StoreAccess, fn: (store: Store, scope: TenantScope) => Promise<T>): Promise<T> {
+  const tenant = access.tenant === undefined ? undefined : checkTenantName(access.tenant, 'tenant');
+  if (access.store) return fn(access.store, new TenantScope(access.store, tenant));
   const { config } = resolveRunConfig(access.config, access.dataDir, access.cwd ?? process.cwd());
   const store = await openConfiguredStore(config);
   try {
-    return await fn(store);
+    return await fn(store, new TenantScope(store, tenant));
   } finally {
     await store.close();
   }
@@ -33,14 +37,17 @@ async function withAccess<T>(access: StoreAccess, fn: (store: Store) => Promise<
 
 /** Stored runs, newest first (at most `limit`, default 20). */
 export function listRuns(access: StoreAccess & { limit?: number } = {}): Promise<RunRecord[]> {
-  return withAccess(access, (store) => store.listRuns({ limit: access.limit ?? 20 }));
+  return withAccess(access, (_store, scope) => scope.listRuns(access.limit ?? 20));
 }
 
 /** A stored run with its phases and agents, as `baton status` shows it. */
 export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSummary> {
-  return withAccess(access, async (store) => {
-    if (!(await store.getRun(runId)))
-      throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with listRuns() or: baton runs`);
+  return withAccess(access, async (store, scope) => {
+    if (!(await scope.getRun(runId)))
+      throw new BatonError(
+        ErrorCodes.runNotFound,
+        `No run with id ${runId}${scope.tenant === undefined ? '' : ` for tenant ${scope.tenant}`}. List runs with listRuns() or: baton runs`,
+      );
     return summarizeRun(store, runId);
   });
 }
@@ -65,5 +72,7 @@ export async function usage(
   if (!usageDimensions.includes(by))
     throw new BatonError(ErrorCodes.usage, `by: ${String(by)} is not one of: ${usageDimensions.join(', ')}.`);
   const sinceMs = parseDuration(access.since ?? '7d');
-  return withAccess(access, (store) => usageReport(store, { sinceMs, by, now: access.now ?? Date.now() }));
+  return withAccess(access, (store, { tenant }) =>
+    usageReport(store, { sinceMs, by, now: access.now ?? Date.now(), ...(tenant !== undefined ? { tenant } : {}) }),
+  );
 }

@@ -21,7 +21,7 @@ import {
   startMetricsServer,
 } from '../observability/index.js';
 import { resumableRun, type RunEvents } from '../orchestrator/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, storeDamagedError, type Store } from '../store/index.js';
 import {
   loadWorkflow,
   checkWorkflowData,
@@ -85,6 +85,8 @@ export async function withStore<T>(
   const store = await openConfiguredStore(config);
   try {
     return await fn(store, config);
+  } catch (error) {
+    throw storeDamagedError(error, config.data_dir) ?? error;
   } finally {
     await store.close();
   }

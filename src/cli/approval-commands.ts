@@ -1,11 +1,10 @@
 import { answerApproval } from '../approvals/index.js';
-import { BatonError, checkTenantName, ErrorCodes, type ApprovalRecord } from '../core/index.js';
-import { TenantScope, type Store } from '../store/index.js';
+import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import { currentActor } from '../observability/index.js';
 import { currentRunStatus } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
 import { withStore, type StoreOptions } from '../api/index.js';
-import { fullRunId, storeWhere } from './run-id.js';
+import { fullRunId, storeWhere, tenantScopeOf } from './run-id.js';
 
 /** How long until the deadline, in words a person reads at a glance. */
 function timeLeft(deadline: number, now: number): string {
@@ -20,18 +19,14 @@ function approvalLine(request: ApprovalRecord, now: number): string {
   return `${request.id}  run ${request.runId.slice(0, 8)}  ${who}  ${request.summary}${why}  ${timeLeft(request.deadline, now)}`;
 }
 
-/** What `--tenant` lets a command see: that tenant's runs, or every run without it. */
-const scopeOf = (store: Store, tenant: string | undefined): TenantScope =>
-  new TenantScope(store, tenant === undefined ? undefined : checkTenantName(tenant, '--tenant'));
-
 /** `baton approvals [--run <id>] [--tenant <name>] [--json]`: what waits for a person. */
 export async function approvalsCommand(
   options: StoreOptions & { run?: string; json?: boolean; all?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store, config) => {
-    const scope = scopeOf(store, options.tenant);
-    const runId = options.run !== undefined ? await fullRunId(store, options.run) : undefined;
+    const scope = tenantScopeOf(store, options.tenant);
+    const runId = options.run !== undefined ? await fullRunId(store, options.run, options.tenant) : undefined;
     // An unknown run (or another tenant's) is a mistyped id, not a run with nothing waiting.
     if (runId !== undefined && !(await scope.getRun(runId)))
       throw new BatonError(
@@ -75,7 +70,7 @@ export async function answerCommand(
         `No approval request ${id} ${storeWhere(config)}. List pending ones with: baton approvals (where baton run ran, or with its --data-dir)`,
       );
     // Another tenant's request reads as no request at all: its id tells nothing.
-    if (options.tenant !== undefined && !(await scopeOf(store, options.tenant).getApproval(id)))
+    if (options.tenant !== undefined && !(await tenantScopeOf(store, options.tenant).getApproval(id)))
       throw new BatonError(
         ErrorCodes.approvalNotFound,
         `No approval request ${id} for tenant ${options.tenant}. List them with: baton approvals --tenant ${options.tenant}`,

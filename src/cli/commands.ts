@@ -32,7 +32,7 @@ import {
   type StoreOptions,
 } from '../api/index.js';
 import { TenantScope, type Store } from '../store/index.js';
-import { fullRunId, storeWhere } from './run-id.js';
+import { fullRunId, ownRunId, storeWhere } from './run-id.js';
 import { formatSummary, printProgress } from './progress.js';
 import { usageText } from './usage-text.js';
 
@@ -150,7 +150,8 @@ export async function runCommand(
   const cancel = cancelOnSignals(output);
   try {
     const runOptions = runOptionsOf(options, cancel.signal, output);
-    const resumed = options.resume && (await withStore(options, (store) => fullRunId(store, options.resume!)));
+    const resumed =
+      options.resume && (await withStore(options, (store) => fullRunId(store, options.resume!, options.tenant)));
     const handle = resumed ? resume(resumed, runOptions) : run(workflowPath!, runOptions);
     if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
     const summary = await handle.result;
@@ -172,19 +173,12 @@ async function chosenRunId(
   runId: string | undefined,
   { tenant }: { tenant?: string },
 ): Promise<string> {
-  const id =
-    runId !== undefined
-      ? await fullRunId(store, runId)
-      : (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
+  if (runId !== undefined) return ownRunId(store, runId, tenant);
+  const id = (await store.listRuns({ limit: 1, ...(tenant ? { tenant } : {}) }))[0]?.id;
   if (!id)
     throw new BatonError(
       ErrorCodes.usage,
       `No runs yet ${storeWhere(config)}. Start one with: baton run <workflow.yaml> (or give the --data-dir of your runs)`,
-    );
-  if (tenant && (await store.getRun(id))?.tenant !== tenant)
-    throw new BatonError(
-      ErrorCodes.runNotFound,
-      `No run with id ${id} for tenant ${tenant}. List them with: baton runs --tenant ${tenant}`,
     );
   return id;
 }
@@ -244,9 +238,13 @@ export async function runsCommand(
   });
 }
 
-export async function cancelCommand(given: string, options: StoreOptions, output: Output): Promise<number> {
+export async function cancelCommand(
+  given: string,
+  options: StoreOptions & { tenant?: string },
+  output: Output,
+): Promise<number> {
   return withStore(options, async (store, config) => {
-    const runId = await fullRunId(store, given);
+    const runId = await ownRunId(store, given, options.tenant);
     const run = await requestRunCancel(store, runId);
     await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
     const note = run.status === 'running' ? 'its agents are being stopped' : `it had already ended (${run.status})`;
@@ -327,7 +325,7 @@ export async function auditCommand(
   return withStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
     const scope = new TenantScope(store, tenant);
-    const runId = options.run === undefined ? undefined : await fullRunId(store, options.run);
+    const runId = options.run === undefined ? undefined : await fullRunId(store, options.run, tenant);
     const events = (await scope.listAuditEvents({ since: Date.now() - sinceMs, action: options.action })).filter(
       (e) => runId === undefined || e.target === runId,
     );

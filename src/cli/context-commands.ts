@@ -1,25 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ClaudeRuntime } from '../agents/index.js';
 import { archiveSessions, exportContext, importContext, pruneSessions } from '../context/index.js';
-import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
-import { TenantScope, type SessionStatus, type Store } from '../store/index.js';
+import type { SessionStatus } from '../store/index.js';
 import { type Output } from './commands.js';
 import { auditTrail, withStore, type StoreOptions } from '../api/index.js';
+import { tenantScopeOf } from './run-id.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
-
-/** What a read with `--tenant` may see: that tenant's runs only (every run without it). */
-const scopeOf = (store: Store, tenant: string | undefined): TenantScope =>
-  new TenantScope(store, tenant === undefined ? undefined : checkTenantName(tenant, '--tenant'));
 
 export async function sessionsListCommand(
   options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const sessions = await scopeOf(store, options.tenant).listSessions({
+    const sessions = await tenantScopeOf(store, options.tenant).listSessions({
       runId: options.run,
       status: options.status,
       limit: options.limit ?? 50,
@@ -41,7 +38,7 @@ export async function sessionsShowCommand(
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const session = await storedSession(store, id, scopeOf(store, options.tenant));
+    const session = await storedSession(store, id, tenantScopeOf(store, options.tenant));
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
     // Keyed facts it wrote that a later value replaced (by this agent or another): still what it produced.
     const replaced = (await store.listReplacedContext(session.runId)).entries.filter((e) => e.sessionId === id);
@@ -98,10 +95,11 @@ export async function sessionsContinueCommand(
   mode: 'resume' | 'fork',
   id: string,
   prompt: string,
-  options: StoreOptions & { json?: boolean },
+  options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withStore(options, async (rawStore, config) => {
+    await storedSession(rawStore, id, tenantScopeOf(rawStore, options.tenant));
     // Secrets in the environment never reach the store, as in `baton run`.
     const store = redactingStore(rawStore, SecretRedactor.fromEnvironment(process.env));
     const runtime = new ClaudeRuntime({
@@ -131,7 +129,7 @@ export async function contextExportCommand(
   output: Output,
 ): Promise<number> {
   return withStore(options, async (store) => {
-    const scope = scopeOf(store, options.tenant);
+    const scope = tenantScopeOf(store, options.tenant);
     if (options.run !== undefined && !(await scope.getRun(options.run)))
       throw new BatonError(
         ErrorCodes.runNotFound,

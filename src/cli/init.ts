@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { constants, copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfigFile } from '../config/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
@@ -15,21 +15,65 @@ const packageRoot = resolve(starterDir, '..', '..');
 /**
  * How to run Baton from `dir`: `npx baton` finds it only in the npm project around `dir` (the nearest
  * folder with a package.json or node_modules) when that is Baton's own or has it installed; anywhere
- * else npx would look for a package named baton on the registry, so the hint names Baton's prefix.
+ * else npx would look for a package named baton on the registry, so the hint names where Baton is.
  */
-export function npxBaton(dir: string): string {
+export function npxBaton(dir: string, root = packageRoot): string {
   for (let at = resolve(dir); ; at = dirname(at)) {
     if (existsSync(join(at, 'package.json')) || existsSync(join(at, 'node_modules'))) {
-      if (at === packageRoot || existsSync(join(at, 'node_modules', '.bin', 'baton'))) return 'npx baton';
+      if (at === root || existsSync(join(at, 'node_modules', '.bin', 'baton'))) return 'npx baton';
       break;
     }
     if (dirname(at) === at) break;
   }
-  return `npx --prefix ${shellWord(packageRoot)} baton`;
+  return batonFrom(root);
 }
+
+/**
+ * Baton named by where it is: a checkout by its own folder (npx runs a project's own command); an
+ * install (`<prefix>/node_modules/baton`) by the prefix whose `node_modules/.bin` has the command, as
+ * `npx --prefix <package>` would find nothing there; a global install by its command on PATH.
+ */
+function batonFrom(root: string): string {
+  const modules = dirname(root);
+  if (basename(modules) !== 'node_modules') return `npx --prefix ${shellWord(root)} baton`;
+  if (existsSync(join(modules, '.bin', 'baton'))) return `npx --prefix ${shellWord(dirname(modules))} baton`;
+  const bin = join(root, 'dist', 'cli', 'bin.js');
+  return commandOnPath('baton') === realpathOrSelf(bin) ? 'baton' : `node ${shellWord(bin)}`;
+}
+
+/** Where `name` resolves on PATH (links followed), if anywhere. */
+function commandOnPath(name: string): string | undefined {
+  for (const folder of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(folder, name);
+    if (existsSync(candidate)) return realpathOrSelf(candidate);
+  }
+  return undefined;
+}
+
+const realpathOrSelf = (path: string): string => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
 
 /** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
 const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
+
+/** The starter files into `target`; a folder that cannot be made or written to is the user's to change. */
+function writeStarterFiles(target: string): void {
+  try {
+    mkdirSync(target, { recursive: true });
+    for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name), constants.COPYFILE_EXCL);
+  } catch (cause) {
+    throw new BatonError(
+      ErrorCodes.usage,
+      `Cannot write the starter files into ${target}: ${(cause as Error).message}. Name a directory you can write to.`,
+      { cause },
+    );
+  }
+}
 
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
@@ -50,8 +94,7 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
       ErrorCodes.initExists,
       `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}; baton init never overwrites. Run it in an empty directory or move the file away.`,
     );
-  mkdirSync(target, { recursive: true });
-  for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name));
+  writeStarterFiles(target);
   const where = relative(process.cwd(), target) || '.';
   const cd = where === '.' ? '' : `cd ${shellWord(where)} && `;
   const baton = npxBaton(target);

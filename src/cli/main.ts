@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import { usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
-import { inputErrorCodes, isBatonError } from '../core/index.js';
-import { diskFullError } from '../store/index.js';
+import { ErrorCodes, inputErrorCodes, isBatonError } from '../core/index.js';
+import { diskFullError, storeDamagedError } from '../store/index.js';
 import {
   cancelCommand,
   configCheckCommand,
@@ -67,7 +67,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
       process.exitCode = await fn(...args);
     } catch (thrown) {
       const debug = process.argv.includes('--debug');
-      const error = diskFullError(thrown, 'data_dir', undefined) ?? thrown;
+      const error = diskFullError(thrown, 'data_dir', undefined) ?? storeDamagedError(thrown, 'data_dir') ?? thrown;
       if (isBatonError(error)) {
         output.stderr.write(`error ${error.code}: ${error.message}\n`);
         if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
@@ -75,7 +75,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
       } else {
         const message = error instanceof Error ? error.message : String(error);
         output.stderr.write(
-          `error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
+          `error ${ErrorCodes.internal}: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
         );
         process.exitCode = 1;
       }
@@ -92,7 +92,11 @@ const program = new Command()
   .description('Run workflows of real Claude Code agents: phases, parallel agents, retries, durable results.')
   .option('--debug', 'show stack traces on errors')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => output.stderr.write(s) });
+  .configureOutput({
+    writeErr: (s) => output.stderr.write(s),
+    // Commander's own errors (unknown option, missing argument) carry the catalogue's code like every other.
+    outputError: (s, write) => write(s.replace(/^error: /, `error ${ErrorCodes.usage}: `)),
+  });
 
 /** The options every command that opens the store takes (the command's own typed options are kept). */
 const storeOptions = <Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
@@ -145,6 +149,7 @@ storeOptions(
     .command('merge <runId>')
     .description("merge a finished run's worktree branches again (merge: phases), without rerunning its agents")
     .option('--phase <id>', 'only this phase (default: every phase with merge:)')
+    .option('--tenant <name>', "only a run of this tenant's")
     .option(
       '--model-script <file>',
       'offline: a conflict resolver agent talks to the scripted model serving this script',
@@ -285,9 +290,12 @@ storeOptions(
     .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', positiveInt),
 ).action(action((opts) => workerCommand(opts, output)));
 
-storeOptions(program.command('cancel <runId>').description('stop a running run and all its agents')).action(
-  action((runId, opts) => cancelCommand(runId, opts, output)),
-);
+storeOptions(
+  program
+    .command('cancel <runId>')
+    .description('stop a running run and all its agents')
+    .option('--tenant <name>', "only a run of this tenant's"),
+).action(action((runId, opts) => cancelCommand(runId, opts, output)));
 
 program
   .command('model-server')
@@ -400,6 +408,7 @@ for (const mode of ['resume', 'fork'] as const) {
           ? 'continue a finished session with a new prompt'
           : 'start a new session from a finished one, with a new prompt',
       )
+      .option('--tenant <name>', "only a session of this tenant's runs")
       .option('--json', 'print JSON'),
   ).action(action((id, prompt, opts) => sessionsContinueCommand(mode, id, prompt, opts, output)));
 }

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fillSampleStore, readEverything } from '../../test/support/sample-store.js';
@@ -33,6 +33,35 @@ let tick = Date.parse('2026-11-30T10:00:00Z');
 const clock = (): number => (tick += 1000);
 
 describe('store backups', () => {
+  it('never keeps a copy of a tampered or damaged store: the sound backups are not rotated out, and no part-copy is left', async () => {
+    await filledStore();
+    const sound = backupStore(dataDir, { keep: 1, reason: 'manual', now: clock });
+    const path = join(dataDir, storeFileName);
+    const db = new Database(path);
+    db.prepare("UPDATE context_entries SET content = 'forged'").run();
+    db.close();
+    const refusal = (): unknown => {
+      try {
+        backupStore(dataDir, { keep: 1, reason: 'scheduled', now: clock });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    expect(refusal()).toMatchObject({
+      code: ErrorCodes.store,
+      message: expect.stringMatching(/is damaged \(.*checksums\).*baton restore .*manual\.bak/),
+    });
+    expect(listBackups(dataDir)).toEqual([sound]);
+
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 4096, Math.min(bytes.length, 4096 * 3));
+    writeFileSync(path, bytes);
+    expect(refusal()).toMatchObject({ code: ErrorCodes.store, message: expect.stringContaining(sound) });
+    expect(listBackups(dataDir)).toEqual([sound]);
+    expect(readdirSync(join(dataDir, 'backups'))).toEqual([basename(sound)]);
+  });
+
   it('round trip: a backup restores the store after its content was tampered with and its file damaged', async () => {
     await filledStore();
     const before = await everything();

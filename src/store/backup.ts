@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, isBatonError } from '../core/index.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { copyStoreFile, corruptContextEntryIds } from './sqlite-store.js';
 
@@ -68,12 +68,50 @@ export function backupStore(dataDir: string, options: BackupOptions): string {
   try {
     copyStoreFile(source, target);
   } catch (cause) {
-    throw new BatonError(ErrorCodes.store, `Cannot back up the store to ${target}: ${(cause as Error).message}`, {
-      cause,
-    });
+    // A half-written copy would pass for the newest backup (doctor's hint, the schedule, the rotation).
+    rmSync(target, { force: true });
+    throw (
+      storeDamagedError(cause, dataDir) ??
+      new BatonError(ErrorCodes.store, `Cannot back up the store to ${target}: ${(cause as Error).message}`, { cause })
+    );
+  }
+  // A copy `baton restore` would refuse is not kept: rotating it in would push out the sound backups.
+  const problems = checkStoreFile(target).problems;
+  if (problems.length > 0) {
+    rmSync(target, { force: true });
+    throw damaged(dataDir, problems.join('; '), 'Its copy was not kept, so no backup was rotated out. ');
   }
   rotateBackups(dataDir, options.keep);
   return target;
+}
+
+/** Whether an error, or one it was caused by, is SQLite finding the store file damaged. */
+function isStoreDamaged(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 10; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** A damaged store as a coded error that says how to get the data back, naming the newest backup. */
+function damaged(dataDir: string, problem: string, done = '', cause?: unknown): BatonError {
+  const [newest] = listBackups(dataDir);
+  const restore = newest ? `baton restore ${newest}` : 'baton restore <backup file>';
+  return new BatonError(
+    ErrorCodes.store,
+    `The store ${join(dataDir, storeFileName)} is damaged (${problem}). ${done}See what is wrong with: baton doctor; put the newest sound backup back with: ${restore}`,
+    { cause },
+  );
+}
+
+/** SQLite's "database disk image is malformed" and kin as a coded error telling what to do; undefined for any other error. */
+export function storeDamagedError(error: unknown, dataDir: string): BatonError | undefined {
+  // One already coded has said what went wrong, with its own advice.
+  return !isBatonError(error) && isStoreDamaged(error)
+    ? damaged(dataDir, (error as Error).message, '', error)
+    : undefined;
 }
 
 /** Backups in data_dir/backups/, newest first. */
@@ -122,7 +160,7 @@ export function restoreStore(
   if (existsSync(current)) {
     const now = options.now ?? Date.now;
     keptAs =
-      checkStoreFile(current).integrity.join() === 'ok'
+      checkStoreFile(current).problems.length === 0
         ? backupStore(dataDir, { keep: options.keep + 1, reason: 'before-restore', now })
         : moveAside(current, now());
   }

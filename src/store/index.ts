@@ -17,4 +17,12 @@ export async function openStore(options: { dataDir: string; redisUrl?: string })
     : openSqliteStore({ dataDir: options.dataDir });
 }
 export { diskFullError, diskReserveFile, isDiskFull, markInterrupted, reserveDiskSpace } from './disk-full.js';
-export { backupStore, checkStoreFile, listBackups, restoreStore, scheduleBackups, storeFileName } from './backup.js';
+export {
+  backupStore,
+  checkStoreFile,
+  listBackups,
+  restoreStore,
+  scheduleBackups,
+  storeDamagedError,
+  storeFileName,
+} from './backup.js';

@@ -12,6 +12,7 @@ import {
   serverRunHealthSchema,
   type ServerRunHealth,
 } from '../core/index.js';
+import { storeDamagedError } from './backup.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import { searchWords, stem, usefulTerms } from './terms.js';
 import {
@@ -242,10 +243,13 @@ function openDatabase(path: string): Db {
     return db;
   } catch (cause) {
     db?.close();
-    throw new BatonError(
-      ErrorCodes.store,
-      `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`,
-      { cause },
+    throw (
+      storeDamagedError(cause, dirname(path)) ??
+      new BatonError(
+        ErrorCodes.store,
+        `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Check data_dir, or move the file away to start a new store.`,
+        { cause },
+      )
     );
   }
 }
@@ -1014,10 +1018,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         { cause },
       );
     }
-    throw new BatonError(
-      ErrorCodes.store,
-      `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`,
-      { cause },
+    throw (
+      storeDamagedError(cause, dirname(path)) ??
+      new BatonError(
+        ErrorCodes.store,
+        `Cannot open the Baton store at ${path}: ${(cause as Error).message}. Is it a Baton database? Move it away to start a new store.`,
+        { cause },
+      )
     );
   }
 }

@@ -17,9 +17,12 @@ export class TenantScope {
     return this.tenant === undefined ? '*' : `tenant:${this.tenant}`;
   }
 
-  /** Newest first. */
-  listRuns(limit: number): Promise<RunRecord[]> {
-    return this.store.listRuns({ limit, ...(this.tenant !== undefined ? { tenant: this.tenant } : {}) });
+  /** Newest first (every one without a limit). */
+  listRuns(limit?: number): Promise<RunRecord[]> {
+    return this.store.listRuns({
+      ...(limit !== undefined ? { limit } : {}),
+      ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
+    });
   }
 
   /** Undefined for an unknown id and for another tenant's run alike. */
