@@ -239,7 +239,7 @@ function replacedValuesOf(content: string): ReplacedValue[] {
     const [value, after] = tokensOf(content.slice(m.index + m[0].length));
     if (value === undefined || !isValue(value)) return [];
     const before = tokensOf(content.slice(0, m.index));
-    const last = before.findLastIndex(isValue);
+    const last = before.map(isValue).lastIndexOf(true);
     const unit = after !== undefined && isAnchor(after) ? after : last >= 0 ? before[last + 1] : undefined;
     return unit !== undefined && isAnchor(unit) ? [{ value, unit: stemmer(unit) }] : [];
   });
