@@ -33,10 +33,11 @@ const model = useScriptedModel(
       slowThenFast('Pay the invoices', { input_tokens: 1_000_000, output_tokens: 100 }),
       slowThenFast('Index the ledger', cheap),
       slowThenFast('Render the reports', cheap),
-      // Long enough that the resumed orchestrator starts while the worker still runs it.
+      // Long enough that the resumed orchestrator starts while the worker still runs it: the pause is
+      // between chunks, about 15 s in all (it was 75 s at 15 s a chunk).
       {
         match: { prompt: 'Audit the vendors' },
-        reply: { text: 'Audited.', usage: cheap, chunkDelayMs: 15_000 },
+        reply: { text: 'Audited.', usage: cheap, chunkDelayMs: 3_000 },
         sequencePer: 'script' as const,
       },
     ],
