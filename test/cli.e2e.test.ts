@@ -28,12 +28,7 @@ const model = useScriptedModel(
   'baton-cli-',
 );
 
-let fileCounter = 0;
-function workflowFile(yaml: string): string {
-  const path = join(model.home.dir, `workflow-${++fileCounter}.yaml`);
-  writeFileSync(path, yaml);
-  return path;
-}
+const workflowFile = (yaml: string): string => model.home.writeWorkflow(yaml);
 
 const env = (extra: Record<string, string> = {}) =>
   model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, 'data'), ...extra });

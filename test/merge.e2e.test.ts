@@ -109,6 +109,20 @@ function scenario(name: string): Scenario {
   };
 }
 
+/** Two agents claiming one line and one breaking verify, in a worktree phase merged with `merge`'s settings. */
+const claimsAndBreaker = (name: string, merge: string): string => `version: 1
+name: ${name}
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { ${merge} }
+    agents:
+      - { id: claim-a, allowedTools: [Bash], prompt: Claim the shared line as A in shared.txt. }
+      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
+      - { id: claim-b, allowedTools: [Bash], prompt: Claim the shared line as B in shared.txt. }
+`;
+
 const phaseOf = (summary: RunSummary, id: string): PhaseSummary => summary.phases.find((p) => p.id === id)!;
 const steps = (phase: PhaseSummary): string[] =>
   phase.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`);
@@ -194,18 +208,7 @@ phases:
     it('a conflict goes to a resolver agent whose resolution passes verify; a branch breaking verify is left out; baton merge redoes it to the same head', async () => {
       const s = scenario('conflict');
       const before = checkoutFingerprint(s.repo);
-      const workflow = s.workflow(`version: 1
-name: merge-conflict
-phases:
-  - id: edit
-    workspace: worktree
-    repo: REPO
-    merge: { verify: sh check.sh, onConflict: agent }
-    agents:
-      - { id: claim-a, allowedTools: [Bash], prompt: Claim the shared line as A in shared.txt. }
-      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
-      - { id: claim-b, allowedTools: [Bash], prompt: Claim the shared line as B in shared.txt. }
-`);
+      const workflow = s.workflow(claimsAndBreaker('merge-conflict', 'verify: sh check.sh, onConflict: agent'));
       const result = await s.run(['run', workflow, '--json']);
       expect(result.code).toBe(0);
       const summary = JSON.parse(result.stdout) as RunSummary;
@@ -253,18 +256,9 @@ phases:
 
     it('verifyBatch: verify once on the merged result; bisection leaves the breaking branch out, and a conflict after it is resolved again', async () => {
       const s = scenario('batch');
-      const workflow = s.workflow(`version: 1
-name: merge-batch
-phases:
-  - id: edit
-    workspace: worktree
-    repo: REPO
-    merge: { verify: sh check.sh, verifyBatch: true, onConflict: agent }
-    agents:
-      - { id: claim-a, allowedTools: [Bash], prompt: Claim the shared line as A in shared.txt. }
-      - { id: breaker, allowedTools: [Bash], prompt: Break the check with d.txt. }
-      - { id: claim-b, allowedTools: [Bash], prompt: Claim the shared line as B in shared.txt. }
-`);
+      const workflow = s.workflow(
+        claimsAndBreaker('merge-batch', 'verify: sh check.sh, verifyBatch: true, onConflict: agent'),
+      );
       const result = await s.run(['run', workflow, '--json']);
       expect(result.code).toBe(0);
       const edit = phaseOf(JSON.parse(result.stdout) as RunSummary, 'edit');

@@ -56,12 +56,7 @@ const model = useScriptedModel(
   'baton-run-engine-',
 );
 
-let files = 0;
-function workflowFile(yaml: string): string {
-  const path = join(model.home.dir, `workflow-${++files}.yaml`);
-  writeFileSync(path, yaml);
-  return path;
-}
+const workflowFile = (yaml: string): string => model.home.writeWorkflow(yaml);
 
 const env = (extra: Record<string, string> = {}) =>
   model.home.cliEnv(model.url, {

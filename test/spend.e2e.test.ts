@@ -44,12 +44,7 @@ const model = useScriptedModel(
   'baton-spend-',
 );
 
-let files = 0;
-function workflowFile(yaml: string): string {
-  const path = join(model.home.dir, `workflow-${++files}.yaml`);
-  writeFileSync(path, yaml);
-  return path;
-}
+const workflowFile = (yaml: string): string => model.home.writeWorkflow(yaml);
 
 const env = (dataDir: string) =>
   model.home.cliEnv(model.url, { BATON_DATA_DIR: join(model.home.dir, dataDir), BATON_RETRY_BASE_DELAY_MS: '0' });

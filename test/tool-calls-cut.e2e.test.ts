@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { traceIdOf, type AgentTimeline } from '../src/observability/index.js';
-import { runCli, startCli, waitFor } from './support/cli.js';
+import { runCli, runIdOnceListed, startCli, waitFor } from './support/cli.js';
 import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -119,17 +119,7 @@ phases:
     const traced = env({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
     const child = startCli(['run', workflow], { env: traced });
     try {
-      const runId = await waitFor(
-        async () => {
-          const runs = JSON.parse((await runCli(['runs', '--json'], { env: env() })).stdout) as Array<{
-            runId: string;
-            workflow: string;
-          }>;
-          return runs.find((r) => r.workflow === 'stir')?.runId;
-        },
-        60_000,
-        'the run',
-      );
+      const runId = await runIdOnceListed('stir', env());
       await waitFor(
         async () => {
           const calls = (await timelineOf(runId, 'stirrer'))?.attempts[0]?.toolCalls ?? [];

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TOOL_PREVIEW_CHARS, unknownToolCall } from '../src/agents/index.js';
 import type { AgentTimeline } from '../src/observability/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
-import { runCli, startCli, waitFor } from './support/cli.js';
+import { runCli, runIdOnceListed, startCli, waitFor } from './support/cli.js';
 import { spanAttribute, startOtlpReceiver } from './support/otlp-receiver.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -250,17 +250,7 @@ describe('tool-call records of a real agent', () => {
         (await runCli(['status', runId, '--agent', 'waiter', '--json'], { env: env() })).stdout,
       ) as AgentTimeline;
     const child = startCli(['run', workflow], { env: env() });
-    const runId = await waitFor(
-      async () => {
-        const runs = JSON.parse((await runCli(['runs', '--json'], { env: env() })).stdout) as Array<{
-          runId: string;
-          workflow: string;
-        }>;
-        return runs.find((r) => r.workflow === 'wait')?.runId;
-      },
-      60_000,
-      'the run',
-    );
+    const runId = await runIdOnceListed('wait', env());
     await waitFor(
       async () => {
         const calls = (await timelineOf(runId).catch(() => undefined))?.attempts[0]?.toolCalls ?? [];

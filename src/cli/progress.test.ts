@@ -26,74 +26,77 @@ const totals = {
   durationMs: 0,
 };
 
+/** A partial run of these phases, for the formatter. */
+const partialRun = (phases: RunSummary['phases']): RunSummary => ({
+  runId: 'r1',
+  workflow: 'w',
+  tenant: 'default',
+  priority: 0,
+  status: 'partial',
+  totals,
+  phases,
+});
+
 describe('formatSummary', () => {
   it('shows what a phase adds up to, planning generations, worktree branches and phase errors', () => {
-    const summary: RunSummary = {
-      runId: 'r1',
-      workflow: 'w',
-      tenant: 'default',
-      priority: 0,
-      status: 'partial',
-      totals,
-      phases: [
-        {
-          id: 'vote',
-          status: 'succeeded',
-          output: { strategy: 'vote', text: 'decision = "ship" (2 of 3 votes)' },
-          agents: [agent('v.0')],
-        },
-        {
-          id: 'merge',
-          status: 'succeeded',
-          output: {
-            strategy: 'merge',
-            text: '{}',
-            details: {
-              conflicts: [
-                {
-                  path: 'owner',
-                  values: [
-                    { agentId: 'a', value: 'ann' },
-                    { agentId: 'b', value: 'bob' },
-                  ],
-                },
-              ],
-            },
-          },
-          agents: [agent('a'), agent('b')],
-        },
-        {
-          id: 'plan',
-          status: 'succeeded',
-          output: { strategy: 'plan', text: 'Generation 1: t succeeded\nThe planner said done.' },
-          agents: [agent('planner.g1', { role: 'planner' })],
-        },
-        {
-          id: 'plan.g1.t',
-          status: 'succeeded',
-          generation: 1,
-          parentId: 'plan',
-          output: { strategy: 'single', text: 'one' },
-          agents: [
-            agent('plan.g1.t', {
-              workspace: {
-                branch: 'baton/r1/plan.g1.t',
-                path: '/x',
-                baseCommit: 'a',
-                commit: '0123456789abcdef',
-                diffStat: { files: 1, insertions: 2, deletions: 0 },
+    const summary = partialRun([
+      {
+        id: 'vote',
+        status: 'succeeded',
+        output: { strategy: 'vote', text: 'decision = "ship" (2 of 3 votes)' },
+        agents: [agent('v.0')],
+      },
+      {
+        id: 'merge',
+        status: 'succeeded',
+        output: {
+          strategy: 'merge',
+          text: '{}',
+          details: {
+            conflicts: [
+              {
+                path: 'owner',
+                values: [
+                  { agentId: 'a', value: 'ann' },
+                  { agentId: 'b', value: 'bob' },
+                ],
               },
-            }),
-          ],
+            ],
+          },
         },
-        {
-          id: 'bad',
-          status: 'failed',
-          error: { code: 'BATON_PLAN_INVALID', message: 'planner p.g1: task "a" depends on unknown task "x"' },
-          agents: [agent('p.g1')],
-        },
-      ],
-    };
+        agents: [agent('a'), agent('b')],
+      },
+      {
+        id: 'plan',
+        status: 'succeeded',
+        output: { strategy: 'plan', text: 'Generation 1: t succeeded\nThe planner said done.' },
+        agents: [agent('planner.g1', { role: 'planner' })],
+      },
+      {
+        id: 'plan.g1.t',
+        status: 'succeeded',
+        generation: 1,
+        parentId: 'plan',
+        output: { strategy: 'single', text: 'one' },
+        agents: [
+          agent('plan.g1.t', {
+            workspace: {
+              branch: 'baton/r1/plan.g1.t',
+              path: '/x',
+              baseCommit: 'a',
+              commit: '0123456789abcdef',
+              diffStat: { files: 1, insertions: 2, deletions: 0 },
+            },
+          }),
+        ],
+      },
+      {
+        id: 'bad',
+        status: 'failed',
+        error: { code: 'BATON_PLAN_INVALID', message: 'planner p.g1: task "a" depends on unknown task "x"' },
+        agents: [agent('p.g1')],
+      },
+    ]);
     const text = formatSummary(summary);
     expect(text).toContain('  phase vote: succeeded\n    succeeded v.0');
     expect(text).toContain('    ⇒ vote: decision = "ship" (2 of 3 votes)');
@@ -109,45 +112,37 @@ describe('formatSummary', () => {
   it('says which head a batched verify passed on, and how many branches bisection left out', () => {
     const verify = { command: 'npm test', exitCode: 0, timedOut: false, outputTail: 'ok\n', durationMs: 5 };
     const failed = { ...verify, exitCode: 1, outputTail: 'not ok 3 - adds\n' };
-    const summary: RunSummary = {
-      runId: 'r1',
-      workflow: 'w',
-      tenant: 'default',
-      priority: 0,
-      status: 'partial',
-      totals,
-      phases: [
-        {
-          id: 'edit',
-          status: 'succeeded',
-          agents: [agent('a'), agent('b')],
-          merge: {
-            runId: 'r1',
-            phaseId: 'edit',
-            status: 'partial',
-            into: 'baton/r1/edit',
-            createdBranch: true,
-            baseCommit: 'b'.repeat(40),
-            head: 'c'.repeat(40),
-            round: 1,
-            steps: [
-              { agentId: 'a', branch: 'baton/r1/a', outcome: 'merged', head: 'c'.repeat(40) },
-              {
-                agentId: 'b',
-                branch: 'baton/r1/b',
-                outcome: 'skipped',
-                reason: 'verify-failed',
-                verify: failed,
-                head: 'c'.repeat(40),
-              },
-            ],
-            verified: { head: 'c'.repeat(40), verify },
-            rebuilds: 1,
-            startedAt: 1,
-          },
+    const summary = partialRun([
+      {
+        id: 'edit',
+        status: 'succeeded',
+        agents: [agent('a'), agent('b')],
+        merge: {
+          runId: 'r1',
+          phaseId: 'edit',
+          status: 'partial',
+          into: 'baton/r1/edit',
+          createdBranch: true,
+          baseCommit: 'b'.repeat(40),
+          head: 'c'.repeat(40),
+          round: 1,
+          steps: [
+            { agentId: 'a', branch: 'baton/r1/a', outcome: 'merged', head: 'c'.repeat(40) },
+            {
+              agentId: 'b',
+              branch: 'baton/r1/b',
+              outcome: 'skipped',
+              reason: 'verify-failed',
+              verify: failed,
+              head: 'c'.repeat(40),
+            },
+          ],
+          verified: { head: 'c'.repeat(40), verify },
+          rebuilds: 1,
+          startedAt: 1,
         },
-      ],
-    };
+      },
+    ]);
     const text = formatSummary(summary);
     expect(text).toContain('      skipped  b                verify-failed · verify exit 1: not ok 3 - adds');
     expect(text).toContain('      verified cccccccccc verify exit 0 (after leaving out 1 branch(es) by bisection)');

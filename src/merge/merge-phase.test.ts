@@ -51,6 +51,14 @@ function agentBranch(
   });
 }
 
+/** A resolver that settles the conflict by writing `file` with `content`. */
+function resolverWriting(file: string, content: string): MergePhaseOptions['resolve'] {
+  return async ({ cwd }) => {
+    writeFileSync(join(cwd, file), content);
+    return { status: 'succeeded' };
+  };
+}
+
 function setup(name: string) {
   const repo = join(temp.dir, name, 'repo');
   const git = makeRepo(repo, {
@@ -437,10 +445,7 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
       agentBranch(git, repo, 'a', { 'shared.txt': 'A\n' }),
       agentBranch(git, repo, 'b', { 'shared.txt': 'B\n' }),
     ];
-    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
-      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
-      return { status: 'succeeded' };
-    };
+    const resolve = resolverWriting('shared.txt', 'A\nB\n');
     const whole = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
     const { finishedAt: _finishedAt, ...unfinished } = whole;
     await temp.store.saveMergeReport({
@@ -488,10 +493,7 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
       },
     );
     expect(interrupted).toMatchObject({ status: 'running', steps: [{ agentId: 'a', outcome: 'merged' }] });
-    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
-      writeFileSync(join(cwd, 'shared.txt'), 'A\nB\n');
-      return { status: 'succeeded' };
-    };
+    const resolve = resolverWriting('shared.txt', 'A\nB\n');
     const resumed = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
     expect(resumed.status).toBe('succeeded');
     expect(resumed.steps[1]).toMatchObject({ agentId: 'b', outcome: 'resolved', conflictFiles: ['shared.txt'] });
@@ -524,10 +526,7 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
       agentBranch(git, repo, 'b', { 'report.txt': 'from b\n' }),
       agentBranch(git, repo, 'c', { 'shared.txt': 'C\n' }),
     ];
-    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
-      writeFileSync(join(cwd, 'shared.txt'), 'A\nC\n');
-      return { status: 'succeeded' };
-    };
+    const resolve = resolverWriting('shared.txt', 'A\nC\n');
     const verify = 'sh check.sh && echo verified > report.txt && echo reformatted >> check.sh';
     const report = await merge(repo, agents, { verify, onConflict: 'agent' }, { resolve });
     expect(report.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual(['a:merged', 'b:merged', 'c:resolved']);
@@ -622,10 +621,7 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
       agentBranch(git, repo, 'bottom', { 'win.txt': 'one\r\ntwo\r\nthree\r\nfour\r\nFIVE\r\n' }),
       agentBranch(git, repo, 'tail', { 'tail.txt': 'first\nlast\nafter' }),
     ];
-    const resolve: MergePhaseOptions['resolve'] = async ({ cwd }) => {
-      writeFileSync(join(cwd, 'tail.txt'), 'last\nafter');
-      return { status: 'succeeded' };
-    };
+    const resolve = resolverWriting('tail.txt', 'last\nafter');
     const report = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
     expect(report.steps.map((s) => `${s.agentId}:${s.outcome}`)).toEqual([
       'top:merged',

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEnvironment } from '../../src/agents/index.js';
@@ -13,6 +13,8 @@ export interface IsolatedHome {
   agentEnv(modelUrl: string, extra?: Record<string, string>): Record<string, string>;
   /** Environment for a `baton` CLI child process (its agents inherit it). */
   cliEnv(modelUrl: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** Writes a workflow file of its own (`workflow-<n>.yaml`) into the home; returns its path. */
+  writeWorkflow(yaml: string): string;
   remove(): void;
 }
 
@@ -27,8 +29,14 @@ export function isolatedHome(prefix = 'baton-test-'): IsolatedHome {
     // A marker to find this test's processes (orphan checks).
     BATON_TEST_HOME: dir,
   });
+  let workflows = 0;
   return {
     dir,
+    writeWorkflow: (yaml) => {
+      const path = join(dir, `workflow-${++workflows}.yaml`);
+      writeFileSync(path, yaml);
+      return path;
+    },
     agentEnv: (modelUrl, extra = {}) => agentEnvironment(base(modelUrl), extra),
     cliEnv: (modelUrl, extra = {}) => ({ ...base(modelUrl), ...extra }),
     remove: () => rmSync(dir, { recursive: true, force: true }),

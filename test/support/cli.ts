@@ -49,3 +49,18 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The id of the run of the workflow named `workflow`, once `baton runs` lists it (a run started in the background). */
+export function runIdOnceListed(workflow: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return waitFor(
+    async () => {
+      const runs = JSON.parse((await runCli(['runs', '--json'], { env })).stdout) as Array<{
+        runId: string;
+        workflow: string;
+      }>;
+      return runs.find((r) => r.workflow === workflow)?.runId;
+    },
+    60_000,
+    `the run of ${workflow}`,
+  );
+}
