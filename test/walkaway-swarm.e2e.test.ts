@@ -19,7 +19,7 @@ import { AGENT_QUEUE } from '../src/queue/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
 import { startOtlpReceiver, spanAttribute } from './support/otlp-receiver.js';
-import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { checkoutFingerprint, expectRunLeftNothing, leftoverRunDirs, makeRepo } from './support/git-repo.js';
 import { npmServers, toolThenText } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
@@ -463,11 +463,7 @@ describe.runIf(requireProgram('git'))('a swarm with a planner and a budget, and 
       expect(acmeAudit.filter((e) => e.action === 'run.started')).toHaveLength(2);
 
       // Nothing left: no claude or MCP server process, worktree or stray branch; the checkout untouched.
-      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(checkoutFingerprint(repo)).toEqual(before);
-      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+      expectRunLeftNothing({ home: model.home.dir, repo, before, dataDir, runId });
       const run8 = runId.slice(0, 8);
       expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
         ['main', wrapup.merge!.into, `baton/${run8}/notes-writer`, `baton/${run8}/summary-writer`].sort(),

@@ -14,7 +14,7 @@ import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import { scriptSchema } from '../src/model-server/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { runCli, startCli, waitFor, type CliResult } from './support/cli.js';
-import { checkoutFingerprint, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { checkoutFingerprint, expectRunLeftNothing, makeRepo } from './support/git-repo.js';
 import { npmServers } from './support/mcp-servers.js';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
@@ -205,12 +205,14 @@ phases:
       expect(recorded).toBeLessThanOrEqual(answered);
       expect(summary.totals.inputTokens).toBe(recorded);
 
-      // Nothing left: no claude or MCP server process, worktree or stray directory; the checkout untouched.
-      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(checkoutFingerprint(repo)).toEqual(before);
-      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+      // The surviving worker stops the run's memory server once it sees the run ended (it asks the store every
+      // second, docs/mcp.md); asserting at once would race that poll.
+      await waitFor(
+        () => mcpServerProcessesWithEnv(model.home.dir).length === 0 || undefined,
+        10_000,
+        "the worker to stop the ended run's MCP server",
+      );
+      expectRunLeftNothing({ home: model.home.dir, repo, before, dataDir, runId });
     } finally {
       run.kill('SIGKILL');
       for (const worker of workers) worker.kill('SIGTERM');
@@ -287,10 +289,7 @@ phases:
       // The tagger finished before the detach and did not run again.
       const tagger = edit.agents.find((a) => a.id === 'tagger')!;
       expect(tagger.attempts).toBe(1);
-      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(checkoutFingerprint(repo)).toEqual(before);
-      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+      expectRunLeftNothing({ home: model.home.dir, repo, before, dataDir, runId });
     } finally {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.output));

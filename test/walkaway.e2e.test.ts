@@ -12,9 +12,9 @@ import { EXIT_WAITING_FOR_APPROVAL } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { checkoutFingerprint, dirtyCheckout, gitIn, leftoverRunDirs, makeRepo } from './support/git-repo.js';
+import { checkoutFingerprint, dirtyCheckout, expectRunLeftNothing, gitIn, makeRepo } from './support/git-repo.js';
 import { launchDateRules, npmServers } from './support/mcp-servers.js';
-import { agentProcessesWithEnv, mcpServerProcessesWithEnv, processesWithEnv } from './support/processes.js';
+import { processesWithEnv } from './support/processes.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
@@ -260,18 +260,14 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       );
       expect(status).toContain('tool calls: 1 asked a person, 1 denied');
 
-      // The user's checkout is as it was; no worktree, agent or MCP server process left behind.
-      expect(checkoutFingerprint(repo)).toEqual(before);
-      expect(git('worktree', 'list').split('\n')).toHaveLength(1);
-      // Nor a worktree's or merge's directory in the data directory.
-      expect(leftoverRunDirs(dataDir, runId)).toEqual([]);
+      // The user's checkout is as it was; no worktree, agent or MCP server process left behind, nor a
+      // worktree's or merge's directory in the data directory.
+      expectRunLeftNothing({ home: model.home.dir, repo, before, dataDir, runId });
       // Branches: the user's, each agent's (kept, as documented) and the integration branch; nothing else.
       const run8 = runId.slice(0, 8);
       expect(git('branch', '--format=%(refname:short)').split('\n').sort()).toEqual(
         ['main', into, ...edit.agents.filter((a) => !a.role).map((a) => `baton/${run8}/${a.id}`)].sort(),
       );
-      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
-      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
     } finally {
       for (const orchestrator of orchestrators) orchestrator.kill('SIGKILL');
       rmSync(gate, { force: true });

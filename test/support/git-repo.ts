@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { expect } from 'vitest';
+import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './processes.js';
 
 /** Runs git in `repo` as a test user and returns its trimmed stdout. */
 export const gitIn =
@@ -72,4 +74,23 @@ export function leftoverRunDirs(dataDir: string, runId: string): string[] {
     const under = join(dataDir, kind, runId);
     return existsSync(under) ? readdirSync(under).map((entry) => `${kind}/${entry}`) : [];
   });
+}
+
+/**
+ * Asserts a worktree run left nothing behind: no claude or MCP server process of the test (whose
+ * environment holds `home`), the user's checkout as `before` fingerprinted it, no worktree but the
+ * checkout's own, and no worktree or merge directory of the run in its data directory.
+ */
+export function expectRunLeftNothing(run: {
+  home: string;
+  repo: string;
+  before: Record<string, string>;
+  dataDir: string;
+  runId: string;
+}): void {
+  expect(agentProcessesWithEnv(run.home)).toEqual([]);
+  expect(mcpServerProcessesWithEnv(run.home)).toEqual([]);
+  expect(checkoutFingerprint(run.repo)).toEqual(run.before);
+  expect(gitIn(run.repo)('worktree', 'list').split('\n')).toHaveLength(1);
+  expect(leftoverRunDirs(run.dataDir, run.runId)).toEqual([]);
 }
