@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
 
@@ -65,6 +66,24 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
       `git ${args.join(' ')} failed in ${cwd}: ${stderr || (error as Error).message}`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * The top level of the repository containing `repo` (any directory inside it). Not in one, it fails
+ * under `options.errorCode` with `notARepository` as the message when given (one naming the caller's
+ * field and fix), else with git's own.
+ */
+export async function repositoryRoot(
+  repo: string,
+  options: GitOptions & { notARepository?: string } = {},
+): Promise<string> {
+  const { notARepository, ...gitOptions } = options;
+  try {
+    return await git(resolve(repo), ['rev-parse', '--show-toplevel'], gitOptions);
+  } catch (error) {
+    if (notARepository === undefined || options.signal?.aborted) throw error;
+    throw new BatonError(options.errorCode ?? ErrorCodes.worktree, notARepository, { cause: error });
   }
 }
 

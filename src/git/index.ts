@@ -1,2 +1,2 @@
-export { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from './git.js';
+export { BATON_COMMITTER, git, removeStaleLocks, repositoryRoot, tryGit, worktreeBranch } from './git.js';
 export type { GitOptions } from './git.js';

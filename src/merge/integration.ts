@@ -54,10 +54,6 @@ export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd
   }
 }
 
-export async function repositoryRoot(repo: string): Promise<string> {
-  return git(repo, ['rev-parse', '--show-toplevel'], mergeErrors);
-}
-
 export async function branchExists(repo: string, branch: string): Promise<boolean> {
   return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).code === 0;
 }

@@ -9,7 +9,7 @@ import type {
   Store,
   VerifyResult,
 } from '../store/index.js';
-import { git } from '../git/index.js';
+import { git, repositoryRoot } from '../git/index.js';
 import type { MergeSpec, PhaseSpec } from '../workflow/index.js';
 import {
   branchExists,
@@ -20,7 +20,6 @@ import {
   integrationBranch,
   integrationPath,
   removeWorktree,
-  repositoryRoot,
   resetTo,
   stageResolution,
   startMerge,
@@ -86,7 +85,7 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
   const clock = options.clock ?? systemClock;
   const stored = (await options.store.listMergeReports(options.runId)).find((r) => r.phaseId === options.phase.id);
   if (stored && stored.status !== 'running' && !options.redo) return stored;
-  const root = await repositoryRoot(options.repo);
+  const root = await repositoryRoot(options.repo, { errorCode: ErrorCodes.mergeFailed });
   const path = integrationPath(resolve(options.dataDir), options.runId, options.phase.id);
   const report = stored && !options.redo ? stored : await startReport(options, spec, root, stored, clock);
   const context: MergeContext = { ...options, spec, root, path, clock, report };

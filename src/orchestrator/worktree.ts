@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
+import { BATON_COMMITTER, git, removeStaleLocks, repositoryRoot, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
@@ -18,7 +18,7 @@ export async function createWorktree(
   agentId: string,
   base?: string,
 ): Promise<AgentWorkspace> {
-  const root = await repositoryRoot(repo);
+  const root = await worktreeRoot(repo);
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
@@ -38,19 +38,14 @@ export async function createWorktree(
   return { ...reused, baseCommit };
 }
 
-async function repositoryRoot(repo: string): Promise<string> {
-  return git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
-    throw new BatonError(
-      ErrorCodes.worktree,
-      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
-      { cause: error },
-    );
+const worktreeRoot = (repo: string): Promise<string> =>
+  repositoryRoot(repo, {
+    notARepository: `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
   });
-}
 
 /** The commit `repo`'s checkout is on: where a phase's branches start unless it builds on a merge. */
 export async function repositoryHead(repo: string): Promise<string> {
-  return git(await repositoryRoot(repo), ['rev-parse', 'HEAD']);
+  return git(await worktreeRoot(repo), ['rev-parse', 'HEAD']);
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
