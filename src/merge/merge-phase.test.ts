@@ -473,6 +473,21 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('rev-parse', whole.into)).toBe(whole.head);
   });
 
+  it("the user's own worktree whose directory is missing (an unmounted drive) keeps its registration", async () => {
+    // `git worktree prune` before each of Baton's worktrees forgot every missing one, the user's too: with
+    // the drive back, theirs was no longer a worktree of the repository.
+    const { repo, git } = setup('user-worktree');
+    const drive = join(temp.dir, 'user-worktree', 'drive', 'feature');
+    git('worktree', 'add', '-q', '-b', 'feature', drive);
+    renameSync(join(drive, '..'), join(temp.dir, 'user-worktree', 'unmounted'));
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' }), agentBranch(git, repo, 'b', { 'b.txt': 'B\n' })];
+    const report = await merge(repo, agents, { verify: 'sh check.sh', verifyEach: true });
+    expect(report.status).toBe('succeeded');
+    expect(git('worktree', 'list', '--porcelain').split('\n')).toContain(`worktree ${drive}`);
+    renameSync(join(temp.dir, 'user-worktree', 'unmounted'), join(drive, '..'));
+    expect(gitIn(drive)('rev-parse', '--abbrev-ref', 'HEAD')).toBe('feature');
+  });
+
   it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
     const { repo, git } = setup('midmerge');
     const agents = [
