@@ -1,6 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo } from '../../test/support/git-repo.js';
 import { requireProgram } from '../../test/support/programs.js';
@@ -8,6 +12,27 @@ import { git, repositoryRoot } from './git.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-git-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Another Baton process holding `repo`'s worktree lock: it says `held`, then runs `whileHeld` (a
+ * statement of an async function, given `log` to append to) before letting go.
+ */
+function otherProcessHolding(repo: string, whileHeld: string) {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const lock = pathToFileURL(fileURLToPath(new URL('./repository-lock.ts', import.meta.url))).href;
+  const program = `const { withWorktreeLock } = await import(${JSON.stringify(lock)});
+    const { appendFileSync } = await import('node:fs');
+    const log = (line) => appendFileSync(${JSON.stringify(join(repo, '..', 'order.log'))}, line + '\\n');
+    await withWorktreeLock(${JSON.stringify(join(repo, '.git'))}, async () => {
+      process.stdout.write('held\\n');
+      ${whileHeld}
+    });`;
+  const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', program], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const held = once(child.stdout, 'data');
+  return { child, held };
+}
 
 describe.runIf(requireProgram('git'))('git', () => {
   it('adds many worktrees of one repository at once without tripping over each other', async () => {
@@ -37,5 +62,33 @@ describe.runIf(requireProgram('git'))('git', () => {
       code: 'BATON_WORKTREE',
       message: 'set the phase repo:',
     });
+  });
+
+  it("takes turns with another process's worktree changes on the same repository", async () => {
+    // Two `baton run`s on one repository: one's prune or add ran into the other's half-made worktree.
+    const repo = join(dir, 'shared', 'repo');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const other = otherProcessHolding(
+      repo,
+      "await new Promise((r) => setTimeout(r, 1500)); log('other process done');",
+    );
+    await other.held;
+    await git(repo, ['worktree', 'add', '-q', '-b', 'mine', join(dir, 'shared', 'mine'), 'HEAD']);
+    // Added only once the other process let go, however long it held the lock.
+    expect(readFileSync(join(dir, 'shared', 'order.log'), 'utf8')).toBe('other process done\n');
+    expect(existsSync(join(repo, '.git', 'baton-worktrees.lock'))).toBe(false);
+  });
+
+  it('takes over the worktree lock of a process killed while holding it', async () => {
+    const repo = join(dir, 'killed', 'repo');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const other = otherProcessHolding(repo, 'await new Promise(() => {});');
+    await other.held;
+    other.child.kill('SIGKILL');
+    await once(other.child, 'exit');
+    expect(existsSync(join(repo, '.git', 'baton-worktrees.lock'))).toBe(true);
+    await git(repo, ['worktree', 'add', '-q', '-b', 'mine', join(dir, 'killed', 'mine'), 'HEAD']);
+    expect(existsSync(join(dir, 'killed', 'mine', 'README.md'))).toBe(true);
+    expect(existsSync(join(repo, '.git', 'baton-worktrees.lock'))).toBe(false);
   });
 });

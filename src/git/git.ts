@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { BatonError, ErrorCodes, type ErrorCode } from '../core/index.js';
+import { withWorktreeLock } from './repository-lock.js';
 
 const exec = promisify(execFile);
 
@@ -31,8 +32,10 @@ const execOptions = (cwd: string, options: GitOptions) => ({
 /**
  * `git worktree add|remove|prune` of one repository must not run at once: git writes the shared
  * `.git/worktrees/` without a lock, and a concurrent add fails reading another's half-made entry
- * ("failed to read .git/worktrees/<name>/commondir"). They take ~50 ms, so one queue for the process
- * is simpler than finding each command's repository first. (Hand-written: a promise chain, no library needed.)
+ * ("failed to read .git/worktrees/<name>/commondir"), or a prune deletes it ("could not open
+ * .git/worktrees/<name>/locked"). They take ~50 ms, so one queue for the process is simpler than
+ * finding each command's repository first (a promise chain, no library needed); across processes (two
+ * `baton run`s on one repository) a lock file in the repository's git directory orders them.
  */
 let worktreeQueue: Promise<unknown> = Promise.resolve();
 const changesWorktrees = (args: string[]): boolean =>
@@ -48,7 +51,18 @@ const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
 function runGit(cwd: string, args: string[], options: GitOptions) {
   if (!changesWorktrees(args)) return exec('git', args, execOptions(cwd, options));
   const command = args[1] === 'add' ? [...NO_HOOKS, ...args] : args;
-  const turn = worktreeQueue.then(() => exec('git', command, execOptions(cwd, options)));
+  const turn = worktreeQueue.then(async () => {
+    const common = await exec(
+      'git',
+      ['rev-parse', '--path-format=absolute', '--git-common-dir'],
+      execOptions(cwd, options),
+    );
+    return withWorktreeLock(
+      common.stdout.trim(),
+      () => exec('git', command, execOptions(cwd, options)),
+      options.signal,
+    );
+  });
   worktreeQueue = turn.catch(() => undefined);
   return turn;
 }
