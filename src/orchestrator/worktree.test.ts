@@ -73,6 +73,34 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     ]);
   });
 
+  it('commits the files of repositories the agent made inside its worktree, which a merge would otherwise lose', async () => {
+    // `git add -A` made a committed nested repository an empty gitlink (its files gone from the branch),
+    // and failed on one without a commit, with everything else the agent changed.
+    const repo = join(dir, 'nested');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'nested-data'), runId, 'scaffolder');
+    makeRepo(join(made.path, 'lib'), { 'index.js': 'export {};\n', '.gitignore': 'build/\n' });
+    mkdirSync(join(made.path, 'lib', 'build'));
+    writeFileSync(join(made.path, 'lib', 'build', 'out.js'), 'built\n');
+    makeRepo(join(made.path, 'lib', 'vendor'), { 'v.js': 'vendored\n' });
+    mkdirSync(join(made.path, 'fresh'));
+    execFileSync('git', ['init', '-q'], { cwd: join(made.path, 'fresh') });
+    writeFileSync(join(made.path, 'fresh', 'new.txt'), 'no commit yet\n');
+    writeFileSync(join(made.path, 'top.txt'), 'top\n');
+    const done = await finishWorktree(made, 'scaffolder');
+    expect(done.embeddedRepositories).toEqual(['fresh', 'lib', 'lib/vendor']);
+    const tree = repoGit('ls-tree', '-r', '--format=%(objectmode) %(path)', done.branch).split('\n');
+    expect(tree).toEqual([
+      '100644 README.md',
+      '100644 fresh/new.txt',
+      '100644 lib/.gitignore',
+      '100644 lib/index.js',
+      '100644 lib/vendor/v.js',
+      '100644 top.txt',
+    ]);
+    expect(existsSync(made.path)).toBe(false);
+  });
+
   it('commits the work of an agent killed while its git command held the index lock', async () => {
     const repo = join(dir, 'locked');
     makeRepo(repo, { 'README.md': 'hello\n' });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
 import { BATON_COMMITTER, git, removeStaleLocks, repositoryRoot, tryGit, worktreeBranch } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
@@ -64,7 +64,7 @@ function parseShortStat(line: string): AgentWorkspace['diffStat'] {
 export async function finishWorktree(workspace: AgentWorkspace, agentId: string): Promise<AgentWorkspace> {
   // The agent has ended; a git command it was running when killed (a timeout, a cancel) left its locks.
   await removeStaleLocks(workspace.path, workspace.branch);
-  await git(workspace.path, ['add', '-A']);
+  const embedded = await addAll(workspace.path);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
     // Unsigned and past the repository's hooks: a hook or signing key must not drop the agent's work.
@@ -84,7 +84,39 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
   // Removed from inside: the repository's git directory may be anywhere (a submodule, --separate-git-dir).
   await git(workspace.path, ['worktree', 'remove', '--force', workspace.path]);
-  return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
+  return {
+    ...workspace,
+    ...(head !== workspace.baseCommit ? { commit: head } : {}),
+    diffStat,
+    ...(embedded.length > 0 ? { embeddedRepositories: embedded } : {}),
+  };
+}
+
+/**
+ * `git add -A`, with the files of the repositories the agent made inside its worktree (a `git init`, a
+ * `git clone`) added as its own: git would add each as a bare gitlink, its files lost to the merge, or
+ * fail the whole add for one without a commit. Each one's `.git` is moved out of the worktree for the
+ * add (inner ones come to light as outer ones go) and put back. Returns their paths, sorted.
+ */
+async function addAll(path: string): Promise<string[]> {
+  const aside: Array<{ from: string; to: string }> = [];
+  try {
+    for (;;) {
+      const found = (await git(path, ['ls-files', '-z', '--others', '--exclude-standard']))
+        .split('\0')
+        .filter((file) => file.endsWith('/') && !aside.some(({ from }) => from === join(path, file, '.git')));
+      if (found.length === 0) break;
+      for (const repo of found) {
+        const moved = { from: join(path, repo, '.git'), to: `${path}.embedded-${aside.length}.git` };
+        await rename(moved.from, moved.to);
+        aside.push(moved);
+      }
+    }
+    await git(path, ['add', '-A']);
+  } finally {
+    for (const { from, to } of aside.reverse()) await rename(to, from);
+  }
+  return aside.map(({ from }) => relative(path, dirname(from))).sort();
 }
 
 /**
