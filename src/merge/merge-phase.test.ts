@@ -563,6 +563,23 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     expect(again).toMatchObject({ status: 'succeeded', into: first.into, head: first.head });
   });
 
+  it('baton merge while the user has the integration branch checked out names the branch and how to free it', async () => {
+    // Refused by git's own words ("fatal: '<into>' is already checked out at ..."), naming no way out.
+    const { repo, git } = setup('redo-checked-out');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const first = await merge(repo, agents, {});
+    git('checkout', '-q', first.into);
+    const redone = await merge(repo, agents, {}, { redo: true });
+    expect(redone).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_FAILED' } });
+    expect(redone.error!.message).toBe(
+      `merge.into of phase edit is branch ${first.into}, which is checked out at ${repo}, and git checks a branch out in one place only (Baton merges in a worktree of its own): switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then run baton merge ${RUN} again`,
+    );
+    expect(git('rev-parse', first.into)).toBe(first.head);
+    git('switch', '-q', '--detach');
+    const again = await merge(repo, agents, {}, { redo: true });
+    expect(again).toMatchObject({ status: 'succeeded', head: first.head });
+  });
+
   it('a rename merges with an edit of the same file; a deletion against an edit and two different new files of one name conflict', async () => {
     const { repo, git } = setup('rename-delete');
     writeFileSync(join(repo, 'lib.txt'), 'one\ntwo\nthree\nfour\nfive\n');

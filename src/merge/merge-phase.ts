@@ -14,6 +14,7 @@ import type { MergeSpec, PhaseSpec } from '../workflow/index.js';
 import {
   branchExists,
   changedFiles,
+  checkedOutElsewhere,
   checkoutIntegration,
   commitMerge,
   detachedWorktree,
@@ -91,6 +92,7 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
   const context: MergeContext = { ...options, spec, root, path, clock, report };
   if (report.status === 'failed') return report;
   try {
+    await refuseCheckedOut(context);
     await mergeAll(context);
     await removeWorktree(root, path);
     return await finishReport(context, spec.verifyBatch ? undefined : await brokenVerify(context));
@@ -99,6 +101,21 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
     await removeWorktree(root, path).catch(() => undefined);
     return finishReport(context, error instanceof MergeStopped ? error.info : toMergeError(error));
   }
+}
+
+/**
+ * Git checks a branch out in one place only: with the integration branch checked out in the user's
+ * checkout (to look at an earlier round), Baton's merge worktree cannot have it, and git's own refusal
+ * names no way out.
+ */
+async function refuseCheckedOut(context: MergeContext): Promise<void> {
+  const { root, path, report, phase, runId } = context;
+  const at = await checkedOutElsewhere(root, path, report.into);
+  if (at === undefined) return;
+  throw new MergeStopped({
+    code: ErrorCodes.mergeFailed,
+    message: `merge.into of phase ${phase.id} is branch ${report.into}, which is checked out at ${at}, and git checks a branch out in one place only (Baton merges in a worktree of its own): switch that checkout to another branch, or keep its files as they are with git -C ${at} switch --detach, then run baton merge ${runId} again`,
+  });
 }
 
 /**
