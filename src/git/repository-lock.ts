@@ -3,7 +3,7 @@ import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExponentialBackoff, handleType, retry, timeout, TimeoutStrategy, wrap } from 'cockatiel';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
 
 /** In the repository's git common directory, beside git's own locks; git ignores files it does not know. */
 export const WORKTREE_LOCK = 'baton-worktrees.lock';
@@ -75,13 +75,7 @@ async function acquire(lock: string, holder: string): Promise<void> {
 /** A holder on this machine whose process is no more (pids of another machine say nothing here). */
 function holderIsGone(current: string): boolean {
   const [pid, host] = current.split(' ');
-  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return host === hostname() && /^\d+$/.test(pid ?? '') && !processAlive(Number(pid));
 }
 
 /**
