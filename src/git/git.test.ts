@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,5 +90,19 @@ describe.runIf(requireProgram('git'))('git', () => {
     await git(repo, ['worktree', 'add', '-q', '-b', 'mine', join(dir, 'killed', 'mine'), 'HEAD']);
     expect(existsSync(join(dir, 'killed', 'mine', 'README.md'))).toBe(true);
     expect(existsSync(join(repo, '.git', 'baton-worktrees.lock'))).toBe(false);
+  });
+
+  it('takes over a worktree lock whose holder pid is now a process started after it was taken', async () => {
+    const repo = join(dir, 'reused', 'repo');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const newcomer = spawn('sleep', ['300'], { stdio: 'ignore' });
+    try {
+      const anHourAgo = Date.now() - 3_600_000;
+      writeFileSync(join(repo, '.git', 'baton-worktrees.lock'), `${newcomer.pid} ${hostname()} ${anHourAgo} x\n`);
+      await git(repo, ['worktree', 'add', '-q', '-b', 'mine', join(dir, 'reused', 'mine'), 'HEAD']);
+      expect(existsSync(join(repo, '.git', 'baton-worktrees.lock'))).toBe(false);
+    } finally {
+      newcomer.kill('SIGKILL');
+    }
   });
 });

@@ -3,7 +3,7 @@ import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExponentialBackoff, handleType, retry, timeout, TimeoutStrategy, wrap } from 'cockatiel';
-import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
+import { BatonError, ErrorCodes, processAliveSince } from '../core/index.js';
 
 /** In the repository's git common directory, beside git's own locks; git ignores files it does not know. */
 export const WORKTREE_LOCK = 'baton-worktrees.lock';
@@ -39,7 +39,7 @@ export async function withWorktreeLock<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const lock = join(commonDir, WORKTREE_LOCK);
-  const holder = `${process.pid} ${hostname()} ${randomUUID()}`;
+  const holder = `${process.pid} ${hostname()} ${Date.now()} ${randomUUID()}`;
   try {
     await lockWait.execute(() => acquire(lock, holder), signal);
   } catch (error) {
@@ -72,10 +72,14 @@ async function acquire(lock: string, holder: string): Promise<void> {
   }
 }
 
-/** A holder on this machine whose process is no more (pids of another machine say nothing here). */
+/**
+ * A holder on this machine whose process is no more, or whose pid is now another process's (started
+ * after the lock was taken). Pids of another machine say nothing here.
+ */
 function holderIsGone(current: string): boolean {
-  const [pid, host] = current.split(' ');
-  return host === hostname() && /^\d+$/.test(pid ?? '') && !processAlive(Number(pid));
+  const [pid = '', host, lockedAt = ''] = current.split(' ');
+  if (host !== hostname() || !/^\d+$/.test(pid) || !/^\d+$/.test(lockedAt)) return false;
+  return !processAliveSince(Number(pid), Number(lockedAt));
 }
 
 /**
