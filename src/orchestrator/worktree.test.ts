@@ -47,6 +47,19 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(existsSync(join(reused.path, 'notes.md'))).toBe(true);
   });
 
+  it('makes a resumed agent its worktree again when its directory was deleted but git still lists it', async () => {
+    // Reused as it was listed, the agent was started in a directory that no longer existed.
+    const repo = join(dir, 'deleted');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const dataDir = join(dir, 'deleted-data');
+    const made = await createWorktree(repo, dataDir, runId, 'writer');
+    rmSync(join(dataDir, 'worktrees'), { recursive: true });
+    const again = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(again).toMatchObject({ path: made.path, baseCommit: made.baseCommit });
+    expect(readFileSync(join(again.path, 'README.md'), 'utf8')).toBe('hello\n');
+    expect((await finishWorktree(again, 'writer')).commit).toBeUndefined();
+  });
+
   it("works in a repository whose git directory is elsewhere, and keeps on the agent's branch what it committed on another", async () => {
     // A submodule or a --separate-git-dir clone: .git is a file pointing elsewhere.
     const repo = join(dir, 'separate');

@@ -23,8 +23,11 @@ export async function createWorktree(
   const path = resolve(dataDir, 'worktrees', runId, agentId);
   const existing = await git(root, ['worktree', 'list', '--porcelain']);
   const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
-  if (existing.split('\n').includes(`worktree ${path}`))
-    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  if (existing.split('\n').includes(`worktree ${path}`)) {
+    if (existsSync(path)) return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+    // Deleted behind git's back (a cleaned data_dir): made again from its branch, below.
+    await git(root, ['worktree', 'remove', '--force', path]);
+  }
   makeDataDir(dataDir);
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
   // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
