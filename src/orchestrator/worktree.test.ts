@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,18 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(message).toContain(`git -C ${empty} add -A && git -C ${empty} commit -m init`);
     expect(message).toContain(`phases[1].repo: ${plain} is not a git repository`);
     expect(message).toContain(`phases[2].repo: ${join(dir, 'missing')} does not exist`);
+  });
+
+  it("checks the user's checkout without rewriting its index, whose lock their own git command may need", async () => {
+    // `git status` refreshes the index's file times and writes it back under index.lock: the user's
+    // `git commit` at that moment failed ("index.lock: File exists"), and their index was not left alone.
+    const repo = join(dir, 'untouched-index');
+    makeRepo(repo, { 'src.js': 'one\n' });
+    utimesSync(join(repo, 'src.js'), new Date('2020-01-01'), new Date('2020-01-01'));
+    const index = readFileSync(join(repo, '.git', 'index'));
+    const phase = { id: 'edit', workspace: 'worktree', agents: [] } as unknown as PhaseSpec;
+    expect(await checkWorktreeRepos([phase], repo)).toEqual([]);
+    expect(readFileSync(join(repo, '.git', 'index')).equals(index)).toBe(true);
   });
 
   it('notes a repository whose tracked files have uncommitted changes: the agents start without them', async () => {

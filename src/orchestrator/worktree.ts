@@ -161,9 +161,12 @@ async function repositoryWithCommit(repo: string): Promise<{ root: string } | { 
   return { root: root.stdout };
 }
 
-/** Tracked files only: Baton's own data_dir may sit untracked in the checkout. */
+/**
+ * Tracked files only: Baton's own data_dir may sit untracked in the checkout. Without optional locks:
+ * a plain status writes the user's index back under index.lock, in the way of their own git commands.
+ */
 async function uncommittedNote(root: string): Promise<string | undefined> {
-  const status = await tryGit(root, ['status', '--porcelain', '--untracked-files=no']);
+  const status = await tryGit(root, ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no']);
   const changed = status.stdout.split('\n').filter((line) => line.trim()).length;
   if (status.code !== 0 || changed === 0) return undefined;
   const head = await git(root, ['rev-parse', '--short=10', 'HEAD']);
