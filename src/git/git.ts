@@ -101,6 +101,25 @@ export async function repositoryRoot(
   }
 }
 
+/** A worktree of a repository, as `git worktree list` has it. */
+export interface ListedWorktree {
+  path: string;
+  /** The branch it has checked out; absent for a detached HEAD. */
+  branch?: string;
+}
+
+/** The repository's worktrees, its main checkout first; ones whose directory is gone are listed too. */
+export async function listWorktrees(repo: string, options: GitOptions = {}): Promise<ListedWorktree[]> {
+  const listing = await git(repo, ['worktree', 'list', '--porcelain'], options);
+  return listing.split('\n\n').map((entry) => {
+    const lines = entry.split('\n');
+    const field = (name: string): string | undefined =>
+      lines.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1);
+    const branch = field('branch')?.replace(/^refs\/heads\//, '');
+    return { path: field('worktree') ?? '', ...(branch ? { branch } : {}) };
+  });
+}
+
 /** Runs git and reports how it ended, without throwing on a non-zero exit (a merge with conflicts, say). */
 export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
   try {

@@ -1,2 +1,10 @@
-export { BATON_COMMITTER, git, removeStaleLocks, repositoryRoot, tryGit, worktreeBranch } from './git.js';
-export type { GitOptions } from './git.js';
+export {
+  BATON_COMMITTER,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  repositoryRoot,
+  tryGit,
+  worktreeBranch,
+} from './git.js';
+export type { GitOptions, ListedWorktree } from './git.js';

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
+import {
+  BATON_COMMITTER,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  tryGit,
+  worktreeBranch,
+  type GitOptions,
+} from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
@@ -58,25 +66,15 @@ export async function branchExists(repo: string, branch: string): Promise<boolea
   return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).code === 0;
 }
 
-/** The repository's worktrees (its main checkout first), each with the branch it has checked out, if one. */
-async function worktrees(repo: string): Promise<Array<{ path: string; branch?: string }>> {
-  const listing = await git(repo, ['worktree', 'list', '--porcelain'], mergeErrors);
-  return listing.split('\n\n').map((entry) => {
-    const lines = entry.split('\n');
-    const field = (name: string): string | undefined =>
-      lines.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1);
-    const branch = field('branch')?.replace(/^refs\/heads\//, '');
-    return { path: field('worktree') ?? '', ...(branch ? { branch } : {}) };
-  });
-}
-
 async function worktreeRegistered(repo: string, path: string): Promise<boolean> {
-  return (await worktrees(repo)).some((worktree) => worktree.path === path);
+  return (await listWorktrees(repo, mergeErrors)).some((worktree) => worktree.path === path);
 }
 
 /** Where `branch` is checked out other than in Baton's worktree at `path` (the user's checkout), if anywhere. */
 export async function checkedOutElsewhere(repo: string, path: string, branch: string): Promise<string | undefined> {
-  return (await worktrees(repo)).find((worktree) => worktree.branch === branch && worktree.path !== path)?.path;
+  return (await listWorktrees(repo, mergeErrors)).find(
+    (worktree) => worktree.branch === branch && worktree.path !== path,
+  )?.path;
 }
 
 /**

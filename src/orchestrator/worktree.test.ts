@@ -60,6 +60,24 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect((await finishWorktree(again, 'writer')).commit).toBeUndefined();
   });
 
+  it("refuses a resumed agent's branch the user has checked out, naming it and how to free it", async () => {
+    // git's own refusal ("fatal: '<branch>' is already checked out at ...") named no way out.
+    const repo = join(dir, 'checked-out');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const dataDir = join(dir, 'checked-out-data');
+    const first = await createWorktree(repo, dataDir, runId, 'writer');
+    writeFileSync(join(first.path, 'notes.md'), 'draft\n');
+    await finishWorktree(first, 'writer');
+    repoGit('checkout', '-q', first.branch);
+    await expect(createWorktree(repo, dataDir, runId, 'writer')).rejects.toMatchObject({
+      code: 'BATON_WORKTREE',
+      message: `agent writer's branch ${first.branch} is checked out at ${repo}, and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then resume the run: baton run --resume ${runId}`,
+    });
+    repoGit('switch', '-q', '--detach');
+    const again = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(readFileSync(join(again.path, 'notes.md'), 'utf8')).toBe('draft\n');
+  });
+
   it("works in a repository whose git directory is elsewhere, and keeps on the agent's branch what it committed on another", async () => {
     // A submodule or a --separate-git-dir clone: .git is a file pointing elsewhere.
     const repo = join(dir, 'separate');

@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, repositoryRoot, tryGit, worktreeBranch } from '../git/index.js';
+import {
+  BATON_COMMITTER,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  repositoryRoot,
+  tryGit,
+  worktreeBranch,
+  type ListedWorktree,
+} from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
@@ -21,9 +30,9 @@ export async function createWorktree(
   const root = await worktreeRoot(repo);
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
-  const existing = await git(root, ['worktree', 'list', '--porcelain']);
+  const listed = await listWorktrees(root);
   const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
-  if (existing.split('\n').includes(`worktree ${path}`)) {
+  if (listed.some((worktree) => worktree.path === path)) {
     if (existsSync(path)) return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
     // Deleted behind git's back (a cleaned data_dir): made again from its branch, below.
     await git(root, ['worktree', 'remove', '--force', path]);
@@ -33,12 +42,29 @@ export async function createWorktree(
   // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
   // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
   if ((await tryGit(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).code === 0) {
+    refuseCheckedOut(listed, path, branch, agentId, runId);
     await git(root, ['worktree', 'add', path, branch]);
     return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
   }
   const baseCommit = base ?? (await git(root, ['rev-parse', 'HEAD']));
   await git(root, ['worktree', 'add', '-b', branch, path, baseCommit]);
   return { ...reused, baseCommit };
+}
+
+/** Git checks a branch out in one place only: the user looking at the agent's branch in their checkout, say. */
+function refuseCheckedOut(
+  listed: ListedWorktree[],
+  path: string,
+  branch: string,
+  agentId: string,
+  runId: string,
+): void {
+  const at = listed.find((worktree) => worktree.branch === branch && worktree.path !== path)?.path;
+  if (at === undefined) return;
+  throw new BatonError(
+    ErrorCodes.worktree,
+    `agent ${agentId}'s branch ${branch} is checked out at ${at}, and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${at} switch --detach, then resume the run: baton run --resume ${runId}`,
+  );
 }
 
 const worktreeRoot = (repo: string): Promise<string> =>
