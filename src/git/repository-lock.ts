@@ -43,7 +43,8 @@ export async function withWorktreeLock<T>(
   try {
     await lockWait.execute(() => acquire(lock, holder), signal);
   } catch (error) {
-    if (!(error instanceof LockHeld) || signal?.aborted) throw error;
+    signal?.throwIfAborted();
+    if (!(error instanceof LockHeld)) throw error;
     throw new BatonError(
       ErrorCodes.worktree,
       `${lock} has been held for ${WAIT_LIMIT_MS / 60_000} minutes by process ${error.holder}, which is not on this machine or is stuck; if no Baton run is changing this repository's worktrees, remove that file`,
