@@ -6,7 +6,7 @@ import { ExponentialBackoff, handleType, retry, timeout, TimeoutStrategy, wrap }
 import { BatonError, ErrorCodes, processAliveSince } from '../core/index.js';
 
 /** In the repository's git common directory, beside git's own locks; git ignores files it does not know. */
-export const WORKTREE_LOCK = 'baton-worktrees.lock';
+const WORKTREE_LOCK = 'baton-worktrees.lock';
 
 /** A worktree add checks out the whole tree: a large repository's takes minutes, so the wait is long. */
 const WAIT_LIMIT_MS = 10 * 60_000;
