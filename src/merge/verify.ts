@@ -24,12 +24,12 @@ export async function runVerify(
   signal.throwIfAborted();
   const started = clock.now();
   agentReaper.ready();
-  const marker = `BATON_VERIFY_ID=${randomUUID()}`;
+  const verifyId = randomUUID();
   const child = spawn('sh', ['-c', spec.command], {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BATON_VERIFY_ID: marker.slice('BATON_VERIFY_ID='.length) },
+    env: { ...process.env, BATON_VERIFY_ID: verifyId },
   });
   // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the watchdog ends it.
   if (child.pid !== undefined) agentReaper.watch(child.pid);
@@ -41,19 +41,19 @@ export async function runVerify(
   for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', keep);
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   const stop = AbortSignal.any([signal, timeout]);
-  const killGroup = (): void => {
+  const killCommand = (): void => {
     if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
-    killMarked(marker);
+    killMarked(`BATON_VERIFY_ID=${verifyId}`);
   };
-  stop.addEventListener('abort', killGroup, { once: true });
+  stop.addEventListener('abort', killCommand, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => resolve(code));
-  }).finally(() => stop.removeEventListener('abort', killGroup));
+  }).finally(() => stop.removeEventListener('abort', killCommand));
   // What the command left running (a server started in the background) would hold its output open
   // and the merge with it: the command is over when it exits.
-  killGroup();
+  killCommand();
   if (child.pid !== undefined) agentReaper.release(child.pid);
   await closed;
   signal.throwIfAborted();
