@@ -134,10 +134,16 @@ export async function tryGit(cwd: string, args: string[], options: GitOptions = 
 
 /**
  * Git options for the commits Baton makes itself (an agent's changes, merges): as Baton, unsigned, and
- * without hooks (`--no-verify` is added by the caller too), so a user's signing setup or hooks cannot refuse them.
+ * without hooks (`--no-verify` is added by the caller too), so a user's signing setup or hooks cannot
+ * refuse them; and without the housekeeping a commit starts (`git maintenance run --auto`, a gc in the
+ * background packing refs and pruning worktrees while Baton makes others'): the user's own git runs it.
  */
 export const BATON_COMMITTER = [
   ...NO_HOOKS,
+  '-c',
+  'maintenance.auto=false',
+  '-c',
+  'gc.auto=0',
   '-c',
   'user.name=Baton',
   '-c',

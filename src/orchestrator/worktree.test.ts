@@ -132,6 +132,24 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(existsSync(made.path)).toBe(false);
   });
 
+  it("an agent's commit starts no housekeeping of the user's repository (gc, maintenance)", async () => {
+    // Each commit spawned `git maintenance run --auto`: past git's thresholds (many agents' objects), a
+    // background gc packing refs and pruning worktrees while other agents' branches and worktrees were made.
+    const repo = join(dir, 'housekeeping');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'housekeeping-data'), runId, 'writer');
+    writeFileSync(join(made.path, 'notes.md'), 'draft\n');
+    const trace = join(dir, 'housekeeping.trace');
+    process.env.GIT_TRACE = trace;
+    try {
+      expect((await finishWorktree(made, 'writer')).commit).toBeDefined();
+    } finally {
+      delete process.env.GIT_TRACE;
+    }
+    expect(readFileSync(trace, 'utf8')).toContain('commit');
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/maintenance run|gc --auto/);
+  });
+
   it('commits the work of an agent killed while its git command held the index lock', async () => {
     const repo = join(dir, 'locked');
     makeRepo(repo, { 'README.md': 'hello\n' });
