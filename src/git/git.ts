@@ -120,6 +120,14 @@ export async function listWorktrees(repo: string, options: GitOptions = {}): Pro
   });
 }
 
+/** Where `branch` is checked out among `worktrees` other than at `except` (Baton's own worktree for it), if anywhere. */
+export const checkedOutAt = (worktrees: ListedWorktree[], branch: string, except: string): string | undefined =>
+  worktrees.find((worktree) => worktree.branch === branch && worktree.path !== except)?.path;
+
+/** Why a branch checked out at `at` is in the way, and how to free it keeping that checkout's files. */
+export const freeBranchHint = (at: string): string =>
+  `git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${at} switch --detach`;
+
 /** Runs git and reports how it ended, without throwing on a non-zero exit (a merge with conflicts, say). */
 export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
   try {

@@ -1,5 +1,7 @@
 export {
   BATON_COMMITTER,
+  checkedOutAt,
+  freeBranchHint,
   git,
   listWorktrees,
   removeStaleLocks,

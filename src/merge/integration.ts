@@ -70,13 +70,6 @@ async function worktreeRegistered(repo: string, path: string): Promise<boolean> 
   return (await listWorktrees(repo, mergeErrors)).some((worktree) => worktree.path === path);
 }
 
-/** Where `branch` is checked out other than in Baton's worktree at `path` (the user's checkout), if anywhere. */
-export async function checkedOutElsewhere(repo: string, path: string, branch: string): Promise<string | undefined> {
-  return (await listWorktrees(repo, mergeErrors)).find(
-    (worktree) => worktree.branch === branch && worktree.path !== path,
-  )?.path;
-}
-
 /**
  * Checks out the integration branch in its worktree (creating the branch at `base` the first time)
  * and puts the worktree at `head`, the last recorded step. A merge left mid-way by a killed

@@ -572,7 +572,7 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     const redone = await merge(repo, agents, {}, { redo: true });
     expect(redone).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_FAILED' } });
     expect(redone.error!.message).toBe(
-      `merge.into of phase edit is branch ${first.into}, which is checked out at ${repo}, and git checks a branch out in one place only (Baton merges in a worktree of its own): switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then run baton merge ${RUN} again`,
+      `merge.into of phase edit is branch ${first.into}, which is checked out at ${repo} (Baton merges in a worktree of its own), and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then run baton merge ${RUN} again`,
     );
     expect(git('rev-parse', first.into)).toBe(first.head);
     git('switch', '-q', '--detach');

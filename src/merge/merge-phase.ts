@@ -9,12 +9,11 @@ import type {
   Store,
   VerifyResult,
 } from '../store/index.js';
-import { git, repositoryRoot } from '../git/index.js';
+import { checkedOutAt, freeBranchHint, git, listWorktrees, repositoryRoot } from '../git/index.js';
 import type { MergeSpec, PhaseSpec } from '../workflow/index.js';
 import {
   branchExists,
   changedFiles,
-  checkedOutElsewhere,
   checkoutIntegration,
   commitMerge,
   detachedWorktree,
@@ -110,11 +109,11 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
  */
 async function refuseCheckedOut(context: MergeContext): Promise<void> {
   const { root, path, report, phase, runId } = context;
-  const at = await checkedOutElsewhere(root, path, report.into);
+  const at = checkedOutAt(await listWorktrees(root, { errorCode: ErrorCodes.mergeFailed }), report.into, path);
   if (at === undefined) return;
   throw new MergeStopped({
     code: ErrorCodes.mergeFailed,
-    message: `merge.into of phase ${phase.id} is branch ${report.into}, which is checked out at ${at}, and git checks a branch out in one place only (Baton merges in a worktree of its own): switch that checkout to another branch, or keep its files as they are with git -C ${at} switch --detach, then run baton merge ${runId} again`,
+    message: `merge.into of phase ${phase.id} is branch ${report.into}, which is checked out at ${at} (Baton merges in a worktree of its own), and ${freeBranchHint(at)}, then run baton merge ${runId} again`,
   });
 }
 

@@ -4,6 +4,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
 import {
   BATON_COMMITTER,
+  checkedOutAt,
+  freeBranchHint,
   git,
   listWorktrees,
   removeStaleLocks,
@@ -59,11 +61,11 @@ function refuseCheckedOut(
   agentId: string,
   runId: string,
 ): void {
-  const at = listed.find((worktree) => worktree.branch === branch && worktree.path !== path)?.path;
+  const at = checkedOutAt(listed, branch, path);
   if (at === undefined) return;
   throw new BatonError(
     ErrorCodes.worktree,
-    `agent ${agentId}'s branch ${branch} is checked out at ${at}, and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${at} switch --detach, then resume the run: baton run --resume ${runId}`,
+    `agent ${agentId}'s branch ${branch} is checked out at ${at}, and ${freeBranchHint(at)}, then resume the run: baton run --resume ${runId}`,
   );
 }
 
