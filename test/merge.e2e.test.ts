@@ -496,6 +496,46 @@ phases:
       expect(s.git('rev-parse', 'main')).not.toBe(base);
     });
 
+    it('two runs at once on one repository each get their worktrees and merge; no worktree or lock is left', async () => {
+      // Each process ordered its own worktree changes only: one's prune or add ran into the other's.
+      const s = scenario('two-runs');
+      const before = checkoutFingerprint(s.repo);
+      const workflow = s.workflow(`version: 1
+name: merge-two-runs
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { verify: sh check.sh, verifyEach: true }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+      - { id: writer-b, allowedTools: [Bash], prompt: Write beta into b.txt. }
+      - { id: writer-c, allowedTools: [Bash], prompt: Write gamma into c.txt. }
+`);
+      const results = await Promise.all([s.run(['run', workflow, '--json']), s.run(['run', workflow, '--json'])]);
+      const runIds = new Set<string>();
+      for (const result of results) {
+        expect(result.code).toBe(0);
+        const summary = JSON.parse(result.stdout) as RunSummary;
+        runIds.add(summary.runId);
+        const edit = phaseOf(summary, 'edit');
+        expect(edit.merge!.status).toBe('succeeded');
+        expect(steps(edit)).toEqual(['writer-a:merged', 'writer-b:merged', 'writer-c:merged']);
+        expect(s.git('ls-tree', '--name-only', edit.merge!.into).split('\n')).toEqual([
+          'a.txt',
+          'b.txt',
+          'c.txt',
+          'check.sh',
+          'notes.txt',
+          'shared.txt',
+        ]);
+      }
+      expect(runIds.size).toBe(2);
+      expect(s.git('worktree', 'list').split('\n')).toHaveLength(1);
+      expect(existsSync(join(s.repo, '.git', 'baton-worktrees.lock'))).toBe(false);
+      expect(checkoutFingerprint(s.repo)).toEqual(before);
+    });
+
     it('an into that git refuses as a branch name stops the run before any agent starts', async () => {
       const s = scenario('bad-into');
       const workflow = s.workflow(`version: 1

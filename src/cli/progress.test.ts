@@ -86,6 +86,7 @@ describe('formatSummary', () => {
               baseCommit: 'a',
               commit: '0123456789abcdef',
               diffStat: { files: 1, insertions: 2, deletions: 0 },
+              embeddedRepositories: ['vendor/lib'],
             },
           }),
         ],
@@ -103,7 +104,9 @@ describe('formatSummary', () => {
     expect(text).toContain('    ⇒ merge: 1 conflict (first value kept): owner: a="ann" vs b="bob"');
     expect(text).toContain('    ⇒ Generation 1: t succeeded\n    ⇒ The planner said done.');
     expect(text).toContain('  phase plan.g1.t: succeeded (generation 1 of plan)');
-    expect(text).toContain('              branch baton/r1/plan.g1.t (commit 0123456789, 1 file(s) +2 -0)');
+    expect(text).toContain(
+      '              branch baton/r1/plan.g1.t (commit 0123456789, 1 file(s) +2 -0)\n              repositories it made, committed as its files: vendor/lib',
+    );
     expect(text).toContain(
       '  phase bad: failed\n    ! BATON_PLAN_INVALID: planner p.g1: task "a" depends on unknown task "x"',
     );

@@ -183,6 +183,10 @@ export function formatSummary(summary: RunSummary): string {
           ? `commit ${ws.commit.slice(0, 10)}, ${ws.diffStat.files} file(s) +${ws.diffStat.insertions} -${ws.diffStat.deletions}`
           : 'no changes';
         lines.push(`              branch ${ws.branch} (${changed})`);
+        if (ws.embeddedRepositories)
+          lines.push(
+            `              repositories it made, committed as its files: ${ws.embeddedRepositories.join(', ')}`,
+          );
       }
     }
     lines.push(...phaseOutputLines(phase), ...mergeLines(phase.merge));

@@ -15,6 +15,7 @@ export {
   processAliveSince,
   processGroupAlive,
   processGroupExited,
+  processesWithEnvEntry,
   signalProcessGroup,
 } from './process-alive.js';
 export type { Clock } from './clock.js';

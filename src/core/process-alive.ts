@@ -122,3 +122,20 @@ export async function processGroupExited(pgid: number, withinMs: number): Promis
   }
   return true;
 }
+
+/**
+ * Pids of this host's live processes whose environment holds `entry` (`NAME=value`), however far they
+ * left their parent's process group or session: an environment is inherited across `setsid` and a
+ * double fork. Zombies (their environment is gone) and other users' processes (unreadable) are not found.
+ */
+export function processesWithEnvEntry(entry: string): number[] {
+  return listProcesses()
+    .filter(({ pid, state }) => {
+      try {
+        return state !== 'Z' && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+      } catch {
+        return false; // it exited while we looked
+      }
+    })
+    .map(({ pid }) => pid);
+}

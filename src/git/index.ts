@@ -1,2 +1,12 @@
-export { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from './git.js';
-export type { GitOptions } from './git.js';
+export {
+  BATON_COMMITTER,
+  checkedOutAt,
+  freeBranchHint,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  repositoryRoot,
+  tryGit,
+  worktreeBranch,
+} from './git.js';
+export type { GitOptions, ListedWorktree } from './git.js';

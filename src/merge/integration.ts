@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch, type GitOptions } from '../git/index.js';
+import {
+  BATON_COMMITTER,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  tryGit,
+  worktreeBranch,
+  type GitOptions,
+} from '../git/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
@@ -54,17 +62,12 @@ export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd
   }
 }
 
-export async function repositoryRoot(repo: string): Promise<string> {
-  return git(repo, ['rev-parse', '--show-toplevel'], mergeErrors);
-}
-
 export async function branchExists(repo: string, branch: string): Promise<boolean> {
   return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).code === 0;
 }
 
 async function worktreeRegistered(repo: string, path: string): Promise<boolean> {
-  const listing = await git(repo, ['worktree', 'list', '--porcelain'], mergeErrors);
-  return listing.split('\n').includes(`worktree ${path}`);
+  return (await listWorktrees(repo, mergeErrors)).some((worktree) => worktree.path === path);
 }
 
 /**
@@ -80,8 +83,8 @@ export async function checkoutIntegration(
   head: string,
   next?: string,
 ): Promise<'clean' | 'merging' | 'committed'> {
-  if (!(await worktreeRegistered(repo, path))) {
-    await clearWorktreeDir(repo, path);
+  if (!(await worktreeRegistered(repo, path)) || !existsSync(path)) {
+    await clearWorktree(repo, path);
     const checkout = (await branchExists(repo, branch)) ? [path, branch] : ['-b', branch, path, head];
     await git(repo, ['worktree', 'add', '-q', ...checkout], mergeErrors);
   } else await removeStaleLocks(path, branch, mergeErrors);
@@ -187,17 +190,21 @@ export async function changedFiles(repo: string, base: string, commit: string): 
   return pathList(await git(repo, ['diff', '-z', '--name-only', base, commit], mergeErrors));
 }
 
-/** A directory left by a worktree add killed half-way (with the orchestrator) is Baton's own and in the way. */
-async function clearWorktreeDir(repo: string, path: string): Promise<void> {
+/**
+ * Clears the way for Baton's worktree at `path`: its registration (even with its directory gone) and
+ * whatever a worktree add killed half-way (with the orchestrator) left there. Never `git worktree
+ * prune`: that forgets every worktree whose directory is missing, the user's own (on an unmounted
+ * drive, say) too.
+ */
+async function clearWorktree(repo: string, path: string): Promise<void> {
+  await removeWorktree(repo, path);
   await rm(path, { recursive: true, force: true });
   await mkdir(dirname(path), { recursive: true });
-  await git(repo, ['worktree', 'prune'], mergeErrors);
 }
 
 /** A throwaway worktree at `commit` for `verifyEach` and bisection; removed by the returned function. */
 export async function detachedWorktree(repo: string, path: string, commit: string): Promise<() => Promise<void>> {
-  if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
-  else await clearWorktreeDir(repo, path);
+  await clearWorktree(repo, path);
   await git(repo, ['worktree', 'add', '--force', '--detach', path, commit], mergeErrors);
   return async () => {
     await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);

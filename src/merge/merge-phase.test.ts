@@ -473,6 +473,21 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     expect(git('rev-parse', whole.into)).toBe(whole.head);
   });
 
+  it("the user's own worktree whose directory is missing (an unmounted drive) keeps its registration", async () => {
+    // `git worktree prune` before each of Baton's worktrees forgot every missing one, the user's too: with
+    // the drive back, theirs was no longer a worktree of the repository.
+    const { repo, git } = setup('user-worktree');
+    const drive = join(temp.dir, 'user-worktree', 'drive', 'feature');
+    git('worktree', 'add', '-q', '-b', 'feature', drive);
+    renameSync(join(drive, '..'), join(temp.dir, 'user-worktree', 'unmounted'));
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' }), agentBranch(git, repo, 'b', { 'b.txt': 'B\n' })];
+    const report = await merge(repo, agents, { verify: 'sh check.sh', verifyEach: true });
+    expect(report.status).toBe('succeeded');
+    expect(git('worktree', 'list', '--porcelain').split('\n')).toContain(`worktree ${drive}`);
+    renameSync(join(temp.dir, 'user-worktree', 'unmounted'), join(drive, '..'));
+    expect(gitIn(drive)('rev-parse', '--abbrev-ref', 'HEAD')).toBe('feature');
+  });
+
   it('a run cancelled while a conflict waits for its resolver resumes from the half-done merge', async () => {
     const { repo, git } = setup('midmerge');
     const agents = [
@@ -546,6 +561,23 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     // into set back: the branch the run made is still its own.
     const again = await merge(repo, agents, {}, { redo: true });
     expect(again).toMatchObject({ status: 'succeeded', into: first.into, head: first.head });
+  });
+
+  it('baton merge while the user has the integration branch checked out names the branch and how to free it', async () => {
+    // Refused by git's own words ("fatal: '<into>' is already checked out at ..."), naming no way out.
+    const { repo, git } = setup('redo-checked-out');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const first = await merge(repo, agents, {});
+    git('checkout', '-q', first.into);
+    const redone = await merge(repo, agents, {}, { redo: true });
+    expect(redone).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_FAILED' } });
+    expect(redone.error!.message).toBe(
+      `merge.into of phase edit is branch ${first.into}, which is checked out at ${repo} (Baton merges in a worktree of its own), and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then run baton merge ${RUN} again`,
+    );
+    expect(git('rev-parse', first.into)).toBe(first.head);
+    git('switch', '-q', '--detach');
+    const again = await merge(repo, agents, {}, { redo: true });
+    expect(again).toMatchObject({ status: 'succeeded', head: first.head });
   });
 
   it('a rename merges with an edit of the same file; a deletion against an edit and two different new files of one name conflict', async () => {

@@ -9,7 +9,7 @@ import type {
   Store,
   VerifyResult,
 } from '../store/index.js';
-import { git } from '../git/index.js';
+import { checkedOutAt, freeBranchHint, git, listWorktrees, repositoryRoot } from '../git/index.js';
 import type { MergeSpec, PhaseSpec } from '../workflow/index.js';
 import {
   branchExists,
@@ -20,7 +20,6 @@ import {
   integrationBranch,
   integrationPath,
   removeWorktree,
-  repositoryRoot,
   resetTo,
   stageResolution,
   startMerge,
@@ -86,12 +85,13 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
   const clock = options.clock ?? systemClock;
   const stored = (await options.store.listMergeReports(options.runId)).find((r) => r.phaseId === options.phase.id);
   if (stored && stored.status !== 'running' && !options.redo) return stored;
-  const root = await repositoryRoot(options.repo);
+  const root = await repositoryRoot(options.repo, { errorCode: ErrorCodes.mergeFailed });
   const path = integrationPath(resolve(options.dataDir), options.runId, options.phase.id);
   const report = stored && !options.redo ? stored : await startReport(options, spec, root, stored, clock);
   const context: MergeContext = { ...options, spec, root, path, clock, report };
   if (report.status === 'failed') return report;
   try {
+    await refuseCheckedOut(context);
     await mergeAll(context);
     await removeWorktree(root, path);
     return await finishReport(context, spec.verifyBatch ? undefined : await brokenVerify(context));
@@ -100,6 +100,21 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
     await removeWorktree(root, path).catch(() => undefined);
     return finishReport(context, error instanceof MergeStopped ? error.info : toMergeError(error));
   }
+}
+
+/**
+ * Git checks a branch out in one place only: with the integration branch checked out in the user's
+ * checkout (to look at an earlier round), Baton's merge worktree cannot have it, and git's own refusal
+ * names no way out.
+ */
+async function refuseCheckedOut(context: MergeContext): Promise<void> {
+  const { root, path, report, phase, runId } = context;
+  const at = checkedOutAt(await listWorktrees(root, { errorCode: ErrorCodes.mergeFailed }), report.into, path);
+  if (at === undefined) return;
+  throw new MergeStopped({
+    code: ErrorCodes.mergeFailed,
+    message: `merge.into of phase ${phase.id} is branch ${report.into}, which is checked out at ${at} (Baton merges in a worktree of its own), and ${freeBranchHint(at)}, then run baton merge ${runId} again`,
+  });
 }
 
 /**

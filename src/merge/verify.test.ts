@@ -39,6 +39,44 @@ describe('runVerify', () => {
     expect(processesWithEnv(marker)).toEqual([]);
   }, 20_000);
 
+  it('kills what the command started in a session of its own (setsid), once it exits, past its timeout and on a cancel', async () => {
+    // Out of the command's process group, a daemonised server or test worker outlived every kill.
+    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const escaped = (name: string) => `BATON_VERIFY_${name}=${randomUUID()}`;
+    const exited = escaped('EXITED');
+    const passed = await runVerify(
+      { command: `${exited} setsid sleep 300 & echo tests passed`, timeoutMs: 600_000 },
+      cwd,
+      new AbortController().signal,
+      systemClock,
+    );
+    expect(passed.exitCode).toBe(0);
+    await expect.poll(() => processesWithEnv(exited)).toEqual([]);
+
+    const slow = escaped('SLOW');
+    const timedOut = await runVerify(
+      { command: `${slow} setsid sh -c 'sleep 300 & sleep 300' & echo started; sleep 300`, timeoutMs: 300 },
+      cwd,
+      new AbortController().signal,
+      systemClock,
+    );
+    expect(timedOut.timedOut).toBe(true);
+    await expect.poll(() => processesWithEnv(slow)).toEqual([]);
+
+    const cancelled = escaped('CANCELLED');
+    const cancel = new AbortController();
+    const stopped = runVerify(
+      { command: `export ${cancelled}; setsid sleep 300 & sleep 300`, timeoutMs: 600_000 },
+      cwd,
+      cancel.signal,
+      systemClock,
+    );
+    await expect.poll(() => processesWithEnv(cancelled).length).toBe(2);
+    cancel.abort();
+    await expect(stopped).rejects.toThrow();
+    await expect.poll(() => processesWithEnv(cancelled)).toEqual([]);
+  }, 30_000);
+
   it("keeps a character whose bytes the command wrote apart (a test runner's ✓) whole in the output tail", async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
     // ✓ is e2 9c 93: the pause lets the first byte reach Baton in a chunk of its own.

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { agentReaper } from '../agents/index.js';
-import type { Clock } from '../core/index.js';
+import { processesWithEnvEntry, signalProcessGroup, type Clock } from '../core/index.js';
 import type { VerifyResult } from '../store/index.js';
 import type { VerifySpec } from '../workflow/index.js';
 
@@ -8,9 +9,11 @@ import type { VerifySpec } from '../workflow/index.js';
 const OUTPUT_TAIL_CHARS = 4000;
 
 /**
- * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, once the command
- * exits, or when this process dies, the whole process group is killed (a test runner's children too);
- * a timeout counts as a failure, an abort throws.
+ * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, or once the command
+ * exits, the whole process group is killed (a test runner's children too), and so is every process
+ * carrying this run's `BATON_VERIFY_ID` in its environment (one that left the group: `setsid`, a
+ * daemon's double fork); when this process dies, the watchdog kills the group. A timeout counts as a
+ * failure, an abort throws.
  */
 export async function runVerify(
   spec: VerifySpec,
@@ -21,7 +24,13 @@ export async function runVerify(
   signal.throwIfAborted();
   const started = clock.now();
   agentReaper.ready();
-  const child = spawn('sh', ['-c', spec.command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const verifyId = randomUUID();
+  const child = spawn('sh', ['-c', spec.command], {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BATON_VERIFY_ID: verifyId },
+  });
   // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the watchdog ends it.
   if (child.pid !== undefined) agentReaper.watch(child.pid);
   let output = '';
@@ -32,22 +41,19 @@ export async function runVerify(
   for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', keep);
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   const stop = AbortSignal.any([signal, timeout]);
-  const killGroup = (): void => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+  const killCommand = (): void => {
+    if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+    killMarked(`BATON_VERIFY_ID=${verifyId}`);
   };
-  stop.addEventListener('abort', killGroup, { once: true });
+  stop.addEventListener('abort', killCommand, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => resolve(code));
-  }).finally(() => stop.removeEventListener('abort', killGroup));
+  }).finally(() => stop.removeEventListener('abort', killCommand));
   // What the command left running (a server started in the background) would hold its output open
   // and the merge with it: the command is over when it exits.
-  killGroup();
+  killCommand();
   if (child.pid !== undefined) agentReaper.release(child.pid);
   await closed;
   signal.throwIfAborted();
@@ -58,6 +64,24 @@ export async function runVerify(
     durationMs: clock.now() - started,
     ...(timeout.aborted ? { timedOut: true } : {}),
   };
+}
+
+/**
+ * SIGKILLs the processes whose environment holds `marker`, again while any are found: one may have
+ * forked between the look and the kill (a killed process forks no more, so this ends).
+ */
+function killMarked(marker: string): void {
+  for (let pass = 0; pass < 10; pass++) {
+    const found = processesWithEnvEntry(marker);
+    if (found.length === 0) return;
+    for (const pid of found) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
 }
 
 export const verifyPassed = (result: VerifyResult | undefined): boolean =>

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,37 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(existsSync(join(reused.path, 'notes.md'))).toBe(true);
   });
 
+  it('makes a resumed agent its worktree again when its directory was deleted but git still lists it', async () => {
+    // Reused as it was listed, the agent was started in a directory that no longer existed.
+    const repo = join(dir, 'deleted');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const dataDir = join(dir, 'deleted-data');
+    const made = await createWorktree(repo, dataDir, runId, 'writer');
+    rmSync(join(dataDir, 'worktrees'), { recursive: true });
+    const again = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(again).toMatchObject({ path: made.path, baseCommit: made.baseCommit });
+    expect(readFileSync(join(again.path, 'README.md'), 'utf8')).toBe('hello\n');
+    expect((await finishWorktree(again, 'writer')).commit).toBeUndefined();
+  });
+
+  it("refuses a resumed agent's branch the user has checked out, naming it and how to free it", async () => {
+    // git's own refusal ("fatal: '<branch>' is already checked out at ...") named no way out.
+    const repo = join(dir, 'checked-out');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const dataDir = join(dir, 'checked-out-data');
+    const first = await createWorktree(repo, dataDir, runId, 'writer');
+    writeFileSync(join(first.path, 'notes.md'), 'draft\n');
+    await finishWorktree(first, 'writer');
+    repoGit('checkout', '-q', first.branch);
+    await expect(createWorktree(repo, dataDir, runId, 'writer')).rejects.toMatchObject({
+      code: 'BATON_WORKTREE',
+      message: `agent writer's branch ${first.branch} is checked out at ${repo}, and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then resume the run: baton run --resume ${runId}`,
+    });
+    repoGit('switch', '-q', '--detach');
+    const again = await createWorktree(repo, dataDir, runId, 'writer');
+    expect(readFileSync(join(again.path, 'notes.md'), 'utf8')).toBe('draft\n');
+  });
+
   it("works in a repository whose git directory is elsewhere, and keeps on the agent's branch what it committed on another", async () => {
     // A submodule or a --separate-git-dir clone: .git is a file pointing elsewhere.
     const repo = join(dir, 'separate');
@@ -71,6 +102,52 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
       'my idea',
       'init',
     ]);
+  });
+
+  it('commits the files of repositories the agent made inside its worktree, which a merge would otherwise lose', async () => {
+    // `git add -A` made a committed nested repository an empty gitlink (its files gone from the branch),
+    // and failed on one without a commit, with everything else the agent changed.
+    const repo = join(dir, 'nested');
+    const repoGit = makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'nested-data'), runId, 'scaffolder');
+    makeRepo(join(made.path, 'lib'), { 'index.js': 'export {};\n', '.gitignore': 'build/\n' });
+    mkdirSync(join(made.path, 'lib', 'build'));
+    writeFileSync(join(made.path, 'lib', 'build', 'out.js'), 'built\n');
+    makeRepo(join(made.path, 'lib', 'vendor'), { 'v.js': 'vendored\n' });
+    mkdirSync(join(made.path, 'fresh'));
+    execFileSync('git', ['init', '-q'], { cwd: join(made.path, 'fresh') });
+    writeFileSync(join(made.path, 'fresh', 'new.txt'), 'no commit yet\n');
+    writeFileSync(join(made.path, 'top.txt'), 'top\n');
+    const done = await finishWorktree(made, 'scaffolder');
+    expect(done.embeddedRepositories).toEqual(['fresh', 'lib', 'lib/vendor']);
+    const tree = repoGit('ls-tree', '-r', '--format=%(objectmode) %(path)', done.branch).split('\n');
+    expect(tree).toEqual([
+      '100644 README.md',
+      '100644 fresh/new.txt',
+      '100644 lib/.gitignore',
+      '100644 lib/index.js',
+      '100644 lib/vendor/v.js',
+      '100644 top.txt',
+    ]);
+    expect(existsSync(made.path)).toBe(false);
+  });
+
+  it("an agent's commit starts no housekeeping of the user's repository (gc, maintenance)", async () => {
+    // Each commit spawned `git maintenance run --auto`: past git's thresholds (many agents' objects), a
+    // background gc packing refs and pruning worktrees while other agents' branches and worktrees were made.
+    const repo = join(dir, 'housekeeping');
+    makeRepo(repo, { 'README.md': 'hello\n' });
+    const made = await createWorktree(repo, join(dir, 'housekeeping-data'), runId, 'writer');
+    writeFileSync(join(made.path, 'notes.md'), 'draft\n');
+    const trace = join(dir, 'housekeeping.trace');
+    process.env.GIT_TRACE = trace;
+    try {
+      expect((await finishWorktree(made, 'writer')).commit).toBeDefined();
+    } finally {
+      delete process.env.GIT_TRACE;
+    }
+    expect(readFileSync(trace, 'utf8')).toContain('commit');
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/maintenance run|gc --auto/);
   });
 
   it('commits the work of an agent killed while its git command held the index lock', async () => {
@@ -114,6 +191,18 @@ describe.runIf(requireProgram('git'))('agent worktrees', () => {
     expect(message).toContain(`git -C ${empty} add -A && git -C ${empty} commit -m init`);
     expect(message).toContain(`phases[1].repo: ${plain} is not a git repository`);
     expect(message).toContain(`phases[2].repo: ${join(dir, 'missing')} does not exist`);
+  });
+
+  it("checks the user's checkout without rewriting its index, whose lock their own git command may need", async () => {
+    // `git status` refreshes the index's file times and writes it back under index.lock: the user's
+    // `git commit` at that moment failed ("index.lock: File exists"), and their index was not left alone.
+    const repo = join(dir, 'untouched-index');
+    makeRepo(repo, { 'src.js': 'one\n' });
+    utimesSync(join(repo, 'src.js'), new Date('2020-01-01'), new Date('2020-01-01'));
+    const index = readFileSync(join(repo, '.git', 'index'));
+    const phase = { id: 'edit', workspace: 'worktree', agents: [] } as unknown as PhaseSpec;
+    expect(await checkWorktreeRepos([phase], repo)).toEqual([]);
+    expect(readFileSync(join(repo, '.git', 'index')).equals(index)).toBe(true);
   });
 
   it('notes a repository whose tracked files have uncommitted changes: the agents start without them', async () => {

@@ -1,8 +1,19 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
-import { BATON_COMMITTER, git, removeStaleLocks, tryGit, worktreeBranch } from '../git/index.js';
+import {
+  BATON_COMMITTER,
+  checkedOutAt,
+  freeBranchHint,
+  git,
+  listWorktrees,
+  removeStaleLocks,
+  repositoryRoot,
+  tryGit,
+  worktreeBranch,
+  type ListedWorktree,
+} from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
 import type { PhaseSpec } from '../workflow/index.js';
 
@@ -18,18 +29,22 @@ export async function createWorktree(
   agentId: string,
   base?: string,
 ): Promise<AgentWorkspace> {
-  const root = await repositoryRoot(repo);
+  const root = await worktreeRoot(repo);
   const branch = worktreeBranch(runId, agentId);
   const path = resolve(dataDir, 'worktrees', runId, agentId);
-  const existing = await git(root, ['worktree', 'list', '--porcelain']);
+  const listed = await listWorktrees(root);
   const reused = { branch, path, diffStat: { files: 0, insertions: 0, deletions: 0 } };
-  if (existing.split('\n').includes(`worktree ${path}`))
-    return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+  if (listed.some((worktree) => worktree.path === path)) {
+    if (existsSync(path)) return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
+    // Deleted behind git's back (a cleaned data_dir): made again from its branch, below.
+    await git(root, ['worktree', 'remove', '--force', path]);
+  }
   makeDataDir(dataDir);
   await mkdir(join(dataDir, 'worktrees', runId), { recursive: true });
   // The branch of an earlier attempt of this run's agent (stopped by a cancel or a detach) holds the work
   // it committed as it stopped; its resumed session remembers that work, so it is checked out, not reset.
   if ((await tryGit(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).code === 0) {
+    refuseCheckedOut(listed, path, branch, agentId, runId);
     await git(root, ['worktree', 'add', path, branch]);
     return { ...reused, baseCommit: base ?? (await git(root, ['merge-base', 'HEAD', branch])) };
   }
@@ -38,19 +53,30 @@ export async function createWorktree(
   return { ...reused, baseCommit };
 }
 
-async function repositoryRoot(repo: string): Promise<string> {
-  return git(resolve(repo), ['rev-parse', '--show-toplevel']).catch((error: unknown) => {
-    throw new BatonError(
-      ErrorCodes.worktree,
-      `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
-      { cause: error },
-    );
-  });
+/** Git checks a branch out in one place only: the user looking at the agent's branch in their checkout, say. */
+function refuseCheckedOut(
+  listed: ListedWorktree[],
+  path: string,
+  branch: string,
+  agentId: string,
+  runId: string,
+): void {
+  const at = checkedOutAt(listed, branch, path);
+  if (at === undefined) return;
+  throw new BatonError(
+    ErrorCodes.worktree,
+    `agent ${agentId}'s branch ${branch} is checked out at ${at}, and ${freeBranchHint(at)}, then resume the run: baton run --resume ${runId}`,
+  );
 }
+
+const worktreeRoot = (repo: string): Promise<string> =>
+  repositoryRoot(repo, {
+    notARepository: `workspace: worktree needs a git repository, and ${repo} is not one (set the phase's repo:)`,
+  });
 
 /** The commit `repo`'s checkout is on: where a phase's branches start unless it builds on a merge. */
 export async function repositoryHead(repo: string): Promise<string> {
-  return git(await repositoryRoot(repo), ['rev-parse', 'HEAD']);
+  return git(await worktreeRoot(repo), ['rev-parse', 'HEAD']);
 }
 
 function parseShortStat(line: string): AgentWorkspace['diffStat'] {
@@ -69,7 +95,7 @@ function parseShortStat(line: string): AgentWorkspace['diffStat'] {
 export async function finishWorktree(workspace: AgentWorkspace, agentId: string): Promise<AgentWorkspace> {
   // The agent has ended; a git command it was running when killed (a timeout, a cancel) left its locks.
   await removeStaleLocks(workspace.path, workspace.branch);
-  await git(workspace.path, ['add', '-A']);
+  const embedded = await addAll(workspace.path);
   const changed = (await git(workspace.path, ['status', '--porcelain'])) !== '';
   if (changed) {
     // Unsigned and past the repository's hooks: a hook or signing key must not drop the agent's work.
@@ -89,7 +115,39 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
   // Removed from inside: the repository's git directory may be anywhere (a submodule, --separate-git-dir).
   await git(workspace.path, ['worktree', 'remove', '--force', workspace.path]);
-  return { ...workspace, ...(head !== workspace.baseCommit ? { commit: head } : {}), diffStat };
+  return {
+    ...workspace,
+    ...(head !== workspace.baseCommit ? { commit: head } : {}),
+    diffStat,
+    ...(embedded.length > 0 ? { embeddedRepositories: embedded } : {}),
+  };
+}
+
+/**
+ * `git add -A`, with the files of the repositories the agent made inside its worktree (a `git init`, a
+ * `git clone`) added as its own: git would add each as a bare gitlink, its files lost to the merge, or
+ * fail the whole add for one without a commit. Each one's `.git` is moved out of the worktree for the
+ * add (inner ones come to light as outer ones go) and put back. Returns their paths, sorted.
+ */
+async function addAll(path: string): Promise<string[]> {
+  const aside: Array<{ from: string; to: string }> = [];
+  try {
+    for (;;) {
+      const found = (await git(path, ['ls-files', '-z', '--others', '--exclude-standard']))
+        .split('\0')
+        .filter((file) => file.endsWith('/') && !aside.some(({ from }) => from === join(path, file, '.git')));
+      if (found.length === 0) break;
+      for (const repo of found) {
+        const moved = { from: join(path, repo, '.git'), to: `${path}.embedded-${aside.length}.git` };
+        await rename(moved.from, moved.to);
+        aside.push(moved);
+      }
+    }
+    await git(path, ['add', '-A']);
+  } finally {
+    for (const { from, to } of aside.reverse()) await rename(to, from);
+  }
+  return aside.map(({ from }) => relative(path, dirname(from))).sort();
 }
 
 /**
@@ -131,9 +189,12 @@ async function repositoryWithCommit(repo: string): Promise<{ root: string } | { 
   return { root: root.stdout };
 }
 
-/** Tracked files only: Baton's own data_dir may sit untracked in the checkout. */
+/**
+ * Tracked files only: Baton's own data_dir may sit untracked in the checkout. Without optional locks:
+ * a plain status writes the user's index back under index.lock, in the way of their own git commands.
+ */
 async function uncommittedNote(root: string): Promise<string | undefined> {
-  const status = await tryGit(root, ['status', '--porcelain', '--untracked-files=no']);
+  const status = await tryGit(root, ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no']);
   const changed = status.stdout.split('\n').filter((line) => line.trim()).length;
   if (status.code !== 0 || changed === 0) return undefined;
   const head = await git(root, ['rev-parse', '--short=10', 'HEAD']);

@@ -87,6 +87,11 @@ export interface AgentWorkspace {
   /** The commit holding the agent's changes; absent when it changed nothing. */
   commit?: string;
   diffStat: { files: number; insertions: number; deletions: number };
+  /**
+   * Repositories the agent made inside its worktree (`git init`, `git clone`), by path: their files are
+   * committed as the agent's own; their history is not kept.
+   */
+  embeddedRepositories?: string[];
 }
 
 export type AgentRole = 'worker' | 'planner' | 'judge' | 'reducer' | 'resolver';
