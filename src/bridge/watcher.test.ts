@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePatch } from 'diff';
@@ -154,5 +154,30 @@ describe.runIf(requireProgram('git'))('startWatcher', () => {
       },
     ]);
     controller.abort();
+  });
+
+  it("reads the user's git status without rewriting their index, whose lock their own git command may need", async () => {
+    // A plain `git status` refreshes the index's file times and writes it back under index.lock: a user's
+    // `git commit` at that moment failed ("index.lock: File exists").
+    const repo = join(dir, 'untouched-index');
+    mkdirSync(repo);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
+    git('init', '-q', '-b', 'trunk');
+    writeFileSync(join(repo, 'tracked.txt'), 'one\n');
+    git('add', 'tracked.txt');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'first');
+    utimesSync(join(repo, 'tracked.txt'), new Date('2020-01-01'), new Date('2020-01-01'));
+    const index = readFileSync(join(repo, '.git', 'index'));
+    const events: IdeEventInput[] = [];
+    const controller = new AbortController();
+    await startWatcher({
+      dir: repo,
+      push: async (event) => void events.push(event),
+      settleMs: 10,
+      signal: controller.signal,
+    });
+    controller.abort();
+    expect(events).toEqual([{ type: 'git.changed', root: repo, branch: 'trunk', files: [] }]);
+    expect(readFileSync(join(repo, '.git', 'index')).equals(index)).toBe(true);
   });
 });

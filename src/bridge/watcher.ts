@@ -88,9 +88,13 @@ function gitReporter(gitRoot: string | undefined, push: (event: IdeEventInput) =
   let lastGitStatus: string | undefined;
   return async (): Promise<void> => {
     if (!gitRoot) return;
-    const { stdout } = await run('git', ['status', '--porcelain=v1', '--branch', '--untracked-files=all'], {
-      cwd: gitRoot,
-    });
+    // --no-optional-locks: a plain status writes the user's index back under index.lock, which their own
+    // git command at that moment would find taken.
+    const { stdout } = await run(
+      'git',
+      ['--no-optional-locks', 'status', '--porcelain=v1', '--branch', '--untracked-files=all'],
+      { cwd: gitRoot },
+    );
     if (stdout === lastGitStatus) return;
     lastGitStatus = stdout;
     await push({ type: 'git.changed', root: gitRoot, ...parseGitStatus(stdout, gitRoot) });
