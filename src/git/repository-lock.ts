@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { ExponentialBackoff, handleType, retry, timeout, TimeoutStrategy, wrap } from 'cockatiel';
 import { BatonError, ErrorCodes, processAliveSince } from '../core/index.js';
 
+// Hand-written rather than proper-lockfile: that one tells a dead holder by a lock not refreshed for its
+// `stale` time (a timer in every holder, and a SIGKILLed orchestrator's lock blocks for that long), where
+// a holder's pid and start time on this host tell it at once.
+
 /** In the repository's git common directory, beside git's own locks; git ignores files it does not know. */
 const WORKTREE_LOCK = 'baton-worktrees.lock';
 
