@@ -6,6 +6,7 @@ import {
   REVISION_MARGIN,
   changesValue,
   forAnotherPurpose,
+  isException,
   revisionStrength,
   sameTopic,
   traitsOf,
@@ -725,7 +726,8 @@ function judgeDecisions(
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;
-  if (!sameTopic(older, newerSide)) return 0;
+  // An exception to the older rule ("Don't … on draft pull requests") is another decision, not one said twice.
+  if (!sameTopic(older, newerSide) || isException(older, newerSide)) return 0;
   if (changesValue(older.traits, newerSide.traits) || changesValue(newerSide.traits, older.traits)) return 0;
   return MAYBE_SAID_TWICE;
 }

@@ -621,6 +621,19 @@ const revisions: Pair[] = [
     older: said('qa', 'design', 'Every release gets a manual smoke test on staging.'),
     newer: said('lead', 'review', 'Manual smoke tests are no more: the Playwright suite on staging gates releases.'),
   },
+  // An eleventh batch (an adversarial pass, in words of its own, written before the rules): revisions
+  // next to the exceptions and continuations below, which must stay recognised — a denial of the whole
+  // rule, a threshold that changes the older one's value.
+  {
+    name: 'a rule for every item denied whole, no exception named',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said('lead', 'review', 'No full test suite on pull requests: it takes 40 minutes; the smoke suite gates them.'),
+  },
+  {
+    name: 'a retry limit changed, the new limit after "after"',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'Webhooks stop retrying after 3 failures instead; partners complained about floods.'),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -1128,6 +1141,34 @@ const nearMisses: Pair[] = [
     name: 'a rebuild "from scratch" next to the older way of building',
     older: said('search', 'design', 'The search index is updated incrementally from the change feed.'),
     newer: said('lead', 'review', 'Once a month the search index is rebuilt from scratch to drop orphaned documents.'),
+  },
+  // The eleventh batch's pairs that must stay (the first two left superseded by the tenth pass; the
+  // others in words of their own, written before the rules): an exception to a rule for every item
+  // ("Don't … on draft pull requests"), and what happens once the older one's limit is reached.
+  {
+    name: 'an exception narrowed by one word to a rule for every item',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said('lead', 'review', "Don't run the full suite on draft pull requests."),
+  },
+  {
+    name: 'what happens after the older rule runs out',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'After 5 failures, webhooks stop retrying and the endpoint is disabled.'),
+  },
+  {
+    name: 'an exception to encrypting all backups, one kind of backup named',
+    older: said('security', 'design', 'Encrypt all database backups with the KMS key.'),
+    newer: said('lead', 'review', 'Do not encrypt database scratch backups with the KMS key; they hold no customer data.'),
+  },
+  {
+    name: 'an exception for one kind of item, "each" in the older one',
+    older: said('api', 'design', 'Log each incoming request body at debug level.'),
+    newer: said('security', 'review', 'Never log incoming payment request bodies, at any level.'),
+  },
+  {
+    name: 'what happens once an older limit is reached, "once" and the same value',
+    older: said('auth', 'design', 'Allow 10 failed login attempts per account per hour.'),
+    newer: said('security', 'review', 'Once 10 failed attempts are reached, the account is locked and support is notified.'),
   },
 ];
 

@@ -44,6 +44,10 @@ export interface DecisionTraits {
   deniedClauses: string[][];
   /** Per value it says it replaces ("150 ms, not 200", "from 100 ms to 66 ms"), that value and the stem of its unit. */
   replacedValues: ReplacedValue[];
+  /** Values it says something happens at: "After 5 failures, …", "Once 10 attempts are reached, …". */
+  thresholds: string[];
+  /** It gives a rule for every item of a kind: "on every pull request", "all backups", "each request". */
+  universal: boolean;
   /** Its tokens in order, content words as stems, the others as written ("at", "16"). */
   stems: string[];
 }
@@ -74,8 +78,9 @@ const revisionWords = new RegExp(
     'ditch(?:es|ed)?',
     'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
-    // "Scratch the CSV exports", not "rebuilt from scratch".
-    '(?<!from )scratch(?:es|ed)?',
+    // "Scratch the CSV exports", not "rebuilt from scratch" nor "scratch backups" (a kind of backup).
+    '(?<!from )scratch(?:es)?(?= (?:the|this|that|these|those|our|its?|all|any|every)\\b)',
+    'scratched',
     // "Stop sending the digest": what the older one did, ended.
     'stop(?:s|ped)? \\w+ing',
     // "Manual smoke tests are no more", not the limit "no more than 5".
@@ -334,6 +339,34 @@ const deniesWords = (denied: string[], has: (stem: string) => boolean): boolean 
   denied.slice(0, NEGATED_WORDS).every(has) &&
   denied.filter((w) => !has(w)).length <= OTHER_DENIED_WORDS;
 
+/**
+ * A denial of the older decision's words plus a word of its own, when the older is a rule for every
+ * item of a kind, names items the rule does not cover: "Don't run the full suite on draft pull
+ * requests" is an exception to "Run the full test suite on every pull request", not its reversal.
+ */
+export const isException = (older: DecisionSide, newer: DecisionSide): boolean => {
+  const has = (w: string): boolean => older.terms.has(`s:${w}`);
+  return (
+    older.traits.universal &&
+    newer.traits.deniedClauses.some((words) => deniesWords(words, has) && words.some((w) => !has(w)))
+  );
+};
+
+/**
+ * The newer decision says what happens once the older one's value is reached, and changes no value:
+ * "After 5 failures, webhooks stop retrying …" follows "Retry failed webhooks 5 times …"; its "stop"
+ * ends what the older one allowed at its own limit, which revises nothing.
+ */
+const continuesOlder = (older: DecisionTraits, newer: DecisionTraits): boolean => {
+  const olderValues = new Set([...older.values.values()].flatMap((values) => [...values]));
+  const newerValues = [...newer.values.values()].flatMap((values) => [...values]);
+  return (
+    newer.thresholds.length > 0 &&
+    newer.replacedValues.length === 0 &&
+    [...newer.thresholds, ...newerValues].every((v) => olderValues.has(v))
+  );
+};
+
 /** How many words a denied clause may have to deny the older decision's opening. */
 const OPENING_WORDS = 4;
 
@@ -411,6 +444,19 @@ const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean =>
   return hits >= 2 && banned.length - hits <= 1 && has(banned.at(-1)!);
 };
 
+/** Words that make a rule about every item of a kind ("on every pull request"). */
+const quantifiers = new Set(['every', 'all', 'each']);
+
+/** A value right after "after", "once", "beyond" or "past": when something happens, not a setting. */
+const thresholdPhrases = /\b(?:after|once|beyond|past)\s+/gi;
+
+function thresholdsOf(content: string): string[] {
+  return [...content.matchAll(thresholdPhrases)].flatMap((m) => {
+    const [value] = tokensOf(content.slice(m.index + m[0].length));
+    return value !== undefined && isValue(value) ? [value] : [];
+  });
+}
+
 export function traitsOf(text: string): DecisionTraits {
   const content = expandContractions(text);
   const tokens = tokensOf(content);
@@ -432,6 +478,8 @@ export function traitsOf(text: string): DecisionTraits {
     forbidden: forbiddenOf(content),
     deniedClauses: deniedClausesOf(content),
     replacedValues: replacedValuesOf(content),
+    thresholds: thresholdsOf(content),
+    universal: tokens.some((t) => quantifiers.has(t)),
     stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
   };
 }
@@ -547,7 +595,9 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     newer.traits.forbidden.some((words) => bansOlder(words, has));
   // "Do not stay on kafkajs, …" after "Stay on kafkajs 2.2.4 and …": it denies what the older one says.
   const deniesItsOpening = newer.traits.deniedClauses.some((denied) => deniesOpening(older.traits, denied, has));
-  const deniesOlder = newer.traits.deniedClauses.some((words) => deniesWords(words, has)) || reversesOlder;
+  const exception = isException(older, newer);
+  const deniesOlder =
+    (!exception && newer.traits.deniedClauses.some((words) => deniesWords(words, has))) || reversesOlder;
   const replacedValue = whoseReplacedValue(older.traits, newer.traits);
   const namesOlderValue = replacedValue === 'older';
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
@@ -556,13 +606,19 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     newer.traits.replaced.length > 0 &&
     newer.traits.replaced.every((words) => words.filter(has).length * 2 < words.length + 1);
   const saysSo =
-    (newer.traits.revises && (linked(pair) || namesOlderValue) && !replacesOther && replacedValue !== 'other') ||
+    (newer.traits.revises &&
+      (linked(pair) || namesOlderValue) &&
+      !replacesOther &&
+      replacedValue !== 'other' &&
+      !continuesOlder(older.traits, newer.traits)) ||
     faultsOlder ||
     deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
   const namesOlder = newer.traits.revisedWords.some(has);
   // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
   if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
+  // An exception to the older rule revises it only when it says so otherwise, however many words it repeats.
+  if (exception && !saysSo) return 0;
   // It changes a value the older one does not give for that unit: it revises another decision.
   if (replacedValue === 'other' && !faultsOlder && !deniesOlder) return 0;
   const e = revisionEvidence;
