@@ -627,12 +627,21 @@ const revisions: Pair[] = [
   {
     name: 'a rule for every item denied whole, no exception named',
     older: said('devex', 'design', 'Run the full test suite on every pull request.'),
-    newer: said('lead', 'review', 'No full test suite on pull requests: it takes 40 minutes; the smoke suite gates them.'),
+    newer: said(
+      'lead',
+      'review',
+      'No full test suite on pull requests: it takes 40 minutes; the smoke suite gates them.',
+    ),
   },
   {
     name: 'a retry limit changed, the new limit after "after"',
     older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
     newer: said('lead', 'review', 'Webhooks stop retrying after 3 failures instead; partners complained about floods.'),
+  },
+  {
+    name: 'a rule for all items denied whole, its subject repeated before the negation',
+    older: said('platform', 'design', 'All services log to stdout in JSON.'),
+    newer: said('lead', 'review', 'Services no longer log to stdout: the sidecar ships logs to Loki instead.'),
   },
 ];
 
@@ -1158,7 +1167,11 @@ const nearMisses: Pair[] = [
   {
     name: 'an exception to encrypting all backups, one kind of backup named',
     older: said('security', 'design', 'Encrypt all database backups with the KMS key.'),
-    newer: said('lead', 'review', 'Do not encrypt database scratch backups with the KMS key; they hold no customer data.'),
+    newer: said(
+      'lead',
+      'review',
+      'Do not encrypt database scratch backups with the KMS key; they hold no customer data.',
+    ),
   },
   {
     name: 'an exception for one kind of item, "each" in the older one',
@@ -1168,7 +1181,28 @@ const nearMisses: Pair[] = [
   {
     name: 'what happens once an older limit is reached, "once" and the same value',
     older: said('auth', 'design', 'Allow 10 failed login attempts per account per hour.'),
-    newer: said('security', 'review', 'Once 10 failed attempts are reached, the account is locked and support is notified.'),
+    newer: said(
+      'security',
+      'review',
+      'Once 10 failed attempts are reached, the account is locked and support is notified.',
+    ),
+  },
+  // A second pass of the eleventh batch, after the rules above (written before their extension): the
+  // older rule runs out with no value named, and an exception named by its subject, before the negation.
+  {
+    name: 'what happens once the older rule is used up, no value named ("Once retries are exhausted")',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'Once retries are exhausted, webhooks go to a dead-letter queue.'),
+  },
+  {
+    name: 'an exception to a rule for all items, the item named before the negation',
+    older: said('platform', 'design', 'All services log to stdout in JSON.'),
+    newer: said('lead', 'review', 'The billing service does not log to stdout; it writes to the audit store.'),
+  },
+  {
+    name: 'an exception with no negation: "every" swapped for the kind it leaves out',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said('lead', 'review', 'Skip the full suite on draft pull requests.'),
   },
 ];
 
@@ -1320,6 +1354,49 @@ describe('supersession of unkeyed decisions', () => {
       expect(all).toEqual(expect.arrayContaining(ids));
     },
   );
+});
+
+describe('a corrected value that several older decisions give', () => {
+  /** Records each older decision from its own agent of the design phase, then the correction in review. */
+  async function corrected(runId: string, olders: string[], correction: string) {
+    const acc = accumulatorFor(runId);
+    const ids: string[] = [];
+    for (const [i, text] of olders.entries()) {
+      const [entry] = await acc.add(extractContext({ text: `Decision: ${text}` }), {
+        agentId: `designer-${i + 1}`,
+        phaseId: 'design',
+        sessionId: `designer-${i + 1}`,
+      });
+      ids.push(entry!.id);
+    }
+    await acc.add(extractContext({ text: `Decision: ${correction}` }), {
+      agentId: 'lead',
+      phaseId: 'review',
+      sessionId: 'lead',
+    });
+    const all = await acc.select({ phaseIds: phases, task: correction, mode: 'all', budgetTokens: 0 });
+    return { ids, given: all.entries.map((e) => e.id), superseded: all.superseded ?? {} };
+  }
+
+  it('replaces none when nothing but the value and unit says which one it corrects', async () => {
+    const { ids, given, superseded } = await corrected(
+      'ambiguous-value',
+      ['Uploads are limited to 25 MB per file.', 'Outgoing emails are limited to 25 MB in total.'],
+      'The largest attachment we accept is 10 MB, not 25.',
+    );
+    expect(superseded).toEqual({});
+    expect(given).toEqual(expect.arrayContaining(ids));
+  });
+
+  it('replaces the one it names the subject of, and only that one', async () => {
+    const { ids, given } = await corrected(
+      'named-value',
+      ['The search API times out after 200 ms.', 'The checkout API times out after 200 ms.'],
+      'The search API timeout is 150 ms, not 200.',
+    );
+    expect(given).not.toContain(ids[0]);
+    expect(given).toContain(ids[1]);
+  });
 });
 
 /** One architect's decisions on one system, then a reviewer's: two revise, two add. */

@@ -46,6 +46,10 @@ export interface DecisionTraits {
   replacedValues: ReplacedValue[];
   /** Values it says something happens at: "After 5 failures, …", "Once 10 attempts are reached, …". */
   thresholds: string[];
+  /** Stems of the words of a clause saying something ran out: "Once retries are exhausted, …". */
+  usedUp: string[];
+  /** Per "no"/"not"/"never"/"without", the stems of its clause's content words before it ("The billing service does not …"). */
+  deniedSubjects: string[][];
   /** It gives a rule for every item of a kind: "on every pull request", "all backups", "each request". */
   universal: boolean;
   /** Its tokens in order, content words as stems, the others as written ("at", "16"). */
@@ -328,6 +332,15 @@ function deniedClausesOf(content: string): string[][] {
   });
 }
 
+/** Per negation, the stems of the content words before it in its clause, filler verbs left out. */
+function deniedSubjectsOf(content: string): string[][] {
+  return [...content.matchAll(negations)].map((m) =>
+    tokensOf(content.slice(0, m.index).split(clauseBreak).at(-1) ?? '')
+      .filter((w) => isContentWord(w) && !genericHeads.has(w))
+      .map((w) => stemmer(w)),
+  );
+}
+
 /**
  * The newer decision denies the older one's words: the first words of its negated clause are the
  * older's, and at most one other word ("…, no release branches" after "… on long-lived release
@@ -340,28 +353,35 @@ const deniesWords = (denied: string[], has: (stem: string) => boolean): boolean 
   denied.filter((w) => !has(w)).length <= OTHER_DENIED_WORDS;
 
 /**
- * A denial of the older decision's words plus a word of its own, when the older is a rule for every
- * item of a kind, names items the rule does not cover: "Don't run the full suite on draft pull
- * requests" is an exception to "Run the full test suite on every pull request", not its reversal.
+ * A denial of the older decision's words plus a word of its own in its clause, or the older one's
+ * "every" swapped for a word, when the older is a rule for every item of a kind, names items the rule
+ * does not cover: "Don't run the full suite on draft pull requests" is an exception to "Run the full
+ * test suite on every pull request", and "The billing service does not log to stdout" one to "All
+ * services log to stdout", not their reversal.
  */
 export const isException = (older: DecisionSide, newer: DecisionSide): boolean => {
   const has = (w: string): boolean => older.terms.has(`s:${w}`);
-  return (
-    older.traits.universal &&
-    newer.traits.deniedClauses.some((words) => deniesWords(words, has) && words.some((w) => !has(w)))
+  const { deniedClauses, deniedSubjects } = newer.traits;
+  const deniesSome = deniedClauses.some(
+    (words, i) => deniesWords(words, has) && [...words, ...(deniedSubjects[i] ?? [])].some((w) => !has(w)),
   );
+  // "Skip the full suite on draft pull requests": "every" swapped for the kind of item meant.
+  const narrows = swappedWords(older.traits, newer.traits).some((w) => quantifiers.has(w));
+  return older.traits.universal && (deniesSome || narrows);
 };
 
 /**
- * The newer decision says what happens once the older one's value is reached, and changes no value:
- * "After 5 failures, webhooks stop retrying …" follows "Retry failed webhooks 5 times …"; its "stop"
- * ends what the older one allowed at its own limit, which revises nothing.
+ * The newer decision says what happens once the older one's limit is reached — at the older's value
+ * ("After 5 failures, webhooks stop retrying …" after "Retry failed webhooks 5 times …") or once what
+ * the older allowed is used up ("Once retries are exhausted, …") — and changes no value: its "stop" or
+ * "go to" ends what the older one allowed at its own limit, which revises nothing.
  */
-const continuesOlder = (older: DecisionTraits, newer: DecisionTraits): boolean => {
-  const olderValues = new Set([...older.values.values()].flatMap((values) => [...values]));
+const continuesOlder = (older: DecisionSide, newer: DecisionTraits): boolean => {
+  const olderValues = new Set([...older.traits.values.values()].flatMap((values) => [...values]));
   const newerValues = [...newer.values.values()].flatMap((values) => [...values]);
+  const atLimit = newer.thresholds.length > 0 || newer.usedUp.some((w) => older.terms.has(`s:${w}`));
   return (
-    newer.thresholds.length > 0 &&
+    atLimit &&
     newer.replacedValues.length === 0 &&
     [...newer.thresholds, ...newerValues].every((v) => olderValues.has(v))
   );
@@ -445,10 +465,21 @@ const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean =>
 };
 
 /** Words that make a rule about every item of a kind ("on every pull request"). */
-const quantifiers = new Set(['every', 'all', 'each']);
+const quantifiers = new Set(['every', 'everi', 'all', 'each']); // `stems` spells "every" as its stem
 
 /** A value right after "after", "once", "beyond" or "past": when something happens, not a setting. */
 const thresholdPhrases = /\b(?:after|once|beyond|past)\s+/gi;
+
+/** A clause saying something ran out: "once retries are exhausted", "when the quota is used up". */
+const usedUpClause = /^\s*(?:once|after|when)\b.*\b(?:exhausted|used up|run(?:s)? out|ran out|spent)\b/i;
+
+/** The stems of the content words of the first clause that says something ran out. */
+function usedUpOf(content: string): string[] {
+  const clause = content.split(clauseBreak).find((c) => usedUpClause.test(c)) ?? '';
+  return tokensOf(clause)
+    .filter(isContentWord)
+    .map((w) => stemmer(w));
+}
 
 function thresholdsOf(content: string): string[] {
   return [...content.matchAll(thresholdPhrases)].flatMap((m) => {
@@ -479,6 +510,8 @@ export function traitsOf(text: string): DecisionTraits {
     deniedClauses: deniedClausesOf(content),
     replacedValues: replacedValuesOf(content),
     thresholds: thresholdsOf(content),
+    usedUp: usedUpOf(content),
+    deniedSubjects: deniedSubjectsOf(content),
     universal: tokens.some((t) => quantifiers.has(t)),
     stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
   };
@@ -494,21 +527,29 @@ export function changesValue(older: DecisionTraits, newer: DecisionTraits): bool
 }
 
 /**
- * The newer decision repeats a phrase of the older with its middle word swapped for one the older does
- * not use ("synonyms at index time" → "synonyms at query time", "rendered on the client" → "on the
- * server"): the words on each side the same, one of them a content word, the swapped words content words.
+ * The older's words the newer swaps in a phrase it repeats, for words the older does not use
+ * ("synonyms at index time" → "synonyms at query time": `index`): the words on each side the same,
+ * one of them a content word, the swapped words content words.
  */
-export function swapsWord(older: DecisionTraits, newer: DecisionTraits): boolean {
+function swappedWords(older: DecisionTraits, newer: DecisionTraits): string[] {
   const [x, y] = [older.stems, newer.stems];
   const used = new Set(x);
+  const swapped: string[] = [];
   for (let j = 1; j < y.length - 1; j++) {
     const [before, word, after] = [y[j - 1]!, y[j]!, y[j + 1]!];
     if (used.has(word) || !isContentWord(word) || !(isContentWord(before) || isContentWord(after))) continue;
     for (let i = 1; i < x.length - 1; i++)
-      if (x[i - 1] === before && x[i + 1] === after && isContentWord(x[i]!)) return true;
+      if (x[i - 1] === before && x[i + 1] === after && isContentWord(x[i]!)) swapped.push(x[i]!);
   }
-  return false;
+  return swapped;
 }
+
+/**
+ * The newer decision repeats a phrase of the older with its middle word swapped ("rendered on the
+ * client" → "on the server"); not a quantifier, whose swap narrows the rule (see `isException`).
+ */
+export const swapsWord = (older: DecisionTraits, newer: DecisionTraits): boolean =>
+  swappedWords(older, newer).some((w) => !quantifiers.has(w));
 
 /**
  * Whose value the newer decision says it replaces: the older's ("… is 150 ms, not 200" after "… capped
@@ -517,10 +558,14 @@ export function swapsWord(older: DecisionTraits, newer: DecisionTraits): boolean
  */
 function whoseReplacedValue(older: DecisionTraits, newer: DecisionTraits): 'older' | 'other' | undefined {
   const given = ({ value, unit }: ReplacedValue): boolean | undefined => older.values.get(unit)?.has(value);
-  if (newer.replacedValues.some((v) => given(v) === true)) return 'older';
+  if (givesReplacedValue(older, newer)) return 'older';
   if (newer.replacedValues.length > 0 && newer.replacedValues.every((v) => given(v) === false)) return 'other';
   return undefined;
 }
+
+/** The older decision gives a value the newer says it replaces, for that unit ("25 MB" for "10 MB, not 25"). */
+export const givesReplacedValue = (older: DecisionTraits, newer: DecisionTraits): boolean =>
+  newer.replacedValues.some(({ value, unit }) => older.values.get(unit)?.has(value) === true);
 
 /** What one decision of a pair brings to the comparison. */
 export interface DecisionSide {
@@ -610,7 +655,7 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
       (linked(pair) || namesOlderValue) &&
       !replacesOther &&
       replacedValue !== 'other' &&
-      !continuesOlder(older.traits, newer.traits)) ||
+      !continuesOlder(older, newer.traits)) ||
     faultsOlder ||
     deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
