@@ -643,6 +643,15 @@ const revisions: Pair[] = [
     older: said('platform', 'design', 'All services log to stdout in JSON.'),
     newer: said('lead', 'review', 'Services no longer log to stdout: the sidecar ships logs to Loki instead.'),
   },
+  {
+    name: 'what happens at the point the older one names, revised ("After 30 days, … instead")',
+    older: said('data', 'design', 'Abandoned carts are deleted after 30 days.'),
+    newer: said(
+      'lead',
+      'review',
+      'After 30 days, carts move to cold storage instead; support needs them for disputes.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */

@@ -379,6 +379,9 @@ export const isException = (older: DecisionSide, newer: DecisionSide): boolean =
 const continuesOlder = (older: DecisionSide, newer: DecisionTraits): boolean => {
   const olderValues = new Set([...older.traits.values.values()].flatMap((values) => [...values]));
   const newerValues = [...newer.values.values()].flatMap((values) => [...values]);
+  // At the point the older one names itself ("deleted after 30 days" → "After 30 days, … instead") it
+  // says what happens then: a revision if it says so.
+  if (newer.thresholds.some((v) => older.traits.thresholds.includes(v))) return false;
   const atLimit = newer.thresholds.length > 0 || newer.usedUp.some((w) => older.terms.has(`s:${w}`));
   return (
     atLimit &&
