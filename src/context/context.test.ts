@@ -532,6 +532,36 @@ describe('keyed facts', () => {
     ]);
   });
 
+  it('a keyed line that says nothing ("Decision[db]: no change") updates no key: the decision stays', async () => {
+    const acc = accumulator();
+    await acc.add(extractContext({ text: 'Decision[db]: the order store is PostgreSQL 16' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const unchanged = ['no change', 'unchanged', 'none', 'n/a', '(no change)'];
+    for (const [i, said] of unchanged.entries())
+      await acc.add(
+        extractContext(
+          i % 2 === 0
+            ? { text: `Reviewed.\nDecision[DB]: ${said}\nFinding: the orders table has no index on customer_id` }
+            : { text: '{}', structured: { context: [{ type: 'decision', content: said, key: 'db' }] } },
+        ),
+        { phaseId: 'review', agentId: `reviewer-${i}` },
+      );
+    for (const mode of ['filtered', 'all'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'review'],
+        task: 'build the order store',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect(selected.entries.map((e) => e.content)).toContain('the order store is PostgreSQL 16');
+      expect(selected.entries.map((e) => e.content)).not.toContain('unchanged');
+    }
+    const stored = await temp.store.getContextEntryByKey('run-1', 'db');
+    expect([stored?.content, stored?.version]).toEqual(['the order store is PostgreSQL 16', 1]);
+  });
+
   it('reports the decisions a newer one superseded in every mode, a small context included', async () => {
     const acc = accumulator();
     const [old] = await acc.add(extractContext({ text: 'Decision: sessions expire after 20 minutes idle' }), {
