@@ -7,7 +7,7 @@ import {
   changesValue,
   forAnotherPurpose,
   givesReplacedValue,
-  isException,
+  qualifiesOlder,
   revisionStrength,
   sameTopic,
   traitsOf,
@@ -734,8 +734,9 @@ function judgeDecisions(
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;
-  // An exception to the older rule ("Don't … on draft pull requests") is another decision, not one said twice.
-  if (!sameTopic(older, newerSide) || isException(older, newerSide)) return 0;
+  // An exception to the older rule ("Don't … on draft pull requests") or what happens at its limit is
+  // another decision, not one said twice.
+  if (!sameTopic(older, newerSide) || qualifiesOlder(older, newerSide)) return 0;
   if (changesValue(older.traits, newerSide.traits) || changesValue(newerSide.traits, older.traits)) return 0;
   return MAYBE_SAID_TWICE;
 }

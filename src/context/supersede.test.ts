@@ -1213,6 +1213,29 @@ const nearMisses: Pair[] = [
     older: said('devex', 'design', 'Run the full test suite on every pull request.'),
     newer: said('lead', 'review', 'Skip the full suite on draft pull requests.'),
   },
+  // A third pass, in words of its own, written before the rules were widened to it: an exception that
+  // says what it does instead ("… instead of Helm", ", not SSE-KMS"), one named by a path, and what
+  // happens once a retention the older one sets has run out, sharing most of its words.
+  {
+    name: 'an exception to a rule for every item that says what it does instead',
+    older: said('platform', 'design', 'Deploy every service with Helm.'),
+    newer: said('lead', 'review', 'Deploy the legacy billing service with plain manifests instead of Helm.'),
+  },
+  {
+    name: 'an exception to a rule for all items, the item named by its path',
+    older: said('security', 'design', 'All endpoints require a bearer token.'),
+    newer: said('lead', 'review', 'The /health endpoint requires no token.'),
+  },
+  {
+    name: 'an exception to a rule for all items, what it uses instead after ", not"',
+    older: said('security', 'design', 'Encrypt all S3 buckets with SSE-KMS.'),
+    newer: said('lead', 'review', 'Public asset buckets use SSE-S3, not SSE-KMS.'),
+  },
+  {
+    name: 'what happens once the older one\'s retention has run out, in most of its words',
+    older: said('compliance', 'design', 'Keep audit logs for 7 years.'),
+    newer: said('lead', 'review', 'Once 7 years have passed, audit logs are deleted by the retention job.'),
+  },
 ];
 
 /**

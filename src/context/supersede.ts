@@ -48,12 +48,12 @@ export interface DecisionTraits {
   thresholds: string[];
   /** Stems of the words of a clause saying something ran out: "Once retries are exhausted, …". */
   usedUp: string[];
-  /** Per "no"/"not"/"never"/"without", the stems of its clause's content words before it ("The billing service does not …"). */
-  deniedSubjects: string[][];
-  /** It gives a rule for every item of a kind: "on every pull request", "all backups", "each request". */
-  universal: boolean;
+  /** Per "every"/"all"/"each", the stems of the words right after it: the items its rule covers ("every pull request" → pull, request). */
+  quantified: string[][];
   /** Its tokens in order, content words as stems, the others as written ("at", "16"). */
   stems: string[];
+  /** Its tokens in order, as written (lower case). */
+  words: string[];
 }
 
 /** A value a decision says it replaces, and what it is of: "150 ms, not 200" → 200, `ms`. */
@@ -332,15 +332,6 @@ function deniedClausesOf(content: string): string[][] {
   });
 }
 
-/** Per negation, the stems of the content words before it in its clause, filler verbs left out. */
-function deniedSubjectsOf(content: string): string[][] {
-  return [...content.matchAll(negations)].map((m) =>
-    tokensOf(content.slice(0, m.index).split(clauseBreak).at(-1) ?? '')
-      .filter((w) => isContentWord(w) && !genericHeads.has(w))
-      .map((w) => stemmer(w)),
-  );
-}
-
 /**
  * The newer decision denies the older one's words: the first words of its negated clause are the
  * older's, and at most one other word ("…, no release branches" after "… on long-lived release
@@ -353,22 +344,35 @@ const deniesWords = (denied: string[], has: (stem: string) => boolean): boolean 
   denied.filter((w) => !has(w)).length <= OTHER_DENIED_WORDS;
 
 /**
- * A denial of the older decision's words plus a word of its own in its clause, or the older one's
- * "every" swapped for a word, when the older is a rule for every item of a kind, names items the rule
- * does not cover: "Don't run the full suite on draft pull requests" is an exception to "Run the full
- * test suite on every pull request", and "The billing service does not log to stdout" one to "All
- * services log to stdout", not their reversal.
+ * The newer decision is an exception to a rule for every item of a kind: it names some of the items
+ * (see `qualifies`) — "Don't run the full suite on draft pull requests" after "Run the full test suite
+ * on every pull request", "The billing service does not log to stdout" after "All services log to
+ * stdout" — and so says nothing of the others.
  */
-export const isException = (older: DecisionSide, newer: DecisionSide): boolean => {
-  const has = (w: string): boolean => older.terms.has(`s:${w}`);
-  const { deniedClauses, deniedSubjects } = newer.traits;
-  const deniesSome = deniedClauses.some(
-    (words, i) => deniesWords(words, has) && [...words, ...(deniedSubjects[i] ?? [])].some((w) => !has(w)),
-  );
-  // "Skip the full suite on draft pull requests": "every" swapped for the kind of item meant.
-  const narrows = swappedWords(older.traits, newer.traits).some((w) => quantifiers.has(w));
-  return older.traits.universal && (deniesSome || narrows);
-};
+export const isException = (older: DecisionSide, newer: DecisionSide): boolean =>
+  older.traits.quantified.some((items) => qualifies(items, older.traits, newer.traits));
+
+/**
+ * The newer decision names an item a rule for every item covers ("every pull request", "all services
+ * log …") with a word of its own right before it ("draft pull requests", "the billing service"): a
+ * content word not in the older decision, singular, as a noun naming a kind of thing is ("asset
+ * buckets"; not the verb of "… gates releases"), and not after a negation ("no longer log").
+ */
+function qualifies(items: string[], older: DecisionTraits, newer: DecisionTraits): boolean {
+  const olderStems = new Set(older.stems);
+  return newer.stems.some((stem, j) => {
+    const [before, word] = [newer.stems[j - 1], newer.words[j - 1]];
+    return (
+      items.includes(stem) &&
+      before !== undefined &&
+      isContentWord(word!) &&
+      !olderStems.has(before) &&
+      !quantifiers.has(word!) &&
+      !/[^s]s$/.test(word!) &&
+      !/^(?:no|not|never)$/.test(newer.words[j - 2] ?? '')
+    );
+  });
+}
 
 /**
  * The newer decision says what happens once the older one's limit is reached — at the older's value
@@ -376,7 +380,7 @@ export const isException = (older: DecisionSide, newer: DecisionSide): boolean =
  * the older allowed is used up ("Once retries are exhausted, …") — and changes no value: its "stop" or
  * "go to" ends what the older one allowed at its own limit, which revises nothing.
  */
-const continuesOlder = (older: DecisionSide, newer: DecisionTraits): boolean => {
+const continuesOlder = (older: DecisionSide, { traits: newer }: DecisionSide): boolean => {
   const olderValues = new Set([...older.traits.values.values()].flatMap((values) => [...values]));
   const newerValues = [...newer.values.values()].flatMap((values) => [...values]);
   // At the point the older one names itself ("deleted after 30 days" → "After 30 days, … instead") it
@@ -389,6 +393,13 @@ const continuesOlder = (older: DecisionSide, newer: DecisionTraits): boolean => 
     [...newer.thresholds, ...newerValues].every((v) => olderValues.has(v))
   );
 };
+
+/**
+ * Another decision on the older one's subject, however many of its words it repeats: an exception to
+ * its rule (`isException`) or what happens once its limit is reached (`continuesOlder`).
+ */
+export const qualifiesOlder = (older: DecisionSide, newer: DecisionSide): boolean =>
+  isException(older, newer) || continuesOlder(older, newer);
 
 /** How many words a denied clause may have to deny the older decision's opening. */
 const OPENING_WORDS = 4;
@@ -468,7 +479,7 @@ const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean =>
 };
 
 /** Words that make a rule about every item of a kind ("on every pull request"). */
-const quantifiers = new Set(['every', 'everi', 'all', 'each']); // `stems` spells "every" as its stem
+const quantifiers = new Set(['every', 'all', 'each']);
 
 /** A value right after "after", "once", "beyond" or "past": when something happens, not a setting. */
 const thresholdPhrases = /\b(?:after|once|beyond|past)\s+/gi;
@@ -484,10 +495,26 @@ function usedUpOf(content: string): string[] {
     .map((w) => stemmer(w));
 }
 
+/** The values it says something happens at (see `thresholdPhrases`). */
 function thresholdsOf(content: string): string[] {
   return [...content.matchAll(thresholdPhrases)].flatMap((m) => {
     const [value] = tokensOf(content.slice(m.index + m[0].length));
     return value !== undefined && isValue(value) ? [value] : [];
+  });
+}
+
+/**
+ * Per quantifier, the stems of the content words and values right after it ("all S3 buckets" → s3,
+ * bucket); none when a number follows it, which gives a frequency ("every 10 minutes").
+ */
+function quantifiedOf(tokens: string[]): string[][] {
+  return tokens.flatMap((token, i) => {
+    const next = tokens[i + 1] ?? '';
+    if (!quantifiers.has(token) || /^[\d.]+$/.test(next) || numberWords.has(next)) return [];
+    const after = tokens.slice(i + 1);
+    const end = after.findIndex((t) => !isContentWord(t) && !isValue(t));
+    const items = after.slice(0, end === -1 ? after.length : end);
+    return items.length > 0 ? [items.map((t) => (isContentWord(t) ? stemmer(t) : t))] : [];
   });
 }
 
@@ -514,9 +541,9 @@ export function traitsOf(text: string): DecisionTraits {
     replacedValues: replacedValuesOf(content),
     thresholds: thresholdsOf(content),
     usedUp: usedUpOf(content),
-    deniedSubjects: deniedSubjectsOf(content),
-    universal: tokens.some((t) => quantifiers.has(t)),
+    quantified: quantifiedOf(tokens),
     stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
+    words: tokens,
   };
 }
 
@@ -530,29 +557,21 @@ export function changesValue(older: DecisionTraits, newer: DecisionTraits): bool
 }
 
 /**
- * The older's words the newer swaps in a phrase it repeats, for words the older does not use
- * ("synonyms at index time" → "synonyms at query time": `index`): the words on each side the same,
- * one of them a content word, the swapped words content words.
+ * The newer decision repeats a phrase of the older with its middle word swapped for one the older does
+ * not use ("synonyms at index time" → "synonyms at query time", "rendered on the client" → "on the
+ * server"): the words on each side the same, one of them a content word, the swapped words content words.
  */
-function swappedWords(older: DecisionTraits, newer: DecisionTraits): string[] {
+export function swapsWord(older: DecisionTraits, newer: DecisionTraits): boolean {
   const [x, y] = [older.stems, newer.stems];
   const used = new Set(x);
-  const swapped: string[] = [];
   for (let j = 1; j < y.length - 1; j++) {
     const [before, word, after] = [y[j - 1]!, y[j]!, y[j + 1]!];
     if (used.has(word) || !isContentWord(word) || !(isContentWord(before) || isContentWord(after))) continue;
     for (let i = 1; i < x.length - 1; i++)
-      if (x[i - 1] === before && x[i + 1] === after && isContentWord(x[i]!)) swapped.push(x[i]!);
+      if (x[i - 1] === before && x[i + 1] === after && isContentWord(x[i]!)) return true;
   }
-  return swapped;
+  return false;
 }
-
-/**
- * The newer decision repeats a phrase of the older with its middle word swapped ("rendered on the
- * client" → "on the server"); not a quantifier, whose swap narrows the rule (see `isException`).
- */
-export const swapsWord = (older: DecisionTraits, newer: DecisionTraits): boolean =>
-  swappedWords(older, newer).some((w) => !quantifiers.has(w));
 
 /**
  * Whose value the newer decision says it replaces: the older's ("… is 150 ms, not 200" after "… capped
@@ -632,6 +651,9 @@ const linked = ({ older, newer }: DecisionPair): boolean =>
  */
 export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): number {
   const { older, newer, similarity } = pair;
+  // "Deploy the legacy billing service with plain manifests instead of Helm" after "Deploy every
+  // service with Helm": an exception is about the items it names, and revises nothing of the rule.
+  if (isException(older, newer)) return 0;
   const has = (w: string): boolean => older.terms.has(`s:${w}`);
   // "…; streaming replication lagged too far behind": it says the older decision's way failed.
   const faultsOlder = newer.traits.faultedWords.some(has);
@@ -643,9 +665,8 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     newer.traits.forbidden.some((words) => bansOlder(words, has));
   // "Do not stay on kafkajs, …" after "Stay on kafkajs 2.2.4 and …": it denies what the older one says.
   const deniesItsOpening = newer.traits.deniedClauses.some((denied) => deniesOpening(older.traits, denied, has));
-  const exception = isException(older, newer);
-  const deniesOlder =
-    (!exception && newer.traits.deniedClauses.some((words) => deniesWords(words, has))) || reversesOlder;
+  const deniesOlder = newer.traits.deniedClauses.some((words) => deniesWords(words, has)) || reversesOlder;
+  const sequel = continuesOlder(older, newer);
   const replacedValue = whoseReplacedValue(older.traits, newer.traits);
   const namesOlderValue = replacedValue === 'older';
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
@@ -654,19 +675,15 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
     newer.traits.replaced.length > 0 &&
     newer.traits.replaced.every((words) => words.filter(has).length * 2 < words.length + 1);
   const saysSo =
-    (newer.traits.revises &&
-      (linked(pair) || namesOlderValue) &&
-      !replacesOther &&
-      replacedValue !== 'other' &&
-      !continuesOlder(older, newer.traits)) ||
+    (newer.traits.revises && (linked(pair) || namesOlderValue) && !replacesOther && replacedValue !== 'other') ||
     faultsOlder ||
     deniesOlder;
   // "… instead of weekly" after "… retrained weekly": it names what it replaces.
   const namesOlder = newer.traits.revisedWords.some(has);
   // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
   if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
-  // An exception to the older rule revises it only when it says so otherwise, however many words it repeats.
-  if (exception && !saysSo) return 0;
+  // What happens once the older one's limit is reached revises it only when it denies it or says it failed.
+  if (sequel && !faultsOlder && !deniesOlder) return 0;
   // It changes a value the older one does not give for that unit: it revises another decision.
   if (replacedValue === 'other' && !faultsOlder && !deniesOlder) return 0;
   const e = revisionEvidence;
