@@ -562,6 +562,40 @@ describe('keyed facts', () => {
     expect([stored?.content, stored?.version]).toEqual(['the order store is PostgreSQL 16', 1]);
   });
 
+  it("an unkeyed restatement of a keyed decision's value goes with that value when the key is updated", async () => {
+    const acc = accumulator();
+    await acc.add(extractContext({ text: 'Decision[db]: The orders store is PostgreSQL 16.' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const [twin] = await acc.add(extractContext({ text: 'Decision: The orders store will use PostgreSQL 16.' }), {
+      phaseId: 'build',
+      agentId: 'builder',
+    });
+    const [keyed] = await acc.add(extractContext({ text: 'Decision[db]: SQLite' }), {
+      phaseId: 'review',
+      agentId: 'lead',
+    });
+    for (const mode of ['filtered', 'all', 'summary'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'build', 'review'],
+        task: 'build on the orders store',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect([mode, selected.superseded]).toEqual([mode, { [twin!.id]: keyed!.id }]);
+      expect(JSON.stringify(selected.entries)).not.toContain('PostgreSQL');
+    }
+    // An agent that does not inherit the update keeps the twin (and the keyed value its phases wrote).
+    const before = await acc.select({
+      phaseIds: ['plan', 'build'],
+      task: 'orders store',
+      mode: 'all',
+      budgetTokens: 0,
+    });
+    expect(before.entries.map((e) => e.content)).toEqual(['The orders store will use PostgreSQL 16.']);
+  });
+
   it('reports the decisions a newer one superseded in every mode, a small context included', async () => {
     const acc = accumulator();
     const [old] = await acc.add(extractContext({ text: 'Decision: sessions expire after 20 minutes idle' }), {
