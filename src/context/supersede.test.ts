@@ -1232,7 +1232,7 @@ const nearMisses: Pair[] = [
     newer: said('lead', 'review', 'Public asset buckets use SSE-S3, not SSE-KMS.'),
   },
   {
-    name: 'what happens once the older one\'s retention has run out, in most of its words',
+    name: "what happens once the older one's retention has run out, in most of its words",
     older: said('compliance', 'design', 'Keep audit logs for 7 years.'),
     newer: said('lead', 'review', 'Once 7 years have passed, audit logs are deleted by the retention job.'),
   },
