@@ -8,6 +8,7 @@ import { decisionHistory, quoteHistoryWithin, withHistory, type DecisionHistory 
 import { agentKey, isPhaseOutputKey, phaseSpeakingOrder } from './keys.js';
 import { renderContext } from './prompt.js';
 import type { Reranker } from './rerank.js';
+import { hasUpdatedKeys, restatedReplacedValues } from './restated.js';
 import {
   defaultSelectionTuning,
   fitBudget,
@@ -154,6 +155,12 @@ function withEarlierValues(current: ContextEntry[], earlier: ContextEntry[]): Co
   return entries;
 }
 
+/** The `superseded` field of a selection: decisions a newer one revised, and restatements a keyed update replaced. */
+function supersededField(...maps: Array<Map<string, string>>): Pick<SelectedContext, 'superseded'> {
+  const superseded = Object.fromEntries(maps.flatMap((map) => [...map]));
+  return Object.keys(superseded).length > 0 ? { superseded } : {};
+}
+
 const bytesOf = (entries: ContextEntry[]): number => entries.reduce((sum, e) => sum + Buffer.byteLength(e.content), 0);
 
 /**
@@ -244,6 +251,7 @@ export class DynamicContextAccumulator {
           expectedVersion: current?.version ?? 0,
         });
         this.remember([saved]);
+        if (current) this.replacedValues = undefined; // one more replaced value
         return saved;
       } catch (error) {
         if (!(error instanceof BatonError && error.code === ErrorCodes.contextConflict) || attempt >= 50) throw error;
@@ -259,7 +267,9 @@ export class DynamicContextAccumulator {
     }
     if (request.mode === 'filtered') return this.filtered(request);
 
-    const { entries: all, corrupt } = await this.candidates(request.phaseIds, request.sessionIds ?? []);
+    const candidates = await this.candidates(request.phaseIds, request.sessionIds ?? []);
+    const { entries: all, restated } = await this.withoutRestated(candidates.entries);
+    const corrupt = candidates.corrupt;
     const wordnet = await loadWordNet();
     const history = request.mode === 'all' ? await this.historyOf(all, request, wordnet) : undefined;
     const inherited = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
@@ -288,7 +298,7 @@ export class DynamicContextAccumulator {
       tokens: countTokens(renderContext(entries)),
       considered: entries.length,
       corrupt,
-      ...this.supersededOf(all, request, wordnet),
+      ...this.supersededOf(all, request, wordnet, restated),
     };
   }
 
@@ -307,14 +317,33 @@ export class DynamicContextAccumulator {
     return decisionHistory(all, superseded, replaced, inherited, stableOrder(request.phaseIds));
   }
 
-  /** `superseded` of a selection, when a decision was left out for a newer one. */
+  /** `superseded` of a selection, when a decision was left out for a newer one (or a keyed update: `restated`). */
   private supersededOf(
     all: ContextEntry[],
     request: SelectionRequest,
     wordnet: WordNet | undefined,
+    restated: Map<string, string>,
   ): Pick<SelectedContext, 'superseded'> {
-    const superseded = supersededIn(all, this.tuning, wordnet, request.phaseIds);
-    return superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {};
+    return supersededField(supersededIn(all, this.tuning, wordnet, request.phaseIds), restated);
+  }
+
+  /** Replaced values of the run's keyed facts: read once, and again after this accumulator updates a key. */
+  private replacedValues: Promise<ContextEntry[]> | undefined;
+
+  /**
+   * The candidates without the unkeyed decisions that restate a keyed value an update replaced since
+   * (see `restatedReplacedValues`), and those: id → the keyed decision's id.
+   */
+  private async withoutRestated(
+    candidates: ContextEntry[],
+  ): Promise<{ entries: ContextEntry[]; restated: Map<string, string> }> {
+    if (!hasUpdatedKeys(candidates)) return { entries: candidates, restated: new Map() };
+    const read = (this.replacedValues ??= this.options.store
+      .listReplacedContext(this.options.runId)
+      .then((r) => r.entries));
+    read.catch(() => this.replacedValues === read && (this.replacedValues = undefined));
+    const restated = restatedReplacedValues(candidates, await read);
+    return { entries: candidates.filter((e) => !restated.has(e.id)), restated };
   }
 
   /**
@@ -323,10 +352,12 @@ export class DynamicContextAccumulator {
    * decisions, repeated phase outputs, near-duplicates and empty facts never go in.
    */
   private async filtered(request: SelectionRequest): Promise<SelectedContext> {
-    const [{ entries: all, corrupt }, wordnet] = await Promise.all([
+    const [candidates, wordnet] = await Promise.all([
       this.candidates(request.phaseIds, request.sessionIds ?? []),
       loadWordNet(),
     ]);
+    const { entries: all, restated } = await this.withoutRestated(candidates.entries);
+    const corrupt = candidates.corrupt;
     const history = await this.historyOf(all, request, wordnet);
     const small = this.smallContext(all, request, wordnet, history);
     if (small)
@@ -335,7 +366,7 @@ export class DynamicContextAccumulator {
         ...small,
         considered: small.entries.length,
         corrupt,
-        ...this.supersededOf(all, request, wordnet),
+        ...this.supersededOf(all, request, wordnet, restated),
       };
     const { ranked: deterministic, superseded, considered } = rankFacts(all, request, this.tuning, wordnet);
     const chosen = this.options.reranker ? await this.reranked(all, request, deterministic, wordnet) : deterministic;
@@ -349,7 +380,7 @@ export class DynamicContextAccumulator {
       tokens,
       considered,
       corrupt,
-      ...(superseded.size > 0 ? { superseded: Object.fromEntries(superseded) } : {}),
+      ...supersededField(superseded, restated),
     };
   }
 

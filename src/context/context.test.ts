@@ -532,6 +532,70 @@ describe('keyed facts', () => {
     ]);
   });
 
+  it('a keyed line that says nothing ("Decision[db]: no change") updates no key: the decision stays', async () => {
+    const acc = accumulator();
+    await acc.add(extractContext({ text: 'Decision[db]: the order store is PostgreSQL 16' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const unchanged = ['no change', 'unchanged', 'none', 'n/a', '(no change)'];
+    for (const [i, said] of unchanged.entries())
+      await acc.add(
+        extractContext(
+          i % 2 === 0
+            ? { text: `Reviewed.\nDecision[DB]: ${said}\nFinding: the orders table has no index on customer_id` }
+            : { text: '{}', structured: { context: [{ type: 'decision', content: said, key: 'db' }] } },
+        ),
+        { phaseId: 'review', agentId: `reviewer-${i}` },
+      );
+    for (const mode of ['filtered', 'all'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'review'],
+        task: 'build the order store',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect(selected.entries.map((e) => e.content)).toContain('the order store is PostgreSQL 16');
+      expect(selected.entries.map((e) => e.content)).not.toContain('unchanged');
+    }
+    const stored = await temp.store.getContextEntryByKey('run-1', 'db');
+    expect([stored?.content, stored?.version]).toEqual(['the order store is PostgreSQL 16', 1]);
+  });
+
+  it("an unkeyed restatement of a keyed decision's value goes with that value when the key is updated", async () => {
+    const acc = accumulator();
+    await acc.add(extractContext({ text: 'Decision[db]: The orders store is PostgreSQL 16.' }), {
+      phaseId: 'plan',
+      agentId: 'architect',
+    });
+    const [twin] = await acc.add(extractContext({ text: 'Decision: The orders store will use PostgreSQL 16.' }), {
+      phaseId: 'build',
+      agentId: 'builder',
+    });
+    const [keyed] = await acc.add(extractContext({ text: 'Decision[db]: SQLite' }), {
+      phaseId: 'review',
+      agentId: 'lead',
+    });
+    for (const mode of ['filtered', 'all', 'summary'] as const) {
+      const selected = await acc.select({
+        phaseIds: ['plan', 'build', 'review'],
+        task: 'build on the orders store',
+        mode,
+        budgetTokens: 2_000,
+      });
+      expect([mode, selected.superseded]).toEqual([mode, { [twin!.id]: keyed!.id }]);
+      expect(JSON.stringify(selected.entries)).not.toContain('PostgreSQL');
+    }
+    // An agent that does not inherit the update keeps the twin (and the keyed value its phases wrote).
+    const before = await acc.select({
+      phaseIds: ['plan', 'build'],
+      task: 'orders store',
+      mode: 'all',
+      budgetTokens: 0,
+    });
+    expect(before.entries.map((e) => e.content)).toEqual(['The orders store will use PostgreSQL 16.']);
+  });
+
   it('reports the decisions a newer one superseded in every mode, a small context included', async () => {
     const acc = accumulator();
     const [old] = await acc.add(extractContext({ text: 'Decision: sessions expire after 20 minutes idle' }), {

@@ -209,6 +209,13 @@ function withoutRepeats(drafts: ContextDraft[]): ContextDraft[] {
 }
 
 /**
+ * A keyed fact that says nothing ("Decision[db]: no change", "n/a") updates no key: it is the agent's
+ * record, unkeyed (never injected), and the decision keeps the value it had.
+ */
+const keyedOnlyIfSaid = ({ key, ...draft }: ContextDraft): ContextDraft =>
+  key !== undefined && !isEmptyFact(draft.content) ? { ...draft, key } : draft;
+
+/**
  * The facts in an agent's result: its structured `context` block when it returned one, else the
  * lines of its text that start with a marker (`Decision:`, `Finding:`, `File changed:`, `Error:`,
  * `Artifact:`, `Summary:`, optionally keyed: `Decision[cache]:`), with the rest of the text as one more
@@ -222,7 +229,7 @@ export function extractContext(output: AgentOutput): ContextDraft[] {
       ? structuredFacts(structured.context)
       : undefined;
   // Baton's own tags mark its judges' and reducers' facts (see keys.ts): no result can claim them.
-  return withoutRepeats(block ?? answerFacts(output) ?? textFacts(output.text)).map((d) => ({
+  return withoutRepeats((block ?? answerFacts(output) ?? textFacts(output.text)).map(keyedOnlyIfSaid)).map((d) => ({
     ...d,
     tags: d.tags.filter((t) => !isBatonTag(t)),
   }));

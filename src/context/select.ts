@@ -6,6 +6,8 @@ import {
   REVISION_MARGIN,
   changesValue,
   forAnotherPurpose,
+  givesReplacedValue,
+  qualifiesOlder,
   revisionStrength,
   sameTopic,
   traitsOf,
@@ -561,7 +563,7 @@ function findRedundant(
     }
   }
   const vector = corpus.vectorOf(newer);
-  const revised: Array<[id: string, strength: number]> = [];
+  const revised: Array<[older: Candidate, strength: number]> = [];
   for (const found of seen) {
     const sameAgent = found.entry.sessionId === newer.entry.sessionId && found.entry.agentId === newer.entry.agentId;
     const bothDecisions = found.entry.type === 'decision' && newer.entry.type === 'decision';
@@ -578,7 +580,7 @@ function findRedundant(
       const { verdict } = settled;
       if (verdict > 0 && reversed && linkRedundant(replacedBy, newer.entry.id, found.entry.id))
         revisedIds.add(newer.entry.id);
-      else if (verdict > 0) revised.push([found.entry.id, verdict]);
+      else if (verdict > 0) revised.push([found, verdict]);
       if (verdict !== MAYBE_SAID_TWICE) continue;
     }
     if (sameAgent) continue;
@@ -596,8 +598,15 @@ function findRedundant(
       keepOneOf(found, newer, phaseOrder, replacedBy);
   }
   const strongest = Math.max(0, ...revised.map(([, strength]) => strength));
-  for (const [id, strength] of revised)
-    if (strength >= strongest - REVISION_MARGIN && linkRedundant(replacedBy, id, newer.entry.id)) revisedIds.add(id);
+  const best = revised.filter(([, strength]) => strength >= strongest - REVISION_MARGIN).map(([older]) => older);
+  // "… 10 MB, not 25" after two decisions giving 25 MB, neither revised more strongly: which one it
+  // corrects is not known, so both stay (a repeated line costs less than a lost decision).
+  const givesIt = (older: Candidate): boolean =>
+    givesReplacedValue(decisionSide(older).traits, decisionSide(newer).traits);
+  const ambiguous = best.filter(givesIt).length > 1;
+  for (const older of best)
+    if (!(ambiguous && givesIt(older)) && linkRedundant(replacedBy, older.entry.id, newer.entry.id))
+      revisedIds.add(older.entry.id);
 }
 
 /**
@@ -725,7 +734,9 @@ function judgeDecisions(
   const laterPhase = old.entry.phaseId !== newer.entry.phaseId;
   const strength = revisionStrength({ older, newer: newerSide, laterPhase, ...measured }, tuning);
   if (strength > 0) return strength;
-  if (!sameTopic(older, newerSide)) return 0;
+  // An exception to the older rule ("Don't … on draft pull requests") or what happens at its limit is
+  // another decision, not one said twice.
+  if (!sameTopic(older, newerSide) || qualifiesOlder(older, newerSide)) return 0;
   if (changesValue(older.traits, newerSide.traits) || changesValue(newerSide.traits, older.traits)) return 0;
   return MAYBE_SAID_TWICE;
 }

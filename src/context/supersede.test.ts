@@ -621,6 +621,37 @@ const revisions: Pair[] = [
     older: said('qa', 'design', 'Every release gets a manual smoke test on staging.'),
     newer: said('lead', 'review', 'Manual smoke tests are no more: the Playwright suite on staging gates releases.'),
   },
+  // An eleventh batch (an adversarial pass, in words of its own, written before the rules): revisions
+  // next to the exceptions and continuations below, which must stay recognised — a denial of the whole
+  // rule, a threshold that changes the older one's value.
+  {
+    name: 'a rule for every item denied whole, no exception named',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said(
+      'lead',
+      'review',
+      'No full test suite on pull requests: it takes 40 minutes; the smoke suite gates them.',
+    ),
+  },
+  {
+    name: 'a retry limit changed, the new limit after "after"',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'Webhooks stop retrying after 3 failures instead; partners complained about floods.'),
+  },
+  {
+    name: 'a rule for all items denied whole, its subject repeated before the negation',
+    older: said('platform', 'design', 'All services log to stdout in JSON.'),
+    newer: said('lead', 'review', 'Services no longer log to stdout: the sidecar ships logs to Loki instead.'),
+  },
+  {
+    name: 'what happens at the point the older one names, revised ("After 30 days, … instead")',
+    older: said('data', 'design', 'Abandoned carts are deleted after 30 days.'),
+    newer: said(
+      'lead',
+      'review',
+      'After 30 days, carts move to cold storage instead; support needs them for disputes.',
+    ),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
@@ -1129,6 +1160,82 @@ const nearMisses: Pair[] = [
     older: said('search', 'design', 'The search index is updated incrementally from the change feed.'),
     newer: said('lead', 'review', 'Once a month the search index is rebuilt from scratch to drop orphaned documents.'),
   },
+  // The eleventh batch's pairs that must stay (the first two left superseded by the tenth pass; the
+  // others in words of their own, written before the rules): an exception to a rule for every item
+  // ("Don't … on draft pull requests"), and what happens once the older one's limit is reached.
+  {
+    name: 'an exception narrowed by one word to a rule for every item',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said('lead', 'review', "Don't run the full suite on draft pull requests."),
+  },
+  {
+    name: 'what happens after the older rule runs out',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'After 5 failures, webhooks stop retrying and the endpoint is disabled.'),
+  },
+  {
+    name: 'an exception to encrypting all backups, one kind of backup named',
+    older: said('security', 'design', 'Encrypt all database backups with the KMS key.'),
+    newer: said(
+      'lead',
+      'review',
+      'Do not encrypt database scratch backups with the KMS key; they hold no customer data.',
+    ),
+  },
+  {
+    name: 'an exception for one kind of item, "each" in the older one',
+    older: said('api', 'design', 'Log each incoming request body at debug level.'),
+    newer: said('security', 'review', 'Never log incoming payment request bodies, at any level.'),
+  },
+  {
+    name: 'what happens once an older limit is reached, "once" and the same value',
+    older: said('auth', 'design', 'Allow 10 failed login attempts per account per hour.'),
+    newer: said(
+      'security',
+      'review',
+      'Once 10 failed attempts are reached, the account is locked and support is notified.',
+    ),
+  },
+  // A second pass of the eleventh batch, after the rules above (written before their extension): the
+  // older rule runs out with no value named, and an exception named by its subject, before the negation.
+  {
+    name: 'what happens once the older rule is used up, no value named ("Once retries are exhausted")',
+    older: said('backend', 'design', 'Retry failed webhooks 5 times with exponential backoff.'),
+    newer: said('lead', 'review', 'Once retries are exhausted, webhooks go to a dead-letter queue.'),
+  },
+  {
+    name: 'an exception to a rule for all items, the item named before the negation',
+    older: said('platform', 'design', 'All services log to stdout in JSON.'),
+    newer: said('lead', 'review', 'The billing service does not log to stdout; it writes to the audit store.'),
+  },
+  {
+    name: 'an exception with no negation: "every" swapped for the kind it leaves out',
+    older: said('devex', 'design', 'Run the full test suite on every pull request.'),
+    newer: said('lead', 'review', 'Skip the full suite on draft pull requests.'),
+  },
+  // A third pass, in words of its own, written before the rules were widened to it: an exception that
+  // says what it does instead ("… instead of Helm", ", not SSE-KMS"), one named by a path, and what
+  // happens once a retention the older one sets has run out, sharing most of its words.
+  {
+    name: 'an exception to a rule for every item that says what it does instead',
+    older: said('platform', 'design', 'Deploy every service with Helm.'),
+    newer: said('lead', 'review', 'Deploy the legacy billing service with plain manifests instead of Helm.'),
+  },
+  {
+    name: 'an exception to a rule for all items, the item named by its path',
+    older: said('security', 'design', 'All endpoints require a bearer token.'),
+    newer: said('lead', 'review', 'The /health endpoint requires no token.'),
+  },
+  {
+    name: 'an exception to a rule for all items, what it uses instead after ", not"',
+    older: said('security', 'design', 'Encrypt all S3 buckets with SSE-KMS.'),
+    newer: said('lead', 'review', 'Public asset buckets use SSE-S3, not SSE-KMS.'),
+  },
+  {
+    name: "what happens once the older one's retention has run out, in most of its words",
+    older: said('compliance', 'design', 'Keep audit logs for 7 years.'),
+    newer: said('lead', 'review', 'Once 7 years have passed, audit logs are deleted by the retention job.'),
+  },
 ];
 
 /**
@@ -1279,6 +1386,49 @@ describe('supersession of unkeyed decisions', () => {
       expect(all).toEqual(expect.arrayContaining(ids));
     },
   );
+});
+
+describe('a corrected value that several older decisions give', () => {
+  /** Records each older decision from its own agent of the design phase, then the correction in review. */
+  async function corrected(runId: string, olders: string[], correction: string) {
+    const acc = accumulatorFor(runId);
+    const ids: string[] = [];
+    for (const [i, text] of olders.entries()) {
+      const [entry] = await acc.add(extractContext({ text: `Decision: ${text}` }), {
+        agentId: `designer-${i + 1}`,
+        phaseId: 'design',
+        sessionId: `designer-${i + 1}`,
+      });
+      ids.push(entry!.id);
+    }
+    await acc.add(extractContext({ text: `Decision: ${correction}` }), {
+      agentId: 'lead',
+      phaseId: 'review',
+      sessionId: 'lead',
+    });
+    const all = await acc.select({ phaseIds: phases, task: correction, mode: 'all', budgetTokens: 0 });
+    return { ids, given: all.entries.map((e) => e.id), superseded: all.superseded ?? {} };
+  }
+
+  it('replaces none when nothing but the value and unit says which one it corrects', async () => {
+    const { ids, given, superseded } = await corrected(
+      'ambiguous-value',
+      ['Uploads are limited to 25 MB per file.', 'Outgoing emails are limited to 25 MB in total.'],
+      'The largest attachment we accept is 10 MB, not 25.',
+    );
+    expect(superseded).toEqual({});
+    expect(given).toEqual(expect.arrayContaining(ids));
+  });
+
+  it('replaces the one it names the subject of, and only that one', async () => {
+    const { ids, given } = await corrected(
+      'named-value',
+      ['The search API times out after 200 ms.', 'The checkout API times out after 200 ms.'],
+      'The search API timeout is 150 ms, not 200.',
+    );
+    expect(given).not.toContain(ids[0]);
+    expect(given).toContain(ids[1]);
+  });
 });
 
 /** One architect's decisions on one system, then a reviewer's: two revise, two add. */

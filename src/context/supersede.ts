@@ -44,8 +44,16 @@ export interface DecisionTraits {
   deniedClauses: string[][];
   /** Per value it says it replaces ("150 ms, not 200", "from 100 ms to 66 ms"), that value and the stem of its unit. */
   replacedValues: ReplacedValue[];
+  /** Values it says something happens at: "After 5 failures, …", "Once 10 attempts are reached, …". */
+  thresholds: string[];
+  /** Stems of the words of a clause saying something ran out: "Once retries are exhausted, …". */
+  usedUp: string[];
+  /** Per "every"/"all"/"each", the stems of the words right after it: the items its rule covers ("every pull request" → pull, request). */
+  quantified: string[][];
   /** Its tokens in order, content words as stems, the others as written ("at", "16"). */
   stems: string[];
+  /** Its tokens in order, as written (lower case). */
+  words: string[];
 }
 
 /** A value a decision says it replaces, and what it is of: "150 ms, not 200" → 200, `ms`. */
@@ -74,8 +82,9 @@ const revisionWords = new RegExp(
     'ditch(?:es|ed)?',
     'discard(?:s|ed)?',
     'scrap(?:s|ped)?',
-    // "Scratch the CSV exports", not "rebuilt from scratch".
-    '(?<!from )scratch(?:es|ed)?',
+    // "Scratch the CSV exports", not "rebuilt from scratch" nor "scratch backups" (a kind of backup).
+    '(?<!from )scratch(?:es)?(?= (?:the|this|that|these|those|our|its?|all|any|every)\\b)',
+    'scratched',
     // "Stop sending the digest": what the older one did, ended.
     'stop(?:s|ped)? \\w+ing',
     // "Manual smoke tests are no more", not the limit "no more than 5".
@@ -334,6 +343,64 @@ const deniesWords = (denied: string[], has: (stem: string) => boolean): boolean 
   denied.slice(0, NEGATED_WORDS).every(has) &&
   denied.filter((w) => !has(w)).length <= OTHER_DENIED_WORDS;
 
+/**
+ * The newer decision is an exception to a rule for every item of a kind: it names some of the items
+ * (see `qualifies`) — "Don't run the full suite on draft pull requests" after "Run the full test suite
+ * on every pull request", "The billing service does not log to stdout" after "All services log to
+ * stdout" — and so says nothing of the others.
+ */
+export const isException = (older: DecisionSide, newer: DecisionSide): boolean =>
+  older.traits.quantified.some((items) => qualifies(items, older.traits, newer.traits));
+
+/**
+ * The newer decision names an item a rule for every item covers ("every pull request", "all services
+ * log …") with a word of its own right before it ("draft pull requests", "the billing service"): a
+ * content word not in the older decision, singular, as a noun naming a kind of thing is ("asset
+ * buckets"; not the verb of "… gates releases"), and not after a negation ("no longer log").
+ */
+function qualifies(items: string[], older: DecisionTraits, newer: DecisionTraits): boolean {
+  const olderStems = new Set(older.stems);
+  return newer.stems.some((stem, j) => {
+    const [before, word] = [newer.stems[j - 1], newer.words[j - 1]];
+    return (
+      items.includes(stem) &&
+      before !== undefined &&
+      isContentWord(word!) &&
+      !olderStems.has(before) &&
+      !quantifiers.has(word!) &&
+      !/[^s]s$/.test(word!) &&
+      !/^(?:no|not|never)$/.test(newer.words[j - 2] ?? '')
+    );
+  });
+}
+
+/**
+ * The newer decision says what happens once the older one's limit is reached — at the older's value
+ * ("After 5 failures, webhooks stop retrying …" after "Retry failed webhooks 5 times …") or once what
+ * the older allowed is used up ("Once retries are exhausted, …") — and changes no value: its "stop" or
+ * "go to" ends what the older one allowed at its own limit, which revises nothing.
+ */
+const continuesOlder = (older: DecisionSide, { traits: newer }: DecisionSide): boolean => {
+  const olderValues = new Set([...older.traits.values.values()].flatMap((values) => [...values]));
+  const newerValues = [...newer.values.values()].flatMap((values) => [...values]);
+  // At the point the older one names itself ("deleted after 30 days" → "After 30 days, … instead") it
+  // says what happens then: a revision if it says so.
+  if (newer.thresholds.some((v) => older.traits.thresholds.includes(v))) return false;
+  const atLimit = newer.thresholds.length > 0 || newer.usedUp.some((w) => older.terms.has(`s:${w}`));
+  return (
+    atLimit &&
+    newer.replacedValues.length === 0 &&
+    [...newer.thresholds, ...newerValues].every((v) => olderValues.has(v))
+  );
+};
+
+/**
+ * Another decision on the older one's subject, however many of its words it repeats: an exception to
+ * its rule (`isException`) or what happens once its limit is reached (`continuesOlder`).
+ */
+export const qualifiesOlder = (older: DecisionSide, newer: DecisionSide): boolean =>
+  isException(older, newer) || continuesOlder(older, newer);
+
 /** How many words a denied clause may have to deny the older decision's opening. */
 const OPENING_WORDS = 4;
 
@@ -411,6 +478,46 @@ const bansOlder = (banned: string[], has: (stem: string) => boolean): boolean =>
   return hits >= 2 && banned.length - hits <= 1 && has(banned.at(-1)!);
 };
 
+/** Words that make a rule about every item of a kind ("on every pull request"). */
+const quantifiers = new Set(['every', 'all', 'each']);
+
+/** A value right after "after", "once", "beyond" or "past": when something happens, not a setting. */
+const thresholdPhrases = /\b(?:after|once|beyond|past)\s+/gi;
+
+/** A clause saying something ran out: "once retries are exhausted", "when the quota is used up". */
+const usedUpClause = /^\s*(?:once|after|when)\b.*\b(?:exhausted|used up|run(?:s)? out|ran out|spent)\b/i;
+
+/** The stems of the content words of the first clause that says something ran out. */
+function usedUpOf(content: string): string[] {
+  const clause = content.split(clauseBreak).find((c) => usedUpClause.test(c)) ?? '';
+  return tokensOf(clause)
+    .filter(isContentWord)
+    .map((w) => stemmer(w));
+}
+
+/** The values it says something happens at (see `thresholdPhrases`). */
+function thresholdsOf(content: string): string[] {
+  return [...content.matchAll(thresholdPhrases)].flatMap((m) => {
+    const [value] = tokensOf(content.slice(m.index + m[0].length));
+    return value !== undefined && isValue(value) ? [value] : [];
+  });
+}
+
+/**
+ * Per quantifier, the stems of the content words and values right after it ("all S3 buckets" → s3,
+ * bucket); none when a number follows it, which gives a frequency ("every 10 minutes").
+ */
+function quantifiedOf(tokens: string[]): string[][] {
+  return tokens.flatMap((token, i) => {
+    const next = tokens[i + 1] ?? '';
+    if (!quantifiers.has(token) || /^[\d.]+$/.test(next) || numberWords.has(next)) return [];
+    const after = tokens.slice(i + 1);
+    const end = after.findIndex((t) => !isContentWord(t) && !isValue(t));
+    const items = after.slice(0, end === -1 ? after.length : end);
+    return items.length > 0 ? [items.map((t) => (isContentWord(t) ? stemmer(t) : t))] : [];
+  });
+}
+
 export function traitsOf(text: string): DecisionTraits {
   const content = expandContractions(text);
   const tokens = tokensOf(content);
@@ -432,7 +539,11 @@ export function traitsOf(text: string): DecisionTraits {
     forbidden: forbiddenOf(content),
     deniedClauses: deniedClausesOf(content),
     replacedValues: replacedValuesOf(content),
+    thresholds: thresholdsOf(content),
+    usedUp: usedUpOf(content),
+    quantified: quantifiedOf(tokens),
     stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
+    words: tokens,
   };
 }
 
@@ -469,10 +580,14 @@ export function swapsWord(older: DecisionTraits, newer: DecisionTraits): boolean
  */
 function whoseReplacedValue(older: DecisionTraits, newer: DecisionTraits): 'older' | 'other' | undefined {
   const given = ({ value, unit }: ReplacedValue): boolean | undefined => older.values.get(unit)?.has(value);
-  if (newer.replacedValues.some((v) => given(v) === true)) return 'older';
+  if (givesReplacedValue(older, newer)) return 'older';
   if (newer.replacedValues.length > 0 && newer.replacedValues.every((v) => given(v) === false)) return 'other';
   return undefined;
 }
+
+/** The older decision gives a value the newer says it replaces, for that unit ("25 MB" for "10 MB, not 25"). */
+export const givesReplacedValue = (older: DecisionTraits, newer: DecisionTraits): boolean =>
+  newer.replacedValues.some(({ value, unit }) => older.values.get(unit)?.has(value) === true);
 
 /** What one decision of a pair brings to the comparison. */
 export interface DecisionSide {
@@ -536,6 +651,9 @@ const linked = ({ older, newer }: DecisionPair): boolean =>
  */
 export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): number {
   const { older, newer, similarity } = pair;
+  // "Deploy the legacy billing service with plain manifests instead of Helm" after "Deploy every
+  // service with Helm": an exception is about the items it names, and revises nothing of the rule.
+  if (isException(older, newer)) return 0;
   const has = (w: string): boolean => older.terms.has(`s:${w}`);
   // "…; streaming replication lagged too far behind": it says the older decision's way failed.
   const faultsOlder = newer.traits.faultedWords.some(has);
@@ -548,6 +666,7 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   // "Do not stay on kafkajs, …" after "Stay on kafkajs 2.2.4 and …": it denies what the older one says.
   const deniesItsOpening = newer.traits.deniedClauses.some((denied) => deniesOpening(older.traits, denied, has));
   const deniesOlder = newer.traits.deniedClauses.some((words) => deniesWords(words, has)) || reversesOlder;
+  const sequel = continuesOlder(older, newer);
   const replacedValue = whoseReplacedValue(older.traits, newer.traits);
   const namesOlderValue = replacedValue === 'older';
   // "…, not serial integers" after "… stored as integer cents": it names what it replaces, and that is
@@ -563,6 +682,8 @@ export function revisionStrength(pair: DecisionPair, tuning: RevisionTuning): nu
   const namesOlder = newer.traits.revisedWords.some(has);
   // One result rarely revises itself: only when it says so of a similar decision ("…, instead of a random split").
   if (pair.sameAgent) return newer.traits.revises && linked(pair) && similarity >= tuning.revisedSimilarity ? 1 : 0;
+  // What happens once the older one's limit is reached revises it only when it denies it or says it failed.
+  if (sequel && !faultsOlder && !deniesOlder) return 0;
   // It changes a value the older one does not give for that unit: it revises another decision.
   if (replacedValue === 'other' && !faultsOlder && !deniesOlder) return 0;
   const e = revisionEvidence;

@@ -166,6 +166,7 @@ const vacuousWords = new Set([
   'empty',
   'yet',
   'noted',
+  'unchanged',
   'ok',
   'tbd',
 ]);
