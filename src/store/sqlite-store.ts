@@ -1,10 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import {
   BatonError,
+  createPrivateFile,
   ErrorCodes,
   makeDataDir,
+  makeDirs,
   type ApprovalDecision,
   type ApprovalRecord,
   type ErrorInfo,
@@ -233,6 +235,7 @@ function upsertSql(table: string, columns: string[], key: string[]): string {
 function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
+    createPrivateFile(path);
     db = new Database(path);
     // Several processes share the file (`baton cancel` writes while a run is going): the busy
     // timeout comes first so that even switching to WAL waits for them rather than failing.
@@ -283,15 +286,24 @@ function backUp(dataDir: string, fileName: string, version: number): void {
   }
 }
 
-/** A consistent online copy of a store file (WAL included) that other connections may be writing. */
+/**
+ * A consistent online copy of a store file (WAL included) that other connections may be writing, mode 0600.
+ * A failed copy leaves no file: a half-written one would pass for the newest backup.
+ */
 export function copyStoreFile(source: string, target: string): void {
-  mkdirSync(dirname(target), { recursive: true });
-  const reader = new Database(source, { readonly: true });
+  makeDirs(dirname(target));
+  // VACUUM INTO fills an empty file that is there, which keeps its mode.
+  createPrivateFile(target);
+  let reader: Db | undefined;
   try {
+    reader = new Database(source, { readonly: true });
     reader.pragma('busy_timeout = 5000');
     reader.prepare('VACUUM INTO ?').run(target);
+  } catch (error) {
+    rmSync(target, { force: true });
+    throw error;
   } finally {
-    reader.close();
+    reader?.close();
   }
 }
 
@@ -994,15 +1006,7 @@ export class SqliteStore implements Store {
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const fileName = options.fileName ?? 'baton.db';
-  try {
-    makeDataDir(options.dataDir);
-  } catch (cause) {
-    throw new BatonError(
-      ErrorCodes.store,
-      `Cannot create the data directory ${options.dataDir}: ${(cause as Error).message}. Set data_dir to a writable path.`,
-      { cause },
-    );
-  }
+  makeDataDir(options.dataDir);
   const path = join(options.dataDir, fileName);
   const db = openDatabase(path);
   try {
