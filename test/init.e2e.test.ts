@@ -118,6 +118,7 @@ describe('a directory that cannot be made or used (a file, or under /proc, where
 
   it.each([
     ['under /proc', () => '/proc/baton-data'],
+    ['where no file can be made (/proc)', () => '/proc'],
     ['a file', () => (writeFileSync(join(home.dir, 'data-file'), 'mine\n'), join(home.dir, 'data-file'))],
   ])(
     '--data-dir %s: exit 2 with BATON_CONFIG_INVALID naming --data-dir and the fix, no stack',

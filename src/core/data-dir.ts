@@ -37,6 +37,15 @@ export function createPrivateFile(path: string): void {
   }
 }
 
+/** A data_dir Baton cannot make, or write a file in, as bad input naming where it is set (exit 2). */
+export function unusableDataDir(dir: string, cause: unknown): BatonError {
+  return new BatonError(
+    ErrorCodes.configInvalid,
+    `data_dir ${dir} cannot hold Baton's data: ${(cause as Error).message}. Set --data-dir (or BATON_DATA_DIR, or data_dir in baton.config) to a directory you can write, or leave it unset for .baton in the current directory.`,
+    { cause },
+  );
+}
+
 /**
  * Creates Baton's data directory (0700), and when Baton is the one creating it, puts a `.gitignore` of `*` in
  * it: a data directory inside a checkout (the default `.baton`, in the project) with its worktrees and
@@ -50,11 +59,7 @@ export function makeDataDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error('it is a file, not a directory');
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (cause) {
-    throw new BatonError(
-      ErrorCodes.configInvalid,
-      `data_dir ${dir} cannot hold Baton's data: ${(cause as Error).message}. Set --data-dir (or BATON_DATA_DIR, or data_dir in baton.config) to a directory you can write, or leave it unset for .baton in the current directory.`,
-      { cause },
-    );
+    throw unusableDataDir(dir, cause);
   }
   if (created !== undefined)
     writeFileSync(

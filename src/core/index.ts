@@ -59,4 +59,4 @@ export {
   usdAmount,
   wrongTypeSays,
 } from './limits.js';
-export { createPrivateFile, makeDataDir, makeDirs } from './data-dir.js';
+export { createPrivateFile, makeDataDir, makeDirs, unusableDataDir } from './data-dir.js';

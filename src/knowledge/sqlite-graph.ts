@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { BatonError, createPrivateFile, ErrorCodes, makeDataDir } from '../core/index.js';
+import { BatonError, createPrivateFile, ErrorCodes, makeDataDir, unusableDataDir } from '../core/index.js';
 import {
   defaultPathDepth,
   emptyStats,
@@ -379,12 +379,8 @@ export function openSqliteKnowledgeGraph(options: { dataDir: string }): SqliteKn
   const path = join(options.dataDir, 'knowledge.db');
   try {
     createPrivateFile(path);
-  } catch (error) {
-    throw new BatonError(
-      ErrorCodes.knowledgeGraph,
-      `Cannot create the knowledge graph ${path}: ${(error as Error).message}`,
-      { cause: error },
-    );
+  } catch (cause) {
+    throw unusableDataDir(options.dataDir, cause);
   }
   return new SqliteKnowledgeGraph(path);
 }

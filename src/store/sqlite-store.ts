@@ -7,6 +7,7 @@ import {
   ErrorCodes,
   makeDataDir,
   makeDirs,
+  unusableDataDir,
   type ApprovalDecision,
   type ApprovalRecord,
   type ErrorInfo,
@@ -235,7 +236,6 @@ function upsertSql(table: string, columns: string[], key: string[]): string {
 function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
-    createPrivateFile(path);
     db = new Database(path);
     // Several processes share the file (`baton cancel` writes while a run is going): the busy
     // timeout comes first so that even switching to WAL waits for them rather than failing.
@@ -1008,6 +1008,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const fileName = options.fileName ?? 'baton.db';
   makeDataDir(options.dataDir);
   const path = join(options.dataDir, fileName);
+  try {
+    // 0600 before SQLite opens it: the file, its WAL and shared memory are then their user's alone.
+    createPrivateFile(path);
+  } catch (cause) {
+    throw unusableDataDir(options.dataDir, cause);
+  }
   const db = openDatabase(path);
   try {
     migrate(db, options.dataDir, fileName, options.migrations ?? defaultMigrations);
