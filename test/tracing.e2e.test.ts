@@ -156,6 +156,17 @@ describe.runIf(requireProgram('redis-server'))(
   () => {
     const redis = useRedisServer();
 
+    it('a worker told an OTLP protocol other than http/json exits 2 naming the variable, before it connects', async () => {
+      const otlp = await startOtlpReceiver();
+      const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-worker-grpc'), BATON_REDIS_URL: redis.server.url };
+      const worker = await runCli(['worker'], {
+        env: env(otlp, { ...shared, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }),
+      }).finally(() => otlp.close());
+      expect(worker.stderr).not.toMatch(/\n\s+at /);
+      expect([worker.code, worker.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
+      expect(worker.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf');
+    }, 60_000);
+
     it("joins the worker's attempt, turn and tool spans to the run's trace, under the orchestrator's agent span, through a BullMQ job", async () => {
       const otlp = await startOtlpReceiver();
       const workflow = project('queued');

@@ -34,6 +34,9 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       'baton worker needs redis_url: the Redis server that holds the queue and the store (set it in baton.config or BATON_REDIS_URL).',
     );
   }
+  // Agents' attempts and tool calls join their run's trace when the worker traces too. First: a refused
+  // OTLP protocol (BATON_CONFIG_INVALID) stops the worker before a Redis connection would keep it alive.
+  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const store = await openConfiguredStore(config);
   const runtime = new ClaudeRuntime({
     claudePath: config.claude_path,
@@ -43,8 +46,6 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   // How `baton status` names this worker's view of a run's MCP servers.
   const workerId = `${hostname()}:${process.pid}`;
   const { jobKey, startAgentWorker } = await import('../queue/index.js');
-  // Agents' attempts and tool calls join their run's trace when the worker traces too.
-  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
