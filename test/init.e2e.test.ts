@@ -108,6 +108,31 @@ describe('baton init', () => {
   }, 60_000);
 });
 
+describe('a directory that cannot be made or used (a file, or under /proc, where Node’s recursive mkdir loops forever)', () => {
+  it('baton init /proc/…: exit 2 with BATON_USAGE naming it, no stack', async () => {
+    const init = await runCli(['init', '/proc/baton-project'], { env: env(), cwd: home.dir });
+    expect(init.code, init.stderr).toBe(2);
+    expect(init.stderr).toMatch(/^error BATON_USAGE: Cannot write the starter files into \/proc\/baton-project/);
+    expect(init.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it.each([
+    ['under /proc', () => '/proc/baton-data'],
+    ['where no file can be made (/proc)', () => '/proc'],
+    ['a file', () => (writeFileSync(join(home.dir, 'data-file'), 'mine\n'), join(home.dir, 'data-file'))],
+  ])(
+    '--data-dir %s: exit 2 with BATON_CONFIG_INVALID naming --data-dir and the fix, no stack',
+    async (_, dir) => {
+      const runs = await runCli(['runs', '--data-dir', dir()], { env: env(), cwd: home.dir });
+      expect(runs.code, runs.stderr).toBe(2);
+      expect(runs.stderr).toMatch(/^error BATON_CONFIG_INVALID: data_dir \S+ cannot hold Baton's data: /);
+      expect(runs.stderr).toContain('Set --data-dir (or BATON_DATA_DIR, or data_dir in baton.config) to a directory');
+      expect(runs.stderr).not.toMatch(/\n\s+at /);
+    },
+    60_000,
+  );
+});
+
 describe("the CLI's own usage errors", () => {
   it('an unknown command, an unknown option and a missing argument: exit 2 with BATON_USAGE, as every error has a code', async () => {
     for (const args of [['frobnicate'], ['init', '--force'], ['approve']]) {

@@ -94,7 +94,10 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
     const otlp = await startOtlpReceiver();
     const workflow = project('local');
     const run = await runCli(['run', workflow, '--json'], {
-      env: env(otlp, { BATON_DATA_DIR: join(model.home.dir, 'data-local') }),
+      env: env(otlp, {
+        BATON_DATA_DIR: join(model.home.dir, 'data-local'),
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=ci,team=data%20platform',
+      }),
     }).finally(() => otlp.close());
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(run.code).toBe(0);
@@ -102,7 +105,29 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
     expect(otlp.rejected).toEqual([]);
     expect(new Set(otlp.spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(summary.runId)]));
     expectTurnsAndTool(otlp.spans);
+    for (const span of otlp.spans)
+      expect(span.resource).toEqual({
+        'service.name': 'baton',
+        'deployment.environment': 'ci',
+        team: 'data platform',
+      });
   }, 120_000);
+
+  it('refuses an OTLP protocol other than http/json with exit 2 naming the variable, before any run is stored', async () => {
+    const otlp = await startOtlpReceiver();
+    const cliEnv = env(otlp, {
+      BATON_DATA_DIR: join(model.home.dir, 'data-grpc'),
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    const run = await runCli(['run', project('grpc')], { env: cliEnv }).finally(() => otlp.close());
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect([run.code, run.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json');
+    const runs = await runCli(['runs', '--json'], { env: cliEnv });
+    expect(JSON.parse(runs.stdout)).toEqual([]);
+    expect(otlp.spans).toEqual([]);
+  }, 60_000);
 });
 
 /**
@@ -130,6 +155,17 @@ describe.runIf(requireProgram('redis-server'))(
   'spans of an agent on a baton worker (real redis-server, claude)',
   () => {
     const redis = useRedisServer();
+
+    it('a worker told an OTLP protocol other than http/json exits 2 naming the variable, before it connects', async () => {
+      const otlp = await startOtlpReceiver();
+      const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-worker-grpc'), BATON_REDIS_URL: redis.server.url };
+      const worker = await runCli(['worker'], {
+        env: env(otlp, { ...shared, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }),
+      }).finally(() => otlp.close());
+      expect(worker.stderr).not.toMatch(/\n\s+at /);
+      expect([worker.code, worker.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
+      expect(worker.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf');
+    }, 60_000);
 
     it("joins the worker's attempt, turn and tool spans to the run's trace, under the orchestrator's agent span, through a BullMQ job", async () => {
       const otlp = await startOtlpReceiver();

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCli, waitFor } from './support/cli.js';
@@ -36,6 +37,23 @@ describe('agent lifetime (real claude)', () => {
 
 describe.runIf(requireProgram('redis-server'))('worker lifetime (real redis-server and claude)', () => {
   const redis = useRedisServer();
+  it('a worker that cannot start (its metrics port taken) exits 2 naming metrics_port, not held up by its Redis connection', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const env = model.home.cliEnv(model.url, {
+      BATON_DATA_DIR: join(model.home.dir, 'data-port'),
+      BATON_REDIS_URL: redis.server.url,
+    });
+    try {
+      const worker = await startCli(['worker', '--metrics-port', String(port)], { env }).output;
+      expect([worker.code, worker.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
+      expect(worker.stderr).toContain(`127.0.0.1:${port} (metrics_port)`);
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
+
   it('a worker whose Redis has gone away still exits on SIGTERM, after its agents’ processes have exited', async () => {
     const env = model.home.cliEnv(model.url, {
       BATON_DATA_DIR: join(model.home.dir, 'data'),

@@ -328,13 +328,14 @@ async function startServices(
     tenant: string;
   },
 ): Promise<void> {
+  // First: a refused OTLP protocol (BATON_CONFIG_INVALID) stops the run before any MCP server starts.
+  services.tracing = await RunTracing.configured(config.otel_endpoint, process.env);
+  services.tracing?.observeRun(events, run.tenant);
   services.mcp = await startRunMcp(loaded, config, run, events);
   services.metrics = await serveMetrics(config, events, services.mcp?.manager.events, notice);
   logEvents(run.logger, events, services.mcp?.manager.events);
   // Off the critical path: the tokenizer loads while the first agent works, not after it finishes.
   events.on('agent.attempt', preloadTokenizer);
-  services.tracing = await RunTracing.configured(config.otel_endpoint, process.env);
-  services.tracing?.observeRun(events, run.tenant);
   services.executor = await openQueueExecutor(config, run.store, notice, services.tracing, options.env);
 }
 

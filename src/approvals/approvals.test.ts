@@ -5,6 +5,7 @@ import { ErrorCodes, type ApprovalRecord, type Clock } from '../core/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import { mergePermissions } from '../permissions/index.js';
 import type { BatonConfig } from '../config/index.js';
+import type { PhaseOutput } from '../store/index.js';
 import type { PhaseSpec, Workflow } from '../workflow/index.js';
 import { ApprovalDesk, answerApproval, PhaseGates, watchNewRequests } from './index.js';
 import { onlyPeopleLeft, WorkerHolds } from './detach.js';
@@ -219,7 +220,13 @@ describe('phase gates', () => {
       const workflow = { defaults: { permissions: { approvalTimeoutMs: 60_000 } } } as unknown as Workflow;
       const config = { permissions: { approvalTimeoutMs: 7_200_000, onTimeout: 'fail' } } as BatonConfig;
       const stop = new AbortController();
-      const options = { store: temp.store, workflow, config, signal: stop.signal, clock };
+      const options = {
+        store: temp.store,
+        workflow,
+        config,
+        stop: { signal: stop.signal, abort: () => undefined },
+        clock,
+      };
       const waiting = new PhaseGates({ ...options, runId: `r-${phasePermissions ? 'own' : 'defaults'}` }).before(
         phase,
         new Map(),
@@ -239,6 +246,48 @@ describe('phase gates', () => {
       expect(await waiting).toMatchObject({ status: 'cancelled' });
     }
   });
+});
+
+describe('a phase gate nobody answers in time', () => {
+  it.each([
+    ['deny', 'before', 'skipped', false],
+    ['deny', 'after', 'failed', false],
+    ['fail', 'before', 'failed', true],
+    ['fail', 'after', 'failed', true],
+  ] as const)(
+    'with onTimeout: %s, at its %s gate: the phase %s, the run stopped: %s',
+    async (onTimeout, at, status, stops) => {
+      const clock = manualClock();
+      const phase = { id: 'ship', approval: { [at]: true }, permissions: { onTimeout } } as unknown as PhaseSpec;
+      const config = { permissions: { approvalTimeoutMs: 60_000 } } as BatonConfig;
+      const stopped: unknown[] = [];
+      const gates = new PhaseGates({
+        ...{ store: temp.store, workflow: {} as Workflow, config, runId: `r-${onTimeout}-${at}`, clock },
+        stop: { signal: new AbortController().signal, abort: (reason) => stopped.push(reason) },
+      });
+      const output = { text: 'shipped', agents: [] } as unknown as PhaseOutput;
+      const waiting =
+        at === 'before' ? gates.before(phase, new Map()) : gates.after(phase, { status: 'succeeded', output });
+      await waitFor(async () =>
+        (await temp.store.listApprovals({ status: 'pending' })).find((r) => r.phaseId === 'ship'),
+      );
+      clock.advance(61_000);
+      expect(await waiting).toMatchObject({
+        status,
+        error: { code: ErrorCodes.approvalTimeout, message: 'nobody approved phase ship before its deadline' },
+      });
+      expect(stopped).toEqual(
+        stops
+          ? [
+              expect.objectContaining({
+                code: ErrorCodes.approvalTimeout,
+                message: expect.stringContaining('onTimeout: fail'),
+              }),
+            ]
+          : [],
+      );
+    },
+  );
 });
 
 describe('detach on wait', () => {

@@ -1,5 +1,5 @@
 import type { BatonConfig } from '../config/index.js';
-import { ErrorCodes, systemClock, type ApprovalRecord, type Clock, type ErrorInfo } from '../core/index.js';
+import { BatonError, ErrorCodes, systemClock, type ApprovalRecord, type Clock, type ErrorInfo } from '../core/index.js';
 import { mergePermissions } from '../permissions/index.js';
 import type { PhaseOutput, PhaseStatus, Store } from '../store/index.js';
 import type { PhaseSpec, Workflow } from '../workflow/index.js';
@@ -16,8 +16,11 @@ export interface PhaseGateOptions {
   runId: string;
   workflow: Workflow;
   config: BatonConfig;
-  /** The run's kill switch: a cancelled run stops waiting. */
-  signal: AbortSignal;
+  /**
+   * The run's kill switch: a cancelled run stops waiting; a gate nobody answered in time with
+   * `onTimeout: fail` pulls it.
+   */
+  stop: { signal: AbortSignal; abort(reason: BatonError): void };
   /** A resumed run's end before: a gate denied or expired by then is asked about again. */
   askAgainBefore?: () => number | undefined;
   clock?: Clock;
@@ -32,7 +35,9 @@ export interface GatedResult {
 
 /**
  * Phase gates (`approval: { before, after, message }`): a person approves before a phase starts,
- * seeing what its dependencies produced, or before its output is passed on.
+ * seeing what its dependencies produced, or before its output is passed on. A gate nobody answers in
+ * time follows the phase's `onTimeout`, as a tool call does: `deny` refuses it as a denial would (the
+ * run goes on without the phase), `fail` fails the phase and stops the run, as `fail` stops an agent.
  */
 export class PhaseGates {
   private readonly desk: ApprovalDesk;
@@ -51,14 +56,13 @@ export class PhaseGates {
   async before(
     phase: PhaseSpec,
     outputs: ReadonlyMap<string, PhaseOutput>,
-  ): Promise<{ status: 'skipped' | 'cancelled'; error: ErrorInfo } | undefined> {
+  ): Promise<{ status: 'skipped' | 'cancelled' | 'failed'; error: ErrorInfo } | undefined> {
     if (!phase.approval?.before) return undefined;
     const shown = (phase.dependsOn ?? [])
       .map((id) => `${id}: ${preview(outputs.get(id)?.text ?? '(no output)')}`)
       .join('\n');
     const answered = await this.ask(phase, 'phase.before', `Start phase ${phase.id}?${shown ? `\n${shown}` : ''}`);
-    const refused = this.refusal(answered, phase);
-    return refused && { status: refused.code === ErrorCodes.cancelled ? 'cancelled' : 'skipped', error: refused };
+    return this.outcome(answered, phase, 'skipped');
   }
 
   /** Holds a phase's output at an `after` gate; a refused output fails the phase and is not passed on. */
@@ -69,10 +73,19 @@ export class PhaseGates {
       'phase.after',
       `Pass on the output of phase ${phase.id} (${result.status})?\n${preview(result.output.text)}`,
     );
-    const refused = this.refusal(answered, phase);
-    return refused
-      ? { status: refused.code === ErrorCodes.cancelled ? 'cancelled' : 'failed', error: refused }
-      : result;
+    return this.outcome(answered, phase, 'failed') ?? result;
+  }
+
+  /** What a gate's answer means for its phase: undefined when approved, else `refused` (or cancelled, or failed). */
+  private outcome<S extends 'skipped' | 'failed'>(
+    answered: ApprovalRecord,
+    phase: PhaseSpec,
+    refused: S,
+  ): { status: S | 'cancelled' | 'failed'; error: ErrorInfo } | undefined {
+    const error = this.refusal(answered, phase);
+    if (!error) return undefined;
+    if (error.code === ErrorCodes.cancelled) return { status: 'cancelled', error };
+    return { status: this.failsRun(answered) ? 'failed' : refused, error };
   }
 
   private ask(phase: PhaseSpec, kind: 'phase.before' | 'phase.after', summary: string): Promise<ApprovalRecord> {
@@ -89,9 +102,17 @@ export class PhaseGates {
         onTimeout: policy.onTimeout,
         timeoutMs: policy.approvalTimeoutMs,
       },
-      this.options.signal,
+      this.options.stop.signal,
       this.options.askAgainBefore?.(),
     );
+  }
+
+  /** Whether a gate that expired stops the run (`onTimeout: fail`); it does so at once. */
+  private failsRun(answered: ApprovalRecord): boolean {
+    if (answered.status !== 'expired' || answered.onTimeout !== 'fail') return false;
+    const message = `nobody approved phase ${answered.phaseId} before its deadline, and onTimeout: fail stops the run`;
+    this.options.stop.abort(new BatonError(ErrorCodes.approvalTimeout, message));
+    return true;
   }
 
   /** Why a gate did not open, or undefined when it was approved. */

@@ -14,9 +14,12 @@ import {
   agentTimeline,
   currentActor,
   formatTimeline,
+  formatToolCalls,
   parseDuration,
+  runToolCalls,
   StoreMetrics,
   usageReport,
+  type ToolCallFilter,
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
@@ -183,17 +186,36 @@ async function chosenRunId(
   return id;
 }
 
+/** `--tool` and `--status` of `baton status`; a `--tool` of nothing would match no call, so it is refused. */
+function toolCallFilter(options: ToolCallFilter): ToolCallFilter {
+  if (options.tool !== undefined && options.tool.trim() === '')
+    throw new BatonError(ErrorCodes.usage, '--tool needs a tool name, or a glob such as "mcp__github__*".');
+  return {
+    ...(options.tool !== undefined ? { tool: options.tool.trim() } : {}),
+    ...(options.status !== undefined ? { status: options.status } : {}),
+  };
+}
+
 export async function statusCommand(
   runId: string | undefined,
-  options: StoreOptions & { json?: boolean; tenant?: string; agent?: string },
+  options: StoreOptions & { json?: boolean; tenant?: string; agent?: string } & ToolCallFilter,
   output: Output,
 ): Promise<number> {
   const filter = tenantFilter(options.tenant);
+  const calls = toolCallFilter(options);
+  const print = (value: unknown, text: string): void => {
+    output.stdout.write(options.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+  };
   return withStore(options, async (store, config) => {
     const id = await chosenRunId(store, config, runId, filter);
     if (options.agent !== undefined) {
-      const timeline = await agentTimeline(store, id, options.agent);
-      output.stdout.write(options.json ? `${JSON.stringify(timeline)}\n` : `${formatTimeline(timeline)}\n`);
+      const timeline = await agentTimeline(store, id, options.agent, calls);
+      print(timeline, formatTimeline(timeline));
+      return 0;
+    }
+    if (calls.tool !== undefined || calls.status !== undefined) {
+      const matching = await runToolCalls(store, id, calls);
+      print(matching, formatToolCalls(id, matching, calls));
       return 0;
     }
     const summary = await summarizeRun(store, id);

@@ -1,8 +1,8 @@
-import { constants, copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfigFile } from '../config/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, makeDirs } from '../core/index.js';
 import type { Output } from './commands.js';
 
 const starterDir = fileURLToPath(new URL('../../examples/starter/', import.meta.url));
@@ -64,7 +64,8 @@ const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${d
 /** The starter files into `target`; a folder that cannot be made or written to is the user's to change. */
 function writeStarterFiles(target: string): void {
   try {
-    mkdirSync(target, { recursive: true });
+    // A project folder, as mkdir makes one (the umask decides); never Node's recursive mkdir, which hangs under /proc.
+    makeDirs(target, 0o777);
     for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name), constants.COPYFILE_EXCL);
   } catch (cause) {
     throw new BatonError(

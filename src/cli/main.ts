@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
-import { usageDimensions } from '../observability/index.js';
+import { toolCallStatuses, usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
 import { ErrorCodes, inputErrorCodes, isBatonError } from '../core/index.js';
 import { diskFullError, storeDamagedError } from '../store/index.js';
@@ -186,6 +186,15 @@ storeOptions(
     .description('show a run (the latest when no id is given)')
     .option('--tenant <name>', "only this tenant's runs")
     .option('--agent <id>', "one agent's timeline: attempts, tool calls, turns, tokens, cost")
+    .option(
+      '--tool <name>',
+      'only tool calls of this tool (a name, or a glob: "mcp__github__*"); without --agent, of every agent',
+    )
+    .addOption(
+      new Option('--status <status>', 'only tool calls in this status; without --agent, of every agent').choices(
+        toolCallStatuses,
+      ),
+    )
     .option('--json', 'print JSON'),
 ).action(action((runId, opts) => statusCommand(runId, opts, output)));
 

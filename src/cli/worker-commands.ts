@@ -3,6 +3,7 @@ import { ClaudeRuntime } from '../agents/index.js';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { WorkerGateways } from '../mcp/index.js';
 import { currentRunStatus } from '../orchestrator/index.js';
+import type { Store } from '../store/index.js';
 import {
   metricsAccess,
   metricsTokenFile,
@@ -34,6 +35,9 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       'baton worker needs redis_url: the Redis server that holds the queue and the store (set it in baton.config or BATON_REDIS_URL).',
     );
   }
+  // Agents' attempts and tool calls join their run's trace when the worker traces too. First: a refused
+  // OTLP protocol (BATON_CONFIG_INVALID) stops the worker before a Redis connection would keep it alive.
+  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
   const store = await openConfiguredStore(config);
   const runtime = new ClaudeRuntime({
     claudePath: config.claude_path,
@@ -43,8 +47,15 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   // How `baton status` names this worker's view of a run's MCP servers.
   const workerId = `${hostname()}:${process.pid}`;
   const { jobKey, startAgentWorker } = await import('../queue/index.js');
-  // Agents' attempts and tool calls join their run's trace when the worker traces too.
-  const tracing = await RunTracing.configured(config.otel_endpoint, process.env);
+  // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls. Served
+  // before any job is taken; a worker that cannot start lets go of Redis, which would keep it alive.
+  const metrics = await startMetricsServer(new StoreMetrics(store, currentRunStatus), {
+    port: options.metricsPort ?? config.metrics_port ?? 0,
+    ...metricsAccess(config.data_dir),
+  }).catch(async (error: unknown) => {
+    await closeStore(store);
+    throw error;
+  });
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
@@ -66,11 +77,9 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       output.stderr.write(
         `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
       ),
-  });
-  // The store's totals for as long as the worker lives: runs, agents, tokens, cost, tool calls.
-  const metrics = await startMetricsServer(new StoreMetrics(store, currentRunStatus), {
-    port: options.metricsPort ?? config.metrics_port ?? 0,
-    ...metricsAccess(config.data_dir),
+  }).catch(async (error: unknown) => {
+    await Promise.all([metrics.close(), closeStore(store)]);
+    throw error;
   });
   output.stderr.write(
     `Worker ${workerId} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
@@ -86,9 +95,12 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   await worker.stop();
   await metrics.close();
   await tracing?.shutdown();
-  // With Redis gone its client keeps reconnecting: closing is bounded, and once the agents have exited
-  // nothing may keep the worker alive past its stop timeout.
-  await Promise.race([store.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+  await closeStore(store);
+  // Once the agents have exited, nothing may keep the worker alive past its stop timeout.
   setTimeout(() => process.exit(0), CLOSE_WAIT_MS).unref();
   return 0;
 }
+
+/** With Redis gone its client keeps reconnecting: closing the store is bounded. */
+const closeStore = (store: Store): Promise<unknown> =>
+  Promise.race([store.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);

@@ -93,7 +93,7 @@ export const ErrorCodes = {
   mergeFailed: 'BATON_MERGE_FAILED',
   /** A merge's `into` names a branch that exists and that this run did not create; Baton never overwrites it. */
   mergeBranchExists: 'BATON_MERGE_BRANCH_EXISTS',
-  /** Nobody answered an approval request before its deadline, and `onTimeout: fail` stopped the agent. */
+  /** Nobody answered an approval request before its deadline: `onTimeout: fail` stopped the agent (or, at a phase gate, the run), or a gate was refused. */
   approvalTimeout: 'BATON_APPROVAL_TIMEOUT',
   /** A person denied a phase gate: the phase did not run, or its output was not passed on. */
   approvalDenied: 'BATON_APPROVAL_DENIED',

@@ -60,4 +60,4 @@ export {
   usdAmount,
   wrongTypeSays,
 } from './limits.js';
-export { makeDataDir } from './data-dir.js';
+export { createPrivateFile, makeDataDir, makeDirs, unusableDataDir } from './data-dir.js';

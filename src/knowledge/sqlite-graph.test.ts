@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,7 +58,7 @@ describe('SqliteKnowledgeGraph', () => {
     );
   });
 
-  it('reports a file that is not a database, and a data dir it cannot create, with their paths', () => {
+  it('reports a file that is not a database, and a data dir it cannot create (bad input, as for the store), with their paths', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'knowledge.db'), 'not sqlite '.repeat(200));
     expect(() => openSqliteKnowledgeGraph({ dataDir: dir })).toThrow(
@@ -70,10 +70,19 @@ describe('SqliteKnowledgeGraph', () => {
     writeFileSync(join(dir, 'blocker'), '');
     expect(() => openSqliteKnowledgeGraph({ dataDir: join(dir, 'blocker', 'data') })).toThrow(
       expect.objectContaining({
-        code: 'BATON_KNOWLEDGE_GRAPH',
+        code: 'BATON_CONFIG_INVALID',
         message: expect.stringContaining(join(dir, 'blocker', 'data')),
       }),
     );
+  });
+
+  it('creates its data directory 0700 and knowledge.db 0600, as the store', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const graph = openSqliteKnowledgeGraph({ dataDir });
+    await graph.close();
+    expect([statSync(dataDir).mode & 0o777, statSync(join(dataDir, 'knowledge.db')).mode & 0o777]).toEqual([
+      0o700, 0o600,
+    ]);
   });
 
   it('keeps the search index in step when an entity is renamed or removed', async () => {

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, createPrivateFile, ErrorCodes, makeDataDir, unusableDataDir } from '../core/index.js';
 import {
   defaultPathDepth,
   emptyStats,
@@ -374,16 +373,14 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
   }
 }
 
-/** Opens (creating when needed) `dataDir/knowledge.db`. */
+/** Opens (creating when needed: data_dir 0700, the file 0600, as the store) `dataDir/knowledge.db`. */
 export function openSqliteKnowledgeGraph(options: { dataDir: string }): SqliteKnowledgeGraph {
+  makeDataDir(options.dataDir);
+  const path = join(options.dataDir, 'knowledge.db');
   try {
-    mkdirSync(options.dataDir, { recursive: true });
-  } catch (error) {
-    throw new BatonError(
-      ErrorCodes.knowledgeGraph,
-      `Cannot create the data directory ${options.dataDir} for the knowledge graph: ${(error as Error).message}`,
-      { cause: error },
-    );
+    createPrivateFile(path);
+  } catch (cause) {
+    throw unusableDataDir(options.dataDir, cause);
   }
-  return new SqliteKnowledgeGraph(join(options.dataDir, 'knowledge.db'));
+  return new SqliteKnowledgeGraph(path);
 }

@@ -7,6 +7,13 @@ export { createLogger, logEvents } from './logger.js';
 export { redactingStore } from './redact.js';
 export { REDACTED, SecretRedactor } from '../core/index.js';
 export { AuditTrail, currentActor } from './audit.js';
-export { agentTimeline, formatTimeline, pruneToolCalls } from './timeline.js';
-export type { AgentTimeline } from './timeline.js';
+export {
+  agentTimeline,
+  formatTimeline,
+  formatToolCalls,
+  pruneToolCalls,
+  runToolCalls,
+  toolCallStatuses,
+} from './timeline.js';
+export type { AgentTimeline, ToolCallFilter } from './timeline.js';
 export { RunTracing, traceIdOf } from './tracing.js';

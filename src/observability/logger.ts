@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEventMap, RunEvents } from '../orchestrator/index.js';
-import type { SecretRedactor } from '../core/index.js';
+import { makeDirs, type SecretRedactor } from '../core/index.js';
 
 export interface LoggerOptions {
   /** `enable_debug_logging`: debug level instead of info. */
@@ -13,9 +12,9 @@ export interface LoggerOptions {
   redactor: SecretRedactor;
 }
 
-/** Structured JSON logs (pino); every argument passes the redactor first. */
+/** Structured JSON logs (pino); every argument passes the redactor first. Made 0600 in a 0700 folder, as the store. */
 export function createLogger(options: LoggerOptions): Logger {
-  mkdirSync(dirname(options.file), { recursive: true });
+  makeDirs(dirname(options.file));
   return pino(
     {
       level: options.debug ? 'debug' : 'info',
@@ -26,7 +25,7 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    pino.destination({ dest: options.file, append: true, sync: true }),
+    pino.destination({ dest: options.file, append: true, sync: true, mode: 0o600 }),
   );
 }
 

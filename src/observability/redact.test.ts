@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ describe('secret redaction', () => {
     });
   });
 
-  it('keeps secrets out of the logs', () => {
+  it('keeps secrets out of the logs, which are their user’s alone (logs/ 0700, the file 0600)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-log-'));
     try {
       const file = join(dir, 'logs', 'baton.log');
@@ -65,6 +65,7 @@ describe('secret redaction', () => {
         msg: 'agent.finished',
       });
       expect(createLogger({ debug: true, file, redactor }).isLevelEnabled('debug')).toBe(true);
+      expect([statSync(join(dir, 'logs')).mode & 0o777, statSync(file).mode & 0o777]).toEqual([0o700, 0o600]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { agentRecord } from '../../test/support/records.js';
+import { agentRecord, saveRunWithToolCalls } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { DynamicContextAccumulator, extractContext } from '../context/index.js';
 import { emptyUsage } from '../core/index.js';
 import type { RunRecord } from '../store/index.js';
-import { agentTimeline, formatTimeline } from './timeline.js';
+import { agentTimeline, formatTimeline, formatToolCalls, runToolCalls, type ToolCallFilter } from './timeline.js';
 
 const temp = useTempStore('baton-timeline-');
 
@@ -250,5 +250,37 @@ describe('an agent timeline', () => {
     const plain = await agentTimeline(store, 'run-u', 'b');
     expect(plain.context).toBeUndefined();
     expect(formatTimeline(plain)).not.toContain('Context');
+  });
+});
+
+describe('tool-call filters (`--tool`, `--status`)', () => {
+  const names = (calls: Array<{ agentId: string; name: string; status: string }>) =>
+    calls.map((c) => `${c.agentId} ${c.name} ${c.status}`);
+
+  it("keep an agent's timeline to the calls of a tool (a name or a glob) and a status", async () => {
+    await saveRunWithToolCalls(temp.store, 'r2');
+    const calls = async (filter: ToolCallFilter) =>
+      names((await agentTimeline(temp.store, 'r2', 'builder', filter)).attempts.flatMap((a) => a.toolCalls));
+    expect(await calls({})).toEqual(['builder Bash ok', 'builder mcp__memory__read_graph ok', 'builder Bash error']);
+    expect(await calls({ tool: 'Bash' })).toEqual(['builder Bash ok', 'builder Bash error']);
+    expect(await calls({ tool: 'mcp__memory__*' })).toEqual(['builder mcp__memory__read_graph ok']);
+    expect(await calls({ tool: 'Bash', status: 'error' })).toEqual(['builder Bash error']);
+    expect(await calls({ status: 'running' })).toEqual([]);
+    const text = formatTimeline(await agentTimeline(temp.store, 'r2', 'builder', { status: 'error' }));
+    expect(text).toContain('Attempt 1: failed, 1.00 s, $0.0000, 1 of 3 tool calls (status error)');
+  });
+
+  it("list the run's matching calls across its agents, in the order they started", async () => {
+    await saveRunWithToolCalls(temp.store, 'r2');
+    expect(names(await runToolCalls(temp.store, 'r2', { status: 'error' }))).toEqual([
+      'builder Bash error',
+      'tester Read error',
+    ]);
+    const bash = await runToolCalls(temp.store, 'r2', { tool: 'Bash' });
+    expect(names(bash)).toEqual(['builder Bash ok', 'builder Bash error', 'tester Bash ok']);
+    const text = formatToolCalls('r2', bash, { tool: 'Bash' });
+    expect(text.split('\n')[0]).toBe('Tool calls of run r2 (tool Bash): 3');
+    expect(text).toMatch(/builder #1 {2}turn 3 {2}Bash {2}error {2}0\.01 s\n +call 3/);
+    expect(formatToolCalls('r2', [], { tool: 'Write' })).toBe('Tool calls of run r2 (tool Write): none');
   });
 });

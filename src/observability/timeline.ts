@@ -1,3 +1,4 @@
+import picomatch from 'picomatch';
 import {
   BatonError,
   ErrorCodes,
@@ -31,7 +32,10 @@ export interface AttemptTimeline {
   estimatedCostUsd?: number;
   usage: Usage;
   error?: ErrorInfo;
+  /** In the order it made them; with a filter, only those it matches. */
   toolCalls: TimelineToolCall[];
+  /** With a filter: how many tool calls the attempt made in all. */
+  toolCallsMade?: number;
 }
 
 /** One inherited fact, as the timeline names it. */
@@ -57,6 +61,28 @@ export interface ContextTimeline {
 /** A tool call as the timeline shows it: one a dead orchestrator left `running` reads `interrupted`. */
 export type TimelineToolCall = Omit<ToolCallRecord, 'status'> & { status: ShownStatus<ToolCallRecord['status']> };
 
+/** The statuses a tool call is shown with (`--status`). */
+export const toolCallStatuses = ['running', 'ok', 'error', 'interrupted'] as const satisfies readonly ShownStatus<
+  ToolCallRecord['status']
+>[];
+
+/** Which tool calls to show (`--tool`, `--status`): of a tool (its name, or a glob: `mcp__github__*`), in a status. */
+export interface ToolCallFilter {
+  tool?: string;
+  status?: (typeof toolCallStatuses)[number];
+}
+
+const filtered = (filter: ToolCallFilter): boolean => filter.tool !== undefined || filter.status !== undefined;
+
+function callMatcher(filter: ToolCallFilter): (call: TimelineToolCall) => boolean {
+  const tool = filter.tool === undefined ? undefined : picomatch(filter.tool);
+  return (call) => (!tool || tool(call.name)) && (filter.status === undefined || call.status === filter.status);
+}
+
+/** A filter in words, as the text output names it: `tool Bash, status error`. */
+const filterWords = (filter: ToolCallFilter): string =>
+  [filter.tool && `tool ${filter.tool}`, filter.status && `status ${filter.status}`].filter(Boolean).join(', ');
+
 /** What one agent did: its totals, then attempt by attempt, tool call by tool call. */
 export interface AgentTimeline {
   runId: string;
@@ -73,6 +99,8 @@ export interface AgentTimeline {
   /** Absent for an agent that has not started (or was recorded before Baton kept it). */
   context?: ContextTimeline;
   attempts: AttemptTimeline[];
+  /** The filter its tool calls were chosen by, when one was given. */
+  toolCallFilter?: ToolCallFilter;
 }
 
 /**
@@ -135,7 +163,12 @@ const showsSuperseded = (workflow: unknown): boolean => {
 };
 
 /** An agent's timeline from the store; BATON_AGENT_NOT_FOUND when the run has no such agent. */
-export async function agentTimeline(store: Store, runId: string, agentId: string): Promise<AgentTimeline> {
+export async function agentTimeline(
+  store: Store,
+  runId: string,
+  agentId: string,
+  filter: ToolCallFilter = {},
+): Promise<AgentTimeline> {
   const [agent, attempts, calls, run] = await Promise.all([
     store.getAgent(runId, agentId),
     store.listAttempts(runId, agentId),
@@ -150,6 +183,12 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
     );
   }
   const shown = shownStatus(currentRunStatus(run));
+  const matches = callMatcher(filter);
+  const callsOf = (attempt: number): TimelineToolCall[] =>
+    calls
+      .filter((c) => c.attempt === attempt)
+      .sort((x, y) => x.seq - y.seq)
+      .map((c) => ({ ...c, status: shown(c.status) }));
   return {
     runId,
     agentId,
@@ -174,12 +213,22 @@ export async function agentTimeline(store: Store, runId: string, agentId: string
       ...estimatedCostOf([a]),
       usage: a.usage,
       ...(a.error ? { error: a.error } : {}),
-      toolCalls: calls
-        .filter((c) => c.attempt === a.attempt)
-        .sort((x, y) => x.seq - y.seq)
-        .map((c) => ({ ...c, status: shown(c.status) })),
+      toolCalls: callsOf(a.attempt).filter(matches),
+      ...(filtered(filter) ? { toolCallsMade: callsOf(a.attempt).length } : {}),
     })),
+    ...(filtered(filter) ? { toolCallFilter: filter } : {}),
   };
+}
+
+/** A run's tool calls matching `filter`, of every agent, in the order they started (`baton status <run> --tool/--status`). */
+export async function runToolCalls(store: Store, runId: string, filter: ToolCallFilter): Promise<TimelineToolCall[]> {
+  const [run, calls] = await Promise.all([store.getRun(runId), store.listToolCalls(runId)]);
+  if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List them with: baton runs`);
+  const shown = shownStatus(currentRunStatus(run));
+  return calls
+    .map((c) => ({ ...c, status: shown(c.status) }))
+    .filter(callMatcher(filter))
+    .sort((x, y) => x.startedAt - y.startedAt || x.seq - y.seq);
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -188,8 +237,8 @@ const oneLine = (text: string, width: number): string => {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 };
 
-function formatCall(call: TimelineToolCall, attemptStart: number): string {
-  const at = `+${seconds(call.startedAt - attemptStart)}`.padStart(10);
+/** A call's lines, after `at`: when it started (in its attempt, or its agent and attempt in a run). */
+function formatCall(call: TimelineToolCall, at: string): string {
   const took = call.durationMs !== undefined ? seconds(call.durationMs) : call.status;
   const denied = call.permission?.decision === 'deny' ? ' (permission denied)' : '';
   const head = `${at}  turn ${call.turn}  ${call.name}  ${call.status}${denied}  ${took}`;
@@ -232,12 +281,22 @@ export function formatTimeline(timeline: AgentTimeline): string {
   ];
   for (const a of timeline.attempts) {
     const error = a.error ? ` — ${a.error.code}: ${a.error.message}` : '';
+    const calls = timeline.toolCallFilter
+      ? `${a.toolCalls.length} of ${a.toolCallsMade ?? a.toolCalls.length} tool calls (${filterWords(timeline.toolCallFilter)})`
+      : `${a.toolCalls.length} tool calls`;
     lines.push(
-      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}${a.estimatedCostUsd ? ' (estimated)' : ''}, ${a.toolCalls.length} tool calls${error}`,
+      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}${a.estimatedCostUsd ? ' (estimated)' : ''}, ${calls}${error}`,
     );
-    lines.push(...a.toolCalls.map((c) => formatCall(c, a.startedAt)));
+    lines.push(...a.toolCalls.map((c) => formatCall(c, `+${seconds(c.startedAt - a.startedAt)}`.padStart(10))));
   }
   return lines.join('\n');
+}
+
+/** A run's tool calls (`runToolCalls`) as text: when each started, its agent and attempt, then as in a timeline. */
+export function formatToolCalls(runId: string, calls: TimelineToolCall[], filter: ToolCallFilter): string {
+  const head = `Tool calls of run ${runId} (${filterWords(filter)}): ${calls.length || 'none'}`;
+  const time = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+  return [head, ...calls.map((c) => formatCall(c, `  ${time(c.startedAt)}  ${c.agentId} #${c.attempt}`))].join('\n');
 }
 
 /** Applies `tool_call_retention_days`: drops tool calls started before then. */

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   startOtlpReceiver,
   spanAttribute,
@@ -9,7 +9,7 @@ import {
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig } from '../config/index.js';
-import { emptyUsage, ErrorCodes, type ModelTurn, type ToolCall } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes, type ModelTurn, type ToolCall } from '../core/index.js';
 import { RunEvents, runJobHere, runWorkflow, type AgentJob } from '../orchestrator/index.js';
 import { parseWorkflow } from '../workflow/index.js';
 import { RunTracing, traceIdOf, tracingEnabled } from './tracing.js';
@@ -93,6 +93,56 @@ describe('OpenTelemetry traces of runs', () => {
     expect(tracingEnabled({ env: { ...collector, OTEL_TRACES_EXPORTER: 'none' } })).toBe(false);
     expect(tracingEnabled({ env: { ...collector, OTEL_SDK_DISABLED: 'true' } })).toBe(false);
     expect(tracingEnabled({ env: { ...collector, OTEL_SDK_DISABLED: 'false' } })).toBe(true);
+  });
+
+  it('refuses an OTLP protocol it does not speak (grpc, http/protobuf), naming the variable and the fix, unless traces are off', async () => {
+    const collector = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+    for (const [name, value] of [
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/protobuf'],
+      ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'grpc'],
+    ] as const) {
+      const refused = RunTracing.configured(undefined, { ...collector, [name]: value });
+      await expect(refused).rejects.toBeInstanceOf(BatonError);
+      await expect(refused).rejects.toMatchObject({ code: ErrorCodes.configInvalid });
+      await expect(refused).rejects.toThrow(`${name}=${value}`);
+      await expect(refused).rejects.toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json');
+    }
+    // The traces' own variable wins over the general one (which Claude Code's own telemetry may use).
+    const spoken = [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' },
+      { OTEL_EXPORTER_OTLP_PROTOCOL: ' HTTP/JSON ' },
+    ];
+    for (const env of spoken) {
+      const tracing = await RunTracing.configured(undefined, { ...collector, ...env });
+      expect(tracing).toBeInstanceOf(RunTracing);
+      await tracing!.shutdown();
+    }
+    // Traces off: the protocol is Claude Code's business only.
+    const off = { ...collector, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_EXPORTER: 'none' };
+    await expect(RunTracing.configured(undefined, off)).resolves.toBeUndefined();
+  });
+
+  it('describes its resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (service.name `baton` otherwise)', async () => {
+    try {
+      vi.stubEnv('OTEL_SERVICE_NAME', undefined);
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', undefined);
+      await tracedRun(() => ({ text: 'found' }));
+      expect(new Set(receiver.spans.map((s) => s.resource['service.name']))).toEqual(new Set(['baton']));
+      receiver.spans = [];
+      vi.stubEnv('OTEL_SERVICE_NAME', 'baton-ci');
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', 'deployment.environment=prod,team=data%20platform');
+      await tracedRun(() => ({ text: 'found' }));
+      expect(receiver.spans.length).toBeGreaterThan(0);
+      for (const span of receiver.spans)
+        expect(span.resource).toMatchObject({
+          'service.name': 'baton-ci',
+          'deployment.environment': 'prod',
+          team: 'data platform',
+        });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('sends one trace per run over OTLP/HTTP: run → phase → agent → attempt → model turn → tool call, with GenAI and baton attributes; a resumed run continues it', async () => {

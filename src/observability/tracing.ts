@@ -3,7 +3,7 @@ import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { TypedEmitter } from '../core/index.js';
+import { BatonError, ErrorCodes, TypedEmitter } from '../core/index.js';
 import type { AgentJob, AgentJobHooks, RunEventMap, RunEvents } from '../orchestrator/index.js';
 
 /**
@@ -61,6 +61,7 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 export interface TracingOptions {
   /** `otel_endpoint`: base URL of an OTLP/HTTP receiver (`/v1/traces` is added). */
   endpoint?: string;
+  /** Where Baton reads its switches (on, off, protocol); the SDK reads its own (headers, resource) from the process's. */
   env: NodeJS.ProcessEnv;
   /** For tests: where spans go instead of an OTLP exporter. */
   exporter?: SpanExporter;
@@ -76,6 +77,23 @@ export const tracingEnabled = (options: TracingOptions): boolean =>
   (!tracingSwitchedOff(options.env) &&
     (options.endpoint !== undefined ||
       Boolean(options.env.OTEL_EXPORTER_OTLP_ENDPOINT || options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)));
+
+/**
+ * The exporter sends OTLP/HTTP with JSON bodies only: a collector told to expect gRPC or protobuf would
+ * drop every span without a word, so another protocol is refused (the traces' own variable wins).
+ */
+function checkTraceProtocol(env: NodeJS.ProcessEnv): void {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim()
+    ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = env[name]?.trim();
+  if (!protocol || protocol.toLowerCase() === 'http/json') return;
+  throw new BatonError(
+    ErrorCodes.configInvalid,
+    `${name}=${protocol}: Baton exports traces as OTLP/HTTP with JSON only. Set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json ` +
+      `(with an OTLP/HTTP endpoint, port 4318 by convention), or OTEL_TRACES_EXPORTER=none to keep Baton's traces off.`,
+  );
+}
 
 /**
  * OpenTelemetry traces of runs, built from their events (the engine knows nothing of it): one trace
@@ -100,28 +118,35 @@ export class RunTracing {
     this.tracer = provider.getTracer('baton');
   }
 
-  /** Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off. */
+  /**
+   * Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off;
+   * BATON_CONFIG_INVALID for an OTLP protocol other than http/json.
+   */
   static async configured(otelEndpoint: string | undefined, env: NodeJS.ProcessEnv): Promise<RunTracing | undefined> {
     const options = { env, ...(otelEndpoint ? { endpoint: otelEndpoint } : {}) };
-    return tracingEnabled(options) ? RunTracing.start(options) : undefined;
+    if (!tracingEnabled(options)) return undefined;
+    checkTraceProtocol(env);
+    return RunTracing.start(options);
   }
 
   /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
   static async start(options: TracingOptions): Promise<RunTracing> {
-    const [otel, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] =
-      await Promise.all([
-        import('@opentelemetry/api'),
-        import('@opentelemetry/exporter-trace-otlp-http'),
-        import('@opentelemetry/resources'),
-        import('@opentelemetry/sdk-trace-base'),
-        import('@opentelemetry/sdk-trace-node'),
-      ]);
+    const [otel, { OTLPTraceExporter }, resources, { BatchSpanProcessor }, { NodeTracerProvider }] = await Promise.all([
+      import('@opentelemetry/api'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/sdk-trace-node'),
+    ]);
     const exporter =
       options.exporter ??
       new OTLPTraceExporter(options.endpoint ? { url: `${options.endpoint.replace(/\/$/, '')}/v1/traces` } : {});
     const ids = new RunIdGenerator();
     const provider = new NodeTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': options.env.OTEL_SERVICE_NAME ?? 'baton' }),
+      // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, as the SDK's env detector reads them, over `baton`.
+      resource: resources
+        .resourceFromAttributes({ 'service.name': 'baton' })
+        .merge(resources.detectResources({ detectors: [resources.envDetector] })),
       idGenerator: ids,
       spanProcessors: [new BatchSpanProcessor(exporter)],
     });

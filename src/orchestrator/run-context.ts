@@ -251,7 +251,7 @@ export function createRunContext(
       accumulator,
       sessionTtlMs: config.session_ttl_ms,
     }),
-    gates: new PhaseGates({ ...options, runId, signal: stop.signal, clock, askAgainBefore: graph.askAgainBefore }),
+    gates: new PhaseGates({ ...options, runId, stop, clock, askAgainBefore: graph.askAgainBefore }),
     worktreeBases: new Map(),
     run: graph.run,
     askAgainBefore: graph.askAgainBefore,

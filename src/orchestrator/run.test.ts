@@ -539,6 +539,57 @@ phases:
     expect(runtime.calls.find((c) => c.agentId === 'dev')!.appendSystemPrompt).toContain('Invoices: rounded per line.');
   });
 
+  it('a phase gate nobody answers: onTimeout deny refuses that gate, the run going on; fail fails its phase and stops the run', async () => {
+    const gated = (onTimeout: 'deny' | 'fail') =>
+      parseWorkflow(
+        `version: 1
+name: gated
+phases:
+  - id: ship
+    approval: { before: true }
+    permissions: { approvalTimeoutMs: 60000, onTimeout: ${onTimeout} }
+    agents: [{ id: shipper, prompt: ship it }]
+  - { id: announce, dependsOn: [ship], agents: [{ id: announcer, prompt: announce it }] }
+  - { id: build, agents: [{ id: builder, prompt: build it }] }
+`,
+        'gated.yaml',
+      );
+    const phase = (summary: Awaited<ReturnType<typeof runWorkflow>>, id: string) => {
+      const found = summary.phases.find((p) => p.id === id)!;
+      return [found.status, found.agents[0]!.status, found.agents[0]!.error?.code];
+    };
+    // The gate's deadline passes (an hour on, on the run's clock) while the builder works: 1 s, or 30 s with fail.
+    const expireWhileBuilding = async (onTimeout: 'deny' | 'fail') => {
+      let now = Date.now();
+      let building = (): void => undefined;
+      const started = new Promise<void>((resolve) => (building = resolve));
+      const delayMs = onTimeout === 'fail' ? 30_000 : 1_000;
+      const { result } = run(
+        gated(onTimeout),
+        (spec) => (spec.agentId === 'builder' ? (building(), { text: 'built', delayMs }) : { text: 'done' }),
+        { clock: { now: () => now } },
+      );
+      await started;
+      now += 3_600_000;
+      return result;
+    };
+    const refused = await expireWhileBuilding('deny');
+    expect(refused.status).toBe('partial');
+    expect(phase(refused, 'ship')).toEqual(['skipped', 'skipped', ErrorCodes.approvalTimeout]);
+    expect(phase(refused, 'announce')).toEqual(['skipped', 'skipped', ErrorCodes.dependencyFailed]);
+    expect(phase(refused, 'build')).toEqual(['succeeded', 'succeeded', undefined]);
+    const failed = await expireWhileBuilding('fail');
+    expect(failed.status).toBe('failed');
+    expect((await temp.store.getRun(failed.runId))?.error).toMatchObject({
+      code: ErrorCodes.approvalTimeout,
+      message: expect.stringContaining('phase ship'),
+    });
+    expect(phase(failed, 'ship')).toEqual(['failed', 'failed', ErrorCodes.approvalTimeout]);
+    // What had not started is cancelled; the builder, stopped while it worked, fails with the reason.
+    expect(phase(failed, 'announce')).toEqual(['cancelled', 'cancelled', ErrorCodes.approvalTimeout]);
+    expect(phase(failed, 'build')).toEqual(['failed', 'failed', ErrorCodes.approvalTimeout]);
+  });
+
   it('cancels every agent when its signal aborts', async () => {
     const controller = new AbortController();
     const events = new RunEvents();

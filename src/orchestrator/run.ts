@@ -264,8 +264,15 @@ class RunExecution implements PhaseGraph {
     return this.ctx.gates.after(phase, await mergeBack(this.ctx, phase, result, this.runAgent));
   }
 
-  /** Records every agent of a phase that will not run as skipped or cancelled (reusing ones already finished). */
-  private async skipPhase(phase: PhaseSpec, status: 'skipped' | 'cancelled', error: ErrorInfo): Promise<PhaseResult> {
+  /**
+   * Records every agent of a phase that will not run as skipped or cancelled (reusing ones already finished),
+   * or failed: its gate expired with `onTimeout: fail`.
+   */
+  private async skipPhase(
+    phase: PhaseSpec,
+    status: 'skipped' | 'cancelled' | 'failed',
+    error: ErrorInfo,
+  ): Promise<PhaseResult> {
     const { records } = this.ctx;
     const entries = phase.agents.map((entry) => ({ id: entry.id, entry, prompt: entry.prompt }));
     const instances = knownAgents(phase, (id) => this.outputs.get(id), entries);

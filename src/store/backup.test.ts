@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,6 +118,16 @@ describe('store backups', () => {
 
     restoreStore(dataDir, oldest, { keep: 1, now: clock });
     expect(await everything()).toEqual(before);
+  });
+
+  it('keeps backups and a restored store to their user: backups/ 0700, each copy 0600', async () => {
+    await filledStore();
+    const backup = backupStore(dataDir, { keep: 2, reason: 'manual', now: clock });
+    restoreStore(dataDir, backup, { keep: 2, now: clock });
+    const mode = (path: string): number => statSync(path).mode & 0o777;
+    expect(mode(join(dataDir, 'backups'))).toBe(0o700);
+    expect(listBackups(dataDir).map(mode)).toEqual([0o600, 0o600]);
+    expect(mode(join(dataDir, storeFileName))).toBe(0o600);
   });
 
   it('keeps only the newest `keep` backups', async () => {

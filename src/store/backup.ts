@@ -68,8 +68,6 @@ export function backupStore(dataDir: string, options: BackupOptions): string {
   try {
     copyStoreFile(source, target);
   } catch (cause) {
-    // A half-written copy would pass for the newest backup (doctor's hint, the schedule, the rotation).
-    rmSync(target, { force: true });
     throw (
       storeDamagedError(cause, dataDir) ??
       new BatonError(ErrorCodes.store, `Cannot back up the store to ${target}: ${(cause as Error).message}`, { cause })

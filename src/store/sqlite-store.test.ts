@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -50,6 +50,23 @@ describe('SqliteStore', () => {
     const reopened = openSqliteStore({ dataDir: join(dir, 'nested', 'data') });
     expect(await reopened.getRun('r1')).toEqual(sampleRun);
     await reopened.close();
+  });
+
+  it('keeps what it creates to its user: the data directory 0700, the store file, its WAL and shared memory 0600', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const store = openSqliteStore({ dataDir });
+    await store.saveRun(sampleRun);
+    const mode = (name: string): number => statSync(join(dataDir, name)).mode & 0o777;
+    expect([mode('.'), mode('baton.db'), mode('baton.db-wal'), mode('baton.db-shm')]).toEqual([
+      0o700, 0o600, 0o600, 0o600,
+    ]);
+    await store.close();
+    // A directory the user made (shared with a group, perhaps) keeps its mode; the store in it is still private.
+    const shared = join(tempDir(), 'shared');
+    mkdirSync(shared, { mode: 0o750 });
+    const inShared = openSqliteStore({ dataDir: shared });
+    await inShared.close();
+    expect([statSync(shared).mode & 0o777, statSync(join(shared, 'baton.db')).mode & 0o777]).toEqual([0o750, 0o600]);
   });
 
   it('lets two stores on one file see each other (a cancel from another process)', async () => {
@@ -172,12 +189,15 @@ describe('SqliteStore', () => {
     await reopened.close();
   });
 
-  it('reports a data directory that cannot be created, as BATON_STORE', () => {
+  it('reports a data directory that cannot be created as bad input (BATON_CONFIG_INVALID) naming --data-dir', () => {
     const dir = tempDir();
     const blocker = join(dir, 'a-file');
     writeFileSync(blocker, '');
     expect(() => openSqliteStore({ dataDir: join(blocker, 'data') })).toThrow(
-      expect.objectContaining({ code: 'BATON_STORE', message: expect.stringContaining(join(blocker, 'data')) }),
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(new RegExp(`^data_dir ${join(blocker, 'data')} .*--data-dir`)),
+      }),
     );
   });
 

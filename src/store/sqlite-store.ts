@@ -1,10 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import {
   BatonError,
+  createPrivateFile,
   ErrorCodes,
   makeDataDir,
+  makeDirs,
+  unusableDataDir,
   type ApprovalDecision,
   type ApprovalRecord,
   type ErrorInfo,
@@ -283,15 +286,24 @@ function backUp(dataDir: string, fileName: string, version: number): void {
   }
 }
 
-/** A consistent online copy of a store file (WAL included) that other connections may be writing. */
+/**
+ * A consistent online copy of a store file (WAL included) that other connections may be writing, mode 0600.
+ * A failed copy leaves no file: a half-written one would pass for the newest backup.
+ */
 export function copyStoreFile(source: string, target: string): void {
-  mkdirSync(dirname(target), { recursive: true });
-  const reader = new Database(source, { readonly: true });
+  makeDirs(dirname(target));
+  // VACUUM INTO fills an empty file that is there, which keeps its mode.
+  createPrivateFile(target);
+  let reader: Db | undefined;
   try {
+    reader = new Database(source, { readonly: true });
     reader.pragma('busy_timeout = 5000');
     reader.prepare('VACUUM INTO ?').run(target);
+  } catch (error) {
+    rmSync(target, { force: true });
+    throw error;
   } finally {
-    reader.close();
+    reader?.close();
   }
 }
 
@@ -994,16 +1006,14 @@ export class SqliteStore implements Store {
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const fileName = options.fileName ?? 'baton.db';
-  try {
-    makeDataDir(options.dataDir);
-  } catch (cause) {
-    throw new BatonError(
-      ErrorCodes.store,
-      `Cannot create the data directory ${options.dataDir}: ${(cause as Error).message}. Set data_dir to a writable path.`,
-      { cause },
-    );
-  }
+  makeDataDir(options.dataDir);
   const path = join(options.dataDir, fileName);
+  try {
+    // 0600 before SQLite opens it: the file, its WAL and shared memory are then their user's alone.
+    createPrivateFile(path);
+  } catch (cause) {
+    throw unusableDataDir(options.dataDir, cause);
+  }
   const db = openDatabase(path);
   try {
     migrate(db, options.dataDir, fileName, options.migrations ?? defaultMigrations);

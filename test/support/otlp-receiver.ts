@@ -21,11 +21,13 @@ export interface OtlpSpan {
   endTimeUnixNano?: string | number;
   /** Not OTLP's: the `service.name` of the resource that sent the span (which process). */
   service?: string;
+  /** Not OTLP's: every attribute of the resource that sent the span, as plain values. */
+  resource: Record<string, unknown>;
 }
 interface OtlpRequest {
   resourceSpans: Array<{
     resource?: { attributes?: OtlpSpan['attributes'] };
-    scopeSpans: Array<{ spans: OtlpSpan[] }>;
+    scopeSpans: Array<{ spans: Omit<OtlpSpan, 'service' | 'resource'>[] }>;
   }>;
 }
 
@@ -53,9 +55,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       const request = JSON.parse(body) as OtlpRequest;
       for (const { resource, scopeSpans } of request.resourceSpans) {
-        const service = resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
+        const attributes = Object.fromEntries((resource?.attributes ?? []).map((a) => [a.key, plainValue(a.value)]));
+        const service = typeof attributes['service.name'] === 'string' ? attributes['service.name'] : undefined;
         const spans = scopeSpans.flatMap((s) => s.spans);
-        receiver.spans.push(...spans.map((span) => (service === undefined ? span : { ...span, service })));
+        receiver.spans.push(
+          ...spans.map((span) => ({ ...span, resource: attributes, ...(service === undefined ? {} : { service }) })),
+        );
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
