@@ -180,6 +180,18 @@ describe('agent MCP plans and graceful degradation', () => {
     expect((await plan({}, [])).env).toBeUndefined();
   });
 
+  it("without a gateway, names the agent's shared servers for a worker's, with the run's directory and MCP timeouts", async () => {
+    const plan = await manager(
+      { memory, pinned: { ...fault(), scope: 'agent' } },
+      { probe: up, cwd: '/run/dir', timeoutMs: 7000, callTimeoutMs: 1000 },
+    ).prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'pinned'], policy: 'fail' });
+    expect(plan).toMatchObject({
+      shared: ['memory'],
+      sharedCwd: '/run/dir',
+      sharedTimeouts: { startMs: 7000, callMs: 1000 },
+    });
+  });
+
   it("uses the workflow's list when there is one, and [] means none", async () => {
     const m = manager(servers, { probe: up });
     expect(

@@ -130,8 +130,16 @@ export interface AgentMcpPlan {
   shared?: string[];
   /** The run's directory, where a worker starts the shared servers (as this process's gateway would). */
   sharedCwd?: string;
+  /** The run's `mcp_timeout_ms` and `mcp_call_timeout_ms`, which a worker's gateway applies to them. */
+  sharedTimeouts?: SharedMcpTimeouts;
   /** What the agent's environment needs for its servers (claude's own tool-call bound); the workflow's env wins. */
   env?: Record<string, string>;
+}
+
+/** How long a shared server's start may take (`mcp_timeout_ms`), and a request wait for its answer (`mcp_call_timeout_ms`). */
+export interface SharedMcpTimeouts {
+  startMs: number;
+  callMs?: number;
 }
 
 interface ServerState {
@@ -401,12 +409,11 @@ export class McpManager {
       );
     }
     const up = health.filter((h) => h.status === 'up');
-    const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
     const { callTimeoutMs, env } = this.options;
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
       ...(up.length > 0 && callTimeoutMs ? { env: mcpToolTimeoutEnv(callTimeoutMs, env) } : {}),
-      ...(shared.length > 0 ? { shared, ...(this.options.cwd ? { sharedCwd: this.options.cwd } : {}) } : {}),
+      ...this.sharedElsewhere(up.map((h) => h.name)),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({
@@ -414,6 +421,17 @@ export class McpManager {
         error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' },
       })),
     };
+  }
+
+  /**
+   * Without a gateway here (the agent runs on a worker), which of its servers the worker's gateway
+   * shares, and how this run would start and bound them: the run's directory and MCP timeouts.
+   */
+  private sharedElsewhere(names: string[]): Pick<AgentMcpPlan, 'shared' | 'sharedCwd' | 'sharedTimeouts'> {
+    const shared = this.options.gateway ? [] : names.filter((name) => this.shared(name));
+    if (shared.length === 0) return {};
+    const { cwd, timeoutMs: startMs, callTimeoutMs: callMs } = this.options;
+    return { shared, ...(cwd ? { sharedCwd: cwd } : {}), sharedTimeouts: { startMs, ...(callMs ? { callMs } : {}) } };
   }
 
   /**

@@ -90,6 +90,15 @@ describe('WorkerGateways', () => {
     expect(reports.at(-1)).toEqual([expect.objectContaining({ name: 'stuck', calls: 1, failures: 1, crashes: 0 })]);
   });
 
+  it("bounds a run's calls by the run's own mcp_call_timeout_ms, carried by its job, not the worker's", async () => {
+    const hosted = new WorkerGateways({ runEnded: async () => false, callTimeoutMs: 60_000 });
+    cleanups.push(() => hosted.close());
+    const stuck = { stuck: { command: process.execPath, args: [faultServer, '--hang-tool'] } };
+    const lease = await hosted.lease('run-t', stuck, ['stuck'], { timeouts: { startMs: 10_000, callMs: 500 } });
+    await expect(call(lease.servers.stuck, 'hang')).rejects.toThrow(/"stuck" did not answer tools\/call within 500 ms/);
+    lease.release();
+  });
+
   it('gives each run its own gateway and secret, and stops them all on close', async () => {
     const hosted = gateways(new Set());
     const a = await hosted.lease('run-a', servers, ['fault']);
