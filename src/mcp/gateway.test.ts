@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
 import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
@@ -328,6 +333,39 @@ describe('MCP gateway', () => {
     await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
     await waitFor(() => (told.agent > 0 && told.other > 0) || undefined, 20_000, 'both sessions to be told');
     expect(await names()).toContain('added');
+  });
+
+  it('tells the sessions that listed them when a crashed server comes back with other resources or prompts, and only of what changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const later = ['--starts', join(dir, 'starts'), '--later-resource', 'added', '--later-prompt', 'added'];
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1', ...later) });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    // The server declares no listChanged: the gateway does, as it tells of changes across a restart.
+    expect(agent.getServerCapabilities()).toMatchObject({
+      resources: { listChanged: true },
+      prompts: { listChanged: true },
+    });
+    const told: string[] = [];
+    for (const schema of [
+      ToolListChangedNotificationSchema,
+      ResourceListChangedNotificationSchema,
+      PromptListChangedNotificationSchema,
+    ])
+      agent.setNotificationHandler(schema, (notification) => void told.push(notification.method));
+    const resources = async () => (await agent.listResources()).resources.map((r) => r.uri);
+    const prompts = async () => (await agent.listPrompts()).prompts.map((p) => p.name);
+    await agent.listTools();
+    expect(await resources()).toEqual(['fault://base']);
+    expect(await prompts()).toEqual(['base']);
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    await waitFor(() => told.length >= 2 || undefined, 20_000, 'the session to be told');
+    // The tools are the same after the restart: only the resources and prompts are told of.
+    expect(told).toEqual(['notifications/resources/list_changed', 'notifications/prompts/list_changed']);
+    expect(await resources()).toEqual(['fault://base', 'fault://added']);
+    expect(await prompts()).toEqual(['base', 'added']);
   });
 
   it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {

@@ -27,7 +27,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
 import { newGatewayToken } from './setup.js';
-import { StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
+import { isListMethod, StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
 
 /** How a request through the gateway went, for the breaker and the metrics. */
 export interface GatewayCall {
@@ -270,8 +270,8 @@ export class McpGateway {
             resetTimeoutOnProgress: true,
             ...(onprogress ? { onprogress } : {}),
           });
-          if (message.method === 'tools/list' && !message.params?.cursor && 'tools' in answer)
-            upstream.showedTools(answer.tools);
+          const firstPage = !(message.params as { cursor?: string } | undefined)?.cursor;
+          if (isListMethod(message.method) && firstPage) upstream.showed(message.method, answer);
           return answer;
         });
       });
@@ -343,15 +343,14 @@ export class McpGateway {
   }
 }
 
-/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists may change. */
+/**
+ * What the gateway offers an agent: the upstream's tools, resources and prompts, each of whose lists
+ * may change, if not while the server runs then across a restart, which the gateway tells of (see
+ * `StdioUpstream.compareLists`).
+ */
 function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCapabilities {
-  const pick = (capability: { listChanged?: boolean } | undefined) =>
-    capability && (capability.listChanged ? { listChanged: true } : {});
-  // Tools may change across a restart, which the gateway tells of (see StdioUpstream.compareTools).
-  const tools = upstream?.tools && { listChanged: true };
-  const resources = pick(upstream?.resources);
-  const prompts = pick(upstream?.prompts);
-  return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
+  const offered = (['tools', 'resources', 'prompts'] as const).filter((capability) => upstream?.[capability]);
+  return Object.fromEntries(offered.map((capability) => [capability, { listChanged: true }]));
 }
 
 /** The shared server a request's path names (`/mcp/<name>`, as `url` makes it), if it names one. */
