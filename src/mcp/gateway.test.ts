@@ -266,6 +266,19 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
   });
 
+  it('a server that crashes at every call opens its breaker after three crashes in a row; then calls fail at once, saying so', async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '0') });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    for (let i = 0; i < 3; i++)
+      await expect(agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).rejects.toThrow(/closed/i);
+    expect(manager.breakerState('calc')).toBe('open');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).rejects.toThrow(
+      /MCP server "calc" failed repeatedly; its circuit breaker is open/,
+    );
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'open', crashes: 3 });
+  });
+
   it("a crash while three agents call the server fails their calls, and each one's next call succeeds", async () => {
     const manager = await gatewayRun({ calc: node(faultServer, '--exit-when-waiting', '3') });
     await manager.check(['calc']);

@@ -26,6 +26,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
+import { UncountedFailure } from './manager.js';
 import { newGatewayToken } from './setup.js';
 import { isListMethod, StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
 
@@ -294,10 +295,9 @@ export class McpGateway {
         latencyMs: performance.now() - started,
         ...(error ? { error: error instanceof Error ? error.message : JSON.stringify(error) } : {}),
       });
-    // A call cut off by a crash, or cancelled by its agent, fails but not through the breaker: the
-    // restart deals with a crash (one crash under three agents' calls must not open the breaker for
-    // the restarted server), and a cancel says nothing about the server.
-    let cutOff: { error: unknown } | undefined;
+    // A call cut off by a crash, or cancelled by its agent, fails but is not counted by the breaker,
+    // neither way: the crash counts once (one crash under three agents' calls must not open the
+    // breaker for the restarted server), and a cancel says nothing about the server.
     const run = async () => {
       const live = await upstream.forRequest();
       try {
@@ -306,17 +306,16 @@ export class McpGateway {
         const code = (error as { code?: unknown }).code;
         if (code === ErrorCode.RequestTimeout && !agentSignal.aborted) throw this.unanswered(upstream.name, method);
         if (code !== ErrorCode.ConnectionClosed && !agentSignal.aborted) throw error;
-        cutOff = { error };
-        return undefined;
+        throw new UncountedFailure(error);
       }
     };
     try {
       const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
-      if (cutOff) throw cutOff.error;
       upstream.answered();
       report(true);
-      return result as T;
-    } catch (error) {
+      return result;
+    } catch (caught) {
+      const error = caught instanceof UncountedFailure ? caught.failure : caught;
       report(false, error);
       throw error;
     }

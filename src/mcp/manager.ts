@@ -160,10 +160,21 @@ const waitBackoff = new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000
 const isDown = (health: ServerHealth): boolean => health.status === 'down';
 
 /**
+ * A request's failure that says nothing of its server's health, neither failure nor success to the
+ * breaker: a call cut off by the server's crash (the crash itself counts, once) or cancelled by its agent.
+ */
+export class UncountedFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('a failure the circuit breaker does not count', { cause: failure });
+  }
+}
+
+/**
  * Failures that say the server is unwell (it crashed, timed out, could not start); an MCP error the
  * server answered with (unknown tool, bad arguments) says it is working, so the breaker ignores it.
  */
 const countsAgainstServer = (error: Error): boolean => {
+  if (error instanceof UncountedFailure) return false;
   // McpError's numeric code, read without loading the SDK's schemas here: ConnectionClosed, RequestTimeout.
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === -32000 || code === -32001;
@@ -489,11 +500,19 @@ export class McpManager {
     this.saveDue.unref();
   }
 
-  /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
+  /**
+   * Records a shared server's crash or restart. A crash is one failure to its breaker, however many
+   * calls it cut off (they are not counted): three in a row without an answer between open it. A
+   * crashed server is re-checked before the next agent starts.
+   */
   recordLifecycle(event: McpEventMap['mcp.lifecycle']): void {
     const state = this.state(event.server);
     state.traffic.recordLifecycle(event);
-    if (event.state === 'crashed') state.healthy = undefined;
+    if (event.state === 'crashed') {
+      state.healthy = undefined;
+      const crash = new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${event.server}" exited`);
+      void state.breaker.execute(() => Promise.reject(crash)).catch(() => undefined);
+    }
     this.events.emit('mcp.lifecycle', event);
     this.saveHealth();
   }
