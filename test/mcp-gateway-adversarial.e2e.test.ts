@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -390,6 +391,44 @@ describe.runIf(requireProgram('redis-server'))(
         expect(answer('sharer')).toContain('caller-mark-8');
         // The worker runs from the repository's root (startCli's cwd); the run's directory is the model's home.
         expect(answer('wherer')).toContain(model.home.dir);
+      } finally {
+        worker.kill('SIGTERM');
+        await worker.output;
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    });
+
+    it("a worker's gateway bounds a hung call by the run's mcp_call_timeout_ms, not the worker's own; status counts it as the worker's", async () => {
+      const path = workflow(
+        'worker-stuck',
+        [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])} }`],
+        `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck] }] }\n`,
+      );
+      const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+      // The worker keeps the default bound (5 min); the run asks for 3 s.
+      const worker = startCli(['worker'], { env: redisEnv });
+      try {
+        await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+        const runEnv = { ...redisEnv, BATON_MCP_CALL_TIMEOUT_MS: '3000' };
+        const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: runEnv });
+        expect(code, stderr).toBe(0);
+        const summary = JSON.parse(stdout) as RunSummary;
+        const [agent] = summary.phases.flatMap((p) => p.agents);
+        expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+        // The worker's gateway answered first, naming the run's bound (claude's own would say "timed out after 8s").
+        expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(
+          /"stuck" did not answer tools\/call within 3000 ms \(mcp_call_timeout_ms\)/,
+        );
+        const health = await waitFor(
+          async () => {
+            const status = await runCli(['status', summary.runId, '--json'], { env: runEnv });
+            const rows = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+            return rows.find((h) => h.name === 'stuck' && h.failures === 1);
+          },
+          20_000,
+          "the worker's report of the failed call",
+        );
+        expect(health).toMatchObject({ crashes: 0, sources: expect.arrayContaining([`${hostname()}:${worker.pid}`]) });
       } finally {
         worker.kill('SIGTERM');
         await worker.output;
