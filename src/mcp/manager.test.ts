@@ -204,6 +204,16 @@ describe('agent MCP plans and graceful degradation', () => {
     ).toEqual({});
   });
 
+  it("a server down at preflight shows in the run's health with why, not only its breaker", async () => {
+    const m = manager(servers, { probe: up });
+    await m.prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'dead'], policy: 'degrade' });
+    expect(m.runHealth().find((h) => h.name === 'dead')).toMatchObject({
+      calls: 0,
+      lastError: 'MCP server "dead" is not up: exited',
+    });
+    expect(m.runHealth().find((h) => h.name === 'memory')).not.toHaveProperty('lastError');
+  });
+
   it('degrade: starts without the dead server and records it', async () => {
     const plan = await manager(servers, { probe: up }).prepareAgent({
       agentId: 'a',

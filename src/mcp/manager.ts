@@ -372,6 +372,8 @@ export class McpManager {
                 message: `MCP server "${name}" did not answer initialize + tools/list within ${this.options.timeoutMs} ms (mcp_timeout_ms)`,
               }
             : toErrorInfo(cause);
+      // An open breaker says only that it failed before: the reason stays the one it failed with.
+      if (!(cause instanceof BrokenCircuitError)) state.traffic.recordDown(error.message);
       const health: ServerHealth = {
         name,
         status: 'down',
