@@ -37,6 +37,13 @@ const model = useScriptedModel(
       ),
       ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
       ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
+      // Four calls in a row to a server that dies at every call.
+      ...[1, 2, 3, 4].map((turn) => ({
+        match: { prompt: 'Crash it every time', turn },
+        reply: { toolUse: { name: 'mcp__fragile__add', input: { a: 2, b: turn } } },
+        sequencePer: 'script' as const,
+      })),
+      { match: { prompt: 'Crash it every time' }, reply: { text: 'Gave up on it.' }, sequencePer: 'script' as const },
       ...toolThenText('Call the stuck tool', { name: 'mcp__stuck__hang', input: {} }, 'It hung.'),
       ...toolThenText('Add remotely', { name: 'mcp__remote__add', input: { a: 19, b: 23 } }, 'Added.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
@@ -164,6 +171,29 @@ describe('MCP gateway, held-out variants with real agents', () => {
       JSON.parse(status.stdout) as { mcpHealth: Array<{ name: string; failures: number; crashes: number }> }
     ).mcpHealth;
     expect(health).toEqual([expect.objectContaining({ name: 'stuck', failures: 1, crashes: 0 })]);
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server that dies at every call: each call fails at once, the third crash opens its breaker, the run ends; status shows it', async () => {
+    const path = workflow(
+      'fragile',
+      [`  fragile: { ${nodeServerYaml(faultServer, ['--crash-after', "'0'"], true)} }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Crash it every time, mcpServers: [fragile] }] }\n`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const [agent] = summary.phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('Gave up on it.') });
+    const results = model.server
+      .messageRequests(agent!.sessionId)
+      .slice(1)
+      .map((r) => r.view!.last);
+    for (const result of results.slice(0, 3)) expect(result).toMatch(/connection closed/i);
+    // The fourth is refused by the breaker, without starting the server again.
+    expect(results[3]).toMatch(/MCP server "fragile" failed repeatedly; its circuit breaker is open/);
+    const status = await runCli(['status', summary.runId], { env: env() });
+    expect(status.stdout).toMatch(/fragile\s+run\s+breaker open\s+4 call\(s\), 4 failed.*3 crash\(es\)/);
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 
