@@ -163,6 +163,7 @@ describe('MCP gateway with real agents', () => {
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
       await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
+      await waitFor(() => agentProcessesWithEnv(model.home.dir).length === 0 || undefined, 10_000, 'and every claude');
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
@@ -170,6 +171,7 @@ describe('MCP gateway with real agents', () => {
       const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
       expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
       // baton status sees the server's health over the whole run: the killed orchestrator's calls and the resumed one's.
       const status = await runCli(['status', runId, '--json'], { env: env() });
       const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
