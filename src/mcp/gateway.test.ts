@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -187,6 +188,28 @@ describe('MCP gateway', () => {
     expect((await post({})).status).toBe(401);
     expect((await post({ 'x-baton-gateway-token': 'guess' })).status).toBe(401);
     expect((await post(config.headers ?? {})).status).toBe(200);
+  });
+
+  it("listens on loopback only: the machine's other addresses refuse its port", async () => {
+    const { gateway, config } = await memoryGateway();
+    expect(new URL(config.url).hostname).toBe('127.0.0.1');
+    const connect = (host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = createConnection({ host, port: gateway.port });
+        const done = (outcome: string) => {
+          socket.destroy();
+          resolve(outcome);
+        };
+        socket.once('connect', () => done('connected'));
+        socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+        socket.setTimeout(5000, () => done('timed out'));
+      });
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address && !address.internal && !address.address.startsWith('fe80:'))
+      .map((address) => address!.address);
+    expect(await connect('127.0.0.1')).toBe('connected');
+    for (const host of ['::1', ...others]) expect([host, await connect(host)]).toEqual([host, 'ECONNREFUSED']);
   });
 
   it("a session belongs to its server's path: its id at another server's path is refused, not served by the first server", async () => {
