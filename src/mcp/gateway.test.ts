@@ -190,6 +190,21 @@ describe('MCP gateway', () => {
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
+  it('many agents calling one shared server at once each get the answer to their own call', async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--call-delay', '300') });
+    await manager.check(['calc']);
+    const agents = await Promise.all(Array.from({ length: 12 }, () => agentClient(manager.launch('calc'))));
+    const rounds = [0, 1, 2].map((round) =>
+      Promise.all(
+        agents.map(async (agent, i) =>
+          text(await agent.callTool({ name: 'add', arguments: { a: i, b: round * 100 } })),
+        ),
+      ),
+    );
+    expect(await Promise.all(rounds)).toEqual([0, 1, 2].map((round) => agents.map((_, i) => String(i + round * 100))));
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', calls: 36, failures: 0 });
+  });
+
   it("listens on loopback only: the machine's other addresses refuse its port", async () => {
     const { gateway, config } = await memoryGateway();
     expect(new URL(config.url).hostname).toBe('127.0.0.1');
