@@ -190,6 +190,27 @@ describe('MCP gateway', () => {
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
+  it("forwards a real server's resources, resource templates and prompts (server-everything)", async () => {
+    const manager = await gatewayRun({
+      everything: node(join(modules, '@modelcontextprotocol/server-everything/dist/index.js')),
+    });
+    await manager.check(['everything']);
+    const agent = await agentClient(manager.launch('everything'));
+    const { resources } = await agent.listResources();
+    const architecture = resources.find((r) => r.uri.endsWith('/architecture.md'))!;
+    const read = await agent.readResource({ uri: architecture.uri });
+    expect(read.contents[0]).toMatchObject({ uri: architecture.uri, mimeType: 'text/markdown' });
+    const { resourceTemplates } = await agent.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('demo://resource/dynamic/text/{resourceId}');
+    const { prompts } = await agent.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain('args-prompt');
+    const prompt = await agent.getPrompt({ name: 'args-prompt', arguments: { city: 'Lisbon' } });
+    expect(JSON.stringify(prompt.messages)).toContain('Lisbon');
+    // An unknown resource is the server's answer (an MCP error), not the server's failure.
+    await expect(agent.readResource({ uri: 'demo://nothing/here' })).rejects.toThrow();
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'everything', crashes: 0, breaker: 'closed' });
+  });
+
   it('many agents calling one shared server at once each get the answer to their own call', async () => {
     const manager = await gatewayRun({ calc: node(faultServer, '--call-delay', '300') });
     await manager.check(['calc']);
