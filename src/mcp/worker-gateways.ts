@@ -4,8 +4,8 @@ import type { McpGateway } from './gateway.js';
 import type { SharedMcpTimeouts } from './manager.js';
 import { ServerTraffic } from './run-health.js';
 
-/** How often an idle run's gateway asks whether its run has ended. */
-const RUN_END_POLL_MS = 1000;
+/** How often an idle run's gateway asks whether its run has ended (a cheap read: the server stops soon after the run). */
+const RUN_END_POLL_MS = 250;
 /** How long a run's gateway stays up with none of its agents on this worker, when the run has not ended. */
 const DEFAULT_IDLE_MS = 60_000;
 /** Calls are reported at most this often; crashes, restarts, an agent's end and the gateway's stop at once. */
@@ -38,10 +38,13 @@ export interface SharedMcpStart {
   timeouts?: SharedMcpTimeouts;
 }
 
-/** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
+/**
+ * A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release`
+ * when the job ends (it resolves once the run's servers are stopped, if the run has ended).
+ */
 export interface SharedMcpLease {
   servers: Record<string, McpLaunchConfig>;
-  release: () => void;
+  release: () => Promise<void>;
 }
 
 interface RunGateway {
@@ -80,13 +83,10 @@ export class WorkerGateways {
     started: SharedMcpStart = {},
   ): Promise<SharedMcpLease> {
     const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
-    if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
+    if (stdio.length === 0 || this.closed) return { servers, release: async () => undefined };
     const run = this.join(runId, started.timeouts);
-    let released = false;
-    const release = () => {
-      if (!released) this.leave(runId, run);
-      released = true;
-    };
+    let released: Promise<void> | undefined;
+    const release = () => (released ??= this.leave(runId, run));
     try {
       const gateway = await run.gateway;
       const pointed = { ...servers };
@@ -99,7 +99,7 @@ export class WorkerGateways {
       void this.report(runId, run);
       return { servers: pointed, release };
     } catch (error) {
-      release();
+      await release();
       throw error;
     }
   }
@@ -168,11 +168,17 @@ export class WorkerGateways {
     await this.options.reportHealth?.(runId, health).catch(() => undefined);
   }
 
-  private leave(runId: string, run: RunGateway): void {
-    void this.report(runId, run); // one of the run's agents is done here: what it did shows now
+  /**
+   * One of the run's agents is done here. The last one stops the run's servers at once if the run
+   * has ended (a cancelled run's last job ends before the run does), else watches for its end.
+   */
+  private async leave(runId: string, run: RunGateway): Promise<void> {
+    void this.report(runId, run); // what it did shows now
     run.jobs--;
     if (run.jobs > 0 || this.runs.get(runId) !== run) return;
     run.stopWatching = this.watchIdle(runId);
+    const ended = await this.options.runEnded(runId).catch(() => false);
+    if (ended) await this.stopIdle(runId);
   }
 
   /** While none of the run's agents run here: stop its gateway once the run ends, or after the idle time. */

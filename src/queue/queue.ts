@@ -295,7 +295,7 @@ async function withSharedMcp(
   try {
     return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
   } finally {
-    lease.release();
+    await lease.release();
   }
 }
 
