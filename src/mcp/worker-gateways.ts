@@ -178,7 +178,8 @@ export class WorkerGateways {
     if (run.jobs > 0 || this.runs.get(runId) !== run) return;
     run.stopWatching = this.watchIdle(runId);
     const ended = await this.options.runEnded(runId).catch(() => false);
-    if (ended) await this.stopIdle(runId);
+    // The agent's job has run: a server that will not stop cleanly must not fail it.
+    if (ended) await this.stopIdle(runId).catch(() => undefined);
   }
 
   /** While none of the run's agents run here: stop its gateway once the run ends, or after the idle time. */
