@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +37,13 @@ const model = useScriptedModel(
       ),
       ...toolThenText('Ping the flaky one', { name: 'mcp__flaky__add', input: { a: 40, b: 2 } }, 'Pinged.'),
       ...toolThenText('Ask the shared where it runs', { name: 'mcp__shared__cwd', input: {} }, 'Asked.'),
+      // Four calls in a row to a server that dies at every call.
+      ...[1, 2, 3, 4].map((turn) => ({
+        match: { prompt: 'Crash it every time', turn },
+        reply: { toolUse: { name: 'mcp__fragile__add', input: { a: 2, b: turn } } },
+        sequencePer: 'script' as const,
+      })),
+      { match: { prompt: 'Crash it every time' }, reply: { text: 'Gave up on it.' }, sequencePer: 'script' as const },
       ...toolThenText('Call the stuck tool', { name: 'mcp__stuck__hang', input: {} }, 'It hung.'),
       ...toolThenText('Add remotely', { name: 'mcp__remote__add', input: { a: 19, b: 23 } }, 'Added.'),
       ...toolThenText('List allowed', { name: 'mcp__files__list_allowed_directories', input: {} }, 'Listed.'),
@@ -163,6 +171,29 @@ describe('MCP gateway, held-out variants with real agents', () => {
       JSON.parse(status.stdout) as { mcpHealth: Array<{ name: string; failures: number; crashes: number }> }
     ).mcpHealth;
     expect(health).toEqual([expect.objectContaining({ name: 'stuck', failures: 1, crashes: 0 })]);
+    expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('a shared server that dies at every call: each call fails at once, the third crash opens its breaker, the run ends; status shows it', async () => {
+    const path = workflow(
+      'fragile',
+      [`  fragile: { ${nodeServerYaml(faultServer, ['--crash-after', "'0'"], true)} }`],
+      `  - { id: one, agents: [{ id: caller, prompt: Crash it every time, mcpServers: [fragile] }] }\n`,
+    );
+    const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: env() });
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    const [agent] = summary.phases.flatMap((p) => p.agents);
+    expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('Gave up on it.') });
+    const results = model.server
+      .messageRequests(agent!.sessionId)
+      .slice(1)
+      .map((r) => r.view!.last);
+    for (const result of results.slice(0, 3)) expect(result).toMatch(/connection closed/i);
+    // The fourth is refused by the breaker, without starting the server again.
+    expect(results[3]).toMatch(/MCP server "fragile" failed repeatedly; its circuit breaker is open/);
+    const status = await runCli(['status', summary.runId], { env: env() });
+    expect(status.stdout).toMatch(/fragile\s+run\s+breaker open\s+4 call\(s\), 4 failed.*3 crash\(es\)/);
     expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
   });
 
@@ -390,6 +421,44 @@ describe.runIf(requireProgram('redis-server'))(
         expect(answer('sharer')).toContain('caller-mark-8');
         // The worker runs from the repository's root (startCli's cwd); the run's directory is the model's home.
         expect(answer('wherer')).toContain(model.home.dir);
+      } finally {
+        worker.kill('SIGTERM');
+        await worker.output;
+      }
+      expect(mcpServerProcessesWithEnv(model.home.dir)).toEqual([]);
+    });
+
+    it("a worker's gateway bounds a hung call by the run's mcp_call_timeout_ms, not the worker's own; status counts it as the worker's", async () => {
+      const path = workflow(
+        'worker-stuck',
+        [`  stuck: { ${nodeServerYaml(faultServer, ['--hang-tool'])} }`],
+        `  - { id: one, agents: [{ id: caller, prompt: Call the stuck tool, mcpServers: [stuck] }] }\n`,
+      );
+      const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+      // The worker keeps the default bound (5 min); the run asks for 3 s.
+      const worker = startCli(['worker'], { env: redisEnv });
+      try {
+        await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+        const runEnv = { ...redisEnv, BATON_MCP_CALL_TIMEOUT_MS: '3000' };
+        const { code, stdout, stderr } = await runCli(['run', path, '--json'], { env: runEnv });
+        expect(code, stderr).toBe(0);
+        const summary = JSON.parse(stdout) as RunSummary;
+        const [agent] = summary.phases.flatMap((p) => p.agents);
+        expect(agent).toMatchObject({ status: 'succeeded', result: expect.stringContaining('It hung.') });
+        // The worker's gateway answered first, naming the run's bound (claude's own would say "timed out after 8s").
+        expect(model.server.messageRequests(agent!.sessionId)[1]!.view!.last).toMatch(
+          /"stuck" did not answer tools\/call within 3000 ms \(mcp_call_timeout_ms\)/,
+        );
+        const health = await waitFor(
+          async () => {
+            const status = await runCli(['status', summary.runId, '--json'], { env: runEnv });
+            const rows = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+            return rows.find((h) => h.name === 'stuck' && h.failures === 1);
+          },
+          20_000,
+          "the worker's report of the failed call",
+        );
+        expect(health).toMatchObject({ crashes: 0, sources: expect.arrayContaining([`${hostname()}:${worker.pid}`]) });
       } finally {
         worker.kill('SIGTERM');
         await worker.output;

@@ -152,6 +152,64 @@ describe('MCP gateway variants with real agents', () => {
     expect(leftoverAgents()).toEqual([]);
   });
 
+  it("servers from a project's .mcp.json (type stdio, ${VAR} in its env) and from BATON_MCP_SERVERS: memory shared, filesystem per agent", async () => {
+    const dir = join(model.home.dir, 'sourced');
+    mkdirSync(dir, { recursive: true });
+    const memoryFile = join(model.home.dir, 'sourced-memory.json');
+    writeFileSync(
+      join(dir, '.mcp.json'),
+      JSON.stringify({
+        mcpServers: {
+          memory: {
+            type: 'stdio',
+            command: process.execPath,
+            args: [npmServers.memory],
+            env: { MEMORY_FILE_PATH: '${SOURCED_MEMORY}' },
+          },
+        },
+      }),
+    );
+    const path = join(dir, 'sourced.yaml');
+    writeFileSync(
+      path,
+      `version: 1
+name: sourced
+phases:
+  - { id: store, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }
+  - id: read
+    dependsOn: [store]
+    agents:
+      - { id: reader, prompt: Read the launch date, mcpServers: [memory] }
+      - { id: filer, prompt: Read the notes, mcpServers: [files], cwd: ${join(model.home.dir, 'files')} }
+`,
+    );
+    mkdirSync(join(model.home.dir, 'files'), { recursive: true });
+    writeFileSync(join(model.home.dir, 'files', 'notes.txt'), 'launch notes\n');
+    const configServers = {
+      files: { command: process.execPath, args: [npmServers.filesystem, join(model.home.dir, 'files')] },
+    };
+    const runEnv = env({ SOURCED_MEMORY: memoryFile, BATON_MCP_SERVERS: JSON.stringify(configServers) });
+    const { result, seen } = await serversSeenDuring(() => startCli(['run', path, '--json'], { env: runEnv }).output);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    const agents = summary.phases.flatMap((p) => p.agents);
+    const lastSeenBy = (id: string) => model.server.messageRequests(agents.find((a) => a.id === id)!.sessionId)[1]!;
+    expect(lastSeenBy('reader').view!.last).toContain('set for March 3');
+    expect(lastSeenBy('filer').view!.last).toContain('notes.txt');
+    expect(readFileSync(memoryFile, 'utf8')).toContain('March 3');
+    // One memory process for both phases, the orchestrator's child; files under the filer's claude.
+    const orchestrator = seen.find((s) => s.name === 'memory')?.parent;
+    expect(seen.filter((s) => s.name === 'memory')).toEqual([{ name: 'memory', parent: orchestrator }]);
+    expect(seen.filter((s) => s.name === 'files' && s.parent !== orchestrator)).toHaveLength(1);
+    const given = (agent: string) =>
+      JSON.parse(readFileSync(join(dataDir(), 'runs', summary.runId, 'mcp', `${agent}.json`), 'utf8')) as {
+        mcpServers: Record<string, Record<string, unknown>>;
+      };
+    expect(given('reader').mcpServers.memory).toMatchObject({ type: 'http' });
+    expect(given('filer').mcpServers.files).toMatchObject({ command: process.execPath });
+    expect(leftoverServers()).toEqual([]);
+  });
+
   it('an http server passes straight through beside a shared stdio one', async () => {
     const port = await freePort();
     const remote = spawn(process.execPath, [npmServers.everything, 'streamableHttp'], {
@@ -288,11 +346,9 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a worker: cancel 
       expect((await runCli(['cancel', runId], { env: redisEnv })).code).toBe(0);
       const { stdout } = await orchestrator.output;
       expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
-      await waitFor(
-        () => (leftoverServers().length === 0 && leftoverAgents().length === 0) || undefined,
-        20_000,
-        'the worker to stop the run’s server and agent',
-      );
+      // The worker stopped them before it reported the agent's job done, so before the run ended.
+      expect(leftoverServers()).toEqual([]);
+      expect(leftoverAgents()).toEqual([]);
       expect(worker.exitCode).toBeNull();
     } finally {
       orchestrator.kill('SIGKILL');

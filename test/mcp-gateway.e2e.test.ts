@@ -163,6 +163,7 @@ describe('MCP gateway with real agents', () => {
       orchestrator.kill('SIGKILL');
       await orchestrator.output;
       await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
+      await waitFor(() => agentProcessesWithEnv(model.home.dir).length === 0 || undefined, 10_000, 'and every claude');
       const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
@@ -170,6 +171,7 @@ describe('MCP gateway with real agents', () => {
       const reader = (JSON.parse(resumed.stdout) as RunSummary).phases[1]!.agents[0]!;
       expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
       expect(leftoverServers()).toEqual([]);
+      expect(agentProcessesWithEnv(model.home.dir)).toEqual([]);
       // baton status sees the server's health over the whole run: the killed orchestrator's calls and the resumed one's.
       const status = await runCli(['status', runId, '--json'], { env: env() });
       const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
@@ -226,6 +228,50 @@ describe('MCP gateway with real agents', () => {
     const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
     expect(health.find((h) => h.name === 'calc')).toMatchObject({ calls: 4, failures: 2, crashes: 1, restarts: 1 });
     expect(leftoverServers()).toEqual([]);
+  });
+
+  it('a shared memory server SIGKILLed from outside between two calls is restarted: a later agent reads what was stored before; status counts the crash', async () => {
+    const path = workflow(
+      'killed-server',
+      `  - { id: store, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }
+  - { id: recall, dependsOn: [store], agents: [{ id: slow, prompt: Slow recall of the launch, mcpServers: [memory] }] }
+  - { id: read, dependsOn: [recall], agents: [{ id: reader, prompt: Read the launch date, mcpServers: [memory] }] }
+`,
+    );
+    const run = startCli(['run', path, '--json'], { env: env() });
+    const store = openSqliteStore({ dataDir: dataDir() });
+    try {
+      const killed = await waitFor(
+        async () => {
+          const [latest] = await store.listRuns({ limit: 1 });
+          if (latest?.workflowName !== 'killed-server') return undefined;
+          const slow = (await store.listAgents(latest.id)).find((a) => a.id === 'slow');
+          if (!slow || model.server.messageRequests(slow.sessionId).length < 2) return undefined;
+          return mcpServerProcessesWithEnv(model.home.dir, 'memory')[0];
+        },
+        90_000,
+        'the slow agent to have had its answer from memory',
+      );
+      process.kill(killed, 'SIGKILL');
+      const { code, stdout, stderr } = await run.output;
+      expect(code, stderr).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      const reader = summary.phases[2]!.agents[0]!;
+      expect(model.server.messageRequests(reader.sessionId)[1]!.view!.last).toContain('set for March 3');
+      const status = await runCli(['status', summary.runId, '--json'], { env: env() });
+      const health = (JSON.parse(status.stdout) as { mcpHealth: Array<Record<string, unknown>> }).mcpHealth;
+      expect(health.find((h) => h.name === 'memory')).toMatchObject({
+        calls: 3,
+        failures: 0,
+        crashes: 1,
+        restarts: 1,
+        breaker: 'closed',
+      });
+      expect(leftoverServers()).toEqual([]);
+    } finally {
+      run.kill('SIGKILL');
+      await store.close();
+    }
   });
 
   it('the live gateway of a run refuses a request without its secret, or with a wrong one; no MCP server, nor what its launcher started, outlives the run cancelled', async () => {

@@ -121,8 +121,8 @@ describe('MCP servers for real agents', () => {
     expect(Object.keys(file.mcpServers)).toEqual(['memory']);
   });
 
-  it('a run with one of two servers dead finishes degraded, with the missing server recorded and told to the agent', async () => {
-    const { code, agent } = await runAgentWith(
+  it('a run with one of two servers dead finishes degraded, with the missing server recorded and told to the agent; status says why', async () => {
+    const { code, summary, agent } = await runAgentWith(
       'degraded',
       `  ok: ${faultEntry()}\n  dead: ${faultEntry('--exit-at-start')}`,
       '{ id: pinger, prompt: Ping both servers, mcpServers: [ok, dead], onMcpUnavailable: degrade }',
@@ -140,6 +140,8 @@ describe('MCP servers for real agents', () => {
     expect(requests[0]!.view!.system).toMatch(/- dead: UNAVAILABLE/);
     expect(requests[0]!.view!.system).toMatch(/- ok: available \(2 tools/);
     expect(requests[1]!.view!.last).toContain('pong');
+    const status = await runCli(['status', summary.runId], { env: env() });
+    expect(status.stdout).toMatch(/dead\s+run\s+breaker open .*last error: MCP server "dead" is not up/);
   });
 
   it('an MCP server that crashes mid-task fails that tool call, not the agent', async () => {

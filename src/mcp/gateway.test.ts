@@ -1,10 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
 import type { McpLaunchConfig, McpServerEntry } from './catalog.js';
@@ -184,6 +190,64 @@ describe('MCP gateway', () => {
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
+  it("forwards a real server's resources, resource templates and prompts (server-everything)", async () => {
+    const manager = await gatewayRun({
+      everything: node(join(modules, '@modelcontextprotocol/server-everything/dist/index.js')),
+    });
+    await manager.check(['everything']);
+    const agent = await agentClient(manager.launch('everything'));
+    const { resources } = await agent.listResources();
+    const architecture = resources.find((r) => r.uri.endsWith('/architecture.md'))!;
+    const read = await agent.readResource({ uri: architecture.uri });
+    expect(read.contents[0]).toMatchObject({ uri: architecture.uri, mimeType: 'text/markdown' });
+    const { resourceTemplates } = await agent.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('demo://resource/dynamic/text/{resourceId}');
+    const { prompts } = await agent.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain('args-prompt');
+    const prompt = await agent.getPrompt({ name: 'args-prompt', arguments: { city: 'Lisbon' } });
+    expect(JSON.stringify(prompt.messages)).toContain('Lisbon');
+    // An unknown resource is the server's answer (an MCP error), not the server's failure.
+    await expect(agent.readResource({ uri: 'demo://nothing/here' })).rejects.toThrow();
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'everything', crashes: 0, breaker: 'closed' });
+  });
+
+  it('many agents calling one shared server at once each get the answer to their own call', async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--call-delay', '300') });
+    await manager.check(['calc']);
+    const agents = await Promise.all(Array.from({ length: 12 }, () => agentClient(manager.launch('calc'))));
+    const rounds = [0, 1, 2].map((round) =>
+      Promise.all(
+        agents.map(async (agent, i) =>
+          text(await agent.callTool({ name: 'add', arguments: { a: i, b: round * 100 } })),
+        ),
+      ),
+    );
+    expect(await Promise.all(rounds)).toEqual([0, 1, 2].map((round) => agents.map((_, i) => String(i + round * 100))));
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', calls: 36, failures: 0 });
+  });
+
+  it("listens on loopback only: the machine's other addresses refuse its port", async () => {
+    const { gateway, config } = await memoryGateway();
+    expect(new URL(config.url).hostname).toBe('127.0.0.1');
+    const connect = (host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = createConnection({ host, port: gateway.port });
+        const done = (outcome: string) => {
+          socket.destroy();
+          resolve(outcome);
+        };
+        socket.once('connect', () => done('connected'));
+        socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+        socket.setTimeout(5000, () => done('timed out'));
+      });
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address && !address.internal && !address.address.startsWith('fe80:'))
+      .map((address) => address!.address);
+    expect(await connect('127.0.0.1')).toBe('connected');
+    for (const host of ['::1', ...others]) expect([host, await connect(host)]).toEqual([host, 'ECONNREFUSED']);
+  });
+
   it("a session belongs to its server's path: its id at another server's path is refused, not served by the first server", async () => {
     const manager = await gatewayRun({ first: node(faultServer), second: node(faultServer, '--env-tool') });
     await manager.check(['first', 'second']);
@@ -261,6 +325,19 @@ describe('MCP gateway', () => {
     expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', crashes: 1, restarts: 1, failures: 1 });
   });
 
+  it('a server that crashes at every call opens its breaker after three crashes in a row; then calls fail at once, saying so', async () => {
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '0') });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    for (let i = 0; i < 3; i++)
+      await expect(agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).rejects.toThrow(/closed/i);
+    expect(manager.breakerState('calc')).toBe('open');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).rejects.toThrow(
+      /MCP server "calc" failed repeatedly; its circuit breaker is open/,
+    );
+    expect(manager.runHealth()[0]).toMatchObject({ name: 'calc', breaker: 'open', crashes: 3 });
+  });
+
   it("a crash while three agents call the server fails their calls, and each one's next call succeeds", async () => {
     const manager = await gatewayRun({ calc: node(faultServer, '--exit-when-waiting', '3') });
     await manager.check(['calc']);
@@ -328,6 +405,39 @@ describe('MCP gateway', () => {
     await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
     await waitFor(() => (told.agent > 0 && told.other > 0) || undefined, 20_000, 'both sessions to be told');
     expect(await names()).toContain('added');
+  });
+
+  it('tells the sessions that listed them when a crashed server comes back with other resources or prompts, and only of what changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const later = ['--starts', join(dir, 'starts'), '--later-resource', 'added', '--later-prompt', 'added'];
+    const manager = await gatewayRun({ calc: node(faultServer, '--crash-after', '1', ...later) });
+    await manager.check(['calc']);
+    const agent = await agentClient(manager.launch('calc'));
+    // The server declares no listChanged: the gateway does, as it tells of changes across a restart.
+    expect(agent.getServerCapabilities()).toMatchObject({
+      resources: { listChanged: true },
+      prompts: { listChanged: true },
+    });
+    const told: string[] = [];
+    for (const schema of [
+      ToolListChangedNotificationSchema,
+      ResourceListChangedNotificationSchema,
+      PromptListChangedNotificationSchema,
+    ])
+      agent.setNotificationHandler(schema, (notification) => void told.push(notification.method));
+    const resources = async () => (await agent.listResources()).resources.map((r) => r.uri);
+    const prompts = async () => (await agent.listPrompts()).prompts.map((p) => p.name);
+    await agent.listTools();
+    expect(await resources()).toEqual(['fault://base']);
+    expect(await prompts()).toEqual(['base']);
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    await waitFor(() => told.length >= 2 || undefined, 20_000, 'the session to be told');
+    // The tools are the same after the restart: only the resources and prompts are told of.
+    expect(told).toEqual(['notifications/resources/list_changed', 'notifications/prompts/list_changed']);
+    expect(await resources()).toEqual(['fault://base', 'fault://added']);
+    expect(await prompts()).toEqual(['base', 'added']);
   });
 
   it("calls cancelled by their agent do not count against the server's breaker: after three, the next is answered", async () => {

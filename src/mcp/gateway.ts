@@ -26,8 +26,9 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
+import { UncountedFailure } from './manager.js';
 import { newGatewayToken } from './setup.js';
-import { StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
+import { isListMethod, StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
 
 /** How a request through the gateway went, for the breaker and the metrics. */
 export interface GatewayCall {
@@ -270,8 +271,8 @@ export class McpGateway {
             resetTimeoutOnProgress: true,
             ...(onprogress ? { onprogress } : {}),
           });
-          if (message.method === 'tools/list' && !message.params?.cursor && 'tools' in answer)
-            upstream.showedTools(answer.tools);
+          const firstPage = !(message.params as { cursor?: string } | undefined)?.cursor;
+          if (isListMethod(message.method) && firstPage) upstream.showed(message.method, answer);
           return answer;
         });
       });
@@ -294,10 +295,9 @@ export class McpGateway {
         latencyMs: performance.now() - started,
         ...(error ? { error: error instanceof Error ? error.message : JSON.stringify(error) } : {}),
       });
-    // A call cut off by a crash, or cancelled by its agent, fails but not through the breaker: the
-    // restart deals with a crash (one crash under three agents' calls must not open the breaker for
-    // the restarted server), and a cancel says nothing about the server.
-    let cutOff: { error: unknown } | undefined;
+    // A call cut off by a crash, or cancelled by its agent, fails but is not counted by the breaker,
+    // neither way: the crash counts once (one crash under three agents' calls must not open the
+    // breaker for the restarted server), and a cancel says nothing about the server.
     const run = async () => {
       const live = await upstream.forRequest();
       try {
@@ -306,17 +306,16 @@ export class McpGateway {
         const code = (error as { code?: unknown }).code;
         if (code === ErrorCode.RequestTimeout && !agentSignal.aborted) throw this.unanswered(upstream.name, method);
         if (code !== ErrorCode.ConnectionClosed && !agentSignal.aborted) throw error;
-        cutOff = { error };
-        return undefined;
+        throw new UncountedFailure(error);
       }
     };
     try {
       const result = await (this.options.guard ? this.options.guard(upstream.name, run) : run());
-      if (cutOff) throw cutOff.error;
       upstream.answered();
       report(true);
-      return result as T;
-    } catch (error) {
+      return result;
+    } catch (caught) {
+      const error = caught instanceof UncountedFailure ? caught.failure : caught;
       report(false, error);
       throw error;
     }
@@ -343,15 +342,14 @@ export class McpGateway {
   }
 }
 
-/** What the gateway offers an agent: the upstream's tools, resources and prompts, and whether their lists may change. */
+/**
+ * What the gateway offers an agent: the upstream's tools, resources and prompts, each of whose lists
+ * may change, if not while the server runs then across a restart, which the gateway tells of (see
+ * `StdioUpstream.compareLists`).
+ */
 function offeredCapabilities(upstream: ServerCapabilities | undefined): ServerCapabilities {
-  const pick = (capability: { listChanged?: boolean } | undefined) =>
-    capability && (capability.listChanged ? { listChanged: true } : {});
-  // Tools may change across a restart, which the gateway tells of (see StdioUpstream.compareTools).
-  const tools = upstream?.tools && { listChanged: true };
-  const resources = pick(upstream?.resources);
-  const prompts = pick(upstream?.prompts);
-  return { ...(tools ? { tools } : {}), ...(resources ? { resources } : {}), ...(prompts ? { prompts } : {}) };
+  const offered = (['tools', 'resources', 'prompts'] as const).filter((capability) => upstream?.[capability]);
+  return Object.fromEntries(offered.map((capability) => [capability, { listChanged: true }]));
 }
 
 /** The shared server a request's path names (`/mcp/<name>`, as `url` makes it), if it names one. */

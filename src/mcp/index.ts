@@ -2,7 +2,7 @@ export { buildCatalog, mcpServerSchema } from './catalog.js';
 export type { McpCatalog, McpLaunchConfig, McpServerEntry } from './catalog.js';
 export { analyzeRequirements } from './requirements.js';
 export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js';
-export type { AgentMcpPlan, McpUnavailablePolicy, ServerHealth } from './manager.js';
+export type { AgentMcpPlan, McpUnavailablePolicy, ServerHealth, SharedMcpTimeouts } from './manager.js';
 export { formatRunHealth, mergeRunHealth } from './run-health.js';
 export type { MergedServerHealth } from './run-health.js';
 export { catalogFor, launchSecretValues, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';

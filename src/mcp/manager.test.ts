@@ -180,6 +180,18 @@ describe('agent MCP plans and graceful degradation', () => {
     expect((await plan({}, [])).env).toBeUndefined();
   });
 
+  it("without a gateway, names the agent's shared servers for a worker's, with the run's directory and MCP timeouts", async () => {
+    const plan = await manager(
+      { memory, pinned: { ...fault(), scope: 'agent' } },
+      { probe: up, cwd: '/run/dir', timeoutMs: 7000, callTimeoutMs: 1000 },
+    ).prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'pinned'], policy: 'fail' });
+    expect(plan).toMatchObject({
+      shared: ['memory'],
+      sharedCwd: '/run/dir',
+      sharedTimeouts: { startMs: 7000, callMs: 1000 },
+    });
+  });
+
   it("uses the workflow's list when there is one, and [] means none", async () => {
     const m = manager(servers, { probe: up });
     expect(
@@ -190,6 +202,16 @@ describe('agent MCP plans and graceful degradation', () => {
     expect(
       (await m.prepareAgent({ agentId: 'a', task: 'Remember it', requested: [], policy: 'fail' })).servers,
     ).toEqual({});
+  });
+
+  it("a server down at preflight shows in the run's health with why, not only its breaker", async () => {
+    const m = manager(servers, { probe: up });
+    await m.prepareAgent({ agentId: 'a', task: 'x', requested: ['memory', 'dead'], policy: 'degrade' });
+    expect(m.runHealth().find((h) => h.name === 'dead')).toMatchObject({
+      calls: 0,
+      lastError: 'MCP server "dead" is not up: exited',
+    });
+    expect(m.runHealth().find((h) => h.name === 'memory')).not.toHaveProperty('lastError');
   });
 
   it('degrade: starts without the dead server and records it', async () => {

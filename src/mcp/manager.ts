@@ -130,8 +130,16 @@ export interface AgentMcpPlan {
   shared?: string[];
   /** The run's directory, where a worker starts the shared servers (as this process's gateway would). */
   sharedCwd?: string;
+  /** The run's `mcp_timeout_ms` and `mcp_call_timeout_ms`, which a worker's gateway applies to them. */
+  sharedTimeouts?: SharedMcpTimeouts;
   /** What the agent's environment needs for its servers (claude's own tool-call bound); the workflow's env wins. */
   env?: Record<string, string>;
+}
+
+/** How long a shared server's start may take (`mcp_timeout_ms`), and a request wait for its answer (`mcp_call_timeout_ms`). */
+export interface SharedMcpTimeouts {
+  startMs: number;
+  callMs?: number;
 }
 
 interface ServerState {
@@ -152,10 +160,21 @@ const waitBackoff = new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000
 const isDown = (health: ServerHealth): boolean => health.status === 'down';
 
 /**
+ * A request's failure that says nothing of its server's health, neither failure nor success to the
+ * breaker: a call cut off by the server's crash (the crash itself counts, once) or cancelled by its agent.
+ */
+export class UncountedFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('a failure the circuit breaker does not count', { cause: failure });
+  }
+}
+
+/**
  * Failures that say the server is unwell (it crashed, timed out, could not start); an MCP error the
  * server answered with (unknown tool, bad arguments) says it is working, so the breaker ignores it.
  */
 const countsAgainstServer = (error: Error): boolean => {
+  if (error instanceof UncountedFailure) return false;
   // McpError's numeric code, read without loading the SDK's schemas here: ConnectionClosed, RequestTimeout.
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === -32000 || code === -32001;
@@ -353,6 +372,8 @@ export class McpManager {
                 message: `MCP server "${name}" did not answer initialize + tools/list within ${this.options.timeoutMs} ms (mcp_timeout_ms)`,
               }
             : toErrorInfo(cause);
+      // An open breaker says only that it failed before: the reason stays the one it failed with.
+      if (!(cause instanceof BrokenCircuitError)) state.traffic.recordDown(error.message);
       const health: ServerHealth = {
         name,
         status: 'down',
@@ -401,12 +422,11 @@ export class McpManager {
       );
     }
     const up = health.filter((h) => h.status === 'up');
-    const shared = this.options.gateway ? [] : up.filter((h) => this.shared(h.name)).map((h) => h.name);
     const { callTimeoutMs, env } = this.options;
     return {
       servers: Object.fromEntries(up.map((h) => [h.name, this.launch(h.name)])),
       ...(up.length > 0 && callTimeoutMs ? { env: mcpToolTimeoutEnv(callTimeoutMs, env) } : {}),
-      ...(shared.length > 0 ? { shared, ...(this.options.cwd ? { sharedCwd: this.options.cwd } : {}) } : {}),
+      ...this.sharedElsewhere(up.map((h) => h.name)),
       chosen,
       available: up.map((h) => ({ name: h.name, tools: h.tools.length })),
       missing: down.map((h) => ({
@@ -414,6 +434,17 @@ export class McpManager {
         error: h.error ?? { code: ErrorCodes.mcpUnavailable, message: 'down' },
       })),
     };
+  }
+
+  /**
+   * Without a gateway here (the agent runs on a worker), which of its servers the worker's gateway
+   * shares, and how this run would start and bound them: the run's directory and MCP timeouts.
+   */
+  private sharedElsewhere(names: string[]): Pick<AgentMcpPlan, 'shared' | 'sharedCwd' | 'sharedTimeouts'> {
+    const shared = this.options.gateway ? [] : names.filter((name) => this.shared(name));
+    if (shared.length === 0) return {};
+    const { cwd, timeoutMs: startMs, callTimeoutMs: callMs } = this.options;
+    return { shared, ...(cwd ? { sharedCwd: cwd } : {}), sharedTimeouts: { startMs, ...(callMs ? { callMs } : {}) } };
   }
 
   /**
@@ -471,11 +502,19 @@ export class McpManager {
     this.saveDue.unref();
   }
 
-  /** Records a shared server's crash or restart; a crashed server is re-checked before the next agent starts. */
+  /**
+   * Records a shared server's crash or restart. A crash is one failure to its breaker, however many
+   * calls it cut off (they are not counted): three in a row without an answer between open it. A
+   * crashed server is re-checked before the next agent starts.
+   */
   recordLifecycle(event: McpEventMap['mcp.lifecycle']): void {
     const state = this.state(event.server);
     state.traffic.recordLifecycle(event);
-    if (event.state === 'crashed') state.healthy = undefined;
+    if (event.state === 'crashed') {
+      state.healthy = undefined;
+      const crash = new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${event.server}" exited`);
+      void state.breaker.execute(() => Promise.reject(crash)).catch(() => undefined);
+    }
     this.events.emit('mcp.lifecycle', event);
     this.saveHealth();
   }

@@ -20,6 +20,11 @@ export class ServerTraffic {
     if (!call.ok) this.failures++;
   }
 
+  /** A preflight that found the server down: why, for whoever reads the run's health. */
+  recordDown(error: string): void {
+    this.lastError = error;
+  }
+
   recordLifecycle(event: LifecycleEvent): void {
     if (event.state === 'crashed') this.crashes++;
     if (event.state === 'restarted') this.restarts++;

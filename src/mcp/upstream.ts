@@ -49,6 +49,50 @@ export interface UpstreamOptions {
 export type ListChangedMethod =
   'notifications/tools/list_changed' | 'notifications/resources/list_changed' | 'notifications/prompts/list_changed';
 
+/** The lists a restart may change: the capability that offers each, its items' key, how to list it, what tells of a change. */
+const lists = {
+  'tools/list': {
+    capability: 'tools',
+    key: 'tools',
+    list: (client: Client) => client.listTools(),
+    changed: 'notifications/tools/list_changed',
+  },
+  'resources/list': {
+    capability: 'resources',
+    key: 'resources',
+    list: (client: Client) => client.listResources(),
+    changed: 'notifications/resources/list_changed',
+  },
+  'resources/templates/list': {
+    capability: 'resources',
+    key: 'resourceTemplates',
+    list: (client: Client) => client.listResourceTemplates(),
+    changed: 'notifications/resources/list_changed',
+  },
+  'prompts/list': {
+    capability: 'prompts',
+    key: 'prompts',
+    list: (client: Client) => client.listPrompts(),
+    changed: 'notifications/prompts/list_changed',
+  },
+} as const satisfies Record<
+  string,
+  {
+    capability: 'tools' | 'resources' | 'prompts';
+    key: string;
+    list: (client: Client) => Promise<object>;
+    changed: ListChangedMethod;
+  }
+>;
+
+export type ListMethod = keyof typeof lists;
+
+/** A list answer's items, as JSON (what is compared). */
+const itemsOf = (method: ListMethod, answer: object): string =>
+  JSON.stringify((answer as Record<string, unknown>)[lists[method].key] ?? []);
+
+export const isListMethod = (method: string): method is ListMethod => Object.hasOwn(lists, method);
+
 /** The MCP SDK's own default for a request, initialize included. */
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 
@@ -81,8 +125,8 @@ export class StdioUpstream {
   private restartsInARow = 0;
   /** Aborted by `close`: a start still waiting for the server's answer stops (and the SDK ends the process). */
   private readonly stopping = new AbortController();
-  /** The tools agents were last shown (the first page of a tools/list, as JSON), to compare after a restart. */
-  private toolsShown?: string;
+  /** What agents were last shown of each list (its first page's items, as JSON), to compare after a restart. */
+  private readonly shown = new Map<ListMethod, string>();
 
   constructor(private readonly options: UpstreamOptions) {}
 
@@ -171,26 +215,31 @@ export class StdioUpstream {
       closed?.();
       if (!this.closed) this.crashed();
     };
-    void this.compareTools(client).catch(() => undefined); // a server gone again: its next start compares
+    void this.compareLists(client).catch(() => undefined); // a server gone again: its next start compares
     return client;
   }
 
-  /** Notes the tools an agent was shown: a restart that changes them is told to every session. */
-  showedTools(tools: unknown): void {
-    this.toolsShown = JSON.stringify(tools);
+  /** Notes the first page of a list an agent was shown (a tools/list answer, say): a restart that changes it is told. */
+  showed(method: ListMethod, answer: object): void {
+    this.shown.set(method, itemsOf(method, answer));
   }
 
   /**
-   * A server started again (after a crash, or after its restarts gave up) may offer other tools (an
-   * upgrade, a changed config): agents shown the old ones are told to list them again, as the server
-   * itself would tell them of a change. The first start has shown nothing yet, and costs nothing here.
+   * A server started again (after a crash, or after its restarts gave up) may offer other tools,
+   * resources or prompts (an upgrade, a changed config): agents shown the old ones are told to list
+   * them again, as the server itself would tell them of a change; a list that is the same is not told
+   * of. The first start has shown nothing yet, and costs nothing here.
    */
-  private async compareTools(client: Client): Promise<void> {
-    if (this.toolsShown === undefined || !client.getServerCapabilities()?.tools) return;
-    const shown = JSON.stringify((await client.listTools()).tools);
-    if (shown === this.toolsShown) return;
-    this.toolsShown = shown;
-    this.options.onListChanged?.('notifications/tools/list_changed');
+  private async compareLists(client: Client): Promise<void> {
+    const told = new Set<ListChangedMethod>();
+    for (const [method, before] of this.shown) {
+      const { capability, list, changed } = lists[method];
+      const now = itemsOf(method, client.getServerCapabilities()?.[capability] ? await list(client) : {});
+      if (now === before) continue;
+      this.shown.set(method, now);
+      if (!told.has(changed)) this.options.onListChanged?.(changed);
+      told.add(changed);
+    }
   }
 
   /** The server answered a request: it may be restarted again as often as after its first crash. */

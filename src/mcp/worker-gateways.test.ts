@@ -51,11 +51,21 @@ describe('WorkerGateways', () => {
     await expect(call(second.servers.fault)).resolves.toMatchObject({ content: [{ text: '5' }] });
     expect(await hosted.pids()).toHaveLength(1);
 
-    first.release();
-    second.release();
+    await first.release();
+    await second.release();
     expect(await hosted.pids()).toHaveLength(1); // the run goes on: a later phase may use it again
     ended.add('run-a');
     await waitFor(async () => (await hosted.pids()).length === 0 || undefined, 5000, 'the server to stop');
+  });
+
+  it("the last job of a run that has ended (a cancel, say) stops the run's servers before its release resolves", async () => {
+    const ended = new Set<string>();
+    const hosted = gateways(ended);
+    const lease = await hosted.lease('run-c', servers, ['fault']);
+    await call(lease.servers.fault);
+    ended.add('run-c');
+    await lease.release();
+    expect(await hosted.pids()).toEqual([]);
   });
 
   it("reports each run's servers: on lease, when an agent is done here, and once more when the gateway stops", async () => {
@@ -66,7 +76,7 @@ describe('WorkerGateways', () => {
     expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining({ name: 'fault', calls: 0 })] });
     await call(lease.servers.fault);
     await call(lease.servers.fault);
-    lease.release();
+    await lease.release();
     const done = { name: 'fault', scope: 'run', breaker: 'closed', calls: 2, failures: 0, crashes: 0, restarts: 0 };
     expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
     const before = reports.length;
@@ -86,8 +96,17 @@ describe('WorkerGateways', () => {
     const stuck = { stuck: { command: process.execPath, args: [faultServer, '--hang-tool'] } };
     const lease = await hosted.lease('run-h', stuck, ['stuck']);
     await expect(call(lease.servers.stuck, 'hang')).rejects.toThrow(/"stuck" did not answer tools\/call within 500 ms/);
-    lease.release();
+    await lease.release();
     expect(reports.at(-1)).toEqual([expect.objectContaining({ name: 'stuck', calls: 1, failures: 1, crashes: 0 })]);
+  });
+
+  it("bounds a run's calls by the run's own mcp_call_timeout_ms, carried by its job, not the worker's", async () => {
+    const hosted = new WorkerGateways({ runEnded: async () => false, callTimeoutMs: 60_000 });
+    cleanups.push(() => hosted.close());
+    const stuck = { stuck: { command: process.execPath, args: [faultServer, '--hang-tool'] } };
+    const lease = await hosted.lease('run-t', stuck, ['stuck'], { timeouts: { startMs: 10_000, callMs: 500 } });
+    await expect(call(lease.servers.stuck, 'hang')).rejects.toThrow(/"stuck" did not answer tools\/call within 500 ms/);
+    await lease.release();
   });
 
   it('gives each run its own gateway and secret, and stops them all on close', async () => {

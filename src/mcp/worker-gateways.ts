@@ -1,10 +1,11 @@
 import type { ServerRunHealth } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 import type { McpGateway } from './gateway.js';
+import type { SharedMcpTimeouts } from './manager.js';
 import { ServerTraffic } from './run-health.js';
 
-/** How often an idle run's gateway asks whether its run has ended. */
-const RUN_END_POLL_MS = 1000;
+/** How often an idle run's gateway asks whether its run has ended (a cheap read: the server stops soon after the run). */
+const RUN_END_POLL_MS = 250;
 /** How long a run's gateway stays up with none of its agents on this worker, when the run has not ended. */
 const DEFAULT_IDLE_MS = 60_000;
 /** Calls are reported at most this often; crashes, restarts, an agent's end and the gateway's stop at once. */
@@ -18,16 +19,32 @@ export interface WorkerGatewaysOptions {
   /** Saves what this worker's gateway saw of a run's servers (for `baton status`); failures are ignored. */
   reportHealth?: (runId: string, health: ServerRunHealth[]) => Promise<void>;
   reportEveryMs?: number;
-  /** `mcp_timeout_ms`: how long a shared server's start may take, and a request wait for it. */
+  /**
+   * `mcp_timeout_ms`: how long a shared server's start may take, and a request wait for it; for a job
+   * that does not carry its run's (`started.timeouts` of `lease`).
+   */
   startTimeoutMs?: number;
-  /** `mcp_call_timeout_ms`: how long an agent's request may wait for its answer. */
+  /** `mcp_call_timeout_ms`: how long an agent's request may wait for its answer; the same. */
   callTimeoutMs?: number;
 }
 
-/** A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release` when the job ends. */
+/** What a job says of how its run starts its shared servers. */
+export interface SharedMcpStart {
+  /** The run's caller's additions to the environment the servers inherit. */
+  env?: Record<string, string>;
+  /** The run's directory. */
+  cwd?: string;
+  /** The run's MCP timeouts: its gateway here applies them, as the orchestrator's would. */
+  timeouts?: SharedMcpTimeouts;
+}
+
+/**
+ * A job's MCP servers, with the shared ones pointed at this worker's gateway for the run; `release`
+ * when the job ends (it resolves once the run's servers are stopped, if the run has ended).
+ */
 export interface SharedMcpLease {
   servers: Record<string, McpLaunchConfig>;
-  release: () => void;
+  release: () => Promise<void>;
 }
 
 interface RunGateway {
@@ -57,21 +74,19 @@ export class WorkerGateways {
    * Points the job's shared servers at the run's gateway on this worker, starting it on first use.
    * A server started here runs in `started.cwd` (the run's directory) and inherits this worker's
    * environment with `started.env` (the run's caller's additions) on top, as a local run's would.
+   * The run's gateway bounds starts and calls by `started.timeouts`, the run's own (else the worker's).
    */
   async lease(
     runId: string,
     servers: Record<string, McpLaunchConfig>,
     shared: string[],
-    started: { env?: Record<string, string>; cwd?: string } = {},
+    started: SharedMcpStart = {},
   ): Promise<SharedMcpLease> {
     const stdio = shared.filter((name) => 'command' in (servers[name] ?? {}));
-    if (stdio.length === 0 || this.closed) return { servers, release: () => undefined };
-    const run = this.join(runId);
-    let released = false;
-    const release = () => {
-      if (!released) this.leave(runId, run);
-      released = true;
-    };
+    if (stdio.length === 0 || this.closed) return { servers, release: async () => undefined };
+    const run = this.join(runId, started.timeouts);
+    let released: Promise<void> | undefined;
+    const release = () => (released ??= this.leave(runId, run));
     try {
       const gateway = await run.gateway;
       const pointed = { ...servers };
@@ -84,7 +99,7 @@ export class WorkerGateways {
       void this.report(runId, run);
       return { servers: pointed, release };
     } catch (error) {
-      release();
+      await release();
       throw error;
     }
   }
@@ -101,10 +116,10 @@ export class WorkerGateways {
     await Promise.all([...this.runs.keys()].map((runId) => this.stop(runId)));
   }
 
-  private join(runId: string): RunGateway {
+  private join(runId: string, timeouts: SharedMcpTimeouts | undefined): RunGateway {
     let run = this.runs.get(runId);
     if (!run) {
-      run = this.startGateway(runId);
+      run = this.startGateway(runId, timeouts);
       this.runs.set(runId, run);
     }
     run.stopWatching?.();
@@ -113,15 +128,15 @@ export class WorkerGateways {
     return run;
   }
 
-  private startGateway(runId: string): RunGateway {
+  private startGateway(runId: string, timeouts: SharedMcpTimeouts | undefined): RunGateway {
     const run: RunGateway = {
       jobs: 0,
       traffic: new Map(),
       // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
       gateway: import('./gateway.js').then(({ McpGateway }) =>
         McpGateway.start({
-          startTimeoutMs: this.options.startTimeoutMs,
-          callTimeoutMs: this.options.callTimeoutMs,
+          startTimeoutMs: timeouts?.startMs ?? this.options.startTimeoutMs,
+          callTimeoutMs: timeouts ? timeouts.callMs : this.options.callTimeoutMs,
           onCall: (call) => {
             trafficOf(run, call.server).recordCall(call);
             this.reportSoon(runId, run);
@@ -153,11 +168,18 @@ export class WorkerGateways {
     await this.options.reportHealth?.(runId, health).catch(() => undefined);
   }
 
-  private leave(runId: string, run: RunGateway): void {
-    void this.report(runId, run); // one of the run's agents is done here: what it did shows now
+  /**
+   * One of the run's agents is done here. The last one stops the run's servers at once if the run
+   * has ended (a cancelled run's last job ends before the run does), else watches for its end.
+   */
+  private async leave(runId: string, run: RunGateway): Promise<void> {
+    void this.report(runId, run); // what it did shows now
     run.jobs--;
     if (run.jobs > 0 || this.runs.get(runId) !== run) return;
     run.stopWatching = this.watchIdle(runId);
+    const ended = await this.options.runEnded(runId).catch(() => false);
+    // The agent's job has run: a server that will not stop cleanly must not fail it.
+    if (ended) await this.stopIdle(runId).catch(() => undefined);
   }
 
   /** While none of the run's agents run here: stop its gateway once the run ends, or after the idle time. */

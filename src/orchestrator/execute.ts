@@ -24,6 +24,7 @@ import {
   type ModelTurn,
   type ToolCall,
 } from '../core/index.js';
+import type { SharedMcpTimeouts } from '../mcp/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import type { RunEventMap } from './events.js';
 import { closeLostAttempts, spendAdded } from './lost-attempts.js';
@@ -64,6 +65,8 @@ export interface AgentJob {
   sharedMcpEnv?: Record<string, string>;
   /** The run's directory: where those shared servers start, as they would in the orchestrator's gateway. */
   sharedMcpCwd?: string;
+  /** The run's MCP timeouts, which the executor's gateway applies to those shared servers. */
+  sharedMcpTimeouts?: SharedMcpTimeouts;
   /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
   traceparent?: string;
 }

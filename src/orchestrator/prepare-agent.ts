@@ -213,6 +213,7 @@ function agentJob(
     },
     ...(made.plan?.shared ? { sharedMcpServers: made.plan.shared } : {}),
     ...(made.plan?.sharedCwd ? { sharedMcpCwd: made.plan.sharedCwd } : {}),
+    ...(made.plan?.sharedTimeouts ? { sharedMcpTimeouts: made.plan.sharedTimeouts } : {}),
     env: { ...made.plan?.env, ...resolved.env },
     retry: retryOptions(config),
     timeoutMs: made.timeout.ms,

@@ -290,12 +290,12 @@ async function withSharedMcp(
   run: (job: AgentJob) => Promise<AgentResult>,
 ): Promise<AgentResult> {
   if (!gateways || !job.sharedMcpServers || !job.spec.mcpServers) return run(job);
-  const started = { env: job.sharedMcpEnv, cwd: job.sharedMcpCwd };
+  const started = { env: job.sharedMcpEnv, cwd: job.sharedMcpCwd, timeouts: job.sharedMcpTimeouts };
   const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers, started);
   try {
     return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
   } finally {
-    lease.release();
+    await lease.release();
   }
 }
 
