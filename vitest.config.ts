@@ -11,6 +11,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
     // Integration tests start real `claude` processes; give them room on a 2-core CI machine.
     testTimeout: 60_000,
+    // Builds the CLI the tests start (test/support/cli-build.ts).
+    globalSetup: ['./test/support/cli-build.ts'],
     hookTimeout: 60_000,
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

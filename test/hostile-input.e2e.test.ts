@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { batonBin, runCli } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,7 +109,7 @@ describe('output to a closed pipe', () => {
     // `true` exits at once, so every write of baton meets a closed pipe (EPIPE).
     const shell = spawnSync(
       'bash',
-      ['-o', 'pipefail', '-c', `"${process.execPath}" --import tsx src/cli/main.ts ${args} | true; echo "exit=$?" >&2`],
+      ['-o', 'pipefail', '-c', `"${process.execPath}" "${batonBin}" ${args} | true; echo "exit=$?" >&2`],
       { env, encoding: 'utf8', cwd: root },
     );
     expect(shell.stderr).not.toMatch(/EPIPE|\n\s+at /);

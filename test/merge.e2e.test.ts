@@ -98,7 +98,7 @@ function scenario(name: string): Scenario {
     dataDir,
     run: async (args, extraEnv) => {
       const result = await runCli([...args, '--data-dir', dataDir], { env: env(extraEnv) });
-      expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
       return result;
     },
     workflow: (yaml) => {

@@ -7,7 +7,7 @@ import { Lexer, type Tokens } from 'marked';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScript, startModelServer } from '../src/model-server/index.js';
 import { isolatedHome, TEST_API_KEY } from './support/agent-env.js';
-import { waitFor } from './support/cli.js';
+import { batonBin, waitFor } from './support/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const example = join(root, 'examples/quick-start');
@@ -37,8 +37,8 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** `npx baton …` as the docs write it, run by this checkout's CLI (TypeScript through tsx). */
-const npxShim = `npx() { if [ "$1" = baton ]; then shift; node --import "${join(root, 'node_modules/tsx/dist/loader.mjs')}" "${join(root, 'src/cli/main.ts')}" "$@"; else command npx "$@"; fi; }`;
+/** `npx baton …` as the docs write it, run by this checkout's CLI (its test build). */
+const npxShim = `npx() { if [ "$1" = baton ]; then shift; node "${batonBin}" "$@"; else command npx "$@"; fi; }`;
 
 /** Runs one line in bash; asynchronously, so that a model server in this process keeps answering. */
 function shell(

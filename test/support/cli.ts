@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const entry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-// tsx by absolute URL, so the CLI also starts in a directory outside this checkout (as a user's project is).
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The test build of the executable (test/support/cli-build.ts builds it from src/ before the tests run). */
+export const batonBin = fileURLToPath(new URL('../../.test-dist/cli/bin.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -13,12 +11,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts `baton <args>` as a real child process (TypeScript through tsx, as `npm run baton` does). */
+/** Starts `baton <args>` as a real child process: the test build of the CLI, bundled from src/ as `npm run build` bundles it. */
 export function startCli(
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd?: string },
 ): ChildProcess & { output: Promise<CliResult>; stdoutSoFar: () => string; stderrSoFar: () => string } {
-  const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
+  const child = spawn(process.execPath, [batonBin, ...args], {
     cwd: options.cwd ?? root,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
