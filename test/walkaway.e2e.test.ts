@@ -163,16 +163,18 @@ describe.runIf(requireProgram('git'))('twenty agents on a real repository, and w
       return started;
     };
     try {
-      // 1. Started; both cleaners ask; killed while they wait, other agents mid-run.
+      // 1. Started; both cleaners ask; killed while they wait, once another agent has finished
+      // (which the resume must not run again), other agents mid-run.
       const first = orchestrate(['run', workflow]);
       const { runId, pending } = await waitFor(
         async () => {
           const [run] = await store.listRuns({ limit: 1 });
           const asked = run ? await store.listApprovals({ runId: run.id, status: 'pending' }) : [];
-          return asked.length === 2 ? { runId: run!.id, pending: asked } : undefined;
+          const finished = run ? (await store.listAgents(run.id)).some((a) => a.status === 'succeeded') : false;
+          return asked.length === 2 && finished ? { runId: run!.id, pending: asked } : undefined;
         },
         120_000,
-        'both cleaners to ask',
+        'both cleaners to ask and another agent to finish',
       );
       expect((await cli(['status', runId])).stdout).toContain(
         `Run ${runId} (walkaway): running, waiting for 2 approval(s): baton approvals --run ${runId}`,
