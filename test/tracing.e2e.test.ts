@@ -113,7 +113,7 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
       });
   }, 120_000);
 
-  it('refuses an OTLP protocol other than http/json with exit 2 naming the variable, before any run is stored', async () => {
+  it('refuses an OTLP protocol it does not speak (grpc) with exit 2 naming the variable, before any run is stored', async () => {
     const otlp = await startOtlpReceiver();
     const cliEnv = env(otlp, {
       BATON_DATA_DIR: join(model.home.dir, 'data-grpc'),
@@ -123,7 +123,7 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect([run.code, run.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
     expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
-    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json');
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf or http/json');
     const runs = await runCli(['runs', '--json'], { env: cliEnv });
     expect(JSON.parse(runs.stdout)).toEqual([]);
     expect(otlp.spans).toEqual([]);

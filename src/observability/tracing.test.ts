@@ -60,8 +60,12 @@ const workflow = parseWorkflow(
   'traced.yaml',
 );
 
-async function tracedRun(behaviour: FakeBehaviour, extra: { runId?: string; resume?: boolean } = {}) {
-  const tracing = await RunTracing.start({ endpoint, env: {} });
+async function tracedRun(
+  behaviour: FakeBehaviour,
+  extra: { runId?: string; resume?: boolean } = {},
+  tracing?: RunTracing,
+) {
+  tracing ??= await RunTracing.start({ endpoint, env: {} });
   const events = new RunEvents();
   tracing.observeRun(events, 'acme');
   const config = { ...defaultConfig(), data_dir: temp.dir, max_retries: 0 };
@@ -95,22 +99,23 @@ describe('OpenTelemetry traces of runs', () => {
     expect(tracingEnabled({ env: { ...collector, OTEL_SDK_DISABLED: 'false' } })).toBe(true);
   });
 
-  it('refuses an OTLP protocol it does not speak (grpc, http/protobuf), naming the variable and the fix, unless traces are off', async () => {
+  it('refuses an OTLP protocol it does not speak (grpc), naming the variable and the fix, unless traces are off', async () => {
     const collector = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
     for (const [name, value] of [
       ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
-      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/protobuf'],
       ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'grpc'],
+      ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/xml'],
     ] as const) {
       const refused = RunTracing.configured(undefined, { ...collector, [name]: value });
       await expect(refused).rejects.toBeInstanceOf(BatonError);
       await expect(refused).rejects.toMatchObject({ code: ErrorCodes.configInvalid });
       await expect(refused).rejects.toThrow(`${name}=${value}`);
-      await expect(refused).rejects.toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json');
+      await expect(refused).rejects.toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf or http/json');
     }
     // The traces' own variable wins over the general one (which Claude Code's own telemetry may use).
     const spoken = [
       { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' },
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' },
       { OTEL_EXPORTER_OTLP_PROTOCOL: ' HTTP/JSON ' },
     ];
     for (const env of spoken) {
@@ -121,6 +126,39 @@ describe('OpenTelemetry traces of runs', () => {
     // Traces off: the protocol is Claude Code's business only.
     const off = { ...collector, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_EXPORTER: 'none' };
     await expect(RunTracing.configured(undefined, off)).resolves.toBeUndefined();
+  });
+
+  it('sends protobuf when the protocol is http/protobuf, the same spans as JSON (ids, parents, attributes, status)', async () => {
+    const behaviour: FakeBehaviour = (spec) =>
+      spec.agentId === 'finder'
+        ? { text: 'found', usage: { inputTokens: 12, outputTokens: 3 }, toolCalls: [call(1, 'Bash', 'error')] }
+        : { error: { code: ErrorCodes.modelInvalidRequest, message: 'bad request', transient: false } };
+    /** Spans as a receiver sees them, by name, their parents by name: span ids are random in each run. */
+    const seen = (runId: string) => {
+      const byId = new Map(receiver.spans.map((s) => [s.spanId, s.name]));
+      const value = (s: OtlpSpan, key: string) => (attr(s, key) === runId ? '<run id>' : attr(s, key));
+      const shown = receiver.spans.map((s) => ({
+        name: s.name,
+        parent: byId.get(s.parentSpanId ?? ''),
+        status: s.status?.code ?? 0,
+        attributes: Object.fromEntries(s.attributes.map((a) => [a.key, value(s, a.key)])),
+        ids: [s.traceId.length, s.spanId.length],
+      }));
+      const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+      receiver.spans = [];
+      return shown.sort(byName);
+    };
+    const runs: Array<{ format: string; spans: ReturnType<typeof seen> }> = [];
+    for (const protocol of ['http/json', 'http/protobuf']) {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol };
+      const summary = await tracedRun(behaviour, {}, await RunTracing.configured(undefined, env));
+      expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(summary.runId)]));
+      runs.push({ format: [...new Set(receiver.formats.splice(0))].join(), spans: seen(summary.runId) });
+    }
+    expect(runs.map((r) => r.format)).toEqual(['json', 'protobuf']);
+    expect(runs[1]!.spans.map((s) => s.name)).toContain('execute_tool Bash');
+    expect(runs[1]!.spans.every((s) => s.ids[0] === 32 && s.ids[1] === 16)).toBe(true);
+    expect(runs[1]!.spans).toEqual(runs[0]!.spans);
   });
 
   it('describes its resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (service.name `baton` otherwise)', async () => {

@@ -65,6 +65,8 @@ export interface TracingOptions {
   env: NodeJS.ProcessEnv;
   /** For tests: where spans go instead of an OTLP exporter. */
   exporter?: SpanExporter;
+  /** How spans are sent (default: read from `env`, see `traceProtocol`). */
+  protocol?: TraceProtocol;
 }
 
 /** The standard switches that turn traces off (`OTEL_SDK_DISABLED=true`, `OTEL_TRACES_EXPORTER=none`). */
@@ -78,20 +80,29 @@ export const tracingEnabled = (options: TracingOptions): boolean =>
     (options.endpoint !== undefined ||
       Boolean(options.env.OTEL_EXPORTER_OTLP_ENDPOINT || options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)));
 
+/** The OTLP protocols Baton's traces speak, each through the OpenTelemetry exporter made for it. */
+const exporterPackages = {
+  'http/json': () => import('@opentelemetry/exporter-trace-otlp-http'),
+  'http/protobuf': () => import('@opentelemetry/exporter-trace-otlp-proto'),
+} as const;
+type TraceProtocol = keyof typeof exporterPackages;
+const isTraceProtocol = (value: string): value is TraceProtocol => Object.hasOwn(exporterPackages, value);
+
 /**
- * The exporter sends OTLP/HTTP with JSON bodies only: a collector told to expect gRPC or protobuf would
- * drop every span without a word, so another protocol is refused (the traces' own variable wins).
+ * The protocol of `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else
+ * `http/json`. gRPC is refused: sent HTTP instead, a gRPC receiver would drop every span without a word.
  */
-function checkTraceProtocol(env: NodeJS.ProcessEnv): void {
+function traceProtocol(env: NodeJS.ProcessEnv): TraceProtocol {
   const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim()
     ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
     : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const protocol = env[name]?.trim();
-  if (!protocol || protocol.toLowerCase() === 'http/json') return;
+  const protocol = env[name]?.trim().toLowerCase() || 'http/json';
+  if (isTraceProtocol(protocol)) return protocol;
   throw new BatonError(
     ErrorCodes.configInvalid,
-    `${name}=${protocol}: Baton exports traces as OTLP/HTTP with JSON only. Set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json ` +
-      `(with an OTLP/HTTP endpoint, port 4318 by convention), or OTEL_TRACES_EXPORTER=none to keep Baton's traces off.`,
+    `${name}=${env[name]}: Baton exports traces over OTLP/HTTP only, as JSON or protobuf. Set ` +
+      `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf or http/json (with an OTLP/HTTP endpoint, port 4318 by ` +
+      `convention), or OTEL_TRACES_EXPORTER=none to keep Baton's traces off.`,
   );
 }
 
@@ -120,20 +131,19 @@ export class RunTracing {
 
   /**
    * Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off;
-   * BATON_CONFIG_INVALID for an OTLP protocol other than http/json.
+   * BATON_CONFIG_INVALID for an OTLP protocol other than http/json and http/protobuf.
    */
   static async configured(otelEndpoint: string | undefined, env: NodeJS.ProcessEnv): Promise<RunTracing | undefined> {
     const options = { env, ...(otelEndpoint ? { endpoint: otelEndpoint } : {}) };
     if (!tracingEnabled(options)) return undefined;
-    checkTraceProtocol(env);
-    return RunTracing.start(options);
+    return RunTracing.start({ ...options, protocol: traceProtocol(env) });
   }
 
   /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
   static async start(options: TracingOptions): Promise<RunTracing> {
     const [otel, { OTLPTraceExporter }, resources, { BatchSpanProcessor }, { NodeTracerProvider }] = await Promise.all([
       import('@opentelemetry/api'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
+      exporterPackages[options.protocol ?? traceProtocol(options.env)](),
       import('@opentelemetry/resources'),
       import('@opentelemetry/sdk-trace-base'),
       import('@opentelemetry/sdk-trace-node'),

@@ -1,5 +1,31 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import protobuf from 'protobufjs';
+
+/**
+ * The parts of OTLP's trace.proto (opentelemetry-proto, `collector/trace/v1`, `trace/v1`, `common/v1`,
+ * `resource/v1`) tests read, with the specification's field numbers: no npm package ships the .proto
+ * files, and protobufjs skips the fields left out (events, links, trace state).
+ */
+const traceProto = `
+syntax = "proto3";
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message ScopeSpans { repeated Span spans = 2; }
+message Span {
+  bytes trace_id = 1; bytes span_id = 2; bytes parent_span_id = 4; string name = 5;
+  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9;
+  Status status = 15;
+}
+message Status { string message = 2; int32 code = 3; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message AnyValue {
+  oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ArrayValue array_value = 5; }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+`;
+const exportRequest = protobuf.parse(traceProto).root.lookupType('ExportTraceServiceRequest');
 
 /** OTLP/JSON as an OTLP/HTTP exporter sends it (ExportTraceServiceRequest), the parts tests read. */
 interface OtlpValue {
@@ -36,24 +62,31 @@ export interface OtlpReceiver {
   endpoint: string;
   /** Every span received so far; assign [] to start over. */
   spans: OtlpSpan[];
-  /** Requests that were not POST /v1/traces with JSON. */
+  /** Requests that were not POST /v1/traces with JSON or protobuf. */
   rejected: string[];
+  /** The body format of each request taken, in order. */
+  formats: Array<'json' | 'protobuf'>;
   close(): Promise<void>;
 }
 
-/** An OTLP/HTTP trace receiver on loopback: every POST to /v1/traces, decoded as the OTLP JSON it is. */
+/** An OTLP/HTTP trace receiver on loopback: every POST to /v1/traces, decoded as the OTLP JSON or protobuf it is. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const receiver = { spans: [] as OtlpSpan[], rejected: [] as string[] };
+  const receiver = { spans: [] as OtlpSpan[], rejected: [] as string[], formats: [] as OtlpReceiver['formats'] };
   const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !req.headers['content-type']?.includes('json')) {
-        receiver.rejected.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+      const type = req.headers['content-type'] ?? '';
+      const format = type.includes('json') ? 'json' : type.includes('protobuf') ? 'protobuf' : undefined;
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || !format) {
+        receiver.rejected.push(`${req.method} ${req.url} ${type}`);
         res.writeHead(415).end();
         return;
       }
-      const request = JSON.parse(body) as OtlpRequest;
+      receiver.formats.push(format);
+      const body = Buffer.concat(chunks);
+      const request =
+        format === 'json' ? (JSON.parse(body.toString('utf8')) as OtlpRequest) : fromProtobuf(body);
       for (const { resource, scopeSpans } of request.resourceSpans) {
         const attributes = Object.fromEntries((resource?.attributes ?? []).map((a) => [a.key, plainValue(a.value)]));
         const service = typeof attributes['service.name'] === 'string' ? attributes['service.name'] : undefined;
@@ -70,6 +103,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
+}
+
+/** A protobuf ExportTraceServiceRequest in OTLP/JSON's shape: ids in hex, 64-bit numbers as strings. */
+function fromProtobuf(body: Buffer): OtlpRequest {
+  const request = exportRequest.toObject(exportRequest.decode(body), { longs: String, arrays: true }) as OtlpRequest;
+  const hex = (bytes: unknown) => (bytes instanceof Uint8Array && bytes.length ? Buffer.from(bytes).toString('hex') : undefined);
+  for (const span of request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))) {
+    const parentSpanId = hex(span.parentSpanId);
+    Object.assign(span, { traceId: hex(span.traceId), spanId: hex(span.spanId), parentSpanId });
+  }
+  return request;
 }
 
 /** An OTLP value as a plain one: numbers, strings, booleans, arrays of them. */
