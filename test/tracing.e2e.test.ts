@@ -156,23 +156,23 @@ describe.runIf(requireProgram('redis-server'))(
   () => {
     const redis = useRedisServer();
 
-    it('a worker told an OTLP protocol other than http/json exits 2 naming the variable, before it connects', async () => {
+    it('a worker told an OTLP protocol it does not speak (grpc) exits 2 naming the variable, before it connects', async () => {
       const otlp = await startOtlpReceiver();
       const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-worker-grpc'), BATON_REDIS_URL: redis.server.url };
       const worker = await runCli(['worker'], {
-        env: env(otlp, { ...shared, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }),
+        env: env(otlp, { ...shared, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }),
       }).finally(() => otlp.close());
       expect(worker.stderr).not.toMatch(/\n\s+at /);
       expect([worker.code, worker.stderr]).toEqual([2, expect.stringContaining('BATON_CONFIG_INVALID')]);
-      expect(worker.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf');
+      expect(worker.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc');
     }, 60_000);
 
-    it("joins the worker's attempt, turn and tool spans to the run's trace, under the orchestrator's agent span, through a BullMQ job", async () => {
+    it("joins the worker's attempt, turn and tool spans (sent as protobuf) to the run's trace, under the orchestrator's agent span (sent as JSON), through a BullMQ job", async () => {
       const otlp = await startOtlpReceiver();
       const workflow = project('queued');
       const shared = { BATON_DATA_DIR: join(model.home.dir, 'data-redis'), BATON_REDIS_URL: redis.server.url };
       const worker = startCli(['worker', '--concurrency', '1'], {
-        env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-worker' }),
+        env: env(otlp, { ...shared, OTEL_SERVICE_NAME: 'baton-worker', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }),
       });
       let runId: string | undefined;
       try {
@@ -193,6 +193,7 @@ describe.runIf(requireProgram('redis-server'))(
         await otlp.close();
       }
       expect(otlp.rejected).toEqual([]);
+      expect(new Set(otlp.formats)).toEqual(new Set(['json', 'protobuf']));
       const spans = otlp.spans;
       expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(runId)]));
       const fromWorker = spans.filter((s) => s.service === 'baton-worker');

@@ -136,7 +136,12 @@ describe('OpenTelemetry traces of runs', () => {
     /** Spans as a receiver sees them, by name, their parents by name: span ids are random in each run. */
     const seen = (runId: string) => {
       const byId = new Map(receiver.spans.map((s) => [s.spanId, s.name]));
-      const value = (s: OtlpSpan, key: string) => (attr(s, key) === runId ? '<run id>' : attr(s, key));
+      // Run and session ids are new in each run.
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      const value = (s: OtlpSpan, key: string) => {
+        const given = attr(s, key);
+        return given === runId ? '<run id>' : typeof given === 'string' && uuid.test(given) ? '<uuid>' : given;
+      };
       const shown = receiver.spans.map((s) => ({
         name: s.name,
         parent: byId.get(s.parentSpanId ?? ''),
@@ -150,8 +155,8 @@ describe('OpenTelemetry traces of runs', () => {
     };
     const runs: Array<{ format: string; spans: ReturnType<typeof seen> }> = [];
     for (const protocol of ['http/json', 'http/protobuf']) {
-      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol };
-      const summary = await tracedRun(behaviour, {}, await RunTracing.configured(undefined, env));
+      const tracing = await RunTracing.configured(endpoint, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol });
+      const summary = await tracedRun(behaviour, {}, tracing);
       expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceIdOf(summary.runId)]));
       runs.push({ format: [...new Set(receiver.formats.splice(0))].join(), spans: seen(summary.runId) });
     }

@@ -85,8 +85,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       receiver.formats.push(format);
       const body = Buffer.concat(chunks);
-      const request =
-        format === 'json' ? (JSON.parse(body.toString('utf8')) as OtlpRequest) : fromProtobuf(body);
+      const request = format === 'json' ? (JSON.parse(body.toString('utf8')) as OtlpRequest) : fromProtobuf(body);
       for (const { resource, scopeSpans } of request.resourceSpans) {
         const attributes = Object.fromEntries((resource?.attributes ?? []).map((a) => [a.key, plainValue(a.value)]));
         const service = typeof attributes['service.name'] === 'string' ? attributes['service.name'] : undefined;
@@ -108,7 +107,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 /** A protobuf ExportTraceServiceRequest in OTLP/JSON's shape: ids in hex, 64-bit numbers as strings. */
 function fromProtobuf(body: Buffer): OtlpRequest {
   const request = exportRequest.toObject(exportRequest.decode(body), { longs: String, arrays: true }) as OtlpRequest;
-  const hex = (bytes: unknown) => (bytes instanceof Uint8Array && bytes.length ? Buffer.from(bytes).toString('hex') : undefined);
+  const hex = (bytes: unknown) =>
+    bytes instanceof Uint8Array && bytes.length ? Buffer.from(bytes).toString('hex') : undefined;
   for (const span of request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))) {
     const parentSpanId = hex(span.parentSpanId);
     Object.assign(span, { traceId: hex(span.traceId), spanId: hex(span.spanId), parentSpanId });
