@@ -26,7 +26,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayTokenHeader, type McpLaunchConfig } from './catalog.js';
-import { UncountedFailure } from './manager.js';
+import { UncountedFailure } from './server-breaker.js';
 import { newGatewayToken } from './setup.js';
 import { isListMethod, StdioUpstream, type ListChangedMethod, type UpstreamOptions } from './upstream.js';
 

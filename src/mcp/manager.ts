@@ -3,10 +3,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
   ExponentialBackoff,
-  circuitBreaker,
   handleWhen,
   noJitterGenerator,
   retry,
@@ -38,11 +35,17 @@ import {
 import type { GatewayCall, McpGateway } from './gateway.js';
 import type { MockMcpHost } from './mock.js';
 import { listedTools, McpProbeTimeout, probeServer, withinDeadline, type McpProbe } from './probe.js';
+import {
+  breakerOpen,
+  breakerState,
+  countCrash,
+  serverBreaker,
+  throughBreaker,
+  type BreakerState,
+} from './server-breaker.js';
 import { analyzeRequirements, kindOf } from './requirements.js';
 import { ServerTraffic } from './run-health.js';
 import { serverEnvironment } from './upstream.js';
-
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** What preflight found out about one server. */
 export interface ServerHealth {
@@ -159,27 +162,6 @@ const waitBackoff = new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000
 
 const isDown = (health: ServerHealth): boolean => health.status === 'down';
 
-/**
- * A request's failure that says nothing of its server's health, neither failure nor success to the
- * breaker: a call cut off by the server's crash (the crash itself counts, once) or cancelled by its agent.
- */
-export class UncountedFailure extends Error {
-  constructor(readonly failure: unknown) {
-    super('a failure the circuit breaker does not count', { cause: failure });
-  }
-}
-
-/**
- * Failures that say the server is unwell (it crashed, timed out, could not start); an MCP error the
- * server answered with (unknown tool, bad arguments) says it is working, so the breaker ignores it.
- */
-const countsAgainstServer = (error: Error): boolean => {
-  if (error instanceof UncountedFailure) return false;
-  // McpError's numeric code, read without loading the SDK's schemas here: ConnectionClosed, RequestTimeout.
-  const code = (error as { code?: unknown }).code;
-  return typeof code !== 'number' || code === -32000 || code === -32001;
-};
-
 /** How much later than the gateway claude's own timeout fires: a shared server's call gets the gateway's error. */
 const GATEWAY_FIRST_MS = 5000;
 
@@ -191,9 +173,6 @@ const GATEWAY_FIRST_MS = 5000;
 const mcpToolTimeoutEnv = (callTimeoutMs: number, env: NodeJS.ProcessEnv): Record<string, string> =>
   env.MCP_TOOL_TIMEOUT ? {} : { MCP_TOOL_TIMEOUT: String(callTimeoutMs + GATEWAY_FIRST_MS) };
 
-const breakerOpen = (name: string): string =>
-  `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`;
-
 /** A server's scope (see `McpManager.scope`). */
 export function scopeOf(server: CatalogServer): McpScope | 'remote' {
   if (!('command' in server.entry)) return 'remote';
@@ -202,13 +181,6 @@ export function scopeOf(server: CatalogServer): McpScope | 'remote' {
   const kind = kindOf(server);
   return kind === 'filesystem' || kind === 'git' ? 'agent' : 'run';
 }
-
-const breakerStates: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'open',
-};
 
 /**
  * Knows, before an agent starts, that each MCP server it needs is up and which tools it offers:
@@ -291,7 +263,7 @@ export class McpManager {
 
   breakerState(name: string): BreakerState {
     const state = this.states.get(name);
-    return state ? breakerStates[state.breaker.state] : 'closed';
+    return state ? breakerState(state.breaker) : 'closed';
   }
 
   /**
@@ -482,15 +454,8 @@ export class McpManager {
   }
 
   /** Runs an agent's request to a shared server through that server's breaker (the gateway's guard). */
-  async guard<T>(name: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await this.state(name).breaker.execute(request);
-    } catch (error) {
-      // The agent is told which server and why, not cockatiel's bare "Execution prevented".
-      if (error instanceof BrokenCircuitError)
-        throw new BatonError(ErrorCodes.mcpUnavailable, breakerOpen(name), { cause: error });
-      throw error;
-    }
+  guard<T>(name: string, request: () => Promise<T>): Promise<T> {
+    return throughBreaker(this.state(name).breaker, name, request);
   }
 
   /** Records a request that went through the gateway; `baton status` sees it within `reportEveryMs`. */
@@ -512,8 +477,7 @@ export class McpManager {
     state.traffic.recordLifecycle(event);
     if (event.state === 'crashed') {
       state.healthy = undefined;
-      const crash = new BatonError(ErrorCodes.mcpUnavailable, `MCP server "${event.server}" exited`);
-      void state.breaker.execute(() => Promise.reject(crash)).catch(() => undefined);
+      countCrash(state.breaker, event.server);
     }
     this.events.emit('mcp.lifecycle', event);
     this.saveHealth();
@@ -544,7 +508,7 @@ export class McpManager {
     if (this.monitor) return;
     this.monitor = setInterval(() => {
       for (const [name, state] of this.states) {
-        if (state.breaker.state !== CircuitState.Closed) void this.checkOne(name);
+        if (breakerState(state.breaker) !== 'closed') void this.checkOne(name);
       }
     }, this.options.monitorIntervalMs ?? 2000);
     this.monitor.unref();
@@ -560,9 +524,9 @@ export class McpManager {
   private state(name: string): ServerState {
     const existing = this.states.get(name);
     if (existing) return existing;
-    const breaker = circuitBreaker(handleWhen(countsAgainstServer), {
-      halfOpenAfter: this.options.breakerHalfOpenAfterMs ?? 5000,
-      breaker: new ConsecutiveBreaker(this.options.breakerThreshold ?? 3),
+    const breaker = serverBreaker({
+      threshold: this.options.breakerThreshold,
+      halfOpenAfterMs: this.options.breakerHalfOpenAfterMs,
     });
     breaker.onBreak(() => this.events.emit('mcp.breaker', { server: name, state: 'open' }));
     breaker.onHalfOpen(() => this.events.emit('mcp.breaker', { server: name, state: 'half-open' }));

@@ -100,6 +100,25 @@ describe('WorkerGateways', () => {
     expect(reports.at(-1)).toEqual([expect.objectContaining({ name: 'stuck', calls: 1, failures: 1, crashes: 0 })]);
   });
 
+  it("opens a shared server's breaker after three crashes in a row: the next call fails at once, naming it; reported open", async () => {
+    const reports: ServerRunHealth[][] = [];
+    const hosted = new WorkerGateways({
+      runEnded: async () => false,
+      reportHealth: async (_, health) => void reports.push(health),
+      breaker: { halfOpenAfterMs: 60_000 },
+    });
+    cleanups.push(() => hosted.close());
+    const dying = { dying: { command: process.execPath, args: [faultServer, '--crash-after', '0'] } };
+    const lease = await hosted.lease('run-b', dying, ['dying']);
+    for (let crash = 1; crash <= 3; crash++)
+      await expect(call(lease.servers.dying)).rejects.toThrow(/Connection closed/);
+    await expect(call(lease.servers.dying)).rejects.toThrow(/"dying" failed repeatedly; its circuit breaker is open/);
+    await lease.release();
+    expect(reports.at(-1)).toEqual([
+      expect.objectContaining({ name: 'dying', breaker: 'open', crashes: 3, calls: 4, failures: 4 }),
+    ]);
+  });
+
   it("bounds a run's calls by the run's own mcp_call_timeout_ms, carried by its job, not the worker's", async () => {
     const hosted = new WorkerGateways({ runEnded: async () => false, callTimeoutMs: 60_000 });
     cleanups.push(() => hosted.close());

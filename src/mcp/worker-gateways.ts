@@ -1,8 +1,16 @@
+import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { ServerRunHealth } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 import type { McpGateway } from './gateway.js';
 import type { SharedMcpTimeouts } from './manager.js';
 import { ServerTraffic } from './run-health.js';
+import {
+  breakerState,
+  countCrash,
+  serverBreaker,
+  throughBreaker,
+  type ServerBreakerOptions,
+} from './server-breaker.js';
 
 /** How often an idle run's gateway asks whether its run has ended (a cheap read: the server stops soon after the run). */
 const RUN_END_POLL_MS = 250;
@@ -26,6 +34,8 @@ export interface WorkerGatewaysOptions {
   startTimeoutMs?: number;
   /** `mcp_call_timeout_ms`: how long an agent's request may wait for its answer; the same. */
   callTimeoutMs?: number;
+  /** Each shared server's circuit breaker on this worker (default: 3 failures in a row, open 5 s). */
+  breaker?: ServerBreakerOptions;
 }
 
 /** What a job says of how its run starts its shared servers. */
@@ -52,6 +62,8 @@ interface RunGateway {
   jobs: number;
   /** Each shared server's calls, failures, crashes and restarts through this gateway. */
   traffic: Map<string, ServerTraffic>;
+  /** Each shared server's circuit breaker, which the agents' requests pass and its crashes count against. */
+  breakers: Map<string, CircuitBreakerPolicy>;
   stopWatching?: () => void;
   /** A report of recent calls, due within `reportEveryMs`. */
   reportDue?: NodeJS.Timeout;
@@ -129,20 +141,28 @@ export class WorkerGateways {
   }
 
   private startGateway(runId: string, timeouts: SharedMcpTimeouts | undefined): RunGateway {
+    const breakerOf = (server: string) => {
+      let breaker = run.breakers.get(server);
+      if (!breaker) run.breakers.set(server, (breaker = serverBreaker(this.options.breaker)));
+      return breaker;
+    };
     const run: RunGateway = {
       jobs: 0,
       traffic: new Map(),
+      breakers: new Map(),
       // Loaded on first use: a worker whose agents share no server never loads the SDK's server side.
       gateway: import('./gateway.js').then(({ McpGateway }) =>
         McpGateway.start({
           startTimeoutMs: timeouts?.startMs ?? this.options.startTimeoutMs,
           callTimeoutMs: timeouts ? timeouts.callMs : this.options.callTimeoutMs,
+          guard: (server, request) => throughBreaker(breakerOf(server), server, request),
           onCall: (call) => {
             trafficOf(run, call.server).recordCall(call);
             this.reportSoon(runId, run);
           },
           onLifecycle: (event) => {
             trafficOf(run, event.server).recordLifecycle(event);
+            if (event.state === 'crashed') countCrash(breakerOf(event.server), event.server);
             void this.report(runId, run);
           },
         }),
@@ -160,11 +180,15 @@ export class WorkerGateways {
     run.reportDue.unref();
   }
 
-  /** A worker's gateway has no breaker: its servers' breaker reads closed, the orchestrator's probes keep theirs. */
+  /** What this worker's gateway saw of each shared server, its breaker here included. */
   private async report(runId: string, run: RunGateway): Promise<void> {
     clearTimeout(run.reportDue);
     run.reportDue = undefined;
-    const health = [...run.traffic].map(([name, traffic]) => traffic.health(name, 'run', 'closed'));
+    const breaker = (name: string) => {
+      const here = run.breakers.get(name);
+      return here ? breakerState(here) : 'closed';
+    };
+    const health = [...run.traffic].map(([name, traffic]) => traffic.health(name, 'run', breaker(name)));
     await this.options.reportHealth?.(runId, health).catch(() => undefined);
   }
 
