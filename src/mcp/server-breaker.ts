@@ -32,7 +32,7 @@ const countsAgainstServer = (error: Error): boolean => {
 };
 
 export const breakerOpen = (name: string): string =>
-  `MCP server "${name}" failed repeatedly; its circuit breaker is open until a background re-probe succeeds`;
+  `MCP server "${name}" failed repeatedly; its circuit breaker is open until it answers a re-probe, tried again within seconds`;
 
 const breakerStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
