@@ -13,14 +13,14 @@ import { bundleCli } from '../../scripts/cli-bundle.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Where the test build lives: bundle/ (the CLI) and cli/bin.js (the executable loading it), as in dist/. */
-export const testBuildDir = join(root, '.test-dist');
+const testBuildDir = join(root, '.test-dist');
 
-/** What a build depends on: every source file, the bundling recipe and the locked packages. */
+/** What a build depends on: every source file but the tests, the bundling recipe and the locked packages. */
 function sourcesHash(): string {
   const hash = createHash('sha256');
   const files = [
     ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
-      .filter((file) => /\.tsx?$/.test(file))
+      .filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file))
       .map((file) => join(root, 'src', file)),
     join(root, 'scripts/cli-bundle.mjs'),
     join(root, 'package-lock.json'),
