@@ -12,8 +12,11 @@ import {
   type ServerBreakerOptions,
 } from './server-breaker.js';
 
-/** How often an idle run's gateway asks whether its run has ended (a cheap read: the server stops soon after the run). */
-const RUN_END_POLL_MS = 250;
+/**
+ * How often an idle run's gateway asks whether its run has ended: a cheap read (one run record), and
+ * how long a finished run's servers may outlive `baton run` on this worker.
+ */
+const RUN_END_POLL_MS = 50;
 /** How long a run's gateway stays up with none of its agents on this worker, when the run has not ended. */
 const DEFAULT_IDLE_MS = 60_000;
 /** Calls are reported at most this often; crashes, restarts, an agent's end and the gateway's stop at once. */
