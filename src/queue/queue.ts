@@ -89,6 +89,10 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
     const connections = [connect(options.redisUrl), connect(options.redisUrl)];
     const queue = new Queue(AGENT_QUEUE, { connection: connections[0]! });
     const events = new QueueEvents(AGENT_QUEUE, { connection: connections[1]! });
+    // BullMQ re-emits its connections' errors; with no listener it prints each with its stack. The
+    // connections themselves report an outage once (`connect`), and commands wait for Redis.
+    queue.on('error', () => undefined);
+    events.on('error', () => undefined);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return new QueueExecutor(queue, events, connections, options);
   }
@@ -369,6 +373,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       maxStalledCount: 3,
     },
   );
+  worker.on('error', () => undefined); // as the executor's queue: the connection reports an outage once
   await worker.waitUntilReady();
   return {
     async stop() {
