@@ -405,8 +405,8 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (r
       const onWorker = [...seen].filter(([, parent]) => parent === worker.pid).map(([pid]) => pid);
       expect(onWorker).toHaveLength(1);
       expect([...seen].filter(([, parent]) => parent !== worker.pid && parent !== run.pid)).toEqual([]);
-      // The run has ended: the worker, still running, stops the run's server.
-      await waitFor(() => leftoverServers().length === 0 || undefined, 20_000, 'the shared server to stop');
+      // The run has ended, and baton run exited only once the worker, still running, had stopped the run's server.
+      expect(leftoverServers()).toEqual([]);
       expect(worker.exitCode).toBeNull();
       // The worker's gateway carried both agents' calls; baton status, reading the store, shows them as the worker's.
       const status = await runCli(['status', summary.runId, '--json'], { env: redisEnv });
@@ -421,5 +421,29 @@ describe.runIf(requireProgram('redis-server'))('MCP gateway on a baton worker (r
       await worker.output;
     }
     expect(leftoverServers()).toEqual([]);
+  });
+
+  it("baton run exits only once the worker has stopped the run's shared server, however slowly it stops", async () => {
+    // Through the launcher, which ignores SIGTERM and leaves a helper that does too: stopping takes the
+    // worker's SIGKILL after its grace, seconds after the run has ended.
+    const path = workflow(
+      'worker-slow-stop',
+      `  - { id: store, agents: [{ id: writer, prompt: Store the launch date, mcpServers: [memory] }] }\n`,
+      '',
+      true,
+    );
+    const redisEnv = { ...env(), BATON_REDIS_URL: redis.server.url };
+    const worker = startCli(['worker'], { env: redisEnv });
+    try {
+      await waitFor(() => worker.stderrSoFar().includes('ready') || undefined, 60_000, 'the worker to be ready');
+      const { code, stderr } = await runCli(['run', path, '--json'], { env: redisEnv });
+      expect(stderr).not.toMatch(/\n\s+at |warning: worker/);
+      expect(code).toBe(0);
+      expect(leftoverServers()).toEqual([]);
+      expect(worker.exitCode).toBeNull();
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.output;
+    }
   });
 });

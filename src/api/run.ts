@@ -6,7 +6,7 @@ import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft, watchNewRequests, type SlotsWaitedFor } from '../approvals/index.js';
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
-import { mcpSecretValues, newGatewayToken, startMcp } from '../mcp/index.js';
+import { mcpSecretValues, newGatewayToken, startMcp, untilWorkersStopServers } from '../mcp/index.js';
 import { checkIntegrationBranches } from '../merge/index.js';
 import {
   createLogger,
@@ -272,6 +272,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   } finally {
     services.watching.abort();
     stopBackups();
+    if (services.executor) await untilWorkersStop(store, runId, notice);
     await services.executor?.close();
     await runtime.close();
     await services.mcp?.close();
@@ -280,6 +281,26 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     await audit.flush();
     logger.flush();
   }
+}
+
+/**
+ * The longest a worker may take to stop a run's shared servers once the run has ended: its poll for
+ * the end, then each server's stdin closed, SIGTERM and SIGKILL, 2 s of grace each.
+ */
+const WORKER_SERVERS_STOP_MS = 10_000;
+
+/**
+ * A run whose agents ran on workers ends once the workers have stopped its shared servers: nothing of
+ * it outlives `baton run`. A run still `running` (interrupted, to be resumed) keeps them.
+ */
+async function untilWorkersStop(store: Store, runId: string, notice: (message: string) => void): Promise<void> {
+  const run = await store.getRun(runId).catch(() => undefined);
+  if (!run || run.status === 'running') return;
+  const hosting = await untilWorkersStopServers(() => store.listMcpHealth(runId), {
+    timeoutMs: WORKER_SERVERS_STOP_MS,
+  }).catch(() => []);
+  for (const worker of hosting)
+    notice(`warning: worker ${worker} had not reported this run's shared MCP servers stopped ${WORKER_SERVERS_STOP_MS / 1000} s after the run ended\n`);
 }
 
 /**

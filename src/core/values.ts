@@ -120,5 +120,10 @@ export const serverRunHealthSchema = z.object({
   restarts: z.number(),
   p50Ms: z.number().optional(),
   lastError: z.string().optional(),
+  /**
+   * A worker's report only: `true` while its gateway for the run hosts the server, `false` once it
+   * stopped it (the orchestrator waits for that at a run's end; its own gateway stops with it).
+   */
+  running: z.boolean().optional(),
 });
 export type ServerRunHealth = z.output<typeof serverRunHealthSchema>;

@@ -3,7 +3,7 @@ export type { McpCatalog, McpLaunchConfig, McpServerEntry } from './catalog.js';
 export { analyzeRequirements } from './requirements.js';
 export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js';
 export type { AgentMcpPlan, McpUnavailablePolicy, ServerHealth, SharedMcpTimeouts } from './manager.js';
-export { formatRunHealth, mergeRunHealth } from './run-health.js';
+export { formatRunHealth, mergeRunHealth, untilWorkersStopServers } from './run-health.js';
 export type { MergedServerHealth } from './run-health.js';
 export { catalogFor, launchSecretValues, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';
 export type { McpSetupOptions } from './setup.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerRunHealth } from '../core/index.js';
-import { formatRunHealth, mergeRunHealth, ServerTraffic } from './run-health.js';
+import { formatRunHealth, mergeRunHealth, ServerTraffic, untilWorkersStopServers } from './run-health.js';
 
 const health = (name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHealth => ({
   name,
@@ -53,6 +53,14 @@ describe('mergeRunHealth', () => {
     expect(mergeRunHealth([])).toEqual([]);
   });
 
+  it('leaves out whether a worker still hosts the server', () => {
+    const [memory] = mergeRunHealth([
+      { ...health('memory', { running: true }), source: 'box:7' },
+      { ...health('memory', { running: false }), source: 'box:9' },
+    ]);
+    expect(memory).toEqual({ ...health('memory'), sources: ['box:7', 'box:9'] });
+  });
+
   it("keeps the orchestrator's scope for a server the workers report as shared", () => {
     const [files] = mergeRunHealth([
       { ...health('files'), source: 'box:7' },
@@ -67,5 +75,33 @@ describe('mergeRunHealth', () => {
       'MCP servers:',
       '  memory         run    breaker closed    2 call(s), 0 failed  p50 1.3 ms  (box:7)',
     ]);
+  });
+});
+
+describe('untilWorkersStopServers', () => {
+  it('waits until no worker reports a server running, and names the workers still hosting one at the deadline', async () => {
+    const records = [
+      { ...health('memory', { running: true }), source: 'box:7' },
+      { ...health('files', { running: true }), source: 'box:7' },
+      { ...health('memory', { running: false }), source: 'box:9' },
+      { ...health('memory'), source: 'orchestrator' },
+    ];
+    let asked = 0;
+    const stopping = async () => {
+      // box:7 stops its two servers after a few polls.
+      if (++asked === 3) for (const record of records) record.running &&= false;
+      return records;
+    };
+    expect(await untilWorkersStopServers(stopping, { timeoutMs: 5000, pollMs: 5 })).toEqual([]);
+    expect(asked).toBe(3);
+
+    const died = [
+      { ...health('memory', { running: true }), source: 'box:7' },
+      { ...health('files', { running: true }), source: 'box:7' },
+      { ...health('memory', { running: true }), source: 'box:8' },
+    ];
+    const started = Date.now();
+    expect(await untilWorkersStopServers(async () => died, { timeoutMs: 60, pollMs: 5 })).toEqual(['box:7', 'box:8']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60);
   });
 });

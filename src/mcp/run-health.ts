@@ -62,7 +62,8 @@ const breakerSeverity: Record<ServerRunHealth['breaker'], number> = { closed: 0,
  */
 export function mergeRunHealth(records: Array<ServerRunHealth & { source: string }>): MergedServerHealth[] {
   const merged = new Map<string, MergedServerHealth>();
-  for (const { source, ...health } of records) {
+  // Whether a worker still hosts the server is a fact of the moment, not of the run's health.
+  for (const { source, running: _running, ...health } of records) {
     const seen = merged.get(health.name);
     merged.set(health.name, seen ? addHealth(seen, health, source) : { ...health, sources: [source] });
   }
@@ -85,6 +86,23 @@ function addHealth(seen: MergedServerHealth, health: ServerRunHealth, source: st
     ...(lastError ? { lastError } : {}),
     sources: [...seen.sources, source],
   };
+}
+
+/**
+ * At a run's end: waits until no worker's report says it still hosts one of the run's shared servers
+ * (each stops them within its poll for the run's end plus the servers' stop), for `timeoutMs` at most.
+ * Returns the workers still hosting one then (a worker that died before stopping them never reports).
+ */
+export async function untilWorkersStopServers(
+  list: () => Promise<Array<ServerRunHealth & { source: string }>>,
+  { timeoutMs, pollMs = 25 }: { timeoutMs: number; pollMs?: number },
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hosting = [...new Set((await list()).filter((h) => h.running).map((h) => h.source))];
+    if (hosting.length === 0 || Date.now() >= deadline) return hosting;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }
 
 export function formatRunHealth(health: MergedServerHealth[]): string {

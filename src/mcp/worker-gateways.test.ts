@@ -68,7 +68,7 @@ describe('WorkerGateways', () => {
     expect(await hosted.pids()).toEqual([]);
   });
 
-  it("reports each run's servers: on lease, when an agent is done here, and once more when the gateway stops", async () => {
+  it("reports each run's servers: on lease, when an agent is done here, and once more when the gateway has stopped them", async () => {
     const ended = new Set<string>();
     const reports: Array<{ runId: string; health: ServerRunHealth[] }> = [];
     const hosted = gateways(ended, async (runId, health) => void reports.push({ runId, health }));
@@ -78,11 +78,19 @@ describe('WorkerGateways', () => {
     await call(lease.servers.fault);
     await lease.release();
     const done = { name: 'fault', scope: 'run', breaker: 'closed', calls: 2, failures: 0, crashes: 0, restarts: 0 };
-    expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
+    expect(reports.at(-1)).toEqual({
+      runId: 'run-a',
+      health: [expect.objectContaining({ ...done, running: true })],
+    });
     const before = reports.length;
     ended.add('run-a');
     await waitFor(() => reports.length > before || undefined, 5000, 'the report at stop');
-    expect(reports.at(-1)).toEqual({ runId: 'run-a', health: [expect.objectContaining(done)] });
+    // The last report comes once the server has stopped, and says so: the orchestrator waits for it.
+    expect(await hosted.pids()).toEqual([]);
+    expect(reports.at(-1)).toEqual({
+      runId: 'run-a',
+      health: [expect.objectContaining({ ...done, running: false })],
+    });
   });
 
   it("fails a call its server leaves unanswered within mcp_call_timeout_ms, and reports it among the run's failures", async () => {

@@ -70,6 +70,8 @@ interface RunGateway {
   stopWatching?: () => void;
   /** A report of recent calls, due within `reportEveryMs`. */
   reportDue?: NodeJS.Timeout;
+  /** Set once the gateway and its servers have stopped: every report from then on says so. */
+  stopped?: boolean;
 }
 
 /**
@@ -77,7 +79,8 @@ interface RunGateway {
  * run), as this worker's children, and the run's agents on this worker share them. Each run's
  * gateway has its own secret, made here: it never travels through the queue. A run's gateway stops
  * when none of its agents run here and the run has ended, or after `idleMs` without one. Each run's
- * gateway reports its servers' health while it lives and once more when it stops.
+ * gateway reports its servers' health while it lives (`running: true`) and once more when it has
+ * stopped them (`running: false`), which the run's orchestrator waits for before it exits.
  */
 export class WorkerGateways {
   private readonly runs = new Map<string, RunGateway>();
@@ -191,7 +194,11 @@ export class WorkerGateways {
       const here = run.breakers.get(name);
       return here ? breakerState(here) : 'closed';
     };
-    const health = [...run.traffic].map(([name, traffic]) => traffic.health(name, 'run', breaker(name)));
+    const running = !run.stopped;
+    const health = [...run.traffic].map(([name, traffic]) => ({
+      ...traffic.health(name, 'run', breaker(name)),
+      running,
+    }));
     await this.options.reportHealth?.(runId, health).catch(() => undefined);
   }
 
@@ -239,6 +246,7 @@ export class WorkerGateways {
     run.stopWatching?.();
     const gateway = await run.gateway.catch(() => undefined);
     await gateway?.close();
+    run.stopped = true;
     await this.report(runId, run);
   }
 }
