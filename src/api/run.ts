@@ -300,7 +300,9 @@ async function untilWorkersStop(store: Store, runId: string, notice: (message: s
     timeoutMs: WORKER_SERVERS_STOP_MS,
   }).catch(() => []);
   for (const worker of hosting)
-    notice(`warning: worker ${worker} had not reported this run's shared MCP servers stopped ${WORKER_SERVERS_STOP_MS / 1000} s after the run ended\n`);
+    notice(
+      `warning: worker ${worker} had not reported this run's shared MCP servers stopped ${WORKER_SERVERS_STOP_MS / 1000} s after the run ended\n`,
+    );
 }
 
 /**
