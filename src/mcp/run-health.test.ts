@@ -1,6 +1,15 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { ServerRunHealth } from '../core/index.js';
-import { formatRunHealth, mergeRunHealth, ServerTraffic, untilWorkersStopServers } from './run-health.js';
+import {
+  formatRunHealth,
+  mergeRunHealth,
+  ServerTraffic,
+  untilWorkersStopServers,
+  workerGoneHere,
+} from './run-health.js';
 
 const health = (name: string, extra: Partial<ServerRunHealth> = {}): ServerRunHealth => ({
   name,
@@ -101,7 +110,35 @@ describe('untilWorkersStopServers', () => {
       { ...health('memory', { running: true }), source: 'box:8' },
     ];
     const started = Date.now();
-    expect(await untilWorkersStopServers(async () => died, { timeoutMs: 60, pollMs: 5 })).toEqual(['box:7', 'box:8']);
+    const alive = { gone: () => false };
+    expect(await untilWorkersStopServers(async () => died, { timeoutMs: 60, pollMs: 5, ...alive })).toEqual([
+      'box:7',
+      'box:8',
+    ]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(60);
+  });
+
+  it('does not wait for a worker that has died: it never reports again', async () => {
+    const records = [
+      { ...health('memory', { running: true }), source: 'box:7' },
+      { ...health('memory', { running: true }), source: 'box:8' },
+    ];
+    const gone = (source: string) => source === 'box:7';
+    // box:8 lives and still hosts its server at the deadline: it alone is named.
+    expect(await untilWorkersStopServers(async () => records, { timeoutMs: 50, pollMs: 5, gone })).toEqual(['box:8']);
+    // Once box:8 has stopped its server, the dead box:7's last report does not hold the run's end.
+    records[1]!.running = false;
+    expect(await untilWorkersStopServers(async () => records, { timeoutMs: 60_000, pollMs: 5, gone })).toEqual([]);
+  });
+});
+
+describe('workerGoneHere', () => {
+  it('tells a dead worker of this host by its pid, and never guesses about another host', async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    expect(workerGoneHere(`${hostname()}:${child.pid}`)).toBe(true);
+    expect(workerGoneHere(`${hostname()}:${process.pid}`)).toBe(false);
+    expect(workerGoneHere(`elsewhere.example:${child.pid}`)).toBe(false);
+    expect(workerGoneHere('orchestrator')).toBe(false);
   });
 });

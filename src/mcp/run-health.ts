@@ -1,4 +1,5 @@
-import type { ServerRunHealth } from '../core/index.js';
+import { hostname } from 'node:os';
+import { processAlive, type ServerRunHealth } from '../core/index.js';
 import type { GatewayCall } from './gateway.js';
 import type { UpstreamOptions } from './upstream.js';
 
@@ -89,17 +90,32 @@ function addHealth(seen: MergedServerHealth, health: ServerRunHealth, source: st
 }
 
 /**
+ * Whether a worker (`host:pid`, as `baton worker` names itself) is known to have died: only on its
+ * own host can its pid tell. A dead worker never reports again; its reaper has stopped its servers.
+ */
+export function workerGoneHere(source: string): boolean {
+  const colon = source.lastIndexOf(':');
+  const pid = Number(source.slice(colon + 1));
+  return colon > 0 && source.slice(0, colon) === hostname() && Number.isInteger(pid) && !processAlive(pid);
+}
+
+/**
  * At a run's end: waits until no worker's report says it still hosts one of the run's shared servers
  * (each stops them within its poll for the run's end plus the servers' stop), for `timeoutMs` at most.
- * Returns the workers still hosting one then (a worker that died before stopping them never reports).
+ * Returns the workers still hosting one then; a worker `gone` says has died is not waited for.
  */
 export async function untilWorkersStopServers(
   list: () => Promise<Array<ServerRunHealth & { source: string }>>,
-  { timeoutMs, pollMs = 25 }: { timeoutMs: number; pollMs?: number },
+  {
+    timeoutMs,
+    pollMs = 25,
+    gone = workerGoneHere,
+  }: { timeoutMs: number; pollMs?: number; gone?: (source: string) => boolean },
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const hosting = [...new Set((await list()).filter((h) => h.running).map((h) => h.source))];
+    const reports = (await list()).filter((h) => h.running);
+    const hosting = [...new Set(reports.map((h) => h.source))].filter((source) => !gone(source));
     if (hosting.length === 0 || Date.now() >= deadline) return hosting;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
