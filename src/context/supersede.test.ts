@@ -652,10 +652,30 @@ const revisions: Pair[] = [
       'After 30 days, carts move to cold storage instead; support needs them for disputes.',
     ),
   },
+  {
+    name: 'a practice changed "from now on", naming little of the old one',
+    older: said('dba', 'design', 'Run the database migrations by hand before each deploy.'),
+    newer: said('ops-lead', 'review', 'Database migrations run in CI from now on.'),
+  },
+  {
+    name: 'a practice changed "going forward"',
+    older: said('git', 'design', 'Feature branches are merged with squash commits.'),
+    newer: said('lead', 'review', 'Going forward, feature branches are merged with rebase.'),
+  },
 ];
 
 /** Two decisions that are both current: neither may be dropped for the other. */
 const nearMisses: Pair[] = [
+  {
+    name: 'one first word, two compounds ("feature flags" / "feature branches"), a revision word on the second',
+    older: said('frontend', 'design', 'Feature flags are toggled in LaunchDarkly.'),
+    newer: said('git', 'review', 'Feature branches are merged with rebase instead.'),
+  },
+  {
+    name: '"from now on" of another component that shares only the verb',
+    older: said('platform', 'design', 'Deploy the API with Helm charts.'),
+    newer: said('docs', 'review', 'From now on, deploy the docs site to Netlify.'),
+  },
   {
     name: 'one technology, two components',
     older: said('backend', 'design', 'Use Redis for the session cache.'),

@@ -54,6 +54,8 @@ export interface DecisionTraits {
   stems: string[];
   /** Its tokens in order, as written (lower case). */
   words: string[];
+  /** Per content word's stem, the stem of the content word right after it in one clause ("feature flags"). */
+  nextWords: Map<string, string>;
 }
 
 /** A value a decision says it replaces, and what it is of: "150 ms, not 200" → 200, `ms`. */
@@ -97,6 +99,9 @@ const revisionWords = new RegExp(
     'on (?:second thought|reflection)',
     'reconsider\\w*',
     'anymore',
+    // "Deploys are blue-green from now on": a practice changed from here on, not a plain "now".
+    'from now on',
+    'going forward',
     'back to',
     'postpon\\w*',
     'defer(?:s|red)?',
@@ -518,6 +523,26 @@ function quantifiedOf(tokens: string[]): string[][] {
   });
 }
 
+/**
+ * Per content word, as stems, the content word right after its first use in its clause; none when
+ * something else follows that first use ("Add synonyms at index time, … synonym token filter": none).
+ */
+function nextWordsOf(content: string): Map<string, string> {
+  const next = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const clause of content.split(/[,.;:!?()\u2013\u2014]+/)) {
+    const tokens = tokensOf(clause);
+    for (const [i, word] of tokens.entries()) {
+      const stem = stemmer(word);
+      if (!isContentWord(word) || seen.has(stem)) continue;
+      seen.add(stem);
+      const after = tokens[i + 1];
+      if (after !== undefined && isContentWord(after)) next.set(stem, stemmer(after));
+    }
+  }
+  return next;
+}
+
 export function traitsOf(text: string): DecisionTraits {
   const content = expandContractions(text);
   const tokens = tokensOf(content);
@@ -544,6 +569,7 @@ export function traitsOf(text: string): DecisionTraits {
     quantified: quantifiedOf(tokens),
     stems: tokens.map((t) => (isContentWord(t) ? stemmer(t) : t)),
     words: tokens,
+    nextWords: nextWordsOf(content),
   };
 }
 
@@ -630,10 +656,19 @@ export const revisionEvidence = {
   additive: 0.2,
 };
 
+/**
+ * Whether `a`'s topic word is named by `b` as the same thing: not when each has it as the first word
+ * of another compound ("feature flags" / "feature branches"), neither naming the other's second word.
+ */
+function namesTopicOf(a: DecisionSide, b: DecisionSide): boolean {
+  const head = a.traits.head;
+  if (head === undefined || !b.terms.has(`s:${head}`)) return false;
+  const [inA, inB] = [a.traits.nextWords.get(head), b.traits.nextWords.get(head)];
+  return inA === undefined || inB === undefined || inA === inB || b.terms.has(`s:${inA}`) || a.terms.has(`s:${inB}`);
+}
+
 /** Two decisions are about one thing only if one's topic word is named by the other (see `linked`). */
-export const sameTopic = (a: DecisionSide, b: DecisionSide): boolean =>
-  (a.traits.head !== undefined && b.terms.has(`s:${a.traits.head}`)) ||
-  (b.traits.head !== undefined && a.terms.has(`s:${b.traits.head}`));
+export const sameTopic = (a: DecisionSide, b: DecisionSide): boolean => namesTopicOf(a, b) || namesTopicOf(b, a);
 
 /**
  * The revision is about the older decision: one's topic word is named by the other ("Idle timeout
