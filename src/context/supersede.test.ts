@@ -658,6 +658,16 @@ const revisions: Pair[] = [
     newer: said('ops-lead', 'review', 'Database migrations run in CI from now on.'),
   },
   {
+    name: 'a job moved elsewhere, what moves named between "move" and "to"',
+    older: said('ops', 'design', 'Cron jobs run on the app servers.'),
+    newer: said('platform-lead', 'review', 'Move the cron jobs to a dedicated scheduler service.'),
+  },
+  {
+    name: 'a way replaced, the old one having drained something',
+    older: said('mobile', 'design', 'The mobile app polls for notifications every 30 seconds.'),
+    newer: said('lead', 'review', 'The mobile app gets notifications by push; polling drained batteries.'),
+  },
+  {
     name: 'a practice changed "going forward"',
     older: said('git', 'design', 'Feature branches are merged with squash commits.'),
     newer: said('lead', 'review', 'Going forward, feature branches are merged with rebase.'),
@@ -666,6 +676,11 @@ const revisions: Pair[] = [
 
 /** Two decisions that are both current: neither may be dropped for the other. */
 const nearMisses: Pair[] = [
+  {
+    name: 'a move of the machines an older decision keeps something on',
+    older: said('ops', 'design', 'Application logs are kept for 30 days on the app servers.'),
+    newer: said('platform', 'review', 'Move the app servers to Graviton instances.'),
+  },
   {
     name: 'one first word, two compounds ("feature flags" / "feature branches"), a revision word on the second',
     older: said('frontend', 'design', 'Feature flags are toggled in LaunchDarkly.'),

@@ -120,6 +120,8 @@ const revisionWords = new RegExp(
     'out of scope',
     '(?:goes|go|comes|come|moves|move) first',
     'dropp?(?:s|ed|ing)?',
+    // "Move the cron jobs to a scheduler service": what it moves named between the verb and "to".
+    'mov(?:e|es|ed) (?:\\S+ ){1,3}(?:to|onto|into)',
     // A changed value: "raised to 45 minutes", "moves to Postmark", "cut from this sprint".
     '(?:rais(?:e|es|ed)|lower(?:s|ed)?|increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|bump(?:s|ed)?|cuts?|' +
       'extend(?:s|ed)?|shorten(?:s|ed)?|mov(?:e|es|ed)|chang(?:e|es|ed)|lift(?:s|ed)?|push(?:es|ed)?|delay(?:s|ed)?|' +
@@ -128,7 +130,7 @@ const revisionWords = new RegExp(
   'gi',
 );
 const reasonWords =
-  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|broke|breaks|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
+  /\b(too (?:slow|risky|expensive|costly|complex|late|early|long|short|big|small|far|often|much|many)|(?:after|following) (?:the )?(?:\w+ )?(?:tests?|testing|complaints|feedback|benchmarks?|incidents?|outages?|review|audit|guidance|advice|policy)|per (?:the )?(?:\w+ )?(?:team|request|policy)|slow(?:s|ed)|was (?:too|poor|slow|unreliable|flaky|broken)|were (?:too|poor|slow)|lagg?(?:s|ed)|throttl(?:es|ed)|fail(?:s|ed)|drain(?:s|ed)|overload(?:s|ed)|exhaust(?:s|ed)|stall(?:s|ed)|broke|breaks|choked|crash(?:es|ed)|maintenance mode|end of life|deprecated|turned out)\b/i;
 const additiveWords = /\b(also|as well|in addition|additionally)\b|\btoo(?=\s*(?:[.;,)]|$))/i;
 
 /** Verbs that open many decisions ("Use X", "Keep Y") and say nothing of their subject. */
@@ -261,7 +263,7 @@ function replacedValuesOf(content: string): ReplacedValue[] {
 
 /** Words saying something did not work, in a clause of its own. */
 const faultWords =
-  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|poor|throttl\w*|crash\w*|broke\w*|breaks|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
+  /\b(too (?:much|many|slow|risky|expensive|costly|complex|fragile|late)|expensive|costly|lagg?(?:s|ed|ing)?|slow(?:s|ed)?|time[sd]? out|fail(?:s|ed)?|drain(?:s|ed)|overload(?:s|ed)|exhaust(?:s|ed)|stall(?:s|ed)|poor|throttl\w*|crash\w*|broke\w*|breaks|flaky|unreliable|risky|leak\w*|maintenance mode|end of life|deprecated)\b/i;
 
 /** Stems of the content words of every clause after the first that says something failed. */
 function faultedWordsOf(content: string): string[] {
