@@ -166,6 +166,39 @@ describe('OpenTelemetry traces of runs', () => {
     expect(runs[1]!.spans).toEqual(runs[0]!.spans);
   });
 
+  it('refuses a malformed OTEL_RESOURCE_ATTRIBUTES, naming the entry by its key and the fix, never its value', async () => {
+    const collector = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+    try {
+      for (const [raw, problem] of [
+        ['team=data,platform', '"platform" is not one key=value'],
+        ['env=prod,url=a=b', '"url" is not one key=value'],
+        ['=orphan', 'has an empty key'],
+        ['team=100%sure', '"team" has a "%" that starts no percent-encoding'],
+        [`note=${'x'.repeat(256)}`, '"note" is over 255 characters'],
+      ] as const) {
+        vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', raw);
+        const refused = RunTracing.configured(undefined, collector);
+        await expect(refused).rejects.toMatchObject({ code: ErrorCodes.configInvalid });
+        await expect(refused).rejects.toThrow(problem);
+        await expect(refused).rejects.toThrow('team=data%2Cplatform), or unset it');
+      }
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', 'token=s3cr3t-value,=x');
+      await expect(RunTracing.configured(undefined, collector)).rejects.not.toThrow('s3cr3t-value');
+      // Percent-encoded commas, equals and percents, spaces and empty entries are the specification's own.
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', ' team = data%2Cplatform , ,ratio=50%25,eq=a%3Db,empty=');
+      const tracing = await RunTracing.configured(undefined, collector);
+      expect(tracing).toBeInstanceOf(RunTracing);
+      await tracing!.shutdown();
+      // Traces off: nothing reads it.
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', 'team=data,platform');
+      await expect(
+        RunTracing.configured(undefined, { ...collector, OTEL_TRACES_EXPORTER: 'none' }),
+      ).resolves.toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('describes its resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (service.name `baton` otherwise)', async () => {
     try {
       vi.stubEnv('OTEL_SERVICE_NAME', undefined);

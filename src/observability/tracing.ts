@@ -106,6 +106,47 @@ function traceProtocol(env: NodeJS.ProcessEnv): TraceProtocol {
   );
 }
 
+/** The longest key or value the SDK's env detector takes. */
+const RESOURCE_ATTRIBUTE_MAX_LENGTH = 255;
+
+const percentDecoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text.trim());
+  } catch {
+    return undefined;
+  }
+};
+
+/** What is wrong with one `key=value` entry of OTEL_RESOURCE_ATTRIBUTES, if anything. */
+function resourceAttributeProblem(entry: string): string | undefined {
+  const [key, value, ...more] = entry.split('=');
+  if (value === undefined || more.length > 0) return 'is not one key=value';
+  const [decodedKey, decodedValue] = [percentDecoded(key!), percentDecoded(value)];
+  if (decodedKey === undefined || decodedValue === undefined) return 'has a "%" that starts no percent-encoding';
+  if (decodedKey === '') return 'has an empty key';
+  const longest = Math.max(decodedKey.length, decodedValue.length);
+  return longest > RESOURCE_ATTRIBUTE_MAX_LENGTH ? `is over ${RESOURCE_ATTRIBUTE_MAX_LENGTH} characters` : undefined;
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES as the specification has it: `key=value` entries joined by commas, with
+ * `,`, `=` and `%` percent-encoded. The SDK's env detector drops the whole variable on one bad entry
+ * and says so only at debug level (its parser is private), so a typo would strip every attribute from
+ * the traces unseen: checked here with the same rules, naming the entry by its key (a value may be private).
+ */
+function checkResourceAttributes(raw: string | undefined): void {
+  for (const entry of (raw ?? '').split(',').filter((e) => e.trim() !== '')) {
+    const problem = resourceAttributeProblem(entry);
+    if (problem === undefined) continue;
+    throw new BatonError(
+      ErrorCodes.configInvalid,
+      `OTEL_RESOURCE_ATTRIBUTES: the entry "${entry.split('=')[0]!.trim()}" ${problem}. Write key=value ` +
+        'entries joined by commas, with "," "=" and "%" in keys and values percent-encoded ' +
+        '(team=data%2Cplatform), or unset it.',
+    );
+  }
+}
+
 /**
  * OpenTelemetry traces of runs, built from their events (the engine knows nothing of it): one trace
  * per run, spans run → phase → agent → attempt → model turn → tool call, with GenAI and `baton.*` attributes.
@@ -131,12 +172,15 @@ export class RunTracing {
 
   /**
    * Tracing as configured (`otel_endpoint`, the OTLP endpoint variables), or undefined when it is off;
-   * BATON_CONFIG_INVALID for an OTLP protocol other than http/json and http/protobuf.
+   * BATON_CONFIG_INVALID for an OTLP protocol other than http/json and http/protobuf, or a malformed
+   * OTEL_RESOURCE_ATTRIBUTES (read, as the SDK reads it, from the process's environment).
    */
   static async configured(otelEndpoint: string | undefined, env: NodeJS.ProcessEnv): Promise<RunTracing | undefined> {
     const options = { env, ...(otelEndpoint ? { endpoint: otelEndpoint } : {}) };
     if (!tracingEnabled(options)) return undefined;
-    return RunTracing.start({ ...options, protocol: traceProtocol(env) });
+    const protocol = traceProtocol(env);
+    checkResourceAttributes(process.env.OTEL_RESOURCE_ATTRIBUTES);
+    return RunTracing.start({ ...options, protocol });
   }
 
   /** Loads the OpenTelemetry SDK (only runs that trace pay for it) and starts exporting. */
