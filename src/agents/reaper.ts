@@ -1,20 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
- * The watchdog's whole program, in POSIX sh (builtins only: it starts in ≈ 1 ms, where a Node
- * watchdog took 0.05 CPU-s of every run): it reads "+-<pgid>" and "--<pgid>" lines on stdin (a
- * process group added, released), and when stdin closes — Baton exited, or was killed with SIGKILL
- * and could not clean up — it kills every group still registered, then exits.
+ * The watchdog's whole program, in POSIX sh (builtins only while it waits: it starts in ≈ 1 ms, where
+ * a Node watchdog took 0.05 CPU-s of every run): it reads "+-<pgid>" and "--<pgid>" lines on stdin (a
+ * process group added, released) and "+=<NAME=value>" and "-=<NAME=value>" (processes carrying that
+ * environment entry, wherever they are: one that left its group with `setsid`). When stdin closes —
+ * Baton exited, or was killed with SIGKILL and could not clean up — it kills every group still
+ * registered and every process of this user carrying a registered entry (read from /proc), then exits.
  */
 const watchdogProgram = `
 targets=
+marks=
 while read -r line; do
   case "$line" in
+    +=*) marks="$marks \${line#+=}" ;;
+    -=*) kept=; for m in $marks; do [ "$m" = "\${line#-=}" ] || kept="$kept $m"; done; marks=$kept ;;
     +*) targets="$targets \${line#+}" ;;
     -*) kept=; for t in $targets; do [ "$t" = "\${line#-}" ] || kept="$kept $t"; done; targets=$kept ;;
   esac
 done
 for t in $targets; do kill -s KILL -- "$t" 2>/dev/null; done
+if [ -n "$marks" ]; then
+  PATH=\${PATH:-/usr/bin:/bin}
+  for environ in /proc/[0-9]*/environ; do
+    pid=\${environ#/proc/}; pid=\${pid%/environ}
+    for m in $marks; do
+      tr '\\000' '\\n' < "$environ" 2>/dev/null | grep -qxF -- "$m" && kill -s KILL "$pid" 2>/dev/null
+    done
+  done
+fi
 exit 0
 `;
 
@@ -33,6 +47,15 @@ class AgentReaper {
 
   release(pgid: number): void {
     this.send(`--${pgid}\n`);
+  }
+
+  /** Also kills, when this process dies, every process whose environment holds `entry` (`NAME=value`, no spaces). */
+  watchMarked(entry: string): void {
+    this.send(`+=${entry}\n`);
+  }
+
+  releaseMarked(entry: string): void {
+    this.send(`-=${entry}\n`);
   }
 
   /**

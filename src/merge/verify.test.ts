@@ -85,22 +85,26 @@ describe('runVerify', () => {
     expect(result.outputTail).toBe('✓ 3 passed\n');
   }, 20_000);
 
-  it('a verify command dies with the Baton process that ran it, though that one was SIGKILLed', async () => {
+  it('a verify command dies with the Baton process that ran it, though that one was SIGKILLed, what left its group too', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
     const marker = `BATON_VERIFY_ORPHAN=${randomUUID()}`;
+    // A daemonised test server: out of the command's process group, which the watchdog kills.
+    const escaped = `BATON_VERIFY_ESCAPED=${randomUUID()}`;
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const verify = pathToFileURL(fileURLToPath(new URL('./verify.ts', import.meta.url))).href;
     const program = `const { runVerify } = await import(${JSON.stringify(verify)});
-      await runVerify({ command: ${JSON.stringify(`${marker} sleep 300`)}, timeoutMs: 600000 }, ${JSON.stringify(cwd)},
+      await runVerify({ command: ${JSON.stringify(`${escaped} setsid sleep 300 & ${marker} sleep 300`)}, timeoutMs: 600000 }, ${JSON.stringify(cwd)},
         new AbortController().signal, { now: () => Date.now() });`;
     const baton = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', program], { stdio: 'ignore' });
     try {
       await expect.poll(() => processesWithEnv(marker).length, { timeout: 20_000 }).toBe(1);
+      await expect.poll(() => processesWithEnv(escaped).length, { timeout: 20_000 }).toBe(1);
       baton.kill('SIGKILL');
       await expect.poll(() => processesWithEnv(marker), { timeout: 5_000 }).toEqual([]);
+      await expect.poll(() => processesWithEnv(escaped), { timeout: 5_000 }).toEqual([]);
     } finally {
       baton.kill('SIGKILL');
-      for (const pid of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
+      for (const pid of [...processesWithEnv(marker), ...processesWithEnv(escaped)]) process.kill(pid, 'SIGKILL');
     }
   }, 30_000);
 });

@@ -12,7 +12,7 @@ const OUTPUT_TAIL_CHARS = 4000;
  * Runs `verify` with `sh -c` in `cwd`. Past its timeout, when `signal` aborts, or once the command
  * exits, the whole process group is killed (a test runner's children too), and so is every process
  * carrying this run's `BATON_VERIFY_ID` in its environment (one that left the group: `setsid`, a
- * daemon's double fork); when this process dies, the watchdog kills the group. A timeout counts as a
+ * daemon's double fork); when this process dies, the watchdog kills both. A timeout counts as a
  * failure, an abort throws.
  */
 export async function runVerify(
@@ -31,8 +31,11 @@ export async function runVerify(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BATON_VERIFY_ID: verifyId },
   });
-  // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the watchdog ends it.
+  // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the
+  // watchdog ends it, and what left the group (setsid) by its mark.
+  const mark = `BATON_VERIFY_ID=${verifyId}`;
   if (child.pid !== undefined) agentReaper.watch(child.pid);
+  agentReaper.watchMarked(mark);
   let output = '';
   const keep = (chunk: string): void => {
     output = (output + chunk).slice(-OUTPUT_TAIL_CHARS);
@@ -43,7 +46,7 @@ export async function runVerify(
   const stop = AbortSignal.any([signal, timeout]);
   const killCommand = (): void => {
     if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
-    killMarked(`BATON_VERIFY_ID=${verifyId}`);
+    killMarked(mark);
   };
   stop.addEventListener('abort', killCommand, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -55,6 +58,7 @@ export async function runVerify(
   // and the merge with it: the command is over when it exits.
   killCommand();
   if (child.pid !== undefined) agentReaper.release(child.pid);
+  agentReaper.releaseMarked(mark);
   await closed;
   signal.throwIfAborted();
   return {
