@@ -15,6 +15,7 @@ export {
   processAliveSince,
   processGroupAlive,
   processGroupExited,
+  killProcessesWithEnvEntry,
   processesWithEnvEntry,
   signalProcessGroup,
 } from './process-alive.js';

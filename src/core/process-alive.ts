@@ -139,3 +139,23 @@ export function processesWithEnvEntry(entry: string): number[] {
     })
     .map(({ pid }) => pid);
 }
+
+/**
+ * SIGKILLs every process of this host carrying `entry` (`NAME=value`) in its environment: what a
+ * command Baton started left outside its process group (`setsid`, a daemon's double fork). Again
+ * while any are found: one may have forked between the look and the kill (a killed process forks no
+ * more, so this ends).
+ */
+export function killProcessesWithEnvEntry(entry: string): void {
+  for (let pass = 0; pass < 10; pass++) {
+    const found = processesWithEnvEntry(entry);
+    if (found.length === 0) return;
+    for (const pid of found) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}

@@ -1,11 +1,15 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/cli.js';
 import { npmServers } from '../../test/support/mcp-servers.js';
+import { processesWithEnv } from '../../test/support/processes.js';
 import { listProcesses } from '../core/index.js';
 import { ProcessGroupStdioTransport } from './stdio-transport.js';
 
@@ -100,6 +104,38 @@ describe('ProcessGroupStdioTransport', () => {
     expect(seen).toContain(`PATH=${process.env.PATH}`);
     expect(seen.some((line) => line.startsWith('BATON_TRANSPORT_TEST_PRIVATE='))).toBe(false);
   });
+
+  it('stops what the server started outside its group (setsid) with it: on close, and when Baton is SIGKILLed', async () => {
+    // A "server" that answers nothing and exits when its stdin closes, leaving a daemon in a session of its own.
+    const escaping = (marker: string) => ({
+      command: '/bin/sh',
+      args: ['-c', 'setsid sleep 100000 </dev/null >/dev/null 2>&1 & exec cat'],
+      env: { ESCAPE_MARKER: marker },
+      graceMs: 200,
+    });
+    const closed = `escaped-on-close-${randomUUID()}`;
+    const transport = new ProcessGroupStdioTransport(escaping(closed));
+    cleanups.push(() => processesWithEnv(`ESCAPE_MARKER=${closed}`).forEach((pid) => process.kill(pid, 'SIGKILL')));
+    await transport.start();
+    await waitFor(() => processesWithEnv(`ESCAPE_MARKER=${closed}`).length === 2 || undefined, 10_000, 'the daemon');
+    await transport.close();
+    expect(processesWithEnv(`ESCAPE_MARKER=${closed}`)).toEqual([]);
+
+    const killed = `escaped-on-sigkill-${randomUUID()}`;
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const module = pathToFileURL(fileURLToPath(new URL('./stdio-transport.ts', import.meta.url))).href;
+    const program = `const { ProcessGroupStdioTransport } = await import(${JSON.stringify(module)});
+      await new ProcessGroupStdioTransport(${JSON.stringify(escaping(killed))}).start();
+      setInterval(() => undefined, 1000);`;
+    const baton = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', program], { stdio: 'ignore' });
+    cleanups.push(() => {
+      baton.kill('SIGKILL');
+      for (const pid of processesWithEnv(`ESCAPE_MARKER=${killed}`)) process.kill(pid, 'SIGKILL');
+    });
+    await waitFor(() => processesWithEnv(`ESCAPE_MARKER=${killed}`).length === 2 || undefined, 20_000, 'the daemon');
+    baton.kill('SIGKILL');
+    await waitFor(() => processesWithEnv(`ESCAPE_MARKER=${killed}`).length === 0 || undefined, 5000, 'both gone');
+  }, 40_000);
 
   it('a command that cannot be started fails the start', async () => {
     const transport = new ProcessGroupStdioTransport({ command: join(tempDir(), 'no-such-server') });

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { agentReaper } from '../agents/index.js';
-import { processGroupExited, signalProcessGroup } from '../core/index.js';
+import { killProcessesWithEnvEntry, processGroupExited, signalProcessGroup } from '../core/index.js';
 
 export interface ProcessGroupStdioOptions {
   command: string;
@@ -25,6 +26,9 @@ export interface ProcessGroupStdioOptions {
 }
 
 const DEFAULT_GRACE_MS = 2000;
+
+/** The variable that carries each server process's id, which its helpers inherit. */
+const SERVER_ID_VARIABLE = 'BATON_MCP_SERVER_ID';
 
 /**
  * The longest message a server may send. The MCP SDK's stdio default is 10 MB, and a longer one ends
@@ -55,6 +59,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private connected = false;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private groupStopped?: Promise<void>;
+  /** In the server's environment: what leaves its group (`setsid`) is still known by it, and stopped with it. */
+  private readonly serverId = randomUUID();
 
   constructor(private readonly options: ProcessGroupStdioOptions) {}
 
@@ -68,7 +74,7 @@ export class ProcessGroupStdioTransport implements Transport {
     const { command, args = [], env, inherit, cwd, stderr = 'inherit' } = this.options;
     agentReaper.ready();
     const child = spawn(command, args, {
-      env: { ...getDefaultEnvironment(), ...inherit, ...env },
+      env: { ...getDefaultEnvironment(), ...inherit, ...env, [SERVER_ID_VARIABLE]: this.serverId },
       cwd,
       stdio: ['pipe', 'pipe', stderr],
       detached: true,
@@ -77,6 +83,7 @@ export class ProcessGroupStdioTransport implements Transport {
     this.connected = true;
     // Registered at once: should Baton be SIGKILLed while the server starts, the watchdog ends the group.
     if (child.pid !== undefined) agentReaper.watch(child.pid);
+    agentReaper.watchMarked(this.mark);
     // The launcher has exited: what it started is part of the server, and goes with it.
     child.once('exit', () => void this.stopGroup());
     this.closed = new Promise((resolve) =>
@@ -149,10 +156,15 @@ export class ProcessGroupStdioTransport implements Transport {
     clearTimeout(timer);
   }
 
+  private get mark(): string {
+    return `${SERVER_ID_VARIABLE}=${this.serverId}`;
+  }
+
   /**
-   * SIGTERM to the group, SIGKILL after the grace to what is left, and the reaper let go; once,
-   * whoever asks first. A process outside the group (one that made itself a session leader) may
-   * still hold the pipes: they are closed after a grace, so `onclose` always comes.
+   * SIGTERM to the group, SIGKILL after the grace to what is left, SIGKILL to what carries the
+   * server's id outside it (one that made itself a session leader), and the reaper let go; once,
+   * whoever asks first. A process outside the group without the id (one that cleared its
+   * environment) may still hold the pipes: they are closed after a grace, so `onclose` always comes.
    */
   private stopGroup(): Promise<void> {
     const child = this.child;
@@ -164,7 +176,10 @@ export class ProcessGroupStdioTransport implements Transport {
         signalProcessGroup(pgid, 'SIGKILL');
         await processGroupExited(pgid, graceMs);
       }
+      // What left the group on purpose goes too: a server is stopped whole, whatever it started.
+      killProcessesWithEnvEntry(this.mark);
       agentReaper.release(pgid);
+      agentReaper.releaseMarked(this.mark);
       await this.within(this.closed ?? Promise.resolve());
       for (const stream of [child.stdin, child.stdout]) stream?.destroy();
     })();

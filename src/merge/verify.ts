@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { agentReaper } from '../agents/index.js';
-import { processesWithEnvEntry, signalProcessGroup, type Clock } from '../core/index.js';
+import { killProcessesWithEnvEntry, signalProcessGroup, type Clock } from '../core/index.js';
 import type { VerifyResult } from '../store/index.js';
 import type { VerifySpec } from '../workflow/index.js';
 
@@ -46,7 +46,7 @@ export async function runVerify(
   const stop = AbortSignal.any([signal, timeout]);
   const killCommand = (): void => {
     if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
-    killMarked(mark);
+    killProcessesWithEnvEntry(mark);
   };
   stop.addEventListener('abort', killCommand, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -68,24 +68,6 @@ export async function runVerify(
     durationMs: clock.now() - started,
     ...(timeout.aborted ? { timedOut: true } : {}),
   };
-}
-
-/**
- * SIGKILLs the processes whose environment holds `marker`, again while any are found: one may have
- * forked between the look and the kill (a killed process forks no more, so this ends).
- */
-function killMarked(marker: string): void {
-  for (let pass = 0; pass < 10; pass++) {
-    const found = processesWithEnvEntry(marker);
-    if (found.length === 0) return;
-    for (const pid of found) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
 }
 
 export const verifyPassed = (result: VerifyResult | undefined): boolean =>
