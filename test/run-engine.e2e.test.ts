@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { processAlive } from '../src/core/index.js';
+import { listProcesses, processAlive } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
@@ -50,6 +50,20 @@ const model = useScriptedModel(
       },
       { match: { last: 'keep.txt' }, reply: { text: 'cleaned' }, sequencePer: 'session' },
       { match: { prompt: 'price one turn' }, reply: { text: 'priced', usage: costly }, sequencePer: 'session' },
+      // A Bash command that leaves a daemon in a session of its own (out of the agent's process group).
+      {
+        match: { prompt: 'leave a daemon' },
+        replies: [
+          {
+            toolUse: {
+              name: 'Bash',
+              input: { command: `setsid sh -c 'echo $$ > daemon.pid; exec sleep 100000' </dev/null >/dev/null 2>&1 &` },
+            },
+          },
+          { text: 'left one' },
+        ],
+        sequencePer: 'session',
+      },
     ],
     default: { text: 'OK' },
   },
@@ -289,6 +303,26 @@ phases: [{ id: only, agents: [{ id: overloaded, prompt: always overloaded, timeo
       "agent overloaded timed out after 4000 ms and was killed; to give it longer, raise the agent's timeoutMs in the workflow",
     );
     expect(Date.now() - started).toBeLessThan(60_000);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  });
+
+  it('what an agent started outside its process group (setsid in a Bash command) does not outlive it', async () => {
+    const project = join(model.home.dir, 'daemon-project');
+    mkdirSync(project, { recursive: true });
+    const { code, summary } = await runJson(`
+version: 1
+name: daemon
+phases:
+  - id: only
+    agents: [{ id: daemoniser, prompt: leave a daemon, allowedTools: [Bash], cwd: ${JSON.stringify(project)} }]
+`);
+    expect(code).toBe(0);
+    expect(summary.status).toBe('succeeded');
+    // The daemon did start (it wrote its pid), and is gone with the agent.
+    const pid = Number(readFileSync(join(project, 'daemon.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    // Killed, not reaped (init may take its time with a zombie): no live process has that pid.
+    expect(listProcesses().filter((p) => p.pid === pid && p.state !== 'Z')).toEqual([]);
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
 
