@@ -4,9 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * The watchdog's whole program, in POSIX sh (builtins only while it waits: it starts in ≈ 1 ms, where
  * a Node watchdog took 0.05 CPU-s of every run): it reads "+-<pgid>" and "--<pgid>" lines on stdin (a
  * process group added, released) and "+=<NAME=value>" and "-=<NAME=value>" (processes carrying that
- * environment entry, wherever they are: one that left its group with `setsid`). When stdin closes —
- * Baton exited, or was killed with SIGKILL and could not clean up — it kills every group still
- * registered and every process of this user carrying a registered entry (read from /proc), then exits.
+ * environment entry, wherever they are: one that left its group with `setsid`; entries hold no
+ * spaces). When stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it
+ * kills every group still registered, then every process carrying a registered entry (one `tr | grep`
+ * per process of /proc, for all entries at once), then exits.
  */
 const watchdogProgram = `
 targets=
@@ -22,11 +23,10 @@ done
 for t in $targets; do kill -s KILL -- "$t" 2>/dev/null; done
 if [ -n "$marks" ]; then
   PATH=\${PATH:-/usr/bin:/bin}
+  patterns=; for m in $marks; do patterns="$patterns -e $m"; done
   for environ in /proc/[0-9]*/environ; do
     pid=\${environ#/proc/}; pid=\${pid%/environ}
-    for m in $marks; do
-      tr '\\000' '\\n' < "$environ" 2>/dev/null | grep -qxF -- "$m" && kill -s KILL "$pid" 2>/dev/null
-    done
+    tr '\\000' '\\n' < "$environ" 2>/dev/null | grep -qxF $patterns && kill -s KILL "$pid" 2>/dev/null
   done
 fi
 exit 0
