@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type {
   Options,
@@ -9,19 +8,12 @@ import type {
   SpawnedProcess,
   WarmQuery,
 } from '@anthropic-ai/claude-agent-sdk';
-import {
-  ErrorCodes,
-  killProcessesWithEnvEntry,
-  processGroupExited,
-  signalProcessGroup,
-  systemClock,
-  type Usage,
-} from '../core/index.js';
+import { ErrorCodes, processGroupExited, signalProcessGroup, systemClock, type Usage } from '../core/index.js';
 import { abortError, classifyResult } from './classify.js';
 import { bundledClaude } from './claude-executable.js';
 import { ClaudePermissions } from './claude-permissions.js';
 import { ModelRelay, RateLimitGate } from './rate-limit.js';
-import { agentReaper } from './reaper.js';
+import { agentReaper, ProcessTreeMark } from './reaper.js';
 import { StreamIdleWatch } from './stream-watch.js';
 import type { AgentRuntime, AgentSpec, AttemptError, AttemptObserver, AttemptOutcome } from './runtime.js';
 import { ModelTurnTracker, TurnNumbers } from './model-turns.js';
@@ -107,11 +99,10 @@ class AgentProcess {
     agentReaper.ready();
     // In the agent's environment, so what leaves its group (a `setsid` in a Bash command, a private
     // MCP server's daemon) is still known as the agent's: killed when it exits, or by the watchdog.
-    const id = randomUUID();
-    const mark = `${AGENT_PROCESS_VARIABLE}=${id}`;
+    const mark = new ProcessTreeMark('BATON_AGENT_PROCESS_ID');
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: { ...options.env, [AGENT_PROCESS_VARIABLE]: id },
+      env: { ...options.env, ...mark.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -122,16 +113,15 @@ class AgentProcess {
     options.signal?.addEventListener('abort', () => this.kill(), { once: true });
     child.once('exit', () => {
       this.signalGroup('SIGKILL');
-      killProcessesWithEnvEntry(mark);
+      mark.kill();
       if (child.pid !== undefined) agentReaper.release(child.pid);
-      agentReaper.releaseMarked(mark);
+      mark.release();
     });
     this.child = child;
     if (child.pid !== undefined) {
       agentReaper.watch(child.pid);
       this.observer?.spawned?.(child.pid);
     }
-    agentReaper.watchMarked(mark);
     // Cancelled while it was being started (a worker stopping): that signal will never fire 'abort'.
     if (options.signal?.aborted) this.kill();
     return child;
@@ -161,9 +151,6 @@ class AgentProcess {
     if (pid !== undefined) signalProcessGroup(pid, signal);
   }
 }
-
-/** The variable that carries each agent process's id, which everything it starts inherits. */
-const AGENT_PROCESS_VARIABLE = 'BATON_AGENT_PROCESS_ID';
 
 /** How long to wait for a killed process group's last members to go. */
 const GROUP_EXIT_WAIT_MS = 3000;

@@ -6,7 +6,7 @@ export type { FakeBehaviour } from './fake-runtime.js';
 export { continuationPrompt, runWithRetries } from './runner.js';
 export type { AgentResult, AttemptInfo, RetryHooks, RetryOptions, TimeoutSetting } from './runner.js';
 export { agentEnvironment } from './environment.js';
-export { agentReaper } from './reaper.js';
+export { agentReaper, ProcessTreeMark } from './reaper.js';
 export { bundledClaude } from './claude-executable.js';
 export { ruleDenialMessage } from './tool-gate.js';
 export type { GatedToolCall, ToolGate, ToolVerdict } from './tool-gate.js';

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { killProcessesWithEnvEntry } from '../core/index.js';
 
 /**
  * The watchdog's whole program, in POSIX sh (builtins only while it waits: it starts in ≈ 1 ms, where
@@ -93,3 +95,34 @@ class AgentReaper {
 
 /** One watchdog per Baton process, for every agent it starts. */
 export const agentReaper = new AgentReaper();
+
+/**
+ * An id for the environment of a process Baton starts (an agent, an MCP server, a verify command),
+ * which everything it starts inherits: what leaves its process group on purpose (`setsid`, a double
+ * fork) is still known by it. Registered with the watchdog when made, so it dies with Baton too;
+ * `kill` ends every process carrying it, `release` lets the watchdog forget it.
+ */
+export class ProcessTreeMark {
+  private readonly value = randomUUID();
+
+  constructor(private readonly variable: string) {
+    agentReaper.watchMarked(this.entry);
+  }
+
+  /** What goes into the process's environment. */
+  get env(): Record<string, string> {
+    return { [this.variable]: this.value };
+  }
+
+  kill(): void {
+    killProcessesWithEnvEntry(this.entry);
+  }
+
+  release(): void {
+    agentReaper.releaseMarked(this.entry);
+  }
+
+  private get entry(): string {
+    return `${this.variable}=${this.value}`;
+  }
+}

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { agentReaper } from '../agents/index.js';
-import { killProcessesWithEnvEntry, processGroupExited, signalProcessGroup } from '../core/index.js';
+import { agentReaper, ProcessTreeMark } from '../agents/index.js';
+import { processGroupExited, signalProcessGroup } from '../core/index.js';
 
 export interface ProcessGroupStdioOptions {
   command: string;
@@ -26,9 +25,6 @@ export interface ProcessGroupStdioOptions {
 }
 
 const DEFAULT_GRACE_MS = 2000;
-
-/** The variable that carries each server process's id, which its helpers inherit. */
-const SERVER_ID_VARIABLE = 'BATON_MCP_SERVER_ID';
 
 /**
  * The longest message a server may send. The MCP SDK's stdio default is 10 MB, and a longer one ends
@@ -59,8 +55,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private connected = false;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private groupStopped?: Promise<void>;
-  /** In the server's environment: what leaves its group (`setsid`) is still known by it, and stopped with it. */
-  private readonly serverId = randomUUID();
+  /** In the server's environment, from its start: what leaves its group (`setsid`) is stopped with it. */
+  private mark?: ProcessTreeMark;
 
   constructor(private readonly options: ProcessGroupStdioOptions) {}
 
@@ -73,8 +69,9 @@ export class ProcessGroupStdioTransport implements Transport {
     if (this.child) return Promise.reject(new Error('ProcessGroupStdioTransport already started'));
     const { command, args = [], env, inherit, cwd, stderr = 'inherit' } = this.options;
     agentReaper.ready();
+    const mark = (this.mark = new ProcessTreeMark('BATON_MCP_SERVER_ID'));
     const child = spawn(command, args, {
-      env: { ...getDefaultEnvironment(), ...inherit, ...env, [SERVER_ID_VARIABLE]: this.serverId },
+      env: { ...getDefaultEnvironment(), ...inherit, ...env, ...mark.env },
       cwd,
       stdio: ['pipe', 'pipe', stderr],
       detached: true,
@@ -83,7 +80,6 @@ export class ProcessGroupStdioTransport implements Transport {
     this.connected = true;
     // Registered at once: should Baton be SIGKILLed while the server starts, the watchdog ends the group.
     if (child.pid !== undefined) agentReaper.watch(child.pid);
-    agentReaper.watchMarked(this.mark);
     // The launcher has exited: what it started is part of the server, and goes with it.
     child.once('exit', () => void this.stopGroup());
     this.closed = new Promise((resolve) =>
@@ -156,10 +152,6 @@ export class ProcessGroupStdioTransport implements Transport {
     clearTimeout(timer);
   }
 
-  private get mark(): string {
-    return `${SERVER_ID_VARIABLE}=${this.serverId}`;
-  }
-
   /**
    * SIGTERM to the group, SIGKILL after the grace to what is left, SIGKILL to what carries the
    * server's id outside it (one that made itself a session leader), and the reaper let go; once,
@@ -177,9 +169,9 @@ export class ProcessGroupStdioTransport implements Transport {
         await processGroupExited(pgid, graceMs);
       }
       // What left the group on purpose goes too: a server is stopped whole, whatever it started.
-      killProcessesWithEnvEntry(this.mark);
+      this.mark?.kill();
       agentReaper.release(pgid);
-      agentReaper.releaseMarked(this.mark);
+      this.mark?.release();
       await this.within(this.closed ?? Promise.resolve());
       for (const stream of [child.stdin, child.stdout]) stream?.destroy();
     })();

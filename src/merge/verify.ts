@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { agentReaper } from '../agents/index.js';
-import { killProcessesWithEnvEntry, signalProcessGroup, type Clock } from '../core/index.js';
+import { agentReaper, ProcessTreeMark } from '../agents/index.js';
+import { signalProcessGroup, type Clock } from '../core/index.js';
 import type { VerifyResult } from '../store/index.js';
 import type { VerifySpec } from '../workflow/index.js';
 
@@ -24,18 +23,16 @@ export async function runVerify(
   signal.throwIfAborted();
   const started = clock.now();
   agentReaper.ready();
-  const verifyId = randomUUID();
+  // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the
+  // watchdog ends it, and what left the group (setsid) by its mark.
+  const mark = new ProcessTreeMark('BATON_VERIFY_ID');
   const child = spawn('sh', ['-c', spec.command], {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BATON_VERIFY_ID: verifyId },
+    env: { ...process.env, ...mark.env },
   });
-  // Its own process group outlives a SIGKILLed Baton (a test suite running on for minutes); the
-  // watchdog ends it, and what left the group (setsid) by its mark.
-  const mark = `BATON_VERIFY_ID=${verifyId}`;
   if (child.pid !== undefined) agentReaper.watch(child.pid);
-  agentReaper.watchMarked(mark);
   let output = '';
   const keep = (chunk: string): void => {
     output = (output + chunk).slice(-OUTPUT_TAIL_CHARS);
@@ -46,7 +43,7 @@ export async function runVerify(
   const stop = AbortSignal.any([signal, timeout]);
   const killCommand = (): void => {
     if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
-    killProcessesWithEnvEntry(mark);
+    mark.kill();
   };
   stop.addEventListener('abort', killCommand, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -58,7 +55,7 @@ export async function runVerify(
   // and the merge with it: the command is over when it exits.
   killCommand();
   if (child.pid !== undefined) agentReaper.release(child.pid);
-  agentReaper.releaseMarked(mark);
+  mark.release();
   await closed;
   signal.throwIfAborted();
   return {
