@@ -8,8 +8,9 @@ import { killProcessesWithEnvEntry } from '../core/index.js';
  * process group added, released) and "+=<NAME=value>" and "-=<NAME=value>" (processes carrying that
  * environment entry, wherever they are: one that left its group with `setsid`; entries hold no
  * spaces). When stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it
- * kills every group still registered, then every process carrying a registered entry (one `tr | grep`
- * per process of /proc, for all entries at once), then exits.
+ * kills every group still registered, then every process carrying a registered entry (one `grep -z`
+ * over every /proc/<pid>/environ, for all entries at once: a fork per process took seconds on a busy
+ * machine with hundreds of processes; GNU and BusyBox grep both take `-z`), then exits.
  */
 const watchdogProgram = `
 targets=
@@ -26,9 +27,9 @@ for t in $targets; do kill -s KILL -- "$t" 2>/dev/null; done
 if [ -n "$marks" ]; then
   PATH=\${PATH:-/usr/bin:/bin}
   patterns=; for m in $marks; do patterns="$patterns -e $m"; done
-  for environ in /proc/[0-9]*/environ; do
+  for environ in $(grep -lszxF $patterns /proc/[0-9]*/environ); do
     pid=\${environ#/proc/}; pid=\${pid%/environ}
-    tr '\\000' '\\n' < "$environ" 2>/dev/null | grep -qxF $patterns && kill -s KILL "$pid" 2>/dev/null
+    kill -s KILL "$pid" 2>/dev/null
   done
 fi
 exit 0
