@@ -10,7 +10,8 @@ import { killProcessesWithEnvEntry } from '../core/index.js';
  * spaces). When stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it
  * kills every group still registered, then every process carrying a registered entry (one `grep -z`
  * over every /proc/<pid>/environ, for all entries at once: a fork per process took seconds on a busy
- * machine with hundreds of processes; GNU and BusyBox grep both take `-z`), then exits.
+ * machine with hundreds of processes; GNU and BusyBox grep both take `-z`) — again while any are found,
+ * as `killProcessesWithEnvEntry` does (one may fork between the look and the kill) — then exits.
  */
 const watchdogProgram = `
 targets=
@@ -27,9 +28,15 @@ for t in $targets; do kill -s KILL -- "$t" 2>/dev/null; done
 if [ -n "$marks" ]; then
   PATH=\${PATH:-/usr/bin:/bin}
   patterns=; for m in $marks; do patterns="$patterns -e $m"; done
-  for environ in $(grep -lszxF $patterns /proc/[0-9]*/environ); do
-    pid=\${environ#/proc/}; pid=\${pid%/environ}
-    kill -s KILL "$pid" 2>/dev/null
+  pass=0
+  while [ $pass -lt 10 ]; do
+    found=$(grep -lszxF $patterns /proc/[0-9]*/environ)
+    [ -n "$found" ] || break
+    for environ in $found; do
+      pid=\${environ#/proc/}; pid=\${pid%/environ}
+      kill -s KILL "$pid" 2>/dev/null
+    done
+    pass=$((pass + 1))
   done
 fi
 exit 0
