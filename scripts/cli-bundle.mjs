@@ -16,8 +16,18 @@
 import { build } from 'esbuild';
 
 // pino with the packages it requires: ≈ 30 small CommonJS files, whose resolving and loading one by
-// one cost ≈ 12 ms of a run's start-up more than their code inlined; zod, see above.
-const inlined = new Set(['@commander-js/extra-typings', 'commander', 'cockatiel', 'lru-cache', 'yaml', 'pino', 'zod']);
+// one cost ≈ 12 ms of a run's start-up more than their code inlined; zod, see above; jsdiff, whose
+// 19 modules cost ≈ 23 ms where a run uses one function of them (duplicate facts' word diff).
+const inlined = new Set([
+  '@commander-js/extra-typings',
+  'commander',
+  'cockatiel',
+  'lru-cache',
+  'yaml',
+  'pino',
+  'zod',
+  'diff',
+]);
 /** A package an inlined package requires is inlined with it. */
 const insideInlined = (importer) =>
   [...inlined].some((name) => importer.replaceAll('\\', '/').includes(`/node_modules/${name}/`));
