@@ -4,30 +4,20 @@
 // one bundle plus a few chunks start in about half the CPU time.
 // - Splitting keeps each dynamic import (the TUI, the dashboard, BullMQ, the gateway, …) a chunk
 //   loaded only by the commands that need it: a single-file bundle would load them all at every start.
-// - Packages stay external (resolved from node_modules at run time) except the ones every command
-//   loads. zod among them: its package entry loads 95 modules, 64 of them locales (341 kB) Baton never
-//   uses, ≈ 50 ms of CPU at every start. The MCP SDK then imports its own zod, and Baton's schemas
-//   still work in it: zod (^4.6.7, as package.json asks) keeps `.describe()` texts in one registry
-//   on globalThis, and the SDK reads schemas by their structure (test/bridge.e2e checks that a
-//   description reaches the model).
+// - Packages stay external (resolved from node_modules at run time) except the few small ones every
+//   command loads. zod stays external although its entry loads 95 modules (64 of them locales Baton
+//   never uses): inlined, a command spared ≈ 60 ms of CPU, but one that loads the MCP SDK (a run with
+//   MCP servers, `baton mcp-server`) then loaded the SDK's own zod as well, ≈ 90 ms more; inlining
+//   the MCP SDK too would leave its ajv-formats requiring an external ajv beside the inlined one.
 // - The chunks sit one folder below the package root, as dist/cli/ does, so paths Baton computes
 //   from import.meta.url (../../package.json, ../../examples/, ../cli/bin.js) resolve as they do
 //   from tsc's output.
 import { build } from 'esbuild';
 
 // pino with the packages it requires: ≈ 30 small CommonJS files, whose resolving and loading one by
-// one cost ≈ 12 ms of a run's start-up more than their code inlined; zod, see above; jsdiff, whose
-// 19 modules cost ≈ 23 ms where a run uses one function of them (duplicate facts' word diff).
-const inlined = new Set([
-  '@commander-js/extra-typings',
-  'commander',
-  'cockatiel',
-  'lru-cache',
-  'yaml',
-  'pino',
-  'zod',
-  'diff',
-]);
+// one cost ≈ 12 ms of a run's start-up more than their code inlined; jsdiff, whose 19 modules cost
+// ≈ 23 ms where a run uses one function of them (duplicate facts' word diff).
+const inlined = new Set(['@commander-js/extra-typings', 'commander', 'cockatiel', 'lru-cache', 'yaml', 'pino', 'diff']);
 /** A package an inlined package requires is inlined with it. */
 const insideInlined = (importer) =>
   [...inlined].some((name) => importer.replaceAll('\\', '/').includes(`/node_modules/${name}/`));

@@ -190,7 +190,7 @@ describe.runIf(requireProgram('git'))('context bridge (baton bridge + baton brid
         'mcp__baton__add_knowledge',
       ]),
     );
-    // Each parameter's .describe() crosses from Baton's zod (bundled in its CLI) through the MCP SDK's to the model.
+    // Each parameter's .describe() reaches the model, through the MCP SDK's tools/list and claude.
     const offered = (requests[0]!.body as { tools: Array<{ name: string; input_schema: unknown }> }).tools;
     expect(offered.find((t) => t.name === 'mcp__baton__recent_changes')?.input_schema).toMatchObject({
       properties: { limit: { description: 'at most this many, the newest', default: 20 } },
