@@ -10,8 +10,9 @@ import { killProcessesWithEnvEntry } from '../core/index.js';
  * spaces). When stdin closes — Baton exited, or was killed with SIGKILL and could not clean up — it
  * kills every group still registered, then every process carrying a registered entry (one `grep -z`
  * over every /proc/<pid>/environ, for all entries at once: a fork per process took seconds on a busy
- * machine with hundreds of processes; GNU and BusyBox grep both take `-z`) — again while any are found,
- * as `killProcessesWithEnvEntry` does (one may fork between the look and the kill) — then exits.
+ * machine with hundreds of processes; `-z` takes the environment's NUL-separated entries as lines),
+ * again while any are found, as `killProcessesWithEnvEntry` does (one may fork between the look and
+ * the kill), then exits.
  */
 const watchdogProgram = `
 targets=
