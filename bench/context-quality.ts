@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,14 +14,22 @@ import { heldOutWorkflows } from './context-workflows-heldout.js';
 import { heldOut2Workflows } from './context-workflows-heldout2.js';
 import { heldOut3Workflows } from './context-workflows-heldout3.js';
 import { heldOut4Workflows } from './context-workflows-heldout4.js';
+import { checkFactIds, readWorkflowFile } from './context-workflow-file.js';
 import { round, type BenchResult } from './harness.js';
+import { BenchInputError } from './input-error.js';
 
 /** The default budget first: the targets apply to it. */
 const budgets = (process.env.BENCH_CONTEXT_BUDGETS ?? '2000,1000,500').split(',').map(Number);
 /** Longest phase output the orchestrator passes on (PHASE_OUTPUT_CONTEXT_CHARS in run.ts). */
 const PHASE_OUTPUT_CHARS = 4000;
 /** `BENCH_CONTEXT_TUNING='{"contextShare":0.3}'` measures other knobs than the defaults. */
-const tuning = JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
+function tuning(): Partial<SelectionTuning> {
+  try {
+    return JSON.parse(process.env.BENCH_CONTEXT_TUNING ?? '{}') as Partial<SelectionTuning>;
+  } catch (error) {
+    throw new BenchInputError(`BENCH_CONTEXT_TUNING is no JSON object: ${(error as Error).message}`);
+  }
+}
 /**
  * `BENCH_CONTEXT_SHARES=0.15,0.2,0.25,0.3` also measures every set at each of these `contextShare`s and
  * reports the mean recall over them (`recall_<set>_at_<budget>_over_shares`): at one ceiling a change of
@@ -34,7 +42,8 @@ function sharesToAverage(): number[] {
     .filter((s) => s.trim() !== '')
     .map((s) => {
       const share = Number(s);
-      if (!(share > 0)) throw new Error(`BENCH_CONTEXT_SHARES: "${s}" is no contextShare; give numbers above 0`);
+      if (!(share > 0))
+        throw new BenchInputError(`BENCH_CONTEXT_SHARES: "${s}" is no contextShare; give numbers above 0`);
       return share;
     });
 }
@@ -45,7 +54,7 @@ function sharesToAverage(): number[] {
  */
 function workflowSets(): Array<{ set: string; workflows: BenchWorkflow[] }> {
   const external = process.env.BENCH_CONTEXT_WORKFLOWS;
-  if (external) return [{ set: 'external', workflows: JSON.parse(readFileSync(external, 'utf8')) as BenchWorkflow[] }];
+  if (external) return [{ set: 'external', workflows: readWorkflowFile(external) }];
   return [
     { set: 'tuned', workflows: contextWorkflows },
     ...(process.env.BENCH_CONTEXT_HELDOUT === '0'
@@ -62,6 +71,7 @@ function workflowSets(): Array<{ set: string; workflows: BenchWorkflow[] }> {
 /** Stores a workflow's results as the orchestrator does; returns each fact id's entry id. */
 async function record(workflow: BenchWorkflow, accumulator: DynamicContextAccumulator): Promise<Map<string, string>> {
   const entryOf = new Map<string, string>();
+  const factsOf = new Map<string, number>();
   for (const result of workflow.results) {
     const drafts = extractContext({ text: result.text });
     const saved = await accumulator.add(
@@ -70,7 +80,9 @@ async function record(workflow: BenchWorkflow, accumulator: DynamicContextAccumu
       `${result.agent}-session:fact`,
     );
     saved.forEach((entry, n) => entryOf.set(`${result.agent}.${n + 1}`, entry.id));
+    factsOf.set(result.agent, saved.length);
   }
+  checkFactIds(workflow, factsOf);
   for (const phase of workflow.phaseOutputs) {
     const text = workflow.results
       .filter((r) => r.phase === phase)
@@ -158,7 +170,7 @@ function sum(scores: ChildScore[], field: keyof Omit<ChildScore, 'missed'>): num
 
 async function measureWorkflow(
   workflow: BenchWorkflow,
-  knobs: Partial<SelectionTuning> = tuning,
+  knobs: Partial<SelectionTuning> = tuning(),
 ): Promise<Map<number, ChildScore[]>> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-quality-'));
   const store = openSqliteStore({ dataDir: dir });
@@ -202,7 +214,7 @@ async function recallOverShares(shares: number[]): Promise<BenchResult['metrics'
     const totals = new Map<string, ChildScore[]>();
     for (const { set, workflows } of workflowSets())
       for (const workflow of workflows)
-        for (const [budget, scores] of await measureWorkflow(workflow, { ...tuning, contextShare: share }))
+        for (const [budget, scores] of await measureWorkflow(workflow, { ...tuning(), contextShare: share }))
           totals.set(`${set}_at_${budget}`, [...(totals.get(`${set}_at_${budget}`) ?? []), ...scores]);
     for (const [group, scores] of totals) perGroup.set(group, [...(perGroup.get(group) ?? []), summarise(scores)]);
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { batonStartup, orchestratorOverhead, parallelScaling } from './agents.js';
 import { orchestratorRss, sessionPool } from './orchestration.js';
 import { printTable, resultsDir, type BenchResult } from './harness.js';
+import { BenchInputError } from './input-error.js';
 import { contextQueryLatency, tokenUsage } from './context.js';
 import { contextQuality } from './context-quality.js';
 import { kgQueryLatency } from './knowledge.js';
@@ -44,7 +45,11 @@ if (unknown.length > 0) {
 
 mkdirSync(resultsDir, { recursive: true });
 for (const name of requested.length > 0 ? requested : Object.keys(benchmarks)) {
-  const result = await benchmarks[name]!();
+  const result = await benchmarks[name]!().catch((error: unknown) => {
+    if (!(error instanceof BenchInputError)) throw error;
+    console.error(`error: ${name}: ${error.message}`);
+    process.exit(2);
+  });
   const record = { ...result, at: new Date().toISOString(), node: process.version, cpus: cpus().length };
   writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
   printTable(result);
