@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { BatonError, parseYamlWithSchema, readUserFile } from '../src/core/index.js';
 import { BenchInputError } from './input-error.js';
 import type { BenchWorkflow } from './context-workflows.js';
 
@@ -29,23 +29,18 @@ const workflowFile = z.array(
   }),
 );
 
-/** The workflows of `BENCH_CONTEXT_WORKFLOWS`: a JSON array of `BenchWorkflow`, checked field by field. */
+/**
+ * The workflows of `BENCH_CONTEXT_WORKFLOWS`: a JSON array of `BenchWorkflow`, read and checked field by
+ * field as Baton reads a workflow (each problem with its path and line).
+ */
 export function readWorkflowFile(path: string): BenchWorkflow[] {
-  let json: unknown;
+  const options = { code: 'BATON_CONFIG_INVALID', what: 'BENCH_CONTEXT_WORKFLOWS file', source: path } as const;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    return parseYamlWithSchema(readUserFile(path, options), workflowFile, options);
   } catch (error) {
-    throw new BenchInputError(`BENCH_CONTEXT_WORKFLOWS: cannot read ${path} as JSON: ${(error as Error).message}`);
+    if (error instanceof BatonError) throw new BenchInputError(`${error.message} (see docs/context.md)`);
+    throw error;
   }
-  const parsed = workflowFile.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 10).map((issue) => {
-    const at = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
-    return `  - ${at.replace(/^\./, '') || '(the file)'}: ${issue.message}`;
-  });
-  throw new BenchInputError(
-    `BENCH_CONTEXT_WORKFLOWS: ${path} is not a JSON array of workflows (see docs/context.md):\n${issues.join('\n')}`,
-  );
 }
 
 /**

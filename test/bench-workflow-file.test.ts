@@ -26,7 +26,8 @@ describe('BENCH_CONTEXT_WORKFLOWS: workflows of your own for context_quality', (
   });
 
   it('refuses a file that is no JSON, or a workflow missing a field, naming where', () => {
-    expect(() => readWorkflowFile(file('bad.json', 'nope'))).toThrow(/cannot read .*bad\.json as JSON/);
+    expect(() => readWorkflowFile(file('bad.json', '[{'))).toThrow(/not valid JSON:\n {2}- .*bad\.json:1: /);
+    expect(() => readWorkflowFile(join(dir, 'absent.json'))).toThrow(/absent\.json does not exist/);
     const noNeeds = { ...tiny, children: [{ ...tiny.children[0], needs: 'api.3' }] };
     expect(() => readWorkflowFile(file('fields.json', JSON.stringify([noNeeds])))).toThrow(
       /\[0\]\.children\[0\]\.needs: .*expected array/,
