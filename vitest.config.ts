@@ -9,8 +9,10 @@ const notRunFile = join(tmpdir(), `baton-not-run-${process.pid}.jsonl`);
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
-    // Integration tests start real `claude` processes; give them room on a 2-core CI machine.
-    testTimeout: 60_000,
+    // Integration tests start real `claude` processes, and a test's own waits (up to 90 s each) name
+    // what never came: this only catches a hang. 60 s was too little for a run killed and resumed
+    // on a busy 2-core CI machine (19 s alone here, 26 s beside two busy loops).
+    testTimeout: 180_000,
     // Builds the CLI the tests start (test/support/cli-build.ts).
     globalSetup: ['./test/support/cli-build.ts'],
     hookTimeout: 60_000,

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
-import { agentProcessesWithEnv, mcpServerOf, mcpServerProcessesWithEnv } from './support/processes.js';
+import {
+  agentProcessesWithEnv,
+  mcpServerOf,
+  mcpServerProcessesWithEnv,
+  processesWithEnv,
+} from './support/processes.js';
 import { parsePrometheus, seriesValue } from './support/prometheus.js';
 import { requireProgram } from './support/programs.js';
 import { useRedisServer } from './support/redis.js';
@@ -128,7 +133,9 @@ describe('MCP gateway with real agents', () => {
       '',
       true,
     );
-    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    // Marks what this test starts, so its clean-up stops only that, never another test's servers.
+    const marked = { ...env(), BATON_TEST_CASE: 'killed' };
+    const orchestrator = startCli(['run', path, '--json'], { env: marked });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
       const runId = await waitFor(
@@ -164,7 +171,7 @@ describe('MCP gateway with real agents', () => {
       await orchestrator.output;
       await waitFor(() => leftoverServers().length === 0 || undefined, 10_000, 'the watchdog to stop every server');
       await waitFor(() => agentProcessesWithEnv(model.home.dir).length === 0 || undefined, 10_000, 'and every claude');
-      const resumed = await runCli(['run', '--resume', runId, '--json'], { env: env() });
+      const resumed = await runCli(['run', '--resume', runId, '--json'], { env: marked });
       expect(resumed.stderr).not.toMatch(/\n\s+at /);
       expect(resumed.code).toBe(0);
       // The resumed run's memory server has the workflow's MEMORY_FILE_PATH, though the store keeps it hidden.
@@ -183,7 +190,8 @@ describe('MCP gateway with real agents', () => {
       );
     } finally {
       orchestrator.kill('SIGKILL');
-      for (const pid of leftoverServers()) process.kill(pid, 'SIGKILL');
+      const ours = new Set(processesWithEnv('BATON_TEST_CASE=killed\0'));
+      for (const pid of leftoverServers()) if (ours.has(pid)) process.kill(pid, 'SIGKILL');
       await store.close();
     }
   });
@@ -282,7 +290,9 @@ describe('MCP gateway with real agents', () => {
       '',
       true,
     );
-    const orchestrator = startCli(['run', path, '--json'], { env: env() });
+    // Marks what this test starts, so its clean-up stops only that, never another test's servers.
+    const marked = { ...env(), BATON_TEST_CASE: 'killed' };
+    const orchestrator = startCli(['run', path, '--json'], { env: marked });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
       const runId = await waitFor(

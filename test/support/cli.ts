@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { getCurrentTest } from 'vitest/suite';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The test build of the executable (test/support/cli-build.ts builds it from src/ before the tests run). */
@@ -21,6 +23,13 @@ export function startCli(
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test that times out runs on in the background: a CLI it started must not run on into the next
+  // test (a run's leftovers there, or its clean-up killing the next test's servers). SIGKILL, so its
+  // watchdog stops what it started. One started by a hook is that hook's to stop.
+  if (getCurrentTest())
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
