@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 
 type CountTokens = (text: string) => number;
 let count: CountTokens | undefined;
+let preloading = false;
 
 // The CommonJS build, whichever way it is loaded: `import()` of a CommonJS file goes through
 // require's cache, so a count made while the preload is still loading shares its one instance
@@ -21,10 +22,12 @@ export function countTokens(text: string): number {
 
 /**
  * Loads the tokenizer in the background, so the first count (when the first agent's result is added
- * to the context) does not pay for it. Call it while agents run: Baton is idle then.
+ * to the context) does not pay for it. Call it while agents run, once their process has started:
+ * Baton is idle then. Called again, it does nothing.
  */
 export function preloadTokenizer(): void {
-  if (count) return;
+  if (count || preloading) return;
+  preloading = true;
   void import(pathToFileURL(tokenizerPath()).href).then(
     (tokenizer: { default: { countTokens: CountTokens } }) => (count ??= tokenizer.default.countTokens),
     () => undefined, // countTokens loads it itself, and reports a failure where it matters
