@@ -367,7 +367,7 @@ ${features.map((n) => `      - { id: feat-${n}, prompt: Add feature ${n} with it
       const run = async (args: string[]) => {
         const result = await runCli(['run', ...args, '--detach-on-wait', '--json'], { env });
         expect(result.stderr).not.toMatch(/\n\s+at /);
-        return { code: result.code, summary: JSON.parse(result.stdout) as RunSummary };
+        return { code: result.code, summary: JSON.parse(result.stdout) as RunSummary, stderr: result.stderr };
       };
       const worker = startCli(['worker', '--concurrency', '2'], { env });
       try {
@@ -382,7 +382,7 @@ ${features.map((n) => `      - { id: feat-${n}, prompt: Add feature ${n} with it
         expect((await runCli(['deny', byAgent.get('cleaner-2')!, '--message', 'keep it'], { env })).code).toBe(0);
 
         const last = await run(['--resume', runId]);
-        expect(last.code).toBe(0);
+        expect(last.code, `${last.stderr}\n${JSON.stringify(last.summary, null, 1)}`).toBe(0);
         const edit = last.summary.phases[0]!;
         expect(Object.fromEntries(edit.merge!.steps.map((s) => [s.agentId, s.outcome]))).toEqual({
           'cleaner-1': 'merged',

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
-import { preloadTokenizer } from '../context/index.js';
 import { untilOnlyPeopleLeft, watchNewRequests, type SlotsWaitedFor } from '../approvals/index.js';
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
@@ -357,10 +356,6 @@ async function startServices(
   services.mcp = await startRunMcp(loaded, config, run, events);
   services.metrics = await serveMetrics(config, events, services.mcp?.manager.events, notice);
   logEvents(run.logger, events, services.mcp?.manager.events);
-  // Off the critical path: the tokenizer loads while the first agent works, not after it finishes,
-  // and not before its claude starts (≈ 0.2 s of loading, measured in front of the spawn on
-  // `agent.attempt`): a model turn begins only once claude runs.
-  events.on('agent.turn', preloadTokenizer);
   services.executor = await openQueueExecutor(config, run.store, notice, services.tracing, options.env);
 }
 

@@ -74,6 +74,8 @@ export interface AgentJob {
 /** What an executor tells the orchestrator while a job runs; `attempt` numbers count the agent's earlier attempts. */
 export interface AgentJobHooks {
   attemptStarted?(info: AttemptInfo): void;
+  /** The attempt's agent process started in this process (executors that start it here). */
+  processStarted?(info: AttemptInfo): void;
   attemptFinished?(info: AttemptInfo, outcome: AttemptOutcome): void;
   /** Money and tokens spent: after each attempt where the executor sees attempts, else once when the job ends. */
   spent?(costUsd: number, tokens: number): void;
@@ -221,6 +223,7 @@ function attemptRecorder(job: AgentJob, offset: number, deps: RunJobDeps, clock:
     },
     processStarted: async (info, pid) => {
       await store.saveAttempt({ ...running(info), pid, host: hostname() });
+      hooks?.processStarted?.(numbered(info));
     },
     attemptFinished: async (info, outcome) => {
       await store.saveAttempt({

@@ -1,4 +1,5 @@
 import type { AgentResult } from '../agents/index.js';
+import { preloadTokenizer } from '../context/index.js';
 import { ErrorCodes, toErrorInfo } from '../core/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
 import { resolveAgent, type PhaseSpec } from '../workflow/index.js';
@@ -149,6 +150,9 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
   const result = await ctx.executor.runJob(job, ctx.stop.signal, {
     attemptStarted: (info) =>
       events.emit('agent.attempt', { runId, agentId: started.id, attempt: info.attempt, resumed: info.resumed }),
+    // This process is idle while the agent works: the tokenizer loads then, not in front of the first
+    // spawn (≈ 0.2 s there) nor once the first result needs it.
+    processStarted: () => preloadTokenizer(),
     attemptFinished: (info, outcome) =>
       events.emit('agent.attempt.finished', {
         runId,
