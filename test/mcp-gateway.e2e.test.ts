@@ -290,9 +290,7 @@ describe('MCP gateway with real agents', () => {
       '',
       true,
     );
-    // Marks what this test starts, so its clean-up stops only that, never another test's servers.
-    const marked = { ...env(), BATON_TEST_CASE: 'killed' };
-    const orchestrator = startCli(['run', path, '--json'], { env: marked });
+    const orchestrator = startCli(['run', path, '--json'], { env: env() });
     const store = openSqliteStore({ dataDir: dataDir() });
     try {
       const runId = await waitFor(
