@@ -1,9 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { promisify } from 'node:util';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   buildCatalog,
   McpManager,
@@ -13,6 +13,7 @@ import {
   type McpServerEntry,
 } from '../src/mcp/index.js';
 import { percentile, root, round, type BenchResult } from './harness.js';
+import { httpClient, stdioClient } from './mcp-clients.js';
 
 /** The Node the servers run on: BENCH_SERVER_NODE (e.g. a Node ≥ 22.1, whose compile cache Baton turns on), else this one. */
 const serverNode = process.env.BENCH_SERVER_NODE ?? process.execPath;
@@ -33,6 +34,8 @@ const servers: Record<string, McpServerEntry> = {
 
 /** Our fault server without faults: answers `ping` at once. */
 const pingServer = node('test/fixtures/fault-mcp-server.mjs');
+
+const execFileAsync = promisify(execFile);
 
 const fresh = () =>
   new McpManager({ catalog: buildCatalog({ workflow: servers }), env: process.env, timeoutMs: 10_000 });
@@ -93,25 +96,6 @@ const ownCpuSeconds = () => {
   return (user + system) / 1e6;
 };
 
-/** An agent's side of the gateway: the MCP SDK client over Streamable HTTP, with the config claude gets. */
-async function httpClient(config: McpLaunchConfig): Promise<Client> {
-  if (!('url' in config)) throw new Error('expected the gateway to serve this server');
-  const client = new Client({ name: 'bench-agent', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }),
-  );
-  return client;
-}
-
-/** A private stdio server, as `claude` starts one per agent without the gateway. */
-async function stdioClient(entry: McpServerEntry): Promise<{ client: Client; pid: () => number | null }> {
-  if (!('command' in entry)) throw new Error('expected a stdio server');
-  const transport = new StdioClientTransport({ command: entry.command, args: entry.args, stderr: 'ignore' });
-  const client = new Client({ name: 'bench-agent', version: '1' });
-  await client.connect(transport);
-  return { client, pid: () => transport.pid };
-}
-
 async function gatewayRun(workflow: Record<string, McpServerEntry>) {
   return startMcp({
     configServers: {},
@@ -137,8 +121,8 @@ async function pingLatencies(client: Client, calls: number): Promise<number[]> {
 }
 
 /**
- * Tool-call latency of one server straight over stdio, and through the gateway: both clients open at
- * once and measured in alternating blocks, so that the machine's other work falls on both alike. The
+ * Tool-call latency of one server straight over stdio, and through the gateway, both clients in this
+ * process beside the gateway: both open at once and measured in alternating blocks, so that the machine's other work falls on both alike. The
  * first `warmUp` calls of each are reported apart: V8 is still compiling their code paths then, and a
  * run's gateway serves its agents' calls for as long as the run lasts, so the steady state is what
  * they see.
@@ -164,6 +148,31 @@ async function callOverhead(calls: number, warmUp = 50) {
     firstGatewayMs: percentile(first.gateway, 50),
     warmUp,
   };
+}
+
+/**
+ * The same with the agent's client in a process of its own, as `claude` is: through the gateway a
+ * call then wakes three processes (agent, Baton, server) where a direct one wakes two, each on a
+ * shared core. Rounds alternate the two sides; each round is one agent process's calls.
+ */
+async function callOverheadFromAgentProcess(calls: number, rounds = 3, warmUp = 50) {
+  const mcp = await gatewayRun({ fault: pingServer });
+  await mcp.manager.check(['fault']);
+  const direct: number[] = [];
+  const gateway: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    direct.push(...(await agentProcessLatencies(pingServer, calls, warmUp)));
+    gateway.push(...(await agentProcessLatencies(mcp.manager.launch('fault'), calls, warmUp)));
+  }
+  await mcp.close();
+  return { directMs: percentile(direct, 50), gatewayMs: percentile(gateway, 50) };
+}
+
+async function agentProcessLatencies(server: McpLaunchConfig, calls: number, warmUp: number): Promise<number[]> {
+  const script = join(root, 'bench/mcp-agent-calls.ts');
+  const spec = JSON.stringify({ server, calls, warmUp });
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, spec], { cwd: root });
+  return JSON.parse(stdout) as number[];
 }
 
 /** Preflight plus a first tool call on 5 cold servers through the gateway, against the slowest alone. */
@@ -258,6 +267,7 @@ export async function mcpGateway(): Promise<BenchResult> {
   const cold = await coldStartThroughGateway();
   const swarm = await swarmCpu(8);
   const overhead = await callOverhead(Number(process.env.BENCH_CALLS ?? 200));
+  const apart = await callOverheadFromAgentProcess(Number(process.env.BENCH_CALLS ?? 200));
   const saving = 1 - swarm.sharedCpu / swarm.perAgentCpu;
   return {
     name: 'mcp_gateway',
@@ -276,6 +286,8 @@ export async function mcpGateway(): Promise<BenchResult> {
         unit: 'ms',
       },
       { measure: `first ${overhead.warmUp} calls p50, gateway`, value: round(overhead.firstGatewayMs, 2), unit: 'ms' },
+      { measure: 'agent in its own process: tool call p50, direct stdio', value: round(apart.directMs, 2), unit: 'ms' },
+      { measure: 'agent in its own process: tool call p50, gateway', value: round(apart.gatewayMs, 2), unit: 'ms' },
     ],
     metrics: {
       cold_ratio: round(cold.allMs / cold.slowestAloneMs, 2),
@@ -283,6 +295,7 @@ export async function mcpGateway(): Promise<BenchResult> {
       swarm_cpu_saving: round(saving, 2),
       p50_overhead_ms: round(overhead.gatewayMs - overhead.directMs, 2),
       p50_overhead_first_calls_ms: round(overhead.firstGatewayMs - overhead.firstDirectMs, 2),
+      p50_overhead_agent_process_ms: round(apart.gatewayMs - apart.directMs, 2),
     },
   };
 }
