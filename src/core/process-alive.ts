@@ -65,20 +65,25 @@ export interface ProcessEntry {
 
 /** Every process of this host, read from /proc (none where there is no /proc). */
 export function listProcesses(): ProcessEntry[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
+  return processIds().flatMap((pid) => {
     try {
-      const [state, ppid, pgrp] = statFieldsOf(Number(entry));
-      return [{ pid: Number(entry), state: state!, ppid: Number(ppid), pgrp: Number(pgrp) }];
+      const [state, ppid, pgrp] = statFieldsOf(pid);
+      return [{ pid, state: state!, ppid: Number(ppid), pgrp: Number(pgrp) }];
     } catch {
       return []; // it exited while we looked
     }
   });
+}
+
+/** Pids of this host's processes, from /proc's entries (none where there is no /proc). */
+function processIds(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Sends `signal` to every process of process group `pgid`; false when the group is gone (ESRCH). */
@@ -129,15 +134,15 @@ export async function processGroupExited(pgid: number, withinMs: number): Promis
  * double fork. Zombies (their environment is gone) and other users' processes (unreadable) are not found.
  */
 export function processesWithEnvEntry(entry: string): number[] {
-  return listProcesses()
-    .filter(({ pid, state }) => {
-      try {
-        return state !== 'Z' && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
-      } catch {
-        return false; // it exited while we looked
-      }
-    })
-    .map(({ pid }) => pid);
+  // Each process's environment only, not its state too: a zombie's reads empty. One file per process
+  // (≈ 45 µs each, on the event loop) at every agent's exit counts on a machine of a thousand processes.
+  return processIds().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+    } catch {
+      return false; // it exited while we looked
+    }
+  });
 }
 
 /**
