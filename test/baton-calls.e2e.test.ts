@@ -220,7 +220,15 @@ phases:
       const summary = JSON.parse(resumed.stdout) as RunSummary;
       // The summary was stored, not asked for again; its spend counted from the resumed run's start.
       expect(await store.listBatonCalls(runId)).toEqual([summaryCall]);
-      expect((await store.getRun(runId))?.error?.code).toBe('BATON_RUN_BUDGET_EXCEEDED');
+      // It failed once in a full suite with no error at all (not reproduced alone): say how it ended.
+      const builderSession = (await store.getAgent(runId, 'builder'))?.sessionId ?? '';
+      const ended = [
+        `builder's model requests: ${model.server.messageRequests(builderSession).length}`,
+        `attempts: ${JSON.stringify(await store.listAttempts(runId))}`,
+        resumed.stderr,
+        JSON.stringify(summary, null, 1),
+      ].join('\n');
+      expect((await store.getRun(runId))?.error?.code, ended).toBe('BATON_RUN_BUDGET_EXCEEDED');
       expect(summary.status).toBe('failed');
       const exceeded = (await store.listAuditEvents({ action: 'budget.exceeded' })).filter((e) => e.target === runId);
       const attemptsUsd = (await store.listAttempts(runId)).reduce((sum, a) => sum + a.costUsd, 0);
