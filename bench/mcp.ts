@@ -122,10 +122,10 @@ async function pingLatencies(client: Client, calls: number): Promise<number[]> {
 
 /**
  * Tool-call latency of one server straight over stdio, and through the gateway, both clients in this
- * process beside the gateway: both open at once and measured in alternating blocks, so that the machine's other work falls on both alike. The
- * first `warmUp` calls of each are reported apart: V8 is still compiling their code paths then, and a
- * run's gateway serves its agents' calls for as long as the run lasts, so the steady state is what
- * they see.
+ * process beside the gateway: both open at once and measured in alternating blocks, so that the
+ * machine's other work falls on both alike. The first `warmUp` calls of each are reported apart: V8
+ * is still compiling their code paths then, and a run's gateway serves its agents' calls for as long
+ * as the run lasts, so the steady state is what they see.
  */
 async function callOverhead(calls: number, warmUp = 50) {
   const direct = await stdioClient(pingServer);

@@ -217,8 +217,8 @@ export class McpGateway {
   }
 
   /**
-   * Compared in constant time. Only the length can tell here, which is no secret (`newGatewayToken` makes every token 43
-   * characters); hashing both sides to hide it too cost ≈ 0.1 ms of CPU on every call.
+   * Compared in constant time. Only the length can tell here, which is no secret (`newGatewayToken`
+   * makes every token 43 characters); hashing both sides to hide it too cost ≈ 0.1 ms of CPU a call.
    */
   private authorized(req: IncomingMessage): boolean {
     const given = req.headers[gatewayTokenHeader];
