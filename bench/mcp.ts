@@ -266,8 +266,9 @@ async function swarmCpu(agents: number) {
 export async function mcpGateway(): Promise<BenchResult> {
   const cold = await coldStartThroughGateway();
   const swarm = await swarmCpu(8);
-  const overhead = await callOverhead(Number(process.env.BENCH_CALLS ?? 200));
-  const apart = await callOverheadFromAgentProcess(Number(process.env.BENCH_CALLS ?? 200));
+  const calls = Number(process.env.BENCH_CALLS ?? 200);
+  const overhead = await callOverhead(calls);
+  const apart = await callOverheadFromAgentProcess(calls);
   const saving = 1 - swarm.sharedCpu / swarm.perAgentCpu;
   return {
     name: 'mcp_gateway',

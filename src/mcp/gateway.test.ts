@@ -187,6 +187,11 @@ describe('MCP gateway', () => {
       });
     expect((await post({})).status).toBe(401);
     expect((await post({ 'x-baton-gateway-token': 'guess' })).status).toBe(401);
+    // As long as the secret, and as long but for its last character: compared, not just measured.
+    const secret = config.headers!['x-baton-gateway-token']!;
+    const lastChanged = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    for (const wrong of [newGatewayToken(), lastChanged])
+      expect((await post({ 'x-baton-gateway-token': wrong })).status).toBe(401);
     expect((await post(config.headers ?? {})).status).toBe(200);
   });
 
