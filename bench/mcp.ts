@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,18 +96,25 @@ const ownCpuSeconds = () => {
   return (user + system) / 1e6;
 };
 
+/** The gateway of a run sharing these servers; its close also removes the run's throwaway data dir. */
 async function gatewayRun(workflow: Record<string, McpServerEntry>) {
-  return startMcp({
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-bench-mcp-'));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const mcp = await startMcp({
     configServers: {},
     projectDirs: [],
     workflowServers: workflow,
     env: process.env,
     timeoutMs: 20_000,
     useMock: false,
-    dataDir: mkdtempSync(join(tmpdir(), 'baton-bench-mcp-')),
+    dataDir,
     cwd: root,
     gateway: { token: newGatewayToken() },
+  }).catch((error: unknown) => {
+    removeDataDir();
+    throw error;
   });
+  return { ...mcp, close: () => mcp.close().finally(removeDataDir) };
 }
 
 async function pingLatencies(client: Client, calls: number): Promise<number[]> {

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -13,6 +12,7 @@ import { agentProcessesWithEnv, processesWithEnv } from './support/processes.js'
 import { requireProgram } from './support/programs.js';
 import { useRedisStore } from './support/redis.js';
 import { useScriptedModel } from './support/scripted-model.js';
+import { tempDir } from './support/temp-dir.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -98,7 +98,7 @@ describe('deploy/: the systemd unit, compose file and Dockerfile', () => {
     'systemd-analyze verify finds nothing to complain about in the unit',
     () => {
       // It checks every key and value, and that ExecStart's program exists: point it at this machine's node.
-      const copy = join(mkdtempSync(join(tmpdir(), 'baton-unit-')), 'baton-worker.service');
+      const copy = join(tempDir('baton-unit-'), 'baton-worker.service');
       writeFileSync(
         copy,
         read('deploy/systemd/baton-worker.service').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`),

@@ -1,18 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../test/support/processes.js';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { systemClock } from '../core/index.js';
 import { runVerify, verifyFailureLine, verifyPassed } from './verify.js';
 
 describe('runVerify', () => {
   it('ends when the command exits, though a process it left behind holds its output; the leftover is killed', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const cwd = tempDir('baton-verify-');
     // A test script that starts a server in the background and forgets it: the merge must not wait for it.
     const marker = `BATON_VERIFY_LEFTOVER=${randomUUID()}`;
     const command = `${marker} sleep 300 & echo tests passed`;
@@ -25,7 +23,7 @@ describe('runVerify', () => {
   }, 20_000);
 
   it('fails a command that runs past its timeout, and kills it', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const cwd = tempDir('baton-verify-');
     const marker = `BATON_VERIFY_SLOW=${randomUUID()}`;
     const result = await runVerify(
       { command: `echo started; ${marker} sleep 300`, timeoutMs: 300 },
@@ -41,7 +39,7 @@ describe('runVerify', () => {
 
   it('kills what the command started in a session of its own (setsid), once it exits, past its timeout and on a cancel', async () => {
     // Out of the command's process group, a daemonised server or test worker outlived every kill.
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const cwd = tempDir('baton-verify-');
     const escaped = (name: string) => `BATON_VERIFY_${name}=${randomUUID()}`;
     const exited = escaped('EXITED');
     const passed = await runVerify(
@@ -78,7 +76,7 @@ describe('runVerify', () => {
   }, 30_000);
 
   it("keeps a character whose bytes the command wrote apart (a test runner's ✓) whole in the output tail", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const cwd = tempDir('baton-verify-');
     // ✓ is e2 9c 93: the pause lets the first byte reach Baton in a chunk of its own.
     const command = String.raw`printf '\342'; sleep 0.3; printf '\234\223 3 passed\n'`;
     const result = await runVerify({ command, timeoutMs: 60_000 }, cwd, new AbortController().signal, systemClock);
@@ -86,7 +84,7 @@ describe('runVerify', () => {
   }, 20_000);
 
   it('a verify command dies with the Baton process that ran it, though that one was SIGKILLed, what left its group too', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'baton-verify-'));
+    const cwd = tempDir('baton-verify-');
     const marker = `BATON_VERIFY_ORPHAN=${randomUUID()}`;
     // A daemonised test server: out of the command's process group, which the watchdog kills.
     const escaped = `BATON_VERIFY_ESCAPED=${randomUUID()}`;

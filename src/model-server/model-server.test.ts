@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { startModelServer, type ModelServer, type Script } from './index.js';
 import { parseScript } from './script.js';
 
@@ -190,7 +190,7 @@ describe('scripted model server', () => {
   });
 
   it('records every request, and writes a JSONL log without bodies', async () => {
-    const logFile = join(mkdtempSync(join(tmpdir(), 'baton-ms-')), 'requests.jsonl');
+    const logFile = join(tempDir('baton-ms-'), 'requests.jsonl');
     const client = await clientFor(parseScript('default: { text: logged }\n', 's.yaml'), logFile);
     await client.messages.create(ask('<system-reminder>noise</system-reminder>'));
     await client.messages.create(ask('the real task'), { headers: { 'x-claude-code-session-id': 'sess-1' } });
@@ -235,8 +235,6 @@ describe('scripted model server', () => {
   });
 
   it('rejects an invalid script naming the field and line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'baton-ms-'));
-    writeFileSync(join(dir, 'bad.yaml'), 'rules:\n  - match: { prompt: x }\n    reply: { txt: typo }\n');
     expect(() => parseScript('rules:\n  - match: { prompt: x }\n    reply: { txt: typo }\n', 'bad.yaml')).toThrow(
       /bad\.yaml:3: rules\[0\]\.reply/,
     );

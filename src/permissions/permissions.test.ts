@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { decideToolCall, describeToolCall, mergePermissions, permissionsSchema } from './index.js';
 import { parseRule } from './rules.js';
 import { splitShellCommands } from './shell.js';
@@ -175,8 +175,8 @@ describe('permission rules', () => {
   });
 
   it('judges a path through a symbolic link by where it leads too', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'baton-perm-links-'));
-    const outside = mkdtempSync(join(tmpdir(), 'baton-perm-outside-'));
+    const dir = tempDir('baton-perm-links-');
+    const outside = tempDir('baton-perm-outside-');
     mkdirSync(join(dir, 'secrets'));
     writeFileSync(join(dir, 'secrets', 'key.pem'), 'k');
     mkdirSync(join(dir, 'src'));
@@ -184,6 +184,7 @@ describe('permission rules', () => {
     symlinkSync(outside, join(dir, 'src', 'out'));
     // The working directory itself reached through a link: what is inside stays inside.
     symlinkSync(dir, `${dir}-link`);
+    onTestFinished(() => rmSync(`${dir}-link`));
     const rules = policy({ allow: ['Edit(src/**)'], deny: ['Read(./secrets/**)'] });
     const at = (cwd: string, tool: string, file_path: string): ToolCall => ({ tool, input: { file_path }, cwd });
     expect(decideToolCall(rules, at(dir, 'Read', 'docs/key.pem'))).toEqual({
