@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { defaultConfig, loadConfig, sessionPoolSize } from './index.js';
 
 let cwd: string;
@@ -159,7 +160,7 @@ describe('loadConfig', () => {
     );
     expect(() =>
       loadConfig({
-        cwd: mkdtempSync(join(tmpdir(), 'baton-config-')),
+        cwd: tempDir('baton-config-'),
         env: { BATON_RETRY_MAX_DELAY_MS: '2147483648' },
       }),
     ).toThrow(/BATON_RETRY_MAX_DELAY_MS: retry_max_delay_ms: must be at most 3600000/);
