@@ -63,13 +63,23 @@ phases:
 `,
     );
     const run = startCli(['run', workflow, '--json'], { env: env() });
+    let requests: ApprovalRecord[] = [];
     const asked = await waitFor(
       async () => {
-        const requests = JSON.parse((await runCli(['approvals', '--json'], { env: env() })).stdout) as ApprovalRecord[];
+        requests = JSON.parse((await runCli(['approvals', '--json'], { env: env() })).stdout) as ApprovalRecord[];
         return requests.length === 2 ? requests : undefined;
       },
       90_000,
       'both writes to wait for approval',
+      // It timed out once in a full suite (not reproduced alone or beside busy loops): say how far the run got.
+      () =>
+        [
+          `approval requests: ${JSON.stringify(requests.map((r) => [r.agentId, r.status]))}`,
+          `run exit: ${run.exitCode ?? run.signalCode ?? 'still running'}`,
+          `model requests: ${JSON.stringify(model.server.messageRequests().map((r) => [r.sessionId, r.view?.turn, r.view?.prompt.slice(0, 40), r.rule, r.outcome]))}`,
+          `stdout: ${run.stdoutSoFar()}`,
+          `stderr: ${run.stderrSoFar()}`,
+        ].join('\n'),
     );
     const runId = asked[0]!.runId;
     // While a person decides, the call is running and undecided.

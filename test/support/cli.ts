@@ -42,17 +42,21 @@ export function runCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: 
   return startCli(args, options).output;
 }
 
-/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+/**
+ * Polls until `check` returns a value, or fails after `timeoutMs`; the failure ends with what
+ * `explain` says then (the state that never came, for a failure seen once in a full suite).
+ */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 20_000,
   what = 'condition',
+  explain?: () => string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${explain ? `\n${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
