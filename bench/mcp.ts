@@ -167,11 +167,14 @@ async function callOverheadFromAgentProcess(calls: number, rounds = 3, warmUp = 
   await mcp.manager.check(['fault']);
   const direct: number[] = [];
   const gateway: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    direct.push(...(await agentProcessLatencies(pingServer, calls, warmUp)));
-    gateway.push(...(await agentProcessLatencies(mcp.manager.launch('fault'), calls, warmUp)));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      direct.push(...(await agentProcessLatencies(pingServer, calls, warmUp)));
+      gateway.push(...(await agentProcessLatencies(mcp.manager.launch('fault'), calls, warmUp)));
+    }
+  } finally {
+    await mcp.close(); // a failed agent process must not leave the gateway's server running
   }
-  await mcp.close();
   return { directMs: percentile(direct, 50), gatewayMs: percentile(gateway, 50) };
 }
 
