@@ -12,6 +12,7 @@
 // - The chunks sit one folder below the package root, as dist/cli/ does, so paths Baton computes
 //   from import.meta.url (../../package.json, ../../examples/, ../cli/bin.js) resolve as they do
 //   from tsc's output.
+import { renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // pino with the packages it requires: ≈ 30 small CommonJS files, whose resolving and loading one by
@@ -57,4 +58,21 @@ export async function bundleCli(main, outdir) {
       },
     ],
   });
+}
+
+/**
+ * Puts the build in `staging` where `target` was, by two renames: a command starting meanwhile (a test
+ * beside `npm pack`, a worker's lazily loaded chunk) never reads a half-written or half-deleted build.
+ * Between the renames `target` is missing for a moment, which dist/cli/bin.js falls back from.
+ */
+export function swapIn(staging, target) {
+  const previous = `${target}-previous-${process.pid}`;
+  rmSync(previous, { recursive: true, force: true });
+  try {
+    renameSync(target, previous);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  renameSync(staging, target);
+  rmSync(previous, { recursive: true, force: true });
 }

@@ -4,12 +4,12 @@
 // The build is skipped when .test-dist/ was built from these very sources, and swapped in whole,
 // so a half-written build is never started.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
-import { bundleCli } from '../../scripts/cli-bundle.mjs';
+import { bundleCli, swapIn } from '../../scripts/cli-bundle.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Where the test build lives: bundle/ (the CLI) and cli/bin.js (the executable loading it), as in dist/. */
@@ -52,15 +52,7 @@ export async function buildTestCli(): Promise<void> {
       logLevel: 'warning',
     });
     writeFileSync(join(staging, 'built-from.json'), JSON.stringify({ hash }));
-    const previous = `${testBuildDir}-previous-${process.pid}`;
-    rmSync(previous, { recursive: true, force: true });
-    try {
-      renameSync(testBuildDir, previous);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    renameSync(staging, testBuildDir);
-    rmSync(previous, { recursive: true, force: true });
+    swapIn(staging, testBuildDir);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
