@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -73,16 +73,19 @@ describe('Glob and Grep named in allowedTools, on real claude agents', () => {
     expect(told.join('\n')).not.toContain('hunter2');
   }, 240_000);
 
-  it('let the demo agents search the demo project: the inventory answers from the files Glob found', async () => {
+  it('let the demo agents search the demo project: the inventory answers from the files Glob found; the memory is kept in data_dir', async () => {
     const env = model.home.cliEnv(model.url, {});
     delete env.ANTHROPIC_BASE_URL; // the demo starts its own scripted model
     delete env.ANTHROPIC_API_KEY;
-    const demo = await runCli(['demo', '--json', '--data-dir', join(model.home.dir, 'demo-data')], { env });
+    const dataDir = join(model.home.dir, 'demo-data');
+    const demo = await runCli(['demo', '--json', '--data-dir', dataDir], { env });
     expect(demo.code, demo.stderr).toBe(0);
     const agents = (JSON.parse(demo.stdout) as RunSummary).phases.flatMap((p) => p.agents);
     // Its script answers only once a tool result names cart.js; else the default reply, "OK".
     expect(agents.find((a) => a.id === 'inventory')!.result).toBe(
       'src/cart.js: cart totals and discounts. src/format.js: money formatting.',
     );
+    // The writer's memory is in the run's data_dir (${BATON_DATA_DIR}), private to the user, not in /tmp.
+    expect(readFileSync(join(dataDir, 'demo-memory.json'), 'utf8')).toContain('"name":"cart-review"');
   }, 240_000);
 });

@@ -281,7 +281,7 @@ export async function configCheckCommand(
 ): Promise<number> {
   const loaded = loadConfig({ file: options.config, cwd: process.cwd(), env: process.env });
   const servers = catalogFor(mcpSetup(loaded.config, [process.cwd()], process.cwd()));
-  const secrets = mcpSecretValues(servers, process.env);
+  const secrets = mcpSecretValues(servers, process.env, loaded.config.data_dir);
   output.hide?.(secrets);
   // Secret-named fields (MCP env and headers, neo4j_password) are hidden whole, even short ones.
   const { config, sources } = SecretRedactor.fromEnvironment(process.env, secrets).redactDeep(loaded);

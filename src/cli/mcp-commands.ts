@@ -57,7 +57,7 @@ export async function mcpConfigCommand(
   const names = resolved.mcpServers ?? analyzeRequirements(resolved.prompt, catalog).servers.map((s) => s.name);
   const mcp = await startMcp(mcpOptions);
   try {
-    const secrets = mcpSecretValues(catalog, process.env);
+    const secrets = mcpSecretValues(catalog, process.env, mcpOptions.dataDir);
     output.hide?.(secrets);
     // The config as the agent gets it, with every secret value hidden: `${VAR}` names say where each comes from.
     const described = Object.fromEntries(names.map((name) => [name, mcp.manager.describe(name)]));

@@ -1,5 +1,7 @@
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launchSecretValues } from './setup.js';
+import { tempDir } from '../../test/support/temp-dir.js';
+import { catalogFor, launchSecretValues, mcpSecretValues, startMcp } from './setup.js';
 
 describe("an MCP server's secrets, to hide wherever they would be written", () => {
   it('are its env values, and the values of its secret-named flags (--api-key KEY, --token=KEY)', () => {
@@ -22,5 +24,31 @@ describe("an MCP server's secrets, to hide wherever they would be written", () =
     expect(launchSecretValues({ type: 'http', url: 'https://h/mcp', headers: { 'X-Custom': 'header-4' } })).toEqual([
       'header-4',
     ]);
+  });
+});
+
+describe('${BATON_DATA_DIR} in a server entry', () => {
+  it("is the data_dir Baton runs with, absolute, whatever the environment says; the value is hidden as the server's", async () => {
+    const dataDir = tempDir('baton-mcp-vars-');
+    const workflowServers = {
+      notes: {
+        command: 'node',
+        args: ['notes.js', '--dir', '${BATON_DATA_DIR}'],
+        env: { FILE: '${BATON_DATA_DIR}/notes.json' },
+      },
+    };
+    // A relative data_dir (as --data-dir gives it) and a stale variable naming another directory.
+    const given = relative(process.cwd(), dataDir);
+    const options = { configServers: {}, projectDirs: [], workflowServers, env: { BATON_DATA_DIR: 'elsewhere' } };
+    const mcp = await startMcp({ ...options, timeoutMs: 1000, useMock: false, dataDir: given, cwd: dataDir });
+    try {
+      expect(mcp.manager.launch('notes')).toMatchObject({
+        args: ['notes.js', '--dir', dataDir],
+        env: { FILE: join(dataDir, 'notes.json') },
+      });
+    } finally {
+      await mcp.close();
+    }
+    expect(mcpSecretValues(catalogFor(options), options.env, given)).toContain(join(dataDir, 'notes.json'));
   });
 });

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { secretArgumentValues } from '../core/index.js';
 import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +21,16 @@ export interface McpSetupOptions {
   /** Share stdio servers of `scope: run` through Baton's MCP gateway (a run, a worker); off for `baton mcp check`. */
   gateway?: { token: string };
 }
+
+/**
+ * What `${VAR}` in a server's entry reads: the environment, and `BATON_DATA_DIR` as the data_dir
+ * Baton runs with (absolute, whichever of --data-dir, the variable or the config set it): a place
+ * private to the user (0700) for a server's files, where a path under /tmp could be anyone's.
+ */
+export const mcpVariables = (env: NodeJS.ProcessEnv, dataDir: string): NodeJS.ProcessEnv => ({
+  ...env,
+  BATON_DATA_DIR: resolve(dataDir),
+});
 
 /** A fresh per-run secret for the MCP gateway: made before the run so its redactor can hide it. */
 export const newGatewayToken = (): string => randomBytes(32).toString('base64url');
@@ -64,7 +74,7 @@ export async function startMcp(
       : undefined;
   manager = new McpManager({
     catalog,
-    env: options.env,
+    env: mcpVariables(options.env, options.dataDir),
     timeoutMs: options.timeoutMs,
     ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
     cwd: options.cwd,
@@ -93,11 +103,12 @@ export const launchSecretValues = (config: McpLaunchConfig): string[] =>
     : Object.values(config.headers ?? {});
 
 /** The values of every MCP server's env and headers, expanded: secrets to keep out of logs and stores. */
-export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv): string[] {
+export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv, dataDir: string): string[] {
   const values: string[] = [];
+  const variables = mcpVariables(env, dataDir);
   for (const server of catalog.values()) {
     try {
-      values.push(...launchSecretValues(launchConfig(server, env)));
+      values.push(...launchSecretValues(launchConfig(server, variables)));
     } catch {
       // A missing ${VAR}: that server is reported down elsewhere, and has no value to hide.
     }
