@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -344,10 +344,13 @@ describe('catalog', () => {
 
 describe('mock MCP mode', () => {
   it('serves the recorded tools of a real server and answers calls with scripted results', async () => {
-    const snapshotDir = mkdtempSync(join(tmpdir(), 'baton-snap-'));
-    cleanups.push(() => rmSync(snapshotDir, { recursive: true, force: true }));
-    // A real check records the server's tools/list...
+    const parent = mkdtempSync(join(tmpdir(), 'baton-snap-'));
+    cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
+    const snapshotDir = join(parent, 'mcp-snapshots');
+    // A real check records the server's tools/list, readable by its owner only...
     await manager({ memory }, { snapshotDir }).check(['memory']);
+    expect(statSync(snapshotDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(snapshotDir, 'memory.tools.json')).mode & 0o777).toBe(0o600);
     // ...which mock mode replays without starting the server.
     const host = await MockMcpHost.start();
     cleanups.push(() => host.close());

@@ -555,8 +555,9 @@ export class McpManager {
   private recordSnapshot(name: string, tools: MockTool[]): void {
     const path = this.snapshotPath(name);
     if (!path) return;
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(tools, null, 2)}\n`);
+    // Private as the rest of data_dir, which may itself be shared on purpose.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${JSON.stringify(tools, null, 2)}\n`, { mode: 0o600 });
   }
 
   /** Tools a mock offers: declared in the entry, else the last recorded tools/list. */
