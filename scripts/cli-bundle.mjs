@@ -62,8 +62,9 @@ export async function bundleCli(main, outdir) {
 
 /**
  * Puts the build in `staging` where `target` was, by two renames: a command starting meanwhile (a test
- * beside `npm pack`, a worker's lazily loaded chunk) never reads a half-written or half-deleted build.
- * Between the renames `target` is missing for a moment, which dist/cli/bin.js falls back from.
+ * beside `npm pack`'s build) finds the old build or the new one, never half of one. Between the
+ * renames `target` is missing for a moment, which dist/cli/bin.js falls back from (to tsc's modules).
+ * A process already running from the old build loses the chunks it has not loaded yet, as before.
  */
 export function swapIn(staging, target) {
   const previous = `${target}-previous-${process.pid}`;

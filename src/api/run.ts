@@ -320,7 +320,11 @@ function runSecrets(loaded: RunSetup['loaded'], options: RunOptions) {
   const agentEnv = { ...process.env, ...options.env };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
   const gateway = { token: newGatewayToken() };
-  const secrets = [...mcpSecretValues(loaded.catalog, agentEnv, loaded.mcpOptions.dataDir), ...workflowEnvValues(loaded.workflow), gateway.token];
+  const secrets = [
+    ...mcpSecretValues(loaded.catalog, agentEnv, loaded.mcpOptions.dataDir),
+    ...workflowEnvValues(loaded.workflow),
+    gateway.token,
+  ];
   options.onSecrets?.(secrets);
   return { agentEnv, gateway, redactor: SecretRedactor.fromEnvironment(agentEnv, secrets) };
 }

@@ -25,7 +25,7 @@ export interface McpSetupOptions {
 /**
  * What `${VAR}` in a server's entry reads: the environment, and `BATON_DATA_DIR` as the data_dir
  * Baton runs with (absolute, whichever of --data-dir, the variable or the config set it): a place
- * private to the user (0700) for a server's files, where a path under /tmp could be anyone's.
+ * Baton makes private (0700) for a server's files, where a fixed path under /tmp could be anyone's.
  */
 export const mcpVariables = (env: NodeJS.ProcessEnv, dataDir: string): NodeJS.ProcessEnv => ({
   ...env,
