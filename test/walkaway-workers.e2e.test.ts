@@ -33,8 +33,13 @@ const text = (said: string) => ({ text: said, usage });
 const model = useScriptedModel(
   scriptSchema.parse({
     rules: [
+      // Alpha or the breaker may share gamma's worker and be SIGKILLed with it, between the model's answer
+      // and the command it asked for: resumed, each runs its command again, as a model told its previous
+      // attempt was interrupted would (else the script's "Wrote …" without the file, 2 runs in 27 here).
+      { match: { prompt: 'Write alpha', last: 'previous attempt' }, reply: bash('echo alpha > a.txt') },
       { match: { prompt: 'Write alpha', turn: 1 }, reply: bash('echo alpha > a.txt') },
       { match: { prompt: 'Write alpha' }, reply: text('Wrote a.txt.') },
+      { match: { prompt: 'Break the check', last: 'previous attempt' }, reply: bash('echo BROKEN > d.txt') },
       { match: { prompt: 'Break the check', turn: 1 }, reply: bash('echo BROKEN > d.txt') },
       { match: { prompt: 'Break the check' }, reply: text('Wrote d.txt.') },
       // Gamma writes c.txt, then its worker is SIGKILLed while it waits for the model's next answer; the
@@ -175,11 +180,11 @@ phases:
       const agents = new Map(edit.agents.map((a) => [a.id, a]));
       expect(agents.get('gamma')).toMatchObject({ status: 'succeeded', attempts: 2 });
       // verify ran on the merged result, failed, and bisection left the breaker out.
-      expect(edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`)).toEqual([
-        'alpha:merged',
-        'breaker:skipped:verify-failed',
-        'gamma:merged',
-      ]);
+      const attemptsSeen = (await redis.store.listAttempts(runId)).map((a) => `${a.agentId}.${a.attempt}:${a.status}`);
+      expect(
+        edit.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`),
+        `attempts: ${attemptsSeen.join(' ')}`,
+      ).toEqual(['alpha:merged', 'breaker:skipped:verify-failed', 'gamma:merged']);
       expect(edit.merge).toMatchObject({ rebuilds: 1, verified: { head: edit.merge!.head, verify: { exitCode: 0 } } });
       const merged = git('ls-tree', '-r', '--name-only', edit.merge!.into).split('\n');
       expect(merged).toEqual(expect.arrayContaining(['a.txt', 'c.txt', 'check.sh']));
