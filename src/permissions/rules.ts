@@ -36,7 +36,8 @@ export function parseRule(text: string): PermissionRule | string {
   return { text: trimmed, tool, specifier };
 }
 
-const ruleSchema = z.string().superRefine((text, ctx) => {
+/** One rule, checked as it will be matched: a rule that does not parse would never deny anything. */
+export const ruleSchema = z.string().superRefine((text, ctx) => {
   const rule = parseRule(text);
   if (typeof rule === 'string') ctx.addIssue({ code: 'custom', message: rule });
 });

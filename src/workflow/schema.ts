@@ -10,7 +10,7 @@ import {
   wrongTypeSays,
 } from '../core/index.js';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
-import { permissionsSchema } from '../permissions/index.js';
+import { permissionsSchema, ruleSchema } from '../permissions/index.js';
 import { referenceProblems } from './references.js';
 
 export { findCycle } from './references.js';
@@ -22,7 +22,9 @@ const idSchema = z
     message: 'use letters, digits, "-" and "_", starting with a letter or digit',
   });
 
-const toolList = z.array(z.string().min(1), wrongTypeSays('a list of tool names or rules, such as [Read, Bash]'));
+// allowedTools and disallowedTools are allow and deny rules (mergePermissions): checked as rules, so a
+// disallowed rule that could not be matched is refused here rather than left unenforced.
+const toolList = z.array(ruleSchema, wrongTypeSays('a list of tool names or rules, such as [Read, Bash]'));
 
 /** How an agent inherits what earlier agents found. */
 export const inheritModeSchema = z.enum(['all', 'summary', 'filtered', 'none']);

@@ -140,6 +140,19 @@ phases:
     expect(message).toMatch(/phases\[0\]\.agents\[0\]\.permissions\.default/);
   });
 
+  it('checks allowedTools and disallowedTools as the rules they become: one that cannot match is refused, not dropped', () => {
+    const message = errorOf(`version: 1
+name: x
+phases:
+  - id: a
+    agents:
+      - { id: b, prompt: p, allowedTools: [Bash], disallowedTools: ["Bash(rm -rf:*", "Bash*", ""] }
+`);
+    expect(message).toMatch(/agents\[0\]\.disallowedTools\[0\]: "Bash\(rm -rf:\*" is missing its closing/);
+    expect(message).toMatch(/agents\[0\]\.disallowedTools\[1\]: "Bash\*": a \* goes only at the end of an MCP tool/);
+    expect(message).toMatch(/agents\[0\]\.disallowedTools\[2\]: "" is not a rule/);
+  });
+
   it('rejects duplicate phase ids and agent ids across phases, saying where the first one is', () => {
     const message = errorOf(`version: 1
 name: x
