@@ -75,11 +75,16 @@ export function redactShapes(text: string): string {
   return out;
 }
 
-/** `NAME=value`, `--name value`, `--name=value` and `Header-Name: value` in a command line. */
+/**
+ * `NAME=value`, `--name value`, `--name=value` and `Header-Name: value` in a command line. Headers are
+ * case-insensitive (`curl -H 'x-api-key: …'`): a lowercase name counts when it is shaped like a header
+ * (a hyphen in it) or is `authorization` or `cookie`, so prose such as `tokens: 12` stays. An auth
+ * scheme before the value (`authorization: token abc`) is part of what is hidden.
+ */
 const namedValues = [
   /(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)(=)("[^"]*"|'[^']*'|[^\s"'`;&|)]+)/g,
   /(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)(=|\s+)("[^"]*"|'[^']*'|[^\s"'`;&|)-][^\s"'`;&|)]*)/g,
-  /(?<![\w-])([A-Z][A-Za-z0-9-]*)(:\s*)([^\s"'`]+)/g,
+  /(?<![\w-])([A-Z][A-Za-z0-9-]*|[a-z][a-z0-9]*-[a-z0-9-]+|authorization|cookie)(:\s*)((?:[Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest)\s+[^\s"'`]+|[^\s"'`]+)/g,
 ];
 /** `"name": "value"` in JSON. */
 const jsonField = /"([^"\\]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;

@@ -268,6 +268,15 @@ describe('permission rules', () => {
     expect(described('Bash', { command: "curl -H 'X-Api-Key: k3y' -H 'Accept: json' https://api" })).toBe(
       "Bash(curl -H 'X-Api-Key: [REDACTED]' -H 'Accept: json' https://api)",
     );
+    // Header names are case-insensitive, and an auth scheme goes with its credential.
+    expect(
+      described('Bash', {
+        command: "curl -H 'x-api-key: k3y123' -H 'authorization: token abc123456789' -H 'accept: json' https://api",
+      }),
+    ).toBe("Bash(curl -H 'x-api-key: [REDACTED]' -H 'authorization: [REDACTED]' -H 'accept: json' https://api)");
+    expect(described('Bash', { command: "curl -H 'Authorization: Digest u=1' -H 'cookie: sid=42' x" })).toBe(
+      "Bash(curl -H 'Authorization: [REDACTED]' -H 'cookie: [REDACTED]' x)",
+    );
     // References say where a secret comes from, not what it is.
     expect(described('Bash', { command: 'DB_PASSWORD=$DB_PASSWORD ./migrate' })).toBe(
       'Bash(DB_PASSWORD=$DB_PASSWORD ./migrate)',
