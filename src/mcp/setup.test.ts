@@ -21,6 +21,17 @@ describe("an MCP server's secrets, to hide wherever they would be written", () =
       env: { MEMORY_FILE: 'env-value-3' },
     });
     expect(secrets.sort()).toEqual(['arg-secret-1', 'arg-secret-2', 'env-value-3']);
+    // A server one of whose variables is not set still has its literal values hidden.
+    const catalog = catalogFor({
+      configServers: {},
+      projectDirs: [],
+      workflowServers: {
+        broken: { command: 'node', env: { CONF: 'literal-value-5', OTHER_PASSWORD: '${NOT_SET_PW}' } },
+        remote: { type: 'http', url: 'https://h/${NOT_SET_HOST}/mcp', headers: { 'X-Custom': 'header-6' } },
+      },
+      env: {},
+    });
+    expect(mcpSecretValues(catalog, {}, '/data')).toEqual(expect.arrayContaining(['literal-value-5', 'header-6']));
     expect(launchSecretValues({ type: 'http', url: 'https://h/mcp', headers: { 'X-Custom': 'header-4' } })).toEqual([
       'header-4',
     ]);

@@ -104,14 +104,11 @@ export const launchSecretValues = (config: McpLaunchConfig): string[] =>
 
 /** The values of every MCP server's env and headers, expanded: secrets to keep out of logs and stores. */
 export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv, dataDir: string): string[] {
-  const values: string[] = [];
   const variables = mcpVariables(env, dataDir);
-  for (const server of catalog.values()) {
-    try {
-      values.push(...launchSecretValues(launchConfig(server, variables)));
-    } catch {
-      // A missing ${VAR}: that server is reported down elsewhere, and has no value to hide.
-    }
-  }
-  return values;
+  // A ${VAR} that is not set reads as empty here (the server itself is reported down elsewhere), so
+  // the values its entry does hold are still hidden: one missing variable must not expose the rest.
+  const lenient = new Proxy(variables, {
+    get: (target, name) => (typeof name === 'string' ? (target[name] ?? '') : undefined),
+  });
+  return [...catalog.values()].flatMap((server) => launchSecretValues(launchConfig(server, lenient)));
 }
