@@ -105,10 +105,17 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
     const text = await cli('audit', '--tenant', 'team-b', '--action', 'run.started');
     expect(text.stdout).toBe('No audit events in that period.\n');
     expect(JSON.parse((await cli('audit', '--json')).stdout)).toHaveLength(4);
-    const bad = await cli('audit', '--tenant', '../x');
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^error BATON_\w+: .*--tenant/);
-    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    // Every command that takes --tenant checks the name: an empty one is not "every tenant".
+    for (const args of [
+      ['audit', '--tenant', '../x'],
+      ['kg', 'query', 'what did agents decide', '--tenant', ''],
+      ['kg', 'query', 'what did agents decide', '--tenant', '-bad'],
+    ]) {
+      const bad = await cli(...args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(/^error BATON_\w+: .*--tenant/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    }
   }, 60_000);
 });
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
 // The knowledge graph (neo4j-driver, the TypeScript compiler) is loaded only by the kg commands: every other command starts without it.
 import type { KnowledgeGraph } from '../knowledge/index.js';
+import { checkTenantName } from '../core/index.js';
 import { type Output } from './commands.js';
 import { effectiveConfig, openConfiguredStore, withStore, type StoreOptions } from '../api/index.js';
 
@@ -60,12 +61,16 @@ export async function kgQueryCommand(
   output: Output,
 ): Promise<number> {
   const config = effectiveConfig(options);
-  const { tenant } = options;
+  // Checked as every command checks it: an empty or malformed name is refused, never read as "no tenant".
+  const tenant = options.tenant === undefined ? undefined : checkTenantName(options.tenant, '--tenant');
   return withKnowledgeGraph(config, async (whole) => {
     const { answerQuestion, tenantGraph } = await import('../knowledge/index.js');
     // With --tenant, facts of other tenants' runs are left out, as for that tenant's agents.
-    const store = tenant ? await openConfiguredStore(config) : undefined;
-    const graph = store && tenant ? tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant) : whole;
+    const store = tenant === undefined ? undefined : await openConfiguredStore(config);
+    const graph =
+      store && tenant !== undefined
+        ? tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant)
+        : whole;
     const answer = await answerQuestion(graph, question, {
       ...(options.run ? { runId: options.run } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
