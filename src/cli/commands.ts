@@ -462,7 +462,7 @@ export async function dashboardTokenCommand(
   output.stdout.write(`${token}\n`);
   output.stderr.write(
     `Dashboard token of tenant ${tenant}, kept in ${file} (delete the file to withdraw it; run this again for a new one).\n` +
-      `Open the address baton serve prints with ?token=<this token>, or send Authorization: Bearer <token>: it shows ${tenant}'s runs only.\n`,
+      `Open the address baton serve prints with this token as its token parameter, or send Authorization: Bearer <token>: it shows ${tenant}'s runs only.\n`,
   );
   return 0;
 }
