@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClaudeRuntime } from '../agents/index.js';
-import { untilOnlyPeopleLeft, watchNewRequests, type SlotsWaitedFor } from '../approvals/index.js';
+import {
+  untilOnlyPeopleLeft,
+  watchNewRequests,
+  webhookNotificationsSettled,
+  type SlotsWaitedFor,
+} from '../approvals/index.js';
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp, untilWorkersStopServers } from '../mcp/index.js';
@@ -274,6 +279,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     if (services.executor) await untilWorkersStop(store, runId, notice);
     await services.executor?.close();
     await runtime.close();
+    await webhookNotificationsSettled();
     await services.mcp?.close();
     await services.metrics?.close();
     await services.tracing?.shutdown();

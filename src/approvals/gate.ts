@@ -24,6 +24,19 @@ export interface ApprovalDeskOptions {
   actor?: string;
 }
 
+/** Webhook notifications still being tried in this process (each gives up within ≈ 17 s). */
+const notifying = new Set<Promise<void>>();
+
+/**
+ * Resolves once every webhook notification this process started has been delivered or recorded as
+ * failed. A run (and a worker) waits for it before closing its store: its retry timers do not keep
+ * the process alive, so without it a run that ends (or detaches) first would lose the last tries and
+ * the `approval.webhook_failed` record.
+ */
+export async function webhookNotificationsSettled(): Promise<void> {
+  while (notifying.size > 0) await Promise.allSettled([...notifying]);
+}
+
 /**
  * Creates requests for a person's decision, waits for the answer (given from any process: the
  * store is the only channel), notifies the webhook and writes every decision to the audit trail.
@@ -93,12 +106,16 @@ export class ApprovalDesk {
     await this.record('approval.requested', request.runId, approvalDetails(request));
     const url = this.options.webhookUrl;
     if (url === undefined) return;
-    // Never awaited: the agent waits for a person, not for the webhook.
-    void notifyWebhook(url, request).then((error) =>
-      error
-        ? this.record('approval.webhook_failed', request.runId, { approvalId: request.id, error: error.message })
-        : undefined,
-    );
+    // Not awaited here: the agent waits for a person, not for the webhook (the run's end waits for it).
+    const notified: Promise<void> = notifyWebhook(url, request)
+      .then((error) =>
+        error
+          ? this.record('approval.webhook_failed', request.runId, { approvalId: request.id, error: error.message })
+          : undefined,
+      )
+      .catch(() => undefined) // the store closed under it: there is nowhere left to record the failure
+      .finally(() => notifying.delete(notified));
+    notifying.add(notified);
   }
 
   /**

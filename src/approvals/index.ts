@@ -1,4 +1,4 @@
-export { ApprovalDesk } from './gate.js';
+export { ApprovalDesk, webhookNotificationsSettled } from './gate.js';
 export { answerApproval, approvalId } from './requests.js';
 export { agentPermissions } from './policy.js';
 export { PhaseGates } from './phase-gate.js';

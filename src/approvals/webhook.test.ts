@@ -1,8 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import type { ApprovalRecord } from '../core/index.js';
+import { SecretRedactor } from '../observability/index.js';
+import { ApprovalDesk, webhookNotificationsSettled } from './gate.js';
 import { notifyWebhook } from './webhook.js';
+
+const temp = useTempStore('baton-webhook-');
 
 const request: ApprovalRecord = {
   id: 'q1',
@@ -49,5 +54,23 @@ describe('notifyWebhook', () => {
     const hook = await receiver(204);
     expect(await notifyWebhook(hook.url, request)).toBeUndefined();
     expect(hook.posts()).toBe(1);
+  });
+
+  it("a run's end waits for a failing webhook's last try, so its failure is in the audit trail", async () => {
+    const hook = await receiver(500);
+    const desk = new ApprovalDesk({
+      store: temp.store,
+      webhookUrl: hook.url,
+      pollMs: 1,
+      redactor: new SecretRedactor([]),
+    });
+    const { requestedAt: _at, deadline: _deadline, status: _status, ...asked } = request;
+    // Expires at once: the request is over long before the webhook's tries are.
+    await desk.ask({ ...asked, timeoutMs: 1 }, new AbortController().signal);
+    expect(hook.posts()).toBeLessThan(3);
+    await webhookNotificationsSettled();
+    expect(hook.posts()).toBe(3);
+    const failed = await temp.store.listAuditEvents({ action: 'approval.webhook_failed' });
+    expect(failed).toMatchObject([{ target: 'r1', details: { error: expect.stringContaining('500') } }]);
   });
 });

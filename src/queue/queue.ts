@@ -1,7 +1,7 @@
 import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
-import type { JobOwner, WorkerSlots } from '../approvals/index.js';
+import { webhookNotificationsSettled, type JobOwner, type WorkerSlots } from '../approvals/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode, type Usage } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import type { WorkerGateways } from '../mcp/index.js';
@@ -386,6 +386,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       connection.disconnect();
       // Every agent process this worker started has exited before stop() resolves, and so have the MCP servers.
       await options.runtime.close();
+      await webhookNotificationsSettled();
       await options.mcpGateways?.close();
     },
   };
