@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { answerApproval } from '../src/approvals/index.js';
 import { EXIT_WAITING_FOR_APPROVAL, type ApprovalRecord } from '../src/core/index.js';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import { openSqliteStore } from '../src/store/index.js';
@@ -270,4 +271,59 @@ phases:
     expect(stopped.waiting).toBe(1);
     expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('teh cat\n');
   }, 120_000);
+
+  it('a call that failed its agent and a gate that failed its phase (onTimeout: fail) are asked anew on --resume, and approved', async () => {
+    const { path, dir } = typoProject(
+      'timed-out',
+      `version: 1
+name: timed-out
+phases:
+  - id: fix
+    agents:
+      - { id: fixer, prompt: Fix the typo, permissions: { ask: ["Edit(typo.txt)"], approvalTimeoutMs: 4000, onTimeout: fail } }
+  - id: after
+    dependsOn: [fix]
+    approval: { before: true }
+    permissions: { approvalTimeoutMs: 4000, onTimeout: fail }
+    agents: [{ id: second, prompt: Quick second step }]
+`,
+    );
+    const statuses = (summary: RunSummary) => summary.phases.flatMap((p) => p.agents.map((a) => `${a.id}:${a.status}`));
+    /** `--resume` in the background, approving (through the store, at once: the deadline is short) what it asks. */
+    const resumeApproving = async (runId: string, kind: string) => {
+      const resumed = startCli(['run', '--resume', runId, '--json'], { env: env() });
+      const store = openSqliteStore({ dataDir: join(model.home.dir, 'data') });
+      try {
+        const asked = await waitFor(
+          async () => (await store.listApprovals({ runId, status: 'pending' })).find((r) => r.kind === kind),
+          90_000,
+          `a new ${kind} request`,
+        );
+        await answerApproval(store, { id: asked.id, approve: true, by: 'tester@here' });
+      } finally {
+        await store.close();
+      }
+      const { code, stdout, stderr } = await resumed.output;
+      expect(stderr).not.toMatch(/\n\s+at /);
+      return { code, summary: JSON.parse(stdout) as RunSummary };
+    };
+
+    const timedOut = await runCli(['run', path, '--json'], { env: env() });
+    expect(timedOut.code).toBe(1);
+    const { runId, phases } = JSON.parse(timedOut.stdout) as RunSummary;
+    expect(phases[0]!.agents[0]).toMatchObject({ status: 'failed', error: { code: 'BATON_APPROVAL_TIMEOUT' } });
+
+    // The failed fixer runs again, asks anew and, approved, makes its edit; then the gate times out.
+    const gated = await resumeApproving(runId, 'tool');
+    expect(gated.code).toBe(1);
+    expect(statuses(gated.summary)).toEqual(['fixer:succeeded', 'second:failed']);
+    expect(gated.summary.phases[1]!.error).toMatchObject({ code: 'BATON_APPROVAL_TIMEOUT' });
+    expect(readFileSync(join(dir, 'typo.txt'), 'utf8')).toBe('the cat\n');
+
+    // The gate that failed its phase is asked anew too; approved, the phase runs.
+    const done = await resumeApproving(runId, 'phase.before');
+    expect(done.code).toBe(0);
+    expect(statuses(done.summary)).toEqual(['fixer:succeeded', 'second:succeeded']);
+    expect(requestCount(done.summary, 'second')).toBe(1);
+  }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { aggregatorTag, extractContext, type ContextDraft, type DynamicContextAccumulator } from '../context/index.js';
-import { emptyUsage, type Clock } from '../core/index.js';
+import { emptyUsage, ErrorCodes, type Clock } from '../core/index.js';
 import type { AgentRecord, Store } from '../store/index.js';
 import type { Workflow } from '../workflow/index.js';
 import type { RunEvents, RunEventMap } from './events.js';
@@ -161,7 +161,10 @@ function factsOf(record: AgentRecord): ContextDraft[] {
       ? facts.map((f) => ({ ...f, tags: [...f.tags, aggregatorTag(role)] }))
       : facts;
   }
-  if (record.status === 'failed' && record.error) {
+  // An agent failed by an approval nobody answered runs again on --resume (isFinished), under the same
+  // session: no fact of its failure, which would hold the ids its result's facts take then. Nothing
+  // reads one meanwhile: that failure stops the run.
+  if (record.status === 'failed' && record.error && record.error.code !== ErrorCodes.approvalTimeout) {
     return [
       {
         type: 'error',

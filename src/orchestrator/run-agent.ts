@@ -4,7 +4,7 @@ import { ErrorCodes, toErrorInfo } from '../core/index.js';
 import type { AgentRecord, AgentWorkspace } from '../store/index.js';
 import { resolveAgent, type PhaseSpec } from '../workflow/index.js';
 import { prepareAgent, type PreparedAgent } from './prepare-agent.js';
-import { finishedStatuses, type InstanceContext, type RunContext } from './run-context.js';
+import { isFinished, type InstanceContext, type RunContext } from './run-context.js';
 import type { AgentInstance } from './swarm.js';
 import { finishWorktree } from './worktree.js';
 
@@ -21,7 +21,7 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
 
   return async (instance, where) => {
     const record = await ctx.records.pending(instance, where);
-    if (finishedStatuses.has(record.status)) return ctx.records.reused(record);
+    if (isFinished(record)) return ctx.records.reused(record);
     if (ctx.stop.stopped) return ctx.records.finish({ ...record, status: 'cancelled', error: ctx.stop.error() });
     ctx.events.emit('agent.queued', { runId: ctx.runId, phaseId: where.phase.id, agentId: record.id });
     const resolved = resolveAgent(ctx.workflow, where.phase, instance.entry, ctx.workflowDir);

@@ -65,8 +65,13 @@ export interface PhaseResult {
   error?: ErrorInfo;
 }
 
-/** Agents whose stored result a resumed run reuses instead of running them again. */
-export const finishedStatuses: ReadonlySet<AgentStatus> = new Set(['succeeded', 'failed']);
+/**
+ * Whether a resumed run reuses an agent's stored result instead of running it again: it succeeded, or
+ * it failed. Not an agent failed because nobody answered an approval in time (`onTimeout: fail`, its
+ * own call's or a phase gate's): the resumed run asks again, so a person can still say yes.
+ */
+export const isFinished = (agent: { status: AgentStatus; error?: ErrorInfo }): boolean =>
+  agent.status === 'succeeded' || (agent.status === 'failed' && agent.error?.code !== ErrorCodes.approvalTimeout);
 
 /** A phase skipped because its `when:` did not hold still lets its dependents run. */
 export const satisfies = (result: PhaseResult): boolean =>

@@ -15,7 +15,7 @@ import { loadResumedRun } from './resume.js';
 import { createAgentRunner, type RunAgent } from './run-agent.js';
 import {
   createRunContext,
-  finishedStatuses,
+  isFinished,
   phaseStatusOf,
   satisfies,
   type PhaseResult,
@@ -147,7 +147,7 @@ class RunExecution implements PhaseGraph {
     const known = this.workflow.phases
       .flatMap((p) => p.agents)
       .reduce((n, a) => n + (Array.isArray(a.foreach) ? a.foreach.length : (a.count ?? 1)), 0);
-    const reused = records.all().filter((a) => finishedStatuses.has(a.status)).length;
+    const reused = records.all().filter((a) => isFinished(a)).length;
     this.events.emit('run.started', {
       runId: this.runId,
       workflowName: this.workflow.name,
@@ -280,7 +280,7 @@ class RunExecution implements PhaseGraph {
     const finished = await Promise.all(
       instances.map(async (instance) => {
         const agent = await records.pending(instance, { phase, role: 'worker', generation });
-        return finishedStatuses.has(agent.status) ? agent : records.finish({ ...agent, status, error });
+        return isFinished(agent) ? agent : records.finish({ ...agent, status, error });
       }),
     );
     return { status: phase.plan ? status : phaseStatusOf(finished.map((a) => a.status)), error };
