@@ -231,6 +231,22 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(stderr).toMatch(/dependency cycle: a -> b -> a/);
   });
 
+  it("an agent's cwd that is not a directory: refused by plan and by run before any agent starts", async () => {
+    const path = workflowFile(
+      'version: 1\nname: nowhere\nphases:\n  - id: one\n    agents:\n      - { id: a, prompt: p, cwd: no/such/dir }\n      - { id: b, prompt: p, cwd: . }\n',
+    );
+    const before = model.server.messageRequests().length;
+    for (const command of ['plan', 'run']) {
+      const { code, stderr } = await runCli([command, path], { env: env() });
+      expect(code, command).toBe(2);
+      expect(stderr).toMatch(
+        /BATON_WORKFLOW_INVALID: .*\n\s+- phases\[0\]\.agents\[0\]\.cwd: \S+no\/such\/dir is not a directory/,
+      );
+      expect(stderr).not.toContain('agents[1]');
+    }
+    expect(model.server.messageRequests().length).toBe(before);
+  });
+
   it('a missing workflow file', async () => {
     const { code, stderr } = await runCli(['run', join(model.home.dir, 'nope.yaml')], { env: env() });
     expect(code).toBe(2);

@@ -22,6 +22,7 @@ import {
 } from '../observability/index.js';
 import {
   AgentScheduler,
+  checkAgentDirectories,
   checkWorktreeRepos,
   resumeElsewhereWarning,
   RunEvents,
@@ -232,6 +233,8 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   try {
     await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
     for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
+    // With Redis, agents run on workers, whose machines hold their directories: those are not checked here.
+    if (!config.redis_url) checkAgentDirectories(loaded.workflow.phases, loaded.dir);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
 import { effectiveConfig, loadWorkflowWithMcp, withStore } from '../api/index.js';
+import { checkAgentDirectories } from '../orchestrator/index.js';
 import { planWorkflow, renderPlan } from '../preview/index.js';
 import { storeFileName } from '../store/index.js';
 import type { Output } from './commands.js';
@@ -19,6 +20,8 @@ export async function planCommand(
 ): Promise<number> {
   const config = effectiveConfig(options);
   const loaded = loadWorkflowWithMcp(workflowPath, config);
+  // As `baton run` checks it before any agent starts (on one machine: workers hold their own directories).
+  if (!config.redis_url) checkAgentDirectories(loaded.workflow.phases, loaded.dir);
   const plan = storeExists(config)
     ? await withStore(options, (store) => planWorkflow(loaded, config, store))
     : await planWorkflow(loaded, config);

@@ -11,3 +11,4 @@ export { runJobHere } from './execute.js';
 export type { AgentExecutor, AgentJob, AgentJobHooks } from './execute.js';
 export { continueSession, storedSession } from './continue-session.js';
 export { checkWorktreeRepos } from './worktree.js';
+export { checkAgentDirectories } from './agent-dirs.js';

@@ -1,0 +1,27 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BatonError, ErrorCodes } from '../core/index.js';
+import type { PhaseSpec } from '../workflow/index.js';
+
+/**
+ * Before any agent starts: every `cwd` an agent of a shared-workspace phase names must be a directory,
+ * or its claude would fail to start, three times, with an error that blames the binary (refused here
+ * naming the field, exit 2). A worktree phase's agents work in their worktree, whatever `cwd` says.
+ */
+export function checkAgentDirectories(phases: readonly PhaseSpec[], workflowDir: string): void {
+  const problems = phases.flatMap((phase, i) =>
+    phase.workspace === 'worktree'
+      ? []
+      : phase.agents.flatMap((agent, j) => {
+          if (agent.cwd === undefined) return [];
+          const dir = resolve(workflowDir, agent.cwd);
+          if (statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
+          return [`phases[${i}].agents[${j}].cwd: ${dir} is not a directory; create it, or point cwd at one`];
+        }),
+  );
+  if (problems.length > 0)
+    throw new BatonError(
+      ErrorCodes.workflowInvalid,
+      `Workflow is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+}
