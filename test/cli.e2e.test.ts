@@ -247,6 +247,23 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(model.server.messageRequests().length).toBe(before);
   });
 
+  it('a number option outside what its setting allows, or not written as a whole number', async () => {
+    for (const [args, says] of [
+      [
+        ['run', 'w.yaml', '--priority', '5000'],
+        "'--priority <n>' argument '5000' is invalid. expected a whole number from -1000 to 1000",
+      ],
+      [['worker', '--concurrency', '1001'], 'from 1 to 1000'],
+      [['runs', '--limit', '0x10'], "'--limit <n>' argument '0x10' is invalid. expected a whole number of 0 or more"],
+      [['serve', '--port', '1e3'], 'from 0 to 65535'],
+    ] as const) {
+      const { code, stderr } = await runCli([...args], { env: env() });
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toMatch(/^error BATON_USAGE: option /);
+      expect(stderr).toContain(says);
+    }
+  });
+
   it('a missing workflow file', async () => {
     const { code, stderr } = await runCli(['run', join(model.home.dir, 'nope.yaml')], { env: env() });
     expect(code).toBe(2);

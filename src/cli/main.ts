@@ -54,11 +54,19 @@ function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
 endQuietlyOnClosedPipe(process.stdout);
 endQuietlyOnClosedPipe(process.stderr);
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number.');
-  return n;
-}
+/** An option's whole number, written as one (not 0x10 or 1e3), within the range its setting allows. */
+const wholeNumber =
+  (min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^[+-]?\d+$/.test(value.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(
+        `expected a whole number ${max === Infinity ? `of ${min} or more` : `from ${min} to ${max}`}.`,
+      );
+    return n;
+  };
+const positiveInt = wholeNumber(0, Infinity);
+const port = wholeNumber(0, 65535);
 
 /** Runs a command and turns its outcome into an exit code: 2 for bad input, 1 for failures. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
@@ -106,12 +114,6 @@ const storeOptions = <Args extends unknown[], Opts extends OptionValues, Globals
     .option('--config <file>', 'config file (default: baton.config.yaml|yml|json in the current directory)')
     .option('--data-dir <dir>', 'where runs are stored (overrides data_dir)');
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number.');
-  return n;
-}
-
 function onQuotaPolicy(value: string): 'wait' | 'fail' {
   if (value !== 'wait' && value !== 'fail') throw new InvalidArgumentError('expected wait or fail.');
   return value;
@@ -130,7 +132,7 @@ storeOptions(
     .option(
       '--priority <n>',
       "higher goes first when agents wait for a slot (overrides the workflow's priority)",
-      integer,
+      wholeNumber(-1000, 1000),
     )
     .option(
       '--on-quota <policy>',
@@ -276,7 +278,7 @@ storeOptions(
   program
     .command('serve')
     .description('the web dashboard: runs, agents, MCP health, costs, live')
-    .option('--port <n>', 'port (0 picks a free one)', positiveInt, 8080)
+    .option('--port <n>', 'port (0 picks a free one)', port, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1'),
 ).action(action((opts) => serveCommand(opts, output)));
 
@@ -291,12 +293,8 @@ storeOptions(
   program
     .command('worker')
     .description('run agents of any run from the Redis queue (needs redis_url); start one per machine')
-    .option('--concurrency <n>', 'agents at once (default: worker_concurrency)', (value: string) => {
-      const n = positiveInt(value);
-      if (n < 1) throw new InvalidArgumentError('a worker runs at least 1 agent at a time.');
-      return n;
-    })
-    .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', positiveInt),
+    .option('--concurrency <n>', 'agents at once (default: worker_concurrency)', wholeNumber(1, 1000))
+    .option('--metrics-port <n>', 'port of its /metrics (default: metrics_port, else a free one)', port),
 ).action(action((opts) => workerCommand(opts, output)));
 
 storeOptions(
@@ -310,7 +308,7 @@ program
   .command('model-server')
   .description('serve the scripted model (Anthropic Messages API) for offline agents')
   .requiredOption('--script <file>', 'model script (YAML or JSON)')
-  .option('--port <n>', 'port (default: a free one)', positiveInt)
+  .option('--port <n>', 'port (default: a free one)', port)
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--log <file>', 'append every request as a JSON line')
   .option('--api-key <key>', 'the key agents must send as ANTHROPIC_API_KEY (default: a random one, printed)')
@@ -357,7 +355,7 @@ storeOptions(
   bridge
     .command('serve', { isDefault: true })
     .description('run the bridge (what `baton bridge` does)')
-    .option('--port <n>', 'port (default: bridge_port; 0 picks a free one)', positiveInt)
+    .option('--port <n>', 'port (default: bridge_port; 0 picks a free one)', port)
     .option('--host <host>', 'address to bind (default: bridge_host, 127.0.0.1)'),
 ).action(action((opts) => bridgeCommand(opts, output)));
 storeOptions(
