@@ -42,13 +42,15 @@ describe('hostile YAML and JSON', () => {
     expect(error.message).toMatch(expected);
   });
 
-  it('does not expand merge keys: `<<` stays an ordinary key', () => {
-    const data = parseYamlWithSchema('a: &a { x: 1 }\nb: { <<: *a }\n', schema, {
-      source: 'f.yaml',
-      code: ErrorCodes.configInvalid,
-      what: 'Config',
-    });
-    expect(data['b']).toEqual({ '<<': { x: 1 } });
+  it('refuses merge keys (`<<`) with their line, also where a map would take one as a key', () => {
+    const parse = (text: string) => () =>
+      parseYamlWithSchema(text, schema, { source: 'f.yaml', code: ErrorCodes.configInvalid, what: 'Config' });
+    expect(parse('a: &a { x: 1 }\nb: { <<: *a }\n')).toThrow(
+      /f\.yaml:2: \(syntax\): merge keys \(<<\) are not supported/,
+    );
+    expect(parse('a: 1\nb:\n  c: 2\n  <<: { d: 3 }\n')).toThrow(/f\.yaml:4: .*\[MERGE_KEY\]/);
+    // A value that reads "<<" is not a merge key.
+    expect(() => parse('a: "<<"\n')()).not.toThrow(/MERGE_KEY/);
   });
 
   it('holds .json files to JSON: a trailing comma is refused with its line', () => {

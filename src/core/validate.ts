@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, visit, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, type ErrorCode } from './errors.js';
 
@@ -250,6 +250,19 @@ function aliasLine(doc: Document.Parsed, lineCounter: LineCounter, name: string 
   return line;
 }
 
+/** The line of the first merge key (`<<`) in the document, where a map (an env, a server list) would take it as a key. */
+function mergeKeyLine(doc: Document.Parsed, lineCounter: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.key) || pair.key.value !== '<<') return undefined;
+      line = pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : 0;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
 function nestingDepth(data: unknown): number {
   let deepest = 0;
   const stack: Array<[unknown, number]> = [[data, 0]];
@@ -270,7 +283,7 @@ function parseToData(
   options: ParseOptions,
 ): { doc: Document.Parsed; lineCounter: LineCounter; data: unknown } {
   const lineCounter = new LineCounter();
-  // `merge: false`: `<<` is an ordinary (unknown) key, so merge-key bombs cannot expand.
+  // `merge: false`: merge keys never expand (no merge-key bombs); mergeKeyLine refuses them below.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
@@ -282,6 +295,15 @@ function parseToData(
     throw syntaxError(options, problems);
   }
   if (isJsonSource(options.source)) checkStrictJson(text, lineCounter, options);
+  const mergeKey = mergeKeyLine(doc, lineCounter);
+  if (mergeKey !== undefined)
+    throw syntaxError(options, [
+      {
+        field: '(syntax)',
+        message: 'merge keys (<<) are not supported; write the keys out [MERGE_KEY]',
+        line: mergeKey || undefined,
+      },
+    ]);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount });
