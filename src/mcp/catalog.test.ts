@@ -23,8 +23,18 @@ describe('mcpServerSchema', () => {
     );
     expect(problems({ remote: { type: 'http', url: '' } })).toContain('remote.url:');
     expect(problems({ remote: { type: 'ws', url: 'ws://x' } })).toContain('remote.type:');
+    expect(problems({ remote: { type: 'http', url: 'not a url' } })).toContain(
+      'remote.url: is not an http(s) URL; give one such as https://mcp.example.com/mcp',
+    );
+    expect(problems({ remote: { type: 'sse', url: 'ftp://h/mcp' } })).toContain('remote.url: is not an http(s) URL');
     expect(
-      problems({ ok: { command: 'node' }, also: { type: 'stdio', command: 'node' }, web: { type: 'sse', url: 'u' } }),
+      problems({
+        ok: { command: 'node' },
+        also: { type: 'stdio', command: 'node' },
+        web: { type: 'sse', url: 'https://h/sse' },
+        // Only the run's environment completes a URL made of a variable.
+        later: { type: 'http', url: '${MCP_URL}' },
+      }),
     ).toBe('');
   });
 

@@ -71,7 +71,13 @@ export const mcpServerSchema = z.union([
   z
     .object({
       type: z.enum(['http', 'sse']),
-      url: z.string().min(1),
+      // Checked unless it holds a ${VAR}, which only the run's environment completes.
+      url: z
+        .string()
+        .min(1)
+        .refine((url) => url.includes('${') || (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)), {
+          error: 'is not an http(s) URL; give one such as https://mcp.example.com/mcp',
+        }),
       headers: z.record(z.string(), z.string()).optional(),
       scope: mcpScopeSchema.optional(),
       ...batonFields,
