@@ -11,6 +11,7 @@ import {
 } from '../core/index.js';
 import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 import { permissionsSchema, ruleSchema } from '../permissions/index.js';
+import { outputSchemaProblem } from './output-schema.js';
 import { referenceProblems } from './references.js';
 
 export { findCycle } from './references.js';
@@ -64,7 +65,13 @@ export const agentEntrySchema = z
     cwd: z.string().min(1).optional(),
     env: processEnvSchema.optional(),
     /** JSON Schema for structured output. */
-    outputSchema: z.record(z.string(), z.unknown()).optional(),
+    outputSchema: z
+      .record(z.string(), z.unknown())
+      .superRefine((schema, ctx) => {
+        const problem = outputSchemaProblem(schema);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     inherit: inheritModeSchema.optional(),
     /** A swarm: this many agents with the same task, each with its own session (`{{index}}` in the prompt). */
     count: intRange(1, 10_000).optional(),

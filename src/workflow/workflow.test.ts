@@ -140,6 +140,23 @@ phases:
     expect(message).toMatch(/phases\[0\]\.agents\[0\]\.permissions\.default/);
   });
 
+  it('refuses an outputSchema that is not a JSON Schema, naming the field; one naming its draft is checked by its keywords', () => {
+    const message = errorOf(`version: 1
+name: x
+phases:
+  - id: a
+    agents:
+      - { id: b, prompt: p, outputSchema: { type: 5, properties: [1] } }
+      - { id: c, prompt: p, outputSchema: { $schema: "https://json-schema.org/draft/2020-12/schema", type: object, required: [files] } }
+      - { id: d, prompt: p, outputSchema: { type: strin } }
+`);
+    expect(message).toMatch(
+      /wf\.yaml:6: phases\[0\]\.agents\[0\]\.outputSchema: is not a valid JSON Schema: \/properties must be object/,
+    );
+    expect(message).not.toContain('agents[1]');
+    expect(message).toMatch(/agents\[2\]\.outputSchema: is not a valid JSON Schema: \/type/);
+  });
+
   it('checks allowedTools and disallowedTools as the rules they become: one that cannot match is refused, not dropped', () => {
     const message = errorOf(`version: 1
 name: x
