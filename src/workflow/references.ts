@@ -25,6 +25,7 @@ const phaseView = z
     plan: z.unknown().optional(),
     aggregate: z.unknown().optional(),
     workspace: z.unknown().optional(),
+    repo: z.unknown().optional(),
     merge: z.unknown().optional(),
     agents: z.array(agentView).catch([]),
   })
@@ -188,6 +189,12 @@ function planProblems(phases: Array<{ phase: PhaseView; p: number }>): PathProbl
             : 'merge merges the branches of a workspace: worktree phase; add `workspace: worktree` to this phase',
       });
     }
+    // Refused rather than ignored, as merge is: only a worktree phase's agents work in a repository's branches.
+    if (phase.repo !== undefined && phase.workspace !== 'worktree')
+      problems.push({
+        path: ['phases', p, 'repo'],
+        message: 'repo names the repository of a workspace: worktree phase; add `workspace: worktree` or remove repo',
+      });
     if (phase.plan === undefined) continue;
     const only = phase.agents[0];
     if (phase.agents.length !== 1 || only?.count !== undefined || only?.foreach !== undefined) {

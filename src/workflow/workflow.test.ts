@@ -157,6 +157,13 @@ phases:
     expect(message).toMatch(/agents\[2\]\.outputSchema: is not a valid JSON Schema: \/type/);
   });
 
+  it('refuses repo on a phase that is not workspace: worktree, as it refuses merge there', () => {
+    const message = errorOf(
+      'version: 1\nname: x\nphases:\n  - { id: a, repo: ../other, agents: [{ id: b, prompt: p }] }\n',
+    );
+    expect(message).toMatch(/phases\[0\]\.repo: repo names the repository of a workspace: worktree phase/);
+  });
+
   it('checks allowedTools and disallowedTools as the rules they become: one that cannot match is refused, not dropped', () => {
     const message = errorOf(`version: 1
 name: x
