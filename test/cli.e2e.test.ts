@@ -247,6 +247,19 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(model.server.messageRequests().length).toBe(before);
   });
 
+  it('a claude_path that is not an executable file: refused before any agent starts, naming the setting', async () => {
+    const path = workflowFile(
+      'version: 1\nname: no-claude\nphases:\n  - { id: one, agents: [{ id: a, prompt: p }] }\n',
+    );
+    const before = model.server.messageRequests().length;
+    const { code, stderr } = await runCli(['run', path], { env: env({ BATON_CLAUDE_PATH: model.home.dir }) });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /BATON_CONFIG_INVALID: claude_path \(BATON_CLAUDE_PATH or the config file\): \S+ is not an executable file/,
+    );
+    expect(model.server.messageRequests().length).toBe(before);
+  });
+
   it('a number option outside what its setting allows, or not written as a whole number', async () => {
     for (const [args, says] of [
       [

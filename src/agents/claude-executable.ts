@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { BatonError, ErrorCodes } from '../core/index.js';
 
 const sdkPackage = '@anthropic-ai/claude-agent-sdk';
 
@@ -44,4 +45,21 @@ function findBundledClaude(): string | null {
   // npm installs the one package that fits this libc; only when both are there does the libc decide.
   if (installed.length > 1 && isMusl()) return installed[1]!;
   return installed[0] ?? null;
+}
+
+/**
+ * Before any agent starts on this machine: a `claude_path` that is not an executable file would fail
+ * every attempt of every agent with the Agent SDK's own wording (refused here naming the setting, exit 2).
+ */
+export function checkClaudePath(path: string | undefined): void {
+  if (path === undefined) return;
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a file');
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new BatonError(
+      ErrorCodes.configInvalid,
+      `claude_path (BATON_CLAUDE_PATH or the config file): ${path} is not an executable file; point it at a claude binary, or leave it unset for the one the Agent SDK installs`,
+    );
+  }
 }

@@ -7,7 +7,7 @@ export { continuationPrompt, runWithRetries } from './runner.js';
 export type { AgentResult, AttemptInfo, RetryHooks, RetryOptions, TimeoutSetting } from './runner.js';
 export { agentEnvironment } from './environment.js';
 export { agentReaper, ProcessTreeMark } from './reaper.js';
-export { bundledClaude } from './claude-executable.js';
+export { bundledClaude, checkClaudePath } from './claude-executable.js';
 export { ruleDenialMessage } from './tool-gate.js';
 export type { GatedToolCall, ToolGate, ToolVerdict } from './tool-gate.js';
 export { capPreview, streamPreview, TOOL_PREVIEW_CHARS, unknownToolCall } from './tool-calls.js';

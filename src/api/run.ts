@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClaudeRuntime } from '../agents/index.js';
+import { checkClaudePath, ClaudeRuntime } from '../agents/index.js';
 import {
   untilOnlyPeopleLeft,
   watchNewRequests,
@@ -233,8 +233,11 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   try {
     await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
     for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
-    // With Redis, agents run on workers, whose machines hold their directories: those are not checked here.
-    if (!config.redis_url) checkAgentDirectories(loaded.workflow.phases, loaded.dir);
+    // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
+    if (!config.redis_url) {
+      checkAgentDirectories(loaded.workflow.phases, loaded.dir);
+      checkClaudePath(config.claude_path);
+    }
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();
