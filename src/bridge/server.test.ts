@@ -100,6 +100,19 @@ describe('Context Bridge server', () => {
     ]);
   });
 
+  it("refuses to start on an address that is not this machine's as a usage error naming the settings (exit 2)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-bridge-host-'));
+    try {
+      // 192.0.2.1 (TEST-NET-1) is never a local address.
+      await expect(startBridge({ dataDir, host: '192.0.2.1', port: 0 })).rejects.toMatchObject({
+        code: 'BATON_USAGE',
+        message: expect.stringContaining('check --host or bridge_host'),
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {
     await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({
       code: 'BATON_BRIDGE_UNAVAILABLE',

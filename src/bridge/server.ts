@@ -320,9 +320,18 @@ async function postEvents(hub: Hub, req: IncomingMessage, res: ServerResponse): 
   }
 }
 
-/** Why the bridge could not listen, with what to do about a taken port. */
+/** Address errors that mean the setting is wrong (a host that is not this machine's, a port it may not use), not the moment. */
+const badAddress = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EADDRNOTAVAIL', 'EACCES']);
+
+/** Why the bridge could not listen, with what to do about a taken port or a wrong address (exit 2). */
 function listenError(host: string, port: number): (cause: NodeJS.ErrnoException) => BatonError {
   return (cause) => {
+    if (badAddress.has(cause.code ?? ''))
+      return new BatonError(
+        ErrorCodes.usage,
+        `The Context Bridge could not listen on ${host}:${port} (${cause.code}): check --host or bridge_host, and --port or bridge_port.`,
+        { cause },
+      );
     const why =
       cause.code === 'EADDRINUSE'
         ? `port ${port} is taken (another bridge?); choose one with --port or bridge_port`
