@@ -98,6 +98,38 @@ describe('runWorkflow', () => {
     expect(peak).toBe(3);
   });
 
+  it('stores a phase that failed unexpectedly as failed with its error, not left running; its dependents do not run', async () => {
+    // A store that cannot save the first phase's facts: an error no phase expects.
+    const store = new Proxy(temp.store, {
+      get: (target, name, receiver) =>
+        name === 'saveContextEntry'
+          ? () => Promise.reject(new Error('the context table is locked'))
+          : (Reflect.get(target, name, receiver) as unknown),
+    });
+    const chain = parseWorkflow(
+      'version: 1\nname: chain\nphases:\n  - { id: first, agents: [{ id: f, prompt: find }] }\n  - { id: next, dependsOn: [first], agents: [{ id: n, prompt: use it }] }\n',
+      'chain.yaml',
+    );
+    const summary = await runWorkflow({
+      workflow: chain,
+      workflowDir: temp.dir,
+      config: config(),
+      store,
+      runtime: new FakeRuntime(() => ({ text: 'Finding: the cache is cold' })),
+      env: { PATH: '/usr/bin' },
+    });
+    expect(summary.status).toBe('failed');
+    const [first, next] = await Promise.all(
+      ['first', 'next'].map(async (id) => (await temp.store.listPhases(summary.runId)).find((p) => p.id === id)),
+    );
+    expect(first).toMatchObject({
+      status: 'failed',
+      error: { message: expect.stringContaining('the context table is locked') },
+    });
+    expect(first!.finishedAt).toBeDefined();
+    expect(next).toMatchObject({ status: 'skipped', error: { code: ErrorCodes.dependencyFailed } });
+  });
+
   it("commits a phase's results before a dependent phase starts", async () => {
     const events = new RunEvents();
     let storedWhenJoinStarted: Promise<string[]> | undefined;

@@ -167,18 +167,41 @@ class RunExecution implements PhaseGraph {
     if (!result) {
       const phase = this.phases.get(phaseId);
       if (!phase) throw new BatonError(ErrorCodes.internal, `phase ${phaseId} is not part of run ${this.runId}`);
-      result = this.runPhase(phase).catch((error: unknown): PhaseResult => {
+      result = this.runPhase(phase).catch(async (error: unknown): Promise<PhaseResult> => {
         // Nothing more can be stored: stop every agent, and let the caller mark the run interrupted.
         if (isDiskFull(error)) {
           this.ctx.stop.abort(new BatonError(ErrorCodes.diskFull, 'the disk holding data_dir is full'));
           throw error;
         }
-        this.runRecord.error ??= toErrorInfo(error);
-        return { status: 'failed', error: toErrorInfo(error) };
+        const failed = { status: 'failed' as const, error: toErrorInfo(error) };
+        this.runRecord.error ??= failed.error;
+        await this.storeFailedPhase(phaseId, failed.error);
+        return failed;
       });
       this.results.set(phaseId, result);
     }
     return result;
+  }
+
+  /**
+   * A phase that failed unexpectedly is stored as failed with its error, not left `running` with no
+   * reason in `baton status`; what else it stored (a generated phase's spec) is kept.
+   */
+  private async storeFailedPhase(phaseId: string, error: ErrorInfo): Promise<void> {
+    const { store, clock } = this.ctx;
+    try {
+      const stored = (await store.listPhases(this.runId)).find((p) => p.id === phaseId);
+      await store.savePhase({
+        ...stored,
+        runId: this.runId,
+        id: phaseId,
+        status: 'failed',
+        finishedAt: clock.now(),
+        error,
+      });
+    } catch {
+      // The store itself is failing: the run's own error (above) is what is left to report.
+    }
   }
 
   addPhase(spec: PhaseSpec, origin: { generation: number; parentId: string }, inherits: string[]): void {
