@@ -208,6 +208,20 @@ interface RunServices {
   watching: AbortController;
 }
 
+/** What is checked before any agent starts: a problem is refused naming its field (exit 2), a doubt noted. */
+async function checkBeforeAgents(
+  loaded: RunSetup['loaded'],
+  config: BatonConfig,
+  notice: (message: string) => void,
+): Promise<void> {
+  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
+  for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
+  // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
+  if (config.redis_url) return;
+  checkAgentDirectories(loaded.workflow.phases, loaded.dir);
+  checkClaudePath(config.claude_path);
+}
+
 async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   const { what, options, events, config, loaded, notice } = setup;
   const tenant = loaded.tenant ?? options.tenant ?? 'default';
@@ -231,13 +245,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = { watching: new AbortController() };
   try {
-    await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
-    for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
-    // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
-    if (!config.redis_url) {
-      checkAgentDirectories(loaded.workflow.phases, loaded.dir);
-      checkClaudePath(config.claude_path);
-    }
+    await checkBeforeAgents(loaded, config, notice);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();

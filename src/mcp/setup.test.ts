@@ -29,7 +29,6 @@ describe("an MCP server's secrets, to hide wherever they would be written", () =
         broken: { command: 'node', env: { CONF: 'literal-value-5', OTHER_PASSWORD: '${NOT_SET_PW}' } },
         remote: { type: 'http', url: 'https://h/${NOT_SET_HOST}/mcp', headers: { 'X-Custom': 'header-6' } },
       },
-      env: {},
     });
     expect(mcpSecretValues(catalog, {}, '/data')).toEqual(expect.arrayContaining(['literal-value-5', 'header-6']));
     expect(launchSecretValues({ type: 'http', url: 'https://h/mcp', headers: { 'X-Custom': 'header-4' } })).toEqual([
