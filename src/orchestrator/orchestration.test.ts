@@ -117,6 +117,56 @@ phases:
   });
 });
 
+describe('orchestration: skipped phases and foreach', () => {
+  it('a phase skipped with an empty foreach list is skipped, not succeeded, and its dependents do not run', async () => {
+    const { runtime, result } = start(
+      `version: 1
+name: empty-skip
+phases:
+  - id: scan
+    agents:
+      - { id: s, prompt: scan, outputSchema: { type: object } }
+      - { id: broken, prompt: break }
+  - { id: review, dependsOn: [scan], agents: [{ id: r, prompt: "review {{item}}", foreach: { phase: scan, field: files } }] }
+  - { id: report, dependsOn: [review], agents: [{ id: rep, prompt: report }] }
+`,
+      (spec) =>
+        spec.agentId === 'broken'
+          ? { error: { code: 'BATON_AGENT_CRASHED', message: 'boom', transient: false } }
+          : { text: 'ok', structured: { files: [] } },
+    );
+    const summary = await result;
+    expect(await phaseOf(summary.runId, 'review')).toMatchObject({
+      status: 'skipped',
+      error: { code: ErrorCodes.dependencyFailed },
+    });
+    expect((await phaseOf(summary.runId, 'report')).status).toBe('skipped');
+    expect(runtime.calls.map((c) => c.agentId)).not.toContain('rep');
+  });
+
+  it('a foreach over a phase skipped by its own when is skipped the same way, and the run goes on', async () => {
+    const { runtime, result } = start(
+      `version: 1
+name: skip-foreach
+phases:
+  - { id: check, agents: [{ id: c, prompt: check, outputSchema: { type: object } }] }
+  - { id: gated, dependsOn: [check], when: { phase: check, field: go, equals: true }, agents: [{ id: g, prompt: list, outputSchema: { type: object } }] }
+  - { id: each, dependsOn: [gated], agents: [{ id: e, prompt: "do {{item}}", foreach: { phase: gated, field: xs } }] }
+  - { id: after, dependsOn: [each], agents: [{ id: a, prompt: wrap up }] }
+`,
+      () => ({ text: 'ok', structured: { go: false } }),
+    );
+    const summary = await result;
+    expect(summary.status).toBe('succeeded');
+    expect(await phaseOf(summary.runId, 'each')).toMatchObject({
+      status: 'skipped',
+      error: { code: ErrorCodes.conditionFalse, message: expect.stringContaining('foreach reads phase gated') },
+    });
+    expect((await phaseOf(summary.runId, 'after')).status).toBe('succeeded');
+    expect(runtime.calls.map((c) => c.agentId).sort()).toEqual(['a', 'c']);
+  });
+});
+
 describe('orchestration: conditions', () => {
   const yaml = `version: 1
 name: when

@@ -250,15 +250,10 @@ class RunExecution implements PhaseGraph {
         : { code: ErrorCodes.dependencyFailed, message: `not run: phase ${blockedBy.join(', ')} did not succeed` };
       result = await this.skipPhase(phase, stop.stopped ? 'cancelled' : 'skipped', error);
     } else {
-      const condition = phase.when ? evaluateCondition(phase.when, await this.result(phase.when.phase)) : undefined;
-      if (condition && !condition.holds) {
-        result = await this.skipPhase(phase, 'skipped', {
-          code: ErrorCodes.conditionFalse,
-          message: `not run: when: ${condition.reason}`,
-        });
-      } else {
-        result = await this.runGatedPhase(phase, record, origin?.generation);
-      }
+      const unmet = await this.unmetCondition(phase);
+      result = unmet
+        ? await this.skipPhase(phase, 'skipped', unmet)
+        : await this.runGatedPhase(phase, record, origin?.generation);
     }
     if (result.output) {
       this.outputs.set(phase.id, result.output);
@@ -273,6 +268,25 @@ class RunExecution implements PhaseGraph {
     });
     this.events.emit('phase.finished', { runId: this.runId, phaseId: phase.id, status: result.status });
     return result;
+  }
+
+  /**
+   * Why a phase its dependencies let run is skipped all the same (a skip its dependents accept): its
+   * `when` does not hold, or its foreach reads a phase that was skipped so, which has no list to give.
+   */
+  private async unmetCondition(phase: PhaseSpec): Promise<ErrorInfo | undefined> {
+    const condition = phase.when ? evaluateCondition(phase.when, await this.result(phase.when.phase)) : undefined;
+    if (condition && !condition.holds)
+      return { code: ErrorCodes.conditionFalse, message: `not run: when: ${condition.reason}` };
+    for (const { foreach } of phase.agents) {
+      if (!foreach || Array.isArray(foreach)) continue;
+      if ((await this.result(foreach.phase)).error?.code === ErrorCodes.conditionFalse)
+        return {
+          code: ErrorCodes.conditionFalse,
+          message: `not run: its foreach reads phase ${foreach.phase}, which was skipped by its when`,
+        };
+    }
+    return undefined;
   }
 
   /** A phase that may run: its `before` gate, its agents (or planner), merge-back, then its `after` gate. */
@@ -306,7 +320,11 @@ class RunExecution implements PhaseGraph {
         return isFinished(agent) ? agent : records.finish({ ...agent, status, error });
       }),
     );
-    return { status: phase.plan ? status : phaseStatusOf(finished.map((a) => a.status)), error };
+    // A run stopped before a phase it finished earlier (a resume cancelled at once) keeps what its
+    // agents did; any other skip is what the phase is, even where agents kept from before succeeded
+    // (a dependency that failed this time, say), and so is a phase with no agent to go by.
+    const byAgents = status === 'cancelled' && phase.plan === undefined && finished.length > 0;
+    return { status: byAgents ? phaseStatusOf(finished.map((a) => a.status)) : status, error };
   }
 }
 
