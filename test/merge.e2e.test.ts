@@ -62,6 +62,7 @@ const model = useScriptedModel(
           'echo self > self.txt && git add self.txt && git -c user.name=a -c user.email=a@a commit -qm "agent commit" && echo extra > extra.txt',
         ),
       },
+      { match: { prompt: 'Take your time' }, reply: { text: 'Done at last.', delayMs: 120_000 } },
       { match: { prompt: 'Read what was merged', turn: 1 }, reply: bash('cat a.txt b.txt') },
       { match: { prompt: 'Read what was merged' }, reply: { text: 'Both files are there.' } },
     ],
@@ -553,6 +554,43 @@ phases:
       expect(result.stderr).toContain('BATON_WORKFLOW_INVALID');
       expect(result.stderr).toContain('merge.into');
       expect(model.server.messageRequests().filter((r) => r.view!.prompt.includes('bad branch'))).toEqual([]);
+    });
+
+    it('a run cancelled while an agent waits for a slot with its worktree prepared (session pool) leaves no worktree; its branch is kept', async () => {
+      const s = scenario('cancel-prepared');
+      const workflow = s.workflow(`version: 1
+name: cancel-prepared
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    agents:
+      - { id: slow, prompt: Take your time. }
+      - { id: waiting, allowedTools: [Bash], prompt: Write alpha to a.txt. }
+`);
+      const env = model.home.cliEnv(model.url, { BATON_PARALLEL_LIMIT: '1', BATON_SESSION_POOL_SIZE: '1' });
+      const orchestrator = startCli(['run', workflow, '--data-dir', s.dataDir], { env });
+      try {
+        // Both agents have a worktree: the slow one works, the waiting one is prepared by the pool.
+        await waitFor(() => s.git('worktree', 'list').split('\n').length === 3 || undefined, 90_000, 'both worktrees');
+        orchestrator.kill('SIGINT');
+        expect((await orchestrator.output).code).toBe(1);
+      } finally {
+        orchestrator.kill('SIGKILL');
+      }
+      expect(s.git('worktree', 'list').split('\n')).toHaveLength(1);
+      const store = openSqliteStore({ dataDir: s.dataDir });
+      try {
+        const [run] = await store.listRuns({ limit: 1 });
+        const waiting = (await store.listAgents(run!.id)).find((a) => a.id === 'waiting')!;
+        expect(waiting).toMatchObject({
+          status: 'cancelled',
+          workspace: { branch: expect.stringMatching(/waiting$/) },
+        });
+        expect(s.git('branch', '--list', waiting.workspace!.branch)).toContain(waiting.workspace!.branch);
+      } finally {
+        await store.close();
+      }
     });
   },
 );

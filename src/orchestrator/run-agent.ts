@@ -37,13 +37,16 @@ export function createAgentRunner(ctx: RunContext): RunAgent {
     try {
       release = await slot;
     } catch (error) {
-      waiting?.cancel();
+      const warmed = waiting?.cancel();
       slot.then(
         (r) => r(),
         () => undefined,
       );
-      if (ctx.stop.stopped) return ctx.records.finish({ ...record, status: 'cancelled', error: ctx.stop.error() });
-      throw error;
+      if (!ctx.stop.stopped) throw error;
+      const prepared = await warmed;
+      return prepared && 'job' in prepared
+        ? cancelPrepared(ctx, prepared)
+        : ctx.records.finish({ ...record, status: 'cancelled', error: ctx.stop.error() });
     }
     try {
       const prepared = (await waiting?.take()) ?? (await prepare());
@@ -106,10 +109,11 @@ function sessionPoolFiller(ctx: RunContext) {
           refill(1);
           return prepared;
         },
-        cancel: () => {
+        /** The agent will not run: what was prepared for it, if anything, for the caller to put away. */
+        cancel: (): Promise<PreparedAgent | AgentRecord | undefined> => {
           taken = true;
           leave(warm);
-          warmed?.catch(() => undefined);
+          return warmed?.catch(() => undefined) ?? Promise.resolve(undefined);
         },
       };
     },
@@ -142,7 +146,7 @@ async function prepareOrFail(
 async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase: PhaseSpec): Promise<AgentRecord> {
   const { started } = prepared;
   const { runId, events } = ctx;
-  if (ctx.stop.stopped) return ctx.records.finish({ ...started, status: 'cancelled', error: ctx.stop.error() });
+  if (ctx.stop.stopped) return cancelPrepared(ctx, prepared);
   await ctx.records.started(started, prepared.inherited);
   // Neither a wait for a slot (a prewarmed agent is prepared before it) nor the time between a crash and
   // `--resume` counts against the agent's timeout; its own preparation does.
@@ -194,6 +198,21 @@ function reportAgentBudgetStop(
 }
 
 /** Commits a worktree agent's changes; a failure to do so is reported, and the agent's result stands. */
+/**
+ * A prepared agent that will not run (the run stopped while it waited): cancelled, its worktree, made
+ * as it was prepared, put away as a stopped agent's is (removed, its branch kept for a resume).
+ */
+async function cancelPrepared(ctx: RunContext, { started }: PreparedAgent): Promise<AgentRecord> {
+  const workspace = started.workspace ? await committedWorkspace(ctx, started) : undefined;
+  const { error: _earlier, ...record } = started;
+  return ctx.records.finish({
+    ...record,
+    status: 'cancelled',
+    error: ctx.stop.error(),
+    ...(workspace ? { workspace } : {}),
+  });
+}
+
 async function committedWorkspace(ctx: RunContext, started: AgentRecord): Promise<AgentWorkspace> {
   const workspace = started.workspace!;
   return finishWorktree(workspace, started.id).catch((error: unknown) => {
