@@ -99,6 +99,20 @@ describe('secret redaction', () => {
       });
       expect(saved.content).toBe('the password is [REDACTED]');
       expect(await store.getContextEntry('e')).toEqual(saved);
+      // The health record is the third argument: a server's error quoting a secret is stored without it.
+      await store.saveMcpHealth('r', 'orchestrator', [
+        {
+          name: 'db',
+          scope: 'run',
+          breaker: 'closed',
+          calls: 1,
+          failures: 1,
+          crashes: 0,
+          restarts: 0,
+          lastError: `auth failed with ${env.DB_PASSWORD}`,
+        },
+      ]);
+      expect((await raw.listMcpHealth('r'))[0]?.lastError).toBe('auth failed with [REDACTED]');
       expect((await raw.getRun('r'))?.workflow).toEqual({ env: { TOKEN: '[REDACTED]' } });
     } finally {
       await raw.close();

@@ -1,8 +1,9 @@
 import type { SecretRedactor } from '../core/index.js';
 
 /**
- * The store, with every record redacted on its way in: prompts, results, errors and context facts are
- * stored without secrets, while the agents themselves still get the real values.
+ * The store, with everything saved redacted on its way in: prompts, results, errors, context facts and
+ * MCP health (whose record is a save's third argument) are stored without secrets, while the agents
+ * themselves still get the real values. Every argument of a save is redacted: ids hold no secret.
  */
 export function redactingStore<S extends object>(store: S, redactor: SecretRedactor): S {
   return new Proxy(store, {
@@ -10,8 +11,8 @@ export function redactingStore<S extends object>(store: S, redactor: SecretRedac
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       if (typeof property === 'string' && property.startsWith('save')) {
-        return (record: unknown, ...rest: unknown[]) =>
-          (value as (...args: unknown[]) => unknown).call(target, redactor.redactDeep(record), ...rest);
+        return (...args: unknown[]) =>
+          (value as (...args: unknown[]) => unknown).call(target, ...args.map((arg) => redactor.redactDeep(arg)));
       }
       return (value as (...args: unknown[]) => unknown).bind(target);
     },

@@ -67,6 +67,11 @@ export interface AgentJob {
   sharedMcpCwd?: string;
   /** The run's MCP timeouts, which the executor's gateway applies to those shared servers. */
   sharedMcpTimeouts?: SharedMcpTimeouts;
+  /**
+   * The env and header values of the servers an executor's gateway serves in the spec's place, set
+   * where it swaps them: what the agent's tool calls are redacted of, though its spec no longer holds them.
+   */
+  servedMcpSecrets?: string[];
   /** W3C trace context of the agent's span, when the run is traced: a worker's spans join the run's trace. */
   traceparent?: string;
 }

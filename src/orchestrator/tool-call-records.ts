@@ -7,10 +7,14 @@ import type { AgentJob, AgentJobHooks } from './execute.js';
 
 /**
  * The secrets an agent holds: its environment's (by name), the values the workflow gave its env (by
- * value, as the run's own redactor takes them; a worker has no other), and its MCP servers' env and headers.
+ * value, as the run's own redactor takes them; a worker has no other), and its MCP servers' env and headers
+ * (also those of servers a worker's gateway serves in their place).
  */
 function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
-  const mcpSecrets = Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues);
+  const mcpSecrets = [
+    ...Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues),
+    ...(job.servedMcpSecrets ?? []),
+  ];
   return SecretRedactor.fromEnvironment(spec.env, [...mcpSecrets, ...Object.values(job.env)]);
 }
 

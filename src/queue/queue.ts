@@ -4,7 +4,7 @@ import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { webhookNotificationsSettled, type JobOwner, type WorkerSlots } from '../approvals/index.js';
 import { BatonError, emptyUsage, ErrorCodes, type ErrorCode, type Usage } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
-import type { WorkerGateways } from '../mcp/index.js';
+import { launchSecretValues, type WorkerGateways } from '../mcp/index.js';
 import { createRedisClient, type Store } from '../store/index.js';
 import { openJob, sealJob, type SealedAgentJob } from './job-seal.js';
 import { TenantSlots } from './tenant-slots.js';
@@ -297,7 +297,8 @@ async function withSharedMcp(
   const started = { env: job.sharedMcpEnv, cwd: job.sharedMcpCwd, timeouts: job.sharedMcpTimeouts };
   const lease = await gateways.lease(job.runId, job.spec.mcpServers, job.sharedMcpServers, started);
   try {
-    return await run({ ...job, spec: { ...job.spec, mcpServers: lease.servers } });
+    const servedMcpSecrets = Object.values(job.spec.mcpServers).flatMap(launchSecretValues);
+    return await run({ ...job, servedMcpSecrets, spec: { ...job.spec, mcpServers: lease.servers } });
   } finally {
     await lease.release();
   }
