@@ -287,6 +287,8 @@ async function copy(todo: Plan, target: Store, copied: RecordCounts, signal?: Ab
   for (const bundle of todo.runs) {
     signal?.throwIfAborted();
     await target.saveRun(bundle.run);
+    // The orchestrator's last sign of life is kept apart from the record (saveRun never writes it).
+    if (bundle.run.aliveAt !== undefined) await target.markRunAlive(bundle.run.id, bundle.run.aliveAt);
     for (const phase of bundle.phases) await target.savePhase(phase);
     for (const agent of bundle.agents) await target.saveAgent(agent);
     for (const attempt of bundle.attempts) await target.saveAttempt(attempt);
