@@ -115,4 +115,24 @@ describe('output to a closed pipe', () => {
     expect(shell.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(shell.stderr).toMatch(/exit=0/);
   });
+
+  it('baton demo | (a reader that is already gone) still runs to its end, and exits with its code', async () => {
+    const dataDir = join(dir, 'piped-demo');
+    const shell = spawnSync(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        `"${process.execPath}" "${batonBin}" demo --data-dir "${dataDir}" 2>&1 | true; echo "exit=$?" >&2`,
+      ],
+      { env, encoding: 'utf8', cwd: dir, timeout: 120_000 },
+    );
+    expect(shell.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(shell.stderr).toMatch(/exit=0/);
+    const runs = JSON.parse((await runCli(['runs', '--json', '--data-dir', dataDir], { env })).stdout) as Array<{
+      status: string;
+    }>;
+    expect(runs.map((r) => r.status)).toEqual(['succeeded']);
+  });
 });

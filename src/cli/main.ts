@@ -44,15 +44,21 @@ import { RedactedOutput } from './output.js';
 
 const output: Output = new RedactedOutput({ stdout: process.stdout, stderr: process.stderr }, process.env);
 
-/** `baton runs | head -1`: the reader has gone, so there is no one left to tell; end quietly, as Unix tools do. */
-function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+/**
+ * `baton run … | head -1`: the reader has gone, so there is no one left to tell. The output is dropped,
+ * but what the command does (a run, a merge, a migration) goes on to its end and its exit code: ended
+ * there, as Unix tools end, a run would be abandoned mid-way. Only the live dashboard, which exists to
+ * be read, ends at once.
+ */
+function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? 0);
+    // Writes after the first EPIPE fail as writes to a destroyed stream.
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    if (process.argv[2] === 'dashboard') process.exit(process.exitCode ?? 0);
   });
 }
-endQuietlyOnClosedPipe(process.stdout);
-endQuietlyOnClosedPipe(process.stderr);
+dropOutputOnClosedPipe(process.stdout);
+dropOutputOnClosedPipe(process.stderr);
 
 /** An option's whole number, written as one (not 0x10 or 1e3), within the range its setting allows. */
 const wholeNumber =
