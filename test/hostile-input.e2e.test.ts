@@ -117,7 +117,9 @@ describe('output to a closed pipe', () => {
   });
 
   it('baton demo | (a reader that is already gone) still runs to its end, and exits with its code', async () => {
-    const dataDir = join(dir, 'piped-demo');
+    // A directory of its own: other tests here leave hostile config files in theirs.
+    const cwd = mkdtempSync(join(dir, 'piped-demo-'));
+    const dataDir = join(cwd, 'data');
     const shell = spawnSync(
       'bash',
       [
@@ -126,7 +128,7 @@ describe('output to a closed pipe', () => {
         '-c',
         `"${process.execPath}" "${batonBin}" demo --data-dir "${dataDir}" 2>&1 | true; echo "exit=$?" >&2`,
       ],
-      { env, encoding: 'utf8', cwd: dir, timeout: 120_000 },
+      { env, encoding: 'utf8', cwd, timeout: 120_000 },
     );
     expect(shell.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(shell.stderr).toMatch(/exit=0/);
