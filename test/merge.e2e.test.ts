@@ -451,6 +451,14 @@ phases:
       expect(phaseOf(summary, 'edit')).toMatchObject({ status: 'failed', error: { code: 'BATON_MERGE_FAILED' } });
       expect(phaseOf(summary, 'edit').error?.message).toContain('verify (sh chek.sh) fails on the base commit');
 
+      // A file that no longer parses is refused, naming the field, not passed over for the stored merge:.
+      s.workflow(
+        `${yaml('sh check.sh')}    bogus: 1\n`.replace('merge: { verify', 'merge: { onConflict: agentt, verify'),
+      );
+      const refused = await s.run(['merge', summary.runId, '--json']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/BATON_WORKFLOW_INVALID[\s\S]*merge\.onConflict/);
+
       s.workflow(yaml('sh check.sh')); // the typo fixed
       const redo = await s.run(['merge', summary.runId, '--json']);
       expect(redo.code).toBe(0);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * What a run needs around the orchestrator: the effective config, the store, the MCP setup of a
  * workflow, tenant quotas, metrics. Shared by the library API and the CLI.
@@ -174,7 +175,13 @@ export async function loadRunToResume(
     }
   };
   const restored = restoreWorkflowEnv(stored.workflow, fromFile, runId);
-  const workflow = redoMerge ? withMergeFromFile(restored, fromFile()) : restored;
+  // `baton merge` takes merge: from the file as it is now: one that no longer parses is refused (exit 2,
+  // naming the field), not passed over for the stored merge:; a file that is gone leaves the stored one.
+  const current = (): Workflow | undefined =>
+    run.workflowPath && existsSync(run.workflowPath)
+      ? loadWorkflow(run.workflowPath, { externalMcpServers: externalServers(config, [cwd, dir]) }).workflow
+      : undefined;
+  const workflow = redoMerge ? withMergeFromFile(restored, current()) : restored;
   // The MCP catalog is made from the restored workflow: its servers must start with the real values.
   return { run, ...withMcpSetup({ ...stored, workflow }, config, [cwd, dir]) };
 }
