@@ -22,6 +22,16 @@ const bodyOf = (report: MergeReport): string =>
     ),
   ].join('\n');
 
+/** Whether `gh` can be started here; any answer but "no such program" counts as yes (gh reports the rest). */
+async function ghFound(repo: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await exec('gh', ['--version'], { cwd: repo, signal });
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code !== 'ENOENT';
+  }
+}
+
 /**
  * `pr: true`: pushes the integration branch to `origin` when the repository has one, then runs
  * `gh pr create` for it against the branch the checkout is on. Without gh on PATH nothing happens
@@ -32,6 +42,8 @@ export async function openPullRequest(
   report: MergeReport,
   signal: AbortSignal,
 ): Promise<MergeReport['pr']> {
+  // gh first: without it nothing is pushed either (no branch on origin with no pull request for it).
+  if (!(await ghFound(repo, signal))) return { skipped: 'gh is not on PATH' };
   const remotes = (await tryGit(repo, ['remote'])).stdout.split('\n');
   if (remotes.includes('origin')) {
     const pushed = await tryGit(repo, ['push', '-q', 'origin', `${report.into}:${report.into}`], { signal });
