@@ -150,6 +150,14 @@ export class AgentRecords {
   }
 }
 
+/**
+ * Failures a person fixes outside the run, after which `--resume` runs the agent again (isFinished):
+ * nobody answered an approval in time (`onTimeout: fail`, its own call's or a phase gate's: the
+ * resumed run asks again), or the model refused the credentials (a key set, or `--model-script`
+ * given again, since).
+ */
+export const failedUntilFixed: ReadonlySet<string> = new Set([ErrorCodes.approvalTimeout, ErrorCodes.modelAuth]);
+
 /** What an agent leaves for the agents after it: the facts in its result, or why it failed. */
 function factsOf(record: AgentRecord): ContextDraft[] {
   if (record.status === 'succeeded' && record.output) {
@@ -161,10 +169,10 @@ function factsOf(record: AgentRecord): ContextDraft[] {
       ? facts.map((f) => ({ ...f, tags: [...f.tags, aggregatorTag(role)] }))
       : facts;
   }
-  // An agent failed by an approval nobody answered runs again on --resume (isFinished), under the same
-  // session: no fact of its failure, which would hold the ids its result's facts take then. Nothing
-  // reads one meanwhile: that failure stops the run.
-  if (record.status === 'failed' && record.error && record.error.code !== ErrorCodes.approvalTimeout) {
+  // An agent whose failure is fixed outside the run runs again on --resume (isFinished), under the same
+  // session: no fact of its failure, which would hold the ids its result's facts take then. Its phase
+  // did not succeed, so no dependent reads one meanwhile.
+  if (record.status === 'failed' && record.error && !failedUntilFixed.has(record.error.code)) {
     return [
       {
         type: 'error',

@@ -6,7 +6,7 @@ import { ErrorCodes, systemClock, type Clock, type ErrorInfo } from '../core/ind
 import type { McpManager } from '../mcp/index.js';
 import type { AgentRole, AgentStatus, PhaseOutput, PhaseStatus, RunRecord, Store } from '../store/index.js';
 import type { AgentEntry, InheritMode, PhaseSpec, Workflow } from '../workflow/index.js';
-import { AgentRecords } from './agent-records.js';
+import { AgentRecords, failedUntilFixed } from './agent-records.js';
 import { recordBatonCalls } from './baton-calls.js';
 import type { RunEvents } from './events.js';
 import { LocalExecutor, type AgentExecutor } from './execute.js';
@@ -65,13 +65,9 @@ export interface PhaseResult {
   error?: ErrorInfo;
 }
 
-/**
- * Whether a resumed run reuses an agent's stored result instead of running it again: it succeeded, or
- * it failed. Not an agent failed because nobody answered an approval in time (`onTimeout: fail`, its
- * own call's or a phase gate's): the resumed run asks again, so a person can still say yes.
- */
+/** Whether a resumed run reuses an agent's stored result instead of running it again. */
 export const isFinished = (agent: { status: AgentStatus; error?: ErrorInfo }): boolean =>
-  agent.status === 'succeeded' || (agent.status === 'failed' && agent.error?.code !== ErrorCodes.approvalTimeout);
+  agent.status === 'succeeded' || (agent.status === 'failed' && !failedUntilFixed.has(agent.error?.code ?? ''));
 
 /** A phase skipped because its `when:` did not hold still lets its dependents run. */
 export const satisfies = (result: PhaseResult): boolean =>

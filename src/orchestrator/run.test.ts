@@ -130,6 +130,24 @@ describe('runWorkflow', () => {
     expect(next).toMatchObject({ status: 'skipped', error: { code: ErrorCodes.dependencyFailed } });
   });
 
+  it('--resume runs again an agent the model refused the credentials of (fixed since), and the phase after it', async () => {
+    const chain = parseWorkflow(
+      'version: 1\nname: auth\nphases:\n  - { id: one, agents: [{ id: a, prompt: find }] }\n  - { id: two, dependsOn: [one], agents: [{ id: b, prompt: use it }] }\n',
+      'auth.yaml',
+    );
+    const refused = await run(chain, () => ({
+      error: { code: ErrorCodes.modelAuth, message: 'Not logged in', transient: false },
+    })).result;
+    expect(refused.phases.map((p) => p.agents[0]!.status)).toEqual(['failed', 'skipped']);
+    const { runtime, result } = run(chain, (spec) => ({ text: `Finding: ${spec.agentId} done` }), {
+      runId: refused.runId,
+      resume: true,
+    });
+    const resumed = await result;
+    expect(resumed.status).toBe('succeeded');
+    expect(runtime.calls.map((c) => c.agentId)).toEqual(['a', 'b']);
+  });
+
   it("commits a phase's results before a dependent phase starts", async () => {
     const events = new RunEvents();
     let storedWhenJoinStarted: Promise<string[]> | undefined;
