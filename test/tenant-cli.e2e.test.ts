@@ -124,7 +124,10 @@ describe('baton run --resume --tenant', () => {
     const resumed = await cli('run', '--resume', 'run-b', '--tenant', 'default');
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toContain('BATON_RUN_NOT_FOUND');
-    expect(resumed.stderr).toContain('No run run-b for tenant default');
+    expect(resumed.stderr).toContain('No run with id run-b for tenant default');
+    // Named by the start of its id, as branch names show it, the same.
+    const byPrefix = await cli('run', '--resume', 'c0ffee00', '--tenant', 'team-c');
+    expect([byPrefix.code, byPrefix.stderr]).toEqual([2, expect.stringContaining('BATON_RUN_NOT_FOUND')]);
   }, 60_000);
 });
 

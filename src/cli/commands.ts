@@ -154,7 +154,7 @@ export async function runCommand(
   try {
     const runOptions = runOptionsOf(options, cancel.signal, output);
     const resumed =
-      options.resume && (await withStore(options, (store) => fullRunId(store, options.resume!, options.tenant)));
+      options.resume && (await withStore(options, (store) => ownRunId(store, options.resume!, options.tenant)));
     const handle = resumed ? resume(resumed, runOptions) : run(workflowPath!, runOptions);
     if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
     const summary = await handle.result;
