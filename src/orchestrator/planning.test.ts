@@ -18,4 +18,12 @@ describe("a planner's plan, as hostile input", () => {
     // With the longest phase id and generation, a generated id still fits a file name (255 bytes).
     expect(`${generatedPhaseId('p'.repeat(maxIdLength), 50, longest)}.json`.length).toBeLessThan(255);
   });
+
+  it('refuses more tasks than maxTasks, but not with done: true, whose tasks are never run', () => {
+    expect(() => parsePlan(planOf('a', 'b', 'c'), 'plan.g1', 2)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.planTooLarge }),
+    );
+    const finished = { text: '', structured: { done: true, tasks: planOf('a', 'b', 'c').structured.tasks } };
+    expect(parsePlan(finished, 'plan.g1', 2).done).toBe(true);
+  });
 });

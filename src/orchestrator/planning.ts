@@ -35,9 +35,10 @@ export const planJsonSchema: Record<string, unknown> = planJson;
 
 /** Reads a planner's structured output as a plan, or says what is wrong with it. */
 export function parsePlan(output: AgentOutput | undefined, plannerId: string, maxTasks: number): Plan {
-  const planned = (output?.structured as { tasks?: unknown } | undefined)?.tasks;
-  // Refused whole, before any of it becomes an agent: which tasks to drop is the planner's call, not Baton's.
-  if (Array.isArray(planned) && planned.length > maxTasks)
+  const { tasks: planned, done } = (output?.structured ?? {}) as { tasks?: unknown; done?: unknown };
+  // Refused whole, before any of it becomes an agent: which tasks to drop is the planner's call, not
+  // Baton's. Tasks given with `done: true` are never run, so they count for nothing.
+  if (Array.isArray(planned) && planned.length > maxTasks && done !== true)
     throw new BatonError(
       ErrorCodes.planTooLarge,
       `planner ${plannerId} planned ${planned.length} tasks, more than plan.maxTasks (${maxTasks}) allows for one generation; raise plan.maxTasks (at most 1000) or ask the planner for fewer, larger tasks`,
