@@ -16,4 +16,24 @@ describe('vote aggregation', () => {
         .holds,
     ).toBe(true);
   });
+
+  it('a field named votes or tie holds the winner; the tally stays in details', () => {
+    for (const field of ['votes', 'tie']) {
+      const ballots = ['yes', 'yes', 'no'].map((value, i) => ({
+        agentId: `r.${i}`,
+        output: { text: value, structured: { [field]: value } },
+      }));
+      const output = voteResults(ballots, field);
+      expect(output.structured).toMatchObject({ [field]: 'yes' });
+      expect(evaluateCondition({ phase: 'review', field, equals: 'yes' }, { status: 'succeeded', output }).holds).toBe(
+        true,
+      );
+      expect(output.details).toMatchObject({
+        votes: [
+          { value: 'yes', votes: 2 },
+          { value: 'no', votes: 1 },
+        ],
+      });
+    }
+  });
 });

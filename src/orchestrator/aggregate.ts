@@ -119,8 +119,9 @@ export function voteResults(results: AgentResultInput[], field: string): PhaseOu
   return {
     strategy: 'vote',
     text,
-    // The winner sits at the voted path, so `when:` and `foreach:` read it back with the same field.
-    structured: { ...objectAt(field, winner ?? null), votes, ...(tie ? { tie } : {}) },
+    // The winner sits at the voted path, so `when:` and `foreach:` read it back with the same field,
+    // also a field named `votes` or `tie` (whose tally is then in `details` only).
+    structured: { votes, ...(tie ? { tie } : {}), ...objectAt(field, winner ?? null) },
     details: { votes, ...(tie ? { tie } : {}), abstained },
   };
 }
