@@ -79,8 +79,11 @@ async function aggregate(
   runAggregator: Aggregator,
 ): Promise<PhaseOutput | undefined> {
   const spec = phase.aggregate;
+  // By the phase's agents, not by how many succeeded: a phase of two whose one failed keeps concat's
+  // shape, so its dependents' dot paths stay what they were written for.
+  const onePlainAgent = phase.agents.length === 1 && phase.agents[0]!.count === undefined && !phase.agents[0]!.foreach;
   if (!spec)
-    return results.length === 1 && phase.agents.every((a) => a.count === undefined && a.foreach === undefined)
+    return onePlainAgent && results.length === 1
       ? { strategy: 'single', ...results[0]!.output }
       : concatResults(results);
   if (spec.strategy === 'concat') return concatResults(results);

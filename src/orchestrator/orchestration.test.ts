@@ -167,6 +167,20 @@ phases:
   });
 });
 
+describe('orchestration: phase output without aggregate', () => {
+  it('a phase of two plain agents whose one failed concatenates, as it does when both succeed', async () => {
+    const { result } = start(
+      'version: 1\nname: two\nphases:\n  - { id: p, agents: [{ id: ok, prompt: ok, outputSchema: { type: object } }, { id: bad, prompt: bad }] }\n',
+      (spec) =>
+        spec.agentId === 'bad'
+          ? { error: { code: 'BATON_AGENT_CRASHED', message: 'boom', transient: false } }
+          : { text: 'fine', structured: { n: 1 } },
+    );
+    const summary = await result;
+    expect((await phaseOf(summary.runId, 'p')).output).toMatchObject({ strategy: 'concat' });
+  });
+});
+
 describe('orchestration: conditions', () => {
   const yaml = `version: 1
 name: when
