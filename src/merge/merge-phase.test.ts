@@ -102,6 +102,16 @@ async function merge(
 }
 
 describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
+  it('makes the integration branch at the base commit also when no branch reaches a merge', async () => {
+    const { repo, git } = setup('none-merged');
+    const base = git('rev-parse', 'HEAD');
+    const failed = { ...agentBranch(git, repo, 'a', { 'a.txt': 'A\n' }), status: 'failed' as const };
+    const report = await merge(repo, [failed], {});
+    expect(report.steps.map((s) => s.reason)).toEqual(['agent-failed']);
+    expect(report).toMatchObject({ createdBranch: true, head: base });
+    expect(git('rev-parse', report.into)).toBe(base);
+  });
+
   it('onConflict: skip leaves the conflicting branch out and merges the rest; the checkout is untouched', async () => {
     const { repo, git } = setup('skip');
     const before = checkoutFingerprint(repo);

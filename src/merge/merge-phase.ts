@@ -206,6 +206,9 @@ async function finishReport(context: MergeContext, error?: ErrorInfo): Promise<M
   const mergeable = report.steps.filter((s) => s.reason !== 'agent-failed' && s.reason !== 'no-changes');
   report.status = error ? 'failed' : mergeable.some((s) => s.outcome === 'skipped') ? 'partial' : 'succeeded';
   if (error) report.error = error;
+  // No branch reached a merge (each skipped): the integration branch is still made, at the base commit.
+  if (!error && report.createdBranch && !(await branchExists(context.root, report.into)))
+    await git(context.root, ['branch', report.into, report.head]);
   if (!error && context.spec.pr) report.pr = await openPullRequest(context.root, report, context.signal);
   report.finishedAt = clock.now();
   await context.store.saveMergeReport(report);
