@@ -267,7 +267,7 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
         "'--priority <n>' argument '5000' is invalid. expected a whole number from -1000 to 1000",
       ],
       [['worker', '--concurrency', '1001'], 'from 1 to 1000'],
-      [['runs', '--limit', '0x10'], "'--limit <n>' argument '0x10' is invalid. expected a whole number of 0 or more"],
+      [['runs', '--limit', '0x10'], "'--limit <n>' argument '0x10' is invalid. expected a whole number of 1 or more"],
       [['serve', '--port', '1e3'], 'from 0 to 65535'],
     ] as const) {
       const { code, stderr } = await runCli([...args], { env: env() });

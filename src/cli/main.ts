@@ -72,6 +72,8 @@ const wholeNumber =
     return n;
   };
 const positiveInt = wholeNumber(0, Infinity);
+/** How many to show: at least one (`--limit 0` read as "no runs yet"). */
+const countOption = wholeNumber(1, Infinity);
 const port = wholeNumber(0, 65535);
 
 /** Runs a command and turns its outcome into an exit code: 2 for bad input, 1 for failures. */
@@ -246,7 +248,7 @@ storeOptions(
     .command('runs')
     .description('list recent runs')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'how many', positiveInt)
+    .option('--limit <n>', 'how many', countOption)
     .option('--tenant <name>', "only this tenant's runs"),
 ).action(action((opts) => runsCommand(opts, output)));
 
@@ -391,7 +393,7 @@ storeOptions(
     .description('list sessions, newest first')
     .option('--run <runId>', 'only this run')
     .addOption(new Option('--status <status>', 'only sessions in this status').choices(sessionStatuses))
-    .option('--limit <n>', 'how many', positiveInt)
+    .option('--limit <n>', 'how many', countOption)
     .option('--tenant <name>', "only this tenant's runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => sessionsListCommand(opts, output)));
@@ -441,7 +443,7 @@ storeOptions(
     .command('query <question>')
     .description('ask it, e.g. "what depends on src/x.ts", "what did agents decide about caching"')
     .option('--run <runId>', 'the run "this run" means')
-    .option('--limit <n>', 'at most this many entities (default 100)', positiveInt)
+    .option('--limit <n>', 'at most this many entities (default 100)', countOption)
     .option('--tenant <name>', "leave out facts of other tenants' runs")
     .option('--json', 'print JSON'),
 ).action(action((question, opts) => kgQueryCommand(question, opts, output)));
