@@ -17,7 +17,11 @@ export async function demoCommand(options: StoreOptions & { json?: boolean }, ou
     return runCommand(workflow, options, output);
   }
   return withScriptedModel(`${demoDir}model-script.yaml`, (agentEnv, url) => {
-    output.stderr.write(`Demo on the scripted model at ${url} (set ANTHROPIC_API_KEY to run it on Claude).\n`);
+    // With a key and a base URL both set, the base URL (a proxy, another model server) is why.
+    const onClaude = process.env.ANTHROPIC_API_KEY
+      ? 'unset ANTHROPIC_BASE_URL to run it on Claude'
+      : 'set ANTHROPIC_API_KEY to run it on Claude';
+    output.stderr.write(`Demo on the scripted model at ${url} (${onClaude}).\n`);
     return runCommand(workflow, { ...options, agentEnv }, output);
   });
 }
