@@ -71,7 +71,7 @@ export async function usage(
   const by = access.by ?? 'model';
   if (!usageDimensions.includes(by))
     throw new BatonError(ErrorCodes.usage, `by: ${String(by)} is not one of: ${usageDimensions.join(', ')}.`);
-  const sinceMs = parseDuration(access.since ?? '7d');
+  const sinceMs = parseDuration(access.since ?? '7d', 'since');
   return withAccess(access, (store, { tenant }) =>
     usageReport(store, { sinceMs, by, now: access.now ?? Date.now(), ...(tenant !== undefined ? { tenant } : {}) }),
   );

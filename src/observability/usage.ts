@@ -47,13 +47,13 @@ export interface UsageReport {
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** `7d`, `12h`, `30m` … → milliseconds. */
-export function parseDuration(text: string): number {
+/** `7d`, `12h`, `30m` … → milliseconds; `field` names the setting in the error (`--since`, or the API's `since`). */
+export function parseDuration(text: string, field = '--since'): number {
   const match = /^(\d+)([smhdw])$/.exec(text.trim());
   if (!match)
     throw new BatonError(
       ErrorCodes.usage,
-      `--since ${text} is not a duration: use a number and s, m, h, d or w, e.g. 7d.`,
+      `${field} ${text} is not a duration: use a number and s, m, h, d or w, e.g. 7d.`,
     );
   return Number(match[1]) * units[match[2]!]!;
 }
