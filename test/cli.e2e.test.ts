@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -201,6 +201,34 @@ phases:
     cli.kill('SIGINT');
     const { code, stdout, stderr } = await cli.output;
     expect(stderr).toContain('SIGINT: cancelling the run');
+    expect(code).toBe(1);
+    expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  });
+});
+
+describe('kill switch with --model-script', () => {
+  it("SIGINT ends the run without waiting for a scripted reply still due (the scripted model is the run's own)", async () => {
+    const marker = join(model.home.dir, 'late-marker');
+    const script = join(model.home.dir, 'late-script.yaml');
+    // A tool call first, then the reply due in 120 s: once the marker exists, the agent asks for it.
+    writeFileSync(
+      script,
+      `rules:\n  - { match: { turn: 1 }, reply: { toolUse: { name: Bash, input: { command: "touch ${marker}" } } } }\ndefault: { text: late, delayMs: 120000 }\n`,
+    );
+    const path = workflowFile(
+      'version: 1\nname: late\nphases:\n  - { id: one, agents: [{ id: a, prompt: wait for it, allowedTools: [Bash] }] }\n',
+    );
+    const cli = startCli(['run', path, '--model-script', script, '--json'], {
+      env: env({ BATON_DATA_DIR: join(model.home.dir, 'late-data') }),
+    });
+    await waitFor(() => existsSync(marker) || undefined, 60_000, 'the agent to run its tool call');
+    // Time for its next request, the one whose reply is due in 120 s; the cancel must not wait for it.
+    await new Promise((r) => setTimeout(r, 1000));
+    const cancelledAt = Date.now();
+    cli.kill('SIGINT');
+    const { code, stdout } = await cli.output;
+    expect(Date.now() - cancelledAt).toBeLessThan(60_000);
     expect(code).toBe(1);
     expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
     expect(processesWithEnv(model.home.dir)).toEqual([]);

@@ -162,7 +162,9 @@ export class ModelServer {
     body: MessagesRequestBody,
     res: ServerResponse,
   ): Promise<void> {
-    if (reply.delayMs) await sleep(reply.delayMs);
+    // Unref'd, as is the chunks' delay: a reply still waiting must not keep a finished or cancelled
+    // `baton run --model-script` alive until it is due (close() has cut its connection already).
+    if (reply.delayMs) await sleep(reply.delayMs, undefined, { ref: false });
 
     if (reply.hang) {
       this.record({ ...base, outcome: 'hang' });
@@ -210,7 +212,7 @@ export class ModelServer {
       }
       // message_start, content_block_start, one delta: then silence until the client gives up.
       if (reply.stall && i === 3) return;
-      if (reply.chunkDelayMs && i > 0) await sleep(reply.chunkDelayMs);
+      if (reply.chunkDelayMs && i > 0) await sleep(reply.chunkDelayMs, undefined, { ref: false });
       if (res.destroyed) return;
       res.write(formatSse(event));
     }
