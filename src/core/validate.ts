@@ -101,8 +101,13 @@ function zodProblems(
       return [{ field: formatFieldPath(issue.path), message: `invalid key: ${reason}`, line: locate(issue.path) }];
     }
     const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
-    // A missing `version:` (a literal) or enum field: say it is missing, and what to write there.
-    const missingValue = issue.code === 'invalid_value' && valueAt(data, issue.path) === undefined;
+    // A missing `version:` (a literal) or enum field: say it is missing, and what to write there. Not
+    // where the data holds a shorthand a schema expands (`aggregate: judgee` for `{ strategy: judgee }`).
+    const parent = valueAt(data, issue.path.slice(0, -1));
+    const missingValue =
+      issue.code === 'invalid_value' &&
+      valueAt(data, issue.path) === undefined &&
+      (parent === undefined || typeof parent === 'object');
     const expected = missingValue ? issue.values.map((v) => JSON.stringify(v)).join(' or ') : '';
     return [
       {

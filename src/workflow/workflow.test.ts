@@ -157,6 +157,17 @@ phases:
     expect(message).toMatch(/agents\[2\]\.outputSchema: is not a valid JSON Schema: \/type/);
   });
 
+  it('names the choices for a mistyped aggregate shorthand, as for the object form', () => {
+    for (const aggregate of ['judgee', '{ strategy: judgee }']) {
+      const message = errorOf(
+        `version: 1\nname: x\nphases:\n  - { id: a, aggregate: ${aggregate}, agents: [{ id: b, prompt: p }] }\n`,
+      );
+      expect(message).toMatch(
+        /phases\[0\]\.aggregate\.strategy: expected one of "concat"\|"merge"\|"vote"\|"judge"\|"reduce"/,
+      );
+    }
+  });
+
   it('refuses repo on a phase that is not workspace: worktree, as it refuses merge there', () => {
     const message = errorOf(
       'version: 1\nname: x\nphases:\n  - { id: a, repo: ../other, agents: [{ id: b, prompt: p }] }\n',
