@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
@@ -47,6 +48,21 @@ const continueWith = (mode: 'resume' | 'fork', sessionId: string, behaviour: Fak
 };
 
 describe('baton sessions resume|fork take the path of every agent', () => {
+  it('refuses a session whose run is still running with it (it would start that agent beside itself)', async () => {
+    const { runId, sessionId } = await finishedRun();
+    const run = (await temp.store.getRun(runId))!;
+    // As a live orchestrator here has it: the run running in this process, the session in use.
+    await temp.store.saveRun({ ...run, status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.markRunAlive(runId, Date.now());
+    const session = (await temp.store.getSession(sessionId))!;
+    await temp.store.saveSession({ ...session, status: 'active' });
+    for (const mode of ['resume', 'fork'] as const) {
+      const { runtime, done } = continueWith(mode, sessionId, () => ({ text: 'never' }));
+      await expect(done).rejects.toMatchObject({ code: ErrorCodes.runNotResumable });
+      expect(runtime.calls).toEqual([]);
+    }
+  });
+
   it('resume: the session continues with retries off in the binary, and its attempts follow the run’s', async () => {
     const builder = await finishedRun();
     const { runtime, done } = continueWith('resume', builder.sessionId, (_spec, call) =>

@@ -8,6 +8,7 @@ import { resolveAgent, workflowSchema, type AgentEntry, type ResolvedAgent } fro
 import { LocalExecutor, type AgentJob } from './execute.js';
 import { agentTimeout, agentToolRules, retryOptions } from './prepare-agent.js';
 import { activateSession, closeSession, createSession, type SessionOwner } from './session-status.js';
+import { currentRunStatus } from './resume.js';
 
 export interface ContinueSessionOptions {
   /** `resume` continues the session in place; `fork` starts a new session from its conversation. */
@@ -36,6 +37,13 @@ export async function continueSession(
   const clock = options.clock ?? systemClock;
   const session = await storedSession(store, options.sessionId);
   const { run, resolved, entry } = await agentOfSession(store, session);
+  // The session of an agent its run may still start or be running: continuing it would start that
+  // agent beside itself, and the stale attempt the new one closes would be the live agent's (killed).
+  if (session.status !== 'completed' && session.status !== 'failed' && currentRunStatus(run) === 'running')
+    throw new BatonError(
+      ErrorCodes.runNotResumable,
+      `Session ${session.id} belongs to agent ${session.agentId} of run ${session.runId}, which is still running; ${mode} it once the run has ended.`,
+    );
   const sessionId = mode === 'fork' ? randomUUID() : session.id;
   const owner: SessionOwner =
     mode === 'fork'
