@@ -106,4 +106,49 @@ describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvi
     ]);
     expect(bridge.state.snapshot()).toMatchObject({ openFiles: [], diagnostics: { errors: 1 } });
   }, 30_000);
+
+  it('finds the bridge from a data_dir written with ~, and saves a file over 256 KiB without its diff', async () => {
+    const file = join(dir, 'big.txt');
+    writeFileSync(file, `${'x'.repeat(80)}\n`.repeat(4000)); // ≈ 324 KB
+    const events: BridgeEvent[] = [];
+    const closed = new Promise<void>((resolve) =>
+      subscriber.events.on('event', (e) => {
+        if (!e.event.type.startsWith('file.') || !('path' in e.event) || e.event.path !== file) return;
+        events.push(e);
+        if (e.event.type === 'file.closed') resolve();
+      }),
+    );
+    await subscriber.subscribe({ paths: ['**/big.txt'] });
+    const lua = (code: string) => ['-c', `lua ${code}`];
+    await run(
+      'nvim',
+      [
+        '--headless',
+        '-u',
+        'NONE',
+        '--cmd',
+        `set rtp^=${plugin}`,
+        // The data_dir as a README reader writes it: under ~ (HOME is the test's directory).
+        ...lua(`require('baton').setup({ data_dir = '~/data' })`),
+        '-c',
+        `edit ${file}`,
+        '-c',
+        'call setline(1, "changed")',
+        '-c',
+        'write',
+        '-c',
+        'bdelete',
+        ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
+        '-c',
+        'qa!',
+      ],
+      { timeout: 20_000, env: { ...process.env, HOME: dir } },
+    );
+    await closed;
+    expect(events.map((e) => e.event)).toEqual([
+      { type: 'file.opened', path: file },
+      { type: 'file.changed', path: file, change: 'changed' },
+      { type: 'file.closed', path: file },
+    ]);
+  }, 30_000);
 });

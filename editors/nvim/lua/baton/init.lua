@@ -106,12 +106,19 @@ function M.closed(buf)
   if path then push({ type = 'file.closed', path = path }) end
 end
 
+local MAX_DIFF_FILE = 256 * 1024
+
 function M.written(buf)
   local path = buffer_path(buf)
   if not path then return end
   local before, after = state.saved[buf] or '', buffer_text(buf)
   state.saved[buf] = after
   if before == after then return end
+  -- As `baton bridge watch` does: a file over 256 KiB goes without its diff, which could pass the
+  -- bridge's 1 MiB request limit and lose the event (and the rest of its batch).
+  if #before > MAX_DIFF_FILE or #after > MAX_DIFF_FILE then
+    return push({ type = 'file.changed', path = path, change = 'changed' })
+  end
   local label = vim.fn.fnamemodify(path, ':.'):gsub('^/', '')
   local hunks = vim.diff(before, after, { result_type = 'unified', ctxlen = 3 })
   push({ type = 'file.changed', path = path, change = 'changed', diff = '--- a/' .. label .. '\n+++ b/' .. label .. '\n' .. hunks })
@@ -182,7 +189,8 @@ end
 -- bridge.json and bridge.token there; default: $BATON_DATA_DIR, else .baton in the working directory).
 function M.setup(opts)
   opts = opts or {}
-  local data_dir = opts.data_dir or vim.env.BATON_DATA_DIR or (vim.fn.getcwd() .. '/.baton')
+  -- expand: `~/work/app/.baton`, as the README writes it, is not a path Lua's io can open.
+  local data_dir = vim.fn.expand(opts.data_dir or vim.env.BATON_DATA_DIR or (vim.fn.getcwd() .. '/.baton'))
   local url = opts.url
   if not url then
     local address = read_file(data_dir .. '/bridge.json')
