@@ -188,3 +188,13 @@ describe("a tenant's commands that name a run or session never reach, match or n
     await expect(listRuns({ ...where, tenant: '../x' })).rejects.toMatchObject({ code: 'BATON_USAGE' });
   }, 60_000);
 });
+
+describe('baton sessions archive', () => {
+  it('names each session it was given and did not archive: unknown (exit 2), or archived already', async () => {
+    const result = await cli('sessions', 'archive', 'session-orphan', 'no-such-session');
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('Archived 0 session(s).\n');
+    expect(result.stderr).toContain('Not archived: session session-orphan is archived already.');
+    expect(result.stderr).toContain('BATON_SESSION_NOT_FOUND: No session no-such-session.');
+  }, 60_000);
+});

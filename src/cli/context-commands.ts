@@ -72,6 +72,23 @@ export async function sessionsArchiveCommand(ids: string[], options: StoreOption
     const archived = await archiveSessions(store, Date.now(), ids.length > 0 ? ids : undefined);
     await auditTrail(store, config).record('sessions.archived', undefined, { sessions: archived.map((s) => s.id) });
     output.stdout.write(`Archived ${archived.length} session(s).\n`);
+    // An id named but not archived is said by name: unknown (exit 2), or not finished (its agent may run).
+    const done = new Set(archived.map((s) => s.id));
+    const left = ids.filter((id) => !done.has(id));
+    const unknown: string[] = [];
+    for (const id of left) {
+      const session = await store.getSession(id);
+      if (!session) unknown.push(id);
+      else
+        output.stderr.write(
+          `Not archived: session ${id} ${session.status === 'archived' ? 'is archived already' : `is ${session.status}, not finished`}.\n`,
+        );
+    }
+    if (unknown.length > 0)
+      throw new BatonError(
+        ErrorCodes.sessionNotFound,
+        `No session ${unknown.join(', ')}. List sessions with: baton sessions list`,
+      );
     return 0;
   });
 }
