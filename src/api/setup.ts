@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 /**
  * What a run needs around the orchestrator: the effective config, the store, the MCP setup of a
  * workflow, tenant quotas, metrics. Shared by the library API and the CLI.
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   configSchema,

@@ -197,7 +197,6 @@ function reportAgentBudgetStop(
   });
 }
 
-/** Commits a worktree agent's changes; a failure to do so is reported, and the agent's result stands. */
 /**
  * A prepared agent that will not run (the run stopped while it waited): cancelled, its worktree, made
  * as it was prepared, put away as a stopped agent's is (removed, its branch kept for a resume).
@@ -213,6 +212,7 @@ async function cancelPrepared(ctx: RunContext, { started }: PreparedAgent): Prom
   });
 }
 
+/** Commits a worktree agent's changes; a failure to do so is reported, and the agent's result stands. */
 async function committedWorkspace(ctx: RunContext, started: AgentRecord): Promise<AgentWorkspace> {
   const workspace = started.workspace!;
   return finishWorktree(workspace, started.id).catch((error: unknown) => {
