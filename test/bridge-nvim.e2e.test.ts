@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,50 +26,63 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const lua = (code: string) => ['-c', `lua ${code}`];
+
+/** What the subscriber gets about `file`, until the editor closes it. */
+async function eventsOf(file: string): Promise<{ events: BridgeEvent[]; closed: Promise<void> }> {
+  const events: BridgeEvent[] = [];
+  const closed = new Promise<void>((resolve) =>
+    subscriber.events.on('event', (e) => {
+      if (!('path' in e.event) || e.event.path !== file) return;
+      events.push(e);
+      if (e.event.type === 'file.closed') resolve();
+    }),
+  );
+  await subscriber.subscribe({ paths: [`**/${basename(file)}`] });
+  return { events, closed };
+}
+
+/** nvim --headless with the plugin and no user config: the commands, then the plugin's queue drained, then quit. */
+const nvim = (commands: string[], env: NodeJS.ProcessEnv = process.env) =>
+  run(
+    'nvim',
+    [
+      '--headless',
+      '-u',
+      'NONE',
+      '--cmd',
+      `set rtp^=${plugin}`,
+      ...commands,
+      ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
+      '-c',
+      'qa!',
+    ],
+    { timeout: 20_000, env },
+  );
+
 describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvim --headless', () => {
   it('pushes open, diagnostics, a save with its diff, the visual selection and close, in that order', async () => {
     const file = join(dir, 'greet.ts');
     writeFileSync(file, 'export const greet = (name: string) => name;\nexport const two = 2;\n');
-    const events: BridgeEvent[] = [];
-    const closed = new Promise<void>((resolve) =>
-      subscriber.events.on('event', (e) => {
-        events.push(e);
-        if (e.event.type === 'file.closed') resolve();
-      }),
-    );
-    await subscriber.subscribe({ paths: ['**/greet.ts'] });
-
-    const lua = (code: string) => ['-c', `lua ${code}`];
-    await run(
-      'nvim',
-      [
-        '--headless',
-        '-u',
-        'NONE',
-        '--cmd',
-        `set rtp^=${plugin}`,
-        '--cmd',
-        'filetype on',
-        ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
-        '-c',
-        `edit ${file}`,
-        ...lua(
-          `vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 1, col = 13, end_col = 16, message = 'two is not two', severity = vim.diagnostic.severity.ERROR, source = 'test', code = 'T1' }})`,
-        ),
-        '-c',
-        'call setline(2, "export const two = 3;")',
-        '-c',
-        'write',
-        // Select both lines linewise and stay in visual mode while the plugin reads the selection.
-        ...lua(`vim.api.nvim_feedkeys('ggVj', 'x!', false) require('baton').selection()`),
-        '-c',
-        'bdelete',
-        ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
-        '-c',
-        'qa!',
-      ],
-      { timeout: 20_000 },
-    );
+    const { events, closed } = await eventsOf(file);
+    await nvim([
+      '--cmd',
+      'filetype on',
+      ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+      '-c',
+      `edit ${file}`,
+      ...lua(
+        `vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 1, col = 13, end_col = 16, message = 'two is not two', severity = vim.diagnostic.severity.ERROR, source = 'test', code = 'T1' }})`,
+      ),
+      '-c',
+      'call setline(2, "export const two = 3;")',
+      '-c',
+      'write',
+      // Select both lines linewise and stay in visual mode while the plugin reads the selection.
+      ...lua(`vim.api.nvim_feedkeys('ggVj', 'x!', false) require('baton').selection()`),
+      '-c',
+      'bdelete',
+    ]);
     await closed;
 
     const path = file;
@@ -110,24 +123,9 @@ describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvi
   it('finds the bridge from a data_dir written with ~, and saves a file over 256 KiB without its diff', async () => {
     const file = join(dir, 'big.txt');
     writeFileSync(file, `${'x'.repeat(80)}\n`.repeat(4000)); // ≈ 324 KB
-    const events: BridgeEvent[] = [];
-    const closed = new Promise<void>((resolve) =>
-      subscriber.events.on('event', (e) => {
-        if (!e.event.type.startsWith('file.') || !('path' in e.event) || e.event.path !== file) return;
-        events.push(e);
-        if (e.event.type === 'file.closed') resolve();
-      }),
-    );
-    await subscriber.subscribe({ paths: ['**/big.txt'] });
-    const lua = (code: string) => ['-c', `lua ${code}`];
-    await run(
-      'nvim',
+    const { events, closed } = await eventsOf(file);
+    await nvim(
       [
-        '--headless',
-        '-u',
-        'NONE',
-        '--cmd',
-        `set rtp^=${plugin}`,
         // The data_dir as a README reader writes it: under ~ (HOME is the test's directory).
         ...lua(`require('baton').setup({ data_dir = '~/data' })`),
         '-c',
@@ -138,11 +136,8 @@ describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvi
         'write',
         '-c',
         'bdelete',
-        ...lua(`if not require('baton').drain(5000) then vim.cmd('cquit 3') end`),
-        '-c',
-        'qa!',
       ],
-      { timeout: 20_000, env: { ...process.env, HOME: dir } },
+      { ...process.env, HOME: dir },
     );
     await closed;
     expect(events.map((e) => e.event)).toEqual([
