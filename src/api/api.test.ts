@@ -159,6 +159,10 @@ describe('the library API', () => {
       expect(() => (promise = call())).not.toThrow();
       expect((await rejection(promise!)).code).toBe(ErrorCodes.usage);
     }
+    // The API's own argument is named, not the CLI's flag.
+    expect((await rejection(usage({ ...where, since: 'yesterday' }))).message).toMatch(
+      /^since yesterday is not a duration/,
+    );
   });
 
   it('docs/api.md names every value the package exports', async () => {

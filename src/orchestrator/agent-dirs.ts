@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BatonError, ErrorCodes } from '../core/index.js';
-import type { PhaseSpec } from '../workflow/index.js';
+import { workflowInvalid, type PhaseSpec } from '../workflow/index.js';
 
 /**
  * Before any agent starts: every `cwd` an agent of a shared-workspace phase names must be a directory,
@@ -19,9 +18,5 @@ export function checkAgentDirectories(phases: readonly PhaseSpec[], workflowDir:
           return [`phases[${i}].agents[${j}].cwd: ${dir} is not a directory; create it, or point cwd at one`];
         }),
   );
-  if (problems.length > 0)
-    throw new BatonError(
-      ErrorCodes.workflowInvalid,
-      `Workflow is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
+  if (problems.length > 0) throw workflowInvalid(problems);
 }

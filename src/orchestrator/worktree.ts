@@ -15,7 +15,7 @@ import {
   type ListedWorktree,
 } from '../git/index.js';
 import type { AgentWorkspace } from '../store/index.js';
-import type { PhaseSpec } from '../workflow/index.js';
+import { workflowInvalid, type PhaseSpec } from '../workflow/index.js';
 
 /**
  * Gives an agent its own worktree and branch of `repo`, started at `base` (a merged earlier phase's
@@ -166,11 +166,7 @@ export async function checkWorktreeRepos(phases: readonly PhaseSpec[], workflowD
     if ('problem' in found) problems.push(`phases[${i}].repo: ${found.problem}`);
     else roots.add(found.root);
   }
-  if (problems.length > 0)
-    throw new BatonError(
-      ErrorCodes.workflowInvalid,
-      `Workflow is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
+  if (problems.length > 0) throw workflowInvalid(problems);
   const notes = await Promise.all([...roots].map(uncommittedNote));
   return notes.filter((note): note is string => note !== undefined);
 }

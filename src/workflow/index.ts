@@ -10,6 +10,13 @@ export type {
   WhenCondition,
   Workflow,
 } from './schema.js';
-export { ancestorPhases, checkWorkflowData, loadWorkflow, parseWorkflow, resolveAgent } from './load.js';
+export {
+  ancestorPhases,
+  checkWorkflowData,
+  loadWorkflow,
+  parseWorkflow,
+  resolveAgent,
+  workflowInvalid,
+} from './load.js';
 export type { LoadedWorkflow, ResolvedAgent } from './load.js';
 export { restoreWorkflowEnv, workflowEnvValues } from './secrets.js';

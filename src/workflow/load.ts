@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
+import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
 import type { McpUnavailablePolicy } from '../mcp/index.js';
 import type { PermissionsInput } from '../permissions/index.js';
 import { referenceProblems, workflowReferenceView } from './references.js';
@@ -110,4 +110,15 @@ export function resolveAgent(
     inherit: agent.inherit ?? phase.inherit ?? workflow.context.inherit,
     outputSchema: agent.outputSchema,
   };
+}
+
+/**
+ * A workflow refused by a check that needs more than its text (the file system, git), in the same
+ * words as a schema problem: `Workflow is invalid:` and one `field: problem` line each (exit 2).
+ */
+export function workflowInvalid(problems: string[]): BatonError {
+  return new BatonError(
+    ErrorCodes.workflowInvalid,
+    `Workflow is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
 }
