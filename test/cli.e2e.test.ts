@@ -305,6 +305,25 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     }
   });
 
+  it('commands that only read or change stored runs leave a data dir without a store as it was', async () => {
+    const mistyped = join(model.home.dir, 'data-typo');
+    const runs = await runCli(['runs', '--data-dir', mistyped], { env: env() });
+    expect(runs.code).toBe(0);
+    expect(runs.stdout).toContain(`No runs yet`);
+    for (const args of [
+      ['status', '--json'],
+      ['usage', '--json'],
+      ['approvals'],
+      ['sessions', 'list'],
+      ['cancel', 'run-0000'],
+      ['context', 'export'],
+    ]) {
+      const { stderr } = await runCli([...args, '--data-dir', mistyped], { env: env() });
+      expect(stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(mistyped)).toBe(false);
+  });
+
   it('a missing workflow file', async () => {
     const { code, stderr } = await runCli(['run', join(model.home.dir, 'nope.yaml')], { env: env() });
     expect(code).toBe(2);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,5 +162,14 @@ describe.runIf(requireProgram('redis-server'))('baton migrate', () => {
     const noUrl = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--data-dir', dataDir()]);
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toMatch(/^error BATON_USAGE: .*--redis-url/);
+
+    // A mistyped --data-dir is no empty store to copy: refused, and nothing is created there.
+    const mistyped = dataDir();
+    const missing = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--data-dir', mistyped], {
+      BATON_REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error BATON_USAGE: There is no store to migrate at .*baton\.db: check --data-dir/);
+    expect(existsSync(mistyped)).toBe(false);
   });
 });

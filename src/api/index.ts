@@ -12,6 +12,7 @@ export {
   loadWorkflowWithMcp,
   mcpSetup,
   openConfiguredStore,
+  withExistingStore,
   withStore,
 } from './setup.js';
 export type { ConfigOption, StoreOptions } from './setup.js';

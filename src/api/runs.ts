@@ -27,7 +27,8 @@ async function withAccess<T>(access: StoreAccess, fn: (store: Store, scope: Tena
   const tenant = access.tenant === undefined ? undefined : checkTenantName(access.tenant, 'tenant');
   if (access.store) return fn(access.store, new TenantScope(access.store, tenant));
   const { config } = resolveRunConfig(access.config, access.dataDir, access.cwd ?? process.cwd());
-  const store = await openConfiguredStore(config);
+  // Only reads: a data dir without a store reads as empty, and no store is created there.
+  const store = await openConfiguredStore(config, { create: false });
   try {
     return await fn(store, new TenantScope(store, tenant));
   } finally {

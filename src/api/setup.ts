@@ -74,16 +74,21 @@ export const effectiveConfig = (options: StoreOptions): BatonConfig => loadEffec
 export const auditTrail = (store: Store, config: BatonConfig): AuditTrail =>
   new AuditTrail(store, { retentionMs: config.audit_retention_days * 86_400_000 });
 
-/** The store the config names: Redis when redis_url is set, else SQLite in data_dir. */
-export const openConfiguredStore = (config: BatonConfig): Promise<Store> =>
-  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}) });
+/**
+ * The store the config names: Redis when redis_url is set, else SQLite in data_dir. `create: false`
+ * for what only reads or changes stored records: a data_dir without a store then reads as empty
+ * and is left as it was.
+ */
+export const openConfiguredStore = (config: BatonConfig, access: { create?: boolean } = {}): Promise<Store> =>
+  openStore({ dataDir: config.data_dir, ...(config.redis_url ? { redisUrl: config.redis_url } : {}), ...access });
 
 export async function withStore<T>(
   options: StoreOptions,
   fn: (store: Store, config: BatonConfig) => Promise<T>,
+  access: { create?: boolean } = {},
 ): Promise<T> {
   const config = effectiveConfig(options);
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, access);
   try {
     return await fn(store, config);
   } catch (error) {
@@ -92,6 +97,16 @@ export async function withStore<T>(
     await store.close();
   }
 }
+
+/**
+ * `withStore` for commands that only read or change what is stored (status, runs, cancel, approvals,
+ * sessions, exports): a data dir without a store reads as empty and is left as it was, so a mistyped
+ * `--data-dir` leaves no new store behind.
+ */
+export const withExistingStore = <T>(
+  options: StoreOptions,
+  fn: (store: Store, config: BatonConfig) => Promise<T>,
+): Promise<T> => withStore(options, fn, { create: false });
 
 /** The MCP setup for a config: servers from baton.config, the `.mcp.json` of `projectDirs`, and a workflow's. */
 export function mcpSetup(

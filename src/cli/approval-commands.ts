@@ -3,7 +3,7 @@ import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import { currentActor } from '../observability/index.js';
 import { currentRunStatus } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
-import { withStore, type StoreOptions } from '../api/index.js';
+import { withExistingStore, type StoreOptions } from '../api/index.js';
 import { fullRunId, storeWhere, tenantScopeOf } from './run-id.js';
 
 /** How long until the deadline, in words a person reads at a glance. */
@@ -24,7 +24,7 @@ export async function approvalsCommand(
   options: StoreOptions & { run?: string; json?: boolean; all?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const scope = tenantScopeOf(store, options.tenant);
     const runId = options.run !== undefined ? await fullRunId(store, options.run, options.tenant) : undefined;
     // An unknown run (or another tenant's) is a mistyped id, not a run with nothing waiting.
@@ -63,7 +63,7 @@ export async function answerCommand(
   options: StoreOptions & { message?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     if (!(await store.getApproval(id)))
       throw new BatonError(
         ErrorCodes.approvalNotFound,

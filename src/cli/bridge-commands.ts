@@ -124,7 +124,7 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
   const runId = process.env[agentScopeEnv.runId];
   const tenant = process.env[agentScopeEnv.tenant];
   // Baton scopes the server it gives an agent to that agent's run and tenant; the run's tenant is read from the store.
-  const store = runId && tenant ? await openConfiguredStore(config) : undefined;
+  const store = runId && tenant ? await openConfiguredStore(config, { create: false }) : undefined;
   const agentId = process.env[agentScopeEnv.agentId];
   const scope =
     store && runId && tenant

@@ -30,6 +30,7 @@ import {
   mcpSetup,
   resume,
   run,
+  withExistingStore,
   withStore,
   type RunOptions,
   type StoreOptions,
@@ -154,7 +155,7 @@ export async function runCommand(
   try {
     const runOptions = runOptionsOf(options, cancel.signal, output);
     const resumed =
-      options.resume && (await withStore(options, (store) => ownRunId(store, options.resume!, options.tenant)));
+      options.resume && (await withExistingStore(options, (store) => ownRunId(store, options.resume!, options.tenant)));
     const handle = resumed ? resume(resumed, runOptions) : run(workflowPath!, runOptions);
     if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
     const summary = await handle.result;
@@ -206,7 +207,7 @@ export async function statusCommand(
   const print = (value: unknown, text: string): void => {
     output.stdout.write(options.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
   };
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const id = await chosenRunId(store, config, runId, filter);
     if (options.agent !== undefined) {
       const timeline = await agentTimeline(store, id, options.agent, calls);
@@ -235,7 +236,7 @@ export async function runsCommand(
   output: Output,
 ): Promise<number> {
   const filter = tenantFilter(options.tenant);
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const runs = await store.listRuns({ limit: options.limit ?? 20, ...filter });
     if (options.json) {
       const rows = runs.map((r) => ({
@@ -265,7 +266,7 @@ export async function cancelCommand(
   options: StoreOptions & { tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const runId = await ownRunId(store, given, options.tenant);
     const run = await requestRunCancel(store, runId);
     await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
@@ -326,7 +327,7 @@ export async function usageCommand(
   const by = options.by ?? 'model';
   const sinceMs = parseDuration(options.since ?? '7d');
   const filter = tenantFilter(options.tenant);
-  return withStore(options, async (store) => {
+  return withExistingStore(options, async (store) => {
     const report = await usageReport(store, { sinceMs, by, now: Date.now(), ...filter });
     if (options.json) {
       output.stdout.write(`${JSON.stringify(report)}\n`);
@@ -344,7 +345,7 @@ export async function auditCommand(
 ): Promise<number> {
   const sinceMs = parseDuration(options.since ?? '30d');
   const { tenant } = tenantFilter(options.tenant);
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
     const scope = new TenantScope(store, tenant);
     const runId = options.run === undefined ? undefined : await fullRunId(store, options.run, tenant);

@@ -6,7 +6,7 @@ import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
 import type { SessionStatus } from '../store/index.js';
 import { type Output } from './commands.js';
-import { auditTrail, withStore, type StoreOptions } from '../api/index.js';
+import { auditTrail, withExistingStore, withStore, type StoreOptions } from '../api/index.js';
 import { tenantScopeOf } from './run-id.js';
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
@@ -15,7 +15,7 @@ export async function sessionsListCommand(
   options: StoreOptions & { run?: string; status?: SessionStatus; limit?: number; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
+  return withExistingStore(options, async (store) => {
     const sessions = await tenantScopeOf(store, options.tenant).listSessions({
       runId: options.run,
       status: options.status,
@@ -37,7 +37,7 @@ export async function sessionsShowCommand(
   options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
+  return withExistingStore(options, async (store) => {
     const session = await storedSession(store, id, tenantScopeOf(store, options.tenant));
     const { entries, corrupt } = await store.listContextEntries({ runId: session.runId, sessionIds: [id] });
     // Keyed facts it wrote that a later value replaced (by this agent or another): still what it produced.
@@ -68,7 +68,7 @@ export async function sessionsShowCommand(
 
 /** Archives the given sessions, or every finished one past its expiry. */
 export async function sessionsArchiveCommand(ids: string[], options: StoreOptions, output: Output): Promise<number> {
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const archived = await archiveSessions(store, Date.now(), ids.length > 0 ? ids : undefined);
     await auditTrail(store, config).record('sessions.archived', undefined, { sessions: archived.map((s) => s.id) });
     output.stdout.write(`Archived ${archived.length} session(s).\n`);
@@ -95,7 +95,7 @@ export async function sessionsArchiveCommand(ids: string[], options: StoreOption
 
 /** Deletes archived, expired sessions and their Claude Code transcripts; their context stays. */
 export async function sessionsPruneCommand(options: StoreOptions, output: Output): Promise<number> {
-  return withStore(options, async (store, config) => {
+  return withExistingStore(options, async (store, config) => {
     const { deleteSession } = await import('@anthropic-ai/claude-agent-sdk');
     const pruned = await pruneSessions(store, Date.now(), (id) => deleteSession(id));
     await auditTrail(store, config).record('sessions.pruned', undefined, { sessions: pruned });
@@ -115,7 +115,7 @@ export async function sessionsContinueCommand(
   options: StoreOptions & { json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (rawStore, config) => {
+  return withExistingStore(options, async (rawStore, config) => {
     await storedSession(rawStore, id, tenantScopeOf(rawStore, options.tenant));
     // Secrets in the environment never reach the store, as in `baton run`.
     const store = redactingStore(rawStore, SecretRedactor.fromEnvironment(process.env));
@@ -145,7 +145,7 @@ export async function contextExportCommand(
   options: StoreOptions & { run?: string; out?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
-  return withStore(options, async (store) => {
+  return withExistingStore(options, async (store) => {
     const scope = tenantScopeOf(store, options.tenant);
     if (options.run !== undefined && !(await scope.getRun(options.run)))
       throw new BatonError(

@@ -66,7 +66,7 @@ export async function kgQueryCommand(
   return withKnowledgeGraph(config, async (whole) => {
     const { answerQuestion, tenantGraph } = await import('../knowledge/index.js');
     // With --tenant, facts of other tenants' runs are left out, as for that tenant's agents.
-    const store = tenant === undefined ? undefined : await openConfiguredStore(config);
+    const store = tenant === undefined ? undefined : await openConfiguredStore(config, { create: false });
     const graph =
       store && tenant !== undefined
         ? tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant)

@@ -1,12 +1,12 @@
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { z } from 'zod';
 import { runCommand, type Output, type RunCommandOptions } from './commands.js';
-import { withStore } from '../api/index.js';
+import { withExistingStore } from '../api/index.js';
 import { ownRunId } from './run-id.js';
 
 /** The merged phases of a stored run that `baton merge` redoes: all of them, or the one asked for. */
 async function phasesToMerge(runId: string, phase: string | undefined, options: RunCommandOptions): Promise<string[]> {
-  return withStore(options, async (store) => {
+  return withExistingStore(options, async (store) => {
     const run = await store.getRun(runId);
     if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
     const workflow = storedPhases.parse(run.workflow);
@@ -36,7 +36,7 @@ export async function mergeCommand(
   output: Output,
 ): Promise<number> {
   const { phase, ...rest } = options;
-  const id = await withStore(rest, (store) => ownRunId(store, runId, rest.tenant));
+  const id = await withExistingStore(rest, (store) => ownRunId(store, runId, rest.tenant));
   const redoMerge = await phasesToMerge(id, phase, rest);
   return runCommand(undefined, { ...rest, resume: id, redoMerge }, output);
 }

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
   migrateStore,
   openRedisStore,
   openSqliteStore,
   redactRedisUrl,
+  storeFileName,
   type MigrationReport,
   type RecordCounts,
   type Store,
@@ -63,6 +66,12 @@ export async function migrateCommand(options: MigrateOptions, output: Output): P
   const open = (kind: StoreKind): Promise<Store> | Store =>
     kind === 'sqlite' ? openSqliteStore({ dataDir: config.data_dir }) : openRedisStore({ url: redisUrl });
 
+  const sourceFile = join(config.data_dir, storeFileName);
+  if (from === 'sqlite' && !existsSync(sourceFile))
+    throw new BatonError(
+      ErrorCodes.usage,
+      `There is no store to migrate at ${sourceFile}: check --data-dir (or data_dir, BATON_DATA_DIR).`,
+    );
   const source = await open(from);
   let target: Store | undefined;
   try {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
-import { effectiveConfig, loadWorkflowWithMcp, withStore } from '../api/index.js';
+import { effectiveConfig, loadWorkflowWithMcp, withExistingStore } from '../api/index.js';
 import { checkAgentDirectories } from '../orchestrator/index.js';
 import { planWorkflow, renderPlan } from '../preview/index.js';
 import { storeFileName } from '../store/index.js';
@@ -23,7 +23,7 @@ export async function planCommand(
   // As `baton run` checks it before any agent starts (on one machine: workers hold their own directories).
   if (!config.redis_url) checkAgentDirectories(loaded.workflow.phases, loaded.dir);
   const plan = storeExists(config)
-    ? await withStore(options, (store) => planWorkflow(loaded, config, store))
+    ? await withExistingStore(options, (store) => planWorkflow(loaded, config, store))
     : await planWorkflow(loaded, config);
   output.stdout.write(options.json ? `${JSON.stringify(plan)}\n` : renderPlan(plan));
   return 0;

@@ -1004,6 +1004,17 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * An empty store in memory, for a command that only reads or changes what is already stored when
+ * data_dir holds no store: it answers as an empty store would, and no file is created (a mistyped
+ * `--data-dir` must not leave a new, empty store behind).
+ */
+export function openEmptySqliteStore(dataDir: string): SqliteStore {
+  const db = new Database(':memory:');
+  migrate(db, dataDir, ':memory:', defaultMigrations);
+  return new SqliteStore(db);
+}
+
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const fileName = options.fileName ?? 'baton.db';
   makeDataDir(options.dataDir);
