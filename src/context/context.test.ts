@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
+import { contextChecksum, openSqliteStore, type ContextEntry, type Store } from '../store/index.js';
 import { DynamicContextAccumulator } from './accumulator.js';
 import { extractContext } from './extract.js';
 import { aggregatorTag, phaseOutputKey } from './keys.js';
@@ -1048,6 +1048,62 @@ describe('persistence', () => {
       await expect(importContext(other, { format: 'nope' }, 'bad.json')).rejects.toMatchObject({
         code: 'BATON_CONTEXT_IMPORT_INVALID',
       });
+    } finally {
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('importing facts whose id is taken', () => {
+  it('refuses before writing anything when an id belongs to another run, or twice to the file', async () => {
+    await temp.store.saveSession({
+      id: 's1',
+      runId: 'run-1',
+      agentId: 'a',
+      status: 'completed',
+      createdAt: 1,
+      updatedAt: 2,
+    });
+    await accumulator().add(
+      [
+        { type: 'decision', content: 'Use tabs', tags: [] },
+        { type: 'finding', content: 'CI takes 9 minutes', tags: [], key: 'ci/duration' },
+      ],
+      { phaseId: 'p', sessionId: 's1' },
+    );
+    const exported = JSON.parse(JSON.stringify(await exportContext(temp.store, 'run-1', new Date(0)))) as ContextExport;
+    const [unkeyed, keyed] = exported.entries;
+    const otherDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+    const other = openSqliteStore({ dataDir: otherDir });
+    try {
+      // Another run's fact under the same id as the export's unkeyed one.
+      const foreign = { ...unkeyed!, runId: 'run-2', content: 'Run 2 keeps spaces' };
+      await other.saveContextEntry({ ...foreign, checksum: contextChecksum(foreign) });
+      await expect(importContext(other, exported, 'export.json')).rejects.toMatchObject({
+        code: 'BATON_CONTEXT_IMPORT_INVALID',
+        message: expect.stringMatching(
+          new RegExp(`export\\.json: entries ${unkeyed!.id} have the id of another entry.*nothing was imported`),
+        ),
+      });
+      expect(await other.getSession('s1')).toBeUndefined();
+      expect((await other.listContextEntries({ runId: 'run-1' })).entries).toEqual([]);
+      expect((await other.getContextEntry(unkeyed!.id))?.content).toBe('Run 2 keeps spaces');
+
+      // Two entries of the file, of two runs, under one id (a hand-edited export), into an empty store.
+      const clash = { ...unkeyed!, runId: 'run-3', content: 'Run 3 keeps tabs' };
+      const twice = { ...exported, sessions: [], entries: [unkeyed!, { ...clash, checksum: contextChecksum(clash) }] };
+      const emptyDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+      const empty = openSqliteStore({ dataDir: emptyDir });
+      try {
+        await expect(importContext(empty, twice, 'twice.json')).rejects.toThrow(
+          /twice\.json: entries .* nothing was imported/,
+        );
+        expect((await empty.listContextEntries({})).entries).toEqual([]);
+      } finally {
+        await empty.close();
+        rmSync(emptyDir, { recursive: true, force: true });
+      }
     } finally {
       await other.close();
       rmSync(otherDir, { recursive: true, force: true });

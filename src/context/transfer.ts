@@ -123,6 +123,7 @@ export async function importContext(store: Store, data: unknown, source: string)
       `${source}: entries ${[...new Set(tampered)].join(', ')} do not match their checksums; nothing was imported.`,
     );
   }
+  await refuseIdConflicts(store, [...file.replaced, ...file.entries] as ContextEntry[], source);
   const report: ImportReport = { entries: 0, replaced: 0, unchanged: 0, sessions: 0 };
   for (const session of file.sessions as SessionRecord[]) {
     if (await store.getSession(session.id)) continue;
@@ -138,6 +139,37 @@ export async function importContext(store: Store, data: unknown, source: string)
     else report.unchanged++;
   }
   return report;
+}
+
+/**
+ * Refuses, before anything is written, an import whose entries would take an id that another entry
+ * holds — in the store (another run's, or another key's) or earlier in the file — since saving it
+ * would fail half-way or overwrite an unrelated fact. Keyed entries update the entry of their key.
+ */
+async function refuseIdConflicts(store: Store, entries: ContextEntry[], source: string): Promise<void> {
+  const owners = new Map<string, string>(); // id → run and key (or none) of what takes it
+  const conflicts = new Set<string>();
+  const claim = (id: string, owner: string): void => {
+    const held = owners.get(id);
+    if (held !== undefined && held !== owner) conflicts.add(id);
+    owners.set(id, owner);
+  };
+  for (const entry of entries) {
+    const owner = `${entry.runId}\u0000${entry.key ?? ''}`;
+    const byKey = entry.key === undefined ? undefined : await store.getContextEntryByKey(entry.runId, entry.key);
+    if (byKey) {
+      claim(byKey.id, owner);
+      continue;
+    }
+    const present = await store.getContextEntry(entry.id);
+    if (present) claim(entry.id, `${present.runId}\u0000${present.key ?? ''}`);
+    claim(entry.id, owner);
+  }
+  if (conflicts.size > 0)
+    throw new BatonError(
+      ErrorCodes.contextImportInvalid,
+      `${source}: entries ${[...conflicts].join(', ')} have the id of another entry (another run's or another key's, in this store or the file); nothing was imported.`,
+    );
 }
 
 /** Saves one exported entry unless it is present or older than the value present; whether it was saved. */
