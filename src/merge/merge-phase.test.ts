@@ -585,6 +585,8 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
       `merge.into of phase edit is branch ${first.into}, which is checked out at ${repo} (Baton merges in a worktree of its own), and git checks a branch out in one place only: switch that checkout to another branch, or keep its files as they are with git -C ${repo} switch --detach, then run baton merge ${RUN} again`,
     );
     expect(git('rev-parse', first.into)).toBe(first.head);
+    // The refused round keeps what the branch holds on record: the earlier round's head and steps.
+    expect(redone).toMatchObject({ head: first.head, steps: first.steps, round: 2 });
     git('switch', '-q', '--detach');
     const again = await merge(repo, agents, {}, { redo: true });
     expect(again).toMatchObject({ status: 'succeeded', head: first.head });

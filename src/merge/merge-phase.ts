@@ -108,13 +108,43 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
  * names no way out.
  */
 async function refuseCheckedOut(context: MergeContext): Promise<void> {
-  const { root, path, report, phase, runId } = context;
-  const at = checkedOutAt(await listWorktrees(root, { errorCode: ErrorCodes.mergeFailed }), report.into, path);
-  if (at === undefined) return;
-  throw new MergeStopped({
+  const error = await checkedOutElsewhere(context.root, context.path, context.report.into, context);
+  if (error) throw new MergeStopped(error);
+}
+
+async function checkedOutElsewhere(
+  root: string,
+  path: string,
+  into: string,
+  { phase, runId }: Pick<MergePhaseOptions, 'phase' | 'runId'>,
+): Promise<ErrorInfo | undefined> {
+  const at = checkedOutAt(await listWorktrees(root, { errorCode: ErrorCodes.mergeFailed }), into, path);
+  if (at === undefined) return undefined;
+  return {
     code: ErrorCodes.mergeFailed,
-    message: `merge.into of phase ${phase.id} is branch ${report.into}, which is checked out at ${at} (Baton merges in a worktree of its own), and ${freeBranchHint(at)}, then run baton merge ${runId} again`,
-  });
+    message: `merge.into of phase ${phase.id} is branch ${into}, which is checked out at ${at} (Baton merges in a worktree of its own), and ${freeBranchHint(at)}, then run baton merge ${runId} again`,
+  };
+}
+
+/**
+ * Why a new round cannot start: `into` exists and this run did not create it, or (a redo) the branch
+ * it did create is checked out elsewhere.
+ */
+async function refusedRound(
+  options: MergePhaseOptions,
+  root: string,
+  into: string,
+  stored: MergeReport | undefined,
+): Promise<ErrorInfo | undefined> {
+  const { runId, phase } = options;
+  // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
+  const owned = stored?.createdBranch === true && stored.into === into;
+  if (owned) return checkedOutElsewhere(root, integrationPath(resolve(options.dataDir), runId, phase.id), into, options);
+  if (!(await branchExists(root, into))) return undefined;
+  return {
+    code: ErrorCodes.mergeBranchExists,
+    message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
+  };
 }
 
 /**
@@ -137,7 +167,7 @@ const toMergeError = (error: unknown): ErrorInfo => {
   return info.code === ErrorCodes.agentFailed ? { code: ErrorCodes.mergeFailed, message: info.message } : info;
 };
 
-/** A new report at the phase's base commit; refuses an `into` branch this run did not create. */
+/** A new report at the phase's base commit, or the stored one marked refused (see `refusedRound`). */
 async function startReport(
   options: MergePhaseOptions,
   spec: MergeSpec,
@@ -160,15 +190,10 @@ async function startReport(
     steps: [],
     startedAt: clock.now(),
   };
-  // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
-  const owned = stored?.createdBranch === true && stored.into === into;
-  if (!owned && (await branchExists(root, into))) {
-    const error = {
-      code: ErrorCodes.mergeBranchExists,
-      message: `merge.into of phase ${phase.id} is branch ${into}, which exists and was not created by run ${runId}; Baton does not overwrite it. Delete it or choose another into.`,
-    };
-    // A refused `baton merge` keeps the branch this run did make (its report as it was), so a redo
-    // with `into` set back still owns it.
+  const error = await refusedRound(options, root, into, stored);
+  if (error) {
+    // A refused `baton merge` keeps the branch this run did make and its report as it was (the
+    // round's number aside), so a redo once the cause is gone still owns it and starts from there.
     const kept = !stored?.createdBranch ? { ...report, createdBranch: false } : { ...stored, round: report.round };
     const refused: MergeReport = { ...kept, status: 'failed', error, finishedAt: clock.now() };
     await options.store.saveMergeReport(refused);
