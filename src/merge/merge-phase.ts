@@ -139,7 +139,8 @@ async function refusedRound(
   const { runId, phase } = options;
   // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
   const owned = stored?.createdBranch === true && stored.into === into;
-  if (owned) return checkedOutElsewhere(root, integrationPath(resolve(options.dataDir), runId, phase.id), into, options);
+  if (owned)
+    return checkedOutElsewhere(root, integrationPath(resolve(options.dataDir), runId, phase.id), into, options);
   if (!(await branchExists(root, into))) return undefined;
   return {
     code: ErrorCodes.mergeBranchExists,
