@@ -146,6 +146,9 @@ export async function tryGit(cwd: string, args: string[], options: GitOptions = 
  * refuse them; and without the housekeeping a commit starts (`git maintenance run --auto`, a gc in the
  * background packing refs and pruning worktrees while Baton makes others'): the user's own git runs it.
  */
+/** The committer email of every commit Baton makes, which tells its commits from a person's. */
+export const BATON_EMAIL = 'baton@localhost';
+
 export const BATON_COMMITTER = [
   ...NO_HOOKS,
   '-c',
@@ -155,9 +158,12 @@ export const BATON_COMMITTER = [
   '-c',
   'user.name=Baton',
   '-c',
-  'user.email=baton@localhost',
+  `user.email=${BATON_EMAIL}`,
   '-c',
   'commit.gpgSign=false',
+  // A repository that asks for signed merges would refuse every agent's branch, which Baton commits unsigned.
+  '-c',
+  'merge.verifySignatures=false',
 ];
 
 /** A worktree agent's branch: a name git accepts, from the run and agent ids. */

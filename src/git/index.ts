@@ -1,5 +1,6 @@
 export {
   BATON_COMMITTER,
+  BATON_EMAIL,
   checkedOutAt,
   freeBranchHint,
   git,

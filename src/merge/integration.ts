@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
   BATON_COMMITTER,
+  BATON_EMAIL,
   git,
   listWorktrees,
   removeStaleLocks,
@@ -64,6 +65,19 @@ export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd
 
 export async function branchExists(repo: string, branch: string): Promise<boolean> {
   return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).code === 0;
+}
+
+/**
+ * The commits on `branch` since `since` that Baton did not make (abbreviated), or undefined when git
+ * cannot tell (`since` is gone): a person's work that resetting the branch to `since` would drop.
+ */
+export async function othersCommitsSince(repo: string, since: string, branch: string): Promise<string[] | undefined> {
+  const log = await tryGit(repo, ['log', '--format=%h %ce', `${since}..refs/heads/${branch}`]);
+  if (log.code !== 0) return undefined;
+  return log.stdout
+    .split('\n')
+    .filter((line) => line !== '' && !line.endsWith(` ${BATON_EMAIL}`))
+    .map((line) => line.split(' ')[0]!);
 }
 
 async function worktreeRegistered(repo: string, path: string): Promise<boolean> {

@@ -573,6 +573,45 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     expect(again).toMatchObject({ status: 'succeeded', into: first.into, head: first.head });
   });
 
+  it("baton merge refuses to reset an integration branch that holds someone's commits, and keeps its report", async () => {
+    const { repo, git } = setup('redo-moved');
+    const agents = [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })];
+    const first = await merge(repo, agents, {});
+    // A reviewer's fix committed on the integration branch after the run.
+    git('worktree', 'add', '-q', join(repo, '..', 'review'), first.into);
+    const review = gitIn(join(repo, '..', 'review'));
+    writeFileSync(join(repo, '..', 'review', 'a.txt'), 'A, reviewed\n');
+    review('commit', '-qam', 'review fix');
+    const reviewed = review('rev-parse', 'HEAD');
+    git('worktree', 'remove', join(repo, '..', 'review'));
+    const redone = await merge(repo, agents, {}, { redo: true });
+    expect(redone).toMatchObject({ status: 'failed', head: first.head, steps: first.steps });
+    expect(redone.error).toMatchObject({ code: 'BATON_MERGE_BRANCH_EXISTS' });
+    expect(redone.error!.message).toContain(`which has commits Baton did not make (${reviewed.slice(0, 7)}`);
+    expect(git('rev-parse', first.into)).toBe(reviewed);
+
+    // Deleted and made again by the user, with work of their own: still not Baton's to reset.
+    git('branch', '-D', first.into);
+    git('branch', first.into, 'main');
+    git('commit', '-q', '--allow-empty', '-m', 'mine');
+    git('branch', '-f', first.into, 'HEAD');
+    const again = await merge(repo, agents, {}, { redo: true });
+    expect(again.error).toMatchObject({ code: 'BATON_MERGE_BRANCH_EXISTS' });
+    expect(git('rev-parse', first.into)).toBe(git('rev-parse', 'HEAD'));
+
+    // Back where Baton left it: the redo runs.
+    git('branch', '-f', first.into, first.head);
+    expect(await merge(repo, agents, {}, { redo: true })).toMatchObject({ status: 'succeeded', head: first.head });
+  });
+
+  it('merges in a repository that asks for signed merges, though agents commit unsigned', async () => {
+    const { repo, git } = setup('verify-signatures');
+    git('config', 'merge.verifySignatures', 'true');
+    const report = await merge(repo, [agentBranch(git, repo, 'a', { 'a.txt': 'A\n' })], {});
+    expect(report).toMatchObject({ status: 'succeeded' });
+    expect(git('show', `${report.into}:a.txt`)).toBe('A');
+  });
+
   it('baton merge while the user has the integration branch checked out names the branch and how to free it', async () => {
     // Refused by git's own words ("fatal: '<into>' is already checked out at ..."), naming no way out.
     const { repo, git } = setup('redo-checked-out');

@@ -19,6 +19,7 @@ import {
   detachedWorktree,
   integrationBranch,
   integrationPath,
+  othersCommitsSince,
   removeWorktree,
   resetTo,
   stageResolution,
@@ -127,8 +128,30 @@ async function checkedOutElsewhere(
 }
 
 /**
+ * A redo starts over from the base commit, resetting the branch this run made: refused when someone
+ * has committed on it since the last round (or deleted it and made their own of that name).
+ */
+async function movedByOthers(
+  root: string,
+  into: string,
+  stored: MergeReport,
+  { phase, runId }: Pick<MergePhaseOptions, 'phase' | 'runId'>,
+): Promise<ErrorInfo | undefined> {
+  if (!(await branchExists(root, into))) return undefined;
+  const others = await othersCommitsSince(root, stored.head, into);
+  if (others?.length === 0) return undefined;
+  const which = others
+    ? `commits Baton did not make (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`
+    : 'commits git cannot compare with it';
+  return {
+    code: ErrorCodes.mergeBranchExists,
+    message: `merge.into of phase ${phase.id} is branch ${into}, which has ${which} since run ${runId}'s merge left it at ${stored.head.slice(0, 10)}; Baton does not reset them away. Keep them on a branch of another name (git branch -m ${into} <name>) or delete the branch, then run baton merge ${runId} again.`,
+  };
+}
+
+/**
  * Why a new round cannot start: `into` exists and this run did not create it, or (a redo) the branch
- * it did create is checked out elsewhere.
+ * it did create is checked out elsewhere or holds others' commits.
  */
 async function refusedRound(
   options: MergePhaseOptions,
@@ -140,7 +163,10 @@ async function refusedRound(
   // Owned only under the name it had: `baton merge` reads `into` from the workflow as it is now.
   const owned = stored?.createdBranch === true && stored.into === into;
   if (owned)
-    return checkedOutElsewhere(root, integrationPath(resolve(options.dataDir), runId, phase.id), into, options);
+    return (
+      (await checkedOutElsewhere(root, integrationPath(resolve(options.dataDir), runId, phase.id), into, options)) ??
+      (await movedByOthers(root, into, stored, options))
+    );
   if (!(await branchExists(root, into))) return undefined;
   return {
     code: ErrorCodes.mergeBranchExists,
