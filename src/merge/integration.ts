@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
@@ -149,7 +149,9 @@ export async function unmergedFiles(path: string): Promise<string[]> {
  */
 export async function stageResolution(path: string, head: string, commit: string): Promise<boolean> {
   if (await leftAsGitLeftIt(path)) return false;
-  await git(path, ['add', '-A'], mergeErrors);
+  // Tracked files only (the conflicted ones among them): what the resolver's checks wrote (build.log,
+  // coverage/) stays out of the merge; a new file it means to keep, it stages itself.
+  await git(path, ['add', '-u'], mergeErrors);
   if ((await unmergedFiles(path)).length > 0) return false;
   const merging = await tryGit(path, ['rev-parse', '--verify', '--quiet', 'MERGE_HEAD']);
   if (merging.code !== 0 || merging.stdout !== commit) {
@@ -164,7 +166,27 @@ export async function stageResolution(path: string, head: string, commit: string
     );
   }
   const check = await tryGit(path, ['diff', '--cached', '--check', head]);
-  return !check.stdout.includes('conflict marker');
+  return !check.stdout.includes('conflict marker') && !(await markersInUndiffedFiles(path, head));
+}
+
+/**
+ * `git diff --check` skips files whose `diff` attribute is unset (`package-lock.json -diff`, `binary`),
+ * though a merge writes its conflict markers into them all the same: those staged since `head` are
+ * read for a `<<<<<<< ` line followed by a `>>>>>>> ` line (no git command checks them).
+ */
+async function markersInUndiffedFiles(path: string, head: string): Promise<boolean> {
+  const changed = pathList(
+    await git(path, ['diff', '--cached', '-z', '--name-only', '--diff-filter=AM', head], mergeErrors),
+  );
+  if (changed.length === 0) return false;
+  const attributes = pathList(await git(path, ['check-attr', '-z', 'diff', '--', ...changed], mergeErrors));
+  for (let i = 0; i + 2 < attributes.length; i += 3) {
+    if (attributes[i + 2] !== 'unset') continue;
+    // Staged just now from the worktree, so the file there is what is staged; latin1 reads any bytes.
+    const staged = await readFile(join(path, attributes[i]!), 'latin1');
+    if (/^<{7} [^]*^>{7} /m.test(staged)) return true;
+  }
+  return false;
 }
 
 /**

@@ -385,6 +385,32 @@ describe.runIf(requireProgram('git'))('mergePhase with real git', () => {
     ]);
   });
 
+  it('markers left in a file git does not diff are unresolved; what the resolver built stays out of the merge', async () => {
+    const { repo, git } = setup('undiffed');
+    writeFileSync(join(repo, '.gitattributes'), 'lock.json -diff\n');
+    writeFileSync(join(repo, 'lock.json'), '{ "version": "1.0.0" }\n');
+    writeFileSync(join(repo, '.gitignore'), 'node_modules/\n');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'lockfile');
+    const agents = ['a', 'b', 'c'].map((id) => agentBranch(git, repo, id, { 'lock.json': `{ "version": "${id}" }\n` }));
+    // b's resolver leaves git's markers; c's settles the file and runs the checks, which write a log.
+    const resolve: MergePhaseOptions['resolve'] = async ({ agentId, cwd }) => {
+      if (agentId.endsWith('.c')) {
+        writeFileSync(join(cwd, 'lock.json'), '{ "version": "c" }\n');
+        writeFileSync(join(cwd, 'build.log'), 'checks passed at 12:00\n');
+      }
+      return { status: 'succeeded' as AgentStatus };
+    };
+    const report = await merge(repo, agents, { onConflict: 'agent' }, { resolve });
+    expect(report.steps.map((s) => `${s.agentId}:${s.outcome}:${s.reason ?? ''}`)).toEqual([
+      'a:merged:',
+      'b:skipped:unresolved',
+      'c:resolved:',
+    ]);
+    expect(git('show', `${report.into}:lock.json`)).toBe('{ "version": "c" }');
+    expect(git('ls-tree', '-r', '--name-only', report.into).split('\n')).not.toContain('build.log');
+  });
+
   it('merges renames, deletions and binary files, and names conflicted files as they are spelled', async () => {
     const { repo, git } = setup('shapes');
     writeFileSync(join(repo, 'naïve notes.txt'), 'original\n');

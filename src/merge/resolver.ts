@@ -30,7 +30,7 @@ export function resolverPrompt(options: {
   return [
     `Merging branch ${incoming.branch} into ${into} stopped on conflicts in: ${files.join(', ')}.`,
     'Your working directory is the integration worktree in the middle of that merge: the files contain git conflict markers.',
-    "Resolve every conflict so that both sides' intent holds, remove all conflict markers, and save the files. Do not commit, do not run git merge --abort: Baton commits your resolution.",
+    "Resolve every conflict so that both sides' intent holds, remove all conflict markers, and save the files. Do not commit, do not run git merge --abort: Baton commits your resolution — the tracked files as you leave them; a new file you mean to keep, `git add` it.",
     'A conflict without markers (a binary file, or a file one side deleted) needs a decision too: write the file as it should be, or settle it with `git add <file>` (keep it as it is) or `git rm <file>` (delete it); `git status` lists them.',
     spec.verify ? `Afterwards \`${spec.verify.command}\` must pass in this directory.` : '',
     '',
