@@ -113,6 +113,19 @@ describe('model-turn spans of a real agent (real claude, scripted model)', () =>
       });
   }, 120_000);
 
+  it('a collector that is down costs the traces, not the run: exit 0, its summary, and a warning', async () => {
+    const otlp = await startOtlpReceiver();
+    const down = otlp.endpoint;
+    await otlp.close(); // nothing listens there any more
+    const run = await runCli(['run', project('down'), '--json'], {
+      env: env(otlp, { BATON_DATA_DIR: join(model.home.dir, 'data-down'), OTEL_EXPORTER_OTLP_ENDPOINT: down }),
+    });
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as RunSummary).status).toBe('succeeded');
+    expect(run.stderr).toMatch(/^warning: traces were not exported \(.+\); the run itself is unaffected$/m);
+  }, 120_000);
+
   it('refuses an OTLP protocol it does not speak (grpc) with exit 2 naming the variable, before any run is stored', async () => {
     const otlp = await startOtlpReceiver();
     const cliEnv = env(otlp, {

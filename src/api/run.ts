@@ -296,7 +296,8 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
     await webhookNotificationsSettled();
     await services.mcp?.close();
     await services.metrics?.close();
-    await services.tracing?.shutdown();
+    const untraced = await services.tracing?.shutdown();
+    if (untraced) notice(`warning: ${untraced}\n`);
     await audit.flush();
     logger.flush();
   }

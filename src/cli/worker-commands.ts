@@ -94,7 +94,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   });
   await worker.stop();
   await metrics.close();
-  await tracing?.shutdown();
+  const untraced = await tracing?.shutdown();
+  if (untraced) output.stderr.write(`warning: ${untraced}\n`);
   await closeStore(store);
   // Once the agents have exited, nothing may keep the worker alive past its stop timeout.
   setTimeout(() => process.exit(0), CLOSE_WAIT_MS).unref();

@@ -478,8 +478,16 @@ export class RunTracing {
     return { hooks, done: () => (off(), this.spans.delete(key), this.forgetEndedTurns(key)) };
   }
 
-  /** Sends what is buffered and stops. */
-  async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+  /**
+   * Sends what is buffered and stops. Never rejects: a collector that is down, failing or silent costs
+   * the traces, not the run; what went wrong is returned for a warning.
+   */
+  async shutdown(): Promise<string | undefined> {
+    try {
+      await this.provider.shutdown();
+      return undefined;
+    } catch (error) {
+      return `traces were not exported (${(error as Error).message || String(error)}); the run itself is unaffected`;
+    }
   }
 }
