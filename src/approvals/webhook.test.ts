@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -49,6 +50,29 @@ describe('notifyWebhook', () => {
     expect(error?.message).toContain('500');
     expect(hook.posts()).toBe(3);
   });
+
+  it('a webhook that never answers keeps a process alive through its three tries, then gives the timeout back', async () => {
+    // In a process of its own: Node ends a process whose only pending work is unreferenced timers,
+    // mid-await (exit 13), which a test runner's own event loop would hide.
+    let posts = 0;
+    const silent = createServer((req) => {
+      posts += 1;
+      req.resume();
+    });
+    servers.push(silent);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
+    const script = `const { notifyWebhook } = await import(${JSON.stringify(new URL('./webhook.ts', import.meta.url).href)});
+const error = await notifyWebhook(${JSON.stringify(url)}, ${JSON.stringify(request)});
+console.log('notified:', error?.message);`;
+    const child = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (error, stdout) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(child).toEqual({ code: 0, stdout: expect.stringMatching(/^notified: .*time/im) });
+    expect(posts).toBe(3);
+  }, 60_000);
 
   it('posts once to a webhook that answers', async () => {
     const hook = await receiver(204);

@@ -19,14 +19,18 @@ export function webhookPayload(request: ApprovalRecord): Record<string, unknown>
   };
 }
 
-/** Three tries with backoff, each cut off after 5 s: a slow or failing webhook never holds anything up. */
+/**
+ * Three tries with backoff, each cut off after 5 s: a slow or failing webhook never holds an agent up.
+ * The timers keep the process alive while a notification is in flight (the run's end awaits them):
+ * unreferenced, a webhook that never answers left nothing pending and Node quit mid-await (exit 13).
+ */
 const webhookPolicy = wrap(
   retry(handleAll, {
     // cockatiel counts retries after the first try: 2 makes the three tries docs/permissions.md promises.
     maxAttempts: 2,
     backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 5000 }),
-  }).dangerouslyUnref(),
-  timeout(5000, TimeoutStrategy.Aggressive).dangerouslyUnref(),
+  }),
+  timeout(5000, TimeoutStrategy.Aggressive),
 );
 
 /** POSTs the request to the webhook; resolves with the error when every try failed (never rejects). */
