@@ -1090,6 +1090,28 @@ describe('importing facts whose id is taken', () => {
       expect((await other.listContextEntries({ runId: 'run-1' })).entries).toEqual([]);
       expect((await other.getContextEntry(unkeyed!.id))?.content).toBe('Run 2 keeps spaces');
 
+      // The export's own unkeyed fact, edited (checksum recomputed, version raised) after it was imported.
+      const mineDir = mkdtempSync(join(tmpdir(), 'baton-import-'));
+      const mine = openSqliteStore({ dataDir: mineDir });
+      try {
+        await importContext(mine, exported, 'export.json');
+        const edited = { ...unkeyed!, content: 'Use tabs, width 8', version: 5 };
+        const newSession = { ...exported.sessions[0]!, id: 's2' };
+        const changed = {
+          ...exported,
+          sessions: [newSession],
+          entries: [{ ...edited, checksum: contextChecksum(edited) }, keyed!],
+        };
+        await expect(importContext(mine, changed, 'edited.json')).rejects.toThrow(
+          /edited\.json: entries .* says something else.*nothing was imported/,
+        );
+        expect(await mine.getSession('s2')).toBeUndefined();
+        expect((await mine.getContextEntry(unkeyed!.id))?.content).toBe('Use tabs');
+      } finally {
+        await mine.close();
+        rmSync(mineDir, { recursive: true, force: true });
+      }
+
       // Two entries of the file, of two runs, under one id (a hand-edited export), into an empty store.
       const clash = { ...unkeyed!, runId: 'run-3', content: 'Run 3 keeps tabs' };
       const twice = { ...exported, sessions: [], entries: [unkeyed!, { ...clash, checksum: contextChecksum(clash) }] };

@@ -96,7 +96,6 @@ export interface ImportReport {
  * store counts versions from 1 when an entry first comes in (an import's version 1 may be the source's 3).
  */
 function isNewer(entry: ContextEntry, existing: ContextEntry): boolean {
-  if (entry.key === undefined) return entry.version > existing.version;
   return (
     entry.updatedAt > existing.updatedAt || (entry.updatedAt === existing.updatedAt && entry.version > existing.version)
   );
@@ -143,8 +142,9 @@ export async function importContext(store: Store, data: unknown, source: string)
 
 /**
  * Refuses, before anything is written, an import whose entries would take an id that another entry
- * holds — in the store (another run's, or another key's) or earlier in the file — since saving it
- * would fail half-way or overwrite an unrelated fact. Keyed entries update the entry of their key.
+ * holds — in the store (another run's, another key's, or an unkeyed fact saying something else) or
+ * earlier in the file — since saving it would fail half-way or overwrite an unrelated fact. Keyed
+ * entries update the entry of their key.
  */
 async function refuseIdConflicts(store: Store, entries: ContextEntry[], source: string): Promise<void> {
   const owners = new Map<string, string>(); // id → run and key (or none) of what takes it
@@ -163,12 +163,14 @@ async function refuseIdConflicts(store: Store, entries: ContextEntry[], source: 
     }
     const present = await store.getContextEntry(entry.id);
     if (present) claim(entry.id, `${present.runId}\u0000${present.key ?? ''}`);
+    // An unkeyed fact is never rewritten: the same id saying something else is another fact.
+    if (present && entry.key === undefined && present.checksum !== entry.checksum) conflicts.add(entry.id);
     claim(entry.id, owner);
   }
   if (conflicts.size > 0)
     throw new BatonError(
       ErrorCodes.contextImportInvalid,
-      `${source}: entries ${[...conflicts].join(', ')} have the id of another entry (another run's or another key's, in this store or the file); nothing was imported.`,
+      `${source}: entries ${[...conflicts].join(', ')} have the id of another entry (another run's or another key's, or one that says something else, in this store or the file); nothing was imported.`,
     );
 }
 
