@@ -291,6 +291,7 @@ describe('a phase gate nobody answers in time', () => {
 });
 
 describe('detach on wait', () => {
+  const inAnHour = Date.now() + 3_600_000;
   it('sees only people left when every running agent waits and no agent of a started phase is still to start', async () => {
     const { store } = temp;
     const agent = (id: string, status: 'running' | 'pending' | 'succeeded', phaseId = 'p1') =>
@@ -316,10 +317,22 @@ describe('detach on wait', () => {
     await agent('asker', 'running');
     await agent('later', 'pending', 'p2');
     expect(await onlyPeopleLeft(store, 'r1')).toBe(false); // nothing asked yet
-    await store.saveApproval(request({ agentId: 'asker' }));
+    await store.saveApproval(request({ agentId: 'asker', deadline: inAnHour }));
     expect(await onlyPeopleLeft(store, 'r1')).toBe(true);
     await agent('busy', 'running');
     expect(await onlyPeopleLeft(store, 'r1')).toBe(false);
+  });
+
+  it('a request whose deadline passed while no orchestrator ran waits for nobody: it is expired, not waited on', async () => {
+    const { store } = temp;
+    const workflow = { version: 1, name: 'w', phases: [] };
+    await store.saveRun({ id: 'r7', workflowName: 'w', tenant: 'default', workflow, status: 'running', createdAt: 1 });
+    await store.savePhase({ runId: 'r7', id: 'p1', status: 'running' });
+    await store.saveAgent(agentRecord({ runId: 'r7', phaseId: 'p1', id: 'asker', status: 'running' }));
+    await store.saveApproval(request({ id: 'q7', runId: 'r7', agentId: 'asker', deadline: Date.now() - 1_000 }));
+    // The resumed agent is about to find it decided and go on: nothing here is a person's to do.
+    expect(await onlyPeopleLeft(store, 'r7')).toBe(false);
+    expect(await store.getApproval('q7')).toMatchObject({ status: 'expired', answer: { by: 'baton' } });
   });
 
   it('with workers, sees only people when the agents not waiting are queued behind worker slots that waiting agents hold', async () => {
@@ -331,7 +344,7 @@ describe('detach on wait', () => {
     await store.savePhase({ runId: 'r3', id: 'p', status: 'running' });
     await agent('asker', 'running');
     await agent('queued', 'running');
-    await store.saveApproval(request({ id: 'q4', runId: 'r3', agentId: 'asker' }));
+    await store.saveApproval(request({ id: 'q4', runId: 'r3', agentId: 'asker', deadline: inAnHour }));
     // What the queue holds, as QueueExecutor.holders reads it from BullMQ.
     let running = [{ runId: 'r3', agentId: 'asker' }];
     const workers = { holders: () => Promise.resolve({ queued: new Set(['queued']), running }) };
@@ -353,11 +366,11 @@ describe('detach on wait', () => {
     await store.savePhase({ runId: 'r5', id: 'p', status: 'running' });
     await store.saveAgent(agentRecord({ runId: 'r5', id: 'asker', status: 'running' }));
     await store.saveAgent(agentRecord({ runId: 'r5', id: 'queued', status: 'running' }));
-    await store.saveApproval(request({ id: 'q5', runId: 'r5', agentId: 'asker' }));
+    await store.saveApproval(request({ id: 'q5', runId: 'r5', agentId: 'asker', deadline: inAnHour }));
     // Many requests of other runs wait for people too: none of them is any business of this watcher.
     for (let i = 0; i < 50; i++)
-      await store.saveApproval(request({ id: `many${i}`, runId: `elsewhere${i}`, agentId: 'x' }));
-    await store.saveApproval(request({ id: 'q6', runId: 'r6', agentId: 'other-asker' }));
+      await store.saveApproval(request({ id: `many${i}`, runId: `elsewhere${i}`, agentId: 'x', deadline: inAnHour }));
+    await store.saveApproval(request({ id: 'q6', runId: 'r6', agentId: 'other-asker', deadline: inAnHour }));
     const running = [
       { runId: 'r5', agentId: 'asker' },
       { runId: 'r6', agentId: 'other-asker' },
@@ -397,12 +410,12 @@ describe('detach on wait', () => {
     await store.savePhase({ runId: 'r2', id: 'ops', status: 'running' });
     await agent('writer', 'succeeded', 'edit');
     await agent('asker', 'running', 'ops');
-    await store.saveApproval(request({ id: 'q2', runId: 'r2', agentId: 'asker' }));
+    await store.saveApproval(request({ id: 'q2', runId: 'r2', agentId: 'asker', deadline: inAnHour }));
     // edit's agents are done but the phase is not: its merge (and verify) runs without anyone.
     expect(await onlyPeopleLeft(store, 'r2')).toBe(false);
     // Held by its own `after` gate, it waits for a person too.
     await store.saveApproval({
-      ...request({ id: 'q3', runId: 'r2', kind: 'phase.after', phaseId: 'edit' }),
+      ...request({ id: 'q3', runId: 'r2', kind: 'phase.after', phaseId: 'edit', deadline: inAnHour }),
       agentId: undefined,
     });
     expect(await onlyPeopleLeft(store, 'r2')).toBe(true);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../store/index.js';
-import { DEFAULT_POLL_MS } from './requests.js';
+import { DEFAULT_POLL_MS, expireOverdue } from './requests.js';
 
 /** An agent's job: the run and agent it belongs to. */
 export interface JobOwner {
@@ -36,11 +36,14 @@ export async function onlyPeopleLeft(
   slots: SlotsWaitedFor = {},
   holds = new WorkerHolds(store),
 ): Promise<boolean> {
-  const [pending, agents, phases] = await Promise.all([
+  const [listed, agents, phases] = await Promise.all([
     store.listApprovals({ runId, status: 'pending' }),
     store.listAgents(runId),
     store.listPhases(runId),
   ]);
+  // A request whose deadline passed while no orchestrator ran waits for nobody: its agent, resumed,
+  // finds it decided (denied, or failed) and goes on.
+  const pending = (await expireOverdue(store, listed, Date.now())).filter((r) => r.status === 'pending');
   if (pending.length === 0) return false;
   const waiting = new Set(pending.map((request) => request.agentId));
   const started = new Set(phases.filter((phase) => phase.status === 'running').map((phase) => phase.id));

@@ -1,5 +1,5 @@
 export { ApprovalDesk, webhookNotificationsSettled } from './gate.js';
-export { answerApproval, approvalId } from './requests.js';
+export { answerApproval, approvalId, expireOverdue } from './requests.js';
 export { agentPermissions } from './policy.js';
 export { PhaseGates } from './phase-gate.js';
 export { untilOnlyPeopleLeft } from './detach.js';

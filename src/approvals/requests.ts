@@ -115,6 +115,21 @@ function notAnswerable(id: string, existing: ApprovalRecord | undefined): string
   return `Approval request ${id} is ${existing.status} already (by ${existing.answer?.by ?? 'someone'} at ${at}). ${list}`;
 }
 
+/**
+ * `requests` as they stand once those past their deadline are marked expired: decided already,
+ * though no waiter was there to mark them (the orchestrator was gone), so none is shown or counted as
+ * waiting for a person.
+ */
+export async function expireOverdue(store: Store, requests: ApprovalRecord[], now: number): Promise<ApprovalRecord[]> {
+  return Promise.all(
+    requests.map(async (request) =>
+      request.status === 'pending' && now >= request.deadline
+        ? ((await expire(store, request.id, now)) ?? (await store.getApproval(request.id)) ?? request)
+        : request,
+    ),
+  );
+}
+
 /** Marks a request past its deadline expired; undefined when an answer came first. */
 function expire(store: Store, id: string, now: number): Promise<ApprovalRecord | undefined> {
   return store.saveApprovalDecision({

@@ -1,4 +1,4 @@
-import { answerApproval } from '../approvals/index.js';
+import { answerApproval, expireOverdue } from '../approvals/index.js';
 import { BatonError, ErrorCodes, type ApprovalRecord } from '../core/index.js';
 import { currentActor } from '../observability/index.js';
 import { currentRunStatus } from '../orchestrator/index.js';
@@ -8,8 +8,10 @@ import { fullRunId, storeWhere, tenantScopeOf } from './run-id.js';
 
 /** How long until the deadline, in words a person reads at a glance. */
 function timeLeft(deadline: number, now: number): string {
-  const minutes = Math.round((deadline - now) / 60_000);
-  if (minutes <= 0) return 'deadline passed';
+  const seconds = Math.floor((deadline - now) / 1000);
+  if (seconds <= 0) return 'deadline passed';
+  if (seconds < 60) return `${seconds} s left`;
+  const minutes = Math.floor(seconds / 60);
   return minutes < 90 ? `${minutes} min left` : `${Math.round(minutes / 60)} h left`;
 }
 
@@ -33,16 +35,21 @@ export async function approvalsCommand(
         ErrorCodes.runNotFound,
         `No run with id ${runId} ${scope.tenant ? `for tenant ${scope.tenant}` : storeWhere(config)}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,
       );
-    const requests = await scope.listApprovals({
-      ...(runId !== undefined ? { runId } : {}),
-      ...(options.all ? {} : { status: 'pending' as const }),
-    });
+    const now = Date.now();
+    const listed = await expireOverdue(
+      store,
+      await scope.listApprovals({
+        ...(runId !== undefined ? { runId } : {}),
+        ...(options.all ? {} : { status: 'pending' as const }),
+      }),
+      now,
+    );
+    const requests = options.all ? listed : listed.filter((r) => r.status === 'pending');
     if (options.json) {
       output.stdout.write(`${JSON.stringify(requests)}\n`);
       return 0;
     }
     if (requests.length === 0) output.stdout.write('Nothing waits for approval.\n');
-    const now = Date.now();
     for (const request of requests) {
       const state =
         request.status === 'pending' ? '' : `  [${request.status}${request.answer ? ` by ${request.answer.by}` : ''}]`;

@@ -110,7 +110,8 @@ function subjects(call: ToolCall, restricting = false): string[] {
   if (call.tool === 'Bash') return (restricting ? commandsToRestrict : splitShellCommands)(textOf(call.input.command));
   if (call.tool === 'WebFetch') {
     const url = textOf(call.input.url);
-    return [URL.canParse(url) ? `domain:${new URL(url).hostname}` : ''];
+    // `example.com.` (fully qualified) reaches the same host as `example.com`: the rule must hold for both.
+    return [URL.canParse(url) ? `domain:${new URL(url).hostname.replace(/\.+$/, '')}` : ''];
   }
   const key = pathKeys.find((k) => typeof call.input[k] === 'string');
   const path = resolve(call.cwd, key ? String(call.input[key]) : call.cwd);

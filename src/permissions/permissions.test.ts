@@ -217,8 +217,16 @@ describe('permission rules', () => {
       ['https://example.org/', 'deny'],
       ['https://evilexample.org/', 'deny'],
       ['https://example.org.evil.io/', 'deny'],
+      ['https://docs.example.com./a', 'allow'],
     ])
       expect(decideToolCall(hosts, call('WebFetch', { url })).behavior, url).toBe(behavior);
+    // A host written fully qualified (a trailing dot) is the same host: a deny holds for it too.
+    const denied = policy({
+      allow: ['WebFetch'],
+      deny: ['WebFetch(domain:example.com)', 'WebFetch(domain:*.internal)'],
+    });
+    for (const url of ['https://example.com./admin', 'https://EXAMPLE.com../', 'https://db.internal./'])
+      expect(decideToolCall(denied, call('WebFetch', { url })).behavior, url).toBe('deny');
   });
 
   it('takes a * at the end of an MCP tool name as a prefix, and refuses it where it could never match', () => {
