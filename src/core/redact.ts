@@ -106,6 +106,8 @@ export function redactNamedValues(text: string): string {
   );
 }
 
+const jsonEscaped = (value: string): string => JSON.stringify(value).slice(1, -1);
+
 /**
  * Removes secrets from text before it is logged, stored or shown: the values of secret-looking
  * environment variables and of MCP server env and headers (by value, so a key is caught wherever it
@@ -116,7 +118,12 @@ export class SecretRedactor {
 
   constructor(secrets: Iterable<string>) {
     // Longest first, so a secret containing another is replaced whole; short values are too common to scrub.
-    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 8))].sort((a, b) => b.length - a.length);
+    // Each also as JSON spells it, once and twice over (a tool call's input is JSON text, at times
+    // inside JSON): a value with a quote, backslash or control character looks different there.
+    const spellings = [...secrets]
+      .filter((s) => s.length >= 8)
+      .flatMap((s) => [s, jsonEscaped(s), jsonEscaped(jsonEscaped(s))]);
+    this.secrets = [...new Set(spellings)].sort((a, b) => b.length - a.length);
   }
 
   /** Secrets from an environment (by variable name) plus any values marked secret by the caller. */

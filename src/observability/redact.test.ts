@@ -138,6 +138,15 @@ describe('the one redaction rule', () => {
       expect([name, isSecretName(name)]).toEqual([name, false]);
   });
 
+  it('hides a secret with quotes, backslashes or control characters also as JSON spells it (a tool input preview)', () => {
+    const awkward = new SecretRedactor(['Qx7"quoted\\slash-pw42', 'tab\tseparated-secret']);
+    const input = { command: `printf '%s' 'Qx7"quoted\\slash-pw42'`, note: 'tab\tseparated-secret' };
+    const preview = JSON.stringify(input);
+    expect(awkward.redact(preview)).not.toMatch(/quoted|separated/);
+    expect(awkward.redact(JSON.stringify({ input: preview }))).not.toMatch(/quoted|separated/);
+    expect(awkward.redact(preview)).toBe(JSON.stringify({ command: `printf '%s' '[REDACTED]'`, note: '[REDACTED]' }));
+  });
+
   it('hides URL passwords and known key shapes, keeping the rest of the URL', () => {
     expect(redactShapes('redis://:hunter2@redis.internal:6379/0 and rediss://u:p%40ss@h/1 and http://host/a@b')).toBe(
       'redis://:***@redis.internal:6379/0 and rediss://u:***@h/1 and http://host/a@b',
