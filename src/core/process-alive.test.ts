@@ -15,6 +15,23 @@ describe('processAlive', () => {
     expect(processAlive(child.pid!)).toBe(false);
   });
 
+  it.runIf(process.platform === 'linux')('is false for a zombie: killed, not yet reaped by its parent', async () => {
+    // The shell becomes `sleep 60` (exec), which never reaps its `sleep 0.3` child.
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 60']);
+    try {
+      const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+      const zombie = Number(line.toString().trim());
+      for (let waited = 0; !readFileSync(`/proc/${zombie}/stat`, 'utf8').includes(') Z '); waited += 10) {
+        if (waited > 10_000) throw new Error('the child never became a zombie');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(processAlive(zombie)).toBe(false);
+      expect(processAlive(parent.pid!)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   it('is true for pid 1, which always exists (as a user other than root, signalling it is EPERM)', () => {
     expect(processAlive(1)).toBe(true);
   });

@@ -1,13 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Whether a process of this host with this pid exists (signal 0 checks without signalling). */
+/**
+ * Whether a process of this host with this pid exists and runs (signal 0 checks without signalling).
+ * A zombie — killed, not yet reaped by its parent — answers signal 0 but will never act again.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it is there, only not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return statFieldsOf(pid)[0] === 'Z';
+  } catch {
+    return false; // no /proc (macOS): signal 0 is all there is to go by
   }
 }
 
