@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { day, durationMs, hour, intRange, minute, second, tenantNameSchema, usdAmount } from '../core/index.js';
-import { mcpServerSchema } from '../mcp/index.js';
+import { mcpServersSchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
 
 function isRedisUrl(value: string): boolean {
@@ -61,7 +61,7 @@ export const configSchema = z
     /** How long agents' tool-call records are kept (days). */
     tool_call_retention_days: intRange(1, 36_500).default(30),
     /** MCP servers available to every workflow, in `.mcp.json` shape (lowest precedence). */
-    mcp_servers: z.record(z.string(), mcpServerSchema).default({}),
+    mcp_servers: mcpServersSchema.default({}),
     /** A `claude` executable to use instead of the one bundled with the Agent SDK. */
     claude_path: z.string().min(1).optional(),
     /** Port of the Context Bridge (`baton bridge`) on `bridge_host`. */

@@ -1,11 +1,10 @@
-import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, validateData } from '../core/index.js';
-import { mcpServerSchema } from './catalog.js';
+import { mcpServersSchema } from './catalog.js';
 
 const problems = (servers: Record<string, unknown>): string => {
   try {
-    validateData(z.record(z.string(), mcpServerSchema), servers, {
+    validateData(mcpServersSchema, servers, {
       source: 'workflow.yaml',
       code: ErrorCodes.workflowInvalid,
       what: 'Workflow',
@@ -16,7 +15,14 @@ const problems = (servers: Record<string, unknown>): string => {
   }
 };
 
-describe('mcpServerSchema', () => {
+describe('mcpServersSchema', () => {
+  it('refuses a server name that could leave data_dir or overflow a file name (it names a file there)', () => {
+    for (const name of ['../../../escaped/x', 'a/b', '.hidden', '', 'm'.repeat(65), 'two words'])
+      expect(problems({ [name]: { command: 'node' } }), name).toMatch(/invalid key: an MCP server name/);
+    for (const name of ['memory', 'server-everything', 'github.com', 'fs_2'])
+      expect(problems({ [name]: { command: 'node' } }), name).toBe('');
+  });
+
   it('names the field a stdio or remote entry gets wrong, not only "invalid input"', () => {
     expect(problems({ bad: { command: 'node', scope: 'everyone' } })).toContain(
       'bad.scope: expected one of "run", "agent"',

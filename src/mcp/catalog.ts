@@ -108,7 +108,21 @@ export interface CatalogServer {
 /** Every MCP server a run may use, by name. Later sources override earlier ones. */
 export type McpCatalog = ReadonlyMap<string, CatalogServer>;
 
-const mcpJsonSchema = z.object({ mcpServers: z.record(z.string(), mcpServerSchema).default({}) }).passthrough();
+/**
+ * An MCP server's name: it becomes part of its tools' names (`mcp__<name>__<tool>`) and of files under
+ * data_dir (its recorded tool list), so it is held to what both can carry — never a path.
+ */
+export const mcpServerNameSchema = z
+  .string()
+  .max(64, { message: 'an MCP server name has at most 64 characters' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+    message: 'an MCP server name uses letters, digits, "-", "_" and ".", starting with a letter or digit',
+  });
+
+/** MCP servers by name, as `.mcp.json`, a workflow and baton.config declare them. */
+export const mcpServersSchema = z.record(mcpServerNameSchema, mcpServerSchema);
+
+const mcpJsonSchema = z.object({ mcpServers: mcpServersSchema.default({}) }).passthrough();
 
 /** Reads a project's `.mcp.json` (Claude Code's format), if there is one. */
 export function readMcpJson(path: string): Record<string, McpServerEntry> {

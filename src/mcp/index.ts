@@ -1,4 +1,4 @@
-export { buildCatalog, mcpServerSchema } from './catalog.js';
+export { buildCatalog, mcpServersSchema } from './catalog.js';
 export type { McpCatalog, McpLaunchConfig, McpServerEntry } from './catalog.js';
 export { analyzeRequirements } from './requirements.js';
 export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js';

@@ -9,7 +9,7 @@ import {
   usdAmount,
   wrongTypeSays,
 } from '../core/index.js';
-import { mcpServerSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
+import { mcpServersSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 import { permissionsSchema, ruleSchema } from '../permissions/index.js';
 import { outputSchemaProblem } from './output-schema.js';
 import { referenceProblems } from './references.js';
@@ -235,7 +235,7 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
       /** The whole run's USD budget: a warning at 80 %, every agent stopped at 100 %. */
       budgetUsd: usdAmount.optional(),
       defaults: z.object(agentSettings).strict().optional(),
-      mcpServers: z.record(z.string(), mcpServerSchema).optional(),
+      mcpServers: mcpServersSchema.optional(),
       context: z
         .object({
           /** Default for every agent: all, summary, filtered (default) or none. */
