@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { redactNamedValues } from '../core/index.js';
 import { bashSpecifierMatches, commandsToRestrict, hidesCommands, splitShellCommands } from './shell.js';
@@ -98,7 +98,10 @@ function pathMatches(pattern: string, path: string, call: ToolCall): boolean {
     if (rel.startsWith('..') || isAbsolute(rel)) return false;
     // The directory itself (a Grep or Glob over it): covered by a rule covering everything in it.
     if (rel === '') return glob.replace(/(\/\*\*)+$/, '') === '**';
-    return globMatcher(glob)(rel);
+    // Like .gitignore, a pattern that matches a directory (`secrets`, `./secrets/`) covers all in it.
+    const matches = globMatcher(glob.replace(/\/+$/, ''));
+    const parts = rel.split(sep);
+    return parts.some((_, i) => matches(parts.slice(0, i + 1).join('/')));
   });
 }
 

@@ -153,6 +153,20 @@ describe('permission rules', () => {
     ).toBe('allow');
   });
 
+  it('takes a rule naming a directory, as .gitignore does, to cover everything in it', () => {
+    const read = (file_path: string): ToolCall => ({ tool: 'Read', input: { file_path }, cwd });
+    for (const rule of ['Read(secrets)', 'Read(./secrets)', 'Read(secrets/)', 'Read(./secrets/)']) {
+      const rules = policy({ deny: [rule] });
+      for (const file of ['secrets/key.pem', 'secrets/deep/er/key.pem', '/repo/secrets'])
+        expect(decideToolCall(rules, read(file)), `${rule} ${file}`).toMatchObject({ behavior: 'deny', rule });
+      expect(decideToolCall(rules, read('secrets-not/key.pem')).behavior, rule).toBe('allow');
+    }
+    // Without a slash, at any depth, like .gitignore: a node_modules folder anywhere.
+    const anyDepth = policy({ deny: ['Read(node_modules)'] });
+    expect(decideToolCall(anyDepth, read('pkg/a/node_modules/x/index.js')).behavior).toBe('deny');
+    expect(decideToolCall(anyDepth, read('pkg/a/src/index.js')).behavior).toBe('allow');
+  });
+
   it('matches file rules with globs relative to the working directory, home or root', () => {
     const rules = policy({
       allow: ['Edit(src/**)'],
