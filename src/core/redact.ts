@@ -5,7 +5,7 @@
  */
 
 /** A word of a name (GITHUB_TOKEN, x-api-key, dbPassword) that makes its value a secret. */
-const secretWord = /token|secret|passw|credential|apikey|privatekey|^auth$|^authorization$|^cookie$/;
+const secretWord = /token|secret|passw|credential|apikey|privatekey|^auth$|^authorization$|^cookie$|^pass$|^pwd$/;
 
 export const REDACTED = '[REDACTED]';
 /** A URL's password becomes this, so the URL still reads (and parses) as one. */
@@ -20,7 +20,8 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
   // scheme://user:password@host (redis://:pw@host included): the password only. No shape reaches past a
   // quote, so a URL inside JSON text ends with its string and the JSON stays valid.
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"']*:)[^\s/@"']+@/gi, `$1${URL_PASSWORD_MASK}@`],
+  // The password runs to the last `@` before the host, as a URL parser reads it (`:p@ss@host`).
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"']*:)[^\s/"']+@/gi, `$1${URL_PASSWORD_MASK}@`],
   // A URL's query parameter named like a secret (?token=…, &api_key=…, and in a URL a bare key= or a
   // signature, sig=): a webhook's or collector's key.
   [
@@ -34,6 +35,12 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [/\b(hooks\.slack\.com\/services\/)[A-Za-z0-9/_-]+/g, `$1${REDACTED}`],
   [/\b(discord(?:app)?\.com\/api\/webhooks\/)[^\s?#"']+/g, `$1${REDACTED}`],
 ];
+
+/**
+ * An environment variable named for a key or password at its end (`OPENAI_KEY`, `DEPLOY_KEY`,
+ * `DB_PASS`): secret there, though a field or header named so (`jobKey`, `orderKey`) is not.
+ */
+const secretEnvSuffix = /_(KEY|PASS|PWD)$/i;
 
 /** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
 const onlyReferences = /^(Bearer |Basic )?(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*)+$/;
@@ -129,7 +136,7 @@ export class SecretRedactor {
   /** Secrets from an environment (by variable name) plus any values marked secret by the caller. */
   static fromEnvironment(env: NodeJS.ProcessEnv, marked: Iterable<string> = []): SecretRedactor {
     const fromEnv = Object.entries(env)
-      .filter(([name, value]) => value !== undefined && isSecretName(name))
+      .filter(([name, value]) => value !== undefined && (isSecretName(name) || secretEnvSuffix.test(name)))
       .map(([, value]) => value as string);
     return new SecretRedactor([...fromEnv, ...marked]);
   }

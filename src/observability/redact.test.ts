@@ -147,9 +147,24 @@ describe('the one redaction rule', () => {
     expect(awkward.redact(preview)).toBe(JSON.stringify({ command: `printf '%s' '[REDACTED]'`, note: '[REDACTED]' }));
   });
 
+  it('takes environment variables named for a key or password at their end as secret, not fields so named', () => {
+    const env = { OPENAI_KEY: 'openai-literal-7777', DB_PASS: 'db-pass-literal-88', HOME: '/home/someone' };
+    const fromEnv = SecretRedactor.fromEnvironment(env);
+    expect(fromEnv.redact('openai-literal-7777 db-pass-literal-88 /home/someone')).toBe(
+      '[REDACTED] [REDACTED] /home/someone',
+    );
+    expect(isSecretName('pass')).toBe(true);
+    for (const name of ['jobKey', 'orderKey', 'key', 'passed', 'compass'])
+      expect([name, isSecretName(name)]).toEqual([name, false]);
+  });
+
   it('hides URL passwords and known key shapes, keeping the rest of the URL', () => {
     expect(redactShapes('redis://:hunter2@redis.internal:6379/0 and rediss://u:p%40ss@h/1 and http://host/a@b')).toBe(
       'redis://:***@redis.internal:6379/0 and rediss://u:***@h/1 and http://host/a@b',
+    );
+    // A raw `@` in the password: the parser takes the last one before the host, so the mask does too.
+    expect(redactShapes('redis://:Pw@with@127.0.0.1:1/0 then http://u:a@b@h/x')).toBe(
+      'redis://:***@127.0.0.1:1/0 then http://u:***@h/x',
     );
     expect(redactShapes('github_pat_11ABCDEFG0123456789_abcdefghijkl xoxb-123456789012-abcdef')).toBe(
       '[REDACTED] [REDACTED]',
