@@ -25,6 +25,7 @@ beforeAll(async () => {
     bridge: () => endpoint,
     openKnowledge: () => openKnowledgeGraph({ dataDir: dir }),
     runId: 'run-1',
+    redact: (text) => text.replaceAll('kg-secret-0123456789', '[REDACTED]'),
   });
   closeServer = close;
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -93,6 +94,22 @@ describe("Baton's MCP server", () => {
     const answer = await call('query_knowledge', { question: 'decisions about src/auth/cache.ts' });
     expect(answer.isError).toBeFalsy();
     expect(answer.content[0]!.text).toContain('Cache tokens for one hour');
+  });
+
+  it('add_knowledge keeps no secret: what the agent records is redacted before the graph stores it', async () => {
+    await call('add_knowledge', {
+      kind: 'finding',
+      text: 'The staging key is kg-secret-0123456789',
+      about: ['config/kg-secret-0123456789.env'],
+    });
+    const graph = await openKnowledgeGraph({ dataDir: dir });
+    try {
+      const stored = JSON.stringify(await graph.findEntities({}));
+      expect(stored).toContain('The staging key is [REDACTED]');
+      expect(stored).not.toContain('kg-secret-0123456789');
+    } finally {
+      await graph.close();
+    }
   });
 
   it('an IDE tool without a running bridge answers with an error the agent can act on', async () => {

@@ -21,6 +21,8 @@ export interface BatonMcpServerOptions {
    * and tenant only, whatever the agent asks (no run or agent arguments), and see only its tenant's facts.
    */
   scope?: AgentScope & { runTenant: RunTenant };
+  /** Takes secrets out of what an agent records, before it is stored: the graph keeps no secret. */
+  redact?: (text: string) => string;
 }
 
 /** Who an agent works for: set by Baton in the environment of the `baton` MCP server it gives the agent. */
@@ -205,10 +207,11 @@ function registerKnowledgeTools(
         const run = scope ? scope.runId : (runId ?? options.runId);
         const agent = scope ? scope.agentId : (agentId ?? options.agentId);
         const { addKnowledge } = await knowledgeModule();
+        const redact = options.redact ?? ((value: string) => value);
         const entity = await addKnowledge(await knowledge(), {
           kind,
-          text: body,
-          ...(about ? { about } : {}),
+          text: redact(body),
+          ...(about ? { about: about.map(redact) } : {}),
           ...(run ? { runId: run } : {}),
           ...(agent ? { agentId: agent } : {}),
         });

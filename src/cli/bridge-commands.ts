@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
 import { type Output } from './commands.js';
-import { effectiveConfig, openConfiguredStore, type StoreOptions } from '../api/index.js';
+import { effectiveConfig, mcpSetup, openConfiguredStore, type StoreOptions } from '../api/index.js';
 
 /** A signal aborted by the first SIGINT or SIGTERM: how the long-running commands stop. */
 function untilStopped(): AbortSignal {
@@ -120,7 +120,7 @@ export async function bridgeWatchCommand(
 export async function mcpServerCommand(options: StoreOptions): Promise<number> {
   const config = effectiveConfig(options);
   const { locateBridge, serveBatonMcpStdio } = await import('../bridge/index.js');
-  const { agentScopeEnv } = await import('../mcp/index.js');
+  const { agentScopeEnv, catalogFor, mcpSecretValues } = await import('../mcp/index.js');
   const runId = process.env[agentScopeEnv.runId];
   const tenant = process.env[agentScopeEnv.tenant];
   // Baton scopes the server it gives an agent to that agent's run and tenant; the run's tenant is read from the store.
@@ -135,8 +135,13 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
           runTenant: async (id: string) => (await store.getRun(id))?.tenant,
         }
       : undefined;
+  // What an agent records is kept without the secrets this process can know: its environment's (the
+  // agent's own env among them) and the values of the MCP servers the config and project declare.
+  const servers = catalogFor(mcpSetup(config, [process.cwd()], process.cwd()));
+  const redactor = SecretRedactor.fromEnvironment(process.env, mcpSecretValues(servers, process.env, config.data_dir));
   await serveBatonMcpStdio({
     ...(scope ? { scope } : {}),
+    redact: (text) => redactor.redact(text),
     bridge: () => locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port }),
     openKnowledge: async () =>
       (await import('../knowledge/index.js')).openKnowledgeGraph({
