@@ -6,7 +6,7 @@ import { useTempStore } from '../../test/support/temp-store.js';
 import { ErrorCodes, isBatonError } from '../core/index.js';
 import type { RunRecord } from '../store/index.js';
 import { ALIVE_STALE_MS } from './alive.js';
-import { currentRunStatus, resumableRun, resumeElsewhereWarning } from './resume.js';
+import { currentRunStatus, loadResumedRun, resumableRun, resumeElsewhereWarning } from './resume.js';
 
 const running = { id: 'run-1', status: 'running' as const, createdAt: Date.now() };
 const temp = useTempStore('baton-resume-');
@@ -74,6 +74,22 @@ describe('resumableRun', () => {
     expect(isBatonError(error) && error.code).toBe(ErrorCodes.runNotResumable);
     expect((error as Error).message).toMatch(
       /^Run r1 is running on build-7 \(pid 4242\), last heard from [56] s ago; stop it with: baton cancel r1\./,
+    );
+  });
+
+  it('lets one of two resumes started at once drive the run; the other is refused, naming it', async () => {
+    await temp.store.saveRun(stored({ id: 'twice', status: 'failed', resumes: 2 }));
+    const started = { status: 'running' as const, pid: process.pid, host: hostname(), startedAt: Date.now() };
+    const outcomes = await Promise.allSettled([
+      loadResumedRun(temp.store, 'twice', started),
+      loadResumedRun(temp.store, 'twice', started),
+    ]);
+    const [won] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const [lost] = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
+    expect(won?.run.resumes).toBe(3);
+    expect(isBatonError(lost) && lost.code).toBe(ErrorCodes.runNotResumable);
+    expect(lost!.message).toBe(
+      'Run twice is being resumed by another baton process already; follow it with: baton status twice',
     );
   });
 

@@ -122,6 +122,12 @@ export async function loadResumedRun(
   const stored = await store.getRun(runId);
   if (!stored)
     throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
+  // Two `--resume` started at once both find the run resumable: only the one that claims it goes on.
+  if (!(await store.claimResume(runId, stored.resumes ?? 0)))
+    throw new BatonError(
+      ErrorCodes.runNotResumable,
+      `Run ${runId} is being resumed by another baton process already; follow it with: baton status ${runId}`,
+    );
   const { error: _previousError, finishedAt: _finishedAt, ...rest } = stored;
   // A `baton cancel` that stopped the run before must not stop it again (nor make workers refuse its agents).
   await store.clearCancel(runId);

@@ -176,6 +176,16 @@ return 1`,
 redis.call('HSET', KEYS[1], 'cancel', '1')
 return 1`,
   },
+  // The run's resumes counted in a field of their own, compared and set at once. A run copied in by
+  // `baton migrate` has none yet: its first claim is taken as seen by its caller (the record's count).
+  batonClaimResume: {
+    numberOfKeys: 1,
+    lua: `if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+local current = redis.call('HGET', KEYS[1], 'resumes')
+if current and current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'resumes', ARGV[2])
+return 1`,
+  },
   // Only on a run that exists: a late beat must not leave a stray hash behind a deleted run.
   batonMarkAlive: {
     numberOfKeys: 1,
@@ -210,6 +220,8 @@ declare module 'ioredis' {
     batonSaveInOrder(records: string, order: string, id: string, json: string): Result<null, Context>;
     /** Flags a run for cancelling. 1 when the run exists. */
     batonRequestCancel(run: string): Result<0 | 1, Context>;
+    /** Sets the run's `resumes` field to ARGV[2] when it is ARGV[1] or unset. 1 when claimed. */
+    batonClaimResume(run: string, seen: string, next: string): Result<0 | 1, Context>;
     /** Sets the run's `alive` field to the time given, when the run exists. */
     batonMarkAlive(run: string, at: string): Result<0 | 1, Context>;
     /**
@@ -710,6 +722,15 @@ export class RedisStore implements Store {
 
   async requestCancel(runId: string): Promise<boolean> {
     return (await this.redis.batonRequestCancel(this.keys.run(runId))) === 1;
+  }
+
+  async claimResume(runId: string, seenResumes: number): Promise<boolean> {
+    const claimed = await this.redis.batonClaimResume(
+      this.keys.run(runId),
+      String(seenResumes),
+      String(seenResumes + 1),
+    );
+    return claimed === 1;
   }
 
   async markRunAlive(runId: string, at: number): Promise<void> {

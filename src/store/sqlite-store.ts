@@ -515,6 +515,7 @@ export class SqliteStore implements Store {
                             ORDER BY seq DESC LIMIT @limit) ORDER BY seq`),
       pruneAudit: prepare('DELETE FROM audit_events WHERE at < ?'),
       requestCancel: prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?'),
+      claimResume: prepare('UPDATE runs SET resumes = @next WHERE id = @id AND COALESCE(resumes, 0) = @seen'),
       isCancelRequested: prepare('SELECT cancel_requested FROM runs WHERE id = ?'),
       clearCancel: prepare('UPDATE runs SET cancel_requested = 0 WHERE id = ?'),
       markRunAlive: prepare('UPDATE runs SET alive_at = ? WHERE id = ?'),
@@ -885,6 +886,10 @@ export class SqliteStore implements Store {
 
   async requestCancel(runId: string): Promise<boolean> {
     return this.statements.requestCancel!.run(runId).changes > 0;
+  }
+
+  async claimResume(runId: string, seenResumes: number): Promise<boolean> {
+    return this.statements.claimResume!.run({ id: runId, seen: seenResumes, next: seenResumes + 1 }).changes > 0;
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {

@@ -139,6 +139,22 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.isCancelRequested('r1')).toBe(true);
     });
 
+    it('lets exactly one of several processes claim the next resume of a run', async () => {
+      await store.saveRun(run('claimed', { status: 'running' }));
+      const claims = await Promise.all([0, 1, 2, 3].map(() => store.claimResume('claimed', 0)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // The winner saves the run with its count; the next resume claims from there.
+      await store.saveRun(run('claimed', { status: 'running', resumes: 1 }));
+      expect(await store.claimResume('claimed', 0)).toBe(false);
+      expect(await store.claimResume('claimed', 1)).toBe(true);
+      expect(await store.claimResume('claimed', 1)).toBe(false);
+      expect(await store.claimResume('missing', 0)).toBe(false);
+      // A run saved with resumes already (copied by baton migrate) is claimed from its own count.
+      await store.saveRun(run('copied', { status: 'running', resumes: 3 }));
+      expect(await store.claimResume('copied', 3)).toBe(true);
+      expect(await store.claimResume('copied', 3)).toBe(false);
+    });
+
     it("keeps when a run's orchestrator was last alive, which saving the run never changes", async () => {
       await store.saveRun(run('alive', { status: 'running' }));
       expect((await store.getRun('alive'))?.aliveAt).toBeUndefined();

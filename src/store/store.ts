@@ -460,6 +460,11 @@ export interface Store {
   isCancelRequested(runId: string): Promise<boolean>;
   /** Takes a run's cancel request back: a resumed run is not stopped by the cancel that ended it before. */
   clearCancel(runId: string): Promise<void>;
+  /**
+   * Claims the next resume of a run that had `seenResumes` resumes (its `resumes`, 0 for none):
+   * atomically, so of several processes resuming it at once exactly one gets true and drives it.
+   */
+  claimResume(runId: string, seenResumes: number): Promise<boolean>;
 
   close(): Promise<void>;
 
