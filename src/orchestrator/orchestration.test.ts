@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireProgram } from '../../test/support/programs.js';
+import { gitIn, makeRepo } from '../../test/support/git-repo.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { FakeRuntime, type AgentSpec, type AttemptOutcome, type FakeBehaviour } from '../agents/index.js';
 import { defaultConfig, type BatonConfig } from '../config/index.js';
@@ -932,6 +933,29 @@ describe.runIf(requireProgram('git'))('orchestration: worktrees', () => {
       expect(summary.phases[0]!.agents.map((a) => a.workspace?.branch)).toEqual(agents.map((a) => a.workspace!.branch));
     } finally {
       rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it("a worktree phase after a merged phase of another repository starts at its own repository's HEAD", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-repos-'));
+    try {
+      const heads = ['backend', 'frontend'].map((name) => {
+        const repo = join(dir, name);
+        makeRepo(repo, { 'README.md': `${name}\n` });
+        return gitIn(repo)('rev-parse', 'HEAD');
+      });
+      const yaml = `version: 1\nname: two-repos\nphases:
+  - { id: api, workspace: worktree, repo: ${join(dir, 'backend')}, merge: {}, agents: [{ id: be, prompt: edit }] }
+  - { id: web, dependsOn: [api], workspace: worktree, repo: ${join(dir, 'frontend')}, agents: [{ id: fe, prompt: edit }] }\n`;
+      const summary = await start(yaml, (spec) => {
+        writeFileSync(join(spec.cwd, `${spec.agentId}.txt`), 'work\n');
+        return { text: 'edited' };
+      }).result;
+      expect(summary.status).toBe('succeeded');
+      const fe = (await temp.store.listAgents(summary.runId)).find((a) => a.id === 'fe')!;
+      expect(fe.workspace?.baseCommit).toBe(heads[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -149,8 +149,13 @@ async function worktreeFor(ctx: RunContext, where: InstanceContext, record: Agen
 function phaseBase(ctx: RunContext, phase: PhaseSpec): Promise<string> {
   const settled = ctx.worktreeBases.get(phase.id);
   if (settled) return settled;
+  const repoOf = (spec: PhaseSpec | undefined): string => resolve(ctx.workflowDir, spec?.repo ?? '.');
+  // Only a merged phase of the same repository: another repository's integration head is no commit here.
+  const sameRepo = ctx
+    .inheritedPhases(phase.id)
+    .filter((id) => repoOf(ctx.workflow.phases.find((p) => p.id === id)) === repoOf(phase));
   const base = (async () => {
-    const merged = await integrationHead(ctx.store, ctx.runId, ctx.inheritedPhases(phase.id));
+    const merged = await integrationHead(ctx.store, ctx.runId, sameRepo);
     const started = ctx.records.all().find((a) => a.phaseId === phase.id && a.workspace?.baseCommit);
     return (
       merged ?? started?.workspace?.baseCommit ?? (await repositoryHead(resolve(ctx.workflowDir, phase.repo ?? '.')))
