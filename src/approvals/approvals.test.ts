@@ -141,6 +141,22 @@ describe('the tool gate', () => {
     ]);
   });
 
+  it("a job's gate (as on a worker, whose store has no run-wide redactor) redacts the agent's secrets it is given", async () => {
+    const secret = 'workersecret-abcdef123456';
+    const gate = ApprovalDesk.forJob(
+      temp.store,
+      { runId: 'r1', agentId: 'a1', spec: { permissions: policy } },
+      undefined,
+      new SecretRedactor([secret]),
+    )!;
+    const signal = new AbortController().signal;
+    await gate(call(`npm test -- --token ${secret}`), signal);
+    await gate(call(`rm -rf ${secret}`), signal);
+    const audit = JSON.stringify(await temp.store.listAuditEvents());
+    expect(audit).not.toContain(secret);
+    expect(audit).toContain('Bash(npm test -- --token [REDACTED])');
+  });
+
   it('asks a person for an ask rule, with secrets redacted, and passes their words on', async () => {
     const clock = manualClock();
     const desk = new ApprovalDesk({

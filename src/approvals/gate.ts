@@ -130,12 +130,14 @@ export class ApprovalDesk {
       spec: { permissions?: PermissionPolicy & { webhookUrl?: string; askAgainBefore?: number } };
     },
     clock?: Clock,
+    redactor?: SecretRedactor,
   ): ToolGate | undefined {
     const policy = job.spec.permissions;
     if (!policy) return undefined;
     const desk = new ApprovalDesk({
       store,
       ...(clock ? { clock } : {}),
+      ...(redactor ? { redactor } : {}),
       ...(policy.webhookUrl !== undefined ? { webhookUrl: policy.webhookUrl } : {}),
     });
     return desk.toolGate({ runId: job.runId, agentId: job.agentId }, policy, policy.askAgainBefore);

@@ -28,7 +28,7 @@ import type { SharedMcpTimeouts } from '../mcp/index.js';
 import type { AttemptRecord, Store } from '../store/index.js';
 import type { RunEventMap } from './events.js';
 import { closeLostAttempts, spendAdded } from './lost-attempts.js';
-import { streamRecorder } from './tool-call-records.js';
+import { agentRedactor, streamRecorder } from './tool-call-records.js';
 
 /**
  * One agent to run, as plain data: what the orchestrator hands to whoever executes it — itself, or
@@ -148,7 +148,9 @@ export async function runJobHere(job: AgentJob, deps: RunJobDeps): Promise<Agent
     timeoutMs: job.timeoutMs,
     ...(job.timeoutSetting ? { timeoutSetting: job.timeoutSetting } : {}),
     signal: deps.signal,
-    toolGate: ApprovalDesk.forJob(deps.store, job, clock),
+    // Summaries in requests and the audit trail are redacted of the agent's secrets here, where the
+    // job runs: a worker writes to the store directly, with no run-wide redactor in between.
+    toolGate: ApprovalDesk.forJob(deps.store, job, clock, agentRedactor(job, spec)),
     hooks: {
       ...attemptRecorder(job, earlier.length, deps, clock),
       ...streamRecorder(job, spec, earlier.length, deps),

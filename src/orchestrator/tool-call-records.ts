@@ -10,7 +10,7 @@ import type { AgentJob, AgentJobHooks } from './execute.js';
  * value, as the run's own redactor takes them; a worker has no other), and its MCP servers' env and headers
  * (also those of servers a worker's gateway serves in their place).
  */
-function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
+export function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
   const mcpSecrets = [
     ...Object.values(spec.mcpServers ?? {}).flatMap(launchSecretValues),
     ...(job.servedMcpSecrets ?? []),
