@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -134,6 +134,16 @@ describe('store backups', () => {
     await filledStore();
     const made = [1, 2, 3, 4].map(() => backupStore(dataDir, { keep: 2, reason: 'scheduled', now: clock }));
     expect(listBackups(dataDir)).toEqual([made[3], made[2]]);
+  });
+
+  it('never rotates out the backup taken before a restore or a schema migration', async () => {
+    await filledStore();
+    const first = backupStore(dataDir, { keep: 2, reason: 'manual', now: clock });
+    const { keptAs } = restoreStore(dataDir, first, { keep: 2, now: clock });
+    const premigration = join(dataDir, 'backups', `${storeFileName}.v3.1700000000000.bak`);
+    copyFileSync(first, premigration);
+    const routine = [1, 2, 3, 4].map(() => backupStore(dataDir, { keep: 2, reason: 'scheduled', now: clock }));
+    expect(listBackups(dataDir).sort()).toEqual([keptAs!, premigration, routine[3]!, routine[2]!].sort());
   });
 
   it('scheduled backups count from the newest backup, so runs shorter than the interval still take them', async () => {

@@ -130,8 +130,13 @@ function backupTime(path: string): number {
   return Number(/\.(\d{13})\.bak$/.exec(name)?.[1] ?? 0);
 }
 
+/**
+ * Deletes the oldest routine backups (`manual`, `scheduled`) beyond `keep`. The ones taken before a
+ * restore or a schema migration are the only way back from those, and are rare: never rotated out.
+ */
 function rotateBackups(dataDir: string, keep: number): void {
-  for (const old of listBackups(dataDir).slice(keep)) rmSync(old, { force: true });
+  const routine = listBackups(dataDir).filter((path) => /\.(manual|scheduled)\.bak$/.test(path));
+  for (const old of routine.slice(keep)) rmSync(old, { force: true });
 }
 
 /**
