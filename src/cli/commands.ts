@@ -270,7 +270,12 @@ export async function cancelCommand(
     const runId = await ownRunId(store, given, options.tenant);
     const run = await requestRunCancel(store, runId);
     await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
-    const note = run.status === 'running' ? 'its agents are being stopped' : `it had already ended (${run.status})`;
+    const note =
+      run.status === 'running'
+        ? 'its agents are being stopped'
+        : run.status === 'interrupted'
+          ? `its orchestrator had stopped, so it is marked cancelled now (continue it with: baton run --resume ${runId})`
+          : `it had already ended (${run.status})`;
     output.stdout.write(`Cancel requested for run ${runId}: ${note}.\n`);
     return 0;
   });

@@ -7,6 +7,7 @@ import { ErrorCodes, isBatonError } from '../core/index.js';
 import type { RunRecord } from '../store/index.js';
 import { ALIVE_STALE_MS } from './alive.js';
 import { currentRunStatus, loadResumedRun, resumableRun, resumeElsewhereWarning } from './resume.js';
+import { requestRunCancel } from './run-stop.js';
 
 const running = { id: 'run-1', status: 'running' as const, createdAt: Date.now() };
 const temp = useTempStore('baton-resume-');
@@ -30,6 +31,20 @@ describe('a running run whose orchestrator may be gone', () => {
     expect(currentRunStatus({ ...running, host: hostname(), pid: child.pid! })).toBe('interrupted');
     expect(currentRunStatus({ ...running, host: hostname(), pid: process.pid })).toBe('running');
     expect(currentRunStatus({ ...running, host: 'build-7', pid: child.pid! })).toBe('running');
+  });
+
+  it('baton cancel of a run whose orchestrator is gone marks it cancelled, since nobody will read the flag', async () => {
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await once(child, 'exit');
+    const run: RunRecord = { ...running, id: 'gone', workflowName: 'w', tenant: 'default', workflow: {}, createdAt: 0 };
+    await temp.store.saveRun({ ...run, host: hostname(), pid: child.pid!, startedAt: Date.now() - 60_000 });
+    expect((await requestRunCancel(temp.store, 'gone')).status).toBe('interrupted');
+    expect(await temp.store.getRun('gone')).toMatchObject({
+      status: 'cancelled',
+      finishedAt: expect.any(Number),
+      error: { code: ErrorCodes.cancelled },
+    });
+    expect(currentRunStatus((await temp.store.getRun('gone'))!)).toBe('cancelled');
   });
 
   it("reads as interrupted when a process started after the run took its dead orchestrator's pid", async () => {

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { BatonError, ErrorCodes, toErrorInfo, type ErrorInfo } from '../core/index.js';
 import type { RunRecord, Store } from '../store/index.js';
-import { orchestratorHere } from './resume.js';
+import { currentRunStatus, orchestratorHere } from './resume.js';
 
 /** How often a running orchestrator checks the store for a `baton cancel` from another process. */
 const CANCEL_POLL_MS = 250;
@@ -68,11 +68,26 @@ function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'run cancelled';
 }
 
-/** Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local. */
+/**
+ * Asks the orchestrator of a run, wherever it is, to cancel it; signals it directly when it is local.
+ * A run whose orchestrator is gone is marked cancelled at once (returned with its status then, `interrupted`).
+ */
 export async function requestRunCancel(store: Store, runId: string): Promise<RunRecord> {
   const run = await store.getRun(runId);
   if (!run) throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId}. List runs with: baton runs`);
   await store.requestCancel(runId);
+  // Its orchestrator is gone (killed, host down): nobody will read the flag, so the run ends here.
+  if (currentRunStatus(run) === 'interrupted') {
+    const message = 'cancelled with baton cancel after its orchestrator had stopped';
+    const cancelled: RunRecord = {
+      ...run,
+      status: 'cancelled',
+      finishedAt: Date.now(),
+      error: { code: ErrorCodes.cancelled, message },
+    };
+    await store.saveRun(cancelled);
+    return { ...run, status: 'interrupted' };
+  }
   if (run.status === 'running' && orchestratorHere(run) === 'alive' && run.pid !== process.pid) {
     try {
       process.kill(run.pid!, 'SIGTERM');
