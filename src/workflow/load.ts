@@ -20,14 +20,14 @@ export function ancestorPhases(
 ): string[] {
   const byId = new Map(workflow.phases.map((p) => [p.id, p]));
   const found = new Set<string>();
-  const visit = (id: string): void => {
+  const pending = [phaseId];
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
     for (const dep of byId.get(id)?.dependsOn ?? []) {
       if (found.has(dep)) continue;
       found.add(dep);
-      visit(dep);
+      pending.push(dep);
     }
-  };
-  visit(phaseId);
+  }
   return workflow.phases.map((p) => p.id).filter((id) => found.has(id));
 }
 

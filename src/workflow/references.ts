@@ -41,36 +41,46 @@ export const workflowReferenceView = z
   .catch({ phases: [] });
 
 type WorkflowView = z.output<typeof workflowReferenceView>;
+
+/** More phases than any workflow plans by hand; a planner's phases are added at run time, not here. */
+export const MAX_PHASES = 1000;
 type PhaseView = NonNullable<z.output<typeof phaseView>>;
 
-/** Finds a dependency cycle, returned as the path that closes it (`a -> b -> a`). */
+/**
+ * Finds a dependency cycle, returned as the path that closes it (`a -> b -> a`). A depth-first walk
+ * with a stack of its own, not recursion: a chain of thousands of phases must not overflow Node's.
+ */
 export function findCycle(phases: Array<{ id: string; dependsOn?: string[] }>): string[] | undefined {
   const deps = new Map(phases.map((p) => [p.id, p.dependsOn ?? []]));
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | undefined => {
-    if (state.get(id) === 'done') return undefined;
-    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const dep of deps.get(id) ?? []) {
-      if (!deps.has(dep)) continue; // reported as an unknown id
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(id, 'done');
-    return undefined;
-  };
   for (const phase of phases) {
-    const cycle = visit(phase.id);
-    if (cycle) return cycle;
+    if (state.has(phase.id)) continue;
+    const path: Array<{ id: string; next: number }> = [{ id: phase.id, next: 0 }];
+    state.set(phase.id, 'visiting');
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const dep = (deps.get(top.id) ?? [])[top.next++];
+      if (dep === undefined) {
+        state.set(top.id, 'done');
+        path.pop();
+      } else if (!deps.has(dep) || state.get(dep) === 'done') {
+        continue; // an unknown id is reported as such
+      } else if (state.get(dep) === 'visiting') {
+        const ids = path.map((step) => step.id);
+        return [...ids.slice(ids.indexOf(dep)), dep];
+      } else {
+        state.set(dep, 'visiting');
+        path.push({ id: dep, next: 0 });
+      }
+    }
   }
   return undefined;
 }
 
 /** Every reference problem of a workflow (valid or not), by path. */
 export function referenceProblems(workflow: WorkflowView, externalMcpServers: ReadonlySet<string>): PathProblem[] {
+  // Past the limit the schema says so; checking every phase's ancestors would take minutes.
+  if (workflow.phases.length > MAX_PHASES) return [];
   const phases = workflow.phases.flatMap((phase, p) => (phase ? [{ phase, p }] : []));
   const phaseIndex = new Map<string, number>();
   const problems: PathProblem[] = [];
@@ -121,14 +131,14 @@ function agentProblems(workflow: WorkflowView, externalMcpServers: ReadonlySet<s
 function ancestorsOf(phases: Array<{ phase: PhaseView }>, phaseIndex: Map<string, number>, id: string): Set<string> {
   const byIndex = new Map(phases.map(({ phase }) => [phase.id, phase]));
   const found = new Set<string>();
-  const visit = (current: string): void => {
+  const pending = [id];
+  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
     for (const dep of byIndex.get(current)?.dependsOn ?? []) {
       if (typeof dep !== 'string' || found.has(dep) || !phaseIndex.has(dep)) continue;
       found.add(dep);
-      visit(dep);
+      pending.push(dep);
     }
-  };
-  visit(id);
+  }
   return found;
 }
 

@@ -12,7 +12,7 @@ import {
 import { mcpServersSchema, mcpUnavailablePolicySchema } from '../mcp/index.js';
 import { permissionsSchema, ruleSchema } from '../permissions/index.js';
 import { outputSchemaProblem } from './output-schema.js';
-import { referenceProblems } from './references.js';
+import { MAX_PHASES, referenceProblems } from './references.js';
 
 export { findCycle } from './references.js';
 
@@ -44,7 +44,10 @@ const agentSettings = {
 
 /** Where a swarm's items come from: a list, or a field (an array) of an earlier phase's structured output. */
 export const foreachSchema = z.union([
-  z.array(z.unknown()).min(1, { message: 'foreach needs at least one item' }),
+  z
+    .array(z.unknown())
+    .min(1, { message: 'foreach needs at least one item' })
+    .max(10_000, { message: 'at most 10000 items, as for count' }),
   z
     .object({
       phase: idSchema,
@@ -251,7 +254,12 @@ export function makeWorkflowSchema(externalMcpServers: ReadonlySet<string> = new
         })
         .strict()
         .default({ inherit: 'filtered', budgetTokens: 2000, summarizer: 'agent', rerank: 'none', superseded: 'omit' }),
-      phases: z.array(phaseSchema).min(1, { message: 'a workflow needs at least one phase' }),
+      phases: z
+        .array(phaseSchema)
+        .min(1, { message: 'a workflow needs at least one phase' })
+        .max(MAX_PHASES, {
+          message: `at most ${MAX_PHASES} phases; give a phase more agents (count, foreach) instead`,
+        }),
     })
     .strict()
     .superRefine((workflow, ctx) => {

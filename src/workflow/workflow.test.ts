@@ -51,6 +51,18 @@ function errorOf(text: string): string {
 }
 
 describe('workflow loading', () => {
+  it('checks a long chain of phases without overflowing the stack, and refuses more phases than it takes', () => {
+    const chain = (n: number, cycle = false): string =>
+      `version: 1\nname: chain\nphases:\n${Array.from(
+        { length: n },
+        (_, i) =>
+          `  - { id: p${i}, ${i > 0 ? `dependsOn: [p${i - 1}], ` : cycle ? `dependsOn: [p${n - 1}], ` : ''}agents: [{ id: a${i}, prompt: hi }] }\n`,
+      ).join('')}`;
+    expect(parseWorkflow(chain(1000), 'wf.yaml').phases).toHaveLength(1000);
+    expect(errorOf(chain(1000, true))).toMatch(/cycle.*p0 -> p999 -> p998/);
+    expect(errorOf(chain(20_000))).toContain('phases: at most 1000 phases; give a phase more agents');
+  });
+
   it('loads a valid workflow', () => {
     const workflow = parseWorkflow(valid, 'wf.yaml');
     expect(workflow.phases.map((p) => p.id)).toEqual(['scan', 'report']);
