@@ -56,6 +56,8 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     await closeStore(store);
     throw error;
   });
+  let onWrongKey: (error: BatonError) => void = () => undefined;
+  const wrongKey = new Promise<BatonError>((resolve) => (onWrongKey = resolve));
   const worker = await startAgentWorker({
     redisUrl: config.redis_url,
     store,
@@ -77,6 +79,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
       output.stderr.write(
         `${e.status === 'started' ? '▶' : e.status === 'succeeded' ? '✓' : '✗'} ${e.agentId} (run ${e.runId.slice(0, 8)}) ${e.status}\n`,
       ),
+    onWrongJobKey: (error) => onWrongKey(error),
   }).catch(async (error: unknown) => {
     await Promise.all([metrics.close(), closeStore(store)]);
     throw error;
@@ -84,22 +87,27 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
   output.stderr.write(
     `Worker ${workerId} ready: up to ${concurrency} agents at once from the Redis queue. Metrics at ${metrics.url} (Authorization: Bearer <${metricsTokenFile(config.data_dir)}>)\n`,
   );
-  await new Promise<void>((resolve) => {
+  const misconfigured = await new Promise<BatonError | undefined>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       output.stderr.write(`${signal}: stopping; running agents are cancelled and their jobs go back to the queue.\n`);
-      resolve();
+      resolve(undefined);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    void wrongKey.then(resolve);
   });
+  if (misconfigured)
+    output.stderr.write(
+      `error ${misconfigured.code}: ${misconfigured.message} The job went back to the queue; this worker stops.\n`,
+    );
   await worker.stop();
   await metrics.close();
   const untraced = await tracing?.shutdown();
   if (untraced) output.stderr.write(`warning: ${untraced}\n`);
   await closeStore(store);
   // Once the agents have exited, nothing may keep the worker alive past its stop timeout.
-  setTimeout(() => process.exit(0), CLOSE_WAIT_MS).unref();
-  return 0;
+  setTimeout(() => process.exit(misconfigured ? 2 : 0), CLOSE_WAIT_MS).unref();
+  return misconfigured ? 2 : 0;
 }
 
 /** With Redis gone its client keeps reconnecting: closing the store is bounded. */

@@ -91,6 +91,44 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
     );
   });
 
+  it('a worker with another job key hands the job back and is told to stop; a worker with the right key runs it', async () => {
+    const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
+    const wrongRuntime = new FakeRuntime(() => ({ text: 'never' }));
+    const told: string[] = [];
+    const wrong = await startAgentWorker({
+      redisUrl: redis.server.url,
+      store: redis.store,
+      jobKey: randomBytes(32),
+      runtime: wrongRuntime,
+      env: { PATH: '/usr/bin' },
+      concurrency: 1,
+      stallTimeoutMs: 3000,
+      onWrongJobKey: (error) => told.push(error.code),
+    });
+    let right: AgentWorker | undefined;
+    try {
+      const sent = executor.runJob(job(), new AbortController().signal);
+      await waitFor(() => told.length > 0, 15_000);
+      await wrong.stop();
+      right = await startAgentWorker({
+        redisUrl: redis.server.url,
+        store: redis.store,
+        jobKey,
+        runtime: new FakeRuntime(() => ({ text: 'done by the right worker' })),
+        env: { PATH: '/usr/bin' },
+        concurrency: 1,
+        stallTimeoutMs: 3000,
+      });
+      expect(await sent).toMatchObject({ status: 'succeeded', output: { text: 'done by the right worker' } });
+      expect(told[0]).toBe('BATON_JOB_KEY_MISMATCH');
+      expect(wrongRuntime.calls).toHaveLength(0);
+    } finally {
+      await wrong.stop();
+      await right?.stop();
+      await executor.close();
+    }
+  }, 60_000);
+
   it("gives the worker's agent the caller's environment (run({ env })) under the workflow's own, sealed in Redis", async () => {
     const caller = {
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',

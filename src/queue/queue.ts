@@ -2,7 +2,7 @@ import { DelayedError, Queue, QueueEvents, WaitingError, Worker, type Job } from
 import type { Redis } from 'ioredis';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import { webhookNotificationsSettled, type JobOwner, type WorkerSlots } from '../approvals/index.js';
-import { BatonError, emptyUsage, ErrorCodes, type ErrorCode, type Usage } from '../core/index.js';
+import { BatonError, emptyUsage, ErrorCodes, isBatonError, type ErrorCode, type Usage } from '../core/index.js';
 import { runJobHere, type AgentExecutor, type AgentJob, type AgentJobHooks } from '../orchestrator/index.js';
 import { launchSecretValues, type WorkerGateways } from '../mcp/index.js';
 import { createRedisClient, type Store } from '../store/index.js';
@@ -250,10 +250,36 @@ export interface AgentWorkerOptions {
   /** Most agents of a tenant running at once across all workers (`tenant_max_concurrent_agents`). */
   tenantLimits?: Record<string, number>;
   onJob?(event: { jobId: string; agentId: string; runId: string; status: 'started' | AgentResult['status'] }): void;
+  /**
+   * This worker cannot open the jobs' secrets (its job key differs from the orchestrators'): the job
+   * it took went back to the queue for a worker that can; this one should stop, since it can run none.
+   */
+  onWrongJobKey?(error: BatonError): void;
   /** Where the stdio servers of `scope: run` run for this worker's agents, shared per run; stopped with the worker. */
   mcpGateways?: WorkerGateways;
   /** Hooks that observe a job's attempts and tool calls here (tracing); `done` when the job ends. */
   observeJob?(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined;
+}
+
+/**
+ * The job's secrets, opened with this worker's key. A key that differs (a misconfigured worker) must
+ * not fail the agent for good: the job goes back to the queue for another worker, and this one is told.
+ */
+async function openOrHandBack(
+  job: Job<SealedAgentJob, AgentResult>,
+  token: string | undefined,
+  options: AgentWorkerOptions,
+): Promise<AgentJob> {
+  try {
+    return openJob(job.data, options.jobKey);
+  } catch (error) {
+    // Only a sealed job another key opens is handed back; one queued by an older Baton no worker can open.
+    if (!isBatonError(error) || error.code !== ErrorCodes.jobKeyMismatch || typeof job.data.sealed !== 'string')
+      throw error;
+    await job.moveToDelayed(Date.now() + TENANT_RETRY_MS, token);
+    options.onWrongJobKey?.(error);
+    throw new DelayedError();
+  }
 }
 
 /** A running worker; `stop()` hands the jobs it was running back to the queue for other workers. */
@@ -319,7 +345,7 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
   const worker = new Worker<SealedAgentJob, AgentResult>(
     AGENT_QUEUE,
     async (job, token, signal) => {
-      const data = openJob(job.data, options.jobKey);
+      const data = await openOrHandBack(job, token, options);
       const tenantLimit = options.tenantLimits?.[data.tenant];
       const slot = job.id ?? agentJobId(data);
       if (tenantLimit !== undefined && !(await slots.acquire(data.tenant, slot, tenantLimit))) {
