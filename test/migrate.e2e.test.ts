@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisStore, openSqliteStore, type MigrationReport } from '../src/store/index.js';
@@ -171,5 +171,26 @@ describe.runIf(requireProgram('redis-server'))('baton migrate', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error BATON_USAGE: There is no store to migrate at .*baton\.db: check --data-dir/);
     expect(existsSync(mistyped)).toBe(false);
+
+    // A run still going (its orchestrator alive on this host) is not copied half-way.
+    const busy = dataDir();
+    const store = openSqliteStore({ dataDir: busy });
+    await store.saveRun({
+      id: 'run-live',
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'running',
+      createdAt: Date.now(),
+      startedAt: Date.now(),
+      host: hostname(),
+      pid: process.pid,
+    });
+    await store.close();
+    const live = await cli(['migrate', '--from', 'sqlite', '--to', 'redis', '--data-dir', busy], {
+      BATON_REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    expect(live.code).toBe(2);
+    expect(live.stderr).toMatch(/^error BATON_USAGE: Run run-live is going; migrate with no runs going/);
   });
 });

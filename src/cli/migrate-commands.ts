@@ -11,6 +11,7 @@ import {
   type RecordCounts,
   type Store,
 } from '../store/index.js';
+import { currentRunStatus, orchestratorHere } from '../orchestrator/index.js';
 import { type Output } from './commands.js';
 import { auditTrail, effectiveConfig, type StoreOptions } from '../api/index.js';
 
@@ -39,6 +40,22 @@ function formatReport(report: MigrationReport, from: string, to: string): string
   if (report.corrupt.length > 0)
     lines.push(`  ! not copied, they fail their checksum in the source: ${report.corrupt.join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A run still going would be copied half-way (it reads as interrupted in the target, and a later
+ * migration conflicts with it): refused while its orchestrator is alive or heard from lately.
+ */
+async function refuseLiveRuns(source: Store): Promise<void> {
+  // Known to be going: alive on this host, or heard from lately elsewhere (not a run without heartbeats).
+  const live = (await source.listRuns({ status: 'running', limit: 1000 })).filter(
+    (run) => currentRunStatus(run) === 'running' && (orchestratorHere(run) === 'alive' || run.aliveAt !== undefined),
+  );
+  if (live.length > 0)
+    throw new BatonError(
+      ErrorCodes.usage,
+      `Run ${live.map((run) => run.id).join(', ')} is going; migrate with no runs going: wait for it to end, or stop it (baton cancel), then migrate again. Nothing was copied.`,
+    );
 }
 
 /**
@@ -75,6 +92,7 @@ export async function migrateCommand(options: MigrateOptions, output: Output): P
   const source = await open(from);
   let target: Store | undefined;
   try {
+    await refuseLiveRuns(source);
     target = await open(to);
     const report = await migrateStore(source, target);
     await auditTrail(target, config).record('store.migrated', describe(from), {
