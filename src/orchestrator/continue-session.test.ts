@@ -84,6 +84,45 @@ describe('baton sessions resume|fork take the path of every agent', () => {
     expect(await temp.store.getSession(builder.sessionId)).toMatchObject({ status: 'completed' });
   });
 
+  it("a follow-up's facts join the run's context and its spend the agent's totals, within the agent's budget", async () => {
+    const summary = await runWorkflow({
+      workflow: parseWorkflow(
+        `version: 1\nname: budget\nphases:\n  - { id: build, agents: [{ id: builder, prompt: build it, maxBudgetUsd: 0.2 }] }\n`,
+        'budget.yaml',
+      ),
+      workflowDir: temp.dir,
+      workflowPath: join(temp.dir, 'budget.yaml'),
+      config: config(),
+      store: temp.store,
+      runtime: new FakeRuntime(() => ({ text: 'built', costUsd: 0.08, usage: { inputTokens: 100 } })),
+      env,
+    });
+    const { runId } = summary;
+    const first = summary.phases[0]!.agents[0]!.sessionId;
+    const { runtime, done } = continueWith('fork', first, () => ({
+      text: 'Done.\nDecision: ship the follow-up fact',
+      costUsd: 0.07,
+      usage: { inputTokens: 50 },
+    }));
+    const { sessionId } = await done;
+    // What was left of $0.20 after the run's $0.08.
+    expect(runtime.calls[0]!.maxBudgetUsd).toBeCloseTo(0.12);
+    const entries = (await temp.store.listContextEntries({ runId })).entries;
+    expect(
+      entries.filter((e) => e.content === 'ship the follow-up fact').map((e) => [e.sessionId, e.agentId, e.phaseId]),
+    ).toEqual([[sessionId, 'builder', 'build']]);
+    expect(await temp.store.getAgent(runId, 'builder')).toMatchObject({
+      costUsd: expect.closeTo(0.15, 9),
+      attempts: 2,
+      usage: { inputTokens: 150 },
+    });
+    // A second follow-up has $0.05 left; once the agent has spent its budget, none is started.
+    await continueWith('resume', first, () => ({ text: 'more', costUsd: 0.06 })).done;
+    const refused = continueWith('resume', first, () => ({ text: 'never' }));
+    await expect(refused.done).rejects.toMatchObject({ code: ErrorCodes.agentBudgetExceeded });
+    expect(refused.runtime.calls).toEqual([]);
+  });
+
   it('fork: a new session from the old one, closed as failed when the agent fails, with no secret stored', async () => {
     const builder = await finishedRun();
     const { runtime, done } = continueWith('fork', builder.sessionId, () => ({

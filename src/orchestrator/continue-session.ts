@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
-import { BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
-import type { RunRecord, SessionRecord, Store } from '../store/index.js';
+import { addUsage, BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import { DynamicContextAccumulator, extractContext } from '../context/index.js';
+import type { AgentRecord, RunRecord, SessionRecord, Store } from '../store/index.js';
 import { resolveAgent, workflowSchema, type AgentEntry, type ResolvedAgent } from '../workflow/index.js';
 import { LocalExecutor, type AgentJob } from './execute.js';
 import { agentTimeout, agentToolRules, retryOptions } from './prepare-agent.js';
@@ -55,6 +56,8 @@ export async function continueSession(
           parentId: session.id,
         }
       : session;
+  const agent = await store.getAgent(session.runId, session.agentId);
+  const budgetLeft = remainingBudget(resolved.maxBudgetUsd, agent?.costUsd ?? 0, session.agentId);
   if (mode === 'fork') await createSession(store, owner, clock.now());
   await activateSession(store, owner, clock.now());
   const timeout = agentTimeout(config, resolved, entry);
@@ -72,7 +75,7 @@ export async function continueSession(
       model: resolved.model,
       // The agent's own rules and limits: a follow-up may do and spend no more than the agent could.
       ...agentToolRules(config, resolved, []),
-      maxBudgetUsd: resolved.maxBudgetUsd,
+      ...(budgetLeft !== undefined ? { maxBudgetUsd: budgetLeft } : {}),
       maxTurns: resolved.maxTurns,
     },
     env: resolved.env,
@@ -84,7 +87,61 @@ export async function continueSession(
   const executor = new LocalExecutor({ store, runtime: options.runtime, env: options.env, clock });
   const result = await executor.runJob(job, options.signal ?? new AbortController().signal);
   await closeSession(store, owner, result.status === 'succeeded', clock.now(), config.session_ttl_ms);
+  const source = {
+    runId: session.runId,
+    sessionId,
+    agentId: session.agentId,
+    phaseId: session.phaseId ?? agent?.phaseId,
+  };
+  await recordFollowUp(store, source, agent, result, clock);
   return { sessionId, result };
+}
+
+/**
+ * What is left of the agent's `maxBudgetUsd` after what it spent in its run and earlier follow-ups:
+ * the budget covers the agent, all of its attempts. None left refuses the follow-up.
+ */
+function remainingBudget(maxBudgetUsd: number | undefined, spent: number, agentId: string): number | undefined {
+  if (maxBudgetUsd === undefined) return undefined;
+  const left = maxBudgetUsd - spent;
+  if (left <= 0)
+    throw new BatonError(
+      ErrorCodes.agentBudgetExceeded,
+      `Agent ${agentId} has spent $${spent.toFixed(4)} of its maxBudgetUsd $${maxBudgetUsd}; nothing is left for a follow-up.`,
+    );
+  return left;
+}
+
+/**
+ * A follow-up is the agent's own work: its spend is added to the agent's totals (so the run's, and
+ * `baton usage`), and the facts it states join the run's context under the session that stated them.
+ */
+async function recordFollowUp(
+  store: Store,
+  source: { runId: string; sessionId: string; agentId: string; phaseId?: string | undefined },
+  agent: AgentRecord | undefined,
+  result: AgentResult,
+  clock: Clock,
+): Promise<void> {
+  if (agent)
+    await store.saveAgent({
+      ...agent,
+      usage: addUsage(agent.usage, result.usage),
+      costUsd: agent.costUsd + result.costUsd,
+      attempts: agent.attempts + result.attempts,
+    });
+  if (result.status !== 'succeeded' || !result.output) return;
+  const facts = extractContext(result.output);
+  if (facts.length === 0) return;
+  const { runId, sessionId, agentId, phaseId } = source;
+  // Only adds facts: the size limit, which summaries keep to, is for reading the context.
+  const accumulator = new DynamicContextAccumulator({ store, runId, sizeLimitBytes: Number.MAX_SAFE_INTEGER });
+  await accumulator.add(
+    facts,
+    { sessionId, agentId, ...(phaseId ? { phaseId } : {}) },
+    `${sessionId}:followup-${clock.now()}:fact`,
+    clock.now(),
+  );
 }
 
 export async function storedSession(
