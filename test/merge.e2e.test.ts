@@ -131,6 +131,42 @@ const steps = (phase: PhaseSummary): string[] =>
 describe.runIf(requireProgram('git'))(
   'merge: worktree branches merged back with real git and real claude agents',
   () => {
+    it("pr: true under an after gate: no pull request before a person passes the phase's output, then one", async () => {
+      const s = scenario('gated-pr');
+      const stubDir = join(model.home.dir, 'gated-pr', 'bin');
+      mkdirSync(stubDir, { recursive: true });
+      writeFileSync(
+        join(stubDir, 'gh'),
+        '#!/bin/sh\necho "$@" >> "$GH_ARGS_FILE"\necho https://github.com/acme/repo/pull/8\n',
+      );
+      chmodSync(join(stubDir, 'gh'), 0o755);
+      const ghArgs = join(model.home.dir, 'gated-pr', 'gh-args.txt');
+      const extraEnv = { PATH: `${stubDir}:${process.env.PATH}`, GH_ARGS_FILE: ghArgs };
+      const workflow = s.workflow(`version: 1
+name: gated-pr
+phases:
+  - id: edit
+    workspace: worktree
+    repo: REPO
+    merge: { pr: true }
+    approval: { after: true }
+    agents:
+      - { id: writer-a, allowedTools: [Bash], prompt: Write alpha into a.txt. }
+`);
+      const detached = await s.run(['run', workflow, '--json', '--detach-on-wait'], extraEnv);
+      expect(detached.code).toBe(3);
+      const { runId } = JSON.parse(detached.stdout) as RunSummary;
+      expect(existsSync(ghArgs)).toBe(false); // merged, waiting for a person: nothing published
+      const [gate] = JSON.parse((await s.run(['approvals', '--json'])).stdout) as Array<{ id: string; kind: string }>;
+      expect(gate?.kind).toBe('phase.after');
+      expect((await s.run(['approve', gate!.id])).code).toBe(0);
+      const resumed = await s.run(['run', '--resume', runId, '--json'], extraEnv);
+      expect(resumed.code).toBe(0);
+      const merge = phaseOf(JSON.parse(resumed.stdout) as RunSummary, 'edit').merge!;
+      expect(merge.pr).toEqual({ url: 'https://github.com/acme/repo/pull/8', exitCode: 0 });
+      expect(readFileSync(ghArgs, 'utf8')).toMatch(/^pr create --head baton\/\S+\/edit --base main /m);
+    });
+
     it('merges three branches with verify passing after each; the next phase starts from the merge; gh opens a PR; the checkout is untouched', async () => {
       const s = scenario('three');
       dirtyCheckout(s.repo, 'notes.txt');

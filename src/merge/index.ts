@@ -1,4 +1,4 @@
-export { mergeOrder, mergePhase, phaseAfterMerge } from './merge-phase.js';
+export { mergeOrder, mergePhase, openHeldPullRequest, phaseAfterMerge } from './merge-phase.js';
 export type { MergePhaseOptions } from './merge-phase.js';
 export { integrationHead } from './integration-head.js';
 export { checkIntegrationBranches } from './integration.js';

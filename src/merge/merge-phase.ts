@@ -104,6 +104,21 @@ export async function mergePhase(options: MergePhaseOptions): Promise<MergeRepor
 }
 
 /**
+ * `pr: true` on a phase with an `after` gate: the branch is pushed and the pull request opened once a
+ * person has passed the phase's output (the merge itself held it back), for a merge that did not fail.
+ */
+export async function openHeldPullRequest(
+  options: Pick<MergePhaseOptions, 'store' | 'runId' | 'phase' | 'repo' | 'signal'>,
+): Promise<void> {
+  const { store, runId, phase } = options;
+  if (!phase.merge?.pr || !phase.approval?.after) return;
+  const report = (await store.listMergeReports(runId)).find((r) => r.phaseId === phase.id);
+  if (!report || report.status === 'failed' || report.pr) return;
+  const root = await repositoryRoot(options.repo, { errorCode: ErrorCodes.mergeFailed });
+  await store.saveMergeReport({ ...report, pr: await openPullRequest(root, report, options.signal) });
+}
+
+/**
  * Git checks a branch out in one place only: with the integration branch checked out in the user's
  * checkout (to look at an earlier round), Baton's merge worktree cannot have it, and git's own refusal
  * names no way out.
@@ -261,7 +276,9 @@ async function finishReport(context: MergeContext, error?: ErrorInfo): Promise<M
   // No branch reached a merge (each skipped): the integration branch is still made, at the base commit.
   if (!error && report.createdBranch && !(await branchExists(context.root, report.into)))
     await git(context.root, ['branch', report.into, report.head]);
-  if (!error && context.spec.pr) report.pr = await openPullRequest(context.root, report, context.signal);
+  // A phase with an `after` gate publishes nothing before a person has passed its output.
+  if (!error && context.spec.pr && !context.phase.approval?.after)
+    report.pr = await openPullRequest(context.root, report, context.signal);
   report.finishedAt = clock.now();
   await context.store.saveMergeReport(report);
   return report;

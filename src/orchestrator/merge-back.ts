@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { mergePhase, phaseAfterMerge, type MergePhaseOptions } from '../merge/index.js';
+import { mergePhase, openHeldPullRequest, phaseAfterMerge, type MergePhaseOptions } from '../merge/index.js';
 import type { AgentEntry, PhaseSpec } from '../workflow/index.js';
 import type { PhaseResult, RunContext } from './run-context.js';
 import type { RunAgent } from './run-agent.js';
@@ -13,6 +13,23 @@ export async function mergeBack(
 ): Promise<PhaseResult> {
   if (!phase.merge || ctx.stop.stopped) return result;
   return phaseAfterMerge(result, await mergePhase(mergeOptions(ctx, phase, runAgent)));
+}
+
+/**
+ * The phase's `after` gate, with what it holds back: a merge's pull request is opened only once the
+ * gate has passed the output (a refused gate leaves the integration branch unpublished).
+ */
+export async function afterGate(ctx: RunContext, phase: PhaseSpec, merged: PhaseResult): Promise<PhaseResult> {
+  const gated = await ctx.gates.after(phase, merged);
+  if (gated === merged && phase.merge && !ctx.stop.stopped)
+    await openHeldPullRequest({
+      store: ctx.store,
+      runId: ctx.runId,
+      phase,
+      repo: resolve(ctx.workflowDir, phase.repo ?? '.'),
+      signal: ctx.stop.signal,
+    });
+  return gated;
 }
 
 /** What merging a phase's branches needs: its agents, and the run's agent path for a conflict resolver. */

@@ -8,7 +8,7 @@ import { recordAliveWhileRunning } from './alive.js';
 import { evaluateCondition } from './condition.js';
 import { RunEvents } from './events.js';
 import { runPlanningPhase, type PhaseGraph } from './planning-phase.js';
-import { mergeBack } from './merge-back.js';
+import { afterGate, mergeBack } from './merge-back.js';
 import { closeBatonCallsLeftRunning } from './baton-calls.js';
 import { closeAttemptsLeftRunning } from './lost-attempts.js';
 import { loadResumedRun } from './resume.js';
@@ -298,7 +298,7 @@ class RunExecution implements PhaseGraph {
     const result = phase.plan
       ? await runPlanningPhase(phase, this, this.runAgent)
       : await runAgentPhase(phase, generation, (id) => this.outputs.get(id), this.runAgent);
-    return this.ctx.gates.after(phase, await mergeBack(this.ctx, phase, result, this.runAgent));
+    return afterGate(this.ctx, phase, await mergeBack(this.ctx, phase, result, this.runAgent));
   }
 
   /**
