@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
@@ -208,6 +208,7 @@ describe('scripted model server', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
+    expect(statSync(logFile).mode & 0o777).toBe(0o600); // it holds every prompt
     expect(lines[1]).toMatchObject({
       sessionId: 'sess-1',
       outcome: 'message',

@@ -116,7 +116,8 @@ export class ModelServer {
     this.requests.push(recorded);
     if (this.options.logFile) {
       const { body: _body, ...withoutBody } = recorded;
-      appendFileSync(this.options.logFile, `${JSON.stringify(withoutBody)}\n`);
+      // Every prompt and system prompt is in it: made 0600 when it is made, as Baton's own files are.
+      appendFileSync(this.options.logFile, `${JSON.stringify(withoutBody)}\n`, { mode: 0o600 });
     }
     return recorded;
   }
