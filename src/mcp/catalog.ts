@@ -10,6 +10,7 @@ import {
   parseYamlWithSchema,
   processEnvSchema,
   readUserFile,
+  secretArgumentValues,
 } from '../core/index.js';
 
 /** A scripted stand-in for a server's tool, for `use_mock_mcp`. */
@@ -233,3 +234,9 @@ export function launchConfig(server: CatalogServer, env: NodeJS.ProcessEnv): Mcp
     ...(config.headers ? { headers: expandAll(config.headers, name, env) } : {}),
   };
 }
+
+/** The values of one launched server's env, secret-named flags or headers: what it must keep to itself. */
+export const launchSecretValues = (config: McpLaunchConfig): string[] =>
+  'command' in config
+    ? [...Object.values(config.env ?? {}), ...secretArgumentValues(config.args ?? [])]
+    : Object.values(config.headers ?? {});

@@ -5,7 +5,8 @@ export { McpEvents, McpManager, mcpUnavailablePolicySchema } from './manager.js'
 export type { AgentMcpPlan, McpUnavailablePolicy, ServerHealth, SharedMcpTimeouts } from './manager.js';
 export { formatRunHealth, mergeRunHealth, untilWorkersStopServers } from './run-health.js';
 export type { MergedServerHealth } from './run-health.js';
-export { catalogFor, launchSecretValues, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';
+export { catalogFor, mcpSecretValues, newGatewayToken, startMcp } from './setup.js';
+export { launchSecretValues } from './catalog.js';
 export type { McpSetupOptions } from './setup.js';
 export { agentScopeEnv, finishAgentMcpConfig } from './agent-config.js';
 export { WorkerGateways } from './worker-gateways.js';

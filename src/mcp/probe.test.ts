@@ -14,4 +14,20 @@ describe('probeServer', () => {
       for (const pid of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
     }
   }, 20_000);
+
+  it('a server that exits at start says why: the end of its stderr, without its env values', async () => {
+    const script =
+      'for i in 1 2 3 4 5 6 7; do echo "starting $i" >&2; done; echo "fatal: token $API_TOKEN was refused" >&2; exit 1';
+    const probe = probeServer(
+      'broken',
+      { command: 'sh', args: ['-c', script], env: { API_TOKEN: 'tok-0123456789abcdef' } },
+      { timeoutMs: 10_000 },
+    );
+    const error = (await probe.catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'BATON_MCP_UNAVAILABLE' });
+    expect(error.message).toMatch(/^MCP server "broken" is not up: .*; its stderr ends:\n  starting 4\n/);
+    expect(error.message).toContain('\n  fatal: token [REDACTED] was refused');
+    expect(error.message).not.toContain('tok-0123456789abcdef');
+    expect(error.message).not.toContain('starting 3');
+  }, 20_000);
 });

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
-import type { McpLaunchConfig, MockTool } from './catalog.js';
+import { BatonError, ErrorCodes, SecretRedactor } from '../core/index.js';
+import { launchSecretValues, type McpLaunchConfig, type MockTool } from './catalog.js';
 
 export interface ProbeOptions {
   /** The probe fails when initialize + tools/list have not answered by then. */
@@ -49,7 +49,7 @@ function transportFor(
       env: config.env,
       inherit,
       cwd,
-      stderr: 'ignore',
+      stderr: 'tail',
     });
   const requestInit = config.headers ? { headers: config.headers } : undefined;
   const url = new URL(config.url);
@@ -76,10 +76,24 @@ export const probeServer: McpProbe = async (name, config, options) => {
       },
       options.signal,
     );
+  } catch (error) {
+    throw withStderr(error, transport, config);
   } finally {
     await closeClient(client, transport);
   }
 };
+
+/**
+ * A server that would not start usually said why on stderr ("config missing"): its last lines join the
+ * error, without the values of its env and headers (a server may print its own configuration).
+ */
+function withStderr(error: unknown, transport: Transport, config: McpLaunchConfig): unknown {
+  const tail = 'stderrTail' in transport ? String(transport.stderrTail) : '';
+  if (!tail || !(error instanceof BatonError) || error instanceof McpProbeTimeout) return error;
+  const redactor = new SecretRedactor(launchSecretValues(config));
+  const lines = redactor.redact(tail).split('\n').slice(-5).join('\n  ');
+  return new BatonError(error.code, `${error.message}; its stderr ends:\n  ${lines}`, { cause: error });
+}
 
 /**
  * Disconnects a client and closes its transport, which stops a stdio server's whole process group (the

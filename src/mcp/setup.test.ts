@@ -1,7 +1,8 @@
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.js';
-import { catalogFor, launchSecretValues, mcpSecretValues, startMcp } from './setup.js';
+import { launchSecretValues } from './catalog.js';
+import { catalogFor, mcpSecretValues, startMcp } from './setup.js';
 
 describe("an MCP server's secrets, to hide wherever they would be written", () => {
   it('are its env values, and the values of its secret-named flags (--api-key KEY, --token=KEY)', () => {

@@ -1,6 +1,12 @@
 import { join, resolve } from 'node:path';
-import { secretArgumentValues } from '../core/index.js';
-import { buildCatalog, launchConfig, type McpCatalog, type McpLaunchConfig, type McpServerEntry } from './catalog.js';
+import {
+  buildCatalog,
+  launchConfig,
+  launchSecretValues,
+  type McpCatalog,
+  type McpLaunchConfig,
+  type McpServerEntry,
+} from './catalog.js';
 import { randomBytes } from 'node:crypto';
 import { McpManager, scopeOf } from './manager.js';
 import { MockMcpHost } from './mock.js';
@@ -95,12 +101,6 @@ export async function startMcp(
     },
   };
 }
-
-/** The values of one launched server's env, secret-named flags or headers: what it must keep to itself. */
-export const launchSecretValues = (config: McpLaunchConfig): string[] =>
-  'command' in config
-    ? [...Object.values(config.env ?? {}), ...secretArgumentValues(config.args ?? [])]
-    : Object.values(config.headers ?? {});
 
 /** The values of every MCP server's env and headers, expanded: secrets to keep out of logs and stores. */
 export function mcpSecretValues(catalog: McpCatalog, env: NodeJS.ProcessEnv, dataDir: string): string[] {

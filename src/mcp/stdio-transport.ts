@@ -18,13 +18,18 @@ export interface ProcessGroupStdioOptions {
    */
   inherit?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** The server's stderr: the terminal's (`inherit`, the SDK's default) or dropped. */
-  stderr?: 'inherit' | 'ignore';
+  /**
+   * The server's stderr: the terminal's (`inherit`, the SDK's default), dropped, or `tail`: read and
+   * dropped but its last few KiB kept (`stderrTail`), to say why a server that would not start failed.
+   */
+  stderr?: 'inherit' | 'ignore' | 'tail';
   /** How long the server gets after its stdin closes, then again after SIGTERM, before SIGKILL (default 2 s). */
   graceMs?: number;
 }
 
 const DEFAULT_GRACE_MS = 2000;
+/** How much of a server's stderr `tail` keeps: its last error, not its whole log. */
+const STDERR_TAIL_CHARS = 2000;
 
 /**
  * The longest message a server may send. The MCP SDK's stdio default is 10 MB, and a longer one ends
@@ -58,7 +63,14 @@ export class ProcessGroupStdioTransport implements Transport {
   /** In the server's environment, from its start: what leaves its group (`setsid`) is stopped with it. */
   private mark?: ProcessTreeMark;
 
+  private stderrKept = '';
+
   constructor(private readonly options: ProcessGroupStdioOptions) {}
+
+  /** The end of what the server wrote to stderr (with `stderr: 'tail'`), trimmed. */
+  get stderrTail(): string {
+    return this.stderrKept.trim();
+  }
 
   /** The server's process id (its process group's too), once started and while it is connected. */
   get pid(): number | null {
@@ -73,10 +85,13 @@ export class ProcessGroupStdioTransport implements Transport {
     const child = spawn(command, args, {
       env: { ...getDefaultEnvironment(), ...inherit, ...env, ...mark.env },
       cwd,
-      stdio: ['pipe', 'pipe', stderr],
+      stdio: ['pipe', 'pipe', stderr === 'tail' ? 'pipe' : stderr],
       detached: true,
     });
     this.child = child;
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      this.stderrKept = (this.stderrKept + text).slice(-STDERR_TAIL_CHARS);
+    });
     this.connected = true;
     // Registered at once: should Baton be SIGKILLed while the server starts, the watchdog ends the group.
     if (child.pid !== undefined) agentReaper.watch(child.pid);
