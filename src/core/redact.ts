@@ -18,6 +18,10 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
   [/\b(gh[pousr]_[A-Za-z0-9]{16,})\b/g, REDACTED],
   [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
+  [/\b(sk|rk)_(live|test)_[A-Za-z0-9]{10,}/g, REDACTED], // Stripe
+  [/\bglpat-[A-Za-z0-9_-]{20,}/g, REDACTED], // GitLab
+  [/\bnpm_[A-Za-z0-9]{36}\b/g, REDACTED],
+  [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/g, REDACTED], // AWS access key ids
   // scheme://user:password@host (redis://:pw@host included): the password only. No shape reaches past a
   // quote, so a URL inside JSON text ends with its string and the JSON stays valid.
   // The password runs to the last `@` before the host, as a URL parser reads it (`:p@ss@host`).
@@ -91,8 +95,11 @@ export function redactShapes(text: string): string {
 const namedValues = [
   /(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)(=)("[^"]*"|'[^']*'|[^\s"'`;&|)]+)/g,
   /(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)(=|\s+)("[^"]*"|'[^']*'|[^\s"'`;&|)-][^\s"'`;&|)]*)/g,
-  /(?<![\w-])([A-Z][A-Za-z0-9-]*|[a-z][a-z0-9]*-[a-z0-9-]+|authorization|cookie)(:\s*)((?:[Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest)\s+[^\s"'`]+|[^\s"'`]+)/g,
+  // Not after `/`: `https://x-access-token:…@host` is a URL's user and password (a shape of its own).
+  /(?<![\w/-])([A-Z][A-Za-z0-9-]*|[a-z][a-z0-9]*-[a-z0-9-]+|authorization|cookie)(:\s*)((?:[Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest)\s+[^\s"'`]+|[^\s"'`]+)/g,
 ];
+/** `curl -u user:password`, `--user=user:password`: the password of a credential pair. */
+const userPassword = /(?<![\w-])(-u|--user)(=|\s+)(["']?)([^\s:"']+):([^\s"']+)\3/g;
 /** `"name": "value"` in JSON. */
 const jsonField = /"([^"\\]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
 /** A `$VAR` or `${VAR}` says where a secret comes from, not what it is. */
@@ -108,6 +115,11 @@ export function redactNamedValues(text: string): string {
     out = out.replace(pattern, (whole, name: string, separator: string, value: string) =>
       isSecretName(name.replace(/^-+/, '')) && !isReference(value) ? `${name}${separator}${REDACTED}` : whole,
     );
+  out = out.replace(
+    userPassword,
+    (whole, flag: string, separator: string, quote: string, user: string, value: string) =>
+      isReference(value) ? whole : `${flag}${separator}${quote}${user}:${REDACTED}${quote}`,
+  );
   return out.replace(jsonField, (whole, name: string, separator: string, value: string) =>
     isSecretName(name) && value !== '' && !isReference(value) ? `"${name}"${separator}"${REDACTED}"` : whole,
   );

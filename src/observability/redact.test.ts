@@ -169,6 +169,10 @@ describe('the one redaction rule', () => {
     expect(redactShapes('github_pat_11ABCDEFG0123456789_abcdefghijkl xoxb-123456789012-abcdef')).toBe(
       '[REDACTED] [REDACTED]',
     );
+    const keys = ['sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'glpat-xxxxxxxxxxxxxxxxxxxx', 'AKIAIOSFODNN7EXAMPLE'];
+    expect(redactShapes(`${keys.join(' ')} npm_${'a1'.repeat(18)}`)).toBe(
+      '[REDACTED] [REDACTED] [REDACTED] [REDACTED]',
+    );
   });
 
   it('hides secret-named query parameters and webhook tokens of URLs (a webhook or OTLP URL carries its key)', () => {

