@@ -25,7 +25,7 @@ describe('probeServer', () => {
     );
     const error = (await probe.catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code: 'BATON_MCP_UNAVAILABLE' });
-    expect(error.message).toMatch(/^MCP server "broken" is not up: .*; its stderr ends:\n  starting 4\n/);
+    expect(error.message).toMatch(/^MCP server "broken" is not up: .*; its stderr ends:\n {2}starting 4\n/);
     expect(error.message).toContain('\n  fatal: token [REDACTED] was refused');
     expect(error.message).not.toContain('tok-0123456789abcdef');
     expect(error.message).not.toContain('starting 3');

@@ -1,12 +1,5 @@
 import { join, resolve } from 'node:path';
-import {
-  buildCatalog,
-  launchConfig,
-  launchSecretValues,
-  type McpCatalog,
-  type McpLaunchConfig,
-  type McpServerEntry,
-} from './catalog.js';
+import { buildCatalog, launchConfig, launchSecretValues, type McpCatalog, type McpServerEntry } from './catalog.js';
 import { randomBytes } from 'node:crypto';
 import { McpManager, scopeOf } from './manager.js';
 import { MockMcpHost } from './mock.js';
