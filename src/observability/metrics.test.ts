@@ -224,6 +224,48 @@ describe('metrics', () => {
     expect(text).not.toContain(summary.runId);
   });
 
+  it("counts a planner's generated phases under their planning phase: ids a model chose add no series", async () => {
+    await temp.store.saveRun({
+      id: 'planned',
+      workflowName: 'w',
+      tenant: 'default',
+      workflow: {},
+      status: 'succeeded',
+      createdAt: 1,
+    });
+    for (const [id, phaseId] of [
+      ['t1', 'plan.g1.fix-ticket-48213-user-jdoe'],
+      ['t2', 'plan.g2.customer-acme-corp-migration'],
+      ['planner.g1', 'plan'],
+    ])
+      await temp.store.saveAgent(
+        agentRecord({
+          runId: 'planned',
+          id,
+          phaseId,
+          status: 'succeeded',
+          usage: { inputTokens: 100, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 },
+        }),
+      );
+    const events = new RunEvents();
+    const live = new BatonMetrics();
+    live.observeRun(events);
+    events.emit('agent.finished', {
+      runId: 'planned',
+      agentId: 't3',
+      phaseId: 'plan.g3.another-invented-name',
+      status: 'succeeded',
+      usage: { inputTokens: 5, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
+      costUsd: 0,
+      durationMs: 1,
+      attempts: 1,
+    });
+    for (const text of [await new StoreMetrics(temp.store, currentRunStatus).text(), await live.registry.metrics()]) {
+      expect(text).not.toMatch(/ticket|acme|invented/);
+      expect(sample(text, 'baton_tokens_total{phase="plan",kind="input"}')).toBeGreaterThan(0);
+    }
+  });
+
   it("counts the summarizer's model calls in the cost and token counters with a purpose label, live and from the store alike", async () => {
     const summarized = parseWorkflow(
       `version: 1

@@ -5,7 +5,7 @@ import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 import type { BatonCallRecord } from '../store/index.js';
-import { batonCallSamples, seriesNames } from './store-metrics.js';
+import { batonCallSamples, declaredPhase, seriesNames } from './store-metrics.js';
 
 /** Whatever serves Prometheus text: a run's own metrics, or the store's. */
 export interface MetricsSource {
@@ -180,10 +180,11 @@ export class BatonMetrics {
         if (running.delete(key(e))) this.activeAgents.dec();
         this.agents.inc({ status: e.status });
         this.agentDuration.observe({ status: e.status }, seconds(e.durationMs));
-        this.tokens.inc({ phase: e.phaseId, kind: 'input' }, e.usage.inputTokens);
-        this.tokens.inc({ phase: e.phaseId, kind: 'output' }, e.usage.outputTokens);
-        this.tokens.inc({ phase: e.phaseId, kind: 'cache_read' }, e.usage.cacheReadTokens);
-        this.tokens.inc({ phase: e.phaseId, kind: 'cache_write' }, e.usage.cacheCreationTokens);
+        const phase = declaredPhase(e.phaseId);
+        this.tokens.inc({ phase, kind: 'input' }, e.usage.inputTokens);
+        this.tokens.inc({ phase, kind: 'output' }, e.usage.outputTokens);
+        this.tokens.inc({ phase, kind: 'cache_read' }, e.usage.cacheReadTokens);
+        this.tokens.inc({ phase, kind: 'cache_write' }, e.usage.cacheCreationTokens);
         this.cost.inc({ model: e.model ?? 'default' }, e.costUsd);
       }),
       events.on('context.added', (e) => this.contextEntries.inc(e.entries)),

@@ -6,6 +6,12 @@ import type { AgentRecord, BatonCallRecord, RunRecord, RunStatus, Store, ToolCal
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
 
+/**
+ * A phase as the workflow declares it: a planner's generated phases (`plan.g1.<task>`, ids a model
+ * chose) count under their planning phase, so a model cannot add series. Workflow ids hold no dot.
+ */
+export const declaredPhase = (phaseId: string): string => phaseId.split('.')[0]!;
+
 /** One run's share of the totals; a finished run's changes only if it is resumed, so it is kept until then. */
 interface RunTotals {
   finished: boolean;
@@ -78,7 +84,7 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     if ((agent.status === 'pending' || agent.status === 'queued') && run.status === 'running') totals.queued += 1;
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
-    const phase = agent.phaseId;
+    const phase = declaredPhase(agent.phaseId);
     add(totals.tokens, key({ phase, kind: 'input' }), agent.usage.inputTokens);
     add(totals.tokens, key({ phase, kind: 'output' }), agent.usage.outputTokens);
     add(totals.tokens, key({ phase, kind: 'cache_read' }), agent.usage.cacheReadTokens);
