@@ -77,6 +77,8 @@ export const probeServer: McpProbe = async (name, config, options) => {
       options.signal,
     );
   } catch (error) {
+    // Its deadline is the preflight's: a server that did not answer in time is stopped without a grace.
+    if (error instanceof McpProbeTimeout && transport instanceof sdk.ProcessGroupStdioTransport) transport.hurry();
     throw withStderr(error, transport, config);
   } finally {
     await closeClient(client, transport);

@@ -50,6 +50,24 @@ async function wrappedMemory(): Promise<{ client: Client; transport: ProcessGrou
 }
 
 describe('ProcessGroupStdioTransport', () => {
+  it('hurried, close stops a server that ignores its stdin at once, without waiting out the grace', async () => {
+    const transport = new ProcessGroupStdioTransport({
+      command: 'sleep',
+      args: ['300'],
+      stderr: 'ignore',
+      graceMs: 60_000,
+    });
+    await transport.start();
+    const pgid = transport.pid!;
+    cleanups.push(() => {
+      for (const { pid } of groupMembers(pgid)) process.kill(pid, 'SIGKILL');
+    });
+    transport.hurry();
+    // With the 60 s grace for its stdin's end, this close would outlast the test's 20 s.
+    await transport.close();
+    expect(groupMembers(pgid)).toEqual([]);
+  }, 20_000);
+
   it('serves a wrapped real server; close stops the launcher, the server and a daemonized helper that ignores SIGTERM', async () => {
     const { client, transport, pgid } = await wrappedMemory();
     const { tools } = await client.listTools();

@@ -64,6 +64,7 @@ export class ProcessGroupStdioTransport implements Transport {
   private mark?: ProcessTreeMark;
 
   private stderrKept = '';
+  private hurried = false;
 
   constructor(private readonly options: ProcessGroupStdioOptions) {}
 
@@ -144,11 +145,19 @@ export class ProcessGroupStdioTransport implements Transport {
     });
   }
 
+  /**
+   * The next close stops the group at once, without waiting for the server to exit on its stdin's
+   * end: for a server that did not answer in time, which will not exit on its own either.
+   */
+  hurry(): void {
+    this.hurried = true;
+  }
+
   /** Closes the server's stdin (a well-behaved server exits), then stops its whole process group. */
   async close(): Promise<void> {
     const child = this.child;
     this.connected = false;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child && child.exitCode === null && child.signalCode === null && !this.hurried) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin?.end();
       await this.within(exited);
