@@ -119,5 +119,10 @@ describe('verifyFailureLine', () => {
       'check.sh: VERSION is 1.9, expected 2.0.0',
     );
     expect(verifyFailureLine('')).toBe('');
+    // A crash: its error, not Node's closing version line.
+    const crash =
+      "node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module 'leftpad'\nRequire stack:\n- /w/index.js\n    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15) {\n  code: 'MODULE_NOT_FOUND'\n}\n\nNode.js v20.20.2\n";
+    expect(verifyFailureLine(crash)).toBe("Error: Cannot find module 'leftpad'");
+    expect(verifyFailureLine('sh: 1: jest: not found\n')).toBe('sh: 1: jest: not found');
   });
 });

@@ -79,7 +79,8 @@ export function verifyFailure(result: VerifyResult, spec: VerifySpec): string {
 
 /**
  * The line of a failed verify's output that says most: the last one naming a failure (`# fail 1`,
- * `Tests: 1 failed`, `FAIL pkg`, `test result: FAILED`), else its last line — test runners end with
+ * `Tests: 1 failed`, `FAIL pkg`, `test result: FAILED`), else its last error (a crash: `Error: Cannot find
+ * module …`, `command not found`), else its last line — test runners end with
  * timings, which say nothing. The whole tail is in `baton status --json`.
  */
 export function verifyFailureLine(outputTail: string): string {
@@ -87,5 +88,7 @@ export function verifyFailureLine(outputTail: string): string {
     .trim()
     .split('\n')
     .filter((line) => line.trim());
-  return [...lines].reverse().find((line) => line.toLowerCase().includes('fail')) ?? lines.at(-1) ?? '';
+  const last = (pattern: RegExp): string | undefined => [...lines].reverse().find((line) => pattern.test(line));
+  // A crash names no failure but its error (`Error: Cannot find module 'leftpad'`, `command not found`).
+  return last(/fail/i) ?? last(/\b\w*(Error|Exception)\b|not found|No such file/) ?? lines.at(-1) ?? '';
 }
