@@ -55,6 +55,7 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
     const other = await cli('sessions', 'show', 'session-run-a-planner', '--tenant', 'team-b');
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('BATON_SESSION_NOT_FOUND');
+    expect(other.stderr).toContain('List sessions with: baton sessions list --tenant team-b');
     expect(other.stdout).not.toContain('run-a');
     expect((await cli('sessions', 'list', '--tenant', '../x')).code).toBe(2);
   }, 60_000);

@@ -147,11 +147,12 @@ async function recordFollowUp(
 export async function storedSession(
   store: Store,
   id: string,
-  scope: Pick<Store, 'getSession'> = store, // a TenantScope: another tenant's session reads as no session
+  // A TenantScope: another tenant's session reads as no session.
+  scope: Pick<Store, 'getSession'> & { tenant?: string } = store,
 ): Promise<SessionRecord> {
   const session = await scope.getSession(id);
-  if (!session)
-    throw new BatonError(ErrorCodes.sessionNotFound, `No session ${id}. List sessions with: baton sessions list`);
+  const list = `baton sessions list${scope.tenant !== undefined ? ` --tenant ${scope.tenant}` : ''}`;
+  if (!session) throw new BatonError(ErrorCodes.sessionNotFound, `No session ${id}. List sessions with: ${list}`);
   return session;
 }
 
