@@ -238,6 +238,24 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
     });
   });
 
+  it('a job sent again (a resumed run) while it waits for a worker takes the priority it is sent with now', async () => {
+    const first = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
+    const resumed = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
+    try {
+      const waiting = job({ priority: -10 });
+      const cancel = new AbortController();
+      const sent = first.runJob(waiting, cancel.signal);
+      const queued = () => first['queue'].getJob(agentJobId(waiting));
+      await expect.poll(async () => (await queued())?.priority, { timeout: 10_000 }).toBe(1011);
+      const again = resumed.runJob({ ...waiting, priority: 500 }, cancel.signal);
+      await expect.poll(async () => (await queued())?.priority, { timeout: 10_000 }).toBe(501);
+      cancel.abort(new Error('test over'));
+      await Promise.all([sent, again]);
+    } finally {
+      await Promise.all([first.close(), resumed.close()]);
+    }
+  });
+
   it('starts higher-priority jobs first when workers are busy', async () => {
     const order: string[] = [];
     let release = (): void => {};

@@ -135,6 +135,7 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
     })) as Job<SealedAgentJob, AgentResult>;
+    await keepPriority(this.queue, jobId, bullPriority(job.priority));
     const finished = queued.waitUntilFinished(this.events).then(
       (result) => result,
       (error: unknown) =>
@@ -259,6 +260,19 @@ export interface AgentWorkerOptions {
   mcpGateways?: WorkerGateways;
   /** Hooks that observe a job's attempts and tool calls here (tracing); `done` when the job ends. */
   observeJob?(job: AgentJob): { hooks: AgentJobHooks; done: () => void } | undefined;
+}
+
+/**
+ * A job already queued under this id (an orchestrator that died sent it) is returned as it was: one
+ * still waiting for a worker takes the priority it is sent with now (`--resume --priority`).
+ */
+async function keepPriority(queue: Queue, jobId: string, priority: number): Promise<void> {
+  // `add` of an id already queued returns a job with the options given, not the stored ones.
+  const stored = await queue.getJob(jobId);
+  if (!stored || stored.priority === priority) return;
+  const state = await stored.getState();
+  if (state === 'waiting' || state === 'prioritized' || state === 'delayed')
+    await stored.changePriority({ priority }).catch(() => undefined); // taken by a worker meanwhile
 }
 
 /**
