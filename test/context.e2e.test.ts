@@ -325,7 +325,15 @@ phases:
     expect((await runCli(['context', 'export', '--run', summary.runId, '--out', file], { env })).code).toBe(0);
     const otherEnv = { ...env, BATON_DATA_DIR: join(model.home.dir, 'other-data') };
     const imported = await runCli(['context', 'import', file], { env: otherEnv });
-    expect(imported.stdout).toBe('Imported 5 entries and 5 sessions; 0 entries were already there.\n');
+    // The run's 5 facts and the one the fork stated (its answer), with the run's 5 sessions.
+    expect(imported.stdout).toBe('Imported 6 entries and 5 sessions; 0 entries were already there.\n');
+    // Without the run itself, its sessions and context are still there to read and pass on.
+    const shownThere = await runCli(['sessions', 'show', forked.sessionId, '--json'], { env: otherEnv });
+    expect(shownThere.code).toBe(0);
+    expect(JSON.parse(shownThere.stdout)).toMatchObject({ context: [{ content: 'jobs/export.ts' }] });
+    const again = await runCli(['context', 'export', '--run', summary.runId], { env: otherEnv });
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as { entries: unknown[] }).entries).toHaveLength(6);
   });
 });
 

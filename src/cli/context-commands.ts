@@ -4,7 +4,7 @@ import { archiveSessions, exportContext, importContext, pruneSessions } from '..
 import { BatonError, ErrorCodes } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
-import type { SessionStatus } from '../store/index.js';
+import type { SessionStatus, Store, TenantScope } from '../store/index.js';
 import { type Output } from './commands.js';
 import { auditTrail, withExistingStore, withStore, type StoreOptions } from '../api/index.js';
 import { tenantScopeOf } from './run-id.js';
@@ -141,13 +141,24 @@ export async function sessionsContinueCommand(
   });
 }
 
+/**
+ * A run this reader may export: a stored one of its own, or — for a reader of every tenant — one
+ * whose context alone is stored (imported from another store with `baton context import`).
+ */
+async function knownRun(store: Store, scope: TenantScope, runId: string): Promise<boolean> {
+  if (await scope.getRun(runId)) return true;
+  if (scope.tenant !== undefined) return false;
+  const [sessions, context] = await Promise.all([store.listSessions({ runId }), store.listContextEntries({ runId })]);
+  return sessions.length > 0 || context.entries.length > 0;
+}
+
 export async function contextExportCommand(
   options: StoreOptions & { run?: string; out?: string; tenant?: string },
   output: Output,
 ): Promise<number> {
   return withExistingStore(options, async (store) => {
     const scope = tenantScopeOf(store, options.tenant);
-    if (options.run !== undefined && !(await scope.getRun(options.run)))
+    if (options.run !== undefined && !(await knownRun(store, scope, options.run)))
       throw new BatonError(
         ErrorCodes.runNotFound,
         `No run with id ${options.run}${scope.tenant ? ` for tenant ${scope.tenant}` : ''}. List them with: baton runs${scope.tenant ? ` --tenant ${scope.tenant}` : ''}`,

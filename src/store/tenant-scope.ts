@@ -62,6 +62,8 @@ export class TenantScope {
   /** Undefined for an unknown id and for a session of another tenant's run alike. */
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const session = await this.store.getSession(id);
+    // Every tenant's reader sees sessions whose run is not stored too (imported with `context import`).
+    if (this.tenant === undefined) return session;
     return session && (await this.getRun(session.runId)) ? session : undefined;
   }
 
