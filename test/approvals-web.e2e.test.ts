@@ -110,7 +110,7 @@ phases:
         actor: string;
         details: Record<string, unknown>;
       }>;
-      expect(event!.actor).toContain('(web dashboard)');
+      expect(event!.actor).toMatch(/ \(web dashboard, operator token\)$/);
       expect(event!.details).toMatchObject({ approvalId: id, kind: 'phase.before', message: 'Go, the plan is sound' });
     } finally {
       await browser.close();

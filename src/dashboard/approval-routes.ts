@@ -33,13 +33,15 @@ export function approvalRoutes(store: Store, scopeOf: (context: RouteContext) =>
         const text = await readBody(req, ANSWER_BODY_LIMIT_BYTES);
         const body = answerBody.safeParse(text === '' ? {} : parseJson(text));
         if (!body.success) throw new HttpError(400, 'bad_request', 'expected { "message"?: string }');
-        if (!(await scopeOf(context).getApproval(params[0]!)))
-          throw new HttpError(404, 'not_found', 'no such approval');
+        const scope = scopeOf(context);
+        if (!(await scope.getApproval(params[0]!))) throw new HttpError(404, 'not_found', 'no such approval');
+        // Whose token answered: the operator's, or a tenant's (the dashboard has no users of its own).
+        const token = scope.tenant === undefined ? 'operator token' : `tenant ${scope.tenant}'s token`;
         try {
           const answered = await answerApproval(store, {
             id: params[0]!,
             approve: params[1] === 'approve',
-            by: `${currentActor()} (web dashboard)`,
+            by: `${currentActor()} (web dashboard, ${token})`,
             ...(body.data.message ? { message: body.data.message } : {}),
           });
           sendJson(res, 200, answered);
