@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  checkSettingsTogether,
   configSchema,
   loadConfig,
   type BatonConfig,
@@ -51,11 +52,13 @@ export function resolveRunConfig(
   const loaded: LoadedConfig =
     typeof option === 'object'
       ? {
-          config: validateData(configSchema, option, {
-            source: 'config option',
-            code: ErrorCodes.configInvalid,
-            what: 'Config',
-          }),
+          config: checkSettingsTogether(
+            validateData(configSchema, option, {
+              source: 'config option',
+              code: ErrorCodes.configInvalid,
+              what: 'Config',
+            }),
+          ),
           sources: ['defaults', 'config option'],
         }
       : loadConfig({ file: option, cwd, env: process.env });

@@ -59,6 +59,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/baton\.config\.yaml:2: paralel_limit: unknown field/);
   });
 
+  it('refuses settings that cannot go together, wherever each comes from, naming both', () => {
+    writeFileSync(join(cwd, 'baton.config.yaml'), 'retry_max_delay_ms: 1000\n');
+    expect(() => loadConfig({ cwd, env: { BATON_RETRY_BASE_DELAY_MS: '5000' } })).toThrow(
+      expect.objectContaining({
+        code: 'BATON_CONFIG_INVALID',
+        message: expect.stringMatching(/^retry_base_delay_ms \(5000\) is above retry_max_delay_ms \(1000\)/),
+      }),
+    );
+    // Header lines that HTTP cannot carry are refused before any server is started.
+    writeFileSync(
+      join(cwd, 'baton.config.yaml'),
+      'mcp_servers:\n  api: { type: http, url: "https://a.example/mcp", headers: { "X A:": v, Ok: "a\\r\\nInjected: 1" } }\n',
+    );
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      /headers\.X A:: invalid key: a header name[^]*headers\.Ok: a header value cannot hold a line break/,
+    );
+  });
+
   it('names a wrongly typed key and its line', () => {
     writeFileSync(join(cwd, 'c.yaml'), '# comment\nmcp_timeout_ms: soon\n');
     expect(() => loadConfig({ cwd, env: {}, file: 'c.yaml' })).toThrow(

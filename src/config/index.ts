@@ -1,4 +1,4 @@
-export { configSchema, defaultConfig, sessionPoolSize } from './schema.js';
+export { checkSettingsTogether, configSchema, defaultConfig, sessionPoolSize } from './schema.js';
 export type { BatonConfig, BatonConfigInput } from './schema.js';
 export { envName, loadConfig, resolveConfigFile } from './load.js';
 export type { LoadedConfig } from './load.js';

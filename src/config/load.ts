@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BatonError, ErrorCodes, parseYamlWithSchema, readUserFile, validateData } from '../core/index.js';
-import { configKeys, configSchema, type BatonConfig, type ConfigKey } from './schema.js';
+import { checkSettingsTogether, configKeys, configSchema, type BatonConfig, type ConfigKey } from './schema.js';
 
 export interface LoadedConfig {
   config: BatonConfig;
@@ -104,6 +104,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     sources.push(`env ${name}`);
   }
 
-  const config = configSchema.parse({ ...fromFile, ...fromEnv });
+  const config = checkSettingsTogether(configSchema.parse({ ...fromFile, ...fromEnv }));
   return { config: { ...config, data_dir: resolve(cwd, config.data_dir) }, sources };
 }

@@ -1,6 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { day, durationMs, hour, intRange, minute, second, tenantNameSchema, usdAmount } from '../core/index.js';
+import {
+  BatonError,
+  day,
+  durationMs,
+  ErrorCodes,
+  hour,
+  intRange,
+  minute,
+  second,
+  tenantNameSchema,
+  usdAmount,
+} from '../core/index.js';
 import { mcpServersSchema } from '../mcp/index.js';
 import { permissionsSchema } from '../permissions/index.js';
 
@@ -113,6 +124,19 @@ export const configSchema = z
     backup_interval_ms: durationMs(0, 24 * day).default(hour),
   })
   .strict();
+
+/**
+ * What no single setting shows, checked once every source is merged: backoff grows from the base up
+ * to the cap, so a base above it is a typo, not a setting.
+ */
+export function checkSettingsTogether(config: BatonConfig): BatonConfig {
+  if (config.retry_base_delay_ms > config.retry_max_delay_ms)
+    throw new BatonError(
+      ErrorCodes.configInvalid,
+      `retry_base_delay_ms (${config.retry_base_delay_ms}) is above retry_max_delay_ms (${config.retry_max_delay_ms}): the delay between retries starts at the base and grows to that cap. Set the base at most the cap (in the config file, or BATON_RETRY_BASE_DELAY_MS / BATON_RETRY_MAX_DELAY_MS).`,
+    );
+  return config;
+}
 
 export type BatonConfig = z.output<typeof configSchema>;
 export type BatonConfigInput = z.input<typeof configSchema>;

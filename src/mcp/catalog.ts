@@ -13,6 +13,14 @@ import {
   secretArgumentValues,
 } from '../core/index.js';
 
+/** What HTTP carries as a header (RFC 9110 token names; no line break in a value), so none fails at run time. */
+const headerNameSchema = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+  message: 'a header name is letters, digits and - (no spaces or colons), such as Authorization or X-Api-Key',
+});
+const headerValueSchema = z.string().refine((value) => !/[\r\n\0]/.test(value), {
+  error: 'a header value cannot hold a line break or NUL',
+});
+
 /** A scripted stand-in for a server's tool, for `use_mock_mcp`. */
 export const mockToolSchema = z
   .object({
@@ -79,7 +87,7 @@ export const mcpServerSchema = z.union([
         .refine((url) => url.includes('${') || (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)), {
           error: 'is not an http(s) URL; give one such as https://mcp.example.com/mcp',
         }),
-      headers: z.record(z.string(), z.string()).optional(),
+      headers: z.record(headerNameSchema, headerValueSchema).optional(),
       scope: mcpScopeSchema.optional(),
       ...batonFields,
     })
