@@ -180,6 +180,9 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
     const loaded = await prepare(what, config, rawStore, options);
     const notice = options.onNotice ?? (() => undefined);
     return await executeLoaded({ what, options, events, config, sources, rawStore, loaded, notice });
+  } catch (error) {
+    // SQLite's "database disk image is malformed" says what to do: baton doctor, baton restore.
+    throw storeDamagedError(error, config.data_dir) ?? error;
   } finally {
     if (!options.store) await rawStore.close();
   }
