@@ -216,8 +216,9 @@ async function checkBeforeAgents(
   loaded: RunSetup['loaded'],
   config: BatonConfig,
   notice: (message: string) => void,
+  newRun: boolean,
 ): Promise<void> {
-  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir);
+  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun });
   for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
   // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
   if (config.redis_url) return;
@@ -248,7 +249,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = { watching: new AbortController() };
   try {
-    await checkBeforeAgents(loaded, config, notice);
+    await checkBeforeAgents(loaded, config, notice, what.resume === undefined);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();

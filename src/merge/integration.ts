@@ -12,7 +12,7 @@ import {
   worktreeBranch,
   type GitOptions,
 } from '../git/index.js';
-import type { PhaseSpec } from '../workflow/index.js';
+import { workflowInvalid, type PhaseSpec } from '../workflow/index.js';
 
 const mergeErrors: GitOptions = { errorCode: ErrorCodes.mergeFailed };
 
@@ -41,8 +41,13 @@ export async function integrationBranch(repo: string, into: string, runId: strin
  * of a worktree agent (`baton/<run8>/<agent id>`) or another phase's `into`: git cannot hold both `a`
  * and `a/b`, and a branch cannot be two things, so the agents would run only for their merge to fail.
  */
-export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd: string): Promise<void> {
+export async function checkIntegrationBranches(
+  phases: readonly PhaseSpec[],
+  cwd: string,
+  options: { newRun?: boolean } = {},
+): Promise<void> {
   const sampleRunId = '00000000-0000-4000-8000-000000000000';
+  if (options.newRun) await refuseTakenBranches(phases, cwd, sampleRunId);
   const taken = phases
     .filter((phase) => phase.workspace === 'worktree')
     .flatMap((phase) => phase.agents.map((a) => ({ branch: worktreeBranch(sampleRunId, a.id), of: `agent ${a.id}` })));
@@ -61,6 +66,29 @@ export async function checkIntegrationBranches(phases: readonly PhaseSpec[], cwd
     }
     taken.push({ branch: into, of: `phase ${phase.id} (its merge.into)` });
   }
+}
+
+/**
+ * A new run's fixed `into` (one without `{{run8}}`/`{{runId}}`) that names a branch the repository
+ * has, or sits inside or holds one (`release/edit` beside `release`), would fail only at the merge,
+ * after the agents ran and spent: refused before any starts.
+ */
+async function refuseTakenBranches(phases: readonly PhaseSpec[], cwd: string, sampleRunId: string): Promise<void> {
+  const problems: string[] = [];
+  for (const [i, phase] of phases.entries()) {
+    if (!phase.merge || /\{\{run(8|Id)\}\}/.test(phase.merge.into)) continue;
+    const repo = resolve(cwd, phase.repo ?? '.');
+    const into = await integrationBranch(repo, phase.merge.into, sampleRunId, phase.id);
+    const listed = await tryGit(repo, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/']);
+    const taken = listed.stdout
+      .split('\n')
+      .find((branch) => branch === into || branch.startsWith(`${into}/`) || into.startsWith(`${branch}/`));
+    if (taken !== undefined)
+      problems.push(
+        `phases[${i}].merge.into: gives "${into}", but the repository has a branch "${taken}" (git cannot have ${taken === into ? 'two of one name' : 'both'}, and Baton does not overwrite a branch it did not create); choose another into, such as "baton/{{run8}}/{{phase}}", or delete that branch`,
+      );
+  }
+  if (problems.length > 0) throw workflowInvalid(problems);
 }
 
 export async function branchExists(repo: string, branch: string): Promise<boolean> {

@@ -756,7 +756,7 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
   });
 
   it("an into that is, holds or sits inside an agent's branch or another phase's into is refused before anything runs", async () => {
-    const { repo } = setup('clash');
+    const { repo, git } = setup('clash');
     const phase = (id: string, agents: string[], spec: Record<string, unknown>) =>
       ({
         id,
@@ -775,5 +775,22 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     await expect(checkIntegrationBranches(nested, repo)).rejects.toThrow('of phase one (its merge.into)');
     const fine = [phase('edit', ['a', 'b'], {}), phase('more', ['c'], { into: 'team/{{phase}}' })];
     await expect(checkIntegrationBranches(fine, repo)).resolves.toBeUndefined();
+    // A new run's fixed into beside a branch the repository has: refused before any agent runs.
+    git('branch', 'release');
+    git('branch', 'team/more');
+    for (const [into, taken] of [
+      ['release/{{phase}}', 'release'],
+      ['team/{{phase}}', 'team/more'],
+    ])
+      await expect(checkIntegrationBranches([phase('more', ['c'], { into })], repo, { newRun: true })).rejects.toThrow(
+        `phases[0].merge.into: gives "${into.replace('{{phase}}', 'more')}", but the repository has a branch "${taken}"`,
+      );
+    // With the run's id in it, or resumed (the branch may be its own), it is not the check's to refuse.
+    await expect(
+      checkIntegrationBranches([phase('more', ['c'], { into: 'release/{{run8}}' })], repo, { newRun: true }),
+    ).resolves.toBeUndefined();
+    await expect(
+      checkIntegrationBranches([phase('more', ['c'], { into: 'team/{{phase}}' })], repo),
+    ).resolves.toBeUndefined();
   });
 });
