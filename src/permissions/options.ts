@@ -1,6 +1,6 @@
 /**
  * Options as a program reads them, for deny and ask rules: `Bash(rm -rf:*)` must also refuse
- * `rm -fr x`, `rm -r -f x`, `rm x -Rf` and `rm --recursive --force x`, which a prefix of the text
+ * `rm -fr x`, `rm -r -f x`, `rm x -Rf`, `rm --recursive --force x` and `rm --rec --for x`, which a prefix of the text
  * does not see. Short options bundled in one word are separate options, in any order, anywhere
  * before `--`. Which long option or capital letter means the same as a short one is each program's
  * own (written in its manual, in no library): listed here for the programs deny rules name most.
@@ -55,6 +55,10 @@ function readCommand(words: readonly string[]): ReadCommand {
     else if (word.startsWith('--')) {
       const name = word.split('=')[0]!;
       read.options.add(aliases[name] ?? name);
+      // GNU getopt and git take a long option's unambiguous start (`rm --rec --for`): for a deny or
+      // ask rule, any start of a long name listed counts as that option (too much refused, never too little).
+      if (name.length > 2 && !(name in aliases))
+        for (const [long, short] of Object.entries(aliases)) if (long.startsWith(name)) read.options.add(short);
     } else if (/^-[A-Za-z]+$/.test(word)) {
       for (const letter of word.slice(1)) read.options.add(aliases[`-${letter}`] ?? `-${letter}`);
     } else read.operands.push(word); // `-5`, `-n3`: a value, not letters to take apart

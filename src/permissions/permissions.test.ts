@@ -108,13 +108,21 @@ describe('permission rules', () => {
       'rm -rfv victim',
       'rm --recursive --force victim',
       'rm --force -R victim',
+      'rm --rec -f victim',
+      'rm --recursive --for victim',
+      'rm --r --f victim',
       'sudo rm -fr victim',
       '/bin/rm -f --recursive victim',
       'chmod -R 777 /',
       'chmod --recursive 777 /',
     ])
       expect(decideToolCall(rules, bash(command)).behavior, command).toBe('deny');
-    for (const command of ['git push -f origin main', 'git -C repo push origin --force', 'git push --force'])
+    for (const command of [
+      'git push -f origin main',
+      'git -C repo push origin --force',
+      'git push --force',
+      'git push --forc',
+    ])
       expect(decideToolCall(rules, bash(command)).behavior, command).toBe('ask');
     // Not the options the rules name, or not the same operands for a rule without `:*`.
     for (const command of [
