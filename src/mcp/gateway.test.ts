@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +194,20 @@ describe('MCP gateway', () => {
     for (const wrong of [newGatewayToken(), lastChanged])
       expect((await post({ 'x-baton-gateway-token': wrong })).status).toBe(401);
     expect((await post(config.headers ?? {})).status).toBe(200);
+    // With the secret but another Host (a browser led to loopback by a DNS name): refused.
+    const url = new URL(config.url);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      for (const [name, value] of Object.entries({ ...config.headers, host: `attacker.example:${url.port}` }))
+        req.setHeader(name, value);
+      req.setHeader('content-type', 'application/json');
+      req.end(JSON.stringify(initialize));
+    });
+    expect(status).toBe(403);
   });
 
   it("forwards a real server's resources, resource templates and prompts (server-everything)", async () => {

@@ -102,6 +102,11 @@ export class McpGateway {
   /** The agents' sessions of each shared server, told when its lists of tools, resources or prompts change. */
   private readonly listeners = new Map<string, Set<Server>>();
   private readonly secret: Buffer;
+  /**
+   * The `Host` values a client of this loopback server sends: any other is a browser led here by a
+   * DNS name (rebinding), refused as every Baton server refuses it — compared as strings, per request.
+   */
+  private readonly hosts: ReadonlySet<string>;
 
   private constructor(
     private readonly http: HttpServer,
@@ -110,6 +115,7 @@ export class McpGateway {
     private readonly options: McpGatewayOptions,
   ) {
     this.secret = Buffer.from(token);
+    this.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
     const abandonedMs = options.abandonedSessionMs ?? ABANDONED_SESSION_MS;
     this.sweep = setInterval(() => this.closeAbandoned(abandonedMs), Math.max(10, abandonedMs / 5));
     this.sweep.unref();
@@ -195,6 +201,7 @@ export class McpGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      if (!this.hosts.has(req.headers.host ?? '')) return reply(res, 403, 'forbidden host: use 127.0.0.1');
       if (!this.authorized(req)) return reply(res, 401, 'missing or wrong gateway token');
       const upstream = this.upstreams.get(serverNamed(req.url) ?? '');
       if (!upstream) return reply(res, 404, 'no shared MCP server of this run at this path');
