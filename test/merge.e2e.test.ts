@@ -277,8 +277,11 @@ phases:
 
       // baton merge: from the base again, without rerunning the agents; a new resolver; the same head.
       const workerRequests = edit.agents.map((a) => model.server.messageRequests(a.sessionId).length);
+      writeFileSync(join(s.repo, 'notes.txt'), 'edited since the run\n'); // says nothing to a merge
       const redo = await s.run(['merge', summary.runId, '--json']);
       expect(redo.code).toBe(0);
+      expect(redo.stderr).not.toContain('uncommitted');
+      writeFileSync(join(s.repo, 'notes.txt'), baseFiles['notes.txt']);
       const redone = phaseOf(JSON.parse(redo.stdout) as RunSummary, 'edit');
       expect(redone.merge).toMatchObject({ round: 2, head: edit.merge!.head, status: 'partial' });
       expect(redone.merge!.steps[2]!.resolver!.agentId).toBe('edit.resolve.claim-b.2');

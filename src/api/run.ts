@@ -216,10 +216,12 @@ async function checkBeforeAgents(
   loaded: RunSetup['loaded'],
   config: BatonConfig,
   notice: (message: string) => void,
-  newRun: boolean,
+  { newRun, mergeOnly }: { newRun: boolean; mergeOnly: boolean },
 ): Promise<void> {
   await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun });
-  for (const note of await checkWorktreeRepos(loaded.workflow.phases, loaded.dir)) notice(`note: ${note}\n`);
+  const notes = await checkWorktreeRepos(loaded.workflow.phases, loaded.dir);
+  // The note is about agents' branches starting at HEAD: `baton merge` starts none.
+  if (!mergeOnly) for (const note of notes) notice(`note: ${note}\n`);
   // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
   if (config.redis_url) return;
   checkAgentDirectories(loaded.workflow.phases, loaded.dir);
@@ -249,7 +251,10 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = { watching: new AbortController() };
   try {
-    await checkBeforeAgents(loaded, config, notice, what.resume === undefined);
+    await checkBeforeAgents(loaded, config, notice, {
+      newRun: what.resume === undefined,
+      mergeOnly: options.redoMerge !== undefined,
+    });
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();
