@@ -125,6 +125,16 @@ phases:
 `;
 
 const phaseOf = (summary: RunSummary, id: string): PhaseSummary => summary.phases.find((p) => p.id === id)!;
+
+/** A `gh` on PATH that answers with a pull request's URL and keeps its last call's arguments, one a line. */
+function ghStub(name: string, url: string): { env: Record<string, string>; argsFile: string } {
+  const stubDir = join(model.home.dir, name, 'bin');
+  mkdirSync(stubDir, { recursive: true });
+  writeFileSync(join(stubDir, 'gh'), `#!/bin/sh\nprintf '%s\\n' "$@" > "$GH_ARGS_FILE"\necho ${url}\n`);
+  chmodSync(join(stubDir, 'gh'), 0o755);
+  const argsFile = join(model.home.dir, name, 'gh-args.txt');
+  return { env: { PATH: `${stubDir}:${process.env.PATH}`, GH_ARGS_FILE: argsFile }, argsFile };
+}
 const steps = (phase: PhaseSummary): string[] =>
   phase.merge!.steps.map((s) => `${s.agentId}:${s.outcome}${s.reason ? `:${s.reason}` : ''}`);
 
@@ -133,15 +143,7 @@ describe.runIf(requireProgram('git'))(
   () => {
     it("pr: true under an after gate: no pull request before a person passes the phase's output, then one", async () => {
       const s = scenario('gated-pr');
-      const stubDir = join(model.home.dir, 'gated-pr', 'bin');
-      mkdirSync(stubDir, { recursive: true });
-      writeFileSync(
-        join(stubDir, 'gh'),
-        '#!/bin/sh\necho "$@" >> "$GH_ARGS_FILE"\necho https://github.com/acme/repo/pull/8\n',
-      );
-      chmodSync(join(stubDir, 'gh'), 0o755);
-      const ghArgs = join(model.home.dir, 'gated-pr', 'gh-args.txt');
-      const extraEnv = { PATH: `${stubDir}:${process.env.PATH}`, GH_ARGS_FILE: ghArgs };
+      const { env: extraEnv, argsFile: ghArgs } = ghStub('gated-pr', 'https://github.com/acme/repo/pull/8');
       const workflow = s.workflow(`version: 1
 name: gated-pr
 phases:
@@ -164,21 +166,21 @@ phases:
       expect(resumed.code).toBe(0);
       const merge = phaseOf(JSON.parse(resumed.stdout) as RunSummary, 'edit').merge!;
       expect(merge.pr).toEqual({ url: 'https://github.com/acme/repo/pull/8', exitCode: 0 });
-      expect(readFileSync(ghArgs, 'utf8')).toMatch(/^pr create --head baton\/\S+\/edit --base main /m);
+      expect(readFileSync(ghArgs, 'utf8').split('\n').slice(0, 6)).toEqual([
+        'pr',
+        'create',
+        '--head',
+        merge.into,
+        '--base',
+        'main',
+      ]);
     });
 
     it('merges three branches with verify passing after each; the next phase starts from the merge; gh opens a PR; the checkout is untouched', async () => {
       const s = scenario('three');
       dirtyCheckout(s.repo, 'notes.txt');
       const before = checkoutFingerprint(s.repo);
-      const stubDir = join(model.home.dir, 'three', 'bin');
-      mkdirSync(stubDir, { recursive: true });
-      writeFileSync(
-        join(stubDir, 'gh'),
-        '#!/bin/sh\nprintf \'%s\\n\' "$@" > "$GH_ARGS_FILE"\necho https://github.com/acme/repo/pull/7\n',
-      );
-      chmodSync(join(stubDir, 'gh'), 0o755);
-      const ghArgs = join(model.home.dir, 'three', 'gh-args.txt');
+      const { env: ghEnv, argsFile: ghArgs } = ghStub('three', 'https://github.com/acme/repo/pull/7');
       const workflow = s.workflow(`version: 1
 name: merge-three
 phases:
@@ -197,10 +199,7 @@ phases:
     agents:
       - { id: reader, allowedTools: [Bash], prompt: Read what was merged into a.txt and b.txt. }
 `);
-      const result = await s.run(['run', workflow, '--json'], {
-        PATH: `${stubDir}:${process.env.PATH}`,
-        GH_ARGS_FILE: ghArgs,
-      });
+      const result = await s.run(['run', workflow, '--json'], ghEnv);
       expect(result.code).toBe(0);
       const summary = JSON.parse(result.stdout) as RunSummary;
       const edit = phaseOf(summary, 'edit');

@@ -1000,17 +1000,14 @@ describe('extracting context from results', () => {
   });
 });
 
+/** Session s1 of agent a in run-1, finished: what the facts of the export tests come from. */
+const saveFinishedSession = () =>
+  temp.store.saveSession({ id: 's1', runId: 'run-1', agentId: 'a', status: 'completed', createdAt: 1, updatedAt: 2 });
+
 describe('persistence', () => {
   it('exports and imports context, refusing a tampered file', async () => {
     const acc = accumulator();
-    await temp.store.saveSession({
-      id: 's1',
-      runId: 'run-1',
-      agentId: 'a',
-      status: 'completed',
-      createdAt: 1,
-      updatedAt: 2,
-    });
+    await saveFinishedSession();
     await acc.add(
       [
         { type: 'decision', content: 'Use tabs', tags: [] },
@@ -1057,14 +1054,7 @@ describe('persistence', () => {
 
 describe('importing facts whose id is taken', () => {
   it('refuses before writing anything when an id belongs to another run, or twice to the file', async () => {
-    await temp.store.saveSession({
-      id: 's1',
-      runId: 'run-1',
-      agentId: 'a',
-      status: 'completed',
-      createdAt: 1,
-      updatedAt: 2,
-    });
+    await saveFinishedSession();
     await accumulator().add(
       [
         { type: 'decision', content: 'Use tabs', tags: [] },
