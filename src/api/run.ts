@@ -212,13 +212,9 @@ interface RunServices {
 }
 
 /** What is checked before any agent starts: a problem is refused naming its field (exit 2), a doubt noted. */
-async function checkBeforeAgents(
-  loaded: RunSetup['loaded'],
-  config: BatonConfig,
-  notice: (message: string) => void,
-  { newRun, mergeOnly }: { newRun: boolean; mergeOnly: boolean },
-): Promise<void> {
-  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun });
+async function checkBeforeAgents({ loaded, config, notice, what, options }: RunSetup): Promise<void> {
+  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun: what.resume === undefined });
+  const mergeOnly = options.redoMerge !== undefined;
   const notes = await checkWorktreeRepos(loaded.workflow.phases, loaded.dir);
   // The note is about agents' branches starting at HEAD: `baton merge` starts none.
   if (!mergeOnly) for (const note of notes) notice(`note: ${note}\n`);
@@ -251,10 +247,7 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = { watching: new AbortController() };
   try {
-    await checkBeforeAgents(loaded, config, notice, {
-      newRun: what.resume === undefined,
-      mergeOnly: options.redoMerge !== undefined,
-    });
+    await checkBeforeAgents(setup);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();

@@ -781,7 +781,7 @@ describe.runIf(requireProgram('git'))('mergePhase on awkward repositories', () =
     for (const [into, taken] of [
       ['release/{{phase}}', 'release'],
       ['team/{{phase}}', 'team/more'],
-    ])
+    ] as const)
       await expect(checkIntegrationBranches([phase('more', ['c'], { into })], repo, { newRun: true })).rejects.toThrow(
         `phases[0].merge.into: gives "${into.replace('{{phase}}', 'more')}", but the repository has a branch "${taken}"`,
       );

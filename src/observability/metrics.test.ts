@@ -237,7 +237,7 @@ describe('metrics', () => {
       ['t1', 'plan.g1.fix-ticket-48213-user-jdoe'],
       ['t2', 'plan.g2.customer-acme-corp-migration'],
       ['planner.g1', 'plan'],
-    ])
+    ] as const)
       await temp.store.saveAgent(
         agentRecord({
           runId: 'planned',
