@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from './errors.js';
 
@@ -52,6 +52,25 @@ export function unusableDataDir(dir: string, cause: unknown): BatonError {
  * merges never shows in the user's `git status`. A directory that existed is left alone, mode included
  * (it may be theirs, shared on purpose). One that cannot be made or written is BATON_CONFIG_INVALID.
  */
+/** procfs and sysfs: kernel views, where no directory or file of Baton's can ever be made. */
+const kernelFileSystems = new Set([0x9fa0, 0x62656572]);
+
+/**
+ * Whether `dir` could be a data_dir, without making it (for commands that only read a store): not a
+ * file, not under one, not in /proc or /sys. Throws as `makeDataDir` does for one that cannot.
+ */
+export function checkDataDirPath(dir: string): void {
+  let existing = resolve(dir);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory())
+      throw new Error(existing === resolve(dir) ? 'it is a file, not a directory' : `${existing} is a file`);
+    if (kernelFileSystems.has(statfsSync(existing).type)) throw new Error(`${existing} is a kernel file system`);
+  } catch (cause) {
+    throw unusableDataDir(dir, cause);
+  }
+}
+
 export function makeDataDir(dir: string): void {
   let created: string | undefined;
   try {

@@ -61,4 +61,4 @@ export {
   usdAmount,
   wrongTypeSays,
 } from './limits.js';
-export { createPrivateFile, makeDataDir, makeDirs, unusableDataDir } from './data-dir.js';
+export { checkDataDirPath, createPrivateFile, makeDataDir, makeDirs, unusableDataDir } from './data-dir.js';

@@ -7,6 +7,7 @@ export { migrateStore } from './migrate.js';
 export { TenantScope } from './tenant-scope.js';
 export type { MigrationReport, RecordCounts } from './migrate.js';
 import { existsSync } from 'node:fs';
+import { checkDataDirPath } from '../core/index.js';
 import { join } from 'node:path';
 import { storeFileName } from './backup.js';
 import { openRedisStore } from './redis-store.js';
@@ -20,8 +21,10 @@ import type { Store } from './store.js';
  */
 export async function openStore(options: { dataDir: string; redisUrl?: string; create?: boolean }): Promise<Store> {
   if (options.redisUrl !== undefined) return openRedisStore({ url: options.redisUrl });
-  if (options.create === false && !existsSync(join(options.dataDir, storeFileName)))
+  if (options.create === false && !existsSync(join(options.dataDir, storeFileName))) {
+    checkDataDirPath(options.dataDir); // a file, or /proc, is a mistake to name, not an empty store
     return openEmptySqliteStore(options.dataDir);
+  }
   return openSqliteStore({ dataDir: options.dataDir });
 }
 export { diskFullError, diskReserveFile, isDiskFull, markInterrupted, reserveDiskSpace } from './disk-full.js';
