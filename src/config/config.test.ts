@@ -77,6 +77,34 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes host names and IP addresses where a host goes, and refuses what could never match one', () => {
+    writeFileSync(
+      join(cwd, 'baton.config.yaml'),
+      'bridge_host: "::1"\nhttp_allowed_hosts: [build-7.internal, 10.0.0.5, "[fd00::1]", Example.COM]\n',
+    );
+    expect(loadConfig({ cwd, env: {} }).config.http_allowed_hosts).toHaveLength(4);
+    writeFileSync(
+      join(cwd, 'baton.config.yaml'),
+      'bridge_host: not a host\nhttp_allowed_hosts: [evil.com/path, "*", "host:80", "http://x"]\n',
+    );
+    const problems = (() => {
+      try {
+        loadConfig({ cwd, env: {} });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    for (const field of [
+      'bridge_host',
+      'http_allowed_hosts[0]',
+      'http_allowed_hosts[1]',
+      'http_allowed_hosts[2]',
+      'http_allowed_hosts[3]',
+    ])
+      expect(problems).toContain(`${field}: is not a host name or IP address`);
+  });
+
   it('names a wrongly typed key and its line', () => {
     writeFileSync(join(cwd, 'c.yaml'), '# comment\nmcp_timeout_ms: soon\n');
     expect(() => loadConfig({ cwd, env: {}, file: 'c.yaml' })).toThrow(

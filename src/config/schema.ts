@@ -5,6 +5,7 @@ import {
   day,
   durationMs,
   ErrorCodes,
+  hostNameSchema,
   hour,
   intRange,
   minute,
@@ -78,9 +79,9 @@ export const configSchema = z
     /** Port of the Context Bridge (`baton bridge`) on `bridge_host`. */
     bridge_port: intRange(0, 65535).default(7311),
     /** Address the Context Bridge binds; loopback unless you mean to expose it. */
-    bridge_host: z.string().min(1).default('127.0.0.1'),
+    bridge_host: hostNameSchema.default('127.0.0.1'),
     /** Host names `baton serve` and the Context Bridge answer besides loopback ones (DNS-rebinding guard). */
-    http_allowed_hosts: z.array(z.string().min(1)).default([]),
+    http_allowed_hosts: z.array(hostNameSchema).default([]),
     /** A Neo4j server for the knowledge graph (bolt:// or neo4j://); the embedded SQLite graph when unset. */
     neo4j_url: z
       .string()

@@ -57,6 +57,7 @@ export {
   minute,
   processEnvSchema,
   second,
+  hostNameSchema,
   tenantNameSchema,
   usdAmount,
   wrongTypeSays,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BatonError, ErrorCodes } from './errors.js';
 
@@ -105,3 +106,17 @@ export function argumentText() {
     message: `too long (at most ${maxEnvValueBytes} bytes)`,
   });
 }
+
+/**
+ * A host name or IP address as a `Host` header or a bind address gives it: no scheme, port, path or
+ * wildcard (`evil.com/path` and `*` would never match a request, and would look as if they did).
+ */
+export const hostNameSchema = z
+  .string()
+  .refine(
+    (host) => /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(host) || isIP(host.replace(/^\[(.*)\]$/, '$1')) === 6,
+    {
+      error:
+        'is not a host name or IP address (give one such as build-7.internal or 10.0.0.5: no scheme, port, path or *)',
+    },
+  );
