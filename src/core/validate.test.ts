@@ -53,6 +53,14 @@ describe('hostile YAML and JSON', () => {
     expect(() => parse('a: "<<"\n')()).not.toThrow(/MERGE_KEY/);
   });
 
+  it('refuses a tag YAML does not know (it would be read as a plain string), keeping the standard ones', () => {
+    const parse = (text: string) => () =>
+      parseYamlWithSchema(text, schema, { source: 'f.yaml', code: ErrorCodes.configInvalid, what: 'Config' });
+    expect(parse('a: 1\nb: !foo hi\n')).toThrow(/f\.yaml:2: \(syntax\): Unresolved tag: !foo \[TAG_RESOLVE_FAILED\]/);
+    expect(parse('a: !!js/function "() => 1"\n')).toThrow(/f\.yaml:1: .*\[TAG_RESOLVE_FAILED\]/);
+    expect(() => parse('a: !!str 12\n')()).not.toThrow(/TAG_RESOLVE_FAILED/);
+  });
+
   it('holds .json files to JSON: a trailing comma is refused with its line', () => {
     const error = problemOf('{\n  "a": 1,\n}\n', 'baton.config.json');
     expect(error.message).toMatch(

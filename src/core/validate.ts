@@ -290,8 +290,10 @@ function parseToData(
   const lineCounter = new LineCounter();
   // `merge: false`: merge keys never expand (no merge-key bombs); mergeKeyLine refuses them below.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => ({
+  // An unknown tag (`!foo`, `!!js/function`) would be read as a plain string: refused as the error it is.
+  const unresolvedTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (doc.errors.length > 0 || unresolvedTags.length > 0) {
+    const problems = [...doc.errors, ...unresolvedTags].map((e) => ({
       field: '(syntax)',
       // The line is reported separately; drop the library's own "at line N, column M:" suffix.
       message: `${(e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '')} [${e.code}]`,
