@@ -54,35 +54,52 @@ export async function kgBuildCommand(
   );
 }
 
+/**
+ * The graph as `--tenant` may see it (facts of other tenants' runs left out, as for that tenant's
+ * agents), or whole without one; `fn` runs on it with the store open.
+ */
+async function withTenantGraph<T>(
+  config: BatonConfig,
+  given: string | undefined,
+  fn: (graph: KnowledgeGraph) => Promise<T>,
+): Promise<T> {
+  // Checked as every command checks it: an empty or malformed name is refused, never read as "no tenant".
+  const tenant = given === undefined ? undefined : checkTenantName(given, '--tenant');
+  return withKnowledgeGraph(config, async (whole) => {
+    if (tenant === undefined) return fn(whole);
+    const { tenantGraph } = await import('../knowledge/index.js');
+    const store = await openConfiguredStore(config, { create: false });
+    try {
+      return await fn(tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant));
+    } finally {
+      await store.close();
+    }
+  });
+}
+
 /** `baton kg query "<question>"`: answers from the graph, as text or JSON. */
 export async function kgQueryCommand(
   question: string,
   options: StoreOptions & { run?: string; limit?: number; json?: boolean; tenant?: string },
   output: Output,
 ): Promise<number> {
-  const config = effectiveConfig(options);
-  // Checked as every command checks it: an empty or malformed name is refused, never read as "no tenant".
-  const tenant = options.tenant === undefined ? undefined : checkTenantName(options.tenant, '--tenant');
-  return withKnowledgeGraph(config, async (whole) => {
-    const { answerQuestion, tenantGraph } = await import('../knowledge/index.js');
-    // With --tenant, facts of other tenants' runs are left out, as for that tenant's agents.
-    const store = tenant === undefined ? undefined : await openConfiguredStore(config, { create: false });
-    const graph =
-      store && tenant !== undefined
-        ? tenantGraph(whole, tenant, async (id) => (await store.getRun(id))?.tenant)
-        : whole;
+  return withTenantGraph(effectiveConfig(options), options.tenant, async (graph) => {
+    const { answerQuestion } = await import('../knowledge/index.js');
     const answer = await answerQuestion(graph, question, {
       ...(options.run ? { runId: options.run } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    }).finally(() => store?.close());
+    });
     output.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `(${answer.interpretation})\n${answer.text}\n`);
     return 0;
   });
 }
 
 /** `baton kg stats`: how many entities and relations of each kind, and where the graph is. */
-export async function kgStatsCommand(options: StoreOptions & { json?: boolean }, output: Output): Promise<number> {
-  return withKnowledgeGraph(effectiveConfig(options), async (graph) => {
+export async function kgStatsCommand(
+  options: StoreOptions & { json?: boolean; tenant?: string },
+  output: Output,
+): Promise<number> {
+  return withTenantGraph(effectiveConfig(options), options.tenant, async (graph) => {
     const stats = await graph.stats();
     if (options.json) {
       output.stdout.write(`${JSON.stringify({ backend: graph.backend, location: graph.location, ...stats })}\n`);

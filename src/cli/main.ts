@@ -451,6 +451,7 @@ storeOptions(
   kg
     .command('stats')
     .description('entities and relations by kind, and where the graph is stored')
+    .option('--tenant <name>', "leave out facts of other tenants' runs")
     .option('--json', 'print JSON'),
 ).action(action((opts) => kgStatsCommand(opts, output)));
 

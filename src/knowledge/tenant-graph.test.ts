@@ -43,5 +43,9 @@ describe('a tenant view of the knowledge graph', () => {
     expect(await acme.neighbours('decision:b')).toEqual({ entities: [], relations: [] });
     expect(await acme.path('decision:b', 'cache.ts', { direction: 'both' })).toBeUndefined();
     expect(await acme.findRelations({ to: ['cache.ts'] })).toHaveLength(1);
+    // Its counts are of what it sees: another tenant's decision is not counted either.
+    const stats = await acme.stats();
+    expect([stats.entities.file, stats.entities.decision, stats.relations.touches]).toEqual([1, 1, 1]);
+    expect((await graph.stats()).entities.decision).toBe(2);
   });
 });

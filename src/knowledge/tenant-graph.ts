@@ -1,4 +1,5 @@
-import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation, Reach, Subgraph } from '../knowledge/index.js';
+import { emptyStats } from './graph.js';
+import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation, Reach, Subgraph } from './graph.js';
 
 /** Who an agent works for: set by Baton in the environment of the `baton` MCP server it gives the agent. */
 export interface AgentScope {
@@ -70,7 +71,13 @@ export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: Ru
       return complete ? found : undefined;
     },
     search: async (text, options) => entities(await graph.search(text, options)),
-    stats: () => graph.stats(),
+    // Counted over what this tenant sees: every tenant's totals would tell how much the others stored.
+    stats: async () => {
+      const stats = emptyStats();
+      for (const entity of await entities(await graph.findEntities({}))) stats.entities[entity.kind] += 1;
+      for (const relation of await relations(await graph.findRelations({}))) stats.relations[relation.kind] += 1;
+      return stats;
+    },
     close: () => graph.close(),
   };
 }
