@@ -29,7 +29,7 @@ const model = useScriptedModel(
             name: 'mcp__baton__add_knowledge',
             input: {
               kind: 'decision',
-              text: 'greet returns a string; fix the caller, not the type',
+              text: 'greet returns a string; fix the caller, not the type (deploy key dk-live-0123456789abcdef)',
               about: ['greet.ts'],
             },
           },
@@ -170,7 +170,7 @@ describe.runIf(requireProgram('git'))('context bridge (baton bridge + baton brid
     const workflow = join(model.home.dir, 'ide.yaml');
     writeFileSync(
       workflow,
-      'version: 1\nname: ide\nphases:\n  - id: look\n    agents: [{ id: looker, prompt: "Explain the diagnostics of the open files" }]\n',
+      'version: 1\nname: ide\nphases:\n  - id: look\n    agents: [{ id: looker, prompt: "Explain the diagnostics of the open files", env: { DEPLOY_KEY: dk-live-0123456789abcdef } }]\n',
     );
     const { code, stdout, stderr } = await runCli(['run', workflow, '--json'], { env });
     expect(stderr).not.toMatch(/\n\s+at /);
@@ -211,6 +211,8 @@ describe.runIf(requireProgram('git'))('context bridge (baton bridge + baton brid
     });
     expect(requests[2]!.view!.last).toMatch(/^Recorded decision decision:[0-9a-f]+: greet returns a string/);
     expect(requests[3]!.view!.last).toContain('greet returns a string; fix the caller, not the type');
+    // The agent's secret it recorded was kept out of the graph (`baton mcp-server` redacts add_knowledge).
+    expect(requests[3]!.view!.last).toContain('(deploy key [REDACTED])');
   }, 120_000);
 
   it('baton mcp check baton: the built-in server passes preflight with its five tools', async () => {

@@ -137,11 +137,15 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
       : undefined;
   // What an agent records is kept without the secrets this process can know: its environment's (the
   // agent's own env among them) and the values of the MCP servers the config and project declare.
-  const servers = catalogFor(mcpSetup(config, [process.cwd()], process.cwd()));
-  const redactor = SecretRedactor.fromEnvironment(process.env, mcpSecretValues(servers, process.env, config.data_dir));
+  // Built on the first add_knowledge, not at every agent's start (it reads the config's and project's servers).
+  let redactor: SecretRedactor | undefined;
+  const secretsKnown = (): SecretRedactor => {
+    const servers = catalogFor(mcpSetup(config, [process.cwd()], process.cwd()));
+    return SecretRedactor.fromEnvironment(process.env, mcpSecretValues(servers, process.env, config.data_dir));
+  };
   await serveBatonMcpStdio({
     ...(scope ? { scope } : {}),
-    redact: (text) => redactor.redact(text),
+    redact: (text) => (redactor ??= secretsKnown()).redact(text),
     bridge: () => locateBridge({ dataDir: config.data_dir, host: config.bridge_host, port: config.bridge_port }),
     openKnowledge: async () =>
       (await import('../knowledge/index.js')).openKnowledgeGraph({

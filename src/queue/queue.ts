@@ -135,7 +135,7 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
       removeOnComplete: { age: KEEP_FINISHED_S },
       removeOnFail: { age: KEEP_FINISHED_S },
     })) as Job<SealedAgentJob, AgentResult>;
-    await keepPriority(this.queue, jobId, bullPriority(job.priority));
+    if (kept) await keepPriority(kept.job, kept.state, bullPriority(job.priority));
     const finished = queued.waitUntilFinished(this.events).then(
       (result) => result,
       (error: unknown) =>
@@ -182,7 +182,9 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
    */
   private async forgetUnfinishedAttempt(
     jobId: string,
-  ): Promise<{ state: string; traceparent?: string; queuedAt: number } | undefined> {
+  ): Promise<
+    { job: Job<SealedAgentJob, AgentResult>; state: string; traceparent?: string; queuedAt: number } | undefined
+  > {
     const kept: Job<SealedAgentJob, AgentResult> | undefined = await this.queue.getJob(jobId);
     if (!kept) return undefined;
     const state = await kept.getState();
@@ -191,7 +193,7 @@ export class QueueExecutor implements AgentExecutor, WorkerSlots {
       return undefined;
     }
     const { traceparent } = kept.data;
-    return { state, queuedAt: kept.timestamp, ...(traceparent ? { traceparent } : {}) };
+    return { job: kept, state, queuedAt: kept.timestamp, ...(traceparent ? { traceparent } : {}) };
   }
 
   /**
@@ -263,14 +265,11 @@ export interface AgentWorkerOptions {
 }
 
 /**
- * A job already queued under this id (an orchestrator that died sent it) is returned as it was: one
- * still waiting for a worker takes the priority it is sent with now (`--resume --priority`).
+ * A job already queued under this id (an orchestrator that died sent it) is kept as it was by `add`:
+ * one still waiting for a worker takes the priority it is sent with now (`--resume --priority`).
  */
-async function keepPriority(queue: Queue, jobId: string, priority: number): Promise<void> {
-  // `add` of an id already queued returns a job with the options given, not the stored ones.
-  const stored = await queue.getJob(jobId);
-  if (!stored || stored.priority === priority) return;
-  const state = await stored.getState();
+async function keepPriority(stored: Job<SealedAgentJob, AgentResult>, state: string, priority: number): Promise<void> {
+  if (stored.priority === priority) return;
   if (state === 'waiting' || state === 'prioritized' || state === 'delayed')
     await stored.changePriority({ priority }).catch(() => undefined); // taken by a worker meanwhile
 }
