@@ -21,6 +21,7 @@ export async function mergeBack(
  */
 export async function afterGate(ctx: RunContext, phase: PhaseSpec, merged: PhaseResult): Promise<PhaseResult> {
   const gated = await ctx.gates.after(phase, merged);
+  // `after` gives the result itself back when it passes (no gate, or approved); a refusal is a new one.
   if (gated === merged && phase.merge && !ctx.stop.stopped)
     await openHeldPullRequest({
       store: ctx.store,
