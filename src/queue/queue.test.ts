@@ -183,6 +183,53 @@ describe.runIf(hasRedis)('BullMQ execution (real redis-server, in-process worker
     );
   });
 
+  it('a Redis outage longer than the stall timeout never runs a job twice at once: the processing that lost its lock stops, and the job goes on once', async () => {
+    /** Counts the agent's processes running at once. */
+    class CountingRuntime extends FakeRuntime {
+      running = 0;
+      most = 0;
+      override async execute(...args: Parameters<FakeRuntime['execute']>): ReturnType<FakeRuntime['execute']> {
+        this.most = Math.max(this.most, ++this.running);
+        try {
+          return await super.execute(...args);
+        } finally {
+          this.running--;
+        }
+      }
+    }
+    const runtime = new CountingRuntime((_spec, call) =>
+      call === 1 ? { text: 'first take', delayMs: 30_000 } : { text: 'taken again', delayMs: 200 },
+    );
+    const executor = await QueueExecutor.open({ redisUrl: redis.server.url, store: redis.store, jobKey });
+    const worker = await startAgentWorker({
+      redisUrl: redis.server.url,
+      store: redis.store,
+      jobKey,
+      runtime,
+      env: { PATH: '/usr/bin' },
+      concurrency: 2, // a free slot: BullMQ gives the stalled job back to this very worker
+      stallTimeoutMs: 2000,
+    });
+    try {
+      const outaged = job({ timeoutMs: 60_000 });
+      const sent = executor.runJob(outaged, new AbortController().signal);
+      await expect.poll(() => runtime.calls.length, { timeout: 10_000 }).toBe(1);
+      await redis.server.freeze(3500); // the job's lock lapses while the worker cannot renew it
+      expect(await sent).toMatchObject({ status: 'succeeded', output: { text: 'taken again' } });
+      expect(runtime.most).toBe(1);
+      expect(runtime.calls).toHaveLength(2);
+      const attempts = await redis.store.listAttempts(outaged.runId, 'agent');
+      expect(attempts.map((a) => [a.status, a.error?.code])).toEqual([
+        ['failed', 'BATON_CANCELLED'],
+        ['succeeded', undefined],
+      ]);
+      expect(attempts[0]?.error?.message).toContain("lost the job's lock");
+    } finally {
+      await worker.stop();
+      await executor.close();
+    }
+  }, 60_000);
+
   it('runs an agent again when the run it was cancelled with is resumed', async () => {
     let calls = 0;
     await withWorkers(

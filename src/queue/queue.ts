@@ -300,12 +300,25 @@ export interface AgentWorker {
   stop(): Promise<void>;
 }
 
-/** A job's kill switch: the worker shutting down, or its run cancelled in the store (polled). */
+/** Why a processing stops when another has its job: BullMQ gave the job out again after its lock lapsed. */
+const lockLost = (): BatonError =>
+  new BatonError(
+    ErrorCodes.cancelled,
+    "this worker lost the job's lock (Redis was unreachable for longer than worker_stall_timeout_ms) and the job was given out again",
+  );
+
+/**
+ * A job's kill switch: the worker shutting down, its run cancelled in the store, or its lock no longer
+ * this processing's (both polled). The lock check stops a processing that BullMQ gave up on as stalled
+ * (an outage longer than the lock): the job runs again elsewhere, and two `claude` processes must not
+ * share its session.
+ */
 function jobCancellation(
   store: Store,
   runId: string,
   shutdown: AbortSignal | undefined,
-): { signal: AbortSignal; stopWatching: () => void } {
+  holdsLock: () => Promise<boolean>,
+): { signal: AbortSignal; stop: (reason: BatonError) => void; stopWatching: () => void } {
   const controller = new AbortController();
   const abort = (reason: BatonError): void => {
     if (!controller.signal.aborted) controller.abort(reason);
@@ -317,13 +330,50 @@ function jobCancellation(
       once: true,
     },
   );
+  let asking = false; // during an outage the checks wait for Redis: one at a time, not one per tick
   const watch = setInterval(() => {
-    store.isCancelRequested(runId).then(
-      (requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled')),
-      () => undefined, // the store is briefly unreachable (Redis restarting): ask again
-    );
+    if (asking) return;
+    asking = true;
+    Promise.all([
+      store
+        .isCancelRequested(runId)
+        .then((requested) => requested && abort(new BatonError(ErrorCodes.cancelled, 'run cancelled'))),
+      holdsLock().then((held) => held || abort(lockLost())),
+    ])
+      .catch(() => undefined) // the store is briefly unreachable (Redis restarting): ask again
+      .finally(() => (asking = false));
   }, CANCEL_POLL_MS);
-  return { signal: controller.signal, stopWatching: () => clearInterval(watch) };
+  return { signal: controller.signal, stop: abort, stopWatching: () => clearInterval(watch) };
+}
+
+/**
+ * This worker's processings, by job id. BullMQ may give a job whose lock lapsed back to the worker still
+ * running it. The newer processing stops the older one and waits for its end; then it hands the job back
+ * to the queue, because BullMQ tracks a job's lock by id and the older processing's end untracked the
+ * newer's (its lock would lapse again). The job's next take is tracked afresh.
+ */
+class Processings {
+  private readonly running = new Map<string, { stop: (reason: BatonError) => void; ended: Promise<unknown> }>();
+
+  /** Stops an older processing of the job here, if any, and says whether there was one. */
+  async supersede(jobId: string): Promise<boolean> {
+    const older = this.running.get(jobId);
+    if (!older) return false;
+    older.stop(lockLost());
+    await older.ended.catch(() => undefined);
+    return true;
+  }
+
+  /** Runs the processing as the job's current one here. */
+  async track<T>(jobId: string, stop: (reason: BatonError) => void, processing: Promise<T>): Promise<T> {
+    const entry = { stop, ended: processing };
+    this.running.set(jobId, entry);
+    try {
+      return await processing;
+    } finally {
+      if (this.running.get(jobId) === entry) this.running.delete(jobId);
+    }
+  }
 }
 
 /** Runs a job with its shared MCP servers pointed at this worker's gateway for its run, held until the job ends. */
@@ -355,13 +405,47 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
   let stopping = false;
   const connection = connect(options.redisUrl);
   const slots = new TenantSlots(connection, options.stallTimeoutMs);
+  const processings = new Processings();
+  /** Runs a job this worker holds the lock of, until it ends or is stopped. */
+  const runHeld = async (
+    job: Job<SealedAgentJob, AgentResult>,
+    token: string | undefined,
+    data: AgentJob,
+    jobSignal: AbortSignal,
+  ): Promise<AgentResult> => {
+    if (await store.isCancelRequested(data.runId))
+      return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+    await markRunning(store, data);
+    options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
+    const observed = options.observeJob?.(data);
+    const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
+      runJobHere(shared, {
+        store,
+        runtime: options.runtime,
+        env: options.env,
+        signal: jobSignal,
+        ...(observed ? { hooks: observed.hooks } : {}),
+      }),
+    ).finally(() => observed?.done());
+    if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
+      // Stopped by this worker's shutdown, not by the run: another worker continues it.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
+    return result;
+  };
   const worker = new Worker<SealedAgentJob, AgentResult>(
     AGENT_QUEUE,
     async (job, token, signal) => {
       const data = await openOrHandBack(job, token, options);
+      const jobId = job.id ?? agentJobId(data);
+      if (await processings.supersede(jobId)) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
       const tenantLimit = options.tenantLimits?.[data.tenant];
-      const slot = job.id ?? agentJobId(data);
-      if (tenantLimit !== undefined && !(await slots.acquire(data.tenant, slot, tenantLimit))) {
+      if (tenantLimit !== undefined && !(await slots.acquire(data.tenant, jobId, tenantLimit))) {
         // The tenant has its fill of agents running on other workers: this job waits its turn.
         await job.moveToDelayed(Date.now() + TENANT_RETRY_MS, token);
         throw new DelayedError();
@@ -370,37 +454,19 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
         tenantLimit === undefined
           ? undefined
           : setInterval(
-              () => void slots.acquire(data.tenant, slot, tenantLimit).catch(() => undefined),
+              () => void slots.acquire(data.tenant, jobId, tenantLimit).catch(() => undefined),
               options.stallTimeoutMs / 3,
             );
-      const { signal: jobSignal, stopWatching } = jobCancellation(store, data.runId, signal);
+      const lockKey = `${job.queueQualifiedName}:${jobId}:lock`;
+      const held = async (): Promise<boolean> => (await connection.get(lockKey)) === token;
+      const cancellation = jobCancellation(store, data.runId, signal, held);
       try {
-        if (await store.isCancelRequested(data.runId))
-          return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
-        await markRunning(store, data);
-        options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
-        const observed = options.observeJob?.(data);
-        const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
-          runJobHere(shared, {
-            store,
-            runtime: options.runtime,
-            env: options.env,
-            signal: jobSignal,
-            ...(observed ? { hooks: observed.hooks } : {}),
-          }),
-        ).finally(() => observed?.done());
-        if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
-          // Stopped by this worker's shutdown, not by the run: another worker continues it.
-          await job.moveToWait(token);
-          throw new WaitingError();
-        }
-        options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
-        return result;
+        return await processings.track(jobId, cancellation.stop, runHeld(job, token, data, cancellation.signal));
       } finally {
-        stopWatching();
+        cancellation.stopWatching();
         if (renew) {
           clearInterval(renew);
-          await slots.release(data.tenant, slot).catch(() => undefined);
+          await slots.release(data.tenant, jobId).catch(() => undefined);
         }
       }
     },

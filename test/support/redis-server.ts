@@ -15,6 +15,8 @@ export interface RedisServer {
   readonly dir: string;
   /** Stops the server (it writes its append-only file first) and starts it again on the same port and data. */
   restart(): Promise<void>;
+  /** Holds the server still (SIGSTOP) for `ms`, as an outage does: commands wait, keys' time to live runs on. */
+  freeze(ms: number): Promise<void>;
   /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
@@ -135,6 +137,11 @@ export async function startRedisServer(): Promise<RedisServer> {
       await shutdown();
       child = await launch(port, dir);
       running.add(child);
+    },
+    async freeze(ms) {
+      child.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      child.kill('SIGCONT');
     },
     async stop() {
       await shutdown();
