@@ -227,9 +227,10 @@ describe('kill switch with --model-script', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const cancelledAt = Date.now();
     cli.kill('SIGINT');
-    const { code, stdout } = await cli.output;
+    const { code, stdout, stderr } = await cli.output;
     expect(Date.now() - cancelledAt).toBeLessThan(60_000);
     expect(code).toBe(1);
+    expect(stderr).toContain(`Agents talk to the scripted model at http://127.0.0.1:`);
     expect((JSON.parse(stdout) as RunSummary).status).toBe('cancelled');
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   });
@@ -248,6 +249,16 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(stderr).toMatch(/:7: phases\[0\]\.agents\[0\]\.promt: unknown field/);
     expect(stderr).toMatch(/agents\[0\]\.prompt: required field is missing/);
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('with --model-script, a wrong workflow gets its error alone (nothing said of a model it never used)', async () => {
+    const script = join(model.home.dir, 'unused-script.yaml');
+    writeFileSync(script, 'default: { text: never asked }\n');
+    const path = workflowFile('version: 1\nname: bad\nphases:\n  - { id: one, agents: [{ id: a }] }\n');
+    const { code, stderr } = await runCli(['run', path, '--model-script', script], { env: env() });
+    expect(code).toBe(2);
+    expect(stderr).toContain('phases[0].agents[0].prompt');
+    expect(stderr).not.toContain('scripted model');
   });
 
   it('a dependency cycle, with its path', async () => {

@@ -73,6 +73,8 @@ export interface RunCommandOptions extends StoreOptions {
   detachOnWait?: boolean;
   /** Serve this model script and point the agents at it: the run is offline and free. */
   modelScript?: string;
+  /** Said once the run has started (a workflow refused before then is only an error). */
+  startNotice?: string;
 }
 
 /** Runs `fn` with a scripted model serving `scriptPath`; `fn` gets the environment that points agents at it. */
@@ -147,8 +149,8 @@ export async function runCommand(
   if (options.modelScript) {
     const { modelScript, ...rest } = options;
     return withScriptedModel(modelScript, (agentEnv, url) => {
-      output.stderr.write(`Agents talk to the scripted model at ${url} (${modelScript}), not Claude.\n`);
-      return runCommand(workflowPath, { ...rest, agentEnv: { ...rest.agentEnv, ...agentEnv } }, output);
+      const startNotice = `Agents talk to the scripted model at ${url} (${modelScript}), not Claude.\n`;
+      return runCommand(workflowPath, { ...rest, startNotice, agentEnv: { ...rest.agentEnv, ...agentEnv } }, output);
     });
   }
   const cancel = cancelOnSignals(output);
@@ -157,6 +159,8 @@ export async function runCommand(
     const resumed =
       options.resume && (await withExistingStore(options, (store) => ownRunId(store, options.resume!, options.tenant)));
     const handle = resumed ? resume(resumed, runOptions) : run(workflowPath!, runOptions);
+    const { startNotice } = options;
+    if (startNotice) handle.events.on('run.started', () => output.stderr.write(startNotice));
     if (!options.json || output.stderr.isTTY) printProgress(handle.events, output.stderr);
     const summary = await handle.result;
     output.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
