@@ -36,6 +36,15 @@ async function gatewayRun(
   timeoutMs = 10_000,
   callTimeoutMs?: number,
 ): Promise<McpManager> {
+  return (await startGatewayRun(servers, timeoutMs, callTimeoutMs)).manager;
+}
+
+/** A run's MCP servers behind its gateway, as `startMcp` gives them (`close` is the run's end). */
+async function startGatewayRun(
+  servers: Record<string, McpServerEntry>,
+  timeoutMs = 10_000,
+  callTimeoutMs?: number,
+): ReturnType<typeof startMcp> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const mcp = await startMcp({
@@ -51,7 +60,7 @@ async function gatewayRun(
     ...(callTimeoutMs ? { callTimeoutMs } : {}),
   });
   cleanups.push(() => mcp.close());
-  return mcp.manager;
+  return mcp;
 }
 
 /** An agent's side: the MCP SDK client over Streamable HTTP, with the config Baton gives claude. */
@@ -526,6 +535,26 @@ describe('MCP gateway', () => {
     // Each restart is given as long, then stopped: the restarts end (none of them ever answered).
     await waitFor(() => gaveUp || undefined, 60_000, 'the restarts to stop');
     expect(readFileSync(starts, 'utf8').length).toBeGreaterThan(2);
+  });
+
+  it("a run that ends while a crashed server's restart hangs keeps the crash as the server's last error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-gateway-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await startGatewayRun(
+      {
+        calc: node(faultServer, '--crash-after', '1', '--starts', join(dir, 'starts'), '--later-start-delay', '600000'),
+      },
+      60_000,
+    );
+    await run.manager.check(['calc']);
+    const agent = await agentClient(run.manager.launch('calc'));
+    expect(text(await agent.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await expect(agent.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).rejects.toThrow(/closed/i);
+    await run.close(); // the run ends while the restart still waits for initialize
+    const calc = run.manager.runHealth().find((h) => h.name === 'calc');
+    expect(calc).toMatchObject({ crashes: 1, restarts: 0 });
+    // The call the crash cut off (or the crash itself), not the run's end.
+    expect(calc?.lastError).toMatch(/Connection closed|"calc" exited while in use/);
   });
 
   it('close stops a shared server that is still starting, and the request waiting for it fails', async () => {

@@ -249,7 +249,7 @@ export class StdioUpstream {
 
   private crashed(): void {
     const { name, onLifecycle, maxRestarts = 5 } = this.options;
-    onLifecycle?.({ server: name, state: 'crashed' });
+    onLifecycle?.({ server: name, state: 'crashed', error: `MCP server "${name}" exited while in use` });
     const left = maxRestarts - this.restartsInARow;
     if (left <= 0) {
       this.current = undefined; // the next request starts it again
@@ -270,12 +270,15 @@ export class StdioUpstream {
     );
     this.current.then(
       () => onLifecycle?.({ server: name, state: 'restarted' }),
-      (error: unknown) =>
+      (error: unknown) => {
+        // A restart cut short by the run's end did not give up: the crash stays the server's last word.
+        if (this.closed) return;
         onLifecycle?.({
           server: name,
           state: 'gave-up',
           error: error instanceof Error ? error.message : String(error),
-        }),
+        });
+      },
     );
   }
 
