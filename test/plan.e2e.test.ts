@@ -130,9 +130,11 @@ describe('baton plan on the examples (nothing runs)', () => {
     writeFileSync(join(fresh, 'bad.yaml'), 'version: 1\nname: bad\nphases: []\nextra: 1\n');
     const userEnv = home.cliEnv('http://127.0.0.1:9');
     delete userEnv.BATON_DATA_DIR; // the default, .baton in the current directory
-    const good = await runCli(['plan', 'good.yaml', '--json'], { env: userEnv, cwd: fresh });
+    // Started from a shell, which exports PWD: the directory is a path to show, not a secret to mask.
+    const good = await runCli(['plan', 'good.yaml', '--json'], { env: { ...userEnv, PWD: fresh }, cwd: fresh });
     expect(good.code, good.stderr).toBe(0);
     expect((JSON.parse(good.stdout) as WorkflowPlan).cost.source).toBe('prices');
+    expect((JSON.parse(good.stdout) as WorkflowPlan).path).toBe(join(fresh, 'good.yaml'));
     const bad = await runCli(['plan', 'bad.yaml'], { env: userEnv, cwd: fresh });
     expect(bad.code).toBe(2);
     expect(readdirSync(fresh).sort()).toEqual(['bad.yaml', 'good.yaml']);

@@ -46,6 +46,13 @@ const secretShapes: Array<[RegExp, string | ((whole: string, ...groups: string[]
  */
 const secretEnvSuffix = /_(KEY|PASS|PWD)$/i;
 
+/**
+ * Variables named like secrets that hold none: the shell's working directories (`PWD` reads as a
+ * password field's name) and the SSH agent's socket. Masking them blanked every path under the
+ * directory Baton was started in, stored workflow paths included.
+ */
+const notSecretEnv = new Set(['PWD', 'OLDPWD', 'SSH_AUTH_SOCK']);
+
 /** `${VAR}` references (with any `Bearer ` before them) name where a secret comes from without holding it. */
 const onlyReferences = /^(Bearer |Basic )?(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\s*)+$/;
 export const isEnvReference = (value: string): boolean => onlyReferences.test(value);
@@ -148,7 +155,10 @@ export class SecretRedactor {
   /** Secrets from an environment (by variable name) plus any values marked secret by the caller. */
   static fromEnvironment(env: NodeJS.ProcessEnv, marked: Iterable<string> = []): SecretRedactor {
     const fromEnv = Object.entries(env)
-      .filter(([name, value]) => value !== undefined && (isSecretName(name) || secretEnvSuffix.test(name)))
+      .filter(
+        ([name, value]) =>
+          value !== undefined && !notSecretEnv.has(name) && (isSecretName(name) || secretEnvSuffix.test(name)),
+      )
       .map(([, value]) => value as string);
     return new SecretRedactor([...fromEnv, ...marked]);
   }

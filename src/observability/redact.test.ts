@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/index.js';
 import { createLogger } from './logger.js';
-import { isSecretName, redactShapes, SecretRedactor } from '../core/index.js';
+import { isSecretName, redactNamedValues, redactShapes, SecretRedactor } from '../core/index.js';
 import { redactingStore } from './redact.js';
 
 const env = {
@@ -156,6 +156,19 @@ describe('the one redaction rule', () => {
     expect(isSecretName('pass')).toBe(true);
     for (const name of ['jobKey', 'orderKey', 'key', 'passed', 'compass'])
       expect([name, isSecretName(name)]).toEqual([name, false]);
+  });
+
+  it("leaves the shell's working directory alone: PWD is a path, though a `pwd` field is a password", () => {
+    const env = {
+      PWD: '/tmp/my-project',
+      OLDPWD: '/home/someone/elsewhere',
+      SSH_AUTH_SOCK: '/tmp/ssh-XXXX/agent.42',
+      DB_PWD: 'db-pwd-literal-99',
+    };
+    const fromEnv = SecretRedactor.fromEnvironment(env);
+    const text = 'File changed: /tmp/my-project/src/a.ts, from /home/someone/elsewhere via /tmp/ssh-XXXX/agent.42';
+    expect(fromEnv.redact(`${text} db-pwd-literal-99`)).toBe(`${text} [REDACTED]`);
+    expect(redactNamedValues('{"user":"me","pwd":"hunter2hunter2"}')).toBe('{"user":"me","pwd":"[REDACTED]"}');
   });
 
   it('hides URL passwords and known key shapes, keeping the rest of the URL', () => {
