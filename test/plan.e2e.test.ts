@@ -7,6 +7,7 @@ import type { RunSummary } from '../src/orchestrator/index.js';
 import type { WorkflowPlan } from '../src/preview/index.js';
 import { isolatedHome } from './support/agent-env.js';
 import { runCli } from './support/cli.js';
+import { requireProgram } from './support/programs.js';
 
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 const workflows = [
@@ -33,8 +34,13 @@ async function plan(path: string, dataDir = 'empty'): Promise<WorkflowPlan> {
   return JSON.parse(result.stdout) as WorkflowPlan;
 }
 
+/** Examples with a worktree phase: plan checks their repository with git, as run does. */
+const usesWorktree = (path: string): boolean => /workspace: worktree/.test(readFileSync(path, 'utf8'));
+const hasGit = workflows.some(usesWorktree) && requireProgram('git');
+const runnable = workflows.filter((path) => hasGit || !usesWorktree(path));
+
 describe('baton plan on the examples (nothing runs)', () => {
-  it.each(workflows.map((path) => [path.slice(examples.length), path]))(
+  it.each(runnable.map((path) => [path.slice(examples.length), path]))(
     '%s: every phase and agent of the file, swarms expanded where the file tells their size, a cost range from prices',
     async (_, path) => {
       const yaml = parse(readFileSync(path, 'utf8')) as { phases: Array<{ id: string; agents: YamlAgent[] }> };
@@ -108,6 +114,24 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(planned.cost.low).toBeCloseTo(cost, 6);
     expect(planned.cost.high).toBeCloseTo(cost, 6);
   }, 240_000);
+
+  it.runIf(hasGit)(
+    'refuses what baton run would refuse before any agent: a worktree phase outside a git repository',
+    async () => {
+      const outside = mkdtempSync(join(home.dir, 'no-repo-'));
+      const path = join(outside, 'wt.yaml');
+      writeFileSync(
+        path,
+        'version: 1\nname: wt\nphases:\n  - id: a\n    workspace: worktree\n    agents: [{ id: q, prompt: p }]\n',
+      );
+      for (const command of ['plan', 'run']) {
+        const result = await runCli([command, path], { env: env('empty'), cwd: outside });
+        expect([command, result.code]).toEqual([command, 2]);
+        expect(result.stderr).toContain(`phases[0].repo: ${outside} is not a git repository`);
+      }
+    },
+    60_000,
+  );
 
   it('rejects an invalid workflow with exit 2, naming the field', async () => {
     const path = join(home.dir, 'bad.yaml');

@@ -7,6 +7,7 @@ export { getAgentTimeline, getRun, listRuns, usage } from './runs.js';
 export type { StoreAccess } from './runs.js';
 export {
   auditTrail,
+  checkRunnable,
   effectiveConfig,
   loadEffectiveConfig,
   loadWorkflowWithMcp,

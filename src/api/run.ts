@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkClaudePath, ClaudeRuntime } from '../agents/index.js';
+import { ClaudeRuntime } from '../agents/index.js';
 import {
   untilOnlyPeopleLeft,
   watchNewRequests,
@@ -11,7 +11,6 @@ import {
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
 import { mcpSecretValues, newGatewayToken, startMcp, untilWorkersStopServers } from '../mcp/index.js';
-import { checkIntegrationBranches } from '../merge/index.js';
 import {
   createLogger,
   logEvents,
@@ -22,8 +21,6 @@ import {
 } from '../observability/index.js';
 import {
   AgentScheduler,
-  checkAgentDirectories,
-  checkWorktreeRepos,
   resumeElsewhereWarning,
   RunEvents,
   runWorkflow,
@@ -43,6 +40,7 @@ import { workflowSource } from './workflow.js';
 import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
   auditTrail,
+  checkRunnable,
   loadRunToResume,
   loadWorkflowWithMcp,
   openConfiguredStore,
@@ -213,15 +211,9 @@ interface RunServices {
 
 /** What is checked before any agent starts: a problem is refused naming its field (exit 2), a doubt noted. */
 async function checkBeforeAgents({ loaded, config, notice, what, options }: RunSetup): Promise<void> {
-  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun: what.resume === undefined });
-  const mergeOnly = options.redoMerge !== undefined;
-  const notes = await checkWorktreeRepos(loaded.workflow.phases, loaded.dir);
+  const notes = await checkRunnable(loaded, config, { newRun: what.resume === undefined });
   // The note is about agents' branches starting at HEAD: `baton merge` starts none.
-  if (!mergeOnly) for (const note of notes) notice(`note: ${note}\n`);
-  // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
-  if (config.redis_url) return;
-  checkAgentDirectories(loaded.workflow.phases, loaded.dir);
-  checkClaudePath(config.claude_path);
+  if (options.redoMerge === undefined) for (const note of notes) notice(`note: ${note}\n`);
 }
 
 async function executeLoaded(setup: RunSetup): Promise<RunResult> {

@@ -22,7 +22,9 @@ import {
   remainingTenantQuota,
   startMetricsServer,
 } from '../observability/index.js';
-import { resumableRun, type RunEvents } from '../orchestrator/index.js';
+import { checkClaudePath } from '../agents/index.js';
+import { checkIntegrationBranches } from '../merge/index.js';
+import { checkAgentDirectories, checkWorktreeRepos, resumableRun, type RunEvents } from '../orchestrator/index.js';
 import { openStore, storeDamagedError, type Store } from '../store/index.js';
 import {
   loadWorkflow,
@@ -139,6 +141,26 @@ export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig, c
   const projectDirs = [cwd, dirname(resolve(workflowPath))];
   const external = externalServers(config, projectDirs);
   return withMcpSetup(loadWorkflow(workflowPath, { externalMcpServers: external }), config, projectDirs);
+}
+
+/**
+ * What `baton run` refuses before any agent starts (exit 2, naming the field), so that `baton plan`
+ * refuses it too: integration branches in the way of a new run, worktree phases' repositories, agents'
+ * directories and `claude_path`. Returns its notes (uncommitted work a worktree will not see).
+ */
+export async function checkRunnable(
+  loaded: Pick<LoadedWorkflow, 'workflow' | 'dir'>,
+  config: BatonConfig,
+  { newRun }: { newRun: boolean },
+): Promise<string[]> {
+  await checkIntegrationBranches(loaded.workflow.phases, loaded.dir, { newRun });
+  const notes = await checkWorktreeRepos(loaded.workflow.phases, loaded.dir);
+  // With Redis, agents run on workers, whose machines hold their directories and claude: not checked here.
+  if (!config.redis_url) {
+    checkAgentDirectories(loaded.workflow.phases, loaded.dir);
+    checkClaudePath(config.claude_path);
+  }
+  return notes;
 }
 
 /** MCP server names declared around a workflow (baton.config, `.mcp.json` of `projectDirs`), which agents may name. */

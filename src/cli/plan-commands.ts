@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
-import { effectiveConfig, loadWorkflowWithMcp, withExistingStore } from '../api/index.js';
-import { checkAgentDirectories } from '../orchestrator/index.js';
+import { checkRunnable, effectiveConfig, loadWorkflowWithMcp, withExistingStore } from '../api/index.js';
 import { planWorkflow, renderPlan } from '../preview/index.js';
 import { storeFileName } from '../store/index.js';
 import type { Output } from './commands.js';
@@ -20,11 +19,12 @@ export async function planCommand(
 ): Promise<number> {
   const config = effectiveConfig(options);
   const loaded = loadWorkflowWithMcp(workflowPath, config);
-  // As `baton run` checks it before any agent starts (on one machine: workers hold their own directories).
-  if (!config.redis_url) checkAgentDirectories(loaded.workflow.phases, loaded.dir);
+  // What `baton run` would refuse before any agent starts, plan refuses too.
+  const notes = await checkRunnable(loaded, config, { newRun: true });
   const plan = storeExists(config)
     ? await withExistingStore(options, (store) => planWorkflow(loaded, config, store))
     : await planWorkflow(loaded, config);
   output.stdout.write(options.json ? `${JSON.stringify(plan)}\n` : renderPlan(plan));
+  for (const note of notes) output.stderr.write(`note: ${note}\n`);
   return 0;
 }
