@@ -334,6 +334,11 @@ describe('claude runtime (real binary)', () => {
     });
     expect(result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'BATON_AGENT_BUDGET_EXCEEDED' } });
     expect(result.costUsd).toBeGreaterThan(0.05);
+    // Its tokens count with its cost: Claude Code's budget result reports none of the responses it paid for.
+    // (Its last response's output count may stop at message_start's: Claude Code ends before the rest.)
+    expect(result.turns).toBeGreaterThan(0);
+    expect(result.usage.inputTokens).toBe(2_000_000 * result.turns);
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
   });
 
   it('stops an agent at its turn limit, without retrying', async () => {

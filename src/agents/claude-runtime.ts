@@ -155,13 +155,18 @@ class AgentProcess {
 /** How long to wait for a killed process group's last members to go. */
 const GROUP_EXIT_WAIT_MS = 3000;
 
-function usageOf(result: SDKResultMessage): Usage {
+/**
+ * This process's tokens: the result's count, or what the stream showed of each response where that is
+ * more. A result that ends the attempt early (`error_max_budget_usd`) reports none of the responses it
+ * priced.
+ */
+function usageOf(result: SDKResultMessage, streamed: Usage): Usage {
   const u = result.usage;
   return {
-    inputTokens: u.input_tokens ?? 0,
-    outputTokens: u.output_tokens ?? 0,
-    cacheReadTokens: u.cache_read_input_tokens ?? 0,
-    cacheCreationTokens: u.cache_creation_input_tokens ?? 0,
+    inputTokens: Math.max(u.input_tokens ?? 0, streamed.inputTokens),
+    outputTokens: Math.max(u.output_tokens ?? 0, streamed.outputTokens),
+    cacheReadTokens: Math.max(u.cache_read_input_tokens ?? 0, streamed.cacheReadTokens),
+    cacheCreationTokens: Math.max(u.cache_creation_input_tokens ?? 0, streamed.cacheCreationTokens),
   };
 }
 
@@ -442,7 +447,7 @@ export class ClaudeRuntime implements AgentRuntime {
     const outcome: AttemptOutcome = {
       status: 'failed',
       sessionStarted: stream.sessionStarted,
-      usage: result ? usageOf(result) : attempt.turns.usage,
+      usage: result ? usageOf(result, attempt.turns.usage) : attempt.turns.usage,
       costUsd: result ? ownCostUsd(result, stream.restoredUsd) : estimatedUsd,
       ...(estimatedUsd > 0 ? { estimatedCostUsd: estimatedUsd } : {}),
       // Model responses as the stream numbers them (tool calls and turn spans name these); Claude Code's
