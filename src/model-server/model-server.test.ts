@@ -52,6 +52,19 @@ describe('scripted model server', () => {
     });
   });
 
+  it('refuses a /pattern/ condition that is no regular expression when the script is loaded, naming the field', () => {
+    expect(() =>
+      parseScript('rules:\n  - { match: { prompt: "/[unclosed/" }, reply: { text: hi } }\n', 's.yaml'),
+    ).toThrow(
+      /s\.yaml:2: rules\[0\]\.match\.prompt: Invalid regular expression: \/\[unclosed\/: Unterminated character class; fix the pattern/,
+    );
+    // A good pattern and a plain substring (slashes inside it) still load.
+    expect(
+      parseScript('rules:\n  - { match: { prompt: "/^fix (a|b)$/i", last: "a/b" }, reply: { text: hi } }\n', 's.yaml')
+        .rules,
+    ).toHaveLength(1);
+  });
+
   it('answers non-streaming requests too', async () => {
     const client = await clientFor(parseScript('default: { text: fallback }\n', 's.yaml'));
     const message = await client.messages.create(ask('anything'));

@@ -58,8 +58,29 @@ export const replySchema = z
 export type Reply = z.output<typeof replySchema>;
 export type ToolUseReply = z.output<typeof toolUseSchema>;
 
-/** A string condition: a substring, or `/pattern/flags` for a regular expression. */
-const textMatcherSchema = z.string().min(1);
+/** `/pattern/flags` in a condition: its pattern and flags; anything else is a substring. */
+const regexForm = /^\/(.*)\/([a-z]*)$/s;
+
+/** Why a `/pattern/flags` condition does not compile, or undefined (a substring, or a good pattern). */
+function regexProblem(text: string): string | undefined {
+  const regex = regexForm.exec(text);
+  if (!regex) return undefined;
+  try {
+    new RegExp(regex[1] ?? '', regex[2]);
+    return undefined;
+  } catch (error) {
+    return `${(error as Error).message}; fix the pattern, or escape it as a substring (no slashes around it)`;
+  }
+}
+
+/** A string condition: a substring, or `/pattern/flags` for a regular expression (compiled when loaded). */
+const textMatcherSchema = z
+  .string()
+  .min(1)
+  .superRefine((text, context) => {
+    const problem = regexProblem(text);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
 
 const matchSchema = z
   .object({
@@ -137,7 +158,7 @@ export function loadScript(path: string): Script {
 }
 
 function textMatches(pattern: string, text: string): boolean {
-  const regex = /^\/(.*)\/([a-z]*)$/s.exec(pattern);
+  const regex = regexForm.exec(pattern);
   if (regex) return new RegExp(regex[1] ?? '', regex[2]).test(text);
   return text.includes(pattern);
 }
