@@ -408,8 +408,10 @@ export class DynamicContextAccumulator {
     history: DecisionHistory | undefined,
   ): { entries: ContextEntry[]; tokens: number } | undefined {
     const limit = Math.min(request.budgetTokens, this.tuning.smallContextTokens);
-    if (all.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // cheap check before rendering
-    const entries = presentationOrder(withoutRepetition(all, this.tuning, wordnet, request.phaseIds), request);
+    // Without repetition first (the analysis ranking reuses): phase outputs and duplicates count for nothing.
+    const unrepeated = withoutRepetition(all, this.tuning, wordnet, request.phaseIds);
+    if (unrepeated.reduce((sum, e) => sum + e.tokens, 0) > limit) return undefined; // rendered is longer still
+    const entries = presentationOrder(unrepeated, request);
     const tokens = countTokens(renderContext(entries));
     if (!(tokens <= limit)) return undefined; // a budget that is not a number too
     // Small without the quotes, so given whole (as with `omit`); the quotes added within the budget.

@@ -160,6 +160,28 @@ describe('relevance-first selection', () => {
     expect(contents(await selectFor(acc, 'Tag the release'))).toEqual(['version 2.0 ships the new scheduler.']);
   });
 
+  it('gives a small context whole when only its phase output (which repeats it) made it look big', async () => {
+    const acc = new DynamicContextAccumulator({
+      store: temp.store,
+      runId: 'run-small-output',
+      sizeLimitBytes: 1e6,
+      clock,
+    });
+    const notes = [
+      'Decision: Nightly backups run at 02:00 UTC to the eu bucket.',
+      'Finding: Cache entries live 10 minutes.',
+      'Decision: The release is tagged from main.',
+    ];
+    await acc.add(facts(...notes.slice(0, 2)), { phaseId: 'research', agentId: 'ops' });
+    await acc.add(facts(notes[2]!), { phaseId: 'research', agentId: 'release' });
+    // The concat output repeats both agents' results (here padded as real results are: prose around the lines).
+    const output = `Output of phase research (concat):\n## ops\n${'Looked at the backup jobs and the cache settings. '.repeat(12)}${notes.join('\n')}`;
+    await acc.upsertKeyed('phase-output/research', () => ({ type: 'artifact', content: output, tags: [] }), {
+      phaseId: 'research',
+    });
+    expect(contents(await selectFor(acc, 'Tag the release'))).toEqual(notes.map((n) => n.replace(/^\w+: /, '')));
+  });
+
   it('does not let one rare word decide alone', async () => {
     const acc = accumulator();
     await acc.add(
