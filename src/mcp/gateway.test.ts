@@ -535,6 +535,8 @@ describe('MCP gateway', () => {
     // Each restart is given as long, then stopped: the restarts end (none of them ever answered).
     await waitFor(() => gaveUp || undefined, 60_000, 'the restarts to stop');
     expect(readFileSync(starts, 'utf8').length).toBeGreaterThan(2);
+    // Each failed restart counted against its breaker: the server reads as down, not closed with one crash.
+    expect(manager.runHealth().find((h) => h.name === 'calc')).toMatchObject({ breaker: 'open', crashes: 1 });
   });
 
   it("a run that ends while a crashed server's restart hangs keeps the crash as the server's last error", async () => {

@@ -39,9 +39,11 @@ import {
   breakerOpen,
   breakerState,
   countCrash,
+  countsAgainstBreaker,
   serverBreaker,
   throughBreaker,
   type BreakerState,
+  type LifecycleEvent,
 } from './server-breaker.js';
 import { analyzeRequirements, kindOf } from './requirements.js';
 import { ServerTraffic } from './run-health.js';
@@ -73,7 +75,7 @@ export interface McpEventMap extends Record<string, unknown> {
   /** A request an agent sent through the gateway (real traffic, not a probe). */
   'mcp.call': GatewayCall;
   /** A shared server's process exited unexpectedly, was restarted, or stayed down after its restarts. */
-  'mcp.lifecycle': { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string };
+  'mcp.lifecycle': LifecycleEvent;
 }
 
 export class McpEvents extends TypedEmitter<McpEventMap> {}
@@ -475,7 +477,7 @@ export class McpManager {
   recordLifecycle(event: McpEventMap['mcp.lifecycle']): void {
     const state = this.state(event.server);
     state.traffic.recordLifecycle(event);
-    if (event.state === 'crashed') {
+    if (countsAgainstBreaker(event)) {
       state.healthy = undefined;
       countCrash(state.breaker, event.server);
     }

@@ -1,9 +1,7 @@
 import { hostname } from 'node:os';
 import { processAlive, type ServerRunHealth } from '../core/index.js';
 import type { GatewayCall } from './gateway.js';
-import type { UpstreamOptions } from './upstream.js';
-
-type LifecycleEvent = Parameters<NonNullable<UpstreamOptions['onLifecycle']>>[0];
+import type { LifecycleEvent } from './server-breaker.js';
 
 /** What one gateway saw of a shared server over a run: the orchestrator's manager and each worker keep one. */
 export class ServerTraffic {

@@ -10,6 +10,20 @@ import { BatonError, ErrorCodes } from '../core/index.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** What happened to a shared server's process: each failed restart is told, then whether it came back. */
+export interface LifecycleEvent {
+  server: string;
+  state: 'crashed' | 'restart-failed' | 'restarted' | 'gave-up';
+  error?: string;
+}
+
+/**
+ * A crash and each failed restart count against the server's breaker (three in a row open it): a server
+ * whose restarts all fail reads as down, not as closed with one crash.
+ */
+export const countsAgainstBreaker = (event: LifecycleEvent): boolean =>
+  event.state === 'crashed' || event.state === 'restart-failed';
+
 /**
  * A request's failure that says nothing of its server's health, neither failure nor success to the
  * breaker: a call cut off by the server's crash (the crash itself counts, once) or cancelled by its agent.

@@ -5,6 +5,7 @@ import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import type { McpLaunchConfig } from './catalog.js';
 import { closeClient } from './probe.js';
+import type { LifecycleEvent } from './server-breaker.js';
 
 type StdioConfig = Extract<McpLaunchConfig, { command: string }>;
 
@@ -43,7 +44,7 @@ export interface UpstreamOptions {
   /** Told each `notifications/{tools,resources,prompts}/list_changed` the server sends, by method. */
   onListChanged?: (method: ListChangedMethod) => void;
   /** Told each time the process exits unexpectedly and each time a restart succeeds or gives up. */
-  onLifecycle?: (event: { server: string; state: 'crashed' | 'restarted' | 'gave-up'; error?: string }) => void;
+  onLifecycle?: (event: LifecycleEvent) => void;
 }
 
 export type ListChangedMethod =
@@ -260,6 +261,11 @@ export class StdioUpstream {
     const restarts = retry(handleAll, {
       maxAttempts: left - 1,
       backoff: new ExponentialBackoff({ initialDelay: this.options.restartBaseDelayMs ?? 200, maxDelay: 5000 }),
+    });
+    restarts.onFailure(({ reason }) => {
+      if (this.closed) return; // cut short by the run's end, not a failure of the server
+      const error = 'error' in reason && reason.error instanceof Error ? reason.error.message : 'its restart failed';
+      onLifecycle?.({ server: name, state: 'restart-failed', error });
     });
     this.current = this.settle(
       restarts.execute(() => {

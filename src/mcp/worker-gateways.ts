@@ -7,6 +7,7 @@ import { ServerTraffic } from './run-health.js';
 import {
   breakerState,
   countCrash,
+  countsAgainstBreaker,
   serverBreaker,
   throughBreaker,
   type ServerBreakerOptions,
@@ -168,7 +169,7 @@ export class WorkerGateways {
           },
           onLifecycle: (event) => {
             trafficOf(run, event.server).recordLifecycle(event);
-            if (event.state === 'crashed') countCrash(breakerOf(event.server), event.server);
+            if (countsAgainstBreaker(event)) countCrash(breakerOf(event.server), event.server);
             void this.report(runId, run);
           },
         }),
