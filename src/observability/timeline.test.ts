@@ -181,8 +181,20 @@ describe('an agent timeline', () => {
     const timeline = await agentTimeline(store, 'run-s', 'builder');
     expect(timeline.context?.supersededShown).toBe(true);
     const text = formatTimeline(timeline);
-    expect(text).toContain('Replaced by a newer decision, quoted on its line: 1');
+    expect(text).toContain('Replaced by a newer decision, quoted on its line where the budget had room: 1');
     expect(text).not.toContain('Left out');
+    // A summary carries no quotes: what it replaced was left out, whatever the workflow asked.
+    await store.saveAgent(
+      agentRecord({
+        runId: 'run-s',
+        id: 'summarised',
+        phaseId: 'build',
+        context: { mode: 'summary', entryIds: ['digest'], tokens: 40, considered: 2, superseded: { old: 'new' } },
+      }),
+    );
+    const summarised = formatTimeline(await agentTimeline(store, 'run-s', 'summarised'));
+    expect(summarised).toContain('Left out, replaced by a newer decision: 1');
+    expect(summarised).not.toContain('quoted');
   });
 
   it('shows a keyed fact as the agent was given it, not as a later agent updated it', async () => {

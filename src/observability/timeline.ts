@@ -258,10 +258,13 @@ function contextLines(context: ContextTimeline): string[] {
     `  Context (${context.mode}): ${context.given.length}${counted} fact${context.considered === 1 && !counted ? '' : 's'}, ${context.tokens} tokens`,
     ...context.given.map((fact) => `    - ${factLine(fact)}`),
   ];
+  // A summary carries no quotes; a filtered or whole context quotes them only where its budget had room.
+  const quoted =
+    context.supersededShown && context.mode !== 'summary' && !context.given.some((fact) => fact.type === 'summary');
   if (context.superseded.length > 0)
     lines.push(
-      context.supersededShown
-        ? `  Replaced by a newer decision, quoted on its line: ${context.superseded.length}`
+      quoted
+        ? `  Replaced by a newer decision, quoted on its line where the budget had room: ${context.superseded.length}`
         : `  Left out, replaced by a newer decision: ${context.superseded.length}`,
     );
   for (const { fact, replacedBy } of context.superseded)
