@@ -1,4 +1,4 @@
-import type { Counter, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import { unknownToolCall } from '../agents/index.js';
 import { promClient } from './prom.js';
 import type { AgentRecord, BatonCallRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
@@ -106,12 +106,9 @@ export class StoreMetrics {
   readonly registry = new this.prom.Registry();
   private readonly finishedRuns = new Map<string, RunTotals>();
 
-  private readonly runs = this.counter('baton_runs_total', 'Runs that finished, by status (from the store)', [
-    'status',
-  ]);
-  private readonly agents = this.counter('baton_agents_total', 'Agents that finished, by status (from the store)', [
-    'status',
-  ]);
+  // States, not events: a resumed run (and its agents run again) moves from one status to another.
+  private readonly runs = this.gauge('baton_runs', 'Runs in the store, by status now', ['status']);
+  private readonly agents = this.gauge('baton_agents', 'Agents in the store that finished, by status now', ['status']);
   private readonly tokens = this.counter(
     'baton_tokens_total',
     "Model tokens of finished agents, by phase and kind; of Baton's own calls, by purpose and kind",
@@ -150,6 +147,10 @@ export class StoreMetrics {
     return new this.prom.Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
+  private gauge(name: string, help: string, labelNames: string[]): Gauge {
+    return new this.prom.Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -184,16 +185,16 @@ export class StoreMetrics {
       return out;
     };
     const runs = new Map<string, number>();
-    for (const t of all.filter((t) => t.finished)) add(runs, key({ status: t.status }), 1);
-    for (const [counter, values] of [
+    for (const t of all) add(runs, key({ status: t.status }), 1);
+    for (const [metric, values] of [
       [this.runs, runs],
       [this.agents, sum((t) => t.agents)],
       [this.tokens, sum((t) => t.tokens)],
       [this.cost, sum((t) => t.cost)],
       [this.toolCalls, sum((t) => t.toolCalls)],
     ] as const) {
-      counter.reset();
-      for (const [labels, n] of values) counter.inc(JSON.parse(labels) as Record<string, string>, n);
+      metric.reset();
+      for (const [labels, n] of values) metric.inc(JSON.parse(labels) as Record<string, string>, n);
     }
     this.active.set(all.reduce((n, t) => n + t.active, 0));
     this.queued.set(all.reduce((n, t) => n + t.queued, 0));
