@@ -112,6 +112,46 @@ describe('metrics', () => {
     // Bounded labels: no run, agent or session ids.
     expect(text).not.toContain(summary.runId);
     expect(text).not.toMatch(/agent(Id)?="/);
+
+    // `baton serve` and `baton worker`, which Prometheus scrapes, read the same from the store.
+    const stored = await new StoreMetrics(temp.store, currentRunStatus).text();
+    for (const series of [
+      'baton_agent_attempts_total{status="failed",code="BATON_MODEL_OVERLOADED"}',
+      'baton_agent_attempts_total{status="failed",code="BATON_MODEL_INVALID_REQUEST"}',
+      'baton_agent_attempts_total{status="succeeded",code=""}',
+      'baton_agent_retries_total',
+      'baton_agent_duration_seconds_count{status="succeeded"}',
+      'baton_agent_duration_seconds_count{status="failed"}',
+      'baton_context_inherited_tokens_count',
+      'baton_context_inherited_tokens_sum',
+    ]) {
+      expect(sample(text, series), series).toBeGreaterThan(0);
+      expect(sample(stored, series), series).toBe(sample(text, series));
+    }
+    expect(stored).not.toContain(summary.runId);
+  });
+
+  it("exports the MCP health runs saved: agents' calls by server and result, and running runs' breakers", async () => {
+    const health = { scope: 'run' as const, crashes: 0, restarts: 0 };
+    const run = { workflowName: 'w', workflow: {}, createdAt: Date.now(), tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'live', status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.saveRun({ ...run, id: 'done', status: 'succeeded' });
+    await temp.store.saveMcpHealth('live', 'orchestrator', [
+      { ...health, name: 'memory', breaker: 'closed', calls: 4, failures: 1 },
+    ]);
+    await temp.store.saveMcpHealth('live', 'build-1:42', [
+      { ...health, name: 'memory', breaker: 'open', calls: 2, failures: 2 },
+    ]);
+    await temp.store.saveMcpHealth('done', 'orchestrator', [
+      { ...health, name: 'github', breaker: 'open', calls: 3, failures: 0 },
+    ]);
+    const families = parsePrometheus(await new StoreMetrics(temp.store, currentRunStatus).text());
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'memory', status: 'ok' })).toBe(3);
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'memory', status: 'error' })).toBe(3);
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'github', status: 'ok' })).toBe(3);
+    // The worst any source of a running run saw; a finished run's breaker says nothing of now.
+    const breakers = families.find((f) => f.name === 'baton_mcp_breaker_state')!.metrics;
+    expect(breakers.map((m) => [m.labels, Number(m.value)])).toEqual([[{ server: 'memory' }, 2]]);
   });
 
   it('serves /metrics over HTTP to holders of its token only', async () => {
@@ -131,7 +171,7 @@ describe('metrics', () => {
     }
   });
 
-  it('exports every metric the shipped Grafana dashboard queries', async () => {
+  it('exports from serve and worker every metric the shipped Grafana dashboard queries', async () => {
     const dashboard = JSON.parse(
       readFileSync(fileURLToPath(new URL('../../deploy/grafana/baton-dashboard.json', import.meta.url)), 'utf8'),
     ) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
@@ -139,11 +179,9 @@ describe('metrics', () => {
       dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []),
     );
     expect(queried.size).toBeGreaterThan(10);
-    // What `baton serve` and `baton worker` export (the store's totals), and a run's own when it serves some.
-    const exported = new Set([
-      ...(await new StoreMetrics(temp.store, currentRunStatus).seriesNames()),
-      ...(await new BatonMetrics().seriesNames()),
-    ]);
+    // Only what `baton serve` and `baton worker` export (the store's totals): deploy/prometheus.yml scrapes
+    // those, not a `baton run`, so a panel fed by a run's own metrics would stay empty.
+    const exported = await new StoreMetrics(temp.store, currentRunStatus).seriesNames();
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
     expect(queried).toContain('baton_tool_calls_total');
   });

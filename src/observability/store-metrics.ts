@@ -1,7 +1,16 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { unknownToolCall } from '../agents/index.js';
 import { promClient } from './prom.js';
-import type { AgentRecord, BatonCallRecord, RunRecord, RunStatus, Store, ToolCallRecord } from '../store/index.js';
+import type {
+  AgentRecord,
+  AttemptRecord,
+  BatonCallRecord,
+  McpHealthRecord,
+  RunRecord,
+  RunStatus,
+  Store,
+  ToolCallRecord,
+} from '../store/index.js';
 
 const inProgress = new Set(['pending', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
@@ -22,9 +31,25 @@ interface RunTotals {
   tokens: Map<string, number>;
   cost: Map<string, number>;
   toolCalls: Map<string, number>;
+  attempts: Map<string, number>;
+  retries: number;
+  /** Finished agents' run times (seconds), by status. */
+  durations: Array<[status: string, seconds: number]>;
+  /** Tokens of context each started agent inherited. */
+  inheritedTokens: number[];
+  mcpCalls: Map<string, number>;
+  /** Worst breaker state per MCP server (0 closed, 1 half-open, 2 open), over every source of the run. */
+  breakers: Map<string, number>;
   active: number;
   queued: number;
 }
+
+/** Buckets shared by a run's own histograms and the store's, so both read alike. */
+export const histogramBuckets = {
+  agentDuration: [1, 5, 15, 30, 60, 120, 300, 600],
+  inheritedTokens: [0, 100, 500, 1000, 2000, 5000, 10000, 50000],
+};
+export const breakerValues = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 const add = (map: Map<string, number>, key: string, n: number): void => void map.set(key, (map.get(key) ?? 0) + n);
 /** Label sets travel as JSON map keys, so several labels make one key. */
@@ -66,6 +91,24 @@ const toolLabels = (call: ToolCallRecord): Record<string, string> =>
     ? { tool: 'unknown', server: '', status: call.status }
     : { tool: call.name, server: call.server ?? '', status: call.status };
 
+/** Attempts are events: once one ends its record no longer changes, so these counters only grow. */
+function addAttempts(totals: RunTotals, attempts: AttemptRecord[]): void {
+  for (const attempt of attempts.filter((a) => a.status !== 'running')) {
+    add(totals.attempts, key({ status: attempt.status, code: attempt.error?.code ?? '' }), 1);
+    if (attempt.attempt > 1) totals.retries += 1;
+  }
+}
+
+/** The run's MCP health as its gateways saved it: calls and failures per server, and the worst breaker. */
+function addMcpHealth(totals: RunTotals, health: McpHealthRecord[]): void {
+  for (const server of health) {
+    add(totals.mcpCalls, key({ server: server.name, status: 'ok' }), server.calls - server.failures);
+    add(totals.mcpCalls, key({ server: server.name, status: 'error' }), server.failures);
+    const state = breakerValues[server.breaker];
+    totals.breakers.set(server.name, Math.max(totals.breakers.get(server.name) ?? 0, state));
+  }
+}
+
 function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
   const totals: RunTotals = {
     finished: !inProgress.has(run.status),
@@ -75,6 +118,12 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     tokens: new Map(),
     cost: new Map(),
     toolCalls: new Map(),
+    attempts: new Map(),
+    retries: 0,
+    durations: [],
+    inheritedTokens: [],
+    mcpCalls: new Map(),
+    breakers: new Map(),
     active: 0,
     queued: 0,
   };
@@ -82,8 +131,10 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     // An interrupted run's agents are stored as running, but nothing runs them.
     if (agent.status === 'running' && run.status === 'running') totals.active += 1;
     if ((agent.status === 'pending' || agent.status === 'queued') && run.status === 'running') totals.queued += 1;
+    if (agent.context) totals.inheritedTokens.push(agent.context.tokens);
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
+    totals.durations.push([agent.status, agent.durationMs / 1000]);
     const phase = declaredPhase(agent.phaseId);
     add(totals.tokens, key({ phase, kind: 'input' }), agent.usage.inputTokens);
     add(totals.tokens, key({ phase, kind: 'output' }), agent.usage.outputTokens);
@@ -124,6 +175,35 @@ export class StoreMetrics {
     'server',
     'status',
   ]);
+  private readonly attempts = this.counter(
+    'baton_agent_attempts_total',
+    'Agent attempts that ended, by outcome and error code (from the store)',
+    ['status', 'code'],
+  );
+  private readonly retries = this.counter('baton_agent_retries_total', 'Agent attempts after the first that ended', []);
+  private readonly agentDuration = new this.prom.Histogram({
+    name: 'baton_agent_duration_seconds',
+    help: 'Run time of finished agents, all attempts included (from the store)',
+    labelNames: ['status'],
+    buckets: histogramBuckets.agentDuration,
+    registers: [this.registry],
+  });
+  private readonly inheritedTokens = new this.prom.Histogram({
+    name: 'baton_context_inherited_tokens',
+    help: 'Tokens of inherited context given to each started agent (from the store)',
+    buckets: histogramBuckets.inheritedTokens,
+    registers: [this.registry],
+  });
+  private readonly mcpCalls = this.counter(
+    'baton_mcp_calls_total',
+    "Agents' requests to MCP servers through Baton's gateways, by server and result (from the runs' saved MCP health)",
+    ['server', 'status'],
+  );
+  private readonly mcpBreaker = this.gauge(
+    'baton_mcp_breaker_state',
+    'Worst circuit breaker per MCP server over running runs: 0 closed, 1 half-open, 2 open',
+    ['server'],
+  );
   private readonly active = new this.prom.Gauge({
     name: 'baton_active_agents',
     help: 'Agents running now (from the store)',
@@ -166,13 +246,17 @@ export class StoreMetrics {
     const cached = this.finishedRuns.get(run.id);
     // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
     if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
-    const [agents, calls, own] = await Promise.all([
+    const [agents, calls, own, attempts, health] = await Promise.all([
       this.store.listAgents(run.id),
       this.store.listToolCalls(run.id),
       this.store.listBatonCalls(run.id),
+      this.store.listAttempts(run.id),
+      this.store.listMcpHealth(run.id),
     ]);
     const totals = runTotals(run, agents, calls);
     addBatonCalls(totals, own);
+    addAttempts(totals, attempts);
+    addMcpHealth(totals, health);
     if (totals.finished) this.finishedRuns.set(run.id, totals);
     return totals;
   }
@@ -192,12 +276,37 @@ export class StoreMetrics {
       [this.tokens, sum((t) => t.tokens)],
       [this.cost, sum((t) => t.cost)],
       [this.toolCalls, sum((t) => t.toolCalls)],
+      [this.attempts, sum((t) => t.attempts)],
+      [this.mcpCalls, sum((t) => t.mcpCalls)],
     ] as const) {
       metric.reset();
       for (const [labels, n] of values) metric.inc(JSON.parse(labels) as Record<string, string>, n);
     }
+    this.retries.reset();
+    this.retries.inc(all.reduce((n, t) => n + t.retries, 0));
     this.active.set(all.reduce((n, t) => n + t.active, 0));
     this.queued.set(all.reduce((n, t) => n + t.queued, 0));
+    this.refreshHistograms(all);
+    this.refreshBreakers(all.filter((t) => t.status === 'running'));
+  }
+
+  /** Histograms hold every observation, so they are rebuilt from every run's at each scrape. */
+  private refreshHistograms(all: RunTotals[]): void {
+    this.agentDuration.reset();
+    this.inheritedTokens.reset();
+    for (const t of all) {
+      for (const [status, seconds] of t.durations) this.agentDuration.observe({ status }, seconds);
+      for (const tokens of t.inheritedTokens) this.inheritedTokens.observe(tokens);
+    }
+  }
+
+  /** A breaker is a state of a gateway that still runs: a finished run's says nothing of now. */
+  private refreshBreakers(running: RunTotals[]): void {
+    this.mcpBreaker.reset();
+    const worst = new Map<string, number>();
+    for (const t of running)
+      for (const [server, state] of t.breakers) worst.set(server, Math.max(worst.get(server) ?? 0, state));
+    for (const [server, state] of worst) this.mcpBreaker.set({ server }, state);
   }
 
   /** Names of every exported series (histograms as their _bucket/_sum/_count series). */
