@@ -367,6 +367,33 @@ phases:
     expect(sample(text, 'baton_active_agents')).toBe(1);
   });
 
+  it('counts in baton_queue_depth the agents ready and waiting for a slot or a worker, alike in the store and a run', async () => {
+    const run = { workflowName: 'w', workflow: {}, createdAt: Date.now(), tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'q', status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.savePhase({ runId: 'q', id: 'build', status: 'running' });
+    await temp.store.savePhase({ runId: 'q', id: 'check', status: 'pending' });
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'slot', phaseId: 'build', status: 'pending' }));
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'job', phaseId: 'build', status: 'queued' }));
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'go', phaseId: 'build', status: 'running' }));
+    // Its phase waits on `build`: not ready, not in the queue.
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'later', phaseId: 'check', status: 'pending' }));
+    const stored = parsePrometheus(await new StoreMetrics(temp.store, currentRunStatus).text());
+    expect(seriesValue(stored, 'baton_queue_depth')).toBe(2);
+    expect(seriesValue(stored, 'baton_agents', { status: 'queued' })).toBe(0);
+
+    const live = new BatonMetrics();
+    const events = new RunEvents();
+    live.observeRun(events);
+    const inherited = { entries: 0, tokens: 0, phases: 0, queryMs: 0 };
+    const ids = (agentId: string) => ({ runId: 'q', phaseId: 'build', agentId });
+    for (const agentId of ['slot', 'job', 'go']) events.emit('agent.queued', ids(agentId));
+    events.emit('agent.started', { ...ids('go'), sessionId: 's1', inherited });
+    events.emit('agent.started', { ...ids('job'), sessionId: 's2', inherited, queued: true });
+    expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(2);
+    events.emit('agent.attempt', { runId: 'q', agentId: 'job', attempt: 1, resumed: false });
+    expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(1);
+  });
+
   it('moves a resumed run from one status gauge to another; no counter goes backwards', async () => {
     const twice = parseWorkflow(
       'version: 1\nname: twice\nphases:\n  - id: work\n    agents: [{ id: a, count: 2, prompt: go }]\n',

@@ -133,7 +133,7 @@ export class BatonMetrics {
   });
   private readonly queueDepth = new this.prom.Gauge({
     name: 'baton_queue_depth',
-    help: 'Agents ready to run, waiting for a slot under parallel_limit',
+    help: 'Agents ready to run, waiting for a slot under parallel_limit or for a worker',
     registers: [this.registry],
   });
   private readonly runs = new this.prom.Counter({
@@ -162,13 +162,15 @@ export class BatonMetrics {
         this.queueDepth.inc();
       }),
       events.on('agent.started', (e) => {
-        leaveQueue(key(e));
+        // One handed to `baton worker`s waits on in their queue until a worker starts its attempt.
+        if (!e.queued) leaveQueue(key(e));
         running.add(key(e));
         this.activeAgents.inc();
         this.contextTokens.observe(e.inherited.tokens);
         this.contextDepth.observe(e.inherited.phases);
         this.contextQuery.observe(seconds(e.inherited.queryMs));
       }),
+      events.on('agent.attempt', (e) => leaveQueue(key(e))),
       events.on('agent.attempt.finished', (e) => {
         this.attempts.inc({ status: e.status, code: e.errorCode ?? '' });
         if (e.attempt > 1) this.retries.inc();

@@ -6,14 +6,23 @@ import type {
   AttemptRecord,
   BatonCallRecord,
   McpHealthRecord,
+  PhaseRecord,
   RunRecord,
   RunStatus,
   Store,
   ToolCallRecord,
 } from '../store/index.js';
 
-const inProgress = new Set(['pending', 'running']);
+const inProgress = new Set(['pending', 'queued', 'running']);
 const finishedAgent = (a: AgentRecord): boolean => !inProgress.has(a.status);
+
+/**
+ * `baton_queue_depth`'s one meaning, in the store as in a run's own metrics: agents ready to run and
+ * not started, waiting for a `parallel_limit` slot (pending in a phase that runs) or for a worker to take
+ * their job (queued). Agents of phases still waiting on their dependencies are not in the queue yet.
+ */
+const waitingInQueue = (agent: AgentRecord, runningPhases: Set<string>): boolean =>
+  agent.status === 'queued' || (agent.status === 'pending' && runningPhases.has(agent.phaseId));
 
 /**
  * A phase as the workflow declares it: a planner's generated phases (`plan.g1.<task>`, ids a model
@@ -109,7 +118,7 @@ function addMcpHealth(totals: RunTotals, health: McpHealthRecord[]): void {
   }
 }
 
-function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[]): RunTotals {
+function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[], phases: PhaseRecord[]): RunTotals {
   const totals: RunTotals = {
     finished: !inProgress.has(run.status),
     finishedAt: run.finishedAt,
@@ -127,10 +136,11 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     active: 0,
     queued: 0,
   };
+  const runningPhases = new Set(phases.filter((p) => p.status === 'running').map((p) => p.id));
   for (const agent of agents) {
     // An interrupted run's agents are stored as running, but nothing runs them.
     if (agent.status === 'running' && run.status === 'running') totals.active += 1;
-    if ((agent.status === 'pending' || agent.status === 'queued') && run.status === 'running') totals.queued += 1;
+    if (waitingInQueue(agent, runningPhases) && run.status === 'running') totals.queued += 1;
     if (agent.context) totals.inheritedTokens.push(agent.context.tokens);
     if (!finishedAgent(agent)) continue;
     add(totals.agents, key({ status: agent.status }), 1);
@@ -211,7 +221,7 @@ export class StoreMetrics {
   });
   private readonly queued = new this.prom.Gauge({
     name: 'baton_queue_depth',
-    help: 'Agents of running runs not started yet (from the store)',
+    help: 'Agents ready to run, waiting for a slot under parallel_limit or for a worker (from the store)',
     registers: [this.registry],
   });
 
@@ -246,14 +256,15 @@ export class StoreMetrics {
     const cached = this.finishedRuns.get(run.id);
     // A resumed run is running (or has ended again): what was kept of its first ending no longer holds.
     if (cached && cached.status === run.status && cached.finishedAt === run.finishedAt) return cached;
-    const [agents, calls, own, attempts, health] = await Promise.all([
+    const [agents, calls, own, attempts, health, phases] = await Promise.all([
       this.store.listAgents(run.id),
       this.store.listToolCalls(run.id),
       this.store.listBatonCalls(run.id),
       this.store.listAttempts(run.id),
       this.store.listMcpHealth(run.id),
+      this.store.listPhases(run.id),
     ]);
-    const totals = runTotals(run, agents, calls);
+    const totals = runTotals(run, agents, calls, phases);
     addBatonCalls(totals, own);
     addAttempts(totals, attempts);
     addMcpHealth(totals, health);
