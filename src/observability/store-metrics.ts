@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { unknownToolCall } from '../agents/index.js';
+import { agentModel } from './agent-model.js';
 import { promClient } from './prom.js';
 import type {
   AgentRecord,
@@ -150,7 +151,7 @@ function runTotals(run: RunRecord, agents: AgentRecord[], calls: ToolCallRecord[
     add(totals.tokens, key({ phase, kind: 'output' }), agent.usage.outputTokens);
     add(totals.tokens, key({ phase, kind: 'cache_read' }), agent.usage.cacheReadTokens);
     add(totals.tokens, key({ phase, kind: 'cache_write' }), agent.usage.cacheCreationTokens);
-    add(totals.cost, key({ model: agent.model ?? 'default' }), agent.costUsd);
+    add(totals.cost, key({ model: agentModel(run, agent) }), agent.costUsd);
   }
   for (const call of calls.filter((c) => c.status !== 'running')) add(totals.toolCalls, key(toolLabels(call)), 1);
   return totals;
