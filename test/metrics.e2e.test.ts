@@ -46,8 +46,8 @@ describe('metrics that outlive a run', () => {
     for (const restart of [1, 2]) {
       const text = await scrapeServe(env);
       const families = parsePrometheus(text);
-      expect(seriesValue(families, 'baton_runs_total', { status: 'succeeded' }), `restart ${restart}`).toBe(2);
-      expect(seriesValue(families, 'baton_agents_total', { status: 'succeeded' })).toBe(2);
+      expect(seriesValue(families, 'baton_runs', { status: 'succeeded' }), `restart ${restart}`).toBe(2);
+      expect(seriesValue(families, 'baton_agents', { status: 'succeeded' })).toBe(2);
       expect(seriesValue(families, 'baton_tokens_total', { phase: 'greet', kind: 'output' })).toBe(14);
       expect(seriesValue(families, 'baton_cost_usd_total')).toBeGreaterThan(0);
       expect(seriesValue(families, 'baton_active_agents')).toBe(0);

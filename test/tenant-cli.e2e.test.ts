@@ -120,6 +120,30 @@ describe("the CLI's session and context reads take --tenant, and show that tenan
   }, 60_000);
 });
 
+describe('reads that find nothing say why', () => {
+  it("names the tenant that has no runs, while the store holds others'; refuses an audit action it never records", async () => {
+    for (const args of [
+      ['status', '--tenant', 'nobody'],
+      ['dashboard', '--once', '--tenant', 'nobody'],
+    ]) {
+      const none = await cli(...args);
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(none.stderr).toContain(`Tenant nobody has no runs in ${env.BATON_DATA_DIR}.`);
+      expect(none.stderr).not.toContain('No runs yet');
+    }
+    expect((await cli('runs', '--tenant', 'nobody')).stdout).toBe(
+      `Tenant nobody has no runs in ${env.BATON_DATA_DIR}.\n`,
+    );
+    const bogus = await cli('audit', '--action', 'bogus');
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(
+      /^error BATON_USAGE: --action bogus is not an audit action\. Use one of: config\.changed, run\.started,/,
+    );
+    expect(bogus.stderr).toContain('approval.webhook_failed');
+    expect(bogus.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
+
 describe('baton run --resume --tenant', () => {
   it("reads another tenant's run as no run (it continued it as that tenant's, ignoring --tenant)", async () => {
     const resumed = await cli('run', '--resume', 'run-b', '--tenant', 'default');

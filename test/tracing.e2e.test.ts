@@ -160,7 +160,7 @@ async function expectWorkerRecords(runId: string, workerOutput: string, cliEnv: 
   const text = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text();
   const families = parsePrometheus(text);
   expect(seriesValue(families, 'baton_tool_calls_total', { tool: 'Read', server: '', status: 'ok' })).toBe(1);
-  expect(seriesValue(families, 'baton_runs_total', { status: 'succeeded' })).toBe(1);
+  expect(seriesValue(families, 'baton_runs', { status: 'succeeded' })).toBe(1);
   expect(text).not.toContain(runId);
 }
 

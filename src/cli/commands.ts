@@ -12,6 +12,7 @@ import { catalogFor, formatRunHealth, mcpSecretValues, mergeRunHealth } from '..
 import { answerApproval } from '../approvals/index.js';
 import {
   agentTimeline,
+  auditActions,
   currentActor,
   formatTimeline,
   formatToolCalls,
@@ -186,9 +187,22 @@ async function chosenRunId(
   if (!id)
     throw new BatonError(
       ErrorCodes.usage,
-      `No runs yet ${storeWhere(config)}. Start one with: baton run <workflow.yaml> (or give the --data-dir of your runs)`,
+      `${noRuns(config, tenant)}. Start one with: baton run <workflow.yaml>${tenant ? ` --tenant ${tenant}` : ''} (or give the --data-dir of your runs)`,
     );
   return id;
+}
+
+/** "No runs yet", of the tenant asked about when there is one: the store may hold other tenants' runs. */
+const noRuns = (config: BatonConfig, tenant: string | undefined): string =>
+  tenant === undefined ? `No runs yet ${storeWhere(config)}` : `Tenant ${tenant} has no runs ${storeWhere(config)}`;
+
+/** `--action` of `baton audit`: a name it never records would match nothing, so it is refused. */
+function checkAuditAction(action: string | undefined): void {
+  if (action !== undefined && !(auditActions as readonly string[]).includes(action))
+    throw new BatonError(
+      ErrorCodes.usage,
+      `--action ${action} is not an audit action. Use one of: ${auditActions.join(', ')}.`,
+    );
 }
 
 /** `--tool` and `--status` of `baton status`; a `--tool` of nothing would match no call, so it is refused. */
@@ -254,7 +268,7 @@ export async function runsCommand(
       }));
       output.stdout.write(`${JSON.stringify(rows)}\n`);
     } else if (runs.length === 0) {
-      output.stdout.write(`No runs yet ${storeWhere(config)}.\n`);
+      output.stdout.write(`${noRuns(config, filter.tenant)}.\n`);
     } else {
       for (const r of runs)
         output.stdout.write(
@@ -354,6 +368,7 @@ export async function auditCommand(
 ): Promise<number> {
   const sinceMs = parseDuration(options.since ?? '30d');
   const { tenant } = tenantFilter(options.tenant);
+  checkAuditAction(options.action);
   return withExistingStore(options, async (store, config) => {
     await auditTrail(store, config).prune();
     const scope = new TenantScope(store, tenant);

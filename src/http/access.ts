@@ -60,8 +60,9 @@ export function hostAllowed(hostname: string, rules: AccessRules, boundHost: str
 }
 
 function givenToken(req: IncomingMessage, url: URL, rules: AccessRules): string | undefined {
-  const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  // Auth schemes are case-insensitive (RFC 7235): `bearer <token>` is as good as `Bearer <token>`.
+  const bearer = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
+  if (bearer) return bearer[1]!.trim();
   const own = rules.tokenHeader ? req.headers[rules.tokenHeader.toLowerCase()] : undefined;
   if (typeof own === 'string') return own;
   const cookie = rules.cookie;

@@ -92,6 +92,12 @@ describe('the shared HTTP server', () => {
     expect((await send('GET', '/nowhere', auth)).status).toBe(404);
   });
 
+  it('reads the Authorization scheme case-insensitively (RFC 7235): bearer and BEARER are Bearer', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'Bearer'])
+      expect((await send('GET', '/items/x', { authorization: `${scheme} ${token}` })).status, scheme).toBe(404);
+    expect((await send('GET', '/items/x', { authorization: `Basic ${token}` })).status).toBe(401);
+  });
+
   it('answers a path that is not valid percent-encoding as any unknown path, after the host and token checks', async () => {
     const malformed = '/items/%E0%A4%A';
     expect((await send('GET', malformed, { ...auth, host: 'evil.example' })).status).toBe(403);

@@ -3,6 +3,27 @@ import { systemClock, type Clock } from '../core/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 import type { AuditEvent, Store } from '../store/index.js';
 
+/** Every action the audit trail records (docs/observability.md#audit-trail lists when). */
+export const auditActions = [
+  'config.changed',
+  'run.started',
+  'run.finished',
+  'run.cancel_requested',
+  'budget.warning',
+  'budget.exceeded',
+  'context.imported',
+  'sessions.archived',
+  'sessions.pruned',
+  'tool.allowed',
+  'tool.denied',
+  'approval.requested',
+  'approval.approved',
+  'approval.denied',
+  'approval.webhook_failed',
+  'store.migrated',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
 /** Who is acting: the OS user and host of this process. */
 export function currentActor(): string {
   let user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
@@ -38,7 +59,7 @@ export class AuditTrail {
     this.clock = options.clock ?? systemClock;
   }
 
-  record(action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
+  record(action: AuditAction, target: string | undefined, details: Record<string, unknown> = {}): Promise<void> {
     const event: AuditEvent = {
       at: this.clock.now(),
       actor: this.actor,

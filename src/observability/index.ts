@@ -6,7 +6,8 @@ export type { UsageDimension, UsageReport } from './usage.js';
 export { createLogger, logEvents } from './logger.js';
 export { redactingStore } from './redact.js';
 export { REDACTED, SecretRedactor } from '../core/index.js';
-export { AuditTrail, currentActor } from './audit.js';
+export { auditActions, AuditTrail, currentActor } from './audit.js';
+export type { AuditAction } from './audit.js';
 export {
   agentTimeline,
   formatTimeline,

@@ -112,6 +112,46 @@ describe('metrics', () => {
     // Bounded labels: no run, agent or session ids.
     expect(text).not.toContain(summary.runId);
     expect(text).not.toMatch(/agent(Id)?="/);
+
+    // `baton serve` and `baton worker`, which Prometheus scrapes, read the same from the store.
+    const stored = await new StoreMetrics(temp.store, currentRunStatus).text();
+    for (const series of [
+      'baton_agent_attempts_total{status="failed",code="BATON_MODEL_OVERLOADED"}',
+      'baton_agent_attempts_total{status="failed",code="BATON_MODEL_INVALID_REQUEST"}',
+      'baton_agent_attempts_total{status="succeeded",code=""}',
+      'baton_agent_retries_total',
+      'baton_agent_duration_seconds_count{status="succeeded"}',
+      'baton_agent_duration_seconds_count{status="failed"}',
+      'baton_context_inherited_tokens_count',
+      'baton_context_inherited_tokens_sum',
+    ]) {
+      expect(sample(text, series), series).toBeGreaterThan(0);
+      expect(sample(stored, series), series).toBe(sample(text, series));
+    }
+    expect(stored).not.toContain(summary.runId);
+  });
+
+  it("exports the MCP health runs saved: agents' calls by server and result, and running runs' breakers", async () => {
+    const health = { scope: 'run' as const, crashes: 0, restarts: 0 };
+    const run = { workflowName: 'w', workflow: {}, createdAt: Date.now(), tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'live', status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.saveRun({ ...run, id: 'done', status: 'succeeded' });
+    await temp.store.saveMcpHealth('live', 'orchestrator', [
+      { ...health, name: 'memory', breaker: 'closed', calls: 4, failures: 1 },
+    ]);
+    await temp.store.saveMcpHealth('live', 'build-1:42', [
+      { ...health, name: 'memory', breaker: 'open', calls: 2, failures: 2 },
+    ]);
+    await temp.store.saveMcpHealth('done', 'orchestrator', [
+      { ...health, name: 'github', breaker: 'open', calls: 3, failures: 0 },
+    ]);
+    const families = parsePrometheus(await new StoreMetrics(temp.store, currentRunStatus).text());
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'memory', status: 'ok' })).toBe(3);
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'memory', status: 'error' })).toBe(3);
+    expect(seriesValue(families, 'baton_mcp_calls_total', { server: 'github', status: 'ok' })).toBe(3);
+    // The worst any source of a running run saw; a finished run's breaker says nothing of now.
+    const breakers = families.find((f) => f.name === 'baton_mcp_breaker_state')!.metrics;
+    expect(breakers.map((m) => [m.labels, Number(m.value)])).toEqual([[{ server: 'memory' }, 2]]);
   });
 
   it('serves /metrics over HTTP to holders of its token only', async () => {
@@ -131,7 +171,7 @@ describe('metrics', () => {
     }
   });
 
-  it('exports every metric the shipped Grafana dashboard queries', async () => {
+  it('exports from serve and worker every metric the shipped Grafana dashboard queries', async () => {
     const dashboard = JSON.parse(
       readFileSync(fileURLToPath(new URL('../../deploy/grafana/baton-dashboard.json', import.meta.url)), 'utf8'),
     ) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
@@ -139,11 +179,9 @@ describe('metrics', () => {
       dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/baton_[a-z_]+/g) ?? []),
     );
     expect(queried.size).toBeGreaterThan(10);
-    // What `baton serve` and `baton worker` export (the store's totals), and a run's own when it serves some.
-    const exported = new Set([
-      ...(await new StoreMetrics(temp.store, currentRunStatus).seriesNames()),
-      ...(await new BatonMetrics().seriesNames()),
-    ]);
+    // Only what `baton serve` and `baton worker` export (the store's totals): deploy/prometheus.yml scrapes
+    // those, not a `baton run`, so a panel fed by a run's own metrics would stay empty.
+    const exported = await new StoreMetrics(temp.store, currentRunStatus).seriesNames();
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
     expect(queried).toContain('baton_tool_calls_total');
   });
@@ -211,9 +249,9 @@ describe('metrics', () => {
       events: new RunEvents(),
     });
     const text = await new StoreMetrics(temp.store, currentRunStatus).text();
-    expect(sample(text, 'baton_runs_total{status="partial"}')).toBe(1);
-    expect(sample(text, 'baton_agents_total{status="succeeded"}')).toBe(1);
-    expect(sample(text, 'baton_agents_total{status="failed"}')).toBe(1);
+    expect(sample(text, 'baton_runs{status="partial"}')).toBe(1);
+    expect(sample(text, 'baton_agents{status="succeeded"}')).toBe(1);
+    expect(sample(text, 'baton_agents{status="failed"}')).toBe(1);
     expect(sample(text, 'baton_tokens_total{phase="work",kind="input"}')).toBe(10);
     expect(sample(text, 'baton_cost_usd_total{model="default"}')).toBeCloseTo(0.75);
     expect(sample(text, 'baton_tool_calls_total{tool="Read",server="",status="ok"}')).toBe(1);
@@ -325,11 +363,38 @@ phases:
     await temp.store.saveAgent(agentRecord({ runId: 'killed', id: 'a' }));
     await temp.store.saveAgent(agentRecord({ runId: 'alive', id: 'b' }));
     const text = await new StoreMetrics(temp.store, currentRunStatus).text();
-    expect(sample(text, 'baton_runs_total{status="interrupted"}')).toBe(1);
+    expect(sample(text, 'baton_runs{status="interrupted"}')).toBe(1);
     expect(sample(text, 'baton_active_agents')).toBe(1);
   });
 
-  it('counts a resumed run anew: its first ending is not kept once `baton run --resume` ran it again', async () => {
+  it('counts in baton_queue_depth the agents ready and waiting for a slot or a worker, alike in the store and a run', async () => {
+    const run = { workflowName: 'w', workflow: {}, createdAt: Date.now(), tenant: 'default' };
+    await temp.store.saveRun({ ...run, id: 'q', status: 'running', pid: process.pid, host: hostname() });
+    await temp.store.savePhase({ runId: 'q', id: 'build', status: 'running' });
+    await temp.store.savePhase({ runId: 'q', id: 'check', status: 'pending' });
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'slot', phaseId: 'build', status: 'pending' }));
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'job', phaseId: 'build', status: 'queued' }));
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'go', phaseId: 'build', status: 'running' }));
+    // Its phase waits on `build`: not ready, not in the queue.
+    await temp.store.saveAgent(agentRecord({ runId: 'q', id: 'later', phaseId: 'check', status: 'pending' }));
+    const stored = parsePrometheus(await new StoreMetrics(temp.store, currentRunStatus).text());
+    expect(seriesValue(stored, 'baton_queue_depth')).toBe(2);
+    expect(seriesValue(stored, 'baton_agents', { status: 'queued' })).toBe(0);
+
+    const live = new BatonMetrics();
+    const events = new RunEvents();
+    live.observeRun(events);
+    const inherited = { entries: 0, tokens: 0, phases: 0, queryMs: 0 };
+    const ids = (agentId: string) => ({ runId: 'q', phaseId: 'build', agentId });
+    for (const agentId of ['slot', 'job', 'go']) events.emit('agent.queued', ids(agentId));
+    events.emit('agent.started', { ...ids('go'), sessionId: 's1', inherited });
+    events.emit('agent.started', { ...ids('job'), sessionId: 's2', inherited, queued: true });
+    expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(2);
+    events.emit('agent.attempt', { runId: 'q', agentId: 'job', attempt: 1, resumed: false });
+    expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(1);
+  });
+
+  it('moves a resumed run from one status gauge to another; no counter goes backwards', async () => {
     const twice = parseWorkflow(
       'version: 1\nname: twice\nphases:\n  - id: work\n    agents: [{ id: a, count: 2, prompt: go }]\n',
       'twice.yaml',
@@ -344,12 +409,17 @@ phases:
     expect(first.status).toBe('cancelled');
     // One long-lived exporter (`baton serve`) scrapes before and after the resume.
     const metrics = new StoreMetrics(temp.store, currentRunStatus);
-    expect(sample(await metrics.text(), 'baton_runs_total{status="cancelled"}')).toBe(1);
+    const before = parsePrometheus(await metrics.text());
+    expect(seriesValue(before, 'baton_runs', { status: 'cancelled' })).toBe(1);
     const resumed = await runWorkflow({ ...base, runtime, events: new RunEvents(), runId: first.runId, resume: true });
     expect(resumed.status).toBe('succeeded');
-    const after = await metrics.text();
-    expect(sample(after, 'baton_runs_total{status="cancelled"}')).toBeUndefined();
-    expect(sample(after, 'baton_runs_total{status="succeeded"}')).toBe(1);
-    expect(sample(after, 'baton_agents_total{status="succeeded"}')).toBe(2);
+    const after = parsePrometheus(await metrics.text());
+    expect(seriesValue(after, 'baton_runs', { status: 'cancelled' })).toBe(0);
+    expect(seriesValue(after, 'baton_runs', { status: 'succeeded' })).toBe(1);
+    expect(seriesValue(after, 'baton_agents', { status: 'succeeded' })).toBe(2);
+    // Prometheus reads a counter that went down as a reset: only events are counted, never a state.
+    for (const family of before.filter((f) => f.type === 'COUNTER' && f.name.startsWith('baton_')))
+      for (const { labels, value } of family.metrics)
+        expect(seriesValue(after, family.name, labels), family.name).toBeGreaterThanOrEqual(Number(value));
   });
 });

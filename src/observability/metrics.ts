@@ -5,7 +5,7 @@ import { ensureTokenFile, startHttpServer } from '../http/index.js';
 import type { McpEvents } from '../mcp/index.js';
 import type { RunEvents } from '../orchestrator/index.js';
 import type { BatonCallRecord } from '../store/index.js';
-import { batonCallSamples, declaredPhase, seriesNames } from './store-metrics.js';
+import { batonCallSamples, breakerValues, declaredPhase, histogramBuckets, seriesNames } from './store-metrics.js';
 
 /** Whatever serves Prometheus text: a run's own metrics, or the store's. */
 export interface MetricsSource {
@@ -14,7 +14,6 @@ export interface MetricsSource {
 }
 
 const seconds = (ms: number): number => ms / 1000;
-const breakerValues = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
  * Baton's Prometheus metrics, fed by run and MCP events. Labels stay bounded: statuses, phase ids,
@@ -34,7 +33,7 @@ export class BatonMetrics {
     name: 'baton_agent_duration_seconds',
     help: 'Agent run time, all attempts included',
     labelNames: ['status'],
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600],
+    buckets: histogramBuckets.agentDuration,
     registers: [this.registry],
   });
   private readonly agents = new this.prom.Counter({
@@ -69,7 +68,7 @@ export class BatonMetrics {
   private readonly contextTokens = new this.prom.Histogram({
     name: 'baton_context_inherited_tokens',
     help: 'Tokens of inherited context given to an agent',
-    buckets: [0, 100, 500, 1000, 2000, 5000, 10000, 50000],
+    buckets: histogramBuckets.inheritedTokens,
     registers: [this.registry],
   });
   private readonly contextDepth = new this.prom.Histogram({
@@ -134,7 +133,7 @@ export class BatonMetrics {
   });
   private readonly queueDepth = new this.prom.Gauge({
     name: 'baton_queue_depth',
-    help: 'Agents ready to run, waiting for a slot under parallel_limit',
+    help: 'Agents ready to run, waiting for a slot under parallel_limit or for a worker',
     registers: [this.registry],
   });
   private readonly runs = new this.prom.Counter({
@@ -163,13 +162,15 @@ export class BatonMetrics {
         this.queueDepth.inc();
       }),
       events.on('agent.started', (e) => {
-        leaveQueue(key(e));
+        // One handed to `baton worker`s waits on in their queue until a worker starts its attempt.
+        if (!e.queued) leaveQueue(key(e));
         running.add(key(e));
         this.activeAgents.inc();
         this.contextTokens.observe(e.inherited.tokens);
         this.contextDepth.observe(e.inherited.phases);
         this.contextQuery.observe(seconds(e.inherited.queryMs));
       }),
+      events.on('agent.attempt', (e) => leaveQueue(key(e))),
       events.on('agent.attempt.finished', (e) => {
         this.attempts.inc({ status: e.status, code: e.errorCode ?? '' });
         if (e.attempt > 1) this.retries.inc();

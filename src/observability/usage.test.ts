@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { parsePrometheus, seriesValue } from '../../test/support/prometheus.js';
 import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
 import { BatonError, ErrorCodes, type Clock } from '../core/index.js';
+import { currentRunStatus } from '../orchestrator/index.js';
+import { parseWorkflow } from '../workflow/index.js';
+import { StoreMetrics } from './store-metrics.js';
 import { remainingTenantQuota, usageReport } from './usage.js';
 
 const temp = useTempStore('baton-usage-');
@@ -103,5 +107,37 @@ describe("usage of Baton's own model calls", () => {
       message:
         "run cancelled by SIGINT while waiting for tenant team-a's daily quota; run ra was not resumed and is left as it was",
     });
+  });
+});
+
+describe('the model of an agent that never started', () => {
+  it("is the one its stored workflow declared for it, in usage and metrics, not Claude Code's default", async () => {
+    const workflow = parseWorkflow(
+      `version: 1
+name: declared
+defaults: { model: opus }
+phases:
+  - id: work
+    agents: [{ id: fast, model: haiku, prompt: a }, { id: deep, prompt: b }]
+`,
+      'declared.yaml',
+    );
+    const run = { workflowName: 'declared', workflow, status: 'cancelled' as const, createdAt: now - 1_000 };
+    await temp.store.saveRun({ ...run, id: 'rd', tenant: 'default' });
+    // Cancelled before they started: no model stored, yet they cost what their cut-off attempts used.
+    for (const [id, costUsd] of [
+      ['fast', 0.25],
+      ['deep', 0.5],
+    ] as const)
+      await temp.store.saveAgent(agentRecord({ runId: 'rd', id, phaseId: 'work', status: 'cancelled', costUsd }));
+    const report = await usageReport(temp.store, { sinceMs: 3_600_000, by: 'model', now });
+    expect(report.rows.map((r) => [r.key, r.costUsd])).toEqual([
+      ['opus', 0.5],
+      ['haiku', 0.25],
+    ]);
+    const families = parsePrometheus(await new StoreMetrics(temp.store, currentRunStatus).text());
+    expect(seriesValue(families, 'baton_cost_usd_total', { model: 'haiku' })).toBe(0.25);
+    expect(seriesValue(families, 'baton_cost_usd_total', { model: 'opus' })).toBe(0.5);
+    expect(seriesValue(families, 'baton_cost_usd_total', { model: 'default' })).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import {
   type Usage,
 } from '../core/index.js';
 import { listAgentsWithSpend } from '../orchestrator/index.js';
+import { agentModel } from './agent-model.js';
 import { batonCallPurposes, type BatonCallPurpose, type RunRecord, type Store } from '../store/index.js';
 
 export const usageDimensions = ['model', 'workflow', 'tenant', 'run', 'phase'] as const;
@@ -64,7 +65,7 @@ async function agentRows(store: Store, runs: RunRecord[], by: UsageDimension): P
   for (const run of runs) {
     for (const agent of await listAgentsWithSpend(store, run.id)) {
       const key = {
-        model: agent.model ?? 'default',
+        model: agentModel(run, agent),
         workflow: run.workflowName,
         tenant: run.tenant,
         run: run.id,
