@@ -176,6 +176,7 @@ describe('buildFromRepository', () => {
     const result = await buildFromRepository(graph, root);
     // Declaration files, dependencies, build output and hidden folders are not the project's code.
     expect(result.files).toBe(5);
+    expect(await graph.buildRoot()).toBe(root);
     expect((await graph.findEntities({ kinds: ['file'] })).map((e) => e.id)).toEqual([
       'scripts/legacy.cjs',
       'src/app.ts',

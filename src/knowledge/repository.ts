@@ -465,6 +465,7 @@ export async function buildFromRepository(
   options: { signal?: AbortSignal } = {},
 ): Promise<{ files: number; symbols: number; relations: number }> {
   const built = readRepository(rootDir, options.signal);
+  await graph.setBuildRoot(resolve(rootDir));
   const ids = new Set(built.entities.map((e) => e.id));
   const previous = await graph.findEntities({ kinds: ['file', 'symbol', 'module'] });
   await graph.removeEntities(

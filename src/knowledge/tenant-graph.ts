@@ -90,6 +90,8 @@ export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: Ru
       for (const relation of await relations(await graph.findRelations({}))) stats.relations[relation.kind] += 1;
       return stats;
     },
+    buildRoot: () => graph.buildRoot(),
+    setBuildRoot: (dir) => graph.setBuildRoot(dir),
     close: () => graph.close(),
   };
 }
