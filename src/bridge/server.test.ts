@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeClient, BridgeRequestError, type BridgeEndpoint } from './client.js';
-import type { BridgeEvent } from './protocol.js';
+import { ideEventTypes, type BridgeEvent } from './protocol.js';
 import { startBridge, type BridgeServer } from './server.js';
 import { readAddress, readToken, tokenFile } from './token.js';
 
@@ -204,6 +204,23 @@ describe('Context Bridge server', () => {
       error: { code: 'BATON_BRIDGE_MESSAGE_INVALID', message: expect.stringContaining('path:') },
     });
     expect((await get('/events?types=nope')).status).toBe(400);
+    const event = { type: 'file.opened', path: '/w/a.ts' };
+    const refusal = async (body: unknown): Promise<string> => {
+      const response = await fetch(new URL('/events', bridge.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${endpoint.token}` },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { error: { message: string } }).error.message;
+    };
+    // Each names the field to fix, as the WebSocket path does.
+    expect(await refusal({ type: 'file.opened' })).toMatch(/^path: /);
+    expect(await refusal([event, { type: 'file.opened' }])).toMatch(/^\[1\]\.path: /);
+    const fatal = { type: 'diagnostics.updated', path: '/w/a.ts', diagnostics: [{ severity: 'fatal' }] };
+    expect(await refusal(fatal)).toMatch(/^diagnostics\[0\]\.severity: /);
+    expect(await refusal({ type: 'subscribe' })).toBe(`type: expected one of ${ideEventTypes.join(', ')}`);
+    expect(await refusal(Array.from({ length: 1001 }, () => event))).toMatch(/1000/);
     const huge = await fetch(new URL('/events', bridge.url), {
       method: 'POST',
       headers: { authorization: `Bearer ${endpoint.token}` },

@@ -70,14 +70,16 @@ interface Connection {
   subscriptions: Map<string | number, (event: IdeEvent) => boolean>;
 }
 
-/** `field: problem` for each zod issue, so a client sees exactly what to fix. */
-function describeIssues(error: z.ZodError): string {
+const clientMessageTypes = [...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'];
+
+/** `field: problem` for each zod issue, so a client sees exactly what to fix (`types`: those the message may have). */
+function describeIssues(error: z.ZodError, types: readonly string[] = clientMessageTypes): string {
   return error.issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys')
         return issue.keys.map((key) => `${formatFieldPath([...issue.path, key])}: unknown field`).join('; ');
-      if (issue.path.length === 1 && issue.path[0] === 'type')
-        return `type: expected one of ${[...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'].join(', ')}`;
+      if (issue.path.at(-1) === 'type' && issue.code === 'invalid_union')
+        return `${formatFieldPath(issue.path)}: expected one of ${types.join(', ')}`;
       return `${formatFieldPath(issue.path)}: ${issue.message}`;
     })
     .join('; ');
@@ -93,7 +95,12 @@ class Rejection extends Error {
 }
 
 /** Parses and validates one message, or says precisely why not. */
-function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: number): z.output<S> {
+function parseMessage<S extends z.ZodType>(
+  text: string,
+  schema: S,
+  maxBytes: number,
+  types?: readonly string[],
+): z.output<S> {
   if (Buffer.byteLength(text) > maxBytes)
     throw new Rejection(
       wireErrorCodes.tooLarge,
@@ -106,7 +113,7 @@ function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: nu
     throw new Rejection(wireErrorCodes.malformedJson, `not JSON: ${(error as Error).message}`);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new Rejection(wireErrorCodes.invalid, describeIssues(parsed.error));
+  if (!parsed.success) throw new Rejection(wireErrorCodes.invalid, describeIssues(parsed.error, types));
   return parsed.data;
 }
 
@@ -126,7 +133,14 @@ const eventsQuerySchema = z
 const diagnosticsQuerySchema = z
   .object({ paths: csv, severity: z.enum(['error', 'warning', 'info', 'hint']).optional() })
   .strict();
-const postBodySchema = z.union([ideEventSchema, z.array(ideEventSchema).min(1).max(1000)]);
+const eventListSchema = z.array(ideEventSchema).min(1).max(1000);
+/** One event or a list, checked as whichever it is: a union would only say neither matched, not which field is wrong. */
+const postBodySchema = z.unknown().transform((data, ctx) => {
+  const parsed = Array.isArray(data) ? eventListSchema.safeParse(data) : ideEventSchema.safeParse(data);
+  if (parsed.success) return Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, input: undefined });
+  return z.NEVER;
+});
 
 /** What every connection handler and route shares: the state, the live connections and how to reach them. */
 interface Hub {
@@ -311,8 +325,7 @@ async function postEvents(hub: Hub, req: IncomingMessage, res: ServerResponse): 
     throw error;
   });
   try {
-    const parsed = parseMessage(body, postBodySchema, hub.maxMessageBytes);
-    const list = Array.isArray(parsed) ? parsed : [parsed];
+    const list = parseMessage(body, postBodySchema, hub.maxMessageBytes, ideEventTypes);
     sendJson(res, 200, { seqs: list.map((event) => hub.publish(event, 'http').seq) });
   } catch (error) {
     if (!(error instanceof Rejection)) throw error;
