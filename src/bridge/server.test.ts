@@ -113,6 +113,14 @@ describe('Context Bridge server', () => {
     }
   });
 
+  it('refuses a second bridge on the same data_dir (exit 2) and leaves the first one findable', async () => {
+    await expect(startBridge({ dataDir, port: 0 })).rejects.toMatchObject({
+      code: 'BATON_BRIDGE_INVALID',
+      message: expect.stringContaining('already running'),
+    });
+    expect(readAddress(dataDir)).toEqual({ url: bridge.url, pid: process.pid });
+  });
+
   it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {
     await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({
       code: 'BATON_BRIDGE_UNAVAILABLE',

@@ -359,6 +359,16 @@ function listenError(host: string, port: number): (cause: NodeJS.ErrnoException)
   };
 }
 
+/** One bridge per data_dir: a second would take over bridge.json, and clients would lose the first. */
+function refuseSecondBridge(dataDir: string): void {
+  const running = readAddress(dataDir);
+  if (running)
+    throw new BatonError(
+      ErrorCodes.bridgeInvalid,
+      `A Context Bridge is already running for ${dataDir} (pid ${running.pid}, ${running.url}): use it, or stop it first. If that process is not a bridge, delete ${addressFile(dataDir)}.`,
+    );
+}
+
 /**
  * Starts the Context Bridge: one port serving WebSocket clients (push events, subscribe) and HTTP
  * (`GET /health`, `GET /state`, `GET /events`, `GET /diagnostics`, `POST /events`). Every client needs
@@ -367,6 +377,7 @@ function listenError(host: string, port: number): (cause: NodeJS.ErrnoException)
 export async function startBridge(options: BridgeServerOptions): Promise<BridgeServer> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7311;
+  refuseSecondBridge(options.dataDir);
   const token = options.token ?? ensureToken(options.dataDir);
   const clock = options.clock ?? systemClock;
   const state = new BridgeState({ clock, ...(options.retainEvents ? { retainEvents: options.retainEvents } : {}) });
@@ -389,8 +400,9 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     wss.close();
     await http.close();
     for (const { socket } of connections) socket.terminate();
-    // Only the bridge that wrote bridge.json removes it (a second one on another port may have replaced it).
-    if (readAddress(options.dataDir)?.url === url) rmSync(addressFile(options.dataDir), { force: true });
+    // Only the bridge that wrote bridge.json removes it.
+    const written = readAddress(options.dataDir);
+    if (written?.url === url && written.pid === process.pid) rmSync(addressFile(options.dataDir), { force: true });
   });
 
   return {
