@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +119,25 @@ describe('Context Bridge server', () => {
       message: expect.stringContaining('already running'),
     });
     expect(readAddress(dataDir)).toEqual({ url: bridge.url, pid: process.pid });
+  });
+
+  it('replaces an empty or short bridge.token with a fresh one, and says so', async () => {
+    for (const weak of ['', 'abc\n']) {
+      const weakDir = mkdtempSync(join(tmpdir(), 'baton-bridge-token-'));
+      writeFileSync(tokenFile(weakDir), weak, { mode: 0o600 });
+      const started = await startBridge({ dataDir: weakDir, port: 0 });
+      try {
+        expect(started.tokenRenewed).toBe(true);
+        expect(readToken(weakDir)).toMatch(/^[0-9a-f]{64}$/);
+        expect((await fetch(new URL('/state', started.url), { headers: { authorization: 'Bearer abc' } })).status).toBe(
+          401,
+        );
+      } finally {
+        await started.close();
+        rmSync(weakDir, { recursive: true, force: true });
+      }
+    }
+    expect(bridge.tokenRenewed).toBe(false);
   });
 
   it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {

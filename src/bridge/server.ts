@@ -57,6 +57,8 @@ export interface BridgeServer {
   readonly events: TypedEmitter<BridgeServerEvents>;
   /** Connected WebSocket clients. */
   readonly clientCount: number;
+  /** `bridge.token` was empty or too short to be safe, and now holds a fresh token. */
+  readonly tokenRenewed: boolean;
   close(): Promise<void>;
 }
 
@@ -378,7 +380,9 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7311;
   refuseSecondBridge(options.dataDir);
-  const token = options.token ?? ensureToken(options.dataDir);
+  const { token, renewed: tokenRenewed } = options.token
+    ? { token: options.token, renewed: false }
+    : ensureToken(options.dataDir);
   const clock = options.clock ?? systemClock;
   const state = new BridgeState({ clock, ...(options.retainEvents ? { retainEvents: options.retainEvents } : {}) });
   const hub = createHub(state, options.maxMessageBytes ?? MAX_MESSAGE_BYTES);
@@ -413,6 +417,7 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     get clientCount() {
       return connections.size;
     },
+    tokenRenewed,
     close,
   };
 }

@@ -55,6 +55,10 @@ export async function bridgeCommand(
   output.stdout.write(
     `Context Bridge listening on ${bridge.url} (WebSocket: ${bridge.url.replace(/^http/, 'ws')})\ntoken: ${tokenFile(config.data_dir)}\n`,
   );
+  if (bridge.tokenRenewed)
+    output.stderr.write(
+      `note: ${tokenFile(config.data_dir)} held an empty or short token; it now holds a fresh one (give it to your editors).\n`,
+    );
   if (!loopback(host))
     output.stderr.write(
       `warning: bound to ${host}, reachable from other machines; anyone with the token can read what the IDE shows.\n`,
