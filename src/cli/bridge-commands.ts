@@ -141,7 +141,7 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
       : undefined;
   // What an agent records is kept without the secrets this process can know: its environment's (the
   // agent's own env among them) and the values of the MCP servers the config and project declare.
-  // Built on the first add_knowledge, not at every agent's start (it reads the config's and project's servers).
+  // Built on the first knowledge tool call, not at every agent's start (it reads the config's and project's servers).
   let redactor: SecretRedactor | undefined;
   const secretsKnown = (): SecretRedactor => {
     const servers = catalogFor(mcpSetup(config, [process.cwd()], process.cwd()));
