@@ -120,6 +120,25 @@ describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvi
     expect(bridge.state.snapshot()).toMatchObject({ openFiles: [], diagnostics: { errors: 1 } });
   }, 30_000);
 
+  it('reports the files still open as closed when nvim quits (:qa fires no BufDelete)', async () => {
+    const first = join(dir, 'left-open-1.ts');
+    const second = join(dir, 'left-open-2.ts');
+    writeFileSync(first, 'export const a = 1;\n');
+    writeFileSync(second, 'export const b = 2;\n');
+    const watched = [await eventsOf(first), await eventsOf(second)];
+    await nvim([
+      ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+      '-c',
+      `edit ${first}`,
+      '-c',
+      `edit ${second}`,
+    ]);
+    await Promise.all(watched.map((w) => w.closed));
+    const open = bridge.state.snapshot().openFiles.map((f) => f.path);
+    expect(open).not.toContain(first);
+    expect(open).not.toContain(second);
+  }, 30_000);
+
   it('finds the bridge from a data_dir written with ~, and saves a file over 256 KiB without its diff', async () => {
     const file = join(dir, 'big.txt');
     writeFileSync(file, `${'x'.repeat(80)}\n`.repeat(4000)); // ≈ 324 KB

@@ -112,6 +112,20 @@ describe("Baton's MCP server", () => {
     }
   });
 
+  it('query_knowledge keeps no secret in its answer, whatever the graph holds', async () => {
+    const graph = await openKnowledgeGraph({ dataDir: dir });
+    try {
+      await graph.upsertEntities([
+        { id: 'module:kg-secret-0123456789', kind: 'module', name: 'kg-secret-0123456789', properties: {} },
+      ]);
+    } finally {
+      await graph.close();
+    }
+    const answer = await call('query_knowledge', { question: 'kg-secret-0123456789' });
+    expect(answer.content[0]!.text).toContain('[REDACTED]');
+    expect(answer.content[0]!.text).not.toContain('kg-secret-0123456789');
+  });
+
   it('an IDE tool without a running bridge answers with an error the agent can act on', async () => {
     const saved = endpoint;
     endpoint = { url: 'http://127.0.0.1:1', token: saved.token };

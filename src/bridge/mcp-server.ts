@@ -21,7 +21,7 @@ export interface BatonMcpServerOptions {
    * and tenant only, whatever the agent asks (no run or agent arguments), and see only its tenant's facts.
    */
   scope?: AgentScope & { runTenant: RunTenant };
-  /** Takes secrets out of what an agent records, before it is stored: the graph keeps no secret. */
+  /** Takes secrets out of what an agent records, before it is stored, and out of every answer. */
   redact?: (text: string) => string;
 }
 
@@ -170,6 +170,7 @@ function registerKnowledgeTools(
   knowledge: () => Promise<KnowledgeGraph>,
 ): void {
   const { scope } = options;
+  const redact = options.redact ?? ((value: string) => value);
   server.registerTool(
     'query_knowledge',
     {
@@ -185,7 +186,8 @@ function registerKnowledgeTools(
         const { answerQuestion } = await knowledgeModule();
         const runId = scope?.runId ?? (args as { runId?: string }).runId ?? options.runId;
         const found = await answerQuestion(await knowledge(), args.question, { ...(runId ? { runId } : {}) });
-        return text(`${found.text}\n\n(read as: ${found.interpretation})`);
+        // A graph built before secrets were taken out, or facts quoting what is secret here, still say none.
+        return text(redact(`${found.text}\n\n(read as: ${found.interpretation})`));
       }),
   );
 
@@ -207,7 +209,6 @@ function registerKnowledgeTools(
         const run = scope ? scope.runId : (runId ?? options.runId);
         const agent = scope ? scope.agentId : (agentId ?? options.agentId);
         const { addKnowledge } = await knowledgeModule();
-        const redact = options.redact ?? ((value: string) => value);
         const entity = await addKnowledge(await knowledge(), {
           kind,
           text: redact(body),

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeClient, BridgeRequestError, type BridgeEndpoint } from './client.js';
-import type { BridgeEvent } from './protocol.js';
+import { ideEventTypes, type BridgeEvent } from './protocol.js';
 import { startBridge, type BridgeServer } from './server.js';
 import { readAddress, readToken, tokenFile } from './token.js';
 
@@ -113,6 +113,33 @@ describe('Context Bridge server', () => {
     }
   });
 
+  it('refuses a second bridge on the same data_dir (exit 2) and leaves the first one findable', async () => {
+    await expect(startBridge({ dataDir, port: 0 })).rejects.toMatchObject({
+      code: 'BATON_BRIDGE_INVALID',
+      message: expect.stringContaining('already running'),
+    });
+    expect(readAddress(dataDir)).toEqual({ url: bridge.url, pid: process.pid });
+  });
+
+  it('replaces an empty or short bridge.token with a fresh one, and says so', async () => {
+    for (const weak of ['', 'abc\n']) {
+      const weakDir = mkdtempSync(join(tmpdir(), 'baton-bridge-token-'));
+      writeFileSync(tokenFile(weakDir), weak, { mode: 0o600 });
+      const started = await startBridge({ dataDir: weakDir, port: 0 });
+      try {
+        expect(started.tokenRenewed).toBe(true);
+        expect(readToken(weakDir)).toMatch(/^[0-9a-f]{64}$/);
+        expect((await fetch(new URL('/state', started.url), { headers: { authorization: 'Bearer abc' } })).status).toBe(
+          401,
+        );
+      } finally {
+        await started.close();
+        rmSync(weakDir, { recursive: true, force: true });
+      }
+    }
+    expect(bridge.tokenRenewed).toBe(false);
+  });
+
   it('refuses clients without the right token, over WebSocket and HTTP; health needs none', async () => {
     await expect(connect(undefined, { url: bridge.url, token: '' })).rejects.toMatchObject({
       code: 'BATON_BRIDGE_UNAVAILABLE',
@@ -204,6 +231,23 @@ describe('Context Bridge server', () => {
       error: { code: 'BATON_BRIDGE_MESSAGE_INVALID', message: expect.stringContaining('path:') },
     });
     expect((await get('/events?types=nope')).status).toBe(400);
+    const event = { type: 'file.opened', path: '/w/a.ts' };
+    const refusal = async (body: unknown): Promise<string> => {
+      const response = await fetch(new URL('/events', bridge.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${endpoint.token}` },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { error: { message: string } }).error.message;
+    };
+    // Each names the field to fix, as the WebSocket path does.
+    expect(await refusal({ type: 'file.opened' })).toMatch(/^path: /);
+    expect(await refusal([event, { type: 'file.opened' }])).toMatch(/^\[1\]\.path: /);
+    const fatal = { type: 'diagnostics.updated', path: '/w/a.ts', diagnostics: [{ severity: 'fatal' }] };
+    expect(await refusal(fatal)).toMatch(/^diagnostics\[0\]\.severity: /);
+    expect(await refusal({ type: 'subscribe' })).toBe(`type: expected one of ${ideEventTypes.join(', ')}`);
+    expect(await refusal(Array.from({ length: 1001 }, () => event))).toMatch(/1000/);
     const huge = await fetch(new URL('/events', bridge.url), {
       method: 'POST',
       headers: { authorization: `Bearer ${endpoint.token}` },

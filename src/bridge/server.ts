@@ -57,6 +57,8 @@ export interface BridgeServer {
   readonly events: TypedEmitter<BridgeServerEvents>;
   /** Connected WebSocket clients. */
   readonly clientCount: number;
+  /** `bridge.token` was empty or too short to be safe, and now holds a fresh token. */
+  readonly tokenRenewed: boolean;
   close(): Promise<void>;
 }
 
@@ -70,14 +72,16 @@ interface Connection {
   subscriptions: Map<string | number, (event: IdeEvent) => boolean>;
 }
 
-/** `field: problem` for each zod issue, so a client sees exactly what to fix. */
-function describeIssues(error: z.ZodError): string {
+const clientMessageTypes = [...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'];
+
+/** `field: problem` for each zod issue, so a client sees exactly what to fix (`types`: those the message may have). */
+function describeIssues(error: z.ZodError, types: readonly string[] = clientMessageTypes): string {
   return error.issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys')
         return issue.keys.map((key) => `${formatFieldPath([...issue.path, key])}: unknown field`).join('; ');
-      if (issue.path.length === 1 && issue.path[0] === 'type')
-        return `type: expected one of ${[...ideEventTypes, 'subscribe', 'unsubscribe', 'ping'].join(', ')}`;
+      if (issue.path.at(-1) === 'type' && issue.code === 'invalid_union')
+        return `${formatFieldPath(issue.path)}: expected one of ${types.join(', ')}`;
       return `${formatFieldPath(issue.path)}: ${issue.message}`;
     })
     .join('; ');
@@ -93,7 +97,12 @@ class Rejection extends Error {
 }
 
 /** Parses and validates one message, or says precisely why not. */
-function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: number): z.output<S> {
+function parseMessage<S extends z.ZodType>(
+  text: string,
+  schema: S,
+  maxBytes: number,
+  types?: readonly string[],
+): z.output<S> {
   if (Buffer.byteLength(text) > maxBytes)
     throw new Rejection(
       wireErrorCodes.tooLarge,
@@ -106,7 +115,7 @@ function parseMessage<S extends z.ZodType>(text: string, schema: S, maxBytes: nu
     throw new Rejection(wireErrorCodes.malformedJson, `not JSON: ${(error as Error).message}`);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new Rejection(wireErrorCodes.invalid, describeIssues(parsed.error));
+  if (!parsed.success) throw new Rejection(wireErrorCodes.invalid, describeIssues(parsed.error, types));
   return parsed.data;
 }
 
@@ -126,7 +135,14 @@ const eventsQuerySchema = z
 const diagnosticsQuerySchema = z
   .object({ paths: csv, severity: z.enum(['error', 'warning', 'info', 'hint']).optional() })
   .strict();
-const postBodySchema = z.union([ideEventSchema, z.array(ideEventSchema).min(1).max(1000)]);
+const eventListSchema = z.array(ideEventSchema).min(1).max(1000);
+/** One event or a list, checked as whichever it is: a union would only say neither matched, not which field is wrong. */
+const postBodySchema = z.unknown().transform((data, ctx) => {
+  const parsed = Array.isArray(data) ? eventListSchema.safeParse(data) : ideEventSchema.safeParse(data);
+  if (parsed.success) return Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, input: undefined });
+  return z.NEVER;
+});
 
 /** What every connection handler and route shares: the state, the live connections and how to reach them. */
 interface Hub {
@@ -311,8 +327,7 @@ async function postEvents(hub: Hub, req: IncomingMessage, res: ServerResponse): 
     throw error;
   });
   try {
-    const parsed = parseMessage(body, postBodySchema, hub.maxMessageBytes);
-    const list = Array.isArray(parsed) ? parsed : [parsed];
+    const list = parseMessage(body, postBodySchema, hub.maxMessageBytes, ideEventTypes);
     sendJson(res, 200, { seqs: list.map((event) => hub.publish(event, 'http').seq) });
   } catch (error) {
     if (!(error instanceof Rejection)) throw error;
@@ -346,6 +361,16 @@ function listenError(host: string, port: number): (cause: NodeJS.ErrnoException)
   };
 }
 
+/** One bridge per data_dir: a second would take over bridge.json, and clients would lose the first. */
+function refuseSecondBridge(dataDir: string): void {
+  const running = readAddress(dataDir);
+  if (running)
+    throw new BatonError(
+      ErrorCodes.bridgeInvalid,
+      `A Context Bridge is already running for ${dataDir} (pid ${running.pid}, ${running.url}): use it, or stop it first. If that process is not a bridge, delete ${addressFile(dataDir)}.`,
+    );
+}
+
 /**
  * Starts the Context Bridge: one port serving WebSocket clients (push events, subscribe) and HTTP
  * (`GET /health`, `GET /state`, `GET /events`, `GET /diagnostics`, `POST /events`). Every client needs
@@ -354,7 +379,10 @@ function listenError(host: string, port: number): (cause: NodeJS.ErrnoException)
 export async function startBridge(options: BridgeServerOptions): Promise<BridgeServer> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7311;
-  const token = options.token ?? ensureToken(options.dataDir);
+  refuseSecondBridge(options.dataDir);
+  const { token, renewed: tokenRenewed } = options.token
+    ? { token: options.token, renewed: false }
+    : ensureToken(options.dataDir);
   const clock = options.clock ?? systemClock;
   const state = new BridgeState({ clock, ...(options.retainEvents ? { retainEvents: options.retainEvents } : {}) });
   const hub = createHub(state, options.maxMessageBytes ?? MAX_MESSAGE_BYTES);
@@ -376,8 +404,9 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     wss.close();
     await http.close();
     for (const { socket } of connections) socket.terminate();
-    // Only the bridge that wrote bridge.json removes it (a second one on another port may have replaced it).
-    if (readAddress(options.dataDir)?.url === url) rmSync(addressFile(options.dataDir), { force: true });
+    // Only the bridge that wrote bridge.json removes it.
+    const written = readAddress(options.dataDir);
+    if (written?.url === url && written.pid === process.pid) rmSync(addressFile(options.dataDir), { force: true });
   });
 
   return {
@@ -388,6 +417,7 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
     get clientCount() {
       return connections.size;
     },
+    tokenRenewed,
     close,
   };
 }

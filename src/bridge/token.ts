@@ -2,19 +2,25 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BatonError, ErrorCodes, processAlive } from '../core/index.js';
-import { ensureTokenFile, readTokenFile } from '../http/index.js';
+import { ensureTokenFile, readTokenFile, renewTokenFile } from '../http/index.js';
 
 export const tokenFile = (dataDir: string): string => join(dataDir, 'bridge.token');
 /** Where a running bridge says where it listens, for the MCP server and watchers in other processes. */
 export const addressFile = (dataDir: string): string => join(dataDir, 'bridge.json');
 
+/** Shorter than this, a token can be guessed; the bridge's own are 64 hex characters. */
+const MIN_TOKEN_CHARS = 32;
+
 /**
  * The bridge's token: read from `data_dir/bridge.token`, or created there (mode 0600) on first start,
- * so editors configured once keep working across restarts.
+ * so editors configured once keep working across restarts. An empty or short one is replaced by a
+ * fresh one (`renewed`), as no client should be let in with it.
  */
-export function ensureToken(dataDir: string): string {
-  ensureTokenFile(tokenFile(dataDir));
-  return readToken(dataDir);
+export function ensureToken(dataDir: string): { token: string; renewed: boolean } {
+  const existing = ensureTokenFile(tokenFile(dataDir));
+  if (existing !== undefined && existing.length >= MIN_TOKEN_CHARS) return { token: existing, renewed: false };
+  renewTokenFile(tokenFile(dataDir));
+  return { token: readToken(dataDir), renewed: true };
 }
 
 export function readToken(dataDir: string): string {

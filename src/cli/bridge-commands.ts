@@ -55,6 +55,10 @@ export async function bridgeCommand(
   output.stdout.write(
     `Context Bridge listening on ${bridge.url} (WebSocket: ${bridge.url.replace(/^http/, 'ws')})\ntoken: ${tokenFile(config.data_dir)}\n`,
   );
+  if (bridge.tokenRenewed)
+    output.stderr.write(
+      `note: ${tokenFile(config.data_dir)} held an empty or short token; it now holds a fresh one (give it to your editors).\n`,
+    );
   if (!loopback(host))
     output.stderr.write(
       `warning: bound to ${host}, reachable from other machines; anyone with the token can read what the IDE shows.\n`,
@@ -137,7 +141,7 @@ export async function mcpServerCommand(options: StoreOptions): Promise<number> {
       : undefined;
   // What an agent records is kept without the secrets this process can know: its environment's (the
   // agent's own env among them) and the values of the MCP servers the config and project declare.
-  // Built on the first add_knowledge, not at every agent's start (it reads the config's and project's servers).
+  // Built on the first knowledge tool call, not at every agent's start (it reads the config's and project's servers).
   let redactor: SecretRedactor | undefined;
   const secretsKnown = (): SecretRedactor => {
     const servers = catalogFor(mcpSetup(config, [process.cwd()], process.cwd()));

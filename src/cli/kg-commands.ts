@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { BatonConfig } from '../config/index.js';
 // The knowledge graph (neo4j-driver, the TypeScript compiler) is loaded only by the kg commands: every other command starts without it.
 import type { KnowledgeGraph } from '../knowledge/index.js';
-import { checkTenantName } from '../core/index.js';
+import { checkTenantName, SecretRedactor } from '../core/index.js';
 import { type Output } from './commands.js';
 import { effectiveConfig, openConfiguredStore, withStore, type StoreOptions } from '../api/index.js';
 
@@ -33,7 +33,9 @@ export async function kgBuildCommand(
     withKnowledgeGraph(config, async (graph) => {
       const { buildFromRepository, ingestContext } = await import('../knowledge/index.js');
       const started = performance.now();
-      const code = await buildFromRepository(graph, root);
+      // The one redaction rule, with the secrets of this environment: an import specifier can carry a credential.
+      const redactor = SecretRedactor.fromEnvironment(process.env);
+      const code = await buildFromRepository(graph, root, { redact: (text) => redactor.redact(text) });
       const context = options.context === false ? undefined : await ingestContext(graph, store);
       const ms = Math.round(performance.now() - started);
       if (options.json) {

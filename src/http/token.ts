@@ -1,5 +1,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -30,6 +40,13 @@ function createTokenFile(file: string): void {
   } finally {
     unlinkSync(draft);
   }
+}
+
+/** Replaces the token in `file` with a fresh one, written whole under another name and renamed into place. */
+export function renewTokenFile(file: string): void {
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(draft, file);
 }
 
 export function readTokenFile(file: string): string | undefined {

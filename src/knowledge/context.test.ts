@@ -182,6 +182,28 @@ describe('ingestContext', () => {
   });
 });
 
+describe('absolute paths (what editors and the bridge send)', () => {
+  it('are read as the repo-relative files of the directory the graph was built from', async () => {
+    await graph.setBuildRoot('/home/dev/repo');
+    const fact = await addKnowledge(graph, {
+      kind: 'finding',
+      text: 'Postings are rounded twice',
+      about: ['/home/dev/repo/src/billing/ledger.ts', '/home/dev/repo/notes/rounding.md', '/elsewhere/x.md'],
+    });
+    expect(await touched(fact.id)).toEqual(['/elsewhere/x.md', 'notes/rounding.md', 'src/billing/ledger.ts']);
+
+    const changed = await temp.store.saveContextEntry(
+      entry('file_changed', 'File changed: /home/dev/repo/src/billing/invoice.ts /home/dev/repo/notes/new-plan.md'),
+    );
+    await ingestContext(graph, temp.store, 'r1');
+    const changes = await graph.findRelations({ kinds: ['touches'], from: ['session:s-plan'] });
+    expect(changes.filter((r) => r.properties?.entryId === changed.id).map((r) => r.to)).toEqual([
+      'notes/new-plan.md',
+      'src/billing/invoice.ts',
+    ]);
+  });
+});
+
 describe('addKnowledge', () => {
   const clock = { now: () => 1_700_000_000_000 };
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorCodes, systemClock, validateData, type Clock } from '../core/index.js';
 import type { ContextEntry, Store } from '../store/index.js';
 import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation } from './graph.js';
-import { looksLikePath, mentions, ReferenceCache } from './references.js';
+import { looksLikePath, mentions, ReferenceCache, repoRelative } from './references.js';
 
 /** A decision's or finding's name: its first line, short enough to list. */
 function headline(text: string): string {
@@ -75,7 +75,8 @@ export async function ingestContext(
     if (session) entities.set(session.id, session);
     if (entry.type === 'file_changed') {
       if (!session) continue;
-      for (const path of mentions(entry.content).filter(looksLikePath)) {
+      for (const mentioned of mentions(entry.content).filter(looksLikePath)) {
+        const path = await repoRelative(graph, mentioned);
         const file = (await references.unique(path)) ?? newFiles.get(path) ?? contextFile(path);
         if (file.properties.source === 'context') newFiles.set(file.id, file);
         relations.push({
@@ -163,7 +164,7 @@ export async function addKnowledge(
     .update(JSON.stringify([fact.kind, fact.text, fact.runId ?? null, fact.agentId ?? null]))
     .digest('hex')
     .slice(0, 16);
-  const about = fact.about ?? [];
+  const about = await Promise.all((fact.about ?? []).map((path) => repoRelative(graph, path)));
   const entity: KnowledgeEntity = {
     id: `${fact.kind}:${key}`,
     kind: fact.kind,

@@ -251,6 +251,15 @@ export function describeKnowledgeGraphContract(
       expect(await graph.search('nothing-like-this')).toEqual([]);
     });
 
+    it('remembers the directory it was built from', async () => {
+      expect(await graph.buildRoot()).toBeUndefined();
+      await graph.setBuildRoot('/work/one');
+      await graph.setBuildRoot('/work/two');
+      expect(await graph.buildRoot()).toBe('/work/two');
+      expect((await graph.stats()).entities.file).toBe(8);
+      expect(ids(await graph.findEntities({}))).not.toContain('/work/two');
+    });
+
     it('counts entities and relations by kind', async () => {
       const stats = await graph.stats();
       expect(stats.entities).toEqual({ file: 8, symbol: 2, module: 0, decision: 1, finding: 0, session: 1 });

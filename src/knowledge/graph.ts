@@ -162,6 +162,9 @@ export interface KnowledgeGraph {
     options?: { kinds?: readonly EntityKind[]; limit?: number; anyWord?: boolean },
   ): Promise<KnowledgeEntity[]>;
   stats(): Promise<GraphStats>;
+  /** The directory the code part was last built from (absolute), so absolute paths can be read as ids. */
+  buildRoot(): Promise<string | undefined>;
+  setBuildRoot(dir: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -7,8 +7,15 @@ export type ImportTarget = { file: string } | { module: string } | undefined;
 /** Resolves one import of one project file. */
 export type ImportResolver = (importer: string, specifier: string) => ImportTarget;
 
-/** The package a bare specifier names: `@scope/pkg/sub` → `@scope/pkg`, `node:fs` → `node:fs`. */
+/** `https://host/x.js`: an import of a URL (Deno, browsers), a module of its own rather than a package. */
+export const isUrl = (specifier: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(specifier);
+
+/**
+ * The package a bare specifier names: `@scope/pkg/sub` → `@scope/pkg`, `node:fs` → `node:fs`; a URL
+ * is its own module.
+ */
 export function packageName(specifier: string): string {
+  if (isUrl(specifier)) return specifier;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }

@@ -351,9 +351,20 @@ export class Neo4jKnowledgeGraph implements KnowledgeGraph {
     return stats;
   }
 
+  // Settings live on one node of a label of their own, so no entity query ever meets it.
+  async buildRoot(): Promise<string | undefined> {
+    const [row] = await this.read<{ value: string }>(`MATCH (s:${this.label}_Settings) RETURN s.buildRoot AS value`);
+    return row?.value ?? undefined;
+  }
+
+  async setBuildRoot(dir: string): Promise<void> {
+    await this.write(`MERGE (s:${this.label}_Settings) SET s.buildRoot = $dir`, { dir });
+  }
+
   /** Deletes every entity with this graph's label (for tests that gave the graph a label of its own). */
   async drop(): Promise<void> {
     await this.write(`MATCH (n:${this.label}) DETACH DELETE n`);
+    await this.write(`MATCH (s:${this.label}_Settings) DELETE s`);
   }
 
   async close(): Promise<void> {

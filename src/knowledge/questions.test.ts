@@ -137,6 +137,12 @@ describe('answerQuestion', () => {
     );
   });
 
+  it('reads an absolute path inside the directory the graph was built from as its repo-relative file', async () => {
+    await graph.setBuildRoot('/home/dev/repo');
+    const answer = await ask('what depends on /home/dev/repo/src/store/sqlite.ts');
+    expect(answer.text).toMatch(/^3 files depend on src\/store\/sqlite\.ts \(1 directly\):/);
+  });
+
   it('caps long answers and says how many more there are', async () => {
     const answer = await ask('what depends on src/core/errors.ts', { limit: 2 });
     expect(ids(answer)).toEqual(['src/core/errors.ts', 'src/core/index.ts', 'src/store/sqlite.ts']);

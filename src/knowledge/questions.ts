@@ -71,7 +71,7 @@ function describe(entity: KnowledgeEntity): string {
     case 'symbol':
       return `${entity.name} (${text(p.declaration ?? 'symbol')} in ${text(p.file)}:${text(p.line)})`;
     case 'module':
-      return `package ${entity.name}`;
+      return `${p.url === true ? 'URL module' : 'package'} ${entity.name}`;
     case 'decision':
     case 'finding': {
       const who = [p.agentId ? `agent ${text(p.agentId)}` : undefined, p.runId ? `run ${text(p.runId)}` : undefined]

@@ -1,4 +1,4 @@
-import { posix } from 'node:path';
+import { isAbsolute, posix, relative, sep } from 'node:path';
 import type { KnowledgeEntity, KnowledgeGraph } from './graph.js';
 import { moduleId } from './repository.js';
 
@@ -21,6 +21,18 @@ export function cleanReference(text: string): string {
     .trim();
 }
 
+/**
+ * An absolute path inside the directory the graph was built from (what editors and the bridge send)
+ * as the repo-relative id the graph knows it by; any other text as it is.
+ */
+export async function repoRelative(graph: KnowledgeGraph, text: string): Promise<string> {
+  if (!isAbsolute(text)) return text;
+  const root = await graph.buildRoot();
+  const inside = root === undefined ? '' : relative(root, text);
+  const outside = inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
+  return outside ? text : inside.split(sep).join('/');
+}
+
 export const looksLikePath = (text: string): boolean => text.includes('/') || /\.[a-z]{1,4}$/i.test(text);
 
 /**
@@ -29,7 +41,7 @@ export const looksLikePath = (text: string): boolean => text.includes('/') || /\
  * when the name is ambiguous, none when nothing has it.
  */
 export async function resolveReference(graph: KnowledgeGraph, reference: string): Promise<KnowledgeEntity[]> {
-  const text = cleanReference(reference);
+  const text = await repoRelative(graph, cleanReference(reference));
   if (!text) return [];
   const variants = sourceVariants(text);
   const exact = await graph.findEntities({ ids: [...variants, moduleId(text)] });

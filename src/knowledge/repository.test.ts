@@ -176,6 +176,7 @@ describe('buildFromRepository', () => {
     const result = await buildFromRepository(graph, root);
     // Declaration files, dependencies, build output and hidden folders are not the project's code.
     expect(result.files).toBe(5);
+    expect(await graph.buildRoot()).toBe(root);
     expect((await graph.findEntities({ kinds: ['file'] })).map((e) => e.id)).toEqual([
       'scripts/legacy.cjs',
       'src/app.ts',
@@ -299,6 +300,31 @@ describe('buildFromRepository', () => {
       'calls packages/lib/src/impl/extra.ts#extra',
       'calls src/util.ts#helper',
     ]);
+  });
+
+  it('keeps no secret of an import specifier, and reads a URL import as a URL module, not a package', async () => {
+    const project = join(root, 'secrets');
+    write(
+      'secrets/src/app.ts',
+      [
+        `const pkg = require('https://deploy:s3cr3tPassw0rd@registry.example.com/pkg.js');`,
+        `import tok from 'ghp_abcdefghijklmnopqrstuvwxyz123456';`,
+        `export const x = [pkg, tok];`,
+      ].join('\n'),
+    );
+    graph = openSqliteKnowledgeGraph({ dataDir: join(project, '.baton') });
+    await buildFromRepository(graph, project);
+    const stored = JSON.stringify([await graph.findEntities({}), await graph.findRelations({})]);
+    expect(stored).not.toContain('s3cr3tPassw0rd');
+    expect(stored).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz123456');
+    expect(await relationsOf('src/app.ts')).toEqual([
+      'defines src/app.ts#pkg',
+      'defines src/app.ts#x',
+      'imports module:[REDACTED]',
+      'imports module:https://deploy:***@registry.example.com/pkg.js',
+    ]);
+    const answer = await answerQuestion(graph, 'what does src/app.ts import');
+    expect(answer.text).toContain('URL module https://deploy:***@registry.example.com/pkg.js');
   });
 
   it('refuses a directory that does not exist, naming it', async () => {

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { extname, join, posix, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, redactShapes } from '../core/index.js';
 import type { KnowledgeEntity, KnowledgeGraph, KnowledgeRelation } from './graph.js';
-import { importResolver, type ImportResolver } from './imports.js';
+import { importResolver, isUrl, type ImportResolver } from './imports.js';
 
 /** Folders that hold dependencies or build output, not the project's own code. Hidden folders are skipped too. */
 const skippedDirs = new Set(['node_modules', 'dist', 'build', 'out', 'coverage']);
@@ -393,11 +393,17 @@ function fileEntities(file: ParsedFile): KnowledgeEntity[] {
   ];
 }
 
+/** How a repository's files are related: imports resolved, exports followed, and secrets taken out of what is stored. */
+interface Relating {
+  resolveImport: ImportResolver;
+  exports: ExportResolver;
+  redact: (text: string) => string;
+}
+
 /** What the file defines, imports (noting the packages in `modules`) and calls, in that order. */
 function relateFile(
   file: ParsedFile,
-  resolveImport: ImportResolver,
-  exports: ExportResolver,
+  { resolveImport, exports, redact }: Relating,
   relations: Map<string, KnowledgeRelation>,
   modules: Set<string>,
 ): void {
@@ -405,14 +411,16 @@ function relateFile(
     addRelation(relations, { from: file.id, to: symbolId(file.id, d.name), kind: 'defines' });
   for (const i of file.imports) {
     const found = resolveImport(file.id, i.specifier);
-    if (found && 'module' in found) modules.add(found.module);
-    const to = found && ('file' in found ? found.file : moduleId(found.module));
+    // A specifier can carry a credential (`https://user:password@host/x.js`): the graph keeps none.
+    const module = found && 'module' in found ? redact(found.module) : undefined;
+    if (module !== undefined) modules.add(module);
+    const to = found && 'file' in found ? found.file : module !== undefined ? moduleId(module) : undefined;
     if (to)
       addRelation(relations, {
         from: file.id,
         to,
         kind: 'imports',
-        properties: { specifier: i.specifier, names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic },
+        properties: { specifier: redact(i.specifier), names: i.names, typeOnly: i.typeOnly, dynamic: i.dynamic },
       });
   }
   for (const call of file.calls) {
@@ -423,11 +431,17 @@ function relateFile(
   }
 }
 
+export interface RepositoryOptions {
+  signal?: AbortSignal;
+  /** Takes secrets out of import specifiers before they are stored; by default, secret-shaped text. */
+  redact?: (text: string) => string;
+}
+
 /** Reads a project's source files into entities and relations (nothing is written anywhere). */
-export function readRepository(rootDir: string, signal?: AbortSignal): RepositoryGraph {
+export function readRepository(rootDir: string, options: RepositoryOptions = {}): RepositoryGraph {
   const root = resolve(rootDir);
   assertDirectory(root);
-  const parsed = parseSourceFiles(root, signal);
+  const parsed = parseSourceFiles(root, options.signal);
   const resolveImport = importResolver(root, new Set(parsed.keys()));
   const target = (importer: string, specifier: string): string | undefined => {
     const found = resolveImport(importer, specifier);
@@ -442,14 +456,14 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
   for (const file of parsed.values()) {
     for (const entity of fileEntities(file)) entities.push(entity);
     symbols += file.declarations.size;
-    relateFile(file, resolveImport, exports, relations, modules);
+    relateFile(file, { resolveImport, exports, redact: options.redact ?? redactShapes }, relations, modules);
   }
   for (const name of [...modules].sort())
     entities.push({
       id: moduleId(name),
       kind: 'module',
       name,
-      properties: { source: 'repository', builtin: isBuiltin(name) },
+      properties: { source: 'repository', builtin: isBuiltin(name), ...(isUrl(name) ? { url: true } : {}) },
     });
   return { entities, relations: [...relations.values()], files: parsed.size, symbols };
 }
@@ -462,9 +476,10 @@ export function readRepository(rootDir: string, signal?: AbortSignal): Repositor
 export async function buildFromRepository(
   graph: KnowledgeGraph,
   rootDir: string,
-  options: { signal?: AbortSignal } = {},
+  options: RepositoryOptions = {},
 ): Promise<{ files: number; symbols: number; relations: number }> {
-  const built = readRepository(rootDir, options.signal);
+  const built = readRepository(rootDir, options);
+  await graph.setBuildRoot(resolve(rootDir));
   const ids = new Set(built.entities.map((e) => e.id));
   const previous = await graph.findEntities({ kinds: ['file', 'symbol', 'module'] });
   await graph.removeEntities(

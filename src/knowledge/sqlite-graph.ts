@@ -50,6 +50,8 @@ const schema = `
   CREATE INDEX IF NOT EXISTS relations_to ON relations (to_id, kind, from_id);
   CREATE INDEX IF NOT EXISTS relations_run ON relations (run_id, kind) WHERE run_id IS NOT NULL;
 
+  CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
   CREATE VIRTUAL TABLE IF NOT EXISTS entities_fts USING fts5 (search_text, content = 'entities', content_rowid = 'rowid', tokenize = 'unicode61');
   CREATE TRIGGER IF NOT EXISTS entities_fts_insert AFTER INSERT ON entities BEGIN
     INSERT INTO entities_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
@@ -366,6 +368,20 @@ export class SqliteKnowledgeGraph implements KnowledgeGraph {
     }>)
       stats.relations[r.kind] = r.n;
     return stats;
+  }
+
+  async buildRoot(): Promise<string | undefined> {
+    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'build_root'").get() as
+      { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setBuildRoot(dir: string): Promise<void> {
+    this.db
+      .prepare(
+        "INSERT INTO settings (key, value) VALUES ('build_root', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(dir);
   }
 
   async close(): Promise<void> {

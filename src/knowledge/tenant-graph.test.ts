@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { addKnowledge } from './context.js';
 import { openSqliteKnowledgeGraph } from './sqlite-graph.js';
 import { tenantGraph } from './tenant-graph.js';
 
@@ -47,5 +48,31 @@ describe('a tenant view of the knowledge graph', () => {
     const stats = await acme.stats();
     expect([stats.entities.file, stats.entities.decision, stats.relations.touches]).toEqual([1, 1, 1]);
     expect((await graph.stats()).entities.decision).toBe(2);
+  });
+
+  it("hides a file only another tenant's fact named, and shows it to the tenants whose facts name it", async () => {
+    await addKnowledge(graph, {
+      kind: 'decision',
+      text: 'Keep this private to acme',
+      about: ['plans/acme-merger-2027.md'],
+      runId: 'r1',
+    });
+    const acme = tenantGraph(graph, 'acme', (id) => Promise.resolve(tenants[id]));
+    const globex = tenantGraph(graph, 'globex', (id) => Promise.resolve(tenants[id]));
+    const ids = (list: Array<{ id: string }>) => list.map((e) => e.id);
+
+    expect(ids(await globex.search('acme merger'))).toEqual([]);
+    expect(ids(await globex.findEntities({ kinds: ['file'] }))).toEqual(['cache.ts']);
+    expect((await globex.stats()).entities.file).toBe(1);
+    expect(ids(await acme.search('merger', { kinds: ['file'] }))).toEqual(['plans/acme-merger-2027.md']);
+    expect((await acme.stats()).entities.file).toBe(2);
+
+    await addKnowledge(graph, {
+      kind: 'finding',
+      text: 'globex read it too',
+      about: ['plans/acme-merger-2027.md'],
+      runId: 'r2',
+    });
+    expect(ids(await globex.search('merger', { kinds: ['file'] }))).toEqual(['plans/acme-merger-2027.md']);
   });
 });

@@ -14,9 +14,14 @@ export type RunTenant = (runId: string) => Promise<string | undefined>;
 const runOf = (properties: Record<string, unknown> | undefined): string | undefined =>
   typeof properties?.runId === 'string' ? properties.runId : undefined;
 
+/** A file the repository does not have, made because a decision, finding or changed-file entry named it. */
+const onlyNamedByFacts = (entity: KnowledgeEntity): boolean =>
+  entity.kind === 'file' && entity.properties.source === 'context';
+
 /**
  * The knowledge graph as one tenant may see it: code is shared, but facts, sessions and the relations
- * recorded by a run are visible only when that run is the tenant's. Writes pass through (the MCP server
+ * recorded by a run are visible only when that run is the tenant's, and so are the files that exist in
+ * the graph only because a run's fact named them. Writes pass through (the MCP server
  * stamps them with the agent's own run).
  */
 export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: RunTenant): KnowledgeGraph {
@@ -30,8 +35,15 @@ export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: Ru
     const visible = await Promise.all(items.map((item) => visibleRun(runIdOf(item))));
     return items.filter((_, i) => visible[i]);
   };
-  const entities = (list: readonly KnowledgeEntity[]) => keep(list, (e) => runOf(e.properties));
   const relations = (list: readonly KnowledgeRelation[]) => keep(list, (r) => runOf(r.properties));
+  const entities = async (list: readonly KnowledgeEntity[]): Promise<KnowledgeEntity[]> => {
+    const own = await keep(list, (e) => runOf(e.properties));
+    const named = own.filter(onlyNamedByFacts).map((e) => e.id);
+    if (named.length === 0) return own;
+    // A path that only agents named says what they worked on: it is seen by the tenants whose facts name it.
+    const seen = new Set((await relations(await graph.findRelations({ to: named }))).map((r) => r.to));
+    return own.filter((e) => !onlyNamedByFacts(e) || seen.has(e.id));
+  };
   const subgraph = async (found: Subgraph): Promise<Subgraph> => ({
     entities: await entities(found.entities),
     relations: await relations(found.relations),
@@ -78,6 +90,8 @@ export function tenantGraph(graph: KnowledgeGraph, tenant: string, runTenant: Ru
       for (const relation of await relations(await graph.findRelations({}))) stats.relations[relation.kind] += 1;
       return stats;
     },
+    buildRoot: () => graph.buildRoot(),
+    setBuildRoot: (dir) => graph.setBuildRoot(dir),
     close: () => graph.close(),
   };
 }

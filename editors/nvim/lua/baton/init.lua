@@ -219,7 +219,11 @@ function M.setup(opts)
   on('BufWritePost', function(args) M.written(args.buf) end)
   on('DiagnosticChanged', function(args) M.diagnostics(args.buf) end)
   on({ 'CursorMoved', 'CursorMovedI' }, selection_soon)
-  on('VimLeavePre', function() M.drain(1000) end)
+  -- :qa fires no BufDelete: the buffers still open are reported closed before nvim exits.
+  on('VimLeavePre', function()
+    for buf in pairs(state.saved) do M.closed(buf) end
+    M.drain(1000)
+  end)
   -- Buffers already open when setup runs.
   for _, buf in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(buf) and buffer_path(buf) then M.opened(buf) end
