@@ -176,7 +176,9 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;
   // The error of an earlier attempt (a stop, a detach) is not this run's: only the result's own stays.
   const { error: _earlier, ...record } = started;
-  return ctx.records.finish({ ...record, ...result, ...(workspace ? { workspace } : {}) });
+  // Stopped with the run: its error says why the run stopped, as known now (a `baton cancel` behind a SIGTERM).
+  const stopError = result.status === 'cancelled' && ctx.stop.stopped ? { error: ctx.stop.error() } : {};
+  return ctx.records.finish({ ...record, ...result, ...stopError, ...(workspace ? { workspace } : {}) });
 }
 
 /** An agent stopped by its own USD cap is a budget stop too (audited as the run's are); the run goes on. */
