@@ -77,6 +77,10 @@ describe('docs/api.md: its examples run as written (real claude agents, scripted
       expect(at(`agent.started review ${reviewer}`)).toBeLessThan(at(`agent.finished review ${reviewer}`));
       expect(at(`agent.finished review ${reviewer}`)).toBeLessThan(at('phase.finished review'));
     }
+    // Every event about an agent names its phase too: its attempts, turns and context as well.
+    const writers = events.filter((event) => event.endsWith(' writer'));
+    expect(writers.filter((event) => !event.endsWith(' draft writer'))).toEqual([]);
+    for (const type of ['agent.attempt', 'agent.turn', 'agent.attempt.finished']) at(`${type} draft writer`);
     expect(lines.at(-1)).toBe('status succeeded, 2 phases');
   }, 180_000);
 

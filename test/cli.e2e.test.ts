@@ -170,6 +170,15 @@ phases:
     const summary = JSON.parse(stdout) as RunSummary;
     expect(summary.status).toBe('cancelled');
     expect(summary.phases[0]!.agents.map((a) => a.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    // It says baton cancel stopped them, not the SIGTERM baton cancel sends a local orchestrator.
+    expect(new Set(summary.phases[0]!.agents.map((a) => a.error?.message))).toEqual(
+      new Set(['run cancelled (baton cancel)']),
+    );
+    const again = await runCli(['cancel', runId, '--data-dir', dataDir], { env: env() });
+    expect([again.code, again.stdout]).toEqual([
+      0,
+      `Run ${runId} had already ended (cancelled); there is nothing to cancel.\n`,
+    ]);
 
     // The audit trail says who started and who cancelled it.
     const audit = await runCli(['audit', '--json', '--data-dir', dataDir], { env: env() });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,30 @@ describe('baton init', () => {
     expect(again.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(join(other, 'baton.config.yaml'), 'utf8')).toBe('data_dir: mine\n');
     expect(existsSync(join(other, 'workflow.yaml'))).toBe(false);
+  }, 60_000);
+
+  it('counts a symlink to nothing as a file already there: exits 2 before writing any of the three', async () => {
+    const linked = join(home.dir, 'dangling');
+    mkdirSync(linked);
+    symlinkSync(join(linked, 'nowhere.yaml'), join(linked, 'model-script.yaml'));
+    const init = await runCli(['init'], { env: env(), cwd: linked });
+    expect(init.code, init.stderr).toBe(2);
+    expect(init.stderr).toContain(`BATON_INIT_EXISTS: ${join(linked, 'model-script.yaml')} already exists`);
+    expect(init.stderr).toContain('wrote nothing. Move it away, or name another directory');
+    expect(readdirSync(linked)).toEqual(['model-script.yaml']);
+  }, 60_000);
+
+  it('refuses an empty directory name instead of writing here, and prints a dash-named one so cd takes it', async () => {
+    const here = join(home.dir, 'here');
+    mkdirSync(here);
+    const empty = await runCli(['init', ''], { env: env(), cwd: here });
+    expect(empty.code, empty.stderr).toBe(2);
+    expect(empty.stderr).toMatch(/^error BATON_USAGE: baton init was given an empty directory name/);
+    expect(readdirSync(here)).toEqual([]);
+    const dash = await runCli(['init', '--', '-dash'], { env: env(), cwd: here });
+    expect(dash.code, dash.stderr).toBe(0);
+    expect(dash.stdout).toContain('cd ./-dash && ');
+    expect(existsSync(join(here, '-dash', 'workflow.yaml'))).toBe(true);
   }, 60_000);
 
   it('refuses a directory whose config has another of its names, which the new one would silently shadow', async () => {

@@ -184,7 +184,7 @@ phases:
   it('refuses to resume a run that already succeeded, or does not exist, with a clear error', async () => {
     const missing = await runCli(['run', '--resume', 'no-such-run'], { env: env() });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/error BATON_RUN_NOT_RESUMABLE: No run with id no-such-run to resume/);
+    expect(missing.stderr).toMatch(/error BATON_RUN_NOT_FOUND: No run with id no-such-run to resume/);
     const both = await runCli(['run', 'x.yaml', '--resume', 'r'], { env: env() });
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/leave out the workflow file/);

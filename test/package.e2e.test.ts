@@ -32,12 +32,12 @@ async function pack(): Promise<PackResult> {
 describe('the npm package', () => {
   let packed: PackResult;
 
-  it('ships dist, docs, examples, editors, deploy and config, and no sources, tests or benchmarks', async () => {
+  it('ships dist, docs, examples, editors, deploy, config and the LICENSE, and no sources, tests or benchmarks', async () => {
     packed = await pack();
     const files = packed.files.map((f) => f.path);
     const tops = new Set(files.map((f) => f.split('/')[0]));
     expect([...tops].sort()).toEqual(
-      ['README.md', 'config', 'deploy', 'dist', 'docs', 'editors', 'examples', 'package.json'].sort(),
+      ['LICENSE', 'README.md', 'config', 'deploy', 'dist', 'docs', 'editors', 'examples', 'package.json'].sort(),
     );
     for (const needed of [
       'dist/cli/main.js',

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, isBatonError } from '../core/index.js';
 import { agentRecord } from '../../test/support/records.js';
 import { useTempStore } from '../../test/support/temp-store.js';
-import { defineWorkflow, getAgentTimeline, getRun, listRuns, run, usage } from './index.js';
+import { defineWorkflow, getAgentTimeline, getRun, listRuns, resume, run, usage } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-api-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -150,6 +150,31 @@ describe('the library API', () => {
     expect(missing.code).toBe(ErrorCodes.agentNotFound);
     expect(missing.message).toContain('nobody');
     expect((await rejection(getAgentTimeline('nope', 'reader', { store }))).code).toBe(ErrorCodes.runNotFound);
+  });
+
+  it('takes the start of a run id, as the CLI does, and names a missing run BATON_RUN_NOT_FOUND everywhere', async () => {
+    const { store } = temp;
+    const saveRun = (id: string, tenant = 'default') =>
+      store.saveRun({ id, workflowName: 'w', tenant, workflow: {}, status: 'succeeded', createdAt: 1 });
+    await saveRun('56c22446-aeb1-47e3-a138-688bab8899ad');
+    await store.saveAgent(agentRecord({ runId: '56c22446-aeb1-47e3-a138-688bab8899ad', id: 'a', status: 'succeeded' }));
+    await saveRun('7d0a1b2c-0000-47e3-a138-688bab8899ad');
+    await saveRun('7d0a1b2c-ffff-47e3-a138-688bab8899ad');
+    await saveRun('90a0b0c0-1111-47e3-a138-688bab8899ad', 'acme');
+
+    expect((await getRun('56c22446', { store })).runId).toBe('56c22446-aeb1-47e3-a138-688bab8899ad');
+    expect((await getAgentTimeline('56c22446', 'a', { store })).agentId).toBe('a');
+    // The run exists: refused for what it is (succeeded), not as unknown.
+    expect((await rejection(resume('56c22446', { store }).result)).code).toBe(ErrorCodes.runNotResumable);
+
+    const ambiguous = await rejection(getRun('7d0a1b2c', { store }));
+    expect([ambiguous.code, ambiguous.message]).toEqual([
+      ErrorCodes.usage,
+      expect.stringContaining('is the start of 2 runs') as unknown,
+    ]);
+    // Another tenant's run is matched by no prefix, as by no id.
+    expect((await rejection(getRun('90a0b0c0', { store, tenant: 'default' }))).code).toBe(ErrorCodes.runNotFound);
+    expect((await rejection(resume('ffffffff', { store }).result)).code).toBe(ErrorCodes.runNotFound);
   });
 
   it('usage rejects bad arguments through its promise, never by throwing at the call', async () => {

@@ -33,6 +33,7 @@ import {
   reserveDiskSpace,
   scheduleBackups,
   storeDamagedError,
+  TenantScope,
   type Store,
 } from '../store/index.js';
 import { workflowEnvValues, type Workflow } from '../workflow/index.js';
@@ -104,7 +105,10 @@ export function run(workflow: Workflow | string, options: RunOptions = {}): RunH
   return start({ workflow }, options);
 }
 
-/** Continues a stored run whose orchestrator stopped: finished agents are kept, the others run. */
+/**
+ * Continues a stored run whose orchestrator stopped: finished agents are kept, the others run. `runId`
+ * may be a unique start of the id (8 characters or more), as on the command line.
+ */
 export function resume(runId: string, options: RunOptions = {}): RunHandle {
   return start({ resume: runId }, options);
 }
@@ -159,6 +163,12 @@ async function prepare(
   return workflowWithMcp(what.workflow, workflowSource(what.workflow), { dir, cwd }, config);
 }
 
+/** The run to resume by its full id: `resume` takes a unique start of one too, as the CLI does. */
+async function withFullRunId(what: RunTarget, store: Store, tenant: string | undefined): Promise<RunTarget> {
+  if (what.resume === undefined) return what;
+  return { ...what, resume: await new TenantScope(store, tenant).resolveRunId(what.resume) };
+}
+
 /** A run resumed for a tenant must be that tenant's: another tenant's run reads as no run, as for every read. */
 async function checkResumedTenant(store: Store, runId: string, tenant: string | undefined): Promise<void> {
   if (tenant === undefined) return;
@@ -175,9 +185,10 @@ async function execute(what: RunTarget, options: RunOptions, events: RunEvents):
   const { config, sources } = resolveRunConfig(options.config, options.dataDir, options.cwd ?? process.cwd());
   const rawStore = options.store ?? (await openConfiguredStore(config));
   try {
-    const loaded = await prepare(what, config, rawStore, options);
+    const target = await withFullRunId(what, rawStore, options.tenant);
+    const loaded = await prepare(target, config, rawStore, options);
     const notice = options.onNotice ?? (() => undefined);
-    return await executeLoaded({ what, options, events, config, sources, rawStore, loaded, notice });
+    return await executeLoaded({ what: target, options, events, config, sources, rawStore, loaded, notice });
   } catch (error) {
     // SQLite's "database disk image is malformed" says what to do: baton doctor, baton restore.
     throw storeDamagedError(error, config.data_dir) ?? error;

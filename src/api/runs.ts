@@ -36,21 +36,25 @@ async function withAccess<T>(access: StoreAccess, fn: (store: Store, scope: Tena
   }
 }
 
+/** The full id of a run `scope` sees, given its id or a unique start of one (8 characters or more). */
+async function knownRunId(scope: TenantScope, given: string): Promise<string> {
+  const runId = await scope.resolveRunId(given);
+  if (!(await scope.getRun(runId)))
+    throw new BatonError(
+      ErrorCodes.runNotFound,
+      `No run with id ${given}${scope.tenant === undefined ? '' : ` for tenant ${scope.tenant}`}. List runs with listRuns() or: baton runs`,
+    );
+  return runId;
+}
+
 /** Stored runs, newest first (at most `limit`, default 20). */
 export function listRuns(access: StoreAccess & { limit?: number } = {}): Promise<RunRecord[]> {
   return withAccess(access, (_store, scope) => scope.listRuns(access.limit ?? 20));
 }
 
-/** A stored run with its phases and agents, as `baton status` shows it. */
+/** A stored run with its phases and agents, as `baton status` shows it; `runId` may be a unique start of the id. */
 export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSummary> {
-  return withAccess(access, async (store, scope) => {
-    if (!(await scope.getRun(runId)))
-      throw new BatonError(
-        ErrorCodes.runNotFound,
-        `No run with id ${runId}${scope.tenant === undefined ? '' : ` for tenant ${scope.tenant}`}. List runs with listRuns() or: baton runs`,
-      );
-    return summarizeRun(store, runId);
-  });
+  return withAccess(access, async (store, scope) => summarizeRun(store, await knownRunId(scope, runId)));
 }
 
 /**
@@ -59,7 +63,7 @@ export function getRun(runId: string, access: StoreAccess = {}): Promise<RunSumm
  * redacted previews, permission decision). Rejects with BATON_RUN_NOT_FOUND or BATON_AGENT_NOT_FOUND.
  */
 export function getAgentTimeline(runId: string, agentId: string, access: StoreAccess = {}): Promise<AgentTimeline> {
-  return withAccess(access, (store) => agentTimeline(store, runId, agentId));
+  return withAccess(access, async (store, scope) => agentTimeline(store, await knownRunId(scope, runId), agentId));
 }
 
 /**

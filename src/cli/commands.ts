@@ -24,7 +24,7 @@ import {
   type UsageDimension,
 } from '../observability/index.js';
 import { loadScript, startModelServer } from '../model-server/index.js';
-import { currentRunStatus, requestRunCancel, summarizeRun, type RunSummary } from '../orchestrator/index.js';
+import { currentRunStatus, requestRunCancel, runEnded, summarizeRun, type RunSummary } from '../orchestrator/index.js';
 import {
   auditTrail,
   effectiveConfig,
@@ -287,13 +287,15 @@ export async function cancelCommand(
   return withExistingStore(options, async (store, config) => {
     const runId = await ownRunId(store, given, options.tenant);
     const run = await requestRunCancel(store, runId);
+    if (runEnded(run)) {
+      output.stdout.write(`Run ${runId} had already ended (${run.status}); there is nothing to cancel.\n`);
+      return 0;
+    }
     await auditTrail(store, config).record('run.cancel_requested', runId, { status: run.status });
     const note =
-      run.status === 'running'
-        ? 'its agents are being stopped'
-        : run.status === 'interrupted'
-          ? `its orchestrator had stopped, so it is marked cancelled now (continue it with: baton run --resume ${runId})`
-          : `it had already ended (${run.status})`;
+      run.status === 'interrupted'
+        ? `its orchestrator had stopped, so it is marked cancelled now (continue it with: baton run --resume ${runId})`
+        : 'its agents are being stopped';
     output.stdout.write(`Cancel requested for run ${runId}: ${note}.\n`);
     return 0;
   });

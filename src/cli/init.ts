@@ -1,4 +1,4 @@
-import { constants, copyFileSync, existsSync, realpathSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, lstatSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfigFile } from '../config/index.js';
@@ -58,16 +58,38 @@ const realpathOrSelf = (path: string): string => {
   }
 };
 
-/** `dir` as one shell word, quoted only when it has to be (so the hints paste as they are). */
-const shellWord = (dir: string): string => (/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`);
+/**
+ * `dir` as one shell word, quoted only when it has to be (so the hints paste as they are); one that
+ * starts with a dash gets `./` in front, so that `cd` does not take it for an option.
+ */
+function shellWord(dir: string): string {
+  const word = dir.startsWith('-') ? `./${dir}` : dir;
+  return /^[\w./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** Anything at `path`, a symlink to nowhere too (existsSync follows links, but a copy onto one fails). */
+const pathTaken = (path: string): boolean => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The starter files into `target`; a folder that cannot be made or written to is the user's to change. */
 function writeStarterFiles(target: string): void {
+  const written: string[] = [];
   try {
     // A project folder, as mkdir makes one (the umask decides); never Node's recursive mkdir, which hangs under /proc.
     makeDirs(target, 0o777);
-    for (const name of starterFiles) copyFileSync(join(starterDir, name), join(target, name), constants.COPYFILE_EXCL);
+    for (const name of starterFiles) {
+      copyFileSync(join(starterDir, name), join(target, name), constants.COPYFILE_EXCL);
+      written.push(join(target, name));
+    }
   } catch (cause) {
+    // All or nothing: a half-written starter would be refused by the next `baton init` there.
+    for (const path of written) rmSync(path, { force: true });
     throw new BatonError(
       ErrorCodes.usage,
       `Cannot write the starter files into ${target}: ${(cause as Error).message}. Name a directory you can write to.`,
@@ -78,6 +100,11 @@ function writeStarterFiles(target: string): void {
 
 /** `baton init [dir]`: the starter files in `dir` (default: here); it never overwrites a file. */
 export async function initCommand(dir: string | undefined, output: Output): Promise<number> {
+  if (dir?.trim() === '')
+    throw new BatonError(
+      ErrorCodes.usage,
+      'baton init was given an empty directory name. Name a directory (baton init my-project), or leave it out for this one.',
+    );
   const target = resolve(dir ?? '.');
   if (existsSync(target) && !statSync(target).isDirectory())
     throw new BatonError(
@@ -87,13 +114,13 @@ export async function initCommand(dir: string | undefined, output: Output): Prom
   // A baton.config.yml or .json already there would be silently shadowed by the baton.config.yaml we write.
   const config = resolveConfigFile(undefined, target);
   const taken = [
-    ...starterFiles.map((name) => join(target, name)).filter((path) => existsSync(path) && path !== config),
+    ...starterFiles.map((name) => join(target, name)).filter((path) => pathTaken(path) && path !== config),
     ...(config ? [config] : []),
   ];
   if (taken.length > 0)
     throw new BatonError(
       ErrorCodes.initExists,
-      `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}; baton init never overwrites. Run it in an empty directory or move the file away.`,
+      `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'}; baton init never overwrites, and wrote nothing. Move ${taken.length === 1 ? 'it' : 'them'} away, or name another directory: baton init <dir>.`,
     );
   writeStarterFiles(target);
   const where = relative(process.cwd(), target) || '.';

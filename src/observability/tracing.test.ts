@@ -365,6 +365,7 @@ describe('OpenTelemetry traces of runs', () => {
     const worker = await RunTracing.start({ endpoint, env: {} });
     const job: AgentJob = {
       runId,
+      phaseId: 'p',
       agentId: 'remote',
       tenant: 'default',
       priority: 0,

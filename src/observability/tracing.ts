@@ -460,7 +460,7 @@ export class RunTracing {
     // The worker's hooks become the same events the orchestrator's tracer follows.
     const events = new TypedEmitter<RunEventMap>();
     const off = this.observeRun(events);
-    const ids = { runId: job.runId, agentId: job.agentId };
+    const ids = { runId: job.runId, phaseId: job.phaseId, agentId: job.agentId };
     const hooks: AgentJobHooks = {
       attemptStarted: (info) => events.emit('agent.attempt', { ...ids, attempt: info.attempt, resumed: info.resumed }),
       attemptFinished: (info, outcome) =>

@@ -143,6 +143,7 @@ export class AgentRecords {
     );
     this.options.events.emit('context.added', {
       runId: this.options.runId,
+      phaseId: record.phaseId,
       agentId: record.id,
       entries: added.length,
       tokens: added.reduce((sum, e) => sum + e.tokens, 0),

@@ -37,7 +37,7 @@ export async function continueSession(
   const { store, config, mode } = options;
   const clock = options.clock ?? systemClock;
   const session = await storedSession(store, options.sessionId);
-  const { run, resolved, entry } = await agentOfSession(store, session);
+  const { run, resolved, entry, phaseId } = await agentOfSession(store, session);
   // The session of an agent its run may still start or be running: continuing it would start that
   // agent beside itself, and the stale attempt the new one closes would be the live agent's (killed).
   if (session.status !== 'completed' && session.status !== 'failed' && currentRunStatus(run) === 'running')
@@ -63,6 +63,7 @@ export async function continueSession(
   const timeout = agentTimeout(config, resolved, entry);
   const job: AgentJob = {
     runId: session.runId,
+    phaseId,
     agentId: session.agentId,
     tenant: run.tenant,
     priority: run.priority ?? 0,
@@ -156,11 +157,11 @@ export async function storedSession(
   return session;
 }
 
-/** The run and the workflow entry (as written and resolved) of a session's agent, from the workflow the run stored. */
+/** The run and the workflow entry (as written and resolved) of a session's agent, its phase, from the workflow the run stored. */
 async function agentOfSession(
   store: Store,
   session: SessionRecord,
-): Promise<{ run: RunRecord; entry: AgentEntry; resolved: ResolvedAgent }> {
+): Promise<{ run: RunRecord; entry: AgentEntry; phaseId: string; resolved: ResolvedAgent }> {
   const run = await store.getRun(session.runId);
   const workflow = workflowSchema.safeParse(run?.workflow);
   const phase = workflow.success
@@ -173,5 +174,10 @@ async function agentOfSession(
       `Session ${session.id} does not belong to a stored workflow run, so its working directory is unknown.`,
     );
   }
-  return { run, entry, resolved: resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath)) };
+  return {
+    run,
+    entry,
+    phaseId: phase.id,
+    resolved: resolveAgent(workflow.data, phase, entry, dirname(run.workflowPath)),
+  };
 }

@@ -39,17 +39,19 @@ export interface RunEventMap extends Record<string, unknown> {
   };
   'agent.mcp': {
     runId: string;
+    phaseId: string;
     agentId: string;
     servers: string[];
     missing: Array<{ name: string; error: ErrorInfo }>;
   };
-  'context.added': { runId: string; agentId: string; entries: number; tokens: number };
+  'context.added': { runId: string; phaseId: string; agentId: string; entries: number; tokens: number };
   'context.corrupt': { runId: string; agentId: string; entryIds: string[] };
   /** One of Baton's own model calls (a context summary, a re-ranking) ended and was stored, with what it spent. */
   'context.model_call': { runId: string; call: BatonCallRecord };
-  'agent.attempt': { runId: string; agentId: string; attempt: number; resumed: boolean };
+  'agent.attempt': { runId: string; phaseId: string; agentId: string; attempt: number; resumed: boolean };
   'agent.attempt.finished': {
     runId: string;
+    phaseId: string;
     agentId: string;
     attempt: number;
     status: 'succeeded' | 'failed';
@@ -69,9 +71,9 @@ export interface RunEventMap extends Record<string, unknown> {
     errorCode: ErrorCode;
   };
   /** A tool call of an agent started (`status: running`) or ended; previews redacted. */
-  'agent.tool': { runId: string; agentId: string; attempt: number; call: ToolCall };
+  'agent.tool': { runId: string; phaseId: string; agentId: string; attempt: number; call: ToolCall };
   /** A model turn of an agent started (`status: running`) or ended: ids, model names and token counts only. */
-  'agent.turn': { runId: string; agentId: string; attempt: number; turn: ModelTurn };
+  'agent.turn': { runId: string; phaseId: string; agentId: string; attempt: number; turn: ModelTurn };
   'agent.finished': {
     runId: string;
     phaseId: string;

@@ -36,6 +36,8 @@ import { agentRedactor, streamRecorder } from './tool-call-records.js';
  */
 export interface AgentJob {
   runId: string;
+  /** The agent's phase: named in the events its attempts, turns and tool calls become. */
+  phaseId: string;
   agentId: string;
   tenant: string;
   priority: number;

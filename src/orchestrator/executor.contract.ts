@@ -20,6 +20,7 @@ const job = (extra: Partial<AgentJob> = {}): AgentJob => {
   const n = ++counter;
   return {
     runId: `contract-run-${n}-${Date.now()}`,
+    phaseId: 'p',
     agentId: 'agent',
     tenant: 'default',
     priority: 0,

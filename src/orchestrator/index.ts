@@ -1,6 +1,6 @@
 export { runWorkflow } from './run.js';
 export { AgentScheduler } from './scheduler.js';
-export { requestRunCancel } from './run-stop.js';
+export { requestRunCancel, runEnded } from './run-stop.js';
 export { currentRunStatus, orchestratorHere, resumableRun, resumeElsewhereWarning } from './resume.js';
 export { RunEvents } from './events.js';
 export type { RunEventMap } from './events.js';

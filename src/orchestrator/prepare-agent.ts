@@ -128,6 +128,7 @@ async function planMcp(
   });
   ctx.events.emit('agent.mcp', {
     runId: ctx.runId,
+    phaseId: record.phaseId,
     agentId: record.id,
     servers: Object.keys(plan.servers),
     missing: plan.missing,
@@ -193,6 +194,7 @@ function agentJob(
   const askAgainBefore = ctx.askAgainBefore();
   return {
     runId: ctx.runId,
+    phaseId: record.phaseId,
     agentId: record.id,
     tenant: run.tenant,
     priority: run.priority ?? 0,

@@ -7,12 +7,13 @@ import { spentByBatonCalls } from './baton-calls.js';
 /**
  * The stored run `baton run --resume` may continue: it exists, has not succeeded (unless `baton merge`
  * redoes its merges), and is not still
- * running in a live process on this host. Throws BATON_RUN_NOT_RESUMABLE saying which.
+ * running in a live process on this host. Throws BATON_RUN_NOT_RESUMABLE saying which (BATON_RUN_NOT_FOUND
+ * for no such run).
  */
 export async function resumableRun(store: Store, runId: string, redoMerge = false): Promise<RunRecord> {
   const run = await store.getRun(runId);
   if (!run)
-    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
+    throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId} to resume. List runs with: baton runs`);
   // `baton merge` continues a succeeded run to merge its branches again.
   if (run.status === 'succeeded' && !redoMerge)
     throw new BatonError(ErrorCodes.runNotResumable, `Run ${runId} already succeeded; there is nothing to resume.`);
@@ -121,7 +122,7 @@ export async function loadResumedRun(
 ): Promise<ResumedRun> {
   const stored = await store.getRun(runId);
   if (!stored)
-    throw new BatonError(ErrorCodes.runNotResumable, `No run with id ${runId} to resume. List runs with: baton runs`);
+    throw new BatonError(ErrorCodes.runNotFound, `No run with id ${runId} to resume. List runs with: baton runs`);
   // Two `--resume` started at once both find the run resumable: only the one that claims it goes on.
   if (!(await store.claimResume(runId, stored.resumes ?? 0)))
     throw new BatonError(

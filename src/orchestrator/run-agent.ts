@@ -151,24 +151,24 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
   // Neither a wait for a slot (a prewarmed agent is prepared before it) nor the time between a crash and
   // `--resume` counts against the agent's timeout; its own preparation does.
   const job = { ...prepared.job, timeoutMs: prepared.job.timeoutMs - prepared.prepareMs };
+  // Every event of the agent's attempts names its phase, as agent.started and agent.finished do.
+  const ids = { runId, phaseId: started.phaseId, agentId: started.id };
   const result = await ctx.executor.runJob(job, ctx.stop.signal, {
-    attemptStarted: (info) =>
-      events.emit('agent.attempt', { runId, agentId: started.id, attempt: info.attempt, resumed: info.resumed }),
+    attemptStarted: (info) => events.emit('agent.attempt', { ...ids, attempt: info.attempt, resumed: info.resumed }),
     // This process is idle while the agent works: the tokenizer loads then, not in front of the first
     // spawn (≈ 0.2 s there) nor once the first result needs it.
     processStarted: () => preloadTokenizer(),
     attemptFinished: (info, outcome) =>
       events.emit('agent.attempt.finished', {
-        runId,
-        agentId: started.id,
+        ...ids,
         attempt: info.attempt,
         status: outcome.status,
         ...(outcome.startupMs !== undefined ? { startupMs: outcome.startupMs } : {}),
         ...(outcome.error ? { errorCode: outcome.error.code } : {}),
       }),
     spent: (costUsd, tokens) => ctx.budget.spend(costUsd, tokens),
-    toolCall: (info, call) => events.emit('agent.tool', { runId, agentId: started.id, attempt: info.attempt, call }),
-    modelTurn: (info, turn) => events.emit('agent.turn', { runId, agentId: started.id, attempt: info.attempt, turn }),
+    toolCall: (info, call) => events.emit('agent.tool', { ...ids, attempt: info.attempt, call }),
+    modelTurn: (info, turn) => events.emit('agent.turn', { ...ids, attempt: info.attempt, turn }),
     attemptLost: (lost) => events.emit('agent.attempt.lost', lost),
   });
   reportAgentBudgetStop(ctx, started.id, prepared.job.spec.maxBudgetUsd, result);
@@ -176,7 +176,9 @@ async function runPreparedAgent(ctx: RunContext, prepared: PreparedAgent, phase:
     started.workspace && phase.workspace === 'worktree' ? await committedWorkspace(ctx, started) : started.workspace;
   // The error of an earlier attempt (a stop, a detach) is not this run's: only the result's own stays.
   const { error: _earlier, ...record } = started;
-  return ctx.records.finish({ ...record, ...result, ...(workspace ? { workspace } : {}) });
+  // Stopped with the run: its error says why the run stopped, as known now (a `baton cancel` behind a SIGTERM).
+  const stopError = result.status === 'cancelled' && ctx.stop.stopped ? { error: ctx.stop.error() } : {};
+  return ctx.records.finish({ ...record, ...result, ...stopError, ...(workspace ? { workspace } : {}) });
 }
 
 /** An agent stopped by its own USD cap is a budget stop too (audited as the run's are); the run goes on. */

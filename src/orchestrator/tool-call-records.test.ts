@@ -10,6 +10,7 @@ describe('streamRecorder', () => {
     const served = 'served-env-secret-42f1';
     const job: AgentJob = {
       runId: 'r1',
+      phaseId: 'p',
       agentId: 'a1',
       tenant: 'default',
       priority: 0,

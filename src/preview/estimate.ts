@@ -46,23 +46,53 @@ export interface HistoryEstimate {
   runs: number;
   low: number;
   high: number;
+  /**
+   * `name` matches of another shape: each run's cost per agent times this workflow's known agents,
+   * from the fewest and most agents those runs had.
+   */
+  scaled?: { fromAgents: { min: number; max: number }; toAgents: number };
 }
 
-/** The cost range of this workflow's finished runs in the store, preferring runs of exactly this version. */
+/** A run's cost and how many agents it had. */
+async function runCost(store: Store, runId: string): Promise<{ usd: number; agents: number }> {
+  const agents = await store.listAgents(runId);
+  return { usd: agents.reduce((sum, a) => sum + a.costUsd, 0), agents: agents.length };
+}
+
+/**
+ * The cost range of this workflow's succeeded runs in the store, preferring runs of exactly this
+ * version. A failed run's cost says little (agents that failed at once cost $0), so only succeeded
+ * runs count. Runs of an earlier version are scaled by agent count to `knownAgents` where it differs.
+ */
 export async function historyEstimate(
   store: Store,
   workflow: Workflow,
+  knownAgents: number,
   limit = 200,
 ): Promise<HistoryEstimate | undefined> {
-  const finished = (await store.listRuns({ limit })).filter(
-    (r) => r.workflowName === workflow.name && r.status !== 'running' && r.status !== 'cancelled',
+  const succeeded = (await store.listRuns({ limit })).filter(
+    (r) => r.workflowName === workflow.name && r.status === 'succeeded',
   );
   const hash = workflowHash(workflow);
-  const exact = finished.filter((r) => workflowHash(r.workflow) === hash);
-  const [match, runs] = exact.length > 0 ? (['hash', exact] as const) : (['name', finished] as const);
+  const exact = succeeded.filter((r) => workflowHash(r.workflow) === hash);
+  const [match, runs] = exact.length > 0 ? (['hash', exact] as const) : (['name', succeeded] as const);
   if (runs.length === 0) return undefined;
-  const costs = await Promise.all(
-    runs.map(async (r) => (await store.listAgents(r.id)).reduce((sum, a) => sum + a.costUsd, 0)),
-  );
-  return { match, runs: runs.length, low: Math.min(...costs), high: Math.max(...costs) };
+  const costs = await Promise.all(runs.map((r) => runCost(store, r.id)));
+  const reshaped = match === 'name' && knownAgents > 0 && costs.some((c) => c.agents !== knownAgents);
+  const usd = costs.map((c) => (reshaped && c.agents > 0 ? (c.usd / c.agents) * knownAgents : c.usd));
+  const agentCounts = costs.map((c) => c.agents);
+  return {
+    match,
+    runs: runs.length,
+    low: Math.min(...usd),
+    high: Math.max(...usd),
+    ...(reshaped
+      ? {
+          scaled: {
+            fromAgents: { min: Math.min(...agentCounts), max: Math.max(...agentCounts) },
+            toAgents: knownAgents,
+          },
+        }
+      : {}),
+  };
 }

@@ -190,7 +190,7 @@ export async function planWorkflow(
     ),
   ];
   const known = phases.flatMap((p) => p.agents).reduce((sum, a) => sum + (a.instances ?? 0), 0);
-  const history = store ? await historyEstimate(store, workflow) : undefined;
+  const history = store ? await historyEstimate(store, workflow, known) : undefined;
   const cost: CostEstimate = history
     ? { source: 'history', low: history.low, high: history.high, history, excludes: [] }
     : { ...priceEstimate(phases, workflow.budgetUsd), excludes: unknown };

@@ -64,13 +64,21 @@ function mergeText(merge: PhasePlan['merge']): string {
   return `branches merged into ${merge.into}; ${verify}; a conflict: ${merge.onConflict}`;
 }
 
+const agentRange = ({ min, max }: { min: number; max: number }): string =>
+  min === max ? plural(min, 'agent') : `${min}-${max} agents`;
+
 function costLines(plan: WorkflowPlan): string[] {
   const { cost } = plan;
   const range = `${usd(cost.low)} - ${usd(cost.high)}`;
   if (cost.source === 'history' && cost.history) {
-    const which =
-      cost.history.match === 'hash' ? 'this exact workflow' : `workflows named ${plan.name} (it has changed since)`;
-    return [`  ${range}  from ${plural(cost.history.runs, 'earlier run')} of ${which} in the store`];
+    const { match, runs, scaled } = cost.history;
+    const which = match === 'hash' ? 'this exact workflow' : `workflows named ${plan.name} (it has changed since)`;
+    return [
+      `  ${range}  from ${plural(runs, 'earlier succeeded run')} of ${which} in the store`,
+      ...(scaled
+        ? [`  scaled per agent: ${agentRange(scaled.fromAgents)} then, ${plural(scaled.toAgents, 'agent')} now`]
+        : []),
+    ];
   }
   return [
     `  ${range}  from model prices x prompt sizes (no earlier run in the store): one short turn per agent at least, every turn (maxTurns) with full context at most, capped by maxBudgetUsd/budgetUsd`,

@@ -8,6 +8,7 @@ import { jobKey, jobKeyFile, openJob, sealJob } from './job-seal.js';
 
 const job: AgentJob = {
   runId: 'run-1',
+  phaseId: 'p',
   agentId: 'writer',
   tenant: 'default',
   priority: 0,

@@ -24,6 +24,7 @@ beforeEach(async () => {
 let counter = 0;
 const job = (extra: Partial<AgentJob> = {}): AgentJob => ({
   runId: `run-${++counter}`,
+  phaseId: 'p',
   agentId: 'agent',
   tenant: 'default',
   priority: 0,

@@ -1,5 +1,8 @@
-import type { ApprovalRecord, ListApprovalsOptions } from '../core/index.js';
+import { BatonError, ErrorCodes, type ApprovalRecord, type ListApprovalsOptions } from '../core/index.js';
 import type { AuditEvent, ListAuditOptions, ListSessionsOptions, RunRecord, SessionRecord, Store } from './store.js';
+
+/** The shortest start of a run id taken for the whole: the 8 characters branch names and `baton approvals` show. */
+const SHORTEST_RUN_ID_PREFIX = 8;
 
 /**
  * The runs one reader may see: one tenant's, or every tenant's (`tenant` undefined: the operator, or a
@@ -29,6 +32,23 @@ export class TenantScope {
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const run = await this.store.getRun(runId);
     return run && (this.tenant === undefined || run.tenant === this.tenant) ? run : undefined;
+  }
+
+  /**
+   * The run a user names: its id, or the start of one (`5c9b515c`, as in `baton/5c9b515c/<agent>`), among
+   * the runs this reader sees (another tenant's runs are neither matched nor named). A start that several
+   * runs share is refused naming them; one that no run has is passed on unchanged, for the caller to
+   * report as an unknown run.
+   */
+  async resolveRunId(given: string): Promise<string> {
+    if (given.length < SHORTEST_RUN_ID_PREFIX || (await this.getRun(given))) return given;
+    const matching = (await this.listRuns()).filter((run) => run.id.startsWith(given)).map((run) => run.id);
+    if (matching.length > 1)
+      throw new BatonError(
+        ErrorCodes.usage,
+        `Run id ${given} is the start of ${matching.length} runs (${matching.join(', ')}); give more of it.`,
+      );
+    return matching[0] ?? given;
   }
 
   /** Approval requests of this reader's runs only. */
