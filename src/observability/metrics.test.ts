@@ -390,7 +390,7 @@ phases:
     events.emit('agent.started', { ...ids('go'), sessionId: 's1', inherited });
     events.emit('agent.started', { ...ids('job'), sessionId: 's2', inherited, queued: true });
     expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(2);
-    events.emit('agent.attempt', { runId: 'q', agentId: 'job', attempt: 1, resumed: false });
+    events.emit('agent.attempt', { ...ids('job'), attempt: 1, resumed: false });
     expect(seriesValue(parsePrometheus(await live.text()), 'baton_queue_depth')).toBe(1);
   });
 

@@ -16,7 +16,9 @@ export function checkAgentDirectories(phases: readonly PhaseSpec[], workflowDir:
           const dir = resolve(workflowDir, agent.cwd ?? '.');
           if (statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
           return agent.cwd === undefined
-            ? [`phases[${i}].agents[${j}]: works in the workflow's directory ${dir}, which is gone; put it back, or set cwd`]
+            ? [
+                `phases[${i}].agents[${j}]: works in the workflow's directory ${dir}, which is gone; put it back, or set cwd`,
+              ]
             : [`phases[${i}].agents[${j}].cwd: ${dir} is not a directory; create it, or point cwd at one`];
         }),
   );

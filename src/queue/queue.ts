@@ -399,6 +399,44 @@ async function markRunning(store: Store, job: AgentJob): Promise<void> {
   if (record?.status === 'queued') await store.saveAgent({ ...record, status: 'running' });
 }
 
+/** A job this worker took, with the lock token of this processing and its kill switch. */
+interface HeldJob {
+  job: Job<SealedAgentJob, AgentResult>;
+  token: string | undefined;
+  data: AgentJob;
+  signal: AbortSignal;
+}
+
+/** Runs a job this worker holds the lock of, until it ends or is stopped. */
+async function runHeld(
+  { job, token, data, signal }: HeldJob,
+  options: AgentWorkerOptions,
+  stopping: () => boolean,
+): Promise<AgentResult> {
+  const { store } = options;
+  if (await store.isCancelRequested(data.runId))
+    return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
+  await markRunning(store, data);
+  options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
+  const observed = options.observeJob?.(data);
+  const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
+    runJobHere(shared, {
+      store,
+      runtime: options.runtime,
+      env: options.env,
+      signal,
+      ...(observed ? { hooks: observed.hooks } : {}),
+    }),
+  ).finally(() => observed?.done());
+  if (stopping() && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
+    // Stopped by this worker's shutdown, not by the run: another worker continues it.
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+  options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
+  return result;
+}
+
 /** Takes agents off the queue and runs them, `concurrency` at a time, recording every attempt in the store. */
 export async function startAgentWorker(options: AgentWorkerOptions): Promise<AgentWorker> {
   const { store } = options;
@@ -406,35 +444,6 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
   const connection = connect(options.redisUrl);
   const slots = new TenantSlots(connection, options.stallTimeoutMs);
   const processings = new Processings();
-  /** Runs a job this worker holds the lock of, until it ends or is stopped. */
-  const runHeld = async (
-    job: Job<SealedAgentJob, AgentResult>,
-    token: string | undefined,
-    data: AgentJob,
-    jobSignal: AbortSignal,
-  ): Promise<AgentResult> => {
-    if (await store.isCancelRequested(data.runId))
-      return resultWithoutRun('cancelled', ErrorCodes.cancelled, 'run cancelled before the agent started');
-    await markRunning(store, data);
-    options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: 'started' });
-    const observed = options.observeJob?.(data);
-    const result = await withSharedMcp(data, options.mcpGateways, (shared) =>
-      runJobHere(shared, {
-        store,
-        runtime: options.runtime,
-        env: options.env,
-        signal: jobSignal,
-        ...(observed ? { hooks: observed.hooks } : {}),
-      }),
-    ).finally(() => observed?.done());
-    if (stopping && result.status === 'cancelled' && !(await store.isCancelRequested(data.runId))) {
-      // Stopped by this worker's shutdown, not by the run: another worker continues it.
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
-    options.onJob?.({ jobId: job.id ?? '', agentId: data.agentId, runId: data.runId, status: result.status });
-    return result;
-  };
   const worker = new Worker<SealedAgentJob, AgentResult>(
     AGENT_QUEUE,
     async (job, token, signal) => {
@@ -461,7 +470,8 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Age
       const held = async (): Promise<boolean> => (await connection.get(lockKey)) === token;
       const cancellation = jobCancellation(store, data.runId, signal, held);
       try {
-        return await processings.track(jobId, cancellation.stop, runHeld(job, token, data, cancellation.signal));
+        const running = runHeld({ job, token, data, signal: cancellation.signal }, options, () => stopping);
+        return await processings.track(jobId, cancellation.stop, running);
       } finally {
         cancellation.stopWatching();
         if (renew) {
