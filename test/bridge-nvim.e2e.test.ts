@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,12 @@ const nvim = (commands: string[], env: NodeJS.ProcessEnv = process.env) =>
     ],
     { timeout: 20_000, env },
   );
+
+/** Commands that wait for the plugin's queue to drain, then write its status() to `file`. */
+const statusTo = (file: string) =>
+  lua(`require('baton').drain(5000) vim.fn.writefile({ vim.json.encode(require('baton').status()) }, '${file}')`);
+const readStatus = (file: string) =>
+  JSON.parse(readFileSync(file, 'utf8')) as { sent: number; errors: number; last_error?: string };
 
 describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvim --headless', () => {
   it('pushes open, diagnostics, a save with its diff, the visual selection and close, in that order', async () => {
@@ -164,5 +170,87 @@ describe.runIf(requireProgram('nvim'))('Neovim plugin (editors/nvim) in real nvi
       { type: 'file.changed', path: file, change: 'changed' },
       { type: 'file.closed', path: file },
     ]);
+  }, 30_000);
+  it('cuts a selection longer than the bridge takes, says so, and loses nothing of its batch', async () => {
+    const file = join(dir, 'big-selection.ts');
+    writeFileSync(file, `${'y'.repeat(80)}\n`.repeat(3200)); // ≈ 259 KB
+    const { events, closed } = await eventsOf(file);
+    const status = join(dir, 'selection-status.json');
+    await nvim([
+      ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+      '-c',
+      `edit ${file}`,
+      ...lua(`vim.api.nvim_feedkeys('ggVG', 'x!', false) require('baton').selection()`),
+      ...statusTo(status),
+      '-c',
+      'bdelete',
+    ]);
+    await closed;
+    expect(events.map((e) => e.event.type)).toEqual(['file.opened', 'selection.changed', 'file.closed']);
+    const selection = events[1]!.event as { text: string; range: unknown };
+    expect(selection.range).toEqual({ start: { line: 0, character: 0 }, end: { line: 3199, character: 80 } });
+    expect(selection.text.length).toBeLessThanOrEqual(100_000);
+    expect(selection.text.startsWith(`${'y'.repeat(80)}\n${'y'.repeat(80)}`)).toBe(true);
+    expect(selection.text).toMatch(/\n… \(cut: \d+ more bytes\)$/);
+    expect(readStatus(status)).toMatchObject({ sent: 2, errors: 0 });
+  }, 30_000);
+
+  it('sends saves whose diffs together pass the 1 MiB request limit in several requests, none lost', async () => {
+    const files = [1, 2, 3, 4].map((n) => join(dir, `quarter-${n}.txt`));
+    for (const file of files) writeFileSync(file, `${'x'.repeat(79)}\n`.repeat(3100)); // 248 KB each
+    const watched = await Promise.all(files.map((file) => eventsOf(file)));
+    const status = join(dir, 'saves-status.json');
+    await nvim([
+      '--cmd',
+      'set hidden',
+      ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+      ...files.flatMap((file) => ['-c', `edit ${file}`]),
+      // Every line of every file changes: four diffs of ≈ 500 KB each.
+      '-c',
+      'bufdo %s/^x/z/',
+      '-c',
+      'wall',
+      ...statusTo(status),
+    ]);
+    await Promise.all(watched.map((w) => w.closed));
+    for (const [n, { events }] of watched.entries()) {
+      const changed = events.map((e) => e.event).filter((e) => e.type === 'file.changed');
+      expect(changed).toEqual([
+        {
+          type: 'file.changed',
+          path: files[n],
+          change: 'changed',
+          diff: expect.stringContaining(`+z${'x'.repeat(78)}`),
+        },
+      ]);
+    }
+    expect(readStatus(status)).toMatchObject({ errors: 0 });
+  }, 30_000);
+
+  it('drops only the event the bridge refuses and sends the rest of its batch, and says why', async () => {
+    const file = join(dir, 'long-message.ts');
+    writeFileSync(file, 'export const a = 1;\n');
+    const { events, closed } = await eventsOf(file);
+    const status = join(dir, 'refused-status.json');
+    await nvim([
+      ...lua(`require('baton').setup({ data_dir = '${join(dir, 'data')}' })`),
+      '-c',
+      `edit ${file}`,
+      // A diagnostic message over the bridge's 10,000 characters: that one event is refused.
+      ...lua(
+        `vim.diagnostic.set(vim.api.nvim_create_namespace('test'), 0, {{ lnum = 0, col = 0, message = string.rep('m', 10001) }})`,
+      ),
+      ...lua(`require('baton').selection()`),
+      ...statusTo(status),
+      '-c',
+      'bdelete',
+    ]);
+    await closed;
+    expect(events.map((e) => e.event.type)).toEqual(['file.opened', 'selection.changed', 'file.closed']);
+    const { errors, last_error } = readStatus(status);
+    expect(errors).toBe(1);
+    expect(last_error).toContain('diagnostics[0].message: Too big');
+    // The answer's body, decoded: no HTTP chunk sizes around it.
+    expect(last_error).not.toMatch(/\r\n/);
   }, 30_000);
 });

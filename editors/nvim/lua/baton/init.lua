@@ -6,7 +6,7 @@ local uv = vim.loop
 
 local state = {
   host = nil, port = nil, token = nil,
-  queue = {}, in_flight = false,
+  queue = {}, in_flight = false, -- the queue holds events already encoded as JSON
   saved = {},        -- buffer -> text as last read or written, for diffs
   languages = {},    -- buffer -> the filetype it was reported opened with
   sent = 0, errors = 0, last_error = nil,
@@ -41,53 +41,103 @@ local function report(message)
   vim.schedule(function() vim.notify('baton bridge: ' .. message, vim.log.levels.WARN) end)
 end
 
--- One HTTP/1.1 request over libuv TCP: no curl needed. `done(err)` runs in a fast callback.
+-- One HTTP/1.0 request over libuv TCP: no curl needed, and (1.0) an answer read to the end, never
+-- chunked. `done(status, body)` runs on the main loop; status is nil when the bridge is unreachable.
 local function post(body, done)
+  done = vim.schedule_wrap(done)
   local tcp = uv.new_tcp()
   tcp:connect(state.host, state.port, function(err)
     if err then
       tcp:close()
-      return done('cannot reach ' .. state.host .. ':' .. state.port .. ' (' .. err .. '); is `baton bridge` running?')
+      return done(nil, 'cannot reach ' .. state.host .. ':' .. state.port .. ' (' .. err .. '); is `baton bridge` running?')
     end
     local chunks = {}
     tcp:read_start(function(read_err, chunk)
       if read_err or not chunk then
         tcp:close()
         local response = table.concat(chunks)
-        local status = response:match('^HTTP/1%.%d (%d+)')
-        if status == '200' then return done(nil) end
-        return done('the bridge answered ' .. (status or 'nothing') .. ': ' .. (response:match('\r\n\r\n(.*)$') or read_err or ''))
+        return done(response:match('^HTTP/1%.%d (%d+)'), response:match('\r\n\r\n(.*)$') or read_err or '')
       end
       table.insert(chunks, chunk)
     end)
     tcp:write(table.concat({
-      'POST /events HTTP/1.1',
+      'POST /events HTTP/1.0',
       'Host: ' .. state.host .. ':' .. state.port,
       'Authorization: Bearer ' .. state.token,
       'Content-Type: application/json',
       'Content-Length: ' .. #body,
-      'Connection: close',
       '',
       body,
     }, '\r\n'))
   end)
 end
 
--- Sends what is queued (up to 1000 events per request, the bridge's limit), then what queued meanwhile.
+-- The bridge's limits on one POST /events: 1000 events and 1 MiB of body.
+local MAX_BATCH_EVENTS, MAX_BATCH_BYTES = 1000, 1024 * 1024
+
+-- Takes off the queue (of encoded events) as many as fit in one request. An event too large to be
+-- sent alone is dropped here: the bridge would refuse it.
+local function take_batch()
+  local batch, bytes = {}, 2 -- the list's brackets
+  while #batch < MAX_BATCH_EVENTS and #state.queue > 0 do
+    local size = #state.queue[1] + (#batch > 0 and 1 or 0)
+    if bytes + size <= MAX_BATCH_BYTES then
+      table.insert(batch, table.remove(state.queue, 1))
+      bytes = bytes + size
+    elseif #batch == 0 then
+      report('dropped an event of ' .. size .. ' bytes: over the bridge\'s ' .. MAX_BATCH_BYTES .. '-byte limit')
+      table.remove(state.queue, 1)
+    else
+      break
+    end
+  end
+  return batch
+end
+
+-- The 0-based positions a 400 names ("[1].text: Too big…; [3].path: …"): the events it refused.
+local function refused_positions(body, count)
+  local ok, answer = pcall(vim.json.decode, body)
+  local message = ok and type(answer) == 'table' and type(answer.error) == 'table' and answer.error.message or body
+  local positions = {}
+  for position in ('; ' .. tostring(message)):gmatch('; %[(%d+)%]') do
+    local index = tonumber(position) + 1
+    if index <= count then positions[index] = true end
+  end
+  return positions, tostring(message)
+end
+
+-- After a 400 the bridge published nothing of the batch: the events it did not name go back to the
+-- front of the queue, in order, so one bad event does not take the others with it.
+local function requeue_all_but_refused(batch, body)
+  local refused, message = refused_positions(body, #batch)
+  if next(refused) == nil then return report('the bridge answered 400: ' .. message) end
+  for i = #batch, 1, -1 do
+    if not refused[i] then table.insert(state.queue, 1, batch[i]) end
+  end
+  report('the bridge refused an event (the rest are resent): ' .. message)
+end
+
+-- Sends what is queued (batches within the bridge's limits), then what queued meanwhile.
 local function flush()
   if state.in_flight or #state.queue == 0 or not state.host then return end
-  local batch = {}
-  while #batch < 1000 and #state.queue > 0 do table.insert(batch, table.remove(state.queue, 1)) end
+  local batch = take_batch()
+  if #batch == 0 then return end
   state.in_flight = true
-  post(vim.json.encode(batch), function(err)
+  post('[' .. table.concat(batch, ',') .. ']', function(status, body)
     state.in_flight = false
-    if err then report(err) else state.sent = state.sent + #batch end
-    vim.schedule(flush)
+    if status == '200' then
+      state.sent = state.sent + #batch
+    elseif status == '400' then
+      requeue_all_but_refused(batch, body)
+    else
+      report(status and ('the bridge answered ' .. status .. ': ' .. body) or body)
+    end
+    flush()
   end)
 end
 
 local function push(event)
-  table.insert(state.queue, event)
+  table.insert(state.queue, vim.json.encode(event))
   vim.schedule(flush)
 end
 
@@ -114,8 +164,8 @@ function M.written(buf)
   local before, after = state.saved[buf] or '', buffer_text(buf)
   state.saved[buf] = after
   if before == after then return end
-  -- As `baton bridge watch` does: a file over 256 KiB goes without its diff, which could pass the
-  -- bridge's 1 MiB request limit and lose the event (and the rest of its batch).
+  -- As `baton bridge watch` does: a file over 256 KiB goes without its diff, which could make the
+  -- event alone pass the bridge's 1 MiB request limit.
   if #before > MAX_DIFF_FILE or #after > MAX_DIFF_FILE then
     return push({ type = 'file.changed', path = path, change = 'changed' })
   end
@@ -146,6 +196,17 @@ function M.diagnostics(buf)
   push({ type = 'diagnostics.updated', path = path, diagnostics = list })
 end
 
+-- The bridge takes up to 100,000 characters of selected text. Counted in bytes here (never fewer
+-- than characters), cut on a UTF-8 boundary, with a last line saying how much was left out.
+local MAX_SELECTION_BYTES = 100000
+
+local function within_limit(text)
+  if #text <= MAX_SELECTION_BYTES then return text end
+  local cut = MAX_SELECTION_BYTES - 40 -- room for the note
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut) .. '\n… (cut: ' .. (#text - cut) .. ' more bytes)'
+end
+
 -- The visual selection (with its text), or the cursor position when there is none.
 function M.selection()
   local buf = vim.api.nvim_get_current_buf()
@@ -166,7 +227,7 @@ function M.selection()
       lines[1] = string.sub(lines[1], a[3])
       range = { start = { line = a[2] - 1, character = a[3] - 1 }, ['end'] = { line = b[2] - 1, character = b[3] } }
     end
-    text = table.concat(lines, '\n')
+    text = within_limit(table.concat(lines, '\n'))
   end
   push({ type = 'selection.changed', path = path, range = range, text = text })
 end
