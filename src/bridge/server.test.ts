@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { BridgeClient, BridgeRequestError, type BridgeEndpoint } from './client.js';
 import { ideEventTypes, type BridgeEvent } from './protocol.js';
 import { startBridge, type BridgeServer } from './server.js';
@@ -152,6 +153,22 @@ describe('Context Bridge server', () => {
     expect((await get('/state', 'wrong')).status).toBe(401);
     expect((await get('/state')).status).toBe(200);
     expect(await (await get('/health', null)).json()).toMatchObject({ ok: true });
+  });
+
+  it('takes ?token= on the WebSocket URL only: an HTTP request needs the Authorization header', async () => {
+    const inUrl = await get(`/state?token=${endpoint.token}`, null);
+    expect(inUrl.status).toBe(401);
+    expect(await inUrl.json()).toMatchObject({ error: { message: expect.stringContaining('Authorization: Bearer') } });
+    const socket = new WebSocket(`${bridge.url.replace(/^http/, 'ws')}/?token=${endpoint.token}`);
+    try {
+      const welcome = await new Promise<unknown>((resolve, reject) => {
+        socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString())));
+        socket.once('error', reject);
+      });
+      expect(welcome).toMatchObject({ type: 'welcome' });
+    } finally {
+      socket.close();
+    }
   });
 
   it('answers malformed, invalid and oversized messages with an error and keeps that connection and the others', async () => {

@@ -276,15 +276,9 @@ function createWebSockets(hub: Hub): {
   return { wss, upgrade };
 }
 
-/** The query parameters of a request, less the token. */
-function queryOf(url: URL): Record<string, string> {
-  url.searchParams.delete('token');
-  return Object.fromEntries(url.searchParams);
-}
-
 /** The query parsed by `schema`, or a 400 naming each problem. */
 function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
-  const parsed = schema.safeParse(queryOf(url));
+  const parsed = schema.safeParse(Object.fromEntries(url.searchParams));
   if (!parsed.success) throw new HttpError(400, wireErrorCodes.invalid, describeIssues(parsed.error));
   return parsed.data;
 }

@@ -8,7 +8,10 @@ import { tokenMatches } from './token.js';
  * except on open routes; a request that changes state must come from the server's own origin.
  */
 export interface AccessRules {
-  /** Required on every route not marked open: `Authorization: Bearer`, the cookie below, or `?token=`. */
+  /**
+   * Required on every route not marked open: `Authorization: Bearer`, the cookie below, or `?token=`
+   * where no header can be sent (see queryTokenRead).
+   */
   token?: string;
   /**
    * Instead of one token: several, each with the name of who holds it, which routes get as `holder`.
@@ -59,6 +62,16 @@ export function hostAllowed(hostname: string, rules: AccessRules, boundHost: str
   return listed.includes(hostname);
 }
 
+/**
+ * `?token=` counts only where a client cannot send a header: a WebSocket upgrade (a browser's WebSocket
+ * takes none) and a GET the server swaps for its cookie (a login link). Anywhere else a token in the
+ * URL would only end up in logs and shell history.
+ */
+function queryTokenRead(req: IncomingMessage, rules: AccessRules): boolean {
+  const upgrade = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+  return upgrade || (rules.cookie !== undefined && req.method === 'GET');
+}
+
 function givenToken(req: IncomingMessage, url: URL, rules: AccessRules): string | undefined {
   // Auth schemes are case-insensitive (RFC 7235): `bearer <token>` is as good as `Bearer <token>`.
   const bearer = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
@@ -66,7 +79,7 @@ function givenToken(req: IncomingMessage, url: URL, rules: AccessRules): string 
   const own = rules.tokenHeader ? req.headers[rules.tokenHeader.toLowerCase()] : undefined;
   if (typeof own === 'string') return own;
   const cookie = rules.cookie;
-  const fromQuery = url.searchParams.get('token');
+  const fromQuery = queryTokenRead(req, rules) ? url.searchParams.get('token') : null;
   if (fromQuery !== null) return fromQuery;
   if (!cookie) return undefined;
   for (const pair of (req.headers.cookie ?? '').split(';')) {
@@ -90,6 +103,10 @@ function admit(rules: AccessRules, given: string | undefined): Admitted | undefi
 }
 
 const guarded = (rules: AccessRules): boolean => rules.token !== undefined || rules.holders !== undefined;
+
+/** A `?token=` the request carries where it is not read: the 401 then says why. */
+const ignoredQueryToken = (req: IncomingMessage, url: URL, rules: AccessRules): boolean =>
+  url.searchParams.has('token') && !queryTokenRead(req, rules);
 
 /**
  * Host first (a rebinding page learns nothing, not even whether it has the token), then token. What
@@ -115,7 +132,7 @@ export function checkAccess(
   return {
     status: 401,
     code: 'unauthorized',
-    message: `this server needs its token as Authorization: Bearer <token>${rules.tokenHeader ? ` or ${rules.tokenHeader}: <token>` : ''}${rules.tokenHint ? ` (${rules.tokenHint})` : ''}`,
+    message: `this server needs its token as Authorization: Bearer <token>${rules.tokenHeader ? ` or ${rules.tokenHeader}: <token>` : ''}${rules.tokenHint ? ` (${rules.tokenHint})` : ''}${ignoredQueryToken(req, url, rules) ? '; a ?token= in the URL is not read here (only on a WebSocket connect or a login link)' : ''}`,
   };
 }
 

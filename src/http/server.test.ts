@@ -124,6 +124,14 @@ describe('the shared HTTP server', () => {
     expect((await send('GET', '/items', { cookie: 'test_cookie=nope' })).status).toBe(401);
   });
 
+  it('reads ?token= only where no header can be sent: the GET it swaps for a cookie, not a POST', async () => {
+    posted = [];
+    const answer = await send('POST', `/items?token=${token}`, {}, 'in the URL');
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { message: expect.stringContaining('?token=') } });
+    expect(posted).toEqual([]);
+  });
+
   it('refuses state changes from another origin', async () => {
     posted = [];
     const fromElsewhere = await send('POST', '/items', { ...auth, origin: 'https://evil.example' }, 'x');
