@@ -302,6 +302,45 @@ describe('buildFromRepository', () => {
     ]);
   });
 
+  it('under NodeNext, follows path aliases written without an extension; an alias to nothing is no package', async () => {
+    const project = join(root, 'nodenext-aliases');
+    const put = (path: string, text: string): void => write(posix.join('nodenext-aliases', path), text);
+    put(
+      'tsconfig.json',
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          baseUrl: '.',
+          paths: { '~/*': ['src/*'], '@core/*': ['src/core/*'] },
+        },
+      }),
+    );
+    put('package.json', JSON.stringify({ name: 'app', type: 'module' }));
+    put('src/core/index.ts', `export const a = 1;\n`);
+    put('src/core/base.ts', `export const b = 2;\n`);
+    put(
+      'src/app.ts',
+      [
+        `import { a } from '~/core/index';`,
+        `import { b } from '@core/base';`,
+        `import { gone } from '@core/missing';`,
+        `import { z } from 'zod';`,
+        `export const all = [a, b, gone, z];`,
+      ].join('\n'),
+    );
+
+    graph = openSqliteKnowledgeGraph({ dataDir: join(project, '.baton') });
+    await buildFromRepository(graph, project);
+    expect(await relationsOf('src/app.ts')).toEqual([
+      'defines src/app.ts#all',
+      'imports module:zod',
+      'imports src/core/base.ts',
+      'imports src/core/index.ts',
+    ]);
+    expect(await graph.findEntities({ kinds: ['module'] })).toEqual([expect.objectContaining({ name: 'zod' })]);
+  });
+
   it('keeps no secret of an import specifier, and reads a URL import as a URL module, not a package', async () => {
     const project = join(root, 'secrets');
     write(
