@@ -58,6 +58,7 @@ async function seedRun(): Promise<void> {
     attempt('fixer', {
       attempt: 1,
       status: 'failed',
+      costUsd: 0.000045,
       error: { code: 'BATON_MODEL_RATE_LIMITED', message: 'the model API answered 429' },
     }),
   );
@@ -94,7 +95,7 @@ describe.runIf(requireProgram('chromium'))('web dashboard agent detail (headless
       expect(await fixer.locator('.attempts tr[data-attempt="1"] td').allTextContents()).toEqual([
         'attempt 1',
         'failed',
-        '$0.0100',
+        '$0.000045',
         'BATON_MODEL_RATE_LIMITED: the model API answered 429',
       ]);
       expect(await fixer.locator('.attempts tr[data-attempt="2"] td').allTextContents()).toEqual([

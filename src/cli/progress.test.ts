@@ -150,6 +150,15 @@ describe('formatSummary', () => {
     expect(text).toContain('      skipped  b                verify-failed · verify exit 1: not ok 3 - adds');
     expect(text).toContain('      verified cccccccccc verify exit 0 (after leaving out 1 branch(es) by bisection)');
   });
+  it("shows an agent's and the run's small non-zero cost as it is, not as $0.0000", () => {
+    const summary = partialRun([
+      { id: 'p', status: 'succeeded', agents: [agent('tiny', { costUsd: 0.000045 }), agent('none')] },
+    ]);
+    const text = formatSummary({ ...summary, totals: { ...totals, costUsd: 0.000045 } });
+    expect(text).toMatch(/tiny .* \$0\.000045 ×1/);
+    expect(text).toMatch(/none .* \$0\.0000 ×1/);
+    expect(text).toContain('out tokens · $0.000045 · ');
+  });
 });
 
 describe('approvalRequestText', () => {

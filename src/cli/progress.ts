@@ -1,10 +1,9 @@
-import type { ApprovalRecord } from '../core/index.js';
+import { formatUsd as usd, type ApprovalRecord } from '../core/index.js';
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
 import { verifyFailureLine } from '../merge/index.js';
 import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
-const usd = (n: number): string => `$${n.toFixed(4)}`;
 /** A cost, with `~` when part of it is Baton's estimate (attempts cut off before Claude Code reported theirs). */
 const cost = (c: { costUsd: number; estimatedCostUsd?: number }): string =>
   c.estimatedCostUsd ? `~${usd(c.costUsd)}` : usd(c.costUsd);

@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import { useRef, useState } from 'react';
+import { formatUsd } from '../core/index.js';
 import type { DashboardSnapshot } from './snapshot.js';
 
 const WIDTH = 10;
@@ -136,7 +137,7 @@ export function Dashboard({
         Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)}
       </Text>
       <Text>
-        Token Usage: {s.tokens.toLocaleString('en-US')} · ${s.costUsd.toFixed(4)}
+        Token Usage: {s.tokens.toLocaleString('en-US')} · {formatUsd(s.costUsd)}
         {s.budgetUsd !== undefined ? ` / $${s.budgetUsd}` : ''}
       </Text>
       <Waiting waiting={s.waiting} {...(onAnswer ? { onAnswer } : {})} />

@@ -84,6 +84,10 @@ describe('terminal dashboard', () => {
     expect(frame).toMatch(/^┌─+┐/);
   });
 
+  it('shows a small non-zero cost as it is, not as $0.0000', () => {
+    const frame = render(<Dashboard snapshot={{ ...snapshot, costUsd: 0.000045 }} />).lastFrame() ?? '';
+    expect(frame).toContain('Token Usage: 12,456 · $0.000045 / $5');
+  });
   it('lists requests waiting for a person; on a terminal, arrows pick one and a / d answer it', async () => {
     const waiting = [
       { id: 'aaa111', who: 'agent fixer', summary: 'Edit(typo.txt)', deadline: 0 },

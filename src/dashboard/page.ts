@@ -1,3 +1,5 @@
+import { formatUsd } from '../core/index.js';
+
 /**
  * The web dashboard: one self-contained page (no build step, no external assets — it works offline).
  * Everything it shows is set through textContent, so agent output can never inject markup.
@@ -48,7 +50,8 @@ export function dashboardPage(tenant: string | undefined): string {
 </main>
 <script>
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
-const usd = (n) => '$' + n.toFixed(4);
+// The one money format of every command, its source embedded (it is self-contained).
+const usd = ${formatUsd.toString()};
 // A cost part of which Baton estimated (attempts cut off before Claude Code reported theirs) reads ~$….
 const cost = (c) => (c.estimatedCostUsd ? '~' : '') + usd(c.costUsd);
 let selected = null;
