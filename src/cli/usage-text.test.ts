@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyUsage } from '../core/index.js';
+import { emptyUsage, neutralizeControls } from '../core/index.js';
 import type { UsageReport } from '../observability/index.js';
 import { usageText } from './usage-text.js';
 
@@ -16,5 +16,19 @@ describe('usageText', () => {
     const text = usageText(report([{ key: 'tiny', agents: 1, costUsd: 0.000045, ...emptyUsage() }]));
     expect(text).toMatch(/ {2}tiny .* \$0\.000045\n/);
     expect(text).toMatch(/ {2}total .* \$0\.000045\n/);
+  });
+  it('lines up a row whose name has control characters, newlines or tabs, as it is printed (escaped)', () => {
+    const rows = ['plain', 'evil\u001b[2J\rname', 'two\nlines\tand tab'].map((key) => ({
+      key,
+      agents: 1,
+      costUsd: 0.5,
+      ...emptyUsage(),
+    }));
+    const printed = neutralizeControls(usageText(report(rows)))
+      .split('\n')
+      .slice(1, 4);
+    expect(printed[1]).toContain('evil\\u001b[2J\\rname');
+    expect(printed[2]).toContain('two\\nlines\\tand tab');
+    expect(printed.map((line) => line.indexOf('1 agents'))).toEqual(Array(3).fill(printed[0]!.indexOf('1 agents')));
   });
 });
