@@ -75,7 +75,8 @@ function McpHealth({ servers }: { servers: DashboardSnapshot['mcp'] }) {
       {servers.map((m) => (
         <Box key={m.name} flexDirection="column">
           <Text>
-            {bar(m.calls ? 1 - m.failures / m.calls : 1)} {m.name} {m.calls} call(s), {m.failures} failed
+            {/* No calls yet: nothing has succeeded, so the bar stays empty. */}
+            {bar(m.calls ? 1 - m.failures / m.calls : 0)} {m.name} {m.calls} call(s), {m.failures} failed
           </Text>
           <Box flexDirection="column" paddingLeft={2}>
             <Text dimColor>

@@ -70,7 +70,7 @@ describe('terminal dashboard', () => {
       '1 crash(es), 1 restart(s)',
       'via orchestrator, host-a:42',
       'last error: exited (code 1)',
-      '■■■■■■■■■■ web 0 call(s), 0 failed',
+      '□□□□□□□□□□ web 0 call(s), 0 failed',
       'breaker open  ',
       'via orchestrator  ',
       'Context Size: 34KB / 50KB',
