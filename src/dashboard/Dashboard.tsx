@@ -134,8 +134,9 @@ export function Dashboard({
         </Text>
       ))}
       <McpHealth servers={s.mcp} />
+      {/* The store keeps no run's context_size_limit: the limit is the one this dashboard's config sets. */}
       <Text>
-        Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)}
+        Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)} (your config)
       </Text>
       <Text>
         Token Usage: {s.tokens.toLocaleString('en-US')} · {formatUsd(s.costUsd)}

@@ -73,7 +73,7 @@ describe('terminal dashboard', () => {
       '□□□□□□□□□□ web 0 call(s), 0 failed',
       'breaker open  ',
       'via orchestrator  ',
-      'Context Size: 34KB / 50KB',
+      'Context Size: 34KB / 50KB (your config)',
       'Token Usage: 12,456 · $1.5000 / $5',
       '▶ reviewer.3: mcp__git__diff (12s)',
       '▶ writer: thinking (3s)',
