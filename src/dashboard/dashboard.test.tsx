@@ -366,7 +366,7 @@ describe('web dashboard per tenant (real HTTP)', () => {
       expect(refused.status).toBe(403);
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('operator_only');
       const metrics = parsePrometheus(await (await as('operator-token', 'metrics')).text());
-      expect(seriesValue(metrics, 'baton_runs_total', { status: 'succeeded' })).toBe(2);
+      expect(seriesValue(metrics, 'baton_runs', { status: 'succeeded' })).toBe(2);
       expect((await as('wrong-token', 'api/runs')).status).toBe(401);
       expect((await fetch(`${dashboard.url}api/runs`)).status).toBe(401);
     } finally {
