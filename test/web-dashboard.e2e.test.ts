@@ -214,7 +214,9 @@ describe.runIf(requireProgram('chromium'))('web dashboard (headless chromium)', 
       expect(await agent.locator('.result').textContent()).toBe(
         'Summary: the release is ready. Decision: ship on Friday',
       );
-      expect(await agent.textContent()).toMatch(/succeeded · \d+ in \/ \d+ out tokens · \$\d+\.\d{4}/);
+      expect(await agent.textContent()).toMatch(
+        /succeeded · \d+ in \/ \d+ out tokens \(cache \d+ read, \d+ written\) · \$\d+\.\d{4}/,
+      );
       await expectGuarded(
         origin,
         String(searchParams.get('token')),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { emptyUsage } from '../store/index.js';
-import type { AgentSummary, RunSummary } from '../orchestrator/index.js';
-import { approvalRequestText, formatSummary } from './progress.js';
+import { PassThrough } from 'node:stream';
+import { RunEvents, type AgentSummary, type RunSummary } from '../orchestrator/index.js';
+import { approvalRequestText, formatSummary, printProgress } from './progress.js';
 
 const agent = (id: string, extra: Partial<AgentSummary> = {}): AgentSummary => ({
   id,
@@ -149,6 +150,33 @@ describe('formatSummary', () => {
     const text = formatSummary(summary);
     expect(text).toContain('      skipped  b                verify-failed · verify exit 1: not ok 3 - adds');
     expect(text).toContain('      verified cccccccccc verify exit 0 (after leaving out 1 branch(es) by bisection)');
+  });
+  it("shows an agent's and the run's small non-zero cost as it is, not as $0.0000", () => {
+    const summary = partialRun([
+      { id: 'p', status: 'succeeded', agents: [agent('tiny', { costUsd: 0.000045 }), agent('none')] },
+    ]);
+    const text = formatSummary({ ...summary, totals: { ...totals, costUsd: 0.000045 } });
+    expect(text).toMatch(/tiny .* \$0\.000045 ×1/);
+    expect(text).toMatch(/none .* \$0\.0000 ×1/);
+    expect(text).toContain('out tokens · $0.000045 · ');
+  });
+});
+
+describe('printProgress', () => {
+  it("warns with the budget's real share: 80 % when it reaches it, or over the budget when one spend jumps past it", () => {
+    const events = new RunEvents();
+    const out = new PassThrough();
+    printProgress(events, out);
+    const spent = { runId: 'r1', spentTokens: 0 };
+    events.emit('budget.warning', { ...spent, spentUsd: 0.04, limit: 'usd', budgetUsd: 0.05 });
+    events.emit('budget.warning', { ...spent, spentUsd: 0.052, limit: 'usd', budgetUsd: 0.05 });
+    events.emit('budget.warning', { runId: 'r1', spentUsd: 0, spentTokens: 1500, limit: 'tokens', budgetTokens: 1000 });
+    expect(String(out.read()).split('\n')).toEqual([
+      '⚠ run has spent $0.0400 of its $0.0500 budget (80 %)',
+      '⚠ run has spent $0.0520 of its $0.0500 budget (104 %: over the budget)',
+      "⚠ run has used 1500 of the 1000 tokens left of its tenant's daily budget (150 %: over the budget)",
+      '',
+    ]);
   });
 });
 

@@ -1,10 +1,9 @@
-import type { ApprovalRecord } from '../core/index.js';
+import { formatUsd as usd, type ApprovalRecord } from '../core/index.js';
 import type { PhaseSummary, RunEvents, RunSummary } from '../orchestrator/index.js';
 import { verifyFailureLine } from '../merge/index.js';
 import type { MergeReport, MergeStep, VerifyResult } from '../store/index.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
-const usd = (n: number): string => `$${n.toFixed(4)}`;
 /** A cost, with `~` when part of it is Baton's estimate (attempts cut off before Claude Code reported theirs). */
 const cost = (c: { costUsd: number; estimatedCostUsd?: number }): string =>
   c.estimatedCostUsd ? `~${usd(c.costUsd)}` : usd(c.costUsd);
@@ -14,6 +13,10 @@ export const estimatedNote = (c: { estimatedCostUsd?: number }): string =>
   c.estimatedCostUsd
     ? ` (${usd(c.estimatedCostUsd)} of it estimated at list price: attempts cut off before their cost was reported)`
     : '';
+
+/** How much of a budget is spent: one agent's spend can take a run from under 80 % to past all of it at once. */
+const shareOf = (spent: number, budget: number): string =>
+  `${Math.round((spent / budget) * 100)} %${spent > budget ? ': over the budget' : ''}`;
 
 /** Prints a line as each agent starts, retries and finishes, so a user sees the run as it goes. */
 export function printProgress(events: RunEvents, out: NodeJS.WritableStream): void {
@@ -49,8 +52,8 @@ export function printProgress(events: RunEvents, out: NodeJS.WritableStream): vo
   events.on('budget.warning', (e) =>
     out.write(
       e.limit === 'usd'
-        ? `⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (80 %)\n`
-        : `⚠ run has used ${e.spentTokens} of the ${e.budgetTokens} tokens left of its tenant's daily budget (80 %)\n`,
+        ? `⚠ run has spent ${usd(e.spentUsd)} of its ${usd(e.budgetUsd)} budget (${shareOf(e.spentUsd, e.budgetUsd)})\n`
+        : `⚠ run has used ${e.spentTokens} of the ${e.budgetTokens} tokens left of its tenant's daily budget (${shareOf(e.spentTokens, e.budgetTokens)})\n`,
     ),
   );
   events.on('budget.exceeded', (e) => {

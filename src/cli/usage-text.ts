@@ -1,9 +1,16 @@
-import type { Usage } from '../core/index.js';
+import { formatUsd, neutralizeControls, type Usage } from '../core/index.js';
 import type { UsageReport } from '../observability/index.js';
+
+/**
+ * A name (a workflow's, a phase's) as one cell: escaped here, newlines and tabs too, and not only when it is
+ * printed, so that the padding counts the characters shown and the columns line up.
+ */
+const cell = (text: string): string =>
+  neutralizeControls(text).replace(/[\n\t]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 /** One line: a label, a count, the four token kinds and the cost. */
 function usageLine(label: string, count: string, row: Usage & { costUsd: number; estimatedCostUsd?: number }): string {
-  return `  ${label.padEnd(38)} ${count.padStart(14)} ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  ${row.estimatedCostUsd ? '~' : ''}$${row.costUsd.toFixed(4)}\n`;
+  return `  ${cell(label).padEnd(38)} ${count.padStart(14)} ${String(row.inputTokens).padStart(10)} in ${String(row.outputTokens).padStart(8)} out ${String(row.cacheReadTokens).padStart(9)} cache-read ${String(row.cacheCreationTokens).padStart(9)} cache-write  ${row.estimatedCostUsd ? '~' : ''}${formatUsd(row.costUsd)}\n`;
 }
 
 /** `baton usage` as text: the agents by one dimension, Baton's own model calls per run, and the total of both. */
@@ -21,7 +28,7 @@ export function usageText(report: UsageReport): string {
   lines.push(usageLine('total', count, totals));
   if (totals.estimatedCostUsd)
     lines.push(
-      `~ $${totals.estimatedCostUsd.toFixed(4)} of it is Baton's estimate at list price: attempts cut off (cancelled, timed out, stopped) before Claude Code reported their cost\n`,
+      `~ ${formatUsd(totals.estimatedCostUsd)} of it is Baton's estimate at list price: attempts cut off (cancelled, timed out, stopped) before Claude Code reported their cost\n`,
     );
   return lines.join('');
 }

@@ -24,6 +24,7 @@ export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from
 export type { PathProblem } from './validate.js';
 export { addUsage, emptyUsage, estimatedCostOf, serverRunHealthSchema } from './values.js';
 export { listPriceUsd, modelPrices, priceOf } from './prices.js';
+export { formatUsd } from './money.js';
 export type {
   AgentOutput,
   AgentTotals,

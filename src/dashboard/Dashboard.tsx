@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import { useRef, useState } from 'react';
+import { formatUsd } from '../core/index.js';
 import type { DashboardSnapshot } from './snapshot.js';
 
 const WIDTH = 10;
@@ -74,7 +75,8 @@ function McpHealth({ servers }: { servers: DashboardSnapshot['mcp'] }) {
       {servers.map((m) => (
         <Box key={m.name} flexDirection="column">
           <Text>
-            {bar(m.calls ? 1 - m.failures / m.calls : 1)} {m.name} {m.calls} call(s), {m.failures} failed
+            {/* No calls yet: nothing has succeeded, so the bar stays empty. */}
+            {bar(m.calls ? 1 - m.failures / m.calls : 0)} {m.name} {m.calls} call(s), {m.failures} failed
           </Text>
           <Box flexDirection="column" paddingLeft={2}>
             <Text dimColor>
@@ -132,11 +134,12 @@ export function Dashboard({
         </Text>
       ))}
       <McpHealth servers={s.mcp} />
+      {/* The store keeps no run's context_size_limit: the limit is the one this dashboard's config sets. */}
       <Text>
-        Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)}
+        Context Size: {kb(s.contextBytes)} / {kb(s.contextLimitBytes)} (your config)
       </Text>
       <Text>
-        Token Usage: {s.tokens.toLocaleString('en-US')} · ${s.costUsd.toFixed(4)}
+        Token Usage: {s.tokens.toLocaleString('en-US')} · {formatUsd(s.costUsd)}
         {s.budgetUsd !== undefined ? ` / $${s.budgetUsd}` : ''}
       </Text>
       <Waiting waiting={s.waiting} {...(onAnswer ? { onAnswer } : {})} />

@@ -70,10 +70,10 @@ describe('terminal dashboard', () => {
       '1 crash(es), 1 restart(s)',
       'via orchestrator, host-a:42',
       'last error: exited (code 1)',
-      '■■■■■■■■■■ web 0 call(s), 0 failed',
+      '□□□□□□□□□□ web 0 call(s), 0 failed',
       'breaker open  ',
       'via orchestrator  ',
-      'Context Size: 34KB / 50KB',
+      'Context Size: 34KB / 50KB (your config)',
       'Token Usage: 12,456 · $1.5000 / $5',
       '▶ reviewer.3: mcp__git__diff (12s)',
       '▶ writer: thinking (3s)',
@@ -84,6 +84,10 @@ describe('terminal dashboard', () => {
     expect(frame).toMatch(/^┌─+┐/);
   });
 
+  it('shows a small non-zero cost as it is, not as $0.0000', () => {
+    const frame = render(<Dashboard snapshot={{ ...snapshot, costUsd: 0.000045 }} />).lastFrame() ?? '';
+    expect(frame).toContain('Token Usage: 12,456 · $0.000045 / $5');
+  });
   it('lists requests waiting for a person; on a terminal, arrows pick one and a / d answer it', async () => {
     const waiting = [
       { id: 'aaa111', who: 'agent fixer', summary: 'Edit(typo.txt)', deadline: 0 },

@@ -1,3 +1,5 @@
+import { formatUsd } from '../core/index.js';
+
 /**
  * The web dashboard: one self-contained page (no build step, no external assets — it works offline).
  * Everything it shows is set through textContent, so agent output can never inject markup.
@@ -31,6 +33,7 @@ export function dashboardPage(tenant: string | undefined): string {
   .agent pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px 8px; border-radius: 4px; margin: 4px 0; max-height: 160px; overflow: auto; }
   .bar { fill: #4f6bed; } .axis { font-size: 11px; fill: #5b6475; }
   .muted { color: #6e7781; }
+  .attempt-error { color: #cf222e; }
   .tools td { font-size: 12px; max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 </style>
 </head>
@@ -47,7 +50,8 @@ export function dashboardPage(tenant: string | undefined): string {
 </main>
 <script>
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
-const usd = (n) => '$' + n.toFixed(4);
+// The one money format of every command, its source embedded (it is self-contained).
+const usd = ${formatUsd.toString()};
 // A cost part of which Baton estimated (attempts cut off before Claude Code reported theirs) reads ~$….
 const cost = (c) => (c.estimatedCostUsd ? '~' : '') + usd(c.costUsd);
 let selected = null;
@@ -119,14 +123,15 @@ async function showRun() {
   const detail = document.getElementById('detail');
   const head = el('h2', 'Run ' + run.runId + ' · ' + run.workflow);
   head.style.textTransform = 'none';
-  const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + cost(run.totals), 'muted'));
+  const status = el('p'); status.append(el('span', run.status, 'status ' + run.status), el('span', ' · ' + run.totals.succeeded + '/' + run.totals.agents + ' agents · ' + tokens(run.totals) + ' · ' + cost(run.totals), 'muted'));
   detail.replaceChildren(head, status, mcpBox(run.mcpHealth), ...run.phases.filter((p) => p.merge).map((p) => mergeBox(p.merge)), ...run.agents.map((a) => {
     const box = el('div', undefined, 'agent');
     box.dataset.agentId = a.id;
     box.append(el('strong', a.id), el('span', ' (' + a.phaseId + ') ', 'muted'), el('span', a.status, 'status ' + a.status),
-      el('span', ' · ' + a.usage.inputTokens + ' in / ' + a.usage.outputTokens + ' out tokens · ' + cost(a) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted'),
+      el('span', ' · ' + tokens(a.usage) + ' · ' + cost(a) + ' · ' + (a.durationMs / 1000).toFixed(1) + 's · ' + a.attempts.length + ' attempt(s)', 'muted usage'),
       el('div', 'Prompt', 'muted'), el('pre', a.prompt, 'prompt'));
-    if (a.now) box.append(el('div', 'Now: ' + (a.now.tool ?? 'thinking') + ' (' + (a.now.elapsedMs / 1000).toFixed(0) + 's)', 'now'));
+    if (a.now) box.append(nowLine(a.now));
+    if (a.attempts.length) box.append(el('div', 'Attempts', 'muted'), attemptsTable(a.attempts));
     if (a.toolCalls.length) {
       const calls = el('table', undefined, 'tools');
       calls.append(...a.toolCalls.map((c) => {
@@ -142,6 +147,35 @@ async function showRun() {
     if (a.error) box.append(el('div', 'Error', 'muted'), el('pre', a.error.code + ': ' + a.error.message, 'error'));
     return box;
   }));
+}
+
+const tokens = (u) => u.inputTokens + ' in / ' + u.outputTokens + ' out tokens (cache ' + u.cacheReadTokens + ' read, ' + u.cacheCreationTokens + ' written)';
+
+// What a running agent does now. The page is only redrawn when the store changes, which a long tool call
+// does not do, so the line counts up on its own from when the page learnt the elapsed time.
+function nowLine(now) {
+  const line = el('div', undefined, 'now');
+  line.dataset.tool = now.tool ?? 'thinking';
+  line.dataset.since = String(Date.now() - now.elapsedMs);
+  tickNow(line);
+  return line;
+}
+function tickNow(line) {
+  line.textContent = 'Now: ' + line.dataset.tool + ' (' + Math.round((Date.now() - Number(line.dataset.since)) / 1000) + 's)';
+}
+setInterval(() => document.querySelectorAll('#detail .now').forEach(tickNow), 1000);
+
+// Every attempt of an agent: a retry's reason (a rate limit, an overload) stays visible after it succeeded.
+function attemptsTable(attempts) {
+  const table = el('table', undefined, 'attempts');
+  table.append(...attempts.map((t) => {
+    const tr = el('tr');
+    tr.dataset.attempt = String(t.attempt);
+    tr.append(el('td', 'attempt ' + t.attempt + (t.resumed ? ' (resumed)' : ''), 'muted'), el('td', t.status, 'status ' + t.status),
+      el('td', cost(t)), el('td', t.error ? t.error.code + ': ' + t.error.message : '', 'attempt-error'));
+    return tr;
+  }));
+  return table;
 }
 
 // The run's MCP servers as baton status shows them: each added up over the orchestrator and every worker.

@@ -3,6 +3,7 @@ import {
   BatonError,
   ErrorCodes,
   estimatedCostOf,
+  formatUsd,
   systemClock,
   type Clock,
   type ErrorInfo,
@@ -278,7 +279,7 @@ export function formatTimeline(timeline: AgentTimeline): string {
   const lines = [
     `Agent ${timeline.agentId} (phase ${timeline.phaseId}, run ${timeline.runId}): ${timeline.status}`,
     `  ${timeline.turns} turns · ${timeline.attempts.length} attempts · tokens ${u.inputTokens} in / ${u.outputTokens} out` +
-      ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · ${timeline.estimatedCostUsd ? '~' : ''}$${timeline.costUsd.toFixed(4)} · ${seconds(timeline.durationMs)}` +
+      ` (cache ${u.cacheReadTokens} read, ${u.cacheCreationTokens} written) · ${timeline.estimatedCostUsd ? '~' : ''}${formatUsd(timeline.costUsd)} · ${seconds(timeline.durationMs)}` +
       (timeline.model ? ` · ${timeline.model}` : ''),
     ...(timeline.context ? contextLines(timeline.context) : []),
   ];
@@ -288,7 +289,7 @@ export function formatTimeline(timeline: AgentTimeline): string {
       ? `${a.toolCalls.length} of ${a.toolCallsMade ?? a.toolCalls.length} tool calls (${filterWords(timeline.toolCallFilter)})`
       : `${a.toolCalls.length} tool calls`;
     lines.push(
-      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, $${a.costUsd.toFixed(4)}${a.estimatedCostUsd ? ' (estimated)' : ''}, ${calls}${error}`,
+      `  Attempt ${a.attempt}${a.resumed ? ' (resumed)' : ''}: ${a.status}, ${seconds(a.durationMs)}, ${formatUsd(a.costUsd)}${a.estimatedCostUsd ? ' (estimated)' : ''}, ${calls}${error}`,
     );
     lines.push(...a.toolCalls.map((c) => formatCall(c, `+${seconds(c.startedAt - a.startedAt)}`.padStart(10))));
   }

@@ -5,6 +5,7 @@ import {
   emptyUsage,
   ErrorCodes,
   estimatedCostOf,
+  formatUsd,
   systemClock,
   type Clock,
   type Usage,
@@ -193,7 +194,7 @@ export async function remainingTenantQuota(
       };
     }
     const what = overUsd
-      ? `$${spent.costUsd.toFixed(4)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
+      ? `${formatUsd(spent.costUsd)} of its $${dailyUsd} daily budget (tenant_daily_budget_usd)`
       : `${spent.tokens} of its ${dailyTokens} daily tokens (tenant_daily_token_budget)`;
     if (options.onQuota === 'fail') {
       throw new BatonError(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { AgentResult, AgentRuntime } from '../agents/index.js';
 import type { BatonConfig } from '../config/index.js';
-import { addUsage, BatonError, ErrorCodes, systemClock, type Clock } from '../core/index.js';
+import { addUsage, BatonError, ErrorCodes, formatUsd, systemClock, type Clock } from '../core/index.js';
 import { DynamicContextAccumulator, extractContext } from '../context/index.js';
 import type { AgentRecord, RunRecord, SessionRecord, Store } from '../store/index.js';
 import { resolveAgent, workflowSchema, type AgentEntry, type ResolvedAgent } from '../workflow/index.js';
@@ -108,7 +108,7 @@ function remainingBudget(maxBudgetUsd: number | undefined, spent: number, agentI
   if (left <= 0)
     throw new BatonError(
       ErrorCodes.agentBudgetExceeded,
-      `Agent ${agentId} has spent $${spent.toFixed(4)} of its maxBudgetUsd $${maxBudgetUsd}; nothing is left for a follow-up.`,
+      `Agent ${agentId} has spent ${formatUsd(spent)} of its maxBudgetUsd $${maxBudgetUsd}; nothing is left for a follow-up.`,
     );
   return left;
 }

@@ -1,4 +1,4 @@
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, formatUsd } from '../core/index.js';
 import type { RunEvents } from './events.js';
 import type { RunStop } from './run-stop.js';
 
@@ -78,7 +78,7 @@ export class RunBudget {
       stop.abort(
         new BatonError(
           ErrorCodes.runBudgetExceeded,
-          `the run spent $${this.spentUsd.toFixed(4)} of its $${budgetUsd.toFixed(4)} budget and was stopped`,
+          `the run spent ${formatUsd(this.spentUsd)} of its ${formatUsd(budgetUsd)} budget and was stopped`,
         ),
       );
     } else if (budgetTokens !== undefined && this.spentTokens >= budgetTokens) {
