@@ -12,6 +12,8 @@ import {
   readUserFile,
   secretArgumentValues,
 } from '../core/index.js';
+import { agentScopeEnv } from './agent-config.js';
+import { mcpMarkerVariable } from './upstream.js';
 
 /** What HTTP carries as a header (RFC 9110 token names; no line break in a value), so none fails at run time. */
 const headerNameSchema = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
@@ -243,8 +245,24 @@ export function launchConfig(server: CatalogServer, env: NodeJS.ProcessEnv): Mcp
   };
 }
 
+/**
+ * What Baton itself sets on the servers it starts: who they are (its marker, the agent's run, agent and
+ * tenant for its own server) and where Node caches compiled code. None is a secret: hiding them blanked
+ * server names, tool names, agent ids and tenants in tool-call records, spans and metrics.
+ */
+const batonOwnVariables: ReadonlySet<string> = new Set([
+  mcpMarkerVariable,
+  'NODE_COMPILE_CACHE',
+  ...Object.values(agentScopeEnv),
+]);
+
 /** The values of one launched server's env, secret-named flags or headers: what it must keep to itself. */
 export const launchSecretValues = (config: McpLaunchConfig): string[] =>
   'command' in config
-    ? [...Object.values(config.env ?? {}), ...secretArgumentValues(config.args ?? [])]
+    ? [
+        ...Object.entries(config.env ?? {})
+          .filter(([name]) => !batonOwnVariables.has(name))
+          .map(([, value]) => value),
+        ...secretArgumentValues(config.args ?? []),
+      ]
     : Object.values(config.headers ?? {});

@@ -36,6 +36,21 @@ describe("an MCP server's secrets, to hide wherever they would be written", () =
       'header-4',
     ]);
   });
+
+  it("are not what Baton itself sets on them: the server's name, the agent's run, id and tenant, Node's cache", () => {
+    const started = {
+      command: 'node',
+      env: {
+        BATON_MCP_SERVER: 'notesserver',
+        NODE_COMPILE_CACHE: '/tmp/node-compile-cache',
+        BATON_SCOPE_RUN_ID: 'f2a9c0de-run',
+        BATON_SCOPE_AGENT_ID: 'researcher-one',
+        BATON_SCOPE_TENANT: 'team-alpha-long',
+        NOTES_TOKEN: 'real-secret-value-7',
+      },
+    };
+    expect(launchSecretValues(started)).toEqual(['real-secret-value-7']);
+  });
 });
 
 describe('${BATON_DATA_DIR} in a server entry', () => {
