@@ -9,11 +9,19 @@ const agentDefaults: Record<string, string> = {
 };
 
 /**
- * The environment of an agent process: Baton's own (so ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY and
- * HOME reach agents unchanged), Baton's agent defaults, then the workflow's per-agent extras.
+ * Baton's own secrets that no agent needs: the key that seals every tenant's jobs in Redis. An agent on a
+ * shared worker (any tenant's, with Bash) could otherwise unseal the other tenants' job env and MCP secrets.
+ */
+const batonOnlySecrets: ReadonlySet<string> = new Set(['BATON_JOB_SECRET']);
+
+/**
+ * The environment of an agent process: Baton's own (so ANTHROPIC_API_KEY and HOME reach agents
+ * unchanged), but for what only Baton may hold, Baton's agent defaults, then the workflow's per-agent
+ * extras.
  */
 export function agentEnvironment(base: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { ...agentDefaults };
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(base))
+    if (value !== undefined && !batonOnlySecrets.has(key)) env[key] = value;
   return { ...env, ...extra };
 }
