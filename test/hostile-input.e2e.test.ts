@@ -79,6 +79,18 @@ describe('hostile files through the CLI: exit 2, file, line and a code, no stack
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a device that never ends, named as a workflow, a config or a context export: refused at the size limit', async () => {
+    for (const args of [
+      ['plan', '/dev/zero'],
+      ['config', 'check', '--config', '/dev/urandom'],
+      ['context', 'import', '/dev/zero'],
+    ]) {
+      const result = await runCli(args, { env });
+      expect([args, result.code]).toEqual([args, 2]);
+      expect(result.stderr).toMatch(/\/dev\/(zero|urandom) is larger than \d+ bytes/);
+    }
+  });
+
   it('baton config check: a .json config with a trailing comma', async () => {
     const config = file('baton.config.json', '{\n  "parallel_limit": 4,\n}\n');
     const result = await runCli(['config', 'check', '--config', config], { env });

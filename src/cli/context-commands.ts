@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { ClaudeRuntime } from '../agents/index.js';
 import { archiveSessions, exportContext, importContext, pruneSessions } from '../context/index.js';
-import { BatonError, ErrorCodes } from '../core/index.js';
+import { BatonError, ErrorCodes, readUserFile } from '../core/index.js';
 import { redactingStore, SecretRedactor } from '../observability/index.js';
 import { continueSession, storedSession } from '../orchestrator/index.js';
 import type { SessionStatus, Store, TenantScope } from '../store/index.js';
@@ -181,10 +181,18 @@ export async function contextExportCommand(
   });
 }
 
+/** An export holds a whole run's context: larger than a workflow may be, but not endless (`/dev/zero`). */
+const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
 export async function contextImportCommand(file: string, options: StoreOptions, output: Output): Promise<number> {
+  const text = readUserFile(file, {
+    code: ErrorCodes.contextImportInvalid,
+    what: 'Context export',
+    limitBytes: MAX_IMPORT_BYTES,
+  });
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = JSON.parse(text);
   } catch (cause) {
     throw new BatonError(
       ErrorCodes.contextImportInvalid,

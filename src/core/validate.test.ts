@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BatonError, ErrorCodes } from './errors.js';
-import { parseYamlWithSchema, validateData } from './validate.js';
+import { parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 
 const schema = z.record(z.string(), z.unknown());
 
@@ -103,5 +106,22 @@ describe('keys that name an object prototype', () => {
     const message = check({ env });
     expect(message).toContain('- workflow w: env.__proto__: ');
     expect(check({ env: { A: 'x' } })).toBe('accepted');
+  });
+});
+
+describe('reading a file the user names', () => {
+  const options = { code: ErrorCodes.workflowInvalid, what: 'Workflow' };
+
+  it('refuses a device that never ends at the size limit, instead of reading it into memory', () => {
+    for (const endless of ['/dev/zero', '/dev/urandom'])
+      expect(() => readUserFile(endless, options)).toThrow(`Workflow ${endless} is larger than 10485760 bytes.`);
+  });
+
+  it('reads a regular file, and says when there is none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-read-'));
+    writeFileSync(join(dir, 'wf.yaml'), 'version: 1\n');
+    expect(readUserFile(join(dir, 'wf.yaml'), options)).toBe('version: 1\n');
+    rmSync(dir, { recursive: true });
+    expect(() => readUserFile('/no/such/file.yaml', options)).toThrow('Workflow /no/such/file.yaml does not exist.');
   });
 });

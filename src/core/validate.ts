@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, type ErrorCode } from './errors.js';
@@ -349,13 +349,37 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S
 /** Far beyond any workflow, config or script; a larger file is a mistake, not something to parse. */
 const maxUserFileBytes = 10 * 1024 * 1024;
 
-/** Reads a file for parseYamlWithSchema, turning "no such file" into a clear input error. */
-export function readUserFile(path: string, options: { code: ErrorCode; what: string }): string {
+/**
+ * A file's text, read up to `limit` bytes: the limit holds while reading, so a device or a pipe that
+ * never ends (`/dev/zero`, `/dev/urandom`) is refused at the limit instead of filling memory, which a
+ * size from stat (0 for them) could not tell. `<(command)` and other pipes are still read.
+ */
+function readAtMost(path: string, limit: number, tooLarge: () => never): string {
+  const fd = openSync(path, 'r');
   try {
-    if (statSync(path).size > maxUserFileBytes) {
-      throw new BatonError(options.code, `${options.what} ${path} is larger than ${maxUserFileBytes} bytes.`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      total += read;
+      if (total > limit) tooLarge();
+      chunks.push(chunk.subarray(0, read));
     }
-    return readFileSync(path, 'utf8');
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a file for parseYamlWithSchema, turning "no such file" into a clear input error. */
+export function readUserFile(path: string, options: { code: ErrorCode; what: string; limitBytes?: number }): string {
+  const limit = options.limitBytes ?? maxUserFileBytes;
+  try {
+    return readAtMost(path, limit, () => {
+      throw new BatonError(options.code, `${options.what} ${path} is larger than ${limit} bytes.`);
+    });
   } catch (cause) {
     if (cause instanceof BatonError) throw cause;
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
