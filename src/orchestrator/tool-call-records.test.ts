@@ -47,4 +47,39 @@ describe('streamRecorder', () => {
     const [call] = await temp.store.listToolCalls('r1', 'a1');
     expect(call?.outputPreview).toBe('auth failed with token [REDACTED]');
   });
+
+  it('hides secret-named values in previews, as the audit trail does: a command line, a file the tool printed', async () => {
+    const job: AgentJob = {
+      runId: 'r2',
+      phaseId: 'p',
+      agentId: 'a2',
+      tenant: 'default',
+      priority: 0,
+      spec: { agentId: 'a2', sessionId: 's2', prompt: 'work', cwd: '/tmp' },
+      env: {},
+      retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      timeoutMs: 1000,
+    };
+    const record = streamRecorder(job, { ...job.spec, env: {} }, 0, { store: temp.store });
+    await record.toolCall(
+      { attempt: 1, resumed: false, startedAt: 1 },
+      {
+        seq: 1,
+        toolUseId: 'toolu_2',
+        name: 'Bash',
+        turn: 1,
+        startedAt: 1,
+        finishedAt: 2,
+        durationMs: 1,
+        status: 'ok',
+        inputPreview: JSON.stringify({ command: 'cat creds.env; echo PGPASSWORD=inlinepw-77 --api-key flagkey-66' }),
+        outputPreview: 'DB_PASSWORD=filepw-1234567\n{"apiKey": "jsonkey-999999"}\nmax_retries=3',
+      },
+    );
+    const [call] = await temp.store.listToolCalls('r2', 'a2');
+    expect(call?.inputPreview).toBe(
+      JSON.stringify({ command: 'cat creds.env; echo PGPASSWORD=[REDACTED] --api-key [REDACTED]' }),
+    );
+    expect(call?.outputPreview).toBe('DB_PASSWORD=[REDACTED]\n{"apiKey": "[REDACTED]"}\nmax_retries=3');
+  });
 });

@@ -1,5 +1,5 @@
 import { capPreview, type AgentSpec, type RetryHooks } from '../agents/index.js';
-import type { ToolCall } from '../core/index.js';
+import { redactNamedValues, type ToolCall } from '../core/index.js';
 import { launchSecretValues } from '../mcp/index.js';
 import { SecretRedactor } from '../observability/index.js';
 import type { Store } from '../store/index.js';
@@ -18,11 +18,17 @@ export function agentRedactor(job: AgentJob, spec: AgentSpec): SecretRedactor {
   return SecretRedactor.fromEnvironment(spec.env, [...mcpSecrets, ...Object.values(job.env)]);
 }
 
-/** Previews are capped only once redacted: a secret cut in half by the cap would not be recognised. */
-const cappedPreviews = (call: ToolCall): ToolCall => ({
+/**
+ * A preview as stored: secret-named values hidden too (`PGPASSWORD=…`, `--api-key …`, `"apiKey": "…"`, as
+ * in the audit trail's summary of the same call; a command or a file it printed is where they appear),
+ * then capped — only once redacted, since a secret cut in half by the cap would not be recognised.
+ */
+const preview = (text: string): string => capPreview(redactNamedValues(text));
+
+const storedPreviews = (call: ToolCall): ToolCall => ({
   ...call,
-  inputPreview: capPreview(call.inputPreview),
-  ...(call.outputPreview !== undefined ? { outputPreview: capPreview(call.outputPreview) } : {}),
+  inputPreview: preview(call.inputPreview),
+  ...(call.outputPreview !== undefined ? { outputPreview: preview(call.outputPreview) } : {}),
 });
 
 /**
@@ -40,7 +46,7 @@ export function streamRecorder(
   return {
     toolCall: async (info, call: ToolCall) => {
       const attempt = offset + info.attempt;
-      const redacted = cappedPreviews(redactor.redactDeep(call));
+      const redacted = storedPreviews(redactor.redactDeep(call));
       await deps.store.saveToolCall({ ...redacted, runId: job.runId, agentId: job.agentId, attempt });
       deps.hooks?.toolCall?.({ ...info, attempt }, redacted);
     },
