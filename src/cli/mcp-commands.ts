@@ -34,6 +34,13 @@ export async function mcpAnalyzeCommand(task: string, options: McpCommandOptions
     output.stdout.write(`not configured: a ${suggestion.kind} server would help\n`);
     for (const reason of suggestion.reasons) output.stdout.write(`  - ${reason}\n`);
   }
+  for (const server of analysis.projectOnly) {
+    const source = catalog.get(server.name)?.source ?? '.mcp.json';
+    output.stdout.write(
+      `${server.name}: matched, not chosen (from ${source}; name it in the agent's mcpServers to run it)\n`,
+    );
+    for (const reason of server.reasons) output.stdout.write(`  - ${reason}\n`);
+  }
   return 0;
 }
 

@@ -162,7 +162,15 @@ export interface RequirementAnalysis {
   servers: ServerRequirement[];
   /** Known kinds of server the task calls for that the catalog does not have. */
   suggestions: Array<{ kind: string; reasons: string[] }>;
+  /**
+   * Servers of a project's `.mcp.json` the task matched: never chosen by the analysis, since a cloned
+   * repository's file would run its commands on a word of the task; a workflow runs one by naming it.
+   */
+  projectOnly: ServerRequirement[];
 }
+
+/** Where a server is declared by the user (or is Baton's own), not by a project's `.mcp.json`. */
+const chosenByAnalysis = new Set(['built-in', 'config', 'workflow']);
 
 /** Word-boundary match, case-insensitive; phrases with punctuation match as written. */
 function mentions(text: string, phrase: string): boolean {
@@ -204,6 +212,7 @@ const THRESHOLD = 2;
 export function analyzeRequirements(task: string, catalog: McpCatalog): RequirementAnalysis {
   const text = task.toLowerCase();
   const servers: ServerRequirement[] = [];
+  const projectOnly: ServerRequirement[] = [];
   const coveredKinds = new Set<string>();
 
   for (const server of catalog.values()) {
@@ -226,7 +235,13 @@ export function analyzeRequirements(task: string, catalog: McpCatalog): Requirem
       score += found.score;
       reasons.push(...found.reasons);
     }
-    if (score >= THRESHOLD) servers.push({ name: server.name, ...(kind ? { kind } : {}), score, reasons });
+    if (score < THRESHOLD) continue;
+    (chosenByAnalysis.has(server.source) ? servers : projectOnly).push({
+      name: server.name,
+      ...(kind ? { kind } : {}),
+      score,
+      reasons,
+    });
   }
 
   const suggestions = knownKinds
@@ -235,6 +250,7 @@ export function analyzeRequirements(task: string, catalog: McpCatalog): Requirem
     .filter((s) => s.score >= THRESHOLD)
     .map(({ kind, reasons }) => ({ kind, reasons }));
 
-  servers.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
-  return { servers, suggestions };
+  const best = (a: ServerRequirement, b: ServerRequirement): number =>
+    b.score - a.score || a.name.localeCompare(b.name);
+  return { servers: servers.sort(best), suggestions, projectOnly: projectOnly.sort(best) };
 }
