@@ -133,6 +133,22 @@ describe('baton plan on the examples (nothing runs)', () => {
     60_000,
   );
 
+  it('finds the runs of exactly this workflow when it holds a literal secret (stored hidden, compared hidden)', async () => {
+    const dir = mkdtempSync(join(home.dir, 'secret-'));
+    const path = join(dir, 'secret.yaml');
+    writeFileSync(
+      path,
+      'version: 1\nname: secret-wf\nphases:\n  - id: a\n    agents: [{ id: x, prompt: hi, env: { DEPLOY_TOKEN: literal-deploy-value-123 } }]\n',
+    );
+    writeFileSync(join(dir, 'script.yaml'), 'default: { text: done }\n');
+    const ran = await runCli(['run', path, '--model-script', join(dir, 'script.yaml'), '--json'], {
+      env: env('secret'),
+      cwd: dir,
+    });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect((await plan(path, 'secret')).cost).toMatchObject({ source: 'history', history: { match: 'hash', runs: 1 } });
+  }, 120_000);
+
   it('rejects an invalid workflow with exit 2, naming the field', async () => {
     const path = join(home.dir, 'bad.yaml');
     writeFileSync(

@@ -15,5 +15,6 @@ export {
   openConfiguredStore,
   withExistingStore,
   withStore,
+  workflowSecrets,
 } from './setup.js';
 export type { ConfigOption, StoreOptions } from './setup.js';

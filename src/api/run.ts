@@ -10,7 +10,7 @@ import {
 } from '../approvals/index.js';
 import { sessionPoolSize, type BatonConfig } from '../config/index.js';
 import { BatonError, checkTenantName, ErrorCodes } from '../core/index.js';
-import { mcpSecretValues, newGatewayToken, startMcp, untilWorkersStopServers } from '../mcp/index.js';
+import { newGatewayToken, startMcp, untilWorkersStopServers } from '../mcp/index.js';
 import {
   createLogger,
   logEvents,
@@ -36,7 +36,7 @@ import {
   TenantScope,
   type Store,
 } from '../store/index.js';
-import { workflowEnvValues, type Workflow } from '../workflow/index.js';
+import type { Workflow } from '../workflow/index.js';
 import { workflowSource } from './workflow.js';
 import { asBatonEvent, eventStream, type BatonEvent } from './events.js';
 import {
@@ -48,6 +48,7 @@ import {
   resolveRunConfig,
   serveMetrics,
   tenantQuota,
+  workflowSecrets,
   workflowWithMcp,
   type ConfigOption,
 } from './setup.js';
@@ -346,11 +347,7 @@ function runSecrets(loaded: RunSetup['loaded'], options: RunOptions) {
   const agentEnv = { ...process.env, ...options.env };
   // Secrets (API keys, tokens, MCP env and headers) never reach the store or the logs.
   const gateway = { token: newGatewayToken() };
-  const secrets = [
-    ...mcpSecretValues(loaded.catalog, agentEnv, loaded.mcpOptions.dataDir),
-    ...workflowEnvValues(loaded.workflow),
-    gateway.token,
-  ];
+  const secrets = [...workflowSecrets(loaded, agentEnv), gateway.token];
   options.onSecrets?.(secrets);
   return { agentEnv, gateway, redactor: SecretRedactor.fromEnvironment(agentEnv, secrets) };
 }

@@ -13,7 +13,14 @@ import {
   type LoadedConfig,
 } from '../config/index.js';
 import { ErrorCodes, validateData } from '../core/index.js';
-import { catalogFor, type McpEvents, type McpServerEntry, type McpSetupOptions } from '../mcp/index.js';
+import {
+  catalogFor,
+  mcpSecretValues,
+  type McpCatalog,
+  type McpEvents,
+  type McpServerEntry,
+  type McpSetupOptions,
+} from '../mcp/index.js';
 import {
   AuditTrail,
   BatonMetrics,
@@ -30,6 +37,7 @@ import {
   loadWorkflow,
   checkWorkflowData,
   restoreWorkflowEnv,
+  workflowEnvValues,
   type LoadedWorkflow,
   type Workflow,
 } from '../workflow/index.js';
@@ -141,6 +149,18 @@ export function loadWorkflowWithMcp(workflowPath: string, config: BatonConfig, c
   const projectDirs = [cwd, dirname(resolve(workflowPath))];
   const external = externalServers(config, projectDirs);
   return withMcpSetup(loadWorkflow(workflowPath, { externalMcpServers: external }), config, projectDirs);
+}
+
+/**
+ * The values a run of this workflow hides wherever it writes: its MCP servers' env, headers and
+ * secret-named flags, and the literal values of the workflow's own `env`. (The environment's
+ * secret-named variables are added by `SecretRedactor.fromEnvironment`.)
+ */
+export function workflowSecrets(
+  loaded: { workflow: Workflow; catalog: McpCatalog; mcpOptions: { dataDir: string } },
+  env: NodeJS.ProcessEnv,
+): string[] {
+  return [...mcpSecretValues(loaded.catalog, env, loaded.mcpOptions.dataDir), ...workflowEnvValues(loaded.workflow)];
 }
 
 /**

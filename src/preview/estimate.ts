@@ -63,17 +63,19 @@ async function runCost(store: Store, runId: string): Promise<{ usd: number; agen
  * The cost range of this workflow's succeeded runs in the store, preferring runs of exactly this
  * version. A failed run's cost says little (agents that failed at once cost $0), so only succeeded
  * runs count. Runs of an earlier version are scaled by agent count to `knownAgents` where it differs.
+ * `stored` is the workflow as a run stores it (its secrets hidden): what its runs' copies are compared with.
  */
 export async function historyEstimate(
   store: Store,
   workflow: Workflow,
   knownAgents: number,
+  stored: unknown = workflow,
   limit = 200,
 ): Promise<HistoryEstimate | undefined> {
   const succeeded = (await store.listRuns({ limit })).filter(
     (r) => r.workflowName === workflow.name && r.status === 'succeeded',
   );
-  const hash = workflowHash(workflow);
+  const hash = workflowHash(stored);
   const exact = succeeded.filter((r) => workflowHash(r.workflow) === hash);
   const [match, runs] = exact.length > 0 ? (['hash', exact] as const) : (['name', succeeded] as const);
   if (runs.length === 0) return undefined;

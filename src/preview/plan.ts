@@ -151,6 +151,8 @@ export async function planWorkflow(
   loaded: { workflow: Workflow; path?: string; dir: string; catalog: McpCatalog },
   config: BatonConfig,
   store?: Store,
+  /** The workflow as a run stores it (its secrets hidden), to find earlier runs of exactly this one. */
+  asStored: (workflow: Workflow) => unknown = (w) => w,
 ): Promise<WorkflowPlan> {
   const { workflow } = loaded;
   const level = levels(workflow);
@@ -190,7 +192,7 @@ export async function planWorkflow(
     ),
   ];
   const known = phases.flatMap((p) => p.agents).reduce((sum, a) => sum + (a.instances ?? 0), 0);
-  const history = store ? await historyEstimate(store, workflow, known) : undefined;
+  const history = store ? await historyEstimate(store, workflow, known, asStored(workflow)) : undefined;
   const cost: CostEstimate = history
     ? { source: 'history', low: history.low, high: history.high, history, excludes: [] }
     : { ...priceEstimate(phases, workflow.budgetUsd), excludes: unknown };
