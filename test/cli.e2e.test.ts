@@ -344,6 +344,25 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
     expect(existsSync(mistyped)).toBe(false);
   });
 
+  it('baton run refused for bad input leaves data_dir as it was: no store, backups, disk reserve or logs', async () => {
+    const untouched = join(model.home.dir, 'data-untouched');
+    const typo = workflowFile('version: 1\nname: bad\nphases:\n  - { id: one, agents: [{ id: a, promt: p }] }\n');
+    const nowhere = workflowFile(
+      'version: 1\nname: n\nphases:\n  - { id: one, agents: [{ id: a, prompt: p, cwd: no/dir }] }\n',
+    );
+    const fine = workflowFile('version: 1\nname: fine\nphases:\n  - { id: one, agents: [{ id: a, prompt: p }] }\n');
+    for (const [args, extra] of [
+      [['run', typo], {}],
+      [['run', nowhere], {}],
+      [['run', fine], { BATON_CLAUDE_PATH: model.home.dir }],
+      [['run', '--resume', 'no-such-run'], {}],
+    ] as const) {
+      const { code } = await runCli([...args, '--data-dir', untouched], { env: env(extra) });
+      expect(code, args.join(' ')).toBe(2);
+      expect(existsSync(untouched), args.join(' ')).toBe(false);
+    }
+  });
+
   it('a missing workflow file', async () => {
     const { code, stderr } = await runCli(['run', join(model.home.dir, 'nope.yaml')], { env: env() });
     expect(code).toBe(2);
