@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defineWorkflow, run } from '../src/index.js';
+import { defineWorkflow, getRun, listRuns, run } from '../src/index.js';
 import { processesWithEnv } from './support/processes.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -47,6 +47,41 @@ describe('an onEvent callback that throws (a bug in the caller’s code)', () =>
       'onEvent threw on agent.started: bug in my dashboard (the run goes on)',
       'onEvent threw on agent.started: bug in my dashboard (the run goes on)',
     ]);
+    expect(processesWithEnv(model.home.dir)).toEqual([]);
+  }, 240_000);
+});
+
+describe('a handle.events listener that throws', () => {
+  it('fails the run, and its agents end as in any failed run: none left running, no claude left behind', async () => {
+    const access = { dataDir: join(model.home.dir, 'data-listener') };
+    const handle = run(
+      defineWorkflow({
+        version: 1,
+        name: 'listener-bug',
+        phases: [
+          { id: 'p', agents: [{ id: 'a', prompt: 'hi', count: 2, mcpServers: [] }] },
+          { id: 'q', dependsOn: ['p'], agents: [{ id: 'b', prompt: 'hi', mcpServers: [] }] },
+        ],
+      }),
+      { config: { data_dir: access.dataDir }, env: model.home.agentEnv(model.url), cwd: model.home.dir },
+    );
+    handle.events.on('agent.started', () => {
+      throw new Error('boom');
+    });
+    expect((await handle.result).status).toBe('failed');
+    // What `baton status` reads: every agent ended, each with the listener's error.
+    const stored = await getRun((await listRuns(access))[0]!.id, access);
+    expect(stored.status).toBe('failed');
+    const agents = stored.phases.flatMap((phase) => phase.agents);
+    expect(agents).toHaveLength(3);
+    // The agent whose start threw failed; the others were stopped with the run (which of a.0 and a.1 starts first varies).
+    for (const agent of agents) expect(['failed', 'cancelled']).toContain(agent.status);
+    expect(agents.find((agent) => agent.id === 'b')!.status).toBe('cancelled');
+    for (const agent of agents)
+      expect(agent.error).toEqual({
+        code: 'BATON_INTERNAL',
+        message: 'a listener of agent.started threw: boom (the run was stopped)',
+      });
     expect(processesWithEnv(model.home.dir)).toEqual([]);
   }, 240_000);
 });

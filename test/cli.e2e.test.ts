@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
@@ -342,6 +342,45 @@ describe('invalid input exits 2 with the field named and no stack trace', () => 
       expect(stderr, args.join(' ')).not.toMatch(/\n\s+at /);
     }
     expect(existsSync(mistyped)).toBe(false);
+  });
+
+  it('baton run refused for bad input leaves data_dir as it was: no store, backups, disk reserve or logs', async () => {
+    const untouched = join(model.home.dir, 'data-untouched');
+    const typo = workflowFile('version: 1\nname: bad\nphases:\n  - { id: one, agents: [{ id: a, promt: p }] }\n');
+    const nowhere = workflowFile(
+      'version: 1\nname: n\nphases:\n  - { id: one, agents: [{ id: a, prompt: p, cwd: no/dir }] }\n',
+    );
+    const fine = workflowFile('version: 1\nname: fine\nphases:\n  - { id: one, agents: [{ id: a, prompt: p }] }\n');
+    for (const [args, extra] of [
+      [['run', typo], {}],
+      [['run', nowhere], {}],
+      [['run', fine], { BATON_CLAUDE_PATH: model.home.dir }],
+      [['run', '--resume', 'no-such-run'], {}],
+    ] as const) {
+      const { code } = await runCli([...args, '--data-dir', untouched], { env: env(extra) });
+      expect(code, args.join(' ')).toBe(2);
+      expect(existsSync(untouched), args.join(' ')).toBe(false);
+    }
+  });
+
+  it('with --json, a failure is exactly one JSON object on stdout too, the message for people on stderr', async () => {
+    const typo = workflowFile('version: 1\nname: bad\nphases:\n  - { id: one, agents: [{ id: a, promt: p }] }\n');
+    const damaged = join(model.home.dir, 'data-damaged');
+    mkdirSync(damaged);
+    writeFileSync(join(damaged, 'baton.db'), 'not a database, and long enough to be read as one'.repeat(100));
+    for (const [args, exit, code] of [
+      [['run', typo, '--json'], 2, 'BATON_WORKFLOW_INVALID'],
+      [['status', 'no-such-run', '--json'], 2, 'BATON_RUN_NOT_FOUND'],
+      [['runs', '--limit', '0', '--json'], 2, 'BATON_USAGE'],
+      [['status', '--json', '--data-dir', damaged], 1, 'BATON_STORE'],
+    ] as const) {
+      const { code: status, stdout, stderr } = await runCli([...args], { env: env() });
+      expect(status, args.join(' ')).toBe(exit);
+      expect(stdout.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
+      expect(error.code, args.join(' ')).toBe(code);
+      expect(stderr).toContain(`error ${code}: ${error.message.split('\n')[0]}`);
+    }
   });
 
   it('a missing workflow file', async () => {

@@ -161,6 +161,23 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(result.stderr).toContain('phases[0].dependsOn[0]: unknown phase "nope"');
   }, 60_000);
 
+  it("notes a model Claude Code's price table does not hold, and the prices it was given", async () => {
+    const path = join(home.dir, 'models.yaml');
+    writeFileSync(
+      path,
+      'version: 1\nname: models\nphases:\n  - id: a\n    agents:\n      - { id: x, prompt: hi, model: weird-model-x }\n      - { id: y, prompt: hi, model: claude-opus-4-5-20251101 }\n',
+    );
+    const text = await runCli(['plan', path], { env: env('empty'), cwd: home.dir });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      "note: Claude Code's price table does not hold model weird-model-x: priced as Claude Code prices such a model (as its default, opus), $4/$20 per million input/output tokens",
+    );
+    expect(text.stdout).not.toContain('claude-opus-4-5-20251101:');
+    const planned = await plan(path);
+    expect(planned.cost.unknownModels).toEqual(['weird-model-x']);
+    expect(planned.phases[0]!.agents.map((a) => a.modelPriceUnknown ?? false)).toEqual([true, false]);
+  }, 60_000);
+
   it('writes nothing where no store is yet: no data_dir, no database, for a good or a bad workflow', async () => {
     const fresh = mkdtempSync(join(home.dir, 'fresh-'));
     writeFileSync(

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../src/orchestrator/index.js';
 import type { UsageReport } from '../src/observability/index.js';
 import { openSqliteStore } from '../src/store/index.js';
+import { listPriceUsd } from '../src/core/index.js';
 import { runCli, startCli, waitFor } from './support/cli.js';
 import { useScriptedModel } from './support/scripted-model.js';
 
@@ -65,6 +66,39 @@ phases: [{ id: only, agents: [${agentYaml('pricer', 'price one turn')}] }]
 
 // Sonnet's list price: $3 per million input tokens, $15 per million output tokens.
 const sonnetUsd = (input: number, output: number) => (input * 3 + output * 15) / 1_000_000;
+
+describe("Baton's price table (real claude, scripted model)", () => {
+  it('prices tokens as Claude Code does, model generation by model generation, aliases included', async () => {
+    const models = [
+      'opus',
+      'claude-opus-5-5',
+      'claude-opus-5',
+      'claude-opus-4-1',
+      'claude-opus-4-5',
+      'sonnet',
+      'claude-sonnet-4-5',
+      'haiku',
+      'claude-haiku-4-5',
+      'weird-model-x',
+      undefined,
+    ];
+    const agents = models.map(
+      (m, i) => `{ id: a${i}, prompt: price one turn, ${m ? `model: ${m}, ` : ''}allowedTools: [Read] }`,
+    );
+    const path = workflowFile(`
+version: 1
+name: prices
+phases: [{ id: only, agents: [${agents.join(', ')}] }]
+`);
+    const { stdout, stderr } = await runCli(['run', path, '--json'], { env: env('prices') });
+    const finished = (JSON.parse(stdout) as RunSummary).phases[0]!.agents;
+    const usage = { inputTokens: 100_000, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+    expect(
+      finished.map((agent, i) => [models[i], agent.status, agent.costUsd.toFixed(6)]),
+      stderr,
+    ).toEqual(models.map((m) => [m, 'succeeded', listPriceUsd(m, usage).toFixed(6)]));
+  }, 120_000);
+});
 
 describe('spend of attempts cut off before Claude Code reports their cost (real claude, scripted model)', () => {
   it('a cancelled attempt is priced from the tokens its stream showed, marked as an estimate, and counts toward usage and budgets', async () => {

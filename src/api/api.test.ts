@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,16 @@ describe('the library API', () => {
     expect(error.message).not.toMatch(/workflow w:\d/);
     const notAWorkflow = await rejection(run(5 as unknown as Parameters<typeof run>[0], where).result);
     expect(notAWorkflow.message).toContain('- workflow: (root): expected object, received number');
+  });
+
+  it('bad input to run() or resume() leaves data_dir as it was: no store is made for a run that never starts', async () => {
+    const fresh = { config: { data_dir: join(dir, 'never-made') } };
+    const invalid = { version: 1, name: 'w', phases: [{ id: 'p', agents: [{ id: 'a', prompt: ' ' }] }] };
+    expect((await rejection(run(invalid as Parameters<typeof run>[0], fresh).result)).code).toBe(
+      ErrorCodes.workflowInvalid,
+    );
+    expect((await rejection(resume('ffffffff', fresh).result)).code).toBe(ErrorCodes.runNotFound);
+    expect(existsSync(fresh.config.data_dir)).toBe(false);
   });
 
   it('refuses a workflow in code that is not plain data: a cycle, or nesting past 64 levels, naming the field', () => {

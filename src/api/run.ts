@@ -143,25 +143,25 @@ function start(what: RunTarget, options: RunOptions): RunHandle {
   return { events, result, [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() };
 }
 
-/** The workflow to run and what surrounds it (its directory, MCP setup), or the stored run to resume. */
-async function prepare(
-  what: RunTarget,
-  config: BatonConfig,
-  store: Store,
-  options: RunOptions,
-): Promise<ReturnType<typeof loadWorkflowWithMcp> & { tenant?: string }> {
+type Loaded = ReturnType<typeof loadWorkflowWithMcp> & { tenant?: string };
+
+/** The new run's workflow and what surrounds it (its directory, MCP setup): needs no store. */
+function prepareNew(what: RunTarget, config: BatonConfig, options: RunOptions): Loaded {
   const cwd = options.cwd ?? process.cwd();
-  if (what.resume) {
-    await checkResumedTenant(store, what.resume, options.tenant);
-    const resumable = await loadRunToResume(store, what.resume, config, cwd, options.redoMerge !== undefined);
-    const warning = resumeElsewhereWarning(resumable.run);
-    if (warning) options.onNotice?.(warning);
-    return { ...resumable, tenant: resumable.run.tenant };
-  }
   if (typeof what.workflow === 'string') return loadWorkflowWithMcp(resolve(cwd, what.workflow), config, cwd);
   if (!what.workflow) throw new BatonError(ErrorCodes.usage, 'Give a workflow to run, or a run id to resume.');
   const dir = resolve(cwd, options.workflowDir ?? '.');
   return workflowWithMcp(what.workflow, workflowSource(what.workflow), { dir, cwd }, config);
+}
+
+/** The stored run to resume, with the workflow it was started with. */
+async function prepareResume(runId: string, config: BatonConfig, store: Store, options: RunOptions): Promise<Loaded> {
+  await checkResumedTenant(store, runId, options.tenant);
+  const cwd = options.cwd ?? process.cwd();
+  const resumable = await loadRunToResume(store, runId, config, cwd, options.redoMerge !== undefined);
+  const warning = resumeElsewhereWarning(resumable.run);
+  if (warning) options.onNotice?.(warning);
+  return { ...resumable, tenant: resumable.run.tenant };
 }
 
 /** The run to resume by its full id: `resume` takes a unique start of one too, as the CLI does. */
@@ -181,14 +181,21 @@ async function checkResumedTenant(store: Store, runId: string, tenant: string | 
     );
 }
 
+/**
+ * A new run's workflow is loaded and checked before the store is opened, and a resumed run's store
+ * must exist: bad input (exit 2) leaves data_dir as it was, with no store, backups or logs made in it.
+ */
 async function execute(what: RunTarget, options: RunOptions, events: RunEvents): Promise<RunResult> {
   if (options.tenant !== undefined) checkTenantName(options.tenant, 'tenant');
   const { config, sources } = resolveRunConfig(options.config, options.dataDir, options.cwd ?? process.cwd());
-  const rawStore = options.store ?? (await openConfiguredStore(config));
+  const notice = options.onNotice ?? (() => undefined);
+  const newRun = what.resume === undefined ? prepareNew(what, config, options) : undefined;
+  if (newRun) await checkBeforeAgents(newRun, config, { what, options, notice });
+  const rawStore = options.store ?? (await openConfiguredStore(config, { create: newRun !== undefined }));
   try {
     const target = await withFullRunId(what, rawStore, options.tenant);
-    const loaded = await prepare(target, config, rawStore, options);
-    const notice = options.onNotice ?? (() => undefined);
+    const loaded = newRun ?? (await prepareResume(target.resume!, config, rawStore, options));
+    if (!newRun) await checkBeforeAgents(loaded, config, { what, options, notice });
     return await executeLoaded({ what: target, options, events, config, sources, rawStore, loaded, notice });
   } catch (error) {
     // SQLite's "database disk image is malformed" says what to do: baton doctor, baton restore.
@@ -207,7 +214,7 @@ interface RunSetup {
   sources: ReturnType<typeof resolveRunConfig>['sources'];
   /** The store as opened, without redaction. */
   rawStore: Store;
-  loaded: Awaited<ReturnType<typeof prepare>>;
+  loaded: Loaded;
   notice: (message: string) => void;
 }
 
@@ -222,7 +229,11 @@ interface RunServices {
 }
 
 /** What is checked before any agent starts: a problem is refused naming its field (exit 2), a doubt noted. */
-async function checkBeforeAgents({ loaded, config, notice, what, options }: RunSetup): Promise<void> {
+async function checkBeforeAgents(
+  loaded: Loaded,
+  config: BatonConfig,
+  { what, options, notice }: Pick<RunSetup, 'what' | 'options' | 'notice'>,
+): Promise<void> {
   const notes = await checkRunnable(loaded, config, { newRun: what.resume === undefined });
   // The note is about agents' branches starting at HEAD: `baton merge` starts none.
   if (options.redoMerge === undefined) for (const note of notes) notice(`note: ${note}\n`);
@@ -251,7 +262,6 @@ async function executeLoaded(setup: RunSetup): Promise<RunResult> {
   // Whatever was started is stopped again, however far start-up got.
   const services: RunServices = { watching: new AbortController() };
   try {
-    await checkBeforeAgents(setup);
     const onQuota = options.onQuota ?? 'fail';
     const quota = await tenantQuota(setup.rawStore, config, tenant, onQuota, signal, notice, what.resume);
     await audit.prune();

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import { toolCallStatuses, usageDimensions } from '../observability/index.js';
 import type { SessionStatus } from '../store/index.js';
-import { ErrorCodes, inputErrorCodes, isBatonError } from '../core/index.js';
+import { ErrorCodes, inputErrorCodes, isBatonError, type ErrorCode } from '../core/index.js';
 import { diskFullError, storeDamagedError } from '../store/index.js';
 import {
   cancelCommand,
@@ -82,21 +82,32 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...a
     try {
       process.exitCode = await fn(...args);
     } catch (thrown) {
-      const debug = process.argv.includes('--debug');
-      const error = diskFullError(thrown, 'data_dir', undefined) ?? storeDamagedError(thrown, 'data_dir') ?? thrown;
-      if (isBatonError(error)) {
-        output.stderr.write(`error ${error.code}: ${error.message}\n`);
-        if (debug && error.stack) output.stderr.write(`${error.stack}\n`);
-        process.exitCode = inputErrorCodes.has(error.code) ? 2 : 1;
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        output.stderr.write(
-          `error ${ErrorCodes.internal}: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for details)\n'}`,
-        );
-        process.exitCode = 1;
-      }
+      process.exitCode = reportFailure(thrown);
     }
   };
+}
+
+/** Prints what stopped a command (its code and message; the stack with --debug) and returns the exit code. */
+function reportFailure(thrown: unknown): number {
+  const debug = process.argv.includes('--debug');
+  const error = diskFullError(thrown, 'data_dir', undefined) ?? storeDamagedError(thrown, 'data_dir') ?? thrown;
+  const known = isBatonError(error);
+  const code = known ? error.code : ErrorCodes.internal;
+  const message = error instanceof Error ? error.message : String(error);
+  output.stderr.write(`error ${code}: ${message}\n`);
+  if (debug && error instanceof Error && error.stack) output.stderr.write(`${error.stack}\n`);
+  else if (!known) output.stderr.write('(run with --debug for details)\n');
+  printJsonFailure(code, message);
+  return known && inputErrorCodes.has(code) ? 2 : 1;
+}
+
+/**
+ * With --json, stdout holds exactly one JSON object, a failure's too: `{"error":{"code","message"}}`,
+ * so a script reads stdout alike whatever happened (the message for people stays on stderr).
+ */
+function printJsonFailure(code: ErrorCode, message: string): void {
+  if (process.argv.slice(2).includes('--json'))
+    output.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
 }
 
 // From dist/cli/ and src/cli/ alike, the package's own package.json is two levels up.
@@ -515,5 +526,6 @@ try {
   if (error instanceof CommanderError) {
     // Help and version exit 0; every other commander error is a usage error.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
+    if (error.exitCode !== 0) printJsonFailure(ErrorCodes.usage, error.message.replace(/^error: /, ''));
   } else throw error;
 }

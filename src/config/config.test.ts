@@ -59,6 +59,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/baton\.config\.yaml:2: paralel_limit: unknown field/);
   });
 
+  it('says what to write for a whole-number setting given a fraction, naming the variable', () => {
+    expect(() => loadConfig({ cwd, env: { BATON_MAX_RETRIES: '1.5' } })).toThrow(
+      'BATON_MAX_RETRIES: max_retries: must be a whole number (e.g. 2), not 1.5',
+    );
+  });
+
   it('refuses settings that cannot go together, wherever each comes from, naming both', () => {
     writeFileSync(join(cwd, 'baton.config.yaml'), 'retry_max_delay_ms: 1000\n');
     expect(() => loadConfig({ cwd, env: { BATON_RETRY_BASE_DELAY_MS: '5000' } })).toThrow(

@@ -23,7 +23,8 @@ export type { Clock } from './clock.js';
 export { formatFieldPath, parseYamlWithSchema, readUserFile, validateData } from './validate.js';
 export type { PathProblem } from './validate.js';
 export { addUsage, emptyUsage, estimatedCostOf, serverRunHealthSchema } from './values.js';
-export { listPriceUsd, modelPrices, priceOf } from './prices.js';
+export { listPriceUsd, priceOf, unknownModelPrice } from './prices.js';
+export type { ModelPrice } from './prices.js';
 export { formatUsd } from './money.js';
 export type {
   AgentOutput,

@@ -125,3 +125,46 @@ describe('reading a file the user names', () => {
     expect(() => readUserFile('/no/such/file.yaml', options)).toThrow('Workflow /no/such/file.yaml does not exist.');
   });
 });
+
+describe("zod's default messages, said as the fix", () => {
+  const bounded = z.object({
+    name: z.string().min(1),
+    label: z.string().max(3),
+    retries: z.number().int().min(0),
+    status: z.number().min(400).max(599),
+    ratio: z.number().positive(),
+    tags: z.array(z.string()).min(1),
+    note: z.string().min(1, { message: 'a note needs words' }).optional(),
+  });
+  const problems = (data: unknown): string => {
+    try {
+      validateData(bounded, data, { source: 'test', code: ErrorCodes.configInvalid, what: 'Test' });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  const valid = { name: 'n', label: 'ab', retries: 2, status: 404, ratio: 0.5, tags: ['t'] };
+
+  it.each([
+    [{ name: '' }, 'name: must not be empty'],
+    [{ label: 'abcd' }, 'label: must be at most 3 characters long'],
+    [{ retries: 1.5 }, 'retries: must be a whole number (e.g. 2), not 1.5'],
+    [{ retries: -1 }, 'retries: must be at least 0, not -1'],
+    [{ retries: '2' }, 'retries: must be a number, not "2"'],
+    [{ status: 200 }, 'status: must be at least 400, not 200'],
+    [{ status: 700 }, 'status: must be at most 599, not 700'],
+    [{ ratio: 0 }, 'ratio: must be more than 0, not 0'],
+    [{ tags: [] }, 'tags: must list at least one item'],
+    [{ name: 5 }, 'name: must be text (a string), not 5'],
+    [{ name: ['x'] }, 'name: must be text (a string), not a list'],
+  ])('%j: the field and what to write', (change, says) => {
+    const message = problems({ ...valid, ...change });
+    expect(message).toContain(`- test: ${says}`);
+    expect(message).not.toMatch(/Too (small|big)|expected (int|number|string)/);
+  });
+
+  it("keeps a schema's own message", () => {
+    expect(problems({ ...valid, note: '' })).toContain('- test: note: a note needs words');
+  });
+});

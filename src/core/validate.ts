@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, type ErrorCode } from './errors.js';
+import { issueFix } from './issue-fix.js';
 
 /** One problem found in a user's file, located as precisely as we can. */
 export interface ValidationProblem {
@@ -116,7 +117,7 @@ function zodProblems(
           ? `required field is missing (expected ${issue.expected})`
           : missingValue
             ? `required field is missing (expected ${expected})`
-            : withoutPrefix(issue.message),
+            : (issueFix(issue, valueAt(data, issue.path)) ?? withoutPrefix(issue.message)),
         line: locate(issue.path),
       },
     ];

@@ -52,6 +52,17 @@ describe('scripted model server', () => {
     });
   });
 
+  it('says the bound a fault status or a delay must keep to', () => {
+    let message = '';
+    try {
+      parseScript('rules:\n  - match: { prompt: x }\n    reply: { fault: { status: 200 }, delayMs: -5 }\n', 's.yaml');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('s.yaml:3: rules[0].reply.fault.status: must be at least 400, not 200');
+    expect(message).toContain('s.yaml:3: rules[0].reply.delayMs: must be at least 0, not -5');
+  });
+
   it('refuses a /pattern/ condition that is no regular expression when the script is loaded, naming the field', () => {
     expect(() =>
       parseScript('rules:\n  - { match: { prompt: "/[unclosed/" }, reply: { text: hi } }\n', 's.yaml'),

@@ -62,6 +62,8 @@ class RunExecution implements PhaseGraph {
   private readonly outputs = new Map<string, PhaseOutput>();
   /** When the run ended before this resume, if its orchestrator ended it (see `askAgainBefore`). */
   private endedBefore: number | undefined;
+  /** Set once the run is stored as ended: a listener's throw can no longer stop it, so it goes to the caller. */
+  private ended = false;
 
   constructor(private readonly options: RunWorkflowOptions) {
     this.workflow = options.workflow;
@@ -78,6 +80,18 @@ class RunExecution implements PhaseGraph {
       phases: () => this.phases.values(),
     });
     this.runAgent = createAgentRunner(this.ctx);
+    this.events.onListenerError((error, event) => this.listenerFailed(error, event));
+  }
+
+  /**
+   * A listener that throws (`handle.events.on(…)` in a caller's code) fails the run as any failure
+   * does: every agent is stopped and stored with the error, none is left `running`.
+   */
+  private listenerFailed(error: unknown, event: string): void {
+    if (this.ended) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `a listener of ${event} threw: ${reason} (the run was stopped)`;
+    this.ctx.stop.abort(new BatonError(ErrorCodes.internal, message, { cause: error }));
   }
 
   async run(): Promise<RunSummary> {
@@ -106,6 +120,7 @@ class RunExecution implements PhaseGraph {
     };
     await store.saveRun(finishedRun);
     const summary = await summarizeRun(store, this.runId);
+    this.ended = true;
     this.events.emit('run.finished', { runId: this.runId, status: finishedRun.status, summary });
     return summary;
   }

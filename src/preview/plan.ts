@@ -1,4 +1,5 @@
 import type { BatonConfig } from '../config/index.js';
+import { priceOf } from '../core/index.js';
 import { analyzeRequirements, type McpCatalog } from '../mcp/index.js';
 import type { Store } from '../store/index.js';
 import { ancestorPhases, resolveAgent, type AgentEntry, type PhaseSpec, type Workflow } from '../workflow/index.js';
@@ -11,6 +12,8 @@ export interface AgentPlan {
   instances: number | null;
   swarm?: { count: number } | { foreach: string };
   model: string;
+  /** Claude Code's price table does not hold the model: it is priced as Claude Code prices such a model. */
+  modelPriceUnknown?: true;
   /** The MCP servers each of its agents would get, and whether the workflow named them or the task analysis chose them. */
   mcpServers: string[];
   mcpChosenBy: 'workflow' | 'task';
@@ -46,6 +49,8 @@ export interface CostEstimate {
   history?: HistoryEstimate;
   /** What the range leaves out (agents only the run can count). */
   excludes: string[];
+  /** `prices`: the models Claude Code's price table does not hold, priced at `unknownModelPrice`. */
+  unknownModels?: string[];
 }
 
 export interface WorkflowPlan {
@@ -117,6 +122,7 @@ function planAgent(
     id: entry.id,
     ...swarmOf(entry),
     model: agent.model ?? "default (Claude Code's)",
+    ...(priceOf(agent.model).known ? {} : { modelPriceUnknown: true }),
     mcpServers: servers,
     mcpChosenBy: named ? 'workflow' : 'task',
     mcpMissing: servers.filter((name) => !where.catalog.has(name)),
@@ -134,12 +140,20 @@ function planAgent(
 function priceEstimate(phases: PhasePlan[], budgetUsd: number | undefined): CostEstimate {
   let low = 0;
   let high = 0;
-  for (const agent of phases.flatMap((p) => p.agents)) {
+  const agents = phases.flatMap((p) => p.agents);
+  for (const agent of agents) {
     low += agent.costUsd.low * (agent.instances ?? 0);
     high += agent.costUsd.high * (agent.instances ?? 0);
   }
   if (budgetUsd !== undefined) high = Math.min(high, budgetUsd);
-  return { source: 'prices', low: Math.min(low, high), high, excludes: [] };
+  const unknownModels = [...new Set(agents.filter((a) => a.modelPriceUnknown).map((a) => a.model))];
+  return {
+    source: 'prices',
+    low: Math.min(low, high),
+    high,
+    excludes: [],
+    ...(unknownModels.length > 0 ? { unknownModels } : {}),
+  };
 }
 
 /**

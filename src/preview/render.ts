@@ -1,3 +1,4 @@
+import { unknownModelPrice } from '../core/index.js';
 import type { AgentPlan, PhasePlan, WorkflowPlan } from './plan.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -83,6 +84,10 @@ function costLines(plan: WorkflowPlan): string[] {
   return [
     `  ${range}  from model prices x prompt sizes (no earlier run in the store): one short turn per agent at least, every turn (maxTurns) with full context at most, capped by maxBudgetUsd/budgetUsd`,
     ...cost.excludes.map((what) => `  not counted: ${what}`),
+    ...(cost.unknownModels ?? []).map(
+      (model) =>
+        `  note: Claude Code's price table does not hold model ${model}: priced as Claude Code prices such a model (as its default, opus), $${unknownModelPrice.inputPerMTok}/$${unknownModelPrice.outputPerMTok} per million input/output tokens`,
+    ),
   ];
 }
 

@@ -117,6 +117,14 @@ describe('workflow loading', () => {
     );
   });
 
+  it('says what to write for an empty name or model, with its line', () => {
+    const message = errorOf(
+      'version: 1\nname: ""\nphases:\n  - { id: a, agents: [{ id: b, prompt: p, model: "" }] }\n',
+    );
+    expect(message).toContain('wf.yaml:2: name: must not be empty');
+    expect(message).toContain('wf.yaml:4: phases[0].agents[0].model: must not be empty');
+  });
+
   it('names an unknown field on its own line', () => {
     expect(
       errorOf('version: 1\nname: x\nphases:\n  - id: a\n    dependson: [b]\n    agents: [{ id: c, prompt: p }]\n'),
@@ -360,10 +368,10 @@ phases:
 
   it.each([
     ['5', /mcpServers\.web: expected object, received number/],
-    ['{ command: 3 }', /mcpServers\.web\.command: expected string, received number/],
+    ['{ command: 3 }', /mcpServers\.web\.command: must be text \(a string\), not 3/],
     ['{ type: websocket, url: "ws://h" }', /mcpServers\.web\.type: expected one of "stdio", "http", "sse"/],
     ['{ type: http }', /mcpServers\.web\.url: required field is missing \(expected string\)/],
-    ['{ command: x, env: { A: 3 } }', /mcpServers\.web\.env\.A: expected string, received number/],
+    ['{ command: x, env: { A: 3 } }', /mcpServers\.web\.env\.A: must be text \(a string\), not 3/],
   ])('names the server, the field and what it expects for MCP server %s', (entry, expected) => {
     const message = errorOf(
       `version: 1\nname: x\nmcpServers:\n  web: ${entry}\nphases: [{ id: a, agents: [{ id: b, prompt: p }] }]\n`,
