@@ -107,6 +107,12 @@ describe('approvals survive the orchestrator (real claude, scripted model)', () 
       const fixerAgent = summary.phases[1]!.agents[0]!;
       expect(fixerAgent.attempts).toBe(2);
       expect(fixerAgent.permissions).toEqual({ asked: 1, denied: 0 });
+      // Told that its call's answer waits for it (the killed attempt was found lost after the approval).
+      const resumedPrompt = model.server
+        .messageRequests(fixerAgent.sessionId)
+        .map((r) => r.view?.last ?? '')
+        .find((last) => last.includes('previous attempt'));
+      expect(resumedPrompt).toContain('make that same call again');
       // Nothing of the killed orchestrator is left running.
       await waitFor(() => processesWithEnv(model.home.dir).length === 0 || undefined, 20_000, 'no leftovers');
     } finally {

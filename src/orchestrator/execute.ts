@@ -200,12 +200,18 @@ async function startingSpec(job: AgentJob, earlier: AttemptRecord[], deps: RunJo
     return spec;
   const last = earlier.at(-1)!;
   const why = last.error ?? { code: ErrorCodes.orchestratorLost, message: 'the process running it stopped' };
-  // Still open, or answered after the last attempt stopped waiting: the agent has not had the answer.
+  // Still open, or answered after the last attempt stopped waiting: the agent has not had the answer. An
+  // attempt closed as lost ended when its process died, which nobody saw: its finishedAt is when it was
+  // found lost, so any answer to what it asked went unheard.
+  const lost = last.error?.code === ErrorCodes.orchestratorLost;
   const unheard = (await deps.store.listApprovals({ runId: job.runId })).some(
     (request) =>
       request.kind === 'tool' &&
       request.agentId === job.agentId &&
-      (request.status === 'pending' || (request.answer?.at ?? 0) >= (last.finishedAt ?? last.startedAt)),
+      (request.status === 'pending' ||
+        (lost
+          ? request.answer !== undefined && request.requestedAt >= last.startedAt
+          : (request.answer?.at ?? 0) >= (last.finishedAt ?? last.startedAt))),
   );
   return { ...spec, resume: true, prompt: `${continuationPrompt(why)}${unheard ? ` ${ASKED_BEFORE}` : ''}` };
 }
