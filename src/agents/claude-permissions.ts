@@ -1,4 +1,4 @@
-import type { CanUseTool, HookCallbackMatcher, HookEvent, Options } from '@anthropic-ai/claude-agent-sdk';
+import type { CanUseTool, HookCallbackMatcher, HookEvent, HookInput, Options } from '@anthropic-ai/claude-agent-sdk';
 import { ErrorCodes, type ToolPermission } from '../core/index.js';
 import type { PermissionPolicy } from '../permissions/index.js';
 import type { AttemptError } from './runtime.js';
@@ -52,19 +52,21 @@ export class ClaudePermissions {
       PreToolUse: [
         { hooks: [async () => ({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'ask' } })] },
       ],
-      PostToolUse: [
-        {
-          hooks: [
-            async (input) => {
-              const id = 'tool_use_id' in input ? input.tool_use_id : undefined;
-              const note = id === undefined ? undefined : this.notes.get(id);
-              if (note === undefined) return {};
-              this.notes.delete(id!);
-              return { hookSpecificOutput: { hookEventName: 'PostToolUse', additionalContext: note } };
-            },
-          ],
-        },
-      ],
+      PostToolUse: [{ hooks: [async (input) => this.approvalNote(input, 'PostToolUse')] }],
+      // A call that fails gets its note too: "push only to staging" matters most when the push failed.
+      PostToolUseFailure: [{ hooks: [async (input) => this.approvalNote(input, 'PostToolUseFailure')] }],
     };
+  }
+
+  /** The person's message with an approved call, given to the agent once, after the call. */
+  private approvalNote(
+    input: HookInput,
+    hookEventName: 'PostToolUse' | 'PostToolUseFailure',
+  ): { hookSpecificOutput?: { hookEventName: typeof hookEventName; additionalContext: string } } {
+    const id = 'tool_use_id' in input ? input.tool_use_id : undefined;
+    const note = id === undefined ? undefined : this.notes.get(id);
+    if (note === undefined) return {};
+    this.notes.delete(id!);
+    return { hookSpecificOutput: { hookEventName, additionalContext: note } };
   }
 }
