@@ -139,11 +139,24 @@ export const verifySchema = z.preprocess(
     .strict(),
 );
 
+/** What a merge phase's `into` may hold, filled in when the run starts. */
+const integrationPlaceholders: ReadonlySet<string> = new Set(['run8', 'runId', 'phase']);
+
 /** How a `workspace: worktree` phase's branches are merged back once its agents finish. */
 export const mergeSchema = z
   .object({
     /** The integration branch; `{{run8}}`, `{{runId}}` and `{{phase}}` are filled in. */
-    into: z.string().trim().min(1).default('baton/{{run8}}/{{phase}}'),
+    into: z
+      .string()
+      .trim()
+      .min(1)
+      .refine(
+        (into) => [...into.matchAll(/\{\{([^}]*)\}\}/g)].every(([, name]) => integrationPlaceholders.has(name!)),
+        {
+          message: 'a placeholder other than {{run8}}, {{runId}} and {{phase}} (no other is filled in); fix its name',
+        },
+      )
+      .default('baton/{{run8}}/{{phase}}'),
     verify: verifySchema.optional(),
     /** Also run `verify` on each agent's own branch before merging it. */
     verifyEach: z.boolean().default(false),

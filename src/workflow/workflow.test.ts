@@ -331,6 +331,15 @@ phases:
         'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verifyEach: true }, agents: [{ id: b, prompt: p }] }\n',
       ),
     ).toMatch(/phases\[0\]\.merge\.verifyEach: verifyEach runs `verify` on each branch: give verify a command too/);
+    // A placeholder no run fills in would become part of the branch's name.
+    for (const into of ['{{nope}}/x', '{{Phase}}/{{run8}}'])
+      expect(
+        errorOf(
+          `version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { into: "${into}" }, agents: [{ id: b, prompt: p }] }\n`,
+        ),
+      ).toMatch(
+        /wf\.yaml:4: phases\[0\]\.merge\.into: a placeholder other than \{\{run8\}\}, \{\{runId\}\} and \{\{phase\}\}/,
+      );
     expect(
       errorOf(
         'version: 1\nname: x\nphases:\n  - { id: a, workspace: worktree, merge: { verifyBatch: true }, agents: [{ id: b, prompt: p }] }\n',
