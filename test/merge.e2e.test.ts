@@ -3,7 +3,7 @@
 // verify left out, the next phase built on the merge, resume after SIGKILL, and the user's checkout
 // byte-for-byte unchanged throughout.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scriptSchema } from '../src/model-server/index.js';
@@ -239,6 +239,9 @@ phases:
       // The user's checkout: same branch, index, working tree and stash; no worktree left behind.
       expect(checkoutFingerprint(s.repo)).toEqual(before);
       expect(s.git('worktree', 'list').split('\n')).toHaveLength(1);
+      // Nor the run's (now empty) folders under data_dir.
+      for (const kind of ['worktrees', 'merges'])
+        expect([kind, readdirSync(join(s.dataDir, kind))]).toEqual([kind, []]);
     });
 
     it('a conflict goes to a resolver agent whose resolution passes verify; a branch breaking verify is left out; baton merge redoes it to the same head', async () => {

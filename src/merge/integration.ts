@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BatonError, ErrorCodes } from '../core/index.js';
 import {
@@ -277,4 +277,6 @@ export async function detachedWorktree(repo: string, path: string, commit: strin
 
 export async function removeWorktree(repo: string, path: string): Promise<void> {
   if (await worktreeRegistered(repo, path)) await git(repo, ['worktree', 'remove', '--force', path], mergeErrors);
+  // The run's folder under merges/ goes with its last integration worktree (rmdir fails while one is left).
+  await rmdir(dirname(path)).catch(() => undefined);
 }

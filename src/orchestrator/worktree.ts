@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BatonError, ErrorCodes, makeDataDir } from '../core/index.js';
 import {
@@ -115,6 +115,8 @@ export async function finishWorktree(workspace: AgentWorkspace, agentId: string)
   const diffStat = parseShortStat(await git(workspace.path, ['diff', '--shortstat', workspace.baseCommit, head]));
   // Removed from inside: the repository's git directory may be anywhere (a submodule, --separate-git-dir).
   await git(workspace.path, ['worktree', 'remove', '--force', workspace.path]);
+  // The run's folder goes with its last worktree (rmdir fails while another agent's is still there).
+  await rmdir(dirname(workspace.path)).catch(() => undefined);
   return {
     ...workspace,
     ...(head !== workspace.baseCommit ? { commit: head } : {}),
