@@ -85,25 +85,32 @@ describe('baton plan on the examples (nothing runs)', () => {
     expect(writer).toMatchObject({ mcpServers: ['memory'], mcpChosenBy: 'task', mcpMissing: [] });
     const starter = await plan(join(examples, 'starter', 'workflow.yaml'));
     expect(starter.phases.at(-1)!.agents[0]).toMatchObject({ mcpServers: ['baton'], mcpChosenBy: 'workflow' });
-    const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
-    expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
-    expect(worktree.phases.every((p) => p.merge === undefined)).toBe(true);
-    // A merge: phase says where its branches go and what checks them, not that they are left to you.
-    const mergePath = join(examples, 'orchestration', 'merge', 'workflow.yaml');
-    expect((await plan(mergePath)).phases.find((p) => p.id === 'edit')?.merge).toEqual({
-      into: 'baton/{{run8}}/{{phase}}',
-      verify: 'sh check.sh',
-      onConflict: 'agent',
-      onVerifyFailure: 'skip',
-    });
-    const merged = await runCli(['plan', mergePath], { env: env('empty'), cwd: home.dir });
-    const editLine = merged.stdout.split('\n').find((l) => l.trimStart().startsWith('edit: a git worktree'));
-    expect(editLine).toContain('branches merged into baton/{{run8}}/{{phase}}; `sh check.sh` checks each merge');
-    expect(editLine).not.toContain('kept for you to merge');
     // A planning phase's bound: generations, and tasks (agents) per generation.
     const planning = await plan(join(examples, 'orchestration', 'planning', 'workflow.yaml'));
     expect(planning.phases.find((p) => p.planGenerations)).toMatchObject({ planGenerations: 2, planTasks: 20 });
   }, 120_000);
+
+  it.runIf(hasGit)(
+    "says where a worktree phase's branches go: kept, or merged and checked (git reads their repository)",
+    async () => {
+      const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
+      expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
+      expect(worktree.phases.every((p) => p.merge === undefined)).toBe(true);
+      // A merge: phase says where its branches go and what checks them, not that they are left to you.
+      const mergePath = join(examples, 'orchestration', 'merge', 'workflow.yaml');
+      expect((await plan(mergePath)).phases.find((p) => p.id === 'edit')?.merge).toEqual({
+        into: 'baton/{{run8}}/{{phase}}',
+        verify: 'sh check.sh',
+        onConflict: 'agent',
+        onVerifyFailure: 'skip',
+      });
+      const merged = await runCli(['plan', mergePath], { env: env('empty'), cwd: home.dir });
+      const editLine = merged.stdout.split('\n').find((l) => l.trimStart().startsWith('edit: a git worktree'));
+      expect(editLine).toContain('branches merged into baton/{{run8}}/{{phase}}; `sh check.sh` checks each merge');
+      expect(editLine).not.toContain('kept for you to merge');
+    },
+    120_000,
+  );
 
   it("estimates from this workflow's earlier runs once there are some (real claude run on the scripted model)", async () => {
     const demo = await runCli(['demo', '--json'], { env: env('history'), cwd: home.dir });
