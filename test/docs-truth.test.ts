@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lexer, type Token, type Tokens } from 'marked';
 import ts from 'typescript';
@@ -19,6 +19,8 @@ import { replySchema } from '../src/model-server/script.js';
 import { currentRunStatus } from '../src/orchestrator/index.js';
 import { agentEntrySchema, makeWorkflowSchema, phaseSchema } from '../src/workflow/schema.js';
 import { runCli } from './support/cli.js';
+import { committedCopy } from './support/git-repo.js';
+import { requireProgram } from './support/programs.js';
 import { useTempStore } from './support/temp-store.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -369,19 +371,46 @@ function exampleWorkflows(dir = join(root, 'examples')): string[] {
   });
 }
 
+/** Examples with a worktree phase: `baton plan` reads their repository with git, as `baton run` does. */
+const usesWorktree = (file: string): boolean => /workspace: worktree/.test(readFileSync(file, 'utf8'));
+const hasGit = exampleWorkflows().some(usesWorktree) && requireProgram('git');
+
+/** `baton plan` of each file, in its own directory, accepts it. */
+async function planEach(files: string[], where: (file: string) => string = (file) => file): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-docs-examples-'));
+  try {
+    for (const file of files) {
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir };
+      const path = where(file);
+      const planned = await runCli(['plan', path, '--json', '--data-dir', dataDir], { env, cwd: dirname(path) });
+      expect(planned.code, `${file}: ${planned.stderr}`).toBe(0);
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('examples/', () => {
   it('every example workflow validates: `baton plan` accepts it in its own directory', async () => {
     const workflows = exampleWorkflows();
     expect(workflows.length).toBeGreaterThan(8);
-    const dataDir = mkdtempSync(join(tmpdir(), 'baton-docs-examples-'));
-    try {
-      for (const file of workflows) {
-        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir };
-        const planned = await runCli(['plan', file, '--json', '--data-dir', dataDir], { env, cwd: dirname(file) });
-        expect(planned.code, `${file}: ${planned.stderr}`).toBe(0);
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    await planEach(workflows.filter((file) => !usesWorktree(file)));
   }, 300_000);
+
+  it.runIf(hasGit)(
+    'and a worktree example, copied into a repository of its own (as a user has it)',
+    async () => {
+      const roots: string[] = [];
+      try {
+        await planEach(exampleWorkflows().filter(usesWorktree), (file) => {
+          const { root, path } = committedCopy(dirname(file));
+          roots.push(root);
+          return join(path, basename(file));
+        });
+      } finally {
+        for (const root of roots) rmSync(root, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
 });

@@ -1,5 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -7,6 +7,7 @@ import type { RunSummary } from '../src/orchestrator/index.js';
 import type { WorkflowPlan } from '../src/preview/index.js';
 import { isolatedHome } from './support/agent-env.js';
 import { runCli } from './support/cli.js';
+import { committedCopy } from './support/git-repo.js';
 import { requireProgram } from './support/programs.js';
 
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -38,13 +39,25 @@ async function plan(path: string, dataDir = 'empty'): Promise<WorkflowPlan> {
 const usesWorktree = (path: string): boolean => /workspace: worktree/.test(readFileSync(path, 'utf8'));
 const hasGit = workflows.some(usesWorktree) && requireProgram('git');
 const runnable = workflows.filter((path) => hasGit || !usesWorktree(path));
+const copies: string[] = [];
+afterAll(() => copies.forEach((root) => rmSync(root, { recursive: true, force: true })));
+/**
+ * A worktree example is planned from a committed copy in a repository of its own: Baton's sources
+ * may be a copy or a package, not a checkout with a commit, which a worktree phase needs.
+ */
+function asUserHasIt(path: string): string {
+  if (!usesWorktree(path)) return path;
+  const { root, path: copy } = committedCopy(dirname(path));
+  copies.push(root);
+  return join(copy, basename(path));
+}
 
 describe('baton plan on the examples (nothing runs)', () => {
   it.each(runnable.map((path) => [path.slice(examples.length), path]))(
     '%s: every phase and agent of the file, swarms expanded where the file tells their size, a cost range from prices',
     async (_, path) => {
       const yaml = parse(readFileSync(path, 'utf8')) as { phases: Array<{ id: string; agents: YamlAgent[] }> };
-      const planned = await plan(path);
+      const planned = await plan(asUserHasIt(path));
       expect(planned.valid).toBe(true);
       expect(planned.phases.map((p) => p.id)).toEqual(yaml.phases.map((p) => p.id));
       const expected = yaml.phases.flatMap((p) =>
@@ -93,11 +106,11 @@ describe('baton plan on the examples (nothing runs)', () => {
   it.runIf(hasGit)(
     "says where a worktree phase's branches go: kept, or merged and checked (git reads their repository)",
     async () => {
-      const worktree = await plan(join(examples, 'orchestration', 'worktree', 'workflow.yaml'));
+      const worktree = await plan(asUserHasIt(join(examples, 'orchestration', 'worktree', 'workflow.yaml')));
       expect(worktree.phases.some((p) => p.workspace === 'worktree')).toBe(true);
       expect(worktree.phases.every((p) => p.merge === undefined)).toBe(true);
       // A merge: phase says where its branches go and what checks them, not that they are left to you.
-      const mergePath = join(examples, 'orchestration', 'merge', 'workflow.yaml');
+      const mergePath = asUserHasIt(join(examples, 'orchestration', 'merge', 'workflow.yaml'));
       expect((await plan(mergePath)).phases.find((p) => p.id === 'edit')?.merge).toEqual({
         into: 'baton/{{run8}}/{{phase}}',
         verify: 'sh check.sh',

@@ -4,7 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { agentProcessesWithEnv, mcpServerProcessesWithEnv } from './processes.js';
@@ -27,6 +28,21 @@ export function makeRepo(dir: string, files: Record<string, string>): (...args: 
   git('add', '.');
   git('commit', '-q', '-m', 'init');
   return git;
+}
+
+/**
+ * A copy of `dir` in a new repository of its own, committed: a worktree example planned or run from
+ * there needs no checkout of Baton (a copy of the sources, a package) around it. Remove `root` after.
+ */
+export function committedCopy(dir: string): { root: string; path: string } {
+  const root = mkdtempSync(join(tmpdir(), 'baton-example-repo-'));
+  const path = join(root, 'example');
+  cpSync(dir, path, { recursive: true });
+  const git = gitIn(path);
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-q', '-m', 'example');
+  return { root, path };
 }
 
 function treeDigest(root: string, dir: string, hash: ReturnType<typeof createHash>): void {
